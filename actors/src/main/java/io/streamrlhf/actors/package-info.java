@@ -1,0 +1,2 @@
+/** streamrlhf actors module: see the module table in the README. */
+package io.streamrlhf.actors;

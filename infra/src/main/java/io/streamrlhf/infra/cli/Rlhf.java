@@ -1,0 +1,47 @@
+package io.streamrlhf.infra.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code rlhf} command line: one subcommand per stage of the pipeline and per tool.
+ *
+ * <p>Every subcommand is a small class that parses its own flags (picocli) and hands off to the
+ * module that owns the work. User mistakes (unknown flags, bad values, missing files) end in a
+ * one-line message and exit code 2; nothing a user can cause ends in a bare stack trace.
+ */
+@Command(
+    name = "rlhf",
+    mixinStandardHelpOptions = true,
+    versionProvider = Rlhf.Version.class,
+    description = "InstructGPT-style RLHF (SFT -> reward model -> PPO) as a streaming actor-learner loop.",
+    subcommands = {CommandLine.HelpCommand.class})
+public final class Rlhf implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The configured command line, shared by {@link #main} and the tests. */
+  public static CommandLine commandLine() {
+    var cli = new CommandLine(new Rlhf());
+    cli.setExecutionExceptionHandler(new UserErrors());
+    cli.setParameterExceptionHandler(UserErrors::onBadParameters);
+    return cli;
+  }
+
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      var v = Rlhf.class.getPackage().getImplementationVersion();
+      return new String[] {"rlhf " + (v == null ? "dev" : v)};
+    }
+  }
+}

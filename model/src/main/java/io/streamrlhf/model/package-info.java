@@ -1,0 +1,2 @@
+/** streamrlhf model module: see the module table in the README. */
+package io.streamrlhf.model;
