@@ -128,9 +128,11 @@ public final class GoldProxyCurve {
   }
 
   private static XYChart chart(String title, String xTitle, double[] x, double[] gold, double[] proxy) {
-    var chart = new XYChartBuilder().width(640).height(420).title(title).xAxisTitle(xTitle).yAxisTitle("mean score")
+    var chart = new XYChartBuilder().width(640).height(440).title(title).xAxisTitle(xTitle).yAxisTitle("mean score")
         .build();
-    chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSW);
+    chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+    chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+    chart.getStyler().setXAxisDecimalPattern("0.##");
     chart.addSeries("gold (oracle)", x, gold).setMarker(SeriesMarkers.CIRCLE);
     chart.addSeries("proxy (reward model)", x, proxy).setMarker(SeriesMarkers.SQUARE);
     return chart;

@@ -174,7 +174,8 @@ public final class Ppo {
    * token over the whole minibatch, so a long response weighs by its length.
    */
   public static NDArray maskedMean(NDArray x, NDArray mask) {
-    return x.mul(mask).sum().div(mask.sum());
+    var m = mask.getDataType() == x.getDataType() ? mask : mask.toType(x.getDataType(), false);
+    return x.mul(m).sum().div(m.sum());
   }
 
   // ---------------------------------------------------------------------------------------------
