@@ -1,0 +1,150 @@
+package io.streamrlhf.learner.config;
+
+import static io.streamrlhf.learner.config.StageConfig.require;
+
+import io.streamrlhf.learner.ppo.Ppo;
+import io.streamrlhf.learner.train.LearningRateSchedule;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * PPO against the reward model (InstructGPT §3.5; the math is in {@link Ppo}).
+ *
+ * @param updates PPO iterations: sample a batch, then {@code epochsPerBatch} passes over it
+ * @param tokensPerMinibatch real (prompt + response) tokens per minibatch; whole responses are
+ *     packed until the budget is reached
+ * @param clipRatio ε of the clipped surrogate (Schulman et al. 2017: 0.2)
+ * @param valueClipRange how far a value prediction may move from its rollout value per batch
+ * @param valueLossCoef c_V: the value head shares the policy's trunk, so trl's 0.1 rather than
+ *     CleanRL's 0.5 keeps value regression from dominating the policy gradient
+ * @param initKlCoef β at the start (InstructGPT: 0.02)
+ * @param targetKl KL(π‖π_SFT) per response, in nats, the adaptive controller steers to
+ * @param klHorizon Ziegler's horizon in responses; 10,000 there, scaled down to this world's
+ *     runs of a few thousand responses so the controller can act within a run
+ * @param ptxCoef γ_ptx of PPO-ptx; 0 turns it off
+ * @param importanceWeightCap c̄ of the decoupled-PPO behaviour weight (≥ 1, see Ppo)
+ * @param evalEveryUpdates period of the gold-vs-proxy evaluation, in updates
+ * @param evalPrompts size of the fixed held-out subset it scores
+ */
+public record PpoConfig(
+    long seed,
+    int updates,
+    int promptsPerBatch,
+    int responsesPerPrompt,
+    int epochsPerBatch,
+    int tokensPerMinibatch,
+    double samplingTemperature,
+    double learningRate,
+    double minLearningRate,
+    int warmupSteps,
+    double weightDecay,
+    double adamBeta1,
+    double adamBeta2,
+    double gradClipNorm,
+    double clipRatio,
+    double valueClipRange,
+    double valueLossCoef,
+    double entropyCoef,
+    double gamma,
+    double gaeLambda,
+    double initKlCoef,
+    boolean adaptiveKl,
+    double targetKl,
+    long klHorizon,
+    double ptxCoef,
+    int ptxTokensPerMinibatch,
+    double importanceWeightCap,
+    int evalEveryUpdates,
+    int evalPrompts,
+    int logEveryUpdates,
+    int checkpointEveryUpdates)
+    implements StageConfig {
+
+  public PpoConfig {
+    require(updates > 0, "updates", "> 0", updates);
+    require(promptsPerBatch > 0, "prompts_per_batch", "> 0", promptsPerBatch);
+    require(responsesPerPrompt > 0, "responses_per_prompt", "> 0", responsesPerPrompt);
+    require(epochsPerBatch > 0, "epochs_per_batch", "> 0", epochsPerBatch);
+    require(tokensPerMinibatch > 0, "tokens_per_minibatch", "> 0", tokensPerMinibatch);
+    require(samplingTemperature > 0, "sampling_temperature", "> 0", samplingTemperature);
+    Optimizer.check(learningRate, minLearningRate, warmupSteps, weightDecay, adamBeta1, adamBeta2, gradClipNorm);
+    require(clipRatio > 0 && clipRatio < 1, "clip_ratio", "in (0, 1)", clipRatio);
+    require(valueClipRange > 0, "value_clip_range", "> 0", valueClipRange);
+    require(valueLossCoef >= 0, "value_loss_coef", ">= 0", valueLossCoef);
+    require(entropyCoef >= 0, "entropy_coef", ">= 0", entropyCoef);
+    require(gamma > 0 && gamma <= 1, "gamma", "in (0, 1]", gamma);
+    require(gaeLambda >= 0 && gaeLambda <= 1, "gae_lambda", "in [0, 1]", gaeLambda);
+    require(initKlCoef >= 0, "init_kl_coef", ">= 0", initKlCoef);
+    require(targetKl > 0, "target_kl", "> 0", targetKl);
+    require(klHorizon > 0, "kl_horizon", "> 0", klHorizon);
+    require(ptxCoef >= 0, "ptx_coef", ">= 0", ptxCoef);
+    require(ptxTokensPerMinibatch > 0, "ptx_tokens_per_minibatch", "> 0", ptxTokensPerMinibatch);
+    require(importanceWeightCap >= 1, "importance_weight_cap", ">= 1 (on-policy tokens keep weight 1)",
+        importanceWeightCap);
+    require(evalEveryUpdates > 0, "eval_every_updates", "> 0", evalEveryUpdates);
+    require(evalPrompts > 0, "eval_prompts", "> 0", evalPrompts);
+    require(logEveryUpdates > 0, "log_every_updates", "> 0", logEveryUpdates);
+    require(checkpointEveryUpdates > 0, "checkpoint_every_updates", "> 0", checkpointEveryUpdates);
+  }
+
+  public static PpoConfig defaults() {
+    return new PpoConfig(
+        4, // seed
+        200, // updates
+        32, // prompts_per_batch
+        1, // responses_per_prompt
+        4, // epochs_per_batch
+        256, // tokens_per_minibatch
+        1.0, // sampling_temperature
+        1e-4, // learning_rate
+        1e-4, // min_learning_rate: constant after warm-up
+        10, // warmup_steps
+        0.0, // weight_decay
+        0.9, // adam_beta1
+        0.95, // adam_beta2
+        1.0, // grad_clip_norm
+        0.2, // clip_ratio
+        0.2, // value_clip_range
+        0.1, // value_loss_coef
+        0.0, // entropy_coef
+        1.0, // gamma
+        0.95, // gae_lambda
+        0.02, // init_kl_coef
+        true, // adaptive_kl
+        3.0, // target_kl
+        1000, // kl_horizon
+        0.1, // ptx_coef
+        256, // ptx_tokens_per_minibatch
+        2.0, // importance_weight_cap
+        10, // eval_every_updates
+        64, // eval_prompts
+        1, // log_every_updates
+        10); // checkpoint_every_updates
+  }
+
+  /** The KL-penalty controller this config asks for, starting at {@code initKlCoef}. */
+  public Ppo.KlController klController() {
+    return adaptiveKl ? new Ppo.AdaptiveKl(initKlCoef, targetKl, klHorizon) : new Ppo.FixedKl(initKlCoef);
+  }
+
+  @Override
+  public String stageName() {
+    return "ppo";
+  }
+
+  @Override
+  public Map<String, Object> derivedSizes() {
+    var sizes = new LinkedHashMap<String, Object>();
+    long responsesPerBatch = (long) promptsPerBatch * responsesPerPrompt;
+    sizes.put("responses_per_batch", responsesPerBatch);
+    sizes.put("responses_in_run", responsesPerBatch * updates);
+    sizes.put("max_kl_coef_change_per_update", 0.2 * responsesPerBatch / klHorizon);
+    sizes.put("gold_proxy_evaluations", updates / evalEveryUpdates);
+    return sizes;
+  }
+
+  @Override
+  public LearningRateSchedule learningRateSchedule(long totalSteps) {
+    return new LearningRateSchedule(learningRate, minLearningRate, warmupSteps, Math.max(totalSteps, warmupSteps));
+  }
+}

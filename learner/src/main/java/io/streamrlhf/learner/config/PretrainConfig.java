@@ -1,0 +1,58 @@
+package io.streamrlhf.learner.config;
+
+import static io.streamrlhf.learner.config.StageConfig.require;
+
+import io.streamrlhf.learner.train.LearningRateSchedule;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** Base language model on the corpus: next-token loss, AdamW, warm-up + cosine, global-norm clip. */
+public record PretrainConfig(
+    String shape,
+    long seed,
+    int steps,
+    int sequencesPerBatch,
+    int tokensPerSequence,
+    double learningRate,
+    double minLearningRate,
+    int warmupSteps,
+    double weightDecay,
+    double adamBeta1,
+    double adamBeta2,
+    double gradClipNorm,
+    int logEverySteps,
+    int checkpointEverySteps)
+    implements StageConfig {
+
+  public PretrainConfig {
+    require(shape != null && !shape.isBlank(), "shape", "a model preset name (tiny, small)", shape);
+    require(steps > 0, "steps", "> 0", steps);
+    require(sequencesPerBatch > 0, "sequences_per_batch", "> 0", sequencesPerBatch);
+    require(tokensPerSequence > 1, "tokens_per_sequence", "> 1", tokensPerSequence);
+    Optimizer.check(learningRate, minLearningRate, warmupSteps, weightDecay, adamBeta1, adamBeta2, gradClipNorm);
+    require(logEverySteps > 0, "log_every_steps", "> 0", logEverySteps);
+    require(checkpointEverySteps > 0, "checkpoint_every_steps", "> 0", checkpointEverySteps);
+  }
+
+  public static PretrainConfig defaults() {
+    return new PretrainConfig("tiny", 1, 3000, 32, 128, 3e-3, 3e-4, 100, 0.1, 0.9, 0.95, 1.0, 50, 500);
+  }
+
+  @Override
+  public String stageName() {
+    return "pretrain";
+  }
+
+  @Override
+  public Map<String, Object> derivedSizes() {
+    var sizes = new LinkedHashMap<String, Object>();
+    sizes.put("tokens_per_batch", (long) sequencesPerBatch * tokensPerSequence);
+    sizes.put("tokens_in_run", (long) steps * sequencesPerBatch * tokensPerSequence);
+    return sizes;
+  }
+
+  @Override
+  public LearningRateSchedule learningRateSchedule(long totalSteps) {
+    return new LearningRateSchedule(learningRate, minLearningRate, warmupSteps, Math.max(totalSteps, warmupSteps));
+  }
+}

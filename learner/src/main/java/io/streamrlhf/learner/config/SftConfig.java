@@ -1,0 +1,56 @@
+package io.streamrlhf.learner.config;
+
+import static io.streamrlhf.learner.config.StageConfig.require;
+
+import io.streamrlhf.learner.train.LearningRateSchedule;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Supervised fine-tuning on demonstrations, loss on response tokens only. Defaults from
+ * shared/TASKS.md: about 750 steps of 64 demonstrations at a learning rate near 3e-3.
+ */
+public record SftConfig(
+    long seed,
+    int steps,
+    int demonstrationsPerBatch,
+    double learningRate,
+    double minLearningRate,
+    int warmupSteps,
+    double weightDecay,
+    double adamBeta1,
+    double adamBeta2,
+    double gradClipNorm,
+    int logEverySteps,
+    int checkpointEverySteps)
+    implements StageConfig {
+
+  public SftConfig {
+    require(steps > 0, "steps", "> 0", steps);
+    require(demonstrationsPerBatch > 0, "demonstrations_per_batch", "> 0", demonstrationsPerBatch);
+    Optimizer.check(learningRate, minLearningRate, warmupSteps, weightDecay, adamBeta1, adamBeta2, gradClipNorm);
+    require(logEverySteps > 0, "log_every_steps", "> 0", logEverySteps);
+    require(checkpointEverySteps > 0, "checkpoint_every_steps", "> 0", checkpointEverySteps);
+  }
+
+  public static SftConfig defaults() {
+    return new SftConfig(2, 750, 64, 3e-3, 3e-4, 50, 0.0, 0.9, 0.95, 1.0, 50, 250);
+  }
+
+  @Override
+  public String stageName() {
+    return "sft";
+  }
+
+  @Override
+  public Map<String, Object> derivedSizes() {
+    var sizes = new LinkedHashMap<String, Object>();
+    sizes.put("demonstrations_in_run", (long) steps * demonstrationsPerBatch);
+    return sizes;
+  }
+
+  @Override
+  public LearningRateSchedule learningRateSchedule(long totalSteps) {
+    return new LearningRateSchedule(learningRate, minLearningRate, warmupSteps, Math.max(totalSteps, warmupSteps));
+  }
+}

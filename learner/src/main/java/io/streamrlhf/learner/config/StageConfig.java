@@ -1,0 +1,31 @@
+package io.streamrlhf.learner.config;
+
+import io.streamrlhf.learner.train.LearningRateSchedule;
+import java.util.Map;
+
+/**
+ * The settings of one training stage: a flat record of hyper-parameters whose defaults live in
+ * its {@code defaults()} and nowhere else. Keys are the record components in snake_case
+ * ({@code learning_rate}); batch sizes say their unit ({@code prompts_per_batch}). Built by
+ * {@link ConfigLoader} from the defaults, an optional config file and {@code --set} overrides.
+ */
+public sealed interface StageConfig permits PretrainConfig, SftConfig, RewardConfig, PpoConfig {
+  /** The stage's CLI name: pretrain, sft, reward, ppo. */
+  String stageName();
+
+  /** Sizes that follow from the settings, printed at start so the user sees what a run costs. */
+  Map<String, Object> derivedSizes();
+
+  /** Adam-style learning-rate schedule over {@code totalSteps} optimizer steps. */
+  LearningRateSchedule learningRateSchedule(long totalSteps);
+
+  /** C(K,2). */
+  static int pairsOf(int k) {
+    return k * (k - 1) / 2;
+  }
+
+  /** Fails with a one-line message naming the key, for the compact constructors. */
+  static void require(boolean ok, String key, String rule, Object value) {
+    if (!ok) throw new IllegalArgumentException(key + " must be " + rule + ", got " + value);
+  }
+}

@@ -1,0 +1,122 @@
+package io.streamrlhf.learner.reward;
+
+import ai.djl.ndarray.NDArray;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The reward model's loss on K-wise rankings (InstructGPT, Ouyang et al. 2022, eq. 1):
+ *
+ * <pre>
+ *   loss(θ) = −1/C(K,2) · E_(x, y_w, y_l) [ log σ( r_θ(x, y_w) − r_θ(x, y_l) ) ]
+ * </pre>
+ *
+ * All C(K,2) pairs of a prompt go into one batch — InstructGPT found that treating them as
+ * separate data points overfits, since each response then appears in K−1 updates — and the loss
+ * is the mean over the pairs. Dividing the summed pair losses by K instead (as the seed code did)
+ * scales the loss by (K−1)/2, which silently changes the effective learning rate with K.
+ *
+ * <p>A ranking is given per response as its rank: {@code ranks[p][k]} is the rank of response k
+ * of prompt p, 0 for the best; equal ranks are a tie, and tied pairs carry no preference and are
+ * skipped. The mean is over every remaining pair of the batch, so with no ties and the same K for
+ * every prompt it is also the mean over prompts of each prompt's pair mean.
+ */
+public final class BradleyTerry {
+  private BradleyTerry() {}
+
+  /** A preference: in prompt {@code prompt}, response {@code winner} beat response {@code loser}. */
+  public record Pair(int prompt, int winner, int loser) {}
+
+  /** C(K,2): how many pairs a K-wise ranking yields when nothing is tied. */
+  public static int pairCount(int k) {
+    return k * (k - 1) / 2;
+  }
+
+  /** Every untied pair of every prompt, winner first, in a fixed order (prompt, then i < j). */
+  public static List<Pair> pairs(int[][] ranks) {
+    var pairs = new ArrayList<Pair>();
+    for (int p = 0; p < ranks.length; p++) {
+      int[] r = ranks[p];
+      for (int i = 0; i < r.length; i++) {
+        for (int j = i + 1; j < r.length; j++) {
+          if (r[i] < r[j]) pairs.add(new Pair(p, i, j));
+          else if (r[j] < r[i]) pairs.add(new Pair(p, j, i));
+        }
+      }
+    }
+    return pairs;
+  }
+
+  /**
+   * −mean over pairs of log σ(r_w − r_l), with gradient.
+   *
+   * @param scores reward-model scores, [P,K] (prompt × response), with gradient
+   * @param ranks ranks[p][k] of response k of prompt p (0 = best, equal = tie)
+   * @return scalar loss; 0 (still attached to {@code scores}) when every pair is tied
+   */
+  public static NDArray loss(NDArray scores, int[][] ranks) {
+    var shape = scores.getShape();
+    if (shape.dimension() != 2 || shape.get(0) != ranks.length) {
+      throw new IllegalArgumentException("scores must be [prompts, K] with one ranking per prompt, got " + shape);
+    }
+    int k = (int) shape.get(1);
+    for (int[] r : ranks) {
+      if (r.length != k) throw new IllegalArgumentException("a ranking has " + r.length + " responses, scores have " + k);
+    }
+    var pairs = pairs(ranks);
+    if (pairs.isEmpty()) return scores.sum().mul(0f);
+    long[] winners = new long[pairs.size()];
+    long[] losers = new long[pairs.size()];
+    for (int i = 0; i < pairs.size(); i++) {
+      var pair = pairs.get(i);
+      winners[i] = (long) pair.prompt() * k + pair.winner();
+      losers[i] = (long) pair.prompt() * k + pair.loser();
+    }
+    var manager = scores.getManager();
+    var flat = scores.reshape(-1);
+    var margin = flat.take(manager.create(winners)).sub(flat.take(manager.create(losers)));
+    return softplus(margin.neg()).mean(); // −log σ(m) = softplus(−m)
+  }
+
+  /** The same loss on plain numbers: the reference the tests and the reward trainer's logs use. */
+  public static double loss(double[][] scores, int[][] ranks) {
+    var pairs = pairs(ranks);
+    if (pairs.isEmpty()) return 0;
+    double sum = 0;
+    for (var pair : pairs) {
+      double margin = scores[pair.prompt()][pair.winner()] - scores[pair.prompt()][pair.loser()];
+      sum += Math.max(-margin, 0) + Math.log1p(Math.exp(-Math.abs(margin)));
+    }
+    return sum / pairs.size();
+  }
+
+  /**
+   * Pairwise accuracy: the share of untied pairs the scores order like the ranking; a pair the
+   * model scores exactly equal counts ½. NaN when there is no untied pair.
+   */
+  public static double accuracy(double[][] scores, int[][] ranks) {
+    var pairs = pairs(ranks);
+    double agreed = 0;
+    for (var pair : pairs) {
+      double margin = scores[pair.prompt()][pair.winner()] - scores[pair.prompt()][pair.loser()];
+      agreed += margin > 0 ? 1 : margin == 0 ? 0.5 : 0;
+    }
+    return agreed / pairs.size();
+  }
+
+  /** {@link #accuracy(double[][], int[][])} of [P,K] scores held in an NDArray. */
+  public static double accuracy(NDArray scores, int[][] ranks) {
+    int k = (int) scores.getShape().get(1);
+    float[] flat = scores.toFloatArray();
+    var rows = new double[ranks.length][k];
+    for (int p = 0; p < ranks.length; p++) {
+      for (int i = 0; i < k; i++) rows[p][i] = flat[p * k + i];
+    }
+    return accuracy(rows, ranks);
+  }
+
+  /** softplus(x) = log(1 + eˣ) = −log σ(−x), computed as max(x, 0) + log(1 + e^−|x|) so large margins do not overflow. */
+  private static NDArray softplus(NDArray x) {
+    return x.maximum(0f).add(x.abs().neg().exp().add(1f).log());
+  }
+}

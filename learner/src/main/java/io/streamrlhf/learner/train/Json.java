@@ -1,0 +1,59 @@
+package io.streamrlhf.learner.train;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The one JSON mapping of the learner's own files (stage configs, train state): snake_case keys,
+ * strict about types, pretty-printed so a person can read and edit them.
+ */
+public final class Json {
+  private Json() {}
+
+  public static final ObjectMapper MAPPER =
+      JsonMapper.builder()
+          .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
+          .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .build();
+
+  /** {@code value} as pretty JSON. */
+  public static String write(Object value) {
+    try {
+      return MAPPER.writeValueAsString(value);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Writes {@code value} to {@code file} atomically: a reader (or a resume after a crash) sees the
+   * old file or the new one, never half of one. Temp file in the same directory, fsync, rename.
+   */
+  public static void writeAtomically(Object value, Path file) throws IOException {
+    var bytes = MAPPER.writeValueAsBytes(value);
+    var dir = file.toAbsolutePath().getParent();
+    Files.createDirectories(dir);
+    var tmp = dir.resolve(file.getFileName() + ".tmp");
+    try (var channel =
+        FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+      var buffer = ByteBuffer.wrap(bytes);
+      while (buffer.hasRemaining()) channel.write(buffer);
+      channel.force(true);
+    }
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+}

@@ -1,0 +1,99 @@
+package io.streamrlhf.learner.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.streamrlhf.learner.ppo.Ppo;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+  @TempDir Path dir;
+
+  @Test
+  void unknownKeySuggestsTheNearestValidName() {
+    assertThatThrownBy(() -> ConfigLoader.load(PretrainConfig.defaults(), null, List.of("lerning_rate=1e-3")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("unknown key 'lerning_rate' in --set lerning_rate=1e-3; did you mean 'learning_rate'?");
+    // camelCase is one edit per capital away from snake_case: still found
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("clipRatio=0.1")))
+        .hasMessageContaining("did you mean 'clip_ratio'?");
+    // nothing close: list the keys instead
+    assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), null, List.of("zzz=1")))
+        .hasMessageContaining("unknown key 'zzz'")
+        .hasMessageContaining("valid keys: seed, steps, demonstrations_per_batch");
+  }
+
+  @Test
+  void unknownKeyInAFileIsRejectedToo() throws Exception {
+    var file = dir.resolve("reward.yaml");
+    Files.writeString(file, "responses_per_prompt: 6\nprompts_per_bach: 8\n");
+    assertThatThrownBy(() -> ConfigLoader.load(RewardConfig.defaults(), file, List.of()))
+        .hasMessage("unknown key 'prompts_per_bach' in " + file + "; did you mean 'prompts_per_batch'?");
+  }
+
+  @Test
+  void overridesAreParsedByTheTypeOfTheirDefaultAndWinOverTheFile() throws Exception {
+    var file = dir.resolve("ppo.yaml");
+    Files.writeString(file, "learning_rate: 3e-4\nupdates: 50\nadaptive_kl: false\n");
+    var config =
+        ConfigLoader.load(PpoConfig.defaults(), file, List.of("updates=7", "clip-ratio=0.1", "init_kl_coef=0.05"));
+    assertThat(config.learningRate()).isEqualTo(3e-4); // from the file, written without a dot
+    assertThat(config.updates()).isEqualTo(7); // --set wins over the file
+    assertThat(config.clipRatio()).isEqualTo(0.1); // dashes accepted for underscores
+    assertThat(config.adaptiveKl()).isFalse();
+    assertThat(config.klController()).isEqualTo(new Ppo.FixedKl(0.05));
+    assertThat(config.gaeLambda()).isEqualTo(0.95); // untouched keys keep their defaults
+
+    var pretrain = ConfigLoader.load(PretrainConfig.defaults(), null, List.of("shape=small", "seed=9"));
+    assertThat(pretrain.shape()).isEqualTo("small");
+    assertThat(pretrain.seed()).isEqualTo(9L);
+  }
+
+  @Test
+  void illTypedOrOutOfRangeValuesFailWithTheKeyNamed() {
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("learning_rate=fast")))
+        .hasMessage("invalid value \"fast\" for learning_rate: expected a number");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("updates=2.5")))
+        .hasMessage("invalid value 2.5 for updates: expected an integer");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("adaptive_kl=yes")))
+        .hasMessage("invalid value \"yes\" for adaptive_kl: expected true or false");
+    assertThatThrownBy(() -> ConfigLoader.load(RewardConfig.defaults(), null, List.of("responses_per_prompt=12")))
+        .hasMessage("responses_per_prompt must be in [2, 9] (K), got 12");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("clip_ratio")))
+        .hasMessage("--set expects key=value, got 'clip_ratio'");
+  }
+
+  @Test
+  void effectiveConfigRoundTripsThroughJson() throws Exception {
+    for (StageConfig defaults :
+        List.of(PretrainConfig.defaults(), SftConfig.defaults(), RewardConfig.defaults(), PpoConfig.defaults())) {
+      var config = ConfigLoader.load(defaults, null, List.of("seed=123"));
+      var stageDir = dir.resolve(config.stageName());
+      ConfigLoader.save(config, stageDir);
+      var json = Files.readString(stageDir.resolve(ConfigLoader.FILE_NAME));
+      assertThat(json).contains("\"seed\" : 123").contains("\"learning_rate\"").doesNotContain("learningRate");
+      // loading the saved file on top of the defaults gives the same record back (this is --resume)
+      var reloaded = ConfigLoader.load(defaults, stageDir.resolve(ConfigLoader.FILE_NAME), List.of());
+      assertThat(reloaded).isEqualTo(config);
+      assertThat(ConfigLoader.toJson(reloaded)).isEqualTo(json);
+    }
+  }
+
+  @Test
+  void describePrintsDerivedSizesAndTheFullConfig() {
+    // K = 4: C(4,2) = 6 pairs per prompt; 16 prompts per batch → 64 responses, 96 pairs
+    var reward = RewardConfig.defaults();
+    var text = ConfigLoader.describe(reward);
+    assertThat(text)
+        .contains("pairs_per_prompt=6")
+        .contains("responses_per_batch=64")
+        .contains("pairs_per_batch=96")
+        .contains("\"responses_per_prompt\" : 4");
+    // 2000 prompts / 16 per batch = 125 steps per epoch
+    assertThat(reward.totalSteps()).isEqualTo(125);
+  }
+}
