@@ -36,7 +36,8 @@ public final class EvalSet {
     return INSTRUCTIONS.contains(instruction);
   }
 
-  private static List<Task> generate() {
+  /** Draws the set afresh; package-private so a test can check two draws agree. */
+  static List<Task> generate() {
     var rng = new SplitMix64(SEED);
     var tasks = new ArrayList<Task>(PER_FAMILY * Family.values().length);
     for (var family : Family.values()) {
