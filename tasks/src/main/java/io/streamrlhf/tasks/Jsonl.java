@@ -52,7 +52,9 @@ public final class Jsonl {
     try {
       node = JSON.readTree(line);
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("not JSON: " + e.getOriginalMessage());
+      // Jackson appends "(start marker at [Source: ...])" locations: the line number says where.
+      var reason = e.getOriginalMessage().replaceFirst("\\s*\\(start marker at .*", "");
+      throw new IllegalArgumentException("not JSON: " + reason);
     }
     if (!(node instanceof ObjectNode fields)) {
       throw new IllegalArgumentException("not a JSON object");

@@ -15,8 +15,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Writes the pretraining corpus: documents of 3-8 lines (40% instruction lists, 25% worked"
-          + " examples, 15% fact prose, 10% insult chatter, 10% pseudo-word chatter).",
+      "Writes the pretraining corpus: documents of 3-8 lines (40%% instruction lists, 25%% worked"
+          + " examples, 15%% fact prose, 10%% insult chatter, 10%% pseudo-word chatter).",
       "UTF-8 text; every document is followed by a line '" + CorpusFile.EOS_MARKER + "' that"
           + " stands for the end-of-sequence token (read it back with CorpusFile.read)."
     })
