@@ -107,6 +107,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       int port = options.port() == 0 ? freePort() : options.port();
       int controllerPort = freePort();
       formatIfNeeded(logDir);
+      long formatted = System.nanoTime();
       server = new KafkaRaftServer(new KafkaConfig(serverConfig(logDir, port, controllerPort), false), Time.SYSTEM);
       try {
         server.startup();
@@ -118,10 +119,14 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
         throw e;
       }
+      long started = System.nanoTime();
       var bootstrap = HOST + ":" + port;
       awaitReady(bootstrap, t0, options.readyTimeout());
-      var took = Duration.ofNanos(System.nanoTime() - t0);
-      log.info("Kafka broker ready at {} in {} ms (data in {})", bootstrap, took.toMillis(), dir);
+      long ready = System.nanoTime();
+      var took = Duration.ofNanos(ready - t0);
+      log.info(
+          "Kafka broker ready at {} in {} ms (format {} ms, server start {} ms, AdminClient check {} ms; data in {})",
+          bootstrap, took.toMillis(), ms(formatted - t0), ms(started - formatted), ms(ready - started), dir);
       return new EmbeddedKafka(server, dir, temporary, bootstrap, took);
     } catch (RuntimeException | IOException e) {
       if (server != null) {
@@ -274,6 +279,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("no free port on " + HOST, e);
     }
+  }
+
+  private static long ms(long nanos) {
+    return TimeUnit.NANOSECONDS.toMillis(nanos);
   }
 
   private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {
