@@ -65,7 +65,11 @@ public final class BrokerCommand implements Callable<Integer> {
     }
     var stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      out.println("Stopping Kafka broker at " + kafka.bootstrapServers() + "...");
+      out.flush();
       kafka.close();
+      out.println("Kafka broker stopped.");
+      out.flush();
       stopped.countDown();
     }, "rlhf-broker-shutdown"));
 
