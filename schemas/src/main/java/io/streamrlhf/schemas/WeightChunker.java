@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 
@@ -53,7 +54,7 @@ public final class WeightChunker {
               .setSha256(sha)
               .setData(ByteBuffer.wrap(bytes, from, length).slice())
               .setPublishedAt(snapshot.publishedAt())
-              .setMeta(new java.util.HashMap<>(snapshot.meta()))
+              .setMeta(new HashMap<>(snapshot.meta()))
               .build());
     }
     return chunks;

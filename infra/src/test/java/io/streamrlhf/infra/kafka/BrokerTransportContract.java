@@ -118,7 +118,8 @@ abstract class BrokerTransportContract {
       assertThat(got.meta()).containsEntry("preset", "test");
     }
 
-    publisher.publish(v2, TIMEOUT);
+    // v2 travels in the largest chunks allowed: the broker's record limit must admit them.
+    assertThat(new WeightPublisher(producer, WeightChunker.MAX_CHUNK_BYTES).publish(v2, TIMEOUT)).isEqualTo(3);
     try (var c = consumer("late")) {
       var feed = new WeightFeed(c, WeightModel.REWARD, producer, "late");
       var newest = feed.catchUp(TIMEOUT).orElseThrow();

@@ -5,6 +5,7 @@ import io.streamrlhf.schemas.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -40,11 +41,11 @@ public final class DecodingConsumer<T> {
       Producer<byte[], byte[]> deadLetterProducer,
       String name,
       Duration deadLetterTimeout) {
-    this.consumer = consumer;
-    this.codec = codec;
-    this.deadLetterProducer = deadLetterProducer;
-    this.name = name;
-    this.deadLetterTimeout = deadLetterTimeout;
+    this.consumer = Objects.requireNonNull(consumer, "consumer");
+    this.codec = Objects.requireNonNull(codec, "codec");
+    this.deadLetterProducer = Objects.requireNonNull(deadLetterProducer, "deadLetterProducer");
+    this.name = Objects.requireNonNull(name, "name");
+    this.deadLetterTimeout = Objects.requireNonNull(deadLetterTimeout, "deadLetterTimeout");
   }
 
   /**
