@@ -1,0 +1,91 @@
+package io.streamrlhf.infra.kafka;
+
+import io.streamrlhf.schemas.TopicSpec;
+import io.streamrlhf.schemas.Topics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Creates the loop's topics ({@link Topics#all}) with their partition counts and configs. Idempotent:
+ * topics that exist are left as they are, so every process may provision at start.
+ */
+public final class TopicProvisioner {
+  private static final Logger log = LoggerFactory.getLogger(TopicProvisioner.class);
+
+  private TopicProvisioner() {}
+
+  /**
+   * Creates every missing topic of the loop through a short-lived AdminClient.
+   *
+   * @return the names of the topics this call created (empty when all existed)
+   */
+  public static List<String> provision(String bootstrapServers, Duration timeout) {
+    try (var admin = Admin.create(Map.of(
+        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
+        AdminClientConfig.CLIENT_ID_CONFIG, "rlhf-topic-provisioner"))) {
+      return provision(admin, Topics.all(), timeout);
+    }
+  }
+
+  /**
+   * Creates the given topics where missing. The replication factor is min(3, brokers in the
+   * cluster): one on the embedded broker, three on a production cluster.
+   */
+  public static List<String> provision(Admin admin, List<TopicSpec> topics, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    try {
+      int brokers = admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS).size();
+      short replicas = (short) Math.max(1, Math.min(3, brokers));
+      var existing = admin.listTopics().names().get(left(deadline), TimeUnit.MILLISECONDS);
+      var missing = new ArrayList<NewTopic>();
+      for (var t : topics) {
+        if (!existing.contains(t.name())) {
+          missing.add(new NewTopic(t.name(), t.partitions(), replicas).configs(t.configs()));
+        }
+      }
+      if (missing.isEmpty()) {
+        return List.of();
+      }
+      var created = new ArrayList<String>();
+      var result = admin.createTopics(missing, new CreateTopicsOptions().timeoutMs((int) left(deadline)));
+      for (var entry : result.values().entrySet()) {
+        try {
+          entry.getValue().get(left(deadline), TimeUnit.MILLISECONDS);
+          created.add(entry.getKey());
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof TopicExistsException)) { // another process was first: fine
+            throw e;
+          }
+        }
+      }
+      log.info("created topics {} (replication factor {})", created, replicas);
+      return created;
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException(
+          "could not provision the loop's topics within " + timeout + ": " + (e.getCause() == null ? e : e.getCause()), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while provisioning topics", e);
+    }
+  }
+
+  private static long left(long deadline) throws TimeoutException {
+    long ms = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+    if (ms <= 0) {
+      throw new TimeoutException("deadline passed");
+    }
+    return ms;
+  }
+}

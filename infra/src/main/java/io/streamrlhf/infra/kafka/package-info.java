@@ -1,0 +1,2 @@
+/** The embedded KRaft broker and the provisioning of the loop's topics. */
+package io.streamrlhf.infra.kafka;

@@ -1,0 +1,78 @@
+package io.streamrlhf.infra.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.schemas.TopicSpec;
+import io.streamrlhf.schemas.Topics;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+class BrokerCommandTest {
+
+  @Test
+  void anOutOfRangePortIsAOneLineUserError() {
+    var err = new StringWriter();
+    var cli = Rlhf.commandLine();
+    cli.setErr(new PrintWriter(err));
+
+    int code = cli.execute("broker", "--port", "70000");
+
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString().strip()).isEqualTo("rlhf broker: --port must be in 0..65535, got 70000");
+  }
+
+  /** The real command in its own JVM: ready line, topics provisioned, clean stop on SIGTERM. */
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void theBrokerServesTheLoopsTopicsUntilTerminated(@TempDir Path dir) throws Exception {
+    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var dataDir = dir.resolve("kafka");
+    var stderr = dir.resolve("stderr.txt");
+    var process = new ProcessBuilder(
+            java, "-cp", System.getProperty("java.class.path"), Rlhf.class.getName(),
+            "broker", "--port", "0", "--data-dir", dataDir.toString())
+        .redirectError(stderr.toFile())
+        .start();
+    try (var out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      var ready = Pattern.compile("Kafka broker ready at (127\\.0\\.0\\.1:\\d+)");
+      String bootstrap = null;
+      for (String line; bootstrap == null && (line = out.readLine()) != null; ) {
+        var m = ready.matcher(line);
+        if (m.find()) {
+          bootstrap = m.group(1);
+        }
+      }
+      assertThat(bootstrap).as("ready line; stderr: %s", readQuietly(stderr)).isNotNull();
+
+      try (var admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+        var names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+        assertThat(names).containsAll(Topics.all().stream().map(TopicSpec::name).toList());
+      }
+    } finally {
+      process.destroy(); // SIGTERM: the shutdown hook stops the broker
+    }
+    assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
+    assertThat(dataDir.resolve("kraft-combined-logs").resolve("meta.properties")).as("--data-dir kept").exists();
+  }
+
+  private static String readQuietly(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (Exception e) {
+      return "(unreadable: " + e + ")";
+    }
+  }
+}

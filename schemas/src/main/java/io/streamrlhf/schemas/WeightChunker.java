@@ -1,0 +1,78 @@
+package io.streamrlhf.schemas;
+
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Splits a weight snapshot into {@link WeightChunk} records small enough for Kafka's default 1 MiB
+ * record limit ({@link Topics#MAX_RECORD_BYTES}); {@link WeightAssembler} puts them back together.
+ */
+public final class WeightChunker {
+  /**
+   * A quarter of the record limit: far from it even with the record's header fields and Kafka's
+   * batch overhead, and large enough that a 13 MB snapshot is only ~50 records.
+   */
+  public static final int DEFAULT_CHUNK_BYTES = Topics.MAX_RECORD_BYTES / 4;
+
+  /** Room left under the record limit for the chunk's other fields and the record batch header. */
+  public static final int MAX_CHUNK_BYTES = Topics.MAX_RECORD_BYTES - 16 * 1024;
+
+  private WeightChunker() {}
+
+  public static List<WeightChunk> split(WeightSnapshot snapshot) {
+    return split(snapshot, DEFAULT_CHUNK_BYTES);
+  }
+
+  /**
+   * The chunks of one snapshot, in index order. Each chunk's data is a view of the snapshot's
+   * array (no copy); an empty snapshot is one empty chunk.
+   */
+  public static List<WeightChunk> split(WeightSnapshot snapshot, int chunkBytes) {
+    if (chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) {
+      throw new IllegalArgumentException(
+          "chunk size must be in 1.." + MAX_CHUNK_BYTES + " bytes (Kafka's record limit), got " + chunkBytes);
+    }
+    var bytes = snapshot.bytes();
+    int count = Math.max(1, (int) ((bytes.length + (long) chunkBytes - 1) / chunkBytes));
+    var sha = new Sha256(sha256(bytes));
+    var chunks = new ArrayList<WeightChunk>(count);
+    for (int i = 0; i < count; i++) {
+      int from = i * chunkBytes;
+      int length = Math.min(chunkBytes, bytes.length - from);
+      chunks.add(
+          WeightChunk.newBuilder()
+              .setModel(snapshot.model())
+              .setVersion(snapshot.version())
+              .setChunkIndex(i)
+              .setChunkCount(count)
+              .setTotalBytes(bytes.length)
+              .setSha256(sha)
+              .setData(ByteBuffer.wrap(bytes, from, length).slice())
+              .setPublishedAt(snapshot.publishedAt())
+              .setMeta(new HashMap<>(snapshot.meta()))
+              .build());
+    }
+    return chunks;
+  }
+
+  /**
+   * The Kafka key of a chunk, {@code <model>/<chunkIndex>}: weight topics are compacted on it, so
+   * the newest chunk of every index survives (see {@link Topics}).
+   */
+  public static String key(WeightChunk chunk) {
+    return chunk.getModel().name().toLowerCase(Locale.ROOT) + "/" + chunk.getChunkIndex();
+  }
+
+  static byte[] sha256(byte[] bytes) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(bytes);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform must provide SHA-256", e);
+    }
+  }
+}

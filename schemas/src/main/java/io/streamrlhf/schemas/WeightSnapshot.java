@@ -1,0 +1,32 @@
+package io.streamrlhf.schemas;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A whole, verified weight snapshot of one model version: what a publisher splits into {@link
+ * WeightChunk}s and what {@link WeightAssembler} hands back once every chunk arrived and the SHA-256
+ * matched. The bytes are opaque here; the model module owns their format.
+ *
+ * @param bytes the serialized weights (not copied: do not modify after handing over)
+ * @param meta facts a reader needs to load the bytes (e.g. the model preset)
+ * @param publishedAt when the publisher started sending this version
+ */
+public record WeightSnapshot(
+    WeightModel model, long version, byte[] bytes, Map<String, String> meta, Instant publishedAt) {
+  public WeightSnapshot {
+    Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(bytes, "bytes");
+    Objects.requireNonNull(publishedAt, "publishedAt");
+    if (version < 0) {
+      throw new IllegalArgumentException("weight versions start at 0, got " + version);
+    }
+    meta = Map.copyOf(meta);
+  }
+
+  @Override
+  public String toString() {
+    return "WeightSnapshot[" + model + " v" + version + ", " + bytes.length + " bytes, meta=" + meta + "]";
+  }
+}

@@ -1,0 +1,111 @@
+package io.streamrlhf.schemas.kafka;
+
+import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.Topics;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.common.KafkaException;
+
+/**
+ * Polls a byte-level consumer and decodes every record; a record that does not decode goes, raw
+ * bytes and error, to {@link Topics#DEAD_LETTER}, and polling goes on with the rest.
+ *
+ * <p>Dead letters are written and acknowledged before {@link #poll} returns, so once the caller
+ * commits offsets past a bad record (or checkpoints them), its dead letter is durable: nothing is
+ * lost between the two. Borrows the consumer and producer; the caller owns and closes them.
+ */
+public final class DecodingConsumer<T> {
+  private final Consumer<byte[], byte[]> consumer;
+  private final AvroCodec<T> codec;
+  private final Producer<byte[], byte[]> deadLetterProducer;
+  private final String name;
+  private final Duration deadLetterTimeout;
+  private long decoded;
+  private long deadLettered;
+
+  /**
+   * @param name who is consuming (recorded in dead letters), e.g. the client id
+   * @param deadLetterTimeout how long to wait for the broker to acknowledge dead letters
+   */
+  public DecodingConsumer(
+      Consumer<byte[], byte[]> consumer,
+      AvroCodec<T> codec,
+      Producer<byte[], byte[]> deadLetterProducer,
+      String name,
+      Duration deadLetterTimeout) {
+    this.consumer = Objects.requireNonNull(consumer, "consumer");
+    this.codec = Objects.requireNonNull(codec, "codec");
+    this.deadLetterProducer = Objects.requireNonNull(deadLetterProducer, "deadLetterProducer");
+    this.name = Objects.requireNonNull(name, "name");
+    this.deadLetterTimeout = Objects.requireNonNull(deadLetterTimeout, "deadLetterTimeout");
+  }
+
+  /**
+   * One {@code poll}: the decoded values in partition order; undecodable records are dead-lettered
+   * and left out.
+   *
+   * @throws DeadLetterException when the dead-letter topic does not acknowledge in time (the
+   *     caller must not commit past the bad record then)
+   */
+  public List<Decoded.Value<T>> poll(Duration timeout) {
+    var records = consumer.poll(timeout);
+    var values = new ArrayList<Decoded.Value<T>>(records.count());
+    var pending = new ArrayList<Future<?>>();
+    for (var record : records) {
+      var outcome = DeadLetters.decode(codec, record, name);
+      if (outcome instanceof Decoded.Value<T> v) {
+        values.add(v);
+      } else if (outcome instanceof Decoded.Dead<T> d) {
+        pending.add(deadLetterProducer.send(DeadLetters.toProducerRecord(d.letter())));
+      }
+    }
+    awaitDeadLetters(pending);
+    decoded += values.size();
+    deadLettered += pending.size();
+    return values;
+  }
+
+  private void awaitDeadLetters(List<Future<?>> pending) {
+    long deadline = System.nanoTime() + deadLetterTimeout.toNanos();
+    for (var ack : pending) {
+      try {
+        ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (ExecutionException | TimeoutException | KafkaException e) {
+        throw new DeadLetterException(
+            "could not write a dead letter to " + Topics.DEAD_LETTER + " within " + deadLetterTimeout + ": " + e, e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new DeadLetterException("interrupted while writing dead letters", e);
+      }
+    }
+  }
+
+  /** Records decoded so far. */
+  public long decoded() {
+    return decoded;
+  }
+
+  /** Records sent to the dead-letter topic so far. */
+  public long deadLettered() {
+    return deadLettered;
+  }
+
+  public Consumer<byte[], byte[]> consumer() {
+    return consumer;
+  }
+
+  /** The dead-letter topic did not take a letter; offsets must not move past the bad record. */
+  public static final class DeadLetterException extends RuntimeException {
+    public DeadLetterException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}

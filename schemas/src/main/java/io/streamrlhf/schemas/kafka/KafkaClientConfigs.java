@@ -1,0 +1,87 @@
+package io.streamrlhf.schemas.kafka;
+
+import io.streamrlhf.schemas.Topics;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * Producer and consumer configs every process of the loop uses. Clients move raw bytes; records
+ * are encoded with {@link io.streamrlhf.schemas.AvroCodec} (or {@link AvroSerializer}) and decoded
+ * through {@link DecodingConsumer}, so a bad record becomes a dead letter instead of an exception
+ * inside {@code poll}.
+ *
+ * <p>Lives in {@code schemas}, not {@code infra}, because actors and learner need it and nothing of
+ * ours may depend on infra (DESIGN.md, "Modules").
+ */
+public final class KafkaClientConfigs {
+  /** Batches up to this many bytes per partition: four weight chunks, or thousands of rollouts. */
+  static final int BATCH_BYTES = Topics.MAX_RECORD_BYTES;
+
+  private KafkaClientConfigs() {}
+
+  /**
+   * An idempotent producer ({@code enable.idempotence} explicit, {@code acks=all}): a retried send
+   * is written once and in order, so a weight version's chunks never interleave or duplicate.
+   * max.request.size matches the topics' record limit, which weight chunks stay under.
+   */
+  public static Map<String, Object> producer(String bootstrapServers, String clientId) {
+    var c = new HashMap<String, Object>();
+    c.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    c.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+    c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    c.put(ProducerConfig.ACKS_CONFIG, "all");
+    c.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5); // the most idempotence allows
+    c.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_RECORD_BYTES);
+    c.put(ProducerConfig.BATCH_SIZE_CONFIG, BATCH_BYTES);
+    c.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    // A send that cannot reach the broker fails after this instead of blocking forever.
+    c.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+    c.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000);
+    c.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    c.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+    return c;
+  }
+
+  /**
+   * A consumer in a group (actors on prompts, learner on rollouts). Offsets are committed by the
+   * caller (the learner keeps them in its checkpoint), never automatically; a new group starts at
+   * the earliest record so nothing produced before it joined is skipped. read_committed ignores
+   * records of aborted transactions.
+   */
+  public static Map<String, Object> groupConsumer(String bootstrapServers, String groupId, String clientId) {
+    var c = baseConsumer(bootstrapServers, clientId);
+    c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    return c;
+  }
+
+  /**
+   * A consumer without a group, for weight topics: every actor reads every chunk (assign, not
+   * subscribe) starting from the beginning, so a late joiner finds the newest whole version. Fetches
+   * are sized for several chunks per round trip.
+   */
+  public static Map<String, Object> weightsConsumer(String bootstrapServers, String clientId) {
+    var c = baseConsumer(bootstrapServers, clientId);
+    c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * Topics.MAX_RECORD_BYTES);
+    c.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 16 * Topics.MAX_RECORD_BYTES);
+    c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 64);
+    return c;
+  }
+
+  private static Map<String, Object> baseConsumer(String bootstrapServers, String clientId) {
+    var c = new HashMap<String, Object>();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    c.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    // Must admit at least one whole record of the largest size the topics allow.
+    c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 2 * Topics.MAX_RECORD_BYTES);
+    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class);
+    return c;
+  }
+}

@@ -1,0 +1,73 @@
+package io.streamrlhf.schemas.kafka;
+
+import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightChunk;
+import io.streamrlhf.schemas.WeightChunker;
+import io.streamrlhf.schemas.WeightSnapshot;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+
+/**
+ * Publishes weight snapshots as chunks to the model's weight topic ({@link Topics#weights}). The
+ * producer should be idempotent ({@link KafkaClientConfigs#producer}): then a retry neither
+ * duplicates nor reorders chunks. Borrows the producer; the caller owns and closes it.
+ */
+public final class WeightPublisher {
+  private static final AvroCodec<WeightChunk> CODEC = AvroCodec.of(WeightChunk.class);
+
+  private final Producer<byte[], byte[]> producer;
+  private final int chunkBytes;
+
+  public WeightPublisher(Producer<byte[], byte[]> producer) {
+    this(producer, WeightChunker.DEFAULT_CHUNK_BYTES);
+  }
+
+  public WeightPublisher(Producer<byte[], byte[]> producer, int chunkBytes) {
+    this.producer = producer;
+    this.chunkBytes = chunkBytes;
+  }
+
+  /**
+   * Sends every chunk of the snapshot and waits until the broker acknowledged all of them.
+   *
+   * @return the number of chunks written
+   * @throws WeightPublishException when not all chunks are acknowledged within the timeout
+   */
+  public int publish(WeightSnapshot snapshot, Duration timeout) {
+    var topic = Topics.weights(snapshot.model());
+    var acks = new ArrayList<Future<RecordMetadata>>();
+    for (var chunk : WeightChunker.split(snapshot, chunkBytes)) {
+      var key = WeightChunker.key(chunk).getBytes(StandardCharsets.UTF_8);
+      acks.add(producer.send(new ProducerRecord<>(topic, key, CODEC.encode(chunk))));
+    }
+    producer.flush();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (var ack : acks) {
+      try {
+        ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        throw new WeightPublishException(
+            "publishing " + snapshot + " to " + topic + " failed or took longer than " + timeout + ": " + e, e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new WeightPublishException("interrupted while publishing " + snapshot, e);
+      }
+    }
+    return acks.size();
+  }
+
+  public static final class WeightPublishException extends RuntimeException {
+    public WeightPublishException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}

@@ -1,0 +1,85 @@
+package io.streamrlhf.schemas;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.List;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Rollout v1 (test resource history/Rollout-v1.avsc) lacks the fields rewardVersion and
+ * sampleIndex, which the current Rollout added with defaults.
+ */
+class SchemaEvolutionTest {
+  private static final Schema V1 = AvroCodec.history("Rollout").get(0);
+
+  private static GenericRecord v1Rollout() {
+    var r = new GenericData.Record(V1);
+    r.put("rolloutId", "r-old");
+    r.put("promptId", "p-1");
+    r.put("promptTokens", List.of(1, 2, 3));
+    r.put("responseTokens", List.of(4, 5));
+    r.put("behaviourLogProbs", List.of(-0.5f, -0.25f));
+    r.put("refLogProbs", List.of(-0.75f, -0.125f));
+    r.put("rmScore", 1.5f);
+    r.put("policyVersion", 9L);
+    r.put("actorId", "actor-1");
+    r.put("terminated", false);
+    r.put("startedAt", 1000L);
+    r.put("producedAt", 1040L);
+    return r;
+  }
+
+  @Test
+  void theHistoryHoldsAnOlderRolloutWithDifferentFingerprint() {
+    assertThat(V1.getField("sampleIndex")).isNull();
+    assertThat(Rollout.getClassSchema().getField("sampleIndex").defaultVal()).isEqualTo(0);
+  }
+
+  @Test
+  void aRolloutWrittenWithTheOldSchemaReadsUnderTheNewOneWithDefaults() {
+    var oldBytes = AvroCodec.generic(V1).encode(v1Rollout());
+
+    var read = AvroCodec.of(Rollout.class).decode(oldBytes);
+
+    assertThat(read.getRolloutId()).isEqualTo("r-old");
+    assertThat(read.getResponseTokens()).containsExactly(4, 5);
+    assertThat(read.getBehaviourLogProbs()).containsExactly(-0.5f, -0.25f);
+    assertThat(read.getRefLogProbs()).containsExactly(-0.75f, -0.125f);
+    assertThat(read.getPolicyVersion()).isEqualTo(9L);
+    assertThat(read.getTerminated()).isFalse();
+    assertThat(read.getProducedAt().toEpochMilli()).isEqualTo(1040L);
+    assertThat(read.getSampleIndex()).isZero();
+    assertThat(read.getRewardVersion()).isZero();
+  }
+
+  @Test
+  void aRolloutWrittenWithTheNewSchemaReadsUnderTheOldOne() {
+    var rollout = Fixtures.rollout();
+    var newBytes = AvroCodec.of(Rollout.class).encode(rollout);
+    // An old reader needs the new writer schema by fingerprint (a registry, or a shipped copy).
+    var oldReader = AvroCodec.generic(V1).addWriterSchema(Rollout.getClassSchema());
+
+    var read = oldReader.decode(newBytes);
+
+    assertThat(read.getSchema()).isEqualTo(V1);
+    assertThat(read.get("rolloutId").toString()).isEqualTo(rollout.getRolloutId());
+    assertThat(read.get("responseTokens")).asList().containsExactlyElementsOf(rollout.getResponseTokens());
+    assertThat(read.get("refLogProbs")).asList().containsExactlyElementsOf(rollout.getRefLogProbs());
+    assertThat(read.get("policyVersion")).isEqualTo(rollout.getPolicyVersion());
+    assertThat(read.get("producedAt")).isEqualTo(rollout.getProducedAt().toEpochMilli());
+    assertThat(read.hasField("sampleIndex")).isFalse();
+  }
+
+  @Test
+  void anOldReaderThatDoesNotKnowTheNewWriterSchemaFailsLoudly() {
+    var newBytes = AvroCodec.of(Rollout.class).encode(Fixtures.rollout());
+
+    assertThatThrownBy(() -> AvroCodec.generic(V1).decode(newBytes))
+        .isInstanceOf(UndecodableRecordException.class)
+        .hasMessageContaining("MissingSchemaException");
+  }
+}

@@ -1,0 +1,201 @@
+package io.streamrlhf.schemas;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+class WeightAssemblerTest {
+  private static final AvroCodec<WeightChunk> CODEC = AvroCodec.of(WeightChunk.class);
+
+  private static WeightSnapshot snapshot(long version, int size) {
+    var bytes = new byte[size];
+    new Random(version).nextBytes(bytes);
+    return new WeightSnapshot(WeightModel.POLICY, version, bytes, Map.of("preset", "tiny"), Instant.ofEpochMilli(version));
+  }
+
+  /** Chunks as a reader sees them: encoded and decoded again, as they cross Kafka. */
+  private static List<WeightChunk> chunks(WeightSnapshot s, int chunkBytes) {
+    var out = new ArrayList<WeightChunk>();
+    for (var c : WeightChunker.split(s, chunkBytes)) {
+      out.add(CODEC.decode(CODEC.encode(c)));
+    }
+    return out;
+  }
+
+  private static List<WeightSnapshot> feed(WeightAssembler assembler, List<WeightChunk> chunks) {
+    var done = new ArrayList<WeightSnapshot>();
+    for (var c : chunks) {
+      assembler.accept(c).ifPresent(done::add);
+    }
+    return done;
+  }
+
+  @Test
+  void splitCutsAtTheChunkSizeAndKeepsTheRemainderInTheLastChunk() {
+    var chunks = WeightChunker.split(snapshot(1, 1_000_001), 250_000);
+
+    assertThat(chunks).extracting(c -> c.getData().remaining()).containsExactly(250_000, 250_000, 250_000, 250_000, 1);
+    assertThat(chunks).allSatisfy(c -> {
+      assertThat(c.getChunkCount()).isEqualTo(5);
+      assertThat(c.getTotalBytes()).isEqualTo(1_000_001L);
+    });
+    assertThat(chunks).extracting(WeightChunk::getChunkIndex).containsExactly(0, 1, 2, 3, 4);
+    assertThat(WeightChunker.key(chunks.get(3))).isEqualTo("policy/3");
+  }
+
+  @Test
+  void defaultChunksEncodeWellUnderKafkasRecordLimit() {
+    var chunks = WeightChunker.split(snapshot(1, 3 << 20));
+
+    assertThat(chunks).hasSize(12);
+    assertThat(chunks).allSatisfy(c -> assertThat(CODEC.encode(c).length).isLessThan(Topics.MAX_RECORD_BYTES / 2));
+  }
+
+  @Test
+  void allChunksInAnyOrderYieldTheExactSnapshotOnce() {
+    var s = snapshot(3, 100_003);
+    var chunks = chunks(s, 7_000);
+    Collections.shuffle(chunks, new Random(1));
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+
+    var done = feed(assembler, chunks);
+
+    assertThat(done).hasSize(1);
+    assertThat(done.get(0).bytes()).isEqualTo(s.bytes());
+    assertThat(done.get(0).version()).isEqualTo(3);
+    assertThat(done.get(0).meta()).isEqualTo(Map.of("preset", "tiny"));
+    assertThat(done.get(0).publishedAt()).isEqualTo(s.publishedAt());
+    assertThat(assembler.latestVersion()).hasValue(3);
+  }
+
+  @Test
+  void anEmptySnapshotTravelsAsOneEmptyChunk() {
+    var s = snapshot(0, 0);
+    var done = feed(new WeightAssembler(WeightModel.POLICY), chunks(s, 10));
+
+    assertThat(done).singleElement().satisfies(d -> assertThat(d.bytes()).isEmpty());
+  }
+
+  @Test
+  void aMissingChunkNeverYieldsAVersionAndTheNextWholeVersionStillDoes() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    var v1 = chunks(snapshot(1, 50_000), 8_000);
+    var v2 = chunks(snapshot(2, 50_000), 8_000);
+    v2.remove(4);
+    var v3 = snapshot(3, 50_000);
+
+    assertThat(feed(assembler, v1)).hasSize(1);
+    assertThat(feed(assembler, v2)).isEmpty();
+    assertThat(assembler.latestVersion()).hasValue(1);
+    assertThat(assembler.pending()).hasValue("v2 6/7 chunks");
+
+    var done = feed(assembler, chunks(v3, 8_000));
+    assertThat(done).singleElement().satisfies(d -> assertThat(d.bytes()).isEqualTo(v3.bytes()));
+    assertThat(assembler.counts().abandoned()).isEqualTo(1);
+  }
+
+  @Test
+  void aCorruptedChunkFailsTheChecksumAndTheLastGoodVersionStays() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    feed(assembler, chunks(snapshot(1, 50_000), 8_000));
+    var v2 = chunks(snapshot(2, 50_000), 8_000);
+    var bad = v2.get(2);
+    var data = new byte[bad.getData().remaining()];
+    bad.getData().duplicate().get(data);
+    data[123] ^= 0x10; // one flipped bit
+    bad.setData(ByteBuffer.wrap(data));
+
+    assertThat(feed(assembler, v2)).isEmpty();
+    assertThat(assembler.latestVersion()).hasValue(1);
+    assertThat(assembler.counts().failedVerification()).isEqualTo(1);
+    assertThat(assembler.pending()).isEmpty();
+  }
+
+  @Test
+  void aChunkWhoseLengthDisagreesWithTheTotalNeverYieldsAVersion() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    var v1 = chunks(snapshot(1, 20_000), 8_000);
+    v1.get(2).setData(ByteBuffer.wrap(new byte[10])); // last chunk cut short: 16_010 of 20_000 bytes
+
+    assertThat(feed(assembler, v1)).isEmpty();
+    assertThat(assembler.counts().failedVerification()).isEqualTo(1);
+  }
+
+  @Test
+  void aNewerVersionSupersedesAPartialOlderOneWhoseLateChunksAreThenIgnored() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    var v2 = chunks(snapshot(2, 40_000), 8_000);
+    var v3 = snapshot(3, 40_000);
+
+    feed(assembler, v2.subList(0, 3));
+    var done = feed(assembler, chunks(v3, 8_000));
+    var late = feed(assembler, v2.subList(3, 5));
+
+    assertThat(done).singleElement().extracting(WeightSnapshot::version).isEqualTo(3L);
+    assertThat(late).isEmpty();
+    assertThat(assembler.latestVersion()).hasValue(3);
+    assertThat(assembler.counts().stale()).isEqualTo(2);
+    assertThat(assembler.pending()).isEmpty();
+  }
+
+  @Test
+  void anOlderVersionArrivingWholeAfterANewerOneIsIgnored() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    feed(assembler, chunks(snapshot(5, 10_000), 4_000));
+
+    assertThat(feed(assembler, chunks(snapshot(4, 10_000), 4_000))).isEmpty();
+    assertThat(feed(assembler, chunks(snapshot(5, 10_000), 4_000))).isEmpty();
+    assertThat(assembler.latestVersion()).hasValue(5);
+  }
+
+  @Test
+  void aRedeliveredChunkDoesNotCountTwice() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    var s = snapshot(1, 20_000);
+    var v1 = chunks(s, 8_000);
+    var withDuplicates = List.of(v1.get(0), v1.get(0), v1.get(1), v1.get(1), v1.get(2));
+
+    assertThat(feed(assembler, withDuplicates))
+        .singleElement()
+        .satisfies(d -> assertThat(d.bytes()).isEqualTo(s.bytes()));
+  }
+
+  @Test
+  void chunksThatDisagreeWithTheirVersionsHeaderOrOtherModelsAreDropped() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    var v1 = chunks(snapshot(1, 20_000), 8_000);
+    var liar = CODEC.decode(CODEC.encode(v1.get(1)));
+    liar.setChunkCount(4);
+    var reward = CODEC.decode(CODEC.encode(v1.get(1)));
+    reward.setModel(WeightModel.REWARD);
+    var outOfRange = CODEC.decode(CODEC.encode(v1.get(1)));
+    outOfRange.setChunkIndex(3);
+
+    Optional<WeightSnapshot> none = Optional.empty();
+    assertThat(assembler.accept(v1.get(0))).isEqualTo(none);
+    assertThat(assembler.accept(liar)).isEqualTo(none);
+    assertThat(assembler.accept(reward)).isEqualTo(none);
+    assertThat(assembler.accept(outOfRange)).isEqualTo(none);
+    assertThat(assembler.counts().malformed()).isEqualTo(2);
+    assertThat(assembler.counts().foreign()).isEqualTo(1);
+    assertThat(feed(assembler, v1.subList(1, 3))).hasSize(1);
+  }
+
+  @Test
+  void aChunkClaimingMoreBytesThanTheCapIsDroppedWithoutAllocating() {
+    var assembler = new WeightAssembler(WeightModel.POLICY, 1_000);
+    var big = chunks(snapshot(1, 2_000), 1_000);
+
+    assertThat(feed(assembler, big)).isEmpty();
+    assertThat(assembler.counts().malformed()).isEqualTo(2);
+    assertThat(assembler.pending()).isEmpty();
+  }
+}
