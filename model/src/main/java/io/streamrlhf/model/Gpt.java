@@ -452,7 +452,7 @@ public final class Gpt implements AutoCloseable {
         JniUtils.setGradMode(false);
         try (NDManager scope = manager.newSubManager()) {
             var keyMask = scope.create(realSlot, new Shape(batch, slots));
-            var cache = useCache ? new KvCache(scope, batch, slots) : null;
+            var cache = useCache ? new KvCache(scope, keyMask, promptWidth) : null;
             float[] logits = useCache
                     ? prefill(scope, slotTokens, keyMask, cache, batch, slots, promptWidth)
                     : recompute(scope, slotTokens, realSlot, batch, slots, promptWidth);
@@ -516,7 +516,8 @@ public final class Gpt implements AutoCloseable {
             positions[row] = promptLengths[row] + (slot - promptWidth);
         }
         try (NDManager step = scope.newSubManager()) {
-            var bias = attentionBias(step, keyMask, slot, 1);
+            var bias = JniUtils.slice(cache.decodeBias, 2, slot - promptWidth, slot - promptWidth + 1, 1);
+            bias.attach(step);
             var hidden = trunk(step.create(tokens, new Shape(batch, 1)), step.create(positions, new Shape(batch, 1)),
                     bias, cache, slot);
             return lastLogits(hidden);
@@ -551,14 +552,22 @@ public final class Gpt implements AutoCloseable {
         return out;
     }
 
-    /** Keys and values of every layer, preallocated [B, H, slots, hd] and written in place. */
+    /**
+     * Keys and values of every layer, preallocated [B, H, slots, hd] and written in place, and the
+     * attention bias of every decode query, built once ([B, 1, new slots, slots]) and sliced per
+     * step: a decode step is about a hundred native calls, so each one saved shows.
+     */
     private final class KvCache {
         final PtNDArray[] keys;
         final PtNDArray[] values;
+        final PtNDArray decodeBias;
         private final long batch;
 
-        KvCache(NDManager scope, int batch, int slots) {
+        KvCache(NDManager scope, NDArray keyMask, int promptWidth) {
+            long batch = keyMask.getShape().get(0);
+            long slots = keyMask.getShape().get(1);
             this.batch = batch;
+            this.decodeBias = pt(attentionBias(scope, keyMask, promptWidth, slots - promptWidth));
             this.keys = new PtNDArray[config.layers()];
             this.values = new PtNDArray[config.layers()];
             var shape = new Shape(batch, config.heads(), slots, config.headDim());

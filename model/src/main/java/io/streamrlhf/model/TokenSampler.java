@@ -19,8 +19,10 @@ final class TokenSampler {
 
     static Draw draw(float[] logits, int offset, int vocab, float temperature, int topK, SplittableRandom rng) {
         double[] scaled = new double[vocab];
+        double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < vocab; i++) {
             scaled[i] = logits[offset + i] / (double) temperature;
+            max = Math.max(max, scaled[i]);
         }
         double threshold = Double.NEGATIVE_INFINITY;
         if (topK > 0 && topK < vocab) {
@@ -28,30 +30,27 @@ final class TokenSampler {
             java.util.Arrays.sort(sorted);
             threshold = sorted[vocab - topK];
         }
-        double max = Double.NEGATIVE_INFINITY;
-        for (double z : scaled) {
-            max = Math.max(max, z);
-        }
+        // Unnormalised probabilities of the kept tokens, one exp each.
+        double[] weights = new double[vocab];
         double sum = 0;
-        for (double z : scaled) {
-            if (z >= threshold) {
-                sum += Math.exp(z - max);
-            }
-        }
-        double logNormaliser = max + Math.log(sum);
-        // Inverse-CDF sampling over the kept tokens in index order.
-        double u = rng.nextDouble() * sum;
-        int last = -1;
         for (int i = 0; i < vocab; i++) {
-            if (scaled[i] < threshold) {
-                continue;
-            }
-            last = i;
-            u -= Math.exp(scaled[i] - max);
-            if (u < 0) {
-                break;
+            if (scaled[i] >= threshold) {
+                weights[i] = Math.exp(scaled[i] - max);
+                sum += weights[i];
             }
         }
-        return new Draw(last, scaled[last] - logNormaliser);
+        // Inverse-CDF sampling in index order; the last kept token absorbs rounding.
+        double u = rng.nextDouble() * sum;
+        int token = -1;
+        for (int i = 0; i < vocab; i++) {
+            if (weights[i] > 0) {
+                token = i;
+                u -= weights[i];
+                if (u < 0) {
+                    break;
+                }
+            }
+        }
+        return new Draw(token, scaled[token] - max - Math.log(sum));
     }
 }
