@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       TasksCommand.class,
       GradeCommand.class,
       BrokerCommand.class,
+      BenchCommand.class,
     })
 public final class Rlhf implements Runnable {
 
