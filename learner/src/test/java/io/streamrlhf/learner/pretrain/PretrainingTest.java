@@ -32,7 +32,7 @@ class PretrainingTest {
     assertThat(curve).hasSize(6);
     // a fresh model predicts nearly uniformly over 260 tokens: ln 260 = 5.56
     assertThat(curve.get(0).loss()).isGreaterThan(4.0);
-    assertThat(curve.get(curve.size() - 1).loss()).isLessThan(curve.get(0).loss() - 1.0);
+    assertThat(curve.get(curve.size() - 1).loss()).isLessThan(curve.get(0).loss() - 0.8).isLessThan(4.0);
     assertThat(log.toString()).contains("pretrain step 60/60").contains("tok/s").contains("eta");
     assertThat(Checkpoint.exists(dir)).isTrue();
     try (var model = Checkpoint.loadModel(dir)) {
