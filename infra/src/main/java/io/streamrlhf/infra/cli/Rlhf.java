@@ -15,7 +15,15 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Rlhf.Version.class,
     description = "InstructGPT-style RLHF (SFT -> reward model -> PPO) as a streaming actor-learner loop.",
-    subcommands = {CommandLine.HelpCommand.class, TasksCommand.class, GradeCommand.class})
+    subcommands = {
+      CommandLine.HelpCommand.class,
+      TasksCommand.class,
+      GradeCommand.class,
+      PretrainCommand.class,
+      SftCommand.class,
+      GenerateCommand.class,
+      EvalCommand.class
+    })
 public final class Rlhf implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
