@@ -44,19 +44,19 @@ class AdamWTest {
       var grads = backward(model);
       double squares = 0;
       for (var g : grads.values()) for (float x : g) squares += (double) x * x;
-      try (var adam = new AdamW(model, new AdamW.Settings(0.9, 0.95, 0.0, 1e-3))) {
+      try (var adam = new AdamW(model, new AdamW.Settings(0.9, 0.95, 0.0, 0.1))) {
         double norm = adam.step(0.01);
         // the returned norm is the unclipped global norm; with bias correction, step 1 is lr·g/(|g|+ε)
-        // whatever the clipping scale, so it is lr·sign(g) wherever |g| >> ε
-        assertThat(norm).isCloseTo(Math.sqrt(squares), within(1e-4 * Math.sqrt(squares)));
+        // whatever the clipping scale, so it is lr·sign(g) wherever the clipped |g| >> ε
+        assertThat(norm).isCloseTo(Math.sqrt(squares), within(1e-4 * Math.sqrt(squares))).isGreaterThan(0.1); // so clipping acts
         int checked = 0;
         for (var e : model.parameters().entrySet()) {
           var after = e.getValue().toFloatArray();
           var g = grads.get(e.getKey());
           var p = before.get(e.getKey());
           for (int i = 0; i < p.length; i++) {
-            double clipped = Math.abs(g[i]) * 1e-3 / norm;
-            if (clipped > 1e-5) {
+            double clipped = Math.abs(g[i]) * Math.min(1, 0.1 / norm);
+            if (clipped > 1e-4) {
               assertThat((double) after[i]).isCloseTo(p[i] - 0.01 * Math.signum(g[i]), within(2e-5));
               checked++;
             } else if (g[i] == 0) {
@@ -64,7 +64,7 @@ class AdamWTest {
             }
           }
         }
-        assertThat(checked).isGreaterThan(100);
+        assertThat(checked).isGreaterThan(50);
       }
     }
   }
