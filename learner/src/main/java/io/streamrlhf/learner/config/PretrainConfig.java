@@ -35,10 +35,10 @@ public record PretrainConfig(
   }
 
   public static PretrainConfig defaults() {
-    // Sized for the demo's budget (about 3.5 of its 15 minutes on 2 cores): this DJL model trains
-    // the tiny shape at roughly 1,000 tokens per CPU-second, so 150 steps of 2,048 tokens; small
-    // batches and more steps learn more per token at this scale. A longer run: --set steps=3000.
-    return new PretrainConfig("tiny", 1, 150, 16, 128, 3e-3, 3e-4, 15, 0.1, 0.9, 0.95, 1.0, 10, 50);
+    // Sized for the demo's budget (about 3 of its 15 minutes on 2 cores): the tiny shape trains
+    // at about 8,700 tokens/s here when the machine is otherwise idle, so 400 steps of 4,096
+    // tokens (1.6 M). A longer run: --set steps=3000.
+    return new PretrainConfig("tiny", 1, 400, 32, 128, 3e-3, 3e-4, 40, 0.1, 0.9, 0.95, 1.0, 25, 100);
   }
 
   @Override
