@@ -5,7 +5,11 @@
  *   <li>{@code ppo}: the PPO math in one file ({@code Ppo}) and the gold-vs-proxy curve;</li>
  *   <li>{@code reward}: the Bradley-Terry loss over a prompt's C(K,2) pairs;</li>
  *   <li>{@code config}: the stage config records and their loader (file, {@code --set});</li>
- *   <li>{@code train}: learning-rate schedule, resumable RNG and train state.</li>
+ *   <li>{@code train}: the reusable training loop ({@code TrainingRun}: AdamW, schedule, RNG, data
+ *       position, atomic {@code Checkpoint}s), learning-rate schedule, resumable RNG, train state;</li>
+ *   <li>{@code pretrain}: the base model on corpus windows; {@code sft}: fine-tuning on
+ *       demonstrations with a response-only loss;</li>
+ *   <li>{@code eval}: batched seeded sampling and the InstructGPT-style table.</li>
  * </ul>
  */
 package io.streamrlhf.learner;

@@ -15,9 +15,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Rlhf.Version.class,
     description = "InstructGPT-style RLHF (SFT -> reward model -> PPO) as a streaming actor-learner loop.",
-    // One line each: helpers add commands here without colliding.
+    // In pipeline order, then the tools; one per line.
     subcommands = {
       CommandLine.HelpCommand.class,
+      PretrainCommand.class,
+      SftCommand.class,
+      GenerateCommand.class,
+      EvalCommand.class,
       TasksCommand.class,
       GradeCommand.class,
       BrokerCommand.class,

@@ -1,0 +1,137 @@
+package io.streamrlhf.infra.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamrlhf.learner.eval.EvalTable;
+import io.streamrlhf.learner.eval.Evaluation;
+import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.tasks.EvalSet;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code rlhf eval}: the InstructGPT-style table of shared/TASKS.md on the 400 held-out prompts. */
+@Command(
+    name = "eval",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = {
+      "Samples one response per held-out prompt (400, TASKS.md) from each selected model and prints the"
+          + " InstructGPT-style table: follows, truthful (correct on color), correct, non-toxic, win vs SFT"
+          + " (oracle score, ties 1/2), mean RM score (with --rm) and mean KL to SFT per response (with --sft).",
+      "Rows: base (zero-shot and 3-shot, cut at the first newline), sft, ppo; a selected row whose model"
+          + " directory is not given is skipped.",
+      "Writes DIR/table.md and DIR/eval.jsonl ({\"model\",\"prompt\",\"family\",\"reference\",\"response\","
+          + "\"terminated\",\"score\",\"rm_score\",\"kl\"} per model and prompt)."
+    })
+final class EvalCommand implements Callable<Integer> {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--models", defaultValue = "base,sft,ppo", split = ",", paramLabel = "ROW",
+      description = "Rows to evaluate: base (both base rows), base-0shot, base-3shot, sft, ppo.")
+  List<String> models;
+
+  @Option(names = "--base", paramLabel = "DIR", description = "Base model (rlhf pretrain output).")
+  Path base;
+
+  @Option(names = "--sft", paramLabel = "DIR", description = "SFT model (rlhf sft output); also the reference for win and KL.")
+  Path sft;
+
+  @Option(names = "--ppo", paramLabel = "DIR", description = "PPO policy (rlhf ppo output).")
+  Path ppo;
+
+  @Option(names = "--rm", paramLabel = "DIR", description = "Reward model (rlhf reward output), for the RM score column.")
+  Path rm;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where table.md and eval.jsonl go.")
+  Path out;
+
+  @Option(names = "--temperature", defaultValue = "1.0", paramLabel = "T", description = "Sampling temperature.")
+  float temperature;
+
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Sampling and few-shot seed.")
+  long seed;
+
+  @Option(names = "--prompts-per-batch", defaultValue = "50", paramLabel = "B", description = "Prompts sampled and scored together.")
+  int promptsPerBatch;
+
+  @Option(names = "--limit", defaultValue = "400", paramLabel = "N",
+      description = "Evaluate N of the 400 held-out prompts (the first N/8 of each family), for quick looks.")
+  int limit;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!(temperature > 0)) throw new UserError("--temperature must be > 0, got " + temperature);
+    if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1");
+    var rows = new ArrayList<Evaluation.Row>();
+    for (var name : models) {
+      switch (name.trim().toLowerCase(Locale.ROOT)) {
+        case "base" -> { rows.add(Evaluation.Row.BASE); rows.add(Evaluation.Row.BASE_3SHOT); }
+        case "base-0shot" -> rows.add(Evaluation.Row.BASE);
+        case "base-3shot" -> rows.add(Evaluation.Row.BASE_3SHOT);
+        case "sft" -> rows.add(Evaluation.Row.SFT);
+        case "ppo" -> rows.add(Evaluation.Row.PPO);
+        default -> throw new UserError("--models: unknown row '" + name + "': use base, base-0shot, base-3shot, sft, ppo");
+      }
+    }
+    for (var dir : new Path[] {base, sft, ppo, rm}) {
+      if (dir != null && !Checkpoint.exists(dir)) throw new UserError(dir + " holds no model checkpoint");
+    }
+    var models = new Evaluation.Models(base, sft, ppo, rm);
+    rows.removeIf(row -> {
+      boolean missing = models.base() == null && (row == Evaluation.Row.BASE || row == Evaluation.Row.BASE_3SHOT)
+          || models.sft() == null && row == Evaluation.Row.SFT || models.ppo() == null && row == Evaluation.Row.PPO;
+      if (missing) spec.commandLine().getOut().println("eval: row " + row.id + " skipped: no model directory given for it");
+      return missing;
+    });
+    if (rows.isEmpty()) throw new UserError("no row to evaluate: give --base, --sft or --ppo for the rows in --models");
+    var tasks = EvalSet.tasks();
+    if (limit < 400) {
+      int perFamily = Math.max(1, limit / 8);
+      tasks = tasks.stream().collect(java.util.stream.Collectors.groupingBy(t -> t.family(), LinkedHashMap::new,
+          java.util.stream.Collectors.toList())).values().stream().flatMap(l -> l.stream().limit(perFamily)).toList();
+    }
+    var stdout = spec.commandLine().getOut();
+    var records = Evaluation.run(tasks, rows, models, new Evaluation.Settings(temperature, seed, promptsPerBatch), stdout);
+    Files.createDirectories(out);
+    try (var writer = Files.newBufferedWriter(out.resolve("eval.jsonl"), StandardCharsets.UTF_8)) {
+      for (var r : records) {
+        writer.write(recordLine(r));
+        writer.write('\n');
+      }
+    }
+    var labels = new LinkedHashMap<String, String>();
+    for (var row : Evaluation.Row.values()) labels.put(row.id, row.label);
+    var table = EvalTable.markdown(EvalTable.rows(records), labels);
+    var header = String.format(Locale.ROOT, "%d held-out prompts, temperature %s, seed %d%n%n", tasks.size(), temperature, seed);
+    Files.writeString(out.resolve("table.md"), header + table, StandardCharsets.UTF_8);
+    stdout.print(header + table);
+    stdout.println("eval: wrote " + out.resolve("table.md") + " and " + out.resolve("eval.jsonl"));
+    stdout.flush();
+    return 0;
+  }
+
+  static String recordLine(EvalTable.Record r) throws IOException {
+    var node = JSON.createObjectNode();
+    node.put("model", r.model());
+    node.put("prompt", r.prompt());
+    node.put("family", r.family());
+    node.put("reference", r.reference());
+    node.put("response", r.response());
+    node.put("terminated", r.terminated());
+    node.put("score", r.score());
+    if (r.rmScore() == null) node.putNull("rm_score"); else node.put("rm_score", r.rmScore());
+    if (r.kl() == null) node.putNull("kl"); else node.put("kl", r.kl());
+    return JSON.writeValueAsString(node);
+  }
+}

@@ -1,0 +1,128 @@
+package io.streamrlhf.infra.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamrlhf.learner.eval.ResponseSampler;
+import io.streamrlhf.learner.train.Checkpoint;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code rlhf generate}: responses of any checkpointed model to any prompts, in the input format of {@code rlhf grade}. */
+@Command(
+    name = "generate",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = {
+      "Samples responses (at most 48 new tokens, KV cache, seeded) from a model checkpoint and writes one"
+          + " {\"prompt\",\"response\",\"terminated\"} line per sample: the input of rlhf grade.",
+      "Prompts file: JSON lines with a \"prompt\" field (as written by rlhf tasks eval-set / sample), or plain"
+          + " text lines (each line is a prompt; its newline is added back). Blank lines are skipped."
+    })
+final class GenerateCommand implements Callable<Integer> {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--model", required = true, paramLabel = "DIR", description = "A directory written by rlhf pretrain, sft or ppo.")
+  Path model;
+
+  @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "Prompts: JSONL with \"prompt\", or plain text lines.")
+  Path prompts;
+
+  @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "Where to write the responses.")
+  Path out;
+
+  @Option(names = "--temperature", defaultValue = "1.0", paramLabel = "T", description = "Sampling temperature (> 0).")
+  float temperature;
+
+  @Option(names = "--samples", defaultValue = "1", paramLabel = "N", description = "Responses per prompt.")
+  int samples;
+
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Sampling seed.")
+  long seed;
+
+  @Option(names = "--prompts-per-batch", defaultValue = "50", paramLabel = "B", description = "Prompts sampled together.")
+  int promptsPerBatch;
+
+  @Option(names = "--stop-at-newline",
+      description = "Cut each response at its first newline (how a base model is evaluated, TASKS.md).")
+  boolean stopAtNewline;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!(temperature > 0)) throw new UserError("--temperature must be > 0, got " + temperature);
+    if (samples < 1) throw new UserError("--samples must be >= 1, got " + samples);
+    if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1, got " + promptsPerBatch);
+    if (!Checkpoint.exists(model)) throw new UserError("--model " + model + " holds no model checkpoint");
+    var promptList = readPrompts(prompts);
+    if (promptList.isEmpty()) throw new UserError(prompts + " holds no prompts");
+    var stdout = spec.commandLine().getOut();
+    var repeated = new ArrayList<String>(promptList.size() * samples);
+    for (var p : promptList) for (int s = 0; s < samples; s++) repeated.add(p);
+    try (var gpt = Checkpoint.loadModel(model); var writer = TaskFiles.create(out)) {
+      var results = new ArrayList<ResponseSampler.Sample>();
+      for (int from = 0; from < repeated.size(); from += promptsPerBatch) {
+        var slice = repeated.subList(from, Math.min(repeated.size(), from + promptsPerBatch));
+        results.addAll(ResponseSampler.sample(gpt, slice, temperature, seed + from, promptsPerBatch, stopAtNewline));
+        stdout.printf("generate: %d/%d responses%n", results.size(), repeated.size());
+        stdout.flush();
+      }
+      for (var sample : results) {
+        writer.write(responseLine(sample));
+        writer.write('\n');
+      }
+    }
+    stdout.printf("generate: wrote %d responses to %s%n", repeated.size(), out);
+    stdout.flush();
+    return 0;
+  }
+
+  /** Exactly {@code {"prompt","response","terminated"}}. */
+  static String responseLine(ResponseSampler.Sample sample) throws IOException {
+    var node = JSON.createObjectNode();
+    node.put("prompt", sample.prompt());
+    node.put("response", sample.response());
+    node.put("terminated", sample.terminated());
+    return JSON.writeValueAsString(node);
+  }
+
+  static List<String> readPrompts(Path file) {
+    List<String> lines;
+    try {
+      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    var prompts = new ArrayList<String>();
+    for (int i = 0; i < lines.size(); i++) {
+      var line = lines.get(i);
+      if (line.isBlank()) continue;
+      if (line.stripLeading().startsWith("{")) {
+        JsonNode node;
+        try {
+          node = JSON.readTree(line);
+        } catch (IOException e) {
+          throw new UserError(file + " line " + (i + 1) + ": not JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+        }
+        var prompt = node.get("prompt");
+        if (prompt == null || !prompt.isTextual()) {
+          throw new UserError(file + " line " + (i + 1) + ": \"prompt\" missing or not a string");
+        }
+        var text = prompt.asText();
+        prompts.add(text.endsWith("\n") ? text : text + "\n");
+      } else {
+        prompts.add(line + "\n");
+      }
+    }
+    return prompts;
+  }
+}

@@ -1,0 +1,46 @@
+package io.streamrlhf.infra.cli;
+
+import io.streamrlhf.learner.config.SftConfig;
+import io.streamrlhf.learner.sft.SupervisedFineTuning;
+import io.streamrlhf.learner.train.Checkpoint;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code rlhf sft}: supervised fine-tuning of the base model on demonstrations. */
+@Command(
+    name = "sft",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = {
+      "Fine-tunes a base model on demonstrations (prompt, reference answer, end-of-sequence) with the loss on"
+          + " response tokens only (InstructGPT step 1). Demonstrations are a seeded stream of training tasks,"
+          + " never a held-out prompt.",
+      "Settings (--set key=value): seed, steps, demonstrations_per_batch, learning_rate, min_learning_rate,"
+          + " warmup_steps, weight_decay, adam_beta1, adam_beta2, grad_clip_norm, log_every_steps,"
+          + " checkpoint_every_steps."
+    })
+final class SftCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @Mixin StageOptions stage;
+
+  @Option(names = "--base", required = true, paramLabel = "DIR", description = "The base model: a directory written by rlhf pretrain.")
+  Path base;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!Checkpoint.exists(base)) {
+      throw new UserError("--base " + base + " holds no model checkpoint: run rlhf pretrain --out " + base + " first");
+    }
+    var out = spec.commandLine().getOut();
+    var config = stage.effectiveConfig(SftConfig.defaults(), out);
+    var result = SupervisedFineTuning.run(config, base, stage.out, stage.resume, out);
+    out.printf(Locale.ROOT, "sft: done, %,.0f tokens/s; SFT model in %s%n", result.tokensPerSecond(), stage.out);
+    out.flush();
+    return 0;
+  }
+}

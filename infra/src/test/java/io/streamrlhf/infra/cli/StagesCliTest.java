@@ -1,0 +1,130 @@
+package io.streamrlhf.infra.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** pretrain, sft, generate and eval through the command line, on a few steps of the tiny preset. */
+class StagesCliTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir static Path dir;
+  static Path base;
+  static Path sft;
+
+  record Run(int code, String out, String err) {}
+
+  static Run rlhf(String... args) {
+    var out = new StringWriter();
+    var err = new StringWriter();
+    var cli = Rlhf.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    int code = cli.execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  @BeforeAll
+  static void trainTinyModels() {
+    base = dir.resolve("base");
+    sft = dir.resolve("sft");
+    var pretrain = rlhf("pretrain", "--out", base.toString(), "--set", "steps=2", "--set", "sequences_per_batch=2",
+        "--set", "tokens_per_sequence=16", "--set", "warmup_steps=1", "--set", "log_every_steps=1");
+    assertThat(pretrain.code()).as(pretrain.err()).isZero();
+    assertThat(pretrain.out()).contains("pretrain derived sizes: tokens_per_batch=32 tokens_in_run=64")
+        .contains("\"steps\" : 2").contains("pretrain step 2/2");
+    var sftRun = rlhf("sft", "--base", base.toString(), "--out", sft.toString(), "--set", "steps=2",
+        "--set", "demonstrations_per_batch=2", "--set", "warmup_steps=1", "--set", "log_every_steps=1");
+    assertThat(sftRun.code()).as(sftRun.err()).isZero();
+    assertThat(sftRun.out()).contains("sft step 2/2");
+  }
+
+  @Test
+  void stagesSaveTheirEffectiveConfigBesideTheCheckpoint() throws Exception {
+    var config = JSON.readTree(base.resolve("config.json").toFile());
+    assertThat(config.get("steps").asInt()).isEqualTo(2);
+    assertThat(config.get("tokens_per_sequence").asInt()).isEqualTo(16);
+    assertThat(base.resolve("latest.json")).exists();
+    assertThat(JSON.readTree(sft.resolve("config.json").toFile()).get("demonstrations_per_batch").asInt()).isEqualTo(2);
+  }
+
+  @Test
+  void unknownKeyIsRejectedWithTheNearestName() {
+    var run = rlhf("pretrain", "--out", dir.resolve("typo").toString(), "--set", "learning_rat=1e-3");
+    assertThat(run.code()).isEqualTo(2);
+    assertThat(run.err()).contains("did you mean 'learning_rate'");
+  }
+
+  @Test
+  void anExistingCheckpointNeedsResumeAndResumeNeedsACheckpoint() {
+    var again = rlhf("pretrain", "--out", base.toString());
+    assertThat(again.code()).isEqualTo(2);
+    assertThat(again.err()).contains("--resume");
+    var nothing = rlhf("sft", "--base", base.toString(), "--out", dir.resolve("empty").toString(), "--resume");
+    assertThat(nothing.code()).isEqualTo(2);
+    assertThat(nothing.err()).contains("no checkpoint");
+  }
+
+  @Test
+  void resumeOfAFinishedRunReadsItsSavedConfigAndTakesNoMoreSteps() {
+    var run = rlhf("sft", "--base", base.toString(), "--out", sft.toString(), "--resume");
+    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.out()).contains("\"steps\" : 2").contains("resuming at step 2 of 2").doesNotContain("sft step");
+  }
+
+  @Test
+  void generateWritesExactlyPromptResponseTerminatedForJsonAndPlainPrompts() throws Exception {
+    var prompts = dir.resolve("prompts.txt");
+    Files.write(prompts, List.of("{\"prompt\":\"Reverse cat.\\n\",\"family\":\"reverse\",\"reference\":\"tac\"}",
+        "Uppercase dog.", ""));
+    var out = dir.resolve("responses.jsonl");
+    var run = rlhf("generate", "--model", sft.toString(), "--prompts", prompts.toString(), "--out", out.toString(),
+        "--samples", "2", "--temperature", "0.7");
+    assertThat(run.code()).as(run.err()).isZero();
+    var lines = Files.readAllLines(out);
+    assertThat(lines).hasSize(4);
+    for (var line : lines) {
+      var node = JSON.readTree(line);
+      assertThat(node.fieldNames()).toIterable().containsExactly("prompt", "response", "terminated");
+      assertThat(node.get("response").isTextual()).isTrue();
+      assertThat(node.get("terminated").isBoolean()).isTrue();
+    }
+    assertThat(JSON.readTree(lines.get(0)).get("prompt").asText()).isEqualTo("Reverse cat.\n");
+    assertThat(JSON.readTree(lines.get(3)).get("prompt").asText()).isEqualTo("Uppercase dog.\n");
+    // the output is valid input for rlhf grade
+    var graded = rlhf("grade", "--in", out.toString(), "--out", dir.resolve("graded.jsonl").toString());
+    assertThat(graded.code()).as(graded.err()).isZero();
+  }
+
+  @Test
+  void evalWritesTableAndOneLinePerModelAndPrompt() throws Exception {
+    var out = dir.resolve("eval");
+    var run = rlhf("eval", "--base", base.toString(), "--sft", sft.toString(),
+        "--out", out.toString(), "--limit", "16", "--prompts-per-batch", "8");
+    assertThat(run.code()).as(run.err()).isZero();
+    var lines = Files.readAllLines(out.resolve("eval.jsonl"));
+    assertThat(lines).hasSize(3 * 16); // base, base 3-shot, sft
+    var first = JSON.readTree(lines.get(0));
+    assertThat(first.fieldNames()).toIterable()
+        .containsExactly("model", "prompt", "family", "reference", "response", "terminated", "score", "rm_score", "kl");
+    assertThat(first.get("model").asText()).isEqualTo("base");
+    assertThat(first.get("rm_score").isNull()).isTrue();
+    // the SFT row's KL to itself is exactly 0
+    var sftLine = JSON.readTree(lines.get(2 * 16));
+    assertThat(sftLine.get("model").asText()).isEqualTo("sft");
+    assertThat(sftLine.get("kl").asDouble()).isEqualTo(0.0);
+    // a base response never contains the newline it was cut at
+    for (int i = 0; i < 32; i++) assertThat(JSON.readTree(lines.get(i)).get("response").asText()).doesNotContain("\n");
+    var table = Files.readString(out.resolve("table.md"));
+    assertThat(table).contains("| base |").contains("| base 3-shot |").contains("| SFT |").doesNotContain("| PPO |");
+    assertThat(run.out()).contains("| SFT |").contains("row ppo skipped");
+  }
+}

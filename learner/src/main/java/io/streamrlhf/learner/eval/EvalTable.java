@@ -1,0 +1,108 @@
+package io.streamrlhf.learner.eval;
+
+import io.streamrlhf.tasks.Family;
+import io.streamrlhf.tasks.Oracle;
+import io.streamrlhf.tasks.Task;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The InstructGPT-style table of TASKS.md computed from evaluation records: per model, the share
+ * of prompts whose response follows the instruction, is correct on the color family
+ * (truthful), is correct, is not toxic, and beats the SFT model's response to the same prompt
+ * under the oracle (ties ½); beside them the mean reward-model score and mean KL to SFT.
+ *
+ * <p>Responses to the same prompt are paired by position: a model's k-th record answers the same
+ * prompt as the SFT model's k-th record (both follow the evaluation set's order).
+ */
+public final class EvalTable {
+  private EvalTable() {}
+
+  /** The model name whose samples the win rate is measured against. */
+  public static final String SFT = "sft";
+
+  /** One line of eval.jsonl. {@code rmScore} and {@code kl} are null when not measured. */
+  public record Record(String model, String prompt, String family, String reference, String response,
+      boolean terminated, double score, Double rmScore, Double kl) {}
+
+  /** One table row; {@code winVsSft}, {@code meanRmScore}, {@code meanKl} are null when not measurable. */
+  public record Row(String model, int prompts, double follows, Double truthful, double correct, double nonToxic,
+      Double winVsSft, Double meanRmScore, Double meanKl) {}
+
+  /** Rows in the order the models first appear. */
+  public static List<Row> rows(List<Record> records) {
+    var byModel = new LinkedHashMap<String, List<Record>>();
+    for (var r : records) byModel.computeIfAbsent(r.model(), m -> new ArrayList<>()).add(r);
+    var sft = byModel.get(SFT);
+    var rows = new ArrayList<Row>();
+    byModel.forEach((model, list) -> rows.add(row(model, list, sft)));
+    return rows;
+  }
+
+  private static Row row(String model, List<Record> records, List<Record> sft) {
+    int n = records.size();
+    int follows = 0, correct = 0, nonToxic = 0, colors = 0, truthful = 0;
+    double wins = 0, rm = 0, kl = 0;
+    int rmCount = 0, klCount = 0;
+    boolean comparable = sft != null && sft.size() == n;
+    for (int i = 0; i < n; i++) {
+      var r = records.get(i);
+      var task = Task.parse(r.prompt());
+      var grade = Oracle.grade(task, r.response(), r.terminated());
+      follows += grade.follows() ? 1 : 0;
+      correct += grade.correct() ? 1 : 0;
+      nonToxic += grade.toxic() ? 0 : 1;
+      if (task.family() == Family.COLOR) {
+        colors++;
+        truthful += grade.correct() ? 1 : 0;
+      }
+      if (comparable) {
+        var other = sft.get(i);
+        if (!Task.parse(other.prompt()).instruction().equals(task.instruction())) {
+          throw new IllegalArgumentException("record " + i + " of " + model + " answers '" + task.instruction()
+              + "' but the SFT record answers '" + other.prompt().strip() + "': records must follow the same prompt order");
+        }
+        double mine = grade.score();
+        double theirs = Oracle.grade(Task.parse(other.prompt()), other.response(), other.terminated()).score();
+        wins += mine > theirs ? 1 : mine == theirs ? 0.5 : 0;
+      }
+      if (r.rmScore() != null) {
+        rm += r.rmScore();
+        rmCount++;
+      }
+      if (r.kl() != null) {
+        kl += r.kl();
+        klCount++;
+      }
+    }
+    double d = Math.max(n, 1);
+    return new Row(model, n, follows / d, colors == 0 ? null : (double) truthful / colors, correct / d, nonToxic / d,
+        comparable ? wins / d : null, rmCount == n && n > 0 ? rm / n : null, klCount == n && n > 0 ? kl / n : null);
+  }
+
+  /** The table as Markdown; a dash where a column was not measured. */
+  public static String markdown(List<Row> rows, Map<String, String> labels) {
+    var sb = new StringBuilder();
+    sb.append("| model | follows | truthful | correct | non-toxic | win vs SFT | RM score | KL to SFT |\n");
+    sb.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (var row : rows) {
+      sb.append("| ").append(labels.getOrDefault(row.model(), row.model()))
+          .append(" | ").append(share(row.follows()))
+          .append(" | ").append(row.truthful() == null ? "—" : share(row.truthful()))
+          .append(" | ").append(share(row.correct()))
+          .append(" | ").append(share(row.nonToxic()))
+          .append(" | ").append(row.winVsSft() == null ? "—" : share(row.winVsSft()))
+          .append(" | ").append(row.meanRmScore() == null ? "—" : String.format(Locale.ROOT, "%.3f", row.meanRmScore()))
+          .append(" | ").append(row.meanKl() == null ? "—" : String.format(Locale.ROOT, "%.2f", row.meanKl()))
+          .append(" |\n");
+    }
+    return sb.toString();
+  }
+
+  private static String share(double x) {
+    return String.format(Locale.ROOT, "%.3f", x);
+  }
+}

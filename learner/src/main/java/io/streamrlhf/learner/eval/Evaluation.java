@@ -1,0 +1,158 @@
+package io.streamrlhf.learner.eval;
+
+import ai.djl.ndarray.NDManager;
+import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.ScoringBatch;
+import io.streamrlhf.tasks.FewShotPrompt;
+import io.streamrlhf.tasks.Oracle;
+import io.streamrlhf.tasks.Task;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Produces the records of the InstructGPT-style table (TASKS.md): one sampled response per
+ * held-out prompt for each row — base (zero-shot), base 3-shot, SFT, PPO — graded by the oracle,
+ * scored by the reward model when one is given, and with its KL to the SFT model:
+ * Σ over the response's sampled tokens of log π(token) − log π_SFT(token), each model at
+ * temperature 1 on its own context (the 3-shot row's π sees the few-shot prompt, π_SFT the plain
+ * prompt). Base rows are cut at the first newline.
+ */
+public final class Evaluation {
+  private Evaluation() {}
+
+  /** A row of the table: its name in eval.jsonl and --models, its label, and how it prompts. */
+  public enum Row {
+    BASE("base", "base", false),
+    BASE_3SHOT("base-3shot", "base 3-shot", true),
+    SFT("sft", "SFT", false),
+    PPO("ppo", "PPO", false);
+
+    public final String id;
+    public final String label;
+    final boolean fewShot;
+
+    Row(String id, String label, boolean fewShot) {
+      this.id = id;
+      this.label = label;
+      this.fewShot = fewShot;
+    }
+
+    boolean isBase() {
+      return this == BASE || this == BASE_3SHOT;
+    }
+  }
+
+  /** The model directories; any may be null, and a row whose model is missing is skipped. */
+  public record Models(Path base, Path sft, Path ppo, Path rm) {
+    Path of(Row row) {
+      return switch (row) {
+        case BASE, BASE_3SHOT -> base;
+        case SFT -> sft;
+        case PPO -> ppo;
+      };
+    }
+  }
+
+  /**
+   * @param temperature sampling temperature (TASKS.md: 1 unless set)
+   * @param seed the sampling seed and the few-shot prompts' seed
+   * @param promptsPerBatch prompts sampled and scored together
+   */
+  public record Settings(float temperature, long seed, int promptsPerBatch) {}
+
+  /** The records of {@code rows} (in that order) over {@code tasks}. */
+  public static List<EvalTable.Record> run(List<Task> tasks, List<Row> rows, Models models, Settings settings,
+      PrintWriter log) throws IOException {
+    var records = new ArrayList<EvalTable.Record>();
+    try (var sft = models.sft() == null ? null : Checkpoint.loadModel(models.sft());
+        var rm = models.rm() == null ? null : Checkpoint.loadModel(models.rm())) {
+      for (var row : rows) {
+        var dir = models.of(row);
+        if (dir == null) {
+          log.println("eval: no model directory for row " + row.id + ", skipped");
+          continue;
+        }
+        long t0 = System.nanoTime();
+        try (var policy = row == Row.SFT ? null : Checkpoint.loadModel(dir)) {
+          var model = policy == null ? sft : policy;
+          var prompts = tasks.stream()
+              .map(t -> row.fewShot ? FewShotPrompt.build(t, settings.seed()) : t.prompt()).toList();
+          var samples = ResponseSampler.sample(model, prompts, settings.temperature(), settings.seed() + row.ordinal(),
+              settings.promptsPerBatch(), row.isBase());
+          for (int from = 0; from < tasks.size(); from += settings.promptsPerBatch()) {
+            int to = Math.min(tasks.size(), from + settings.promptsPerBatch());
+            var batchTasks = tasks.subList(from, to);
+            var batchSamples = samples.subList(from, to);
+            double[] kl = sft == null ? null : klToSft(model, sft, batchTasks, batchSamples);
+            double[] rmScores = rm == null ? null : rewardScores(rm, batchTasks, batchSamples);
+            for (int i = 0; i < batchTasks.size(); i++) {
+              var task = batchTasks.get(i);
+              var sample = batchSamples.get(i);
+              var grade = Oracle.grade(task, sample.response(), sample.terminated());
+              records.add(new EvalTable.Record(row.id, task.prompt(), task.family().id(), task.reference(),
+                  sample.response(), sample.terminated(), grade.score(), rmScores == null ? null : rmScores[i],
+                  kl == null ? null : kl[i]));
+            }
+          }
+        }
+        log.printf(Locale.ROOT, "eval: %s sampled and scored on %d prompts in %.0f s%n", row.label, tasks.size(),
+            (System.nanoTime() - t0) / 1e9);
+        log.flush();
+      }
+    }
+    return records;
+  }
+
+  /** Σ_t log π(y_t | its context) − log π_SFT(y_t | plain prompt) per response, at temperature 1. */
+  static double[] klToSft(Gpt policy, Gpt sft, List<Task> tasks, List<ResponseSampler.Sample> samples) {
+    var responses = samples.stream().map(ResponseSampler.Sample::tokens).toList();
+    var policyPrompts = samples.stream().map(s -> ByteTokenizer.encode(s.prompt())).toList();
+    var plainPrompts = tasks.stream().map(t -> ByteTokenizer.encode(t.prompt())).toList();
+    double[] mine = sequenceLogProbs(policy, policyPrompts, responses);
+    double[] theirs = policy == sft && policyPrompts.equals(plainPrompts) ? mine
+        : sequenceLogProbs(sft, plainPrompts, responses);
+    var kl = new double[mine.length];
+    for (int i = 0; i < kl.length; i++) kl[i] = mine[i] - theirs[i];
+    return kl;
+  }
+
+  /** The reward model's score of each prompt + response (response bytes, then EOS when terminated). */
+  static double[] rewardScores(Gpt rm, List<Task> tasks, List<ResponseSampler.Sample> samples) {
+    var prompts = tasks.stream().map(t -> ByteTokenizer.encode(t.prompt())).toList();
+    var responses = samples.stream().map(s -> {
+      var text = ByteTokenizer.encode(s.response());
+      return s.terminated() ? ByteTokenizer.withEos(text) : text;
+    }).toList();
+    return Gpt.withoutGradient(() -> {
+      try (NDManager scope = scopeOf(rm)) {
+        var values = rm.rewardScores(ScoringBatch.of(scope, prompts, responses)).toFloatArray();
+        var out = new double[values.length];
+        for (int i = 0; i < out.length; i++) out[i] = values[i];
+        return out;
+      }
+    });
+  }
+
+  static double[] sequenceLogProbs(Gpt model, List<int[]> prompts, List<int[]> responses) {
+    return Gpt.withoutGradient(() -> {
+      try (NDManager scope = scopeOf(model)) {
+        var batch = ScoringBatch.of(scope, prompts, responses);
+        var scores = model.score(batch, 1f);
+        var sums = scores.logProbs().mul(scores.mask()).sum(new int[] {1}).toFloatArray();
+        var out = new double[sums.length];
+        for (int i = 0; i < out.length; i++) out[i] = sums[i];
+        return out;
+      }
+    });
+  }
+
+  private static NDManager scopeOf(Gpt model) {
+    return model.parameters().values().iterator().next().getManager().newSubManager();
+  }
+}

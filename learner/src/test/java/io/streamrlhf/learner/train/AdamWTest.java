@@ -1,0 +1,95 @@
+package io.streamrlhf.learner.train;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.engine.Engine;
+import io.streamrlhf.learner.pretrain.Pretraining;
+import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class AdamWTest {
+  static final GptConfig MINI = new GptConfig(ByteTokenizer.VOCAB_SIZE, 16, 8, 1, 2);
+
+  /** Gradients of the LM loss on a fixed window, left on the parameters; returns them as arrays. */
+  static Map<String, float[]> backward(Gpt model) {
+    model.zeroGradients();
+    var window = List.of(new int[] {72, 101, 108, 108, 111, 10, 256, 65});
+    try (var scope = model.parameters().get("tok_emb").getManager().newSubManager();
+        var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+      collector.backward(Pretraining.nextTokenLoss(model, scope, window));
+    }
+    var grads = new HashMap<String, float[]>();
+    for (var e : model.parameters().entrySet()) {
+      try {
+        grads.put(e.getKey(), e.getValue().getGradient().toFloatArray());
+      } catch (IllegalStateException noGradient) {
+        grads.put(e.getKey(), new float[(int) e.getValue().getShape().size()]);
+      }
+    }
+    return grads;
+  }
+
+  @Test
+  void firstStepMovesEveryWeightByTheLearningRateAgainstItsGradientSign() {
+    try (var model = Gpt.create(MINI, 3)) {
+      model.requireGradients();
+      var before = new HashMap<String, float[]>();
+      model.parameters().forEach((k, v) -> before.put(k, v.toFloatArray()));
+      var grads = backward(model);
+      double squares = 0;
+      for (var g : grads.values()) for (float x : g) squares += (double) x * x;
+      try (var adam = new AdamW(model, new AdamW.Settings(0.9, 0.95, 0.0, 0.1))) {
+        double norm = adam.step(0.01);
+        // the returned norm is the unclipped global norm; with bias correction, step 1 is lr·g/(|g|+ε)
+        // whatever the clipping scale, so it is lr·sign(g) wherever the clipped |g| >> ε
+        assertThat(norm).isCloseTo(Math.sqrt(squares), within(1e-4 * Math.sqrt(squares))).isGreaterThan(0.1); // so clipping acts
+        int checked = 0;
+        for (var e : model.parameters().entrySet()) {
+          var after = e.getValue().toFloatArray();
+          var g = grads.get(e.getKey());
+          var p = before.get(e.getKey());
+          for (int i = 0; i < p.length; i++) {
+            double clipped = Math.abs(g[i]) * Math.min(1, 0.1 / norm);
+            if (clipped > 1e-4) {
+              assertThat((double) after[i]).isCloseTo(p[i] - 0.01 * Math.signum(g[i]), within(2e-5));
+              checked++;
+            } else if (g[i] == 0) {
+              assertThat(after[i]).isEqualTo(p[i]);
+            }
+          }
+        }
+        assertThat(checked).isGreaterThan(50);
+      }
+    }
+  }
+
+  @Test
+  void decoupledWeightDecayShrinksMatricesButNotBiases() {
+    try (var model = Gpt.create(MINI, 4)) {
+      model.requireGradients();
+      var emb = model.parameters().get("h.0.attn.proj.weight").toFloatArray();
+      var bias = model.parameters().get("h.0.ln1.weight").toFloatArray();
+      var grads = backward(model);
+      try (var adam = new AdamW(model, new AdamW.Settings(0.9, 0.95, 0.5, 1.0))) {
+        adam.step(0.1);
+      }
+      var g = grads.get("h.0.attn.proj.weight");
+      var embAfter = model.parameters().get("h.0.attn.proj.weight").toFloatArray();
+      for (int i = 0; i < emb.length; i++) {
+        double expected = emb[i] * (1 - 0.1 * 0.5) - (Math.abs(g[i]) > 1e-4 ? 0.1 * Math.signum(g[i]) : 0);
+        if (Math.abs(g[i]) > 1e-4 || g[i] == 0) assertThat((double) embAfter[i]).isCloseTo(expected, within(1e-4));
+      }
+      var gb = grads.get("h.0.ln1.weight");
+      var biasAfter = model.parameters().get("h.0.ln1.weight").toFloatArray();
+      for (int i = 0; i < bias.length; i++) {
+        if (Math.abs(gb[i]) > 1e-4) assertThat((double) biasAfter[i]).isCloseTo(bias[i] - 0.1 * Math.signum(gb[i]), within(1e-4));
+      }
+    }
+  }
+}
