@@ -15,7 +15,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Rlhf.Version.class,
     description = "InstructGPT-style RLHF (SFT -> reward model -> PPO) as a streaming actor-learner loop.",
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {CommandLine.HelpCommand.class, TasksCommand.class, GradeCommand.class})
 public final class Rlhf implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -1,0 +1,49 @@
+package io.streamrlhf.infra.cli;
+
+import io.streamrlhf.tasks.Demonstrations;
+import io.streamrlhf.tasks.Jsonl;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(
+    name = "demos",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = {
+      "Writes SFT demonstrations: training prompts with the reference as response, one"
+          + " {\"prompt\",\"family\",\"reference\",\"response\",\"terminated\":true} line each.",
+      "The response is followed by end-of-sequence, which the tokenizer appends; the file is"
+          + " also valid input to 'rlhf grade'."
+    })
+final class DemosCommand implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(names = "--n", defaultValue = "1000", paramLabel = "N", description = "How many demonstrations.")
+  int n;
+
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed: the same seed gives the same file.")
+  long seed;
+
+  @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "Where to write the demonstrations.")
+  Path out;
+
+  @Override
+  public void run() {
+    if (n < 0) {
+      throw new UserError("--n must be >= 0, got " + n);
+    }
+    try (var writer = TaskFiles.create(out)) {
+      for (var demo : Demonstrations.sample(seed, n)) {
+        writer.write(Jsonl.demonstrationLine(demo));
+        writer.write('\n');
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    spec.commandLine().getOut().printf("wrote %d demonstrations (seed %d) to %s%n", n, seed, out);
+  }
+}

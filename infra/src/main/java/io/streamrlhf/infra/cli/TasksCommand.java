@@ -1,0 +1,30 @@
+package io.streamrlhf.infra.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code rlhf tasks ...}: the task world of shared/TASKS.md written to files (module {@code tasks}). */
+@Command(
+    name = "tasks",
+    mixinStandardHelpOptions = true,
+    description = {
+      "The instruction task suite of shared/TASKS.md: held-out eval prompts, training prompts,"
+          + " SFT demonstrations, the pretraining corpus, and labeler calibration.",
+      "JSONL files hold one object per line; \"prompt\" is the full prompt, trailing newline"
+          + " included (\"Reverse cat.\\n\")."
+    },
+    subcommands = {
+      EvalSetCommand.class,
+      SampleCommand.class,
+      DemosCommand.class,
+      CorpusCommand.class,
+      CalibrateCommand.class
+    })
+public final class TasksCommand implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+  }
+}

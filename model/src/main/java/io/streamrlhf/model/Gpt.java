@@ -1,0 +1,625 @@
+package io.streamrlhf.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
+import java.util.function.Supplier;
+
+/**
+ * A GPT language model with a scalar head, written directly in DJL NDArray operations on PyTorch.
+ *
+ * <p>The architecture of GPT-2 (Radford et al. 2019) as in nanoGPT and ../shared/peer/torch_peer.py:
+ * token + learned position embeddings, {@code layers} pre-LayerNorm blocks (causal multi-head
+ * attention with one fused q/k/v projection, then a GELU MLP 4× wide), a final LayerNorm, and
+ * logits from the token embedding (weight tying, Press &amp; Wolf 2017). A scalar head on the
+ * same final hidden state is the per-token value head of PPO and, read at the last real token,
+ * the reward model's score (InstructGPT §3.5): a reward model is simply another {@code Gpt}.
+ *
+ * <p>Padded batches: every row carries a mask of real tokens; positions are the running count
+ * of real tokens (cumsum(mask) − 1), and padding is never attended to, so a prompt gives the same
+ * logits alone and inside a left-padded batch. Gradients follow PyTorch's per-thread grad mode:
+ * inside a DJL {@code GradientCollector} (after {@link #requireGradients()}) the forward records
+ * the autograd graph; {@link #withoutGradient} and generation switch it off.
+ *
+ * <p>Not thread-safe: one thread uses a model at a time. Actors hold their own copies, fed by
+ * {@link #snapshot}/{@link #load}.
+ */
+public final class Gpt implements AutoCloseable {
+
+    /** Additive attention bias for a key a query must not see: exp(−1e9) is 0 in float32 and 64. */
+    private static final double MASKED = -1e9;
+    private static final float LAYER_NORM_EPS = 1e-5f;
+    /** GPT-2's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2·layers). */
+    private static final double INIT_STD = 0.02;
+
+    private final GptConfig config;
+    private final DataType dataType;
+    private final NDManager manager;
+    private final Map<String, NDArray> parameters = new LinkedHashMap<>();
+
+    private final NDArray tokenEmbedding;
+    private final NDArray positionEmbedding;
+    private final Block[] blocks;
+    private final NDArray finalNormWeight;
+    private final NDArray finalNormBias;
+    private final NDArray scalarHeadWeight;
+    private final NDArray scalarHeadBias;
+    /** 1/sqrt(head dim) as a 0-d array, so the scaling is one native op. */
+    private final NDArray attentionScale;
+
+    /** One transformer block's parameters; weights in PyTorch's Linear layout [out, in]. */
+    private record Block(
+            NDArray norm1Weight, NDArray norm1Bias,
+            NDArray qkvWeight, NDArray qkvBias,
+            NDArray attnProjWeight, NDArray attnProjBias,
+            NDArray norm2Weight, NDArray norm2Bias,
+            NDArray fcWeight, NDArray fcBias,
+            NDArray mlpProjWeight, NDArray mlpProjBias) {}
+
+    private enum Init { ZEROS, ONES, NORMAL, RESIDUAL }
+
+    private Gpt(GptConfig config, long seed, ComputeDevice device, DataType dataType) {
+        if (dataType != DataType.FLOAT32 && dataType != DataType.FLOAT64) {
+            throw new IllegalArgumentException("Gpt parameters are float32 or float64, not " + dataType);
+        }
+        this.config = config;
+        this.dataType = dataType;
+        this.manager = NDManager.newBaseManager(device.toDjl(), "PyTorch");
+        var rng = new Random(seed);
+        int d = config.dModel();
+        tokenEmbedding = parameter("tok_emb", rng, Init.NORMAL, config.vocabSize(), d);
+        positionEmbedding = parameter("pos_emb", rng, Init.NORMAL, config.contextLength(), d);
+        blocks = new Block[config.layers()];
+        for (int l = 0; l < blocks.length; l++) {
+            String p = "h." + l + ".";
+            blocks[l] = new Block(
+                    parameter(p + "ln1.weight", rng, Init.ONES, d),
+                    parameter(p + "ln1.bias", rng, Init.ZEROS, d),
+                    parameter(p + "attn.qkv.weight", rng, Init.NORMAL, 3L * d, d),
+                    parameter(p + "attn.qkv.bias", rng, Init.ZEROS, 3L * d),
+                    parameter(p + "attn.proj.weight", rng, Init.RESIDUAL, d, d),
+                    parameter(p + "attn.proj.bias", rng, Init.ZEROS, d),
+                    parameter(p + "ln2.weight", rng, Init.ONES, d),
+                    parameter(p + "ln2.bias", rng, Init.ZEROS, d),
+                    parameter(p + "mlp.fc.weight", rng, Init.NORMAL, 4L * d, d),
+                    parameter(p + "mlp.fc.bias", rng, Init.ZEROS, 4L * d),
+                    parameter(p + "mlp.proj.weight", rng, Init.RESIDUAL, d, 4L * d),
+                    parameter(p + "mlp.proj.bias", rng, Init.ZEROS, d));
+        }
+        finalNormWeight = parameter("ln_f.weight", rng, Init.ONES, d);
+        finalNormBias = parameter("ln_f.bias", rng, Init.ZEROS, d);
+        scalarHeadWeight = parameter("scalar_head.weight", rng, Init.NORMAL, 1, d);
+        scalarHeadBias = parameter("scalar_head.bias", rng, Init.ZEROS, 1);
+        attentionScale = manager.create(1.0 / Math.sqrt(config.headDim())).toType(dataType, false);
+    }
+
+    /** A freshly initialised float32 model on the CPU. */
+    public static Gpt create(GptConfig config, long seed) {
+        return create(config, seed, ComputeDevice.CPU, DataType.FLOAT32);
+    }
+
+    /** A freshly initialised model; float64 exists for gradient checks. */
+    public static Gpt create(GptConfig config, long seed, ComputeDevice device, DataType dataType) {
+        return new Gpt(config, seed, device, dataType);
+    }
+
+    /** A float32 model holding the weights of {@code snapshot}. */
+    public static Gpt fromSnapshot(GptConfig config, WeightSnapshot snapshot, ComputeDevice device) {
+        var model = create(config, 0, device, DataType.FLOAT32);
+        model.load(snapshot);
+        return model;
+    }
+
+    private NDArray parameter(String name, Random rng, Init init, long... dims) {
+        var shape = new Shape(dims);
+        int size = Math.toIntExact(shape.size());
+        double std = switch (init) {
+            case NORMAL -> INIT_STD;
+            case RESIDUAL -> INIT_STD / Math.sqrt(2.0 * config.layers());
+            default -> 0;
+        };
+        double[] values = new double[size];
+        for (int i = 0; i < size; i++) {
+            values[i] = switch (init) {
+                case ZEROS -> 0;
+                case ONES -> 1;
+                case NORMAL, RESIDUAL -> rng.nextGaussian() * std;
+            };
+        }
+        NDArray array = manager.create(values, shape).toType(dataType, false);
+        array.setName(name);
+        parameters.put(name, array);
+        return array;
+    }
+
+    public GptConfig config() {
+        return config;
+    }
+
+    public DataType dataType() {
+        return dataType;
+    }
+
+    /** Every parameter by name, in a fixed order (embeddings, blocks, final norm, scalar head). */
+    public Map<String, NDArray> parameters() {
+        return Collections.unmodifiableMap(parameters);
+    }
+
+    public long parameterCount() {
+        return parameters.values().stream().mapToLong(p -> p.getShape().size()).sum();
+    }
+
+    /** Makes every parameter a leaf that accumulates gradients (for the model being trained). */
+    public void requireGradients() {
+        parameters.values().forEach(p -> p.setRequiresGradient(true));
+    }
+
+    /** Clears accumulated gradients; PyTorch adds each backward pass onto the last. */
+    public void zeroGradients() {
+        parameters.values().forEach(p -> JniUtils.zeroGrad(pt(p)));
+    }
+
+    // ---------------------------------------------------------------- forward
+
+    /** Everything a forward pass over a padded batch produces. */
+    public record Output(NDArray logits, NDArray values, NDArray hidden) {}
+
+    /**
+     * Forward pass over a padded batch.
+     *
+     * @param tokens int64 (or int32) token ids [B, T]
+     * @param mask [B, T], nonzero where the token is real; padding may sit on either side
+     * @return logits [B, T, V], scalar-head values [B, T], final hidden states [B, T, d_model],
+     *     all in the manager of {@code tokens}
+     */
+    public Output forward(NDArray tokens, NDArray mask) {
+        var keyMask = mask.toType(DataType.BOOLEAN, false);
+        long t = tokens.getShape().get(1);
+        var hidden = trunk(asInt64(tokens), positionsOf(keyMask),
+                attentionBias(tokens.getManager(), keyMask, 0, t), null, 0);
+        return new Output(logits(hidden), values(hidden), hidden);
+    }
+
+    /**
+     * Token embedding + position embedding, the blocks, and the final LayerNorm.
+     *
+     * @param attentionBias [B, 1, T, S]: 0 where a query may attend, {@link #MASKED} elsewhere
+     * @param cache when present, this call's keys and values are written at slots
+     *     [firstSlot, firstSlot + T) and attention runs over all S cached slots
+     */
+    private NDArray trunk(NDArray tokens, NDArray positions, NDArray attentionBias, KvCache cache, long firstSlot) {
+        var x = JniUtils.add(embed(tokens, tokenEmbedding), embed(positions, positionEmbedding));
+        for (int l = 0; l < blocks.length; l++) {
+            var block = blocks[l];
+            var attended = attention(layerNorm(x, block.norm1Weight, block.norm1Bias), block, l,
+                    attentionBias, cache, firstSlot);
+            x = JniUtils.add(x, attended);
+            var h = layerNorm(x, block.norm2Weight, block.norm2Bias);
+            var mlp = linear(JniUtils.gelu(linear(h, block.fcWeight, block.fcBias)),
+                    block.mlpProjWeight, block.mlpProjBias);
+            x = JniUtils.add(x, mlp);
+        }
+        return layerNorm(x, finalNormWeight, finalNormBias);
+    }
+
+    /** Causal multi-head self-attention (Vaswani et al. 2017, eq. 1) on pre-normalised input. */
+    private PtNDArray attention(PtNDArray h, Block block, int layer, NDArray attentionBias, KvCache cache,
+            long firstSlot) {
+        long b = h.getShape().get(0);
+        long t = h.getShape().get(1);
+        int heads = config.heads();
+        // One fused projection, then [B, T, 3H, hd] -> [B, 3H, T, hd] split into q, k, v [B, H, T, hd].
+        var qkv = linear(h, block.qkvWeight, block.qkvBias);
+        qkv = JniUtils.transpose(JniUtils.reshape(qkv, new long[] {b, t, 3L * heads, config.headDim()}), 1, 2);
+        NDList qkvParts = JniUtils.split(qkv, heads, 1);
+        var q = pt(qkvParts.get(0));
+        var k = pt(qkvParts.get(1));
+        var v = pt(qkvParts.get(2));
+        if (cache != null) {
+            cache.write(layer, k, v, firstSlot);
+            k = cache.keys[layer];
+            v = cache.values[layer];
+        }
+        var scores = JniUtils.matmul(JniUtils.mul(q, pt(attentionScale)), JniUtils.transpose(k, 2, 3));
+        var weights = JniUtils.softmax(JniUtils.add(scores, pt(attentionBias)), -1, dataType);
+        var y = JniUtils.transpose(JniUtils.matmul(weights, v), 1, 2);
+        y = JniUtils.reshape(y, new long[] {b, t, config.dModel()});
+        return linear(y, block.attnProjWeight, block.attnProjBias);
+    }
+
+    /** Logits from the tied token embedding: hidden · tok_embᵀ. */
+    private PtNDArray logits(NDArray hidden) {
+        return JniUtils.linear(pt(hidden), pt(tokenEmbedding), null);
+    }
+
+    /** The scalar head: one number per position, [B, T]. */
+    private NDArray values(NDArray hidden) {
+        return JniUtils.linear(pt(hidden), pt(scalarHeadWeight), pt(scalarHeadBias)).squeeze(-1);
+    }
+
+    /** Position of each token = real tokens before it in its row; padding gets position 0. */
+    private static NDArray positionsOf(NDArray keyMask) {
+        return keyMask.toType(DataType.INT64, false).cumSum(1).sub(1).clip(0, Long.MAX_VALUE);
+    }
+
+    /**
+     * The additive attention bias [B, 1, T, S] for queries at slots firstQuerySlot .. +T−1 over key
+     * slots 0 .. S−1: a query sees key slot j iff j ≤ its own slot (causality, from arange
+     * comparisons) and key j is a real token (the key-padding mask).
+     */
+    private NDArray attentionBias(NDManager m, NDArray keyMask, long firstQuerySlot, long queries) {
+        long b = keyMask.getShape().get(0);
+        long s = keyMask.getShape().get(1);
+        var querySlots = m.arange((int) firstQuerySlot, (int) (firstQuerySlot + queries), 1, DataType.INT64)
+                .reshape(queries, 1);
+        var keySlots = m.arange(0, (int) s, 1, DataType.INT64).reshape(1, s);
+        var realKeys = keyMask.reshape(b, 1, 1, s);
+        realKeys.attach(m);
+        var allowed = keySlots.lte(querySlots).logicalAnd(realKeys);
+        // allowed -> 0, forbidden -> MASKED
+        return allowed.toType(dataType, false).sub(1).mul(-MASKED);
+    }
+
+    private PtNDArray embed(NDArray ids, NDArray table) {
+        return JniUtils.embedding(pt(ids), pt(table), false);
+    }
+
+    private PtNDArray layerNorm(PtNDArray x, NDArray weight, NDArray bias) {
+        return JniUtils.layerNorm(x, new Shape(config.dModel()), pt(weight), pt(bias), LAYER_NORM_EPS);
+    }
+
+    private static PtNDArray linear(PtNDArray x, NDArray weight, NDArray bias) {
+        return JniUtils.linear(x, pt(weight), pt(bias));
+    }
+
+    private static PtNDArray pt(NDArray array) {
+        return (PtNDArray) array;
+    }
+
+    private static NDArray asInt64(NDArray tokens) {
+        return tokens.getDataType() == DataType.INT64 ? tokens : tokens.toType(DataType.INT64, false);
+    }
+
+    // ---------------------------------------------------------------- scoring
+
+    /**
+     * Per-token quantities of given responses after given prompts.
+     *
+     * @param logProbs [B, R] log π(response token | prompt, earlier response tokens), under
+     *     softmax(logits / temperature) over the whole vocabulary
+     * @param entropy [B, R] entropy of that same distribution at each response position
+     * @param values [B, R] scalar head at the position that predicts each response token (the
+     *     value of the state before the action, as PPO's V(s_t))
+     * @param mask [B, R] float32, 1 on real response tokens and 0 on padding
+     */
+    public record TokenScores(NDArray logProbs, NDArray entropy, NDArray values, NDArray mask) {}
+
+    /**
+     * Log-probs, entropy and values of {@code batch}'s responses. Records the autograd graph when
+     * the calling thread's grad mode is on (inside a GradientCollector) and the parameters
+     * require gradients; otherwise a plain inference pass. Results live in the batch's manager.
+     */
+    public TokenScores score(ScoringBatch batch, float temperature) {
+        if (!(temperature > 0)) {
+            throw new IllegalArgumentException("temperature must be positive, got " + temperature);
+        }
+        var hidden = forwardHidden(batch);
+        int p = batch.promptWidth();
+        int r = batch.responseWidth();
+        // Position p-1+j predicts response token j.
+        var predicting = JniUtils.slice(pt(hidden), 1, p - 1, p - 1 + r, 1);
+        NDArray logits = logits(predicting);
+        if (temperature != 1f) {
+            logits = logits.div(temperature);
+        }
+        var logProbsAll = logits.logSoftmax(-1);
+        var logProbs = logProbsAll.gather(batch.responseTokens().expandDims(-1), -1).squeeze(-1);
+        var entropy = logProbsAll.exp().mul(logProbsAll).sum(new int[] {-1}).neg();
+        return new TokenScores(logProbs, entropy, values(predicting), batch.responseMask());
+    }
+
+    /**
+     * The reward model's score of each prompt + response: the scalar head at the last real token
+     * (InstructGPT §3.5), [B]. Follows the thread's grad mode like {@link #score}.
+     */
+    public NDArray rewardScores(ScoringBatch batch) {
+        var values = values(forwardHidden(batch));
+        return values.gather(batch.lastTokenIndex(), 1).squeeze(-1);
+    }
+
+    private NDArray forwardHidden(ScoringBatch batch) {
+        var keyMask = batch.mask();
+        long t = batch.tokens().getShape().get(1);
+        return trunk(batch.tokens(), positionsOf(keyMask), attentionBias(keyMask.getManager(), keyMask, 0, t),
+                null, 0);
+    }
+
+    /** Runs {@code work} with the thread's grad mode off, restoring it afterwards. */
+    public static <T> T withoutGradient(Supplier<T> work) {
+        boolean previous = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try {
+            return work.get();
+        } finally {
+            JniUtils.setGradMode(previous);
+        }
+    }
+
+    /** For threads that only ever infer (actors): PyTorch's grad mode is per thread and on by default. */
+    public static void inferenceOnlyThread() {
+        JniUtils.setGradMode(false);
+    }
+
+    // ---------------------------------------------------------------- generation
+
+    /**
+     * How to sample.
+     *
+     * @param maxNewTokens at most this many tokens per response (EOS included)
+     * @param temperature logits are divided by it before the softmax; must be positive
+     * @param topK keep only the k most likely tokens (ties at the k-th kept too); 0 keeps all
+     * @param seed the sampling stream: the same seed, prompts and weights give the same tokens
+     */
+    public record Sampling(int maxNewTokens, float temperature, int topK, long seed) {
+        public Sampling {
+            if (maxNewTokens < 1) {
+                throw new IllegalArgumentException("maxNewTokens must be at least 1, got " + maxNewTokens);
+            }
+            if (!(temperature > 0)) {
+                throw new IllegalArgumentException("temperature must be positive, got " + temperature);
+            }
+            if (topK < 0) {
+                throw new IllegalArgumentException("topK must be 0 (off) or positive, got " + topK);
+            }
+        }
+    }
+
+    /**
+     * One sampled response.
+     *
+     * @param tokens the response, ending with EOS when {@code terminated}
+     * @param behaviourLogProbs per token, log of the probability it was sampled with: log-softmax
+     *     of logits / temperature, restricted to and renormalised over the top-k set when topK > 0
+     *     (with topK = 0 exactly what {@link #score} computes at the same temperature)
+     * @param terminated true when the response ended with EOS, false when cut at maxNewTokens
+     */
+    public record Completion(int[] tokens, float[] behaviourLogProbs, boolean terminated) {}
+
+    /** Observes the next-token logits [B × V] (row-major) before each sampling step; for tests. */
+    interface StepObserver {
+        void onStep(int step, float[] logits);
+    }
+
+    /** Batched sampling with the KV cache. Prompts may differ in length (≥ 1 token each). */
+    public List<Completion> generate(List<int[]> prompts, Sampling sampling) {
+        return generate(prompts, sampling, true, null);
+    }
+
+    /** The same sampling, recomputing the whole prefix every step: the oracle and the baseline. */
+    public List<Completion> generateWithoutCache(List<int[]> prompts, Sampling sampling) {
+        return generate(prompts, sampling, false, null);
+    }
+
+    List<Completion> generate(List<int[]> prompts, Sampling sampling, boolean useCache, StepObserver observer) {
+        int batch = prompts.size();
+        int promptWidth = prompts.stream().mapToInt(p -> p.length).max().orElseThrow(
+                () -> new IllegalArgumentException("no prompts to generate from"));
+        if (prompts.stream().anyMatch(p -> p.length == 0)) {
+            throw new IllegalArgumentException("every prompt needs at least one token");
+        }
+        int n = sampling.maxNewTokens();
+        int slots = promptWidth + n;
+        if (slots > config.contextLength()) {
+            throw new IllegalArgumentException("longest prompt " + promptWidth + " + " + n
+                    + " new tokens exceeds the context length " + config.contextLength());
+        }
+        int vocab = config.vocabSize();
+        // Row-major [B, slots]: left-padded prompts, then generated tokens at slots promptWidth + j.
+        long[] slotTokens = new long[batch * slots];
+        boolean[] realSlot = new boolean[batch * slots];
+        int[] promptLengths = new int[batch];
+        Arrays.fill(slotTokens, ByteTokenizer.PAD);
+        for (int row = 0; row < batch; row++) {
+            int[] prompt = prompts.get(row);
+            promptLengths[row] = prompt.length;
+            int start = row * slots + promptWidth - prompt.length;
+            for (int i = 0; i < prompt.length; i++) {
+                slotTokens[start + i] = prompt[i];
+            }
+            // Prompt tokens and every generated slot are keys; a finished row's later slots are
+            // ignored but must stay identical between the cached and uncached paths.
+            Arrays.fill(realSlot, start, row * slots + slots, true);
+        }
+        var tokens = new int[batch][n];
+        var logProbs = new float[batch][n];
+        int[] produced = new int[batch];
+        boolean[] terminated = new boolean[batch];
+        var rng = new SplittableRandom(sampling.seed());
+
+        boolean gradMode = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        try (NDManager scope = manager.newSubManager()) {
+            var keyMask = scope.create(realSlot, new Shape(batch, slots));
+            var cache = useCache ? new KvCache(scope, batch, slots) : null;
+            float[] logits = useCache
+                    ? prefill(scope, slotTokens, keyMask, cache, batch, slots, promptWidth)
+                    : recompute(scope, slotTokens, realSlot, batch, slots, promptWidth);
+            for (int step = 0; ; step++) {
+                if (observer != null) {
+                    observer.onStep(step, logits);
+                }
+                boolean anyRunning = false;
+                for (int row = 0; row < batch; row++) {
+                    if (terminated[row]) {
+                        continue;
+                    }
+                    var draw = TokenSampler.draw(logits, row * vocab, vocab, sampling.temperature(),
+                            sampling.topK(), rng);
+                    tokens[row][step] = draw.token();
+                    logProbs[row][step] = (float) draw.logProb();
+                    produced[row]++;
+                    slotTokens[row * slots + promptWidth + step] = draw.token();
+                    terminated[row] = draw.token() == ByteTokenizer.EOS;
+                    anyRunning |= !terminated[row];
+                }
+                if (!anyRunning || step + 1 == n) {
+                    break;
+                }
+                logits = useCache
+                        ? decode(scope, slotTokens, keyMask, cache, promptLengths, slots, promptWidth, promptWidth + step)
+                        : recompute(scope, slotTokens, realSlot, batch, slots, promptWidth + step + 1);
+            }
+        } finally {
+            JniUtils.setGradMode(gradMode);
+        }
+        var completions = new ArrayList<Completion>(batch);
+        for (int row = 0; row < batch; row++) {
+            completions.add(new Completion(Arrays.copyOf(tokens[row], produced[row]),
+                    Arrays.copyOf(logProbs[row], produced[row]), terminated[row]));
+        }
+        return completions;
+    }
+
+    /** Runs the padded prompts through the model, filling cache slots [0, promptWidth). */
+    private float[] prefill(NDManager scope, long[] slotTokens, NDArray keyMask, KvCache cache, int batch,
+            int slots, int promptWidth) {
+        try (NDManager step = scope.newSubManager()) {
+            var tokens = step.create(firstSlots(slotTokens, batch, slots, promptWidth), new Shape(batch, promptWidth));
+            var promptMask = JniUtils.slice(pt(keyMask), 1, 0, promptWidth, 1);
+            promptMask.attach(step);
+            var hidden = trunk(tokens, positionsOf(promptMask), attentionBias(step, keyMask, 0, promptWidth),
+                    cache, 0);
+            return lastLogits(hidden);
+        }
+    }
+
+    /** Feeds the token at {@code slot} of every row and returns the logits for the next one. */
+    private float[] decode(NDManager scope, long[] slotTokens, NDArray keyMask, KvCache cache, int[] promptLengths,
+            int slots, int promptWidth, int slot) {
+        int batch = promptLengths.length;
+        long[] tokens = new long[batch];
+        long[] positions = new long[batch];
+        for (int row = 0; row < batch; row++) {
+            tokens[row] = slotTokens[row * slots + slot];
+            positions[row] = promptLengths[row] + (slot - promptWidth);
+        }
+        try (NDManager step = scope.newSubManager()) {
+            var bias = attentionBias(step, keyMask, slot, 1);
+            var hidden = trunk(step.create(tokens, new Shape(batch, 1)), step.create(positions, new Shape(batch, 1)),
+                    bias, cache, slot);
+            return lastLogits(hidden);
+        }
+    }
+
+    /** Full recomputation over slots [0, length): the public forward path, no cache. */
+    private float[] recompute(NDManager scope, long[] slotTokens, boolean[] realSlot, int batch, int slots, int length) {
+        try (NDManager step = scope.newSubManager()) {
+            var tokens = step.create(firstSlots(slotTokens, batch, slots, length), new Shape(batch, length));
+            boolean[] mask = new boolean[batch * length];
+            for (int row = 0; row < batch; row++) {
+                System.arraycopy(realSlot, row * slots, mask, row * length, length);
+            }
+            var keyMask = step.create(mask, new Shape(batch, length));
+            var hidden = trunk(tokens, positionsOf(keyMask), attentionBias(step, keyMask, 0, length), null, 0);
+            return lastLogits(hidden);
+        }
+    }
+
+    private float[] lastLogits(NDArray hidden) {
+        long t = hidden.getShape().get(1);
+        var last = JniUtils.slice(pt(hidden), 1, t - 1, t, 1);
+        return logits(last).toType(DataType.FLOAT32, false).toFloatArray();
+    }
+
+    private static long[] firstSlots(long[] slotTokens, int batch, int slots, int length) {
+        long[] out = new long[batch * length];
+        for (int row = 0; row < batch; row++) {
+            System.arraycopy(slotTokens, row * slots, out, row * length, length);
+        }
+        return out;
+    }
+
+    /** Keys and values of every layer, preallocated [B, H, slots, hd] and written in place. */
+    private final class KvCache {
+        final PtNDArray[] keys;
+        final PtNDArray[] values;
+        private final long batch;
+
+        KvCache(NDManager scope, int batch, int slots) {
+            this.batch = batch;
+            this.keys = new PtNDArray[config.layers()];
+            this.values = new PtNDArray[config.layers()];
+            var shape = new Shape(batch, config.heads(), slots, config.headDim());
+            for (int l = 0; l < keys.length; l++) {
+                keys[l] = pt(scope.zeros(shape, dataType));
+                values[l] = pt(scope.zeros(shape, dataType));
+            }
+        }
+
+        void write(int layer, PtNDArray k, PtNDArray v, long firstSlot) {
+            long t = k.getShape().get(2);
+            long[] from = {0, 0, firstSlot, 0};
+            long[] to = {batch, config.heads(), firstSlot + t, config.headDim()};
+            long[] stride = {1, 1, 1, 1};
+            JniUtils.indexSet(keys[layer], k, from, to, stride);
+            JniUtils.indexSet(values[layer], v, from, to, stride);
+        }
+    }
+
+    // ---------------------------------------------------------------- weights
+
+    /** All parameters, safetensors-encoded, stamped with {@code version} and a SHA-256 checksum. */
+    public WeightSnapshot snapshot(long version) {
+        return withoutGradient(() -> encodeParameters(version));
+    }
+
+    private WeightSnapshot encodeParameters(long version) {
+        try (var list = new NDList()) {
+            // Encode copies: the list's close() must not free the live parameters.
+            for (var entry : parameters.entrySet()) {
+                var copy = entry.getValue().toType(DataType.FLOAT32, true);
+                copy.setName(entry.getKey());
+                list.add(copy);
+            }
+            return new WeightSnapshot(version, list.encode(NDList.Encoding.SAFETENSORS));
+        }
+    }
+
+    /** Copies {@code snapshot}'s weights into this model in place (shapes must match the config). */
+    public void load(WeightSnapshot snapshot) {
+        try (NDManager scope = manager.newSubManager()) {
+            var decoded = NDList.decode(scope, snapshot.safetensors());
+            if (decoded.size() != parameters.size()) {
+                throw new IllegalArgumentException("weight snapshot v" + snapshot.version() + " holds "
+                        + decoded.size() + " tensors, this model has " + parameters.size() + " parameters");
+            }
+            for (var entry : parameters.entrySet()) {
+                var source = decoded.get(entry.getKey());
+                var target = entry.getValue();
+                if (source == null || !source.getShape().equals(target.getShape())) {
+                    throw new IllegalArgumentException("weight snapshot v" + snapshot.version()
+                            + " does not fit this model: parameter " + entry.getKey() + " is "
+                            + (source == null ? "missing" : source.getShape()) + ", expected " + target.getShape());
+                }
+                target.set(source.toType(dataType, false).toByteBuffer());
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,105 @@
+package io.streamrlhf.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class GptForwardTest {
+
+    private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 32, 32, 2, 4);
+    private static Gpt model;
+
+    @BeforeAll
+    static void createModel() {
+        model = Gpt.create(SHAPE, 7);
+    }
+
+    @AfterAll
+    static void closeModel() {
+        model.close();
+    }
+
+    @Test
+    void configPresetsAndJsonRoundTrip() {
+        assertThat(GptConfig.small()).isEqualTo(new GptConfig(260, 256, 256, 4, 4));
+        assertThat(GptConfig.tiny().dModel()).isEqualTo(128);
+        assertThat(GptConfig.fromJson(SHAPE.toJson())).isEqualTo(SHAPE);
+        assertThat(SHAPE.toJson()).contains("\"dModel\" : 32");
+    }
+
+    @Test
+    void parameterCountMatchesGpt2Formula() {
+        long d = 32, v = 260, ctx = 32, layers = 2;
+        long perBlock = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d);
+        assertThat(model.parameterCount()).isEqualTo(v * d + ctx * d + layers * perBlock + 2 * d + d + 1);
+    }
+
+    @Test
+    void promptLogitsAloneEqualLogitsInsideLeftPaddedBatch() {
+        int[] shortPrompt = ByteTokenizer.encode("hi there");
+        int[] longPrompt = ByteTokenizer.encode("a longer prompt, padded less");
+        try (NDManager m = NDManager.newBaseManager()) {
+            var alone = model.forward(tokens(m, List.of(shortPrompt), shortPrompt.length),
+                    mask(m, List.of(shortPrompt), shortPrompt.length));
+            int width = longPrompt.length;
+            var batch = model.forward(tokens(m, List.of(longPrompt, shortPrompt), width),
+                    mask(m, List.of(longPrompt, shortPrompt), width));
+            NDArray aloneLogits = alone.logits().get(0);
+            NDArray paddedLogits = batch.logits().get(new NDIndex("1, {}:", width - shortPrompt.length));
+            assertThat(paddedLogits.getShape()).isEqualTo(aloneLogits.getShape());
+            float diff = aloneLogits.sub(paddedLogits).abs().max().getFloat();
+            assertThat(diff).isLessThan(1e-5f);
+            float valueDiff = alone.values().get(0).sub(batch.values().get(new NDIndex("1, {}:",
+                    width - shortPrompt.length))).abs().max().getFloat();
+            assertThat(valueDiff).isLessThan(1e-5f);
+            // The padded positions must not be what made them equal: the other row differs.
+            assertThat(batch.logits().get(0).get(new NDIndex("-1")).sub(aloneLogits.get(-1)).abs().max().getFloat())
+                    .isGreaterThan(1e-3f);
+        }
+    }
+
+    @Test
+    void laterTokensDoNotChangeEarlierLogits() {
+        int[] text = ByteTokenizer.encode("causal attention");
+        try (NDManager m = NDManager.newBaseManager()) {
+            var full = model.forward(tokens(m, List.of(text), text.length), mask(m, List.of(text), text.length));
+            int[] changed = text.clone();
+            changed[text.length - 1] = 'Z';
+            var edited = model.forward(tokens(m, List.of(changed), text.length), mask(m, List.of(changed), text.length));
+            var prefix = new NDIndex("0, :{}", text.length - 1);
+            assertThat(full.logits().get(prefix).sub(edited.logits().get(prefix)).abs().max().getFloat())
+                    .isLessThan(1e-6f);
+            assertThat(full.logits().get(new NDIndex("0, -1")).sub(edited.logits().get(new NDIndex("0, -1")))
+                    .abs().max().getFloat()).isGreaterThan(1e-4f);
+        }
+    }
+
+    static NDArray tokens(NDManager m, List<int[]> rows, int width) {
+        long[] out = new long[rows.size() * width];
+        java.util.Arrays.fill(out, ByteTokenizer.PAD);
+        for (int r = 0; r < rows.size(); r++) {
+            int[] row = rows.get(r);
+            for (int i = 0; i < row.length; i++) {
+                out[r * width + width - row.length + i] = row[i];
+            }
+        }
+        return m.create(out, new Shape(rows.size(), width));
+    }
+
+    static NDArray mask(NDManager m, List<int[]> rows, int width) {
+        boolean[] out = new boolean[rows.size() * width];
+        for (int r = 0; r < rows.size(); r++) {
+            for (int i = width - rows.get(r).length; i < width; i++) {
+                out[r * width + i] = true;
+            }
+        }
+        return m.create(out, new Shape(rows.size(), width));
+    }
+}

@@ -1,0 +1,28 @@
+package io.streamrlhf.tasks;
+
+/**
+ * A model's response as the oracle sees it: the text before end-of-sequence, and whether
+ * end-of-sequence came within the 48-token budget (TASKS.md "Text format").
+ */
+public record Completion(String text, boolean terminated) {
+
+  /** TASKS.md: a response is at most 48 new tokens. */
+  public static final int MAX_NEW_TOKENS = 48;
+
+  /**
+   * The base-model rows of the eval table (TASKS.md "The InstructGPT-style table"): a base model
+   * continues text rather than answering, so, as GPT-3's few-shot evaluation used stop
+   * sequences, its output is cut at the first newline, and it counts as terminated when a
+   * newline or end-of-sequence came within the budget.
+   *
+   * @param generated the text generated (at most {@link #MAX_NEW_TOKENS} tokens), before any
+   *     end-of-sequence
+   * @param endedWithEos whether generation stopped on end-of-sequence within the budget
+   */
+  public static Completion cutAtFirstNewline(String generated, boolean endedWithEos) {
+    int newline = generated.indexOf('\n');
+    return newline >= 0
+        ? new Completion(generated.substring(0, newline), true)
+        : new Completion(generated, endedWithEos);
+  }
+}
