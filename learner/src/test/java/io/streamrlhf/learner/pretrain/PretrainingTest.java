@@ -1,0 +1,61 @@
+package io.streamrlhf.learner.pretrain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.learner.config.PretrainConfig;
+import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.GptConfig;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PretrainingTest {
+  /** A shape small enough to train in seconds: d_model 32, 2 layers. */
+  static final GptConfig MINI = new GptConfig(ByteTokenizer.VOCAB_SIZE, 64, 32, 2, 2);
+
+  @TempDir Path dir;
+
+  static PretrainConfig config(int steps, int checkpointEvery) {
+    return new PretrainConfig("tiny", 7, steps, 8, 32, 1e-2, 1e-3, 5, 0.1, 0.9, 0.95, 1.0, 10, checkpointEvery);
+  }
+
+  @Test
+  void pretrainingLossFallsWellBelowTheUniformLoss() throws Exception {
+    var log = new StringWriter();
+    var result = Pretraining.run(config(60, 1000), MINI, dir, false, new PrintWriter(log), Long.MAX_VALUE);
+    var curve = result.lossCurve();
+    assertThat(curve).hasSize(6);
+    // a fresh model predicts nearly uniformly over 260 tokens: ln 260 = 5.56
+    assertThat(curve.get(0).loss()).isGreaterThan(4.0);
+    assertThat(curve.get(curve.size() - 1).loss()).isLessThan(curve.get(0).loss() - 0.8).isLessThan(4.0);
+    assertThat(log.toString()).contains("pretrain step 60/60").contains("tok/s").contains("eta");
+    assertThat(Checkpoint.exists(dir)).isTrue();
+    try (var model = Checkpoint.loadModel(dir)) {
+      assertThat(model.config()).isEqualTo(MINI);
+    }
+  }
+
+  @Test
+  void windowsOverlapByOneTokenAndFollowDocumentsWithEos() {
+    var windows = new CorpusWindows(3, 16);
+    var stream = new ArrayList<Integer>();
+    var first = windows.next();
+    var second = windows.next();
+    assertThat(second[0]).isEqualTo(first[15]);
+    for (int t : first) stream.add(t);
+    for (int i = 1; i < second.length; i++) stream.add(second[i]);
+    var doc = io.streamrlhf.tasks.Corpus.documents(3, 1).get(0).text();
+    var expected = ByteTokenizer.withEos(ByteTokenizer.encode(doc));
+    int n = Math.min(expected.length, stream.size());
+    assertThat(stream.subList(0, n).stream().mapToInt(Integer::intValue).toArray())
+        .isEqualTo(Arrays.copyOf(expected, n));
+    // positioned at index 2 it continues exactly like the stream read from the start
+    var resumed = CorpusWindows.at(3, 16, 2);
+    assertThat(resumed.next()).isEqualTo(windows.next());
+  }
+}
