@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import io.streamrlhf.learner.train.AdamW;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.ScoringBatch;
+import io.streamrlhf.model.WeightSnapshot;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,16 +23,14 @@ public final class RewardTrainer implements AutoCloseable {
 
   private final Gpt model;
   private final AdamW optimizer;
-  private final double gradClipNorm;
 
   /** What one step saw, measured on the batch before the step. */
   public record Step(double loss, double accuracy, double gradNorm) {}
 
   public RewardTrainer(Gpt model, double adamBeta1, double adamBeta2, double weightDecay, double gradClipNorm) {
     this.model = model;
-    this.gradClipNorm = gradClipNorm;
     model.requireGradients();
-    this.optimizer = new AdamW(model.parameters(), adamBeta1, adamBeta2, weightDecay);
+    this.optimizer = new AdamW(model, new AdamW.Settings(adamBeta1, adamBeta2, weightDecay, gradClipNorm));
   }
 
   /** One AdamW step on {@code batch} (every set the same K) at {@code learningRate}. */
@@ -53,8 +52,13 @@ public final class RewardTrainer implements AutoCloseable {
       loss = lossArray.getFloat();
       accuracy = BradleyTerry.accuracy(scores.stopGradient(), ranks);
     }
-    double gradNorm = optimizer.step(learningRate, gradClipNorm);
+    double gradNorm = optimizer.step(learningRate);
     return new Step(loss, accuracy, gradNorm);
+  }
+
+  /** AdamW's moments, for the checkpoint. */
+  public WeightSnapshot optimizerState() {
+    return optimizer.state();
   }
 
   /** r_θ of every response of every set, [sets][K], without gradient. */
