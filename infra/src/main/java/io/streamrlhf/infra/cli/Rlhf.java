@@ -15,7 +15,9 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Rlhf.Version.class,
     description = "InstructGPT-style RLHF (SFT -> reward model -> PPO) as a streaming actor-learner loop.",
-    subcommands = {CommandLine.HelpCommand.class, TasksCommand.class, GradeCommand.class})
+    subcommands = {
+      CommandLine.HelpCommand.class, TasksCommand.class, GradeCommand.class, RewardCommand.class, PpoCommand.class
+    })
 public final class Rlhf implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

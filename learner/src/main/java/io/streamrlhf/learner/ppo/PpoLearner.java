@@ -66,6 +66,11 @@ public final class PpoLearner implements AutoCloseable {
     return klController.beta();
   }
 
+  /** AdamW's moments, for the checkpoint. */
+  public io.streamrlhf.model.WeightSnapshot optimizerState() {
+    return optimizer.state();
+  }
+
   /** Updates done so far: the policy version the weights now are. */
   public long updates() {
     return updates;
