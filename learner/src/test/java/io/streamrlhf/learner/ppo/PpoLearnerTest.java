@@ -26,7 +26,7 @@ class PpoLearnerTest {
   }
 
   private static PpoConfig config(String... overrides) {
-    var settings = new ArrayList<>(List.of("tokens_per_minibatch=80", "learning_rate=3e-3", "min_learning_rate=3e-3",
+    var settings = new ArrayList<>(List.of("tokens_per_minibatch=80", "learning_rate=1e-2", "min_learning_rate=1e-2",
         "warmup_steps=0", "ptx_coef=0", "init_kl_coef=0.02", "adaptive_kl=false"));
     settings.addAll(List.of(overrides));
     return ConfigLoader.load(PpoConfig.defaults(), null, settings);
@@ -58,7 +58,7 @@ class PpoLearnerTest {
       double after = meanScore(sampler.sample(evalPrompts, 4, 99, 8));
       System.out.printf("PPO toy objective: mean reward %.3f -> %.3f%n", before, after);
       assertThat(before).isBetween(0.35, 0.65);
-      assertThat(after).isGreaterThan(before + 0.15);
+      assertThat(after).isGreaterThan(before + 0.25).isGreaterThan(0.75);
     }
   }
 
