@@ -2,8 +2,12 @@
  * streamrlhf learner module: see the module table in the README.
  *
  * <ul>
- *   <li>{@code ppo}: the PPO math in one file ({@code Ppo}) and the gold-vs-proxy curve;</li>
- *   <li>{@code reward}: the Bradley-Terry loss over a prompt's C(K,2) pairs;</li>
+ *   <li>{@code ppo}: the PPO math in one file ({@code Ppo}); the rollout side ({@code RolloutSampler}
+ *       → {@code RolloutBatch}) and the update side ({@code PpoLearner}) kept apart so the streaming
+ *       loop can put Kafka between them; the in-process stage ({@code PpoStage}) and the
+ *       gold-vs-proxy curve;</li>
+ *   <li>{@code reward}: the Bradley-Terry loss over a prompt's C(K,2) pairs, the reward-model
+ *       trainer, and the reward stage (SFT samples → labeler rankings → RM + score statistics);</li>
  *   <li>{@code config}: the stage config records and their loader (file, {@code --set});</li>
  *   <li>{@code train}: the reusable training loop ({@code TrainingRun}: AdamW, schedule, RNG, data
  *       position, atomic {@code Checkpoint}s), learning-rate schedule, resumable RNG, train state;</li>

@@ -18,10 +18,13 @@ import picocli.CommandLine.Command;
     // In pipeline order, then the tools; one per line.
     subcommands = {
       CommandLine.HelpCommand.class,
+      DemoCommand.class,
       PretrainCommand.class,
       SftCommand.class,
-      GenerateCommand.class,
+      RewardCommand.class,
+      PpoCommand.class,
       EvalCommand.class,
+      GenerateCommand.class,
       TasksCommand.class,
       GradeCommand.class,
       BrokerCommand.class,

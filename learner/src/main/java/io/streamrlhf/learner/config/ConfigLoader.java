@@ -42,6 +42,8 @@ public final class ConfigLoader {
    */
   public static <T extends StageConfig> T load(T defaults, Path file, List<String> overrides) {
     var tree = (ObjectNode) Json.MAPPER.valueToTree(defaults);
+    // values are checked against the default's type, not an earlier override's (0 then 0.5 is fine)
+    var defaultsTree = tree.deepCopy();
     var keys = new ArrayList<String>();
     tree.fieldNames().forEachRemaining(keys::add);
     if (file != null) {
@@ -49,7 +51,7 @@ public final class ConfigLoader {
       for (var entry : fromFile.properties()) {
         var key = entry.getKey();
         checkKey(key, keys, "in " + file);
-        var current = tree.get(key);
+        var current = defaultsTree.get(key);
         var value = entry.getValue();
         // YAML 1.1 reads 3e-4 (no dot) as text; numbers written as strings are read like --set values
         tree.set(key, checkType(key, current, value.isTextual() ? parseScalar(current, value.asText()) : value));
@@ -61,7 +63,7 @@ public final class ConfigLoader {
       var key = override.substring(0, eq).trim().replace('-', '_');
       var text = override.substring(eq + 1).trim();
       checkKey(key, keys, "in --set " + override);
-      var current = tree.get(key);
+      var current = defaultsTree.get(key);
       tree.set(key, checkType(key, current, parseScalar(current, text)));
     }
     @SuppressWarnings("unchecked")

@@ -90,11 +90,11 @@ public record PpoConfig(
   public static PpoConfig defaults() {
     return new PpoConfig(
         4, // seed
-        200, // updates
+        80, // updates: with the sizes below ~2-3 s each on the tiny preset, 2 cores (demo budget 3-4 min)
         32, // prompts_per_batch
         1, // responses_per_prompt
         4, // epochs_per_batch
-        256, // tokens_per_minibatch
+        512, // tokens_per_minibatch: ~32 responses of ~35 prompt+response tokens make 2 minibatches
         1.0, // sampling_temperature
         1e-4, // learning_rate
         1e-4, // min_learning_rate: constant after warm-up
@@ -119,7 +119,7 @@ public record PpoConfig(
         10, // eval_every_updates
         64, // eval_prompts
         1, // log_every_updates
-        10); // checkpoint_every_updates
+        20); // checkpoint_every_updates
   }
 
   /** The KL-penalty controller this config asks for, starting at {@code initKlCoef}. */

@@ -93,7 +93,7 @@ class ConfigLoaderTest {
         .contains("responses_per_batch=64")
         .contains("pairs_per_batch=96")
         .contains("\"responses_per_prompt\" : 4");
-    // 2000 prompts / 16 per batch = 125 steps per epoch
-    assertThat(reward.totalSteps()).isEqualTo(125);
+    // 1000 prompts / 16 per batch = 62.5, so 63 steps per epoch (the last batch is partial)
+    assertThat(reward.totalSteps()).isEqualTo(63);
   }
 }

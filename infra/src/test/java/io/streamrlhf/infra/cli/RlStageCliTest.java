@@ -1,0 +1,54 @@
+package io.streamrlhf.infra.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RlStageCliTest {
+  private record Run(int exitCode, String out, String err) {}
+
+  private static Run run(String... args) {
+    var out = new StringWriter();
+    var err = new StringWriter();
+    var cli = Rlhf.commandLine();
+    cli.setOut(new PrintWriter(out, true));
+    cli.setErr(new PrintWriter(err, true));
+    int code = cli.execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void rewardAndPpoHelpNameTheirInputsAndSettings() {
+    var reward = run("reward", "--help");
+    assertThat(reward.exitCode()).isZero();
+    assertThat(reward.out()).contains("--sft=DIR", "--set=KEY=VALUE", "C(K,2)", "Default: runs/reward");
+    var ppo = run("ppo", "--help");
+    assertThat(ppo.exitCode()).isZero();
+    assertThat(ppo.out()).contains("--sft=DIR", "--rm=DIR", "gold-proxy.csv", "Default: runs/ppo");
+  }
+
+  @Test
+  void misspelledSetKeyIsOneLineWithTheNearestKeyAndExitCodeTwo(@TempDir Path dir) {
+    var run = run("ppo", "--sft", dir.toString(), "--rm", dir.toString(), "--out", dir.resolve("out").toString(),
+        "--set", "tokens_per_minibach=512");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo("rlhf ppo: unknown key 'tokens_per_minibach' in --set tokens_per_minibach=512; did you mean "
+            + "'tokens_per_minibatch'?");
+    var reward = run("reward", "--sft", dir.toString(), "--set", "responses_per_prompt=12");
+    assertThat(reward.exitCode()).isEqualTo(2);
+    assertThat(reward.err()).contains("responses_per_prompt must be in [2, 9] (K), got 12").doesNotContain("\tat ");
+  }
+
+  @Test
+  void missingCheckpointIsAUserError(@TempDir Path dir) {
+    var run = run("reward", "--sft", dir.resolve("nothing").toString(), "--out", dir.resolve("out").toString(),
+        "--set", "training_prompts=4", "--set", "held_out_prompts=2");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("holds no checkpoint").doesNotContain("\tat ");
+  }
+}

@@ -1,0 +1,304 @@
+package io.streamrlhf.learner.ppo;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.pretrain.CorpusWindows;
+import io.streamrlhf.learner.pretrain.Pretraining;
+import io.streamrlhf.learner.train.AdamW;
+import io.streamrlhf.learner.train.SplitMix64;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.ScoringBatch;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The update side of PPO: takes a {@link RolloutBatch} and improves the policy on it, calling the
+ * math of {@link Ppo} in the order it is written there. Owns the policy's weights, the optimizer
+ * and the KL controller; never samples, so the streaming learner can feed it rollouts from Kafka.
+ *
+ * <ol>
+ *   <li>{@link #prepare}: one no-gradient pass of the current policy gives the proximal log-probs
+ *       and the values V(s_t) (the scalar head shares the trunk); then per-token rewards with the
+ *       normalised RM score, GAE, and whitening across the batch;</li>
+ *   <li>{@link #update}: epochs of shuffled minibatches packed to {@code tokens_per_minibatch},
+ *       each scored with gradient and trained on {@link #minibatchLoss} (decoupled clipped
+ *       surrogate + c_V·clipped value loss − c_H·entropy + γ_ptx·pretraining NLL), global-norm
+ *       clipping, AdamW; then the KL controller's update of β.</li>
+ * </ol>
+ */
+public final class PpoLearner implements AutoCloseable {
+  /** Tokens per PPO-ptx corpus window. */
+  public static final int PTX_WINDOW_TOKENS = 64;
+
+  private final Gpt policy;
+  private final PpoConfig config;
+  private final double rmMean;
+  private final double rmStd;
+  private final CorpusWindows ptxWindows;
+  private final AdamW optimizer;
+  private final SplitMix64 rng;
+  private Ppo.KlController klController;
+  private long updates;
+
+  /**
+   * @param policy the model to train (policy logits and value head on one trunk)
+   * @param rmMean mean RM score on SFT samples, from the RM checkpoint
+   * @param rmStd their standard deviation
+   */
+  public PpoLearner(Gpt policy, PpoConfig config, double rmMean, double rmStd) {
+    this.policy = policy;
+    this.config = config;
+    this.rmMean = rmMean;
+    this.rmStd = rmStd;
+    this.ptxWindows = config.ptxCoef() > 0 ? new CorpusWindows(config.seed(), PTX_WINDOW_TOKENS) : null;
+    this.rng = new SplitMix64(config.seed() ^ 0x5eedL);
+    this.klController = config.klController();
+    policy.requireGradients();
+    this.optimizer = new AdamW(policy,
+        new AdamW.Settings(config.adamBeta1(), config.adamBeta2(), config.weightDecay(), config.gradClipNorm()));
+  }
+
+  /** β of the KL penalty the next batch will use. */
+  public double beta() {
+    return klController.beta();
+  }
+
+  /** AdamW's moments, for the checkpoint. */
+  public io.streamrlhf.model.WeightSnapshot optimizerState() {
+    return optimizer.state();
+  }
+
+  /** Updates done so far: the policy version the weights now are. */
+  public long updates() {
+    return updates;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Per batch: proximal log-probs, values, rewards, advantages
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * A batch ready for the minibatch epochs: per rollout (index b), arrays over its response tokens.
+   *
+   * @param proximalLogProbs log π_prox under the weights before this update
+   * @param values V(s_t) of the same weights, the value-clipping anchor
+   * @param advantages whitened GAE advantages
+   * @param returns GAE returns, the value head's targets
+   * @param normalisedScores the RM score standardised by the RM's SFT statistics
+   * @param kl per-response KL(π_behav ‖ π_SFT) estimate
+   * @param beta the β the rewards were built with
+   */
+  public record PreparedBatch(
+      List<Rollout> rollouts,
+      List<float[]> proximalLogProbs,
+      List<float[]> values,
+      List<float[]> advantages,
+      List<float[]> returns,
+      double[] normalisedScores,
+      double[] kl,
+      double beta) {}
+
+  public PreparedBatch prepare(RolloutBatch batch) {
+    var rollouts = batch.rollouts();
+    var proximal = new ArrayList<float[]>(rollouts.size());
+    var values = new ArrayList<float[]>(rollouts.size());
+    Gpt.withoutGradient(() -> {
+      try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
+        var scoring = scoringBatch(scope, rollouts);
+        var scores = policy.score(scoring, (float) config.samplingTemperature());
+        split(scores.logProbs().toFloatArray(), rollouts, scoring.responseWidth(), proximal);
+        split(scores.values().toFloatArray(), rollouts, scoring.responseWidth(), values);
+        return null;
+      }
+    });
+    double beta = klController.beta();
+    var scores = new double[rollouts.size()];
+    var kl = new double[rollouts.size()];
+    var advantages = new ArrayList<float[]>(rollouts.size());
+    var returns = new ArrayList<float[]>(rollouts.size());
+    for (int b = 0; b < rollouts.size(); b++) {
+      var rollout = rollouts.get(b);
+      scores[b] = Ppo.normalisedScore(rollout.rmScore(), rmMean, rmStd);
+      kl[b] = Ppo.responseKl(rollout.behaviourLogProbs(), rollout.refLogProbs());
+      var rewards = Ppo.tokenRewards(rollout.behaviourLogProbs(), rollout.refLogProbs(), scores[b], beta);
+      var gae = Ppo.gae(rewards, values.get(b), config.gamma(), config.gaeLambda());
+      advantages.add(gae.advantages());
+      returns.add(gae.returns());
+    }
+    return new PreparedBatch(rollouts, proximal, values, Ppo.whiten(advantages), returns, scores, kl, beta);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Per minibatch: the loss
+  // ---------------------------------------------------------------------------------------------
+
+  /** The minibatch loss and its parts (scalars in the scope passed in), for logging and tests. */
+  public record MinibatchLoss(
+      NDArray total, Ppo.PolicyLoss policy, NDArray value, NDArray entropy, NDArray pretraining) {}
+
+  /**
+   * The PPO loss of rollouts {@code rows} of {@code prepared} under the current weights; records
+   * the autograd graph when called inside a GradientCollector.
+   *
+   * @param ptxWindows corpus windows for PPO-ptx, or null when γ_ptx = 0
+   */
+  public MinibatchLoss minibatchLoss(NDManager scope, PreparedBatch prepared, int[] rows, List<int[]> ptxWindows) {
+    var rollouts = new ArrayList<Rollout>(rows.length);
+    var proximal = new ArrayList<float[]>(rows.length);
+    var behaviour = new ArrayList<float[]>(rows.length);
+    var oldValues = new ArrayList<float[]>(rows.length);
+    var advantages = new ArrayList<float[]>(rows.length);
+    var returns = new ArrayList<float[]>(rows.length);
+    for (int row : rows) {
+      rollouts.add(prepared.rollouts().get(row));
+      proximal.add(prepared.proximalLogProbs().get(row));
+      behaviour.add(prepared.rollouts().get(row).behaviourLogProbs());
+      oldValues.add(prepared.values().get(row));
+      advantages.add(prepared.advantages().get(row));
+      returns.add(prepared.returns().get(row));
+    }
+    var batch = scoringBatch(scope, rollouts);
+    int width = batch.responseWidth();
+    var scores = policy.score(batch, (float) config.samplingTemperature());
+    var mask = scores.mask();
+    var policyLoss = Ppo.decoupledPolicyLoss(scores.logProbs(), Ppo.padded(scope, proximal, width),
+        Ppo.padded(scope, behaviour, width), Ppo.padded(scope, advantages, width), mask, config.clipRatio(),
+        config.importanceWeightCap());
+    var valueLoss = Ppo.valueLoss(scores.values(), Ppo.padded(scope, oldValues, width),
+        Ppo.padded(scope, returns, width), mask, config.valueClipRange());
+    var entropy = Ppo.maskedMean(scores.entropy(), mask);
+    var loss = Ppo.ppoLoss(policyLoss.loss(), valueLoss, entropy, config.valueLossCoef(), config.entropyCoef());
+    NDArray ptxLoss = null;
+    if (ptxWindows != null) {
+      ptxLoss = Pretraining.nextTokenLoss(policy, scope, ptxWindows);
+      loss = Ppo.withPretrainingLoss(loss, ptxLoss, config.ptxCoef());
+    }
+    return new MinibatchLoss(loss, policyLoss, valueLoss, entropy, ptxLoss);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Per batch: the epochs
+  // ---------------------------------------------------------------------------------------------
+
+  /** What one update did, averaged over its minibatches (scores and KL over its rollouts). */
+  public record UpdateStats(
+      long update,
+      int rollouts,
+      double meanRmScore,
+      double meanNormalisedScore,
+      double meanKl,
+      double beta,
+      double policyLoss,
+      double valueLoss,
+      double entropy,
+      double pretrainingLoss,
+      double clipFraction,
+      double approxKl,
+      double meanImportanceWeight,
+      double gradNorm,
+      double learningRate,
+      int minibatches,
+      double meanResponseTokens) {}
+
+  /** One PPO update on {@code batch} at learning rate {@code learningRate}. */
+  public UpdateStats update(RolloutBatch batch, double learningRate) {
+    var prepared = prepare(batch);
+    int n = batch.size();
+    double policySum = 0, valueSum = 0, entropySum = 0, ptxSum = 0, clipSum = 0, approxKlSum = 0, weightSum = 0,
+        normSum = 0;
+    int minibatches = 0;
+    for (int epoch = 0; epoch < config.epochsPerBatch(); epoch++) {
+      for (int[] rows : minibatches(prepared.rollouts())) {
+        policy.zeroGradients();
+        var ptx = ptxWindows == null ? null : nextPtxWindows();
+        try (NDManager scope = NDManager.newBaseManager("PyTorch");
+            var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+          var loss = minibatchLoss(scope, prepared, rows, ptx);
+          collector.backward(loss.total());
+          policySum += loss.policy().loss().getFloat();
+          valueSum += loss.value().getFloat();
+          entropySum += loss.entropy().getFloat();
+          ptxSum += loss.pretraining() == null ? 0 : loss.pretraining().getFloat();
+          clipSum += loss.policy().clipFraction();
+          approxKlSum += loss.policy().approxKl();
+          weightSum += loss.policy().meanImportanceWeight();
+        }
+        normSum += optimizer.step(learningRate);
+        minibatches++;
+      }
+    }
+    double meanKl = Arrays.stream(prepared.kl()).average().orElse(0);
+    klController = klController.update(meanKl, n);
+    updates++;
+    double tokens = batch.rollouts().stream().mapToInt(r -> r.response().length).average().orElse(0);
+    return new UpdateStats(updates, n, batch.rollouts().stream().mapToDouble(Rollout::rmScore).average().orElse(0),
+        Arrays.stream(prepared.normalisedScores()).average().orElse(0), meanKl, prepared.beta(),
+        policySum / minibatches, valueSum / minibatches, entropySum / minibatches, ptxSum / minibatches,
+        clipSum / minibatches, approxKlSum / minibatches, weightSum / minibatches, normSum / minibatches,
+        learningRate, minibatches, tokens);
+  }
+
+  /**
+   * The batch's rollouts shuffled and packed into minibatches of about {@code tokens_per_minibatch}
+   * prompt + response tokens: whole rollouts are added until the budget is reached (a minibatch
+   * always holds at least one), so every minibatch costs about the same compute.
+   */
+  List<int[]> minibatches(List<Rollout> rollouts) {
+    var order = new int[rollouts.size()];
+    for (int i = 0; i < order.length; i++) order[i] = i;
+    for (int i = order.length - 1; i > 0; i--) {
+      int j = rng.nextInt(i + 1);
+      int swap = order[i];
+      order[i] = order[j];
+      order[j] = swap;
+    }
+    var out = new ArrayList<int[]>();
+    var current = new ArrayList<Integer>();
+    int tokens = 0;
+    for (int index : order) {
+      current.add(index);
+      tokens += rollouts.get(index).tokens();
+      if (tokens >= config.tokensPerMinibatch()) {
+        out.add(current.stream().mapToInt(Integer::intValue).toArray());
+        current.clear();
+        tokens = 0;
+      }
+    }
+    if (!current.isEmpty()) {
+      // a remainder under half the budget joins the previous minibatch rather than taking a noisy step alone
+      if (!out.isEmpty() && tokens < config.tokensPerMinibatch() / 2) {
+        var last = out.remove(out.size() - 1);
+        current.addAll(0, Arrays.stream(last).boxed().toList());
+      }
+      out.add(current.stream().mapToInt(Integer::intValue).toArray());
+    }
+    return out;
+  }
+
+  /** About {@code ptx_tokens_per_minibatch} tokens of corpus windows (at least one window). */
+  private List<int[]> nextPtxWindows() {
+    int count = Math.max(1, config.ptxTokensPerMinibatch() / PTX_WINDOW_TOKENS);
+    var windows = new ArrayList<int[]>(count);
+    for (int i = 0; i < count; i++) windows.add(ptxWindows.next());
+    return windows;
+  }
+
+  private static ScoringBatch scoringBatch(NDManager scope, List<Rollout> rollouts) {
+    return ScoringBatch.of(scope, rollouts.stream().map(Rollout::prompt).toList(),
+        rollouts.stream().map(Rollout::response).toList());
+  }
+
+  private static void split(float[] flat, List<Rollout> rollouts, int width, List<float[]> out) {
+    for (int b = 0; b < rollouts.size(); b++) {
+      out.add(Arrays.copyOfRange(flat, b * width, b * width + rollouts.get(b).response().length));
+    }
+  }
+
+  @Override
+  public void close() {
+    optimizer.close();
+  }
+}

@@ -1,0 +1,35 @@
+package io.streamrlhf.learner.ppo;
+
+/**
+ * One sampled response with everything the learner needs from the side that sampled it: the
+ * tokens, the log-probs it was sampled with, the frozen SFT model's log-probs of the same tokens,
+ * and the reward model's raw score. Produced by {@link RolloutSampler} in-process, and later by
+ * rollout actors on the other side of Kafka: the learner needs nothing else.
+ *
+ * @param prompt prompt tokens
+ * @param response response tokens (ending with EOS when {@code terminated})
+ * @param behaviourLogProbs log π_behav of each response token, as sampled
+ * @param refLogProbs log π_SFT of each response token
+ * @param rmScore the reward model's raw score r_θ(x, y), before normalisation
+ * @param policyVersion the policy weights that sampled it (the learner's update count)
+ */
+public record Rollout(
+    int[] prompt,
+    int[] response,
+    float[] behaviourLogProbs,
+    float[] refLogProbs,
+    double rmScore,
+    boolean terminated,
+    long policyVersion) {
+  public Rollout {
+    if (response.length == 0 || behaviourLogProbs.length != response.length || refLogProbs.length != response.length) {
+      throw new IllegalArgumentException("a rollout needs >= 1 response token and one behaviour and one reference "
+          + "log-prob per token, got " + response.length + ", " + behaviourLogProbs.length + ", " + refLogProbs.length);
+    }
+  }
+
+  /** Prompt plus response tokens: what a minibatch's token budget counts. */
+  public int tokens() {
+    return prompt.length + response.length;
+  }
+}

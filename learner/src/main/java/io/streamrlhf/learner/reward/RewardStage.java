@@ -1,0 +1,259 @@
+package io.streamrlhf.learner.reward;
+
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.RewardConfig;
+import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.learner.train.SplitMix64;
+import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.tasks.Completion;
+import io.streamrlhf.tasks.Labeler;
+import io.streamrlhf.tasks.LabelerAgreement;
+import io.streamrlhf.tasks.Oracle;
+import io.streamrlhf.tasks.Task;
+import io.streamrlhf.tasks.TrainingPrompts;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The reward stage (InstructGPT step 2), in the order it runs:
+ *
+ * <ol>
+ *   <li>draw training and held-out prompts (disjoint; neither touches the evaluation set);</li>
+ *   <li>sample K responses per prompt from the SFT model (batched KV-cache sampling, seeded);</li>
+ *   <li>calibrate the simulated labelers' noise β on the training K-sets to InstructGPT's 73%
+ *       agreement, then have them rank every set (a pool of labelers for training, labeler 1 for
+ *       the held-out sets and labeler 2 beside it to measure agreement);</li>
+ *   <li>train the reward model, initialised from the SFT weights, on batches of prompts with all
+ *       C(K,2) pairs of each prompt together ({@link RewardTrainer});</li>
+ *   <li>report held-out pairwise accuracy next to labeler agreement on the same pairs, and store
+ *       the score mean and std on SFT samples with the checkpoint.</li>
+ * </ol>
+ */
+public final class RewardStage {
+  /** Prompts sampled together in one generate call (× K rows). */
+  private static final int PROMPTS_PER_GENERATION = 16;
+  /** Ids of the labelers who rank the training sets, round-robin by prompt. */
+  private static final int[] TRAINING_LABELERS = {3, 4, 5, 6};
+  private static final int HELD_OUT_LABELER = 1;
+  private static final int SECOND_HELD_OUT_LABELER = 2;
+
+  private RewardStage() {}
+
+  /** One prompt's K SFT samples with their oracle scores. */
+  public record SampledSet(Task task, int[] prompt, List<int[]> responses, double[] oracleScores) {}
+
+  public static RewardStats run(RewardConfig config, Path sftDir, Path outDir, PrintWriter out) throws IOException {
+    long started = System.nanoTime();
+    out.println(ConfigLoader.describe(config));
+    ConfigLoader.save(config, outDir);
+    out.flush();
+    var rng = new SplitMix64(config.seed());
+    var prompts = new TrainingPrompts(config.seed());
+    var trainTasks = new ArrayList<Task>();
+    var heldOutTasks = new ArrayList<Task>();
+    var seen = new java.util.HashSet<String>();
+    while (trainTasks.size() + heldOutTasks.size() < config.trainingPrompts() + config.heldOutPrompts()) {
+      var task = prompts.next();
+      if (!seen.add(task.instruction())) continue; // a held-out prompt must not also be a training prompt
+      (heldOutTasks.size() < config.heldOutPrompts() ? heldOutTasks : trainTasks).add(task);
+    }
+
+    try (var model = Checkpoint.loadModel(sftDir)) {
+      out.printf("reward: SFT model from %s (%,d parameters); sampling %d responses per prompt%n", sftDir,
+          model.parameterCount(), config.responsesPerPrompt());
+      var trainSamples = sample(model, trainTasks, config, rng, out, started);
+      var heldOutSamples = sample(model, heldOutTasks, config, rng, out, started);
+
+      double beta = calibrateBeta(trainSamples, config.seed(), out);
+      var train = new ArrayList<RankedSet>();
+      for (int i = 0; i < trainSamples.size(); i++) {
+        var labeler = new Labeler(TRAINING_LABELERS[i % TRAINING_LABELERS.length], beta, config.seed() + i);
+        train.add(rank(trainSamples.get(i), labeler));
+      }
+      var first = new Labeler(HELD_OUT_LABELER, beta, config.seed());
+      var second = new Labeler(SECOND_HELD_OUT_LABELER, beta, config.seed());
+      var heldOut = new ArrayList<RankedSet>();
+      var secondOpinion = new ArrayList<double[]>();
+      var oracleOrder = new ArrayList<RankedSet>();
+      for (var set : heldOutSamples) {
+        heldOut.add(rank(set, first));
+        // labeler 2's ranks as scores (rank 0 best → highest), to score its agreement with labeler 1
+        secondOpinion.add(Arrays.stream(rank(set, second).ranks()).mapToDouble(r -> -r).toArray());
+        oracleOrder.add(new RankedSet(set.prompt(), set.responses(), oracleRanks(set.oracleScores())));
+      }
+      var heldOutRanks = heldOut.stream().map(RankedSet::ranks).toArray(int[][]::new);
+      double agreement = BradleyTerry.accuracy(secondOpinion.toArray(double[][]::new), heldOutRanks);
+
+      long steps = config.totalSteps();
+      var schedule = config.learningRateSchedule(steps);
+      try (var trainer = new RewardTrainer(model, config.adamBeta1(), config.adamBeta2(), config.weightDecay(),
+          config.gradClipNorm())) {
+        out.printf("reward: before training, held-out accuracy %.3f (labeler agreement %.3f)%n",
+            trainer.accuracy(heldOut), agreement);
+        long step = 0;
+        double lossSum = 0;
+        double accuracySum = 0;
+        int logged = 0;
+        var order = new ArrayList<>(train);
+        for (int epoch = 0; epoch < config.epochs(); epoch++) {
+          shuffle(order, rng);
+          for (int start = 0; start < order.size(); start += config.promptsPerBatch()) {
+            var batch = order.subList(start, Math.min(order.size(), start + config.promptsPerBatch()));
+            var result = trainer.step(batch, schedule.at(step));
+            step++;
+            lossSum += result.loss();
+            accuracySum += result.accuracy();
+            logged++;
+            if (step % config.logEverySteps() == 0 || step == steps) {
+              out.printf("reward: step %d/%d  loss %.4f  batch accuracy %.3f  grad norm %.3f  lr %.2e  %.0f s%n",
+                  step, steps, lossSum / logged, accuracySum / logged, result.gradNorm(), schedule.at(step - 1),
+                  seconds(started));
+              out.flush();
+              lossSum = 0;
+              accuracySum = 0;
+              logged = 0;
+            }
+          }
+        }
+        var scores = trainer.score(heldOut);
+        double accuracy = BradleyTerry.accuracy(scores, heldOutRanks);
+        double accuracyVsOracle =
+            BradleyTerry.accuracy(scores, oracleOrder.stream().map(RankedSet::ranks).toArray(int[][]::new));
+        double sum = 0;
+        double squares = 0;
+        int count = 0;
+        for (var row : scores) {
+          for (double s : row) {
+            sum += s;
+            squares += s * s;
+            count++;
+          }
+        }
+        double mean = sum / count;
+        double std = Math.sqrt(Math.max(squares / count - mean * mean, 1e-12));
+        var stats = new RewardStats(mean, std, config.responsesPerPrompt(), heldOut.size(),
+            BradleyTerry.pairs(heldOutRanks).size(), accuracy, agreement, accuracyVsOracle, beta);
+        var state = TrainState.start(config.stageName(), config.seed())
+            .advance(step, (long) config.epochs() * train.size(), rng, step, null);
+        state = state.advance(step, state.dataPosition(), rng, step, stats.into(state.extraCopy()));
+        Checkpoint.write(outDir, model.config(), model.snapshot(step), trainer.optimizerState(), state);
+        out.printf("reward: held-out pairwise accuracy %.3f vs labeler agreement %.3f on the same %d pairs "
+                + "(%d prompts, K=%d); vs the oracle's order %.3f%n",
+            accuracy, agreement, stats.heldOutPairs(), heldOut.size(), config.responsesPerPrompt(), accuracyVsOracle);
+        out.printf("reward: RM scores on SFT samples: mean %.4f, std %.4f (stored for PPO's normalisation)%n", mean,
+            std);
+        out.printf("reward: wrote %s in %.0f s%n", outDir, seconds(started));
+        out.flush();
+        return stats;
+      }
+    }
+  }
+
+  /** K samples for each task from {@code model}, several prompts per batched generate call. */
+  public static List<SampledSet> sample(Gpt model, List<Task> tasks, RewardConfig config, SplitMix64 rng,
+      PrintWriter out, long started) {
+    int k = config.responsesPerPrompt();
+    var sets = new ArrayList<SampledSet>(tasks.size());
+    for (int start = 0; start < tasks.size(); start += PROMPTS_PER_GENERATION) {
+      var chunk = tasks.subList(start, Math.min(tasks.size(), start + PROMPTS_PER_GENERATION));
+      var prompts = new ArrayList<int[]>();
+      for (var task : chunk) {
+        var prompt = ByteTokenizer.encode(task.prompt());
+        for (int i = 0; i < k; i++) prompts.add(prompt);
+      }
+      var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, (float) config.samplingTemperature(), 0,
+          rng.nextLong());
+      var completions = model.generate(prompts, sampling);
+      for (int t = 0; t < chunk.size(); t++) {
+        var responses = new ArrayList<int[]>(k);
+        var scores = new double[k];
+        for (int i = 0; i < k; i++) {
+          var completion = completions.get(t * k + i);
+          responses.add(completion.tokens());
+          scores[i] = Oracle.grade(chunk.get(t), ByteTokenizer.decode(completion.tokens()), completion.terminated())
+              .score();
+        }
+        sets.add(new SampledSet(chunk.get(t), prompts.get(t * k), responses, scores));
+      }
+      if ((start / PROMPTS_PER_GENERATION) % 20 == 19 || start + PROMPTS_PER_GENERATION >= tasks.size()) {
+        out.printf("reward: sampled %d/%d prompts x %d  %.0f s%n", sets.size(), tasks.size(), k, seconds(started));
+        out.flush();
+      }
+    }
+    return sets;
+  }
+
+  /**
+   * β at which two labelers agree on InstructGPT's 73% of pairs, on the training sets with identical
+   * responses collapsed (copies are ties, not preferences). When ties among distinct responses cap
+   * the reachable agreement below 73%, aim at 90% of the way from chance to that cap and say so.
+   */
+  static double calibrateBeta(List<SampledSet> sets, long seed, PrintWriter out) {
+    var scoreSets = new ArrayList<double[]>();
+    long pairs = 0;
+    long tied = 0;
+    for (var set : sets) {
+      var distinct = new ArrayList<Double>();
+      for (int i = 0; i < set.responses().size(); i++) {
+        boolean copy = false;
+        for (int j = 0; j < i; j++) copy |= Arrays.equals(set.responses().get(i), set.responses().get(j));
+        if (!copy) distinct.add(set.oracleScores()[i]);
+      }
+      if (distinct.size() < 2) continue;
+      var scores = distinct.stream().mapToDouble(Double::doubleValue).toArray();
+      for (int i = 0; i < scores.length; i++) {
+        for (int j = i + 1; j < scores.length; j++) {
+          pairs++;
+          if (scores[i] == scores[j]) tied++;
+        }
+      }
+      scoreSets.add(scores);
+    }
+    if (scoreSets.isEmpty()) {
+      throw new IllegalArgumentException("every prompt's K SFT samples are identical: nothing to rank "
+          + "(raise sampling_temperature or responses_per_prompt)");
+    }
+    double target = LabelerAgreement.DEFAULT_TARGET;
+    double ceiling = 1 - 0.5 * tied / pairs;
+    if (target >= ceiling) {
+      double reachable = 0.5 + 0.9 * (ceiling - 0.5);
+      out.printf("reward: %d of %d distinct-response pairs have equal oracle scores, so agreement can reach only "
+          + "%.3f; calibrating labelers to %.3f instead of %.3f%n", tied, pairs, ceiling, reachable, target);
+      target = reachable;
+    }
+    var calibration = LabelerAgreement.calibrate(scoreSets, target, seed, 5);
+    out.printf("reward: labeler noise beta %.4f (agreement %.3f measured on %d training sets, target %.3f)%n",
+        calibration.beta(), calibration.measured().rate(), scoreSets.size(), target);
+    return calibration.beta();
+  }
+
+  private static RankedSet rank(SampledSet set, Labeler labeler) {
+    return new RankedSet(set.prompt(), set.responses(),
+        RankedSet.ranksOf(labeler.rank(set.oracleScores()), set.responses()));
+  }
+
+  /** Ranks by oracle score, equal scores tied (dense ranks: 0 for the best score). */
+  private static int[] oracleRanks(double[] scores) {
+    var distinct = Arrays.stream(scores).boxed().distinct().sorted((a, b) -> Double.compare(b, a)).toList();
+    return Arrays.stream(scores).mapToInt(distinct::indexOf).toArray();
+  }
+
+  private static <T> void shuffle(List<T> items, SplitMix64 rng) {
+    for (int i = items.size() - 1; i > 0; i--) {
+      int j = rng.nextInt(i + 1);
+      var swap = items.get(i);
+      items.set(i, items.get(j));
+      items.set(j, swap);
+    }
+  }
+
+  private static double seconds(long startedNanos) {
+    return (System.nanoTime() - startedNanos) / 1e9;
+  }
+}

@@ -1,0 +1,50 @@
+package io.streamrlhf.learner.reward;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.Json;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/**
+ * What the reward stage stores with the reward model's checkpoint (under {@value #EXTRA_KEY} in
+ * its train state's extras): the
+ * mean and standard deviation of its scores on SFT samples, with which PPO normalises rewards
+ * ({@code Ppo.normalisedScore}), and the held-out figures the run measured.
+ *
+ * @param scoreMean mean RM score over the held-out prompts' SFT samples
+ * @param scoreStd their standard deviation
+ * @param heldOutAccuracy share of held-out untied pairs the RM orders like labeler 1
+ * @param labelerAgreement share of the same pairs labeler 2 orders like labeler 1: the ceiling a
+ *     noisy label allows, InstructGPT's 72.6%
+ * @param heldOutAccuracyVsOracle share of pairs with unequal oracle scores the RM orders like the oracle
+ * @param labelerBeta the labelers' Gumbel noise scale, calibrated on the training samples
+ */
+public record RewardStats(
+    double scoreMean,
+    double scoreStd,
+    int responsesPerPrompt,
+    int heldOutSets,
+    int heldOutPairs,
+    double heldOutAccuracy,
+    double labelerAgreement,
+    double heldOutAccuracyVsOracle,
+    double labelerBeta) {
+  public static final String EXTRA_KEY = "reward_stats";
+
+  /** {@code extra} with these statistics added, for the checkpoint's train state. */
+  public ObjectNode into(ObjectNode extra) {
+    extra.set(EXTRA_KEY, Json.MAPPER.valueToTree(this));
+    return extra;
+  }
+
+  /** The statistics stored with the reward-model checkpoint in {@code dir}. */
+  public static RewardStats read(Path dir) throws IOException {
+    var node = Checkpoint.trainState(dir).extra().get(EXTRA_KEY);
+    if (node == null) {
+      throw new IllegalArgumentException(dir + " is not a reward-model checkpoint: its train state has no "
+          + EXTRA_KEY + " (train one with rlhf reward)");
+    }
+    return Json.MAPPER.treeToValue(node, RewardStats.class);
+  }
+}

@@ -1,0 +1,148 @@
+package io.streamrlhf.learner.ppo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.ScoringBatch;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PpoLearnerTest {
+  private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 32, 32, 2, 4);
+  private static final int NEW_TOKENS = 8;
+
+  /** The toy reward: the share of a response's tokens that are ASCII bytes (&lt; 128), about ½ for a random policy. */
+  private static NDArray asciiShare(ScoringBatch batch) {
+    var ascii = batch.responseTokens().lt(128).toType(DataType.FLOAT32, false).mul(batch.responseMask());
+    return ascii.sum(new int[] {1}).div(batch.responseMask().sum(new int[] {1}));
+  }
+
+  private static PpoConfig config(String... overrides) {
+    var settings = new ArrayList<>(List.of("tokens_per_minibatch=80", "learning_rate=1e-2", "min_learning_rate=1e-2",
+        "warmup_steps=0", "ptx_coef=0", "init_kl_coef=0.02", "adaptive_kl=false"));
+    settings.addAll(List.of(overrides));
+    return ConfigLoader.load(PpoConfig.defaults(), null, settings);
+  }
+
+  private static List<int[]> prompts(int n) {
+    var prompts = new ArrayList<int[]>();
+    for (int i = 0; i < n; i++) prompts.add(ByteTokenizer.encode("p" + (char) ('a' + i % 26) + "\n"));
+    return prompts;
+  }
+
+  private static double meanScore(RolloutBatch batch) {
+    return batch.rollouts().stream().mapToDouble(Rollout::rmScore).average().orElseThrow();
+  }
+
+  @Test
+  void fewUpdatesRaiseTheRewardOfThePolicysSamples() {
+    var config = config();
+    try (var policy = Gpt.create(SHAPE, 11);
+        var reference = Gpt.create(SHAPE, 11);
+        var learner = new PpoLearner(policy, config, 0.5, 0.2)) {
+      var sampler = new RolloutSampler(policy, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0);
+      var evalPrompts = prompts(32);
+      double before = meanScore(sampler.sample(evalPrompts, 4, 99, 0));
+      for (int update = 0; update < 8; update++) {
+        var batch = sampler.sample(prompts(16), 2, 1000 + update, update);
+        learner.update(batch, config.learningRate());
+      }
+      double after = meanScore(sampler.sample(evalPrompts, 4, 99, 8));
+      System.out.printf("PPO toy objective: mean reward %.3f -> %.3f%n", before, after);
+      assertThat(before).isBetween(0.35, 0.65);
+      assertThat(after).isGreaterThan(before + 0.25).isGreaterThan(0.75);
+    }
+  }
+
+  @Test
+  void rolloutToUpdatePathComputesTheLossOfHandAssembledPpoCalls() {
+    var config = config("ptx_coef=0.5", "entropy_coef=0.01", "value_loss_coef=0.3", "init_kl_coef=0.1");
+    double rmMean = 0.4;
+    double rmStd = 0.3;
+    try (var policy = Gpt.create(SHAPE, 5);
+        var reference = Gpt.create(SHAPE, 6);
+        var learner = new PpoLearner(policy, config, rmMean, rmStd);
+        NDManager scope = NDManager.newBaseManager("PyTorch")) {
+      var batch = new RolloutSampler(policy, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0)
+          .sample(prompts(3), 2, 7, 0);
+      var windows = new io.streamrlhf.learner.pretrain.CorpusWindows(1, 16);
+      var ptx = List.of(windows.next(), windows.next());
+      int[] rows = {4, 0, 2};
+
+      var prepared = learner.prepare(batch);
+      var viaLearner = Gpt.withoutGradient(() -> learner.minibatchLoss(scope, prepared, rows, ptx));
+
+      // By hand: the Ppo functions in the order of Ppo.java, on the same rollouts.
+      var rollouts = batch.rollouts();
+      var all = ScoringBatch.of(scope, rollouts.stream().map(Rollout::prompt).toList(),
+          rollouts.stream().map(Rollout::response).toList());
+      var before = Gpt.withoutGradient(() -> policy.score(all, 1f));
+      int allWidth = all.responseWidth();
+      float[] allLogProbs = before.logProbs().toFloatArray();
+      float[] allValues = before.values().toFloatArray();
+      var advantages = new ArrayList<float[]>();
+      var returns = new ArrayList<float[]>();
+      var proximal = new ArrayList<float[]>();
+      var values = new ArrayList<float[]>();
+      for (int b = 0; b < rollouts.size(); b++) {
+        var r = rollouts.get(b);
+        int n = r.response().length;
+        proximal.add(java.util.Arrays.copyOfRange(allLogProbs, b * allWidth, b * allWidth + n));
+        values.add(java.util.Arrays.copyOfRange(allValues, b * allWidth, b * allWidth + n));
+        double score = (r.rmScore() - rmMean) / rmStd;
+        var rewards = Ppo.tokenRewards(r.behaviourLogProbs(), r.refLogProbs(), score, 0.1);
+        var gae = Ppo.gae(rewards, values.get(b), 1.0, 0.95);
+        advantages.add(gae.advantages());
+        returns.add(gae.returns());
+      }
+      var whitened = Ppo.whiten(advantages);
+      var picked = new ArrayList<Rollout>();
+      var pick = (java.util.function.Function<List<float[]>, List<float[]>>) list -> {
+        var out = new ArrayList<float[]>();
+        for (int row : rows) out.add(list.get(row));
+        return out;
+      };
+      for (int row : rows) picked.add(rollouts.get(row));
+      var mini = ScoringBatch.of(scope, picked.stream().map(Rollout::prompt).toList(),
+          picked.stream().map(Rollout::response).toList());
+      int width = mini.responseWidth();
+      var scores = Gpt.withoutGradient(() -> policy.score(mini, 1f));
+      var behaviour = picked.stream().map(Rollout::behaviourLogProbs).toList();
+      var policyLoss = Ppo.decoupledPolicyLoss(scores.logProbs(), Ppo.padded(scope, pick.apply(proximal), width),
+          Ppo.padded(scope, behaviour, width), Ppo.padded(scope, pick.apply(whitened), width), scores.mask(), 0.2, 2.0);
+      var valueLoss = Ppo.valueLoss(scores.values(), Ppo.padded(scope, pick.apply(values), width),
+          Ppo.padded(scope, pick.apply(returns), width), scores.mask(), 0.2);
+      var entropy = Ppo.maskedMean(scores.entropy(), scores.mask());
+      // pretraining NLL straight from the logits: window token t+1 predicted at position t
+      double nll = 0;
+      int predicted = 0;
+      for (var window : ptx) {
+        var tokens = scope.create(java.util.Arrays.stream(window).asLongStream().toArray(), new ai.djl.ndarray.types.Shape(1, window.length));
+        var mask = scope.ones(new ai.djl.ndarray.types.Shape(1, window.length), DataType.BOOLEAN);
+        var logits = Gpt.withoutGradient(() -> policy.forward(tokens, mask)).logits().logSoftmax(-1).toFloatArray();
+        for (int t = 0; t + 1 < window.length; t++) {
+          nll -= logits[t * ByteTokenizer.VOCAB_SIZE + window[t + 1]];
+          predicted++;
+        }
+      }
+      double expected = policyLoss.loss().getFloat() + 0.3 * valueLoss.getFloat() - 0.01 * entropy.getFloat()
+          + 0.5 * nll / predicted;
+
+      assertThat(viaLearner.policy().loss().getFloat()).isCloseTo(policyLoss.loss().getFloat(), org.assertj.core.data.Offset.offset(1e-5f));
+      assertThat(viaLearner.value().getFloat()).isCloseTo(valueLoss.getFloat(), org.assertj.core.data.Offset.offset(1e-5f));
+      assertThat(viaLearner.pretraining().getFloat()).isCloseTo((float) (nll / predicted), org.assertj.core.data.Offset.offset(1e-4f));
+      assertThat((double) viaLearner.total().getFloat()).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-4));
+      // on-policy in-process: the behaviour weight is exp(proximal − behaviour) ≈ 1
+      assertThat(viaLearner.policy().meanImportanceWeight()).isCloseTo(1f, org.assertj.core.data.Offset.offset(1e-3f));
+      assertThat(prepared.beta()).isEqualTo(0.1);
+    }
+  }
+}
