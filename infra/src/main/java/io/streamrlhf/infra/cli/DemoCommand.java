@@ -20,8 +20,9 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = {
       "Run the whole pipeline: pretrain -> SFT -> reward model -> PPO -> the evaluation table.",
-      "Each stage writes its own directory under --workdir; a stage whose directory already holds a",
-      "finished run is resumed (and so skipped), so an interrupted demo continues where it stopped.",
+      "Each stage writes its own directory under --workdir; pretrain and SFT resume from their last",
+      "checkpoint, and a reward model or PPO policy already written is kept, so a demo run again",
+      "continues where it stopped.",
       "Preset tiny (default) fits about 15 minutes on 2 cores; full is the documented reproduction",
       "(the small model and longer schedules, at most about 90 minutes)."
     })
@@ -36,6 +37,9 @@ public final class DemoCommand implements Callable<Integer> {
   String preset;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** Stages whose commands take --resume; the others are kept whole once they have written a model. */
+  private static final List<String> RESUMABLE = List.of("pretrain", "sft");
 
   /** One stage: the command line it runs, and the directory that holds its result. */
   private record Stage(String name, Path dir, List<String> args) {}
@@ -71,7 +75,12 @@ public final class DemoCommand implements Callable<Integer> {
     long demoStart = System.nanoTime();
     for (var stage : stages) {
       var args = new ArrayList<>(stage.args());
-      if (!stage.name().equals("eval") && Files.exists(stage.dir().resolve("latest.json"))) {
+      if (Files.exists(stage.dir().resolve("latest.json"))) {
+        if (!RESUMABLE.contains(stage.name())) {
+          out.printf("%n=== demo: %s already has a model in %s; kept (delete it to train again)%n",
+              stage.name(), stage.dir());
+          continue;
+        }
         args.add("--resume"); // a finished stage resumes with nothing left to do
       }
       out.printf("%n=== demo: %s (%s)%n", stage.name(), String.join(" ", args));
