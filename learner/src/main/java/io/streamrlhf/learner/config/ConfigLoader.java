@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.streamrlhf.learner.train.Json;
+import io.streamrlhf.tasks.Oracle;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,7 +102,7 @@ public final class ConfigLoader {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (var candidate : validKeys) {
-      int d = levenshtein(key, candidate);
+      int d = Oracle.levenshtein(key, candidate); // the one edit distance of the project
       if (d < bestDistance) {
         bestDistance = d;
         best = candidate;
@@ -166,23 +167,5 @@ public final class ConfigLoader {
     if (node == null || node.isMissingNode()) return Json.MAPPER.createObjectNode();
     if (!node.isObject()) throw new IllegalArgumentException("config file " + file + " must hold key: value pairs");
     return (ObjectNode) node;
-  }
-
-  /** Edit distance with unit costs (Levenshtein 1966), two rows of the usual table. */
-  private static int levenshtein(String a, String b) {
-    var previous = new int[b.length() + 1];
-    var row = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) previous[j] = j;
-    for (int i = 1; i <= a.length(); i++) {
-      row[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-        row[j] = Math.min(substitute, Math.min(previous[j] + 1, row[j - 1] + 1));
-      }
-      var swap = previous;
-      previous = row;
-      row = swap;
-    }
-    return previous[b.length()];
   }
 }
