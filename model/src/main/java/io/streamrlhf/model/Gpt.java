@@ -20,7 +20,7 @@ import java.util.function.Supplier;
 /**
  * A GPT language model with a scalar head, written directly in DJL NDArray operations on PyTorch.
  *
- * <p>The architecture of GPT-2 (Radford et al. 2019) as in nanoGPT and ../shared/peer/torch_peer.py:
+ * <p>The architecture of GPT-2 (Radford et al. 2019) as in nanoGPT and bench/peer.py (the PyTorch peer):
  * token + learned position embeddings, {@code layers} pre-LayerNorm blocks (causal multi-head
  * attention with one fused q/k/v projection, then a GELU MLP 4× wide), a final LayerNorm, and
  * logits from the token embedding (weight tying, Press &amp; Wolf 2017). A scalar head on the
