@@ -1,24 +1,13 @@
 package io.streamrlhf.infra.cli;
 
+import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import org.junit.jupiter.api.Test;
 
 class RlhfCliTest {
 
-  private record Run(int exitCode, String out, String err) {}
 
-  private static Run run(String... args) {
-    var out = new StringWriter();
-    var err = new StringWriter();
-    var cli = Rlhf.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int code = cli.execute(args);
-    return new Run(code, out.toString(), err.toString());
-  }
 
   @Test
   void helpListsEveryRegisteredCommand() {

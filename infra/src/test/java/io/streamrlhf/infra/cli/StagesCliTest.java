@@ -1,10 +1,9 @@
 package io.streamrlhf.infra.cli;
 
+import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,30 +19,20 @@ class StagesCliTest {
   static Path base;
   static Path sft;
 
-  record Run(int code, String out, String err) {}
 
-  static Run rlhf(String... args) {
-    var out = new StringWriter();
-    var err = new StringWriter();
-    var cli = Rlhf.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    int code = cli.execute(args);
-    return new Run(code, out.toString(), err.toString());
-  }
 
   @BeforeAll
   static void trainTinyModels() {
     base = dir.resolve("base");
     sft = dir.resolve("sft");
-    var pretrain = rlhf("pretrain", "--out", base.toString(), "--set", "steps=2", "--set", "sequences_per_batch=2",
+    var pretrain = run("pretrain", "--out", base.toString(), "--set", "steps=2", "--set", "sequences_per_batch=2",
         "--set", "tokens_per_sequence=16", "--set", "warmup_steps=1", "--set", "log_every_steps=1");
-    assertThat(pretrain.code()).as(pretrain.err()).isZero();
+    assertThat(pretrain.exitCode()).as(pretrain.err()).isZero();
     assertThat(pretrain.out()).contains("pretrain derived sizes: tokens_per_batch=32 tokens_in_run=64")
         .contains("\"steps\" : 2").contains("pretrain step 2/2");
-    var sftRun = rlhf("sft", "--base", base.toString(), "--out", sft.toString(), "--set", "steps=2",
+    var sftRun = run("sft", "--base", base.toString(), "--out", sft.toString(), "--set", "steps=2",
         "--set", "demonstrations_per_batch=2", "--set", "warmup_steps=1", "--set", "log_every_steps=1");
-    assertThat(sftRun.code()).as(sftRun.err()).isZero();
+    assertThat(sftRun.exitCode()).as(sftRun.err()).isZero();
     assertThat(sftRun.out()).contains("sft step 2/2");
   }
 
@@ -58,25 +47,25 @@ class StagesCliTest {
 
   @Test
   void unknownKeyIsRejectedWithTheNearestName() {
-    var run = rlhf("pretrain", "--out", dir.resolve("typo").toString(), "--set", "learning_rat=1e-3");
-    assertThat(run.code()).isEqualTo(2);
+    var run = run("pretrain", "--out", dir.resolve("typo").toString(), "--set", "learning_rat=1e-3");
+    assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("did you mean 'learning_rate'");
   }
 
   @Test
   void anExistingCheckpointNeedsResumeAndResumeNeedsACheckpoint() {
-    var again = rlhf("pretrain", "--out", base.toString());
-    assertThat(again.code()).isEqualTo(2);
+    var again = run("pretrain", "--out", base.toString());
+    assertThat(again.exitCode()).isEqualTo(2);
     assertThat(again.err()).contains("--resume");
-    var nothing = rlhf("sft", "--base", base.toString(), "--out", dir.resolve("empty").toString(), "--resume");
-    assertThat(nothing.code()).isEqualTo(2);
+    var nothing = run("sft", "--base", base.toString(), "--out", dir.resolve("empty").toString(), "--resume");
+    assertThat(nothing.exitCode()).isEqualTo(2);
     assertThat(nothing.err()).contains("no checkpoint");
   }
 
   @Test
   void resumeOfAFinishedRunReadsItsSavedConfigAndTakesNoMoreSteps() {
-    var run = rlhf("sft", "--base", base.toString(), "--out", sft.toString(), "--resume");
-    assertThat(run.code()).as(run.err()).isZero();
+    var run = run("sft", "--base", base.toString(), "--out", sft.toString(), "--resume");
+    assertThat(run.exitCode()).as(run.err()).isZero();
     assertThat(run.out()).contains("\"steps\" : 2").contains("resuming at step 2 of 2").doesNotContain("sft step");
   }
 
@@ -86,9 +75,9 @@ class StagesCliTest {
     Files.write(prompts, List.of("{\"prompt\":\"Reverse cat.\\n\",\"family\":\"reverse\",\"reference\":\"tac\"}",
         "Uppercase dog.", ""));
     var out = dir.resolve("responses.jsonl");
-    var run = rlhf("generate", "--model", sft.toString(), "--prompts", prompts.toString(), "--out", out.toString(),
+    var run = run("generate", "--model", sft.toString(), "--prompts", prompts.toString(), "--out", out.toString(),
         "--samples", "2", "--temperature", "0.7");
-    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.exitCode()).as(run.err()).isZero();
     var lines = Files.readAllLines(out);
     assertThat(lines).hasSize(4);
     for (var line : lines) {
@@ -100,16 +89,16 @@ class StagesCliTest {
     assertThat(JSON.readTree(lines.get(0)).get("prompt").asText()).isEqualTo("Reverse cat.\n");
     assertThat(JSON.readTree(lines.get(3)).get("prompt").asText()).isEqualTo("Uppercase dog.\n");
     // the output is valid input for rlhf grade
-    var graded = rlhf("grade", "--in", out.toString(), "--out", dir.resolve("graded.jsonl").toString());
-    assertThat(graded.code()).as(graded.err()).isZero();
+    var graded = run("grade", "--in", out.toString(), "--out", dir.resolve("graded.jsonl").toString());
+    assertThat(graded.exitCode()).as(graded.err()).isZero();
   }
 
   @Test
   void evalWritesTableAndOneLinePerModelAndPrompt() throws Exception {
     var out = dir.resolve("eval");
-    var run = rlhf("eval", "--base", base.toString(), "--sft", sft.toString(),
+    var run = run("eval", "--base", base.toString(), "--sft", sft.toString(),
         "--out", out.toString(), "--limit", "16", "--prompts-per-batch", "8");
-    assertThat(run.code()).as(run.err()).isZero();
+    assertThat(run.exitCode()).as(run.err()).isZero();
     var lines = Files.readAllLines(out.resolve("eval.jsonl"));
     assertThat(lines).hasSize(3 * 16); // base, base 3-shot, sft
     var first = JSON.readTree(lines.get(0));

@@ -96,8 +96,11 @@ public record PpoConfig(
         4, // epochs_per_batch
         512, // tokens_per_minibatch: ~32 responses of ~35 prompt+response tokens make 2 minibatches
         1.0, // sampling_temperature
-        1e-4, // learning_rate
-        1e-4, // min_learning_rate: constant after warm-up
+        // learning_rate and init_kl_coef: with the demo's weak RM (held-out accuracy 0.57), lr 1e-4
+        // and beta 0.02 over-optimised it (PPO won 0.23 of prompts against SFT, follows 0.68);
+        // 3e-5 and 0.2 stayed near SFT (win 0.38, follows 0.93) on the same SFT and RM.
+        3e-5, // learning_rate
+        3e-5, // min_learning_rate: constant after warm-up
         10, // warmup_steps
         0.0, // weight_decay
         0.9, // adam_beta1
@@ -109,7 +112,7 @@ public record PpoConfig(
         0.0, // entropy_coef
         1.0, // gamma
         0.95, // gae_lambda
-        0.02, // init_kl_coef
+        0.2, // init_kl_coef
         true, // adaptive_kl
         3.0, // target_kl
         1000, // kl_horizon
