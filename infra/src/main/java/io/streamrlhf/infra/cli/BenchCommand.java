@@ -23,8 +23,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Measure generation, the PPO update and the GEMM ceiling on the bench-small shape",
-      "(d_model 256, 4 layers, 4 heads; batch 16 x (32 prompt + 64 new tokens)) and print one JSON object.",
+      "Measures generation, the PPO update and the GEMM ceiling; prints one JSON object.",
+      "Shape bench-small (d_model 256, 4 layers, 4 heads; batch 16 x (32 prompt + 64 new tokens)).",
       "Times are medians over repeated runs after a warm-up; 'spread' gives min and max."
     })
 public final class BenchCommand implements Callable<Integer> {

@@ -23,8 +23,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Runs a real Apache Kafka broker (KRaft mode, one combined broker+controller node) in this process on 127.0.0.1,",
-      "creates the loop's topics, prints the bootstrap address and serves until Ctrl-C."
+      "Runs a real Apache Kafka broker in this process and creates the loop's topics.",
+      "KRaft mode, one combined broker+controller node on 127.0.0.1; prints the bootstrap address and",
+      "serves until Ctrl-C."
     })
 public final class BrokerCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code rlhf tasks calibrate}: the labeler noise β that gives InstructGPT's inter-labeler
- * agreement on a set of responses (shared/TASKS.md "Simulated labelers").
+ * agreement on a set of responses (docs/TASKS.md "Simulated labelers").
  */
 @Command(
     name = "calibrate",

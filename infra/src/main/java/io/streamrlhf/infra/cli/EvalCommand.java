@@ -18,7 +18,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code rlhf eval}: the InstructGPT-style table of shared/TASKS.md on the 400 held-out prompts. */
+/** {@code rlhf eval}: the InstructGPT-style table of docs/TASKS.md on the 400 held-out prompts. */
 @Command(
     name = "eval",
     mixinStandardHelpOptions = true,

@@ -11,13 +11,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code rlhf grade}: the oracle of shared/TASKS.md applied to a file of responses. */
+/** {@code rlhf grade}: the oracle of docs/TASKS.md applied to a file of responses. */
 @Command(
     name = "grade",
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Grades responses with the oracle of shared/TASKS.md and prints a per-family summary.",
+      "Grades responses with the oracle of docs/TASKS.md and prints a per-family summary.",
       "Input: one {\"prompt\",\"response\",\"terminated\"} object per line (prompt with or"
           + " without its trailing newline; response = the text before end-of-sequence; other"
           + " fields are kept). Output: the same lines with family, reference, correct, follows,"

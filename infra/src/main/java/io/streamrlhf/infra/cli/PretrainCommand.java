@@ -14,7 +14,7 @@ import picocli.CommandLine.Mixin;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Pretrains the base model on the corpus of shared/TASKS.md (documents as bytes + end-of-sequence):"
+      "Pretrains the base model on the corpus of docs/TASKS.md (documents as bytes + end-of-sequence):"
           + " next-token loss over windows of tokens_per_sequence tokens, AdamW, warm-up + cosine, global-norm clipping.",
       "Prints the derived sizes and the effective config, then progress (step, loss, tokens/s, ETA).",
       "Settings (--set key=value): shape, seed, steps, sequences_per_batch, tokens_per_sequence, learning_rate,"

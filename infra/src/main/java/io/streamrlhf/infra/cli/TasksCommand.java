@@ -3,12 +3,12 @@ package io.streamrlhf.infra.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code rlhf tasks ...}: the task world of shared/TASKS.md written to files (module {@code tasks}). */
+/** {@code rlhf tasks ...}: the task world of docs/TASKS.md written to files (module {@code tasks}). */
 @Command(
     name = "tasks",
     mixinStandardHelpOptions = true,
     description = {
-      "The instruction task suite of shared/TASKS.md: held-out eval prompts, training prompts,"
+      "The instruction task suite of docs/TASKS.md: held-out eval prompts, training prompts,"
           + " SFT demonstrations, the pretraining corpus, and labeler calibration.",
       "JSONL files hold one object per line; \"prompt\" is the full prompt, trailing newline"
           + " included (\"Reverse cat.\\n\")."

@@ -7,7 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Supervised fine-tuning on demonstrations, loss on response tokens only. shared/TASKS.md finds
+ * Supervised fine-tuning on demonstrations, loss on response tokens only. docs/TASKS.md finds
  * about 750 steps of 64 demonstrations at a learning rate near 3e-3 give good skills; the
  * defaults keep that batch and learning rate but fit the demo's budget (about 3.5 of its 15
  * minutes on 2 cores, ~0.4 s per step when the machine is idle): 500 steps. The full reproduction

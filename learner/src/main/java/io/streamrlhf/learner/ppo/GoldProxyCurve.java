@@ -18,7 +18,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /**
  * The over-optimisation curve of Gao et al. 2022 ("Scaling laws for reward model
  * over-optimization"): every few PPO updates the policy answers a fixed held-out subset, and the
- * mean gold score (the oracle, shared/TASKS.md), the mean proxy score (the reward model) and the
+ * mean gold score (the oracle, docs/TASKS.md), the mean proxy score (the reward model) and the
  * mean KL to the SFT model per response are recorded. The proxy keeps rising while the gold score
  * turns down once the policy exploits the reward model; plotting both against √KL, as Gao et al.
  * do, shows where.
