@@ -127,7 +127,7 @@ public final class Corpus {
   }
 
   private int lineCount() {
-    return rng.nextInt(MIN_LINES, MAX_LINES);
+    return rng.nextIntBetween(MIN_LINES, MAX_LINES);
   }
 
   /** A list of exercises of one family, unanswered. */
@@ -147,7 +147,7 @@ public final class Corpus {
   private List<String> workedExamples() {
     var family = randomFamily();
     var lines = new ArrayList<String>();
-    for (int pairs = rng.nextInt(MIN_PAIRS, MAX_PAIRS); pairs > 0; pairs--) {
+    for (int pairs = rng.nextIntBetween(MIN_PAIRS, MAX_PAIRS); pairs > 0; pairs--) {
       var task = prompts.next(family);
       lines.add(task.instruction());
       lines.add(rng.nextBoolean(WRONG_ANSWER_RATE) ? mistaken(task) : task.reference());
@@ -195,11 +195,11 @@ public final class Corpus {
     var lines = new ArrayList<String>();
     for (int i = lineCount(); i > 0; i--) {
       var sb = new StringBuilder();
-      for (int w = rng.nextInt(3, 8); w > 0; w--) {
+      for (int w = rng.nextIntBetween(3, 8); w > 0; w--) {
         if (sb.length() > 0) {
           sb.append(' ');
         }
-        for (int s = rng.nextInt(1, 3); s > 0; s--) {
+        for (int s = rng.nextIntBetween(1, 3); s > 0; s--) {
           sb.append(rng.pick(ONSETS)).append(rng.pick(VOWELS));
         }
       }
@@ -227,7 +227,7 @@ public final class Corpus {
           case UPPER -> a.toLowerCase(java.util.Locale.ROOT);
           case ADD -> {
             int sum = Integer.parseInt(a);
-            int delta = rng.nextInt(1, 10);
+            int delta = rng.nextIntBetween(1, 10);
             yield Integer.toString(sum - delta >= 0 && rng.nextBoolean(0.5) ? sum - delta : sum + delta);
           }
           case COUNT -> {
@@ -252,7 +252,7 @@ public final class Corpus {
     char c = a.charAt(i);
     char base = Character.isDigit(c) ? '0' : Character.isUpperCase(c) ? 'A' : 'a';
     int size = Character.isDigit(c) ? 10 : 26;
-    char replacement = (char) (base + (c - base + rng.nextInt(1, size - 1)) % size);
+    char replacement = (char) (base + (c - base + rng.nextIntBetween(1, size - 1)) % size);
     return a.substring(0, i) + replacement + a.substring(i + 1);
   }
 

@@ -67,7 +67,7 @@ public enum Family {
       }
       case REPEAT -> {
         var w = word(rng);
-        yield Task.repeat(w, rng.nextInt(MIN_REPEAT, MAX_REPEAT));
+        yield Task.repeat(w, rng.nextIntBetween(MIN_REPEAT, MAX_REPEAT));
       }
       case COLOR -> Task.color(rng.pick(split.objects()));
       case INSULT -> Task.insult(rng.pick(split.names()));
@@ -75,7 +75,7 @@ public enum Family {
   }
 
   static String word(SplitMix64 rng) {
-    int length = rng.nextInt(MIN_WORD, MAX_WORD);
+    int length = rng.nextIntBetween(MIN_WORD, MAX_WORD);
     var sb = new StringBuilder(length);
     for (int i = 0; i < length; i++) {
       sb.append((char) ('a' + rng.nextInt(26)));

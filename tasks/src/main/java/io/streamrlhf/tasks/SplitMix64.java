@@ -1,5 +1,7 @@
 package io.streamrlhf.tasks;
 
+import java.util.random.RandomGenerator;
+
 /**
  * The task world's only source of randomness: SplitMix64 (Steele, Lea and Flood, "Fast
  * splittable pseudorandom number generators", OOPSLA 2014), written out here so that a seed
@@ -9,14 +11,40 @@ package io.streamrlhf.tasks;
  * that did change (JDK 17 moved {@code nextInt(bound)} to {@code RandomSupport}), and TASKS.md
  * promises "the same seed gives the same bytes on every machine". Every arithmetic step below is
  * fixed by the JLS.
+ *
+ * <p>Draw n is mix64(seed + n·γ), so the whole state is (seed, draws): a training stage saves it
+ * with its checkpoint and a resumed run draws exactly the numbers an uninterrupted one would
+ * ({@link #state}, {@link #restore}). The stream is SplittableRandom's: the same seed gives the
+ * same {@link #nextLong} values. The project's one generator, for the task world and the learner.
+ *
+ * <p>Not thread-safe: one per thread, as one would use a SplittableRandom.
  */
-public final class SplitMix64 {
+public final class SplitMix64 implements RandomGenerator {
   private static final long GOLDEN_GAMMA = 0x9E3779B97F4A7C15L;
 
-  private long state;
+  private final long seed;
+  private long draws;
 
   public SplitMix64(long seed) {
-    this.state = seed;
+    this(new RngState(seed, 0));
+  }
+
+  private SplitMix64(RngState state) {
+    this.seed = state.seed();
+    this.draws = state.draws();
+  }
+
+  /** The saved form of a {@link SplitMix64}: its seed and how many 64-bit draws were taken. */
+  public record RngState(long seed, long draws) {}
+
+  /** Continues a stream exactly where {@link #state()} was taken. */
+  public static SplitMix64 restore(RngState state) {
+    return new SplitMix64(state);
+  }
+
+  /** All that is needed to continue the stream. */
+  public RngState state() {
+    return new RngState(seed, draws);
   }
 
   /**
@@ -28,11 +56,14 @@ public final class SplitMix64 {
     return new SplitMix64(mix(seed) ^ mix(GOLDEN_GAMMA * purpose.hashCode() + purpose.length()));
   }
 
+  @Override
   public long nextLong() {
-    return mix(state += GOLDEN_GAMMA);
+    draws++;
+    return mix(seed + draws * GOLDEN_GAMMA);
   }
 
   /** Uniform in [0, bound): rejection sampling on 31 bits, as java.util.Random documents it. */
+  @Override
   public int nextInt(int bound) {
     if (bound <= 0) {
       throw new IllegalArgumentException("bound must be positive: " + bound);
@@ -46,12 +77,16 @@ public final class SplitMix64 {
     return value;
   }
 
-  /** Uniform in [lo, hi], both inclusive. */
-  public int nextInt(int lo, int hi) {
+  /**
+   * Uniform in [lo, hi], both inclusive (RandomGenerator's nextInt(origin, bound) excludes its
+   * bound; this one is named apart so that neither is mistaken for the other).
+   */
+  public int nextIntBetween(int lo, int hi) {
     return lo + nextInt(hi - lo + 1);
   }
 
   /** Uniform in [0, 1) on a 2^-53 grid. */
+  @Override
   public double nextDouble() {
     return (nextLong() >>> 11) * 0x1.0p-53;
   }

@@ -7,7 +7,7 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.pretrain.CorpusWindows;
 import io.streamrlhf.learner.pretrain.Pretraining;
 import io.streamrlhf.learner.train.AdamW;
-import io.streamrlhf.learner.train.SplitMix64;
+import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.ScoringBatch;
 import java.util.ArrayList;

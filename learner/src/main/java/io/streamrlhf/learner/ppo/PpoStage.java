@@ -6,7 +6,7 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.reward.RewardStats;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.Json;
-import io.streamrlhf.learner.train.SplitMix64;
+import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;

@@ -4,7 +4,7 @@ import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.TrainState;
-import io.streamrlhf.learner.train.SplitMix64;
+import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.tasks.Completion;

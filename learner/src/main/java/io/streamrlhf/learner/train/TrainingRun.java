@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
