@@ -201,6 +201,7 @@ public final class PpoLearner implements AutoCloseable {
       double gradNorm,
       double learningRate,
       int minibatches,
+      int skippedMinibatches,
       double meanResponseTokens) {}
 
   /** One PPO update on {@code batch} at learning rate {@code learningRate}. */
@@ -210,35 +211,53 @@ public final class PpoLearner implements AutoCloseable {
     double policySum = 0, valueSum = 0, entropySum = 0, ptxSum = 0, clipSum = 0, approxKlSum = 0, weightSum = 0,
         normSum = 0;
     int minibatches = 0;
+    int skipped = 0;
     for (int epoch = 0; epoch < config.epochsPerBatch(); epoch++) {
       for (int[] rows : minibatches(prepared.rollouts())) {
         policy.zeroGradients();
         var ptx = ptxWindows == null ? null : nextPtxWindows();
+        double policyLoss, valueLoss, entropy, ptxLoss, clip, approxKl, weight;
         try (NDManager scope = NDManager.newBaseManager("PyTorch");
             var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
           var loss = minibatchLoss(scope, prepared, rows, ptx);
           collector.backward(loss.total());
-          policySum += loss.policy().loss().getFloat();
-          valueSum += loss.value().getFloat();
-          entropySum += loss.entropy().getFloat();
-          ptxSum += loss.pretraining() == null ? 0 : loss.pretraining().getFloat();
-          clipSum += loss.policy().clipFraction();
-          approxKlSum += loss.policy().approxKl();
-          weightSum += loss.policy().meanImportanceWeight();
+          policyLoss = loss.policy().loss().getFloat();
+          valueLoss = loss.value().getFloat();
+          entropy = loss.entropy().getFloat();
+          ptxLoss = loss.pretraining() == null ? 0 : loss.pretraining().getFloat();
+          clip = loss.policy().clipFraction();
+          approxKl = loss.policy().approxKl();
+          weight = loss.policy().meanImportanceWeight();
         }
-        normSum += optimizer.step(learningRate);
+        try {
+          normSum += optimizer.step(learningRate);
+        } catch (ArithmeticException nonFinite) {
+          // A non-finite gradient (seen once in a demo run, not reproducible: float32 on shared
+          // cores) leaves the weights untouched; skip this minibatch, as loss scalers skip a step,
+          // rather than lose the run. Counted, and reported in the update's log line.
+          skipped++;
+          continue;
+        }
+        policySum += policyLoss;
+        valueSum += valueLoss;
+        entropySum += entropy;
+        ptxSum += ptxLoss;
+        clipSum += clip;
+        approxKlSum += approxKl;
+        weightSum += weight;
         minibatches++;
       }
     }
+    int taken = Math.max(minibatches, 1); // every minibatch skipped: the means below read 0
     double meanKl = Arrays.stream(prepared.kl()).average().orElse(0);
     klController = klController.update(meanKl, n);
     updates++;
     double tokens = batch.rollouts().stream().mapToInt(r -> r.response().length).average().orElse(0);
     return new UpdateStats(updates, n, batch.rollouts().stream().mapToDouble(Rollout::rmScore).average().orElse(0),
         Arrays.stream(prepared.normalisedScores()).average().orElse(0), meanKl, prepared.beta(),
-        policySum / minibatches, valueSum / minibatches, entropySum / minibatches, ptxSum / minibatches,
-        clipSum / minibatches, approxKlSum / minibatches, weightSum / minibatches, normSum / minibatches,
-        learningRate, minibatches, tokens);
+        policySum / taken, valueSum / taken, entropySum / taken, ptxSum / taken,
+        clipSum / taken, approxKlSum / taken, weightSum / taken, normSum / taken,
+        learningRate, minibatches, skipped, tokens);
   }
 
   /**

@@ -82,6 +82,10 @@ public final class PpoStage {
                 stats.pretrainingLoss(), stats.gradNorm(), stats.meanResponseTokens(), seconds(started));
             out.flush();
           }
+          if (stats.skippedMinibatches() > 0) {
+            out.printf("ppo: update %d skipped %d minibatch(es) whose gradient was not finite (no step taken)%n",
+                stats.update(), stats.skippedMinibatches());
+          }
           if (stats.update() % config.evalEveryUpdates() == 0 || stats.update() == config.updates()) {
             last = evaluate(evalSampler, evalTasks, rmStats, config.seed(), stats.update(), curve, outDir, out,
                 started);

@@ -63,6 +63,30 @@ class PpoLearnerTest {
   }
 
   @Test
+  void minibatchWithNonFiniteGradientIsSkippedAndTheWeightsStay() {
+    var config = config();
+    try (var policy = Gpt.create(SHAPE, 11);
+        var reference = Gpt.create(SHAPE, 11);
+        var learner = new PpoLearner(policy, config, 0.5, 0.2)) {
+      var sampler = new RolloutSampler(policy, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0);
+      var sampled = sampler.sample(prompts(4), 1, 5, 0);
+      // A NaN reward-model score makes the advantages, the loss and so every gradient NaN.
+      var poisoned = new RolloutBatch(sampled.rollouts().stream()
+          .map(r -> new Rollout(r.prompt(), r.response(), r.behaviourLogProbs(), r.refLogProbs(), Double.NaN,
+              r.terminated(), r.policyVersion()))
+          .toList());
+      var before = policy.snapshot(0).safetensors();
+      var stats = learner.update(poisoned, config.learningRate());
+      assertThat(stats.minibatches()).isZero();
+      assertThat(stats.skippedMinibatches()).isGreaterThanOrEqualTo(config.epochsPerBatch()); // >= 1 per epoch
+      assertThat(policy.snapshot(0).safetensors()).isEqualTo(before);
+      // The next healthy batch trains as usual.
+      assertThat(learner.update(sampled, config.learningRate()).minibatches()).isPositive();
+      assertThat(policy.snapshot(0).safetensors()).isNotEqualTo(before);
+    }
+  }
+
+  @Test
   void rolloutToUpdatePathComputesTheLossOfHandAssembledPpoCalls() {
     var config = config("ptx_coef=0.5", "entropy_coef=0.01", "value_loss_coef=0.3", "init_kl_coef=0.1");
     double rmMean = 0.4;
