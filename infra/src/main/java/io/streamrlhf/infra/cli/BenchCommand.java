@@ -69,6 +69,11 @@ public final class BenchCommand implements Callable<Integer> {
     }
     out.put("ppo_step_mfu", result.ppoStepMfu());
     out.put("gen_kv_over_nocache", result.genKvTokensPerS().median() / result.genNocacheTokensPerS().median());
+    // What the launcher tuned for this process (the peer runs without it): see the rlhf script.
+    var tuning = out.putObject("native_tuning");
+    tuning.put("mkl_vendor_shim", String.valueOf(System.getenv("LD_PRELOAD")).contains("mkl_vendor_shim"));
+    tuning.put("malloc_thresholds", String.valueOf(System.getenv("GLIBC_TUNABLES")).contains("glibc.malloc"));
+    tuning.put("omp_wait_policy", System.getenv("OMP_WAIT_POLICY"));
     // The streaming figures come with the Kafka loop (issue 6); say so rather than print a guess.
     out.putNull("stream_rollouts_per_s");
     out.putNull("inproc_rollouts_per_s");
