@@ -31,7 +31,8 @@ public final class PeerRun {
   /** The outcome: the peer's JSON object, or why there is none. */
   public record Outcome(Optional<JsonNode> figures, String note) {}
 
-  public static Outcome run(Path script, int threads, boolean quick) {
+  /** The peer with {@code repeats} repetitions of each measurement (after its warm-up). */
+  public static Outcome run(Path script, int threads, int repeats) {
     if (!Files.isRegularFile(script)) {
       return new Outcome(Optional.empty(), "peer script not found at " + script);
     }
@@ -40,9 +41,8 @@ public final class PeerRun {
       return new Outcome(Optional.empty(), INSTALL_HINT);
     }
     var command = new ArrayList<>(List.of(python.get(), script.toString(), "--threads", Integer.toString(threads)));
-    if (quick) {
-      command.add("--quick");
-    }
+    command.add("--repeats");
+    command.add(Integer.toString(repeats));
     try {
       var builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
       untuned(builder.environment());
