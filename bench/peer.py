@@ -7,7 +7,7 @@ vocabulary 260, context 256, d_model 256, 4 layers, 4 heads, a value head; batch
 32 tokens, 64 new tokens sampled at temperature 1. Written from the definitions in the
 project's benchmark docs; prints one JSON object whose keys match `rlhf bench`.
 
-Usage: python3 bench/peer.py [--threads N]
+Usage: python3 bench/peer.py [--threads N] [--quick | --repeats N]
 Needs PyTorch (Debian: apt-get install python3-torch libopenblas0-pthread).
 """
 import argparse
@@ -131,10 +131,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--repeats", type=int, default=None, help="repetitions (default 5, 1 with --quick)")
     args = parser.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
-    reps = 1 if args.quick else 5
+    reps = args.repeats if args.repeats else (1 if args.quick else 5)
 
     model = Gpt()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)

@@ -38,6 +38,15 @@ import java.util.function.Supplier;
  */
 public final class Gpt implements AutoCloseable {
 
+    /**
+     * Intra-op threads for KV-cache decode steps. A step multiplies a handful of rows (one per
+     * prompt) by each weight matrix, ~30 µs of work per product on one core, less than an OpenMP
+     * fork/join costs when the waiters sleep (OMP_WAIT_POLICY=PASSIVE) and much less than waiting
+     * for a second core another process holds. PyTorch keeps the count per thread (the OpenMP
+     * ICV and MKL's thread-local setting), so the caller's count is restored after generation;
+     * prefill and the no-cache path, with hundreds of rows per product, keep the caller's threads.
+     */
+    private static final int DECODE_THREADS = 1;
     /** Additive attention bias for a key a query must not see: exp(−1e9) is 0 in float32 and 64. */
     private static final double MASKED = -1e9;
     private static final float LAYER_NORM_EPS = 1e-5f;
@@ -186,24 +195,36 @@ public final class Gpt implements AutoCloseable {
      */
     public Output forward(NDArray tokens, NDArray mask) {
         var keyMask = mask.toType(DataType.BOOLEAN, false);
+        long b = tokens.getShape().get(0);
         long t = tokens.getShape().get(1);
         var hidden = trunk(asInt64(tokens), positionsOf(keyMask),
                 attentionBias(tokens.getManager(), keyMask, 0, t), null, 0);
-        return new Output(logits(hidden), values(hidden), hidden);
+        return new Output(JniUtils.reshape(logits(hidden), new long[] {b, t, config.vocabSize()}),
+                JniUtils.reshape(values(hidden), new long[] {b, t}),
+                JniUtils.reshape(hidden, new long[] {b, t, config.dModel()}));
     }
 
     /**
      * Token embedding + position embedding, the blocks, and the final LayerNorm.
      *
+     * <p>The residual stream is kept as one [B·T, d_model] matrix so that every Linear is a single
+     * addmm with its bias fused in: on a 3-d input libtorch's C++ {@code linear} falls back to
+     * matmul (a folding view) plus a separate bias add, and autograd then runs a View, an Mm and an
+     * Add backward for each layer instead of one Addmm backward.
+     *
      * @param attentionBias [B, 1, T, S]: 0 where a query may attend, {@link #MASKED} elsewhere
      * @param cache when present, this call's keys and values are written at slots
      *     [firstSlot, firstSlot + T) and attention runs over all S cached slots
+     * @return the final hidden states, [B·T, d_model] (row b·T + t is token t of row b)
      */
-    private NDArray trunk(NDArray tokens, NDArray positions, NDArray attentionBias, KvCache cache, long firstSlot) {
-        var x = JniUtils.add(embed(tokens, tokenEmbedding), embed(positions, positionEmbedding));
+    private PtNDArray trunk(NDArray tokens, NDArray positions, NDArray attentionBias, KvCache cache, long firstSlot) {
+        long b = tokens.getShape().get(0);
+        long t = tokens.getShape().get(1);
+        var x = JniUtils.reshape(JniUtils.add(embed(tokens, tokenEmbedding), embed(positions, positionEmbedding)),
+                new long[] {b * t, config.dModel()});
         for (int l = 0; l < blocks.length; l++) {
             var block = blocks[l];
-            var attended = attention(layerNorm(x, block.norm1Weight, block.norm1Bias), block, l,
+            var attended = attention(layerNorm(x, block.norm1Weight, block.norm1Bias), b, t, block, l,
                     attentionBias, cache, firstSlot);
             x = JniUtils.add(x, attended);
             var h = layerNorm(x, block.norm2Weight, block.norm2Bias);
@@ -214,15 +235,20 @@ public final class Gpt implements AutoCloseable {
         return layerNorm(x, finalNormWeight, finalNormBias);
     }
 
-    /** Causal multi-head self-attention (Vaswani et al. 2017, eq. 1) on pre-normalised input. */
-    private PtNDArray attention(PtNDArray h, Block block, int layer, NDArray attentionBias, KvCache cache,
-            long firstSlot) {
-        long b = h.getShape().get(0);
-        long t = h.getShape().get(1);
+    /**
+     * Causal multi-head self-attention (Vaswani et al. 2017, eq. 1) on pre-normalised input
+     * {@code h} [B·T, d_model]; returns [B·T, d_model].
+     */
+    private PtNDArray attention(PtNDArray h, long b, long t, Block block, int layer, NDArray attentionBias,
+            KvCache cache, long firstSlot) {
         int heads = config.heads();
         // One fused projection, then [B, T, 3H, hd] -> [B, 3H, T, hd] split into q, k, v [B, H, T, hd].
         var qkv = linear(h, block.qkvWeight, block.qkvBias);
-        qkv = JniUtils.transpose(JniUtils.reshape(qkv, new long[] {b, t, 3L * heads, config.headDim()}), 1, 2);
+        // With one query per row (a decode step) [B, 1, 3H, hd] and [B, 3H, 1, hd] share one memory
+        // layout, so the transposes on the way in and out are skipped: two native calls per layer.
+        qkv = t == 1
+                ? JniUtils.reshape(qkv, new long[] {b, 3L * heads, 1, config.headDim()})
+                : JniUtils.transpose(JniUtils.reshape(qkv, new long[] {b, t, 3L * heads, config.headDim()}), 1, 2);
         NDList qkvParts = JniUtils.split(qkv, heads, 1);
         var q = pt(qkvParts.get(0));
         var k = pt(qkvParts.get(1));
@@ -234,19 +260,19 @@ public final class Gpt implements AutoCloseable {
         }
         var scores = JniUtils.matmul(JniUtils.mul(q, pt(attentionScale)), JniUtils.transpose(k, 2, 3));
         var weights = JniUtils.softmax(JniUtils.add(scores, pt(attentionBias)), -1, dataType);
-        var y = JniUtils.transpose(JniUtils.matmul(weights, v), 1, 2);
-        y = JniUtils.reshape(y, new long[] {b, t, config.dModel()});
+        var y = JniUtils.matmul(weights, v);
+        y = JniUtils.reshape(t == 1 ? y : JniUtils.transpose(y, 1, 2), new long[] {b * t, config.dModel()});
         return linear(y, block.attnProjWeight, block.attnProjBias);
     }
 
-    /** Logits from the tied token embedding: hidden · tok_embᵀ. */
+    /** Logits from the tied token embedding: hidden · tok_embᵀ, [N, V] for hidden [N, d_model]. */
     private PtNDArray logits(NDArray hidden) {
         return JniUtils.linear(pt(hidden), pt(tokenEmbedding), null);
     }
 
-    /** The scalar head: one number per position, [B, T]. */
-    private NDArray values(NDArray hidden) {
-        return JniUtils.linear(pt(hidden), pt(scalarHeadWeight), pt(scalarHeadBias)).squeeze(-1);
+    /** The scalar head: one number per row of {@code hidden} [N, d_model], as [N, 1]. */
+    private PtNDArray values(NDArray hidden) {
+        return JniUtils.linear(pt(hidden), pt(scalarHeadWeight), pt(scalarHeadBias));
     }
 
     /** Position of each token = real tokens before it in its row; padding gets position 0. */
@@ -315,19 +341,22 @@ public final class Gpt implements AutoCloseable {
         if (!(temperature > 0)) {
             throw new IllegalArgumentException("temperature must be positive, got " + temperature);
         }
-        var hidden = forwardHidden(batch);
+        long b = batch.batchSize();
         int p = batch.promptWidth();
         int r = batch.responseWidth();
-        // Position p-1+j predicts response token j.
-        var predicting = JniUtils.slice(pt(hidden), 1, p - 1, p - 1 + r, 1);
+        var hidden = JniUtils.reshape(forwardHidden(batch), new long[] {b, p + r, config.dModel()});
+        // Position p-1+j predicts response token j; one [B·R, d_model] matrix for the heads.
+        var predicting = JniUtils.reshape(JniUtils.slice(hidden, 1, p - 1, p - 1 + r, 1),
+                new long[] {b * r, config.dModel()});
         NDArray logits = logits(predicting);
         if (temperature != 1f) {
             logits = logits.div(temperature);
         }
         var logProbsAll = logits.logSoftmax(-1);
-        var logProbs = logProbsAll.gather(batch.responseTokens().expandDims(-1), -1).squeeze(-1);
-        var entropy = logProbsAll.exp().mul(logProbsAll).sum(new int[] {-1}).neg();
-        return new TokenScores(logProbs, entropy, values(predicting), batch.responseMask());
+        var logProbs = logProbsAll.gather(batch.responseTokens().reshape(b * r, 1), -1).reshape(b, r);
+        var entropy = logProbsAll.exp().mul(logProbsAll).sum(new int[] {-1}).neg().reshape(b, r);
+        return new TokenScores(logProbs, entropy, JniUtils.reshape(values(predicting), new long[] {b, r}),
+                batch.responseMask());
     }
 
     /**
@@ -335,11 +364,14 @@ public final class Gpt implements AutoCloseable {
      * (InstructGPT §3.5), [B]. Follows the thread's grad mode like {@link #score}.
      */
     public NDArray rewardScores(ScoringBatch batch) {
-        var values = values(forwardHidden(batch));
+        long b = batch.batchSize();
+        long t = batch.tokens().getShape().get(1);
+        var values = JniUtils.reshape(values(forwardHidden(batch)), new long[] {b, t});
         return values.gather(batch.lastTokenIndex(), 1).squeeze(-1);
     }
 
-    private NDArray forwardHidden(ScoringBatch batch) {
+    /** The final hidden states of {@code batch}, [B·T, d_model]. */
+    private PtNDArray forwardHidden(ScoringBatch batch) {
         var keyMask = batch.mask();
         long t = batch.tokens().getShape().get(1);
         return trunk(batch.tokens(), positionsOf(keyMask), attentionBias(keyMask.getManager(), keyMask, 0, t),
@@ -450,12 +482,16 @@ public final class Gpt implements AutoCloseable {
 
         boolean gradMode = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
+        int callerThreads = JniUtils.getNumThreads();
         try (NDManager scope = manager.newSubManager()) {
             var keyMask = scope.create(realSlot, new Shape(batch, slots));
             var cache = useCache ? new KvCache(scope, keyMask, promptWidth) : null;
             float[] logits = useCache
                     ? prefill(scope, slotTokens, keyMask, cache, batch, slots, promptWidth)
                     : recompute(scope, slotTokens, realSlot, batch, slots, promptWidth);
+            if (useCache && callerThreads > DECODE_THREADS) {
+                JniUtils.setNumThreads(DECODE_THREADS);
+            }
             for (int step = 0; ; step++) {
                 if (observer != null) {
                     observer.onStep(step, logits);
@@ -482,6 +518,9 @@ public final class Gpt implements AutoCloseable {
                         : recompute(scope, slotTokens, realSlot, batch, slots, promptWidth + step + 1);
             }
         } finally {
+            if (JniUtils.getNumThreads() != callerThreads) {
+                JniUtils.setNumThreads(callerThreads);
+            }
             JniUtils.setGradMode(gradMode);
         }
         var completions = new ArrayList<Completion>(batch);
@@ -501,7 +540,7 @@ public final class Gpt implements AutoCloseable {
             promptMask.attach(step);
             var hidden = trunk(tokens, positionsOf(promptMask), attentionBias(step, keyMask, 0, promptWidth),
                     cache, 0);
-            return lastLogits(hidden);
+            return lastLogits(hidden, batch);
         }
     }
 
@@ -520,7 +559,7 @@ public final class Gpt implements AutoCloseable {
             bias.attach(step);
             var hidden = trunk(step.create(tokens, new Shape(batch, 1)), step.create(positions, new Shape(batch, 1)),
                     bias, cache, slot);
-            return lastLogits(hidden);
+            return lastLogits(hidden, batch);
         }
     }
 
@@ -534,14 +573,19 @@ public final class Gpt implements AutoCloseable {
             }
             var keyMask = step.create(mask, new Shape(batch, length));
             var hidden = trunk(tokens, positionsOf(keyMask), attentionBias(step, keyMask, 0, length), null, 0);
-            return lastLogits(hidden);
+            return lastLogits(hidden, batch);
         }
     }
 
-    private float[] lastLogits(NDArray hidden) {
-        long t = hidden.getShape().get(1);
-        var last = JniUtils.slice(pt(hidden), 1, t - 1, t, 1);
-        return logits(last).toType(DataType.FLOAT32, false).toFloatArray();
+    /** Next-token logits of every row, [B × V] row-major, from hidden states [B·T, d_model]. */
+    private float[] lastLogits(PtNDArray hidden, long batch) {
+        long t = hidden.getShape().get(0) / batch;
+        var last = t == 1 ? hidden : JniUtils.reshape(
+                JniUtils.slice(JniUtils.reshape(hidden, new long[] {batch, t, config.dModel()}), 1, t - 1, t, 1),
+                new long[] {batch, config.dModel()});
+        var logits = logits(last);
+        return (logits.getDataType() == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false))
+                .toFloatArray();
     }
 
     private static long[] firstSlots(long[] slotTokens, int batch, int slots, int length) {

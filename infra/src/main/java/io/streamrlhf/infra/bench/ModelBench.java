@@ -28,7 +28,7 @@ public final class ModelBench {
 
   /** One measured quantity: the median and the spread of its runs. */
   public record Figure(double median, double min, double max, int runs) {
-    static Figure of(double[] samples) {
+    public static Figure of(double[] samples) {
       var sorted = samples.clone();
       Arrays.sort(sorted);
       int n = sorted.length;

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -30,7 +31,8 @@ public final class PeerRun {
   /** The outcome: the peer's JSON object, or why there is none. */
   public record Outcome(Optional<JsonNode> figures, String note) {}
 
-  public static Outcome run(Path script, int threads, boolean quick) {
+  /** The peer with {@code repeats} repetitions of each measurement (after its warm-up). */
+  public static Outcome run(Path script, int threads, int repeats) {
     if (!Files.isRegularFile(script)) {
       return new Outcome(Optional.empty(), "peer script not found at " + script);
     }
@@ -39,11 +41,12 @@ public final class PeerRun {
       return new Outcome(Optional.empty(), INSTALL_HINT);
     }
     var command = new ArrayList<>(List.of(python.get(), script.toString(), "--threads", Integer.toString(threads)));
-    if (quick) {
-      command.add("--quick");
-    }
+    command.add("--repeats");
+    command.add(Integer.toString(repeats));
     try {
-      var process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      var builder = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+      untuned(builder.environment());
+      var process = builder.start();
       var out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!process.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
         process.destroyForcibly();
@@ -59,6 +62,26 @@ public final class PeerRun {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return new Outcome(Optional.empty(), "interrupted while waiting for the peer");
+    }
+  }
+
+  /**
+   * The peer runs as a user would run it: the launcher's native tuning (the MKL vendor shim on
+   * LD_PRELOAD, glibc malloc thresholds) is ours, so the peer gets the user's own values back.
+   */
+  static void untuned(Map<String, String> environment) {
+    restore(environment, "LD_PRELOAD", System.getenv("RLHF_USER_LD_PRELOAD"));
+    restore(environment, "GLIBC_TUNABLES", System.getenv("RLHF_USER_GLIBC_TUNABLES"));
+  }
+
+  private static void restore(Map<String, String> environment, String name, String userValue) {
+    if (userValue == null) {
+      return; // not started by the launcher: nothing of ours to take back
+    }
+    if (userValue.isEmpty()) {
+      environment.remove(name);
+    } else {
+      environment.put(name, userValue);
     }
   }
 

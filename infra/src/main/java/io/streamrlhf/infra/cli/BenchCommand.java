@@ -1,13 +1,19 @@
 package io.streamrlhf.infra.cli;
 
 import ai.djl.engine.Engine;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.infra.bench.ModelBench;
+import io.streamrlhf.infra.bench.PeerRatios;
 import io.streamrlhf.infra.bench.PeerRun;
 import io.streamrlhf.model.GptConfig;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -25,7 +31,8 @@ import picocli.CommandLine.Option;
     description = {
       "Measures generation, the PPO update and the GEMM ceiling; prints one JSON object.",
       "Shape bench-small (d_model 256, 4 layers, 4 heads; batch 16 x (32 prompt + 64 new tokens)).",
-      "Times are medians over repeated runs after a warm-up; 'spread' gives min and max."
+      "Times are medians over repeated runs after a warm-up; 'spread' gives min and max.",
+      "With --compare-peer, rounds alternate ours and the peer's runs; ratios are medians over rounds."
     })
 public final class BenchCommand implements Callable<Integer> {
 
@@ -38,6 +45,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--threads", description = "Intra-op threads for PyTorch, ours and the peer's.")
   int threads = 2;
 
+  @Option(names = "--rounds", description = "With --compare-peer: rounds alternating ours and the peer's "
+      + "measurements; each ratio is the median over rounds (default 3, 1 with --quick).")
+  Integer rounds;
+
   @Option(names = "--peer-script", description = "The peer script (default: bench/peer.py in the project).")
   Path peerScript;
 
@@ -46,33 +57,68 @@ public final class BenchCommand implements Callable<Integer> {
     if (threads < 1) {
       throw new UserError("--threads must be at least 1, got " + threads);
     }
+    if (rounds != null && rounds < 1) {
+      throw new UserError("--rounds must be at least 1, got " + rounds);
+    }
     // Read by DJL when the engine loads (the native library must be loaded before any JniUtils call).
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
     System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
     Engine.getEngine("PyTorch");
-    System.err.println("bench: measuring the bench-small shape (" + (quick ? "quick" : "full") + " run)...");
-    var result = new ModelBench(GptConfig.small(), ModelBench.Shape3.BENCH, quick ? 2 : 5).run();
+    var script = peerScript != null ? peerScript : projectRoot().resolve("bench/peer.py");
+    int roundCount = !comparePeer ? 1 : rounds != null ? rounds : quick ? 1 : 3;
+    int repeats = quick ? 2 : 3;
+    var results = new ArrayList<ModelBench.Result>();
+    var peers = new ArrayList<JsonNode>();
+    var ratios = new PeerRatios();
+    String peerNote = null;
+    for (int round = 0; round < roundCount; round++) {
+      // Alternate who goes first, so a load that rises or falls during a round favours neither side.
+      boolean peerFirst = round % 2 == 1;
+      JsonNode peer = null;
+      if (comparePeer && peerNote == null && peerFirst) {
+        peer = runPeer(script, round, roundCount, repeats);
+        peerNote = peer == null ? lastPeerNote : null;
+      }
+      System.err.println("bench: round " + (round + 1) + "/" + roundCount + ": measuring the bench-small shape ("
+          + (quick ? "quick" : "full") + ")...");
+      var result = new ModelBench(GptConfig.small(), ModelBench.Shape3.BENCH, repeats).run();
+      results.add(result);
+      if (comparePeer && peerNote == null && !peerFirst) {
+        peer = runPeer(script, round, roundCount, repeats);
+        peerNote = peer == null ? lastPeerNote : null;
+      }
+      if (peer != null) {
+        peers.add(peer);
+        ratios.addRound(medians(result), peerFigures(peer));
+      }
+    }
 
     var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode out = json.createObjectNode();
+    var first = results.get(0);
     out.put("shape", "bench-small");
-    out.put("params", result.parameters());
-    out.put("threads", result.threads());
-    var figures = Map.of(
-        "gen_kv_tokens_per_s", result.genKvTokensPerS(),
-        "gen_nocache_tokens_per_s", result.genNocacheTokensPerS(),
-        "ppo_step_ms", result.ppoStepMs(),
-        "ref_forward_ms", result.refForwardMs(),
-        "gemm_gflops", result.gemmGflops());
+    out.put("params", first.parameters());
+    out.put("threads", first.threads());
+    var figures = new LinkedHashMap<String, ModelBench.Figure>();
+    for (var key : KEY_ORDER) {
+      figures.put(key, pooled(results, key));
+    }
     for (var key : KEY_ORDER) {
       out.put(key, figures.get(key).median());
     }
-    out.put("ppo_step_mfu", result.ppoStepMfu());
-    out.put("gen_kv_over_nocache", result.genKvTokensPerS().median() / result.genNocacheTokensPerS().median());
+    out.put("ppo_step_mfu", median(results.stream().mapToDouble(ModelBench.Result::ppoStepMfu).toArray()));
+    out.put("gen_kv_over_nocache", figures.get("gen_kv_tokens_per_s").median()
+        / figures.get("gen_nocache_tokens_per_s").median());
     // The streaming figures come with the Kafka loop (issue 6); say so rather than print a guess.
     out.putNull("stream_rollouts_per_s");
     out.putNull("inproc_rollouts_per_s");
     out.putNull("weights_publish_to_apply_ms");
+    // What the launcher tuned for this process (the peer runs without it): see the rlhf script.
+    var tuning = out.putObject("native_tuning");
+    tuning.put("mkl_vendor_shim", String.valueOf(System.getenv("LD_PRELOAD")).contains("mkl_vendor_shim"));
+    tuning.put("malloc_thresholds", String.valueOf(System.getenv("GLIBC_TUNABLES")).contains("glibc.malloc"));
+    tuning.put("omp_wait_policy", System.getenv("OMP_WAIT_POLICY"));
+    out.put("rounds", results.size());
     var spread = out.putObject("spread");
     for (var key : KEY_ORDER) {
       var f = figures.get(key);
@@ -80,31 +126,86 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     if (comparePeer) {
-      System.err.println("bench: running the PyTorch peer in the same invocation...");
-      var script = peerScript != null ? peerScript : projectRoot().resolve("bench/peer.py");
-      var peer = PeerRun.run(script, threads, quick);
-      if (peer.figures().isPresent()) {
-        var p = peer.figures().get();
-        out.set("peer", p);
-        var ratios = out.putObject("ratios");
-        // Rates: ours ÷ peer; times: peer ÷ ours. Above 1 means we are faster.
-        for (var key : new String[] {"gen_kv_tokens_per_s", "gen_nocache_tokens_per_s", "gemm_gflops"}) {
-          if (p.has(key)) {
-            ratios.put(key, figures.get(key).median() / p.get(key).asDouble());
+      if (!peers.isEmpty()) {
+        // The peer's figures: per key the median over rounds; its identity from the first round.
+        var peerOut = peers.get(0).deepCopy();
+        if (peerOut instanceof ObjectNode peerObject) {
+          for (var key : KEY_ORDER) {
+            double[] values = peers.stream().filter(p -> p.has(key)).mapToDouble(p -> p.get(key).asDouble()).toArray();
+            if (values.length > 0) {
+              peerObject.put(key, median(values));
+            }
           }
+          out.set("peer", peerObject);
         }
-        for (var key : new String[] {"ppo_step_ms", "ref_forward_ms"}) {
-          if (p.has(key)) {
-            ratios.put(key, p.get(key).asDouble() / figures.get(key).median());
-          }
-        }
+        // Rates: ours ÷ peer; times: peer ÷ ours. Above 1 means we are faster. Median over rounds.
+        var ratioNode = out.putObject("ratios");
+        var ratioSpread = out.putObject("ratio_spread");
+        ratios.ratios().forEach((key, f) -> {
+          ratioNode.put(key, f.median());
+          ratioSpread.putObject(key).put("min", f.min()).put("max", f.max()).put("rounds", f.runs());
+        });
       } else {
-        out.put("peer_note", peer.note());
-        System.err.println("bench: " + peer.note() + "; printing our figures alone");
+        out.put("peer_note", peerNote);
+        System.err.println("bench: " + peerNote + "; printing our figures alone");
       }
     }
     System.out.println(json.writeValueAsString(out));
     return 0;
+  }
+
+  private String lastPeerNote;
+
+  private JsonNode runPeer(Path script, int round, int roundCount, int repeats) {
+    System.err.println("bench: round " + (round + 1) + "/" + roundCount + ": running the PyTorch peer...");
+    var peer = PeerRun.run(script, threads, repeats);
+    lastPeerNote = peer.note();
+    return peer.figures().orElse(null);
+  }
+
+  private static Map<String, Double> medians(ModelBench.Result result) {
+    return Map.of(
+        "gen_kv_tokens_per_s", result.genKvTokensPerS().median(),
+        "gen_nocache_tokens_per_s", result.genNocacheTokensPerS().median(),
+        "ppo_step_ms", result.ppoStepMs().median(),
+        "ref_forward_ms", result.refForwardMs().median(),
+        "gemm_gflops", result.gemmGflops().median());
+  }
+
+  private static Map<String, Double> peerFigures(JsonNode peer) {
+    var out = new HashMap<String, Double>();
+    for (var key : KEY_ORDER) {
+      if (peer.has(key)) {
+        out.put(key, peer.get(key).asDouble());
+      }
+    }
+    return out;
+  }
+
+  /** One key over all rounds: the median of the round medians, the extremes of every run. */
+  private static ModelBench.Figure pooled(List<ModelBench.Result> results, String key) {
+    var figures = results.stream().map(r -> medians(r)).toList();
+    double[] roundMedians = figures.stream().mapToDouble(m -> m.get(key)).toArray();
+    var each = results.stream().map(r -> figure(r, key)).toList();
+    return new ModelBench.Figure(median(roundMedians),
+        each.stream().mapToDouble(ModelBench.Figure::min).min().orElseThrow(),
+        each.stream().mapToDouble(ModelBench.Figure::max).max().orElseThrow(),
+        each.stream().mapToInt(ModelBench.Figure::runs).sum());
+  }
+
+  private static ModelBench.Figure figure(ModelBench.Result result, String key) {
+    return switch (key) {
+      case "gen_kv_tokens_per_s" -> result.genKvTokensPerS();
+      case "gen_nocache_tokens_per_s" -> result.genNocacheTokensPerS();
+      case "ppo_step_ms" -> result.ppoStepMs();
+      case "ref_forward_ms" -> result.refForwardMs();
+      case "gemm_gflops" -> result.gemmGflops();
+      default -> throw new IllegalArgumentException("unknown bench key " + key);
+    };
+  }
+
+  private static double median(double[] values) {
+    return ModelBench.Figure.of(values).median();
   }
 
   private static final String[] KEY_ORDER = {
