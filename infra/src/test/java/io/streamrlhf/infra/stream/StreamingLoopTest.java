@@ -2,8 +2,6 @@ package io.streamrlhf.infra.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.streamrlhf.infra.kafka.EmbeddedKafka;
-import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.stream.StreamingLearner;
 import io.streamrlhf.learner.train.Checkpoint;
@@ -29,8 +27,9 @@ class StreamingLoopTest {
   void promptsBecomeRolloutsUpdatesAndWeightsThatEveryActorApplies(@TempDir Path dir) throws Exception {
     TinyRun.checkpoints(dir);
     var log = new StringWriter();
-    try (var kafka = EmbeddedKafka.start()) {
-      var summary = LocalLoop.run(TinyRun.config(2, 0), 2, kafka.bootstrapServers(), dir.resolve("sft"),
+    var bootstrap = LoopBroker.fresh();
+    {
+      var summary = LocalLoop.run(TinyRun.config(2, 0), 2, bootstrap, dir.resolve("sft"),
           dir.resolve("rm"), dir.resolve("ppo"), new PrintWriter(log, true));
 
       assertThat(summary.rolloutsApplied()).isEqualTo(8);
@@ -42,7 +41,7 @@ class StreamingLoopTest {
         assertThat(log.toString()).contains(actor + ": policy v1 applied", actor + ": policy v2 applied");
       }
       // batch 1 was sampled after update 1: its rollouts carry policy version 1
-      var rollouts = readAll(kafka.bootstrapServers());
+      var rollouts = readAll(bootstrap);
       assertThat(rollouts).hasSize(8);
       for (var r : rollouts) {
         long batch = Long.parseLong(r.getPromptId().split(":")[1]);
