@@ -139,6 +139,13 @@ public final class StreamingLearner {
         out.printf("learner: resumed run %s at policy v%d from %s; rollout offsets %s%n", run, learner.updates(),
             outDir, offsets);
       } else {
+        var weightsTopic = new TopicPartition(Topics.POLICY_WEIGHTS, 0);
+        if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
+          // actors only ever move to newer versions: a new run's v0 would be ignored next to an old run's vN
+          throw new IllegalArgumentException(Topics.POLICY_WEIGHTS + " on " + settings.bootstrapServers()
+              + " already holds an earlier run's weights and " + outDir + " holds no checkpoint to resume: resume"
+              + " that run with its --out, or start on a fresh cluster (or delete the rlhf.* topics)");
+        }
         PpoStage.zeroValueHead(policy);
         // an identifier, not randomness: tells this run's prompts and rollouts from an earlier run's on the same topics
         run = "r" + Long.toHexString(System.currentTimeMillis());
