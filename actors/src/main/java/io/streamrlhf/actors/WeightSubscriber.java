@@ -1,5 +1,6 @@
 package io.streamrlhf.actors;
 
+import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
 import io.streamrlhf.schemas.kafka.WeightFeed;
@@ -22,6 +23,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
  */
 public final class WeightSubscriber extends VerticleBase {
   private static final Duration POLL = Duration.ofMillis(200);
+  private static final Duration CATCH_UP = Duration.ofSeconds(60);
   /** Say so when no new version arrived for this long (the learner may be slow, or gone). */
   private static final Duration QUIET_LOG = Duration.ofSeconds(30);
 
@@ -48,8 +50,22 @@ public final class WeightSubscriber extends VerticleBase {
     feed = new WeightFeed(consumer, WeightModel.POLICY, deadLetters, actorId + "-weights");
     running = true;
     lastNews = System.nanoTime();
-    context.runOnContext(v -> round());
+    context.runOnContext(v -> catchUp());
     return Future.succeededFuture();
+  }
+
+  /** A late joiner reads the log to its end first and hands over only the newest whole version in it. */
+  private void catchUp() {
+    try {
+      feed.catchUp(CATCH_UP).ifPresent(newest -> {
+        log.accept(actorId + ": newest whole policy version on " + Topics.POLICY_WEIGHTS + " is v" + newest.version());
+        vertx.eventBus().send(ActorEvents.weights(actorId), newest);
+      });
+    } catch (RuntimeException e) {
+      log.accept(actorId + ": could not read " + Topics.POLICY_WEIGHTS + " to its end within " + CATCH_UP.toSeconds()
+          + " s (" + e.getMessage() + "); following it from where it got");
+    }
+    context.runOnContext(v -> round());
   }
 
   private void round() {
