@@ -84,7 +84,10 @@ public final class LocalLoop {
       out.flush();
       return summary;
     } finally {
+      long stopping = System.nanoTime();
       for (var node : nodes) node.stop();
+      out.printf("ppo: %d actor(s) stopped in %d ms%n", nodes.size(), (System.nanoTime() - stopping) / 1_000_000);
+      out.flush();
       if (vertx != null) vertx.close().toCompletionStage().toCompletableFuture().join();
       if (broker != null) broker.close();
     }

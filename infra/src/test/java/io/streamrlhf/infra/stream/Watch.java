@@ -20,6 +20,7 @@ final class Watch {
         synchronized (Watch.this) {
           for (int i = off; i < off + len; i++) {
             if (buf[i] == '\n') {
+              System.out.println(java.time.LocalTime.now() + " " + partial);
               lines.add(partial.toString());
               partial.setLength(0);
               Watch.this.notifyAll();
@@ -39,6 +40,7 @@ final class Watch {
   }
 
   void line(String line) {
+    System.out.println(java.time.LocalTime.now() + " " + line);
     synchronized (this) {
       lines.add(line);
       notifyAll();
