@@ -1,5 +1,6 @@
 package io.streamrlhf.model;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -348,6 +349,7 @@ public final class Gpt implements AutoCloseable {
 
     /** Runs {@code work} with the thread's grad mode off, restoring it afterwards. */
     public static <T> T withoutGradient(Supplier<T> work) {
+        Engine.getEngine("PyTorch"); // loads the native library on first use: JniUtils needs it
         boolean previous = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try {
@@ -359,6 +361,7 @@ public final class Gpt implements AutoCloseable {
 
     /** For threads that only ever infer (actors): PyTorch's grad mode is per thread and on by default. */
     public static void inferenceOnlyThread() {
+        Engine.getEngine("PyTorch"); // loads the native library on first use: JniUtils needs it
         JniUtils.setGradMode(false);
     }
 
