@@ -48,6 +48,11 @@ final class RolloutLedger {
     }
   }
 
+  /** The oldest batch with a rollout not yet consumed. */
+  long firstOpenBatch() {
+    return completeBelow;
+  }
+
   /** Whether every rollout of batches {@code 0..batch} has been consumed. */
   boolean allConsumedThrough(long batch) {
     return completeBelow > batch;

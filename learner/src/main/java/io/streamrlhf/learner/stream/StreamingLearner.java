@@ -135,9 +135,18 @@ public final class StreamingLearner {
         var offsets = new TreeMap<Integer, Long>();
         stream.get("offsets").fields().forEachRemaining(e -> offsets.put(Integer.parseInt(e.getKey()), e.getValue().asLong()));
         for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
-        feed = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), saved.state().dataPosition());
-        out.printf("learner: resumed run %s at policy v%d from %s; rollout offsets %s%n", run, learner.updates(),
-            outDir, offsets);
+        long published = saved.state().dataPosition();
+        // prompts published before the crash may be gone (a fresh broker) or half-answered: publish every open batch
+        // again; rollouts answering a prompt twice carry the same ids, and the ledger applies one of them
+        var again = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), ledger.firstOpenBatch());
+        while (again.nextBatch() < published) {
+          again.publishNext(Math.max(0, again.nextBatch() - config.maxLag()), settings.kafkaTimeout());
+        }
+        feed = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), published);
+        out.printf("learner: resumed run %s at policy v%d from %s; rollout offsets %s; %s%n", run, learner.updates(),
+            outDir, offsets, ledger.firstOpenBatch() < published
+                ? "prompt batches " + ledger.firstOpenBatch() + ".." + (published - 1) + " published again"
+                : "no open prompt batch");
       } else {
         var weightsTopic = new TopicPartition(Topics.POLICY_WEIGHTS, 0);
         if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
