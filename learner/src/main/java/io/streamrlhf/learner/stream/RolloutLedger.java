@@ -41,6 +41,7 @@ final class RolloutLedger {
   }
 
   void markConsumed(PromptId id, int sampleIndex) {
+    if (id.batch() < completeBelow) return; // already folded into the watermark
     partial.computeIfAbsent(id.batch(), b -> new BitSet(slotsPerBatch)).set(slot(id, sampleIndex));
     while (partial.containsKey(completeBelow) && partial.get(completeBelow).cardinality() == slotsPerBatch) {
       partial.remove(completeBelow);
