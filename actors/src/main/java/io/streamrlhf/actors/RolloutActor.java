@@ -76,7 +76,6 @@ public final class RolloutActor extends VerticleBase {
   private boolean running;
   private long waitingSince;
   private long lastWaitLog;
-  private long produced;
 
   public RolloutActor(ActorSettings settings, Models models, Consumer<String> log) {
     this.settings = settings;
@@ -221,18 +220,12 @@ public final class RolloutActor extends VerticleBase {
         throw new IllegalStateException("interrupted while producing rollouts", e);
       }
     }
-    produced += samples.size();
   }
 
   private void fail(RuntimeException e) {
     log.accept(settings.actorId() + ": stopping: " + e.getMessage());
     running = false;
     ended.completeExceptionally(e);
-  }
-
-  /** Rollouts produced and acknowledged so far. */
-  long produced() {
-    return produced;
   }
 
   @Override
