@@ -127,6 +127,10 @@ public final class StreamingLearner {
         var saved = Checkpoint.read(outDir, config.stageName());
         policy.load(saved.weights());
         var stream = saved.state().extra().get(EXTRA_KEY);
+        if (stream == null) {
+          throw new IllegalArgumentException(outDir + " holds a PPO checkpoint of the in-process stage (no Kafka offsets"
+              + " to resume from): choose another --out");
+        }
         var progress = Json.MAPPER.treeToValue(stream.get("progress"), PpoLearner.Progress.class);
         learner.restore(progress, saved.optimizer());
         run = stream.get("run_id").asText();
