@@ -36,9 +36,9 @@ class StreamingLoopTest {
       assertThat(summary.lagMax()).isZero(); // max_lag 0: on-policy
       assertThat(Checkpoint.trainState(dir.resolve("ppo")).step()).isEqualTo(2);
       assertThat(StreamStats.Summary.read(dir.resolve("ppo")).rolloutsApplied()).isEqualTo(8);
-      // every actor applied v1 and v2 (the learner publishes after each update)
+      // every actor applied the learner's newest weights (an actor may skip a version that a newer one overtook)
       for (var actor : LocalLoop.actorIds(2)) {
-        assertThat(log.toString()).contains(actor + ": policy v1 applied", actor + ": policy v2 applied");
+        assertThat(log.toString()).contains(actor + ": policy v2 applied");
       }
       // batch 1 was sampled after update 1: its rollouts carry policy version 1
       var rollouts = readAll(bootstrap);
