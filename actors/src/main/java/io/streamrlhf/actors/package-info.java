@@ -1,2 +1,8 @@
-/** streamrlhf actors module: see the module table in the README. */
+/**
+ * The rollout side of the streaming loop as Vert.x worker verticles: {@link
+ * io.streamrlhf.actors.RolloutActor} (prompts in, scored rollouts out) and {@link
+ * io.streamrlhf.actors.WeightSubscriber} (whole, verified policy versions in), which talk only by
+ * event-bus messages ({@link io.streamrlhf.actors.ActorEvents}); {@link
+ * io.streamrlhf.actors.ActorNode} deploys the pair.
+ */
 package io.streamrlhf.actors;

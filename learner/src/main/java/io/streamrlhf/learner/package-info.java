@@ -3,9 +3,12 @@
  *
  * <ul>
  *   <li>{@code ppo}: the PPO math in one file ({@code Ppo}); the rollout side ({@code RolloutSampler}
- *       → {@code RolloutBatch}) and the update side ({@code PpoLearner}) kept apart so the streaming
- *       loop can put Kafka between them; the in-process stage ({@code PpoStage}) and the
- *       gold-vs-proxy curve;</li>
+ *       over model's {@code RolloutGenerator} → {@code RolloutBatch}) and the update side ({@code
+ *       PpoLearner}) kept apart so the streaming loop can put Kafka between them; the in-process
+ *       stage ({@code PpoStage}) and the gold-vs-proxy curve;</li>
+ *   <li>{@code stream}: the streaming learner ({@code StreamingLearner}): prompt feed with flow
+ *       control, rollouts from Kafka under a staleness bound, exactly-once checkpoints of offsets and
+ *       consumed rollout ids, weights published after every update;</li>
  *   <li>{@code reward}: the Bradley-Terry loss over a prompt's C(K,2) pairs, the reward-model
  *       trainer, and the reward stage (SFT samples → labeler rankings → RM + score statistics);</li>
  *   <li>{@code config}: the stage config records and their loader (file, {@code --set});</li>

@@ -1,5 +1,6 @@
 package io.streamrlhf.model;
 
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -380,6 +381,7 @@ public final class Gpt implements AutoCloseable {
 
     /** Runs {@code work} with the thread's grad mode off, restoring it afterwards. */
     public static <T> T withoutGradient(Supplier<T> work) {
+        Engine.getEngine("PyTorch"); // loads the native library on first use: JniUtils needs it
         boolean previous = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try {
@@ -391,6 +393,7 @@ public final class Gpt implements AutoCloseable {
 
     /** For threads that only ever infer (actors): PyTorch's grad mode is per thread and on by default. */
     public static void inferenceOnlyThread() {
+        Engine.getEngine("PyTorch"); // loads the native library on first use: JniUtils needs it
         JniUtils.setGradMode(false);
     }
 
@@ -439,12 +442,38 @@ public final class Gpt implements AutoCloseable {
         return generate(prompts, sampling, true, null);
     }
 
+    /**
+     * Batched sampling with the KV cache where row r draws from its own stream seeded {@code
+     * rowSeeds[r]} ({@code sampling.seed()} is not used): a row's tokens then depend on its prompt,
+     * its seed and the weights, not on which other rows share the batch, so a prompt sampled by any
+     * rollout actor in any grouping gives the response the in-process sampler gives it.
+     */
+    public List<Completion> generate(List<int[]> prompts, Sampling sampling, long[] rowSeeds) {
+        if (rowSeeds.length != prompts.size()) {
+            throw new IllegalArgumentException(rowSeeds.length + " row seeds for " + prompts.size() + " prompts");
+        }
+        var rngs = new SplittableRandom[rowSeeds.length];
+        for (int row = 0; row < rngs.length; row++) {
+            rngs[row] = new SplittableRandom(rowSeeds[row]);
+        }
+        return generate(prompts, sampling, true, null, rngs);
+    }
+
     /** The same sampling, recomputing the whole prefix every step: the oracle and the baseline. */
     public List<Completion> generateWithoutCache(List<int[]> prompts, Sampling sampling) {
         return generate(prompts, sampling, false, null);
     }
 
     List<Completion> generate(List<int[]> prompts, Sampling sampling, boolean useCache, StepObserver observer) {
+        // One stream shared by every row, drawn row by row at each step.
+        var shared = new SplittableRandom(sampling.seed());
+        var rngs = new SplittableRandom[prompts.size()];
+        Arrays.fill(rngs, shared);
+        return generate(prompts, sampling, useCache, observer, rngs);
+    }
+
+    private List<Completion> generate(List<int[]> prompts, Sampling sampling, boolean useCache, StepObserver observer,
+            SplittableRandom[] rngs) {
         int batch = prompts.size();
         int promptWidth = prompts.stream().mapToInt(p -> p.length).max().orElseThrow(
                 () -> new IllegalArgumentException("no prompts to generate from"));
@@ -478,7 +507,6 @@ public final class Gpt implements AutoCloseable {
         var logProbs = new float[batch][n];
         int[] produced = new int[batch];
         boolean[] terminated = new boolean[batch];
-        var rng = new SplittableRandom(sampling.seed());
 
         boolean gradMode = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
@@ -502,7 +530,7 @@ public final class Gpt implements AutoCloseable {
                         continue;
                     }
                     var draw = TokenSampler.draw(logits, row * vocab, vocab, sampling.temperature(),
-                            sampling.topK(), rng);
+                            sampling.topK(), rngs[row]);
                     tokens[row][step] = draw.token();
                     logProbs[row][step] = (float) draw.logProb();
                     produced[row]++;

@@ -13,7 +13,7 @@ final class Fixtures {
   private Fixtures() {}
 
   static Prompt prompt() {
-    return new Prompt("p-1", "Sort these words: pear apple fig\n", T0);
+    return new Prompt("p-1", "Sort these words: pear apple fig\n", T0, 3L, 0x5eedL);
   }
 
   static Rollout rollout() {

@@ -11,7 +11,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Rollout v1 (test resource history/Rollout-v1.avsc) lacks the fields rewardVersion and
- * sampleIndex, which the current Rollout added with defaults.
+ * sampleIndex, which the current Rollout added with defaults. Prompt v1 (main resource
+ * history/Prompt-v1.avsc, shipped so actors read prompts queued before the change) lacks
+ * minPolicyVersion and samplingSeed.
  */
 class SchemaEvolutionTest {
   private static final Schema V1 = AvroCodec.history("Rollout").get(0);
@@ -81,5 +83,37 @@ class SchemaEvolutionTest {
     assertThatThrownBy(() -> AvroCodec.generic(V1).decode(newBytes))
         .isInstanceOf(UndecodableRecordException.class)
         .hasMessageContaining("MissingSchemaException");
+  }
+
+  private static final Schema PROMPT_V1 = AvroCodec.history("Prompt").get(0);
+
+  @Test
+  void aPromptWrittenBeforeFlowControlReadsWithMinPolicyVersionZero() {
+    assertThat(PROMPT_V1.getField("minPolicyVersion")).isNull();
+    var old = new GenericData.Record(PROMPT_V1);
+    old.put("promptId", "p-old");
+    old.put("text", "Count to three\n");
+    old.put("createdAt", 7L);
+    var oldBytes = AvroCodec.generic(PROMPT_V1).encode(old);
+
+    var read = AvroCodec.of(Prompt.class).decode(oldBytes);
+
+    assertThat(read.getPromptId()).isEqualTo("p-old");
+    assertThat(read.getText()).isEqualTo("Count to three\n");
+    assertThat(read.getMinPolicyVersion()).isZero();
+    assertThat(read.getSamplingSeed()).isZero();
+  }
+
+  @Test
+  void aPromptWithFlowControlReadsUnderTheOldSchema() {
+    var prompt = Fixtures.prompt();
+    assertThat(prompt.getMinPolicyVersion()).isEqualTo(3L);
+    var oldReader = AvroCodec.generic(PROMPT_V1).addWriterSchema(Prompt.getClassSchema());
+
+    var read = oldReader.decode(AvroCodec.of(Prompt.class).encode(prompt));
+
+    assertThat(read.get("promptId").toString()).isEqualTo("p-1");
+    assertThat(read.get("text").toString()).isEqualTo(prompt.getText());
+    assertThat(read.hasField("minPolicyVersion")).isFalse();
   }
 }

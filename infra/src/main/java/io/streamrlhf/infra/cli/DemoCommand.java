@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.learner.stream.StreamStats;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,6 +21,8 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = {
       "Run the whole pipeline: pretrain -> SFT -> reward model -> PPO -> the evaluation table.",
+      "PPO runs through an embedded Kafka broker with two rollout actors; the policy lag (p50, p99, max)",
+      "and rollouts per second are printed beside the table.",
       "Each stage writes its own directory under --workdir; pretrain and SFT resume from their last",
       "checkpoint, and a reward model or PPO policy already written is kept, so a demo run again",
       "continues where it stopped.",
@@ -97,6 +100,9 @@ public final class DemoCommand implements Callable<Integer> {
     out.printf("%n=== demo: done in %.1f minutes%n", (System.nanoTime() - demoStart) / 60e9);
     timings.forEach(out::println);
     out.println("table: " + eval.resolve("table.md"));
+    if (Files.exists(ppo.resolve(StreamStats.FILE))) {
+      out.println("ppo through Kafka: " + StreamStats.Summary.read(ppo).line());
+    }
     return 0;
   }
 

@@ -2,6 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.infra.stream.LocalLoop;
 import io.streamrlhf.learner.ppo.PpoStage;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,21 +12,27 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code rlhf ppo}: PPO against the reward model, actors and learner in one process. */
+/**
+ * {@code rlhf ppo}: PPO against the reward model, actors and learner in one process: through a Kafka
+ * broker by default (embedded unless {@code --bootstrap}), in memory with {@code --inproc}.
+ */
 @Command(
     name = "ppo",
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Fine-tunes the SFT model with PPO against the reward model (InstructGPT step 3), in one process:"
-          + " per-token KL penalty to the frozen SFT model plus the normalised RM score on the last token,"
-          + " GAE (gamma 1, lambda 0.95), whitened advantages, clipped surrogate, clipped value loss against"
-          + " returns, PPO-ptx, adaptive KL controller.",
-      "Every eval_every_updates updates it scores a fixed held-out subset with the oracle (gold) and the"
-          + " RM (proxy) and writes gold-proxy.csv and gold-proxy.png to the output directory.",
+      "Fine-tunes the SFT model with PPO against the reward model (InstructGPT step 3): per-token KL penalty to"
+          + " the frozen SFT model plus the normalised RM score on the last token, GAE (gamma 1, lambda 0.95),"
+          + " whitened advantages, decoupled clipped surrogate, clipped value loss, PPO-ptx, adaptive KL controller.",
+      "By default through Kafka, in this process: an embedded broker (or --bootstrap), --actors rollout actors and"
+          + " the streaming learner, which drops rollouts more than max_lag policy versions old (--sync: 0) and"
+          + " writes stream-stats.json (policy lag p50/p99/max, rollouts/s, weights publish-to-apply ms).",
+      "--inproc is the in-memory baseline (sampler and learner share the policy); it also scores a fixed"
+          + " held-out subset every eval_every_updates updates with the oracle (gold) and the RM (proxy) and"
+          + " writes gold-proxy.csv and gold-proxy.png.",
       "Settings (keys of the effective config printed at start, e.g. updates, prompts_per_batch,"
-          + " tokens_per_minibatch, target_kl, ptx_coef) come from --config and --set; the tiny-preset"
-          + " defaults take about 3-4 minutes on 2 cores."
+          + " tokens_per_minibatch, target_kl, ptx_coef, max_lag) come from --config and --set; the tiny-preset"
+          + " defaults take about 3-4 minutes on 2 cores in memory."
     })
 final class PpoCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -38,7 +45,8 @@ final class PpoCommand implements Callable<Integer> {
   Path rm;
 
   @Option(names = "--out", defaultValue = "runs/ppo", paramLabel = "DIR",
-      description = "Output directory: the policy checkpoint, config.json, gold-proxy.csv and gold-proxy.png.")
+      description = "Output directory: the policy checkpoint, config.json; stream-stats.json (Kafka path) or"
+          + " gold-proxy.csv and gold-proxy.png (--inproc).")
   Path out;
 
   @Option(names = "--config", paramLabel = "FILE", description = "Settings file (JSON, or YAML for .yaml/.yml).")
@@ -48,10 +56,36 @@ final class PpoCommand implements Callable<Integer> {
       description = "Override one setting, e.g. --set updates=40 (repeatable; wins over --config).")
   List<String> overrides = new ArrayList<>();
 
+  @Option(names = "--inproc", description = "The in-memory loop (sampler and learner share the policy), the baseline.")
+  boolean inproc;
+
+  @Option(names = "--sync", description = "On-policy through Kafka: max_lag 0, actors wait for every new version.")
+  boolean sync;
+
+  @Option(names = "--actors", defaultValue = "2", paramLabel = "N", description = "Rollout actors in this process (Kafka path).")
+  int actors;
+
+  @Option(names = "--bootstrap", paramLabel = "HOST:PORT",
+      description = "Use this Kafka cluster instead of starting an embedded broker.")
+  String bootstrap;
+
   @Override
   public Integer call() throws Exception {
-    var effective = ConfigLoader.load(PpoConfig.defaults(), config, overrides);
-    PpoStage.run(effective, sft, rm, out, spec.commandLine().getOut());
-    return 0;
+    var all = new ArrayList<>(overrides);
+    if (sync) all.add("max_lag=0");
+    var effective = ConfigLoader.load(PpoConfig.defaults(), config, all);
+    if (inproc) {
+      if (bootstrap != null) throw new UserError("--inproc runs without Kafka: drop --bootstrap");
+      PpoStage.run(effective, sft, rm, out, spec.commandLine().getOut());
+      return 0;
+    }
+    if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
+    try {
+      LocalLoop.run(effective, actors, bootstrap, sft, rm, out, spec.commandLine().getOut());
+      return 0;
+    } catch (IllegalStateException e) {
+      spec.commandLine().getErr().println("rlhf ppo: " + e.getMessage());
+      return 1;
+    }
   }
 }

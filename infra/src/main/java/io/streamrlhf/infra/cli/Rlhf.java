@@ -23,6 +23,8 @@ import picocli.CommandLine.Command;
       SftCommand.class,
       RewardCommand.class,
       PpoCommand.class,
+      LearnerCommand.class,
+      ActorCommand.class,
       EvalCommand.class,
       GenerateCommand.class,
       TasksCommand.class,

@@ -212,7 +212,7 @@ abstract class BrokerTransportContract {
     var random = new Random(5);
     var noise = new byte[64];
     random.nextBytes(noise);
-    var good = prompts.encode(new Prompt("p-x", "hello\n", Instant.EPOCH));
+    var good = prompts.encode(new Prompt("p-x", "hello\n", Instant.EPOCH, 0L, 0L));
     var unknownWriter = good.clone();
     for (int i = 2; i < 10; i++) {
       unknownWriter[i] ^= (byte) 0x5A; // a fingerprint no reader knows
@@ -238,7 +238,7 @@ abstract class BrokerTransportContract {
         value = bad.get(i / 100);
       } else {
         expectedIds.add("p-" + i);
-        value = prompts.encode(new Prompt("p-" + i, "Task " + i + "\n", Instant.ofEpochMilli(i)));
+        value = prompts.encode(new Prompt("p-" + i, "Task " + i + "\n", Instant.ofEpochMilli(i), 0L, 0L));
       }
       values.add(value);
       sent.add(producer.send(new ProducerRecord<>(Topics.PROMPTS, ("k" + i).getBytes(StandardCharsets.UTF_8), value)));

@@ -66,7 +66,7 @@ class EmbeddedKafkaTest {
   @Test
   void recordsSurviveARestartOnTheSameDataDirectory(@TempDir Path dir) throws Exception {
     var codec = AvroCodec.of(Prompt.class);
-    var prompt = new Prompt("p-restart", "Count to three\n", Instant.ofEpochMilli(42));
+    var prompt = new Prompt("p-restart", "Count to three\n", Instant.ofEpochMilli(42), 0L, 0L);
     var options = EmbeddedKafka.Options.defaults().withDataDir(dir);
     try (var kafka = EmbeddedKafka.start(options);
         var producer = new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(kafka.bootstrapServers(), "t"))) {

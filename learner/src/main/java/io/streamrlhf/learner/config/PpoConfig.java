@@ -25,6 +25,10 @@ import java.util.Map;
  * @param importanceWeightCap c̄ of the decoupled-PPO behaviour weight (≥ 1, see Ppo)
  * @param evalEveryUpdates period of the gold-vs-proxy evaluation, in updates
  * @param evalPrompts size of the fixed held-out subset it scores
+ * @param maxLag the streaming loop's staleness bound: a rollout sampled by policy version v is
+ *     used by the learner at version u only if u − v ≤ max_lag (older ones are dropped and
+ *     counted), and prompts of batch b ask actors for a policy of at least b − max_lag; 0 is
+ *     on-policy (actors wait for every new version)
  */
 public record PpoConfig(
     long seed,
@@ -57,7 +61,8 @@ public record PpoConfig(
     int evalEveryUpdates,
     int evalPrompts,
     int logEveryUpdates,
-    int checkpointEveryUpdates)
+    int checkpointEveryUpdates,
+    int maxLag)
     implements StageConfig {
 
   public PpoConfig {
@@ -85,6 +90,7 @@ public record PpoConfig(
     require(evalPrompts > 0, "eval_prompts", "> 0", evalPrompts);
     require(logEveryUpdates > 0, "log_every_updates", "> 0", logEveryUpdates);
     require(checkpointEveryUpdates > 0, "checkpoint_every_updates", "> 0", checkpointEveryUpdates);
+    require(maxLag >= 0, "max_lag", ">= 0", maxLag);
   }
 
   public static PpoConfig defaults() {
@@ -122,7 +128,8 @@ public record PpoConfig(
         10, // eval_every_updates
         64, // eval_prompts
         1, // log_every_updates
-        20); // checkpoint_every_updates
+        20, // checkpoint_every_updates
+        4); // max_lag: the default staleness bound
   }
 
   /** The KL-penalty controller this config asks for, starting at {@code initKlCoef}. */

@@ -37,9 +37,9 @@ public final class PpoLearner implements AutoCloseable {
   private final PpoConfig config;
   private final double rmMean;
   private final double rmStd;
-  private final CorpusWindows ptxWindows;
+  private CorpusWindows ptxWindows;
   private final AdamW optimizer;
-  private final SplitMix64 rng;
+  private SplitMix64 rng;
   private Ppo.KlController klController;
   private long updates;
 
@@ -74,6 +74,28 @@ public final class PpoLearner implements AutoCloseable {
   /** Updates done so far: the policy version the weights now are. */
   public long updates() {
     return updates;
+  }
+
+  /**
+   * Everything besides weights and optimizer moments that the next update depends on, for a
+   * checkpoint: the update count, β, the minibatch-shuffle stream and the PPO-ptx corpus position.
+   */
+  public record Progress(long updates, double beta, SplitMix64.RngState rng, long ptxPosition) {}
+
+  public Progress progress() {
+    return new Progress(updates, klController.beta(), rng.state(), ptxWindows == null ? 0 : ptxWindows.position());
+  }
+
+  /** Continues where {@link #progress()} and {@link #optimizerState()} were saved. */
+  public void restore(Progress progress, io.streamrlhf.model.WeightSnapshot optimizerState) {
+    optimizer.restore(optimizerState);
+    updates = progress.updates();
+    rng = SplitMix64.restore(progress.rng());
+    var initial = config.klController();
+    klController = initial instanceof Ppo.AdaptiveKl a
+        ? new Ppo.AdaptiveKl(progress.beta(), a.targetKl(), a.horizon())
+        : new Ppo.FixedKl(progress.beta());
+    if (ptxWindows != null) ptxWindows = CorpusWindows.at(config.seed(), PTX_WINDOW_TOKENS, progress.ptxPosition());
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ public final class PpoStage {
   }
 
   /** Sets the scalar head to 0 in place (see the class comment for why). */
-  static void zeroValueHead(Gpt policy) {
+  public static void zeroValueHead(Gpt policy) {
     Gpt.withoutGradient(() -> {
       for (var entry : policy.parameters().entrySet()) {
         if (entry.getKey().startsWith("scalar_head.")) {

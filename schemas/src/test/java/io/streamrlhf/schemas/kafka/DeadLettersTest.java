@@ -20,7 +20,7 @@ class DeadLettersTest {
 
   @Test
   void aGoodRecordDecodesWithItsPosition() {
-    var prompt = new Prompt("p", "hi\n", Instant.EPOCH);
+    var prompt = new Prompt("p", "hi\n", Instant.EPOCH, 0L, 0L);
 
     var outcome = DeadLetters.decode(codec, record(17, codec.encode(prompt)), "actor-1");
 

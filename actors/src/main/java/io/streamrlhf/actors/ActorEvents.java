@@ -1,0 +1,72 @@
+package io.streamrlhf.actors;
+
+import io.streamrlhf.schemas.WeightSnapshot;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.MessageCodec;
+import io.vertx.core.json.JsonObject;
+
+/**
+ * The event-bus messages between an actor's verticles (and to whoever watches them): verticles
+ * share no mutable state, they hand each other immutable values by message.
+ *
+ * <ul>
+ *   <li>{@link #weights}: the weight subscriber sends each whole, verified policy version to its
+ *       rollout actor (local only: a snapshot is never serialized, only passed by reference);</li>
+ *   <li>{@link #APPLIED}: a rollout actor publishes {@code {actorId, version, publishToApplyMs}}
+ *       each time it swaps to a new version (progress lines, stats, tests).</li>
+ * </ul>
+ */
+public final class ActorEvents {
+  /** Published (JSON) by every rollout actor when it applies a policy version. */
+  public static final String APPLIED = "rlhf.actor.weights-applied";
+
+  private ActorEvents() {}
+
+  /** Where the weight subscriber of actor {@code actorId} sends verified versions. */
+  public static String weights(String actorId) {
+    return "rlhf.actor." + actorId + ".weights";
+  }
+
+  /** The APPLIED message. */
+  public static JsonObject applied(String actorId, long version, long publishToApplyMs) {
+    return new JsonObject().put("actorId", actorId).put("version", version).put("publishToApplyMs", publishToApplyMs);
+  }
+
+  /** Lets snapshots travel on {@code vertx}'s event bus (idempotent: several actors may share one Vert.x). */
+  public static synchronized void registerCodecs(Vertx vertx) {
+    try {
+      vertx.eventBus().registerDefaultCodec(WeightSnapshot.class, new LocalOnly());
+    } catch (IllegalStateException alreadyRegistered) {
+      // another actor in this Vert.x registered it first
+    }
+  }
+
+  /** Passes the (immutable) snapshot by reference; refuses to cross a process boundary. */
+  private static final class LocalOnly implements MessageCodec<WeightSnapshot, WeightSnapshot> {
+    @Override
+    public void encodeToWire(Buffer buffer, WeightSnapshot snapshot) {
+      throw new UnsupportedOperationException("weight snapshots travel over Kafka, not a clustered event bus");
+    }
+
+    @Override
+    public WeightSnapshot decodeFromWire(int pos, Buffer buffer) {
+      throw new UnsupportedOperationException("weight snapshots travel over Kafka, not a clustered event bus");
+    }
+
+    @Override
+    public WeightSnapshot transform(WeightSnapshot snapshot) {
+      return snapshot;
+    }
+
+    @Override
+    public String name() {
+      return "rlhf-weight-snapshot-local";
+    }
+
+    @Override
+    public byte systemCodecID() {
+      return -1;
+    }
+  }
+}

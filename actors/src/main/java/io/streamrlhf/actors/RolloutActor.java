@@ -1,0 +1,278 @@
+package io.streamrlhf.actors;
+
+import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.RolloutGenerator;
+import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.Prompt;
+import io.streamrlhf.schemas.Rollout;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightSnapshot;
+import io.streamrlhf.schemas.kafka.DecodingConsumer;
+import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * One rollout actor (DESIGN.md, "The loop"): consumes {@code rlhf.prompts} in the actors' consumer
+ * group, samples K responses per prompt with its current policy (behaviour log-probs kept), scores
+ * them under the frozen SFT reference and the reward model ({@link RolloutGenerator}), and produces
+ * one {@link Rollout} per response to {@code rlhf.rollouts} with an idempotent producer.
+ *
+ * <p>Sampling is blocking compute, so this is a worker verticle: one step (swap weights if a new
+ * version arrived, poll, sample what is eligible, produce, commit) runs at a time on its context,
+ * interleaved with the weight messages its {@link WeightSubscriber} sends; the policy therefore
+ * changes only between batches, never inside one, and no state is shared across verticles.
+ *
+ * <p>Flow control: a prompt carries {@code minPolicyVersion}; the actor samples it only with a
+ * policy at least that new and otherwise keeps it queued and waits, saying so every {@link
+ * #WAIT_LOG}, and fails after {@link ActorSettings#versionWait}. Prompt offsets are committed only
+ * after the prompt's rollouts are acknowledged ({@link PromptQueue}).
+ */
+public final class RolloutActor extends VerticleBase {
+  /** How the actor obtains its frozen models (loaded on its own worker thread at start). */
+  public record Models(Supplier<Gpt> reference, Supplier<Gpt> rewardModel) {}
+
+  /** Weight-snapshot meta key holding the policy's {@link GptConfig} JSON. */
+  public static final String META_MODEL_CONFIG = "model_config";
+
+  private static final Duration POLL = Duration.ofMillis(100);
+  private static final Duration WAIT_LOG = Duration.ofSeconds(10);
+  private static final AvroCodec<Rollout> ROLLOUTS = AvroCodec.of(Rollout.class);
+
+  private final ActorSettings settings;
+  private final Models models;
+  private final Consumer<String> log;
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
+  private final PromptQueue queue = new PromptQueue();
+  private KafkaConsumer<byte[], byte[]> consumer;
+  private DecodingConsumer<Prompt> prompts;
+  private KafkaProducer<byte[], byte[]> producer;
+  private Gpt reference;
+  private Gpt rewardModel;
+  private Gpt policy;
+  private RolloutGenerator generator;
+  private long version = -1;
+  private WeightSnapshot pending;
+  private boolean running;
+  private long waitingSince;
+  private long lastWaitLog;
+
+  public RolloutActor(ActorSettings settings, Models models, Consumer<String> log) {
+    this.settings = settings;
+    this.models = models;
+    this.log = log;
+  }
+
+  /** Completes when the actor stops: normally on undeploy, exceptionally when it gave up. */
+  public CompletableFuture<Void> ended() {
+    return ended;
+  }
+
+  @Override
+  public Future<?> start() {
+    ActorEvents.registerCodecs(vertx);
+    Gpt.inferenceOnlyThread();
+    reference = models.reference().get();
+    rewardModel = models.rewardModel().get();
+    var id = settings.actorId();
+    consumer = new KafkaConsumer<>(
+        KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), settings.groupId(), id));
+    producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
+    prompts = new DecodingConsumer<>(consumer, AvroCodec.of(Prompt.class), producer, id, settings.kafkaTimeout());
+    consumer.subscribe(List.of(Topics.PROMPTS), new Rebalance());
+    vertx.eventBus().<WeightSnapshot>localConsumer(ActorEvents.weights(id), message -> {
+      // keep only the newest: an older pending version would be swapped out before use anyway
+      if (pending == null || message.body().version() > pending.version()) pending = message.body();
+    });
+    running = true;
+    log.accept(id + ": rollout actor started (group " + settings.groupId() + ", K=" + settings.responsesPerPrompt()
+        + "); waiting for the first policy version on " + Topics.POLICY_WEIGHTS);
+    context.runOnContext(v -> step());
+    return Future.succeededFuture();
+  }
+
+  private void step() {
+    if (!running) return;
+    try {
+      Gpt.inferenceOnlyThread(); // worker-pool threads vary; grad mode is per thread
+      applyPendingWeights();
+      for (var p : prompts.poll(POLL)) {
+        queue.add(p.value(), new TopicPartition(p.topic(), p.partition()), p.offset());
+      }
+      var batch = version < 0 ? List.<PromptQueue.Queued>of() : queue.takeEligible(version, settings.maxPromptsPerBatch());
+      if (!batch.isEmpty()) {
+        waitingSince = 0;
+        sampleAndProduce(batch);
+        consumer.commitSync(queue.committable(), settings.kafkaTimeout());
+      } else if (!queue.isEmpty()) {
+        waitForVersion();
+      } else {
+        waitingSince = 0;
+      }
+    } catch (RuntimeException e) {
+      fail(e);
+      return;
+    }
+    context.runOnContext(v -> step());
+  }
+
+  /** Swaps to the newest whole version received, between batches. */
+  private void applyPendingWeights() {
+    if (pending == null) return;
+    var snapshot = pending;
+    pending = null;
+    if (snapshot.version() <= version) return;
+    var weights = io.streamrlhf.model.WeightSnapshot.decode(snapshot.bytes()); // verifies its own checksum too
+    if (policy == null) {
+      var config = GptConfig.fromJson(snapshot.meta().get(META_MODEL_CONFIG));
+      policy = Gpt.create(config, 0);
+      generator = new RolloutGenerator(policy, reference, rewardModel, settings.maxNewTokens(), settings.temperature());
+    }
+    policy.load(weights);
+    version = snapshot.version();
+    long ms = Math.max(0, Instant.now().toEpochMilli() - snapshot.publishedAt().toEpochMilli());
+    log.accept(String.format("%s: policy v%d applied (%d ms after it was published)", settings.actorId(), version, ms));
+    vertx.eventBus().publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms));
+  }
+
+  private void waitForVersion() {
+    long now = System.nanoTime();
+    if (waitingSince == 0) {
+      waitingSince = now;
+      lastWaitLog = now;
+      return;
+    }
+    long waited = now - waitingSince;
+    if (waited > settings.versionWait().toNanos()) {
+      throw new IllegalStateException(String.format("%s: gave up after %d s waiting for policy v%d (holding %s) for "
+              + "%d queued prompt(s); is the learner running and publishing to %s?", settings.actorId(),
+          settings.versionWait().toSeconds(), queue.lowestMinVersion(), version < 0 ? "none" : "v" + version,
+          queue.size(), Topics.POLICY_WEIGHTS));
+    }
+    if (now - lastWaitLog > WAIT_LOG.toNanos()) {
+      lastWaitLog = now;
+      log.accept(String.format("%s: %d prompt(s) need policy v%d, holding %s; waiting (%d s of %d s)",
+          settings.actorId(), queue.size(), queue.lowestMinVersion(), version < 0 ? "none" : "v" + version,
+          waited / 1_000_000_000L, settings.versionWait().toSeconds()));
+    }
+  }
+
+  private void sampleAndProduce(List<PromptQueue.Queued> batch) {
+    var started = Instant.now();
+    var seeded = new ArrayList<RolloutGenerator.SeededPrompt>(batch.size());
+    for (var q : batch) {
+      seeded.add(new RolloutGenerator.SeededPrompt(ByteTokenizer.encode(q.prompt().getText()),
+          q.prompt().getSamplingSeed()));
+    }
+    var samples = generator.sample(seeded, settings.responsesPerPrompt());
+    var acks = new ArrayList<java.util.concurrent.Future<RecordMetadata>>(samples.size());
+    for (var s : samples) {
+      var prompt = batch.get(s.promptIndex()).prompt();
+      var rollout = Rollout.newBuilder()
+          .setRolloutId(prompt.getPromptId() + "#" + s.sampleIndex())
+          .setPromptId(prompt.getPromptId())
+          .setPromptTokens(ints(s.prompt()))
+          .setResponseTokens(ints(s.response()))
+          .setBehaviourLogProbs(floats(s.behaviourLogProbs()))
+          .setRefLogProbs(floats(s.refLogProbs()))
+          .setRmScore((float) s.rmScore())
+          .setPolicyVersion(version)
+          .setActorId(settings.actorId())
+          .setTerminated(s.terminated())
+          .setSampleIndex(s.sampleIndex())
+          .setStartedAt(started)
+          .setProducedAt(Instant.now())
+          .build();
+      // keyed by prompt: a prompt's K responses land on one partition, in order
+      var key = prompt.getPromptId().getBytes(StandardCharsets.UTF_8);
+      acks.add(producer.send(new ProducerRecord<>(Topics.ROLLOUTS, key, ROLLOUTS.encode(rollout))));
+    }
+    producer.flush();
+    long deadline = System.nanoTime() + settings.kafkaTimeout().toNanos();
+    for (var ack : acks) {
+      try {
+        ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        throw new IllegalStateException(settings.actorId() + ": rollouts not acknowledged by the broker within "
+            + settings.kafkaTimeout() + " (prompt offsets not committed, the prompts will be answered again): " + e, e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while producing rollouts", e);
+      }
+    }
+  }
+
+  private void fail(RuntimeException e) {
+    log.accept(settings.actorId() + ": stopping: " + e.getMessage());
+    running = false;
+    ended.completeExceptionally(e);
+  }
+
+  @Override
+  public Future<?> stop() {
+    running = false;
+    try {
+      consumer.close(settings.kafkaTimeout());
+      producer.close(settings.kafkaTimeout());
+    } finally {
+      for (var model : new Gpt[] {policy, reference, rewardModel}) {
+        if (model != null) model.close();
+      }
+      ended.complete(null);
+    }
+    return Future.succeededFuture();
+  }
+
+  /** Commits what is answered before partitions move to another actor, and forgets the rest. */
+  private final class Rebalance implements ConsumerRebalanceListener {
+    @Override
+    public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
+      var offsets = queue.committable();
+      offsets.keySet().retainAll(partitions);
+      if (!offsets.isEmpty()) consumer.commitSync(offsets, settings.kafkaTimeout());
+      queue.revoke(partitions);
+    }
+
+    @Override
+    public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
+      if (!partitions.isEmpty()) log.accept(settings.actorId() + ": assigned prompt partitions " + partitions);
+    }
+
+    @Override
+    public void onPartitionsLost(Collection<TopicPartition> partitions) {
+      queue.revoke(partitions); // already owned by another member: committing would fail
+    }
+  }
+
+  private static List<Integer> ints(int[] values) {
+    var out = new ArrayList<Integer>(values.length);
+    for (int v : values) out.add(v);
+    return out;
+  }
+
+  private static List<Float> floats(float[] values) {
+    var out = new ArrayList<Float>(values.length);
+    for (float v : values) out.add(v);
+    return out;
+  }
+}

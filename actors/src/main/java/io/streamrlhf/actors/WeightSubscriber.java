@@ -1,0 +1,98 @@
+package io.streamrlhf.actors;
+
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.streamrlhf.schemas.kafka.WeightFeed;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.time.Duration;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+
+/**
+ * Reads {@code rlhf.policy-weights} from the beginning (no consumer group: every actor sees every
+ * chunk, and compaction keeps the newest whole version, so a late joiner starts from it) and
+ * sends each whole, SHA-256-verified version to its rollout actor as a message. {@link WeightFeed}
+ * and its {@link io.streamrlhf.schemas.WeightAssembler} guarantee that a missing or corrupted chunk
+ * never yields a version: the actor keeps its last good one.
+ *
+ * <p>A worker verticle: its Kafka consumer is touched only by its own (serialized) context. It polls
+ * in short rounds and re-queues itself, so undeploying stops it between polls.
+ */
+public final class WeightSubscriber extends VerticleBase {
+  private static final Duration POLL = Duration.ofMillis(200);
+  private static final Duration CATCH_UP = Duration.ofSeconds(60);
+  /** Say so when no new version arrived for this long (the learner may be slow, or gone). */
+  private static final Duration QUIET_LOG = Duration.ofSeconds(30);
+
+  private final String actorId;
+  private final String bootstrapServers;
+  private final Consumer<String> log;
+  private KafkaConsumer<byte[], byte[]> consumer;
+  private KafkaProducer<byte[], byte[]> deadLetters;
+  private WeightFeed feed;
+  private volatile boolean running;
+  private long lastNews;
+
+  public WeightSubscriber(String actorId, String bootstrapServers, Consumer<String> log) {
+    this.actorId = actorId;
+    this.bootstrapServers = bootstrapServers;
+    this.log = log;
+  }
+
+  @Override
+  public Future<?> start() {
+    ActorEvents.registerCodecs(vertx);
+    consumer = new KafkaConsumer<>(KafkaClientConfigs.weightsConsumer(bootstrapServers, actorId + "-weights"));
+    deadLetters = new KafkaProducer<>(KafkaClientConfigs.producer(bootstrapServers, actorId + "-weights-dlq"));
+    feed = new WeightFeed(consumer, WeightModel.POLICY, deadLetters, actorId + "-weights");
+    running = true;
+    lastNews = System.nanoTime();
+    context.runOnContext(v -> catchUp());
+    return Future.succeededFuture();
+  }
+
+  /** A late joiner reads the log to its end first and hands over only the newest whole version in it. */
+  private void catchUp() {
+    try {
+      feed.catchUp(CATCH_UP).ifPresent(newest -> {
+        log.accept(actorId + ": newest whole policy version on " + Topics.POLICY_WEIGHTS + " is v" + newest.version());
+        vertx.eventBus().send(ActorEvents.weights(actorId), newest);
+      });
+    } catch (RuntimeException e) {
+      log.accept(actorId + ": could not read " + Topics.POLICY_WEIGHTS + " to its end within " + CATCH_UP.toSeconds()
+          + " s (" + e.getMessage() + "); following it from where it got");
+    }
+    context.runOnContext(v -> round());
+  }
+
+  private void round() {
+    if (!running) return;
+    try {
+      var done = feed.poll(POLL);
+      if (done.isPresent()) {
+        lastNews = System.nanoTime();
+        vertx.eventBus().send(ActorEvents.weights(actorId), done.get());
+      } else if (System.nanoTime() - lastNews > QUIET_LOG.toNanos()) {
+        lastNews = System.nanoTime();
+        log.accept(String.format("%s: no new policy version for %d s (newest whole: %s%s, %s)", actorId,
+            QUIET_LOG.toSeconds(), feed.assembler().latestVersion().isPresent()
+                ? "v" + feed.assembler().latestVersion().getAsLong() : "none",
+            feed.assembler().pending().map(p -> ", collecting " + p).orElse(""), feed.assembler().counts()));
+      }
+    } catch (RuntimeException e) {
+      log.accept(actorId + ": weight subscriber poll failed, retrying: " + e);
+    }
+    context.runOnContext(v -> round());
+  }
+
+  @Override
+  public Future<?> stop() {
+    running = false;
+    consumer.close(Duration.ofSeconds(5));
+    deadLetters.close(Duration.ofSeconds(5));
+    return Future.succeededFuture();
+  }
+}

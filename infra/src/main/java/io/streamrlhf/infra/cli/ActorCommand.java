@@ -1,0 +1,72 @@
+package io.streamrlhf.infra.cli;
+
+import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.infra.kafka.TopicProvisioner;
+import io.streamrlhf.infra.stream.LocalLoop;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code rlhf actor}: one rollout actor process (a weight subscriber and a rollout actor verticle). */
+@Command(
+    name = "actor",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = {
+      "Runs one rollout actor against a Kafka cluster: consumes rlhf.prompts in the actors' consumer group,"
+          + " samples responses_per_prompt responses per prompt with the newest policy from rlhf.policy-weights,"
+          + " scores them under the frozen SFT model and the reward model, and produces rlhf.rollouts.",
+      "Start as many as you like; Kafka shares the prompt partitions among them. Serves until Ctrl-C, or"
+          + " exits 1 when it waited too long for the policy version its prompts ask for."
+    })
+final class ActorCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @CommandLine.Mixin LoopOptions loop;
+
+  @Option(names = "--bootstrap", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers.")
+  String bootstrap;
+
+  @Option(names = "--id", paramLabel = "NAME",
+      description = "Actor id stamped on its rollouts (default: actor-<host>-<pid>).")
+  String id;
+
+  @Option(names = "--version-wait", defaultValue = "PT10M",
+      description = "Give up after waiting this long for the policy version queued prompts ask for (ISO-8601).")
+  Duration versionWait;
+
+  @Override
+  public Integer call() throws Exception {
+    var config = loop.ppoConfig(false);
+    var out = spec.commandLine().getOut();
+    var actorId = id != null ? id : "actor-" + java.net.InetAddress.getLocalHost().getHostName() + "-"
+        + ProcessHandle.current().pid();
+    TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
+    var vertx = ActorNode.newVertx();
+    var node = ActorNode.deploy(vertx, LocalLoop.settings(actorId, bootstrap, config).withVersionWait(versionWait),
+        LocalLoop.models(loop.sft, loop.rm), line -> println(out, line));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      println(out, actorId + ": stopping");
+      node.stop();
+      vertx.close();
+    }, "rlhf-actor-shutdown"));
+    try {
+      node.ended().get();
+      return 0;
+    } catch (ExecutionException e) {
+      spec.commandLine().getErr().println("rlhf actor: " + e.getCause().getMessage());
+      return 1;
+    }
+  }
+
+  private static void println(PrintWriter out, String line) {
+    synchronized (out) {
+      out.println(line);
+      out.flush();
+    }
+  }
+}

@@ -1,0 +1,41 @@
+package io.streamrlhf.infra.stream;
+
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.reward.RewardStats;
+import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.Json;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.tasks.SplitMix64;
+import java.io.IOException;
+import java.nio.file.Path;
+
+/** Fixtures of the streaming tests: an SFT and a reward-model checkpoint of a very small model, and a tiny PPO config. */
+final class TinyRun {
+  static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 256, 16, 1, 2);
+
+  private TinyRun() {}
+
+  /** Writes {@code dir/sft} and {@code dir/rm}; returns {@code dir}. */
+  static Path checkpoints(Path dir) throws IOException {
+    try (var sft = Gpt.create(SHAPE, 1); var rm = Gpt.create(SHAPE, 2)) {
+      Checkpoint.write(dir.resolve("sft"), SHAPE, sft.snapshot(0), sft.snapshot(0),
+          new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
+      var stats = new RewardStats(0.0, 1.0, 2, 1, 1, 0.5, 0.5, 0.5, 1.0);
+      Checkpoint.write(dir.resolve("rm"), SHAPE, rm.snapshot(0), rm.snapshot(0),
+          new TrainState("reward", 0, 0, new SplitMix64(2).state(), 0, stats.into(Json.MAPPER.createObjectNode())));
+    }
+    return dir;
+  }
+
+  /** A PPO config of {@code updates} updates of 2 prompts × 2 responses, staleness bound {@code maxLag}. */
+  static PpoConfig config(int updates, int maxLag) {
+    var d = PpoConfig.defaults();
+    return new PpoConfig(7, updates, 2, 2, 1, 512, d.samplingTemperature(), 1e-3, 1e-3, 0, d.weightDecay(),
+        d.adamBeta1(), d.adamBeta2(), d.gradClipNorm(), d.clipRatio(), d.valueClipRange(), d.valueLossCoef(),
+        d.entropyCoef(), d.gamma(), d.gaeLambda(), d.initKlCoef(), d.adaptiveKl(), d.targetKl(), d.klHorizon(),
+        0.0, d.ptxTokensPerMinibatch(), d.importanceWeightCap(), 1000, 1, 1, 1000, maxLag);
+  }
+}

@@ -1,0 +1,81 @@
+package io.streamrlhf.infra.stream;
+
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+
+/** A log the streaming tests can wait on: every line printed, and waits for a line (or any condition) with a deadline. */
+final class Watch {
+  private final List<String> lines = new ArrayList<>();
+  private final StringBuilder partial = new StringBuilder();
+
+  /** Where the loop prints; lines also echo to stdout for the surefire report. */
+  PrintWriter writer() {
+    return new PrintWriter(new Writer() {
+      @Override
+      public void write(char[] buf, int off, int len) {
+        synchronized (Watch.this) {
+          for (int i = off; i < off + len; i++) {
+            if (buf[i] == '\n') {
+              System.out.println(java.time.LocalTime.now() + " " + partial);
+              lines.add(partial.toString());
+              partial.setLength(0);
+              Watch.this.notifyAll();
+            } else {
+              partial.append(buf[i]);
+            }
+          }
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    }, true);
+  }
+
+  void line(String line) {
+    System.out.println(java.time.LocalTime.now() + " " + line);
+    synchronized (this) {
+      lines.add(line);
+      notifyAll();
+    }
+  }
+
+  synchronized List<String> lines() {
+    return List.copyOf(lines);
+  }
+
+  synchronized boolean has(String fragment) {
+    return lines.stream().anyMatch(l -> l.contains(fragment));
+  }
+
+  /** Blocks until a printed line contains {@code fragment}; fails after {@code timeout}. */
+  synchronized void await(String fragment, Duration timeout) throws InterruptedException {
+    await(l -> l.contains(fragment), "a line containing '" + fragment + "'", timeout);
+  }
+
+  synchronized void await(Predicate<String> line, String what, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (lines.stream().noneMatch(line)) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) throw new AssertionError("no " + what + " within " + timeout + "; log:\n" + String.join("\n", lines));
+      wait(Math.max(1, left / 1_000_000));
+    }
+  }
+
+  /** Polls {@code condition} until true or the deadline passes (for conditions that print nothing). */
+  static void until(java.util.function.BooleanSupplier condition, String what, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) throw new AssertionError(what + " not within " + timeout);
+      Thread.sleep(20); // polling a condition with a deadline
+    }
+  }
+}

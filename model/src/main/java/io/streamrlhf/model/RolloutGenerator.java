@@ -1,0 +1,134 @@
+package io.streamrlhf.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The rollout side of PPO, shared by the in-process PPO stage and the rollout actors: samples K
+ * responses per prompt from the policy (KV-cache generation, keeping the behaviour log-probs),
+ * scores them under the frozen SFT reference and the reward model (raw score; normalisation is the
+ * learner's), and returns one {@link Sample} per response. Never computes a gradient and never
+ * writes a weight, so an actor runs it on its own copies of the three models.
+ *
+ * <p>Randomness is a function of the prompt's own seed only: each prompt carries a seed, and its
+ * K responses draw from K streams split off that seed ({@link Gpt#generate(List, Gpt.Sampling,
+ * long[])}). Which actor samples a prompt, and with which other prompts it shares a batch, changes
+ * nothing: the streaming loop reproduces the in-process one.
+ */
+public final class RolloutGenerator {
+  private final Gpt policy;
+  private final Gpt reference;
+  private final RewardFunction reward;
+  private final int maxNewTokens;
+  private final float temperature;
+
+  /**
+   * The score of each prompt + response of a batch, [B]: the reward model's {@link Gpt#rewardScores}
+   * in the pipeline; any fixed function of the tokens in tests.
+   */
+  @FunctionalInterface
+  public interface RewardFunction {
+    NDArray scores(ScoringBatch batch);
+  }
+
+  /** A prompt to sample from, with the seed its K responses are drawn with. */
+  public record SeededPrompt(int[] tokens, long seed) {}
+
+  /**
+   * One sampled, scored response.
+   *
+   * @param promptIndex position of its prompt in the list passed to {@link #sample}
+   * @param sampleIndex 0..K-1 among that prompt's responses
+   * @param behaviourLogProbs log π_behav of each response token, as sampled
+   * @param refLogProbs log π_SFT of each response token, at the sampling temperature
+   * @param rmScore the reward model's raw score
+   */
+  public record Sample(
+      int promptIndex,
+      int sampleIndex,
+      int[] prompt,
+      int[] response,
+      float[] behaviourLogProbs,
+      float[] refLogProbs,
+      double rmScore,
+      boolean terminated) {}
+
+  public RolloutGenerator(Gpt policy, Gpt reference, RewardFunction reward, int maxNewTokens, double temperature) {
+    this.policy = policy;
+    this.reference = reference;
+    this.reward = reward;
+    this.maxNewTokens = maxNewTokens;
+    this.temperature = (float) temperature;
+  }
+
+  /** With the reward model's score as the reward. */
+  public RolloutGenerator(Gpt policy, Gpt reference, Gpt rewardModel, int maxNewTokens, double temperature) {
+    this(policy, reference, rewardModel::rewardScores, maxNewTokens, temperature);
+  }
+
+  /** The policy being sampled (an actor loads new versions into it between batches). */
+  public Gpt policy() {
+    return policy;
+  }
+
+  /**
+   * The seeds of a batch's prompts: prompt i of a batch drawn with {@code batchSeed} gets the
+   * i-th draw of a stream seeded {@code batchSeed}. The learner stamps them on the prompts it
+   * publishes; the in-process sampler derives them itself, so both sample alike.
+   */
+  public static long[] promptSeeds(long batchSeed, int count) {
+    var stream = new SplittableRandom(batchSeed);
+    var seeds = new long[count];
+    for (int i = 0; i < count; i++) seeds[i] = stream.nextLong();
+    return seeds;
+  }
+
+  /** {@code responsesPerPrompt} responses to each prompt, seeds from {@link #promptSeeds}. */
+  public List<Sample> sample(List<int[]> prompts, int responsesPerPrompt, long batchSeed) {
+    var seeds = promptSeeds(batchSeed, prompts.size());
+    var seeded = new ArrayList<SeededPrompt>(prompts.size());
+    for (int i = 0; i < prompts.size(); i++) seeded.add(new SeededPrompt(prompts.get(i), seeds[i]));
+    return sample(seeded, responsesPerPrompt);
+  }
+
+  /** {@code responsesPerPrompt} responses to each prompt, in prompt order then sample order. */
+  public List<Sample> sample(List<SeededPrompt> prompts, int responsesPerPrompt) {
+    var rows = new ArrayList<int[]>(prompts.size() * responsesPerPrompt);
+    var rowSeeds = new long[prompts.size() * responsesPerPrompt];
+    for (var prompt : prompts) {
+      // K independent streams split off the prompt's seed (SplittableRandom.split is deterministic)
+      var root = new SplittableRandom(prompt.seed());
+      for (int k = 0; k < responsesPerPrompt; k++) {
+        rowSeeds[rows.size()] = root.split().nextLong();
+        rows.add(prompt.tokens());
+      }
+    }
+    var completions = policy.generate(rows, new Gpt.Sampling(maxNewTokens, temperature, 0, 0), rowSeeds);
+    var responses = completions.stream().map(Gpt.Completion::tokens).toList();
+    record Scored(float[] refLogProbs, float[] rmScores, int responseWidth) {}
+    var scored = Gpt.withoutGradient(() -> {
+      try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
+        var batch = ScoringBatch.of(scope, rows, responses);
+        // log π_SFT at the sampling temperature, so the KL compares like with like
+        var ref = reference.score(batch, temperature).logProbs().toFloatArray();
+        var rm = reward.scores(batch).toType(DataType.FLOAT32, false).toFloatArray();
+        return new Scored(ref, rm, batch.responseWidth());
+      }
+    });
+    int width = scored.responseWidth();
+    var samples = new ArrayList<Sample>(rows.size());
+    for (int b = 0; b < rows.size(); b++) {
+      var completion = completions.get(b);
+      int length = completion.tokens().length;
+      var refLogProbs = Arrays.copyOfRange(scored.refLogProbs(), b * width, b * width + length);
+      samples.add(new Sample(b / responsesPerPrompt, b % responsesPerPrompt, rows.get(b), completion.tokens(),
+          completion.behaviourLogProbs(), refLogProbs, scored.rmScores()[b], completion.terminated()));
+    }
+    return samples;
+  }
+}
