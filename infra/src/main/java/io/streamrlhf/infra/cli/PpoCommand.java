@@ -1,14 +1,13 @@
 package io.streamrlhf.infra.cli;
 
-import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoStage;
+import io.streamrlhf.learner.train.Checkpoint;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code rlhf ppo}: PPO against the reward model, actors and learner in one process. */
@@ -25,10 +24,13 @@ import picocli.CommandLine.Option;
           + " RM (proxy) and writes gold-proxy.csv and gold-proxy.png to the output directory.",
       "Settings (keys of the effective config printed at start, e.g. updates, prompts_per_batch,"
           + " tokens_per_minibatch, target_kl, ptx_coef) come from --config and --set; the tiny-preset"
-          + " defaults take about 3-4 minutes on 2 cores."
+          + " defaults take about 3-4 minutes on 2 cores.",
+      "A checkpoint every checkpoint_every_updates holds the policy, optimizer, sampling and shuffling"
+          + " streams, prompt position and KL coefficient: --resume continues a killed run exactly."
     })
 final class PpoCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @Mixin StageOptions stage;
 
   @Option(names = "--sft", required = true, paramLabel = "DIR",
       description = "SFT checkpoint directory: the initial policy and the frozen reference model.")
@@ -37,21 +39,16 @@ final class PpoCommand implements Callable<Integer> {
   @Option(names = "--rm", required = true, paramLabel = "DIR", description = "Reward-model checkpoint directory (rlhf reward --out).")
   Path rm;
 
-  @Option(names = "--out", defaultValue = "runs/ppo", paramLabel = "DIR",
-      description = "Output directory: the policy checkpoint, config.json, gold-proxy.csv and gold-proxy.png.")
-  Path out;
-
-  @Option(names = "--config", paramLabel = "FILE", description = "Settings file (JSON, or YAML for .yaml/.yml).")
-  Path config;
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE",
-      description = "Override one setting, e.g. --set updates=40 (repeatable; wins over --config).")
-  List<String> overrides = new ArrayList<>();
-
   @Override
   public Integer call() throws Exception {
-    var effective = ConfigLoader.load(PpoConfig.defaults(), config, overrides);
-    PpoStage.run(effective, sft, rm, out, spec.commandLine().getOut());
+    for (var dir : java.util.List.of(sft, rm)) {
+      if (!Checkpoint.exists(dir)) {
+        throw new UserError(dir + " holds no model checkpoint: pass the directory rlhf sft or rlhf reward wrote");
+      }
+    }
+    var out = spec.commandLine().getOut();
+    var config = stage.effectiveConfig(PpoConfig.defaults(), out);
+    PpoStage.run(config, sft, rm, stage.out, stage.resume, out);
     return 0;
   }
 }

@@ -127,7 +127,12 @@ public record PpoConfig(
 
   /** The KL-penalty controller this config asks for, starting at {@code initKlCoef}. */
   public Ppo.KlController klController() {
-    return adaptiveKl ? new Ppo.AdaptiveKl(initKlCoef, targetKl, klHorizon) : new Ppo.FixedKl(initKlCoef);
+    return klController(initKlCoef);
+  }
+
+  /** The same controller continuing at {@code beta} (a resumed run). */
+  public Ppo.KlController klController(double beta) {
+    return adaptiveKl ? new Ppo.AdaptiveKl(beta, targetKl, klHorizon) : new Ppo.FixedKl(beta);
   }
 
   @Override

@@ -37,9 +37,9 @@ public final class PpoLearner implements AutoCloseable {
   private final PpoConfig config;
   private final double rmMean;
   private final double rmStd;
-  private final CorpusWindows ptxWindows;
+  private CorpusWindows ptxWindows;
   private final AdamW optimizer;
-  private final SplitMix64 rng;
+  private SplitMix64 rng;
   private Ppo.KlController klController;
   private long updates;
 
@@ -74,6 +74,30 @@ public final class PpoLearner implements AutoCloseable {
   /** Updates done so far: the policy version the weights now are. */
   public long updates() {
     return updates;
+  }
+
+  /**
+   * What the learner must save beside the weights and the optimizer's moments so that a resumed
+   * run takes the very steps an uninterrupted one would.
+   *
+   * @param updates PPO updates done
+   * @param klCoef β of the KL controller for the next batch
+   * @param shuffleRng the minibatch-shuffling stream
+   * @param ptxPosition the next PPO-ptx corpus window
+   */
+  public record ResumeState(long updates, double klCoef, SplitMix64.RngState shuffleRng, long ptxPosition) {}
+
+  public ResumeState resumeState() {
+    return new ResumeState(updates, klController.beta(), rng.state(), ptxWindows == null ? 0 : ptxWindows.position());
+  }
+
+  /** Continues from {@code state} with the optimizer's saved moments. */
+  public void restore(ResumeState state, io.streamrlhf.model.WeightSnapshot optimizerState) {
+    optimizer.restore(optimizerState);
+    updates = state.updates();
+    klController = config.klController(state.klCoef());
+    rng = SplitMix64.restore(state.shuffleRng());
+    if (ptxWindows != null) ptxWindows = CorpusWindows.at(config.seed(), PTX_WINDOW_TOKENS, state.ptxPosition());
   }
 
   // ---------------------------------------------------------------------------------------------
