@@ -2,7 +2,6 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoStage;
-import io.streamrlhf.learner.train.Checkpoint;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -41,11 +40,6 @@ final class PpoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    for (var dir : java.util.List.of(sft, rm)) {
-      if (!Checkpoint.exists(dir)) {
-        throw new UserError(dir + " holds no model checkpoint: pass the directory rlhf sft or rlhf reward wrote");
-      }
-    }
     var out = spec.commandLine().getOut();
     var config = stage.effectiveConfig(PpoConfig.defaults(), out);
     PpoStage.run(config, sft, rm, stage.out, stage.resume, out);

@@ -2,7 +2,6 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.reward.RewardStage;
-import io.streamrlhf.learner.train.Checkpoint;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -38,9 +37,6 @@ final class RewardCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!stage.resume && !Checkpoint.exists(sft)) {
-      throw new UserError("--sft " + sft + " holds no model checkpoint: run rlhf sft --out " + sft + " first");
-    }
     var out = spec.commandLine().getOut();
     var config = stage.effectiveConfig(RewardConfig.defaults(), out);
     RewardStage.run(config, sft, stage.out, stage.resume, out);
