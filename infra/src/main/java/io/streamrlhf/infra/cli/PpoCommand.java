@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
       "Fine-tunes the SFT model with PPO against the reward model (InstructGPT step 3), in one process:"
           + " per-token KL penalty to the frozen SFT model plus the normalised RM score on the last token,"
           + " GAE (gamma 1, lambda 0.95), whitened advantages, clipped surrogate, clipped value loss against"
-          + " returns, PPO-ptx, adaptive KL controller.",
+          + " returns, adaptive KL controller; PPO-ptx with --set ptx_coef=G (off by default).",
       "Every eval_every_updates updates it scores a fixed held-out subset with the oracle (gold) and the"
           + " RM (proxy) and writes gold-proxy.csv and gold-proxy.png to the output directory.",
       "Settings (keys of the effective config printed at start, e.g. updates, prompts_per_batch,"
