@@ -23,9 +23,9 @@ import picocli.CommandLine.Option;
       "Run the whole pipeline: pretrain -> SFT -> reward model -> PPO -> the evaluation table.",
       "PPO runs through an embedded Kafka broker with two rollout actors; the policy lag (p50, p99, max)",
       "and rollouts per second are printed beside the table.",
-      "Each stage writes its own directory under --workdir; pretrain and SFT resume from their last",
-      "checkpoint, and a reward model or PPO policy already written is kept, so a demo run again",
-      "continues where it stopped.",
+      "Each stage writes its own directory under --workdir; pretrain, SFT, reward and PPO resume from",
+      "their last checkpoint (a finished one has nothing left to do), so a demo run again continues",
+      "where it stopped.",
       "Preset tiny (default) fits about 15 minutes on 2 cores; full is the documented reproduction",
       "(the small model and longer schedules, at most about 90 minutes)."
     })
@@ -41,8 +41,8 @@ public final class DemoCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  /** Stages whose commands take --resume; the others are kept whole once they have written a model. */
-  private static final List<String> RESUMABLE = List.of("pretrain", "sft");
+  /** Stages whose commands take --resume; eval is kept whole once it has written its table. */
+  private static final List<String> RESUMABLE = List.of("pretrain", "sft", "reward", "ppo");
 
   /** One stage: the command line it runs, and the directory that holds its result. */
   private record Stage(String name, Path dir, List<String> args) {}

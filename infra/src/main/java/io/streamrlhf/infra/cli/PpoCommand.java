@@ -1,15 +1,13 @@
 package io.streamrlhf.infra.cli;
 
-import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.infra.stream.LocalLoop;
 import io.streamrlhf.learner.ppo.PpoStage;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -23,7 +21,7 @@ import picocli.CommandLine.Option;
     description = {
       "Fine-tunes the SFT model with PPO against the reward model (InstructGPT step 3): per-token KL penalty to"
           + " the frozen SFT model plus the normalised RM score on the last token, GAE (gamma 1, lambda 0.95),"
-          + " whitened advantages, decoupled clipped surrogate, clipped value loss, PPO-ptx, adaptive KL controller.",
+          + " whitened advantages, decoupled clipped surrogate, clipped value loss against returns, adaptive KL controller; PPO-ptx with --set ptx_coef=G (off by default).",
       "By default through Kafka, in this process: an embedded broker (or --bootstrap), --actors rollout actors and"
           + " the streaming learner, which drops rollouts more than max_lag policy versions old (--sync: 0) and"
           + " writes stream-stats.json (policy lag p50/p99/max, rollouts/s, weights publish-to-apply ms).",
@@ -32,10 +30,13 @@ import picocli.CommandLine.Option;
           + " writes gold-proxy.csv and gold-proxy.png.",
       "Settings (keys of the effective config printed at start, e.g. updates, prompts_per_batch,"
           + " tokens_per_minibatch, target_kl, ptx_coef, max_lag) come from --config and --set; the tiny-preset"
-          + " defaults take about 3-4 minutes on 2 cores in memory."
+          + " defaults take about 3-4 minutes on 2 cores in memory.",
+      "A checkpoint holds the policy, optimizer, KL coefficient and (in memory) the sampling and shuffling streams"
+          + " and prompt position, or (through Kafka) the consumed rollout offsets: --resume continues a killed run."
     })
 final class PpoCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @Mixin StageOptions stage;
 
   @Option(names = "--sft", required = true, paramLabel = "DIR",
       description = "SFT checkpoint directory: the initial policy and the frozen reference model.")
@@ -43,18 +44,6 @@ final class PpoCommand implements Callable<Integer> {
 
   @Option(names = "--rm", required = true, paramLabel = "DIR", description = "Reward-model checkpoint directory (rlhf reward --out).")
   Path rm;
-
-  @Option(names = "--out", defaultValue = "runs/ppo", paramLabel = "DIR",
-      description = "Output directory: the policy checkpoint, config.json; stream-stats.json (Kafka path) or"
-          + " gold-proxy.csv and gold-proxy.png (--inproc).")
-  Path out;
-
-  @Option(names = "--config", paramLabel = "FILE", description = "Settings file (JSON, or YAML for .yaml/.yml).")
-  Path config;
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE",
-      description = "Override one setting, e.g. --set updates=40 (repeatable; wins over --config).")
-  List<String> overrides = new ArrayList<>();
 
   @Option(names = "--inproc", description = "The in-memory loop (sampler and learner share the policy), the baseline.")
   boolean inproc;
@@ -71,17 +60,17 @@ final class PpoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    var all = new ArrayList<>(overrides);
-    if (sync) all.add("max_lag=0");
-    var effective = ConfigLoader.load(PpoConfig.defaults(), config, all);
+    var out = spec.commandLine().getOut();
+    if (sync) stage.overrides.add("max_lag=0");
+    if (inproc && bootstrap != null) throw new UserError("--inproc runs without Kafka: drop --bootstrap");
+    if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
+    var config = stage.effectiveConfig(PpoConfig.defaults(), out);
     if (inproc) {
-      if (bootstrap != null) throw new UserError("--inproc runs without Kafka: drop --bootstrap");
-      PpoStage.run(effective, sft, rm, out, spec.commandLine().getOut());
+      PpoStage.run(config, sft, rm, stage.out, stage.resume, out);
       return 0;
     }
-    if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     try {
-      LocalLoop.run(effective, actors, bootstrap, sft, rm, out, spec.commandLine().getOut());
+      LocalLoop.run(config, actors, bootstrap, sft, rm, stage.out, out);
       return 0;
     } catch (IllegalStateException e) {
       spec.commandLine().getErr().println("rlhf ppo: " + e.getMessage());

@@ -1,14 +1,12 @@
 package io.streamrlhf.infra.cli;
 
-import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.reward.RewardStage;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code rlhf reward}: the reward model from simulated labelers' rankings of SFT samples. */
@@ -26,29 +24,22 @@ import picocli.CommandLine.Option;
           + " them).",
       "Settings (keys of the effective config printed at start, e.g. responses_per_prompt, training_prompts,"
           + " learning_rate) come from --config and --set; the tiny-preset defaults take about 2-3 minutes"
-          + " on 2 cores."
+          + " on 2 cores.",
+      "The sampled and ranked sets are saved in --out (ranked-sets.json) before training, so --resume"
+          + " continues a killed run on the same data from its last checkpoint."
     })
 final class RewardCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+  @Mixin StageOptions stage;
 
   @Option(names = "--sft", required = true, paramLabel = "DIR", description = "SFT checkpoint directory (rlhf sft --out).")
   Path sft;
 
-  @Option(names = "--out", defaultValue = "runs/reward", paramLabel = "DIR",
-      description = "Output directory: the reward-model checkpoint and config.json.")
-  Path out;
-
-  @Option(names = "--config", paramLabel = "FILE", description = "Settings file (JSON, or YAML for .yaml/.yml).")
-  Path config;
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE",
-      description = "Override one setting, e.g. --set responses_per_prompt=6 (repeatable; wins over --config).")
-  List<String> overrides = new ArrayList<>();
-
   @Override
   public Integer call() throws Exception {
-    var effective = ConfigLoader.load(RewardConfig.defaults(), config, overrides);
-    RewardStage.run(effective, sft, out, spec.commandLine().getOut());
+    var out = spec.commandLine().getOut();
+    var config = stage.effectiveConfig(RewardConfig.defaults(), out);
+    RewardStage.run(config, sft, stage.out, stage.resume, out);
     return 0;
   }
 }

@@ -23,10 +23,11 @@ class StreamCliTest {
 
   @Test
   void badStreamingFlagsAreOneLineUserErrors(@TempDir Path dir) {
-    var actors = run("ppo", "--sft", dir.toString(), "--rm", dir.toString(), "--actors", "0");
+    var actors = run("ppo", "--sft", dir.toString(), "--rm", dir.toString(), "--out", dir.resolve("ppo").toString(), "--actors", "0");
     assertThat(actors.exitCode()).isEqualTo(2);
     assertThat(actors.err().strip()).isEqualTo("rlhf ppo: --actors must be at least 1, got 0");
-    var both = run("ppo", "--sft", dir.toString(), "--rm", dir.toString(), "--inproc", "--bootstrap", "x:1");
+    var both = run("ppo", "--sft", dir.toString(), "--rm", dir.toString(), "--out", dir.resolve("ppo").toString(), "--inproc",
+        "--bootstrap", "x:1");
     assertThat(both.exitCode()).isEqualTo(2);
     assertThat(both.err()).contains("--inproc runs without Kafka").doesNotContain("\tat ");
     var lag = run("learner", "--bootstrap", "127.0.0.1:1", "--sft", dir.toString(), "--rm", dir.toString(),

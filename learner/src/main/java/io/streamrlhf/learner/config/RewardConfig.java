@@ -47,9 +47,14 @@ public record RewardConfig(
     return new RewardConfig(3, 1000, 200, 4, 16, 1, 1.0, 1e-3, 1e-4, 10, 0.0, 0.9, 0.95, 1.0, 10, 100);
   }
 
-  /** Optimizer steps in the run: every epoch walks all training prompts once. */
+  /** Optimizer steps per epoch: every epoch walks all training prompts once, the last batch maybe smaller. */
+  public long stepsPerEpoch() {
+    return (trainingPrompts + promptsPerBatch - 1) / promptsPerBatch;
+  }
+
+  /** Optimizer steps in the run. */
   public long totalSteps() {
-    return (long) epochs * ((trainingPrompts + promptsPerBatch - 1) / promptsPerBatch);
+    return epochs * stepsPerEpoch();
   }
 
   @Override

@@ -77,25 +77,27 @@ public final class PpoLearner implements AutoCloseable {
   }
 
   /**
-   * Everything besides weights and optimizer moments that the next update depends on, for a
-   * checkpoint: the update count, β, the minibatch-shuffle stream and the PPO-ptx corpus position.
+   * What the learner must save beside the weights and the optimizer's moments so that a resumed
+   * run takes the very steps an uninterrupted one would.
+   *
+   * @param updates PPO updates done
+   * @param klCoef β of the KL controller for the next batch
+   * @param shuffleRng the minibatch-shuffling stream
+   * @param ptxPosition the next PPO-ptx corpus window
    */
-  public record Progress(long updates, double beta, SplitMix64.RngState rng, long ptxPosition) {}
+  public record ResumeState(long updates, double klCoef, SplitMix64.RngState shuffleRng, long ptxPosition) {}
 
-  public Progress progress() {
-    return new Progress(updates, klController.beta(), rng.state(), ptxWindows == null ? 0 : ptxWindows.position());
+  public ResumeState resumeState() {
+    return new ResumeState(updates, klController.beta(), rng.state(), ptxWindows == null ? 0 : ptxWindows.position());
   }
 
-  /** Continues where {@link #progress()} and {@link #optimizerState()} were saved. */
-  public void restore(Progress progress, io.streamrlhf.model.WeightSnapshot optimizerState) {
+  /** Continues from {@code state} with the optimizer's saved moments. */
+  public void restore(ResumeState state, io.streamrlhf.model.WeightSnapshot optimizerState) {
     optimizer.restore(optimizerState);
-    updates = progress.updates();
-    rng = SplitMix64.restore(progress.rng());
-    var initial = config.klController();
-    klController = initial instanceof Ppo.AdaptiveKl a
-        ? new Ppo.AdaptiveKl(progress.beta(), a.targetKl(), a.horizon())
-        : new Ppo.FixedKl(progress.beta());
-    if (ptxWindows != null) ptxWindows = CorpusWindows.at(config.seed(), PTX_WINDOW_TOKENS, progress.ptxPosition());
+    updates = state.updates();
+    klController = config.klController(state.klCoef());
+    rng = SplitMix64.restore(state.shuffleRng());
+    if (ptxWindows != null) ptxWindows = CorpusWindows.at(config.seed(), PTX_WINDOW_TOKENS, state.ptxPosition());
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 package io.streamrlhf.learner.ppo;
 
 import ai.djl.ndarray.NDArray;
-import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.reward.RewardStats;
 import io.streamrlhf.learner.train.Checkpoint;
@@ -39,11 +38,25 @@ public final class PpoStage {
 
   private PpoStage() {}
 
-  public static GoldProxyCurve.Point run(PpoConfig config, Path sftDir, Path rmDir, Path outDir, PrintWriter out)
-      throws IOException {
+  /** Extras key of the learner's {@link PpoLearner.ResumeState} in the checkpoint's train state. */
+  static final String LEARNER_STATE = "learner";
+
+  public static GoldProxyCurve.Point run(PpoConfig config, Path sftDir, Path rmDir, Path outDir, boolean resume,
+      PrintWriter out) throws IOException {
+    return run(config, sftDir, rmDir, outDir, resume, out, Long.MAX_VALUE);
+  }
+
+  /**
+   * The same with a halt after update {@code haltAfterUpdate} that writes no final checkpoint —
+   * what a kill at that update leaves behind (for resume tests); returns null then.
+   *
+   * <p>A checkpoint holds the policy (value head included), AdamW's moments, the sampling stream
+   * (RNG), the prompts drawn so far (data position), the learner's β, shuffling stream and PPO-ptx
+   * position, so a resumed run samples and updates exactly as an uninterrupted one would.
+   */
+  public static GoldProxyCurve.Point run(PpoConfig config, Path sftDir, Path rmDir, Path outDir, boolean resume,
+      PrintWriter out, long haltAfterUpdate) throws IOException {
     long started = System.nanoTime();
-    out.println(ConfigLoader.describe(config));
-    ConfigLoader.save(config, outDir);
     var rmStats = RewardStats.read(rmDir);
     out.printf("ppo: RM scores normalised with mean %.4f, std %.4f (from %s)%n", rmStats.scoreMean(),
         rmStats.scoreStd(), rmDir);
@@ -55,23 +68,51 @@ public final class PpoStage {
         throw new IllegalArgumentException("the SFT model " + sftDir + " and reward model " + rmDir
             + " do not share a vocabulary");
       }
-      zeroValueHead(policy);
+      var saved = resume ? Checkpoint.read(outDir, config.stageName()) : null;
+      if (saved != null) {
+        if (!saved.modelConfig().equals(policy.config())) {
+          throw new IllegalArgumentException("the PPO checkpoint in " + outDir + " has another shape than " + sftDir);
+        }
+        policy.load(saved.weights());
+      } else {
+        zeroValueHead(policy);
+      }
       var sampler = new RolloutSampler(policy, reference, rewardModel, Completion.MAX_NEW_TOKENS,
           config.samplingTemperature());
       // TASKS.md evaluates at temperature 1
       var evalSampler = new RolloutSampler(policy, reference, rewardModel, Completion.MAX_NEW_TOKENS, 1.0);
       var evalTasks = evalSubset(config.evalPrompts());
-      var curve = GoldProxyCurve.create(outDir.resolve(CURVE_CSV));
       var prompts = new TrainingPrompts(config.seed());
       var rng = new SplitMix64(config.seed());
       var schedule = config.learningRateSchedule(config.updates());
       try (var learner = new PpoLearner(policy, config, rmStats.scoreMean(), rmStats.scoreStd())) {
-        var last = evaluate(evalSampler, evalTasks, rmStats, config.seed(), 0, curve, outDir, out, started);
-        for (int update = 0; update < config.updates(); update++) {
+        GoldProxyCurve curve;
+        GoldProxyCurve.Point last;
+        long promptsDrawn;
+        if (saved != null) {
+          var state = saved.state();
+          learner.restore(Json.MAPPER.treeToValue(state.extra().get(LEARNER_STATE), PpoLearner.ResumeState.class),
+              saved.optimizer());
+          rng = SplitMix64.restore(state.rng());
+          promptsDrawn = state.dataPosition();
+          for (long i = 0; i < promptsDrawn; i++) prompts.next(); // the prompt stream is a function of its seed
+          curve = GoldProxyCurve.resume(outDir.resolve(CURVE_CSV), learner.updates());
+          var points = curve.points();
+          last = points.isEmpty() ? null : points.get(points.size() - 1);
+          out.printf("ppo: resuming at update %d of %d (beta %.4f)%n", learner.updates(), config.updates(),
+              learner.beta());
+        } else {
+          promptsDrawn = 0;
+          curve = GoldProxyCurve.create(outDir.resolve(CURVE_CSV));
+          last = evaluate(evalSampler, evalTasks, rmStats, config.seed(), 0, curve, outDir, out, started);
+        }
+        while (learner.updates() < config.updates()) {
+          int update = Math.toIntExact(learner.updates());
           var batchPrompts = new ArrayList<int[]>(config.promptsPerBatch());
           for (int i = 0; i < config.promptsPerBatch(); i++) {
             batchPrompts.add(ByteTokenizer.encode(prompts.next().prompt()));
           }
+          promptsDrawn += config.promptsPerBatch();
           var batch = sampler.sample(batchPrompts, config.responsesPerPrompt(), rng.nextLong(), learner.updates());
           var stats = learner.update(batch, schedule.at(update));
           if (stats.update() % config.logEveryUpdates() == 0 || stats.update() == config.updates()) {
@@ -91,11 +132,13 @@ public final class PpoStage {
                 started);
           }
           if (stats.update() % config.checkpointEveryUpdates() == 0 || stats.update() == config.updates()) {
-            var extra = Json.MAPPER.createObjectNode().put("kl_coef", learner.beta());
-            var state = new TrainState(config.stageName(), stats.update(), stats.update(), rng.state(),
+            var extra = Json.MAPPER.createObjectNode();
+            extra.set(LEARNER_STATE, Json.MAPPER.valueToTree(learner.resumeState()));
+            var state = new TrainState(config.stageName(), stats.update(), promptsDrawn, rng.state(),
                 stats.update(), extra);
             Checkpoint.write(outDir, policy.config(), policy.snapshot(stats.update()), learner.optimizerState(), state);
           }
+          if (stats.update() == haltAfterUpdate) return null;
         }
         out.printf("ppo: wrote %s (policy checkpoint, %s, %s) in %.0f s%n", outDir, CURVE_CSV, CURVE_PNG,
             seconds(started));

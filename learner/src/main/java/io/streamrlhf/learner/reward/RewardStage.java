@@ -1,9 +1,9 @@
 package io.streamrlhf.learner.reward;
 
-import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.RewardConfig;
+import io.streamrlhf.learner.train.AdamW;
 import io.streamrlhf.learner.train.Checkpoint;
-import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
@@ -30,7 +30,8 @@ import java.util.List;
  *       agreement, then have them rank every set (a pool of labelers for training, labeler 1 for
  *       the held-out sets and labeler 2 beside it to measure agreement);</li>
  *   <li>train the reward model, initialised from the SFT weights, on batches of prompts with all
- *       C(K,2) pairs of each prompt together ({@link RewardTrainer});</li>
+ *       C(K,2) pairs of each prompt together ({@link RewardScoring}), as a {@link TrainingRun}: the
+ *       ranked sets are saved first ({@link RewardData}), so a killed run resumes on the same data;</li>
  *   <li>report held-out pairwise accuracy next to labeler agreement on the same pairs, and store
  *       the score mean and std on SFT samples with the checkpoint.</li>
  * </ol>
@@ -48,11 +49,110 @@ public final class RewardStage {
   /** One prompt's K SFT samples with their oracle scores. */
   public record SampledSet(Task task, int[] prompt, List<int[]> responses, double[] oracleScores) {}
 
-  public static RewardStats run(RewardConfig config, Path sftDir, Path outDir, PrintWriter out) throws IOException {
+  public static RewardStats run(RewardConfig config, Path sftDir, Path outDir, boolean resume, PrintWriter out)
+      throws IOException {
+    return run(config, sftDir, outDir, resume, out, Long.MAX_VALUE);
+  }
+
+  /**
+   * The same with a halt after optimizer step {@code haltAfterStep} that writes no final
+   * checkpoint — what a kill at that step leaves behind (for resume tests); returns null then.
+   */
+  public static RewardStats run(RewardConfig config, Path sftDir, Path outDir, boolean resume, PrintWriter out,
+      long haltAfterStep) throws IOException {
     long started = System.nanoTime();
-    out.println(ConfigLoader.describe(config));
-    ConfigLoader.save(config, outDir);
-    out.flush();
+    long steps = config.totalSteps();
+    var options = new TrainingRun.Options(config.stageName(), outDir, config.learningRateSchedule(steps),
+        new AdamW.Settings(config.adamBeta1(), config.adamBeta2(), config.weightDecay(), config.gradClipNorm()),
+        config.seed(), config.checkpointEverySteps());
+    RewardData data;
+    TrainingRun run;
+    if (resume) {
+      if (!RewardData.exists(outDir)) {
+        throw new IllegalArgumentException(outDir + " has no " + RewardData.FILE_NAME
+            + " to resume on (written by an older version?): delete it to train the reward model again");
+      }
+      data = RewardData.read(outDir);
+      run = TrainingRun.resume(options);
+      out.printf("reward: resuming at step %d of %d on the %d ranked training sets in %s%n", run.step(), steps,
+          data.train().size(), outDir.resolve(RewardData.FILE_NAME));
+    } else {
+      var model = Checkpoint.loadModel(sftDir);
+      try {
+        out.printf("reward: SFT model from %s (%,d parameters); sampling %d responses per prompt%n", sftDir,
+            model.parameterCount(), config.responsesPerPrompt());
+        data = sampleAndRank(model, config, out, started);
+        out.printf("reward: before training, held-out accuracy %.3f (labeler agreement %.3f)%n",
+            RewardScoring.accuracy(model, data.heldOut()), data.labelerAgreement());
+        data.write(outDir);
+      } catch (RuntimeException | IOException e) {
+        model.close();
+        throw e;
+      }
+      run = TrainingRun.start(options, model);
+      run.checkpoint(); // step 0: the SFT initialisation beside its data, so a kill from here on can resume
+    }
+    if (data.train().size() != config.trainingPrompts()) {
+      run.close();
+      throw new IllegalArgumentException(outDir.resolve(RewardData.FILE_NAME) + " holds " + data.train().size()
+          + " training sets but training_prompts is " + config.trainingPrompts());
+    }
+    try (run) {
+      int perBatch = config.promptsPerBatch();
+      long stepsPerEpoch = config.stepsPerEpoch();
+      List<RankedSet> order = List.of();
+      long orderEpoch = -1;
+      double lossSum = 0;
+      double accuracySum = 0;
+      int logged = 0;
+      while (run.step() < steps) {
+        long epoch = run.step() / stepsPerEpoch;
+        if (epoch != orderEpoch) {
+          order = epochOrder(data.train(), config.seed(), epoch);
+          orderEpoch = epoch;
+        }
+        int from = Math.toIntExact((run.step() % stepsPerEpoch) * perBatch);
+        var batch = order.subList(from, Math.min(order.size(), from + perBatch));
+        var accuracy = new double[1];
+        var result = run.step(batch.size(), scope -> {
+          var loss = RewardScoring.loss(run.model(), scope, batch);
+          accuracy[0] = loss.accuracy(batch);
+          return loss.loss();
+        });
+        lossSum += result.loss();
+        accuracySum += accuracy[0];
+        logged++;
+        if (result.step() % config.logEverySteps() == 0 || result.step() == steps) {
+          out.printf("reward: step %d/%d  loss %.4f  batch accuracy %.3f  grad norm %.3f  lr %.2e  %.0f s%n",
+              result.step(), steps, lossSum / logged, accuracySum / logged, result.gradNorm(), result.learningRate(),
+              seconds(started));
+          out.flush();
+          lossSum = 0;
+          accuracySum = 0;
+          logged = 0;
+        }
+        if (run.step() == haltAfterStep) return null;
+      }
+      var stats = measure(run.model(), data, config);
+      run.setExtra(stats.into(run.extra()));
+      run.checkpoint();
+      out.printf("reward: held-out pairwise accuracy %.3f vs labeler agreement %.3f on the same %d pairs "
+              + "(%d prompts, K=%d); vs the oracle's order %.3f%n",
+          stats.heldOutAccuracy(), stats.labelerAgreement(), stats.heldOutPairs(), stats.heldOutSets(),
+          config.responsesPerPrompt(), stats.heldOutAccuracyVsOracle());
+      out.printf("reward: RM scores on SFT samples: mean %.4f, std %.4f (stored for PPO's normalisation)%n",
+          stats.scoreMean(), stats.scoreStd());
+      out.printf("reward: wrote %s in %.0f s%n", outDir, seconds(started));
+      out.flush();
+      return stats;
+    }
+  }
+
+  /**
+   * Steps 1-3: training and held-out prompts (disjoint; neither touches the evaluation set), K
+   * SFT samples each, calibrated labelers' rankings, and labeler agreement on the held-out sets.
+   */
+  static RewardData sampleAndRank(Gpt model, RewardConfig config, PrintWriter out, long started) {
     var rng = new SplitMix64(config.seed());
     var prompts = new TrainingPrompts(config.seed());
     var trainTasks = new ArrayList<Task>();
@@ -63,96 +163,68 @@ public final class RewardStage {
       if (!seen.add(task.instruction())) continue; // a held-out prompt must not also be a training prompt
       (heldOutTasks.size() < config.heldOutPrompts() ? heldOutTasks : trainTasks).add(task);
     }
+    var trainSamples = sample(model, trainTasks, config, rng, out, started);
+    var heldOutSamples = sample(model, heldOutTasks, config, rng, out, started);
 
-    try (var model = Checkpoint.loadModel(sftDir)) {
-      out.printf("reward: SFT model from %s (%,d parameters); sampling %d responses per prompt%n", sftDir,
-          model.parameterCount(), config.responsesPerPrompt());
-      var trainSamples = sample(model, trainTasks, config, rng, out, started);
-      var heldOutSamples = sample(model, heldOutTasks, config, rng, out, started);
+    double beta = calibrateBeta(trainSamples, config.seed(), out);
+    var train = new ArrayList<RankedSet>();
+    for (int i = 0; i < trainSamples.size(); i++) {
+      var labeler = new Labeler(TRAINING_LABELERS[i % TRAINING_LABELERS.length], beta, config.seed() + i);
+      train.add(rank(trainSamples.get(i), labeler));
+    }
+    var first = new Labeler(HELD_OUT_LABELER, beta, config.seed());
+    var second = new Labeler(SECOND_HELD_OUT_LABELER, beta, config.seed());
+    var heldOut = new ArrayList<RankedSet>();
+    var secondOpinion = new ArrayList<double[]>();
+    var oracleOrder = new ArrayList<int[]>();
+    for (var set : heldOutSamples) {
+      heldOut.add(rank(set, first));
+      // labeler 2's ranks as scores (rank 0 best → highest), to score its agreement with labeler 1
+      secondOpinion.add(Arrays.stream(rank(set, second).ranks()).mapToDouble(r -> -r).toArray());
+      oracleOrder.add(oracleRanks(set.oracleScores()));
+    }
+    double agreement =
+        BradleyTerry.accuracy(secondOpinion.toArray(double[][]::new), RewardScoring.ranks(heldOut));
+    return new RewardData(beta, agreement, train, heldOut, oracleOrder);
+  }
 
-      double beta = calibrateBeta(trainSamples, config.seed(), out);
-      var train = new ArrayList<RankedSet>();
-      for (int i = 0; i < trainSamples.size(); i++) {
-        var labeler = new Labeler(TRAINING_LABELERS[i % TRAINING_LABELERS.length], beta, config.seed() + i);
-        train.add(rank(trainSamples.get(i), labeler));
-      }
-      var first = new Labeler(HELD_OUT_LABELER, beta, config.seed());
-      var second = new Labeler(SECOND_HELD_OUT_LABELER, beta, config.seed());
-      var heldOut = new ArrayList<RankedSet>();
-      var secondOpinion = new ArrayList<double[]>();
-      var oracleOrder = new ArrayList<RankedSet>();
-      for (var set : heldOutSamples) {
-        heldOut.add(rank(set, first));
-        // labeler 2's ranks as scores (rank 0 best → highest), to score its agreement with labeler 1
-        secondOpinion.add(Arrays.stream(rank(set, second).ranks()).mapToDouble(r -> -r).toArray());
-        oracleOrder.add(new RankedSet(set.prompt(), set.responses(), oracleRanks(set.oracleScores())));
-      }
-      var heldOutRanks = heldOut.stream().map(RankedSet::ranks).toArray(int[][]::new);
-      double agreement = BradleyTerry.accuracy(secondOpinion.toArray(double[][]::new), heldOutRanks);
-
-      long steps = config.totalSteps();
-      var schedule = config.learningRateSchedule(steps);
-      try (var trainer = new RewardTrainer(model, config.adamBeta1(), config.adamBeta2(), config.weightDecay(),
-          config.gradClipNorm())) {
-        out.printf("reward: before training, held-out accuracy %.3f (labeler agreement %.3f)%n",
-            trainer.accuracy(heldOut), agreement);
-        long step = 0;
-        double lossSum = 0;
-        double accuracySum = 0;
-        int logged = 0;
-        var order = new ArrayList<>(train);
-        for (int epoch = 0; epoch < config.epochs(); epoch++) {
-          shuffle(order, rng);
-          for (int start = 0; start < order.size(); start += config.promptsPerBatch()) {
-            var batch = order.subList(start, Math.min(order.size(), start + config.promptsPerBatch()));
-            var result = trainer.step(batch, schedule.at(step));
-            step++;
-            lossSum += result.loss();
-            accuracySum += result.accuracy();
-            logged++;
-            if (step % config.logEverySteps() == 0 || step == steps) {
-              out.printf("reward: step %d/%d  loss %.4f  batch accuracy %.3f  grad norm %.3f  lr %.2e  %.0f s%n",
-                  step, steps, lossSum / logged, accuracySum / logged, result.gradNorm(), schedule.at(step - 1),
-                  seconds(started));
-              out.flush();
-              lossSum = 0;
-              accuracySum = 0;
-              logged = 0;
-            }
-          }
-        }
-        var scores = trainer.score(heldOut);
-        double accuracy = BradleyTerry.accuracy(scores, heldOutRanks);
-        double accuracyVsOracle =
-            BradleyTerry.accuracy(scores, oracleOrder.stream().map(RankedSet::ranks).toArray(int[][]::new));
-        double sum = 0;
-        double squares = 0;
-        int count = 0;
-        for (var row : scores) {
-          for (double s : row) {
-            sum += s;
-            squares += s * s;
-            count++;
-          }
-        }
-        double mean = sum / count;
-        double std = Math.sqrt(Math.max(squares / count - mean * mean, 1e-12));
-        var stats = new RewardStats(mean, std, config.responsesPerPrompt(), heldOut.size(),
-            BradleyTerry.pairs(heldOutRanks).size(), accuracy, agreement, accuracyVsOracle, beta);
-        var state = TrainState.start(config.stageName(), config.seed())
-            .advance(step, (long) config.epochs() * train.size(), rng, step, null);
-        state = state.advance(step, state.dataPosition(), rng, step, stats.into(state.extraCopy()));
-        Checkpoint.write(outDir, model.config(), model.snapshot(step), trainer.optimizerState(), state);
-        out.printf("reward: held-out pairwise accuracy %.3f vs labeler agreement %.3f on the same %d pairs "
-                + "(%d prompts, K=%d); vs the oracle's order %.3f%n",
-            accuracy, agreement, stats.heldOutPairs(), heldOut.size(), config.responsesPerPrompt(), accuracyVsOracle);
-        out.printf("reward: RM scores on SFT samples: mean %.4f, std %.4f (stored for PPO's normalisation)%n", mean,
-            std);
-        out.printf("reward: wrote %s in %.0f s%n", outDir, seconds(started));
-        out.flush();
-        return stats;
+  /** Step 5: held-out accuracy beside labeler agreement, and the score statistics PPO normalises with. */
+  static RewardStats measure(Gpt rewardModel, RewardData data, RewardConfig config) {
+    var scores = RewardScoring.score(rewardModel, data.heldOut());
+    var heldOutRanks = RewardScoring.ranks(data.heldOut());
+    double accuracy = BradleyTerry.accuracy(scores, heldOutRanks);
+    double accuracyVsOracle = BradleyTerry.accuracy(scores, data.heldOutOracleRanks().toArray(int[][]::new));
+    double sum = 0;
+    double squares = 0;
+    int count = 0;
+    for (var row : scores) {
+      for (double s : row) {
+        sum += s;
+        squares += s * s;
+        count++;
       }
     }
+    double mean = sum / count;
+    double std = Math.sqrt(Math.max(squares / count - mean * mean, 1e-12));
+    return new RewardStats(mean, std, config.responsesPerPrompt(), data.heldOut().size(),
+        BradleyTerry.pairs(heldOutRanks).size(), accuracy, data.labelerAgreement(), accuracyVsOracle,
+        data.labelerBeta());
+  }
+
+  /**
+   * The training sets in epoch {@code epoch}'s order: a shuffle drawn from a stream of its own
+   * (seed, epoch), so the data position alone says which sets a step trains on, after a resume too.
+   */
+  static List<RankedSet> epochOrder(List<RankedSet> sets, long seed, long epoch) {
+    var order = new ArrayList<>(sets);
+    var rng = SplitMix64.stream(seed, "reward-epoch-" + epoch);
+    for (int i = order.size() - 1; i > 0; i--) {
+      int j = rng.nextInt(i + 1);
+      var swap = order.get(i);
+      order.set(i, order.get(j));
+      order.set(j, swap);
+    }
+    return order;
   }
 
   /** K samples for each task from {@code model}, several prompts per batched generate call. */
@@ -239,18 +311,9 @@ public final class RewardStage {
   }
 
   /** Ranks by oracle score, equal scores tied (dense ranks: 0 for the best score). */
-  private static int[] oracleRanks(double[] scores) {
+  static int[] oracleRanks(double[] scores) {
     var distinct = Arrays.stream(scores).boxed().distinct().sorted((a, b) -> Double.compare(b, a)).toList();
     return Arrays.stream(scores).mapToInt(distinct::indexOf).toArray();
-  }
-
-  private static <T> void shuffle(List<T> items, SplitMix64 rng) {
-    for (int i = items.size() - 1; i > 0; i--) {
-      int j = rng.nextInt(i + 1);
-      var swap = items.get(i);
-      items.set(i, items.get(j));
-      items.set(j, swap);
-    }
   }
 
   private static double seconds(long startedNanos) {

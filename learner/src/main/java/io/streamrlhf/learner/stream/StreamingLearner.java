@@ -131,7 +131,7 @@ public final class StreamingLearner {
           throw new IllegalArgumentException(outDir + " holds a PPO checkpoint of the in-process stage (no Kafka offsets"
               + " to resume from): choose another --out");
         }
-        var progress = Json.MAPPER.treeToValue(stream.get("progress"), PpoLearner.Progress.class);
+        var progress = Json.MAPPER.treeToValue(stream.get("progress"), PpoLearner.ResumeState.class);
         learner.restore(progress, saved.optimizer());
         run = stream.get("run_id").asText();
         ledger = RolloutLedger.fromJson(stream.get("ledger"), config.promptsPerBatch(), config.responsesPerPrompt());
@@ -292,7 +292,7 @@ public final class StreamingLearner {
       // read from Kafka but not yet consumed: resume from the first of them
       offsets.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
     }
-    var progress = learner.progress();
+    var progress = learner.resumeState();
     ObjectNode stream = Json.MAPPER.createObjectNode();
     stream.put("run_id", run);
     var offsetNode = stream.putObject("offsets");
@@ -303,7 +303,7 @@ public final class StreamingLearner {
     appliedIds.forEach(ids::add);
     var extra = Json.MAPPER.createObjectNode().put("kl_coef", learner.beta());
     extra.set(EXTRA_KEY, stream);
-    var state = new TrainState(config.stageName(), learner.updates(), feed.nextBatch(), progress.rng(),
+    var state = new TrainState(config.stageName(), learner.updates(), feed.nextBatch(), progress.shuffleRng(),
         learner.updates(), extra);
     Checkpoint.write(outDir, policy.config(), policy.snapshot(learner.updates()), learner.optimizerState(), state);
   }

@@ -2,7 +2,12 @@ package io.streamrlhf.learner.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
+import io.streamrlhf.learner.config.RewardConfig;
+import io.streamrlhf.learner.ppo.PpoStage;
+import io.streamrlhf.learner.reward.RewardStage;
 import io.streamrlhf.learner.config.SftConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
@@ -11,7 +16,9 @@ import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,6 +61,61 @@ class ResumeTest {
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), false, QUIET, 5);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), true, QUIET);
     assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
+  }
+
+  /** A shape whose context holds a prompt and a whole 48-token response (reward and PPO sample them). */
+  static final GptConfig MINI_SAMPLER = new GptConfig(ByteTokenizer.VOCAB_SIZE, 96, 16, 1, 2);
+
+  /** 12 training sets of K=3 in batches of 4 over 2 epochs: 6 steps, a checkpoint every 2. */
+  static RewardConfig reward() {
+    return ConfigLoader.load(RewardConfig.defaults(), null, List.of("training_prompts=12", "held_out_prompts=4",
+        "responses_per_prompt=3", "prompts_per_batch=4", "epochs=2", "learning_rate=1e-2", "warmup_steps=2",
+        "weight_decay=0.1", "checkpoint_every_steps=2"));
+  }
+
+  @Test
+  void rewardKilledAndResumedEqualsUninterrupted() throws Exception {
+    var sft = dir.resolve("sft");
+    Pretraining.run(pretrain(), MINI_SAMPLER, sft, false, QUIET, Long.MAX_VALUE);
+    var straight = RewardStage.run(reward(), sft, dir.resolve("straight"), false, QUIET);
+    // killed after step 5 (in epoch 2): the checkpoint of step 4 is in force
+    assertThat(RewardStage.run(reward(), sft, dir.resolve("killed"), false, QUIET, 5)).isNull();
+    assertThat(Checkpoint.read(dir.resolve("killed"), "reward").state().step()).isEqualTo(4);
+    var resumed = RewardStage.run(reward(), sft, dir.resolve("killed"), true, QUIET);
+
+    assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
+    assertThat(resumed).isEqualTo(straight);
+    var state = Checkpoint.read(dir.resolve("killed"), "reward").state();
+    assertThat(state.step()).isEqualTo(6);
+    assertThat(state.dataPosition()).isEqualTo(24); // 2 epochs of 12 sets
+  }
+
+  @Test
+  void ppoKilledAndResumedEqualsUninterrupted() throws Exception {
+    var sft = dir.resolve("sft");
+    Pretraining.run(pretrain(), MINI_SAMPLER, sft, false, QUIET, Long.MAX_VALUE);
+    var rm = dir.resolve("rm");
+    RewardStage.run(reward(), sft, rm, false, QUIET);
+    // PPO-ptx on and the adaptive KL controller on: their positions must survive the kill too
+    var ppo = ConfigLoader.load(PpoConfig.defaults(), null, List.of("updates=5", "prompts_per_batch=3",
+        "responses_per_prompt=2", "tokens_per_minibatch=100", "epochs_per_batch=2", "learning_rate=1e-2",
+        "warmup_steps=2", "ptx_coef=0.1", "ptx_tokens_per_minibatch=64", "kl_horizon=10", "eval_every_updates=2",
+        "eval_prompts=2", "checkpoint_every_updates=2"));
+    var straight = PpoStage.run(ppo, sft, rm, dir.resolve("straight"), false, QUIET);
+    assertThat(PpoStage.run(ppo, sft, rm, dir.resolve("killed"), false, QUIET, 3)).isNull();
+    assertThat(Checkpoint.read(dir.resolve("killed"), "ppo").state().step()).isEqualTo(2);
+    var resumed = PpoStage.run(ppo, sft, rm, dir.resolve("killed"), true, QUIET);
+
+    assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
+    assertThat(resumed).isEqualTo(straight);
+    var a = Checkpoint.read(dir.resolve("straight"), "ppo");
+    var b = Checkpoint.read(dir.resolve("killed"), "ppo");
+    assertThat(b.state()).isEqualTo(a.state()); // prompts drawn, sampling stream, beta, shuffling, ptx position
+    assertThat(b.state().dataPosition()).isEqualTo(15);
+    // the curve keeps update 0 and 2 from before the kill and measures 4 and 5 again, once each
+    assertThat(Files.readAllLines(dir.resolve("killed").resolve(PpoStage.CURVE_CSV)))
+        .isEqualTo(Files.readAllLines(dir.resolve("straight").resolve(PpoStage.CURVE_CSV)))
+        .hasSize(1 + 4);
   }
 
   @Test

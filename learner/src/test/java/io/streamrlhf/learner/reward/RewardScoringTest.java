@@ -2,15 +2,22 @@ package io.streamrlhf.learner.reward;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.train.AdamW;
+import io.streamrlhf.learner.train.LearningRateSchedule;
+import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
-class RewardTrainerTest {
+class RewardScoringTest {
+  @TempDir Path dir;
+
   private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 16, 32, 2, 4);
   private static final int K = 4;
 
@@ -37,16 +44,19 @@ class RewardTrainerTest {
   void learnsASyntheticPreferenceFromScratchAboveChanceOnHeldOutPairs() {
     var train = sets(1, 256);
     var heldOut = sets(2, 48);
-    try (var model = Gpt.create(SHAPE, 3);
-        var trainer = new RewardTrainer(model, 0.9, 0.95, 0.0, 1.0)) {
-      double before = trainer.accuracy(heldOut);
-      RewardTrainer.Step last = null;
+    // the reward stage's loop: a TrainingRun minimising the Bradley-Terry loss of 16-set batches
+    var options = new TrainingRun.Options("reward", dir, new LearningRateSchedule(3e-3, 3e-3, 0, 48),
+        new AdamW.Settings(0.9, 0.95, 0.0, 1.0), 1, Integer.MAX_VALUE);
+    try (var run = TrainingRun.start(options, Gpt.create(SHAPE, 3))) {
+      double before = RewardScoring.accuracy(run.model(), heldOut);
+      TrainingRun.StepResult last = null;
       for (int epoch = 0; epoch < 3; epoch++) {
         for (int start = 0; start < train.size(); start += 16) {
-          last = trainer.step(train.subList(start, start + 16), 3e-3);
+          var batch = train.subList(start, start + 16);
+          last = run.step(batch.size(), scope -> RewardScoring.loss(run.model(), scope, batch).loss());
         }
       }
-      double after = trainer.accuracy(heldOut);
+      double after = RewardScoring.accuracy(run.model(), heldOut);
       System.out.printf("RM synthetic preference: held-out accuracy %.3f -> %.3f, last loss %.3f%n", before, after,
           last.loss());
       assertThat(after).isGreaterThan(0.6).isGreaterThan(before + 0.1);

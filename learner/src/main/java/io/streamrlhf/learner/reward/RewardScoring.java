@@ -1,0 +1,92 @@
+package io.streamrlhf.learner.reward;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.ScoringBatch;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A {@link Gpt} read as a reward model (InstructGPT §3.5): its scalar head at the last real token
+ * ({@link Gpt#rewardScores}) is r_θ(x, y). Builds the Bradley-Terry loss of a batch of ranked sets
+ * — all C(K,2) pairs of every prompt together, {@link BradleyTerry#loss} — for the stage's
+ * {@code TrainingRun} to minimise, and scores sets without gradient for accuracies and the stored
+ * statistics. Knows nothing of where rankings come from: the reward stage feeds it labeler
+ * rankings of SFT samples, the tests a synthetic preference.
+ */
+public final class RewardScoring {
+  /** Rows per no-gradient scoring pass, to bound memory when scoring many sets. */
+  private static final int SCORING_ROWS = 128;
+
+  private RewardScoring() {}
+
+  /**
+   * The loss of one batch and the scores it was computed from.
+   *
+   * @param loss the mean Bradley-Terry loss over the batch's untied pairs, with gradient
+   * @param scores r_θ of every response, [sets, K]
+   */
+  public record BatchLoss(NDArray loss, NDArray scores) {
+    /** Share of the batch's untied pairs the scores order like the ranking (logged, no gradient). */
+    public double accuracy(List<RankedSet> batch) {
+      return BradleyTerry.accuracy(scores.stopGradient(), ranks(batch));
+    }
+  }
+
+  /**
+   * The Bradley-Terry loss of {@code batch} (every set the same K) under {@code model}, in
+   * {@code scope}; records the autograd graph when called inside a GradientCollector.
+   */
+  public static BatchLoss loss(Gpt model, NDManager scope, List<RankedSet> batch) {
+    int k = batch.get(0).k();
+    for (var set : batch) {
+      if (set.k() != k) throw new IllegalArgumentException("every set of a batch needs the same K");
+    }
+    var scores = scoresOf(model, scope, batch).reshape(batch.size(), k);
+    return new BatchLoss(BradleyTerry.loss(scores, ranks(batch)), scores);
+  }
+
+  /** r_θ of every response of every set under {@code rewardModel}, [sets][K], without gradient. */
+  public static double[][] score(Gpt rewardModel, List<RankedSet> sets) {
+    var out = new double[sets.size()][];
+    int setsPerPass = Math.max(1, SCORING_ROWS / sets.get(0).k());
+    for (int start = 0; start < sets.size(); start += setsPerPass) {
+      var chunk = sets.subList(start, Math.min(sets.size(), start + setsPerPass));
+      float[] flat = Gpt.withoutGradient(() -> {
+        try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
+          return scoresOf(rewardModel, scope, chunk).toFloatArray();
+        }
+      });
+      int offset = 0;
+      for (int i = 0; i < chunk.size(); i++) {
+        var row = new double[chunk.get(i).k()];
+        for (int j = 0; j < row.length; j++) row[j] = flat[offset++];
+        out[start + i] = row;
+      }
+    }
+    return out;
+  }
+
+  /** Pairwise accuracy of {@code rewardModel}'s scores against the sets' rankings (untied pairs). */
+  public static double accuracy(Gpt rewardModel, List<RankedSet> sets) {
+    return BradleyTerry.accuracy(score(rewardModel, sets), ranks(sets));
+  }
+
+  static int[][] ranks(List<RankedSet> sets) {
+    return sets.stream().map(RankedSet::ranks).toArray(int[][]::new);
+  }
+
+  /** Scores of every response, set by set, flattened to [Σ K]. */
+  private static NDArray scoresOf(Gpt model, NDManager scope, List<RankedSet> sets) {
+    var prompts = new ArrayList<int[]>();
+    var responses = new ArrayList<int[]>();
+    for (var set : sets) {
+      for (var response : set.responses()) {
+        prompts.add(set.prompt());
+        responses.add(response);
+      }
+    }
+    return model.rewardScores(ScoringBatch.of(scope, prompts, responses));
+  }
+}
