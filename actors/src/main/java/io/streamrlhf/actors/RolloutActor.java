@@ -55,7 +55,12 @@ public final class RolloutActor extends VerticleBase {
   /** Weight-snapshot meta key holding the policy's {@link GptConfig} JSON. */
   public static final String META_MODEL_CONFIG = "model_config";
 
-  private static final Duration POLL = Duration.ofMillis(100);
+  /**
+   * How long an idle actor waits in one poll for prompts. Short, because a new policy version (an
+   * event-bus message from the subscriber) is handled only between steps: a long idle poll would add
+   * its length to publish-to-apply. Kafka's poll returns as soon as records arrive either way.
+   */
+  private static final Duration POLL = Duration.ofMillis(10);
   private static final Duration WAIT_LOG = Duration.ofSeconds(10);
   private static final AvroCodec<Rollout> ROLLOUTS = AvroCodec.of(Rollout.class);
 
@@ -116,7 +121,9 @@ public final class RolloutActor extends VerticleBase {
     try {
       Gpt.inferenceOnlyThread(); // worker-pool threads vary; grad mode is per thread
       applyPendingWeights();
-      for (var p : prompts.poll(POLL)) {
+      // With samplable prompts already queued, only collect what has arrived: waiting in poll would
+      // idle the actor between batches (it cost one whole POLL per batch).
+      for (var p : prompts.poll(queue.hasEligible(version) ? Duration.ZERO : POLL)) {
         queue.add(p.value(), new TopicPartition(p.topic(), p.partition()), p.offset());
       }
       var batch = version < 0 ? List.<PromptQueue.Queued>of() : queue.takeEligible(version, settings.maxPromptsPerBatch());
