@@ -149,7 +149,8 @@ public final class RolloutActor extends VerticleBase {
     var snapshot = pending;
     pending = null;
     if (snapshot.version() <= version) return;
-    var weights = io.streamrlhf.model.WeightSnapshot.decode(snapshot.bytes()); // verifies its own checksum too
+    // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them over
+    var weights = io.streamrlhf.model.WeightSnapshot.decodeTransportVerified(snapshot.bytes());
     if (policy == null) {
       var config = GptConfig.fromJson(snapshot.meta().get(META_MODEL_CONFIG));
       policy = Gpt.create(config, 0);
