@@ -669,6 +669,9 @@ public final class Gpt implements AutoCloseable {
     }
 
     private WeightSnapshot encodeParameters(long version) {
+        if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+            return new WeightSnapshot(version, SafetensorsLayout.write(parameters, dataType));
+        }
         try (var list = new NDList()) {
             // Encode copies: the list's close() must not free the live parameters.
             for (var entry : parameters.entrySet()) {

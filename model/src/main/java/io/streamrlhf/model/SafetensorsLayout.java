@@ -2,12 +2,16 @@ package io.streamrlhf.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -21,6 +25,49 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
 
   /** One tensor: safetensors dtype (e.g. F32), shape, and byte range within the payload. */
   record Entry(String dtype, long[] shape, int from, int to) {}
+
+  /**
+   * The tensors as float32 safetensors, written straight into one array of the exact size (DJL's
+   * {@code NDList.encode} grows a stream by doubling and copies it out again: three times the
+   * bytes for a 13 MB model). Tensors in map order; the header is padded with spaces to 8 bytes
+   * as the format allows. Little-endian hosts only (the format is little-endian).
+   */
+  static byte[] write(Map<String, NDArray> tensors, DataType dataType) {
+    var header = new LinkedHashMap<String, Object>();
+    long offset = 0;
+    for (var entry : tensors.entrySet()) {
+      var shape = entry.getValue().getShape();
+      long bytes = shape.size() * Float.BYTES;
+      header.put(entry.getKey(), Map.of("dtype", "F32", "shape", shape.getShape(),
+          "data_offsets", List.of(offset, offset + bytes)));
+      offset += bytes;
+    }
+    byte[] json;
+    try {
+      json = JSON.writeValueAsBytes(header);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int padded = (json.length + 7) / 8 * 8;
+    long total = Long.BYTES + padded + offset;
+    if (total > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("weights of " + total + " bytes do not fit one Java array");
+    }
+    var out = new byte[(int) total];
+    var buffer = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    buffer.putLong(padded).put(json);
+    while (buffer.position() < Long.BYTES + padded) buffer.put((byte) ' ');
+    for (var tensor : tensors.values()) {
+      if (dataType == DataType.FLOAT32) {
+        buffer.put(tensor.toByteBuffer());
+      } else {
+        try (var copy = tensor.toType(DataType.FLOAT32, true)) {
+          buffer.put(copy.toByteBuffer());
+        }
+      }
+    }
+    return out;
+  }
 
   static SafetensorsLayout parse(byte[] payload) {
     if (payload.length < Long.BYTES) {

@@ -83,4 +83,19 @@ class SnapshotTest {
                     .hasMessageContaining("not a streamrlhf weight snapshot");
         }
     }
+
+    @Test
+    void snapshotsAreSafetensorsThatDjlDecodesToTheSameTensors() {
+        try (var model = Gpt.create(SHAPE, 1); NDManager m = NDManager.newBaseManager()) {
+            var decoded = ai.djl.ndarray.NDList.decode(m, model.snapshot(1).safetensors());
+            var again = ai.djl.ndarray.NDList.decode(m, model.snapshot(2).safetensors());
+            assertThat(decoded.size()).isEqualTo(again.size()).isGreaterThan(10);
+            for (var tensor : decoded) {
+                var name = tensor.getName();
+                assertThat(again.get(name).toFloatArray()).as(name).isEqualTo(tensor.toFloatArray());
+                assertThat(tensor.getDataType()).isEqualTo(ai.djl.ndarray.types.DataType.FLOAT32);
+            }
+            assertThat(decoded.get("tok_emb").getShape().get(0)).isEqualTo(ByteTokenizer.VOCAB_SIZE);
+        }
+    }
 }
