@@ -149,6 +149,7 @@ public final class RolloutActor extends VerticleBase {
     var snapshot = pending;
     pending = null;
     if (snapshot.version() <= version) return;
+    long loading = System.nanoTime();
     // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them over
     var weights = io.streamrlhf.model.WeightSnapshot.decodeTransportVerified(snapshot.bytes());
     if (policy == null) {
@@ -157,10 +158,11 @@ public final class RolloutActor extends VerticleBase {
       generator = new RolloutGenerator(policy, reference, rewardModel, settings.maxNewTokens(), settings.temperature());
     }
     policy.load(weights);
+    double loadMs = (System.nanoTime() - loading) / 1e6;
     version = snapshot.version();
     long ms = Math.max(0, Instant.now().toEpochMilli() - snapshot.publishedAt().toEpochMilli());
     log.accept(String.format("%s: policy v%d applied (%d ms after it was published)", settings.actorId(), version, ms));
-    vertx.eventBus().publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms));
+    vertx.eventBus().publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));
   }
 
   private void waitForVersion() {

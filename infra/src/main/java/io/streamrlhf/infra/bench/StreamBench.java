@@ -35,7 +35,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.DoubleSupplier;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -77,7 +76,16 @@ public final class StreamBench {
       Figure streamRolloutsPerS,
       Figure inprocRolloutsPerS,
       Figure publishToApplyMs,
+      Phases phases,
       long snapshotBytes) {}
+
+  /**
+   * Where publish-to-apply goes, medians over the same runs: encoding the snapshot (safetensors and
+   * its checksummed frame), publishing it (chunking with SHA-256, Avro, until the broker acknowledged
+   * every chunk), and the actor's load into its policy; the rest is the subscriber's last chunks and
+   * the hand-over to the actor.
+   */
+  public record Phases(double encodeMs, double publishMs, double loadMs) {}
 
   private static final Duration WAIT = Duration.ofMinutes(2);
   private static final AvroCodec<Prompt> PROMPTS = AvroCodec.of(Prompt.class);
@@ -87,7 +95,11 @@ public final class StreamBench {
   private final GptConfig config;
   private final Workload workload;
   private final int repeats;
+  private final int weightRepeats;
   private final Map<Long, CompletableFuture<Long>> applied = new ConcurrentHashMap<>();
+  private final Map<Long, Double> loadMs = new ConcurrentHashMap<>();
+  private double lastEncodeMs;
+  private double lastPublishMs;
   private final ExecutorService sampler = Executors.newSingleThreadExecutor(r -> {
     var thread = new Thread(r, "bench-inproc-sampler");
     thread.setDaemon(true);
@@ -96,10 +108,15 @@ public final class StreamBench {
   private long version = -1;
   private int round;
 
-  public StreamBench(GptConfig config, Workload workload, int repeats) {
+  /**
+   * @param repeats measured stream/in-process pairs (after one warm-up pair)
+   * @param weightRepeats measured weight publishes (after one warm-up)
+   */
+  public StreamBench(GptConfig config, Workload workload, int repeats, int weightRepeats) {
     this.config = config;
     this.workload = workload;
     this.repeats = repeats;
+    this.weightRepeats = weightRepeats;
   }
 
   public Result run() {
@@ -117,8 +134,11 @@ public final class StreamBench {
         var rewardModel = Gpt.create(config, 2)) {
       TopicProvisioner.provision(bootstrap, WAIT);
       vertx = ActorNode.newVertx();
-      vertx.eventBus().<JsonObject>consumer(ActorEvents.APPLIED, m ->
-          applied.computeIfAbsent(m.body().getLong("version"), v -> new CompletableFuture<>()).complete(System.nanoTime()));
+      vertx.eventBus().<JsonObject>consumer(ActorEvents.APPLIED, m -> {
+        long v = m.body().getLong("version");
+        loadMs.put(v, m.body().getDouble("loadMs"));
+        applied.computeIfAbsent(v, x -> new CompletableFuture<>()).complete(System.nanoTime());
+      });
       var settings = ActorSettings.of(ACTOR, bootstrap, workload.responsesPerPrompt(), workload.newTokens(), 1.0)
           .withMaxPromptsPerBatch(workload.promptsPerBatch());
       // The actor's frozen models: fresh copies with the seeds of the in-process ones, so both sides score alike.
@@ -142,12 +162,21 @@ public final class StreamBench {
           stream[r] = streamRolloutsPerS(producer, rollouts, r);
           inproc[r] = inprocRolloutsPerS(generator, r);
         }
-        var weights = measure(Math.max(3, repeats), () -> {
+        publishAndAwait(publisher, policy); // warm-up
+        double[] total = new double[weightRepeats];
+        double[] encode = new double[weightRepeats];
+        double[] publish = new double[weightRepeats];
+        double[] load = new double[weightRepeats];
+        for (int i = 0; i < weightRepeats; i++) {
           long t0 = System.nanoTime();
           publishAndAwait(publisher, policy);
-          return (applied.get(version).join() - t0) / 1e6;
-        });
-        return new Result(workload.rollouts(), Figure.of(stream), Figure.of(inproc), weights, bytes);
+          total[i] = (applied.get(version).join() - t0) / 1e6;
+          encode[i] = lastEncodeMs;
+          publish[i] = lastPublishMs;
+          load[i] = loadMs.getOrDefault(version, Double.NaN);
+        }
+        var phases = new Phases(Figure.of(encode).median(), Figure.of(publish).median(), Figure.of(load).median());
+        return new Result(workload.rollouts(), Figure.of(stream), Figure.of(inproc), Figure.of(total), phases, bytes);
       }
     } catch (RuntimeException e) {
       failure = e;
@@ -169,9 +198,13 @@ public final class StreamBench {
   private long publishAndAwait(WeightPublisher publisher, Gpt policy) {
     long v = ++version;
     var done = applied.computeIfAbsent(v, x -> new CompletableFuture<>());
+    long t0 = System.nanoTime();
     var snapshot = new WeightSnapshot(WeightModel.POLICY, v, policy.snapshot(v).encode(),
         Map.of(RolloutActor.META_MODEL_CONFIG, config.toJson()), Instant.now());
+    long t1 = System.nanoTime();
     publisher.publish(snapshot, WAIT);
+    lastEncodeMs = (t1 - t0) / 1e6;
+    lastPublishMs = (System.nanoTime() - t1) / 1e6;
     await(done, "the actor to apply policy v" + v);
     return snapshot.bytes().length;
   }
@@ -246,13 +279,6 @@ public final class StreamBench {
       produced += generator.sample(batch, workload.responsesPerPrompt()).size();
     }
     return produced / ((System.nanoTime() - t0) / 1e9);
-  }
-
-  private static Figure measure(int runs, DoubleSupplier once) {
-    once.getAsDouble(); // warm-up
-    double[] samples = new double[runs];
-    for (int i = 0; i < runs; i++) samples[i] = once.getAsDouble();
-    return Figure.of(samples);
   }
 
   private static <T> T await(CompletableFuture<T> future, String what) {

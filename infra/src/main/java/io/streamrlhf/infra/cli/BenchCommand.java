@@ -96,7 +96,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     System.err.println("bench: streaming: embedded Kafka broker, one actor, bench-small models (random init)...");
     var workload = StreamBench.Workload.bench(quick ? 2 : 4);
-    var stream = new StreamBench(GptConfig.small(), workload, quick ? 2 : 3).run();
+    var stream = new StreamBench(GptConfig.small(), workload, quick ? 2 : 5, quick ? 3 : 9).run();
 
     var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode out = json.createObjectNode();
@@ -118,6 +118,10 @@ public final class BenchCommand implements Callable<Integer> {
     out.put("inproc_rollouts_per_s", stream.inprocRolloutsPerS().median());
     out.put("stream_over_inproc", stream.streamRolloutsPerS().median() / stream.inprocRolloutsPerS().median());
     out.put("weights_publish_to_apply_ms", stream.publishToApplyMs().median());
+    var phases = out.putObject("weights_phases_ms");
+    phases.put("encode", stream.phases().encodeMs());
+    phases.put("publish_until_acked", stream.phases().publishMs());
+    phases.put("actor_load", stream.phases().loadMs());
     out.put("weights_apply_over_ppo_step", stream.publishToApplyMs().median() / figures.get("ppo_step_ms").median());
     // Need a whole PPO run through the loop (trained SFT and RM checkpoints, minutes): `rlhf ppo` and
     // `rlhf demo` print them in stream-stats.json; a bench run with random models would not mean much.
