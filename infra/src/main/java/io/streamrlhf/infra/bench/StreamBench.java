@@ -105,6 +105,7 @@ public final class StreamBench {
     thread.setDaemon(true);
     return thread;
   });
+  private final List<Gpt> inprocModels = new java.util.concurrent.CopyOnWriteArrayList<>();
   private long version = -1;
   private int round;
 
@@ -129,9 +130,7 @@ public final class StreamBench {
     Vertx vertx = null;
     ActorNode node = null;
     RuntimeException failure = null;
-    try (var policy = Gpt.create(config, 0);
-        var reference = Gpt.create(config, 1);
-        var rewardModel = Gpt.create(config, 2)) {
+    try (var policy = Gpt.create(config, 0)) {
       TopicProvisioner.provision(bootstrap, WAIT);
       vertx = ActorNode.newVertx();
       vertx.eventBus().<JsonObject>consumer(ActorEvents.APPLIED, m -> {
@@ -152,7 +151,16 @@ public final class StreamBench {
         rollouts.subscribe(List.of(Topics.ROLLOUTS));
         var publisher = new WeightPublisher(producer);
         long bytes = publishAndAwait(publisher, policy); // v0: the actor starts serving
-        var generator = new RolloutGenerator(policy, reference, rewardModel, workload.newTokens(), 1.0);
+        // The in-process side's models are made as the actor makes its own: on the thread that samples
+        // with them, in inference mode (made on the main thread they sampled ~20% slower here).
+        var generator = await(CompletableFuture.supplyAsync(() -> {
+          Gpt.inferenceOnlyThread();
+          inprocModels.add(Gpt.create(config, 0));
+          inprocModels.add(Gpt.create(config, 1));
+          inprocModels.add(Gpt.create(config, 2));
+          return new RolloutGenerator(inprocModels.get(0), inprocModels.get(1), inprocModels.get(2),
+              workload.newTokens(), 1.0);
+        }, sampler), "the in-process models");
         // warm-up of both paths (the first stream round also absorbs the learner consumer's group join)
         streamRolloutsPerS(producer, rollouts, -1);
         inprocRolloutsPerS(generator, -1);
@@ -182,6 +190,7 @@ public final class StreamBench {
       failure = e;
       throw e;
     } finally {
+      inprocModels.forEach(Gpt::close);
       sampler.shutdownNow();
       // the actor before the broker (the caller closes it): its clients commit and leave the group
       try {
