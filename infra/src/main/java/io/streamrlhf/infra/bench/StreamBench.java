@@ -222,7 +222,7 @@ public final class StreamBench {
    * The prompts of pair {@code pair} (the stream and in-process rounds of a pair get the same text
    * and seeds), ids unique per round, seeds drawn per batch as the learner draws them.
    */
-  private List<Prompt> prompts(int pair, int roundIndex) {
+  static List<Prompt> prompts(Workload workload, int pair, int roundIndex) {
     var rng = new SplittableRandom(pair + 1L);
     var out = new ArrayList<Prompt>();
     for (int b = 0; b < workload.batches(); b++) {
@@ -241,7 +241,7 @@ public final class StreamBench {
   private double streamRolloutsPerS(KafkaProducer<byte[], byte[]> producer, KafkaConsumer<byte[], byte[]> rollouts,
       int pair) {
     int r = round++;
-    var prompts = prompts(pair, r);
+    var prompts = prompts(workload, pair, r);
     String prefix = "r" + r + "-";
     long t0 = System.nanoTime();
     for (var p : prompts) {
@@ -270,7 +270,7 @@ public final class StreamBench {
    * its own set up as the actor's (inference only), not on the bench's main thread.
    */
   private double inprocRolloutsPerS(RolloutGenerator generator, int pair) {
-    var prompts = prompts(pair, round++);
+    var prompts = prompts(workload, pair, round++);
     return await(CompletableFuture.supplyAsync(() -> {
       Gpt.inferenceOnlyThread();
       return inprocRolloutsPerS(generator, prompts);
