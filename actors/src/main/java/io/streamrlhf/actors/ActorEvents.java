@@ -13,7 +13,7 @@ import io.vertx.core.json.JsonObject;
  * <ul>
  *   <li>{@link #weights}: the weight subscriber sends each whole, verified policy version to its
  *       rollout actor (local only: a snapshot is never serialized, only passed by reference);</li>
- *   <li>{@link #APPLIED}: a rollout actor publishes {@code {actorId, version, publishToApplyMs}}
+ *   <li>{@link #APPLIED}: a rollout actor publishes {@code {actorId, version, publishToApplyMs, loadMs}}
  *       each time it swaps to a new version (progress lines, stats, tests).</li>
  * </ul>
  */
@@ -28,9 +28,14 @@ public final class ActorEvents {
     return "rlhf.actor." + actorId + ".weights";
   }
 
-  /** The APPLIED message. */
-  public static JsonObject applied(String actorId, long version, long publishToApplyMs) {
-    return new JsonObject().put("actorId", actorId).put("version", version).put("publishToApplyMs", publishToApplyMs);
+  /**
+   * The APPLIED message: publish-to-apply counts from the publisher's start (so it includes any wait
+   * for the batch the actor was sampling); loadMs is the actor's own share, parsing and copying the
+   * verified weights into its policy.
+   */
+  public static JsonObject applied(String actorId, long version, long publishToApplyMs, double loadMs) {
+    return new JsonObject().put("actorId", actorId).put("version", version).put("publishToApplyMs", publishToApplyMs)
+        .put("loadMs", loadMs);
   }
 
   /** Lets snapshots travel on {@code vertx}'s event bus (idempotent: several actors may share one Vert.x). */

@@ -47,6 +47,11 @@ final class PromptQueue {
     return queued.stream().mapToLong(q -> q.prompt().getMinPolicyVersion()).min().orElse(Long.MAX_VALUE);
   }
 
+  /** Whether some queued prompt is samplable with policy {@code version} (none without a policy, version < 0). */
+  boolean hasEligible(long version) {
+    return version >= 0 && lowestMinVersion() <= version;
+  }
+
   /**
    * Up to {@code max} prompts samplable with policy {@code version}, lowest minPolicyVersion
    * first (then poll order), removed from the queue.

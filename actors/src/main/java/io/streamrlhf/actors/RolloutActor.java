@@ -55,7 +55,12 @@ public final class RolloutActor extends VerticleBase {
   /** Weight-snapshot meta key holding the policy's {@link GptConfig} JSON. */
   public static final String META_MODEL_CONFIG = "model_config";
 
-  private static final Duration POLL = Duration.ofMillis(100);
+  /**
+   * How long an idle actor waits in one poll for prompts. Short, because a new policy version (an
+   * event-bus message from the subscriber) is handled only between steps: a long idle poll would add
+   * its length to publish-to-apply. Kafka's poll returns as soon as records arrive either way.
+   */
+  private static final Duration POLL = Duration.ofMillis(10);
   private static final Duration WAIT_LOG = Duration.ofSeconds(10);
   private static final AvroCodec<Rollout> ROLLOUTS = AvroCodec.of(Rollout.class);
 
@@ -116,7 +121,9 @@ public final class RolloutActor extends VerticleBase {
     try {
       Gpt.inferenceOnlyThread(); // worker-pool threads vary; grad mode is per thread
       applyPendingWeights();
-      for (var p : prompts.poll(POLL)) {
+      // With samplable prompts already queued, only collect what has arrived: waiting in poll would
+      // idle the actor between batches (it cost one whole POLL per batch).
+      for (var p : prompts.poll(queue.hasEligible(version) ? Duration.ZERO : POLL)) {
         queue.add(p.value(), new TopicPartition(p.topic(), p.partition()), p.offset());
       }
       var batch = version < 0 ? List.<PromptQueue.Queued>of() : queue.takeEligible(version, settings.maxPromptsPerBatch());
@@ -142,17 +149,20 @@ public final class RolloutActor extends VerticleBase {
     var snapshot = pending;
     pending = null;
     if (snapshot.version() <= version) return;
-    var weights = io.streamrlhf.model.WeightSnapshot.decode(snapshot.bytes()); // verifies its own checksum too
+    long loading = System.nanoTime();
+    // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them over
+    var weights = io.streamrlhf.model.WeightSnapshot.decodeTransportVerified(snapshot.bytes());
     if (policy == null) {
       var config = GptConfig.fromJson(snapshot.meta().get(META_MODEL_CONFIG));
       policy = Gpt.create(config, 0);
       generator = new RolloutGenerator(policy, reference, rewardModel, settings.maxNewTokens(), settings.temperature());
     }
     policy.load(weights);
+    double loadMs = (System.nanoTime() - loading) / 1e6;
     version = snapshot.version();
     long ms = Math.max(0, Instant.now().toEpochMilli() - snapshot.publishedAt().toEpochMilli());
     log.accept(String.format("%s: policy v%d applied (%d ms after it was published)", settings.actorId(), version, ms));
-    vertx.eventBus().publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms));
+    vertx.eventBus().publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));
   }
 
   private void waitForVersion() {

@@ -8,6 +8,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -667,6 +669,9 @@ public final class Gpt implements AutoCloseable {
     }
 
     private WeightSnapshot encodeParameters(long version) {
+        if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+            return new WeightSnapshot(version, SafetensorsLayout.write(parameters, dataType));
+        }
         try (var list = new NDList()) {
             // Encode copies: the list's close() must not free the live parameters.
             for (var entry : parameters.entrySet()) {
@@ -678,8 +683,58 @@ public final class Gpt implements AutoCloseable {
         }
     }
 
-    /** Copies {@code snapshot}'s weights into this model in place (shapes must match the config). */
+    /**
+     * Copies {@code snapshot}'s weights into this model in place (shapes must match the config).
+     *
+     * <p>float32 on a little-endian host (every CPU we run on): each parameter's bytes go from the
+     * payload into one reused direct buffer and from there into the live tensor, two copies in all;
+     * decoding to temporary tensors first and reading them back would make five. Other data types
+     * take the general path.
+     */
     public void load(WeightSnapshot snapshot) {
+        if (dataType == DataType.FLOAT32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+            loadFloat32(snapshot);
+        } else {
+            loadDecoded(snapshot);
+        }
+    }
+
+    private ByteBuffer loadBuffer;
+
+    private void loadFloat32(WeightSnapshot snapshot) {
+        var payload = snapshot.safetensors();
+        var layout = SafetensorsLayout.parse(payload);
+        if (layout.entries().size() != parameters.size()) {
+            throw new IllegalArgumentException("weight snapshot v" + snapshot.version() + " holds "
+                    + layout.entries().size() + " tensors, this model has " + parameters.size() + " parameters");
+        }
+        // check every tensor before touching any parameter: a misfit snapshot leaves the model as it was
+        for (var entry : parameters.entrySet()) {
+            var source = layout.entries().get(entry.getKey());
+            var expected = entry.getValue().getShape();
+            if (source == null || !new Shape(source.shape()).equals(expected) || !source.dtype().equals("F32")
+                    || source.to() - source.from() != expected.size() * Float.BYTES) {
+                throw new IllegalArgumentException("weight snapshot v" + snapshot.version()
+                        + " does not fit this model: parameter " + entry.getKey() + " is "
+                        + (source == null ? "missing" : source.dtype() + " " + new Shape(source.shape()))
+                        + ", expected F32 " + expected);
+            }
+        }
+        int bytes = payload.length - layout.dataStart();
+        if (loadBuffer == null || loadBuffer.capacity() < bytes) {
+            loadBuffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
+        }
+        loadBuffer.clear();
+        loadBuffer.put(payload, layout.dataStart(), bytes);
+        for (var entry : parameters.entrySet()) {
+            var source = layout.entries().get(entry.getKey());
+            var slice = loadBuffer.slice(source.from() - layout.dataStart(), source.to() - source.from())
+                    .order(ByteOrder.nativeOrder());
+            entry.getValue().set(slice);
+        }
+    }
+
+    private void loadDecoded(WeightSnapshot snapshot) {
         try (NDManager scope = manager.newSubManager()) {
             var decoded = NDList.decode(scope, snapshot.safetensors());
             if (decoded.size() != parameters.size()) {

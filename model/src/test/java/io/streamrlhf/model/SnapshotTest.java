@@ -59,4 +59,43 @@ class SnapshotTest {
                     .hasMessageContaining("does not fit this model: parameter tok_emb");
         }
     }
+
+    @Test
+    void loadingAgainReplacesEveryWeightAndAMisfitLeavesTheModelAsItWas() {
+        try (var a = Gpt.create(SHAPE, 1); var b = Gpt.create(SHAPE, 2); var target = Gpt.create(SHAPE, 3);
+                var wider = Gpt.create(new GptConfig(ByteTokenizer.VOCAB_SIZE, 24, 32, 2, 2), 4)) {
+            target.load(a.snapshot(1));
+            target.load(b.snapshot(2)); // the second load reuses the first one's buffer
+            assertThat(logits(target)).isEqualTo(logits(b));
+            assertThatThrownBy(() -> target.load(wider.snapshot(3))).isInstanceOf(IllegalArgumentException.class);
+            assertThat(logits(target)).isEqualTo(logits(b));
+        }
+    }
+
+    @Test
+    void aTransportVerifiedFrameDecodesToTheSameSnapshotWithoutHashingAgain() {
+        try (var model = Gpt.create(SHAPE, 1)) {
+            var snapshot = model.snapshot(7);
+            var decoded = WeightSnapshot.decodeTransportVerified(snapshot.encode());
+            assertThat(decoded.version()).isEqualTo(7);
+            assertThat(decoded.safetensors()).isEqualTo(snapshot.safetensors());
+            assertThatThrownBy(() -> WeightSnapshot.decodeTransportVerified(new byte[] {1, 2, 3}))
+                    .hasMessageContaining("not a streamrlhf weight snapshot");
+        }
+    }
+
+    @Test
+    void snapshotsAreSafetensorsThatDjlDecodesToTheSameTensors() {
+        try (var model = Gpt.create(SHAPE, 1); NDManager m = NDManager.newBaseManager()) {
+            var decoded = ai.djl.ndarray.NDList.decode(m, model.snapshot(1).safetensors());
+            var again = ai.djl.ndarray.NDList.decode(m, model.snapshot(2).safetensors());
+            assertThat(decoded.size()).isEqualTo(again.size()).isGreaterThan(10);
+            for (var tensor : decoded) {
+                var name = tensor.getName();
+                assertThat(again.get(name).toFloatArray()).as(name).isEqualTo(tensor.toFloatArray());
+                assertThat(tensor.getDataType()).isEqualTo(ai.djl.ndarray.types.DataType.FLOAT32);
+            }
+            assertThat(decoded.get("tok_emb").getShape().get(0)).isEqualTo(ByteTokenizer.VOCAB_SIZE);
+        }
+    }
 }

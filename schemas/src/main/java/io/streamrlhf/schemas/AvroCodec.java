@@ -78,8 +78,16 @@ public final class AvroCodec<T> {
   }
 
   public byte[] encode(T record) {
+    return encode(record, 256);
+  }
+
+  /**
+   * Encodes into a buffer of {@code expectedBytes} to start with: for large records (a 256 KiB
+   * weight chunk), so the buffer does not grow by doubling and copying on the way.
+   */
+  public byte[] encode(T record, int expectedBytes) {
     Objects.requireNonNull(record, "record");
-    var out = new ByteArrayOutputStream(256);
+    var out = new ByteArrayOutputStream(Math.max(32, expectedBytes));
     try {
       encoder.encode(record, out);
     } catch (IOException e) {

@@ -73,13 +73,13 @@ public final class WeightAssembler {
       counts.malformed++;
       return Optional.empty();
     }
-    if (partial.received < partial.chunks.length) {
+    if (partial.received < partial.count) {
       return Optional.empty();
     }
     var done = partial;
     partial = null;
-    var bytes = done.concat();
-    if (bytes == null || !MessageDigest.isEqual(WeightChunker.sha256(bytes), done.sha256)) {
+    var bytes = done.verified();
+    if (bytes == null) {
       counts.failedVerification++;
       return Optional.empty();
     }
@@ -97,7 +97,7 @@ public final class WeightAssembler {
   public Optional<String> pending() {
     return partial == null
         ? Optional.empty()
-        : Optional.of("v" + partial.version + " " + partial.received + "/" + partial.chunks.length + " chunks");
+        : Optional.of("v" + partial.version + " " + partial.received + "/" + partial.count + " chunks");
   }
 
   public WeightCounts counts() {
@@ -131,22 +131,38 @@ public final class WeightAssembler {
     long completed, stale, foreign, malformed, abandoned, failedVerification;
   }
 
-  /** The chunks of one version collected so far. */
+  /**
+   * The chunks of one version collected so far, written straight into the snapshot's byte array at
+   * their offsets (chunk i at i × the size of every chunk but the last, the last at the end), and
+   * hashed as soon as every chunk before them is in: on a weight topic's single ordered partition
+   * the SHA-256 is done, bar the last chunk, when the last chunk arrives, and no chunk is copied
+   * twice. Chunks whose lengths do not fit one layout make the version fail verification.
+   */
   private static final class Partial {
     final WeightChunk first;
     final long version;
     final byte[] sha256;
     final Map<String, String> meta;
-    final byte[][] chunks;
+    final long total;
+    final int count;
+    final int[] lengths;
+    final MessageDigest digest = WeightChunker.newSha256();
+    byte[] out;
+    int chunkBytes = -1;
     int received;
+    int hashed;
     long heldBytes;
+    boolean torn;
 
     Partial(WeightChunk first) {
       this.first = first;
       this.version = first.getVersion();
       this.sha256 = first.getSha256().bytes().clone();
       this.meta = Map.copyOf(first.getMeta());
-      this.chunks = new byte[first.getChunkCount()][];
+      this.total = first.getTotalBytes();
+      this.count = first.getChunkCount();
+      this.lengths = new int[count];
+      java.util.Arrays.fill(lengths, -1);
     }
 
     boolean sameVersionHeader(WeightChunk c) {
@@ -158,33 +174,57 @@ public final class WeightAssembler {
     /** Stores the chunk; false when it would hold more bytes than the version has. */
     boolean put(WeightChunk c) {
       var data = c.getData().duplicate();
-      var previous = chunks[c.getChunkIndex()];
-      long held = heldBytes - (previous == null ? 0 : previous.length) + data.remaining();
-      if (held > first.getTotalBytes()) {
+      int index = c.getChunkIndex();
+      int length = data.remaining();
+      int previous = lengths[index];
+      long held = heldBytes - Math.max(0, previous) + length;
+      if (held > total) {
         return false;
       }
-      var copy = new byte[data.remaining()];
-      data.get(copy);
-      chunks[c.getChunkIndex()] = copy; // a redelivered chunk replaces its earlier copy
-      if (previous == null) {
+      if (out == null) {
+        out = new byte[(int) total]; // total ≤ maxSnapshotBytes (wellFormed)
+      }
+      boolean last = index == count - 1;
+      if (!last && chunkBytes < 0) {
+        chunkBytes = length;
+      }
+      long offset = last ? total - length : (long) index * chunkBytes;
+      if ((!last && length != chunkBytes) || offset < 0 || offset + length > total
+          || (previous >= 0 && previous != length)) {
+        torn = true; // fails verification on completion, as a torn concatenation would
+      } else {
+        if (previous >= 0 && index < hashed) {
+          digest.reset(); // a redelivered chunk replaces bytes already hashed: hash again from the start
+          hashed = 0;
+        }
+        data.get(out, (int) offset, length);
+      }
+      lengths[index] = length;
+      if (previous < 0) {
         received++;
       }
       heldBytes = held;
+      hashInOrder();
       return true;
     }
 
-    /** The chunks in index order, or null when their lengths do not add up to the total. */
-    byte[] concat() {
-      if (heldBytes != first.getTotalBytes()) {
+    private void hashInOrder() {
+      while (!torn && hashed < count && lengths[hashed] >= 0) {
+        int length = lengths[hashed];
+        long offset = hashed == count - 1 ? total - length : (long) hashed * chunkBytes;
+        digest.update(out, (int) offset, length);
+        hashed++;
+      }
+    }
+
+    /** The whole snapshot if its chunks tile it exactly and its SHA-256 matches; else null. */
+    byte[] verified() {
+      if (torn || heldBytes != total || count > 1 && (long) (count - 1) * chunkBytes + lengths[count - 1] != total) {
         return null;
       }
-      var out = new byte[(int) heldBytes];
-      int at = 0;
-      for (var chunk : chunks) {
-        System.arraycopy(chunk, 0, out, at, chunk.length);
-        at += chunk.length;
-      }
-      return out;
+      hashInOrder();
+      var bytes = out == null ? new byte[0] : out;
+      return MessageDigest.isEqual(digest.digest(), sha256) ? bytes : null;
     }
   }
 }

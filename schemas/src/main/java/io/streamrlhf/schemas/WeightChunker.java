@@ -69,8 +69,12 @@ public final class WeightChunker {
   }
 
   static byte[] sha256(byte[] bytes) {
+    return newSha256().digest(bytes);
+  }
+
+  static MessageDigest newSha256() {
     try {
-      return MessageDigest.getInstance("SHA-256").digest(bytes);
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java platform must provide SHA-256", e);
     }

@@ -82,4 +82,14 @@ class AvroCodecTest {
         .isInstanceOf(UndecodableRecordException.class)
         .hasMessageContaining("MissingSchemaException");
   }
+
+  @Test
+  void aSizeHintChangesNothingInTheBytes() {
+    var codec = AvroCodec.of(WeightChunk.class);
+    var chunk = Fixtures.weightChunk();
+    var plain = codec.encode(chunk);
+    assertThat(codec.encode(chunk, 1)).isEqualTo(plain);
+    assertThat(codec.encode(chunk, plain.length)).isEqualTo(plain);
+    assertThat(codec.encode(chunk, 10 * plain.length)).isEqualTo(plain);
+  }
 }

@@ -198,4 +198,42 @@ class WeightAssemblerTest {
     assertThat(assembler.counts().malformed()).isEqualTo(2);
     assertThat(assembler.pending()).isEmpty();
   }
+
+  @Test
+  void aCorruptedChunkReplacedByItsRedeliveryBeforeTheVersionCompletesStillYieldsTheExactSnapshot() {
+    var s = snapshot(4, 30_000);
+    var v4 = chunks(s, 8_000); // 4 chunks, hashed as they arrive in order
+    var bad = WeightChunk.newBuilder(v4.get(1)).setData(ByteBuffer.wrap(new byte[8_000])).build();
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+
+    var done = feed(assembler, List.of(v4.get(0), bad, v4.get(2), v4.get(1), v4.get(3)));
+
+    assertThat(done).hasSize(1);
+    assertThat(done.get(0).bytes()).isEqualTo(s.bytes());
+    assertThat(assembler.counts().failedVerification()).isZero();
+  }
+
+  @Test
+  void theLastChunkFirstThenTheRestBackwardsYieldsTheExactSnapshot() {
+    var s = snapshot(5, 25_001);
+    var v5 = new ArrayList<>(chunks(s, 6_000));
+    Collections.reverse(v5);
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+
+    var done = feed(assembler, v5);
+
+    assertThat(done).hasSize(1);
+    assertThat(done.get(0).bytes()).isEqualTo(s.bytes());
+  }
+
+  @Test
+  void aMiddleChunkOfTheWrongLengthNeverYieldsAVersion() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    var v1 = chunks(snapshot(1, 20_000), 6_000); // 6000, 6000, 6000, 2000
+    v1.set(1, WeightChunk.newBuilder(v1.get(1)).setData(ByteBuffer.wrap(new byte[5_000])).build());
+    v1.set(3, WeightChunk.newBuilder(v1.get(3)).setData(ByteBuffer.wrap(new byte[3_000])).build()); // sums to 20_000
+
+    assertThat(feed(assembler, v1)).isEmpty();
+    assertThat(assembler.counts().failedVerification()).isEqualTo(1);
+  }
 }

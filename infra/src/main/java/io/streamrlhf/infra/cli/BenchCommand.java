@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.infra.bench.ModelBench;
 import io.streamrlhf.infra.bench.PeerRatios;
 import io.streamrlhf.infra.bench.PeerRun;
+import io.streamrlhf.infra.bench.StreamBench;
 import io.streamrlhf.model.GptConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,6 +31,8 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = {
       "Measures generation, the PPO update and the GEMM ceiling; prints one JSON object.",
+      "Streaming keys: an embedded Kafka broker and one actor with random bench-small models; rollouts/s",
+      "through Kafka vs in memory for the same prompts, and weights publish-to-apply at an idle actor.",
       "Shape bench-small (d_model 256, 4 layers, 4 heads; batch 16 x (32 prompt + 64 new tokens)).",
       "Times are medians over repeated runs after a warm-up; 'spread' gives min and max.",
       "With --compare-peer, rounds alternate ours and the peer's runs; ratios are medians over rounds."
@@ -93,6 +96,10 @@ public final class BenchCommand implements Callable<Integer> {
       }
     }
 
+    System.err.println("bench: streaming: embedded Kafka broker, one actor, bench-small models (random init)...");
+    var workload = StreamBench.Workload.bench(quick ? 2 : 4);
+    var stream = new StreamBench(GptConfig.small(), workload, quick ? 2 : 5, quick ? 3 : 9).run();
+
     var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode out = json.createObjectNode();
     var first = results.get(0);
@@ -109,10 +116,32 @@ public final class BenchCommand implements Callable<Integer> {
     out.put("ppo_step_mfu", median(results.stream().mapToDouble(ModelBench.Result::ppoStepMfu).toArray()));
     out.put("gen_kv_over_nocache", figures.get("gen_kv_tokens_per_s").median()
         / figures.get("gen_nocache_tokens_per_s").median());
-    // The streaming figures come with the Kafka loop (issue 6); say so rather than print a guess.
-    out.putNull("stream_rollouts_per_s");
-    out.putNull("inproc_rollouts_per_s");
-    out.putNull("weights_publish_to_apply_ms");
+    out.put("stream_rollouts_per_s", stream.streamRolloutsPerS().median());
+    out.put("inproc_rollouts_per_s", stream.inprocRolloutsPerS().median());
+    out.put("stream_over_inproc", stream.streamRolloutsPerS().median() / stream.inprocRolloutsPerS().median());
+    out.put("weights_publish_to_apply_ms", stream.publishToApplyMs().median());
+    var phases = out.putObject("weights_phases_ms");
+    phases.put("encode", stream.phases().encodeMs());
+    phases.put("publish_until_acked", stream.phases().publishMs());
+    phases.put("actor_load", stream.phases().loadMs());
+    out.put("weights_apply_over_ppo_step", stream.publishToApplyMs().median() / figures.get("ppo_step_ms").median());
+    // Need a whole PPO run through the loop (trained SFT and RM checkpoints, minutes): `rlhf ppo` and
+    // `rlhf demo` print them in stream-stats.json; a bench run with random models would not mean much.
+    out.putNull("async_over_sync_time_to_reward");
+    out.putNull("learner_idle_fraction");
+    out.putNull("policy_lag_p50");
+    out.putNull("policy_lag_p99");
+    var streaming = out.putObject("stream_setup");
+    streaming.put("model", "bench-small (random init: policy, reference and reward model)");
+    streaming.put("broker", "embedded KRaft, started by the bench");
+    streaming.put("actors", 1);
+    streaming.put("rollouts_per_repeat", stream.rolloutsPerRepeat());
+    streaming.put("prompts_per_batch", workload.promptsPerBatch());
+    streaming.put("responses_per_prompt", workload.responsesPerPrompt());
+    streaming.put("new_tokens", workload.newTokens());
+    streaming.put("snapshot_bytes", stream.snapshotBytes());
+    streaming.put("publish_to_apply", "encode on the learner side -> WeightPublisher -> subscriber verifies -> "
+        + "loaded at an idle actor (no wait for an in-flight batch)");
     // What the launcher tuned for this process (the peer runs without it): see the rlhf script.
     var tuning = out.putObject("native_tuning");
     tuning.put("mkl_vendor_shim", String.valueOf(System.getenv("LD_PRELOAD")).contains("mkl_vendor_shim"));
@@ -124,6 +153,9 @@ public final class BenchCommand implements Callable<Integer> {
       var f = figures.get(key);
       spread.putObject(key).put("min", f.min()).put("max", f.max()).put("runs", f.runs());
     }
+    putSpread(spread, "stream_rollouts_per_s", stream.streamRolloutsPerS());
+    putSpread(spread, "inproc_rollouts_per_s", stream.inprocRolloutsPerS());
+    putSpread(spread, "weights_publish_to_apply_ms", stream.publishToApplyMs());
 
     if (comparePeer) {
       if (!peers.isEmpty()) {
@@ -155,6 +187,10 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private String lastPeerNote;
+
+  private static void putSpread(ObjectNode spread, String key, ModelBench.Figure f) {
+    spread.putObject(key).put("min", f.min()).put("max", f.max()).put("runs", f.runs());
+  }
 
   private JsonNode runPeer(Path script, int round, int roundCount, int repeats) {
     System.err.println("bench: round " + (round + 1) + "/" + roundCount + ": running the PyTorch peer...");

@@ -47,7 +47,9 @@ public final class WeightPublisher {
     var acks = new ArrayList<Future<RecordMetadata>>();
     for (var chunk : WeightChunker.split(snapshot, chunkBytes)) {
       var key = WeightChunker.key(chunk).getBytes(StandardCharsets.UTF_8);
-      acks.add(producer.send(new ProducerRecord<>(topic, key, CODEC.encode(chunk))));
+      // the chunk's bytes plus room for its header fields and meta (model config JSON)
+      int expected = chunk.getData().remaining() + 4096;
+      acks.add(producer.send(new ProducerRecord<>(topic, key, CODEC.encode(chunk, expected))));
     }
     producer.flush();
     long deadline = System.nanoTime() + timeout.toNanos();

@@ -1,0 +1,305 @@
+package io.streamrlhf.infra.bench;
+
+import io.streamrlhf.actors.ActorEvents;
+import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.ActorSettings;
+import io.streamrlhf.actors.RolloutActor;
+import io.streamrlhf.infra.bench.ModelBench.Figure;
+import io.streamrlhf.infra.kafka.EmbeddedKafka;
+import io.streamrlhf.infra.kafka.TopicProvisioner;
+import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.RolloutGenerator;
+import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.Prompt;
+import io.streamrlhf.schemas.Rollout;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.WeightSnapshot;
+import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.streamrlhf.schemas.kafka.WeightPublisher;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * The streaming figures of BENCHMARKS.md, through a broker started here (embedded KRaft): one rollout
+ * actor (the real {@link ActorNode}: weight subscriber + rollout actor verticles) with randomly
+ * initialised policy, reference and reward model of one shape, so no checkpoints are needed.
+ *
+ * <ul>
+ *   <li>{@code stream_rollouts_per_s}: prompts produced to {@code rlhf.prompts} → the actor samples,
+ *       scores and produces to {@code rlhf.rollouts} → a learner-side consumer has read every rollout;
+ *   <li>{@code inproc_rollouts_per_s}: the same prompts, seeds and batches through the same
+ *       {@link RolloutGenerator} calls on models of the same shape, handed over in memory;
+ *   <li>{@code weights_publish_to_apply_ms}: from the start of encoding a new policy version on the
+ *       learner side, through {@link WeightPublisher}, the actor's subscriber (reassembly, SHA-256
+ *       check), to the moment the actor has loaded it. The actor is idle while this is measured, so
+ *       the figure holds no wait for an in-flight sampling batch (in the loop a version that arrives
+ *       mid-batch is applied after that batch, by design).
+ * </ul>
+ *
+ * Stream and in-process repeats alternate, so load that changes during the run favours neither.
+ */
+public final class StreamBench {
+  /** One actor's work per repeat: {@code batches} generations of {@code promptsPerBatch} × K rows. */
+  public record Workload(int promptsPerBatch, int responsesPerPrompt, int batches, int promptTokens, int newTokens) {
+    /** bench-small's batch of 16 rows (8 prompts × K 2), 32 prompt and 64 new tokens per row. */
+    public static Workload bench(int batches) {
+      return new Workload(8, 2, batches, 32, 64);
+    }
+
+    public int rollouts() {
+      return promptsPerBatch * responsesPerPrompt * batches;
+    }
+  }
+
+  public record Result(
+      int rolloutsPerRepeat,
+      Figure streamRolloutsPerS,
+      Figure inprocRolloutsPerS,
+      Figure publishToApplyMs,
+      Phases phases,
+      long snapshotBytes) {}
+
+  /**
+   * Where publish-to-apply goes, medians over the same runs: encoding the snapshot (safetensors and
+   * its checksummed frame), publishing it (chunking with SHA-256, Avro, until the broker acknowledged
+   * every chunk), and the actor's load into its policy; the rest is the subscriber's last chunks and
+   * the hand-over to the actor.
+   */
+  public record Phases(double encodeMs, double publishMs, double loadMs) {}
+
+  private static final Duration WAIT = Duration.ofMinutes(2);
+  private static final AvroCodec<Prompt> PROMPTS = AvroCodec.of(Prompt.class);
+  private static final AvroCodec<Rollout> ROLLOUTS = AvroCodec.of(Rollout.class);
+  private static final String ACTOR = "bench-actor";
+
+  private final GptConfig config;
+  private final Workload workload;
+  private final int repeats;
+  private final int weightRepeats;
+  private final Map<Long, CompletableFuture<Long>> applied = new ConcurrentHashMap<>();
+  private final Map<Long, Double> loadMs = new ConcurrentHashMap<>();
+  private double lastEncodeMs;
+  private double lastPublishMs;
+  private final ExecutorService sampler = Executors.newSingleThreadExecutor(r -> {
+    var thread = new Thread(r, "bench-inproc-sampler");
+    thread.setDaemon(true);
+    return thread;
+  });
+  private final List<Gpt> inprocModels = new java.util.concurrent.CopyOnWriteArrayList<>();
+  private long version = -1;
+  private int round;
+
+  /**
+   * @param repeats measured stream/in-process pairs (after one warm-up pair)
+   * @param weightRepeats measured weight publishes (after one warm-up)
+   */
+  public StreamBench(GptConfig config, Workload workload, int repeats, int weightRepeats) {
+    this.config = config;
+    this.workload = workload;
+    this.repeats = repeats;
+    this.weightRepeats = weightRepeats;
+  }
+
+  public Result run() {
+    try (var broker = EmbeddedKafka.start()) {
+      return run(broker.bootstrapServers());
+    }
+  }
+
+  private Result run(String bootstrap) {
+    Vertx vertx = null;
+    ActorNode node = null;
+    RuntimeException failure = null;
+    try (var policy = Gpt.create(config, 0)) {
+      TopicProvisioner.provision(bootstrap, WAIT);
+      vertx = ActorNode.newVertx();
+      vertx.eventBus().<JsonObject>consumer(ActorEvents.APPLIED, m -> {
+        long v = m.body().getLong("version");
+        loadMs.put(v, m.body().getDouble("loadMs"));
+        applied.computeIfAbsent(v, x -> new CompletableFuture<>()).complete(System.nanoTime());
+      });
+      var settings = ActorSettings.of(ACTOR, bootstrap, workload.responsesPerPrompt(), workload.newTokens(), 1.0)
+          .withMaxPromptsPerBatch(workload.promptsPerBatch());
+      // The actor's frozen models: fresh copies with the seeds of the in-process ones, so both sides score alike.
+      var models = new RolloutActor.Models(() -> Gpt.create(config, 1), () -> Gpt.create(config, 2));
+      node = ActorNode.deploy(vertx, settings, models, line -> {
+        if (line.contains("stopping")) System.err.println("bench: " + line);
+      });
+      try (var producer = new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "bench-learner"));
+          var rollouts = new KafkaConsumer<byte[], byte[]>(
+              KafkaClientConfigs.groupConsumer(bootstrap, "bench-learner", "bench-learner"))) {
+        rollouts.subscribe(List.of(Topics.ROLLOUTS));
+        var publisher = new WeightPublisher(producer);
+        long bytes = publishAndAwait(publisher, policy); // v0: the actor starts serving
+        // The in-process side's models are made as the actor makes its own: on the thread that samples
+        // with them, in inference mode (made on the main thread they sampled ~20% slower here).
+        var generator = await(CompletableFuture.supplyAsync(() -> {
+          Gpt.inferenceOnlyThread();
+          inprocModels.add(Gpt.create(config, 0));
+          inprocModels.add(Gpt.create(config, 1));
+          inprocModels.add(Gpt.create(config, 2));
+          return new RolloutGenerator(inprocModels.get(0), inprocModels.get(1), inprocModels.get(2),
+              workload.newTokens(), 1.0);
+        }, sampler), "the in-process models");
+        // warm-up of both paths (the first stream round also absorbs the learner consumer's group join)
+        streamRolloutsPerS(producer, rollouts, -1);
+        inprocRolloutsPerS(generator, -1);
+        double[] stream = new double[repeats];
+        double[] inproc = new double[repeats];
+        for (int r = 0; r < repeats; r++) {
+          stream[r] = streamRolloutsPerS(producer, rollouts, r);
+          inproc[r] = inprocRolloutsPerS(generator, r);
+        }
+        publishAndAwait(publisher, policy); // warm-up
+        double[] total = new double[weightRepeats];
+        double[] encode = new double[weightRepeats];
+        double[] publish = new double[weightRepeats];
+        double[] load = new double[weightRepeats];
+        for (int i = 0; i < weightRepeats; i++) {
+          long t0 = System.nanoTime();
+          publishAndAwait(publisher, policy);
+          total[i] = (applied.get(version).join() - t0) / 1e6;
+          encode[i] = lastEncodeMs;
+          publish[i] = lastPublishMs;
+          load[i] = loadMs.getOrDefault(version, Double.NaN);
+        }
+        var phases = new Phases(Figure.of(encode).median(), Figure.of(publish).median(), Figure.of(load).median());
+        return new Result(workload.rollouts(), Figure.of(stream), Figure.of(inproc), Figure.of(total), phases, bytes);
+      }
+    } catch (RuntimeException e) {
+      failure = e;
+      throw e;
+    } finally {
+      inprocModels.forEach(Gpt::close);
+      sampler.shutdownNow();
+      // the actor before the broker (the caller closes it): its clients commit and leave the group
+      try {
+        if (node != null) node.stop();
+        if (vertx != null) vertx.close().toCompletionStage().toCompletableFuture().join();
+      } catch (RuntimeException e) {
+        if (failure == null) throw e;
+        failure.addSuppressed(e); // the first failure is the one to report
+      }
+    }
+  }
+
+  /** Publishes the next policy version (as the streaming learner does) and waits until the actor applied it. */
+  private long publishAndAwait(WeightPublisher publisher, Gpt policy) {
+    long v = ++version;
+    var done = applied.computeIfAbsent(v, x -> new CompletableFuture<>());
+    long t0 = System.nanoTime();
+    var snapshot = new WeightSnapshot(WeightModel.POLICY, v, policy.snapshot(v).encode(),
+        Map.of(RolloutActor.META_MODEL_CONFIG, config.toJson()), Instant.now());
+    long t1 = System.nanoTime();
+    publisher.publish(snapshot, WAIT);
+    lastEncodeMs = (t1 - t0) / 1e6;
+    lastPublishMs = (System.nanoTime() - t1) / 1e6;
+    await(done, "the actor to apply policy v" + v);
+    return snapshot.bytes().length;
+  }
+
+  /**
+   * The prompts of pair {@code pair} (the stream and in-process rounds of a pair get the same text
+   * and seeds), ids unique per round, seeds drawn per batch as the learner draws them.
+   */
+  static List<Prompt> prompts(Workload workload, int pair, int roundIndex) {
+    var rng = new SplittableRandom(pair + 1L);
+    var out = new ArrayList<Prompt>();
+    for (int b = 0; b < workload.batches(); b++) {
+      long[] seeds = RolloutGenerator.promptSeeds(1000L * pair + b, workload.promptsPerBatch());
+      for (int i = 0; i < workload.promptsPerBatch(); i++) {
+        var text = new StringBuilder();
+        for (int t = 0; t < workload.promptTokens() - 1; t++) text.append((char) ('a' + rng.nextInt(26)));
+        out.add(Prompt.newBuilder().setPromptId("r" + roundIndex + "-b" + b + "-p" + i).setText(text + "\n")
+            .setCreatedAt(Instant.now()).setMinPolicyVersion(0).setSamplingSeed(seeds[i]).build());
+      }
+    }
+    return out;
+  }
+
+  /** Prompts in through Kafka, rollouts out through Kafka, timed from the first send to the last rollout read. */
+  private double streamRolloutsPerS(KafkaProducer<byte[], byte[]> producer, KafkaConsumer<byte[], byte[]> rollouts,
+      int pair) {
+    int r = round++;
+    var prompts = prompts(workload, pair, r);
+    String prefix = "r" + r + "-";
+    long t0 = System.nanoTime();
+    for (var p : prompts) {
+      producer.send(new ProducerRecord<>(Topics.PROMPTS, p.getPromptId().getBytes(StandardCharsets.UTF_8),
+          PROMPTS.encode(p)));
+    }
+    producer.flush();
+    int seen = 0;
+    long deadline = t0 + WAIT.toNanos();
+    while (seen < workload.rollouts()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("stream bench: only " + seen + " of " + workload.rollouts()
+            + " rollouts arrived within " + WAIT.toSeconds() + " s");
+      }
+      for (var record : rollouts.poll(Duration.ofMillis(100))) {
+        if (ROLLOUTS.decode(record.value()).getPromptId().startsWith(prefix)) seen++;
+      }
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    rollouts.commitSync();
+    return seen / seconds;
+  }
+
+  /**
+   * The same prompts, batches and seeds through the same generator calls, in memory, on a thread of
+   * its own set up as the actor's (inference only), not on the bench's main thread.
+   */
+  private double inprocRolloutsPerS(RolloutGenerator generator, int pair) {
+    var prompts = prompts(workload, pair, round++);
+    return await(CompletableFuture.supplyAsync(() -> {
+      Gpt.inferenceOnlyThread();
+      return inprocRolloutsPerS(generator, prompts);
+    }, sampler), "the in-process sampling");
+  }
+
+  private double inprocRolloutsPerS(RolloutGenerator generator, List<Prompt> prompts) {
+    long t0 = System.nanoTime();
+    int produced = 0;
+    for (int b = 0; b < workload.batches(); b++) {
+      var batch = new ArrayList<RolloutGenerator.SeededPrompt>();
+      for (var p : prompts.subList(b * workload.promptsPerBatch(), (b + 1) * workload.promptsPerBatch())) {
+        batch.add(new RolloutGenerator.SeededPrompt(ByteTokenizer.encode(p.getText()), p.getSamplingSeed()));
+      }
+      produced += generator.sample(batch, workload.responsesPerPrompt()).size();
+    }
+    return produced / ((System.nanoTime() - t0) / 1e9);
+  }
+
+  private static <T> T await(CompletableFuture<T> future, String what) {
+    try {
+      return future.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("stream bench: waited " + WAIT.toSeconds() + " s for " + what, e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("stream bench: " + what + " failed: " + e.getCause(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted waiting for " + what, e);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+package io.streamrlhf.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where each tensor of a safetensors payload lies (https://github.com/huggingface/safetensors: an
+ * 8-byte little-endian header length, a JSON header mapping names to dtype, shape and
+ * {@code data_offsets} relative to the data section, then the data), so weights can be copied from
+ * the payload into live parameters without decoding them into temporary tensors first.
+ */
+record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** One tensor: safetensors dtype (e.g. F32), shape, and byte range within the payload. */
+  record Entry(String dtype, long[] shape, int from, int to) {}
+
+  /**
+   * The tensors as float32 safetensors, written straight into one array of the exact size (DJL's
+   * {@code NDList.encode} grows a stream by doubling and copies it out again: three times the
+   * bytes for a 13 MB model). Tensors in map order; the header is padded with spaces to 8 bytes
+   * as the format allows. Little-endian hosts only (the format is little-endian).
+   */
+  static byte[] write(Map<String, NDArray> tensors, DataType dataType) {
+    var header = new LinkedHashMap<String, Object>();
+    long offset = 0;
+    for (var entry : tensors.entrySet()) {
+      var shape = entry.getValue().getShape();
+      long bytes = shape.size() * Float.BYTES;
+      header.put(entry.getKey(), Map.of("dtype", "F32", "shape", shape.getShape(),
+          "data_offsets", List.of(offset, offset + bytes)));
+      offset += bytes;
+    }
+    byte[] json;
+    try {
+      json = JSON.writeValueAsBytes(header);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    int padded = (json.length + 7) / 8 * 8;
+    long total = Long.BYTES + padded + offset;
+    if (total > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException("weights of " + total + " bytes do not fit one Java array");
+    }
+    var out = new byte[(int) total];
+    var buffer = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    buffer.putLong(padded).put(json);
+    while (buffer.position() < Long.BYTES + padded) buffer.put((byte) ' ');
+    for (var tensor : tensors.values()) {
+      if (dataType == DataType.FLOAT32) {
+        buffer.put(tensor.toByteBuffer());
+      } else {
+        try (var copy = tensor.toType(DataType.FLOAT32, true)) {
+          buffer.put(copy.toByteBuffer());
+        }
+      }
+    }
+    return out;
+  }
+
+  static SafetensorsLayout parse(byte[] payload) {
+    if (payload.length < Long.BYTES) {
+      throw new IllegalArgumentException("not safetensors: " + payload.length + " bytes");
+    }
+    long headerLength = ByteBuffer.wrap(payload, 0, Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    if (headerLength < 2 || headerLength > payload.length - Long.BYTES) {
+      throw new IllegalArgumentException("not safetensors: header length " + headerLength + " in " + payload.length
+          + " bytes");
+    }
+    int dataStart = Long.BYTES + (int) headerLength;
+    JsonNode header;
+    try {
+      header = JSON.readTree(new String(payload, Long.BYTES, (int) headerLength, StandardCharsets.UTF_8));
+    } catch (IOException e) {
+      throw new UncheckedIOException("safetensors header is not JSON", e);
+    }
+    var entries = new HashMap<String, Entry>();
+    var names = header.fieldNames();
+    while (names.hasNext()) {
+      var name = names.next();
+      if (name.equals("__metadata__")) continue;
+      var node = header.get(name);
+      var shapeNode = node.path("shape");
+      var shape = new long[shapeNode.size()];
+      for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asLong();
+      long from = dataStart + node.path("data_offsets").path(0).asLong(-1);
+      long to = dataStart + node.path("data_offsets").path(1).asLong(-1);
+      if (from < dataStart || to < from || to > payload.length) {
+        throw new IllegalArgumentException("safetensors tensor " + name + " lies outside the payload");
+      }
+      entries.put(name, new Entry(node.path("dtype").asText(), shape, (int) from, (int) to));
+    }
+    return new SafetensorsLayout(Map.copyOf(entries), dataStart);
+  }
+}
