@@ -81,6 +81,42 @@ class GptForwardTest {
         }
     }
 
+    @Test
+    void rewardScoreIsTheLastTokenHeadPlusTheMeanLogLikelihoodOfTheResponse() {
+        int[] prompt = ByteTokenizer.encode("Reverse abc.\n");
+        int[] response = {'c', 'b', 'a', ByteTokenizer.EOS};
+        int[] otherPrompt = ByteTokenizer.encode("Sort zyxwvu.\n");
+        int[] otherResponse = ByteTokenizer.encode("uvwxyz now longer");
+        try (NDManager m = NDManager.newBaseManager()) {
+            // By hand from a plain forward pass over the unpadded sequence.
+            int[] sequence = new int[prompt.length + response.length];
+            System.arraycopy(prompt, 0, sequence, 0, prompt.length);
+            System.arraycopy(response, 0, sequence, prompt.length, response.length);
+            var out = Gpt.withoutGradient(() -> model.forward(tokens(m, List.of(sequence), sequence.length),
+                    mask(m, List.of(sequence), sequence.length)));
+            float[] logits = out.logits().toFloatArray();
+            float[] values = out.values().toFloatArray();
+            int vocab = SHAPE.vocabSize();
+            double logLikelihood = 0;
+            for (int j = 0; j < response.length; j++) {
+                int row = (prompt.length - 1 + j) * vocab; // this position predicts response token j
+                double max = Double.NEGATIVE_INFINITY;
+                for (int v = 0; v < vocab; v++) max = Math.max(max, logits[row + v]);
+                double sum = 0;
+                for (int v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] - max);
+                logLikelihood += logits[row + response[j]] - max - Math.log(sum);
+            }
+            double expected = values[sequence.length - 1] + logLikelihood / response.length;
+
+            // The same pair inside a batch whose other row pads it on both sides.
+            var batch = ScoringBatch.of(m, List.of(otherPrompt, prompt), List.of(otherResponse, response));
+            float[] scores = Gpt.withoutGradient(() -> model.rewardScores(batch)).toFloatArray();
+            assertThat((double) scores[1]).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-5));
+            // The head alone is not the score: the likelihood term is really there.
+            assertThat(Math.abs(scores[1] - values[sequence.length - 1])).isGreaterThan(0.5f);
+        }
+    }
+
     static NDArray tokens(NDManager m, List<int[]> rows, int width) {
         long[] out = new long[rows.size() * width];
         java.util.Arrays.fill(out, ByteTokenizer.PAD);
