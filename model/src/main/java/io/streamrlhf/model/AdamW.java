@@ -82,6 +82,14 @@ public final class AdamW implements AutoCloseable {
      * @throws ArithmeticException if the gradient norm is not finite (nothing is updated)
      */
     public float step(float learningRate, float maxGradNorm) {
+        return step(name -> learningRate, maxGradNorm);
+    }
+
+    /**
+     * {@link #step(float, float)} with a learning rate per parameter, by name: e.g. a value head
+     * that must fit its targets faster than the trunk under it may move.
+     */
+    public float step(java.util.function.ToDoubleFunction<String> learningRateOf, float maxGradNorm) {
         boolean gradMode = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         try (NDManager scope = manager.newSubManager()) {
@@ -112,6 +120,7 @@ public final class AdamW implements AutoCloseable {
                     continue;
                 }
                 var w = weights.get(i);
+                float learningRate = (float) learningRateOf.applyAsDouble(names.get(i));
                 float decay = w.getShape().dimension() >= 2 ? (float) hyper.weightDecay() : 0f;
                 JniUtils.adamUpdate(w, gradients[i], firstMoments.get(i), secondMoments.get(i), learningRate,
                         (float) (learningRate * biasCorrection), decay, clip, -1f, (float) hyper.beta1(),

@@ -22,6 +22,9 @@ import picocli.CommandLine.Option;
       "Fine-tunes the SFT model with PPO against the reward model (InstructGPT step 3): per-token KL penalty to"
           + " the frozen SFT model plus the normalised RM score on the last token, GAE (gamma 1, lambda 0.95),"
           + " whitened advantages, decoupled clipped surrogate, clipped value loss against returns, adaptive KL controller; PPO-ptx with --set ptx_coef=G (off by default).",
+      "The value head learns at its own rate (value_head_learning_rate) and alone for the first"
+          + " value_warmup_updates updates (the policy stays SFT meanwhile), so the first policy steps have a"
+          + " baseline; set value_warmup_updates=0 for runs of only a few updates.",
       "By default through Kafka, in this process: an embedded broker (or --bootstrap), --actors rollout actors and"
           + " the streaming learner, which drops rollouts more than max_lag policy versions old (--sync: 0) and"
           + " writes stream-stats.json (policy lag p50/p99/max, rollouts/s, weights publish-to-apply ms).",
@@ -30,7 +33,7 @@ import picocli.CommandLine.Option;
           + " writes gold-proxy.csv and gold-proxy.png.",
       "Settings (keys of the effective config printed at start, e.g. updates, prompts_per_batch,"
           + " tokens_per_minibatch, target_kl, ptx_coef, max_lag) come from --config and --set; the tiny-preset"
-          + " defaults take about 3-4 minutes on 2 cores in memory.",
+          + " defaults take about 2 minutes on 2 cores in memory.",
       "A checkpoint holds the policy, optimizer, KL coefficient and (in memory) the sampling and shuffling streams"
           + " and prompt position, or (through Kafka) the consumed rollout offsets: --resume continues a killed run."
     })

@@ -26,7 +26,8 @@ import java.util.List;
  *   <li>{@link #update}: epochs of shuffled minibatches packed to {@code tokens_per_minibatch},
  *       each scored with gradient and trained on {@link #minibatchLoss} (decoupled clipped
  *       surrogate + c_V·clipped value loss − c_H·entropy + γ_ptx·pretraining NLL), global-norm
- *       clipping, AdamW; then the KL controller's update of β.</li>
+ *       clipping, AdamW (the value head at its own rate; during the critic warm-up only the value
+ *       head moves); then the KL controller's update of β.</li>
  * </ol>
  */
 public final class PpoLearner implements AutoCloseable {
@@ -236,6 +237,13 @@ public final class PpoLearner implements AutoCloseable {
         normSum = 0;
     int minibatches = 0;
     int skipped = 0;
+    // The value head is a fresh linear read-out of the policy's trunk (zeroed at the start of PPO),
+    // so it takes its own, larger step size: at the trunk's rate it needs thousands of steps to
+    // learn even the per-family mean score, and until then the advantages carry every prompt's
+    // difficulty as noise. For the first value_warmup_updates batches only the head moves (trunk
+    // rate 0: the policy is still SFT), so PPO starts with a baseline (a critic warm-up).
+    double trunkRate = updates < config.valueWarmupUpdates() ? 0 : learningRate;
+    double valueHeadRate = config.valueHeadLearningRate();
     for (int epoch = 0; epoch < config.epochsPerBatch(); epoch++) {
       for (int[] rows : minibatches(prepared.rollouts())) {
         policy.zeroGradients();
@@ -254,7 +262,7 @@ public final class PpoLearner implements AutoCloseable {
           weight = loss.policy().meanImportanceWeight();
         }
         try {
-          normSum += optimizer.step(learningRate);
+          normSum += optimizer.step(name -> name.startsWith(Gpt.SCALAR_HEAD) ? valueHeadRate : trunkRate);
         } catch (ArithmeticException nonFinite) {
           // A non-finite gradient (seen once in a demo run, not reproducible: float32 on shared
           // cores) leaves the weights untouched; skip this minibatch, as loss scalers skip a step,

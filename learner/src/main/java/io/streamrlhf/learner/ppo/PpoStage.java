@@ -192,7 +192,7 @@ public final class PpoStage {
   public static void zeroValueHead(Gpt policy) {
     Gpt.withoutGradient(() -> {
       for (var entry : policy.parameters().entrySet()) {
-        if (entry.getKey().startsWith("scalar_head.")) {
+        if (entry.getKey().startsWith(Gpt.SCALAR_HEAD)) {
           NDArray p = entry.getValue();
           p.muli(0f);
         }

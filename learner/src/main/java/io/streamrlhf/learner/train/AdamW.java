@@ -50,6 +50,11 @@ public final class AdamW implements AutoCloseable {
     return optimizer.step((float) learningRate, (float) settings.gradClipNorm());
   }
 
+  /** {@link #step(double)} with a learning rate per parameter name. */
+  public double step(java.util.function.ToDoubleFunction<String> learningRateOf) {
+    return optimizer.step(learningRateOf, (float) settings.gradClipNorm());
+  }
+
   /** The moments as a snapshot (version = updates taken), for a checkpoint. */
   public WeightSnapshot state() {
     return optimizer.state();

@@ -40,7 +40,7 @@ class ConfigLoaderTest {
     var file = dir.resolve("ppo.yaml");
     Files.writeString(file, "learning_rate: 3e-4\nupdates: 50\nadaptive_kl: false\n");
     var config =
-        ConfigLoader.load(PpoConfig.defaults(), file, List.of("updates=7", "clip-ratio=0.1", "init_kl_coef=0.05"));
+        ConfigLoader.load(PpoConfig.defaults(), file, List.of("updates=7", "clip-ratio=0.1", "init_kl_coef=0.05", "value_warmup_updates=2"));
     assertThat(config.learningRate()).isEqualTo(3e-4); // from the file, written without a dot
     assertThat(config.updates()).isEqualTo(7); // --set wins over the file
     assertThat(config.clipRatio()).isEqualTo(0.1); // dashes accepted for underscores

@@ -27,7 +27,7 @@ class PpoLearnerTest {
 
   private static PpoConfig config(String... overrides) {
     var settings = new ArrayList<>(List.of("tokens_per_minibatch=80", "learning_rate=1e-2", "min_learning_rate=1e-2",
-        "warmup_steps=0", "ptx_coef=0", "init_kl_coef=0.02", "adaptive_kl=false"));
+        "warmup_steps=0", "ptx_coef=0", "init_kl_coef=0.02", "adaptive_kl=false", "value_warmup_updates=0"));
     settings.addAll(List.of(overrides));
     return ConfigLoader.load(PpoConfig.defaults(), null, settings);
   }
@@ -59,6 +59,39 @@ class PpoLearnerTest {
       System.out.printf("PPO toy objective: mean reward %.3f -> %.3f%n", before, after);
       assertThat(before).isBetween(0.35, 0.65);
       assertThat(after).isGreaterThan(before + 0.25).isGreaterThan(0.75);
+    }
+  }
+
+  /** Every parameter of {@code model} as a flat float array, by name. */
+  private static java.util.Map<String, float[]> weights(Gpt model) {
+    var out = new java.util.TreeMap<String, float[]>();
+    model.parameters().forEach((name, p) -> out.put(name, p.toFloatArray()));
+    return out;
+  }
+
+  @Test
+  void criticWarmUpMovesOnlyTheValueHeadThenThePolicyTrains() {
+    var config = config("value_warmup_updates=2", "value_head_learning_rate=1e-2");
+    try (var policy = Gpt.create(SHAPE, 11);
+        var reference = Gpt.create(SHAPE, 11);
+        var learner = new PpoLearner(policy, config, 0.5, 0.2)) {
+      var sampler = new RolloutSampler(policy, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0);
+      var start = weights(policy);
+      for (int update = 0; update < 2; update++) {
+        learner.update(sampler.sample(prompts(8), 2, 40 + update, update), config.learningRate());
+      }
+      var warmedUp = weights(policy);
+      for (var name : start.keySet()) {
+        if (name.startsWith(Gpt.SCALAR_HEAD)) {
+          assertThat(warmedUp.get(name)).as(name).isNotEqualTo(start.get(name));
+        } else {
+          assertThat(warmedUp.get(name)).as(name).isEqualTo(start.get(name)); // the policy is untouched
+        }
+      }
+      learner.update(sampler.sample(prompts(8), 2, 42, 2), config.learningRate());
+      var trained = weights(policy);
+      assertThat(trained.get("h.0.attn.qkv.weight")).isNotEqualTo(warmedUp.get("h.0.attn.qkv.weight"));
+      assertThat(trained.get("tok_emb")).isNotEqualTo(warmedUp.get("tok_emb"));
     }
   }
 

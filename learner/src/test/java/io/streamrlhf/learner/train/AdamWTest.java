@@ -70,6 +70,34 @@ class AdamWTest {
   }
 
   @Test
+  void perParameterLearningRatesScaleEachParametersFirstStep() {
+    try (var model = Gpt.create(MINI, 5)) {
+      model.requireGradients();
+      var before = new HashMap<String, float[]>();
+      model.parameters().forEach((k, v) -> before.put(k, v.toFloatArray()));
+      var grads = backward(model);
+      try (var adam = new AdamW(model, new AdamW.Settings(0.9, 0.95, 0.0, 1e9))) {
+        // the embedding at 0.02, the final norm's bias frozen, everything else at 0.005
+        adam.step(name -> name.equals("tok_emb") ? 0.02 : name.equals("ln_f.bias") ? 0 : 0.005);
+        for (var name : List.of("tok_emb", "ln_f.bias", "h.0.mlp.fc.weight")) {
+          double lr = name.equals("tok_emb") ? 0.02 : name.equals("ln_f.bias") ? 0 : 0.005;
+          var after = model.parameters().get(name).toFloatArray();
+          var g = grads.get(name);
+          var p = before.get(name);
+          int moved = 0;
+          for (int i = 0; i < p.length; i++) {
+            if (Math.abs(g[i]) > 1e-4) { // step 1 is lr·sign(g) where |g| >> ε
+              assertThat((double) after[i]).as(name).isCloseTo(p[i] - lr * Math.signum(g[i]), within(2e-5));
+              moved++;
+            }
+          }
+          assertThat(moved).as(name).isPositive();
+        }
+      }
+    }
+  }
+
+  @Test
   void decoupledWeightDecayShrinksMatricesButNotBiases() {
     try (var model = Gpt.create(MINI, 4)) {
       model.requireGradients();

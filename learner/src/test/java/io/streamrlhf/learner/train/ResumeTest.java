@@ -100,7 +100,7 @@ class ResumeTest {
     var ppo = ConfigLoader.load(PpoConfig.defaults(), null, List.of("updates=5", "prompts_per_batch=3",
         "responses_per_prompt=2", "tokens_per_minibatch=100", "epochs_per_batch=2", "learning_rate=1e-2",
         "warmup_steps=2", "ptx_coef=0.1", "ptx_tokens_per_minibatch=64", "kl_horizon=10", "eval_every_updates=2",
-        "eval_prompts=2", "checkpoint_every_updates=2"));
+        "eval_prompts=2", "checkpoint_every_updates=2", "value_warmup_updates=1"));
     var straight = PpoStage.run(ppo, sft, rm, dir.resolve("straight"), false, QUIET);
     assertThat(PpoStage.run(ppo, sft, rm, dir.resolve("killed"), false, QUIET, 3)).isNull();
     assertThat(Checkpoint.read(dir.resolve("killed"), "ppo").state().step()).isEqualTo(2);
