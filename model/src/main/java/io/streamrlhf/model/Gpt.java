@@ -348,18 +348,14 @@ public final class Gpt implements AutoCloseable {
             throw new IllegalArgumentException("temperature must be positive, got " + temperature);
         }
         long b = batch.batchSize();
-        int p = batch.promptWidth();
         int r = batch.responseWidth();
-        var hidden = JniUtils.reshape(forwardHidden(batch), new long[] {b, p + r, config.dModel()});
-        // Position p-1+j predicts response token j; one [B·R, d_model] matrix for the heads.
-        var predicting = JniUtils.reshape(JniUtils.slice(hidden, 1, p - 1, p - 1 + r, 1),
-                new long[] {b * r, config.dModel()});
+        var predicting = predictingRows(forwardHidden(batch), batch);
         NDArray logits = logits(predicting);
         if (temperature != 1f) {
             logits = logits.div(temperature);
         }
         var logProbsAll = logits.logSoftmax(-1);
-        var logProbs = logProbsAll.gather(batch.responseTokens().reshape(b * r, 1), -1).reshape(b, r);
+        var logProbs = responseTokenLogProbs(logProbsAll, batch);
         var entropy = logProbsAll.exp().mul(logProbsAll).sum(new int[] {-1}).neg().reshape(b, r);
         return new TokenScores(logProbs, entropy, JniUtils.reshape(values(predicting), new long[] {b, r}),
                 batch.responseMask());
@@ -378,23 +374,35 @@ public final class Gpt implements AutoCloseable {
      */
     public NDArray rewardScores(ScoringBatch batch) {
         long b = batch.batchSize();
-        int p = batch.promptWidth();
-        int r = batch.responseWidth();
+        long t = batch.tokens().getShape().get(1);
         var hidden = forwardHidden(batch);
-        var head = JniUtils.reshape(values(hidden), new long[] {b, p + r}).gather(batch.lastTokenIndex(), 1)
-                .squeeze(-1);
-        if (r == 0) {
+        var head = JniUtils.reshape(values(hidden), new long[] {b, t}).gather(batch.lastTokenIndex(), 1).squeeze(-1);
+        if (batch.responseWidth() == 0) {
             return head;
         }
-        // Position p-1+j predicts response token j, as in score().
-        var predicting = JniUtils.reshape(
-                JniUtils.slice(JniUtils.reshape(hidden, new long[] {b, p + r, config.dModel()}), 1, p - 1, p - 1 + r, 1),
-                new long[] {b * r, config.dModel()});
         var mask = batch.responseMask().toType(dataType, false);
-        var logProbs = logits(predicting).logSoftmax(-1)
-                .gather(batch.responseTokens().reshape(b * r, 1), -1).reshape(b, r);
+        var logProbs = responseTokenLogProbs(logits(predictingRows(hidden, batch)).logSoftmax(-1), batch);
         var meanLogLikelihood = logProbs.mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}).maximum(1));
         return head.add(meanLogLikelihood);
+    }
+
+    /**
+     * The rows of {@code hidden} [B·(P+R), d_model] at the positions that predict the response
+     * tokens (position P-1+j predicts token j), as one [B·R, d_model] matrix for the heads.
+     */
+    private PtNDArray predictingRows(PtNDArray hidden, ScoringBatch batch) {
+        long b = batch.batchSize();
+        int p = batch.promptWidth();
+        int r = batch.responseWidth();
+        var perRow = JniUtils.reshape(hidden, new long[] {b, p + r, config.dModel()});
+        return JniUtils.reshape(JniUtils.slice(perRow, 1, p - 1, p - 1 + r, 1), new long[] {b * r, config.dModel()});
+    }
+
+    /** log p of each response token from {@code logProbsAll} [B·R, V] at its predicting row, [B, R]. */
+    private static NDArray responseTokenLogProbs(NDArray logProbsAll, ScoringBatch batch) {
+        long b = batch.batchSize();
+        int r = batch.responseWidth();
+        return logProbsAll.gather(batch.responseTokens().reshape(b * r, 1), -1).reshape(b, r);
     }
 
     /** The final hidden states of {@code batch}, [B·T, d_model]. */
