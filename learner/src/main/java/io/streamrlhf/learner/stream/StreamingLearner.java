@@ -12,6 +12,7 @@ import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.Json;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
@@ -172,7 +173,7 @@ public final class StreamingLearner {
             ends.values());
       }
       out.flush();
-      publishWeights(weights, policy, learner.updates());
+      publishWeights(weights, policy.config(), policy.snapshot(learner.updates()));
       publishPrompts(feed, learner.updates());
       while (learner.updates() < config.updates()) {
         var batch = collectBatch(rollouts, learner, feed);
@@ -182,11 +183,11 @@ public final class StreamingLearner {
                 + "importance weight %.3f  |g| %.2f  len %.1f%n", result.update(), config.updates(),
             result.meanRmScore(), result.meanNormalisedScore(), result.meanKl(), result.beta(), result.clipFraction(),
             result.meanImportanceWeight(), result.gradNorm(), result.meanResponseTokens());
-        checkpoint(consumer, policy, learner, feed);
+        var written = checkpoint(consumer, policy, learner, feed);
         out.printf("learner: checkpoint v%d written (%d rollouts applied in all)%n", learner.updates(),
             appliedIds.size());
         out.flush();
-        publishWeights(weights, policy, learner.updates());
+        publishWeights(weights, policy.config(), written); // the very weights just checkpointed
         publishPrompts(feed, learner.updates());
       }
       var summary = stats.summary(rollouts.deadLettered());
@@ -206,10 +207,11 @@ public final class StreamingLearner {
     }
   }
 
-  private void publishWeights(WeightPublisher publisher, Gpt policy, long version) {
-    var meta = Map.of("model_config", policy.config().toJson());
-    var snapshot = new WeightSnapshot(WeightModel.POLICY, version, policy.snapshot(version).encode(), meta,
-        Instant.now());
+  private void publishWeights(WeightPublisher publisher, GptConfig modelConfig,
+      io.streamrlhf.model.WeightSnapshot weights) {
+    long version = weights.version();
+    var meta = Map.of("model_config", modelConfig.toJson());
+    var snapshot = new WeightSnapshot(WeightModel.POLICY, version, weights.encode(), meta, Instant.now());
     int chunks = publisher.publish(snapshot, settings.kafkaTimeout());
     out.printf("learner: published policy v%d (%d chunk(s), %d bytes)%n", version, chunks, snapshot.bytes().length);
   }
@@ -282,10 +284,11 @@ public final class StreamingLearner {
 
   /**
    * Weights, optimizer, policy version, random state, prompt position, the rollout offsets to
-   * resume from and the ledger, in one atomic {@link Checkpoint}.
+   * resume from and the ledger, in one atomic {@link Checkpoint}; returns the weights it wrote, which
+   * are then published as they are rather than copied out of the model a second time.
    */
-  private void checkpoint(KafkaConsumer<byte[], byte[]> consumer, Gpt policy, PpoLearner learner, PromptFeed feed)
-      throws IOException {
+  private io.streamrlhf.model.WeightSnapshot checkpoint(KafkaConsumer<byte[], byte[]> consumer, Gpt policy,
+      PpoLearner learner, PromptFeed feed) throws IOException {
     var offsets = new HashMap<TopicPartition, Long>();
     for (var tp : partitions) offsets.put(tp, consumer.position(tp, settings.kafkaTimeout()));
     for (var r : carried) {
@@ -305,7 +308,9 @@ public final class StreamingLearner {
     extra.set(EXTRA_KEY, stream);
     var state = new TrainState(config.stageName(), learner.updates(), feed.nextBatch(), progress.shuffleRng(),
         learner.updates(), extra);
-    Checkpoint.write(outDir, policy.config(), policy.snapshot(learner.updates()), learner.optimizerState(), state);
+    var weights = policy.snapshot(learner.updates());
+    Checkpoint.write(outDir, policy.config(), weights, learner.optimizerState(), state);
+    return weights;
   }
 
   /** The rollout ids applied so far by the run checkpointed in {@code dir}, in order (a repeat would show twice). */
