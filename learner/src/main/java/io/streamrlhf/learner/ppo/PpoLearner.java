@@ -282,7 +282,11 @@ public final class PpoLearner implements AutoCloseable {
     }
     int taken = Math.max(minibatches, 1); // every minibatch skipped: the means below read 0
     double meanKl = Arrays.stream(prepared.kl()).average().orElse(0);
-    klController = klController.update(meanKl, n);
+    if (trunkRate > 0) {
+      // Not during the critic warm-up: the policy cannot move then, so its KL of ~0 says nothing
+      // about β, and the adaptive controller would only decay it (0.2 to 0.155 over 20 updates).
+      klController = klController.update(meanKl, n);
+    }
     updates++;
     double tokens = batch.rollouts().stream().mapToInt(r -> r.response().length).average().orElse(0);
     return new UpdateStats(updates, n, batch.rollouts().stream().mapToDouble(Rollout::rmScore).average().orElse(0),

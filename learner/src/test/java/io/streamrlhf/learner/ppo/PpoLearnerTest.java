@@ -71,7 +71,7 @@ class PpoLearnerTest {
 
   @Test
   void criticWarmUpMovesOnlyTheValueHeadThenThePolicyTrains() {
-    var config = config("value_warmup_updates=2", "value_head_learning_rate=1e-2");
+    var config = config("value_warmup_updates=2", "value_head_learning_rate=1e-2", "adaptive_kl=true");
     try (var policy = Gpt.create(SHAPE, 11);
         var reference = Gpt.create(SHAPE, 11);
         var learner = new PpoLearner(policy, config, 0.5, 0.2)) {
@@ -81,6 +81,8 @@ class PpoLearnerTest {
         learner.update(sampler.sample(prompts(8), 2, 40 + update, update), config.learningRate());
       }
       var warmedUp = weights(policy);
+      // KL is 0 while the policy is frozen; the adaptive controller must not read that as room to grow
+      assertThat(learner.beta()).isEqualTo(config.initKlCoef());
       for (var name : start.keySet()) {
         if (name.startsWith(Gpt.SCALAR_HEAD)) {
           assertThat(warmedUp.get(name)).as(name).isNotEqualTo(start.get(name));
@@ -92,6 +94,8 @@ class PpoLearnerTest {
       var trained = weights(policy);
       assertThat(trained.get("h.0.attn.qkv.weight")).isNotEqualTo(warmedUp.get("h.0.attn.qkv.weight"));
       assertThat(trained.get("tok_emb")).isNotEqualTo(warmedUp.get("tok_emb"));
+      // the update after the warm-up adapts β: its batch was sampled by the untouched policy (KL 0 < target)
+      assertThat(learner.beta()).isLessThan(config.initKlCoef());
     }
   }
 
