@@ -58,6 +58,11 @@ public final class Gpt implements AutoCloseable {
     public static final String SCALAR_HEAD = "scalar_head.";
     /** GPT-2's initialisation: N(0, 0.02), residual projections scaled by 1/sqrt(2·layers). */
     private static final double INIT_STD = 0.02;
+    /**
+     * The logit offset of a token no model may emit: finite, so log-softmax and p·log p stay
+     * finite (p is exactly 0 in float32), and representable in half precision.
+     */
+    static final float NEVER_EMITTED = -1e4f;
 
     private final GptConfig config;
     private final DataType dataType;
@@ -73,6 +78,12 @@ public final class Gpt implements AutoCloseable {
     private final NDArray scalarHeadBias;
     /** 1/sqrt(head dim) as a 0-d array, so the scaling is one native op. */
     private final NDArray attentionScale;
+    /**
+     * Added to the logits [V]: 0 for the tokens a model may emit (bytes and EOS), {@link
+     * #NEVER_EMITTED} for PAD and the reserved ids, so no distribution the model defines (training
+     * loss, scores, sampling) gives them mass and a response never holds one.
+     */
+    private final NDArray outputBias;
 
     /** One transformer block's parameters; weights in PyTorch's Linear layout [out, in]. */
     private record Block(
@@ -118,6 +129,9 @@ public final class Gpt implements AutoCloseable {
         scalarHeadWeight = parameter(SCALAR_HEAD + "weight", rng, Init.NORMAL, 1, d);
         scalarHeadBias = parameter(SCALAR_HEAD + "bias", rng, Init.ZEROS, 1);
         attentionScale = manager.create(1.0 / Math.sqrt(config.headDim())).toType(dataType, false);
+        var bias = new float[config.vocabSize()];
+        for (int token = ByteTokenizer.PAD; token < bias.length; token++) bias[token] = NEVER_EMITTED;
+        outputBias = manager.create(bias).toType(dataType, false);
     }
 
     /** A freshly initialised float32 model on the CPU. */
@@ -273,7 +287,7 @@ public final class Gpt implements AutoCloseable {
 
     /** Logits from the tied token embedding: hidden · tok_embᵀ, [N, V] for hidden [N, d_model]. */
     private PtNDArray logits(NDArray hidden) {
-        return JniUtils.linear(pt(hidden), pt(tokenEmbedding), null);
+        return JniUtils.linear(pt(hidden), pt(tokenEmbedding), pt(outputBias));
     }
 
     /** The scalar head: one number per row of {@code hidden} [N, d_model], as [N, 1]. */

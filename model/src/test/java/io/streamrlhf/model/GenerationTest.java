@@ -72,6 +72,39 @@ class GenerationTest {
     }
 
     @Test
+    void padAndReservedTokensAreNeverSampledHoweverLargeTheirLogits() {
+        // eosProne's trick, far stronger, on PAD and the reserved ids: their embedding rows share
+        // ln_f's constant output direction, so without the output bias they would take nearly all
+        // the mass (logit +0.3 · 3 · d_model ≈ 43 above the rest at every position).
+        float[] constant = new float[SHAPE.dModel()];
+        java.util.Arrays.fill(constant, 0.3f);
+        float[] row = new float[SHAPE.dModel()];
+        java.util.Arrays.fill(row, 3f);
+        try (var padProne = Gpt.create(SHAPE, 11)) {
+            padProne.parameters().get("ln_f.bias").set(constant);
+            var embedding = padProne.parameters().get("tok_emb");
+            for (int token = ByteTokenizer.PAD; token < ByteTokenizer.VOCAB_SIZE; token++) {
+                embedding.set(new ai.djl.ndarray.index.NDIndex("{}", token), embedding.getManager().create(row));
+            }
+            var completions = padProne.generate(PROMPTS, new Gpt.Sampling(20, 1.5f, 0, 7));
+            var drawn = new ArrayList<Integer>();
+            for (var completion : completions) {
+                for (int token : completion.tokens()) drawn.add(token);
+            }
+            assertThat(drawn).hasSizeGreaterThan(PROMPTS.size()).allMatch(token -> token <= ByteTokenizer.EOS);
+            // the training loss sees the same distribution: PAD's log-probability is the bias itself
+            try (NDManager m = NDManager.newBaseManager()) {
+                var tokens = m.create(new long[][] {{72, 105}});
+                var logProbs = padProne.forward(tokens, m.ones(tokens.getShape())).logits().logSoftmax(-1);
+                float[] last = logProbs.get("0, 1").toFloatArray();
+                assertThat(last[ByteTokenizer.PAD]).isLessThan(Gpt.NEVER_EMITTED / 2);
+                assertThat(last[ByteTokenizer.VOCAB_SIZE - 1]).isLessThan(Gpt.NEVER_EMITTED / 2);
+                assertThat(last['i']).isGreaterThan(-20f);
+            }
+        }
+    }
+
+    @Test
     void samplingIsReproducibleForASeedAndStopsAtEos() {
         var sampling = new Gpt.Sampling(20, 1f, 0, 99);
         var first = eosProne.generate(PROMPTS, sampling);
