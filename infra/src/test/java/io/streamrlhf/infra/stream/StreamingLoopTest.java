@@ -35,6 +35,9 @@ class StreamingLoopTest {
       assertThat(summary.rolloutsApplied()).isEqualTo(8);
       assertThat(summary.lagMax()).isZero(); // max_lag 0: on-policy
       assertThat(Checkpoint.trainState(dir.resolve("ppo")).step()).isEqualTo(2);
+      // checkpoint_every_updates is 1000 here: the learner says it checkpoints every update anyway, and does
+      assertThat(log.toString()).contains("checkpointing after every update, not every 1000")
+          .contains("learner: checkpoint v1 written").contains("learner: checkpoint v2 written");
       assertThat(StreamStats.Summary.read(dir.resolve("ppo")).rolloutsApplied()).isEqualTo(8);
       // every actor applied the learner's newest weights (an actor may skip a version that a newer one overtook)
       for (var actor : LocalLoop.actorIds(2)) {

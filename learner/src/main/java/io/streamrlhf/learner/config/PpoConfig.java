@@ -29,6 +29,9 @@ import java.util.Map;
  * @param importanceWeightCap c̄ of the decoupled-PPO behaviour weight (≥ 1, see Ppo)
  * @param evalEveryUpdates period of the gold-vs-proxy evaluation, in updates
  * @param evalPrompts size of the fixed held-out subset it scores
+ * @param checkpointEveryUpdates checkpoint period of the in-process loop; the streaming learner
+ *     checkpoints after every update whatever this says, because it publishes only weights a
+ *     checkpoint holds (exactly-once across restarts), and says so at start
  * @param maxLag the streaming loop's staleness bound: a rollout sampled by policy version v is
  *     used by the learner at version u only if u − v ≤ max_lag (older ones are dropped and
  *     counted), and prompts of batch b ask actors for a policy of at least b − max_lag; 0 is

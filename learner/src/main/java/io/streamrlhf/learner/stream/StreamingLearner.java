@@ -109,6 +109,11 @@ public final class StreamingLearner {
 
   private StreamStats.Summary run(Path sftDir, Path rmDir) throws IOException {
     out.println(ConfigLoader.describe(config));
+    if (config.checkpointEveryUpdates() != 1) {
+      out.printf("learner: checkpointing after every update, not every %d: weights are published only once a"
+          + " checkpoint holds them, so a restarted learner never lags the actors (checkpoint_every_updates applies"
+          + " to the in-process loop)%n", config.checkpointEveryUpdates());
+    }
     var rmStats = RewardStats.read(rmDir);
     boolean resume = Checkpoint.exists(outDir);
     ConfigLoader.save(config, outDir);
