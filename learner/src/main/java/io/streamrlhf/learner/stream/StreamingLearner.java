@@ -89,7 +89,7 @@ public final class StreamingLearner {
   private final StreamStats stats = new StreamStats();
   private final ArrayDeque<Decoded.Value<io.streamrlhf.schemas.Rollout>> carried = new ArrayDeque<>();
   private final List<TopicPartition> partitions = new ArrayList<>();
-  private final List<String> appliedIds = new ArrayList<>();
+  private AppliedRolloutLog applied;
   private String run;
   private RolloutLedger ledger;
 
@@ -141,7 +141,14 @@ public final class StreamingLearner {
         learner.restore(progress, saved.optimizer());
         run = stream.get("run_id").asText();
         ledger = RolloutLedger.fromJson(stream.get("ledger"), config.promptsPerBatch(), config.responsesPerPrompt());
-        stream.get("applied_ids").forEach(n -> appliedIds.add(n.asText()));
+        if (stream.has("applied_ids")) { // a checkpoint from before the log: carry its ids over into one
+          applied = AppliedRolloutLog.create(outDir);
+          stream.get("applied_ids").forEach(n -> applied.add(n.asText()));
+          applied.flush();
+        } else {
+          applied = AppliedRolloutLog.resume(outDir, stream.get("applied_log_bytes").asLong(),
+              stream.get("applied_count").asLong());
+        }
         var offsets = new TreeMap<Integer, Long>();
         stream.get("offsets").fields().forEachRemaining(e -> offsets.put(Integer.parseInt(e.getKey()), e.getValue().asLong()));
         for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
@@ -173,6 +180,7 @@ public final class StreamingLearner {
         var ends = consumer.endOffsets(partitions, settings.kafkaTimeout());
         for (var tp : partitions) consumer.seek(tp, ends.get(tp));
         feed = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), 0);
+        applied = AppliedRolloutLog.create(outDir);
         checkpoint(consumer, policy, learner, feed);
         out.printf("learner: run %s starts at policy v0 (the SFT model, value head zeroed); rollout offsets %s%n", run,
             ends.values());
@@ -190,7 +198,7 @@ public final class StreamingLearner {
             result.meanImportanceWeight(), result.gradNorm(), result.meanResponseTokens());
         var written = checkpoint(consumer, policy, learner, feed);
         out.printf("learner: checkpoint v%d written (%d rollouts applied in all)%n", learner.updates(),
-            appliedIds.size());
+            applied.count());
         out.flush();
         publishWeights(weights, policy.config(), written); // the very weights just checkpointed
         publishPrompts(feed, learner.updates());
@@ -254,7 +262,7 @@ public final class StreamingLearner {
           continue;
         }
         stats.applied(lag);
-        appliedIds.add(value.getRolloutId());
+        applied.add(value.getRolloutId());
         accepted.add(new Keyed(id.get(), sample, toRollout(value)));
       }
       long now = System.nanoTime();
@@ -307,8 +315,9 @@ public final class StreamingLearner {
     for (var tp : partitions) offsetNode.put(Integer.toString(tp.partition()), offsets.get(tp));
     stream.set("ledger", ledger.toJson());
     stream.set("progress", Json.MAPPER.valueToTree(progress));
-    var ids = stream.putArray("applied_ids");
-    appliedIds.forEach(ids::add);
+    applied.flush(); // the ids on disk before the checkpoint that counts them
+    stream.put("applied_log_bytes", applied.bytes());
+    stream.put("applied_count", applied.durableCount());
     var extra = Json.MAPPER.createObjectNode().put("kl_coef", learner.beta());
     extra.set(EXTRA_KEY, stream);
     var state = new TrainState(config.stageName(), learner.updates(), feed.nextBatch(), progress.shuffleRng(),
@@ -320,8 +329,17 @@ public final class StreamingLearner {
 
   /** The rollout ids applied so far by the run checkpointed in {@code dir}, in order (a repeat would show twice). */
   public static List<String> appliedRolloutIds(Path dir) throws IOException {
-    var ids = new ArrayList<String>();
-    Checkpoint.trainState(dir).extra().get(EXTRA_KEY).get("applied_ids").forEach(n -> ids.add(n.asText()));
+    var stream = Checkpoint.trainState(dir).extra().get(EXTRA_KEY);
+    if (stream.has("applied_ids")) {
+      var ids = new ArrayList<String>();
+      stream.get("applied_ids").forEach(n -> ids.add(n.asText()));
+      return ids;
+    }
+    var ids = AppliedRolloutLog.read(dir, stream.get("applied_log_bytes").asLong());
+    if (ids.size() != stream.get("applied_count").asLong()) {
+      throw new IOException(dir.resolve(AppliedRolloutLog.FILE) + " holds " + ids.size() + " ids where its checkpoint"
+          + " counts " + stream.get("applied_count").asLong());
+    }
     return ids;
   }
 
