@@ -242,7 +242,8 @@ public final class PpoLearner implements AutoCloseable {
     // learn even the per-family mean score, and until then the advantages carry every prompt's
     // difficulty as noise. For the first value_warmup_updates batches only the head moves (trunk
     // rate 0: the policy is still SFT), so PPO starts with a baseline (a critic warm-up).
-    double trunkRate = updates < config.valueWarmupUpdates() ? 0 : learningRate;
+    boolean criticWarmUp = updates < config.valueWarmupUpdates();
+    double trunkRate = criticWarmUp ? 0 : learningRate;
     double valueHeadRate = config.valueHeadLearningRate();
     for (int epoch = 0; epoch < config.epochsPerBatch(); epoch++) {
       for (int[] rows : minibatches(prepared.rollouts())) {
@@ -282,7 +283,7 @@ public final class PpoLearner implements AutoCloseable {
     }
     int taken = Math.max(minibatches, 1); // every minibatch skipped: the means below read 0
     double meanKl = Arrays.stream(prepared.kl()).average().orElse(0);
-    if (trunkRate > 0) {
+    if (!criticWarmUp) {
       // Not during the critic warm-up: the policy cannot move then, so its KL of ~0 says nothing
       // about β, and the adaptive controller would only decay it (0.2 to 0.155 over 20 updates).
       klController = klController.update(meanKl, n);
