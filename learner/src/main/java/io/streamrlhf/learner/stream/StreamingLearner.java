@@ -129,9 +129,11 @@ public final class StreamingLearner {
       var rollouts = new DecodingConsumer<>(consumer, ROLLOUTS, producer, id, settings.kafkaTimeout());
       var weights = new WeightPublisher(producer);
       PromptFeed feed;
+      io.streamrlhf.model.WeightSnapshot current; // the policy's weights as the checkpoint in force holds them
       if (resume) {
         var saved = Checkpoint.read(outDir, config.stageName());
         policy.load(saved.weights());
+        current = saved.weights();
         var stream = saved.state().extra().get(EXTRA_KEY);
         if (stream == null) {
           throw new IllegalArgumentException(outDir + " holds a PPO checkpoint of the in-process stage (no Kafka offsets"
@@ -181,12 +183,12 @@ public final class StreamingLearner {
         for (var tp : partitions) consumer.seek(tp, ends.get(tp));
         feed = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), 0);
         applied = AppliedRolloutLog.create(outDir);
-        checkpoint(consumer, policy, learner, feed);
+        current = checkpoint(consumer, policy, learner, feed);
         out.printf("learner: run %s starts at policy v0 (the SFT model, value head zeroed); rollout offsets %s%n", run,
             ends.values());
       }
       out.flush();
-      publishWeights(weights, policy.config(), policy.snapshot(learner.updates()));
+      publishWeights(weights, policy.config(), current);
       publishPrompts(feed, learner.updates());
       while (learner.updates() < config.updates()) {
         var batch = collectBatch(rollouts, learner, feed);
