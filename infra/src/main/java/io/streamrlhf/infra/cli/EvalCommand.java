@@ -30,7 +30,8 @@ import picocli.CommandLine.Option;
       "Rows: base (zero-shot and 3-shot, cut at the first newline), sft, ppo; a selected row whose model"
           + " directory is not given is skipped.",
       "Writes DIR/table.md and DIR/eval.jsonl ({\"model\",\"prompt\",\"family\",\"reference\",\"response\","
-          + "\"terminated\",\"score\",\"rm_score\",\"kl\"} per model and prompt)."
+          + "\"terminated\",\"score\",\"rm_score\",\"kl\"} per model and prompt); with the sft and ppo rows also DIR/win.json,"
+          + " PPO's win vs SFT over --win-samples responses per prompt from each."
     })
 final class EvalCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -69,9 +70,17 @@ final class EvalCommand implements Callable<Integer> {
       description = "Evaluate N of the 400 held-out prompts (the first N/8 of each family), for quick looks.")
   int limit;
 
+  @Option(names = "--win-samples", defaultValue = "8", paramLabel = "N",
+      description = "With both the sft and ppo rows: also sample N more responses per prompt from each and report"
+          + " PPO's win vs SFT over all N x N pairs, per family and with its standard error (the table's column"
+          + " compares one sample each and moves by a few hundredths with the seed). Written to DIR/win.json and"
+          + " below the table; 0 turns it off.")
+  int winSamples;
+
   @Override
   public Integer call() throws Exception {
     if (!(temperature > 0)) throw new UserError("--temperature must be > 0, got " + temperature);
+    if (winSamples < 0) throw new UserError("--win-samples must be >= 0, got " + winSamples);
     if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1");
     var rows = new ArrayList<Evaluation.Row>();
     for (var name : models) {
@@ -102,7 +111,8 @@ final class EvalCommand implements Callable<Integer> {
           java.util.stream.Collectors.toList())).values().stream().flatMap(l -> l.stream().limit(perFamily)).toList();
     }
     var stdout = spec.commandLine().getOut();
-    var records = Evaluation.run(tasks, rows, models, new Evaluation.Settings(temperature, seed, promptsPerBatch), stdout);
+    var settings = new Evaluation.Settings(temperature, seed, promptsPerBatch);
+    var records = Evaluation.run(tasks, rows, models, settings, stdout);
     Files.createDirectories(out);
     try (var writer = Files.newBufferedWriter(out.resolve("eval.jsonl"), StandardCharsets.UTF_8)) {
       for (var r : records) {
@@ -114,11 +124,39 @@ final class EvalCommand implements Callable<Integer> {
     for (var row : Evaluation.Row.values()) labels.put(row.id, row.label);
     var table = EvalTable.markdown(EvalTable.rows(records), labels);
     var header = String.format(Locale.ROOT, "%d held-out prompts, temperature %s, seed %d%n%n", tasks.size(), temperature, seed);
-    Files.writeString(out.resolve("table.md"), header + table, StandardCharsets.UTF_8);
-    stdout.print(header + table);
-    stdout.println("eval: wrote " + out.resolve("table.md") + " and " + out.resolve("eval.jsonl"));
+    var footer = "";
+    if (winSamples > 0 && rows.contains(Evaluation.Row.SFT) && rows.contains(Evaluation.Row.PPO)) {
+      var estimate = Evaluation.expectedWin(tasks, sft, ppo, settings, winSamples, stdout);
+      Files.writeString(out.resolve("win.json"), winJson(estimate), StandardCharsets.UTF_8);
+      footer = winLines(estimate, tasks.size());
+    }
+    Files.writeString(out.resolve("table.md"), header + table + footer, StandardCharsets.UTF_8);
+    stdout.print(header + table + footer);
+    stdout.println("eval: wrote " + out.resolve("table.md") + " and " + out.resolve("eval.jsonl")
+        + (footer.isEmpty() ? "" : " and " + out.resolve("win.json")));
     stdout.flush();
     return 0;
+  }
+
+  /** The estimate as the lines printed under the table. */
+  static String winLines(EvalTable.WinEstimate estimate, int prompts) {
+    var sb = new StringBuilder();
+    sb.append(String.format(Locale.ROOT, "%nPPO win vs SFT over %d x %d samples per prompt (what the column above"
+        + " estimates from one each): %.3f ± %.3f (standard error over %d prompts)%n", estimate.samplesPerPrompt(),
+        estimate.samplesPerPrompt(), estimate.winVsSft(), estimate.standardError(), prompts));
+    sb.append("  by family:");
+    estimate.byFamily().forEach((family, win) -> sb.append(String.format(Locale.ROOT, " %s %.3f", family, win)));
+    return sb.append(System.lineSeparator()).toString();
+  }
+
+  static String winJson(EvalTable.WinEstimate estimate) throws IOException {
+    var node = JSON.createObjectNode();
+    node.put("samples_per_prompt", estimate.samplesPerPrompt());
+    node.put("win_vs_sft", estimate.winVsSft());
+    node.put("standard_error", estimate.standardError());
+    var byFamily = node.putObject("by_family");
+    estimate.byFamily().forEach(byFamily::put);
+    return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
   }
 
   static String recordLine(EvalTable.Record r) throws IOException {

@@ -2,6 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
@@ -115,5 +116,28 @@ class StagesCliTest {
     var table = Files.readString(out.resolve("table.md"));
     assertThat(table).contains("| base |").contains("| base 3-shot |").contains("| SFT |").doesNotContain("| PPO |");
     assertThat(run.out()).contains("| SFT |").contains("row ppo skipped");
+    assertThat(out.resolve("win.json")).as("no ppo row, no win estimate").doesNotExist();
+  }
+
+  @Test
+  void evalEstimatesTheWinOverManySamplesWhenSftAndPpoAreBothThere() throws Exception {
+    var out = dir.resolve("eval-win");
+    // any policy checkpoint can stand in for PPO's; the SFT model against itself
+    var run = run("eval", "--models", "sft,ppo", "--sft", sft.toString(), "--ppo", sft.toString(),
+        "--out", out.toString(), "--limit", "16", "--prompts-per-batch", "8", "--win-samples", "3");
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    var win = JSON.readTree(out.resolve("win.json").toFile());
+    assertThat(win.get("samples_per_prompt").asInt()).isEqualTo(3);
+    double estimate = win.get("win_vs_sft").asDouble();
+    assertThat(estimate).isBetween(0.0, 1.0);
+    assertThat(win.get("standard_error").asDouble()).isBetween(0.0, 0.5);
+    // 16 prompts, two per family: every family has its own mean, and they average to the whole
+    var families = win.get("by_family");
+    assertThat(families.size()).isEqualTo(8);
+    double sum = 0;
+    for (var family : families) sum += family.asDouble();
+    assertThat(sum / 8).isCloseTo(estimate, within(1e-9));
+    assertThat(Files.readString(out.resolve("table.md"))).contains("PPO win vs SFT over 3 x 3 samples per prompt");
+    assertThat(run.out()).contains("PPO win vs SFT over 3 x 3").contains("  by family: ");
   }
 }

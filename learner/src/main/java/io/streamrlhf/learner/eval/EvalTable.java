@@ -4,6 +4,7 @@ import io.streamrlhf.tasks.Family;
 import io.streamrlhf.tasks.Oracle;
 import io.streamrlhf.tasks.Task;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -81,6 +82,52 @@ public final class EvalTable {
     double d = Math.max(n, 1);
     return new Row(model, n, follows / d, colors == 0 ? null : (double) truthful / colors, correct / d, nonToxic / d,
         comparable ? wins / d : null, rmCount == n && n > 0 ? rm / n : null, klCount == n && n > 0 ? kl / n : null);
+  }
+
+  /**
+   * A model's win rate against SFT estimated from many samples per prompt, where the table's
+   * column compares one sample of each.
+   *
+   * @param winVsSft mean over prompts of the share of the N×N (model, SFT) sample pairs the model
+   *     wins (ties ½): the expected value of the table's column
+   * @param standardError its standard error over prompts (sample standard deviation / √prompts)
+   * @param samplesPerPrompt N
+   * @param byFamily the same mean per family, in the order families first appear
+   */
+  public record WinEstimate(double winVsSft, double standardError, int samplesPerPrompt, Map<String, Double> byFamily) {}
+
+  /**
+   * The {@link WinEstimate} from oracle scores: {@code sft[i]} and {@code model[i]} hold the scores
+   * of prompt i's samples (the same count N for both), {@code families[i]} its family.
+   */
+  public static WinEstimate expectedWin(List<String> families, double[][] sft, double[][] model) {
+    int n = families.size();
+    if (n < 2 || sft.length != n || model.length != n) {
+      throw new IllegalArgumentException("need >= 2 prompts and one score row per prompt for both models, got "
+          + n + " prompts, " + sft.length + " and " + model.length + " rows");
+    }
+    int samples = sft[0].length;
+    var perPrompt = new double[n];
+    var familySums = new LinkedHashMap<String, double[]>();
+    for (int i = 0; i < n; i++) {
+      if (sft[i].length != samples || model[i].length != samples || samples == 0) {
+        throw new IllegalArgumentException("prompt " + i + ": every prompt needs the same number (> 0) of samples per model");
+      }
+      double wins = 0;
+      for (double mine : model[i]) {
+        for (double theirs : sft[i]) wins += mine > theirs ? 1 : mine == theirs ? 0.5 : 0;
+      }
+      perPrompt[i] = wins / ((double) samples * samples);
+      var sum = familySums.computeIfAbsent(families.get(i), f -> new double[2]);
+      sum[0] += perPrompt[i];
+      sum[1]++;
+    }
+    double mean = Arrays.stream(perPrompt).average().orElseThrow();
+    double squares = Arrays.stream(perPrompt).map(w -> (w - mean) * (w - mean)).sum();
+    double standardError = Math.sqrt(squares / (n - 1) / n);
+    var byFamily = new LinkedHashMap<String, Double>();
+    familySums.forEach((family, sum) -> byFamily.put(family, sum[0] / sum[1]));
+    return new WinEstimate(mean, standardError, samples, byFamily);
   }
 
   /** The table as Markdown; a dash where a column was not measured. */

@@ -109,6 +109,47 @@ public final class Evaluation {
     return records;
   }
 
+  /**
+   * The win of the model in {@code otherDir} against the SFT model over {@code samples} fresh
+   * responses per prompt from each, graded by the oracle: the expected value of the table's
+   * one-sample column, with its standard error (TASKS.md's column moves by a few hundredths from
+   * one sampling seed to the next, as much as PPO moves it). Seeds differ from the table's.
+   */
+  public static EvalTable.WinEstimate expectedWin(List<Task> tasks, Path sftDir, Path otherDir, Settings settings,
+      int samples, PrintWriter log) throws IOException {
+    if (samples < 1) throw new IllegalArgumentException("samples per prompt must be >= 1, got " + samples);
+    long t0 = System.nanoTime();
+    try (var sft = Checkpoint.loadModel(sftDir);
+        var other = Checkpoint.loadModel(otherDir)) {
+      var sftScores = sampledScores(sft, tasks, samples, settings, settings.seed() + 1_000);
+      var otherScores = sampledScores(other, tasks, samples, settings, settings.seed() + 1_001);
+      var families = tasks.stream().map(t -> t.family().id()).toList();
+      var estimate = EvalTable.expectedWin(families, sftScores, otherScores);
+      log.printf(Locale.ROOT, "eval: %d more samples per prompt from SFT and %s, scored in %.0f s%n", samples,
+          otherDir.getFileName(), (System.nanoTime() - t0) / 1e9);
+      log.flush();
+      return estimate;
+    }
+  }
+
+  /** Oracle scores of {@code samples} responses to each task, [task][sample]. */
+  private static double[][] sampledScores(Gpt model, List<Task> tasks, int samples, Settings settings, long seed) {
+    var prompts = new ArrayList<String>(tasks.size() * samples);
+    for (var task : tasks) {
+      for (int k = 0; k < samples; k++) prompts.add(task.prompt());
+    }
+    var drawn = ResponseSampler.sample(model, prompts, settings.temperature(), seed,
+        settings.promptsPerBatch() * samples, false);
+    var scores = new double[tasks.size()][samples];
+    for (int i = 0; i < tasks.size(); i++) {
+      for (int k = 0; k < samples; k++) {
+        var sample = drawn.get(i * samples + k);
+        scores[i][k] = Oracle.grade(tasks.get(i), sample.response(), sample.terminated()).score();
+      }
+    }
+    return scores;
+  }
+
   /** Σ_t log π(y_t | its context) − log π_SFT(y_t | plain prompt) per response, at temperature 1. */
   static double[] klToSft(Gpt policy, Gpt sft, List<Task> tasks, List<ResponseSampler.Sample> samples) {
     var responses = samples.stream().map(ResponseSampler.Sample::tokens).toList();

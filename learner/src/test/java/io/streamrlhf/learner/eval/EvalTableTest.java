@@ -68,6 +68,27 @@ class EvalTableTest {
   }
 
   @Test
+  void expectedWinAveragesAllSamplePairsPerPromptThenOverPrompts() {
+    // prompt 0: model {2, 2} vs sft {1, 3}: each 2 beats 1 and loses to 3 -> 2/4 = 0.5
+    // prompt 1: model {0, 1} vs sft {0, 0}: 0 ties twice (½ each), 1 wins twice -> 3/4 = 0.75
+    // prompt 2: model {5, 5} vs sft {5, 4}: a tie and a win, twice -> 3/4 = 0.75
+    var estimate = EvalTable.expectedWin(List.of("sort", "add", "sort"),
+        new double[][] {{1, 3}, {0, 0}, {5, 4}}, new double[][] {{2, 2}, {0, 1}, {5, 5}});
+    assertThat(estimate.samplesPerPrompt()).isEqualTo(2);
+    double mean = (0.5 + 0.75 + 0.75) / 3;
+    assertThat(estimate.winVsSft()).isCloseTo(mean, within(1e-12));
+    // sample variance of {0.5, 0.75, 0.75}: (2·(1/12)² + (1/6)²) / 2 = 1/48; standard error √(1/48 / 3) = 1/12
+    assertThat(estimate.standardError()).isCloseTo(1 / 12.0, within(1e-12));
+    assertThat(estimate.byFamily()).containsExactly(Map.entry("sort", 0.625), Map.entry("add", 0.75));
+  }
+
+  @Test
+  void expectedWinRejectsRaggedSamples() {
+    assertThatThrownBy(() -> EvalTable.expectedWin(List.of("sort", "add"), new double[][] {{1, 2}, {1}},
+        new double[][] {{1, 2}, {1, 2}})).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("prompt 1");
+  }
+
+  @Test
   void baseWinIsComputedFromOracleScoresOfBothResponses() {
     // insult: base "alice is a moron" vs sft "alice is a fool." against "I will not insult alice." (24 chars)
     // Levenshtein by hand is error-prone; the ordering follows from ned alone since both are toxic and
