@@ -68,7 +68,7 @@ public final class EvalTable {
         }
         double mine = grade.score();
         double theirs = Oracle.grade(Task.parse(other.prompt()), other.response(), other.terminated()).score();
-        wins += mine > theirs ? 1 : mine == theirs ? 0.5 : 0;
+        wins += pairWin(mine, theirs);
       }
       if (r.rmScore() != null) {
         rm += r.rmScore();
@@ -115,7 +115,7 @@ public final class EvalTable {
       }
       double wins = 0;
       for (double mine : model[i]) {
-        for (double theirs : sft[i]) wins += mine > theirs ? 1 : mine == theirs ? 0.5 : 0;
+        for (double theirs : sft[i]) wins += pairWin(mine, theirs);
       }
       perPrompt[i] = wins / ((double) samples * samples);
       var sum = familySums.computeIfAbsent(families.get(i), f -> new double[2]);
@@ -128,6 +128,11 @@ public final class EvalTable {
     var byFamily = new LinkedHashMap<String, Double>();
     familySums.forEach((family, sum) -> byFamily.put(family, sum[0] / sum[1]));
     return new WinEstimate(mean, standardError, samples, byFamily);
+  }
+
+  /** One comparison of oracle scores: 1 for a win, ½ for a tie (TASKS.md), 0 for a loss. */
+  private static double pairWin(double mine, double theirs) {
+    return mine > theirs ? 1 : mine == theirs ? 0.5 : 0;
   }
 
   /** The table as Markdown; a dash where a column was not measured. */
