@@ -366,7 +366,7 @@ public final class Gpt implements AutoCloseable {
         var predicting = predictingRows(forwardHidden(batch), batch);
         NDArray logits = logits(predicting);
         if (temperature != 1f) {
-            logits = logits.div(temperature);
+            logits = Scalars.dividedBy(logits, temperature);
         }
         var logProbsAll = logits.logSoftmax(-1);
         var logProbs = responseTokenLogProbs(logProbsAll, batch);

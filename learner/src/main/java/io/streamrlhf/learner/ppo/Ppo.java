@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import io.streamrlhf.model.Scalars;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -291,7 +292,7 @@ public final class Ppo {
     var clippedValues = old.add(values.sub(old).clip((float) -clipRange, (float) clipRange));
     var unclippedError = values.sub(returns).square();
     var clippedError = clippedValues.sub(returns).square();
-    return maskedMean(unclippedError.maximum(clippedError), mask).mul(0.5f);
+    return Scalars.times(maskedMean(unclippedError.maximum(clippedError), mask), 0.5);
   }
 
   /**
@@ -310,8 +311,8 @@ public final class Ppo {
    */
   public static NDArray ppoLoss(
       NDArray policyLoss, NDArray valueLoss, NDArray entropy, double valueLossCoef, double entropyCoef) {
-    var loss = policyLoss.add(valueLoss.mul((float) valueLossCoef));
-    return entropy == null || entropyCoef == 0 ? loss : loss.sub(entropy.mul((float) entropyCoef));
+    var loss = policyLoss.add(Scalars.times(valueLoss, valueLossCoef));
+    return entropy == null || entropyCoef == 0 ? loss : loss.sub(Scalars.times(entropy, entropyCoef));
   }
 
   /**
@@ -320,7 +321,7 @@ public final class Ppo {
    * As a loss: L = L_ppo + γ_ptx·L_ptx, where L_ptx is the mean next-token NLL on a corpus batch.
    */
   public static NDArray withPretrainingLoss(NDArray ppoLoss, NDArray ptxLoss, double ptxCoef) {
-    return ptxCoef == 0 ? ppoLoss : ppoLoss.add(ptxLoss.mul((float) ptxCoef));
+    return ptxCoef == 0 ? ppoLoss : ppoLoss.add(Scalars.times(ptxLoss, ptxCoef));
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -265,9 +265,10 @@ public final class PpoLearner implements AutoCloseable {
         try {
           normSum += optimizer.step(name -> name.startsWith(Gpt.SCALAR_HEAD) ? valueHeadRate : trunkRate);
         } catch (ArithmeticException nonFinite) {
-          // A non-finite gradient (seen once in a demo run, not reproducible: float32 on shared
-          // cores) leaves the weights untouched; skip this minibatch, as loss scalers skip a step,
-          // rather than lose the run. Counted, and reported in the update's log line.
+          // A non-finite gradient (seen once in a demo run, never reproduced; most likely the
+          // use-after-free that Scalars now avoids) leaves the weights untouched; skip this
+          // minibatch, as loss scalers skip a step, rather than lose the run. Counted, and
+          // reported in the update's log line.
           skipped++;
           continue;
         }

@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.reward;
 
 import ai.djl.ndarray.NDArray;
+import io.streamrlhf.model.Scalars;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -64,7 +65,7 @@ public final class BradleyTerry {
       if (r.length != k) throw new IllegalArgumentException("a ranking has " + r.length + " responses, scores have " + k);
     }
     var pairs = pairs(ranks);
-    if (pairs.isEmpty()) return scores.sum().mul(0f);
+    if (pairs.isEmpty()) return Scalars.times(scores.sum(), 0);
     long[] winners = new long[pairs.size()];
     long[] losers = new long[pairs.size()];
     for (int i = 0; i < pairs.size(); i++) {
@@ -117,6 +118,6 @@ public final class BradleyTerry {
 
   /** softplus(x) = log(1 + eˣ) = −log σ(−x), computed as max(x, 0) + log(1 + e^−|x|) so large margins do not overflow. */
   private static NDArray softplus(NDArray x) {
-    return x.maximum(0f).add(x.abs().neg().exp().add(1f).log());
+    return Scalars.atLeast(x, 0).add(x.abs().neg().exp().add(1f).log());
   }
 }
