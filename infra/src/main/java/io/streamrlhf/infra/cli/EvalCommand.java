@@ -126,9 +126,11 @@ final class EvalCommand implements Callable<Integer> {
     var header = String.format(Locale.ROOT, "%d held-out prompts, temperature %s, seed %d%n%n", tasks.size(), temperature, seed);
     var footer = "";
     if (winSamples > 0 && rows.contains(Evaluation.Row.SFT) && rows.contains(Evaluation.Row.PPO)) {
-      var estimate = Evaluation.expectedWin(tasks, sft, ppo, settings, winSamples, stdout);
-      Files.writeString(out.resolve("win.json"), winJson(estimate), StandardCharsets.UTF_8);
-      footer = winLines(estimate, tasks.size());
+      double[] sftRow = records.stream().filter(r -> r.model().equals(Evaluation.Row.SFT.id))
+          .mapToDouble(EvalTable.Record::score).toArray();
+      var estimates = Evaluation.expectedWin(tasks, sft, ppo, sftRow, settings, winSamples, stdout);
+      Files.writeString(out.resolve("win.json"), winJson(estimates), StandardCharsets.UTF_8);
+      footer = winLines(estimates, tasks.size());
     }
     Files.writeString(out.resolve("table.md"), header + table + footer, StandardCharsets.UTF_8);
     stdout.print(header + table + footer);
@@ -138,24 +140,36 @@ final class EvalCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The estimate as the lines printed under the table. */
-  static String winLines(EvalTable.WinEstimate estimate, int prompts) {
+  /** The estimates as the lines printed under the table. */
+  static String winLines(Evaluation.WinEstimates estimates, int prompts) {
+    var estimate = estimates.model();
     var sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%nPPO win vs SFT over %d x %d samples per prompt (what the column above"
         + " estimates from one each): %.3f ± %.3f (standard error over %d prompts)%n", estimate.samplesPerPrompt(),
         estimate.samplesPerPrompt(), estimate.winVsSft(), estimate.standardError(), prompts));
     sb.append("  by family:");
     estimate.byFamily().forEach((family, win) -> sb.append(String.format(Locale.ROOT, " %s %.3f", family, win)));
-    return sb.append(System.lineSeparator()).toString();
+    sb.append(System.lineSeparator());
+    // The column compares every model with one fixed SFT draw per prompt: its luck is the column's.
+    var row = estimates.sftRow();
+    double luck = row.winVsSft() - 0.5;
+    sb.append(String.format(Locale.ROOT, "The column's reference, the SFT row's one sample per prompt, wins %.3f ± %.3f"
+        + " against those SFT samples (0.5 in expectation): a draw %.3f %s SFT's average, which moves the column"
+        + " above %s by about as much%n", row.winVsSft(), row.standardError(), Math.abs(luck),
+        luck >= 0 ? "ahead of" : "behind", luck >= 0 ? "down" : "up"));
+    return sb.toString();
   }
 
-  static String winJson(EvalTable.WinEstimate estimate) throws IOException {
+  static String winJson(Evaluation.WinEstimates estimates) throws IOException {
+    var estimate = estimates.model();
     var node = JSON.createObjectNode();
     node.put("samples_per_prompt", estimate.samplesPerPrompt());
     node.put("win_vs_sft", estimate.winVsSft());
     node.put("standard_error", estimate.standardError());
     var byFamily = node.putObject("by_family");
     estimate.byFamily().forEach(byFamily::put);
+    node.put("sft_row_vs_sft_samples", estimates.sftRow().winVsSft());
+    node.put("sft_row_standard_error", estimates.sftRow().standardError());
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
   }
 

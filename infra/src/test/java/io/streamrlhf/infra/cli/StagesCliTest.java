@@ -137,7 +137,13 @@ class StagesCliTest {
     double sum = 0;
     for (var family : families) sum += family.asDouble();
     assertThat(sum / 8).isCloseTo(estimate, within(1e-9));
-    assertThat(Files.readString(out.resolve("table.md"))).contains("PPO win vs SFT over 3 x 3 samples per prompt");
-    assertThat(run.out()).contains("PPO win vs SFT over 3 x 3").contains("  by family: ");
+    // the table's SFT draw read against the same SFT samples: how lucky the column's reference is
+    double rowLuck = win.get("sft_row_vs_sft_samples").asDouble();
+    assertThat(rowLuck).isBetween(0.0, 1.0);
+    assertThat(win.get("sft_row_standard_error").asDouble()).isBetween(0.0, 0.5);
+    var luckLine = String.format(java.util.Locale.ROOT, "the SFT row's one sample per prompt, wins %.3f", rowLuck);
+    assertThat(Files.readString(out.resolve("table.md"))).contains("PPO win vs SFT over 3 x 3 samples per prompt")
+        .contains(luckLine);
+    assertThat(run.out()).contains("PPO win vs SFT over 3 x 3").contains("  by family: ").contains(luckLine);
   }
 }

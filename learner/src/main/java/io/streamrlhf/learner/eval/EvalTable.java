@@ -88,17 +88,18 @@ public final class EvalTable {
    * A model's win rate against SFT estimated from many samples per prompt, where the table's
    * column compares one sample of each.
    *
-   * @param winVsSft mean over prompts of the share of the N×N (model, SFT) sample pairs the model
+   * @param winVsSft mean over prompts of the share of the M×N (model, SFT) sample pairs the model
    *     wins (ties ½): the expected value of the table's column
    * @param standardError its standard error over prompts (sample standard deviation / √prompts)
-   * @param samplesPerPrompt N
+   * @param samplesPerPrompt N, the SFT samples per prompt compared against
    * @param byFamily the same mean per family, in the order families first appear
    */
   public record WinEstimate(double winVsSft, double standardError, int samplesPerPrompt, Map<String, Double> byFamily) {}
 
   /**
    * The {@link WinEstimate} from oracle scores: {@code sft[i]} and {@code model[i]} hold the scores
-   * of prompt i's samples (the same count N for both), {@code families[i]} its family.
+   * of prompt i's samples (N of SFT's and M of the model's for every prompt; M = 1 reads one fixed
+   * draw, such as a table row, against SFT's samples), {@code families[i]} its family.
    */
   public static WinEstimate expectedWin(List<String> families, double[][] sft, double[][] model) {
     int n = families.size();
@@ -107,17 +108,18 @@ public final class EvalTable {
           + n + " prompts, " + sft.length + " and " + model.length + " rows");
     }
     int samples = sft[0].length;
+    int drawn = model[0].length;
     var perPrompt = new double[n];
     var familySums = new LinkedHashMap<String, double[]>();
     for (int i = 0; i < n; i++) {
-      if (sft[i].length != samples || model[i].length != samples || samples == 0) {
+      if (sft[i].length != samples || model[i].length != drawn || samples == 0 || drawn == 0) {
         throw new IllegalArgumentException("prompt " + i + ": every prompt needs the same number (> 0) of samples per model");
       }
       double wins = 0;
       for (double mine : model[i]) {
         for (double theirs : sft[i]) wins += pairWin(mine, theirs);
       }
-      perPrompt[i] = wins / ((double) samples * samples);
+      perPrompt[i] = wins / ((double) samples * drawn);
       var sum = familySums.computeIfAbsent(families.get(i), f -> new double[2]);
       sum[0] += perPrompt[i];
       sum[1]++;

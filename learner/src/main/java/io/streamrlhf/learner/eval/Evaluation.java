@@ -12,6 +12,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -110,25 +111,43 @@ public final class Evaluation {
   }
 
   /**
+   * What the fresh samples say about the table's win column.
+   *
+   * @param model the evaluated model's win against SFT over N×N samples per prompt: the expected
+   *     value of the column
+   * @param sftRow the table's one SFT sample per prompt against the same N SFT samples: 0.5 in
+   *     expectation; how far it is from 0.5 is how much luck that one draw, which every model's
+   *     column is measured against, carries into the column (with the opposite sign)
+   */
+  public record WinEstimates(EvalTable.WinEstimate model, EvalTable.WinEstimate sftRow) {}
+
+  /**
    * The win of the model in {@code otherDir} against the SFT model over {@code samples} fresh
    * responses per prompt from each, graded by the oracle: the expected value of the table's
    * one-sample column, with its standard error (TASKS.md's column moves by a few hundredths from
    * one sampling seed to the next, as much as PPO moves it). Seeds differ from the table's.
+   *
+   * @param sftRowScores the oracle scores of the table's SFT row, one per task in order
    */
-  public static EvalTable.WinEstimate expectedWin(List<Task> tasks, Path sftDir, Path otherDir, Settings settings,
-      int samples, PrintWriter log) throws IOException {
+  public static WinEstimates expectedWin(List<Task> tasks, Path sftDir, Path otherDir, double[] sftRowScores,
+      Settings settings, int samples, PrintWriter log) throws IOException {
     if (samples < 1) throw new IllegalArgumentException("samples per prompt must be >= 1, got " + samples);
+    if (sftRowScores.length != tasks.size()) {
+      throw new IllegalArgumentException(sftRowScores.length + " SFT row scores for " + tasks.size() + " tasks");
+    }
     long t0 = System.nanoTime();
     try (var sft = Checkpoint.loadModel(sftDir);
         var other = Checkpoint.loadModel(otherDir)) {
       var sftScores = sampledScores(sft, tasks, samples, settings, settings.seed() + 1_000);
       var otherScores = sampledScores(other, tasks, samples, settings, settings.seed() + 1_001);
       var families = tasks.stream().map(t -> t.family().id()).toList();
-      var estimate = EvalTable.expectedWin(families, sftScores, otherScores);
+      var rowDraw = Arrays.stream(sftRowScores).mapToObj(score -> new double[] {score}).toArray(double[][]::new);
+      var estimates = new WinEstimates(EvalTable.expectedWin(families, sftScores, otherScores),
+          EvalTable.expectedWin(families, sftScores, rowDraw));
       log.printf(Locale.ROOT, "eval: %d more samples per prompt from SFT and %s, scored in %.0f s%n", samples,
           otherDir.getFileName(), (System.nanoTime() - t0) / 1e9);
       log.flush();
-      return estimate;
+      return estimates;
     }
   }
 

@@ -83,6 +83,19 @@ class EvalTableTest {
   }
 
   @Test
+  void expectedWinReadsOneFixedDrawAgainstManySftSamples() {
+    // prompt 0: draw 3 vs sft {1, 3, 5}: win, tie, loss -> 1.5/3 = 0.5
+    // prompt 1: draw 2 vs sft {0, 0, 2}: two wins and a tie -> 2.5/3
+    var estimate = EvalTable.expectedWin(List.of("add", "count"),
+        new double[][] {{1, 3, 5}, {0, 0, 2}}, new double[][] {{3}, {2}});
+    assertThat(estimate.samplesPerPrompt()).isEqualTo(3);
+    assertThat(estimate.winVsSft()).isCloseTo((0.5 + 2.5 / 3) / 2, within(1e-12));
+    // two prompts: sample variance (1/3)² / 2, standard error √(1/18 / 2) = 1/6
+    assertThat(estimate.standardError()).isCloseTo(1 / 6.0, within(1e-12));
+    assertThat(estimate.byFamily()).containsExactly(Map.entry("add", 0.5), Map.entry("count", 2.5 / 3));
+  }
+
+  @Test
   void expectedWinRejectsRaggedSamples() {
     assertThatThrownBy(() -> EvalTable.expectedWin(List.of("sort", "add"), new double[][] {{1, 2}, {1}},
         new double[][] {{1, 2}, {1, 2}})).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("prompt 1");
