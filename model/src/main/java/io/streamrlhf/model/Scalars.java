@@ -2,6 +2,7 @@ package io.streamrlhf.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import java.util.function.BinaryOperator;
 
 /**
  * Arithmetic with a constant on arrays that autograd records, safe across a garbage collection.
@@ -21,33 +22,28 @@ public final class Scalars {
 
     /** x · c. */
     public static NDArray times(NDArray x, double c) {
-        try (var constant = constant(x, c)) {
-            return x.mul(constant);
-        }
+        return withConstant(x, c, NDArray::mul);
     }
 
     /** x / c. */
     public static NDArray dividedBy(NDArray x, double c) {
-        try (var constant = constant(x, c)) {
-            return x.div(constant);
-        }
+        return withConstant(x, c, NDArray::div);
     }
 
     /** max(x, c) element-wise. */
     public static NDArray atLeast(NDArray x, double c) {
-        try (var constant = constant(x, c)) {
-            return x.maximum(constant);
-        }
+        return withConstant(x, c, NDArray::maximum);
     }
 
     /** min(x, c) element-wise. */
     public static NDArray atMost(NDArray x, double c) {
-        try (var constant = constant(x, c)) {
-            return x.minimum(constant);
-        }
+        return withConstant(x, c, NDArray::minimum);
     }
 
-    private static NDArray constant(NDArray x, double c) {
-        return x.getManager().full(new Shape(), (float) c, x.getDataType());
+    /** {@code op(x, c)} with c a libtorch scalar of x's type; closing our handle leaves autograd's. */
+    private static NDArray withConstant(NDArray x, double c, BinaryOperator<NDArray> op) {
+        try (var constant = x.getManager().full(new Shape(), (float) c, x.getDataType())) {
+            return op.apply(x, constant);
+        }
     }
 }
