@@ -35,11 +35,6 @@ public final class Scalars {
         return withConstant(x, c, NDArray::maximum);
     }
 
-    /** min(x, c) element-wise. */
-    public static NDArray atMost(NDArray x, double c) {
-        return withConstant(x, c, NDArray::minimum);
-    }
-
     /** {@code op(x, c)} with c a libtorch scalar of x's type; closing our handle leaves autograd's. */
     private static NDArray withConstant(NDArray x, double c, BinaryOperator<NDArray> op) {
         try (var constant = x.getManager().full(new Shape(), (float) c, x.getDataType())) {
