@@ -377,13 +377,17 @@ public final class Gpt implements AutoCloseable {
 
     /**
      * The reward model's score of each prompt + response, [B]: the scalar head at the last real
-     * token (InstructGPT §3.5) plus the mean log-likelihood of the response's tokens under the
-     * model's own language-model head (tied to the embedding, so an RM initialised from SFT starts
-     * out scoring with SFT's likelihood, as DPO reads a language model as a reward model). Both
-     * terms come from one forward pass and both are trained by the Bradley-Terry loss. The
-     * likelihood term is there because at these sizes the head alone does not generalise: a
-     * head-only RM reached 0.58 held-out pairwise accuracy on a 500-step tiny SFT model's samples,
-     * this one 0.68 there and 0.715 on the 1000-step model's (two labelers agree on 0.77 and 0.785).
+     * token (InstructGPT §3.5) plus the log-likelihood of the response, summed over its tokens,
+     * under the model's own language-model head (tied to the embedding, so an RM initialised from
+     * SFT starts out scoring with SFT's likelihood, as DPO reads a language model as a reward
+     * model). Both terms come from one forward pass and both are trained by the Bradley-Terry loss.
+     * The likelihood term is there because at these sizes the head alone does not generalise: a
+     * head-only RM reached 0.58 held-out pairwise accuracy on a 500-step tiny SFT model's samples.
+     * It is summed, not averaged: a mean over tokens rewards appending predictable tokens, and PPO
+     * found that (after {@code What color is sky?\nblue} it moved P(end) from 0.995 to 0.30, and it
+     * added repeats to {@code Repeat} answers); the sum is the sequence's log-probability, whose
+     * KL-regularised optimum is a plain sharpening of SFT, and it also ranked better (held-out
+     * accuracy 0.741 against the mean's 0.715 on the demo's SFT samples, labelers 0.780).
      * Follows the thread's grad mode like {@link #score}.
      */
     public NDArray rewardScores(ScoringBatch batch) {
@@ -396,8 +400,8 @@ public final class Gpt implements AutoCloseable {
         }
         var mask = batch.responseMask().toType(dataType, false);
         var logProbs = responseTokenLogProbs(logits(predictingRows(hidden, batch)).logSoftmax(-1), batch);
-        var meanLogLikelihood = logProbs.mul(mask).sum(new int[] {1}).div(mask.sum(new int[] {1}).maximum(1));
-        return head.add(meanLogLikelihood);
+        var logLikelihood = logProbs.mul(mask).sum(new int[] {1});
+        return head.add(logLikelihood);
     }
 
     /**

@@ -82,7 +82,7 @@ class GptForwardTest {
     }
 
     @Test
-    void rewardScoreIsTheLastTokenHeadPlusTheMeanLogLikelihoodOfTheResponse() {
+    void rewardScoreIsTheLastTokenHeadPlusTheLogLikelihoodOfTheResponse() {
         int[] prompt = ByteTokenizer.encode("Reverse abc.\n");
         int[] response = {'c', 'b', 'a', ByteTokenizer.EOS};
         int[] otherPrompt = ByteTokenizer.encode("Sort zyxwvu.\n");
@@ -106,7 +106,7 @@ class GptForwardTest {
                 for (int v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] - max);
                 logLikelihood += logits[row + response[j]] - max - Math.log(sum);
             }
-            double expected = values[sequence.length - 1] + logLikelihood / response.length;
+            double expected = values[sequence.length - 1] + logLikelihood;
 
             // The same pair inside a batch whose other row pads it on both sides.
             var batch = ScoringBatch.of(m, List.of(otherPrompt, prompt), List.of(otherResponse, response));

@@ -19,9 +19,10 @@ import picocli.CommandLine.Option;
           + " training prompt from the SFT model, has simulated labelers rank them (noise calibrated to"
           + " InstructGPT's 73%% agreement), and trains on all C(K,2) pairs of a prompt in one batch with the"
           + " Bradley-Terry loss averaged over pairs.",
-      "The score is the scalar head at the last token plus the response's mean token log-likelihood under the"
-          + " model's own (tied) language-model head, both trained: at these sizes the head alone did not"
-          + " generalise (held-out accuracy 0.57 on the demo's pairs; with the likelihood term about 0.7).",
+      "The score is the scalar head at the last token plus the response's log-likelihood (summed over its"
+          + " tokens) under the model's own (tied) language-model head, both trained: at these sizes the head"
+          + " alone did not generalise (held-out accuracy 0.57 on the demo's pairs; with the likelihood term"
+          + " about 0.74).",
       "Reports held-out pairwise accuracy beside two labelers' agreement on the same pairs, and stores the"
           + " mean and std of the RM's scores on SFT samples with the checkpoint (PPO normalises rewards with"
           + " them).",
