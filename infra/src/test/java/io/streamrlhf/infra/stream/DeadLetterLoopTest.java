@@ -31,7 +31,7 @@ class DeadLetterLoopTest {
     // 8 prompts x 4 responses x 3 updates = 96 rollouts
     var config = new PpoConfig(t.seed(), 3, 8, 4, 1, 4096, t.samplingTemperature(), t.learningRate(),
         t.minLearningRate(), 0, t.weightDecay(), t.adamBeta1(), t.adamBeta2(), t.gradClipNorm(), t.clipRatio(),
-        t.valueClipRange(), t.valueLossCoef(), t.valueHeadLearningRate(), 0, t.entropyCoef(), t.gamma(), t.gaeLambda(), t.initKlCoef(),
+        t.valueClipRange(), t.valueLossCoef(), t.valueHeadLearningRate(), 0, t.entropyCoef(), t.gamma(), t.gaeLambda(), t.referenceShaping(), t.initKlCoef(),
         t.adaptiveKl(), t.targetKl(), t.klHorizon(), 0.0, t.ptxTokensPerMinibatch(), t.importanceWeightCap(), 1000, 1,
         1, 1000, 0);
     var garbage = List.of("not avro at all".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xC3, 0x01, 9, 9});

@@ -35,7 +35,7 @@ final class TinyRun {
     var d = PpoConfig.defaults();
     return new PpoConfig(7, updates, 2, 2, 1, 512, d.samplingTemperature(), 1e-3, 1e-3, 0, d.weightDecay(),
         d.adamBeta1(), d.adamBeta2(), d.gradClipNorm(), d.clipRatio(), d.valueClipRange(), d.valueLossCoef(),
-        1e-3, 0, d.entropyCoef(), d.gamma(), d.gaeLambda(), d.initKlCoef(), d.adaptiveKl(), d.targetKl(), d.klHorizon(),
+        1e-3, 0, d.entropyCoef(), d.gamma(), d.gaeLambda(), d.referenceShaping(), d.initKlCoef(), d.adaptiveKl(), d.targetKl(), d.klHorizon(),
         0.0, d.ptxTokensPerMinibatch(), d.importanceWeightCap(), 1000, 1, 1, 1000, maxLag);
   }
 }

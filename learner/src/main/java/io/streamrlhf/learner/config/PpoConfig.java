@@ -21,6 +21,10 @@ import java.util.Map;
  *     is a zeroed linear read-out that must fit returns far faster than the trunk may move
  * @param valueWarmupUpdates the first updates train the value head only (the policy stays SFT),
  *     so the first policy steps already have a baseline
+ * @param referenceShaping the reward shaping's coefficient (Ppo#shapedTokenRewards): each token
+ *     is paid this many normalised-score units per nat of its SFT log-likelihood, per RM score
+ *     std, and the last token gives the sum back, so returns are unchanged; 0 puts the whole RM
+ *     score on the last token
  * @param initKlCoef β at the start (InstructGPT: 0.02)
  * @param targetKl KL(π‖π_SFT) per response, in nats, the adaptive controller steers to
  * @param klHorizon Ziegler's horizon in responses; 10,000 there, scaled down to this world's
@@ -60,6 +64,7 @@ public record PpoConfig(
     double entropyCoef,
     double gamma,
     double gaeLambda,
+    double referenceShaping,
     double initKlCoef,
     boolean adaptiveKl,
     double targetKl,
@@ -94,6 +99,7 @@ public record PpoConfig(
     require(entropyCoef >= 0, "entropy_coef", ">= 0", entropyCoef);
     require(gamma > 0 && gamma <= 1, "gamma", "in (0, 1]", gamma);
     require(gaeLambda >= 0 && gaeLambda <= 1, "gae_lambda", "in [0, 1]", gaeLambda);
+    require(referenceShaping >= 0, "reference_shaping", ">= 0", referenceShaping);
     require(initKlCoef >= 0, "init_kl_coef", ">= 0", initKlCoef);
     require(targetKl > 0, "target_kl", "> 0", targetKl);
     require(klHorizon > 0, "kl_horizon", "> 0", klHorizon);
@@ -141,6 +147,11 @@ public record PpoConfig(
         0.0, // entropy_coef
         1.0, // gamma
         0.95, // gae_lambda
+        // reference_shaping: the RM score is mostly the response's summed likelihood (Gpt#rewardScores),
+        // so paying it token by token is the same objective with less noise per token: on the demo's
+        // models (in memory, 100 updates) it won 0.517 ± 0.006 against SFT at KL 0.17, where the
+        // score on the last token alone won 0.506 ± 0.006 at KL 0.40
+        1.0, // reference_shaping
         0.2, // init_kl_coef
         true, // adaptive_kl
         3.0, // target_kl

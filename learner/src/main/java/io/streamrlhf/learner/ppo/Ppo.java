@@ -17,7 +17,7 @@ import java.util.List;
  *
  * <ol>
  *   <li>per-token rewards: the KL penalty on every response token, the (normalised) reward-model
- *       score on the last one;</li>
+ *       score on the last one, reshaped by the reference log-likelihood (same return);</li>
  *   <li>GAE (Schulman et al. 2016) per response, then advantage whitening across the batch;</li>
  *   <li>padding the per-response arrays into a [B,T] batch with a response mask;</li>
  *   <li>the clipped surrogate (Schulman et al. 2017, eq. 7) with the decoupled-PPO correction for
@@ -64,6 +64,37 @@ public final class Ppo {
       rewards[t] = (float) (-beta * ((double) logProbs[t] - refLogProbs[t]));
     }
     rewards[rewards.length - 1] += (float) score;
+    return rewards;
+  }
+
+  /**
+   * {@link #tokenRewards} with potential-based reward shaping (Ng, Harada and Russell 1999) by the
+   * reference model's prefix log-likelihood, Φ(s_t) = κ·Σ_{k<t} log π_SFT(a_k):
+   *
+   * <pre>
+   *   r'_t = r_t + Φ(s_{t+1}) − Φ(s_t) = r_t + κ·log π_SFT(a_t),   Φ(end) = 0
+   * </pre>
+   *
+   * so each token is paid κ times its reference log-likelihood when it is sampled, and the last
+   * token gives the whole sum back. A response's return, and with γ = 1 every policy's objective,
+   * is exactly unchanged; only the timing moves. Why: the RM's score contains the response's
+   * summed log-likelihood under its own LM head (initialised from SFT, see Gpt#rewardScores), so
+   * with the score on the last token alone every token's return carries the likelihood of the
+   * tokens before it, which a critic must learn to subtract; shaped, the return-to-go from s_t is
+   * the score minus Φ(s_t), and an unlikely token is charged at the token that made it.
+   *
+   * @param shaping κ, in reward per nat: the shaping coefficient divided by the RM's score std (the
+   *     scale of the normalised score); 0 gives {@link #tokenRewards}
+   */
+  public static float[] shapedTokenRewards(
+      float[] logProbs, float[] refLogProbs, double score, double beta, double shaping) {
+    var rewards = tokenRewards(logProbs, refLogProbs, score, beta);
+    double potential = 0;
+    for (int t = 0; t < rewards.length; t++) {
+      rewards[t] = (float) (rewards[t] + shaping * refLogProbs[t]);
+      potential += shaping * refLogProbs[t];
+    }
+    rewards[rewards.length - 1] = (float) (rewards[rewards.length - 1] - potential);
     return rewards;
   }
 

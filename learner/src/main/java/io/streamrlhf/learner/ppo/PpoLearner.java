@@ -22,7 +22,8 @@ import java.util.List;
  * <ol>
  *   <li>{@link #prepare}: one no-gradient pass of the current policy gives the proximal log-probs
  *       and the values V(s_t) (the scalar head shares the trunk); then per-token rewards with the
- *       normalised RM score, GAE, and whitening across the batch;</li>
+ *       normalised RM score, reshaped by the reference log-likelihood, GAE, and whitening across
+ *       the batch;</li>
  *   <li>{@link #update}: epochs of shuffled minibatches packed to {@code tokens_per_minibatch},
  *       each scored with gradient and trained on {@link #minibatchLoss} (decoupled clipped
  *       surrogate + c_V·clipped value loss − c_H·entropy + γ_ptx·pretraining NLL), global-norm
@@ -148,7 +149,8 @@ public final class PpoLearner implements AutoCloseable {
       var rollout = rollouts.get(b);
       scores[b] = Ppo.normalisedScore(rollout.rmScore(), rmMean, rmStd);
       kl[b] = Ppo.responseKl(rollout.behaviourLogProbs(), rollout.refLogProbs());
-      var rewards = Ppo.tokenRewards(rollout.behaviourLogProbs(), rollout.refLogProbs(), scores[b], beta);
+      var rewards = Ppo.shapedTokenRewards(rollout.behaviourLogProbs(), rollout.refLogProbs(), scores[b], beta,
+          config.referenceShaping() / rmStd);
       var gae = Ppo.gae(rewards, values.get(b), config.gamma(), config.gaeLambda());
       advantages.add(gae.advantages());
       returns.add(gae.returns());

@@ -42,6 +42,24 @@ class PpoTest {
   }
 
   @Test
+  void referenceShapingPaysEachTokensLikelihoodAndKeepsTheReturn() {
+    float[] logProbs = {-1.0f, -2.0f, -0.5f};
+    float[] refLogProbs = {-1.5f, -1.0f, -0.5f};
+    // unshaped (above): −0.05, 0.1, 2.0. κ = 0.5 adds κ·log π_SFT = −0.75, −0.5, −0.25 to each token
+    // and takes their sum, −1.5, back on the last: −0.8, −0.4, 2.0 − 0.25 + 1.5 = 3.25
+    float[] shaped = Ppo.shapedTokenRewards(logProbs, refLogProbs, 2.0, 0.1, 0.5);
+    assertThat(shaped).containsExactly(new float[] {-0.8f, -0.4f, 3.25f}, within(1e-6f));
+    // the return is the unshaped one, 2.05; κ = 0 is the unshaped rewards
+    assertThat(shaped[0] + shaped[1] + shaped[2]).isCloseTo(2.05f, within(1e-6f));
+    assertThat(Ppo.shapedTokenRewards(logProbs, refLogProbs, 2.0, 0.1, 0))
+        .containsExactly(Ppo.tokenRewards(logProbs, refLogProbs, 2.0, 0.1));
+    // GAE's returns from the first token agree too (γ = 1, λ = 1, zero values: the return itself)
+    var zeros = new float[3];
+    assertThat(Ppo.gae(shaped, zeros, 1, 1).returns()[0])
+        .isCloseTo(Ppo.gae(Ppo.tokenRewards(logProbs, refLogProbs, 2.0, 0.1), zeros, 1, 1).returns()[0], within(1e-6f));
+  }
+
+  @Test
   void scoreIsNormalisedWithTheRewardModelsSftStatistics() {
     // (3 − 1) / 4 = 0.5
     assertThat(Ppo.normalisedScore(3, 1, 4)).isEqualTo(0.5);
