@@ -70,8 +70,9 @@ public final class DemoCommand implements Callable<Integer> {
             "training_prompts=3000")),
         // β fixed at 0.2 for the long run: the controller's 3-nat target is never reached here, so over
         // 300 updates it only decays β (to about 0.004); the policy drifted to a KL of 1.08 and lost to
-        // SFT (win 0.468 ± 0.007 over 8 x 8 samples). With β fixed it ties SFT: 0.494 ± 0.005 at KL
-        // 0.25 (0.500 ± 0.005 at KL 0.35 before the reward model summed its log-likelihood).
+        // SFT (win 0.468 ± 0.007 over 8 x 8 samples). With β fixed it ties SFT: 0.503 ± 0.005 at KL
+        // 0.27 with the reference shaping, 0.494 ± 0.005 at KL 0.25 without (0.500 ± 0.005 at KL 0.35
+        // before the reward model summed its log-likelihood).
         new Stage("ppo", ppo, with(full, List.of("ppo", "--sft", sft.toString(), "--rm", rm.toString(),
             "--out", ppo.toString()), "updates=300", "adaptive_kl=false")),
         new Stage("eval", eval, List.of("eval", "--base", base.toString(), "--sft", sft.toString(),
