@@ -118,9 +118,9 @@ public record PpoConfig(
     return new PpoConfig(
         4, // seed
         // updates: 20 of them the critic warm-up; about 1 s each in process on the tiny preset. With the
-        // reference shaping, 200 won 0.525 ± 0.006 against SFT (in memory, demo models) where 100 won
-        // 0.517 and 300 0.526 (β decayed to 0.006 and reverse began to lose); before it, 300 lost
-        // (0.487), so 100 was the default
+        // reference shaping, 200 won 0.521–0.525 ± 0.006 against SFT (in memory, demo models; two runs)
+        // where 100 won 0.517 and 300 0.526 (β decayed to 0.006 and reverse began to lose); before it,
+        // 300 lost (0.487), so 100 was the default
         200, // updates
         // prompts_per_batch: one sequence-level score per response is a noisy signal per token; 64
         // responses per batch climbed the reward where 32 mostly drifted
