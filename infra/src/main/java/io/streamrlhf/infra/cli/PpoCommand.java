@@ -20,7 +20,9 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = {
       "Fine-tunes the SFT model with PPO against the reward model (InstructGPT step 3): per-token KL penalty to"
-          + " the frozen SFT model plus the normalised RM score on the last token (paid token by token through the SFT log-likelihood, a reward shaping that keeps every return: reference_shaping, 0 turns it off), GAE (gamma 1, lambda 0.95),"
+          + " the frozen SFT model plus the normalised RM score on the last token (paid token by token through the"
+          + " SFT log-likelihood, a reward shaping that keeps every return: reference_shaping, 0 turns it off),"
+          + " GAE (gamma 1, lambda 0.95),"
           + " whitened advantages, decoupled clipped surrogate, clipped value loss against returns, adaptive KL controller; PPO-ptx with --set ptx_coef=G (off by default).",
       "The value head learns at its own rate (value_head_learning_rate) and alone for the first"
           + " value_warmup_updates updates (the policy stays SFT meanwhile), so the first policy steps have a"

@@ -72,7 +72,8 @@ public final class Ppo {
    * reference model's prefix log-likelihood, Φ(s_t) = κ·Σ_{k<t} log π_SFT(a_k):
    *
    * <pre>
-   *   r'_t = r_t + Φ(s_{t+1}) − Φ(s_t) = r_t + κ·log π_SFT(a_t),   Φ(end) = 0
+   *   r'_t = r_t + Φ(s_{t+1}) − Φ(s_t) = r_t + κ·log π_SFT(a_t)        for t < T−1
+   *   r'_{T−1} = r_{T−1} − Φ(s_{T−1})                                      (Φ(end) = 0)
    * </pre>
    *
    * so each token is paid κ times its reference log-likelihood when it is sampled, and the last
