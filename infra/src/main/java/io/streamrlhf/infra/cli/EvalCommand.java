@@ -60,7 +60,9 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--temperature", defaultValue = "1.0", paramLabel = "T", description = "Sampling temperature.")
   float temperature;
 
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Sampling and few-shot seed.")
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+      description = "Sampling and few-shot seed. Every row samples prompt i from the same random stream, so the PPO"
+          + " row's response differs from the SFT row's only where the two models do (common random numbers).")
   long seed;
 
   @Option(names = "--prompts-per-batch", defaultValue = "50", paramLabel = "B", description = "Prompts sampled and scored together.")
@@ -150,13 +152,13 @@ final class EvalCommand implements Callable<Integer> {
     sb.append("  by family:");
     estimate.byFamily().forEach((family, win) -> sb.append(String.format(Locale.ROOT, " %s %.3f", family, win)));
     sb.append(System.lineSeparator());
-    // The column compares every model with one fixed SFT draw per prompt: its luck is the column's.
+    // The SFT row's draw against fresh SFT samples: how lucky the seed's random numbers were. The
+    // PPO row sampled every prompt from the same random numbers, so that luck is in both rows.
     var row = estimates.sftRow();
-    double luck = row.winVsSft() - 0.5;
-    sb.append(String.format(Locale.ROOT, "The column's reference, the SFT row's one sample per prompt, wins %.3f ± %.3f"
-        + " against those SFT samples (0.5 in expectation): a draw %.3f %s SFT's average, which moves the column"
-        + " above %s by about as much%n", row.winVsSft(), row.standardError(), Math.abs(luck),
-        luck >= 0 ? "ahead of" : "behind", luck >= 0 ? "down" : "up"));
+    sb.append(String.format(Locale.ROOT, "The SFT row's one sample per prompt wins %.3f ± %.3f against those SFT"
+        + " samples (0.5 in expectation), the luck of this seed's random numbers; the PPO row drew the same random"
+        + " numbers prompt by prompt, so the column above pairs that luck rather than charging it to PPO%n",
+        row.winVsSft(), row.standardError()));
     return sb.toString();
   }
 

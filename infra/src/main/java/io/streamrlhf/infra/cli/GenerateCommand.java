@@ -47,7 +47,9 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--samples", defaultValue = "1", paramLabel = "N", description = "Responses per prompt.")
   int samples;
 
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Sampling seed.")
+  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
+      description = "Sampling seed. The i-th response draws from a stream of S and i alone: the batch size does not"
+          + " change it, and two models given the same seed share their random numbers response by response.")
   long seed;
 
   @Option(names = "--prompts-per-batch", defaultValue = "50", paramLabel = "B", description = "Prompts sampled together.")
@@ -72,7 +74,7 @@ final class GenerateCommand implements Callable<Integer> {
       var results = new ArrayList<ResponseSampler.Sample>();
       for (int from = 0; from < repeated.size(); from += promptsPerBatch) {
         var slice = repeated.subList(from, Math.min(repeated.size(), from + promptsPerBatch));
-        results.addAll(ResponseSampler.sample(gpt, slice, temperature, seed + from, promptsPerBatch, stopAtNewline));
+        results.addAll(ResponseSampler.sampleBatch(gpt, slice, from, temperature, seed, stopAtNewline));
         stdout.printf("generate: %d/%d responses%n", results.size(), repeated.size());
         stdout.flush();
       }

@@ -126,6 +126,19 @@ class StagesCliTest {
     var run = run("eval", "--models", "sft,ppo", "--sft", sft.toString(), "--ppo", sft.toString(),
         "--out", out.toString(), "--limit", "16", "--prompts-per-batch", "8", "--win-samples", "3");
     assertThat(run.exitCode()).as(run.err()).isZero();
+    // both rows sample prompt i from the same random numbers: the same model gives the same
+    // responses in both, so the column is exactly 0.5 (independent draws would make it wander)
+    var lines = Files.readAllLines(out.resolve("eval.jsonl"));
+    assertThat(lines).hasSize(2 * 16);
+    for (int i = 0; i < 16; i++) {
+      var sftLine = JSON.readTree(lines.get(i));
+      var ppoLine = JSON.readTree(lines.get(16 + i));
+      assertThat(ppoLine.get("model").asText()).isEqualTo("ppo");
+      assertThat(ppoLine.get("prompt")).isEqualTo(sftLine.get("prompt"));
+      assertThat(ppoLine.get("response")).isEqualTo(sftLine.get("response"));
+    }
+    var ppoRow = Files.readAllLines(out.resolve("table.md")).stream().filter(l -> l.startsWith("| PPO |")).findFirst();
+    assertThat(ppoRow).hasValueSatisfying(row -> assertThat(row.split("\\|")[6].trim()).isEqualTo("0.500"));
     var win = JSON.readTree(out.resolve("win.json").toFile());
     assertThat(win.get("samples_per_prompt").asInt()).isEqualTo(3);
     double estimate = win.get("win_vs_sft").asDouble();
@@ -141,7 +154,7 @@ class StagesCliTest {
     double rowLuck = win.get("sft_row_vs_sft_samples").asDouble();
     assertThat(rowLuck).isBetween(0.0, 1.0);
     assertThat(win.get("sft_row_standard_error").asDouble()).isBetween(0.0, 0.5);
-    var luckLine = String.format(java.util.Locale.ROOT, "the SFT row's one sample per prompt, wins %.3f", rowLuck);
+    var luckLine = String.format(java.util.Locale.ROOT, "The SFT row's one sample per prompt wins %.3f", rowLuck);
     assertThat(Files.readString(out.resolve("table.md"))).contains("PPO win vs SFT over 3 x 3 samples per prompt")
         .contains(luckLine);
     assertThat(run.out()).contains("PPO win vs SFT over 3 x 3").contains("  by family: ").contains(luckLine);

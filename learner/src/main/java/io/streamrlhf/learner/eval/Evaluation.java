@@ -84,7 +84,10 @@ public final class Evaluation {
           var model = policy == null ? sft : policy;
           var prompts = tasks.stream()
               .map(t -> row.fewShot ? FewShotPrompt.build(t, settings.seed()) : t.prompt()).toList();
-          var samples = ResponseSampler.sample(model, prompts, settings.temperature(), settings.seed() + row.ordinal(),
+          // Every row samples with the same seed, so prompt i draws the same random numbers in every
+          // row: the PPO row's sample differs from the SFT row's only where the policies do, and
+          // the win column compares policies, not two independent draws' luck (ResponseSampler).
+          var samples = ResponseSampler.sample(model, prompts, settings.temperature(), settings.seed(),
               settings.promptsPerBatch(), row.isBase());
           for (int from = 0; from < tasks.size(); from += settings.promptsPerBatch()) {
             int to = Math.min(tasks.size(), from + settings.promptsPerBatch());

@@ -9,8 +9,13 @@ import java.util.List;
 
 /**
  * Samples one response per prompt from a model in batches with the KV cache, at most
- * {@link Completion#MAX_NEW_TOKENS} new tokens (TASKS.md "Text format"), seeded per batch so the
- * same model, prompts, seed and batch size give the same responses.
+ * {@link Completion#MAX_NEW_TOKENS} new tokens (TASKS.md "Text format").
+ *
+ * <p>The i-th prompt draws from its own random stream, seeded by the seed and i alone. So a
+ * response does not depend on the batch size, and two models sampled with the same seed use the
+ * same random numbers on the same prompt (common random numbers): their responses differ only
+ * where the models do. The table's win column compares the PPO row's sample with the SFT row's on
+ * each prompt, and pairing them this way keeps the luck of the draws out of that comparison.
  */
 public final class ResponseSampler {
   private ResponseSampler() {}
@@ -37,16 +42,34 @@ public final class ResponseSampler {
       int promptsPerBatch, boolean cutAtNewline) {
     if (promptsPerBatch < 1) throw new IllegalArgumentException("prompts per batch must be >= 1, got " + promptsPerBatch);
     var samples = new ArrayList<Sample>(prompts.size());
-    for (int from = 0, batch = 0; from < prompts.size(); from += promptsPerBatch, batch++) {
+    for (int from = 0; from < prompts.size(); from += promptsPerBatch) {
       var slice = prompts.subList(from, Math.min(prompts.size(), from + promptsPerBatch));
-      var encoded = slice.stream().map(ByteTokenizer::encode).toList();
-      var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, temperature, 0, seed * 1_000_003L + batch);
-      var completions = model.generate(encoded, sampling);
-      for (int i = 0; i < slice.size(); i++) {
-        samples.add(toSample(slice.get(i), completions.get(i), cutAtNewline));
-      }
+      samples.addAll(sampleBatch(model, slice, from, temperature, seed, cutAtNewline));
     }
     return samples;
+  }
+
+  /**
+   * Samples the prompts in one batch, as prompts {@code firstIndex}, {@code firstIndex + 1}, … of
+   * a longer list: each draws from the stream of its index.
+   */
+  public static List<Sample> sampleBatch(Gpt model, List<String> prompts, int firstIndex, float temperature,
+      long seed, boolean cutAtNewline) {
+    var encoded = prompts.stream().map(ByteTokenizer::encode).toList();
+    var rowSeeds = new long[prompts.size()];
+    for (int i = 0; i < rowSeeds.length; i++) rowSeeds[i] = promptSeed(seed, firstIndex + i);
+    var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, temperature, 0, seed);
+    var completions = model.generate(encoded, sampling, rowSeeds);
+    var samples = new ArrayList<Sample>(prompts.size());
+    for (int i = 0; i < prompts.size(); i++) {
+      samples.add(toSample(prompts.get(i), completions.get(i), cutAtNewline));
+    }
+    return samples;
+  }
+
+  /** The seed of the {@code index}-th prompt's stream; SplittableRandom mixes it further. */
+  static long promptSeed(long seed, int index) {
+    return seed * 0x9E3779B97F4A7C15L + index;
   }
 
   static Sample toSample(String prompt, Gpt.Completion completion, boolean cutAtNewline) {
