@@ -458,9 +458,18 @@ public final class Gpt implements AutoCloseable {
      * @param temperature logits are divided by it before the softmax; must be positive
      * @param topK keep only the k most likely tokens (ties at the k-th kept too); 0 keeps all
      * @param seed the sampling stream: the same seed, prompts and weights give the same tokens
+     * @param draw how a token is drawn from the probabilities (the distribution is the same)
      */
-    public record Sampling(int maxNewTokens, float temperature, int topK, long seed) {
+    public record Sampling(int maxNewTokens, float temperature, int topK, long seed, Draw draw) {
+        /** Inverse-CDF sampling, the cheaper draw. */
+        public Sampling(int maxNewTokens, float temperature, int topK, long seed) {
+            this(maxNewTokens, temperature, topK, seed, Draw.INVERSE_CDF);
+        }
+
         public Sampling {
+            if (draw == null) {
+                throw new IllegalArgumentException("draw must be given");
+            }
             if (maxNewTokens < 1) {
                 throw new IllegalArgumentException("maxNewTokens must be at least 1, got " + maxNewTokens);
             }
@@ -471,6 +480,22 @@ public final class Gpt implements AutoCloseable {
                 throw new IllegalArgumentException("topK must be 0 (off) or positive, got " + topK);
             }
         }
+    }
+
+    /**
+     * How one token is drawn from the next-token probabilities. Both give the same distribution;
+     * they differ in how two models fed the same random numbers relate.
+     */
+    public enum Draw {
+        /** One uniform per token, through the CDF in token-id order: the cheapest. */
+        INVERSE_CDF,
+        /**
+         * One random number per vocabulary entry (Gumbel-max). Two models fed the same numbers pick
+         * the same token whenever the second raised the first's pick by a larger factor than any
+         * other token: a policy that sharpens a reference keeps the reference's likely picks, so
+         * two models' samples differ only where the models do. For comparing models' samples.
+         */
+        GUMBEL_MAX
     }
 
     /**
@@ -582,7 +607,7 @@ public final class Gpt implements AutoCloseable {
                         continue;
                     }
                     var draw = TokenSampler.draw(logits, row * vocab, vocab, sampling.temperature(),
-                            sampling.topK(), rngs[row]);
+                            sampling.topK(), sampling.draw(), rngs[row]);
                     tokens[row][step] = draw.token();
                     logProbs[row][step] = (float) draw.logProb();
                     produced[row]++;

@@ -10,6 +10,11 @@ import java.util.SplittableRandom;
  * <p>The distribution is softmax(logits / temperature); with top-k, the tokens whose scaled
  * logit is below the k-th largest get probability 0 and the rest are renormalised. The returned
  * log-prob is the log of the probability the token was drawn with, computed in double.
+ *
+ * <p>Two ways to draw, with the same distribution ({@link Gpt.Draw}): inverse CDF takes one
+ * uniform per token; Gumbel-max takes one per vocabulary entry and picks the token with the
+ * smallest E_i / w_i (E_i = −log u_i exponential, w_i the unnormalised probability), which is
+ * argmax(log w_i + Gumbel_i) with one logarithm per entry.
  */
 final class TokenSampler {
 
@@ -17,7 +22,8 @@ final class TokenSampler {
 
     private TokenSampler() {}
 
-    static Draw draw(float[] logits, int offset, int vocab, float temperature, int topK, SplittableRandom rng) {
+    static Draw draw(float[] logits, int offset, int vocab, float temperature, int topK, Gpt.Draw method,
+            SplittableRandom rng) {
         double[] scaled = new double[vocab];
         double max = Double.NEGATIVE_INFINITY;
         for (int i = 0; i < vocab; i++) {
@@ -39,10 +45,15 @@ final class TokenSampler {
                 sum += weights[i];
             }
         }
-        // Inverse-CDF sampling in index order; the last kept token absorbs rounding.
+        int token = method == Gpt.Draw.GUMBEL_MAX ? gumbelMax(weights, rng) : inverseCdf(weights, sum, rng);
+        return new Draw(token, scaled[token] - max - Math.log(sum));
+    }
+
+    /** One uniform, walked through the CDF in index order; the last kept token absorbs rounding. */
+    private static int inverseCdf(double[] weights, double sum, SplittableRandom rng) {
         double u = rng.nextDouble() * sum;
         int token = -1;
-        for (int i = 0; i < vocab; i++) {
+        for (int i = 0; i < weights.length; i++) {
             if (weights[i] > 0) {
                 token = i;
                 u -= weights[i];
@@ -51,6 +62,23 @@ final class TokenSampler {
                 }
             }
         }
-        return new Draw(token, scaled[token] - max - Math.log(sum));
+        return token;
+    }
+
+    /**
+     * One exponential per vocabulary entry, kept or not, so a step always takes {@code vocab}
+     * numbers from the stream; the smallest E_i / w_i wins (P(i wins) = w_i / Σ w).
+     */
+    private static int gumbelMax(double[] weights, SplittableRandom rng) {
+        int token = -1;
+        double best = Double.POSITIVE_INFINITY;
+        for (int i = 0; i < weights.length; i++) {
+            double exponential = -Math.log(1.0 - rng.nextDouble()); // 1 − u in (0, 1]: never log 0
+            if (weights[i] > 0 && exponential / weights[i] < best) {
+                best = exponential / weights[i];
+                token = i;
+            }
+        }
+        return token;
     }
 }

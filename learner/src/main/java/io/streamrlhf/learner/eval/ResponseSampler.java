@@ -2,6 +2,7 @@ package io.streamrlhf.learner.eval;
 
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.tasks.Completion;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,11 +12,12 @@ import java.util.List;
  * Samples one response per prompt from a model in batches with the KV cache, at most
  * {@link Completion#MAX_NEW_TOKENS} new tokens (TASKS.md "Text format").
  *
- * <p>The i-th prompt draws from its own random stream, seeded by the seed and i alone. So a
- * response does not depend on the batch size, and two models sampled with the same seed use the
- * same random numbers on the same prompt (common random numbers): their responses differ only
- * where the models do. The table's win column compares the PPO row's sample with the SFT row's on
- * each prompt, and pairing them this way keeps the luck of the draws out of that comparison.
+ * <p>The i-th prompt draws from its own random stream, seeded by the seed and i alone, with
+ * Gumbel-max draws ({@link Gpt.Draw#GUMBEL_MAX}). So a response does not depend on the batch size,
+ * and two models sampled with the same seed use the same random numbers on the same prompt
+ * (common random numbers): where a policy keeps the reference's likely tokens, it draws the
+ * reference's sample. The table's win column compares the PPO row's sample with the SFT row's on
+ * each prompt, and pairing them this way keeps part of the draws' luck out of that comparison.
  */
 public final class ResponseSampler {
   private ResponseSampler() {}
@@ -56,9 +58,8 @@ public final class ResponseSampler {
   public static List<Sample> sampleBatch(Gpt model, List<String> prompts, int firstIndex, float temperature,
       long seed, boolean cutAtNewline) {
     var encoded = prompts.stream().map(ByteTokenizer::encode).toList();
-    var rowSeeds = new long[prompts.size()];
-    for (int i = 0; i < rowSeeds.length; i++) rowSeeds[i] = promptSeed(seed, firstIndex + i);
-    var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, temperature, 0, seed);
+    var rowSeeds = promptSeeds(seed, firstIndex, prompts.size());
+    var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, temperature, 0, seed, Gpt.Draw.GUMBEL_MAX);
     var completions = model.generate(encoded, sampling, rowSeeds);
     var samples = new ArrayList<Sample>(prompts.size());
     for (int i = 0; i < prompts.size(); i++) {
@@ -67,9 +68,15 @@ public final class ResponseSampler {
     return samples;
   }
 
-  /** The seed of the {@code index}-th prompt's stream; SplittableRandom mixes it further. */
-  static long promptSeed(long seed, int index) {
-    return seed * 0x9E3779B97F4A7C15L + index;
+  /**
+   * The stream seeds of prompts {@code firstIndex} … {@code firstIndex + count − 1}: the rollout
+   * actors' scheme ({@link RolloutGenerator#promptSeeds}), whose seeds are hashed. A plain
+   * {@code seed·γ + index} would not do: SplittableRandom steps by the same γ, so seed s + 1's
+   * streams would be seed s's shifted by one draw.
+   */
+  static long[] promptSeeds(long seed, int firstIndex, int count) {
+    var all = RolloutGenerator.promptSeeds(seed, firstIndex + count);
+    return Arrays.copyOfRange(all, firstIndex, firstIndex + count);
   }
 
   static Sample toSample(String prompt, Gpt.Completion completion, boolean cutAtNewline) {

@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import java.util.HashSet;
 import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
 /** Each prompt draws from the stream of its index, whatever batch it is sampled in. */
@@ -30,6 +33,24 @@ class ResponseSamplerTest {
       assertThat(responses(otherSeed)).isNotEqualTo(responses(oneBatch));
       assertThat(shifted.get(0).response()).isNotEqualTo(oneBatch.get(8).response());
     }
+  }
+
+  @Test
+  void nextSeedsStreamsShareNoDrawsWithThisSeeds() {
+    // the 8 x 8 estimate samples SFT at seed s + 1000 and PPO at s + 1001: independent only if a
+    // prompt's stream under one seed is not the other's shifted by a draw (as s·γ + i made it)
+    long[] seeds = ResponseSampler.promptSeeds(1000, 0, 64);
+    long[] next = ResponseSampler.promptSeeds(1001, 0, 64);
+    var drawn = new HashSet<Long>();
+    for (long seed : seeds) drawn.addAll(draws(seed));
+    for (long seed : next) assertThat(draws(seed)).doesNotContainAnyElementsOf(drawn);
+    // and a batch's seeds are the tail of the whole list's
+    assertThat(ResponseSampler.promptSeeds(1000, 60, 4)).containsExactly(seeds[60], seeds[61], seeds[62], seeds[63]);
+  }
+
+  private static List<Long> draws(long seed) {
+    var rng = new SplittableRandom(seed);
+    return LongStream.generate(rng::nextLong).limit(64).boxed().toList();
   }
 
   private static List<String> responses(List<ResponseSampler.Sample> samples) {
