@@ -61,8 +61,9 @@ final class EvalCommand implements Callable<Integer> {
   float temperature;
 
   @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
-      description = "Sampling and few-shot seed. Every row samples prompt i from the same random stream, so the PPO"
-          + " row's response differs from the SFT row's only where the two models do (common random numbers).")
+      description = "Sampling and few-shot seed. Every row samples prompt i from the same random stream, drawing"
+          + " tokens by Gumbel-max, so where PPO keeps SFT's likely tokens the two rows draw the same response"
+          + " (common random numbers).")
   long seed;
 
   @Option(names = "--prompts-per-batch", defaultValue = "50", paramLabel = "B", description = "Prompts sampled and scored together.")
@@ -75,7 +76,7 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--win-samples", defaultValue = "8", paramLabel = "N",
       description = "With both the sft and ppo rows: also sample N more responses per prompt from each and report"
           + " PPO's win vs SFT over all N x N pairs, per family and with its standard error (the table's column"
-          + " compares one sample each and moves by a few hundredths with the seed). Written to DIR/win.json and"
+          + " compares one sample each and moves by about 0.01 with the seed). Written to DIR/win.json and"
           + " below the table; 0 turns it off.")
   int winSamples;
 

@@ -85,8 +85,8 @@ public final class Evaluation {
           var prompts = tasks.stream()
               .map(t -> row.fewShot ? FewShotPrompt.build(t, settings.seed()) : t.prompt()).toList();
           // Every row samples with the same seed, so prompt i draws the same random numbers in every
-          // row: the PPO row's sample differs from the SFT row's only where the policies do, and
-          // the win column compares policies, not two independent draws' luck (ResponseSampler).
+          // row: where PPO keeps SFT's likely tokens, both rows draw the same response, and the win
+          // column compares policies more than two independent draws' luck (ResponseSampler).
           var samples = ResponseSampler.sample(model, prompts, settings.temperature(), settings.seed(),
               settings.promptsPerBatch(), row.isBase());
           for (int from = 0; from < tasks.size(); from += settings.promptsPerBatch()) {
@@ -127,8 +127,9 @@ public final class Evaluation {
   /**
    * The win of the model in {@code otherDir} against the SFT model over {@code samples} fresh
    * responses per prompt from each, graded by the oracle: the expected value of the table's
-   * one-sample column, with its standard error (TASKS.md's column moves by a few hundredths from
-   * one sampling seed to the next, as much as PPO moves it). Seeds differ from the table's.
+   * one-sample column, with its standard error (the column moves by about 0.01 from one sampling
+   * seed to the next, about as much as PPO moves it). The two models draw independently, from
+   * seeds other than the table's.
    *
    * @param sftRowScores the oracle scores of the table's SFT row, one per task in order
    */
