@@ -460,10 +460,10 @@ public final class Gpt implements AutoCloseable {
      * @param seed the sampling stream: the same seed, prompts and weights give the same tokens
      * @param draw how a token is drawn from the probabilities (the distribution is the same)
      */
-    public record Sampling(int maxNewTokens, float temperature, int topK, long seed, Draw draw) {
+    public record Sampling(int maxNewTokens, float temperature, int topK, long seed, TokenDraw draw) {
         /** Inverse-CDF sampling, the cheaper draw. */
         public Sampling(int maxNewTokens, float temperature, int topK, long seed) {
-            this(maxNewTokens, temperature, topK, seed, Draw.INVERSE_CDF);
+            this(maxNewTokens, temperature, topK, seed, TokenDraw.INVERSE_CDF);
         }
 
         public Sampling {
@@ -486,14 +486,14 @@ public final class Gpt implements AutoCloseable {
      * How one token is drawn from the next-token probabilities. Both give the same distribution;
      * they differ in how two models fed the same random numbers relate.
      */
-    public enum Draw {
+    public enum TokenDraw {
         /** One uniform per token, through the CDF in token-id order: the cheapest. */
         INVERSE_CDF,
         /**
          * One random number per vocabulary entry (Gumbel-max). Two models fed the same numbers pick
          * the same token whenever the second raised the first's pick by a larger factor than any
          * other token: a policy that sharpens a reference keeps the reference's likely picks, so
-         * two models' samples differ only where the models do. For comparing models' samples.
+         * where it keeps them the two draw the same sample. For comparing models' samples.
          */
         GUMBEL_MAX
     }

@@ -13,7 +13,7 @@ import java.util.List;
  * {@link Completion#MAX_NEW_TOKENS} new tokens (TASKS.md "Text format").
  *
  * <p>The i-th prompt draws from its own random stream, seeded by the seed and i alone, with
- * Gumbel-max draws ({@link Gpt.Draw#GUMBEL_MAX}). So a response does not depend on the batch size,
+ * Gumbel-max draws ({@link Gpt.TokenDraw#GUMBEL_MAX}). So a response does not depend on the batch size,
  * and two models sampled with the same seed use the same random numbers on the same prompt
  * (common random numbers): where a policy keeps the reference's likely tokens, it draws the
  * reference's sample. The table's win column compares the PPO row's sample with the SFT row's on
@@ -59,7 +59,7 @@ public final class ResponseSampler {
       long seed, boolean cutAtNewline) {
     var encoded = prompts.stream().map(ByteTokenizer::encode).toList();
     var rowSeeds = promptSeeds(seed, firstIndex, prompts.size());
-    var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, temperature, 0, seed, Gpt.Draw.GUMBEL_MAX);
+    var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, temperature, 0, seed, Gpt.TokenDraw.GUMBEL_MAX);
     var completions = model.generate(encoded, sampling, rowSeeds);
     var samples = new ArrayList<Sample>(prompts.size());
     for (int i = 0; i < prompts.size(); i++) {
