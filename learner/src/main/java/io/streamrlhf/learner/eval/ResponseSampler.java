@@ -13,8 +13,8 @@ import java.util.List;
  * {@link Completion#MAX_NEW_TOKENS} new tokens (TASKS.md "Text format").
  *
  * <p>The i-th prompt draws from its own random stream, seeded by the seed and i alone, with
- * Gumbel-max draws ({@link Gpt.TokenDraw#GUMBEL_MAX}). So a response does not depend on the batch size,
- * and two models sampled with the same seed use the same random numbers on the same prompt
+ * Gumbel-max draws ({@link Gpt.TokenDraw#GUMBEL_MAX}). So a response does not depend on the batch
+ * size, and two models sampled with the same seed use the same random numbers on the same prompt
  * (common random numbers): where a policy keeps the reference's likely tokens, it draws the
  * reference's sample. The table's win column compares the PPO row's sample with the SFT row's on
  * each prompt, and pairing them this way keeps part of the draws' luck out of that comparison.
