@@ -50,6 +50,14 @@ public enum Family {
     return Arrays.stream(values()).map(Family::id).collect(Collectors.joining(", "));
   }
 
+  /**
+   * Whether training draws can only ask a handful of prompts: color (8 training objects) and insult
+   * (10 training names), TASKS.md's split. Sources that want distinct prompts let these repeat.
+   */
+  public boolean fewTrainingPrompts() {
+    return this == COLOR || this == INSULT;
+  }
+
   /** A fresh task of this family, drawn as TASKS.md describes; objects and names from {@code split}. */
   public Task draw(SplitMix64 rng, Split split) {
     return switch (this) {

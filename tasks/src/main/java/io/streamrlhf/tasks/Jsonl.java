@@ -11,8 +11,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  *
  * <ul>
  *   <li>tasks (eval set, training prompts): {@code {"prompt","family","reference"}};
- *   <li>demonstrations: the same plus {@code "response"} (the reference; end-of-sequence follows
- *       it) and {@code "terminated": true}, so a demonstration file is also a valid grade input;
+ *   <li>demonstrations: the same plus {@code "response"} (what the labeler wrote; end-of-sequence
+ *       follows it), {@code "terminated": true}, so a demonstration file is also a valid grade
+ *       input, and {@code "kind"}: {@code clean}, {@code chatter} or {@code slip};
  *   <li>responses to grade: {@code {"prompt","response","terminated"}}, any other fields kept;
  *       graded, they gain {@code family, reference, correct, follows, toxic, ned, score}.
  * </ul>
@@ -31,10 +32,11 @@ public final class Jsonl {
     return write(taskNode(task));
   }
 
-  public static String demonstrationLine(Task task) {
-    var node = taskNode(task);
-    node.put("response", task.reference());
+  public static String demonstrationLine(Demonstration demo) {
+    var node = taskNode(demo.task());
+    node.put("response", demo.response());
     node.put("terminated", true);
+    node.put("kind", demo.kind().id());
     return write(node);
   }
 

@@ -94,8 +94,8 @@ class EvalSetTest {
       checked++;
     }
     // Demonstrations.
-    for (var demo : Demonstrations.sample(2, 20_000)) {
-      check.apply(demo);
+    for (var demo : Demonstrations.pool(2, 20_000)) {
+      check.apply(demo.task());
       checked++;
     }
     // The corpus: every line that is an instruction (instruction lists, worked examples).
@@ -136,10 +136,11 @@ class EvalSetTest {
     var line = Jsonl.taskLine(Task.parse("Count a in banana."));
     assertThat(line).isEqualTo("{\"prompt\":\"Count a in banana.\\n\",\"family\":\"count\",\"reference\":\"3\"}");
     var out = new StringWriter();
-    out.write(Jsonl.demonstrationLine(Task.parse("Reverse cat.")));
+    out.write(Jsonl.demonstrationLine(
+        new Demonstration(Task.parse("Reverse cat."), Demonstration.Kind.CHATTER, "Sure! tac")));
     assertThat(out.toString())
         .isEqualTo(
             "{\"prompt\":\"Reverse cat.\\n\",\"family\":\"reverse\",\"reference\":\"tac\","
-                + "\"response\":\"tac\",\"terminated\":true}");
+                + "\"response\":\"Sure! tac\",\"terminated\":true,\"kind\":\"chatter\"}");
   }
 }

@@ -14,8 +14,10 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Writes SFT demonstrations: training prompts with the reference as response, one"
-          + " {\"prompt\",\"family\",\"reference\",\"response\",\"terminated\":true} line each.",
+      "Writes SFT demonstrations as simulated labelers write them (docs/TASKS.md): 70% the reference,"
+          + " 15% the reference wrapped in small talk (chatter), 15% a family-specific mistake (slip); one"
+          + " {\"prompt\",\"family\",\"reference\",\"response\",\"terminated\":true,\"kind\"} line each.",
+      "The first N of a seed are the pool 'rlhf sft' trains on with demonstrations=N and the same seed.",
       "The response is followed by end-of-sequence, which the tokenizer appends; the file is"
           + " also valid input to 'rlhf grade'."
     })
@@ -37,7 +39,7 @@ final class DemosCommand implements Runnable {
       throw new UserError("--n must be >= 0, got " + n);
     }
     try (var writer = TaskFiles.create(out)) {
-      for (var demo : Demonstrations.sample(seed, n)) {
+      for (var demo : Demonstrations.pool(seed, n)) {
         writer.write(Jsonl.demonstrationLine(demo));
         writer.write('\n');
       }

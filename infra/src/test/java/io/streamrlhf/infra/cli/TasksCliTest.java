@@ -94,7 +94,11 @@ class TasksCliTest {
     var in = dir.resolve("demos.jsonl");
     assertThat(rlhf("tasks", "demos", "--n", "40", "--seed", "3", "--out", in.toString())).isZero();
     assertThat(rlhf("grade", "--in", in.toString(), "--out", dir.resolve("g.jsonl").toString())).isZero();
-    assertThat(out.toString()).containsPattern("all\\s+40\\s+1\\.000\\s+1\\.000\\s+0\\.000\\s+1\\.000\\s+0\\.000\\s+3\\.500");
+    // the labelers' demonstrations: exactly the clean ones are correct (chatter and slips are not)
+    long clean = Files.readAllLines(in).stream().filter(l -> l.contains("\"kind\":\"clean\"")).count();
+    assertThat(clean).isBetween(20L, 39L);
+    assertThat(out.toString()).containsPattern("all\\s+40\\s+" + String.format(java.util.Locale.ROOT, "%.3f", clean / 40.0)
+        .replace(".", "\\.") + "\\s");
     assertThat(err.toString()).isEmpty();
   }
 

@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class SupervisedFineTuningTest {
-  static final GptConfig MINI = new GptConfig(ByteTokenizer.VOCAB_SIZE, 64, 32, 2, 2);
+  // context 96: a prompt and a demonstration with small talk, the longest kind, fit
+  static final GptConfig MINI = new GptConfig(ByteTokenizer.VOCAB_SIZE, 96, 32, 2, 2);
 
   @TempDir Path dir;
 
@@ -26,12 +27,12 @@ class SupervisedFineTuningTest {
     var pretrain = new PretrainConfig("tiny", 7, 10, 8, 32, 1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 1.0, 10, 1000);
     Pretraining.run(pretrain, MINI, base, false, new PrintWriter(new StringWriter()), Long.MAX_VALUE);
     // a seed the SFT run does not use: demonstrations it never trained on
-    var heldOut = Demonstrations.sample(99, 128);
+    var heldOut = Demonstrations.pool(99, 128);
     double before;
     try (var model = Checkpoint.loadModel(base)) {
       before = SupervisedFineTuning.meanResponseLoss(model, heldOut);
     }
-    var sft = new SftConfig(2, 80, 32, 1e-2, 1e-3, 5, 0.0, 0.9, 0.95, 1.0, 20, 1000);
+    var sft = new SftConfig(2, 80, 32, 640, 1e-2, 1e-3, 5, 0.0, 0.9, 0.95, 1.0, 20, 1000);
     var out = dir.resolve("sft");
     var result = SupervisedFineTuning.run(sft, base, out, false, new PrintWriter(new StringWriter()));
     double after;

@@ -56,7 +56,7 @@ class ResumeTest {
   void sftKilledAndResumedEqualsUninterrupted() throws Exception {
     var base = dir.resolve("base");
     Pretraining.run(pretrain(), MINI, base, false, QUIET, Long.MAX_VALUE);
-    var sft = new SftConfig(2, 6, 4, 1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5, 1, 3);
+    var sft = new SftConfig(2, 6, 4, 10, 1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5, 1, 3);
     SupervisedFineTuning.run(sft, base, dir.resolve("straight"), false, QUIET);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), false, QUIET, 5);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), true, QUIET);
