@@ -3,6 +3,7 @@ package io.streamrlhf.actors;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
@@ -24,6 +25,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -49,8 +51,12 @@ import org.apache.kafka.common.TopicPartition;
  * after the prompt's rollouts are acknowledged ({@link PromptQueue}).
  */
 public final class RolloutActor extends VerticleBase {
-  /** How the actor obtains its frozen models (loaded on its own worker thread at start). */
-  public record Models(Supplier<Gpt> reference, Supplier<Gpt> rewardModel) {}
+  /**
+   * How the actor obtains its frozen models (loaded on its own worker thread at start): the SFT
+   * reference and, given that reference, the reward (a reward model, whose likelihood term reads
+   * the reference, or the oracle for gold-reward PPO).
+   */
+  public record Models(Supplier<Gpt> reference, Function<Gpt, RewardFunction> reward) {}
 
   /** Weight-snapshot meta key holding the policy's {@link GptConfig} JSON. */
   public static final String META_MODEL_CONFIG = "model_config";
@@ -73,7 +79,7 @@ public final class RolloutActor extends VerticleBase {
   private DecodingConsumer<Prompt> prompts;
   private KafkaProducer<byte[], byte[]> producer;
   private Gpt reference;
-  private Gpt rewardModel;
+  private RewardFunction reward;
   private Gpt policy;
   private RolloutGenerator generator;
   private long version = -1;
@@ -98,7 +104,7 @@ public final class RolloutActor extends VerticleBase {
     ActorEvents.registerCodecs(vertx);
     Gpt.inferenceOnlyThread();
     reference = models.reference().get();
-    rewardModel = models.rewardModel().get();
+    reward = models.reward().apply(reference);
     var id = settings.actorId();
     consumer = new KafkaConsumer<>(
         KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), settings.groupId(), id));
@@ -155,7 +161,7 @@ public final class RolloutActor extends VerticleBase {
     if (policy == null) {
       var config = GptConfig.fromJson(snapshot.meta().get(META_MODEL_CONFIG));
       policy = Gpt.create(config, 0);
-      generator = new RolloutGenerator(policy, reference, rewardModel, settings.maxNewTokens(), settings.temperature());
+      generator = new RolloutGenerator(policy, reference, reward, settings.maxNewTokens(), settings.temperature());
     }
     policy.load(weights);
     double loadMs = (System.nanoTime() - loading) / 1e6;
@@ -245,12 +251,20 @@ public final class RolloutActor extends VerticleBase {
       consumer.close(settings.kafkaTimeout());
       producer.close(settings.kafkaTimeout());
     } finally {
-      for (var model : new Gpt[] {policy, reference, rewardModel}) {
-        if (model != null) model.close();
+      for (var model : new AutoCloseable[] {policy, reference, reward}) {
+        if (model != null) closeQuietly(model);
       }
       ended.complete(null);
     }
     return Future.succeededFuture();
+  }
+
+  private void closeQuietly(AutoCloseable model) {
+    try {
+      model.close();
+    } catch (Exception e) {
+      log.accept(settings.actorId() + ": closing a model failed: " + e);
+    }
   }
 
   /** Commits what is answered before partitions move to another actor, and forgets the rest. */

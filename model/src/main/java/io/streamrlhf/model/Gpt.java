@@ -377,31 +377,20 @@ public final class Gpt implements AutoCloseable {
 
     /**
      * The reward model's score of each prompt + response, [B]: the scalar head at the last real
-     * token (InstructGPT §3.5) plus the log-likelihood of the response, summed over its tokens,
-     * under the model's own language-model head (tied to the embedding, so an RM initialised from
-     * SFT starts out scoring with SFT's likelihood, as DPO reads a language model as a reward
-     * model). Both terms come from one forward pass and both are trained by the Bradley-Terry loss.
-     * The likelihood term is there because at these sizes the head alone does not generalise: a
-     * head-only RM reached 0.58 held-out pairwise accuracy on a 500-step tiny SFT model's samples.
-     * It is summed, not averaged: a mean over tokens rewards appending predictable tokens, and PPO
-     * found that (after {@code What color is sky?\nblue} it moved P(end) from 0.995 to 0.30, and it
-     * added repeats to {@code Repeat} answers); the sum is the sequence's log-probability, whose
-     * KL-regularised optimum is a plain sharpening of SFT, and it also ranked better (held-out
-     * accuracy 0.741 against the mean's 0.715 on the demo's SFT samples, labelers 0.780).
-     * Follows the thread's grad mode like {@link #score}.
+     * token, r_θ(x, y) of InstructGPT §3.5. Follows the thread's grad mode like {@link #score}.
      */
     public NDArray rewardScores(ScoringBatch batch) {
         long b = batch.batchSize();
         long t = batch.tokens().getShape().get(1);
         var hidden = forwardHidden(batch);
-        var head = JniUtils.reshape(values(hidden), new long[] {b, t}).gather(batch.lastTokenIndex(), 1).squeeze(-1);
-        if (batch.responseWidth() == 0) {
-            return head;
-        }
-        var mask = batch.responseMask().toType(dataType, false);
-        var logProbs = responseTokenLogProbs(logits(predictingRows(hidden, batch)).logSoftmax(-1), batch);
-        var logLikelihood = logProbs.mul(mask).sum(new int[] {1});
-        return head.add(logLikelihood);
+        return JniUtils.reshape(values(hidden), new long[] {b, t}).gather(batch.lastTokenIndex(), 1).squeeze(-1);
+    }
+
+    /** log π(response | prompt) of each row, summed over the response's tokens, at temperature 1: [B]. */
+    public NDArray sequenceLogLikelihood(ScoringBatch batch) {
+        var scores = score(batch, 1f);
+        return scores.logProbs().mul(scores.mask().toType(scores.logProbs().getDataType(), false))
+                .sum(new int[] {1});
     }
 
     /**
@@ -429,6 +418,21 @@ public final class Gpt implements AutoCloseable {
         long t = batch.tokens().getShape().get(1);
         return trunk(batch.tokens(), positionsOf(keyMask), attentionBias(keyMask.getManager(), keyMask, 0, t),
                 null, 0);
+    }
+
+    /**
+     * Sets the scalar head to 0 in place: a model fine-tuned only through its logits (SFT) carries
+     * an untrained head, and both PPO's value head and the reward model's head start from 0.
+     */
+    public void zeroScalarHead() {
+        withoutGradient(() -> {
+            for (var entry : parameters().entrySet()) {
+                if (entry.getKey().startsWith(SCALAR_HEAD)) {
+                    entry.getValue().muli(0f);
+                }
+            }
+            return null;
+        });
     }
 
     /** Runs {@code work} with the thread's grad mode off, restoring it afterwards. */

@@ -1,6 +1,5 @@
 package io.streamrlhf.model;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import java.util.ArrayList;
@@ -26,15 +25,6 @@ public final class RolloutGenerator {
   private final RewardFunction reward;
   private final int maxNewTokens;
   private final float temperature;
-
-  /**
-   * The score of each prompt + response of a batch, [B]: the reward model's {@link Gpt#rewardScores}
-   * in the pipeline; any fixed function of the tokens in tests.
-   */
-  @FunctionalInterface
-  public interface RewardFunction {
-    NDArray scores(ScoringBatch batch);
-  }
 
   /** A prompt to sample from, with the seed its K responses are drawn with. */
   public record SeededPrompt(int[] tokens, long seed) {}
@@ -64,11 +54,6 @@ public final class RolloutGenerator {
     this.reward = reward;
     this.maxNewTokens = maxNewTokens;
     this.temperature = (float) temperature;
-  }
-
-  /** With the reward model's score as the reward. */
-  public RolloutGenerator(Gpt policy, Gpt reference, Gpt rewardModel, int maxNewTokens, double temperature) {
-    this(policy, reference, rewardModel::rewardScores, maxNewTokens, temperature);
   }
 
   /** The policy being sampled (an actor loads new versions into it between batches). */

@@ -82,7 +82,7 @@ class GptForwardTest {
     }
 
     @Test
-    void rewardScoreIsTheLastTokenHeadPlusTheLogLikelihoodOfTheResponse() {
+    void rewardScoreIsTheLastTokenHeadAndTheLikelihoodTermTheResponsesLogLikelihood() {
         int[] prompt = ByteTokenizer.encode("Reverse abc.\n");
         int[] response = {'c', 'b', 'a', ByteTokenizer.EOS};
         int[] otherPrompt = ByteTokenizer.encode("Sort zyxwvu.\n");
@@ -106,14 +106,20 @@ class GptForwardTest {
                 for (int v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] - max);
                 logLikelihood += logits[row + response[j]] - max - Math.log(sum);
             }
-            double expected = values[sequence.length - 1] + logLikelihood;
+            double head = values[sequence.length - 1];
 
             // The same pair inside a batch whose other row pads it on both sides.
             var batch = ScoringBatch.of(m, List.of(otherPrompt, prompt), List.of(otherResponse, response));
+            // InstructGPT's reward: the scalar head at the last token, padding on both sides or not
             float[] scores = Gpt.withoutGradient(() -> model.rewardScores(batch)).toFloatArray();
-            assertThat((double) scores[1]).isCloseTo(expected, org.assertj.core.data.Offset.offset(1e-5));
-            // The head alone is not the score: the likelihood term is really there.
-            assertThat(Math.abs(scores[1] - values[sequence.length - 1])).isGreaterThan(0.5f);
+            assertThat((double) scores[1]).isCloseTo(head, org.assertj.core.data.Offset.offset(1e-5));
+            // the likelihood term's log π(y | x), summed over the response
+            float[] likelihood = Gpt.withoutGradient(() -> model.sequenceLogLikelihood(batch)).toFloatArray();
+            assertThat((double) likelihood[1]).isCloseTo(logLikelihood, org.assertj.core.data.Offset.offset(1e-4));
+            var weighted = new RewardModel(model, model, 0.7);
+            float[] combined = Gpt.withoutGradient(() -> weighted.scores(batch)).toFloatArray();
+            assertThat((double) combined[1]).isCloseTo(head + 0.7 * logLikelihood,
+                    org.assertj.core.data.Offset.offset(1e-4));
         }
     }
 

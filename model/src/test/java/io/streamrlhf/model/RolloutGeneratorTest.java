@@ -13,7 +13,7 @@ class RolloutGeneratorTest {
   @Test
   void aPromptSampledAloneGivesTheResponsesItGetsInsideABatch() {
     try (var policy = Gpt.create(SHAPE, 3); var reference = Gpt.create(SHAPE, 4)) {
-      RolloutGenerator.RewardFunction length = batch -> batch.responseMask().sum(new int[] {1});
+      RewardFunction length = batch -> batch.responseMask().sum(new int[] {1});
       var generator = new RolloutGenerator(policy, reference, length, 12, 1.0);
       var prompts = List.of(ByteTokenizer.encode("Q: 2+2?\n"), ByteTokenizer.encode("Say hi\n"),
           ByteTokenizer.encode("A longer prompt here\n"));

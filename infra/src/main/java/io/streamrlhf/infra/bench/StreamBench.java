@@ -9,6 +9,7 @@ import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.schemas.AvroCodec;
@@ -141,7 +142,7 @@ public final class StreamBench {
       var settings = ActorSettings.of(ACTOR, bootstrap, workload.responsesPerPrompt(), workload.newTokens(), 1.0)
           .withMaxPromptsPerBatch(workload.promptsPerBatch());
       // The actor's frozen models: fresh copies with the seeds of the in-process ones, so both sides score alike.
-      var models = new RolloutActor.Models(() -> Gpt.create(config, 1), () -> Gpt.create(config, 2));
+      var models = new RolloutActor.Models(() -> Gpt.create(config, 1), reference -> RewardModel.headOnly(Gpt.create(config, 2)));
       node = ActorNode.deploy(vertx, settings, models, line -> {
         if (line.contains("stopping")) System.err.println("bench: " + line);
       });
@@ -158,7 +159,7 @@ public final class StreamBench {
           inprocModels.add(Gpt.create(config, 0));
           inprocModels.add(Gpt.create(config, 1));
           inprocModels.add(Gpt.create(config, 2));
-          return new RolloutGenerator(inprocModels.get(0), inprocModels.get(1), inprocModels.get(2),
+          return new RolloutGenerator(inprocModels.get(0), inprocModels.get(1), RewardModel.headOnly(inprocModels.get(2)),
               workload.newTokens(), 1.0);
         }, sampler), "the in-process models");
         // warm-up of both paths (the first stream round also absorbs the learner consumer's group join)

@@ -48,7 +48,7 @@ final class ActorCommand implements Callable<Integer> {
     TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var node = ActorNode.deploy(vertx, LocalLoop.settings(actorId, bootstrap, config).withVersionWait(versionWait),
-        LocalLoop.models(loop.sft, loop.rm), line -> println(out, line));
+        LocalLoop.models(config, loop.sft, loop.rm), line -> println(out, line));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       println(out, actorId + ": stopping");
       node.stop();

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,11 +28,15 @@ import picocli.CommandLine.Option;
       "Samples one response per held-out prompt (400, TASKS.md) from each selected model and prints the"
           + " InstructGPT-style table: follows, truthful (correct on color), correct, non-toxic, win vs SFT"
           + " (oracle score, ties 1/2), mean RM score (with --rm) and mean KL to SFT per response (with --sft).",
-      "Rows: base (zero-shot and 3-shot, cut at the first newline), sft, ppo; a selected row whose model"
+      "Rows: base (zero-shot and 3-shot, cut at the first newline), sft, ppo, and ppo-gold when --ppo-gold is"
+          + " given (PPO trained against the oracle: rlhf ppo --reward oracle); a selected row whose model"
           + " directory is not given is skipped.",
+      "Under the table: PPO's win over N x N samples (--win-samples), the headroom rankings can teach (SFT's best"
+          + " of N samples per prompt picked by the oracle and by the reward model, against SFT) and the mean"
+          + " response length of every row.",
       "Writes DIR/table.md and DIR/eval.jsonl ({\"model\",\"prompt\",\"family\",\"reference\",\"response\","
           + "\"terminated\",\"score\",\"rm_score\",\"kl\"} per model and prompt); with the sft and ppo rows also DIR/win.json,"
-          + " PPO's win vs SFT over --win-samples responses per prompt from each."
+          + " PPO's win vs SFT over --win-samples responses per prompt from each, and with the sft row DIR/headroom.json."
     })
 final class EvalCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -39,7 +44,8 @@ final class EvalCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--models", defaultValue = "base,sft,ppo", split = ",", paramLabel = "ROW",
-      description = "Rows to evaluate: base (both base rows), base-0shot, base-3shot, sft, ppo.")
+      description = "Rows to evaluate: base (both base rows), base-0shot, base-3shot, sft, ppo, ppo-gold"
+          + " (added by itself when --ppo-gold is given).")
   List<String> models;
 
   @Option(names = "--base", paramLabel = "DIR", description = "Base model (rlhf pretrain output).")
@@ -50,6 +56,10 @@ final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--ppo", paramLabel = "DIR", description = "PPO policy (rlhf ppo output).")
   Path ppo;
+
+  @Option(names = "--ppo-gold", paramLabel = "DIR",
+      description = "PPO policy trained against the oracle (rlhf ppo --reward oracle): the gold-reward row.")
+  Path ppoGold;
 
   @Option(names = "--rm", paramLabel = "DIR", description = "Reward model (rlhf reward output), for the RM score column.")
   Path rm;
@@ -93,16 +103,18 @@ final class EvalCommand implements Callable<Integer> {
         case "base-3shot" -> rows.add(Evaluation.Row.BASE_3SHOT);
         case "sft" -> rows.add(Evaluation.Row.SFT);
         case "ppo" -> rows.add(Evaluation.Row.PPO);
-        default -> throw new UserError("--models: unknown row '" + name + "': use base, base-0shot, base-3shot, sft, ppo");
+        case "ppo-gold" -> rows.add(Evaluation.Row.PPO_GOLD);
+        default -> throw new UserError(
+            "--models: unknown row '" + name + "': use base, base-0shot, base-3shot, sft, ppo, ppo-gold");
       }
     }
-    for (var dir : new Path[] {base, sft, ppo, rm}) {
+    if (ppoGold != null && !rows.contains(Evaluation.Row.PPO_GOLD)) rows.add(Evaluation.Row.PPO_GOLD);
+    for (var dir : new Path[] {base, sft, ppo, ppoGold, rm}) {
       if (dir != null && !Checkpoint.exists(dir)) throw new UserError(dir + " holds no model checkpoint");
     }
-    var models = new Evaluation.Models(base, sft, ppo, rm);
+    var models = new Evaluation.Models(base, sft, ppo, ppoGold, rm);
     rows.removeIf(row -> {
-      boolean missing = models.base() == null && (row == Evaluation.Row.BASE || row == Evaluation.Row.BASE_3SHOT)
-          || models.sft() == null && row == Evaluation.Row.SFT || models.ppo() == null && row == Evaluation.Row.PPO;
+      boolean missing = models.of(row) == null;
       if (missing) spec.commandLine().getOut().println("eval: row " + row.id + " skipped: no model directory given for it");
       return missing;
     });
@@ -123,24 +135,82 @@ final class EvalCommand implements Callable<Integer> {
         writer.write('\n');
       }
     }
-    var labels = new LinkedHashMap<String, String>();
-    for (var row : Evaluation.Row.values()) labels.put(row.id, row.label);
-    var table = EvalTable.markdown(EvalTable.rows(records), labels);
+    var table = EvalTable.markdown(EvalTable.rows(records), labelsOf());
     var header = String.format(Locale.ROOT, "%d held-out prompts, temperature %s, seed %d%n%n", tasks.size(), temperature, seed);
-    var footer = "";
-    if (winSamples > 0 && rows.contains(Evaluation.Row.SFT) && rows.contains(Evaluation.Row.PPO)) {
+    var footer = new StringBuilder();
+    Files.deleteIfExists(out.resolve("win.json")); // both written again below when there is something to write
+    Files.deleteIfExists(out.resolve("headroom.json"));
+    Evaluation.WinEstimates estimates = null;
+    if (winSamples > 0 && rows.contains(Evaluation.Row.SFT)) {
       double[] sftRow = records.stream().filter(r -> r.model().equals(Evaluation.Row.SFT.id))
           .mapToDouble(EvalTable.Record::score).toArray();
-      var estimates = Evaluation.expectedWin(tasks, sft, ppo, sftRow, settings, winSamples, stdout);
-      Files.writeString(out.resolve("win.json"), winJson(estimates), StandardCharsets.UTF_8);
-      footer = winLines(estimates, tasks.size());
+      EvalTable.WinEstimate gold = null;
+      var sftSamples = Evaluation.sftSampleScores(tasks, sft, settings, winSamples, stdout);
+      if (rows.contains(Evaluation.Row.PPO)) {
+        estimates = Evaluation.expectedWin(tasks, sftSamples, ppo, sftRow, settings, stdout);
+        footer.append(winLines(estimates, tasks.size()));
+      }
+      if (rows.contains(Evaluation.Row.PPO_GOLD)) {
+        gold = Evaluation.expectedWin(tasks, sftSamples, ppoGold, sftRow, settings, stdout).model();
+        footer.append(String.format(Locale.ROOT, "PPO (gold reward) win vs SFT over %d x %d samples per prompt:"
+            + " %.3f ± %.3f%n", winSamples, winSamples, gold.winVsSft(), gold.standardError()));
+      }
+      if (estimates != null || gold != null) {
+        Files.writeString(out.resolve("win.json"), winJson(estimates, gold), StandardCharsets.UTF_8);
+      }
+      var headroom = Evaluation.headroom(tasks, sftSamples, sft, rm, settings, stdout);
+      footer.append(headroomLines(headroom, estimates == null ? null : estimates.model()));
+      Files.writeString(out.resolve("headroom.json"), headroomJson(headroom), StandardCharsets.UTF_8);
     }
+    footer.append(lengthLine(records, labelsOf()));
     Files.writeString(out.resolve("table.md"), header + table + footer, StandardCharsets.UTF_8);
     stdout.print(header + table + footer);
     stdout.println("eval: wrote " + out.resolve("table.md") + " and " + out.resolve("eval.jsonl")
-        + (footer.isEmpty() ? "" : " and " + out.resolve("win.json")));
+        + (Files.exists(out.resolve("win.json")) ? " and " + out.resolve("win.json") : "")
+        + (Files.exists(out.resolve("headroom.json")) ? " and " + out.resolve("headroom.json") : ""));
     stdout.flush();
     return 0;
+  }
+
+  private static Map<String, String> labelsOf() {
+    var labels = new LinkedHashMap<String, String>();
+    for (var row : Evaluation.Row.values()) labels.put(row.id, row.label);
+    return labels;
+  }
+
+  /**
+   * The headroom lines (TASKS.md): SFT's best of N by the oracle and by the reward model, and the
+   * share of the oracle's headroom over SFT that PPO won, (win − 0.5) / (best-of-N win − 0.5).
+   */
+  static String headroomLines(Evaluation.Headroom headroom, EvalTable.WinEstimate ppo) {
+    var oracle = headroom.byOracle();
+    var sb = new StringBuilder(String.format(Locale.ROOT, "Headroom: SFT's best of %d samples per prompt wins %.3f"
+        + " ± %.3f vs SFT picked by the oracle (the ceiling)", oracle.samplesPerPrompt(), oracle.winVsSft(),
+        oracle.standardError()));
+    if (headroom.byRewardModel() != null) {
+      sb.append(String.format(Locale.ROOT, ", %.3f ± %.3f picked by the reward model",
+          headroom.byRewardModel().winVsSft(), headroom.byRewardModel().standardError()));
+    }
+    if (ppo != null) {
+      sb.append(String.format(Locale.ROOT, "; PPO won %.0f%% of the oracle's headroom",
+          100 * (ppo.winVsSft() - 0.5) / (oracle.winVsSft() - 0.5)));
+    }
+    return sb.append(System.lineSeparator()).toString();
+  }
+
+  /** Mean response length per row in tokens (bytes, plus end-of-sequence when it came), in table order. */
+  static String lengthLine(List<EvalTable.Record> records, Map<String, String> labels) {
+    var sums = new LinkedHashMap<String, double[]>();
+    for (var r : records) {
+      var sum = sums.computeIfAbsent(r.model(), m -> new double[2]);
+      sum[0] += r.response().getBytes(StandardCharsets.UTF_8).length + (r.terminated() ? 1 : 0);
+      sum[1]++;
+    }
+    var sb = new StringBuilder("Mean response length in tokens:");
+    sums.forEach((model, sum) -> sb.append(String.format(Locale.ROOT, " %s %.1f,", labels.getOrDefault(model, model),
+        sum[0] / sum[1])));
+    sb.setLength(sb.length() - 1);
+    return sb.append(System.lineSeparator()).toString();
   }
 
   /** The estimates as the lines printed under the table. */
@@ -163,16 +233,36 @@ final class EvalCommand implements Callable<Integer> {
     return sb.toString();
   }
 
-  static String winJson(Evaluation.WinEstimates estimates) throws IOException {
-    var estimate = estimates.model();
+  /** win.json: PPO's estimate (when the ppo row ran) and the gold-reward row's (when it ran). */
+  static String winJson(Evaluation.WinEstimates estimates, EvalTable.WinEstimate gold) throws IOException {
     var node = JSON.createObjectNode();
-    node.put("samples_per_prompt", estimate.samplesPerPrompt());
-    node.put("win_vs_sft", estimate.winVsSft());
-    node.put("standard_error", estimate.standardError());
-    var byFamily = node.putObject("by_family");
-    estimate.byFamily().forEach(byFamily::put);
-    node.put("sft_row_vs_sft_samples", estimates.sftRow().winVsSft());
-    node.put("sft_row_standard_error", estimates.sftRow().standardError());
+    if (estimates != null) {
+      var estimate = estimates.model();
+      node.put("samples_per_prompt", estimate.samplesPerPrompt());
+      node.put("win_vs_sft", estimate.winVsSft());
+      node.put("standard_error", estimate.standardError());
+      var byFamily = node.putObject("by_family");
+      estimate.byFamily().forEach(byFamily::put);
+      node.put("sft_row_vs_sft_samples", estimates.sftRow().winVsSft());
+      node.put("sft_row_standard_error", estimates.sftRow().standardError());
+    }
+    if (gold != null) {
+      node.put("gold_win_vs_sft", gold.winVsSft());
+      node.put("gold_standard_error", gold.standardError());
+    }
+    return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
+  }
+
+  /** headroom.json: SFT's best of N by the oracle and (with --rm) by the reward model, against SFT. */
+  static String headroomJson(Evaluation.Headroom headroom) throws IOException {
+    var node = JSON.createObjectNode();
+    node.put("samples_per_prompt", headroom.byOracle().samplesPerPrompt());
+    node.put("best_of_n_by_oracle", headroom.byOracle().winVsSft());
+    node.put("best_of_n_by_oracle_standard_error", headroom.byOracle().standardError());
+    if (headroom.byRewardModel() != null) {
+      node.put("best_of_n_by_rm", headroom.byRewardModel().winVsSft());
+      node.put("best_of_n_by_rm_standard_error", headroom.byRewardModel().standardError());
+    }
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
   }
 

@@ -17,8 +17,14 @@ final class LoopOptions {
       description = "SFT checkpoint directory: the initial policy and the frozen reference model.")
   Path sft;
 
-  @Option(names = "--rm", required = true, paramLabel = "DIR", description = "Reward-model checkpoint directory (rlhf reward --out).")
+  @Option(names = "--rm", paramLabel = "DIR",
+      description = "Reward-model checkpoint directory (rlhf reward --out); needed unless --reward oracle.")
   Path rm;
+
+  @Option(names = "--reward", paramLabel = "SOURCE",
+      description = "model (the reward model in --rm, the default) or oracle (the gold reward, no reward model);"
+          + " the same as --set reward=SOURCE.")
+  String reward;
 
   @Option(names = "--config", paramLabel = "FILE", description = "PPO settings file (JSON, or YAML for .yaml/.yml).")
   Path config;
@@ -31,6 +37,7 @@ final class LoopOptions {
   PpoConfig ppoConfig(boolean sync) {
     var all = new ArrayList<>(overrides);
     if (sync) all.add("max_lag=0");
+    if (reward != null) all.add("reward=" + reward);
     return ConfigLoader.load(PpoConfig.defaults(), config, all);
   }
 }

@@ -19,9 +19,10 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Fine-tunes the SFT model with PPO against the reward model (InstructGPT step 3): per-token KL penalty to"
-          + " the frozen SFT model plus the normalised RM score on the last token (paid token by token through the"
-          + " SFT log-likelihood, a reward shaping that keeps every return: reference_shaping, 0 turns it off),"
+      "Fine-tunes the SFT model with PPO against the reward model, or with --reward oracle against the gold"
+          + " reward (InstructGPT step 3): per-token KL penalty to"
+          + " the frozen SFT model plus the normalised RM score on the last token (the RM's likelihood term, when it has"
+          + " one, paid token by token: a reward shaping that keeps every return; reference_shaping=0 turns it off),"
           + " GAE (gamma 1, lambda 0.95),"
           + " whitened advantages, decoupled clipped surrogate, clipped value loss against returns, adaptive KL controller; PPO-ptx with --set ptx_coef=G (off by default).",
       "The value head learns at its own rate (value_head_learning_rate) and alone for the first"
@@ -47,8 +48,15 @@ final class PpoCommand implements Callable<Integer> {
       description = "SFT checkpoint directory: the initial policy and the frozen reference model.")
   Path sft;
 
-  @Option(names = "--rm", required = true, paramLabel = "DIR", description = "Reward-model checkpoint directory (rlhf reward --out).")
+  @Option(names = "--rm", paramLabel = "DIR",
+      description = "Reward-model checkpoint directory (rlhf reward --out); needed unless --reward oracle.")
   Path rm;
+
+  @Option(names = "--reward", paramLabel = "SOURCE",
+      description = "model (the reward model in --rm) or oracle: the gold reward of the task suite itself, normalised"
+          + " by its scores of SFT samples, to check the RL machinery apart from the reward model."
+          + " The same as --set reward=SOURCE.")
+  String reward;
 
   @Option(names = "--inproc", description = "The in-memory loop (sampler and learner share the policy), the baseline.")
   boolean inproc;
@@ -67,9 +75,13 @@ final class PpoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
     if (sync) stage.overrides.add("max_lag=0");
+    if (reward != null) stage.overrides.add("reward=" + reward);
     if (inproc && bootstrap != null) throw new UserError("--inproc runs without Kafka: drop --bootstrap");
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     var config = stage.effectiveConfig(PpoConfig.defaults(), out);
+    if (PpoConfig.REWARD_MODEL.equals(config.reward()) && rm == null) {
+      throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
+    }
     if (inproc) {
       PpoStage.run(config, sft, rm, stage.out, stage.resume, out);
       return 0;

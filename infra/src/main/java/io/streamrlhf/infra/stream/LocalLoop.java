@@ -7,6 +7,7 @@ import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.stream.StreamingLearner;
 import io.streamrlhf.learner.train.Checkpoint;
@@ -70,7 +71,7 @@ public final class LocalLoop {
         }
       };
       for (int i = 0; i < actors; i++) {
-        nodes.add(ActorNode.deploy(vertx, settings("actor-" + i, bootstrap, config), models(sftDir, rmDir), log));
+        nodes.add(ActorNode.deploy(vertx, settings("actor-" + i, bootstrap, config), models(config, sftDir, rmDir), log));
       }
       var summary = StreamingLearner.run(config, StreamingLearner.Settings.of(bootstrap), sftDir, rmDir, outDir, out);
       awaitFinalWeights(newest, actors, config.updates(), out);
@@ -117,9 +118,16 @@ public final class LocalLoop {
         config.samplingTemperature()).withMaxPromptsPerBatch(config.promptsPerBatch());
   }
 
-  /** The frozen SFT reference and the reward model, each actor loading its own copies. */
-  public static RolloutActor.Models models(Path sftDir, Path rmDir) {
-    return new RolloutActor.Models(load(sftDir), load(rmDir));
+  /** The frozen SFT reference and the reward the config names, each actor loading its own copies. */
+  public static RolloutActor.Models models(PpoConfig config, Path sftDir, Path rmDir) {
+    var source = RewardSource.of(config.reward(), rmDir);
+    return new RolloutActor.Models(load(sftDir), reference -> {
+      try {
+        return source.load(reference);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot load " + source.describe(), e);
+      }
+    });
   }
 
   private static Supplier<Gpt> load(Path dir) {

@@ -19,6 +19,7 @@ class StagesCliTest {
   @TempDir static Path dir;
   static Path base;
   static Path sft;
+  static Path rm;
 
 
 
@@ -34,7 +35,19 @@ class StagesCliTest {
     var sftRun = run("sft", "--base", base.toString(), "--out", sft.toString(), "--set", "steps=2",
         "--set", "demonstrations_per_batch=2", "--set", "warmup_steps=1", "--set", "log_every_steps=1");
     assertThat(sftRun.exitCode()).as(sftRun.err()).isZero();
-    assertThat(sftRun.out()).contains("sft step 2/2");
+    assertThat(sftRun.out()).contains("sft step 2/2").contains("sft: 3000 demonstrations (clean 0.");
+    rm = dir.resolve("rm");
+    var rewardRun = run("reward", "--sft", sft.toString(), "--out", rm.toString(), "--set", "training_prompts=8",
+        "--set", "held_out_prompts=4", "--set", "prompts_per_batch=4", "--set", "log_every_steps=1");
+    assertThat(rewardRun.exitCode()).as(rewardRun.err()).isZero();
+    assertThat(rewardRun.out())
+        // before training the zeroed head ties every pair: the score ranks by its likelihood term alone
+        .containsPattern("reward: before training, held-out accuracy 0\\.\\d{3} ")
+        .contains("reward: likelihood term: weight ")
+        .containsPattern("reward: held-out accuracy before training 0\\.\\d{3}, after ")
+        .contains("the trained scalar head alone")
+        .contains("reward: length bias: correlation of the score with response length")
+        .contains("against 3000 SFT demonstrations").contains("warning: TASKS.md ranks at least 2.5");
   }
 
   @Test
@@ -117,6 +130,7 @@ class StagesCliTest {
     assertThat(table).contains("| base |").contains("| base 3-shot |").contains("| SFT |").doesNotContain("| PPO |");
     assertThat(run.out()).contains("| SFT |").contains("row ppo skipped");
     assertThat(out.resolve("win.json")).as("no ppo row, no win estimate").doesNotExist();
+    assertThat(out.resolve("headroom.json")).as("an sft row: SFT's best of N").exists();
   }
 
   @Test
@@ -124,12 +138,14 @@ class StagesCliTest {
     var out = dir.resolve("eval-win");
     // any policy checkpoint can stand in for PPO's; the SFT model against itself
     var run = run("eval", "--models", "sft,ppo", "--sft", sft.toString(), "--ppo", sft.toString(),
+        "--ppo-gold", sft.toString(), "--rm", rm.toString(),
         "--out", out.toString(), "--limit", "16", "--prompts-per-batch", "8", "--win-samples", "3");
     assertThat(run.exitCode()).as(run.err()).isZero();
     // both rows sample prompt i from the same random numbers: the same model gives the same
     // responses in both, so the column is exactly 0.5 (independent draws would make it wander)
     var lines = Files.readAllLines(out.resolve("eval.jsonl"));
-    assertThat(lines).hasSize(2 * 16);
+    assertThat(lines).hasSize(3 * 16); // sft, ppo and the gold-reward row --ppo-gold adds
+    assertThat(JSON.readTree(lines.get(32)).get("model").asText()).isEqualTo("ppo-gold");
     for (int i = 0; i < 16; i++) {
       var sftLine = JSON.readTree(lines.get(i));
       var ppoLine = JSON.readTree(lines.get(16 + i));
@@ -158,5 +174,15 @@ class StagesCliTest {
     assertThat(Files.readString(out.resolve("table.md"))).contains("PPO win vs SFT over 3 x 3 samples per prompt")
         .contains(luckLine);
     assertThat(run.out()).contains("PPO win vs SFT over 3 x 3").contains("  by family: ").contains(luckLine);
+    assertThat(win.get("gold_win_vs_sft").asDouble()).isBetween(0.0, 1.0);
+    assertThat(run.out()).contains("| PPO (gold reward) |").contains("PPO (gold reward) win vs SFT over 3 x 3");
+    // the best of N picked by the oracle has, prompt by prompt, an oracle score at least that of the
+    // reward model's pick among the same candidates: it wins at least as often against the same SFT samples
+    var headroom = JSON.readTree(out.resolve("headroom.json").toFile());
+    assertThat(headroom.get("samples_per_prompt").asInt()).isEqualTo(3);
+    assertThat(headroom.get("best_of_n_by_oracle").asDouble())
+        .isGreaterThanOrEqualTo(headroom.get("best_of_n_by_rm").asDouble());
+    assertThat(run.out()).contains("Headroom: SFT's best of 3 samples per prompt wins")
+        .contains("picked by the reward model; PPO won").contains("Mean response length in tokens: SFT ");
   }
 }

@@ -34,7 +34,7 @@ class ActorChurnTest {
     var firstApplied = Collections.synchronizedMap(new HashMap<String, Long>());
     vertx.eventBus().<JsonObject>consumer(ActorEvents.APPLIED,
         m -> firstApplied.putIfAbsent(m.body().getString("actorId"), m.body().getLong("version")));
-    var models = LocalLoop.models(dir.resolve("sft"), dir.resolve("rm"));
+    var models = LocalLoop.models(config, dir.resolve("sft"), dir.resolve("rm"));
     var log = new Watch();
     var early = ActorNode.deploy(vertx, LocalLoop.settings("actor-early", bootstrap, config), models, log::line);
     ActorNode late = null;

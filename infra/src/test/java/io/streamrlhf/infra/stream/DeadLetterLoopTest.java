@@ -33,7 +33,7 @@ class DeadLetterLoopTest {
         t.minLearningRate(), 0, t.weightDecay(), t.adamBeta1(), t.adamBeta2(), t.gradClipNorm(), t.clipRatio(),
         t.valueClipRange(), t.valueLossCoef(), t.valueHeadLearningRate(), 0, t.entropyCoef(), t.gamma(), t.gaeLambda(), t.referenceShaping(), t.initKlCoef(),
         t.adaptiveKl(), t.targetKl(), t.klHorizon(), 0.0, t.ptxTokensPerMinibatch(), t.importanceWeightCap(), 1000, 1,
-        1, 1000, 0);
+        1, 1000, 0, t.reward());
     var garbage = List.of("not avro at all".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xC3, 0x01, 9, 9});
     // the noise: one bad record after the first real rollout appears, one after the 30th
     var noise = CompletableFuture.runAsync(() -> inject(bootstrap, garbage, List.of(1, 30)));

@@ -36,7 +36,7 @@ class LearnerCrashTest {
     var vertx = ActorNode.newVertx();
     var actorLog = new Watch();
     var node = ActorNode.deploy(vertx, LocalLoop.settings("actor-0", bootstrap, config),
-        LocalLoop.models(dir.resolve("sft"), dir.resolve("rm")), actorLog::line);
+        LocalLoop.models(config, dir.resolve("sft"), dir.resolve("rm")), actorLog::line);
     try {
       var first = new Watch();
       var killed = learner(bootstrap, dir, configFile, out, first);

@@ -23,7 +23,7 @@ final class TinyRun {
     try (var sft = Gpt.create(SHAPE, 1); var rm = Gpt.create(SHAPE, 2)) {
       Checkpoint.write(dir.resolve("sft"), SHAPE, sft.snapshot(0), sft.snapshot(0),
           new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
-      var stats = new RewardStats(0.0, 1.0, 2, 1, 1, 0.5, 0.5, 0.5, 1.0);
+      var stats = new RewardStats(0.0, 1.0, 2, 1, 1, 0.5, 0.5, 0.5, 1.0, 0.0, 0.5, 0.5, 0.0);
       Checkpoint.write(dir.resolve("rm"), SHAPE, rm.snapshot(0), rm.snapshot(0),
           new TrainState("reward", 0, 0, new SplitMix64(2).state(), 0, stats.into(Json.MAPPER.createObjectNode())));
     }
@@ -36,6 +36,6 @@ final class TinyRun {
     return new PpoConfig(7, updates, 2, 2, 1, 512, d.samplingTemperature(), 1e-3, 1e-3, 0, d.weightDecay(),
         d.adamBeta1(), d.adamBeta2(), d.gradClipNorm(), d.clipRatio(), d.valueClipRange(), d.valueLossCoef(),
         1e-3, 0, d.entropyCoef(), d.gamma(), d.gaeLambda(), d.referenceShaping(), d.initKlCoef(), d.adaptiveKl(), d.targetKl(), d.klHorizon(),
-        0.0, d.ptxTokensPerMinibatch(), d.importanceWeightCap(), 1000, 1, 1, 1000, maxLag);
+        0.0, d.ptxTokensPerMinibatch(), d.importanceWeightCap(), 1000, 1, 1, 1000, maxLag, d.reward());
   }
 }

@@ -7,6 +7,7 @@ import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.ActorSettings;
 import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
@@ -44,7 +45,7 @@ class WeightIntegrityTest {
     try (var producer = new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "test-weights"));
         var policy = Gpt.create(TinyRun.SHAPE, 5)) {
       RolloutActor.Models models = new RolloutActor.Models(() -> Gpt.create(TinyRun.SHAPE, 1),
-          () -> Gpt.create(TinyRun.SHAPE, 2));
+          reference -> RewardModel.headOnly(Gpt.create(TinyRun.SHAPE, 2)));
       var node = ActorNode.deploy(vertx, ActorSettings.of("actor-w", bootstrap, 1, 8, 1.0), models, watch::line);
       try {
         var publisher = new WeightPublisher(producer, CHUNK_BYTES);

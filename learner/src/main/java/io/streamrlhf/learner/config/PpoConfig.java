@@ -21,10 +21,11 @@ import java.util.Map;
  *     is a zeroed linear read-out that must fit returns far faster than the trunk may move
  * @param valueWarmupUpdates the first updates train the value head only (the policy stays SFT),
  *     so the first policy steps already have a baseline
- * @param referenceShaping the reward shaping's coefficient (Ppo#shapedTokenRewards): each token
- *     is paid this many normalised-score units per nat of its SFT log-likelihood, per RM score
- *     std, and the last token gives the sum back, so returns are unchanged; 0 puts the whole RM
- *     score on the last token
+ * @param referenceShaping how much of the reward model's likelihood term w·log π_SFT(y|x) is
+ *     paid token by token (Ppo#shapedTokenRewards): each token earns this times w per nat of its
+ *     SFT log-likelihood (in normalised units) and the last token gives the sum back, so returns
+ *     are unchanged; 0, a head-only reward model or the oracle put the whole score on the last
+ *     token
  * @param initKlCoef β at the start (InstructGPT: 0.02)
  * @param targetKl KL(π‖π_SFT) per response, in nats, the adaptive controller steers to
  * @param klHorizon Ziegler's horizon in responses; 10,000 there, scaled down to this world's
@@ -40,6 +41,8 @@ import java.util.Map;
  *     used by the learner at version u only if u − v ≤ max_lag (older ones are dropped and
  *     counted), and prompts of batch b ask actors for a policy of at least b − max_lag; 0 is
  *     on-policy (actors wait for every new version)
+ * @param reward what the actors score with: {@code model}, the reward model (InstructGPT), or
+ *     {@code oracle}, the gold reward (RewardSource)
  */
 public record PpoConfig(
     long seed,
@@ -76,7 +79,8 @@ public record PpoConfig(
     int evalPrompts,
     int logEveryUpdates,
     int checkpointEveryUpdates,
-    int maxLag)
+    int maxLag,
+    String reward)
     implements StageConfig {
 
   public PpoConfig {
@@ -112,7 +116,17 @@ public record PpoConfig(
     require(logEveryUpdates > 0, "log_every_updates", "> 0", logEveryUpdates);
     require(checkpointEveryUpdates > 0, "checkpoint_every_updates", "> 0", checkpointEveryUpdates);
     require(maxLag >= 0, "max_lag", ">= 0", maxLag);
+    require(REWARD_MODEL.equals(reward) || REWARD_ORACLE.equals(reward), "reward", "model or oracle",
+        reward);
+    if (gamma < 1 && referenceShaping > 0) {
+      throw new IllegalArgumentException("reference_shaping is potential-based (it keeps every return) only at"
+          + " gamma = 1: set gamma=1 or reference_shaping=0, got gamma " + gamma);
+    }
   }
+
+  /** The values of {@code reward}. */
+  public static final String REWARD_MODEL = "model";
+  public static final String REWARD_ORACLE = "oracle";
 
   public static PpoConfig defaults() {
     return new PpoConfig(
@@ -151,10 +165,8 @@ public record PpoConfig(
         0.0, // entropy_coef
         1.0, // gamma
         0.95, // gae_lambda
-        // reference_shaping: the RM score is mostly the response's summed likelihood (Gpt#rewardScores),
-        // so paying it token by token is the same objective with less noise per token: on the demo's
-        // models (in memory, 100 updates) it won 0.517 ± 0.006 against SFT at KL 0.17, where the
-        // score on the last token alone won 0.506 ± 0.006 at KL 0.40
+        // reference_shaping: the likelihood term is known token by token, so paying it there is the same
+        // objective with less noise per token for the critic
         1.0, // reference_shaping
         0.2, // init_kl_coef
         true, // adaptive_kl
@@ -172,7 +184,8 @@ public record PpoConfig(
         64, // eval_prompts
         1, // log_every_updates
         20, // checkpoint_every_updates
-        4); // max_lag: the default staleness bound
+        4, // max_lag: the default staleness bound
+        REWARD_MODEL); // reward
   }
 
   /** The KL-penalty controller this config asks for, starting at {@code initKlCoef}. */

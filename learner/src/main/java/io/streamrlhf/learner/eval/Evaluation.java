@@ -1,9 +1,11 @@
 package io.streamrlhf.learner.eval;
 
 import ai.djl.ndarray.NDManager;
+import io.streamrlhf.learner.reward.RewardScoring;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.ScoringBatch;
 import io.streamrlhf.tasks.FewShotPrompt;
 import io.streamrlhf.tasks.Oracle;
@@ -32,7 +34,8 @@ public final class Evaluation {
     BASE("base", "base", false),
     BASE_3SHOT("base-3shot", "base 3-shot", true),
     SFT("sft", "SFT", false),
-    PPO("ppo", "PPO", false);
+    PPO("ppo", "PPO", false),
+    PPO_GOLD("ppo-gold", "PPO (gold reward)", false);
 
     public final String id;
     public final String label;
@@ -50,12 +53,13 @@ public final class Evaluation {
   }
 
   /** The model directories; any may be null, and a row whose model is missing is skipped. */
-  public record Models(Path base, Path sft, Path ppo, Path rm) {
-    Path of(Row row) {
+  public record Models(Path base, Path sft, Path ppo, Path ppoGold, Path rm) {
+    public Path of(Row row) {
       return switch (row) {
         case BASE, BASE_3SHOT -> base;
         case SFT -> sft;
         case PPO -> ppo;
+        case PPO_GOLD -> ppoGold;
       };
     }
   }
@@ -72,7 +76,7 @@ public final class Evaluation {
       PrintWriter log) throws IOException {
     var records = new ArrayList<EvalTable.Record>();
     try (var sft = models.sft() == null ? null : Checkpoint.loadModel(models.sft());
-        var rm = models.rm() == null ? null : Checkpoint.loadModel(models.rm())) {
+        var rm = models.rm() == null ? null : RewardScoring.load(models.rm(), sft)) {
       for (var row : rows) {
         var dir = models.of(row);
         if (dir == null) {
@@ -131,38 +135,109 @@ public final class Evaluation {
    * seed to the next, about as much as PPO moves it). The two models draw independently, from
    * seeds other than the table's.
    *
+   * @param sftScores {@link #sftSampleScores}: the SFT samples every estimate is measured against
    * @param sftRowScores the oracle scores of the table's SFT row, one per task in order
    */
-  public static WinEstimates expectedWin(List<Task> tasks, Path sftDir, Path otherDir, double[] sftRowScores,
-      Settings settings, int samples, PrintWriter log) throws IOException {
-    if (samples < 1) throw new IllegalArgumentException("samples per prompt must be >= 1, got " + samples);
+  public static WinEstimates expectedWin(List<Task> tasks, double[][] sftScores, Path otherDir,
+      double[] sftRowScores, Settings settings, PrintWriter log) throws IOException {
+    int samples = sftScores[0].length;
     if (sftRowScores.length != tasks.size()) {
       throw new IllegalArgumentException(sftRowScores.length + " SFT row scores for " + tasks.size() + " tasks");
     }
     long t0 = System.nanoTime();
-    try (var sft = Checkpoint.loadModel(sftDir);
-        var other = Checkpoint.loadModel(otherDir)) {
-      var sftScores = sampledScores(sft, tasks, samples, settings, settings.seed() + 1_000);
+    try (var other = Checkpoint.loadModel(otherDir)) {
       var otherScores = sampledScores(other, tasks, samples, settings, settings.seed() + 1_001);
       var families = tasks.stream().map(t -> t.family().id()).toList();
       var rowDraw = Arrays.stream(sftRowScores).mapToObj(score -> new double[] {score}).toArray(double[][]::new);
       var estimates = new WinEstimates(EvalTable.expectedWin(families, sftScores, otherScores),
           EvalTable.expectedWin(families, sftScores, rowDraw));
-      log.printf(Locale.ROOT, "eval: %d more samples per prompt from SFT and %s, scored in %.0f s%n", samples,
+      log.printf(Locale.ROOT, "eval: %d more samples per prompt from %s, scored in %.0f s%n", samples,
           otherDir.getFileName(), (System.nanoTime() - t0) / 1e9);
       log.flush();
       return estimates;
     }
   }
 
-  /** Oracle scores of {@code samples} responses to each task, [task][sample]. */
-  private static double[][] sampledScores(Gpt model, List<Task> tasks, int samples, Settings settings, long seed) {
+  /**
+   * The headroom that rankings can teach (TASKS.md): the win vs SFT of SFT's best of {@code n}
+   * samples per prompt, picked by the oracle (the ceiling) and by the reward model (what a perfect
+   * optimiser of that reward model reaches), each against {@code n} fresh SFT samples; ties in the
+   * pick go to the first sample.
+   *
+   * @param byRewardModel null when no reward model is given
+   */
+  public record Headroom(EvalTable.WinEstimate byOracle, EvalTable.WinEstimate byRewardModel) {}
+
+  public static Headroom headroom(List<Task> tasks, double[][] opponents, Path sftDir, Path rmDir,
+      Settings settings, PrintWriter log) throws IOException {
+    long t0 = System.nanoTime();
+    int n = opponents[0].length;
+    try (var sft = Checkpoint.loadModel(sftDir);
+        var rm = rmDir == null ? null : RewardScoring.load(rmDir, sft)) {
+      var candidates = sampled(sft, tasks, n, settings, settings.seed() + 1_002);
+      var oracle = oracleScores(tasks, candidates, n);
+      double[][] rmScores = null;
+      if (rm != null) {
+        rmScores = new double[tasks.size()][n];
+        int perPass = settings.promptsPerBatch();
+        for (int from = 0; from < tasks.size(); from += perPass) {
+          int to = Math.min(tasks.size(), from + perPass);
+          var batchTasks = new ArrayList<Task>();
+          for (int i = from; i < to; i++) for (int k = 0; k < n; k++) batchTasks.add(tasks.get(i));
+          var scores = rewardScores(rm, batchTasks, candidates.subList(from * n, to * n));
+          for (int j = 0; j < scores.length; j++) rmScores[from + j / n][j % n] = scores[j];
+        }
+      }
+      var families = tasks.stream().map(t -> t.family().id()).toList();
+      var byOracle = EvalTable.expectedWin(families, opponents, picked(oracle, oracle));
+      var byRm = rmScores == null ? null : EvalTable.expectedWin(families, opponents, picked(oracle, rmScores));
+      log.printf(Locale.ROOT, "eval: best of %d SFT samples per prompt picked and scored in %.0f s%n", n,
+          (System.nanoTime() - t0) / 1e9);
+      log.flush();
+      return new Headroom(byOracle, byRm);
+    }
+  }
+
+  /** Per prompt, the oracle score of the candidate with the highest {@code by} score, as a [task][1] draw. */
+  private static double[][] picked(double[][] oracle, double[][] by) {
+    var out = new double[oracle.length][1];
+    for (int i = 0; i < oracle.length; i++) {
+      int best = 0;
+      for (int k = 1; k < by[i].length; k++) if (by[i][k] > by[i][best]) best = k;
+      out[i][0] = oracle[i][best];
+    }
+    return out;
+  }
+
+  /**
+   * Oracle scores of {@code samples} fresh SFT responses per task, [task][sample]: what the win
+   * estimates and the headroom are measured against, drawn once from seeds other than the table's.
+   */
+  public static double[][] sftSampleScores(List<Task> tasks, Path sftDir, Settings settings, int samples,
+      PrintWriter log) throws IOException {
+    if (samples < 1) throw new IllegalArgumentException("samples per prompt must be >= 1, got " + samples);
+    long t0 = System.nanoTime();
+    try (var sft = Checkpoint.loadModel(sftDir)) {
+      var scores = sampledScores(sft, tasks, samples, settings, settings.seed() + 1_000);
+      log.printf(Locale.ROOT, "eval: %d more samples per prompt from SFT, scored in %.0f s%n", samples,
+          (System.nanoTime() - t0) / 1e9);
+      log.flush();
+      return scores;
+    }
+  }
+
+  /** {@code samples} responses to each task, task by task. */
+  private static List<ResponseSampler.Sample> sampled(Gpt model, List<Task> tasks, int samples, Settings settings,
+      long seed) {
     var prompts = new ArrayList<String>(tasks.size() * samples);
     for (var task : tasks) {
       for (int k = 0; k < samples; k++) prompts.add(task.prompt());
     }
-    var drawn = ResponseSampler.sample(model, prompts, settings.temperature(), seed,
-        settings.promptsPerBatch() * samples, false);
+    return ResponseSampler.sample(model, prompts, settings.temperature(), seed, settings.promptsPerBatch() * samples,
+        false);
+  }
+
+  private static double[][] oracleScores(List<Task> tasks, List<ResponseSampler.Sample> drawn, int samples) {
     var scores = new double[tasks.size()][samples];
     for (int i = 0; i < tasks.size(); i++) {
       for (int k = 0; k < samples; k++) {
@@ -171,6 +246,11 @@ public final class Evaluation {
       }
     }
     return scores;
+  }
+
+  /** Oracle scores of {@code samples} responses to each task, [task][sample]. */
+  private static double[][] sampledScores(Gpt model, List<Task> tasks, int samples, Settings settings, long seed) {
+    return oracleScores(tasks, sampled(model, tasks, samples, settings, seed), samples);
   }
 
   /** Σ_t log π(y_t | its context) − log π_SFT(y_t | plain prompt) per response, at temperature 1. */
@@ -187,15 +267,15 @@ public final class Evaluation {
   }
 
   /** The reward model's score of each prompt + response (response bytes, then EOS when terminated). */
-  static double[] rewardScores(Gpt rm, List<Task> tasks, List<ResponseSampler.Sample> samples) {
+  static double[] rewardScores(RewardModel rm, List<Task> tasks, List<ResponseSampler.Sample> samples) {
     var prompts = tasks.stream().map(t -> ByteTokenizer.encode(t.prompt())).toList();
     var responses = samples.stream().map(s -> {
       var text = ByteTokenizer.encode(s.response());
       return s.terminated() ? ByteTokenizer.withEos(text) : text;
     }).toList();
     return Gpt.withoutGradient(() -> {
-      try (NDManager scope = scopeOf(rm)) {
-        var values = rm.rewardScores(ScoringBatch.of(scope, prompts, responses)).toFloatArray();
+      try (NDManager scope = scopeOf(rm.model())) {
+        var values = rm.scores(ScoringBatch.of(scope, prompts, responses)).toFloatArray();
         var out = new double[values.length];
         for (int i = 0; i < out.length; i++) out[i] = values[i];
         return out;

@@ -78,14 +78,14 @@ public final class Ppo {
    *
    * so each token is paid κ times its reference log-likelihood when it is sampled, and the last
    * token gives the whole sum back. A response's return, and with γ = 1 every policy's objective,
-   * is exactly unchanged; only the timing moves. Why: the RM's score contains the response's
-   * summed log-likelihood under its own LM head (initialised from SFT, see Gpt#rewardScores), so
-   * with the score on the last token alone every token's return carries the likelihood of the
-   * tokens before it, which a critic must learn to subtract; shaped, the return-to-go from s_t is
-   * the score minus Φ(s_t), and an unlikely token is charged at the token that made it.
+   * is exactly unchanged; only the timing moves. Why: the RM's score contains w·log π_SFT(y|x)
+   * (RewardModel's likelihood term), so with the score on the last token alone every token's return
+   * carries the likelihood of the tokens before it, which a critic must learn to subtract; shaped,
+   * the return-to-go from s_t is the score minus Φ(s_t), and an unlikely token is charged at the
+   * token that made it.
    *
-   * @param shaping κ, in reward per nat: the shaping coefficient divided by the RM's score std (the
-   *     scale of the normalised score); 0 gives {@link #tokenRewards}
+   * @param shaping κ, in reward per nat: reference_shaping × w ÷ the RM's score std (the scale of
+   *     the normalised score); 0 gives {@link #tokenRewards}
    */
   public static float[] shapedTokenRewards(
       float[] logProbs, float[] refLogProbs, double score, double beta, double shaping) {

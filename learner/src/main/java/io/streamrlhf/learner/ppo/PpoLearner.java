@@ -37,8 +37,7 @@ public final class PpoLearner implements AutoCloseable {
 
   private final Gpt policy;
   private final PpoConfig config;
-  private final double rmMean;
-  private final double rmStd;
+  private final RewardSource.Normalisation reward;
   private CorpusWindows ptxWindows;
   private final AdamW optimizer;
   private SplitMix64 rng;
@@ -47,14 +46,13 @@ public final class PpoLearner implements AutoCloseable {
 
   /**
    * @param policy the model to train (policy logits and value head on one trunk)
-   * @param rmMean mean RM score on SFT samples, from the RM checkpoint
-   * @param rmStd their standard deviation
+   * @param reward the raw reward's mean and standard deviation on SFT samples (from the RM
+   *     checkpoint), and the weight of the RM's likelihood term for the reference shaping
    */
-  public PpoLearner(Gpt policy, PpoConfig config, double rmMean, double rmStd) {
+  public PpoLearner(Gpt policy, PpoConfig config, RewardSource.Normalisation reward) {
     this.policy = policy;
     this.config = config;
-    this.rmMean = rmMean;
-    this.rmStd = rmStd;
+    this.reward = reward;
     this.ptxWindows = config.ptxCoef() > 0 ? new CorpusWindows(config.seed(), PTX_WINDOW_TOKENS) : null;
     this.rng = new SplitMix64(config.seed() ^ 0x5eedL);
     this.klController = config.klController();
@@ -147,10 +145,10 @@ public final class PpoLearner implements AutoCloseable {
     var returns = new ArrayList<float[]>(rollouts.size());
     for (int b = 0; b < rollouts.size(); b++) {
       var rollout = rollouts.get(b);
-      scores[b] = Ppo.normalisedScore(rollout.rmScore(), rmMean, rmStd);
+      scores[b] = Ppo.normalisedScore(rollout.rmScore(), reward.mean(), reward.std());
       kl[b] = Ppo.responseKl(rollout.behaviourLogProbs(), rollout.refLogProbs());
       var rewards = Ppo.shapedTokenRewards(rollout.behaviourLogProbs(), rollout.refLogProbs(), scores[b], beta,
-          config.referenceShaping() / rmStd);
+          config.referenceShaping() * reward.likelihoodWeight() / reward.std());
       var gae = Ppo.gae(rewards, values.get(b), config.gamma(), config.gaeLambda());
       advantages.add(gae.advantages());
       returns.add(gae.returns());

@@ -1,14 +1,13 @@
 package io.streamrlhf.learner.ppo;
 
-import ai.djl.ndarray.NDArray;
 import io.streamrlhf.learner.config.PpoConfig;
-import io.streamrlhf.learner.reward.RewardStats;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.Json;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.tasks.Completion;
 import io.streamrlhf.tasks.EvalSet;
 import io.streamrlhf.tasks.Oracle;
@@ -57,17 +56,18 @@ public final class PpoStage {
   public static GoldProxyCurve.Point run(PpoConfig config, Path sftDir, Path rmDir, Path outDir, boolean resume,
       PrintWriter out, long haltAfterUpdate) throws IOException {
     long started = System.nanoTime();
-    var rmStats = RewardStats.read(rmDir);
-    out.printf("ppo: RM scores normalised with mean %.4f, std %.4f (from %s)%n", rmStats.scoreMean(),
-        rmStats.scoreStd(), rmDir);
-    out.flush();
+    var source = RewardSource.of(config.reward(), rmDir);
     try (var policy = Checkpoint.loadModel(sftDir);
         var reference = Checkpoint.loadModel(sftDir);
-        var rewardModel = Checkpoint.loadModel(rmDir)) {
-      if (!policy.config().equals(reference.config()) || policy.config().vocabSize() != rewardModel.config().vocabSize()) {
+        var rewardModel = source.load(reference)) {
+      if (rewardModel instanceof RewardModel rm && policy.config().vocabSize() != rm.model().config().vocabSize()) {
         throw new IllegalArgumentException("the SFT model " + sftDir + " and reward model " + rmDir
             + " do not share a vocabulary");
       }
+      var rmStats = source.normalisation(reference);
+      out.printf("ppo: reward from %s, normalised with mean %.4f, std %.4f (on SFT samples)%n", source.describe(),
+          rmStats.mean(), rmStats.std());
+      out.flush();
       var saved = resume ? Checkpoint.read(outDir, config.stageName()) : null;
       if (saved != null) {
         if (!saved.modelConfig().equals(policy.config())) {
@@ -75,7 +75,7 @@ public final class PpoStage {
         }
         policy.load(saved.weights());
       } else {
-        zeroValueHead(policy);
+        policy.zeroScalarHead();
       }
       var sampler = new RolloutSampler(policy, reference, rewardModel, Completion.MAX_NEW_TOKENS,
           config.samplingTemperature());
@@ -85,7 +85,7 @@ public final class PpoStage {
       var prompts = new TrainingPrompts(config.seed());
       var rng = new SplitMix64(config.seed());
       var schedule = config.learningRateSchedule(config.updates());
-      try (var learner = new PpoLearner(policy, config, rmStats.scoreMean(), rmStats.scoreStd())) {
+      try (var learner = new PpoLearner(policy, config, rmStats)) {
         GoldProxyCurve curve;
         GoldProxyCurve.Point last;
         long promptsDrawn;
@@ -165,7 +165,8 @@ public final class PpoStage {
    * only the weights change between points), graded by the oracle (gold), scored by the reward
    * model (proxy, normalised as PPO sees it), and its KL to the SFT model per response.
    */
-  static GoldProxyCurve.Point evaluate(RolloutSampler sampler, List<Task> tasks, RewardStats rmStats, long seed,
+  static GoldProxyCurve.Point evaluate(RolloutSampler sampler, List<Task> tasks, RewardSource.Normalisation rmStats,
+      long seed,
       long update, GoldProxyCurve curve, Path outDir, PrintWriter out, long started) throws IOException {
     var prompts = tasks.stream().map(t -> ByteTokenizer.encode(t.prompt())).toList();
     var batch = sampler.sample(prompts, 1, seed ^ 0xe7a1L, update);
@@ -175,7 +176,7 @@ public final class PpoStage {
     for (int i = 0; i < tasks.size(); i++) {
       var rollout = batch.rollouts().get(i);
       gold += Oracle.grade(tasks.get(i), ByteTokenizer.decode(rollout.response()), rollout.terminated()).score();
-      proxy += Ppo.normalisedScore(rollout.rmScore(), rmStats.scoreMean(), rmStats.scoreStd());
+      proxy += Ppo.normalisedScore(rollout.rmScore(), rmStats.mean(), rmStats.std());
       kl += Ppo.responseKl(rollout.behaviourLogProbs(), rollout.refLogProbs());
     }
     int n = tasks.size();
@@ -186,19 +187,6 @@ public final class PpoStage {
         update, n, point.oracleScore(), point.rmScore(), point.kl(), seconds(started));
     out.flush();
     return point;
-  }
-
-  /** Sets the scalar head to 0 in place (see the class comment for why). */
-  public static void zeroValueHead(Gpt policy) {
-    Gpt.withoutGradient(() -> {
-      for (var entry : policy.parameters().entrySet()) {
-        if (entry.getKey().startsWith(Gpt.SCALAR_HEAD)) {
-          NDArray p = entry.getValue();
-          p.muli(0f);
-        }
-      }
-      return null;
-    });
   }
 
   private static double seconds(long startedNanos) {

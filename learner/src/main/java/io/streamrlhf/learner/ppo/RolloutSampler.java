@@ -1,9 +1,8 @@
 package io.streamrlhf.learner.ppo;
 
-import ai.djl.ndarray.NDArray;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RolloutGenerator;
-import io.streamrlhf.model.ScoringBatch;
+import io.streamrlhf.model.RewardFunction;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,21 +15,8 @@ import java.util.List;
 public final class RolloutSampler {
   private final RolloutGenerator generator;
 
-  /**
-   * The score of each prompt + response of a batch, [B]: the reward model's {@link Gpt#rewardScores}
-   * in the pipeline; any fixed function of the tokens in tests.
-   */
-  @FunctionalInterface
-  public interface RewardFunction {
-    NDArray scores(ScoringBatch batch);
-  }
-
-  public RolloutSampler(Gpt policy, Gpt reference, Gpt rewardModel, int maxNewTokens, double temperature) {
-    this(policy, reference, rewardModel::rewardScores, maxNewTokens, temperature);
-  }
-
   public RolloutSampler(Gpt policy, Gpt reference, RewardFunction reward, int maxNewTokens, double temperature) {
-    this.generator = new RolloutGenerator(policy, reference, reward::scores, maxNewTokens, temperature);
+    this.generator = new RolloutGenerator(policy, reference, reward, maxNewTokens, temperature);
   }
 
   /**

@@ -116,6 +116,45 @@ public final class BradleyTerry {
     return accuracy(rows, ranks);
   }
 
+  /**
+   * The weight w ≥ 0 that minimises the Bradley-Terry loss of the scores {@code fixed + w·offset}
+   * with {@code fixed} held: the loss is convex in w (a one-feature logistic regression on the
+   * pairs' offset differences with the fixed differences as intercepts), so Newton's method from
+   * w = 0, kept at 0 or above, finds it.
+   *
+   * <pre>
+   *   L(w)   = mean_pairs softplus(−(Δf + w·Δo))
+   *   L'(w)  = −mean σ(−m)·Δo,   L''(w) = mean σ(m)·σ(−m)·Δo²,   m = Δf + w·Δo
+   * </pre>
+   */
+  public static double fitOffsetWeight(double[][] fixed, double[][] offset, int[][] ranks) {
+    var pairs = pairs(ranks);
+    if (pairs.isEmpty()) return 0;
+    var df = new double[pairs.size()];
+    var dOffset = new double[pairs.size()];
+    for (int i = 0; i < df.length; i++) {
+      var p = pairs.get(i);
+      df[i] = fixed[p.prompt()][p.winner()] - fixed[p.prompt()][p.loser()];
+      dOffset[i] = offset[p.prompt()][p.winner()] - offset[p.prompt()][p.loser()];
+    }
+    double w = 0;
+    for (int iteration = 0; iteration < 100; iteration++) {
+      double gradient = 0;
+      double curvature = 0;
+      for (int i = 0; i < df.length; i++) {
+        double m = df[i] + w * dOffset[i];
+        double sigmaNeg = 1 / (1 + Math.exp(m)); // σ(−m)
+        gradient -= sigmaNeg * dOffset[i];
+        curvature += sigmaNeg * (1 - sigmaNeg) * dOffset[i] * dOffset[i];
+      }
+      if (curvature <= 0) break;
+      double next = Math.max(0, w - gradient / curvature);
+      if (Math.abs(next - w) < 1e-10 * Math.max(1, Math.abs(w))) return next;
+      w = next;
+    }
+    return w;
+  }
+
   /** softplus(x) = log(1 + eˣ) = −log σ(−x), computed as max(x, 0) + log(1 + e^−|x|) so large margins do not overflow. */
   private static NDArray softplus(NDArray x) {
     return Scalars.atLeast(x, 0).add(x.abs().neg().exp().add(1f).log());

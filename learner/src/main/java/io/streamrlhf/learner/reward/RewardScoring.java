@@ -2,14 +2,19 @@ package io.streamrlhf.learner.reward;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.RewardFunction;
+import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.ScoringBatch;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A {@link Gpt} read as a reward model (InstructGPT §3.5): its scalar head at the last real token
- * ({@link Gpt#rewardScores}) is r_θ(x, y). Builds the Bradley-Terry loss of a batch of ranked sets
+ * A {@link RewardModel} (InstructGPT §3.5: the scalar head at the last real token is r_θ(x, y))
+ * in training and measurement. Builds the Bradley-Terry loss of a batch of ranked sets
  * — all C(K,2) pairs of every prompt together, {@link BradleyTerry#loss} — for the stage's
  * {@code TrainingRun} to minimise, and scores sets without gradient for accuracies and the stored
  * statistics. Knows nothing of where rankings come from: the reward stage feeds it labeler
@@ -38,7 +43,7 @@ public final class RewardScoring {
    * The Bradley-Terry loss of {@code batch} (every set the same K) under {@code model}, in
    * {@code scope}; records the autograd graph when called inside a GradientCollector.
    */
-  public static BatchLoss loss(Gpt model, NDManager scope, List<RankedSet> batch) {
+  public static BatchLoss loss(RewardModel model, NDManager scope, List<RankedSet> batch) {
     int k = batch.get(0).k();
     for (var set : batch) {
       if (set.k() != k) throw new IllegalArgumentException("every set of a batch needs the same K");
@@ -47,8 +52,22 @@ public final class RewardScoring {
     return new BatchLoss(BradleyTerry.loss(scores, ranks(batch)), scores);
   }
 
+  /**
+   * The reward model in {@code dir}, scoring as its reward stage chose: with the stored weight of
+   * the likelihood term, read from {@code sft} (the frozen SFT model the caller holds; may be null
+   * only when the weight is 0).
+   */
+  public static RewardModel load(Path dir, Gpt sft) throws IOException {
+    double weight = RewardStats.read(dir).likelihoodWeight();
+    if (weight != 0 && sft == null) {
+      throw new IllegalArgumentException("the reward model in " + dir + " adds " + weight
+          + " x the SFT log-likelihood to its head: give the SFT model (--sft) too");
+    }
+    return new RewardModel(Checkpoint.loadModel(dir), sft, weight);
+  }
+
   /** r_θ of every response of every set under {@code rewardModel}, [sets][K], without gradient. */
-  public static double[][] score(Gpt rewardModel, List<RankedSet> sets) {
+  public static double[][] score(RewardFunction rewardModel, List<RankedSet> sets) {
     var out = new double[sets.size()][];
     int setsPerPass = Math.max(1, SCORING_ROWS / sets.get(0).k());
     for (int start = 0; start < sets.size(); start += setsPerPass) {
@@ -69,7 +88,7 @@ public final class RewardScoring {
   }
 
   /** Pairwise accuracy of {@code rewardModel}'s scores against the sets' rankings (untied pairs). */
-  public static double accuracy(Gpt rewardModel, List<RankedSet> sets) {
+  public static double accuracy(RewardFunction rewardModel, List<RankedSet> sets) {
     return BradleyTerry.accuracy(score(rewardModel, sets), ranks(sets));
   }
 
@@ -78,7 +97,7 @@ public final class RewardScoring {
   }
 
   /** Scores of every response, set by set, flattened to [Σ K]. */
-  private static NDArray scoresOf(Gpt model, NDManager scope, List<RankedSet> sets) {
+  private static NDArray scoresOf(RewardFunction model, NDManager scope, List<RankedSet> sets) {
     var prompts = new ArrayList<int[]>();
     var responses = new ArrayList<int[]>();
     for (var set : sets) {
@@ -87,6 +106,6 @@ public final class RewardScoring {
         responses.add(response);
       }
     }
-    return model.rewardScores(ScoringBatch.of(scope, prompts, responses));
+    return model.scores(ScoringBatch.of(scope, prompts, responses));
   }
 }

@@ -1,12 +1,14 @@
 package io.streamrlhf.learner.reward;
 
 import io.streamrlhf.learner.config.RewardConfig;
+import io.streamrlhf.learner.sft.SupervisedFineTuning;
 import io.streamrlhf.learner.train.AdamW;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.tasks.Completion;
 import io.streamrlhf.tasks.Labeler;
 import io.streamrlhf.tasks.LabelerAgreement;
@@ -38,11 +40,15 @@ import java.util.List;
  */
 public final class RewardStage {
   /** Prompts sampled together in one generate call (× K rows). */
-  private static final int PROMPTS_PER_GENERATION = 16;
+  private static final int PROMPTS_PER_GENERATION = 64;
   /** Ids of the labelers who rank the training sets, round-robin by prompt. */
   private static final int[] TRAINING_LABELERS = {3, 4, 5, 6};
   private static final int HELD_OUT_LABELER = 1;
   private static final int SECOND_HELD_OUT_LABELER = 2;
+  /** Extras key: held-out accuracy of the initial model, measured before the first step. */
+  private static final String ACCURACY_BEFORE_TRAINING = "accuracy_before_training";
+  /** TASKS.md: ranked prompts are at least this many times the SFT demonstration pool. */
+  static final double RANKED_PER_DEMONSTRATION = 2.5;
 
   private RewardStage() {}
 
@@ -82,14 +88,29 @@ public final class RewardStage {
         out.printf("reward: SFT model from %s (%,d parameters); sampling %d responses per prompt%n", sftDir,
             model.parameterCount(), config.responsesPerPrompt());
         data = sampleAndRank(model, config, out, started);
-        out.printf("reward: before training, held-out accuracy %.3f (labeler agreement %.3f)%n",
-            RewardScoring.accuracy(model, data.heldOut()), data.labelerAgreement());
+        reportDataBudget(data, sftDir, out);
+        // SFT trains only the logits, so the scalar head it carries is untrained noise: start it at 0
+        model.zeroScalarHead();
         data.write(outDir);
       } catch (RuntimeException | IOException e) {
         model.close();
         throw e;
       }
       run = TrainingRun.start(options, model);
+      // the score before training: the zeroed head ties every pair, so only the likelihood term ranks
+      double before;
+      if (config.likelihoodTerm()) {
+        try (var sft = Checkpoint.loadModel(sftDir)) {
+          before = RewardScoring.accuracy(sft::sequenceLogLikelihood, data.heldOut());
+        }
+      } else {
+        before = RewardScoring.accuracy(RewardModel.headOnly(model), data.heldOut());
+      }
+      out.printf("reward: before training, held-out accuracy %.3f (labeler agreement %.3f)%n", before,
+          data.labelerAgreement());
+      var extra = run.extra();
+      extra.put(ACCURACY_BEFORE_TRAINING, before); // kept for the stats written at the end, after a resume too
+      run.setExtra(extra);
       run.checkpoint(); // step 0: the SFT initialisation beside its data, so a kill from here on can resume
     }
     if (data.train().size() != config.trainingPrompts()) {
@@ -115,7 +136,7 @@ public final class RewardStage {
         var batch = order.subList(from, Math.min(order.size(), from + perBatch));
         var accuracy = new double[1];
         var result = run.step(batch.size(), scope -> {
-          var loss = RewardScoring.loss(run.model(), scope, batch);
+          var loss = RewardScoring.loss(RewardModel.headOnly(run.model()), scope, batch);
           accuracy[0] = loss.accuracy(batch);
           return loss.loss();
         });
@@ -133,13 +154,30 @@ public final class RewardStage {
         }
         if (run.step() == haltAfterStep) return null;
       }
-      var stats = measure(run.model(), data, config);
+      RewardStats stats;
+      try (var sft = Checkpoint.loadModel(sftDir)) {
+        double weight = 0;
+        if (config.likelihoodTerm()) {
+          weight = fitLikelihoodWeight(run.model(), sft, data.train(), config.seed());
+          out.printf("reward: likelihood term: weight %.4f of log pi_SFT(y|x) fitted on the training comparisons%n",
+              weight);
+        }
+        stats = measure(new RewardModel(run.model(), sft, weight), data, config,
+            run.extra().path(ACCURACY_BEFORE_TRAINING).asDouble(Double.NaN));
+      }
       run.setExtra(stats.into(run.extra()));
       run.checkpoint();
       out.printf("reward: held-out pairwise accuracy %.3f vs labeler agreement %.3f on the same %d pairs "
               + "(%d prompts, K=%d); vs the oracle's order %.3f%n",
           stats.heldOutAccuracy(), stats.labelerAgreement(), stats.heldOutPairs(), stats.heldOutSets(),
           config.responsesPerPrompt(), stats.heldOutAccuracyVsOracle());
+      out.printf("reward: held-out accuracy before training %.3f, after %.3f; the trained scalar head alone %.3f"
+              + " (score = head%s)%n",
+          stats.heldOutAccuracyBeforeTraining(), stats.heldOutAccuracy(), stats.headAccuracy(),
+          stats.likelihoodWeight() == 0 ? ""
+              : String.format(java.util.Locale.ROOT, " + %.4f x log pi_SFT(y|x)", stats.likelihoodWeight()));
+      out.printf("reward: length bias: correlation of the score with response length %+.3f on the held-out samples%n",
+          stats.scoreLengthCorrelation());
       out.printf("reward: RM scores on SFT samples: mean %.4f, std %.4f (stored for PPO's normalisation)%n",
           stats.scoreMean(), stats.scoreStd());
       out.printf("reward: wrote %s in %.0f s%n", outDir, seconds(started));
@@ -160,7 +198,10 @@ public final class RewardStage {
     var seen = new java.util.HashSet<String>();
     while (trainTasks.size() + heldOutTasks.size() < config.trainingPrompts() + config.heldOutPrompts()) {
       var task = prompts.next();
-      if (!seen.add(task.instruction())) continue; // a held-out prompt must not also be a training prompt
+      // every prompt is ranked once, so a held-out prompt is never a training prompt; color and insult
+      // have only 8 and 10 training prompts (TASKS.md's split), so theirs repeat, each time with fresh
+      // samples and labelers
+      if (!task.family().fewTrainingPrompts() && !seen.add(task.instruction())) continue;
       (heldOutTasks.size() < config.heldOutPrompts() ? heldOutTasks : trainTasks).add(task);
     }
     var trainSamples = sample(model, trainTasks, config, rng, out, started);
@@ -188,27 +229,66 @@ public final class RewardStage {
     return new RewardData(beta, agreement, train, heldOut, oracleOrder);
   }
 
-  /** Step 5: held-out accuracy beside labeler agreement, and the score statistics PPO normalises with. */
-  static RewardStats measure(Gpt rewardModel, RewardData data, RewardConfig config) {
+  /**
+   * Step 5: held-out accuracy beside labeler agreement (of the score and of the scalar head alone),
+   * the length bias, and the score statistics PPO normalises with.
+   */
+  static RewardStats measure(RewardModel rewardModel, RewardData data, RewardConfig config, double accuracyBefore) {
     var scores = RewardScoring.score(rewardModel, data.heldOut());
     var heldOutRanks = RewardScoring.ranks(data.heldOut());
     double accuracy = BradleyTerry.accuracy(scores, heldOutRanks);
     double accuracyVsOracle = BradleyTerry.accuracy(scores, data.heldOutOracleRanks().toArray(int[][]::new));
-    double sum = 0;
-    double squares = 0;
-    int count = 0;
-    for (var row : scores) {
-      for (double s : row) {
-        sum += s;
-        squares += s * s;
-        count++;
+    double headAccuracy = rewardModel.likelihoodWeight() == 0 ? accuracy
+        : RewardScoring.accuracy(rewardModel::headScores, data.heldOut());
+    var flatScores = new ArrayList<Double>();
+    var lengths = new ArrayList<Double>();
+    for (int p = 0; p < scores.length; p++) {
+      for (int k = 0; k < scores[p].length; k++) {
+        flatScores.add(scores[p][k]);
+        lengths.add((double) data.heldOut().get(p).responses().get(k).length);
       }
     }
-    double mean = sum / count;
-    double std = Math.sqrt(Math.max(squares / count - mean * mean, 1e-12));
-    return new RewardStats(mean, std, config.responsesPerPrompt(), data.heldOut().size(),
+    var moments = Moments.of(flatScores);
+    return new RewardStats(moments.mean(), moments.std(), config.responsesPerPrompt(), data.heldOut().size(),
         BradleyTerry.pairs(heldOutRanks).size(), accuracy, data.labelerAgreement(), accuracyVsOracle,
-        data.labelerBeta());
+        data.labelerBeta(), rewardModel.likelihoodWeight(), accuracyBefore, headAccuracy,
+        Moments.correlation(flatScores, lengths));
+  }
+
+  /** Training sets the likelihood weight is fitted on (a seeded sample when there are more). */
+  static final int FIT_SETS = 2_000;
+
+  /**
+   * w of head + w·log π_SFT: the Bradley-Terry maximum-likelihood weight with the trained head
+   * held fixed ({@link BradleyTerry#fitOffsetWeight}), on up to {@value #FIT_SETS} training sets.
+   */
+  static double fitLikelihoodWeight(Gpt rewardModel, Gpt sft, List<RankedSet> train, long seed) {
+    var sets = epochOrder(train, seed, -1);
+    sets = sets.subList(0, Math.min(FIT_SETS, sets.size()));
+    var head = RewardScoring.score(RewardModel.headOnly(rewardModel), sets);
+    var likelihood = RewardScoring.score(sft::sequenceLogLikelihood, sets);
+    return BradleyTerry.fitOffsetWeight(head, likelihood, RewardScoring.ranks(sets));
+  }
+
+  /**
+   * Prints the ranked prompts against the SFT pool (TASKS.md: at least 2.5 distinct ranked prompts
+   * per demonstration, InstructGPT's proportions), with a warning when the budget falls short.
+   */
+  static void reportDataBudget(RewardData data, Path sftDir, PrintWriter out) throws IOException {
+    long distinct = data.train().stream().map(set -> java.util.Arrays.toString(set.prompt())).distinct().count();
+    var pool = Checkpoint.trainState(sftDir).extra().get(SupervisedFineTuning.POOL_KEY);
+    if (pool == null) {
+      out.printf("reward: %d ranked training prompts (%d distinct)%n", data.train().size(), distinct);
+      return;
+    }
+    double ratio = (double) distinct / pool.asLong();
+    out.printf("reward: %d ranked training prompts (%d distinct) against %d SFT demonstrations: %.2f per demonstration%n",
+        data.train().size(), distinct, pool.asLong(), ratio);
+    if (ratio < RANKED_PER_DEMONSTRATION) {
+      out.printf("reward: warning: TASKS.md ranks at least %.1f distinct prompts per demonstration; raise "
+          + "training_prompts to %d or more%n", RANKED_PER_DEMONSTRATION,
+          (long) Math.ceil(RANKED_PER_DEMONSTRATION * pool.asLong() * data.train().size() / (double) distinct));
+    }
   }
 
   /**
@@ -253,7 +333,7 @@ public final class RewardStage {
         }
         sets.add(new SampledSet(chunk.get(t), prompts.get(t * k), responses, scores));
       }
-      if ((start / PROMPTS_PER_GENERATION) % 20 == 19 || start + PROMPTS_PER_GENERATION >= tasks.size()) {
+      if ((start / PROMPTS_PER_GENERATION) % 10 == 9 || start + PROMPTS_PER_GENERATION >= tasks.size()) {
         out.printf("reward: sampled %d/%d prompts x %d  %.0f s%n", sets.size(), tasks.size(), k, seconds(started));
         out.flush();
       }

@@ -19,6 +19,15 @@ import java.nio.file.Path;
  *     noisy label allows, InstructGPT's 72.6%
  * @param heldOutAccuracyVsOracle share of pairs with unequal oracle scores the RM orders like the oracle
  * @param labelerBeta the labelers' Gumbel noise scale, calibrated on the training samples
+ * @param likelihoodWeight w of the score head + w·log π_SFT(y|x) (0: the scalar head alone,
+ *     InstructGPT's reward model); every reader of the checkpoint scores with it
+ * @param heldOutAccuracyBeforeTraining {@code heldOutAccuracy} of the score with the initial,
+ *     zeroed head: the likelihood term alone, or 0.5 without one; what Bradley-Terry training
+ *     added is the difference
+ * @param headAccuracy {@code heldOutAccuracy} of the trained scalar head alone, without any
+ *     likelihood term: what the comparisons taught
+ * @param scoreLengthCorrelation Pearson correlation of the score with the response's length in
+ *     tokens over the held-out samples: the reward model's length bias
  */
 public record RewardStats(
     double scoreMean,
@@ -29,7 +38,11 @@ public record RewardStats(
     double heldOutAccuracy,
     double labelerAgreement,
     double heldOutAccuracyVsOracle,
-    double labelerBeta) {
+    double labelerBeta,
+    double likelihoodWeight,
+    double heldOutAccuracyBeforeTraining,
+    double headAccuracy,
+    double scoreLengthCorrelation) {
   public static final String EXTRA_KEY = "reward_stats";
 
   /** {@code extra} with these statistics added, for the checkpoint's train state. */

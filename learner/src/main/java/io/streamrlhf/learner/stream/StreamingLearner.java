@@ -7,7 +7,7 @@ import io.streamrlhf.learner.ppo.PpoLearner;
 import io.streamrlhf.learner.ppo.PpoStage;
 import io.streamrlhf.learner.ppo.Rollout;
 import io.streamrlhf.learner.ppo.RolloutBatch;
-import io.streamrlhf.learner.reward.RewardStats;
+import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.Json;
 import io.streamrlhf.learner.train.TrainState;
@@ -114,7 +114,13 @@ public final class StreamingLearner {
           + " checkpoint holds them, so a restarted learner never lags the actors (checkpoint_every_updates applies"
           + " to the in-process loop)%n", config.checkpointEveryUpdates());
     }
-    var rmStats = RewardStats.read(rmDir);
+    var source = RewardSource.of(config.reward(), rmDir);
+    RewardSource.Normalisation rmStats;
+    try (var sft = Checkpoint.loadModel(sftDir)) {
+      rmStats = source.normalisation(sft);
+    }
+    out.printf("learner: reward from %s, normalised with mean %.4f, std %.4f (on SFT samples)%n", source.describe(),
+        rmStats.mean(), rmStats.std());
     boolean resume = Checkpoint.exists(outDir);
     ConfigLoader.save(config, outDir);
     var schedule = config.learningRateSchedule(config.updates());
@@ -123,7 +129,7 @@ public final class StreamingLearner {
             KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), "rlhf-learner", id));
         var producer = new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
         var policy = resume ? Gpt.create(Checkpoint.modelConfig(outDir), 0) : Checkpoint.loadModel(sftDir);
-        var learner = new PpoLearner(policy, config, rmStats.scoreMean(), rmStats.scoreStd())) {
+        var learner = new PpoLearner(policy, config, rmStats)) {
       // manual assignment: the learner owns every rollout partition and seeks to its own offsets
       consumer.assign(partitions);
       var rollouts = new DecodingConsumer<>(consumer, ROLLOUTS, producer, id, settings.kafkaTimeout());
@@ -174,7 +180,7 @@ public final class StreamingLearner {
               + " already holds an earlier run's weights and " + outDir + " holds no checkpoint to resume: resume"
               + " that run with its --out, or start on a fresh cluster (or delete the rlhf.* topics)");
         }
-        PpoStage.zeroValueHead(policy);
+        policy.zeroScalarHead();
         // an identifier, not randomness: tells this run's prompts and rollouts from an earlier run's on the same topics
         run = "r" + Long.toHexString(System.currentTimeMillis());
         ledger = new RolloutLedger(config.promptsPerBatch(), config.responsesPerPrompt());

@@ -94,6 +94,7 @@ class ConfigLoaderTest {
         .contains("pairs_per_batch=96")
         .contains("\"responses_per_prompt\" : 4");
     // 1000 prompts / 16 per batch = 62.5, so 63 steps per epoch (the last batch is partial)
-    assertThat(reward.totalSteps()).isEqualTo(63);
+    var thousand = ConfigLoader.load(reward, null, java.util.List.of("training_prompts=1000", "epochs=1"));
+    assertThat(thousand.totalSteps()).isEqualTo(63);
   }
 }

@@ -44,12 +44,10 @@ class PpoLearnerTest {
 
   @Test
   void fewUpdatesRaiseTheRewardOfThePolicysSamples() {
-    // The toy reward has no likelihood term for the reference shaping to pay out early; with an
-    // untrained reference (≈ −5.5 nats a token) and score std 0.2 it would only add noise
-    var config = config("reference_shaping=0");
+    var config = config();
     try (var policy = Gpt.create(SHAPE, 11);
         var reference = Gpt.create(SHAPE, 11);
-        var learner = new PpoLearner(policy, config, 0.5, 0.2)) {
+        var learner = new PpoLearner(policy, config, new RewardSource.Normalisation(0.5, 0.2, 0))) {
       var sampler = new RolloutSampler(policy, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0);
       var evalPrompts = prompts(32);
       double before = meanScore(sampler.sample(evalPrompts, 4, 99, 0));
@@ -76,7 +74,7 @@ class PpoLearnerTest {
     var config = config("value_warmup_updates=2", "value_head_learning_rate=1e-2", "adaptive_kl=true");
     try (var policy = Gpt.create(SHAPE, 11);
         var reference = Gpt.create(SHAPE, 11);
-        var learner = new PpoLearner(policy, config, 0.5, 0.2)) {
+        var learner = new PpoLearner(policy, config, new RewardSource.Normalisation(0.5, 0.2, 0))) {
       var sampler = new RolloutSampler(policy, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0);
       var start = weights(policy);
       for (int update = 0; update < 2; update++) {
@@ -106,7 +104,7 @@ class PpoLearnerTest {
     var config = config();
     try (var policy = Gpt.create(SHAPE, 11);
         var reference = Gpt.create(SHAPE, 11);
-        var learner = new PpoLearner(policy, config, 0.5, 0.2)) {
+        var learner = new PpoLearner(policy, config, new RewardSource.Normalisation(0.5, 0.2, 0))) {
       var sampler = new RolloutSampler(policy, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0);
       var sampled = sampler.sample(prompts(4), 1, 5, 0);
       // A NaN reward-model score makes the advantages, the loss and so every gradient NaN.
@@ -130,9 +128,10 @@ class PpoLearnerTest {
     var config = config("ptx_coef=0.5", "entropy_coef=0.01", "value_loss_coef=0.3", "init_kl_coef=0.1");
     double rmMean = 0.4;
     double rmStd = 0.3;
+    double likelihoodWeight = 0.7; // the RM's likelihood term, which the reference shaping pays token by token
     try (var policy = Gpt.create(SHAPE, 5);
         var reference = Gpt.create(SHAPE, 6);
-        var learner = new PpoLearner(policy, config, rmMean, rmStd);
+        var learner = new PpoLearner(policy, config, new RewardSource.Normalisation(rmMean, rmStd, likelihoodWeight));
         NDManager scope = NDManager.newBaseManager("PyTorch")) {
       var batch = new RolloutSampler(policy, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0)
           .sample(prompts(3), 2, 7, 0);
@@ -162,7 +161,7 @@ class PpoLearnerTest {
         values.add(java.util.Arrays.copyOfRange(allValues, b * allWidth, b * allWidth + n));
         double score = (r.rmScore() - rmMean) / rmStd;
         var rewards = Ppo.shapedTokenRewards(r.behaviourLogProbs(), r.refLogProbs(), score, 0.1,
-            config.referenceShaping() / rmStd);
+            config.referenceShaping() * likelihoodWeight / rmStd);
         var gae = Ppo.gae(rewards, values.get(b), 1.0, 0.95);
         advantages.add(gae.advantages());
         returns.add(gae.returns());

@@ -284,4 +284,56 @@ class PpoTest {
     assertThat(controller.update(6.0, 100).beta()).isCloseTo(0.1, within(1e-12));
     assertThat(new Ppo.FixedKl(0.02).update(100, 100).beta()).isEqualTo(0.02);
   }
+
+  /**
+   * A toy problem where the target is reachable: a softmax policy over 5 answers with rewards 0,
+   * ¼, ½, ¾, 1 and a uniform reference, improved by exact gradient ascent on E[r] − β·KL(π‖π_ref)
+   * between controller updates. KL(π_β‖π_ref) falls from log 5 to 0 as β grows, so a target of 0.3
+   * nats has one β that meets it; the controller must find it from β 20 times too small.
+   */
+  @Test
+  void adaptiveKlControllerReachesAReachableTargetOnAToyPolicy() {
+    double target = 0.3;
+    Ppo.KlController adaptive = new Ppo.AdaptiveKl(0.01, target, 1000);
+    Ppo.KlController fixed = new Ppo.FixedKl(0.01);
+    var adaptiveKl = new double[400];
+    var fixedKl = new double[400];
+    var adaptiveLogits = new double[5];
+    var fixedLogits = new double[5];
+    for (int update = 0; update < 400; update++) {
+      adaptiveKl[update] = toyPolicySteps(adaptiveLogits, adaptive.beta());
+      fixedKl[update] = toyPolicySteps(fixedLogits, fixed.beta());
+      adaptive = adaptive.update(adaptiveKl[update], 64); // 64 responses a batch, as the demo's PPO
+      fixed = fixed.update(fixedKl[update], 64);
+    }
+    for (int update = 350; update < 400; update++) {
+      assertThat(adaptiveKl[update]).as("KL at update %d", update).isCloseTo(target, within(0.1 * target));
+    }
+    // the same policy with β held at its start overshoots the target: the controller did the work
+    assertThat(fixedKl[399]).isGreaterThan(3 * target);
+    assertThat(adaptive.beta()).isGreaterThan(10 * 0.01);
+  }
+
+  /** 20 exact gradient steps (learning rate 0.5) of E_π[r] − β·KL(π‖uniform); returns the KL after them. */
+  private static double toyPolicySteps(double[] logits, double beta) {
+    double[] rewards = {0, 0.25, 0.5, 0.75, 1};
+    double kl = 0;
+    for (int step = 0; step < 20; step++) {
+      double max = java.util.Arrays.stream(logits).max().orElseThrow();
+      double[] p = java.util.Arrays.stream(logits).map(l -> Math.exp(l - max)).toArray();
+      double z = java.util.Arrays.stream(p).sum();
+      for (int i = 0; i < p.length; i++) p[i] /= z;
+      // f_i = r_i − β·(log p_i − log(1/5)); ∂/∂logit_j of Σ p_i f_i = p_j (f_j − E_p[f]) (the β·∂f terms sum to 0)
+      double[] f = new double[p.length];
+      double mean = 0;
+      kl = 0;
+      for (int i = 0; i < p.length; i++) {
+        f[i] = rewards[i] - beta * (Math.log(p[i]) + Math.log(p.length));
+        mean += p[i] * f[i];
+        kl += p[i] * (Math.log(p[i]) + Math.log(p.length));
+      }
+      for (int j = 0; j < p.length; j++) logits[j] += 0.5 * (p[j] * (f[j] - mean));
+    }
+    return kl;
+  }
 }

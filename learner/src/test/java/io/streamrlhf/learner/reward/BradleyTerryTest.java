@@ -106,4 +106,52 @@ class BradleyTerryTest {
     assertThat(loss.getFloat()).isCloseTo(400f, within(1e-3f));
     assertThat(BradleyTerry.loss(new double[][] {{-200, 200}}, new int[][] {{0, 1}})).isCloseTo(400, within(1e-9));
   }
+
+  @Test
+  void fittedOffsetWeightIsTheMinimumOfTheLossOverAFineGrid() {
+    var rng = new java.util.SplittableRandom(7);
+    int prompts = 60;
+    var fixed = new double[prompts][4];
+    var offset = new double[prompts][4];
+    var ranks = new int[prompts][4];
+    for (int p = 0; p < prompts; p++) {
+      for (int k = 0; k < 4; k++) {
+        double truth = rng.nextGaussian();
+        fixed[p][k] = truth + rng.nextGaussian(); // a noisy view of the truth
+        offset[p][k] = 2 * truth + 3 * rng.nextGaussian(); // another, on another scale
+        ranks[p][k] = 0;
+      }
+      // rank by the truth-driven scores plus noise: the offset carries information the fixed part lacks
+      var order = new Integer[] {0, 1, 2, 3};
+      final int prompt = p;
+      double[] noisy = new double[4];
+      for (int k = 0; k < 4; k++) noisy[k] = fixed[prompt][k] + 0.5 * offset[prompt][k] + rng.nextGaussian();
+      java.util.Arrays.sort(order, (a, b) -> Double.compare(noisy[b], noisy[a]));
+      for (int r = 0; r < 4; r++) ranks[prompt][order[r]] = r;
+    }
+    double w = BradleyTerry.fitOffsetWeight(fixed, offset, ranks);
+    double best = Double.NaN;
+    double bestLoss = Double.POSITIVE_INFINITY;
+    for (double grid = 0; grid <= 3; grid += 1e-4) {
+      double loss = BradleyTerry.loss(combined(fixed, offset, grid), ranks);
+      if (loss < bestLoss) {
+        bestLoss = loss;
+        best = grid;
+      }
+    }
+    assertThat(w).isPositive().isCloseTo(best, within(2e-4));
+    // an offset that only hurts gets weight 0 (the fit keeps w >= 0)
+    var reversed = new double[prompts][4];
+    for (int p = 0; p < prompts; p++) for (int k = 0; k < 4; k++) reversed[p][k] = -offset[p][k];
+    assertThat(BradleyTerry.fitOffsetWeight(fixed, reversed, ranks)).isZero();
+  }
+
+  private static double[][] combined(double[][] fixed, double[][] offset, double w) {
+    var out = new double[fixed.length][];
+    for (int p = 0; p < fixed.length; p++) {
+      out[p] = new double[fixed[p].length];
+      for (int k = 0; k < fixed[p].length; k++) out[p][k] = fixed[p][k] + w * offset[p][k];
+    }
+    return out;
+  }
 }

@@ -8,6 +8,7 @@ import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.RewardModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,15 +49,16 @@ class RewardScoringTest {
     var options = new TrainingRun.Options("reward", dir, new LearningRateSchedule(3e-3, 3e-3, 0, 48),
         new AdamW.Settings(0.9, 0.95, 0.0, 1.0), 1, Integer.MAX_VALUE);
     try (var run = TrainingRun.start(options, Gpt.create(SHAPE, 3))) {
-      double before = RewardScoring.accuracy(run.model(), heldOut);
+      var rm = RewardModel.headOnly(run.model());
+      double before = RewardScoring.accuracy(rm, heldOut);
       TrainingRun.StepResult last = null;
       for (int epoch = 0; epoch < 3; epoch++) {
         for (int start = 0; start < train.size(); start += 16) {
           var batch = train.subList(start, start + 16);
-          last = run.step(batch.size(), scope -> RewardScoring.loss(run.model(), scope, batch).loss());
+          last = run.step(batch.size(), scope -> RewardScoring.loss(rm, scope, batch).loss());
         }
       }
-      double after = RewardScoring.accuracy(run.model(), heldOut);
+      double after = RewardScoring.accuracy(rm, heldOut);
       System.out.printf("RM synthetic preference: held-out accuracy %.3f -> %.3f, last loss %.3f%n", before, after,
           last.loss());
       assertThat(after).isGreaterThan(0.6).isGreaterThan(before + 0.1);
