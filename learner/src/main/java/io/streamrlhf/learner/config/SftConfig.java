@@ -40,9 +40,9 @@ public record SftConfig(
   }
 
   public static SftConfig defaults() {
-    // 1000 steps of 64 over a pool of 3,000 demonstrations: 21 epochs (InstructGPT trained 16); the
+    // 750 steps of 64 over a pool of 3,000 demonstrations: 16 epochs, as InstructGPT trained; the
     // reward stage ranks 2.5 times as many distinct prompts (TASKS.md's data budgets)
-    return new SftConfig(2, 1000, 64, 3000, 3e-3, 3e-4, 25, 0.0, 0.9, 0.95, 1.0, 25, 100);
+    return new SftConfig(2, 750, 64, 3000, 3e-3, 3e-4, 25, 0.0, 0.9, 0.95, 1.0, 25, 100);
   }
 
   /** Passes over the pool in the run. */
