@@ -26,16 +26,21 @@ import java.util.List;
  * The reward stage (InstructGPT step 2), in the order it runs:
  *
  * <ol>
- *   <li>draw training and held-out prompts (disjoint; neither touches the evaluation set);</li>
+ *   <li>draw training and held-out prompts (disjoint, but for the 8 color and 10 insult prompts
+ *       that must repeat; neither touches the evaluation set);</li>
  *   <li>sample K responses per prompt from the SFT model (batched KV-cache sampling, seeded);</li>
  *   <li>calibrate the simulated labelers' noise β on the training K-sets to InstructGPT's 73%
  *       agreement, then have them rank every set (a pool of labelers for training, labeler 1 for
  *       the held-out sets and labeler 2 beside it to measure agreement);</li>
- *   <li>train the reward model, initialised from the SFT weights, on batches of prompts with all
- *       C(K,2) pairs of each prompt together ({@link RewardScoring}), as a {@link TrainingRun}: the
- *       ranked sets are saved first ({@link RewardData}), so a killed run resumes on the same data;</li>
- *   <li>report held-out pairwise accuracy next to labeler agreement on the same pairs, and store
- *       the score mean and std on SFT samples with the checkpoint.</li>
+ *   <li>train the reward model's scalar head (InstructGPT's reward model), initialised from the
+ *       SFT weights with the head zeroed, on batches of prompts with all C(K,2) pairs of each
+ *       prompt together ({@link RewardScoring}), as a {@link TrainingRun}: the ranked sets are
+ *       saved first ({@link RewardData}), so a killed run resumes on the same data;</li>
+ *   <li>with {@code likelihood_term}, fit the weight w of log π_SFT(y|x) in the score head + w·log
+ *       π_SFT on the training comparisons, the head held fixed;</li>
+ *   <li>report held-out pairwise accuracy (before training, after, of the head alone) next to
+ *       labeler agreement on the same pairs and the score's length bias, and store them with the
+ *       score mean and std on SFT samples in the checkpoint.</li>
  * </ol>
  */
 public final class RewardStage {
@@ -199,8 +204,8 @@ public final class RewardStage {
     while (trainTasks.size() + heldOutTasks.size() < config.trainingPrompts() + config.heldOutPrompts()) {
       var task = prompts.next();
       // every prompt is ranked once, so a held-out prompt is never a training prompt; color and insult
-      // have only 8 and 10 training prompts (TASKS.md's split), so theirs repeat, each time with fresh
-      // samples and labelers
+      // have only 8 and 10 training prompts (TASKS.md's split), so theirs repeat, on both sides, each
+      // time with fresh samples and labelers
       if (!task.family().fewTrainingPrompts() && !seen.add(task.instruction())) continue;
       (heldOutTasks.size() < config.heldOutPrompts() ? heldOutTasks : trainTasks).add(task);
     }
