@@ -65,6 +65,16 @@ class ConfigLoaderTest {
         .hasMessage("responses_per_prompt must be in [2, 9] (K), got 12");
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("clip_ratio")))
         .hasMessage("--set expects key=value, got 'clip_ratio'");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("reward=human")))
+        .hasMessage("reward must be model or oracle, got human");
+  }
+
+  @Test
+  void discountingIsRejectedWithTheReferenceShapingWhichIsPotentialBasedOnlyAtGammaOne() {
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("gamma=0.99")))
+        .hasMessageContaining("reference_shaping is potential-based").hasMessageContaining("gamma 0.99");
+    var discounted = ConfigLoader.load(PpoConfig.defaults(), null, List.of("gamma=0.99", "reference_shaping=0"));
+    assertThat(discounted.gamma()).isEqualTo(0.99);
   }
 
   @Test
