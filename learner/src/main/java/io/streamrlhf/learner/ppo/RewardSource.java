@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.reward.Moments;
 import io.streamrlhf.learner.reward.RewardScoring;
 import io.streamrlhf.learner.reward.RewardStats;
 import io.streamrlhf.model.ByteTokenizer;
@@ -93,16 +94,13 @@ public sealed interface RewardSource {
       }
       var completions = Gpt.withoutGradient(() ->
           sft.generate(tokens, new Gpt.Sampling(Completion.MAX_NEW_TOKENS, 1f, 0, 0x901dL)));
-      var scores = new double[tasks.size()];
-      double mean = 0;
-      for (int i = 0; i < scores.length; i++) {
+      var scores = new ArrayList<Double>(tasks.size());
+      for (int i = 0; i < tasks.size(); i++) {
         var c = completions.get(i);
-        scores[i] = OracleReward.score(tasks.get(i).prompt(), ByteTokenizer.decode(c.tokens()), c.terminated());
-        mean += scores[i] / scores.length;
+        scores.add(OracleReward.score(tasks.get(i).prompt(), ByteTokenizer.decode(c.tokens()), c.terminated()));
       }
-      double squares = 0;
-      for (double s : scores) squares += (s - mean) * (s - mean);
-      return new Normalisation(mean, Math.max(Math.sqrt(squares / scores.length), 1e-6), 0);
+      var moments = Moments.of(scores); // as the reward stage measures its reward model's statistics
+      return new Normalisation(moments.mean(), moments.std(), 0);
     }
 
     @Override

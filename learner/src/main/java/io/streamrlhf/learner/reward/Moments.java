@@ -3,16 +3,16 @@ package io.streamrlhf.learner.reward;
 import java.util.List;
 
 /** Mean and population standard deviation of a sample, and Pearson's correlation of two. */
-record Moments(double mean, double std) {
+public record Moments(double mean, double std) {
   /** The std is floored at 1e-6 so that it can divide (PPO normalises by it). */
-  static Moments of(List<Double> xs) {
+  public static Moments of(List<Double> xs) {
     double mean = xs.stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
     double squares = xs.stream().mapToDouble(x -> (x - mean) * (x - mean)).sum();
     return new Moments(mean, Math.max(Math.sqrt(squares / xs.size()), 1e-6));
   }
 
   /** Pearson's r of paired samples; 0 when either is constant. */
-  static double correlation(List<Double> xs, List<Double> ys) {
+  public static double correlation(List<Double> xs, List<Double> ys) {
     var mx = of(xs).mean();
     var my = of(ys).mean();
     double sxy = 0;
