@@ -84,7 +84,7 @@ public final class PpoStage {
       var evalTasks = evalSubset(config.evalPrompts());
       var prompts = new TrainingPrompts(config.seed());
       var rng = new SplitMix64(config.seed());
-      var schedule = config.learningRateSchedule(config.updates());
+      var schedule = config.optimizer().schedule(config.updates());
       try (var learner = new PpoLearner(policy, config, rmStats)) {
         GoldProxyCurve curve;
         GoldProxyCurve.Point last;

@@ -123,7 +123,7 @@ public final class StreamingLearner {
         rmStats.mean(), rmStats.std());
     boolean resume = Checkpoint.exists(outDir);
     ConfigLoader.save(config, outDir);
-    var schedule = config.learningRateSchedule(config.updates());
+    var schedule = config.optimizer().schedule(config.updates());
     var id = "learner";
     try (var consumer = new KafkaConsumer<byte[], byte[]>(
             KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), "rlhf-learner", id));

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamrlhf.learner.ppo.Ppo;
+import io.streamrlhf.learner.ppo.PpoLearner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,11 +42,11 @@ class ConfigLoaderTest {
     Files.writeString(file, "learning_rate: 3e-4\nupdates: 50\nadaptive_kl: false\n");
     var config =
         ConfigLoader.load(PpoConfig.defaults(), file, List.of("updates=7", "clip-ratio=0.1", "init_kl_coef=0.05", "value_warmup_updates=2"));
-    assertThat(config.learningRate()).isEqualTo(3e-4); // from the file, written without a dot
+    assertThat(config.optimizer().learningRate()).isEqualTo(3e-4); // from the file, written without a dot
     assertThat(config.updates()).isEqualTo(7); // --set wins over the file
     assertThat(config.clipRatio()).isEqualTo(0.1); // dashes accepted for underscores
     assertThat(config.adaptiveKl()).isFalse();
-    assertThat(config.klController()).isEqualTo(new Ppo.FixedKl(0.05));
+    assertThat(PpoLearner.klController(config, config.initKlCoef())).isEqualTo(new Ppo.FixedKl(0.05));
     assertThat(config.gaeLambda()).isEqualTo(0.95); // untouched keys keep their defaults
 
     var pretrain = ConfigLoader.load(PretrainConfig.defaults(), null, List.of("shape=small", "seed=9"));

@@ -2,6 +2,7 @@ package io.streamrlhf.learner.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.config.OptimizerConfig;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
@@ -31,7 +32,7 @@ class ResumeTest {
 
   static PretrainConfig pretrain() {
     // warm-up 2 of 6 steps and a cosine: the schedule position matters; weight decay on
-    return new PretrainConfig("tiny", 5, 6, 4, 16, 1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5, 1, 3);
+    return new PretrainConfig("tiny", 5, 6, 4, 16, new OptimizerConfig(1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5), 1, 3);
   }
 
   @Test
@@ -56,7 +57,7 @@ class ResumeTest {
   void sftKilledAndResumedEqualsUninterrupted() throws Exception {
     var base = dir.resolve("base");
     Pretraining.run(pretrain(), MINI, base, false, QUIET, Long.MAX_VALUE);
-    var sft = new SftConfig(2, 6, 4, 10, 1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5, 1, 3);
+    var sft = new SftConfig(2, 6, 4, 10, new OptimizerConfig(1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5), 1, 3);
     SupervisedFineTuning.run(sft, base, dir.resolve("straight"), false, QUIET);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), false, QUIET, 5);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), true, QUIET);
