@@ -1,7 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.infra.kafka.TopicProvisioner;
-import io.streamrlhf.learner.stream.StreamingLearner;
+import io.streamrlhf.learner.stream.KafkaRollouts;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -45,9 +45,9 @@ final class LearnerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var config = loop.ppoConfig(sync);
     TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
-    var settings = new StreamingLearner.Settings(bootstrap, rolloutWait, Duration.ofSeconds(60));
+    var settings = new KafkaRollouts.Settings(bootstrap, rolloutWait, Duration.ofSeconds(60));
     try {
-      StreamingLearner.run(config, settings, loop.sft, loop.rm, out, spec.commandLine().getOut());
+      KafkaRollouts.learn(config, settings, loop.sft, loop.rm, out, spec.commandLine().getOut());
       return 0;
     } catch (IllegalStateException e) {
       spec.commandLine().getErr().println("rlhf learner: " + e.getMessage());

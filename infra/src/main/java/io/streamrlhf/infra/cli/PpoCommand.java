@@ -2,7 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.infra.stream.LocalLoop;
-import io.streamrlhf.learner.ppo.PpoStage;
+import io.streamrlhf.learner.ppo.PpoLoop;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -83,7 +83,7 @@ final class PpoCommand implements Callable<Integer> {
       throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
     }
     if (inproc) {
-      PpoStage.run(config, sft, rm, stage.out, stage.resume, out);
+      PpoLoop.inProcess(config, sft, rm, stage.out, stage.resume, out);
       return 0;
     }
     try {

@@ -9,7 +9,7 @@ import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.StreamStats;
-import io.streamrlhf.learner.stream.StreamingLearner;
+import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.tasks.Completion;
@@ -73,7 +73,7 @@ public final class LocalLoop {
       for (int i = 0; i < actors; i++) {
         nodes.add(ActorNode.deploy(vertx, settings("actor-" + i, bootstrap, config), models(config, sftDir, rmDir), log));
       }
-      var summary = StreamingLearner.run(config, StreamingLearner.Settings.of(bootstrap), sftDir, rmDir, outDir, out);
+      var summary = KafkaRollouts.learn(config, KafkaRollouts.Settings.of(bootstrap), sftDir, rmDir, outDir, out);
       awaitFinalWeights(newest, actors, config.updates(), out);
       long[] millis;
       synchronized (swaps) {

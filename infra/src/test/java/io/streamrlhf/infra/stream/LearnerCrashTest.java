@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.learner.config.ConfigLoader;
-import io.streamrlhf.learner.stream.StreamingLearner;
+import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.train.Checkpoint;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -57,7 +57,7 @@ class LearnerCrashTest {
     }
 
     assertThat(Checkpoint.trainState(out).step()).isEqualTo(5);
-    var applied = StreamingLearner.appliedRolloutIds(out);
+    var applied = KafkaRollouts.appliedRolloutIds(out);
     var run = applied.get(0).split(":")[0];
     var expected = new ArrayList<String>();
     for (int b = 0; b < 5; b++) {

@@ -3,7 +3,7 @@ package io.streamrlhf.infra.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.learner.stream.StreamStats;
-import io.streamrlhf.learner.stream.StreamingLearner;
+import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Rollout;
@@ -50,7 +50,7 @@ class StreamingLoopTest {
         long batch = Long.parseLong(r.getPromptId().split(":")[1]);
         assertThat(r.getPolicyVersion()).as(r.getRolloutId()).isEqualTo(batch);
       }
-      assertThat(StreamingLearner.appliedRolloutIds(dir.resolve("ppo"))).doesNotHaveDuplicates().hasSize(8);
+      assertThat(KafkaRollouts.appliedRolloutIds(dir.resolve("ppo"))).doesNotHaveDuplicates().hasSize(8);
     }
   }
 
