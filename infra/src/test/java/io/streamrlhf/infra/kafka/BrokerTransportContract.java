@@ -30,6 +30,8 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -70,6 +72,11 @@ abstract class BrokerTransportContract {
   void setUp() {
     bootstrap = startBroker();
     TopicProvisioner.provision(bootstrap, TIMEOUT);
+    // The reward model's weight topic is defined but not provisioned (nothing uses it yet); the weight
+    // tests use it as a second weight topic, so it is created here.
+    try (var admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+      TopicProvisioner.provision(admin, List.of(Topics.byName(Topics.REWARD_WEIGHTS).orElseThrow()), TIMEOUT);
+    }
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(bootstrap, "contract-test"));
   }
 
