@@ -7,7 +7,7 @@ import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
