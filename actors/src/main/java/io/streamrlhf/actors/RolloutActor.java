@@ -5,11 +5,12 @@ import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.model.RolloutGenerator;
+import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.WeightSnapshot;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.vertx.core.Future;
@@ -83,7 +84,7 @@ public final class RolloutActor extends VerticleBase {
   private Gpt policy;
   private RolloutGenerator generator;
   private long version = -1;
-  private WeightSnapshot pending;
+  private PublishedWeights pending;
   private boolean running;
   private long waitingSince;
   private long lastWaitLog;
@@ -111,7 +112,7 @@ public final class RolloutActor extends VerticleBase {
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
     prompts = new DecodingConsumer<>(consumer, AvroCodec.of(Prompt.class), producer, id, settings.kafkaTimeout());
     consumer.subscribe(List.of(Topics.PROMPTS), new Rebalance());
-    vertx.eventBus().<WeightSnapshot>localConsumer(ActorEvents.weights(id), message -> {
+    vertx.eventBus().<PublishedWeights>localConsumer(ActorEvents.weights(id), message -> {
       // keep only the newest: an older pending version would be swapped out before use anyway
       if (pending == null || message.body().version() > pending.version()) pending = message.body();
     });
@@ -157,7 +158,7 @@ public final class RolloutActor extends VerticleBase {
     if (snapshot.version() <= version) return;
     long loading = System.nanoTime();
     // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them over
-    var weights = io.streamrlhf.model.WeightSnapshot.decodeTransportVerified(snapshot.bytes());
+    var weights = WeightSnapshot.decodeTransportVerified(snapshot.bytes());
     if (policy == null) {
       var config = GptConfig.fromJson(snapshot.meta().get(META_MODEL_CONFIG));
       policy = Gpt.create(config, 0);

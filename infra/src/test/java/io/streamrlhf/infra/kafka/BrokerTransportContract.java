@@ -5,12 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.DeadLetter;
 import io.streamrlhf.schemas.Prompt;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightChunker;
 import io.streamrlhf.schemas.WeightModel;
-import io.streamrlhf.schemas.WeightSnapshot;
 import io.streamrlhf.schemas.transport.DeadLetters;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
@@ -88,10 +88,10 @@ abstract class BrokerTransportContract {
     stopBroker();
   }
 
-  private static WeightSnapshot snapshot(WeightModel model, long version, int size) {
+  private static PublishedWeights snapshot(WeightModel model, long version, int size) {
     var bytes = new byte[size];
     new Random(version * 31 + size).nextBytes(bytes);
-    return new WeightSnapshot(model, version, bytes, Map.of("preset", "test"), Instant.now());
+    return new PublishedWeights(model, version, bytes, Map.of("preset", "test"), Instant.now());
   }
 
   private KafkaConsumer<byte[], byte[]> consumer(String name) {
@@ -99,7 +99,7 @@ abstract class BrokerTransportContract {
   }
 
   /** Polls the feed until it yields a version or the timeout passes. */
-  private static Optional<WeightSnapshot> next(WeightFeed feed) {
+  private static Optional<PublishedWeights> next(WeightFeed feed) {
     long deadline = System.nanoTime() + TIMEOUT.toNanos();
     while (System.nanoTime() < deadline) {
       var done = feed.poll(Duration.ofMillis(200));
@@ -187,7 +187,7 @@ abstract class BrokerTransportContract {
   @Test
   @Order(Integer.MAX_VALUE)
   void aThirteenMegabyteSnapshotRoundTripsThroughTheBroker() {
-    var snapshot = new WeightSnapshot(WeightModel.POLICY, 100, randomBytes(13_000_000), Map.of(), Instant.now());
+    var snapshot = new PublishedWeights(WeightModel.POLICY, 100, randomBytes(13_000_000), Map.of(), Instant.now());
     try (var c = consumer("bench")) {
       var feed = new WeightFeed(c, WeightModel.POLICY, producer, "bench");
       feed.catchUp(TIMEOUT); // an actor that is already up to date

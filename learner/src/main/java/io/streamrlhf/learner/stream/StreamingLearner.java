@@ -14,9 +14,9 @@ import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
-import io.streamrlhf.schemas.WeightSnapshot;
 import io.streamrlhf.schemas.transport.Decoded;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
@@ -232,7 +232,7 @@ public final class StreamingLearner {
       io.streamrlhf.model.WeightSnapshot weights) {
     long version = weights.version();
     var meta = Map.of("model_config", modelConfig.toJson());
-    var snapshot = new WeightSnapshot(WeightModel.POLICY, version, weights.encode(), meta, Instant.now());
+    var snapshot = new PublishedWeights(WeightModel.POLICY, version, weights.encode(), meta, Instant.now());
     int chunks = publisher.publish(snapshot, settings.kafkaTimeout());
     out.printf("learner: published policy v%d (%d chunk(s), %d bytes)%n", version, chunks, snapshot.bytes().length);
   }

@@ -1,10 +1,10 @@
 package io.streamrlhf.schemas.transport;
 
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightChunker;
-import io.streamrlhf.schemas.WeightSnapshot;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,7 +42,7 @@ public final class WeightPublisher {
    * @return the number of chunks written
    * @throws WeightPublishException when not all chunks are acknowledged within the timeout
    */
-  public int publish(WeightSnapshot snapshot, Duration timeout) {
+  public int publish(PublishedWeights snapshot, Duration timeout) {
     var topic = Topics.weights(snapshot.model());
     var acks = new ArrayList<Future<RecordMetadata>>();
     for (var chunk : WeightChunker.split(snapshot, chunkBytes)) {

@@ -5,17 +5,18 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * A whole, verified weight snapshot of one model version: what a publisher splits into {@link
- * WeightChunk}s and what {@link WeightAssembler} hands back once every chunk arrived and the SHA-256
- * matched. The bytes are opaque here; the model module owns their format.
+ * One model version's weights as they travel on a weight topic: a byte blob and the meta a reader
+ * needs to load it. What a publisher splits into {@link WeightChunk}s and what {@link
+ * WeightAssembler} hands back once every chunk arrived and the SHA-256 matched. The bytes are
+ * opaque here; the model module owns their format (its {@code WeightSnapshot}, the named tensors).
  *
  * @param bytes the serialized weights (not copied: do not modify after handing over)
  * @param meta facts a reader needs to load the bytes (e.g. the model preset)
  * @param publishedAt when the publisher started sending this version
  */
-public record WeightSnapshot(
+public record PublishedWeights(
     WeightModel model, long version, byte[] bytes, Map<String, String> meta, Instant publishedAt) {
-  public WeightSnapshot {
+  public PublishedWeights {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(bytes, "bytes");
     Objects.requireNonNull(publishedAt, "publishedAt");
@@ -27,6 +28,6 @@ public record WeightSnapshot(
 
   @Override
   public String toString() {
-    return "WeightSnapshot[" + model + " v" + version + ", " + bytes.length + " bytes, meta=" + meta + "]";
+    return "PublishedWeights[" + model + " v" + version + ", " + bytes.length + " bytes, meta=" + meta + "]";
   }
 }
