@@ -59,9 +59,6 @@ public final class RolloutActor extends VerticleBase {
    */
   public record Models(Supplier<Gpt> reference, Function<Gpt, RewardFunction> reward) {}
 
-  /** Weight-snapshot meta key holding the policy's {@link GptConfig} JSON. */
-  public static final String META_MODEL_CONFIG = "model_config";
-
   /**
    * How long an idle actor waits in one poll for prompts. Short, because a new policy version (an
    * event-bus message from the subscriber) is handled only between steps: a long idle poll would add
@@ -160,7 +157,7 @@ public final class RolloutActor extends VerticleBase {
     // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them over
     var weights = WeightSnapshot.decodeTransportVerified(snapshot.bytes());
     if (policy == null) {
-      var config = GptConfig.fromJson(snapshot.meta().get(META_MODEL_CONFIG));
+      var config = GptConfig.fromJson(snapshot.meta().get(PublishedWeights.META_MODEL_CONFIG));
       policy = Gpt.create(config, 0);
       generator = new RolloutGenerator(policy, reference, reward, settings.maxNewTokens(), settings.temperature());
     }

@@ -11,11 +11,17 @@ import java.util.Objects;
  * opaque here; the model module owns their format (its {@code WeightSnapshot}, the named tensors).
  *
  * @param bytes the serialized weights (not copied: do not modify after handing over)
- * @param meta facts a reader needs to load the bytes (e.g. the model preset)
+ * @param meta facts a reader needs to load the bytes (e.g. {@link #META_MODEL_CONFIG})
  * @param publishedAt when the publisher started sending this version
  */
 public record PublishedWeights(
     WeightModel model, long version, byte[] bytes, Map<String, String> meta, Instant publishedAt) {
+  /**
+   * Meta key holding the model's config as JSON (model's {@code GptConfig}): what a reader without
+   * the model yet needs to build it before it loads the bytes.
+   */
+  public static final String META_MODEL_CONFIG = "model_config";
+
   public PublishedWeights {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(bytes, "bytes");

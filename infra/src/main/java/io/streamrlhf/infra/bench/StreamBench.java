@@ -210,7 +210,7 @@ public final class StreamBench {
     var done = applied.computeIfAbsent(v, x -> new CompletableFuture<>());
     long t0 = System.nanoTime();
     var snapshot = new PublishedWeights(WeightModel.POLICY, v, policy.snapshot(v).encode(),
-        Map.of(RolloutActor.META_MODEL_CONFIG, config.toJson()), Instant.now());
+        Map.of(PublishedWeights.META_MODEL_CONFIG, config.toJson()), Instant.now());
     long t1 = System.nanoTime();
     publisher.publish(snapshot, WAIT);
     lastEncodeMs = (t1 - t0) / 1e6;

@@ -78,7 +78,7 @@ class WeightIntegrityTest {
 
   private static PublishedWeights snapshot(Gpt policy, long version) {
     return new PublishedWeights(WeightModel.POLICY, version, policy.snapshot(version).encode(),
-        Map.of(RolloutActor.META_MODEL_CONFIG, policy.config().toJson()), Instant.now());
+        Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()), Instant.now());
   }
 
   private static void send(KafkaProducer<byte[], byte[]> producer, List<WeightChunk> chunks) throws Exception {

@@ -231,7 +231,7 @@ public final class StreamingLearner {
   private void publishWeights(WeightPublisher publisher, GptConfig modelConfig,
       io.streamrlhf.model.WeightSnapshot weights) {
     long version = weights.version();
-    var meta = Map.of("model_config", modelConfig.toJson());
+    var meta = Map.of(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
     var snapshot = new PublishedWeights(WeightModel.POLICY, version, weights.encode(), meta, Instant.now());
     int chunks = publisher.publish(snapshot, settings.kafkaTimeout());
     out.printf("learner: published policy v%d (%d chunk(s), %d bytes)%n", version, chunks, snapshot.bytes().length);
