@@ -11,6 +11,7 @@ import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.Acks;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.vertx.core.Future;
@@ -22,9 +23,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -222,18 +220,8 @@ public final class RolloutActor extends VerticleBase {
       acks.add(producer.send(new ProducerRecord<>(Topics.ROLLOUTS, key, ROLLOUTS.encode(rollout))));
     }
     producer.flush();
-    long deadline = System.nanoTime() + settings.kafkaTimeout().toNanos();
-    for (var ack : acks) {
-      try {
-        ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (ExecutionException | TimeoutException e) {
-        throw new IllegalStateException(settings.actorId() + ": rollouts not acknowledged by the broker within "
-            + settings.kafkaTimeout() + " (prompt offsets not committed, the prompts will be answered again): " + e, e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while producing rollouts", e);
-      }
-    }
+    Acks.await(acks, settings.kafkaTimeout(), settings.actorId() + "'s rollouts", (message, cause) ->
+        new IllegalStateException(message + "; prompt offsets not committed, the prompts will be answered again", cause));
   }
 
   private void fail(RuntimeException e) {

@@ -8,10 +8,7 @@ import io.streamrlhf.schemas.WeightChunker;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -52,18 +49,7 @@ public final class WeightPublisher {
       acks.add(producer.send(new ProducerRecord<>(topic, key, CODEC.encode(chunk, expected))));
     }
     producer.flush();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    for (var ack : acks) {
-      try {
-        ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (ExecutionException | TimeoutException e) {
-        throw new WeightPublishException(
-            "publishing " + snapshot + " to " + topic + " failed or took longer than " + timeout + ": " + e, e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new WeightPublishException("interrupted while publishing " + snapshot, e);
-      }
-    }
+    Acks.await(acks, timeout, snapshot + " on " + topic, WeightPublishException::new);
     return acks.size();
   }
 
