@@ -10,6 +10,7 @@ import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
+import io.streamrlhf.schemas.RolloutRecords;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.Acks;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
@@ -203,10 +204,10 @@ public final class RolloutActor extends VerticleBase {
       var rollout = Rollout.newBuilder()
           .setRolloutId(prompt.getPromptId() + "#" + s.sampleIndex())
           .setPromptId(prompt.getPromptId())
-          .setPromptTokens(ints(s.prompt()))
-          .setResponseTokens(ints(s.response()))
-          .setBehaviourLogProbs(floats(s.behaviourLogProbs()))
-          .setRefLogProbs(floats(s.refLogProbs()))
+          .setPromptTokens(RolloutRecords.intList(s.prompt()))
+          .setResponseTokens(RolloutRecords.intList(s.response()))
+          .setBehaviourLogProbs(RolloutRecords.floatList(s.behaviourLogProbs()))
+          .setRefLogProbs(RolloutRecords.floatList(s.refLogProbs()))
           .setRmScore((float) s.rmScore())
           .setPolicyVersion(version)
           .setActorId(settings.actorId())
@@ -272,17 +273,5 @@ public final class RolloutActor extends VerticleBase {
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
       queue.revoke(partitions); // already owned by another member: committing would fail
     }
-  }
-
-  private static List<Integer> ints(int[] values) {
-    var out = new ArrayList<Integer>(values.length);
-    for (int v : values) out.add(v);
-    return out;
-  }
-
-  private static List<Float> floats(float[] values) {
-    var out = new ArrayList<Float>(values.length);
-    for (float v : values) out.add(v);
-    return out;
   }
 }

@@ -1,5 +1,8 @@
 package io.streamrlhf.learner.stream;
 
+import static io.streamrlhf.schemas.RolloutRecords.floats;
+import static io.streamrlhf.schemas.RolloutRecords.ints;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
@@ -349,15 +352,5 @@ public final class StreamingLearner {
           + " counts " + stream.get("applied_count").asLong());
     }
     return ids;
-  }
-
-  private static int[] ints(List<Integer> values) {
-    return values.stream().mapToInt(Integer::intValue).toArray();
-  }
-
-  private static float[] floats(List<Float> values) {
-    var out = new float[values.size()];
-    for (int i = 0; i < out.length; i++) out[i] = values.get(i);
-    return out;
   }
 }
