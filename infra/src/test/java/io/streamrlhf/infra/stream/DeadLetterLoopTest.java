@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.kafka.DeadLetters;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.DeadLetters;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -8,7 +8,7 @@ import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;

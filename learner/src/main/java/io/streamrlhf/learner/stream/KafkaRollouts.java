@@ -12,11 +12,12 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
-import io.streamrlhf.schemas.WeightSnapshot;
-import io.streamrlhf.schemas.kafka.Decoded;
-import io.streamrlhf.schemas.kafka.DecodingConsumer;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
-import io.streamrlhf.schemas.kafka.WeightPublisher;
+import io.streamrlhf.schemas.PublishedWeights;
+import io.streamrlhf.schemas.RolloutRecords;
+import io.streamrlhf.schemas.transport.Decoded;
+import io.streamrlhf.schemas.transport.DecodingConsumer;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.WeightPublisher;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -221,8 +222,8 @@ public final class KafkaRollouts implements RolloutSource {
   @Override
   public void checkpointed(io.streamrlhf.model.WeightSnapshot checkpointed) {
     long version = checkpointed.version();
-    var meta = Map.of("model_config", modelConfig.toJson());
-    var snapshot = new WeightSnapshot(WeightModel.POLICY, version, checkpointed.encode(), meta, Instant.now());
+    var meta = Map.of(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
+    var snapshot = new PublishedWeights(WeightModel.POLICY, version, checkpointed.encode(), meta, Instant.now());
     int chunks = weights.publish(snapshot, settings.kafkaTimeout());
     out.printf("learner: published policy v%d (%d chunk(s), %d bytes)%n", version, chunks, snapshot.bytes().length);
     publishPrompts(version);
@@ -316,17 +317,7 @@ public final class KafkaRollouts implements RolloutSource {
   }
 
   private static Rollout toRollout(io.streamrlhf.schemas.Rollout r) {
-    return new Rollout(ints(r.getPromptTokens()), ints(r.getResponseTokens()), floats(r.getBehaviourLogProbs()),
-        floats(r.getRefLogProbs()), r.getRmScore(), r.getTerminated(), r.getPolicyVersion());
-  }
-
-  private static int[] ints(List<Integer> values) {
-    return values.stream().mapToInt(Integer::intValue).toArray();
-  }
-
-  private static float[] floats(List<Float> values) {
-    var out = new float[values.size()];
-    for (int i = 0; i < out.length; i++) out[i] = values.get(i);
-    return out;
+    return new Rollout(RolloutRecords.ints(r.getPromptTokens()), RolloutRecords.ints(r.getResponseTokens()),
+        RolloutRecords.floats(r.getBehaviourLogProbs()), RolloutRecords.floats(r.getRefLogProbs()), r.getRmScore(), r.getTerminated(), r.getPolicyVersion());
   }
 }
