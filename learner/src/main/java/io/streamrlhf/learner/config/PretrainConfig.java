@@ -28,9 +28,7 @@ public record PretrainConfig(
   }
 
   public static PretrainConfig defaults() {
-    // Sized for the demo's budget (about 3 of its 15 minutes on 2 cores): the tiny shape trains
-    // at about 8,700 tokens/s here when the machine is otherwise idle, so 400 steps of 4,096
-    // tokens (1.6 M). A longer run: --set steps=3000.
+    // sized for the demo's budget: a few of its 15 minutes on 2 cores; the full preset runs longer
     return new PretrainConfig("tiny", 1, 400, 32, 128, OptimizerConfig.of(3e-3, 3e-4, 40, 0.1), 25, 100);
   }
 

@@ -294,7 +294,7 @@ public final class PpoLearner implements AutoCloseable {
     double meanKl = Arrays.stream(prepared.kl()).average().orElse(0);
     if (!criticWarmUp) {
       // Not during the critic warm-up: the policy cannot move then, so its KL of ~0 says nothing
-      // about β, and the adaptive controller would only decay it (0.2 to 0.155 over 20 updates).
+      // about β, and the adaptive controller would only decay it.
       klController = klController.update(meanKl, n);
     }
     updates++;
