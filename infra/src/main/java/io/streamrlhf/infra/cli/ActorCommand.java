@@ -42,6 +42,7 @@ final class ActorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     var config = loop.ppoConfig(false);
+    loop.requireModels(config);
     var out = spec.commandLine().getOut();
     var actorId = id != null ? id : "actor-" + java.net.InetAddress.getLocalHost().getHostName() + "-"
         + ProcessHandle.current().pid();

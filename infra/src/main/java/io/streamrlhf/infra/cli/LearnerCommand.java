@@ -44,6 +44,7 @@ final class LearnerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     var config = loop.ppoConfig(sync);
+    loop.requireModels(config);
     TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
     var settings = new StreamingLearner.Settings(bootstrap, rolloutWait, Duration.ofSeconds(60));
     try {

@@ -1,10 +1,13 @@
 package io.streamrlhf.infra.cli;
 
-import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.config.RewardConfig;
+import io.streamrlhf.learner.train.Checkpoint;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.List;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -26,18 +29,32 @@ final class LoopOptions {
           + " the same as --set reward=SOURCE.")
   String reward;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "PPO settings file (JSON, or YAML for .yaml/.yml).")
-  Path config;
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE",
-      description = "Override one PPO setting, e.g. --set max_lag=2 (repeatable; wins over --config).")
-  List<String> overrides = new ArrayList<>();
+  @Mixin ConfigOptions settings;
 
   /** The effective PPO config; {@code sync} forces max_lag 0. */
   PpoConfig ppoConfig(boolean sync) {
-    var all = new ArrayList<>(overrides);
-    if (sync) all.add("max_lag=0");
-    if (reward != null) all.add("reward=" + reward);
-    return ConfigLoader.load(PpoConfig.defaults(), config, all);
+    var flags = new ArrayList<String>();
+    if (sync) flags.add("max_lag=0");
+    if (reward != null) flags.add("reward=" + reward);
+    return settings.load(PpoConfig.defaults(), null, flags);
+  }
+
+  /** The checkpoints {@code config} reads, checked before a process loads them: the user's to fix when wrong. */
+  void requireModels(PpoConfig config) {
+    StageOptions.requireCheckpoint("--sft", sft, "sft");
+    if (!PpoConfig.REWARD_MODEL.equals(config.reward())) return;
+    if (rm == null) throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
+    StageOptions.requireCheckpoint("--rm", rm, "reward");
+    String stage;
+    try {
+      stage = Checkpoint.trainState(rm).stage();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the train state of the checkpoint in " + rm, e);
+    }
+    var reward = RewardConfig.defaults().stageName();
+    if (!stage.equals(reward)) {
+      throw new UserError("--rm " + rm + " holds a " + stage + " checkpoint, not a reward model: give a directory"
+          + " written by rlhf reward");
+    }
   }
 }

@@ -4,6 +4,7 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.infra.stream.LocalLoop;
 import io.streamrlhf.learner.ppo.PpoStage;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -74,14 +75,18 @@ final class PpoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
-    if (sync) stage.overrides.add("max_lag=0");
-    if (reward != null) stage.overrides.add("reward=" + reward);
+    var flags = new ArrayList<String>();
+    if (sync) flags.add("max_lag=0");
+    if (reward != null) flags.add("reward=" + reward);
     if (inproc && bootstrap != null) throw new UserError("--inproc runs without Kafka: drop --bootstrap");
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
-    var config = stage.effectiveConfig(PpoConfig.defaults(), out);
+    var config = stage.config(PpoConfig.defaults(), flags);
     if (PpoConfig.REWARD_MODEL.equals(config.reward()) && rm == null) {
       throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
     }
+    StageOptions.requireCheckpoint("--sft", sft, "sft");
+    if (PpoConfig.REWARD_MODEL.equals(config.reward())) StageOptions.requireCheckpoint("--rm", rm, "reward");
+    stage.start(config, out);
     if (inproc) {
       PpoStage.run(config, sft, rm, stage.out, stage.resume, out);
       return 0;
