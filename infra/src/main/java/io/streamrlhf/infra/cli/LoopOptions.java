@@ -6,14 +6,14 @@ import io.streamrlhf.learner.train.Checkpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import picocli.CommandLine.Mixin;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /**
- * What the processes of the streaming loop share (a picocli mixin): the SFT and reward-model
- * checkpoints and the PPO settings, so that an actor samples as its learner expects (K,
- * temperature, batch size) from the same config file or {@code --set} flags.
+ * The models every process of the PPO loop reads (a picocli mixin): the SFT checkpoint (initial
+ * policy and frozen reference) and the reward, a reward model or the oracle. Learners take it
+ * through {@link LearnerOptions}; an actor takes it beside {@link ConfigOptions}, so that it
+ * samples and scores as its learner expects from the same flags and config file.
  */
 final class LoopOptions {
   @Option(names = "--sft", required = true, paramLabel = "DIR",
@@ -25,25 +25,22 @@ final class LoopOptions {
   Path rm;
 
   @Option(names = "--reward", paramLabel = "SOURCE",
-      description = "model (the reward model in --rm, the default) or oracle (the gold reward, no reward model);"
-          + " the same as --set reward=SOURCE.")
+      description = "model (the reward model in --rm, the default) or oracle: the gold reward of the task suite"
+          + " itself, normalised by its scores of SFT samples, to check the RL machinery apart from the reward"
+          + " model. The same as --set reward=SOURCE.")
   String reward;
 
-  @Mixin ConfigOptions settings;
-
-  /** The effective PPO config; {@code sync} forces max_lag 0. */
-  PpoConfig ppoConfig(boolean sync) {
-    var flags = new ArrayList<String>();
-    if (sync) flags.add("max_lag=0");
-    if (reward != null) flags.add("reward=" + reward);
-    return settings.load(PpoConfig.defaults(), null, flags);
+  /** The settings these flags stand for, applied after --config and --set. */
+  List<String> flagOverrides() {
+    return reward == null ? List.of() : List.of("reward=" + reward);
   }
 
   /** The checkpoints {@code config} reads, checked before a process loads them: the user's to fix when wrong. */
   void requireModels(PpoConfig config) {
+    boolean needsRm = PpoConfig.REWARD_MODEL.equals(config.reward());
+    if (needsRm && rm == null) throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
     StageOptions.requireCheckpoint("--sft", sft, "sft");
-    if (!PpoConfig.REWARD_MODEL.equals(config.reward())) return;
-    if (rm == null) throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
+    if (!needsRm) return;
     StageOptions.requireCheckpoint("--rm", rm, "reward");
     String stage;
     try {

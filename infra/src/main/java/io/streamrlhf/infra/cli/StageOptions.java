@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.StageConfig;
 import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.TrainState;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -50,7 +51,7 @@ final class StageOptions {
     }
     var saved = out.resolve(ConfigLoader.FILE_NAME);
     if (resume) {
-      var stage = savedStage();
+      var stage = savedState().stage();
       if (!stage.equals(defaults.stageName())) {
         throw new UserError("--resume: " + out + " holds a " + stage + " checkpoint, not a " + defaults.stageName()
             + " one: give the --out of the " + defaults.stageName() + " run to continue");
@@ -78,10 +79,10 @@ final class StageOptions {
     }
   }
 
-  /** The stage that wrote the checkpoint in --out. */
-  private String savedStage() {
+  /** The train state of the checkpoint in --out. */
+  TrainState savedState() {
     try {
-      return Checkpoint.trainState(out).stage();
+      return Checkpoint.trainState(out);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the train state of the checkpoint in " + out, e);
     }
