@@ -108,4 +108,43 @@ class ConfigLoaderTest {
     var thousand = ConfigLoader.load(reward, null, java.util.List.of("training_prompts=1000", "epochs=1"));
     assertThat(thousand.totalSteps()).isEqualTo(63);
   }
+
+  @Test
+  void presetsSitBetweenTheDefaultsAndTheFileAndEveryPresetLoadsForEveryStage() throws Exception {
+    for (var preset : Presets.NAMES) {
+      for (StageConfig defaults :
+          List.of(PretrainConfig.defaults(), SftConfig.defaults(), RewardConfig.defaults(), PpoConfig.defaults())) {
+        assertThat(ConfigLoader.load(defaults, preset, null, List.of())).isNotNull();
+      }
+    }
+    assertThat(ConfigLoader.load(SftConfig.defaults(), "tiny", null, List.of())).isEqualTo(SftConfig.defaults());
+    var full = ConfigLoader.load(SftConfig.defaults(), "full", null, List.of());
+    assertThat(full.steps()).isEqualTo(1500);
+    assertThat(full.demonstrations()).isEqualTo(6000);
+    assertThat(ConfigLoader.load(PretrainConfig.defaults(), "full", null, List.of()).shape()).isEqualTo("small");
+    var file = dir.resolve("sft.yaml");
+    Files.writeString(file, "steps: 20\n");
+    var layered = ConfigLoader.load(SftConfig.defaults(), "full", file, List.of("demonstrations=640"));
+    assertThat(layered.steps()).isEqualTo(20); // the file wins over the preset
+    assertThat(layered.demonstrations()).isEqualTo(640); // --set wins over both
+    assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), "huge", null, List.of()))
+        .hasMessage("unknown preset 'huge'; the presets are tiny, full");
+  }
+
+  @Test
+  void nestedSettingsAreNamedByPathOrByTheirOwnNameAndFilesMayNestThem() throws Exception {
+    var byPath = ConfigLoader.with(PpoConfig.defaults(), "optimizer.learning_rate=2e-4");
+    var byName = ConfigLoader.with(PpoConfig.defaults(), "learning_rate=2e-4");
+    assertThat(byPath).isEqualTo(byName);
+    assertThat(byPath.optimizer().learningRate()).isEqualTo(2e-4);
+    var file = dir.resolve("ppo.yaml");
+    Files.writeString(file, "optimizer:\n  warmup_steps: 3\n  adam_beta2: 0.99\n");
+    var nested = ConfigLoader.load(PpoConfig.defaults(), file, List.of());
+    assertThat(nested.optimizer().warmupSteps()).isEqualTo(3);
+    assertThat(nested.optimizer().adamBeta2()).isEqualTo(0.99);
+    assertThat(nested.optimizer().learningRate()).isEqualTo(PpoConfig.defaults().optimizer().learningRate());
+    Files.writeString(file, "optimizer:\n  lerning_rate: 3\n");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), file, List.of()))
+        .hasMessageContaining("unknown key 'optimizer.lerning_rate'");
+  }
 }
