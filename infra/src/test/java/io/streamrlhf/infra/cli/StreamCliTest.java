@@ -4,6 +4,7 @@ import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.Json;
 import io.streamrlhf.learner.train.TrainState;
@@ -61,7 +62,7 @@ class StreamCliTest {
     var rm = checkpoint(dir.resolve("rm"), "reward", null);
     var inMemory = checkpoint(dir.resolve("ppo-inproc"), "ppo", null);
     var stream = JsonNodeFactory.instance.objectNode();
-    stream.putObject("stream");
+    stream.putObject(PpoLoop.SOURCE_STATE);
     var throughKafka = checkpoint(dir.resolve("ppo-kafka"), "ppo", stream);
     for (var command : List.of("ppo", "learner")) {
       var again = run(command, "--bootstrap", "127.0.0.1:1", "--sft", sft.toString(), "--rm", rm.toString(),
