@@ -5,6 +5,7 @@ import io.streamrlhf.learner.reward.Moments;
 import io.streamrlhf.learner.reward.RewardScoring;
 import io.streamrlhf.learner.reward.RewardStats;
 import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.tasks.Completion;
@@ -93,7 +94,7 @@ public sealed interface RewardSource {
         tokens.add(ByteTokenizer.encode(tasks.get(i).prompt()));
       }
       var completions = Gpt.withoutGradient(() ->
-          sft.generate(tokens, new Gpt.Sampling(Completion.MAX_NEW_TOKENS, 1f, 0, 0x901dL)));
+          new Generator(sft).generate(tokens, new Generator.Sampling(Completion.MAX_NEW_TOKENS, 1f, 0, 0x901dL)));
       var scores = new ArrayList<Double>(tasks.size());
       for (int i = 0; i < tasks.size(); i++) {
         var c = completions.get(i);

@@ -7,6 +7,7 @@ import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.tasks.Completion;
@@ -324,9 +325,9 @@ public final class RewardStage {
         var prompt = ByteTokenizer.encode(task.prompt());
         for (int i = 0; i < k; i++) prompts.add(prompt);
       }
-      var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, (float) config.samplingTemperature(), 0,
+      var sampling = new Generator.Sampling(Completion.MAX_NEW_TOKENS, (float) config.samplingTemperature(), 0,
           rng.nextLong());
-      var completions = model.generate(prompts, sampling);
+      var completions = new Generator(model).generate(prompts, sampling);
       for (int t = 0; t < chunk.size(); t++) {
         var responses = new ArrayList<int[]>(k);
         var scores = new double[k];
