@@ -8,8 +8,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -71,6 +69,7 @@ public final class Gpt implements AutoCloseable {
      * loss, scores, sampling) gives them mass and a response never holds one.
      */
     private final NDArray outputBias;
+    private final ParameterSnapshots snapshots;
 
     /** One transformer block's parameters; weights in PyTorch's Linear layout [out, in]. */
     private record Block(
@@ -119,6 +118,7 @@ public final class Gpt implements AutoCloseable {
         var bias = new float[config.vocabSize()];
         for (int token = ByteTokenizer.PAD; token < bias.length; token++) bias[token] = NEVER_EMITTED;
         outputBias = manager.create(bias).toType(dataType, false);
+        snapshots = new ParameterSnapshots(parameters, dataType, manager);
     }
 
     /** A freshly initialised float32 model on the CPU. */
@@ -449,93 +449,12 @@ public final class Gpt implements AutoCloseable {
 
     /** All parameters, safetensors-encoded, stamped with {@code version} and a SHA-256 checksum. */
     public WeightSnapshot snapshot(long version) {
-        return withoutGradient(() -> encodeParameters(version));
+        return withoutGradient(() -> snapshots.encode(version));
     }
 
-    private WeightSnapshot encodeParameters(long version) {
-        if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-            return new WeightSnapshot(version, SafetensorsLayout.write(parameters, dataType));
-        }
-        try (var list = new NDList()) {
-            // Encode copies: the list's close() must not free the live parameters.
-            for (var entry : parameters.entrySet()) {
-                var copy = entry.getValue().toType(DataType.FLOAT32, true);
-                copy.setName(entry.getKey());
-                list.add(copy);
-            }
-            return new WeightSnapshot(version, list.encode(NDList.Encoding.SAFETENSORS));
-        }
-    }
-
-    /**
-     * Copies {@code snapshot}'s weights into this model in place (shapes must match the config).
-     *
-     * <p>float32 on a little-endian host (every CPU we run on): each parameter's bytes go from the
-     * payload into one reused direct buffer and from there into the live tensor, two copies in all;
-     * decoding to temporary tensors first and reading them back would make five. Other data types
-     * take the general path.
-     */
+    /** Copies {@code snapshot}'s weights into this model in place (shapes must match the config). */
     public void load(WeightSnapshot snapshot) {
-        if (dataType == DataType.FLOAT32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-            loadFloat32(snapshot);
-        } else {
-            loadDecoded(snapshot);
-        }
-    }
-
-    private ByteBuffer loadBuffer;
-
-    private void loadFloat32(WeightSnapshot snapshot) {
-        var payload = snapshot.safetensors();
-        var layout = SafetensorsLayout.parse(payload);
-        if (layout.entries().size() != parameters.size()) {
-            throw new IllegalArgumentException("weight snapshot v" + snapshot.version() + " holds "
-                    + layout.entries().size() + " tensors, this model has " + parameters.size() + " parameters");
-        }
-        // check every tensor before touching any parameter: a misfit snapshot leaves the model as it was
-        for (var entry : parameters.entrySet()) {
-            var source = layout.entries().get(entry.getKey());
-            var expected = entry.getValue().getShape();
-            if (source == null || !new Shape(source.shape()).equals(expected) || !source.dtype().equals("F32")
-                    || source.to() - source.from() != expected.size() * Float.BYTES) {
-                throw new IllegalArgumentException("weight snapshot v" + snapshot.version()
-                        + " does not fit this model: parameter " + entry.getKey() + " is "
-                        + (source == null ? "missing" : source.dtype() + " " + new Shape(source.shape()))
-                        + ", expected F32 " + expected);
-            }
-        }
-        int bytes = payload.length - layout.dataStart();
-        if (loadBuffer == null || loadBuffer.capacity() < bytes) {
-            loadBuffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
-        }
-        loadBuffer.clear();
-        loadBuffer.put(payload, layout.dataStart(), bytes);
-        for (var entry : parameters.entrySet()) {
-            var source = layout.entries().get(entry.getKey());
-            var slice = loadBuffer.slice(source.from() - layout.dataStart(), source.to() - source.from())
-                    .order(ByteOrder.nativeOrder());
-            entry.getValue().set(slice);
-        }
-    }
-
-    private void loadDecoded(WeightSnapshot snapshot) {
-        try (NDManager scope = manager.newSubManager()) {
-            var decoded = NDList.decode(scope, snapshot.safetensors());
-            if (decoded.size() != parameters.size()) {
-                throw new IllegalArgumentException("weight snapshot v" + snapshot.version() + " holds "
-                        + decoded.size() + " tensors, this model has " + parameters.size() + " parameters");
-            }
-            for (var entry : parameters.entrySet()) {
-                var source = decoded.get(entry.getKey());
-                var target = entry.getValue();
-                if (source == null || !source.getShape().equals(target.getShape())) {
-                    throw new IllegalArgumentException("weight snapshot v" + snapshot.version()
-                            + " does not fit this model: parameter " + entry.getKey() + " is "
-                            + (source == null ? "missing" : source.getShape()) + ", expected " + target.getShape());
-                }
-                target.set(source.toType(dataType, false).toByteBuffer());
-            }
-        }
+        snapshots.load(snapshot);
     }
 
     @Override
