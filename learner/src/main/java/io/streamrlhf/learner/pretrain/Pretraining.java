@@ -2,9 +2,9 @@ package io.streamrlhf.learner.pretrain;
 
 import ai.djl.ndarray.NDManager;
 import io.streamrlhf.learner.config.PretrainConfig;
-import io.streamrlhf.learner.train.AdamW;
 import io.streamrlhf.learner.train.ProgressLine;
 import io.streamrlhf.learner.train.TrainingRun;
+import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.ScoringBatch;

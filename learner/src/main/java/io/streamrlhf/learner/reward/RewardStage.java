@@ -2,9 +2,9 @@ package io.streamrlhf.learner.reward;
 
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
-import io.streamrlhf.learner.train.AdamW;
 import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.TrainingRun;
+import io.streamrlhf.model.AdamW;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Generator;

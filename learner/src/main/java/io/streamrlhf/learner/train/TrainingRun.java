@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
