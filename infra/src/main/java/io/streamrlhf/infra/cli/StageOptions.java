@@ -2,7 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.StageConfig;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;

@@ -5,7 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.stream.StreamingLearner;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -56,7 +57,7 @@ class LearnerCrashTest {
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
-    assertThat(Checkpoint.trainState(out).step()).isEqualTo(5);
+    assertThat(Checkpoint.trainState(out, TrainState.class).step()).isEqualTo(5);
     var applied = StreamingLearner.appliedRolloutIds(out);
     var run = applied.get(0).split(":")[0];
     var expected = new ArrayList<String>();

@@ -1,8 +1,8 @@
 package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.learner.config.PpoConfig;
-import io.streamrlhf.learner.train.Checkpoint;
-import io.streamrlhf.learner.train.Json;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
@@ -68,7 +68,7 @@ public final class PpoStage {
       out.printf("ppo: reward from %s, normalised with mean %.4f, std %.4f (on SFT samples)%n", source.describe(),
           rmStats.mean(), rmStats.std());
       out.flush();
-      var saved = resume ? Checkpoint.read(outDir, config.stageName()) : null;
+      var saved = resume ? Checkpoint.read(outDir, config.stageName(), TrainState.class) : null;
       if (saved != null) {
         if (!saved.modelConfig().equals(policy.config())) {
           throw new IllegalArgumentException("the PPO checkpoint in " + outDir + " has another shape than " + sftDir);

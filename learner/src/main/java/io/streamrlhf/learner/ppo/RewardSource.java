@@ -2,12 +2,12 @@ package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.reward.Moments;
-import io.streamrlhf.learner.reward.RewardScoring;
-import io.streamrlhf.learner.reward.RewardStats;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardFunction;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.Completion;
 import io.streamrlhf.tasks.TrainingPrompts;
 import java.io.IOException;
@@ -57,7 +57,7 @@ public sealed interface RewardSource {
   record ModelReward(Path dir) implements RewardSource {
     @Override
     public RewardFunction load(Gpt reference) throws IOException {
-      return RewardScoring.load(dir, reference);
+      return Checkpoint.loadRewardModel(dir, reference);
     }
 
     @Override

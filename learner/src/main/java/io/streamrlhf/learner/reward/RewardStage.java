@@ -2,9 +2,10 @@ package io.streamrlhf.learner.reward;
 
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
-import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.model.AdamW;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Generator;
@@ -282,7 +283,7 @@ public final class RewardStage {
    */
   static void reportDataBudget(RewardData data, Path sftDir, PrintWriter out) throws IOException {
     long distinct = data.train().stream().map(set -> java.util.Arrays.toString(set.prompt())).distinct().count();
-    var pool = Checkpoint.trainState(sftDir).extra().get(SupervisedFineTuning.POOL_KEY);
+    var pool = Checkpoint.extras(sftDir).get(SupervisedFineTuning.POOL_KEY);
     if (pool == null) {
       out.printf("reward: %d ranked training prompts (%d distinct)%n", data.train().size(), distinct);
       return;

@@ -8,11 +8,11 @@ import io.streamrlhf.learner.ppo.PpoStage;
 import io.streamrlhf.learner.ppo.Rollout;
 import io.streamrlhf.learner.ppo.RolloutBatch;
 import io.streamrlhf.learner.ppo.RewardSource;
-import io.streamrlhf.learner.train.Checkpoint;
-import io.streamrlhf.learner.train.Json;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
@@ -137,7 +137,7 @@ public final class StreamingLearner {
       PromptFeed feed;
       io.streamrlhf.model.WeightSnapshot current; // the policy's weights as the checkpoint in force holds them
       if (resume) {
-        var saved = Checkpoint.read(outDir, config.stageName());
+        var saved = Checkpoint.read(outDir, config.stageName(), TrainState.class);
         policy.load(saved.weights());
         current = saved.weights();
         var stream = saved.state().extra().get(EXTRA_KEY);
@@ -337,7 +337,7 @@ public final class StreamingLearner {
 
   /** The rollout ids applied so far by the run checkpointed in {@code dir}, in order (a repeat would show twice). */
   public static List<String> appliedRolloutIds(Path dir) throws IOException {
-    var stream = Checkpoint.trainState(dir).extra().get(EXTRA_KEY);
+    var stream = Checkpoint.extras(dir).get(EXTRA_KEY);
     if (stream.has("applied_ids")) {
       var ids = new ArrayList<String>();
       stream.get("applied_ids").forEach(n -> ids.add(n.asText()));
