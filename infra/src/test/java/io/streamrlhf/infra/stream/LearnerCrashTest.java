@@ -3,7 +3,9 @@ package io.streamrlhf.infra.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.StreamingLearner;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
@@ -37,7 +39,8 @@ class LearnerCrashTest {
     var vertx = ActorNode.newVertx();
     var actorLog = new Watch();
     var node = ActorNode.deploy(vertx, LocalLoop.settings("actor-0", bootstrap, config),
-        LocalLoop.models(config, dir.resolve("sft"), dir.resolve("rm")), actorLog::line);
+        RolloutActor.Models.load(dir.resolve("sft"), RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
+        actorLog::line);
     try {
       var first = new Watch();
       var killed = learner(bootstrap, dir, configFile, out, first);

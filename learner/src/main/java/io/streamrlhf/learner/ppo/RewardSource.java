@@ -11,6 +11,7 @@ import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.Completion;
 import io.streamrlhf.tasks.TrainingPrompts;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 
@@ -25,6 +26,15 @@ public sealed interface RewardSource {
    * {@code reference} serving a reward model's likelihood term; the caller closes it.
    */
   RewardFunction load(Gpt reference) throws IOException;
+
+  /** {@link #load} where no IOException can be declared (an actor loads on its worker thread). */
+  default RewardFunction loadUnchecked(Gpt reference) {
+    try {
+      return load(reference);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot load " + describe(), e);
+    }
+  }
 
   /** Mean and standard deviation of the raw reward on SFT samples. */
   Normalisation normalisation(Gpt sft) throws IOException;
