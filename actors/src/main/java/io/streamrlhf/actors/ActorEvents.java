@@ -1,6 +1,6 @@
 package io.streamrlhf.actors;
 
-import io.streamrlhf.schemas.WeightSnapshot;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageCodec;
@@ -41,26 +41,26 @@ public final class ActorEvents {
   /** Lets snapshots travel on {@code vertx}'s event bus (idempotent: several actors may share one Vert.x). */
   public static synchronized void registerCodecs(Vertx vertx) {
     try {
-      vertx.eventBus().registerDefaultCodec(WeightSnapshot.class, new LocalOnly());
+      vertx.eventBus().registerDefaultCodec(PublishedWeights.class, new LocalOnly());
     } catch (IllegalStateException alreadyRegistered) {
       // another actor in this Vert.x registered it first
     }
   }
 
   /** Passes the (immutable) snapshot by reference; refuses to cross a process boundary. */
-  private static final class LocalOnly implements MessageCodec<WeightSnapshot, WeightSnapshot> {
+  private static final class LocalOnly implements MessageCodec<PublishedWeights, PublishedWeights> {
     @Override
-    public void encodeToWire(Buffer buffer, WeightSnapshot snapshot) {
+    public void encodeToWire(Buffer buffer, PublishedWeights snapshot) {
       throw new UnsupportedOperationException("weight snapshots travel over Kafka, not a clustered event bus");
     }
 
     @Override
-    public WeightSnapshot decodeFromWire(int pos, Buffer buffer) {
+    public PublishedWeights decodeFromWire(int pos, Buffer buffer) {
       throw new UnsupportedOperationException("weight snapshots travel over Kafka, not a clustered event bus");
     }
 
     @Override
-    public WeightSnapshot transform(WeightSnapshot snapshot) {
+    public PublishedWeights transform(PublishedWeights snapshot) {
       return snapshot;
     }
 

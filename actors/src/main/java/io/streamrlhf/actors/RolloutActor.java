@@ -5,14 +5,17 @@ import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.model.RolloutGenerator;
+import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
+import io.streamrlhf.schemas.RolloutRecords;
 import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.WeightSnapshot;
-import io.streamrlhf.schemas.kafka.DecodingConsumer;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.Acks;
+import io.streamrlhf.schemas.transport.DecodingConsumer;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.io.IOException;
@@ -25,9 +28,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
@@ -77,9 +77,6 @@ public final class RolloutActor extends VerticleBase {
     }
   }
 
-  /** Weight-snapshot meta key holding the policy's {@link GptConfig} JSON. */
-  public static final String META_MODEL_CONFIG = "model_config";
-
   /**
    * How long an idle actor waits in one poll for prompts. Short, because a new policy version (an
    * event-bus message from the subscriber) is handled only between steps: a long idle poll would add
@@ -102,7 +99,7 @@ public final class RolloutActor extends VerticleBase {
   private Gpt policy;
   private RolloutGenerator generator;
   private long version = -1;
-  private WeightSnapshot pending;
+  private PublishedWeights pending;
   private boolean running;
   private long waitingSince;
   private long lastWaitLog;
@@ -130,7 +127,7 @@ public final class RolloutActor extends VerticleBase {
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
     prompts = new DecodingConsumer<>(consumer, AvroCodec.of(Prompt.class), producer, id, settings.kafkaTimeout());
     consumer.subscribe(List.of(Topics.PROMPTS), new Rebalance());
-    vertx.eventBus().<WeightSnapshot>localConsumer(ActorEvents.weights(id), message -> {
+    vertx.eventBus().<PublishedWeights>localConsumer(ActorEvents.weights(id), message -> {
       // keep only the newest: an older pending version would be swapped out before use anyway
       if (pending == null || message.body().version() > pending.version()) pending = message.body();
     });
@@ -176,9 +173,9 @@ public final class RolloutActor extends VerticleBase {
     if (snapshot.version() <= version) return;
     long loading = System.nanoTime();
     // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them over
-    var weights = io.streamrlhf.model.WeightSnapshot.decodeTransportVerified(snapshot.bytes());
+    var weights = WeightSnapshot.decodeTransportVerified(snapshot.bytes());
     if (policy == null) {
-      var config = GptConfig.fromJson(snapshot.meta().get(META_MODEL_CONFIG));
+      var config = GptConfig.fromJson(snapshot.meta().get(PublishedWeights.META_MODEL_CONFIG));
       policy = Gpt.create(config, 0);
       generator = new RolloutGenerator(policy, reference, reward, settings.maxNewTokens(), settings.temperature());
     }
@@ -226,10 +223,10 @@ public final class RolloutActor extends VerticleBase {
       var rollout = Rollout.newBuilder()
           .setRolloutId(prompt.getPromptId() + "#" + s.sampleIndex())
           .setPromptId(prompt.getPromptId())
-          .setPromptTokens(ints(s.prompt()))
-          .setResponseTokens(ints(s.response()))
-          .setBehaviourLogProbs(floats(s.behaviourLogProbs()))
-          .setRefLogProbs(floats(s.refLogProbs()))
+          .setPromptTokens(RolloutRecords.intList(s.prompt()))
+          .setResponseTokens(RolloutRecords.intList(s.response()))
+          .setBehaviourLogProbs(RolloutRecords.floatList(s.behaviourLogProbs()))
+          .setRefLogProbs(RolloutRecords.floatList(s.refLogProbs()))
           .setRmScore((float) s.rmScore())
           .setPolicyVersion(version)
           .setActorId(settings.actorId())
@@ -243,18 +240,8 @@ public final class RolloutActor extends VerticleBase {
       acks.add(producer.send(new ProducerRecord<>(Topics.ROLLOUTS, key, ROLLOUTS.encode(rollout))));
     }
     producer.flush();
-    long deadline = System.nanoTime() + settings.kafkaTimeout().toNanos();
-    for (var ack : acks) {
-      try {
-        ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (ExecutionException | TimeoutException e) {
-        throw new IllegalStateException(settings.actorId() + ": rollouts not acknowledged by the broker within "
-            + settings.kafkaTimeout() + " (prompt offsets not committed, the prompts will be answered again): " + e, e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while producing rollouts", e);
-      }
-    }
+    Acks.await(acks, settings.kafkaTimeout(), settings.actorId() + "'s rollouts", (message, cause) ->
+        new IllegalStateException(message + "; prompt offsets not committed, the prompts will be answered again", cause));
   }
 
   private void fail(RuntimeException e) {
@@ -305,17 +292,5 @@ public final class RolloutActor extends VerticleBase {
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
       queue.revoke(partitions); // already owned by another member: committing would fail
     }
-  }
-
-  private static List<Integer> ints(int[] values) {
-    var out = new ArrayList<Integer>(values.length);
-    for (int v : values) out.add(v);
-    return out;
-  }
-
-  private static List<Float> floats(float[] values) {
-    var out = new ArrayList<Float>(values.length);
-    for (float v : values) out.add(v);
-    return out;
   }
 }

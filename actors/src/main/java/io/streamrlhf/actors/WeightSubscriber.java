@@ -2,8 +2,8 @@ package io.streamrlhf.actors;
 
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
-import io.streamrlhf.schemas.kafka.WeightFeed;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.WeightFeed;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.time.Duration;

@@ -2,12 +2,13 @@ package io.streamrlhf.jmh;
 
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.WeightAssembler;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightChunker;
 import io.streamrlhf.schemas.WeightModel;
-import io.streamrlhf.schemas.WeightSnapshot;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -62,11 +63,11 @@ public class WeightChunkBench {
   }
 
   @Benchmark
-  public WeightSnapshot chunkEncodeDecodeAssemble() {
-    var snapshot = new WeightSnapshot(WeightModel.POLICY, ++version, safetensors, Map.of("preset", "small"),
+  public PublishedWeights chunkEncodeDecodeAssemble() {
+    var snapshot = new PublishedWeights(WeightModel.POLICY, ++version, safetensors, Map.of("preset", "small"),
         Instant.EPOCH);
     var assembler = new WeightAssembler(WeightModel.POLICY);
-    WeightSnapshot done = null;
+    PublishedWeights done = null;
     for (var chunk : WeightChunker.split(snapshot)) {
       done = assembler.accept(CODEC.decode(CODEC.encode(chunk))).orElse(done);
     }
@@ -75,7 +76,7 @@ public class WeightChunkBench {
 
   @Benchmark
   public Gpt load() {
-    actor.load(new io.streamrlhf.model.WeightSnapshot(++version, safetensors));
+    actor.load(new WeightSnapshot(++version, safetensors));
     return actor;
   }
 }

@@ -4,9 +4,9 @@
  * <ul>
  *   <li>{@code ppo}: the PPO math in one file ({@code Ppo}); the rollout side ({@code RolloutSampler}
  *       over model's {@code RolloutGenerator} → {@code RolloutBatch}) and the update side ({@code
- *       PpoLearner}) kept apart so the streaming loop can put Kafka between them; the in-process
- *       stage ({@code PpoStage}) and the gold-vs-proxy curve;</li>
- *   <li>{@code stream}: the streaming learner ({@code StreamingLearner}): prompt feed with flow
+ *       PpoLearner}) kept apart so Kafka can stand between them; the one PPO loop ({@code PpoLoop})
+ *       over a {@code RolloutSource} (in process: {@code SampledRollouts}) and the gold-vs-proxy curve;</li>
+ *   <li>{@code stream}: the Kafka rollout source ({@code KafkaRollouts}): prompt feed with flow
  *       control, rollouts from Kafka under a staleness bound, exactly-once checkpoints of offsets and
  *       consumed rollout ids, weights published after every update;</li>
  *   <li>{@code reward}: the Bradley-Terry loss over a prompt's C(K,2) pairs, the reward-model

@@ -4,11 +4,13 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import org.apache.kafka.common.config.TopicConfig;
 
 /**
  * The topics of the loop (DESIGN.md, "The loop"): the one place their names, partition counts and
- * configs live. Provisioning (infra's TopicProvisioner) creates exactly these.
+ * configs live. Provisioning (infra's TopicProvisioner) creates exactly the {@link #provisioned}
+ * ones: those a process of the loop reads or writes today.
  */
 public final class Topics {
   public static final String PROMPTS = "rlhf.prompts";
@@ -63,11 +65,25 @@ public final class Topics {
           new TopicSpec(COMPARISONS, 1, Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"), Comparison.class),
           new TopicSpec(DEAD_LETTER, 1, Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"), DeadLetter.class));
 
+  /**
+   * The topics something reads or writes today. Reward weights, label requests and comparisons have
+   * their records and specs above but no process produces or consumes them yet: a topic joins this
+   * set together with its first user, so a cluster holds no topic nothing reads.
+   */
+  private static final Set<String> IN_USE = Set.of(PROMPTS, ROLLOUTS, POLICY_WEIGHTS, DEAD_LETTER);
+
+  private static final List<TopicSpec> PROVISIONED = ALL.stream().filter(t -> IN_USE.contains(t.name())).toList();
+
   private Topics() {}
 
-  /** Every topic of the loop, in the order of the diagram. */
+  /** Every topic of the loop, in the order of the diagram, whether anything uses it yet or not. */
   public static List<TopicSpec> all() {
     return ALL;
+  }
+
+  /** The topics provisioning creates: those the loop reads or writes today, in the diagram's order. */
+  public static List<TopicSpec> provisioned() {
+    return PROVISIONED;
   }
 
   public static Optional<TopicSpec> byName(String name) {

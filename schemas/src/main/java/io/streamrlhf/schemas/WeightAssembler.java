@@ -6,7 +6,7 @@ import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
- * Reassembles {@link WeightChunk}s of one model into whole, verified {@link WeightSnapshot}s.
+ * Reassembles {@link WeightChunk}s of one model into whole, verified {@link PublishedWeights}.
  *
  * <p>The guarantee a weight subscriber builds on: {@link #accept} returns a snapshot only when every
  * chunk of that version arrived and the SHA-256 of the reassembled bytes equals the one the
@@ -45,7 +45,7 @@ public final class WeightAssembler {
   /**
    * Takes one chunk; returns the snapshot this chunk completed, if it completed and verified one.
    */
-  public Optional<WeightSnapshot> accept(WeightChunk chunk) {
+  public Optional<PublishedWeights> accept(WeightChunk chunk) {
     if (chunk.getModel() != model) {
       counts.foreign++;
       return Optional.empty();
@@ -85,7 +85,7 @@ public final class WeightAssembler {
     }
     latestVersion = version;
     counts.completed++;
-    return Optional.of(new WeightSnapshot(model, version, bytes, done.meta, done.first.getPublishedAt()));
+    return Optional.of(new PublishedWeights(model, version, bytes, done.meta, done.first.getPublishedAt()));
   }
 
   /** The newest version this assembler completed, if any. */

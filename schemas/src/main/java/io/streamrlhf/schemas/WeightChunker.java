@@ -24,7 +24,7 @@ public final class WeightChunker {
 
   private WeightChunker() {}
 
-  public static List<WeightChunk> split(WeightSnapshot snapshot) {
+  public static List<WeightChunk> split(PublishedWeights snapshot) {
     return split(snapshot, DEFAULT_CHUNK_BYTES);
   }
 
@@ -32,7 +32,7 @@ public final class WeightChunker {
    * The chunks of one snapshot, in index order. Each chunk's data is a view of the snapshot's
    * array (no copy); an empty snapshot is one empty chunk.
    */
-  public static List<WeightChunk> split(WeightSnapshot snapshot, int chunkBytes) {
+  public static List<WeightChunk> split(PublishedWeights snapshot, int chunkBytes) {
     if (chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) {
       throw new IllegalArgumentException(
           "chunk size must be in 1.." + MAX_CHUNK_BYTES + " bytes (Kafka's record limit), got " + chunkBytes);

@@ -1,5 +1,7 @@
 /**
- * What travels between the processes of the loop: the Avro records (generated from
- * src/main/avro), their single-object codec, the topics, and weight snapshots as checksummed chunks.
+ * The wire: Avro records, their codec and their Kafka transport, i.e. everything that travels
+ * between the processes of the loop and how. This package holds the records (generated from
+ * src/main/avro), their single-object codec, the topics, and weight snapshots as checksummed
+ * chunks; {@link io.streamrlhf.schemas.transport} moves them through Kafka.
  */
 package io.streamrlhf.schemas;

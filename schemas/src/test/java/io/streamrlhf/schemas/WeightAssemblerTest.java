@@ -15,14 +15,14 @@ import org.junit.jupiter.api.Test;
 class WeightAssemblerTest {
   private static final AvroCodec<WeightChunk> CODEC = AvroCodec.of(WeightChunk.class);
 
-  private static WeightSnapshot snapshot(long version, int size) {
+  private static PublishedWeights snapshot(long version, int size) {
     var bytes = new byte[size];
     new Random(version).nextBytes(bytes);
-    return new WeightSnapshot(WeightModel.POLICY, version, bytes, Map.of("preset", "tiny"), Instant.ofEpochMilli(version));
+    return new PublishedWeights(WeightModel.POLICY, version, bytes, Map.of("preset", "tiny"), Instant.ofEpochMilli(version));
   }
 
   /** Chunks as a reader sees them: encoded and decoded again, as they cross Kafka. */
-  private static List<WeightChunk> chunks(WeightSnapshot s, int chunkBytes) {
+  private static List<WeightChunk> chunks(PublishedWeights s, int chunkBytes) {
     var out = new ArrayList<WeightChunk>();
     for (var c : WeightChunker.split(s, chunkBytes)) {
       out.add(CODEC.decode(CODEC.encode(c)));
@@ -30,8 +30,8 @@ class WeightAssemblerTest {
     return out;
   }
 
-  private static List<WeightSnapshot> feed(WeightAssembler assembler, List<WeightChunk> chunks) {
-    var done = new ArrayList<WeightSnapshot>();
+  private static List<PublishedWeights> feed(WeightAssembler assembler, List<WeightChunk> chunks) {
+    var done = new ArrayList<PublishedWeights>();
     for (var c : chunks) {
       assembler.accept(c).ifPresent(done::add);
     }
@@ -139,7 +139,7 @@ class WeightAssemblerTest {
     var done = feed(assembler, chunks(v3, 8_000));
     var late = feed(assembler, v2.subList(3, 5));
 
-    assertThat(done).singleElement().extracting(WeightSnapshot::version).isEqualTo(3L);
+    assertThat(done).singleElement().extracting(PublishedWeights::version).isEqualTo(3L);
     assertThat(late).isEmpty();
     assertThat(assembler.latestVersion()).hasValue(3);
     assertThat(assembler.counts().stale()).isEqualTo(2);
@@ -179,7 +179,7 @@ class WeightAssemblerTest {
     var outOfRange = CODEC.decode(CODEC.encode(v1.get(1)));
     outOfRange.setChunkIndex(3);
 
-    Optional<WeightSnapshot> none = Optional.empty();
+    Optional<PublishedWeights> none = Optional.empty();
     assertThat(assembler.accept(v1.get(0))).isEqualTo(none);
     assertThat(assembler.accept(liar)).isEqualTo(none);
     assertThat(assembler.accept(reward)).isEqualTo(none);

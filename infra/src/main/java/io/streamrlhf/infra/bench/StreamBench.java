@@ -14,12 +14,12 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
-import io.streamrlhf.schemas.WeightSnapshot;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
-import io.streamrlhf.schemas.kafka.WeightPublisher;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.WeightPublisher;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
@@ -209,8 +209,8 @@ public final class StreamBench {
     long v = ++version;
     var done = applied.computeIfAbsent(v, x -> new CompletableFuture<>());
     long t0 = System.nanoTime();
-    var snapshot = new WeightSnapshot(WeightModel.POLICY, v, policy.snapshot(v).encode(),
-        Map.of(RolloutActor.META_MODEL_CONFIG, config.toJson()), Instant.now());
+    var snapshot = new PublishedWeights(WeightModel.POLICY, v, policy.snapshot(v).encode(),
+        Map.of(PublishedWeights.META_MODEL_CONFIG, config.toJson()), Instant.now());
     long t1 = System.nanoTime();
     publisher.publish(snapshot, WAIT);
     lastEncodeMs = (t1 - t0) / 1e6;

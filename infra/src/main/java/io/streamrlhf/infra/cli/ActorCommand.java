@@ -4,6 +4,7 @@ import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.infra.stream.LocalLoop;
+import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.RewardSource;
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -30,6 +31,8 @@ final class ActorCommand implements Callable<Integer> {
 
   @CommandLine.Mixin LoopOptions loop;
 
+  @CommandLine.Mixin ConfigOptions settings;
+
   @Option(names = "--bootstrap", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers.")
   String bootstrap;
 
@@ -43,7 +46,8 @@ final class ActorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    var config = loop.ppoConfig(false);
+    var config = settings.load(PpoConfig.defaults(), null, loop.flagOverrides());
+    loop.requireModels(config);
     var out = spec.commandLine().getOut();
     var actorId = id != null ? id : "actor-" + java.net.InetAddress.getLocalHost().getHostName() + "-"
         + ProcessHandle.current().pid();

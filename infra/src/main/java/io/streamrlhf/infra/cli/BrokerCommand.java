@@ -75,7 +75,7 @@ public final class BrokerCommand implements Callable<Integer> {
     }, "rlhf-broker-shutdown"));
 
     var created = TopicProvisioner.provision(kafka.bootstrapServers(), readyTimeout);
-    out.println("Topics: " + Topics.all().stream().map(TopicSpec::name).collect(Collectors.joining(", "))
+    out.println("Topics: " + Topics.provisioned().stream().map(TopicSpec::name).collect(Collectors.joining(", "))
         + " (" + created.size() + " created now)");
     out.println("Kafka broker ready at " + kafka.bootstrapServers() + " (started in "
         + kafka.startupTime().toMillis() + " ms). Ctrl-C to stop.");

@@ -82,7 +82,13 @@ final class CalibrateCommand implements Callable<Integer> {
     if (sets.isEmpty()) {
       throw new UserError("no prompt in " + in + " has " + k + " responses: nothing to rank (try a smaller --k)");
     }
-    var c = LabelerAgreement.calibrate(sets, target, seed, rounds);
+    LabelerAgreement.Calibration c;
+    try {
+      c = LabelerAgreement.calibrate(sets, target, seed, rounds);
+    } catch (IllegalArgumentException e) {
+      // its documented refusal: --target out of reach on this response set (exit code 2 above)
+      throw new UserError(e.getMessage(), e);
+    }
     var out = spec.commandLine().getOut();
     out.printf("%d responses to %d prompts: %d sets of K=%d (%d responses left out), %d pairs, %.1f%% with equal oracle scores%n",
         responses, byPrompt.size(), sets.size(), k, leftOut, c.pairs(), 100.0 * c.tiedPairs() / c.pairs());

@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.learner.config.Presets;
 import io.streamrlhf.learner.stream.StreamStats;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,11 +55,10 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    var full = switch (preset) {
-      case "tiny" -> false;
-      case "full" -> true;
-      default -> throw new UserError("unknown --preset '" + preset + "'; use tiny or full");
-    };
+    if (!Presets.NAMES.contains(preset)) {
+      throw new UserError("unknown --preset '" + preset + "'; use " + String.join(" or ", Presets.NAMES));
+    }
+    boolean full = preset.equals("full");
     Files.createDirectories(workdir);
     var base = workdir.resolve("base");
     var sft = workdir.resolve("sft");
@@ -72,17 +72,16 @@ public final class DemoCommand implements Callable<Integer> {
     if (withGold) evalArgs.addAll(List.of("--ppo-gold", ppoGold.toString()));
 
     var stages = new ArrayList<Stage>();
-    stages.add(new Stage("pretrain", base, with(full, List.of("pretrain", "--out", base.toString()),
-        "shape=small", "steps=3000")));
-    stages.add(new Stage("sft", sft, with(full, List.of("sft", "--base", base.toString(), "--out", sft.toString()),
-        FULL_SFT)));
-    stages.add(new Stage("reward", rm, with(full, List.of("reward", "--sft", sft.toString(), "--out", rm.toString()),
-        FULL_REWARD)));
-    stages.add(new Stage("ppo", ppo, with(full, List.of("ppo", "--sft", sft.toString(), "--rm", rm.toString(),
-        "--out", ppo.toString()), FULL_PPO)));
+    stages.add(new Stage("pretrain", base, with(List.of("pretrain", "--out", base.toString()), preset)));
+    stages.add(new Stage("sft", sft, with(List.of("sft", "--base", base.toString(), "--out", sft.toString()),
+        preset)));
+    stages.add(new Stage("reward", rm, with(List.of("reward", "--sft", sft.toString(), "--out", rm.toString()),
+        preset)));
+    stages.add(new Stage("ppo", ppo, with(List.of("ppo", "--sft", sft.toString(), "--rm", rm.toString(),
+        "--out", ppo.toString()), preset)));
     if (withGold) {
-      stages.add(new Stage("ppo-gold", ppoGold, with(full, List.of("ppo", "--sft", sft.toString(), "--reward",
-          "oracle", "--out", ppoGold.toString()), FULL_PPO)));
+      stages.add(new Stage("ppo-gold", ppoGold, with(List.of("ppo", "--sft", sft.toString(), "--reward",
+          "oracle", "--out", ppoGold.toString()), preset)));
     }
     stages.add(new Stage("eval", eval, evalArgs));
 
@@ -119,20 +118,11 @@ public final class DemoCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The full preset: a pool of 6,000 demonstrations trained 16 epochs, 15,000 distinct ranked prompts. */
-  private static final String[] FULL_SFT = {"steps=1500", "demonstrations=6000"};
-  private static final String[] FULL_REWARD = {"training_prompts=20600"};
-  private static final String[] FULL_PPO = {"updates=300"};
-
-  /** The stage's arguments, plus the full preset's overrides as --set flags when asked. */
-  private static List<String> with(boolean full, List<String> args, String... fullOverrides) {
+  /** The stage's arguments with the demo's --preset, which every training stage takes. */
+  private static List<String> with(List<String> args, String preset) {
     var all = new ArrayList<>(args);
-    if (full) {
-      for (var kv : fullOverrides) {
-        all.add("--set");
-        all.add(kv);
-      }
-    }
+    all.add("--preset");
+    all.add(preset);
     return all;
   }
 }

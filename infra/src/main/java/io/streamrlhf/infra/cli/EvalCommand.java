@@ -95,6 +95,7 @@ final class EvalCommand implements Callable<Integer> {
     if (!(temperature > 0)) throw new UserError("--temperature must be > 0, got " + temperature);
     if (winSamples < 0) throw new UserError("--win-samples must be >= 0, got " + winSamples);
     if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1");
+    if (Files.exists(out) && !Files.isDirectory(out)) throw new UserError("--out " + out + " is a file: give a directory");
     var rows = new ArrayList<Evaluation.Row>();
     for (var name : models) {
       switch (name.trim().toLowerCase(Locale.ROOT)) {

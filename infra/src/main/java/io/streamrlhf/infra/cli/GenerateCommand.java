@@ -65,6 +65,7 @@ final class GenerateCommand implements Callable<Integer> {
     if (samples < 1) throw new UserError("--samples must be >= 1, got " + samples);
     if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1, got " + promptsPerBatch);
     if (!Checkpoint.exists(model)) throw new UserError("--model " + model + " holds no model checkpoint");
+    if (!Files.isRegularFile(prompts)) throw new UserError("--prompts: no such file: " + prompts);
     var promptList = readPrompts(prompts);
     if (promptList.isEmpty()) throw new UserError(prompts + " holds no prompts");
     var stdout = spec.commandLine().getOut();

@@ -1,16 +1,20 @@
 package io.streamrlhf.infra.cli;
 
-import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.config.RewardConfig;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
 
 /**
- * What the processes of the streaming loop share (a picocli mixin): the SFT and reward-model
- * checkpoints and the PPO settings, so that an actor samples as its learner expects (K,
- * temperature, batch size) from the same config file or {@code --set} flags.
+ * The models every process of the PPO loop reads (a picocli mixin): the SFT checkpoint (initial
+ * policy and frozen reference) and the reward, a reward model or the oracle. Learners take it
+ * through {@link LearnerOptions}; an actor takes it beside {@link ConfigOptions}, so that it
+ * samples and scores as its learner expects from the same flags and config file.
  */
 final class LoopOptions {
   @Option(names = "--sft", required = true, paramLabel = "DIR",
@@ -22,22 +26,33 @@ final class LoopOptions {
   Path rm;
 
   @Option(names = "--reward", paramLabel = "SOURCE",
-      description = "model (the reward model in --rm, the default) or oracle (the gold reward, no reward model);"
-          + " the same as --set reward=SOURCE.")
+      description = "model (the reward model in --rm, the default) or oracle: the gold reward of the task suite"
+          + " itself, normalised by its scores of SFT samples, to check the RL machinery apart from the reward"
+          + " model. The same as --set reward=SOURCE.")
   String reward;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "PPO settings file (JSON, or YAML for .yaml/.yml).")
-  Path config;
+  /** The settings these flags stand for, applied after --config and --set. */
+  List<String> flagOverrides() {
+    return reward == null ? List.of() : List.of("reward=" + reward);
+  }
 
-  @Option(names = "--set", paramLabel = "KEY=VALUE",
-      description = "Override one PPO setting, e.g. --set max_lag=2 (repeatable; wins over --config).")
-  List<String> overrides = new ArrayList<>();
-
-  /** The effective PPO config; {@code sync} forces max_lag 0. */
-  PpoConfig ppoConfig(boolean sync) {
-    var all = new ArrayList<>(overrides);
-    if (sync) all.add("max_lag=0");
-    if (reward != null) all.add("reward=" + reward);
-    return ConfigLoader.load(PpoConfig.defaults(), config, all);
+  /** The checkpoints {@code config} reads, checked before a process loads them: the user's to fix when wrong. */
+  void requireModels(PpoConfig config) {
+    boolean needsRm = PpoConfig.REWARD_MODEL.equals(config.reward());
+    if (needsRm && rm == null) throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
+    StageOptions.requireCheckpoint("--sft", sft, "sft");
+    if (!needsRm) return;
+    StageOptions.requireCheckpoint("--rm", rm, "reward");
+    String stage;
+    try {
+      stage = Checkpoint.trainState(rm, TrainState.class).stage();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the train state of the checkpoint in " + rm, e);
+    }
+    var reward = RewardConfig.defaults().stageName();
+    if (!stage.equals(reward)) {
+      throw new UserError("--rm " + rm + " holds a " + stage + " checkpoint, not a reward model: give a directory"
+          + " written by rlhf reward");
+    }
   }
 }

@@ -1,9 +1,7 @@
 package io.streamrlhf.infra.cli;
 
-import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.infra.stream.LocalLoop;
-import io.streamrlhf.learner.ppo.PpoStage;
-import java.nio.file.Path;
+import io.streamrlhf.learner.ppo.PpoLoop;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -38,31 +36,17 @@ import picocli.CommandLine.Option;
           + " tokens_per_minibatch, target_kl, ptx_coef, max_lag) come from --config and --set; the tiny-preset"
           + " defaults take about 4 minutes on 2 cores in memory.",
       "A checkpoint holds the policy, optimizer, KL coefficient and (in memory) the sampling and shuffling streams"
-          + " and prompt position, or (through Kafka) the consumed rollout offsets: --resume continues a killed run."
+          + " and prompt position, or (through Kafka) the consumed rollout offsets: --resume continues a killed run.",
+      "--out and --resume, as for rlhf learner: a run starts only in an --out without a checkpoint; --resume"
+          + " continues the checkpoint in --out, written the same way (through Kafka, or --inproc), and refuses an"
+          + " --out without one."
     })
 final class PpoCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-  @Mixin StageOptions stage;
-
-  @Option(names = "--sft", required = true, paramLabel = "DIR",
-      description = "SFT checkpoint directory: the initial policy and the frozen reference model.")
-  Path sft;
-
-  @Option(names = "--rm", paramLabel = "DIR",
-      description = "Reward-model checkpoint directory (rlhf reward --out); needed unless --reward oracle.")
-  Path rm;
-
-  @Option(names = "--reward", paramLabel = "SOURCE",
-      description = "model (the reward model in --rm) or oracle: the gold reward of the task suite itself, normalised"
-          + " by its scores of SFT samples, to check the RL machinery apart from the reward model."
-          + " The same as --set reward=SOURCE.")
-  String reward;
+  @Mixin LearnerOptions learner;
 
   @Option(names = "--inproc", description = "The in-memory loop (sampler and learner share the policy), the baseline.")
   boolean inproc;
-
-  @Option(names = "--sync", description = "On-policy through Kafka: max_lag 0, actors wait for every new version.")
-  boolean sync;
 
   @Option(names = "--actors", defaultValue = "2", paramLabel = "N", description = "Rollout actors in this process (Kafka path).")
   int actors;
@@ -74,20 +58,16 @@ final class PpoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
-    if (sync) stage.overrides.add("max_lag=0");
-    if (reward != null) stage.overrides.add("reward=" + reward);
     if (inproc && bootstrap != null) throw new UserError("--inproc runs without Kafka: drop --bootstrap");
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
-    var config = stage.effectiveConfig(PpoConfig.defaults(), out);
-    if (PpoConfig.REWARD_MODEL.equals(config.reward()) && rm == null) {
-      throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
-    }
+    var config = learner.config(!inproc);
+    learner.start(config, out);
     if (inproc) {
-      PpoStage.run(config, sft, rm, stage.out, stage.resume, out);
+      PpoLoop.inProcess(config, learner.sft(), learner.rm(), learner.out(), learner.resume(), out);
       return 0;
     }
     try {
-      LocalLoop.run(config, actors, bootstrap, sft, rm, stage.out, out);
+      LocalLoop.run(config, actors, bootstrap, learner.sft(), learner.rm(), learner.out(), out);
       return 0;
     } catch (IllegalStateException e) {
       spec.commandLine().getErr().println("rlhf ppo: " + e.getMessage());

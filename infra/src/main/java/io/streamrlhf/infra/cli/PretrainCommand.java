@@ -2,6 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -28,7 +29,8 @@ final class PretrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
-    var config = stage.effectiveConfig(PretrainConfig.defaults(), out);
+    var config = stage.config(PretrainConfig.defaults(), List.of());
+    stage.start(config, out);
     var result = Pretraining.run(config, stage.out, stage.resume, out);
     out.printf(Locale.ROOT, "pretrain: done, %,.0f tokens/s; base model in %s%n", result.tokensPerSecond(), stage.out);
     out.flush();

@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.reward.RewardStage;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,8 +42,10 @@ final class RewardCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    var config = stage.config(RewardConfig.defaults(), List.of());
+    StageOptions.requireCheckpoint("--sft", sft, "sft");
     var out = spec.commandLine().getOut();
-    var config = stage.effectiveConfig(RewardConfig.defaults(), out);
+    stage.start(config, out);
     RewardStage.run(config, sft, stage.out, stage.resume, out);
     return 0;
   }

@@ -7,14 +7,24 @@ import picocli.CommandLine.Command;
  * The {@code rlhf} command line: one subcommand per stage of the pipeline and per tool.
  *
  * <p>Every subcommand is a small class that parses its own flags (picocli) and hands off to the
- * module that owns the work. User mistakes (unknown flags, bad values, missing files) end in a
- * one-line message and exit code 2; nothing a user can cause ends in a bare stack trace.
+ * module that owns the work. User mistakes (unknown flags, bad values, missing files) are refused
+ * at this boundary with a one-line message and exit code 2; any other failure is ours, exit code
+ * 1 ({@link UserErrors}).
  */
 @Command(
     name = "rlhf",
     mixinStandardHelpOptions = true,
     versionProvider = Rlhf.Version.class,
     description = "InstructGPT-style RLHF (SFT -> reward model -> PPO) as a streaming actor-learner loop.",
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {
+      "0:done",
+      "1:failed: an internal error (a one-line summary, then the stack trace) or a run that gave up waiting"
+          + " (the message says for what)",
+      "2:usage mistake: a bad flag, config key or value, a missing input file or checkpoint, an --out or"
+          + " --resume that does not fit; the one-line message says what to fix",
+      "3:grade and tasks calibrate: some input lines were malformed and skipped"
+    },
     // In pipeline order, then the tools; one per line.
     subcommands = {
       CommandLine.HelpCommand.class,

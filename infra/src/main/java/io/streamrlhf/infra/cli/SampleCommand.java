@@ -42,7 +42,7 @@ final class SampleCommand implements Runnable {
     if (n < 0) {
       throw new UserError("--n must be >= 0, got " + n);
     }
-    var only = family.equalsIgnoreCase("all") ? null : Family.byId(family);
+    var only = family.equalsIgnoreCase("all") ? null : family(family);
     var prompts = new TrainingPrompts(seed);
     var tasks = new ArrayList<Task>(n);
     for (int i = 0; i < n; i++) {
@@ -51,5 +51,14 @@ final class SampleCommand implements Runnable {
     TaskFiles.writeTasks(out, tasks);
     spec.commandLine().getOut().printf("wrote %d %s training prompts (seed %d) to %s%n",
         n, only == null ? "mixed-family" : only.id(), seed, out);
+  }
+
+  /** --family's value; Family.byId's message names the families to choose from. */
+  private static Family family(String id) {
+    try {
+      return Family.byId(id);
+    } catch (IllegalArgumentException e) {
+      throw new UserError("--family: " + e.getMessage(), e);
+    }
   }
 }

@@ -4,6 +4,7 @@ import io.streamrlhf.learner.config.SftConfig;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -33,11 +34,12 @@ final class SftCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    var config = stage.config(SftConfig.defaults(), List.of());
     if (!Checkpoint.exists(base)) {
       throw new UserError("--base " + base + " holds no model checkpoint: run rlhf pretrain --out " + base + " first");
     }
     var out = spec.commandLine().getOut();
-    var config = stage.effectiveConfig(SftConfig.defaults(), out);
+    stage.start(config, out);
     var result = SupervisedFineTuning.run(config, base, stage.out, stage.resume, out);
     out.printf(Locale.ROOT, "sft: done, %,.0f tokens/s; SFT model in %s%n", result.tokensPerSecond(), stage.out);
     out.flush();

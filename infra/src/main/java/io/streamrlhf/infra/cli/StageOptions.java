@@ -2,57 +2,89 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.StageConfig;
+import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
  * The options every training stage shares (a picocli mixin): where the checkpoint goes, the
  * config file and {@code --set} overrides, and {@code --resume}.
+ *
+ * <p>The --out/--resume rule, the same for every stage: a run starts only in an --out that holds
+ * no checkpoint, and --resume continues only the checkpoint of the same stage in --out; anything
+ * else is the user's mistake, refused before a file is written.
  */
 final class StageOptions {
   @Option(names = "--out", required = true, paramLabel = "DIR",
       description = "Output directory: checkpoints (weights, optimizer, train state), config.json.")
   Path out;
 
-  @Option(names = "--config", paramLabel = "FILE",
-      description = "Settings file (JSON, or YAML for .yaml/.yml) of key: value pairs; see the defaults printed at start.")
-  Path configFile;
-
-  @Option(names = "--set", paramLabel = "KEY=VALUE",
-      description = "Override one setting (repeatable), e.g. --set steps=300 --set learning_rate=3e-3.")
-  List<String> overrides = new ArrayList<>();
+  @Mixin ConfigOptions settings;
 
   @Option(names = "--resume",
       description = "Continue the run checkpointed in --out (its config.json is the base unless --config is given).")
   boolean resume;
 
-  /** The effective config, checked against the output directory's state, printed and saved. */
-  <T extends StageConfig> T effectiveConfig(T defaults, PrintWriter out) {
-    if (resume && !Checkpoint.exists(this.out)) {
-      throw new UserError("--resume: " + this.out + " holds no checkpoint to continue; drop --resume to start afresh");
+  /**
+   * The effective config, checked against the output directory's state; writes nothing, so a
+   * command can check its inputs before {@link #start} writes into --out.
+   *
+   * @param flagOverrides {@code key=value} settings other flags of the command stand for
+   */
+  <T extends StageConfig> T config(T defaults, List<String> flagOverrides) {
+    if (Files.exists(out) && !Files.isDirectory(out)) {
+      throw new UserError("--out " + out + " is a file: give a directory");
     }
-    if (!resume && Checkpoint.exists(this.out)) {
-      throw new UserError(this.out + " already holds a " + defaults.stageName()
+    if (resume && !Checkpoint.exists(out)) {
+      throw new UserError("--resume: " + out + " holds no checkpoint to continue; drop --resume to start afresh");
+    }
+    if (!resume && Checkpoint.exists(out)) {
+      throw new UserError(out + " already holds a " + defaults.stageName()
           + " checkpoint: pass --resume to continue it, or choose another --out");
     }
-    var file = configFile;
-    var saved = this.out.resolve(ConfigLoader.FILE_NAME);
-    if (file == null && resume && Files.isRegularFile(saved)) file = saved;
-    var config = ConfigLoader.load(defaults, file, overrides);
-    out.println(ConfigLoader.describe(config));
-    out.flush();
-    try {
-      ConfigLoader.save(config, this.out);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + saved, e);
+    var saved = out.resolve(ConfigLoader.FILE_NAME);
+    if (resume) {
+      var stage = savedState().stage();
+      if (!stage.equals(defaults.stageName())) {
+        throw new UserError("--resume: " + out + " holds a " + stage + " checkpoint, not a " + defaults.stageName()
+            + " one: give the --out of the " + defaults.stageName() + " run to continue");
+      }
     }
-    return config;
+    return settings.load(defaults, resume && Files.isRegularFile(saved) ? saved : null, flagOverrides);
+  }
+
+  /** Prints the effective config and saves it as --out's config.json: the start of a run. */
+  void start(StageConfig config, PrintWriter log) {
+    log.println(ConfigLoader.describe(config));
+    log.flush();
+    try {
+      ConfigLoader.save(config, out);
+    } catch (IOException e) {
+      throw new UserError("cannot write " + out.resolve(ConfigLoader.FILE_NAME) + " (" + e + "): choose another --out",
+          e);
+    }
+  }
+
+  /** An input model directory ({@code flag}'s value) must hold a checkpoint: else the user gave the wrong one. */
+  static void requireCheckpoint(String flag, Path dir, String writtenBy) {
+    if (!Checkpoint.exists(dir)) {
+      throw new UserError(flag + " " + dir + " holds no checkpoint: give a directory written by rlhf " + writtenBy);
+    }
+  }
+
+  /** The train state of the checkpoint in --out. */
+  TrainState savedState() {
+    try {
+      return Checkpoint.trainState(out, TrainState.class);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the train state of the checkpoint in " + out, e);
+    }
   }
 }

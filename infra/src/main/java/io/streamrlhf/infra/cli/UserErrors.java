@@ -1,35 +1,32 @@
 package io.streamrlhf.infra.cli;
 
-import java.io.UncheckedIOException;
-import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 
 /**
- * Turns failures into what a user should see: one line and exit code 2 for mistakes the user can
- * fix; a stack trace (with a one-line summary first) only for our own bugs.
+ * Turns failures into exit codes and what a user should see. Exit code 2 is the user's mistake,
+ * and only what says so: picocli's parameter errors and a {@link UserError}, which commands raise
+ * at the boundary (flags, config keys and values, input files, output directories). Any other
+ * exception, an {@link IllegalArgumentException} from deep in the code included, is our failure:
+ * exit code 1, a one-line summary first, then where to look (the stack trace).
  */
 final class UserErrors implements CommandLine.IExecutionExceptionHandler {
+  static final int INTERNAL = 1;
   static final int USAGE = 2;
 
   @Override
   public int handleExecutionException(
       Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
     var err = cli.getErr();
-    if (e instanceof UserError || e instanceof IllegalArgumentException) {
+    if (e instanceof UserError) {
       err.println(prefix(cli) + e.getMessage());
+      err.flush();
       return USAGE;
     }
-    if (e instanceof NoSuchFileException nsf) {
-      err.println(prefix(cli) + "no such file: " + nsf.getFile());
-      return USAGE;
-    }
-    if (e instanceof UncheckedIOException uio && uio.getCause() instanceof NoSuchFileException nsf) {
-      err.println(prefix(cli) + "no such file: " + nsf.getFile());
-      return USAGE;
-    }
-    err.println(prefix(cli) + "internal error: " + e);
+    err.println(prefix(cli) + "internal error: " + summary(e));
+    err.println(prefix(cli) + "not a usage mistake; the stack trace below shows where it failed:");
     e.printStackTrace(err);
-    return 1;
+    err.flush();
+    return INTERNAL;
   }
 
   static int onBadParameters(CommandLine.ParameterException e, String[] args) {
@@ -44,6 +41,13 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   /** "rlhf tasks sample: " for a subcommand, "rlhf: " at the top. */
   static String prefix(CommandLine cli) {
     return cli.getCommandSpec().qualifiedName(" ") + ": ";
+  }
+
+  /** The exception's own message on one line, with its type (a bare NullPointerException has no message). */
+  private static String summary(Throwable e) {
+    var message = e.getMessage();
+    var firstLine = message == null ? "" : message.lines().findFirst().orElse("");
+    return firstLine.isBlank() ? e.getClass().getName() : firstLine + " (" + e.getClass().getSimpleName() + ")";
   }
 
   private static String qualifiedName(CommandLine cli) {

@@ -18,8 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates the loop's topics ({@link Topics#all}) with their partition counts and configs. Idempotent:
- * topics that exist are left as they are, so every process may provision at start.
+ * Creates the loop's topics ({@link Topics#provisioned}: those something reads or writes) with their
+ * partition counts and configs. Idempotent: topics that exist are left as they are, so every process
+ * may provision at start.
  */
 public final class TopicProvisioner {
   private static final Logger log = LoggerFactory.getLogger(TopicProvisioner.class);
@@ -35,7 +36,7 @@ public final class TopicProvisioner {
     try (var admin = Admin.create(Map.of(
         AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
         AdminClientConfig.CLIENT_ID_CONFIG, "rlhf-topic-provisioner"))) {
-      return provision(admin, Topics.all(), timeout);
+      return provision(admin, Topics.provisioned(), timeout);
     }
   }
 

@@ -9,7 +9,7 @@ import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.StreamStats;
-import io.streamrlhf.learner.stream.StreamingLearner;
+import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.tasks.Completion;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -71,7 +71,7 @@ public final class LocalLoop {
       for (int i = 0; i < actors; i++) {
         nodes.add(ActorNode.deploy(vertx, settings("actor-" + i, bootstrap, config), models, log));
       }
-      var summary = StreamingLearner.run(config, StreamingLearner.Settings.of(bootstrap), sftDir, rmDir, outDir, out);
+      var summary = KafkaRollouts.learn(config, KafkaRollouts.Settings.of(bootstrap), sftDir, rmDir, outDir, out);
       awaitFinalWeights(newest, actors, config.updates(), out);
       long[] millis;
       synchronized (swaps) {

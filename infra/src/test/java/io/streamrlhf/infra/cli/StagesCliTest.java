@@ -77,6 +77,18 @@ class StagesCliTest {
   }
 
   @Test
+  void aCheckpointOfAnotherStageIsRefusedBeforeAnythingIsWritten() {
+    var wrongOut = run("sft", "--base", base.toString(), "--out", base.toString(), "--resume");
+    assertThat(wrongOut.exitCode()).isEqualTo(2);
+    assertThat(wrongOut.err()).contains("holds a pretrain checkpoint, not a sft one").doesNotContain("\tat ");
+    var out = dir.resolve("ppo-sft-as-rm");
+    var wrongRm = run("ppo", "--sft", sft.toString(), "--rm", sft.toString(), "--out", out.toString(), "--inproc");
+    assertThat(wrongRm.exitCode()).isEqualTo(2);
+    assertThat(wrongRm.err()).contains("holds a sft checkpoint, not a reward model").doesNotContain("\tat ");
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
   void resumeOfAFinishedRunReadsItsSavedConfigAndTakesNoMoreSteps() {
     var run = run("sft", "--base", base.toString(), "--out", sft.toString(), "--resume");
     assertThat(run.exitCode()).as(run.err()).isZero();

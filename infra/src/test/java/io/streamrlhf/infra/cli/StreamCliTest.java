@@ -3,7 +3,15 @@ package io.streamrlhf.infra.cli;
 import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.tasks.SplitMix64;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,8 +39,57 @@ class StreamCliTest {
     assertThat(both.exitCode()).isEqualTo(2);
     assertThat(both.err()).contains("--inproc runs without Kafka").doesNotContain("\tat ");
     var lag = run("learner", "--bootstrap", "127.0.0.1:1", "--sft", dir.toString(), "--rm", dir.toString(),
-        "--set", "max_lag=-1");
+        "--out", dir.resolve("learner").toString(), "--set", "max_lag=-1");
     assertThat(lag.exitCode()).isEqualTo(2);
     assertThat(lag.err()).contains("max_lag").doesNotContain("\tat ");
+  }
+
+  @Test
+  void ppoAndLearnerTakeTheSameLearnerOptions() {
+    for (var command : List.of("ppo", "learner")) {
+      var help = run(command, "--help");
+      assertThat(help.exitCode()).isZero();
+      assertThat(help.out()).as(command).contains("--out=DIR", "--resume", "--sync", "--sft=DIR", "--rm=DIR",
+          "--reward=SOURCE", "--config=FILE", "--set=KEY=VALUE", "--bootstrap=HOST:PORT");
+      assertThat(help.out().replaceAll("\\s+", " ")).as(command + ": the rule, described")
+          .contains("a run starts only in an --out without a checkpoint; --resume continues the checkpoint in --out");
+    }
+  }
+
+  @Test
+  void ppoAndLearnerResumeOnlyWithResumeAndOnlyWhatTheyWrote(@TempDir Path dir) throws Exception {
+    var sft = checkpoint(dir.resolve("sft"), "sft", null);
+    var rm = checkpoint(dir.resolve("rm"), "reward", null);
+    var inMemory = checkpoint(dir.resolve("ppo-inproc"), "ppo", null);
+    var stream = JsonNodeFactory.instance.objectNode();
+    stream.putObject(PpoLoop.SOURCE_STATE);
+    var throughKafka = checkpoint(dir.resolve("ppo-kafka"), "ppo", stream);
+    for (var command : List.of("ppo", "learner")) {
+      var again = run(command, "--bootstrap", "127.0.0.1:1", "--sft", sft.toString(), "--rm", rm.toString(),
+          "--out", throughKafka.toString());
+      assertThat(again.exitCode()).as(command).isEqualTo(2);
+      assertThat(again.err().strip()).isEqualTo("rlhf " + command + ": " + throughKafka + " already holds a ppo"
+          + " checkpoint: pass --resume to continue it, or choose another --out");
+      var nothing = run(command, "--bootstrap", "127.0.0.1:1", "--sft", sft.toString(), "--rm", rm.toString(),
+          "--out", dir.resolve("empty").toString(), "--resume");
+      assertThat(nothing.exitCode()).as(command).isEqualTo(2);
+      assertThat(nothing.err()).contains("--resume", "holds no checkpoint to continue").doesNotContain("\tat ");
+      var other = run(command, "--bootstrap", "127.0.0.1:1", "--sft", sft.toString(), "--rm", rm.toString(),
+          "--out", inMemory.toString(), "--resume");
+      assertThat(other.exitCode()).as(command).isEqualTo(2);
+      assertThat(other.err()).contains("holds a checkpoint of PPO in memory").doesNotContain("\tat ");
+    }
+    var inproc = run("ppo", "--inproc", "--sft", sft.toString(), "--rm", rm.toString(),
+        "--out", throughKafka.toString(), "--resume");
+    assertThat(inproc.exitCode()).isEqualTo(2);
+    assertThat(inproc.err()).contains("holds a checkpoint of PPO through Kafka").doesNotContain("\tat ");
+  }
+
+  /** A directory that reads as a checkpoint of {@code stage} (pointer and train state; no weights). */
+  private static Path checkpoint(Path dir, String stage, com.fasterxml.jackson.databind.JsonNode extra)
+      throws IOException {
+    new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, extra).write(dir.resolve("step-000001"));
+    Json.writeAtomically(new Checkpoint.Latest(1, "step-000001"), dir.resolve(Checkpoint.LATEST));
+    return dir;
   }
 }

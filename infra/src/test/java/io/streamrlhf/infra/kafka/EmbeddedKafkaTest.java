@@ -7,7 +7,7 @@ import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -37,13 +37,17 @@ class EmbeddedKafkaTest {
   void provisioningCreatesEveryTopicWithItsPartitionsAndConfigsExactlyOnce() throws Exception {
     try (var kafka = EmbeddedKafka.start();
         var admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
-      var names = Topics.all().stream().map(TopicSpec::name).toList();
+      var names = Topics.provisioned().stream().map(TopicSpec::name).toList();
+      var unused = Topics.all().stream().map(TopicSpec::name).filter(n -> !names.contains(n)).toList();
 
       assertThat(TopicProvisioner.provision(kafka.bootstrapServers(), TIMEOUT)).containsExactlyInAnyOrderElementsOf(names);
       assertThat(TopicProvisioner.provision(kafka.bootstrapServers(), TIMEOUT)).isEmpty();
+      // topics nothing reads or writes yet are defined but not created
+      assertThat(unused).contains(Topics.LABEL_REQUESTS, Topics.COMPARISONS, Topics.REWARD_WEIGHTS);
+      assertThat(admin.listTopics().names().get(30, TimeUnit.SECONDS)).doesNotContainAnyElementsOf(unused);
 
       var described = admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
-      for (var spec : Topics.all()) {
+      for (var spec : Topics.provisioned()) {
         assertThat(described.get(spec.name()).partitions()).as(spec.name()).hasSize(spec.partitions());
       }
       var weights = new ConfigResource(ConfigResource.Type.TOPIC, Topics.POLICY_WEIGHTS);

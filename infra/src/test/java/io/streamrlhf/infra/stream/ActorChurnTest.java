@@ -6,7 +6,7 @@ import io.streamrlhf.actors.ActorEvents;
 import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.learner.ppo.RewardSource;
-import io.streamrlhf.learner.stream.StreamingLearner;
+import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,7 +44,7 @@ class ActorChurnTest {
     var learnerLog = new Watch();
     var learner = CompletableFuture.supplyAsync(() -> {
       try {
-        return StreamingLearner.run(config, StreamingLearner.Settings.of(bootstrap), dir.resolve("sft"),
+        return KafkaRollouts.learn(config, KafkaRollouts.Settings.of(bootstrap), dir.resolve("sft"),
             dir.resolve("rm"), dir.resolve("ppo"), learnerLog.writer());
       } catch (Exception e) {
         throw new RuntimeException(e);
@@ -67,7 +67,7 @@ class ActorChurnTest {
       // the later batches, published after the first actor left, come from the late one alone
       assertThat(rollouts).filteredOn(r -> Long.parseLong(r.getPromptId().split(":")[1]) >= 4)
           .hasSize(8).allMatch(r -> r.getActorId().equals("actor-late"));
-      assertThat(StreamingLearner.appliedRolloutIds(dir.resolve("ppo"))).doesNotHaveDuplicates().hasSize(24);
+      assertThat(KafkaRollouts.appliedRolloutIds(dir.resolve("ppo"))).doesNotHaveDuplicates().hasSize(24);
     } finally {
       if (late != null) late.stop();
       if (!early.ended().isDone()) early.stop();

@@ -2,10 +2,10 @@ package io.streamrlhf.infra.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.kafka.DeadLetters;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.DeadLetters;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,11 +29,8 @@ class DeadLetterLoopTest {
     var bootstrap = LoopBroker.fresh();
     var t = TinyRun.config(3, 0);
     // 8 prompts x 4 responses x 3 updates = 96 rollouts
-    var config = new PpoConfig(t.seed(), 3, 8, 4, 1, 4096, t.samplingTemperature(), t.learningRate(),
-        t.minLearningRate(), 0, t.weightDecay(), t.adamBeta1(), t.adamBeta2(), t.gradClipNorm(), t.clipRatio(),
-        t.valueClipRange(), t.valueLossCoef(), t.valueHeadLearningRate(), 0, t.entropyCoef(), t.gamma(), t.gaeLambda(), t.referenceShaping(), t.initKlCoef(),
-        t.adaptiveKl(), t.targetKl(), t.klHorizon(), 0.0, t.ptxTokensPerMinibatch(), t.importanceWeightCap(), 1000, 1,
-        1, 1000, 0, t.reward());
+    var config = ConfigLoader.with(t, "prompts_per_batch=8", "responses_per_prompt=4", "tokens_per_minibatch=4096",
+        "max_lag=0");
     var garbage = List.of("not avro at all".getBytes(StandardCharsets.UTF_8), new byte[] {(byte) 0xC3, 0x01, 9, 9});
     // the noise: one bad record after the first real rollout appears, one after the 30th
     var noise = CompletableFuture.runAsync(() -> inject(bootstrap, garbage, List.of(1, 30)));

@@ -2,7 +2,7 @@ package io.streamrlhf.infra.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.streamrlhf.learner.ppo.PpoStage;
+import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.PrintWriter;
@@ -23,7 +23,7 @@ class EquivalenceTest {
     TinyRun.checkpoints(dir);
     var config = TinyRun.config(3, 0);
     var log = new PrintWriter(new StringWriter(), true);
-    PpoStage.run(config, dir.resolve("sft"), dir.resolve("rm"), dir.resolve("inproc"), false, log);
+    PpoLoop.inProcess(config, dir.resolve("sft"), dir.resolve("rm"), dir.resolve("inproc"), false, log);
     LocalLoop.run(config, 1, LoopBroker.fresh(), dir.resolve("sft"), dir.resolve("rm"), dir.resolve("kafka"), log);
 
     try (var inproc = Checkpoint.loadModel(dir.resolve("inproc"));

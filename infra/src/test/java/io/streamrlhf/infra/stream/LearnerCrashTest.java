@@ -6,7 +6,7 @@ import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.ppo.RewardSource;
-import io.streamrlhf.learner.stream.StreamingLearner;
+import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.BufferedReader;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The learner process killed with SIGKILL mid-run and started again on the same output directory:
+ * The learner process killed with SIGKILL mid-run and started again with --resume on the same output directory:
  * every rollout id is applied exactly once (the checkpoint holds the consumed offsets and the
  * ledger; rollouts produced again or read again after the restart are skipped).
  */
@@ -43,7 +43,7 @@ class LearnerCrashTest {
         actorLog::line);
     try {
       var first = new Watch();
-      var killed = learner(bootstrap, dir, configFile, out, first);
+      var killed = learner(bootstrap, dir, configFile, out, false, first);
       first.await("learner: checkpoint v2 written", WAIT);
       // update 3 is computed from rollouts read past checkpoint v2 but not yet checkpointed: kill it there
       first.await("learner: update 3/5", WAIT);
@@ -51,7 +51,7 @@ class LearnerCrashTest {
       assertThat(killed.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
       var second = new Watch();
-      var restarted = learner(bootstrap, dir, configFile, out, second);
+      var restarted = learner(bootstrap, dir, configFile, out, true, second);
       assertThat(restarted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as("restarted learner finished").isTrue();
       assertThat(restarted.exitValue()).as(String.join("\n", second.lines())).isZero();
       assertThat(second.has("learner: resumed run")).isTrue();
@@ -61,7 +61,7 @@ class LearnerCrashTest {
     }
 
     assertThat(Checkpoint.trainState(out, TrainState.class).step()).isEqualTo(5);
-    var applied = StreamingLearner.appliedRolloutIds(out);
+    var applied = KafkaRollouts.appliedRolloutIds(out);
     var run = applied.get(0).split(":")[0];
     var expected = new ArrayList<String>();
     for (int b = 0; b < 5; b++) {
@@ -73,12 +73,14 @@ class LearnerCrashTest {
   }
 
   /** {@code rlhf learner} as a child JVM on this test's classpath, its output lines into {@code watch}. */
-  private static Process learner(String bootstrap, Path dir, Path config, Path out, Watch watch) throws Exception {
+  private static Process learner(String bootstrap, Path dir, Path config, Path out, boolean resume, Watch watch)
+      throws Exception {
     var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    var command = List.of(java, "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true",
+    var command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true",
         "-Dai.djl.pytorch.num_threads=1", "io.streamrlhf.infra.cli.Rlhf", "learner", "--bootstrap", bootstrap,
         "--sft", dir.resolve("sft").toString(), "--rm", dir.resolve("rm").toString(), "--config", config.toString(),
-        "--out", out.toString(), "--rollout-wait", "PT2M");
+        "--out", out.toString(), "--rollout-wait", "PT2M"));
+    if (resume) command.add("--resume");
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("OMP_WAIT_POLICY", "PASSIVE");
     var process = builder.start();

@@ -3,13 +3,13 @@ package io.streamrlhf.infra.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.learner.stream.StreamStats;
-import io.streamrlhf.learner.stream.StreamingLearner;
+import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -51,7 +51,7 @@ class StreamingLoopTest {
         long batch = Long.parseLong(r.getPromptId().split(":")[1]);
         assertThat(r.getPolicyVersion()).as(r.getRolloutId()).isEqualTo(batch);
       }
-      assertThat(StreamingLearner.appliedRolloutIds(dir.resolve("ppo"))).doesNotHaveDuplicates().hasSize(8);
+      assertThat(KafkaRollouts.appliedRolloutIds(dir.resolve("ppo"))).doesNotHaveDuplicates().hasSize(8);
     }
   }
 

@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.stream;
 
+import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
@@ -32,10 +33,10 @@ final class TinyRun {
 
   /** A PPO config of {@code updates} updates of 2 prompts × 2 responses, staleness bound {@code maxLag}. */
   static PpoConfig config(int updates, int maxLag) {
-    var d = PpoConfig.defaults();
-    return new PpoConfig(7, updates, 2, 2, 1, 512, d.samplingTemperature(), 1e-3, 1e-3, 0, d.weightDecay(),
-        d.adamBeta1(), d.adamBeta2(), d.gradClipNorm(), d.clipRatio(), d.valueClipRange(), d.valueLossCoef(),
-        1e-3, 0, d.entropyCoef(), d.gamma(), d.gaeLambda(), d.referenceShaping(), d.initKlCoef(), d.adaptiveKl(), d.targetKl(), d.klHorizon(),
-        0.0, d.ptxTokensPerMinibatch(), d.importanceWeightCap(), 1000, 1, 1, 1000, maxLag, d.reward());
+    return ConfigLoader.with(PpoConfig.defaults(), "seed=7", "updates=" + updates, "prompts_per_batch=2",
+        "responses_per_prompt=2", "epochs_per_batch=1", "tokens_per_minibatch=512", "learning_rate=1e-3",
+        "min_learning_rate=1e-3", "warmup_steps=0", "value_head_learning_rate=1e-3", "value_warmup_updates=0",
+        "eval_every_updates=1000", "eval_prompts=1", "log_every_updates=1", "checkpoint_every_updates=1000",
+        "max_lag=" + maxLag);
   }
 }

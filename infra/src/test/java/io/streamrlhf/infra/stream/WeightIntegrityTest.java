@@ -9,13 +9,13 @@ import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightChunker;
 import io.streamrlhf.schemas.WeightModel;
-import io.streamrlhf.schemas.WeightSnapshot;
-import io.streamrlhf.schemas.kafka.KafkaClientConfigs;
-import io.streamrlhf.schemas.kafka.WeightPublisher;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.WeightPublisher;
 import io.vertx.core.json.JsonObject;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -76,9 +76,9 @@ class WeightIntegrityTest {
     }
   }
 
-  private static WeightSnapshot snapshot(Gpt policy, long version) {
-    return new WeightSnapshot(WeightModel.POLICY, version, policy.snapshot(version).encode(),
-        Map.of(RolloutActor.META_MODEL_CONFIG, policy.config().toJson()), Instant.now());
+  private static PublishedWeights snapshot(Gpt policy, long version) {
+    return new PublishedWeights(WeightModel.POLICY, version, policy.snapshot(version).encode(),
+        Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()), Instant.now());
   }
 
   private static void send(KafkaProducer<byte[], byte[]> producer, List<WeightChunk> chunks) throws Exception {

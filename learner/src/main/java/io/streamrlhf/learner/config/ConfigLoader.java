@@ -15,12 +15,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
- * Builds a stage's effective config in three layers, later ones winning: the record's defaults,
- * an optional config file (JSON, or YAML for {@code .yaml}/{@code .yml}), then {@code --set
- * key=value} overrides. Every key is checked against the record's keys — an unknown one is
+ * Builds a stage's effective config in layers, later ones winning: the record's defaults, an
+ * optional preset ({@link Presets}), an optional config file (JSON, or YAML for {@code
+ * .yaml}/{@code .yml}), then {@code --set key=value} overrides. A nested setting is named by its
+ * path ({@code optimizer.learning_rate}) or, where that is unambiguous, by its own name. Every key is checked against the record's keys — an unknown one is
  * rejected with the nearest valid name — and every value against the type of its default, so
  * a typo fails at start with one line instead of silently training with a default.
  */
@@ -42,31 +45,35 @@ public final class ConfigLoader {
    *     unreadable file: a one-line message a user can act on
    */
   public static <T extends StageConfig> T load(T defaults, Path file, List<String> overrides) {
+    return load(defaults, null, file, overrides);
+  }
+
+  /**
+   * The same with a preset's section for this stage ({@link Presets}) between the defaults and
+   * the file; {@code preset} null is none.
+   */
+  public static <T extends StageConfig> T load(T defaults, String preset, Path file, List<String> overrides) {
     var tree = (ObjectNode) Json.MAPPER.valueToTree(defaults);
     // values are checked against the default's type, not an earlier override's (0 then 0.5 is fine)
-    var defaultsTree = tree.deepCopy();
-    var keys = new ArrayList<String>();
-    tree.fieldNames().forEachRemaining(keys::add);
-    if (file != null) {
-      var fromFile = readFile(file);
-      for (var entry : fromFile.properties()) {
-        var key = entry.getKey();
-        checkKey(key, keys, "in " + file);
-        var current = defaultsTree.get(key);
-        var value = entry.getValue();
-        // YAML 1.1 reads 3e-4 (no dot) as text; numbers written as strings are read like --set values
-        tree.set(key, checkType(key, current, value.isTextual() ? parseScalar(current, value.asText()) : value));
-      }
-    }
+    var keys = new Keys(tree.deepCopy());
+    if (preset != null) apply(tree, keys, "", Presets.section(preset, defaults.stageName()), "in preset " + preset);
+    if (file != null) apply(tree, keys, "", readFile(file), "in " + file);
     for (var override : overrides) {
       int eq = override.indexOf('=');
       if (eq <= 0) throw new IllegalArgumentException("--set expects key=value, got '" + override + "'");
       var key = override.substring(0, eq).trim().replace('-', '_');
-      var text = override.substring(eq + 1).trim();
-      checkKey(key, keys, "in --set " + override);
-      var current = defaultsTree.get(key);
-      tree.set(key, checkType(key, current, parseScalar(current, text)));
+      var path = keys.resolve(key, "in --set " + override);
+      keys.set(tree, path, key, parseScalar(keys.defaultOf(path), override.substring(eq + 1).trim()));
     }
+    return build(defaults, tree);
+  }
+
+  /** {@code defaults} with {@code key=value} overrides, as {@code --set} gives them: how tests build a config. */
+  public static <T extends StageConfig> T with(T defaults, String... overrides) {
+    return load(defaults, null, null, List.of(overrides));
+  }
+
+  private static <T extends StageConfig> T build(T defaults, ObjectNode tree) {
     @SuppressWarnings("unchecked")
     var type = (Class<T>) defaults.getClass();
     try {
@@ -77,6 +84,80 @@ public final class ConfigLoader {
       throw new IllegalArgumentException(cause != null ? cause.getMessage() : e.getOriginalMessage(), e);
     } catch (JsonProcessingException e) {
       throw new IllegalArgumentException("invalid " + defaults.stageName() + " config: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  /** Writes a file's or preset's key: value pairs, nested ({@code optimizer: {...}}) or flat, into the tree. */
+  private static void apply(ObjectNode tree, Keys keys, String prefix, ObjectNode values, String where) {
+    for (var entry : values.properties()) {
+      var name = prefix + entry.getKey();
+      var value = entry.getValue();
+      if (value.isObject() && keys.isGroup(name)) {
+        apply(tree, keys, name + ".", (ObjectNode) value, where);
+        continue;
+      }
+      var path = keys.resolve(name, where);
+      // YAML 1.1 reads 3e-4 (no dot) as text; numbers written as strings are read like --set values
+      keys.set(tree, path, name, value.isTextual() ? parseScalar(keys.defaultOf(path), value.asText()) : value);
+    }
+  }
+
+  /**
+   * A stage's settings by dotted path ({@code optimizer.learning_rate}), in the record's order, and
+   * the bare name of each nested one ({@code learning_rate}) where it names one setting only.
+   */
+  private static final class Keys {
+    private final Map<String, JsonNode> defaults = new LinkedHashMap<>();
+    private final Map<String, String> bare = new LinkedHashMap<>();
+
+    Keys(ObjectNode tree) {
+      collect(tree, "");
+      var repeated = new java.util.HashSet<String>();
+      for (var path : defaults.keySet()) {
+        int dot = path.lastIndexOf('.');
+        if (dot < 0) continue;
+        var leaf = path.substring(dot + 1);
+        if (defaults.containsKey(leaf) || bare.put(leaf, path) != null) repeated.add(leaf);
+      }
+      repeated.forEach(bare::remove);
+    }
+
+    private void collect(ObjectNode node, String prefix) {
+      for (var entry : node.properties()) {
+        if (entry.getValue().isObject()) {
+          collect((ObjectNode) entry.getValue(), prefix + entry.getKey() + ".");
+        } else {
+          defaults.put(prefix + entry.getKey(), entry.getValue());
+        }
+      }
+    }
+
+    boolean isGroup(String name) {
+      return defaults.keySet().stream().anyMatch(path -> path.startsWith(name + "."));
+    }
+
+    String resolve(String key, String where) {
+      if (defaults.containsKey(key)) return key;
+      if (bare.containsKey(key)) return bare.get(key);
+      var names = new ArrayList<>(defaults.keySet());
+      names.addAll(bare.keySet());
+      var suggestion = nearest(key, names);
+      throw new IllegalArgumentException(
+          suggestion != null
+              ? "unknown key '" + key + "' " + where + "; did you mean '" + suggestion + "'?"
+              : "unknown key '" + key + "' " + where + "; valid keys: " + String.join(", ", defaults.keySet()));
+    }
+
+    JsonNode defaultOf(String path) {
+      return defaults.get(path);
+    }
+
+    /** Sets one value, checked against its default's type; {@code key} is the name as written, for the message. */
+    void set(ObjectNode tree, String path, String key, JsonNode value) {
+      var node = tree;
+      var parts = path.split("\\.");
+      for (int i = 0; i < parts.length - 1; i++) node = (ObjectNode) node.get(parts[i]);
+      node.set(parts[parts.length - 1], checkType(key, defaults.get(path), value));
     }
   }
 
@@ -110,15 +191,6 @@ public final class ConfigLoader {
     }
     // beyond a third of the name it is a different word, not a typo
     return best != null && bestDistance <= Math.max(2, key.length() / 3) ? best : null;
-  }
-
-  private static void checkKey(String key, List<String> keys, String where) {
-    if (keys.contains(key)) return;
-    var suggestion = nearest(key, keys);
-    throw new IllegalArgumentException(
-        suggestion != null
-            ? "unknown key '" + key + "' " + where + "; did you mean '" + suggestion + "'?"
-            : "unknown key '" + key + "' " + where + "; valid keys: " + String.join(", ", keys));
   }
 
   /** A --set value as the JSON scalar it spells, except for text settings, which take it verbatim. */

@@ -2,13 +2,11 @@ package io.streamrlhf.learner.config;
 
 import static io.streamrlhf.learner.config.StageConfig.require;
 
-import io.streamrlhf.learner.ppo.Ppo;
-import io.streamrlhf.learner.train.LearningRateSchedule;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * PPO against the reward model (InstructGPT §3.5; the math is in {@link Ppo}).
+ * PPO against the reward model (InstructGPT §3.5; the math is in {@code learner.ppo.Ppo}).
  *
  * @param updates PPO iterations: sample a batch, then {@code epochsPerBatch} passes over it
  * @param tokensPerMinibatch real (prompt + response) tokens per minibatch; whole responses are
@@ -52,13 +50,7 @@ public record PpoConfig(
     int epochsPerBatch,
     int tokensPerMinibatch,
     double samplingTemperature,
-    double learningRate,
-    double minLearningRate,
-    int warmupSteps,
-    double weightDecay,
-    double adamBeta1,
-    double adamBeta2,
-    double gradClipNorm,
+    OptimizerConfig optimizer,
     double clipRatio,
     double valueClipRange,
     double valueLossCoef,
@@ -90,7 +82,7 @@ public record PpoConfig(
     require(epochsPerBatch > 0, "epochs_per_batch", "> 0", epochsPerBatch);
     require(tokensPerMinibatch > 0, "tokens_per_minibatch", "> 0", tokensPerMinibatch);
     require(samplingTemperature > 0, "sampling_temperature", "> 0", samplingTemperature);
-    Optimizer.check(learningRate, minLearningRate, warmupSteps, weightDecay, adamBeta1, adamBeta2, gradClipNorm);
+    require(optimizer != null, "optimizer", "given", optimizer);
     require(clipRatio > 0 && clipRatio < 1, "clip_ratio", "in (0, 1)", clipRatio);
     require(valueClipRange > 0, "value_clip_range", "> 0", valueClipRange);
     require(valueLossCoef >= 0, "value_loss_coef", ">= 0", valueLossCoef);
@@ -131,54 +123,36 @@ public record PpoConfig(
   public static PpoConfig defaults() {
     return new PpoConfig(
         4, // seed
-        // updates: 20 of them the critic warm-up; about 1 s each in process on the tiny preset. With the
-        // reference shaping, 200 won 0.521–0.525 ± 0.006 against SFT (in memory, demo models; two runs)
-        // where 100 won 0.517 and 300 0.526 (β decayed to 0.006 and reverse began to lose); before it,
-        // 300 lost (0.487), so 100 was the default
-        200, // updates
-        // prompts_per_batch: one sequence-level score per response is a noisy signal per token; 64
-        // responses per batch climbed the reward where 32 mostly drifted
+        200, // updates: the first value_warmup_updates train the critic alone
+        // one sequence-level score per response is a noisy signal per token: 64 responses a batch
         64, // prompts_per_batch
         1, // responses_per_prompt
         4, // epochs_per_batch
-        512, // tokens_per_minibatch: 64 responses of ~24 prompt+response tokens make 3 minibatches
+        512, // tokens_per_minibatch: 64 responses of about 24 tokens make 3 minibatches
         1.0, // sampling_temperature
-        // learning_rate: Adam moves every weight by about the step size whatever the gradient's
-        // signal-to-noise: at 1e-4 noise wins (KL 3-5 nats, less won, even against the oracle itself)
-        5e-5, // learning_rate
-        5e-5, // min_learning_rate: constant after warm-up
-        10, // warmup_steps
-        0.0, // weight_decay
-        0.9, // adam_beta1
-        0.95, // adam_beta2
-        1.0, // grad_clip_norm
+        // Adam moves every weight by about its step size whatever the gradient's signal-to-noise,
+        // so the rate bounds how far noise alone carries the policy from SFT in a run
+        OptimizerConfig.of(5e-5, 5e-5, 10, 0.0), // optimizer: constant after warm-up
         0.2, // clip_ratio
         0.2, // value_clip_range
         0.1, // value_loss_coef
-        // value_head_learning_rate and value_warmup_updates: without them the value head (at the
-        // trunk's rate) never became a baseline, and PPO raised its own reward less: 200 updates of 64
-        // prompts at lr 2e-5 in memory on the demo's 500-step SFT model and its RM moved the held-out
-        // RM score by +0.21 (normalised) with them, +0.09 without.
+        // the value head is a zeroed read-out that must fit the returns' scale long before the
+        // trunk may move: its own rate, and a few updates of critic only, give the first policy
+        // steps a baseline
         1e-2, // value_head_learning_rate
         20, // value_warmup_updates
         0.0, // entropy_coef
         1.0, // gamma
         0.95, // gae_lambda
-        // reference_shaping: the likelihood term is known token by token, so paying it there is the same
-        // objective with less noise per token for the critic
+        // the likelihood term is known token by token: paying it there is the same objective with
+        // less noise per token for the critic
         1.0, // reference_shaping
-        // β fixed, as InstructGPT's: a 3-nat target was never reached (runs end near 1.5 nats), so the
-        // adaptive controller only decayed β, to about 0.03 by the end; fixed at 0.05 PPO wins as much
-        // (docs/EXPERIMENTS.md, 2026-12-02). adaptive_kl=true steers to target_kl, a KL runs do reach.
-        0.05, // init_kl_coef
-        false, // adaptive_kl
-        1.5, // target_kl
+        0.05, // init_kl_coef: β fixed, as in InstructGPT
+        false, // adaptive_kl: true steers β to target_kl
+        1.5, // target_kl: a KL runs of this world reach
         1000, // kl_horizon
-        // ptx_coef: off by default. SFT leaves the policy far from the corpus (PPO-ptx's NLL on it is
-        // 8.1 nats/token for the tiny SFT model, against ~1.1 for the base model), so γ_ptx = 0.1 pulls
-        // the policy back towards continuing text rather than answering: on the same SFT and RM it
-        // made PPO's KL spike to ~10 nats and won 0.388 against SFT (correct 0.125), where γ_ptx = 0
-        // kept KL near 1 and won 0.446 (correct 0.183). Set it to study the alignment tax.
+        // PPO-ptx off: SFT leaves the policy far from the corpus, so γ_ptx pulls it back towards
+        // continuing text rather than answering; set it to study the alignment tax
         0.0, // ptx_coef
         256, // ptx_tokens_per_minibatch
         2.0, // importance_weight_cap
@@ -186,18 +160,8 @@ public record PpoConfig(
         64, // eval_prompts
         1, // log_every_updates
         20, // checkpoint_every_updates
-        4, // max_lag: the default staleness bound
+        4, // max_lag
         REWARD_MODEL); // reward
-  }
-
-  /** The KL-penalty controller this config asks for, starting at {@code initKlCoef}. */
-  public Ppo.KlController klController() {
-    return klController(initKlCoef);
-  }
-
-  /** The same controller continuing at {@code beta} (a resumed run). */
-  public Ppo.KlController klController(double beta) {
-    return adaptiveKl ? new Ppo.AdaptiveKl(beta, targetKl, klHorizon) : new Ppo.FixedKl(beta);
   }
 
   @Override
@@ -216,8 +180,4 @@ public record PpoConfig(
     return sizes;
   }
 
-  @Override
-  public LearningRateSchedule learningRateSchedule(long totalSteps) {
-    return new LearningRateSchedule(learningRate, minLearningRate, warmupSteps, Math.max(totalSteps, warmupSteps));
-  }
 }

@@ -2,7 +2,6 @@ package io.streamrlhf.learner.config;
 
 import static io.streamrlhf.learner.config.StageConfig.require;
 
-import io.streamrlhf.learner.train.LearningRateSchedule;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -25,13 +24,7 @@ public record RewardConfig(
     int epochs,
     double samplingTemperature,
     boolean likelihoodTerm,
-    double learningRate,
-    double minLearningRate,
-    int warmupSteps,
-    double weightDecay,
-    double adamBeta1,
-    double adamBeta2,
-    double gradClipNorm,
+    OptimizerConfig optimizer,
     int logEverySteps,
     int checkpointEverySteps)
     implements StageConfig {
@@ -44,7 +37,7 @@ public record RewardConfig(
     require(promptsPerBatch > 0, "prompts_per_batch", "> 0", promptsPerBatch);
     require(epochs > 0, "epochs", "> 0", epochs);
     require(samplingTemperature > 0, "sampling_temperature", "> 0", samplingTemperature);
-    Optimizer.check(learningRate, minLearningRate, warmupSteps, weightDecay, adamBeta1, adamBeta2, gradClipNorm);
+    require(optimizer != null, "optimizer", "given", optimizer);
     require(logEverySteps > 0, "log_every_steps", "> 0", logEverySteps);
     require(checkpointEverySteps > 0, "checkpoint_every_steps", "> 0", checkpointEverySteps);
   }
@@ -52,7 +45,8 @@ public record RewardConfig(
   public static RewardConfig defaults() {
     // 10,200 ranked prompts: 7,500 distinct (color and insult repeat), 2.5 per demonstration of the
     // SFT pool's 3,000 (TASKS.md); 500 held-out prompts measure accuracy to about ±0.01
-    return new RewardConfig(3, 10200, 500, 4, 16, 2, 1.0, true, 3e-4, 3e-5, 10, 0.0, 0.9, 0.95, 1.0, 10, 100);
+    return new RewardConfig(3, 10200, 500, 4, 16, 2, 1.0, true, OptimizerConfig.of(3e-4, 3e-5, 10, 0.0), 10,
+        100);
   }
 
   /** Optimizer steps per epoch: every epoch walks all training prompts once, the last batch maybe smaller. */
@@ -81,8 +75,4 @@ public record RewardConfig(
     return sizes;
   }
 
-  @Override
-  public LearningRateSchedule learningRateSchedule(long totalSteps) {
-    return new LearningRateSchedule(learningRate, minLearningRate, warmupSteps, Math.max(totalSteps, warmupSteps));
-  }
 }

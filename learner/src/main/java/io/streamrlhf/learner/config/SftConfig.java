@@ -2,7 +2,6 @@ package io.streamrlhf.learner.config;
 
 import static io.streamrlhf.learner.config.StageConfig.require;
 
-import io.streamrlhf.learner.train.LearningRateSchedule;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -18,13 +17,7 @@ public record SftConfig(
     int steps,
     int demonstrationsPerBatch,
     int demonstrations,
-    double learningRate,
-    double minLearningRate,
-    int warmupSteps,
-    double weightDecay,
-    double adamBeta1,
-    double adamBeta2,
-    double gradClipNorm,
+    OptimizerConfig optimizer,
     int logEverySteps,
     int checkpointEverySteps)
     implements StageConfig {
@@ -34,7 +27,7 @@ public record SftConfig(
     require(demonstrationsPerBatch > 0, "demonstrations_per_batch", "> 0", demonstrationsPerBatch);
     require(demonstrations >= demonstrationsPerBatch, "demonstrations", ">= demonstrations_per_batch ("
         + demonstrationsPerBatch + ")", demonstrations);
-    Optimizer.check(learningRate, minLearningRate, warmupSteps, weightDecay, adamBeta1, adamBeta2, gradClipNorm);
+    require(optimizer != null, "optimizer", "given", optimizer);
     require(logEverySteps > 0, "log_every_steps", "> 0", logEverySteps);
     require(checkpointEverySteps > 0, "checkpoint_every_steps", "> 0", checkpointEverySteps);
   }
@@ -42,7 +35,7 @@ public record SftConfig(
   public static SftConfig defaults() {
     // 750 steps of 64 over a pool of 3,000 demonstrations: 16 epochs, as InstructGPT trained; the
     // reward stage ranks 2.5 times as many distinct prompts (TASKS.md's data budgets)
-    return new SftConfig(2, 750, 64, 3000, 3e-3, 3e-4, 25, 0.0, 0.9, 0.95, 1.0, 25, 100);
+    return new SftConfig(2, 750, 64, 3000, OptimizerConfig.of(3e-3, 3e-4, 25, 0.0), 25, 100);
   }
 
   /** Passes over the pool in the run. */
@@ -64,8 +57,4 @@ public record SftConfig(
     return sizes;
   }
 
-  @Override
-  public LearningRateSchedule learningRateSchedule(long totalSteps) {
-    return new LearningRateSchedule(learningRate, minLearningRate, warmupSteps, Math.max(totalSteps, warmupSteps));
-  }
 }

@@ -1,12 +1,12 @@
 package io.streamrlhf.learner.config;
 
-import io.streamrlhf.learner.train.LearningRateSchedule;
 import java.util.Map;
 
 /**
- * The settings of one training stage: a flat record of hyper-parameters whose defaults live in
- * its {@code defaults()} and nowhere else. Keys are the record components in snake_case
- * ({@code learning_rate}); batch sizes say their unit ({@code prompts_per_batch}). Built by
+ * The settings of one training stage: a record of hyper-parameters whose defaults live in its
+ * {@code defaults()} and nowhere else, with the optimizer's nested under {@code optimizer}. Keys
+ * are the record components in snake_case ({@code optimizer.learning_rate}); batch sizes say their
+ * unit ({@code prompts_per_batch}). Built by
  * {@link ConfigLoader} from the defaults, an optional config file and {@code --set} overrides.
  */
 public sealed interface StageConfig permits PretrainConfig, SftConfig, RewardConfig, PpoConfig {
@@ -16,8 +16,8 @@ public sealed interface StageConfig permits PretrainConfig, SftConfig, RewardCon
   /** Sizes that follow from the settings, printed at start so the user sees what a run costs. */
   Map<String, Object> derivedSizes();
 
-  /** Adam-style learning-rate schedule over {@code totalSteps} optimizer steps. */
-  LearningRateSchedule learningRateSchedule(long totalSteps);
+  /** The AdamW settings and learning-rate schedule, nested under {@code optimizer}. */
+  OptimizerConfig optimizer();
 
   /** C(K,2). */
   static int pairsOf(int k) {

@@ -55,10 +55,18 @@ public final class PpoLearner implements AutoCloseable {
     this.reward = reward;
     this.ptxWindows = config.ptxCoef() > 0 ? new CorpusWindows(config.seed(), PTX_WINDOW_TOKENS) : null;
     this.rng = new SplitMix64(config.seed() ^ 0x5eedL);
-    this.klController = config.klController();
+    this.klController = klController(config, config.initKlCoef());
     policy.requireGradients();
     this.optimizer = new AdamW(policy,
-        new AdamW.Settings(config.adamBeta1(), config.adamBeta2(), config.weightDecay(), config.gradClipNorm()));
+        new AdamW.Settings(config.optimizer().adamBeta1(), config.optimizer().adamBeta2(),
+            config.optimizer().weightDecay(), config.optimizer().gradClipNorm()));
+  }
+
+  /** The KL-penalty controller {@code config} asks for, at β = {@code beta}: fixed, or adaptive to target_kl. */
+  public static Ppo.KlController klController(PpoConfig config, double beta) {
+    return config.adaptiveKl()
+        ? new Ppo.AdaptiveKl(beta, config.targetKl(), config.klHorizon())
+        : new Ppo.FixedKl(beta);
   }
 
   /** β of the KL penalty the next batch will use. */
@@ -95,7 +103,7 @@ public final class PpoLearner implements AutoCloseable {
   public void restore(ResumeState state, io.streamrlhf.model.WeightSnapshot optimizerState) {
     optimizer.restore(optimizerState);
     updates = state.updates();
-    klController = config.klController(state.klCoef());
+    klController = klController(config, state.klCoef());
     rng = SplitMix64.restore(state.shuffleRng());
     if (ptxWindows != null) ptxWindows = CorpusWindows.at(config.seed(), PTX_WINDOW_TOKENS, state.ptxPosition());
   }
@@ -286,7 +294,7 @@ public final class PpoLearner implements AutoCloseable {
     double meanKl = Arrays.stream(prepared.kl()).average().orElse(0);
     if (!criticWarmUp) {
       // Not during the critic warm-up: the policy cannot move then, so its KL of ~0 says nothing
-      // about β, and the adaptive controller would only decay it (0.2 to 0.155 over 20 updates).
+      // about β, and the adaptive controller would only decay it.
       klController = klController.update(meanKl, n);
     }
     updates++;

@@ -45,8 +45,9 @@ public final class Pretraining {
       throw new IllegalArgumentException("tokens_per_sequence " + config.tokensPerSequence()
           + " exceeds the " + config.shape() + " model's context length " + shape.contextLength());
     }
-    var options = new TrainingRun.Options(config.stageName(), out, config.learningRateSchedule(config.steps()),
-        new AdamW.Settings(config.adamBeta1(), config.adamBeta2(), config.weightDecay(), config.gradClipNorm()),
+    var options = new TrainingRun.Options(config.stageName(), out, config.optimizer().schedule(config.steps()),
+        new AdamW.Settings(config.optimizer().adamBeta1(), config.optimizer().adamBeta2(),
+            config.optimizer().weightDecay(), config.optimizer().gradClipNorm()),
         config.seed(), config.checkpointEverySteps());
     try (var run = resume ? TrainingRun.resume(options) : TrainingRun.start(options, Gpt.create(shape, config.seed()))) {
       if (resume) log.println("pretrain: resuming at step " + run.step() + " of " + config.steps());

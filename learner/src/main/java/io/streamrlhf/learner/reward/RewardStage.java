@@ -75,8 +75,9 @@ public final class RewardStage {
       long haltAfterStep) throws IOException {
     long started = System.nanoTime();
     long steps = config.totalSteps();
-    var options = new TrainingRun.Options(config.stageName(), outDir, config.learningRateSchedule(steps),
-        new AdamW.Settings(config.adamBeta1(), config.adamBeta2(), config.weightDecay(), config.gradClipNorm()),
+    var options = new TrainingRun.Options(config.stageName(), outDir, config.optimizer().schedule(steps),
+        new AdamW.Settings(config.optimizer().adamBeta1(), config.optimizer().adamBeta2(),
+            config.optimizer().weightDecay(), config.optimizer().gradClipNorm()),
         config.seed(), config.checkpointEverySteps());
     RewardData data;
     TrainingRun run;

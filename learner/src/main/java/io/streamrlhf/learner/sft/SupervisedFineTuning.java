@@ -44,8 +44,9 @@ public final class SupervisedFineTuning {
   /** The same with a halt after step {@code haltAfterStep} and no final checkpoint: a kill, for resume tests. */
   public static Result run(SftConfig config, Path base, Path out, boolean resume, PrintWriter log, long haltAfterStep)
       throws IOException {
-    var options = new TrainingRun.Options(config.stageName(), out, config.learningRateSchedule(config.steps()),
-        new AdamW.Settings(config.adamBeta1(), config.adamBeta2(), config.weightDecay(), config.gradClipNorm()),
+    var options = new TrainingRun.Options(config.stageName(), out, config.optimizer().schedule(config.steps()),
+        new AdamW.Settings(config.optimizer().adamBeta1(), config.optimizer().adamBeta2(),
+            config.optimizer().weightDecay(), config.optimizer().gradClipNorm()),
         config.seed(), config.checkpointEverySteps());
     try (var run = resume ? TrainingRun.resume(options) : TrainingRun.start(options, Checkpoint.loadModel(base))) {
       if (resume) log.println("sft: resuming at step " + run.step() + " of " + config.steps());

@@ -4,17 +4,14 @@ import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.Acks;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.tasks.TrainingPrompts;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -74,22 +71,8 @@ final class PromptFeed {
           CODEC.encode(prompt))));
     }
     producer.flush();
-    await(acks, timeout, "prompt batch " + batch);
+    Acks.await(acks, timeout, "prompt batch " + batch, IllegalStateException::new);
     nextBatch++;
     return batch;
-  }
-
-  static void await(List<Future<RecordMetadata>> acks, Duration timeout, String what) {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    for (var ack : acks) {
-      try {
-        ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (ExecutionException | TimeoutException e) {
-        throw new IllegalStateException(what + " not acknowledged by the broker within " + timeout + ": " + e, e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted while publishing " + what, e);
-      }
-    }
   }
 }

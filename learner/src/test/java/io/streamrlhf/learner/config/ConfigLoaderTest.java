@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamrlhf.learner.ppo.Ppo;
+import io.streamrlhf.learner.ppo.PpoLearner;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -41,11 +42,11 @@ class ConfigLoaderTest {
     Files.writeString(file, "learning_rate: 3e-4\nupdates: 50\nadaptive_kl: false\n");
     var config =
         ConfigLoader.load(PpoConfig.defaults(), file, List.of("updates=7", "clip-ratio=0.1", "init_kl_coef=0.05", "value_warmup_updates=2"));
-    assertThat(config.learningRate()).isEqualTo(3e-4); // from the file, written without a dot
+    assertThat(config.optimizer().learningRate()).isEqualTo(3e-4); // from the file, written without a dot
     assertThat(config.updates()).isEqualTo(7); // --set wins over the file
     assertThat(config.clipRatio()).isEqualTo(0.1); // dashes accepted for underscores
     assertThat(config.adaptiveKl()).isFalse();
-    assertThat(config.klController()).isEqualTo(new Ppo.FixedKl(0.05));
+    assertThat(PpoLearner.klController(config, config.initKlCoef())).isEqualTo(new Ppo.FixedKl(0.05));
     assertThat(config.gaeLambda()).isEqualTo(0.95); // untouched keys keep their defaults
 
     var pretrain = ConfigLoader.load(PretrainConfig.defaults(), null, List.of("shape=small", "seed=9"));
@@ -106,5 +107,44 @@ class ConfigLoaderTest {
     // 1000 prompts / 16 per batch = 62.5, so 63 steps per epoch (the last batch is partial)
     var thousand = ConfigLoader.load(reward, null, java.util.List.of("training_prompts=1000", "epochs=1"));
     assertThat(thousand.totalSteps()).isEqualTo(63);
+  }
+
+  @Test
+  void presetsSitBetweenTheDefaultsAndTheFileAndEveryPresetLoadsForEveryStage() throws Exception {
+    for (var preset : Presets.NAMES) {
+      for (StageConfig defaults :
+          List.of(PretrainConfig.defaults(), SftConfig.defaults(), RewardConfig.defaults(), PpoConfig.defaults())) {
+        assertThat(ConfigLoader.load(defaults, preset, null, List.of())).isNotNull();
+      }
+    }
+    assertThat(ConfigLoader.load(SftConfig.defaults(), "tiny", null, List.of())).isEqualTo(SftConfig.defaults());
+    var full = ConfigLoader.load(SftConfig.defaults(), "full", null, List.of());
+    assertThat(full.steps()).isEqualTo(1500);
+    assertThat(full.demonstrations()).isEqualTo(6000);
+    assertThat(ConfigLoader.load(PretrainConfig.defaults(), "full", null, List.of()).shape()).isEqualTo("small");
+    var file = dir.resolve("sft.yaml");
+    Files.writeString(file, "steps: 20\n");
+    var layered = ConfigLoader.load(SftConfig.defaults(), "full", file, List.of("demonstrations=640"));
+    assertThat(layered.steps()).isEqualTo(20); // the file wins over the preset
+    assertThat(layered.demonstrations()).isEqualTo(640); // --set wins over both
+    assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), "huge", null, List.of()))
+        .hasMessage("unknown preset 'huge'; the presets are tiny, full");
+  }
+
+  @Test
+  void nestedSettingsAreNamedByPathOrByTheirOwnNameAndFilesMayNestThem() throws Exception {
+    var byPath = ConfigLoader.with(PpoConfig.defaults(), "optimizer.learning_rate=2e-4");
+    var byName = ConfigLoader.with(PpoConfig.defaults(), "learning_rate=2e-4");
+    assertThat(byPath).isEqualTo(byName);
+    assertThat(byPath.optimizer().learningRate()).isEqualTo(2e-4);
+    var file = dir.resolve("ppo.yaml");
+    Files.writeString(file, "optimizer:\n  warmup_steps: 3\n  adam_beta2: 0.99\n");
+    var nested = ConfigLoader.load(PpoConfig.defaults(), file, List.of());
+    assertThat(nested.optimizer().warmupSteps()).isEqualTo(3);
+    assertThat(nested.optimizer().adamBeta2()).isEqualTo(0.99);
+    assertThat(nested.optimizer().learningRate()).isEqualTo(PpoConfig.defaults().optimizer().learningRate());
+    Files.writeString(file, "optimizer:\n  lerning_rate: 3\n");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), file, List.of()))
+        .hasMessageContaining("unknown key 'optimizer.lerning_rate'");
   }
 }

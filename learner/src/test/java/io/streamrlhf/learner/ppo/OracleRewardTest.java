@@ -65,7 +65,7 @@ class OracleRewardTest {
       for (int update = 0; update < 12; update++) {
         var prompts = new ArrayList<int[]>();
         for (int i = 0; i < 16; i++) prompts.add(ByteTokenizer.encode(train.next().prompt()));
-        learner.update(sampler.sample(prompts, 2, 1000 + update, update), config.learningRate());
+        learner.update(sampler.sample(prompts, 2, 1000 + update, update), config.optimizer().learningRate());
       }
       double after = meanScore(sampler.sample(evalPrompts, 4, 99, 12));
       System.out.printf("gold-reward PPO: oracle score of held-out samples %.3f -> %.3f%n", before, after);

@@ -53,7 +53,7 @@ class PpoLearnerTest {
       double before = meanScore(sampler.sample(evalPrompts, 4, 99, 0));
       for (int update = 0; update < 8; update++) {
         var batch = sampler.sample(prompts(16), 2, 1000 + update, update);
-        learner.update(batch, config.learningRate());
+        learner.update(batch, config.optimizer().learningRate());
       }
       double after = meanScore(sampler.sample(evalPrompts, 4, 99, 8));
       System.out.printf("PPO toy objective: mean reward %.3f -> %.3f%n", before, after);
@@ -78,7 +78,7 @@ class PpoLearnerTest {
       var sampler = new RolloutSampler(policy, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0);
       var start = weights(policy);
       for (int update = 0; update < 2; update++) {
-        learner.update(sampler.sample(prompts(8), 2, 40 + update, update), config.learningRate());
+        learner.update(sampler.sample(prompts(8), 2, 40 + update, update), config.optimizer().learningRate());
       }
       var warmedUp = weights(policy);
       // KL is 0 while the policy is frozen; the adaptive controller must not read that as room to grow
@@ -90,7 +90,7 @@ class PpoLearnerTest {
           assertThat(warmedUp.get(name)).as(name).isEqualTo(start.get(name)); // the policy is untouched
         }
       }
-      learner.update(sampler.sample(prompts(8), 2, 42, 2), config.learningRate());
+      learner.update(sampler.sample(prompts(8), 2, 42, 2), config.optimizer().learningRate());
       var trained = weights(policy);
       assertThat(trained.get("h.0.attn.qkv.weight")).isNotEqualTo(warmedUp.get("h.0.attn.qkv.weight"));
       assertThat(trained.get("tok_emb")).isNotEqualTo(warmedUp.get("tok_emb"));
@@ -113,12 +113,12 @@ class PpoLearnerTest {
               r.terminated(), r.policyVersion()))
           .toList());
       var before = policy.snapshot(0).safetensors();
-      var stats = learner.update(poisoned, config.learningRate());
+      var stats = learner.update(poisoned, config.optimizer().learningRate());
       assertThat(stats.minibatches()).isZero();
       assertThat(stats.skippedMinibatches()).isGreaterThanOrEqualTo(config.epochsPerBatch()); // >= 1 per epoch
       assertThat(policy.snapshot(0).safetensors()).isEqualTo(before);
       // The next healthy batch trains as usual.
-      assertThat(learner.update(sampled, config.learningRate()).minibatches()).isPositive();
+      assertThat(learner.update(sampled, config.optimizer().learningRate()).minibatches()).isPositive();
       assertThat(policy.snapshot(0).safetensors()).isNotEqualTo(before);
     }
   }

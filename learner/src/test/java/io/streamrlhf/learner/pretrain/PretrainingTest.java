@@ -2,6 +2,7 @@ package io.streamrlhf.learner.pretrain;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.config.OptimizerConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.GptConfig;
@@ -21,7 +22,7 @@ class PretrainingTest {
   @TempDir Path dir;
 
   static PretrainConfig config(int steps, int checkpointEvery) {
-    return new PretrainConfig("tiny", 7, steps, 8, 32, 1e-2, 1e-3, 5, 0.1, 0.9, 0.95, 1.0, 10, checkpointEvery);
+    return new PretrainConfig("tiny", 7, steps, 8, 32, OptimizerConfig.of(1e-2, 1e-3, 5, 0.1), 10, checkpointEvery);
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.streamrlhf.learner.sft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.config.OptimizerConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.config.SftConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
@@ -24,7 +25,7 @@ class SupervisedFineTuningTest {
   @Test
   void sftLowersResponseLossOnHeldOutDemonstrations() throws Exception {
     var base = dir.resolve("base");
-    var pretrain = new PretrainConfig("tiny", 7, 10, 8, 32, 1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 1.0, 10, 1000);
+    var pretrain = new PretrainConfig("tiny", 7, 10, 8, 32, OptimizerConfig.of(1e-2, 1e-3, 2, 0.1), 10, 1000);
     Pretraining.run(pretrain, MINI, base, false, new PrintWriter(new StringWriter()), Long.MAX_VALUE);
     // a seed the SFT run does not use: demonstrations it never trained on
     var heldOut = Demonstrations.pool(99, 128);
@@ -32,7 +33,7 @@ class SupervisedFineTuningTest {
     try (var model = Checkpoint.loadModel(base)) {
       before = SupervisedFineTuning.meanResponseLoss(model, heldOut);
     }
-    var sft = new SftConfig(2, 80, 32, 640, 1e-2, 1e-3, 5, 0.0, 0.9, 0.95, 1.0, 20, 1000);
+    var sft = new SftConfig(2, 80, 32, 640, OptimizerConfig.of(1e-2, 1e-3, 5, 0.0), 20, 1000);
     var out = dir.resolve("sft");
     var result = SupervisedFineTuning.run(sft, base, out, false, new PrintWriter(new StringWriter()));
     double after;

@@ -2,11 +2,12 @@ package io.streamrlhf.learner.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.config.OptimizerConfig;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.config.RewardConfig;
-import io.streamrlhf.learner.ppo.PpoStage;
+import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.reward.RewardStage;
 import io.streamrlhf.learner.config.SftConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
@@ -32,7 +33,7 @@ class ResumeTest {
 
   static PretrainConfig pretrain() {
     // warm-up 2 of 6 steps and a cosine: the schedule position matters; weight decay on
-    return new PretrainConfig("tiny", 5, 6, 4, 16, 1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5, 1, 3);
+    return new PretrainConfig("tiny", 5, 6, 4, 16, new OptimizerConfig(1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5), 1, 3);
   }
 
   @Test
@@ -57,7 +58,7 @@ class ResumeTest {
   void sftKilledAndResumedEqualsUninterrupted() throws Exception {
     var base = dir.resolve("base");
     Pretraining.run(pretrain(), MINI, base, false, QUIET, Long.MAX_VALUE);
-    var sft = new SftConfig(2, 6, 4, 10, 1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5, 1, 3);
+    var sft = new SftConfig(2, 6, 4, 10, new OptimizerConfig(1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5), 1, 3);
     SupervisedFineTuning.run(sft, base, dir.resolve("straight"), false, QUIET);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), false, QUIET, 5);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), true, QUIET);
@@ -102,10 +103,10 @@ class ResumeTest {
         "responses_per_prompt=2", "tokens_per_minibatch=100", "epochs_per_batch=2", "learning_rate=1e-2",
         "warmup_steps=2", "ptx_coef=0.1", "ptx_tokens_per_minibatch=64", "kl_horizon=10", "eval_every_updates=2",
         "eval_prompts=2", "checkpoint_every_updates=2", "value_warmup_updates=1"));
-    var straight = PpoStage.run(ppo, sft, rm, dir.resolve("straight"), false, QUIET);
-    assertThat(PpoStage.run(ppo, sft, rm, dir.resolve("killed"), false, QUIET, 3)).isNull();
+    var straight = PpoLoop.inProcess(ppo, sft, rm, dir.resolve("straight"), false, QUIET);
+    assertThat(PpoLoop.inProcess(ppo, sft, rm, dir.resolve("killed"), false, QUIET, 3)).isNull();
     assertThat(Checkpoint.read(dir.resolve("killed"), "ppo", TrainState.class).state().step()).isEqualTo(2);
-    var resumed = PpoStage.run(ppo, sft, rm, dir.resolve("killed"), true, QUIET);
+    var resumed = PpoLoop.inProcess(ppo, sft, rm, dir.resolve("killed"), true, QUIET);
 
     assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
     assertThat(resumed).isEqualTo(straight);
@@ -114,8 +115,8 @@ class ResumeTest {
     assertThat(b.state()).isEqualTo(a.state()); // prompts drawn, sampling stream, beta, shuffling, ptx position
     assertThat(b.state().dataPosition()).isEqualTo(15);
     // the curve keeps update 0 and 2 from before the kill and measures 4 and 5 again, once each
-    assertThat(Files.readAllLines(dir.resolve("killed").resolve(PpoStage.CURVE_CSV)))
-        .isEqualTo(Files.readAllLines(dir.resolve("straight").resolve(PpoStage.CURVE_CSV)))
+    assertThat(Files.readAllLines(dir.resolve("killed").resolve(PpoLoop.CURVE_CSV)))
+        .isEqualTo(Files.readAllLines(dir.resolve("straight").resolve(PpoLoop.CURVE_CSV)))
         .hasSize(1 + 4);
   }
 

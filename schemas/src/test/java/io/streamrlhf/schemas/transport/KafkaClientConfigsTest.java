@@ -1,13 +1,13 @@
-package io.streamrlhf.schemas.kafka;
+package io.streamrlhf.schemas.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightChunker;
 import io.streamrlhf.schemas.WeightModel;
-import io.streamrlhf.schemas.WeightSnapshot;
 import java.time.Instant;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -25,7 +25,7 @@ class KafkaClientConfigsTest {
 
   @Test
   void theLargestAllowedChunkFitsTheProducerRequestAndEveryConsumerFetch() {
-    var snapshot = new WeightSnapshot(
+    var snapshot = new PublishedWeights(
         WeightModel.POLICY, 1, new byte[WeightChunker.MAX_CHUNK_BYTES], Map.of("preset", "bench-small"), Instant.EPOCH);
     var chunk = WeightChunker.split(snapshot, WeightChunker.MAX_CHUNK_BYTES).get(0);
     int encoded = AvroCodec.of(WeightChunk.class).encode(chunk).length;

@@ -1,17 +1,14 @@
-package io.streamrlhf.schemas.kafka;
+package io.streamrlhf.schemas.transport;
 
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightChunker;
-import io.streamrlhf.schemas.WeightSnapshot;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -42,7 +39,7 @@ public final class WeightPublisher {
    * @return the number of chunks written
    * @throws WeightPublishException when not all chunks are acknowledged within the timeout
    */
-  public int publish(WeightSnapshot snapshot, Duration timeout) {
+  public int publish(PublishedWeights snapshot, Duration timeout) {
     var topic = Topics.weights(snapshot.model());
     var acks = new ArrayList<Future<RecordMetadata>>();
     for (var chunk : WeightChunker.split(snapshot, chunkBytes)) {
@@ -52,18 +49,7 @@ public final class WeightPublisher {
       acks.add(producer.send(new ProducerRecord<>(topic, key, CODEC.encode(chunk, expected))));
     }
     producer.flush();
-    long deadline = System.nanoTime() + timeout.toNanos();
-    for (var ack : acks) {
-      try {
-        ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (ExecutionException | TimeoutException e) {
-        throw new WeightPublishException(
-            "publishing " + snapshot + " to " + topic + " failed or took longer than " + timeout + ": " + e, e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new WeightPublishException("interrupted while publishing " + snapshot, e);
-      }
-    }
+    Acks.await(acks, timeout, snapshot + " on " + topic, WeightPublishException::new);
     return acks.size();
   }
 

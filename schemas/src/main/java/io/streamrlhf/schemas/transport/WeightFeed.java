@@ -1,11 +1,11 @@
-package io.streamrlhf.schemas.kafka;
+package io.streamrlhf.schemas.transport;
 
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightAssembler;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightModel;
-import io.streamrlhf.schemas.WeightSnapshot;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -43,8 +43,8 @@ public final class WeightFeed {
   }
 
   /** One poll; the newest version completed by the chunks it returned, if any. */
-  public Optional<WeightSnapshot> poll(Duration timeout) {
-    Optional<WeightSnapshot> newest = Optional.empty();
+  public Optional<PublishedWeights> poll(Duration timeout) {
+    Optional<PublishedWeights> newest = Optional.empty();
     for (var chunk : chunks.poll(timeout)) {
       var done = assembler.accept(chunk.value());
       if (done.isPresent()) {
@@ -60,10 +60,10 @@ public final class WeightFeed {
    *
    * @throws TimeoutException when the end is not reached within the timeout
    */
-  public Optional<WeightSnapshot> catchUp(Duration timeout) {
+  public Optional<PublishedWeights> catchUp(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     long end = consumer.endOffsets(List.of(partition), timeout).get(partition);
-    Optional<WeightSnapshot> newest = Optional.empty();
+    Optional<PublishedWeights> newest = Optional.empty();
     while (consumer.position(partition, remaining(deadline, timeout)) < end) {
       var done = poll(remaining(deadline, timeout));
       if (done.isPresent()) {

@@ -1,4 +1,4 @@
-package io.streamrlhf.schemas.kafka;
+package io.streamrlhf.schemas.transport;
 
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Topics;
@@ -6,13 +6,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.common.KafkaException;
 
 /**
  * Polls a byte-level consumer and decodes every record; a record that does not decode goes, raw
@@ -67,25 +63,10 @@ public final class DecodingConsumer<T> {
         pending.add(deadLetterProducer.send(DeadLetters.toProducerRecord(d.letter())));
       }
     }
-    awaitDeadLetters(pending);
+    Acks.await(pending, deadLetterTimeout, "dead letters to " + Topics.DEAD_LETTER, DeadLetterException::new);
     decoded += values.size();
     deadLettered += pending.size();
     return values;
-  }
-
-  private void awaitDeadLetters(List<Future<?>> pending) {
-    long deadline = System.nanoTime() + deadLetterTimeout.toNanos();
-    for (var ack : pending) {
-      try {
-        ack.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (ExecutionException | TimeoutException | KafkaException e) {
-        throw new DeadLetterException(
-            "could not write a dead letter to " + Topics.DEAD_LETTER + " within " + deadLetterTimeout + ": " + e, e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new DeadLetterException("interrupted while writing dead letters", e);
-      }
-    }
   }
 
   /** Records decoded so far. */

@@ -1,4 +1,4 @@
-package io.streamrlhf.schemas.kafka;
+package io.streamrlhf.schemas.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package io.streamrlhf.schemas.kafka;
+package io.streamrlhf.schemas.transport;
 
 import io.streamrlhf.schemas.AvroCodec;
 import org.apache.kafka.common.serialization.Deserializer;

@@ -1,0 +1,39 @@
+package io.streamrlhf.schemas;
+
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * One model version's weights as they travel on a weight topic: a byte blob and the meta a reader
+ * needs to load it. What a publisher splits into {@link WeightChunk}s and what {@link
+ * WeightAssembler} hands back once every chunk arrived and the SHA-256 matched. The bytes are
+ * opaque here; the model module owns their format (its {@code WeightSnapshot}, the named tensors).
+ *
+ * @param bytes the serialized weights (not copied: do not modify after handing over)
+ * @param meta facts a reader needs to load the bytes (e.g. {@link #META_MODEL_CONFIG})
+ * @param publishedAt when the publisher started sending this version
+ */
+public record PublishedWeights(
+    WeightModel model, long version, byte[] bytes, Map<String, String> meta, Instant publishedAt) {
+  /**
+   * Meta key holding the model's config as JSON (model's {@code GptConfig}): what a reader without
+   * the model yet needs to build it before it loads the bytes.
+   */
+  public static final String META_MODEL_CONFIG = "model_config";
+
+  public PublishedWeights {
+    Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(bytes, "bytes");
+    Objects.requireNonNull(publishedAt, "publishedAt");
+    if (version < 0) {
+      throw new IllegalArgumentException("weight versions start at 0, got " + version);
+    }
+    meta = Map.copyOf(meta);
+  }
+
+  @Override
+  public String toString() {
+    return "PublishedWeights[" + model + " v" + version + ", " + bytes.length + " bytes, meta=" + meta + "]";
+  }
+}
