@@ -6,6 +6,7 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.model.WeightSnapshot;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.PublishedWeights;
@@ -17,7 +18,10 @@ import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -56,7 +60,22 @@ public final class RolloutActor extends VerticleBase {
    * reference and, given that reference, the reward (a reward model, whose likelihood term reads
    * the reference, or the oracle for gold-reward PPO).
    */
-  public record Models(Supplier<Gpt> reference, Function<Gpt, RewardFunction> reward) {}
+  public record Models(Supplier<Gpt> reference, Function<Gpt, RewardFunction> reward) {
+    /**
+     * The SFT reference from the checkpoint in {@code sftDir}, each actor loading its own copy, and
+     * the reward {@code reward} builds on it: a reward-model checkpoint ({@link
+     * Checkpoint#loadRewardModel}) or the oracle, as the caller's config chose.
+     */
+    public static Models load(Path sftDir, Function<Gpt, RewardFunction> reward) {
+      return new Models(() -> {
+        try {
+          return Checkpoint.loadModel(sftDir);
+        } catch (IOException e) {
+          throw new UncheckedIOException("cannot load the model in " + sftDir, e);
+        }
+      }, reward);
+    }
+  }
 
   /**
    * How long an idle actor waits in one poll for prompts. Short, because a new policy version (an

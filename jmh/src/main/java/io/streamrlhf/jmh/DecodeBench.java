@@ -1,5 +1,6 @@
 package io.streamrlhf.jmh;
 
+import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import java.util.List;
@@ -48,12 +49,12 @@ public class DecodeBench {
   }
 
   @Benchmark
-  public List<Gpt.Completion> prefill() {
-    return model.generate(prompts, new Gpt.Sampling(1, 1f, 0, 1));
+  public List<Generator.Completion> prefill() {
+    return new Generator(model).generate(prompts, new Generator.Sampling(1, 1f, 0, 1));
   }
 
   @Benchmark
-  public List<Gpt.Completion> generate64() {
-    return model.generate(prompts, new Gpt.Sampling(Engines.NEW_TOKENS, 1f, 0, 1));
+  public List<Generator.Completion> generate64() {
+    return new Generator(model).generate(prompts, new Generator.Sampling(Engines.NEW_TOKENS, 1f, 0, 1));
   }
 }

@@ -12,8 +12,9 @@
  *   <li>{@code reward}: the Bradley-Terry loss over a prompt's C(K,2) pairs, the reward-model
  *       trainer, and the reward stage (SFT samples → labeler rankings → RM + score statistics);</li>
  *   <li>{@code config}: the stage config records and their loader (file, {@code --set});</li>
- *   <li>{@code train}: the reusable training loop ({@code TrainingRun}: AdamW, schedule, RNG, data
- *       position, atomic {@code Checkpoint}s), learning-rate schedule, resumable RNG, train state;</li>
+ *   <li>{@code train}: the reusable training loop ({@code TrainingRun}: model's AdamW, schedule,
+ *       RNG, data position, atomic checkpoints through model's {@code Checkpoint}), learning-rate
+ *       schedule, resumable RNG, train state;</li>
  *   <li>{@code pretrain}: the base model on corpus windows; {@code sft}: fine-tuning on
  *       demonstrations with a response-only loss;</li>
  *   <li>{@code eval}: batched seeded sampling and the InstructGPT-style table.</li>

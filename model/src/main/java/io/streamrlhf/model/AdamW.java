@@ -27,8 +27,14 @@ import java.util.List;
  * </ol>
  * then clears the gradients. Steps 2–4 are one fused native call per parameter (DJL's
  * PyTorch {@code adamUpdate}), and the clip factor rides on its gradient rescale argument.
+ *
+ * <p>A trainer builds it from its stage config's {@link Settings} and calls {@link #step(double)};
+ * benchmarks and tests may give every hyperparameter and the clip norm per step instead.
  */
 public final class AdamW implements AutoCloseable {
+
+    /** ε of Adam; 1e-8 as in Kingma &amp; Ba 2015 and PyTorch. */
+    public static final double EPSILON = 1e-8;
 
     /**
      * @param beta1 first-moment decay
@@ -43,10 +49,27 @@ public final class AdamW implements AutoCloseable {
         }
     }
 
+    /**
+     * The AdamW settings every stage config carries: betas, decoupled weight decay λ and the global
+     * clip norm; ε is {@link #EPSILON}.
+     */
+    public record Settings(double beta1, double beta2, double weightDecay, double gradClipNorm) {
+        public Settings {
+            if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) {
+                throw new IllegalArgumentException("Adam betas must be in [0, 1), got " + beta1 + ", " + beta2);
+            }
+            if (!(weightDecay >= 0) || !(gradClipNorm > 0)) {
+                throw new IllegalArgumentException("need weight decay >= 0 and clip norm > 0");
+            }
+        }
+    }
+
     private static final String FIRST_MOMENT = "exp_avg.";
     private static final String SECOND_MOMENT = "exp_avg_sq.";
 
     private final Hyperparameters hyper;
+    /** The clip norm of {@link #step(double)}: the settings' norm, or none. */
+    private final float gradClipNorm;
     private final List<String> names;
     private final List<PtNDArray> weights;
     private final List<PtNDArray> firstMoments = new ArrayList<>();
@@ -54,9 +77,23 @@ public final class AdamW implements AutoCloseable {
     private final NDManager manager;
     private long steps;
 
+    /**
+     * Zero moments for every parameter of {@code model} (whose parameters then require gradients);
+     * {@link #step(double)} clips to {@code settings.gradClipNorm()}.
+     */
+    public AdamW(Gpt model, Settings settings) {
+        this(model, new Hyperparameters(settings.beta1(), settings.beta2(), EPSILON, settings.weightDecay()),
+                (float) settings.gradClipNorm());
+    }
+
     /** Zero moments for every parameter of {@code model}; makes its parameters require gradients. */
     public AdamW(Gpt model, Hyperparameters hyper) {
+        this(model, hyper, Float.POSITIVE_INFINITY);
+    }
+
+    private AdamW(Gpt model, Hyperparameters hyper, float gradClipNorm) {
         this.hyper = hyper;
+        this.gradClipNorm = gradClipNorm;
         this.names = List.copyOf(model.parameters().keySet());
         this.weights = model.parameters().values().stream().map(p -> (PtNDArray) p).toList();
         this.manager = weights.get(0).getManager().newSubManager();
@@ -70,6 +107,20 @@ public final class AdamW implements AutoCloseable {
     /** Updates taken so far (t in the bias correction). */
     public long stepCount() {
         return steps;
+    }
+
+    /**
+     * {@link #step(float, float)} at the clip norm this optimizer was built with.
+     *
+     * @return the global gradient norm before clipping
+     */
+    public float step(double learningRate) {
+        return step((float) learningRate, gradClipNorm);
+    }
+
+    /** {@link #step(double)} with a learning rate per parameter name. */
+    public float step(java.util.function.ToDoubleFunction<String> learningRateOf) {
+        return step(learningRateOf, gradClipNorm);
     }
 
     /**

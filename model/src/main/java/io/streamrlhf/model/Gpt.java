@@ -8,16 +8,10 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.SplittableRandom;
 import java.util.function.Supplier;
 
 /**
@@ -34,22 +28,13 @@ import java.util.function.Supplier;
  * of real tokens (cumsum(mask) − 1), and padding is never attended to, so a prompt gives the same
  * logits alone and inside a left-padded batch. Gradients follow PyTorch's per-thread grad mode:
  * inside a DJL {@code GradientCollector} (after {@link #requireGradients()}) the forward records
- * the autograd graph; {@link #withoutGradient} and generation switch it off.
+ * the autograd graph; {@link #withoutGradient} and generation ({@link Generator}) switch it off.
  *
  * <p>Not thread-safe: one thread uses a model at a time. Actors hold their own copies, fed by
  * {@link #snapshot}/{@link #load}.
  */
 public final class Gpt implements AutoCloseable {
 
-    /**
-     * Intra-op threads for KV-cache decode steps. A step multiplies a handful of rows (one per
-     * prompt) by each weight matrix, ~30 µs of work per product on one core, less than an OpenMP
-     * fork/join costs when the waiters sleep (OMP_WAIT_POLICY=PASSIVE) and much less than waiting
-     * for a second core another process holds. PyTorch keeps the count per thread (the OpenMP
-     * ICV and MKL's thread-local setting), so the caller's count is restored after generation;
-     * prefill and the no-cache path, with hundreds of rows per product, keep the caller's threads.
-     */
-    private static final int DECODE_THREADS = 1;
     /** Additive attention bias for a key a query must not see: exp(−1e9) is 0 in float32 and 64. */
     private static final double MASKED = -1e9;
     private static final float LAYER_NORM_EPS = 1e-5f;
@@ -84,6 +69,7 @@ public final class Gpt implements AutoCloseable {
      * loss, scores, sampling) gives them mass and a response never holds one.
      */
     private final NDArray outputBias;
+    private final ParameterSnapshots snapshots;
 
     /** One transformer block's parameters; weights in PyTorch's Linear layout [out, in]. */
     private record Block(
@@ -132,6 +118,7 @@ public final class Gpt implements AutoCloseable {
         var bias = new float[config.vocabSize()];
         for (int token = ByteTokenizer.PAD; token < bias.length; token++) bias[token] = NEVER_EMITTED;
         outputBias = manager.create(bias).toType(dataType, false);
+        snapshots = new ParameterSnapshots(parameters, dataType, manager);
     }
 
     /** A freshly initialised float32 model on the CPU. */
@@ -179,6 +166,11 @@ public final class Gpt implements AutoCloseable {
 
     public DataType dataType() {
         return dataType;
+    }
+
+    /** The manager owning the parameters; a generation call opens its scope under it. */
+    NDManager manager() {
+        return manager;
     }
 
     /** Every parameter by name, in a fixed order (embeddings, blocks, final norm, scalar head). */
@@ -237,7 +229,7 @@ public final class Gpt implements AutoCloseable {
      *     [firstSlot, firstSlot + T) and attention runs over all S cached slots
      * @return the final hidden states, [B·T, d_model] (row b·T + t is token t of row b)
      */
-    private PtNDArray trunk(NDArray tokens, NDArray positions, NDArray attentionBias, KvCache cache, long firstSlot) {
+    PtNDArray trunk(NDArray tokens, NDArray positions, NDArray attentionBias, KvCache cache, long firstSlot) {
         long b = tokens.getShape().get(0);
         long t = tokens.getShape().get(1);
         var x = JniUtils.reshape(JniUtils.add(embed(tokens, tokenEmbedding), embed(positions, positionEmbedding)),
@@ -275,8 +267,8 @@ public final class Gpt implements AutoCloseable {
         var v = pt(qkvParts.get(2));
         if (cache != null) {
             cache.write(layer, k, v, firstSlot);
-            k = cache.keys[layer];
-            v = cache.values[layer];
+            k = cache.keys(layer);
+            v = cache.values(layer);
         }
         var scores = JniUtils.matmul(JniUtils.mul(q, pt(attentionScale)), JniUtils.transpose(k, 2, 3));
         var weights = JniUtils.softmax(JniUtils.add(scores, pt(attentionBias)), -1, dataType);
@@ -286,7 +278,7 @@ public final class Gpt implements AutoCloseable {
     }
 
     /** Logits from the tied token embedding: hidden · tok_embᵀ, [N, V] for hidden [N, d_model]. */
-    private PtNDArray logits(NDArray hidden) {
+    PtNDArray logits(NDArray hidden) {
         return JniUtils.linear(pt(hidden), pt(tokenEmbedding), pt(outputBias));
     }
 
@@ -296,7 +288,7 @@ public final class Gpt implements AutoCloseable {
     }
 
     /** Position of each token = real tokens before it in its row; padding gets position 0. */
-    private static NDArray positionsOf(NDArray keyMask) {
+    static NDArray positionsOf(NDArray keyMask) {
         return keyMask.toType(DataType.INT64, false).cumSum(1).sub(1).clip(0, Long.MAX_VALUE);
     }
 
@@ -305,7 +297,7 @@ public final class Gpt implements AutoCloseable {
      * slots 0 .. S−1: a query sees key slot j iff j ≤ its own slot (causality, from arange
      * comparisons) and key j is a real token (the key-padding mask).
      */
-    private NDArray attentionBias(NDManager m, NDArray keyMask, long firstQuerySlot, long queries) {
+    NDArray attentionBias(NDManager m, NDArray keyMask, long firstQuerySlot, long queries) {
         long b = keyMask.getShape().get(0);
         long s = keyMask.getShape().get(1);
         var querySlots = m.arange((int) firstQuerySlot, (int) (firstQuerySlot + queries), 1, DataType.INT64)
@@ -330,7 +322,7 @@ public final class Gpt implements AutoCloseable {
         return JniUtils.linear(x, pt(weight), pt(bias));
     }
 
-    private static PtNDArray pt(NDArray array) {
+    static PtNDArray pt(NDArray array) {
         return (PtNDArray) array;
     }
 
@@ -453,384 +445,16 @@ public final class Gpt implements AutoCloseable {
         JniUtils.setGradMode(false);
     }
 
-    // ---------------------------------------------------------------- generation
-
-    /**
-     * How to sample.
-     *
-     * @param maxNewTokens at most this many tokens per response (EOS included)
-     * @param temperature logits are divided by it before the softmax; must be positive
-     * @param topK keep only the k most likely tokens (ties at the k-th kept too); 0 keeps all
-     * @param seed the sampling stream: the same seed, prompts and weights give the same tokens
-     * @param draw how a token is drawn from the probabilities (the distribution is the same)
-     */
-    public record Sampling(int maxNewTokens, float temperature, int topK, long seed, TokenDraw draw) {
-        /** Inverse-CDF sampling, the cheaper draw. */
-        public Sampling(int maxNewTokens, float temperature, int topK, long seed) {
-            this(maxNewTokens, temperature, topK, seed, TokenDraw.INVERSE_CDF);
-        }
-
-        public Sampling {
-            if (draw == null) {
-                throw new IllegalArgumentException("draw must be given");
-            }
-            if (maxNewTokens < 1) {
-                throw new IllegalArgumentException("maxNewTokens must be at least 1, got " + maxNewTokens);
-            }
-            if (!(temperature > 0)) {
-                throw new IllegalArgumentException("temperature must be positive, got " + temperature);
-            }
-            if (topK < 0) {
-                throw new IllegalArgumentException("topK must be 0 (off) or positive, got " + topK);
-            }
-        }
-    }
-
-    /**
-     * How one token is drawn from the next-token probabilities. Both give the same distribution;
-     * they differ in how two models fed the same random numbers relate.
-     */
-    public enum TokenDraw {
-        /** One uniform per token, through the CDF in token-id order: the cheapest. */
-        INVERSE_CDF,
-        /**
-         * One random number per vocabulary entry (Gumbel-max). Two models fed the same numbers pick
-         * the same token whenever the second raised the first's pick by a larger factor than any
-         * other token: a policy that sharpens a reference keeps the reference's likely picks, so
-         * where it keeps them the two draw the same sample. For comparing models' samples.
-         */
-        GUMBEL_MAX
-    }
-
-    /**
-     * One sampled response.
-     *
-     * @param tokens the response, ending with EOS when {@code terminated}
-     * @param behaviourLogProbs per token, log of the probability it was sampled with: log-softmax
-     *     of logits / temperature, restricted to and renormalised over the top-k set when topK > 0
-     *     (with topK = 0 exactly what {@link #score} computes at the same temperature)
-     * @param terminated true when the response ended with EOS, false when cut at maxNewTokens
-     */
-    public record Completion(int[] tokens, float[] behaviourLogProbs, boolean terminated) {}
-
-    /** Observes the next-token logits [B × V] (row-major) before each sampling step; for tests. */
-    interface StepObserver {
-        void onStep(int step, float[] logits);
-    }
-
-    /** Batched sampling with the KV cache. Prompts may differ in length (≥ 1 token each). */
-    public List<Completion> generate(List<int[]> prompts, Sampling sampling) {
-        return generate(prompts, sampling, true, null);
-    }
-
-    /**
-     * Batched sampling with the KV cache where row r draws from its own stream seeded {@code
-     * rowSeeds[r]} ({@code sampling.seed()} is not used): a row's tokens then depend on its prompt,
-     * its seed and the weights, not on which other rows share the batch, so a prompt sampled by any
-     * rollout actor in any grouping gives the response the in-process sampler gives it.
-     */
-    public List<Completion> generate(List<int[]> prompts, Sampling sampling, long[] rowSeeds) {
-        if (rowSeeds.length != prompts.size()) {
-            throw new IllegalArgumentException(rowSeeds.length + " row seeds for " + prompts.size() + " prompts");
-        }
-        var rngs = new SplittableRandom[rowSeeds.length];
-        for (int row = 0; row < rngs.length; row++) {
-            rngs[row] = new SplittableRandom(rowSeeds[row]);
-        }
-        return generate(prompts, sampling, true, null, rngs);
-    }
-
-    /** The same sampling, recomputing the whole prefix every step: the oracle and the baseline. */
-    public List<Completion> generateWithoutCache(List<int[]> prompts, Sampling sampling) {
-        return generate(prompts, sampling, false, null);
-    }
-
-    List<Completion> generate(List<int[]> prompts, Sampling sampling, boolean useCache, StepObserver observer) {
-        // One stream shared by every row, drawn row by row at each step.
-        var shared = new SplittableRandom(sampling.seed());
-        var rngs = new SplittableRandom[prompts.size()];
-        Arrays.fill(rngs, shared);
-        return generate(prompts, sampling, useCache, observer, rngs);
-    }
-
-    private List<Completion> generate(List<int[]> prompts, Sampling sampling, boolean useCache, StepObserver observer,
-            SplittableRandom[] rngs) {
-        int batch = prompts.size();
-        int promptWidth = prompts.stream().mapToInt(p -> p.length).max().orElseThrow(
-                () -> new IllegalArgumentException("no prompts to generate from"));
-        if (prompts.stream().anyMatch(p -> p.length == 0)) {
-            throw new IllegalArgumentException("every prompt needs at least one token");
-        }
-        int n = sampling.maxNewTokens();
-        int slots = promptWidth + n;
-        if (slots > config.contextLength()) {
-            throw new IllegalArgumentException("longest prompt " + promptWidth + " + " + n
-                    + " new tokens exceeds the context length " + config.contextLength());
-        }
-        int vocab = config.vocabSize();
-        // Row-major [B, slots]: left-padded prompts, then generated tokens at slots promptWidth + j.
-        long[] slotTokens = new long[batch * slots];
-        boolean[] realSlot = new boolean[batch * slots];
-        int[] promptLengths = new int[batch];
-        Arrays.fill(slotTokens, ByteTokenizer.PAD);
-        for (int row = 0; row < batch; row++) {
-            int[] prompt = prompts.get(row);
-            promptLengths[row] = prompt.length;
-            int start = row * slots + promptWidth - prompt.length;
-            for (int i = 0; i < prompt.length; i++) {
-                slotTokens[start + i] = prompt[i];
-            }
-            // Prompt tokens and every generated slot are keys; a finished row's later slots are
-            // ignored but must stay identical between the cached and uncached paths.
-            Arrays.fill(realSlot, start, row * slots + slots, true);
-        }
-        var tokens = new int[batch][n];
-        var logProbs = new float[batch][n];
-        int[] produced = new int[batch];
-        boolean[] terminated = new boolean[batch];
-
-        boolean gradMode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        int callerThreads = JniUtils.getNumThreads();
-        try (NDManager scope = manager.newSubManager()) {
-            var keyMask = scope.create(realSlot, new Shape(batch, slots));
-            var cache = useCache ? new KvCache(scope, keyMask, promptWidth) : null;
-            float[] logits = useCache
-                    ? prefill(scope, slotTokens, keyMask, cache, batch, slots, promptWidth)
-                    : recompute(scope, slotTokens, realSlot, batch, slots, promptWidth);
-            if (useCache && callerThreads > DECODE_THREADS) {
-                JniUtils.setNumThreads(DECODE_THREADS);
-            }
-            for (int step = 0; ; step++) {
-                if (observer != null) {
-                    observer.onStep(step, logits);
-                }
-                boolean anyRunning = false;
-                for (int row = 0; row < batch; row++) {
-                    if (terminated[row]) {
-                        continue;
-                    }
-                    var draw = TokenSampler.draw(logits, row * vocab, vocab, sampling.temperature(),
-                            sampling.topK(), sampling.draw(), rngs[row]);
-                    tokens[row][step] = draw.token();
-                    logProbs[row][step] = (float) draw.logProb();
-                    produced[row]++;
-                    slotTokens[row * slots + promptWidth + step] = draw.token();
-                    terminated[row] = draw.token() == ByteTokenizer.EOS;
-                    anyRunning |= !terminated[row];
-                }
-                if (!anyRunning || step + 1 == n) {
-                    break;
-                }
-                logits = useCache
-                        ? decode(scope, slotTokens, keyMask, cache, promptLengths, slots, promptWidth, promptWidth + step)
-                        : recompute(scope, slotTokens, realSlot, batch, slots, promptWidth + step + 1);
-            }
-        } finally {
-            if (JniUtils.getNumThreads() != callerThreads) {
-                JniUtils.setNumThreads(callerThreads);
-            }
-            JniUtils.setGradMode(gradMode);
-        }
-        var completions = new ArrayList<Completion>(batch);
-        for (int row = 0; row < batch; row++) {
-            completions.add(new Completion(Arrays.copyOf(tokens[row], produced[row]),
-                    Arrays.copyOf(logProbs[row], produced[row]), terminated[row]));
-        }
-        return completions;
-    }
-
-    /** Runs the padded prompts through the model, filling cache slots [0, promptWidth). */
-    private float[] prefill(NDManager scope, long[] slotTokens, NDArray keyMask, KvCache cache, int batch,
-            int slots, int promptWidth) {
-        try (NDManager step = scope.newSubManager()) {
-            var tokens = step.create(firstSlots(slotTokens, batch, slots, promptWidth), new Shape(batch, promptWidth));
-            var promptMask = JniUtils.slice(pt(keyMask), 1, 0, promptWidth, 1);
-            promptMask.attach(step);
-            var hidden = trunk(tokens, positionsOf(promptMask), attentionBias(step, keyMask, 0, promptWidth),
-                    cache, 0);
-            return lastLogits(hidden, batch);
-        }
-    }
-
-    /** Feeds the token at {@code slot} of every row and returns the logits for the next one. */
-    private float[] decode(NDManager scope, long[] slotTokens, NDArray keyMask, KvCache cache, int[] promptLengths,
-            int slots, int promptWidth, int slot) {
-        int batch = promptLengths.length;
-        long[] tokens = new long[batch];
-        long[] positions = new long[batch];
-        for (int row = 0; row < batch; row++) {
-            tokens[row] = slotTokens[row * slots + slot];
-            positions[row] = promptLengths[row] + (slot - promptWidth);
-        }
-        try (NDManager step = scope.newSubManager()) {
-            var bias = JniUtils.slice(cache.decodeBias, 2, slot - promptWidth, slot - promptWidth + 1, 1);
-            bias.attach(step);
-            var hidden = trunk(step.create(tokens, new Shape(batch, 1)), step.create(positions, new Shape(batch, 1)),
-                    bias, cache, slot);
-            return lastLogits(hidden, batch);
-        }
-    }
-
-    /** Full recomputation over slots [0, length): the public forward path, no cache. */
-    private float[] recompute(NDManager scope, long[] slotTokens, boolean[] realSlot, int batch, int slots, int length) {
-        try (NDManager step = scope.newSubManager()) {
-            var tokens = step.create(firstSlots(slotTokens, batch, slots, length), new Shape(batch, length));
-            boolean[] mask = new boolean[batch * length];
-            for (int row = 0; row < batch; row++) {
-                System.arraycopy(realSlot, row * slots, mask, row * length, length);
-            }
-            var keyMask = step.create(mask, new Shape(batch, length));
-            var hidden = trunk(tokens, positionsOf(keyMask), attentionBias(step, keyMask, 0, length), null, 0);
-            return lastLogits(hidden, batch);
-        }
-    }
-
-    /** Next-token logits of every row, [B × V] row-major, from hidden states [B·T, d_model]. */
-    private float[] lastLogits(PtNDArray hidden, long batch) {
-        long t = hidden.getShape().get(0) / batch;
-        var last = t == 1 ? hidden : JniUtils.reshape(
-                JniUtils.slice(JniUtils.reshape(hidden, new long[] {batch, t, config.dModel()}), 1, t - 1, t, 1),
-                new long[] {batch, config.dModel()});
-        var logits = logits(last);
-        return (logits.getDataType() == DataType.FLOAT32 ? logits : logits.toType(DataType.FLOAT32, false))
-                .toFloatArray();
-    }
-
-    private static long[] firstSlots(long[] slotTokens, int batch, int slots, int length) {
-        long[] out = new long[batch * length];
-        for (int row = 0; row < batch; row++) {
-            System.arraycopy(slotTokens, row * slots, out, row * length, length);
-        }
-        return out;
-    }
-
-    /**
-     * Keys and values of every layer, preallocated [B, H, slots, hd] and written in place, and the
-     * attention bias of every decode query, built once ([B, 1, new slots, slots]) and sliced per
-     * step: a decode step is about a hundred native calls, so each one saved shows.
-     */
-    private final class KvCache {
-        final PtNDArray[] keys;
-        final PtNDArray[] values;
-        final PtNDArray decodeBias;
-        private final long batch;
-
-        KvCache(NDManager scope, NDArray keyMask, int promptWidth) {
-            long batch = keyMask.getShape().get(0);
-            long slots = keyMask.getShape().get(1);
-            this.batch = batch;
-            this.decodeBias = pt(attentionBias(scope, keyMask, promptWidth, slots - promptWidth));
-            this.keys = new PtNDArray[config.layers()];
-            this.values = new PtNDArray[config.layers()];
-            var shape = new Shape(batch, config.heads(), slots, config.headDim());
-            for (int l = 0; l < keys.length; l++) {
-                keys[l] = pt(scope.zeros(shape, dataType));
-                values[l] = pt(scope.zeros(shape, dataType));
-            }
-        }
-
-        void write(int layer, PtNDArray k, PtNDArray v, long firstSlot) {
-            long t = k.getShape().get(2);
-            long[] from = {0, 0, firstSlot, 0};
-            long[] to = {batch, config.heads(), firstSlot + t, config.headDim()};
-            long[] stride = {1, 1, 1, 1};
-            JniUtils.indexSet(keys[layer], k, from, to, stride);
-            JniUtils.indexSet(values[layer], v, from, to, stride);
-        }
-    }
-
     // ---------------------------------------------------------------- weights
 
     /** All parameters, safetensors-encoded, stamped with {@code version} and a SHA-256 checksum. */
     public WeightSnapshot snapshot(long version) {
-        return withoutGradient(() -> encodeParameters(version));
+        return withoutGradient(() -> snapshots.encode(version));
     }
 
-    private WeightSnapshot encodeParameters(long version) {
-        if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-            return new WeightSnapshot(version, SafetensorsLayout.write(parameters, dataType));
-        }
-        try (var list = new NDList()) {
-            // Encode copies: the list's close() must not free the live parameters.
-            for (var entry : parameters.entrySet()) {
-                var copy = entry.getValue().toType(DataType.FLOAT32, true);
-                copy.setName(entry.getKey());
-                list.add(copy);
-            }
-            return new WeightSnapshot(version, list.encode(NDList.Encoding.SAFETENSORS));
-        }
-    }
-
-    /**
-     * Copies {@code snapshot}'s weights into this model in place (shapes must match the config).
-     *
-     * <p>float32 on a little-endian host (every CPU we run on): each parameter's bytes go from the
-     * payload into one reused direct buffer and from there into the live tensor, two copies in all;
-     * decoding to temporary tensors first and reading them back would make five. Other data types
-     * take the general path.
-     */
+    /** Copies {@code snapshot}'s weights into this model in place (shapes must match the config). */
     public void load(WeightSnapshot snapshot) {
-        if (dataType == DataType.FLOAT32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-            loadFloat32(snapshot);
-        } else {
-            loadDecoded(snapshot);
-        }
-    }
-
-    private ByteBuffer loadBuffer;
-
-    private void loadFloat32(WeightSnapshot snapshot) {
-        var payload = snapshot.safetensors();
-        var layout = SafetensorsLayout.parse(payload);
-        if (layout.entries().size() != parameters.size()) {
-            throw new IllegalArgumentException("weight snapshot v" + snapshot.version() + " holds "
-                    + layout.entries().size() + " tensors, this model has " + parameters.size() + " parameters");
-        }
-        // check every tensor before touching any parameter: a misfit snapshot leaves the model as it was
-        for (var entry : parameters.entrySet()) {
-            var source = layout.entries().get(entry.getKey());
-            var expected = entry.getValue().getShape();
-            if (source == null || !new Shape(source.shape()).equals(expected) || !source.dtype().equals("F32")
-                    || source.to() - source.from() != expected.size() * Float.BYTES) {
-                throw new IllegalArgumentException("weight snapshot v" + snapshot.version()
-                        + " does not fit this model: parameter " + entry.getKey() + " is "
-                        + (source == null ? "missing" : source.dtype() + " " + new Shape(source.shape()))
-                        + ", expected F32 " + expected);
-            }
-        }
-        int bytes = payload.length - layout.dataStart();
-        if (loadBuffer == null || loadBuffer.capacity() < bytes) {
-            loadBuffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
-        }
-        loadBuffer.clear();
-        loadBuffer.put(payload, layout.dataStart(), bytes);
-        for (var entry : parameters.entrySet()) {
-            var source = layout.entries().get(entry.getKey());
-            var slice = loadBuffer.slice(source.from() - layout.dataStart(), source.to() - source.from())
-                    .order(ByteOrder.nativeOrder());
-            entry.getValue().set(slice);
-        }
-    }
-
-    private void loadDecoded(WeightSnapshot snapshot) {
-        try (NDManager scope = manager.newSubManager()) {
-            var decoded = NDList.decode(scope, snapshot.safetensors());
-            if (decoded.size() != parameters.size()) {
-                throw new IllegalArgumentException("weight snapshot v" + snapshot.version() + " holds "
-                        + decoded.size() + " tensors, this model has " + parameters.size() + " parameters");
-            }
-            for (var entry : parameters.entrySet()) {
-                var source = decoded.get(entry.getKey());
-                var target = entry.getValue();
-                if (source == null || !source.getShape().equals(target.getShape())) {
-                    throw new IllegalArgumentException("weight snapshot v" + snapshot.version()
-                            + " does not fit this model: parameter " + entry.getKey() + " is "
-                            + (source == null ? "missing" : source.getShape()) + ", expected " + target.getShape());
-                }
-                target.set(source.toType(dataType, false).toByteBuffer());
-            }
-        }
+        snapshots.load(snapshot);
     }
 
     @Override

@@ -9,7 +9,8 @@ import ai.djl.ndarray.NDArray;
  * model, log π_SFT(y | x). The reward stage fits the weight after training the head (a one-
  * parameter Bradley-Terry fit on the same comparisons) and stores it with the checkpoint, so every
  * reader scores alike; {@code sft} is the frozen SFT model the reader already holds (PPO's
- * reference), never trained and never closed here.
+ * reference), never trained and never closed here. A reward-stage checkpoint loads as one with
+ * {@code Checkpoint.loadRewardModel}.
  */
 public record RewardModel(Gpt model, Gpt sft, double likelihoodWeight) implements RewardFunction {
   public RewardModel {

@@ -15,8 +15,8 @@ import java.util.SplittableRandom;
  * writes a weight, so an actor runs it on its own copies of the three models.
  *
  * <p>Randomness is a function of the prompt's own seed only: each prompt carries a seed, and its
- * K responses draw from K streams split off that seed ({@link Gpt#generate(List, Gpt.Sampling,
- * long[])}). Which actor samples a prompt, and with which other prompts it shares a batch, changes
+ * K responses draw from K streams split off that seed ({@link Generator#generate(List,
+ * Generator.Sampling, long[])}). Which actor samples a prompt, and with which other prompts it shares a batch, changes
  * nothing: the streaming loop reproduces the in-process one.
  */
 public final class RolloutGenerator {
@@ -93,8 +93,9 @@ public final class RolloutGenerator {
         rows.add(prompt.tokens());
       }
     }
-    var completions = policy.generate(rows, new Gpt.Sampling(maxNewTokens, temperature, 0, 0), rowSeeds);
-    var responses = completions.stream().map(Gpt.Completion::tokens).toList();
+    var completions =
+        new Generator(policy).generate(rows, new Generator.Sampling(maxNewTokens, temperature, 0, 0), rowSeeds);
+    var responses = completions.stream().map(Generator.Completion::tokens).toList();
     record Scored(float[] refLogProbs, float[] rmScores, int responseWidth) {}
     var scored = Gpt.withoutGradient(() -> {
       try (NDManager scope = NDManager.newBaseManager("PyTorch")) {

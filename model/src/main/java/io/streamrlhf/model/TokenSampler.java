@@ -11,7 +11,7 @@ import java.util.SplittableRandom;
  * logit is below the k-th largest get probability 0 and the rest are renormalised. The returned
  * log-prob is the log of the probability the token was drawn with, computed in double.
  *
- * <p>Two ways to draw, with the same distribution ({@link Gpt.TokenDraw}): inverse CDF takes one
+ * <p>Two ways to draw, with the same distribution ({@link Generator.TokenDraw}): inverse CDF takes one
  * uniform per token; Gumbel-max takes one per vocabulary entry and picks the token with the
  * smallest E_i / w_i (E_i = −log u_i exponential, w_i the unnormalised probability), which is
  * argmax(log w_i + Gumbel_i) with one logarithm per entry.
@@ -22,7 +22,7 @@ final class TokenSampler {
 
     private TokenSampler() {}
 
-    static Draw draw(float[] logits, int offset, int vocab, float temperature, int topK, Gpt.TokenDraw method,
+    static Draw draw(float[] logits, int offset, int vocab, float temperature, int topK, Generator.TokenDraw method,
             SplittableRandom rng) {
         double[] scaled = new double[vocab];
         double max = Double.NEGATIVE_INFINITY;
@@ -45,7 +45,7 @@ final class TokenSampler {
                 sum += weights[i];
             }
         }
-        int token = method == Gpt.TokenDraw.GUMBEL_MAX ? gumbelMax(weights, rng) : inverseCdf(weights, sum, rng);
+        int token = method == Generator.TokenDraw.GUMBEL_MAX ? gumbelMax(weights, rng) : inverseCdf(weights, sum, rng);
         return new Draw(token, scaled[token] - max - Math.log(sum));
     }
 

@@ -31,9 +31,9 @@ public final class GenerationBench {
         }
         try (var model = Gpt.create(GptConfig.small(), 0)) {
             Gpt.inferenceOnlyThread();
-            var sampling = new Gpt.Sampling(newTokens, 1f, 0, 1);
-            double kv = tokensPerSecond(() -> model.generate(prompts, sampling), 5);
-            double noCache = tokensPerSecond(() -> model.generateWithoutCache(prompts, sampling), 3);
+            var sampling = new Generator.Sampling(newTokens, 1f, 0, 1);
+            double kv = tokensPerSecond(() -> new Generator(model).generate(prompts, sampling), 5);
+            double noCache = tokensPerSecond(() -> new Generator(model).generateWithoutCache(prompts, sampling), 3);
             System.out.printf("{\"params\": %d, \"threads\": %d, \"gen_kv_tokens_per_s\": %.0f, "
                             + "\"gen_nocache_tokens_per_s\": %.0f}%n",
                     model.parameterCount(), ai.djl.pytorch.jni.JniUtils.getNumThreads(), kv, noCache);
@@ -41,7 +41,7 @@ public final class GenerationBench {
     }
 
     /** Median over {@code repeats} runs after one warm-up; counts the tokens really produced. */
-    private static double tokensPerSecond(java.util.function.Supplier<List<Gpt.Completion>> run, int repeats) {
+    private static double tokensPerSecond(java.util.function.Supplier<List<Generator.Completion>> run, int repeats) {
         run.get();
         double[] rates = new double[repeats];
         for (int i = 0; i < repeats; i++) {

@@ -44,15 +44,16 @@ class GenerationTest {
 
     @Test
     void kvCacheMatchesFullRecomputation() {
-        var sampling = new Gpt.Sampling(16, 1.0f, 0, 5);
+        var sampling = new Generator.Sampling(16, 1.0f, 0, 5);
         List<float[]> cached = new ArrayList<>();
         List<float[]> recomputed = new ArrayList<>();
-        var withCache = eosProne.generate(PROMPTS, sampling, true, (step, logits) -> cached.add(logits.clone()));
-        var withoutCache = eosProne.generate(PROMPTS, sampling, false,
+        var withCache = new Generator(eosProne).generate(PROMPTS, sampling, true,
+                (step, logits) -> cached.add(logits.clone()));
+        var withoutCache = new Generator(eosProne).generate(PROMPTS, sampling, false,
                 (step, logits) -> recomputed.add(logits.clone()));
 
         // Rows of mixed prompt lengths, some stopping early: the batch runs on for the others.
-        assertThat(withCache).anyMatch(Gpt.Completion::terminated);
+        assertThat(withCache).anyMatch(Generator.Completion::terminated);
         assertThat(withCache).anyMatch(c -> c.tokens().length > 8);
         assertThat(cached).hasSizeGreaterThan(8).hasSameSizeAs(recomputed);
         for (int step = 0; step < cached.size(); step++) {
@@ -86,7 +87,7 @@ class GenerationTest {
             for (int token = ByteTokenizer.PAD; token < ByteTokenizer.VOCAB_SIZE; token++) {
                 embedding.set(new ai.djl.ndarray.index.NDIndex("{}", token), embedding.getManager().create(row));
             }
-            var completions = padProne.generate(PROMPTS, new Gpt.Sampling(20, 1.5f, 0, 7));
+            var completions = new Generator(padProne).generate(PROMPTS, new Generator.Sampling(20, 1.5f, 0, 7));
             var drawn = new ArrayList<Integer>();
             for (var completion : completions) {
                 for (int token : completion.tokens()) drawn.add(token);
@@ -106,11 +107,11 @@ class GenerationTest {
 
     @Test
     void samplingIsReproducibleForASeedAndStopsAtEos() {
-        var sampling = new Gpt.Sampling(20, 1f, 0, 99);
-        var first = eosProne.generate(PROMPTS, sampling);
-        var second = eosProne.generate(PROMPTS, sampling);
-        var other = eosProne.generate(PROMPTS, new Gpt.Sampling(20, 1f, 0, 100));
-        assertThat(first).anyMatch(Gpt.Completion::terminated);
+        var sampling = new Generator.Sampling(20, 1f, 0, 99);
+        var first = new Generator(eosProne).generate(PROMPTS, sampling);
+        var second = new Generator(eosProne).generate(PROMPTS, sampling);
+        var other = new Generator(eosProne).generate(PROMPTS, new Generator.Sampling(20, 1f, 0, 100));
+        assertThat(first).anyMatch(Generator.Completion::terminated);
         boolean anyDifferent = false;
         for (int row = 0; row < PROMPTS.size(); row++) {
             assertThat(first.get(row).tokens()).isEqualTo(second.get(row).tokens());
@@ -131,8 +132,8 @@ class GenerationTest {
 
     @Test
     void topKOneIsGreedyWithCertainty() {
-        var greedy = model.generate(PROMPTS, new Gpt.Sampling(8, 1f, 1, 3));
-        var greedyOtherSeed = model.generate(PROMPTS, new Gpt.Sampling(8, 1f, 1, 4));
+        var greedy = new Generator(model).generate(PROMPTS, new Generator.Sampling(8, 1f, 1, 3));
+        var greedyOtherSeed = new Generator(model).generate(PROMPTS, new Generator.Sampling(8, 1f, 1, 4));
         for (int row = 0; row < PROMPTS.size(); row++) {
             assertThat(greedy.get(row).tokens()).isEqualTo(greedyOtherSeed.get(row).tokens());
             for (float lp : greedy.get(row).behaviourLogProbs()) {
@@ -144,8 +145,8 @@ class GenerationTest {
     @Test
     void behaviourLogProbsEqualScoredLogProbs() {
         float temperature = 0.8f;
-        var completions = model.generate(PROMPTS, new Gpt.Sampling(20, temperature, 0, 21));
-        List<int[]> responses = completions.stream().map(Gpt.Completion::tokens).toList();
+        var completions = new Generator(model).generate(PROMPTS, new Generator.Sampling(20, temperature, 0, 21));
+        List<int[]> responses = completions.stream().map(Generator.Completion::tokens).toList();
         try (NDManager m = NDManager.newBaseManager()) {
             var batch = ScoringBatch.of(m, PROMPTS, responses);
             var scores = Gpt.withoutGradient(() -> model.score(batch, temperature));
@@ -174,7 +175,7 @@ class GenerationTest {
 
     @Test
     void tooLongRequestFailsWithClearMessage() {
-        assertThatThrownBy(() -> model.generate(PROMPTS, new Gpt.Sampling(40, 1f, 0, 1)))
+        assertThatThrownBy(() -> new Generator(model).generate(PROMPTS, new Generator.Sampling(40, 1f, 0, 1)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("exceeds the context length 48");
     }

@@ -29,8 +29,8 @@ class SnapshotTest {
             target.load(decoded);
             assertThat(decoded.version()).isEqualTo(42);
             assertThat(logits(target)).isEqualTo(logits(source));
-            assertThat(target.generate(PROMPTS, new Gpt.Sampling(5, 1f, 0, 9)).get(0).tokens())
-                    .isEqualTo(source.generate(PROMPTS, new Gpt.Sampling(5, 1f, 0, 9)).get(0).tokens());
+            assertThat(new Generator(target).generate(PROMPTS, new Generator.Sampling(5, 1f, 0, 9)).get(0).tokens())
+                    .isEqualTo(new Generator(source).generate(PROMPTS, new Generator.Sampling(5, 1f, 0, 9)).get(0).tokens());
         }
     }
 

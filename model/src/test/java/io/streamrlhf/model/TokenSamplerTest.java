@@ -13,7 +13,7 @@ class TokenSamplerTest {
   @Test
   void bothDrawsFollowTheSoftmaxAndReportItsLogProb() {
     double[] p = softmax(LOGITS, 1.0);
-    for (var method : Gpt.TokenDraw.values()) {
+    for (var method : Generator.TokenDraw.values()) {
       var rng = new SplittableRandom(7);
       int n = 40_000;
       int[] counts = new int[LOGITS.length];
@@ -36,19 +36,19 @@ class TokenSamplerTest {
     // [0.30, 0.70) to [0.35, 0.85), so inverse CDF loses the picks with u in [0.30, 0.35).
     float[] p = logits(0.3, 0.4, 0.3);
     float[] q = logits(0.35, 0.5, 0.15);
-    int[] lost = new int[Gpt.TokenDraw.values().length];
+    int[] lost = new int[Generator.TokenDraw.values().length];
     int kept = 0;
     for (long seed = 0; seed < 5_000; seed++) {
-      for (var method : Gpt.TokenDraw.values()) {
+      for (var method : Generator.TokenDraw.values()) {
         int fromP = TokenSampler.draw(p, 0, 3, 1f, 0, method, new SplittableRandom(seed)).token();
         int fromQ = TokenSampler.draw(q, 0, 3, 1f, 0, method, new SplittableRandom(seed)).token();
         if (fromP == 1 && fromQ != 1) lost[method.ordinal()]++;
-        if (fromP == 1 && method == Gpt.TokenDraw.GUMBEL_MAX) kept++;
+        if (fromP == 1 && method == Generator.TokenDraw.GUMBEL_MAX) kept++;
       }
     }
     assertThat(kept).isGreaterThan(1_500); // p draws token 1 about 2,000 times
-    assertThat(lost[Gpt.TokenDraw.GUMBEL_MAX.ordinal()]).isZero();
-    assertThat(lost[Gpt.TokenDraw.INVERSE_CDF.ordinal()]).isBetween(150, 350); // 5% of 5,000
+    assertThat(lost[Generator.TokenDraw.GUMBEL_MAX.ordinal()]).isZero();
+    assertThat(lost[Generator.TokenDraw.INVERSE_CDF.ordinal()]).isBetween(150, 350); // 5% of 5,000
   }
 
   private static float[] logits(double... probabilities) {

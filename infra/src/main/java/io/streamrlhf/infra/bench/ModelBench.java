@@ -7,6 +7,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.streamrlhf.learner.ppo.Ppo;
 import io.streamrlhf.model.AdamW;
+import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.ScoringBatch;
@@ -70,12 +71,13 @@ public final class ModelBench {
       prompts.add(rng.ints(shape.promptTokens(), 0, 256).toArray());
     }
     try (var policy = Gpt.create(config, 0)) {
-      var sampling = new Gpt.Sampling(shape.newTokens(), 1f, 0, 1);
+      var sampling = new Generator.Sampling(shape.newTokens(), 1f, 0, 1);
       // Tokens actually produced: a row that samples end-of-sequence stops early, which only
       // lowers our rate (the batch keeps its width until every row is done).
-      var genKv = measure(repeats, () -> tokensPerSecond(() -> policy.generate(prompts, sampling)));
+      var generator = new Generator(policy);
+      var genKv = measure(repeats, () -> tokensPerSecond(() -> generator.generate(prompts, sampling)));
       var genNocache =
-          measure(Math.max(1, repeats / 2), () -> tokensPerSecond(() -> policy.generateWithoutCache(prompts, sampling)));
+          measure(Math.max(1, repeats / 2), () -> tokensPerSecond(() -> generator.generateWithoutCache(prompts, sampling)));
 
       var responses = new ArrayList<int[]>();
       for (int i = 0; i < shape.batch(); i++) {
@@ -110,7 +112,7 @@ public final class ModelBench {
     return Figure.of(samples);
   }
 
-  private static double tokensPerSecond(java.util.function.Supplier<List<Gpt.Completion>> generation) {
+  private static double tokensPerSecond(java.util.function.Supplier<List<Generator.Completion>> generation) {
     long t0 = System.nanoTime();
     var completions = generation.get();
     double seconds = (System.nanoTime() - t0) / 1e9;

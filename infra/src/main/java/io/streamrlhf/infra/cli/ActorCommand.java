@@ -1,9 +1,11 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.infra.stream.LocalLoop;
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.ppo.RewardSource;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -51,8 +53,9 @@ final class ActorCommand implements Callable<Integer> {
         + ProcessHandle.current().pid();
     TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
+    var models = RolloutActor.Models.load(loop.sft, RewardSource.of(config.reward(), loop.rm)::loadUnchecked);
     var node = ActorNode.deploy(vertx, LocalLoop.settings(actorId, bootstrap, config).withVersionWait(versionWait),
-        LocalLoop.models(config, loop.sft, loop.rm), line -> println(out, line));
+        models, line -> println(out, line));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       println(out, actorId + ": stopping");
       node.stop();

@@ -3,7 +3,7 @@ package io.streamrlhf.infra.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamrlhf.learner.eval.EvalTable;
 import io.streamrlhf.learner.eval.Evaluation;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.EvalSet;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

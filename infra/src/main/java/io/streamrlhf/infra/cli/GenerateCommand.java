@@ -3,7 +3,7 @@ package io.streamrlhf.infra.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamrlhf.learner.eval.ResponseSampler;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;

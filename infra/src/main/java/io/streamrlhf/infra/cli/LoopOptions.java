@@ -2,7 +2,8 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.config.RewardConfig;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -44,7 +45,7 @@ final class LoopOptions {
     StageOptions.requireCheckpoint("--rm", rm, "reward");
     String stage;
     try {
-      stage = Checkpoint.trainState(rm).stage();
+      stage = Checkpoint.trainState(rm, TrainState.class).stage();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the train state of the checkpoint in " + rm, e);
     }

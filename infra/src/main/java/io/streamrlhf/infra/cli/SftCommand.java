@@ -2,7 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.SftConfig;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;

@@ -2,8 +2,8 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.StageConfig;
-import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -82,7 +82,7 @@ final class StageOptions {
   /** The train state of the checkpoint in --out. */
   TrainState savedState() {
     try {
-      return Checkpoint.trainState(out);
+      return Checkpoint.trainState(out, TrainState.class);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the train state of the checkpoint in " + out, e);
     }

@@ -10,20 +10,16 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.stream.KafkaRollouts;
-import io.streamrlhf.learner.train.Checkpoint;
-import io.streamrlhf.model.Gpt;
 import io.streamrlhf.tasks.Completion;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 
 /**
  * The streaming loop in one process, through a real Kafka broker: the embedded KRaft broker
@@ -70,8 +66,10 @@ public final class LocalLoop {
           out.flush();
         }
       };
+      // each actor loads its own frozen SFT reference and the reward the config names
+      var models = RolloutActor.Models.load(sftDir, RewardSource.of(config.reward(), rmDir)::loadUnchecked);
       for (int i = 0; i < actors; i++) {
-        nodes.add(ActorNode.deploy(vertx, settings("actor-" + i, bootstrap, config), models(config, sftDir, rmDir), log));
+        nodes.add(ActorNode.deploy(vertx, settings("actor-" + i, bootstrap, config), models, log));
       }
       var summary = KafkaRollouts.learn(config, KafkaRollouts.Settings.of(bootstrap), sftDir, rmDir, outDir, out);
       awaitFinalWeights(newest, actors, config.updates(), out);
@@ -116,28 +114,6 @@ public final class LocalLoop {
   public static ActorSettings settings(String actorId, String bootstrap, PpoConfig config) {
     return ActorSettings.of(actorId, bootstrap, config.responsesPerPrompt(), Completion.MAX_NEW_TOKENS,
         config.samplingTemperature()).withMaxPromptsPerBatch(config.promptsPerBatch());
-  }
-
-  /** The frozen SFT reference and the reward the config names, each actor loading its own copies. */
-  public static RolloutActor.Models models(PpoConfig config, Path sftDir, Path rmDir) {
-    var source = RewardSource.of(config.reward(), rmDir);
-    return new RolloutActor.Models(load(sftDir), reference -> {
-      try {
-        return source.load(reference);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot load " + source.describe(), e);
-      }
-    });
-  }
-
-  private static Supplier<Gpt> load(Path dir) {
-    return () -> {
-      try {
-        return Checkpoint.loadModel(dir);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot load the model in " + dir, e);
-      }
-    };
   }
 
   /** For tests and the demo: the actors' ids as {@link #run} names them. */

@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.streamrlhf.learner.ppo.PpoLoop;
-import io.streamrlhf.learner.train.Checkpoint;
-import io.streamrlhf.learner.train.Json;
 import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.file.Path;

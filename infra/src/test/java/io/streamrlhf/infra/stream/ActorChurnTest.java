@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.actors.ActorEvents;
 import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.RolloutActor;
+import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.vertx.core.json.JsonObject;
 import java.nio.file.Path;
@@ -34,7 +36,8 @@ class ActorChurnTest {
     var firstApplied = Collections.synchronizedMap(new HashMap<String, Long>());
     vertx.eventBus().<JsonObject>consumer(ActorEvents.APPLIED,
         m -> firstApplied.putIfAbsent(m.body().getString("actorId"), m.body().getLong("version")));
-    var models = LocalLoop.models(config, dir.resolve("sft"), dir.resolve("rm"));
+    var reward = RewardSource.of(config.reward(), dir.resolve("rm"));
+    var models = RolloutActor.Models.load(dir.resolve("sft"), reward::loadUnchecked);
     var log = new Watch();
     var early = ActorNode.deploy(vertx, LocalLoop.settings("actor-early", bootstrap, config), models, log::line);
     ActorNode late = null;

@@ -3,8 +3,8 @@ package io.streamrlhf.infra.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.learner.ppo.PpoLoop;
-import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;

@@ -3,9 +3,12 @@ package io.streamrlhf.infra.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +39,8 @@ class LearnerCrashTest {
     var vertx = ActorNode.newVertx();
     var actorLog = new Watch();
     var node = ActorNode.deploy(vertx, LocalLoop.settings("actor-0", bootstrap, config),
-        LocalLoop.models(config, dir.resolve("sft"), dir.resolve("rm")), actorLog::line);
+        RolloutActor.Models.load(dir.resolve("sft"), RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
+        actorLog::line);
     try {
       var first = new Watch();
       var killed = learner(bootstrap, dir, configFile, out, false, first);
@@ -56,7 +60,7 @@ class LearnerCrashTest {
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
-    assertThat(Checkpoint.trainState(out).step()).isEqualTo(5);
+    assertThat(Checkpoint.trainState(out, TrainState.class).step()).isEqualTo(5);
     var applied = KafkaRollouts.appliedRolloutIds(out);
     var run = applied.get(0).split(":")[0];
     var expected = new ArrayList<String>();

@@ -4,7 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.stream.KafkaRollouts;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
@@ -34,7 +35,7 @@ class StreamingLoopTest {
 
       assertThat(summary.rolloutsApplied()).isEqualTo(8);
       assertThat(summary.lagMax()).isZero(); // max_lag 0: on-policy
-      assertThat(Checkpoint.trainState(dir.resolve("ppo")).step()).isEqualTo(2);
+      assertThat(Checkpoint.trainState(dir.resolve("ppo"), TrainState.class).step()).isEqualTo(2);
       // checkpoint_every_updates is 1000 here: the learner says it checkpoints every update anyway, and does
       assertThat(log.toString()).contains("checkpointing after every update, not every 1000")
           .contains("learner: checkpoint v1 written").contains("learner: checkpoint v2 written");

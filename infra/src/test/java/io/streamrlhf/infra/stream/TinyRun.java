@@ -2,13 +2,13 @@ package io.streamrlhf.infra.stream;
 
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
-import io.streamrlhf.learner.reward.RewardStats;
-import io.streamrlhf.learner.train.Checkpoint;
-import io.streamrlhf.learner.train.Json;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.file.Path;

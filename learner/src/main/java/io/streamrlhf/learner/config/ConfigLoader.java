@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
-import io.streamrlhf.learner.train.Json;
+import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.Oracle;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -1,12 +1,11 @@
 package io.streamrlhf.learner.eval;
 
 import ai.djl.ndarray.NDManager;
-import io.streamrlhf.learner.reward.RewardScoring;
-import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.ScoringBatch;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.FewShotPrompt;
 import io.streamrlhf.tasks.Oracle;
 import io.streamrlhf.tasks.Task;
@@ -76,7 +75,7 @@ public final class Evaluation {
       PrintWriter log) throws IOException {
     var records = new ArrayList<EvalTable.Record>();
     try (var sft = models.sft() == null ? null : Checkpoint.loadModel(models.sft());
-        var rm = models.rm() == null ? null : RewardScoring.load(models.rm(), sft)) {
+        var rm = models.rm() == null ? null : Checkpoint.loadRewardModel(models.rm(), sft)) {
       for (var row : rows) {
         var dir = models.of(row);
         if (dir == null) {
@@ -173,7 +172,7 @@ public final class Evaluation {
     long t0 = System.nanoTime();
     int n = opponents[0].length;
     try (var sft = Checkpoint.loadModel(sftDir);
-        var rm = rmDir == null ? null : RewardScoring.load(rmDir, sft)) {
+        var rm = rmDir == null ? null : Checkpoint.loadRewardModel(rmDir, sft)) {
       var candidates = sampled(sft, tasks, n, settings, settings.seed() + 1_002);
       var oracle = oracleScores(tasks, candidates, n);
       double[][] rmScores = null;

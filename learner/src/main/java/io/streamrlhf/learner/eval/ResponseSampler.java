@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.eval;
 
 import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.tasks.Completion;
@@ -13,8 +14,8 @@ import java.util.List;
  * {@link Completion#MAX_NEW_TOKENS} new tokens (TASKS.md "Text format").
  *
  * <p>The i-th prompt draws from its own random stream, seeded by the seed and i alone, with
- * Gumbel-max draws ({@link Gpt.TokenDraw#GUMBEL_MAX}). So a response does not depend on the batch
- * size, and two models sampled with the same seed use the same random numbers on the same prompt
+ * Gumbel-max draws ({@link Generator.TokenDraw#GUMBEL_MAX}). So a response does not depend on the
+ * batch size, and two models sampled with the same seed use the same random numbers on the same prompt
  * (common random numbers): where a policy keeps the reference's likely tokens, it draws the
  * reference's sample. The table's win column compares the PPO row's sample with the SFT row's on
  * each prompt, and pairing them this way keeps part of the draws' luck out of that comparison.
@@ -59,8 +60,9 @@ public final class ResponseSampler {
       long seed, boolean cutAtNewline) {
     var encoded = prompts.stream().map(ByteTokenizer::encode).toList();
     var rowSeeds = promptSeeds(seed, firstIndex, prompts.size());
-    var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, temperature, 0, seed, Gpt.TokenDraw.GUMBEL_MAX);
-    var completions = model.generate(encoded, sampling, rowSeeds);
+    var sampling =
+        new Generator.Sampling(Completion.MAX_NEW_TOKENS, temperature, 0, seed, Generator.TokenDraw.GUMBEL_MAX);
+    var completions = new Generator(model).generate(encoded, sampling, rowSeeds);
     var samples = new ArrayList<Sample>(prompts.size());
     for (int i = 0; i < prompts.size(); i++) {
       samples.add(toSample(prompts.get(i), completions.get(i), cutAtNewline));
@@ -79,7 +81,7 @@ public final class ResponseSampler {
     return Arrays.copyOfRange(all, firstIndex, firstIndex + count);
   }
 
-  static Sample toSample(String prompt, Gpt.Completion completion, boolean cutAtNewline) {
+  static Sample toSample(String prompt, Generator.Completion completion, boolean cutAtNewline) {
     var tokens = completion.tokens();
     if (cutAtNewline) {
       for (int i = 0; i < tokens.length; i++) {

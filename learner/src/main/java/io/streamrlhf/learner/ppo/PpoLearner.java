@@ -6,7 +6,7 @@ import ai.djl.ndarray.NDManager;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.pretrain.CorpusWindows;
 import io.streamrlhf.learner.pretrain.Pretraining;
-import io.streamrlhf.learner.train.AdamW;
+import io.streamrlhf.model.AdamW;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.ScoringBatch;

@@ -1,13 +1,13 @@
 package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.learner.config.PpoConfig;
-import io.streamrlhf.learner.train.Checkpoint;
-import io.streamrlhf.learner.train.Json;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.model.RewardModel;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.Completion;
 import io.streamrlhf.tasks.EvalSet;
 import io.streamrlhf.tasks.Oracle;
@@ -77,7 +77,7 @@ public final class PpoLoop {
       PrintWriter out, Function<Models, RolloutSource> sources, long haltAfterUpdate) throws IOException {
     long started = System.nanoTime();
     var reward = RewardSource.of(config.reward(), rmDir);
-    var saved = resume ? Checkpoint.read(outDir, config.stageName()) : null;
+    var saved = resume ? Checkpoint.read(outDir, config.stageName(), TrainState.class) : null;
     try (var policy = resume ? Gpt.create(saved.modelConfig(), 0) : Checkpoint.loadModel(sftDir);
         var reference = Checkpoint.loadModel(sftDir);
         var rewardFunction = reward.load(reference)) {

@@ -2,14 +2,16 @@ package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.reward.Moments;
-import io.streamrlhf.learner.reward.RewardScoring;
-import io.streamrlhf.learner.reward.RewardStats;
 import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardFunction;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.Completion;
 import io.streamrlhf.tasks.TrainingPrompts;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 
@@ -24,6 +26,15 @@ public sealed interface RewardSource {
    * {@code reference} serving a reward model's likelihood term; the caller closes it.
    */
   RewardFunction load(Gpt reference) throws IOException;
+
+  /** {@link #load} where no IOException can be declared (an actor loads on its worker thread). */
+  default RewardFunction loadUnchecked(Gpt reference) {
+    try {
+      return load(reference);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot load " + describe(), e);
+    }
+  }
 
   /** Mean and standard deviation of the raw reward on SFT samples. */
   Normalisation normalisation(Gpt sft) throws IOException;
@@ -56,7 +67,7 @@ public sealed interface RewardSource {
   record ModelReward(Path dir) implements RewardSource {
     @Override
     public RewardFunction load(Gpt reference) throws IOException {
-      return RewardScoring.load(dir, reference);
+      return Checkpoint.loadRewardModel(dir, reference);
     }
 
     @Override
@@ -93,7 +104,7 @@ public sealed interface RewardSource {
         tokens.add(ByteTokenizer.encode(tasks.get(i).prompt()));
       }
       var completions = Gpt.withoutGradient(() ->
-          sft.generate(tokens, new Gpt.Sampling(Completion.MAX_NEW_TOKENS, 1f, 0, 0x901dL)));
+          new Generator(sft).generate(tokens, new Generator.Sampling(Completion.MAX_NEW_TOKENS, 1f, 0, 0x901dL)));
       var scores = new ArrayList<Double>(tasks.size());
       for (int i = 0; i < tasks.size(); i++) {
         var c = completions.get(i);

@@ -1,8 +1,9 @@
 package io.streamrlhf.learner.ppo;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.WeightSnapshot;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 
@@ -19,7 +20,7 @@ public interface RolloutSource extends AutoCloseable {
    * Called once before the first update, with the checkpoint being resumed or null for a new run;
    * returns the line that says where the source starts.
    */
-  String open(Checkpoint.Saved saved) throws IOException;
+  String open(Checkpoint.Saved<TrainState> saved) throws IOException;
 
   /** The rollouts of update {@code version + 1}, each sampled by a policy version at most {@code version}. */
   RolloutBatch next(long version) throws IOException;

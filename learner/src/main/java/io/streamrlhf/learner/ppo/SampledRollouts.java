@@ -1,8 +1,9 @@
 package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.learner.config.PpoConfig;
-import io.streamrlhf.learner.train.Checkpoint;
+import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.Completion;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.tasks.TrainingPrompts;
@@ -34,7 +35,7 @@ public final class SampledRollouts implements RolloutSource {
   }
 
   @Override
-  public String open(Checkpoint.Saved saved) {
+  public String open(Checkpoint.Saved<TrainState> saved) {
     if (saved == null) return "sampling in process from training prompt 0";
     rng = SplitMix64.restore(saved.state().rng());
     promptsDrawn = saved.state().dataPosition();

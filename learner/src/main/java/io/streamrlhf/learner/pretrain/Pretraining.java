@@ -2,9 +2,9 @@ package io.streamrlhf.learner.pretrain;
 
 import ai.djl.ndarray.NDManager;
 import io.streamrlhf.learner.config.PretrainConfig;
-import io.streamrlhf.learner.train.AdamW;
 import io.streamrlhf.learner.train.ProgressLine;
 import io.streamrlhf.learner.train.TrainingRun;
+import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.ScoringBatch;
@@ -18,7 +18,7 @@ import java.util.List;
 /**
  * The base model (InstructGPT's GPT-3 stand-in): next-token cross-entropy on corpus windows
  * (Radford et al. 2019), AdamW with warm-up + cosine and global-norm clipping. The output
- * directory is a {@link io.streamrlhf.learner.train.Checkpoint}; the data position is the
+ * directory is a {@link io.streamrlhf.model.checkpoint.Checkpoint}; the data position is the
  * number of {@link CorpusWindows} consumed.
  */
 public final class Pretraining {

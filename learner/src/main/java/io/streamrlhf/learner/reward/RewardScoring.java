@@ -2,13 +2,10 @@ package io.streamrlhf.learner.reward;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.ScoringBatch;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -50,20 +47,6 @@ public final class RewardScoring {
     }
     var scores = scoresOf(model, scope, batch).reshape(batch.size(), k);
     return new BatchLoss(BradleyTerry.loss(scores, ranks(batch)), scores);
-  }
-
-  /**
-   * The reward model in {@code dir}, scoring as its reward stage chose: with the stored weight of
-   * the likelihood term, read from {@code sft} (the frozen SFT model the caller holds; may be null
-   * only when the weight is 0).
-   */
-  public static RewardModel load(Path dir, Gpt sft) throws IOException {
-    double weight = RewardStats.read(dir).likelihoodWeight();
-    if (weight != 0 && sft == null) {
-      throw new IllegalArgumentException("the reward model in " + dir + " adds " + weight
-          + " x the SFT log-likelihood to its head: give the SFT model (--sft) too");
-    }
-    return new RewardModel(Checkpoint.loadModel(dir), sft, weight);
   }
 
   /** r_θ of every response of every set under {@code rewardModel}, [sets][K], without gradient. */

@@ -2,11 +2,13 @@ package io.streamrlhf.learner.reward;
 
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
-import io.streamrlhf.learner.train.AdamW;
-import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.learner.train.TrainingRun;
+import io.streamrlhf.model.AdamW;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.tasks.Completion;
@@ -282,7 +284,7 @@ public final class RewardStage {
    */
   static void reportDataBudget(RewardData data, Path sftDir, PrintWriter out) throws IOException {
     long distinct = data.train().stream().map(set -> java.util.Arrays.toString(set.prompt())).distinct().count();
-    var pool = Checkpoint.trainState(sftDir).extra().get(SupervisedFineTuning.POOL_KEY);
+    var pool = Checkpoint.extras(sftDir).get(SupervisedFineTuning.POOL_KEY);
     if (pool == null) {
       out.printf("reward: %d ranked training prompts (%d distinct)%n", data.train().size(), distinct);
       return;
@@ -325,9 +327,9 @@ public final class RewardStage {
         var prompt = ByteTokenizer.encode(task.prompt());
         for (int i = 0; i < k; i++) prompts.add(prompt);
       }
-      var sampling = new Gpt.Sampling(Completion.MAX_NEW_TOKENS, (float) config.samplingTemperature(), 0,
+      var sampling = new Generator.Sampling(Completion.MAX_NEW_TOKENS, (float) config.samplingTemperature(), 0,
           rng.nextLong());
-      var completions = model.generate(prompts, sampling);
+      var completions = new Generator(model).generate(prompts, sampling);
       for (int t = 0; t < chunk.size(); t++) {
         var responses = new ArrayList<int[]>(k);
         var scores = new double[k];

@@ -6,9 +6,10 @@ import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.ppo.Rollout;
 import io.streamrlhf.learner.ppo.RolloutBatch;
 import io.streamrlhf.learner.ppo.RolloutSource;
-import io.streamrlhf.learner.train.Checkpoint;
-import io.streamrlhf.learner.train.Json;
+import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
@@ -146,7 +147,7 @@ public final class KafkaRollouts implements RolloutSource {
   }
 
   @Override
-  public String open(Checkpoint.Saved saved) throws IOException {
+  public String open(Checkpoint.Saved<TrainState> saved) throws IOException {
     if (config.checkpointEveryUpdates() != 1) {
       out.printf("learner: checkpointing after every update, not every %d: weights are published only once a"
           + " checkpoint holds them, so a restarted learner never lags the actors (checkpoint_every_updates applies"
@@ -239,7 +240,7 @@ public final class KafkaRollouts implements RolloutSource {
 
   /** The rollout ids applied so far by the run checkpointed in {@code dir}, in order (a repeat would show twice). */
   public static List<String> appliedRolloutIds(Path dir) throws IOException {
-    var node = Checkpoint.trainState(dir).extra().get(PpoLoop.SOURCE_STATE);
+    var node = Checkpoint.extras(dir).get(PpoLoop.SOURCE_STATE);
     var state = Json.MAPPER.treeToValue(node, State.class);
     var ids = AppliedRolloutLog.read(dir, state.appliedLogBytes());
     if (ids.size() != state.appliedCount()) {

@@ -2,7 +2,7 @@ package io.streamrlhf.learner.stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.streamrlhf.learner.train.Json;
+import io.streamrlhf.model.checkpoint.Json;
 import java.util.BitSet;
 import java.util.Map;
 import java.util.TreeMap;

@@ -1,6 +1,6 @@
 package io.streamrlhf.learner.stream;
 
-import io.streamrlhf.learner.train.Json;
+import io.streamrlhf.model.checkpoint.Json;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;

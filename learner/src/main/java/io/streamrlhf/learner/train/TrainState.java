@@ -3,6 +3,7 @@ package io.streamrlhf.learner.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -12,7 +13,9 @@ import java.nio.file.Path;
  * killed at any step ends where an uninterrupted one would: how many optimizer steps were taken,
  * how far into its data the stage is, the exact random-number state, the schedule position, and
  * stage-specific extras (the KL controller's β, Kafka offsets, the RM's score statistics, ...).
- * Saved as {@code train-state.json} beside the weights, in the same checkpoint directory.
+ * Saved as {@code train-state.json} beside the weights, in the same checkpoint directory (the
+ * model module's {@link Checkpoint}, which cannot name this record: its RNG state is the tasks
+ * module's {@link SplitMix64}'s).
  *
  * @param stage which stage wrote it (pretrain, sft, reward, ppo), checked on resume
  * @param step optimizer steps completed
@@ -22,8 +25,9 @@ import java.nio.file.Path;
  * @param extra stage-specific state; an empty object when there is none
  */
 public record TrainState(
-    String stage, long step, long dataPosition, SplitMix64.RngState rng, long scheduleStep, JsonNode extra) {
-  public static final String FILE_NAME = "train-state.json";
+    String stage, long step, long dataPosition, SplitMix64.RngState rng, long scheduleStep, JsonNode extra)
+    implements Checkpoint.State {
+  public static final String FILE_NAME = Checkpoint.TRAIN_STATE;
 
   public TrainState {
     if (stage == null || stage.isBlank()) throw new IllegalArgumentException("train state needs a stage name");
@@ -51,18 +55,11 @@ public record TrainState(
 
   /** Writes {@code dir/train-state.json} atomically. */
   public void write(Path dir) throws IOException {
-    Json.writeAtomically(this, dir.resolve(FILE_NAME));
+    Checkpoint.writeState(dir, this);
   }
 
   /** Reads {@code dir/train-state.json} and checks it was written by {@code expectedStage}. */
   public static TrainState read(Path dir, String expectedStage) throws IOException {
-    var file = dir.resolve(FILE_NAME);
-    var state = Json.MAPPER.readValue(file.toFile(), TrainState.class);
-    if (!state.stage().equals(expectedStage)) {
-      throw new IllegalArgumentException(
-          file + " belongs to stage '" + state.stage() + "', not '" + expectedStage + "': resume from a " + expectedStage
-              + " checkpoint");
-    }
-    return state;
+    return Checkpoint.readState(dir, expectedStage, TrainState.class);
   }
 }

@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -69,7 +71,7 @@ public final class TrainingRun implements AutoCloseable {
 
   /** Continues from the checkpoint in force in {@code options.dir()}. */
   public static TrainingRun resume(Options options) throws IOException {
-    var saved = Checkpoint.read(options.dir(), options.stage());
+    var saved = Checkpoint.read(options.dir(), options.stage(), TrainState.class);
     var model = Gpt.create(saved.modelConfig(), 0);
     model.load(saved.weights());
     var run = new TrainingRun(options, model, saved.state());

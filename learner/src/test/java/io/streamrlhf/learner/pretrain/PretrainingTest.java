@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.learner.config.OptimizerConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
-import io.streamrlhf.learner.train.Checkpoint;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;

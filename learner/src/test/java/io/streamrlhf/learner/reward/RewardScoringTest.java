@@ -2,9 +2,9 @@ package io.streamrlhf.learner.reward;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.streamrlhf.learner.train.AdamW;
 import io.streamrlhf.learner.train.LearningRateSchedule;
 import io.streamrlhf.learner.train.TrainingRun;
+import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,13 +25,13 @@ class CheckpointTest {
       Files.createDirectories(dir.resolve("step-000002.tmp"));
       Files.write(dir.resolve("step-000002.tmp").resolve(Checkpoint.WEIGHTS), new byte[] {1, 2, 3});
       Files.createDirectories(dir.resolve("step-000003"));
-      assertThat(Checkpoint.read(dir, "pretrain").state().step()).isEqualTo(1);
-      assertThat(Checkpoint.read(dir, "pretrain").state().dataPosition()).isEqualTo(10);
+      assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).state().step()).isEqualTo(1);
+      assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).state().dataPosition()).isEqualTo(10);
 
       // The next real write takes over and removes every other step directory.
       Checkpoint.write(dir, SHAPE, model.snapshot(4), model.snapshot(0), state.advance(4, 40, new SplitMix64(7), 4, null));
-      assertThat(Checkpoint.read(dir, "pretrain").state().step()).isEqualTo(4);
-      assertThat(Checkpoint.read(dir, "pretrain").weights().version()).isEqualTo(4);
+      assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).state().step()).isEqualTo(4);
+      assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).weights().version()).isEqualTo(4);
       try (var entries = Files.list(dir)) {
         assertThat(entries.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("latest.json", "step-000004");
       }

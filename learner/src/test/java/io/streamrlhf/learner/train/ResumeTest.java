@@ -15,6 +15,7 @@ import io.streamrlhf.learner.sft.SupervisedFineTuning;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -42,13 +43,13 @@ class ResumeTest {
     Pretraining.run(pretrain(), MINI, straight, false, QUIET, Long.MAX_VALUE);
     // checkpoint at step 3; step 4 is taken and lost, as when the process dies before step 6's checkpoint
     Pretraining.run(pretrain(), MINI, killed, false, QUIET, 4);
-    assertThat(Checkpoint.read(killed, "pretrain").state().step()).isEqualTo(3);
+    assertThat(Checkpoint.read(killed, "pretrain", TrainState.class).state().step()).isEqualTo(3);
     Pretraining.run(pretrain(), MINI, killed, true, QUIET, Long.MAX_VALUE);
 
-    assertThat(Checkpoint.read(killed, "pretrain").state().step()).isEqualTo(6);
+    assertThat(Checkpoint.read(killed, "pretrain", TrainState.class).state().step()).isEqualTo(6);
     assertSameWeights(straight, killed);
-    var a = Checkpoint.read(straight, "pretrain");
-    var b = Checkpoint.read(killed, "pretrain");
+    var a = Checkpoint.read(straight, "pretrain", TrainState.class);
+    var b = Checkpoint.read(killed, "pretrain", TrainState.class);
     assertThat(b.state().dataPosition()).isEqualTo(a.state().dataPosition()).isEqualTo(24);
     assertThat(b.optimizer().version()).isEqualTo(6);
   }
@@ -81,12 +82,12 @@ class ResumeTest {
     var straight = RewardStage.run(reward(), sft, dir.resolve("straight"), false, QUIET);
     // killed after step 5 (in epoch 2): the checkpoint of step 4 is in force
     assertThat(RewardStage.run(reward(), sft, dir.resolve("killed"), false, QUIET, 5)).isNull();
-    assertThat(Checkpoint.read(dir.resolve("killed"), "reward").state().step()).isEqualTo(4);
+    assertThat(Checkpoint.read(dir.resolve("killed"), "reward", TrainState.class).state().step()).isEqualTo(4);
     var resumed = RewardStage.run(reward(), sft, dir.resolve("killed"), true, QUIET);
 
     assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
     assertThat(resumed).isEqualTo(straight);
-    var state = Checkpoint.read(dir.resolve("killed"), "reward").state();
+    var state = Checkpoint.read(dir.resolve("killed"), "reward", TrainState.class).state();
     assertThat(state.step()).isEqualTo(6);
     assertThat(state.dataPosition()).isEqualTo(24); // 2 epochs of 12 sets
   }
@@ -104,13 +105,13 @@ class ResumeTest {
         "eval_prompts=2", "checkpoint_every_updates=2", "value_warmup_updates=1"));
     var straight = PpoLoop.inProcess(ppo, sft, rm, dir.resolve("straight"), false, QUIET);
     assertThat(PpoLoop.inProcess(ppo, sft, rm, dir.resolve("killed"), false, QUIET, 3)).isNull();
-    assertThat(Checkpoint.read(dir.resolve("killed"), "ppo").state().step()).isEqualTo(2);
+    assertThat(Checkpoint.read(dir.resolve("killed"), "ppo", TrainState.class).state().step()).isEqualTo(2);
     var resumed = PpoLoop.inProcess(ppo, sft, rm, dir.resolve("killed"), true, QUIET);
 
     assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
     assertThat(resumed).isEqualTo(straight);
-    var a = Checkpoint.read(dir.resolve("straight"), "ppo");
-    var b = Checkpoint.read(dir.resolve("killed"), "ppo");
+    var a = Checkpoint.read(dir.resolve("straight"), "ppo", TrainState.class);
+    var b = Checkpoint.read(dir.resolve("killed"), "ppo", TrainState.class);
     assertThat(b.state()).isEqualTo(a.state()); // prompts drawn, sampling stream, beta, shuffling, ptx position
     assertThat(b.state().dataPosition()).isEqualTo(15);
     // the curve keeps update 0 and 2 from before the kill and measures 4 and 5 again, once each

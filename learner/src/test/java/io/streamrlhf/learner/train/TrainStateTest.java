@@ -3,6 +3,7 @@ package io.streamrlhf.learner.train;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.SplitMix64;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,4 +1,4 @@
-package io.streamrlhf.learner.train;
+package io.streamrlhf.model.checkpoint;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,8 +15,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
- * The one JSON mapping of the learner's own files (stage configs, train state): snake_case keys,
- * strict about types, pretty-printed so a person can read and edit them.
+ * The one JSON mapping of streamrlhf's own files (checkpoint pointers and train state, stage
+ * configs): snake_case keys, strict about types, pretty-printed so a person can read and edit them.
  */
 public final class Json {
   private Json() {}

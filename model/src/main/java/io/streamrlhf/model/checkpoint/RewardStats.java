@@ -1,8 +1,6 @@
-package io.streamrlhf.learner.reward;
+package io.streamrlhf.model.checkpoint;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.streamrlhf.learner.train.Checkpoint;
-import io.streamrlhf.learner.train.Json;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -53,7 +51,7 @@ public record RewardStats(
 
   /** The statistics stored with the reward-model checkpoint in {@code dir}. */
   public static RewardStats read(Path dir) throws IOException {
-    var node = Checkpoint.trainState(dir).extra().get(EXTRA_KEY);
+    var node = Checkpoint.extras(dir).get(EXTRA_KEY);
     if (node == null) {
       throw new IllegalArgumentException(dir + " is not a reward-model checkpoint: its train state has no "
           + EXTRA_KEY + " (train one with rlhf reward)");

@@ -1,13 +1,10 @@
-package io.streamrlhf.learner.train;
+package io.streamrlhf.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.engine.Engine;
-import io.streamrlhf.learner.pretrain.Pretraining;
-import io.streamrlhf.model.ByteTokenizer;
-import io.streamrlhf.model.Gpt;
-import io.streamrlhf.model.GptConfig;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,10 +16,13 @@ class AdamWTest {
   /** Gradients of the LM loss on a fixed window, left on the parameters; returns them as arrays. */
   static Map<String, float[]> backward(Gpt model) {
     model.zeroGradients();
-    var window = List.of(new int[] {72, 101, 108, 108, 111, 10, 256, 65});
+    int[] window = {72, 101, 108, 108, 111, 10, 256, 65};
     try (var scope = model.parameters().get("tok_emb").getManager().newSubManager();
         var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
-      collector.backward(Pretraining.nextTokenLoss(model, scope, window));
+      // pretraining's next-token loss: the first token as the prompt, the mean NLL of the rest
+      var batch = ScoringBatch.of(scope, List.of(Arrays.copyOf(window, 1)),
+          List.of(Arrays.copyOfRange(window, 1, window.length)));
+      collector.backward(model.score(batch, 1f).logProbs().mean().neg());
     }
     var grads = new HashMap<String, float[]>();
     for (var e : model.parameters().entrySet()) {
