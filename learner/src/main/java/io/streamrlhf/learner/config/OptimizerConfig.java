@@ -3,6 +3,7 @@ package io.streamrlhf.learner.config;
 import static io.streamrlhf.learner.config.StageConfig.require;
 
 import io.streamrlhf.learner.train.LearningRateSchedule;
+import io.streamrlhf.model.AdamW;
 
 /**
  * The AdamW settings every stage config nests under {@code optimizer}: the peak learning rate,
@@ -32,6 +33,11 @@ public record OptimizerConfig(
   /** Betas 0.9 and 0.95 (GPT-3, nanoGPT) and a clip norm of 1, with the stage's rates and decay. */
   public static OptimizerConfig of(double learningRate, double minLearningRate, int warmupSteps, double weightDecay) {
     return new OptimizerConfig(learningRate, minLearningRate, warmupSteps, weightDecay, 0.9, 0.95, 1.0);
+  }
+
+  /** What the optimizer itself takes: betas, decoupled weight decay and the clip norm. */
+  public AdamW.Settings adam() {
+    return new AdamW.Settings(adamBeta1, adamBeta2, weightDecay, gradClipNorm);
   }
 
   /** Warm-up then cosine decay over {@code totalSteps} optimizer steps. */

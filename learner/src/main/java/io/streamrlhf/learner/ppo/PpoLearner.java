@@ -58,8 +58,7 @@ public final class PpoLearner implements AutoCloseable {
     this.klController = klController(config, config.initKlCoef());
     policy.requireGradients();
     this.optimizer = new AdamW(policy,
-        new AdamW.Settings(config.optimizer().adamBeta1(), config.optimizer().adamBeta2(),
-            config.optimizer().weightDecay(), config.optimizer().gradClipNorm()));
+        config.optimizer().adam());
   }
 
   /** The KL-penalty controller {@code config} asks for, at β = {@code beta}: fixed, or adaptive to target_kl. */

@@ -46,8 +46,7 @@ public final class Pretraining {
           + " exceeds the " + config.shape() + " model's context length " + shape.contextLength());
     }
     var options = new TrainingRun.Options(config.stageName(), out, config.optimizer().schedule(config.steps()),
-        new AdamW.Settings(config.optimizer().adamBeta1(), config.optimizer().adamBeta2(),
-            config.optimizer().weightDecay(), config.optimizer().gradClipNorm()),
+        config.optimizer().adam(),
         config.seed(), config.checkpointEverySteps());
     try (var run = resume ? TrainingRun.resume(options) : TrainingRun.start(options, Gpt.create(shape, config.seed()))) {
       if (resume) log.println("pretrain: resuming at step " + run.step() + " of " + config.steps());

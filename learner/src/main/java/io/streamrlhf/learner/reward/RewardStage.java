@@ -76,8 +76,7 @@ public final class RewardStage {
     long started = System.nanoTime();
     long steps = config.totalSteps();
     var options = new TrainingRun.Options(config.stageName(), outDir, config.optimizer().schedule(steps),
-        new AdamW.Settings(config.optimizer().adamBeta1(), config.optimizer().adamBeta2(),
-            config.optimizer().weightDecay(), config.optimizer().gradClipNorm()),
+        config.optimizer().adam(),
         config.seed(), config.checkpointEverySteps());
     RewardData data;
     TrainingRun run;

@@ -45,8 +45,7 @@ public final class SupervisedFineTuning {
   public static Result run(SftConfig config, Path base, Path out, boolean resume, PrintWriter log, long haltAfterStep)
       throws IOException {
     var options = new TrainingRun.Options(config.stageName(), out, config.optimizer().schedule(config.steps()),
-        new AdamW.Settings(config.optimizer().adamBeta1(), config.optimizer().adamBeta2(),
-            config.optimizer().weightDecay(), config.optimizer().gradClipNorm()),
+        config.optimizer().adam(),
         config.seed(), config.checkpointEverySteps());
     try (var run = resume ? TrainingRun.resume(options) : TrainingRun.start(options, Checkpoint.loadModel(base))) {
       if (resume) log.println("sft: resuming at step " + run.step() + " of " + config.steps());
