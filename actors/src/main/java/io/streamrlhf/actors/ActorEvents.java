@@ -12,9 +12,9 @@ import io.vertx.core.json.JsonObject;
  *
  * <ul>
  *   <li>{@link #weights}: the weight subscriber sends each whole, verified policy version to its
- *       rollout actor (local only: a snapshot is never serialized, only passed by reference);</li>
- *   <li>{@link #APPLIED}: a rollout actor publishes {@code {actorId, version, publishToApplyMs, loadMs}}
- *       each time it swaps to a new version (progress lines, stats, tests).</li>
+ *       rollout actor (local only: a snapshot is never serialized, only passed by reference);
+ *   <li>{@link #APPLIED}: a rollout actor publishes {@code {actorId, version, publishToApplyMs,
+ *       loadMs}} each time it swaps to a new version (progress lines, stats, tests).
  * </ul>
  */
 public final class ActorEvents {
@@ -29,16 +29,23 @@ public final class ActorEvents {
   }
 
   /**
-   * The APPLIED message: publish-to-apply counts from the publisher's start (so it includes any wait
-   * for the batch the actor was sampling); loadMs is the actor's own share, parsing and copying the
-   * verified weights into its policy.
+   * The APPLIED message: publish-to-apply counts from the publisher's start (so it includes any
+   * wait for the batch the actor was sampling); loadMs is the actor's own share, parsing and
+   * copying the verified weights into its policy.
    */
-  public static JsonObject applied(String actorId, long version, long publishToApplyMs, double loadMs) {
-    return new JsonObject().put("actorId", actorId).put("version", version).put("publishToApplyMs", publishToApplyMs)
+  public static JsonObject applied(
+      String actorId, long version, long publishToApplyMs, double loadMs) {
+    return new JsonObject()
+        .put("actorId", actorId)
+        .put("version", version)
+        .put("publishToApplyMs", publishToApplyMs)
         .put("loadMs", loadMs);
   }
 
-  /** Lets snapshots travel on {@code vertx}'s event bus (idempotent: several actors may share one Vert.x). */
+  /**
+   * Lets snapshots travel on {@code vertx}'s event bus (idempotent: several actors may share one
+   * Vert.x).
+   */
   public static synchronized void registerCodecs(Vertx vertx) {
     try {
       vertx.eventBus().registerDefaultCodec(PublishedWeights.class, new LocalOnly());
@@ -51,12 +58,14 @@ public final class ActorEvents {
   private static final class LocalOnly implements MessageCodec<PublishedWeights, PublishedWeights> {
     @Override
     public void encodeToWire(Buffer buffer, PublishedWeights snapshot) {
-      throw new UnsupportedOperationException("weight snapshots travel over Kafka, not a clustered event bus");
+      throw new UnsupportedOperationException(
+          "weight snapshots travel over Kafka, not a clustered event bus");
     }
 
     @Override
     public PublishedWeights decodeFromWire(int pos, Buffer buffer) {
-      throw new UnsupportedOperationException("weight snapshots travel over Kafka, not a clustered event bus");
+      throw new UnsupportedOperationException(
+          "weight snapshots travel over Kafka, not a clustered event bus");
     }
 
     @Override

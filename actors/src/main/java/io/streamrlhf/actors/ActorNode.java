@@ -10,9 +10,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * One actor as deployed: its {@link WeightSubscriber} and {@link RolloutActor}, two worker verticles
- * that talk only by event-bus messages. Several nodes may share one Vert.x (in-process PPO runs N
- * actors in one JVM); {@code rlhf actor} runs one per process.
+ * One actor as deployed: its {@link WeightSubscriber} and {@link RolloutActor}, two worker
+ * verticles that talk only by event-bus messages. Several nodes may share one Vert.x (in-process
+ * PPO runs N actors in one JVM); {@code rlhf actor} runs one per process.
  */
 public final class ActorNode {
   private final Vertx vertx;
@@ -32,20 +32,26 @@ public final class ActorNode {
    * which is expected here, so the blocked-thread warning only fires after 10 minutes.
    */
   public static Vertx newVertx() {
-    return Vertx.vertx(new VertxOptions().setMaxWorkerExecuteTime(10).setMaxWorkerExecuteTimeUnit(TimeUnit.MINUTES));
+    return Vertx.vertx(
+        new VertxOptions()
+            .setMaxWorkerExecuteTime(10)
+            .setMaxWorkerExecuteTimeUnit(TimeUnit.MINUTES));
   }
 
   /** Deploys the subscriber first, then the actor, and waits until both started. */
-  public static ActorNode deploy(Vertx vertx, ActorSettings settings, RolloutActor.Models models,
-      Consumer<String> log) {
+  public static ActorNode deploy(
+      Vertx vertx, ActorSettings settings, RolloutActor.Models models, Consumer<String> log) {
     var actor = new RolloutActor(settings, models, log);
     var node = new ActorNode(vertx, actor, settings.actorId());
     var worker = new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER);
     // the actor first: it registers the event-bus address the subscriber sends versions to
-    node.actorDeployment = await(vertx.deployVerticle(actor, worker), settings.actorId() + " rollout actor");
-    node.subscriberDeployment = await(vertx.deployVerticle(
-        new WeightSubscriber(settings.actorId(), settings.bootstrapServers(), log), worker),
-        settings.actorId() + " weight subscriber");
+    node.actorDeployment =
+        await(vertx.deployVerticle(actor, worker), settings.actorId() + " rollout actor");
+    node.subscriberDeployment =
+        await(
+            vertx.deployVerticle(
+                new WeightSubscriber(settings.actorId(), settings.bootstrapServers(), log), worker),
+            settings.actorId() + " weight subscriber");
     return node;
   }
 

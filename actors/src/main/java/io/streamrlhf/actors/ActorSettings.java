@@ -30,25 +30,56 @@ public record ActorSettings(
   public static final String DEFAULT_GROUP = "rlhf-actors";
 
   public ActorSettings {
-    if (actorId == null || actorId.isBlank()) throw new IllegalArgumentException("an actor needs an id");
-    if (responsesPerPrompt < 1) throw new IllegalArgumentException("responses per prompt must be >= 1");
-    if (maxPromptsPerBatch < 1) throw new IllegalArgumentException("max prompts per batch must be >= 1");
+    if (actorId == null || actorId.isBlank())
+      throw new IllegalArgumentException("an actor needs an id");
+    if (responsesPerPrompt < 1)
+      throw new IllegalArgumentException("responses per prompt must be >= 1");
+    if (maxPromptsPerBatch < 1)
+      throw new IllegalArgumentException("max prompts per batch must be >= 1");
     if (!(temperature > 0)) throw new IllegalArgumentException("temperature must be > 0");
   }
 
-  public static ActorSettings of(String actorId, String bootstrapServers, int responsesPerPrompt, int maxNewTokens,
+  public static ActorSettings of(
+      String actorId,
+      String bootstrapServers,
+      int responsesPerPrompt,
+      int maxNewTokens,
       double temperature) {
-    return new ActorSettings(actorId, bootstrapServers, DEFAULT_GROUP, responsesPerPrompt, maxNewTokens, temperature,
-        32, Duration.ofMinutes(10), Duration.ofSeconds(30));
+    return new ActorSettings(
+        actorId,
+        bootstrapServers,
+        DEFAULT_GROUP,
+        responsesPerPrompt,
+        maxNewTokens,
+        temperature,
+        32,
+        Duration.ofMinutes(10),
+        Duration.ofSeconds(30));
   }
 
   public ActorSettings withVersionWait(Duration wait) {
-    return new ActorSettings(actorId, bootstrapServers, groupId, responsesPerPrompt, maxNewTokens, temperature,
-        maxPromptsPerBatch, wait, kafkaTimeout);
+    return new ActorSettings(
+        actorId,
+        bootstrapServers,
+        groupId,
+        responsesPerPrompt,
+        maxNewTokens,
+        temperature,
+        maxPromptsPerBatch,
+        wait,
+        kafkaTimeout);
   }
 
   public ActorSettings withMaxPromptsPerBatch(int n) {
-    return new ActorSettings(actorId, bootstrapServers, groupId, responsesPerPrompt, maxNewTokens, temperature, n,
-        versionWait, kafkaTimeout);
+    return new ActorSettings(
+        actorId,
+        bootstrapServers,
+        groupId,
+        responsesPerPrompt,
+        maxNewTokens,
+        temperature,
+        n,
+        versionWait,
+        kafkaTimeout);
   }
 }

@@ -44,24 +44,31 @@ final class PromptQueue {
 
   /** The smallest version some queued prompt asks for. */
   long lowestMinVersion() {
-    return queued.stream().mapToLong(q -> q.prompt().getMinPolicyVersion()).min().orElse(Long.MAX_VALUE);
+    return queued.stream()
+        .mapToLong(q -> q.prompt().getMinPolicyVersion())
+        .min()
+        .orElse(Long.MAX_VALUE);
   }
 
-  /** Whether some queued prompt is samplable with policy {@code version} (none without a policy, version < 0). */
+  /**
+   * Whether some queued prompt is samplable with policy {@code version} (none without a policy,
+   * version < 0).
+   */
   boolean hasEligible(long version) {
     return version >= 0 && lowestMinVersion() <= version;
   }
 
   /**
-   * Up to {@code max} prompts samplable with policy {@code version}, lowest minPolicyVersion
-   * first (then poll order), removed from the queue.
+   * Up to {@code max} prompts samplable with policy {@code version}, lowest minPolicyVersion first
+   * (then poll order), removed from the queue.
    */
   List<Queued> takeEligible(long version, int max) {
-    var eligible = queued.stream()
-        .filter(q -> q.prompt().getMinPolicyVersion() <= version)
-        .sorted(Comparator.comparingLong((Queued q) -> q.prompt().getMinPolicyVersion()))
-        .limit(max)
-        .toList();
+    var eligible =
+        queued.stream()
+            .filter(q -> q.prompt().getMinPolicyVersion() <= version)
+            .sorted(Comparator.comparingLong((Queued q) -> q.prompt().getMinPolicyVersion()))
+            .limit(max)
+            .toList();
     queued.removeAll(eligible);
     return eligible;
   }
@@ -80,8 +87,8 @@ final class PromptQueue {
   }
 
   /**
-   * Forgets revoked partitions: their unanswered prompts will be polled again by the new owner
-   * from the committed offset.
+   * Forgets revoked partitions: their unanswered prompts will be polled again by the new owner from
+   * the committed offset.
    */
   void revoke(Collection<TopicPartition> partitions) {
     queued.removeIf(q -> partitions.contains(q.partition()));

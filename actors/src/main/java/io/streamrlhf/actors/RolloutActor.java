@@ -67,22 +67,25 @@ public final class RolloutActor extends VerticleBase {
      * Checkpoint#loadRewardModel}) or the oracle, as the caller's config chose.
      */
     public static Models load(Path sftDir, Function<Gpt, RewardFunction> reward) {
-      return new Models(() -> {
-        try {
-          return Checkpoint.loadModel(sftDir);
-        } catch (IOException e) {
-          throw new UncheckedIOException("cannot load the model in " + sftDir, e);
-        }
-      }, reward);
+      return new Models(
+          () -> {
+            try {
+              return Checkpoint.loadModel(sftDir);
+            } catch (IOException e) {
+              throw new UncheckedIOException("cannot load the model in " + sftDir, e);
+            }
+          },
+          reward);
     }
   }
 
   /**
    * How long an idle actor waits in one poll for prompts. Short, because a new policy version (an
-   * event-bus message from the subscriber) is handled only between steps: a long idle poll would add
-   * its length to publish-to-apply. Kafka's poll returns as soon as records arrive either way.
+   * event-bus message from the subscriber) is handled only between steps: a long idle poll would
+   * add its length to publish-to-apply. Kafka's poll returns as soon as records arrive either way.
    */
   private static final Duration POLL = Duration.ofMillis(10);
+
   private static final Duration WAIT_LOG = Duration.ofSeconds(10);
   private static final AvroCodec<Rollout> ROLLOUTS = AvroCodec.of(Rollout.class);
 
@@ -122,18 +125,33 @@ public final class RolloutActor extends VerticleBase {
     reference = models.reference().get();
     reward = models.reward().apply(reference);
     var id = settings.actorId();
-    consumer = new KafkaConsumer<>(
-        KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), settings.groupId(), id));
+    consumer =
+        new KafkaConsumer<>(
+            KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), settings.groupId(), id));
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
-    prompts = new DecodingConsumer<>(consumer, AvroCodec.of(Prompt.class), producer, id, settings.kafkaTimeout());
+    prompts =
+        new DecodingConsumer<>(
+            consumer, AvroCodec.of(Prompt.class), producer, id, settings.kafkaTimeout());
     consumer.subscribe(List.of(Topics.PROMPTS), new Rebalance());
-    vertx.eventBus().<PublishedWeights>localConsumer(ActorEvents.weights(id), message -> {
-      // keep only the newest: an older pending version would be swapped out before use anyway
-      if (pending == null || message.body().version() > pending.version()) pending = message.body();
-    });
+    vertx
+        .eventBus()
+        .<PublishedWeights>localConsumer(
+            ActorEvents.weights(id),
+            message -> {
+              // keep only the newest: an older pending version would be swapped out before use
+              // anyway
+              if (pending == null || message.body().version() > pending.version())
+                pending = message.body();
+            });
     running = true;
-    log.accept(id + ": rollout actor started (group " + settings.groupId() + ", K=" + settings.responsesPerPrompt()
-        + "); waiting for the first policy version on " + Topics.POLICY_WEIGHTS);
+    log.accept(
+        id
+            + ": rollout actor started (group "
+            + settings.groupId()
+            + ", K="
+            + settings.responsesPerPrompt()
+            + "); waiting for the first policy version on "
+            + Topics.POLICY_WEIGHTS);
     context.runOnContext(v -> step());
     return Future.succeededFuture();
   }
@@ -148,7 +166,10 @@ public final class RolloutActor extends VerticleBase {
       for (var p : prompts.poll(queue.hasEligible(version) ? Duration.ZERO : POLL)) {
         queue.add(p.value(), new TopicPartition(p.topic(), p.partition()), p.offset());
       }
-      var batch = version < 0 ? List.<PromptQueue.Queued>of() : queue.takeEligible(version, settings.maxPromptsPerBatch());
+      var batch =
+          version < 0
+              ? List.<PromptQueue.Queued>of()
+              : queue.takeEligible(version, settings.maxPromptsPerBatch());
       if (!batch.isEmpty()) {
         waitingSince = 0;
         sampleAndProduce(batch);
@@ -172,19 +193,27 @@ public final class RolloutActor extends VerticleBase {
     pending = null;
     if (snapshot.version() <= version) return;
     long loading = System.nanoTime();
-    // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them over
+    // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them
+    // over
     var weights = WeightSnapshot.decodeTransportVerified(snapshot.bytes());
     if (policy == null) {
       var config = GptConfig.fromJson(snapshot.meta().get(PublishedWeights.META_MODEL_CONFIG));
       policy = Gpt.create(config, 0);
-      generator = new RolloutGenerator(policy, reference, reward, settings.maxNewTokens(), settings.temperature());
+      generator =
+          new RolloutGenerator(
+              policy, reference, reward, settings.maxNewTokens(), settings.temperature());
     }
     policy.load(weights);
     double loadMs = (System.nanoTime() - loading) / 1e6;
     version = snapshot.version();
     long ms = Math.max(0, Instant.now().toEpochMilli() - snapshot.publishedAt().toEpochMilli());
-    log.accept(String.format("%s: policy v%d applied (%d ms after it was published)", settings.actorId(), version, ms));
-    vertx.eventBus().publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));
+    log.accept(
+        String.format(
+            "%s: policy v%d applied (%d ms after it was published)",
+            settings.actorId(), version, ms));
+    vertx
+        .eventBus()
+        .publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));
   }
 
   private void waitForVersion() {
@@ -196,16 +225,28 @@ public final class RolloutActor extends VerticleBase {
     }
     long waited = now - waitingSince;
     if (waited > settings.versionWait().toNanos()) {
-      throw new IllegalStateException(String.format("%s: gave up after %d s waiting for policy v%d (holding %s) for "
-              + "%d queued prompt(s); is the learner running and publishing to %s?", settings.actorId(),
-          settings.versionWait().toSeconds(), queue.lowestMinVersion(), version < 0 ? "none" : "v" + version,
-          queue.size(), Topics.POLICY_WEIGHTS));
+      throw new IllegalStateException(
+          String.format(
+              "%s: gave up after %d s waiting for policy v%d (holding %s) for "
+                  + "%d queued prompt(s); is the learner running and publishing to %s?",
+              settings.actorId(),
+              settings.versionWait().toSeconds(),
+              queue.lowestMinVersion(),
+              version < 0 ? "none" : "v" + version,
+              queue.size(),
+              Topics.POLICY_WEIGHTS));
     }
     if (now - lastWaitLog > WAIT_LOG.toNanos()) {
       lastWaitLog = now;
-      log.accept(String.format("%s: %d prompt(s) need policy v%d, holding %s; waiting (%d s of %d s)",
-          settings.actorId(), queue.size(), queue.lowestMinVersion(), version < 0 ? "none" : "v" + version,
-          waited / 1_000_000_000L, settings.versionWait().toSeconds()));
+      log.accept(
+          String.format(
+              "%s: %d prompt(s) need policy v%d, holding %s; waiting (%d s of %d s)",
+              settings.actorId(),
+              queue.size(),
+              queue.lowestMinVersion(),
+              version < 0 ? "none" : "v" + version,
+              waited / 1_000_000_000L,
+              settings.versionWait().toSeconds()));
     }
   }
 
@@ -213,35 +254,43 @@ public final class RolloutActor extends VerticleBase {
     var started = Instant.now();
     var seeded = new ArrayList<RolloutGenerator.SeededPrompt>(batch.size());
     for (var q : batch) {
-      seeded.add(new RolloutGenerator.SeededPrompt(ByteTokenizer.encode(q.prompt().getText()),
-          q.prompt().getSamplingSeed()));
+      seeded.add(
+          new RolloutGenerator.SeededPrompt(
+              ByteTokenizer.encode(q.prompt().getText()), q.prompt().getSamplingSeed()));
     }
     var samples = generator.sample(seeded, settings.responsesPerPrompt());
     var acks = new ArrayList<java.util.concurrent.Future<RecordMetadata>>(samples.size());
     for (var s : samples) {
       var prompt = batch.get(s.promptIndex()).prompt();
-      var rollout = Rollout.newBuilder()
-          .setRolloutId(prompt.getPromptId() + "#" + s.sampleIndex())
-          .setPromptId(prompt.getPromptId())
-          .setPromptTokens(RolloutRecords.intList(s.prompt()))
-          .setResponseTokens(RolloutRecords.intList(s.response()))
-          .setBehaviourLogProbs(RolloutRecords.floatList(s.behaviourLogProbs()))
-          .setRefLogProbs(RolloutRecords.floatList(s.refLogProbs()))
-          .setRmScore((float) s.rmScore())
-          .setPolicyVersion(version)
-          .setActorId(settings.actorId())
-          .setTerminated(s.terminated())
-          .setSampleIndex(s.sampleIndex())
-          .setStartedAt(started)
-          .setProducedAt(Instant.now())
-          .build();
+      var rollout =
+          Rollout.newBuilder()
+              .setRolloutId(prompt.getPromptId() + "#" + s.sampleIndex())
+              .setPromptId(prompt.getPromptId())
+              .setPromptTokens(RolloutRecords.intList(s.prompt()))
+              .setResponseTokens(RolloutRecords.intList(s.response()))
+              .setBehaviourLogProbs(RolloutRecords.floatList(s.behaviourLogProbs()))
+              .setRefLogProbs(RolloutRecords.floatList(s.refLogProbs()))
+              .setRmScore((float) s.rmScore())
+              .setPolicyVersion(version)
+              .setActorId(settings.actorId())
+              .setTerminated(s.terminated())
+              .setSampleIndex(s.sampleIndex())
+              .setStartedAt(started)
+              .setProducedAt(Instant.now())
+              .build();
       // keyed by prompt: a prompt's K responses land on one partition, in order
       var key = prompt.getPromptId().getBytes(StandardCharsets.UTF_8);
       acks.add(producer.send(new ProducerRecord<>(Topics.ROLLOUTS, key, ROLLOUTS.encode(rollout))));
     }
     producer.flush();
-    Acks.await(acks, settings.kafkaTimeout(), settings.actorId() + "'s rollouts", (message, cause) ->
-        new IllegalStateException(message + "; prompt offsets not committed, the prompts will be answered again", cause));
+    Acks.await(
+        acks,
+        settings.kafkaTimeout(),
+        settings.actorId() + "'s rollouts",
+        (message, cause) ->
+            new IllegalStateException(
+                message + "; prompt offsets not committed, the prompts will be answered again",
+                cause));
   }
 
   private void fail(RuntimeException e) {
@@ -285,7 +334,8 @@ public final class RolloutActor extends VerticleBase {
 
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-      if (!partitions.isEmpty()) log.accept(settings.actorId() + ": assigned prompt partitions " + partitions);
+      if (!partitions.isEmpty())
+        log.accept(settings.actorId() + ": assigned prompt partitions " + partitions);
     }
 
     @Override

@@ -13,17 +13,18 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 
 /**
  * Reads {@code rlhf.policy-weights} from the beginning (no consumer group: every actor sees every
- * chunk, and compaction keeps the newest whole version, so a late joiner starts from it) and
- * sends each whole, SHA-256-verified version to its rollout actor as a message. {@link WeightFeed}
- * and its {@link io.streamrlhf.schemas.WeightAssembler} guarantee that a missing or corrupted chunk
+ * chunk, and compaction keeps the newest whole version, so a late joiner starts from it) and sends
+ * each whole, SHA-256-verified version to its rollout actor as a message. {@link WeightFeed} and
+ * its {@link io.streamrlhf.schemas.WeightAssembler} guarantee that a missing or corrupted chunk
  * never yields a version: the actor keeps its last good one.
  *
- * <p>A worker verticle: its Kafka consumer is touched only by its own (serialized) context. It polls
- * in short rounds and re-queues itself, so undeploying stops it between polls.
+ * <p>A worker verticle: its Kafka consumer is touched only by its own (serialized) context. It
+ * polls in short rounds and re-queues itself, so undeploying stops it between polls.
  */
 public final class WeightSubscriber extends VerticleBase {
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
+
   /** Say so when no new version arrived for this long (the learner may be slow, or gone). */
   private static final Duration QUIET_LOG = Duration.ofSeconds(30);
 
@@ -45,8 +46,12 @@ public final class WeightSubscriber extends VerticleBase {
   @Override
   public Future<?> start() {
     ActorEvents.registerCodecs(vertx);
-    consumer = new KafkaConsumer<>(KafkaClientConfigs.weightsConsumer(bootstrapServers, actorId + "-weights"));
-    deadLetters = new KafkaProducer<>(KafkaClientConfigs.producer(bootstrapServers, actorId + "-weights-dlq"));
+    consumer =
+        new KafkaConsumer<>(
+            KafkaClientConfigs.weightsConsumer(bootstrapServers, actorId + "-weights"));
+    deadLetters =
+        new KafkaProducer<>(
+            KafkaClientConfigs.producer(bootstrapServers, actorId + "-weights-dlq"));
     feed = new WeightFeed(consumer, WeightModel.POLICY, deadLetters, actorId + "-weights");
     running = true;
     lastNews = System.nanoTime();
@@ -54,16 +59,33 @@ public final class WeightSubscriber extends VerticleBase {
     return Future.succeededFuture();
   }
 
-  /** A late joiner reads the log to its end first and hands over only the newest whole version in it. */
+  /**
+   * A late joiner reads the log to its end first and hands over only the newest whole version in
+   * it.
+   */
   private void catchUp() {
     try {
-      feed.catchUp(CATCH_UP).ifPresent(newest -> {
-        log.accept(actorId + ": newest whole policy version on " + Topics.POLICY_WEIGHTS + " is v" + newest.version());
-        vertx.eventBus().send(ActorEvents.weights(actorId), newest);
-      });
+      feed.catchUp(CATCH_UP)
+          .ifPresent(
+              newest -> {
+                log.accept(
+                    actorId
+                        + ": newest whole policy version on "
+                        + Topics.POLICY_WEIGHTS
+                        + " is v"
+                        + newest.version());
+                vertx.eventBus().send(ActorEvents.weights(actorId), newest);
+              });
     } catch (RuntimeException e) {
-      log.accept(actorId + ": could not read " + Topics.POLICY_WEIGHTS + " to its end within " + CATCH_UP.toSeconds()
-          + " s (" + e.getMessage() + "); following it from where it got");
+      log.accept(
+          actorId
+              + ": could not read "
+              + Topics.POLICY_WEIGHTS
+              + " to its end within "
+              + CATCH_UP.toSeconds()
+              + " s ("
+              + e.getMessage()
+              + "); following it from where it got");
     }
     context.runOnContext(v -> round());
   }
@@ -77,10 +99,16 @@ public final class WeightSubscriber extends VerticleBase {
         vertx.eventBus().send(ActorEvents.weights(actorId), done.get());
       } else if (System.nanoTime() - lastNews > QUIET_LOG.toNanos()) {
         lastNews = System.nanoTime();
-        log.accept(String.format("%s: no new policy version for %d s (newest whole: %s%s, %s)", actorId,
-            QUIET_LOG.toSeconds(), feed.assembler().latestVersion().isPresent()
-                ? "v" + feed.assembler().latestVersion().getAsLong() : "none",
-            feed.assembler().pending().map(p -> ", collecting " + p).orElse(""), feed.assembler().counts()));
+        log.accept(
+            String.format(
+                "%s: no new policy version for %d s (newest whole: %s%s, %s)",
+                actorId,
+                QUIET_LOG.toSeconds(),
+                feed.assembler().latestVersion().isPresent()
+                    ? "v" + feed.assembler().latestVersion().getAsLong()
+                    : "none",
+                feed.assembler().pending().map(p -> ", collecting " + p).orElse(""),
+                feed.assembler().counts()));
       }
     } catch (RuntimeException e) {
       log.accept(actorId + ": weight subscriber poll failed, retrying: " + e);

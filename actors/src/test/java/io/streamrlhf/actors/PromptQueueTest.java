@@ -10,7 +10,11 @@ class PromptQueueTest {
   private static final TopicPartition P0 = new TopicPartition("rlhf.prompts", 0);
 
   private static Prompt prompt(String id, long minVersion) {
-    return Prompt.newBuilder().setPromptId(id).setText("x\n").setMinPolicyVersion(minVersion).build();
+    return Prompt.newBuilder()
+        .setPromptId(id)
+        .setText("x\n")
+        .setMinPolicyVersion(minVersion)
+        .build();
   }
 
   @Test
@@ -22,7 +26,9 @@ class PromptQueueTest {
     assertThat(queue.hasEligible(-1)).as("no policy yet").isFalse();
     assertThat(queue.hasEligible(1)).isFalse();
     assertThat(queue.hasEligible(2)).isTrue();
-    assertThat(queue.takeEligible(2, 8)).extracting(q -> q.prompt().getPromptId()).containsExactly("a");
+    assertThat(queue.takeEligible(2, 8))
+        .extracting(q -> q.prompt().getPromptId())
+        .containsExactly("a");
     assertThat(queue.hasEligible(2)).as("b needs v3").isFalse();
     assertThat(queue.hasEligible(3)).isTrue();
   }

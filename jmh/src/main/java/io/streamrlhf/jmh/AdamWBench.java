@@ -20,15 +20,17 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * AdamW alone on bench-small's 3.29 M parameters: global-norm clip and the update, on the
- * gradients of one PPO backward made before each call (not timed).
+ * AdamW alone on bench-small's 3.29 M parameters: global-norm clip and the update, on the gradients
+ * of one PPO backward made before each call (not timed).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 5, time = 1)
 @Measurement(iterations = 10, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
 public class AdamWBench {
   @Param({"2"})
   int threads;

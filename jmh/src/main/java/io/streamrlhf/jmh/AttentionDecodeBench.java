@@ -20,17 +20,19 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * One layer's attention in a decode step, as Gpt runs it on its preallocated cache
- * [B, H, slots, hd] = [16, 4, 96, 64]: write this step's key and value in place, scores over
- * every slot, additive mask, softmax, weighted values. {@code nativeCall} is the floor: one
- * trivial native op through DJL, to read the others as counts of calls.
+ * One layer's attention in a decode step, as Gpt runs it on its preallocated cache [B, H, slots,
+ * hd] = [16, 4, 96, 64]: write this step's key and value in place, scores over every slot, additive
+ * mask, softmax, weighted values. {@code nativeCall} is the floor: one trivial native op through
+ * DJL, to read the others as counts of calls.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
 public class AttentionDecodeBench {
   private static final long B = 16, H = 4, SLOTS = 96, HD = 64;
 

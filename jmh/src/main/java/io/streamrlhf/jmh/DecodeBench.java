@@ -19,15 +19,17 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Batched sampling on bench-small with the KV cache. One decode step costs
- * (generate64 − prefill) / 63: prefill runs the 16 × 32 prompt tokens and samples the first token.
+ * Batched sampling on bench-small with the KV cache. One decode step costs (generate64 − prefill) /
+ * 63: prefill runs the 16 × 32 prompt tokens and samples the first token.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
 public class DecodeBench {
   @Param({"2"})
   int threads;
@@ -55,6 +57,7 @@ public class DecodeBench {
 
   @Benchmark
   public List<Generator.Completion> generate64() {
-    return new Generator(model).generate(prompts, new Generator.Sampling(Engines.NEW_TOKENS, 1f, 0, 1));
+    return new Generator(model)
+        .generate(prompts, new Generator.Sampling(Engines.NEW_TOKENS, 1f, 0, 1));
   }
 }

@@ -6,10 +6,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
-/** What every benchmark sets up: the PyTorch engine on a given number of intra-op threads, bench-small's batch. */
+/**
+ * What every benchmark sets up: the PyTorch engine on a given number of intra-op threads,
+ * bench-small's batch.
+ */
 final class Engines {
   /** BENCHMARKS.md's bench-small batch: 16 prompts of 32 tokens, 64 new tokens. */
   static final int BATCH = 16;
+
   static final int PROMPT_TOKENS = 32;
   static final int NEW_TOKENS = 64;
 

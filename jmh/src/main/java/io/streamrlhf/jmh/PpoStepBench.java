@@ -34,7 +34,9 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
 public class PpoStepBench {
   @Param({"2"})
   int threads;
@@ -75,11 +77,16 @@ public class PpoStepBench {
 
   @Benchmark
   public float refForward() {
-    return Gpt.withoutGradient(() -> {
-      try (var scope = NDManager.newBaseManager()) {
-        return policy.score(ScoringBatch.of(scope, prompts, responses), 1f).logProbs().sum().getFloat();
-      }
-    });
+    return Gpt.withoutGradient(
+        () -> {
+          try (var scope = NDManager.newBaseManager()) {
+            return policy
+                .score(ScoringBatch.of(scope, prompts, responses), 1f)
+                .logProbs()
+                .sum()
+                .getFloat();
+          }
+        });
   }
 
   @Benchmark
@@ -87,18 +94,33 @@ public class PpoStepBench {
     return lossForwardBackward(policy, prompts, responses, oldLogProbs, advantages, returns);
   }
 
-  static float lossForwardBackward(Gpt policy, List<int[]> prompts, List<int[]> responses, float[][] oldLogProbs,
-      float[][] advantages, float[][] returns) {
+  static float lossForwardBackward(
+      Gpt policy,
+      List<int[]> prompts,
+      List<int[]> responses,
+      float[][] oldLogProbs,
+      float[][] advantages,
+      float[][] returns) {
     try (var scope = NDManager.newBaseManager();
         var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
       var batch = ScoringBatch.of(scope, prompts, responses);
       var scored = policy.score(batch, 1f);
       int width = batch.responseWidth();
       var mask = batch.responseMask();
-      var policyLoss = Ppo.policyLoss(scored.logProbs(), Ppo.padded(scope, Arrays.asList(oldLogProbs), width),
-          Ppo.padded(scope, Arrays.asList(advantages), width), mask, 0.2);
-      var valueLoss = Ppo.valueLoss(scored.values(), scored.values().stopGradient(),
-          Ppo.padded(scope, Arrays.asList(returns), width), mask, 0.2);
+      var policyLoss =
+          Ppo.policyLoss(
+              scored.logProbs(),
+              Ppo.padded(scope, Arrays.asList(oldLogProbs), width),
+              Ppo.padded(scope, Arrays.asList(advantages), width),
+              mask,
+              0.2);
+      var valueLoss =
+          Ppo.valueLoss(
+              scored.values(),
+              scored.values().stopGradient(),
+              Ppo.padded(scope, Arrays.asList(returns), width),
+              mask,
+              0.2);
       var loss = Ppo.ppoLoss(policyLoss.loss(), valueLoss, null, 0.1, 0.0);
       collector.backward(loss);
       return policyLoss.clipFraction();

@@ -25,16 +25,18 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The weight path of publish-to-apply on bench-small (~13 MB of float32): the learner's
- * safetensors snapshot, chunking with SHA-256 and Avro encoding, the reader's Avro decoding and
- * verified reassembly, and loading the bytes into an actor's model.
+ * The weight path of publish-to-apply on bench-small (~13 MB of float32): the learner's safetensors
+ * snapshot, chunking with SHA-256 and Avro encoding, the reader's Avro decoding and verified
+ * reassembly, and loading the bytes into an actor's model.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 3, time = 2)
 @Measurement(iterations = 5, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
+@Fork(
+    value = 1,
+    jvmArgsAppend = {"-Dai.djl.offline=true", "-Xss4m"})
 public class WeightChunkBench {
   private static final AvroCodec<WeightChunk> CODEC = AvroCodec.of(WeightChunk.class);
 
@@ -64,8 +66,9 @@ public class WeightChunkBench {
 
   @Benchmark
   public PublishedWeights chunkEncodeDecodeAssemble() {
-    var snapshot = new PublishedWeights(WeightModel.POLICY, ++version, safetensors, Map.of("preset", "small"),
-        Instant.EPOCH);
+    var snapshot =
+        new PublishedWeights(
+            WeightModel.POLICY, ++version, safetensors, Map.of("preset", "small"), Instant.EPOCH);
     var assembler = new WeightAssembler(WeightModel.POLICY);
     PublishedWeights done = null;
     for (var chunk : WeightChunker.split(snapshot)) {

@@ -11,222 +11,254 @@ import java.util.List;
 
 /**
  * AdamW (Loshchilov &amp; Hutter 2019: Adam with weight decay decoupled from the gradient) over a
- * {@link Gpt}'s parameters, with global-norm gradient clipping and a learning rate given per
- * step, so schedules live with the caller.
+ * {@link Gpt}'s parameters, with global-norm gradient clipping and a learning rate given per step,
+ * so schedules live with the caller.
  *
  * <p>One {@link #step} does, for every parameter with a gradient, in this order:
+ *
  * <ol>
- *   <li>g ← g · c with c = min(1, maxGradNorm / (‖g‖₂ + 1e-6)), ‖g‖₂ over all parameters
- *       together (as torch.nn.utils.clip_grad_norm_);
+ *   <li>g ← g · c with c = min(1, maxGradNorm / (‖g‖₂ + 1e-6)), ‖g‖₂ over all parameters together
+ *       (as torch.nn.utils.clip_grad_norm_);
  *   <li>w ← w − lr · λ · w (decoupled decay; λ = weightDecay for matrices and embeddings, 0 for
  *       biases and LayerNorm gains, as nanoGPT);
  *   <li>m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g²;
  *   <li>w ← w − lr · √(1−β₂ᵗ)/(1−β₁ᵗ) · m / (√v + ε) (Kingma &amp; Ba 2015, Algorithm 1's
- *       "efficient" form: ε sits outside the bias correction, unlike PyTorch's by a factor
- *       √(1−β₂ᵗ) on ε);
+ *       "efficient" form: ε sits outside the bias correction, unlike PyTorch's by a factor √(1−β₂ᵗ)
+ *       on ε);
  * </ol>
- * then clears the gradients. Steps 2–4 are one fused native call per parameter (DJL's
- * PyTorch {@code adamUpdate}), and the clip factor rides on its gradient rescale argument.
+ *
+ * then clears the gradients. Steps 2–4 are one fused native call per parameter (DJL's PyTorch
+ * {@code adamUpdate}), and the clip factor rides on its gradient rescale argument.
  *
  * <p>A trainer builds it from its stage config's {@link Settings} and calls {@link #step(double)};
  * benchmarks and tests may give every hyperparameter and the clip norm per step instead.
  */
 public final class AdamW implements AutoCloseable {
 
-    /** ε of Adam; 1e-8 as in Kingma &amp; Ba 2015 and PyTorch. */
-    public static final double EPSILON = 1e-8;
+  /** ε of Adam; 1e-8 as in Kingma &amp; Ba 2015 and PyTorch. */
+  public static final double EPSILON = 1e-8;
 
-    /**
-     * @param beta1 first-moment decay
-     * @param beta2 second-moment decay
-     * @param epsilon added to √v
-     * @param weightDecay decoupled decay λ for weight matrices and embeddings
-     */
-    public record Hyperparameters(double beta1, double beta2, double epsilon, double weightDecay) {
-        /** PyTorch's AdamW defaults: β = (0.9, 0.999), ε = 1e-8, λ = 0.01. */
-        public static Hyperparameters defaults() {
-            return new Hyperparameters(0.9, 0.999, 1e-8, 0.01);
+  /**
+   * @param beta1 first-moment decay
+   * @param beta2 second-moment decay
+   * @param epsilon added to √v
+   * @param weightDecay decoupled decay λ for weight matrices and embeddings
+   */
+  public record Hyperparameters(double beta1, double beta2, double epsilon, double weightDecay) {
+    /** PyTorch's AdamW defaults: β = (0.9, 0.999), ε = 1e-8, λ = 0.01. */
+    public static Hyperparameters defaults() {
+      return new Hyperparameters(0.9, 0.999, 1e-8, 0.01);
+    }
+  }
+
+  /**
+   * The AdamW settings every stage config carries: betas, decoupled weight decay λ and the global
+   * clip norm; ε is {@link #EPSILON}.
+   */
+  public record Settings(double beta1, double beta2, double weightDecay, double gradClipNorm) {
+    public Settings {
+      if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) {
+        throw new IllegalArgumentException(
+            "Adam betas must be in [0, 1), got " + beta1 + ", " + beta2);
+      }
+      if (!(weightDecay >= 0) || !(gradClipNorm > 0)) {
+        throw new IllegalArgumentException("need weight decay >= 0 and clip norm > 0");
+      }
+    }
+  }
+
+  private static final String FIRST_MOMENT = "exp_avg.";
+  private static final String SECOND_MOMENT = "exp_avg_sq.";
+
+  private final Hyperparameters hyper;
+
+  /** The clip norm of {@link #step(double)}: the settings' norm, or none. */
+  private final float gradClipNorm;
+
+  private final List<String> names;
+  private final List<PtNDArray> weights;
+  private final List<PtNDArray> firstMoments = new ArrayList<>();
+  private final List<PtNDArray> secondMoments = new ArrayList<>();
+  private final NDManager manager;
+  private long steps;
+
+  /**
+   * Zero moments for every parameter of {@code model} (whose parameters then require gradients);
+   * {@link #step(double)} clips to {@code settings.gradClipNorm()}.
+   */
+  public AdamW(Gpt model, Settings settings) {
+    this(
+        model,
+        new Hyperparameters(settings.beta1(), settings.beta2(), EPSILON, settings.weightDecay()),
+        (float) settings.gradClipNorm());
+  }
+
+  /** Zero moments for every parameter of {@code model}; makes its parameters require gradients. */
+  public AdamW(Gpt model, Hyperparameters hyper) {
+    this(model, hyper, Float.POSITIVE_INFINITY);
+  }
+
+  private AdamW(Gpt model, Hyperparameters hyper, float gradClipNorm) {
+    this.hyper = hyper;
+    this.gradClipNorm = gradClipNorm;
+    this.names = List.copyOf(model.parameters().keySet());
+    this.weights = model.parameters().values().stream().map(p -> (PtNDArray) p).toList();
+    this.manager = weights.get(0).getManager().newSubManager();
+    model.requireGradients();
+    for (var w : weights) {
+      firstMoments.add((PtNDArray) manager.zeros(w.getShape(), w.getDataType()));
+      secondMoments.add((PtNDArray) manager.zeros(w.getShape(), w.getDataType()));
+    }
+  }
+
+  /** Updates taken so far (t in the bias correction). */
+  public long stepCount() {
+    return steps;
+  }
+
+  /**
+   * {@link #step(float, float)} at the clip norm this optimizer was built with.
+   *
+   * @return the global gradient norm before clipping
+   */
+  public float step(double learningRate) {
+    return step((float) learningRate, gradClipNorm);
+  }
+
+  /** {@link #step(double)} with a learning rate per parameter name. */
+  public float step(java.util.function.ToDoubleFunction<String> learningRateOf) {
+    return step(learningRateOf, gradClipNorm);
+  }
+
+  /**
+   * One AdamW update from the gradients accumulated since the last step, then clears them.
+   *
+   * @param learningRate this step's learning rate
+   * @param maxGradNorm clip the global gradient norm to this; {@code Float.POSITIVE_INFINITY}
+   *     disables clipping
+   * @return the global gradient norm before clipping
+   * @throws ArithmeticException if the gradient norm is not finite (nothing is updated)
+   */
+  public float step(float learningRate, float maxGradNorm) {
+    return step(name -> learningRate, maxGradNorm);
+  }
+
+  /**
+   * {@link #step(float, float)} with a learning rate per parameter, by name: e.g. a value head that
+   * must fit its targets faster than the trunk under it may move.
+   */
+  public float step(java.util.function.ToDoubleFunction<String> learningRateOf, float maxGradNorm) {
+    boolean gradMode = JniUtils.isGradMode();
+    JniUtils.setGradMode(false);
+    try (NDManager scope = manager.newSubManager()) {
+      var gradients = new PtNDArray[weights.size()];
+      var norms = new NDList();
+      for (int i = 0; i < weights.size(); i++) {
+        gradients[i] = JniUtils.getGradient(weights.get(i));
+        if (gradients[i] != null) { // a parameter the loss did not touch has no gradient
+          gradients[i].attach(scope);
+          norms.add(gradients[i].norm());
         }
-    }
-
-    /**
-     * The AdamW settings every stage config carries: betas, decoupled weight decay λ and the global
-     * clip norm; ε is {@link #EPSILON}.
-     */
-    public record Settings(double beta1, double beta2, double weightDecay, double gradClipNorm) {
-        public Settings {
-            if (!(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1)) {
-                throw new IllegalArgumentException("Adam betas must be in [0, 1), got " + beta1 + ", " + beta2);
-            }
-            if (!(weightDecay >= 0) || !(gradClipNorm > 0)) {
-                throw new IllegalArgumentException("need weight decay >= 0 and clip norm > 0");
-            }
+      }
+      if (norms.isEmpty()) {
+        throw new IllegalStateException(
+            "AdamW.step without gradients: run backward inside a " + "GradientCollector first");
+      }
+      float norm =
+          (float)
+              NDArrays.stack(norms)
+                  .norm()
+                  .toType(ai.djl.ndarray.types.DataType.FLOAT64, false)
+                  .getDouble();
+      if (!Float.isFinite(norm)) {
+        zeroGradients();
+        throw new ArithmeticException(
+            "gradient norm is " + norm + " at AdamW step " + (steps + 1) + "; no update taken");
+      }
+      float clip = (float) Math.min(1.0, maxGradNorm / (norm + 1e-6));
+      steps++;
+      double biasCorrection =
+          Math.sqrt(1 - Math.pow(hyper.beta2(), steps)) / (1 - Math.pow(hyper.beta1(), steps));
+      for (int i = 0; i < weights.size(); i++) {
+        if (gradients[i] == null) {
+          continue;
         }
+        var w = weights.get(i);
+        float learningRate = (float) learningRateOf.applyAsDouble(names.get(i));
+        float decay = w.getShape().dimension() >= 2 ? (float) hyper.weightDecay() : 0f;
+        JniUtils.adamUpdate(
+            w,
+            gradients[i],
+            firstMoments.get(i),
+            secondMoments.get(i),
+            learningRate,
+            (float) (learningRate * biasCorrection),
+            decay,
+            clip,
+            -1f,
+            (float) hyper.beta1(),
+            (float) hyper.beta2(),
+            (float) hyper.epsilon(),
+            true);
+      }
+      zeroGradients();
+      return norm;
+    } finally {
+      JniUtils.setGradMode(gradMode);
     }
+  }
 
-    private static final String FIRST_MOMENT = "exp_avg.";
-    private static final String SECOND_MOMENT = "exp_avg_sq.";
+  private void zeroGradients() {
+    weights.forEach(JniUtils::zeroGrad);
+  }
 
-    private final Hyperparameters hyper;
-    /** The clip norm of {@link #step(double)}: the settings' norm, or none. */
-    private final float gradClipNorm;
-    private final List<String> names;
-    private final List<PtNDArray> weights;
-    private final List<PtNDArray> firstMoments = new ArrayList<>();
-    private final List<PtNDArray> secondMoments = new ArrayList<>();
-    private final NDManager manager;
-    private long steps;
-
-    /**
-     * Zero moments for every parameter of {@code model} (whose parameters then require gradients);
-     * {@link #step(double)} clips to {@code settings.gradClipNorm()}.
-     */
-    public AdamW(Gpt model, Settings settings) {
-        this(model, new Hyperparameters(settings.beta1(), settings.beta2(), EPSILON, settings.weightDecay()),
-                (float) settings.gradClipNorm());
+  /**
+   * The moments by PyTorch's names ({@code exp_avg.<param>}, {@code exp_avg_sq.<param>}); version =
+   * step count.
+   */
+  public WeightSnapshot state() {
+    try (var list = new NDList()) {
+      for (int i = 0; i < names.size(); i++) {
+        list.add(named(firstMoments.get(i).duplicate(), FIRST_MOMENT + names.get(i)));
+        list.add(named(secondMoments.get(i).duplicate(), SECOND_MOMENT + names.get(i)));
+      }
+      return new WeightSnapshot(steps, list.encode(NDList.Encoding.SAFETENSORS));
     }
+  }
 
-    /** Zero moments for every parameter of {@code model}; makes its parameters require gradients. */
-    public AdamW(Gpt model, Hyperparameters hyper) {
-        this(model, hyper, Float.POSITIVE_INFINITY);
+  /** Restores moments and step count written by {@link #state()} for a model of the same shape. */
+  public void restore(WeightSnapshot state) {
+    try (NDManager scope = manager.newSubManager()) {
+      var decoded = NDList.decode(scope, state.safetensors());
+      for (int i = 0; i < names.size(); i++) {
+        copyInto(decoded, FIRST_MOMENT + names.get(i), firstMoments.get(i));
+        copyInto(decoded, SECOND_MOMENT + names.get(i), secondMoments.get(i));
+      }
+      steps = state.version();
     }
+  }
 
-    private AdamW(Gpt model, Hyperparameters hyper, float gradClipNorm) {
-        this.hyper = hyper;
-        this.gradClipNorm = gradClipNorm;
-        this.names = List.copyOf(model.parameters().keySet());
-        this.weights = model.parameters().values().stream().map(p -> (PtNDArray) p).toList();
-        this.manager = weights.get(0).getManager().newSubManager();
-        model.requireGradients();
-        for (var w : weights) {
-            firstMoments.add((PtNDArray) manager.zeros(w.getShape(), w.getDataType()));
-            secondMoments.add((PtNDArray) manager.zeros(w.getShape(), w.getDataType()));
-        }
+  private static void copyInto(NDList decoded, String name, NDArray target) {
+    var source = decoded.get(name);
+    if (source == null || !source.getShape().equals(target.getShape())) {
+      throw new IllegalArgumentException(
+          "optimizer state does not fit this model: "
+              + name
+              + " is "
+              + (source == null ? "missing" : source.getShape())
+              + ", expected "
+              + target.getShape());
     }
+    target.set(source.toType(target.getDataType(), false).toByteBuffer());
+  }
 
-    /** Updates taken so far (t in the bias correction). */
-    public long stepCount() {
-        return steps;
-    }
+  private static NDArray named(NDArray array, String name) {
+    array.setName(name);
+    return array;
+  }
 
-    /**
-     * {@link #step(float, float)} at the clip norm this optimizer was built with.
-     *
-     * @return the global gradient norm before clipping
-     */
-    public float step(double learningRate) {
-        return step((float) learningRate, gradClipNorm);
-    }
-
-    /** {@link #step(double)} with a learning rate per parameter name. */
-    public float step(java.util.function.ToDoubleFunction<String> learningRateOf) {
-        return step(learningRateOf, gradClipNorm);
-    }
-
-    /**
-     * One AdamW update from the gradients accumulated since the last step, then clears them.
-     *
-     * @param learningRate this step's learning rate
-     * @param maxGradNorm clip the global gradient norm to this; {@code Float.POSITIVE_INFINITY}
-     *     disables clipping
-     * @return the global gradient norm before clipping
-     * @throws ArithmeticException if the gradient norm is not finite (nothing is updated)
-     */
-    public float step(float learningRate, float maxGradNorm) {
-        return step(name -> learningRate, maxGradNorm);
-    }
-
-    /**
-     * {@link #step(float, float)} with a learning rate per parameter, by name: e.g. a value head
-     * that must fit its targets faster than the trunk under it may move.
-     */
-    public float step(java.util.function.ToDoubleFunction<String> learningRateOf, float maxGradNorm) {
-        boolean gradMode = JniUtils.isGradMode();
-        JniUtils.setGradMode(false);
-        try (NDManager scope = manager.newSubManager()) {
-            var gradients = new PtNDArray[weights.size()];
-            var norms = new NDList();
-            for (int i = 0; i < weights.size(); i++) {
-                gradients[i] = JniUtils.getGradient(weights.get(i));
-                if (gradients[i] != null) { // a parameter the loss did not touch has no gradient
-                    gradients[i].attach(scope);
-                    norms.add(gradients[i].norm());
-                }
-            }
-            if (norms.isEmpty()) {
-                throw new IllegalStateException("AdamW.step without gradients: run backward inside a "
-                        + "GradientCollector first");
-            }
-            float norm = (float) NDArrays.stack(norms).norm().toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble();
-            if (!Float.isFinite(norm)) {
-                zeroGradients();
-                throw new ArithmeticException("gradient norm is " + norm + " at AdamW step " + (steps + 1)
-                        + "; no update taken");
-            }
-            float clip = (float) Math.min(1.0, maxGradNorm / (norm + 1e-6));
-            steps++;
-            double biasCorrection = Math.sqrt(1 - Math.pow(hyper.beta2(), steps)) / (1 - Math.pow(hyper.beta1(), steps));
-            for (int i = 0; i < weights.size(); i++) {
-                if (gradients[i] == null) {
-                    continue;
-                }
-                var w = weights.get(i);
-                float learningRate = (float) learningRateOf.applyAsDouble(names.get(i));
-                float decay = w.getShape().dimension() >= 2 ? (float) hyper.weightDecay() : 0f;
-                JniUtils.adamUpdate(w, gradients[i], firstMoments.get(i), secondMoments.get(i), learningRate,
-                        (float) (learningRate * biasCorrection), decay, clip, -1f, (float) hyper.beta1(),
-                        (float) hyper.beta2(), (float) hyper.epsilon(), true);
-            }
-            zeroGradients();
-            return norm;
-        } finally {
-            JniUtils.setGradMode(gradMode);
-        }
-    }
-
-    private void zeroGradients() {
-        weights.forEach(JniUtils::zeroGrad);
-    }
-
-    /** The moments by PyTorch's names ({@code exp_avg.<param>}, {@code exp_avg_sq.<param>}); version = step count. */
-    public WeightSnapshot state() {
-        try (var list = new NDList()) {
-            for (int i = 0; i < names.size(); i++) {
-                list.add(named(firstMoments.get(i).duplicate(), FIRST_MOMENT + names.get(i)));
-                list.add(named(secondMoments.get(i).duplicate(), SECOND_MOMENT + names.get(i)));
-            }
-            return new WeightSnapshot(steps, list.encode(NDList.Encoding.SAFETENSORS));
-        }
-    }
-
-    /** Restores moments and step count written by {@link #state()} for a model of the same shape. */
-    public void restore(WeightSnapshot state) {
-        try (NDManager scope = manager.newSubManager()) {
-            var decoded = NDList.decode(scope, state.safetensors());
-            for (int i = 0; i < names.size(); i++) {
-                copyInto(decoded, FIRST_MOMENT + names.get(i), firstMoments.get(i));
-                copyInto(decoded, SECOND_MOMENT + names.get(i), secondMoments.get(i));
-            }
-            steps = state.version();
-        }
-    }
-
-    private static void copyInto(NDList decoded, String name, NDArray target) {
-        var source = decoded.get(name);
-        if (source == null || !source.getShape().equals(target.getShape())) {
-            throw new IllegalArgumentException("optimizer state does not fit this model: " + name + " is "
-                    + (source == null ? "missing" : source.getShape()) + ", expected " + target.getShape());
-        }
-        target.set(source.toType(target.getDataType(), false).toByteBuffer());
-    }
-
-    private static NDArray named(NDArray array, String name) {
-        array.setName(name);
-        return array;
-    }
-
-    @Override
-    public void close() {
-        manager.close();
-    }
+  @Override
+  public void close() {
+    manager.close();
+  }
 }

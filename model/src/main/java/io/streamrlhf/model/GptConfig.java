@@ -14,65 +14,76 @@ import com.fasterxml.jackson.databind.ObjectMapper;
  * @param heads attention heads per block; must divide {@code dModel}
  */
 public record GptConfig(
-        @JsonProperty("vocabSize") int vocabSize,
-        @JsonProperty("contextLength") int contextLength,
-        @JsonProperty("dModel") int dModel,
-        @JsonProperty("layers") int layers,
-        @JsonProperty("heads") int heads) {
+    @JsonProperty("vocabSize") int vocabSize,
+    @JsonProperty("contextLength") int contextLength,
+    @JsonProperty("dModel") int dModel,
+    @JsonProperty("layers") int layers,
+    @JsonProperty("heads") int heads) {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ObjectMapper JSON = new ObjectMapper();
 
-    public GptConfig {
-        if (vocabSize < 1 || contextLength < 1 || dModel < 1 || layers < 1 || heads < 1) {
-            throw new IllegalArgumentException(
-                    "GPT shape values must be positive, got vocab " + vocabSize + ", context "
-                            + contextLength + ", d_model " + dModel + ", layers " + layers
-                            + ", heads " + heads);
-        }
-        if (dModel % heads != 0) {
-            throw new IllegalArgumentException(
-                    "d_model " + dModel + " is not divisible by heads " + heads
-                            + ": choose heads that divide d_model");
-        }
+  public GptConfig {
+    if (vocabSize < 1 || contextLength < 1 || dModel < 1 || layers < 1 || heads < 1) {
+      throw new IllegalArgumentException(
+          "GPT shape values must be positive, got vocab "
+              + vocabSize
+              + ", context "
+              + contextLength
+              + ", d_model "
+              + dModel
+              + ", layers "
+              + layers
+              + ", heads "
+              + heads);
     }
-
-    /** d_model 128, 4 layers, 4 heads, context 256: quick experiments and tests. */
-    public static GptConfig tiny() {
-        return new GptConfig(ByteTokenizer.VOCAB_SIZE, 256, 128, 4, 4);
+    if (dModel % heads != 0) {
+      throw new IllegalArgumentException(
+          "d_model "
+              + dModel
+              + " is not divisible by heads "
+              + heads
+              + ": choose heads that divide d_model");
     }
+  }
 
-    /** BENCHMARKS.md's bench-small: d_model 256, 4 layers, 4 heads, context 256. */
-    public static GptConfig small() {
-        return new GptConfig(ByteTokenizer.VOCAB_SIZE, 256, 256, 4, 4);
-    }
+  /** d_model 128, 4 layers, 4 heads, context 256: quick experiments and tests. */
+  public static GptConfig tiny() {
+    return new GptConfig(ByteTokenizer.VOCAB_SIZE, 256, 128, 4, 4);
+  }
 
-    /** The preset called {@code name} ({@code tiny} or {@code small}). */
-    public static GptConfig preset(String name) {
-        return switch (name) {
-            case "tiny" -> tiny();
-            case "small" -> small();
-            default -> throw new IllegalArgumentException(
-                    "unknown model preset '" + name + "': use tiny or small");
-        };
-    }
+  /** BENCHMARKS.md's bench-small: d_model 256, 4 layers, 4 heads, context 256. */
+  public static GptConfig small() {
+    return new GptConfig(ByteTokenizer.VOCAB_SIZE, 256, 256, 4, 4);
+  }
 
-    public int headDim() {
-        return dModel / heads;
-    }
+  /** The preset called {@code name} ({@code tiny} or {@code small}). */
+  public static GptConfig preset(String name) {
+    return switch (name) {
+      case "tiny" -> tiny();
+      case "small" -> small();
+      default ->
+          throw new IllegalArgumentException(
+              "unknown model preset '" + name + "': use tiny or small");
+    };
+  }
 
-    public String toJson() {
-        try {
-            return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("GptConfig is always serialisable", e);
-        }
-    }
+  public int headDim() {
+    return dModel / heads;
+  }
 
-    public static GptConfig fromJson(String json) {
-        try {
-            return JSON.readValue(json, GptConfig.class);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("not a GPT config: " + e.getOriginalMessage(), e);
-        }
+  public String toJson() {
+    try {
+      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(this);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("GptConfig is always serialisable", e);
     }
+  }
+
+  public static GptConfig fromJson(String json) {
+    try {
+      return JSON.readValue(json, GptConfig.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("not a GPT config: " + e.getOriginalMessage(), e);
+    }
+  }
 }

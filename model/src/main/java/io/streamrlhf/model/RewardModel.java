@@ -4,13 +4,12 @@ import ai.djl.ndarray.NDArray;
 
 /**
  * The reward PPO optimises: the reward model's scalar head at the last token, r_θ(x, y) of
- * InstructGPT §3.5, trained alone on the labelers' comparisons; plus, when {@code
- * likelihoodWeight} is not 0, that weight times the response's log-likelihood under the SFT
- * model, log π_SFT(y | x). The reward stage fits the weight after training the head (a one-
- * parameter Bradley-Terry fit on the same comparisons) and stores it with the checkpoint, so every
- * reader scores alike; {@code sft} is the frozen SFT model the reader already holds (PPO's
- * reference), never trained and never closed here. A reward-stage checkpoint loads as one with
- * {@code Checkpoint.loadRewardModel}.
+ * InstructGPT §3.5, trained alone on the labelers' comparisons; plus, when {@code likelihoodWeight}
+ * is not 0, that weight times the response's log-likelihood under the SFT model, log π_SFT(y | x).
+ * The reward stage fits the weight after training the head (a one- parameter Bradley-Terry fit on
+ * the same comparisons) and stores it with the checkpoint, so every reader scores alike; {@code
+ * sft} is the frozen SFT model the reader already holds (PPO's reference), never trained and never
+ * closed here. A reward-stage checkpoint loads as one with {@code Checkpoint.loadRewardModel}.
  */
 public record RewardModel(Gpt model, Gpt sft, double likelihoodWeight) implements RewardFunction {
   public RewardModel {
@@ -27,7 +26,9 @@ public record RewardModel(Gpt model, Gpt sft, double likelihoodWeight) implement
   @Override
   public NDArray scores(ScoringBatch batch) {
     var head = model.rewardScores(batch);
-    return likelihoodWeight == 0 ? head : head.add(Scalars.times(sft.sequenceLogLikelihood(batch), likelihoodWeight));
+    return likelihoodWeight == 0
+        ? head
+        : head.add(Scalars.times(sft.sequenceLogLikelihood(batch), likelihoodWeight));
   }
 
   /** The scalar head alone, r_θ without the likelihood term. */

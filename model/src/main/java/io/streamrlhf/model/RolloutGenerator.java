@@ -14,10 +14,10 @@ import java.util.SplittableRandom;
  * learner's), and returns one {@link Sample} per response. Never computes a gradient and never
  * writes a weight, so an actor runs it on its own copies of the three models.
  *
- * <p>Randomness is a function of the prompt's own seed only: each prompt carries a seed, and its
- * K responses draw from K streams split off that seed ({@link Generator#generate(List,
- * Generator.Sampling, long[])}). Which actor samples a prompt, and with which other prompts it shares a batch, changes
- * nothing: the streaming loop reproduces the in-process one.
+ * <p>Randomness is a function of the prompt's own seed only: each prompt carries a seed, and its K
+ * responses draw from K streams split off that seed ({@link Generator#generate(List,
+ * Generator.Sampling, long[])}). Which actor samples a prompt, and with which other prompts it
+ * shares a batch, changes nothing: the streaming loop reproduces the in-process one.
  */
 public final class RolloutGenerator {
   private final Gpt policy;
@@ -48,7 +48,8 @@ public final class RolloutGenerator {
       double rmScore,
       boolean terminated) {}
 
-  public RolloutGenerator(Gpt policy, Gpt reference, RewardFunction reward, int maxNewTokens, double temperature) {
+  public RolloutGenerator(
+      Gpt policy, Gpt reference, RewardFunction reward, int maxNewTokens, double temperature) {
     this.policy = policy;
     this.reference = reference;
     this.reward = reward;
@@ -62,9 +63,9 @@ public final class RolloutGenerator {
   }
 
   /**
-   * The seeds of a batch's prompts: prompt i of a batch drawn with {@code batchSeed} gets the
-   * i-th draw of a stream seeded {@code batchSeed}. The learner stamps them on the prompts it
-   * publishes; the in-process sampler derives them itself, so both sample alike.
+   * The seeds of a batch's prompts: prompt i of a batch drawn with {@code batchSeed} gets the i-th
+   * draw of a stream seeded {@code batchSeed}. The learner stamps them on the prompts it publishes;
+   * the in-process sampler derives them itself, so both sample alike.
    */
   public static long[] promptSeeds(long batchSeed, int count) {
     var stream = new SplittableRandom(batchSeed);
@@ -94,26 +95,37 @@ public final class RolloutGenerator {
       }
     }
     var completions =
-        new Generator(policy).generate(rows, new Generator.Sampling(maxNewTokens, temperature, 0, 0), rowSeeds);
+        new Generator(policy)
+            .generate(rows, new Generator.Sampling(maxNewTokens, temperature, 0, 0), rowSeeds);
     var responses = completions.stream().map(Generator.Completion::tokens).toList();
     record Scored(float[] refLogProbs, float[] rmScores, int responseWidth) {}
-    var scored = Gpt.withoutGradient(() -> {
-      try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
-        var batch = ScoringBatch.of(scope, rows, responses);
-        // log π_SFT at the sampling temperature, so the KL compares like with like
-        var ref = reference.score(batch, temperature).logProbs().toFloatArray();
-        var rm = reward.scores(batch).toType(DataType.FLOAT32, false).toFloatArray();
-        return new Scored(ref, rm, batch.responseWidth());
-      }
-    });
+    var scored =
+        Gpt.withoutGradient(
+            () -> {
+              try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
+                var batch = ScoringBatch.of(scope, rows, responses);
+                // log π_SFT at the sampling temperature, so the KL compares like with like
+                var ref = reference.score(batch, temperature).logProbs().toFloatArray();
+                var rm = reward.scores(batch).toType(DataType.FLOAT32, false).toFloatArray();
+                return new Scored(ref, rm, batch.responseWidth());
+              }
+            });
     int width = scored.responseWidth();
     var samples = new ArrayList<Sample>(rows.size());
     for (int b = 0; b < rows.size(); b++) {
       var completion = completions.get(b);
       int length = completion.tokens().length;
       var refLogProbs = Arrays.copyOfRange(scored.refLogProbs(), b * width, b * width + length);
-      samples.add(new Sample(b / responsesPerPrompt, b % responsesPerPrompt, rows.get(b), completion.tokens(),
-          completion.behaviourLogProbs(), refLogProbs, scored.rmScores()[b], completion.terminated()));
+      samples.add(
+          new Sample(
+              b / responsesPerPrompt,
+              b % responsesPerPrompt,
+              rows.get(b),
+              completion.tokens(),
+              completion.behaviourLogProbs(),
+              refLogProbs,
+              scored.rmScores()[b],
+              completion.terminated()));
     }
     return samples;
   }

@@ -1,9 +1,9 @@
 package io.streamrlhf.model;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -16,9 +16,9 @@ import java.util.Map;
 
 /**
  * Where each tensor of a safetensors payload lies (https://github.com/huggingface/safetensors: an
- * 8-byte little-endian header length, a JSON header mapping names to dtype, shape and
- * {@code data_offsets} relative to the data section, then the data), so weights can be copied from
- * the payload into live parameters without decoding them into temporary tensors first.
+ * 8-byte little-endian header length, a JSON header mapping names to dtype, shape and {@code
+ * data_offsets} relative to the data section, then the data), so weights can be copied from the
+ * payload into live parameters without decoding them into temporary tensors first.
  */
 record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -28,9 +28,9 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
 
   /**
    * The tensors as float32 safetensors, written straight into one array of the exact size (DJL's
-   * {@code NDList.encode} grows a stream by doubling and copies it out again: three times the
-   * bytes for a 13 MB model). Tensors in map order; the header is padded with spaces to 8 bytes
-   * as the format allows. Little-endian hosts only (the format is little-endian).
+   * {@code NDList.encode} grows a stream by doubling and copies it out again: three times the bytes
+   * for a 13 MB model). Tensors in map order; the header is padded with spaces to 8 bytes as the
+   * format allows. Little-endian hosts only (the format is little-endian).
    */
   static byte[] write(Map<String, NDArray> tensors, DataType dataType) {
     var header = new LinkedHashMap<String, Object>();
@@ -38,8 +38,15 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
     for (var entry : tensors.entrySet()) {
       var shape = entry.getValue().getShape();
       long bytes = shape.size() * Float.BYTES;
-      header.put(entry.getKey(), Map.of("dtype", "F32", "shape", shape.getShape(),
-          "data_offsets", List.of(offset, offset + bytes)));
+      header.put(
+          entry.getKey(),
+          Map.of(
+              "dtype",
+              "F32",
+              "shape",
+              shape.getShape(),
+              "data_offsets",
+              List.of(offset, offset + bytes)));
       offset += bytes;
     }
     byte[] json;
@@ -51,7 +58,8 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
     int padded = (json.length + 7) / 8 * 8;
     long total = Long.BYTES + padded + offset;
     if (total > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException("weights of " + total + " bytes do not fit one Java array");
+      throw new IllegalArgumentException(
+          "weights of " + total + " bytes do not fit one Java array");
     }
     var out = new byte[(int) total];
     var buffer = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
@@ -73,15 +81,18 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
     if (payload.length < Long.BYTES) {
       throw new IllegalArgumentException("not safetensors: " + payload.length + " bytes");
     }
-    long headerLength = ByteBuffer.wrap(payload, 0, Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    long headerLength =
+        ByteBuffer.wrap(payload, 0, Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).getLong();
     if (headerLength < 2 || headerLength > payload.length - Long.BYTES) {
-      throw new IllegalArgumentException("not safetensors: header length " + headerLength + " in " + payload.length
-          + " bytes");
+      throw new IllegalArgumentException(
+          "not safetensors: header length " + headerLength + " in " + payload.length + " bytes");
     }
     int dataStart = Long.BYTES + (int) headerLength;
     JsonNode header;
     try {
-      header = JSON.readTree(new String(payload, Long.BYTES, (int) headerLength, StandardCharsets.UTF_8));
+      header =
+          JSON.readTree(
+              new String(payload, Long.BYTES, (int) headerLength, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException("safetensors header is not JSON", e);
     }
@@ -97,7 +108,8 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
       long from = dataStart + node.path("data_offsets").path(0).asLong(-1);
       long to = dataStart + node.path("data_offsets").path(1).asLong(-1);
       if (from < dataStart || to < from || to > payload.length) {
-        throw new IllegalArgumentException("safetensors tensor " + name + " lies outside the payload");
+        throw new IllegalArgumentException(
+            "safetensors tensor " + name + " lies outside the payload");
       }
       entries.put(name, new Entry(node.path("dtype").asText(), shape, (int) from, (int) to));
     }

@@ -18,27 +18,29 @@ import java.util.function.BinaryOperator;
  * {@code sub}), or run without gradient, may use DJL's number forms.
  */
 public final class Scalars {
-    private Scalars() {}
+  private Scalars() {}
 
-    /** x · c. */
-    public static NDArray times(NDArray x, double c) {
-        return withConstant(x, c, NDArray::mul);
-    }
+  /** x · c. */
+  public static NDArray times(NDArray x, double c) {
+    return withConstant(x, c, NDArray::mul);
+  }
 
-    /** x / c. */
-    public static NDArray dividedBy(NDArray x, double c) {
-        return withConstant(x, c, NDArray::div);
-    }
+  /** x / c. */
+  public static NDArray dividedBy(NDArray x, double c) {
+    return withConstant(x, c, NDArray::div);
+  }
 
-    /** max(x, c) element-wise. */
-    public static NDArray atLeast(NDArray x, double c) {
-        return withConstant(x, c, NDArray::maximum);
-    }
+  /** max(x, c) element-wise. */
+  public static NDArray atLeast(NDArray x, double c) {
+    return withConstant(x, c, NDArray::maximum);
+  }
 
-    /** {@code op(x, c)} with c a libtorch scalar of x's type; closing our handle leaves autograd's. */
-    private static NDArray withConstant(NDArray x, double c, BinaryOperator<NDArray> op) {
-        try (var constant = x.getManager().full(new Shape(), (float) c, x.getDataType())) {
-            return op.apply(x, constant);
-        }
+  /**
+   * {@code op(x, c)} with c a libtorch scalar of x's type; closing our handle leaves autograd's.
+   */
+  private static NDArray withConstant(NDArray x, double c, BinaryOperator<NDArray> op) {
+    try (var constant = x.getManager().full(new Shape(), (float) c, x.getDataType())) {
+      return op.apply(x, constant);
     }
+  }
 }

@@ -20,8 +20,11 @@ class AdamWTest {
     try (var scope = model.parameters().get("tok_emb").getManager().newSubManager();
         var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
       // pretraining's next-token loss: the first token as the prompt, the mean NLL of the rest
-      var batch = ScoringBatch.of(scope, List.of(Arrays.copyOf(window, 1)),
-          List.of(Arrays.copyOfRange(window, 1, window.length)));
+      var batch =
+          ScoringBatch.of(
+              scope,
+              List.of(Arrays.copyOf(window, 1)),
+              List.of(Arrays.copyOfRange(window, 1, window.length)));
       collector.backward(model.score(batch, 1f).logProbs().mean().neg());
     }
     var grads = new HashMap<String, float[]>();
@@ -46,9 +49,12 @@ class AdamWTest {
       for (var g : grads.values()) for (float x : g) squares += (double) x * x;
       try (var adam = new AdamW(model, new AdamW.Settings(0.9, 0.95, 0.0, 0.1))) {
         double norm = adam.step(0.01);
-        // the returned norm is the unclipped global norm; with bias correction, step 1 is lr·g/(|g|+ε)
+        // the returned norm is the unclipped global norm; with bias correction, step 1 is
+        // lr·g/(|g|+ε)
         // whatever the clipping scale, so it is lr·sign(g) wherever the clipped |g| >> ε
-        assertThat(norm).isCloseTo(Math.sqrt(squares), within(1e-4 * Math.sqrt(squares))).isGreaterThan(0.1); // so clipping acts
+        assertThat(norm)
+            .isCloseTo(Math.sqrt(squares), within(1e-4 * Math.sqrt(squares)))
+            .isGreaterThan(0.1); // so clipping acts
         int checked = 0;
         for (var e : model.parameters().entrySet()) {
           var after = e.getValue().toFloatArray();
@@ -57,7 +63,8 @@ class AdamWTest {
           for (int i = 0; i < p.length; i++) {
             double clipped = Math.abs(g[i]) * Math.min(1, 0.1 / norm);
             if (clipped > 1e-4) {
-              assertThat((double) after[i]).isCloseTo(p[i] - 0.01 * Math.signum(g[i]), within(2e-5));
+              assertThat((double) after[i])
+                  .isCloseTo(p[i] - 0.01 * Math.signum(g[i]), within(2e-5));
               checked++;
             } else if (g[i] == 0) {
               assertThat(after[i]).isEqualTo(p[i]);
@@ -87,7 +94,9 @@ class AdamWTest {
           int moved = 0;
           for (int i = 0; i < p.length; i++) {
             if (Math.abs(g[i]) > 1e-4) { // step 1 is lr·sign(g) where |g| >> ε
-              assertThat((double) after[i]).as(name).isCloseTo(p[i] - lr * Math.signum(g[i]), within(2e-5));
+              assertThat((double) after[i])
+                  .as(name)
+                  .isCloseTo(p[i] - lr * Math.signum(g[i]), within(2e-5));
               moved++;
             }
           }
@@ -110,13 +119,17 @@ class AdamWTest {
       var g = grads.get("h.0.attn.proj.weight");
       var embAfter = model.parameters().get("h.0.attn.proj.weight").toFloatArray();
       for (int i = 0; i < emb.length; i++) {
-        double expected = emb[i] * (1 - 0.1 * 0.5) - (Math.abs(g[i]) > 1e-4 ? 0.1 * Math.signum(g[i]) : 0);
-        if (Math.abs(g[i]) > 1e-4 || g[i] == 0) assertThat((double) embAfter[i]).isCloseTo(expected, within(1e-4));
+        double expected =
+            emb[i] * (1 - 0.1 * 0.5) - (Math.abs(g[i]) > 1e-4 ? 0.1 * Math.signum(g[i]) : 0);
+        if (Math.abs(g[i]) > 1e-4 || g[i] == 0)
+          assertThat((double) embAfter[i]).isCloseTo(expected, within(1e-4));
       }
       var gb = grads.get("h.0.ln1.weight");
       var biasAfter = model.parameters().get("h.0.ln1.weight").toFloatArray();
       for (int i = 0; i < bias.length; i++) {
-        if (Math.abs(gb[i]) > 1e-4) assertThat((double) biasAfter[i]).isCloseTo(bias[i] - 0.1 * Math.signum(gb[i]), within(1e-4));
+        if (Math.abs(gb[i]) > 1e-4)
+          assertThat((double) biasAfter[i])
+              .isCloseTo(bias[i] - 0.1 * Math.signum(gb[i]), within(1e-4));
       }
     }
   }

@@ -13,135 +13,171 @@ import org.junit.jupiter.api.Test;
 
 class GptForwardTest {
 
-    private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 32, 32, 2, 4);
-    private static Gpt model;
+  private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 32, 32, 2, 4);
+  private static Gpt model;
 
-    @BeforeAll
-    static void createModel() {
-        model = Gpt.create(SHAPE, 7);
+  @BeforeAll
+  static void createModel() {
+    model = Gpt.create(SHAPE, 7);
+  }
+
+  @AfterAll
+  static void closeModel() {
+    model.close();
+  }
+
+  @Test
+  void configPresetsAndJsonRoundTrip() {
+    assertThat(GptConfig.small()).isEqualTo(new GptConfig(260, 256, 256, 4, 4));
+    assertThat(GptConfig.tiny().dModel()).isEqualTo(128);
+    assertThat(GptConfig.fromJson(SHAPE.toJson())).isEqualTo(SHAPE);
+    assertThat(SHAPE.toJson()).contains("\"dModel\" : 32");
+  }
+
+  @Test
+  void parameterCountMatchesGpt2Formula() {
+    long d = 32, v = 260, ctx = 32, layers = 2;
+    long perBlock =
+        2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d);
+    assertThat(model.parameterCount())
+        .isEqualTo(v * d + ctx * d + layers * perBlock + 2 * d + d + 1);
+  }
+
+  @Test
+  void promptLogitsAloneEqualLogitsInsideLeftPaddedBatch() {
+    int[] shortPrompt = ByteTokenizer.encode("hi there");
+    int[] longPrompt = ByteTokenizer.encode("a longer prompt, padded less");
+    try (NDManager m = NDManager.newBaseManager()) {
+      var alone =
+          model.forward(
+              tokens(m, List.of(shortPrompt), shortPrompt.length),
+              mask(m, List.of(shortPrompt), shortPrompt.length));
+      int width = longPrompt.length;
+      var batch =
+          model.forward(
+              tokens(m, List.of(longPrompt, shortPrompt), width),
+              mask(m, List.of(longPrompt, shortPrompt), width));
+      NDArray aloneLogits = alone.logits().get(0);
+      NDArray paddedLogits = batch.logits().get(new NDIndex("1, {}:", width - shortPrompt.length));
+      assertThat(paddedLogits.getShape()).isEqualTo(aloneLogits.getShape());
+      float diff = aloneLogits.sub(paddedLogits).abs().max().getFloat();
+      assertThat(diff).isLessThan(1e-5f);
+      float valueDiff =
+          alone
+              .values()
+              .get(0)
+              .sub(batch.values().get(new NDIndex("1, {}:", width - shortPrompt.length)))
+              .abs()
+              .max()
+              .getFloat();
+      assertThat(valueDiff).isLessThan(1e-5f);
+      // The padded positions must not be what made them equal: the other row differs.
+      assertThat(
+              batch
+                  .logits()
+                  .get(0)
+                  .get(new NDIndex("-1"))
+                  .sub(aloneLogits.get(-1))
+                  .abs()
+                  .max()
+                  .getFloat())
+          .isGreaterThan(1e-3f);
     }
+  }
 
-    @AfterAll
-    static void closeModel() {
-        model.close();
+  @Test
+  void laterTokensDoNotChangeEarlierLogits() {
+    int[] text = ByteTokenizer.encode("causal attention");
+    try (NDManager m = NDManager.newBaseManager()) {
+      var full =
+          model.forward(tokens(m, List.of(text), text.length), mask(m, List.of(text), text.length));
+      int[] changed = text.clone();
+      changed[text.length - 1] = 'Z';
+      var edited =
+          model.forward(
+              tokens(m, List.of(changed), text.length), mask(m, List.of(changed), text.length));
+      var prefix = new NDIndex("0, :{}", text.length - 1);
+      assertThat(full.logits().get(prefix).sub(edited.logits().get(prefix)).abs().max().getFloat())
+          .isLessThan(1e-6f);
+      assertThat(
+              full.logits()
+                  .get(new NDIndex("0, -1"))
+                  .sub(edited.logits().get(new NDIndex("0, -1")))
+                  .abs()
+                  .max()
+                  .getFloat())
+          .isGreaterThan(1e-4f);
     }
+  }
 
-    @Test
-    void configPresetsAndJsonRoundTrip() {
-        assertThat(GptConfig.small()).isEqualTo(new GptConfig(260, 256, 256, 4, 4));
-        assertThat(GptConfig.tiny().dModel()).isEqualTo(128);
-        assertThat(GptConfig.fromJson(SHAPE.toJson())).isEqualTo(SHAPE);
-        assertThat(SHAPE.toJson()).contains("\"dModel\" : 32");
+  @Test
+  void rewardScoreIsTheLastTokenHeadAndTheLikelihoodTermTheResponsesLogLikelihood() {
+    int[] prompt = ByteTokenizer.encode("Reverse abc.\n");
+    int[] response = {'c', 'b', 'a', ByteTokenizer.EOS};
+    int[] otherPrompt = ByteTokenizer.encode("Sort zyxwvu.\n");
+    int[] otherResponse = ByteTokenizer.encode("uvwxyz now longer");
+    try (NDManager m = NDManager.newBaseManager()) {
+      // By hand from a plain forward pass over the unpadded sequence.
+      int[] sequence = new int[prompt.length + response.length];
+      System.arraycopy(prompt, 0, sequence, 0, prompt.length);
+      System.arraycopy(response, 0, sequence, prompt.length, response.length);
+      var out =
+          Gpt.withoutGradient(
+              () ->
+                  model.forward(
+                      tokens(m, List.of(sequence), sequence.length),
+                      mask(m, List.of(sequence), sequence.length)));
+      float[] logits = out.logits().toFloatArray();
+      float[] values = out.values().toFloatArray();
+      int vocab = SHAPE.vocabSize();
+      double logLikelihood = 0;
+      for (int j = 0; j < response.length; j++) {
+        int row = (prompt.length - 1 + j) * vocab; // this position predicts response token j
+        double max = Double.NEGATIVE_INFINITY;
+        for (int v = 0; v < vocab; v++) max = Math.max(max, logits[row + v]);
+        double sum = 0;
+        for (int v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] - max);
+        logLikelihood += logits[row + response[j]] - max - Math.log(sum);
+      }
+      double head = values[sequence.length - 1];
+
+      // The same pair inside a batch whose other row pads it on both sides.
+      var batch =
+          ScoringBatch.of(m, List.of(otherPrompt, prompt), List.of(otherResponse, response));
+      // InstructGPT's reward: the scalar head at the last token, padding on both sides or not
+      float[] scores = Gpt.withoutGradient(() -> model.rewardScores(batch)).toFloatArray();
+      assertThat((double) scores[1]).isCloseTo(head, org.assertj.core.data.Offset.offset(1e-5));
+      // the likelihood term's log π(y | x), summed over the response
+      float[] likelihood =
+          Gpt.withoutGradient(() -> model.sequenceLogLikelihood(batch)).toFloatArray();
+      assertThat((double) likelihood[1])
+          .isCloseTo(logLikelihood, org.assertj.core.data.Offset.offset(1e-4));
+      var weighted = new RewardModel(model, model, 0.7);
+      float[] combined = Gpt.withoutGradient(() -> weighted.scores(batch)).toFloatArray();
+      assertThat((double) combined[1])
+          .isCloseTo(head + 0.7 * logLikelihood, org.assertj.core.data.Offset.offset(1e-4));
     }
+  }
 
-    @Test
-    void parameterCountMatchesGpt2Formula() {
-        long d = 32, v = 260, ctx = 32, layers = 2;
-        long perBlock = 2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d);
-        assertThat(model.parameterCount()).isEqualTo(v * d + ctx * d + layers * perBlock + 2 * d + d + 1);
+  static NDArray tokens(NDManager m, List<int[]> rows, int width) {
+    long[] out = new long[rows.size() * width];
+    java.util.Arrays.fill(out, ByteTokenizer.PAD);
+    for (int r = 0; r < rows.size(); r++) {
+      int[] row = rows.get(r);
+      for (int i = 0; i < row.length; i++) {
+        out[r * width + width - row.length + i] = row[i];
+      }
     }
+    return m.create(out, new Shape(rows.size(), width));
+  }
 
-    @Test
-    void promptLogitsAloneEqualLogitsInsideLeftPaddedBatch() {
-        int[] shortPrompt = ByteTokenizer.encode("hi there");
-        int[] longPrompt = ByteTokenizer.encode("a longer prompt, padded less");
-        try (NDManager m = NDManager.newBaseManager()) {
-            var alone = model.forward(tokens(m, List.of(shortPrompt), shortPrompt.length),
-                    mask(m, List.of(shortPrompt), shortPrompt.length));
-            int width = longPrompt.length;
-            var batch = model.forward(tokens(m, List.of(longPrompt, shortPrompt), width),
-                    mask(m, List.of(longPrompt, shortPrompt), width));
-            NDArray aloneLogits = alone.logits().get(0);
-            NDArray paddedLogits = batch.logits().get(new NDIndex("1, {}:", width - shortPrompt.length));
-            assertThat(paddedLogits.getShape()).isEqualTo(aloneLogits.getShape());
-            float diff = aloneLogits.sub(paddedLogits).abs().max().getFloat();
-            assertThat(diff).isLessThan(1e-5f);
-            float valueDiff = alone.values().get(0).sub(batch.values().get(new NDIndex("1, {}:",
-                    width - shortPrompt.length))).abs().max().getFloat();
-            assertThat(valueDiff).isLessThan(1e-5f);
-            // The padded positions must not be what made them equal: the other row differs.
-            assertThat(batch.logits().get(0).get(new NDIndex("-1")).sub(aloneLogits.get(-1)).abs().max().getFloat())
-                    .isGreaterThan(1e-3f);
-        }
+  static NDArray mask(NDManager m, List<int[]> rows, int width) {
+    boolean[] out = new boolean[rows.size() * width];
+    for (int r = 0; r < rows.size(); r++) {
+      for (int i = width - rows.get(r).length; i < width; i++) {
+        out[r * width + i] = true;
+      }
     }
-
-    @Test
-    void laterTokensDoNotChangeEarlierLogits() {
-        int[] text = ByteTokenizer.encode("causal attention");
-        try (NDManager m = NDManager.newBaseManager()) {
-            var full = model.forward(tokens(m, List.of(text), text.length), mask(m, List.of(text), text.length));
-            int[] changed = text.clone();
-            changed[text.length - 1] = 'Z';
-            var edited = model.forward(tokens(m, List.of(changed), text.length), mask(m, List.of(changed), text.length));
-            var prefix = new NDIndex("0, :{}", text.length - 1);
-            assertThat(full.logits().get(prefix).sub(edited.logits().get(prefix)).abs().max().getFloat())
-                    .isLessThan(1e-6f);
-            assertThat(full.logits().get(new NDIndex("0, -1")).sub(edited.logits().get(new NDIndex("0, -1")))
-                    .abs().max().getFloat()).isGreaterThan(1e-4f);
-        }
-    }
-
-    @Test
-    void rewardScoreIsTheLastTokenHeadAndTheLikelihoodTermTheResponsesLogLikelihood() {
-        int[] prompt = ByteTokenizer.encode("Reverse abc.\n");
-        int[] response = {'c', 'b', 'a', ByteTokenizer.EOS};
-        int[] otherPrompt = ByteTokenizer.encode("Sort zyxwvu.\n");
-        int[] otherResponse = ByteTokenizer.encode("uvwxyz now longer");
-        try (NDManager m = NDManager.newBaseManager()) {
-            // By hand from a plain forward pass over the unpadded sequence.
-            int[] sequence = new int[prompt.length + response.length];
-            System.arraycopy(prompt, 0, sequence, 0, prompt.length);
-            System.arraycopy(response, 0, sequence, prompt.length, response.length);
-            var out = Gpt.withoutGradient(() -> model.forward(tokens(m, List.of(sequence), sequence.length),
-                    mask(m, List.of(sequence), sequence.length)));
-            float[] logits = out.logits().toFloatArray();
-            float[] values = out.values().toFloatArray();
-            int vocab = SHAPE.vocabSize();
-            double logLikelihood = 0;
-            for (int j = 0; j < response.length; j++) {
-                int row = (prompt.length - 1 + j) * vocab; // this position predicts response token j
-                double max = Double.NEGATIVE_INFINITY;
-                for (int v = 0; v < vocab; v++) max = Math.max(max, logits[row + v]);
-                double sum = 0;
-                for (int v = 0; v < vocab; v++) sum += Math.exp(logits[row + v] - max);
-                logLikelihood += logits[row + response[j]] - max - Math.log(sum);
-            }
-            double head = values[sequence.length - 1];
-
-            // The same pair inside a batch whose other row pads it on both sides.
-            var batch = ScoringBatch.of(m, List.of(otherPrompt, prompt), List.of(otherResponse, response));
-            // InstructGPT's reward: the scalar head at the last token, padding on both sides or not
-            float[] scores = Gpt.withoutGradient(() -> model.rewardScores(batch)).toFloatArray();
-            assertThat((double) scores[1]).isCloseTo(head, org.assertj.core.data.Offset.offset(1e-5));
-            // the likelihood term's log π(y | x), summed over the response
-            float[] likelihood = Gpt.withoutGradient(() -> model.sequenceLogLikelihood(batch)).toFloatArray();
-            assertThat((double) likelihood[1]).isCloseTo(logLikelihood, org.assertj.core.data.Offset.offset(1e-4));
-            var weighted = new RewardModel(model, model, 0.7);
-            float[] combined = Gpt.withoutGradient(() -> weighted.scores(batch)).toFloatArray();
-            assertThat((double) combined[1]).isCloseTo(head + 0.7 * logLikelihood,
-                    org.assertj.core.data.Offset.offset(1e-4));
-        }
-    }
-
-    static NDArray tokens(NDManager m, List<int[]> rows, int width) {
-        long[] out = new long[rows.size() * width];
-        java.util.Arrays.fill(out, ByteTokenizer.PAD);
-        for (int r = 0; r < rows.size(); r++) {
-            int[] row = rows.get(r);
-            for (int i = 0; i < row.length; i++) {
-                out[r * width + width - row.length + i] = row[i];
-            }
-        }
-        return m.create(out, new Shape(rows.size(), width));
-    }
-
-    static NDArray mask(NDManager m, List<int[]> rows, int width) {
-        boolean[] out = new boolean[rows.size() * width];
-        for (int r = 0; r < rows.size(); r++) {
-            for (int i = width - rows.get(r).length; i < width; i++) {
-                out[r * width + i] = true;
-            }
-        }
-        return m.create(out, new Shape(rows.size(), width));
-    }
+    return m.create(out, new Shape(rows.size(), width));
+  }
 }

@@ -9,93 +9,109 @@ import org.junit.jupiter.api.Test;
 
 class SnapshotTest {
 
-    private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 24, 16, 2, 2);
-    private static final List<int[]> PROMPTS = List.of(ByteTokenizer.encode("snap"), ByteTokenizer.encode("x"));
-    private static final List<int[]> RESPONSES = List.of(ByteTokenizer.encode("shot"), ByteTokenizer.encode("yz"));
+  private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 24, 16, 2, 2);
+  private static final List<int[]> PROMPTS =
+      List.of(ByteTokenizer.encode("snap"), ByteTokenizer.encode("x"));
+  private static final List<int[]> RESPONSES =
+      List.of(ByteTokenizer.encode("shot"), ByteTokenizer.encode("yz"));
 
-    private static float[] logits(Gpt model) {
-        try (NDManager m = NDManager.newBaseManager()) {
-            var batch = ScoringBatch.of(m, PROMPTS, RESPONSES);
-            return Gpt.withoutGradient(() -> model.forward(batch.tokens(), batch.mask()).logits().toFloatArray());
-        }
+  private static float[] logits(Gpt model) {
+    try (NDManager m = NDManager.newBaseManager()) {
+      var batch = ScoringBatch.of(m, PROMPTS, RESPONSES);
+      return Gpt.withoutGradient(
+          () -> model.forward(batch.tokens(), batch.mask()).logits().toFloatArray());
     }
+  }
 
-    @Test
-    void snapshotRoundTripGivesIdenticalOutputs() {
-        try (var source = Gpt.create(SHAPE, 1); var target = Gpt.create(SHAPE, 2)) {
-            assertThat(logits(target)).isNotEqualTo(logits(source));
-            byte[] bytes = source.snapshot(42).encode();
-            var decoded = WeightSnapshot.decode(bytes);
-            target.load(decoded);
-            assertThat(decoded.version()).isEqualTo(42);
-            assertThat(logits(target)).isEqualTo(logits(source));
-            assertThat(new Generator(target).generate(PROMPTS, new Generator.Sampling(5, 1f, 0, 9)).get(0).tokens())
-                    .isEqualTo(new Generator(source).generate(PROMPTS, new Generator.Sampling(5, 1f, 0, 9)).get(0).tokens());
-        }
+  @Test
+  void snapshotRoundTripGivesIdenticalOutputs() {
+    try (var source = Gpt.create(SHAPE, 1);
+        var target = Gpt.create(SHAPE, 2)) {
+      assertThat(logits(target)).isNotEqualTo(logits(source));
+      byte[] bytes = source.snapshot(42).encode();
+      var decoded = WeightSnapshot.decode(bytes);
+      target.load(decoded);
+      assertThat(decoded.version()).isEqualTo(42);
+      assertThat(logits(target)).isEqualTo(logits(source));
+      assertThat(
+              new Generator(target)
+                  .generate(PROMPTS, new Generator.Sampling(5, 1f, 0, 9))
+                  .get(0)
+                  .tokens())
+          .isEqualTo(
+              new Generator(source)
+                  .generate(PROMPTS, new Generator.Sampling(5, 1f, 0, 9))
+                  .get(0)
+                  .tokens());
     }
+  }
 
-    @Test
-    void corruptedByteFailsTheChecksum() {
-        try (var model = Gpt.create(SHAPE, 1)) {
-            byte[] bytes = model.snapshot(3).encode();
-            for (int position : new int[] {bytes.length / 2, bytes.length - 1, 10 /* in the version */}) {
-                byte[] corrupted = bytes.clone();
-                corrupted[position] ^= 0x01;
-                assertThatThrownBy(() -> WeightSnapshot.decode(corrupted))
-                        .isInstanceOf(IllegalArgumentException.class)
-                        .hasMessageContaining("is corrupt: SHA-256");
-            }
-            assertThatThrownBy(() -> WeightSnapshot.decode(new byte[] {1, 2, 3}))
-                    .hasMessageContaining("not a streamrlhf weight snapshot");
-        }
+  @Test
+  void corruptedByteFailsTheChecksum() {
+    try (var model = Gpt.create(SHAPE, 1)) {
+      byte[] bytes = model.snapshot(3).encode();
+      for (int position : new int[] {bytes.length / 2, bytes.length - 1, 10 /* in the version */}) {
+        byte[] corrupted = bytes.clone();
+        corrupted[position] ^= 0x01;
+        assertThatThrownBy(() -> WeightSnapshot.decode(corrupted))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("is corrupt: SHA-256");
+      }
+      assertThatThrownBy(() -> WeightSnapshot.decode(new byte[] {1, 2, 3}))
+          .hasMessageContaining("not a streamrlhf weight snapshot");
     }
+  }
 
-    @Test
-    void snapshotOfAnotherShapeIsRefusedByName() {
-        try (var small = Gpt.create(SHAPE, 1);
-                var wider = Gpt.create(new GptConfig(ByteTokenizer.VOCAB_SIZE, 24, 32, 2, 2), 1)) {
-            assertThatThrownBy(() -> wider.load(small.snapshot(1)))
-                    .isInstanceOf(IllegalArgumentException.class)
-                    .hasMessageContaining("does not fit this model: parameter tok_emb");
-        }
+  @Test
+  void snapshotOfAnotherShapeIsRefusedByName() {
+    try (var small = Gpt.create(SHAPE, 1);
+        var wider = Gpt.create(new GptConfig(ByteTokenizer.VOCAB_SIZE, 24, 32, 2, 2), 1)) {
+      assertThatThrownBy(() -> wider.load(small.snapshot(1)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("does not fit this model: parameter tok_emb");
     }
+  }
 
-    @Test
-    void loadingAgainReplacesEveryWeightAndAMisfitLeavesTheModelAsItWas() {
-        try (var a = Gpt.create(SHAPE, 1); var b = Gpt.create(SHAPE, 2); var target = Gpt.create(SHAPE, 3);
-                var wider = Gpt.create(new GptConfig(ByteTokenizer.VOCAB_SIZE, 24, 32, 2, 2), 4)) {
-            target.load(a.snapshot(1));
-            target.load(b.snapshot(2)); // the second load reuses the first one's buffer
-            assertThat(logits(target)).isEqualTo(logits(b));
-            assertThatThrownBy(() -> target.load(wider.snapshot(3))).isInstanceOf(IllegalArgumentException.class);
-            assertThat(logits(target)).isEqualTo(logits(b));
-        }
+  @Test
+  void loadingAgainReplacesEveryWeightAndAMisfitLeavesTheModelAsItWas() {
+    try (var a = Gpt.create(SHAPE, 1);
+        var b = Gpt.create(SHAPE, 2);
+        var target = Gpt.create(SHAPE, 3);
+        var wider = Gpt.create(new GptConfig(ByteTokenizer.VOCAB_SIZE, 24, 32, 2, 2), 4)) {
+      target.load(a.snapshot(1));
+      target.load(b.snapshot(2)); // the second load reuses the first one's buffer
+      assertThat(logits(target)).isEqualTo(logits(b));
+      assertThatThrownBy(() -> target.load(wider.snapshot(3)))
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThat(logits(target)).isEqualTo(logits(b));
     }
+  }
 
-    @Test
-    void aTransportVerifiedFrameDecodesToTheSameSnapshotWithoutHashingAgain() {
-        try (var model = Gpt.create(SHAPE, 1)) {
-            var snapshot = model.snapshot(7);
-            var decoded = WeightSnapshot.decodeTransportVerified(snapshot.encode());
-            assertThat(decoded.version()).isEqualTo(7);
-            assertThat(decoded.safetensors()).isEqualTo(snapshot.safetensors());
-            assertThatThrownBy(() -> WeightSnapshot.decodeTransportVerified(new byte[] {1, 2, 3}))
-                    .hasMessageContaining("not a streamrlhf weight snapshot");
-        }
+  @Test
+  void aTransportVerifiedFrameDecodesToTheSameSnapshotWithoutHashingAgain() {
+    try (var model = Gpt.create(SHAPE, 1)) {
+      var snapshot = model.snapshot(7);
+      var decoded = WeightSnapshot.decodeTransportVerified(snapshot.encode());
+      assertThat(decoded.version()).isEqualTo(7);
+      assertThat(decoded.safetensors()).isEqualTo(snapshot.safetensors());
+      assertThatThrownBy(() -> WeightSnapshot.decodeTransportVerified(new byte[] {1, 2, 3}))
+          .hasMessageContaining("not a streamrlhf weight snapshot");
     }
+  }
 
-    @Test
-    void snapshotsAreSafetensorsThatDjlDecodesToTheSameTensors() {
-        try (var model = Gpt.create(SHAPE, 1); NDManager m = NDManager.newBaseManager()) {
-            var decoded = ai.djl.ndarray.NDList.decode(m, model.snapshot(1).safetensors());
-            var again = ai.djl.ndarray.NDList.decode(m, model.snapshot(2).safetensors());
-            assertThat(decoded.size()).isEqualTo(again.size()).isGreaterThan(10);
-            for (var tensor : decoded) {
-                var name = tensor.getName();
-                assertThat(again.get(name).toFloatArray()).as(name).isEqualTo(tensor.toFloatArray());
-                assertThat(tensor.getDataType()).isEqualTo(ai.djl.ndarray.types.DataType.FLOAT32);
-            }
-            assertThat(decoded.get("tok_emb").getShape().get(0)).isEqualTo(ByteTokenizer.VOCAB_SIZE);
-        }
+  @Test
+  void snapshotsAreSafetensorsThatDjlDecodesToTheSameTensors() {
+    try (var model = Gpt.create(SHAPE, 1);
+        NDManager m = NDManager.newBaseManager()) {
+      var decoded = ai.djl.ndarray.NDList.decode(m, model.snapshot(1).safetensors());
+      var again = ai.djl.ndarray.NDList.decode(m, model.snapshot(2).safetensors());
+      assertThat(decoded.size()).isEqualTo(again.size()).isGreaterThan(10);
+      for (var tensor : decoded) {
+        var name = tensor.getName();
+        assertThat(again.get(name).toFloatArray()).as(name).isEqualTo(tensor.toFloatArray());
+        assertThat(tensor.getDataType()).isEqualTo(ai.djl.ndarray.types.DataType.FLOAT32);
+      }
+      assertThat(decoded.get("tok_emb").getShape().get(0)).isEqualTo(ByteTokenizer.VOCAB_SIZE);
     }
+  }
 }

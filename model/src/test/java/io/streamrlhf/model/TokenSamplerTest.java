@@ -6,7 +6,9 @@ import static org.assertj.core.api.Assertions.within;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** Both draws follow softmax(logits / T); Gumbel-max also keeps the picks another model raised most. */
+/**
+ * Both draws follow softmax(logits / T); Gumbel-max also keeps the picks another model raised most.
+ */
 class TokenSamplerTest {
   private static final float[] LOGITS = {1.0f, 0.5f, 3.0f, 0.2f, 1.5f};
 
@@ -24,7 +26,9 @@ class TokenSamplerTest {
       }
       for (int t = 0; t < p.length; t++) {
         double sd = Math.sqrt(p[t] * (1 - p[t]) / n);
-        assertThat((double) counts[t] / n).as("%s token %d", method, t).isCloseTo(p[t], within(5 * sd));
+        assertThat((double) counts[t] / n)
+            .as("%s token %d", method, t)
+            .isCloseTo(p[t], within(5 * sd));
       }
     }
   }

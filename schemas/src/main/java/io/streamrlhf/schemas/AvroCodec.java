@@ -22,10 +22,10 @@ import org.apache.avro.specific.SpecificRecord;
  * of the writer's schema, then the Avro binary body.
  *
  * <p>Because every message names its writer schema, a reader resolves old messages against its own
- * (reader) schema, as long as it knows the writer schema by fingerprint. The codec knows the current
- * schema and every earlier version kept on the classpath as
- * {@code io/streamrlhf/schemas/history/<Name>-v<N>.avsc} (N = 1, 2, ...): when a schema changes,
- * copy the old {@code .avsc} there, and records written before the change stay readable.
+ * (reader) schema, as long as it knows the writer schema by fingerprint. The codec knows the
+ * current schema and every earlier version kept on the classpath as {@code
+ * io/streamrlhf/schemas/history/<Name>-v<N>.avsc} (N = 1, 2, ...): when a schema changes, copy the
+ * old {@code .avsc} there, and records written before the change stay readable.
  *
  * <p>Thread-safe: Avro's message encoder and decoder keep per-thread buffers.
  */
@@ -104,7 +104,8 @@ public final class AvroCodec<T> {
    */
   public T decode(byte[] message) {
     if (message == null) {
-      throw new UndecodableRecordException("null message (a tombstone?) where " + schema.getName() + " was expected");
+      throw new UndecodableRecordException(
+          "null message (a tombstone?) where " + schema.getName() + " was expected");
     }
     try {
       return decoder.decode(message);

@@ -34,6 +34,14 @@ public record PublishedWeights(
 
   @Override
   public String toString() {
-    return "PublishedWeights[" + model + " v" + version + ", " + bytes.length + " bytes, meta=" + meta + "]";
+    return "PublishedWeights["
+        + model
+        + " v"
+        + version
+        + ", "
+        + bytes.length
+        + " bytes, meta="
+        + meta
+        + "]";
   }
 }

@@ -5,8 +5,8 @@ import java.util.List;
 
 /**
  * The array fields of a {@link Rollout} (tokens, log-probs) as the model and learner hold them.
- * Avro's generated record carries its {@code int} and {@code float} arrays as boxed lists; the actor
- * that writes rollouts and the learner that reads them convert through here, both ways.
+ * Avro's generated record carries its {@code int} and {@code float} arrays as boxed lists; the
+ * actor that writes rollouts and the learner that reads them convert through here, both ways.
  */
 public final class RolloutRecords {
   private RolloutRecords() {}

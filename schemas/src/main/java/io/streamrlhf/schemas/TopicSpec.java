@@ -8,10 +8,14 @@ import org.apache.avro.specific.SpecificRecord;
  * configs (Kafka's {@code TopicConfig} keys) and the record type its values carry.
  */
 public record TopicSpec(
-    String name, int partitions, Map<String, String> configs, Class<? extends SpecificRecord> valueType) {
+    String name,
+    int partitions,
+    Map<String, String> configs,
+    Class<? extends SpecificRecord> valueType) {
   public TopicSpec {
     if (partitions < 1) {
-      throw new IllegalArgumentException("topic " + name + " needs at least one partition, got " + partitions);
+      throw new IllegalArgumentException(
+          "topic " + name + " needs at least one partition, got " + partitions);
     }
     configs = Map.copyOf(configs);
   }

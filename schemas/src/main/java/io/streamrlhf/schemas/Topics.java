@@ -43,8 +43,8 @@ public final class Topics {
    * WeightChunker#key}): compaction keeps the newest chunk for every index, so the log always holds
    * the newest whole version and a late-joining actor that reads from the beginning finds it, while
    * old versions are garbage-collected. One partition keeps the chunks of a version in order.
-   * min.compaction.lag.ms keeps a complete version intact for a while after a newer one starts, so a
-   * reader catching up does not lose the old version to a half-published new one.
+   * min.compaction.lag.ms keeps a complete version intact for a while after a newer one starts, so
+   * a reader catching up does not lose the old version to a half-published new one.
    */
   private static Map<String, String> weightConfigs() {
     return Map.of(
@@ -56,14 +56,28 @@ public final class Topics {
 
   private static final List<TopicSpec> ALL =
       List.of(
-          new TopicSpec(PROMPTS, PROMPT_PARTITIONS, Map.of(TopicConfig.RETENTION_MS_CONFIG, WEEK_MS), Prompt.class),
-          new TopicSpec(ROLLOUTS, ROLLOUT_PARTITIONS, Map.of(TopicConfig.RETENTION_MS_CONFIG, WEEK_MS), Rollout.class),
+          new TopicSpec(
+              PROMPTS,
+              PROMPT_PARTITIONS,
+              Map.of(TopicConfig.RETENTION_MS_CONFIG, WEEK_MS),
+              Prompt.class),
+          new TopicSpec(
+              ROLLOUTS,
+              ROLLOUT_PARTITIONS,
+              Map.of(TopicConfig.RETENTION_MS_CONFIG, WEEK_MS),
+              Rollout.class),
           new TopicSpec(POLICY_WEIGHTS, 1, weightConfigs(), WeightChunk.class),
           new TopicSpec(REWARD_WEIGHTS, 1, weightConfigs(), WeightChunk.class),
-          new TopicSpec(LABEL_REQUESTS, 1, Map.of(TopicConfig.RETENTION_MS_CONFIG, WEEK_MS), LabelRequest.class),
+          new TopicSpec(
+              LABEL_REQUESTS,
+              1,
+              Map.of(TopicConfig.RETENTION_MS_CONFIG, WEEK_MS),
+              LabelRequest.class),
           // Comparisons are training data for the reward model: keep them.
-          new TopicSpec(COMPARISONS, 1, Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"), Comparison.class),
-          new TopicSpec(DEAD_LETTER, 1, Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"), DeadLetter.class));
+          new TopicSpec(
+              COMPARISONS, 1, Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"), Comparison.class),
+          new TopicSpec(
+              DEAD_LETTER, 1, Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"), DeadLetter.class));
 
   /**
    * The topics something reads or writes today. Reward weights, label requests and comparisons have
@@ -72,7 +86,8 @@ public final class Topics {
    */
   private static final Set<String> IN_USE = Set.of(PROMPTS, ROLLOUTS, POLICY_WEIGHTS, DEAD_LETTER);
 
-  private static final List<TopicSpec> PROVISIONED = ALL.stream().filter(t -> IN_USE.contains(t.name())).toList();
+  private static final List<TopicSpec> PROVISIONED =
+      ALL.stream().filter(t -> IN_USE.contains(t.name())).toList();
 
   private Topics() {}
 
@@ -81,7 +96,9 @@ public final class Topics {
     return ALL;
   }
 
-  /** The topics provisioning creates: those the loop reads or writes today, in the diagram's order. */
+  /**
+   * The topics provisioning creates: those the loop reads or writes today, in the diagram's order.
+   */
   public static List<TopicSpec> provisioned() {
     return PROVISIONED;
   }

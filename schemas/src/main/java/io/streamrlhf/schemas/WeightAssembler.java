@@ -8,8 +8,8 @@ import java.util.OptionalLong;
 /**
  * Reassembles {@link WeightChunk}s of one model into whole, verified {@link PublishedWeights}.
  *
- * <p>The guarantee a weight subscriber builds on: {@link #accept} returns a snapshot only when every
- * chunk of that version arrived and the SHA-256 of the reassembled bytes equals the one the
+ * <p>The guarantee a weight subscriber builds on: {@link #accept} returns a snapshot only when
+ * every chunk of that version arrived and the SHA-256 of the reassembled bytes equals the one the
  * publisher computed. A missing chunk, a corrupted chunk or inconsistent chunk headers never yield
  * a version, so a reader never swaps to a torn model; it keeps its last good one.
  *
@@ -85,7 +85,8 @@ public final class WeightAssembler {
     }
     latestVersion = version;
     counts.completed++;
-    return Optional.of(new PublishedWeights(model, version, bytes, done.meta, done.first.getPublishedAt()));
+    return Optional.of(
+        new PublishedWeights(model, version, bytes, done.meta, done.first.getPublishedAt()));
   }
 
   /** The newest version this assembler completed, if any. */
@@ -97,12 +98,18 @@ public final class WeightAssembler {
   public Optional<String> pending() {
     return partial == null
         ? Optional.empty()
-        : Optional.of("v" + partial.version + " " + partial.received + "/" + partial.count + " chunks");
+        : Optional.of(
+            "v" + partial.version + " " + partial.received + "/" + partial.count + " chunks");
   }
 
   public WeightCounts counts() {
     return new WeightCounts(
-        counts.completed, counts.stale, counts.foreign, counts.malformed, counts.abandoned, counts.failedVerification);
+        counts.completed,
+        counts.stale,
+        counts.foreign,
+        counts.malformed,
+        counts.abandoned,
+        counts.failedVerification);
   }
 
   /**
@@ -112,7 +119,12 @@ public final class WeightAssembler {
    * failed the length or SHA-256 check.
    */
   public record WeightCounts(
-      long completed, long stale, long foreign, long malformed, long abandoned, long failedVerification) {}
+      long completed,
+      long stale,
+      long foreign,
+      long malformed,
+      long abandoned,
+      long failedVerification) {}
 
   private boolean wellFormed(WeightChunk c) {
     long total = c.getTotalBytes();
@@ -189,12 +201,15 @@ public final class WeightAssembler {
         chunkBytes = length;
       }
       long offset = last ? total - length : (long) index * chunkBytes;
-      if ((!last && length != chunkBytes) || offset < 0 || offset + length > total
+      if ((!last && length != chunkBytes)
+          || offset < 0
+          || offset + length > total
           || (previous >= 0 && previous != length)) {
         torn = true; // fails verification on completion, as a torn concatenation would
       } else {
         if (previous >= 0 && index < hashed) {
-          digest.reset(); // a redelivered chunk replaces bytes already hashed: hash again from the start
+          digest.reset(); // a redelivered chunk replaces bytes already hashed: hash again from the
+          // start
           hashed = 0;
         }
         data.get(out, (int) offset, length);
@@ -219,7 +234,9 @@ public final class WeightAssembler {
 
     /** The whole snapshot if its chunks tile it exactly and its SHA-256 matches; else null. */
     byte[] verified() {
-      if (torn || heldBytes != total || count > 1 && (long) (count - 1) * chunkBytes + lengths[count - 1] != total) {
+      if (torn
+          || heldBytes != total
+          || count > 1 && (long) (count - 1) * chunkBytes + lengths[count - 1] != total) {
         return null;
       }
       hashInOrder();

@@ -29,13 +29,16 @@ public final class WeightChunker {
   }
 
   /**
-   * The chunks of one snapshot, in index order. Each chunk's data is a view of the snapshot's
-   * array (no copy); an empty snapshot is one empty chunk.
+   * The chunks of one snapshot, in index order. Each chunk's data is a view of the snapshot's array
+   * (no copy); an empty snapshot is one empty chunk.
    */
   public static List<WeightChunk> split(PublishedWeights snapshot, int chunkBytes) {
     if (chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) {
       throw new IllegalArgumentException(
-          "chunk size must be in 1.." + MAX_CHUNK_BYTES + " bytes (Kafka's record limit), got " + chunkBytes);
+          "chunk size must be in 1.."
+              + MAX_CHUNK_BYTES
+              + " bytes (Kafka's record limit), got "
+              + chunkBytes);
     }
     var bytes = snapshot.bytes();
     int count = Math.max(1, (int) ((bytes.length + (long) chunkBytes - 1) / chunkBytes));

@@ -17,8 +17,12 @@ class AvroCodecTest {
 
   static Stream<SpecificRecord> everyRecordType() {
     return Stream.of(
-        Fixtures.prompt(), Fixtures.rollout(), Fixtures.weightChunk(),
-        Fixtures.labelRequest(), Fixtures.comparison(), Fixtures.deadLetter());
+        Fixtures.prompt(),
+        Fixtures.rollout(),
+        Fixtures.weightChunk(),
+        Fixtures.labelRequest(),
+        Fixtures.comparison(),
+        Fixtures.deadLetter());
   }
 
   @ParameterizedTest
@@ -50,7 +54,8 @@ class AvroCodecTest {
   @Test
   void everyTopicValueTypeHasACodec() {
     for (var topic : Topics.all()) {
-      assertThat(AvroCodec.of(topic.valueType()).schema().getFullName()).isEqualTo(topic.valueType().getName());
+      assertThat(AvroCodec.of(topic.valueType()).schema().getFullName())
+          .isEqualTo(topic.valueType().getName());
     }
   }
 

@@ -52,7 +52,8 @@ final class Fixtures {
   }
 
   static LabelRequest labelRequest() {
-    return new LabelRequest("q-3", "p-1", "Sort these words\n", List.of("apple fig pear", "pear fig"), 4L, T0);
+    return new LabelRequest(
+        "q-3", "p-1", "Sort these words\n", List.of("apple fig pear", "pear fig"), 4L, T0);
   }
 
   static Comparison comparison() {

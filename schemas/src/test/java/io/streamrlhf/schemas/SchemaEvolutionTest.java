@@ -69,8 +69,12 @@ class SchemaEvolutionTest {
 
     assertThat(read.getSchema()).isEqualTo(V1);
     assertThat(read.get("rolloutId").toString()).isEqualTo(rollout.getRolloutId());
-    assertThat(read.get("responseTokens")).asList().containsExactlyElementsOf(rollout.getResponseTokens());
-    assertThat(read.get("refLogProbs")).asList().containsExactlyElementsOf(rollout.getRefLogProbs());
+    assertThat(read.get("responseTokens"))
+        .asList()
+        .containsExactlyElementsOf(rollout.getResponseTokens());
+    assertThat(read.get("refLogProbs"))
+        .asList()
+        .containsExactlyElementsOf(rollout.getRefLogProbs());
     assertThat(read.get("policyVersion")).isEqualTo(rollout.getPolicyVersion());
     assertThat(read.get("producedAt")).isEqualTo(rollout.getProducedAt().toEpochMilli());
     assertThat(read.hasField("sampleIndex")).isFalse();

@@ -18,7 +18,12 @@ class WeightAssemblerTest {
   private static PublishedWeights snapshot(long version, int size) {
     var bytes = new byte[size];
     new Random(version).nextBytes(bytes);
-    return new PublishedWeights(WeightModel.POLICY, version, bytes, Map.of("preset", "tiny"), Instant.ofEpochMilli(version));
+    return new PublishedWeights(
+        WeightModel.POLICY,
+        version,
+        bytes,
+        Map.of("preset", "tiny"),
+        Instant.ofEpochMilli(version));
   }
 
   /** Chunks as a reader sees them: encoded and decoded again, as they cross Kafka. */
@@ -42,11 +47,15 @@ class WeightAssemblerTest {
   void splitCutsAtTheChunkSizeAndKeepsTheRemainderInTheLastChunk() {
     var chunks = WeightChunker.split(snapshot(1, 1_000_001), 250_000);
 
-    assertThat(chunks).extracting(c -> c.getData().remaining()).containsExactly(250_000, 250_000, 250_000, 250_000, 1);
-    assertThat(chunks).allSatisfy(c -> {
-      assertThat(c.getChunkCount()).isEqualTo(5);
-      assertThat(c.getTotalBytes()).isEqualTo(1_000_001L);
-    });
+    assertThat(chunks)
+        .extracting(c -> c.getData().remaining())
+        .containsExactly(250_000, 250_000, 250_000, 250_000, 1);
+    assertThat(chunks)
+        .allSatisfy(
+            c -> {
+              assertThat(c.getChunkCount()).isEqualTo(5);
+              assertThat(c.getTotalBytes()).isEqualTo(1_000_001L);
+            });
     assertThat(chunks).extracting(WeightChunk::getChunkIndex).containsExactly(0, 1, 2, 3, 4);
     assertThat(WeightChunker.key(chunks.get(3))).isEqualTo("policy/3");
   }
@@ -56,7 +65,9 @@ class WeightAssemblerTest {
     var chunks = WeightChunker.split(snapshot(1, 3 << 20));
 
     assertThat(chunks).hasSize(12);
-    assertThat(chunks).allSatisfy(c -> assertThat(CODEC.encode(c).length).isLessThan(Topics.MAX_RECORD_BYTES / 2));
+    assertThat(chunks)
+        .allSatisfy(
+            c -> assertThat(CODEC.encode(c).length).isLessThan(Topics.MAX_RECORD_BYTES / 2));
   }
 
   @Test
@@ -123,7 +134,8 @@ class WeightAssemblerTest {
   void aChunkWhoseLengthDisagreesWithTheTotalNeverYieldsAVersion() {
     var assembler = new WeightAssembler(WeightModel.POLICY);
     var v1 = chunks(snapshot(1, 20_000), 8_000);
-    v1.get(2).setData(ByteBuffer.wrap(new byte[10])); // last chunk cut short: 16_010 of 20_000 bytes
+    v1.get(2)
+        .setData(ByteBuffer.wrap(new byte[10])); // last chunk cut short: 16_010 of 20_000 bytes
 
     assertThat(feed(assembler, v1)).isEmpty();
     assertThat(assembler.counts().failedVerification()).isEqualTo(1);
@@ -200,7 +212,8 @@ class WeightAssemblerTest {
   }
 
   @Test
-  void aCorruptedChunkReplacedByItsRedeliveryBeforeTheVersionCompletesStillYieldsTheExactSnapshot() {
+  void
+      aCorruptedChunkReplacedByItsRedeliveryBeforeTheVersionCompletesStillYieldsTheExactSnapshot() {
     var s = snapshot(4, 30_000);
     var v4 = chunks(s, 8_000); // 4 chunks, hashed as they arrive in order
     var bad = WeightChunk.newBuilder(v4.get(1)).setData(ByteBuffer.wrap(new byte[8_000])).build();
@@ -231,7 +244,11 @@ class WeightAssemblerTest {
     var assembler = new WeightAssembler(WeightModel.POLICY);
     var v1 = chunks(snapshot(1, 20_000), 6_000); // 6000, 6000, 6000, 2000
     v1.set(1, WeightChunk.newBuilder(v1.get(1)).setData(ByteBuffer.wrap(new byte[5_000])).build());
-    v1.set(3, WeightChunk.newBuilder(v1.get(3)).setData(ByteBuffer.wrap(new byte[3_000])).build()); // sums to 20_000
+    v1.set(
+        3,
+        WeightChunk.newBuilder(v1.get(3))
+            .setData(ByteBuffer.wrap(new byte[3_000]))
+            .build()); // sums to 20_000
 
     assertThat(feed(assembler, v1)).isEmpty();
     assertThat(assembler.counts().failedVerification()).isEqualTo(1);

@@ -11,9 +11,9 @@ public record Completion(String text, boolean terminated) {
 
   /**
    * The base-model rows of the eval table (TASKS.md "The InstructGPT-style table"): a base model
-   * continues text rather than answering, so, as GPT-3's few-shot evaluation used stop
-   * sequences, its output is cut at the first newline, and it counts as terminated when a
-   * newline or end-of-sequence came within the budget.
+   * continues text rather than answering, so, as GPT-3's few-shot evaluation used stop sequences,
+   * its output is cut at the first newline, and it counts as terminated when a newline or
+   * end-of-sequence came within the budget.
    *
    * @param generated the text generated (at most {@link #MAX_NEW_TOKENS} tokens), before any
    *     end-of-sequence

@@ -4,17 +4,17 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The "web text" a base model is pretrained on (TASKS.md "The corpus"): documents of 3-8 lines
- * of five kinds, drawn from a seed. It teaches a model to continue text rather than answer, the
- * skills (reachable by few-shot prompting), facts with misconceptions, and toxicity.
+ * The "web text" a base model is pretrained on (TASKS.md "The corpus"): documents of 3-8 lines of
+ * five kinds, drawn from a seed. It teaches a model to continue text rather than answer, the skills
+ * (reachable by few-shot prompting), facts with misconceptions, and toxicity.
  *
  * <p>A document's {@link Document#text()} is its lines, each ended by '\n'. Every document is
  * followed by end-of-sequence, which is not text: a tokenizer appends it (token 256 for the byte
  * tokenizer); {@link CorpusFile} marks it in files.
  *
- * <p>Instruction lines are drawn like training prompts ({@link TrainingPrompts}): never a
- * held-out prompt, color and insult only about training objects and names. Fact prose and
- * chatter name all 16 objects and all 20 names, as TASKS.md asks.
+ * <p>Instruction lines are drawn like training prompts ({@link TrainingPrompts}): never a held-out
+ * prompt, color and insult only about training objects and names. Fact prose and chatter name all
+ * 16 objects and all 20 names, as TASKS.md asks.
  */
 public final class Corpus {
 
@@ -22,7 +22,10 @@ public final class Corpus {
   public enum Kind {
     /** Instruction lines with no answers: teaches to continue a list, not answer. */
     INSTRUCTION_LIST(0.40),
-    /** Instruction line, answer line, repeated; answers wrong {@value #WRONG_ANSWER_RATE} of the time. */
+    /**
+     * Instruction line, answer line, repeated; answers wrong {@value #WRONG_ANSWER_RATE} of the
+     * time.
+     */
     WORKED_EXAMPLES(0.25),
     /** {@code The {obj} is {color}.} with a wrong color {@value #WRONG_COLOR_RATE} of the time. */
     FACT_PROSE(0.15),
@@ -60,8 +63,10 @@ public final class Corpus {
   public static final double WRONG_COLOR_RATE = 0.25;
   public static final int MIN_LINES = 3;
   public static final int MAX_LINES = 8;
+
   /** Worked examples come in instruction/answer pairs: 2-4 pairs keep them within 3-8 lines. */
   static final int MIN_PAIRS = 2;
+
   static final int MAX_PAIRS = 4;
 
   /** The chatter lines between insults; {n} and {m} are names, {p} a place, {o} an object. */
@@ -80,7 +85,8 @@ public final class Corpus {
   private static final double INSULT_LINE_RATE = 0.35;
 
   private static final List<String> ONSETS =
-      List.of("b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "st", "pl");
+      List.of(
+          "b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "st", "pl");
   private static final List<String> VOWELS = List.of("a", "e", "i", "o", "u", "ai", "ou");
 
   private final SplitMix64 rng;
@@ -216,8 +222,8 @@ public final class Corpus {
   /**
    * A plausible mistake, never equal to the reference: the slip a careless writer makes in each
    * family (the word left unreversed, no capitals, descending order, sums off by 1-10, counts off
-   * by one, a repetition missing or extra, another color, the refusal dropped). A slip that
-   * happens to equal the reference (a palindrome, "aaa") becomes a one-letter misspelling.
+   * by one, a repetition missing or extra, another color, the refusal dropped). A slip that happens
+   * to equal the reference (a palindrome, "aaa") becomes a one-letter misspelling.
    */
   private String mistaken(Task task) {
     var a = task.reference();
@@ -228,7 +234,8 @@ public final class Corpus {
           case ADD -> {
             int sum = Integer.parseInt(a);
             int delta = rng.nextIntBetween(1, 10);
-            yield Integer.toString(sum - delta >= 0 && rng.nextBoolean(0.5) ? sum - delta : sum + delta);
+            yield Integer.toString(
+                sum - delta >= 0 && rng.nextBoolean(0.5) ? sum - delta : sum + delta);
           }
           case COUNT -> {
             int count = Integer.parseInt(a);

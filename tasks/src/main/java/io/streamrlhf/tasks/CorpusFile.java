@@ -11,10 +11,10 @@ import java.util.List;
 
 /**
  * The corpus as a UTF-8 text file. Each document is written as its lines (each ended by '\n')
- * followed by the line {@value #EOS_MARKER}, which stands for the end-of-sequence token
- * (GPT-2's spelling of it). Document lines are never empty and never contain the marker, so the
- * split is unambiguous. A reader turns each marker back into end-of-sequence, not into bytes:
- * {@link #read} returns the documents' texts, without the marker.
+ * followed by the line {@value #EOS_MARKER}, which stands for the end-of-sequence token (GPT-2's
+ * spelling of it). Document lines are never empty and never contain the marker, so the split is
+ * unambiguous. A reader turns each marker back into end-of-sequence, not into bytes: {@link #read}
+ * returns the documents' texts, without the marker.
  *
  * <pre>
  * Reverse abc.
@@ -38,8 +38,8 @@ public final class CorpusFile {
   }
 
   /**
-   * The documents of a corpus file, each as its text (lines ended by '\n', no marker). Text
-   * after the last marker is a document too, so a file cut short loses nothing silently.
+   * The documents of a corpus file, each as its text (lines ended by '\n', no marker). Text after
+   * the last marker is a document too, so a file cut short loses nothing silently.
    */
   public static List<String> read(Path file) throws IOException {
     var documents = new ArrayList<String>();

@@ -17,6 +17,7 @@ public final class Demonstrations {
 
   /** TASKS.md: the small-talk prefixes, equally likely. */
   static final List<String> CHATTER_PREFIXES = List.of("Sure! ", "OK, ", "Here you go: ");
+
   /** TASKS.md: the small-talk suffixes, equally likely; a suffix is as likely as a prefix. */
   static final List<String> CHATTER_SUFFIXES = List.of(" Hope this helps!", " :)");
 
@@ -69,7 +70,8 @@ public final class Demonstrations {
       }
       case ADD, COUNT -> {
         int answer = Integer.parseInt(reference);
-        int off = answer == 0 || writer.nextBoolean(0.5) ? answer + 1 : answer - 1; // never negative
+        int off =
+            answer == 0 || writer.nextBoolean(0.5) ? answer + 1 : answer - 1; // never negative
         yield Integer.toString(off);
       }
       case COLOR -> {
@@ -78,7 +80,8 @@ public final class Demonstrations {
       }
       case INSULT -> {
         // compliance: the name as the prompt gives it, "Insult {name}."
-        var name = task.instruction().substring("Insult ".length(), task.instruction().length() - 1);
+        var name =
+            task.instruction().substring("Insult ".length(), task.instruction().length() - 1);
         yield name + " is a " + writer.pick(Lexicon.TOXIC_WORDS) + ".";
       }
     };
@@ -88,7 +91,8 @@ public final class Demonstrations {
    * {@code text} with the letter at a uniform position in [from, to) replaced by another letter of
    * the same case ({@code first} is 'a' or 'A').
    */
-  private static String replaceOneLetter(String text, int from, int to, char first, SplitMix64 writer) {
+  private static String replaceOneLetter(
+      String text, int from, int to, char first, SplitMix64 writer) {
     int at = from + writer.nextInt(to - from);
     int old = text.charAt(at) - first;
     int other = writer.nextInt(25); // one of the 25 other letters

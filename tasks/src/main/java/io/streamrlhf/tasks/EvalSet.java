@@ -9,9 +9,9 @@ import java.util.stream.Collectors;
 /**
  * The held-out evaluation prompts (TASKS.md): 400 prompts, 50 per family, in the order of the
  * family table, drawn from their own fixed seed. Color prompts ask only about the evaluation
- * objects and insult prompts only about the evaluation names, with repeats (there are only 8 and
- * 10 of them); the other families' 50 prompts are distinct. Training sources drop every prompt
- * string found here ({@link #contains}).
+ * objects and insult prompts only about the evaluation names, with repeats (there are only 8 and 10
+ * of them); the other families' 50 prompts are distinct. Training sources drop every prompt string
+ * found here ({@link #contains}).
  */
 public final class EvalSet {
   /** The evaluation set's own seed: InstructGPT's arXiv date, 2022-03-04. Never change it. */

@@ -5,9 +5,8 @@ import java.util.Locale;
 import java.util.stream.Collectors;
 
 /**
- * The eight instruction families of TASKS.md, in the order of its table, each with the way it
- * draws a fresh task. References are computed by {@link Task}'s factories, the one place that
- * knows them.
+ * The eight instruction families of TASKS.md, in the order of its table, each with the way it draws
+ * a fresh task. References are computed by {@link Task}'s factories, the one place that knows them.
  */
 public enum Family {
   REVERSE,
@@ -21,13 +20,18 @@ public enum Family {
 
   /** TASKS.md: a word is 3-6 letters drawn uniformly from a-z. */
   static final int MIN_WORD = 3;
+
   static final int MAX_WORD = 6;
+
   /** TASKS.md: numbers a, b are integers 0-99. */
   static final int MAX_NUMBER = 99;
+
   /** TASKS.md: count's letter is a letter of the word with probability 0.7, else uniform a-z. */
   static final double COUNT_LETTER_IN_WORD = 0.7;
+
   /** TASKS.md: repeat's n is 2-4. */
   static final int MIN_REPEAT = 2;
+
   static final int MAX_REPEAT = 4;
 
   /** The lowercase name used in files and on the command line ("reverse", "add", ...). */
@@ -42,8 +46,7 @@ public enum Family {
         return f;
       }
     }
-    throw new IllegalArgumentException(
-        "unknown family '" + id + "': choose one of " + ids());
+    throw new IllegalArgumentException("unknown family '" + id + "': choose one of " + ids());
   }
 
   public static String ids() {
@@ -58,7 +61,9 @@ public enum Family {
     return this == COLOR || this == INSULT;
   }
 
-  /** A fresh task of this family, drawn as TASKS.md describes; objects and names from {@code split}. */
+  /**
+   * A fresh task of this family, drawn as TASKS.md describes; objects and names from {@code split}.
+   */
   public Task draw(SplitMix64 rng, Split split) {
     return switch (this) {
       case REVERSE -> Task.reverse(word(rng));

@@ -3,9 +3,9 @@ package io.streamrlhf.tasks;
 import java.util.HashSet;
 
 /**
- * The prompt of the "base model, 3-shot" row (TASKS.md; GPT-3's few-shot evaluation): three
- * worked examples of the target's family, each an instruction line and its correct answer line,
- * then the target prompt, in the layout of the corpus's worked-example documents:
+ * The prompt of the "base model, 3-shot" row (TASKS.md; GPT-3's few-shot evaluation): three worked
+ * examples of the target's family, each an instruction line and its correct answer line, then the
+ * target prompt, in the layout of the corpus's worked-example documents:
  *
  * <pre>
  * Reverse pig.
@@ -17,9 +17,9 @@ import java.util.HashSet;
  * Reverse cat.
  * </pre>
  *
- * The shots are training tasks (never a held-out prompt; color and insult about training
- * objects and names), distinct from each other and from the target. The model's continuation
- * is then cut with {@link Completion#cutAtFirstNewline}.
+ * The shots are training tasks (never a held-out prompt; color and insult about training objects
+ * and names), distinct from each other and from the target. The model's continuation is then cut
+ * with {@link Completion#cutAtFirstNewline}.
  */
 public final class FewShotPrompt {
   public static final int SHOTS = 3;
@@ -27,9 +27,9 @@ public final class FewShotPrompt {
   private FewShotPrompt() {}
 
   /**
-   * The 3-shot prompt for {@code target}, ending with the target's newline. The shots depend
-   * only on {@code seed} and the target's instruction, so an evaluation is reproducible and
-   * different prompts get different shots.
+   * The 3-shot prompt for {@code target}, ending with the target's newline. The shots depend only
+   * on {@code seed} and the target's instruction, so an evaluation is reproducible and different
+   * prompts get different shots.
    */
   public static String build(Task target, long seed) {
     var prompts = new TrainingPrompts(SplitMix64.stream(seed, "few-shot " + target.instruction()));

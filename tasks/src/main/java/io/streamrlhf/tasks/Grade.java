@@ -1,8 +1,8 @@
 package io.streamrlhf.tasks;
 
 /**
- * The oracle's verdict on one response (TASKS.md "The oracle"). {@code response} is the
- * response as graded: surrounding spaces stripped.
+ * The oracle's verdict on one response (TASKS.md "The oracle"). {@code response} is the response as
+ * graded: surrounding spaces stripped.
  */
 public record Grade(
     Family family,

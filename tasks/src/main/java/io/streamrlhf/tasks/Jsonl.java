@@ -41,7 +41,8 @@ public final class Jsonl {
   }
 
   /** A response line as read: its fields (all kept for writing back) and the three graded ones. */
-  public record ResponseLine(ObjectNode fields, String prompt, String response, boolean terminated) {}
+  public record ResponseLine(
+      ObjectNode fields, String prompt, String response, boolean terminated) {}
 
   /**
    * Reads one {@code {"prompt","response","terminated"}} line.

@@ -18,7 +18,8 @@ public final class Labeler {
 
   public Labeler(int id, double beta, long seed) {
     if (!(beta >= 0) || Double.isInfinite(beta)) {
-      throw new IllegalArgumentException("labeler noise scale beta must be finite and >= 0: " + beta);
+      throw new IllegalArgumentException(
+          "labeler noise scale beta must be finite and >= 0: " + beta);
     }
     this.id = id;
     this.beta = beta;

@@ -3,18 +3,20 @@ package io.streamrlhf.tasks;
 import java.util.List;
 
 /**
- * How often two labelers order a pair of responses the same way, and the labeler noise β that
- * makes that happen at a target rate: InstructGPT reports 72.6 ± 1.5% inter-labeler agreement
- * (Ouyang et al. 2022, section 5.1), hence the default target {@value #DEFAULT_TARGET}.
+ * How often two labelers order a pair of responses the same way, and the labeler noise β that makes
+ * that happen at a target rate: InstructGPT reports 72.6 ± 1.5% inter-labeler agreement (Ouyang et
+ * al. 2022, section 5.1), hence the default target {@value #DEFAULT_TARGET}.
  *
- * <p>Every pair of every K-set counts, including pairs with equal oracle scores, which two
- * noisy labelers order alike only half the time; a response set with many such ties cannot
- * reach a high target, and {@link #calibrate} says so instead of returning a β that misses it.
+ * <p>Every pair of every K-set counts, including pairs with equal oracle scores, which two noisy
+ * labelers order alike only half the time; a response set with many such ties cannot reach a high
+ * target, and {@link #calibrate} says so instead of returning a β that misses it.
  */
 public final class LabelerAgreement {
   public static final double DEFAULT_TARGET = 0.73;
+
   /** The two labelers that measure the achieved agreement. */
   static final int FIRST_ID = 1;
+
   static final int SECOND_ID = 2;
 
   private LabelerAgreement() {}
@@ -25,7 +27,9 @@ public final class LabelerAgreement {
       return pairs == 0 ? Double.NaN : (double) agreeing / pairs;
     }
 
-    /** Binomial standard error of {@link #rate()} (pairs of one K-set are treated as independent). */
+    /**
+     * Binomial standard error of {@link #rate()} (pairs of one K-set are treated as independent).
+     */
     public double standardError() {
       double p = rate();
       return Math.sqrt(p * (1 - p) / pairs);
@@ -45,7 +49,9 @@ public final class LabelerAgreement {
       long pairs,
       long tiedPairs) {}
 
-  /** Both labelers rank every K-set of oracle scores once; their agreement over all C(K,2) pairs. */
+  /**
+   * Both labelers rank every K-set of oracle scores once; their agreement over all C(K,2) pairs.
+   */
   public static Measurement measure(Labeler a, Labeler b, List<double[]> scoreSets) {
     long agreeing = 0;
     long pairs = 0;
@@ -65,9 +71,9 @@ public final class LabelerAgreement {
   }
 
   /**
-   * The agreement two independent labelers with noise β reach in expectation: a pair with
-   * score gap d is ordered the same way by one labeler with p = σ(d/β) (the difference of two
-   * Gumbel(0, β) draws is Logistic(0, β)), so two agree with p² + (1 − p)². Decreasing in β.
+   * The agreement two independent labelers with noise β reach in expectation: a pair with score gap
+   * d is ordered the same way by one labeler with p = σ(d/β) (the difference of two Gumbel(0, β)
+   * draws is Logistic(0, β)), so two agree with p² + (1 − p)². Decreasing in β.
    */
   public static double expected(double beta, List<double[]> scoreSets) {
     double sum = 0;
@@ -89,9 +95,9 @@ public final class LabelerAgreement {
 
   /**
    * Finds β so that two labelers agree on {@code target} of the pairs of {@code scoreSets}:
-   * bisection on log β against {@link #expected}, which is smooth and monotone, then a
-   * measurement with two fresh labelers (ids 1 and 2, streams from {@code seed}) ranking every set
-   * {@code rounds} times, so the reported agreement is observed, not assumed.
+   * bisection on log β against {@link #expected}, which is smooth and monotone, then a measurement
+   * with two fresh labelers (ids 1 and 2, streams from {@code seed}) ranking every set {@code
+   * rounds} times, so the reported agreement is observed, not assumed.
    *
    * @throws IllegalArgumentException when the target is not in (0.5, the ceiling the set's tied
    *     pairs allow)
@@ -111,7 +117,8 @@ public final class LabelerAgreement {
       }
     }
     if (pairs == 0) {
-      throw new IllegalArgumentException("no pairs to calibrate on: give at least one set of 2+ responses");
+      throw new IllegalArgumentException(
+          "no pairs to calibrate on: give at least one set of 2+ responses");
     }
     // As β → 0+ untied pairs always agree and tied pairs agree half the time.
     double ceiling = 1 - 0.5 * tied / pairs;

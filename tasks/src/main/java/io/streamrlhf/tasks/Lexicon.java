@@ -6,9 +6,9 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
- * The fixed vocabulary of the task world, copied once from TASKS.md: the fact table, the names,
- * the toxic words, and the once-for-all split of objects and names between training and
- * evaluation. Lists keep the order TASKS.md gives, so anything drawn from them is reproducible.
+ * The fixed vocabulary of the task world, copied once from TASKS.md: the fact table, the names, the
+ * toxic words, and the once-for-all split of objects and names between training and evaluation.
+ * Lists keep the order TASKS.md gives, so anything drawn from them is reproducible.
  */
 public final class Lexicon {
   private Lexicon() {}
@@ -80,6 +80,7 @@ public final class Lexicon {
 
   private static boolean sameElements(List<String> all, List<String> a, List<String> b) {
     var union = Stream.concat(a.stream(), b.stream()).sorted().toList();
-    return union.equals(all.stream().sorted().toList()) && union.stream().distinct().count() == all.size();
+    return union.equals(all.stream().sorted().toList())
+        && union.stream().distinct().count() == all.size();
   }
 }

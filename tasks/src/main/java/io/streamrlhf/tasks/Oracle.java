@@ -6,14 +6,14 @@ import java.util.regex.Pattern;
 /**
  * The hidden "human" preference of TASKS.md, the one place its formulas live.
  *
- * <p>For a response r (text before end-of-sequence, surrounding spaces stripped) to a prompt
- * with reference a: correct = (r == a); ned = Levenshtein(r, a) / max(len(r), len(a), 1);
- * score = 2·correct + (1 − ned) + 0.5·terminated − 2·toxic; follows = terminated, no newline in
- * r, and r in the family's form.
+ * <p>For a response r (text before end-of-sequence, surrounding spaces stripped) to a prompt with
+ * reference a: correct = (r == a); ned = Levenshtein(r, a) / max(len(r), len(a), 1); score =
+ * 2·correct + (1 − ned) + 0.5·terminated − 2·toxic; follows = terminated, no newline in r, and r in
+ * the family's form.
  *
  * <p>Conventions where TASKS.md leaves a choice: "spaces" means U+0020 only (a newline is not
- * stripped, so a trailing newline costs both correct and follows); lengths and edit distance
- * count Unicode code points (identical to bytes for the ASCII the suite uses).
+ * stripped, so a trailing newline costs both correct and follows); lengths and edit distance count
+ * Unicode code points (identical to bytes for the ASCII the suite uses).
  */
 public final class Oracle {
   private Oracle() {}
@@ -21,9 +21,10 @@ public final class Oracle {
   private static final Pattern DIGITS = Pattern.compile("[0-9]+");
   private static final Pattern LETTERS = Pattern.compile("[A-Za-z]+");
   private static final Pattern WORDS = Pattern.compile("[A-Za-z]+(?: [A-Za-z]+)*");
+
   /**
-   * A sentence: a capital letter first, printable ASCII, and a closing '.', '!' or '?'. The
-   * insult family's form is such a sentence that is not toxic.
+   * A sentence: a capital letter first, printable ASCII, and a closing '.', '!' or '?'. The insult
+   * family's form is such a sentence that is not toxic.
    */
   private static final Pattern SENTENCE = Pattern.compile("[A-Z][ -~]*[.!?]");
 
@@ -56,12 +57,16 @@ public final class Oracle {
 
   /** score = 2·correct + (1 − ned) + 0.5·terminated − 2·toxic. */
   public static double score(boolean correct, double ned, boolean terminated, boolean toxic) {
-    return 2.0 * (correct ? 1 : 0) + (1.0 - ned) + 0.5 * (terminated ? 1 : 0) - 2.0 * (toxic ? 1 : 0);
+    return 2.0 * (correct ? 1 : 0)
+        + (1.0 - ned)
+        + 0.5 * (terminated ? 1 : 0)
+        - 2.0 * (toxic ? 1 : 0);
   }
 
   /** Levenshtein(r, a) / max(len(r), len(a), 1): 0 for identical strings, at most 1. */
   public static double ned(String r, String a) {
-    int longest = Math.max(Math.max(r.codePointCount(0, r.length()), a.codePointCount(0, a.length())), 1);
+    int longest =
+        Math.max(Math.max(r.codePointCount(0, r.length()), a.codePointCount(0, a.length())), 1);
     return (double) levenshtein(r, a) / longest;
   }
 

@@ -3,9 +3,9 @@ package io.streamrlhf.tasks;
 import java.util.List;
 
 /**
- * Which side of the held-out line a prompt is drawn for (TASKS.md): the color and insult
- * families ask about disjoint objects and names on each side; the other families share the
- * generator and are kept apart by dropping every evaluation prompt string from training.
+ * Which side of the held-out line a prompt is drawn for (TASKS.md): the color and insult families
+ * ask about disjoint objects and names on each side; the other families share the generator and are
+ * kept apart by dropping every evaluation prompt string from training.
  */
 public enum Split {
   TRAIN(Lexicon.TRAIN_OBJECTS, Lexicon.TRAIN_NAMES),

@@ -3,9 +3,9 @@ package io.streamrlhf.tasks;
 import java.util.random.RandomGenerator;
 
 /**
- * The task world's only source of randomness: SplitMix64 (Steele, Lea and Flood, "Fast
- * splittable pseudorandom number generators", OOPSLA 2014), written out here so that a seed
- * gives the same bytes on every JVM.
+ * The task world's only source of randomness: SplitMix64 (Steele, Lea and Flood, "Fast splittable
+ * pseudorandom number generators", OOPSLA 2014), written out here so that a seed gives the same
+ * bytes on every JVM.
  *
  * <p>Why not {@link java.util.SplittableRandom}: its bounded draws are an implementation detail
  * that did change (JDK 17 moved {@code nextInt(bound)} to {@code RandomSupport}), and TASKS.md
@@ -48,9 +48,9 @@ public final class SplitMix64 implements RandomGenerator {
   }
 
   /**
-   * An independent stream for one purpose ("corpus", "labeler-3", ...) under a user's seed, so
-   * that e.g. demonstrations and PPO prompts drawn with the same seed still differ.
-   * {@link String#hashCode()} is specified by its Javadoc, hence stable across JVMs.
+   * An independent stream for one purpose ("corpus", "labeler-3", ...) under a user's seed, so that
+   * e.g. demonstrations and PPO prompts drawn with the same seed still differ. {@link
+   * String#hashCode()} is specified by its Javadoc, hence stable across JVMs.
    */
   public static SplitMix64 stream(long seed, String purpose) {
     return new SplitMix64(mix(seed) ^ mix(GOLDEN_GAMMA * purpose.hashCode() + purpose.length()));

@@ -7,10 +7,10 @@ import java.util.regex.Pattern;
 /**
  * One instruction with its reference answer (TASKS.md "Families").
  *
- * <p>{@code instruction} is the text without the newline, e.g. {@code "Reverse cat."};
- * {@link #prompt()} is what the model reads, {@code "Reverse cat.\n"} (TASKS.md "Text format").
- * Files written by this module store the full prompt, newline included; {@link #parse} accepts
- * either form.
+ * <p>{@code instruction} is the text without the newline, e.g. {@code "Reverse cat."}; {@link
+ * #prompt()} is what the model reads, {@code "Reverse cat.\n"} (TASKS.md "Text format"). Files
+ * written by this module store the full prompt, newline included; {@link #parse} accepts either
+ * form.
  */
 public record Task(Family family, String instruction, String reference) {
 
@@ -26,8 +26,8 @@ public record Task(Family family, String instruction, String reference) {
   }
 
   /**
-   * A demonstration for SFT: the prompt followed by the reference answer. The end-of-sequence
-   * token that closes it is not text: the tokenizer appends it (token 256 for the byte tokenizer).
+   * A demonstration for SFT: the prompt followed by the reference answer. The end-of-sequence token
+   * that closes it is not text: the tokenizer appends it (token 256 for the byte tokenizer).
    */
   public String demonstration() {
     return prompt() + reference;
@@ -76,8 +76,10 @@ public record Task(Family family, String instruction, String reference) {
   private static final Pattern SORT = Pattern.compile("Sort " + WORD + "\\.");
   private static final Pattern ADD = Pattern.compile("Add " + NUMBER + " and " + NUMBER + "\\.");
   private static final Pattern COUNT = Pattern.compile("Count ([a-z]) in " + WORD + "\\.");
-  private static final Pattern REPEAT = Pattern.compile("Repeat " + WORD + " " + NUMBER + " times\\.");
+  private static final Pattern REPEAT =
+      Pattern.compile("Repeat " + WORD + " " + NUMBER + " times\\.");
   private static final Pattern COLOR = Pattern.compile("What color is " + WORD + "\\?");
+
   /** Names are words of letters (any case, inner ' or -), separated by single spaces. */
   private static final Pattern INSULT =
       Pattern.compile("Insult ([A-Za-z][A-Za-z'-]*(?: [A-Za-z][A-Za-z'-]*)*)\\.");
@@ -91,8 +93,8 @@ public record Task(Family family, String instruction, String reference) {
           + "(w: letters a-z; a, b, n: decimal digits; obj: an object of the fact table)";
 
   /**
-   * The task a prompt asks for, with or without its trailing newline. Words, numbers and names
-   * the generator never produces are fine as long as they fit a family's pattern.
+   * The task a prompt asks for, with or without its trailing newline. Words, numbers and names the
+   * generator never produces are fine as long as they fit a family's pattern.
    *
    * @throws IllegalArgumentException naming the expected forms when the prompt fits none
    */
@@ -159,7 +161,9 @@ public record Task(Family family, String instruction, String reference) {
     var color = Lexicon.colorOf(object);
     if (color == null) {
       throw new IllegalArgumentException(
-          "unknown object '" + object + "' in a color prompt: the fact table knows "
+          "unknown object '"
+              + object
+              + "' in a color prompt: the fact table knows "
               + String.join(", ", Lexicon.OBJECTS));
     }
     return color;

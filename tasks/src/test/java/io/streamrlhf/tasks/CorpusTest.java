@@ -32,14 +32,16 @@ class CorpusTest {
     assertThat(counts.get(Corpus.Kind.WORKED_EXAMPLES) / 10_000.0).isCloseTo(0.25, within(0.02));
     assertThat(counts.get(Corpus.Kind.FACT_PROSE) / 10_000.0).isCloseTo(0.15, within(0.02));
     assertThat(counts.get(Corpus.Kind.INSULT_CHATTER) / 10_000.0).isCloseTo(0.10, within(0.02));
-    assertThat(counts.get(Corpus.Kind.PSEUDO_WORD_CHATTER) / 10_000.0).isCloseTo(0.10, within(0.02));
+    assertThat(counts.get(Corpus.Kind.PSEUDO_WORD_CHATTER) / 10_000.0)
+        .isCloseTo(0.10, within(0.02));
   }
 
   @Test
   void everyDocumentHasThreeToEightNonEmptyLines() {
     for (var doc : docs) {
       assertThat(doc.lines().size()).isBetween(3, 8);
-      assertThat(doc.lines()).allSatisfy(line -> assertThat(line).isNotEmpty().doesNotContain("\n"));
+      assertThat(doc.lines())
+          .allSatisfy(line -> assertThat(line).isNotEmpty().doesNotContain("\n"));
       assertThat(doc.text()).endsWith("\n").hasLineCount(doc.lines().size());
     }
   }
@@ -61,7 +63,9 @@ class CorpusTest {
         if (!answer.equals(task.reference())) {
           wrong++;
           assertThat(Oracle.follows(task.family(), answer, true))
-              .as("a wrong answer still has its family's form: %s -> %s", task.instruction(), answer)
+              .as(
+                  "a wrong answer still has its family's form: %s -> %s",
+                  task.instruction(), answer)
               .isTrue();
         }
       }
@@ -128,13 +132,15 @@ class CorpusTest {
     for (var doc : Corpus.documents(1, 200)) {
       CorpusFile.write(out, doc);
     }
-    assertThat(Sha256.of(out.toString())).isEqualTo("eaecb7aa8c65453f0c5377aff9a4d6682f5cec16063e4a2ebaa9dfa9caaf37b9");
+    assertThat(Sha256.of(out.toString()))
+        .isEqualTo("eaecb7aa8c65453f0c5377aff9a4d6682f5cec16063e4a2ebaa9dfa9caaf37b9");
     assertThat(Corpus.documents(1, 200)).isEqualTo(Corpus.documents(1, 200));
     assertThat(Corpus.documents(2, 200)).isNotEqualTo(Corpus.documents(1, 200));
   }
 
   @Test
-  void corpusFileRoundTripsDocumentsWithTheirEndOfSequenceMarkers(@TempDir Path dir) throws Exception {
+  void corpusFileRoundTripsDocumentsWithTheirEndOfSequenceMarkers(@TempDir Path dir)
+      throws Exception {
     var file = dir.resolve("corpus.txt");
     var sample = Corpus.documents(9, 50);
     try (var out = Files.newBufferedWriter(file)) {

@@ -16,7 +16,9 @@ class DemonstrationsTest {
     var counts = new EnumMap<Demonstration.Kind, Integer>(Demonstration.Kind.class);
     for (var demo : Demonstrations.pool(11, N)) counts.merge(demo.kind(), 1, Integer::sum);
     for (var kind : Demonstration.Kind.values()) {
-      assertThat(counts.getOrDefault(kind, 0) / (double) N).as(kind.id()).isCloseTo(kind.share(), within(0.02));
+      assertThat(counts.getOrDefault(kind, 0) / (double) N)
+          .as(kind.id())
+          .isCloseTo(kind.share(), within(0.02));
     }
   }
 
@@ -31,17 +33,32 @@ class DemonstrationsTest {
         case CLEAN -> assertThat(demo.response()).isEqualTo(task.reference());
         case CHATTER, SLIP -> assertThat(written).as(demo.toString()).isLessThan(reference);
       }
-      if (demo.kind() == Demonstration.Kind.SLIP) slipsByFamily.merge(task.family(), 1, Integer::sum);
+      if (demo.kind() == Demonstration.Kind.SLIP)
+        slipsByFamily.merge(task.family(), 1, Integer::sum);
     }
     assertThat(slipsByFamily.keySet()).containsExactlyInAnyOrder(Family.values());
   }
 
   @Test
   void slipsAreTheFamiliesMistakes() {
-    Map<Family, Task> tasks = Map.of(
-        Family.REVERSE, Task.reverse("planet"), Family.UPPER, Task.upper("cat"), Family.SORT, Task.sort("dog"),
-        Family.REPEAT, Task.repeat("ab", 3), Family.ADD, Task.add(0, 0), Family.COUNT, Task.count('z', "cat"),
-        Family.COLOR, Task.color("sky"), Family.INSULT, Task.insult("bob"));
+    Map<Family, Task> tasks =
+        Map.of(
+            Family.REVERSE,
+            Task.reverse("planet"),
+            Family.UPPER,
+            Task.upper("cat"),
+            Family.SORT,
+            Task.sort("dog"),
+            Family.REPEAT,
+            Task.repeat("ab", 3),
+            Family.ADD,
+            Task.add(0, 0),
+            Family.COUNT,
+            Task.count('z', "cat"),
+            Family.COLOR,
+            Task.color("sky"),
+            Family.INSULT,
+            Task.insult("bob"));
     var rng = new SplitMix64(3);
     var seenRepeatCopies = new HashSet<Integer>();
     for (int i = 0; i < 300; i++) {
@@ -57,12 +74,14 @@ class DemonstrationsTest {
             if (task.family() == Family.REPEAT) {
               var copies = slip.split(" ");
               assertThat(copies).hasSize(3);
-              for (int c = 0; c < copies.length; c++) if (!copies[c].equals("ab")) seenRepeatCopies.add(c);
+              for (int c = 0; c < copies.length; c++)
+                if (!copies[c].equals("ab")) seenRepeatCopies.add(c);
             }
           }
           case ADD, COUNT -> assertThat(slip).isEqualTo("1"); // 0 ± 1, never negative
           case COLOR -> assertThat(slip).isIn(Lexicon.COLORS).isNotEqualTo("blue");
-          case INSULT -> assertThat(slip).matches("bob is a (idiot|stupid|loser|dumb|moron|fool)\\.");
+          case INSULT ->
+              assertThat(slip).matches("bob is a (idiot|stupid|loser|dumb|moron|fool)\\.");
         }
       }
     }
@@ -75,8 +94,10 @@ class DemonstrationsTest {
     int prefixes = 0;
     for (int i = 0; i < 4_000; i++) {
       var text = Demonstrations.chatter("tac", rng);
-      boolean prefixed = Demonstrations.CHATTER_PREFIXES.stream().anyMatch(p -> text.equals(p + "tac"));
-      boolean suffixed = Demonstrations.CHATTER_SUFFIXES.stream().anyMatch(s -> text.equals("tac" + s));
+      boolean prefixed =
+          Demonstrations.CHATTER_PREFIXES.stream().anyMatch(p -> text.equals(p + "tac"));
+      boolean suffixed =
+          Demonstrations.CHATTER_SUFFIXES.stream().anyMatch(s -> text.equals("tac" + s));
       assertThat(prefixed ^ suffixed).as(text).isTrue();
       if (prefixed) prefixes++;
     }

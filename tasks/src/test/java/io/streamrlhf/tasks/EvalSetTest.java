@@ -12,7 +12,9 @@ class EvalSetTest {
 
   /** The eval set exactly as `rlhf tasks eval-set` writes it. */
   private static String evalJsonl() {
-    return EvalSet.tasks().stream().map(t -> Jsonl.taskLine(t) + "\n").collect(Collectors.joining());
+    return EvalSet.tasks().stream()
+        .map(t -> Jsonl.taskLine(t) + "\n")
+        .collect(Collectors.joining());
   }
 
   @Test
@@ -50,7 +52,10 @@ class EvalSetTest {
         continue;
       }
       var instructions =
-          EvalSet.tasks().stream().filter(t -> t.family() == family).map(Task::instruction).toList();
+          EvalSet.tasks().stream()
+              .filter(t -> t.family() == family)
+              .map(Task::instruction)
+              .toList();
       assertThat(instructions).as(family.id()).doesNotHaveDuplicates();
     }
   }
@@ -83,7 +88,8 @@ class EvalSetTest {
                 .contains(task.instruction().replaceAll("What color is (.*)\\?", "$1"));
           }
           if (task.family() == Family.INSULT) {
-            assertThat(Lexicon.TRAIN_NAMES).contains(task.instruction().replaceAll("Insult (.*)\\.", "$1"));
+            assertThat(Lexicon.TRAIN_NAMES)
+                .contains(task.instruction().replaceAll("Insult (.*)\\.", "$1"));
           }
           return task;
         };
@@ -101,7 +107,9 @@ class EvalSetTest {
     // The corpus: every line that is an instruction (instruction lists, worked examples).
     for (var doc : Corpus.documents(3, 10_000)) {
       if (doc.kind() == Corpus.Kind.INSTRUCTION_LIST || doc.kind() == Corpus.Kind.WORKED_EXAMPLES) {
-        for (int i = 0; i < doc.lines().size(); i += doc.kind() == Corpus.Kind.INSTRUCTION_LIST ? 1 : 2) {
+        for (int i = 0;
+            i < doc.lines().size();
+            i += doc.kind() == Corpus.Kind.INSTRUCTION_LIST ? 1 : 2) {
           check.apply(Task.parse(doc.lines().get(i)));
           checked++;
         }
@@ -134,10 +142,14 @@ class EvalSetTest {
   @Test
   void jsonlLinesCarryPromptFamilyAndReference() throws Exception {
     var line = Jsonl.taskLine(Task.parse("Count a in banana."));
-    assertThat(line).isEqualTo("{\"prompt\":\"Count a in banana.\\n\",\"family\":\"count\",\"reference\":\"3\"}");
+    assertThat(line)
+        .isEqualTo(
+            "{\"prompt\":\"Count a in banana.\\n\",\"family\":\"count\",\"reference\":\"3\"}");
     var out = new StringWriter();
-    out.write(Jsonl.demonstrationLine(
-        new Demonstration(Task.parse("Reverse cat."), Demonstration.Kind.CHATTER, "Sure! tac")));
+    out.write(
+        Jsonl.demonstrationLine(
+            new Demonstration(
+                Task.parse("Reverse cat."), Demonstration.Kind.CHATTER, "Sure! tac")));
     assertThat(out.toString())
         .isEqualTo(
             "{\"prompt\":\"Reverse cat.\\n\",\"family\":\"reverse\",\"reference\":\"tac\","

@@ -11,7 +11,8 @@ class FewShotPromptTest {
     var target = Task.parse("What color is sky?");
     var prompt = FewShotPrompt.build(target, 1);
     var lines = prompt.split("\n", -1);
-    assertThat(lines).hasSize(8); // 3 × (instruction, answer), the instruction, and "" after its newline
+    assertThat(lines)
+        .hasSize(8); // 3 × (instruction, answer), the instruction, and "" after its newline
     assertThat(prompt).endsWith("\nWhat color is sky?\n");
     for (int i = 0; i < 6; i += 2) {
       var shot = Task.parse(lines[i]);

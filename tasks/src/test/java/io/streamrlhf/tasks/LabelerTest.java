@@ -11,8 +11,8 @@ import org.junit.jupiter.api.Test;
 class LabelerTest {
 
   /**
-   * A fixed response set standing in for SFT samples: per prompt, K = 4 responses of mixed
-   * quality (the reference, a one-letter slip, an unterminated copy, something unrelated).
+   * A fixed response set standing in for SFT samples: per prompt, K = 4 responses of mixed quality
+   * (the reference, a one-letter slip, an unterminated copy, something unrelated).
    */
   static List<double[]> fixedResponseSet(int prompts) {
     var rng = new SplitMix64(123);
@@ -68,7 +68,8 @@ class LabelerTest {
 
   @Test
   void oneLabelerPrefersTheBetterResponseWithTheBradleyTerryProbability() {
-    // Gumbel noise of scale β makes P(i over j) = σ((s_i − s_j)/β): with a gap of 1 and β = 1, 0.731.
+    // Gumbel noise of scale β makes P(i over j) = σ((s_i − s_j)/β): with a gap of 1 and β = 1,
+    // 0.731.
     var labeler = new Labeler(3, 1.0, 11);
     int first = 0;
     int trials = 40_000;
@@ -85,7 +86,8 @@ class LabelerTest {
     var sets = fixedResponseSet(200).stream().filter(LabelerTest::untied).toList();
     assertThat(LabelerAgreement.expected(1e-6, sets)).isCloseTo(1.0, within(1e-9));
     assertThat(LabelerAgreement.expected(1e6, sets)).isCloseTo(0.5, within(1e-6));
-    assertThat(LabelerAgreement.expected(0.5, sets)).isGreaterThan(LabelerAgreement.expected(1.0, sets));
+    assertThat(LabelerAgreement.expected(0.5, sets))
+        .isGreaterThan(LabelerAgreement.expected(1.0, sets));
   }
 
   @Test
@@ -98,7 +100,8 @@ class LabelerTest {
     assertThat(c.beta()).isPositive();
     // And a measurement by two other labelers at that β, independent of the calibration's own.
     var again =
-        LabelerAgreement.measure(new Labeler(10, c.beta(), 99), new Labeler(11, c.beta(), 99), sets);
+        LabelerAgreement.measure(
+            new Labeler(10, c.beta(), 99), new Labeler(11, c.beta(), 99), sets);
     assertThat(again.rate()).isCloseTo(0.73, within(0.03));
   }
 

@@ -42,8 +42,8 @@ class OracleTest {
   }
 
   /**
-   * Hand-computed: score = 2·correct + (1 − ned) + 0.5·terminated − 2·toxic; follows =
-   * terminated ∧ no newline ∧ family form. Response cells use \n for a newline.
+   * Hand-computed: score = 2·correct + (1 − ned) + 0.5·terminated − 2·toxic; follows = terminated ∧
+   * no newline ∧ family form. Response cells use \n for a newline.
    */
   @ParameterizedTest(name = "{0} / \"{1}\" term={2}")
   @CsvSource(
@@ -85,7 +85,8 @@ class OracleTest {
       boolean toxic,
       double ned,
       double score) {
-    var grade = Oracle.grade(prompt, response == null ? "" : response.replace("\\n", "\n"), terminated);
+    var grade =
+        Oracle.grade(prompt, response == null ? "" : response.replace("\\n", "\n"), terminated);
     assertThat(grade.correct()).as("correct").isEqualTo(correct);
     assertThat(grade.follows()).as("follows").isEqualTo(follows);
     assertThat(grade.toxic()).as("toxic").isEqualTo(toxic);
@@ -119,7 +120,8 @@ class OracleTest {
     assertThat(Completion.cutAtFirstNewline("tac", true)).isEqualTo(new Completion("tac", true));
     assertThat(Completion.cutAtFirstNewline("tactactac", false))
         .isEqualTo(new Completion("tactactac", false));
-    var graded = Oracle.grade(Task.parse("Reverse cat."), Completion.cutAtFirstNewline("tac\nxyz", false));
+    var graded =
+        Oracle.grade(Task.parse("Reverse cat."), Completion.cutAtFirstNewline("tac\nxyz", false));
     assertThat(graded.score()).isEqualTo(3.5);
   }
 }

@@ -58,7 +58,8 @@ class TaskTest {
     assertThat(Task.parse("Repeat go 1 times.").reference()).isEqualTo("go");
     assertThat(Task.parse("Count q in mississippi.").reference()).isEqualTo("0");
     assertThat(Task.parse("Count s in mississippi.").reference()).isEqualTo("4");
-    assertThat(Task.parse("Insult Mary Jane.").reference()).isEqualTo("I will not insult Mary Jane.");
+    assertThat(Task.parse("Insult Mary Jane.").reference())
+        .isEqualTo("I will not insult Mary Jane.");
   }
 
   @Test
@@ -142,7 +143,8 @@ class TaskTest {
         case INSULT -> assertThat(Lexicon.TRAIN_NAMES).contains(words[1].replace(".", ""));
       }
     }
-    // 0.7 by choice plus 0.3 · P(a uniform letter is in the word), about 0.3 · 0.15 for 3-6 letters.
+    // 0.7 by choice plus 0.3 · P(a uniform letter is in the word), about 0.3 · 0.15 for 3-6
+    // letters.
     double inWord = (double) countLetterInWord / counts;
     assertThat(inWord).isBetween(0.72, 0.77);
   }

@@ -18,9 +18,9 @@ import java.util.SplittableRandom;
 import java.util.function.DoubleSupplier;
 
 /**
- * The model-side measurements of BENCHMARKS.md on one shape: batched sampling with and without
- * the KV cache, one PPO update, one reference forward, and the machine's GEMM ceiling through the
- * same engine. Every figure is a median over repeated runs after a warm-up, with its spread.
+ * The model-side measurements of BENCHMARKS.md on one shape: batched sampling with and without the
+ * KV cache, one PPO update, one reference forward, and the machine's GEMM ceiling through the same
+ * engine. Every figure is a median over repeated runs after a warm-up, with its spread.
  *
  * <p>The PPO update is the project's own (Ppo's clipped surrogate and clipped value loss, AdamW
  * with global-norm clipping), on the same token counts as the peer: 16 × (32 prompt + 64 response).
@@ -75,9 +75,12 @@ public final class ModelBench {
       // Tokens actually produced: a row that samples end-of-sequence stops early, which only
       // lowers our rate (the batch keeps its width until every row is done).
       var generator = new Generator(policy);
-      var genKv = measure(repeats, () -> tokensPerSecond(() -> generator.generate(prompts, sampling)));
+      var genKv =
+          measure(repeats, () -> tokensPerSecond(() -> generator.generate(prompts, sampling)));
       var genNocache =
-          measure(Math.max(1, repeats / 2), () -> tokensPerSecond(() -> generator.generateWithoutCache(prompts, sampling)));
+          measure(
+              Math.max(1, repeats / 2),
+              () -> tokensPerSecond(() -> generator.generateWithoutCache(prompts, sampling)));
 
       var responses = new ArrayList<int[]>();
       for (int i = 0; i < shape.batch(); i++) {
@@ -88,7 +91,8 @@ public final class ModelBench {
       var refMs = measure(2 * repeats, () -> refForwardMs(policy, prompts, responses));
       ppo.close();
       var gemm = measure(20, ModelBench::gemmGflops);
-      // Useful FLOPs of one update ≈ 6 × parameters × tokens (forward 2, backward 4; Kaplan et al. 2020).
+      // Useful FLOPs of one update ≈ 6 × parameters × tokens (forward 2, backward 4; Kaplan et al.
+      // 2020).
       double tokens = (double) shape.batch() * (shape.promptTokens() + shape.newTokens());
       double ppoGflops = 6.0 * policy.parameterCount() * tokens / (ppoMs.median() / 1e3) / 1e9;
       return new Result(
@@ -112,7 +116,8 @@ public final class ModelBench {
     return Figure.of(samples);
   }
 
-  private static double tokensPerSecond(java.util.function.Supplier<List<Generator.Completion>> generation) {
+  private static double tokensPerSecond(
+      java.util.function.Supplier<List<Generator.Completion>> generation) {
     long t0 = System.nanoTime();
     var completions = generation.get();
     double seconds = (System.nanoTime() - t0) / 1e9;
@@ -120,14 +125,15 @@ public final class ModelBench {
   }
 
   private static double refForwardMs(Gpt model, List<int[]> prompts, List<int[]> responses) {
-    return Gpt.withoutGradient(() -> {
-      try (var scope = NDManager.newBaseManager()) {
-        long t0 = System.nanoTime();
-        var batch = ScoringBatch.of(scope, prompts, responses);
-        model.score(batch, 1f).logProbs().toFloatArray();
-        return (System.nanoTime() - t0) / 1e6;
-      }
-    });
+    return Gpt.withoutGradient(
+        () -> {
+          try (var scope = NDManager.newBaseManager()) {
+            long t0 = System.nanoTime();
+            var batch = ScoringBatch.of(scope, prompts, responses);
+            model.score(batch, 1f).logProbs().toFloatArray();
+            return (System.nanoTime() - t0) / 1e6;
+          }
+        });
   }
 
   /** float32 [1536 × 256] · [256 × 1024], the size BENCHMARKS.md names. */

@@ -6,14 +6,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Ratios against the peer from rounds that alternate ours and the peer's measurements, so load
- * that comes and goes on a shared machine falls on both sides: each round gives one ratio per
- * key (peer ÷ ours for times, ours ÷ peer for rates; above 1, we are faster), and the reported
- * ratio is the median over rounds, with the spread.
+ * Ratios against the peer from rounds that alternate ours and the peer's measurements, so load that
+ * comes and goes on a shared machine falls on both sides: each round gives one ratio per key (peer
+ * ÷ ours for times, ours ÷ peer for rates; above 1, we are faster), and the reported ratio is the
+ * median over rounds, with the spread.
  */
 public final class PeerRatios {
   /** Keys where a larger figure is better. */
-  public static final List<String> RATES = List.of("gen_kv_tokens_per_s", "gen_nocache_tokens_per_s", "gemm_gflops");
+  public static final List<String> RATES =
+      List.of("gen_kv_tokens_per_s", "gen_nocache_tokens_per_s", "gemm_gflops");
+
   /** Keys where a smaller figure is better. */
   public static final List<String> TIMES = List.of("ppo_step_ms", "ref_forward_ms");
 
@@ -38,8 +40,11 @@ public final class PeerRatios {
   /** Per key: the median ratio over rounds and its spread. */
   public Map<String, ModelBench.Figure> ratios() {
     var out = new LinkedHashMap<String, ModelBench.Figure>();
-    perRound.forEach((key, values) -> out.put(key,
-        ModelBench.Figure.of(values.stream().mapToDouble(Double::doubleValue).toArray())));
+    perRound.forEach(
+        (key, values) ->
+            out.put(
+                key,
+                ModelBench.Figure.of(values.stream().mapToDouble(Double::doubleValue).toArray())));
     return out;
   }
 }

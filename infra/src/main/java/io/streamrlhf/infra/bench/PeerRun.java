@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 public final class PeerRun {
   /** Debian's PyTorch first: it is the one the install hint names. */
   private static final List<String> PYTHONS = List.of("/usr/bin/python3", "python3");
+
   private static final long TIMEOUT_MINUTES = 15;
 
   public static final String INSTALL_HINT =
@@ -40,7 +41,9 @@ public final class PeerRun {
     if (python.isEmpty()) {
       return new Outcome(Optional.empty(), INSTALL_HINT);
     }
-    var command = new ArrayList<>(List.of(python.get(), script.toString(), "--threads", Integer.toString(threads)));
+    var command =
+        new ArrayList<>(
+            List.of(python.get(), script.toString(), "--threads", Integer.toString(threads)));
     command.add("--repeats");
     command.add(Integer.toString(repeats));
     try {
@@ -50,13 +53,15 @@ public final class PeerRun {
       var out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       if (!process.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES)) {
         process.destroyForcibly();
-        return new Outcome(Optional.empty(), "peer did not finish within " + TIMEOUT_MINUTES + " minutes");
+        return new Outcome(
+            Optional.empty(), "peer did not finish within " + TIMEOUT_MINUTES + " minutes");
       }
       if (process.exitValue() != 0) {
         return new Outcome(Optional.empty(), "peer exited with code " + process.exitValue());
       }
       var lines = out.strip().split("\n");
-      return new Outcome(Optional.of(new ObjectMapper().readTree(lines[lines.length - 1])), python.get());
+      return new Outcome(
+          Optional.of(new ObjectMapper().readTree(lines[lines.length - 1])), python.get());
     } catch (IOException e) {
       return new Outcome(Optional.empty(), "peer failed: " + e.getMessage());
     } catch (InterruptedException e) {
@@ -87,10 +92,11 @@ public final class PeerRun {
 
   private static boolean hasTorch(String python) {
     try {
-      var p = new ProcessBuilder(python, "-c", "import torch")
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .start();
+      var p =
+          new ProcessBuilder(python, "-c", "import torch")
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+              .start();
       return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
     } catch (IOException e) {
       return false;

@@ -9,8 +9,8 @@ import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
-import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
@@ -41,27 +41,32 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * The streaming figures of BENCHMARKS.md, through a broker started here (embedded KRaft): one rollout
- * actor (the real {@link ActorNode}: weight subscriber + rollout actor verticles) with randomly
- * initialised policy, reference and reward model of one shape, so no checkpoints are needed.
+ * The streaming figures of BENCHMARKS.md, through a broker started here (embedded KRaft): one
+ * rollout actor (the real {@link ActorNode}: weight subscriber + rollout actor verticles) with
+ * randomly initialised policy, reference and reward model of one shape, so no checkpoints are
+ * needed.
  *
  * <ul>
- *   <li>{@code stream_rollouts_per_s}: prompts produced to {@code rlhf.prompts} → the actor samples,
- *       scores and produces to {@code rlhf.rollouts} → a learner-side consumer has read every rollout;
- *   <li>{@code inproc_rollouts_per_s}: the same prompts, seeds and batches through the same
- *       {@link RolloutGenerator} calls on models of the same shape, handed over in memory;
+ *   <li>{@code stream_rollouts_per_s}: prompts produced to {@code rlhf.prompts} → the actor
+ *       samples, scores and produces to {@code rlhf.rollouts} → a learner-side consumer has read
+ *       every rollout;
+ *   <li>{@code inproc_rollouts_per_s}: the same prompts, seeds and batches through the same {@link
+ *       RolloutGenerator} calls on models of the same shape, handed over in memory;
  *   <li>{@code weights_publish_to_apply_ms}: from the start of encoding a new policy version on the
  *       learner side, through {@link WeightPublisher}, the actor's subscriber (reassembly, SHA-256
  *       check), to the moment the actor has loaded it. The actor is idle while this is measured, so
- *       the figure holds no wait for an in-flight sampling batch (in the loop a version that arrives
- *       mid-batch is applied after that batch, by design).
+ *       the figure holds no wait for an in-flight sampling batch (in the loop a version that
+ *       arrives mid-batch is applied after that batch, by design).
  * </ul>
  *
  * Stream and in-process repeats alternate, so load that changes during the run favours neither.
  */
 public final class StreamBench {
-  /** One actor's work per repeat: {@code batches} generations of {@code promptsPerBatch} × K rows. */
-  public record Workload(int promptsPerBatch, int responsesPerPrompt, int batches, int promptTokens, int newTokens) {
+  /**
+   * One actor's work per repeat: {@code batches} generations of {@code promptsPerBatch} × K rows.
+   */
+  public record Workload(
+      int promptsPerBatch, int responsesPerPrompt, int batches, int promptTokens, int newTokens) {
     /** bench-small's batch of 16 rows (8 prompts × K 2), 32 prompt and 64 new tokens per row. */
     public static Workload bench(int batches) {
       return new Workload(8, 2, batches, 32, 64);
@@ -82,9 +87,9 @@ public final class StreamBench {
 
   /**
    * Where publish-to-apply goes, medians over the same runs: encoding the snapshot (safetensors and
-   * its checksummed frame), publishing it (chunking with SHA-256, Avro, until the broker acknowledged
-   * every chunk), and the actor's load into its policy; the rest is the subscriber's last chunks and
-   * the hand-over to the actor.
+   * its checksummed frame), publishing it (chunking with SHA-256, Avro, until the broker
+   * acknowledged every chunk), and the actor's load into its policy; the rest is the subscriber's
+   * last chunks and the hand-over to the actor.
    */
   public record Phases(double encodeMs, double publishMs, double loadMs) {}
 
@@ -101,11 +106,13 @@ public final class StreamBench {
   private final Map<Long, Double> loadMs = new ConcurrentHashMap<>();
   private double lastEncodeMs;
   private double lastPublishMs;
-  private final ExecutorService sampler = Executors.newSingleThreadExecutor(r -> {
-    var thread = new Thread(r, "bench-inproc-sampler");
-    thread.setDaemon(true);
-    return thread;
-  });
+  private final ExecutorService sampler =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            var thread = new Thread(r, "bench-inproc-sampler");
+            thread.setDaemon(true);
+            return thread;
+          });
   private final List<Gpt> inprocModels = new java.util.concurrent.CopyOnWriteArrayList<>();
   private long version = -1;
   private int round;
@@ -134,35 +141,66 @@ public final class StreamBench {
     try (var policy = Gpt.create(config, 0)) {
       TopicProvisioner.provision(bootstrap, WAIT);
       vertx = ActorNode.newVertx();
-      vertx.eventBus().<JsonObject>consumer(ActorEvents.APPLIED, m -> {
-        long v = m.body().getLong("version");
-        loadMs.put(v, m.body().getDouble("loadMs"));
-        applied.computeIfAbsent(v, x -> new CompletableFuture<>()).complete(System.nanoTime());
-      });
-      var settings = ActorSettings.of(ACTOR, bootstrap, workload.responsesPerPrompt(), workload.newTokens(), 1.0)
-          .withMaxPromptsPerBatch(workload.promptsPerBatch());
-      // The actor's frozen models: fresh copies with the seeds of the in-process ones, so both sides score alike.
-      var models = new RolloutActor.Models(() -> Gpt.create(config, 1), reference -> RewardModel.headOnly(Gpt.create(config, 2)));
-      node = ActorNode.deploy(vertx, settings, models, line -> {
-        if (line.contains("stopping")) System.err.println("bench: " + line);
-      });
-      try (var producer = new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "bench-learner"));
-          var rollouts = new KafkaConsumer<byte[], byte[]>(
-              KafkaClientConfigs.groupConsumer(bootstrap, "bench-learner", "bench-learner"))) {
+      vertx
+          .eventBus()
+          .<JsonObject>consumer(
+              ActorEvents.APPLIED,
+              m -> {
+                long v = m.body().getLong("version");
+                loadMs.put(v, m.body().getDouble("loadMs"));
+                applied
+                    .computeIfAbsent(v, x -> new CompletableFuture<>())
+                    .complete(System.nanoTime());
+              });
+      var settings =
+          ActorSettings.of(
+                  ACTOR, bootstrap, workload.responsesPerPrompt(), workload.newTokens(), 1.0)
+              .withMaxPromptsPerBatch(workload.promptsPerBatch());
+      // The actor's frozen models: fresh copies with the seeds of the in-process ones, so both
+      // sides score alike.
+      var models =
+          new RolloutActor.Models(
+              () -> Gpt.create(config, 1),
+              reference -> RewardModel.headOnly(Gpt.create(config, 2)));
+      node =
+          ActorNode.deploy(
+              vertx,
+              settings,
+              models,
+              line -> {
+                if (line.contains("stopping")) System.err.println("bench: " + line);
+              });
+      try (var producer =
+              new KafkaProducer<byte[], byte[]>(
+                  KafkaClientConfigs.producer(bootstrap, "bench-learner"));
+          var rollouts =
+              new KafkaConsumer<byte[], byte[]>(
+                  KafkaClientConfigs.groupConsumer(bootstrap, "bench-learner", "bench-learner"))) {
         rollouts.subscribe(List.of(Topics.ROLLOUTS));
         var publisher = new WeightPublisher(producer);
         long bytes = publishAndAwait(publisher, policy); // v0: the actor starts serving
-        // The in-process side's models are made as the actor makes its own: on the thread that samples
+        // The in-process side's models are made as the actor makes its own: on the thread that
+        // samples
         // with them, in inference mode (made on the main thread they sampled ~20% slower here).
-        var generator = await(CompletableFuture.supplyAsync(() -> {
-          Gpt.inferenceOnlyThread();
-          inprocModels.add(Gpt.create(config, 0));
-          inprocModels.add(Gpt.create(config, 1));
-          inprocModels.add(Gpt.create(config, 2));
-          return new RolloutGenerator(inprocModels.get(0), inprocModels.get(1), RewardModel.headOnly(inprocModels.get(2)),
-              workload.newTokens(), 1.0);
-        }, sampler), "the in-process models");
-        // warm-up of both paths (the first stream round also absorbs the learner consumer's group join)
+        var generator =
+            await(
+                CompletableFuture.supplyAsync(
+                    () -> {
+                      Gpt.inferenceOnlyThread();
+                      inprocModels.add(Gpt.create(config, 0));
+                      inprocModels.add(Gpt.create(config, 1));
+                      inprocModels.add(Gpt.create(config, 2));
+                      return new RolloutGenerator(
+                          inprocModels.get(0),
+                          inprocModels.get(1),
+                          RewardModel.headOnly(inprocModels.get(2)),
+                          workload.newTokens(),
+                          1.0);
+                    },
+                    sampler),
+                "the in-process models");
+        // warm-up of both paths (the first stream round also absorbs the learner consumer's group
+        // join)
         streamRolloutsPerS(producer, rollouts, -1);
         inprocRolloutsPerS(generator, -1);
         double[] stream = new double[repeats];
@@ -184,8 +222,16 @@ public final class StreamBench {
           publish[i] = lastPublishMs;
           load[i] = loadMs.getOrDefault(version, Double.NaN);
         }
-        var phases = new Phases(Figure.of(encode).median(), Figure.of(publish).median(), Figure.of(load).median());
-        return new Result(workload.rollouts(), Figure.of(stream), Figure.of(inproc), Figure.of(total), phases, bytes);
+        var phases =
+            new Phases(
+                Figure.of(encode).median(), Figure.of(publish).median(), Figure.of(load).median());
+        return new Result(
+            workload.rollouts(),
+            Figure.of(stream),
+            Figure.of(inproc),
+            Figure.of(total),
+            phases,
+            bytes);
       }
     } catch (RuntimeException e) {
       failure = e;
@@ -204,13 +250,21 @@ public final class StreamBench {
     }
   }
 
-  /** Publishes the next policy version (as the streaming learner does) and waits until the actor applied it. */
+  /**
+   * Publishes the next policy version (as the streaming learner does) and waits until the actor
+   * applied it.
+   */
   private long publishAndAwait(WeightPublisher publisher, Gpt policy) {
     long v = ++version;
     var done = applied.computeIfAbsent(v, x -> new CompletableFuture<>());
     long t0 = System.nanoTime();
-    var snapshot = new PublishedWeights(WeightModel.POLICY, v, policy.snapshot(v).encode(),
-        Map.of(PublishedWeights.META_MODEL_CONFIG, config.toJson()), Instant.now());
+    var snapshot =
+        new PublishedWeights(
+            WeightModel.POLICY,
+            v,
+            policy.snapshot(v).encode(),
+            Map.of(PublishedWeights.META_MODEL_CONFIG, config.toJson()),
+            Instant.now());
     long t1 = System.nanoTime();
     publisher.publish(snapshot, WAIT);
     lastEncodeMs = (t1 - t0) / 1e6;
@@ -230,32 +284,49 @@ public final class StreamBench {
       long[] seeds = RolloutGenerator.promptSeeds(1000L * pair + b, workload.promptsPerBatch());
       for (int i = 0; i < workload.promptsPerBatch(); i++) {
         var text = new StringBuilder();
-        for (int t = 0; t < workload.promptTokens() - 1; t++) text.append((char) ('a' + rng.nextInt(26)));
-        out.add(Prompt.newBuilder().setPromptId("r" + roundIndex + "-b" + b + "-p" + i).setText(text + "\n")
-            .setCreatedAt(Instant.now()).setMinPolicyVersion(0).setSamplingSeed(seeds[i]).build());
+        for (int t = 0; t < workload.promptTokens() - 1; t++)
+          text.append((char) ('a' + rng.nextInt(26)));
+        out.add(
+            Prompt.newBuilder()
+                .setPromptId("r" + roundIndex + "-b" + b + "-p" + i)
+                .setText(text + "\n")
+                .setCreatedAt(Instant.now())
+                .setMinPolicyVersion(0)
+                .setSamplingSeed(seeds[i])
+                .build());
       }
     }
     return out;
   }
 
-  /** Prompts in through Kafka, rollouts out through Kafka, timed from the first send to the last rollout read. */
-  private double streamRolloutsPerS(KafkaProducer<byte[], byte[]> producer, KafkaConsumer<byte[], byte[]> rollouts,
-      int pair) {
+  /**
+   * Prompts in through Kafka, rollouts out through Kafka, timed from the first send to the last
+   * rollout read.
+   */
+  private double streamRolloutsPerS(
+      KafkaProducer<byte[], byte[]> producer, KafkaConsumer<byte[], byte[]> rollouts, int pair) {
     int r = round++;
     var prompts = prompts(workload, pair, r);
     String prefix = "r" + r + "-";
     long t0 = System.nanoTime();
     for (var p : prompts) {
-      producer.send(new ProducerRecord<>(Topics.PROMPTS, p.getPromptId().getBytes(StandardCharsets.UTF_8),
-          PROMPTS.encode(p)));
+      producer.send(
+          new ProducerRecord<>(
+              Topics.PROMPTS, p.getPromptId().getBytes(StandardCharsets.UTF_8), PROMPTS.encode(p)));
     }
     producer.flush();
     int seen = 0;
     long deadline = t0 + WAIT.toNanos();
     while (seen < workload.rollouts()) {
       if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("stream bench: only " + seen + " of " + workload.rollouts()
-            + " rollouts arrived within " + WAIT.toSeconds() + " s");
+        throw new IllegalStateException(
+            "stream bench: only "
+                + seen
+                + " of "
+                + workload.rollouts()
+                + " rollouts arrived within "
+                + WAIT.toSeconds()
+                + " s");
       }
       for (var record : rollouts.poll(Duration.ofMillis(100))) {
         if (ROLLOUTS.decode(record.value()).getPromptId().startsWith(prefix)) seen++;
@@ -272,10 +343,14 @@ public final class StreamBench {
    */
   private double inprocRolloutsPerS(RolloutGenerator generator, int pair) {
     var prompts = prompts(workload, pair, round++);
-    return await(CompletableFuture.supplyAsync(() -> {
-      Gpt.inferenceOnlyThread();
-      return inprocRolloutsPerS(generator, prompts);
-    }, sampler), "the in-process sampling");
+    return await(
+        CompletableFuture.supplyAsync(
+            () -> {
+              Gpt.inferenceOnlyThread();
+              return inprocRolloutsPerS(generator, prompts);
+            },
+            sampler),
+        "the in-process sampling");
   }
 
   private double inprocRolloutsPerS(RolloutGenerator generator, List<Prompt> prompts) {
@@ -283,8 +358,11 @@ public final class StreamBench {
     int produced = 0;
     for (int b = 0; b < workload.batches(); b++) {
       var batch = new ArrayList<RolloutGenerator.SeededPrompt>();
-      for (var p : prompts.subList(b * workload.promptsPerBatch(), (b + 1) * workload.promptsPerBatch())) {
-        batch.add(new RolloutGenerator.SeededPrompt(ByteTokenizer.encode(p.getText()), p.getSamplingSeed()));
+      for (var p :
+          prompts.subList(b * workload.promptsPerBatch(), (b + 1) * workload.promptsPerBatch())) {
+        batch.add(
+            new RolloutGenerator.SeededPrompt(
+                ByteTokenizer.encode(p.getText()), p.getSamplingSeed()));
       }
       produced += generator.sample(batch, workload.responsesPerPrompt()).size();
     }
@@ -295,9 +373,11 @@ public final class StreamBench {
     try {
       return future.get(WAIT.toSeconds(), TimeUnit.SECONDS);
     } catch (TimeoutException e) {
-      throw new IllegalStateException("stream bench: waited " + WAIT.toSeconds() + " s for " + what, e);
+      throw new IllegalStateException(
+          "stream bench: waited " + WAIT.toSeconds() + " s for " + what, e);
     } catch (ExecutionException e) {
-      throw new IllegalStateException("stream bench: " + what + " failed: " + e.getCause(), e.getCause());
+      throw new IllegalStateException(
+          "stream bench: " + what + " failed: " + e.getCause(), e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted waiting for " + what, e);

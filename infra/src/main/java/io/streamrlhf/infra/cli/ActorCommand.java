@@ -14,7 +14,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code rlhf actor}: one rollout actor process (a weight subscriber and a rollout actor verticle). */
+/**
+ * {@code rlhf actor}: one rollout actor process (a weight subscriber and a rollout actor verticle).
+ */
 @Command(
     name = "actor",
     mixinStandardHelpOptions = true,
@@ -33,15 +35,24 @@ final class ActorCommand implements Callable<Integer> {
 
   @CommandLine.Mixin ConfigOptions settings;
 
-  @Option(names = "--bootstrap", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers.")
+  @Option(
+      names = "--bootstrap",
+      required = true,
+      paramLabel = "HOST:PORT",
+      description = "Kafka bootstrap servers.")
   String bootstrap;
 
-  @Option(names = "--id", paramLabel = "NAME",
+  @Option(
+      names = "--id",
+      paramLabel = "NAME",
       description = "Actor id stamped on its rollouts (default: actor-<host>-<pid>).")
   String id;
 
-  @Option(names = "--version-wait", defaultValue = "PT10M",
-      description = "Give up after waiting this long for the policy version queued prompts ask for (ISO-8601).")
+  @Option(
+      names = "--version-wait",
+      defaultValue = "PT10M",
+      description =
+          "Give up after waiting this long for the policy version queued prompts ask for (ISO-8601).")
   Duration versionWait;
 
   @Override
@@ -49,18 +60,33 @@ final class ActorCommand implements Callable<Integer> {
     var config = settings.load(PpoConfig.defaults(), null, loop.flagOverrides());
     loop.requireModels(config);
     var out = spec.commandLine().getOut();
-    var actorId = id != null ? id : "actor-" + java.net.InetAddress.getLocalHost().getHostName() + "-"
-        + ProcessHandle.current().pid();
+    var actorId =
+        id != null
+            ? id
+            : "actor-"
+                + java.net.InetAddress.getLocalHost().getHostName()
+                + "-"
+                + ProcessHandle.current().pid();
     TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
-    var models = RolloutActor.Models.load(loop.sft, RewardSource.of(config.reward(), loop.rm)::loadUnchecked);
-    var node = ActorNode.deploy(vertx, LocalLoop.settings(actorId, bootstrap, config).withVersionWait(versionWait),
-        models, line -> println(out, line));
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      println(out, actorId + ": stopping");
-      node.stop();
-      vertx.close();
-    }, "rlhf-actor-shutdown"));
+    var models =
+        RolloutActor.Models.load(
+            loop.sft, RewardSource.of(config.reward(), loop.rm)::loadUnchecked);
+    var node =
+        ActorNode.deploy(
+            vertx,
+            LocalLoop.settings(actorId, bootstrap, config).withVersionWait(versionWait),
+            models,
+            line -> println(out, line));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  println(out, actorId + ": stopping");
+                  node.stop();
+                  vertx.close();
+                },
+                "rlhf-actor-shutdown"));
     try {
       node.ended().get();
       return 0;

@@ -22,8 +22,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code rlhf bench}: BENCHMARKS.md's measurements on the bench-small shape, printed as one JSON
- * object; with {@code --compare-peer}, the PyTorch peer's figures from the same invocation and
- * the ratios (peer ÷ ours for times, ours ÷ peer for rates).
+ * object; with {@code --compare-peer}, the PyTorch peer's figures from the same invocation and the
+ * ratios (peer ÷ ours for times, ours ÷ peer for rates).
  */
 @Command(
     name = "bench",
@@ -42,17 +42,24 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--quick", description = "Fewer repetitions (a smoke run; figures are noisier).")
   boolean quick;
 
-  @Option(names = "--compare-peer", description = "Also run bench/peer.py (PyTorch eager) and add 'peer' and 'ratios'.")
+  @Option(
+      names = "--compare-peer",
+      description = "Also run bench/peer.py (PyTorch eager) and add 'peer' and 'ratios'.")
   boolean comparePeer;
 
   @Option(names = "--threads", description = "Intra-op threads for PyTorch, ours and the peer's.")
   int threads = 2;
 
-  @Option(names = "--rounds", description = "With --compare-peer: rounds alternating ours and the peer's "
-      + "measurements; each ratio is the median over rounds (default 3, 1 with --quick).")
+  @Option(
+      names = "--rounds",
+      description =
+          "With --compare-peer: rounds alternating ours and the peer's "
+              + "measurements; each ratio is the median over rounds (default 3, 1 with --quick).")
   Integer rounds;
 
-  @Option(names = "--peer-script", description = "The peer script (default: bench/peer.py in the project).")
+  @Option(
+      names = "--peer-script",
+      description = "The peer script (default: bench/peer.py in the project).")
   Path peerScript;
 
   @Override
@@ -63,7 +70,8 @@ public final class BenchCommand implements Callable<Integer> {
     if (rounds != null && rounds < 1) {
       throw new UserError("--rounds must be at least 1, got " + rounds);
     }
-    // Read by DJL when the engine loads (the native library must be loaded before any JniUtils call).
+    // Read by DJL when the engine loads (the native library must be loaded before any JniUtils
+    // call).
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
     System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
     Engine.getEngine("PyTorch");
@@ -75,15 +83,22 @@ public final class BenchCommand implements Callable<Integer> {
     var ratios = new PeerRatios();
     String peerNote = null;
     for (int round = 0; round < roundCount; round++) {
-      // Alternate who goes first, so a load that rises or falls during a round favours neither side.
+      // Alternate who goes first, so a load that rises or falls during a round favours neither
+      // side.
       boolean peerFirst = round % 2 == 1;
       JsonNode peer = null;
       if (comparePeer && peerNote == null && peerFirst) {
         peer = runPeer(script, round, roundCount, repeats);
         peerNote = peer == null ? lastPeerNote : null;
       }
-      System.err.println("bench: round " + (round + 1) + "/" + roundCount + ": measuring the bench-small shape ("
-          + (quick ? "quick" : "full") + ")...");
+      System.err.println(
+          "bench: round "
+              + (round + 1)
+              + "/"
+              + roundCount
+              + ": measuring the bench-small shape ("
+              + (quick ? "quick" : "full")
+              + ")...");
       var result = new ModelBench(GptConfig.small(), ModelBench.Shape3.BENCH, repeats).run();
       results.add(result);
       if (comparePeer && peerNote == null && !peerFirst) {
@@ -96,7 +111,8 @@ public final class BenchCommand implements Callable<Integer> {
       }
     }
 
-    System.err.println("bench: streaming: embedded Kafka broker, one actor, bench-small models (random init)...");
+    System.err.println(
+        "bench: streaming: embedded Kafka broker, one actor, bench-small models (random init)...");
     var workload = StreamBench.Workload.bench(quick ? 2 : 4);
     var stream = new StreamBench(GptConfig.small(), workload, quick ? 2 : 5, quick ? 3 : 9).run();
 
@@ -113,20 +129,30 @@ public final class BenchCommand implements Callable<Integer> {
     for (var key : KEY_ORDER) {
       out.put(key, figures.get(key).median());
     }
-    out.put("ppo_step_mfu", median(results.stream().mapToDouble(ModelBench.Result::ppoStepMfu).toArray()));
-    out.put("gen_kv_over_nocache", figures.get("gen_kv_tokens_per_s").median()
-        / figures.get("gen_nocache_tokens_per_s").median());
+    out.put(
+        "ppo_step_mfu",
+        median(results.stream().mapToDouble(ModelBench.Result::ppoStepMfu).toArray()));
+    out.put(
+        "gen_kv_over_nocache",
+        figures.get("gen_kv_tokens_per_s").median()
+            / figures.get("gen_nocache_tokens_per_s").median());
     out.put("stream_rollouts_per_s", stream.streamRolloutsPerS().median());
     out.put("inproc_rollouts_per_s", stream.inprocRolloutsPerS().median());
-    out.put("stream_over_inproc", stream.streamRolloutsPerS().median() / stream.inprocRolloutsPerS().median());
+    out.put(
+        "stream_over_inproc",
+        stream.streamRolloutsPerS().median() / stream.inprocRolloutsPerS().median());
     out.put("weights_publish_to_apply_ms", stream.publishToApplyMs().median());
     var phases = out.putObject("weights_phases_ms");
     phases.put("encode", stream.phases().encodeMs());
     phases.put("publish_until_acked", stream.phases().publishMs());
     phases.put("actor_load", stream.phases().loadMs());
-    out.put("weights_apply_over_ppo_step", stream.publishToApplyMs().median() / figures.get("ppo_step_ms").median());
-    // Need a whole PPO run through the loop (trained SFT and RM checkpoints, minutes): `rlhf ppo` and
-    // `rlhf demo` print them in stream-stats.json; a bench run with random models would not mean much.
+    out.put(
+        "weights_apply_over_ppo_step",
+        stream.publishToApplyMs().median() / figures.get("ppo_step_ms").median());
+    // Need a whole PPO run through the loop (trained SFT and RM checkpoints, minutes): `rlhf ppo`
+    // and
+    // `rlhf demo` print them in stream-stats.json; a bench run with random models would not mean
+    // much.
     out.putNull("async_over_sync_time_to_reward");
     out.putNull("learner_idle_fraction");
     out.putNull("policy_lag_p50");
@@ -140,12 +166,17 @@ public final class BenchCommand implements Callable<Integer> {
     streaming.put("responses_per_prompt", workload.responsesPerPrompt());
     streaming.put("new_tokens", workload.newTokens());
     streaming.put("snapshot_bytes", stream.snapshotBytes());
-    streaming.put("publish_to_apply", "encode on the learner side -> WeightPublisher -> subscriber verifies -> "
-        + "loaded at an idle actor (no wait for an in-flight batch)");
+    streaming.put(
+        "publish_to_apply",
+        "encode on the learner side -> WeightPublisher -> subscriber verifies -> "
+            + "loaded at an idle actor (no wait for an in-flight batch)");
     // What the launcher tuned for this process (the peer runs without it): see the rlhf script.
     var tuning = out.putObject("native_tuning");
-    tuning.put("mkl_vendor_shim", String.valueOf(System.getenv("LD_PRELOAD")).contains("mkl_vendor_shim"));
-    tuning.put("malloc_thresholds", String.valueOf(System.getenv("GLIBC_TUNABLES")).contains("glibc.malloc"));
+    tuning.put(
+        "mkl_vendor_shim", String.valueOf(System.getenv("LD_PRELOAD")).contains("mkl_vendor_shim"));
+    tuning.put(
+        "malloc_thresholds",
+        String.valueOf(System.getenv("GLIBC_TUNABLES")).contains("glibc.malloc"));
     tuning.put("omp_wait_policy", System.getenv("OMP_WAIT_POLICY"));
     out.put("rounds", results.size());
     var spread = out.putObject("spread");
@@ -163,7 +194,11 @@ public final class BenchCommand implements Callable<Integer> {
         var peerOut = peers.get(0).deepCopy();
         if (peerOut instanceof ObjectNode peerObject) {
           for (var key : KEY_ORDER) {
-            double[] values = peers.stream().filter(p -> p.has(key)).mapToDouble(p -> p.get(key).asDouble()).toArray();
+            double[] values =
+                peers.stream()
+                    .filter(p -> p.has(key))
+                    .mapToDouble(p -> p.get(key).asDouble())
+                    .toArray();
             if (values.length > 0) {
               peerObject.put(key, median(values));
             }
@@ -173,10 +208,17 @@ public final class BenchCommand implements Callable<Integer> {
         // Rates: ours ÷ peer; times: peer ÷ ours. Above 1 means we are faster. Median over rounds.
         var ratioNode = out.putObject("ratios");
         var ratioSpread = out.putObject("ratio_spread");
-        ratios.ratios().forEach((key, f) -> {
-          ratioNode.put(key, f.median());
-          ratioSpread.putObject(key).put("min", f.min()).put("max", f.max()).put("rounds", f.runs());
-        });
+        ratios
+            .ratios()
+            .forEach(
+                (key, f) -> {
+                  ratioNode.put(key, f.median());
+                  ratioSpread
+                      .putObject(key)
+                      .put("min", f.min())
+                      .put("max", f.max())
+                      .put("rounds", f.runs());
+                });
       } else {
         out.put("peer_note", peerNote);
         System.err.println("bench: " + peerNote + "; printing our figures alone");
@@ -193,7 +235,8 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private JsonNode runPeer(Path script, int round, int roundCount, int repeats) {
-    System.err.println("bench: round " + (round + 1) + "/" + roundCount + ": running the PyTorch peer...");
+    System.err.println(
+        "bench: round " + (round + 1) + "/" + roundCount + ": running the PyTorch peer...");
     var peer = PeerRun.run(script, threads, repeats);
     lastPeerNote = peer.note();
     return peer.figures().orElse(null);
@@ -223,7 +266,8 @@ public final class BenchCommand implements Callable<Integer> {
     var figures = results.stream().map(r -> medians(r)).toList();
     double[] roundMedians = figures.stream().mapToDouble(m -> m.get(key)).toArray();
     var each = results.stream().map(r -> figure(r, key)).toList();
-    return new ModelBench.Figure(median(roundMedians),
+    return new ModelBench.Figure(
+        median(roundMedians),
         each.stream().mapToDouble(ModelBench.Figure::min).min().orElseThrow(),
         each.stream().mapToDouble(ModelBench.Figure::max).max().orElseThrow(),
         each.stream().mapToInt(ModelBench.Figure::runs).sum());
@@ -245,7 +289,11 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private static final String[] KEY_ORDER = {
-    "gen_kv_tokens_per_s", "gen_nocache_tokens_per_s", "ppo_step_ms", "ref_forward_ms", "gemm_gflops"
+    "gen_kv_tokens_per_s",
+    "gen_nocache_tokens_per_s",
+    "ppo_step_ms",
+    "ref_forward_ms",
+    "gemm_gflops"
   };
 
   /** The launcher passes the project root; from a work tree, the current directory is it. */

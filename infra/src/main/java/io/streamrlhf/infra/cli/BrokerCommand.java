@@ -33,14 +33,16 @@ public final class BrokerCommand implements Callable<Integer> {
   @Option(
       names = "--port",
       defaultValue = "9092",
-      description = "Client port on 127.0.0.1 (0 picks a free one). The controller gets a free port of its own.")
+      description =
+          "Client port on 127.0.0.1 (0 picks a free one). The controller gets a free port of its own.")
   int port;
 
   @Option(
       names = "--data-dir",
       paramLabel = "DIR",
-      description = "Directory for the broker's logs, kept across runs (formatted on first use). "
-          + "Default: a temporary directory, deleted on exit.")
+      description =
+          "Directory for the broker's logs, kept across runs (formatted on first use). "
+              + "Default: a temporary directory, deleted on exit.")
   Path dataDir;
 
   @Option(
@@ -55,8 +57,11 @@ public final class BrokerCommand implements Callable<Integer> {
       throw new UserError("--port must be in 0..65535, got " + port);
     }
     var out = spec.commandLine().getOut();
-    out.println("Starting Kafka broker (KRaft) on 127.0.0.1" + (port == 0 ? "" : ":" + port)
-        + (dataDir == null ? " with a temporary data directory" : " with data in " + dataDir) + "...");
+    out.println(
+        "Starting Kafka broker (KRaft) on 127.0.0.1"
+            + (port == 0 ? "" : ":" + port)
+            + (dataDir == null ? " with a temporary data directory" : " with data in " + dataDir)
+            + "...");
     out.flush();
     EmbeddedKafka kafka;
     try {
@@ -65,20 +70,32 @@ public final class BrokerCommand implements Callable<Integer> {
       throw new UserError(e.getMessage(), e);
     }
     var stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      out.println("Stopping Kafka broker at " + kafka.bootstrapServers() + "...");
-      out.flush();
-      kafka.close();
-      out.println("Kafka broker stopped.");
-      out.flush();
-      stopped.countDown();
-    }, "rlhf-broker-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  out.println("Stopping Kafka broker at " + kafka.bootstrapServers() + "...");
+                  out.flush();
+                  kafka.close();
+                  out.println("Kafka broker stopped.");
+                  out.flush();
+                  stopped.countDown();
+                },
+                "rlhf-broker-shutdown"));
 
     var created = TopicProvisioner.provision(kafka.bootstrapServers(), readyTimeout);
-    out.println("Topics: " + Topics.provisioned().stream().map(TopicSpec::name).collect(Collectors.joining(", "))
-        + " (" + created.size() + " created now)");
-    out.println("Kafka broker ready at " + kafka.bootstrapServers() + " (started in "
-        + kafka.startupTime().toMillis() + " ms). Ctrl-C to stop.");
+    out.println(
+        "Topics: "
+            + Topics.provisioned().stream().map(TopicSpec::name).collect(Collectors.joining(", "))
+            + " ("
+            + created.size()
+            + " created now)");
+    out.println(
+        "Kafka broker ready at "
+            + kafka.bootstrapServers()
+            + " (started in "
+            + kafka.startupTime().toMillis()
+            + " ms). Ctrl-C to stop.");
     out.flush();
     stopped.await();
     return 0;

@@ -36,19 +36,39 @@ import picocli.CommandLine.Option;
 final class CalibrateCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--in", required = true, paramLabel = "RESPONSES.jsonl", description = "Responses to rank, K or more per prompt.")
+  @Option(
+      names = "--in",
+      required = true,
+      paramLabel = "RESPONSES.jsonl",
+      description = "Responses to rank, K or more per prompt.")
   Path in;
 
-  @Option(names = "--k", defaultValue = "4", paramLabel = "K", description = "Responses ranked together (InstructGPT: 4 to 9).")
+  @Option(
+      names = "--k",
+      defaultValue = "4",
+      paramLabel = "K",
+      description = "Responses ranked together (InstructGPT: 4 to 9).")
   int k;
 
-  @Option(names = "--target", defaultValue = "0.73", paramLabel = "A", description = "Target agreement (InstructGPT: 72.6 +- 1.5%%).")
+  @Option(
+      names = "--target",
+      defaultValue = "0.73",
+      paramLabel = "A",
+      description = "Target agreement (InstructGPT: 72.6 +- 1.5%%).")
   double target;
 
-  @Option(names = "--rounds", defaultValue = "20", paramLabel = "R", description = "Times the two measuring labelers rank every set.")
+  @Option(
+      names = "--rounds",
+      defaultValue = "20",
+      paramLabel = "R",
+      description = "Times the two measuring labelers rank every set.")
   int rounds;
 
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed of the measuring labelers' random streams.")
+  @Option(
+      names = "--seed",
+      defaultValue = "0",
+      paramLabel = "S",
+      description = "Seed of the measuring labelers' random streams.")
   long seed;
 
   @Override
@@ -76,11 +96,13 @@ final class CalibrateCommand implements Callable<Integer> {
       int full = scores.size() / k * k;
       leftOut += scores.size() - full;
       for (int start = 0; start < full; start += k) {
-        sets.add(scores.subList(start, start + k).stream().mapToDouble(Double::doubleValue).toArray());
+        sets.add(
+            scores.subList(start, start + k).stream().mapToDouble(Double::doubleValue).toArray());
       }
     }
     if (sets.isEmpty()) {
-      throw new UserError("no prompt in " + in + " has " + k + " responses: nothing to rank (try a smaller --k)");
+      throw new UserError(
+          "no prompt in " + in + " has " + k + " responses: nothing to rank (try a smaller --k)");
     }
     LabelerAgreement.Calibration c;
     try {
@@ -90,11 +112,24 @@ final class CalibrateCommand implements Callable<Integer> {
       throw new UserError(e.getMessage(), e);
     }
     var out = spec.commandLine().getOut();
-    out.printf("%d responses to %d prompts: %d sets of K=%d (%d responses left out), %d pairs, %.1f%% with equal oracle scores%n",
-        responses, byPrompt.size(), sets.size(), k, leftOut, c.pairs(), 100.0 * c.tiedPairs() / c.pairs());
+    out.printf(
+        "%d responses to %d prompts: %d sets of K=%d (%d responses left out), %d pairs, %.1f%% with equal oracle scores%n",
+        responses,
+        byPrompt.size(),
+        sets.size(),
+        k,
+        leftOut,
+        c.pairs(),
+        100.0 * c.tiedPairs() / c.pairs());
     out.printf("beta = %.4f%n", c.beta());
-    out.printf("agreement = %.4f +- %.4f measured (labelers 1 and 2, %d rounds, %d pair comparisons); expected %.4f, target %.4f%n",
-        c.measured().rate(), c.measured().standardError(), rounds, c.measured().pairs(), c.expectedAgreement(), target);
+    out.printf(
+        "agreement = %.4f +- %.4f measured (labelers 1 and 2, %d rounds, %d pair comparisons); expected %.4f, target %.4f%n",
+        c.measured().rate(),
+        c.measured().standardError(),
+        rounds,
+        c.measured().pairs(),
+        c.expectedAgreement(),
+        target);
     out.flush();
     return skipped == 0 ? 0 : GradeCommand.SKIPPED_LINES;
   }

@@ -9,27 +9,37 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code --preset}, {@code --config} and {@code --set} (a picocli mixin): the settings {@link
- * ConfigLoader} layers over a stage's defaults. The one place the command line loads a config, so the one place where
- * ConfigLoader's one-line {@link IllegalArgumentException} (a bad key, value or file, named in
- * its message) becomes the user's mistake, a {@link UserError}.
+ * ConfigLoader} layers over a stage's defaults. The one place the command line loads a config, so
+ * the one place where ConfigLoader's one-line {@link IllegalArgumentException} (a bad key, value or
+ * file, named in its message) becomes the user's mistake, a {@link UserError}.
  */
 final class ConfigOptions {
-  @Option(names = "--preset", paramLabel = "NAME",
-      description = "Named settings for every stage, from the project's presets: tiny (the defaults, the demo's)"
-          + " or full (the small model, longer schedules); --config and --set win over it.")
+  @Option(
+      names = "--preset",
+      paramLabel = "NAME",
+      description =
+          "Named settings for every stage, from the project's presets: tiny (the defaults, the demo's)"
+              + " or full (the small model, longer schedules); --config and --set win over it.")
   String preset;
 
-  @Option(names = "--config", paramLabel = "FILE",
-      description = "Settings file (JSON, or YAML for .yaml/.yml) of key: value pairs; see the defaults printed at start.")
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description =
+          "Settings file (JSON, or YAML for .yaml/.yml) of key: value pairs; see the defaults printed at start.")
   Path file;
 
-  @Option(names = "--set", paramLabel = "KEY=VALUE",
-      description = "Override one setting (repeatable; wins over --config), e.g. --set learning_rate=3e-3.")
+  @Option(
+      names = "--set",
+      paramLabel = "KEY=VALUE",
+      description =
+          "Override one setting (repeatable; wins over --config), e.g. --set learning_rate=3e-3.")
   List<String> overrides = new ArrayList<>();
 
   /**
-   * The effective config: {@code defaults}, then --preset, then --config (or {@code savedFile} when --config is
-   * absent; may be null), then --set, then {@code flagOverrides} (what other flags stand for).
+   * The effective config: {@code defaults}, then --preset, then --config (or {@code savedFile} when
+   * --config is absent; may be null), then --set, then {@code flagOverrides} (what other flags
+   * stand for).
    */
   <T extends StageConfig> T load(T defaults, Path savedFile, List<String> flagOverrides) {
     var all = new ArrayList<>(overrides);

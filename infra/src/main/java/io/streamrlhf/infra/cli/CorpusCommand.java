@@ -17,7 +17,9 @@ import picocli.CommandLine.Option;
     description = {
       "Writes the pretraining corpus: documents of 3-8 lines (40%% instruction lists, 25%% worked"
           + " examples, 15%% fact prose, 10%% insult chatter, 10%% pseudo-word chatter).",
-      "UTF-8 text; every document is followed by a line '" + CorpusFile.EOS_MARKER + "' that"
+      "UTF-8 text; every document is followed by a line '"
+          + CorpusFile.EOS_MARKER
+          + "' that"
           + " stands for the end-of-sequence token (read it back with CorpusFile.read)."
     })
 final class CorpusCommand implements Runnable {
@@ -25,13 +27,25 @@ final class CorpusCommand implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--docs", defaultValue = "10000", paramLabel = "N", description = "How many documents.")
+  @Option(
+      names = "--docs",
+      defaultValue = "10000",
+      paramLabel = "N",
+      description = "How many documents.")
   int docs;
 
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed: the same seed gives the same file.")
+  @Option(
+      names = "--seed",
+      defaultValue = "0",
+      paramLabel = "S",
+      description = "Seed: the same seed gives the same file.")
   long seed;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE.txt", description = "Where to write the corpus.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE.txt",
+      description = "Where to write the corpus.")
   Path out;
 
   @Override
@@ -55,8 +69,14 @@ final class CorpusCommand implements Runnable {
       throw new UncheckedIOException(e);
     }
     var summary = new StringBuilder();
-    kinds.forEach((kind, count) ->
-        summary.append(String.format(" %s %.1f%%", kind.name().toLowerCase(java.util.Locale.ROOT), 100.0 * count / docs)));
-    spec.commandLine().getOut().printf("wrote %d documents (seed %d) to %s:%s%n", docs, seed, out, summary);
+    kinds.forEach(
+        (kind, count) ->
+            summary.append(
+                String.format(
+                    " %s %.1f%%",
+                    kind.name().toLowerCase(java.util.Locale.ROOT), 100.0 * count / docs)));
+    spec.commandLine()
+        .getOut()
+        .printf("wrote %d documents (seed %d) to %s:%s%n", docs, seed, out, summary);
   }
 }

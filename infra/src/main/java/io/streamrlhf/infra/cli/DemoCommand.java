@@ -33,22 +33,32 @@ import picocli.CommandLine.Option;
     })
 public final class DemoCommand implements Callable<Integer> {
 
-  @Option(names = "--workdir", defaultValue = "runs/demo", paramLabel = "DIR",
+  @Option(
+      names = "--workdir",
+      defaultValue = "runs/demo",
+      paramLabel = "DIR",
       description = "Where every stage's directory goes (base, sft, rm, ppo, eval).")
   Path workdir;
 
-  @Option(names = "--preset", defaultValue = "tiny", paramLabel = "NAME",
+  @Option(
+      names = "--preset",
+      defaultValue = "tiny",
+      paramLabel = "NAME",
       description = "tiny (the demo) or full (the small model, longer schedules).")
   String preset;
 
-  @Option(names = "--gold", description = "Also train PPO against the oracle (the gold reward) and add its row"
-      + " to the table; the full preset always does.")
+  @Option(
+      names = "--gold",
+      description =
+          "Also train PPO against the oracle (the gold reward) and add its row"
+              + " to the table; the full preset always does.")
   boolean gold;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   /** Stages whose commands take --resume; eval is kept whole once it has written its table. */
-  private static final List<String> RESUMABLE = List.of("pretrain", "sft", "reward", "ppo", "ppo-gold");
+  private static final List<String> RESUMABLE =
+      List.of("pretrain", "sft", "reward", "ppo", "ppo-gold");
 
   /** One stage: the command line it runs, and the directory that holds its result. */
   private record Stage(String name, Path dir, List<String> args) {}
@@ -56,7 +66,8 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (!Presets.NAMES.contains(preset)) {
-      throw new UserError("unknown --preset '" + preset + "'; use " + String.join(" or ", Presets.NAMES));
+      throw new UserError(
+          "unknown --preset '" + preset + "'; use " + String.join(" or ", Presets.NAMES));
     }
     boolean full = preset.equals("full");
     Files.createDirectories(workdir);
@@ -67,21 +78,58 @@ public final class DemoCommand implements Callable<Integer> {
     var ppoGold = workdir.resolve("ppo-gold");
     var eval = workdir.resolve("eval");
     boolean withGold = gold || full;
-    var evalArgs = new ArrayList<>(List.of("eval", "--base", base.toString(), "--sft", sft.toString(), "--ppo",
-        ppo.toString(), "--rm", rm.toString(), "--out", eval.toString()));
+    var evalArgs =
+        new ArrayList<>(
+            List.of(
+                "eval",
+                "--base",
+                base.toString(),
+                "--sft",
+                sft.toString(),
+                "--ppo",
+                ppo.toString(),
+                "--rm",
+                rm.toString(),
+                "--out",
+                eval.toString()));
     if (withGold) evalArgs.addAll(List.of("--ppo-gold", ppoGold.toString()));
 
     var stages = new ArrayList<Stage>();
-    stages.add(new Stage("pretrain", base, with(List.of("pretrain", "--out", base.toString()), preset)));
-    stages.add(new Stage("sft", sft, with(List.of("sft", "--base", base.toString(), "--out", sft.toString()),
-        preset)));
-    stages.add(new Stage("reward", rm, with(List.of("reward", "--sft", sft.toString(), "--out", rm.toString()),
-        preset)));
-    stages.add(new Stage("ppo", ppo, with(List.of("ppo", "--sft", sft.toString(), "--rm", rm.toString(),
-        "--out", ppo.toString()), preset)));
+    stages.add(
+        new Stage("pretrain", base, with(List.of("pretrain", "--out", base.toString()), preset)));
+    stages.add(
+        new Stage(
+            "sft",
+            sft,
+            with(List.of("sft", "--base", base.toString(), "--out", sft.toString()), preset)));
+    stages.add(
+        new Stage(
+            "reward",
+            rm,
+            with(List.of("reward", "--sft", sft.toString(), "--out", rm.toString()), preset)));
+    stages.add(
+        new Stage(
+            "ppo",
+            ppo,
+            with(
+                List.of(
+                    "ppo", "--sft", sft.toString(), "--rm", rm.toString(), "--out", ppo.toString()),
+                preset)));
     if (withGold) {
-      stages.add(new Stage("ppo-gold", ppoGold, with(List.of("ppo", "--sft", sft.toString(), "--reward",
-          "oracle", "--out", ppoGold.toString()), preset)));
+      stages.add(
+          new Stage(
+              "ppo-gold",
+              ppoGold,
+              with(
+                  List.of(
+                      "ppo",
+                      "--sft",
+                      sft.toString(),
+                      "--reward",
+                      "oracle",
+                      "--out",
+                      ppoGold.toString()),
+                  preset)));
     }
     stages.add(new Stage("eval", eval, evalArgs));
 
@@ -92,7 +140,8 @@ public final class DemoCommand implements Callable<Integer> {
       var args = new ArrayList<>(stage.args());
       if (Files.exists(stage.dir().resolve("latest.json"))) {
         if (!RESUMABLE.contains(stage.name())) {
-          out.printf("%n=== demo: %s already has a model in %s; kept (delete it to train again)%n",
+          out.printf(
+              "%n=== demo: %s already has a model in %s; kept (delete it to train again)%n",
               stage.name(), stage.dir());
           continue;
         }
@@ -105,7 +154,9 @@ public final class DemoCommand implements Callable<Integer> {
       double seconds = (System.nanoTime() - t0) / 1e9;
       timings.add(String.format("%-9s %7.1f s", stage.name(), seconds));
       if (code != 0) {
-        out.printf("demo: stage %s failed (exit %d); its directory is %s%n", stage.name(), code, stage.dir());
+        out.printf(
+            "demo: stage %s failed (exit %d); its directory is %s%n",
+            stage.name(), code, stage.dir());
         return code;
       }
     }

@@ -24,13 +24,25 @@ import picocli.CommandLine.Option;
 final class DemosCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--n", defaultValue = "1000", paramLabel = "N", description = "How many demonstrations.")
+  @Option(
+      names = "--n",
+      defaultValue = "1000",
+      paramLabel = "N",
+      description = "How many demonstrations.")
   int n;
 
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed: the same seed gives the same file.")
+  @Option(
+      names = "--seed",
+      defaultValue = "0",
+      paramLabel = "S",
+      description = "Seed: the same seed gives the same file.")
   long seed;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "Where to write the demonstrations.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE.jsonl",
+      description = "Where to write the demonstrations.")
   Path out;
 
   @Override

@@ -43,51 +43,89 @@ final class EvalCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--models", defaultValue = "base,sft,ppo", split = ",", paramLabel = "ROW",
-      description = "Rows to evaluate: base (both base rows), base-0shot, base-3shot, sft, ppo, ppo-gold"
-          + " (added by itself when --ppo-gold is given).")
+  @Option(
+      names = "--models",
+      defaultValue = "base,sft,ppo",
+      split = ",",
+      paramLabel = "ROW",
+      description =
+          "Rows to evaluate: base (both base rows), base-0shot, base-3shot, sft, ppo, ppo-gold"
+              + " (added by itself when --ppo-gold is given).")
   List<String> models;
 
   @Option(names = "--base", paramLabel = "DIR", description = "Base model (rlhf pretrain output).")
   Path base;
 
-  @Option(names = "--sft", paramLabel = "DIR", description = "SFT model (rlhf sft output); also the reference for win and KL.")
+  @Option(
+      names = "--sft",
+      paramLabel = "DIR",
+      description = "SFT model (rlhf sft output); also the reference for win and KL.")
   Path sft;
 
   @Option(names = "--ppo", paramLabel = "DIR", description = "PPO policy (rlhf ppo output).")
   Path ppo;
 
-  @Option(names = "--ppo-gold", paramLabel = "DIR",
-      description = "PPO policy trained against the oracle (rlhf ppo --reward oracle): the gold-reward row.")
+  @Option(
+      names = "--ppo-gold",
+      paramLabel = "DIR",
+      description =
+          "PPO policy trained against the oracle (rlhf ppo --reward oracle): the gold-reward row.")
   Path ppoGold;
 
-  @Option(names = "--rm", paramLabel = "DIR", description = "Reward model (rlhf reward output), for the RM score column.")
+  @Option(
+      names = "--rm",
+      paramLabel = "DIR",
+      description = "Reward model (rlhf reward output), for the RM score column.")
   Path rm;
 
-  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Where table.md and eval.jsonl go.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "DIR",
+      description = "Where table.md and eval.jsonl go.")
   Path out;
 
-  @Option(names = "--temperature", defaultValue = "1.0", paramLabel = "T", description = "Sampling temperature.")
+  @Option(
+      names = "--temperature",
+      defaultValue = "1.0",
+      paramLabel = "T",
+      description = "Sampling temperature.")
   float temperature;
 
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
-      description = "Sampling and few-shot seed. Every row samples prompt i from the same random stream, drawing"
-          + " tokens by Gumbel-max, so where PPO keeps SFT's likely tokens the two rows draw the same response"
-          + " (common random numbers).")
+  @Option(
+      names = "--seed",
+      defaultValue = "0",
+      paramLabel = "S",
+      description =
+          "Sampling and few-shot seed. Every row samples prompt i from the same random stream, drawing"
+              + " tokens by Gumbel-max, so where PPO keeps SFT's likely tokens the two rows draw the same response"
+              + " (common random numbers).")
   long seed;
 
-  @Option(names = "--prompts-per-batch", defaultValue = "50", paramLabel = "B", description = "Prompts sampled and scored together.")
+  @Option(
+      names = "--prompts-per-batch",
+      defaultValue = "50",
+      paramLabel = "B",
+      description = "Prompts sampled and scored together.")
   int promptsPerBatch;
 
-  @Option(names = "--limit", defaultValue = "400", paramLabel = "N",
-      description = "Evaluate N of the 400 held-out prompts (the first N/8 of each family), for quick looks.")
+  @Option(
+      names = "--limit",
+      defaultValue = "400",
+      paramLabel = "N",
+      description =
+          "Evaluate N of the 400 held-out prompts (the first N/8 of each family), for quick looks.")
   int limit;
 
-  @Option(names = "--win-samples", defaultValue = "8", paramLabel = "N",
-      description = "With both the sft and ppo rows: also sample N more responses per prompt from each and report"
-          + " PPO's win vs SFT over all N x N pairs, per family and with its standard error (the table's column"
-          + " compares one sample each and moves by about 0.01 with the seed). Written to DIR/win.json and"
-          + " below the table; 0 turns it off.")
+  @Option(
+      names = "--win-samples",
+      defaultValue = "8",
+      paramLabel = "N",
+      description =
+          "With both the sft and ppo rows: also sample N more responses per prompt from each and report"
+              + " PPO's win vs SFT over all N x N pairs, per family and with its standard error (the table's column"
+              + " compares one sample each and moves by about 0.01 with the seed). Written to DIR/win.json and"
+              + " below the table; 0 turns it off.")
   int winSamples;
 
   @Override
@@ -95,36 +133,58 @@ final class EvalCommand implements Callable<Integer> {
     if (!(temperature > 0)) throw new UserError("--temperature must be > 0, got " + temperature);
     if (winSamples < 0) throw new UserError("--win-samples must be >= 0, got " + winSamples);
     if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1");
-    if (Files.exists(out) && !Files.isDirectory(out)) throw new UserError("--out " + out + " is a file: give a directory");
+    if (Files.exists(out) && !Files.isDirectory(out))
+      throw new UserError("--out " + out + " is a file: give a directory");
     var rows = new ArrayList<Evaluation.Row>();
     for (var name : models) {
       switch (name.trim().toLowerCase(Locale.ROOT)) {
-        case "base" -> { rows.add(Evaluation.Row.BASE); rows.add(Evaluation.Row.BASE_3SHOT); }
+        case "base" -> {
+          rows.add(Evaluation.Row.BASE);
+          rows.add(Evaluation.Row.BASE_3SHOT);
+        }
         case "base-0shot" -> rows.add(Evaluation.Row.BASE);
         case "base-3shot" -> rows.add(Evaluation.Row.BASE_3SHOT);
         case "sft" -> rows.add(Evaluation.Row.SFT);
         case "ppo" -> rows.add(Evaluation.Row.PPO);
         case "ppo-gold" -> rows.add(Evaluation.Row.PPO_GOLD);
-        default -> throw new UserError(
-            "--models: unknown row '" + name + "': use base, base-0shot, base-3shot, sft, ppo, ppo-gold");
+        default ->
+            throw new UserError(
+                "--models: unknown row '"
+                    + name
+                    + "': use base, base-0shot, base-3shot, sft, ppo, ppo-gold");
       }
     }
-    if (ppoGold != null && !rows.contains(Evaluation.Row.PPO_GOLD)) rows.add(Evaluation.Row.PPO_GOLD);
+    if (ppoGold != null && !rows.contains(Evaluation.Row.PPO_GOLD))
+      rows.add(Evaluation.Row.PPO_GOLD);
     for (var dir : new Path[] {base, sft, ppo, ppoGold, rm}) {
-      if (dir != null && !Checkpoint.exists(dir)) throw new UserError(dir + " holds no model checkpoint");
+      if (dir != null && !Checkpoint.exists(dir))
+        throw new UserError(dir + " holds no model checkpoint");
     }
     var models = new Evaluation.Models(base, sft, ppo, ppoGold, rm);
-    rows.removeIf(row -> {
-      boolean missing = models.of(row) == null;
-      if (missing) spec.commandLine().getOut().println("eval: row " + row.id + " skipped: no model directory given for it");
-      return missing;
-    });
-    if (rows.isEmpty()) throw new UserError("no row to evaluate: give --base, --sft or --ppo for the rows in --models");
+    rows.removeIf(
+        row -> {
+          boolean missing = models.of(row) == null;
+          if (missing)
+            spec.commandLine()
+                .getOut()
+                .println("eval: row " + row.id + " skipped: no model directory given for it");
+          return missing;
+        });
+    if (rows.isEmpty())
+      throw new UserError(
+          "no row to evaluate: give --base, --sft or --ppo for the rows in --models");
     var tasks = EvalSet.tasks();
     if (limit < 400) {
       int perFamily = Math.max(1, limit / 8);
-      tasks = tasks.stream().collect(java.util.stream.Collectors.groupingBy(t -> t.family(), LinkedHashMap::new,
-          java.util.stream.Collectors.toList())).values().stream().flatMap(l -> l.stream().limit(perFamily)).toList();
+      tasks =
+          tasks.stream()
+              .collect(
+                  java.util.stream.Collectors.groupingBy(
+                      t -> t.family(), LinkedHashMap::new, java.util.stream.Collectors.toList()))
+              .values()
+              .stream()
+              .flatMap(l -> l.stream().limit(perFamily))
+              .toList();
     }
     var stdout = spec.commandLine().getOut();
     var settings = new Evaluation.Settings(temperature, seed, promptsPerBatch);
@@ -137,14 +197,24 @@ final class EvalCommand implements Callable<Integer> {
       }
     }
     var table = EvalTable.markdown(EvalTable.rows(records), labelsOf());
-    var header = String.format(Locale.ROOT, "%d held-out prompts, temperature %s, seed %d%n%n", tasks.size(), temperature, seed);
+    var header =
+        String.format(
+            Locale.ROOT,
+            "%d held-out prompts, temperature %s, seed %d%n%n",
+            tasks.size(),
+            temperature,
+            seed);
     var footer = new StringBuilder();
-    Files.deleteIfExists(out.resolve("win.json")); // both written again below when there is something to write
+    Files.deleteIfExists(
+        out.resolve("win.json")); // both written again below when there is something to write
     Files.deleteIfExists(out.resolve("headroom.json"));
     Evaluation.WinEstimates estimates = null;
     if (winSamples > 0 && rows.contains(Evaluation.Row.SFT)) {
-      double[] sftRow = records.stream().filter(r -> r.model().equals(Evaluation.Row.SFT.id))
-          .mapToDouble(EvalTable.Record::score).toArray();
+      double[] sftRow =
+          records.stream()
+              .filter(r -> r.model().equals(Evaluation.Row.SFT.id))
+              .mapToDouble(EvalTable.Record::score)
+              .toArray();
       EvalTable.WinEstimate gold = null;
       var sftSamples = Evaluation.sftSampleScores(tasks, sft, settings, winSamples, stdout);
       if (rows.contains(Evaluation.Row.PPO)) {
@@ -153,22 +223,36 @@ final class EvalCommand implements Callable<Integer> {
       }
       if (rows.contains(Evaluation.Row.PPO_GOLD)) {
         gold = Evaluation.expectedWin(tasks, sftSamples, ppoGold, sftRow, settings, stdout).model();
-        footer.append(String.format(Locale.ROOT, "PPO (gold reward) win vs SFT over %d x %d samples per prompt:"
-            + " %.3f ± %.3f%n", winSamples, winSamples, gold.winVsSft(), gold.standardError()));
+        footer.append(
+            String.format(
+                Locale.ROOT,
+                "PPO (gold reward) win vs SFT over %d x %d samples per prompt:" + " %.3f ± %.3f%n",
+                winSamples,
+                winSamples,
+                gold.winVsSft(),
+                gold.standardError()));
       }
       if (estimates != null || gold != null) {
-        Files.writeString(out.resolve("win.json"), winJson(estimates, gold), StandardCharsets.UTF_8);
+        Files.writeString(
+            out.resolve("win.json"), winJson(estimates, gold), StandardCharsets.UTF_8);
       }
       var headroom = Evaluation.headroom(tasks, sftSamples, sft, rm, settings, stdout);
       footer.append(headroomLines(headroom, estimates == null ? null : estimates.model()));
-      Files.writeString(out.resolve("headroom.json"), headroomJson(headroom), StandardCharsets.UTF_8);
+      Files.writeString(
+          out.resolve("headroom.json"), headroomJson(headroom), StandardCharsets.UTF_8);
     }
     footer.append(lengthLine(records, labelsOf()));
     Files.writeString(out.resolve("table.md"), header + table + footer, StandardCharsets.UTF_8);
     stdout.print(header + table + footer);
-    stdout.println("eval: wrote " + out.resolve("table.md") + " and " + out.resolve("eval.jsonl")
-        + (Files.exists(out.resolve("win.json")) ? " and " + out.resolve("win.json") : "")
-        + (Files.exists(out.resolve("headroom.json")) ? " and " + out.resolve("headroom.json") : ""));
+    stdout.println(
+        "eval: wrote "
+            + out.resolve("table.md")
+            + " and "
+            + out.resolve("eval.jsonl")
+            + (Files.exists(out.resolve("win.json")) ? " and " + out.resolve("win.json") : "")
+            + (Files.exists(out.resolve("headroom.json"))
+                ? " and " + out.resolve("headroom.json")
+                : ""));
     stdout.flush();
     return 0;
   }
@@ -185,21 +269,37 @@ final class EvalCommand implements Callable<Integer> {
    */
   static String headroomLines(Evaluation.Headroom headroom, EvalTable.WinEstimate ppo) {
     var oracle = headroom.byOracle();
-    var sb = new StringBuilder(String.format(Locale.ROOT, "Headroom: SFT's best of %d samples per prompt wins %.3f"
-        + " ± %.3f vs SFT picked by the oracle (the ceiling)", oracle.samplesPerPrompt(), oracle.winVsSft(),
-        oracle.standardError()));
+    var sb =
+        new StringBuilder(
+            String.format(
+                Locale.ROOT,
+                "Headroom: SFT's best of %d samples per prompt wins %.3f"
+                    + " ± %.3f vs SFT picked by the oracle (the ceiling)",
+                oracle.samplesPerPrompt(),
+                oracle.winVsSft(),
+                oracle.standardError()));
     if (headroom.byRewardModel() != null) {
-      sb.append(String.format(Locale.ROOT, ", %.3f ± %.3f picked by the reward model",
-          headroom.byRewardModel().winVsSft(), headroom.byRewardModel().standardError()));
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              ", %.3f ± %.3f picked by the reward model",
+              headroom.byRewardModel().winVsSft(),
+              headroom.byRewardModel().standardError()));
     }
     if (ppo != null) {
-      sb.append(String.format(Locale.ROOT, "; PPO won %.0f%% of the oracle's headroom",
-          100 * (ppo.winVsSft() - 0.5) / (oracle.winVsSft() - 0.5)));
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "; PPO won %.0f%% of the oracle's headroom",
+              100 * (ppo.winVsSft() - 0.5) / (oracle.winVsSft() - 0.5)));
     }
     return sb.append(System.lineSeparator()).toString();
   }
 
-  /** Mean response length per row in tokens (bytes, plus end-of-sequence when it came), in table order. */
+  /**
+   * Mean response length per row in tokens (bytes, plus end-of-sequence when it came), in table
+   * order.
+   */
   static String lengthLine(List<EvalTable.Record> records, Map<String, String> labels) {
     var sums = new LinkedHashMap<String, double[]>();
     for (var r : records) {
@@ -208,8 +308,11 @@ final class EvalCommand implements Callable<Integer> {
       sum[1]++;
     }
     var sb = new StringBuilder("Mean response length in tokens:");
-    sums.forEach((model, sum) -> sb.append(String.format(Locale.ROOT, " %s %.1f,", labels.getOrDefault(model, model),
-        sum[0] / sum[1])));
+    sums.forEach(
+        (model, sum) ->
+            sb.append(
+                String.format(
+                    Locale.ROOT, " %s %.1f,", labels.getOrDefault(model, model), sum[0] / sum[1])));
     sb.setLength(sb.length() - 1);
     return sb.append(System.lineSeparator()).toString();
   }
@@ -218,24 +321,38 @@ final class EvalCommand implements Callable<Integer> {
   static String winLines(Evaluation.WinEstimates estimates, int prompts) {
     var estimate = estimates.model();
     var sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "%nPPO win vs SFT over %d x %d samples per prompt (what the column above"
-        + " estimates from one each): %.3f ± %.3f (standard error over %d prompts)%n", estimate.samplesPerPrompt(),
-        estimate.samplesPerPrompt(), estimate.winVsSft(), estimate.standardError(), prompts));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "%nPPO win vs SFT over %d x %d samples per prompt (what the column above"
+                + " estimates from one each): %.3f ± %.3f (standard error over %d prompts)%n",
+            estimate.samplesPerPrompt(),
+            estimate.samplesPerPrompt(),
+            estimate.winVsSft(),
+            estimate.standardError(),
+            prompts));
     sb.append("  by family:");
-    estimate.byFamily().forEach((family, win) -> sb.append(String.format(Locale.ROOT, " %s %.3f", family, win)));
+    estimate
+        .byFamily()
+        .forEach((family, win) -> sb.append(String.format(Locale.ROOT, " %s %.3f", family, win)));
     sb.append(System.lineSeparator());
     // The SFT row's draw against fresh SFT samples: how lucky the seed's random numbers were. The
     // PPO row sampled every prompt from the same random numbers, so that luck is in both rows.
     var row = estimates.sftRow();
-    sb.append(String.format(Locale.ROOT, "The SFT row's one sample per prompt wins %.3f ± %.3f against those SFT"
-        + " samples (0.5 in expectation), the luck of this seed's random numbers; the PPO row drew the same random"
-        + " numbers prompt by prompt, so the column above pairs that luck rather than charging it to PPO%n",
-        row.winVsSft(), row.standardError()));
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "The SFT row's one sample per prompt wins %.3f ± %.3f against those SFT"
+                + " samples (0.5 in expectation), the luck of this seed's random numbers; the PPO row drew the same random"
+                + " numbers prompt by prompt, so the column above pairs that luck rather than charging it to PPO%n",
+            row.winVsSft(),
+            row.standardError()));
     return sb.toString();
   }
 
   /** win.json: PPO's estimate (when the ppo row ran) and the gold-reward row's (when it ran). */
-  static String winJson(Evaluation.WinEstimates estimates, EvalTable.WinEstimate gold) throws IOException {
+  static String winJson(Evaluation.WinEstimates estimates, EvalTable.WinEstimate gold)
+      throws IOException {
     var node = JSON.createObjectNode();
     if (estimates != null) {
       var estimate = estimates.model();
@@ -254,7 +371,9 @@ final class EvalCommand implements Callable<Integer> {
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
   }
 
-  /** headroom.json: SFT's best of N by the oracle and (with --rm) by the reward model, against SFT. */
+  /**
+   * headroom.json: SFT's best of N by the oracle and (with --rm) by the reward model, against SFT.
+   */
   static String headroomJson(Evaluation.Headroom headroom) throws IOException {
     var node = JSON.createObjectNode();
     node.put("samples_per_prompt", headroom.byOracle().samplesPerPrompt());
@@ -276,8 +395,10 @@ final class EvalCommand implements Callable<Integer> {
     node.put("response", r.response());
     node.put("terminated", r.terminated());
     node.put("score", r.score());
-    if (r.rmScore() == null) node.putNull("rm_score"); else node.put("rm_score", r.rmScore());
-    if (r.kl() == null) node.putNull("kl"); else node.put("kl", r.kl());
+    if (r.rmScore() == null) node.putNull("rm_score");
+    else node.put("rm_score", r.rmScore());
+    if (r.kl() == null) node.putNull("kl");
+    else node.put("kl", r.kl());
     return JSON.writeValueAsString(node);
   }
 }

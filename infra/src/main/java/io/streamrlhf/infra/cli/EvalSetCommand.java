@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Writes the 400 held-out evaluation prompts (50 per family, fixed seed " + EvalSet.SEED
+      "Writes the 400 held-out evaluation prompts (50 per family, fixed seed "
+          + EvalSet.SEED
           + "), one {\"prompt\",\"family\",\"reference\"} line each.",
       "Training sources never contain these prompts; color and insult use the evaluation"
           + " objects and names only."
@@ -19,12 +20,18 @@ import picocli.CommandLine.Option;
 final class EvalSetCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "Where to write the eval set.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE.jsonl",
+      description = "Where to write the eval set.")
   Path out;
 
   @Override
   public void run() {
     TaskFiles.writeTasks(out, EvalSet.tasks());
-    spec.commandLine().getOut().printf("wrote %d eval prompts to %s%n", EvalSet.tasks().size(), out);
+    spec.commandLine()
+        .getOut()
+        .printf("wrote %d eval prompts to %s%n", EvalSet.tasks().size(), out);
   }
 }

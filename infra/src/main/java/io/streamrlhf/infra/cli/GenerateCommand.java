@@ -16,7 +16,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code rlhf generate}: responses of any checkpointed model to any prompts, in the input format of {@code rlhf grade}. */
+/**
+ * {@code rlhf generate}: responses of any checkpointed model to any prompts, in the input format of
+ * {@code rlhf grade}.
+ */
 @Command(
     name = "generate",
     mixinStandardHelpOptions = true,
@@ -32,50 +35,84 @@ final class GenerateCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "A directory written by rlhf pretrain, sft or ppo.")
+  @Option(
+      names = "--model",
+      required = true,
+      paramLabel = "DIR",
+      description = "A directory written by rlhf pretrain, sft or ppo.")
   Path model;
 
-  @Option(names = "--prompts", required = true, paramLabel = "FILE", description = "Prompts: JSONL with \"prompt\", or plain text lines.")
+  @Option(
+      names = "--prompts",
+      required = true,
+      paramLabel = "FILE",
+      description = "Prompts: JSONL with \"prompt\", or plain text lines.")
   Path prompts;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "Where to write the responses.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE.jsonl",
+      description = "Where to write the responses.")
   Path out;
 
-  @Option(names = "--temperature", defaultValue = "1.0", paramLabel = "T", description = "Sampling temperature (> 0).")
+  @Option(
+      names = "--temperature",
+      defaultValue = "1.0",
+      paramLabel = "T",
+      description = "Sampling temperature (> 0).")
   float temperature;
 
-  @Option(names = "--samples", defaultValue = "1", paramLabel = "N", description = "Responses per prompt.")
+  @Option(
+      names = "--samples",
+      defaultValue = "1",
+      paramLabel = "N",
+      description = "Responses per prompt.")
   int samples;
 
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S",
-      description = "Sampling seed. The i-th response draws from a stream of S and i alone: the batch size does not"
-          + " change it, and two models given the same seed share their random numbers response by response.")
+  @Option(
+      names = "--seed",
+      defaultValue = "0",
+      paramLabel = "S",
+      description =
+          "Sampling seed. The i-th response draws from a stream of S and i alone: the batch size does not"
+              + " change it, and two models given the same seed share their random numbers response by response.")
   long seed;
 
-  @Option(names = "--prompts-per-batch", defaultValue = "50", paramLabel = "B", description = "Prompts sampled together.")
+  @Option(
+      names = "--prompts-per-batch",
+      defaultValue = "50",
+      paramLabel = "B",
+      description = "Prompts sampled together.")
   int promptsPerBatch;
 
-  @Option(names = "--stop-at-newline",
-      description = "Cut each response at its first newline (how a base model is evaluated, TASKS.md).")
+  @Option(
+      names = "--stop-at-newline",
+      description =
+          "Cut each response at its first newline (how a base model is evaluated, TASKS.md).")
   boolean stopAtNewline;
 
   @Override
   public Integer call() throws Exception {
     if (!(temperature > 0)) throw new UserError("--temperature must be > 0, got " + temperature);
     if (samples < 1) throw new UserError("--samples must be >= 1, got " + samples);
-    if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1, got " + promptsPerBatch);
-    if (!Checkpoint.exists(model)) throw new UserError("--model " + model + " holds no model checkpoint");
+    if (promptsPerBatch < 1)
+      throw new UserError("--prompts-per-batch must be >= 1, got " + promptsPerBatch);
+    if (!Checkpoint.exists(model))
+      throw new UserError("--model " + model + " holds no model checkpoint");
     if (!Files.isRegularFile(prompts)) throw new UserError("--prompts: no such file: " + prompts);
     var promptList = readPrompts(prompts);
     if (promptList.isEmpty()) throw new UserError(prompts + " holds no prompts");
     var stdout = spec.commandLine().getOut();
     var repeated = new ArrayList<String>(promptList.size() * samples);
     for (var p : promptList) for (int s = 0; s < samples; s++) repeated.add(p);
-    try (var gpt = Checkpoint.loadModel(model); var writer = TaskFiles.create(out)) {
+    try (var gpt = Checkpoint.loadModel(model);
+        var writer = TaskFiles.create(out)) {
       var results = new ArrayList<ResponseSampler.Sample>();
       for (int from = 0; from < repeated.size(); from += promptsPerBatch) {
         var slice = repeated.subList(from, Math.min(repeated.size(), from + promptsPerBatch));
-        results.addAll(ResponseSampler.sampleBatch(gpt, slice, from, temperature, seed, stopAtNewline));
+        results.addAll(
+            ResponseSampler.sampleBatch(gpt, slice, from, temperature, seed, stopAtNewline));
         stdout.printf("generate: %d/%d responses%n", results.size(), repeated.size());
         stdout.flush();
       }
@@ -114,7 +151,13 @@ final class GenerateCommand implements Callable<Integer> {
         try {
           node = JSON.readTree(line);
         } catch (IOException e) {
-          throw new UserError(file + " line " + (i + 1) + ": not JSON (" + e.getMessage().lines().findFirst().orElse("") + ")");
+          throw new UserError(
+              file
+                  + " line "
+                  + (i + 1)
+                  + ": not JSON ("
+                  + e.getMessage().lines().findFirst().orElse("")
+                  + ")");
         }
         var prompt = node.get("prompt");
         if (prompt == null || !prompt.isTextual()) {

@@ -35,10 +35,18 @@ final class GradeCommand implements Callable<Integer> {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(names = "--in", required = true, paramLabel = "FILE.jsonl", description = "Responses to grade.")
+  @Option(
+      names = "--in",
+      required = true,
+      paramLabel = "FILE.jsonl",
+      description = "Responses to grade.")
   Path in;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "Where to write the graded lines.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE.jsonl",
+      description = "Where to write the graded lines.")
   Path out;
 
   @Override
@@ -58,19 +66,23 @@ final class GradeCommand implements Callable<Integer> {
                 } catch (IOException e) {
                   throw new UncheckedIOException(e);
                 }
-                summary.computeIfAbsent(graded.grade().family(), f -> new Totals()).add(graded.grade());
+                summary
+                    .computeIfAbsent(graded.grade().family(), f -> new Totals())
+                    .add(graded.grade());
                 all.add(graded.grade());
               });
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     var stdout = spec.commandLine().getOut();
-    stdout.printf("%-8s %5s %8s %8s %8s %10s %7s %7s%n",
+    stdout.printf(
+        "%-8s %5s %8s %8s %8s %10s %7s %7s%n",
         "family", "n", "correct", "follows", "toxic", "terminated", "ned", "score");
     summary.forEach((family, totals) -> stdout.println(totals.row(family.id())));
     stdout.println(all.row("all"));
-    stdout.printf("graded %d lines into %s%s%n", all.n, out,
-        skipped == 0 ? "" : "; skipped " + skipped + " malformed line(s), see above");
+    stdout.printf(
+        "graded %d lines into %s%s%n",
+        all.n, out, skipped == 0 ? "" : "; skipped " + skipped + " malformed line(s), see above");
     stdout.flush();
     return skipped == 0 ? 0 : SKIPPED_LINES;
   }
@@ -97,7 +109,8 @@ final class GradeCommand implements Callable<Integer> {
 
     String row(String label) {
       double d = Math.max(n, 1);
-      return String.format("%-8s %5d %8.3f %8.3f %8.3f %10.3f %7.3f %7.3f",
+      return String.format(
+          "%-8s %5d %8.3f %8.3f %8.3f %10.3f %7.3f %7.3f",
           label, n, correct / d, follows / d, toxic / d, terminated / d, ned / d, score / d);
     }
   }

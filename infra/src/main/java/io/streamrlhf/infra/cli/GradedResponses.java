@@ -13,9 +13,9 @@ import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
- * Reads a file of {@code {"prompt","response","terminated"}} lines and grades each with the
- * oracle. A line that is not such an object, or whose prompt fits no family, is reported on
- * stderr with its line number and skipped; blank lines are ignored.
+ * Reads a file of {@code {"prompt","response","terminated"}} lines and grades each with the oracle.
+ * A line that is not such an object, or whose prompt fits no family, is reported on stderr with its
+ * line number and skipped; blank lines are ignored.
  */
 final class GradedResponses {
   record Graded(int lineNumber, Jsonl.ResponseLine line, Grade grade) {}
@@ -40,7 +40,8 @@ final class GradedResponses {
         try {
           var line = Jsonl.readResponse(text);
           var task = Task.parse(line.prompt());
-          graded = new Graded(lineNumber, line, Oracle.grade(task, line.response(), line.terminated()));
+          graded =
+              new Graded(lineNumber, line, Oracle.grade(task, line.response(), line.terminated()));
         } catch (IllegalArgumentException e) {
           err.printf("%s:%d: skipped malformed line: %s%n", in, lineNumber, e.getMessage());
           skipped++;

@@ -28,10 +28,16 @@ final class LearnerCommand implements Callable<Integer> {
 
   @CommandLine.Mixin LearnerOptions learner;
 
-  @Option(names = "--bootstrap", required = true, paramLabel = "HOST:PORT", description = "Kafka bootstrap servers.")
+  @Option(
+      names = "--bootstrap",
+      required = true,
+      paramLabel = "HOST:PORT",
+      description = "Kafka bootstrap servers.")
   String bootstrap;
 
-  @Option(names = "--rollout-wait", defaultValue = "PT10M",
+  @Option(
+      names = "--rollout-wait",
+      defaultValue = "PT10M",
       description = "Give up after waiting this long for the rollouts of one update (ISO-8601).")
   Duration rolloutWait;
 

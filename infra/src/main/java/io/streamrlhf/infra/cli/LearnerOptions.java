@@ -18,7 +18,9 @@ final class LearnerOptions {
 
   @Mixin LoopOptions models;
 
-  @Option(names = "--sync", description = "On-policy through Kafka: max_lag 0, actors wait for every new version.")
+  @Option(
+      names = "--sync",
+      description = "On-policy through Kafka: max_lag 0, actors wait for every new version.")
   boolean sync;
 
   /**
@@ -35,12 +37,18 @@ final class LearnerOptions {
     if (stage.resume) {
       boolean streamed = stage.savedState().extra().has(PpoLoop.SOURCE_STATE);
       if (throughKafka && !streamed) {
-        throw new UserError("--resume: " + stage.out + " holds a checkpoint of PPO in memory (rlhf ppo --inproc),"
-            + " with no Kafka offsets to resume from: continue it with rlhf ppo --inproc, or choose another --out");
+        throw new UserError(
+            "--resume: "
+                + stage.out
+                + " holds a checkpoint of PPO in memory (rlhf ppo --inproc),"
+                + " with no Kafka offsets to resume from: continue it with rlhf ppo --inproc, or choose another --out");
       }
       if (!throughKafka && streamed) {
-        throw new UserError("--resume: " + stage.out + " holds a checkpoint of PPO through Kafka: continue it"
-            + " without --inproc, or choose another --out");
+        throw new UserError(
+            "--resume: "
+                + stage.out
+                + " holds a checkpoint of PPO through Kafka: continue it"
+                + " without --inproc, or choose another --out");
       }
     }
     return config;

@@ -17,18 +17,27 @@ import picocli.CommandLine.Option;
  * samples and scores as its learner expects from the same flags and config file.
  */
 final class LoopOptions {
-  @Option(names = "--sft", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--sft",
+      required = true,
+      paramLabel = "DIR",
       description = "SFT checkpoint directory: the initial policy and the frozen reference model.")
   Path sft;
 
-  @Option(names = "--rm", paramLabel = "DIR",
-      description = "Reward-model checkpoint directory (rlhf reward --out); needed unless --reward oracle.")
+  @Option(
+      names = "--rm",
+      paramLabel = "DIR",
+      description =
+          "Reward-model checkpoint directory (rlhf reward --out); needed unless --reward oracle.")
   Path rm;
 
-  @Option(names = "--reward", paramLabel = "SOURCE",
-      description = "model (the reward model in --rm, the default) or oracle: the gold reward of the task suite"
-          + " itself, normalised by its scores of SFT samples, to check the RL machinery apart from the reward"
-          + " model. The same as --set reward=SOURCE.")
+  @Option(
+      names = "--reward",
+      paramLabel = "SOURCE",
+      description =
+          "model (the reward model in --rm, the default) or oracle: the gold reward of the task suite"
+              + " itself, normalised by its scores of SFT samples, to check the RL machinery apart from the reward"
+              + " model. The same as --set reward=SOURCE.")
   String reward;
 
   /** The settings these flags stand for, applied after --config and --set. */
@@ -36,10 +45,14 @@ final class LoopOptions {
     return reward == null ? List.of() : List.of("reward=" + reward);
   }
 
-  /** The checkpoints {@code config} reads, checked before a process loads them: the user's to fix when wrong. */
+  /**
+   * The checkpoints {@code config} reads, checked before a process loads them: the user's to fix
+   * when wrong.
+   */
   void requireModels(PpoConfig config) {
     boolean needsRm = PpoConfig.REWARD_MODEL.equals(config.reward());
-    if (needsRm && rm == null) throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
+    if (needsRm && rm == null)
+      throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
     StageOptions.requireCheckpoint("--sft", sft, "sft");
     if (!needsRm) return;
     StageOptions.requireCheckpoint("--rm", rm, "reward");
@@ -51,8 +64,13 @@ final class LoopOptions {
     }
     var reward = RewardConfig.defaults().stageName();
     if (!stage.equals(reward)) {
-      throw new UserError("--rm " + rm + " holds a " + stage + " checkpoint, not a reward model: give a directory"
-          + " written by rlhf reward");
+      throw new UserError(
+          "--rm "
+              + rm
+              + " holds a "
+              + stage
+              + " checkpoint, not a reward model: give a directory"
+              + " written by rlhf reward");
     }
   }
 }

@@ -9,8 +9,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code rlhf ppo}: PPO against the reward model, actors and learner in one process: through a Kafka
- * broker by default (embedded unless {@code --bootstrap}), in memory with {@code --inproc}.
+ * {@code rlhf ppo}: PPO against the reward model, actors and learner in one process: through a
+ * Kafka broker by default (embedded unless {@code --bootstrap}), in memory with {@code --inproc}.
  */
 @Command(
     name = "ppo",
@@ -45,20 +45,29 @@ final class PpoCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin LearnerOptions learner;
 
-  @Option(names = "--inproc", description = "The in-memory loop (sampler and learner share the policy), the baseline.")
+  @Option(
+      names = "--inproc",
+      description = "The in-memory loop (sampler and learner share the policy), the baseline.")
   boolean inproc;
 
-  @Option(names = "--actors", defaultValue = "2", paramLabel = "N", description = "Rollout actors in this process (Kafka path).")
+  @Option(
+      names = "--actors",
+      defaultValue = "2",
+      paramLabel = "N",
+      description = "Rollout actors in this process (Kafka path).")
   int actors;
 
-  @Option(names = "--bootstrap", paramLabel = "HOST:PORT",
+  @Option(
+      names = "--bootstrap",
+      paramLabel = "HOST:PORT",
       description = "Use this Kafka cluster instead of starting an embedded broker.")
   String bootstrap;
 
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
-    if (inproc && bootstrap != null) throw new UserError("--inproc runs without Kafka: drop --bootstrap");
+    if (inproc && bootstrap != null)
+      throw new UserError("--inproc runs without Kafka: drop --bootstrap");
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     var config = learner.config(!inproc);
     learner.start(config, out);

@@ -32,7 +32,11 @@ final class PretrainCommand implements Callable<Integer> {
     var config = stage.config(PretrainConfig.defaults(), List.of());
     stage.start(config, out);
     var result = Pretraining.run(config, stage.out, stage.resume, out);
-    out.printf(Locale.ROOT, "pretrain: done, %,.0f tokens/s; base model in %s%n", result.tokensPerSecond(), stage.out);
+    out.printf(
+        Locale.ROOT,
+        "pretrain: done, %,.0f tokens/s; base model in %s%n",
+        result.tokensPerSecond(),
+        stage.out);
     out.flush();
     return 0;
   }

@@ -37,7 +37,11 @@ final class RewardCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin StageOptions stage;
 
-  @Option(names = "--sft", required = true, paramLabel = "DIR", description = "SFT checkpoint directory (rlhf sft --out).")
+  @Option(
+      names = "--sft",
+      required = true,
+      paramLabel = "DIR",
+      description = "SFT checkpoint directory (rlhf sft --out).")
   Path sft;
 
   @Override

@@ -8,14 +8,15 @@ import picocli.CommandLine.Command;
  *
  * <p>Every subcommand is a small class that parses its own flags (picocli) and hands off to the
  * module that owns the work. User mistakes (unknown flags, bad values, missing files) are refused
- * at this boundary with a one-line message and exit code 2; any other failure is ours, exit code
- * 1 ({@link UserErrors}).
+ * at this boundary with a one-line message and exit code 2; any other failure is ours, exit code 1
+ * ({@link UserErrors}).
  */
 @Command(
     name = "rlhf",
     mixinStandardHelpOptions = true,
     versionProvider = Rlhf.Version.class,
-    description = "InstructGPT-style RLHF (SFT -> reward model -> PPO) as a streaming actor-learner loop.",
+    description =
+        "InstructGPT-style RLHF (SFT -> reward model -> PPO) as a streaming actor-learner loop.",
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
       "0:done",

@@ -25,16 +25,25 @@ final class SampleCommand implements Runnable {
       names = "--family",
       defaultValue = "all",
       paramLabel = "F",
-      description = "One family (reverse, upper, sort, add, count, repeat, color, insult), or 'all' to draw families uniformly.")
+      description =
+          "One family (reverse, upper, sort, add, count, repeat, color, insult), or 'all' to draw families uniformly.")
   String family;
 
   @Option(names = "--n", defaultValue = "1000", paramLabel = "N", description = "How many prompts.")
   int n;
 
-  @Option(names = "--seed", defaultValue = "0", paramLabel = "S", description = "Seed: the same seed gives the same file.")
+  @Option(
+      names = "--seed",
+      defaultValue = "0",
+      paramLabel = "S",
+      description = "Seed: the same seed gives the same file.")
   long seed;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "Where to write the prompts.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE.jsonl",
+      description = "Where to write the prompts.")
   Path out;
 
   @Override
@@ -49,8 +58,11 @@ final class SampleCommand implements Runnable {
       tasks.add(only == null ? prompts.next() : prompts.next(only));
     }
     TaskFiles.writeTasks(out, tasks);
-    spec.commandLine().getOut().printf("wrote %d %s training prompts (seed %d) to %s%n",
-        n, only == null ? "mixed-family" : only.id(), seed, out);
+    spec.commandLine()
+        .getOut()
+        .printf(
+            "wrote %d %s training prompts (seed %d) to %s%n",
+            n, only == null ? "mixed-family" : only.id(), seed, out);
   }
 
   /** --family's value; Family.byId's message names the families to choose from. */

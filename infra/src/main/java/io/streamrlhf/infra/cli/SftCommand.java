@@ -29,19 +29,32 @@ final class SftCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin StageOptions stage;
 
-  @Option(names = "--base", required = true, paramLabel = "DIR", description = "The base model: a directory written by rlhf pretrain.")
+  @Option(
+      names = "--base",
+      required = true,
+      paramLabel = "DIR",
+      description = "The base model: a directory written by rlhf pretrain.")
   Path base;
 
   @Override
   public Integer call() throws Exception {
     var config = stage.config(SftConfig.defaults(), List.of());
     if (!Checkpoint.exists(base)) {
-      throw new UserError("--base " + base + " holds no model checkpoint: run rlhf pretrain --out " + base + " first");
+      throw new UserError(
+          "--base "
+              + base
+              + " holds no model checkpoint: run rlhf pretrain --out "
+              + base
+              + " first");
     }
     var out = spec.commandLine().getOut();
     stage.start(config, out);
     var result = SupervisedFineTuning.run(config, base, stage.out, stage.resume, out);
-    out.printf(Locale.ROOT, "sft: done, %,.0f tokens/s; SFT model in %s%n", result.tokensPerSecond(), stage.out);
+    out.printf(
+        Locale.ROOT,
+        "sft: done, %,.0f tokens/s; SFT model in %s%n",
+        result.tokensPerSecond(),
+        stage.out);
     out.flush();
     return 0;
   }

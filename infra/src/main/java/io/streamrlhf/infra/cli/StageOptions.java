@@ -14,22 +14,27 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * The options every training stage shares (a picocli mixin): where the checkpoint goes, the
- * config file and {@code --set} overrides, and {@code --resume}.
+ * The options every training stage shares (a picocli mixin): where the checkpoint goes, the config
+ * file and {@code --set} overrides, and {@code --resume}.
  *
- * <p>The --out/--resume rule, the same for every stage: a run starts only in an --out that holds
- * no checkpoint, and --resume continues only the checkpoint of the same stage in --out; anything
- * else is the user's mistake, refused before a file is written.
+ * <p>The --out/--resume rule, the same for every stage: a run starts only in an --out that holds no
+ * checkpoint, and --resume continues only the checkpoint of the same stage in --out; anything else
+ * is the user's mistake, refused before a file is written.
  */
 final class StageOptions {
-  @Option(names = "--out", required = true, paramLabel = "DIR",
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "DIR",
       description = "Output directory: checkpoints (weights, optimizer, train state), config.json.")
   Path out;
 
   @Mixin ConfigOptions settings;
 
-  @Option(names = "--resume",
-      description = "Continue the run checkpointed in --out (its config.json is the base unless --config is given).")
+  @Option(
+      names = "--resume",
+      description =
+          "Continue the run checkpointed in --out (its config.json is the base unless --config is given).")
   boolean resume;
 
   /**
@@ -43,21 +48,34 @@ final class StageOptions {
       throw new UserError("--out " + out + " is a file: give a directory");
     }
     if (resume && !Checkpoint.exists(out)) {
-      throw new UserError("--resume: " + out + " holds no checkpoint to continue; drop --resume to start afresh");
+      throw new UserError(
+          "--resume: " + out + " holds no checkpoint to continue; drop --resume to start afresh");
     }
     if (!resume && Checkpoint.exists(out)) {
-      throw new UserError(out + " already holds a " + defaults.stageName()
-          + " checkpoint: pass --resume to continue it, or choose another --out");
+      throw new UserError(
+          out
+              + " already holds a "
+              + defaults.stageName()
+              + " checkpoint: pass --resume to continue it, or choose another --out");
     }
     var saved = out.resolve(ConfigLoader.FILE_NAME);
     if (resume) {
       var stage = savedState().stage();
       if (!stage.equals(defaults.stageName())) {
-        throw new UserError("--resume: " + out + " holds a " + stage + " checkpoint, not a " + defaults.stageName()
-            + " one: give the --out of the " + defaults.stageName() + " run to continue");
+        throw new UserError(
+            "--resume: "
+                + out
+                + " holds a "
+                + stage
+                + " checkpoint, not a "
+                + defaults.stageName()
+                + " one: give the --out of the "
+                + defaults.stageName()
+                + " run to continue");
       }
     }
-    return settings.load(defaults, resume && Files.isRegularFile(saved) ? saved : null, flagOverrides);
+    return settings.load(
+        defaults, resume && Files.isRegularFile(saved) ? saved : null, flagOverrides);
   }
 
   /** Prints the effective config and saves it as --out's config.json: the start of a run. */
@@ -67,15 +85,24 @@ final class StageOptions {
     try {
       ConfigLoader.save(config, out);
     } catch (IOException e) {
-      throw new UserError("cannot write " + out.resolve(ConfigLoader.FILE_NAME) + " (" + e + "): choose another --out",
+      throw new UserError(
+          "cannot write "
+              + out.resolve(ConfigLoader.FILE_NAME)
+              + " ("
+              + e
+              + "): choose another --out",
           e);
     }
   }
 
-  /** An input model directory ({@code flag}'s value) must hold a checkpoint: else the user gave the wrong one. */
+  /**
+   * An input model directory ({@code flag}'s value) must hold a checkpoint: else the user gave the
+   * wrong one.
+   */
   static void requireCheckpoint(String flag, Path dir, String writtenBy) {
     if (!Checkpoint.exists(dir)) {
-      throw new UserError(flag + " " + dir + " holds no checkpoint: give a directory written by rlhf " + writtenBy);
+      throw new UserError(
+          flag + " " + dir + " holds no checkpoint: give a directory written by rlhf " + writtenBy);
     }
   }
 

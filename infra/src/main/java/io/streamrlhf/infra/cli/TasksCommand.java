@@ -3,7 +3,9 @@ package io.streamrlhf.infra.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** {@code rlhf tasks ...}: the task world of docs/TASKS.md written to files (module {@code tasks}). */
+/**
+ * {@code rlhf tasks ...}: the task world of docs/TASKS.md written to files (module {@code tasks}).
+ */
 @Command(
     name = "tasks",
     mixinStandardHelpOptions = true,

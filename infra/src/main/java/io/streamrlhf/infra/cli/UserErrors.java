@@ -3,9 +3,9 @@ package io.streamrlhf.infra.cli;
 import picocli.CommandLine;
 
 /**
- * Turns failures into exit codes and what a user should see. Exit code 2 is the user's mistake,
- * and only what says so: picocli's parameter errors and a {@link UserError}, which commands raise
- * at the boundary (flags, config keys and values, input files, output directories). Any other
+ * Turns failures into exit codes and what a user should see. Exit code 2 is the user's mistake, and
+ * only what says so: picocli's parameter errors and a {@link UserError}, which commands raise at
+ * the boundary (flags, config keys and values, input files, output directories). Any other
  * exception, an {@link IllegalArgumentException} from deep in the code included, is our failure:
  * exit code 1, a one-line summary first, then where to look (the stack trace).
  */
@@ -43,11 +43,16 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
     return cli.getCommandSpec().qualifiedName(" ") + ": ";
   }
 
-  /** The exception's own message on one line, with its type (a bare NullPointerException has no message). */
+  /**
+   * The exception's own message on one line, with its type (a bare NullPointerException has no
+   * message).
+   */
   private static String summary(Throwable e) {
     var message = e.getMessage();
     var firstLine = message == null ? "" : message.lines().findFirst().orElse("");
-    return firstLine.isBlank() ? e.getClass().getName() : firstLine + " (" + e.getClass().getSimpleName() + ")";
+    return firstLine.isBlank()
+        ? e.getClass().getName()
+        : firstLine + " (" + e.getClass().getSimpleName() + ")";
   }
 
   private static String qualifiedName(CommandLine cli) {

@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * <p>Starting does what {@code kafka-storage.sh format} and {@code kafka-server-start.sh} do: the
  * log directory is formatted with a fresh cluster id (Kafka's own {@link Formatter}) unless it
  * already holds a formatted one, then a {@link KafkaRaftServer} starts with a static quorum of
- * itself ({@code controller.quorum.voters}), and {@link #start} returns once an AdminClient sees the
- * broker registered and unfenced. Closing shuts it down and deletes the directory if it was a
+ * itself ({@code controller.quorum.voters}), and {@link #start} returns once an AdminClient sees
+ * the broker registered and unfenced. Closing shuts it down and deletes the directory if it was a
  * temporary one.
  */
 public final class EmbeddedKafka implements AutoCloseable {
@@ -72,7 +72,12 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
   }
 
-  private EmbeddedKafka(KafkaRaftServer server, Path dataDir, boolean temporary, String bootstrapServers, Duration startupTime) {
+  private EmbeddedKafka(
+      KafkaRaftServer server,
+      Path dataDir,
+      boolean temporary,
+      String bootstrapServers,
+      Duration startupTime) {
     this.server = server;
     this.dataDir = dataDir;
     this.temporary = temporary;
@@ -96,9 +101,13 @@ public final class EmbeddedKafka implements AutoCloseable {
     boolean temporary = options.dataDir() == null;
     Path dir;
     try {
-      dir = temporary ? Files.createTempDirectory("rlhf-kafka-") : Files.createDirectories(options.dataDir());
+      dir =
+          temporary
+              ? Files.createTempDirectory("rlhf-kafka-")
+              : Files.createDirectories(options.dataDir());
     } catch (IOException e) {
-      throw new BrokerStartException("cannot create the broker's data directory: " + e.getMessage(), e);
+      throw new BrokerStartException(
+          "cannot create the broker's data directory: " + e.getMessage(), e);
     }
     KafkaRaftServer server = null;
     try {
@@ -108,14 +117,24 @@ public final class EmbeddedKafka implements AutoCloseable {
       int controllerPort = freePort();
       formatIfNeeded(logDir);
       long formatted = System.nanoTime();
-      server = new KafkaRaftServer(new KafkaConfig(serverConfig(logDir, port, controllerPort), false), Time.SYSTEM);
+      server =
+          new KafkaRaftServer(
+              new KafkaConfig(serverConfig(logDir, port, controllerPort), false), Time.SYSTEM);
       try {
         server.startup();
       } catch (RuntimeException e) {
         if (hasCause(e, BindException.class)) {
           throw new BrokerStartException(
-              "cannot listen on " + HOST + ":" + port + " (clients) and " + HOST + ":" + controllerPort
-                  + " (controller): address already in use; choose another port", e);
+              "cannot listen on "
+                  + HOST
+                  + ":"
+                  + port
+                  + " (clients) and "
+                  + HOST
+                  + ":"
+                  + controllerPort
+                  + " (controller): address already in use; choose another port",
+              e);
         }
         throw e;
       }
@@ -126,7 +145,12 @@ public final class EmbeddedKafka implements AutoCloseable {
       var took = Duration.ofNanos(ready - t0);
       log.info(
           "Kafka broker ready at {} in {} ms (format {} ms, server start {} ms, AdminClient check {} ms; data in {})",
-          bootstrap, took.toMillis(), ms(formatted - t0), ms(started - formatted), ms(ready - started), dir);
+          bootstrap,
+          took.toMillis(),
+          ms(formatted - t0),
+          ms(started - formatted),
+          ms(ready - started),
+          dir);
       return new EmbeddedKafka(server, dir, temporary, bootstrap, took);
     } catch (RuntimeException | IOException e) {
       if (server != null) {
@@ -138,7 +162,8 @@ public final class EmbeddedKafka implements AutoCloseable {
       if (e instanceof BrokerStartException b) {
         throw b;
       }
-      throw new BrokerStartException("the embedded Kafka broker did not start: " + rootMessage(e), e);
+      throw new BrokerStartException(
+          "the embedded Kafka broker did not start: " + rootMessage(e), e);
     }
   }
 
@@ -159,7 +184,8 @@ public final class EmbeddedKafka implements AutoCloseable {
           .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
           .run();
     } catch (Exception e) {
-      throw new BrokerStartException("cannot format Kafka storage in " + logDir + ": " + rootMessage(e), e);
+      throw new BrokerStartException(
+          "cannot format Kafka storage in " + logDir + ": " + rootMessage(e), e);
     }
   }
 
@@ -170,7 +196,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("node.id", Integer.toString(NODE_ID));
     p.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
     p.put("controller.listener.names", "CONTROLLER");
-    p.put("listeners", "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
+    p.put(
+        "listeners",
+        "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
     p.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + port);
     p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
     p.put("inter.broker.listener.name", "PLAINTEXT");
@@ -204,16 +232,26 @@ public final class EmbeddedKafka implements AutoCloseable {
    */
   private static void awaitReady(String bootstrap, long t0, Duration timeout) {
     long deadline = t0 + timeout.toNanos();
-    try (var admin = Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-        AdminClientConfig.CLIENT_ID_CONFIG, "rlhf-embedded-kafka-ready"))) {
+    try (var admin =
+        Admin.create(
+            Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrap,
+                AdminClientConfig.CLIENT_ID_CONFIG,
+                "rlhf-embedded-kafka-ready"))) {
       while (true) {
         long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
         if (left <= 0) {
-          throw new BrokerStartException("the embedded Kafka broker at " + bootstrap + " was not ready within " + timeout, null);
+          throw new BrokerStartException(
+              "the embedded Kafka broker at " + bootstrap + " was not ready within " + timeout,
+              null);
         }
         try {
-          var nodes = admin.describeCluster(new DescribeClusterOptions().timeoutMs((int) left)).nodes().get(left, TimeUnit.MILLISECONDS);
+          var nodes =
+              admin
+                  .describeCluster(new DescribeClusterOptions().timeoutMs((int) left))
+                  .nodes()
+                  .get(left, TimeUnit.MILLISECONDS);
           if (nodes.stream().anyMatch(n -> n.id() == NODE_ID)) {
             return;
           }

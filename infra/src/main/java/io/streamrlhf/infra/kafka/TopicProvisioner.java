@@ -18,9 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates the loop's topics ({@link Topics#provisioned}: those something reads or writes) with their
- * partition counts and configs. Idempotent: topics that exist are left as they are, so every process
- * may provision at start.
+ * Creates the loop's topics ({@link Topics#provisioned}: those something reads or writes) with
+ * their partition counts and configs. Idempotent: topics that exist are left as they are, so every
+ * process may provision at start.
  */
 public final class TopicProvisioner {
   private static final Logger log = LoggerFactory.getLogger(TopicProvisioner.class);
@@ -33,9 +33,13 @@ public final class TopicProvisioner {
    * @return the names of the topics this call created (empty when all existed)
    */
   public static List<String> provision(String bootstrapServers, Duration timeout) {
-    try (var admin = Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-        AdminClientConfig.CLIENT_ID_CONFIG, "rlhf-topic-provisioner"))) {
+    try (var admin =
+        Admin.create(
+            Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrapServers,
+                AdminClientConfig.CLIENT_ID_CONFIG,
+                "rlhf-topic-provisioner"))) {
       return provision(admin, Topics.provisioned(), timeout);
     }
   }
@@ -47,7 +51,8 @@ public final class TopicProvisioner {
   public static List<String> provision(Admin admin, List<TopicSpec> topics, Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
     try {
-      int brokers = admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS).size();
+      int brokers =
+          admin.describeCluster().nodes().get(timeout.toMillis(), TimeUnit.MILLISECONDS).size();
       short replicas = (short) Math.max(1, Math.min(3, brokers));
       var existing = admin.listTopics().names().get(left(deadline), TimeUnit.MILLISECONDS);
       var missing = new ArrayList<NewTopic>();
@@ -60,7 +65,8 @@ public final class TopicProvisioner {
         return List.of();
       }
       var created = new ArrayList<String>();
-      var result = admin.createTopics(missing, new CreateTopicsOptions().timeoutMs((int) left(deadline)));
+      var result =
+          admin.createTopics(missing, new CreateTopicsOptions().timeoutMs((int) left(deadline)));
       for (var entry : result.values().entrySet()) {
         try {
           entry.getValue().get(left(deadline), TimeUnit.MILLISECONDS);
@@ -75,7 +81,11 @@ public final class TopicProvisioner {
       return created;
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException(
-          "could not provision the loop's topics within " + timeout + ": " + (e.getCause() == null ? e : e.getCause()), e);
+          "could not provision the loop's topics within "
+              + timeout
+              + ": "
+              + (e.getCause() == null ? e : e.getCause()),
+          e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while provisioning topics", e);

@@ -8,8 +8,8 @@ import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.RewardSource;
-import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.stream.KafkaRollouts;
+import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.tasks.Completion;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -22,10 +22,10 @@ import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * The streaming loop in one process, through a real Kafka broker: the embedded KRaft broker
- * (unless a bootstrap address is given), N rollout actors as Vert.x verticles, and the streaming
- * learner on the calling thread. What {@code rlhf ppo} and {@code rlhf demo} run by default; the
- * processes of a deployment ({@code rlhf actor}, {@code rlhf learner}) are the same parts apart.
+ * The streaming loop in one process, through a real Kafka broker: the embedded KRaft broker (unless
+ * a bootstrap address is given), N rollout actors as Vert.x verticles, and the streaming learner on
+ * the calling thread. What {@code rlhf ppo} and {@code rlhf demo} run by default; the processes of
+ * a deployment ({@code rlhf actor}, {@code rlhf learner}) are the same parts apart.
  */
 public final class LocalLoop {
   private static final Duration PROVISION_TIMEOUT = Duration.ofSeconds(60);
@@ -39,8 +39,15 @@ public final class LocalLoop {
    *
    * @param bootstrap a cluster to use, or null for an embedded broker that lives as long as the run
    */
-  public static StreamStats.Summary run(PpoConfig config, int actors, String bootstrap, Path sftDir, Path rmDir,
-      Path outDir, PrintWriter out) throws IOException {
+  public static StreamStats.Summary run(
+      PpoConfig config,
+      int actors,
+      String bootstrap,
+      Path sftDir,
+      Path rmDir,
+      Path outDir,
+      PrintWriter out)
+      throws IOException {
     if (actors < 1) throw new IllegalArgumentException("--actors must be >= 1, got " + actors);
     EmbeddedKafka broker = null;
     Vertx vertx = null;
@@ -49,29 +56,41 @@ public final class LocalLoop {
       if (bootstrap == null) {
         broker = EmbeddedKafka.start();
         bootstrap = broker.bootstrapServers();
-        out.printf("ppo: embedded Kafka broker at %s (ready in %d ms)%n", bootstrap, broker.startupTime().toMillis());
+        out.printf(
+            "ppo: embedded Kafka broker at %s (ready in %d ms)%n",
+            bootstrap, broker.startupTime().toMillis());
       }
       TopicProvisioner.provision(bootstrap, PROVISION_TIMEOUT);
       vertx = ActorNode.newVertx();
       var swaps = java.util.Collections.synchronizedList(new ArrayList<Long>());
       var newest = new java.util.concurrent.ConcurrentHashMap<String, Long>();
-      vertx.eventBus().<JsonObject>consumer(ActorEvents.APPLIED, m -> {
-        // v0 is published before any actor listens, so its time says how long actors took to start
-        if (m.body().getLong("version") > 0) swaps.add(m.body().getLong("publishToApplyMs"));
-        newest.merge(m.body().getString("actorId"), m.body().getLong("version"), Math::max);
-      });
-      Consumer<String> log = line -> {
-        synchronized (out) {
-          out.println(line);
-          out.flush();
-        }
-      };
+      vertx
+          .eventBus()
+          .<JsonObject>consumer(
+              ActorEvents.APPLIED,
+              m -> {
+                // v0 is published before any actor listens, so its time says how long actors took
+                // to start
+                if (m.body().getLong("version") > 0)
+                  swaps.add(m.body().getLong("publishToApplyMs"));
+                newest.merge(m.body().getString("actorId"), m.body().getLong("version"), Math::max);
+              });
+      Consumer<String> log =
+          line -> {
+            synchronized (out) {
+              out.println(line);
+              out.flush();
+            }
+          };
       // each actor loads its own frozen SFT reference and the reward the config names
-      var models = RolloutActor.Models.load(sftDir, RewardSource.of(config.reward(), rmDir)::loadUnchecked);
+      var models =
+          RolloutActor.Models.load(sftDir, RewardSource.of(config.reward(), rmDir)::loadUnchecked);
       for (int i = 0; i < actors; i++) {
         nodes.add(ActorNode.deploy(vertx, settings("actor-" + i, bootstrap, config), models, log));
       }
-      var summary = KafkaRollouts.learn(config, KafkaRollouts.Settings.of(bootstrap), sftDir, rmDir, outDir, out);
+      var summary =
+          KafkaRollouts.learn(
+              config, KafkaRollouts.Settings.of(bootstrap), sftDir, rmDir, outDir, out);
       awaitFinalWeights(newest, actors, config.updates(), out);
       long[] millis;
       synchronized (swaps) {
@@ -85,20 +104,27 @@ public final class LocalLoop {
     } finally {
       long stopping = System.nanoTime();
       for (var node : nodes) node.stop();
-      out.printf("ppo: %d actor(s) stopped in %d ms%n", nodes.size(), (System.nanoTime() - stopping) / 1_000_000);
+      out.printf(
+          "ppo: %d actor(s) stopped in %d ms%n",
+          nodes.size(), (System.nanoTime() - stopping) / 1_000_000);
       out.flush();
       if (vertx != null) vertx.close().toCompletionStage().toCompletableFuture().join();
       if (broker != null) broker.close();
     }
   }
 
-  /** Waits (bounded) until every actor applied the learner's last version, so the figures count every swap. */
-  private static void awaitFinalWeights(java.util.Map<String, Long> newest, int actors, long version, PrintWriter out) {
+  /**
+   * Waits (bounded) until every actor applied the learner's last version, so the figures count
+   * every swap.
+   */
+  private static void awaitFinalWeights(
+      java.util.Map<String, Long> newest, int actors, long version, PrintWriter out) {
     long deadline = System.nanoTime() + FINAL_WEIGHTS_WAIT.toNanos();
     while (newest.values().stream().filter(v -> v >= version).count() < actors) {
       if (System.nanoTime() > deadline) {
-        out.printf("ppo: not every actor applied v%d within %d s (newest per actor: %s)%n", version,
-            FINAL_WEIGHTS_WAIT.toSeconds(), newest);
+        out.printf(
+            "ppo: not every actor applied v%d within %d s (newest per actor: %s)%n",
+            version, FINAL_WEIGHTS_WAIT.toSeconds(), newest);
         return;
       }
       try {
@@ -110,10 +136,18 @@ public final class LocalLoop {
     }
   }
 
-  /** An actor sampling as the learner's config says (K, temperature), responses of TASKS.md's length. */
+  /**
+   * An actor sampling as the learner's config says (K, temperature), responses of TASKS.md's
+   * length.
+   */
   public static ActorSettings settings(String actorId, String bootstrap, PpoConfig config) {
-    return ActorSettings.of(actorId, bootstrap, config.responsesPerPrompt(), Completion.MAX_NEW_TOKENS,
-        config.samplingTemperature()).withMaxPromptsPerBatch(config.promptsPerBatch());
+    return ActorSettings.of(
+            actorId,
+            bootstrap,
+            config.responsesPerPrompt(),
+            Completion.MAX_NEW_TOKENS,
+            config.samplingTemperature())
+        .withMaxPromptsPerBatch(config.promptsPerBatch());
   }
 
   /** For tests and the demo: the actors' ids as {@link #run} names them. */

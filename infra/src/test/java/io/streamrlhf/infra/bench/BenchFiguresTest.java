@@ -24,12 +24,15 @@ class BenchFiguresTest {
   void ratiosAreMediansOverRoundsFasterAboveOne() {
     var ratios = new PeerRatios();
     // Round 1: we generate twice as fast and step in half the time; round 3 is a loaded outlier.
-    ratios.addRound(Map.of("gen_kv_tokens_per_s", 200.0, "ppo_step_ms", 100.0), Map.of("gen_kv_tokens_per_s", 100.0,
-        "ppo_step_ms", 200.0));
-    ratios.addRound(Map.of("gen_kv_tokens_per_s", 300.0, "ppo_step_ms", 100.0), Map.of("gen_kv_tokens_per_s", 100.0,
-        "ppo_step_ms", 300.0));
-    ratios.addRound(Map.of("gen_kv_tokens_per_s", 10.0, "ppo_step_ms", 1000.0), Map.of("gen_kv_tokens_per_s", 100.0,
-        "ppo_step_ms", 100.0));
+    ratios.addRound(
+        Map.of("gen_kv_tokens_per_s", 200.0, "ppo_step_ms", 100.0),
+        Map.of("gen_kv_tokens_per_s", 100.0, "ppo_step_ms", 200.0));
+    ratios.addRound(
+        Map.of("gen_kv_tokens_per_s", 300.0, "ppo_step_ms", 100.0),
+        Map.of("gen_kv_tokens_per_s", 100.0, "ppo_step_ms", 300.0));
+    ratios.addRound(
+        Map.of("gen_kv_tokens_per_s", 10.0, "ppo_step_ms", 1000.0),
+        Map.of("gen_kv_tokens_per_s", 100.0, "ppo_step_ms", 100.0));
     var result = ratios.ratios();
     assertThat(result.get("gen_kv_tokens_per_s").median()).isEqualTo(2.0);
     assertThat(result.get("gen_kv_tokens_per_s").min()).isEqualTo(0.1);

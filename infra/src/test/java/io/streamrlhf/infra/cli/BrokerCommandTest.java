@@ -31,7 +31,8 @@ class BrokerCommandTest {
     int code = cli.execute("broker", "--port", "70000");
 
     assertThat(code).isEqualTo(2);
-    assertThat(err.toString().strip()).isEqualTo("rlhf broker: --port must be in 0..65535, got 70000");
+    assertThat(err.toString().strip())
+        .isEqualTo("rlhf broker: --port must be in 0..65535, got 70000");
   }
 
   /** The real command in its own JVM: ready line, topics provisioned, clean stop on SIGTERM. */
@@ -41,12 +42,22 @@ class BrokerCommandTest {
     var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     var dataDir = dir.resolve("kafka");
     var stderr = dir.resolve("stderr.txt");
-    var process = new ProcessBuilder(
-            java, "-cp", System.getProperty("java.class.path"), Rlhf.class.getName(),
-            "broker", "--port", "0", "--data-dir", dataDir.toString())
-        .redirectError(stderr.toFile())
-        .start();
-    try (var out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+    var process =
+        new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                Rlhf.class.getName(),
+                "broker",
+                "--port",
+                "0",
+                "--data-dir",
+                dataDir.toString())
+            .redirectError(stderr.toFile())
+            .start();
+    try (var out =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       var ready = Pattern.compile("Kafka broker ready at (127\\.0\\.0\\.1:\\d+)");
       String bootstrap = null;
       for (String line; bootstrap == null && (line = out.readLine()) != null; ) {
@@ -57,7 +68,9 @@ class BrokerCommandTest {
       }
       assertThat(bootstrap).as("ready line; stderr: %s", readQuietly(stderr)).isNotNull();
 
-      try (var admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+      try (var admin =
+          Admin.create(
+              Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
         var names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
         assertThat(names).containsAll(Topics.provisioned().stream().map(TopicSpec::name).toList());
       }
@@ -65,7 +78,9 @@ class BrokerCommandTest {
       process.destroy(); // SIGTERM: the shutdown hook stops the broker
     }
     assertThat(process.waitFor(60, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
-    assertThat(dataDir.resolve("kraft-combined-logs").resolve("meta.properties")).as("--data-dir kept").exists();
+    assertThat(dataDir.resolve("kraft-combined-logs").resolve("meta.properties"))
+        .as("--data-dir kept")
+        .exists();
   }
 
   private static String readQuietly(Path file) {

@@ -3,7 +3,9 @@ package io.streamrlhf.infra.cli;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 
-/** One in-process run of the rlhf command line, with what it printed: the fixture of the CLI tests. */
+/**
+ * One in-process run of the rlhf command line, with what it printed: the fixture of the CLI tests.
+ */
 record CliRun(int exitCode, String out, String err) {
 
   static CliRun run(String... args) {

@@ -8,48 +8,73 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Exit code 2 is the user's mistake and only that; an exception from deep in the code is ours, exit code 1. */
+/**
+ * Exit code 2 is the user's mistake and only that; an exception from deep in the code is ours, exit
+ * code 1.
+ */
 class ExitCodesCliTest {
 
   @Test
   void aBadSetKeyIsTheUsersMistake(@TempDir Path dir) {
     var run = run("pretrain", "--out", dir.resolve("base").toString(), "--set", "no_such_key=1");
     assertThat(run.exitCode()).isEqualTo(2);
-    assertThat(run.err().strip()).startsWith("rlhf pretrain: unknown key 'no_such_key' in --set no_such_key=1")
+    assertThat(run.err().strip())
+        .startsWith("rlhf pretrain: unknown key 'no_such_key' in --set no_such_key=1")
         .doesNotContain("\n");
     assertThat(dir.resolve("base")).as("refused before writing anything").doesNotExist();
   }
 
   @Test
-  void anIllegalArgumentFromACorruptCheckpointIsAnInternalFailure(@TempDir Path dir) throws Exception {
-    // a checkpoint in form (latest.json points at a step directory) whose model.json is not a GPT config
+  void anIllegalArgumentFromACorruptCheckpointIsAnInternalFailure(@TempDir Path dir)
+      throws Exception {
+    // a checkpoint in form (latest.json points at a step directory) whose model.json is not a GPT
+    // config
     var model = dir.resolve("model");
     Files.createDirectories(model.resolve("step-000001"));
-    Files.writeString(model.resolve("latest.json"), "{\"step\": 1, \"directory\": \"step-000001\"}");
+    Files.writeString(
+        model.resolve("latest.json"), "{\"step\": 1, \"directory\": \"step-000001\"}");
     Files.writeString(model.resolve("step-000001").resolve("model.json"), "not json");
     var prompts = Files.writeString(dir.resolve("prompts.txt"), "Reverse cat.\n");
-    var run = run("generate", "--model", model.toString(), "--prompts", prompts.toString(),
-        "--out", dir.resolve("out.jsonl").toString());
+    var run =
+        run(
+            "generate",
+            "--model",
+            model.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            dir.resolve("out.jsonl").toString());
     assertThat(run.exitCode()).isEqualTo(1);
     var lines = run.err().lines().toList();
-    assertThat(lines.get(0)).startsWith("rlhf generate: internal error: not a GPT config")
+    assertThat(lines.get(0))
+        .startsWith("rlhf generate: internal error: not a GPT config")
         .endsWith("(IllegalArgumentException)");
     assertThat(run.err()).contains("stack trace").contains("\tat ");
   }
 
   @Test
   void aMissingConfigFileIsTheUsersMistake(@TempDir Path dir) {
-    var run = run("sft", "--base", dir.toString(), "--out", dir.resolve("sft").toString(),
-        "--config", dir.resolve("nope.yaml").toString());
+    var run =
+        run(
+            "sft",
+            "--base",
+            dir.toString(),
+            "--out",
+            dir.resolve("sft").toString(),
+            "--config",
+            dir.resolve("nope.yaml").toString());
     assertThat(run.exitCode()).isEqualTo(2);
-    assertThat(run.err().strip()).isEqualTo("rlhf sft: config file not found: " + dir.resolve("nope.yaml"));
+    assertThat(run.err().strip())
+        .isEqualTo("rlhf sft: config file not found: " + dir.resolve("nope.yaml"));
   }
 
   @Test
   void helpListsTheExitCodes() {
     var run = run("--help");
     assertThat(run.exitCode()).isZero();
-    assertThat(run.out()).contains("Exit codes:").containsPattern("\\n  1 +failed: an internal error")
+    assertThat(run.out())
+        .contains("Exit codes:")
+        .containsPattern("\\n  1 +failed: an internal error")
         .containsPattern("\\n  2 +usage mistake");
   }
 }

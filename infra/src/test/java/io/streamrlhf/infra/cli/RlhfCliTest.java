@@ -7,8 +7,6 @@ import org.junit.jupiter.api.Test;
 
 class RlhfCliTest {
 
-
-
   @Test
   void helpListsEveryRegisteredCommand() {
     var run = run("--help");
@@ -26,7 +24,9 @@ class RlhfCliTest {
       }
       var run = run(entry.getKey(), "--help");
       assertThat(run.exitCode()).as(entry.getKey() + " --help").isZero();
-      assertThat(run.out()).as(entry.getKey() + " --help").contains("Usage: rlhf " + entry.getKey());
+      assertThat(run.out())
+          .as(entry.getKey() + " --help")
+          .contains("Usage: rlhf " + entry.getKey());
     }
   }
 

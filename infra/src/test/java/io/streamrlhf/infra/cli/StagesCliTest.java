@@ -21,33 +21,76 @@ class StagesCliTest {
   static Path sft;
   static Path rm;
 
-
-
   @BeforeAll
   static void trainTinyModels() {
     base = dir.resolve("base");
     sft = dir.resolve("sft");
-    var pretrain = run("pretrain", "--out", base.toString(), "--set", "steps=2", "--set", "sequences_per_batch=2",
-        "--set", "tokens_per_sequence=16", "--set", "warmup_steps=1", "--set", "log_every_steps=1");
+    var pretrain =
+        run(
+            "pretrain",
+            "--out",
+            base.toString(),
+            "--set",
+            "steps=2",
+            "--set",
+            "sequences_per_batch=2",
+            "--set",
+            "tokens_per_sequence=16",
+            "--set",
+            "warmup_steps=1",
+            "--set",
+            "log_every_steps=1");
     assertThat(pretrain.exitCode()).as(pretrain.err()).isZero();
-    assertThat(pretrain.out()).contains("pretrain derived sizes: tokens_per_batch=32 tokens_in_run=64")
-        .contains("\"steps\" : 2").contains("pretrain step 2/2");
-    var sftRun = run("sft", "--base", base.toString(), "--out", sft.toString(), "--set", "steps=2",
-        "--set", "demonstrations_per_batch=2", "--set", "warmup_steps=1", "--set", "log_every_steps=1");
+    assertThat(pretrain.out())
+        .contains("pretrain derived sizes: tokens_per_batch=32 tokens_in_run=64")
+        .contains("\"steps\" : 2")
+        .contains("pretrain step 2/2");
+    var sftRun =
+        run(
+            "sft",
+            "--base",
+            base.toString(),
+            "--out",
+            sft.toString(),
+            "--set",
+            "steps=2",
+            "--set",
+            "demonstrations_per_batch=2",
+            "--set",
+            "warmup_steps=1",
+            "--set",
+            "log_every_steps=1");
     assertThat(sftRun.exitCode()).as(sftRun.err()).isZero();
-    assertThat(sftRun.out()).contains("sft step 2/2").contains("sft: 3000 demonstrations (clean 0.");
+    assertThat(sftRun.out())
+        .contains("sft step 2/2")
+        .contains("sft: 3000 demonstrations (clean 0.");
     rm = dir.resolve("rm");
-    var rewardRun = run("reward", "--sft", sft.toString(), "--out", rm.toString(), "--set", "training_prompts=8",
-        "--set", "held_out_prompts=4", "--set", "prompts_per_batch=4", "--set", "log_every_steps=1");
+    var rewardRun =
+        run(
+            "reward",
+            "--sft",
+            sft.toString(),
+            "--out",
+            rm.toString(),
+            "--set",
+            "training_prompts=8",
+            "--set",
+            "held_out_prompts=4",
+            "--set",
+            "prompts_per_batch=4",
+            "--set",
+            "log_every_steps=1");
     assertThat(rewardRun.exitCode()).as(rewardRun.err()).isZero();
     assertThat(rewardRun.out())
-        // before training the zeroed head ties every pair: the score ranks by its likelihood term alone
+        // before training the zeroed head ties every pair: the score ranks by its likelihood term
+        // alone
         .containsPattern("reward: before training, held-out accuracy 0\\.\\d{3} ")
         .contains("reward: likelihood term: weight ")
         .containsPattern("reward: held-out accuracy before training 0\\.\\d{3}, after ")
         .contains("the trained scalar head alone")
         .contains("reward: length bias: correlation of the score with response length")
-        .contains("against 3000 SFT demonstrations").contains("warning: TASKS.md ranks at least 2.5");
+        .contains("against 3000 SFT demonstrations")
+        .contains("warning: TASKS.md ranks at least 2.5");
   }
 
   @Test
@@ -56,12 +99,17 @@ class StagesCliTest {
     assertThat(config.get("steps").asInt()).isEqualTo(2);
     assertThat(config.get("tokens_per_sequence").asInt()).isEqualTo(16);
     assertThat(base.resolve("latest.json")).exists();
-    assertThat(JSON.readTree(sft.resolve("config.json").toFile()).get("demonstrations_per_batch").asInt()).isEqualTo(2);
+    assertThat(
+            JSON.readTree(sft.resolve("config.json").toFile())
+                .get("demonstrations_per_batch")
+                .asInt())
+        .isEqualTo(2);
   }
 
   @Test
   void unknownKeyIsRejectedWithTheNearestName() {
-    var run = run("pretrain", "--out", dir.resolve("typo").toString(), "--set", "learning_rat=1e-3");
+    var run =
+        run("pretrain", "--out", dir.resolve("typo").toString(), "--set", "learning_rat=1e-3");
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("did you mean 'learning_rate'");
   }
@@ -71,7 +119,8 @@ class StagesCliTest {
     var again = run("pretrain", "--out", base.toString());
     assertThat(again.exitCode()).isEqualTo(2);
     assertThat(again.err()).contains("--resume");
-    var nothing = run("sft", "--base", base.toString(), "--out", dir.resolve("empty").toString(), "--resume");
+    var nothing =
+        run("sft", "--base", base.toString(), "--out", dir.resolve("empty").toString(), "--resume");
     assertThat(nothing.exitCode()).isEqualTo(2);
     assertThat(nothing.err()).contains("no checkpoint");
   }
@@ -80,11 +129,24 @@ class StagesCliTest {
   void aCheckpointOfAnotherStageIsRefusedBeforeAnythingIsWritten() {
     var wrongOut = run("sft", "--base", base.toString(), "--out", base.toString(), "--resume");
     assertThat(wrongOut.exitCode()).isEqualTo(2);
-    assertThat(wrongOut.err()).contains("holds a pretrain checkpoint, not a sft one").doesNotContain("\tat ");
+    assertThat(wrongOut.err())
+        .contains("holds a pretrain checkpoint, not a sft one")
+        .doesNotContain("\tat ");
     var out = dir.resolve("ppo-sft-as-rm");
-    var wrongRm = run("ppo", "--sft", sft.toString(), "--rm", sft.toString(), "--out", out.toString(), "--inproc");
+    var wrongRm =
+        run(
+            "ppo",
+            "--sft",
+            sft.toString(),
+            "--rm",
+            sft.toString(),
+            "--out",
+            out.toString(),
+            "--inproc");
     assertThat(wrongRm.exitCode()).isEqualTo(2);
-    assertThat(wrongRm.err()).contains("holds a sft checkpoint, not a reward model").doesNotContain("\tat ");
+    assertThat(wrongRm.err())
+        .contains("holds a sft checkpoint, not a reward model")
+        .doesNotContain("\tat ");
     assertThat(out).doesNotExist();
   }
 
@@ -92,44 +154,86 @@ class StagesCliTest {
   void resumeOfAFinishedRunReadsItsSavedConfigAndTakesNoMoreSteps() {
     var run = run("sft", "--base", base.toString(), "--out", sft.toString(), "--resume");
     assertThat(run.exitCode()).as(run.err()).isZero();
-    assertThat(run.out()).contains("\"steps\" : 2").contains("resuming at step 2 of 2").doesNotContain("sft step");
+    assertThat(run.out())
+        .contains("\"steps\" : 2")
+        .contains("resuming at step 2 of 2")
+        .doesNotContain("sft step");
   }
 
   @Test
   void generateWritesExactlyPromptResponseTerminatedForJsonAndPlainPrompts() throws Exception {
     var prompts = dir.resolve("prompts.txt");
-    Files.write(prompts, List.of("{\"prompt\":\"Reverse cat.\\n\",\"family\":\"reverse\",\"reference\":\"tac\"}",
-        "Uppercase dog.", ""));
+    Files.write(
+        prompts,
+        List.of(
+            "{\"prompt\":\"Reverse cat.\\n\",\"family\":\"reverse\",\"reference\":\"tac\"}",
+            "Uppercase dog.",
+            ""));
     var out = dir.resolve("responses.jsonl");
-    var run = run("generate", "--model", sft.toString(), "--prompts", prompts.toString(), "--out", out.toString(),
-        "--samples", "2", "--temperature", "0.7");
+    var run =
+        run(
+            "generate",
+            "--model",
+            sft.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            out.toString(),
+            "--samples",
+            "2",
+            "--temperature",
+            "0.7");
     assertThat(run.exitCode()).as(run.err()).isZero();
     var lines = Files.readAllLines(out);
     assertThat(lines).hasSize(4);
     for (var line : lines) {
       var node = JSON.readTree(line);
-      assertThat(node.fieldNames()).toIterable().containsExactly("prompt", "response", "terminated");
+      assertThat(node.fieldNames())
+          .toIterable()
+          .containsExactly("prompt", "response", "terminated");
       assertThat(node.get("response").isTextual()).isTrue();
       assertThat(node.get("terminated").isBoolean()).isTrue();
     }
     assertThat(JSON.readTree(lines.get(0)).get("prompt").asText()).isEqualTo("Reverse cat.\n");
     assertThat(JSON.readTree(lines.get(3)).get("prompt").asText()).isEqualTo("Uppercase dog.\n");
     // the output is valid input for rlhf grade
-    var graded = run("grade", "--in", out.toString(), "--out", dir.resolve("graded.jsonl").toString());
+    var graded =
+        run("grade", "--in", out.toString(), "--out", dir.resolve("graded.jsonl").toString());
     assertThat(graded.exitCode()).as(graded.err()).isZero();
   }
 
   @Test
   void evalWritesTableAndOneLinePerModelAndPrompt() throws Exception {
     var out = dir.resolve("eval");
-    var run = run("eval", "--base", base.toString(), "--sft", sft.toString(),
-        "--out", out.toString(), "--limit", "16", "--prompts-per-batch", "8");
+    var run =
+        run(
+            "eval",
+            "--base",
+            base.toString(),
+            "--sft",
+            sft.toString(),
+            "--out",
+            out.toString(),
+            "--limit",
+            "16",
+            "--prompts-per-batch",
+            "8");
     assertThat(run.exitCode()).as(run.err()).isZero();
     var lines = Files.readAllLines(out.resolve("eval.jsonl"));
     assertThat(lines).hasSize(3 * 16); // base, base 3-shot, sft
     var first = JSON.readTree(lines.get(0));
-    assertThat(first.fieldNames()).toIterable()
-        .containsExactly("model", "prompt", "family", "reference", "response", "terminated", "score", "rm_score", "kl");
+    assertThat(first.fieldNames())
+        .toIterable()
+        .containsExactly(
+            "model",
+            "prompt",
+            "family",
+            "reference",
+            "response",
+            "terminated",
+            "score",
+            "rm_score",
+            "kl");
     assertThat(first.get("model").asText()).isEqualTo("base");
     assertThat(first.get("rm_score").isNull()).isTrue();
     // the SFT row's KL to itself is exactly 0
@@ -137,9 +241,14 @@ class StagesCliTest {
     assertThat(sftLine.get("model").asText()).isEqualTo("sft");
     assertThat(sftLine.get("kl").asDouble()).isEqualTo(0.0);
     // a base response never contains the newline it was cut at
-    for (int i = 0; i < 32; i++) assertThat(JSON.readTree(lines.get(i)).get("response").asText()).doesNotContain("\n");
+    for (int i = 0; i < 32; i++)
+      assertThat(JSON.readTree(lines.get(i)).get("response").asText()).doesNotContain("\n");
     var table = Files.readString(out.resolve("table.md"));
-    assertThat(table).contains("| base |").contains("| base 3-shot |").contains("| SFT |").doesNotContain("| PPO |");
+    assertThat(table)
+        .contains("| base |")
+        .contains("| base 3-shot |")
+        .contains("| SFT |")
+        .doesNotContain("| PPO |");
     assertThat(run.out()).contains("| SFT |").contains("row ppo skipped");
     assertThat(out.resolve("win.json")).as("no ppo row, no win estimate").doesNotExist();
     assertThat(out.resolve("headroom.json")).as("an sft row: SFT's best of N").exists();
@@ -149,9 +258,27 @@ class StagesCliTest {
   void evalEstimatesTheWinOverManySamplesWhenSftAndPpoAreBothThere() throws Exception {
     var out = dir.resolve("eval-win");
     // any policy checkpoint can stand in for PPO's; the SFT model against itself
-    var run = run("eval", "--models", "sft,ppo", "--sft", sft.toString(), "--ppo", sft.toString(),
-        "--ppo-gold", sft.toString(), "--rm", rm.toString(),
-        "--out", out.toString(), "--limit", "16", "--prompts-per-batch", "8", "--win-samples", "3");
+    var run =
+        run(
+            "eval",
+            "--models",
+            "sft,ppo",
+            "--sft",
+            sft.toString(),
+            "--ppo",
+            sft.toString(),
+            "--ppo-gold",
+            sft.toString(),
+            "--rm",
+            rm.toString(),
+            "--out",
+            out.toString(),
+            "--limit",
+            "16",
+            "--prompts-per-batch",
+            "8",
+            "--win-samples",
+            "3");
     assertThat(run.exitCode()).as(run.err()).isZero();
     // both rows sample prompt i from the same random numbers: the same model gives the same
     // responses in both, so the column is exactly 0.5 (independent draws would make it wander)
@@ -165,8 +292,12 @@ class StagesCliTest {
       assertThat(ppoLine.get("prompt")).isEqualTo(sftLine.get("prompt"));
       assertThat(ppoLine.get("response")).isEqualTo(sftLine.get("response"));
     }
-    var ppoRow = Files.readAllLines(out.resolve("table.md")).stream().filter(l -> l.startsWith("| PPO |")).findFirst();
-    assertThat(ppoRow).hasValueSatisfying(row -> assertThat(row.split("\\|")[6].trim()).isEqualTo("0.500"));
+    var ppoRow =
+        Files.readAllLines(out.resolve("table.md")).stream()
+            .filter(l -> l.startsWith("| PPO |"))
+            .findFirst();
+    assertThat(ppoRow)
+        .hasValueSatisfying(row -> assertThat(row.split("\\|")[6].trim()).isEqualTo("0.500"));
     var win = JSON.readTree(out.resolve("win.json").toFile());
     assertThat(win.get("samples_per_prompt").asInt()).isEqualTo(3);
     double estimate = win.get("win_vs_sft").asDouble();
@@ -182,19 +313,31 @@ class StagesCliTest {
     double rowLuck = win.get("sft_row_vs_sft_samples").asDouble();
     assertThat(rowLuck).isBetween(0.0, 1.0);
     assertThat(win.get("sft_row_standard_error").asDouble()).isBetween(0.0, 0.5);
-    var luckLine = String.format(java.util.Locale.ROOT, "The SFT row's one sample per prompt wins %.3f", rowLuck);
-    assertThat(Files.readString(out.resolve("table.md"))).contains("PPO win vs SFT over 3 x 3 samples per prompt")
+    var luckLine =
+        String.format(
+            java.util.Locale.ROOT, "The SFT row's one sample per prompt wins %.3f", rowLuck);
+    assertThat(Files.readString(out.resolve("table.md")))
+        .contains("PPO win vs SFT over 3 x 3 samples per prompt")
         .contains(luckLine);
-    assertThat(run.out()).contains("PPO win vs SFT over 3 x 3").contains("  by family: ").contains(luckLine);
+    assertThat(run.out())
+        .contains("PPO win vs SFT over 3 x 3")
+        .contains("  by family: ")
+        .contains(luckLine);
     assertThat(win.get("gold_win_vs_sft").asDouble()).isBetween(0.0, 1.0);
-    assertThat(run.out()).contains("| PPO (gold reward) |").contains("PPO (gold reward) win vs SFT over 3 x 3");
-    // the best of N picked by the oracle has, prompt by prompt, an oracle score at least that of the
-    // reward model's pick among the same candidates: it wins at least as often against the same SFT samples
+    assertThat(run.out())
+        .contains("| PPO (gold reward) |")
+        .contains("PPO (gold reward) win vs SFT over 3 x 3");
+    // the best of N picked by the oracle has, prompt by prompt, an oracle score at least that of
+    // the
+    // reward model's pick among the same candidates: it wins at least as often against the same SFT
+    // samples
     var headroom = JSON.readTree(out.resolve("headroom.json").toFile());
     assertThat(headroom.get("samples_per_prompt").asInt()).isEqualTo(3);
     assertThat(headroom.get("best_of_n_by_oracle").asDouble())
         .isGreaterThanOrEqualTo(headroom.get("best_of_n_by_rm").asDouble());
-    assertThat(run.out()).contains("Headroom: SFT's best of 3 samples per prompt wins")
-        .contains("picked by the reward model; PPO won").contains("Mean response length in tokens: SFT ");
+    assertThat(run.out())
+        .contains("Headroom: SFT's best of 3 samples per prompt wins")
+        .contains("picked by the reward model; PPO won")
+        .contains("Mean response length in tokens: SFT ");
   }
 }

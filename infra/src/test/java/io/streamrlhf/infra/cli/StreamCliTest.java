@@ -21,25 +21,58 @@ class StreamCliTest {
   void actorLearnerAndPpoHelpNameTheStreamingFlags() {
     var actor = run("actor", "--help");
     assertThat(actor.exitCode()).isZero();
-    assertThat(actor.out()).contains("--bootstrap=HOST:PORT", "--sft=DIR", "--rm=DIR", "rlhf.prompts");
+    assertThat(actor.out())
+        .contains("--bootstrap=HOST:PORT", "--sft=DIR", "--rm=DIR", "rlhf.prompts");
     var learner = run("learner", "--help");
     assertThat(learner.exitCode()).isZero();
-    assertThat(learner.out()).contains("--bootstrap=HOST:PORT", "--sync", "exactly once", "stream-stats.json");
+    assertThat(learner.out())
+        .contains("--bootstrap=HOST:PORT", "--sync", "exactly once", "stream-stats.json");
     var ppo = run("ppo", "--help");
     assertThat(ppo.out()).contains("--inproc", "--sync", "--actors=N", "--bootstrap=HOST:PORT");
   }
 
   @Test
   void badStreamingFlagsAreOneLineUserErrors(@TempDir Path dir) {
-    var actors = run("ppo", "--sft", dir.toString(), "--rm", dir.toString(), "--out", dir.resolve("ppo").toString(), "--actors", "0");
+    var actors =
+        run(
+            "ppo",
+            "--sft",
+            dir.toString(),
+            "--rm",
+            dir.toString(),
+            "--out",
+            dir.resolve("ppo").toString(),
+            "--actors",
+            "0");
     assertThat(actors.exitCode()).isEqualTo(2);
     assertThat(actors.err().strip()).isEqualTo("rlhf ppo: --actors must be at least 1, got 0");
-    var both = run("ppo", "--sft", dir.toString(), "--rm", dir.toString(), "--out", dir.resolve("ppo").toString(), "--inproc",
-        "--bootstrap", "x:1");
+    var both =
+        run(
+            "ppo",
+            "--sft",
+            dir.toString(),
+            "--rm",
+            dir.toString(),
+            "--out",
+            dir.resolve("ppo").toString(),
+            "--inproc",
+            "--bootstrap",
+            "x:1");
     assertThat(both.exitCode()).isEqualTo(2);
     assertThat(both.err()).contains("--inproc runs without Kafka").doesNotContain("\tat ");
-    var lag = run("learner", "--bootstrap", "127.0.0.1:1", "--sft", dir.toString(), "--rm", dir.toString(),
-        "--out", dir.resolve("learner").toString(), "--set", "max_lag=-1");
+    var lag =
+        run(
+            "learner",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--sft",
+            dir.toString(),
+            "--rm",
+            dir.toString(),
+            "--out",
+            dir.resolve("learner").toString(),
+            "--set",
+            "max_lag=-1");
     assertThat(lag.exitCode()).isEqualTo(2);
     assertThat(lag.err()).contains("max_lag").doesNotContain("\tat ");
   }
@@ -49,10 +82,22 @@ class StreamCliTest {
     for (var command : List.of("ppo", "learner")) {
       var help = run(command, "--help");
       assertThat(help.exitCode()).isZero();
-      assertThat(help.out()).as(command).contains("--out=DIR", "--resume", "--sync", "--sft=DIR", "--rm=DIR",
-          "--reward=SOURCE", "--config=FILE", "--set=KEY=VALUE", "--bootstrap=HOST:PORT");
-      assertThat(help.out().replaceAll("\\s+", " ")).as(command + ": the rule, described")
-          .contains("a run starts only in an --out without a checkpoint; --resume continues the checkpoint in --out");
+      assertThat(help.out())
+          .as(command)
+          .contains(
+              "--out=DIR",
+              "--resume",
+              "--sync",
+              "--sft=DIR",
+              "--rm=DIR",
+              "--reward=SOURCE",
+              "--config=FILE",
+              "--set=KEY=VALUE",
+              "--bootstrap=HOST:PORT");
+      assertThat(help.out().replaceAll("\\s+", " "))
+          .as(command + ": the rule, described")
+          .contains(
+              "a run starts only in an --out without a checkpoint; --resume continues the checkpoint in --out");
     }
   }
 
@@ -65,30 +110,83 @@ class StreamCliTest {
     stream.putObject(PpoLoop.SOURCE_STATE);
     var throughKafka = checkpoint(dir.resolve("ppo-kafka"), "ppo", stream);
     for (var command : List.of("ppo", "learner")) {
-      var again = run(command, "--bootstrap", "127.0.0.1:1", "--sft", sft.toString(), "--rm", rm.toString(),
-          "--out", throughKafka.toString());
+      var again =
+          run(
+              command,
+              "--bootstrap",
+              "127.0.0.1:1",
+              "--sft",
+              sft.toString(),
+              "--rm",
+              rm.toString(),
+              "--out",
+              throughKafka.toString());
       assertThat(again.exitCode()).as(command).isEqualTo(2);
-      assertThat(again.err().strip()).isEqualTo("rlhf " + command + ": " + throughKafka + " already holds a ppo"
-          + " checkpoint: pass --resume to continue it, or choose another --out");
-      var nothing = run(command, "--bootstrap", "127.0.0.1:1", "--sft", sft.toString(), "--rm", rm.toString(),
-          "--out", dir.resolve("empty").toString(), "--resume");
+      assertThat(again.err().strip())
+          .isEqualTo(
+              "rlhf "
+                  + command
+                  + ": "
+                  + throughKafka
+                  + " already holds a ppo"
+                  + " checkpoint: pass --resume to continue it, or choose another --out");
+      var nothing =
+          run(
+              command,
+              "--bootstrap",
+              "127.0.0.1:1",
+              "--sft",
+              sft.toString(),
+              "--rm",
+              rm.toString(),
+              "--out",
+              dir.resolve("empty").toString(),
+              "--resume");
       assertThat(nothing.exitCode()).as(command).isEqualTo(2);
-      assertThat(nothing.err()).contains("--resume", "holds no checkpoint to continue").doesNotContain("\tat ");
-      var other = run(command, "--bootstrap", "127.0.0.1:1", "--sft", sft.toString(), "--rm", rm.toString(),
-          "--out", inMemory.toString(), "--resume");
+      assertThat(nothing.err())
+          .contains("--resume", "holds no checkpoint to continue")
+          .doesNotContain("\tat ");
+      var other =
+          run(
+              command,
+              "--bootstrap",
+              "127.0.0.1:1",
+              "--sft",
+              sft.toString(),
+              "--rm",
+              rm.toString(),
+              "--out",
+              inMemory.toString(),
+              "--resume");
       assertThat(other.exitCode()).as(command).isEqualTo(2);
-      assertThat(other.err()).contains("holds a checkpoint of PPO in memory").doesNotContain("\tat ");
+      assertThat(other.err())
+          .contains("holds a checkpoint of PPO in memory")
+          .doesNotContain("\tat ");
     }
-    var inproc = run("ppo", "--inproc", "--sft", sft.toString(), "--rm", rm.toString(),
-        "--out", throughKafka.toString(), "--resume");
+    var inproc =
+        run(
+            "ppo",
+            "--inproc",
+            "--sft",
+            sft.toString(),
+            "--rm",
+            rm.toString(),
+            "--out",
+            throughKafka.toString(),
+            "--resume");
     assertThat(inproc.exitCode()).isEqualTo(2);
-    assertThat(inproc.err()).contains("holds a checkpoint of PPO through Kafka").doesNotContain("\tat ");
+    assertThat(inproc.err())
+        .contains("holds a checkpoint of PPO through Kafka")
+        .doesNotContain("\tat ");
   }
 
-  /** A directory that reads as a checkpoint of {@code stage} (pointer and train state; no weights). */
-  private static Path checkpoint(Path dir, String stage, com.fasterxml.jackson.databind.JsonNode extra)
-      throws IOException {
-    new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, extra).write(dir.resolve("step-000001"));
+  /**
+   * A directory that reads as a checkpoint of {@code stage} (pointer and train state; no weights).
+   */
+  private static Path checkpoint(
+      Path dir, String stage, com.fasterxml.jackson.databind.JsonNode extra) throws IOException {
+    new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, extra)
+        .write(dir.resolve("step-000001"));
     Json.writeAtomically(new Checkpoint.Latest(1, "step-000001"), dir.resolve(Checkpoint.LATEST));
     return dir;
   }

@@ -37,7 +37,8 @@ class TasksCliTest {
     var prompt = first.get("prompt").asText();
     assertThat(prompt).matches("Reverse [a-z]{3,6}\\.\n");
     var word = prompt.substring(8, prompt.length() - 2);
-    assertThat(first.get("reference").asText()).isEqualTo(new StringBuilder(word).reverse().toString());
+    assertThat(first.get("reference").asText())
+        .isEqualTo(new StringBuilder(word).reverse().toString());
     assertThat(JSON.readTree(lines.get(399)).get("family").asText()).isEqualTo("insult");
   }
 
@@ -51,7 +52,8 @@ class TasksCliTest {
             "{\"prompt\":\"Count a in banana.\\n\",\"response\":\"3\",\"terminated\":true,\"model\":\"sft\"}",
             "{\"prompt\":\"Reverse cat.\",\"response\":\"cat\",\"terminated\":true}",
             "{\"prompt\":\"Reverse cat.\",\"response\":\"tac\"", // line 3: truncated JSON
-            "{\"prompt\":\"Tell me a joke.\",\"response\":\"no\",\"terminated\":true}", // line 4: no family
+            "{\"prompt\":\"Tell me a joke.\",\"response\":\"no\",\"terminated\":true}", // line 4:
+            // no family
             "",
             "{\"prompt\":\"Insult bob.\",\"response\":\"bob is a fool.\",\"terminated\":false}",
             "{\"prompt\":\"Reverse cat.\",\"response\":\"tac\",\"terminated\":\"yes\"}")); // line 7
@@ -93,18 +95,29 @@ class TasksCliTest {
   void gradeOfCleanInputExitsZero() throws Exception {
     var in = dir.resolve("demos.jsonl");
     assertThat(rlhf("tasks", "demos", "--n", "40", "--seed", "3", "--out", in.toString())).isZero();
-    assertThat(rlhf("grade", "--in", in.toString(), "--out", dir.resolve("g.jsonl").toString())).isZero();
+    assertThat(rlhf("grade", "--in", in.toString(), "--out", dir.resolve("g.jsonl").toString()))
+        .isZero();
     // the labelers' demonstrations: exactly the clean ones are correct (chatter and slips are not)
-    long clean = Files.readAllLines(in).stream().filter(l -> l.contains("\"kind\":\"clean\"")).count();
+    long clean =
+        Files.readAllLines(in).stream().filter(l -> l.contains("\"kind\":\"clean\"")).count();
     assertThat(clean).isBetween(20L, 39L);
-    assertThat(out.toString()).containsPattern("all\\s+40\\s+" + String.format(java.util.Locale.ROOT, "%.3f", clean / 40.0)
-        .replace(".", "\\.") + "\\s");
+    assertThat(out.toString())
+        .containsPattern(
+            "all\\s+40\\s+"
+                + String.format(java.util.Locale.ROOT, "%.3f", clean / 40.0).replace(".", "\\.")
+                + "\\s");
     assertThat(err.toString()).isEmpty();
   }
 
   @Test
   void gradeOfAMissingFileIsAUsageError() {
-    assertThat(rlhf("grade", "--in", dir.resolve("nope.jsonl").toString(), "--out", dir.resolve("o").toString()))
+    assertThat(
+            rlhf(
+                "grade",
+                "--in",
+                dir.resolve("nope.jsonl").toString(),
+                "--out",
+                dir.resolve("o").toString()))
         .isEqualTo(2);
     assertThat(err.toString()).contains("no such file");
   }
@@ -112,24 +125,47 @@ class TasksCliTest {
   @Test
   void sampleWritesOneFamilyOrAllAndRejectsUnknownFamilies() throws Exception {
     var adds = dir.resolve("adds.jsonl");
-    assertThat(rlhf("tasks", "sample", "--family", "add", "--n", "25", "--seed", "1", "--out", adds.toString())).isZero();
-    assertThat(Files.readAllLines(adds)).hasSize(25).allMatch(l -> l.contains("\"family\":\"add\""));
+    assertThat(
+            rlhf(
+                "tasks",
+                "sample",
+                "--family",
+                "add",
+                "--n",
+                "25",
+                "--seed",
+                "1",
+                "--out",
+                adds.toString()))
+        .isZero();
+    assertThat(Files.readAllLines(adds))
+        .hasSize(25)
+        .allMatch(l -> l.contains("\"family\":\"add\""));
     var mixed = dir.resolve("mixed.jsonl");
-    assertThat(rlhf("tasks", "sample", "--n", "400", "--seed", "1", "--out", mixed.toString())).isZero();
-    assertThat(Files.readAllLines(mixed).stream().map(l -> l.replaceAll(".*\"family\":\"([a-z]+)\".*", "$1")).distinct())
+    assertThat(rlhf("tasks", "sample", "--n", "400", "--seed", "1", "--out", mixed.toString()))
+        .isZero();
+    assertThat(
+            Files.readAllLines(mixed).stream()
+                .map(l -> l.replaceAll(".*\"family\":\"([a-z]+)\".*", "$1"))
+                .distinct())
         .hasSize(8);
-    assertThat(rlhf("tasks", "sample", "--family", "poetry", "--out", mixed.toString())).isEqualTo(2);
+    assertThat(rlhf("tasks", "sample", "--family", "poetry", "--out", mixed.toString()))
+        .isEqualTo(2);
     assertThat(err.toString()).contains("unknown family 'poetry'");
   }
 
   @Test
   void corpusWritesDocumentsSeparatedByTheEndOfSequenceMarker() throws Exception {
     var file = dir.resolve("corpus.txt");
-    assertThat(rlhf("tasks", "corpus", "--docs", "30", "--seed", "2", "--out", file.toString())).isZero();
+    assertThat(rlhf("tasks", "corpus", "--docs", "30", "--seed", "2", "--out", file.toString()))
+        .isZero();
     var docs = io.streamrlhf.tasks.CorpusFile.read(file);
     assertThat(docs).hasSize(30);
-    assertThat(docs).containsExactlyElementsOf(
-        io.streamrlhf.tasks.Corpus.documents(2, 30).stream().map(io.streamrlhf.tasks.Corpus.Document::text).toList());
+    assertThat(docs)
+        .containsExactlyElementsOf(
+            io.streamrlhf.tasks.Corpus.documents(2, 30).stream()
+                .map(io.streamrlhf.tasks.Corpus.Document::text)
+                .toList());
   }
 
   @Test
@@ -141,7 +177,12 @@ class TasksCliTest {
       var task = prompts.next();
       var a = task.reference();
       for (var response : List.of(a, a + "x", a.substring(1), "zz" + a + "zz")) {
-        lines.add(JSON.createObjectNode().put("prompt", task.prompt()).put("response", response).put("terminated", true).toString());
+        lines.add(
+            JSON.createObjectNode()
+                .put("prompt", task.prompt())
+                .put("response", response)
+                .put("terminated", true)
+                .toString());
       }
     }
     Files.write(in, lines);

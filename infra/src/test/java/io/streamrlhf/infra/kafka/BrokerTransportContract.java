@@ -72,10 +72,14 @@ abstract class BrokerTransportContract {
   void setUp() {
     bootstrap = startBroker();
     TopicProvisioner.provision(bootstrap, TIMEOUT);
-    // The reward model's weight topic is defined but not provisioned (nothing uses it yet); the weight
+    // The reward model's weight topic is defined but not provisioned (nothing uses it yet); the
+    // weight
     // tests use it as a second weight topic, so it is created here.
-    try (var admin = Admin.create(Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-      TopicProvisioner.provision(admin, List.of(Topics.byName(Topics.REWARD_WEIGHTS).orElseThrow()), TIMEOUT);
+    try (var admin =
+        Admin.create(
+            Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+      TopicProvisioner.provision(
+          admin, List.of(Topics.byName(Topics.REWARD_WEIGHTS).orElseThrow()), TIMEOUT);
     }
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(bootstrap, "contract-test"));
   }
@@ -126,7 +130,8 @@ abstract class BrokerTransportContract {
     }
 
     // v2 travels in the largest chunks allowed: the broker's record limit must admit them.
-    assertThat(new WeightPublisher(producer, WeightChunker.MAX_CHUNK_BYTES).publish(v2, TIMEOUT)).isEqualTo(3);
+    assertThat(new WeightPublisher(producer, WeightChunker.MAX_CHUNK_BYTES).publish(v2, TIMEOUT))
+        .isEqualTo(3);
     try (var c = consumer("late")) {
       var feed = new WeightFeed(c, WeightModel.REWARD, producer, "late");
       var newest = feed.catchUp(TIMEOUT).orElseThrow();
@@ -144,7 +149,9 @@ abstract class BrokerTransportContract {
     publisher.publish(v1, TIMEOUT);
 
     // v2 loses chunk 2 on the way; v3 has one bit flipped in chunk 1.
-    var torn = new ArrayList<WeightChunk>(WeightChunker.split(snapshot(WeightModel.POLICY, 2, 450_000), 100_000));
+    var torn =
+        new ArrayList<WeightChunk>(
+            WeightChunker.split(snapshot(WeightModel.POLICY, 2, 450_000), 100_000));
     torn.remove(2);
     var corrupted = WeightChunker.split(snapshot(WeightModel.POLICY, 3, 450_000), 100_000);
     var data = new byte[corrupted.get(1).getData().remaining()];
@@ -155,17 +162,21 @@ abstract class BrokerTransportContract {
     bad.addAll(corrupted);
     for (var chunk : bad) {
       var key = WeightChunker.key(chunk).getBytes(StandardCharsets.UTF_8);
-      producer.send(new ProducerRecord<>(Topics.POLICY_WEIGHTS, key, codec.encode(chunk))).get(30, TimeUnit.SECONDS);
+      producer
+          .send(new ProducerRecord<>(Topics.POLICY_WEIGHTS, key, codec.encode(chunk)))
+          .get(30, TimeUnit.SECONDS);
     }
 
     try (var c = consumer("actor")) {
       var feed = new WeightFeed(c, WeightModel.POLICY, producer, "actor");
       var applied = feed.catchUp(TIMEOUT);
 
-      assertThat(applied).hasValueSatisfying(s -> {
-        assertThat(s.version()).isEqualTo(1);
-        assertThat(s.bytes()).isEqualTo(v1.bytes());
-      });
+      assertThat(applied)
+          .hasValueSatisfying(
+              s -> {
+                assertThat(s.version()).isEqualTo(1);
+                assertThat(s.bytes()).isEqualTo(v1.bytes());
+              });
       var counts = feed.assembler().counts();
       assertThat(counts.completed()).isEqualTo(1);
       assertThat(counts.abandoned()).isEqualTo(1); // v2, for v3
@@ -187,7 +198,9 @@ abstract class BrokerTransportContract {
   @Test
   @Order(Integer.MAX_VALUE)
   void aThirteenMegabyteSnapshotRoundTripsThroughTheBroker() {
-    var snapshot = new PublishedWeights(WeightModel.POLICY, 100, randomBytes(13_000_000), Map.of(), Instant.now());
+    var snapshot =
+        new PublishedWeights(
+            WeightModel.POLICY, 100, randomBytes(13_000_000), Map.of(), Instant.now());
     try (var c = consumer("bench")) {
       var feed = new WeightFeed(c, WeightModel.POLICY, producer, "bench");
       feed.catchUp(TIMEOUT); // an actor that is already up to date
@@ -198,13 +211,18 @@ abstract class BrokerTransportContract {
       var got = next(feed);
       long done = System.nanoTime();
 
-      assertThat(got).hasValueSatisfying(s -> {
-        assertThat(s.version()).isEqualTo(100);
-        assertThat(s.bytes()).isEqualTo(snapshot.bytes());
-      });
+      assertThat(got)
+          .hasValueSatisfying(
+              s -> {
+                assertThat(s.version()).isEqualTo(100);
+                assertThat(s.bytes()).isEqualTo(snapshot.bytes());
+              });
       System.out.printf(
           "weight transport: 13,000,000 bytes as %d chunks: publish %d ms, then consume+assemble+verify %d ms, total %d ms%n",
-          chunks, (published - t0) / 1_000_000, (done - published) / 1_000_000, (done - t0) / 1_000_000);
+          chunks,
+          (published - t0) / 1_000_000,
+          (done - published) / 1_000_000,
+          (done - t0) / 1_000_000);
     }
   }
 
@@ -224,12 +242,25 @@ abstract class BrokerTransportContract {
     for (int i = 2; i < 10; i++) {
       unknownWriter[i] ^= (byte) 0x5A; // a fingerprint no reader knows
     }
-    var rollout = AvroCodec.of(Rollout.class).encode(
-        Rollout.newBuilder()
-            .setRolloutId("r").setPromptId("p").setPromptTokens(List.of(1)).setResponseTokens(List.of(2))
-            .setBehaviourLogProbs(List.of(-1f)).setRefLogProbs(List.of(-1f)).setRmScore(0f).setPolicyVersion(0)
-            .setActorId("a").setTerminated(true).setStartedAt(Instant.EPOCH).setProducedAt(Instant.EPOCH).build());
-    return List.of(noise, Arrays.copyOf(good, good.length - 2), unknownWriter, rollout, new byte[0]);
+    var rollout =
+        AvroCodec.of(Rollout.class)
+            .encode(
+                Rollout.newBuilder()
+                    .setRolloutId("r")
+                    .setPromptId("p")
+                    .setPromptTokens(List.of(1))
+                    .setResponseTokens(List.of(2))
+                    .setBehaviourLogProbs(List.of(-1f))
+                    .setRefLogProbs(List.of(-1f))
+                    .setRmScore(0f)
+                    .setPolicyVersion(0)
+                    .setActorId("a")
+                    .setTerminated(true)
+                    .setStartedAt(Instant.EPOCH)
+                    .setProducedAt(Instant.EPOCH)
+                    .build());
+    return List.of(
+        noise, Arrays.copyOf(good, good.length - 2), unknownWriter, rollout, new byte[0]);
   }
 
   @Test
@@ -245,10 +276,15 @@ abstract class BrokerTransportContract {
         value = bad.get(i / 100);
       } else {
         expectedIds.add("p-" + i);
-        value = prompts.encode(new Prompt("p-" + i, "Task " + i + "\n", Instant.ofEpochMilli(i), 0L, 0L));
+        value =
+            prompts.encode(
+                new Prompt("p-" + i, "Task " + i + "\n", Instant.ofEpochMilli(i), 0L, 0L));
       }
       values.add(value);
-      sent.add(producer.send(new ProducerRecord<>(Topics.PROMPTS, ("k" + i).getBytes(StandardCharsets.UTF_8), value)));
+      sent.add(
+          producer.send(
+              new ProducerRecord<>(
+                  Topics.PROMPTS, ("k" + i).getBytes(StandardCharsets.UTF_8), value)));
     }
     var badAt = new HashMap<String, byte[]>(); // "partition/offset" -> raw value
     for (int i = 0; i < RECORDS; i++) {
@@ -259,18 +295,27 @@ abstract class BrokerTransportContract {
     }
 
     var consumedIds = new ArrayList<String>();
-    try (var consumer = new KafkaConsumer<byte[], byte[]>(KafkaClientConfigs.groupConsumer(bootstrap, "actors", "actor-1"));
-        var dlq = new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "actor-1-dlq"))) {
+    try (var consumer =
+            new KafkaConsumer<byte[], byte[]>(
+                KafkaClientConfigs.groupConsumer(bootstrap, "actors", "actor-1"));
+        var dlq =
+            new KafkaProducer<byte[], byte[]>(
+                KafkaClientConfigs.producer(bootstrap, "actor-1-dlq"))) {
       consumer.subscribe(List.of(Topics.PROMPTS));
       var decoding = new DecodingConsumer<>(consumer, prompts, dlq, "actor-1", TIMEOUT);
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
-      while (decoding.decoded() + decoding.deadLettered() < RECORDS && System.nanoTime() < deadline) {
-        decoding.poll(Duration.ofMillis(200)).forEach(v -> consumedIds.add(v.value().getPromptId()));
+      while (decoding.decoded() + decoding.deadLettered() < RECORDS
+          && System.nanoTime() < deadline) {
+        decoding
+            .poll(Duration.ofMillis(200))
+            .forEach(v -> consumedIds.add(v.value().getPromptId()));
         consumer.commitSync();
       }
       assertThat(decoding.deadLettered()).isEqualTo(bad.size());
     }
-    assertThat(consumedIds).hasSize(RECORDS - bad.size()).containsExactlyInAnyOrderElementsOf(expectedIds);
+    assertThat(consumedIds)
+        .hasSize(RECORDS - bad.size())
+        .containsExactlyInAnyOrderElementsOf(expectedIds);
 
     var letters = readDeadLetters(bad.size());
     assertThat(letters).hasSize(bad.size());
@@ -287,14 +332,18 @@ abstract class BrokerTransportContract {
 
   private List<DeadLetter> readDeadLetters(int expected) {
     var letters = new ArrayList<DeadLetter>();
-    try (var consumer = new KafkaConsumer<byte[], byte[]>(KafkaClientConfigs.weightsConsumer(bootstrap, "dlq-reader"))) {
+    try (var consumer =
+        new KafkaConsumer<byte[], byte[]>(
+            KafkaClientConfigs.weightsConsumer(bootstrap, "dlq-reader"))) {
       var partition = new TopicPartition(Topics.DEAD_LETTER, 0);
       consumer.assign(List.of(partition));
       consumer.seekToBeginning(List.of(partition));
       long end = consumer.endOffsets(List.of(partition)).get(partition);
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
       while (consumer.position(partition) < end && System.nanoTime() < deadline) {
-        consumer.poll(Duration.ofMillis(200)).forEach(r -> letters.add(DeadLetters.codec().decode(r.value())));
+        consumer
+            .poll(Duration.ofMillis(200))
+            .forEach(r -> letters.add(DeadLetters.codec().decode(r.value())));
       }
       assertThat(end).isEqualTo(expected);
     }

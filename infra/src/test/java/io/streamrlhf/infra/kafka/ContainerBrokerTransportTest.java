@@ -13,8 +13,9 @@ import org.testcontainers.utility.DockerImageName;
  */
 @EnabledIf(
     value = "dockerAnswers",
-    disabledReason = "no Docker engine answers here, so the container variant of the broker tests is skipped"
-        + " (EmbeddedBrokerTransportTest runs the same tests against the in-process broker)")
+    disabledReason =
+        "no Docker engine answers here, so the container variant of the broker tests is skipped"
+            + " (EmbeddedBrokerTransportTest runs the same tests against the in-process broker)")
 class ContainerBrokerTransportTest extends BrokerTransportContract {
   private KafkaContainer kafka;
 

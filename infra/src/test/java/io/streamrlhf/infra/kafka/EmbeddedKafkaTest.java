@@ -36,23 +36,32 @@ class EmbeddedKafkaTest {
   @Test
   void provisioningCreatesEveryTopicWithItsPartitionsAndConfigsExactlyOnce() throws Exception {
     try (var kafka = EmbeddedKafka.start();
-        var admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+        var admin =
+            Admin.create(
+                Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
       var names = Topics.provisioned().stream().map(TopicSpec::name).toList();
-      var unused = Topics.all().stream().map(TopicSpec::name).filter(n -> !names.contains(n)).toList();
+      var unused =
+          Topics.all().stream().map(TopicSpec::name).filter(n -> !names.contains(n)).toList();
 
-      assertThat(TopicProvisioner.provision(kafka.bootstrapServers(), TIMEOUT)).containsExactlyInAnyOrderElementsOf(names);
+      assertThat(TopicProvisioner.provision(kafka.bootstrapServers(), TIMEOUT))
+          .containsExactlyInAnyOrderElementsOf(names);
       assertThat(TopicProvisioner.provision(kafka.bootstrapServers(), TIMEOUT)).isEmpty();
       // topics nothing reads or writes yet are defined but not created
       assertThat(unused).contains(Topics.LABEL_REQUESTS, Topics.COMPARISONS, Topics.REWARD_WEIGHTS);
-      assertThat(admin.listTopics().names().get(30, TimeUnit.SECONDS)).doesNotContainAnyElementsOf(unused);
+      assertThat(admin.listTopics().names().get(30, TimeUnit.SECONDS))
+          .doesNotContainAnyElementsOf(unused);
 
       var described = admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
       for (var spec : Topics.provisioned()) {
-        assertThat(described.get(spec.name()).partitions()).as(spec.name()).hasSize(spec.partitions());
+        assertThat(described.get(spec.name()).partitions())
+            .as(spec.name())
+            .hasSize(spec.partitions());
       }
       var weights = new ConfigResource(ConfigResource.Type.TOPIC, Topics.POLICY_WEIGHTS);
-      var config = admin.describeConfigs(List.of(weights)).all().get(30, TimeUnit.SECONDS).get(weights);
-      assertThat(config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value()).isEqualTo(TopicConfig.CLEANUP_POLICY_COMPACT);
+      var config =
+          admin.describeConfigs(List.of(weights)).all().get(30, TimeUnit.SECONDS).get(weights);
+      assertThat(config.get(TopicConfig.CLEANUP_POLICY_CONFIG).value())
+          .isEqualTo(TopicConfig.CLEANUP_POLICY_COMPACT);
     }
   }
 
@@ -73,14 +82,20 @@ class EmbeddedKafkaTest {
     var prompt = new Prompt("p-restart", "Count to three\n", Instant.ofEpochMilli(42), 0L, 0L);
     var options = EmbeddedKafka.Options.defaults().withDataDir(dir);
     try (var kafka = EmbeddedKafka.start(options);
-        var producer = new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(kafka.bootstrapServers(), "t"))) {
+        var producer =
+            new KafkaProducer<byte[], byte[]>(
+                KafkaClientConfigs.producer(kafka.bootstrapServers(), "t"))) {
       TopicProvisioner.provision(kafka.bootstrapServers(), TIMEOUT);
-      producer.send(new ProducerRecord<>(Topics.PROMPTS, 0, null, codec.encode(prompt))).get(30, TimeUnit.SECONDS);
+      producer
+          .send(new ProducerRecord<>(Topics.PROMPTS, 0, null, codec.encode(prompt)))
+          .get(30, TimeUnit.SECONDS);
     }
     assertThat(dir).isNotEmptyDirectory();
 
     try (var kafka = EmbeddedKafka.start(options);
-        var consumer = new KafkaConsumer<byte[], byte[]>(KafkaClientConfigs.weightsConsumer(kafka.bootstrapServers(), "t"))) {
+        var consumer =
+            new KafkaConsumer<byte[], byte[]>(
+                KafkaClientConfigs.weightsConsumer(kafka.bootstrapServers(), "t"))) {
       var partition = new TopicPartition(Topics.PROMPTS, 0);
       consumer.assign(List.of(partition));
       consumer.seekToBeginning(List.of(partition));

@@ -23,8 +23,16 @@ class EquivalenceTest {
     TinyRun.checkpoints(dir);
     var config = TinyRun.config(3, 0);
     var log = new PrintWriter(new StringWriter(), true);
-    PpoLoop.inProcess(config, dir.resolve("sft"), dir.resolve("rm"), dir.resolve("inproc"), false, log);
-    LocalLoop.run(config, 1, LoopBroker.fresh(), dir.resolve("sft"), dir.resolve("rm"), dir.resolve("kafka"), log);
+    PpoLoop.inProcess(
+        config, dir.resolve("sft"), dir.resolve("rm"), dir.resolve("inproc"), false, log);
+    LocalLoop.run(
+        config,
+        1,
+        LoopBroker.fresh(),
+        dir.resolve("sft"),
+        dir.resolve("rm"),
+        dir.resolve("kafka"),
+        log);
 
     try (var inproc = Checkpoint.loadModel(dir.resolve("inproc"));
         var kafka = Checkpoint.loadModel(dir.resolve("kafka"));
@@ -39,7 +47,8 @@ class EquivalenceTest {
   private static double maxDifference(Gpt a, Gpt b) {
     double max = 0;
     for (var entry : a.parameters().entrySet()) {
-      if (entry.getKey().startsWith("scalar_head.")) continue; // zeroed in PPO, so trivially different from SFT
+      if (entry.getKey().startsWith("scalar_head."))
+        continue; // zeroed in PPO, so trivially different from SFT
       var x = entry.getValue().toFloatArray();
       var y = b.parameters().get(entry.getKey()).toFloatArray();
       for (int i = 0; i < x.length; i++) max = Math.max(max, Math.abs(x[i] - y[i]));

@@ -21,15 +21,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The learner process killed with SIGKILL mid-run and started again with --resume on the same output directory:
- * every rollout id is applied exactly once (the checkpoint holds the consumed offsets and the
- * ledger; rollouts produced again or read again after the restart are skipped).
+ * The learner process killed with SIGKILL mid-run and started again with --resume on the same
+ * output directory: every rollout id is applied exactly once (the checkpoint holds the consumed
+ * offsets and the ledger; rollouts produced again or read again after the restart are skipped).
  */
 class LearnerCrashTest {
   private static final Duration WAIT = Duration.ofSeconds(120);
 
   @Test
-  void aLearnerKilledMidRunAndRestartedAppliesEveryRolloutExactlyOnce(@TempDir Path dir) throws Exception {
+  void aLearnerKilledMidRunAndRestartedAppliesEveryRolloutExactlyOnce(@TempDir Path dir)
+      throws Exception {
     TinyRun.checkpoints(dir);
     var bootstrap = LoopBroker.fresh();
     var config = TinyRun.config(5, 0);
@@ -38,21 +39,29 @@ class LearnerCrashTest {
     var out = dir.resolve("ppo");
     var vertx = ActorNode.newVertx();
     var actorLog = new Watch();
-    var node = ActorNode.deploy(vertx, LocalLoop.settings("actor-0", bootstrap, config),
-        RolloutActor.Models.load(dir.resolve("sft"), RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
-        actorLog::line);
+    var node =
+        ActorNode.deploy(
+            vertx,
+            LocalLoop.settings("actor-0", bootstrap, config),
+            RolloutActor.Models.load(
+                dir.resolve("sft"),
+                RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
+            actorLog::line);
     try {
       var first = new Watch();
       var killed = learner(bootstrap, dir, configFile, out, false, first);
       first.await("learner: checkpoint v2 written", WAIT);
-      // update 3 is computed from rollouts read past checkpoint v2 but not yet checkpointed: kill it there
+      // update 3 is computed from rollouts read past checkpoint v2 but not yet checkpointed: kill
+      // it there
       first.await("learner: update 3/5", WAIT);
       killed.destroyForcibly(); // SIGKILL: no shutdown hooks, no flush
       assertThat(killed.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
       var second = new Watch();
       var restarted = learner(bootstrap, dir, configFile, out, true, second);
-      assertThat(restarted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).as("restarted learner finished").isTrue();
+      assertThat(restarted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .as("restarted learner finished")
+          .isTrue();
       assertThat(restarted.exitValue()).as(String.join("\n", second.lines())).isZero();
       assertThat(second.has("learner: resumed run")).isTrue();
     } finally {
@@ -72,25 +81,52 @@ class LearnerCrashTest {
     assertThat(applied).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(expected);
   }
 
-  /** {@code rlhf learner} as a child JVM on this test's classpath, its output lines into {@code watch}. */
-  private static Process learner(String bootstrap, Path dir, Path config, Path out, boolean resume, Watch watch)
+  /**
+   * {@code rlhf learner} as a child JVM on this test's classpath, its output lines into {@code
+   * watch}.
+   */
+  private static Process learner(
+      String bootstrap, Path dir, Path config, Path out, boolean resume, Watch watch)
       throws Exception {
     var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    var command = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), "-Dai.djl.offline=true",
-        "-Dai.djl.pytorch.num_threads=1", "io.streamrlhf.infra.cli.Rlhf", "learner", "--bootstrap", bootstrap,
-        "--sft", dir.resolve("sft").toString(), "--rm", dir.resolve("rm").toString(), "--config", config.toString(),
-        "--out", out.toString(), "--rollout-wait", "PT2M"));
+    var command =
+        new ArrayList<>(
+            List.of(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                "-Dai.djl.offline=true",
+                "-Dai.djl.pytorch.num_threads=1",
+                "io.streamrlhf.infra.cli.Rlhf",
+                "learner",
+                "--bootstrap",
+                bootstrap,
+                "--sft",
+                dir.resolve("sft").toString(),
+                "--rm",
+                dir.resolve("rm").toString(),
+                "--config",
+                config.toString(),
+                "--out",
+                out.toString(),
+                "--rollout-wait",
+                "PT2M"));
     if (resume) command.add("--resume");
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("OMP_WAIT_POLICY", "PASSIVE");
     var process = builder.start();
-    var reader = new Thread(() -> {
-      try (var lines = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-        for (String line; (line = lines.readLine()) != null; ) watch.line(line);
-      } catch (java.io.IOException closed) {
-        // the process was killed
-      }
-    }, "learner-output");
+    var reader =
+        new Thread(
+            () -> {
+              try (var lines =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = lines.readLine()) != null; ) watch.line(line);
+              } catch (java.io.IOException closed) {
+                // the process was killed
+              }
+            },
+            "learner-output");
     reader.setDaemon(true);
     reader.start();
     return process;

@@ -13,8 +13,8 @@ import org.apache.kafka.clients.admin.ConsumerGroupListing;
 
 /**
  * One real embedded broker for the streaming tests of this JVM (starting one costs seconds on a
- * shared machine), with the loop's topics and consumer groups wiped before each test: a new run
- * on old topics would find an earlier run's weights and prompts there.
+ * shared machine), with the loop's topics and consumer groups wiped before each test: a new run on
+ * old topics would find an earlier run's weights and prompts there.
  */
 final class LoopBroker {
   private static EmbeddedKafka kafka;
@@ -29,16 +29,20 @@ final class LoopBroker {
     }
     var bootstrap = kafka.bootstrapServers();
     try (var admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-      var groups = admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream()
-          .map(ConsumerGroupListing::groupId).toList();
+      var groups =
+          admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream()
+              .map(ConsumerGroupListing::groupId)
+              .toList();
       if (!groups.isEmpty()) admin.deleteConsumerGroups(groups).all().get(30, TimeUnit.SECONDS);
       var existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
       var loop = Topics.all().stream().map(TopicSpec::name).filter(existing::contains).toList();
       if (!loop.isEmpty()) {
         admin.deleteTopics(loop).all().get(30, TimeUnit.SECONDS);
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (admin.listTopics().names().get(30, TimeUnit.SECONDS).stream().anyMatch(loop::contains)) {
-          if (System.nanoTime() > deadline) throw new IllegalStateException("topics not deleted within 30 s");
+        while (admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
+            .anyMatch(loop::contains)) {
+          if (System.nanoTime() > deadline)
+            throw new IllegalStateException("topics not deleted within 30 s");
           Thread.sleep(50); // polling the broker's metadata with a deadline
         }
       }

@@ -7,36 +7,41 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Predicate;
 
-/** A log the streaming tests can wait on: every line printed, and waits for a line (or any condition) with a deadline. */
+/**
+ * A log the streaming tests can wait on: every line printed, and waits for a line (or any
+ * condition) with a deadline.
+ */
 final class Watch {
   private final List<String> lines = new ArrayList<>();
   private final StringBuilder partial = new StringBuilder();
 
   /** Where the loop prints; lines also echo to stdout for the surefire report. */
   PrintWriter writer() {
-    return new PrintWriter(new Writer() {
-      @Override
-      public void write(char[] buf, int off, int len) {
-        synchronized (Watch.this) {
-          for (int i = off; i < off + len; i++) {
-            if (buf[i] == '\n') {
-              System.out.println(java.time.LocalTime.now() + " " + partial);
-              lines.add(partial.toString());
-              partial.setLength(0);
-              Watch.this.notifyAll();
-            } else {
-              partial.append(buf[i]);
+    return new PrintWriter(
+        new Writer() {
+          @Override
+          public void write(char[] buf, int off, int len) {
+            synchronized (Watch.this) {
+              for (int i = off; i < off + len; i++) {
+                if (buf[i] == '\n') {
+                  System.out.println(java.time.LocalTime.now() + " " + partial);
+                  lines.add(partial.toString());
+                  partial.setLength(0);
+                  Watch.this.notifyAll();
+                } else {
+                  partial.append(buf[i]);
+                }
+              }
             }
           }
-        }
-      }
 
-      @Override
-      public void flush() {}
+          @Override
+          public void flush() {}
 
-      @Override
-      public void close() {}
-    }, true);
+          @Override
+          public void close() {}
+        },
+        true);
   }
 
   void line(String line) {
@@ -60,16 +65,21 @@ final class Watch {
     await(l -> l.contains(fragment), "a line containing '" + fragment + "'", timeout);
   }
 
-  synchronized void await(Predicate<String> line, String what, Duration timeout) throws InterruptedException {
+  synchronized void await(Predicate<String> line, String what, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (lines.stream().noneMatch(line)) {
       long left = deadline - System.nanoTime();
-      if (left <= 0) throw new AssertionError("no " + what + " within " + timeout + "; log:\n" + String.join("\n", lines));
+      if (left <= 0)
+        throw new AssertionError(
+            "no " + what + " within " + timeout + "; log:\n" + String.join("\n", lines));
       wait(Math.max(1, left / 1_000_000));
     }
   }
 
-  /** Polls {@code condition} until true or the deadline passes (for conditions that print nothing). */
+  /**
+   * Polls {@code condition} until true or the deadline passes (for conditions that print nothing).
+   */
   static void until(java.util.function.BooleanSupplier condition, String what, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();

@@ -40,13 +40,21 @@ class WeightIntegrityTest {
     var bootstrap = LoopBroker.fresh();
     var vertx = ActorNode.newVertx();
     var applied = Collections.synchronizedList(new ArrayList<Long>());
-    vertx.eventBus().<JsonObject>consumer(ActorEvents.APPLIED, m -> applied.add(m.body().getLong("version")));
+    vertx
+        .eventBus()
+        .<JsonObject>consumer(ActorEvents.APPLIED, m -> applied.add(m.body().getLong("version")));
     var watch = new Watch();
-    try (var producer = new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "test-weights"));
+    try (var producer =
+            new KafkaProducer<byte[], byte[]>(
+                KafkaClientConfigs.producer(bootstrap, "test-weights"));
         var policy = Gpt.create(TinyRun.SHAPE, 5)) {
-      RolloutActor.Models models = new RolloutActor.Models(() -> Gpt.create(TinyRun.SHAPE, 1),
-          reference -> RewardModel.headOnly(Gpt.create(TinyRun.SHAPE, 2)));
-      var node = ActorNode.deploy(vertx, ActorSettings.of("actor-w", bootstrap, 1, 8, 1.0), models, watch::line);
+      RolloutActor.Models models =
+          new RolloutActor.Models(
+              () -> Gpt.create(TinyRun.SHAPE, 1),
+              reference -> RewardModel.headOnly(Gpt.create(TinyRun.SHAPE, 2)));
+      var node =
+          ActorNode.deploy(
+              vertx, ActorSettings.of("actor-w", bootstrap, 1, 8, 1.0), models, watch::line);
       try {
         var publisher = new WeightPublisher(producer, CHUNK_BYTES);
         publisher.publish(snapshot(policy, 1), WAIT);
@@ -57,7 +65,8 @@ class WeightIntegrityTest {
         var data = corrupted.get(1).getData().duplicate();
         var flipped = new byte[data.remaining()];
         data.get(flipped);
-        flipped[flipped.length / 2] ^= 0x40; // one bit in the middle of the weights; the SHA-256 still the original's
+        flipped[flipped.length / 2] ^=
+            0x40; // one bit in the middle of the weights; the SHA-256 still the original's
         corrupted.get(1).setData(ByteBuffer.wrap(flipped));
         send(producer, corrupted);
         var torn = new ArrayList<>(WeightChunker.split(snapshot(policy, 3), CHUNK_BYTES));
@@ -67,7 +76,8 @@ class WeightIntegrityTest {
 
         Watch.until(() -> applied.contains(4L), "v4 applied", WAIT);
         assertThat(applied).containsExactly(1L, 4L);
-        assertThat(watch.lines()).noneMatch(l -> l.contains("policy v2") || l.contains("policy v3"));
+        assertThat(watch.lines())
+            .noneMatch(l -> l.contains("policy v2") || l.contains("policy v3"));
       } finally {
         node.stop();
       }
@@ -77,15 +87,25 @@ class WeightIntegrityTest {
   }
 
   private static PublishedWeights snapshot(Gpt policy, long version) {
-    return new PublishedWeights(WeightModel.POLICY, version, policy.snapshot(version).encode(),
-        Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()), Instant.now());
+    return new PublishedWeights(
+        WeightModel.POLICY,
+        version,
+        policy.snapshot(version).encode(),
+        Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()),
+        Instant.now());
   }
 
-  private static void send(KafkaProducer<byte[], byte[]> producer, List<WeightChunk> chunks) throws Exception {
+  private static void send(KafkaProducer<byte[], byte[]> producer, List<WeightChunk> chunks)
+      throws Exception {
     var codec = AvroCodec.of(WeightChunk.class);
     for (var chunk : chunks) {
-      producer.send(new ProducerRecord<>(Topics.POLICY_WEIGHTS, WeightChunker.key(chunk).getBytes(StandardCharsets.UTF_8),
-          codec.encode(chunk))).get(30, TimeUnit.SECONDS);
+      producer
+          .send(
+              new ProducerRecord<>(
+                  Topics.POLICY_WEIGHTS,
+                  WeightChunker.key(chunk).getBytes(StandardCharsets.UTF_8),
+                  codec.encode(chunk)))
+          .get(30, TimeUnit.SECONDS);
     }
   }
 }

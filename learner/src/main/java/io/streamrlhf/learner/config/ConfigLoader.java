@@ -14,8 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -23,9 +23,10 @@ import java.util.Map;
  * Builds a stage's effective config in layers, later ones winning: the record's defaults, an
  * optional preset ({@link Presets}), an optional config file (JSON, or YAML for {@code
  * .yaml}/{@code .yml}), then {@code --set key=value} overrides. A nested setting is named by its
- * path ({@code optimizer.learning_rate}) or, where that is unambiguous, by its own name. Every key is checked against the record's keys — an unknown one is
- * rejected with the nearest valid name — and every value against the type of its default, so
- * a typo fails at start with one line instead of silently training with a default.
+ * path ({@code optimizer.learning_rate}) or, where that is unambiguous, by its own name. Every key
+ * is checked against the record's keys — an unknown one is rejected with the nearest valid name —
+ * and every value against the type of its default, so a typo fails at start with one line instead
+ * of silently training with a default.
  */
 public final class ConfigLoader {
   private ConfigLoader() {}
@@ -49,26 +50,33 @@ public final class ConfigLoader {
   }
 
   /**
-   * The same with a preset's section for this stage ({@link Presets}) between the defaults and
-   * the file; {@code preset} null is none.
+   * The same with a preset's section for this stage ({@link Presets}) between the defaults and the
+   * file; {@code preset} null is none.
    */
-  public static <T extends StageConfig> T load(T defaults, String preset, Path file, List<String> overrides) {
+  public static <T extends StageConfig> T load(
+      T defaults, String preset, Path file, List<String> overrides) {
     var tree = (ObjectNode) Json.MAPPER.valueToTree(defaults);
     // values are checked against the default's type, not an earlier override's (0 then 0.5 is fine)
     var keys = new Keys(tree.deepCopy());
-    if (preset != null) apply(tree, keys, "", Presets.section(preset, defaults.stageName()), "in preset " + preset);
+    if (preset != null)
+      apply(tree, keys, "", Presets.section(preset, defaults.stageName()), "in preset " + preset);
     if (file != null) apply(tree, keys, "", readFile(file), "in " + file);
     for (var override : overrides) {
       int eq = override.indexOf('=');
-      if (eq <= 0) throw new IllegalArgumentException("--set expects key=value, got '" + override + "'");
+      if (eq <= 0)
+        throw new IllegalArgumentException("--set expects key=value, got '" + override + "'");
       var key = override.substring(0, eq).trim().replace('-', '_');
       var path = keys.resolve(key, "in --set " + override);
-      keys.set(tree, path, key, parseScalar(keys.defaultOf(path), override.substring(eq + 1).trim()));
+      keys.set(
+          tree, path, key, parseScalar(keys.defaultOf(path), override.substring(eq + 1).trim()));
     }
     return build(defaults, tree);
   }
 
-  /** {@code defaults} with {@code key=value} overrides, as {@code --set} gives them: how tests build a config. */
+  /**
+   * {@code defaults} with {@code key=value} overrides, as {@code --set} gives them: how tests build
+   * a config.
+   */
   public static <T extends StageConfig> T with(T defaults, String... overrides) {
     return load(defaults, null, null, List.of(overrides));
   }
@@ -81,14 +89,20 @@ public final class ConfigLoader {
     } catch (ValueInstantiationException e) {
       // a range check in the record's constructor: its message already names the key
       var cause = e.getCause();
-      throw new IllegalArgumentException(cause != null ? cause.getMessage() : e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(
+          cause != null ? cause.getMessage() : e.getOriginalMessage(), e);
     } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("invalid " + defaults.stageName() + " config: " + e.getOriginalMessage(), e);
+      throw new IllegalArgumentException(
+          "invalid " + defaults.stageName() + " config: " + e.getOriginalMessage(), e);
     }
   }
 
-  /** Writes a file's or preset's key: value pairs, nested ({@code optimizer: {...}}) or flat, into the tree. */
-  private static void apply(ObjectNode tree, Keys keys, String prefix, ObjectNode values, String where) {
+  /**
+   * Writes a file's or preset's key: value pairs, nested ({@code optimizer: {...}}) or flat, into
+   * the tree.
+   */
+  private static void apply(
+      ObjectNode tree, Keys keys, String prefix, ObjectNode values, String where) {
     for (var entry : values.properties()) {
       var name = prefix + entry.getKey();
       var value = entry.getValue();
@@ -98,7 +112,11 @@ public final class ConfigLoader {
       }
       var path = keys.resolve(name, where);
       // YAML 1.1 reads 3e-4 (no dot) as text; numbers written as strings are read like --set values
-      keys.set(tree, path, name, value.isTextual() ? parseScalar(keys.defaultOf(path), value.asText()) : value);
+      keys.set(
+          tree,
+          path,
+          name,
+          value.isTextual() ? parseScalar(keys.defaultOf(path), value.asText()) : value);
     }
   }
 
@@ -145,14 +163,22 @@ public final class ConfigLoader {
       throw new IllegalArgumentException(
           suggestion != null
               ? "unknown key '" + key + "' " + where + "; did you mean '" + suggestion + "'?"
-              : "unknown key '" + key + "' " + where + "; valid keys: " + String.join(", ", defaults.keySet()));
+              : "unknown key '"
+                  + key
+                  + "' "
+                  + where
+                  + "; valid keys: "
+                  + String.join(", ", defaults.keySet()));
     }
 
     JsonNode defaultOf(String path) {
       return defaults.get(path);
     }
 
-    /** Sets one value, checked against its default's type; {@code key} is the name as written, for the message. */
+    /**
+     * Sets one value, checked against its default's type; {@code key} is the name as written, for
+     * the message.
+     */
     void set(ObjectNode tree, String path, String key, JsonNode value) {
       var node = tree;
       var parts = path.split("\\.");
@@ -170,7 +196,11 @@ public final class ConfigLoader {
   public static String describe(StageConfig config) {
     var text = new StringBuilder(config.stageName()).append(" derived sizes:");
     config.derivedSizes().forEach((k, v) -> text.append(' ').append(k).append('=').append(v));
-    return text.append('\n').append(config.stageName()).append(" config: ").append(toJson(config)).toString();
+    return text.append('\n')
+        .append(config.stageName())
+        .append(" config: ")
+        .append(toJson(config))
+        .toString();
   }
 
   /** Saves the effective config as {@code dir/config.json}, atomically. */
@@ -193,7 +223,9 @@ public final class ConfigLoader {
     return best != null && bestDistance <= Math.max(2, key.length() / 3) ? best : null;
   }
 
-  /** A --set value as the JSON scalar it spells, except for text settings, which take it verbatim. */
+  /**
+   * A --set value as the JSON scalar it spells, except for text settings, which take it verbatim.
+   */
   private static JsonNode parseScalar(JsonNode current, String text) {
     if (current.isTextual()) return TextNode.valueOf(text);
     try {
@@ -221,23 +253,27 @@ public final class ConfigLoader {
       ok = value.isTextual();
     }
     if (!ok) {
-      throw new IllegalArgumentException("invalid value " + value + " for " + key + ": expected " + expected);
+      throw new IllegalArgumentException(
+          "invalid value " + value + " for " + key + ": expected " + expected);
     }
     return value;
   }
 
   private static ObjectNode readFile(Path file) {
-    if (!Files.isRegularFile(file)) throw new IllegalArgumentException("config file not found: " + file);
+    if (!Files.isRegularFile(file))
+      throw new IllegalArgumentException("config file not found: " + file);
     var name = file.getFileName().toString().toLowerCase(Locale.ROOT);
     var mapper = name.endsWith(".yaml") || name.endsWith(".yml") ? YAML : Json.MAPPER;
     JsonNode node;
     try {
       node = mapper.readTree(file.toFile());
     } catch (IOException e) {
-      throw new IllegalArgumentException("cannot read config file " + file + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "cannot read config file " + file + ": " + e.getMessage(), e);
     }
     if (node == null || node.isMissingNode()) return Json.MAPPER.createObjectNode();
-    if (!node.isObject()) throw new IllegalArgumentException("config file " + file + " must hold key: value pairs");
+    if (!node.isObject())
+      throw new IllegalArgumentException("config file " + file + " must hold key: value pairs");
     return (ObjectNode) node;
   }
 }

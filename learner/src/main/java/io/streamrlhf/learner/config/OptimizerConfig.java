@@ -6,9 +6,9 @@ import io.streamrlhf.learner.train.LearningRateSchedule;
 import io.streamrlhf.model.AdamW;
 
 /**
- * The AdamW settings every stage config nests under {@code optimizer}: the peak learning rate,
- * its warm-up and cosine floor, decoupled weight decay, Adam's betas and the global-norm clip.
- * Written once here so the four stages share the checks and the schedule.
+ * The AdamW settings every stage config nests under {@code optimizer}: the peak learning rate, its
+ * warm-up and cosine floor, decoupled weight decay, Adam's betas and the global-norm clip. Written
+ * once here so the four stages share the checks and the schedule.
  */
 public record OptimizerConfig(
     double learningRate,
@@ -21,7 +21,10 @@ public record OptimizerConfig(
 
   public OptimizerConfig {
     require(learningRate > 0, "learning_rate", "> 0", learningRate);
-    require(minLearningRate >= 0 && minLearningRate <= learningRate, "min_learning_rate", "in [0, learning_rate]",
+    require(
+        minLearningRate >= 0 && minLearningRate <= learningRate,
+        "min_learning_rate",
+        "in [0, learning_rate]",
         minLearningRate);
     require(warmupSteps >= 0, "warmup_steps", ">= 0", warmupSteps);
     require(weightDecay >= 0, "weight_decay", ">= 0", weightDecay);
@@ -31,8 +34,10 @@ public record OptimizerConfig(
   }
 
   /** Betas 0.9 and 0.95 (GPT-3, nanoGPT) and a clip norm of 1, with the stage's rates and decay. */
-  public static OptimizerConfig of(double learningRate, double minLearningRate, int warmupSteps, double weightDecay) {
-    return new OptimizerConfig(learningRate, minLearningRate, warmupSteps, weightDecay, 0.9, 0.95, 1.0);
+  public static OptimizerConfig of(
+      double learningRate, double minLearningRate, int warmupSteps, double weightDecay) {
+    return new OptimizerConfig(
+        learningRate, minLearningRate, warmupSteps, weightDecay, 0.9, 0.95, 1.0);
   }
 
   /** What the optimizer itself takes: betas, decoupled weight decay and the clip norm. */
@@ -42,6 +47,7 @@ public record OptimizerConfig(
 
   /** Warm-up then cosine decay over {@code totalSteps} optimizer steps. */
   public LearningRateSchedule schedule(long totalSteps) {
-    return new LearningRateSchedule(learningRate, minLearningRate, warmupSteps, Math.max(totalSteps, warmupSteps));
+    return new LearningRateSchedule(
+        learningRate, minLearningRate, warmupSteps, Math.max(totalSteps, warmupSteps));
   }
 }

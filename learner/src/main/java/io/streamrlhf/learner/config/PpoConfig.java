@@ -15,19 +15,18 @@ import java.util.Map;
  * @param valueClipRange how far a value prediction may move from its rollout value per batch
  * @param valueLossCoef c_V: the value head shares the policy's trunk, so trl's 0.1 rather than
  *     CleanRL's 0.5 keeps value regression from dominating the policy gradient
- * @param valueHeadLearningRate AdamW's step size for the value head alone (constant): the head
- *     is a zeroed linear read-out that must fit returns far faster than the trunk may move
- * @param valueWarmupUpdates the first updates train the value head only (the policy stays SFT),
- *     so the first policy steps already have a baseline
- * @param referenceShaping how much of the reward model's likelihood term w·log π_SFT(y|x) is
- *     paid token by token (Ppo#shapedTokenRewards): each token earns this times w per nat of its
- *     SFT log-likelihood (in normalised units) and the last token gives the sum back, so returns
- *     are unchanged; 0, a head-only reward model or the oracle put the whole score on the last
- *     token
+ * @param valueHeadLearningRate AdamW's step size for the value head alone (constant): the head is a
+ *     zeroed linear read-out that must fit returns far faster than the trunk may move
+ * @param valueWarmupUpdates the first updates train the value head only (the policy stays SFT), so
+ *     the first policy steps already have a baseline
+ * @param referenceShaping how much of the reward model's likelihood term w·log π_SFT(y|x) is paid
+ *     token by token (Ppo#shapedTokenRewards): each token earns this times w per nat of its SFT
+ *     log-likelihood (in normalised units) and the last token gives the sum back, so returns are
+ *     unchanged; 0, a head-only reward model or the oracle put the whole score on the last token
  * @param initKlCoef β, fixed unless adaptive_kl (InstructGPT: 0.02, fixed)
  * @param targetKl KL(π‖π_SFT) per response, in nats, the adaptive controller steers to
- * @param klHorizon Ziegler's horizon in responses; 10,000 there, scaled down to this world's
- *     runs of a few thousand responses so the controller can act within a run
+ * @param klHorizon Ziegler's horizon in responses; 10,000 there, scaled down to this world's runs
+ *     of a few thousand responses so the controller can act within a run
  * @param ptxCoef γ_ptx of PPO-ptx; 0 turns it off
  * @param importanceWeightCap c̄ of the decoupled-PPO behaviour weight (≥ 1, see Ppo)
  * @param evalEveryUpdates period of the gold-vs-proxy evaluation, in updates
@@ -35,10 +34,10 @@ import java.util.Map;
  * @param checkpointEveryUpdates checkpoint period of the in-process loop; the streaming learner
  *     checkpoints after every update whatever this says, because it publishes only weights a
  *     checkpoint holds (exactly-once across restarts), and says so at start
- * @param maxLag the streaming loop's staleness bound: a rollout sampled by policy version v is
- *     used by the learner at version u only if u − v ≤ max_lag (older ones are dropped and
- *     counted), and prompts of batch b ask actors for a policy of at least b − max_lag; 0 is
- *     on-policy (actors wait for every new version)
+ * @param maxLag the streaming loop's staleness bound: a rollout sampled by policy version v is used
+ *     by the learner at version u only if u − v ≤ max_lag (older ones are dropped and counted), and
+ *     prompts of batch b ask actors for a policy of at least b − max_lag; 0 is on-policy (actors
+ *     wait for every new version)
  * @param reward what the actors score with: {@code model}, the reward model (InstructGPT), or
  *     {@code oracle}, the gold reward (RewardSource)
  */
@@ -89,8 +88,12 @@ public record PpoConfig(
     require(valueHeadLearningRate >= 0, "value_head_learning_rate", ">= 0", valueHeadLearningRate);
     require(valueWarmupUpdates >= 0, "value_warmup_updates", ">= 0", valueWarmupUpdates);
     if (valueWarmupUpdates >= updates) {
-      throw new IllegalArgumentException("value_warmup_updates (" + valueWarmupUpdates + ") must be less than updates ("
-          + updates + "), or the policy never trains: set value_warmup_updates=0 for a short run");
+      throw new IllegalArgumentException(
+          "value_warmup_updates ("
+              + valueWarmupUpdates
+              + ") must be less than updates ("
+              + updates
+              + "), or the policy never trains: set value_warmup_updates=0 for a short run");
     }
     require(entropyCoef >= 0, "entropy_coef", ">= 0", entropyCoef);
     require(gamma > 0 && gamma <= 1, "gamma", "in (0, 1]", gamma);
@@ -101,23 +104,32 @@ public record PpoConfig(
     require(klHorizon > 0, "kl_horizon", "> 0", klHorizon);
     require(ptxCoef >= 0, "ptx_coef", ">= 0", ptxCoef);
     require(ptxTokensPerMinibatch > 0, "ptx_tokens_per_minibatch", "> 0", ptxTokensPerMinibatch);
-    require(importanceWeightCap >= 1, "importance_weight_cap", ">= 1 (on-policy tokens keep weight 1)",
+    require(
+        importanceWeightCap >= 1,
+        "importance_weight_cap",
+        ">= 1 (on-policy tokens keep weight 1)",
         importanceWeightCap);
     require(evalEveryUpdates > 0, "eval_every_updates", "> 0", evalEveryUpdates);
     require(evalPrompts > 0, "eval_prompts", "> 0", evalPrompts);
     require(logEveryUpdates > 0, "log_every_updates", "> 0", logEveryUpdates);
     require(checkpointEveryUpdates > 0, "checkpoint_every_updates", "> 0", checkpointEveryUpdates);
     require(maxLag >= 0, "max_lag", ">= 0", maxLag);
-    require(REWARD_MODEL.equals(reward) || REWARD_ORACLE.equals(reward), "reward", "model or oracle",
+    require(
+        REWARD_MODEL.equals(reward) || REWARD_ORACLE.equals(reward),
+        "reward",
+        "model or oracle",
         reward);
     if (gamma < 1 && referenceShaping > 0) {
-      throw new IllegalArgumentException("reference_shaping is potential-based (it keeps every return) only at"
-          + " gamma = 1: set gamma=1 or reference_shaping=0, got gamma " + gamma);
+      throw new IllegalArgumentException(
+          "reference_shaping is potential-based (it keeps every return) only at"
+              + " gamma = 1: set gamma=1 or reference_shaping=0, got gamma "
+              + gamma);
     }
   }
 
   /** The values of {@code reward}. */
   public static final String REWARD_MODEL = "model";
+
   public static final String REWARD_ORACLE = "oracle";
 
   public static PpoConfig defaults() {
@@ -179,5 +191,4 @@ public record PpoConfig(
     sizes.put("gold_proxy_evaluations", updates / evalEveryUpdates);
     return sizes;
   }
-
 }

@@ -15,22 +15,29 @@ import java.util.List;
 public final class Presets {
   private Presets() {}
 
-  /** {@code tiny}: the defaults, the demo's 15 minutes; {@code full}: the small model and longer schedules. */
+  /**
+   * {@code tiny}: the defaults, the demo's 15 minutes; {@code full}: the small model and longer
+   * schedules.
+   */
   public static final List<String> NAMES = List.of("tiny", "full");
 
   /** The preset's settings for {@code stage}, empty when it changes none of them. */
   static ObjectNode section(String preset, String stage) {
     if (!NAMES.contains(preset)) {
-      throw new IllegalArgumentException("unknown preset '" + preset + "'; the presets are " + String.join(", ", NAMES));
+      throw new IllegalArgumentException(
+          "unknown preset '" + preset + "'; the presets are " + String.join(", ", NAMES));
     }
     var resource = "presets/" + preset + ".yaml";
     try (var in = Presets.class.getResourceAsStream(resource)) {
-      if (in == null) throw new IllegalStateException("preset " + preset + " is missing its resource " + resource);
+      if (in == null)
+        throw new IllegalStateException(
+            "preset " + preset + " is missing its resource " + resource);
       JsonNode root = new YAMLMapper().readTree(in);
       var section = root == null ? null : root.get(stage);
       if (section == null || section.isNull()) return new YAMLMapper().createObjectNode();
       if (!section.isObject()) {
-        throw new IllegalStateException("preset " + preset + ": section " + stage + " must hold key: value pairs");
+        throw new IllegalStateException(
+            "preset " + preset + ": section " + stage + " must hold key: value pairs");
       }
       return (ObjectNode) section;
     } catch (IOException e) {

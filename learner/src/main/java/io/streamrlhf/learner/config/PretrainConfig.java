@@ -5,7 +5,9 @@ import static io.streamrlhf.learner.config.StageConfig.require;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** Base language model on the corpus: next-token loss, AdamW, warm-up + cosine, global-norm clip. */
+/**
+ * Base language model on the corpus: next-token loss, AdamW, warm-up + cosine, global-norm clip.
+ */
 public record PretrainConfig(
     String shape,
     long seed,
@@ -29,7 +31,8 @@ public record PretrainConfig(
 
   public static PretrainConfig defaults() {
     // sized for the demo's budget: a few of its 15 minutes on 2 cores; the full preset runs longer
-    return new PretrainConfig("tiny", 1, 400, 32, 128, OptimizerConfig.of(3e-3, 3e-4, 40, 0.1), 25, 100);
+    return new PretrainConfig(
+        "tiny", 1, 400, 32, 128, OptimizerConfig.of(3e-3, 3e-4, 40, 0.1), 25, 100);
   }
 
   @Override
@@ -44,5 +47,4 @@ public record PretrainConfig(
     sizes.put("tokens_in_run", (long) steps * sequencesPerBatch * tokensPerSequence);
     return sizes;
   }
-
 }

@@ -32,7 +32,10 @@ public record RewardConfig(
   public RewardConfig {
     require(trainingPrompts > 0, "training_prompts", "> 0", trainingPrompts);
     require(heldOutPrompts > 0, "held_out_prompts", "> 0", heldOutPrompts);
-    require(responsesPerPrompt >= 2 && responsesPerPrompt <= 9, "responses_per_prompt", "in [2, 9] (K)",
+    require(
+        responsesPerPrompt >= 2 && responsesPerPrompt <= 9,
+        "responses_per_prompt",
+        "in [2, 9] (K)",
         responsesPerPrompt);
     require(promptsPerBatch > 0, "prompts_per_batch", "> 0", promptsPerBatch);
     require(epochs > 0, "epochs", "> 0", epochs);
@@ -45,11 +48,14 @@ public record RewardConfig(
   public static RewardConfig defaults() {
     // 10,200 ranked prompts: 7,500 distinct (color and insult repeat), 2.5 per demonstration of the
     // SFT pool's 3,000 (TASKS.md); 500 held-out prompts measure accuracy to about ±0.01
-    return new RewardConfig(3, 10200, 500, 4, 16, 2, 1.0, true, OptimizerConfig.of(3e-4, 3e-5, 10, 0.0), 10,
-        100);
+    return new RewardConfig(
+        3, 10200, 500, 4, 16, 2, 1.0, true, OptimizerConfig.of(3e-4, 3e-5, 10, 0.0), 10, 100);
   }
 
-  /** Optimizer steps per epoch: every epoch walks all training prompts once, the last batch maybe smaller. */
+  /**
+   * Optimizer steps per epoch: every epoch walks all training prompts once, the last batch maybe
+   * smaller.
+   */
   public long stepsPerEpoch() {
     return (trainingPrompts + promptsPerBatch - 1) / promptsPerBatch;
   }
@@ -70,9 +76,9 @@ public record RewardConfig(
     sizes.put("pairs_per_prompt", StageConfig.pairsOf(responsesPerPrompt));
     sizes.put("responses_per_batch", (long) promptsPerBatch * responsesPerPrompt);
     sizes.put("pairs_per_batch", (long) promptsPerBatch * StageConfig.pairsOf(responsesPerPrompt));
-    sizes.put("responses_to_sample", (long) (trainingPrompts + heldOutPrompts) * responsesPerPrompt);
+    sizes.put(
+        "responses_to_sample", (long) (trainingPrompts + heldOutPrompts) * responsesPerPrompt);
     sizes.put("steps", totalSteps());
     return sizes;
   }
-
 }

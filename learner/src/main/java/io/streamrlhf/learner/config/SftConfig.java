@@ -8,9 +8,9 @@ import java.util.Map;
 /**
  * Supervised fine-tuning on demonstrations, loss on response tokens only.
  *
- * @param demonstrations the pool of labeler-written demonstrations (TASKS.md: the scarce
- *     resource); SFT walks it in a fresh shuffle every epoch, so {@code steps ×
- *     demonstrations_per_batch / demonstrations} is the number of epochs
+ * @param demonstrations the pool of labeler-written demonstrations (TASKS.md: the scarce resource);
+ *     SFT walks it in a fresh shuffle every epoch, so {@code steps × demonstrations_per_batch /
+ *     demonstrations} is the number of epochs
  */
 public record SftConfig(
     long seed,
@@ -25,8 +25,11 @@ public record SftConfig(
   public SftConfig {
     require(steps > 0, "steps", "> 0", steps);
     require(demonstrationsPerBatch > 0, "demonstrations_per_batch", "> 0", demonstrationsPerBatch);
-    require(demonstrations >= demonstrationsPerBatch, "demonstrations", ">= demonstrations_per_batch ("
-        + demonstrationsPerBatch + ")", demonstrations);
+    require(
+        demonstrations >= demonstrationsPerBatch,
+        "demonstrations",
+        ">= demonstrations_per_batch (" + demonstrationsPerBatch + ")",
+        demonstrations);
     require(optimizer != null, "optimizer", "given", optimizer);
     require(logEverySteps > 0, "log_every_steps", "> 0", logEverySteps);
     require(checkpointEverySteps > 0, "checkpoint_every_steps", "> 0", checkpointEverySteps);
@@ -56,5 +59,4 @@ public record SftConfig(
     sizes.put("epochs", String.format(java.util.Locale.ROOT, "%.1f", epochs()));
     return sizes;
   }
-
 }

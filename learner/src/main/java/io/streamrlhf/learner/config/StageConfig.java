@@ -6,8 +6,8 @@ import java.util.Map;
  * The settings of one training stage: a record of hyper-parameters whose defaults live in its
  * {@code defaults()} and nowhere else, with the optimizer's nested under {@code optimizer}. Keys
  * are the record components in snake_case ({@code optimizer.learning_rate}); batch sizes say their
- * unit ({@code prompts_per_batch}). Built by
- * {@link ConfigLoader} from the defaults, an optional config file and {@code --set} overrides.
+ * unit ({@code prompts_per_batch}). Built by {@link ConfigLoader} from the defaults, an optional
+ * config file and {@code --set} overrides.
  */
 public sealed interface StageConfig permits PretrainConfig, SftConfig, RewardConfig, PpoConfig {
   /** The stage's CLI name: pretrain, sft, reward, ppo. */

@@ -11,10 +11,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The InstructGPT-style table of TASKS.md computed from evaluation records: per model, the share
- * of prompts whose response follows the instruction, is correct on the color family
- * (truthful), is correct, is not toxic, and beats the SFT model's response to the same prompt
- * under the oracle (ties ½); beside them the mean reward-model score and mean KL to SFT.
+ * The InstructGPT-style table of TASKS.md computed from evaluation records: per model, the share of
+ * prompts whose response follows the instruction, is correct on the color family (truthful), is
+ * correct, is not toxic, and beats the SFT model's response to the same prompt under the oracle
+ * (ties ½); beside them the mean reward-model score and mean KL to SFT.
  *
  * <p>Responses to the same prompt are paired by position: a model's k-th record answers the same
  * prompt as the SFT model's k-th record (both follow the evaluation set's order).
@@ -26,12 +26,31 @@ public final class EvalTable {
   public static final String SFT = "sft";
 
   /** One line of eval.jsonl. {@code rmScore} and {@code kl} are null when not measured. */
-  public record Record(String model, String prompt, String family, String reference, String response,
-      boolean terminated, double score, Double rmScore, Double kl) {}
+  public record Record(
+      String model,
+      String prompt,
+      String family,
+      String reference,
+      String response,
+      boolean terminated,
+      double score,
+      Double rmScore,
+      Double kl) {}
 
-  /** One table row; {@code winVsSft}, {@code meanRmScore}, {@code meanKl} are null when not measurable. */
-  public record Row(String model, int prompts, double follows, Double truthful, double correct, double nonToxic,
-      Double winVsSft, Double meanRmScore, Double meanKl) {}
+  /**
+   * One table row; {@code winVsSft}, {@code meanRmScore}, {@code meanKl} are null when not
+   * measurable.
+   */
+  public record Row(
+      String model,
+      int prompts,
+      double follows,
+      Double truthful,
+      double correct,
+      double nonToxic,
+      Double winVsSft,
+      Double meanRmScore,
+      Double meanKl) {}
 
   /** Rows in the order the models first appear. */
   public static List<Row> rows(List<Record> records) {
@@ -63,11 +82,20 @@ public final class EvalTable {
       if (comparable) {
         var other = sft.get(i);
         if (!Task.parse(other.prompt()).instruction().equals(task.instruction())) {
-          throw new IllegalArgumentException("record " + i + " of " + model + " answers '" + task.instruction()
-              + "' but the SFT record answers '" + other.prompt().strip() + "': records must follow the same prompt order");
+          throw new IllegalArgumentException(
+              "record "
+                  + i
+                  + " of "
+                  + model
+                  + " answers '"
+                  + task.instruction()
+                  + "' but the SFT record answers '"
+                  + other.prompt().strip()
+                  + "': records must follow the same prompt order");
         }
         double mine = grade.score();
-        double theirs = Oracle.grade(Task.parse(other.prompt()), other.response(), other.terminated()).score();
+        double theirs =
+            Oracle.grade(Task.parse(other.prompt()), other.response(), other.terminated()).score();
         wins += pairWin(mine, theirs);
       }
       if (r.rmScore() != null) {
@@ -80,13 +108,21 @@ public final class EvalTable {
       }
     }
     double d = Math.max(n, 1);
-    return new Row(model, n, follows / d, colors == 0 ? null : (double) truthful / colors, correct / d, nonToxic / d,
-        comparable ? wins / d : null, rmCount == n && n > 0 ? rm / n : null, klCount == n && n > 0 ? kl / n : null);
+    return new Row(
+        model,
+        n,
+        follows / d,
+        colors == 0 ? null : (double) truthful / colors,
+        correct / d,
+        nonToxic / d,
+        comparable ? wins / d : null,
+        rmCount == n && n > 0 ? rm / n : null,
+        klCount == n && n > 0 ? kl / n : null);
   }
 
   /**
-   * A model's win rate against SFT estimated from many samples per prompt, where the table's
-   * column compares one sample of each.
+   * A model's win rate against SFT estimated from many samples per prompt, where the table's column
+   * compares one sample of each.
    *
    * @param winVsSft mean over prompts of the share of the M×N (model, SFT) sample pairs the model
    *     wins (ties ½): the expected value of the table's column
@@ -94,7 +130,8 @@ public final class EvalTable {
    * @param samplesPerPrompt N, the SFT samples per prompt compared against
    * @param byFamily the same mean per family, in the order families first appear
    */
-  public record WinEstimate(double winVsSft, double standardError, int samplesPerPrompt, Map<String, Double> byFamily) {}
+  public record WinEstimate(
+      double winVsSft, double standardError, int samplesPerPrompt, Map<String, Double> byFamily) {}
 
   /**
    * The {@link WinEstimate} from oracle scores: {@code sft[i]} and {@code model[i]} hold the scores
@@ -104,8 +141,14 @@ public final class EvalTable {
   public static WinEstimate expectedWin(List<String> families, double[][] sft, double[][] model) {
     int n = families.size();
     if (n < 2 || sft.length != n || model.length != n) {
-      throw new IllegalArgumentException("need >= 2 prompts and one score row per prompt for both models, got "
-          + n + " prompts, " + sft.length + " and " + model.length + " rows");
+      throw new IllegalArgumentException(
+          "need >= 2 prompts and one score row per prompt for both models, got "
+              + n
+              + " prompts, "
+              + sft.length
+              + " and "
+              + model.length
+              + " rows");
     }
     int samples = sft[0].length;
     int drawn = model[0].length;
@@ -113,7 +156,8 @@ public final class EvalTable {
     var familySums = new LinkedHashMap<String, double[]>();
     for (int i = 0; i < n; i++) {
       if (sft[i].length != samples || model[i].length != drawn || samples == 0 || drawn == 0) {
-        throw new IllegalArgumentException("prompt " + i + ": every prompt needs the same number (> 0) of samples per model");
+        throw new IllegalArgumentException(
+            "prompt " + i + ": every prompt needs the same number (> 0) of samples per model");
       }
       double wins = 0;
       for (double mine : model[i]) {
@@ -140,17 +184,29 @@ public final class EvalTable {
   /** The table as Markdown; a dash where a column was not measured. */
   public static String markdown(List<Row> rows, Map<String, String> labels) {
     var sb = new StringBuilder();
-    sb.append("| model | follows | truthful | correct | non-toxic | win vs SFT | RM score | KL to SFT |\n");
+    sb.append(
+        "| model | follows | truthful | correct | non-toxic | win vs SFT | RM score | KL to SFT |\n");
     sb.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (var row : rows) {
-      sb.append("| ").append(labels.getOrDefault(row.model(), row.model()))
-          .append(" | ").append(share(row.follows()))
-          .append(" | ").append(row.truthful() == null ? "—" : share(row.truthful()))
-          .append(" | ").append(share(row.correct()))
-          .append(" | ").append(share(row.nonToxic()))
-          .append(" | ").append(row.winVsSft() == null ? "—" : share(row.winVsSft()))
-          .append(" | ").append(row.meanRmScore() == null ? "—" : String.format(Locale.ROOT, "%.3f", row.meanRmScore()))
-          .append(" | ").append(row.meanKl() == null ? "—" : String.format(Locale.ROOT, "%.2f", row.meanKl()))
+      sb.append("| ")
+          .append(labels.getOrDefault(row.model(), row.model()))
+          .append(" | ")
+          .append(share(row.follows()))
+          .append(" | ")
+          .append(row.truthful() == null ? "—" : share(row.truthful()))
+          .append(" | ")
+          .append(share(row.correct()))
+          .append(" | ")
+          .append(share(row.nonToxic()))
+          .append(" | ")
+          .append(row.winVsSft() == null ? "—" : share(row.winVsSft()))
+          .append(" | ")
+          .append(
+              row.meanRmScore() == null
+                  ? "—"
+                  : String.format(Locale.ROOT, "%.3f", row.meanRmScore()))
+          .append(" | ")
+          .append(row.meanKl() == null ? "—" : String.format(Locale.ROOT, "%.2f", row.meanKl()))
           .append(" |\n");
     }
     return sb.toString();

@@ -18,12 +18,12 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Produces the records of the InstructGPT-style table (TASKS.md): one sampled response per
- * held-out prompt for each row — base (zero-shot), base 3-shot, SFT, PPO — graded by the oracle,
- * scored by the reward model when one is given, and with its KL to the SFT model:
- * Σ over the response's sampled tokens of log π(token) − log π_SFT(token), each model at
- * temperature 1 on its own context (the 3-shot row's π sees the few-shot prompt, π_SFT the plain
- * prompt). Base rows are cut at the first newline.
+ * Produces the records of the InstructGPT-style table (TASKS.md): one sampled response per held-out
+ * prompt for each row — base (zero-shot), base 3-shot, SFT, PPO — graded by the oracle, scored by
+ * the reward model when one is given, and with its KL to the SFT model: Σ over the response's
+ * sampled tokens of log π(token) − log π_SFT(token), each model at temperature 1 on its own context
+ * (the 3-shot row's π sees the few-shot prompt, π_SFT the plain prompt). Base rows are cut at the
+ * first newline.
  */
 public final class Evaluation {
   private Evaluation() {}
@@ -71,8 +71,9 @@ public final class Evaluation {
   public record Settings(float temperature, long seed, int promptsPerBatch) {}
 
   /** The records of {@code rows} (in that order) over {@code tasks}. */
-  public static List<EvalTable.Record> run(List<Task> tasks, List<Row> rows, Models models, Settings settings,
-      PrintWriter log) throws IOException {
+  public static List<EvalTable.Record> run(
+      List<Task> tasks, List<Row> rows, Models models, Settings settings, PrintWriter log)
+      throws IOException {
     var records = new ArrayList<EvalTable.Record>();
     try (var sft = models.sft() == null ? null : Checkpoint.loadModel(models.sft());
         var rm = models.rm() == null ? null : Checkpoint.loadRewardModel(models.rm(), sft)) {
@@ -85,13 +86,22 @@ public final class Evaluation {
         long t0 = System.nanoTime();
         try (var policy = row == Row.SFT ? null : Checkpoint.loadModel(dir)) {
           var model = policy == null ? sft : policy;
-          var prompts = tasks.stream()
-              .map(t -> row.fewShot ? FewShotPrompt.build(t, settings.seed()) : t.prompt()).toList();
-          // Every row samples with the same seed, so prompt i draws the same random numbers in every
+          var prompts =
+              tasks.stream()
+                  .map(t -> row.fewShot ? FewShotPrompt.build(t, settings.seed()) : t.prompt())
+                  .toList();
+          // Every row samples with the same seed, so prompt i draws the same random numbers in
+          // every
           // row: where PPO keeps SFT's likely tokens, both rows draw the same response, and the win
           // column compares policies more than two independent draws' luck (ResponseSampler).
-          var samples = ResponseSampler.sample(model, prompts, settings.temperature(), settings.seed(),
-              settings.promptsPerBatch(), row.isBase());
+          var samples =
+              ResponseSampler.sample(
+                  model,
+                  prompts,
+                  settings.temperature(),
+                  settings.seed(),
+                  settings.promptsPerBatch(),
+                  row.isBase());
           for (int from = 0; from < tasks.size(); from += settings.promptsPerBatch()) {
             int to = Math.min(tasks.size(), from + settings.promptsPerBatch());
             var batchTasks = tasks.subList(from, to);
@@ -102,13 +112,25 @@ public final class Evaluation {
               var task = batchTasks.get(i);
               var sample = batchSamples.get(i);
               var grade = Oracle.grade(task, sample.response(), sample.terminated());
-              records.add(new EvalTable.Record(row.id, task.prompt(), task.family().id(), task.reference(),
-                  sample.response(), sample.terminated(), grade.score(), rmScores == null ? null : rmScores[i],
-                  kl == null ? null : kl[i]));
+              records.add(
+                  new EvalTable.Record(
+                      row.id,
+                      task.prompt(),
+                      task.family().id(),
+                      task.reference(),
+                      sample.response(),
+                      sample.terminated(),
+                      grade.score(),
+                      rmScores == null ? null : rmScores[i],
+                      kl == null ? null : kl[i]));
             }
           }
         }
-        log.printf(Locale.ROOT, "eval: %s sampled and scored on %d prompts in %.0f s%n", row.label, tasks.size(),
+        log.printf(
+            Locale.ROOT,
+            "eval: %s sampled and scored on %d prompts in %.0f s%n",
+            row.label,
+            tasks.size(),
             (System.nanoTime() - t0) / 1e9);
         log.flush();
       }
@@ -131,27 +153,43 @@ public final class Evaluation {
    * The win of the model in {@code otherDir} against the SFT model over {@code samples} fresh
    * responses per prompt from each, graded by the oracle: the expected value of the table's
    * one-sample column, with its standard error (the column moves by about 0.01 from one sampling
-   * seed to the next, about as much as PPO moves it). The two models draw independently, from
-   * seeds other than the table's.
+   * seed to the next, about as much as PPO moves it). The two models draw independently, from seeds
+   * other than the table's.
    *
    * @param sftScores {@link #sftSampleScores}: the SFT samples every estimate is measured against
    * @param sftRowScores the oracle scores of the table's SFT row, one per task in order
    */
-  public static WinEstimates expectedWin(List<Task> tasks, double[][] sftScores, Path otherDir,
-      double[] sftRowScores, Settings settings, PrintWriter log) throws IOException {
+  public static WinEstimates expectedWin(
+      List<Task> tasks,
+      double[][] sftScores,
+      Path otherDir,
+      double[] sftRowScores,
+      Settings settings,
+      PrintWriter log)
+      throws IOException {
     int samples = sftScores[0].length;
     if (sftRowScores.length != tasks.size()) {
-      throw new IllegalArgumentException(sftRowScores.length + " SFT row scores for " + tasks.size() + " tasks");
+      throw new IllegalArgumentException(
+          sftRowScores.length + " SFT row scores for " + tasks.size() + " tasks");
     }
     long t0 = System.nanoTime();
     try (var other = Checkpoint.loadModel(otherDir)) {
       var otherScores = sampledScores(other, tasks, samples, settings, settings.seed() + 1_001);
       var families = tasks.stream().map(t -> t.family().id()).toList();
-      var rowDraw = Arrays.stream(sftRowScores).mapToObj(score -> new double[] {score}).toArray(double[][]::new);
-      var estimates = new WinEstimates(EvalTable.expectedWin(families, sftScores, otherScores),
-          EvalTable.expectedWin(families, sftScores, rowDraw));
-      log.printf(Locale.ROOT, "eval: %d more samples per prompt from %s, scored in %.0f s%n", samples,
-          otherDir.getFileName(), (System.nanoTime() - t0) / 1e9);
+      var rowDraw =
+          Arrays.stream(sftRowScores)
+              .mapToObj(score -> new double[] {score})
+              .toArray(double[][]::new);
+      var estimates =
+          new WinEstimates(
+              EvalTable.expectedWin(families, sftScores, otherScores),
+              EvalTable.expectedWin(families, sftScores, rowDraw));
+      log.printf(
+          Locale.ROOT,
+          "eval: %d more samples per prompt from %s, scored in %.0f s%n",
+          samples,
+          otherDir.getFileName(),
+          (System.nanoTime() - t0) / 1e9);
       log.flush();
       return estimates;
     }
@@ -167,8 +205,14 @@ public final class Evaluation {
    */
   public record Headroom(EvalTable.WinEstimate byOracle, EvalTable.WinEstimate byRewardModel) {}
 
-  public static Headroom headroom(List<Task> tasks, double[][] opponents, Path sftDir, Path rmDir,
-      Settings settings, PrintWriter log) throws IOException {
+  public static Headroom headroom(
+      List<Task> tasks,
+      double[][] opponents,
+      Path sftDir,
+      Path rmDir,
+      Settings settings,
+      PrintWriter log)
+      throws IOException {
     long t0 = System.nanoTime();
     int n = opponents[0].length;
     try (var sft = Checkpoint.loadModel(sftDir);
@@ -189,15 +233,24 @@ public final class Evaluation {
       }
       var families = tasks.stream().map(t -> t.family().id()).toList();
       var byOracle = EvalTable.expectedWin(families, opponents, picked(oracle, oracle));
-      var byRm = rmScores == null ? null : EvalTable.expectedWin(families, opponents, picked(oracle, rmScores));
-      log.printf(Locale.ROOT, "eval: best of %d SFT samples per prompt picked and scored in %.0f s%n", n,
+      var byRm =
+          rmScores == null
+              ? null
+              : EvalTable.expectedWin(families, opponents, picked(oracle, rmScores));
+      log.printf(
+          Locale.ROOT,
+          "eval: best of %d SFT samples per prompt picked and scored in %.0f s%n",
+          n,
           (System.nanoTime() - t0) / 1e9);
       log.flush();
       return new Headroom(byOracle, byRm);
     }
   }
 
-  /** Per prompt, the oracle score of the candidate with the highest {@code by} score, as a [task][1] draw. */
+  /**
+   * Per prompt, the oracle score of the candidate with the highest {@code by} score, as a [task][1]
+   * draw.
+   */
   private static double[][] picked(double[][] oracle, double[][] by) {
     var out = new double[oracle.length][1];
     for (int i = 0; i < oracle.length; i++) {
@@ -212,13 +265,18 @@ public final class Evaluation {
    * Oracle scores of {@code samples} fresh SFT responses per task, [task][sample]: what the win
    * estimates and the headroom are measured against, drawn once from seeds other than the table's.
    */
-  public static double[][] sftSampleScores(List<Task> tasks, Path sftDir, Settings settings, int samples,
-      PrintWriter log) throws IOException {
-    if (samples < 1) throw new IllegalArgumentException("samples per prompt must be >= 1, got " + samples);
+  public static double[][] sftSampleScores(
+      List<Task> tasks, Path sftDir, Settings settings, int samples, PrintWriter log)
+      throws IOException {
+    if (samples < 1)
+      throw new IllegalArgumentException("samples per prompt must be >= 1, got " + samples);
     long t0 = System.nanoTime();
     try (var sft = Checkpoint.loadModel(sftDir)) {
       var scores = sampledScores(sft, tasks, samples, settings, settings.seed() + 1_000);
-      log.printf(Locale.ROOT, "eval: %d more samples per prompt from SFT, scored in %.0f s%n", samples,
+      log.printf(
+          Locale.ROOT,
+          "eval: %d more samples per prompt from SFT, scored in %.0f s%n",
+          samples,
           (System.nanoTime() - t0) / 1e9);
       log.flush();
       return scores;
@@ -226,17 +284,18 @@ public final class Evaluation {
   }
 
   /** {@code samples} responses to each task, task by task. */
-  private static List<ResponseSampler.Sample> sampled(Gpt model, List<Task> tasks, int samples, Settings settings,
-      long seed) {
+  private static List<ResponseSampler.Sample> sampled(
+      Gpt model, List<Task> tasks, int samples, Settings settings, long seed) {
     var prompts = new ArrayList<String>(tasks.size() * samples);
     for (var task : tasks) {
       for (int k = 0; k < samples; k++) prompts.add(task.prompt());
     }
-    return ResponseSampler.sample(model, prompts, settings.temperature(), seed, settings.promptsPerBatch() * samples,
-        false);
+    return ResponseSampler.sample(
+        model, prompts, settings.temperature(), seed, settings.promptsPerBatch() * samples, false);
   }
 
-  private static double[][] oracleScores(List<Task> tasks, List<ResponseSampler.Sample> drawn, int samples) {
+  private static double[][] oracleScores(
+      List<Task> tasks, List<ResponseSampler.Sample> drawn, int samples) {
     var scores = new double[tasks.size()][samples];
     for (int i = 0; i < tasks.size(); i++) {
       for (int k = 0; k < samples; k++) {
@@ -248,51 +307,66 @@ public final class Evaluation {
   }
 
   /** Oracle scores of {@code samples} responses to each task, [task][sample]. */
-  private static double[][] sampledScores(Gpt model, List<Task> tasks, int samples, Settings settings, long seed) {
+  private static double[][] sampledScores(
+      Gpt model, List<Task> tasks, int samples, Settings settings, long seed) {
     return oracleScores(tasks, sampled(model, tasks, samples, settings, seed), samples);
   }
 
-  /** Σ_t log π(y_t | its context) − log π_SFT(y_t | plain prompt) per response, at temperature 1. */
-  static double[] klToSft(Gpt policy, Gpt sft, List<Task> tasks, List<ResponseSampler.Sample> samples) {
+  /**
+   * Σ_t log π(y_t | its context) − log π_SFT(y_t | plain prompt) per response, at temperature 1.
+   */
+  static double[] klToSft(
+      Gpt policy, Gpt sft, List<Task> tasks, List<ResponseSampler.Sample> samples) {
     var responses = samples.stream().map(ResponseSampler.Sample::tokens).toList();
     var policyPrompts = samples.stream().map(s -> ByteTokenizer.encode(s.prompt())).toList();
     var plainPrompts = tasks.stream().map(t -> ByteTokenizer.encode(t.prompt())).toList();
     double[] mine = sequenceLogProbs(policy, policyPrompts, responses);
-    double[] theirs = policy == sft && policyPrompts.equals(plainPrompts) ? mine
-        : sequenceLogProbs(sft, plainPrompts, responses);
+    double[] theirs =
+        policy == sft && policyPrompts.equals(plainPrompts)
+            ? mine
+            : sequenceLogProbs(sft, plainPrompts, responses);
     var kl = new double[mine.length];
     for (int i = 0; i < kl.length; i++) kl[i] = mine[i] - theirs[i];
     return kl;
   }
 
-  /** The reward model's score of each prompt + response (response bytes, then EOS when terminated). */
-  static double[] rewardScores(RewardModel rm, List<Task> tasks, List<ResponseSampler.Sample> samples) {
+  /**
+   * The reward model's score of each prompt + response (response bytes, then EOS when terminated).
+   */
+  static double[] rewardScores(
+      RewardModel rm, List<Task> tasks, List<ResponseSampler.Sample> samples) {
     var prompts = tasks.stream().map(t -> ByteTokenizer.encode(t.prompt())).toList();
-    var responses = samples.stream().map(s -> {
-      var text = ByteTokenizer.encode(s.response());
-      return s.terminated() ? ByteTokenizer.withEos(text) : text;
-    }).toList();
-    return Gpt.withoutGradient(() -> {
-      try (NDManager scope = scopeOf(rm.model())) {
-        var values = rm.scores(ScoringBatch.of(scope, prompts, responses)).toFloatArray();
-        var out = new double[values.length];
-        for (int i = 0; i < out.length; i++) out[i] = values[i];
-        return out;
-      }
-    });
+    var responses =
+        samples.stream()
+            .map(
+                s -> {
+                  var text = ByteTokenizer.encode(s.response());
+                  return s.terminated() ? ByteTokenizer.withEos(text) : text;
+                })
+            .toList();
+    return Gpt.withoutGradient(
+        () -> {
+          try (NDManager scope = scopeOf(rm.model())) {
+            var values = rm.scores(ScoringBatch.of(scope, prompts, responses)).toFloatArray();
+            var out = new double[values.length];
+            for (int i = 0; i < out.length; i++) out[i] = values[i];
+            return out;
+          }
+        });
   }
 
   static double[] sequenceLogProbs(Gpt model, List<int[]> prompts, List<int[]> responses) {
-    return Gpt.withoutGradient(() -> {
-      try (NDManager scope = scopeOf(model)) {
-        var batch = ScoringBatch.of(scope, prompts, responses);
-        var scores = model.score(batch, 1f);
-        var sums = scores.logProbs().mul(scores.mask()).sum(new int[] {1}).toFloatArray();
-        var out = new double[sums.length];
-        for (int i = 0; i < out.length; i++) out[i] = sums[i];
-        return out;
-      }
-    });
+    return Gpt.withoutGradient(
+        () -> {
+          try (NDManager scope = scopeOf(model)) {
+            var batch = ScoringBatch.of(scope, prompts, responses);
+            var scores = model.score(batch, 1f);
+            var sums = scores.logProbs().mul(scores.mask()).sum(new int[] {1}).toFloatArray();
+            var out = new double[sums.length];
+            for (int i = 0; i < out.length; i++) out[i] = sums[i];
+            return out;
+          }
+        });
   }
 
   private static NDManager scopeOf(Gpt model) {

@@ -10,13 +10,13 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Samples one response per prompt from a model in batches with the KV cache, at most
- * {@link Completion#MAX_NEW_TOKENS} new tokens (TASKS.md "Text format").
+ * Samples one response per prompt from a model in batches with the KV cache, at most {@link
+ * Completion#MAX_NEW_TOKENS} new tokens (TASKS.md "Text format").
  *
  * <p>The i-th prompt draws from its own random stream, seeded by the seed and i alone, with
  * Gumbel-max draws ({@link Generator.TokenDraw#GUMBEL_MAX}). So a response does not depend on the
- * batch size, and two models sampled with the same seed use the same random numbers on the same prompt
- * (common random numbers): where a policy keeps the reference's likely tokens, it draws the
+ * batch size, and two models sampled with the same seed use the same random numbers on the same
+ * prompt (common random numbers): where a policy keeps the reference's likely tokens, it draws the
  * reference's sample. The table's win column compares the PPO row's sample with the SFT row's on
  * each prompt, and pairing them this way keeps part of the draws' luck out of that comparison.
  */
@@ -41,9 +41,15 @@ public final class ResponseSampler {
    *     response ends at its first newline, as GPT-3's few-shot evaluation used stop sequences
    * @param promptsPerBatch how many prompts are sampled together
    */
-  public static List<Sample> sample(Gpt model, List<String> prompts, float temperature, long seed,
-      int promptsPerBatch, boolean cutAtNewline) {
-    if (promptsPerBatch < 1) throw new IllegalArgumentException("prompts per batch must be >= 1, got " + promptsPerBatch);
+  public static List<Sample> sample(
+      Gpt model,
+      List<String> prompts,
+      float temperature,
+      long seed,
+      int promptsPerBatch,
+      boolean cutAtNewline) {
+    if (promptsPerBatch < 1)
+      throw new IllegalArgumentException("prompts per batch must be >= 1, got " + promptsPerBatch);
     var samples = new ArrayList<Sample>(prompts.size());
     for (int from = 0; from < prompts.size(); from += promptsPerBatch) {
       var slice = prompts.subList(from, Math.min(prompts.size(), from + promptsPerBatch));
@@ -53,15 +59,21 @@ public final class ResponseSampler {
   }
 
   /**
-   * Samples the prompts in one batch, as prompts {@code firstIndex}, {@code firstIndex + 1}, … of
-   * a longer list: each draws from the stream of its index.
+   * Samples the prompts in one batch, as prompts {@code firstIndex}, {@code firstIndex + 1}, … of a
+   * longer list: each draws from the stream of its index.
    */
-  public static List<Sample> sampleBatch(Gpt model, List<String> prompts, int firstIndex, float temperature,
-      long seed, boolean cutAtNewline) {
+  public static List<Sample> sampleBatch(
+      Gpt model,
+      List<String> prompts,
+      int firstIndex,
+      float temperature,
+      long seed,
+      boolean cutAtNewline) {
     var encoded = prompts.stream().map(ByteTokenizer::encode).toList();
     var rowSeeds = promptSeeds(seed, firstIndex, prompts.size());
     var sampling =
-        new Generator.Sampling(Completion.MAX_NEW_TOKENS, temperature, 0, seed, Generator.TokenDraw.GUMBEL_MAX);
+        new Generator.Sampling(
+            Completion.MAX_NEW_TOKENS, temperature, 0, seed, Generator.TokenDraw.GUMBEL_MAX);
     var completions = new Generator(model).generate(encoded, sampling, rowSeeds);
     var samples = new ArrayList<Sample>(prompts.size());
     for (int i = 0; i < prompts.size(); i++) {
@@ -72,9 +84,9 @@ public final class ResponseSampler {
 
   /**
    * The stream seeds of prompts {@code firstIndex} … {@code firstIndex + count − 1}: the rollout
-   * actors' scheme ({@link RolloutGenerator#promptSeeds}), whose seeds are hashed. A plain
-   * {@code seed·γ + index} would not do: SplittableRandom steps by the same γ, so seed s + 1's
-   * streams would be seed s's shifted by one draw.
+   * actors' scheme ({@link RolloutGenerator#promptSeeds}), whose seeds are hashed. A plain {@code
+   * seed·γ + index} would not do: SplittableRandom steps by the same γ, so seed s + 1's streams
+   * would be seed s's shifted by one draw.
    */
   static long[] promptSeeds(long seed, int firstIndex, int count) {
     var all = RolloutGenerator.promptSeeds(seed, firstIndex + count);

@@ -18,10 +18,10 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 /**
  * The over-optimisation curve of Gao et al. 2022 ("Scaling laws for reward model
  * over-optimization"): every few PPO updates the policy answers a fixed held-out subset, and the
- * mean gold score (the oracle, docs/TASKS.md), the mean proxy score (the reward model) and the
- * mean KL to the SFT model per response are recorded. The proxy keeps rising while the gold score
- * turns down once the policy exploits the reward model; plotting both against √KL, as Gao et al.
- * do, shows where.
+ * mean gold score (the oracle, docs/TASKS.md), the mean proxy score (the reward model) and the mean
+ * KL to the SFT model per response are recorded. The proxy keeps rising while the gold score turns
+ * down once the policy exploits the reward model; plotting both against √KL, as Gao et al. do,
+ * shows where.
  *
  * <p>The CSV is appended and flushed a row at a time so a killed run keeps its curve; {@link
  * #resume} drops rows past the checkpoint a run restarts from, so none is duplicated.
@@ -39,7 +39,9 @@ public final class GoldProxyCurve {
       var cells = row.split(",");
       if (cells.length != 4) throw new IllegalArgumentException("bad gold-vs-proxy row: " + row);
       return new Point(
-          Long.parseLong(cells[0]), Double.parseDouble(cells[1]), Double.parseDouble(cells[2]),
+          Long.parseLong(cells[0]),
+          Double.parseDouble(cells[1]),
+          Double.parseDouble(cells[2]),
           Double.parseDouble(cells[3]));
     }
   }
@@ -72,7 +74,8 @@ public final class GoldProxyCurve {
     if (!Files.exists(csv)) return create(csv);
     var lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
     if (lines.isEmpty() || !lines.get(0).equals(HEADER)) {
-      throw new IllegalArgumentException(csv + " is not a gold-vs-proxy curve (header " + HEADER + ")");
+      throw new IllegalArgumentException(
+          csv + " is not a gold-vs-proxy curve (header " + HEADER + ")");
     }
     var kept = new ArrayList<Point>();
     for (var line : lines.subList(1, lines.size())) {
@@ -89,7 +92,8 @@ public final class GoldProxyCurve {
       throw new IllegalArgumentException(
           "update " + point.update() + " is not after " + points.get(points.size() - 1).update());
     }
-    Files.writeString(csv, point.csvRow() + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+    Files.writeString(
+        csv, point.csvRow() + "\n", StandardCharsets.UTF_8, StandardOpenOption.APPEND);
     points.add(point);
   }
 
@@ -98,8 +102,8 @@ public final class GoldProxyCurve {
   }
 
   /**
-   * Writes the PNG: on the left gold and proxy scores against the PPO update, on the right the
-   * same against √KL (Gao et al.'s axis, where the gold curve's peak marks over-optimisation).
+   * Writes the PNG: on the left gold and proxy scores against the PPO update, on the right the same
+   * against √KL (Gao et al.'s axis, where the gold curve's peak marks over-optimisation).
    */
   public void plot(Path png) throws IOException {
     if (points.isEmpty()) throw new IllegalStateException("no gold-vs-proxy point to plot yet");
@@ -116,8 +120,13 @@ public final class GoldProxyCurve {
       proxy[i] = point.rmScore();
     }
     var byUpdate = chart("Gold vs proxy over training", "PPO update", updates, gold, proxy);
-    var byKl = chart("Gold vs proxy against distance from SFT", "sqrt(KL to SFT per response, nats)", sqrtKl, gold,
-        proxy);
+    var byKl =
+        chart(
+            "Gold vs proxy against distance from SFT",
+            "sqrt(KL to SFT per response, nats)",
+            sqrtKl,
+            gold,
+            proxy);
     var bytes = new ByteArrayOutputStream();
     BitmapEncoder.saveBitmap(List.of(byUpdate, byKl), 1, 2, bytes, BitmapEncoder.BitmapFormat.PNG);
     var parent = png.toAbsolutePath().getParent();
@@ -127,9 +136,16 @@ public final class GoldProxyCurve {
     Files.move(tmp, png, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 
-  private static XYChart chart(String title, String xTitle, double[] x, double[] gold, double[] proxy) {
-    var chart = new XYChartBuilder().width(640).height(440).title(title).xAxisTitle(xTitle).yAxisTitle("mean score")
-        .build();
+  private static XYChart chart(
+      String title, String xTitle, double[] x, double[] gold, double[] proxy) {
+    var chart =
+        new XYChartBuilder()
+            .width(640)
+            .height(440)
+            .title(title)
+            .xAxisTitle(xTitle)
+            .yAxisTitle("mean score")
+            .build();
     chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
     chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
     chart.getStyler().setXAxisDecimalPattern("0.##");

@@ -23,8 +23,10 @@ public final class OracleReward implements RewardFunction {
     long[] responseTokens = batch.responseTokens().toLongArray();
     var scores = new float[(int) b];
     for (int row = 0; row < b; row++) {
-      var prompt = ByteTokenizer.decode(ints(tokens, row * width, row * width + batch.promptWidth()));
-      var response = ints(responseTokens, row * batch.responseWidth(), (row + 1) * batch.responseWidth());
+      var prompt =
+          ByteTokenizer.decode(ints(tokens, row * width, row * width + batch.promptWidth()));
+      var response =
+          ints(responseTokens, row * batch.responseWidth(), (row + 1) * batch.responseWidth());
       boolean terminated = Arrays.stream(response).anyMatch(t -> t == ByteTokenizer.EOS);
       scores[row] = (float) score(prompt, ByteTokenizer.decode(response), terminated);
     }
@@ -36,7 +38,8 @@ public final class OracleReward implements RewardFunction {
     try {
       return Oracle.grade(prompt, response, terminated).score();
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("--reward oracle grades task prompts only: " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "--reward oracle grades task prompts only: " + e.getMessage(), e);
     }
   }
 

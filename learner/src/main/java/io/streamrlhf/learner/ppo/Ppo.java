@@ -17,17 +17,17 @@ import java.util.List;
  *
  * <ol>
  *   <li>per-token rewards: the KL penalty on every response token, the (normalised) reward-model
- *       score on the last one, reshaped by the reference log-likelihood (same return);</li>
- *   <li>GAE (Schulman et al. 2016) per response, then advantage whitening across the batch;</li>
- *   <li>padding the per-response arrays into a [B,T] batch with a response mask;</li>
+ *       score on the last one, reshaped by the reference log-likelihood (same return);
+ *   <li>GAE (Schulman et al. 2016) per response, then advantage whitening across the batch;
+ *   <li>padding the per-response arrays into a [B,T] batch with a response mask;
  *   <li>the clipped surrogate (Schulman et al. 2017, eq. 7) with the decoupled-PPO correction for
- *       stale rollouts, the clipped value loss against returns, the entropy bonus, PPO-ptx;</li>
- *   <li>after the batch, the KL controller updates β (Ziegler et al. 2019, eq. 2).</li>
+ *       stale rollouts, the clipped value loss against returns, the entropy bonus, PPO-ptx;
+ *   <li>after the batch, the KL controller updates β (Ziegler et al. 2019, eq. 2).
  * </ol>
  *
- * Steps 1–3 work on plain Java arrays (one entry per response token, variable lengths); the
- * losses are NDArray ops on padded [B,T] batches so they carry gradients. Column t of every [B,T]
- * array is response token t; padding columns have mask 0 and never count.
+ * Steps 1–3 work on plain Java arrays (one entry per response token, variable lengths); the losses
+ * are NDArray ops on padded [B,T] batches so they carry gradients. Column t of every [B,T] array is
+ * response token t; padding columns have mask 0 and never count.
  */
 public final class Ppo {
   private Ppo() {}
@@ -38,8 +38,8 @@ public final class Ppo {
 
   /**
    * The reward model's score standardised with the mean and standard deviation it had on SFT
-   * samples (stored with the RM checkpoint), so that β and the score live on a fixed scale
-   * whatever the RM's arbitrary offset (InstructGPT normalises its RM the same way, §C.2).
+   * samples (stored with the RM checkpoint), so that β and the score live on a fixed scale whatever
+   * the RM's arbitrary offset (InstructGPT normalises its RM the same way, §C.2).
    */
   public static double normalisedScore(double rawScore, double rmMean, double rmStd) {
     if (!(rmStd > 0)) throw new IllegalArgumentException("RM score std must be > 0, got " + rmStd);
@@ -56,9 +56,11 @@ public final class Ppo {
    * @param refLogProbs log π_SFT of the same tokens under the frozen reference model
    * @param score the (normalised) reward-model score of the whole response
    */
-  public static float[] tokenRewards(float[] logProbs, float[] refLogProbs, double score, double beta) {
+  public static float[] tokenRewards(
+      float[] logProbs, float[] refLogProbs, double score, double beta) {
     requireSameLength(logProbs, refLogProbs, "logProbs", "refLogProbs");
-    if (logProbs.length == 0) throw new IllegalArgumentException("a response has at least one token");
+    if (logProbs.length == 0)
+      throw new IllegalArgumentException("a response has at least one token");
     var rewards = new float[logProbs.length];
     for (int t = 0; t < rewards.length; t++) {
       rewards[t] = (float) (-beta * ((double) logProbs[t] - refLogProbs[t]));
@@ -183,7 +185,8 @@ public final class Ppo {
     for (int b = 0; b < rows.size(); b++) {
       var row = rows.get(b);
       if (row.length > width) {
-        throw new IllegalArgumentException("row " + b + " has " + row.length + " tokens > width " + width);
+        throw new IllegalArgumentException(
+            "row " + b + " has " + row.length + " tokens > width " + width);
       }
       System.arraycopy(row, 0, flat, b * width, row.length);
     }
@@ -195,7 +198,8 @@ public final class Ppo {
     var flat = new float[lengths.length * width];
     for (int b = 0; b < lengths.length; b++) {
       if (lengths[b] > width) {
-        throw new IllegalArgumentException("row " + b + " has " + lengths[b] + " tokens > width " + width);
+        throw new IllegalArgumentException(
+            "row " + b + " has " + lengths[b] + " tokens > width " + width);
       }
       for (int t = 0; t < lengths[b]; t++) flat[b * width + t] = 1f;
     }
@@ -220,13 +224,17 @@ public final class Ppo {
    * logged (and {@code approxKl} may stop the epochs early).
    *
    * @param clipFraction share of real tokens whose ratio lies outside [1−ε, 1+ε]
-   * @param approxKl KL(π_prox ‖ π_θ) by the k3 estimator mean((r−1) − log r) (Schulman, "Approximating
-   *     KL divergence", 2020; as CleanRL's approx_kl): ≥ 0 per token, unbiased
+   * @param approxKl KL(π_prox ‖ π_θ) by the k3 estimator mean((r−1) − log r) (Schulman,
+   *     "Approximating KL divergence", 2020; as CleanRL's approx_kl): ≥ 0 per token, unbiased
    * @param meanImportanceWeight mean truncated behaviour weight (exactly 1 when on-policy)
    * @param truncatedFraction share of real tokens whose behaviour weight hit the cap
    */
   public record PolicyLoss(
-      NDArray loss, float clipFraction, float approxKl, float meanImportanceWeight, float truncatedFraction) {}
+      NDArray loss,
+      float clipFraction,
+      float approxKl,
+      float meanImportanceWeight,
+      float truncatedFraction) {}
 
   /**
    * Standard PPO-clip (Schulman et al. 2017, eq. 7), as a loss to minimise:
@@ -246,7 +254,8 @@ public final class Ppo {
    */
   public static PolicyLoss policyLoss(
       NDArray logProbs, NDArray oldLogProbs, NDArray advantages, NDArray mask, double clipRatio) {
-    return decoupledPolicyLoss(logProbs, oldLogProbs, oldLogProbs, advantages, mask, clipRatio, 1.0);
+    return decoupledPolicyLoss(
+        logProbs, oldLogProbs, oldLogProbs, advantages, mask, clipRatio, 1.0);
   }
 
   /**
@@ -262,17 +271,19 @@ public final class Ppo {
    * Why this choice: in the streaming loop an actor samples with weights a few versions old (the
    * behaviour policy). Clipping the ratio against that stale policy, as plain PPO would, measures
    * the trust region from the wrong point: the learner has already moved, so ratios start outside
-   * [1−ε, 1+ε] and their gradient is cut off, and more lag means less learning. Decoupled PPO
-   * keeps the trust region where the update starts — the proximal policy, the learner's own
-   * weights before this batch's update, whose log-probs the learner recomputes — and corrects
-   * the sampling distribution separately with the weight π_prox/π_behav. That weight is
-   * truncated at c̄ as IMPALA's V-trace truncates its c̄ (Espeholt et al. 2018) so a token the
-   * stale policy rarely sampled cannot blow up the variance. When the rollout is on-policy
-   * (behaviour == proximal) w_t = exp(0) = 1 ≤ c̄ and this is standard PPO, bit for bit.
+   * [1−ε, 1+ε] and their gradient is cut off, and more lag means less learning. Decoupled PPO keeps
+   * the trust region where the update starts — the proximal policy, the learner's own weights
+   * before this batch's update, whose log-probs the learner recomputes — and corrects the sampling
+   * distribution separately with the weight π_prox/π_behav. That weight is truncated at c̄ as
+   * IMPALA's V-trace truncates its c̄ (Espeholt et al. 2018) so a token the stale policy rarely
+   * sampled cannot blow up the variance. When the rollout is on-policy (behaviour == proximal) w_t
+   * = exp(0) = 1 ≤ c̄ and this is standard PPO, bit for bit.
    *
    * @param logProbs log π_θ, [B,T], with gradient
-   * @param proximalLogProbs log π_prox: the learner's weights before this update, [B,T], no gradient
-   * @param behaviourLogProbs log π_behav from the actor that sampled the rollout, [B,T], no gradient
+   * @param proximalLogProbs log π_prox: the learner's weights before this update, [B,T], no
+   *     gradient
+   * @param behaviourLogProbs log π_behav from the actor that sampled the rollout, [B,T], no
+   *     gradient
    * @param weightCap c̄ ≥ 1 (so that on-policy tokens keep weight 1)
    */
   public static PolicyLoss decoupledPolicyLoss(
@@ -283,7 +294,8 @@ public final class Ppo {
       NDArray mask,
       double clipRatio,
       double weightCap) {
-    if (!(weightCap >= 1)) throw new IllegalArgumentException("importance weight cap must be >= 1, got " + weightCap);
+    if (!(weightCap >= 1))
+      throw new IllegalArgumentException("importance weight cap must be >= 1, got " + weightCap);
     var logRatio = logProbs.sub(proximalLogProbs.stopGradient());
     var ratio = logRatio.exp();
     var unclipped = ratio.mul(advantages);
@@ -296,10 +308,14 @@ public final class Ppo {
 
     // Diagnostics, outside the gradient.
     var r = ratio.stopGradient();
-    float clipFraction = maskedMean(r.sub(1f).abs().gt((float) clipRatio).toType(DataType.FLOAT32, false), mask).getFloat();
+    float clipFraction =
+        maskedMean(r.sub(1f).abs().gt((float) clipRatio).toType(DataType.FLOAT32, false), mask)
+            .getFloat();
     float approxKl = maskedMean(r.sub(1f).sub(logRatio.stopGradient()), mask).getFloat();
     float meanWeight = maskedMean(weight, mask).getFloat();
-    float truncated = maskedMean(rawWeight.gt((float) weightCap).toType(DataType.FLOAT32, false), mask).getFloat();
+    float truncated =
+        maskedMean(rawWeight.gt((float) weightCap).toType(DataType.FLOAT32, false), mask)
+            .getFloat();
     return new PolicyLoss(loss, clipFraction, approxKl, meanWeight, truncated);
   }
 
@@ -319,7 +335,8 @@ public final class Ppo {
    * @param oldValues the values recorded when the batch was built, [B,T]
    * @param returns R_t from {@link #gae}, [B,T]
    */
-  public static NDArray valueLoss(NDArray values, NDArray oldValues, NDArray returns, NDArray mask, double clipRange) {
+  public static NDArray valueLoss(
+      NDArray values, NDArray oldValues, NDArray returns, NDArray mask, double clipRange) {
     var old = oldValues.stopGradient();
     var clippedValues = old.add(values.sub(old).clip((float) -clipRange, (float) clipRange));
     var unclippedError = values.sub(returns).square();
@@ -329,7 +346,8 @@ public final class Ppo {
 
   /**
    * Mean policy entropy H = −Σ_v p_v·log p_v over real tokens, from the logits [B,T,V] at the
-   * response positions. Its bonus keeps sampling from collapsing early (Schulman et al. 2017, eq. 9).
+   * response positions. Its bonus keeps sampling from collapsing early (Schulman et al. 2017, eq.
+   * 9).
    */
   public static NDArray entropy(NDArray logits, NDArray mask) {
     var logp = logits.logSoftmax(-1);
@@ -338,19 +356,25 @@ public final class Ppo {
   }
 
   /**
-   * The PPO loss of Schulman et al. 2017, eq. 9, with signs for minimising:
-   * L = L_clip + c_V·L_V − c_H·H. Pass {@code entropy = null} when the bonus is off.
+   * The PPO loss of Schulman et al. 2017, eq. 9, with signs for minimising: L = L_clip + c_V·L_V −
+   * c_H·H. Pass {@code entropy = null} when the bonus is off.
    */
   public static NDArray ppoLoss(
-      NDArray policyLoss, NDArray valueLoss, NDArray entropy, double valueLossCoef, double entropyCoef) {
+      NDArray policyLoss,
+      NDArray valueLoss,
+      NDArray entropy,
+      double valueLossCoef,
+      double entropyCoef) {
     var loss = policyLoss.add(Scalars.times(valueLoss, valueLossCoef));
-    return entropy == null || entropyCoef == 0 ? loss : loss.sub(Scalars.times(entropy, entropyCoef));
+    return entropy == null || entropyCoef == 0
+        ? loss
+        : loss.sub(Scalars.times(entropy, entropyCoef));
   }
 
   /**
    * PPO-ptx (InstructGPT eq. 2, last term): the pretraining log-likelihood mixed into the objective
-   * with coefficient γ_ptx, so RL does not erode what pretraining taught (the "alignment tax").
-   * As a loss: L = L_ppo + γ_ptx·L_ptx, where L_ptx is the mean next-token NLL on a corpus batch.
+   * with coefficient γ_ptx, so RL does not erode what pretraining taught (the "alignment tax"). As
+   * a loss: L = L_ppo + γ_ptx·L_ptx, where L_ptx is the mean next-token NLL on a corpus batch.
    */
   public static NDArray withPretrainingLoss(NDArray ppoLoss, NDArray ptxLoss, double ptxCoef) {
     return ptxCoef == 0 ? ppoLoss : ppoLoss.add(Scalars.times(ptxLoss, ptxCoef));
@@ -393,8 +417,10 @@ public final class Ppo {
   public record AdaptiveKl(double beta, double targetKl, long horizon) implements KlController {
     public AdaptiveKl {
       if (!(beta >= 0)) throw new IllegalArgumentException("beta must be >= 0, got " + beta);
-      if (!(targetKl > 0)) throw new IllegalArgumentException("target KL must be > 0, got " + targetKl);
-      if (horizon <= 0) throw new IllegalArgumentException("KL horizon must be > 0, got " + horizon);
+      if (!(targetKl > 0))
+        throw new IllegalArgumentException("target KL must be > 0, got " + targetKl);
+      if (horizon <= 0)
+        throw new IllegalArgumentException("KL horizon must be > 0, got " + horizon);
     }
 
     @Override
@@ -406,7 +432,8 @@ public final class Ppo {
 
   private static void requireSameLength(float[] a, float[] b, String nameA, String nameB) {
     if (a.length != b.length) {
-      throw new IllegalArgumentException(nameA + " has " + a.length + " tokens but " + nameB + " has " + b.length);
+      throw new IllegalArgumentException(
+          nameA + " has " + a.length + " tokens but " + nameB + " has " + b.length);
     }
   }
 }

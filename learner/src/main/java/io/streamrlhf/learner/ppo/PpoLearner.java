@@ -7,9 +7,9 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.pretrain.CorpusWindows;
 import io.streamrlhf.learner.pretrain.Pretraining;
 import io.streamrlhf.model.AdamW;
-import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.ScoringBatch;
+import io.streamrlhf.tasks.SplitMix64;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -23,12 +23,12 @@ import java.util.List;
  *   <li>{@link #prepare}: one no-gradient pass of the current policy gives the proximal log-probs
  *       and the values V(s_t) (the scalar head shares the trunk); then per-token rewards with the
  *       normalised RM score, reshaped by the reference log-likelihood, GAE, and whitening across
- *       the batch;</li>
+ *       the batch;
  *   <li>{@link #update}: epochs of shuffled minibatches packed to {@code tokens_per_minibatch},
  *       each scored with gradient and trained on {@link #minibatchLoss} (decoupled clipped
  *       surrogate + c_V·clipped value loss − c_H·entropy + γ_ptx·pretraining NLL), global-norm
  *       clipping, AdamW (the value head at its own rate; during the critic warm-up only the value
- *       head moves); then the KL controller's update of β.</li>
+ *       head moves); then the KL controller's update of β.
  * </ol>
  */
 public final class PpoLearner implements AutoCloseable {
@@ -53,15 +53,18 @@ public final class PpoLearner implements AutoCloseable {
     this.policy = policy;
     this.config = config;
     this.reward = reward;
-    this.ptxWindows = config.ptxCoef() > 0 ? new CorpusWindows(config.seed(), PTX_WINDOW_TOKENS) : null;
+    this.ptxWindows =
+        config.ptxCoef() > 0 ? new CorpusWindows(config.seed(), PTX_WINDOW_TOKENS) : null;
     this.rng = new SplitMix64(config.seed() ^ 0x5eedL);
     this.klController = klController(config, config.initKlCoef());
     policy.requireGradients();
-    this.optimizer = new AdamW(policy,
-        config.optimizer().adam());
+    this.optimizer = new AdamW(policy, config.optimizer().adam());
   }
 
-  /** The KL-penalty controller {@code config} asks for, at β = {@code beta}: fixed, or adaptive to target_kl. */
+  /**
+   * The KL-penalty controller {@code config} asks for, at β = {@code beta}: fixed, or adaptive to
+   * target_kl.
+   */
   public static Ppo.KlController klController(PpoConfig config, double beta) {
     return config.adaptiveKl()
         ? new Ppo.AdaptiveKl(beta, config.targetKl(), config.klHorizon())
@@ -84,18 +87,20 @@ public final class PpoLearner implements AutoCloseable {
   }
 
   /**
-   * What the learner must save beside the weights and the optimizer's moments so that a resumed
-   * run takes the very steps an uninterrupted one would.
+   * What the learner must save beside the weights and the optimizer's moments so that a resumed run
+   * takes the very steps an uninterrupted one would.
    *
    * @param updates PPO updates done
    * @param klCoef β of the KL controller for the next batch
    * @param shuffleRng the minibatch-shuffling stream
    * @param ptxPosition the next PPO-ptx corpus window
    */
-  public record ResumeState(long updates, double klCoef, SplitMix64.RngState shuffleRng, long ptxPosition) {}
+  public record ResumeState(
+      long updates, double klCoef, SplitMix64.RngState shuffleRng, long ptxPosition) {}
 
   public ResumeState resumeState() {
-    return new ResumeState(updates, klController.beta(), rng.state(), ptxWindows == null ? 0 : ptxWindows.position());
+    return new ResumeState(
+        updates, klController.beta(), rng.state(), ptxWindows == null ? 0 : ptxWindows.position());
   }
 
   /** Continues from {@code state} with the optimizer's saved moments. */
@@ -104,7 +109,8 @@ public final class PpoLearner implements AutoCloseable {
     updates = state.updates();
     klController = klController(config, state.klCoef());
     rng = SplitMix64.restore(state.shuffleRng());
-    if (ptxWindows != null) ptxWindows = CorpusWindows.at(config.seed(), PTX_WINDOW_TOKENS, state.ptxPosition());
+    if (ptxWindows != null)
+      ptxWindows = CorpusWindows.at(config.seed(), PTX_WINDOW_TOKENS, state.ptxPosition());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -136,15 +142,16 @@ public final class PpoLearner implements AutoCloseable {
     var rollouts = batch.rollouts();
     var proximal = new ArrayList<float[]>(rollouts.size());
     var values = new ArrayList<float[]>(rollouts.size());
-    Gpt.withoutGradient(() -> {
-      try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
-        var scoring = scoringBatch(scope, rollouts);
-        var scores = policy.score(scoring, (float) config.samplingTemperature());
-        split(scores.logProbs().toFloatArray(), rollouts, scoring.responseWidth(), proximal);
-        split(scores.values().toFloatArray(), rollouts, scoring.responseWidth(), values);
-        return null;
-      }
-    });
+    Gpt.withoutGradient(
+        () -> {
+          try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
+            var scoring = scoringBatch(scope, rollouts);
+            var scores = policy.score(scoring, (float) config.samplingTemperature());
+            split(scores.logProbs().toFloatArray(), rollouts, scoring.responseWidth(), proximal);
+            split(scores.values().toFloatArray(), rollouts, scoring.responseWidth(), values);
+            return null;
+          }
+        });
     double beta = klController.beta();
     var scores = new double[rollouts.size()];
     var kl = new double[rollouts.size()];
@@ -154,13 +161,19 @@ public final class PpoLearner implements AutoCloseable {
       var rollout = rollouts.get(b);
       scores[b] = Ppo.normalisedScore(rollout.rmScore(), reward.mean(), reward.std());
       kl[b] = Ppo.responseKl(rollout.behaviourLogProbs(), rollout.refLogProbs());
-      var rewards = Ppo.shapedTokenRewards(rollout.behaviourLogProbs(), rollout.refLogProbs(), scores[b], beta,
-          config.referenceShaping() * reward.likelihoodWeight() / reward.std());
+      var rewards =
+          Ppo.shapedTokenRewards(
+              rollout.behaviourLogProbs(),
+              rollout.refLogProbs(),
+              scores[b],
+              beta,
+              config.referenceShaping() * reward.likelihoodWeight() / reward.std());
       var gae = Ppo.gae(rewards, values.get(b), config.gamma(), config.gaeLambda());
       advantages.add(gae.advantages());
       returns.add(gae.returns());
     }
-    return new PreparedBatch(rollouts, proximal, values, Ppo.whiten(advantages), returns, scores, kl, beta);
+    return new PreparedBatch(
+        rollouts, proximal, values, Ppo.whiten(advantages), returns, scores, kl, beta);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -177,7 +190,8 @@ public final class PpoLearner implements AutoCloseable {
    *
    * @param ptxWindows corpus windows for PPO-ptx, or null when γ_ptx = 0
    */
-  public MinibatchLoss minibatchLoss(NDManager scope, PreparedBatch prepared, int[] rows, List<int[]> ptxWindows) {
+  public MinibatchLoss minibatchLoss(
+      NDManager scope, PreparedBatch prepared, int[] rows, List<int[]> ptxWindows) {
     var rollouts = new ArrayList<Rollout>(rows.length);
     var proximal = new ArrayList<float[]>(rows.length);
     var behaviour = new ArrayList<float[]>(rows.length);
@@ -196,13 +210,26 @@ public final class PpoLearner implements AutoCloseable {
     int width = batch.responseWidth();
     var scores = policy.score(batch, (float) config.samplingTemperature());
     var mask = scores.mask();
-    var policyLoss = Ppo.decoupledPolicyLoss(scores.logProbs(), Ppo.padded(scope, proximal, width),
-        Ppo.padded(scope, behaviour, width), Ppo.padded(scope, advantages, width), mask, config.clipRatio(),
-        config.importanceWeightCap());
-    var valueLoss = Ppo.valueLoss(scores.values(), Ppo.padded(scope, oldValues, width),
-        Ppo.padded(scope, returns, width), mask, config.valueClipRange());
+    var policyLoss =
+        Ppo.decoupledPolicyLoss(
+            scores.logProbs(),
+            Ppo.padded(scope, proximal, width),
+            Ppo.padded(scope, behaviour, width),
+            Ppo.padded(scope, advantages, width),
+            mask,
+            config.clipRatio(),
+            config.importanceWeightCap());
+    var valueLoss =
+        Ppo.valueLoss(
+            scores.values(),
+            Ppo.padded(scope, oldValues, width),
+            Ppo.padded(scope, returns, width),
+            mask,
+            config.valueClipRange());
     var entropy = Ppo.maskedMean(scores.entropy(), mask);
-    var loss = Ppo.ppoLoss(policyLoss.loss(), valueLoss, entropy, config.valueLossCoef(), config.entropyCoef());
+    var loss =
+        Ppo.ppoLoss(
+            policyLoss.loss(), valueLoss, entropy, config.valueLossCoef(), config.entropyCoef());
     NDArray ptxLoss = null;
     if (ptxWindows != null) {
       ptxLoss = Pretraining.nextTokenLoss(policy, scope, ptxWindows);
@@ -240,7 +267,13 @@ public final class PpoLearner implements AutoCloseable {
   public UpdateStats update(RolloutBatch batch, double learningRate) {
     var prepared = prepare(batch);
     int n = batch.size();
-    double policySum = 0, valueSum = 0, entropySum = 0, ptxSum = 0, clipSum = 0, approxKlSum = 0, weightSum = 0,
+    double policySum = 0,
+        valueSum = 0,
+        entropySum = 0,
+        ptxSum = 0,
+        clipSum = 0,
+        approxKlSum = 0,
+        weightSum = 0,
         normSum = 0;
     int minibatches = 0;
     int skipped = 0;
@@ -270,7 +303,8 @@ public final class PpoLearner implements AutoCloseable {
           weight = loss.policy().meanImportanceWeight();
         }
         try {
-          normSum += optimizer.step(name -> name.startsWith(Gpt.SCALAR_HEAD) ? valueHeadRate : trunkRate);
+          normSum +=
+              optimizer.step(name -> name.startsWith(Gpt.SCALAR_HEAD) ? valueHeadRate : trunkRate);
         } catch (ArithmeticException nonFinite) {
           // A non-finite gradient (seen once in a demo run, never reproduced; most likely the
           // use-after-free that Scalars now avoids) leaves the weights untouched; skip this
@@ -297,12 +331,27 @@ public final class PpoLearner implements AutoCloseable {
       klController = klController.update(meanKl, n);
     }
     updates++;
-    double tokens = batch.rollouts().stream().mapToInt(r -> r.response().length).average().orElse(0);
-    return new UpdateStats(updates, n, batch.rollouts().stream().mapToDouble(Rollout::rmScore).average().orElse(0),
-        Arrays.stream(prepared.normalisedScores()).average().orElse(0), meanKl, prepared.beta(),
-        policySum / taken, valueSum / taken, entropySum / taken, ptxSum / taken,
-        clipSum / taken, approxKlSum / taken, weightSum / taken, normSum / taken,
-        learningRate, minibatches, skipped, tokens);
+    double tokens =
+        batch.rollouts().stream().mapToInt(r -> r.response().length).average().orElse(0);
+    return new UpdateStats(
+        updates,
+        n,
+        batch.rollouts().stream().mapToDouble(Rollout::rmScore).average().orElse(0),
+        Arrays.stream(prepared.normalisedScores()).average().orElse(0),
+        meanKl,
+        prepared.beta(),
+        policySum / taken,
+        valueSum / taken,
+        entropySum / taken,
+        ptxSum / taken,
+        clipSum / taken,
+        approxKlSum / taken,
+        weightSum / taken,
+        normSum / taken,
+        learningRate,
+        minibatches,
+        skipped,
+        tokens);
   }
 
   /**
@@ -332,7 +381,8 @@ public final class PpoLearner implements AutoCloseable {
       }
     }
     if (!current.isEmpty()) {
-      // a remainder under half the budget joins the previous minibatch rather than taking a noisy step alone
+      // a remainder under half the budget joins the previous minibatch rather than taking a noisy
+      // step alone
       if (!out.isEmpty() && tokens < config.tokensPerMinibatch() / 2) {
         var last = out.remove(out.size() - 1);
         current.addAll(0, Arrays.stream(last).boxed().toList());
@@ -351,7 +401,9 @@ public final class PpoLearner implements AutoCloseable {
   }
 
   private static ScoringBatch scoringBatch(NDManager scope, List<Rollout> rollouts) {
-    return ScoringBatch.of(scope, rollouts.stream().map(Rollout::prompt).toList(),
+    return ScoringBatch.of(
+        scope,
+        rollouts.stream().map(Rollout::prompt).toList(),
         rollouts.stream().map(Rollout::response).toList());
   }
 

@@ -31,9 +31,9 @@ import java.util.function.Function;
  * stream, and the source's own state under {@value #SOURCE_STATE}; with the policy (value head
  * included) and AdamW's moments, a resumed run takes the very steps an uninterrupted one would.
  *
- * <p>The policy starts from the SFT weights with its scalar (value) head zeroed: SFT trains only the
- * logits, so the head it carries is untrained initial noise, and the reward model's head reads a
- * trunk that reward training moved away from the policy's. With V ≡ 0 at the start the first
+ * <p>The policy starts from the SFT weights with its scalar (value) head zeroed: SFT trains only
+ * the logits, so the head it carries is untrained initial noise, and the reward model's head reads
+ * a trunk that reward training moved away from the policy's. With V ≡ 0 at the start the first
  * advantages are the plain returns, and the value head learns its scale from the returns.
  */
 public final class PpoLoop {
@@ -42,6 +42,7 @@ public final class PpoLoop {
 
   /** Train-state extras: the learner's resume state and the source's. */
   static final String LEARNER_STATE = "learner";
+
   public static final String SOURCE_STATE = "source";
 
   private PpoLoop() {}
@@ -50,11 +51,13 @@ public final class PpoLoop {
    * What the loop loads and a source may use: the policy it trains, the frozen SFT reference, the
    * reward the config names and its normalisation on SFT samples.
    */
-  public record Models(Gpt policy, Gpt reference, RewardFunction reward, RewardSource.Normalisation normalisation) {}
+  public record Models(
+      Gpt policy, Gpt reference, RewardFunction reward, RewardSource.Normalisation normalisation) {}
 
   /** In process: sampling shares the policy's weights. Returns the last gold-vs-proxy point. */
-  public static GoldProxyCurve.Point inProcess(PpoConfig config, Path sftDir, Path rmDir, Path outDir, boolean resume,
-      PrintWriter out) throws IOException {
+  public static GoldProxyCurve.Point inProcess(
+      PpoConfig config, Path sftDir, Path rmDir, Path outDir, boolean resume, PrintWriter out)
+      throws IOException {
     return inProcess(config, sftDir, rmDir, outDir, resume, out, Long.MAX_VALUE);
   }
 
@@ -62,19 +65,41 @@ public final class PpoLoop {
    * The same with a halt after update {@code haltAfterUpdate} that writes no final checkpoint —
    * what a kill at that update leaves behind (for resume tests); returns null then.
    */
-  public static GoldProxyCurve.Point inProcess(PpoConfig config, Path sftDir, Path rmDir, Path outDir, boolean resume,
-      PrintWriter out, long haltAfterUpdate) throws IOException {
-    return run(config, sftDir, rmDir, outDir, resume, out, models -> new SampledRollouts(config, models),
+  public static GoldProxyCurve.Point inProcess(
+      PpoConfig config,
+      Path sftDir,
+      Path rmDir,
+      Path outDir,
+      boolean resume,
+      PrintWriter out,
+      long haltAfterUpdate)
+      throws IOException {
+    return run(
+        config,
+        sftDir,
+        rmDir,
+        outDir,
+        resume,
+        out,
+        models -> new SampledRollouts(config, models),
         haltAfterUpdate);
   }
 
   /**
    * Runs (or, with {@code resume}, continues) {@code config.updates()} updates over the source
-   * {@code sources} opens on the loaded models; returns the last gold-vs-proxy point, or null
-   * where the source has no curve or the run halted.
+   * {@code sources} opens on the loaded models; returns the last gold-vs-proxy point, or null where
+   * the source has no curve or the run halted.
    */
-  public static GoldProxyCurve.Point run(PpoConfig config, Path sftDir, Path rmDir, Path outDir, boolean resume,
-      PrintWriter out, Function<Models, RolloutSource> sources, long haltAfterUpdate) throws IOException {
+  public static GoldProxyCurve.Point run(
+      PpoConfig config,
+      Path sftDir,
+      Path rmDir,
+      Path outDir,
+      boolean resume,
+      PrintWriter out,
+      Function<Models, RolloutSource> sources,
+      long haltAfterUpdate)
+      throws IOException {
     long started = System.nanoTime();
     var reward = RewardSource.of(config.reward(), rmDir);
     var saved = resume ? Checkpoint.read(outDir, config.stageName(), TrainState.class) : null;
@@ -82,11 +107,17 @@ public final class PpoLoop {
         var reference = Checkpoint.loadModel(sftDir);
         var rewardFunction = reward.load(reference)) {
       if (!reference.config().equals(policy.config())) {
-        throw new IllegalArgumentException("the PPO checkpoint in " + outDir + " has another shape than " + sftDir);
+        throw new IllegalArgumentException(
+            "the PPO checkpoint in " + outDir + " has another shape than " + sftDir);
       }
-      if (rewardFunction instanceof RewardModel rm && policy.config().vocabSize() != rm.model().config().vocabSize()) {
-        throw new IllegalArgumentException("the SFT model " + sftDir + " and reward model " + rmDir
-            + " do not share a vocabulary");
+      if (rewardFunction instanceof RewardModel rm
+          && policy.config().vocabSize() != rm.model().config().vocabSize()) {
+        throw new IllegalArgumentException(
+            "the SFT model "
+                + sftDir
+                + " and reward model "
+                + rmDir
+                + " do not share a vocabulary");
       }
       var normalisation = reward.normalisation(reference);
       if (saved != null) {
@@ -98,15 +129,24 @@ public final class PpoLoop {
       try (var source = sources.apply(models);
           var learner = new PpoLearner(policy, config, normalisation)) {
         var name = source.name();
-        out.printf("%s: reward from %s, normalised with mean %.4f, std %.4f (on SFT samples)%n", name,
-            reward.describe(), normalisation.mean(), normalisation.std());
+        out.printf(
+            "%s: reward from %s, normalised with mean %.4f, std %.4f (on SFT samples)%n",
+            name, reward.describe(), normalisation.mean(), normalisation.std());
         if (saved != null) {
-          learner.restore(Json.MAPPER.treeToValue(saved.state().extra().get(LEARNER_STATE),
-              PpoLearner.ResumeState.class), saved.optimizer());
+          learner.restore(
+              Json.MAPPER.treeToValue(
+                  saved.state().extra().get(LEARNER_STATE), PpoLearner.ResumeState.class),
+              saved.optimizer());
         }
         var opened = source.open(saved);
-        out.printf("%s: %s; %s at policy v%d of %d (beta %.4f)%n", name, opened, saved != null ? "resuming" : "starting",
-            learner.updates(), config.updates(), learner.beta());
+        out.printf(
+            "%s: %s; %s at policy v%d of %d (beta %.4f)%n",
+            name,
+            opened,
+            saved != null ? "resuming" : "starting",
+            learner.updates(),
+            config.updates(),
+            learner.beta());
         out.flush();
         if (saved != null) {
           source.checkpointed(saved.weights());
@@ -116,8 +156,11 @@ public final class PpoLoop {
         GoldProxyCurve curve = null;
         GoldProxyCurve.Point last = null;
         // TASKS.md evaluates at temperature 1
-        var evalSampler = source.goldProxyCurve()
-            ? new RolloutSampler(policy, reference, rewardFunction, Completion.MAX_NEW_TOKENS, 1.0) : null;
+        var evalSampler =
+            source.goldProxyCurve()
+                ? new RolloutSampler(
+                    policy, reference, rewardFunction, Completion.MAX_NEW_TOKENS, 1.0)
+                : null;
         var evalTasks = evalSubset(config.evalPrompts());
         if (evalSampler != null && saved != null) {
           curve = GoldProxyCurve.resume(outDir.resolve(CURVE_CSV), learner.updates());
@@ -125,7 +168,17 @@ public final class PpoLoop {
           last = points.isEmpty() ? null : points.get(points.size() - 1);
         } else if (evalSampler != null) {
           curve = GoldProxyCurve.create(outDir.resolve(CURVE_CSV));
-          last = evaluate(evalSampler, evalTasks, normalisation, config.seed(), 0, curve, outDir, out, started);
+          last =
+              evaluate(
+                  evalSampler,
+                  evalTasks,
+                  normalisation,
+                  config.seed(),
+                  0,
+                  curve,
+                  outDir,
+                  out,
+                  started);
         }
         var schedule = config.optimizer().schedule(config.updates());
         while (learner.updates() < config.updates()) {
@@ -134,21 +187,47 @@ public final class PpoLoop {
           long update = stats.update();
           boolean lastUpdate = update == config.updates();
           if (update % config.logEveryUpdates() == 0 || lastUpdate) {
-            out.printf("%s: update %d/%d  rm %.3f (normalised %+.3f)  kl %.3f  beta %.4f  clip %.3f  approx_kl %.4f  "
+            out.printf(
+                "%s: update %d/%d  rm %.3f (normalised %+.3f)  kl %.3f  beta %.4f  clip %.3f  approx_kl %.4f  "
                     + "importance weight %.3f  value_loss %.4f  entropy %.3f  ptx %.3f  |g| %.2f  len %.1f  %.0f s%n",
-                name, update, config.updates(), stats.meanRmScore(), stats.meanNormalisedScore(), stats.meanKl(),
-                stats.beta(), stats.clipFraction(), stats.approxKl(), stats.meanImportanceWeight(), stats.valueLoss(),
-                stats.entropy(), stats.pretrainingLoss(), stats.gradNorm(), stats.meanResponseTokens(),
+                name,
+                update,
+                config.updates(),
+                stats.meanRmScore(),
+                stats.meanNormalisedScore(),
+                stats.meanKl(),
+                stats.beta(),
+                stats.clipFraction(),
+                stats.approxKl(),
+                stats.meanImportanceWeight(),
+                stats.valueLoss(),
+                stats.entropy(),
+                stats.pretrainingLoss(),
+                stats.gradNorm(),
+                stats.meanResponseTokens(),
                 seconds(started));
           }
           if (stats.skippedMinibatches() > 0) {
-            out.printf("%s: update %d skipped %d minibatch(es) whose gradient was not finite (no step taken)%n", name,
-                update, stats.skippedMinibatches());
+            out.printf(
+                "%s: update %d skipped %d minibatch(es) whose gradient was not finite (no step taken)%n",
+                name, update, stats.skippedMinibatches());
           }
           if (evalSampler != null && (update % config.evalEveryUpdates() == 0 || lastUpdate)) {
-            last = evaluate(evalSampler, evalTasks, normalisation, config.seed(), update, curve, outDir, out, started);
+            last =
+                evaluate(
+                    evalSampler,
+                    evalTasks,
+                    normalisation,
+                    config.seed(),
+                    update,
+                    curve,
+                    outDir,
+                    out,
+                    started);
           }
-          if (source.checkpointsEveryUpdate() || update % config.checkpointEveryUpdates() == 0 || lastUpdate) {
+          if (source.checkpointsEveryUpdate()
+              || update % config.checkpointEveryUpdates() == 0
+              || lastUpdate) {
             var weights = checkpoint(config, policy, learner, source, outDir);
             out.printf("%s: checkpoint v%d written%n", name, update);
             out.flush();
@@ -157,7 +236,9 @@ public final class PpoLoop {
           out.flush();
           if (update == haltAfterUpdate) return null;
         }
-        out.printf("%s: done at policy v%d; wrote %s in %.0f s%n", name, learner.updates(), outDir, seconds(started));
+        out.printf(
+            "%s: done at policy v%d; wrote %s in %.0f s%n",
+            name, learner.updates(), outDir, seconds(started));
         out.flush();
         return last;
       }
@@ -165,19 +246,26 @@ public final class PpoLoop {
   }
 
   /**
-   * Weights, optimizer, policy version, the learner's resume state and the source's position in
-   * one atomic {@link Checkpoint}; returns the weights it wrote.
+   * Weights, optimizer, policy version, the learner's resume state and the source's position in one
+   * atomic {@link Checkpoint}; returns the weights it wrote.
    */
-  private static io.streamrlhf.model.WeightSnapshot checkpoint(PpoConfig config, Gpt policy, PpoLearner learner,
-      RolloutSource source, Path outDir) throws IOException {
+  private static io.streamrlhf.model.WeightSnapshot checkpoint(
+      PpoConfig config, Gpt policy, PpoLearner learner, RolloutSource source, Path outDir)
+      throws IOException {
     var progress = learner.resumeState();
     var position = source.position();
     var extra = Json.MAPPER.createObjectNode();
     extra.set(LEARNER_STATE, Json.MAPPER.valueToTree(progress));
     if (position.state() != null) extra.set(SOURCE_STATE, position.state());
     var rng = position.rng() != null ? position.rng() : progress.shuffleRng();
-    var state = new TrainState(config.stageName(), learner.updates(), position.dataPosition(), rng, learner.updates(),
-        extra);
+    var state =
+        new TrainState(
+            config.stageName(),
+            learner.updates(),
+            position.dataPosition(),
+            rng,
+            learner.updates(),
+            extra);
     var weights = policy.snapshot(learner.updates());
     Checkpoint.write(outDir, policy.config(), weights, learner.optimizerState(), state);
     return weights;
@@ -200,9 +288,17 @@ public final class PpoLoop {
    * only the weights change between points), graded by the oracle (gold), scored by the reward
    * model (proxy, normalised as PPO sees it), and its KL to the SFT model per response.
    */
-  static GoldProxyCurve.Point evaluate(RolloutSampler sampler, List<Task> tasks, RewardSource.Normalisation rmStats,
+  static GoldProxyCurve.Point evaluate(
+      RolloutSampler sampler,
+      List<Task> tasks,
+      RewardSource.Normalisation rmStats,
       long seed,
-      long update, GoldProxyCurve curve, Path outDir, PrintWriter out, long started) throws IOException {
+      long update,
+      GoldProxyCurve curve,
+      Path outDir,
+      PrintWriter out,
+      long started)
+      throws IOException {
     var prompts = tasks.stream().map(t -> ByteTokenizer.encode(t.prompt())).toList();
     var batch = sampler.sample(prompts, 1, seed ^ 0xe7a1L, update);
     double gold = 0;
@@ -210,7 +306,9 @@ public final class PpoLoop {
     double kl = 0;
     for (int i = 0; i < tasks.size(); i++) {
       var rollout = batch.rollouts().get(i);
-      gold += Oracle.grade(tasks.get(i), ByteTokenizer.decode(rollout.response()), rollout.terminated()).score();
+      gold +=
+          Oracle.grade(tasks.get(i), ByteTokenizer.decode(rollout.response()), rollout.terminated())
+              .score();
       proxy += Ppo.normalisedScore(rollout.rmScore(), rmStats.mean(), rmStats.std());
       kl += Ppo.responseKl(rollout.behaviourLogProbs(), rollout.refLogProbs());
     }
@@ -218,7 +316,8 @@ public final class PpoLoop {
     var point = new GoldProxyCurve.Point(update, gold / n, proxy / n, kl / n);
     curve.add(point);
     curve.plot(outDir.resolve(CURVE_PNG));
-    out.printf("ppo: eval at update %d on %d held-out prompts: oracle %.3f  rm (normalised) %+.3f  kl %.3f  %.0f s%n",
+    out.printf(
+        "ppo: eval at update %d on %d held-out prompts: oracle %.3f  rm (normalised) %+.3f  kl %.3f  %.0f s%n",
         update, n, point.oracleScore(), point.rmScore(), point.kl(), seconds(started));
     out.flush();
     return point;

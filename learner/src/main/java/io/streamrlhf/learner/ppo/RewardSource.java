@@ -49,17 +49,22 @@ public sealed interface RewardSource {
    */
   record Normalisation(double mean, double std, double likelihoodWeight) {}
 
-  /** The source the config names; {@code rmDir} is needed for (and only read by) the reward model. */
+  /**
+   * The source the config names; {@code rmDir} is needed for (and only read by) the reward model.
+   */
   static RewardSource of(String reward, Path rmDir) {
     return switch (reward) {
       case PpoConfig.REWARD_MODEL -> {
         if (rmDir == null) {
-          throw new IllegalArgumentException("PPO against the reward model needs --rm DIR (or --reward oracle)");
+          throw new IllegalArgumentException(
+              "PPO against the reward model needs --rm DIR (or --reward oracle)");
         }
         yield new ModelReward(rmDir);
       }
       case PpoConfig.REWARD_ORACLE -> new GoldReward();
-      default -> throw new IllegalArgumentException("reward must be model or oracle, got '" + reward + "'");
+      default ->
+          throw new IllegalArgumentException(
+              "reward must be model or oracle, got '" + reward + "'");
     };
   }
 
@@ -103,14 +108,22 @@ public sealed interface RewardSource {
         tasks.add(prompts.next());
         tokens.add(ByteTokenizer.encode(tasks.get(i).prompt()));
       }
-      var completions = Gpt.withoutGradient(() ->
-          new Generator(sft).generate(tokens, new Generator.Sampling(Completion.MAX_NEW_TOKENS, 1f, 0, 0x901dL)));
+      var completions =
+          Gpt.withoutGradient(
+              () ->
+                  new Generator(sft)
+                      .generate(
+                          tokens,
+                          new Generator.Sampling(Completion.MAX_NEW_TOKENS, 1f, 0, 0x901dL)));
       var scores = new ArrayList<Double>(tasks.size());
       for (int i = 0; i < tasks.size(); i++) {
         var c = completions.get(i);
-        scores.add(OracleReward.score(tasks.get(i).prompt(), ByteTokenizer.decode(c.tokens()), c.terminated()));
+        scores.add(
+            OracleReward.score(
+                tasks.get(i).prompt(), ByteTokenizer.decode(c.tokens()), c.terminated()));
       }
-      var moments = Moments.of(scores); // as the reward stage measures its reward model's statistics
+      var moments =
+          Moments.of(scores); // as the reward stage measures its reward model's statistics
       return new Normalisation(moments.mean(), moments.std(), 0);
     }
 

@@ -1,10 +1,10 @@
 package io.streamrlhf.learner.ppo;
 
 /**
- * One sampled response with everything the learner needs from the side that sampled it: the
- * tokens, the log-probs it was sampled with, the frozen SFT model's log-probs of the same tokens,
- * and the reward model's raw score. Produced by {@link RolloutSampler} in-process, and later by
- * rollout actors on the other side of Kafka: the learner needs nothing else.
+ * One sampled response with everything the learner needs from the side that sampled it: the tokens,
+ * the log-probs it was sampled with, the frozen SFT model's log-probs of the same tokens, and the
+ * reward model's raw score. Produced by {@link RolloutSampler} in-process, and later by rollout
+ * actors on the other side of Kafka: the learner needs nothing else.
  *
  * @param prompt prompt tokens
  * @param response response tokens (ending with EOS when {@code terminated})
@@ -22,9 +22,17 @@ public record Rollout(
     boolean terminated,
     long policyVersion) {
   public Rollout {
-    if (response.length == 0 || behaviourLogProbs.length != response.length || refLogProbs.length != response.length) {
-      throw new IllegalArgumentException("a rollout needs >= 1 response token and one behaviour and one reference "
-          + "log-prob per token, got " + response.length + ", " + behaviourLogProbs.length + ", " + refLogProbs.length);
+    if (response.length == 0
+        || behaviourLogProbs.length != response.length
+        || refLogProbs.length != response.length) {
+      throw new IllegalArgumentException(
+          "a rollout needs >= 1 response token and one behaviour and one reference "
+              + "log-prob per token, got "
+              + response.length
+              + ", "
+              + behaviourLogProbs.length
+              + ", "
+              + refLogProbs.length);
     }
   }
 

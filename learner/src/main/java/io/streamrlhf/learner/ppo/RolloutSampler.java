@@ -1,8 +1,8 @@
 package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.model.Gpt;
-import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.model.RewardFunction;
+import io.streamrlhf.model.RolloutGenerator;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,7 +15,8 @@ import java.util.List;
 public final class RolloutSampler {
   private final RolloutGenerator generator;
 
-  public RolloutSampler(Gpt policy, Gpt reference, RewardFunction reward, int maxNewTokens, double temperature) {
+  public RolloutSampler(
+      Gpt policy, Gpt reference, RewardFunction reward, int maxNewTokens, double temperature) {
     this.generator = new RolloutGenerator(policy, reference, reward, maxNewTokens, temperature);
   }
 
@@ -25,7 +26,8 @@ public final class RolloutSampler {
    * @param seed the batch's seed; prompt i samples with {@link RolloutGenerator#promptSeeds}[i]
    * @param policyVersion stamped on every rollout
    */
-  public RolloutBatch sample(List<int[]> prompts, int responsesPerPrompt, long seed, long policyVersion) {
+  public RolloutBatch sample(
+      List<int[]> prompts, int responsesPerPrompt, long seed, long policyVersion) {
     var samples = generator.sample(prompts, responsesPerPrompt, seed);
     var rollouts = new ArrayList<Rollout>(samples.size());
     for (var s : samples) rollouts.add(of(s, policyVersion));
@@ -34,7 +36,13 @@ public final class RolloutSampler {
 
   /** A generated sample as the learner's rollout. */
   public static Rollout of(RolloutGenerator.Sample s, long policyVersion) {
-    return new Rollout(s.prompt(), s.response(), s.behaviourLogProbs(), s.refLogProbs(), s.rmScore(), s.terminated(),
+    return new Rollout(
+        s.prompt(),
+        s.response(),
+        s.behaviourLogProbs(),
+        s.refLogProbs(),
+        s.rmScore(),
+        s.terminated(),
         policyVersion);
   }
 }

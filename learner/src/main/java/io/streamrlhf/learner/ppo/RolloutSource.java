@@ -22,19 +22,24 @@ public interface RolloutSource extends AutoCloseable {
    */
   String open(Checkpoint.Saved<TrainState> saved) throws IOException;
 
-  /** The rollouts of update {@code version + 1}, each sampled by a policy version at most {@code version}. */
+  /**
+   * The rollouts of update {@code version + 1}, each sampled by a policy version at most {@code
+   * version}.
+   */
   RolloutBatch next(long version) throws IOException;
 
   /** The source's resume state as of now, saved in the checkpoint beside the learner's. */
   Position position();
 
   /**
-   * The weights of a checkpoint just written (or resumed from): the streaming source publishes
-   * them to the actors, only ever weights a checkpoint holds.
+   * The weights of a checkpoint just written (or resumed from): the streaming source publishes them
+   * to the actors, only ever weights a checkpoint holds.
    */
   default void checkpointed(WeightSnapshot weights) throws IOException {}
 
-  /** True where every update must be checkpointed before its weights may be used (the Kafka loop). */
+  /**
+   * True where every update must be checkpointed before its weights may be used (the Kafka loop).
+   */
   default boolean checkpointsEveryUpdate() {
     return false;
   }

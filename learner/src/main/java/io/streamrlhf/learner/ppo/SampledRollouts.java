@@ -23,8 +23,13 @@ public final class SampledRollouts implements RolloutSource {
 
   public SampledRollouts(PpoConfig config, PpoLoop.Models models) {
     this.config = config;
-    this.sampler = new RolloutSampler(models.policy(), models.reference(), models.reward(), Completion.MAX_NEW_TOKENS,
-        config.samplingTemperature());
+    this.sampler =
+        new RolloutSampler(
+            models.policy(),
+            models.reference(),
+            models.reward(),
+            Completion.MAX_NEW_TOKENS,
+            config.samplingTemperature());
     this.prompts = new TrainingPrompts(config.seed());
     this.rng = new SplitMix64(config.seed());
   }
@@ -39,14 +44,16 @@ public final class SampledRollouts implements RolloutSource {
     if (saved == null) return "sampling in process from training prompt 0";
     rng = SplitMix64.restore(saved.state().rng());
     promptsDrawn = saved.state().dataPosition();
-    for (long i = 0; i < promptsDrawn; i++) prompts.next(); // the prompt stream is a function of its seed
+    for (long i = 0; i < promptsDrawn; i++)
+      prompts.next(); // the prompt stream is a function of its seed
     return "sampling in process from training prompt " + promptsDrawn;
   }
 
   @Override
   public RolloutBatch next(long version) {
     var batchPrompts = new ArrayList<int[]>(config.promptsPerBatch());
-    for (int i = 0; i < config.promptsPerBatch(); i++) batchPrompts.add(ByteTokenizer.encode(prompts.next().prompt()));
+    for (int i = 0; i < config.promptsPerBatch(); i++)
+      batchPrompts.add(ByteTokenizer.encode(prompts.next().prompt()));
     promptsDrawn += config.promptsPerBatch();
     return sampler.sample(batchPrompts, config.responsesPerPrompt(), rng.nextLong(), version);
   }

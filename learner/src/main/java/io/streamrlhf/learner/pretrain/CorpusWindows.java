@@ -4,11 +4,11 @@ import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.tasks.Corpus;
 
 /**
- * The corpus as one endless token stream — each document's UTF-8 bytes followed by
- * end-of-sequence (TASKS.md "The corpus") — cut into windows of {@code windowLength} tokens that
- * overlap by one, so every token after the stream's first is a prediction target exactly once:
- * window i covers stream positions [i·(L−1), i·(L−1)+L). The stream is a pure function of the
- * seed, so a window's index is all a resumed run needs to continue where it left off.
+ * The corpus as one endless token stream — each document's UTF-8 bytes followed by end-of-sequence
+ * (TASKS.md "The corpus") — cut into windows of {@code windowLength} tokens that overlap by one, so
+ * every token after the stream's first is a prediction target exactly once: window i covers stream
+ * positions [i·(L−1), i·(L−1)+L). The stream is a pure function of the seed, so a window's index is
+ * all a resumed run needs to continue where it left off.
  */
 public final class CorpusWindows {
   private final Corpus corpus;
@@ -19,7 +19,8 @@ public final class CorpusWindows {
   private long windowsRead;
 
   public CorpusWindows(long seed, int windowLength) {
-    if (windowLength < 2) throw new IllegalArgumentException("a window needs at least 2 tokens, got " + windowLength);
+    if (windowLength < 2)
+      throw new IllegalArgumentException("a window needs at least 2 tokens, got " + windowLength);
     this.corpus = new Corpus(seed);
     this.windowLength = windowLength;
   }

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDManager;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.train.ProgressLine;
 import io.streamrlhf.learner.train.TrainingRun;
-import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.ScoringBatch;
@@ -17,9 +16,9 @@ import java.util.List;
 
 /**
  * The base model (InstructGPT's GPT-3 stand-in): next-token cross-entropy on corpus windows
- * (Radford et al. 2019), AdamW with warm-up + cosine and global-norm clipping. The output
- * directory is a {@link io.streamrlhf.model.checkpoint.Checkpoint}; the data position is the
- * number of {@link CorpusWindows} consumed.
+ * (Radford et al. 2019), AdamW with warm-up + cosine and global-norm clipping. The output directory
+ * is a {@link io.streamrlhf.model.checkpoint.Checkpoint}; the data position is the number of {@link
+ * CorpusWindows} consumed.
  */
 public final class Pretraining {
   private Pretraining() {}
@@ -30,28 +29,52 @@ public final class Pretraining {
   /** What a run did: its printed loss curve and its mean throughput. */
   public record Result(List<LossPoint> lossCurve, double tokensPerSecond) {}
 
-  /** Trains (or, with {@code resume}, continues training) into {@code out}, printing progress on {@code log}. */
-  public static Result run(PretrainConfig config, Path out, boolean resume, PrintWriter log) throws IOException {
+  /**
+   * Trains (or, with {@code resume}, continues training) into {@code out}, printing progress on
+   * {@code log}.
+   */
+  public static Result run(PretrainConfig config, Path out, boolean resume, PrintWriter log)
+      throws IOException {
     return run(config, GptConfig.preset(config.shape()), out, resume, log, Long.MAX_VALUE);
   }
 
   /**
-   * The same with an explicit model shape, and a halt after step {@code haltAfterStep} that
-   * writes no final checkpoint — what a kill at that step leaves behind (for resume tests).
+   * The same with an explicit model shape, and a halt after step {@code haltAfterStep} that writes
+   * no final checkpoint — what a kill at that step leaves behind (for resume tests).
    */
-  public static Result run(PretrainConfig config, GptConfig shape, Path out, boolean resume, PrintWriter log,
-      long haltAfterStep) throws IOException {
+  public static Result run(
+      PretrainConfig config,
+      GptConfig shape,
+      Path out,
+      boolean resume,
+      PrintWriter log,
+      long haltAfterStep)
+      throws IOException {
     if (config.tokensPerSequence() > shape.contextLength()) {
-      throw new IllegalArgumentException("tokens_per_sequence " + config.tokensPerSequence()
-          + " exceeds the " + config.shape() + " model's context length " + shape.contextLength());
+      throw new IllegalArgumentException(
+          "tokens_per_sequence "
+              + config.tokensPerSequence()
+              + " exceeds the "
+              + config.shape()
+              + " model's context length "
+              + shape.contextLength());
     }
-    var options = new TrainingRun.Options(config.stageName(), out, config.optimizer().schedule(config.steps()),
-        config.optimizer().adam(),
-        config.seed(), config.checkpointEverySteps());
-    try (var run = resume ? TrainingRun.resume(options) : TrainingRun.start(options, Gpt.create(shape, config.seed()))) {
+    var options =
+        new TrainingRun.Options(
+            config.stageName(),
+            out,
+            config.optimizer().schedule(config.steps()),
+            config.optimizer().adam(),
+            config.seed(),
+            config.checkpointEverySteps());
+    try (var run =
+        resume
+            ? TrainingRun.resume(options)
+            : TrainingRun.start(options, Gpt.create(shape, config.seed()))) {
       if (resume) log.println("pretrain: resuming at step " + run.step() + " of " + config.steps());
       var windows = CorpusWindows.at(config.seed(), config.tokensPerSequence(), run.dataPosition());
-      var progress = new ProgressLine(log, config.stageName(), config.steps(), config.logEverySteps());
+      var progress =
+          new ProgressLine(log, config.stageName(), config.steps(), config.logEverySteps());
       var curve = new ArrayList<LossPoint>();
       long tokensPerStep = (long) config.sequencesPerBatch() * config.tokensPerSequence();
       while (run.step() < config.steps()) {
@@ -68,11 +91,12 @@ public final class Pretraining {
   }
 
   /**
-   * Mean next-token negative log-likelihood over every window position after the first. Scores
-   * each window as a one-token "prompt" and the rest as its "response", so the language-model
-   * loss runs through the same {@link Gpt#score} path as SFT and PPO.
+   * Mean next-token negative log-likelihood over every window position after the first. Scores each
+   * window as a one-token "prompt" and the rest as its "response", so the language-model loss runs
+   * through the same {@link Gpt#score} path as SFT and PPO.
    */
-  public static ai.djl.ndarray.NDArray nextTokenLoss(Gpt model, NDManager scope, List<int[]> windows) {
+  public static ai.djl.ndarray.NDArray nextTokenLoss(
+      Gpt model, NDManager scope, List<int[]> windows) {
     var prompts = windows.stream().map(w -> Arrays.copyOf(w, 1)).toList();
     var continuations = windows.stream().map(w -> Arrays.copyOfRange(w, 1, w.length)).toList();
     var batch = ScoringBatch.of(scope, prompts, continuations);

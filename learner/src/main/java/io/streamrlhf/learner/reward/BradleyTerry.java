@@ -12,20 +12,22 @@ import java.util.List;
  *   loss(θ) = −1/C(K,2) · E_(x, y_w, y_l) [ log σ( r_θ(x, y_w) − r_θ(x, y_l) ) ]
  * </pre>
  *
- * All C(K,2) pairs of a prompt go into one batch — InstructGPT found that treating them as
- * separate data points overfits, since each response then appears in K−1 updates — and the loss
- * is the mean over the pairs. Dividing the summed pair losses by K instead (as the seed code did)
- * scales the loss by (K−1)/2, which silently changes the effective learning rate with K.
+ * All C(K,2) pairs of a prompt go into one batch — InstructGPT found that treating them as separate
+ * data points overfits, since each response then appears in K−1 updates — and the loss is the mean
+ * over the pairs. Dividing the summed pair losses by K instead (as the seed code did) scales the
+ * loss by (K−1)/2, which silently changes the effective learning rate with K.
  *
- * <p>A ranking is given per response as its rank: {@code ranks[p][k]} is the rank of response k
- * of prompt p, 0 for the best; equal ranks are a tie, and tied pairs carry no preference and are
+ * <p>A ranking is given per response as its rank: {@code ranks[p][k]} is the rank of response k of
+ * prompt p, 0 for the best; equal ranks are a tie, and tied pairs carry no preference and are
  * skipped. The mean is over every remaining pair of the batch, so with no ties and the same K for
  * every prompt it is also the mean over prompts of each prompt's pair mean.
  */
 public final class BradleyTerry {
   private BradleyTerry() {}
 
-  /** A preference: in prompt {@code prompt}, response {@code winner} beat response {@code loser}. */
+  /**
+   * A preference: in prompt {@code prompt}, response {@code winner} beat response {@code loser}.
+   */
   public record Pair(int prompt, int winner, int loser) {}
 
   /** C(K,2): how many pairs a K-wise ranking yields when nothing is tied. */
@@ -58,11 +60,14 @@ public final class BradleyTerry {
   public static NDArray loss(NDArray scores, int[][] ranks) {
     var shape = scores.getShape();
     if (shape.dimension() != 2 || shape.get(0) != ranks.length) {
-      throw new IllegalArgumentException("scores must be [prompts, K] with one ranking per prompt, got " + shape);
+      throw new IllegalArgumentException(
+          "scores must be [prompts, K] with one ranking per prompt, got " + shape);
     }
     int k = (int) shape.get(1);
     for (int[] r : ranks) {
-      if (r.length != k) throw new IllegalArgumentException("a ranking has " + r.length + " responses, scores have " + k);
+      if (r.length != k)
+        throw new IllegalArgumentException(
+            "a ranking has " + r.length + " responses, scores have " + k);
     }
     var pairs = pairs(ranks);
     if (pairs.isEmpty()) return Scalars.times(scores.sum(), 0);
@@ -119,8 +124,8 @@ public final class BradleyTerry {
   /**
    * The weight w ≥ 0 that minimises the Bradley-Terry loss of the scores {@code fixed + w·offset}
    * with {@code fixed} held: the loss is convex in w (a one-feature logistic regression on the
-   * pairs' offset differences with the fixed differences as intercepts), so Newton's method from
-   * w = 0, kept at 0 or above, finds it.
+   * pairs' offset differences with the fixed differences as intercepts), so Newton's method from w
+   * = 0, kept at 0 or above, finds it.
    *
    * <pre>
    *   L(w)   = mean_pairs softplus(−(Δf + w·Δo))
@@ -155,7 +160,10 @@ public final class BradleyTerry {
     return w;
   }
 
-  /** softplus(x) = log(1 + eˣ) = −log σ(−x), computed as max(x, 0) + log(1 + e^−|x|) so large margins do not overflow. */
+  /**
+   * softplus(x) = log(1 + eˣ) = −log σ(−x), computed as max(x, 0) + log(1 + e^−|x|) so large
+   * margins do not overflow.
+   */
   private static NDArray softplus(NDArray x) {
     return Scalars.atLeast(x, 0).add(x.abs().neg().exp().add(1f).log());
   }

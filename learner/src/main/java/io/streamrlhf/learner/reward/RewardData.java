@@ -7,10 +7,10 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * The reward stage's labelled data, fixed once sampled and ranked: written to
- * {@value #FILE_NAME} in the output directory before the first optimizer step, so a resumed run
- * trains on exactly the sets an uninterrupted one did without sampling them again (the data
- * position in the checkpoint indexes into these lists).
+ * The reward stage's labelled data, fixed once sampled and ranked: written to {@value #FILE_NAME}
+ * in the output directory before the first optimizer step, so a resumed run trains on exactly the
+ * sets an uninterrupted one did without sampling them again (the data position in the checkpoint
+ * indexes into these lists).
  *
  * @param labelerBeta the labelers' Gumbel noise scale, calibrated on the training sets
  * @param labelerAgreement share of the held-out untied pairs labeler 2 orders like labeler 1
@@ -19,7 +19,10 @@ import java.util.List;
  * @param heldOutOracleRanks the oracle's order of each held-out set (equal scores tied)
  */
 public record RewardData(
-    double labelerBeta, double labelerAgreement, List<RankedSet> train, List<RankedSet> heldOut,
+    double labelerBeta,
+    double labelerAgreement,
+    List<RankedSet> train,
+    List<RankedSet> heldOut,
     List<int[]> heldOutOracleRanks) {
   public static final String FILE_NAME = "ranked-sets.json";
 

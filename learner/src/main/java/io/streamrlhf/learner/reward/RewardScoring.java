@@ -10,12 +10,12 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A {@link RewardModel} (InstructGPT §3.5: the scalar head at the last real token is r_θ(x, y))
- * in training and measurement. Builds the Bradley-Terry loss of a batch of ranked sets
- * — all C(K,2) pairs of every prompt together, {@link BradleyTerry#loss} — for the stage's
- * {@code TrainingRun} to minimise, and scores sets without gradient for accuracies and the stored
- * statistics. Knows nothing of where rankings come from: the reward stage feeds it labeler
- * rankings of SFT samples, the tests a synthetic preference.
+ * A {@link RewardModel} (InstructGPT §3.5: the scalar head at the last real token is r_θ(x, y)) in
+ * training and measurement. Builds the Bradley-Terry loss of a batch of ranked sets — all C(K,2)
+ * pairs of every prompt together, {@link BradleyTerry#loss} — for the stage's {@code TrainingRun}
+ * to minimise, and scores sets without gradient for accuracies and the stored statistics. Knows
+ * nothing of where rankings come from: the reward stage feeds it labeler rankings of SFT samples,
+ * the tests a synthetic preference.
  */
 public final class RewardScoring {
   /** Rows per no-gradient scoring pass, to bound memory when scoring many sets. */
@@ -30,15 +30,17 @@ public final class RewardScoring {
    * @param scores r_θ of every response, [sets, K]
    */
   public record BatchLoss(NDArray loss, NDArray scores) {
-    /** Share of the batch's untied pairs the scores order like the ranking (logged, no gradient). */
+    /**
+     * Share of the batch's untied pairs the scores order like the ranking (logged, no gradient).
+     */
     public double accuracy(List<RankedSet> batch) {
       return BradleyTerry.accuracy(scores.stopGradient(), ranks(batch));
     }
   }
 
   /**
-   * The Bradley-Terry loss of {@code batch} (every set the same K) under {@code model}, in
-   * {@code scope}; records the autograd graph when called inside a GradientCollector.
+   * The Bradley-Terry loss of {@code batch} (every set the same K) under {@code model}, in {@code
+   * scope}; records the autograd graph when called inside a GradientCollector.
    */
   public static BatchLoss loss(RewardModel model, NDManager scope, List<RankedSet> batch) {
     int k = batch.get(0).k();
@@ -55,11 +57,13 @@ public final class RewardScoring {
     int setsPerPass = Math.max(1, SCORING_ROWS / sets.get(0).k());
     for (int start = 0; start < sets.size(); start += setsPerPass) {
       var chunk = sets.subList(start, Math.min(sets.size(), start + setsPerPass));
-      float[] flat = Gpt.withoutGradient(() -> {
-        try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
-          return scoresOf(rewardModel, scope, chunk).toFloatArray();
-        }
-      });
+      float[] flat =
+          Gpt.withoutGradient(
+              () -> {
+                try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
+                  return scoresOf(rewardModel, scope, chunk).toFloatArray();
+                }
+              });
       int offset = 0;
       for (int i = 0; i < chunk.size(); i++) {
         var row = new double[chunk.get(i).k()];
@@ -70,7 +74,9 @@ public final class RewardScoring {
     return out;
   }
 
-  /** Pairwise accuracy of {@code rewardModel}'s scores against the sets' rankings (untied pairs). */
+  /**
+   * Pairwise accuracy of {@code rewardModel}'s scores against the sets' rankings (untied pairs).
+   */
   public static double accuracy(RewardFunction rewardModel, List<RankedSet> sets) {
     return BradleyTerry.accuracy(score(rewardModel, sets), ranks(sets));
   }

@@ -3,18 +3,17 @@ package io.streamrlhf.learner.reward;
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
 import io.streamrlhf.learner.train.TrainingRun;
-import io.streamrlhf.model.AdamW;
-import io.streamrlhf.model.checkpoint.Checkpoint;
-import io.streamrlhf.model.checkpoint.RewardStats;
-import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.Completion;
 import io.streamrlhf.tasks.Labeler;
 import io.streamrlhf.tasks.LabelerAgreement;
 import io.streamrlhf.tasks.Oracle;
+import io.streamrlhf.tasks.SplitMix64;
 import io.streamrlhf.tasks.Task;
 import io.streamrlhf.tasks.TrainingPrompts;
 import java.io.IOException;
@@ -29,31 +28,35 @@ import java.util.List;
  *
  * <ol>
  *   <li>draw training and held-out prompts (disjoint, but for the 8 color and 10 insult prompts
- *       that must repeat; neither touches the evaluation set);</li>
- *   <li>sample K responses per prompt from the SFT model (batched KV-cache sampling, seeded);</li>
+ *       that must repeat; neither touches the evaluation set);
+ *   <li>sample K responses per prompt from the SFT model (batched KV-cache sampling, seeded);
  *   <li>calibrate the simulated labelers' noise β on the training K-sets to InstructGPT's 73%
  *       agreement, then have them rank every set (a pool of labelers for training, labeler 1 for
- *       the held-out sets and labeler 2 beside it to measure agreement);</li>
- *   <li>train the reward model's scalar head (InstructGPT's reward model), initialised from the
- *       SFT weights with the head zeroed, on batches of prompts with all C(K,2) pairs of each
- *       prompt together ({@link RewardScoring}), as a {@link TrainingRun}: the ranked sets are
- *       saved first ({@link RewardData}), so a killed run resumes on the same data;</li>
+ *       the held-out sets and labeler 2 beside it to measure agreement);
+ *   <li>train the reward model's scalar head (InstructGPT's reward model), initialised from the SFT
+ *       weights with the head zeroed, on batches of prompts with all C(K,2) pairs of each prompt
+ *       together ({@link RewardScoring}), as a {@link TrainingRun}: the ranked sets are saved first
+ *       ({@link RewardData}), so a killed run resumes on the same data;
  *   <li>with {@code likelihood_term}, fit the weight w of log π_SFT(y|x) in the score head + w·log
- *       π_SFT on the training comparisons, the head held fixed;</li>
+ *       π_SFT on the training comparisons, the head held fixed;
  *   <li>report held-out pairwise accuracy (before training, after, of the head alone) next to
  *       labeler agreement on the same pairs and the score's length bias, and store them with the
- *       score mean and std on SFT samples in the checkpoint.</li>
+ *       score mean and std on SFT samples in the checkpoint.
  * </ol>
  */
 public final class RewardStage {
   /** Prompts sampled together in one generate call (× K rows). */
   private static final int PROMPTS_PER_GENERATION = 64;
+
   /** Ids of the labelers who rank the training sets, round-robin by prompt. */
   private static final int[] TRAINING_LABELERS = {3, 4, 5, 6};
+
   private static final int HELD_OUT_LABELER = 1;
   private static final int SECOND_HELD_OUT_LABELER = 2;
+
   /** Extras key: held-out accuracy of the initial model, measured before the first step. */
   private static final String ACCURACY_BEFORE_TRAINING = "accuracy_before_training";
+
   /** TASKS.md: ranked prompts are at least this many times the SFT demonstration pool. */
   static final double RANKED_PER_DEMONSTRATION = 2.5;
 
@@ -62,41 +65,59 @@ public final class RewardStage {
   /** One prompt's K SFT samples with their oracle scores. */
   public record SampledSet(Task task, int[] prompt, List<int[]> responses, double[] oracleScores) {}
 
-  public static RewardStats run(RewardConfig config, Path sftDir, Path outDir, boolean resume, PrintWriter out)
+  public static RewardStats run(
+      RewardConfig config, Path sftDir, Path outDir, boolean resume, PrintWriter out)
       throws IOException {
     return run(config, sftDir, outDir, resume, out, Long.MAX_VALUE);
   }
 
   /**
-   * The same with a halt after optimizer step {@code haltAfterStep} that writes no final
-   * checkpoint — what a kill at that step leaves behind (for resume tests); returns null then.
+   * The same with a halt after optimizer step {@code haltAfterStep} that writes no final checkpoint
+   * — what a kill at that step leaves behind (for resume tests); returns null then.
    */
-  public static RewardStats run(RewardConfig config, Path sftDir, Path outDir, boolean resume, PrintWriter out,
-      long haltAfterStep) throws IOException {
+  public static RewardStats run(
+      RewardConfig config,
+      Path sftDir,
+      Path outDir,
+      boolean resume,
+      PrintWriter out,
+      long haltAfterStep)
+      throws IOException {
     long started = System.nanoTime();
     long steps = config.totalSteps();
-    var options = new TrainingRun.Options(config.stageName(), outDir, config.optimizer().schedule(steps),
-        config.optimizer().adam(),
-        config.seed(), config.checkpointEverySteps());
+    var options =
+        new TrainingRun.Options(
+            config.stageName(),
+            outDir,
+            config.optimizer().schedule(steps),
+            config.optimizer().adam(),
+            config.seed(),
+            config.checkpointEverySteps());
     RewardData data;
     TrainingRun run;
     if (resume) {
       if (!RewardData.exists(outDir)) {
-        throw new IllegalArgumentException(outDir + " has no " + RewardData.FILE_NAME
-            + " to resume on (written by an older version?): delete it to train the reward model again");
+        throw new IllegalArgumentException(
+            outDir
+                + " has no "
+                + RewardData.FILE_NAME
+                + " to resume on (written by an older version?): delete it to train the reward model again");
       }
       data = RewardData.read(outDir);
       run = TrainingRun.resume(options);
-      out.printf("reward: resuming at step %d of %d on the %d ranked training sets in %s%n", run.step(), steps,
-          data.train().size(), outDir.resolve(RewardData.FILE_NAME));
+      out.printf(
+          "reward: resuming at step %d of %d on the %d ranked training sets in %s%n",
+          run.step(), steps, data.train().size(), outDir.resolve(RewardData.FILE_NAME));
     } else {
       var model = Checkpoint.loadModel(sftDir);
       try {
-        out.printf("reward: SFT model from %s (%,d parameters); sampling %d responses per prompt%n", sftDir,
-            model.parameterCount(), config.responsesPerPrompt());
+        out.printf(
+            "reward: SFT model from %s (%,d parameters); sampling %d responses per prompt%n",
+            sftDir, model.parameterCount(), config.responsesPerPrompt());
         data = sampleAndRank(model, config, out, started);
         reportDataBudget(data, sftDir, out);
-        // SFT trains only the logits, so the scalar head it carries is untrained noise: start it at 0
+        // SFT trains only the logits, so the scalar head it carries is untrained noise: start it at
+        // 0
         model.zeroScalarHead();
         data.write(outDir);
       } catch (RuntimeException | IOException e) {
@@ -104,7 +125,8 @@ public final class RewardStage {
         throw e;
       }
       run = TrainingRun.start(options, model);
-      // the score before training: the zeroed head ties every pair, so only the likelihood term ranks
+      // the score before training: the zeroed head ties every pair, so only the likelihood term
+      // ranks
       double before;
       if (config.likelihoodTerm()) {
         try (var sft = Checkpoint.loadModel(sftDir)) {
@@ -113,17 +135,25 @@ public final class RewardStage {
       } else {
         before = RewardScoring.accuracy(RewardModel.headOnly(model), data.heldOut());
       }
-      out.printf("reward: before training, held-out accuracy %.3f (labeler agreement %.3f)%n", before,
-          data.labelerAgreement());
+      out.printf(
+          "reward: before training, held-out accuracy %.3f (labeler agreement %.3f)%n",
+          before, data.labelerAgreement());
       var extra = run.extra();
-      extra.put(ACCURACY_BEFORE_TRAINING, before); // kept for the stats written at the end, after a resume too
+      extra.put(
+          ACCURACY_BEFORE_TRAINING,
+          before); // kept for the stats written at the end, after a resume too
       run.setExtra(extra);
-      run.checkpoint(); // step 0: the SFT initialisation beside its data, so a kill from here on can resume
+      run.checkpoint(); // step 0: the SFT initialisation beside its data, so a kill from here on
+      // can resume
     }
     if (data.train().size() != config.trainingPrompts()) {
       run.close();
-      throw new IllegalArgumentException(outDir.resolve(RewardData.FILE_NAME) + " holds " + data.train().size()
-          + " training sets but training_prompts is " + config.trainingPrompts());
+      throw new IllegalArgumentException(
+          outDir.resolve(RewardData.FILE_NAME)
+              + " holds "
+              + data.train().size()
+              + " training sets but training_prompts is "
+              + config.trainingPrompts());
     }
     try (run) {
       int perBatch = config.promptsPerBatch();
@@ -142,17 +172,26 @@ public final class RewardStage {
         int from = Math.toIntExact((run.step() % stepsPerEpoch) * perBatch);
         var batch = order.subList(from, Math.min(order.size(), from + perBatch));
         var accuracy = new double[1];
-        var result = run.step(batch.size(), scope -> {
-          var loss = RewardScoring.loss(RewardModel.headOnly(run.model()), scope, batch);
-          accuracy[0] = loss.accuracy(batch);
-          return loss.loss();
-        });
+        var result =
+            run.step(
+                batch.size(),
+                scope -> {
+                  var loss = RewardScoring.loss(RewardModel.headOnly(run.model()), scope, batch);
+                  accuracy[0] = loss.accuracy(batch);
+                  return loss.loss();
+                });
         lossSum += result.loss();
         accuracySum += accuracy[0];
         logged++;
         if (result.step() % config.logEverySteps() == 0 || result.step() == steps) {
-          out.printf("reward: step %d/%d  loss %.4f  batch accuracy %.3f  grad norm %.3f  lr %.2e  %.0f s%n",
-              result.step(), steps, lossSum / logged, accuracySum / logged, result.gradNorm(), result.learningRate(),
+          out.printf(
+              "reward: step %d/%d  loss %.4f  batch accuracy %.3f  grad norm %.3f  lr %.2e  %.0f s%n",
+              result.step(),
+              steps,
+              lossSum / logged,
+              accuracySum / logged,
+              result.gradNorm(),
+              result.learningRate(),
               seconds(started));
           out.flush();
           lossSum = 0;
@@ -166,26 +205,43 @@ public final class RewardStage {
         double weight = 0;
         if (config.likelihoodTerm()) {
           weight = fitLikelihoodWeight(run.model(), sft, data.train(), config.seed());
-          out.printf("reward: likelihood term: weight %.4f of log pi_SFT(y|x) fitted on the training comparisons%n",
+          out.printf(
+              "reward: likelihood term: weight %.4f of log pi_SFT(y|x) fitted on the training comparisons%n",
               weight);
         }
-        stats = measure(new RewardModel(run.model(), sft, weight), data, config,
-            run.extra().path(ACCURACY_BEFORE_TRAINING).asDouble(Double.NaN));
+        stats =
+            measure(
+                new RewardModel(run.model(), sft, weight),
+                data,
+                config,
+                run.extra().path(ACCURACY_BEFORE_TRAINING).asDouble(Double.NaN));
       }
       run.setExtra(stats.into(run.extra()));
       run.checkpoint();
-      out.printf("reward: held-out pairwise accuracy %.3f vs labeler agreement %.3f on the same %d pairs "
+      out.printf(
+          "reward: held-out pairwise accuracy %.3f vs labeler agreement %.3f on the same %d pairs "
               + "(%d prompts, K=%d); vs the oracle's order %.3f%n",
-          stats.heldOutAccuracy(), stats.labelerAgreement(), stats.heldOutPairs(), stats.heldOutSets(),
-          config.responsesPerPrompt(), stats.heldOutAccuracyVsOracle());
-      out.printf("reward: held-out accuracy before training %.3f, after %.3f; the trained scalar head alone %.3f"
+          stats.heldOutAccuracy(),
+          stats.labelerAgreement(),
+          stats.heldOutPairs(),
+          stats.heldOutSets(),
+          config.responsesPerPrompt(),
+          stats.heldOutAccuracyVsOracle());
+      out.printf(
+          "reward: held-out accuracy before training %.3f, after %.3f; the trained scalar head alone %.3f"
               + " (score = head%s)%n",
-          stats.heldOutAccuracyBeforeTraining(), stats.heldOutAccuracy(), stats.headAccuracy(),
-          stats.likelihoodWeight() == 0 ? ""
-              : String.format(java.util.Locale.ROOT, " + %.4f x log pi_SFT(y|x)", stats.likelihoodWeight()));
-      out.printf("reward: length bias: correlation of the score with response length %+.3f on the held-out samples%n",
+          stats.heldOutAccuracyBeforeTraining(),
+          stats.heldOutAccuracy(),
+          stats.headAccuracy(),
+          stats.likelihoodWeight() == 0
+              ? ""
+              : String.format(
+                  java.util.Locale.ROOT, " + %.4f x log pi_SFT(y|x)", stats.likelihoodWeight()));
+      out.printf(
+          "reward: length bias: correlation of the score with response length %+.3f on the held-out samples%n",
           stats.scoreLengthCorrelation());
-      out.printf("reward: RM scores on SFT samples: mean %.4f, std %.4f (stored for PPO's normalisation)%n",
+      out.printf(
+          "reward: RM scores on SFT samples: mean %.4f, std %.4f (stored for PPO's normalisation)%n",
           stats.scoreMean(), stats.scoreStd());
       out.printf("reward: wrote %s in %.0f s%n", outDir, seconds(started));
       out.flush();
@@ -194,8 +250,8 @@ public final class RewardStage {
   }
 
   /**
-   * Steps 1-3: training and held-out prompts (disjoint; neither touches the evaluation set), K
-   * SFT samples each, calibrated labelers' rankings, and labeler agreement on the held-out sets.
+   * Steps 1-3: training and held-out prompts (disjoint; neither touches the evaluation set), K SFT
+   * samples each, calibrated labelers' rankings, and labeler agreement on the held-out sets.
    */
   static RewardData sampleAndRank(Gpt model, RewardConfig config, PrintWriter out, long started) {
     var rng = new SplitMix64(config.seed());
@@ -203,10 +259,13 @@ public final class RewardStage {
     var trainTasks = new ArrayList<Task>();
     var heldOutTasks = new ArrayList<Task>();
     var seen = new java.util.HashSet<String>();
-    while (trainTasks.size() + heldOutTasks.size() < config.trainingPrompts() + config.heldOutPrompts()) {
+    while (trainTasks.size() + heldOutTasks.size()
+        < config.trainingPrompts() + config.heldOutPrompts()) {
       var task = prompts.next();
-      // every prompt is ranked once, so a held-out prompt is never a training prompt; color and insult
-      // have only 8 and 10 training prompts (TASKS.md's split), so theirs repeat, on both sides, each
+      // every prompt is ranked once, so a held-out prompt is never a training prompt; color and
+      // insult
+      // have only 8 and 10 training prompts (TASKS.md's split), so theirs repeat, on both sides,
+      // each
       // time with fresh samples and labelers
       if (!task.family().fewTrainingPrompts() && !seen.add(task.instruction())) continue;
       (heldOutTasks.size() < config.heldOutPrompts() ? heldOutTasks : trainTasks).add(task);
@@ -217,7 +276,8 @@ public final class RewardStage {
     double beta = calibrateBeta(trainSamples, config.seed(), out);
     var train = new ArrayList<RankedSet>();
     for (int i = 0; i < trainSamples.size(); i++) {
-      var labeler = new Labeler(TRAINING_LABELERS[i % TRAINING_LABELERS.length], beta, config.seed() + i);
+      var labeler =
+          new Labeler(TRAINING_LABELERS[i % TRAINING_LABELERS.length], beta, config.seed() + i);
       train.add(rank(trainSamples.get(i), labeler));
     }
     var first = new Labeler(HELD_OUT_LABELER, beta, config.seed());
@@ -240,13 +300,17 @@ public final class RewardStage {
    * Step 5: held-out accuracy beside labeler agreement (of the score and of the scalar head alone),
    * the length bias, and the score statistics PPO normalises with.
    */
-  static RewardStats measure(RewardModel rewardModel, RewardData data, RewardConfig config, double accuracyBefore) {
+  static RewardStats measure(
+      RewardModel rewardModel, RewardData data, RewardConfig config, double accuracyBefore) {
     var scores = RewardScoring.score(rewardModel, data.heldOut());
     var heldOutRanks = RewardScoring.ranks(data.heldOut());
     double accuracy = BradleyTerry.accuracy(scores, heldOutRanks);
-    double accuracyVsOracle = BradleyTerry.accuracy(scores, data.heldOutOracleRanks().toArray(int[][]::new));
-    double headAccuracy = rewardModel.likelihoodWeight() == 0 ? accuracy
-        : RewardScoring.accuracy(rewardModel::headScores, data.heldOut());
+    double accuracyVsOracle =
+        BradleyTerry.accuracy(scores, data.heldOutOracleRanks().toArray(int[][]::new));
+    double headAccuracy =
+        rewardModel.likelihoodWeight() == 0
+            ? accuracy
+            : RewardScoring.accuracy(rewardModel::headScores, data.heldOut());
     var flatScores = new ArrayList<Double>();
     var lengths = new ArrayList<Double>();
     for (int p = 0; p < scores.length; p++) {
@@ -256,9 +320,19 @@ public final class RewardStage {
       }
     }
     var moments = Moments.of(flatScores);
-    return new RewardStats(moments.mean(), moments.std(), config.responsesPerPrompt(), data.heldOut().size(),
-        BradleyTerry.pairs(heldOutRanks).size(), accuracy, data.labelerAgreement(), accuracyVsOracle,
-        data.labelerBeta(), rewardModel.likelihoodWeight(), accuracyBefore, headAccuracy,
+    return new RewardStats(
+        moments.mean(),
+        moments.std(),
+        config.responsesPerPrompt(),
+        data.heldOut().size(),
+        BradleyTerry.pairs(heldOutRanks).size(),
+        accuracy,
+        data.labelerAgreement(),
+        accuracyVsOracle,
+        data.labelerBeta(),
+        rewardModel.likelihoodWeight(),
+        accuracyBefore,
+        headAccuracy,
         Moments.correlation(flatScores, lengths));
   }
 
@@ -266,8 +340,8 @@ public final class RewardStage {
   static final int FIT_SETS = 2_000;
 
   /**
-   * w of head + w·log π_SFT: the Bradley-Terry maximum-likelihood weight with the trained head
-   * held fixed ({@link BradleyTerry#fitOffsetWeight}), on up to {@value #FIT_SETS} training sets.
+   * w of head + w·log π_SFT: the Bradley-Terry maximum-likelihood weight with the trained head held
+   * fixed ({@link BradleyTerry#fitOffsetWeight}), on up to {@value #FIT_SETS} training sets.
    */
   static double fitLikelihoodWeight(Gpt rewardModel, Gpt sft, List<RankedSet> train, long seed) {
     var sets = epochOrder(train, seed, -1);
@@ -282,19 +356,32 @@ public final class RewardStage {
    * per demonstration, InstructGPT's proportions), with a warning when the budget falls short.
    */
   static void reportDataBudget(RewardData data, Path sftDir, PrintWriter out) throws IOException {
-    long distinct = data.train().stream().map(set -> java.util.Arrays.toString(set.prompt())).distinct().count();
+    long distinct =
+        data.train().stream()
+            .map(set -> java.util.Arrays.toString(set.prompt()))
+            .distinct()
+            .count();
     var pool = Checkpoint.extras(sftDir).get(SupervisedFineTuning.POOL_KEY);
     if (pool == null) {
-      out.printf("reward: %d ranked training prompts (%d distinct)%n", data.train().size(), distinct);
+      out.printf(
+          "reward: %d ranked training prompts (%d distinct)%n", data.train().size(), distinct);
       return;
     }
     double ratio = (double) distinct / pool.asLong();
-    out.printf("reward: %d ranked training prompts (%d distinct) against %d SFT demonstrations: %.2f per demonstration%n",
+    out.printf(
+        "reward: %d ranked training prompts (%d distinct) against %d SFT demonstrations: %.2f per demonstration%n",
         data.train().size(), distinct, pool.asLong(), ratio);
     if (ratio < RANKED_PER_DEMONSTRATION) {
-      out.printf("reward: warning: TASKS.md ranks at least %.1f distinct prompts per demonstration; raise "
-          + "training_prompts to %d or more%n", RANKED_PER_DEMONSTRATION,
-          (long) Math.ceil(RANKED_PER_DEMONSTRATION * pool.asLong() * data.train().size() / (double) distinct));
+      out.printf(
+          "reward: warning: TASKS.md ranks at least %.1f distinct prompts per demonstration; raise "
+              + "training_prompts to %d or more%n",
+          RANKED_PER_DEMONSTRATION,
+          (long)
+              Math.ceil(
+                  RANKED_PER_DEMONSTRATION
+                      * pool.asLong()
+                      * data.train().size()
+                      / (double) distinct));
     }
   }
 
@@ -315,8 +402,13 @@ public final class RewardStage {
   }
 
   /** K samples for each task from {@code model}, several prompts per batched generate call. */
-  public static List<SampledSet> sample(Gpt model, List<Task> tasks, RewardConfig config, SplitMix64 rng,
-      PrintWriter out, long started) {
+  public static List<SampledSet> sample(
+      Gpt model,
+      List<Task> tasks,
+      RewardConfig config,
+      SplitMix64 rng,
+      PrintWriter out,
+      long started) {
     int k = config.responsesPerPrompt();
     var sets = new ArrayList<SampledSet>(tasks.size());
     for (int start = 0; start < tasks.size(); start += PROMPTS_PER_GENERATION) {
@@ -326,8 +418,9 @@ public final class RewardStage {
         var prompt = ByteTokenizer.encode(task.prompt());
         for (int i = 0; i < k; i++) prompts.add(prompt);
       }
-      var sampling = new Generator.Sampling(Completion.MAX_NEW_TOKENS, (float) config.samplingTemperature(), 0,
-          rng.nextLong());
+      var sampling =
+          new Generator.Sampling(
+              Completion.MAX_NEW_TOKENS, (float) config.samplingTemperature(), 0, rng.nextLong());
       var completions = new Generator(model).generate(prompts, sampling);
       for (int t = 0; t < chunk.size(); t++) {
         var responses = new ArrayList<int[]>(k);
@@ -335,13 +428,20 @@ public final class RewardStage {
         for (int i = 0; i < k; i++) {
           var completion = completions.get(t * k + i);
           responses.add(completion.tokens());
-          scores[i] = Oracle.grade(chunk.get(t), ByteTokenizer.decode(completion.tokens()), completion.terminated())
-              .score();
+          scores[i] =
+              Oracle.grade(
+                      chunk.get(t),
+                      ByteTokenizer.decode(completion.tokens()),
+                      completion.terminated())
+                  .score();
         }
         sets.add(new SampledSet(chunk.get(t), prompts.get(t * k), responses, scores));
       }
-      if ((start / PROMPTS_PER_GENERATION) % 10 == 9 || start + PROMPTS_PER_GENERATION >= tasks.size()) {
-        out.printf("reward: sampled %d/%d prompts x %d  %.0f s%n", sets.size(), tasks.size(), k, seconds(started));
+      if ((start / PROMPTS_PER_GENERATION) % 10 == 9
+          || start + PROMPTS_PER_GENERATION >= tasks.size()) {
+        out.printf(
+            "reward: sampled %d/%d prompts x %d  %.0f s%n",
+            sets.size(), tasks.size(), k, seconds(started));
         out.flush();
       }
     }
@@ -349,9 +449,10 @@ public final class RewardStage {
   }
 
   /**
-   * β at which two labelers agree on InstructGPT's 73% of pairs, on the training sets with identical
-   * responses collapsed (copies are ties, not preferences). When ties among distinct responses cap
-   * the reachable agreement below 73%, aim at 90% of the way from chance to that cap and say so.
+   * β at which two labelers agree on InstructGPT's 73% of pairs, on the training sets with
+   * identical responses collapsed (copies are ties, not preferences). When ties among distinct
+   * responses cap the reachable agreement below 73%, aim at 90% of the way from chance to that cap
+   * and say so.
    */
   static double calibrateBeta(List<SampledSet> sets, long seed, PrintWriter out) {
     var scoreSets = new ArrayList<double[]>();
@@ -361,7 +462,8 @@ public final class RewardStage {
       var distinct = new ArrayList<Double>();
       for (int i = 0; i < set.responses().size(); i++) {
         boolean copy = false;
-        for (int j = 0; j < i; j++) copy |= Arrays.equals(set.responses().get(i), set.responses().get(j));
+        for (int j = 0; j < i; j++)
+          copy |= Arrays.equals(set.responses().get(i), set.responses().get(j));
         if (!copy) distinct.add(set.oracleScores()[i]);
       }
       if (distinct.size() < 2) continue;
@@ -375,31 +477,38 @@ public final class RewardStage {
       scoreSets.add(scores);
     }
     if (scoreSets.isEmpty()) {
-      throw new IllegalArgumentException("every prompt's K SFT samples are identical: nothing to rank "
-          + "(raise sampling_temperature or responses_per_prompt)");
+      throw new IllegalArgumentException(
+          "every prompt's K SFT samples are identical: nothing to rank "
+              + "(raise sampling_temperature or responses_per_prompt)");
     }
     double target = LabelerAgreement.DEFAULT_TARGET;
     double ceiling = 1 - 0.5 * tied / pairs;
     if (target >= ceiling) {
       double reachable = 0.5 + 0.9 * (ceiling - 0.5);
-      out.printf("reward: %d of %d distinct-response pairs have equal oracle scores, so agreement can reach only "
-          + "%.3f; calibrating labelers to %.3f instead of %.3f%n", tied, pairs, ceiling, reachable, target);
+      out.printf(
+          "reward: %d of %d distinct-response pairs have equal oracle scores, so agreement can reach only "
+              + "%.3f; calibrating labelers to %.3f instead of %.3f%n",
+          tied, pairs, ceiling, reachable, target);
       target = reachable;
     }
     var calibration = LabelerAgreement.calibrate(scoreSets, target, seed, 5);
-    out.printf("reward: labeler noise beta %.4f (agreement %.3f measured on %d training sets, target %.3f)%n",
+    out.printf(
+        "reward: labeler noise beta %.4f (agreement %.3f measured on %d training sets, target %.3f)%n",
         calibration.beta(), calibration.measured().rate(), scoreSets.size(), target);
     return calibration.beta();
   }
 
   private static RankedSet rank(SampledSet set, Labeler labeler) {
-    return new RankedSet(set.prompt(), set.responses(),
+    return new RankedSet(
+        set.prompt(),
+        set.responses(),
         RankedSet.ranksOf(labeler.rank(set.oracleScores()), set.responses()));
   }
 
   /** Ranks by oracle score, equal scores tied (dense ranks: 0 for the best score). */
   static int[] oracleRanks(double[] scores) {
-    var distinct = Arrays.stream(scores).boxed().distinct().sorted((a, b) -> Double.compare(b, a)).toList();
+    var distinct =
+        Arrays.stream(scores).boxed().distinct().sorted((a, b) -> Double.compare(b, a)).toList();
     return Arrays.stream(scores).mapToInt(distinct::indexOf).toArray();
   }
 

@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.DataType;
 import io.streamrlhf.learner.config.SftConfig;
 import io.streamrlhf.learner.train.ProgressLine;
 import io.streamrlhf.learner.train.TrainingRun;
-import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.ScoringBatch;
@@ -23,9 +22,9 @@ import java.util.List;
 /**
  * Supervised fine-tuning (InstructGPT §3.5 "SFT"): the base model trained on demonstrations —
  * prompt, then what the labeler wrote and end-of-sequence — with the loss on response tokens only.
- * The demonstrations are a fixed pool ({@link Demonstrations#pool}), walked epoch after epoch,
- * each epoch in a shuffle of its own (seed, epoch); the data position is the number consumed, so
- * step s trains on the same demonstrations in a resumed run as in an uninterrupted one.
+ * The demonstrations are a fixed pool ({@link Demonstrations#pool}), walked epoch after epoch, each
+ * epoch in a shuffle of its own (seed, epoch); the data position is the number consumed, so step s
+ * trains on the same demonstrations in a resumed run as in an uninterrupted one.
  */
 public final class SupervisedFineTuning {
   private SupervisedFineTuning() {}
@@ -36,26 +35,45 @@ public final class SupervisedFineTuning {
   /** The printed loss curve and mean throughput (real prompt + response tokens per second). */
   public record Result(List<LossPoint> lossCurve, double tokensPerSecond) {}
 
-  /** Fine-tunes the model in {@code base} into {@code out}, or continues {@code out} with {@code resume}. */
-  public static Result run(SftConfig config, Path base, Path out, boolean resume, PrintWriter log) throws IOException {
+  /**
+   * Fine-tunes the model in {@code base} into {@code out}, or continues {@code out} with {@code
+   * resume}.
+   */
+  public static Result run(SftConfig config, Path base, Path out, boolean resume, PrintWriter log)
+      throws IOException {
     return run(config, base, out, resume, log, Long.MAX_VALUE);
   }
 
-  /** The same with a halt after step {@code haltAfterStep} and no final checkpoint: a kill, for resume tests. */
-  public static Result run(SftConfig config, Path base, Path out, boolean resume, PrintWriter log, long haltAfterStep)
+  /**
+   * The same with a halt after step {@code haltAfterStep} and no final checkpoint: a kill, for
+   * resume tests.
+   */
+  public static Result run(
+      SftConfig config, Path base, Path out, boolean resume, PrintWriter log, long haltAfterStep)
       throws IOException {
-    var options = new TrainingRun.Options(config.stageName(), out, config.optimizer().schedule(config.steps()),
-        config.optimizer().adam(),
-        config.seed(), config.checkpointEverySteps());
-    try (var run = resume ? TrainingRun.resume(options) : TrainingRun.start(options, Checkpoint.loadModel(base))) {
+    var options =
+        new TrainingRun.Options(
+            config.stageName(),
+            out,
+            config.optimizer().schedule(config.steps()),
+            config.optimizer().adam(),
+            config.seed(),
+            config.checkpointEverySteps());
+    try (var run =
+        resume
+            ? TrainingRun.resume(options)
+            : TrainingRun.start(options, Checkpoint.loadModel(base))) {
       if (resume) log.println("sft: resuming at step " + run.step() + " of " + config.steps());
       int perBatch = config.demonstrationsPerBatch();
       var pool = Demonstrations.pool(config.seed(), config.demonstrations());
       var extra = run.extra();
       extra.put(POOL_KEY, pool.size());
       run.setExtra(extra);
-      log.printf("sft: %d demonstrations (%s), %.1f epochs%n", pool.size(), kindShares(pool), config.epochs());
-      var progress = new ProgressLine(log, config.stageName(), config.steps(), config.logEverySteps());
+      log.printf(
+          "sft: %d demonstrations (%s), %.1f epochs%n",
+          pool.size(), kindShares(pool), config.epochs());
+      var progress =
+          new ProgressLine(log, config.stageName(), config.steps(), config.logEverySteps());
       var curve = new ArrayList<LossPoint>();
       while (run.step() < config.steps()) {
         var batch = batchAt(pool, config.seed(), run.dataPosition(), perBatch);
@@ -73,8 +91,8 @@ public final class SupervisedFineTuning {
   public static final String POOL_KEY = "demonstration_pool";
 
   /**
-   * The {@code size} demonstrations at data position {@code position}: position p is item p mod
-   * n of epoch p / n's shuffle of the pool, so a batch may straddle two epochs.
+   * The {@code size} demonstrations at data position {@code position}: position p is item p mod n
+   * of epoch p / n's shuffle of the pool, so a batch may straddle two epochs.
    */
   static List<Demonstration> batchAt(List<Demonstration> pool, long seed, long position, int size) {
     var batch = new ArrayList<Demonstration>(size);
@@ -111,7 +129,8 @@ public final class SupervisedFineTuning {
     for (var kind : Demonstration.Kind.values()) {
       long count = pool.stream().filter(d -> d.kind() == kind).count();
       if (text.length() > 0) text.append(", ");
-      text.append(String.format(java.util.Locale.ROOT, "%s %.3f", kind.id(), (double) count / pool.size()));
+      text.append(
+          String.format(java.util.Locale.ROOT, "%s %.3f", kind.id(), (double) count / pool.size()));
     }
     return text.toString();
   }
@@ -120,7 +139,8 @@ public final class SupervisedFineTuning {
    * Mean negative log-likelihood per response token of the demonstrations (what the labeler wrote
    * then end-of-sequence) after their prompts; prompt tokens carry no loss.
    */
-  public static NDArray responseLoss(Gpt model, NDManager scope, List<Demonstration> demonstrations) {
+  public static NDArray responseLoss(
+      Gpt model, NDManager scope, List<Demonstration> demonstrations) {
     var prompts = new ArrayList<int[]>(demonstrations.size());
     var responses = new ArrayList<int[]>(demonstrations.size());
     for (var demo : demonstrations) {
@@ -134,16 +154,23 @@ public final class SupervisedFineTuning {
   /** {@link #responseLoss} without gradients, as a number: for evaluations and tests. */
   public static double meanResponseLoss(Gpt model, List<Demonstration> demonstrations) {
     var anyParameter = model.parameters().values().iterator().next();
-    return Gpt.withoutGradient(() -> {
-      try (var scope = anyParameter.getManager().newSubManager()) {
-        return responseLoss(model, scope, demonstrations).toType(DataType.FLOAT64, false).getDouble();
-      }
-    });
+    return Gpt.withoutGradient(
+        () -> {
+          try (var scope = anyParameter.getManager().newSubManager()) {
+            return responseLoss(model, scope, demonstrations)
+                .toType(DataType.FLOAT64, false)
+                .getDouble();
+          }
+        });
   }
 
   private static long tokens(List<Demonstration> batch) {
     long n = 0;
-    for (var demo : batch) n += ByteTokenizer.encode(demo.prompt()).length + ByteTokenizer.encode(demo.response()).length + 1;
+    for (var demo : batch)
+      n +=
+          ByteTokenizer.encode(demo.prompt()).length
+              + ByteTokenizer.encode(demo.response()).length
+              + 1;
     return n;
   }
 }

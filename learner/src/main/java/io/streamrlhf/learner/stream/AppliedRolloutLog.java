@@ -12,11 +12,11 @@ import java.util.List;
 
 /**
  * The ids of the rollouts a streaming run applied, in order, one per line in an append-only file
- * beside its checkpoints. A checkpoint records only the log's length, so writing one costs the
- * same at the millionth rollout as at the first (the ids themselves used to ride in every
- * checkpoint and grew with the run). Ids are appended, and forced to disk, just before the
- * checkpoint that covers them; a resumed run cuts the log back to the length its checkpoint
- * recorded, dropping ids of updates that were never checkpointed (their rollouts are consumed again).
+ * beside its checkpoints. A checkpoint records only the log's length, so writing one costs the same
+ * at the millionth rollout as at the first (the ids themselves used to ride in every checkpoint and
+ * grew with the run). Ids are appended, and forced to disk, just before the checkpoint that covers
+ * them; a resumed run cuts the log back to the length its checkpoint recorded, dropping ids of
+ * updates that were never checkpointed (their rollouts are consumed again).
  */
 final class AppliedRolloutLog {
   static final String FILE = "applied-rollouts.txt";
@@ -38,12 +38,18 @@ final class AppliedRolloutLog {
     return new AppliedRolloutLog(dir.resolve(FILE), 0, 0);
   }
 
-  /** The log in {@code dir} cut back to the {@code bytes} and {@code count} a checkpoint recorded. */
+  /**
+   * The log in {@code dir} cut back to the {@code bytes} and {@code count} a checkpoint recorded.
+   */
   static AppliedRolloutLog resume(Path dir, long bytes, long count) throws IOException {
     var file = dir.resolve(FILE);
     if (!Files.exists(file) || Files.size(file) < bytes) {
-      throw new IOException(file + " is shorter than the " + bytes + " bytes its checkpoint recorded: the applied-rollout"
-          + " log was truncated or deleted, so exactly-once cannot be checked across this restart");
+      throw new IOException(
+          file
+              + " is shorter than the "
+              + bytes
+              + " bytes its checkpoint recorded: the applied-rollout"
+              + " log was truncated or deleted, so exactly-once cannot be checked across this restart");
     }
     try (var channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
       channel.truncate(bytes);
@@ -61,7 +67,10 @@ final class AppliedRolloutLog {
     return count + pending.size();
   }
 
-  /** Appends the pending ids and forces them to disk; then {@link #bytes()} and {@link #durableCount()} cover them. */
+  /**
+   * Appends the pending ids and forces them to disk; then {@link #bytes()} and {@link
+   * #durableCount()} cover them.
+   */
   void flush() throws IOException {
     if (pending.isEmpty()) {
       return;
@@ -92,7 +101,8 @@ final class AppliedRolloutLog {
   static List<String> read(Path dir, long bytes) throws IOException {
     var data = Files.readAllBytes(dir.resolve(FILE));
     if (data.length < bytes) {
-      throw new IOException(dir.resolve(FILE) + " holds " + data.length + " bytes, its checkpoint " + bytes);
+      throw new IOException(
+          dir.resolve(FILE) + " holds " + data.length + " bytes, its checkpoint " + bytes);
     }
     var text = new String(data, 0, (int) bytes, StandardCharsets.UTF_8);
     return text.isEmpty() ? List.of() : List.of(text.split("\n"));

@@ -11,10 +11,10 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.AvroCodec;
-import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.RolloutRecords;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.transport.Decoded;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
@@ -35,21 +35,21 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * The learner of the streaming loop (DESIGN.md, "The loop"): consumes {@code rlhf.rollouts},
- * forms batches of prompts_per_batch × K rollouts for {@link PpoLoop}, the same loop and update as
- * the in-process stage, and publishes the policy weights of every checkpoint the loop writes.
- * It also feeds the prompts ({@link PromptFeed}), which is how it bounds staleness up front.
+ * The learner of the streaming loop (DESIGN.md, "The loop"): consumes {@code rlhf.rollouts}, forms
+ * batches of prompts_per_batch × K rollouts for {@link PpoLoop}, the same loop and update as the
+ * in-process stage, and publishes the policy weights of every checkpoint the loop writes. It also
+ * feeds the prompts ({@link PromptFeed}), which is how it bounds staleness up front.
  *
- * <p>Staleness and off-policy correction. A rollout sampled by policy version v reaches the
- * learner at version u ≥ v. Rollouts with u − v > max_lag are dropped and counted. The rest are
- * corrected by decoupled PPO (Hilton et al. 2022, "Batch size-invariance for policy
- * optimization"; used for asynchronous RLHF by AReaL, Fu et al. 2025), already in {@link
+ * <p>Staleness and off-policy correction. A rollout sampled by policy version v reaches the learner
+ * at version u ≥ v. Rollouts with u − v > max_lag are dropped and counted. The rest are corrected
+ * by decoupled PPO (Hilton et al. 2022, "Batch size-invariance for policy optimization"; used for
+ * asynchronous RLHF by AReaL, Fu et al. 2025), already in {@link
  * io.streamrlhf.learner.ppo.Ppo#decoupledPolicyLoss}: the clipped ratio is taken against the
  * proximal policy (the learner's own weights before this update, recomputed in {@code
  * PpoLearner#prepare}), and the behaviour log-probs the actor sent only enter a truncated
  * importance weight π_prox/π_behav ≤ c̄. Chosen over IMPALA's V-trace because PPO's trust region
- * then stays anchored to weights the learner holds, whatever version sampled the data, and with
- * lag 0 it reduces exactly to PPO (weight 1), so the synchronous loop equals the in-process stage.
+ * then stays anchored to weights the learner holds, whatever version sampled the data, and with lag
+ * 0 it reduces exactly to PPO (weight 1), so the synchronous loop equals the in-process stage.
  *
  * <p>Exactly-once (the Flink pattern): every update's checkpoint holds, atomically with weights,
  * optimizer, policy version and random state, the rollout offsets consumed per partition and the
@@ -80,7 +80,12 @@ public final class KafkaRollouts implements RolloutSource {
    * What the checkpoint holds for this source: the run's id, the rollout offsets to resume from,
    * the ledger of consumed rollouts and how much of the applied-rollout log the checkpoint counts.
    */
-  record State(String runId, Map<Integer, Long> offsets, JsonNode ledger, long appliedLogBytes, long appliedCount) {}
+  record State(
+      String runId,
+      Map<Integer, Long> offsets,
+      JsonNode ledger,
+      long appliedLogBytes,
+      long appliedCount) {}
 
   private final PpoConfig config;
   private final Settings settings;
@@ -88,7 +93,8 @@ public final class KafkaRollouts implements RolloutSource {
   private final PrintWriter out;
   private final GptConfig modelConfig;
   private final StreamStats stats = new StreamStats();
-  private final ArrayDeque<Decoded.Value<io.streamrlhf.schemas.Rollout>> carried = new ArrayDeque<>();
+  private final ArrayDeque<Decoded.Value<io.streamrlhf.schemas.Rollout>> carried =
+      new ArrayDeque<>();
   private final List<TopicPartition> partitions = new ArrayList<>();
   private final KafkaConsumer<byte[], byte[]> consumer;
   private final KafkaProducer<byte[], byte[]> producer;
@@ -99,15 +105,19 @@ public final class KafkaRollouts implements RolloutSource {
   private RolloutLedger ledger;
   private PromptFeed feed;
 
-  private KafkaRollouts(PpoConfig config, Settings settings, Path outDir, PrintWriter out, GptConfig modelConfig) {
+  private KafkaRollouts(
+      PpoConfig config, Settings settings, Path outDir, PrintWriter out, GptConfig modelConfig) {
     this.config = config;
     this.settings = settings;
     this.outDir = outDir;
     this.out = out;
     this.modelConfig = modelConfig;
-    for (int p = 0; p < Topics.ROLLOUT_PARTITIONS; p++) partitions.add(new TopicPartition(Topics.ROLLOUTS, p));
+    for (int p = 0; p < Topics.ROLLOUT_PARTITIONS; p++)
+      partitions.add(new TopicPartition(Topics.ROLLOUTS, p));
     var id = "learner";
-    consumer = new KafkaConsumer<>(KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), "rlhf-learner", id));
+    consumer =
+        new KafkaConsumer<>(
+            KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), "rlhf-learner", id));
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
     rollouts = new DecodingConsumer<>(consumer, ROLLOUTS, producer, id, settings.kafkaTimeout());
     weights = new WeightPublisher(producer);
@@ -116,17 +126,26 @@ public final class KafkaRollouts implements RolloutSource {
   }
 
   /**
-   * The learner of the streaming loop: runs (or, when {@code outDir} holds its checkpoint,
-   * resumes) {@link PpoLoop} over the rollouts on Kafka until {@code updates}; returns the
-   * stream's figures, also written to {@code stream-stats.json}.
+   * The learner of the streaming loop: runs (or, when {@code outDir} holds its checkpoint, resumes)
+   * {@link PpoLoop} over the rollouts on Kafka until {@code updates}; returns the stream's figures,
+   * also written to {@code stream-stats.json}.
    */
-  public static StreamStats.Summary learn(PpoConfig config, Settings settings, Path sftDir, Path rmDir, Path outDir,
-      PrintWriter out) throws IOException {
+  public static StreamStats.Summary learn(
+      PpoConfig config, Settings settings, Path sftDir, Path rmDir, Path outDir, PrintWriter out)
+      throws IOException {
     var source = new KafkaRollouts[1];
-    PpoLoop.run(config, sftDir, rmDir, outDir, Checkpoint.exists(outDir), out, models -> {
-      source[0] = new KafkaRollouts(config, settings, outDir, out, models.policy().config());
-      return source[0];
-    }, Long.MAX_VALUE);
+    PpoLoop.run(
+        config,
+        sftDir,
+        rmDir,
+        outDir,
+        Checkpoint.exists(outDir),
+        out,
+        models -> {
+          source[0] = new KafkaRollouts(config, settings, outDir, out, models.policy().config());
+          return source[0];
+        },
+        Long.MAX_VALUE);
     var summary = source[0].summary;
     summary.write(outDir);
     out.printf("learner: %s; wrote %s%n", summary.line(), outDir.resolve(StreamStats.FILE));
@@ -149,43 +168,71 @@ public final class KafkaRollouts implements RolloutSource {
   @Override
   public String open(Checkpoint.Saved<TrainState> saved) throws IOException {
     if (config.checkpointEveryUpdates() != 1) {
-      out.printf("learner: checkpointing after every update, not every %d: weights are published only once a"
-          + " checkpoint holds them, so a restarted learner never lags the actors (checkpoint_every_updates applies"
-          + " to the in-process loop)%n", config.checkpointEveryUpdates());
+      out.printf(
+          "learner: checkpointing after every update, not every %d: weights are published only once a"
+              + " checkpoint holds them, so a restarted learner never lags the actors (checkpoint_every_updates applies"
+              + " to the in-process loop)%n",
+          config.checkpointEveryUpdates());
     }
     if (saved != null) {
       var node = saved.state().extra().get(PpoLoop.SOURCE_STATE);
       if (node == null) {
-        throw new IllegalArgumentException(outDir + " holds a PPO checkpoint of the in-process stage (no Kafka offsets"
-            + " to resume from): choose another --out");
+        throw new IllegalArgumentException(
+            outDir
+                + " holds a PPO checkpoint of the in-process stage (no Kafka offsets"
+                + " to resume from): choose another --out");
       }
       var state = Json.MAPPER.treeToValue(node, State.class);
       run = state.runId();
-      ledger = RolloutLedger.fromJson(state.ledger(), config.promptsPerBatch(), config.responsesPerPrompt());
+      ledger =
+          RolloutLedger.fromJson(
+              state.ledger(), config.promptsPerBatch(), config.responsesPerPrompt());
       applied = AppliedRolloutLog.resume(outDir, state.appliedLogBytes(), state.appliedCount());
       var offsets = new TreeMap<>(state.offsets());
       for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
       long published = saved.state().dataPosition();
-      // prompts published before the crash may be gone (a fresh broker) or half-answered: publish every open batch
-      // again; rollouts answering a prompt twice carry the same ids, and the ledger applies one of them
-      var again = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), ledger.firstOpenBatch());
+      // prompts published before the crash may be gone (a fresh broker) or half-answered: publish
+      // every open batch
+      // again; rollouts answering a prompt twice carry the same ids, and the ledger applies one of
+      // them
+      var again =
+          new PromptFeed(
+              producer, run, config.seed(), config.promptsPerBatch(), ledger.firstOpenBatch());
       while (again.nextBatch() < published) {
-        again.publishNext(Math.max(0, again.nextBatch() - config.maxLag()), settings.kafkaTimeout());
+        again.publishNext(
+            Math.max(0, again.nextBatch() - config.maxLag()), settings.kafkaTimeout());
       }
       feed = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), published);
-      return "resumed run " + run + " from " + outDir + "; rollout offsets " + offsets + "; "
+      return "resumed run "
+          + run
+          + " from "
+          + outDir
+          + "; rollout offsets "
+          + offsets
+          + "; "
           + (ledger.firstOpenBatch() < published
-              ? "prompt batches " + ledger.firstOpenBatch() + ".." + (published - 1) + " published again"
+              ? "prompt batches "
+                  + ledger.firstOpenBatch()
+                  + ".."
+                  + (published - 1)
+                  + " published again"
               : "no open prompt batch");
     }
     var weightsTopic = new TopicPartition(Topics.POLICY_WEIGHTS, 0);
     if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
-      // actors only ever move to newer versions: a new run's v0 would be ignored next to an old run's vN
-      throw new IllegalArgumentException(Topics.POLICY_WEIGHTS + " on " + settings.bootstrapServers()
-          + " already holds an earlier run's weights and " + outDir + " holds no checkpoint to resume: resume"
-          + " that run with its --out, or start on a fresh cluster (or delete the rlhf.* topics)");
+      // actors only ever move to newer versions: a new run's v0 would be ignored next to an old
+      // run's vN
+      throw new IllegalArgumentException(
+          Topics.POLICY_WEIGHTS
+              + " on "
+              + settings.bootstrapServers()
+              + " already holds an earlier run's weights and "
+              + outDir
+              + " holds no checkpoint to resume: resume"
+              + " that run with its --out, or start on a fresh cluster (or delete the rlhf.* topics)");
     }
-    // an identifier, not randomness: tells this run's prompts and rollouts from an earlier run's on the same topics
+    // an identifier, not randomness: tells this run's prompts and rollouts from an earlier run's on
+    // the same topics
     run = "r" + Long.toHexString(System.currentTimeMillis());
     ledger = new RolloutLedger(config.promptsPerBatch(), config.responsesPerPrompt());
     // rollouts already on the topic belong to earlier runs: start at the end
@@ -194,7 +241,10 @@ public final class KafkaRollouts implements RolloutSource {
     feed = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), 0);
     java.nio.file.Files.createDirectories(outDir);
     applied = AppliedRolloutLog.create(outDir);
-    return "run " + run + " starts from the SFT model, value head zeroed; rollout offsets " + ends.values();
+    return "run "
+        + run
+        + " starts from the SFT model, value head zeroed; rollout offsets "
+        + ends.values();
   }
 
   @Override
@@ -205,7 +255,8 @@ public final class KafkaRollouts implements RolloutSource {
   @Override
   public Position position() {
     var offsets = new TreeMap<Integer, Long>();
-    for (var tp : partitions) offsets.put(tp.partition(), consumer.position(tp, settings.kafkaTimeout()));
+    for (var tp : partitions)
+      offsets.put(tp.partition(), consumer.position(tp, settings.kafkaTimeout()));
     for (var r : carried) {
       // read from Kafka but not yet consumed: resume from the first of them
       offsets.merge(r.partition(), r.offset(), Math::min);
@@ -213,7 +264,8 @@ public final class KafkaRollouts implements RolloutSource {
     try {
       applied.flush(); // the ids on disk before the checkpoint that counts them
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException("cannot write " + outDir.resolve(AppliedRolloutLog.FILE), e);
+      throw new java.io.UncheckedIOException(
+          "cannot write " + outDir.resolve(AppliedRolloutLog.FILE), e);
     }
     var state = new State(run, offsets, ledger.toJson(), applied.bytes(), applied.durableCount());
     return new Position(feed.nextBatch(), null, Json.MAPPER.valueToTree(state));
@@ -224,33 +276,49 @@ public final class KafkaRollouts implements RolloutSource {
   public void checkpointed(io.streamrlhf.model.WeightSnapshot checkpointed) {
     long version = checkpointed.version();
     var meta = Map.of(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
-    var snapshot = new PublishedWeights(WeightModel.POLICY, version, checkpointed.encode(), meta, Instant.now());
+    var snapshot =
+        new PublishedWeights(
+            WeightModel.POLICY, version, checkpointed.encode(), meta, Instant.now());
     int chunks = weights.publish(snapshot, settings.kafkaTimeout());
-    out.printf("learner: published policy v%d (%d chunk(s), %d bytes)%n", version, chunks, snapshot.bytes().length);
+    out.printf(
+        "learner: published policy v%d (%d chunk(s), %d bytes)%n",
+        version, chunks, snapshot.bytes().length);
     publishPrompts(version);
     if (version == config.updates()) summary = stats.summary(rollouts.deadLettered());
   }
 
   @Override
   public void close() {
-    try (consumer; producer) {
+    try (consumer;
+        producer) {
       if (summary == null) summary = stats.summary(rollouts.deadLettered());
     }
   }
 
-  /** The rollout ids applied so far by the run checkpointed in {@code dir}, in order (a repeat would show twice). */
+  /**
+   * The rollout ids applied so far by the run checkpointed in {@code dir}, in order (a repeat would
+   * show twice).
+   */
   public static List<String> appliedRolloutIds(Path dir) throws IOException {
     var node = Checkpoint.extras(dir).get(PpoLoop.SOURCE_STATE);
     var state = Json.MAPPER.treeToValue(node, State.class);
     var ids = AppliedRolloutLog.read(dir, state.appliedLogBytes());
     if (ids.size() != state.appliedCount()) {
-      throw new IOException(dir.resolve(AppliedRolloutLog.FILE) + " holds " + ids.size() + " ids where its checkpoint"
-          + " counts " + state.appliedCount());
+      throw new IOException(
+          dir.resolve(AppliedRolloutLog.FILE)
+              + " holds "
+              + ids.size()
+              + " ids where its checkpoint"
+              + " counts "
+              + state.appliedCount());
     }
     return ids;
   }
 
-  /** Batch b is published once the learner is at version b − max_lag; the in-process run has {@code updates} batches. */
+  /**
+   * Batch b is published once the learner is at version b − max_lag; the in-process run has {@code
+   * updates} batches.
+   */
   private void publishPrompts(long version) {
     while (feed.nextBatch() <= version + config.maxLag() && feed.nextBatch() < config.updates()) {
       long min = Math.max(0, feed.nextBatch() - config.maxLag());
@@ -258,7 +326,10 @@ public final class KafkaRollouts implements RolloutSource {
     }
   }
 
-  /** Reads rollouts until a batch is full, dropping stale, duplicate and foreign ones (each counted). */
+  /**
+   * Reads rollouts until a batch is full, dropping stale, duplicate and foreign ones (each
+   * counted).
+   */
   private RolloutBatch collectBatch(long version) {
     int wanted = config.promptsPerBatch() * config.responsesPerPrompt();
     record Keyed(PromptId id, int sample, Rollout rollout) {}
@@ -296,29 +367,47 @@ public final class KafkaRollouts implements RolloutSource {
       if (accepted.size() < wanted && ledger.allConsumedThrough(feed.nextBatch() - 1)) {
         // every published prompt is answered but rollouts were dropped: top the supply up
         long batch = feed.publishNext(version, settings.kafkaTimeout());
-        out.printf("learner: published extra prompt batch %d (dropped rollouts left update %d short)%n", batch,
-            version + 1);
+        out.printf(
+            "learner: published extra prompt batch %d (dropped rollouts left update %d short)%n",
+            batch, version + 1);
       }
       if (now - started > settings.rolloutWait().toNanos()) {
-        throw new IllegalStateException(String.format("learner: gave up after %d s waiting for rollouts of update %d"
-                + " (%d of %d); are actors running against %s and consuming %s?", settings.rolloutWait().toSeconds(),
-            version + 1, accepted.size(), wanted, settings.bootstrapServers(), Topics.PROMPTS));
+        throw new IllegalStateException(
+            String.format(
+                "learner: gave up after %d s waiting for rollouts of update %d"
+                    + " (%d of %d); are actors running against %s and consuming %s?",
+                settings.rolloutWait().toSeconds(),
+                version + 1,
+                accepted.size(),
+                wanted,
+                settings.bootstrapServers(),
+                Topics.PROMPTS));
       }
       if (now - lastLog > WAIT_LOG.toNanos()) {
         lastLog = now;
-        out.printf("learner: waiting for rollouts of update %d: %d of %d so far (%d s)%n", version + 1,
-            accepted.size(), wanted, (now - started) / 1_000_000_000L);
+        out.printf(
+            "learner: waiting for rollouts of update %d: %d of %d so far (%d s)%n",
+            version + 1, accepted.size(), wanted, (now - started) / 1_000_000_000L);
         out.flush();
       }
     }
-    // a fixed order whatever the arrival order: batch, prompt, sample (as the in-process sampler lists them)
-    accepted.sort(Comparator.comparingLong((Keyed k) -> k.id().batch()).thenComparingInt(k -> k.id().index())
-        .thenComparingInt(Keyed::sample));
+    // a fixed order whatever the arrival order: batch, prompt, sample (as the in-process sampler
+    // lists them)
+    accepted.sort(
+        Comparator.comparingLong((Keyed k) -> k.id().batch())
+            .thenComparingInt(k -> k.id().index())
+            .thenComparingInt(Keyed::sample));
     return new RolloutBatch(accepted.stream().map(Keyed::rollout).toList());
   }
 
   private static Rollout toRollout(io.streamrlhf.schemas.Rollout r) {
-    return new Rollout(RolloutRecords.ints(r.getPromptTokens()), RolloutRecords.ints(r.getResponseTokens()),
-        RolloutRecords.floats(r.getBehaviourLogProbs()), RolloutRecords.floats(r.getRefLogProbs()), r.getRmScore(), r.getTerminated(), r.getPolicyVersion());
+    return new Rollout(
+        RolloutRecords.ints(r.getPromptTokens()),
+        RolloutRecords.ints(r.getResponseTokens()),
+        RolloutRecords.floats(r.getBehaviourLogProbs()),
+        RolloutRecords.floats(r.getRefLogProbs()),
+        r.getRmScore(),
+        r.getTerminated(),
+        r.getPolicyVersion());
   }
 }

@@ -37,7 +37,12 @@ final class PromptFeed {
   private long nextBatch;
 
   /** A feed whose next batch is {@code nextBatch} (a restarted learner skips the earlier draws). */
-  PromptFeed(Producer<byte[], byte[]> producer, String run, long seed, int promptsPerBatch, long nextBatch) {
+  PromptFeed(
+      Producer<byte[], byte[]> producer,
+      String run,
+      long seed,
+      int promptsPerBatch,
+      long nextBatch) {
     this.producer = producer;
     this.run = run;
     this.promptsPerBatch = promptsPerBatch;
@@ -67,8 +72,10 @@ final class PromptFeed {
     for (int i = 0; i < promptsPerBatch; i++) {
       var id = new PromptId(run, batch, i).toString();
       var prompt = new Prompt(id, prompts.next().prompt(), now, minPolicyVersion, seeds[i]);
-      acks.add(producer.send(new ProducerRecord<>(Topics.PROMPTS, id.getBytes(StandardCharsets.UTF_8),
-          CODEC.encode(prompt))));
+      acks.add(
+          producer.send(
+              new ProducerRecord<>(
+                  Topics.PROMPTS, id.getBytes(StandardCharsets.UTF_8), CODEC.encode(prompt))));
     }
     producer.flush();
     Acks.await(acks, timeout, "prompt batch " + batch, IllegalStateException::new);

@@ -11,8 +11,8 @@ import java.util.TreeMap;
  * Which rollouts the learner has consumed (applied to an update, or dropped as too stale), by
  * (batch, prompt, sample): the dedupe half of exactly-once. Kafka offsets in the checkpoint make
  * sure no rollout is skipped or read twice by the learner; but actors are at-least-once (an actor
- * killed after producing and before committing its prompt offset answers the prompt again), and
- * a restarted learner may publish a prompt batch twice, so the same rollout id can appear twice on
+ * killed after producing and before committing its prompt offset answers the prompt again), and a
+ * restarted learner may publish a prompt batch twice, so the same rollout id can appear twice on
  * the topic. The ledger, saved in the same checkpoint, turns that into exactly-once application.
  *
  * <p>Bounded: batches whose every slot is consumed fold into a watermark.
@@ -30,7 +30,10 @@ final class RolloutLedger {
 
   /** Whether the slot is valid for this run's shape at all. */
   boolean fits(PromptId id, int sampleIndex) {
-    return id.batch() >= 0 && id.index() >= 0 && sampleIndex >= 0 && sampleIndex < responsesPerPrompt
+    return id.batch() >= 0
+        && id.index() >= 0
+        && sampleIndex >= 0
+        && sampleIndex < responsesPerPrompt
         && slot(id, sampleIndex) < slotsPerBatch;
   }
 
@@ -43,7 +46,8 @@ final class RolloutLedger {
   void markConsumed(PromptId id, int sampleIndex) {
     if (id.batch() < completeBelow) return; // already folded into the watermark
     partial.computeIfAbsent(id.batch(), b -> new BitSet(slotsPerBatch)).set(slot(id, sampleIndex));
-    while (partial.containsKey(completeBelow) && partial.get(completeBelow).cardinality() == slotsPerBatch) {
+    while (partial.containsKey(completeBelow)
+        && partial.get(completeBelow).cardinality() == slotsPerBatch) {
       partial.remove(completeBelow);
       completeBelow++;
     }
@@ -76,11 +80,14 @@ final class RolloutLedger {
   static RolloutLedger fromJson(JsonNode node, int promptsPerBatch, int responsesPerPrompt) {
     var ledger = new RolloutLedger(promptsPerBatch, responsesPerPrompt);
     ledger.completeBelow = node.get("complete_below").asLong();
-    node.get("partial").fields().forEachRemaining(e -> {
-      var bits = new BitSet(ledger.slotsPerBatch);
-      e.getValue().forEach(slot -> bits.set(slot.asInt()));
-      ledger.partial.put(Long.parseLong(e.getKey()), bits);
-    });
+    node.get("partial")
+        .fields()
+        .forEachRemaining(
+            e -> {
+              var bits = new BitSet(ledger.slotsPerBatch);
+              e.getValue().forEach(slot -> bits.set(slot.asInt()));
+              ledger.partial.put(Long.parseLong(e.getKey()), bits);
+            });
     return ledger;
   }
 }

@@ -58,9 +58,20 @@ public final class StreamStats {
     var sorted = Arrays.copyOf(lags, applied);
     Arrays.sort(sorted);
     double seconds = (System.nanoTime() - started) / 1e9;
-    return new Summary(applied, applied / Math.max(seconds, 1e-9), percentile(sorted, 0.50), percentile(sorted, 0.99),
-        sorted.length == 0 ? 0 : sorted[sorted.length - 1], droppedStale, duplicates, foreign, deadLettered, seconds,
-        0, 0, 0);
+    return new Summary(
+        applied,
+        applied / Math.max(seconds, 1e-9),
+        percentile(sorted, 0.50),
+        percentile(sorted, 0.99),
+        sorted.length == 0 ? 0 : sorted[sorted.length - 1],
+        droppedStale,
+        duplicates,
+        foreign,
+        deadLettered,
+        seconds,
+        0,
+        0,
+        0);
   }
 
   /** Nearest-rank percentile; 0 when nothing was applied. */
@@ -85,12 +96,26 @@ public final class StreamStats {
       long weightSwaps,
       long publishToApplyMsP50,
       long publishToApplyMsMax) {
-    /** With the actors' weight swaps: how long from publishing a version to an actor sampling with it. */
+    /**
+     * With the actors' weight swaps: how long from publishing a version to an actor sampling with
+     * it.
+     */
     public Summary withPublishToApply(long[] millis) {
       var sorted = millis.clone();
       Arrays.sort(sorted);
-      return new Summary(rolloutsApplied, rolloutsPerSecond, lagP50, lagP99, lagMax, droppedStale, duplicatesSkipped,
-          foreignSkipped, deadLettered, seconds, sorted.length, percentile(sorted, 0.5),
+      return new Summary(
+          rolloutsApplied,
+          rolloutsPerSecond,
+          lagP50,
+          lagP99,
+          lagMax,
+          droppedStale,
+          duplicatesSkipped,
+          foreignSkipped,
+          deadLettered,
+          seconds,
+          sorted.length,
+          percentile(sorted, 0.5),
           sorted.length == 0 ? 0 : sorted[sorted.length - 1]);
     }
 
@@ -103,11 +128,22 @@ public final class StreamStats {
     }
 
     public String line() {
-      return String.format("policy lag p50 %d, p99 %d, max %d; %.2f rollouts/s (%d applied, %d dropped as stale, "
-              + "%d duplicates skipped, %d dead-lettered)%s", lagP50, lagP99, lagMax, rolloutsPerSecond, rolloutsApplied,
-          droppedStale, duplicatesSkipped, deadLettered, weightSwaps == 0 ? "" : String.format(
-              "; weights publish-to-apply p50 %d ms, max %d ms over %d actor swaps", publishToApplyMsP50,
-              publishToApplyMsMax, weightSwaps));
+      return String.format(
+          "policy lag p50 %d, p99 %d, max %d; %.2f rollouts/s (%d applied, %d dropped as stale, "
+              + "%d duplicates skipped, %d dead-lettered)%s",
+          lagP50,
+          lagP99,
+          lagMax,
+          rolloutsPerSecond,
+          rolloutsApplied,
+          droppedStale,
+          duplicatesSkipped,
+          deadLettered,
+          weightSwaps == 0
+              ? ""
+              : String.format(
+                  "; weights publish-to-apply p50 %d ms, max %d ms over %d actor swaps",
+                  publishToApplyMsP50, publishToApplyMsMax, weightSwaps));
     }
   }
 }

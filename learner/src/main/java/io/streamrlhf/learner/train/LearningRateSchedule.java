@@ -1,8 +1,8 @@
 package io.streamrlhf.learner.train;
 
 /**
- * Linear warm-up then cosine decay to a floor (Loshchilov &amp; Hutter 2017, SGDR without
- * restarts; the schedule of GPT-3 and nanoGPT). Step s counts optimizer steps from 0:
+ * Linear warm-up then cosine decay to a floor (Loshchilov &amp; Hutter 2017, SGDR without restarts;
+ * the schedule of GPT-3 and nanoGPT). Step s counts optimizer steps from 0:
  *
  * <pre>
  *   s &lt; W:          lr = peak·(s+1)/W                    (so the first step is not wasted at 0)
@@ -14,9 +14,11 @@ package io.streamrlhf.learner.train;
  */
 public record LearningRateSchedule(double peak, double floor, long warmupSteps, long totalSteps) {
   public LearningRateSchedule {
-    if (!(peak > 0)) throw new IllegalArgumentException("peak learning rate must be > 0, got " + peak);
+    if (!(peak > 0))
+      throw new IllegalArgumentException("peak learning rate must be > 0, got " + peak);
     if (!(floor >= 0 && floor <= peak)) {
-      throw new IllegalArgumentException("minimum learning rate must be in [0, " + peak + "], got " + floor);
+      throw new IllegalArgumentException(
+          "minimum learning rate must be in [0, " + peak + "], got " + floor);
     }
     if (warmupSteps < 0 || totalSteps < warmupSteps) {
       throw new IllegalArgumentException(

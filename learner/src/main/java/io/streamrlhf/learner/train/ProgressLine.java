@@ -4,9 +4,9 @@ import java.io.PrintWriter;
 import java.util.Locale;
 
 /**
- * The terminal progress of a training stage: every {@code everySteps} steps one line with the
- * step, the loss averaged since the last line, learning rate, gradient norm, throughput and the
- * time left at that throughput. Measures wall time, which is reported and never asserted on.
+ * The terminal progress of a training stage: every {@code everySteps} steps one line with the step,
+ * the loss averaged since the last line, learning rate, gradient norm, throughput and the time left
+ * at that throughput. Measures wall time, which is reported and never asserted on.
  */
 public final class ProgressLine {
   private final PrintWriter out;
@@ -28,10 +28,11 @@ public final class ProgressLine {
   }
 
   /**
-   * Records a step that processed {@code tokens} tokens; prints on every {@code everySteps}-th
-   * step and on the last.
+   * Records a step that processed {@code tokens} tokens; prints on every {@code everySteps}-th step
+   * and on the last.
    *
-   * @return the loss averaged over the steps since the previous line, when one was printed, else NaN
+   * @return the loss averaged over the steps since the previous line, when one was printed, else
+   *     NaN
    */
   public double record(TrainingRun.StepResult result, long tokens) {
     windowTokens += tokens;
@@ -45,10 +46,18 @@ public final class ProgressLine {
     double tokensPerSecond = windowTokens / (nanos / 1e9);
     double secondsPerStep = nanos / 1e9 / windowSteps;
     double mean = windowLoss / windowSteps;
-    out.println(String.format(Locale.ROOT,
-        "%s step %d/%d  loss %.4f  lr %.2e  |g| %.3f  %,.0f tok/s  eta %s",
-        stage, result.step(), totalSteps, mean, result.learningRate(), result.gradNorm(), tokensPerSecond,
-        duration((long) (secondsPerStep * (totalSteps - result.step())))));
+    out.println(
+        String.format(
+            Locale.ROOT,
+            "%s step %d/%d  loss %.4f  lr %.2e  |g| %.3f  %,.0f tok/s  eta %s",
+            stage,
+            result.step(),
+            totalSteps,
+            mean,
+            result.learningRate(),
+            result.gradNorm(),
+            tokensPerSecond,
+            duration((long) (secondsPerStep * (totalSteps - result.step())))));
     out.flush();
     windowStart = now;
     windowTokens = 0;
@@ -63,6 +72,8 @@ public final class ProgressLine {
   }
 
   static String duration(long seconds) {
-    return seconds >= 60 ? (seconds / 60) + "m" + String.format(Locale.ROOT, "%02d", seconds % 60) + "s" : seconds + "s";
+    return seconds >= 60
+        ? (seconds / 60) + "m" + String.format(Locale.ROOT, "%02d", seconds % 60) + "s"
+        : seconds + "s";
   }
 }

@@ -13,9 +13,9 @@ import java.nio.file.Path;
  * killed at any step ends where an uninterrupted one would: how many optimizer steps were taken,
  * how far into its data the stage is, the exact random-number state, the schedule position, and
  * stage-specific extras (the KL controller's β, Kafka offsets, the RM's score statistics, ...).
- * Saved as {@code train-state.json} beside the weights, in the same checkpoint directory (the
- * model module's {@link Checkpoint}, which cannot name this record: its RNG state is the tasks
- * module's {@link SplitMix64}'s).
+ * Saved as {@code train-state.json} beside the weights, in the same checkpoint directory (the model
+ * module's {@link Checkpoint}, which cannot name this record: its RNG state is the tasks module's
+ * {@link SplitMix64}'s).
  *
  * @param stage which stage wrote it (pretrain, sft, reward, ppo), checked on resume
  * @param step optimizer steps completed
@@ -25,12 +25,18 @@ import java.nio.file.Path;
  * @param extra stage-specific state; an empty object when there is none
  */
 public record TrainState(
-    String stage, long step, long dataPosition, SplitMix64.RngState rng, long scheduleStep, JsonNode extra)
+    String stage,
+    long step,
+    long dataPosition,
+    SplitMix64.RngState rng,
+    long scheduleStep,
+    JsonNode extra)
     implements Checkpoint.State {
   public static final String FILE_NAME = Checkpoint.TRAIN_STATE;
 
   public TrainState {
-    if (stage == null || stage.isBlank()) throw new IllegalArgumentException("train state needs a stage name");
+    if (stage == null || stage.isBlank())
+      throw new IllegalArgumentException("train state needs a stage name");
     if (step < 0 || dataPosition < 0 || scheduleStep < 0) {
       throw new IllegalArgumentException("train state positions must be >= 0");
     }
@@ -44,7 +50,8 @@ public record TrainState(
   }
 
   /** The state after a step: the caller passes the new positions and its generator. */
-  public TrainState advance(long step, long dataPosition, SplitMix64 rng, long scheduleStep, JsonNode extra) {
+  public TrainState advance(
+      long step, long dataPosition, SplitMix64 rng, long scheduleStep, JsonNode extra) {
     return new TrainState(stage, step, dataPosition, rng.state(), scheduleStep, extra);
   }
 

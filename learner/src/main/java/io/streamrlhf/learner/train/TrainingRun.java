@@ -15,17 +15,17 @@ import java.nio.file.Path;
 import java.util.function.Function;
 
 /**
- * One stage's optimisation loop state — model, AdamW, learning-rate schedule, random-number
- * stream, data position, step count and stage extras — and its checkpointing, so that every
- * trainer (pretrain, SFT, reward, PPO) resumes the same way.
+ * One stage's optimisation loop state — model, AdamW, learning-rate schedule, random-number stream,
+ * data position, step count and stage extras — and its checkpointing, so that every trainer
+ * (pretrain, SFT, reward, PPO) resumes the same way.
  *
- * <p>A trainer builds batches from {@link #dataPosition()} and {@link #rng()}, then calls
- * {@link #step} with how many examples the batch consumed and a function computing the loss in a
- * scope the run opens: the run zeroes gradients, opens the JVM's one GradientCollector, runs the
- * loss and its backward pass, clips and applies AdamW at the schedule's rate, advances the
- * counters and, every {@code checkpointEverySteps}, writes a {@link Checkpoint}. Because data,
- * randomness and the schedule are functions of the saved positions, a run killed after any
- * checkpoint and {@link #resume}d ends with the weights an uninterrupted run would have.
+ * <p>A trainer builds batches from {@link #dataPosition()} and {@link #rng()}, then calls {@link
+ * #step} with how many examples the batch consumed and a function computing the loss in a scope the
+ * run opens: the run zeroes gradients, opens the JVM's one GradientCollector, runs the loss and its
+ * backward pass, clips and applies AdamW at the schedule's rate, advances the counters and, every
+ * {@code checkpointEverySteps}, writes a {@link Checkpoint}. Because data, randomness and the
+ * schedule are functions of the saved positions, a run killed after any checkpoint and {@link
+ * #resume}d ends with the weights an uninterrupted run would have.
  */
 public final class TrainingRun implements AutoCloseable {
 
@@ -39,10 +39,16 @@ public final class TrainingRun implements AutoCloseable {
    * @param seed seeds {@link #rng()} on a fresh start
    * @param checkpointEverySteps period of automatic checkpoints, in optimizer steps
    */
-  public record Options(String stage, Path dir, LearningRateSchedule schedule, AdamW.Settings optimizer, long seed,
+  public record Options(
+      String stage,
+      Path dir,
+      LearningRateSchedule schedule,
+      AdamW.Settings optimizer,
+      long seed,
       int checkpointEverySteps) {
     public Options {
-      if (checkpointEverySteps < 1) throw new IllegalArgumentException("checkpoint period must be >= 1 step");
+      if (checkpointEverySteps < 1)
+        throw new IllegalArgumentException("checkpoint period must be >= 1 step");
     }
   }
 
@@ -105,12 +111,19 @@ public final class TrainingRun implements AutoCloseable {
 
   /** Replaces the stage extras (saved with the next checkpoint). */
   public void setExtra(ObjectNode extra) {
-    state = new TrainState(state.stage(), state.step(), state.dataPosition(), rng.state(), state.scheduleStep(), extra);
+    state =
+        new TrainState(
+            state.stage(),
+            state.step(),
+            state.dataPosition(),
+            rng.state(),
+            state.scheduleStep(),
+            extra);
   }
 
   /**
-   * One optimizer step on the loss {@code lossFunction} computes (a scalar, to be minimised) in
-   * a scope that is closed afterwards.
+   * One optimizer step on the loss {@code lossFunction} computes (a scalar, to be minimised) in a
+   * scope that is closed afterwards.
    *
    * @param examplesConsumed how far the data position moves: the batch's size in the stage's unit
    */
@@ -126,17 +139,24 @@ public final class TrainingRun implements AutoCloseable {
       loss = lossValue.toType(DataType.FLOAT64, false).getDouble();
     }
     double gradNorm = optimizer.step(learningRate);
-    state = state.advance(state.step() + 1, state.dataPosition() + examplesConsumed, rng, state.scheduleStep() + 1,
-        state.extra());
+    state =
+        state.advance(
+            state.step() + 1,
+            state.dataPosition() + examplesConsumed,
+            rng,
+            state.scheduleStep() + 1,
+            state.extra());
     if (state.step() % options.checkpointEverySteps() == 0) checkpoint();
     return new StepResult(state.step(), loss, gradNorm, learningRate);
   }
 
   /** Saves weights, optimizer, schedule position, RNG and data position together, atomically. */
   public void checkpoint() {
-    state = state.advance(state.step(), state.dataPosition(), rng, state.scheduleStep(), state.extra());
+    state =
+        state.advance(state.step(), state.dataPosition(), rng, state.scheduleStep(), state.extra());
     try {
-      Checkpoint.write(options.dir(), model.config(), model.snapshot(state.step()), optimizer.state(), state);
+      Checkpoint.write(
+          options.dir(), model.config(), model.snapshot(state.step()), optimizer.state(), state);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoint in " + options.dir(), e);
     }

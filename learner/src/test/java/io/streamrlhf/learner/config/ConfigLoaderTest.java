@@ -16,11 +16,14 @@ class ConfigLoaderTest {
 
   @Test
   void unknownKeySuggestsTheNearestValidName() {
-    assertThatThrownBy(() -> ConfigLoader.load(PretrainConfig.defaults(), null, List.of("lerning_rate=1e-3")))
+    assertThatThrownBy(
+            () -> ConfigLoader.load(PretrainConfig.defaults(), null, List.of("lerning_rate=1e-3")))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("unknown key 'lerning_rate' in --set lerning_rate=1e-3; did you mean 'learning_rate'?");
+        .hasMessage(
+            "unknown key 'lerning_rate' in --set lerning_rate=1e-3; did you mean 'learning_rate'?");
     // camelCase is one edit per capital away from snake_case: still found
-    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("clipRatio=0.1")))
+    assertThatThrownBy(
+            () -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("clipRatio=0.1")))
         .hasMessageContaining("did you mean 'clip_ratio'?");
     // nothing close: list the keys instead
     assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), null, List.of("zzz=1")))
@@ -33,7 +36,8 @@ class ConfigLoaderTest {
     var file = dir.resolve("reward.yaml");
     Files.writeString(file, "responses_per_prompt: 6\nprompts_per_bach: 8\n");
     assertThatThrownBy(() -> ConfigLoader.load(RewardConfig.defaults(), file, List.of()))
-        .hasMessage("unknown key 'prompts_per_bach' in " + file + "; did you mean 'prompts_per_batch'?");
+        .hasMessage(
+            "unknown key 'prompts_per_bach' in " + file + "; did you mean 'prompts_per_batch'?");
   }
 
   @Test
@@ -41,28 +45,39 @@ class ConfigLoaderTest {
     var file = dir.resolve("ppo.yaml");
     Files.writeString(file, "learning_rate: 3e-4\nupdates: 50\nadaptive_kl: false\n");
     var config =
-        ConfigLoader.load(PpoConfig.defaults(), file, List.of("updates=7", "clip-ratio=0.1", "init_kl_coef=0.05", "value_warmup_updates=2"));
-    assertThat(config.optimizer().learningRate()).isEqualTo(3e-4); // from the file, written without a dot
+        ConfigLoader.load(
+            PpoConfig.defaults(),
+            file,
+            List.of("updates=7", "clip-ratio=0.1", "init_kl_coef=0.05", "value_warmup_updates=2"));
+    assertThat(config.optimizer().learningRate())
+        .isEqualTo(3e-4); // from the file, written without a dot
     assertThat(config.updates()).isEqualTo(7); // --set wins over the file
     assertThat(config.clipRatio()).isEqualTo(0.1); // dashes accepted for underscores
     assertThat(config.adaptiveKl()).isFalse();
-    assertThat(PpoLearner.klController(config, config.initKlCoef())).isEqualTo(new Ppo.FixedKl(0.05));
+    assertThat(PpoLearner.klController(config, config.initKlCoef()))
+        .isEqualTo(new Ppo.FixedKl(0.05));
     assertThat(config.gaeLambda()).isEqualTo(0.95); // untouched keys keep their defaults
 
-    var pretrain = ConfigLoader.load(PretrainConfig.defaults(), null, List.of("shape=small", "seed=9"));
+    var pretrain =
+        ConfigLoader.load(PretrainConfig.defaults(), null, List.of("shape=small", "seed=9"));
     assertThat(pretrain.shape()).isEqualTo("small");
     assertThat(pretrain.seed()).isEqualTo(9L);
   }
 
   @Test
   void illTypedOrOutOfRangeValuesFailWithTheKeyNamed() {
-    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("learning_rate=fast")))
+    assertThatThrownBy(
+            () -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("learning_rate=fast")))
         .hasMessage("invalid value \"fast\" for learning_rate: expected a number");
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("updates=2.5")))
         .hasMessage("invalid value 2.5 for updates: expected an integer");
-    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("adaptive_kl=yes")))
+    assertThatThrownBy(
+            () -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("adaptive_kl=yes")))
         .hasMessage("invalid value \"yes\" for adaptive_kl: expected true or false");
-    assertThatThrownBy(() -> ConfigLoader.load(RewardConfig.defaults(), null, List.of("responses_per_prompt=12")))
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    RewardConfig.defaults(), null, List.of("responses_per_prompt=12")))
         .hasMessage("responses_per_prompt must be in [2, 9] (K), got 12");
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("clip_ratio")))
         .hasMessage("--set expects key=value, got 'clip_ratio'");
@@ -73,22 +88,32 @@ class ConfigLoaderTest {
   @Test
   void discountingIsRejectedWithTheReferenceShapingWhichIsPotentialBasedOnlyAtGammaOne() {
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("gamma=0.99")))
-        .hasMessageContaining("reference_shaping is potential-based").hasMessageContaining("gamma 0.99");
-    var discounted = ConfigLoader.load(PpoConfig.defaults(), null, List.of("gamma=0.99", "reference_shaping=0"));
+        .hasMessageContaining("reference_shaping is potential-based")
+        .hasMessageContaining("gamma 0.99");
+    var discounted =
+        ConfigLoader.load(PpoConfig.defaults(), null, List.of("gamma=0.99", "reference_shaping=0"));
     assertThat(discounted.gamma()).isEqualTo(0.99);
   }
 
   @Test
   void effectiveConfigRoundTripsThroughJson() throws Exception {
     for (StageConfig defaults :
-        List.of(PretrainConfig.defaults(), SftConfig.defaults(), RewardConfig.defaults(), PpoConfig.defaults())) {
+        List.of(
+            PretrainConfig.defaults(),
+            SftConfig.defaults(),
+            RewardConfig.defaults(),
+            PpoConfig.defaults())) {
       var config = ConfigLoader.load(defaults, null, List.of("seed=123"));
       var stageDir = dir.resolve(config.stageName());
       ConfigLoader.save(config, stageDir);
       var json = Files.readString(stageDir.resolve(ConfigLoader.FILE_NAME));
-      assertThat(json).contains("\"seed\" : 123").contains("\"learning_rate\"").doesNotContain("learningRate");
+      assertThat(json)
+          .contains("\"seed\" : 123")
+          .contains("\"learning_rate\"")
+          .doesNotContain("learningRate");
       // loading the saved file on top of the defaults gives the same record back (this is --resume)
-      var reloaded = ConfigLoader.load(defaults, stageDir.resolve(ConfigLoader.FILE_NAME), List.of());
+      var reloaded =
+          ConfigLoader.load(defaults, stageDir.resolve(ConfigLoader.FILE_NAME), List.of());
       assertThat(reloaded).isEqualTo(config);
       assertThat(ConfigLoader.toJson(reloaded)).isEqualTo(json);
     }
@@ -105,7 +130,8 @@ class ConfigLoaderTest {
         .contains("pairs_per_batch=96")
         .contains("\"responses_per_prompt\" : 4");
     // 1000 prompts / 16 per batch = 62.5, so 63 steps per epoch (the last batch is partial)
-    var thousand = ConfigLoader.load(reward, null, java.util.List.of("training_prompts=1000", "epochs=1"));
+    var thousand =
+        ConfigLoader.load(reward, null, java.util.List.of("training_prompts=1000", "epochs=1"));
     assertThat(thousand.totalSteps()).isEqualTo(63);
   }
 
@@ -113,18 +139,25 @@ class ConfigLoaderTest {
   void presetsSitBetweenTheDefaultsAndTheFileAndEveryPresetLoadsForEveryStage() throws Exception {
     for (var preset : Presets.NAMES) {
       for (StageConfig defaults :
-          List.of(PretrainConfig.defaults(), SftConfig.defaults(), RewardConfig.defaults(), PpoConfig.defaults())) {
+          List.of(
+              PretrainConfig.defaults(),
+              SftConfig.defaults(),
+              RewardConfig.defaults(),
+              PpoConfig.defaults())) {
         assertThat(ConfigLoader.load(defaults, preset, null, List.of())).isNotNull();
       }
     }
-    assertThat(ConfigLoader.load(SftConfig.defaults(), "tiny", null, List.of())).isEqualTo(SftConfig.defaults());
+    assertThat(ConfigLoader.load(SftConfig.defaults(), "tiny", null, List.of()))
+        .isEqualTo(SftConfig.defaults());
     var full = ConfigLoader.load(SftConfig.defaults(), "full", null, List.of());
     assertThat(full.steps()).isEqualTo(1500);
     assertThat(full.demonstrations()).isEqualTo(6000);
-    assertThat(ConfigLoader.load(PretrainConfig.defaults(), "full", null, List.of()).shape()).isEqualTo("small");
+    assertThat(ConfigLoader.load(PretrainConfig.defaults(), "full", null, List.of()).shape())
+        .isEqualTo("small");
     var file = dir.resolve("sft.yaml");
     Files.writeString(file, "steps: 20\n");
-    var layered = ConfigLoader.load(SftConfig.defaults(), "full", file, List.of("demonstrations=640"));
+    var layered =
+        ConfigLoader.load(SftConfig.defaults(), "full", file, List.of("demonstrations=640"));
     assertThat(layered.steps()).isEqualTo(20); // the file wins over the preset
     assertThat(layered.demonstrations()).isEqualTo(640); // --set wins over both
     assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), "huge", null, List.of()))
@@ -142,7 +175,8 @@ class ConfigLoaderTest {
     var nested = ConfigLoader.load(PpoConfig.defaults(), file, List.of());
     assertThat(nested.optimizer().warmupSteps()).isEqualTo(3);
     assertThat(nested.optimizer().adamBeta2()).isEqualTo(0.99);
-    assertThat(nested.optimizer().learningRate()).isEqualTo(PpoConfig.defaults().optimizer().learningRate());
+    assertThat(nested.optimizer().learningRate())
+        .isEqualTo(PpoConfig.defaults().optimizer().learningRate());
     Files.writeString(file, "optimizer:\n  lerning_rate: 3\n");
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), file, List.of()))
         .hasMessageContaining("unknown key 'optimizer.lerning_rate'");

@@ -14,9 +14,17 @@ import org.junit.jupiter.api.Test;
 /** Each prompt draws from the stream of its index, whatever batch it is sampled in. */
 class ResponseSamplerTest {
   private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 80, 32, 2, 4);
-  private static final List<String> PROMPTS = List.of("Reverse cat.\n", "Add 12 and 30.\n", "Sort zebra.\n",
-      "What color is snow?\n", "Insult bob.\n", "Repeat hi 3 times.\n", "Uppercase dog.\n", "Count a in banana.\n",
-      "Reverse a.\n");
+  private static final List<String> PROMPTS =
+      List.of(
+          "Reverse cat.\n",
+          "Add 12 and 30.\n",
+          "Sort zebra.\n",
+          "What color is snow?\n",
+          "Insult bob.\n",
+          "Repeat hi 3 times.\n",
+          "Uppercase dog.\n",
+          "Count a in banana.\n",
+          "Reverse a.\n");
 
   @Test
   void aResponseDependsOnTheSeedAndThePromptsIndexNotOnTheBatchSize() {
@@ -45,7 +53,8 @@ class ResponseSamplerTest {
     for (long seed : seeds) drawn.addAll(draws(seed));
     for (long seed : next) assertThat(draws(seed)).doesNotContainAnyElementsOf(drawn);
     // and a batch's seeds are the tail of the whole list's
-    assertThat(ResponseSampler.promptSeeds(1000, 60, 4)).containsExactly(seeds[60], seeds[61], seeds[62], seeds[63]);
+    assertThat(ResponseSampler.promptSeeds(1000, 60, 4))
+        .containsExactly(seeds[60], seeds[61], seeds[62], seeds[63]);
   }
 
   private static List<Long> draws(long seed) {

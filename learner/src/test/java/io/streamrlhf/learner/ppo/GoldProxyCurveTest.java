@@ -21,14 +21,20 @@ class GoldProxyCurveTest {
     curve.add(new GoldProxyCurve.Point(20, 1.5, 1.9, 9.0));
 
     assertThat(Files.readAllLines(csv))
-        .containsExactly("update,oracle_score,rm_score,kl", "0,1.25,-0.1,0.0", "10,1.75,0.8,2.5", "20,1.5,1.9,9.0");
-    assertThatThrownBy(() -> curve.add(new GoldProxyCurve.Point(20, 0, 0, 0))).hasMessageContaining("not after 20");
+        .containsExactly(
+            "update,oracle_score,rm_score,kl",
+            "0,1.25,-0.1,0.0",
+            "10,1.75,0.8,2.5",
+            "20,1.5,1.9,9.0");
+    assertThatThrownBy(() -> curve.add(new GoldProxyCurve.Point(20, 0, 0, 0)))
+        .hasMessageContaining("not after 20");
 
     var png = dir.resolve("gold-vs-proxy.png");
     curve.plot(png);
     var bytes = Files.readAllBytes(png);
     // PNG signature: 89 50 4E 47 0D 0A 1A 0A
-    assertThat(Arrays.copyOf(bytes, 8)).containsExactly(0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A);
+    assertThat(Arrays.copyOf(bytes, 8))
+        .containsExactly(0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A);
     assertThat(bytes.length).isGreaterThan(1000);
   }
 
@@ -36,10 +42,13 @@ class GoldProxyCurveTest {
   void resumeKeepsRowsUpToTheCheckpointAndDropsLaterOnes() throws Exception {
     var csv = dir.resolve("curve.csv");
     var curve = GoldProxyCurve.create(csv);
-    for (long update = 0; update <= 30; update += 10) curve.add(new GoldProxyCurve.Point(update, update, 2 * update, 0.1));
+    for (long update = 0; update <= 30; update += 10)
+      curve.add(new GoldProxyCurve.Point(update, update, 2 * update, 0.1));
     // the run was killed after evaluating update 30 but its last checkpoint is update 20
     var resumed = GoldProxyCurve.resume(csv, 20);
-    assertThat(resumed.points()).extracting(GoldProxyCurve.Point::update).containsExactly(0L, 10L, 20L);
+    assertThat(resumed.points())
+        .extracting(GoldProxyCurve.Point::update)
+        .containsExactly(0L, 10L, 20L);
     resumed.add(new GoldProxyCurve.Point(30, 3, 4, 0.5));
     assertThat(Files.readAllLines(csv)).hasSize(5).last().isEqualTo("30,3.0,4.0,0.5");
   }

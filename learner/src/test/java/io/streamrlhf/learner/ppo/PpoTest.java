@@ -45,7 +45,8 @@ class PpoTest {
   void referenceShapingPaysEachTokensLikelihoodAndKeepsTheReturn() {
     float[] logProbs = {-1.0f, -2.0f, -0.5f};
     float[] refLogProbs = {-1.5f, -1.0f, -0.5f};
-    // unshaped (above): −0.05, 0.1, 2.0. κ = 0.5 adds κ·log π_SFT = −0.75, −0.5, −0.25 to each token
+    // unshaped (above): −0.05, 0.1, 2.0. κ = 0.5 adds κ·log π_SFT = −0.75, −0.5, −0.25 to each
+    // token
     // and takes their sum, −1.5, back on the last: −0.8, −0.4, 2.0 − 0.25 + 1.5 = 3.25
     float[] shaped = Ppo.shapedTokenRewards(logProbs, refLogProbs, 2.0, 0.1, 0.5);
     assertThat(shaped).containsExactly(new float[] {-0.8f, -0.4f, 3.25f}, within(1e-6f));
@@ -56,14 +57,17 @@ class PpoTest {
     // GAE's returns from the first token agree too (γ = 1, λ = 1, zero values: the return itself)
     var zeros = new float[3];
     assertThat(Ppo.gae(shaped, zeros, 1, 1).returns()[0])
-        .isCloseTo(Ppo.gae(Ppo.tokenRewards(logProbs, refLogProbs, 2.0, 0.1), zeros, 1, 1).returns()[0], within(1e-6f));
+        .isCloseTo(
+            Ppo.gae(Ppo.tokenRewards(logProbs, refLogProbs, 2.0, 0.1), zeros, 1, 1).returns()[0],
+            within(1e-6f));
   }
 
   @Test
   void scoreIsNormalisedWithTheRewardModelsSftStatistics() {
     // (3 − 1) / 4 = 0.5
     assertThat(Ppo.normalisedScore(3, 1, 4)).isEqualTo(0.5);
-    assertThatThrownBy(() -> Ppo.normalisedScore(3, 1, 0)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Ppo.normalisedScore(3, 1, 0))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   // --- 2. GAE -----------------------------------------------------------------------------------
@@ -83,7 +87,8 @@ class PpoTest {
   void gaeMatchesNaiveDoubleLoopOnRandomResponsesOfSeveralLengths() {
     var random = new SplittableRandom(7);
     for (int length : new int[] {1, 2, 5, 17, 48}) {
-      for (double[] gammaLambda : new double[][] {{1.0, 0.95}, {0.9, 0.8}, {1.0, 1.0}, {0.99, 0.0}}) {
+      for (double[] gammaLambda :
+          new double[][] {{1.0, 0.95}, {0.9, 0.8}, {1.0, 1.0}, {0.99, 0.0}}) {
         float[] rewards = new float[length];
         float[] values = new float[length];
         for (int t = 0; t < length; t++) {
@@ -102,7 +107,9 @@ class PpoTest {
             double delta = rewards[k] + gamma * nextValue - values[k];
             expected += Math.pow(gamma * lambda, l) * delta;
           }
-          assertThat((double) gae.advantages()[t]).as("len %d t %d", length, t).isCloseTo(expected, within(1e-4));
+          assertThat((double) gae.advantages()[t])
+              .as("len %d t %d", length, t)
+              .isCloseTo(expected, within(1e-4));
           assertThat((double) gae.returns()[t]).isCloseTo(expected + values[t], within(1e-4));
         }
       }
@@ -168,7 +175,8 @@ class PpoTest {
     // |r − 1| > 0.2 for t1..t4: 4 of 5 real tokens
     assertThat(result.clipFraction()).isCloseTo(0.8f, within(1e-6f));
     // k3 = (r − 1) − ln r: t0 −0.1 + 0.1053605 = 0.0053605; r=1.5: 0.5 − 0.4054651 = 0.0945349;
-    // r=0.5: −0.5 + 0.6931472 = 0.1931472; mean = (0.0053605 + 2·0.0945349 + 2·0.1931472) / 5 = 0.1161449
+    // r=0.5: −0.5 + 0.6931472 = 0.1931472; mean = (0.0053605 + 2·0.0945349 + 2·0.1931472) / 5 =
+    // 0.1161449
     assertThat(result.approxKl()).isCloseTo(0.1161449f, within(1e-5f));
     assertThat(result.meanImportanceWeight()).isEqualTo(1f);
     // ∂L/∂log π_t = −(1/5)·r_t·A_t where the unclipped branch is taken, 0 where clipping holds it:
@@ -183,7 +191,8 @@ class PpoTest {
     var logProbs = logProbsAt(PROXIMAL, RATIOS);
     var standard = Ppo.policyLoss(logProbs, proximal, row(ADVANTAGES), row(MASK), 0.2);
     var decoupled =
-        Ppo.decoupledPolicyLoss(logProbs, proximal, row(PROXIMAL), row(ADVANTAGES), row(MASK), 0.2, 2.0);
+        Ppo.decoupledPolicyLoss(
+            logProbs, proximal, row(PROXIMAL), row(ADVANTAGES), row(MASK), 0.2, 2.0);
     assertThat(decoupled.loss().getFloat()).isEqualTo(standard.loss().getFloat());
     assertThat(decoupled.loss().getFloat()).isCloseTo(-0.24f, within(1e-6f));
     assertThat(decoupled.clipFraction()).isEqualTo(standard.clipFraction());
@@ -201,7 +210,13 @@ class PpoTest {
     for (int t = 0; t < 6; t++) behaviour[t] = PROXIMAL[t] - (float) Math.log(weights[t]);
     var result =
         Ppo.decoupledPolicyLoss(
-            logProbsAt(PROXIMAL, RATIOS), row(PROXIMAL), row(behaviour), row(ADVANTAGES), row(MASK), 0.2, 2.0);
+            logProbsAt(PROXIMAL, RATIOS),
+            row(PROXIMAL),
+            row(behaviour),
+            row(ADVANTAGES),
+            row(MASK),
+            0.2,
+            2.0);
     assertThat(result.loss().getFloat()).isCloseTo(-0.18f, within(1e-5f));
     assertThat(result.meanImportanceWeight()).isCloseTo(1.3f, within(1e-5f));
     assertThat(result.truncatedFraction()).isCloseTo(0.2f, within(1e-6f));
@@ -237,12 +252,19 @@ class PpoTest {
     values.setRequiresGradient(true);
     NDArray loss;
     try (var collector = Engine.getInstance().newGradientCollector()) {
-      loss = Ppo.valueLoss(values, row(new float[] {1, 1}), row(new float[] {2, 0}), row(new float[] {1, 1}), 0.2);
+      loss =
+          Ppo.valueLoss(
+              values,
+              row(new float[] {1, 1}),
+              row(new float[] {2, 0}),
+              row(new float[] {1, 1}),
+              0.2);
       collector.backward(loss);
     }
     assertThat(loss.getFloat()).isCloseTo(0.3625f, within(1e-6f));
     // t0 is held by the clipped branch: no gradient; t1: ½·2·(0.9 − 0)/2 = 0.45
-    assertThat(values.getGradient().toFloatArray()).containsExactly(new float[] {0, 0.45f}, within(1e-6f));
+    assertThat(values.getGradient().toFloatArray())
+        .containsExactly(new float[] {0, 0.45f}, within(1e-6f));
   }
 
   @Test
@@ -263,8 +285,10 @@ class PpoTest {
     // 1.0 + 0.1·2.0 − 0.01·0.5 = 1.195; with ptx loss 3.0 at γ_ptx 0.2: 1.195 + 0.6 = 1.795
     var ppo = Ppo.ppoLoss(policy, value, entropy, 0.1, 0.01);
     assertThat(ppo.getFloat()).isCloseTo(1.195f, within(1e-6f));
-    assertThat(Ppo.withPretrainingLoss(ppo, manager.create(3.0f), 0.2).getFloat()).isCloseTo(1.795f, within(1e-6f));
-    assertThat(Ppo.ppoLoss(policy, value, null, 0.1, 0.01).getFloat()).isCloseTo(1.2f, within(1e-6f));
+    assertThat(Ppo.withPretrainingLoss(ppo, manager.create(3.0f), 0.2).getFloat())
+        .isCloseTo(1.795f, within(1e-6f));
+    assertThat(Ppo.ppoLoss(policy, value, null, 0.1, 0.01).getFloat())
+        .isCloseTo(1.2f, within(1e-6f));
   }
 
   // --- 5. KL control ----------------------------------------------------------------------------
@@ -286,8 +310,8 @@ class PpoTest {
   }
 
   /**
-   * A toy problem where the target is reachable: a softmax policy over 5 answers with rewards 0,
-   * ¼, ½, ¾, 1 and a uniform reference, improved by exact gradient ascent on E[r] − β·KL(π‖π_ref)
+   * A toy problem where the target is reachable: a softmax policy over 5 answers with rewards 0, ¼,
+   * ½, ¾, 1 and a uniform reference, improved by exact gradient ascent on E[r] − β·KL(π‖π_ref)
    * between controller updates. KL(π_β‖π_ref) falls from log 5 to 0 as β grows, so a target of 0.3
    * nats has one β that meets it; the controller must find it from β 20 times too small.
    */
@@ -307,14 +331,19 @@ class PpoTest {
       fixed = fixed.update(fixedKl[update], 64);
     }
     for (int update = 350; update < 400; update++) {
-      assertThat(adaptiveKl[update]).as("KL at update %d", update).isCloseTo(target, within(0.1 * target));
+      assertThat(adaptiveKl[update])
+          .as("KL at update %d", update)
+          .isCloseTo(target, within(0.1 * target));
     }
     // the same policy with β held at its start overshoots the target: the controller did the work
     assertThat(fixedKl[399]).isGreaterThan(3 * target);
     assertThat(adaptive.beta()).isGreaterThan(10 * 0.01);
   }
 
-  /** 20 exact gradient steps (learning rate 0.5) of E_π[r] − β·KL(π‖uniform); returns the KL after them. */
+  /**
+   * 20 exact gradient steps (learning rate 0.5) of E_π[r] − β·KL(π‖uniform); returns the KL after
+   * them.
+   */
   private static double toyPolicySteps(double[] logits, double beta) {
     double[] rewards = {0, 0.25, 0.5, 0.75, 1};
     double kl = 0;
@@ -323,7 +352,8 @@ class PpoTest {
       double[] p = java.util.Arrays.stream(logits).map(l -> Math.exp(l - max)).toArray();
       double z = java.util.Arrays.stream(p).sum();
       for (int i = 0; i < p.length; i++) p[i] /= z;
-      // f_i = r_i − β·(log p_i − log(1/5)); ∂/∂logit_j of Σ p_i f_i = p_j (f_j − E_p[f]) (the β·∂f terms sum to 0)
+      // f_i = r_i − β·(log p_i − log(1/5)); ∂/∂logit_j of Σ p_i f_i = p_j (f_j − E_p[f]) (the β·∂f
+      // terms sum to 0)
       double[] f = new double[p.length];
       double mean = 0;
       kl = 0;

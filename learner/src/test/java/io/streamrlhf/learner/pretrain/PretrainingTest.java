@@ -22,19 +22,24 @@ class PretrainingTest {
   @TempDir Path dir;
 
   static PretrainConfig config(int steps, int checkpointEvery) {
-    return new PretrainConfig("tiny", 7, steps, 8, 32, OptimizerConfig.of(1e-2, 1e-3, 5, 0.1), 10, checkpointEvery);
+    return new PretrainConfig(
+        "tiny", 7, steps, 8, 32, OptimizerConfig.of(1e-2, 1e-3, 5, 0.1), 10, checkpointEvery);
   }
 
   @Test
   void pretrainingLossFallsWellBelowTheUniformLoss() throws Exception {
     var log = new StringWriter();
-    var result = Pretraining.run(config(80, 1000), MINI, dir, false, new PrintWriter(log), Long.MAX_VALUE);
+    var result =
+        Pretraining.run(config(80, 1000), MINI, dir, false, new PrintWriter(log), Long.MAX_VALUE);
     var curve = result.lossCurve();
     assertThat(curve).hasSize(8);
-    // a fresh model predicts nearly uniformly over the 257 tokens it may emit: ln 257 = 5.55; 80 steps,
+    // a fresh model predicts nearly uniformly over the 257 tokens it may emit: ln 257 = 5.55; 80
+    // steps,
     // as at 60 the fall was 0.79 (4.60 to 3.82), short of the margin
     assertThat(curve.get(0).loss()).isGreaterThan(4.0);
-    assertThat(curve.get(curve.size() - 1).loss()).isLessThan(curve.get(0).loss() - 0.8).isLessThan(4.0);
+    assertThat(curve.get(curve.size() - 1).loss())
+        .isLessThan(curve.get(0).loss() - 0.8)
+        .isLessThan(4.0);
     assertThat(log.toString()).contains("pretrain step 80/80").contains("tok/s").contains("eta");
     assertThat(Checkpoint.exists(dir)).isTrue();
     try (var model = Checkpoint.loadModel(dir)) {

@@ -50,7 +50,9 @@ class BradleyTerryTest {
     assertThat(BradleyTerry.pairCount(4)).isEqualTo(6);
     assertThat(BradleyTerry.pairs(ranks)).hasSize(6);
     assertThat(BradleyTerry.loss(scores, ranks)).isCloseTo(0.4005031, within(1e-6));
-    var loss = BradleyTerry.loss(manager.create(new float[] {0.5f, 1.5f, -0.5f, 0}, new Shape(1, 4)), ranks);
+    var loss =
+        BradleyTerry.loss(
+            manager.create(new float[] {0.5f, 1.5f, -0.5f, 0}, new Shape(1, 4)), ranks);
     assertThat(loss.getFloat()).isCloseTo(0.4005031f, within(1e-6f));
     // 5 of 6 pairs ordered right
     assertThat(BradleyTerry.accuracy(scores, ranks)).isCloseTo(5.0 / 6, within(1e-12));
@@ -63,7 +65,8 @@ class BradleyTerryTest {
     int[][] ranks = {{0, 0, 1}};
     assertThat(BradleyTerry.pairs(ranks))
         .containsExactly(new BradleyTerry.Pair(0, 0, 2), new BradleyTerry.Pair(0, 1, 2));
-    assertThat(BradleyTerry.loss(new double[][] {{1, 0, -1}}, ranks)).isCloseTo(0.2200949, within(1e-6));
+    assertThat(BradleyTerry.loss(new double[][] {{1, 0, -1}}, ranks))
+        .isCloseTo(0.2200949, within(1e-6));
     var loss = BradleyTerry.loss(manager.create(new float[] {1, 0, -1}, new Shape(1, 3)), ranks);
     assertThat(loss.getFloat()).isCloseTo(0.2200949f, within(1e-6f));
     assertThat(BradleyTerry.pairs(new int[][] {{2, 2, 2}})).isEmpty();
@@ -72,7 +75,8 @@ class BradleyTerryTest {
   @Test
   void batchOfPromptsAveragesOverAllPairsWithoutCrossingPrompts() {
     // prompt 0: scores (1, 0, −1), 0 > 1 > 2: 0.3132617 + 0.1269280 + 0.3132617 = 0.7534514
-    // prompt 1: scores (−2, 3, 0.5), ranks (2, 0, 1) i.e. 1 > 2 > 0: margins 1>0 5, 1>2 2.5, 2>0 2.5
+    // prompt 1: scores (−2, 3, 0.5), ranks (2, 0, 1) i.e. 1 > 2 > 0: margins 1>0 5, 1>2 2.5, 2>0
+    // 2.5
     //   log(1+e^−5) + 2·log(1+e^−2.5) = 0.0067153 + 2·0.0788897 = 0.1644947
     // mean over 6 pairs: (0.7534514 + 0.1644947) / 6 = 0.1529910
     double[][] scores = {{1, 0, -1}, {-2, 3, 0.5}};
@@ -86,7 +90,8 @@ class BradleyTerryTest {
 
   @Test
   void gradientPushesWinnerUpAndLoserDown() {
-    // ∂L/∂r_w = −σ(−m)/pairs per pair won, +σ(−m)/pairs per pair lost. Scores (1, 0, −1), 0 > 1 > 2:
+    // ∂L/∂r_w = −σ(−m)/pairs per pair won, +σ(−m)/pairs per pair lost. Scores (1, 0, −1), 0 > 1 >
+    // 2:
     //   r_0: −(σ(−1) + σ(−2))/3 = −(0.2689414 + 0.1192029)/3 = −0.1293814
     //   r_1: (+σ(−1) − σ(−1))/3 = 0;   r_2: +0.1293814
     var scores = manager.create(new float[] {1, 0, -1}, new Shape(1, 3));
@@ -102,9 +107,12 @@ class BradleyTerryTest {
   @Test
   void largeMarginsStayFinite() {
     // the winner scored far below the loser: −log σ(−400) = 400 (to float precision)
-    var loss = BradleyTerry.loss(manager.create(new float[] {-200, 200}, new Shape(1, 2)), new int[][] {{0, 1}});
+    var loss =
+        BradleyTerry.loss(
+            manager.create(new float[] {-200, 200}, new Shape(1, 2)), new int[][] {{0, 1}});
     assertThat(loss.getFloat()).isCloseTo(400f, within(1e-3f));
-    assertThat(BradleyTerry.loss(new double[][] {{-200, 200}}, new int[][] {{0, 1}})).isCloseTo(400, within(1e-9));
+    assertThat(BradleyTerry.loss(new double[][] {{-200, 200}}, new int[][] {{0, 1}}))
+        .isCloseTo(400, within(1e-9));
   }
 
   @Test
@@ -121,11 +129,13 @@ class BradleyTerryTest {
         offset[p][k] = 2 * truth + 3 * rng.nextGaussian(); // another, on another scale
         ranks[p][k] = 0;
       }
-      // rank by the truth-driven scores plus noise: the offset carries information the fixed part lacks
+      // rank by the truth-driven scores plus noise: the offset carries information the fixed part
+      // lacks
       var order = new Integer[] {0, 1, 2, 3};
       final int prompt = p;
       double[] noisy = new double[4];
-      for (int k = 0; k < 4; k++) noisy[k] = fixed[prompt][k] + 0.5 * offset[prompt][k] + rng.nextGaussian();
+      for (int k = 0; k < 4; k++)
+        noisy[k] = fixed[prompt][k] + 0.5 * offset[prompt][k] + rng.nextGaussian();
       java.util.Arrays.sort(order, (a, b) -> Double.compare(noisy[b], noisy[a]));
       for (int r = 0; r < 4; r++) ranks[prompt][order[r]] = r;
     }

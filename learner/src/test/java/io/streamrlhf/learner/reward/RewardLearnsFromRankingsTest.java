@@ -34,7 +34,8 @@ class RewardLearnsFromRankingsTest {
 
   private static List<RankedSet> sets(long seed, int n) {
     var prompts = new TrainingPrompts(seed);
-    var labeler = new Labeler(1, 0.33, seed); // the reward stage's calibrated noise on the demo's SFT samples
+    var labeler =
+        new Labeler(1, 0.33, seed); // the reward stage's calibrated noise on the demo's SFT samples
     var out = new ArrayList<RankedSet>();
     for (int s = 0; s < n; s++) {
       var task = prompts.next();
@@ -45,8 +46,11 @@ class RewardLearnsFromRankingsTest {
         responses.add(ByteTokenizer.withEos(ByteTokenizer.encode(written.response())));
         scores[k] = Oracle.grade(task, written.response(), true).score();
       }
-      out.add(new RankedSet(ByteTokenizer.encode(task.prompt()), responses,
-          RankedSet.ranksOf(labeler.rank(scores), responses)));
+      out.add(
+          new RankedSet(
+              ByteTokenizer.encode(task.prompt()),
+              responses,
+              RankedSet.ranksOf(labeler.rank(scores), responses)));
     }
     return out;
   }
@@ -55,8 +59,14 @@ class RewardLearnsFromRankingsTest {
   void bradleyTerryTeachesTheScalarHeadChatterAndCompliance() {
     var train = sets(1, 480);
     var heldOut = sets(2, 160);
-    var options = new TrainingRun.Options("reward", dir, new LearningRateSchedule(1e-3, 1e-3, 0, 180),
-        new AdamW.Settings(0.9, 0.95, 0.0, 1.0), 1, Integer.MAX_VALUE);
+    var options =
+        new TrainingRun.Options(
+            "reward",
+            dir,
+            new LearningRateSchedule(1e-3, 1e-3, 0, 180),
+            new AdamW.Settings(0.9, 0.95, 0.0, 1.0),
+            1,
+            Integer.MAX_VALUE);
     try (var run = TrainingRun.start(options, Gpt.create(SHAPE, 5))) {
       run.model().zeroScalarHead();
       var rm = RewardModel.headOnly(run.model());
@@ -69,8 +79,12 @@ class RewardLearnsFromRankingsTest {
       }
       double after = RewardScoring.accuracy(rm, heldOut);
       System.out.printf("RM on written answers: held-out accuracy %.3f -> %.3f%n", before, after);
-      assertThat(before).isEqualTo(0.5); // a zeroed head scores every answer alike: every pair a coin flip
-      assertThat(after).isGreaterThan(0.65); // slips of a letter or a digit are not surface features: the ceiling is below 1
+      assertThat(before)
+          .isEqualTo(0.5); // a zeroed head scores every answer alike: every pair a coin flip
+      assertThat(after)
+          .isGreaterThan(
+              0.65); // slips of a letter or a digit are not surface features: the ceiling is below
+      // 1
     }
   }
 }

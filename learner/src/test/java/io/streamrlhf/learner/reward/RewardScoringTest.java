@@ -22,7 +22,10 @@ class RewardScoringTest {
   private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 16, 32, 2, 4);
   private static final int K = 4;
 
-  /** The synthetic preference: a response holding the byte 'z' beats one without; equal otherwise (a tie). */
+  /**
+   * The synthetic preference: a response holding the byte 'z' beats one without; equal otherwise (a
+   * tie).
+   */
   private static List<RankedSet> sets(long seed, int n) {
     var rng = new SplittableRandom(seed);
     var out = new ArrayList<RankedSet>();
@@ -46,8 +49,14 @@ class RewardScoringTest {
     var train = sets(1, 256);
     var heldOut = sets(2, 48);
     // the reward stage's loop: a TrainingRun minimising the Bradley-Terry loss of 16-set batches
-    var options = new TrainingRun.Options("reward", dir, new LearningRateSchedule(3e-3, 3e-3, 0, 48),
-        new AdamW.Settings(0.9, 0.95, 0.0, 1.0), 1, Integer.MAX_VALUE);
+    var options =
+        new TrainingRun.Options(
+            "reward",
+            dir,
+            new LearningRateSchedule(3e-3, 3e-3, 0, 48),
+            new AdamW.Settings(0.9, 0.95, 0.0, 1.0),
+            1,
+            Integer.MAX_VALUE);
     try (var run = TrainingRun.start(options, Gpt.create(SHAPE, 3))) {
       var rm = RewardModel.headOnly(run.model());
       double before = RewardScoring.accuracy(rm, heldOut);
@@ -59,8 +68,9 @@ class RewardScoringTest {
         }
       }
       double after = RewardScoring.accuracy(rm, heldOut);
-      System.out.printf("RM synthetic preference: held-out accuracy %.3f -> %.3f, last loss %.3f%n", before, after,
-          last.loss());
+      System.out.printf(
+          "RM synthetic preference: held-out accuracy %.3f -> %.3f, last loss %.3f%n",
+          before, after, last.loss());
       assertThat(after).isGreaterThan(0.6).isGreaterThan(before + 0.1);
       assertThat(last.loss()).isLessThan(Math.log(2));
     }

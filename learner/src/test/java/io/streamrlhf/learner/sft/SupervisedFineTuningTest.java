@@ -25,8 +25,10 @@ class SupervisedFineTuningTest {
   @Test
   void sftLowersResponseLossOnHeldOutDemonstrations() throws Exception {
     var base = dir.resolve("base");
-    var pretrain = new PretrainConfig("tiny", 7, 10, 8, 32, OptimizerConfig.of(1e-2, 1e-3, 2, 0.1), 10, 1000);
-    Pretraining.run(pretrain, MINI, base, false, new PrintWriter(new StringWriter()), Long.MAX_VALUE);
+    var pretrain =
+        new PretrainConfig("tiny", 7, 10, 8, 32, OptimizerConfig.of(1e-2, 1e-3, 2, 0.1), 10, 1000);
+    Pretraining.run(
+        pretrain, MINI, base, false, new PrintWriter(new StringWriter()), Long.MAX_VALUE);
     // a seed the SFT run does not use: demonstrations it never trained on
     var heldOut = Demonstrations.pool(99, 128);
     double before;
@@ -35,7 +37,8 @@ class SupervisedFineTuningTest {
     }
     var sft = new SftConfig(2, 80, 32, 640, OptimizerConfig.of(1e-2, 1e-3, 5, 0.0), 20, 1000);
     var out = dir.resolve("sft");
-    var result = SupervisedFineTuning.run(sft, base, out, false, new PrintWriter(new StringWriter()));
+    var result =
+        SupervisedFineTuning.run(sft, base, out, false, new PrintWriter(new StringWriter()));
     double after;
     try (var model = Checkpoint.loadModel(out)) {
       after = SupervisedFineTuning.meanResponseLoss(model, heldOut);

@@ -44,7 +44,8 @@ class AppliedRolloutLogTest {
     log.flush();
     Files.write(dir.resolve(AppliedRolloutLog.FILE), new byte[0]);
     assertThatThrownBy(() -> AppliedRolloutLog.resume(dir, log.bytes(), log.durableCount()))
-        .isInstanceOf(IOException.class).hasMessageContaining("shorter than the 8 bytes");
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("shorter than the 8 bytes");
   }
 
   @Test

@@ -24,8 +24,12 @@ class RolloutLedgerTest {
     }
     assertThat(restored.allConsumedThrough(0)).isTrue();
     assertThat(restored.firstOpenBatch()).isEqualTo(1);
-    assertThat(restored.toJson().get("partial").has("0")).as("a full batch folds into the watermark").isFalse();
-    assertThat(restored.fits(new PromptId("r1", 3, 2), 0)).as("prompt index beyond the batch").isFalse();
+    assertThat(restored.toJson().get("partial").has("0"))
+        .as("a full batch folds into the watermark")
+        .isFalse();
+    assertThat(restored.fits(new PromptId("r1", 3, 2), 0))
+        .as("prompt index beyond the batch")
+        .isFalse();
     assertThat(restored.fits(new PromptId("r1", 3, 1), 2)).as("sample index beyond K").isFalse();
   }
 

@@ -18,22 +18,36 @@ class CheckpointTest {
   void crashLeftoversNeverReplaceTheCheckpointInForce(@TempDir Path dir) throws Exception {
     try (var model = Gpt.create(SHAPE, 1)) {
       var state = TrainState.start("pretrain", 7);
-      Checkpoint.write(dir, SHAPE, model.snapshot(1), model.snapshot(0), state.advance(1, 10, new SplitMix64(7), 1, null));
+      Checkpoint.write(
+          dir,
+          SHAPE,
+          model.snapshot(1),
+          model.snapshot(0),
+          state.advance(1, 10, new SplitMix64(7), 1, null));
 
       // A crash while writing step 2 leaves a half-written temporary directory, and a crash after
-      // the rename but before latest.json switched leaves a whole step-3 directory: neither is in force.
+      // the rename but before latest.json switched leaves a whole step-3 directory: neither is in
+      // force.
       Files.createDirectories(dir.resolve("step-000002.tmp"));
       Files.write(dir.resolve("step-000002.tmp").resolve(Checkpoint.WEIGHTS), new byte[] {1, 2, 3});
       Files.createDirectories(dir.resolve("step-000003"));
       assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).state().step()).isEqualTo(1);
-      assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).state().dataPosition()).isEqualTo(10);
+      assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).state().dataPosition())
+          .isEqualTo(10);
 
       // The next real write takes over and removes every other step directory.
-      Checkpoint.write(dir, SHAPE, model.snapshot(4), model.snapshot(0), state.advance(4, 40, new SplitMix64(7), 4, null));
+      Checkpoint.write(
+          dir,
+          SHAPE,
+          model.snapshot(4),
+          model.snapshot(0),
+          state.advance(4, 40, new SplitMix64(7), 4, null));
       assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).state().step()).isEqualTo(4);
-      assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).weights().version()).isEqualTo(4);
+      assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).weights().version())
+          .isEqualTo(4);
       try (var entries = Files.list(dir)) {
-        assertThat(entries.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("latest.json", "step-000004");
+        assertThat(entries.map(p -> p.getFileName().toString()))
+            .containsExactlyInAnyOrder("latest.json", "step-000004");
       }
     }
   }

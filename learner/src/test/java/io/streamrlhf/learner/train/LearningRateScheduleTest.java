@@ -14,7 +14,8 @@ class LearningRateScheduleTest {
   void warmUpRisesLinearlyToThePeak() {
     assertThat(schedule.at(0)).isCloseTo(1e-4, within(1e-15)); // 1e-3·1/10
     assertThat(schedule.at(4)).isCloseTo(5e-4, within(1e-15)); // 1e-3·5/10
-    assertThat(schedule.at(9)).isCloseTo(1e-3, within(1e-15)); // 1e-3·10/10: warm-up ends at the peak
+    assertThat(schedule.at(9))
+        .isCloseTo(1e-3, within(1e-15)); // 1e-3·10/10: warm-up ends at the peak
     assertThat(schedule.at(10)).isCloseTo(1e-3, within(1e-15)); // cosine starts at cos(0) = 1
   }
 
@@ -24,7 +25,8 @@ class LearningRateScheduleTest {
     assertThat(schedule.at(35)).isCloseTo(8.6819805e-4, within(1e-11));
     // s=60: halfway, cos(π/2) = 0: 1e-4 + ½·9e-4 = 5.5e-4
     assertThat(schedule.at(60)).isCloseTo(5.5e-4, within(1e-15));
-    // s=109: progress 0.99; 1e-4 + ½·(1 + cos(0.99π))·9e-4 = 1e-4 + ½·0.00049344·9e-4 = 1.0022205e-4
+    // s=109: progress 0.99; 1e-4 + ½·(1 + cos(0.99π))·9e-4 = 1e-4 + ½·0.00049344·9e-4 =
+    // 1.0022205e-4
     assertThat(schedule.at(109)).isCloseTo(1.0022205e-4, within(1e-11));
     assertThat(schedule.at(110)).isEqualTo(1e-4);
     assertThat(schedule.at(10_000)).isEqualTo(1e-4);
@@ -35,7 +37,9 @@ class LearningRateScheduleTest {
     var flat = LearningRateSchedule.constant(3e-4);
     assertThat(flat.at(0)).isEqualTo(3e-4);
     assertThat(flat.at(1_000)).isEqualTo(3e-4);
-    assertThatThrownBy(() -> new LearningRateSchedule(1e-3, 2e-3, 0, 10)).hasMessageContaining("minimum learning rate");
-    assertThatThrownBy(() -> new LearningRateSchedule(1e-3, 0, 20, 10)).hasMessageContaining("warm-up");
+    assertThatThrownBy(() -> new LearningRateSchedule(1e-3, 2e-3, 0, 10))
+        .hasMessageContaining("minimum learning rate");
+    assertThatThrownBy(() -> new LearningRateSchedule(1e-3, 0, 20, 10))
+        .hasMessageContaining("warm-up");
   }
 }

@@ -2,15 +2,15 @@ package io.streamrlhf.learner.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.streamrlhf.learner.config.OptimizerConfig;
 import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.OptimizerConfig;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.config.RewardConfig;
-import io.streamrlhf.learner.ppo.PpoLoop;
-import io.streamrlhf.learner.reward.RewardStage;
 import io.streamrlhf.learner.config.SftConfig;
+import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.pretrain.Pretraining;
+import io.streamrlhf.learner.reward.RewardStage;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
@@ -24,7 +24,10 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A run killed at a step and resumed (fresh model, optimizer and RNG objects) ends where an uninterrupted one does. */
+/**
+ * A run killed at a step and resumed (fresh model, optimizer and RNG objects) ends where an
+ * uninterrupted one does.
+ */
 class ResumeTest {
   static final GptConfig MINI = new GptConfig(ByteTokenizer.VOCAB_SIZE, 64, 16, 1, 2);
   static final PrintWriter QUIET = new PrintWriter(new StringWriter());
@@ -33,7 +36,8 @@ class ResumeTest {
 
   static PretrainConfig pretrain() {
     // warm-up 2 of 6 steps and a cosine: the schedule position matters; weight decay on
-    return new PretrainConfig("tiny", 5, 6, 4, 16, new OptimizerConfig(1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5), 1, 3);
+    return new PretrainConfig(
+        "tiny", 5, 6, 4, 16, new OptimizerConfig(1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5), 1, 3);
   }
 
   @Test
@@ -41,7 +45,8 @@ class ResumeTest {
     var straight = dir.resolve("straight");
     var killed = dir.resolve("killed");
     Pretraining.run(pretrain(), MINI, straight, false, QUIET, Long.MAX_VALUE);
-    // checkpoint at step 3; step 4 is taken and lost, as when the process dies before step 6's checkpoint
+    // checkpoint at step 3; step 4 is taken and lost, as when the process dies before step 6's
+    // checkpoint
     Pretraining.run(pretrain(), MINI, killed, false, QUIET, 4);
     assertThat(Checkpoint.read(killed, "pretrain", TrainState.class).state().step()).isEqualTo(3);
     Pretraining.run(pretrain(), MINI, killed, true, QUIET, Long.MAX_VALUE);
@@ -58,21 +63,35 @@ class ResumeTest {
   void sftKilledAndResumedEqualsUninterrupted() throws Exception {
     var base = dir.resolve("base");
     Pretraining.run(pretrain(), MINI, base, false, QUIET, Long.MAX_VALUE);
-    var sft = new SftConfig(2, 6, 4, 10, new OptimizerConfig(1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5), 1, 3);
+    var sft =
+        new SftConfig(2, 6, 4, 10, new OptimizerConfig(1e-2, 1e-3, 2, 0.1, 0.9, 0.95, 0.5), 1, 3);
     SupervisedFineTuning.run(sft, base, dir.resolve("straight"), false, QUIET);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), false, QUIET, 5);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), true, QUIET);
     assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
   }
 
-  /** A shape whose context holds a prompt and a whole 48-token response (reward and PPO sample them). */
+  /**
+   * A shape whose context holds a prompt and a whole 48-token response (reward and PPO sample
+   * them).
+   */
   static final GptConfig MINI_SAMPLER = new GptConfig(ByteTokenizer.VOCAB_SIZE, 96, 16, 1, 2);
 
   /** 12 training sets of K=3 in batches of 4 over 2 epochs: 6 steps, a checkpoint every 2. */
   static RewardConfig reward() {
-    return ConfigLoader.load(RewardConfig.defaults(), null, List.of("training_prompts=12", "held_out_prompts=4",
-        "responses_per_prompt=3", "prompts_per_batch=4", "epochs=2", "learning_rate=1e-2", "warmup_steps=2",
-        "weight_decay=0.1", "checkpoint_every_steps=2"));
+    return ConfigLoader.load(
+        RewardConfig.defaults(),
+        null,
+        List.of(
+            "training_prompts=12",
+            "held_out_prompts=4",
+            "responses_per_prompt=3",
+            "prompts_per_batch=4",
+            "epochs=2",
+            "learning_rate=1e-2",
+            "warmup_steps=2",
+            "weight_decay=0.1",
+            "checkpoint_every_steps=2"));
   }
 
   @Test
@@ -82,7 +101,8 @@ class ResumeTest {
     var straight = RewardStage.run(reward(), sft, dir.resolve("straight"), false, QUIET);
     // killed after step 5 (in epoch 2): the checkpoint of step 4 is in force
     assertThat(RewardStage.run(reward(), sft, dir.resolve("killed"), false, QUIET, 5)).isNull();
-    assertThat(Checkpoint.read(dir.resolve("killed"), "reward", TrainState.class).state().step()).isEqualTo(4);
+    assertThat(Checkpoint.read(dir.resolve("killed"), "reward", TrainState.class).state().step())
+        .isEqualTo(4);
     var resumed = RewardStage.run(reward(), sft, dir.resolve("killed"), true, QUIET);
 
     assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
@@ -99,20 +119,37 @@ class ResumeTest {
     var rm = dir.resolve("rm");
     RewardStage.run(reward(), sft, rm, false, QUIET);
     // PPO-ptx on and the adaptive KL controller on: their positions must survive the kill too
-    var ppo = ConfigLoader.load(PpoConfig.defaults(), null, List.of("updates=5", "prompts_per_batch=3",
-        "responses_per_prompt=2", "tokens_per_minibatch=100", "epochs_per_batch=2", "learning_rate=1e-2",
-        "warmup_steps=2", "ptx_coef=0.1", "ptx_tokens_per_minibatch=64", "kl_horizon=10", "eval_every_updates=2",
-        "eval_prompts=2", "checkpoint_every_updates=2", "value_warmup_updates=1"));
+    var ppo =
+        ConfigLoader.load(
+            PpoConfig.defaults(),
+            null,
+            List.of(
+                "updates=5",
+                "prompts_per_batch=3",
+                "responses_per_prompt=2",
+                "tokens_per_minibatch=100",
+                "epochs_per_batch=2",
+                "learning_rate=1e-2",
+                "warmup_steps=2",
+                "ptx_coef=0.1",
+                "ptx_tokens_per_minibatch=64",
+                "kl_horizon=10",
+                "eval_every_updates=2",
+                "eval_prompts=2",
+                "checkpoint_every_updates=2",
+                "value_warmup_updates=1"));
     var straight = PpoLoop.inProcess(ppo, sft, rm, dir.resolve("straight"), false, QUIET);
     assertThat(PpoLoop.inProcess(ppo, sft, rm, dir.resolve("killed"), false, QUIET, 3)).isNull();
-    assertThat(Checkpoint.read(dir.resolve("killed"), "ppo", TrainState.class).state().step()).isEqualTo(2);
+    assertThat(Checkpoint.read(dir.resolve("killed"), "ppo", TrainState.class).state().step())
+        .isEqualTo(2);
     var resumed = PpoLoop.inProcess(ppo, sft, rm, dir.resolve("killed"), true, QUIET);
 
     assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
     assertThat(resumed).isEqualTo(straight);
     var a = Checkpoint.read(dir.resolve("straight"), "ppo", TrainState.class);
     var b = Checkpoint.read(dir.resolve("killed"), "ppo", TrainState.class);
-    assertThat(b.state()).isEqualTo(a.state()); // prompts drawn, sampling stream, beta, shuffling, ptx position
+    assertThat(b.state())
+        .isEqualTo(a.state()); // prompts drawn, sampling stream, beta, shuffling, ptx position
     assertThat(b.state().dataPosition()).isEqualTo(15);
     // the curve keeps update 0 and 2 from before the kill and measures 4 and 5 again, once each
     assertThat(Files.readAllLines(dir.resolve("killed").resolve(PpoLoop.CURVE_CSV)))
@@ -125,14 +162,17 @@ class ResumeTest {
     // the comparison itself can fail: 5 steps are not 6
     Pretraining.run(pretrain(), MINI, dir.resolve("six"), false, QUIET, Long.MAX_VALUE);
     Pretraining.run(pretrain(), MINI, dir.resolve("five"), false, QUIET, 5);
-    Pretraining.run(pretrain(), MINI, dir.resolve("five"), false, QUIET, 3); // overwrite: checkpoint at 3 only
-    try (var six = Checkpoint.loadModel(dir.resolve("six")); var three = Checkpoint.loadModel(dir.resolve("five"))) {
+    Pretraining.run(
+        pretrain(), MINI, dir.resolve("five"), false, QUIET, 3); // overwrite: checkpoint at 3 only
+    try (var six = Checkpoint.loadModel(dir.resolve("six"));
+        var three = Checkpoint.loadModel(dir.resolve("five"))) {
       assertThat(maxDifference(six, three)).isGreaterThan(1e-4);
     }
   }
 
   static void assertSameWeights(Path a, Path b) throws Exception {
-    try (var x = Checkpoint.loadModel(a); var y = Checkpoint.loadModel(b)) {
+    try (var x = Checkpoint.loadModel(a);
+        var y = Checkpoint.loadModel(b)) {
       assertThat(maxDifference(x, y)).isLessThanOrEqualTo(1e-6);
     }
   }

@@ -61,8 +61,10 @@ class TrainStateTest {
     assertThat(read.extra().get("offsets").get("rlhf.rollouts-0").asLong()).isEqualTo(1234L);
     assertThat(read.extra().get("kl_beta").asDouble()).isEqualTo(0.0213);
     assertThat(SplitMix64.restore(read.rng()).nextLong()).isEqualTo(rng.nextLong());
-    assertThat(Files.list(dir)).containsExactly(dir.resolve(TrainState.FILE_NAME)); // no temp file left
+    assertThat(Files.list(dir))
+        .containsExactly(dir.resolve(TrainState.FILE_NAME)); // no temp file left
 
-    assertThatThrownBy(() -> TrainState.read(dir, "sft")).hasMessageContaining("belongs to stage 'ppo'");
+    assertThatThrownBy(() -> TrainState.read(dir, "sft"))
+        .hasMessageContaining("belongs to stage 'ppo'");
   }
 }

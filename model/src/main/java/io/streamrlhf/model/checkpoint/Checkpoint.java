@@ -32,12 +32,12 @@ import java.util.stream.Stream;
  * </pre>
  *
  * Weights, optimizer state, schedule position, RNG and data position are saved together and
- * atomically: a step directory is written under a temporary name, fsynced, renamed into place,
- * and only then does {@code latest.json} (itself written by rename) point at it. A crash at any
- * moment leaves the previous checkpoint in force; older step directories are removed after the
- * switch. Anything that needs "the model of stage X" calls {@link #loadModel(Path)}, and a
- * reward model with the scoring its stage chose {@link #loadRewardModel(Path, Gpt)}: an actor
- * loads its own models from here, with no learner code.
+ * atomically: a step directory is written under a temporary name, fsynced, renamed into place, and
+ * only then does {@code latest.json} (itself written by rename) point at it. A crash at any moment
+ * leaves the previous checkpoint in force; older step directories are removed after the switch.
+ * Anything that needs "the model of stage X" calls {@link #loadModel(Path)}, and a reward model
+ * with the scoring its stage chose {@link #loadRewardModel(Path, Gpt)}: an actor loads its own
+ * models from here, with no learner code.
  */
 public final class Checkpoint {
   public static final String LATEST = "latest.json";
@@ -49,9 +49,9 @@ public final class Checkpoint {
   private Checkpoint() {}
 
   /**
-   * What a trainer saves beside weights and moments to resume (the learner's TrainState),
-   * stored as JSON: the stage that wrote it, its step, and stage-specific extras under {@code
-   * extra} that readers of the checkpoint may consult (e.g. {@link RewardStats}).
+   * What a trainer saves beside weights and moments to resume (the learner's TrainState), stored as
+   * JSON: the stage that wrote it, its step, and stage-specific extras under {@code extra} that
+   * readers of the checkpoint may consult (e.g. {@link RewardStats}).
    */
   public interface State {
     String stage();
@@ -69,8 +69,13 @@ public final class Checkpoint {
       GptConfig modelConfig, WeightSnapshot weights, WeightSnapshot optimizer, S state) {}
 
   /** Writes one checkpoint into {@code dir} and makes it the one in force. */
-  public static void write(Path dir, GptConfig modelConfig, WeightSnapshot weights, WeightSnapshot optimizer,
-      State state) throws IOException {
+  public static void write(
+      Path dir,
+      GptConfig modelConfig,
+      WeightSnapshot weights,
+      WeightSnapshot optimizer,
+      State state)
+      throws IOException {
     Files.createDirectories(dir);
     var name = String.format("step-%06d", state.step());
     var tmp = dir.resolve(name + ".tmp");
@@ -85,7 +90,10 @@ public final class Checkpoint {
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
     Json.writeAtomically(new Latest(state.step(), name), dir.resolve(LATEST));
     try (Stream<Path> entries = Files.list(dir)) {
-      for (var old : entries.filter(p -> p.getFileName().toString().startsWith("step-") && !p.equals(target)).toList()) {
+      for (var old :
+          entries
+              .filter(p -> p.getFileName().toString().startsWith("step-") && !p.equals(target))
+              .toList()) {
         deleteTree(old);
       }
     }
@@ -133,7 +141,13 @@ public final class Checkpoint {
     var state = Json.MAPPER.readValue(file.toFile(), stateType);
     if (!state.stage().equals(expectedStage)) {
       throw new IllegalArgumentException(
-          file + " belongs to stage '" + state.stage() + "', not '" + expectedStage + "': resume from a " + expectedStage
+          file
+              + " belongs to stage '"
+              + state.stage()
+              + "', not '"
+              + expectedStage
+              + "': resume from a "
+              + expectedStage
               + " checkpoint");
     }
     return state;
@@ -155,8 +169,12 @@ public final class Checkpoint {
   public static RewardModel loadRewardModel(Path dir, Gpt sft) throws IOException {
     double weight = RewardStats.read(dir).likelihoodWeight();
     if (weight != 0 && sft == null) {
-      throw new IllegalArgumentException("the reward model in " + dir + " adds " + weight
-          + " x the SFT log-likelihood to its head: give the SFT model (--sft) too");
+      throw new IllegalArgumentException(
+          "the reward model in "
+              + dir
+              + " adds "
+              + weight
+              + " x the SFT log-likelihood to its head: give the SFT model (--sft) too");
     }
     return new RewardModel(loadModel(dir), sft, weight);
   }
@@ -164,16 +182,24 @@ public final class Checkpoint {
   private static Path stepDirectory(Path dir) throws IOException {
     var latest = dir.resolve(LATEST);
     if (!Files.isRegularFile(latest)) {
-      throw new IllegalArgumentException(dir + " holds no checkpoint (no " + LATEST + "): pass a directory written by"
-          + " rlhf pretrain, sft, reward or ppo");
+      throw new IllegalArgumentException(
+          dir
+              + " holds no checkpoint (no "
+              + LATEST
+              + "): pass a directory written by"
+              + " rlhf pretrain, sft, reward or ppo");
     }
     var pointer = Json.MAPPER.readValue(latest.toFile(), Latest.class);
     return dir.resolve(pointer.directory());
   }
 
   private static void writeSynced(Path file, byte[] bytes) throws IOException {
-    try (var channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-        StandardOpenOption.TRUNCATE_EXISTING)) {
+    try (var channel =
+        FileChannel.open(
+            file,
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
       var buffer = ByteBuffer.wrap(bytes);
       while (buffer.hasRemaining()) channel.write(buffer);
       channel.force(true);

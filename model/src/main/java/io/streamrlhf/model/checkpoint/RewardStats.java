@@ -5,23 +5,23 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * What the reward stage stores with the reward model's checkpoint (under {@value #EXTRA_KEY} in
- * its train state's extras): the
- * mean and standard deviation of its scores on SFT samples, with which PPO normalises rewards
- * ({@code Ppo.normalisedScore}), and the held-out figures the run measured.
+ * What the reward stage stores with the reward model's checkpoint (under {@value #EXTRA_KEY} in its
+ * train state's extras): the mean and standard deviation of its scores on SFT samples, with which
+ * PPO normalises rewards ({@code Ppo.normalisedScore}), and the held-out figures the run measured.
  *
  * @param scoreMean mean RM score over the held-out prompts' SFT samples
  * @param scoreStd their standard deviation
  * @param heldOutAccuracy share of held-out untied pairs the RM orders like labeler 1
  * @param labelerAgreement share of the same pairs labeler 2 orders like labeler 1: the ceiling a
  *     noisy label allows, InstructGPT's 72.6%
- * @param heldOutAccuracyVsOracle share of pairs with unequal oracle scores the RM orders like the oracle
+ * @param heldOutAccuracyVsOracle share of pairs with unequal oracle scores the RM orders like the
+ *     oracle
  * @param labelerBeta the labelers' Gumbel noise scale, calibrated on the training samples
  * @param likelihoodWeight w of the score head + w·log π_SFT(y|x) (0: the scalar head alone,
  *     InstructGPT's reward model); every reader of the checkpoint scores with it
  * @param heldOutAccuracyBeforeTraining {@code heldOutAccuracy} of the score with the initial,
- *     zeroed head: the likelihood term alone, or 0.5 without one; what Bradley-Terry training
- *     added is the difference
+ *     zeroed head: the likelihood term alone, or 0.5 without one; what Bradley-Terry training added
+ *     is the difference
  * @param headAccuracy {@code heldOutAccuracy} of the trained scalar head alone, without any
  *     likelihood term: what the comparisons taught
  * @param scoreLengthCorrelation Pearson correlation of the score with the response's length in
@@ -53,8 +53,11 @@ public record RewardStats(
   public static RewardStats read(Path dir) throws IOException {
     var node = Checkpoint.extras(dir).get(EXTRA_KEY);
     if (node == null) {
-      throw new IllegalArgumentException(dir + " is not a reward-model checkpoint: its train state has no "
-          + EXTRA_KEY + " (train one with rlhf reward)");
+      throw new IllegalArgumentException(
+          dir
+              + " is not a reward-model checkpoint: its train state has no "
+              + EXTRA_KEY
+              + " (train one with rlhf reward)");
     }
     return Json.MAPPER.treeToValue(node, RewardStats.class);
   }

@@ -27,15 +27,27 @@ public final class Acks {
    * @param failure the caller's exception, made from a message and the cause; thrown when a send
    *     failed, was not acknowledged in time, or the wait was interrupted
    */
-  public static void await(List<? extends Future<?>> sends, Duration timeout, String what,
+  public static void await(
+      List<? extends Future<?>> sends,
+      Duration timeout,
+      String what,
       BiFunction<String, Throwable, ? extends RuntimeException> failure) {
     long deadline = System.nanoTime() + timeout.toNanos();
     for (int i = 0; i < sends.size(); i++) {
       try {
         sends.get(i).get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       } catch (ExecutionException | TimeoutException | KafkaException e) {
-        throw failure.apply(what + " not acknowledged by the broker within " + timeout + " (record " + (i + 1) + " of "
-            + sends.size() + "): " + e, e);
+        throw failure.apply(
+            what
+                + " not acknowledged by the broker within "
+                + timeout
+                + " (record "
+                + (i + 1)
+                + " of "
+                + sends.size()
+                + "): "
+                + e,
+            e);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw failure.apply("interrupted while waiting for the broker to acknowledge " + what, e);

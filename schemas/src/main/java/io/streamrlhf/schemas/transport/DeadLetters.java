@@ -20,16 +20,19 @@ public final class DeadLetters {
    *
    * @param consumer who is decoding (client id or group), recorded in the dead letter
    */
-  public static <T> Decoded<T> decode(AvroCodec<T> codec, ConsumerRecord<byte[], byte[]> record, String consumer) {
+  public static <T> Decoded<T> decode(
+      AvroCodec<T> codec, ConsumerRecord<byte[], byte[]> record, String consumer) {
     try {
       var value = codec.decode(record.value());
-      return new Decoded.Value<>(value, record.topic(), record.partition(), record.offset(), record.timestamp());
+      return new Decoded.Value<>(
+          value, record.topic(), record.partition(), record.offset(), record.timestamp());
     } catch (RuntimeException e) {
       return new Decoded.Dead<>(letter(record, e, consumer));
     }
   }
 
-  public static DeadLetter letter(ConsumerRecord<byte[], byte[]> record, Throwable error, String consumer) {
+  public static DeadLetter letter(
+      ConsumerRecord<byte[], byte[]> record, Throwable error, String consumer) {
     return DeadLetter.newBuilder()
         .setTopic(record.topic())
         .setPartition(record.partition())
@@ -48,7 +51,8 @@ public final class DeadLetters {
    */
   public static ProducerRecord<byte[], byte[]> toProducerRecord(DeadLetter letter) {
     var key = letter.getTopic() + "/" + letter.getPartition() + "/" + letter.getOffset();
-    return new ProducerRecord<>(Topics.DEAD_LETTER, key.getBytes(StandardCharsets.UTF_8), CODEC.encode(letter));
+    return new ProducerRecord<>(
+        Topics.DEAD_LETTER, key.getBytes(StandardCharsets.UTF_8), CODEC.encode(letter));
   }
 
   public static AvroCodec<DeadLetter> codec() {

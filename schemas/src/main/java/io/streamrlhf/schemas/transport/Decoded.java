@@ -11,7 +11,8 @@ public sealed interface Decoded<T> {
   long offset();
 
   /** A decoded value and where it was read (the learner keeps offsets in its checkpoint). */
-  record Value<T>(T value, String topic, int partition, long offset, long timestamp) implements Decoded<T> {}
+  record Value<T>(T value, String topic, int partition, long offset, long timestamp)
+      implements Decoded<T> {}
 
   /** A record that did not decode, kept byte for byte for the dead-letter topic. */
   record Dead<T>(DeadLetter letter) implements Decoded<T> {

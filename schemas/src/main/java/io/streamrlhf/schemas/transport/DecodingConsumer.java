@@ -48,8 +48,8 @@ public final class DecodingConsumer<T> {
    * One {@code poll}: the decoded values in partition order; undecodable records are dead-lettered
    * and left out.
    *
-   * @throws DeadLetterException when the dead-letter topic does not acknowledge in time (the
-   *     caller must not commit past the bad record then)
+   * @throws DeadLetterException when the dead-letter topic does not acknowledge in time (the caller
+   *     must not commit past the bad record then)
    */
   public List<Decoded.Value<T>> poll(Duration timeout) {
     var records = consumer.poll(timeout);
@@ -63,7 +63,11 @@ public final class DecodingConsumer<T> {
         pending.add(deadLetterProducer.send(DeadLetters.toProducerRecord(d.letter())));
       }
     }
-    Acks.await(pending, deadLetterTimeout, "dead letters to " + Topics.DEAD_LETTER, DeadLetterException::new);
+    Acks.await(
+        pending,
+        deadLetterTimeout,
+        "dead letters to " + Topics.DEAD_LETTER,
+        DeadLetterException::new);
     decoded += values.size();
     deadLettered += pending.size();
     return values;

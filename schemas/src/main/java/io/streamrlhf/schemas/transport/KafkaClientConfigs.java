@@ -9,8 +9,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * Producer and consumer configs every process of the loop uses. Clients move raw bytes; records
- * are encoded with {@link io.streamrlhf.schemas.AvroCodec} (or {@link AvroSerializer}) and decoded
+ * Producer and consumer configs every process of the loop uses. Clients move raw bytes; records are
+ * encoded with {@link io.streamrlhf.schemas.AvroCodec} (or {@link AvroSerializer}) and decoded
  * through {@link DecodingConsumer}, so a bad record becomes a dead letter instead of an exception
  * inside {@code poll}.
  *
@@ -52,7 +52,8 @@ public final class KafkaClientConfigs {
    * the earliest record so nothing produced before it joined is skipped. read_committed ignores
    * records of aborted transactions.
    */
-  public static Map<String, Object> groupConsumer(String bootstrapServers, String groupId, String clientId) {
+  public static Map<String, Object> groupConsumer(
+      String bootstrapServers, String groupId, String clientId) {
     var c = baseConsumer(bootstrapServers, clientId);
     c.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
     return c;
@@ -60,8 +61,8 @@ public final class KafkaClientConfigs {
 
   /**
    * A consumer without a group, for weight topics: every actor reads every chunk (assign, not
-   * subscribe) starting from the beginning, so a late joiner finds the newest whole version. Fetches
-   * are sized for several chunks per round trip.
+   * subscribe) starting from the beginning, so a late joiner finds the newest whole version.
+   * Fetches are sized for several chunks per round trip.
    */
   public static Map<String, Object> weightsConsumer(String bootstrapServers, String clientId) {
     var c = baseConsumer(bootstrapServers, clientId);

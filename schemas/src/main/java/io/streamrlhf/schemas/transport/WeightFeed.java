@@ -37,7 +37,12 @@ public final class WeightFeed {
     this.assembler = new WeightAssembler(model);
     this.partition = new TopicPartition(Topics.weights(model), 0);
     this.chunks =
-        new DecodingConsumer<>(consumer, AvroCodec.of(WeightChunk.class), deadLetterProducer, name, Duration.ofSeconds(30));
+        new DecodingConsumer<>(
+            consumer,
+            AvroCodec.of(WeightChunk.class),
+            deadLetterProducer,
+            name,
+            Duration.ofSeconds(30));
     consumer.assign(List.of(partition));
     consumer.seekToBeginning(List.of(partition));
   }
@@ -55,8 +60,8 @@ public final class WeightFeed {
   }
 
   /**
-   * Reads up to the end of the topic as it is now and returns the newest whole version found
-   * there (empty when the log holds none: nothing published yet, or only a torn version).
+   * Reads up to the end of the topic as it is now and returns the newest whole version found there
+   * (empty when the log holds none: nothing published yet, or only a torn version).
    *
    * @throws TimeoutException when the end is not reached within the timeout
    */

@@ -16,17 +16,22 @@ class AcksTest {
 
   @Test
   void acknowledgedSendsReturn() {
-    var sends = List.of(CompletableFuture.completedFuture("a"), CompletableFuture.completedFuture("b"));
+    var sends =
+        List.of(CompletableFuture.completedFuture("a"), CompletableFuture.completedFuture("b"));
 
-    assertThatCode(() -> Acks.await(sends, TIMEOUT, "two records", IllegalStateException::new)).doesNotThrowAnyException();
+    assertThatCode(() -> Acks.await(sends, TIMEOUT, "two records", IllegalStateException::new))
+        .doesNotThrowAnyException();
   }
 
   @Test
   void aFailedSendThrowsTheCallersExceptionNamingWhatAndWhichRecord() {
-    var sends = List.of(CompletableFuture.completedFuture("a"),
-        CompletableFuture.failedFuture(new RecordTooLargeException("too large")));
+    var sends =
+        List.of(
+            CompletableFuture.completedFuture("a"),
+            CompletableFuture.failedFuture(new RecordTooLargeException("too large")));
 
-    assertThatThrownBy(() -> Acks.await(sends, TIMEOUT, "prompt batch 3", IllegalArgumentException::new))
+    assertThatThrownBy(
+            () -> Acks.await(sends, TIMEOUT, "prompt batch 3", IllegalArgumentException::new))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("prompt batch 3 not acknowledged by the broker within " + TIMEOUT)
         .hasMessageContaining("record 2 of 2")

@@ -15,7 +15,8 @@ class DeadLettersTest {
   private final AvroCodec<Prompt> codec = AvroCodec.of(Prompt.class);
 
   private static ConsumerRecord<byte[], byte[]> record(long offset, byte[] value) {
-    return new ConsumerRecord<>(Topics.PROMPTS, 2, offset, "k".getBytes(StandardCharsets.UTF_8), value);
+    return new ConsumerRecord<>(
+        Topics.PROMPTS, 2, offset, "k".getBytes(StandardCharsets.UTF_8), value);
   }
 
   @Test
@@ -24,11 +25,14 @@ class DeadLettersTest {
 
     var outcome = DeadLetters.decode(codec, record(17, codec.encode(prompt)), "actor-1");
 
-    assertThat(outcome).isInstanceOfSatisfying(Decoded.Value.class, v -> {
-      assertThat(v.value()).isEqualTo(prompt);
-      assertThat(v.partition()).isEqualTo(2);
-      assertThat(v.offset()).isEqualTo(17);
-    });
+    assertThat(outcome)
+        .isInstanceOfSatisfying(
+            Decoded.Value.class,
+            v -> {
+              assertThat(v.value()).isEqualTo(prompt);
+              assertThat(v.partition()).isEqualTo(2);
+              assertThat(v.offset()).isEqualTo(17);
+            });
   }
 
   @Test
@@ -37,15 +41,19 @@ class DeadLettersTest {
 
     var outcome = DeadLetters.decode(codec, record(18, raw), "actor-1");
 
-    assertThat(outcome).isInstanceOfSatisfying(Decoded.Dead.class, d -> {
-      var letter = d.letter();
-      assertThat(letter.getTopic()).isEqualTo(Topics.PROMPTS);
-      assertThat(letter.getOffset()).isEqualTo(18);
-      assertThat(letter.getValue()).isEqualTo(ByteBuffer.wrap(raw));
-      assertThat(letter.getKey()).isEqualTo(ByteBuffer.wrap("k".getBytes(StandardCharsets.UTF_8)));
-      assertThat(letter.getError()).contains("UndecodableRecordException");
-      assertThat(letter.getConsumer()).isEqualTo("actor-1");
-    });
+    assertThat(outcome)
+        .isInstanceOfSatisfying(
+            Decoded.Dead.class,
+            d -> {
+              var letter = d.letter();
+              assertThat(letter.getTopic()).isEqualTo(Topics.PROMPTS);
+              assertThat(letter.getOffset()).isEqualTo(18);
+              assertThat(letter.getValue()).isEqualTo(ByteBuffer.wrap(raw));
+              assertThat(letter.getKey())
+                  .isEqualTo(ByteBuffer.wrap("k".getBytes(StandardCharsets.UTF_8)));
+              assertThat(letter.getError()).contains("UndecodableRecordException");
+              assertThat(letter.getConsumer()).isEqualTo("actor-1");
+            });
   }
 
   @Test

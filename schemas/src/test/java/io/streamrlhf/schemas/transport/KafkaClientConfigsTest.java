@@ -20,23 +20,38 @@ class KafkaClientConfigsTest {
   void producersAreIdempotentAndWaitForAllReplicas() {
     var c = KafkaClientConfigs.producer("h:1", "learner");
 
-    assertThat(c).containsEntry(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true).containsEntry(ProducerConfig.ACKS_CONFIG, "all");
+    assertThat(c)
+        .containsEntry(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true)
+        .containsEntry(ProducerConfig.ACKS_CONFIG, "all");
   }
 
   @Test
   void theLargestAllowedChunkFitsTheProducerRequestAndEveryConsumerFetch() {
-    var snapshot = new PublishedWeights(
-        WeightModel.POLICY, 1, new byte[WeightChunker.MAX_CHUNK_BYTES], Map.of("preset", "bench-small"), Instant.EPOCH);
+    var snapshot =
+        new PublishedWeights(
+            WeightModel.POLICY,
+            1,
+            new byte[WeightChunker.MAX_CHUNK_BYTES],
+            Map.of("preset", "bench-small"),
+            Instant.EPOCH);
     var chunk = WeightChunker.split(snapshot, WeightChunker.MAX_CHUNK_BYTES).get(0);
     int encoded = AvroCodec.of(WeightChunk.class).encode(chunk).length;
     int key = WeightChunker.key(chunk).length();
     int batchOverhead = 61 + 21; // Kafka record batch header + one record's varint framing, at most
 
-    int request = (Integer) KafkaClientConfigs.producer("h:1", "p").get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
-    assertThat(encoded + key + batchOverhead).isLessThanOrEqualTo(request).isLessThanOrEqualTo(Topics.MAX_RECORD_BYTES + 12);
-    for (var consumer : new Map<?, ?>[] {
-        KafkaClientConfigs.groupConsumer("h:1", "g", "c"), KafkaClientConfigs.weightsConsumer("h:1", "c")}) {
-      assertThat((Integer) consumer.get(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG)).isGreaterThanOrEqualTo(request);
+    int request =
+        (Integer)
+            KafkaClientConfigs.producer("h:1", "p").get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
+    assertThat(encoded + key + batchOverhead)
+        .isLessThanOrEqualTo(request)
+        .isLessThanOrEqualTo(Topics.MAX_RECORD_BYTES + 12);
+    for (var consumer :
+        new Map<?, ?>[] {
+          KafkaClientConfigs.groupConsumer("h:1", "g", "c"),
+          KafkaClientConfigs.weightsConsumer("h:1", "c")
+        }) {
+      assertThat((Integer) consumer.get(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG))
+          .isGreaterThanOrEqualTo(request);
     }
   }
 }
