@@ -1,13 +1,15 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.learner.train.InputError;
 import picocli.CommandLine;
 
 /**
  * Turns failures into exit codes and what a user should see. Exit code 2 is the user's mistake, and
- * only what says so: picocli's parameter errors and a {@link UserError}, which commands raise at
- * the boundary (flags, config keys and values, input files, output directories). Any other
- * exception, an {@link IllegalArgumentException} from deep in the code included, is our failure:
- * exit code 1, a one-line summary first, then where to look (the stack trace).
+ * only what says so: picocli's parameter errors, a {@link UserError}, which commands raise at the
+ * boundary (flags, config keys and values, input files, output directories), and the learner's
+ * {@link InputError} (a checkpoint or cluster a run cannot use). Any other exception, an {@link
+ * IllegalArgumentException} from deep in the code included, is our failure: exit code 1, a one-line
+ * summary first, then where to look (the stack trace).
  */
 final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   static final int INTERNAL = 1;
@@ -17,7 +19,7 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   public int handleExecutionException(
       Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
     var err = cli.getErr();
-    if (e instanceof UserError) {
+    if (e instanceof UserError || e instanceof InputError) {
       err.println(prefix(cli) + e.getMessage());
       err.flush();
       return USAGE;

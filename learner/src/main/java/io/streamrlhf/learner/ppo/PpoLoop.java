@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
@@ -107,12 +108,12 @@ public final class PpoLoop {
         var reference = Checkpoint.loadModel(sftDir);
         var rewardFunction = reward.load(reference)) {
       if (!reference.config().equals(policy.config())) {
-        throw new IllegalArgumentException(
+        throw new InputError(
             "the PPO checkpoint in " + outDir + " has another shape than " + sftDir);
       }
       if (rewardFunction instanceof RewardModel rm
           && policy.config().vocabSize() != rm.model().config().vocabSize()) {
-        throw new IllegalArgumentException(
+        throw new InputError(
             "the SFT model "
                 + sftDir
                 + " and reward model "

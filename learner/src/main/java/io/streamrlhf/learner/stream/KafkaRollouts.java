@@ -6,6 +6,7 @@ import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.ppo.Rollout;
 import io.streamrlhf.learner.ppo.RolloutBatch;
 import io.streamrlhf.learner.ppo.RolloutSource;
+import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
@@ -177,7 +178,7 @@ public final class KafkaRollouts implements RolloutSource {
     if (saved != null) {
       var node = saved.state().extra().get(PpoLoop.SOURCE_STATE);
       if (node == null) {
-        throw new IllegalArgumentException(
+        throw new InputError(
             outDir
                 + " holds a PPO checkpoint of the in-process stage (no Kafka offsets"
                 + " to resume from): choose another --out");
@@ -222,7 +223,7 @@ public final class KafkaRollouts implements RolloutSource {
     if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
       // actors only ever move to newer versions: a new run's v0 would be ignored next to an old
       // run's vN
-      throw new IllegalArgumentException(
+      throw new InputError(
           Topics.POLICY_WEIGHTS
               + " on "
               + settings.bootstrapServers()
