@@ -53,7 +53,14 @@ final class Fixtures {
 
   static LabelRequest labelRequest() {
     return new LabelRequest(
-        "q-3", "p-1", "Sort these words\n", List.of("apple fig pear", "pear fig"), 4L, T0);
+        "q-3",
+        "p-1",
+        "Sort these words\n",
+        List.of("apple fig pear", "pear fig"),
+        4L,
+        2L,
+        "actor-0",
+        T0);
   }
 
   static Comparison comparison() {
