@@ -22,6 +22,16 @@ public record PublishedWeights(
    */
   public static final String META_MODEL_CONFIG = "model_config";
 
+  /**
+   * Meta keys of a reward model's weights: the mean and standard deviation of its raw score on SFT
+   * samples (PPO normalises rewards with the statistics of the version that scored them), and the
+   * weight w of log π_SFT(y|x) in its score (head + w·log π_SFT), each a decimal number as text.
+   */
+  public static final String META_REWARD_MEAN = "reward_mean";
+
+  public static final String META_REWARD_STD = "reward_std";
+  public static final String META_LIKELIHOOD_WEIGHT = "likelihood_weight";
+
   public PublishedWeights {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(bytes, "bytes");
