@@ -38,8 +38,9 @@ import java.util.Map;
  *     by the learner at version u only if u − v ≤ max_lag (older ones are dropped and counted), and
  *     prompts of batch b ask actors for a policy of at least b − max_lag; 0 is on-policy (actors
  *     wait for every new version)
- * @param reward what the actors score with: {@code model}, the reward model (InstructGPT), or
- *     {@code oracle}, the gold reward (RewardSource)
+ * @param reward what the actors score with: {@code model}, the reward model (InstructGPT), {@code
+ *     oracle}, the gold reward, or {@code live}, the versions an online reward trainer publishes
+ *     while PPO runs (RewardSource)
  */
 public record PpoConfig(
     long seed,
@@ -115,9 +116,9 @@ public record PpoConfig(
     require(checkpointEveryUpdates > 0, "checkpoint_every_updates", "> 0", checkpointEveryUpdates);
     require(maxLag >= 0, "max_lag", ">= 0", maxLag);
     require(
-        REWARD_MODEL.equals(reward) || REWARD_ORACLE.equals(reward),
+        REWARD_MODEL.equals(reward) || REWARD_ORACLE.equals(reward) || REWARD_LIVE.equals(reward),
         "reward",
-        "model or oracle",
+        "model, oracle or live",
         reward);
     if (gamma < 1 && referenceShaping > 0) {
       throw new IllegalArgumentException(
@@ -131,6 +132,7 @@ public record PpoConfig(
   public static final String REWARD_MODEL = "model";
 
   public static final String REWARD_ORACLE = "oracle";
+  public static final String REWARD_LIVE = "live";
 
   public static PpoConfig defaults() {
     return new PpoConfig(

@@ -159,6 +159,8 @@ public final class PpoLearner implements AutoCloseable {
     var returns = new ArrayList<float[]>(rollouts.size());
     for (int b = 0; b < rollouts.size(); b++) {
       var rollout = rollouts.get(b);
+      // each rollout in the units of the reward-model version that scored it, where it says
+      var reward = rollout.normalisation() != null ? rollout.normalisation() : this.reward;
       scores[b] = Ppo.normalisedScore(rollout.rmScore(), reward.mean(), reward.std());
       kl[b] = Ppo.responseKl(rollout.behaviourLogProbs(), rollout.refLogProbs());
       var rewards =

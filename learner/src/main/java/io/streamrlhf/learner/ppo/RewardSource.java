@@ -17,8 +17,9 @@ import java.util.ArrayList;
 
 /**
  * Where PPO's reward comes from (config key {@code reward}): the reward model in {@code --rm}
- * (InstructGPT), or the oracle itself (the gold reward). Either is normalised by its mean and
- * standard deviation on SFT samples, so β and the learning rate mean the same with both.
+ * (InstructGPT), the oracle itself (the gold reward), or the versions a reward trainer publishes
+ * while PPO runs (live). Either is normalised by its mean and standard deviation on SFT samples, so
+ * β and the learning rate mean the same with both.
  */
 public sealed interface RewardSource {
   /**
@@ -62,9 +63,10 @@ public sealed interface RewardSource {
         yield new ModelReward(rmDir);
       }
       case PpoConfig.REWARD_ORACLE -> new GoldReward();
+      case PpoConfig.REWARD_LIVE -> new LiveReward();
       default ->
           throw new IllegalArgumentException(
-              "reward must be model or oracle, got '" + reward + "'");
+              "reward must be model, oracle or live, got '" + reward + "'");
     };
   }
 
@@ -130,6 +132,31 @@ public sealed interface RewardSource {
     @Override
     public String describe() {
       return "the oracle (gold reward)";
+    }
+  }
+
+  /**
+   * The reward model the online reward trainer keeps publishing on {@code rlhf.reward-weights}:
+   * actors score with its newest version and send that version's statistics with every rollout, so
+   * the learner loads no reward model and has no statistics of its own.
+   */
+  record LiveReward() implements RewardSource {
+    /** None in the learner: only actors score, with the versions they receive. */
+    @Override
+    public RewardFunction load(Gpt reference) {
+      return null;
+    }
+
+    /** A placeholder (mean 0, std 1, w 0): every live rollout carries its own. */
+    @Override
+    public Normalisation normalisation(Gpt sft) {
+      return new Normalisation(0, 1, 0);
+    }
+
+    @Override
+    public String describe() {
+      return "the live reward model on rlhf.reward-weights (each rollout carries its version's"
+          + " statistics; the figures below are placeholders)";
     }
   }
 }

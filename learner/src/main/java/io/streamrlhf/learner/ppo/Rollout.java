@@ -12,6 +12,8 @@ package io.streamrlhf.learner.ppo;
  * @param refLogProbs log π_SFT of each response token
  * @param rmScore the reward model's raw score r_θ(x, y), before normalisation
  * @param policyVersion the policy weights that sampled it (the learner's update count)
+ * @param normalisation the statistics of the reward-model version that scored it, or null for the
+ *     learner's own (a reward model that keeps learning changes them version by version)
  */
 public record Rollout(
     int[] prompt,
@@ -20,7 +22,8 @@ public record Rollout(
     float[] refLogProbs,
     double rmScore,
     boolean terminated,
-    long policyVersion) {
+    long policyVersion,
+    RewardSource.Normalisation normalisation) {
   public Rollout {
     if (response.length == 0
         || behaviourLogProbs.length != response.length
@@ -34,6 +37,19 @@ public record Rollout(
               + ", "
               + refLogProbs.length);
     }
+  }
+
+  /** A rollout normalised with the learner's own statistics. */
+  public Rollout(
+      int[] prompt,
+      int[] response,
+      float[] behaviourLogProbs,
+      float[] refLogProbs,
+      double rmScore,
+      boolean terminated,
+      long policyVersion) {
+    this(
+        prompt, response, behaviourLogProbs, refLogProbs, rmScore, terminated, policyVersion, null);
   }
 
   /** Prompt plus response tokens: what a minibatch's token budget counts. */

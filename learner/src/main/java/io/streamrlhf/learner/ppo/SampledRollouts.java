@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.checkpoint.Checkpoint;
@@ -22,6 +23,11 @@ public final class SampledRollouts implements RolloutSource {
   private long promptsDrawn;
 
   public SampledRollouts(PpoConfig config, PpoLoop.Models models) {
+    if (models.reward() == null) {
+      throw new InputError(
+          "--reward live scores with the versions a reward trainer publishes on Kafka: run ppo"
+              + " through Kafka (without --inproc)");
+    }
     this.config = config;
     this.sampler =
         new RolloutSampler(

@@ -3,6 +3,7 @@ package io.streamrlhf.learner.stream;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.ppo.Rollout;
 import io.streamrlhf.learner.ppo.RolloutBatch;
 import io.streamrlhf.learner.ppo.RolloutSource;
@@ -402,6 +403,14 @@ public final class KafkaRollouts implements RolloutSource {
   }
 
   private static Rollout toRollout(io.streamrlhf.schemas.Rollout r) {
+    // a reward model that keeps learning sends its version's statistics with every rollout
+    var normalisation =
+        r.getRewardMean() == null || r.getRewardStd() == null
+            ? null
+            : new RewardSource.Normalisation(
+                r.getRewardMean(),
+                r.getRewardStd(),
+                r.getRewardLikelihoodWeight() == null ? 0 : r.getRewardLikelihoodWeight());
     return new Rollout(
         RolloutRecords.ints(r.getPromptTokens()),
         RolloutRecords.ints(r.getResponseTokens()),
@@ -409,6 +418,7 @@ public final class KafkaRollouts implements RolloutSource {
         RolloutRecords.floats(r.getRefLogProbs()),
         r.getRmScore(),
         r.getTerminated(),
-        r.getPolicyVersion());
+        r.getPolicyVersion(),
+        normalisation);
   }
 }

@@ -82,7 +82,7 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("clip_ratio")))
         .hasMessage("--set expects key=value, got 'clip_ratio'");
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("reward=human")))
-        .hasMessage("reward must be model or oracle, got human");
+        .hasMessage("reward must be model, oracle or live, got human");
   }
 
   @Test

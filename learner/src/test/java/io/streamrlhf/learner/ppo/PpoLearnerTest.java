@@ -289,4 +289,56 @@ class PpoLearnerTest {
       assertThat(prepared.beta()).isEqualTo(0.1);
     }
   }
+
+  /**
+   * A rollout that carries its reward-model version's statistics is normalised with them, not the
+   * learner's: the same batch tagged with (μ, σ, w) trains exactly as a learner built with (μ, σ,
+   * w), and not as the learner's own statistics would.
+   */
+  @Test
+  void rolloutsCarryingTheirRewardVersionsStatisticsAreNormalisedWithThem() {
+    var config = config("reference_shaping=1");
+    var own = new RewardSource.Normalisation(0.5, 0.2, 0.3);
+    var versions = new RewardSource.Normalisation(0.1, 0.05, 0.1);
+    byte[] tagged;
+    byte[] built;
+    byte[] untagged;
+    try (var reference = Gpt.create(SHAPE, 11)) {
+      RolloutBatch batch;
+      try (var sampling = Gpt.create(SHAPE, 11)) {
+        batch =
+            new RolloutSampler(sampling, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0)
+                .sample(prompts(8), 2, 7, 0);
+      }
+      var withStats =
+          new RolloutBatch(
+              batch.rollouts().stream()
+                  .map(
+                      r ->
+                          new Rollout(
+                              r.prompt(),
+                              r.response(),
+                              r.behaviourLogProbs(),
+                              r.refLogProbs(),
+                              r.rmScore(),
+                              r.terminated(),
+                              r.policyVersion(),
+                              versions))
+                  .toList());
+      tagged = updatedWeights(config, own, withStats);
+      built = updatedWeights(config, versions, batch);
+      untagged = updatedWeights(config, own, batch);
+    }
+    assertThat(tagged).isEqualTo(built);
+    assertThat(tagged).isNotEqualTo(untagged);
+  }
+
+  private static byte[] updatedWeights(
+      PpoConfig config, RewardSource.Normalisation normalisation, RolloutBatch batch) {
+    try (var policy = Gpt.create(SHAPE, 11);
+        var learner = new PpoLearner(policy, config, normalisation)) {
+      learner.update(batch, config.optimizer().learningRate());
+      return policy.snapshot(1).safetensors();
+    }
+  }
 }
