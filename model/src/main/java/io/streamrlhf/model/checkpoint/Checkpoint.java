@@ -7,13 +7,10 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.WeightSnapshot;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.stream.Stream;
 
@@ -82,9 +79,10 @@ public final class Checkpoint {
     var target = dir.resolve(name);
     deleteTree(tmp);
     Files.createDirectories(tmp);
-    writeSynced(tmp.resolve(MODEL_CONFIG), modelConfig.toJson().getBytes(StandardCharsets.UTF_8));
-    writeSynced(tmp.resolve(WEIGHTS), weights.encode());
-    writeSynced(tmp.resolve(OPTIMIZER), optimizer.encode());
+    Json.writeSynced(
+        tmp.resolve(MODEL_CONFIG), modelConfig.toJson().getBytes(StandardCharsets.UTF_8));
+    Json.writeSynced(tmp.resolve(WEIGHTS), weights.encode());
+    Json.writeSynced(tmp.resolve(OPTIMIZER), optimizer.encode());
     writeState(tmp, state);
     deleteTree(target); // a leftover of a run that crashed after this rename and before the switch
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -191,19 +189,6 @@ public final class Checkpoint {
     }
     var pointer = Json.MAPPER.readValue(latest.toFile(), Latest.class);
     return dir.resolve(pointer.directory());
-  }
-
-  private static void writeSynced(Path file, byte[] bytes) throws IOException {
-    try (var channel =
-        FileChannel.open(
-            file,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING)) {
-      var buffer = ByteBuffer.wrap(bytes);
-      while (buffer.hasRemaining()) channel.write(buffer);
-      channel.force(true);
-    }
   }
 
   private static void deleteTree(Path path) throws IOException {

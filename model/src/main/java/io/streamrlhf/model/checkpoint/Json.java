@@ -48,9 +48,15 @@ public final class Json {
     var dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     var tmp = dir.resolve(file.getFileName() + ".tmp");
+    writeSynced(tmp, bytes);
+    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Writes {@code bytes} to {@code file} and forces them to the device before returning. */
+  static void writeSynced(Path file, byte[] bytes) throws IOException {
     try (var channel =
         FileChannel.open(
-            tmp,
+            file,
             StandardOpenOption.CREATE,
             StandardOpenOption.WRITE,
             StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -58,6 +64,5 @@ public final class Json {
       while (buffer.hasRemaining()) channel.write(buffer);
       channel.force(true);
     }
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
   }
 }
