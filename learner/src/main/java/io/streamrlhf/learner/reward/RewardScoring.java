@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.model.RewardModel;
+import io.streamrlhf.model.Scalars;
 import io.streamrlhf.model.ScoringBatch;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,6 +52,42 @@ public final class RewardScoring {
     return new BatchLoss(BradleyTerry.loss(scores, ranks(batch)), scores);
   }
 
+  /**
+   * The loss of a batch whose sets may differ in K (comparisons from a stream: labelers and tools
+   * may rank different numbers of answers), and the share of its untied pairs the scores order like
+   * the rankings.
+   *
+   * @param loss the mean Bradley-Terry loss over every untied pair of the batch, with gradient
+   * @param accuracy batch pairwise accuracy (logged, no gradient); NaN when every pair is tied
+   * @param pairs the untied pairs the mean is over
+   */
+  public record PooledLoss(NDArray loss, double accuracy, int pairs) {}
+
+  /**
+   * {@link #loss} of a batch of sets of any K: one forward pass per K, each group's mean weighted
+   * by its untied pairs, so the result is the mean over every untied pair of the batch — with one K
+   * the same number as {@link #loss}.
+   */
+  public static PooledLoss pooledLoss(RewardModel model, NDManager scope, List<RankedSet> batch) {
+    var byK = new java.util.LinkedHashMap<Integer, List<RankedSet>>();
+    for (var set : batch) byK.computeIfAbsent(set.k(), k -> new ArrayList<>()).add(set);
+    NDArray sum = null;
+    double agreed = 0;
+    int pairs = 0;
+    for (var group : byK.values()) {
+      var groupLoss = loss(model, scope, group);
+      int groupPairs = BradleyTerry.pairs(ranks(group)).size();
+      var weighted = Scalars.times(groupLoss.loss(), groupPairs);
+      sum = sum == null ? weighted : sum.add(weighted);
+      if (groupPairs > 0) agreed += groupLoss.accuracy(group) * groupPairs;
+      pairs += groupPairs;
+    }
+    if (sum == null) throw new IllegalArgumentException("an empty batch has no loss");
+    return pairs == 0
+        ? new PooledLoss(sum, Double.NaN, 0)
+        : new PooledLoss(Scalars.times(sum, 1.0 / pairs), agreed / pairs, pairs);
+  }
+
   /** r_θ of every response of every set under {@code rewardModel}, [sets][K], without gradient. */
   public static double[][] score(RewardFunction rewardModel, List<RankedSet> sets) {
     var out = new double[sets.size()][];
@@ -81,7 +118,7 @@ public final class RewardScoring {
     return BradleyTerry.accuracy(score(rewardModel, sets), ranks(sets));
   }
 
-  static int[][] ranks(List<RankedSet> sets) {
+  public static int[][] ranks(List<RankedSet> sets) {
     return sets.stream().map(RankedSet::ranks).toArray(int[][]::new);
   }
 
