@@ -90,23 +90,45 @@ public final class RewardScoring {
 
   /** r_θ of every response of every set under {@code rewardModel}, [sets][K], without gradient. */
   public static double[][] score(RewardFunction rewardModel, List<RankedSet> sets) {
+    var prompts = new ArrayList<int[]>();
+    var responses = new ArrayList<int[]>();
+    for (var set : sets) {
+      for (var response : set.responses()) {
+        prompts.add(set.prompt());
+        responses.add(response);
+      }
+    }
+    var flat = score(rewardModel, prompts, responses);
     var out = new double[sets.size()][];
-    int setsPerPass = Math.max(1, SCORING_ROWS / sets.get(0).k());
-    for (int start = 0; start < sets.size(); start += setsPerPass) {
-      var chunk = sets.subList(start, Math.min(sets.size(), start + setsPerPass));
+    int offset = 0;
+    for (int i = 0; i < sets.size(); i++) {
+      out[i] = java.util.Arrays.copyOfRange(flat, offset, offset + sets.get(i).k());
+      offset += out[i].length;
+    }
+    return out;
+  }
+
+  /**
+   * r_θ of each prompt + response under {@code rewardModel}, without gradient, {@value
+   * #SCORING_ROWS} rows per pass.
+   */
+  public static double[] score(
+      RewardFunction rewardModel, List<int[]> prompts, List<int[]> responses) {
+    var out = new double[prompts.size()];
+    for (int start = 0; start < prompts.size(); start += SCORING_ROWS) {
+      int end = Math.min(prompts.size(), start + SCORING_ROWS);
+      var chunkPrompts = prompts.subList(start, end);
+      var chunkResponses = responses.subList(start, end);
       float[] flat =
           Gpt.withoutGradient(
               () -> {
                 try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
-                  return scoresOf(rewardModel, scope, chunk).toFloatArray();
+                  return rewardModel
+                      .scores(ScoringBatch.of(scope, chunkPrompts, chunkResponses))
+                      .toFloatArray();
                 }
               });
-      int offset = 0;
-      for (int i = 0; i < chunk.size(); i++) {
-        var row = new double[chunk.get(i).k()];
-        for (int j = 0; j < row.length; j++) row[j] = flat[offset++];
-        out[start + i] = row;
-      }
+      for (int i = 0; i < flat.length; i++) out[start + i] = flat[i];
     }
     return out;
   }
