@@ -501,7 +501,11 @@ public final class RewardTrainer {
             version.scoreStd());
     try {
       Files.writeString(
-          outDir.resolve(ACCURACY_CSV), row, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+          outDir.resolve(ACCURACY_CSV),
+          row,
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot append to " + outDir.resolve(ACCURACY_CSV), e);
     }
