@@ -35,6 +35,7 @@ import picocli.CommandLine.Command;
       RewardCommand.class,
       PpoCommand.class,
       LearnerCommand.class,
+      RewardTrainerCommand.class,
       ActorCommand.class,
       EvalCommand.class,
       GenerateCommand.class,

@@ -180,6 +180,78 @@ class StreamCliTest {
         .doesNotContain("\tat ");
   }
 
+  @Test
+  void rewardTrainerRefusesWhatItCannotUseBeforeItConnects(@TempDir Path dir) throws Exception {
+    var help = run("reward-trainer", "--help");
+    assertThat(help.exitCode()).isZero();
+    assertThat(help.out())
+        .contains(
+            "--bootstrap=HOST:PORT",
+            "--sft=DIR",
+            "--rm=DIR",
+            "--max-comparisons=N",
+            "--until-version=V",
+            "--resume",
+            "accuracy.csv");
+    assertThat(help.out().replaceAll("\\s+", " "))
+        .contains("it applies every comparison exactly once");
+    var sft = checkpoint(dir.resolve("sft"), "sft", null);
+    var trainer = checkpoint(dir.resolve("trainer"), "reward-trainer", null);
+    var ppo = checkpoint(dir.resolve("ppo"), "ppo", null);
+    var notAReward =
+        run(
+            "reward-trainer",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--sft",
+            sft.toString(),
+            "--rm",
+            sft.toString(),
+            "--out",
+            dir.resolve("out").toString());
+    assertThat(notAReward.exitCode()).isEqualTo(2);
+    assertThat(notAReward.err())
+        .contains("--rm: ", "is not a reward-model checkpoint")
+        .doesNotContain("\tat ");
+    var again =
+        run(
+            "reward-trainer",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--sft",
+            sft.toString(),
+            "--out",
+            trainer.toString());
+    assertThat(again.exitCode()).isEqualTo(2);
+    assertThat(again.err()).contains("already holds a reward-trainer checkpoint: pass --resume");
+    var other =
+        run(
+            "reward-trainer",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--sft",
+            sft.toString(),
+            "--out",
+            ppo.toString(),
+            "--resume");
+    assertThat(other.exitCode()).isEqualTo(2);
+    assertThat(other.err()).contains("holds a ppo checkpoint, not a reward-trainer one");
+    var none =
+        run(
+            "reward-trainer",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--sft",
+            sft.toString(),
+            "--out",
+            dir.resolve("fresh").toString(),
+            "--max-comparisons",
+            "0");
+    assertThat(none.exitCode()).isEqualTo(2);
+    assertThat(none.err().strip())
+        .isEqualTo("rlhf reward-trainer: --max-comparisons must be >= 1, got 0");
+  }
+
   /**
    * A directory that reads as a checkpoint of {@code stage} (pointer and train state; no weights).
    */

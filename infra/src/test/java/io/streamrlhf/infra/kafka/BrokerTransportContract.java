@@ -30,8 +30,6 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -71,16 +69,9 @@ abstract class BrokerTransportContract {
   @BeforeAll
   void setUp() {
     bootstrap = startBroker();
+    // provisioning creates the reward model's weight topic too (the reward trainer publishes
+    // there): the weight tests use it as a second weight topic
     TopicProvisioner.provision(bootstrap, TIMEOUT);
-    // The reward model's weight topic is defined but not provisioned (nothing uses it yet); the
-    // weight
-    // tests use it as a second weight topic, so it is created here.
-    try (var admin =
-        Admin.create(
-            Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-      TopicProvisioner.provision(
-          admin, List.of(Topics.byName(Topics.REWARD_WEIGHTS).orElseThrow()), TIMEOUT);
-    }
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(bootstrap, "contract-test"));
   }
 

@@ -49,6 +49,19 @@ final class TinyRun {
     return dir;
   }
 
+  /** Writes an SFT checkpoint of a fresh model of {@code shape} into {@code dir}; returns it. */
+  static Path sft(Path dir, GptConfig shape) throws IOException {
+    try (var sft = Gpt.create(shape, 1)) {
+      Checkpoint.write(
+          dir,
+          shape,
+          sft.snapshot(0),
+          sft.snapshot(0),
+          new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
+    }
+    return dir;
+  }
+
   /**
    * A PPO config of {@code updates} updates of 2 prompts × 2 responses, staleness bound {@code
    * maxLag}.

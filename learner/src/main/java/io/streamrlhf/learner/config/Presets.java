@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * Named sets of settings for every stage, one YAML file each in this package's {@code presets/}
  * resources, with a section per stage ({@code pretrain:}, {@code sft:}, {@code reward:}, {@code
- * ppo:}) that overrides the stage's defaults. Every stage command takes {@code --preset NAME}.
+ * ppo:}, {@code reward-trainer:}) that overrides the stage's defaults. Every stage command takes
+ * {@code --preset NAME}.
  */
 public final class Presets {
   private Presets() {}

@@ -9,8 +9,9 @@ import java.util.Map;
  * unit ({@code prompts_per_batch}). Built by {@link ConfigLoader} from the defaults, an optional
  * config file and {@code --set} overrides.
  */
-public sealed interface StageConfig permits PretrainConfig, SftConfig, RewardConfig, PpoConfig {
-  /** The stage's CLI name: pretrain, sft, reward, ppo. */
+public sealed interface StageConfig
+    permits PretrainConfig, SftConfig, RewardConfig, PpoConfig, OnlineRewardConfig {
+  /** The stage's CLI name: pretrain, sft, reward, ppo, reward-trainer. */
   String stageName();
 
   /** Sizes that follow from the settings, printed at start so the user sees what a run costs. */

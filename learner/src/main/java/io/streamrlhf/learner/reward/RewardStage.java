@@ -409,7 +409,30 @@ public final class RewardStage {
       SplitMix64 rng,
       PrintWriter out,
       long started) {
-    int k = config.responsesPerPrompt();
+    return sample(
+        model,
+        tasks,
+        config.responsesPerPrompt(),
+        config.samplingTemperature(),
+        rng,
+        config.stageName(),
+        out,
+        started);
+  }
+
+  /**
+   * {@code k} samples for each task from {@code model} at {@code temperature}, with their oracle
+   * scores; progress lines start with {@code stage}.
+   */
+  public static List<SampledSet> sample(
+      Gpt model,
+      List<Task> tasks,
+      int k,
+      double temperature,
+      SplitMix64 rng,
+      String stage,
+      PrintWriter out,
+      long started) {
     var sets = new ArrayList<SampledSet>(tasks.size());
     for (int start = 0; start < tasks.size(); start += PROMPTS_PER_GENERATION) {
       var chunk = tasks.subList(start, Math.min(tasks.size(), start + PROMPTS_PER_GENERATION));
@@ -419,8 +442,7 @@ public final class RewardStage {
         for (int i = 0; i < k; i++) prompts.add(prompt);
       }
       var sampling =
-          new Generator.Sampling(
-              Completion.MAX_NEW_TOKENS, (float) config.samplingTemperature(), 0, rng.nextLong());
+          new Generator.Sampling(Completion.MAX_NEW_TOKENS, (float) temperature, 0, rng.nextLong());
       var completions = new Generator(model).generate(prompts, sampling);
       for (int t = 0; t < chunk.size(); t++) {
         var responses = new ArrayList<int[]>(k);
@@ -440,8 +462,8 @@ public final class RewardStage {
       if ((start / PROMPTS_PER_GENERATION) % 10 == 9
           || start + PROMPTS_PER_GENERATION >= tasks.size()) {
         out.printf(
-            "reward: sampled %d/%d prompts x %d  %.0f s%n",
-            sets.size(), tasks.size(), k, seconds(started));
+            "%s: sampled %d/%d prompts x %d  %.0f s%n",
+            stage, sets.size(), tasks.size(), k, seconds(started));
         out.flush();
       }
     }

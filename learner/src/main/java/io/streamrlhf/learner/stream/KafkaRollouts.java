@@ -63,6 +63,10 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class KafkaRollouts implements RolloutSource {
   private static final Duration POLL = Duration.ofMillis(500);
+
+  /** The {@link AppliedIdLog} of the rollouts applied, beside the checkpoints. */
+  static final String APPLIED_FILE = "applied-rollouts.txt";
+
   private static final Duration WAIT_LOG = Duration.ofSeconds(30);
   private static final AvroCodec<io.streamrlhf.schemas.Rollout> ROLLOUTS =
       AvroCodec.of(io.streamrlhf.schemas.Rollout.class);
@@ -102,7 +106,7 @@ public final class KafkaRollouts implements RolloutSource {
   private final KafkaProducer<byte[], byte[]> producer;
   private final DecodingConsumer<io.streamrlhf.schemas.Rollout> rollouts;
   private final WeightPublisher weights;
-  private AppliedRolloutLog applied;
+  private AppliedIdLog applied;
   private String run;
   private RolloutLedger ledger;
   private PromptFeed feed;
@@ -189,7 +193,9 @@ public final class KafkaRollouts implements RolloutSource {
       ledger =
           RolloutLedger.fromJson(
               state.ledger(), config.promptsPerBatch(), config.responsesPerPrompt());
-      applied = AppliedRolloutLog.resume(outDir, state.appliedLogBytes(), state.appliedCount());
+      applied =
+          AppliedIdLog.resume(
+              outDir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
       var offsets = new TreeMap<>(state.offsets());
       for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
       long published = saved.state().dataPosition();
@@ -242,7 +248,7 @@ public final class KafkaRollouts implements RolloutSource {
     for (var tp : partitions) consumer.seek(tp, ends.get(tp));
     feed = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), 0);
     java.nio.file.Files.createDirectories(outDir);
-    applied = AppliedRolloutLog.create(outDir);
+    applied = AppliedIdLog.create(outDir.resolve(APPLIED_FILE));
     return "run "
         + run
         + " starts from the SFT model, value head zeroed; rollout offsets "
@@ -266,8 +272,7 @@ public final class KafkaRollouts implements RolloutSource {
     try {
       applied.flush(); // the ids on disk before the checkpoint that counts them
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(
-          "cannot write " + outDir.resolve(AppliedRolloutLog.FILE), e);
+      throw new java.io.UncheckedIOException("cannot write " + applied.file(), e);
     }
     var state = new State(run, offsets, ledger.toJson(), applied.bytes(), applied.durableCount());
     return new Position(feed.nextBatch(), null, Json.MAPPER.valueToTree(state));
@@ -304,17 +309,8 @@ public final class KafkaRollouts implements RolloutSource {
   public static List<String> appliedRolloutIds(Path dir) throws IOException {
     var node = Checkpoint.extras(dir).get(PpoLoop.SOURCE_STATE);
     var state = Json.MAPPER.treeToValue(node, State.class);
-    var ids = AppliedRolloutLog.read(dir, state.appliedLogBytes());
-    if (ids.size() != state.appliedCount()) {
-      throw new IOException(
-          dir.resolve(AppliedRolloutLog.FILE)
-              + " holds "
-              + ids.size()
-              + " ids where its checkpoint"
-              + " counts "
-              + state.appliedCount());
-    }
-    return ids;
+    return AppliedIdLog.read(
+        dir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
   }
 
   /**

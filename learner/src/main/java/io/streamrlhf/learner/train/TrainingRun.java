@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
@@ -150,16 +151,20 @@ public final class TrainingRun implements AutoCloseable {
     return new StepResult(state.step(), loss, gradNorm, learningRate);
   }
 
-  /** Saves weights, optimizer, schedule position, RNG and data position together, atomically. */
-  public void checkpoint() {
+  /**
+   * Saves weights, optimizer, schedule position, RNG and data position together, atomically;
+   * returns the weights it wrote (version = step), for a trainer that publishes them.
+   */
+  public WeightSnapshot checkpoint() {
     state =
         state.advance(state.step(), state.dataPosition(), rng, state.scheduleStep(), state.extra());
+    var weights = model.snapshot(state.step());
     try {
-      Checkpoint.write(
-          options.dir(), model.config(), model.snapshot(state.step()), optimizer.state(), state);
+      Checkpoint.write(options.dir(), model.config(), weights, optimizer.state(), state);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoint in " + options.dir(), e);
     }
+    return weights;
   }
 
   @Override

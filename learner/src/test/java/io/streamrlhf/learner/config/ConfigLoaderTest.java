@@ -102,7 +102,8 @@ class ConfigLoaderTest {
             PretrainConfig.defaults(),
             SftConfig.defaults(),
             RewardConfig.defaults(),
-            PpoConfig.defaults())) {
+            PpoConfig.defaults(),
+            OnlineRewardConfig.defaults())) {
       var config = ConfigLoader.load(defaults, null, List.of("seed=123"));
       var stageDir = dir.resolve(config.stageName());
       ConfigLoader.save(config, stageDir);
@@ -143,7 +144,8 @@ class ConfigLoaderTest {
               PretrainConfig.defaults(),
               SftConfig.defaults(),
               RewardConfig.defaults(),
-              PpoConfig.defaults())) {
+              PpoConfig.defaults(),
+              OnlineRewardConfig.defaults())) {
         assertThat(ConfigLoader.load(defaults, preset, null, List.of())).isNotNull();
       }
     }

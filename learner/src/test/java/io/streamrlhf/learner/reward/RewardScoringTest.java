@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.reward;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.streamrlhf.learner.train.LearningRateSchedule;
 import io.streamrlhf.learner.train.TrainingRun;
@@ -84,5 +85,36 @@ class RewardScoringTest {
     var ranks = RankedSet.ranksOf(new int[] {2, 0, 1, 3}, List.of(a, b, new int[] {4}, a.clone()));
     assertThat(ranks).containsExactly(1, 2, 0, 1);
     assertThat(BradleyTerry.pairs(new int[][] {ranks})).hasSize(BradleyTerry.pairCount(4) - 1);
+  }
+
+  @Test
+  void aBatchOfMixedKIsTheMeanOverAllItsUntiedPairs() {
+    var three = sets(3, 2).stream().map(set -> firstResponses(set, 3)).toList();
+    var four = sets(4, 3);
+    var batch = new ArrayList<RankedSet>(three);
+    batch.addAll(four);
+    try (var model = Gpt.create(SHAPE, 5)) {
+      var rm = RewardModel.headOnly(model);
+      var scores = RewardScoring.score(rm, batch);
+      var ranks = RewardScoring.ranks(batch);
+      double expected = BradleyTerry.loss(scores, ranks);
+      double pooled =
+          Gpt.withoutGradient(
+              () -> {
+                try (var scope = ai.djl.ndarray.NDManager.newBaseManager("PyTorch")) {
+                  var loss = RewardScoring.pooledLoss(rm, scope, batch);
+                  assertThat(loss.pairs()).isEqualTo(BradleyTerry.pairs(ranks).size());
+                  assertThat(loss.accuracy())
+                      .isCloseTo(BradleyTerry.accuracy(scores, ranks), within(1e-6));
+                  return loss.loss().getFloat();
+                }
+              });
+      assertThat(pooled).isCloseTo(expected, within(1e-5));
+    }
+  }
+
+  private static RankedSet firstResponses(RankedSet set, int k) {
+    return new RankedSet(
+        set.prompt(), set.responses().subList(0, k), java.util.Arrays.copyOf(set.ranks(), k));
   }
 }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Checkpoint.Latest;
+import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.SplitMix64;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,6 +50,36 @@ class CheckpointTest {
       try (var entries = Files.list(dir)) {
         assertThat(entries.map(p -> p.getFileName().toString()))
             .containsExactlyInAnyOrder("latest.json", "step-000004");
+      }
+    }
+  }
+
+  @Test
+  void aSecondCheckpointAtTheSameStepIsWrittenBesideTheOneInForceNotOverIt(@TempDir Path dir)
+      throws Exception {
+    try (var model = Gpt.create(SHAPE, 1)) {
+      var state = TrainState.start("reward-trainer", 7);
+      Checkpoint.write(
+          dir,
+          SHAPE,
+          model.snapshot(3),
+          model.snapshot(0),
+          state.advance(3, 10, new SplitMix64(7), 3, null));
+      var first = Json.MAPPER.readValue(dir.resolve(Checkpoint.LATEST).toFile(), Latest.class);
+      Checkpoint.write(
+          dir,
+          SHAPE,
+          model.snapshot(3),
+          model.snapshot(0),
+          state.advance(3, 20, new SplitMix64(7), 3, null));
+      var second = Json.MAPPER.readValue(dir.resolve(Checkpoint.LATEST).toFile(), Latest.class);
+      // rewriting step-000003 in place would delete the checkpoint in force before the switch
+      assertThat(second.directory()).isNotEqualTo(first.directory());
+      assertThat(Checkpoint.read(dir, "reward-trainer", TrainState.class).state().dataPosition())
+          .isEqualTo(20);
+      try (var entries = Files.list(dir)) {
+        assertThat(entries.map(p -> p.getFileName().toString()))
+            .containsExactlyInAnyOrder("latest.json", second.directory());
       }
     }
   }

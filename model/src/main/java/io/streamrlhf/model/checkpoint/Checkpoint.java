@@ -75,6 +75,14 @@ public final class Checkpoint {
       throws IOException {
     Files.createDirectories(dir);
     var name = String.format("step-%06d", state.step());
+    // a second checkpoint at the same step (final statistics after the last periodic checkpoint, a
+    // trainer that took comparisons in without stepping) gets a directory of its own: the one in
+    // force must not be deleted before latest.json points elsewhere
+    if (exists(dir)
+        && name.equals(
+            Json.MAPPER.readValue(dir.resolve(LATEST).toFile(), Latest.class).directory())) {
+      name += "-again";
+    }
     var tmp = dir.resolve(name + ".tmp");
     var target = dir.resolve(name);
     deleteTree(tmp);

@@ -9,11 +9,12 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class AppliedRolloutLogTest {
+class AppliedIdLogTest {
 
   @Test
   void resumingCutsTheLogBackToWhatTheCheckpointCovered(@TempDir Path dir) throws IOException {
-    var log = AppliedRolloutLog.create(dir);
+    var file = dir.resolve("applied.txt");
+    var log = AppliedIdLog.create(file);
     log.add("r:0:0:0");
     log.add("r:0:1:0");
     log.flush(); // checkpoint v1 records this length
@@ -25,34 +26,46 @@ class AppliedRolloutLogTest {
     log.flush(); // appended, then the learner died before checkpoint v2
     log.add("r:1:1:0"); // pending only
 
-    var resumed = AppliedRolloutLog.resume(dir, bytes, count);
-    assertThat(AppliedRolloutLog.read(dir, Files.size(dir.resolve(AppliedRolloutLog.FILE))))
-        .containsExactly("r:0:0:0", "r:0:1:0");
+    var resumed = AppliedIdLog.resume(file, bytes, count);
+    assertThat(AppliedIdLog.read(file, Files.size(file), 2)).containsExactly("r:0:0:0", "r:0:1:0");
     // update 2 is applied again after the restart: its ids appear once
     resumed.add("r:1:0:0");
     resumed.add("r:1:1:0");
     assertThat(resumed.count()).isEqualTo(4);
     resumed.flush();
-    assertThat(AppliedRolloutLog.read(dir, resumed.bytes()))
+    assertThat(AppliedIdLog.read(file, resumed.bytes(), resumed.durableCount()))
         .containsExactly("r:0:0:0", "r:0:1:0", "r:1:0:0", "r:1:1:0");
   }
 
   @Test
   void aLogShorterThanItsCheckpointIsAnErrorNotASilentGap(@TempDir Path dir) throws IOException {
-    var log = AppliedRolloutLog.create(dir);
+    var file = dir.resolve("applied.txt");
+    var log = AppliedIdLog.create(file);
     log.add("r:0:0:0");
     log.flush();
-    Files.write(dir.resolve(AppliedRolloutLog.FILE), new byte[0]);
-    assertThatThrownBy(() -> AppliedRolloutLog.resume(dir, log.bytes(), log.durableCount()))
+    Files.write(file, new byte[0]);
+    assertThatThrownBy(() -> AppliedIdLog.resume(file, log.bytes(), log.durableCount()))
         .isInstanceOf(IOException.class)
         .hasMessageContaining("shorter than the 8 bytes");
   }
 
   @Test
+  void aCountThatDisagreesWithTheCheckpointIsAnError(@TempDir Path dir) throws IOException {
+    var file = dir.resolve("applied.txt");
+    var log = AppliedIdLog.create(file);
+    log.add("r:0:0:0");
+    log.flush();
+    assertThatThrownBy(() -> AppliedIdLog.read(file, log.bytes(), 2))
+        .isInstanceOf(IOException.class)
+        .hasMessageContaining("holds 1 ids where its checkpoint counts 2");
+  }
+
+  @Test
   void aNewRunStartsAnEmptyLog(@TempDir Path dir) throws IOException {
-    Files.writeString(dir.resolve(AppliedRolloutLog.FILE), "old:0:0:0\n");
-    var log = AppliedRolloutLog.create(dir);
+    var file = dir.resolve("applied.txt");
+    Files.writeString(file, "old:0:0:0\n");
+    var log = AppliedIdLog.create(file);
     assertThat(log.count()).isZero();
-    assertThat(Files.size(dir.resolve(AppliedRolloutLog.FILE))).isZero();
+    assertThat(Files.size(file)).isZero();
   }
 }

@@ -11,55 +11,57 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The ids of the rollouts a streaming run applied, in order, one per line in an append-only file
- * beside its checkpoints. A checkpoint records only the log's length, so writing one costs the same
- * at the millionth rollout as at the first (the ids themselves used to ride in every checkpoint and
- * grew with the run). Ids are appended, and forced to disk, just before the checkpoint that covers
- * them; a resumed run cuts the log back to the length its checkpoint recorded, dropping ids of
- * updates that were never checkpointed (their rollouts are consumed again).
+ * The ids of the records a streaming run applied (the learner's rollouts, the reward trainer's
+ * comparisons), in order, one per line in an append-only file beside its checkpoints: the evidence
+ * that each was applied exactly once. A checkpoint records only the log's length, so writing one
+ * costs the same at the millionth record as at the first (the ids themselves used to ride in every
+ * checkpoint and grew with the run). Ids are appended, and forced to disk, just before the
+ * checkpoint that covers them; a resumed run cuts the log back to the length its checkpoint
+ * recorded, dropping ids applied after it (their records are consumed again).
  */
-final class AppliedRolloutLog {
-  static final String FILE = "applied-rollouts.txt";
-
+final class AppliedIdLog {
   private final Path file;
   private final List<String> pending = new ArrayList<>();
   private long bytes;
   private long count;
 
-  private AppliedRolloutLog(Path file, long bytes, long count) {
+  private AppliedIdLog(Path file, long bytes, long count) {
     this.file = file;
     this.bytes = bytes;
     this.count = count;
   }
 
-  /** An empty log in {@code dir}, replacing any earlier run's. */
-  static AppliedRolloutLog create(Path dir) throws IOException {
-    Files.write(dir.resolve(FILE), new byte[0]);
-    return new AppliedRolloutLog(dir.resolve(FILE), 0, 0);
+  /** An empty log at {@code file}, replacing any earlier run's. */
+  static AppliedIdLog create(Path file) throws IOException {
+    Files.write(file, new byte[0]);
+    return new AppliedIdLog(file, 0, 0);
   }
 
   /**
-   * The log in {@code dir} cut back to the {@code bytes} and {@code count} a checkpoint recorded.
+   * The log at {@code file} cut back to the {@code bytes} and {@code count} a checkpoint recorded.
    */
-  static AppliedRolloutLog resume(Path dir, long bytes, long count) throws IOException {
-    var file = dir.resolve(FILE);
+  static AppliedIdLog resume(Path file, long bytes, long count) throws IOException {
     if (!Files.exists(file) || Files.size(file) < bytes) {
       throw new IOException(
           file
               + " is shorter than the "
               + bytes
-              + " bytes its checkpoint recorded: the applied-rollout"
+              + " bytes its checkpoint recorded: the applied-id"
               + " log was truncated or deleted, so exactly-once cannot be checked across this restart");
     }
     try (var channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
       channel.truncate(bytes);
       channel.force(true);
     }
-    return new AppliedRolloutLog(file, bytes, count);
+    return new AppliedIdLog(file, bytes, count);
   }
 
-  void add(String rolloutId) {
-    pending.add(rolloutId);
+  Path file() {
+    return file;
+  }
+
+  void add(String id) {
+    pending.add(id);
   }
 
   /** Ids applied in all, pending ones included. */
@@ -97,14 +99,21 @@ final class AppliedRolloutLog {
     return count;
   }
 
-  /** The first {@code bytes} of the log in {@code dir}, as ids. */
-  static List<String> read(Path dir, long bytes) throws IOException {
-    var data = Files.readAllBytes(dir.resolve(FILE));
+  /**
+   * The first {@code bytes} of the log at {@code file}, as ids; checked against the {@code count}
+   * its checkpoint recorded.
+   */
+  static List<String> read(Path file, long bytes, long count) throws IOException {
+    var data = Files.readAllBytes(file);
     if (data.length < bytes) {
-      throw new IOException(
-          dir.resolve(FILE) + " holds " + data.length + " bytes, its checkpoint " + bytes);
+      throw new IOException(file + " holds " + data.length + " bytes, its checkpoint " + bytes);
     }
     var text = new String(data, 0, (int) bytes, StandardCharsets.UTF_8);
-    return text.isEmpty() ? List.of() : List.of(text.split("\n"));
+    var ids = text.isEmpty() ? List.<String>of() : List.of(text.split("\n"));
+    if (ids.size() != count) {
+      throw new IOException(
+          file + " holds " + ids.size() + " ids where its checkpoint counts " + count);
+    }
+    return ids;
   }
 }

@@ -1,0 +1,171 @@
+package io.streamrlhf.infra.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.OnlineRewardConfig;
+import io.streamrlhf.learner.reward.OnlineRewardTraining;
+import io.streamrlhf.learner.stream.RewardTrainer;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.schemas.Comparison;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The reward trainer process killed with SIGKILL between two checkpoints and started again with
+ * --resume on the same output directory: every comparison is taken in exactly once, in topic order
+ * (the checkpoint holds the offsets, the replay buffer and the held-out set; what was taken in
+ * after it is taken in again, once). Then SIGTERM stops it cleanly.
+ */
+class RewardTrainerCrashTest {
+  private static final Duration WAIT = Duration.ofSeconds(120);
+  private static final int TOTAL = 200;
+  private static final double HELD_OUT_SHARE = 0.1;
+
+  @Test
+  void aRewardTrainerKilledMidRunAndRestartedAppliesEveryComparisonExactlyOnce(@TempDir Path dir)
+      throws Exception {
+    var bootstrap = LoopBroker.fresh();
+    TinyRun.sft(dir.resolve("sft"), TinyRun.SHAPE);
+    var config =
+        ConfigLoader.with(
+            OnlineRewardConfig.defaults(),
+            "comparisons_per_step=8",
+            "held_out_share=" + HELD_OUT_SHARE,
+            "publish_every_steps=5",
+            // no step on fewer than 8 fresh comparisons: where the trainer stands is exact
+            "fresh_wait_seconds=600",
+            "statistics_samples=8",
+            "likelihood_fit_min_comparisons=16",
+            "log_every_steps=1");
+    ConfigLoader.save(config, dir.resolve("settings"));
+    var configFile = dir.resolve("settings").resolve(ConfigLoader.FILE_NAME);
+    var out = dir.resolve("reward-trainer");
+
+    // before the kill: 100 or a few more fresh comparisons, so the trainer takes 12 steps,
+    // checkpointed and published at steps 5 and 10, and then waits for more
+    var stream = new SimulatedComparisons(5);
+    var all = new ArrayList<Comparison>();
+    int fresh = 0;
+    while (fresh < 100) {
+      for (var c : stream.nextRequest()) {
+        all.add(c);
+        if (SimulatedComparisons.fresh(c, HELD_OUT_SHARE)) fresh++;
+      }
+    }
+    SimulatedComparisons.produce(bootstrap, all);
+
+    var first = new Watch();
+    var killed = trainer(bootstrap, dir, configFile, out, false, TOTAL, first);
+    first.await("reward-trainer: published RM v10", WAIT);
+    first.await("reward-trainer: step 12 ", WAIT);
+    killed.destroyForcibly(); // SIGKILL: no shutdown hook, no checkpoint of steps 11 and 12
+    assertThat(killed.waitFor(30, TimeUnit.SECONDS)).isTrue();
+
+    var rest = stream.next(TOTAL - all.size());
+    SimulatedComparisons.produce(bootstrap, rest);
+    all.addAll(rest);
+
+    var second = new Watch();
+    var restarted = trainer(bootstrap, dir, configFile, out, true, TOTAL, second);
+    assertThat(restarted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
+        .as("restarted reward trainer finished")
+        .isTrue();
+    assertThat(restarted.exitValue()).as(String.join("\n", second.lines())).isZero();
+    assertThat(second.has("reward-trainer: resumed at step 10 ")).isTrue();
+    assertThat(second.has("reward-trainer: published RM v10 ")).isTrue(); // again, to be sure
+
+    var ids = all.stream().map(Comparison::getComparisonId).toList();
+    assertThat(RewardTrainer.appliedComparisonIds(out)).containsExactlyElementsOf(ids);
+    var state =
+        Json.MAPPER.treeToValue(
+            Checkpoint.extras(out).get(OnlineRewardTraining.STATE_KEY),
+            OnlineRewardTraining.State.class);
+    assertThat(state.trained() + state.heldOut()).isEqualTo(TOTAL);
+    assertThat(state.skipped()).isZero();
+    long versionAtTotal = Checkpoint.trainState(out, TrainState.class).step();
+
+    // SIGTERM: a trainer taking in more comparisons stops after its step, and checkpoints and
+    // publishes what it learned first
+    var more = stream.next(40);
+    SimulatedComparisons.produce(bootstrap, more);
+    all.addAll(more);
+    var third = new Watch();
+    var running = trainer(bootstrap, dir, configFile, out, true, 10 * TOTAL, third);
+    third.await("reward-trainer: resumed at step", WAIT);
+    third.await("reward-trainer: step ", WAIT);
+    // the handle's destroy sends SIGTERM and, unlike Process.destroy, leaves the output open
+    running.toHandle().destroy();
+    assertThat(running.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    third.await("reward-trainer: stopped after", WAIT);
+    var applied = RewardTrainer.appliedComparisonIds(out);
+    ids = all.stream().map(Comparison::getComparisonId).toList();
+    assertThat(applied.size()).isGreaterThan(TOTAL);
+    assertThat(applied).containsExactlyElementsOf(ids.subList(0, applied.size()));
+    long lastVersion = Checkpoint.trainState(out, TrainState.class).step();
+    assertThat(lastVersion).isGreaterThan(versionAtTotal);
+    assertThat(third.has("reward-trainer: published RM v" + lastVersion + " ")).isTrue();
+  }
+
+  /** {@code rlhf reward-trainer} as a child JVM on this test's classpath, its lines into watch. */
+  private static Process trainer(
+      String bootstrap,
+      Path dir,
+      Path config,
+      Path out,
+      boolean resume,
+      int maxComparisons,
+      Watch watch)
+      throws Exception {
+    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var command =
+        new ArrayList<>(
+            List.of(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                "-Dai.djl.offline=true",
+                "-Dai.djl.pytorch.num_threads=1",
+                "io.streamrlhf.infra.cli.Rlhf",
+                "reward-trainer",
+                "--bootstrap",
+                bootstrap,
+                "--sft",
+                dir.resolve("sft").toString(),
+                "--config",
+                config.toString(),
+                "--out",
+                out.toString(),
+                "--max-comparisons",
+                Integer.toString(maxComparisons)));
+    if (resume) command.add("--resume");
+    var builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+    var process = builder.start();
+    var reader =
+        new Thread(
+            () -> {
+              try (var lines =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = lines.readLine()) != null; ) watch.line(line);
+              } catch (java.io.IOException closed) {
+                // the process was killed
+              }
+            },
+            "reward-trainer-output");
+    reader.setDaemon(true);
+    reader.start();
+    return process;
+  }
+}

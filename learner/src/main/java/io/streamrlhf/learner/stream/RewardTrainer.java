@@ -1,0 +1,524 @@
+package io.streamrlhf.learner.stream;
+
+import io.streamrlhf.learner.config.OnlineRewardConfig;
+import io.streamrlhf.learner.reward.HeldOutComparisons;
+import io.streamrlhf.learner.reward.OnlineRewardTraining;
+import io.streamrlhf.learner.reward.RankedComparison;
+import io.streamrlhf.learner.train.InputError;
+import io.streamrlhf.model.WeightSnapshot;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.Comparison;
+import io.streamrlhf.schemas.PublishedWeights;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.transport.DecodingConsumer;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.WeightPublisher;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.math.BigDecimal;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * The reward trainer of the live loop (DESIGN.md, "The loop"; issue 19): consumes {@code
+ * rlhf.comparisons} continuously, trains the reward model on them ({@link OnlineRewardTraining}:
+ * fresh comparisons mixed with a replay of earlier ones, a held-out share measured), and publishes
+ * every {@code publish_every_steps} steps a new version on {@code rlhf.reward-weights} through the
+ * same chunked path as policies ({@link WeightPublisher}), with the meta actors score and PPO
+ * normalises with: the model config, the score's mean and std on SFT samples, and w.
+ *
+ * <p>Exactly-once (the Flink pattern, as {@link KafkaRollouts}): comparisons are taken in strictly
+ * in topic order, so "applied" is a prefix of each partition; every version's checkpoint holds,
+ * atomically with weights, optimizer, random stream, replay buffer and held-out set, the offset of
+ * the first comparison not yet taken in, and the length of the {@link AppliedIdLog} of comparison
+ * ids taken in. A restarted trainer seeks to those offsets and cuts the log back, so comparisons
+ * taken in after the last checkpoint are taken in again, once. Weights are published only after the
+ * checkpoint that holds them; a resumed trainer publishes its checkpointed version again, in case
+ * the crash came between the two.
+ *
+ * <p>A new trainer reads the comparisons topic from the beginning: comparisons are kept forever
+ * because they are training data, whenever they were given. Every network wait has a timeout and
+ * says what it waits for.
+ */
+public final class RewardTrainer {
+  /** Train-state extras key of {@link SourceState}. */
+  static final String SOURCE_STATE = "comparisons";
+
+  /** The {@link AppliedIdLog} of comparisons taken in (trained on or held out). */
+  static final String APPLIED_FILE = "applied-comparisons.txt";
+
+  /** Held-out accuracy and labeler agreement over time, one row per published version. */
+  public static final String ACCURACY_CSV = "accuracy.csv";
+
+  static final String CSV_HEADER =
+      "time,seconds,comparisons_seen,version,held_out_accuracy,labeler_agreement,oracle_accuracy,"
+          + "rm_vs_oracle,held_out_pairs,agreement_pairs,likelihood_weight,reward_mean,reward_std";
+
+  private static final Duration POLL = Duration.ofMillis(200);
+  private static final Duration WAIT_LOG = Duration.ofSeconds(30);
+  private static final int SKIPS_PRINTED = 20;
+  private static final AvroCodec<Comparison> COMPARISONS = AvroCodec.of(Comparison.class);
+
+  /**
+   * @param bootstrapServers the Kafka cluster
+   * @param kafkaTimeout every single broker round trip (publishes, offset look-ups)
+   * @param maxComparisons stop once this many comparisons were taken in (across restarts)
+   * @param untilVersion stop once a version at least this high is published
+   */
+  public record Settings(
+      String bootstrapServers, Duration kafkaTimeout, long maxComparisons, long untilVersion) {
+    public static Settings of(String bootstrapServers) {
+      return new Settings(bootstrapServers, Duration.ofSeconds(60), Long.MAX_VALUE, Long.MAX_VALUE);
+    }
+
+    public Settings withLimits(long maxComparisons, long untilVersion) {
+      return new Settings(bootstrapServers, kafkaTimeout, maxComparisons, untilVersion);
+    }
+  }
+
+  /**
+   * What the checkpoint holds for the stream: per partition, the offset of the first comparison not
+   * taken in; how much of the applied-comparison log the checkpoint counts.
+   */
+  record SourceState(Map<Integer, Long> offsets, long appliedLogBytes, long appliedCount) {}
+
+  /** What a run did, when it stopped. */
+  public record Summary(
+      long seen, long trained, long heldOut, long skipped, long version, long deadLettered) {}
+
+  /** A comparison read but not yet taken in. */
+  private record Pending(
+      String id,
+      RankedComparison comparison,
+      String unusable,
+      boolean heldOut,
+      int partition,
+      long offset,
+      long readAtNanos) {}
+
+  private final OnlineRewardConfig config;
+  private final Settings settings;
+  private final Path sftDir;
+  private final Path rmDir;
+  private final Path outDir;
+  private final boolean resume;
+  private final PrintWriter out;
+  private final String name;
+  private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+  private final CountDownLatch finished = new CountDownLatch(1);
+  private volatile boolean stopping;
+  private List<TopicPartition> partitions;
+  private OnlineRewardTraining training;
+  private AppliedIdLog applied;
+  private WeightPublisher publisher;
+  private KafkaConsumer<byte[], byte[]> consumer;
+  private long publishedVersion = -1;
+  private long checkpointedSeen;
+  private long checkpointedSteps;
+  private int skipsPrinted;
+
+  /**
+   * @param rmDir the offline reward model to start from, or null for a cold start from SFT
+   * @param resume continue the run checkpointed in {@code outDir}
+   */
+  public RewardTrainer(
+      OnlineRewardConfig config,
+      Settings settings,
+      Path sftDir,
+      Path rmDir,
+      Path outDir,
+      boolean resume,
+      PrintWriter out) {
+    this.config = config;
+    this.settings = settings;
+    this.sftDir = sftDir;
+    this.rmDir = rmDir;
+    this.outDir = outDir;
+    this.resume = resume;
+    this.out = out;
+    this.name = config.stageName();
+  }
+
+  /** Asks a running trainer to stop after the step it is in (SIGTERM); it checkpoints first. */
+  public void stop() {
+    stopping = true;
+  }
+
+  /** Waits until {@link #run} has returned or thrown; false on timeout. */
+  public boolean awaitFinished(Duration timeout) throws InterruptedException {
+    return finished.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Trains until {@link #stop}, {@code max_comparisons} or {@code until_version}; then checkpoints
+   * (and publishes, when it stepped since the last version) what it took in.
+   */
+  public Summary run() throws IOException {
+    var clientId = name;
+    try (var kafkaConsumer =
+            new KafkaConsumer<byte[], byte[]>(
+                KafkaClientConfigs.groupConsumer(
+                    settings.bootstrapServers(), "rlhf-" + name, clientId));
+        var producer =
+            new KafkaProducer<byte[], byte[]>(
+                KafkaClientConfigs.producer(settings.bootstrapServers(), clientId))) {
+      consumer = kafkaConsumer;
+      var comparisons =
+          new DecodingConsumer<>(
+              consumer, COMPARISONS, producer, clientId, settings.kafkaTimeout());
+      publisher = new WeightPublisher(producer);
+      partitions =
+          consumer.partitionsFor(Topics.COMPARISONS, settings.kafkaTimeout()).stream()
+              .map(p -> new TopicPartition(p.topic(), p.partition()))
+              .toList();
+      if (partitions.isEmpty()) {
+        throw new InputError(
+            Topics.COMPARISONS
+                + " does not exist on "
+                + settings.bootstrapServers()
+                + ": provision the loop's topics (rlhf broker does)");
+      }
+      // manual assignment: the trainer owns every partition and seeks to its own offsets
+      consumer.assign(partitions);
+      try {
+        if (resume) resumeRun();
+        else startRun();
+        loop(comparisons);
+        if (training.seen() != checkpointedSeen || training.steps() != checkpointedSteps) {
+          if (training.steps() != publishedVersion) {
+            publishVersion();
+          } else {
+            checkpoint(); // held-out comparisons taken in without a step: no new weights
+          }
+        }
+        out.printf(
+            "%s: stopped after %d comparisons (%d trained on, %d held out, %d skipped), RM v%d%n",
+            name,
+            training.seen(),
+            training.trained(),
+            training.heldOut(),
+            training.skippedCount(),
+            publishedVersion);
+        out.flush();
+        return new Summary(
+            training.seen(),
+            training.trained(),
+            training.heldOut(),
+            training.skippedCount(),
+            publishedVersion,
+            comparisons.deadLettered());
+      } finally {
+        if (training != null) training.close();
+      }
+    } finally {
+      finished.countDown();
+    }
+  }
+
+  private void startRun() throws IOException {
+    var weightsTopic = new TopicPartition(Topics.REWARD_WEIGHTS, 0);
+    if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
+      // actors only ever move to newer versions: a new run's v0 would be ignored next to an old
+      // run's vN
+      throw new InputError(
+          Topics.REWARD_WEIGHTS
+              + " on "
+              + settings.bootstrapServers()
+              + " already holds an earlier run's reward models and "
+              + outDir
+              + " holds no checkpoint to resume: resume that run with its --out, or start on a fresh"
+              + " cluster (or delete the rlhf.* topics)");
+    }
+    training = OnlineRewardTraining.start(config, sftDir, rmDir, outDir, out);
+    applied = AppliedIdLog.create(outDir.resolve(APPLIED_FILE));
+    Files.writeString(outDir.resolve(ACCURACY_CSV), CSV_HEADER + "\n", StandardCharsets.UTF_8);
+    // comparisons are training data, kept forever: a new trainer learns from all of them
+    consumer.seekToBeginning(partitions);
+    out.printf(
+        "%s: new run in %s, reading %s from the beginning (%d partition(s))%n",
+        name, outDir, Topics.COMPARISONS, partitions.size());
+    publishVersion(); // v0, so actors can score before the first comparison arrives
+  }
+
+  private void resumeRun() throws IOException {
+    var node = Checkpoint.extras(outDir).get(SOURCE_STATE);
+    if (node == null) {
+      throw new InputError(
+          outDir
+              + " holds no reward-trainer checkpoint (no comparison offsets): choose another --out");
+    }
+    var source = Json.MAPPER.treeToValue(node, SourceState.class);
+    var resumed = OnlineRewardTraining.resume(config, sftDir, outDir, out);
+    training = resumed;
+    applied =
+        AppliedIdLog.resume(
+            outDir.resolve(APPLIED_FILE), source.appliedLogBytes(), source.appliedCount());
+    var offsets = new TreeMap<>(source.offsets());
+    for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
+    checkpointedSeen = resumed.seen();
+    checkpointedSteps = resumed.steps();
+    out.printf(
+        "%s: resumed at step %d from %s; comparison offsets %s; %d comparisons taken in (%d trained"
+            + " on, %d held out, %d skipped); replay buffer %d%n",
+        name,
+        resumed.steps(),
+        outDir,
+        offsets,
+        resumed.seen(),
+        resumed.trained(),
+        resumed.heldOut(),
+        resumed.skippedCount(),
+        resumed.replaySize());
+    // the crash may have come between the checkpoint and its publication: publish it again (a
+    // reader that has it ignores a version it already holds)
+    publish(resumed.version(), resumed.model().snapshot(resumed.steps()));
+  }
+
+  private void loop(DecodingConsumer<Comparison> comparisons) {
+    long lastProgress = System.nanoTime();
+    while (!stopping
+        && training.seen() < settings.maxComparisons()
+        && publishedVersion < settings.untilVersion()) {
+      long takeable = Math.min(pending.size(), settings.maxComparisons() - training.seen());
+      int fresh = 0;
+      long oldestFresh = Long.MAX_VALUE;
+      int i = 0;
+      for (var p : pending) {
+        if (i++ >= takeable) break;
+        if (p.comparison() != null && !p.heldOut()) {
+          fresh++;
+          oldestFresh = Math.min(oldestFresh, p.readAtNanos());
+        }
+      }
+      boolean lastOnes = takeable > 0 && training.seen() + takeable >= settings.maxComparisons();
+      boolean waitedEnough =
+          fresh > 0
+              && System.nanoTime() - oldestFresh
+                  >= (long) (config.freshWaitSeconds() * 1_000_000_000L);
+      if (fresh >= config.comparisonsPerStep() || waitedEnough || lastOnes) {
+        takeStep(takeable);
+        lastProgress = System.nanoTime();
+        if (training.steps() - publishedVersion >= config.publishEverySteps()) {
+          publishVersion();
+        }
+        continue;
+      }
+      for (var value : comparisons.poll(POLL)) {
+        var c = value.value();
+        var checked =
+            RankedComparison.check(
+                c.getComparisonId(),
+                c.getRequestId(),
+                c.getLabelerId(),
+                c.getPromptText(),
+                c.getResponses(),
+                c.getRanks(),
+                training.contextLength());
+        boolean heldOut =
+            checked.comparison() != null
+                && HeldOutComparisons.isHeldOut(
+                    checked.comparison().group(), config.heldOutShare());
+        pending.add(
+            new Pending(
+                c.getComparisonId(),
+                checked.comparison(),
+                checked.unusable(),
+                heldOut,
+                value.partition(),
+                value.offset(),
+                System.nanoTime()));
+      }
+      if (System.nanoTime() - lastProgress > WAIT_LOG.toNanos()) {
+        lastProgress = System.nanoTime();
+        out.printf(
+            "%s: waiting for comparisons on %s: %d read and not yet taken in (%d fresh), %d taken in%n",
+            name, Topics.COMPARISONS, pending.size(), fresh, training.seen());
+        out.flush();
+      }
+    }
+  }
+
+  /**
+   * Takes pending comparisons in, in topic order, until {@code comparisons_per_step} fresh ones (or
+   * {@code takeable} in all): unusable ones counted, held-out ones kept, fresh ones trained on.
+   */
+  private void takeStep(long takeable) {
+    var fresh = new ArrayList<RankedComparison>();
+    var heldOut = new ArrayList<RankedComparison>();
+    long taken = 0;
+    while (taken < takeable && fresh.size() < config.comparisonsPerStep()) {
+      var p = pending.poll();
+      taken++;
+      if (p.comparison() == null) {
+        training.skipped();
+        if (skipsPrinted++ < SKIPS_PRINTED) {
+          out.printf("%s: skipped comparison %s: %s%n", name, p.id(), p.unusable());
+        }
+        continue;
+      }
+      (p.heldOut() ? heldOut : fresh).add(p.comparison());
+      applied.add(p.id());
+    }
+    var step = training.step(fresh, heldOut);
+    if (step != null && step.step() % config.logEverySteps() == 0) {
+      out.printf(
+          Locale.ROOT,
+          "%s: step %d  loss %.4f  batch accuracy %.3f (%d fresh + %d replayed, %d pairs)  lr %.2e"
+              + "  |g| %.3f  comparisons %d (held out %d, skipped %d)%n",
+          name,
+          step.step(),
+          step.loss(),
+          step.batchAccuracy(),
+          step.fresh(),
+          step.replayed(),
+          step.pairs(),
+          step.learningRate(),
+          step.gradNorm(),
+          training.seen(),
+          training.heldOut(),
+          training.skippedCount());
+      out.flush();
+    }
+  }
+
+  /**
+   * The weights as they are become a version: w and the score statistics, the held-out figures, the
+   * checkpoint, then (never before) its publication and a row of the accuracy file.
+   */
+  private void publishVersion() {
+    var version = training.prepareVersion();
+    var figures = training.evaluate();
+    var weights = checkpoint();
+    publish(version, weights);
+    appendAccuracyRow(version, figures);
+    out.printf(
+        Locale.ROOT,
+        "%s: RM v%d after %d comparisons: held-out accuracy %.3f on %d pairs; labeler agreement %.3f"
+            + " (%d pairs); oracle vs labels %.3f, RM vs oracle %.3f%n",
+        name,
+        version.version(),
+        training.seen(),
+        figures.accuracy(),
+        figures.pairs(),
+        figures.labelerAgreement(),
+        figures.agreementPairs(),
+        figures.oracleAccuracy(),
+        figures.accuracyVsOracle());
+    out.flush();
+  }
+
+  private WeightSnapshot checkpoint() {
+    try {
+      applied.flush(); // the ids on disk before the checkpoint that counts them
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + applied.file(), e);
+    }
+    var state = new SourceState(offsets(), applied.bytes(), applied.durableCount());
+    var weights = training.checkpoint(SOURCE_STATE, Json.MAPPER.valueToTree(state));
+    checkpointedSeen = training.seen();
+    checkpointedSteps = training.steps();
+    return weights;
+  }
+
+  /** Per partition, the offset of the first comparison read but not taken in, else the position. */
+  private Map<Integer, Long> offsets() {
+    var offsets = new TreeMap<Integer, Long>();
+    for (var tp : partitions) {
+      offsets.put(tp.partition(), consumer.position(tp, settings.kafkaTimeout()));
+    }
+    for (var p : pending) offsets.merge(p.partition(), p.offset(), Math::min);
+    return offsets;
+  }
+
+  private void publish(OnlineRewardTraining.Version version, WeightSnapshot weights) {
+    var meta =
+        Map.of(
+            PublishedWeights.META_MODEL_CONFIG, training.model().config().toJson(),
+            PublishedWeights.META_REWARD_MEAN, decimal(version.scoreMean()),
+            PublishedWeights.META_REWARD_STD, decimal(version.scoreStd()),
+            PublishedWeights.META_LIKELIHOOD_WEIGHT, decimal(version.likelihoodWeight()));
+    var snapshot =
+        new PublishedWeights(
+            WeightModel.REWARD, version.version(), weights.encode(), meta, Instant.now());
+    int chunks = publisher.publish(snapshot, settings.kafkaTimeout());
+    publishedVersion = version.version();
+    out.printf(
+        Locale.ROOT,
+        "%s: published RM v%d (%d chunk(s), %d bytes; score mean %.4f, std %.4f, w %.4f)%n",
+        name,
+        version.version(),
+        chunks,
+        snapshot.bytes().length,
+        version.scoreMean(),
+        version.scoreStd(),
+        version.likelihoodWeight());
+    out.flush();
+  }
+
+  /** Plain decimal text that {@link Double#parseDouble} reads back to the same double. */
+  static String decimal(double x) {
+    return BigDecimal.valueOf(x).toPlainString();
+  }
+
+  private void appendAccuracyRow(
+      OnlineRewardTraining.Version version, HeldOutComparisons.Figures f) {
+    var now = Instant.now();
+    var row =
+        String.format(
+            Locale.ROOT,
+            "%s,%.1f,%d,%d,%.4f,%.4f,%.4f,%.4f,%d,%d,%.6f,%.6f,%.6f%n",
+            now,
+            (now.toEpochMilli() - training.startedAtMillis()) / 1000.0,
+            training.seen(),
+            version.version(),
+            f.accuracy(),
+            f.labelerAgreement(),
+            f.oracleAccuracy(),
+            f.accuracyVsOracle(),
+            f.pairs(),
+            f.agreementPairs(),
+            version.likelihoodWeight(),
+            version.scoreMean(),
+            version.scoreStd());
+    try {
+      Files.writeString(
+          outDir.resolve(ACCURACY_CSV),
+          row,
+          StandardCharsets.UTF_8,
+          StandardOpenOption.CREATE,
+          StandardOpenOption.APPEND);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot append to " + outDir.resolve(ACCURACY_CSV), e);
+    }
+  }
+
+  /**
+   * The comparison ids taken in by the run checkpointed in {@code dir}, in order (a repeat would
+   * show twice).
+   */
+  public static List<String> appliedComparisonIds(Path dir) throws IOException {
+    var state =
+        Json.MAPPER.treeToValue(Checkpoint.extras(dir).get(SOURCE_STATE), SourceState.class);
+    return AppliedIdLog.read(
+        dir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
+  }
+}

@@ -1,0 +1,89 @@
+package io.streamrlhf.learner.reward;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.ndarray.types.DataType;
+import io.streamrlhf.model.RewardFunction;
+import java.util.List;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+
+class HeldOutComparisonsTest {
+  /** A reward "model" that prefers longer responses: the column of the last real token. */
+  private static final RewardFunction LONGER_IS_BETTER =
+      batch -> batch.lastTokenIndex().toType(DataType.FLOAT32, false).reshape(-1);
+
+  private static RankedComparison ranked(
+      String id,
+      String request,
+      String labeler,
+      String prompt,
+      List<String> responses,
+      int... ranks) {
+    var checked =
+        RankedComparison.check(
+            id, request, labeler, prompt, responses, IntStream.of(ranks).boxed().toList(), 256);
+    assertThat(checked.unusable()).isNull();
+    var c = checked.comparison();
+    return c.withSftLogLikelihoods(new double[c.k()]);
+  }
+
+  @Test
+  void theSplitIsAFixedShareByRequestWhateverTheOrder() {
+    int held = 0;
+    for (int i = 0; i < 20_000; i++) {
+      boolean out = HeldOutComparisons.isHeldOut("request-" + i, 0.1);
+      assertThat(HeldOutComparisons.isHeldOut("request-" + i, 0.1)).isEqualTo(out);
+      if (out) held++;
+    }
+    // binomial(20000, 0.1): std 42
+    assertThat(held).isBetween(1850, 2150);
+    assertThat(HeldOutComparisons.isHeldOut("anything", 0)).isFalse();
+    // every labeler's ranking of a request falls on its side: the group is the request
+    var a = ranked("c1", "r9", "alice", "Sort dcba.\n", List.of("abcd", "abdc"), 0, 1);
+    var b = ranked("c2", "r9", "bob", "Sort dcba.\n", List.of("abcd", "abdc"), 1, 0);
+    assertThat(a.group()).isEqualTo(b.group()).isEqualTo("r9");
+  }
+
+  @Test
+  void measuresTheModelAgainstTheLabelsBesideLabelerAgreementAndTheOracle() {
+    var prompt = "Reverse abc.\n";
+    var responses = List.of("cba", "cba :)", "Sure! cba", "xy");
+    // the oracle: cba (correct) first; the three others are wrong, xy the furthest off
+    var first = ranked("c1", "r1", "alice", prompt, responses, 0, 1, 2, 3);
+    // bob ranks the same request, the answers listed in another order: he swaps "cba :)" and
+    // "Sure! cba", agreeing with alice on 5 of her 6 pairs
+    var second =
+        ranked("c2", "r1", "bob", prompt, List.of("xy", "Sure! cba", "cba :)", "cba"), 3, 1, 2, 0);
+    // a request ranked once, by a third labeler: no agreement pair, but oracle and model pairs
+    var third = ranked("c3", "r2", "carol", "Uppercase ab.\n", List.of("AB", "AB :)"), 0, 1);
+    var heldOut = new HeldOutComparisons(10, List.of(first, second, third));
+
+    var figures = heldOut.evaluate(LONGER_IS_BETTER, 0);
+
+    assertThat(figures.comparisons()).isEqualTo(3);
+    assertThat(figures.pairs()).isEqualTo(6 + 6 + 1);
+    assertThat(figures.labelerAgreement()).isCloseTo(5.0 / 6, within(1e-9));
+    assertThat(figures.agreementPairs()).isEqualTo(6);
+    // longer wins (lengths 3, 6, 9, 2): right on alice's pairs with xy (3 of 6), on bob's with xy
+    // and his "Sure! cba" over "cba :)" (4 of 6), wrong on carol's one pair
+    assertThat(figures.accuracy()).isCloseTo(7.0 / 13, within(1e-9));
+    assertThat(figures.headAccuracy()).isEqualTo(figures.accuracy()); // w = 0: the head alone
+    // the oracle scores 3.5, 1.0, 0.83, 0.5: alice's order exactly, all but bob's swap, carol's
+    assertThat(figures.oracleAccuracy()).isCloseTo(12.0 / 13, within(1e-9));
+    // against the oracle's order the longer-is-better model gets 3 of 6 on each set, 0 of 1
+    assertThat(figures.accuracyVsOracle()).isCloseTo(6.0 / 13, within(1e-9));
+  }
+
+  @Test
+  void keepsTheNewestWithinItsCapacity() {
+    var heldOut = new HeldOutComparisons(2, List.of());
+    for (int i = 0; i < 5; i++) {
+      heldOut.add(ranked("c" + i, null, "l", "Sort ba.\n", List.of("ab", "ba"), 0, 1));
+    }
+    assertThat(heldOut.contents()).extracting(RankedComparison::id).containsExactly("c3", "c4");
+    assertThat(new HeldOutComparisons(2, List.of()).evaluate(LONGER_IS_BETTER, 0).accuracy())
+        .isNaN();
+  }
+}
