@@ -72,9 +72,9 @@ abstract class BrokerTransportContract {
   void setUp() {
     bootstrap = startBroker();
     TopicProvisioner.provision(bootstrap, TIMEOUT);
-    // The reward model's weight topic is defined but not provisioned (nothing uses it yet); the
-    // weight
-    // tests use it as a second weight topic, so it is created here.
+    // The weight tests use the reward model's weight topic as a second weight topic; provisioning
+    // creates it (actors follow it), and provisioning it again here is a no-op that keeps these
+    // tests independent of what the provisioned set holds.
     try (var admin =
         Admin.create(
             Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
