@@ -37,7 +37,7 @@ public record LabelerSettings(
   public static final long DEFAULT_SEED = 0x1abe1L;
 
   /** The most requests a calibration may wait for (they are held, unanswered, meanwhile). */
-  static final int MAX_CALIBRATION_REQUESTS = 10_000;
+  public static final int MAX_CALIBRATION_REQUESTS = 10_000;
 
   public LabelerSettings {
     if (!(requestsPerSecond > 0) || Double.isInfinite(requestsPerSecond))
