@@ -65,9 +65,10 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class RolloutActor extends VerticleBase {
   /**
-   * How the actor obtains its frozen models (loaded on its own worker thread at start): the SFT
-   * reference and, given that reference, the reward (a reward model, whose likelihood term reads
-   * the reference, or the oracle for gold-reward PPO).
+   * How the actor obtains its models (loaded on its own worker thread at start): the SFT reference
+   * and, given that reference, the reward ({@link ActorReward}: a reward model, whose likelihood
+   * term reads the reference, as version 0 and then the versions a reward trainer publishes; the
+   * oracle for gold-reward PPO; or only the published versions).
    */
   public record Models(Supplier<Gpt> reference, ActorReward reward) {
     /** A reward that never changes ({@link ActorReward.Fixed}): the oracle, a test's function. */

@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
           + " rlhf.reward-weights unless the reward is the oracle), and produces rlhf.rollouts; with"
           + " --label-requests, also label requests for rlhf labelers or people to rank.",
       "Start as many as you like; Kafka shares the prompt partitions among them. Serves until Ctrl-C, or"
-          + " exits 1 when it waited too long for the policy version its prompts ask for."
+          + " exits 1 when it waited too long for the policy version its prompts ask for (or, with"
+          + " --reward live, for the reward trainer's first version)."
     })
 final class ActorCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -54,7 +55,8 @@ final class ActorCommand implements Callable<Integer> {
       names = "--version-wait",
       defaultValue = "PT10M",
       description =
-          "Give up after waiting this long for the policy version queued prompts ask for (ISO-8601).")
+          "Give up after waiting this long for the policy version queued prompts ask for, or for the"
+              + " first reward-model version with --reward live (ISO-8601).")
   Duration versionWait;
 
   @Option(
