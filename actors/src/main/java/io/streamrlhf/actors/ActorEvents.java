@@ -11,19 +11,28 @@ import io.vertx.core.json.JsonObject;
  * share no mutable state, they hand each other immutable values by message.
  *
  * <ul>
- *   <li>{@link #weights}: the weight subscriber sends each whole, verified policy version to its
- *       rollout actor (local only: a snapshot is never serialized, only passed by reference);
+ *   <li>{@link #weights}: the weight subscribers send each whole, verified policy or reward-model
+ *       version to their rollout actor (local only: a snapshot is never serialized, only passed by
+ *       reference);
  *   <li>{@link #APPLIED}: a rollout actor publishes {@code {actorId, version, publishToApplyMs,
- *       loadMs}} each time it swaps to a new version (progress lines, stats, tests).
+ *       loadMs}} each time it swaps to a new policy version (progress lines, stats, tests);
+ *   <li>{@link #REWARD_APPLIED}: the same, plus {@code appliedAt}, each time it swaps to a new
+ *       reward-model version: from then on it scores with it, so a ranking's way into a score can
+ *       be timed (ranking → reward trainer → published version → applied here).
  * </ul>
  */
 public final class ActorEvents {
   /** Published (JSON) by every rollout actor when it applies a policy version. */
   public static final String APPLIED = "rlhf.actor.weights-applied";
 
+  /** Published (JSON) by every rollout actor when it applies a reward-model version. */
+  public static final String REWARD_APPLIED = "rlhf.actor.reward-applied";
+
   private ActorEvents() {}
 
-  /** Where the weight subscriber of actor {@code actorId} sends verified versions. */
+  /**
+   * Where the weight subscribers of actor {@code actorId} send verified versions (either model).
+   */
   public static String weights(String actorId) {
     return "rlhf.actor." + actorId + ".weights";
   }
@@ -40,6 +49,15 @@ public final class ActorEvents {
         .put("version", version)
         .put("publishToApplyMs", publishToApplyMs)
         .put("loadMs", loadMs);
+  }
+
+  /**
+   * The REWARD_APPLIED message: as {@link #applied}, and {@code appliedAt} (epoch milliseconds),
+   * the moment from which the actor's next batch scores with {@code version}.
+   */
+  public static JsonObject rewardApplied(
+      String actorId, long version, long publishToApplyMs, double loadMs, long appliedAt) {
+    return applied(actorId, version, publishToApplyMs, loadMs).put("appliedAt", appliedAt);
   }
 
   /**

@@ -1,25 +1,29 @@
 package io.streamrlhf.actors;
 
+import io.streamrlhf.schemas.WeightModel;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
- * One actor as deployed: its {@link WeightSubscriber} and {@link RolloutActor}, two worker
- * verticles that talk only by event-bus messages. Several nodes may share one Vert.x (in-process
- * PPO runs N actors in one JVM); {@code rlhf actor} runs one per process.
+ * One actor as deployed: its {@link RolloutActor} and a {@link WeightSubscriber} for the policy
+ * (and one for the reward model when its reward follows published versions), worker verticles that
+ * talk only by event-bus messages. Several nodes may share one Vert.x (in-process PPO runs N actors
+ * in one JVM); {@code rlhf actor} runs one per process.
  */
 public final class ActorNode {
   private final Vertx vertx;
   private final RolloutActor actor;
   private final String actorId;
   private String actorDeployment;
-  private String subscriberDeployment;
+  private final List<String> subscriberDeployments = new ArrayList<>();
 
   private ActorNode(Vertx vertx, RolloutActor actor, String actorId) {
     this.vertx = vertx;
@@ -38,7 +42,7 @@ public final class ActorNode {
             .setMaxWorkerExecuteTimeUnit(TimeUnit.MINUTES));
   }
 
-  /** Deploys the subscriber first, then the actor, and waits until both started. */
+  /** Deploys the actor, then its subscribers, and waits until all started. */
   public static ActorNode deploy(
       Vertx vertx, ActorSettings settings, RolloutActor.Models models, Consumer<String> log) {
     var actor = new RolloutActor(settings, models, log);
@@ -47,11 +51,16 @@ public final class ActorNode {
     // the actor first: it registers the event-bus address the subscriber sends versions to
     node.actorDeployment =
         await(vertx.deployVerticle(actor, worker), settings.actorId() + " rollout actor");
-    node.subscriberDeployment =
-        await(
-            vertx.deployVerticle(
-                new WeightSubscriber(settings.actorId(), settings.bootstrapServers(), log), worker),
-            settings.actorId() + " weight subscriber");
+    var followed = new ArrayList<WeightModel>(List.of(WeightModel.POLICY));
+    if (models.reward().followsPublishedVersions()) followed.add(WeightModel.REWARD);
+    for (var model : followed) {
+      node.subscriberDeployments.add(
+          await(
+              vertx.deployVerticle(
+                  new WeightSubscriber(settings.actorId(), settings.bootstrapServers(), model, log),
+                  worker),
+              settings.actorId() + " " + model + " weight subscriber"));
+    }
     return node;
   }
 
@@ -64,13 +73,15 @@ public final class ActorNode {
     return actor.ended();
   }
 
-  /** Undeploys both verticles (closing their Kafka clients: the group rebalances promptly). */
+  /** Undeploys its verticles (closing their Kafka clients: the group rebalances promptly). */
   public void stop() {
-    await(vertx.undeploy(subscriberDeployment), actorId + " weight subscriber stop");
+    for (var deployment : subscriberDeployments) {
+      await(vertx.undeploy(deployment), actorId + " weight subscriber stop");
+    }
     await(vertx.undeploy(actorDeployment), actorId + " rollout actor stop");
   }
 
-  private static <T> T await(Future<T> future, String what) {
+  static <T> T await(Future<T> future, String what) {
     try {
       return future.toCompletionStage().toCompletableFuture().get(2, TimeUnit.MINUTES);
     } catch (java.util.concurrent.TimeoutException e) {

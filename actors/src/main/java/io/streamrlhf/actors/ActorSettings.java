@@ -12,9 +12,16 @@ import java.time.Duration;
  * @param maxNewTokens response length limit
  * @param temperature sampling temperature (the learner's sampling_temperature)
  * @param maxPromptsPerBatch at most this many prompts are sampled in one batched generation
- * @param versionWait how long the actor waits for the policy version a prompt asks for before it
- *     gives up with an error (it logs while waiting)
+ * @param versionWait how long the actor waits for the policy version a prompt asks for (or, with a
+ *     live reward, for the first reward-model version) before it gives up with an error (it logs
+ *     while waiting)
  * @param kafkaTimeout every single wait on the broker (produce acks, commits)
+ * @param labelRequestShare the share of prompts the actor also asks people (or simulated labelers)
+ *     to rank, as {@code LabelRequest}s on {@code rlhf.label-requests}; 0 asks none. Which prompts
+ *     is a function of the prompt id ({@link LabelRequests#asks}), so a prompt answered twice asks
+ *     once
+ * @param labelResponses K_label answers in each label request: the prompt's first K_label samples,
+ *     drawn beyond the rollouts' K when K_label is larger
  */
 public record ActorSettings(
     String actorId,
@@ -25,9 +32,17 @@ public record ActorSettings(
     double temperature,
     int maxPromptsPerBatch,
     Duration versionWait,
-    Duration kafkaTimeout) {
+    Duration kafkaTimeout,
+    double labelRequestShare,
+    int labelResponses) {
   /** The consumer group of the loop's actors. */
   public static final String DEFAULT_GROUP = "rlhf-actors";
+
+  /** Label requests are off unless asked for. */
+  public static final double DEFAULT_LABEL_REQUEST_SHARE = 0;
+
+  /** InstructGPT's labelers ranked K = 4 to 9 answers per prompt; 4 is quick to rank by hand. */
+  public static final int DEFAULT_LABEL_RESPONSES = 4;
 
   public ActorSettings {
     if (actorId == null || actorId.isBlank())
@@ -37,6 +52,12 @@ public record ActorSettings(
     if (maxPromptsPerBatch < 1)
       throw new IllegalArgumentException("max prompts per batch must be >= 1");
     if (!(temperature > 0)) throw new IllegalArgumentException("temperature must be > 0");
+    if (!(labelRequestShare >= 0 && labelRequestShare <= 1))
+      throw new IllegalArgumentException(
+          "the label request share must be in [0, 1], got " + labelRequestShare);
+    if (labelResponses < 2)
+      throw new IllegalArgumentException(
+          "a label request needs at least 2 responses to rank, got " + labelResponses);
   }
 
   public static ActorSettings of(
@@ -54,7 +75,9 @@ public record ActorSettings(
         temperature,
         32,
         Duration.ofMinutes(10),
-        Duration.ofSeconds(30));
+        Duration.ofSeconds(30),
+        DEFAULT_LABEL_REQUEST_SHARE,
+        DEFAULT_LABEL_RESPONSES);
   }
 
   public ActorSettings withVersionWait(Duration wait) {
@@ -67,7 +90,9 @@ public record ActorSettings(
         temperature,
         maxPromptsPerBatch,
         wait,
-        kafkaTimeout);
+        kafkaTimeout,
+        labelRequestShare,
+        labelResponses);
   }
 
   public ActorSettings withMaxPromptsPerBatch(int n) {
@@ -80,6 +105,24 @@ public record ActorSettings(
         temperature,
         n,
         versionWait,
-        kafkaTimeout);
+        kafkaTimeout,
+        labelRequestShare,
+        labelResponses);
+  }
+
+  /** Asks {@code share} of the prompts to be ranked, with {@code responses} answers each. */
+  public ActorSettings withLabelRequests(double share, int responses) {
+    return new ActorSettings(
+        actorId,
+        bootstrapServers,
+        groupId,
+        responsesPerPrompt,
+        maxNewTokens,
+        temperature,
+        maxPromptsPerBatch,
+        versionWait,
+        kafkaTimeout,
+        share,
+        responses);
   }
 }

@@ -1,18 +1,22 @@
 package io.streamrlhf.actors;
 
 import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.ComputeDevice;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RewardFunction;
+import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.RolloutGenerator;
 import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.LabelRequest;
 import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.RolloutRecords;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.transport.Acks;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
@@ -42,12 +46,17 @@ import org.apache.kafka.common.TopicPartition;
  * One rollout actor (DESIGN.md, "The loop"): consumes {@code rlhf.prompts} in the actors' consumer
  * group, samples K responses per prompt with its current policy (behaviour log-probs kept), scores
  * them under the frozen SFT reference and the reward model ({@link RolloutGenerator}), and produces
- * one {@link Rollout} per response to {@code rlhf.rollouts} with an idempotent producer.
+ * one {@link Rollout} per response to {@code rlhf.rollouts} with an idempotent producer. Each
+ * rollout names the policy and reward-model versions that made it, with the reward version's
+ * statistics ({@link RewardScale}). For a share of the prompts ({@link
+ * ActorSettings#labelRequestShare}) it also produces a {@link LabelRequest} to {@code
+ * rlhf.label-requests}: K_label answers for people or simulated labelers to rank.
  *
  * <p>Sampling is blocking compute, so this is a worker verticle: one step (swap weights if a new
  * version arrived, poll, sample what is eligible, produce, commit) runs at a time on its context,
- * interleaved with the weight messages its {@link WeightSubscriber} sends; the policy therefore
- * changes only between batches, never inside one, and no state is shared across verticles.
+ * interleaved with the weight messages its {@link WeightSubscriber}s send; the policy and the
+ * reward model therefore change only between batches, never inside one, and no state is shared
+ * across verticles.
  *
  * <p>Flow control: a prompt carries {@code minPolicyVersion}; the actor samples it only with a
  * policy at least that new and otherwise keeps it queued and waits, saying so every {@link
@@ -56,17 +65,23 @@ import org.apache.kafka.common.TopicPartition;
  */
 public final class RolloutActor extends VerticleBase {
   /**
-   * How the actor obtains its frozen models (loaded on its own worker thread at start): the SFT
-   * reference and, given that reference, the reward (a reward model, whose likelihood term reads
-   * the reference, or the oracle for gold-reward PPO).
+   * How the actor obtains its models (loaded on its own worker thread at start): the SFT reference
+   * and, given that reference, the reward ({@link ActorReward}: a reward model, whose likelihood
+   * term reads the reference, as version 0 and then the versions a reward trainer publishes; the
+   * oracle for gold-reward PPO; or only the published versions).
    */
-  public record Models(Supplier<Gpt> reference, Function<Gpt, RewardFunction> reward) {
+  public record Models(Supplier<Gpt> reference, ActorReward reward) {
+    /** A reward that never changes ({@link ActorReward.Fixed}): the oracle, a test's function. */
+    public Models(Supplier<Gpt> reference, Function<Gpt, RewardFunction> reward) {
+      this(reference, new ActorReward.Fixed(reward));
+    }
+
     /**
      * The SFT reference from the checkpoint in {@code sftDir}, each actor loading its own copy, and
-     * the reward {@code reward} builds on it: a reward-model checkpoint ({@link
-     * Checkpoint#loadRewardModel}) or the oracle, as the caller's config chose.
+     * the reward the caller's config chose on it: a reward-model checkpoint as version 0 ({@link
+     * Checkpoint#loadRewardModel}), the oracle, or the live versions of a reward trainer.
      */
-    public static Models load(Path sftDir, Function<Gpt, RewardFunction> reward) {
+    public static Models load(Path sftDir, ActorReward reward) {
       return new Models(
           () -> {
             try {
@@ -76,6 +91,11 @@ public final class RolloutActor extends VerticleBase {
             }
           },
           reward);
+    }
+
+    /** {@link #load(Path, ActorReward)} with a reward that never changes. */
+    public static Models load(Path sftDir, Function<Gpt, RewardFunction> reward) {
+      return load(sftDir, new ActorReward.Fixed(reward));
     }
   }
 
@@ -88,6 +108,7 @@ public final class RolloutActor extends VerticleBase {
 
   private static final Duration WAIT_LOG = Duration.ofSeconds(10);
   private static final AvroCodec<Rollout> ROLLOUTS = AvroCodec.of(Rollout.class);
+  private static final AvroCodec<LabelRequest> LABEL_REQUESTS = AvroCodec.of(LabelRequest.class);
 
   private final ActorSettings settings;
   private final Models models;
@@ -98,11 +119,22 @@ public final class RolloutActor extends VerticleBase {
   private DecodingConsumer<Prompt> prompts;
   private KafkaProducer<byte[], byte[]> producer;
   private Gpt reference;
-  private RewardFunction reward;
   private Gpt policy;
-  private RolloutGenerator generator;
   private long version = -1;
-  private PublishedWeights pending;
+
+  /** Null until the first reward-model version arrives (live reward). */
+  private RewardFunction reward;
+
+  private long rewardVersion = -1;
+
+  /** The statistics of {@link #rewardVersion}; null: the learner's own (the oracle). */
+  private RewardScale rewardScale;
+
+  /** Samples with the current policy and reward; rebuilt when either object changes. */
+  private RolloutGenerator generator;
+
+  private PublishedWeights pendingPolicy;
+  private PublishedWeights pendingReward;
   private boolean running;
   private long waitingSince;
   private long lastWaitLog;
@@ -123,7 +155,14 @@ public final class RolloutActor extends VerticleBase {
     ActorEvents.registerCodecs(vertx);
     Gpt.inferenceOnlyThread();
     reference = models.reference().get();
-    reward = models.reward().apply(reference);
+    if (models.reward() instanceof ActorReward.Fixed fixed) {
+      reward = fixed.load().apply(reference);
+      rewardVersion = 0;
+    } else if (models.reward() instanceof ActorReward.Offline offline) {
+      reward = offline.load().apply(reference);
+      rewardVersion = 0;
+      rewardScale = offline.scale();
+    }
     var id = settings.actorId();
     consumer =
         new KafkaConsumer<>(
@@ -138,20 +177,39 @@ public final class RolloutActor extends VerticleBase {
         .<PublishedWeights>localConsumer(
             ActorEvents.weights(id),
             message -> {
-              // keep only the newest: an older pending version would be swapped out before use
-              // anyway
-              if (pending == null || message.body().version() > pending.version())
-                pending = message.body();
+              // keep only the newest of each model: an older pending version would be swapped out
+              // before use anyway
+              var weights = message.body();
+              if (weights.model() == WeightModel.REWARD) {
+                if (pendingReward == null || weights.version() > pendingReward.version())
+                  pendingReward = weights;
+              } else if (pendingPolicy == null || weights.version() > pendingPolicy.version()) {
+                pendingPolicy = weights;
+              }
             });
     running = true;
     log.accept(
-        id
-            + ": rollout actor started (group "
-            + settings.groupId()
-            + ", K="
-            + settings.responsesPerPrompt()
-            + "); waiting for the first policy version on "
-            + Topics.POLICY_WEIGHTS);
+        String.format(
+            "%s: rollout actor started (group %s, K=%d%s); scoring with %s; waiting for the first"
+                + " policy version on %s",
+            id,
+            settings.groupId(),
+            settings.responsesPerPrompt(),
+            settings.labelRequestShare() > 0
+                ? String.format(
+                    ", asking %.0f%% of prompts to be ranked with %d answers on %s",
+                    100 * settings.labelRequestShare(),
+                    settings.labelResponses(),
+                    Topics.LABEL_REQUESTS)
+                : "",
+            reward == null
+                ? "the reward model the trainer publishes on "
+                    + Topics.REWARD_WEIGHTS
+                    + " (none yet)"
+                : models.reward().followsPublishedVersions()
+                    ? "reward model v0, then newer versions on " + Topics.REWARD_WEIGHTS
+                    : "a fixed reward",
+            Topics.POLICY_WEIGHTS));
     context.runOnContext(v -> step());
     return Future.succeededFuture();
   }
@@ -160,22 +218,24 @@ public final class RolloutActor extends VerticleBase {
     if (!running) return;
     try {
       Gpt.inferenceOnlyThread(); // worker-pool threads vary; grad mode is per thread
-      applyPendingWeights();
+      applyPendingPolicy();
+      applyPendingReward();
+      boolean ready = version >= 0 && reward != null;
       // With samplable prompts already queued, only collect what has arrived: waiting in poll would
       // idle the actor between batches (it cost one whole POLL per batch).
-      for (var p : prompts.poll(queue.hasEligible(version) ? Duration.ZERO : POLL)) {
+      for (var p : prompts.poll(ready && queue.hasEligible(version) ? Duration.ZERO : POLL)) {
         queue.add(p.value(), new TopicPartition(p.topic(), p.partition()), p.offset());
       }
       var batch =
-          version < 0
-              ? List.<PromptQueue.Queued>of()
-              : queue.takeEligible(version, settings.maxPromptsPerBatch());
+          ready
+              ? queue.takeEligible(version, settings.maxPromptsPerBatch())
+              : List.<PromptQueue.Queued>of();
       if (!batch.isEmpty()) {
         waitingSince = 0;
         sampleAndProduce(batch);
         consumer.commitSync(queue.committable(), settings.kafkaTimeout());
       } else if (!queue.isEmpty()) {
-        waitForVersion();
+        waitForModels();
       } else {
         waitingSince = 0;
       }
@@ -186,11 +246,11 @@ public final class RolloutActor extends VerticleBase {
     context.runOnContext(v -> step());
   }
 
-  /** Swaps to the newest whole version received, between batches. */
-  private void applyPendingWeights() {
-    if (pending == null) return;
-    var snapshot = pending;
-    pending = null;
+  /** Swaps to the newest whole policy version received, between batches. */
+  private void applyPendingPolicy() {
+    if (pendingPolicy == null) return;
+    var snapshot = pendingPolicy;
+    pendingPolicy = null;
     if (snapshot.version() <= version) return;
     long loading = System.nanoTime();
     // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them
@@ -199,9 +259,7 @@ public final class RolloutActor extends VerticleBase {
     if (policy == null) {
       var config = GptConfig.fromJson(snapshot.meta().get(PublishedWeights.META_MODEL_CONFIG));
       policy = Gpt.create(config, 0);
-      generator =
-          new RolloutGenerator(
-              policy, reference, reward, settings.maxNewTokens(), settings.temperature());
+      generator = null;
     }
     policy.load(weights);
     double loadMs = (System.nanoTime() - loading) / 1e6;
@@ -216,38 +274,91 @@ public final class RolloutActor extends VerticleBase {
         .publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));
   }
 
-  private void waitForVersion() {
+  /**
+   * Swaps to the newest whole reward-model version received, between batches: loads its weights
+   * into the reward network in place when the shape is unchanged, and from then on stamps rollouts
+   * with its version and statistics. An older or equal version is ignored (a trainer that starts
+   * from the offline reward model publishes it as v0, which the actor already holds).
+   */
+  private void applyPendingReward() {
+    if (pendingReward == null) return;
+    var snapshot = pendingReward;
+    pendingReward = null;
+    if (snapshot.version() <= rewardVersion) return;
+    long loading = System.nanoTime();
+    var config = GptConfig.fromJson(snapshot.meta().get(PublishedWeights.META_MODEL_CONFIG));
+    var scale = RewardScale.fromMeta(snapshot.meta());
+    double likelihoodWeight = RewardScale.likelihoodWeight(snapshot.meta());
+    // verified by the subscriber's assembler, as for the policy
+    var weights = WeightSnapshot.decodeTransportVerified(snapshot.bytes());
+    Gpt network;
+    if (reward instanceof RewardModel current && current.model().config().equals(config)) {
+      network = current.model();
+      network.load(weights);
+    } else {
+      network = Gpt.fromSnapshot(config, weights, ComputeDevice.CPU);
+      if (reward != null) closeQuietly(reward);
+    }
+    reward = new RewardModel(network, reference, likelihoodWeight);
+    generator = null;
+    rewardVersion = snapshot.version();
+    rewardScale = scale;
+    double loadMs = (System.nanoTime() - loading) / 1e6;
+    var appliedAt = Instant.now();
+    long ms = Math.max(0, appliedAt.toEpochMilli() - snapshot.publishedAt().toEpochMilli());
+    log.accept(
+        String.format(
+            "%s: reward model v%d applied (%d ms after it was published)",
+            settings.actorId(), rewardVersion, ms));
+    vertx
+        .eventBus()
+        .publish(
+            ActorEvents.REWARD_APPLIED,
+            ActorEvents.rewardApplied(
+                settings.actorId(), rewardVersion, ms, loadMs, appliedAt.toEpochMilli()));
+  }
+
+  /** Queued prompts wait for a policy version they accept, or for the first reward model. */
+  private void waitForModels() {
     long now = System.nanoTime();
     if (waitingSince == 0) {
       waitingSince = now;
       lastWaitLog = now;
       return;
     }
+    boolean policyMissing = !queue.hasEligible(version);
+    var awaited =
+        policyMissing
+            ? String.format("policy v%d, holding %s", queue.lowestMinVersion(), vName(version))
+            : "the first reward-model version";
     long waited = now - waitingSince;
     if (waited > settings.versionWait().toNanos()) {
       throw new IllegalStateException(
           String.format(
-              "%s: gave up after %d s waiting for policy v%d (holding %s) for "
-                  + "%d queued prompt(s); is the learner running and publishing to %s?",
+              "%s: gave up after %d s waiting for %s for %d queued prompt(s); is %s running and"
+                  + " publishing to %s?",
               settings.actorId(),
               settings.versionWait().toSeconds(),
-              queue.lowestMinVersion(),
-              version < 0 ? "none" : "v" + version,
+              awaited,
               queue.size(),
-              Topics.POLICY_WEIGHTS));
+              policyMissing ? "the learner" : "the reward trainer",
+              policyMissing ? Topics.POLICY_WEIGHTS : Topics.REWARD_WEIGHTS));
     }
     if (now - lastWaitLog > WAIT_LOG.toNanos()) {
       lastWaitLog = now;
       log.accept(
           String.format(
-              "%s: %d prompt(s) need policy v%d, holding %s; waiting (%d s of %d s)",
+              "%s: %d prompt(s) need %s; waiting (%d s of %d s)",
               settings.actorId(),
               queue.size(),
-              queue.lowestMinVersion(),
-              version < 0 ? "none" : "v" + version,
+              awaited,
               waited / 1_000_000_000L,
               settings.versionWait().toSeconds()));
     }
+  }
+
+  private static String vName(long version) {
+    return version < 0 ? "none" : "v" + version;
   }
 
   private void sampleAndProduce(List<PromptQueue.Queued> batch) {
@@ -257,6 +368,11 @@ public final class RolloutActor extends VerticleBase {
       seeded.add(
           new RolloutGenerator.SeededPrompt(
               ByteTokenizer.encode(q.prompt().getText()), q.prompt().getSamplingSeed()));
+    }
+    if (generator == null) {
+      generator =
+          new RolloutGenerator(
+              policy, reference, reward, settings.maxNewTokens(), settings.temperature());
     }
     var samples = generator.sample(seeded, settings.responsesPerPrompt());
     var acks = new ArrayList<java.util.concurrent.Future<RecordMetadata>>(samples.size());
@@ -271,6 +387,11 @@ public final class RolloutActor extends VerticleBase {
               .setBehaviourLogProbs(RolloutRecords.floatList(s.behaviourLogProbs()))
               .setRefLogProbs(RolloutRecords.floatList(s.refLogProbs()))
               .setRmScore((float) s.rmScore())
+              .setRewardVersion(rewardVersion)
+              .setRewardMean(rewardScale == null ? null : (float) rewardScale.mean())
+              .setRewardStd(rewardScale == null ? null : (float) rewardScale.std())
+              .setRewardLikelihoodWeight(
+                  rewardScale == null ? null : (float) rewardScale.likelihoodWeight())
               .setPolicyVersion(version)
               .setActorId(settings.actorId())
               .setTerminated(s.terminated())
@@ -282,15 +403,67 @@ public final class RolloutActor extends VerticleBase {
       var key = prompt.getPromptId().getBytes(StandardCharsets.UTF_8);
       acks.add(producer.send(new ProducerRecord<>(Topics.ROLLOUTS, key, ROLLOUTS.encode(rollout))));
     }
+    for (var request : labelRequests(batch, seeded, samples)) {
+      var key = request.getRequestId().getBytes(StandardCharsets.UTF_8);
+      acks.add(
+          producer.send(
+              new ProducerRecord<>(Topics.LABEL_REQUESTS, key, LABEL_REQUESTS.encode(request))));
+    }
     producer.flush();
     Acks.await(
         acks,
         settings.kafkaTimeout(),
-        settings.actorId() + "'s rollouts",
+        settings.actorId() + "'s rollouts and label requests",
         (message, cause) ->
             new IllegalStateException(
                 message + "; prompt offsets not committed, the prompts will be answered again",
                 cause));
+  }
+
+  /**
+   * The label requests of the batch's prompts that {@link LabelRequests#asks}: each with the
+   * prompt's first K_label samples as text, the rollouts' own K and, when K_label is larger, the
+   * sample indices after them drawn now with the same policy ({@link RolloutGenerator#responses}).
+   */
+  private List<LabelRequest> labelRequests(
+      List<PromptQueue.Queued> batch,
+      List<RolloutGenerator.SeededPrompt> seeded,
+      List<RolloutGenerator.Sample> samples) {
+    var asking = new ArrayList<Integer>();
+    for (int i = 0; i < batch.size(); i++) {
+      if (LabelRequests.asks(batch.get(i).prompt().getPromptId(), settings.labelRequestShare()))
+        asking.add(i);
+    }
+    if (asking.isEmpty()) return List.of();
+    int k = settings.responsesPerPrompt();
+    int kLabel = settings.labelResponses();
+    var extra =
+        generator.responses(asking.stream().map(seeded::get).toList(), Math.min(k, kLabel), kLabel);
+    int extraPerPrompt = Math.max(0, kLabel - k);
+    var requests = new ArrayList<LabelRequest>(asking.size());
+    for (int a = 0; a < asking.size(); a++) {
+      int i = asking.get(a);
+      var texts = new ArrayList<String>(kLabel);
+      for (int s = 0; s < Math.min(k, kLabel); s++) {
+        texts.add(ByteTokenizer.decode(samples.get(i * k + s).response()));
+      }
+      for (int e = 0; e < extraPerPrompt; e++) {
+        texts.add(ByteTokenizer.decode(extra.get(a * extraPerPrompt + e).tokens()));
+      }
+      var prompt = batch.get(i).prompt();
+      requests.add(
+          LabelRequest.newBuilder()
+              .setRequestId(LabelRequests.requestId(prompt.getPromptId()))
+              .setPromptId(prompt.getPromptId())
+              .setPromptText(prompt.getText())
+              .setResponses(texts)
+              .setPolicyVersion(version)
+              .setRewardVersion(rewardVersion)
+              .setActorId(settings.actorId())
+              .setCreatedAt(Instant.now())
+              .build());
+    }
+    return requests;
   }
 
   private void fail(RuntimeException e) {

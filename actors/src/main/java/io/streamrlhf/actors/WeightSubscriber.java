@@ -7,16 +7,18 @@ import io.streamrlhf.schemas.transport.WeightFeed;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 
 /**
- * Reads {@code rlhf.policy-weights} from the beginning (no consumer group: every actor sees every
- * chunk, and compaction keeps the newest whole version, so a late joiner starts from it) and sends
- * each whole, SHA-256-verified version to its rollout actor as a message. {@link WeightFeed} and
- * its {@link io.streamrlhf.schemas.WeightAssembler} guarantee that a missing or corrupted chunk
- * never yields a version: the actor keeps its last good one.
+ * Reads one model's weight topic ({@code rlhf.policy-weights} or {@code rlhf.reward-weights}) from
+ * the beginning (no consumer group: every actor sees every chunk, and compaction keeps the newest
+ * whole version, so a late joiner starts from it) and sends each whole, SHA-256-verified version to
+ * its rollout actor as a message. {@link WeightFeed} and its {@link
+ * io.streamrlhf.schemas.WeightAssembler} guarantee that a missing or corrupted chunk never yields a
+ * version: the actor keeps its last good one.
  *
  * <p>A worker verticle: its Kafka consumer is touched only by its own (serialized) context. It
  * polls in short rounds and re-queues itself, so undeploying stops it between polls.
@@ -25,11 +27,12 @@ public final class WeightSubscriber extends VerticleBase {
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
 
-  /** Say so when no new version arrived for this long (the learner may be slow, or gone). */
+  /** Say so when no new version arrived for this long (the publisher may be slow, or gone). */
   private static final Duration QUIET_LOG = Duration.ofSeconds(30);
 
   private final String actorId;
   private final String bootstrapServers;
+  private final WeightModel model;
   private final Consumer<String> log;
   private KafkaConsumer<byte[], byte[]> consumer;
   private KafkaProducer<byte[], byte[]> deadLetters;
@@ -37,26 +40,35 @@ public final class WeightSubscriber extends VerticleBase {
   private volatile boolean running;
   private long lastNews;
 
-  public WeightSubscriber(String actorId, String bootstrapServers, Consumer<String> log) {
+  /** Follows {@code model}'s weight topic for the actor {@code actorId}. */
+  public WeightSubscriber(
+      String actorId, String bootstrapServers, WeightModel model, Consumer<String> log) {
     this.actorId = actorId;
     this.bootstrapServers = bootstrapServers;
+    this.model = model;
     this.log = log;
   }
 
   @Override
   public Future<?> start() {
     ActorEvents.registerCodecs(vertx);
-    consumer =
-        new KafkaConsumer<>(
-            KafkaClientConfigs.weightsConsumer(bootstrapServers, actorId + "-weights"));
+    var clientId = actorId + "-" + model.name().toLowerCase(Locale.ROOT) + "-weights";
+    consumer = new KafkaConsumer<>(KafkaClientConfigs.weightsConsumer(bootstrapServers, clientId));
     deadLetters =
-        new KafkaProducer<>(
-            KafkaClientConfigs.producer(bootstrapServers, actorId + "-weights-dlq"));
-    feed = new WeightFeed(consumer, WeightModel.POLICY, deadLetters, actorId + "-weights");
+        new KafkaProducer<>(KafkaClientConfigs.producer(bootstrapServers, clientId + "-dlq"));
+    feed = new WeightFeed(consumer, model, deadLetters, clientId);
     running = true;
     lastNews = System.nanoTime();
     context.runOnContext(v -> catchUp());
     return Future.succeededFuture();
+  }
+
+  /** "policy" or "reward model", for the log. */
+  private String what() {
+    return switch (model) {
+      case POLICY -> "policy";
+      case REWARD -> "reward model";
+    };
   }
 
   /**
@@ -69,23 +81,16 @@ public final class WeightSubscriber extends VerticleBase {
           .ifPresent(
               newest -> {
                 log.accept(
-                    actorId
-                        + ": newest whole policy version on "
-                        + Topics.POLICY_WEIGHTS
-                        + " is v"
-                        + newest.version());
+                    String.format(
+                        "%s: newest whole %s version on %s is v%d",
+                        actorId, what(), Topics.weights(model), newest.version()));
                 vertx.eventBus().send(ActorEvents.weights(actorId), newest);
               });
     } catch (RuntimeException e) {
       log.accept(
-          actorId
-              + ": could not read "
-              + Topics.POLICY_WEIGHTS
-              + " to its end within "
-              + CATCH_UP.toSeconds()
-              + " s ("
-              + e.getMessage()
-              + "); following it from where it got");
+          String.format(
+              "%s: could not read %s to its end within %d s (%s); following it from where it got",
+              actorId, Topics.weights(model), CATCH_UP.toSeconds(), e.getMessage()));
     }
     context.runOnContext(v -> round());
   }
@@ -101,8 +106,9 @@ public final class WeightSubscriber extends VerticleBase {
         lastNews = System.nanoTime();
         log.accept(
             String.format(
-                "%s: no new policy version for %d s (newest whole: %s%s, %s)",
+                "%s: no new %s version for %d s (newest whole: %s%s, %s)",
                 actorId,
+                what(),
                 QUIET_LOG.toSeconds(),
                 feed.assembler().latestVersion().isPresent()
                     ? "v" + feed.assembler().latestVersion().getAsLong()
@@ -111,7 +117,7 @@ public final class WeightSubscriber extends VerticleBase {
                 feed.assembler().counts()));
       }
     } catch (RuntimeException e) {
-      log.accept(actorId + ": weight subscriber poll failed, retrying: " + e);
+      log.accept(actorId + ": " + what() + " weight subscriber poll failed, retrying: " + e);
     }
     context.runOnContext(v -> round());
   }

@@ -85,18 +85,7 @@ public final class RolloutGenerator {
   /** {@code responsesPerPrompt} responses to each prompt, in prompt order then sample order. */
   public List<Sample> sample(List<SeededPrompt> prompts, int responsesPerPrompt) {
     var rows = new ArrayList<int[]>(prompts.size() * responsesPerPrompt);
-    var rowSeeds = new long[prompts.size() * responsesPerPrompt];
-    for (var prompt : prompts) {
-      // K independent streams split off the prompt's seed (SplittableRandom.split is deterministic)
-      var root = new SplittableRandom(prompt.seed());
-      for (int k = 0; k < responsesPerPrompt; k++) {
-        rowSeeds[rows.size()] = root.split().nextLong();
-        rows.add(prompt.tokens());
-      }
-    }
-    var completions =
-        new Generator(policy)
-            .generate(rows, new Generator.Sampling(maxNewTokens, temperature, 0, 0), rowSeeds);
+    var completions = generate(prompts, 0, responsesPerPrompt, rows);
     var responses = completions.stream().map(Generator.Completion::tokens).toList();
     record Scored(float[] refLogProbs, float[] rmScores, int responseWidth) {}
     var scored =
@@ -128,5 +117,40 @@ public final class RolloutGenerator {
               completion.terminated()));
     }
     return samples;
+  }
+
+  /**
+   * Responses {@code from} to {@code to − 1} of each prompt, unscored, in prompt order then sample
+   * order: exactly those {@link #sample} draws at these sample indices (the same streams), so a
+   * caller that needs more answers to a prompt than it sampled rollouts for (a label request) adds
+   * fresh ones instead of repeating one.
+   */
+  public List<Generator.Completion> responses(List<SeededPrompt> prompts, int from, int to) {
+    if (from < 0 || to < from) {
+      throw new IllegalArgumentException("sample indices [" + from + ", " + to + ") are empty");
+    }
+    if (prompts.isEmpty() || from == to) return List.of();
+    return generate(prompts, from, to, new ArrayList<>());
+  }
+
+  /**
+   * Samples sample indices [from, to) of every prompt, adding each row's prompt to {@code rows}.
+   * Sample k of a prompt draws from the k-th stream split off the prompt's seed ({@link
+   * SplittableRandom#split} is deterministic), whatever else is sampled with it.
+   */
+  private List<Generator.Completion> generate(
+      List<SeededPrompt> prompts, int from, int to, List<int[]> rows) {
+    var rowSeeds = new long[prompts.size() * (to - from)];
+    for (var prompt : prompts) {
+      var root = new SplittableRandom(prompt.seed());
+      for (int k = 0; k < to; k++) {
+        long seed = root.split().nextLong();
+        if (k < from) continue;
+        rowSeeds[rows.size()] = seed;
+        rows.add(prompt.tokens());
+      }
+    }
+    return new Generator(policy)
+        .generate(rows, new Generator.Sampling(maxNewTokens, temperature, 0, 0), rowSeeds);
   }
 }

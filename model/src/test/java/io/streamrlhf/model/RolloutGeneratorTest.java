@@ -48,4 +48,28 @@ class RolloutGeneratorTest {
       assertThat(together.get(4).response()).isNotEqualTo(together.get(5).response());
     }
   }
+
+  @Test
+  void extraResponsesAreTheSampleIndicesAfterTheOnesAlreadyDrawn() {
+    try (var policy = Gpt.create(SHAPE, 3);
+        var reference = Gpt.create(SHAPE, 4)) {
+      RewardFunction length = batch -> batch.responseMask().sum(new int[] {1});
+      var generator = new RolloutGenerator(policy, reference, length, 12, 1.0);
+      var prompts =
+          List.of(
+              new RolloutGenerator.SeededPrompt(ByteTokenizer.encode("Say hi\n"), 5),
+              new RolloutGenerator.SeededPrompt(ByteTokenizer.encode("Q: 2+2?\n"), 6));
+
+      var four = generator.sample(prompts, 4);
+      var extra = generator.responses(prompts, 2, 4);
+
+      assertThat(extra).hasSize(4);
+      for (int p = 0; p < 2; p++) {
+        for (int k = 2; k < 4; k++) {
+          assertThat(extra.get(p * 2 + k - 2).tokens()).isEqualTo(four.get(p * 4 + k).response());
+        }
+      }
+      assertThat(generator.responses(prompts, 2, 2)).isEmpty();
+    }
+  }
 }

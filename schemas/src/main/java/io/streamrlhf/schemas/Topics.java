@@ -80,13 +80,20 @@ public final class Topics {
               DEAD_LETTER, 1, Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"), DeadLetter.class));
 
   /**
-   * The topics something reads or writes today: the reward trainer consumes comparisons and
-   * publishes reward weights. Label requests have their record and spec above but no process
-   * produces or consumes them yet: a topic joins this set together with its first user, so a
-   * cluster holds no topic nothing reads.
+   * The topics something reads or writes today: every topic of the loop, now that actors publish
+   * label requests and follow reward weights, and simulated labelers turn the requests into
+   * comparisons. A topic joins this set together with its first user, so a cluster holds no topic
+   * nothing reads.
    */
   private static final Set<String> IN_USE =
-      Set.of(PROMPTS, ROLLOUTS, POLICY_WEIGHTS, REWARD_WEIGHTS, COMPARISONS, DEAD_LETTER);
+      Set.of(
+          PROMPTS,
+          ROLLOUTS,
+          POLICY_WEIGHTS,
+          REWARD_WEIGHTS,
+          LABEL_REQUESTS,
+          COMPARISONS,
+          DEAD_LETTER);
 
   private static final List<TopicSpec> PROVISIONED =
       ALL.stream().filter(t -> IN_USE.contains(t.name())).toList();

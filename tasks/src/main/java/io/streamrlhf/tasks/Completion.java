@@ -1,5 +1,7 @@
 package io.streamrlhf.tasks;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * A model's response as the oracle sees it: the text before end-of-sequence, and whether
  * end-of-sequence came within the 48-token budget (TASKS.md "Text format").
@@ -8,6 +10,16 @@ public record Completion(String text, boolean terminated) {
 
   /** TASKS.md: a response is at most 48 new tokens. */
   public static final int MAX_NEW_TOKENS = 48;
+
+  /**
+   * A response as a label request shows it, as text only (what a labeler sees): tokens are UTF-8
+   * bytes, so a text shorter than {@link #MAX_NEW_TOKENS} bytes ended with end-of-sequence, and one
+   * that fills the budget was cut there. (Bytes a model produced that are not valid UTF-8 reached
+   * the request as U+FFFD, which may lengthen a text: such a response is no answer anyway.)
+   */
+  public static Completion ofLabelText(String text) {
+    return new Completion(text, text.getBytes(StandardCharsets.UTF_8).length < MAX_NEW_TOKENS);
+  }
 
   /**
    * The base-model rows of the eval table (TASKS.md "The InstructGPT-style table"): a base model

@@ -47,7 +47,22 @@ public final class LabelerAgreement {
       Measurement measured,
       int sets,
       long pairs,
-      long tiedPairs) {}
+      long tiedPairs) {
+    /** The most agreement the sets allow: untied pairs always agree as β → 0, tied ones half. */
+    public double ceiling() {
+      return LabelerAgreement.ceiling(pairs, tiedPairs);
+    }
+  }
+
+  private static double ceiling(long pairs, long tiedPairs) {
+    return 1 - 0.5 * tiedPairs / pairs;
+  }
+
+  /**
+   * How much of the way from chance (0.5) to the {@linkplain Calibration#ceiling ceiling} {@link
+   * #calibrateWithinReach} aims when the target is out of reach.
+   */
+  static final double SHARE_OF_REACH = 0.9;
 
   /**
    * Both labelers rank every K-set of oracle scores once; their agreement over all C(K,2) pairs.
@@ -94,16 +109,24 @@ public final class LabelerAgreement {
   }
 
   /**
-   * Finds β so that two labelers agree on {@code target} of the pairs of {@code scoreSets}:
-   * bisection on log β against {@link #expected}, which is smooth and monotone, then a measurement
-   * with two fresh labelers (ids 1 and 2, streams from {@code seed}) ranking every set {@code
-   * rounds} times, so the reported agreement is observed, not assumed.
+   * {@link #calibrate} to {@code target} when the sets allow it; when their tied pairs cap the
+   * agreement at or below it, to {@value #SHARE_OF_REACH} of the way from chance to that cap
+   * instead (the result's {@code target} says which), so a set of samples with many equal oracle
+   * scores still gives labelers that are as consistent as such samples let them be.
    *
-   * @throws IllegalArgumentException when the target is not in (0.5, the ceiling the set's tied
-   *     pairs allow)
+   * @throws IllegalArgumentException when the sets hold no untied pair (nothing to calibrate on)
    */
-  public static Calibration calibrate(
+  public static Calibration calibrateWithinReach(
       List<double[]> scoreSets, double target, long seed, int rounds) {
+    long[] counted = countPairs(scoreSets);
+    if (counted[0] > 0 && target >= ceiling(counted[0], counted[1])) {
+      target = 0.5 + SHARE_OF_REACH * (ceiling(counted[0], counted[1]) - 0.5);
+    }
+    return calibrate(scoreSets, target, seed, rounds);
+  }
+
+  /** {pairs, pairs with equal scores} over every set's C(K,2) pairs. */
+  private static long[] countPairs(List<double[]> scoreSets) {
     long pairs = 0;
     long tied = 0;
     for (var scores : scoreSets) {
@@ -116,12 +139,29 @@ public final class LabelerAgreement {
         }
       }
     }
+    return new long[] {pairs, tied};
+  }
+
+  /**
+   * Finds β so that two labelers agree on {@code target} of the pairs of {@code scoreSets}:
+   * bisection on log β against {@link #expected}, which is smooth and monotone, then a measurement
+   * with two fresh labelers (ids 1 and 2, streams from {@code seed}) ranking every set {@code
+   * rounds} times, so the reported agreement is observed, not assumed.
+   *
+   * @throws IllegalArgumentException when the target is not in (0.5, the ceiling the set's tied
+   *     pairs allow)
+   */
+  public static Calibration calibrate(
+      List<double[]> scoreSets, double target, long seed, int rounds) {
+    long[] counted = countPairs(scoreSets);
+    long pairs = counted[0];
+    long tied = counted[1];
     if (pairs == 0) {
       throw new IllegalArgumentException(
           "no pairs to calibrate on: give at least one set of 2+ responses");
     }
     // As β → 0+ untied pairs always agree and tied pairs agree half the time.
-    double ceiling = 1 - 0.5 * tied / pairs;
+    double ceiling = ceiling(pairs, tied);
     if (!(target > 0.5 && target < ceiling)) {
       throw new IllegalArgumentException(
           String.format(

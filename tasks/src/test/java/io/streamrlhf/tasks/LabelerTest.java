@@ -115,6 +115,30 @@ class LabelerTest {
         .hasMessageContaining("8 of 12 pairs");
   }
 
+  @Test
+  void calibrationWithinReachAimsShortOfTheCeilingTheTiesLeave() {
+    var manyTied = List.of(new double[] {3.5, 3.5, 3.5, 3.5}, new double[] {1.0, 1.0, 2.0, 2.0});
+    // ceiling 0.667 (as above): aim at 0.5 + 0.9 * (0.667 - 0.5) = 0.65
+    var c = LabelerAgreement.calibrateWithinReach(manyTied, 0.73, 1, 1);
+    assertThat(c.ceiling()).isCloseTo(2.0 / 3, within(1e-9));
+    assertThat(c.target()).isCloseTo(0.65, within(1e-9));
+    assertThat(c.expectedAgreement()).isCloseTo(0.65, within(1e-6));
+
+    var sets = fixedResponseSet(200);
+    assertThat(LabelerAgreement.calibrateWithinReach(sets, 0.73, 1, 1).target())
+        .as("a reachable target is kept")
+        .isEqualTo(0.73);
+  }
+
+  @Test
+  void aLabelRequestsTextEndedUnlessItFillsTheWholeBudget() {
+    assertThat(Completion.ofLabelText("cba")).isEqualTo(new Completion("cba", true));
+    var cut = "ab".repeat(Completion.MAX_NEW_TOKENS / 2);
+    assertThat(Completion.ofLabelText(cut)).isEqualTo(new Completion(cut, false));
+    var lastWithEos = cut.substring(1);
+    assertThat(Completion.ofLabelText(lastWithEos).terminated()).isTrue();
+  }
+
   private static boolean untied(double[] scores) {
     for (int i = 0; i < scores.length; i++) {
       for (int j = i + 1; j < scores.length; j++) {

@@ -1,11 +1,11 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.ActorSettings;
 import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.infra.stream.LocalLoop;
 import io.streamrlhf.learner.config.PpoConfig;
-import io.streamrlhf.learner.ppo.RewardSource;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -24,9 +24,12 @@ import picocli.CommandLine.Option;
     description = {
       "Runs one rollout actor against a Kafka cluster: consumes rlhf.prompts in the actors' consumer group,"
           + " samples responses_per_prompt responses per prompt with the newest policy from rlhf.policy-weights,"
-          + " scores them under the frozen SFT model and the reward model, and produces rlhf.rollouts.",
+          + " scores them under the frozen SFT model and the reward model (following the versions on"
+          + " rlhf.reward-weights unless the reward is the oracle), and produces rlhf.rollouts; with"
+          + " --label-requests, also label requests for rlhf labelers or people to rank.",
       "Start as many as you like; Kafka shares the prompt partitions among them. Serves until Ctrl-C, or"
-          + " exits 1 when it waited too long for the policy version its prompts ask for."
+          + " exits 1 when it waited too long for the policy version its prompts ask for (or, with"
+          + " --reward live, for the reward trainer's first version)."
     })
 final class ActorCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -52,13 +55,38 @@ final class ActorCommand implements Callable<Integer> {
       names = "--version-wait",
       defaultValue = "PT10M",
       description =
-          "Give up after waiting this long for the policy version queued prompts ask for (ISO-8601).")
+          "Give up after waiting this long for the policy version queued prompts ask for, or for the"
+              + " first reward-model version with --reward live (ISO-8601).")
   Duration versionWait;
+
+  @Option(
+      names = "--label-requests",
+      paramLabel = "SHARE",
+      defaultValue = "" + ActorSettings.DEFAULT_LABEL_REQUEST_SHARE,
+      description =
+          "Share of prompts (0 to 1) also sent to rlhf.label-requests, with --label-responses answers"
+              + " each, for people or simulated labelers (rlhf labelers) to rank; 0 sends none.")
+  double labelRequestShare;
+
+  @Option(
+      names = "--label-responses",
+      paramLabel = "K",
+      defaultValue = "" + ActorSettings.DEFAULT_LABEL_RESPONSES,
+      description =
+          "Answers per label request: the prompt's first K samples, drawn beyond responses_per_prompt"
+              + " when K is larger.")
+  int labelResponses;
 
   @Override
   public Integer call() throws Exception {
     var config = settings.load(PpoConfig.defaults(), null, loop.flagOverrides());
     loop.requireModels(config);
+    if (!(labelRequestShare >= 0 && labelRequestShare <= 1))
+      throw new UserError("--label-requests must be a share from 0 to 1, got " + labelRequestShare);
+    if (labelResponses < 2)
+      throw new UserError(
+          "--label-responses must be at least 2 (a ranking needs two answers), got "
+              + labelResponses);
     var out = spec.commandLine().getOut();
     var actorId =
         id != null
@@ -70,12 +98,13 @@ final class ActorCommand implements Callable<Integer> {
     TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var models =
-        RolloutActor.Models.load(
-            loop.sft, RewardSource.of(config.reward(), loop.rm)::loadUnchecked);
+        RolloutActor.Models.load(loop.sft, LocalLoop.actorReward(config.reward(), loop.rm));
     var node =
         ActorNode.deploy(
             vertx,
-            LocalLoop.settings(actorId, bootstrap, config).withVersionWait(versionWait),
+            LocalLoop.settings(actorId, bootstrap, config)
+                .withVersionWait(versionWait)
+                .withLabelRequests(labelRequestShare, labelResponses),
             models,
             line -> println(out, line));
     Runtime.getRuntime()

@@ -37,6 +37,7 @@ import picocli.CommandLine.Command;
       LearnerCommand.class,
       RewardTrainerCommand.class,
       ActorCommand.class,
+      LabelersCommand.class,
       EvalCommand.class,
       GenerateCommand.class,
       TasksCommand.class,

@@ -2,7 +2,9 @@ package io.streamrlhf.infra.stream;
 
 import io.streamrlhf.actors.ActorEvents;
 import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.ActorReward;
 import io.streamrlhf.actors.ActorSettings;
+import io.streamrlhf.actors.RewardScale;
 import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
@@ -10,6 +12,8 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
+import io.streamrlhf.model.RewardModel;
+import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.Completion;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -20,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The streaming loop in one process, through a real Kafka broker: the embedded KRaft broker (unless
@@ -47,6 +52,23 @@ public final class LocalLoop {
       Path rmDir,
       Path outDir,
       PrintWriter out)
+      throws IOException {
+    return run(config, actors, bootstrap, sftDir, rmDir, outDir, out, UnaryOperator.identity());
+  }
+
+  /**
+   * {@link #run} with each actor's settings adjusted by {@code actorSettings} (after {@link
+   * #settings}): label requests, say, for a loop with labelers.
+   */
+  public static StreamStats.Summary run(
+      PpoConfig config,
+      int actors,
+      String bootstrap,
+      Path sftDir,
+      Path rmDir,
+      Path outDir,
+      PrintWriter out,
+      UnaryOperator<ActorSettings> actorSettings)
       throws IOException {
     if (actors < 1) throw new IllegalArgumentException("--actors must be >= 1, got " + actors);
     EmbeddedKafka broker = null;
@@ -83,10 +105,10 @@ public final class LocalLoop {
             }
           };
       // each actor loads its own frozen SFT reference and the reward the config names
-      var models =
-          RolloutActor.Models.load(sftDir, RewardSource.of(config.reward(), rmDir)::loadUnchecked);
+      var models = RolloutActor.Models.load(sftDir, actorReward(config.reward(), rmDir));
       for (int i = 0; i < actors; i++) {
-        nodes.add(ActorNode.deploy(vertx, settings("actor-" + i, bootstrap, config), models, log));
+        var settings = actorSettings.apply(settings("actor-" + i, bootstrap, config));
+        nodes.add(ActorNode.deploy(vertx, settings, models, log));
       }
       var summary =
           KafkaRollouts.learn(
@@ -148,6 +170,25 @@ public final class LocalLoop {
             Completion.MAX_NEW_TOKENS,
             config.samplingTemperature())
         .withMaxPromptsPerBatch(config.promptsPerBatch());
+  }
+
+  /**
+   * What actors score with for the config's {@code reward}: the reward model in {@code rmDir} as
+   * version 0 with the statistics stored beside it, followed by the versions a reward trainer
+   * publishes; the oracle, fixed; or (live) only the published versions, from v0 on.
+   */
+  public static ActorReward actorReward(String reward, Path rmDir) throws IOException {
+    return switch (reward) {
+      case PpoConfig.REWARD_MODEL -> {
+        var source = RewardSource.of(reward, rmDir); // refuses a missing --rm
+        var stats = RewardStats.read(rmDir);
+        yield new ActorReward.Offline(
+            reference -> (RewardModel) source.loadUnchecked(reference),
+            new RewardScale(stats.scoreMean(), stats.scoreStd(), stats.likelihoodWeight()));
+      }
+      case PpoConfig.REWARD_LIVE -> new ActorReward.Live();
+      default -> new ActorReward.Fixed(RewardSource.of(reward, rmDir)::loadUnchecked);
+    };
   }
 
   /** For tests and the demo: the actors' ids as {@link #run} names them. */

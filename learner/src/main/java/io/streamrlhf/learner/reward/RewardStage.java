@@ -478,8 +478,6 @@ public final class RewardStage {
    */
   static double calibrateBeta(List<SampledSet> sets, long seed, PrintWriter out) {
     var scoreSets = new ArrayList<double[]>();
-    long pairs = 0;
-    long tied = 0;
     for (var set : sets) {
       var distinct = new ArrayList<Double>();
       for (int i = 0; i < set.responses().size(); i++) {
@@ -489,14 +487,7 @@ public final class RewardStage {
         if (!copy) distinct.add(set.oracleScores()[i]);
       }
       if (distinct.size() < 2) continue;
-      var scores = distinct.stream().mapToDouble(Double::doubleValue).toArray();
-      for (int i = 0; i < scores.length; i++) {
-        for (int j = i + 1; j < scores.length; j++) {
-          pairs++;
-          if (scores[i] == scores[j]) tied++;
-        }
-      }
-      scoreSets.add(scores);
+      scoreSets.add(distinct.stream().mapToDouble(Double::doubleValue).toArray());
     }
     if (scoreSets.isEmpty()) {
       throw new IllegalArgumentException(
@@ -504,19 +495,20 @@ public final class RewardStage {
               + "(raise sampling_temperature or responses_per_prompt)");
     }
     double target = LabelerAgreement.DEFAULT_TARGET;
-    double ceiling = 1 - 0.5 * tied / pairs;
-    if (target >= ceiling) {
-      double reachable = 0.5 + 0.9 * (ceiling - 0.5);
+    var calibration = LabelerAgreement.calibrateWithinReach(scoreSets, target, seed, 5);
+    if (calibration.target() != target) {
       out.printf(
           "reward: %d of %d distinct-response pairs have equal oracle scores, so agreement can reach only "
               + "%.3f; calibrating labelers to %.3f instead of %.3f%n",
-          tied, pairs, ceiling, reachable, target);
-      target = reachable;
+          calibration.tiedPairs(),
+          calibration.pairs(),
+          calibration.ceiling(),
+          calibration.target(),
+          target);
     }
-    var calibration = LabelerAgreement.calibrate(scoreSets, target, seed, 5);
     out.printf(
         "reward: labeler noise beta %.4f (agreement %.3f measured on %d training sets, target %.3f)%n",
-        calibration.beta(), calibration.measured().rate(), scoreSets.size(), target);
+        calibration.beta(), calibration.measured().rate(), scoreSets.size(), calibration.target());
     return calibration.beta();
   }
 
