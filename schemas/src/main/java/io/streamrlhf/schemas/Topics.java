@@ -80,11 +80,13 @@ public final class Topics {
               DEAD_LETTER, 1, Map.of(TopicConfig.RETENTION_MS_CONFIG, "-1"), DeadLetter.class));
 
   /**
-   * The topics something reads or writes today. Reward weights, label requests and comparisons have
-   * their records and specs above but no process produces or consumes them yet: a topic joins this
-   * set together with its first user, so a cluster holds no topic nothing reads.
+   * The topics something reads or writes today. The feedback gateway reads label requests and
+   * writes comparisons. Reward weights have their record and spec above but no process produces or
+   * consumes them yet: a topic joins this set together with its first user, so a cluster holds no
+   * topic nothing reads.
    */
-  private static final Set<String> IN_USE = Set.of(PROMPTS, ROLLOUTS, POLICY_WEIGHTS, DEAD_LETTER);
+  private static final Set<String> IN_USE =
+      Set.of(PROMPTS, ROLLOUTS, POLICY_WEIGHTS, LABEL_REQUESTS, COMPARISONS, DEAD_LETTER);
 
   private static final List<TopicSpec> PROVISIONED =
       ALL.stream().filter(t -> IN_USE.contains(t.name())).toList();

@@ -72,9 +72,9 @@ abstract class BrokerTransportContract {
   void setUp() {
     bootstrap = startBroker();
     TopicProvisioner.provision(bootstrap, TIMEOUT);
-    // The reward model's weight topic is defined but not provisioned (nothing uses it yet); the
-    // weight
-    // tests use it as a second weight topic, so it is created here.
+    // The reward model's weight topic is defined but not provisioned (nothing uses it yet; the
+    // label-request and comparison topics are, for the feedback gateway); the weight tests use it
+    // as a second weight topic, so it is created here.
     try (var admin =
         Admin.create(
             Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
