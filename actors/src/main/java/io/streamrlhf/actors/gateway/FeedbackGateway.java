@@ -522,8 +522,11 @@ public final class FeedbackGateway extends VerticleBase {
     try {
       value = Json.decodeValue(raw);
     } catch (DecodeException e) {
+      // Jackson's first line says what it expected; the rest quotes the body back
       var first = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
-      throw Rejection.badRequest("malformed JSON: " + Submission.clip(first));
+      first = first.replaceFirst("^Failed to decode: ?", "");
+      throw Rejection.badRequest(
+          "malformed JSON: " + (first.length() > 140 ? first.substring(0, 140) + "..." : first));
     }
     if (!(value instanceof JsonObject o)) throw Rejection.badRequest("body must be a JSON object");
     return o;
