@@ -36,6 +36,7 @@ import picocli.CommandLine.Command;
       PpoCommand.class,
       LearnerCommand.class,
       ActorCommand.class,
+      GatewayCommand.class,
       EvalCommand.class,
       GenerateCommand.class,
       TasksCommand.class,
