@@ -6,6 +6,7 @@ import io.streamrlhf.schemas.LabelRequest;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.Acks;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.WorkerExecutor;
@@ -447,6 +448,8 @@ public final class FeedbackGateway extends VerticleBase {
         acks.<Void>executeBlocking(() -> send(comparison), false)
             .transform(
                 done -> {
+                  // back on this verticle's event loop: the book is touched from nowhere else
+                  assert Context.isOnEventLoopThread() : "submission completed off the event loop";
                   inFlightAnswers.remove(answer);
                   if (key != null) inFlightByKey.remove(key);
                   if (done.succeeded()) {

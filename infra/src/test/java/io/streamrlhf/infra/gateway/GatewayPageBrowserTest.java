@@ -121,6 +121,36 @@ class GatewayPageBrowserTest {
     assertThat(c.getIdempotencyKey()).isNotBlank();
     assertThat(browser.findElement(By.id("message")).getText()).contains(c.getComparisonId());
     screenshot("gateway-page-saved.png");
+
+    // the next request by drag and drop: "hlelo" into the ranking, then "olleh" above it
+    drag(By.cssSelector("#pool li[data-answer='2']"), By.id("ranked"));
+    drag(
+        By.cssSelector("#pool li[data-answer='0']"), By.cssSelector("#ranked li[data-answer='2']"));
+    until(
+        () -> browser.findElements(By.cssSelector("#ranked li.answer")).size() == 2,
+        "two answers dragged into the ranking");
+    keys.sendKeys(Keys.ENTER).perform();
+    until(() -> text("mine").equals("you: 2"), "the second ranking saved");
+    var dragged = client.comparisonsFor("r-page-2");
+    assertThat(dragged).hasSize(1);
+    assertThat(dragged.get(0).getRanks()).containsExactly(0, 2, 1);
+  }
+
+  /**
+   * HTML5 drag and drop as the browser dispatches it (WebDriver's pointer actions do not start a
+   * native drag in Chrome): dragstart on the item, dragover and drop on the target, with one
+   * DataTransfer carrying the item between them.
+   */
+  private void drag(By item, By target) {
+    ((ChromeDriver) browser)
+        .executeScript(
+            "const [item, target] = arguments; const data = new DataTransfer();"
+                + "const fire = (el, type) => el.dispatchEvent(new DragEvent(type,"
+                + " {bubbles: true, cancelable: true, dataTransfer: data}));"
+                + "fire(item, 'dragstart'); fire(target, 'dragover'); fire(target, 'drop');"
+                + "fire(item, 'dragend');",
+            browser.findElement(item),
+            browser.findElement(target));
   }
 
   /** The text of the element with this id, as the labeler sees it. */
