@@ -5,6 +5,7 @@
  * in), which talk only by event-bus messages ({@link io.streamrlhf.actors.ActorEvents}); {@link
  * io.streamrlhf.actors.ActorNode} deploys them together. {@link
  * io.streamrlhf.actors.SimulatedLabelers} closes the feedback loop without people: label requests
- * in, TASKS.md's labelers' comparisons out.
+ * in, TASKS.md's labelers' comparisons out. The feedback gateway is in {@link
+ * io.streamrlhf.actors.gateway}.
  */
 package io.streamrlhf.actors;

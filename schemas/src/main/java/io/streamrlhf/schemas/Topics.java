@@ -81,9 +81,9 @@ public final class Topics {
 
   /**
    * The topics something reads or writes today: every topic of the loop, now that actors publish
-   * label requests and follow reward weights, and simulated labelers turn the requests into
-   * comparisons. A topic joins this set together with its first user, so a cluster holds no topic
-   * nothing reads.
+   * label requests and follow reward weights, simulated labelers and the feedback gateway turn the
+   * requests into comparisons, and the reward trainer publishes reward weights. A topic joins this
+   * set together with its first user, so a cluster holds no topic nothing reads.
    */
   private static final Set<String> IN_USE =
       Set.of(

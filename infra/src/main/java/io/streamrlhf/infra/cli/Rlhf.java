@@ -38,6 +38,7 @@ import picocli.CommandLine.Command;
       RewardTrainerCommand.class,
       ActorCommand.class,
       LabelersCommand.class,
+      GatewayCommand.class,
       EvalCommand.class,
       GenerateCommand.class,
       TasksCommand.class,

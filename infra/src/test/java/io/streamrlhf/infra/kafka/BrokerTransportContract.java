@@ -72,7 +72,6 @@ abstract class BrokerTransportContract {
     // provisioning creates the reward model's weight topic too (the reward trainer publishes
     // there): the weight tests use it as a second weight topic
     TopicProvisioner.provision(bootstrap, TIMEOUT);
-    // the weight tests use the reward model's weight topic as a second one; provisioning made it
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(bootstrap, "contract-test"));
   }
 

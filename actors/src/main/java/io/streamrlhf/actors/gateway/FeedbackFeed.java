@@ -1,0 +1,120 @@
+package io.streamrlhf.actors.gateway;
+
+import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.Comparison;
+import io.streamrlhf.schemas.LabelRequest;
+import io.streamrlhf.schemas.TopicSpec;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.DecodingConsumer;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * Reads {@code rlhf.label-requests} and {@code rlhf.comparisons} from the beginning, without a
+ * consumer group (every gateway sees every record), and hands each decoded record to its {@link
+ * FeedbackGateway} by a local message. Replaying the comparisons on start is how a restarted
+ * gateway knows who answered what and which idempotency keys are used; records that do not decode
+ * go to the dead-letter topic ({@link DecodingConsumer}).
+ *
+ * <p>A worker verticle: its consumers are touched only by its own context; it polls in short rounds
+ * and re-queues itself, so undeploying stops it between polls.
+ */
+final class FeedbackFeed extends VerticleBase {
+  private static final Duration POLL = Duration.ofMillis(100);
+  private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration QUIET_LOG = Duration.ofSeconds(60);
+
+  private final String bootstrapServers;
+  private final String gatewayAddress;
+  private final String clientId;
+  private final Consumer<String> log;
+  private final List<KafkaConsumer<byte[], byte[]>> consumers = new ArrayList<>();
+  private KafkaProducer<byte[], byte[]> deadLetters;
+  private DecodingConsumer<LabelRequest> requests;
+  private DecodingConsumer<Comparison> comparisons;
+  private volatile boolean running;
+  private long lastFailureLog;
+
+  FeedbackFeed(
+      String bootstrapServers, String gatewayAddress, String clientId, Consumer<String> log) {
+    this.bootstrapServers = bootstrapServers;
+    this.gatewayAddress = gatewayAddress;
+    this.clientId = clientId;
+    this.log = log;
+  }
+
+  @Override
+  public Future<?> start() {
+    FeedRecords.registerCodecs(vertx);
+    deadLetters =
+        new KafkaProducer<>(KafkaClientConfigs.producer(bootstrapServers, clientId + "-dlq"));
+    requests =
+        new DecodingConsumer<>(
+            fromTheBeginning(Topics.LABEL_REQUESTS),
+            AvroCodec.of(LabelRequest.class),
+            deadLetters,
+            clientId,
+            DEAD_LETTER_TIMEOUT);
+    comparisons =
+        new DecodingConsumer<>(
+            fromTheBeginning(Topics.COMPARISONS),
+            AvroCodec.of(Comparison.class),
+            deadLetters,
+            clientId,
+            DEAD_LETTER_TIMEOUT);
+    running = true;
+    context.runOnContext(v -> round());
+    return Future.succeededFuture();
+  }
+
+  /**
+   * A consumer assigned every partition of the topic (counts from {@link Topics}, so no metadata
+   * round trip is needed before the broker answers), starting at the earliest record.
+   */
+  private KafkaConsumer<byte[], byte[]> fromTheBeginning(String topic) {
+    // the weight topics' groupless, from-the-beginning reader suits these topics too
+    var consumer =
+        new KafkaConsumer<byte[], byte[]>(
+            KafkaClientConfigs.weightsConsumer(bootstrapServers, clientId + "-" + topic));
+    int partitions = Topics.byName(topic).map(TopicSpec::partitions).orElseThrow();
+    var assigned = new ArrayList<TopicPartition>();
+    for (int p = 0; p < partitions; p++) assigned.add(new TopicPartition(topic, p));
+    consumer.assign(assigned);
+    consumer.seekToBeginning(assigned);
+    consumers.add(consumer);
+    return consumer;
+  }
+
+  private void round() {
+    if (!running) return;
+    try {
+      var bus = vertx.eventBus();
+      // requests first: a comparison is more useful once its request is known (either order works)
+      for (var r : requests.poll(POLL)) bus.send(gatewayAddress, r.value());
+      for (var c : comparisons.poll(POLL)) bus.send(gatewayAddress, c.value());
+    } catch (RuntimeException e) {
+      long now = System.nanoTime();
+      if (now - lastFailureLog > QUIET_LOG.toNanos()) {
+        lastFailureLog = now;
+        log.accept("gateway: reading the feedback topics failed, retrying: " + e.getMessage());
+      }
+    }
+    context.runOnContext(v -> round());
+  }
+
+  @Override
+  public Future<?> stop() {
+    running = false;
+    for (var c : consumers) c.close(Duration.ofSeconds(5));
+    deadLetters.close(Duration.ofSeconds(5));
+    return Future.succeededFuture();
+  }
+}

@@ -1,0 +1,569 @@
+package io.streamrlhf.actors.gateway;
+
+import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.Comparison;
+import io.streamrlhf.schemas.LabelRequest;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.Acks;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.CorsHandler;
+import io.vertx.ext.web.handler.HttpException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The feedback gateway (DESIGN.md, "The loop"): people and labeling tools rank the answers of
+ * {@code rlhf.label-requests}, and each ranking lands on {@code rlhf.comparisons} as a {@link
+ * Comparison}. It serves the labeling page, a JSON API doing the same for scripts, and webhook
+ * endpoints for Label Studio and Argilla; the routes are listed in {@link #router}.
+ *
+ * <p>Nothing is lost or doubled: a submission is answered 2xx only after the broker acknowledged
+ * its record ({@code acks=all}), 503 when it did not within the acknowledgement timeout; a retry
+ * with the same idempotency key (or the tool's annotation id) gets the first answer again and
+ * writes nothing.
+ *
+ * <p>What it knows (requests, who answered what, used keys) comes from its {@link FeedbackFeed} by
+ * local messages and lives in a {@link RequestBook} that only this verticle's event loop touches.
+ * It owns the producer; sends wait for their acknowledgement on a small worker pool, never on the
+ * event loop.
+ */
+public final class FeedbackGateway extends VerticleBase {
+  private static final Logger logger = LoggerFactory.getLogger(FeedbackGateway.class);
+  private static final AvroCodec<Comparison> COMPARISONS = AvroCodec.of(Comparison.class);
+  private static final String PAGE = "io/streamrlhf/actors/gateway/page/";
+
+  /** The page may load only its own script and style: no inline code, no other origin. */
+  private static final String PAGE_POLICY =
+      "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+          + "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+  private final GatewaySettings settings;
+  private final String id;
+  private final String feedAddress;
+  private final RequestBook book = new RequestBook();
+  private final Map<String, Future<Reply>> inFlightByKey = new HashMap<>();
+  private final Set<String> inFlightAnswers = new HashSet<>();
+  private final byte[] token;
+  private final byte[] labelStudioToken;
+  private RateLimiter limiter;
+  private byte[] argillaKey;
+  private KafkaProducer<byte[], byte[]> producer;
+  private WorkerExecutor acks;
+  private HttpServer server;
+  private Map<String, Buffer> page;
+
+  /** A response, kept whole so a retried submission gets exactly the first one again. */
+  record Reply(int status, JsonObject body) {}
+
+  /**
+   * @param id names this gateway's Kafka clients and worker pool
+   * @param feedAddress where its {@link FeedbackFeed} sends the records it reads
+   */
+  FeedbackGateway(GatewaySettings settings, String id, String feedAddress) {
+    this.settings = settings;
+    this.id = id;
+    this.feedAddress = feedAddress;
+    this.token = settings.token().getBytes(StandardCharsets.UTF_8);
+    this.labelStudioToken = settings.labelStudioToken().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** The port the server listens on (the chosen one when the settings asked for 0). */
+  int port() {
+    return server.actualPort();
+  }
+
+  @Override
+  public Future<?> start() {
+    FeedRecords.registerCodecs(vertx);
+    limiter = new RateLimiter(settings.ratePerMinute());
+    argillaKey =
+        settings.argillaSecret() == null ? null : StandardWebhooks.key(settings.argillaSecret());
+    page =
+        Map.of(
+            "index.html", resource("index.html"),
+            "page.js", resource("page.js"),
+            "page.css", resource("page.css"));
+    vertx
+        .eventBus()
+        .localConsumer(
+            feedAddress,
+            message -> {
+              if (message.body() instanceof LabelRequest r) book.addRequest(r);
+              else if (message.body() instanceof Comparison c) book.addComparison(c);
+            });
+    var router = router();
+    producer = new KafkaProducer<>(producerConfig());
+    long ackMillis = settings.ackTimeout().toMillis();
+    acks =
+        vertx.createSharedWorkerExecutor(
+            "rlhf-" + id + "-acks", 8, 3 * ackMillis + 5_000, TimeUnit.MILLISECONDS);
+    return vertx
+        .createHttpServer(new HttpServerOptions().setHost(settings.host()).setPort(settings.port()))
+        .requestHandler(router)
+        .listen()
+        .onSuccess(s -> server = s)
+        .onFailure(e -> closeClients()); // stop() is not called when start() fails
+  }
+
+  /**
+   * The project's producer (idempotent, {@code acks=all}) with its waits bounded by the
+   * acknowledgement timeout: a send to an unreachable broker gives up by then instead of after a
+   * minute, and once it gave up the record is no longer in flight, so a client's retry cannot race
+   * it.
+   */
+  private Map<String, Object> producerConfig() {
+    long ackMillis = settings.ackTimeout().toMillis();
+    var c = KafkaClientConfigs.producer(settings.bootstrapServers(), "rlhf-" + id);
+    c.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, ackMillis);
+    c.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(50, ackMillis / 2));
+    c.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) ackMillis);
+    return c;
+  }
+
+  /**
+   * The routes. Under {@code /api} and {@code /webhooks} every call is rate-limited per client
+   * address; {@code /api} needs the bearer token, the webhooks their tool's credential.
+   */
+  private Router router() {
+    var router = Router.router(vertx);
+    router.route().handler(this::securityHeaders);
+    if (settings.corsOrigin() != null) {
+      router
+          .route()
+          .handler(
+              CorsHandler.create()
+                  .addOrigin(settings.corsOrigin())
+                  .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST))
+                  .allowedHeaders(Set.of("Authorization", "Content-Type", "Idempotency-Key")));
+    }
+    router.get("/").handler(ctx -> servePage(ctx, "index.html", "text/html; charset=utf-8"));
+    router.get("/page.js").handler(ctx -> servePage(ctx, "page.js", "text/javascript"));
+    router.get("/page.css").handler(ctx -> servePage(ctx, "page.css", "text/css"));
+
+    var body = BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes());
+    router.route("/api/*").handler(this::rateLimit).handler(this::requireToken);
+    router.route("/webhooks/*").handler(this::rateLimit);
+    router.get("/api/status").handler(this::status);
+    router.get("/api/requests/next").handler(this::next);
+    router.post("/api/comparisons").handler(body).handler(this::submitFromApi);
+    router.post("/api/skips").handler(body).handler(this::skip);
+    // a route of its own: Vert.x runs a body handler before any other handler of the same route
+    router.route("/webhooks/label-studio").handler(this::requireLabelStudioToken);
+    router.post("/webhooks/label-studio").handler(body).handler(this::labelStudio);
+    router.post("/webhooks/argilla").handler(body).handler(this::argilla);
+    router
+        .route()
+        .last()
+        .handler(
+            ctx -> reject(ctx, new Rejection(404, "no such endpoint: see rlhf gateway --help")));
+    router.route().failureHandler(this::failure);
+    return router;
+  }
+
+  // ---- cross-cutting: headers, rate limit, credentials, failures ----
+
+  private void securityHeaders(RoutingContext ctx) {
+    ctx.response()
+        .putHeader("X-Content-Type-Options", "nosniff")
+        .putHeader("Referrer-Policy", "no-referrer")
+        .putHeader("X-Frame-Options", "DENY");
+    ctx.next();
+  }
+
+  private void rateLimit(RoutingContext ctx) {
+    var client = ctx.request().remoteAddress() == null ? "?" : ctx.request().remoteAddress().host();
+    long wait = limiter.acquire(client, System.nanoTime());
+    if (wait == 0) {
+      ctx.next();
+      return;
+    }
+    ctx.response().putHeader("Retry-After", Long.toString(wait));
+    reject(
+        ctx,
+        new Rejection(
+            429,
+            "rate limit of "
+                + settings.ratePerMinute()
+                + " calls a minute reached; retry in "
+                + wait
+                + " s"));
+  }
+
+  private void requireToken(RoutingContext ctx) {
+    var given = bearer(ctx);
+    if (given == null) {
+      reject(
+          ctx,
+          new Rejection(
+              401,
+              "missing bearer token: send Authorization: Bearer <token> (rlhf gateway prints it)"));
+    } else if (!MessageDigest.isEqual(given, token)) {
+      reject(ctx, new Rejection(401, "wrong bearer token"));
+    } else {
+      ctx.next();
+    }
+  }
+
+  private void requireLabelStudioToken(RoutingContext ctx) {
+    var given = bearer(ctx);
+    if (given == null || !MessageDigest.isEqual(given, labelStudioToken)) {
+      reject(
+          ctx,
+          new Rejection(
+              401,
+              "missing or wrong token: add the header Authorization: Bearer <label-studio token>"
+                  + " to the Label Studio webhook"));
+    } else {
+      ctx.next();
+    }
+  }
+
+  private static byte[] bearer(RoutingContext ctx) {
+    var header = ctx.request().getHeader("Authorization");
+    if (header == null || !header.regionMatches(true, 0, "Bearer ", 0, 7)) return null;
+    return header.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Every failure ends here as one JSON line: a body over the limit (413), a route's own status, or
+   * 500 for our bugs, whose details go to the log and never to the client.
+   */
+  private void failure(RoutingContext ctx) {
+    var failure = ctx.failure();
+    if (failure instanceof Rejection r) {
+      reject(ctx, r);
+      return;
+    }
+    int status =
+        failure instanceof HttpException h
+            ? h.getStatusCode()
+            : ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+    if (status == 413) {
+      reject(
+          ctx,
+          new Rejection(
+              413, "request body over " + settings.maxBodyBytes() + " bytes (--max-body-bytes)"));
+    } else if (status >= 500 || failure != null && !(failure instanceof HttpException)) {
+      logger.error("gateway: {} {} failed", ctx.request().method(), ctx.request().path(), failure);
+      reject(ctx, new Rejection(500, "internal error; the gateway's log has the details"));
+    } else {
+      reject(ctx, new Rejection(status, ctx.response().getStatusMessage()));
+    }
+  }
+
+  // ---- the page ----
+
+  private void servePage(RoutingContext ctx, String name, String contentType) {
+    ctx.response()
+        .putHeader("Content-Type", contentType)
+        .putHeader("Cache-Control", "no-cache")
+        .putHeader("Content-Security-Policy", PAGE_POLICY)
+        .end(page.get(name));
+  }
+
+  private static Buffer resource(String name) {
+    try (var in = FeedbackGateway.class.getClassLoader().getResourceAsStream(PAGE + name)) {
+      if (in == null)
+        throw new IllegalStateException("the labeling page's " + name + " is missing");
+      return Buffer.buffer(in.readAllBytes());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  // ---- the JSON API ----
+
+  private void status(RoutingContext ctx) {
+    var labeler = ctx.request().getParam("labeler");
+    var body =
+        new JsonObject()
+            .put("waiting", book.waiting())
+            .put("comparisons", book.comparisons())
+            .put("labelers", new JsonObject(new HashMap<String, Object>(book.perLabeler())));
+    if (labeler != null) body.put("labeler", labeler).put("mine", book.count(labeler));
+    reply(ctx, new Reply(200, body));
+  }
+
+  private void next(RoutingContext ctx) {
+    handle(
+        ctx,
+        () -> {
+          var labeler = Submission.checkLabeler(ctx.request().getParam("labeler"));
+          var request = book.next(labeler);
+          if (request.isEmpty()) {
+            ctx.response().setStatusCode(204).end();
+            return;
+          }
+          reply(ctx, new Reply(200, requestJson(request.get()).put("waiting", book.waiting())));
+        });
+  }
+
+  private static JsonObject requestJson(LabelRequest r) {
+    return new JsonObject()
+        .put("requestId", r.getRequestId())
+        .put("promptId", r.getPromptId())
+        .put("prompt", r.getPromptText())
+        .put("responses", new JsonArray(List.copyOf(r.getResponses())))
+        .put("policyVersion", r.getPolicyVersion())
+        .put("rewardVersion", r.getRewardVersion())
+        .put("createdAt", r.getCreatedAt().toString());
+  }
+
+  private void skip(RoutingContext ctx) {
+    handle(
+        ctx,
+        () -> {
+          var json = json(ctx);
+          var requestId = PayloadFields.text(json, "requestId", "requestId");
+          var labeler = Submission.checkLabeler(json.getValue("labelerId"));
+          if (book.request(requestId).isEmpty()) throw unknownRequest(requestId);
+          book.skip(requestId, labeler);
+          ctx.response().setStatusCode(204).end();
+        });
+  }
+
+  private void submitFromApi(RoutingContext ctx) {
+    handle(
+        ctx,
+        () -> {
+          var json = json(ctx);
+          var headerKey = ctx.request().getHeader("Idempotency-Key");
+          var bodyKey = json.getValue("idempotencyKey");
+          if (bodyKey != null && !(bodyKey instanceof String))
+            throw Rejection.badRequest("idempotencyKey must be a string");
+          if (headerKey != null && bodyKey != null && !headerKey.equals(bodyKey))
+            throw Rejection.badRequest("the Idempotency-Key header and idempotencyKey differ");
+          if (json.getValue("ranks") != null && !(json.getValue("ranks") instanceof JsonArray))
+            throw Rejection.badRequest("ranks must be an array with one rank per answer");
+          var submission =
+              new Submission(
+                  json.getValue("requestId") instanceof String s ? s : null,
+                  json.getValue("ranks") instanceof JsonArray a ? a.getList() : null,
+                  json.getValue("labelerId") instanceof String s ? s : null,
+                  Submission.HUMAN,
+                  headerKey != null ? headerKey : (String) bodyKey);
+          submit(submission).onSuccess(r -> reply(ctx, r)).onFailure(ctx::fail);
+        });
+  }
+
+  // ---- the webhooks ----
+
+  private void labelStudio(RoutingContext ctx) {
+    handle(ctx, () -> apply(ctx, LabelStudioWebhook.read(json(ctx))));
+  }
+
+  private void argilla(RoutingContext ctx) {
+    handle(
+        ctx,
+        () -> {
+          if (argillaKey == null)
+            throw new Rejection(
+                404, "Argilla webhooks are off: start the gateway with --argilla-secret");
+          var raw = ctx.body().buffer();
+          StandardWebhooks.verify(
+              argillaKey,
+              ctx.request().getHeader("webhook-id"),
+              ctx.request().getHeader("webhook-timestamp"),
+              ctx.request().getHeader("webhook-signature"),
+              raw == null ? new byte[0] : raw.getBytes(),
+              Instant.now());
+          apply(ctx, ArgillaWebhook.read(json(ctx)));
+        });
+  }
+
+  private void apply(RoutingContext ctx, ToolEvent event) {
+    if (event instanceof ToolEvent.Ranked ranked) {
+      submit(ranked.submission()).onSuccess(r -> reply(ctx, r)).onFailure(ctx::fail);
+    } else if (event instanceof ToolEvent.Completed completed) {
+      book.complete(completed.requestId());
+      reply(ctx, new Reply(200, new JsonObject().put("completed", completed.requestId())));
+    } else if (event instanceof ToolEvent.Ignored ignored) {
+      reply(ctx, new Reply(200, new JsonObject().put("ignored", ignored.why())));
+    }
+  }
+
+  // ---- submitting a ranking ----
+
+  /**
+   * Checks a submission against the request it answers and writes its comparison, or answers a
+   * retry with the first reply. The future fails only with a {@link Rejection}.
+   */
+  private Future<Reply> submit(Submission s) {
+    var request = book.request(s.requestId()).orElseThrow(() -> unknownRequest(s.requestId()));
+    var ranks = Ranks.check(s.ranks(), request.getResponses().size());
+    var key = s.scopedKey();
+    if (key != null) {
+      var inFlight = inFlightByKey.get(key);
+      if (inFlight != null) return inFlight; // the same submission, sent again while in flight
+      var earlier = book.byKey(key);
+      if (earlier.isPresent()) {
+        var c = earlier.get();
+        if (!c.getRequestId().equals(s.requestId()) || !c.getRanks().equals(ranks))
+          throw Rejection.badRequest(
+              "idempotency key '"
+                  + Submission.clip(s.idempotencyKey())
+                  + "' was already used for another ranking; use a new key");
+        return Future.succeededFuture(created(c));
+      }
+    }
+    var answer = s.requestId() + '\u0000' + s.labelerId();
+    if (book.answered(s.requestId(), s.labelerId()) || inFlightAnswers.contains(answer))
+      throw Rejection.badRequest(
+          "request " + s.requestId() + " was already answered by labeler " + s.labelerId());
+
+    var comparison = s.toComparison(request, ranks, Instant.now());
+    book.sending(comparison);
+    inFlightAnswers.add(answer);
+    var written =
+        acks.<Void>executeBlocking(() -> send(comparison), false)
+            .transform(
+                done -> {
+                  // back on this verticle's event loop: the book is touched from nowhere else
+                  assert Context.isOnEventLoopThread() : "submission completed off the event loop";
+                  inFlightAnswers.remove(answer);
+                  if (key != null) inFlightByKey.remove(key);
+                  if (done.succeeded()) {
+                    book.addOwn(comparison);
+                    return Future.succeededFuture(created(comparison));
+                  }
+                  book.notSent(comparison);
+                  logger.warn("gateway: comparison not written: {}", done.cause().getMessage());
+                  return Future.<Reply>failedFuture(
+                      new Rejection(
+                          503,
+                          "the broker did not acknowledge the comparison within "
+                              + settings.ackTimeout().toMillis()
+                              + " ms; retry with the same idempotency key"));
+                });
+    if (key != null) inFlightByKey.put(key, written);
+    return written;
+  }
+
+  /**
+   * Sends on a worker thread and waits for the acknowledgement: a little longer than the producer's
+   * own delivery timeout, so that when this gives up the producer has too.
+   */
+  private Void send(Comparison c) {
+    var key = c.getRequestId().getBytes(StandardCharsets.UTF_8);
+    var sent = producer.send(new ProducerRecord<>(Topics.COMPARISONS, key, COMPARISONS.encode(c)));
+    Acks.await(
+        List.of(sent),
+        settings.ackTimeout().plusSeconds(2),
+        "comparison " + c.getComparisonId(),
+        IllegalStateException::new);
+    return null;
+  }
+
+  private static Reply created(Comparison c) {
+    return new Reply(
+        201,
+        new JsonObject()
+            .put("comparisonId", c.getComparisonId())
+            .put("requestId", c.getRequestId())
+            .put("labelerId", c.getLabelerId())
+            .put("kind", c.getKind())
+            .put("ranks", new JsonArray(List.copyOf(c.getRanks())))
+            .put("idempotencyKey", c.getIdempotencyKey()));
+  }
+
+  private static Rejection unknownRequest(String requestId) {
+    return Rejection.badRequest(
+        "unknown request id "
+            + Submission.clip(requestId)
+            + ": not (yet) read from "
+            + Topics.LABEL_REQUESTS
+            + ", or older than the newest "
+            + RequestBook.CAPACITY);
+  }
+
+  // ---- plumbing ----
+
+  /** Runs a route's work; a {@link Rejection} becomes its status and reason. */
+  private void handle(RoutingContext ctx, Runnable work) {
+    try {
+      work.run();
+    } catch (Rejection r) {
+      reject(ctx, r);
+    }
+  }
+
+  private static JsonObject json(RoutingContext ctx) {
+    var raw = ctx.body().buffer();
+    if (raw == null || raw.length() == 0)
+      throw Rejection.badRequest("empty body: send a JSON object");
+    Object value;
+    try {
+      value = Json.decodeValue(raw);
+    } catch (DecodeException e) {
+      // Jackson's first line says what it expected; the rest quotes the body back
+      var first = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
+      first = first.replaceFirst("^Failed to decode: ?", "");
+      throw Rejection.badRequest(
+          "malformed JSON: " + (first.length() > 140 ? first.substring(0, 140) + "..." : first));
+    }
+    if (!(value instanceof JsonObject o)) throw Rejection.badRequest("body must be a JSON object");
+    return o;
+  }
+
+  private static void reply(RoutingContext ctx, Reply r) {
+    if (ctx.response().ended()) return;
+    ctx.response()
+        .setStatusCode(r.status())
+        .putHeader("Content-Type", "application/json")
+        .putHeader("Cache-Control", "no-store")
+        .end(r.body().encode());
+  }
+
+  private static void reject(RoutingContext ctx, Rejection r) {
+    if (r.status() == 401) ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"rlhf\"");
+    reply(ctx, new Reply(r.status(), new JsonObject().put("error", r.reason())));
+  }
+
+  @Override
+  public Future<?> stop() {
+    var closing = server == null ? Future.succeededFuture() : server.close();
+    return closing.eventually(this::closeClients);
+  }
+
+  /** Closes the worker pool, then the producer (off the event loop: it may wait for the broker). */
+  private Future<Void> closeClients() {
+    return acks.close()
+        .eventually(
+            () ->
+                vertx.executeBlocking(
+                    () -> {
+                      producer.close(Duration.ofSeconds(2));
+                      return null;
+                    }));
+  }
+}

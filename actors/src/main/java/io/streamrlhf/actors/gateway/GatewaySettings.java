@@ -1,0 +1,208 @@
+package io.streamrlhf.actors.gateway;
+
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.Base64;
+
+/**
+ * How one feedback gateway runs.
+ *
+ * @param bootstrapServers the Kafka cluster
+ * @param host the address to listen on (127.0.0.1: this machine only)
+ * @param port the HTTP port; 0 picks a free one
+ * @param token the bearer token every API call needs
+ * @param labelStudioToken the bearer token Label Studio's webhook sends (set as a header in its
+ *     webhook settings)
+ * @param argillaSecret Argilla's webhook secret ({@code whsec_<base64>}); null: the Argilla
+ *     endpoint is off
+ * @param corsOrigin the one other origin whose pages may call the API; null: none (CORS off)
+ * @param maxBodyBytes larger request bodies are refused (413)
+ * @param ratePerMinute API and webhook calls allowed per client address and minute (429 beyond)
+ * @param ackTimeout how long a submission waits for the broker's acknowledgement before it is
+ *     answered 503
+ */
+public record GatewaySettings(
+    String bootstrapServers,
+    String host,
+    int port,
+    String token,
+    String labelStudioToken,
+    String argillaSecret,
+    String corsOrigin,
+    int maxBodyBytes,
+    int ratePerMinute,
+    Duration ackTimeout) {
+  public static final String DEFAULT_HOST = "127.0.0.1";
+  public static final int DEFAULT_PORT = 8080;
+  public static final int DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+  public static final int DEFAULT_RATE_PER_MINUTE = 600;
+  public static final Duration DEFAULT_ACK_TIMEOUT = Duration.ofSeconds(10);
+
+  /**
+   * @throws IllegalArgumentException with a one-line message a user can act on
+   */
+  public GatewaySettings {
+    if (bootstrapServers == null || bootstrapServers.isBlank())
+      throw new IllegalArgumentException("the gateway needs Kafka bootstrap servers");
+    if (port < 0 || port > 65_535)
+      throw new IllegalArgumentException("port must be in 0..65535, got " + port);
+    if (token == null || token.isBlank())
+      throw new IllegalArgumentException("the API token must not be blank");
+    if (labelStudioToken == null || labelStudioToken.isBlank()) labelStudioToken = token;
+    if (argillaSecret != null) StandardWebhooks.key(argillaSecret); // refuse a bad one at start
+    if (corsOrigin != null
+        && !(corsOrigin.startsWith("http://") || corsOrigin.startsWith("https://")))
+      throw new IllegalArgumentException(
+          "CORS origin must be scheme://host[:port], e.g. https://labels.example.org, got "
+              + corsOrigin);
+    if (maxBodyBytes < 1024)
+      throw new IllegalArgumentException("max body bytes must be >= 1024, got " + maxBodyBytes);
+    if (ratePerMinute < 1)
+      throw new IllegalArgumentException(
+          "rate limit must be >= 1 per minute, got " + ratePerMinute);
+    if (ackTimeout == null || ackTimeout.toMillis() < 100)
+      throw new IllegalArgumentException("the acknowledgement timeout must be >= 100 ms");
+  }
+
+  /** A gateway on {@code port} with a token and the defaults for everything else. */
+  public static GatewaySettings of(String bootstrapServers, int port, String token) {
+    return new GatewaySettings(
+        bootstrapServers,
+        DEFAULT_HOST,
+        port,
+        token,
+        null,
+        null,
+        null,
+        DEFAULT_MAX_BODY_BYTES,
+        DEFAULT_RATE_PER_MINUTE,
+        DEFAULT_ACK_TIMEOUT);
+  }
+
+  /** A fresh random token: 32 bytes from a SecureRandom, URL-safe base64. */
+  public static String generateToken() {
+    var bytes = new byte[32];
+    new SecureRandom().nextBytes(bytes);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
+  }
+
+  public GatewaySettings withArgillaSecret(String secret) {
+    return new GatewaySettings(
+        bootstrapServers,
+        host,
+        port,
+        token,
+        labelStudioToken,
+        secret,
+        corsOrigin,
+        maxBodyBytes,
+        ratePerMinute,
+        ackTimeout);
+  }
+
+  public GatewaySettings withLabelStudioToken(String t) {
+    return new GatewaySettings(
+        bootstrapServers,
+        host,
+        port,
+        token,
+        t,
+        argillaSecret,
+        corsOrigin,
+        maxBodyBytes,
+        ratePerMinute,
+        ackTimeout);
+  }
+
+  public GatewaySettings withCorsOrigin(String origin) {
+    return new GatewaySettings(
+        bootstrapServers,
+        host,
+        port,
+        token,
+        labelStudioToken,
+        argillaSecret,
+        origin,
+        maxBodyBytes,
+        ratePerMinute,
+        ackTimeout);
+  }
+
+  public GatewaySettings withMaxBodyBytes(int n) {
+    return new GatewaySettings(
+        bootstrapServers,
+        host,
+        port,
+        token,
+        labelStudioToken,
+        argillaSecret,
+        corsOrigin,
+        n,
+        ratePerMinute,
+        ackTimeout);
+  }
+
+  public GatewaySettings withRatePerMinute(int n) {
+    return new GatewaySettings(
+        bootstrapServers,
+        host,
+        port,
+        token,
+        labelStudioToken,
+        argillaSecret,
+        corsOrigin,
+        maxBodyBytes,
+        n,
+        ackTimeout);
+  }
+
+  public GatewaySettings withAckTimeout(Duration t) {
+    return new GatewaySettings(
+        bootstrapServers,
+        host,
+        port,
+        token,
+        labelStudioToken,
+        argillaSecret,
+        corsOrigin,
+        maxBodyBytes,
+        ratePerMinute,
+        t);
+  }
+
+  public GatewaySettings withHost(String h) {
+    return new GatewaySettings(
+        bootstrapServers,
+        h,
+        port,
+        token,
+        labelStudioToken,
+        argillaSecret,
+        corsOrigin,
+        maxBodyBytes,
+        ratePerMinute,
+        ackTimeout);
+  }
+
+  /** Keeps secrets out of logs and exception messages. */
+  @Override
+  public String toString() {
+    return "GatewaySettings[bootstrap="
+        + bootstrapServers
+        + ", listen="
+        + host
+        + ":"
+        + port
+        + ", argilla="
+        + (argillaSecret != null ? "on" : "off")
+        + ", cors="
+        + (corsOrigin == null ? "off" : corsOrigin)
+        + ", maxBodyBytes="
+        + maxBodyBytes
+        + ", ratePerMinute="
+        + ratePerMinute
+        + ", ackTimeout="
+        + ackTimeout
+        + "]";
+  }
+}

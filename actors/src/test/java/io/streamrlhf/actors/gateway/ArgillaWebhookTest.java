@@ -1,0 +1,83 @@
+package io.streamrlhf.actors.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ArgillaWebhookTest {
+  /** A response.created event in the documented shape, trimmed to what matters here. */
+  static JsonObject responseCreated(String status, JsonArray ranking) {
+    return new JsonObject()
+        .put("type", "response.created")
+        .put("version", 1)
+        .put("timestamp", "2024-09-26T14:05:30.182364Z")
+        .put(
+            "data",
+            new JsonObject()
+                .put("id", "7164a58e-3611-4b0a-98cc-9184bc92dc5a")
+                .put(
+                    "values",
+                    new JsonObject()
+                        .put("comment", new JsonObject().put("value", "fine"))
+                        .put("ranking", new JsonObject().put("value", ranking)))
+                .put("status", status)
+                .put(
+                    "record",
+                    new JsonObject()
+                        .put("id", "88654411-4eec-4d17-ad73-e5baf59d0efb")
+                        .put("status", "pending")
+                        .put("fields", new JsonObject().put("prompt", "Reverse abc."))
+                        .put("metadata", new JsonObject())
+                        .put("external_id", "r1"))
+                .put("user", new JsonObject().put("id", "df11").put("username", "carol")));
+  }
+
+  static JsonArray ranking(int... rankByAnswer) {
+    var items = new JsonArray();
+    for (int i = 0; i < rankByAnswer.length; i++)
+      items.add(new JsonObject().put("value", Integer.toString(i)).put("rank", rankByAnswer[i]));
+    return items;
+  }
+
+  @Test
+  void aSubmittedRankingBecomesRanksWithTheResponseIdAsKey() {
+    var event = ArgillaWebhook.read(responseCreated("submitted", ranking(2, 1, 2)));
+    var s = ((ToolEvent.Ranked) event).submission();
+    assertThat(s.requestId()).isEqualTo("r1");
+    assertThat(s.ranks()).isEqualTo(List.of(1, 0, 1));
+    assertThat(s.labelerId()).isEqualTo("argilla/carol");
+    assertThat(s.kind()).isEqualTo("argilla");
+    assertThat(s.idempotencyKey()).isEqualTo("7164a58e-3611-4b0a-98cc-9184bc92dc5a");
+  }
+
+  @Test
+  void draftsAndOtherEventsAreIgnoredAndRecordCompletedRetiresTheRequest() {
+    assertThat(ArgillaWebhook.read(responseCreated("draft", ranking(1, 2))))
+        .isInstanceOf(ToolEvent.Ignored.class);
+    var completed =
+        new JsonObject()
+            .put("type", "record.completed")
+            .put("data", new JsonObject().put("status", "completed").put("external_id", "r9"));
+    assertThat(ArgillaWebhook.read(completed)).isEqualTo(new ToolEvent.Completed("r9"));
+    var dataset = new JsonObject().put("type", "dataset.created").put("data", new JsonObject());
+    assertThat(ArgillaWebhook.read(dataset)).isInstanceOf(ToolEvent.Ignored.class);
+  }
+
+  @Test
+  void optionsThatAreNotAnswerIndicesOrAMissingRankAreBadRequests() {
+    var named = new JsonArray().add(new JsonObject().put("value", "best-one").put("rank", 1));
+    assertThatThrownBy(() -> ArgillaWebhook.read(responseCreated("submitted", named)))
+        .isInstanceOf(Rejection.class)
+        .hasMessageContaining("not an answer index");
+    var unranked =
+        new JsonArray()
+            .add(new JsonObject().put("value", "0").put("rank", 1))
+            .add(new JsonObject().put("value", "1").putNull("rank"));
+    assertThatThrownBy(() -> ArgillaWebhook.read(responseCreated("submitted", unranked)))
+        .hasMessageContaining("has no rank");
+  }
+}

@@ -1,0 +1,57 @@
+package io.streamrlhf.actors.gateway;
+
+import static org.assertj.core.api.Assertions.assertThatCode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import org.junit.jupiter.api.Test;
+
+class StandardWebhooksTest {
+  // The example delivery of the Standard Webhooks / Svix documentation, signature included.
+  private static final byte[] KEY = StandardWebhooks.key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+  private static final String ID = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+  private static final String TIMESTAMP = "1614265330";
+  private static final byte[] BODY = "{\"test\": 2432232314}".getBytes(StandardCharsets.UTF_8);
+  private static final String SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+  private static final Instant THEN = Instant.ofEpochSecond(1614265330 + 30);
+
+  @Test
+  void theSpecificationsExampleVerifiesAlsoAmongOtherSignatures() {
+    assertThatCode(() -> StandardWebhooks.verify(KEY, ID, TIMESTAMP, SIGNATURE, BODY, THEN))
+        .doesNotThrowAnyException();
+    assertThatCode(
+            () ->
+                StandardWebhooks.verify(KEY, ID, TIMESTAMP, "v1,bm90IGl0 " + SIGNATURE, BODY, THEN))
+        .doesNotThrowAnyException();
+  }
+
+  @Test
+  void aChangedBodyIdOrKeyOrAStaleTimestampIsRefused() {
+    var other = "{\"test\": 2432232315}".getBytes(StandardCharsets.UTF_8);
+    assertThatThrownBy(() -> StandardWebhooks.verify(KEY, ID, TIMESTAMP, SIGNATURE, other, THEN))
+        .isInstanceOf(Rejection.class)
+        .hasMessageContaining("does not match");
+    assertThatThrownBy(
+            () -> StandardWebhooks.verify(KEY, "msg_x", TIMESTAMP, SIGNATURE, BODY, THEN))
+        .hasMessageContaining("does not match");
+    var wrongKey = StandardWebhooks.key("whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ=");
+    assertThatThrownBy(
+            () -> StandardWebhooks.verify(wrongKey, ID, TIMESTAMP, SIGNATURE, BODY, THEN))
+        .hasMessageContaining("does not match");
+    assertThatThrownBy(
+            () ->
+                StandardWebhooks.verify(
+                    KEY, ID, TIMESTAMP, SIGNATURE, BODY, THEN.plusSeconds(3600)))
+        .hasMessageContaining("off our clock");
+    assertThatThrownBy(() -> StandardWebhooks.verify(KEY, ID, TIMESTAMP, null, BODY, THEN))
+        .hasMessageContaining("missing");
+  }
+
+  @Test
+  void aSecretThatIsNotBase64IsRefusedAtStart() {
+    assertThatThrownBy(() -> StandardWebhooks.key("whsec_not base64!"))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("whsec_");
+  }
+}

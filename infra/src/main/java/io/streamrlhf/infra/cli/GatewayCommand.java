@@ -1,0 +1,220 @@
+package io.streamrlhf.infra.cli;
+
+import io.streamrlhf.actors.gateway.GatewayNode;
+import io.streamrlhf.actors.gateway.GatewaySettings;
+import io.streamrlhf.infra.kafka.TopicProvisioner;
+import io.vertx.core.Vertx;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code rlhf gateway}: the feedback gateway on its own ({@link GatewayNode}): the labeling page,
+ * the JSON API and the labeling tools' webhooks, turning rankings of {@code rlhf.label-requests}
+ * into {@code rlhf.comparisons}.
+ */
+@Command(
+    name = "gateway",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = {
+      "Serves the labeling page and a JSON API where people and scripts rank the K answers of the label"
+          + " requests on rlhf.label-requests, and webhooks for Label Studio and Argilla; every ranking"
+          + " becomes a comparison on rlhf.comparisons, answered 2xx only once the broker acknowledged it.",
+      "Prints the page's address, and the token when it generated one. Serves until Ctrl-C."
+    },
+    footerHeading = "%nEndpoints (every /api call needs Authorization: Bearer <token>):%n",
+    footer = {
+      "  GET  /  the labeling page (asks for the token and a labeler id)",
+      "  GET  /api/requests/next?labeler=ID",
+      "       200 {requestId, prompt, responses[K], policyVersion, ...}: the oldest",
+      "       waiting request ID has neither answered nor skipped; 204 when none",
+      "  POST /api/comparisons  {requestId, ranks, labelerId, idempotencyKey?}",
+      "       (or an Idempotency-Key header); ranks[i] is the rank of answer i:",
+      "       K values in 0..K-1, 0 best, equal ranks tie. 201 {comparisonId, ...}",
+      "       once the broker acknowledged it; a retry with the same key gets the",
+      "       same 201 and writes nothing",
+      "  POST /api/skips  {requestId, labelerId}: 204; not offered to them again",
+      "  GET  /api/status[?labeler=ID]",
+      "       {waiting, comparisons, labelers: {id: count}, mine}",
+      "  POST /webhooks/label-studio  Label Studio's ANNOTATION_CREATED webhook,",
+      "       with the header Authorization: Bearer <label-studio token>; the",
+      "       annotation id is the idempotency key",
+      "  POST /webhooks/argilla  Argilla's webhooks (Standard Webhooks, signed",
+      "       with --argilla-secret): response.created is a ranking,",
+      "       record.completed retires the request",
+      "",
+      "Statuses: 400 bad input, with a one-line reason (malformed JSON, an",
+      "  unknown request id, ranks that are not K values in 0..K-1, a request the",
+      "  labeler already answered); 401 a missing or wrong token or signature;",
+      "  413 a body over --max-body-bytes; 429 over --rate-limit (Retry-After);",
+      "  503 the broker did not acknowledge within --ack-timeout (retry with the",
+      "  same idempotency key).",
+      "Secrets may come from the environment instead of the command line:",
+      "  RLHF_GATEWAY_TOKEN, RLHF_LABEL_STUDIO_TOKEN, RLHF_ARGILLA_SECRET."
+    })
+final class GatewayCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(
+      names = "--bootstrap",
+      required = true,
+      paramLabel = "HOST:PORT",
+      description = "Kafka bootstrap servers.")
+  String bootstrap;
+
+  @Option(
+      names = "--host",
+      defaultValue = GatewaySettings.DEFAULT_HOST,
+      description = "Address to listen on; 0.0.0.0 lets other machines reach the page.")
+  String host;
+
+  @Option(
+      names = "--port",
+      defaultValue = "" + GatewaySettings.DEFAULT_PORT,
+      description = "HTTP port (0 picks a free one).")
+  int port;
+
+  @Option(
+      names = "--token",
+      paramLabel = "TOKEN",
+      description =
+          "Bearer token of the API and the page (default: $RLHF_GATEWAY_TOKEN, else a random one,"
+              + " printed at start).")
+  String token;
+
+  @Option(
+      names = "--label-studio-token",
+      paramLabel = "TOKEN",
+      description =
+          "Bearer token Label Studio's webhook sends (default: $RLHF_LABEL_STUDIO_TOKEN, else the"
+              + " API token).")
+  String labelStudioToken;
+
+  @Option(
+      names = "--argilla-secret",
+      paramLabel = "SECRET",
+      description =
+          "Argilla's webhook secret, whsec_<base64> (default: $RLHF_ARGILLA_SECRET); without one the"
+              + " Argilla endpoint is off.")
+  String argillaSecret;
+
+  @Option(
+      names = "--cors-origin",
+      paramLabel = "ORIGIN",
+      description =
+          "Let pages from this origin (scheme://host[:port]) call the API; default: no CORS.")
+  String corsOrigin;
+
+  @Option(
+      names = "--max-body-bytes",
+      defaultValue = "" + GatewaySettings.DEFAULT_MAX_BODY_BYTES,
+      description = "Larger request bodies are refused with 413.")
+  int maxBodyBytes;
+
+  @Option(
+      names = "--rate-limit",
+      defaultValue = "" + GatewaySettings.DEFAULT_RATE_PER_MINUTE,
+      paramLabel = "PER_MINUTE",
+      description = "API and webhook calls per client address and minute; more are refused (429).")
+  int ratePerMinute;
+
+  @Option(
+      names = "--ack-timeout",
+      defaultValue = "PT10S",
+      description =
+          "How long a submission waits for the broker's acknowledgement before it is answered 503"
+              + " (ISO-8601 duration).")
+  Duration ackTimeout;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    var out = spec.commandLine().getOut();
+    var givenToken = firstOf(token, System.getenv("RLHF_GATEWAY_TOKEN"));
+    var apiToken = givenToken != null ? givenToken : GatewaySettings.generateToken();
+    GatewaySettings settings;
+    try {
+      settings =
+          new GatewaySettings(
+              bootstrap,
+              host,
+              port,
+              apiToken,
+              firstOf(labelStudioToken, System.getenv("RLHF_LABEL_STUDIO_TOKEN")),
+              firstOf(argillaSecret, System.getenv("RLHF_ARGILLA_SECRET")),
+              corsOrigin,
+              maxBodyBytes,
+              ratePerMinute,
+              ackTimeout);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
+    }
+    try {
+      TopicProvisioner.provision(bootstrap, Duration.ofSeconds(30));
+    } catch (IllegalStateException e) {
+      throw new UserError(
+          "cannot reach Kafka at "
+              + bootstrap
+              + " (is --bootstrap right and the broker up?): "
+              + e.getMessage(),
+          e);
+    }
+    var vertx = Vertx.vertx();
+    GatewayNode node;
+    try {
+      node = GatewayNode.deploy(vertx, settings, line -> println(out, line));
+    } catch (IllegalStateException e) {
+      vertx.close();
+      throw new UserError(
+          "cannot serve on "
+              + host
+              + ":"
+              + port
+              + ": "
+              + e.getMessage()
+              + "; choose another --port",
+          e);
+    }
+    println(out, "Feedback gateway for " + bootstrap + ": open " + node.url());
+    if (givenToken == null) println(out, "Token (generated; paste it into the page): " + apiToken);
+    println(
+        out,
+        "Label Studio webhook: "
+            + node.url()
+            + "webhooks/label-studio; Argilla webhook: "
+            + node.url()
+            + "webhooks/argilla"
+            + (settings.argillaSecret() == null ? " (off: no --argilla-secret)" : "")
+            + ". Ctrl-C to stop.");
+    var stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  println(out, "Stopping the feedback gateway...");
+                  node.stop();
+                  vertx.close().await();
+                  println(out, "Feedback gateway stopped.");
+                  stopped.countDown();
+                },
+                "rlhf-gateway-shutdown"));
+    stopped.await();
+    return 0;
+  }
+
+  private static String firstOf(String flag, String env) {
+    if (flag != null) return flag;
+    return env == null || env.isBlank() ? null : env;
+  }
+
+  private static void println(PrintWriter out, String line) {
+    synchronized (out) {
+      out.println(line);
+      out.flush();
+    }
+  }
+}

@@ -1,0 +1,51 @@
+package io.streamrlhf.infra.cli;
+
+import static io.streamrlhf.infra.cli.CliRun.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class GatewayCliTest {
+  @Test
+  void helpDocumentsTheEndpointsStatusesAndSecrets() {
+    var run = run("gateway", "--help");
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out())
+        .contains("--bootstrap=HOST:PORT")
+        .contains("--rate-limit=PER_MINUTE")
+        .contains("GET  /api/requests/next?labeler=ID")
+        .contains("GET  /api/status")
+        .contains("POST /api/comparisons")
+        .contains("POST /webhooks/label-studio")
+        .contains("POST /webhooks/argilla")
+        .contains("413")
+        .contains("429")
+        .contains("503")
+        .contains("RLHF_GATEWAY_TOKEN");
+  }
+
+  @Test
+  void badSettingsAreTheUsersMistakeBeforeAnythingConnects() {
+    var cases =
+        new String[][] {
+          {"--argilla-secret", "whsec_not base64!", "whsec_<base64>"},
+          {"--cors-origin", "labels.example.org", "scheme://host"},
+          {"--rate-limit", "0", "rate limit must be >= 1"},
+          {"--port", "70000", "port must be in 0..65535"},
+          {"--max-body-bytes", "10", "max body bytes must be >= 1024"},
+        };
+    for (var c : cases) {
+      // an address nothing listens on: the settings are refused before it is tried
+      var run = run("gateway", "--bootstrap", "127.0.0.1:1", c[0], c[1]);
+      assertThat(run.exitCode()).as(c[0]).isEqualTo(2);
+      assertThat(run.err().strip())
+          .as(c[0])
+          .startsWith("rlhf gateway: ")
+          .contains(c[2])
+          .doesNotContain("\n");
+    }
+    var missing = run("gateway");
+    assertThat(missing.exitCode()).isEqualTo(2);
+    assertThat(missing.err()).contains("--bootstrap");
+  }
+}

@@ -1,0 +1,512 @@
+package io.streamrlhf.infra.gateway;
+
+import static io.streamrlhf.infra.gateway.GatewayClient.request;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.actors.gateway.GatewayNode;
+import io.streamrlhf.actors.gateway.GatewaySettings;
+import io.streamrlhf.infra.kafka.EmbeddedKafka;
+import io.streamrlhf.infra.kafka.TopicProvisioner;
+import io.streamrlhf.schemas.Comparison;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.UUID;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The feedback gateway against a real broker, from outside: every status of its API, a retried
+ * submission written once, and Label Studio's and Argilla's documented webhook payloads read back
+ * from {@code rlhf.comparisons} as the right comparisons.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class FeedbackGatewayTest {
+  private static final String TOKEN = "test-token-0123456789";
+  private static final String LABEL_STUDIO_TOKEN = "label-studio-token-42";
+  private static final byte[] ARGILLA_KEY =
+      "argilla webhook key, 32 bytes ok".getBytes(StandardCharsets.UTF_8);
+  private static final String ARGILLA_SECRET =
+      "whsec_" + Base64.getEncoder().encodeToString(ARGILLA_KEY);
+  private static final int MAX_BODY = 4096;
+
+  private EmbeddedKafka kafka;
+  private Vertx vertx;
+  private GatewayNode node;
+  private GatewayClient client;
+
+  @BeforeAll
+  void start() {
+    kafka = EmbeddedKafka.start();
+    TopicProvisioner.provision(kafka.bootstrapServers(), Duration.ofSeconds(30));
+    vertx = Vertx.vertx();
+    node =
+        GatewayNode.deploy(
+            vertx,
+            GatewaySettings.of(kafka.bootstrapServers(), 0, TOKEN)
+                .withLabelStudioToken(LABEL_STUDIO_TOKEN)
+                .withArgillaSecret(ARGILLA_SECRET)
+                .withMaxBodyBytes(MAX_BODY)
+                .withAckTimeout(Duration.ofSeconds(5)),
+            line -> {});
+    client = new GatewayClient(node.url(), kafka.bootstrapServers());
+  }
+
+  @AfterAll
+  void stop() {
+    if (node != null) node.stop();
+    if (vertx != null) vertx.close().await();
+    if (kafka != null) kafka.close();
+  }
+
+  private String published(String... responses) throws Exception {
+    var id = "r-" + UUID.randomUUID();
+    client.publish(request(id, responses));
+    client.awaitKnown(id, TOKEN);
+    return id;
+  }
+
+  private static String submission(String requestId, List<Integer> ranks, String labeler) {
+    return new JsonObject()
+        .put("requestId", requestId)
+        .put("ranks", new JsonArray(List.copyOf(ranks)))
+        .put("labelerId", labeler)
+        .encode();
+  }
+
+  /** A refusal says why in one line of JSON and nothing of the gateway's insides. */
+  private static void assertOneLineReason(GatewayClient.Reply r, int status, String reason) {
+    assertThat(r.status()).as(r.body()).isEqualTo(status);
+    assertThat(r.header("Content-Type")).startsWith("application/json");
+    var error = r.json().getString("error");
+    assertThat(error).containsIgnoringCase(reason).doesNotContain("\n");
+    assertThat(r.body()).doesNotContain("Exception").doesNotContain("\tat ").doesNotContain("io.");
+  }
+
+  @Test
+  void everyApiCallNeedsTheBearerToken() throws Exception {
+    var id = published("cba", "abc");
+    var body = submission(id, List.of(0, 1), "alice");
+    var missing = client.post("/api/comparisons", null, body);
+    assertOneLineReason(missing, 401, "missing bearer token");
+    assertThat(missing.header("WWW-Authenticate")).startsWith("Bearer");
+    assertOneLineReason(client.post("/api/comparisons", "not-the-token", body), 401, "wrong");
+    assertOneLineReason(client.get("/api/status", null), 401, "bearer");
+    assertOneLineReason(client.get("/api/requests/next?labeler=a", "x"), 401, "wrong");
+    assertThat(client.comparisonsFor(id)).isEmpty();
+  }
+
+  @Test
+  void aBodyOverTheLimitIs413() throws Exception {
+    var id = published("cba", "abc");
+    var padded =
+        new JsonObject()
+            .put("requestId", id)
+            .put("ranks", new JsonArray().add(0).add(1))
+            .put("labelerId", "alice")
+            .put("note", "x".repeat(MAX_BODY))
+            .encode();
+    assertOneLineReason(client.post("/api/comparisons", TOKEN, padded), 413, "over 4096 bytes");
+    assertThat(client.comparisonsFor(id)).isEmpty();
+  }
+
+  @Test
+  void badInputIs400WithAOneLineReason() throws Exception {
+    var id = published("cba", "abc", "bca");
+    assertOneLineReason(
+        client.post("/api/comparisons", TOKEN, "{\"requestId\": \"" + id + "\", \"ranks\": [0,"),
+        400,
+        "malformed JSON");
+    assertOneLineReason(
+        client.post(
+            "/api/comparisons", TOKEN, submission("r-never-published", List.of(0, 1, 2), "alice")),
+        400,
+        "unknown request id");
+    assertOneLineReason(
+        client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1), "alice")),
+        400,
+        "3 answers");
+    assertOneLineReason(
+        client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1, 3), "alice")),
+        400,
+        "outside 0..2");
+    assertOneLineReason(
+        client.post(
+            "/api/comparisons",
+            TOKEN,
+            "{\"requestId\": \"" + id + "\", \"ranks\": [0, 0.5, 1], \"labelerId\": \"alice\"}"),
+        400,
+        "not a whole number");
+    assertOneLineReason(
+        client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1, 2), "")),
+        400,
+        "labelerId");
+    assertThat(client.comparisonsFor(id)).isEmpty();
+
+    var ok = client.post("/api/comparisons", TOKEN, submission(id, List.of(1, 0, 1), "alice"));
+    assertThat(ok.status()).as(ok.body()).isEqualTo(201);
+    assertOneLineReason(
+        client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1, 2), "alice")),
+        400,
+        "already answered by labeler alice");
+    assertThat(client.comparisonsFor(id)).hasSize(1);
+  }
+
+  @Test
+  void aRetryWithTheSameIdempotencyKeyIsAnsweredAgainAndWrittenOnce() throws Exception {
+    var id = published("cba", "abc", "cab");
+    var body = submission(id, List.of(2, 0, 1), "bob");
+    var first = client.post("/api/comparisons", TOKEN, body, "Idempotency-Key", "key-1");
+    var retry = client.post("/api/comparisons", TOKEN, body, "Idempotency-Key", "key-1");
+    assertThat(first.status()).as(first.body()).isEqualTo(201);
+    assertThat(retry.status()).isEqualTo(201);
+    assertThat(retry.body()).isEqualTo(first.body());
+    assertOneLineReason(
+        client.post(
+            "/api/comparisons",
+            TOKEN,
+            submission(id, List.of(0, 1, 2), "bob"),
+            "Idempotency-Key",
+            "key-1"),
+        400,
+        "already used for another ranking");
+
+    var written = client.comparisonsFor(id);
+    assertThat(written).hasSize(1);
+    Comparison c = written.get(0);
+    assertThat(c.getComparisonId()).isEqualTo(first.json().getString("comparisonId"));
+    assertThat(c.getPromptId()).isEqualTo("prompt-" + id);
+    assertThat(c.getPromptText()).isEqualTo("Reverse abc.\n");
+    assertThat(c.getResponses()).containsExactly("cba", "abc", "cab");
+    assertThat(c.getRanks()).containsExactly(2, 0, 1);
+    assertThat(c.getLabelerId()).isEqualTo("bob");
+    assertThat(c.getKind()).isEqualTo("human");
+    assertThat(c.getIdempotencyKey()).isEqualTo("key-1");
+    assertThat(c.getCreatedAt()).isAfter(Instant.now().minusSeconds(60));
+
+    var status = client.get("/api/status?labeler=bob", TOKEN).json();
+    assertThat(status.getLong("mine")).isEqualTo(1);
+    assertThat(status.getJsonObject("labelers").getLong("bob")).isEqualTo(1);
+  }
+
+  @Test
+  void nextOffersEachWaitingRequestUntilAnsweredOrSkippedThen204() throws Exception {
+    var id = published("one", "two");
+    var seen = new java.util.ArrayList<String>();
+    while (true) {
+      var next = client.get("/api/requests/next?labeler=carol", TOKEN);
+      if (next.status() == 204) break;
+      assertThat(next.status()).as(next.body()).isEqualTo(200);
+      var r = next.json();
+      seen.add(r.getString("requestId"));
+      if (r.getString("requestId").equals(id)) {
+        assertThat(r.getString("prompt")).isEqualTo("Reverse abc.\n");
+        assertThat(r.getJsonArray("responses").getList()).containsExactly("one", "two");
+        assertThat(r.getLong("policyVersion")).isEqualTo(7);
+      }
+      var skip =
+          client.post(
+              "/api/skips",
+              TOKEN,
+              new JsonObject()
+                  .put("requestId", r.getString("requestId"))
+                  .put("labelerId", "carol")
+                  .encode());
+      assertThat(skip.status()).isEqualTo(204);
+    }
+    assertThat(seen).contains(id).doesNotHaveDuplicates();
+    assertOneLineReason(client.get("/api/requests/next", TOKEN), 400, "labelerId");
+  }
+
+  @Test
+  void aLabelStudioAnnotationBecomesAComparisonOnce() throws Exception {
+    var id = published("cba", "abc", "bca");
+    var payload =
+        new JsonObject()
+            .put("action", "ANNOTATION_CREATED")
+            .put(
+                "annotation",
+                new JsonObject()
+                    .put("id", 4711)
+                    .put(
+                        "result",
+                        new JsonArray()
+                            .add(
+                                new JsonObject()
+                                    .put("id", "WArqkkifYE")
+                                    .put("from_name", "rank")
+                                    .put("to_name", "answers")
+                                    .put("type", "ranker")
+                                    .put("origin", "manual")
+                                    .put(
+                                        "value",
+                                        new JsonObject()
+                                            .put(
+                                                "ranker",
+                                                new JsonObject()
+                                                    .put(
+                                                        "rank",
+                                                        new JsonArray()
+                                                            .add("answer-2")
+                                                            .add("answer-0")
+                                                            .add("answer-1"))))))
+                    .put("was_cancelled", false)
+                    .put("ground_truth", false)
+                    .put("created_at", "2021-08-17T13:52:48.536303Z")
+                    .put("lead_time", 37.13)
+                    .put("task", 19)
+                    .put("completed_by", 3))
+            .put(
+                "task",
+                new JsonObject()
+                    .put("id", 19)
+                    .put(
+                        "data",
+                        new JsonObject()
+                            .put("requestId", id)
+                            .put("prompt", "Reverse abc.")
+                            .put(
+                                "items",
+                                new JsonArray()
+                                    .add(new JsonObject().put("id", "answer-0").put("body", "cba"))
+                                    .add(new JsonObject().put("id", "answer-1").put("body", "abc"))
+                                    .add(
+                                        new JsonObject().put("id", "answer-2").put("body", "bca"))))
+                    .put("is_labeled", true)
+                    .put("project", 2))
+            .put("project", new JsonObject().put("id", 2).put("title", "rlhf"))
+            .encode();
+
+    assertOneLineReason(client.post("/webhooks/label-studio", TOKEN + "x", payload), 401, "token");
+    var first = client.post("/webhooks/label-studio", LABEL_STUDIO_TOKEN, payload);
+    var redelivered = client.post("/webhooks/label-studio", LABEL_STUDIO_TOKEN, payload);
+    assertThat(first.status()).as(first.body()).isEqualTo(201);
+    assertThat(redelivered.body()).isEqualTo(first.body());
+
+    var written = client.comparisonsFor(id);
+    assertThat(written).hasSize(1);
+    var c = written.get(0);
+    assertThat(c.getRanks()).containsExactly(1, 2, 0);
+    assertThat(c.getResponses()).containsExactly("cba", "abc", "bca");
+    assertThat(c.getKind()).isEqualTo("label-studio");
+    assertThat(c.getLabelerId()).isEqualTo("label-studio/3");
+    assertThat(c.getIdempotencyKey()).isEqualTo("4711");
+  }
+
+  @Test
+  void aSignedArgillaResponseBecomesAComparisonAndABadSignatureIs401() throws Exception {
+    var id = published("cba", "abc", "bca", "acb");
+    var ranking = new JsonArray();
+    int[] argillaRanks = {3, 1, 1, 2}; // answer 0 worst, 1 and 2 tie for best
+    for (int i = 0; i < argillaRanks.length; i++)
+      ranking.add(new JsonObject().put("value", Integer.toString(i)).put("rank", argillaRanks[i]));
+    var body =
+        new JsonObject()
+            .put("type", "response.created")
+            .put("version", 1)
+            .put("timestamp", "2024-09-26T14:05:30.182364Z")
+            .put(
+                "data",
+                new JsonObject()
+                    .put("id", "7164a58e-3611-4b0a-98cc-9184bc92dc5a")
+                    .put(
+                        "values",
+                        new JsonObject().put("ranking", new JsonObject().put("value", ranking)))
+                    .put("status", "submitted")
+                    .put(
+                        "record",
+                        new JsonObject()
+                            .put("id", "88654411-4eec-4d17-ad73-e5baf59d0efb")
+                            .put("status", "pending")
+                            .put("fields", new JsonObject().put("prompt", "Reverse abc."))
+                            .put("metadata", new JsonObject())
+                            .put("external_id", id)
+                            .put("dataset", new JsonObject().put("name", "rlhf")))
+                    .put(
+                        "user",
+                        new JsonObject()
+                            .put("id", "df114042-958d-42c6-9f03-ab49bd451c6c")
+                            .put("username", "dave")
+                            .put("role", "annotator")))
+            .encode();
+
+    long now = Instant.now().getEpochSecond();
+    var forged =
+        sign("msg_1", now, body, "a different key entirely".getBytes(StandardCharsets.UTF_8));
+    assertOneLineReason(
+        client.post(
+            "/webhooks/argilla",
+            null,
+            body,
+            "webhook-id",
+            "msg_1",
+            "webhook-timestamp",
+            Long.toString(now),
+            "webhook-signature",
+            forged),
+        401,
+        "does not match");
+    assertOneLineReason(client.post("/webhooks/argilla", null, body), 401, "missing webhook-id");
+
+    var signature = sign("msg_1", now, body, ARGILLA_KEY);
+    var ok =
+        client.post(
+            "/webhooks/argilla",
+            null,
+            body,
+            "webhook-id",
+            "msg_1",
+            "webhook-timestamp",
+            Long.toString(now),
+            "webhook-signature",
+            signature);
+    assertThat(ok.status()).as(ok.body()).isEqualTo(201);
+    var written = client.comparisonsFor(id);
+    assertThat(written).hasSize(1);
+    var c = written.get(0);
+    assertThat(c.getRanks()).containsExactly(2, 0, 0, 1);
+    assertThat(c.getKind()).isEqualTo("argilla");
+    assertThat(c.getLabelerId()).isEqualTo("argilla/dave");
+    assertThat(c.getIdempotencyKey()).isEqualTo("7164a58e-3611-4b0a-98cc-9184bc92dc5a");
+
+    // record.completed carries no ranking: it only tells the gateway the request needs no more
+    var second = published("x", "y");
+    var completed =
+        new JsonObject()
+            .put("type", "record.completed")
+            .put("version", 1)
+            .put("timestamp", "2024-09-26T14:05:30.236958Z")
+            .put(
+                "data",
+                new JsonObject()
+                    .put("id", "r2")
+                    .put("status", "completed")
+                    .put("external_id", second))
+            .encode();
+    var done =
+        client.post(
+            "/webhooks/argilla",
+            null,
+            completed,
+            "webhook-id",
+            "msg_2",
+            "webhook-timestamp",
+            Long.toString(now),
+            "webhook-signature",
+            sign("msg_2", now, completed, ARGILLA_KEY));
+    assertThat(done.status()).as(done.body()).isEqualTo(200);
+    assertThat(done.json().getString("completed")).isEqualTo(second);
+    assertThat(client.comparisonsFor(second)).isEmpty();
+  }
+
+  /** Standard Webhooks' signature, computed here independently of the gateway's code. */
+  private static String sign(String id, long timestamp, String body, byte[] key) throws Exception {
+    var mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(key, "HmacSHA256"));
+    var digest = mac.doFinal((id + "." + timestamp + "." + body).getBytes(StandardCharsets.UTF_8));
+    return "v1," + Base64.getEncoder().encodeToString(digest);
+  }
+
+  @Test
+  void corsIsOffUnlessAnOriginIsConfiguredAndBeyondTheRateLimitIs429() {
+    var origin = "https://labels.example.org";
+    var plain = client.get("/api/status", TOKEN);
+    assertThat(plain.status()).isEqualTo(200);
+    assertThat(plain.header("Access-Control-Allow-Origin")).isNull();
+    assertThat(
+            client
+                .post("/api/skips", TOKEN, "{}", "Origin", origin)
+                .header("Access-Control-Allow-Origin"))
+        .isNull();
+
+    var limited =
+        GatewayNode.deploy(
+            vertx,
+            GatewaySettings.of(kafka.bootstrapServers(), 0, TOKEN)
+                .withCorsOrigin(origin)
+                .withRatePerMinute(3),
+            line -> {});
+    try {
+      var other = new GatewayClient(limited.url(), kafka.bootstrapServers());
+      var first = other.post("/api/skips", TOKEN, "{}", "Origin", origin);
+      assertThat(first.header("Access-Control-Allow-Origin")).isEqualTo(origin);
+      assertThat(other.get("/api/status", TOKEN).status()).isEqualTo(200);
+      assertThat(other.get("/api/status", TOKEN).status()).isEqualTo(200);
+      var refused = other.get("/api/status", TOKEN);
+      assertOneLineReason(refused, 429, "rate limit of 3 calls a minute");
+      assertThat(Long.parseLong(refused.header("Retry-After"))).isBetween(1L, 60L);
+      assertOneLineReason(other.post("/webhooks/label-studio", TOKEN, "{}"), 429, "rate limit");
+      assertThat(client.get("/api/status", TOKEN).status())
+          .as("another gateway's limit")
+          .isEqualTo(200);
+    } finally {
+      limited.stop();
+    }
+  }
+
+  @Test
+  void aSubmissionTheBrokerDoesNotAcknowledgeIs503AndItsRetryLaterCountsOnce(@TempDir Path logs)
+      throws Exception {
+    var options = EmbeddedKafka.Options.defaults().withDataDir(logs);
+    var outage = EmbeddedKafka.start(options);
+    int port = Integer.parseInt(outage.bootstrapServers().replaceAll(".*:", ""));
+    GatewayNode gateway = null;
+    try {
+      TopicProvisioner.provision(outage.bootstrapServers(), Duration.ofSeconds(30));
+      gateway =
+          GatewayNode.deploy(
+              vertx,
+              GatewaySettings.of(outage.bootstrapServers(), 0, TOKEN)
+                  .withAckTimeout(Duration.ofSeconds(1)),
+              line -> {});
+      var other = new GatewayClient(gateway.url(), outage.bootstrapServers());
+      var before = "r-" + UUID.randomUUID();
+      var during = "r-" + UUID.randomUUID();
+      other.publish(request(before, "cba", "abc"));
+      other.publish(request(during, "cba", "abc"));
+      other.awaitKnown(before, TOKEN);
+      other.awaitKnown(during, TOKEN);
+      var ok = other.post("/api/comparisons", TOKEN, submission(before, List.of(0, 1), "erin"));
+      assertThat(ok.status()).as(ok.body()).isEqualTo(201);
+
+      outage.close(); // the producer knows the broker: its send is in flight until it times out
+      long started = System.nanoTime();
+      var body = submission(during, List.of(1, 0), "erin");
+      var refused = other.post("/api/comparisons", TOKEN, body, "Idempotency-Key", "k-outage");
+      assertOneLineReason(refused, 503, "did not acknowledge");
+      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
+      assertThat(other.get("/api/status?labeler=erin", TOKEN).json().getLong("mine")).isEqualTo(1);
+
+      outage = EmbeddedKafka.start(options.withPort(port)); // the same broker comes back
+      // a client retries with the same key until the broker acknowledges; it counts once
+      var retried = new GatewayClient.Reply[1];
+      GatewayClient.await(
+          () ->
+              (retried[0] =
+                          other.post(
+                              "/api/comparisons", TOKEN, body, "Idempotency-Key", "k-outage"))
+                      .status()
+                  != 503,
+          "the gateway to write again after the broker came back");
+      assertThat(retried[0].status()).as(retried[0].body()).isEqualTo(201);
+      var again = other.post("/api/comparisons", TOKEN, body, "Idempotency-Key", "k-outage");
+      assertThat(again.body()).isEqualTo(retried[0].body());
+      assertThat(other.comparisonsFor(during)).hasSize(1);
+      assertThat(other.comparisonsFor(before)).hasSize(1);
+    } finally {
+      if (gateway != null) gateway.stop();
+      outage.close();
+    }
+  }
+}
