@@ -3,6 +3,7 @@ package io.streamrlhf.jmh;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import io.streamrlhf.learner.ppo.Ppo;
+import io.streamrlhf.model.Gradients;
 import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
@@ -102,7 +103,7 @@ public class PpoStepBench {
       float[][] advantages,
       float[][] returns) {
     try (var scope = NDManager.newBaseManager();
-        var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+        var collector = Gradients.collector()) {
       var batch = ScoringBatch.of(scope, prompts, responses);
       var scored = policy.score(batch, 1f);
       int width = batch.responseWidth();

@@ -1,6 +1,5 @@
 package io.streamrlhf.infra.bench;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
@@ -10,6 +9,7 @@ import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.Gradients;
 import io.streamrlhf.model.ScoringBatch;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -181,7 +181,7 @@ public final class ModelBench {
     double runMs() {
       long t0 = System.nanoTime();
       try (var scope = NDManager.newBaseManager();
-          var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+          var collector = Gradients.collector()) {
         var batch = ScoringBatch.of(scope, prompts, responses);
         var scored = policy.score(batch, 1f);
         int width = batch.responseWidth();

@@ -59,6 +59,11 @@ final class LearnerOptions {
     stage.start(config, log);
   }
 
+  /** The --preset named, or null. */
+  String preset() {
+    return stage.settings.preset;
+  }
+
   Path out() {
     return stage.out;
   }

@@ -1,7 +1,14 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.infra.stream.LocalLoop;
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.OnlineRewardConfig;
+import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -37,6 +44,10 @@ import picocli.CommandLine.Option;
           + " defaults take about 4 minutes on 2 cores in memory.",
       "A checkpoint holds the policy, optimizer, KL coefficient and (in memory) the sampling and shuffling streams"
           + " and prompt position, or (through Kafka) the consumed rollout offsets: --resume continues a killed run.",
+      "--reward live without --bootstrap runs the whole feedback loop here: the feedback gateway and its"
+          + " labeling page (--port), simulated labelers (--label-rate), a reward trainer starting cold from"
+          + " --sft and writing to --rm-out, and actors that send --label-share of their prompts to be ranked"
+          + " and score with the newest reward-model version; it writes live.json (ranking-to-scoring latency).",
       "--out and --resume, as for rlhf learner: a run starts only in an --out without a checkpoint; --resume"
           + " continues the checkpoint in --out, written the same way (through Kafka, or --inproc), and refuses an"
           + " --out without one."
@@ -63,6 +74,33 @@ final class PpoCommand implements Callable<Integer> {
       description = "Use this Kafka cluster instead of starting an embedded broker.")
   String bootstrap;
 
+  @Option(
+      names = "--rm-out",
+      paramLabel = "DIR",
+      description = "With --reward live: where the reward trainer's checkpoint goes.")
+  Path rmOut;
+
+  @Option(
+      names = "--label-share",
+      defaultValue = "0.5",
+      paramLabel = "SHARE",
+      description = "With --reward live: the share of prompts actors send to be ranked.")
+  double labelShare;
+
+  @Option(
+      names = "--label-rate",
+      defaultValue = "20",
+      paramLabel = "PER_SECOND",
+      description = "With --reward live: label requests the simulated labelers rank per second.")
+  double labelRate;
+
+  @Option(
+      names = "--port",
+      defaultValue = "8080",
+      paramLabel = "N",
+      description = "With --reward live: the labeling page's HTTP port (0: any free one).")
+  int port;
+
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
@@ -71,6 +109,31 @@ final class PpoCommand implements Callable<Integer> {
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     var config = learner.config(!inproc);
     learner.start(config, out);
+    if (PpoConfig.REWARD_LIVE.equals(config.reward()) && bootstrap == null && !inproc) {
+      if (rmOut == null)
+        throw new UserError("--reward live needs --rm-out DIR for the reward trainer");
+      if (Checkpoint.exists(rmOut)) {
+        throw new UserError(rmOut + " already holds a checkpoint: choose another --rm-out");
+      }
+      if (!(labelShare > 0 && labelShare <= 1)) {
+        throw new UserError("--label-share must be in (0, 1], got " + labelShare);
+      }
+      if (!(labelRate > 0)) throw new UserError("--label-rate must be > 0, got " + labelRate);
+      var reward =
+          ConfigLoader.load(OnlineRewardConfig.defaults(), learner.preset(), null, List.of());
+      LiveLoop.run(
+          config,
+          reward,
+          actors,
+          learner.sft(),
+          rmOut,
+          learner.out(),
+          labelShare,
+          labelRate,
+          port,
+          out);
+      return 0;
+    }
     if (inproc) {
       PpoLoop.inProcess(config, learner.sft(), learner.rm(), learner.out(), learner.resume(), out);
       return 0;

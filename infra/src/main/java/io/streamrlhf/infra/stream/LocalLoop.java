@@ -53,12 +53,14 @@ public final class LocalLoop {
       Path outDir,
       PrintWriter out)
       throws IOException {
-    return run(config, actors, bootstrap, sftDir, rmDir, outDir, out, UnaryOperator.identity());
+    return run(
+        config, actors, bootstrap, sftDir, rmDir, outDir, out, UnaryOperator.identity(), e -> {});
   }
 
   /**
    * {@link #run} with each actor's settings adjusted by {@code actorSettings} (after {@link
-   * #settings}): label requests, say, for a loop with labelers.
+   * #settings}): label requests, say, for a loop with labelers; {@code rewardApplied} sees every
+   * actor's {@link ActorEvents#REWARD_APPLIED} event (a live loop times rankings with them).
    */
   public static StreamStats.Summary run(
       PpoConfig config,
@@ -68,7 +70,8 @@ public final class LocalLoop {
       Path rmDir,
       Path outDir,
       PrintWriter out,
-      UnaryOperator<ActorSettings> actorSettings)
+      UnaryOperator<ActorSettings> actorSettings,
+      Consumer<JsonObject> rewardApplied)
       throws IOException {
     if (actors < 1) throw new IllegalArgumentException("--actors must be >= 1, got " + actors);
     EmbeddedKafka broker = null;
@@ -97,6 +100,9 @@ public final class LocalLoop {
                   swaps.add(m.body().getLong("publishToApplyMs"));
                 newest.merge(m.body().getString("actorId"), m.body().getLong("version"), Math::max);
               });
+      vertx
+          .eventBus()
+          .<JsonObject>consumer(ActorEvents.REWARD_APPLIED, m -> rewardApplied.accept(m.body()));
       Consumer<String> log =
           line -> {
             synchronized (out) {

@@ -1,6 +1,5 @@
 package io.streamrlhf.learner.ppo;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.streamrlhf.learner.config.PpoConfig;
@@ -8,6 +7,7 @@ import io.streamrlhf.learner.pretrain.CorpusWindows;
 import io.streamrlhf.learner.pretrain.Pretraining;
 import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.Gradients;
 import io.streamrlhf.model.ScoringBatch;
 import io.streamrlhf.tasks.SplitMix64;
 import java.util.ArrayList;
@@ -293,7 +293,7 @@ public final class PpoLearner implements AutoCloseable {
         var ptx = ptxWindows == null ? null : nextPtxWindows();
         double policyLoss, valueLoss, entropy, ptxLoss, clip, approxKl, weight;
         try (NDManager scope = NDManager.newBaseManager("PyTorch");
-            var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+            var collector = Gradients.collector()) {
           var loss = minibatchLoss(scope, prepared, rows, ptx);
           collector.backward(loss.total());
           policyLoss = loss.policy().loss().getFloat();

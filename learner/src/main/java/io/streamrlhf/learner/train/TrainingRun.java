@@ -1,12 +1,12 @@
 package io.streamrlhf.learner.train;
 
-import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.Gradients;
 import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
@@ -134,7 +134,7 @@ public final class TrainingRun implements AutoCloseable {
     model.zeroGradients();
     var parameters = model.parameters().values().iterator().next();
     try (var scope = parameters.getManager().newSubManager();
-        var collector = Engine.getEngine("PyTorch").newGradientCollector()) {
+        var collector = Gradients.collector()) {
       var lossValue = lossFunction.apply(scope);
       collector.backward(lossValue);
       loss = lossValue.toType(DataType.FLOAT64, false).getDouble();

@@ -1,0 +1,212 @@
+package io.streamrlhf.infra.stream;
+
+import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.LabelerSettings;
+import io.streamrlhf.actors.SimulatedLabelers;
+import io.streamrlhf.actors.gateway.GatewayNode;
+import io.streamrlhf.actors.gateway.GatewaySettings;
+import io.streamrlhf.infra.kafka.EmbeddedKafka;
+import io.streamrlhf.infra.kafka.TopicProvisioner;
+import io.streamrlhf.learner.config.OnlineRewardConfig;
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.stream.RewardTrainer;
+import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.Comparison;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+
+/**
+ * The loop with live feedback in one process (DESIGN.md's whole diagram): an embedded broker, the
+ * feedback gateway and its labeling page, simulated labelers, the online reward trainer, N actors
+ * that ask for rankings and score with the newest reward-model version, and the PPO learner. A
+ * person can rank on the page beside the simulated labelers.
+ *
+ * <p>After PPO it times every ranking's way into a score: from the comparison's creation to the
+ * first moment an actor applied a reward-model version trained on it.
+ */
+public final class LiveLoop {
+  /** What the loop measured, written as {@value #FILE} into the PPO directory. */
+  public static final String FILE = "live.json";
+
+  private static final Duration STOP_WAIT = Duration.ofSeconds(120);
+
+  private LiveLoop() {}
+
+  /**
+   * Ranking-to-scoring latency over {@code rankings} comparisons, and how many reward-model
+   * versions actors applied.
+   */
+  public record Figures(
+      long rankings, long timedRankings, long latencyP50Ms, long latencyP99Ms, long versions) {
+    String line() {
+      return String.format(
+          "%d rankings; ranking to an actor scoring with a reward model trained on it: p50 %.1f s,"
+              + " p99 %.1f s (%d timed); %d reward-model versions applied",
+          rankings, latencyP50Ms / 1e3, latencyP99Ms / 1e3, timedRankings, versions);
+    }
+  }
+
+  /**
+   * Runs PPO against the live reward model until {@code ppo.updates()}; the reward trainer starts
+   * cold from {@code sftDir} and writes its checkpoint to {@code rmOut}.
+   *
+   * @param labelShare the share of prompts actors send to be ranked
+   * @param labelRate simulated labelers' requests per second
+   * @param port the gateway's HTTP port (0: any free one)
+   */
+  public static Figures run(
+      PpoConfig ppo,
+      OnlineRewardConfig reward,
+      int actors,
+      Path sftDir,
+      Path rmOut,
+      Path ppoOut,
+      double labelShare,
+      double labelRate,
+      int port,
+      PrintWriter out)
+      throws IOException {
+    if (!PpoConfig.REWARD_LIVE.equals(ppo.reward())) {
+      throw new IllegalArgumentException(
+          "a live loop scores with reward=live, got " + ppo.reward());
+    }
+    try (var broker = EmbeddedKafka.start()) {
+      var bootstrap = broker.bootstrapServers();
+      TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
+      var vertx = ActorNode.newVertx();
+      Consumer<String> log =
+          line -> {
+            synchronized (out) {
+              out.println(line);
+              out.flush();
+            }
+          };
+      var token = GatewaySettings.generateToken();
+      var gateway = GatewayNode.deploy(vertx, GatewaySettings.of(bootstrap, port, token), log);
+      out.printf(
+          "live: labeling page at %s (bearer token %s); simulated labelers rank %.1f requests/s"
+              + " beside you%n",
+          gateway.url(), token, labelRate);
+      var labelers =
+          SimulatedLabelers.deploy(vertx, LabelerSettings.of(bootstrap).withRate(labelRate), log);
+      var trainer =
+          new RewardTrainer(
+              reward, RewardTrainer.Settings.of(bootstrap), sftDir, null, rmOut, false, out);
+      var training =
+          CompletableFuture.runAsync(
+              () -> {
+                try {
+                  trainer.run();
+                } catch (IOException e) {
+                  throw new java.io.UncheckedIOException(e);
+                }
+              });
+      var applied =
+          new ConcurrentHashMap<Long, Long>(); // reward version -> first applied (epoch ms)
+      try {
+        LocalLoop.run(
+            ppo,
+            actors,
+            bootstrap,
+            sftDir,
+            null,
+            ppoOut,
+            out,
+            s -> s.withLabelRequests(labelShare, 4),
+            e -> applied.merge(e.getLong("version"), e.getLong("appliedAt"), Math::min));
+      } finally {
+        trainer.stop();
+        try {
+          if (!trainer.awaitFinished(STOP_WAIT))
+            out.println("live: the reward trainer did not stop");
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        labelers.undeploy();
+        gateway.stop();
+        vertx.close().toCompletionStage().toCompletableFuture().join();
+      }
+      training.join();
+      var figures = figures(bootstrap, rmOut, applied);
+      Json.writeAtomically(figures, ppoOut.resolve(FILE));
+      out.println("live: " + figures.line());
+      out.flush();
+      return figures;
+    }
+  }
+
+  /**
+   * Comparison i (in topic order, the order the trainer takes them in) is first scored with the
+   * earliest-applied version whose trainer had seen more than i comparisons.
+   */
+  private static Figures figures(String bootstrap, Path rmOut, Map<Long, Long> applied)
+      throws IOException {
+    var seenByVersion = new TreeMap<Long, Long>();
+    var rows = Files.readAllLines(rmOut.resolve(RewardTrainer.ACCURACY_CSV));
+    var header = Arrays.asList(rows.get(0).split(","));
+    int seenCol = header.indexOf("comparisons_seen");
+    int versionCol = header.indexOf("version");
+    for (var row : rows.subList(1, rows.size())) {
+      var cells = row.split(",");
+      seenByVersion.put(Long.parseLong(cells[versionCol]), Long.parseLong(cells[seenCol]));
+    }
+    var created = comparisonTimes(bootstrap);
+    var latencies = new ArrayList<Long>();
+    for (int i = 0; i < created.size(); i++) {
+      long first = Long.MAX_VALUE;
+      for (var v : applied.entrySet()) {
+        var seen = seenByVersion.get(v.getKey());
+        if (seen != null && seen > i) first = Math.min(first, v.getValue());
+      }
+      if (first != Long.MAX_VALUE) latencies.add(Math.max(0, first - created.get(i)));
+    }
+    latencies.sort(null);
+    return new Figures(
+        created.size(),
+        latencies.size(),
+        percentile(latencies, 0.50),
+        percentile(latencies, 0.99),
+        applied.size());
+  }
+
+  private static long percentile(List<Long> sorted, double q) {
+    if (sorted.isEmpty()) return -1;
+    return sorted.get(Math.min(sorted.size() - 1, (int) Math.floor(q * sorted.size())));
+  }
+
+  /** Every comparison's creation time (epoch ms), in topic order. */
+  private static List<Long> comparisonTimes(String bootstrap) {
+    var codec = AvroCodec.of(Comparison.class);
+    var times = new ArrayList<Long>();
+    var tp = new TopicPartition(Topics.COMPARISONS, 0);
+    try (var consumer =
+        new KafkaConsumer<byte[], byte[]>(
+            KafkaClientConfigs.groupConsumer(bootstrap, "rlhf-live-figures", "live-figures"))) {
+      consumer.assign(List.of(tp));
+      consumer.seekToBeginning(List.of(tp));
+      long end = consumer.endOffsets(List.of(tp)).get(tp);
+      while (consumer.position(tp) < end) {
+        for (var record : consumer.poll(Duration.ofMillis(500))) {
+          times.add(codec.decode(record.value()).getCreatedAt().toEpochMilli());
+        }
+      }
+    }
+    return times;
+  }
+}
