@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.learner.config.Presets;
 import io.streamrlhf.learner.stream.StreamStats;
 import java.nio.file.Files;
@@ -53,6 +54,22 @@ public final class DemoCommand implements Callable<Integer> {
           "Also train PPO against the oracle (the gold reward) and add its row"
               + " to the table; the full preset always does.")
   boolean gold;
+
+  @Option(
+      names = "--live",
+      description =
+          "Live human feedback instead of the offline reward stage: after SFT, PPO runs with the"
+              + " feedback gateway (its labeling page's address is printed: rank answers there beside"
+              + " the simulated labelers), and a reward trainer that starts cold from SFT and learns"
+              + " only from the rankings as they arrive; actors score with its newest version.")
+  boolean live;
+
+  @Option(
+      names = "--port",
+      defaultValue = "8080",
+      paramLabel = "N",
+      description = "With --live: the labeling page's HTTP port (0: any free one).")
+  int port;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -132,6 +149,48 @@ public final class DemoCommand implements Callable<Integer> {
                   preset)));
     }
     stages.add(new Stage("eval", eval, evalArgs));
+    if (live) {
+      var rmLive = workdir.resolve("rm-live");
+      var ppoLive = workdir.resolve("ppo-live");
+      var evalLive = workdir.resolve("eval-live");
+      stages.subList(2, stages.size()).clear(); // pretrain and SFT stay
+      stages.add(
+          new Stage(
+              "ppo-live",
+              ppoLive,
+              with(
+                  List.of(
+                      "ppo",
+                      "--sft",
+                      sft.toString(),
+                      "--reward",
+                      "live",
+                      "--rm-out",
+                      rmLive.toString(),
+                      "--out",
+                      ppoLive.toString(),
+                      "--port",
+                      Integer.toString(port)),
+                  preset)));
+      stages.add(
+          new Stage(
+              "eval",
+              evalLive,
+              List.of(
+                  "eval",
+                  "--base",
+                  base.toString(),
+                  "--sft",
+                  sft.toString(),
+                  "--ppo",
+                  ppoLive.toString(),
+                  "--rm",
+                  rmLive.toString(),
+                  "--out",
+                  evalLive.toString())));
+      eval = evalLive;
+      ppo = ppoLive;
+    }
 
     var out = spec.commandLine().getOut();
     var timings = new ArrayList<String>();
@@ -165,6 +224,10 @@ public final class DemoCommand implements Callable<Integer> {
     out.println("table: " + eval.resolve("table.md"));
     if (Files.exists(ppo.resolve(StreamStats.FILE))) {
       out.println("ppo through Kafka: " + StreamStats.Summary.read(ppo).line());
+    }
+    if (Files.exists(ppo.resolve(LiveLoop.FILE))) {
+      out.println(
+          "live feedback: " + Files.readString(ppo.resolve(LiveLoop.FILE)).replaceAll("\\s+", " "));
     }
     return 0;
   }
