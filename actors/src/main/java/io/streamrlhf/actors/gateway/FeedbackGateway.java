@@ -309,6 +309,7 @@ public final class FeedbackGateway extends VerticleBase {
         new JsonObject()
             .put("waiting", book.waiting())
             .put("comparisons", book.comparisons())
+            .put("rewardVersion", book.newestRewardVersion())
             .put("labelers", new JsonObject(new HashMap<String, Object>(book.perLabeler())));
     if (labeler != null) body.put("labeler", labeler).put("mine", book.count(labeler));
     reply(ctx, new Reply(200, body));

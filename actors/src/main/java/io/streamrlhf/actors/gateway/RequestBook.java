@@ -67,9 +67,20 @@ final class RequestBook {
     };
   }
 
+  /**
+   * The newest reward-model version the actors scored with when they asked, as the requests tell:
+   * the page shows it advance while people rank.
+   */
+  long newestRewardVersion() {
+    return newestRewardVersion;
+  }
+
+  private long newestRewardVersion;
+
   /** A request read from the topic; a request read twice (a replay) is kept once. */
   void addRequest(LabelRequest request) {
     var id = request.getRequestId();
+    newestRewardVersion = Math.max(newestRewardVersion, request.getRewardVersion());
     if (requests.containsKey(id)) return;
     requests.put(id, request);
     var a = answers.get(id);

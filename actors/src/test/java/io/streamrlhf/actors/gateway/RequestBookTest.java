@@ -71,4 +71,15 @@ class RequestBookTest {
     assertThat(book.waiting()).isZero();
     assertThat(book.request("r1")).isPresent();
   }
+
+  @Test
+  void theNewestRewardVersionTheRequestsTellIsKeptWhateverOrderTheyArriveIn() {
+    var book = new RequestBook();
+    assertThat(book.newestRewardVersion()).isZero();
+    book.addRequest(request("r1", "cba", "abc")); // reward model v1
+    var newer = LabelRequest.newBuilder(request("r2", "cba", "abc")).setRewardVersion(7).build();
+    book.addRequest(newer);
+    book.addRequest(request("r3", "cba", "abc")); // an older version after a newer one
+    assertThat(book.newestRewardVersion()).isEqualTo(7);
+  }
 }

@@ -120,6 +120,7 @@ async function signIn(event) {
 async function refreshStatus() {
   const s = await api("GET", "/api/status?labeler=" + encodeURIComponent(state.labeler));
   $("waiting").textContent = s.waiting + " waiting";
+  $("rm").textContent = "reward model v" + s.rewardVersion;
   $("mine").textContent = "you: " + (s.mine || 0);
 }
 
