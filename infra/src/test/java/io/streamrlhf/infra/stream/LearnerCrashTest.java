@@ -9,9 +9,6 @@ import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -88,16 +85,9 @@ class LearnerCrashTest {
   private static Process learner(
       String bootstrap, Path dir, Path config, Path out, boolean resume, Watch watch)
       throws Exception {
-    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     var command =
         new ArrayList<>(
             List.of(
-                java,
-                "-cp",
-                System.getProperty("java.class.path"),
-                "-Dai.djl.offline=true",
-                "-Dai.djl.pytorch.num_threads=1",
-                "io.streamrlhf.infra.cli.Rlhf",
                 "learner",
                 "--bootstrap",
                 bootstrap,
@@ -112,23 +102,6 @@ class LearnerCrashTest {
                 "--rollout-wait",
                 "PT2M"));
     if (resume) command.add("--resume");
-    var builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put("OMP_WAIT_POLICY", "PASSIVE");
-    var process = builder.start();
-    var reader =
-        new Thread(
-            () -> {
-              try (var lines =
-                  new BufferedReader(
-                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = lines.readLine()) != null; ) watch.line(line);
-              } catch (java.io.IOException closed) {
-                // the process was killed
-              }
-            },
-            "learner-output");
-    reader.setDaemon(true);
-    reader.start();
-    return process;
+    return watch.rlhf(command);
   }
 }

@@ -10,9 +10,6 @@ import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.Comparison;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -127,16 +124,9 @@ class RewardTrainerCrashTest {
       int maxComparisons,
       Watch watch)
       throws Exception {
-    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     var command =
         new ArrayList<>(
             List.of(
-                java,
-                "-cp",
-                System.getProperty("java.class.path"),
-                "-Dai.djl.offline=true",
-                "-Dai.djl.pytorch.num_threads=1",
-                "io.streamrlhf.infra.cli.Rlhf",
                 "reward-trainer",
                 "--bootstrap",
                 bootstrap,
@@ -149,23 +139,6 @@ class RewardTrainerCrashTest {
                 "--max-comparisons",
                 Integer.toString(maxComparisons)));
     if (resume) command.add("--resume");
-    var builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put("OMP_WAIT_POLICY", "PASSIVE");
-    var process = builder.start();
-    var reader =
-        new Thread(
-            () -> {
-              try (var lines =
-                  new BufferedReader(
-                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = lines.readLine()) != null; ) watch.line(line);
-              } catch (java.io.IOException closed) {
-                // the process was killed
-              }
-            },
-            "reward-trainer-output");
-    reader.setDaemon(true);
-    reader.start();
-    return process;
+    return watch.rlhf(command);
   }
 }

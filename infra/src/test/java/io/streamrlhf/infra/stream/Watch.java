@@ -1,7 +1,12 @@
 package io.streamrlhf.infra.stream;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,5 +92,41 @@ final class Watch {
       if (System.nanoTime() > deadline) throw new AssertionError(what + " not within " + timeout);
       Thread.sleep(20); // polling a condition with a deadline
     }
+  }
+
+  /**
+   * {@code rlhf ARGS} as a child JVM on this test's classpath (offline, one intra-op thread), its
+   * output lines into this watch; SIGKILL it with {@link Process#destroyForcibly()}.
+   */
+  Process rlhf(List<String> args) throws IOException {
+    var javaBinary = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var command =
+        new ArrayList<>(
+            List.of(
+                javaBinary,
+                "-cp",
+                System.getProperty("java.class.path"),
+                "-Dai.djl.offline=true",
+                "-Dai.djl.pytorch.num_threads=1",
+                "io.streamrlhf.infra.cli.Rlhf"));
+    command.addAll(args);
+    var builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+    var process = builder.start();
+    var reader =
+        new Thread(
+            () -> {
+              try (var lines =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = lines.readLine()) != null; ) line(line);
+              } catch (IOException closed) {
+                // the process was killed
+              }
+            },
+            "rlhf-" + args.get(0) + "-output");
+    reader.setDaemon(true);
+    reader.start();
+    return process;
   }
 }
