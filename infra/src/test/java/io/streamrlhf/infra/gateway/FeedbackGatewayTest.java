@@ -481,11 +481,10 @@ class FeedbackGatewayTest {
       assertThat(ok.status()).as(ok.body()).isEqualTo(201);
 
       outage.close(); // the producer knows the broker: its send is in flight until it times out
-      long started = System.nanoTime();
       var body = submission(during, List.of(1, 0), "erin");
       var refused = other.post("/api/comparisons", TOKEN, body, "Idempotency-Key", "k-outage");
-      assertOneLineReason(refused, 503, "did not acknowledge");
-      assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(15));
+      // refused by the configured acknowledgement bound, not by the producer's own minutes
+      assertOneLineReason(refused, 503, "did not acknowledge the comparison within 1000 ms");
       assertThat(other.get("/api/status?labeler=erin", TOKEN).json().getLong("mine")).isEqualTo(1);
 
       outage = EmbeddedKafka.start(options.withPort(port)); // the same broker comes back
