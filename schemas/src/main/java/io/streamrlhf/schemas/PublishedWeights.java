@@ -32,6 +32,15 @@ public record PublishedWeights(
   public static final String META_REWARD_STD = "reward_std";
   public static final String META_LIKELIHOOD_WEIGHT = "likelihood_weight";
 
+  /**
+   * Meta keys of a signed version ({@code schemas.signing}): the publisher's Ed25519 signature over
+   * (model, version, SHA-256 of the bytes, every other meta entry), base64; and the id of the key
+   * that made it, so a reader that rejects a version can say whose it was.
+   */
+  public static final String META_SIGNATURE = "signature";
+
+  public static final String META_SIGNING_KEY = "signing_key";
+
   public PublishedWeights {
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(bytes, "bytes");

@@ -1,18 +1,27 @@
 package io.streamrlhf.schemas.transport;
 
 import io.streamrlhf.schemas.Topics;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * Producer and consumer configs every process of the loop uses. Clients move raw bytes; records are
- * encoded with {@link io.streamrlhf.schemas.AvroCodec} (or {@link AvroSerializer}) and decoded
- * through {@link DecodingConsumer}, so a bad record becomes a dead letter instead of an exception
- * inside {@code poll}.
+ * Producer, consumer and admin configs every process of the loop uses. Clients move raw bytes;
+ * records are encoded with {@link io.streamrlhf.schemas.AvroCodec} (or {@link AvroSerializer}) and
+ * decoded through {@link DecodingConsumer}, so a bad record becomes a dead letter instead of an
+ * exception inside {@code poll}.
+ *
+ * <p>Each config comes in two forms: from a {@link KafkaAccess}, which adds the cluster's client
+ * settings (SASL, SSL) that apply to that kind of client, and from a bare address, a plaintext
+ * cluster (tests, the embedded broker). The settings never replace one of ours: {@link
+ * KafkaClientSettings} refuses every key these builders set ({@link #ownedKeys}).
  *
  * <p>Lives in {@code schemas}, not {@code infra}, because actors and learner need it and nothing of
  * ours may depend on infra (DESIGN.md, "Modules").
@@ -22,6 +31,75 @@ public final class KafkaClientConfigs {
   static final int BATCH_BYTES = Topics.MAX_RECORD_BYTES;
 
   private KafkaClientConfigs() {}
+
+  /** {@link #producer(String, String)} with the cluster's client settings. */
+  public static Map<String, Object> producer(KafkaAccess kafka, String clientId) {
+    return withClientSettings(
+        producer(kafka.bootstrapServers(), clientId), kafka, ProducerConfig.configNames());
+  }
+
+  /** {@link #groupConsumer(String, String, String)} with the cluster's client settings. */
+  public static Map<String, Object> groupConsumer(
+      KafkaAccess kafka, String groupId, String clientId) {
+    return withClientSettings(
+        groupConsumer(kafka.bootstrapServers(), groupId, clientId),
+        kafka,
+        ConsumerConfig.configNames());
+  }
+
+  /** {@link #weightsConsumer(String, String)} with the cluster's client settings. */
+  public static Map<String, Object> weightsConsumer(KafkaAccess kafka, String clientId) {
+    return withClientSettings(
+        weightsConsumer(kafka.bootstrapServers(), clientId), kafka, ConsumerConfig.configNames());
+  }
+
+  /** An admin client (topic provisioning, readiness checks) with the cluster's client settings. */
+  public static Map<String, Object> admin(KafkaAccess kafka, String clientId) {
+    return withClientSettings(
+        admin(kafka.bootstrapServers(), clientId), kafka, AdminClientConfig.configNames());
+  }
+
+  /** An admin client of a plaintext cluster. */
+  public static Map<String, Object> admin(String bootstrapServers, String clientId) {
+    var c = new HashMap<String, Object>();
+    c.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    c.put(AdminClientConfig.CLIENT_ID_CONFIG, clientId);
+    return c;
+  }
+
+  /** Adds the settings this kind of client knows (a consumer gets no producer-only key). */
+  private static Map<String, Object> withClientSettings(
+      Map<String, Object> ours, KafkaAccess kafka, Set<String> known) {
+    kafka
+        .clientSettings()
+        .forEach(
+            (k, v) -> {
+              if (known.contains(k))
+                ours.putIfAbsent(k, v); // never ours: KafkaClientSettings refused them
+            });
+    return ours;
+  }
+
+  /**
+   * Every key these builders set: what a user's client settings may not override ({@link
+   * KafkaClientSettings}). Computed from the builders, so a setting added to one is protected too.
+   */
+  static Set<String> ownedKeys() {
+    return Owned.KEYS;
+  }
+
+  private static final class Owned {
+    static final Set<String> KEYS = keys();
+
+    private static Set<String> keys() {
+      var keys = new TreeSet<String>();
+      keys.addAll(producer("owned", "owned").keySet());
+      keys.addAll(groupConsumer("owned", "owned", "owned").keySet());
+      keys.addAll(weightsConsumer("owned", "owned").keySet());
+      keys.addAll(admin("owned", "owned").keySet());
+      return Collections.unmodifiableSet(keys);
+    }
+  }
 
   /**
    * An idempotent producer ({@code enable.idempotence} explicit, {@code acks=all}): a retried send

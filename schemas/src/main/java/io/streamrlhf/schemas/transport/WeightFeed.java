@@ -6,6 +6,7 @@ import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightAssembler;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.signing.WeightVerifier;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -19,6 +20,11 @@ import org.apache.kafka.common.errors.TimeoutException;
  * single-partition) topic and hands out whole, verified versions as {@link WeightAssembler}
  * completes them. A late joiner therefore starts from the newest version still in the log.
  *
+ * <p>With a {@link WeightVerifier} that trusts a key, a chunk whose header is not signed by it
+ * never reaches the assembler (so a forged version can neither be applied nor, numbered {@code
+ * Long.MAX_VALUE}, make every genuine later version look stale), and a completed version is checked
+ * again, bytes hashed afresh, before it is handed out. Each rejected version is reported once.
+ *
  * <p>Borrows a consumer configured by {@link KafkaClientConfigs#weightsConsumer} (no group: every
  * reader sees every chunk) and assigns it the weight topic's partition itself.
  */
@@ -27,13 +33,36 @@ public final class WeightFeed {
   private final DecodingConsumer<WeightChunk> chunks;
   private final WeightAssembler assembler;
   private final TopicPartition partition;
+  private final WeightModel model;
+  private final WeightVerifier verifier;
+  private final java.util.function.Consumer<String> rejections;
+  private String lastRejected;
+  private long rejectedChunks;
 
+  /** A feed that applies no signature check (see {@link WeightVerifier#acceptingUnsigned}). */
   public WeightFeed(
       Consumer<byte[], byte[]> consumer,
       WeightModel model,
       Producer<byte[], byte[]> deadLetterProducer,
       String name) {
+    this(consumer, model, deadLetterProducer, name, WeightVerifier.acceptingUnsigned(), r -> {});
+  }
+
+  /**
+   * @param verifier which versions may be handed out
+   * @param rejections told once per rejected version, in one line, which and why
+   */
+  public WeightFeed(
+      Consumer<byte[], byte[]> consumer,
+      WeightModel model,
+      Producer<byte[], byte[]> deadLetterProducer,
+      String name,
+      WeightVerifier verifier,
+      java.util.function.Consumer<String> rejections) {
     this.consumer = consumer;
+    this.model = model;
+    this.verifier = verifier;
+    this.rejections = rejections;
     this.assembler = new WeightAssembler(model);
     this.partition = new TopicPartition(Topics.weights(model), 0);
     this.chunks =
@@ -50,13 +79,39 @@ public final class WeightFeed {
   /** One poll; the newest version completed by the chunks it returned, if any. */
   public Optional<PublishedWeights> poll(Duration timeout) {
     Optional<PublishedWeights> newest = Optional.empty();
-    for (var chunk : chunks.poll(timeout)) {
-      var done = assembler.accept(chunk.value());
+    for (var decoded : chunks.poll(timeout)) {
+      var chunk = decoded.value();
+      var forged = verifier.rejection(chunk);
+      if (forged.isPresent()) {
+        rejectedChunks++;
+        reject(
+            chunk.getVersion(),
+            chunk.getSha256() == null ? null : chunk.getSha256().bytes(),
+            forged.get());
+        continue;
+      }
+      var done = assembler.accept(chunk);
       if (done.isPresent()) {
-        newest = done;
+        var whole = verifier.rejection(done.get());
+        if (whole.isPresent()) {
+          reject(done.get().version(), null, whole.get());
+        } else {
+          newest = done;
+        }
       }
     }
     return newest;
+  }
+
+  /** Reports a rejected version once, however many of its chunks arrive. */
+  private void reject(long version, byte[] sha256, String why) {
+    var key = version + "/" + (sha256 == null ? "" : java.util.HexFormat.of().formatHex(sha256));
+    if (key.equals(lastRejected)) return;
+    lastRejected = key;
+    rejections.accept(
+        String.format(
+            "rejected %s v%d on %s: %s; keeping the current weights",
+            model.name().toLowerCase(java.util.Locale.ROOT), version, partition.topic(), why));
   }
 
   /**
@@ -88,6 +143,11 @@ public final class WeightFeed {
 
   public WeightAssembler assembler() {
     return assembler;
+  }
+
+  /** Chunks kept from the assembler because their header was not signed by the trusted key. */
+  public long rejectedChunks() {
+    return rejectedChunks;
   }
 
   /** Chunks that did not decode and went to the dead-letter topic. */

@@ -5,6 +5,7 @@ import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightChunker;
+import io.streamrlhf.schemas.signing.WeightSigner;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,21 +17,39 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 /**
  * Publishes weight snapshots as chunks to the model's weight topic ({@link Topics#weights}). The
  * producer should be idempotent ({@link KafkaClientConfigs#producer}): then a retry neither
- * duplicates nor reorders chunks. Borrows the producer; the caller owns and closes it.
+ * duplicates nor reorders chunks. With a {@link WeightSigner} every version is signed first, so
+ * readers that trust its key can tell it from anyone else's. Borrows the producer; the caller owns
+ * and closes it.
  */
 public final class WeightPublisher {
   private static final AvroCodec<WeightChunk> CODEC = AvroCodec.of(WeightChunk.class);
 
   private final Producer<byte[], byte[]> producer;
   private final int chunkBytes;
+  private final WeightSigner signer;
 
+  /** Publishes unsigned versions (readers that check signatures ignore them). */
   public WeightPublisher(Producer<byte[], byte[]> producer) {
-    this(producer, WeightChunker.DEFAULT_CHUNK_BYTES);
+    this(producer, WeightChunker.DEFAULT_CHUNK_BYTES, null);
   }
 
+  /** Publishes unsigned versions in chunks of {@code chunkBytes}. */
   public WeightPublisher(Producer<byte[], byte[]> producer, int chunkBytes) {
+    this(producer, chunkBytes, null);
+  }
+
+  /** Signs every version with {@code signer} before it is sent. */
+  public WeightPublisher(Producer<byte[], byte[]> producer, WeightSigner signer) {
+    this(producer, WeightChunker.DEFAULT_CHUNK_BYTES, signer);
+  }
+
+  /**
+   * @param signer signs every version; null publishes them unsigned
+   */
+  public WeightPublisher(Producer<byte[], byte[]> producer, int chunkBytes, WeightSigner signer) {
     this.producer = producer;
     this.chunkBytes = chunkBytes;
+    this.signer = signer;
   }
 
   /**
@@ -40,6 +59,7 @@ public final class WeightPublisher {
    * @throws WeightPublishException when not all chunks are acknowledged within the timeout
    */
   public int publish(PublishedWeights snapshot, Duration timeout) {
+    if (signer != null) snapshot = signer.sign(snapshot);
     var topic = Topics.weights(snapshot.model());
     var acks = new ArrayList<Future<RecordMetadata>>();
     for (var chunk : WeightChunker.split(snapshot, chunkBytes)) {
