@@ -57,7 +57,12 @@ public final class ActorNode {
       node.subscriberDeployments.add(
           await(
               vertx.deployVerticle(
-                  new WeightSubscriber(settings.actorId(), settings.bootstrapServers(), model, log),
+                  new WeightSubscriber(
+                      settings.actorId(),
+                      settings.kafka(),
+                      model,
+                      settings.weightKeys().verifier(model),
+                      log),
                   worker),
               settings.actorId() + " " + model + " weight subscriber"));
     }

@@ -1,12 +1,15 @@
 package io.streamrlhf.actors;
 
+import io.streamrlhf.schemas.signing.TrustedWeightKeys;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.time.Duration;
+import java.util.Objects;
 
 /**
  * How one rollout actor runs.
  *
  * @param actorId stamped on every rollout; also the Kafka client id
- * @param bootstrapServers the Kafka cluster
+ * @param kafka the Kafka cluster and how to authenticate to it
  * @param groupId the prompt consumer group all actors of a run share
  * @param responsesPerPrompt K responses sampled per prompt (the learner's responses_per_prompt)
  * @param maxNewTokens response length limit
@@ -22,10 +25,12 @@ import java.time.Duration;
  *     once
  * @param labelResponses K_label answers in each label request: the prompt's first K_label samples,
  *     drawn beyond the rollouts' K when K_label is larger
+ * @param weightKeys whose signatures the actor requires on the policy and reward versions it
+ *     applies; a model without a key is applied unchecked (and the actor says so once)
  */
 public record ActorSettings(
     String actorId,
-    String bootstrapServers,
+    KafkaAccess kafka,
     String groupId,
     int responsesPerPrompt,
     int maxNewTokens,
@@ -34,7 +39,8 @@ public record ActorSettings(
     Duration versionWait,
     Duration kafkaTimeout,
     double labelRequestShare,
-    int labelResponses) {
+    int labelResponses,
+    TrustedWeightKeys weightKeys) {
   /** The consumer group of the loop's actors. */
   public static final String DEFAULT_GROUP = "rlhf-actors";
 
@@ -47,6 +53,8 @@ public record ActorSettings(
   public ActorSettings {
     if (actorId == null || actorId.isBlank())
       throw new IllegalArgumentException("an actor needs an id");
+    Objects.requireNonNull(kafka, "kafka");
+    Objects.requireNonNull(weightKeys, "weightKeys");
     if (responsesPerPrompt < 1)
       throw new IllegalArgumentException("responses per prompt must be >= 1");
     if (maxPromptsPerBatch < 1)
@@ -60,15 +68,31 @@ public record ActorSettings(
           "a label request needs at least 2 responses to rank, got " + labelResponses);
   }
 
+  /** An actor of a plaintext cluster that applies weights unchecked. */
   public static ActorSettings of(
       String actorId,
       String bootstrapServers,
       int responsesPerPrompt,
       int maxNewTokens,
       double temperature) {
+    return of(
+        actorId,
+        KafkaAccess.plaintext(bootstrapServers),
+        responsesPerPrompt,
+        maxNewTokens,
+        temperature);
+  }
+
+  /** An actor that applies weights unchecked until {@link #withWeightKeys} names the keys. */
+  public static ActorSettings of(
+      String actorId,
+      KafkaAccess kafka,
+      int responsesPerPrompt,
+      int maxNewTokens,
+      double temperature) {
     return new ActorSettings(
         actorId,
-        bootstrapServers,
+        kafka,
         DEFAULT_GROUP,
         responsesPerPrompt,
         maxNewTokens,
@@ -77,13 +101,14 @@ public record ActorSettings(
         Duration.ofMinutes(10),
         Duration.ofSeconds(30),
         DEFAULT_LABEL_REQUEST_SHARE,
-        DEFAULT_LABEL_RESPONSES);
+        DEFAULT_LABEL_RESPONSES,
+        TrustedWeightKeys.none());
   }
 
   public ActorSettings withVersionWait(Duration wait) {
     return new ActorSettings(
         actorId,
-        bootstrapServers,
+        kafka,
         groupId,
         responsesPerPrompt,
         maxNewTokens,
@@ -92,13 +117,14 @@ public record ActorSettings(
         wait,
         kafkaTimeout,
         labelRequestShare,
-        labelResponses);
+        labelResponses,
+        weightKeys);
   }
 
   public ActorSettings withMaxPromptsPerBatch(int n) {
     return new ActorSettings(
         actorId,
-        bootstrapServers,
+        kafka,
         groupId,
         responsesPerPrompt,
         maxNewTokens,
@@ -107,14 +133,15 @@ public record ActorSettings(
         versionWait,
         kafkaTimeout,
         labelRequestShare,
-        labelResponses);
+        labelResponses,
+        weightKeys);
   }
 
   /** Asks {@code share} of the prompts to be ranked, with {@code responses} answers each. */
   public ActorSettings withLabelRequests(double share, int responses) {
     return new ActorSettings(
         actorId,
-        bootstrapServers,
+        kafka,
         groupId,
         responsesPerPrompt,
         maxNewTokens,
@@ -123,6 +150,24 @@ public record ActorSettings(
         versionWait,
         kafkaTimeout,
         share,
-        responses);
+        responses,
+        weightKeys);
+  }
+
+  /** Requires these keys' signatures on the versions the actor applies. */
+  public ActorSettings withWeightKeys(TrustedWeightKeys keys) {
+    return new ActorSettings(
+        actorId,
+        kafka,
+        groupId,
+        responsesPerPrompt,
+        maxNewTokens,
+        temperature,
+        maxPromptsPerBatch,
+        versionWait,
+        kafkaTimeout,
+        labelRequestShare,
+        labelResponses,
+        keys);
   }
 }

@@ -1,11 +1,12 @@
 package io.streamrlhf.actors;
 
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.time.Duration;
 
 /**
  * How the simulated labelers run ({@link SimulatedLabelers}).
  *
- * @param bootstrapServers the Kafka cluster
+ * @param kafka the Kafka cluster and how to authenticate to it
  * @param groupId their consumer group on {@code rlhf.label-requests}; one group shares the requests
  *     among its members, as people share a queue
  * @param requestsPerSecond at most this many label requests answered per second, on average (a
@@ -20,7 +21,7 @@ import java.time.Duration;
  * @param kafkaTimeout every single wait on the broker (produce acks, commits)
  */
 public record LabelerSettings(
-    String bootstrapServers,
+    KafkaAccess kafka,
     String groupId,
     double requestsPerSecond,
     int labelers,
@@ -40,6 +41,7 @@ public record LabelerSettings(
   public static final int MAX_CALIBRATION_REQUESTS = 10_000;
 
   public LabelerSettings {
+    java.util.Objects.requireNonNull(kafka, "kafka");
     if (!(requestsPerSecond > 0) || Double.isInfinite(requestsPerSecond))
       throw new IllegalArgumentException(
           "the rate must be a positive number of requests per second, got " + requestsPerSecond);
@@ -57,10 +59,15 @@ public record LabelerSettings(
       throw new IllegalArgumentException("overlap must be in [0, 1], got " + overlap);
   }
 
-  /** The defaults above against {@code bootstrapServers}: calibrated β, 4 labelers, 2 per s. */
+  /** The defaults above against a plaintext cluster. */
   public static LabelerSettings of(String bootstrapServers) {
+    return of(KafkaAccess.plaintext(bootstrapServers));
+  }
+
+  /** The defaults above against {@code kafka}: calibrated β, 4 labelers, 2 per s. */
+  public static LabelerSettings of(KafkaAccess kafka) {
     return new LabelerSettings(
-        bootstrapServers,
+        kafka,
         DEFAULT_GROUP,
         DEFAULT_RATE,
         DEFAULT_LABELERS,
@@ -73,7 +80,7 @@ public record LabelerSettings(
 
   public LabelerSettings withRate(double perSecond) {
     return new LabelerSettings(
-        bootstrapServers,
+        kafka,
         groupId,
         perSecond,
         labelers,
@@ -86,7 +93,7 @@ public record LabelerSettings(
 
   public LabelerSettings withLabelers(int n) {
     return new LabelerSettings(
-        bootstrapServers,
+        kafka,
         groupId,
         requestsPerSecond,
         n,
@@ -100,7 +107,7 @@ public record LabelerSettings(
   /** A fixed β (null: calibrate on the first {@code calibrationRequests}). */
   public LabelerSettings withBeta(Double fixed, int calibrationRequests) {
     return new LabelerSettings(
-        bootstrapServers,
+        kafka,
         groupId,
         requestsPerSecond,
         labelers,
@@ -113,7 +120,7 @@ public record LabelerSettings(
 
   public LabelerSettings withOverlap(double share) {
     return new LabelerSettings(
-        bootstrapServers,
+        kafka,
         groupId,
         requestsPerSecond,
         labelers,
@@ -126,7 +133,7 @@ public record LabelerSettings(
 
   public LabelerSettings withSeed(long s) {
     return new LabelerSettings(
-        bootstrapServers,
+        kafka,
         groupId,
         requestsPerSecond,
         labelers,

@@ -166,8 +166,8 @@ public final class RolloutActor extends VerticleBase {
     var id = settings.actorId();
     consumer =
         new KafkaConsumer<>(
-            KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), settings.groupId(), id));
-    producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
+            KafkaClientConfigs.groupConsumer(settings.kafka(), settings.groupId(), id));
+    producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.kafka(), id));
     prompts =
         new DecodingConsumer<>(
             consumer, AvroCodec.of(Prompt.class), producer, id, settings.kafkaTimeout());

@@ -119,10 +119,8 @@ public final class SimulatedLabelers extends VerticleBase {
     var clientId = settings.groupId() + "-" + ProcessHandle.current().pid();
     consumer =
         new KafkaConsumer<>(
-            KafkaClientConfigs.groupConsumer(
-                settings.bootstrapServers(), settings.groupId(), clientId));
-    producer =
-        new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), clientId));
+            KafkaClientConfigs.groupConsumer(settings.kafka(), settings.groupId(), clientId));
+    producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.kafka(), clientId));
     requests =
         new DecodingConsumer<>(
             consumer,

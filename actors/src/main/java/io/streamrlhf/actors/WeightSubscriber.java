@@ -2,6 +2,8 @@ package io.streamrlhf.actors;
 
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.signing.WeightVerifier;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.streamrlhf.schemas.transport.WeightFeed;
 import io.vertx.core.Future;
@@ -18,7 +20,9 @@ import org.apache.kafka.clients.producer.KafkaProducer;
  * whole version, so a late joiner starts from it) and sends each whole, SHA-256-verified version to
  * its rollout actor as a message. {@link WeightFeed} and its {@link
  * io.streamrlhf.schemas.WeightAssembler} guarantee that a missing or corrupted chunk never yields a
- * version: the actor keeps its last good one.
+ * version: the actor keeps its last good one. With a trusted key ({@link WeightVerifier}), a
+ * version the key did not sign is ignored the same way, and logged once; without one, every whole
+ * version is applied, and the subscriber says so once at start.
  *
  * <p>A worker verticle: its Kafka consumer is touched only by its own (serialized) context. It
  * polls in short rounds and re-queues itself, so undeploying stops it between polls.
@@ -31,8 +35,9 @@ public final class WeightSubscriber extends VerticleBase {
   private static final Duration QUIET_LOG = Duration.ofSeconds(30);
 
   private final String actorId;
-  private final String bootstrapServers;
+  private final KafkaAccess kafka;
   private final WeightModel model;
+  private final WeightVerifier verifier;
   private final Consumer<String> log;
   private KafkaConsumer<byte[], byte[]> consumer;
   private KafkaProducer<byte[], byte[]> deadLetters;
@@ -40,12 +45,20 @@ public final class WeightSubscriber extends VerticleBase {
   private volatile boolean running;
   private long lastNews;
 
-  /** Follows {@code model}'s weight topic for the actor {@code actorId}. */
+  /**
+   * Follows {@code model}'s weight topic for the actor {@code actorId}, handing over only versions
+   * {@code verifier} admits.
+   */
   public WeightSubscriber(
-      String actorId, String bootstrapServers, WeightModel model, Consumer<String> log) {
+      String actorId,
+      KafkaAccess kafka,
+      WeightModel model,
+      WeightVerifier verifier,
+      Consumer<String> log) {
     this.actorId = actorId;
-    this.bootstrapServers = bootstrapServers;
+    this.kafka = kafka;
     this.model = model;
+    this.verifier = verifier;
     this.log = log;
   }
 
@@ -53,10 +66,27 @@ public final class WeightSubscriber extends VerticleBase {
   public Future<?> start() {
     ActorEvents.registerCodecs(vertx);
     var clientId = actorId + "-" + model.name().toLowerCase(Locale.ROOT) + "-weights";
-    consumer = new KafkaConsumer<>(KafkaClientConfigs.weightsConsumer(bootstrapServers, clientId));
-    deadLetters =
-        new KafkaProducer<>(KafkaClientConfigs.producer(bootstrapServers, clientId + "-dlq"));
-    feed = new WeightFeed(consumer, model, deadLetters, clientId);
+    consumer = new KafkaConsumer<>(KafkaClientConfigs.weightsConsumer(kafka, clientId));
+    deadLetters = new KafkaProducer<>(KafkaClientConfigs.producer(kafka, clientId + "-dlq"));
+    feed =
+        new WeightFeed(
+            consumer,
+            model,
+            deadLetters,
+            clientId,
+            verifier,
+            why -> log.accept(actorId + ": " + why));
+    log.accept(
+        verifier.checksSignatures()
+            ? String.format(
+                "%s: applies only %s versions signed by key %s",
+                actorId, what(), verifier.trustedKeyId().orElseThrow())
+            : String.format(
+                "%s: applies %s versions unchecked: no public key to verify their signatures"
+                    + " (rlhf actor --%s)",
+                actorId,
+                what(),
+                model == WeightModel.POLICY ? "weights-key" : "reward-weights-key"));
     running = true;
     lastNews = System.nanoTime();
     context.runOnContext(v -> catchUp());

@@ -6,6 +6,7 @@ import io.streamrlhf.schemas.LabelRequest;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -32,7 +33,7 @@ final class FeedbackFeed extends VerticleBase {
   private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration QUIET_LOG = Duration.ofSeconds(60);
 
-  private final String bootstrapServers;
+  private final KafkaAccess kafka;
   private final String gatewayAddress;
   private final String clientId;
   private final Consumer<String> log;
@@ -43,9 +44,8 @@ final class FeedbackFeed extends VerticleBase {
   private volatile boolean running;
   private long lastFailureLog;
 
-  FeedbackFeed(
-      String bootstrapServers, String gatewayAddress, String clientId, Consumer<String> log) {
-    this.bootstrapServers = bootstrapServers;
+  FeedbackFeed(KafkaAccess kafka, String gatewayAddress, String clientId, Consumer<String> log) {
+    this.kafka = kafka;
     this.gatewayAddress = gatewayAddress;
     this.clientId = clientId;
     this.log = log;
@@ -54,8 +54,7 @@ final class FeedbackFeed extends VerticleBase {
   @Override
   public Future<?> start() {
     FeedRecords.registerCodecs(vertx);
-    deadLetters =
-        new KafkaProducer<>(KafkaClientConfigs.producer(bootstrapServers, clientId + "-dlq"));
+    deadLetters = new KafkaProducer<>(KafkaClientConfigs.producer(kafka, clientId + "-dlq"));
     requests =
         new DecodingConsumer<>(
             fromTheBeginning(Topics.LABEL_REQUESTS),
@@ -83,7 +82,7 @@ final class FeedbackFeed extends VerticleBase {
     // the weight topics' groupless, from-the-beginning reader suits these topics too
     var consumer =
         new KafkaConsumer<byte[], byte[]>(
-            KafkaClientConfigs.weightsConsumer(bootstrapServers, clientId + "-" + topic));
+            KafkaClientConfigs.weightsConsumer(kafka, clientId + "-" + topic));
     int partitions = Topics.byName(topic).map(TopicSpec::partitions).orElseThrow();
     var assigned = new ArrayList<TopicPartition>();
     for (int p = 0; p < partitions; p++) assigned.add(new TopicPartition(topic, p));

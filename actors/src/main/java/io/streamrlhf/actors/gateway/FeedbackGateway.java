@@ -143,7 +143,7 @@ public final class FeedbackGateway extends VerticleBase {
    */
   private Map<String, Object> producerConfig() {
     long ackMillis = settings.ackTimeout().toMillis();
-    var c = KafkaClientConfigs.producer(settings.bootstrapServers(), "rlhf-" + id);
+    var c = KafkaClientConfigs.producer(settings.kafka(), "rlhf-" + id);
     c.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, ackMillis);
     c.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) Math.max(50, ackMillis / 2));
     c.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, (int) ackMillis);

@@ -45,7 +45,7 @@ public final class GatewayNode {
     node.feedDeployment =
         await(
             vertx.deployVerticle(
-                new FeedbackFeed(settings.bootstrapServers(), address, "rlhf-" + id + "-feed", log),
+                new FeedbackFeed(settings.kafka(), address, "rlhf-" + id + "-feed", log),
                 new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)),
             "feedback gateway's topic reader");
     return node;

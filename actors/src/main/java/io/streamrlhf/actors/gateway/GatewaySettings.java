@@ -1,5 +1,6 @@
 package io.streamrlhf.actors.gateway;
 
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Base64;
@@ -7,7 +8,7 @@ import java.util.Base64;
 /**
  * How one feedback gateway runs.
  *
- * @param bootstrapServers the Kafka cluster
+ * @param kafka the Kafka cluster and how to authenticate to it
  * @param host the address to listen on (127.0.0.1: this machine only)
  * @param port the HTTP port; 0 picks a free one
  * @param token the bearer token every API call needs
@@ -22,7 +23,7 @@ import java.util.Base64;
  *     answered 503
  */
 public record GatewaySettings(
-    String bootstrapServers,
+    KafkaAccess kafka,
     String host,
     int port,
     String token,
@@ -42,8 +43,7 @@ public record GatewaySettings(
    * @throws IllegalArgumentException with a one-line message a user can act on
    */
   public GatewaySettings {
-    if (bootstrapServers == null || bootstrapServers.isBlank())
-      throw new IllegalArgumentException("the gateway needs Kafka bootstrap servers");
+    if (kafka == null) throw new IllegalArgumentException("the gateway needs a Kafka cluster");
     if (port < 0 || port > 65_535)
       throw new IllegalArgumentException("port must be in 0..65535, got " + port);
     if (token == null || token.isBlank())
@@ -64,10 +64,15 @@ public record GatewaySettings(
       throw new IllegalArgumentException("the acknowledgement timeout must be >= 100 ms");
   }
 
-  /** A gateway on {@code port} with a token and the defaults for everything else. */
+  /** A gateway of a plaintext cluster on {@code port} with a token and the defaults. */
   public static GatewaySettings of(String bootstrapServers, int port, String token) {
+    return of(KafkaAccess.plaintext(bootstrapServers), port, token);
+  }
+
+  /** A gateway on {@code port} with a token and the defaults for everything else. */
+  public static GatewaySettings of(KafkaAccess kafka, int port, String token) {
     return new GatewaySettings(
-        bootstrapServers,
+        kafka,
         DEFAULT_HOST,
         port,
         token,
@@ -88,7 +93,7 @@ public record GatewaySettings(
 
   public GatewaySettings withArgillaSecret(String secret) {
     return new GatewaySettings(
-        bootstrapServers,
+        kafka,
         host,
         port,
         token,
@@ -102,7 +107,7 @@ public record GatewaySettings(
 
   public GatewaySettings withLabelStudioToken(String t) {
     return new GatewaySettings(
-        bootstrapServers,
+        kafka,
         host,
         port,
         token,
@@ -116,7 +121,7 @@ public record GatewaySettings(
 
   public GatewaySettings withCorsOrigin(String origin) {
     return new GatewaySettings(
-        bootstrapServers,
+        kafka,
         host,
         port,
         token,
@@ -130,7 +135,7 @@ public record GatewaySettings(
 
   public GatewaySettings withMaxBodyBytes(int n) {
     return new GatewaySettings(
-        bootstrapServers,
+        kafka,
         host,
         port,
         token,
@@ -144,7 +149,7 @@ public record GatewaySettings(
 
   public GatewaySettings withRatePerMinute(int n) {
     return new GatewaySettings(
-        bootstrapServers,
+        kafka,
         host,
         port,
         token,
@@ -158,7 +163,7 @@ public record GatewaySettings(
 
   public GatewaySettings withAckTimeout(Duration t) {
     return new GatewaySettings(
-        bootstrapServers,
+        kafka,
         host,
         port,
         token,
@@ -172,7 +177,7 @@ public record GatewaySettings(
 
   public GatewaySettings withHost(String h) {
     return new GatewaySettings(
-        bootstrapServers,
+        kafka,
         h,
         port,
         token,
@@ -187,8 +192,8 @@ public record GatewaySettings(
   /** Keeps secrets out of logs and exception messages. */
   @Override
   public String toString() {
-    return "GatewaySettings[bootstrap="
-        + bootstrapServers
+    return "GatewaySettings[kafka="
+        + kafka
         + ", listen="
         + host
         + ":"

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -44,6 +45,10 @@ final class ActorCommand implements Callable<Integer> {
       paramLabel = "HOST:PORT",
       description = "Kafka bootstrap servers.")
   String bootstrap;
+
+  @Mixin KafkaConfigOption kafkaConfig;
+
+  @Mixin WeightKeyOptions weightKeys;
 
   @Option(
       names = "--id",
@@ -95,14 +100,17 @@ final class ActorCommand implements Callable<Integer> {
                 + java.net.InetAddress.getLocalHost().getHostName()
                 + "-"
                 + ProcessHandle.current().pid();
-    TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
+    var kafka = kafkaConfig.access(bootstrap);
+    var keys = weightKeys.keys();
+    TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var models =
         RolloutActor.Models.load(loop.sft, LocalLoop.actorReward(config.reward(), loop.rm));
     var node =
         ActorNode.deploy(
             vertx,
-            LocalLoop.settings(actorId, bootstrap, config)
+            LocalLoop.settings(actorId, kafka, config)
+                .withWeightKeys(keys)
                 .withVersionWait(versionWait)
                 .withLabelRequests(labelRequestShare, labelResponses),
             models,

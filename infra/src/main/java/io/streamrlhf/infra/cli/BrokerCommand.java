@@ -1,5 +1,7 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.infra.kafka.BrokerUsers;
+import io.streamrlhf.infra.kafka.ClientConfigFiles;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.schemas.TopicSpec;
@@ -25,7 +27,14 @@ import picocli.CommandLine.Option;
     description = {
       "Runs a real Apache Kafka broker in this process and creates the loop's topics.",
       "KRaft mode, one combined broker+controller node on 127.0.0.1; prints the bootstrap address and",
-      "serves until Ctrl-C."
+      "serves until Ctrl-C.",
+      "With --users, clients must log in (SASL_PLAINTEXT, mechanism PLAIN, on the client and the"
+          + " controller listener) and may do only what their role needs (ACLs, nothing allowed"
+          + " otherwise): the learner writes rlhf.prompts and rlhf.policy-weights and reads"
+          + " rlhf.rollouts; actors read prompts and both weight topics and write rollouts and label"
+          + " requests; the reward trainer reads rlhf.comparisons and writes rlhf.reward-weights;"
+          + " labelers and the gateway read label requests and write comparisons; admins may do"
+          + " anything. Without --users: PLAINTEXT, no authentication, no ACLs."
     })
 public final class BrokerCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -46,6 +55,23 @@ public final class BrokerCommand implements Callable<Integer> {
   Path dataDir;
 
   @Option(
+      names = "--users",
+      paramLabel = "FILE",
+      description =
+          "Turns authentication and ACLs on. A Java properties file, one user per line:"
+              + " NAME = ROLE:PASSWORD, ROLE one of admin, learner, actor, reward-trainer, labeler,"
+              + " gateway. At least one admin: the broker logs in to itself as the first.")
+  Path usersFile;
+
+  @Option(
+      names = "--client-configs",
+      paramLabel = "DIR",
+      description =
+          "With --users: writes DIR/NAME.properties for every user (owner-only), the --kafka-config"
+              + " file with which that user's processes log in.")
+  Path clientConfigs;
+
+  @Option(
       names = "--ready-timeout",
       defaultValue = "PT60S",
       description = "How long to wait for the broker to be ready (ISO-8601 duration).")
@@ -56,6 +82,17 @@ public final class BrokerCommand implements Callable<Integer> {
     if (port < 0 || port > 65_535) {
       throw new UserError("--port must be in 0..65535, got " + port);
     }
+    if (clientConfigs != null && usersFile == null) {
+      throw new UserError("--client-configs needs --users");
+    }
+    BrokerUsers users = null;
+    if (usersFile != null) {
+      try {
+        users = BrokerUsers.load(usersFile);
+      } catch (IllegalArgumentException e) {
+        throw new UserError("--users " + e.getMessage(), e);
+      }
+    }
     var out = spec.commandLine().getOut();
     out.println(
         "Starting Kafka broker (KRaft) on 127.0.0.1"
@@ -65,7 +102,7 @@ public final class BrokerCommand implements Callable<Integer> {
     out.flush();
     EmbeddedKafka kafka;
     try {
-      kafka = EmbeddedKafka.start(new EmbeddedKafka.Options(port, dataDir, readyTimeout));
+      kafka = EmbeddedKafka.start(new EmbeddedKafka.Options(port, dataDir, readyTimeout, users));
     } catch (EmbeddedKafka.BrokerStartException e) {
       throw new UserError(e.getMessage(), e);
     }
@@ -83,7 +120,20 @@ public final class BrokerCommand implements Callable<Integer> {
                 },
                 "rlhf-broker-shutdown"));
 
-    var created = TopicProvisioner.provision(kafka.bootstrapServers(), readyTimeout);
+    var created = TopicProvisioner.provision(kafka.access(), readyTimeout);
+    if (users != null) {
+      out.println(
+          "Authentication on (SASL_PLAINTEXT, PLAIN) with ACLs for "
+              + users.users().values().stream()
+                  .map(BrokerUsers.User::toString)
+                  .collect(Collectors.joining(", ")));
+      if (clientConfigs != null) {
+        for (var user : users.users().values()) {
+          var file = ClientConfigFiles.write(clientConfigs, user);
+          out.println("Client settings of " + user.name() + ": " + file);
+        }
+      }
+    }
     out.println(
         "Topics: "
             + Topics.provisioned().stream().map(TopicSpec::name).collect(Collectors.joining(", "))

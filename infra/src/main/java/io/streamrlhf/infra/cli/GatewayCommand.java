@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -66,6 +67,8 @@ final class GatewayCommand implements Callable<Integer> {
       paramLabel = "HOST:PORT",
       description = "Kafka bootstrap servers.")
   String bootstrap;
+
+  @Mixin KafkaConfigOption kafkaConfig;
 
   @Option(
       names = "--host",
@@ -136,11 +139,12 @@ final class GatewayCommand implements Callable<Integer> {
     var out = spec.commandLine().getOut();
     var givenToken = firstOf(token, System.getenv("RLHF_GATEWAY_TOKEN"));
     var apiToken = givenToken != null ? givenToken : GatewaySettings.generateToken();
+    var kafka = kafkaConfig.access(bootstrap);
     GatewaySettings settings;
     try {
       settings =
           new GatewaySettings(
-              bootstrap,
+              kafka,
               host,
               port,
               apiToken,
@@ -154,7 +158,7 @@ final class GatewayCommand implements Callable<Integer> {
       throw new UserError(e.getMessage());
     }
     try {
-      TopicProvisioner.provision(bootstrap, Duration.ofSeconds(30));
+      TopicProvisioner.provision(kafka, Duration.ofSeconds(30));
     } catch (IllegalStateException e) {
       throw new UserError(
           "cannot reach Kafka at "

@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -39,6 +40,8 @@ final class LabelersCommand implements Callable<Integer> {
       paramLabel = "HOST:PORT",
       description = "Kafka bootstrap servers.")
   String bootstrap;
+
+  @Mixin KafkaConfigOption kafkaConfig;
 
   @Option(
       names = "--rate",
@@ -96,7 +99,7 @@ final class LabelersCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var settings = settings();
     var out = spec.commandLine().getOut();
-    TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
+    TopicProvisioner.provision(settings.kafka(), Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var labelers = SimulatedLabelers.deploy(vertx, settings, line -> println(out, line));
     Runtime.getRuntime()
@@ -133,7 +136,7 @@ final class LabelersCommand implements Callable<Integer> {
               + ", got "
               + calibrationRequests);
     return new LabelerSettings(
-        bootstrap,
+        kafkaConfig.access(bootstrap),
         group,
         rate,
         labelers,

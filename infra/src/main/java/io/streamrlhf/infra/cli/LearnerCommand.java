@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code rlhf learner}: the streaming PPO learner as its own process. */
@@ -35,6 +36,10 @@ final class LearnerCommand implements Callable<Integer> {
       description = "Kafka bootstrap servers.")
   String bootstrap;
 
+  @Mixin KafkaConfigOption kafkaConfig;
+
+  @Mixin SigningKeyOption signingKey;
+
   @Option(
       names = "--rollout-wait",
       defaultValue = "PT10M",
@@ -45,9 +50,11 @@ final class LearnerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var config = learner.config(true);
     var out = spec.commandLine().getOut();
+    var kafka = kafkaConfig.access(bootstrap);
+    var signer = signingKey.signer(out);
     learner.start(config, out);
-    TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
-    var settings = new KafkaRollouts.Settings(bootstrap, rolloutWait, Duration.ofSeconds(60));
+    TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
+    var settings = new KafkaRollouts.Settings(kafka, rolloutWait, Duration.ofSeconds(60), signer);
     try {
       KafkaRollouts.learn(config, settings, learner.sft(), learner.rm(), learner.out(), out);
       return 0;

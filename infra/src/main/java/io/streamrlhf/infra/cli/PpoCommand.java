@@ -74,6 +74,8 @@ final class PpoCommand implements Callable<Integer> {
       description = "Use this Kafka cluster instead of starting an embedded broker.")
   String bootstrap;
 
+  @Mixin KafkaConfigOption kafkaConfig;
+
   @Option(
       names = "--rm-out",
       paramLabel = "DIR",
@@ -106,6 +108,11 @@ final class PpoCommand implements Callable<Integer> {
     var out = spec.commandLine().getOut();
     if (inproc && bootstrap != null)
       throw new UserError("--inproc runs without Kafka: drop --bootstrap");
+    if (bootstrap == null && kafkaConfig.file != null)
+      throw new UserError(
+          "--kafka-config applies to a cluster named by --bootstrap (the embedded broker is"
+              + " PLAINTEXT)");
+    var kafka = bootstrap == null ? null : kafkaConfig.access(bootstrap);
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     var config = learner.config(!inproc);
     learner.start(config, out);
@@ -139,7 +146,7 @@ final class PpoCommand implements Callable<Integer> {
       return 0;
     }
     try {
-      LocalLoop.run(config, actors, bootstrap, learner.sft(), learner.rm(), learner.out(), out);
+      LocalLoop.run(config, actors, kafka, learner.sft(), learner.rm(), learner.out(), out);
       return 0;
     } catch (IllegalStateException e) {
       spec.commandLine().getErr().println("rlhf ppo: " + e.getMessage());

@@ -50,6 +50,10 @@ final class RewardTrainerCommand implements Callable<Integer> {
       description = "Kafka bootstrap servers.")
   String bootstrap;
 
+  @Mixin KafkaConfigOption kafkaConfig;
+
+  @Mixin SigningKeyOption signingKey;
+
   @Option(
       names = "--sft",
       required = true,
@@ -103,10 +107,13 @@ final class RewardTrainerCommand implements Callable<Integer> {
       out.printf(
           "rlhf reward-trainer: --rm is ignored on --resume: the run continues its checkpoint%n");
     }
+    var kafka = kafkaConfig.access(bootstrap);
+    var signer = signingKey.signer(out);
     stage.start(config, out);
-    TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
+    TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
     var settings =
-        RewardTrainer.Settings.of(bootstrap)
+        RewardTrainer.Settings.of(kafka)
+            .withSigner(signer)
             .withLimits(
                 maxComparisons != null ? maxComparisons : Long.MAX_VALUE,
                 untilVersion != null ? untilVersion : Long.MAX_VALUE);

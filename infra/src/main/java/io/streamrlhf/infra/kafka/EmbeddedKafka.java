@@ -1,5 +1,7 @@
 package io.streamrlhf.infra.kafka;
 
+import io.streamrlhf.schemas.transport.KafkaAccess;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -11,17 +13,19 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Collectors;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.metadata.storage.Formatter;
@@ -39,16 +43,27 @@ import org.slf4j.LoggerFactory;
  * itself ({@code controller.quorum.voters}), and {@link #start} returns once an AdminClient sees
  * the broker registered and unfenced. Closing shuts it down and deletes the directory if it was a
  * temporary one.
+ *
+ * <p>By default every listener is PLAINTEXT and anyone who reaches the port may do anything. With
+ * {@link BrokerUsers} ({@link Options#withUsers}) both listeners, the clients' and the KRaft
+ * controller's, require SASL/PLAIN logins, and Kafka's {@code StandardAuthorizer} allows each user
+ * only what its {@link LoopRole} needs ({@code allow.everyone.if.no.acl.found=false}; admins are
+ * super users, and the broker logs in to itself as one). Traffic is not encrypted: SASL/PLAIN sends
+ * passwords in the clear, which is fine on loopback and not beyond it (put SSL in front).
  */
 public final class EmbeddedKafka implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedKafka.class);
   private static final int NODE_ID = 1;
   private static final String HOST = "127.0.0.1";
+  private static final String SASL_MECHANISM = "PLAIN";
+  private static final String PLAIN_LOGIN_MODULE =
+      "org.apache.kafka.common.security.plain.PlainLoginModule";
 
   private final KafkaRaftServer server;
   private final Path dataDir;
   private final boolean temporary;
   private final String bootstrapServers;
+  private final BrokerUsers users;
   private final Duration startupTime;
   private boolean closed;
 
@@ -57,18 +72,29 @@ public final class EmbeddedKafka implements AutoCloseable {
    * @param dataDir where the logs live (kept across restarts); null for a temporary directory that
    *     {@link #close} deletes
    * @param readyTimeout how long to wait for the broker to become ready
+   * @param users who may log in, and as what; null: no authentication, no ACLs (PLAINTEXT)
    */
-  public record Options(int port, Path dataDir, Duration readyTimeout) {
+  public record Options(int port, Path dataDir, Duration readyTimeout, BrokerUsers users) {
+    /** A PLAINTEXT broker. */
+    public Options(int port, Path dataDir, Duration readyTimeout) {
+      this(port, dataDir, readyTimeout, null);
+    }
+
     public static Options defaults() {
       return new Options(0, null, Duration.ofSeconds(60));
     }
 
     public Options withPort(int newPort) {
-      return new Options(newPort, dataDir, readyTimeout);
+      return new Options(newPort, dataDir, readyTimeout, users);
     }
 
     public Options withDataDir(Path dir) {
-      return new Options(port, dir, readyTimeout);
+      return new Options(port, dir, readyTimeout, users);
+    }
+
+    /** SASL/PLAIN logins for {@code brokerUsers} and ACLs by their roles. */
+    public Options withUsers(BrokerUsers brokerUsers) {
+      return new Options(port, dataDir, readyTimeout, brokerUsers);
     }
   }
 
@@ -77,11 +103,13 @@ public final class EmbeddedKafka implements AutoCloseable {
       Path dataDir,
       boolean temporary,
       String bootstrapServers,
+      BrokerUsers users,
       Duration startupTime) {
     this.server = server;
     this.dataDir = dataDir;
     this.temporary = temporary;
     this.bootstrapServers = bootstrapServers;
+    this.users = users;
     this.startupTime = startupTime;
   }
 
@@ -119,7 +147,8 @@ public final class EmbeddedKafka implements AutoCloseable {
       long formatted = System.nanoTime();
       server =
           new KafkaRaftServer(
-              new KafkaConfig(serverConfig(logDir, port, controllerPort), false), Time.SYSTEM);
+              new KafkaConfig(serverConfig(logDir, port, controllerPort, options.users()), false),
+              Time.SYSTEM);
       try {
         server.startup();
       } catch (RuntimeException e) {
@@ -140,7 +169,9 @@ public final class EmbeddedKafka implements AutoCloseable {
       }
       long started = System.nanoTime();
       var bootstrap = HOST + ":" + port;
-      awaitReady(bootstrap, t0, options.readyTimeout());
+      var admin = access(bootstrap, options.users(), null);
+      awaitReady(admin, t0, options.readyTimeout());
+      if (options.users() != null) grantRoles(admin, options.users(), options.readyTimeout());
       long ready = System.nanoTime();
       var took = Duration.ofNanos(ready - t0);
       log.info(
@@ -151,7 +182,7 @@ public final class EmbeddedKafka implements AutoCloseable {
           ms(started - formatted),
           ms(ready - started),
           dir);
-      return new EmbeddedKafka(server, dir, temporary, bootstrap, took);
+      return new EmbeddedKafka(server, dir, temporary, bootstrap, options.users(), took);
     } catch (RuntimeException | IOException e) {
       if (server != null) {
         shutdown(server);
@@ -190,18 +221,21 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   /** The server.properties of a single combined broker+controller node. */
-  private static Map<String, Object> serverConfig(Path logDir, int port, int controllerPort) {
+  private static Map<String, Object> serverConfig(
+      Path logDir, int port, int controllerPort, BrokerUsers users) {
     var p = new HashMap<String, Object>();
     p.put("process.roles", "broker,controller");
     p.put("node.id", Integer.toString(NODE_ID));
     p.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
     p.put("controller.listener.names", "CONTROLLER");
+    var clients = users == null ? "PLAINTEXT" : "SASL_PLAINTEXT";
     p.put(
         "listeners",
-        "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
-    p.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + port);
-    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-    p.put("inter.broker.listener.name", "PLAINTEXT");
+        clients + "://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
+    p.put("advertised.listeners", clients + "://" + HOST + ":" + port);
+    p.put("listener.security.protocol.map", clients + ":" + clients + ",CONTROLLER:" + clients);
+    p.put("inter.broker.listener.name", clients);
+    if (users != null) p.putAll(authentication(users));
     p.put("log.dirs", logDir.toString());
     p.put("metadata.log.dir", logDir.toString());
     // One node: every internal topic has one replica.
@@ -227,18 +261,84 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   /**
+   * SASL/PLAIN on both listeners, users from the JAAS config (Kafka's built-in PLAIN server checks
+   * passwords against its {@code user_NAME} entries), and the KRaft authorizer with nothing allowed
+   * unless an ACL says so. The broker logs in to its own listeners, inter-broker and to the
+   * controller, as {@link BrokerUsers#brokerLogin}; admins are super users.
+   */
+  private static Map<String, Object> authentication(BrokerUsers users) {
+    var p = new HashMap<String, Object>();
+    var login = users.brokerLogin();
+    var jaas = new StringBuilder(PLAIN_LOGIN_MODULE + " required");
+    jaas.append(" username=\"").append(login.name()).append("\"");
+    jaas.append(" password=\"").append(login.password()).append("\"");
+    for (var user : users.users().values()) {
+      jaas.append(" user_").append(user.name()).append("=\"").append(user.password()).append("\"");
+    }
+    jaas.append(';');
+    p.put("sasl.enabled.mechanisms", SASL_MECHANISM);
+    p.put("sasl.mechanism.inter.broker.protocol", SASL_MECHANISM);
+    p.put("sasl.mechanism.controller.protocol", SASL_MECHANISM);
+    p.put("listener.name.sasl_plaintext.plain.sasl.jaas.config", jaas.toString());
+    p.put("listener.name.controller.plain.sasl.jaas.config", jaas.toString());
+    p.put("authorizer.class.name", "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+    p.put("allow.everyone.if.no.acl.found", "false");
+    p.put(
+        "super.users",
+        users.admins().stream().map(u -> "User:" + u.name()).collect(Collectors.joining(";")));
+    return p;
+  }
+
+  /** Creates the ACLs of every user's role (creating an existing ACL again changes nothing). */
+  private static void grantRoles(KafkaAccess admin, BrokerUsers users, Duration timeout) {
+    var acls = new ArrayList<AclBinding>();
+    for (var user : users.users().values()) acls.addAll(user.role().acls(user.name()));
+    if (acls.isEmpty()) return;
+    try (var client = Admin.create(KafkaClientConfigs.admin(admin, "rlhf-embedded-kafka-acls"))) {
+      client.createAcls(acls).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      log.info("granted {} ACLs to {}", acls.size(), users);
+    } catch (ExecutionException | TimeoutException e) {
+      throw new BrokerStartException("could not create the users' ACLs: " + rootMessage(e), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new BrokerStartException("interrupted while creating ACLs", e);
+    }
+  }
+
+  /** How a client logs in as {@code user} (the broker's own login when null) to this broker. */
+  private static KafkaAccess access(String bootstrap, BrokerUsers users, String user) {
+    if (users == null) return KafkaAccess.plaintext(bootstrap);
+    var u = user == null ? users.brokerLogin() : users.user(user);
+    return new KafkaAccess(bootstrap, clientSettings(u));
+  }
+
+  /**
+   * The client settings ({@code --kafka-config} file entries) with which {@code user} logs in to a
+   * broker started with users.
+   */
+  public static Map<String, String> clientSettings(BrokerUsers.User user) {
+    return Map.of(
+        "security.protocol",
+        "SASL_PLAINTEXT",
+        "sasl.mechanism",
+        SASL_MECHANISM,
+        "sasl.jaas.config",
+        PLAIN_LOGIN_MODULE
+            + " required username=\""
+            + user.name()
+            + "\" password=\""
+            + user.password()
+            + "\";");
+  }
+
+  /**
    * Ready means an AdminClient sees this node in describeCluster, which lists only registered,
    * unfenced brokers: from then on topics can be created and records produced.
    */
-  private static void awaitReady(String bootstrap, long t0, Duration timeout) {
+  private static void awaitReady(KafkaAccess access, long t0, Duration timeout) {
+    var bootstrap = access.bootstrapServers();
     long deadline = t0 + timeout.toNanos();
-    try (var admin =
-        Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrap,
-                AdminClientConfig.CLIENT_ID_CONFIG,
-                "rlhf-embedded-kafka-ready"))) {
+    try (var admin = Admin.create(KafkaClientConfigs.admin(access, "rlhf-embedded-kafka-ready"))) {
       while (true) {
         long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
         if (left <= 0) {
@@ -268,6 +368,27 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** "host:port" for clients' bootstrap.servers. */
   public String bootstrapServers() {
     return bootstrapServers;
+  }
+
+  /** How a client gets in with every right: plaintext, or as the broker's own admin login. */
+  public KafkaAccess access() {
+    return access(bootstrapServers, users, null);
+  }
+
+  /**
+   * How a client logs in as {@code user} of the broker's {@link BrokerUsers}.
+   *
+   * @throws IllegalArgumentException when the broker has no such user, or no users at all
+   */
+  public KafkaAccess access(String user) {
+    if (users == null)
+      throw new IllegalArgumentException("this broker runs without users (PLAINTEXT)");
+    return access(bootstrapServers, users, user);
+  }
+
+  /** Its users, or empty for a PLAINTEXT broker. */
+  public java.util.Optional<BrokerUsers> users() {
+    return java.util.Optional.ofNullable(users);
   }
 
   /** From {@link #start} called to ready (format, start, first successful AdminClient call). */

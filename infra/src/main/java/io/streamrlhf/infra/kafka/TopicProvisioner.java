@@ -2,15 +2,15 @@ package io.streamrlhf.infra.kafka;
 
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.KafkaAccess;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
@@ -33,14 +33,17 @@ public final class TopicProvisioner {
    * @return the names of the topics this call created (empty when all existed)
    */
   public static List<String> provision(String bootstrapServers, Duration timeout) {
-    try (var admin =
-        Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                bootstrapServers,
-                AdminClientConfig.CLIENT_ID_CONFIG,
-                "rlhf-topic-provisioner"))) {
+    return provision(KafkaAccess.plaintext(bootstrapServers), timeout);
+  }
+
+  /** {@link #provision(String, Duration)} on a cluster that may need credentials. */
+  public static List<String> provision(KafkaAccess kafka, Duration timeout) {
+    var admin = Admin.create(KafkaClientConfigs.admin(kafka, "rlhf-topic-provisioner"));
+    try {
       return provision(admin, Topics.provisioned(), timeout);
+    } finally {
+      // a failed call may still be pending (for default.api.timeout.ms, a minute): abandon it
+      admin.close(Duration.ofSeconds(1));
     }
   }
 

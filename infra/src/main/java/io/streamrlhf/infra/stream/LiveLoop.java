@@ -14,6 +14,8 @@ import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.signing.SigningKeys;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -105,6 +107,8 @@ public final class LiveLoop {
           gateway.url(), token, labelRate);
       var labelers =
           SimulatedLabelers.deploy(vertx, LabelerSettings.of(bootstrap).withRate(labelRate), log);
+      // the reward trainer signs with the key pair in rmOut; the actors trust it, in memory
+      var rewardKey = SigningKeys.inDirectory(rmOut).publicKey();
       var trainer =
           new RewardTrainer(
               reward, RewardTrainer.Settings.of(bootstrap), sftDir, null, rmOut, false, out);
@@ -123,12 +127,14 @@ public final class LiveLoop {
         LocalLoop.run(
             ppo,
             actors,
-            bootstrap,
+            broker.access(),
             sftDir,
             null,
             ppoOut,
             out,
-            s -> s.withLabelRequests(labelShare, 4),
+            s ->
+                s.withLabelRequests(labelShare, 4)
+                    .withWeightKeys(s.weightKeys().with(WeightModel.REWARD, rewardKey)),
             e -> applied.merge(e.getLong("version"), e.getLong("appliedAt"), Math::min));
       } finally {
         trainer.stop();

@@ -14,6 +14,10 @@ import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.checkpoint.RewardStats;
+import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.signing.SigningKeys;
+import io.streamrlhf.schemas.signing.TrustedWeightKeys;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.tasks.Completion;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
@@ -31,6 +35,9 @@ import java.util.function.UnaryOperator;
  * a bootstrap address is given), N rollout actors as Vert.x verticles, and the streaming learner on
  * the calling thread. What {@code rlhf ppo} and {@code rlhf demo} run by default; the processes of
  * a deployment ({@code rlhf actor}, {@code rlhf learner}) are the same parts apart.
+ *
+ * <p>The learner signs its policy versions with the key pair in its output directory and the
+ * actors, handed the public key in memory, apply nothing else.
  */
 public final class LocalLoop {
   private static final Duration PROVISION_TIMEOUT = Duration.ofSeconds(60);
@@ -53,8 +60,27 @@ public final class LocalLoop {
       Path outDir,
       PrintWriter out)
       throws IOException {
+    var kafka = bootstrap == null ? null : KafkaAccess.plaintext(bootstrap);
+    return run(config, actors, kafka, sftDir, rmDir, outDir, out);
+  }
+
+  /**
+   * {@link #run(PpoConfig, int, String, Path, Path, Path, PrintWriter)} on a cluster that may need
+   * credentials.
+   *
+   * @param kafka a cluster to use, or null for an embedded broker that lives as long as the run
+   */
+  public static StreamStats.Summary run(
+      PpoConfig config,
+      int actors,
+      KafkaAccess kafka,
+      Path sftDir,
+      Path rmDir,
+      Path outDir,
+      PrintWriter out)
+      throws IOException {
     return run(
-        config, actors, bootstrap, sftDir, rmDir, outDir, out, UnaryOperator.identity(), e -> {});
+        config, actors, kafka, sftDir, rmDir, outDir, out, UnaryOperator.identity(), e -> {});
   }
 
   /**
@@ -65,7 +91,7 @@ public final class LocalLoop {
   public static StreamStats.Summary run(
       PpoConfig config,
       int actors,
-      String bootstrap,
+      KafkaAccess kafka,
       Path sftDir,
       Path rmDir,
       Path outDir,
@@ -78,14 +104,16 @@ public final class LocalLoop {
     Vertx vertx = null;
     var nodes = new ArrayList<ActorNode>();
     try {
-      if (bootstrap == null) {
+      if (kafka == null) {
         broker = EmbeddedKafka.start();
-        bootstrap = broker.bootstrapServers();
+        kafka = broker.access();
         out.printf(
             "ppo: embedded Kafka broker at %s (ready in %d ms)%n",
-            bootstrap, broker.startupTime().toMillis());
+            kafka, broker.startupTime().toMillis());
       }
-      TopicProvisioner.provision(bootstrap, PROVISION_TIMEOUT);
+      TopicProvisioner.provision(kafka, PROVISION_TIMEOUT);
+      // the learner's key, created here on a first run, is the one KafkaRollouts signs with
+      var learnerKey = SigningKeys.inDirectory(outDir).publicKey();
       vertx = ActorNode.newVertx();
       var swaps = java.util.Collections.synchronizedList(new ArrayList<Long>());
       var newest = new java.util.concurrent.ConcurrentHashMap<String, Long>();
@@ -113,12 +141,14 @@ public final class LocalLoop {
       // each actor loads its own frozen SFT reference and the reward the config names
       var models = RolloutActor.Models.load(sftDir, actorReward(config.reward(), rmDir));
       for (int i = 0; i < actors; i++) {
-        var settings = actorSettings.apply(settings("actor-" + i, bootstrap, config));
+        var settings =
+            actorSettings.apply(
+                settings("actor-" + i, kafka, config)
+                    .withWeightKeys(TrustedWeightKeys.none().with(WeightModel.POLICY, learnerKey)));
         nodes.add(ActorNode.deploy(vertx, settings, models, log));
       }
       var summary =
-          KafkaRollouts.learn(
-              config, KafkaRollouts.Settings.of(bootstrap), sftDir, rmDir, outDir, out);
+          KafkaRollouts.learn(config, KafkaRollouts.Settings.of(kafka), sftDir, rmDir, outDir, out);
       awaitFinalWeights(newest, actors, config.updates(), out);
       long[] millis;
       synchronized (swaps) {
@@ -169,9 +199,14 @@ public final class LocalLoop {
    * length.
    */
   public static ActorSettings settings(String actorId, String bootstrap, PpoConfig config) {
+    return settings(actorId, KafkaAccess.plaintext(bootstrap), config);
+  }
+
+  /** {@link #settings(String, String, PpoConfig)} on a cluster that may need credentials. */
+  public static ActorSettings settings(String actorId, KafkaAccess kafka, PpoConfig config) {
     return ActorSettings.of(
             actorId,
-            bootstrap,
+            kafka,
             config.responsesPerPrompt(),
             Completion.MAX_NEW_TOKENS,
             config.samplingTemperature())

@@ -17,8 +17,11 @@ import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.RolloutRecords;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.signing.SigningKeys;
+import io.streamrlhf.schemas.signing.WeightSigner;
 import io.streamrlhf.schemas.transport.Decoded;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.streamrlhf.schemas.transport.WeightPublisher;
 import java.io.IOException;
@@ -72,13 +75,20 @@ public final class KafkaRollouts implements RolloutSource {
       AvroCodec.of(io.streamrlhf.schemas.Rollout.class);
 
   /**
-   * @param bootstrapServers the Kafka cluster
+   * @param kafka the Kafka cluster and how to authenticate to it
    * @param rolloutWait how long to wait for the rollouts of one batch before giving up
    * @param kafkaTimeout every single broker round trip (publishes, offset look-ups)
+   * @param signer signs every published policy version; null: the key pair in the output directory
+   *     ({@link SigningKeys#inDirectory}, created on the first run, reused on resume)
    */
-  public record Settings(String bootstrapServers, Duration rolloutWait, Duration kafkaTimeout) {
+  public record Settings(
+      KafkaAccess kafka, Duration rolloutWait, Duration kafkaTimeout, WeightSigner signer) {
     public static Settings of(String bootstrapServers) {
-      return new Settings(bootstrapServers, Duration.ofMinutes(10), Duration.ofSeconds(60));
+      return of(KafkaAccess.plaintext(bootstrapServers));
+    }
+
+    public static Settings of(KafkaAccess kafka) {
+      return new Settings(kafka, Duration.ofMinutes(10), Duration.ofSeconds(60), null);
     }
   }
 
@@ -122,11 +132,17 @@ public final class KafkaRollouts implements RolloutSource {
       partitions.add(new TopicPartition(Topics.ROLLOUTS, p));
     var id = "learner";
     consumer =
-        new KafkaConsumer<>(
-            KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), "rlhf-learner", id));
-    producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
+        new KafkaConsumer<>(KafkaClientConfigs.groupConsumer(settings.kafka(), "rlhf-learner", id));
+    producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.kafka(), id));
     rollouts = new DecodingConsumer<>(consumer, ROLLOUTS, producer, id, settings.kafkaTimeout());
-    weights = new WeightPublisher(producer);
+    var signer = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
+    weights = new WeightPublisher(producer, signer);
+    out.printf(
+        "learner: signing policy versions with key %s%s%n",
+        signer.keyId(),
+        settings.signer() != null
+            ? ""
+            : " (actors verify with " + outDir.resolve(SigningKeys.PUBLIC_FILE) + ")");
     // manual assignment: the learner owns every rollout partition and seeks to its own offsets
     consumer.assign(partitions);
   }
@@ -233,7 +249,7 @@ public final class KafkaRollouts implements RolloutSource {
       throw new InputError(
           Topics.POLICY_WEIGHTS
               + " on "
-              + settings.bootstrapServers()
+              + settings.kafka()
               + " already holds an earlier run's weights and "
               + outDir
               + " holds no checkpoint to resume: resume"
@@ -378,7 +394,7 @@ public final class KafkaRollouts implements RolloutSource {
                 version + 1,
                 accepted.size(),
                 wanted,
-                settings.bootstrapServers(),
+                settings.kafka(),
                 Topics.PROMPTS));
       }
       if (now - lastLog > WAIT_LOG.toNanos()) {

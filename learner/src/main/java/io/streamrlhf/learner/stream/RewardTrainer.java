@@ -13,7 +13,10 @@ import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.signing.SigningKeys;
+import io.streamrlhf.schemas.signing.WeightSigner;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.streamrlhf.schemas.transport.WeightPublisher;
 import java.io.IOException;
@@ -79,19 +82,33 @@ public final class RewardTrainer {
   private static final AvroCodec<Comparison> COMPARISONS = AvroCodec.of(Comparison.class);
 
   /**
-   * @param bootstrapServers the Kafka cluster
+   * @param kafka the Kafka cluster and how to authenticate to it
    * @param kafkaTimeout every single broker round trip (publishes, offset look-ups)
    * @param maxComparisons stop once this many comparisons were taken in (across restarts)
    * @param untilVersion stop once a version at least this high is published
+   * @param signer signs every published reward-model version; null: the key pair in the output
+   *     directory ({@link SigningKeys#inDirectory}, created on the first run, reused on resume)
    */
   public record Settings(
-      String bootstrapServers, Duration kafkaTimeout, long maxComparisons, long untilVersion) {
+      KafkaAccess kafka,
+      Duration kafkaTimeout,
+      long maxComparisons,
+      long untilVersion,
+      WeightSigner signer) {
     public static Settings of(String bootstrapServers) {
-      return new Settings(bootstrapServers, Duration.ofSeconds(60), Long.MAX_VALUE, Long.MAX_VALUE);
+      return of(KafkaAccess.plaintext(bootstrapServers));
+    }
+
+    public static Settings of(KafkaAccess kafka) {
+      return new Settings(kafka, Duration.ofSeconds(60), Long.MAX_VALUE, Long.MAX_VALUE, null);
     }
 
     public Settings withLimits(long maxComparisons, long untilVersion) {
-      return new Settings(bootstrapServers, kafkaTimeout, maxComparisons, untilVersion);
+      return new Settings(kafka, kafkaTimeout, maxComparisons, untilVersion, signer);
+    }
+
+    public Settings withSigner(WeightSigner s) {
+      return new Settings(kafka, kafkaTimeout, maxComparisons, untilVersion, s);
     }
   }
 
@@ -176,16 +193,23 @@ public final class RewardTrainer {
     var clientId = name;
     try (var kafkaConsumer =
             new KafkaConsumer<byte[], byte[]>(
-                KafkaClientConfigs.groupConsumer(
-                    settings.bootstrapServers(), "rlhf-" + name, clientId));
+                KafkaClientConfigs.groupConsumer(settings.kafka(), "rlhf-" + name, clientId));
         var producer =
             new KafkaProducer<byte[], byte[]>(
-                KafkaClientConfigs.producer(settings.bootstrapServers(), clientId))) {
+                KafkaClientConfigs.producer(settings.kafka(), clientId))) {
       consumer = kafkaConsumer;
       var comparisons =
           new DecodingConsumer<>(
               consumer, COMPARISONS, producer, clientId, settings.kafkaTimeout());
-      publisher = new WeightPublisher(producer);
+      var signer = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
+      publisher = new WeightPublisher(producer, signer);
+      out.printf(
+          "%s: signing reward-model versions with key %s%s%n",
+          name,
+          signer.keyId(),
+          settings.signer() != null
+              ? ""
+              : " (actors verify with " + outDir.resolve(SigningKeys.PUBLIC_FILE) + ")");
       partitions =
           consumer.partitionsFor(Topics.COMPARISONS, settings.kafkaTimeout()).stream()
               .map(p -> new TopicPartition(p.topic(), p.partition()))
@@ -194,7 +218,7 @@ public final class RewardTrainer {
         throw new InputError(
             Topics.COMPARISONS
                 + " does not exist on "
-                + settings.bootstrapServers()
+                + settings.kafka()
                 + ": provision the loop's topics (rlhf broker does)");
       }
       // manual assignment: the trainer owns every partition and seeks to its own offsets
@@ -242,7 +266,7 @@ public final class RewardTrainer {
       throw new InputError(
           Topics.REWARD_WEIGHTS
               + " on "
-              + settings.bootstrapServers()
+              + settings.kafka()
               + " already holds an earlier run's reward models and "
               + outDir
               + " holds no checkpoint to resume: resume that run with its --out, or start on a fresh"

@@ -50,6 +50,14 @@ public final class SigningKeys {
   private SigningKeys() {}
 
   /**
+   * A publisher's key: the one in {@code keyFile} when the operator named one, else the pair in its
+   * output directory ({@link #inDirectory}).
+   */
+  public static WeightSigner forPublisher(Path outDir, Path keyFile) {
+    return keyFile != null ? readPrivate(keyFile) : inDirectory(outDir);
+  }
+
+  /**
    * The key pair in {@code dir}, created there (private key owner-only) when it holds none yet.
    *
    * @throws IllegalArgumentException when the files exist but cannot be read as a key pair
