@@ -84,6 +84,8 @@ final class ActorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
+    var keys = weightKeys.keys();
     var config = settings.load(PpoConfig.defaults(), null, loop.flagOverrides());
     loop.requireModels(config);
     if (!(labelRequestShare >= 0 && labelRequestShare <= 1))
@@ -100,8 +102,6 @@ final class ActorCommand implements Callable<Integer> {
                 + java.net.InetAddress.getLocalHost().getHostName()
                 + "-"
                 + ProcessHandle.current().pid();
-    var kafka = kafkaConfig.access(bootstrap);
-    var keys = weightKeys.keys();
     TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var models =

@@ -48,10 +48,10 @@ final class LearnerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    var config = learner.config(true);
     var out = spec.commandLine().getOut();
-    var kafka = kafkaConfig.access(bootstrap);
+    var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
     var signer = signingKey.signer(out);
+    var config = learner.config(true);
     learner.start(config, out);
     TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
     var settings = new KafkaRollouts.Settings(kafka, rolloutWait, Duration.ofSeconds(60), signer);

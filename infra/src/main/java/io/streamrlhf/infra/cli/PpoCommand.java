@@ -108,12 +108,12 @@ final class PpoCommand implements Callable<Integer> {
     var out = spec.commandLine().getOut();
     if (inproc && bootstrap != null)
       throw new UserError("--inproc runs without Kafka: drop --bootstrap");
+    if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     if (bootstrap == null && kafkaConfig.file != null)
       throw new UserError(
           "--kafka-config applies to a cluster named by --bootstrap (the embedded broker is"
               + " PLAINTEXT)");
     var kafka = bootstrap == null ? null : kafkaConfig.access(bootstrap);
-    if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     var config = learner.config(!inproc);
     learner.start(config, out);
     if (PpoConfig.REWARD_LIVE.equals(config.reward()) && bootstrap == null && !inproc) {

@@ -86,6 +86,8 @@ final class RewardTrainerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
+    var signer = signingKey.signer(spec.commandLine().getOut());
     var config = stage.config(OnlineRewardConfig.defaults(), List.of());
     StageOptions.requireCheckpoint("--sft", sft, "sft");
     if (rm != null) StageOptions.requireCheckpoint("--rm", rm, "reward");
@@ -107,8 +109,6 @@ final class RewardTrainerCommand implements Callable<Integer> {
       out.printf(
           "rlhf reward-trainer: --rm is ignored on --resume: the run continues its checkpoint%n");
     }
-    var kafka = kafkaConfig.access(bootstrap);
-    var signer = signingKey.signer(out);
     stage.start(config, out);
     TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
     var settings =

@@ -1,0 +1,112 @@
+package io.streamrlhf.infra.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.infra.kafka.BrokerUsers;
+import io.streamrlhf.infra.kafka.ClientConfigFiles;
+import io.streamrlhf.infra.kafka.EmbeddedKafka;
+import io.streamrlhf.infra.kafka.LoopRole;
+import io.streamrlhf.infra.kafka.TopicProvisioner;
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.schemas.signing.SigningKeys;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code rlhf learner} and {@code rlhf actor} as separate processes against a broker that requires
+ * logins: each logs in with the {@code --kafka-config} file the broker writes for its user, the
+ * learner signs with the key it creates in its --out, and the actor, given that public key with
+ * {@code --weights-key}, applies the signed versions.
+ */
+class SecuredLoopCliTest {
+  private static final Duration WAIT = Duration.ofSeconds(120);
+
+  @Test
+  void learnerAndActorProcessesLogInAndTheActorAppliesTheLearnersSignedVersions(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    var config = TinyRun.config(2, 0);
+    ConfigLoader.save(config, dir.resolve("settings"));
+    var configFile = dir.resolve("settings").resolve(ConfigLoader.FILE_NAME);
+    var users =
+        new BrokerUsers(
+            Map.of(
+                "root", new BrokerUsers.User("root", LoopRole.ADMIN, "root-secret"),
+                "learner", new BrokerUsers.User("learner", LoopRole.LEARNER, "learner-secret"),
+                "actor-1", new BrokerUsers.User("actor-1", LoopRole.ACTOR, "actor-secret")));
+    var out = dir.resolve("ppo");
+    try (var kafka = EmbeddedKafka.start(EmbeddedKafka.Options.defaults().withUsers(users))) {
+      TopicProvisioner.provision(kafka.access(), WAIT);
+      var bootstrap = kafka.bootstrapServers();
+      var configs = dir.resolve("clients");
+      var common =
+          List.of(
+              "--sft",
+              dir.resolve("sft").toString(),
+              "--rm",
+              dir.resolve("rm").toString(),
+              "--config",
+              configFile.toString());
+      var learnerLog = new Watch();
+      var learner =
+          learnerLog.rlhf(
+              concat(
+                  List.of(
+                      "learner",
+                      "--bootstrap",
+                      bootstrap,
+                      "--kafka-config",
+                      ClientConfigFiles.write(configs, users.user("learner")).toString(),
+                      "--out",
+                      out.toString(),
+                      "--rollout-wait",
+                      "PT2M"),
+                  common));
+      var actorLog = new Watch();
+      Process actor = null;
+      try {
+        learnerLog.await("learner: signing policy versions with key", WAIT);
+        actor =
+            actorLog.rlhf(
+                concat(
+                    List.of(
+                        "actor",
+                        "--id",
+                        "actor-s",
+                        "--bootstrap",
+                        bootstrap,
+                        "--kafka-config",
+                        ClientConfigFiles.write(configs, users.user("actor-1")).toString(),
+                        "--weights-key",
+                        out.resolve(SigningKeys.PUBLIC_FILE).toString()),
+                    common));
+        assertThat(learner.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
+            .as("learner finished; its log:\n%s", String.join("\n", learnerLog.lines()))
+            .isTrue();
+        assertThat(learner.exitValue()).as(String.join("\n", learnerLog.lines())).isZero();
+        actorLog.await("actor-s: policy v2 applied", WAIT);
+      } finally {
+        learner.destroyForcibly();
+        if (actor != null) actor.destroy();
+      }
+      var key = SigningKeys.inDirectory(out).keyId();
+      assertThat(actorLog.lines())
+          .contains("actor-s: applies only policy versions signed by key " + key)
+          .noneMatch(l -> l.contains("rejected"));
+      assertThat(Checkpoint.trainState(out, TrainState.class).step()).isEqualTo(2);
+    }
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    var all = new java.util.ArrayList<>(a);
+    all.addAll(b);
+    return all;
+  }
+}
