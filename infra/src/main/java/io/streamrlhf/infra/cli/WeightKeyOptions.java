@@ -4,6 +4,7 @@ import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.SigningKeys;
 import io.streamrlhf.schemas.signing.TrustedWeightKeys;
 import java.nio.file.Path;
+import java.security.PublicKey;
 import picocli.CommandLine.Option;
 
 /**
@@ -37,7 +38,7 @@ final class WeightKeyOptions {
     return keys;
   }
 
-  private static java.security.PublicKey read(String flag, Path file) {
+  private static PublicKey read(String flag, Path file) {
     try {
       return SigningKeys.readPublic(file);
     } catch (IllegalArgumentException e) {

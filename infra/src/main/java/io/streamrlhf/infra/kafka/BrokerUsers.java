@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -49,7 +50,7 @@ public record BrokerUsers(Map<String, User> users) {
    * @throws IllegalArgumentException naming the user that is wrong, or when there is no admin
    */
   public BrokerUsers {
-    users = java.util.Collections.unmodifiableMap(new TreeMap<>(users));
+    users = Collections.unmodifiableMap(new TreeMap<>(users));
     if (users.isEmpty()) throw new IllegalArgumentException("no users");
     for (var e : users.entrySet()) {
       var u = e.getValue();

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -387,8 +388,8 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   /** Its users, or empty for a PLAINTEXT broker. */
-  public java.util.Optional<BrokerUsers> users() {
-    return java.util.Optional.ofNullable(users);
+  public Optional<BrokerUsers> users() {
+    return Optional.ofNullable(users);
   }
 
   /** From {@link #start} called to ready (format, start, first successful AdminClient call). */

@@ -1,6 +1,7 @@
 package io.streamrlhf.schemas.transport;
 
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -27,7 +28,7 @@ public record KafkaAccess(String bootstrapServers, Map<String, String> clientSet
   public KafkaAccess {
     if (bootstrapServers == null || bootstrapServers.isBlank())
       throw new IllegalArgumentException("Kafka bootstrap servers must not be blank");
-    clientSettings = java.util.Collections.unmodifiableMap(new TreeMap<>(clientSettings));
+    clientSettings = Collections.unmodifiableMap(new TreeMap<>(clientSettings));
     KafkaClientSettings.check(clientSettings);
   }
 

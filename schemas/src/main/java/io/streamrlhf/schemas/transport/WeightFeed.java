@@ -8,7 +8,9 @@ import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.WeightVerifier;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
@@ -105,13 +107,13 @@ public final class WeightFeed {
 
   /** Reports a rejected version once, however many of its chunks arrive. */
   private void reject(long version, byte[] sha256, String why) {
-    var key = version + "/" + (sha256 == null ? "" : java.util.HexFormat.of().formatHex(sha256));
+    var key = version + "/" + (sha256 == null ? "" : HexFormat.of().formatHex(sha256));
     if (key.equals(lastRejected)) return;
     lastRejected = key;
     rejections.accept(
         String.format(
             "rejected %s v%d on %s: %s; keeping the current weights",
-            model.name().toLowerCase(java.util.Locale.ROOT), version, partition.topic(), why));
+            model.name().toLowerCase(Locale.ROOT), version, partition.topic(), why));
   }
 
   /**
