@@ -20,6 +20,9 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.types.Password;
+import org.apache.kafka.common.security.JaasContext;
 
 /**
  * The client settings a user may add to the loop's Kafka clients ({@code --kafka-config FILE}):
@@ -117,6 +120,7 @@ public final class KafkaClientSettings {
           throw new IllegalArgumentException("bad value for " + key + ": " + bad.getMessage(), bad);
         }
       }
+      if (key.equals(SaslConfigs.SASL_JAAS_CONFIG)) checkJaas(e.getValue());
       if (!known) {
         throw new IllegalArgumentException(
             "'"
@@ -124,6 +128,21 @@ public final class KafkaClientSettings {
                 + "' is not a Kafka client setting (spell them as Kafka does, e.g."
                 + " security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location)");
       }
+    }
+  }
+
+  /**
+   * Kafka parses the JAAS entry only when a client is made, deep in a stack trace; parse it now.
+   * Kafka's own message is not repeated: it may quote the entry, password and all.
+   */
+  private static void checkJaas(String value) {
+    try {
+      JaasContext.loadClientContext(Map.of(SaslConfigs.SASL_JAAS_CONFIG, new Password(value)));
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(
+          "bad value for sasl.jaas.config: not one JAAS login module entry Kafka can parse, e.g."
+              + " org.apache.kafka.common.security.plain.PlainLoginModule required"
+              + " username=\"NAME\" password=\"SECRET\";");
     }
   }
 }

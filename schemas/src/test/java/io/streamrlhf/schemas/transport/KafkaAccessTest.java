@@ -78,6 +78,10 @@ class KafkaAccessTest {
         .hasMessageStartingWith("bad value for security.protocol");
     assertThatThrownBy(() -> new KafkaAccess("h:1", Map.of("request.timeout.ms", "soon")))
         .hasMessageStartingWith("bad value for request.timeout.ms");
+    var unterminated = JAAS.substring(0, JAAS.length() - 1);
+    assertThatThrownBy(() -> new KafkaAccess("h:1", Map.of("sasl.jaas.config", unterminated)))
+        .hasMessageStartingWith("bad value for sasl.jaas.config")
+        .hasMessageNotContaining("s3cret");
   }
 
   @Test
