@@ -41,6 +41,13 @@ public final class TopicProvisioner {
     var admin = Admin.create(KafkaClientConfigs.admin(kafka, "rlhf-topic-provisioner"));
     try {
       return provision(admin, Topics.provisioned(), timeout);
+    } catch (IllegalStateException e) {
+      // a broker that requires logins drops a client without them: to it, a silent broker
+      if (kafka.clientSettings().isEmpty() && timedOut(e.getCause()))
+        throw new IllegalStateException(
+            e.getMessage() + "; if the cluster requires a login, pass --kafka-config",
+            e.getCause());
+      throw e;
     } finally {
       // a failed call may still be pending (for default.api.timeout.ms, a minute): abandon it
       admin.close(Duration.ofSeconds(1));
@@ -93,6 +100,13 @@ public final class TopicProvisioner {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while provisioning topics", e);
     }
+  }
+
+  /** Our wait ran out, or the admin client's own (Kafka's TimeoutException inside). */
+  private static boolean timedOut(Throwable e) {
+    return e instanceof TimeoutException
+        || (e instanceof ExecutionException
+            && e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException);
   }
 
   private static long left(long deadline) throws TimeoutException {

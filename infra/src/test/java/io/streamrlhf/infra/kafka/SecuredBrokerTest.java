@@ -51,7 +51,8 @@ class SecuredBrokerTest {
 
     assertThatThrownBy(() -> TopicProvisioner.provision(anonymous, REFUSAL_WAIT))
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageStartingWith("could not provision the loop's topics within PT5S");
+        .hasMessageStartingWith("could not provision the loop's topics within PT5S")
+        .hasMessageEndingWith("if the cluster requires a login, pass --kafka-config");
     // bounded: the wait it was given and the admin client's close, not Kafka's default minute
     assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(30));
   }
