@@ -1,0 +1,54 @@
+package io.streamrlhf.infra.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.streamrlhf.schemas.Topics;
+import java.util.Arrays;
+import java.util.Map;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.ResourceType;
+import org.junit.jupiter.api.Test;
+
+class LoopRoleTest {
+
+  @Test
+  void onlyTheLearnerWritesPoliciesAndOnlyTheRewardTrainerRewardModels() {
+    var policyWriters =
+        Arrays.stream(LoopRole.values()).filter(r -> r.writes().contains(Topics.POLICY_WEIGHTS));
+    var rewardWriters =
+        Arrays.stream(LoopRole.values()).filter(r -> r.writes().contains(Topics.REWARD_WEIGHTS));
+
+    assertThat(policyWriters).containsExactly(LoopRole.LEARNER);
+    assertThat(rewardWriters).containsExactly(LoopRole.REWARD_TRAINER);
+    assertThat(LoopRole.ACTOR.acls("a"))
+        .noneMatch(
+            b ->
+                b.pattern().resourceType() == ResourceType.TOPIC
+                    && b.pattern().name().endsWith("-weights")
+                    && b.entry().operation() == AclOperation.WRITE);
+    assertThat(LoopRole.ADMIN.acls("root")).isEmpty(); // a super user
+    assertThat(LoopRole.bySpelling("reward-trainer")).contains(LoopRole.REWARD_TRAINER);
+  }
+
+  @Test
+  void usersWhosePasswordWouldBreakTheJaasEntryOrWhoseNameIsOddAreRefused() {
+    var root = new BrokerUsers.User("root", LoopRole.ADMIN, "pw");
+
+    assertThatThrownBy(
+            () ->
+                new BrokerUsers(
+                    Map.of(
+                        "root",
+                        root,
+                        "eve",
+                        new BrokerUsers.User("eve", LoopRole.ACTOR, "a\" user_x=\"y"))))
+        .hasMessageStartingWith("user 'eve': the password must be non-empty, without \"");
+    assertThatThrownBy(
+            () ->
+                new BrokerUsers(
+                    Map.of("root", root, "a b", new BrokerUsers.User("a b", LoopRole.ACTOR, "pw"))))
+        .hasMessageStartingWith("user 'a b': names are 1 to 64 of");
+    assertThat(new BrokerUsers(Map.of("root", root)).toString()).doesNotContain("pw");
+  }
+}
