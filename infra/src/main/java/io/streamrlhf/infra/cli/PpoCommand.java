@@ -108,7 +108,13 @@ final class PpoCommand implements Callable<Integer> {
       throw new UserError("--inproc runs without Kafka: drop --bootstrap");
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     var config = learner.config(!inproc);
-    learner.start(config, out);
+    try (var lock = learner.start(config, out)) {
+      return run(config, out);
+    }
+  }
+
+  /** The run, with --out locked for it. */
+  private int run(PpoConfig config, java.io.PrintWriter out) throws Exception {
     if (PpoConfig.REWARD_LIVE.equals(config.reward()) && bootstrap == null && !inproc) {
       if (rmOut == null)
         throw new UserError("--reward live needs --rm-out DIR for the reward trainer");
