@@ -7,6 +7,7 @@ import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
+import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.nio.file.Path;
@@ -19,8 +20,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The learner process killed with SIGKILL mid-run and started again with --resume on the same
- * output directory: every rollout id is applied exactly once (the checkpoint holds the consumed
- * offsets and the ledger; rollouts produced again or read again after the restart are skipped).
+ * output directory, two prompt batches in flight (max_lag 1): every rollout id is applied exactly
+ * once (the checkpoint holds the consumed offsets and the ledger; rollouts produced again or read
+ * again after the restart are skipped), update u on exactly prompt batch u, none dropped as stale,
+ * and the run's figures count both processes.
  */
 class LearnerCrashTest {
   private static final Duration WAIT = Duration.ofSeconds(120);
@@ -30,7 +33,7 @@ class LearnerCrashTest {
       throws Exception {
     TinyRun.checkpoints(dir);
     var bootstrap = LoopBroker.fresh();
-    var config = TinyRun.config(5, 0);
+    var config = TinyRun.config(5, 1);
     ConfigLoader.save(config, dir.resolve("settings"));
     var configFile = dir.resolve("settings").resolve(ConfigLoader.FILE_NAME);
     var out = dir.resolve("ppo");
@@ -75,7 +78,11 @@ class LearnerCrashTest {
         for (int k = 0; k < 2; k++) expected.add(run + ":" + b + ":" + i + "#" + k);
       }
     }
-    assertThat(applied).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(applied).isEqualTo(expected);
+    var stats = StreamStats.Summary.read(out);
+    assertThat(stats.rolloutsApplied()).isEqualTo(20);
+    assertThat(stats.droppedStale()).isZero();
+    assertThat(stats.resumes()).isEqualTo(1);
   }
 
   /**
