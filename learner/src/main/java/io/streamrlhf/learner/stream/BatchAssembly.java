@@ -13,6 +13,12 @@ import java.util.TreeMap;
  * for its batch is not used, and its prompt is asked again ({@link Verdict#STALE}) rather than
  * lost.
  *
+ * <p>A rollout sampled by a version newer than its batch is used: only actors that hold a version
+ * the learner lost can send one (a learner resumed from a checkpoint older than the newest weights
+ * it published: the newest was damaged, or the run was resumed from an older copy), and refusing
+ * their answers would leave the batch waiting for a version the actors will not go back to.
+ * Decoupled PPO needs only the behaviour log-probs they carry.
+ *
  * <p>The same batch on every run of the same seed, interrupted or not: a restarted learner trains
  * on the batch it was interrupted on, from the rollouts on the topic. Slots already consumed in the
  * {@link RolloutLedger} (a checkpoint of a learner that filled updates from any batch) count as
@@ -29,7 +35,7 @@ final class BatchAssembly<T> {
     HELD,
     /** Its slot is consumed or already filled: a second answer to the same prompt. */
     DUPLICATE,
-    /** Not a slot of this run's shape, or sampled by a version newer than its batch. */
+    /** Not a slot of this run's shape. */
     FOREIGN,
     /** Too stale for its batch: not used; its prompt must be asked again. */
     STALE,
@@ -70,7 +76,6 @@ final class BatchAssembly<T> {
     if (batch < version || ledger.consumed(id, arrival.sample())) return Verdict.DUPLICATE;
     var slots = batches.get(batch);
     if (slots != null && slots.get(slot(arrival)) != null) return Verdict.DUPLICATE;
-    if (arrival.policyVersion() > batch) return Verdict.FOREIGN; // no learner sampled it so
     if (batch >= publishedBelow) return Verdict.AHEAD;
     if (batch - arrival.policyVersion() > maxLag) return Verdict.STALE;
     batches.computeIfAbsent(batch, b -> emptySlots()).set(slot(arrival), arrival);

@@ -470,7 +470,8 @@ public final class KafkaRollouts implements RolloutSource {
     askedAgain.removeIf(id -> PromptId.parse(id).map(p -> p.batch() <= version).orElse(true));
     var batch = new ArrayList<Rollout>(taken.size());
     for (var arrival : taken) {
-      stats.applied(version - arrival.policyVersion());
+      // negative only for actors ahead of a resumed learner (see BatchAssembly): counted as 0
+      stats.applied(Math.max(0, version - arrival.policyVersion()));
       applied.add(arrival.rollout().getRolloutId());
       batch.add(toRollout(arrival.rollout()));
     }
