@@ -125,7 +125,11 @@ public final class KafkaRollouts implements RolloutSource {
         new KafkaConsumer<>(
             KafkaClientConfigs.groupConsumer(settings.bootstrapServers(), "rlhf-learner", id));
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
-    rollouts = new DecodingConsumer<>(consumer, ROLLOUTS, producer, id, settings.kafkaTimeout());
+    // a rollout that decodes but the model cannot take goes to the dead-letter topic, not into a
+    // batch
+    var check = RolloutChecks.forModel(modelConfig);
+    rollouts =
+        new DecodingConsumer<>(consumer, ROLLOUTS, check, producer, id, settings.kafkaTimeout());
     weights = new WeightPublisher(producer);
     // manual assignment: the learner owns every rollout partition and seeks to its own offsets
     consumer.assign(partitions);
