@@ -170,7 +170,12 @@ public final class RolloutActor extends VerticleBase {
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.bootstrapServers(), id));
     prompts =
         new DecodingConsumer<>(
-            consumer, AvroCodec.of(Prompt.class), producer, id, settings.kafkaTimeout());
+            consumer,
+            AvroCodec.of(Prompt.class),
+            PromptChecks.fitting(reference.config().contextLength(), settings.maxNewTokens()),
+            producer,
+            id,
+            settings.kafkaTimeout());
     consumer.subscribe(List.of(Topics.PROMPTS), new Rebalance());
     vertx
         .eventBus()

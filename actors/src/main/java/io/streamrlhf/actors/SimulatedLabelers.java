@@ -3,6 +3,7 @@ package io.streamrlhf.actors;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.LabelRequest;
+import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.Acks;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
@@ -127,6 +128,7 @@ public final class SimulatedLabelers extends VerticleBase {
         new DecodingConsumer<>(
             consumer,
             AvroCodec.of(LabelRequest.class),
+            RecordChecks.LABEL_REQUEST,
             producer,
             clientId,
             settings.kafkaTimeout());

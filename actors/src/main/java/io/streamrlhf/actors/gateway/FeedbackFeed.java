@@ -3,6 +3,7 @@ package io.streamrlhf.actors.gateway;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.LabelRequest;
+import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
@@ -21,8 +22,9 @@ import org.apache.kafka.common.TopicPartition;
  * Reads {@code rlhf.label-requests} and {@code rlhf.comparisons} from the beginning, without a
  * consumer group (every gateway sees every record), and hands each decoded record to its {@link
  * FeedbackGateway} by a local message. Replaying the comparisons on start is how a restarted
- * gateway knows who answered what and which idempotency keys are used; records that do not decode
- * go to the dead-letter topic ({@link DecodingConsumer}).
+ * gateway knows who answered what and which idempotency keys are used; records that do not decode,
+ * or break their record's contract ({@link RecordChecks}), go to the dead-letter topic ({@link
+ * DecodingConsumer}).
  *
  * <p>A worker verticle: its consumers are touched only by its own context; it polls in short rounds
  * and re-queues itself, so undeploying stops it between polls.
@@ -60,6 +62,7 @@ final class FeedbackFeed extends VerticleBase {
         new DecodingConsumer<>(
             fromTheBeginning(Topics.LABEL_REQUESTS),
             AvroCodec.of(LabelRequest.class),
+            RecordChecks.LABEL_REQUEST,
             deadLetters,
             clientId,
             DEAD_LETTER_TIMEOUT);
@@ -67,6 +70,7 @@ final class FeedbackFeed extends VerticleBase {
         new DecodingConsumer<>(
             fromTheBeginning(Topics.COMPARISONS),
             AvroCodec.of(Comparison.class),
+            RecordChecks.COMPARISON,
             deadLetters,
             clientId,
             DEAD_LETTER_TIMEOUT);

@@ -95,6 +95,7 @@ final class ActorCommand implements Callable<Integer> {
                 + java.net.InetAddress.getLocalHost().getHostName()
                 + "-"
                 + ProcessHandle.current().pid();
+    BrokerCheck.require(bootstrap);
     TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var models =

@@ -153,16 +153,8 @@ final class GatewayCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
-    try {
-      TopicProvisioner.provision(bootstrap, Duration.ofSeconds(30));
-    } catch (IllegalStateException e) {
-      throw new UserError(
-          "cannot reach Kafka at "
-              + bootstrap
-              + " (is --bootstrap right and the broker up?): "
-              + e.getMessage(),
-          e);
-    }
+    BrokerCheck.require(bootstrap);
+    TopicProvisioner.provision(bootstrap, Duration.ofSeconds(30));
     var vertx = Vertx.vertx();
     GatewayNode node;
     try {

@@ -96,6 +96,7 @@ final class LabelersCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var settings = settings();
     var out = spec.commandLine().getOut();
+    BrokerCheck.require(bootstrap);
     TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var labelers = SimulatedLabelers.deploy(vertx, settings, line -> println(out, line));

@@ -50,6 +50,7 @@ final class LearnerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var config = learner.config(true);
     var out = spec.commandLine().getOut();
+    BrokerCheck.require(bootstrap);
     try (var lock = learner.start(config, out)) {
       TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
       var settings = new KafkaRollouts.Settings(bootstrap, rolloutWait, Duration.ofSeconds(60));

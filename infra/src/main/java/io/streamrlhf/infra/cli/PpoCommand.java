@@ -108,6 +108,7 @@ final class PpoCommand implements Callable<Integer> {
       throw new UserError("--inproc runs without Kafka: drop --bootstrap");
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     var config = learner.config(!inproc);
+    if (bootstrap != null) BrokerCheck.require(bootstrap);
     try (var lock = learner.start(config, out)) {
       return run(config, out);
     }

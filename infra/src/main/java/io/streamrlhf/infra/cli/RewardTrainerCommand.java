@@ -103,6 +103,7 @@ final class RewardTrainerCommand implements Callable<Integer> {
       out.printf(
           "rlhf reward-trainer: --rm is ignored on --resume: the run continues its checkpoint%n");
     }
+    BrokerCheck.require(bootstrap);
     stage.start(config, out);
     TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
     var settings =

@@ -14,6 +14,7 @@ import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.UndecodableRecordException;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -203,7 +204,11 @@ public final class LiveLoop {
       long end = consumer.endOffsets(List.of(tp)).get(tp);
       while (consumer.position(tp) < end) {
         for (var record : consumer.poll(Duration.ofMillis(500))) {
-          times.add(codec.decode(record.value()).getCreatedAt().toEpochMilli());
+          try {
+            times.add(codec.decode(record.value()).getCreatedAt().toEpochMilli());
+          } catch (UndecodableRecordException deadLettered) {
+            // the trainer and the gateway dead-lettered it; no figure to take from it
+          }
         }
       }
     }

@@ -351,7 +351,13 @@ public final class KafkaRollouts implements RolloutSource {
             settings.kafkaTimeout());
     rollouts =
         new DecodingConsumer<>(
-            consumer, ROLLOUTS, producer.producer(), CLIENT_ID, settings.kafkaTimeout());
+            consumer,
+            ROLLOUTS,
+            // a rollout that decodes but the model cannot take is dead-lettered, not batched
+            RolloutChecks.forModel(modelConfig),
+            producer.producer(),
+            CLIENT_ID,
+            settings.kafkaTimeout());
     weights = new WeightPublisher(producer.producer());
   }
 
