@@ -35,12 +35,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 
 /**
  * One rollout actor (DESIGN.md, "The loop"): consumes {@code rlhf.prompts} in the actors' consumer
@@ -233,7 +235,7 @@ public final class RolloutActor extends VerticleBase {
       if (!batch.isEmpty()) {
         waitingSince = 0;
         sampleAndProduce(batch);
-        consumer.commitSync(queue.committable(), settings.kafkaTimeout());
+        commit();
       } else if (!queue.isEmpty()) {
         waitForModels();
       } else {
@@ -244,6 +246,25 @@ public final class RolloutActor extends VerticleBase {
       return;
     }
     context.runOnContext(v -> step());
+  }
+
+  /**
+   * Commits what is answered. A commit the group refuses because it moved on without this actor
+   * (whose session expired, or whose batch outlasted max.poll.interval.ms) is not a failure: the
+   * partitions' new owner answers those prompts again, the learner drops the duplicate rollouts,
+   * and this actor rejoins at its next poll.
+   */
+  private void commit() {
+    try {
+      consumer.commitSync(queue.committable(), settings.kafkaTimeout());
+    } catch (CommitFailedException | RebalanceInProgressException e) {
+      log.accept(
+          settings.actorId()
+              + ": answered prompts not committed, the group rebalanced meanwhile; their"
+              + " partitions' owner answers them again ("
+              + e.getClass().getSimpleName()
+              + ")");
+    }
   }
 
   /** Swaps to the newest whole policy version received, between batches. */

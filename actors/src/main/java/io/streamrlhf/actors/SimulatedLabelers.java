@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -31,6 +32,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 
 /**
  * Simulated labelers as a stream (DESIGN.md, "The loop"): consumes {@code rlhf.label-requests} in
@@ -301,7 +303,13 @@ public final class SimulatedLabelers extends VerticleBase {
             new IllegalStateException(
                 message + "; label-request offsets not committed, they will be ranked again",
                 cause));
-    consumer.commitSync(committable(), settings.kafkaTimeout());
+    try {
+      consumer.commitSync(committable(), settings.kafkaTimeout());
+    } catch (CommitFailedException | RebalanceInProgressException e) {
+      // the group moved on without them (a session expired): the partitions' owner ranks those
+      // requests again, under the same idempotency keys
+      log.accept(NAME + ": ranked requests not committed, the group rebalanced meanwhile");
+    }
   }
 
   /** Per partition, the lowest held offset, or one past the last polled record when none is. */
