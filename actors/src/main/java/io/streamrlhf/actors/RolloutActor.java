@@ -138,6 +138,13 @@ public final class RolloutActor extends VerticleBase {
   private PublishedWeights pendingPolicy;
   private PublishedWeights pendingReward;
   private boolean running;
+
+  /**
+   * Set when it failed: its clients are closed and, from then on, nothing is committed (a batch it
+   * took from the queue but did not answer must be polled again).
+   */
+  private boolean failed;
+
   private long waitingSince;
   private long lastWaitLog;
 
@@ -155,6 +162,8 @@ public final class RolloutActor extends VerticleBase {
   @Override
   public Future<?> start() {
     ActorEvents.registerCodecs(vertx);
+    // whatever escapes one of its handlers, an Error included, ends the actor loudly
+    context.exceptionHandler(this::fail);
     Gpt.inferenceOnlyThread();
     reference = models.reference().get();
     if (models.reward() instanceof ActorReward.Fixed fixed) {
@@ -487,18 +496,26 @@ public final class RolloutActor extends VerticleBase {
     return requests;
   }
 
-  private void fail(RuntimeException e) {
-    log.accept(settings.actorId() + ": stopping: " + e.getMessage());
+  /**
+   * Ends the actor on its own: it stops stepping and closes its clients at once, so it leaves the
+   * group and its partitions move now (from the last committed offsets), then {@link #ended} fails
+   * with a {@link VerticleFailure}. Its owner undeploys it (closing the models).
+   */
+  private void fail(Throwable e) {
+    if (failed) return;
+    failed = true;
     running = false;
-    ended.completeExceptionally(e);
+    var failure = new VerticleFailure(settings.actorId(), e);
+    log.accept(settings.actorId() + ": stopping: " + failure.getMessage());
+    closeClients();
+    ended.completeExceptionally(failure);
   }
 
   @Override
   public Future<?> stop() {
     running = false;
     try {
-      consumer.close(settings.kafkaTimeout());
-      producer.close(settings.kafkaTimeout());
+      closeClients();
     } finally {
       for (var model : new AutoCloseable[] {policy, reference, reward}) {
         if (model != null) closeQuietly(model);
@@ -506,6 +523,24 @@ public final class RolloutActor extends VerticleBase {
       ended.complete(null);
     }
     return Future.succeededFuture();
+  }
+
+  /** Closes the consumer (leaving the group) and the producer, once. */
+  private void closeClients() {
+    try {
+      if (consumer != null) consumer.close(settings.kafkaTimeout()); // the rebalance listener runs
+    } catch (RuntimeException e) {
+      log.accept(settings.actorId() + ": closing the prompt consumer failed: " + e);
+    } finally {
+      consumer = null;
+    }
+    try {
+      if (producer != null) producer.close(settings.kafkaTimeout());
+    } catch (RuntimeException e) {
+      log.accept(settings.actorId() + ": closing the producer failed: " + e);
+    } finally {
+      producer = null;
+    }
   }
 
   private void closeQuietly(AutoCloseable model) {
@@ -522,7 +557,8 @@ public final class RolloutActor extends VerticleBase {
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       var offsets = queue.committable();
       offsets.keySet().retainAll(partitions);
-      if (!offsets.isEmpty()) consumer.commitSync(offsets, settings.kafkaTimeout());
+      // a failed actor commits nothing more: the batch it was answering is not in the queue
+      if (!failed && !offsets.isEmpty()) consumer.commitSync(offsets, settings.kafkaTimeout());
       queue.revoke(partitions);
     }
 
