@@ -165,12 +165,18 @@ public final class Supervisor implements AutoCloseable {
         return;
       }
       slot.restartTimes.addLast(now);
-      int count = restarts.incrementAndGet();
+      restarts.incrementAndGet();
       log.accept(
           String.format(
-              "%s: %s; deploying a fresh %s with new Kafka clients (restart %d; at most %d of one"
-                  + " part within %d min)",
-              name, summary(last), slot.name, count, maxRestarts, window.toMinutes()));
+              "%s: %s; deploying a fresh %s with new Kafka clients (restart %d of %s within %d min,"
+                  + " at most %d)",
+              name,
+              summary(last),
+              slot.name,
+              slot.restartTimes.size(),
+              slot.name,
+              window.toMinutes(),
+              maxRestarts));
       if (last instanceof VerticleFailure v && v.internal()) logStackTrace(v.getCause());
       try {
         fresh = slot.deploy.get();

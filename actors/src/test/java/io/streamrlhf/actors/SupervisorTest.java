@@ -67,7 +67,8 @@ class SupervisorTest {
               l ->
                   l.startsWith(
                       "ppo: actor-1 failed: java.lang.OutOfMemoryError: Java heap space;"
-                          + " deploying a fresh actor-1 with new Kafka clients (restart 1;"))
+                          + " deploying a fresh actor-1 with new Kafka clients (restart 1 of"
+                          + " actor-1 within 10 min, at most 3)"))
           .anyMatch(l -> l.startsWith("java.lang.OutOfMemoryError: Java heap space"));
     }
     assertThat(deployed.get(1).stops).as("closing stops the fresh one").hasValue(1);

@@ -224,7 +224,7 @@ class ActorChurnTest {
         .hasSize(16);
     assertThat(log.lines())
         .anyMatch(l -> l.matches("ppo: actor-[01] failed: java.lang.OutOfMemoryError: injected;.*"))
-        .anyMatch(l -> l.contains("(restart 1;"))
+        .anyMatch(l -> l.contains("(restart 1 of actor-"))
         .anyMatch(l -> l.endsWith("; 1 restart(s) of a failed actor"));
   }
 
