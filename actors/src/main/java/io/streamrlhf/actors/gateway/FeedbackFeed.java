@@ -1,5 +1,6 @@
 package io.streamrlhf.actors.gateway;
 
+import io.streamrlhf.actors.VerticleFailure;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.LabelRequest;
@@ -13,6 +14,7 @@ import io.vertx.core.VerticleBase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -27,17 +29,20 @@ import org.apache.kafka.common.TopicPartition;
  * DecodingConsumer}).
  *
  * <p>A worker verticle: its consumers are touched only by its own context; it polls in short rounds
- * and re-queues itself, so undeploying stops it between polls.
+ * and re-queues itself, so undeploying stops it between polls. A failed poll is retried; anything
+ * else that escapes it (an {@link Error}) ends it ({@link #ended}), and with it the gateway.
  */
 final class FeedbackFeed extends VerticleBase {
   private static final Duration POLL = Duration.ofMillis(100);
   private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration QUIET_LOG = Duration.ofSeconds(60);
+  private static final Duration CLOSE = Duration.ofSeconds(5);
 
   private final String bootstrapServers;
   private final String gatewayAddress;
   private final String clientId;
   private final Consumer<String> log;
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private final List<KafkaConsumer<byte[], byte[]>> consumers = new ArrayList<>();
   private KafkaProducer<byte[], byte[]> deadLetters;
   private DecodingConsumer<LabelRequest> requests;
@@ -53,8 +58,14 @@ final class FeedbackFeed extends VerticleBase {
     this.log = log;
   }
 
+  /** Completes when the feed stops: normally on undeploy, exceptionally when it failed. */
+  CompletableFuture<Void> ended() {
+    return ended;
+  }
+
   @Override
   public Future<?> start() {
+    context.exceptionHandler(this::fail);
     FeedRecords.registerCodecs(vertx);
     deadLetters =
         new KafkaProducer<>(KafkaClientConfigs.producer(bootstrapServers, clientId + "-dlq"));
@@ -114,11 +125,39 @@ final class FeedbackFeed extends VerticleBase {
     context.runOnContext(v -> round());
   }
 
+  /** Stops on its own, closing its clients, and fails {@link #ended} with a VerticleFailure. */
+  private void fail(Throwable e) {
+    if (ended.isDone()) return;
+    running = false;
+    var failure = new VerticleFailure("gateway's topic reader", e);
+    log.accept("gateway: stopping: " + failure.getMessage());
+    closeClients();
+    ended.completeExceptionally(failure);
+  }
+
   @Override
   public Future<?> stop() {
     running = false;
-    for (var c : consumers) c.close(Duration.ofSeconds(5));
-    deadLetters.close(Duration.ofSeconds(5));
+    closeClients();
+    ended.complete(null);
     return Future.succeededFuture();
+  }
+
+  private void closeClients() {
+    for (var c : consumers) {
+      try {
+        c.close(CLOSE);
+      } catch (RuntimeException e) {
+        log.accept("gateway: closing a topic reader failed: " + e);
+      }
+    }
+    consumers.clear();
+    try {
+      if (deadLetters != null) deadLetters.close(CLOSE);
+    } catch (RuntimeException e) {
+      log.accept("gateway: closing the dead-letter producer failed: " + e);
+    } finally {
+      deadLetters = null;
+    }
   }
 }

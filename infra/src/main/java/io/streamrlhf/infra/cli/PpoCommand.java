@@ -35,7 +35,9 @@ import picocli.CommandLine.Option;
           + " baseline; set value_warmup_updates=0 for runs of only a few updates.",
       "By default through Kafka, in this process: an embedded broker (or --bootstrap), --actors rollout actors and"
           + " the streaming learner, which drops rollouts more than max_lag policy versions old (--sync: 0) and"
-          + " writes stream-stats.json (policy lag p50/p99/max, rollouts/s, weights publish-to-apply ms).",
+          + " writes stream-stats.json (policy lag p50/p99/max, rollouts/s, weights publish-to-apply ms)."
+          + " An actor that fails is replaced by a fresh one (new Kafka clients, the newest weights);"
+          + " one that fails again after 3 restarts within 10 minutes ends the run with its failure.",
       "--inproc is the in-memory baseline (sampler and learner share the policy); it also scores a fixed"
           + " held-out subset every eval_every_updates updates with the oracle (gold) and the RM (proxy) and"
           + " writes gold-proxy.csv and gold-proxy.png.",
