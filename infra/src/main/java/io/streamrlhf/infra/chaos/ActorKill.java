@@ -13,6 +13,7 @@ import java.util.Random;
  * the learner went without an update from the kill on.
  */
 final class ActorKill extends LoopScenario {
+  private static final String JOINER = "actor-joiner";
   private long killedAt;
 
   @Override
@@ -45,14 +46,30 @@ final class ActorKill extends LoopScenario {
   void inject(LoopRun run) throws Exception {
     var random = new Random(run.chaos().settings().seed());
     var processes = run.processes();
+    // the actor to kill must hold prompt partitions, or its death changes nothing
+    for (int i = 1; i <= 2; i++) awaitPartitions(run, LoopRun.actorName(i), 0);
     run.startLearner(Map.of());
     processes.awaitUpdate(LoopRun.LEARNER, 2 + random.nextInt(3), run.remaining());
     Thread.sleep(random.nextInt(1000)); // the random point: how long after the update line
     killedAt = processes.kill(LoopRun.actorName(1));
     run.figures().fault("actor SIGKILL");
-    processes.startActor("actor-joiner");
+    int joined = run.transcript().size();
+    processes.startActor(JOINER);
     run.figures().fault("actor joining");
     run.awaitLearnerFinished();
+    // the joiner gets its share whether or not the run still needs it
+    awaitPartitions(run, JOINER, joined);
+  }
+
+  /** Waits until {@code actor} is assigned at least one prompt partition. */
+  private static void awaitPartitions(LoopRun run, String actor, int from)
+      throws InterruptedException {
+    run.processes()
+        .await(
+            from,
+            l -> l.from(actor) && l.text().contains("assigned prompt partitions [rlhf"),
+            actor + " assigned prompt partitions",
+            java.time.Duration.ofSeconds(90));
   }
 
   @Override

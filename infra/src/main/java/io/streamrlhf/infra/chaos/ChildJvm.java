@@ -50,18 +50,21 @@ public final class ChildJvm {
    * @param source the name its lines carry in the transcript (e.g. {@code learner#2})
    * @param heap the child's -Xmx (e.g. {@code 768m}): bounded, so a leak shows and a forged length
    *     fails the way it would in production instead of filling the machine
+   * @param jvmFlags more JVM flags (the soak pre-touches the heap)
    * @param properties extra system properties (fault hooks such as {@code rlhf.fault.*})
    */
   public static ChildJvm start(
       String source,
       List<String> args,
       String heap,
+      List<String> jvmFlags,
       Map<String, String> properties,
       Transcript transcript) {
     var command = new ArrayList<String>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of("-cp", System.getProperty("java.class.path")));
     command.addAll(List.of("-Xmx" + heap, "-Xss4m", "-XX:+UseParallelGC"));
+    command.addAll(jvmFlags);
     command.add("-Dai.djl.offline=true");
     // tiny models gain nothing from a second intra-op thread, and the cores are shared
     command.add(

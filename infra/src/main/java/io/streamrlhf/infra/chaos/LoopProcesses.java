@@ -36,6 +36,7 @@ public final class LoopProcesses implements AutoCloseable {
   private final Path configFile;
   private final Duration rolloutWait;
   private final Duration stallBound;
+  private final List<String> jvmFlags;
   private final Path brokerData;
   private final Map<String, Role> roles = new LinkedHashMap<>();
   private ChildJvm broker;
@@ -64,7 +65,9 @@ public final class LoopProcesses implements AutoCloseable {
       var args = learner ? learnerArgs(out, resume) : actorArgs(name);
       var source = starts == 0 ? name : name + "#" + (starts + 1);
       starts++;
-      current = ChildJvm.start(source, args, run.settings().childHeap(), properties, transcript);
+      current =
+          ChildJvm.start(
+              source, args, run.settings().childHeap(), jvmFlags, properties, transcript);
     }
   }
 
@@ -76,7 +79,12 @@ public final class LoopProcesses implements AutoCloseable {
    *     update
    */
   LoopProcesses(
-      ChaosRun run, Transcript transcript, Path configFile, Path dir, Duration stallBound) {
+      ChaosRun run,
+      Transcript transcript,
+      Path configFile,
+      Path dir,
+      Duration stallBound,
+      List<String> jvmFlags) {
     this.run = run;
     this.transcript = transcript;
     this.configFile = configFile;
@@ -84,6 +92,7 @@ public final class LoopProcesses implements AutoCloseable {
     // the outage and a restart must fit in one update's wait, or the learner gives up by design
     this.rolloutWait = Duration.ofMinutes(3).plus(run.settings().outage());
     this.stallBound = stallBound;
+    this.jvmFlags = List.copyOf(jvmFlags);
   }
 
   public Transcript transcript() {
@@ -122,6 +131,7 @@ public final class LoopProcesses implements AutoCloseable {
                 "--ready-timeout",
                 "PT90S"),
             run.settings().childHeap(),
+            jvmFlags,
             Map.of(),
             transcript);
     var ready =

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,7 +40,8 @@ public final class LoopRun implements AutoCloseable {
       PpoConfig config,
       Path dir,
       int actors,
-      Duration stallBound) {
+      Duration stallBound,
+      List<String> jvmFlags) {
     this.chaos = chaos;
     this.figures = figures;
     this.config = config;
@@ -54,7 +56,8 @@ public final class LoopRun implements AutoCloseable {
             new Transcript(log),
             dir.resolve("settings").resolve(ConfigLoader.FILE_NAME),
             dir,
-            stallBound);
+            stallBound,
+            jvmFlags);
   }
 
   /**
@@ -62,6 +65,7 @@ public final class LoopRun implements AutoCloseable {
    * the scenario to start its learner.
    *
    * @param stallBound the run fails when its learner goes this long without an update
+   * @param jvmFlags JVM flags of every process beyond the usual ones
    */
   public static LoopRun open(
       ChaosRun chaos,
@@ -69,11 +73,12 @@ public final class LoopRun implements AutoCloseable {
       String scenario,
       PpoConfig config,
       int actors,
-      Duration stallBound)
+      Duration stallBound,
+      List<String> jvmFlags)
       throws IOException, InterruptedException {
     var dir = chaos.scenarioDirectory(scenario);
     ConfigLoader.save(config, dir.resolve("settings"));
-    var run = new LoopRun(chaos, figures, config, dir, actors, stallBound);
+    var run = new LoopRun(chaos, figures, config, dir, actors, stallBound, jvmFlags);
     run.processes.startBroker();
     run.arrivals = new RolloutArrivals(run.processes.bootstrap());
     for (int i = 1; i <= actors; i++) run.processes.startActor(actorName(i));

@@ -2,6 +2,7 @@ package io.streamrlhf.infra.chaos;
 
 import io.streamrlhf.learner.config.PpoConfig;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The shape most scenarios share: open a loop ({@link LoopRun}: broker, actors), let the scenario
@@ -25,6 +26,11 @@ abstract class LoopScenario implements Scenario {
    */
   Duration stallBound(ChaosSettings settings) {
     return Duration.ofSeconds(60);
+  }
+
+  /** JVM flags for every process of the loop beyond the usual ones. */
+  List<String> jvmFlags(ChaosSettings settings) {
+    return List.of();
   }
 
   /** Whether a process exiting by itself (and restarted by the supervisor) is tolerated. */
@@ -52,7 +58,8 @@ abstract class LoopScenario implements Scenario {
               name(),
               config(chaos.settings()),
               actors(),
-              stallBound(chaos.settings()));
+              stallBound(chaos.settings()),
+              jvmFlags(chaos.settings()));
       inject(run);
     } catch (ScenarioFailure e) {
       figures.fail(e.getMessage());

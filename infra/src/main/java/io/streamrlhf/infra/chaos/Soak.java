@@ -32,6 +32,16 @@ final class Soak extends LoopScenario {
     return false;
   }
 
+  /**
+   * The whole heap resident from the start (-Xms = -Xmx, pre-touched): otherwise the JVM's lazily
+   * grown heap looks like a leak for minutes; what still grows is native memory (tensors, buffers,
+   * threads, code), and a heap leak ends in an OutOfMemoryError, a restart the soak fails on.
+   */
+  @Override
+  List<String> jvmFlags(ChaosSettings settings) {
+    return List.of("-Xms" + settings.childHeap(), "-XX:+AlwaysPreTouch");
+  }
+
   @Override
   PpoConfig config(ChaosSettings settings) {
     return TinyModels.config(1_000_000, 1, settings.seed());
