@@ -3,6 +3,7 @@ package io.streamrlhf.infra.chaos;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
@@ -80,19 +81,25 @@ public final class ChaosRun {
   }
 
   /**
-   * The output directory of an uninterrupted in-process run of {@code config} (the same loop and
-   * update the learner runs, sampling in process), computed once per config.
+   * The output directory of an uninterrupted in-process run of {@code config} on this run's models
+   * (the same loop and update the learner runs, sampling in process), computed once per config and
+   * models in this run's directory.
    */
   public synchronized Path baseline(PpoConfig config) throws IOException {
-    var json = ConfigLoader.toJson(config);
-    var cached = baselines.get(json);
+    var key = ConfigLoader.toJson(config) + sft() + rm();
+    var cached = baselines.get(key);
     if (cached != null) return cached;
-    var dir = root.resolve("baseline-" + Integer.toHexString(json.hashCode()));
+    var dir = root.resolve("baseline-" + Integer.toHexString(key.hashCode()));
+    if (Checkpoint.exists(dir)
+        && Checkpoint.trainState(dir, TrainState.class).step() == config.updates()) {
+      baselines.put(key, dir);
+      return dir;
+    }
     deleteTree(dir);
     log.println("chaos | computing the uninterrupted baseline in process: " + dir);
     log.flush();
     PpoLoop.inProcess(config, sft(), rm(), dir, false, new PrintWriter(new StringWriter()));
-    baselines.put(json, dir);
+    baselines.put(key, dir);
     return dir;
   }
 

@@ -16,10 +16,12 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 
 /**
  * A writer on the policy-weights topic that is not the learner: each time a version of the
@@ -82,7 +84,7 @@ final class ChunkInterposer implements AutoCloseable {
     mangle(chunks);
   }
 
-  /** The mangled copies of a whole real version, then one forged version. */
+  /** One forged version, then mangled copies of a whole real version. */
   private void mangle(WeightChunk[] real) {
     long v = real[0].getVersion();
     var bytes = new ByteArrayOutputStream();
@@ -97,34 +99,29 @@ final class ChunkInterposer implements AutoCloseable {
                     java.util.stream.Collectors.toMap(
                         e -> e.getKey().toString(), e -> e.getValue().toString())),
             java.time.Instant.ofEpochMilli(real[0].getPublishedAt().toEpochMilli()));
-    // stale copies of the version just completed: must change nothing
-    for (var c : real) send(c, "stale copy: chunks duplicated");
-    var cut = recut(whole, v);
-    for (int i = cut.size() - 1; i >= 0; i--) send(cut.get(i), "stale copy: chunks reordered");
-    send(corrupted(cut.get(0)), "stale copy: a chunk corrupted");
-    for (int i = 0; i < cut.size() - 1; i++) send(cut.get(i), "stale copy: a chunk dropped");
-    count("stale copies of a whole version");
-
+    // the forged version first, so it is on the topic well before the learner's next one
     var kind = FORGED.get(completed++ % FORGED.size());
+    var sends = new ArrayList<Future<RecordMetadata>>();
     switch (kind) {
       case "next version corrupted" -> {
         var next = recut(whole, v + 1);
         next.set(1, corrupted(next.get(1)));
-        next.forEach(c -> send(c, kind));
+        next.forEach(c -> sends.add(send(c, kind)));
       }
       case "next version torn (a chunk dropped)" -> {
         var next = recut(whole, v + 1);
-        next.subList(0, next.size() - 1).forEach(c -> send(c, kind));
+        next.subList(0, next.size() - 1).forEach(c -> sends.add(send(c, kind)));
       }
       case "next version replayed, chunks reordered and duplicated" -> {
         var next = recut(whole, v + 1);
         for (int i = next.size() - 1; i >= 0; i--) {
-          send(next.get(i), kind);
-          send(next.get(i), kind);
+          sends.add(send(next.get(i), kind));
+          sends.add(send(next.get(i), kind));
         }
       }
-      case "version Long.MAX_VALUE" -> recut(whole, Long.MAX_VALUE).forEach(c -> send(c, kind));
-      default -> send(recut(whole, v + 1_000_000).get(0), kind);
+      case "version Long.MAX_VALUE" ->
+          recut(whole, Long.MAX_VALUE).forEach(c -> sends.add(send(c, kind)));
+      default -> sends.add(send(recut(whole, v + 1_000_000).get(0), kind));
     }
     forgedVersions.add(
         switch (kind) {
@@ -133,6 +130,25 @@ final class ChunkInterposer implements AutoCloseable {
           default -> v + 1;
         });
     count(kind);
+
+    // then stale copies of the version just completed: must change nothing
+    for (var c : real) sends.add(send(c, "stale copy: chunks duplicated"));
+    var cut = recut(whole, v);
+    for (int i = cut.size() - 1; i >= 0; i--)
+      sends.add(send(cut.get(i), "stale copy: chunks reordered"));
+    sends.add(send(corrupted(cut.get(0)), "stale copy: a chunk corrupted"));
+    for (int i = 0; i < cut.size() - 1; i++)
+      sends.add(send(cut.get(i), "stale copy: a chunk dropped"));
+    count("stale copies of a whole version");
+    producer.flush();
+    for (var sent : sends) {
+      try {
+        sent.get(30, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        throw new IllegalStateException(
+            "the interposer could not write to " + Topics.POLICY_WEIGHTS, e);
+      }
+    }
   }
 
   /** The version's bytes cut into four chunks (at least one byte each) as {@code version}. */
@@ -157,19 +173,14 @@ final class ChunkInterposer implements AutoCloseable {
     return out;
   }
 
-  private void send(WeightChunk chunk, String kind) {
+  private Future<RecordMetadata> send(WeightChunk chunk, String kind) {
     var record =
         new ProducerRecord<>(
             Topics.POLICY_WEIGHTS,
             WeightChunker.key(chunk).getBytes(StandardCharsets.UTF_8),
             CHUNKS.encode(chunk, chunk.getData().remaining() + 4096));
     record.headers().add(Tap.INJECTED, kind.getBytes(StandardCharsets.UTF_8));
-    try {
-      producer.send(record).get(30, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      throw new IllegalStateException(
-          "the interposer could not write to " + Topics.POLICY_WEIGHTS, e);
-    }
+    return producer.send(record);
   }
 
   private void count(String kind) {

@@ -104,8 +104,7 @@ final class LearnerKills extends LoopScenario {
     // the hook halts the process: wait for its exit or for the checkpoint it should not finish
     long deadline = System.nanoTime() + run.remaining().toNanos();
     while (learner.alive()
-        && !run.transcript().lines().stream()
-            .anyMatch(l -> l.from(LEARNER) && l.text().startsWith(written))) {
+        && run.transcript().find(0, l -> l.from(LEARNER) && l.text().startsWith(written)) == null) {
       if (System.nanoTime() > deadline)
         throw new ScenarioFailure(
             "the learner reached neither checkpoint v" + version + " nor its halt");

@@ -77,6 +77,7 @@ public final class LoopProcesses implements AutoCloseable {
    * @param dir where the broker keeps its data
    * @param stallBound {@link #awaitFinished} fails when the learner goes this long without an
    *     update
+   * @param jvmFlags JVM flags every process gets beyond the usual ones
    */
   LoopProcesses(
       ChaosRun run,

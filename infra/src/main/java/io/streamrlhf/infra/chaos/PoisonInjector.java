@@ -126,8 +126,8 @@ final class PoisonInjector implements AutoCloseable {
       }
       case Topics.ROLLOUTS -> {
         lastRollout = ROLLOUTS.decode(record.value());
-        invalidDue.put(
-            topic, due); // sent when the next batch's prompts appear, ahead of its answers
+        // sent when the next batch's prompts appear, ahead of their answers
+        invalidDue.put(topic, due);
       }
       case Topics.POLICY_WEIGHTS -> {
         var chunk = CHUNKS.decode(record.value());

@@ -44,7 +44,10 @@ final class ChaosCommand implements Callable<Integer> {
       description = "A scenario to run (repeatable); --list names them.")
   List<String> scenarios = new ArrayList<>();
 
-  @Option(names = "--all", description = "Run every scenario, the long ones too (about an hour).")
+  @Option(
+      names = "--all",
+      description =
+          "Run every scenario, the long ones too (about 40 minutes, 30 of them the soak).")
   boolean all;
 
   @Option(names = "--fast", description = "Run the fast scenarios (those mvn verify runs).")

@@ -3,6 +3,7 @@ package io.streamrlhf.infra.chaos;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,6 +17,12 @@ final class ChaosFixture {
   private static ChaosRun run;
 
   private ChaosFixture() {}
+
+  /** Another chaos run on the same directory and log, with different settings. */
+  static ChaosRun chaos(java.util.function.UnaryOperator<ChaosSettings> change) {
+    var shared = chaos();
+    return new ChaosRun(change.apply(shared.settings()), shared.root(), shared.log());
+  }
 
   static synchronized ChaosRun chaos() {
     if (run == null) {
@@ -33,7 +40,14 @@ final class ChaosFixture {
                     }));
         var settings =
             ChaosSettings.defaults().withPoisonRate(0.1).withBound(Duration.ofMinutes(5));
-        run = new ChaosRun(settings, root, new PrintWriter(System.out, true));
+        // every process's output: thousands of lines, kept out of the build's console
+        var log = Path.of("target", "chaos-tests.log").toAbsolutePath();
+        System.out.println("chaos scenario tests: every process's output in " + log);
+        run =
+            new ChaosRun(
+                settings,
+                root,
+                new PrintWriter(Files.newBufferedWriter(log, StandardCharsets.UTF_8), true));
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }

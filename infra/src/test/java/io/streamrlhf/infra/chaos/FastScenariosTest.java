@@ -3,19 +3,22 @@ package io.streamrlhf.infra.chaos;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.schemas.Topics;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
 /**
  * The fast scenarios of {@code rlhf chaos}, each against real processes (broker, actor, learners as
- * child JVMs): a scenario's figures pass only when the loop kept its guarantees under its faults,
- * so these fail when a guarantee breaks. The long ones (three learner kills, an actor kill, a
- * 60-second broker outage, the 30-minute soak) run with {@code ./rlhf chaos --all}.
+ * child JVMs), and the broker outage cut to 5 s: a scenario's figures pass only when the loop kept
+ * its guarantees under its faults, so these fail when a guarantee breaks. The long ones (three
+ * learner kills, an actor kill, a 60-second broker outage, the 30-minute soak) run with {@code
+ * ./rlhf chaos --all}.
  */
 class FastScenariosTest {
 
   @Test
   void poisonOnEveryConsumedTopicNeitherStopsTheLoopNorIsApplied() {
     var figures = new PoisonRecords().run(ChaosFixture.chaos());
+    assertPassed(figures);
     assertThat(figures.faults().keySet())
         .as("poison of both classes on every consumed topic")
         .anyMatch(k -> k.startsWith(Topics.PROMPTS + " invalid"))
@@ -24,7 +27,6 @@ class FastScenariosTest {
         .anyMatch(k -> k.startsWith(Topics.ROLLOUTS + " undecodable"))
         .anyMatch(k -> k.startsWith(Topics.POLICY_WEIGHTS + " invalid"))
         .anyMatch(k -> k.startsWith(Topics.POLICY_WEIGHTS + " undecodable"));
-    assertPassed(figures);
     assertThat(figures.weightsEqual())
         .as("no poison applied: the uninterrupted run's weights")
         .isTrue();
@@ -53,6 +55,15 @@ class FastScenariosTest {
     var figures = new LearnerKills(1).run(ChaosFixture.chaos());
     assertPassed(figures);
     assertThat(figures.faults()).containsEntry("learner SIGKILL at a random point", 1L);
+    assertThat(figures.weightsEqual()).isTrue();
+  }
+
+  @Test
+  void aShortBrokerOutageIsRiddenOutByTheLoopItself() {
+    var figures =
+        new BrokerOutage().run(ChaosFixture.chaos(s -> s.withOutage(Duration.ofSeconds(5))));
+    assertPassed(figures);
+    assertThat(figures.recoverySeconds()).as("recovered after the broker was back").isNotNull();
     assertThat(figures.weightsEqual()).isTrue();
   }
 
