@@ -272,8 +272,15 @@ public final class LoopProcesses implements AutoCloseable {
     long deadline = System.nanoTime() + timeout.toNanos();
     long progress = System.nanoTime();
     while (true) {
-      var current = role(name).current;
-      if (current.awaitExit(STEP) && current.exitCode().orElse(-1) == 0) return;
+      var role = role(name);
+      var current = role.current;
+      if (current.awaitExit(STEP)) {
+        int code = current.exitCode().orElse(-1);
+        if (code == 0) return;
+        if (!role.restartOnFailure || current.signalled())
+          throw new ScenarioFailure(
+              current.source() + " exited with code " + code + ": " + transcript.tail(name, 1));
+      }
       supervise();
       var update = transcript.findLast(l -> l.from(name) && updateOf(l) > 0);
       if (update != null) progress = Math.max(progress, update.nanos());
