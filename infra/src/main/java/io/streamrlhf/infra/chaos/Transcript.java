@@ -80,9 +80,17 @@ public final class Transcript {
     }
   }
 
-  /** The last {@code n} lines of {@code source}, for a failure message. */
+  /**
+   * The last {@code n} lines of {@code source}, for a failure message; stack frames are left out,
+   * so an exception shows as its own line.
+   */
   public synchronized String tail(String source, int n) {
-    var mine = lines.stream().filter(l -> l.from(source)).map(Line::text).toList();
+    var mine =
+        lines.stream()
+            .filter(l -> l.from(source))
+            .map(Line::text)
+            .filter(t -> !t.strip().startsWith("at ") && !t.strip().startsWith("..."))
+            .toList();
     return String.join(" / ", mine.subList(Math.max(0, mine.size() - n), mine.size()));
   }
 }
