@@ -17,18 +17,31 @@ import java.util.function.Consumer;
  * (and one for the reward model when its reward follows published versions), worker verticles that
  * talk only by event-bus messages. Several nodes may share one Vert.x (in-process PPO runs N actors
  * in one JVM); {@code rlhf actor} runs one per process.
+ *
+ * <p>The node fails as a whole: when any of its verticles fails ({@link VerticleFailure}), {@link
+ * #ended} fails, and its owner stops it (a process then exits 1; the in-process loop deploys a
+ * fresh node, see {@link Supervisor}).
  */
-public final class ActorNode {
+public final class ActorNode implements Supervisor.Part {
   private final Vertx vertx;
   private final RolloutActor actor;
   private final String actorId;
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private String actorDeployment;
   private final List<String> subscriberDeployments = new ArrayList<>();
+  private boolean stopped;
 
   private ActorNode(Vertx vertx, RolloutActor actor, String actorId) {
     this.vertx = vertx;
     this.actor = actor;
     this.actorId = actorId;
+    actor
+        .ended()
+        .whenComplete(
+            (ok, failure) -> {
+              if (failure == null) ended.complete(null);
+              else ended.completeExceptionally(failure);
+            });
   }
 
   /**
@@ -42,7 +55,10 @@ public final class ActorNode {
             .setMaxWorkerExecuteTimeUnit(TimeUnit.MINUTES));
   }
 
-  /** Deploys the actor, then its subscribers, and waits until all started. */
+  /**
+   * Deploys the actor, then its subscribers, and waits until all started; when one does not start,
+   * undeploys those that did (closing their clients) and throws.
+   */
   public static ActorNode deploy(
       Vertx vertx, ActorSettings settings, RolloutActor.Models models, Consumer<String> log) {
     var actor = new RolloutActor(settings, models, log);
@@ -53,33 +69,54 @@ public final class ActorNode {
         await(vertx.deployVerticle(actor, worker), settings.actorId() + " rollout actor");
     var followed = new ArrayList<WeightModel>(List.of(WeightModel.POLICY));
     if (models.reward().followsPublishedVersions()) followed.add(WeightModel.REWARD);
-    for (var model : followed) {
-      node.subscriberDeployments.add(
-          await(
-              vertx.deployVerticle(
-                  new WeightSubscriber(
-                      settings.actorId(),
-                      settings.kafka(),
-                      model,
-                      settings.weightKeys().verifier(model),
-                      log),
-                  worker),
-              settings.actorId() + " " + model + " weight subscriber"));
+    try {
+      for (var model : followed) {
+        var subscriber =
+            new WeightSubscriber(
+                settings.actorId(),
+                settings.kafka(),
+                model,
+                settings.weightKeys().verifier(model),
+                log);
+        subscriber.ended().exceptionally(node::failed);
+        node.subscriberDeployments.add(
+            await(
+                vertx.deployVerticle(subscriber, worker),
+                settings.actorId() + " " + model + " weight subscriber"));
+      }
+    } catch (RuntimeException e) {
+      node.stop();
+      throw e;
     }
     return node;
+  }
+
+  private Void failed(Throwable failure) {
+    ended.completeExceptionally(failure);
+    return null;
   }
 
   public String actorId() {
     return actorId;
   }
 
-  /** Completes when the actor stops; exceptionally when it gave up (the message says why). */
+  /**
+   * Completes when the actor stops; exceptionally, with a {@link VerticleFailure} naming the
+   * verticle and the cause, when the actor gave up or any of its verticles failed.
+   */
+  @Override
   public CompletableFuture<Void> ended() {
-    return actor.ended();
+    return ended;
   }
 
-  /** Undeploys its verticles (closing their Kafka clients: the group rebalances promptly). */
-  public void stop() {
+  /**
+   * Undeploys its verticles (closing their Kafka clients: the group rebalances promptly); once,
+   * later calls return at once.
+   */
+  @Override
+  public synchronized void stop() {
+    if (stopped) return;
+    stopped = true;
     for (var deployment : subscriberDeployments) {
       await(vertx.undeploy(deployment), actorId + " weight subscriber stop");
     }

@@ -35,12 +35,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 
 /**
  * One rollout actor (DESIGN.md, "The loop"): consumes {@code rlhf.prompts} in the actors' consumer
@@ -136,6 +138,13 @@ public final class RolloutActor extends VerticleBase {
   private PublishedWeights pendingPolicy;
   private PublishedWeights pendingReward;
   private boolean running;
+
+  /**
+   * Set when it failed: its clients are closed and, from then on, nothing is committed (a batch it
+   * took from the queue but did not answer must be polled again).
+   */
+  private boolean failed;
+
   private long waitingSince;
   private long lastWaitLog;
 
@@ -153,6 +162,8 @@ public final class RolloutActor extends VerticleBase {
   @Override
   public Future<?> start() {
     ActorEvents.registerCodecs(vertx);
+    // whatever escapes one of its handlers, an Error included, ends the actor loudly
+    context.exceptionHandler(this::fail);
     Gpt.inferenceOnlyThread();
     reference = models.reference().get();
     if (models.reward() instanceof ActorReward.Fixed fixed) {
@@ -170,7 +181,12 @@ public final class RolloutActor extends VerticleBase {
     producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.kafka(), id));
     prompts =
         new DecodingConsumer<>(
-            consumer, AvroCodec.of(Prompt.class), producer, id, settings.kafkaTimeout());
+            consumer,
+            AvroCodec.of(Prompt.class),
+            PromptChecks.fitting(reference.config().contextLength(), settings.maxNewTokens()),
+            producer,
+            id,
+            settings.kafkaTimeout());
     consumer.subscribe(List.of(Topics.PROMPTS), new Rebalance());
     vertx
         .eventBus()
@@ -233,7 +249,7 @@ public final class RolloutActor extends VerticleBase {
       if (!batch.isEmpty()) {
         waitingSince = 0;
         sampleAndProduce(batch);
-        consumer.commitSync(queue.committable(), settings.kafkaTimeout());
+        commit();
       } else if (!queue.isEmpty()) {
         waitForModels();
       } else {
@@ -244,6 +260,25 @@ public final class RolloutActor extends VerticleBase {
       return;
     }
     context.runOnContext(v -> step());
+  }
+
+  /**
+   * Commits what is answered. A commit the group refuses because it moved on without this actor
+   * (whose session expired, or whose batch outlasted max.poll.interval.ms) is not a failure: the
+   * partitions' new owner answers those prompts again, the learner drops the duplicate rollouts,
+   * and this actor rejoins at its next poll.
+   */
+  private void commit() {
+    try {
+      consumer.commitSync(queue.committable(), settings.kafkaTimeout());
+    } catch (CommitFailedException | RebalanceInProgressException e) {
+      log.accept(
+          settings.actorId()
+              + ": answered prompts not committed, the group rebalanced meanwhile; their"
+              + " partitions' owner answers them again ("
+              + e.getClass().getSimpleName()
+              + ")");
+    }
   }
 
   /** Swaps to the newest whole policy version received, between batches. */
@@ -466,18 +501,26 @@ public final class RolloutActor extends VerticleBase {
     return requests;
   }
 
-  private void fail(RuntimeException e) {
-    log.accept(settings.actorId() + ": stopping: " + e.getMessage());
+  /**
+   * Ends the actor on its own: it stops stepping and closes its clients at once, so it leaves the
+   * group and its partitions move now (from the last committed offsets), then {@link #ended} fails
+   * with a {@link VerticleFailure}. Its owner undeploys it (closing the models).
+   */
+  private void fail(Throwable e) {
+    if (failed) return;
+    failed = true;
     running = false;
-    ended.completeExceptionally(e);
+    var failure = new VerticleFailure(settings.actorId(), e);
+    log.accept(settings.actorId() + ": stopping: " + failure.getMessage());
+    closeClients();
+    ended.completeExceptionally(failure);
   }
 
   @Override
   public Future<?> stop() {
     running = false;
     try {
-      consumer.close(settings.kafkaTimeout());
-      producer.close(settings.kafkaTimeout());
+      closeClients();
     } finally {
       for (var model : new AutoCloseable[] {policy, reference, reward}) {
         if (model != null) closeQuietly(model);
@@ -485,6 +528,24 @@ public final class RolloutActor extends VerticleBase {
       ended.complete(null);
     }
     return Future.succeededFuture();
+  }
+
+  /** Closes the consumer (leaving the group) and the producer, once. */
+  private void closeClients() {
+    try {
+      if (consumer != null) consumer.close(settings.kafkaTimeout()); // the rebalance listener runs
+    } catch (RuntimeException e) {
+      log.accept(settings.actorId() + ": closing the prompt consumer failed: " + e);
+    } finally {
+      consumer = null;
+    }
+    try {
+      if (producer != null) producer.close(settings.kafkaTimeout());
+    } catch (RuntimeException e) {
+      log.accept(settings.actorId() + ": closing the producer failed: " + e);
+    } finally {
+      producer = null;
+    }
   }
 
   private void closeQuietly(AutoCloseable model) {
@@ -501,7 +562,8 @@ public final class RolloutActor extends VerticleBase {
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       var offsets = queue.committable();
       offsets.keySet().retainAll(partitions);
-      if (!offsets.isEmpty()) consumer.commitSync(offsets, settings.kafkaTimeout());
+      // a failed actor commits nothing more: the batch it was answering is not in the queue
+      if (!failed && !offsets.isEmpty()) consumer.commitSync(offsets, settings.kafkaTimeout());
       queue.revoke(partitions);
     }
 

@@ -3,6 +3,7 @@ package io.streamrlhf.actors;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.LabelRequest;
+import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.Acks;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
@@ -24,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.CommitFailedException;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -31,6 +33,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RebalanceInProgressException;
 
 /**
  * Simulated labelers as a stream (DESIGN.md, "The loop"): consumes {@code rlhf.label-requests} in
@@ -74,6 +77,10 @@ public final class SimulatedLabelers extends VerticleBase {
   private SimulatedLabelerPool pool;
   private int heldAtLastCalibration;
   private boolean running;
+
+  /** Set when they failed: clients closed, nothing more committed (see {@link Rebalance}). */
+  private boolean failed;
+
   private boolean paused;
   private double tokens;
   private long refilledAt;
@@ -105,8 +112,11 @@ public final class SimulatedLabelers extends VerticleBase {
   }
 
   /** Undeploys what {@link #deploy} deployed (closing the Kafka clients). */
-  public void undeploy() {
-    ActorNode.await(vertx.undeploy(deploymentId), "simulated labelers stop");
+  public synchronized void undeploy() {
+    if (deploymentId == null) return; // undeployed already
+    var deployment = deploymentId;
+    deploymentId = null;
+    ActorNode.await(vertx.undeploy(deployment), "simulated labelers stop");
   }
 
   /** Completes when the labelers stop: normally on undeploy, exceptionally when they gave up. */
@@ -116,6 +126,8 @@ public final class SimulatedLabelers extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    // whatever escapes one of their handlers, an Error included, ends them loudly
+    context.exceptionHandler(this::fail);
     var clientId = settings.groupId() + "-" + ProcessHandle.current().pid();
     consumer =
         new KafkaConsumer<>(
@@ -125,6 +137,7 @@ public final class SimulatedLabelers extends VerticleBase {
         new DecodingConsumer<>(
             consumer,
             AvroCodec.of(LabelRequest.class),
+            RecordChecks.LABEL_REQUEST,
             producer,
             clientId,
             settings.kafkaTimeout());
@@ -299,7 +312,13 @@ public final class SimulatedLabelers extends VerticleBase {
             new IllegalStateException(
                 message + "; label-request offsets not committed, they will be ranked again",
                 cause));
-    consumer.commitSync(committable(), settings.kafkaTimeout());
+    try {
+      consumer.commitSync(committable(), settings.kafkaTimeout());
+    } catch (CommitFailedException | RebalanceInProgressException e) {
+      // the group moved on without them (a session expired): the partitions' owner ranks those
+      // requests again, under the same idempotency keys
+      log.accept(NAME + ": ranked requests not committed, the group rebalanced meanwhile");
+    }
   }
 
   /** Per partition, the lowest held offset, or one past the last polled record when none is. */
@@ -330,22 +349,47 @@ public final class SimulatedLabelers extends VerticleBase {
             held.size()));
   }
 
-  private void fail(RuntimeException e) {
-    log.accept(NAME + ": stopping: " + e.getMessage());
+  /**
+   * Ends the labelers on their own: they stop, close their clients at once (leaving the group from
+   * the last committed offsets: requests taken but not acknowledged are ranked again by whoever
+   * takes the partition) and fail {@link #ended} with a {@link VerticleFailure}.
+   */
+  private void fail(Throwable e) {
+    if (failed) return;
+    failed = true;
     running = false;
-    ended.completeExceptionally(e);
+    var failure = new VerticleFailure(NAME, e);
+    log.accept(NAME + ": stopping: " + failure.getMessage());
+    closeClients();
+    ended.completeExceptionally(failure);
   }
 
   @Override
   public Future<?> stop() {
     running = false;
     try {
-      consumer.close(settings.kafkaTimeout());
-      producer.close(settings.kafkaTimeout());
+      closeClients();
     } finally {
       ended.complete(null);
     }
     return Future.succeededFuture();
+  }
+
+  private void closeClients() {
+    try {
+      if (consumer != null) consumer.close(settings.kafkaTimeout()); // the rebalance listener runs
+    } catch (RuntimeException e) {
+      log.accept(NAME + ": closing the request consumer failed: " + e);
+    } finally {
+      consumer = null;
+    }
+    try {
+      if (producer != null) producer.close(settings.kafkaTimeout());
+    } catch (RuntimeException e) {
+      log.accept(NAME + ": closing the producer failed: " + e);
+    } finally {
+      producer = null;
+    }
   }
 
   private static String decimal(double value) {
@@ -358,7 +402,8 @@ public final class SimulatedLabelers extends VerticleBase {
     public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
       var offsets = committable();
       offsets.keySet().retainAll(partitions);
-      if (!offsets.isEmpty()) consumer.commitSync(offsets, settings.kafkaTimeout());
+      // failed labelers commit nothing more: requests they took but did not answer are not held
+      if (!failed && !offsets.isEmpty()) consumer.commitSync(offsets, settings.kafkaTimeout());
       forget(partitions);
     }
 

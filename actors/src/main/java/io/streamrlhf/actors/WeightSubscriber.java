@@ -10,6 +10,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -25,11 +26,14 @@ import org.apache.kafka.clients.producer.KafkaProducer;
  * version is applied, and the subscriber says so once at start.
  *
  * <p>A worker verticle: its Kafka consumer is touched only by its own (serialized) context. It
- * polls in short rounds and re-queues itself, so undeploying stops it between polls.
+ * polls in short rounds and re-queues itself, so undeploying stops it between polls. A failed poll
+ * is retried; anything else that escapes it (an {@link Error}) ends it ({@link #ended}), and with
+ * it the actor's process: an actor whose policy can no longer advance must not go on quietly.
  */
 public final class WeightSubscriber extends VerticleBase {
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
+  private static final Duration CLOSE = Duration.ofSeconds(5);
 
   /** Say so when no new version arrived for this long (the publisher may be slow, or gone). */
   private static final Duration QUIET_LOG = Duration.ofSeconds(30);
@@ -39,6 +43,7 @@ public final class WeightSubscriber extends VerticleBase {
   private final WeightModel model;
   private final WeightVerifier verifier;
   private final Consumer<String> log;
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private KafkaConsumer<byte[], byte[]> consumer;
   private KafkaProducer<byte[], byte[]> deadLetters;
   private WeightFeed feed;
@@ -62,9 +67,15 @@ public final class WeightSubscriber extends VerticleBase {
     this.log = log;
   }
 
+  /** Completes when the subscriber stops: normally on undeploy, exceptionally when it failed. */
+  public CompletableFuture<Void> ended() {
+    return ended;
+  }
+
   @Override
   public Future<?> start() {
     ActorEvents.registerCodecs(vertx);
+    context.exceptionHandler(this::fail);
     var clientId = actorId + "-" + model.name().toLowerCase(Locale.ROOT) + "-weights";
     consumer = new KafkaConsumer<>(KafkaClientConfigs.weightsConsumer(kafka, clientId));
     deadLetters = new KafkaProducer<>(KafkaClientConfigs.producer(kafka, clientId + "-dlq"));
@@ -152,11 +163,38 @@ public final class WeightSubscriber extends VerticleBase {
     context.runOnContext(v -> round());
   }
 
+  /** Stops on its own, closing its clients, and fails {@link #ended} with a VerticleFailure. */
+  private void fail(Throwable e) {
+    if (ended.isDone()) return;
+    running = false;
+    var failure = new VerticleFailure(actorId + "'s " + what() + " weight subscriber", e);
+    log.accept(actorId + ": stopping: " + failure.getMessage());
+    closeClients();
+    ended.completeExceptionally(failure);
+  }
+
   @Override
   public Future<?> stop() {
     running = false;
-    consumer.close(Duration.ofSeconds(5));
-    deadLetters.close(Duration.ofSeconds(5));
+    closeClients();
+    ended.complete(null);
     return Future.succeededFuture();
+  }
+
+  private void closeClients() {
+    try {
+      if (consumer != null) consumer.close(CLOSE);
+    } catch (RuntimeException e) {
+      log.accept(actorId + ": closing the " + what() + " weight consumer failed: " + e);
+    } finally {
+      consumer = null;
+    }
+    try {
+      if (deadLetters != null) deadLetters.close(CLOSE);
+    } catch (RuntimeException e) {
+      log.accept(actorId + ": closing the " + what() + " dead-letter producer failed: " + e);
+    } finally {
+      deadLetters = null;
+    }
   }
 }

@@ -27,11 +27,18 @@ import org.apache.avro.specific.SpecificRecord;
  * io/streamrlhf/schemas/history/<Name>-v<N>.avsc} (N = 1, 2, ...): when a schema changes, copy the
  * old {@code .avsc} there, and records written before the change stay readable.
  *
+ * <p>Decoding never allocates more than a record on a topic can hold: {@link AvroLimits} caps the
+ * lengths a body may claim, and a longer claim is an {@link UndecodableRecordException}.
+ *
  * <p>Thread-safe: Avro's message encoder and decoder keep per-thread buffers.
  */
 public final class AvroCodec<T> {
   /** Where earlier versions of each schema are kept, so old records stay readable. */
   static final String HISTORY = "io/streamrlhf/schemas/history/";
+
+  static {
+    AvroLimits.apply(); // before any decoder of ours reads a length a forged record states
+  }
 
   private final Schema schema;
   private final BinaryMessageEncoder<T> encoder;

@@ -253,4 +253,125 @@ class WeightAssemblerTest {
     assertThat(feed(assembler, v1)).isEmpty();
     assertThat(assembler.counts().failedVerification()).isEqualTo(1);
   }
+
+  /**
+   * One chunk of a version that never completes: index 0 of {@code count}, claiming {@code total}.
+   */
+  private static WeightChunk forgedChunk(long version, int count, long total, int dataBytes) {
+    return WeightChunk.newBuilder()
+        .setModel(WeightModel.POLICY)
+        .setVersion(version)
+        .setChunkIndex(0)
+        .setChunkCount(count)
+        .setTotalBytes(total)
+        .setSha256(new Sha256(new byte[32]))
+        .setData(ByteBuffer.wrap(new byte[dataBytes]))
+        .setPublishedAt(Instant.EPOCH)
+        .setMeta(Map.of())
+        .build();
+  }
+
+  @Test
+  void anIncompleteVersionFarAheadNeverBlocksACompleteSmallerOne() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    var forged = forgedChunk(Long.MAX_VALUE, 2, 2_000, 1_000);
+    var v1 = snapshot(1, 20_000);
+    var v2 = snapshot(2, 20_000);
+
+    assertThat(assembler.accept(forged)).isEmpty();
+    assertThat(feed(assembler, chunks(v1, 8_000)))
+        .singleElement()
+        .satisfies(d -> assertThat(d.bytes()).isEqualTo(v1.bytes()));
+    // once v1 is whole, the forged version is too far past it: dropped, and refused from now on
+    assertThat(assembler.pending()).isEmpty();
+    assertThat(assembler.accept(forged)).isEmpty();
+    assertThat(assembler.counts().tooFarAhead()).isEqualTo(1);
+    assertThat(feed(assembler, chunks(v2, 8_000)))
+        .singleElement()
+        .extracting(PublishedWeights::version)
+        .isEqualTo(2L);
+  }
+
+  @Test
+  void aVersionMoreThanTheLimitPastTheNewestIsRefusedAndOneWithinItIsTaken() {
+    var limits = new WeightAssembler.Limits(WeightChunker.MAX_CHUNK_BYTES, 1 << 20, 3, 5);
+    var assembler = new WeightAssembler(WeightModel.POLICY, limits);
+    feed(assembler, chunks(snapshot(1, 10_000), 4_000));
+
+    assertThat(feed(assembler, chunks(snapshot(7, 10_000), 4_000))).isEmpty();
+    assertThat(assembler.counts().tooFarAhead()).isEqualTo(3);
+    assertThat(feed(assembler, chunks(snapshot(6, 10_000), 4_000))).hasSize(1);
+    assertThat(assembler.latestVersion()).hasValue(6);
+  }
+
+  @Test
+  void beforeAnyVersionCompletesNoVersionIsTooFarAhead() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+
+    // a late joiner's first version may be any number
+    assertThat(feed(assembler, chunks(snapshot(1_000_000, 10_000), 4_000))).hasSize(1);
+  }
+
+  @Test
+  void atMostTheLimitOfPartialVersionsIsHeldAndTheLeastRecentlyFedOneGoes() {
+    var limits = new WeightAssembler.Limits(WeightChunker.MAX_CHUNK_BYTES, 1 << 20, 2, 100);
+    var assembler = new WeightAssembler(WeightModel.POLICY, limits);
+    var v5 = chunks(snapshot(5, 12_000), 4_000);
+    var v6 = chunks(snapshot(6, 12_000), 4_000);
+    var v7 = chunks(snapshot(7, 12_000), 4_000);
+
+    feed(assembler, List.of(v5.get(0), v6.get(0), v5.get(1), v7.get(0)));
+
+    assertThat(assembler.counts().abandoned()).isEqualTo(1);
+    assertThat(assembler.pending()).hasValue("v5 2/3 chunks, v7 1/3 chunks");
+    assertThat(assembler.accept(v5.get(2)))
+        .hasValueSatisfying(d -> assertThat(d.version()).isEqualTo(5));
+    assertThat(feed(assembler, v7.subList(1, 3)))
+        .singleElement()
+        .extracting(PublishedWeights::version)
+        .isEqualTo(7L);
+  }
+
+  @Test
+  void aChunkLargerThanTheChunkLimitIsMalformedAndTheCheckSaysWhy() {
+    var limits = new WeightAssembler.Limits(1_000, 1 << 20, 3, 100);
+    var assembler = new WeightAssembler(WeightModel.POLICY, limits);
+    var big = chunks(snapshot(1, 4_000), 2_000);
+
+    assertThat(assembler.check().problem(forgedChunk(1, 4, 4_000, 2_000)))
+        .hasValue("chunk of 2000 bytes (at most 1000)");
+    assertThat(assembler.check().problem(big.get(0)))
+        .hasValue("2 chunks of at most 1000 bytes cannot hold 4000");
+    assertThat(feed(assembler, big)).isEmpty();
+    assertThat(assembler.counts().malformed()).isEqualTo(2);
+    assertThat(feed(assembler, chunks(snapshot(1, 4_000), 1_000))).hasSize(1);
+  }
+
+  @Test
+  void theCheckRefusesWhatNoVersionCouldBeMadeOf() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    var check = assembler.check();
+    var reward = chunks(snapshot(1, 100), 100).get(0);
+    reward.setModel(WeightModel.REWARD);
+
+    assertThat(check.problem(chunks(snapshot(1, 100), 100).get(0))).isEmpty();
+    assertThat(check.problem(reward)).hasValue("a REWARD chunk where POLICY weights travel");
+    assertThat(check.problem(forgedChunk(-1, 1, 10, 10))).hasValue("version -1");
+    assertThat(check.problem(forgedChunk(1, 1, 1L << 40, 10)))
+        .hasValue("totalBytes 1099511627776 outside 0.." + WeightAssembler.MAX_SNAPSHOT_BYTES);
+    assertThat(check.problem(forgedChunk(1, 1, 10_000_000, 10)))
+        .hasValue(
+            "1 chunks of at most " + WeightChunker.MAX_CHUNK_BYTES + " bytes cannot hold 10000000");
+  }
+
+  @Test
+  void aForgedHeaderHoldsOnlyTheBytesItsChunksBrought() {
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+
+    // claims 2 GiB: nothing of that size is allocated for it
+    assertThat(assembler.accept(forgedChunk(3, 4_000, WeightAssembler.MAX_SNAPSHOT_BYTES, 1_000)))
+        .isEmpty();
+    assertThat(assembler.heldBytes()).isEqualTo(1_000);
+    assertThat(assembler.pending()).hasValue("v3 1/4000 chunks");
+  }
 }

@@ -1,8 +1,10 @@
 package io.streamrlhf.actors.gateway;
 
+import io.streamrlhf.actors.VerticleFailure;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.LabelRequest;
+import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
@@ -13,6 +15,7 @@ import io.vertx.core.VerticleBase;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -22,21 +25,25 @@ import org.apache.kafka.common.TopicPartition;
  * Reads {@code rlhf.label-requests} and {@code rlhf.comparisons} from the beginning, without a
  * consumer group (every gateway sees every record), and hands each decoded record to its {@link
  * FeedbackGateway} by a local message. Replaying the comparisons on start is how a restarted
- * gateway knows who answered what and which idempotency keys are used; records that do not decode
- * go to the dead-letter topic ({@link DecodingConsumer}).
+ * gateway knows who answered what and which idempotency keys are used; records that do not decode,
+ * or break their record's contract ({@link RecordChecks}), go to the dead-letter topic ({@link
+ * DecodingConsumer}).
  *
  * <p>A worker verticle: its consumers are touched only by its own context; it polls in short rounds
- * and re-queues itself, so undeploying stops it between polls.
+ * and re-queues itself, so undeploying stops it between polls. A failed poll is retried; anything
+ * else that escapes it (an {@link Error}) ends it ({@link #ended}), and with it the gateway.
  */
 final class FeedbackFeed extends VerticleBase {
   private static final Duration POLL = Duration.ofMillis(100);
   private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration QUIET_LOG = Duration.ofSeconds(60);
+  private static final Duration CLOSE = Duration.ofSeconds(5);
 
   private final KafkaAccess kafka;
   private final String gatewayAddress;
   private final String clientId;
   private final Consumer<String> log;
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private final List<KafkaConsumer<byte[], byte[]>> consumers = new ArrayList<>();
   private KafkaProducer<byte[], byte[]> deadLetters;
   private DecodingConsumer<LabelRequest> requests;
@@ -51,14 +58,21 @@ final class FeedbackFeed extends VerticleBase {
     this.log = log;
   }
 
+  /** Completes when the feed stops: normally on undeploy, exceptionally when it failed. */
+  CompletableFuture<Void> ended() {
+    return ended;
+  }
+
   @Override
   public Future<?> start() {
+    context.exceptionHandler(this::fail);
     FeedRecords.registerCodecs(vertx);
     deadLetters = new KafkaProducer<>(KafkaClientConfigs.producer(kafka, clientId + "-dlq"));
     requests =
         new DecodingConsumer<>(
             fromTheBeginning(Topics.LABEL_REQUESTS),
             AvroCodec.of(LabelRequest.class),
+            RecordChecks.LABEL_REQUEST,
             deadLetters,
             clientId,
             DEAD_LETTER_TIMEOUT);
@@ -66,6 +80,7 @@ final class FeedbackFeed extends VerticleBase {
         new DecodingConsumer<>(
             fromTheBeginning(Topics.COMPARISONS),
             AvroCodec.of(Comparison.class),
+            RecordChecks.COMPARISON,
             deadLetters,
             clientId,
             DEAD_LETTER_TIMEOUT);
@@ -109,11 +124,39 @@ final class FeedbackFeed extends VerticleBase {
     context.runOnContext(v -> round());
   }
 
+  /** Stops on its own, closing its clients, and fails {@link #ended} with a VerticleFailure. */
+  private void fail(Throwable e) {
+    if (ended.isDone()) return;
+    running = false;
+    var failure = new VerticleFailure("gateway's topic reader", e);
+    log.accept("gateway: stopping: " + failure.getMessage());
+    closeClients();
+    ended.completeExceptionally(failure);
+  }
+
   @Override
   public Future<?> stop() {
     running = false;
-    for (var c : consumers) c.close(Duration.ofSeconds(5));
-    deadLetters.close(Duration.ofSeconds(5));
+    closeClients();
+    ended.complete(null);
     return Future.succeededFuture();
+  }
+
+  private void closeClients() {
+    for (var c : consumers) {
+      try {
+        c.close(CLOSE);
+      } catch (RuntimeException e) {
+        log.accept("gateway: closing a topic reader failed: " + e);
+      }
+    }
+    consumers.clear();
+    try {
+      if (deadLetters != null) deadLetters.close(CLOSE);
+    } catch (RuntimeException e) {
+      log.accept("gateway: closing the dead-letter producer failed: " + e);
+    } finally {
+      deadLetters = null;
+    }
   }
 }

@@ -1,5 +1,6 @@
 package io.streamrlhf.actors.gateway;
 
+import io.streamrlhf.actors.VerticleFailure;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.LabelRequest;
@@ -34,6 +35,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -56,6 +58,9 @@ import org.slf4j.LoggerFactory;
  * local messages and lives in a {@link RequestBook} that only this verticle's event loop touches.
  * It owns the producer; sends wait for their acknowledgement on a small worker pool, never on the
  * event loop.
+ *
+ * <p>An exception in a route is that request's 500; an {@link Error} anywhere, or anything that
+ * escapes a handler outside a route, ends the gateway ({@link #ended}): its owner stops it.
  */
 public final class FeedbackGateway extends VerticleBase {
   private static final Logger logger = LoggerFactory.getLogger(FeedbackGateway.class);
@@ -75,6 +80,7 @@ public final class FeedbackGateway extends VerticleBase {
   private final Set<String> inFlightAnswers = new HashSet<>();
   private final byte[] token;
   private final byte[] labelStudioToken;
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private RateLimiter limiter;
   private byte[] argillaKey;
   private KafkaProducer<byte[], byte[]> producer;
@@ -102,8 +108,17 @@ public final class FeedbackGateway extends VerticleBase {
     return server.actualPort();
   }
 
+  /**
+   * Completes when the gateway stops: normally on undeploy, exceptionally (a {@link
+   * VerticleFailure}) when it failed.
+   */
+  CompletableFuture<Void> ended() {
+    return ended;
+  }
+
   @Override
   public Future<?> start() {
+    context.exceptionHandler(this::fail);
     FeedRecords.registerCodecs(vertx);
     limiter = new RateLimiter(settings.ratePerMinute());
     argillaKey =
@@ -276,6 +291,7 @@ public final class FeedbackGateway extends VerticleBase {
     } else if (status >= 500 || failure != null && !(failure instanceof HttpException)) {
       logger.error("gateway: {} {} failed", ctx.request().method(), ctx.request().path(), failure);
       reject(ctx, new Rejection(500, "internal error; the gateway's log has the details"));
+      if (failure instanceof Error error) fail(error); // a broken JVM, not one bad request
     } else {
       reject(ctx, new Rejection(status, ctx.response().getStatusMessage()));
     }
@@ -550,10 +566,17 @@ public final class FeedbackGateway extends VerticleBase {
     reply(ctx, new Reply(r.status(), new JsonObject().put("error", r.reason())));
   }
 
+  /** Fails {@link #ended}, once; its owner stops the gateway (closing the server and producer). */
+  private void fail(Throwable e) {
+    var failure = new VerticleFailure("gateway", e);
+    if (ended.completeExceptionally(failure))
+      logger.error("gateway: stopping: {}", failure.getMessage(), e);
+  }
+
   @Override
   public Future<?> stop() {
     var closing = server == null ? Future.succeededFuture() : server.close();
-    return closing.eventually(this::closeClients);
+    return closing.eventually(this::closeClients).onComplete(done -> ended.complete(null));
   }
 
   /** Closes the worker pool, then the producer (off the event loop: it may wait for the broker). */

@@ -1,10 +1,12 @@
 package io.streamrlhf.actors.gateway;
 
+import io.streamrlhf.actors.Supervisor;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -14,15 +16,18 @@ import java.util.function.Consumer;
  * One feedback gateway as deployed: its {@link FeedbackGateway} (HTTP, on an event loop) and its
  * {@link FeedbackFeed} (a worker reading the feedback topics), which talk only by local messages.
  * {@code rlhf gateway} runs one per process; {@code rlhf demo --live} and tests share a Vert.x.
+ * When either fails, {@link #ended} fails and its owner stops the node.
  */
-public final class GatewayNode {
+public final class GatewayNode implements Supervisor.Part {
   private static final long WAIT_SECONDS = 60;
 
   private final Vertx vertx;
   private final FeedbackGateway gateway;
   private final String host;
+  private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private String gatewayDeployment;
   private String feedDeployment;
+  private boolean stopped;
 
   private GatewayNode(Vertx vertx, FeedbackGateway gateway, String host) {
     this.vertx = vertx;
@@ -41,14 +46,35 @@ public final class GatewayNode {
     var address = "rlhf." + id + ".feed";
     var gateway = new FeedbackGateway(settings, id, address);
     var node = new GatewayNode(vertx, gateway, settings.host());
+    var feed = new FeedbackFeed(settings.kafka(), address, "rlhf-" + id + "-feed", log);
+    gateway.ended().exceptionally(node::failed);
+    feed.ended().exceptionally(node::failed);
     node.gatewayDeployment = await(vertx.deployVerticle(gateway), "feedback gateway");
-    node.feedDeployment =
-        await(
-            vertx.deployVerticle(
-                new FeedbackFeed(settings.kafka(), address, "rlhf-" + id + "-feed", log),
-                new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)),
-            "feedback gateway's topic reader");
+    try {
+      node.feedDeployment =
+          await(
+              vertx.deployVerticle(
+                  feed, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)),
+              "feedback gateway's topic reader");
+    } catch (RuntimeException e) {
+      node.stop();
+      throw e;
+    }
     return node;
+  }
+
+  private Void failed(Throwable failure) {
+    ended.completeExceptionally(failure);
+    return null;
+  }
+
+  /**
+   * Completes when the node stops; exceptionally, with a {@link
+   * io.streamrlhf.actors.VerticleFailure}, when the gateway or its topic reader failed.
+   */
+  @Override
+  public CompletableFuture<Void> ended() {
+    return ended;
   }
 
   /** The port the gateway listens on. */
@@ -63,10 +89,18 @@ public final class GatewayNode {
     return "http://" + shown + ":" + port() + "/";
   }
 
-  /** Stops the feed, then the gateway (closing the server and the producer). */
-  public void stop() {
-    await(vertx.undeploy(feedDeployment), "feedback gateway's topic reader stop");
-    await(vertx.undeploy(gatewayDeployment), "feedback gateway stop");
+  /** Stops the feed, then the gateway (closing the server and the producer); once. */
+  @Override
+  public synchronized void stop() {
+    if (stopped) return;
+    stopped = true;
+    try {
+      if (feedDeployment != null)
+        await(vertx.undeploy(feedDeployment), "feedback gateway's topic reader stop");
+      await(vertx.undeploy(gatewayDeployment), "feedback gateway stop");
+    } finally {
+      ended.complete(null);
+    }
   }
 
   private static <T> T await(Future<T> future, String what) {

@@ -9,7 +9,6 @@ import io.streamrlhf.learner.config.PpoConfig;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,9 +27,11 @@ import picocli.CommandLine.Option;
           + " scores them under the frozen SFT model and the reward model (following the versions on"
           + " rlhf.reward-weights unless the reward is the oracle), and produces rlhf.rollouts; with"
           + " --label-requests, also label requests for rlhf labelers or people to rank.",
-      "Start as many as you like; Kafka shares the prompt partitions among them. Serves until Ctrl-C, or"
-          + " exits 1 when it waited too long for the policy version its prompts ask for (or, with"
-          + " --reward live, for the reward trainer's first version)."
+      "Start as many as you like; Kafka shares the prompt partitions among them, and moves a dead"
+          + " actor's partitions to the others within seconds. Serves until Ctrl-C, or exits 1 when it"
+          + " waited too long for the policy version its prompts ask for (or, with --reward live, for"
+          + " the reward trainer's first version), or when any part of it failed (one line naming it and"
+          + " the cause; its Kafka clients are closed first), so that a supervisor can restart it."
     })
 final class ActorCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -102,6 +103,7 @@ final class ActorCommand implements Callable<Integer> {
                 + java.net.InetAddress.getLocalHost().getHostName()
                 + "-"
                 + ProcessHandle.current().pid();
+    BrokerCheck.require(kafka);
     TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var models =
@@ -115,22 +117,15 @@ final class ActorCommand implements Callable<Integer> {
                 .withLabelRequests(labelRequestShare, labelResponses),
             models,
             line -> println(out, line));
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  println(out, actorId + ": stopping");
-                  node.stop();
-                  vertx.close();
-                },
-                "rlhf-actor-shutdown"));
-    try {
-      node.ended().get();
-      return 0;
-    } catch (ExecutionException e) {
-      spec.commandLine().getErr().println("rlhf actor: " + e.getCause().getMessage());
-      return 1;
-    }
+    return Serving.until(
+        "actor",
+        node.ended(),
+        () -> {
+          println(out, actorId + ": stopping");
+          node.stop();
+          vertx.close();
+        },
+        spec.commandLine().getErr());
   }
 
   private static void println(PrintWriter out, String line) {

@@ -7,7 +7,6 @@ import io.vertx.core.Vertx;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,7 +25,8 @@ import picocli.CommandLine.Option;
       "Serves the labeling page and a JSON API where people and scripts rank the K answers of the label"
           + " requests on rlhf.label-requests, and webhooks for Label Studio and Argilla; every ranking"
           + " becomes a comparison on rlhf.comparisons, answered 2xx only once the broker acknowledged it.",
-      "Prints the page's address, and the token when it generated one. Serves until Ctrl-C."
+      "Prints the page's address, and the token when it generated one. Serves until Ctrl-C, or exits 1"
+          + " when it failed (one line saying why)."
     },
     footerHeading = "%nEndpoints (every /api call needs Authorization: Bearer <token>):%n",
     footer = {
@@ -135,7 +135,7 @@ final class GatewayCommand implements Callable<Integer> {
   Duration ackTimeout;
 
   @Override
-  public Integer call() throws InterruptedException {
+  public Integer call() {
     var out = spec.commandLine().getOut();
     var givenToken = firstOf(token, System.getenv("RLHF_GATEWAY_TOKEN"));
     var apiToken = givenToken != null ? givenToken : GatewaySettings.generateToken();
@@ -157,16 +157,8 @@ final class GatewayCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage());
     }
-    try {
-      TopicProvisioner.provision(kafka, Duration.ofSeconds(30));
-    } catch (IllegalStateException e) {
-      throw new UserError(
-          "cannot reach Kafka at "
-              + bootstrap
-              + " (is --bootstrap right and the broker up?): "
-              + e.getMessage(),
-          e);
-    }
+    BrokerCheck.require(kafka);
+    TopicProvisioner.provision(kafka, Duration.ofSeconds(30));
     var vertx = Vertx.vertx();
     GatewayNode node;
     try {
@@ -194,20 +186,16 @@ final class GatewayCommand implements Callable<Integer> {
             + "webhooks/argilla"
             + (settings.argillaSecret() == null ? " (off: no --argilla-secret)" : "")
             + ". Ctrl-C to stop.");
-    var stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  println(out, "Stopping the feedback gateway...");
-                  node.stop();
-                  vertx.close().await();
-                  println(out, "Feedback gateway stopped.");
-                  stopped.countDown();
-                },
-                "rlhf-gateway-shutdown"));
-    stopped.await();
-    return 0;
+    return Serving.until(
+        "gateway",
+        node.ended(),
+        () -> {
+          println(out, "Stopping the feedback gateway...");
+          node.stop();
+          vertx.close().await();
+          println(out, "Feedback gateway stopped.");
+        },
+        spec.commandLine().getErr());
   }
 
   private static String firstOf(String flag, String env) {

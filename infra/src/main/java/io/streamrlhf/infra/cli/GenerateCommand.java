@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamrlhf.learner.eval.ResponseSampler;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -135,39 +133,49 @@ final class GenerateCommand implements Callable<Integer> {
     return JSON.writeValueAsString(node);
   }
 
+  /**
+   * The prompts of a file: JSON lines with "prompt", or plain text lines. A line that is not UTF-8,
+   * not JSON, or has no "prompt" string is the user's mistake, named by file:line.
+   */
   static List<String> readPrompts(Path file) {
-    List<String> lines;
-    try {
-      lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
     var prompts = new ArrayList<String>();
-    for (int i = 0; i < lines.size(); i++) {
-      var line = lines.get(i);
-      if (line.isBlank()) continue;
-      if (line.stripLeading().startsWith("{")) {
-        JsonNode node;
-        try {
-          node = JSON.readTree(line);
-        } catch (IOException e) {
-          throw new UserError(
-              file
-                  + " line "
-                  + (i + 1)
-                  + ": not JSON ("
-                  + e.getMessage().lines().findFirst().orElse("")
-                  + ")");
-        }
-        var prompt = node.get("prompt");
-        if (prompt == null || !prompt.isTextual()) {
-          throw new UserError(file + " line " + (i + 1) + ": \"prompt\" missing or not a string");
-        }
-        var text = prompt.asText();
-        prompts.add(text.endsWith("\n") ? text : text + "\n");
-      } else {
-        prompts.add(line + "\n");
-      }
+    try {
+      Utf8Lines.forEach(
+          file,
+          line -> {
+            String text;
+            try {
+              text = line.text();
+            } catch (IllegalArgumentException e) {
+              throw new UserError(file + ":" + line.number() + ": " + e.getMessage());
+            }
+            if (text.isBlank()) return;
+            if (!text.stripLeading().startsWith("{")) {
+              prompts.add(text + "\n");
+              return;
+            }
+            JsonNode node;
+            try {
+              node = JSON.readTree(text);
+            } catch (IOException e) {
+              throw new UserError(
+                  file
+                      + ":"
+                      + line.number()
+                      + ": not JSON ("
+                      + e.getMessage().lines().findFirst().orElse("")
+                      + ")");
+            }
+            var prompt = node.get("prompt");
+            if (prompt == null || !prompt.isTextual()) {
+              throw new UserError(
+                  file + ":" + line.number() + ": \"prompt\" missing or not a string");
+            }
+            var promptText = prompt.asText();
+            prompts.add(promptText.endsWith("\n") ? promptText : promptText + "\n");
+          });
+    } catch (IOException e) {
+      throw new UserError("--prompts: cannot read " + file + " (" + e + ")", e);
     }
     return prompts;
   }

@@ -7,7 +7,6 @@ import io.streamrlhf.infra.kafka.TopicProvisioner;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -28,7 +27,8 @@ import picocli.CommandLine.Option;
           + " comparisons (kind simulated) on rlhf.comparisons, for the reward trainer.",
       "Without --beta the labelers calibrate their noise on the first --calibration-requests"
           + " requests to two labelers agreeing on 73% of pairs, and print what they measured."
-          + " Serves until Ctrl-C; a restart ranks unacknowledged requests again, under the same"
+          + " Serves until Ctrl-C, or exits 1 when it failed (one line saying why; its Kafka clients"
+          + " are closed first); a restart ranks unacknowledged requests again, under the same"
           + " idempotency keys."
     })
 final class LabelersCommand implements Callable<Integer> {
@@ -99,25 +99,19 @@ final class LabelersCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var settings = settings();
     var out = spec.commandLine().getOut();
+    BrokerCheck.require(settings.kafka());
     TopicProvisioner.provision(settings.kafka(), Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var labelers = SimulatedLabelers.deploy(vertx, settings, line -> println(out, line));
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  println(out, "labelers: stopping");
-                  labelers.undeploy();
-                  vertx.close();
-                },
-                "rlhf-labelers-shutdown"));
-    try {
-      labelers.ended().get();
-      return 0;
-    } catch (ExecutionException e) {
-      spec.commandLine().getErr().println("rlhf labelers: " + e.getCause().getMessage());
-      return 1;
-    }
+    return Serving.until(
+        "labelers",
+        labelers.ended(),
+        () -> {
+          println(out, "labelers: stopping");
+          labelers.undeploy();
+          vertx.close();
+        },
+        spec.commandLine().getErr());
   }
 
   /** The flags as settings, refused with the flag's name when out of range. */

@@ -16,11 +16,16 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = {
       "Runs the streaming PPO learner against a Kafka cluster: publishes prompt batches to rlhf.prompts (at most"
-          + " max_lag + 1 batches ahead), consumes rlhf.rollouts, drops rollouts more than max_lag policy versions"
-          + " old, applies PPO updates and publishes every new policy to rlhf.policy-weights.",
-      "Every update is checkpointed in --out with the rollout offsets it consumed; started again with --resume on"
-          + " the same --out it continues there, applying every rollout exactly once. Writes stream-stats.json"
-          + " (policy lag, rollouts/s) when done.",
+          + " max_lag + 1 batches ahead), consumes rlhf.rollouts, applies PPO updates (update u on exactly prompt"
+          + " batch u) and publishes every new policy to rlhf.policy-weights. A rollout more than max_lag policy"
+          + " versions old is not used; its prompt is asked again.",
+      "Every update is checkpointed in --out (the previous checkpoint kept as a fallback) with the rollout"
+          + " offsets it consumed; started again with --resume on the same --out it continues the interrupted"
+          + " batch, applying every rollout exactly once. A resume must keep seed, prompts_per_batch,"
+          + " responses_per_prompt and reward. Writes stream-stats.json (policy lag, rollouts/s; the whole run's,"
+          + " across restarts) when done.",
+      "One learner per run: --out is locked while it runs, and a learner started on the run (e.g. resumed from a"
+          + " copy elsewhere) fences the older one, which stops before its next publish (exit code 2).",
       "--out and --resume, as for rlhf ppo: a run starts only in an --out without a checkpoint; --resume"
           + " continues the checkpoint in --out and refuses an --out without one."
     })
@@ -52,10 +57,10 @@ final class LearnerCommand implements Callable<Integer> {
     var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
     var signer = signingKey.signer(out);
     var config = learner.config(true);
-    learner.start(config, out);
-    TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
-    var settings = new KafkaRollouts.Settings(kafka, rolloutWait, Duration.ofSeconds(60), signer);
-    try {
+    BrokerCheck.require(kafka);
+    try (var lock = learner.start(config, out)) {
+      TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
+      var settings = new KafkaRollouts.Settings(kafka, rolloutWait, Duration.ofSeconds(60), signer);
       KafkaRollouts.learn(config, settings, learner.sft(), learner.rm(), learner.out(), out);
       return 0;
     } catch (IllegalStateException e) {

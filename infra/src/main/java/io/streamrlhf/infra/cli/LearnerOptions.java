@@ -2,7 +2,11 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.train.InputError;
+import io.streamrlhf.model.checkpoint.OutputLock;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import picocli.CommandLine.Mixin;
@@ -50,13 +54,50 @@ final class LearnerOptions {
                 + " holds a checkpoint of PPO through Kafka: continue it"
                 + " without --inproc, or choose another --out");
       }
+      try {
+        PpoLoop.checkResume(config, stage.out);
+      } catch (InputError e) {
+        throw new UserError("--resume: " + e.getMessage());
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the checkpoint in " + stage.out, e);
+      }
     }
     return config;
   }
 
-  /** Prints the effective config and saves it in --out: the start of a run. */
-  void start(PpoConfig config, PrintWriter log) {
-    stage.start(config, log);
+  /**
+   * Locks --out for this learner ({@link OutputLock}), then prints the effective config and saves
+   * it there: the start of a run. The caller holds the lock until the run ends.
+   *
+   * @throws UserError when another learner holds --out
+   */
+  OutputLock start(PpoConfig config, PrintWriter log) {
+    OutputLock lock;
+    try {
+      lock = OutputLock.acquire(stage.out);
+    } catch (OutputLock.HeldException e) {
+      throw new UserError(
+          "--out "
+              + stage.out
+              + " is in use by another learner ("
+              + e.holder()
+              + " holds "
+              + OutputLock.FILE
+              + "): one learner per output directory; stop it, or choose another --out");
+    } catch (IOException e) {
+      throw new UserError("cannot lock --out " + stage.out + " (" + e + "): choose another --out");
+    }
+    try {
+      stage.start(config, log);
+    } catch (RuntimeException e) {
+      try {
+        lock.close();
+      } catch (IOException ignored) {
+        // the start already failed; that is what the user sees
+      }
+      throw e;
+    }
+    return lock;
   }
 
   /** The --preset named, or null. */

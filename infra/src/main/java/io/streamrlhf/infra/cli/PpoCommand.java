@@ -7,6 +7,7 @@ import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -35,7 +36,9 @@ import picocli.CommandLine.Option;
           + " baseline; set value_warmup_updates=0 for runs of only a few updates.",
       "By default through Kafka, in this process: an embedded broker (or --bootstrap), --actors rollout actors and"
           + " the streaming learner, which drops rollouts more than max_lag policy versions old (--sync: 0) and"
-          + " writes stream-stats.json (policy lag p50/p99/max, rollouts/s, weights publish-to-apply ms).",
+          + " writes stream-stats.json (policy lag p50/p99/max, rollouts/s, weights publish-to-apply ms)."
+          + " An actor that fails is replaced by a fresh one (new Kafka clients, the newest weights);"
+          + " one that fails again after 3 restarts within 10 minutes ends the run with its failure.",
       "--inproc is the in-memory baseline (sampler and learner share the policy); it also scores a fixed"
           + " held-out subset every eval_every_updates updates with the oracle (gold) and the RM (proxy) and"
           + " writes gold-proxy.csv and gold-proxy.png.",
@@ -115,7 +118,14 @@ final class PpoCommand implements Callable<Integer> {
               + " PLAINTEXT)");
     var kafka = bootstrap == null ? null : kafkaConfig.access(bootstrap);
     var config = learner.config(!inproc);
-    learner.start(config, out);
+    if (kafka != null) BrokerCheck.require(kafka);
+    try (var lock = learner.start(config, out)) {
+      return run(config, kafka, out);
+    }
+  }
+
+  /** The run, with --out locked for it. */
+  private int run(PpoConfig config, KafkaAccess kafka, java.io.PrintWriter out) throws Exception {
     if (PpoConfig.REWARD_LIVE.equals(config.reward()) && bootstrap == null && !inproc) {
       if (rmOut == null)
         throw new UserError("--reward live needs --rm-out DIR for the reward trainer");

@@ -109,6 +109,7 @@ final class RewardTrainerCommand implements Callable<Integer> {
       out.printf(
           "rlhf reward-trainer: --rm is ignored on --resume: the run continues its checkpoint%n");
     }
+    BrokerCheck.require(kafka);
     stage.start(config, out);
     TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
     var settings =

@@ -22,8 +22,11 @@ import picocli.CommandLine.Command;
       "0:done",
       "1:failed: an internal error (a one-line summary, then the stack trace) or a run that gave up waiting"
           + " (the message says for what)",
-      "2:usage mistake: a bad flag, config key or value, a missing input file or checkpoint, an --out or"
-          + " --resume that does not fit; the one-line message says what to fix",
+      "2:usage mistake: a bad flag, config key or value, a missing, unreadable or non-UTF-8 input file"
+          + " (named with its line), a checkpoint, --out or --resume that does not fit, a --bootstrap no"
+          + " Kafka broker answers on within "
+          + BrokerCheck.WAIT_SECONDS
+          + " s; the one-line message says what to fix",
       "3:grade and tasks calibrate: some input lines were malformed and skipped"
     },
     // In pipeline order, then the tools; one per line.
@@ -45,6 +48,7 @@ import picocli.CommandLine.Command;
       GradeCommand.class,
       BrokerCommand.class,
       BenchCommand.class,
+      ChaosCommand.class,
     })
 public final class Rlhf implements Runnable {
 

@@ -110,6 +110,9 @@ final class StageOptions {
   TrainState savedState() {
     try {
       return Checkpoint.trainState(out, TrainState.class);
+    } catch (Checkpoint.CorruptCheckpointException e) {
+      throw new UserError(
+          "--resume: " + e.getMessage() + ": restore " + out + " from a copy, or start afresh", e);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the train state of the checkpoint in " + out, e);
     }

@@ -3,6 +3,7 @@ package io.streamrlhf.infra.stream;
 import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.LabelerSettings;
 import io.streamrlhf.actors.SimulatedLabelers;
+import io.streamrlhf.actors.Supervisor;
 import io.streamrlhf.actors.gateway.GatewayNode;
 import io.streamrlhf.actors.gateway.GatewaySettings;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
@@ -14,6 +15,7 @@ import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.UndecodableRecordException;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.SigningKeys;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
@@ -29,6 +31,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -41,6 +44,9 @@ import org.apache.kafka.common.TopicPartition;
  *
  * <p>After PPO it times every ranking's way into a score: from the comparison's creation to the
  * first moment an actor applied a reward-model version trained on it.
+ *
+ * <p>Actors, simulated labelers and the gateway are supervised: one that fails is replaced by a
+ * fresh deployment ({@link Supervisor}; a restarted gateway listens on the same port).
  */
 public final class LiveLoop {
   /** What the loop measured, written as {@value #FILE} into the PPO directory. */
@@ -100,13 +106,25 @@ public final class LiveLoop {
             }
           };
       var token = GatewaySettings.generateToken();
-      var gateway = GatewayNode.deploy(vertx, GatewaySettings.of(bootstrap, port, token), log);
+      var feedback = new Supervisor("live", log);
+      // a restart keeps the page's address: the port the first deployment listened on
+      var listenOn = new AtomicInteger(port);
+      var gateway =
+          feedback.start(
+              "gateway",
+              () -> {
+                var settings = GatewaySettings.of(bootstrap, listenOn.get(), token);
+                var node = GatewayNode.deploy(vertx, settings, log);
+                listenOn.set(node.port());
+                return node;
+              });
       out.printf(
           "live: labeling page at %s (bearer token %s); simulated labelers rank %.1f requests/s"
               + " beside you%n",
           gateway.url(), token, labelRate);
-      var labelers =
-          SimulatedLabelers.deploy(vertx, LabelerSettings.of(bootstrap).withRate(labelRate), log);
+      var labelerSettings = LabelerSettings.of(bootstrap).withRate(labelRate);
+      feedback.start(
+          "labelers", () -> new Labelers(SimulatedLabelers.deploy(vertx, labelerSettings, log)));
       // the reward trainer signs with the key pair in rmOut; the actors trust it, in memory
       var rewardKey = SigningKeys.inDirectory(rmOut).publicKey();
       var trainer =
@@ -144,8 +162,7 @@ public final class LiveLoop {
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
-        labelers.undeploy();
-        gateway.stop();
+        feedback.close();
         vertx.close().toCompletionStage().toCompletableFuture().join();
       }
       training.join();
@@ -154,6 +171,19 @@ public final class LiveLoop {
       out.println("live: " + figures.line());
       out.flush();
       return figures;
+    }
+  }
+
+  /** The simulated labelers as a part the supervisor can stop and deploy again. */
+  private record Labelers(SimulatedLabelers verticle) implements Supervisor.Part {
+    @Override
+    public CompletableFuture<Void> ended() {
+      return verticle.ended();
+    }
+
+    @Override
+    public void stop() {
+      verticle.undeploy();
     }
   }
 
@@ -209,7 +239,11 @@ public final class LiveLoop {
       long end = consumer.endOffsets(List.of(tp)).get(tp);
       while (consumer.position(tp) < end) {
         for (var record : consumer.poll(Duration.ofMillis(500))) {
-          times.add(codec.decode(record.value()).getCreatedAt().toEpochMilli());
+          try {
+            times.add(codec.decode(record.value()).getCreatedAt().toEpochMilli());
+          } catch (UndecodableRecordException deadLettered) {
+            // the trainer and the gateway dead-lettered it; no figure to take from it
+          }
         }
       }
     }

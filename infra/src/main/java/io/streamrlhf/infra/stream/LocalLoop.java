@@ -6,6 +6,7 @@ import io.streamrlhf.actors.ActorReward;
 import io.streamrlhf.actors.ActorSettings;
 import io.streamrlhf.actors.RewardScale;
 import io.streamrlhf.actors.RolloutActor;
+import io.streamrlhf.actors.Supervisor;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.learner.config.PpoConfig;
@@ -27,21 +28,30 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.function.Consumer;
 import java.util.function.UnaryOperator;
 
 /**
  * The streaming loop in one process, through a real Kafka broker: the embedded KRaft broker (unless
  * a bootstrap address is given), N rollout actors as Vert.x verticles, and the streaming learner on
- * the calling thread. What {@code rlhf ppo} and {@code rlhf demo} run by default; the processes of
+ * a thread of its own. What {@code rlhf ppo} and {@code rlhf demo} run by default; the processes of
  * a deployment ({@code rlhf actor}, {@code rlhf learner}) are the same parts apart.
  *
  * <p>The learner signs its policy versions with the key pair in its output directory and the
  * actors, handed the public key in memory, apply nothing else.
+ *
+ * <p>A {@link Supervisor} keeps the actors running: one that fails is replaced by a fresh
+ * deployment (logged and counted); when one keeps failing the supervisor gives up, the learner is
+ * interrupted and the run fails with that actor's failure.
  */
 public final class LocalLoop {
   private static final Duration PROVISION_TIMEOUT = Duration.ofSeconds(60);
   private static final Duration FINAL_WEIGHTS_WAIT = Duration.ofSeconds(60);
+
+  /** How long an interrupted learner may take to end before the run's resources are closed. */
+  private static final Duration LEARNER_STOP_WAIT = Duration.ofSeconds(30);
 
   private LocalLoop() {}
 
@@ -99,10 +109,39 @@ public final class LocalLoop {
       UnaryOperator<ActorSettings> actorSettings,
       Consumer<JsonObject> rewardApplied)
       throws IOException {
+    return run(
+        config,
+        actors,
+        kafka,
+        sftDir,
+        rmDir,
+        outDir,
+        out,
+        actorSettings,
+        rewardApplied,
+        UnaryOperator.identity());
+  }
+
+  /**
+   * {@link #run} with each actor's models passed through {@code injectFaults} first: the seam the
+   * tests use to make an in-process actor fail (a reward function that throws) and see it replaced.
+   */
+  static StreamStats.Summary run(
+      PpoConfig config,
+      int actors,
+      KafkaAccess kafka,
+      Path sftDir,
+      Path rmDir,
+      Path outDir,
+      PrintWriter out,
+      UnaryOperator<ActorSettings> actorSettings,
+      Consumer<JsonObject> rewardApplied,
+      UnaryOperator<RolloutActor.Models> injectFaults)
+      throws IOException {
     if (actors < 1) throw new IllegalArgumentException("--actors must be >= 1, got " + actors);
     EmbeddedKafka broker = null;
     Vertx vertx = null;
-    var nodes = new ArrayList<ActorNode>();
+    Supervisor supervisor = null;
     try {
       if (kafka == null) {
         broker = EmbeddedKafka.start();
@@ -139,16 +178,21 @@ public final class LocalLoop {
             }
           };
       // each actor loads its own frozen SFT reference and the reward the config names
-      var models = RolloutActor.Models.load(sftDir, actorReward(config.reward(), rmDir));
+      var models =
+          injectFaults.apply(RolloutActor.Models.load(sftDir, actorReward(config.reward(), rmDir)));
+      supervisor = new Supervisor("ppo", log);
       for (int i = 0; i < actors; i++) {
         var settings =
             actorSettings.apply(
                 settings("actor-" + i, kafka, config)
                     .withWeightKeys(TrustedWeightKeys.none().with(WeightModel.POLICY, learnerKey)));
-        nodes.add(ActorNode.deploy(vertx, settings, models, log));
+        var on = vertx;
+        supervisor.start(settings.actorId(), () -> ActorNode.deploy(on, settings, models, log));
       }
+      var learner = KafkaRollouts.Settings.of(kafka);
       var summary =
-          KafkaRollouts.learn(config, KafkaRollouts.Settings.of(kafka), sftDir, rmDir, outDir, out);
+          whileActorsRun(
+              supervisor, () -> KafkaRollouts.learn(config, learner, sftDir, rmDir, outDir, out));
       awaitFinalWeights(newest, actors, config.updates(), out);
       long[] millis;
       synchronized (swaps) {
@@ -160,14 +204,71 @@ public final class LocalLoop {
       out.flush();
       return summary;
     } finally {
-      long stopping = System.nanoTime();
-      for (var node : nodes) node.stop();
-      out.printf(
-          "ppo: %d actor(s) stopped in %d ms%n",
-          nodes.size(), (System.nanoTime() - stopping) / 1_000_000);
-      out.flush();
+      if (supervisor != null) {
+        long stopping = System.nanoTime();
+        supervisor.close();
+        out.printf(
+            "ppo: %d actor(s) stopped in %d ms; %d restart(s) of a failed actor%n",
+            actors, (System.nanoTime() - stopping) / 1_000_000, supervisor.restarts());
+        out.flush();
+      }
       if (vertx != null) vertx.close().toCompletionStage().toCompletableFuture().join();
       if (broker != null) broker.close();
+    }
+  }
+
+  /** The learner's work, which may throw what the learner throws. */
+  @FunctionalInterface
+  private interface Learning {
+    StreamStats.Summary run() throws IOException;
+  }
+
+  /**
+   * Runs the learner on a thread of its own until it returns, or until the supervisor gives up on
+   * an actor: then the learner is interrupted (its next wait on Kafka ends) and the run fails with
+   * the supervisor's message. What the learner throws is rethrown as it is.
+   */
+  private static StreamStats.Summary whileActorsRun(Supervisor actors, Learning learning)
+      throws IOException {
+    var learned = new CompletableFuture<StreamStats.Summary>();
+    var learner =
+        new Thread(
+            () -> {
+              try {
+                learned.complete(learning.run());
+              } catch (Throwable t) {
+                learned.completeExceptionally(t);
+              }
+            },
+            "rlhf-learner");
+    learner.start();
+    try {
+      CompletableFuture.anyOf(learned, actors.gaveUp()).get();
+      return learned.get();
+    } catch (InterruptedException e) {
+      learner.interrupt();
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("ppo: interrupted", e);
+    } catch (ExecutionException e) {
+      if (!learned.isDone()) {
+        learner.interrupt();
+        awaitQuietly(learner, LEARNER_STOP_WAIT);
+        var gaveUp = e.getCause();
+        throw new IllegalStateException(gaveUp.getMessage(), gaveUp.getCause());
+      }
+      var cause = e.getCause();
+      if (cause instanceof IOException io) throw io;
+      if (cause instanceof RuntimeException r) throw r;
+      if (cause instanceof Error error) throw error;
+      throw new IllegalStateException(cause);
+    }
+  }
+
+  private static void awaitQuietly(Thread thread, Duration wait) {
+    try {
+      thread.join(wait.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

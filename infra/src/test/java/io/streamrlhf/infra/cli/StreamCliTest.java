@@ -4,12 +4,17 @@ import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.ppo.RunIdentity;
 import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -178,6 +183,97 @@ class StreamCliTest {
     assertThat(inproc.err())
         .contains("holds a checkpoint of PPO through Kafka")
         .doesNotContain("\tat ");
+  }
+
+  @Test
+  void aResumeThatChangesTheRunsIdentityIsRefusedNamingEachChange(@TempDir Path dir)
+      throws Exception {
+    var sft = checkpoint(dir.resolve("sft"), "sft", null);
+    var rm = checkpoint(dir.resolve("rm"), "reward", null);
+    var run = PpoConfig.defaults();
+    var extra = JsonNodeFactory.instance.objectNode();
+    extra.putObject(PpoLoop.SOURCE_STATE);
+    extra.set("identity", Json.MAPPER.valueToTree(RunIdentity.of(run)));
+    var out = checkpoint(dir.resolve("ppo"), "ppo", extra);
+    for (var command : List.of("ppo", "learner")) {
+      var changed =
+          run(
+              command,
+              "--bootstrap",
+              "127.0.0.1:1",
+              "--sft",
+              sft.toString(),
+              "--rm",
+              rm.toString(),
+              "--out",
+              out.toString(),
+              "--resume",
+              "--set",
+              "seed=" + (run.seed() + 1),
+              "--set",
+              "responses_per_prompt=" + (run.responsesPerPrompt() + 1),
+              "--set",
+              "max_lag=" + (run.maxLag() + 1),
+              "--set",
+              "updates=" + (run.updates() + 10));
+      assertThat(changed.exitCode()).as(command).isEqualTo(2);
+      assertThat(changed.err().strip())
+          .isEqualTo(
+              "rlhf "
+                  + command
+                  + ": --resume: cannot resume the run in "
+                  + out
+                  + " with other settings that define its data (seed "
+                  + run.seed()
+                  + " -> "
+                  + (run.seed() + 1)
+                  + ", responses_per_prompt "
+                  + run.responsesPerPrompt()
+                  + " -> "
+                  + (run.responsesPerPrompt() + 1)
+                  + "): resume with the run's own values, or start a new run in another --out");
+      assertThat(out.resolve("config.json")).as("refused before writing").doesNotExist();
+    }
+  }
+
+  @Test
+  void aResumeWithNoIntactCheckpointLeftIsOneLine(@TempDir Path dir) throws Exception {
+    var sft = checkpoint(dir.resolve("sft"), "sft", null);
+    var rm = checkpoint(dir.resolve("rm"), "reward", null);
+    var out = dir.resolve("ppo");
+    var shape = new GptConfig(260, 16, 8, 1, 2);
+    var extra = JsonNodeFactory.instance.objectNode();
+    extra.putObject(PpoLoop.SOURCE_STATE);
+    try (var model = Gpt.create(shape, 1)) {
+      for (int step = 1; step <= 2; step++) {
+        Checkpoint.write(
+            out,
+            shape,
+            model.snapshot(step),
+            model.snapshot(step),
+            new TrainState("ppo", step, 0, new SplitMix64(1).state(), step, extra));
+        // each rots on disk: the newest and its fallback
+        var weights = out.resolve(Checkpoint.latest(out).directory()).resolve(Checkpoint.WEIGHTS);
+        Files.write(weights, new byte[] {1, 2, 3});
+      }
+    }
+    var run =
+        run(
+            "learner",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--sft",
+            sft.toString(),
+            "--rm",
+            rm.toString(),
+            "--out",
+            out.toString(),
+            "--resume");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .startsWith("rlhf learner: --resume: " + out + ": the checkpoint in force, step-000002,")
+        .contains("weights.bin holds 3 bytes", "no intact previous checkpoint")
+        .doesNotContain("\n");
   }
 
   @Test

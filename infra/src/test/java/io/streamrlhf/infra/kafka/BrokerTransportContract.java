@@ -6,6 +6,7 @@ import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.DeadLetter;
 import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.PublishedWeights;
+import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
@@ -293,7 +294,8 @@ abstract class BrokerTransportContract {
             new KafkaProducer<byte[], byte[]>(
                 KafkaClientConfigs.producer(bootstrap, "actor-1-dlq"))) {
       consumer.subscribe(List.of(Topics.PROMPTS));
-      var decoding = new DecodingConsumer<>(consumer, prompts, dlq, "actor-1", TIMEOUT);
+      var decoding =
+          new DecodingConsumer<>(consumer, prompts, RecordChecks.PROMPT, dlq, "actor-1", TIMEOUT);
       long deadline = System.nanoTime() + TIMEOUT.toNanos();
       while (decoding.decoded() + decoding.deadLettered() < RECORDS
           && System.nanoTime() < deadline) {

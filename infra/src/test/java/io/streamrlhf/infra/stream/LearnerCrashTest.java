@@ -7,6 +7,7 @@ import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
+import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.nio.file.Path;
@@ -19,8 +20,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The learner process killed with SIGKILL mid-run and started again with --resume on the same
- * output directory: every rollout id is applied exactly once (the checkpoint holds the consumed
- * offsets and the ledger; rollouts produced again or read again after the restart are skipped).
+ * output directory, two prompt batches in flight (max_lag 1): every rollout id is applied exactly
+ * once (the checkpoint holds the consumed offsets and the ledger; rollouts produced again or read
+ * again after the restart are skipped), update u on exactly prompt batch u, none dropped as stale,
+ * and the run's figures count both processes.
  */
 class LearnerCrashTest {
   private static final Duration WAIT = Duration.ofSeconds(120);
@@ -30,7 +33,7 @@ class LearnerCrashTest {
       throws Exception {
     TinyRun.checkpoints(dir);
     var bootstrap = LoopBroker.fresh();
-    var config = TinyRun.config(5, 0);
+    var config = TinyRun.config(5, 1);
     ConfigLoader.save(config, dir.resolve("settings"));
     var configFile = dir.resolve("settings").resolve(ConfigLoader.FILE_NAME);
     var out = dir.resolve("ppo");
@@ -75,7 +78,78 @@ class LearnerCrashTest {
         for (int k = 0; k < 2; k++) expected.add(run + ":" + b + ":" + i + "#" + k);
       }
     }
-    assertThat(applied).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(expected);
+    assertThat(applied).isEqualTo(expected);
+    var stats = StreamStats.Summary.read(out);
+    assertThat(stats.rolloutsApplied()).isEqualTo(20);
+    assertThat(stats.droppedStale()).isZero();
+    assertThat(stats.resumes()).isEqualTo(1);
+  }
+
+  @Test
+  void aMaxLagLoweredOnResumeAsksTheStalePromptsAgainAndLosesNone(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    var bootstrap = LoopBroker.fresh();
+    var config = TinyRun.config(6, 2);
+    ConfigLoader.save(config, dir.resolve("settings"));
+    var configFile = dir.resolve("settings").resolve(ConfigLoader.FILE_NAME);
+    var out = dir.resolve("ppo");
+    var vertx = ActorNode.newVertx();
+    var node =
+        ActorNode.deploy(
+            vertx,
+            LocalLoop.settings("actor-0", bootstrap, config),
+            RolloutActor.Models.load(
+                dir.resolve("sft"),
+                RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
+            new Watch()::line);
+    try {
+      // three batches in flight, answered by v0..v2; the learner halts writing checkpoint v3
+      var first = new Watch();
+      var halted =
+          learner(
+              bootstrap,
+              dir,
+              configFile,
+              out,
+              List.of("-D" + Checkpoint.HALT_PROPERTY + "=3"),
+              List.of(),
+              first);
+      assertThat(halted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(halted.exitValue()).as(String.join("\n", first.lines())).isEqualTo(137);
+
+      // resumed at v2 with max_lag 0: the rollouts in flight are too stale now
+      var second = new Watch();
+      var resumed =
+          learner(
+              bootstrap,
+              dir,
+              configFile,
+              out,
+              List.of(),
+              List.of("--resume", "--set", "max_lag=0"),
+              second);
+      assertThat(resumed.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(resumed.exitValue()).as(String.join("\n", second.lines())).isZero();
+      assertThat(second.has("lags its batch by more than max_lag 0: prompt asked again")).isTrue();
+    } finally {
+      node.stop();
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+    var expected = new ArrayList<String>();
+    for (int b = 0; b < 6; b++) {
+      for (int i = 0; i < 2; i++) {
+        for (int k = 0; k < 2; k++) expected.add(b + ":" + i + "#" + k);
+      }
+    }
+    var applied = KafkaRollouts.appliedRolloutIds(out);
+    assertThat(applied.stream().map(id -> id.substring(id.indexOf(':') + 1)).toList())
+        .as("every prompt trained on, in its own update, once")
+        .isEqualTo(expected);
+    var stats = StreamStats.Summary.read(out);
+    assertThat(stats.droppedStale()).isPositive();
+    assertThat(stats.promptsRequestedAgain()).isPositive();
+    assertThat(stats.rolloutsApplied()).isEqualTo(24);
   }
 
   /**
@@ -84,6 +158,20 @@ class LearnerCrashTest {
    */
   private static Process learner(
       String bootstrap, Path dir, Path config, Path out, boolean resume, Watch watch)
+      throws Exception {
+    return learner(
+        bootstrap, dir, config, out, List.of(), resume ? List.of("--resume") : List.of(), watch);
+  }
+
+  /** The same with JVM options and flags of its own. */
+  private static Process learner(
+      String bootstrap,
+      Path dir,
+      Path config,
+      Path out,
+      List<String> jvmOptions,
+      List<String> flags,
+      Watch watch)
       throws Exception {
     var command =
         new ArrayList<>(
@@ -101,7 +189,7 @@ class LearnerCrashTest {
                 out.toString(),
                 "--rollout-wait",
                 "PT2M"));
-    if (resume) command.add("--resume");
-    return watch.rlhf(command);
+    command.addAll(flags);
+    return watch.rlhf(jvmOptions, command);
   }
 }

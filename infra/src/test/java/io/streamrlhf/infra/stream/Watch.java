@@ -99,6 +99,11 @@ final class Watch {
    * output lines into this watch; SIGKILL it with {@link Process#destroyForcibly()}.
    */
   Process rlhf(List<String> args) throws IOException {
+    return rlhf(List.of(), args);
+  }
+
+  /** The same with JVM options before the main class, e.g. a fault-injection property. */
+  Process rlhf(List<String> jvmOptions, List<String> args) throws IOException {
     var javaBinary = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     var command =
         new ArrayList<>(
@@ -107,8 +112,9 @@ final class Watch {
                 "-cp",
                 System.getProperty("java.class.path"),
                 "-Dai.djl.offline=true",
-                "-Dai.djl.pytorch.num_threads=1",
-                "io.streamrlhf.infra.cli.Rlhf"));
+                "-Dai.djl.pytorch.num_threads=1"));
+    command.addAll(jvmOptions);
+    command.add("io.streamrlhf.infra.cli.Rlhf");
     command.addAll(args);
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().put("OMP_WAIT_POLICY", "PASSIVE");

@@ -1,5 +1,6 @@
 package io.streamrlhf.learner.ppo;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.learner.train.TrainState;
@@ -103,7 +104,9 @@ public final class PpoLoop {
       throws IOException {
     long started = System.nanoTime();
     var reward = RewardSource.of(config.reward(), rmDir);
+    var fallback = resume ? Checkpoint.inForce(outDir).fallback() : null;
     var saved = resume ? Checkpoint.read(outDir, config.stageName(), TrainState.class) : null;
+    if (saved != null) checkIdentity(config, outDir, saved.state().extra());
     try (var policy = resume ? Gpt.create(saved.modelConfig(), 0) : Checkpoint.loadModel(sftDir);
         var reference = Checkpoint.loadModel(sftDir);
         var rewardFunction = reward.load(reference)) {
@@ -130,6 +133,7 @@ public final class PpoLoop {
       try (var source = sources.apply(models);
           var learner = new PpoLearner(policy, config, normalisation)) {
         var name = source.name();
+        if (fallback != null) out.printf("%s: warning: %s%n", name, fallback);
         out.printf(
             "%s: reward from %s, normalised with mean %.4f, std %.4f (on SFT samples)%n",
             name, reward.describe(), normalisation.mean(), normalisation.std());
@@ -247,6 +251,33 @@ public final class PpoLoop {
   }
 
   /**
+   * Refuses to resume the run checkpointed in {@code outDir} with a config that changes a setting
+   * of its {@link RunIdentity}, naming each; a checkpoint written before identities were stored
+   * passes. The command line calls it before it writes anything into {@code outDir}.
+   *
+   * @throws InputError naming every changed setting
+   */
+  public static void checkResume(PpoConfig config, Path outDir) throws IOException {
+    checkIdentity(config, outDir, Checkpoint.extras(outDir));
+  }
+
+  private static void checkIdentity(PpoConfig config, Path outDir, JsonNode extra)
+      throws IOException {
+    var node = extra.get(RunIdentity.KEY);
+    if (node == null) return;
+    var changes =
+        Json.MAPPER.treeToValue(node, RunIdentity.class).changesIn(RunIdentity.of(config));
+    if (!changes.isEmpty()) {
+      throw new InputError(
+          "cannot resume the run in "
+              + outDir
+              + " with other settings that define its data ("
+              + String.join(", ", changes)
+              + "): resume with the run's own values, or start a new run in another --out");
+    }
+  }
+
+  /**
    * Weights, optimizer, policy version, the learner's resume state and the source's position in one
    * atomic {@link Checkpoint}; returns the weights it wrote.
    */
@@ -257,6 +288,7 @@ public final class PpoLoop {
     var position = source.position();
     var extra = Json.MAPPER.createObjectNode();
     extra.set(LEARNER_STATE, Json.MAPPER.valueToTree(progress));
+    extra.set(RunIdentity.KEY, Json.MAPPER.valueToTree(RunIdentity.of(config)));
     if (position.state() != null) extra.set(SOURCE_STATE, position.state());
     var rng = position.rng() != null ? position.rng() : progress.shuffleRng();
     var state =

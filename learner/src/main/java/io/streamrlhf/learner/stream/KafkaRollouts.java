@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.stream;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.ppo.RewardSource;
@@ -29,14 +30,13 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -45,10 +45,15 @@ import org.apache.kafka.common.TopicPartition;
  * in-process stage, and publishes the policy weights of every checkpoint the loop writes. It also
  * feeds the prompts ({@link PromptFeed}), which is how it bounds staleness up front.
  *
- * <p>Staleness and off-policy correction. A rollout sampled by policy version v reaches the learner
- * at version u ≥ v. Rollouts with u − v > max_lag are dropped and counted. The rest are corrected
- * by decoupled PPO (Hilton et al. 2022, "Batch size-invariance for policy optimization"; used for
- * asynchronous RLHF by AReaL, Fu et al. 2025), already in {@link
+ * <p>Update u trains on exactly prompt batch u ({@link BatchAssembly}), the batch the in-process
+ * stage samples at update u; rollouts of later batches that arrive first wait for their update.
+ *
+ * <p>Staleness and off-policy correction. Batch b is published once the learner reached version b −
+ * max_lag and asks for that version at least, so a rollout of it, applied at version b, lags by at
+ * most max_lag. One that lags more anyway (an actor that ignored the request, a max_lag lowered on
+ * resume) is not used and its prompt is asked again, so no prompt is lost to staleness. The rest
+ * are corrected by decoupled PPO (Hilton et al. 2022, "Batch size-invariance for policy
+ * optimization"; used for asynchronous RLHF by AReaL, Fu et al. 2025), already in {@link
  * io.streamrlhf.learner.ppo.Ppo#decoupledPolicyLoss}: the clipped ratio is taken against the
  * proximal policy (the learner's own weights before this update, recomputed in {@code
  * PpoLearner#prepare}), and the behaviour log-probs the actor sent only enter a truncated
@@ -57,20 +62,27 @@ import org.apache.kafka.common.TopicPartition;
  * 0 it reduces exactly to PPO (weight 1), so the synchronous loop equals the in-process stage.
  *
  * <p>Exactly-once (the Flink pattern): every update's checkpoint holds, atomically with weights,
- * optimizer, policy version and random state, the rollout offsets consumed per partition and the
- * {@link RolloutLedger} of consumed rollout ids; a restarted learner seeks to those offsets and
- * skips ids in the ledger. Weights are published only after the checkpoint that holds them, so no
- * actor ever samples with a version a restarted learner does not have.
+ * optimizer, policy version and random state, the rollout offsets to read again from per partition
+ * (rollouts held for later batches included), the {@link RolloutLedger} of consumed rollout ids and
+ * the run's figures so far ({@link StreamStats}); a restarted learner seeks to those offsets, skips
+ * ids in the ledger and counts on from those figures. Weights are published only after the
+ * checkpoint that holds them, so no actor ever samples with a version a restarted learner does not
+ * have.
+ *
+ * <p>One learner per run: every publish is a Kafka transaction of the run's {@link
+ * TransactionalProducer}, so starting a learner of the run fences any other.
  *
  * <p>Every network wait has a timeout and says what it waits for while it waits.
  */
 public final class KafkaRollouts implements RolloutSource {
   private static final Duration POLL = Duration.ofMillis(500);
+  private static final String CLIENT_ID = "learner";
 
   /** The {@link AppliedIdLog} of the rollouts applied, beside the checkpoints. */
   static final String APPLIED_FILE = "applied-rollouts.txt";
 
   private static final Duration WAIT_LOG = Duration.ofSeconds(30);
+  private static final int MISSING_PRINTED = 8;
   private static final AvroCodec<io.streamrlhf.schemas.Rollout> ROLLOUTS =
       AvroCodec.of(io.streamrlhf.schemas.Rollout.class);
 
@@ -94,31 +106,49 @@ public final class KafkaRollouts implements RolloutSource {
 
   /**
    * What the checkpoint holds for this source: the run's id, the rollout offsets to resume from,
-   * the ledger of consumed rollouts and how much of the applied-rollout log the checkpoint counts.
+   * the ledger of consumed rollouts, how much of the applied-rollout log the checkpoint counts, how
+   * far each partition had been read (what a resumed learner reads again is not counted again), the
+   * end of this run's prompts on {@code rlhf.prompts}, and the run's figures so far.
    */
   record State(
       String runId,
       Map<Integer, Long> offsets,
       JsonNode ledger,
       long appliedLogBytes,
-      long appliedCount) {}
+      long appliedCount,
+      Map<Integer, Long> readTo,
+      Map<Integer, Long> promptEnds,
+      StreamStats.Saved stats) {
+
+    /** The state in {@code node}, written by this version or by one before the later fields. */
+    static State read(JsonNode node) throws IOException {
+      var fields = (ObjectNode) node.deepCopy();
+      if (!fields.has("read_to")) fields.putObject("read_to");
+      if (!fields.has("prompt_ends")) fields.putObject("prompt_ends");
+      if (!fields.has("stats"))
+        fields.set("stats", Json.MAPPER.valueToTree(new StreamStats().saved(0)));
+      return Json.MAPPER.treeToValue(fields, State.class);
+    }
+  }
 
   private final PpoConfig config;
   private final Settings settings;
   private final Path outDir;
   private final PrintWriter out;
   private final GptConfig modelConfig;
-  private final StreamStats stats = new StreamStats();
-  private final ArrayDeque<Decoded.Value<io.streamrlhf.schemas.Rollout>> carried =
-      new ArrayDeque<>();
   private final List<TopicPartition> partitions = new ArrayList<>();
   private final KafkaConsumer<byte[], byte[]> consumer;
-  private final KafkaProducer<byte[], byte[]> producer;
-  private final DecodingConsumer<io.streamrlhf.schemas.Rollout> rollouts;
-  private final WeightPublisher weights;
+  private final Set<String> askedAgain = new HashSet<>();
+  private StreamStats stats = new StreamStats();
+  private TransactionalProducer producer;
+  private DecodingConsumer<io.streamrlhf.schemas.Rollout> rollouts;
+  private final WeightSigner signer;
+  private WeightPublisher weights;
   private AppliedIdLog applied;
   private String run;
   private RolloutLedger ledger;
+  private BatchAssembly<io.streamrlhf.schemas.Rollout> assembly;
+  private Map<Integer, Long> readTo = Map.of();
   private PromptFeed feed;
 
   private KafkaRollouts(
@@ -130,13 +160,10 @@ public final class KafkaRollouts implements RolloutSource {
     this.modelConfig = modelConfig;
     for (int p = 0; p < Topics.ROLLOUT_PARTITIONS; p++)
       partitions.add(new TopicPartition(Topics.ROLLOUTS, p));
-    var id = "learner";
     consumer =
-        new KafkaConsumer<>(KafkaClientConfigs.groupConsumer(settings.kafka(), "rlhf-learner", id));
-    producer = new KafkaProducer<>(KafkaClientConfigs.producer(settings.kafka(), id));
-    rollouts = new DecodingConsumer<>(consumer, ROLLOUTS, producer, id, settings.kafkaTimeout());
-    var signer = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
-    weights = new WeightPublisher(producer, signer);
+        new KafkaConsumer<>(
+            KafkaClientConfigs.groupConsumer(settings.kafka(), "rlhf-learner", CLIENT_ID));
+    signer = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
     out.printf(
         "learner: signing policy versions with key %s%s%n",
         signer.keyId(),
@@ -149,8 +176,8 @@ public final class KafkaRollouts implements RolloutSource {
 
   /**
    * The learner of the streaming loop: runs (or, when {@code outDir} holds its checkpoint, resumes)
-   * {@link PpoLoop} over the rollouts on Kafka until {@code updates}; returns the stream's figures,
-   * also written to {@code stream-stats.json}.
+   * {@link PpoLoop} over the rollouts on Kafka until {@code updates}; returns the stream's figures
+   * (of the whole run, across restarts), also written to {@code stream-stats.json}.
    */
   public static StreamStats.Summary learn(
       PpoConfig config, Settings settings, Path sftDir, Path rmDir, Path outDir, PrintWriter out)
@@ -196,52 +223,7 @@ public final class KafkaRollouts implements RolloutSource {
               + " to the in-process loop)%n",
           config.checkpointEveryUpdates());
     }
-    if (saved != null) {
-      var node = saved.state().extra().get(PpoLoop.SOURCE_STATE);
-      if (node == null) {
-        throw new InputError(
-            outDir
-                + " holds a PPO checkpoint of the in-process stage (no Kafka offsets"
-                + " to resume from): choose another --out");
-      }
-      var state = Json.MAPPER.treeToValue(node, State.class);
-      run = state.runId();
-      ledger =
-          RolloutLedger.fromJson(
-              state.ledger(), config.promptsPerBatch(), config.responsesPerPrompt());
-      applied =
-          AppliedIdLog.resume(
-              outDir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
-      var offsets = new TreeMap<>(state.offsets());
-      for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
-      long published = saved.state().dataPosition();
-      // prompts published before the crash may be gone (a fresh broker) or half-answered: publish
-      // every open batch
-      // again; rollouts answering a prompt twice carry the same ids, and the ledger applies one of
-      // them
-      var again =
-          new PromptFeed(
-              producer, run, config.seed(), config.promptsPerBatch(), ledger.firstOpenBatch());
-      while (again.nextBatch() < published) {
-        again.publishNext(
-            Math.max(0, again.nextBatch() - config.maxLag()), settings.kafkaTimeout());
-      }
-      feed = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), published);
-      return "resumed run "
-          + run
-          + " from "
-          + outDir
-          + "; rollout offsets "
-          + offsets
-          + "; "
-          + (ledger.firstOpenBatch() < published
-              ? "prompt batches "
-                  + ledger.firstOpenBatch()
-                  + ".."
-                  + (published - 1)
-                  + " published again"
-              : "no open prompt batch");
-    }
+    if (saved != null) return resume(saved);
     var weightsTopic = new TopicPartition(Topics.POLICY_WEIGHTS, 0);
     if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
       // actors only ever move to newer versions: a new run's v0 would be ignored next to an old
@@ -258,17 +240,140 @@ public final class KafkaRollouts implements RolloutSource {
     // an identifier, not randomness: tells this run's prompts and rollouts from an earlier run's on
     // the same topics
     run = "r" + Long.toHexString(System.currentTimeMillis());
+    startProducing();
     ledger = new RolloutLedger(config.promptsPerBatch(), config.responsesPerPrompt());
+    assembly = new BatchAssembly<>(ledger, config.promptsPerBatch(), config.responsesPerPrompt());
     // rollouts already on the topic belong to earlier runs: start at the end
     var ends = consumer.endOffsets(partitions, settings.kafkaTimeout());
     for (var tp : partitions) consumer.seek(tp, ends.get(tp));
-    feed = new PromptFeed(producer, run, config.seed(), config.promptsPerBatch(), 0);
+    feed =
+        new PromptFeed(
+            producer.producer(), run, config.seed(), config.promptsPerBatch(), 0, Map.of());
     java.nio.file.Files.createDirectories(outDir);
     applied = AppliedIdLog.create(outDir.resolve(APPLIED_FILE));
     return "run "
         + run
         + " starts from the SFT model, value head zeroed; rollout offsets "
         + ends.values();
+  }
+
+  private String resume(Checkpoint.Saved<TrainState> saved) throws IOException {
+    var node = saved.state().extra().get(PpoLoop.SOURCE_STATE);
+    if (node == null) {
+      throw new InputError(
+          outDir
+              + " holds a PPO checkpoint of the in-process stage (no Kafka offsets"
+              + " to resume from): choose another --out");
+    }
+    var state = State.read(node);
+    run = state.runId();
+    startProducing(); // fences the learner this one replaces, wherever it runs
+    stats = StreamStats.resume(state.stats());
+    ledger =
+        RolloutLedger.fromJson(
+            state.ledger(), config.promptsPerBatch(), config.responsesPerPrompt());
+    assembly = new BatchAssembly<>(ledger, config.promptsPerBatch(), config.responsesPerPrompt());
+    applied =
+        AppliedIdLog.resume(
+            outDir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
+    readTo = new TreeMap<>(state.readTo());
+    var offsets = new TreeMap<>(state.offsets());
+    for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
+    long published = saved.state().dataPosition();
+    var where = "resumed run " + run + " from " + outDir + "; rollout offsets " + offsets + "; ";
+    var lost = lostPrompts(state.promptEnds());
+    if (lost == null || ledger.firstOpenBatch() >= published) {
+      // the prompts in flight are on the topic: actors answer them, or answered them already and
+      // their rollouts are on the topic after the offsets above
+      feed =
+          new PromptFeed(
+              producer.producer(),
+              run,
+              config.seed(),
+              config.promptsPerBatch(),
+              published,
+              state.promptEnds());
+      return where
+          + (ledger.firstOpenBatch() >= published
+              ? "no prompt batch in flight"
+              : "prompt batches "
+                  + ledger.firstOpenBatch()
+                  + ".."
+                  + (published - 1)
+                  + " in flight, still on "
+                  + Topics.PROMPTS);
+    }
+    // the broker lost prompts in flight (a new cluster, a recreated topic): publish them again;
+    // rollouts answering a prompt twice carry the same ids, and the ledger applies one of them
+    var again =
+        new PromptFeed(
+            producer.producer(),
+            run,
+            config.seed(),
+            config.promptsPerBatch(),
+            ledger.firstOpenBatch(),
+            Map.of());
+    while (again.nextBatch() < published) {
+      long min = Math.max(0, again.nextBatch() - config.maxLag());
+      producer.inTransaction(
+          "prompt batch " + again.nextBatch(),
+          () -> again.publishNext(min, settings.kafkaTimeout()));
+    }
+    feed =
+        new PromptFeed(
+            producer.producer(),
+            run,
+            config.seed(),
+            config.promptsPerBatch(),
+            published,
+            again.ends());
+    return where
+        + lost
+        + ": prompt batches "
+        + ledger.firstOpenBatch()
+        + ".."
+        + (published - 1)
+        + " published again";
+  }
+
+  /**
+   * Why the prompts this run published may be gone from {@code rlhf.prompts} (a partition ends
+   * before the prompts the checkpoint counts), or null when they are all there.
+   */
+  private String lostPrompts(Map<Integer, Long> promptEnds) {
+    if (promptEnds.isEmpty()) return "the checkpoint does not say where its prompts end";
+    var prompts = new ArrayList<TopicPartition>();
+    for (int p : promptEnds.keySet()) prompts.add(new TopicPartition(Topics.PROMPTS, p));
+    var ends = consumer.endOffsets(prompts, settings.kafkaTimeout());
+    for (var tp : prompts) {
+      long end = ends.getOrDefault(tp, 0L);
+      if (end < promptEnds.get(tp.partition())) {
+        return tp
+            + " ends at "
+            + end
+            + ", before this run's prompts ("
+            + promptEnds.get(tp.partition())
+            + ")";
+      }
+    }
+    return null;
+  }
+
+  /** The run's transactional producer, and what publishes through it. */
+  private void startProducing() {
+    producer =
+        new TransactionalProducer(
+            KafkaClientConfigs.producer(settings.kafka(), CLIENT_ID), run, settings.kafkaTimeout());
+    rollouts =
+        new DecodingConsumer<>(
+            consumer,
+            ROLLOUTS,
+            // a rollout that decodes but the model cannot take is dead-lettered, not batched
+            RolloutChecks.forModel(modelConfig),
+            producer.producer(),
+            CLIENT_ID,
+            settings.kafkaTimeout());
+    weights = new WeightPublisher(producer.producer(), signer);
   }
 
   @Override
@@ -278,19 +383,27 @@ public final class KafkaRollouts implements RolloutSource {
 
   @Override
   public Position position() {
-    var offsets = new TreeMap<Integer, Long>();
+    var read = new TreeMap<Integer, Long>();
     for (var tp : partitions)
-      offsets.put(tp.partition(), consumer.position(tp, settings.kafkaTimeout()));
-    for (var r : carried) {
-      // read from Kafka but not yet consumed: resume from the first of them
-      offsets.merge(r.partition(), r.offset(), Math::min);
-    }
+      read.put(tp.partition(), consumer.position(tp, settings.kafkaTimeout()));
+    // rollouts held for later batches are read again after a restart: resume from the first
+    var offsets = new TreeMap<>(read);
+    assembly.firstHeldOffsets().forEach((p, offset) -> offsets.merge(p, offset, Math::min));
     try {
       applied.flush(); // the ids on disk before the checkpoint that counts them
     } catch (IOException e) {
       throw new java.io.UncheckedIOException("cannot write " + applied.file(), e);
     }
-    var state = new State(run, offsets, ledger.toJson(), applied.bytes(), applied.durableCount());
+    var state =
+        new State(
+            run,
+            offsets,
+            ledger.toJson(),
+            applied.bytes(),
+            applied.durableCount(),
+            read,
+            feed.ends(),
+            stats.saved(rollouts.deadLettered()));
     return new Position(feed.nextBatch(), null, Json.MAPPER.valueToTree(state));
   }
 
@@ -302,7 +415,9 @@ public final class KafkaRollouts implements RolloutSource {
     var snapshot =
         new PublishedWeights(
             WeightModel.POLICY, version, checkpointed.encode(), meta, Instant.now());
-    int chunks = weights.publish(snapshot, settings.kafkaTimeout());
+    int chunks =
+        producer.inTransaction(
+            "policy v" + version, () -> weights.publish(snapshot, settings.kafkaTimeout()));
     out.printf(
         "learner: published policy v%d (%d chunk(s), %d bytes)%n",
         version, chunks, snapshot.bytes().length);
@@ -313,8 +428,8 @@ public final class KafkaRollouts implements RolloutSource {
   @Override
   public void close() {
     try (consumer;
-        producer) {
-      if (summary == null) summary = stats.summary(rollouts.deadLettered());
+        var closing = producer) {
+      if (summary == null) summary = stats.summary(rollouts == null ? 0 : rollouts.deadLettered());
     }
   }
 
@@ -323,8 +438,7 @@ public final class KafkaRollouts implements RolloutSource {
    * show twice).
    */
   public static List<String> appliedRolloutIds(Path dir) throws IOException {
-    var node = Checkpoint.extras(dir).get(PpoLoop.SOURCE_STATE);
-    var state = Json.MAPPER.treeToValue(node, State.class);
+    var state = State.read(Checkpoint.extras(dir).get(PpoLoop.SOURCE_STATE));
     return AppliedIdLog.read(
         dir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
   }
@@ -336,82 +450,116 @@ public final class KafkaRollouts implements RolloutSource {
   private void publishPrompts(long version) {
     while (feed.nextBatch() <= version + config.maxLag() && feed.nextBatch() < config.updates()) {
       long min = Math.max(0, feed.nextBatch() - config.maxLag());
-      feed.publishNext(min, settings.kafkaTimeout());
+      producer.inTransaction(
+          "prompt batch " + feed.nextBatch(), () -> feed.publishNext(min, settings.kafkaTimeout()));
     }
   }
 
   /**
-   * Reads rollouts until a batch is full, dropping stale, duplicate and foreign ones (each
-   * counted).
+   * Reads rollouts until batch {@code version} is complete, holding those of later batches and
+   * dropping duplicate, foreign and stale ones (each counted; a stale one's prompt asked again).
    */
   private RolloutBatch collectBatch(long version) {
-    int wanted = config.promptsPerBatch() * config.responsesPerPrompt();
-    record Keyed(PromptId id, int sample, Rollout rollout) {}
-    var accepted = new ArrayList<Keyed>(wanted);
     long started = System.nanoTime();
     long lastLog = started;
-    while (accepted.size() < wanted) {
-      if (carried.isEmpty()) {
-        carried.addAll(rollouts.poll(POLL));
-      }
-      while (!carried.isEmpty() && accepted.size() < wanted) {
-        var record = carried.poll();
-        var value = record.value();
-        var id = PromptId.parse(value.getPromptId()).filter(p -> p.run().equals(run));
-        int sample = value.getSampleIndex();
-        if (id.isEmpty() || !ledger.fits(id.get(), sample) || value.getPolicyVersion() > version) {
-          stats.foreign();
-          continue;
-        }
-        if (ledger.consumed(id.get(), sample)) {
-          stats.duplicate();
-          continue;
-        }
-        ledger.markConsumed(id.get(), sample);
-        long lag = version - value.getPolicyVersion();
-        if (lag > config.maxLag()) {
-          stats.droppedStale();
-          continue;
-        }
-        stats.applied(lag);
-        applied.add(value.getRolloutId());
-        accepted.add(new Keyed(id.get(), sample, toRollout(value)));
-      }
+    while (!assembly.complete(version)) {
+      // a poll may send dead letters: as every publish of the learner, in a transaction
+      var polled = producer.inTransaction("dead letters", () -> rollouts.poll(POLL));
+      for (var record : polled) file(record, version);
       long now = System.nanoTime();
-      if (accepted.size() < wanted && ledger.allConsumedThrough(feed.nextBatch() - 1)) {
-        // every published prompt is answered but rollouts were dropped: top the supply up
-        long batch = feed.publishNext(version, settings.kafkaTimeout());
-        out.printf(
-            "learner: published extra prompt batch %d (dropped rollouts left update %d short)%n",
-            batch, version + 1);
-      }
+      if (assembly.complete(version)) break;
       if (now - started > settings.rolloutWait().toNanos()) {
         throw new IllegalStateException(
             String.format(
-                "learner: gave up after %d s waiting for rollouts of update %d"
-                    + " (%d of %d); are actors running against %s and consuming %s?",
+                "learner: gave up after %d s waiting for rollouts of update %d (still missing %s);"
+                    + " are actors running against %s and consuming %s?",
                 settings.rolloutWait().toSeconds(),
                 version + 1,
-                accepted.size(),
-                wanted,
+                missing(version),
                 settings.kafka(),
                 Topics.PROMPTS));
       }
       if (now - lastLog > WAIT_LOG.toNanos()) {
         lastLog = now;
         out.printf(
-            "learner: waiting for rollouts of update %d: %d of %d so far (%d s)%n",
-            version + 1, accepted.size(), wanted, (now - started) / 1_000_000_000L);
+            "learner: waiting for rollouts of update %d (prompt batch %d): missing %s (%d s)%n",
+            version + 1, version, missing(version), (now - started) / 1_000_000_000L);
         out.flush();
       }
     }
-    // a fixed order whatever the arrival order: batch, prompt, sample (as the in-process sampler
-    // lists them)
-    accepted.sort(
-        Comparator.comparingLong((Keyed k) -> k.id().batch())
-            .thenComparingInt(k -> k.id().index())
-            .thenComparingInt(Keyed::sample));
-    return new RolloutBatch(accepted.stream().map(Keyed::rollout).toList());
+    var taken = assembly.take(version);
+    askedAgain.removeIf(id -> PromptId.parse(id).map(p -> p.batch() <= version).orElse(true));
+    var batch = new ArrayList<Rollout>(taken.size());
+    for (var arrival : taken) {
+      // negative only for actors ahead of a resumed learner (see BatchAssembly): counted as 0
+      stats.applied(Math.max(0, version - arrival.policyVersion()));
+      applied.add(arrival.rollout().getRolloutId());
+      batch.add(toRollout(arrival.rollout()));
+    }
+    return new RolloutBatch(batch);
+  }
+
+  /**
+   * Files one rollout read from the topic. One read again after a restart (below the offsets the
+   * checkpoint had read to) was counted, and its prompt asked again, before: it is not again.
+   */
+  private void file(Decoded.Value<io.streamrlhf.schemas.Rollout> record, long version) {
+    var value = record.value();
+    boolean again = record.offset() < readTo.getOrDefault(record.partition(), 0L);
+    var id = PromptId.parse(value.getPromptId()).filter(p -> p.run().equals(run));
+    if (id.isEmpty()) {
+      if (!again) stats.foreign();
+      return;
+    }
+    var arrival =
+        new BatchAssembly.Arrival<>(
+            id.get(),
+            value.getSampleIndex(),
+            value.getPolicyVersion(),
+            record.partition(),
+            record.offset(),
+            value);
+    switch (assembly.offer(arrival, version, feed.nextBatch(), config.maxLag())) {
+      case TAKEN, HELD -> {}
+      case DUPLICATE, AHEAD -> {
+        if (!again) stats.duplicate();
+      }
+      case FOREIGN -> {
+        if (!again) stats.foreign();
+      }
+      case STALE -> {
+        if (!again) {
+          stats.droppedStale();
+          askAgain(id.get(), value.getPolicyVersion());
+        }
+      }
+    }
+  }
+
+  /**
+   * Publishes a prompt again whose rollout came back too stale for its batch (once per process).
+   */
+  private void askAgain(PromptId id, long policyVersion) {
+    if (!askedAgain.add(id.toString())) return;
+    long min = Math.max(0, id.batch() - config.maxLag());
+    producer.inTransaction(
+        "prompt " + id, () -> feed.requestAgain(id, min, settings.kafkaTimeout()));
+    stats.requestedAgain();
+    out.printf(
+        "learner: a rollout of prompt %s sampled by v%d lags its batch by more than max_lag %d:"
+            + " prompt asked again for v%d or newer%n",
+        id, policyVersion, config.maxLag(), min);
+    out.flush();
+  }
+
+  private String missing(long version) {
+    var missing = assembly.missing(version);
+    return missing.size() <= MISSING_PRINTED
+        ? String.join(", ", missing)
+        : String.join(", ", missing.subList(0, MISSING_PRINTED))
+            + " and "
+            + (missing.size() - MISSING_PRINTED)
+            + " more";
   }
 
   private static Rollout toRollout(io.streamrlhf.schemas.Rollout r) {

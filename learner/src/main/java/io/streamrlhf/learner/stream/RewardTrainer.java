@@ -11,6 +11,7 @@ import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.PublishedWeights;
+import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.SigningKeys;
@@ -200,7 +201,12 @@ public final class RewardTrainer {
       consumer = kafkaConsumer;
       var comparisons =
           new DecodingConsumer<>(
-              consumer, COMPARISONS, producer, clientId, settings.kafkaTimeout());
+              consumer,
+              COMPARISONS,
+              RecordChecks.COMPARISON,
+              producer,
+              clientId,
+              settings.kafkaTimeout());
       var signer = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
       publisher = new WeightPublisher(producer, signer);
       out.printf(

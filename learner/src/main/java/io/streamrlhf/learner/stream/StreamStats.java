@@ -4,25 +4,81 @@ import io.streamrlhf.model.checkpoint.Json;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
- * What the streaming learner measured over one process's run, written as {@value #FILE} into the
- * output directory: policy lag of the rollouts it applied (learner version − rollout's policy
- * version) as p50/p99/max, rollouts applied per second of wall time, and what it did not apply.
+ * What the streaming learner measured over its whole run, written as {@value #FILE} into the output
+ * directory: policy lag of the rollouts it applied (learner version − rollout's policy version) as
+ * p50/p99/max, rollouts applied per second of learner wall time, and what it did not apply.
+ *
+ * <p>Cumulative across processes: every checkpoint holds the figures so far ({@link #saved}), and a
+ * resumed learner continues from them ({@link #resume}). Figures of work done after the last
+ * checkpoint of a killed process are lost with that work, which the resumed process does again: a
+ * run's figures count each rollout applied once, however often its learner was restarted.
  */
 public final class StreamStats {
   public static final String FILE = "stream-stats.json";
 
   private final long started = System.nanoTime();
-  private long[] lags = new long[64];
-  private int applied;
+  private final TreeMap<Long, Long> lags = new TreeMap<>();
+  private long applied;
   private long droppedStale;
   private long duplicates;
   private long foreign;
+  private long requestedAgain;
+  private long deadLetteredBefore;
+  private double secondsBefore;
+  private long resumes;
+
+  /** The figures a checkpoint holds, to continue from after a restart. */
+  record Saved(
+      long applied,
+      Map<Long, Long> lagCounts,
+      long droppedStale,
+      long duplicates,
+      long foreign,
+      long requestedAgain,
+      long deadLettered,
+      double seconds,
+      long resumes) {}
+
+  /** A resumed run's figures: those {@code saved} held, this process counting on from them. */
+  static StreamStats resume(Saved saved) {
+    var stats = new StreamStats();
+    stats.applied = saved.applied();
+    stats.lags.putAll(saved.lagCounts());
+    stats.droppedStale = saved.droppedStale();
+    stats.duplicates = saved.duplicates();
+    stats.foreign = saved.foreign();
+    stats.requestedAgain = saved.requestedAgain();
+    stats.deadLetteredBefore = saved.deadLettered();
+    stats.secondsBefore = saved.seconds();
+    stats.resumes = saved.resumes() + 1;
+    return stats;
+  }
+
+  /**
+   * The figures so far, for the checkpoint.
+   *
+   * @param deadLettered rollout records this process sent to the dead-letter topic
+   */
+  Saved saved(long deadLettered) {
+    return new Saved(
+        applied,
+        new TreeMap<>(lags),
+        droppedStale,
+        duplicates,
+        foreign,
+        requestedAgain,
+        deadLetteredBefore + deadLettered,
+        seconds(),
+        resumes);
+  }
 
   void applied(long lag) {
-    if (applied == lags.length) lags = Arrays.copyOf(lags, applied * 2);
-    lags[applied++] = lag;
+    lags.merge(lag, 1L, Long::sum);
+    applied++;
   }
 
   void droppedStale() {
@@ -37,6 +93,10 @@ public final class StreamStats {
     foreign++;
   }
 
+  void requestedAgain() {
+    requestedAgain++;
+  }
+
   long droppedStaleCount() {
     return droppedStale;
   }
@@ -49,29 +109,45 @@ public final class StreamStats {
     return foreign;
   }
 
+  private double seconds() {
+    return secondsBefore + (System.nanoTime() - started) / 1e9;
+  }
+
   /**
    * The figures so far.
    *
-   * @param deadLettered rollout records that did not decode (sent to the dead-letter topic)
+   * @param deadLettered rollout records this process sent to the dead-letter topic
    */
   public Summary summary(long deadLettered) {
-    var sorted = Arrays.copyOf(lags, applied);
-    Arrays.sort(sorted);
-    double seconds = (System.nanoTime() - started) / 1e9;
+    double seconds = seconds();
     return new Summary(
         applied,
         applied / Math.max(seconds, 1e-9),
-        percentile(sorted, 0.50),
-        percentile(sorted, 0.99),
-        sorted.length == 0 ? 0 : sorted[sorted.length - 1],
+        percentile(lags, applied, 0.50),
+        percentile(lags, applied, 0.99),
+        lags.isEmpty() ? 0 : lags.lastKey(),
         droppedStale,
         duplicates,
         foreign,
-        deadLettered,
+        deadLetteredBefore + deadLettered,
         seconds,
         0,
         0,
-        0);
+        0,
+        requestedAgain,
+        resumes);
+  }
+
+  /** Nearest-rank percentile of a histogram (value → count) of {@code total} values. */
+  static long percentile(TreeMap<Long, Long> counts, long total, double q) {
+    if (total == 0) return 0;
+    long rank = Math.max(1, Math.min(total, (long) Math.ceil(q * total)));
+    long seen = 0;
+    for (var entry : counts.entrySet()) {
+      seen += entry.getValue();
+      if (seen >= rank) return entry.getKey();
+    }
+    return counts.lastKey();
   }
 
   /** Nearest-rank percentile; 0 when nothing was applied. */
@@ -95,7 +171,9 @@ public final class StreamStats {
       double seconds,
       long weightSwaps,
       long publishToApplyMsP50,
-      long publishToApplyMsMax) {
+      long publishToApplyMsMax,
+      long promptsRequestedAgain,
+      long resumes) {
     /**
      * With the actors' weight swaps: how long from publishing a version to an actor sampling with
      * it.
@@ -116,7 +194,9 @@ public final class StreamStats {
           seconds,
           sorted.length,
           percentile(sorted, 0.5),
-          sorted.length == 0 ? 0 : sorted[sorted.length - 1]);
+          sorted.length == 0 ? 0 : sorted[sorted.length - 1],
+          promptsRequestedAgain,
+          resumes);
     }
 
     public void write(Path dir) throws IOException {
@@ -129,16 +209,18 @@ public final class StreamStats {
 
     public String line() {
       return String.format(
-          "policy lag p50 %d, p99 %d, max %d; %.2f rollouts/s (%d applied, %d dropped as stale, "
-              + "%d duplicates skipped, %d dead-lettered)%s",
+          "policy lag p50 %d, p99 %d, max %d; %.2f rollouts/s (%d applied, %d dropped as stale"
+              + " and %d prompts asked again, %d duplicates skipped, %d dead-lettered%s)%s",
           lagP50,
           lagP99,
           lagMax,
           rolloutsPerSecond,
           rolloutsApplied,
           droppedStale,
+          promptsRequestedAgain,
           duplicatesSkipped,
           deadLettered,
+          resumes == 0 ? "" : String.format("; over %d learner processes", resumes + 1),
           weightSwaps == 0
               ? ""
               : String.format(

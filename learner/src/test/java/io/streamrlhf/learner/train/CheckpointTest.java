@@ -1,15 +1,15 @@
 package io.streamrlhf.learner.train;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
-import io.streamrlhf.model.checkpoint.Checkpoint.Latest;
-import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.SplitMix64;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,7 +37,7 @@ class CheckpointTest {
       assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).state().dataPosition())
           .isEqualTo(10);
 
-      // The next real write takes over and removes every other step directory.
+      // The next real write takes over and removes every step directory but the one it replaced.
       Checkpoint.write(
           dir,
           SHAPE,
@@ -49,7 +49,7 @@ class CheckpointTest {
           .isEqualTo(4);
       try (var entries = Files.list(dir)) {
         assertThat(entries.map(p -> p.getFileName().toString()))
-            .containsExactlyInAnyOrder("latest.json", "step-000004");
+            .containsExactlyInAnyOrder("latest.json", "step-000004", "step-000001");
       }
     }
   }
@@ -65,22 +65,130 @@ class CheckpointTest {
           model.snapshot(3),
           model.snapshot(0),
           state.advance(3, 10, new SplitMix64(7), 3, null));
-      var first = Json.MAPPER.readValue(dir.resolve(Checkpoint.LATEST).toFile(), Latest.class);
+      var first = Checkpoint.latest(dir);
       Checkpoint.write(
           dir,
           SHAPE,
           model.snapshot(3),
           model.snapshot(0),
           state.advance(3, 20, new SplitMix64(7), 3, null));
-      var second = Json.MAPPER.readValue(dir.resolve(Checkpoint.LATEST).toFile(), Latest.class);
+      var second = Checkpoint.latest(dir);
       // rewriting step-000003 in place would delete the checkpoint in force before the switch
       assertThat(second.directory()).isNotEqualTo(first.directory());
       assertThat(Checkpoint.read(dir, "reward-trainer", TrainState.class).state().dataPosition())
           .isEqualTo(20);
       try (var entries = Files.list(dir)) {
         assertThat(entries.map(p -> p.getFileName().toString()))
-            .containsExactlyInAnyOrder("latest.json", second.directory());
+            .containsExactlyInAnyOrder("latest.json", second.directory(), first.directory());
       }
     }
+  }
+
+  @Test
+  void aCorruptNewestCheckpointFallsBackToThePreviousOneWithAWarning(@TempDir Path dir)
+      throws Exception {
+    // a flipped byte, a torn file, garbage: each newest checkpoint gives way to the previous one
+    for (var damage :
+        List.<Damage>of(CheckpointTest::flipAByte, CheckpointTest::tear, CheckpointTest::garble)) {
+      var run = dir.resolve("run-" + damage.hashCode());
+      try (var model = Gpt.create(SHAPE, 1)) {
+        var state = TrainState.start("ppo", 7);
+        for (int step = 1; step <= 2; step++) {
+          Checkpoint.write(
+              run,
+              SHAPE,
+              model.snapshot(step),
+              model.snapshot(step),
+              state.advance(step, 10 * step, new SplitMix64(7), step, null));
+        }
+        damage.apply(run.resolve("step-000002"));
+
+        var inForce = Checkpoint.inForce(run);
+        assertThat(inForce.directory()).isEqualTo(run.resolve("step-000001"));
+        assertThat(inForce.fallback())
+            .contains("step-000002", "corrupt", "falling back", "step-000001");
+        var saved = Checkpoint.read(run, "ppo", TrainState.class);
+        assertThat(saved.state().step()).isEqualTo(1);
+        assertThat(saved.state().dataPosition()).isEqualTo(10);
+        assertThat(saved.weights().version()).isEqualTo(1);
+        assertThat(Checkpoint.extras(run)).isEqualTo(saved.state().extra());
+
+        // training on from the fallback keeps it, the intact one, as the previous checkpoint
+        Checkpoint.write(
+            run,
+            SHAPE,
+            model.snapshot(2),
+            model.snapshot(2),
+            state.advance(2, 20, new SplitMix64(7), 2, null));
+        var latest = Checkpoint.latest(run);
+        assertThat(latest.previous()).isEqualTo("step-000001");
+        assertThat(Checkpoint.inForce(run).fallback()).isNull();
+        try (var entries = Files.list(run)) {
+          assertThat(entries.map(p -> p.getFileName().toString()))
+              .containsExactlyInAnyOrder("latest.json", latest.directory(), "step-000001");
+        }
+      }
+    }
+  }
+
+  @Test
+  void withNeitherCheckpointIntactReadingFailsNamingTheDamage(@TempDir Path dir) throws Exception {
+    try (var model = Gpt.create(SHAPE, 1)) {
+      var state = TrainState.start("ppo", 7);
+      for (int step = 1; step <= 2; step++) {
+        Checkpoint.write(
+            dir,
+            SHAPE,
+            model.snapshot(step),
+            model.snapshot(step),
+            state.advance(step, step, new SplitMix64(7), step, null));
+      }
+      tear(dir.resolve("step-000002"));
+      flipAByte(dir.resolve("step-000001"));
+      assertThatThrownBy(() -> Checkpoint.read(dir, "ppo", TrainState.class))
+          .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
+          .hasMessageContaining("step-000002")
+          .hasMessageContaining("optimizer.bin holds")
+          .hasMessageContaining("no intact previous checkpoint");
+    }
+  }
+
+  @Test
+  void aDamagedPointerGivesWayToTheNewestIntactStepDirectory(@TempDir Path dir) throws Exception {
+    try (var model = Gpt.create(SHAPE, 1)) {
+      var state = TrainState.start("ppo", 7);
+      for (int step = 1; step <= 2; step++) {
+        Checkpoint.write(
+            dir,
+            SHAPE,
+            model.snapshot(step),
+            model.snapshot(step),
+            state.advance(step, step, new SplitMix64(7), step, null));
+      }
+      Files.writeString(dir.resolve(Checkpoint.LATEST), "{\"step\": 2, \"direc");
+      assertThat(Checkpoint.read(dir, "ppo", TrainState.class).state().step()).isEqualTo(2);
+      assertThat(Checkpoint.inForce(dir).fallback()).contains("does not parse", "step-000002");
+    }
+  }
+
+  private interface Damage {
+    void apply(Path step) throws Exception;
+  }
+
+  private static void flipAByte(Path step) throws Exception {
+    var file = step.resolve(Checkpoint.WEIGHTS);
+    var bytes = Files.readAllBytes(file);
+    bytes[bytes.length / 2] ^= 1;
+    Files.write(file, bytes);
+  }
+
+  private static void tear(Path step) throws Exception {
+    var file = step.resolve(Checkpoint.OPTIMIZER);
+    var bytes = Files.readAllBytes(file);
+    Files.write(file, java.util.Arrays.copyOf(bytes, bytes.length / 3));
+  }
+
+  private static void garble(Path step) throws Exception {
+    Files.writeString(step.resolve(Checkpoint.TRAIN_STATE), "\u0000\u0000 not json");
   }
 }

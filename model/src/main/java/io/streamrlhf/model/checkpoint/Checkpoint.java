@@ -11,7 +11,15 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.Comparator;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -19,22 +27,39 @@ import java.util.stream.Stream;
  *
  * <pre>
  *   DIR/config.json          the effective stage config (the learner's ConfigLoader.save)
- *   DIR/latest.json          {"step": 300, "directory": "step-000300"}: the checkpoint in force
- *   DIR/step-000300/
+ *   DIR/latest.json          {"step": 300, "directory": "step-000300", "previous": "step-000299"}:
+ *                            the checkpoint in force and the one it replaced
+ *   DIR/step-000300/         the checkpoint in force
  *       model.json           the GptConfig (shape) of the weights
  *       weights.bin          WeightSnapshot of the parameters (version = step)
  *       optimizer.bin        WeightSnapshot of AdamW's moments (version = updates taken)
  *       train-state.json     the trainer's {@link State} (the learner's TrainState: step, data
  *                            position, RNG, schedule step, extras)
+ *       manifest.json        size and SHA-256 of each file above, written last
+ *   DIR/step-000299/         the previous checkpoint, the fallback
  * </pre>
  *
  * Weights, optimizer state, schedule position, RNG and data position are saved together and
- * atomically: a step directory is written under a temporary name, fsynced, renamed into place, and
- * only then does {@code latest.json} (itself written by rename) point at it. A crash at any moment
- * leaves the previous checkpoint in force; older step directories are removed after the switch.
- * Anything that needs "the model of stage X" calls {@link #loadModel(Path)}, and a reward model
+ * atomically: a step directory is written under a temporary name, each file and the directory
+ * fsynced, renamed into place, the parent directory fsynced, and only then does {@code latest.json}
+ * (itself written by rename, then its directory fsynced) point at it. A crash at any moment leaves
+ * the previous checkpoint in force. The checkpoint it replaced is kept as {@code previous} until
+ * the next one is in force, and every directory older than that is removed.
+ *
+ * <p>Reading verifies the manifest: a checkpoint in force whose files do not match it (a torn or
+ * overwritten file, a disk that lied about fsync) gives way to the previous one, with a warning on
+ * standard error; a pointer that does not parse gives way to the newest intact step directory.
+ * Everything a stage resumes from is in one step directory, so falling back is consistent: a
+ * streaming trainer's offsets and applied-id log length come from the same checkpoint (the log is
+ * cut back to the length it records).
+ *
+ * <p>Anything that needs "the model of stage X" calls {@link #loadModel(Path)}, and a reward model
  * with the scoring its stage chose {@link #loadRewardModel(Path, Gpt)}: an actor loads its own
  * models from here, with no learner code.
+ *
+ * <p>Fault injection for the chaos scenarios: the system property {@value #HALT_PROPERTY}{@code =N}
+ * halts the JVM (as SIGKILL would: no hooks, no flush) midway through writing the checkpoint of
+ * step N, after its weights and before its optimizer state. Read once, at class load.
  */
 public final class Checkpoint {
   public static final String LATEST = "latest.json";
@@ -42,6 +67,20 @@ public final class Checkpoint {
   public static final String WEIGHTS = "weights.bin";
   public static final String OPTIMIZER = "optimizer.bin";
   public static final String TRAIN_STATE = "train-state.json";
+  public static final String MANIFEST = "manifest.json";
+
+  /** The fault-injection property: halt midway through writing the checkpoint of this step. */
+  public static final String HALT_PROPERTY = "rlhf.fault.haltInCheckpointWrite";
+
+  private static final long HALT_IN_WRITE = Long.getLong(HALT_PROPERTY, -1);
+
+  /** Directories whose fallback was already reported on standard error (once per process). */
+  private static final Set<Path> WARNED = ConcurrentHashMap.newKeySet();
+
+  /**
+   * The step directory this process last wrote into each directory: known intact, not re-hashed.
+   */
+  private static final Map<Path, String> WRITTEN = new ConcurrentHashMap<>();
 
   private Checkpoint() {}
 
@@ -58,12 +97,40 @@ public final class Checkpoint {
     JsonNode extra();
   }
 
-  /** The pointer file's content. */
-  public record Latest(long step, String directory) {}
+  /**
+   * The pointer file's content.
+   *
+   * @param previous the step directory in force before this one (the fallback), or null
+   */
+  public record Latest(long step, String directory, String previous) {
+    public Latest(long step, String directory) {
+      this(step, directory, null);
+    }
+
+    /** Reads a pointer; {@code previous} is absent from pointers written before it existed. */
+    static Latest read(Path file) throws IOException {
+      var node = Json.MAPPER.readTree(file.toFile());
+      if (node == null
+          || !node.path("step").canConvertToLong()
+          || !node.path("directory").isTextual())
+        throw new IOException(file + " is not a checkpoint pointer");
+      var previous = node.path("previous");
+      return new Latest(
+          node.get("step").asLong(),
+          node.get("directory").asText(),
+          previous.isTextual() ? previous.asText() : null);
+    }
+  }
 
   /** What a checkpoint holds, read back. */
   public record Saved<S extends State>(
       GptConfig modelConfig, WeightSnapshot weights, WeightSnapshot optimizer, S state) {}
+
+  /**
+   * The step directory read from {@code dir}, and why it is not the one {@code latest.json} names
+   * (null when it is).
+   */
+  public record InForce(Path directory, String fallback) {}
 
   /** Writes one checkpoint into {@code dir} and makes it the one in force. */
   public static void write(
@@ -74,35 +141,61 @@ public final class Checkpoint {
       State state)
       throws IOException {
     Files.createDirectories(dir);
-    var name = String.format("step-%06d", state.step());
-    // a second checkpoint at the same step (final statistics after the last periodic checkpoint, a
-    // trainer that took comparisons in without stepping) gets a directory of its own: the one in
-    // force must not be deleted before latest.json points elsewhere
-    if (exists(dir)
-        && name.equals(
-            Json.MAPPER.readValue(dir.resolve(LATEST).toFile(), Latest.class).directory())) {
-      name += "-again";
+    var pointer = exists(dir) ? pointer(dir) : null;
+    var current = exists(dir) ? intactInForce(dir) : null;
+    var keep = new HashSet<String>();
+    if (current != null) keep.add(current);
+    if (pointer != null) {
+      keep.add(pointer.directory());
+      if (pointer.previous() != null) keep.add(pointer.previous());
     }
+    // the directories in force and before it are never written over (a second checkpoint at the
+    // same step, e.g. final statistics after the last periodic checkpoint, gets a name of its own)
+    var base = String.format("step-%06d", state.step());
+    var name = base;
+    for (int again = 1; keep.contains(name); again++)
+      name = base + "-again" + (again == 1 ? "" : again);
     var tmp = dir.resolve(name + ".tmp");
     var target = dir.resolve(name);
     deleteTree(tmp);
     Files.createDirectories(tmp);
-    Json.writeSynced(
-        tmp.resolve(MODEL_CONFIG), modelConfig.toJson().getBytes(StandardCharsets.UTF_8));
-    Json.writeSynced(tmp.resolve(WEIGHTS), weights.encode());
-    Json.writeSynced(tmp.resolve(OPTIMIZER), optimizer.encode());
-    writeState(tmp, state);
+    var manifest = new Manifest(new TreeMap<>());
+    write(tmp, MODEL_CONFIG, modelConfig.toJson().getBytes(StandardCharsets.UTF_8), manifest);
+    write(tmp, WEIGHTS, weights.encode(), manifest);
+    if (state.step() == HALT_IN_WRITE) {
+      System.err.printf(
+          "checkpoint: %s=%d: halting midway through writing %s%n",
+          HALT_PROPERTY, HALT_IN_WRITE, tmp);
+      System.err.flush();
+      Runtime.getRuntime().halt(137); // as SIGKILL: no shutdown hooks, nothing flushed
+    }
+    write(tmp, OPTIMIZER, optimizer.encode(), manifest);
+    write(tmp, TRAIN_STATE, Json.MAPPER.writeValueAsBytes(state), manifest);
+    Json.writeSynced(tmp.resolve(MANIFEST), Json.MAPPER.writeValueAsBytes(manifest));
+    Json.syncDirectory(tmp);
     deleteTree(target); // a leftover of a run that crashed after this rename and before the switch
     Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-    Json.writeAtomically(new Latest(state.step(), name), dir.resolve(LATEST));
+    Json.syncDirectory(dir); // the rename is durable before the pointer names it
+    var previous = current;
+    Json.writeAtomically(new Latest(state.step(), name, previous), dir.resolve(LATEST));
+    WRITTEN.put(key(dir), name);
+    // the new checkpoint is durable and in force: only the one it replaced is kept beside it
     try (Stream<Path> entries = Files.list(dir)) {
       for (var old :
           entries
-              .filter(p -> p.getFileName().toString().startsWith("step-") && !p.equals(target))
+              .filter(p -> p.getFileName().toString().startsWith("step-"))
+              .filter(p -> !p.equals(target))
+              .filter(p -> previous == null || !p.getFileName().toString().equals(previous))
               .toList()) {
         deleteTree(old);
       }
     }
+  }
+
+  private static void write(Path step, String file, byte[] bytes, Manifest manifest)
+      throws IOException {
+    Json.writeSynced(step.resolve(file), bytes);
+    manifest.files().put(file, new Manifest.Entry(bytes.length, sha256(bytes)));
   }
 
   /** Whether {@code dir} holds a checkpoint. */
@@ -185,7 +278,14 @@ public final class Checkpoint {
     return new RewardModel(loadModel(dir), sft, weight);
   }
 
-  private static Path stepDirectory(Path dir) throws IOException {
+  /**
+   * Which step directory of {@code dir} is read: the one {@code latest.json} names when its files
+   * match its manifest, else the previous one (see the class comment); the first fallback in each
+   * directory is reported on standard error.
+   *
+   * @throws CorruptCheckpointException when neither is intact
+   */
+  public static InForce inForce(Path dir) throws IOException {
     var latest = dir.resolve(LATEST);
     if (!Files.isRegularFile(latest)) {
       throw new IllegalArgumentException(
@@ -195,8 +295,164 @@ public final class Checkpoint {
               + "): pass a directory written by"
               + " rlhf pretrain, sft, reward or ppo");
     }
-    var pointer = Json.MAPPER.readValue(latest.toFile(), Latest.class);
-    return dir.resolve(pointer.directory());
+    InForce chosen;
+    Latest pointer;
+    try {
+      pointer = Latest.read(latest);
+    } catch (IOException unreadable) {
+      pointer = null;
+    }
+    if (pointer != null) {
+      var problem = damage(dir.resolve(pointer.directory()));
+      if (problem == null) return new InForce(dir.resolve(pointer.directory()), null);
+      var previous = pointer.previous() == null ? null : dir.resolve(pointer.previous());
+      if (previous == null || damage(previous) != null) {
+        throw new CorruptCheckpointException(
+            dir
+                + ": the checkpoint in force, "
+                + pointer.directory()
+                + ", is corrupt ("
+                + problem
+                + ") and no intact previous checkpoint is kept");
+      }
+      chosen =
+          new InForce(
+              previous,
+              "the newest checkpoint in "
+                  + dir
+                  + ", "
+                  + pointer.directory()
+                  + ", is corrupt ("
+                  + problem
+                  + "): falling back to the previous one, "
+                  + pointer.previous());
+    } else {
+      // the pointer itself is damaged: the newest step directory whose manifest holds
+      Path newest = null;
+      try (Stream<Path> entries = Files.list(dir)) {
+        for (var step :
+            entries
+                .filter(p -> p.getFileName().toString().startsWith("step-"))
+                .filter(p -> !p.getFileName().toString().endsWith(".tmp"))
+                .sorted(Comparator.reverseOrder())
+                .toList()) {
+          if (Files.isRegularFile(step.resolve(MANIFEST)) && damage(step) == null) {
+            newest = step;
+            break;
+          }
+        }
+      }
+      if (newest == null) {
+        throw new CorruptCheckpointException(
+            latest + " does not parse and no step directory in " + dir + " is intact");
+      }
+      chosen =
+          new InForce(
+              newest,
+              latest
+                  + " does not parse: reading the newest intact checkpoint, "
+                  + newest.getFileName());
+    }
+    WRITTEN.remove(key(dir)); // whatever this process wrote there is not what is read now
+    if (WARNED.add(key(dir))) {
+      System.err.println("checkpoint: warning: " + chosen.fallback());
+      System.err.flush();
+    }
+    return chosen;
+  }
+
+  /**
+   * What is wrong with the step directory's files against its manifest, or null when they match; a
+   * directory without a manifest (written before manifests existed) cannot be checked and passes.
+   */
+  static String damage(Path step) {
+    var file = step.resolve(MANIFEST);
+    if (!Files.exists(file)) {
+      return Files.isDirectory(step) ? null : step.getFileName() + " is missing";
+    }
+    Manifest manifest;
+    try {
+      manifest = Json.MAPPER.readValue(file.toFile(), Manifest.class);
+    } catch (IOException | RuntimeException e) {
+      return MANIFEST + " does not parse";
+    }
+    for (var entry : manifest.files().entrySet()) {
+      var path = step.resolve(entry.getKey());
+      byte[] bytes;
+      try {
+        bytes = Files.readAllBytes(path);
+      } catch (IOException e) {
+        return entry.getKey() + " cannot be read";
+      }
+      if (bytes.length != entry.getValue().bytes()) {
+        return entry.getKey()
+            + " holds "
+            + bytes.length
+            + " bytes, the manifest "
+            + entry.getValue().bytes();
+      }
+      if (!sha256(bytes).equals(entry.getValue().sha256())) {
+        return entry.getKey() + " fails its SHA-256";
+      }
+    }
+    return null;
+  }
+
+  /** The pointer {@code latest.json} of {@code dir} as written (not checked against its files). */
+  public static Latest latest(Path dir) throws IOException {
+    return Latest.read(dir.resolve(LATEST));
+  }
+
+  /**
+   * The name of the intact checkpoint in force in {@code dir}, which a new checkpoint keeps as its
+   * previous one, or null when none is intact.
+   */
+  private static String intactInForce(Path dir) throws IOException {
+    var pointer = pointer(dir);
+    if (pointer != null && pointer.directory().equals(WRITTEN.get(key(dir)))) {
+      return pointer.directory();
+    }
+    try {
+      return inForce(dir).directory().getFileName().toString();
+    } catch (CorruptCheckpointException nothingIntact) {
+      return null;
+    }
+  }
+
+  private static Path key(Path dir) {
+    return dir.toAbsolutePath().normalize();
+  }
+
+  private static Latest pointer(Path dir) {
+    try {
+      return Latest.read(dir.resolve(LATEST));
+    } catch (IOException unreadable) {
+      return null; // a damaged pointer is replaced by the next write
+    }
+  }
+
+  private static Path stepDirectory(Path dir) throws IOException {
+    return inForce(dir).directory();
+  }
+
+  private static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java 17 runtime provides SHA-256", e);
+    }
+  }
+
+  /** {@value #MANIFEST}: each file of a step directory with its size and SHA-256 (hex). */
+  record Manifest(Map<String, Entry> files) {
+    record Entry(long bytes, String sha256) {}
+  }
+
+  /** Neither the checkpoint in force nor the one before it is intact. */
+  public static final class CorruptCheckpointException extends IOException {
+    public CorruptCheckpointException(String message) {
+      super(message);
+    }
   }
 
   private static void deleteTree(Path path) throws IOException {

@@ -41,7 +41,8 @@ public final class Json {
 
   /**
    * Writes {@code value} to {@code file} atomically: a reader (or a resume after a crash) sees the
-   * old file or the new one, never half of one. Temp file in the same directory, fsync, rename.
+   * old file or the new one, never half of one. Temp file in the same directory, fsync, rename,
+   * fsync of the directory (so the rename itself survives a power loss).
    */
   public static void writeAtomically(Object value, Path file) throws IOException {
     var bytes = MAPPER.writeValueAsBytes(value);
@@ -50,6 +51,17 @@ public final class Json {
     var tmp = dir.resolve(file.getFileName() + ".tmp");
     writeSynced(tmp, bytes);
     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    syncDirectory(dir);
+  }
+
+  /**
+   * Forces a directory's entries (names created, renamed, removed) to the device: on Linux a rename
+   * is durable only once its directory is fsynced.
+   */
+  static void syncDirectory(Path dir) throws IOException {
+    try (var channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+      channel.force(true);
+    }
   }
 
   /** Writes {@code bytes} to {@code file} and forces them to the device before returning. */

@@ -1,6 +1,7 @@
 package io.streamrlhf.schemas.transport;
 
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.RecordCheck;
 import io.streamrlhf.schemas.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,8 +12,10 @@ import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
 
 /**
- * Polls a byte-level consumer and decodes every record; a record that does not decode goes, raw
- * bytes and error, to {@link Topics#DEAD_LETTER}, and polling goes on with the rest.
+ * Polls a byte-level consumer, decodes every record and checks it; a record that does not decode,
+ * or decodes but fails its {@link RecordCheck}, goes, raw bytes and reason, to {@link
+ * Topics#DEAD_LETTER} ({@link DeadLetters}), and polling goes on with the rest: no record can make
+ * its reader throw on the same offset again and again.
  *
  * <p>Dead letters are written and acknowledged before {@link #poll} returns, so once the caller
  * commits offsets past a bad record (or checkpoints them), its dead letter is durable: nothing is
@@ -21,6 +24,7 @@ import org.apache.kafka.clients.producer.Producer;
 public final class DecodingConsumer<T> {
   private final Consumer<byte[], byte[]> consumer;
   private final AvroCodec<T> codec;
+  private final RecordCheck<? super T> check;
   private final Producer<byte[], byte[]> deadLetterProducer;
   private final String name;
   private final Duration deadLetterTimeout;
@@ -28,25 +32,29 @@ public final class DecodingConsumer<T> {
   private long deadLettered;
 
   /**
+   * @param check what a decoded record must satisfy to be used (e.g. {@link
+   *     io.streamrlhf.schemas.RecordChecks#ROLLOUT} and the learner's model limits)
    * @param name who is consuming (recorded in dead letters), e.g. the client id
    * @param deadLetterTimeout how long to wait for the broker to acknowledge dead letters
    */
   public DecodingConsumer(
       Consumer<byte[], byte[]> consumer,
       AvroCodec<T> codec,
+      RecordCheck<? super T> check,
       Producer<byte[], byte[]> deadLetterProducer,
       String name,
       Duration deadLetterTimeout) {
     this.consumer = Objects.requireNonNull(consumer, "consumer");
     this.codec = Objects.requireNonNull(codec, "codec");
+    this.check = Objects.requireNonNull(check, "check");
     this.deadLetterProducer = Objects.requireNonNull(deadLetterProducer, "deadLetterProducer");
     this.name = Objects.requireNonNull(name, "name");
     this.deadLetterTimeout = Objects.requireNonNull(deadLetterTimeout, "deadLetterTimeout");
   }
 
   /**
-   * One {@code poll}: the decoded values in partition order; undecodable records are dead-lettered
-   * and left out.
+   * One {@code poll}: the decoded, checked values in partition order; undecodable and invalid
+   * records are dead-lettered and left out.
    *
    * @throws DeadLetterException when the dead-letter topic does not acknowledge in time (the caller
    *     must not commit past the bad record then)
@@ -56,7 +64,7 @@ public final class DecodingConsumer<T> {
     var values = new ArrayList<Decoded.Value<T>>(records.count());
     var pending = new ArrayList<Future<?>>();
     for (var record : records) {
-      var outcome = DeadLetters.decode(codec, record, name);
+      var outcome = DeadLetters.decode(codec, check, record, name);
       if (outcome instanceof Decoded.Value<T> v) {
         values.add(v);
       } else if (outcome instanceof Decoded.Dead<T> d) {
@@ -78,7 +86,7 @@ public final class DecodingConsumer<T> {
     return decoded;
   }
 
-  /** Records sent to the dead-letter topic so far. */
+  /** Records sent to the dead-letter topic so far (undecodable or invalid). */
   public long deadLettered() {
     return deadLettered;
   }

@@ -71,6 +71,7 @@ public final class WeightFeed {
         new DecodingConsumer<>(
             consumer,
             AvroCodec.of(WeightChunk.class),
+            assembler.check(),
             deadLetterProducer,
             name,
             Duration.ofSeconds(30));
@@ -152,7 +153,10 @@ public final class WeightFeed {
     return rejectedChunks;
   }
 
-  /** Chunks that did not decode and went to the dead-letter topic. */
+  /**
+   * Chunks that did not decode, or were another model's or out of the assembler's limits, and went
+   * to the dead-letter topic.
+   */
   public long deadLettered() {
     return chunks.deadLettered();
   }

@@ -26,6 +26,20 @@ class KafkaClientConfigsTest {
   }
 
   @Test
+  void aDeadGroupMemberLosesItsPartitionsAfterSecondsWithinWhatAStockBrokerAccepts() {
+    var c = KafkaClientConfigs.groupConsumer("h:1", "g", "c");
+
+    int session = (Integer) c.get(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG);
+    int heartbeat = (Integer) c.get(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG);
+    assertThat(session)
+        .as("Kafka's default is 45 s; a broker refuses less than group.min.session.timeout.ms")
+        .isLessThan(45_000)
+        .isGreaterThanOrEqualTo(6_000);
+    assertThat(heartbeat).isLessThanOrEqualTo(session / 3);
+    assertThat(c).doesNotContainKey(ConsumerConfig.GROUP_PROTOCOL_CONFIG); // classic
+  }
+
+  @Test
   void theLargestAllowedChunkFitsTheProducerRequestAndEveryConsumerFetch() {
     var snapshot =
         new PublishedWeights(

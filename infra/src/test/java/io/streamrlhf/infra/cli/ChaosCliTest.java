@@ -1,0 +1,40 @@
+package io.streamrlhf.infra.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.infra.chaos.Scenarios;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ChaosCliTest {
+  @Test
+  void listNamesEveryScenarioAndWhichAreFast() {
+    var run = CliRun.run("chaos", "--list");
+    assertThat(run.exitCode()).isZero();
+    for (var s : Scenarios.all())
+      assertThat(run.out())
+          .containsPattern("(?m)^" + s.name() + " +" + (s.fast() ? "fast" : "long") + " ");
+  }
+
+  @Test
+  void noScenarioChosenIsTheUsersMistake(@TempDir Path dir) {
+    var run = CliRun.run("chaos", "--out", dir.toString());
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("--scenario NAME, --fast or --all");
+  }
+
+  @Test
+  void anUnknownScenarioIsTheUsersMistake(@TempDir Path dir) {
+    var run = CliRun.run("chaos", "--scenario", "meteor", "--out", dir.toString());
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("no scenario called 'meteor'").doesNotContain("Exception");
+  }
+
+  @Test
+  void aRunNeedsAnOutputDirectory() {
+    var run = CliRun.run("chaos", "--scenario", "poison");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("--out DIR");
+  }
+}

@@ -1,0 +1,200 @@
+package io.streamrlhf.infra.cli;
+
+import static io.streamrlhf.infra.cli.CliRun.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.infra.kafka.BrokerUsers;
+import io.streamrlhf.infra.kafka.EmbeddedKafka;
+import io.streamrlhf.infra.kafka.LoopRole;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.tasks.SplitMix64;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a user who got an address or a file wrong sees: one line naming the address, or the file and
+ * line, and exit code 2; never a stack trace.
+ */
+class ClearErrorsCliTest {
+  /** Nothing listens on port 1 of the loopback interface: connections are refused at once. */
+  private static final String NOBODY = "127.0.0.1:1";
+
+  @BeforeEach
+  void shortWait() {
+    System.setProperty(BrokerCheck.WAIT_PROPERTY, "PT1S"); // the default is 15 s
+  }
+
+  @AfterEach
+  void defaultWait() {
+    System.clearProperty(BrokerCheck.WAIT_PROPERTY);
+  }
+
+  @Test
+  void everyCommandGivenAnAddressNoBrokerAnswersOnSaysSoInOneLine(@TempDir Path dir)
+      throws IOException {
+    var sft = checkpoint(dir.resolve("sft"), "sft").toString();
+    var rm = checkpoint(dir.resolve("rm"), "reward").toString();
+    var commands =
+        List.of(
+            List.of("learner", "--sft", sft, "--rm", rm, "--out", dir.resolve("l").toString()),
+            List.of("ppo", "--sft", sft, "--rm", rm, "--out", dir.resolve("p").toString()),
+            List.of("actor", "--sft", sft, "--rm", rm),
+            List.of("reward-trainer", "--sft", sft, "--out", dir.resolve("r").toString()),
+            List.of("labelers"),
+            List.of("gateway", "--port", "0"));
+    for (var command : commands) {
+      var args = new ArrayList<>(command);
+      args.addAll(List.of("--bootstrap", NOBODY));
+
+      var run = run(args.toArray(String[]::new));
+
+      assertThat(run.exitCode()).as(command.get(0)).isEqualTo(2);
+      assertThat(run.err().strip())
+          .as(command.get(0))
+          .isEqualTo(
+              "rlhf "
+                  + command.get(0)
+                  + ": cannot reach Kafka at 127.0.0.1:1 within 1 s (connection refused): is"
+                  + " --bootstrap right and the broker up?");
+    }
+    assertThat(dir.resolve("l")).as("refused before the run wrote its config").doesNotExist();
+  }
+
+  @Test
+  void anAddressThatIsNotHostAndPortIsRefusedAtOnce() {
+    var run = run("labelers", "--bootstrap", "localhost");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf labelers: --bootstrap localhost: 'localhost' is not HOST:PORT (e.g."
+                + " 127.0.0.1:9092)");
+  }
+
+  @Test
+  void aPortThatAcceptsConnectionsButIsNotKafkaIsNamed() throws IOException {
+    try (var notKafka = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      var address = "127.0.0.1:" + notKafka.getLocalPort();
+
+      var run = run("labelers", "--bootstrap", address);
+
+      assertThat(run.exitCode()).isEqualTo(2);
+      assertThat(run.err().strip())
+          .startsWith("rlhf labelers: " + address + " accepts connections but no Kafka broker")
+          .endsWith(
+              "is --bootstrap a Kafka listener, and are the client settings (--kafka-config) right?")
+          .doesNotContain("\n");
+    }
+  }
+
+  @Test
+  void aCommandWithoutCredentialsAgainstABrokerThatRequiresThemEndsInOneLine() {
+    var users =
+        new BrokerUsers(
+            Map.of("root", new BrokerUsers.User("root", LoopRole.ADMIN, "root-secret")));
+    try (var kafka = EmbeddedKafka.start(EmbeddedKafka.Options.defaults().withUsers(users))) {
+      var address = kafka.bootstrapServers();
+
+      // the broker drops a client that does not log in: to it, a silent broker
+      var run = run("labelers", "--bootstrap", address);
+
+      assertThat(run.exitCode()).isEqualTo(2);
+      assertThat(run.err().strip())
+          .startsWith("rlhf labelers: " + address + " accepts connections but no Kafka broker")
+          .endsWith("are the client settings (--kafka-config) right?")
+          .doesNotContain("\n");
+    }
+  }
+
+  @Test
+  void aPromptsFileThatIsNotUtf8IsNamedByFileAndLine(@TempDir Path dir) throws IOException {
+    var model = checkpoint(dir.resolve("model"), "sft");
+    var prompts = dir.resolve("prompts.txt");
+    var latin1 = "Reverse caf\u00e9.\n".getBytes(StandardCharsets.ISO_8859_1);
+    Files.write(prompts, concat("Reverse cat.\r\n\n".getBytes(StandardCharsets.UTF_8), latin1));
+
+    var run =
+        run(
+            "generate",
+            "--model",
+            model.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            dir.resolve("out.jsonl").toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf generate: "
+                + prompts
+                + ":3: not UTF-8: byte 0xE9 at byte 12 of the line; save the file as UTF-8");
+  }
+
+  @Test
+  void aMalformedJsonPromptIsNamedByFileAndLine(@TempDir Path dir) throws IOException {
+    var model = checkpoint(dir.resolve("model"), "sft");
+    var prompts =
+        Files.writeString(
+            dir.resolve("prompts.jsonl"), "{\"prompt\": \"Reverse cat.\"}\n{\"prompt\": 7}\n");
+
+    var run =
+        run(
+            "generate",
+            "--model",
+            model.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            dir.resolve("out.jsonl").toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo("rlhf generate: " + prompts + ":2: \"prompt\" missing or not a string");
+  }
+
+  @Test
+  void gradeSkipsALineThatIsNotUtf8NamingFileAndLine(@TempDir Path dir) throws IOException {
+    var in = dir.resolve("responses.jsonl");
+    var good = "{\"prompt\":\"Reverse cat.\",\"response\":\"tac\",\"terminated\":true}\n";
+    var bad = "{\"prompt\":\"Reverse caf\u00e9.\",\"response\":\"x\",\"terminated\":true}\n";
+    Files.write(
+        in,
+        concat(good.getBytes(StandardCharsets.UTF_8), bad.getBytes(StandardCharsets.ISO_8859_1)));
+
+    var run = run("grade", "--in", in.toString(), "--out", dir.resolve("graded.jsonl").toString());
+
+    assertThat(run.exitCode()).isEqualTo(3);
+    assertThat(run.err())
+        .contains(in + ":2: skipped malformed line: not UTF-8: byte 0xE9 at byte 23 of the line");
+    assertThat(Files.readAllLines(dir.resolve("graded.jsonl"))).hasSize(1);
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    var out = new byte[a.length + b.length];
+    System.arraycopy(a, 0, out, 0, a.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
+  /** A directory that reads as a checkpoint of {@code stage} (pointer and train state). */
+  private static Path checkpoint(Path dir, String stage) throws IOException {
+    new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, null)
+        .write(dir.resolve("step-000001"));
+    Json.writeAtomically(new Checkpoint.Latest(1, "step-000001"), dir.resolve(Checkpoint.LATEST));
+    return dir;
+  }
+}

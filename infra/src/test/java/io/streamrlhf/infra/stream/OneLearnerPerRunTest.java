@@ -1,0 +1,188 @@
+package io.streamrlhf.infra.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.RolloutActor;
+import io.streamrlhf.infra.cli.Rlhf;
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.ppo.RewardSource;
+import io.streamrlhf.learner.stream.KafkaRollouts;
+import io.streamrlhf.learner.train.InputError;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.OutputLock;
+import io.streamrlhf.schemas.Prompt;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightChunk;
+import io.streamrlhf.schemas.transport.KafkaAccess;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One learner per run: on one machine the output directory's lock refuses a second learner at once;
+ * across machines Kafka's producer fencing stops the older learner of a run before it publishes
+ * another weight version.
+ */
+class OneLearnerPerRunTest {
+  private static final Duration WAIT = Duration.ofSeconds(120);
+
+  @Test
+  void aSecondLearnerOfTheRunFencesTheFirstWhoseNextVersionNoActorSees(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    var bootstrap = LoopBroker.fresh();
+    var config = TinyRun.config(3, 0);
+    var zombieOut = dir.resolve("zombie");
+    var zombieLog = new Watch();
+    var zombie = learnAsync(config, bootstrap, dir, zombieOut, zombieLog);
+    // checkpoint v0 written, v0 and prompt batch 0 published; no actor yet, so it waits there
+    zombieLog.await("learner: published policy v0", WAIT);
+    try (var prompts = new TopicTail<>(bootstrap, Topics.PROMPTS, Prompt.class)) {
+      prompts.until(read -> read.size() == 2, "prompt batch 0", WAIT);
+    }
+
+    // the same run resumed elsewhere, from a copy of its checkpoint (another machine's disk)
+    var takeoverOut = copy(zombieOut, dir.resolve("takeover"));
+    var takeoverLog = new Watch();
+    var takeover = learnAsync(config, bootstrap, dir, takeoverOut, takeoverLog);
+    takeoverLog.await("learner: resumed run", WAIT);
+
+    var vertx = ActorNode.newVertx();
+    var node =
+        ActorNode.deploy(
+            vertx,
+            LocalLoop.settings("actor-0", bootstrap, config),
+            RolloutActor.Models.load(
+                dir.resolve("sft"),
+                RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
+            new Watch()::line);
+    try {
+      var fenced = zombie.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+      assertThat(fenced).isInstanceOf(InputError.class);
+      var run = KafkaRollouts.appliedRolloutIds(takeoverOut).get(0).split(":")[0];
+      assertThat(fenced.getMessage())
+          .startsWith("fenced: another learner of run " + run + " started")
+          .endsWith("this one stops without publishing policy v1")
+          .doesNotContain("\n");
+      assertThat(zombieLog.has("learner: checkpoint v1 written")).isTrue();
+      assertThat(zombieLog.has("learner: published policy v1")).isFalse();
+      assertThat(takeover.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .as(String.join("\n", takeoverLog.lines()))
+          .isNull();
+    } finally {
+      node.stop();
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+    assertThat(Checkpoint.trainState(takeoverOut, TrainState.class).step()).isEqualTo(3);
+    // what actors can read (read_committed): the zombie's v0, the takeover's v0 again, then the
+    // takeover's versions; the zombie's v1 never
+    try (var weights = new TopicTail<>(bootstrap, Topics.POLICY_WEIGHTS, WeightChunk.class)) {
+      var versions =
+          weights.toEnd(WAIT).stream()
+              .filter(c -> c.getChunkIndex() == 0)
+              .map(WeightChunk::getVersion)
+              .toList();
+      assertThat(versions).containsExactly(0L, 0L, 1L, 2L, 3L);
+    }
+  }
+
+  @Test
+  void aSecondLearnerOnTheSameOutIsRefusedAtOnce(@TempDir Path dir) throws Exception {
+    TinyRun.checkpoints(dir);
+    var bootstrap = LoopBroker.fresh();
+    ConfigLoader.save(TinyRun.config(3, 0), dir.resolve("settings"));
+    var out = dir.resolve("ppo");
+    var args =
+        new ArrayList<>(
+            List.of(
+                "learner",
+                "--bootstrap",
+                bootstrap,
+                "--sft",
+                dir.resolve("sft").toString(),
+                "--rm",
+                dir.resolve("rm").toString(),
+                "--config",
+                dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
+                "--out",
+                out.toString()));
+    var firstLog = new Watch();
+    var first = firstLog.rlhf(args); // another process: no actor, so it waits for rollouts
+    try {
+      firstLog.await("learner: published policy v0", WAIT);
+      var config = Files.readString(out.resolve(ConfigLoader.FILE_NAME));
+      args.add("--resume");
+      var err = new StringWriter();
+      var cli = Rlhf.commandLine();
+      cli.setOut(new PrintWriter(new StringWriter(), true));
+      cli.setErr(new PrintWriter(err, true));
+      assertThat(cli.execute(args.toArray(String[]::new))).isEqualTo(2);
+      assertThat(err.toString().strip())
+          .isEqualTo(
+              "rlhf learner: --out "
+                  + out
+                  + " is in use by another learner (process "
+                  + first.pid()
+                  + " holds "
+                  + OutputLock.FILE
+                  + "): one learner per output directory; stop it, or choose another --out");
+      assertThat(Files.readString(out.resolve(ConfigLoader.FILE_NAME)))
+          .as("refused before writing")
+          .isEqualTo(config);
+    } finally {
+      first.destroyForcibly();
+      assertThat(first.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    }
+    // the kernel released the dead process's lock
+    try (var lock = OutputLock.acquire(out)) {
+      assertThat(Files.readString(out.resolve(OutputLock.FILE)).strip())
+          .isEqualTo(Long.toString(ProcessHandle.current().pid()));
+    }
+  }
+
+  /**
+   * {@link KafkaRollouts#learn} on a thread of its own: what it threw, or null when it finished.
+   */
+  private static CompletableFuture<Throwable> learnAsync(
+      PpoConfig config, String bootstrap, Path dir, Path out, Watch log) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            KafkaRollouts.learn(
+                config,
+                new KafkaRollouts.Settings(
+                    KafkaAccess.plaintext(bootstrap), WAIT, Duration.ofSeconds(30), null),
+                dir.resolve("sft"),
+                dir.resolve("rm"),
+                out,
+                log.writer());
+            return null;
+          } catch (Throwable e) {
+            return e;
+          }
+        });
+  }
+
+  private static Path copy(Path from, Path to) throws Exception {
+    try (var files = Files.walk(from)) {
+      for (var file : files.toList()) {
+        var target = to.resolve(from.relativize(file).toString());
+        if (Files.isDirectory(file)) Files.createDirectories(target);
+        else Files.copy(file, target, StandardCopyOption.COPY_ATTRIBUTES);
+      }
+    }
+    return to;
+  }
+}

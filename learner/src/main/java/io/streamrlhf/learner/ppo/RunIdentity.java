@@ -1,0 +1,47 @@
+package io.streamrlhf.learner.ppo;
+
+import io.streamrlhf.learner.config.PpoConfig;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The settings that make a PPO run the run it is, stored in its checkpoint: a resume that changes
+ * one would reinterpret what the run already did, so it is refused.
+ *
+ * <ul>
+ *   <li>{@code seed}: which prompts batch b holds and the seeds they are sampled with;
+ *   <li>{@code prompts_per_batch}, {@code responses_per_prompt}: which prompt and sample a rollout
+ *       id (batch, prompt, sample) names, so what the ledger of consumed rollouts and the prompt
+ *       position mean;
+ *   <li>{@code reward}: what the scores of the rollouts already sampled (on the topic, in flight)
+ *       measure, and what the normalisation in the checkpoint was computed on.
+ * </ul>
+ *
+ * Not in it, because a resume may change them without reinterpreting anything: {@code updates}
+ * (extending a run continues the same prompt stream; the learning-rate schedule follows the new
+ * length), {@code max_lag} (a rollout too stale under the new bound has its prompt asked again, not
+ * lost), and the optimisation settings (learning rates, epochs, KL target), which a person may
+ * deliberately adjust mid-run. The model's shape is in the checkpoint's own {@code model.json}, and
+ * a resume with an SFT model of another shape is refused where the weights are loaded.
+ */
+public record RunIdentity(long seed, int promptsPerBatch, int responsesPerPrompt, String reward) {
+  /** The train-state extras key. */
+  static final String KEY = "identity";
+
+  public static RunIdentity of(PpoConfig config) {
+    return new RunIdentity(
+        config.seed(), config.promptsPerBatch(), config.responsesPerPrompt(), config.reward());
+  }
+
+  /** Each setting {@code other} changes, as {@code key was → now}, in config-key spelling. */
+  List<String> changesIn(RunIdentity other) {
+    var changes = new ArrayList<String>();
+    if (seed != other.seed) changes.add("seed " + seed + " -> " + other.seed);
+    if (promptsPerBatch != other.promptsPerBatch)
+      changes.add("prompts_per_batch " + promptsPerBatch + " -> " + other.promptsPerBatch);
+    if (responsesPerPrompt != other.responsesPerPrompt)
+      changes.add("responses_per_prompt " + responsesPerPrompt + " -> " + other.responsesPerPrompt);
+    if (!reward.equals(other.reward)) changes.add("reward " + reward + " -> " + other.reward);
+    return changes;
+  }
+}

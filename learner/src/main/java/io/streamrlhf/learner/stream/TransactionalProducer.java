@@ -1,0 +1,145 @@
+package io.streamrlhf.learner.stream;
+
+import io.streamrlhf.learner.train.InputError;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.function.Supplier;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TimeoutException;
+
+/**
+ * The learner's one Kafka producer, and with it "one learner per run" on the broker's side: its
+ * {@code transactional.id} is the run's ({@link #transactionalId}), {@code initTransactions} at
+ * start fences every earlier producer of that id, and every publish (weights, prompts, dead
+ * letters) is a transaction. A zombie learner, one a restarted learner of the same run replaced
+ * (say on another machine, after a partition), has its next transaction refused by the broker
+ * (ProducerFencedException) and stops with one line; consumers read {@code read_committed}, so
+ * nothing it sent in that transaction is ever seen.
+ *
+ * <p>A transaction in which nothing was sent costs no round trip (the client completes it locally),
+ * so the learner wraps every poll of its rollouts in one, for the dead letters the poll may send.
+ */
+final class TransactionalProducer implements AutoCloseable {
+  private final KafkaProducer<byte[], byte[]> producer;
+  private final String run;
+  private final Duration timeout;
+
+  /** The {@code transactional.id} of run {@code run}'s learner. */
+  static String transactionalId(String run) {
+    return "rlhf-learner-" + run;
+  }
+
+  /**
+   * A producer of {@code config} (an idempotent one) with the run's transactional id, its
+   * transactions initialised: any earlier learner of the run is fenced from here on.
+   *
+   * @param timeout how long a commit may be retried while the broker does not answer
+   */
+  TransactionalProducer(Map<String, Object> config, String run, Duration timeout) {
+    var transactional = new HashMap<>(config);
+    transactional.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId(run));
+    this.producer = new KafkaProducer<>(transactional);
+    this.run = run;
+    this.timeout = timeout;
+    try {
+      producer.initTransactions();
+    } catch (RuntimeException e) {
+      producer.close(Duration.ZERO);
+      throw e;
+    }
+  }
+
+  /** The producer to send with, inside {@link #inTransaction}. */
+  Producer<byte[], byte[]> producer() {
+    return producer;
+  }
+
+  /**
+   * Runs {@code body}, which sends with {@link #producer()} and waits for its acknowledgements, as
+   * one transaction, and commits it; aborts it when {@code body} fails.
+   *
+   * @param what what the transaction publishes, named if this learner is fenced
+   * @throws InputError when another learner of the run took over (this process must stop)
+   */
+  <T> T inTransaction(String what, Supplier<T> body) {
+    T result;
+    try {
+      producer.beginTransaction();
+      result = body.get();
+    } catch (RuntimeException e) {
+      throw failed(what, e);
+    }
+    commit(what);
+    return result;
+  }
+
+  /** The same for a body without a result. */
+  void inTransaction(String what, Runnable body) {
+    inTransaction(
+        what,
+        () -> {
+          body.run();
+          return null;
+        });
+  }
+
+  private void commit(String what) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      try {
+        producer.commitTransaction();
+        return;
+      } catch (TimeoutException e) {
+        // the client allows retrying a commit that timed out; give up at the caller's bound
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException(
+              what + ": transaction not committed by the broker within " + timeout + ": " + e, e);
+        }
+      } catch (RuntimeException e) {
+        throw failed(what, e);
+      }
+    }
+  }
+
+  /**
+   * What to throw for a transaction that failed with {@code e}, which is aborted. A send of a
+   * fenced producer fails with an old epoch, as one of a transaction the broker timed out does; the
+   * abort tells them apart, since only a fenced producer's abort is refused as fenced.
+   */
+  private RuntimeException failed(String what, RuntimeException e) {
+    if (fenced(e)) return fencedError(what);
+    try {
+      producer.abortTransaction();
+    } catch (RuntimeException abort) {
+      if (fenced(abort)) return fencedError(what);
+      e.addSuppressed(abort); // the learner stops; the broker aborts the transaction on timeout
+    }
+    return e;
+  }
+
+  private static boolean fenced(Throwable e) {
+    for (var cause = e; cause != null; cause = cause.getCause()) {
+      if (cause instanceof ProducerFencedException) return true;
+    }
+    return false;
+  }
+
+  private InputError fencedError(String what) {
+    return new InputError(
+        "fenced: another learner of run "
+            + run
+            + " started (Kafka transactional.id "
+            + transactionalId(run)
+            + ") and publishes in its place; this one stops without publishing "
+            + what);
+  }
+
+  @Override
+  public void close() {
+    producer.close(timeout);
+  }
+}
