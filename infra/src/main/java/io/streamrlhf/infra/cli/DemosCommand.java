@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Writes SFT demonstrations as simulated labelers write them (docs/TASKS.md): 70% the reference,"
-          + " 15% the reference wrapped in small talk (chatter), 15% a family-specific mistake (slip); one"
+      "Writes SFT demonstrations as simulated labelers write them (docs/TASKS.md): 70%% the reference,"
+          + " 15%% the reference wrapped in small talk (chatter), 15%% a family-specific mistake (slip); one"
           + " {\"prompt\",\"family\",\"reference\",\"response\",\"terminated\":true,\"kind\"} line each.",
       "The first N of a seed are the pool 'rlhf sft' trains on with demonstrations=N and the same seed.",
       "The response is followed by end-of-sequence, which the tokenizer appends; the file is"
