@@ -10,11 +10,21 @@ import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.schemas.PublishedWeights;
+import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.signing.TrustedWeightKeys;
+import io.streamrlhf.schemas.signing.WeightSigner;
+import io.streamrlhf.schemas.transport.KafkaAccess;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.WeightPublisher;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -94,17 +104,28 @@ class LearnerCrashTest {
     ConfigLoader.save(config, dir.resolve("settings"));
     var configFile = dir.resolve("settings").resolve(ConfigLoader.FILE_NAME);
     var out = dir.resolve("ppo");
+    var models =
+        RolloutActor.Models.load(
+            dir.resolve("sft"), RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked);
     var vertx = ActorNode.newVertx();
-    var node =
+    // The first actor trusts only a key the learner does not hold, and that key signs a v0 (the
+    // SFT weights, as the learner's v0): the actor answers every batch with v0 and applies none of
+    // the learner's versions, so the rollouts in flight at the halt are stale by construction,
+    // whatever the relative speed of actor and learner.
+    var outsider = WeightSigner.generate();
+    var deafLog = new Watch();
+    var deaf =
         ActorNode.deploy(
             vertx,
-            LocalLoop.settings("actor-0", bootstrap, config),
-            RolloutActor.Models.load(
-                dir.resolve("sft"),
-                RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
-            new Watch()::line);
+            LocalLoop.settings("actor-0", bootstrap, config)
+                .withWeightKeys(
+                    TrustedWeightKeys.none().with(WeightModel.POLICY, outsider.publicKey())),
+            models,
+            deafLog::line);
+    ActorNode listening = null;
     try {
-      // three batches in flight, answered by v0..v2; the learner halts writing checkpoint v3
+      // batches 0..4 answered by v0 (lag <= 2 up to update 2); the learner halts writing
+      // checkpoint v3, so it resumes at v2 with batches 2..4 on the topic, all sampled by v0
       var first = new Watch();
       var halted =
           learner(
@@ -115,10 +136,33 @@ class LearnerCrashTest {
               List.of("-D" + Checkpoint.HALT_PROPERTY + "=3"),
               List.of(),
               first);
-      assertThat(halted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      // after the learner's own v0, or it would refuse a weights topic that holds versions
+      first.await("learner: published policy v0", WAIT);
+      try (var producer =
+              new KafkaProducer<byte[], byte[]>(
+                  KafkaClientConfigs.producer(KafkaAccess.plaintext(bootstrap), "outsider"));
+          var sft = Checkpoint.loadModel(dir.resolve("sft"))) {
+        new WeightPublisher(producer, outsider)
+            .publish(
+                new PublishedWeights(
+                    WeightModel.POLICY,
+                    0,
+                    sft.snapshot(0).encode(),
+                    Map.of(PublishedWeights.META_MODEL_CONFIG, sft.config().toJson()),
+                    Instant.now()),
+                WAIT);
+      }
+      assertThat(halted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .as(String.join("\n", first.lines()) + "\n" + String.join("\n", deafLog.lines()))
+          .isTrue();
       assertThat(halted.exitValue()).as(String.join("\n", first.lines())).isEqualTo(137);
+      deaf.stop();
 
-      // resumed at v2 with max_lag 0: the rollouts in flight are too stale now
+      // resumed at v2 with max_lag 0: every rollout in flight lags its batch; an actor that does
+      // apply the policy answers the prompts asked again
+      listening =
+          ActorNode.deploy(
+              vertx, LocalLoop.settings("actor-1", bootstrap, config), models, new Watch()::line);
       var second = new Watch();
       var resumed =
           learner(
@@ -131,9 +175,12 @@ class LearnerCrashTest {
               second);
       assertThat(resumed.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
       assertThat(resumed.exitValue()).as(String.join("\n", second.lines())).isZero();
-      assertThat(second.has("lags its batch by more than max_lag 0: prompt asked again")).isTrue();
+      assertThat(second.has("lags its batch by more than max_lag 0: prompt asked again"))
+          .as(String.join("\n", second.lines()))
+          .isTrue();
     } finally {
-      node.stop();
+      deaf.stop();
+      if (listening != null) listening.stop();
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
     var expected = new ArrayList<String>();
