@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
           + " offsets it consumed; started again with --resume on the same --out it continues the interrupted"
           + " batch, applying every rollout exactly once. A resume must keep seed, prompts_per_batch,"
           + " responses_per_prompt and reward. Writes stream-stats.json (policy lag, rollouts/s; the whole run's,"
-          + " across restarts) when done.",
+          + " across restarts) when done, and every eval_every_updates updates appends the gold-vs-proxy curve to"
+          + " gold-proxy.csv (update,oracle_score,rm_score,kl,seconds), as rlhf ppo does.",
       "One learner per run: --out is locked while it runs, and a learner started on the run (e.g. resumed from a"
           + " copy elsewhere) fences the older one, which stops before its next publish (exit code 2).",
       "--out and --resume, as for rlhf ppo: a run starts only in an --out without a checkpoint; --resume"

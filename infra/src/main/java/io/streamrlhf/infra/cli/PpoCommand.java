@@ -39,9 +39,10 @@ import picocli.CommandLine.Option;
           + " writes stream-stats.json (policy lag p50/p99/max, rollouts/s, weights publish-to-apply ms)."
           + " An actor that fails is replaced by a fresh one (new Kafka clients, the newest weights);"
           + " one that fails again after 3 restarts within 10 minutes ends the run with its failure.",
-      "--inproc is the in-memory baseline (sampler and learner share the policy); it also scores a fixed"
-          + " held-out subset every eval_every_updates updates with the oracle (gold) and the RM (proxy) and"
-          + " writes gold-proxy.csv and gold-proxy.png.",
+      "--inproc is the in-memory baseline (sampler and learner share the policy). Either way the learner scores a"
+          + " fixed held-out subset (eval_prompts) every eval_every_updates updates with the oracle (gold) and the"
+          + " reward it trains on (proxy) and writes gold-proxy.csv (update,oracle_score,rm_score,kl,seconds;"
+          + " seconds of training since the first update, evaluations included) and gold-proxy.png.",
       "Settings (keys of the effective config printed at start, e.g. updates, prompts_per_batch,"
           + " tokens_per_minibatch, target_kl, ptx_coef, max_lag) come from --config and --set; the tiny-preset"
           + " defaults take about 4 minutes on 2 cores in memory.",

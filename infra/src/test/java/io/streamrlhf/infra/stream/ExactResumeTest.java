@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.ppo.GoldProxyCurve;
+import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
@@ -35,7 +37,8 @@ class ExactResumeTest {
   void aLearnerKilledInsideACheckpointWriteEndsWithTheUninterruptedRunsWeights(@TempDir Path dir)
       throws Exception {
     TinyRun.checkpoints(dir);
-    var config = TinyRun.config(UPDATES, 0);
+    // the gold-vs-proxy curve at every update (one held-out prompt): evaluating changes no weight
+    var config = ConfigLoader.with(TinyRun.config(UPDATES, 0), "eval_every_updates=1");
     var whole = dir.resolve("whole");
     LocalLoop.run(
         config,
@@ -75,6 +78,8 @@ class ExactResumeTest {
       assertThat(first.has("learner: update 3/5")).isTrue();
       assertThat(first.has("halting midway through writing")).isTrue();
       assertThat(first.has("checkpoint v3 written")).isFalse();
+      // update 3 was evaluated before its checkpoint: the resumed run measures it again
+      assertThat(first.has("learner: eval at update 3")).isTrue();
 
       var second = new Watch();
       var restarted = learner(bootstrap, dir, configFile, resumed, List.of("--resume"), second);
@@ -100,6 +105,13 @@ class ExactResumeTest {
     assertThat(stats.rolloutsApplied()).isEqualTo(UPDATES * 4);
     assertThat(stats.droppedStale()).isZero();
     assertThat(stats.resumes()).isEqualTo(1);
+    // the curve goes on from the checkpoint: one row per update, the clock never going back
+    var curve = GoldProxyCurve.read(resumed.resolve(PpoLoop.CURVE_CSV));
+    assertThat(curve)
+        .extracting(GoldProxyCurve.Point::update)
+        .containsExactly(0L, 1L, 2L, 3L, 4L, 5L);
+    for (int i = 1; i < curve.size(); i++)
+      assertThat(curve.get(i).seconds()).isGreaterThan(curve.get(i - 1).seconds());
 
     try (var a = Checkpoint.loadModel(whole);
         var b = Checkpoint.loadModel(resumed);

@@ -23,26 +23,46 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * down once the policy exploits the reward model; plotting both against √KL, as Gao et al. do,
  * shows where.
  *
+ * <p>Columns ({@value #HEADER}): {@code rm_score} is the reward PPO optimises, normalised as PPO
+ * sees it: the reward model's score, or with {@code reward = oracle} the oracle's own score
+ * (normalised by its SFT statistics), so gold and proxy then move together by construction. {@code
+ * seconds} is the wall time since the learner started its first update when update {@code update}
+ * ended (0 for the SFT policy's row), continued across restarts from the checkpoint's {@link
+ * TrainingClock}; the time spent evaluating counts in it (the learner does not train while it
+ * evaluates), so it is the time an equal run without the curve would take plus the evaluations
+ * before the row. A file written before seconds were recorded (four columns) is read with {@code
+ * seconds} unknown (NaN, an empty cell when written again).
+ *
  * <p>The CSV is appended and flushed a row at a time so a killed run keeps its curve; {@link
  * #resume} drops rows past the checkpoint a run restarts from, so none is duplicated.
  */
 public final class GoldProxyCurve {
-  public static final String HEADER = "update,oracle_score,rm_score,kl";
+  public static final String HEADER = "update,oracle_score,rm_score,kl,seconds";
 
-  /** One evaluation: means over the held-out subset after {@code update} PPO updates. */
-  public record Point(long update, double oracleScore, double rmScore, double kl) {
+  /** The header of curves written before the {@code seconds} column. */
+  static final String HEADER_WITHOUT_SECONDS = "update,oracle_score,rm_score,kl";
+
+  /**
+   * One evaluation: means over the held-out subset after {@code update} PPO updates, taken when the
+   * run's training clock read {@code seconds} (NaN: not recorded).
+   */
+  public record Point(long update, double oracleScore, double rmScore, double kl, double seconds) {
     String csvRow() {
-      return update + "," + oracleScore + "," + rmScore + "," + kl;
+      var time = Double.isNaN(seconds) ? "" : Double.toString(Math.round(seconds * 1e3) / 1e3);
+      return update + "," + oracleScore + "," + rmScore + "," + kl + "," + time;
     }
 
     static Point parse(String row) {
-      var cells = row.split(",");
-      if (cells.length != 4) throw new IllegalArgumentException("bad gold-vs-proxy row: " + row);
+      var cells = row.split(",", -1);
+      if (cells.length != 4 && cells.length != 5) {
+        throw new IllegalArgumentException("bad gold-vs-proxy row: " + row);
+      }
       return new Point(
           Long.parseLong(cells[0]),
           Double.parseDouble(cells[1]),
           Double.parseDouble(cells[2]),
-          Double.parseDouble(cells[3]));
+          Double.parseDouble(cells[3]),
+          cells.length == 5 && !cells[4].isEmpty() ? Double.parseDouble(cells[4]) : Double.NaN);
     }
   }
 
@@ -72,18 +92,30 @@ public final class GoldProxyCurve {
    */
   public static GoldProxyCurve resume(Path csv, long resumedAtUpdate) throws IOException {
     if (!Files.exists(csv)) return create(csv);
-    var lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
-    if (lines.isEmpty() || !lines.get(0).equals(HEADER)) {
-      throw new IllegalArgumentException(
-          csv + " is not a gold-vs-proxy curve (header " + HEADER + ")");
-    }
     var kept = new ArrayList<Point>();
-    for (var line : lines.subList(1, lines.size())) {
-      if (line.isBlank()) continue;
-      var point = Point.parse(line);
+    for (var point : read(csv)) {
       if (point.update() <= resumedAtUpdate) kept.add(point);
     }
     return new GoldProxyCurve(csv, kept);
+  }
+
+  /**
+   * The points of the curve in {@code csv}, in this format or the four-column one before it.
+   *
+   * @throws IllegalArgumentException when {@code csv} is not a gold-vs-proxy curve
+   */
+  public static List<Point> read(Path csv) throws IOException {
+    var lines = Files.readAllLines(csv, StandardCharsets.UTF_8);
+    if (lines.isEmpty()
+        || !(lines.get(0).equals(HEADER) || lines.get(0).equals(HEADER_WITHOUT_SECONDS))) {
+      throw new IllegalArgumentException(
+          csv + " is not a gold-vs-proxy curve (header " + HEADER + ")");
+    }
+    var points = new ArrayList<Point>();
+    for (var line : lines.subList(1, lines.size())) {
+      if (!line.isBlank()) points.add(Point.parse(line));
+    }
+    return points;
   }
 
   /** Appends one evaluation to the CSV and flushes it. Updates must increase. */

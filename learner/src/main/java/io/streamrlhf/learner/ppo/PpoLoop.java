@@ -24,9 +24,10 @@ import java.util.function.Function;
 /**
  * The PPO stage (InstructGPT step 3): one loop over {@link PpoLearner}, whatever the rollouts'
  * source. Per update: take a batch from the {@link RolloutSource}, update, log; every {@code
- * eval_every_updates} (in process) the gold-vs-proxy evaluation on a fixed held-out subset,
- * appended to {@code gold-proxy.csv} and plotted to {@code gold-proxy.png}; checkpoint (every
- * update where the source publishes weights), then hand the checkpointed weights to the source.
+ * eval_every_updates} the gold-vs-proxy evaluation on a fixed held-out subset (in process and on
+ * Kafka alike: the learner evaluates its own weights), appended to {@code gold-proxy.csv} with the
+ * {@link TrainingClock}'s seconds and plotted to {@code gold-proxy.png}; checkpoint (every update
+ * where the source publishes weights), then hand the checkpointed weights to the source.
  *
  * <p>One resume record for every source: the checkpoint's train state holds the learner's {@link
  * PpoLearner.ResumeState} under {@value #LEARNER_STATE}, the source's data position and random
@@ -153,25 +154,28 @@ public final class PpoLoop {
             config.updates(),
             learner.beta());
         out.flush();
-        if (saved != null) {
-          source.checkpointed(saved.weights());
-        } else if (source.checkpointsEveryUpdate()) {
-          source.checkpointed(checkpoint(config, policy, learner, source, outDir));
-        }
         GoldProxyCurve curve = null;
         GoldProxyCurve.Point last = null;
-        // TASKS.md evaluates at temperature 1
+        // TASKS.md evaluates at temperature 1; a live reward has no model in the learner to score
+        // the proxy with
         var evalSampler =
-            source.goldProxyCurve()
+            rewardFunction != null
                 ? new RolloutSampler(
                     policy, reference, rewardFunction, Completion.MAX_NEW_TOKENS, 1.0)
                 : null;
+        if (evalSampler == null) {
+          out.printf(
+              "%s: no gold-vs-proxy curve: the learner holds no reward model to score the proxy"
+                  + " with (--reward live)%n",
+              name);
+        }
         var evalTasks = evalSubset(config.evalPrompts());
         if (evalSampler != null && saved != null) {
           curve = GoldProxyCurve.resume(outDir.resolve(CURVE_CSV), learner.updates());
           var points = curve.points();
           last = points.isEmpty() ? null : points.get(points.size() - 1);
         } else if (evalSampler != null) {
+          // before the first publish: the training clock starts with the actors' first batch
           curve = GoldProxyCurve.create(outDir.resolve(CURVE_CSV));
           last =
               evaluate(
@@ -180,15 +184,25 @@ public final class PpoLoop {
                   normalisation,
                   config.seed(),
                   0,
+                  0,
                   curve,
                   outDir,
                   out,
+                  name,
                   started);
         }
+        double resumedSeconds = saved != null ? TrainingClock.saved(saved.state().extra()) : 0;
+        if (saved != null) {
+          source.checkpointed(saved.weights());
+        } else if (source.checkpointsEveryUpdate()) {
+          source.checkpointed(checkpoint(config, policy, learner, source, outDir, 0));
+        }
+        var clock = TrainingClock.startAt(resumedSeconds);
         var schedule = config.optimizer().schedule(config.updates());
         while (learner.updates() < config.updates()) {
           var batch = source.next(learner.updates());
           var stats = learner.update(batch, schedule.at(learner.updates()));
+          double updated = clock.seconds();
           long update = stats.update();
           boolean lastUpdate = update == config.updates();
           if (update % config.logEveryUpdates() == 0 || lastUpdate) {
@@ -225,15 +239,17 @@ public final class PpoLoop {
                     normalisation,
                     config.seed(),
                     update,
+                    updated,
                     curve,
                     outDir,
                     out,
+                    name,
                     started);
           }
           if (source.checkpointsEveryUpdate()
               || update % config.checkpointEveryUpdates() == 0
               || lastUpdate) {
-            var weights = checkpoint(config, policy, learner, source, outDir);
+            var weights = checkpoint(config, policy, learner, source, outDir, clock.seconds());
             out.printf("%s: checkpoint v%d written%n", name, update);
             out.flush();
             source.checkpointed(weights); // the very weights just checkpointed
@@ -282,13 +298,19 @@ public final class PpoLoop {
    * atomic {@link Checkpoint}; returns the weights it wrote.
    */
   private static io.streamrlhf.model.WeightSnapshot checkpoint(
-      PpoConfig config, Gpt policy, PpoLearner learner, RolloutSource source, Path outDir)
+      PpoConfig config,
+      Gpt policy,
+      PpoLearner learner,
+      RolloutSource source,
+      Path outDir,
+      double trainingSeconds)
       throws IOException {
     var progress = learner.resumeState();
     var position = source.position();
     var extra = Json.MAPPER.createObjectNode();
     extra.set(LEARNER_STATE, Json.MAPPER.valueToTree(progress));
     extra.set(RunIdentity.KEY, Json.MAPPER.valueToTree(RunIdentity.of(config)));
+    extra.put(TrainingClock.KEY, trainingSeconds);
     if (position.state() != null) extra.set(SOURCE_STATE, position.state());
     var rng = position.rng() != null ? position.rng() : progress.shuffleRng();
     var state =
@@ -319,7 +341,8 @@ public final class PpoLoop {
   /**
    * One gold-vs-proxy point: one temperature-1 sample per held-out task (a fixed sampling seed, so
    * only the weights change between points), graded by the oracle (gold), scored by the reward
-   * model (proxy, normalised as PPO sees it), and its KL to the SFT model per response.
+   * model (proxy, normalised as PPO sees it), and its KL to the SFT model per response; {@code
+   * seconds} is the training clock when update {@code update} ended.
    */
   static GoldProxyCurve.Point evaluate(
       RolloutSampler sampler,
@@ -327,9 +350,11 @@ public final class PpoLoop {
       RewardSource.Normalisation rmStats,
       long seed,
       long update,
+      double seconds,
       GoldProxyCurve curve,
       Path outDir,
       PrintWriter out,
+      String name,
       long started)
       throws IOException {
     var prompts = tasks.stream().map(t -> ByteTokenizer.encode(t.prompt())).toList();
@@ -346,12 +371,12 @@ public final class PpoLoop {
       kl += Ppo.responseKl(rollout.behaviourLogProbs(), rollout.refLogProbs());
     }
     int n = tasks.size();
-    var point = new GoldProxyCurve.Point(update, gold / n, proxy / n, kl / n);
+    var point = new GoldProxyCurve.Point(update, gold / n, proxy / n, kl / n, seconds);
     curve.add(point);
     curve.plot(outDir.resolve(CURVE_PNG));
     out.printf(
-        "ppo: eval at update %d on %d held-out prompts: oracle %.3f  rm (normalised) %+.3f  kl %.3f  %.0f s%n",
-        update, n, point.oracleScore(), point.rmScore(), point.kl(), seconds(started));
+        "%s: eval at update %d on %d held-out prompts: oracle %.3f  rm (normalised) %+.3f  kl %.3f  %.0f s%n",
+        name, update, n, point.oracleScore(), point.rmScore(), point.kl(), seconds(started));
     out.flush();
     return point;
   }

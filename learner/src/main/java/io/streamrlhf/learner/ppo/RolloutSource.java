@@ -44,11 +44,6 @@ public interface RolloutSource extends AutoCloseable {
     return false;
   }
 
-  /** True where the loop should run the gold-vs-proxy evaluation (the in-process loop). */
-  default boolean goldProxyCurve() {
-    return false;
-  }
-
   @Override
   default void close() throws IOException {}
 

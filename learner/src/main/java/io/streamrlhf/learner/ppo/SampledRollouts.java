@@ -68,9 +68,4 @@ public final class SampledRollouts implements RolloutSource {
   public Position position() {
     return new Position(promptsDrawn, rng.state(), null);
   }
-
-  @Override
-  public boolean goldProxyCurve() {
-    return true;
-  }
 }
