@@ -9,14 +9,15 @@ import io.streamrlhf.infra.scale.ScaleTable;
 import io.streamrlhf.infra.scale.ScaleValidation;
 import io.streamrlhf.infra.scale.WeightPath;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code rlhf scale-model}: the streaming loop's scale model ({@link
@@ -40,12 +41,15 @@ import picocli.CommandLine.Option;
       "publish_s, publish_to_apply_s, actor_load_s, max_lag, prompts_per_batch,",
       "responses_per_prompt, max_prompts_per_actor_batch, prompt_partitions, actor_cores, updates),",
       "--set KEY=VALUE one key. With --validate: runs the loop as pinned processes (learner on one",
-      "CPU, 1, 2 and 3 actors sharing another, and 1 actor --sync), measures the costs in the first",
-      "run and prints the model's prediction beside every measured run."
+      "CPU, 1, 2 and 3 actors sharing another, and 1 actor --sync; taskset pins them), measures each",
+      "run's costs (rollout timestamps, the learner's log) and prints the model's prediction beside",
+      "every run, from the first run's costs and from its own; --validate-from DIR predicts saved runs."
     })
 public final class ScaleModelCommand implements Callable<Integer> {
   private static final ObjectMapper SNAKE =
       new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+
+  @Spec CommandSpec spec;
 
   @Option(names = "--bench", description = "A `rlhf bench` JSON output to take the costs from.")
   Path bench;
@@ -93,6 +97,20 @@ public final class ScaleModelCommand implements Callable<Integer> {
   int validateUpdates = 30;
 
   @Option(
+      names = "--validate-from",
+      description =
+          "Predict the runs an earlier --validate saved in this directory (its --validate-dir)"
+              + " again, without running them.")
+  Path validateFrom;
+
+  @Option(
+      names = "--warmup",
+      description =
+          "Validation: compare throughput and learner idle from this version on (the first"
+              + " updates pay JIT and first-touch costs).")
+  int warmup = 5;
+
+  @Option(
       names = "--learner-cpus",
       description = "With --validate: the learner's CPU list (taskset's spelling).")
   String learnerCpus = "1";
@@ -102,11 +120,21 @@ public final class ScaleModelCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    var out = new PrintWriter(System.out, true);
-    if (validate) {
-      var dir = validateDir != null ? validateDir : Files.createTempDirectory("rlhf-scale-");
-      if (validateUpdates < 2) throw new UserError("--validate-updates must be at least 2");
-      new ScaleValidation(dir, validateUpdates, learnerCpus, actorCpus, seed, out).run();
+    var out = spec.commandLine().getOut();
+    if (validate || validateFrom != null) {
+      if (validate && validateFrom != null)
+        throw new UserError(
+            "--validate runs the loops, --validate-from reads them: one of the two");
+      if (validateUpdates <= warmup)
+        throw new UserError("--validate-updates must be more than --warmup (" + warmup + ")");
+      if (validateFrom != null && !Files.isDirectory(validateFrom))
+        throw new UserError("--validate-from: no directory " + validateFrom);
+      var dir =
+          validateFrom != null
+              ? validateFrom
+              : validateDir != null ? validateDir : Files.createTempDirectory("rlhf-scale-");
+      new ScaleValidation(dir, validateUpdates, learnerCpus, actorCpus, seed, warmup, validate, out)
+          .run();
       return 0;
     }
     var costs = costs();

@@ -50,7 +50,35 @@ public final class LoopSimulation {
       double actorIdleFraction,
       long lagP50,
       long lagP99,
-      long stale) {}
+      long stale,
+      double[] publishedAt,
+      double[] waited) {
+
+    /**
+     * Rollouts/s and the learner's idle fraction from version {@code from}'s publish to the last
+     * one's: the steady state, without the start.
+     */
+    public Window window(int from) {
+      return Window.of(publishedAt, waited, from, rollouts / (publishedAt.length - 1));
+    }
+  }
+
+  /** Figures over a span of updates. */
+  public record Window(double rolloutsPerS, double learnerIdleFraction) {
+    /**
+     * @param publishedAt per version, when its publish ended (the learner starts waiting)
+     * @param waited per batch, how long the learner waited for it
+     */
+    static Window of(double[] publishedAt, double[] waited, int from, long rolloutsPerBatch) {
+      int last = publishedAt.length - 1;
+      if (from < 0 || from >= last)
+        throw new IllegalArgumentException("no updates after version " + from);
+      double span = publishedAt[last] - publishedAt[from];
+      double idle = 0;
+      for (int b = from; b < last; b++) idle += waited[b];
+      return new Window((last - from) * rolloutsPerBatch / span, idle / span);
+    }
+  }
 
   private static final double EPS = 1e-12;
 
@@ -89,6 +117,8 @@ public final class LoopSimulation {
   private double learnerIdle;
   private double waitingSince = -1;
   private long published; // prompt batches published
+  private final double[] publishedAt;
+  private final double[] waited;
 
   private final boolean roundRobin;
 
@@ -103,6 +133,8 @@ public final class LoopSimulation {
     this.run = "r" + Long.toHexString(0x18c0000000L + Math.floorMod(seed, 0x1000000L));
     this.received = new int[costs.updates()][costs.promptsPerBatch()];
     this.lags = new long[costs.updates() * costs.rolloutsPerBatch()];
+    this.publishedAt = new double[costs.updates() + 1];
+    this.waited = new double[costs.updates()];
   }
 
   /** Simulates {@code costs.updates()} updates with {@code actors} actors. */
@@ -158,7 +190,9 @@ public final class LoopSimulation {
         1 - actorBusy / (now * actors.length),
         percentile(sorted, 0.5),
         percentile(sorted, 0.99),
-        stale);
+        stale,
+        publishedAt,
+        waited);
   }
 
   /** The learner spends {@code before} then publishes the next version and prompt batches. */
@@ -204,6 +238,7 @@ public final class LoopSimulation {
   private void settle() {
     if (learnerBusy && learnerFree <= now + EPS) {
       learnerBusy = false;
+      publishedAt[(int) updates] = now;
       publishPrompts();
       waitingSince = now;
     }
@@ -262,6 +297,7 @@ public final class LoopSimulation {
 
   private void train() {
     learnerIdle += now - waitingSince;
+    waited[(int) updates] = now - waitingSince;
     updates++;
     startPublish(costs.learnerUpdateS() + costs.learnerCheckpointS());
   }

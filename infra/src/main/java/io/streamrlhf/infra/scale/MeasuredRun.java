@@ -2,6 +2,9 @@ package io.streamrlhf.infra.scale;
 
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.schemas.Topics;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -17,9 +20,10 @@ import java.util.regex.Pattern;
  * <p>Where each cost comes from: an actor batch is the rollouts of one actor with one {@code
  * startedAt}, lasting until its last {@code producedAt}; batch b is complete at its last rollout's
  * {@code producedAt}; the learner's update u runs from max(batch u complete, version u published)
- * until its "update u+1/U" line, its checkpoint until "checkpoint v written", its publish until
- * "published policy v"; publish-to-apply from "checkpoint v written" until an actor's "policy v
- * applied" line. The learner waits from "published policy vu" until batch u is complete.
+ * until its "update u+1/U" line (means over the run: a serial server's throughput follows them),
+ * its checkpoint until "checkpoint v written", its publish until "published policy v";
+ * publish-to-apply from "checkpoint v written" until an actor's "policy v applied" line. The
+ * learner waits from "published policy vu" until batch u is complete.
  */
 record MeasuredRun(
     StreamStats.Summary summary, List<PinnedLoop.Line> lines, List<RolloutTimes> rollouts) {
@@ -27,6 +31,9 @@ record MeasuredRun(
   /** One rollout's stamps, read back from the topic. */
   record RolloutTimes(
       String actorId, String promptId, long policyVersion, long startedAt, long producedAt) {}
+
+  static final String TRANSCRIPT = "transcript.txt";
+  static final String ROLLOUTS = "rollouts.csv";
 
   private static final Pattern UPDATE = Pattern.compile("^learner: update (\\d+)/");
   private static final Pattern CHECKPOINT = Pattern.compile("^learner: checkpoint v(\\d+) written");
@@ -54,6 +61,69 @@ record MeasuredRun(
     return at;
   }
 
+  /** The files {@link #save} wrote in {@code runDir}. */
+  static MeasuredRun load(Path runDir) throws IOException {
+    var lines = new ArrayList<PinnedLoop.Line>();
+    for (var text : Files.readAllLines(runDir.resolve(TRANSCRIPT))) {
+      int space = text.indexOf(' ');
+      int bar = text.indexOf(" | ");
+      lines.add(
+          new PinnedLoop.Line(
+              text.substring(space + 1, bar),
+              Long.parseLong(text.substring(0, space)),
+              text.substring(bar + 3)));
+    }
+    var rollouts = new ArrayList<RolloutTimes>();
+    for (var text : Files.readAllLines(runDir.resolve(ROLLOUTS))) {
+      if (text.startsWith("actor_id,")) continue;
+      var f = text.split(",");
+      rollouts.add(
+          new RolloutTimes(
+              f[0], f[1], Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4])));
+    }
+    return new MeasuredRun(StreamStats.Summary.read(runDir.resolve("learner")), lines, rollouts);
+  }
+
+  /** Writes the lines and rollouts beside the learner's output, for {@link #load}. */
+  void save(Path runDir) throws IOException {
+    Files.write(
+        runDir.resolve(TRANSCRIPT),
+        lines.stream().map(l -> l.millis() + " " + l.source() + " | " + l.text()).toList());
+    var csv = new ArrayList<String>();
+    csv.add("actor_id,prompt_id,policy_version,started_at_ms,produced_at_ms");
+    for (var r : rollouts)
+      csv.add(
+          String.join(
+              ",",
+              r.actorId(),
+              r.promptId(),
+              "" + r.policyVersion(),
+              "" + r.startedAt(),
+              "" + r.producedAt()));
+    Files.write(runDir.resolve(ROLLOUTS), csv);
+  }
+
+  /**
+   * Rollouts/s and the learner's idle fraction from version {@code from}'s publish to the last
+   * one's, as {@link LoopSimulation.Result#window}.
+   */
+  LoopSimulation.Window window(int from, int updates, long rolloutsPerBatch) {
+    var published = learnerLines(PUBLISHED);
+    var complete = batchComplete();
+    var at = new double[updates + 1];
+    var waited = new double[updates];
+    for (int v = 0; v <= updates; v++) {
+      Long t = published.get((long) v);
+      if (t == null) throw new IllegalStateException("no 'published policy v" + v + "' line");
+      at[v] = t / 1000.0;
+    }
+    for (int b = 0; b < updates; b++) {
+      Long done = complete.get((long) b);
+      if (done != null) waited[b] = Math.max(0, done / 1000.0 - at[b]);
+    }
+    return LoopSimulation.Window.of(at, waited, from, rolloutsPerBatch);
+  }
+
   /** The learner's time waiting for rollouts ÷ the run's seconds (stream-stats.json's). */
   double learnerIdleFraction() {
     var published = learnerLines(PUBLISHED);
@@ -67,10 +137,10 @@ record MeasuredRun(
   }
 
   /**
-   * The costs this run shows, for {@code actorCores} shared by its actors (rate and overhead of an
-   * actor alone on them: run this on a one-actor run).
+   * The costs this run shows after version {@code warmup}, for {@code actorCores} shared by its
+   * actors.
    */
-  LoopCosts costs(int promptsPerBatch, int responsesPerPrompt, int actorCores) {
+  LoopCosts costs(int promptsPerBatch, int responsesPerPrompt, int actorCores, int warmup) {
     var published = learnerLines(PUBLISHED);
     var updated = learnerLines(UPDATE);
     var checkpointed = learnerLines(CHECKPOINT);
@@ -80,6 +150,7 @@ record MeasuredRun(
     var publish = new ArrayList<Double>();
     for (var e : updated.entrySet()) {
       long u = e.getKey();
+      if (u <= warmup) continue; // the window the figures are compared over
       Long batch = complete.get(u - 1);
       Long before = published.get(u - 1);
       Long ckpt = checkpointed.get(u);
@@ -101,9 +172,9 @@ record MeasuredRun(
     return new LoopCosts(
         fit[1],
         fit[0],
-        quantile(update, 0.5),
-        quantile(checkpoint, 0.5),
-        quantile(publish, 0.5),
+        mean(update),
+        mean(checkpoint),
+        mean(publish),
         Math.max(p2a, 0.004),
         0.004,
         4,
@@ -116,8 +187,11 @@ record MeasuredRun(
   }
 
   /**
-   * The actor batches' time against their rows, least squares: {overhead s, rollouts/s}; a pure
-   * rate (overhead 0) when the batches are all one size or the fit's overhead is negative.
+   * The actors' time against their rows: {overhead s, rollouts/s of one actor alone on the cores}.
+   * With one actor, a least-squares fit of batch time against rows (a pure rate when the batches
+   * are all one size or the fit's overhead is negative). With several sharing cores, their rows ÷
+   * the time at least one of them was sampling: what one actor alone would do, if sharing costs
+   * nothing.
    */
   double[] batchFit() {
     var batches = new HashMap<String, long[]>(); // rows, start, end
@@ -127,7 +201,8 @@ record MeasuredRun(
           new long[] {1, r.startedAt(), r.producedAt()},
           (a, b) -> new long[] {a[0] + b[0], Math.min(a[1], b[1]), Math.max(a[2], b[2])});
     }
-    double n = batches.size(), sx = 0, sy = 0, sxx = 0, sxy = 0, rows = 0, seconds = 0;
+    boolean oneActor = rollouts.stream().map(RolloutTimes::actorId).distinct().count() == 1;
+    double n = batches.size(), sx = 0, sy = 0, sxx = 0, sxy = 0, rows = 0;
     for (var b : batches.values()) {
       double x = b[0], y = (b[2] - b[1]) / 1000.0;
       sx += x;
@@ -135,15 +210,28 @@ record MeasuredRun(
       sxx += x * x;
       sxy += x * y;
       rows += x;
-      seconds += y;
     }
     double denominator = n * sxx - sx * sx;
-    if (n >= 3 && denominator > 1e-9) {
+    if (oneActor && n >= 3 && denominator > 1e-9) {
       double slope = (n * sxy - sx * sy) / denominator;
       double overhead = (sy - slope * sx) / n;
       if (slope > 0 && overhead >= 0) return new double[] {overhead, 1 / slope};
     }
-    return new double[] {0, rows / seconds};
+    // the union of the batches' intervals
+    var intervals = batches.values().stream().sorted((a, b) -> Long.compare(a[1], b[1])).toList();
+    double busy = 0;
+    long start = -1, end = -1;
+    for (var b : intervals) {
+      if (b[1] > end) {
+        if (end > start) busy += (end - start) / 1000.0;
+        start = b[1];
+        end = b[2];
+      } else {
+        end = Math.max(end, b[2]);
+      }
+    }
+    if (end > start) busy += (end - start) / 1000.0;
+    return new double[] {0, rows / busy};
   }
 
   String line() {
@@ -155,6 +243,11 @@ record MeasuredRun(
         summary.lagP50(),
         summary.lagP99(),
         summary.droppedStale());
+  }
+
+  /** A serial server's throughput follows its mean time, not its median. */
+  private static double mean(List<Double> values) {
+    return values.stream().mapToDouble(Double::doubleValue).average().orElse(0);
   }
 
   private static double quantile(List<Double> values, double q) {

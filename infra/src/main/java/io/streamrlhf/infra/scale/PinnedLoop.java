@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -121,11 +120,11 @@ final class PinnedLoop {
         throw new IllegalStateException("the learner did not finish within " + RUN + tail());
       if (process.exitValue() != 0)
         throw new IllegalStateException("the learner exited with " + process.exitValue() + tail());
-      var rollouts = readRollouts(bootstrap);
-      Files.write(
-          runDir.resolve("transcript.txt"),
-          lines.stream().map(l -> l.millis() + " " + l.source() + " | " + l.text()).toList());
-      return new MeasuredRun(StreamStats.Summary.read(learner), List.copyOf(lines), rollouts);
+      var run =
+          new MeasuredRun(
+              StreamStats.Summary.read(learner), List.copyOf(lines), readRollouts(bootstrap));
+      run.save(runDir);
+      return run;
     } finally {
       for (int i = processes.size() - 1; i >= 0; i--) stop(processes.get(i));
     }

@@ -46,9 +46,25 @@ public final class ScaleValidation {
   private final String actorCpus;
   private final long seed;
   private final PrintWriter out;
+  private final int warmup;
+  private final boolean measure;
 
+  /**
+   * @param warmup throughput and idle are compared from version {@code warmup} on (the first
+   *     updates pay the JIT and first-touch costs the model does not have)
+   * @param measure run the loops; false: read the runs an earlier validation saved in {@code dir}
+   */
   public ScaleValidation(
-      Path dir, int updates, String learnerCpus, String actorCpus, long seed, PrintWriter out) {
+      Path dir,
+      int updates,
+      String learnerCpus,
+      String actorCpus,
+      long seed,
+      int warmup,
+      boolean measure,
+      PrintWriter out) {
+    this.warmup = warmup;
+    this.measure = measure;
     this.dir = dir;
     this.updates = updates;
     this.learnerCpus = learnerCpus;
@@ -60,13 +76,23 @@ public final class ScaleValidation {
   public void run() throws IOException, InterruptedException {
     Files.createDirectories(dir);
     writeModels(dir);
-    out.printf(
-        "scale-model --validate: runs in %s; learner on CPU %s, actors and broker on CPU %s;"
-            + " load average %s at the start%n",
-        dir, learnerCpus, actorCpus, loadAverage());
+    if (measure) {
+      out.printf(
+          "scale-model --validate: runs in %s; learner on CPU %s, actors and broker on CPU %s"
+              + " (taskset); load average %s at the start%n",
+          dir, learnerCpus, actorCpus, loadAverage());
+    } else {
+      out.printf("scale-model --validate-from %s: the runs saved there%n", dir);
+    }
     var measured = new ArrayList<MeasuredRun>();
     for (var setup : SETUPS) {
       var runDir = dir.resolve(setup.name().replaceAll("[^a-z0-9]+", "-"));
+      if (!measure) {
+        var run = MeasuredRun.load(runDir);
+        measured.add(run);
+        out.printf("  %s: %s%n", setup.name(), run.line());
+        continue;
+      }
       var config = config(setup.maxLag());
       Path configFile = runDir.resolve("config");
       Files.createDirectories(configFile);
@@ -85,41 +111,71 @@ public final class ScaleValidation {
       measured.add(run);
       out.printf("  measured: %s%n", run.line());
     }
-    var calibration = measured.get(0);
-    var costs = calibration.costs(PROMPTS_PER_BATCH, RESPONSES_PER_PROMPT, cpuCount(actorCpus));
+    int cores = cpuCount(actorCpus);
+    int updates = (int) measured.get(0).summary().rolloutsApplied() / rolloutsPerBatch();
+    var own = new ArrayList<LoopCosts>();
+    for (int i = 0; i < SETUPS.size(); i++) {
+      var c =
+          measured
+              .get(i)
+              .costs(PROMPTS_PER_BATCH, RESPONSES_PER_PROMPT, cores, warmup)
+              .withMaxLag(SETUPS.get(i).maxLag())
+              .withUpdates(updates);
+      own.add(c);
+      out.printf(
+          "costs measured in '%s': an actor alone %.1f rollouts/s + %.3f s a batch; update %.3f s,"
+              + " checkpoint %.3f s, publish %.3f s; publish-to-apply %.3f s%n",
+          SETUPS.get(i).name(),
+          c.actorRolloutsPerS(),
+          c.actorBatchOverheadS(),
+          c.learnerUpdateS(),
+          c.learnerCheckpointS(),
+          c.publishS(),
+          c.publishToApplyS());
+    }
     out.printf(
-        "costs measured in run '%s': actor %.1f rollouts/s + %.3f s per batch, update %.3f s,"
-            + " checkpoint %.3f s, publish %.3f s, publish-to-apply %.3f s%n",
-        SETUPS.get(0).name(),
-        costs.actorRolloutsPerS(),
-        costs.actorBatchOverheadS(),
-        costs.learnerUpdateS(),
-        costs.learnerCheckpointS(),
-        costs.publishS(),
-        costs.publishToApplyS());
+        "predicted vs measured: rollouts/s and learner idle from v%d's publish to v%d's (the"
+            + " steady state), lag over the whole run; 'from run 1' predicts with the costs of"
+            + " '%s', 'own' with each run's (which a load that changes between runs needs)%n",
+        warmup, updates, SETUPS.get(0).name());
     out.printf(
-        "%-14s | %21s | %19s | %11s | %11s%n",
-        "run", "rollouts/s pred meas", "l_idle pred meas", "lag50 p/m", "lag99 p/m");
+        "%-14s | %8s | %17s | %17s | %14s | %9s | %9s%n",
+        "run",
+        "measured",
+        "from run 1 (err)",
+        "own costs (err)",
+        "l_idle m/own",
+        "lag50 m/p",
+        "lag99 m/p");
     for (int i = 0; i < SETUPS.size(); i++) {
       var setup = SETUPS.get(i);
       var m = measured.get(i);
-      var p =
-          LoopSimulation.run(
-              costs.withMaxLag(setup.maxLag()).withUpdates(updates), setup.actors(), seed);
+      var mw = m.window(warmup, updates, rolloutsPerBatch());
+      var fromFirst =
+          LoopSimulation.run(own.get(0).withMaxLag(setup.maxLag()), setup.actors(), seed);
+      var fromOwn = LoopSimulation.run(own.get(i), setup.actors(), seed);
+      var fw = fromFirst.window(warmup);
+      var ow = fromOwn.window(warmup);
       out.printf(
-          "%-14s | %7.1f %6.1f %+5.0f%% | %6.3f %6.3f      | %4d %4d   | %4d %4d%n",
+          "%-14s | %8.2f | %8.2f %+7.1f%% | %8.2f %+7.1f%% | %6.3f %6.3f  | %4d %4d | %4d %4d%n",
           setup.name(),
-          p.rolloutsPerS(),
-          m.summary().rolloutsPerSecond(),
-          100 * (p.rolloutsPerS() / m.summary().rolloutsPerSecond() - 1),
-          p.learnerIdleFraction(),
-          m.learnerIdleFraction(),
-          p.lagP50(),
+          mw.rolloutsPerS(),
+          fw.rolloutsPerS(),
+          100 * (fw.rolloutsPerS() / mw.rolloutsPerS() - 1),
+          ow.rolloutsPerS(),
+          100 * (ow.rolloutsPerS() / mw.rolloutsPerS() - 1),
+          mw.learnerIdleFraction(),
+          ow.learnerIdleFraction(),
           m.summary().lagP50(),
-          p.lagP99(),
-          m.summary().lagP99());
+          fromOwn.lagP50(),
+          m.summary().lagP99(),
+          fromOwn.lagP99());
     }
-    out.printf("load average %s at the end%n", loadAverage());
+    if (measure) out.printf("load average %s at the end%n", loadAverage());
+  }
+
+  private static int rolloutsPerBatch() {
+    return PROMPTS_PER_BATCH * RESPONSES_PER_PROMPT;
   }
 
   private PpoConfig config(int maxLag) {

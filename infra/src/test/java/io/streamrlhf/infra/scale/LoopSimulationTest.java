@@ -73,6 +73,9 @@ class LoopSimulationTest {
     assertThat(r.seconds()).isCloseTo(0.1 + 50 * 1.9 + 0.2, within(1e-9));
     assertThat(r.learnerIdleFraction() * r.seconds()).isCloseTo(50 * 1.1, within(1e-9));
     assertThat(r.lagP99()).isZero();
+    // the steady state: 16 rollouts and 1.1 s of waiting every 1.9 s
+    assertThat(r.window(5).rolloutsPerS()).isCloseTo(16 / 1.9, within(1e-9));
+    assertThat(r.window(5).learnerIdleFraction()).isCloseTo(1.1 / 1.9, within(1e-9));
   }
 
   @Test
