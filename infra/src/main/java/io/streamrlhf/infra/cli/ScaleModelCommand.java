@@ -127,6 +127,8 @@ public final class ScaleModelCommand implements Callable<Integer> {
             "--validate runs the loops, --validate-from reads them: one of the two");
       if (validateUpdates <= warmup)
         throw new UserError("--validate-updates must be more than --warmup (" + warmup + ")");
+      if (validate && !onPath("taskset"))
+        throw new UserError("--validate pins its processes with taskset (util-linux): not found");
       if (validateFrom != null && !Files.isDirectory(validateFrom))
         throw new UserError("--validate-from: no directory " + validateFrom);
       var dir =
@@ -222,6 +224,14 @@ public final class ScaleModelCommand implements Callable<Integer> {
         bench.path("ppo_step_ms").asDouble(otherwise.ppoStepS() * 1e3) / 1e3,
         otherwise.tokensPerUpdate(),
         0);
+  }
+
+  private static boolean onPath(String program) {
+    var path = System.getenv("PATH");
+    if (path == null) return false;
+    for (var dir : path.split(java.io.File.pathSeparator))
+      if (Files.isExecutable(Path.of(dir, program))) return true;
+    return false;
   }
 
   /** "1-4,8" → 1, 2, 3, 4, 8. */

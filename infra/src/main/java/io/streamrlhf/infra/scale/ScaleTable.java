@@ -13,12 +13,14 @@ public final class ScaleTable {
   public record Row(LoopSimulation.Result async, LoopSimulation.Result sync) {}
 
   /**
-   * The fewest actors that saturate the learner: its idle fraction at most {@code idleBound}; null
-   * when no count of {@code rows} does.
+   * The fewest actors that saturate the learner: its steady-state idle fraction (after the first
+   * tenth of the updates) at most {@code idleBound}; null when no count of {@code rows} does.
    */
   public static Integer saturation(List<Row> rows, double idleBound) {
     for (var row : rows) {
-      if (row.async().learnerIdleFraction() <= idleBound) return row.async().actors();
+      var r = row.async();
+      int from = Math.max(1, (r.publishedAt().length - 1) / 10);
+      if (r.window(from).learnerIdleFraction() <= idleBound) return r.actors();
     }
     return null;
   }
@@ -78,7 +80,8 @@ public final class ScaleTable {
     var saturating = saturation(rows, idleBound);
     if (saturating != null) {
       out.printf(
-          "saturation: %d actor(s) keep one learner busy (learner idle <= %.0f%%)%n",
+          "saturation: %d actor(s) keep one learner busy (learner idle <= %.0f%% after the first"
+              + " tenth of the updates)%n",
           saturating, 100 * idleBound);
     } else {
       int inFlight = (costs.maxLag() + 1) * costs.promptsPerBatch();

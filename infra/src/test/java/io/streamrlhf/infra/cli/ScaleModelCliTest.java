@@ -8,10 +8,10 @@ import org.junit.jupiter.api.Test;
 class ScaleModelCliTest {
   @Test
   void printsTheTableTheSaturationAndTheWeightPath() {
-    var run = CliRun.run("scale-model", "--actors", "1-3", "--set", "updates=40");
+    var run = CliRun.run("scale-model", "--actors", "1-3", "--set", "updates=150");
     assertThat(run.exitCode()).isZero();
     assertThat(run.out())
-        .contains("\"updates\" : 40")
+        .contains("\"updates\" : 150")
         .contains("learner-bound ceiling")
         .contains("saturation: 2 actor(s)")
         .contains("apply/step for large p");
