@@ -41,7 +41,7 @@ import picocli.CommandLine.Spec;
       "publish_s, publish_to_apply_s, actor_load_s, max_lag, prompts_per_batch,",
       "responses_per_prompt, max_prompts_per_actor_batch, prompt_partitions, actor_cores, updates),",
       "--set KEY=VALUE one key. With --validate: runs the loop as pinned processes (learner on one",
-      "CPU, 1, 2 and 3 actors sharing another, and 1 actor --sync; taskset pins them), measures each",
+      "CPU, 1, 2 and 3 actors sharing another, async and --sync; taskset pins them), measures each",
       "run's costs (rollout timestamps, the learner's log) and prints the model's prediction beside",
       "every run, from the first run's costs and from its own; --validate-from DIR predicts saved runs."
     })

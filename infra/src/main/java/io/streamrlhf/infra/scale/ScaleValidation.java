@@ -18,7 +18,7 @@ import java.util.List;
 
 /**
  * The scale model against measured runs: the loop as pinned processes on one machine (a learner on
- * {@code learnerCpus}; 1, 2 and 3 actors, and 1 actor with max_lag 0, sharing {@code actorCpus},
+ * {@code learnerCpus}; 1, 2 and 3 actors sharing {@code actorCpus}, with max_lag 4 and with 0,
  * where the broker also runs), bench-small-shaped random models. The costs are measured in the
  * first run (1 actor, asynchronous) from the rollouts' own timestamps and the learner's log; the
  * model, given those costs and each run's actor count, max_lag and shared actor cores, predicts
@@ -33,7 +33,9 @@ public final class ScaleValidation {
           new Setup("1 actor", 1, 4),
           new Setup("2 actors", 2, 4),
           new Setup("3 actors", 3, 4),
-          new Setup("1 actor, sync", 1, 0));
+          new Setup("1 actor, sync", 1, 0),
+          new Setup("2 actors, sync", 2, 0),
+          new Setup("3 actors, sync", 3, 0));
 
   /** The validation loop's shape: bench's batch of 8 prompts × K 2. */
   static final int PROMPTS_PER_BATCH = 8;
