@@ -1,0 +1,254 @@
+package io.streamrlhf.infra.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamrlhf.infra.scale.LoopCosts;
+import io.streamrlhf.infra.scale.ScaleTable;
+import io.streamrlhf.infra.scale.ScaleValidation;
+import io.streamrlhf.infra.scale.WeightPath;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code rlhf scale-model}: the streaming loop's scale model ({@link
+ * io.streamrlhf.infra.scale.LoopSimulation}) for 1–64 actors from measured costs, the point where
+ * Kafka's weight path stops keeping up ({@link WeightPath}), and with {@code --validate} the model
+ * against measured runs of pinned processes ({@link ScaleValidation}).
+ */
+@Command(
+    name = "scale-model",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = {
+      "Predicts the streaming loop's throughput, learner idle fraction and policy lag for N actors",
+      "(a discrete-event simulation with the loop's rules: update u trains on prompt batch u, batch",
+      "u+max_lag is published after version u, actors swap versions between batches, prompts reach",
+      "actors through the prompt topic's partitions) from measured costs, asynchronous and --sync",
+      "(max_lag 0); the actor count that saturates one learner; and the model size at which weights",
+      "publish-to-apply exceeds a PPO step. Costs default to bench-small as `rlhf bench` measured it",
+      "on the idle machine; --bench takes a `rlhf bench` output, --costs a JSON file of cost keys",
+      "(actor_rollouts_per_s, actor_batch_overhead_s, learner_update_s, learner_checkpoint_s,",
+      "publish_s, publish_to_apply_s, actor_load_s, max_lag, prompts_per_batch,",
+      "responses_per_prompt, max_prompts_per_actor_batch, prompt_partitions, actor_cores, updates),",
+      "--set KEY=VALUE one key. With --validate: runs the loop as pinned processes (learner on one",
+      "CPU, 1, 2 and 3 actors sharing another, async and --sync; taskset pins them), measures each",
+      "run's costs (rollout timestamps, the learner's log) and prints the model's prediction beside",
+      "every run, from the first run's costs and from its own; --validate-from DIR predicts saved runs."
+    })
+public final class ScaleModelCommand implements Callable<Integer> {
+  private static final ObjectMapper SNAKE =
+      new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--bench", description = "A `rlhf bench` JSON output to take the costs from.")
+  Path bench;
+
+  @Option(names = "--costs", description = "A JSON file of cost keys (see above).")
+  Path costsFile;
+
+  @Option(
+      names = "--set",
+      paramLabel = "KEY=VALUE",
+      description = "One cost key (after --bench and --costs), e.g. --set max_lag=2.")
+  List<String> sets = new ArrayList<>();
+
+  @Option(
+      names = "--actors",
+      split = ",",
+      description = "Actor counts to simulate: numbers and ranges, e.g. 1-64 or 1,2,4.")
+  List<String> actors = List.of("1-4", "6", "8", "12", "16", "24", "32", "48", "64");
+
+  @Option(
+      names = "--saturated-idle",
+      description = "A learner idle at most this fraction counts as saturated.")
+  double saturatedIdle = 0.05;
+
+  @Option(
+      names = "--learner-gflops",
+      split = ",",
+      description =
+          "Learner speeds (achieved GFLOP/s) for the weight path's crossing; 0: the measured one.")
+  List<Double> learnerGflops = List.of(0.0, 1e3, 1e4, 1e5, 1e6);
+
+  @Option(names = "--seed", description = "Seed of the simulated run id (prompt partitions).")
+  long seed = 1;
+
+  @Option(
+      names = "--validate",
+      description =
+          "Run the loop as pinned processes and print predicted vs measured (minutes; needs 2 CPUs).")
+  boolean validate;
+
+  @Option(names = "--validate-dir", description = "With --validate: where the runs write.")
+  Path validateDir;
+
+  @Option(names = "--validate-updates", description = "With --validate: updates per run.")
+  int validateUpdates = 30;
+
+  @Option(
+      names = "--validate-from",
+      description =
+          "Predict the runs an earlier --validate saved in this directory (its --validate-dir)"
+              + " again, without running them.")
+  Path validateFrom;
+
+  @Option(
+      names = "--warmup",
+      description =
+          "Validation: compare throughput and learner idle from this version on (the first"
+              + " updates pay JIT and first-touch costs).")
+  int warmup = 5;
+
+  @Option(
+      names = "--learner-cpus",
+      description = "With --validate: the learner's CPU list (taskset's spelling).")
+  String learnerCpus = "1";
+
+  @Option(names = "--actor-cpus", description = "With --validate: the actors' CPU list.")
+  String actorCpus = "0";
+
+  @Override
+  public Integer call() throws Exception {
+    var out = spec.commandLine().getOut();
+    if (validate || validateFrom != null) {
+      if (validate && validateFrom != null)
+        throw new UserError(
+            "--validate runs the loops, --validate-from reads them: one of the two");
+      if (validateUpdates <= warmup)
+        throw new UserError("--validate-updates must be more than --warmup (" + warmup + ")");
+      if (validate && !onPath("taskset"))
+        throw new UserError("--validate pins its processes with taskset (util-linux): not found");
+      if (validateFrom != null && !Files.isDirectory(validateFrom))
+        throw new UserError("--validate-from: no directory " + validateFrom);
+      var dir =
+          validateFrom != null
+              ? validateFrom
+              : validateDir != null ? validateDir : Files.createTempDirectory("rlhf-scale-");
+      new ScaleValidation(dir, validateUpdates, learnerCpus, actorCpus, seed, warmup, validate, out)
+          .run();
+      return 0;
+    }
+    var costs = costs();
+    if (saturatedIdle < 0 || saturatedIdle > 1)
+      throw new UserError("--saturated-idle must be within 0..1, got " + saturatedIdle);
+    var counts = counts(actors);
+    out.printf(
+        "costs: %s%n", SNAKE.writerWithDefaultPrettyPrinter().writeValueAsString(costs).strip());
+    ScaleTable.print(costs, ScaleTable.simulate(costs, counts, seed), saturatedIdle, out);
+    out.println();
+    var path = WeightPath.benchSmall();
+    if (bench != null) path = weightPath(readJson(bench), path);
+    var flops = learnerGflops.stream().mapToDouble(g -> g * 1e9).toArray();
+    ScaleTable.printWeightPath(path, flops, out);
+    return 0;
+  }
+
+  private LoopCosts costs() throws IOException {
+    var costs = LoopCosts.benchSmall();
+    if (bench != null) costs = costs.withBench(readJson(bench));
+    ObjectNode node = SNAKE.valueToTree(costs);
+    if (costsFile != null) {
+      var overrides = readJson(costsFile);
+      if (!overrides.isObject()) throw new UserError(costsFile + ": expected a JSON object");
+      var fields = overrides.fields();
+      while (fields.hasNext()) {
+        var field = fields.next();
+        set(node, field.getKey(), field.getValue().asText(), costsFile.toString());
+      }
+    }
+    for (var s : sets) {
+      int eq = s.indexOf('=');
+      if (eq <= 0) throw new UserError("--set expects KEY=VALUE, got '" + s + "'");
+      set(node, s.substring(0, eq).strip(), s.substring(eq + 1).strip(), "--set");
+    }
+    try {
+      return SNAKE.treeToValue(node, LoopCosts.class);
+    } catch (IOException | IllegalArgumentException e) {
+      var cause = e.getCause() instanceof IllegalArgumentException iae ? iae : e;
+      throw new UserError("costs: " + cause.getMessage().lines().findFirst().orElse(""));
+    }
+  }
+
+  private static void set(ObjectNode node, String key, String value, String where) {
+    if (!node.has(key))
+      throw new UserError(
+          where + ": unknown cost key '" + key + "'; known: " + String.join(", ", keys(node)));
+    try {
+      if (value.matches("-?\\d+")) node.put(key, Long.parseLong(value));
+      else node.put(key, Double.parseDouble(value));
+    } catch (NumberFormatException e) {
+      throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");
+    }
+  }
+
+  private static List<String> keys(ObjectNode node) {
+    var keys = new ArrayList<String>();
+    node.fieldNames().forEachRemaining(keys::add);
+    return keys;
+  }
+
+  private static JsonNode readJson(Path file) {
+    try {
+      return SNAKE.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new UserError("cannot read " + file + " as JSON: " + e.getMessage());
+    }
+  }
+
+  /** The weight path of a bench output: its params, snapshot bytes, phases and PPO step. */
+  static WeightPath weightPath(JsonNode bench, WeightPath otherwise) {
+    var phases = bench.path("weights_phases_ms");
+    double p2a =
+        bench.path("weights_publish_to_apply_ms").asDouble(otherwise.publishToApplyS() * 1e3);
+    double moved =
+        phases.path("encode").asDouble(0)
+            + phases.path("publish_until_acked").asDouble(0)
+            + phases.path("actor_load").asDouble(0);
+    double fixed = moved > 0 && moved < p2a ? (p2a - moved) / 1e3 : otherwise.fixedS();
+    return new WeightPath(
+        bench.path("params").asLong(otherwise.params()),
+        bench.path("stream_setup").path("snapshot_bytes").asLong(otherwise.snapshotBytes()),
+        p2a / 1e3,
+        fixed,
+        bench.path("ppo_step_ms").asDouble(otherwise.ppoStepS() * 1e3) / 1e3,
+        otherwise.tokensPerUpdate(),
+        0);
+  }
+
+  private static boolean onPath(String program) {
+    var path = System.getenv("PATH");
+    if (path == null) return false;
+    for (var dir : path.split(java.io.File.pathSeparator))
+      if (Files.isExecutable(Path.of(dir, program))) return true;
+    return false;
+  }
+
+  /** "1-4,8" → 1, 2, 3, 4, 8. */
+  static List<Integer> counts(List<String> specs) {
+    var counts = new ArrayList<Integer>();
+    for (var spec : specs) {
+      try {
+        int dash = spec.indexOf('-');
+        int from = Integer.parseInt(dash < 0 ? spec.strip() : spec.substring(0, dash).strip());
+        int to = dash < 0 ? from : Integer.parseInt(spec.substring(dash + 1).strip());
+        if (from < 1 || to < from) throw new NumberFormatException();
+        for (int n = from; n <= to; n++) counts.add(n);
+      } catch (NumberFormatException e) {
+        throw new UserError(
+            "--actors: expected counts >= 1 or ranges like 1-64, got '" + spec + "'");
+      }
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,223 @@
+package io.streamrlhf.infra.scale;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.streamrlhf.schemas.Topics;
+
+/**
+ * What one streaming loop's parts cost, measured, and the loop's shape: the inputs of {@link
+ * LoopSimulation}. Times in seconds.
+ *
+ * @param actorRolloutsPerS one actor's sampling rate on a core of its own (rollouts/s of a full
+ *     batch: sampling, reference and reward scoring, producing)
+ * @param actorBatchOverheadS a fixed cost per actor batch on top of rows ÷ rate (decode steps cost
+ *     about the same for 4 rows as for 16 on a CPU); a batch of r rows takes overhead + r ÷ rate
+ * @param learnerUpdateS one PPO update on one batch (proximal recompute, epochs, optimizer)
+ * @param learnerCheckpointS writing the checkpoint after each update (the learner waits for it)
+ * @param publishS the learner's share of a weight publish: encode and publish until the broker
+ *     acknowledged every chunk (the learner waits for it, then publishes prompts)
+ * @param publishToApplyS from the start of encoding to an idle actor having loaded the version
+ * @param actorLoadS the actor's own share of publishToApply (load into its policy, on its core)
+ * @param maxLag the learner's staleness bound
+ * @param promptsPerBatch prompts of one learner batch
+ * @param responsesPerPrompt K rollouts per prompt
+ * @param maxPromptsPerActorBatch an actor samples at most this many queued prompts at once
+ * @param promptPartitions partitions of {@code rlhf.prompts}: at most this many actors get prompts
+ * @param actorCores cores the actors share; 0: every actor on a core of its own
+ * @param updates updates simulated
+ */
+public record LoopCosts(
+    double actorRolloutsPerS,
+    double actorBatchOverheadS,
+    double learnerUpdateS,
+    double learnerCheckpointS,
+    double publishS,
+    double publishToApplyS,
+    double actorLoadS,
+    int maxLag,
+    int promptsPerBatch,
+    int responsesPerPrompt,
+    int maxPromptsPerActorBatch,
+    int promptPartitions,
+    int actorCores,
+    int updates) {
+
+  public LoopCosts {
+    positive("actor_rollouts_per_s", actorRolloutsPerS);
+    positive("learner_update_s", learnerUpdateS);
+    atLeastZero("actor_batch_overhead_s", actorBatchOverheadS);
+    atLeastZero("learner_checkpoint_s", learnerCheckpointS);
+    atLeastZero("publish_s", publishS);
+    atLeastZero("actor_load_s", actorLoadS);
+    if (publishToApplyS < actorLoadS)
+      throw new IllegalArgumentException(
+          "publish_to_apply_s ("
+              + publishToApplyS
+              + ") must include actor_load_s ("
+              + actorLoadS
+              + ")");
+    if (maxLag < 0) throw new IllegalArgumentException("max_lag must be >= 0, got " + maxLag);
+    if (promptsPerBatch < 1 || responsesPerPrompt < 1 || maxPromptsPerActorBatch < 1)
+      throw new IllegalArgumentException(
+          "prompts_per_batch, responses_per_prompt and max_prompts_per_actor_batch must be >= 1");
+    if (promptPartitions < 1)
+      throw new IllegalArgumentException("prompt_partitions must be >= 1, got " + promptPartitions);
+    if (actorCores < 0)
+      throw new IllegalArgumentException("actor_cores must be >= 0, got " + actorCores);
+    if (updates < 1) throw new IllegalArgumentException("updates must be >= 1, got " + updates);
+  }
+
+  /**
+   * bench-small as measured by {@code rlhf bench --compare-peer} on the idle machine
+   * (EXPERIMENTS.md, 2026-11-30): PPO step 160.4 ms, 42.7 rollouts/s through Kafka,
+   * publish-to-apply 153 ms (encode 15.4, publish until acked 99.5, actor load 3.6), bench's batch
+   * of 8 prompts × K 2 (an actor samples at most prompts_per_batch prompts at once, as {@code
+   * LocalLoop.settings} sets it), max_lag 4, the loop's 4 prompt partitions, one core per actor.
+   */
+  public static LoopCosts benchSmall() {
+    return new LoopCosts(
+        42.7,
+        0,
+        0.1604,
+        0,
+        0.0154 + 0.0995,
+        0.153,
+        0.0036,
+        4,
+        8,
+        2,
+        8,
+        Topics.PROMPT_PARTITIONS,
+        0,
+        200);
+  }
+
+  /**
+   * These costs with the figures a {@code rlhf bench} JSON output holds ({@code
+   * stream_rollouts_per_s}, {@code ppo_step_ms}, {@code weights_publish_to_apply_ms}, {@code
+   * weights_phases_ms}, {@code stream_setup}); keys it lacks keep their value here.
+   */
+  public LoopCosts withBench(JsonNode bench) {
+    var phases = bench.path("weights_phases_ms");
+    var setup = bench.path("stream_setup");
+    double publish =
+        phases.has("encode") && phases.has("publish_until_acked")
+            ? (phases.get("encode").asDouble() + phases.get("publish_until_acked").asDouble())
+                / 1000
+            : publishS;
+    return new LoopCosts(
+        number(bench, "stream_rollouts_per_s", actorRolloutsPerS),
+        actorBatchOverheadS,
+        number(bench, "ppo_step_ms", learnerUpdateS * 1000) / 1000,
+        learnerCheckpointS,
+        publish,
+        number(bench, "weights_publish_to_apply_ms", publishToApplyS * 1000) / 1000,
+        number(phases, "actor_load", actorLoadS * 1000) / 1000,
+        maxLag,
+        (int) number(setup, "prompts_per_batch", promptsPerBatch),
+        (int) number(setup, "responses_per_prompt", responsesPerPrompt),
+        maxPromptsPerActorBatch,
+        promptPartitions,
+        actorCores,
+        updates);
+  }
+
+  /** Rollouts of one learner batch. */
+  public int rolloutsPerBatch() {
+    return promptsPerBatch * responsesPerPrompt;
+  }
+
+  /** The learner's own time per update, without waiting: update, checkpoint, publish. */
+  public double learnerBusyS() {
+    return learnerUpdateS + learnerCheckpointS + publishS;
+  }
+
+  /** One actor's time for a batch of {@code rows} rollouts, on a core of its own. */
+  public double actorBatchS(int rows) {
+    return actorBatchOverheadS + rows / actorRolloutsPerS;
+  }
+
+  public LoopCosts withMaxLag(int lag) {
+    return new LoopCosts(
+        actorRolloutsPerS,
+        actorBatchOverheadS,
+        learnerUpdateS,
+        learnerCheckpointS,
+        publishS,
+        publishToApplyS,
+        actorLoadS,
+        lag,
+        promptsPerBatch,
+        responsesPerPrompt,
+        maxPromptsPerActorBatch,
+        promptPartitions,
+        actorCores,
+        updates);
+  }
+
+  public LoopCosts withPromptPartitions(int partitions) {
+    return new LoopCosts(
+        actorRolloutsPerS,
+        actorBatchOverheadS,
+        learnerUpdateS,
+        learnerCheckpointS,
+        publishS,
+        publishToApplyS,
+        actorLoadS,
+        maxLag,
+        promptsPerBatch,
+        responsesPerPrompt,
+        maxPromptsPerActorBatch,
+        partitions,
+        actorCores,
+        updates);
+  }
+
+  public LoopCosts withActorCores(int cores) {
+    return new LoopCosts(
+        actorRolloutsPerS,
+        actorBatchOverheadS,
+        learnerUpdateS,
+        learnerCheckpointS,
+        publishS,
+        publishToApplyS,
+        actorLoadS,
+        maxLag,
+        promptsPerBatch,
+        responsesPerPrompt,
+        maxPromptsPerActorBatch,
+        promptPartitions,
+        cores,
+        updates);
+  }
+
+  public LoopCosts withUpdates(int n) {
+    return new LoopCosts(
+        actorRolloutsPerS,
+        actorBatchOverheadS,
+        learnerUpdateS,
+        learnerCheckpointS,
+        publishS,
+        publishToApplyS,
+        actorLoadS,
+        maxLag,
+        promptsPerBatch,
+        responsesPerPrompt,
+        maxPromptsPerActorBatch,
+        promptPartitions,
+        actorCores,
+        n);
+  }
+
+  private static double number(JsonNode node, String key, double otherwise) {
+    var value = node.get(key);
+    return value != null && value.isNumber() ? value.asDouble() : otherwise;
+  }
+
+  private static void positive(String name, double value) {
+    if (!(value > 0)) throw new IllegalArgumentException(name + " must be > 0, got " + value);
+  }
+
+  private static void atLeastZero(String name, double value) {
+    if (!(value >= 0)) throw new IllegalArgumentException(name + " must be >= 0, got " + value);
+  }
+}

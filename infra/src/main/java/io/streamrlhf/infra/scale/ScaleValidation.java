@@ -1,0 +1,251 @@
+package io.streamrlhf.infra.scale;
+
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.model.checkpoint.RewardStats;
+import io.streamrlhf.tasks.SplitMix64;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The scale model against measured runs: the loop as pinned processes on one machine (a learner on
+ * {@code learnerCpus}; 1, 2 and 3 actors sharing {@code actorCpus}, with max_lag 4 and with 0,
+ * where the broker also runs), bench-small-shaped random models. The costs are measured in the
+ * first run (1 actor, asynchronous) from the rollouts' own timestamps and the learner's log; the
+ * model, given those costs and each run's actor count, max_lag and shared actor cores, predicts
+ * every run, and the table puts prediction and measurement side by side.
+ */
+public final class ScaleValidation {
+  /** One measured configuration. */
+  record Setup(String name, int actors, int maxLag) {}
+
+  static final List<Setup> SETUPS =
+      List.of(
+          new Setup("1 actor", 1, 4),
+          new Setup("2 actors", 2, 4),
+          new Setup("3 actors", 3, 4),
+          new Setup("1 actor, sync", 1, 0),
+          new Setup("2 actors, sync", 2, 0),
+          new Setup("3 actors, sync", 3, 0));
+
+  /** The validation loop's shape: bench's batch of 8 prompts × K 2. */
+  static final int PROMPTS_PER_BATCH = 8;
+
+  static final int RESPONSES_PER_PROMPT = 2;
+
+  private final Path dir;
+  private final int updates;
+  private final String learnerCpus;
+  private final String actorCpus;
+  private final long seed;
+  private final PrintWriter out;
+  private final int warmup;
+  private final boolean measure;
+
+  /**
+   * @param warmup throughput and idle are compared from version {@code warmup} on (the first
+   *     updates pay the JIT and first-touch costs the model does not have)
+   * @param measure run the loops; false: read the runs an earlier validation saved in {@code dir}
+   */
+  public ScaleValidation(
+      Path dir,
+      int updates,
+      String learnerCpus,
+      String actorCpus,
+      long seed,
+      int warmup,
+      boolean measure,
+      PrintWriter out) {
+    this.warmup = warmup;
+    this.measure = measure;
+    this.dir = dir;
+    this.updates = updates;
+    this.learnerCpus = learnerCpus;
+    this.actorCpus = actorCpus;
+    this.seed = seed;
+    this.out = out;
+  }
+
+  public void run() throws IOException, InterruptedException {
+    Files.createDirectories(dir);
+    writeModels(dir);
+    if (measure) {
+      out.printf(
+          "scale-model --validate: runs in %s; learner on CPU %s, actors and broker on CPU %s"
+              + " (taskset); load average %s at the start%n",
+          dir, learnerCpus, actorCpus, loadAverage());
+    } else {
+      out.printf("scale-model --validate-from %s: the runs saved there%n", dir);
+    }
+    var measured = new ArrayList<MeasuredRun>();
+    for (var setup : SETUPS) {
+      var runDir = dir.resolve(setup.name().replaceAll("[^a-z0-9]+", "-"));
+      if (!measure) {
+        var run = MeasuredRun.load(runDir);
+        measured.add(run);
+        out.printf("  %s: %s%n", setup.name(), run.line());
+        continue;
+      }
+      var config = config(setup.maxLag());
+      Path configFile = runDir.resolve("config");
+      Files.createDirectories(configFile);
+      ConfigLoader.save(config, configFile);
+      out.printf("run '%s' (%d updates)...%n", setup.name(), updates);
+      var run =
+          new PinnedLoop(
+                  runDir,
+                  dir,
+                  configFile.resolve(ConfigLoader.FILE_NAME),
+                  setup.actors(),
+                  learnerCpus,
+                  actorCpus,
+                  out)
+              .run();
+      measured.add(run);
+      out.printf("  measured: %s%n", run.line());
+    }
+    int cores = cpuCount(actorCpus);
+    int updates = (int) measured.get(0).summary().rolloutsApplied() / rolloutsPerBatch();
+    var own = new ArrayList<LoopCosts>();
+    for (int i = 0; i < SETUPS.size(); i++) {
+      var c =
+          measured
+              .get(i)
+              .costs(PROMPTS_PER_BATCH, RESPONSES_PER_PROMPT, cores, warmup)
+              .withMaxLag(SETUPS.get(i).maxLag())
+              .withUpdates(updates);
+      own.add(c);
+      out.printf(
+          "costs measured in '%s': an actor alone %.1f rollouts/s + %.3f s a batch; update %.3f s,"
+              + " checkpoint %.3f s, publish %.3f s; publish-to-apply %.3f s%n",
+          SETUPS.get(i).name(),
+          c.actorRolloutsPerS(),
+          c.actorBatchOverheadS(),
+          c.learnerUpdateS(),
+          c.learnerCheckpointS(),
+          c.publishS(),
+          c.publishToApplyS());
+    }
+    out.printf(
+        "predicted vs measured: rollouts/s and learner idle from v%d's publish to v%d's (the"
+            + " steady state), lag over the whole run; 'from run 1' predicts with the costs of"
+            + " '%s', 'own' with each run's (which a load that changes between runs needs)%n",
+        warmup, updates, SETUPS.get(0).name());
+    out.printf(
+        "%-14s | %8s | %17s | %17s | %14s | %9s | %9s%n",
+        "run",
+        "measured",
+        "from run 1 (err)",
+        "own costs (err)",
+        "l_idle m/own",
+        "lag50 m/p",
+        "lag99 m/p");
+    for (int i = 0; i < SETUPS.size(); i++) {
+      var setup = SETUPS.get(i);
+      var m = measured.get(i);
+      var mw = m.window(warmup, updates, rolloutsPerBatch());
+      var fromFirst =
+          LoopSimulation.run(own.get(0).withMaxLag(setup.maxLag()), setup.actors(), seed);
+      var fromOwn = LoopSimulation.run(own.get(i), setup.actors(), seed);
+      var fw = fromFirst.window(warmup);
+      var ow = fromOwn.window(warmup);
+      out.printf(
+          "%-14s | %8.2f | %8.2f %+7.1f%% | %8.2f %+7.1f%% | %6.3f %6.3f  | %4d %4d | %4d %4d%n",
+          setup.name(),
+          mw.rolloutsPerS(),
+          fw.rolloutsPerS(),
+          100 * (fw.rolloutsPerS() / mw.rolloutsPerS() - 1),
+          ow.rolloutsPerS(),
+          100 * (ow.rolloutsPerS() / mw.rolloutsPerS() - 1),
+          mw.learnerIdleFraction(),
+          ow.learnerIdleFraction(),
+          m.summary().lagP50(),
+          fromOwn.lagP50(),
+          m.summary().lagP99(),
+          fromOwn.lagP99());
+    }
+    if (measure) out.printf("load average %s at the end%n", loadAverage());
+  }
+
+  private static int rolloutsPerBatch() {
+    return PROMPTS_PER_BATCH * RESPONSES_PER_PROMPT;
+  }
+
+  private PpoConfig config(int maxLag) {
+    return ConfigLoader.with(
+        PpoConfig.defaults(),
+        "seed=" + seed,
+        "updates=" + updates,
+        "prompts_per_batch=" + PROMPTS_PER_BATCH,
+        "responses_per_prompt=" + RESPONSES_PER_PROMPT,
+        "epochs_per_batch=1",
+        "tokens_per_minibatch=4096",
+        "value_warmup_updates=0",
+        "eval_every_updates=100000",
+        "eval_prompts=1",
+        "log_every_updates=1",
+        "checkpoint_every_updates=100000",
+        "max_lag=" + maxLag);
+  }
+
+  /** Random bench-small SFT and reward-model checkpoints in {@code dir/sft} and {@code dir/rm}. */
+  static void writeModels(Path dir) throws IOException {
+    if (Checkpoint.exists(dir.resolve("sft")) && Checkpoint.exists(dir.resolve("rm"))) return;
+    var shape = GptConfig.small();
+    try (var sft = Gpt.create(shape, 1);
+        var rm = Gpt.create(shape, 2)) {
+      Checkpoint.write(
+          dir.resolve("sft"),
+          shape,
+          sft.snapshot(0),
+          sft.snapshot(0),
+          new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
+      var stats = new RewardStats(0.0, 1.0, 2, 1, 1, 0.5, 0.5, 0.5, 1.0, 0.0, 0.5, 0.5, 0.0);
+      Checkpoint.write(
+          dir.resolve("rm"),
+          shape,
+          rm.snapshot(0),
+          rm.snapshot(0),
+          new TrainState(
+              "reward",
+              0,
+              0,
+              new SplitMix64(2).state(),
+              0,
+              stats.into(Json.MAPPER.createObjectNode())));
+    }
+  }
+
+  /** How many CPUs a taskset list names ("0", "0-1", "0,2"). */
+  static int cpuCount(String list) {
+    int n = 0;
+    for (var part : list.split(",")) {
+      int dash = part.indexOf('-');
+      n +=
+          dash < 0
+              ? 1
+              : Integer.parseInt(part.substring(dash + 1).strip())
+                  - Integer.parseInt(part.substring(0, dash).strip())
+                  + 1;
+    }
+    return n;
+  }
+
+  private static String loadAverage() {
+    try {
+      var parts = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return parts[0] + " " + parts[1] + " " + parts[2];
+    } catch (IOException e) {
+      return "unknown";
+    }
+  }
+}
