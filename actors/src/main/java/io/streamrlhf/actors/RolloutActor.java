@@ -296,6 +296,10 @@ public final class RolloutActor extends VerticleBase {
    * when sampling in flight (then loaded into the very model the running batch samples from).
    */
   private void applyPendingPolicy() {
+    applyPendingPolicy(false);
+  }
+
+  private void applyPendingPolicy(boolean midBatch) {
     var snapshot = mailbox.take();
     if (snapshot == null || snapshot.version() <= version) return;
     long loading = System.nanoTime();
@@ -313,8 +317,8 @@ public final class RolloutActor extends VerticleBase {
     long ms = Math.max(0, Instant.now().toEpochMilli() - snapshot.publishedAt().toEpochMilli());
     log.accept(
         String.format(
-            "%s: policy v%d applied (%d ms after it was published)",
-            settings.actorId(), version, ms));
+            "%s: policy v%d applied (%d ms after it was published%s)",
+            settings.actorId(), version, ms, midBatch ? "; in flight, mid-batch" : ""));
     vertx
         .eventBus()
         .publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));
@@ -426,7 +430,7 @@ public final class RolloutActor extends VerticleBase {
     Generator.Versions versions =
         settings.swap() == WeightSwap.IN_FLIGHT
             ? step -> {
-              if (step > 0) applyPendingPolicy();
+              if (step > 0) applyPendingPolicy(true);
               return version;
             }
             : Generator.Versions.fixed(version);

@@ -14,11 +14,12 @@ public enum WeightSwap {
   IN_FLIGHT("in-flight");
 
   /**
-   * Between batches: on this project's demo-size models a batch takes well under a second, so the
-   * lag an in-flight swap saves is a fraction of one version, and the measured throughput was the
-   * same within noise (see the issue's closing note); between batches keeps each rollout on-policy
-   * for a single version, which is easier to reason about. {@code --swap in-flight} for long
-   * generations.
+   * Between batches. With prompts of batch b published at learner version b − max_lag, an actor
+   * samples a batch as soon as its prompts arrive and is then idle until the next version, so on
+   * this project's short demo answers an in-flight swap almost never happens (none in 20 batches of
+   * the demo's SFT model, 4 in 12 of its base model) and moved neither lag nor gold score, while
+   * loading weights on the single-threaded decode path. In flight pays when generations are long
+   * and actors always busy (PipelineRL's setting): {@code --swap in-flight}.
    */
   public static final WeightSwap DEFAULT = BETWEEN_BATCHES;
 
