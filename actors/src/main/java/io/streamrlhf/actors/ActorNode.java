@@ -78,6 +78,7 @@ public final class ActorNode implements Supervisor.Part {
                 model,
                 settings.weightKeys().verifier(model),
                 log);
+        if (model == WeightModel.POLICY) subscriber.deliveringTo(actor.policyMailbox());
         subscriber.ended().exceptionally(node::failed);
         node.subscriberDeployments.add(
             await(

@@ -27,6 +27,8 @@ import java.util.Objects;
  *     drawn beyond the rollouts' K when K_label is larger
  * @param weightKeys whose signatures the actor requires on the policy and reward versions it
  *     applies; a model without a key is applied unchecked (and the actor says so once)
+ * @param swap when a new policy version takes effect: between batches, or in flight between decode
+ *     steps of a batch ({@link WeightSwap})
  */
 public record ActorSettings(
     String actorId,
@@ -40,7 +42,8 @@ public record ActorSettings(
     Duration kafkaTimeout,
     double labelRequestShare,
     int labelResponses,
-    TrustedWeightKeys weightKeys) {
+    TrustedWeightKeys weightKeys,
+    WeightSwap swap) {
   /** The consumer group of the loop's actors. */
   public static final String DEFAULT_GROUP = "rlhf-actors";
 
@@ -55,6 +58,7 @@ public record ActorSettings(
       throw new IllegalArgumentException("an actor needs an id");
     Objects.requireNonNull(kafka, "kafka");
     Objects.requireNonNull(weightKeys, "weightKeys");
+    Objects.requireNonNull(swap, "swap");
     if (responsesPerPrompt < 1)
       throw new IllegalArgumentException("responses per prompt must be >= 1");
     if (maxPromptsPerBatch < 1)
@@ -102,7 +106,8 @@ public record ActorSettings(
         Duration.ofSeconds(30),
         DEFAULT_LABEL_REQUEST_SHARE,
         DEFAULT_LABEL_RESPONSES,
-        TrustedWeightKeys.none());
+        TrustedWeightKeys.none(),
+        WeightSwap.DEFAULT);
   }
 
   public ActorSettings withVersionWait(Duration wait) {
@@ -118,7 +123,8 @@ public record ActorSettings(
         kafkaTimeout,
         labelRequestShare,
         labelResponses,
-        weightKeys);
+        weightKeys,
+        swap);
   }
 
   public ActorSettings withMaxPromptsPerBatch(int n) {
@@ -134,7 +140,8 @@ public record ActorSettings(
         kafkaTimeout,
         labelRequestShare,
         labelResponses,
-        weightKeys);
+        weightKeys,
+        swap);
   }
 
   /** Asks {@code share} of the prompts to be ranked, with {@code responses} answers each. */
@@ -151,7 +158,8 @@ public record ActorSettings(
         kafkaTimeout,
         share,
         responses,
-        weightKeys);
+        weightKeys,
+        swap);
   }
 
   /** Requires these keys' signatures on the versions the actor applies. */
@@ -168,6 +176,25 @@ public record ActorSettings(
         kafkaTimeout,
         labelRequestShare,
         labelResponses,
-        keys);
+        keys,
+        swap);
+  }
+
+  /** Applies new policy versions as {@code swap} says. */
+  public ActorSettings withSwap(WeightSwap swap) {
+    return new ActorSettings(
+        actorId,
+        kafka,
+        groupId,
+        responsesPerPrompt,
+        maxNewTokens,
+        temperature,
+        maxPromptsPerBatch,
+        versionWait,
+        kafkaTimeout,
+        labelRequestShare,
+        labelResponses,
+        weightKeys,
+        swap);
   }
 }

@@ -2,6 +2,7 @@ package io.streamrlhf.actors;
 
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.ComputeDevice;
+import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RewardFunction;
@@ -56,9 +57,12 @@ import org.apache.kafka.common.errors.RebalanceInProgressException;
  *
  * <p>Sampling is blocking compute, so this is a worker verticle: one step (swap weights if a new
  * version arrived, poll, sample what is eligible, produce, commit) runs at a time on its context,
- * interleaved with the weight messages its {@link WeightSubscriber}s send; the policy and the
- * reward model therefore change only between batches, never inside one, and no state is shared
- * across verticles.
+ * interleaved with the weight messages its {@link WeightSubscriber}s send. The reward model changes
+ * only between batches. The policy too by default; with {@link WeightSwap#IN_FLIGHT} the actor also
+ * applies a new policy version between two decode steps of a batch (PipelineRL), which it reads
+ * from its {@link PolicyMailbox} (the policy subscriber fills it from its own thread: the actor's
+ * context is busy for the whole batch). Each token then carries the version that sampled it, and
+ * the rollout's policyVersion is the oldest of them.
  *
  * <p>Flow control: a prompt carries {@code minPolicyVersion}; the actor samples it only with a
  * policy at least that new and otherwise keeps it queued and waits, saying so every {@link
@@ -117,6 +121,7 @@ public final class RolloutActor extends VerticleBase {
   private final Consumer<String> log;
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private final PromptQueue queue = new PromptQueue();
+  private final PolicyMailbox mailbox = new PolicyMailbox();
   private KafkaConsumer<byte[], byte[]> consumer;
   private DecodingConsumer<Prompt> prompts;
   private KafkaProducer<byte[], byte[]> producer;
@@ -135,7 +140,6 @@ public final class RolloutActor extends VerticleBase {
   /** Samples with the current policy and reward; rebuilt when either object changes. */
   private RolloutGenerator generator;
 
-  private PublishedWeights pendingPolicy;
   private PublishedWeights pendingReward;
   private boolean running;
 
@@ -152,6 +156,11 @@ public final class RolloutActor extends VerticleBase {
     this.settings = settings;
     this.models = models;
     this.log = log;
+  }
+
+  /** Where the policy weight subscriber puts new versions for this actor. */
+  PolicyMailbox policyMailbox() {
+    return mailbox;
   }
 
   /** Completes when the actor stops: normally on undeploy, exceptionally when it gave up. */
@@ -199,18 +208,19 @@ public final class RolloutActor extends VerticleBase {
               if (weights.model() == WeightModel.REWARD) {
                 if (pendingReward == null || weights.version() > pendingReward.version())
                   pendingReward = weights;
-              } else if (pendingPolicy == null || weights.version() > pendingPolicy.version()) {
-                pendingPolicy = weights;
+              } else {
+                mailbox.offer(weights);
               }
             });
     running = true;
     log.accept(
         String.format(
-            "%s: rollout actor started (group %s, K=%d%s); scoring with %s; waiting for the first"
-                + " policy version on %s",
+            "%s: rollout actor started (group %s, K=%d, policy swaps %s%s); scoring with %s;"
+                + " waiting for the first policy version on %s",
             id,
             settings.groupId(),
             settings.responsesPerPrompt(),
+            settings.swap(),
             settings.labelRequestShare() > 0
                 ? String.format(
                     ", asking %.0f%% of prompts to be ranked with %d answers on %s",
@@ -281,12 +291,17 @@ public final class RolloutActor extends VerticleBase {
     }
   }
 
-  /** Swaps to the newest whole policy version received, between batches. */
+  /**
+   * Swaps to the newest whole policy version received: between batches, or between decode steps
+   * when sampling in flight (then loaded into the very model the running batch samples from).
+   */
   private void applyPendingPolicy() {
-    if (pendingPolicy == null) return;
-    var snapshot = pendingPolicy;
-    pendingPolicy = null;
-    if (snapshot.version() <= version) return;
+    applyPendingPolicy(false);
+  }
+
+  private void applyPendingPolicy(boolean midBatch) {
+    var snapshot = mailbox.take();
+    if (snapshot == null || snapshot.version() <= version) return;
     long loading = System.nanoTime();
     // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them
     // over
@@ -302,8 +317,8 @@ public final class RolloutActor extends VerticleBase {
     long ms = Math.max(0, Instant.now().toEpochMilli() - snapshot.publishedAt().toEpochMilli());
     log.accept(
         String.format(
-            "%s: policy v%d applied (%d ms after it was published)",
-            settings.actorId(), version, ms));
+            "%s: policy v%d applied (%d ms after it was published%s)",
+            settings.actorId(), version, ms, midBatch ? "; in flight, mid-batch" : ""));
     vertx
         .eventBus()
         .publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));
@@ -409,7 +424,17 @@ public final class RolloutActor extends VerticleBase {
           new RolloutGenerator(
               policy, reference, reward, settings.maxNewTokens(), settings.temperature());
     }
-    var samples = generator.sample(seeded, settings.responsesPerPrompt());
+    // In flight, a newer version is loaded between decode steps and the KV cache kept: the tokens
+    // after the swap attend to keys and values the older weights computed, PipelineRL's accepted
+    // approximation. Their behaviour log-probs are still exactly what they were sampled with.
+    Generator.Versions versions =
+        settings.swap() == WeightSwap.IN_FLIGHT
+            ? step -> {
+              if (step > 0) applyPendingPolicy(true);
+              return version;
+            }
+            : Generator.Versions.fixed(version);
+    var samples = generator.sample(seeded, settings.responsesPerPrompt(), versions);
     var acks = new ArrayList<java.util.concurrent.Future<RecordMetadata>>(samples.size());
     for (var s : samples) {
       var prompt = batch.get(s.promptIndex()).prompt();
@@ -427,7 +452,8 @@ public final class RolloutActor extends VerticleBase {
               .setRewardStd(rewardScale == null ? null : (float) rewardScale.std())
               .setRewardLikelihoodWeight(
                   rewardScale == null ? null : (float) rewardScale.likelihoodWeight())
-              .setPolicyVersion(version)
+              .setPolicyVersion(s.oldestVersion()) // staleness checks read the oldest
+              .setTokenVersions(RolloutRecords.longList(s.tokenVersions()))
               .setActorId(settings.actorId())
               .setTerminated(s.terminated())
               .setSampleIndex(s.sampleIndex())

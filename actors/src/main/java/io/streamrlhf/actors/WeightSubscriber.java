@@ -1,5 +1,6 @@
 package io.streamrlhf.actors;
 
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.WeightVerifier;
@@ -43,6 +44,10 @@ public final class WeightSubscriber extends VerticleBase {
   private final WeightModel model;
   private final WeightVerifier verifier;
   private final Consumer<String> log;
+
+  /** Where whole versions go: the actor's event-bus address, or its {@link PolicyMailbox}. */
+  private Consumer<PublishedWeights> deliver;
+
   private final CompletableFuture<Void> ended = new CompletableFuture<>();
   private KafkaConsumer<byte[], byte[]> consumer;
   private KafkaProducer<byte[], byte[]> deadLetters;
@@ -67,6 +72,15 @@ public final class WeightSubscriber extends VerticleBase {
     this.log = log;
   }
 
+  /**
+   * Hands whole versions straight to {@code mailbox} instead of the event bus, so an actor busy
+   * sampling a batch can see them between decode steps (an in-flight swap).
+   */
+  WeightSubscriber deliveringTo(PolicyMailbox mailbox) {
+    this.deliver = mailbox::offer;
+    return this;
+  }
+
   /** Completes when the subscriber stops: normally on undeploy, exceptionally when it failed. */
   public CompletableFuture<Void> ended() {
     return ended;
@@ -76,6 +90,7 @@ public final class WeightSubscriber extends VerticleBase {
   public Future<?> start() {
     ActorEvents.registerCodecs(vertx);
     context.exceptionHandler(this::fail);
+    if (deliver == null) deliver = w -> vertx.eventBus().send(ActorEvents.weights(actorId), w);
     var clientId = actorId + "-" + model.name().toLowerCase(Locale.ROOT) + "-weights";
     consumer = new KafkaConsumer<>(KafkaClientConfigs.weightsConsumer(kafka, clientId));
     deadLetters = new KafkaProducer<>(KafkaClientConfigs.producer(kafka, clientId + "-dlq"));
@@ -125,7 +140,7 @@ public final class WeightSubscriber extends VerticleBase {
                     String.format(
                         "%s: newest whole %s version on %s is v%d",
                         actorId, what(), Topics.weights(model), newest.version()));
-                vertx.eventBus().send(ActorEvents.weights(actorId), newest);
+                deliver.accept(newest);
               });
     } catch (RuntimeException e) {
       log.accept(
@@ -142,7 +157,7 @@ public final class WeightSubscriber extends VerticleBase {
       var done = feed.poll(POLL);
       if (done.isPresent()) {
         lastNews = System.nanoTime();
-        vertx.eventBus().send(ActorEvents.weights(actorId), done.get());
+        deliver.accept(done.get());
       } else if (System.nanoTime() - lastNews > QUIET_LOG.toNanos()) {
         lastNews = System.nanoTime();
         log.accept(

@@ -97,7 +97,36 @@ public final class Generator {
    *     topK = 0 exactly what {@link Gpt#score} computes at the same temperature)
    * @param terminated true when the response ended with EOS, false when cut at maxNewTokens
    */
-  public record Completion(int[] tokens, float[] behaviourLogProbs, boolean terminated) {}
+  public record Completion(
+      int[] tokens, float[] behaviourLogProbs, boolean terminated, long[] tokenVersions) {
+    /** A completion sampled by one policy version throughout (version 0 when nobody said). */
+    public Completion(int[] tokens, float[] behaviourLogProbs, boolean terminated) {
+      this(tokens, behaviourLogProbs, terminated, new long[tokens.length]);
+    }
+  }
+
+  /**
+   * Which policy version computes each token, and the chance to move to a newer one between decode
+   * steps: PipelineRL's in-flight weight update (Piché et al. 2025). {@link #beforeStep} runs
+   * before the logits of token {@code step} are computed (step 0: before the prefill) and returns
+   * the version whose weights compute them; it may load newer weights into the model in place.
+   *
+   * <p>The KV cache is kept across such a swap, so after it the cache holds keys and values the
+   * older weights computed for the earlier positions. The new version's next-token distribution is
+   * then not exactly what it would give on a fresh forward pass; PipelineRL accepts that
+   * approximation (recomputing the cache would cost a prefill per swap). The recorded behaviour
+   * log-prob is still exactly the probability the token was sampled with, which is what the
+   * learner's importance weight needs.
+   */
+  @FunctionalInterface
+  public interface Versions {
+    long beforeStep(int step);
+
+    /** One version for the whole batch: the policy only changes between batches. */
+    static Versions fixed(long version) {
+      return step -> version;
+    }
+  }
 
   /** Observes the next-token logits [B × V] (row-major) before each sampling step; for tests. */
   interface StepObserver {
@@ -124,7 +153,25 @@ public final class Generator {
     for (int row = 0; row < rngs.length; row++) {
       rngs[row] = new SplittableRandom(rowSeeds[row]);
     }
-    return generate(prompts, sampling, true, null, rngs);
+    return generate(prompts, sampling, true, null, rngs, Versions.fixed(0));
+  }
+
+  /**
+   * {@link #generate(List, Sampling, long[])} asking {@code versions} before each step which policy
+   * version computes it (and letting it load a newer one into the model): each completion's {@link
+   * Completion#tokenVersions} tag every token with the version that sampled it.
+   */
+  public List<Completion> generate(
+      List<int[]> prompts, Sampling sampling, long[] rowSeeds, Versions versions) {
+    if (rowSeeds.length != prompts.size()) {
+      throw new IllegalArgumentException(
+          rowSeeds.length + " row seeds for " + prompts.size() + " prompts");
+    }
+    var rngs = new SplittableRandom[rowSeeds.length];
+    for (int row = 0; row < rngs.length; row++) {
+      rngs[row] = new SplittableRandom(rowSeeds[row]);
+    }
+    return generate(prompts, sampling, true, null, rngs, versions);
   }
 
   /** The same sampling, recomputing the whole prefix every step: the oracle and the baseline. */
@@ -138,7 +185,7 @@ public final class Generator {
     var shared = new SplittableRandom(sampling.seed());
     var rngs = new SplittableRandom[prompts.size()];
     Arrays.fill(rngs, shared);
-    return generate(prompts, sampling, useCache, observer, rngs);
+    return generate(prompts, sampling, useCache, observer, rngs, Versions.fixed(0));
   }
 
   private List<Completion> generate(
@@ -146,7 +193,8 @@ public final class Generator {
       Sampling sampling,
       boolean useCache,
       StepObserver observer,
-      SplittableRandom[] rngs) {
+      SplittableRandom[] rngs,
+      Versions versions) {
     int batch = prompts.size();
     int promptWidth =
         prompts.stream()
@@ -187,6 +235,7 @@ public final class Generator {
     }
     var tokens = new int[batch][n];
     var logProbs = new float[batch][n];
+    var tokenVersions = new long[batch][n];
     int[] produced = new int[batch];
     boolean[] terminated = new boolean[batch];
 
@@ -196,6 +245,7 @@ public final class Generator {
     try (NDManager scope = model.manager().newSubManager()) {
       var keyMask = scope.create(realSlot, new Shape(batch, slots));
       var cache = useCache ? new KvCache(model, scope, keyMask, promptWidth) : null;
+      long version = versions.beforeStep(0);
       float[] logits =
           useCache
               ? prefill(scope, slotTokens, keyMask, cache, batch, slots, promptWidth)
@@ -223,6 +273,7 @@ public final class Generator {
                   rngs[row]);
           tokens[row][step] = draw.token();
           logProbs[row][step] = (float) draw.logProb();
+          tokenVersions[row][step] = version;
           produced[row]++;
           slotTokens[row * slots + promptWidth + step] = draw.token();
           terminated[row] = draw.token() == ByteTokenizer.EOS;
@@ -231,6 +282,8 @@ public final class Generator {
         if (!anyRunning || step + 1 == n) {
           break;
         }
+        // between decode steps: the only point where the weights may change inside a batch
+        version = versions.beforeStep(step + 1);
         logits =
             useCache
                 ? decode(
@@ -256,7 +309,8 @@ public final class Generator {
           new Completion(
               Arrays.copyOf(tokens[row], produced[row]),
               Arrays.copyOf(logProbs[row], produced[row]),
-              terminated[row]));
+              terminated[row],
+              Arrays.copyOf(tokenVersions[row], produced[row])));
     }
     return completions;
   }

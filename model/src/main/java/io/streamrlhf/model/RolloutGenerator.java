@@ -37,6 +37,8 @@ public final class RolloutGenerator {
    * @param behaviourLogProbs log π_behav of each response token, as sampled
    * @param refLogProbs log π_SFT of each response token, at the sampling temperature
    * @param rmScore the reward model's raw score
+   * @param tokenVersions the policy version that sampled each response token (non-decreasing; all
+   *     equal unless the policy changed in flight, see {@link Generator.Versions})
    */
   public record Sample(
       int promptIndex,
@@ -46,7 +48,13 @@ public final class RolloutGenerator {
       float[] behaviourLogProbs,
       float[] refLogProbs,
       double rmScore,
-      boolean terminated) {}
+      boolean terminated,
+      long[] tokenVersions) {
+    /** The oldest version in the response: what staleness bounds must use to stay conservative. */
+    public long oldestVersion() {
+      return tokenVersions[0];
+    }
+  }
 
   public RolloutGenerator(
       Gpt policy, Gpt reference, RewardFunction reward, int maxNewTokens, double temperature) {
@@ -76,16 +84,31 @@ public final class RolloutGenerator {
 
   /** {@code responsesPerPrompt} responses to each prompt, seeds from {@link #promptSeeds}. */
   public List<Sample> sample(List<int[]> prompts, int responsesPerPrompt, long batchSeed) {
+    return sample(prompts, responsesPerPrompt, batchSeed, Generator.Versions.fixed(0));
+  }
+
+  /** {@link #sample(List, int, long)} with each token tagged by {@code versions}. */
+  public List<Sample> sample(
+      List<int[]> prompts, int responsesPerPrompt, long batchSeed, Generator.Versions versions) {
     var seeds = promptSeeds(batchSeed, prompts.size());
     var seeded = new ArrayList<SeededPrompt>(prompts.size());
     for (int i = 0; i < prompts.size(); i++) seeded.add(new SeededPrompt(prompts.get(i), seeds[i]));
-    return sample(seeded, responsesPerPrompt);
+    return sample(seeded, responsesPerPrompt, versions);
   }
 
   /** {@code responsesPerPrompt} responses to each prompt, in prompt order then sample order. */
   public List<Sample> sample(List<SeededPrompt> prompts, int responsesPerPrompt) {
+    return sample(prompts, responsesPerPrompt, Generator.Versions.fixed(0));
+  }
+
+  /**
+   * {@link #sample(List, int)} asking {@code versions} before every decode step which policy
+   * version computes it; it may load a newer one into the policy then (an in-flight swap).
+   */
+  public List<Sample> sample(
+      List<SeededPrompt> prompts, int responsesPerPrompt, Generator.Versions versions) {
     var rows = new ArrayList<int[]>(prompts.size() * responsesPerPrompt);
-    var completions = generate(prompts, 0, responsesPerPrompt, rows);
+    var completions = generate(prompts, 0, responsesPerPrompt, rows, versions);
     var responses = completions.stream().map(Generator.Completion::tokens).toList();
     record Scored(float[] refLogProbs, float[] rmScores, int responseWidth) {}
     var scored =
@@ -114,7 +137,8 @@ public final class RolloutGenerator {
               completion.behaviourLogProbs(),
               refLogProbs,
               scored.rmScores()[b],
-              completion.terminated()));
+              completion.terminated(),
+              completion.tokenVersions()));
     }
     return samples;
   }
@@ -130,7 +154,7 @@ public final class RolloutGenerator {
       throw new IllegalArgumentException("sample indices [" + from + ", " + to + ") are empty");
     }
     if (prompts.isEmpty() || from == to) return List.of();
-    return generate(prompts, from, to, new ArrayList<>());
+    return generate(prompts, from, to, new ArrayList<>(), Generator.Versions.fixed(0));
   }
 
   /**
@@ -139,7 +163,7 @@ public final class RolloutGenerator {
    * SplittableRandom#split} is deterministic), whatever else is sampled with it.
    */
   private List<Generator.Completion> generate(
-      List<SeededPrompt> prompts, int from, int to, List<int[]> rows) {
+      List<SeededPrompt> prompts, int from, int to, List<int[]> rows, Generator.Versions versions) {
     var rowSeeds = new long[prompts.size() * (to - from)];
     for (var prompt : prompts) {
       var root = new SplittableRandom(prompt.seed());
@@ -151,6 +175,7 @@ public final class RolloutGenerator {
       }
     }
     return new Generator(policy)
-        .generate(rows, new Generator.Sampling(maxNewTokens, temperature, 0, 0), rowSeeds);
+        .generate(
+            rows, new Generator.Sampling(maxNewTokens, temperature, 0, 0), rowSeeds, versions);
   }
 }

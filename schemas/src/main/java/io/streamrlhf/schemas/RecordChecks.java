@@ -29,7 +29,8 @@ public final class RecordChecks {
   /**
    * A rollout as the learner's update needs it: ids, at least one prompt and one response token, no
    * negative token id, one finite behaviour and one finite reference log-prob (≤ 0) per response
-   * token, a finite score, and reward statistics that normalise (std > 0).
+   * token, a finite score, reward statistics that normalise (std > 0), and per-token policy
+   * versions that a sampler could have written (below).
    */
   public static final RecordCheck<Rollout> ROLLOUT =
       r -> {
@@ -63,6 +64,8 @@ public final class RecordChecks {
         if (r.getRewardLikelihoodWeight() != null && !Float.isFinite(r.getRewardLikelihoodWeight()))
           return problem("rewardLikelihoodWeight " + r.getRewardLikelihoodWeight());
         if (r.getPolicyVersion() < 0) return problem("policyVersion " + r.getPolicyVersion());
+        var versions = tokenVersionProblem(r, n);
+        if (versions.isPresent()) return versions;
         if (r.getSampleIndex() < 0) return problem("sampleIndex " + r.getSampleIndex());
         return Optional.empty();
       };
@@ -92,6 +95,31 @@ public final class RecordChecks {
         for (int rank : c.getRanks()) if (rank < 0) return problem("negative rank " + rank);
         return Optional.empty();
       };
+
+  /**
+   * Per-token policy versions, when present (older records have none: every token by
+   * policyVersion): one per response token, starting at policyVersion (the oldest, which staleness
+   * checks use) and never going back (a sampler only ever moves to newer weights).
+   */
+  private static Optional<String> tokenVersionProblem(Rollout r, int n) {
+    var versions = r.getTokenVersions();
+    if (versions.isEmpty()) return Optional.empty();
+    if (versions.size() != n)
+      return problem(n + " response tokens but " + versions.size() + " token versions");
+    if (versions.get(0) != r.getPolicyVersion())
+      return problem(
+          "token versions start at v"
+              + versions.get(0)
+              + ", not at policyVersion v"
+              + r.getPolicyVersion()
+              + " (the oldest)");
+    for (int i = 1; i < n; i++) {
+      if (versions.get(i) < versions.get(i - 1))
+        return problem(
+            "token version v" + versions.get(i) + " at " + i + " after v" + versions.get(i - 1));
+    }
+    return Optional.empty();
+  }
 
   private static Optional<String> firstNegative(String field, List<Integer> tokens) {
     for (int i = 0; i < tokens.size(); i++) {

@@ -23,6 +23,27 @@ public final class RolloutRecords {
     return out;
   }
 
+  /**
+   * A record's per-token policy versions, {@link Rollout#getTokenVersions}: every token by {@code
+   * policyVersion} when the record has none (written before the field existed).
+   */
+  public static long[] tokenVersions(List<Long> values, int tokens, long policyVersion) {
+    var out = new long[tokens];
+    if (values.isEmpty()) {
+      java.util.Arrays.fill(out, policyVersion);
+      return out;
+    }
+    for (int i = 0; i < out.length; i++) out[i] = values.get(i);
+    return out;
+  }
+
+  /** Per-token versions for {@link Rollout.Builder#setTokenVersions}. */
+  public static List<Long> longList(long[] values) {
+    var out = new ArrayList<Long>(values.length);
+    for (long v : values) out.add(v);
+    return out;
+  }
+
   /** Token ids for a record's field, e.g. {@link Rollout.Builder#setResponseTokens}. */
   public static List<Integer> intList(int[] values) {
     var out = new ArrayList<Integer>(values.length);

@@ -27,6 +27,7 @@ final class Fixtures {
         .setRmScore(0.875f)
         .setRewardVersion(3)
         .setPolicyVersion(12)
+        .setTokenVersions(List.of(12L, 12L, 13L))
         .setActorId("actor-2")
         .setTerminated(true)
         .setSampleIndex(2)

@@ -55,6 +55,21 @@ class RecordChecksTest {
   }
 
   @Test
+  void perTokenVersionsMustBeOnePerTokenFromTheOldestAndNeverGoBack() {
+    assertThat(RecordChecks.ROLLOUT.problem(rollout(r -> r.setTokenVersions(List.of()))))
+        .as("a record written before the field: every token by policyVersion")
+        .isEmpty();
+    assertThat(RecordChecks.ROLLOUT.problem(rollout(r -> r.setTokenVersions(List.of(12L, 13L)))))
+        .hasValue("3 response tokens but 2 token versions");
+    assertThat(
+            RecordChecks.ROLLOUT.problem(rollout(r -> r.setTokenVersions(List.of(13L, 13L, 13L)))))
+        .hasValue("token versions start at v13, not at policyVersion v12 (the oldest)");
+    assertThat(
+            RecordChecks.ROLLOUT.problem(rollout(r -> r.setTokenVersions(List.of(12L, 14L, 13L)))))
+        .hasValue("token version v13 at 2 after v14");
+  }
+
+  @Test
   void aLogProbRoundedJustAboveZeroPasses() {
     assertThat(
             RecordChecks.ROLLOUT.problem(rollout(r -> r.setRefLogProbs(List.of(1e-6f, -1f, -2f)))))

@@ -10,8 +10,8 @@ import org.apache.avro.generic.GenericRecord;
 import org.junit.jupiter.api.Test;
 
 /**
- * Rollout v1 (test resource history/Rollout-v1.avsc) lacks the fields rewardVersion and
- * sampleIndex, which the current Rollout added with defaults. Prompt v1 (main resource
+ * Rollout v1 (history/Rollout-v1.avsc) lacks the fields rewardVersion and sampleIndex, Rollout v2
+ * lacks tokenVersions, which the current Rollout added with defaults. Prompt v1 (main resource
  * history/Prompt-v1.avsc, shipped so actors read prompts queued before the change) lacks
  * minPolicyVersion and samplingSeed.
  */
@@ -56,6 +56,26 @@ class SchemaEvolutionTest {
     assertThat(read.getProducedAt().toEpochMilli()).isEqualTo(1040L);
     assertThat(read.getSampleIndex()).isZero();
     assertThat(read.getRewardVersion()).isZero();
+    assertThat(read.getTokenVersions()).isEmpty();
+  }
+
+  @Test
+  void aRolloutWrittenBeforePerTokenVersionsReadsAsAllTokensByItsPolicyVersion() {
+    var v2 = AvroCodec.history("Rollout").get(1);
+    assertThat(v2.getField("tokenVersions")).isNull();
+    var old = new GenericData.Record(v2);
+    v1Rollout().getSchema().getFields().forEach(f -> old.put(f.name(), v1Rollout().get(f.name())));
+    old.put("rewardVersion", 2L);
+    old.put("sampleIndex", 1);
+
+    var read = AvroCodec.of(Rollout.class).decode(AvroCodec.generic(v2).encode(old));
+
+    assertThat(read.getTokenVersions()).isEmpty();
+    assertThat(RecordChecks.ROLLOUT.problem(read)).isEmpty();
+    assertThat(
+            RolloutRecords.tokenVersions(
+                read.getTokenVersions(), read.getResponseTokens().size(), read.getPolicyVersion()))
+        .containsExactly(9L, 9L);
   }
 
   @Test

@@ -83,10 +83,21 @@ final class ActorCommand implements Callable<Integer> {
               + " when K is larger.")
   int labelResponses;
 
+  @Option(
+      names = "--swap",
+      paramLabel = "WHEN",
+      defaultValue = "between-batches",
+      description =
+          "When a new policy version takes effect: between-batches (default: a batch is sampled by"
+              + " one version), or in-flight (PipelineRL: between two decode steps of a batch, the KV"
+              + " cache kept; each token is tagged with the version that sampled it).")
+  String swap;
+
   @Override
   public Integer call() throws Exception {
     var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
     var keys = weightKeys.keys();
+    var swapMode = WeightSwaps.parse(swap);
     var config = settings.load(PpoConfig.defaults(), null, loop.flagOverrides());
     loop.requireModels(config);
     if (!(labelRequestShare >= 0 && labelRequestShare <= 1))
@@ -114,7 +125,8 @@ final class ActorCommand implements Callable<Integer> {
             LocalLoop.settings(actorId, kafka, config)
                 .withWeightKeys(keys)
                 .withVersionWait(versionWait)
-                .withLabelRequests(labelRequestShare, labelResponses),
+                .withLabelRequests(labelRequestShare, labelResponses)
+                .withSwap(swapMode),
             models,
             line -> println(out, line));
     return Serving.until(

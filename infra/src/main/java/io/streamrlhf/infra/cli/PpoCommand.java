@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.actors.WeightSwap;
 import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.infra.stream.LocalLoop;
 import io.streamrlhf.learner.config.ConfigLoader;
@@ -107,12 +108,22 @@ final class PpoCommand implements Callable<Integer> {
       description = "With --reward live: the labeling page's HTTP port (0: any free one).")
   int port;
 
+  @Option(
+      names = "--swap",
+      paramLabel = "WHEN",
+      defaultValue = "between-batches",
+      description =
+          "Kafka path: when the in-process actors apply a new policy version, between-batches"
+              + " (default) or in-flight (between decode steps of a batch, as rlhf actor --swap).")
+  String swap;
+
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
     if (inproc && bootstrap != null)
       throw new UserError("--inproc runs without Kafka: drop --bootstrap");
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
+    var swapMode = WeightSwaps.parse(swap);
     if (bootstrap == null && kafkaConfig.file != null)
       throw new UserError(
           "--kafka-config applies to a cluster named by --bootstrap (the embedded broker is"
@@ -121,12 +132,13 @@ final class PpoCommand implements Callable<Integer> {
     var config = learner.config(!inproc);
     if (kafka != null) BrokerCheck.require(kafka);
     try (var lock = learner.start(config, out)) {
-      return run(config, kafka, out);
+      return run(config, kafka, swapMode, out);
     }
   }
 
   /** The run, with --out locked for it. */
-  private int run(PpoConfig config, KafkaAccess kafka, java.io.PrintWriter out) throws Exception {
+  private int run(PpoConfig config, KafkaAccess kafka, WeightSwap swapMode, java.io.PrintWriter out)
+      throws Exception {
     if (PpoConfig.REWARD_LIVE.equals(config.reward()) && bootstrap == null && !inproc) {
       if (rmOut == null)
         throw new UserError("--reward live needs --rm-out DIR for the reward trainer");
@@ -157,7 +169,16 @@ final class PpoCommand implements Callable<Integer> {
       return 0;
     }
     try {
-      LocalLoop.run(config, actors, kafka, learner.sft(), learner.rm(), learner.out(), out);
+      LocalLoop.run(
+          config,
+          actors,
+          kafka,
+          learner.sft(),
+          learner.rm(),
+          learner.out(),
+          out,
+          settings -> settings.withSwap(swapMode),
+          e -> {});
       return 0;
     } catch (IllegalStateException e) {
       spec.commandLine().getErr().println("rlhf ppo: " + e.getMessage());

@@ -25,6 +25,30 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void anUnknownSwapModeIsTheUsersMistake(@TempDir Path dir) {
+    var actor =
+        run("actor", "--bootstrap", "localhost:1", "--sft", dir.toString(), "--swap", "sideways");
+    assertThat(actor.exitCode()).isEqualTo(2);
+    assertThat(actor.err().strip())
+        .isEqualTo("rlhf actor: --swap is between-batches or in-flight, got \"sideways\"");
+    var ppo =
+        run(
+            "ppo",
+            "--sft",
+            dir.toString(),
+            "--reward",
+            "oracle",
+            "--out",
+            dir.resolve("ppo").toString(),
+            "--swap",
+            "mid-batch");
+    assertThat(ppo.exitCode()).isEqualTo(2);
+    assertThat(ppo.err().strip())
+        .isEqualTo("rlhf ppo: --swap is between-batches or in-flight, got \"mid-batch\"");
+    assertThat(dir.resolve("ppo")).as("refused before writing anything").doesNotExist();
+  }
+
+  @Test
   void anIllegalArgumentFromACorruptCheckpointIsAnInternalFailure(@TempDir Path dir)
       throws Exception {
     // a checkpoint in form (latest.json points at a step directory) whose model.json is not a GPT

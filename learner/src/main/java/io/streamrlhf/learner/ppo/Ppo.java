@@ -294,6 +294,49 @@ public final class Ppo {
       NDArray mask,
       double clipRatio,
       double weightCap) {
+    return decoupledPolicyLoss(
+        logProbs,
+        proximalLogProbs,
+        behaviourLogProbs,
+        advantages,
+        mask,
+        null,
+        clipRatio,
+        weightCap);
+  }
+
+  /**
+   * {@link #decoupledPolicyLoss} with per-token policy versions (in-flight weight swaps: an actor
+   * may load newer weights between two decode steps, so one response mixes versions). Per token,
+   * nothing else changes: π_behav(a_t) is already the probability under the version that sampled
+   * token t, so w_t = π_prox/π_behav corrects each token for its own staleness, and a token sampled
+   * after a swap (fresher) simply gets a weight nearer 1. What the versions add is the staleness
+   * bound per token:
+   *
+   * <pre>
+   *   lag_t   = u − v_t                       (u: the learner's version, v_t: token t's version)
+   *   fresh_t = 1 if lag_t ≤ max_lag else 0   ({@link #freshTokens})
+   *   L       = −Σ_t mask_t·fresh_t·w_t·min(...) / Σ_t mask_t·fresh_t
+   * </pre>
+   *
+   * A token older than max_lag leaves the off-policy correction altogether (its loss and the
+   * diagnostics), rather than being trusted to the truncated weight. The rollout-level check (a
+   * rollout's policyVersion is its oldest token's) already drops such rollouts, so on the streaming
+   * path this only guards; with {@code fresh} null or all ones it is {@link #decoupledPolicyLoss}
+   * exactly.
+   *
+   * @param fresh [B,T] 1 on tokens within max_lag, 0 on older ones; null: every token fresh
+   */
+  public static PolicyLoss decoupledPolicyLoss(
+      NDArray logProbs,
+      NDArray proximalLogProbs,
+      NDArray behaviourLogProbs,
+      NDArray advantages,
+      NDArray mask,
+      NDArray fresh,
+      double clipRatio,
+      double weightCap) {
+    if (fresh != null) mask = mask.mul(fresh.toType(mask.getDataType(), false));
     if (!(weightCap >= 1))
       throw new IllegalArgumentException("importance weight cap must be >= 1, got " + weightCap);
     var logRatio = logProbs.sub(proximalLogProbs.stopGradient());
@@ -317,6 +360,20 @@ public final class Ppo {
         maskedMean(rawWeight.gt((float) weightCap).toType(DataType.FLOAT32, false), mask)
             .getFloat();
     return new PolicyLoss(loss, clipFraction, approxKl, meanWeight, truncated);
+  }
+
+  /**
+   * 1 on each token sampled at most {@code maxLag} versions before {@code learnerVersion}, 0 on
+   * older ones (see {@link #decoupledPolicyLoss(NDArray, NDArray, NDArray, NDArray, NDArray,
+   * NDArray, double, double)}). A version ahead of the learner (actors of a run a resumed learner
+   * restarted behind) counts as lag 0.
+   */
+  public static float[] freshTokens(long[] tokenVersions, long learnerVersion, int maxLag) {
+    var fresh = new float[tokenVersions.length];
+    for (int t = 0; t < fresh.length; t++) {
+      fresh[t] = Math.max(0, learnerVersion - tokenVersions[t]) <= maxLag ? 1f : 0f;
+    }
+    return fresh;
   }
 
   /**

@@ -219,6 +219,7 @@ public final class PpoLearner implements AutoCloseable {
             Ppo.padded(scope, behaviour, width),
             Ppo.padded(scope, advantages, width),
             mask,
+            freshTokens(scope, rollouts, width),
             config.clipRatio(),
             config.importanceWeightCap());
     var valueLoss =
@@ -238,6 +239,31 @@ public final class PpoLearner implements AutoCloseable {
       loss = Ppo.withPretrainingLoss(loss, ptxLoss, config.ptxCoef());
     }
     return new MinibatchLoss(loss, policyLoss, valueLoss, entropy, ptxLoss);
+  }
+
+  /**
+   * The per-token staleness mask of {@link Ppo#freshTokens}, or null when every token is within
+   * max_lag (then the loss is decoupled PPO exactly, not merely equal up to rounding).
+   */
+  private NDArray freshTokens(NDManager scope, List<Rollout> rollouts, int width) {
+    var fresh = new ArrayList<float[]>(rollouts.size());
+    long stale = 0;
+    long tokens = 0;
+    for (var rollout : rollouts) {
+      var row = Ppo.freshTokens(rollout.tokenVersions(), updates, config.maxLag());
+      for (float f : row) stale += f == 0 ? 1 : 0;
+      tokens += row.length;
+      fresh.add(row);
+    }
+    if (stale == 0) return null;
+    if (stale == tokens)
+      throw new IllegalStateException(
+          "every token of a minibatch is older than max_lag "
+              + config.maxLag()
+              + " at v"
+              + updates
+              + ": the rollout-level staleness check should have dropped them");
+    return Ppo.padded(scope, fresh, width);
   }
 
   // ---------------------------------------------------------------------------------------------

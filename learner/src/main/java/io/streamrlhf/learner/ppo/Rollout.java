@@ -14,6 +14,8 @@ package io.streamrlhf.learner.ppo;
  * @param policyVersion the policy weights that sampled it (the learner's update count)
  * @param normalisation the statistics of the reward-model version that scored it, or null for the
  *     learner's own (a reward model that keeps learning changes them version by version)
+ * @param tokenVersions the policy version that sampled each response token, non-decreasing from
+ *     {@code policyVersion} (the oldest); null: every token by {@code policyVersion}
  */
 public record Rollout(
     int[] prompt,
@@ -23,8 +25,17 @@ public record Rollout(
     double rmScore,
     boolean terminated,
     long policyVersion,
-    RewardSource.Normalisation normalisation) {
+    RewardSource.Normalisation normalisation,
+    long[] tokenVersions) {
   public Rollout {
+    if (tokenVersions == null) {
+      tokenVersions = new long[response.length];
+      java.util.Arrays.fill(tokenVersions, policyVersion);
+    }
+    if (tokenVersions.length != response.length) {
+      throw new IllegalArgumentException(
+          response.length + " response tokens but " + tokenVersions.length + " token versions");
+    }
     if (response.length == 0
         || behaviourLogProbs.length != response.length
         || refLogProbs.length != response.length) {
@@ -37,6 +48,28 @@ public record Rollout(
               + ", "
               + refLogProbs.length);
     }
+  }
+
+  /** A rollout sampled by one policy version throughout. */
+  public Rollout(
+      int[] prompt,
+      int[] response,
+      float[] behaviourLogProbs,
+      float[] refLogProbs,
+      double rmScore,
+      boolean terminated,
+      long policyVersion,
+      RewardSource.Normalisation normalisation) {
+    this(
+        prompt,
+        response,
+        behaviourLogProbs,
+        refLogProbs,
+        rmScore,
+        terminated,
+        policyVersion,
+        normalisation,
+        null);
   }
 
   /** A rollout normalised with the learner's own statistics. */

@@ -1,5 +1,6 @@
 package io.streamrlhf.learner.ppo;
 
+import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.model.RolloutGenerator;
@@ -28,7 +29,9 @@ public final class RolloutSampler {
    */
   public RolloutBatch sample(
       List<int[]> prompts, int responsesPerPrompt, long seed, long policyVersion) {
-    var samples = generator.sample(prompts, responsesPerPrompt, seed);
+    var samples =
+        generator.sample(
+            prompts, responsesPerPrompt, seed, Generator.Versions.fixed(policyVersion));
     var rollouts = new ArrayList<Rollout>(samples.size());
     for (var s : samples) rollouts.add(of(s, policyVersion));
     return new RolloutBatch(rollouts);
@@ -43,6 +46,8 @@ public final class RolloutSampler {
         s.refLogProbs(),
         s.rmScore(),
         s.terminated(),
-        policyVersion);
+        policyVersion,
+        null,
+        s.tokenVersions());
   }
 }

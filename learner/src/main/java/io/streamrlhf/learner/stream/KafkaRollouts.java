@@ -493,6 +493,7 @@ public final class KafkaRollouts implements RolloutSource {
     for (var arrival : taken) {
       // negative only for actors ahead of a resumed learner (see BatchAssembly): counted as 0
       stats.applied(Math.max(0, version - arrival.policyVersion()));
+      stats.appliedTokens(version, arrival.rollout().getTokenVersions());
       applied.add(arrival.rollout().getRolloutId());
       batch.add(toRollout(arrival.rollout()));
     }
@@ -579,6 +580,8 @@ public final class KafkaRollouts implements RolloutSource {
         r.getRmScore(),
         r.getTerminated(),
         r.getPolicyVersion(),
-        normalisation);
+        normalisation,
+        RolloutRecords.tokenVersions(
+            r.getTokenVersions(), r.getResponseTokens().size(), r.getPolicyVersion()));
   }
 }

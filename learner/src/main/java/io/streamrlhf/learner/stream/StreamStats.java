@@ -22,6 +22,15 @@ public final class StreamStats {
 
   private final long started = System.nanoTime();
   private final TreeMap<Long, Long> lags = new TreeMap<>();
+
+  /**
+   * Lag of every applied response token (learner version − the version that sampled the token):
+   * with in-flight swaps, fresher than its rollout's lag, which counts the oldest token. This
+   * process's tokens only (a checkpoint does not carry them).
+   */
+  private final TreeMap<Long, Long> tokenLags = new TreeMap<>();
+
+  private long tokens;
   private long applied;
   private long droppedStale;
   private long duplicates;
@@ -81,6 +90,14 @@ public final class StreamStats {
     applied++;
   }
 
+  /** Counts the lags of one applied rollout's tokens (empty versions: all by policyVersion). */
+  void appliedTokens(long version, java.util.List<Long> tokenVersions) {
+    for (long v : tokenVersions) {
+      tokenLags.merge(Math.max(0, version - v), 1L, Long::sum);
+      tokens++;
+    }
+  }
+
   void droppedStale() {
     droppedStale++;
   }
@@ -135,7 +152,9 @@ public final class StreamStats {
         0,
         0,
         requestedAgain,
-        resumes);
+        resumes,
+        percentile(tokenLags, tokens, 0.50),
+        percentile(tokenLags, tokens, 0.99));
   }
 
   /** Nearest-rank percentile of a histogram (value → count) of {@code total} values. */
@@ -173,7 +192,9 @@ public final class StreamStats {
       long publishToApplyMsP50,
       long publishToApplyMsMax,
       long promptsRequestedAgain,
-      long resumes) {
+      long resumes,
+      long tokenLagP50,
+      long tokenLagP99) {
     /**
      * With the actors' weight swaps: how long from publishing a version to an actor sampling with
      * it.
@@ -196,7 +217,9 @@ public final class StreamStats {
           percentile(sorted, 0.5),
           sorted.length == 0 ? 0 : sorted[sorted.length - 1],
           promptsRequestedAgain,
-          resumes);
+          resumes,
+          tokenLagP50,
+          tokenLagP99);
     }
 
     public void write(Path dir) throws IOException {
@@ -210,7 +233,7 @@ public final class StreamStats {
     public String line() {
       return String.format(
           "policy lag p50 %d, p99 %d, max %d; %.2f rollouts/s (%d applied, %d dropped as stale"
-              + " and %d prompts asked again, %d duplicates skipped, %d dead-lettered%s)%s",
+              + " and %d prompts asked again, %d duplicates skipped, %d dead-lettered%s)%s%s",
           lagP50,
           lagP99,
           lagMax,
@@ -225,7 +248,10 @@ public final class StreamStats {
               ? ""
               : String.format(
                   "; weights publish-to-apply p50 %d ms, max %d ms over %d actor swaps",
-                  publishToApplyMsP50, publishToApplyMsMax, weightSwaps));
+                  publishToApplyMsP50, publishToApplyMsMax, weightSwaps),
+          tokenLagP50 == lagP50 && tokenLagP99 == lagP99
+              ? ""
+              : String.format("; token lag p50 %d, p99 %d", tokenLagP50, tokenLagP99));
     }
   }
 }

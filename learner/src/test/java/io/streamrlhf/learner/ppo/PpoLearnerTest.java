@@ -333,6 +333,58 @@ class PpoLearnerTest {
     assertThat(tagged).isNotEqualTo(untagged);
   }
 
+  /**
+   * The learner's correction with per-token versions is decoupled PPO exactly when every token is
+   * within max_lag: one version throughout, or versions that change mid-response (an in-flight
+   * swap) without any token passing the bound, update the weights bit for bit as the untagged
+   * rollouts do. A token past the bound changes the update.
+   */
+  @Test
+  void perTokenVersionsWithinMaxLagUpdateExactlyAsDecoupledPpo() {
+    var config = config("max_lag=0");
+    var own = new RewardSource.Normalisation(0.5, 0.2, 0.3);
+    try (var reference = Gpt.create(SHAPE, 11)) {
+      RolloutBatch batch;
+      try (var sampling = Gpt.create(SHAPE, 11)) {
+        batch =
+            new RolloutSampler(sampling, reference, PpoLearnerTest::asciiShare, NEW_TOKENS, 1.0)
+                .sample(prompts(8), 2, 7, 0);
+      }
+      assertThat(batch.rollouts().get(0).tokenVersions()).containsOnly(0L);
+      // the learner is at v0: v0 tokens lag 0, a v1 token (ahead of it) counts as lag 0 too
+      var inFlight = retagged(batch, t -> t < 2 ? 0 : 1);
+      var oneVersion = retagged(batch, t -> 0);
+      byte[] untagged = updatedWeights(config, own, batch);
+      assertThat(updatedWeights(config, own, oneVersion)).isEqualTo(untagged);
+      assertThat(updatedWeights(config, own, inFlight)).isEqualTo(untagged);
+      // with max_lag 0 at v0, a token of v−1 is past the bound and leaves the policy loss
+      var pastTheBound = retagged(batch, t -> t < 2 ? -1 : 0);
+      assertThat(updatedWeights(config, own, pastTheBound)).isNotEqualTo(untagged);
+    }
+  }
+
+  private static RolloutBatch retagged(
+      RolloutBatch batch, java.util.function.IntToLongFunction version) {
+    return new RolloutBatch(
+        batch.rollouts().stream()
+            .map(
+                r -> {
+                  var versions = new long[r.response().length];
+                  for (int t = 0; t < versions.length; t++) versions[t] = version.applyAsLong(t);
+                  return new Rollout(
+                      r.prompt(),
+                      r.response(),
+                      r.behaviourLogProbs(),
+                      r.refLogProbs(),
+                      r.rmScore(),
+                      r.terminated(),
+                      versions[0],
+                      null,
+                      versions);
+                })
+            .toList());
+  }
+
   private static byte[] updatedWeights(
       PpoConfig config, RewardSource.Normalisation normalisation, RolloutBatch batch) {
     try (var policy = Gpt.create(SHAPE, 11);

@@ -224,6 +224,74 @@ class PpoTest {
     assertThat(result.clipFraction()).isCloseTo(0.8f, within(1e-6f));
   }
 
+  /** Behaviour log-probs whose truncated weights differ token by token (as in the test above). */
+  private static float[] staleBehaviour() {
+    float[] weights = {2, 0.5f, 1, 4, 1, 7};
+    var behaviour = new float[6];
+    for (int t = 0; t < 6; t++) behaviour[t] = PROXIMAL[t] - (float) Math.log(weights[t]);
+    return behaviour;
+  }
+
+  @Test
+  void perTokenVersionsGiveDecoupledPpoExactlyWhenAllTokensShareOneVersion() {
+    var logProbs = logProbsAt(PROXIMAL, RATIOS);
+    var decoupled =
+        Ppo.decoupledPolicyLoss(
+            logProbs, row(PROXIMAL), row(staleBehaviour()), row(ADVANTAGES), row(MASK), 0.2, 2.0);
+    // one version for the whole response, 3 updates behind the learner, within max_lag 4
+    var fresh = Ppo.freshTokens(new long[] {7, 7, 7, 7, 7, 7}, 10, 4);
+    assertThat(fresh).containsOnly(1f);
+    var perToken =
+        Ppo.decoupledPolicyLoss(
+            logProbs,
+            row(PROXIMAL),
+            row(staleBehaviour()),
+            row(ADVANTAGES),
+            row(MASK),
+            row(fresh),
+            0.2,
+            2.0);
+    assertThat(perToken.loss().getFloat()).isEqualTo(decoupled.loss().getFloat());
+    assertThat(perToken.clipFraction()).isEqualTo(decoupled.clipFraction());
+    assertThat(perToken.approxKl()).isEqualTo(decoupled.approxKl());
+    assertThat(perToken.meanImportanceWeight()).isEqualTo(decoupled.meanImportanceWeight());
+    assertThat(perToken.truncatedFraction()).isEqualTo(decoupled.truncatedFraction());
+  }
+
+  @Test
+  void aTokenOlderThanMaxLagLeavesTheCorrectionAndFresherOnesStay() {
+    // in flight: v5 sampled tokens 0-1, v8 the rest; at v10 with max_lag 4, tokens 0-1 lag 5
+    var fresh = Ppo.freshTokens(new long[] {5, 5, 8, 8, 8, 8}, 10, 4);
+    assertThat(fresh).containsExactly(0, 0, 1, 1, 1, 1);
+    var logProbs = logProbsAt(PROXIMAL, RATIOS);
+    var perToken =
+        Ppo.decoupledPolicyLoss(
+            logProbs,
+            row(PROXIMAL),
+            row(staleBehaviour()),
+            row(ADVANTAGES),
+            row(MASK),
+            row(fresh),
+            0.2,
+            2.0);
+    // the same as masking tokens 0 and 1 by hand: w = 1, 2 (capped from 4), 1 on tokens 2-4,
+    //   1·(−0.8) + 2·(−1.5) + 1·0.5 = −3.3 → loss = 3.3 / 3 = 1.1
+    var byHand =
+        Ppo.decoupledPolicyLoss(
+            logProbs,
+            row(PROXIMAL),
+            row(staleBehaviour()),
+            row(ADVANTAGES),
+            row(new float[] {0, 0, 1, 1, 1, 0}),
+            0.2,
+            2.0);
+    assertThat(perToken.loss().getFloat()).isEqualTo(byHand.loss().getFloat());
+    assertThat(perToken.loss().getFloat()).isCloseTo(1.1f, within(1e-5f));
+    assertThat(perToken.meanImportanceWeight()).isCloseTo(4f / 3, within(1e-5f));
+    // a version ahead of the learner (a resumed learner's actors) counts as lag 0
+    assertThat(Ppo.freshTokens(new long[] {11, 12}, 10, 0)).containsExactly(1, 1);
+  }
+
   @Test
   void valueLossRegressesOnReturnsNotRewards() {
     // rewards (0, 1), rollout values (0.5, 0.5), γ = λ = 1:
