@@ -11,7 +11,9 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.TopicPartition;
@@ -40,6 +42,11 @@ public final class WeightFeed {
   private final java.util.function.Consumer<String> rejections;
   private String lastRejected;
   private long rejectedChunks;
+
+  /** When the first chunk of each version still being collected came out of a poll. */
+  private final NavigableMap<Long, Long> firstSeen = new TreeMap<>();
+
+  private Receipt lastReceipt;
 
   /** A feed that applies no signature check (see {@link WeightVerifier#acceptingUnsigned}). */
   public WeightFeed(
@@ -82,7 +89,9 @@ public final class WeightFeed {
   /** One poll; the newest version completed by the chunks it returned, if any. */
   public Optional<PublishedWeights> poll(Duration timeout) {
     Optional<PublishedWeights> newest = Optional.empty();
-    for (var decoded : chunks.poll(timeout)) {
+    var polled = chunks.poll(timeout);
+    long polledAt = System.nanoTime();
+    for (var decoded : polled) {
       var chunk = decoded.value();
       var forged = verifier.rejection(chunk);
       if (forged.isPresent()) {
@@ -93,14 +102,23 @@ public final class WeightFeed {
             forged.get());
         continue;
       }
+      // bounded: chunks of versions that never complete must not cost memory
+      if (firstSeen.putIfAbsent(chunk.getVersion(), polledAt) == null && firstSeen.size() > 16)
+        firstSeen.pollFirstEntry();
       var done = assembler.accept(chunk);
       if (done.isPresent()) {
+        long assembledAt = System.nanoTime();
         var whole = verifier.rejection(done.get());
         if (whole.isPresent()) {
           reject(done.get().version(), null, whole.get());
         } else {
           newest = done;
+          long v = done.get().version();
+          lastReceipt =
+              new Receipt(
+                  v, firstSeen.getOrDefault(v, polledAt), polledAt, assembledAt, System.nanoTime());
         }
+        firstSeen.headMap(done.get().version(), true).clear();
       }
     }
     return newest;
@@ -142,6 +160,20 @@ public final class WeightFeed {
       throw new TimeoutException("weight topic not read to its end within " + timeout);
     }
     return Duration.ofNanos(left);
+  }
+
+  /**
+   * When the newest handed-out version's chunks arrived and were put together, as {@link
+   * System#nanoTime} of this process: its first chunk out of a poll (decoded), its last one, the
+   * moment the assembler completed it (reassembled, SHA-256 checked) and the moment the verifier
+   * admitted it. For benchmarks that time the weight path in one process.
+   */
+  public record Receipt(
+      long version, long firstChunkAt, long lastChunkAt, long assembledAt, long verifiedAt) {}
+
+  /** The {@link Receipt} of the newest version handed out, if any. */
+  public Optional<Receipt> lastReceipt() {
+    return Optional.ofNullable(lastReceipt);
   }
 
   public WeightAssembler assembler() {

@@ -59,18 +59,46 @@ public final class WeightPublisher {
    * @throws WeightPublishException when not all chunks are acknowledged within the timeout
    */
   public int publish(PublishedWeights snapshot, Duration timeout) {
+    long t0 = System.nanoTime();
     if (signer != null) snapshot = signer.sign(snapshot);
+    long t1 = System.nanoTime();
     var topic = Topics.weights(snapshot.model());
+    var chunks = WeightChunker.split(snapshot, chunkBytes);
+    long t2 = System.nanoTime();
     var acks = new ArrayList<Future<RecordMetadata>>();
-    for (var chunk : WeightChunker.split(snapshot, chunkBytes)) {
+    for (var chunk : chunks) {
       var key = WeightChunker.key(chunk).getBytes(StandardCharsets.UTF_8);
       // the chunk's bytes plus room for its header fields and meta (model config JSON)
       int expected = chunk.getData().remaining() + 4096;
       acks.add(producer.send(new ProducerRecord<>(topic, key, CODEC.encode(chunk, expected))));
     }
+    long sent = System.nanoTime();
     producer.flush();
+    long t3 = System.nanoTime();
     Acks.await(acks, timeout, snapshot + " on " + topic, WeightPublishException::new);
+    long t4 = System.nanoTime();
+    last =
+        new Timing(
+            ms(t1 - t0), ms(t2 - t1), ms(sent - t2), ms(t3 - sent), ms(t4 - t3), acks.size());
     return acks.size();
+  }
+
+  /**
+   * Where the last {@link #publish} went: signing (hash and Ed25519), chunking (the SHA-256 all
+   * chunks carry), encoding and sending every chunk until the producer flushed them, and waiting
+   * for the broker's acknowledgements. For benchmarks; null before the first publish.
+   */
+  public record Timing(
+      double signMs, double chunkMs, double sendMs, double flushMs, double ackMs, int chunks) {}
+
+  private volatile Timing last;
+
+  public Timing lastTiming() {
+    return last;
+  }
+
+  private static double ms(long nanos) {
+    return nanos / 1e6;
   }
 
   public static final class WeightPublishException extends RuntimeException {
