@@ -58,7 +58,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  *   <li>{@code inproc_rollouts_per_s}: the same prompts, seeds and batches through the same {@link
  *       RolloutGenerator} calls on models of the same shape, handed over in memory;
  *   <li>{@code weights_publish_to_apply_ms}: from the start of encoding a new policy version on the
- *       learner side, through {@link WeightPublisher}, the actor's subscriber (reassembly, SHA-256
+ *       learner side, through {@link WeightPublisher} (signed and in a transaction, as the
+ *       streaming learner publishes), the actor's subscriber (reassembly, SHA-256 and signature
  *       check), to the moment the actor has loaded it. The actor is idle while this is measured, so
  *       the figure holds no wait for an in-flight sampling batch (in the loop a version that
  *       arrives mid-batch is applied after that batch, by design).

@@ -182,8 +182,9 @@ public final class BenchCommand implements Callable<Integer> {
     streaming.put("snapshot_bytes", stream.snapshotBytes());
     streaming.put(
         "publish_to_apply",
-        "encode on the learner side -> WeightPublisher -> subscriber verifies -> "
-            + "loaded at an idle actor (no wait for an in-flight batch)");
+        "encode on the learner side -> WeightPublisher (signed, in a transaction, as the learner"
+            + " publishes) -> subscriber assembles and verifies -> loaded at an idle actor (no wait"
+            + " for an in-flight batch)");
     // What the launcher tuned for this process (the peer runs without it): see the rlhf script.
     var tuning = out.putObject("native_tuning");
     tuning.put(
