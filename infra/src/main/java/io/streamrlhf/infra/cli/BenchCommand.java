@@ -83,15 +83,15 @@ public final class BenchCommand implements Callable<Integer> {
     if (rounds != null && rounds < 1) {
       throw new UserError("--rounds must be at least 1, got " + rounds);
     }
+    if (only != null && comparePeer) {
+      throw new UserError("--compare-peer compares every key; it cannot be combined with --only");
+    }
     // Read by DJL when the engine loads (the native library must be loaded before any JniUtils
     // call).
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
     System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
     Engine.getEngine("PyTorch");
-    if (only == Only.weights) {
-      if (comparePeer) throw new UserError("--compare-peer measures every key; drop --only");
-      return weightsOnly();
-    }
+    if (only == Only.weights) return weightsOnly();
     var script = peerScript != null ? peerScript : projectRoot().resolve("bench/peer.py");
     int roundCount = !comparePeer ? 1 : rounds != null ? rounds : quick ? 1 : 3;
     int repeats = quick ? 2 : 3;
