@@ -1,6 +1,7 @@
 package io.streamrlhf.actors;
 
 import io.streamrlhf.schemas.PublishedWeights;
+import io.streamrlhf.schemas.transport.WeightFeed;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageCodec;
@@ -18,7 +19,11 @@ import io.vertx.core.json.JsonObject;
  *       loadMs}} each time it swaps to a new policy version (progress lines, stats, tests);
  *   <li>{@link #REWARD_APPLIED}: the same, plus {@code appliedAt}, each time it swaps to a new
  *       reward-model version: from then on it scores with it, so a ranking's way into a score can
- *       be timed (ranking → reward trainer → published version → applied here).
+ *       be timed (ranking → reward trainer → published version → applied here);
+ *   <li>{@link #RECEIVED}: a weight subscriber publishes {@code {actorId, model, version,
+ *       firstChunkAt, lastChunkAt, assembledAt, verifiedAt, sentAt}} (this process's {@code
+ *       System.nanoTime}) each time it hands a version over, so an in-process bench can split
+ *       publish-to-apply into fetch, assembly and hand-over.
  * </ul>
  */
 public final class ActorEvents {
@@ -28,7 +33,24 @@ public final class ActorEvents {
   /** Published (JSON) by every rollout actor when it applies a reward-model version. */
   public static final String REWARD_APPLIED = "rlhf.actor.reward-applied";
 
+  /** Published (JSON) by every weight subscriber when it hands a whole version to its actor. */
+  public static final String RECEIVED = "rlhf.actor.weights-received";
+
   private ActorEvents() {}
+
+  /** The RECEIVED message (see the class comment). */
+  public static JsonObject received(
+      String actorId, WeightFeed.Receipt receipt, String model, long sentAt) {
+    return new JsonObject()
+        .put("actorId", actorId)
+        .put("model", model)
+        .put("version", receipt.version())
+        .put("firstChunkAt", receipt.firstChunkAt())
+        .put("lastChunkAt", receipt.lastChunkAt())
+        .put("assembledAt", receipt.assembledAt())
+        .put("verifiedAt", receipt.verifiedAt())
+        .put("sentAt", sentAt);
+  }
 
   /**
    * Where the weight subscribers of actor {@code actorId} send verified versions (either model).

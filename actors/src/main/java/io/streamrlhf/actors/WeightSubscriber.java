@@ -158,6 +158,15 @@ public final class WeightSubscriber extends VerticleBase {
       if (done.isPresent()) {
         lastNews = System.nanoTime();
         deliver.accept(done.get());
+        feed.lastReceipt()
+            .ifPresent(
+                r ->
+                    vertx
+                        .eventBus()
+                        .publish(
+                            ActorEvents.RECEIVED,
+                            ActorEvents.received(
+                                actorId, r, model.name().toLowerCase(Locale.ROOT), lastNews)));
       } else if (System.nanoTime() - lastNews > QUIET_LOG.toNanos()) {
         lastNews = System.nanoTime();
         log.accept(

@@ -36,13 +36,23 @@ public final class Topics {
   /** Rollouts: several partitions so actors produce in parallel; the learner reads them all. */
   public static final int ROLLOUT_PARTITIONS = 4;
 
+  /**
+   * Weight topics: a version's chunks are spread over this many partitions (chunk i on partition i
+   * mod 4, {@link io.streamrlhf.schemas.transport.WeightPublisher}), so one produce request carries
+   * a batch of each (the record limit caps a batch, not a request) and one fetch returns a batch of
+   * each; on a single partition a 13 MB version took ~18 serial 1 MiB requests each way.
+   */
+  public static final int WEIGHT_PARTITIONS = 4;
+
   private static final String WEEK_MS = Long.toString(Duration.ofDays(7).toMillis());
 
   /**
    * Weight topics are compacted on the key {@code <model>/<chunkIndex>} (see {@link
    * WeightChunker#key}): compaction keeps the newest chunk for every index, so the log always holds
    * the newest whole version and a late-joining actor that reads from the beginning finds it, while
-   * old versions are garbage-collected. One partition keeps the chunks of a version in order.
+   * old versions are garbage-collected. Chunk i always goes to partition i mod {@link
+   * #WEIGHT_PARTITIONS}, so each key stays on one partition and compaction keeps working; chunks of
+   * a version are in order within a partition, not across them, which the assembler does not need.
    * min.compaction.lag.ms keeps a complete version intact for a while after a newer one starts, so
    * a reader catching up does not lose the old version to a half-published new one.
    */
@@ -66,8 +76,8 @@ public final class Topics {
               ROLLOUT_PARTITIONS,
               Map.of(TopicConfig.RETENTION_MS_CONFIG, WEEK_MS),
               Rollout.class),
-          new TopicSpec(POLICY_WEIGHTS, 1, weightConfigs(), WeightChunk.class),
-          new TopicSpec(REWARD_WEIGHTS, 1, weightConfigs(), WeightChunk.class),
+          new TopicSpec(POLICY_WEIGHTS, WEIGHT_PARTITIONS, weightConfigs(), WeightChunk.class),
+          new TopicSpec(REWARD_WEIGHTS, WEIGHT_PARTITIONS, weightConfigs(), WeightChunk.class),
           new TopicSpec(
               LABEL_REQUESTS,
               1,

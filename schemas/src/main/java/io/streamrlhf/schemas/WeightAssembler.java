@@ -30,10 +30,10 @@ import java.util.stream.Collectors;
  *   <li>several versions are collected side by side, at most {@link Limits#maxPartialVersions}: an
  *       incomplete newer version (say {@code Long.MAX_VALUE}) never stops an older one from
  *       completing. When more start, the one that received a chunk least recently is abandoned;
- *   <li>once a version completes, every older partial one is abandoned (on the single ordered
- *       partition of a weight topic, its missing chunks will not come), and a chunk more than
- *       {@link Limits#maxVersionsAhead} versions past it is refused, as are partial versions that
- *       far ahead.
+ *   <li>once a version completes, every older partial one is abandoned (versions are published one
+ *       after the other and each partition of a weight topic is ordered, so its missing chunks will
+ *       not come), and a chunk more than {@link Limits#maxVersionsAhead} versions past it is
+ *       refused, as are partial versions that far ahead.
  * </ul>
  *
  * <p>Not thread-safe: one assembler belongs to one subscriber.
@@ -266,10 +266,11 @@ public final class WeightAssembler {
 
   /**
    * The chunks of one version collected so far, kept as they arrived (the decoded record's own
-   * buffer, not copied), and hashed as soon as every chunk before them is in: on a weight topic's
-   * single ordered partition the SHA-256 is done, bar the last chunk, when the last chunk arrives.
-   * On completion the chunks are copied once into the snapshot's array, if they tile it exactly
-   * (every chunk but the last of one size, the last no larger, summing to the total).
+   * buffer, not copied), and hashed as soon as every chunk before them is in: chunks in index order
+   * (one partition) are hashed as they come; chunks spread over partitions, arriving a batch of
+   * each partition per fetch, are hashed as soon as the gap before them closes. On completion the
+   * chunks are copied once into the snapshot's array, if they tile it exactly (every chunk but the
+   * last of one size, the last no larger, summing to the total).
    */
   private static final class Partial {
     final long version;

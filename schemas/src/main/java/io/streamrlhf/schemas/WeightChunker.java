@@ -33,6 +33,16 @@ public final class WeightChunker {
    * (no copy); an empty snapshot is one empty chunk.
    */
   public static List<WeightChunk> split(PublishedWeights snapshot, int chunkBytes) {
+    return split(snapshot, chunkBytes, sha256(snapshot.bytes()));
+  }
+
+  /**
+   * As {@link #split(PublishedWeights, int)} with the snapshot's SHA-256 already computed (a
+   * publisher that also signs hashes the bytes once for both).
+   *
+   * @param sha256 the SHA-256 of {@code snapshot.bytes()}, as {@link #sha256} computes it
+   */
+  public static List<WeightChunk> split(PublishedWeights snapshot, int chunkBytes, byte[] sha256) {
     if (chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) {
       throw new IllegalArgumentException(
           "chunk size must be in 1.."
@@ -42,7 +52,7 @@ public final class WeightChunker {
     }
     var bytes = snapshot.bytes();
     int count = Math.max(1, (int) ((bytes.length + (long) chunkBytes - 1) / chunkBytes));
-    var sha = new Sha256(sha256(bytes));
+    var sha = new Sha256(sha256.clone());
     var chunks = new ArrayList<WeightChunk>(count);
     for (int i = 0; i < count; i++) {
       int from = i * chunkBytes;
@@ -71,7 +81,8 @@ public final class WeightChunker {
     return chunk.getModel().name().toLowerCase(Locale.ROOT) + "/" + chunk.getChunkIndex();
   }
 
-  static byte[] sha256(byte[] bytes) {
+  /** The SHA-256 of a snapshot's bytes: what every chunk carries and the assembler checks. */
+  public static byte[] sha256(byte[] bytes) {
     return newSha256().digest(bytes);
   }
 

@@ -107,6 +107,27 @@ public final class ModelBench {
     }
   }
 
+  /** Only the PPO step's time, as {@link #run} measures it (for {@code rlhf bench --only}). */
+  public Figure ppoStepMs() {
+    var rng = new SplittableRandom(0);
+    var prompts = new ArrayList<int[]>();
+    for (int i = 0; i < shape.batch(); i++) {
+      prompts.add(rng.ints(shape.promptTokens(), 0, 256).toArray());
+    }
+    var responses = new ArrayList<int[]>();
+    for (int i = 0; i < shape.batch(); i++) {
+      responses.add(rng.ints(shape.newTokens(), 0, 256).toArray());
+    }
+    try (var policy = Gpt.create(config, 0)) {
+      var ppo = new PpoStep(policy, prompts, responses, rng);
+      try {
+        return measure(2 * repeats, ppo::runMs);
+      } finally {
+        ppo.close();
+      }
+    }
+  }
+
   private static Figure measure(int runs, DoubleSupplier once) {
     once.getAsDouble(); // warm-up: first-call allocations and kernel selection
     double[] samples = new double[runs];

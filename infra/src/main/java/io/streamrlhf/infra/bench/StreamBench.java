@@ -18,6 +18,8 @@ import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.signing.TrustedWeightKeys;
+import io.streamrlhf.schemas.signing.WeightSigner;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.streamrlhf.schemas.transport.WeightPublisher;
 import io.vertx.core.Vertx;
@@ -26,6 +28,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -38,6 +42,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
@@ -53,7 +58,8 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  *   <li>{@code inproc_rollouts_per_s}: the same prompts, seeds and batches through the same {@link
  *       RolloutGenerator} calls on models of the same shape, handed over in memory;
  *   <li>{@code weights_publish_to_apply_ms}: from the start of encoding a new policy version on the
- *       learner side, through {@link WeightPublisher}, the actor's subscriber (reassembly, SHA-256
+ *       learner side, through {@link WeightPublisher} (signed and in a transaction, as the
+ *       streaming learner publishes), the actor's subscriber (reassembly, SHA-256 and signature
  *       check), to the moment the actor has loaded it. The actor is idle while this is measured, so
  *       the figure holds no wait for an in-flight sampling batch (in the loop a version that
  *       arrives mid-batch is applied after that batch, by design).
@@ -91,7 +97,28 @@ public final class StreamBench {
    * acknowledged every chunk), and the actor's load into its policy; the rest is the subscriber's
    * last chunks and the hand-over to the actor.
    */
-  public record Phases(double encodeMs, double publishMs, double loadMs) {}
+  public record Phases(
+      double encodeMs, double publishMs, double loadMs, Map<String, Double> finer) {}
+
+  /**
+   * The finer phases of publish-to-apply, in the order a version goes through them (medians; the
+   * first four make up publish_until_acked). fetch_after_acked is from the publisher's last
+   * acknowledgement to the subscriber's poll that returned the last chunk (negative when the
+   * subscriber had every chunk before the publisher heard its acknowledgements); handover is from
+   * the subscriber's send to the actor's load, including the wait for the actor's loop.
+   */
+  public static final List<String> FINER_PHASES =
+      List.of(
+          "sign",
+          "chunk_sha256",
+          "encode_send",
+          "flush",
+          "ack_wait",
+          "fetch_span",
+          "fetch_after_acked",
+          "assemble",
+          "verify",
+          "handover");
 
   private static final Duration WAIT = Duration.ofMinutes(2);
   private static final AvroCodec<Prompt> PROMPTS = AvroCodec.of(Prompt.class);
@@ -104,6 +131,11 @@ public final class StreamBench {
   private final int weightRepeats;
   private final Map<Long, CompletableFuture<Long>> applied = new ConcurrentHashMap<>();
   private final Map<Long, Double> loadMs = new ConcurrentHashMap<>();
+  private final Map<Long, JsonObject> received = new ConcurrentHashMap<>();
+  private final WeightSigner signer = WeightSigner.generate();
+  private WeightPublisher.Timing lastTiming;
+  private long lastAckedAt;
+  private double lastCommitMs;
   private double lastEncodeMs;
   private double lastPublishMs;
   private final ExecutorService sampler =
@@ -130,11 +162,21 @@ public final class StreamBench {
 
   public Result run() {
     try (var broker = EmbeddedKafka.start()) {
-      return run(broker.bootstrapServers());
+      return run(broker.bootstrapServers(), true);
     }
   }
 
-  private Result run(String bootstrap) {
+  /**
+   * Only publish-to-apply and its phases (the rollout figures are null): what {@code rlhf bench
+   * --only weights} measures.
+   */
+  public Result runWeights() {
+    try (var broker = EmbeddedKafka.start()) {
+      return run(broker.bootstrapServers(), false);
+    }
+  }
+
+  private Result run(String bootstrap, boolean withRollouts) {
     Vertx vertx = null;
     ActorNode node = null;
     RuntimeException failure = null;
@@ -152,10 +194,17 @@ public final class StreamBench {
                     .computeIfAbsent(v, x -> new CompletableFuture<>())
                     .complete(System.nanoTime());
               });
+      vertx
+          .eventBus()
+          .<JsonObject>consumer(
+              ActorEvents.RECEIVED, m -> received.put(m.body().getLong("version"), m.body()));
+      // As in the loop: the learner signs every version, the actor trusts only its key.
       var settings =
           ActorSettings.of(
                   ACTOR, bootstrap, workload.responsesPerPrompt(), workload.newTokens(), 1.0)
-              .withMaxPromptsPerBatch(workload.promptsPerBatch());
+              .withMaxPromptsPerBatch(workload.promptsPerBatch())
+              .withWeightKeys(
+                  TrustedWeightKeys.none().with(WeightModel.POLICY, signer.publicKey()));
       // The actor's frozen models: fresh copies with the seeds of the in-process ones, so both
       // sides score alike.
       var models =
@@ -173,12 +222,14 @@ public final class StreamBench {
       try (var producer =
               new KafkaProducer<byte[], byte[]>(
                   KafkaClientConfigs.producer(bootstrap, "bench-learner"));
+          var weights = transactionalProducer(bootstrap);
           var rollouts =
               new KafkaConsumer<byte[], byte[]>(
                   KafkaClientConfigs.groupConsumer(bootstrap, "bench-learner", "bench-learner"))) {
         rollouts.subscribe(List.of(Topics.ROLLOUTS));
-        var publisher = new WeightPublisher(producer);
-        long bytes = publishAndAwait(publisher, policy); // v0: the actor starts serving
+        var publisher = new WeightPublisher(weights, signer);
+        long bytes = publishAndAwait(weights, publisher, policy); // v0: the actor starts serving
+        if (!withRollouts) return weightsOnly(weights, publisher, policy, bytes);
         // The in-process side's models are made as the actor makes its own: on the thread that
         // samples
         // with them, in inference mode (made on the main thread they sampled ~20% slower here).
@@ -209,28 +260,13 @@ public final class StreamBench {
           stream[r] = streamRolloutsPerS(producer, rollouts, r);
           inproc[r] = inprocRolloutsPerS(generator, r);
         }
-        publishAndAwait(publisher, policy); // warm-up
-        double[] total = new double[weightRepeats];
-        double[] encode = new double[weightRepeats];
-        double[] publish = new double[weightRepeats];
-        double[] load = new double[weightRepeats];
-        for (int i = 0; i < weightRepeats; i++) {
-          long t0 = System.nanoTime();
-          publishAndAwait(publisher, policy);
-          total[i] = (applied.get(version).join() - t0) / 1e6;
-          encode[i] = lastEncodeMs;
-          publish[i] = lastPublishMs;
-          load[i] = loadMs.getOrDefault(version, Double.NaN);
-        }
-        var phases =
-            new Phases(
-                Figure.of(encode).median(), Figure.of(publish).median(), Figure.of(load).median());
+        var w = weightsOnly(weights, publisher, policy, bytes);
         return new Result(
             workload.rollouts(),
             Figure.of(stream),
             Figure.of(inproc),
-            Figure.of(total),
-            phases,
+            w.publishToApplyMs(),
+            w.phases(),
             bytes);
       }
     } catch (RuntimeException e) {
@@ -250,11 +286,77 @@ public final class StreamBench {
     }
   }
 
+  /** Publish-to-apply, after one warm-up publish; the rollout figures are null. */
+  private Result weightsOnly(
+      KafkaProducer<byte[], byte[]> producer, WeightPublisher publisher, Gpt policy, long bytes) {
+    publishAndAwait(producer, publisher, policy); // warm-up
+    double[] total = new double[weightRepeats];
+    double[] encode = new double[weightRepeats];
+    double[] publish = new double[weightRepeats];
+    double[] load = new double[weightRepeats];
+    var finer = new LinkedHashMap<String, double[]>();
+    FINER_PHASES.forEach(k -> finer.put(k, new double[weightRepeats]));
+    finer.put("txn_commit", new double[weightRepeats]);
+    for (int i = 0; i < weightRepeats; i++) {
+      long t0 = System.nanoTime();
+      publishAndAwait(producer, publisher, policy);
+      long appliedAt = applied.get(version).join();
+      total[i] = (appliedAt - t0) / 1e6;
+      encode[i] = lastEncodeMs;
+      publish[i] = lastPublishMs;
+      load[i] = loadMs.getOrDefault(version, Double.NaN);
+      var t = lastTiming;
+      var r = received.get(version);
+      finer.get("sign")[i] = t.signMs();
+      finer.get("chunk_sha256")[i] = t.chunkMs();
+      finer.get("encode_send")[i] = t.sendMs();
+      finer.get("flush")[i] = t.flushMs();
+      finer.get("ack_wait")[i] = t.ackMs();
+      finer.get("txn_commit")[i] = lastCommitMs;
+      if (r != null) {
+        finer.get("fetch_span")[i] = ms(r.getLong("lastChunkAt") - r.getLong("firstChunkAt"));
+        finer.get("fetch_after_acked")[i] = ms(r.getLong("lastChunkAt") - lastAckedAt);
+        finer.get("assemble")[i] = ms(r.getLong("assembledAt") - r.getLong("lastChunkAt"));
+        finer.get("verify")[i] = ms(r.getLong("verifiedAt") - r.getLong("assembledAt"));
+        finer.get("handover")[i] = ms(appliedAt - r.getLong("sentAt")) - load[i];
+      } else {
+        for (var k : List.of("fetch_span", "fetch_after_acked", "assemble", "verify", "handover"))
+          finer.get(k)[i] = Double.NaN;
+      }
+    }
+    var medians = new LinkedHashMap<String, Double>();
+    finer.forEach((k, v) -> medians.put(k, Figure.of(v).median()));
+    var phases =
+        new Phases(
+            Figure.of(encode).median(),
+            Figure.of(publish).median(),
+            Figure.of(load).median(),
+            medians);
+    return new Result(0, null, null, Figure.of(total), phases, bytes);
+  }
+
+  private static double ms(long nanos) {
+    return nanos / 1e6;
+  }
+
   /**
-   * Publishes the next policy version (as the streaming learner does) and waits until the actor
-   * applied it.
+   * The weights producer as the streaming learner has it: idempotent, transactional (actors read
+   * committed, so a version becomes visible when its transaction commits).
    */
-  private long publishAndAwait(WeightPublisher publisher, Gpt policy) {
+  private static KafkaProducer<byte[], byte[]> transactionalProducer(String bootstrap) {
+    var config = new HashMap<>(KafkaClientConfigs.producer(bootstrap, "bench-learner-weights"));
+    config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "bench-learner-weights");
+    var producer = new KafkaProducer<byte[], byte[]>(config);
+    producer.initTransactions();
+    return producer;
+  }
+
+  /**
+   * Publishes the next policy version (as the streaming learner does: signed, in a transaction) and
+   * waits until the actor applied it.
+   */
+  private long publishAndAwait(
+      KafkaProducer<byte[], byte[]> producer, WeightPublisher publisher, Gpt policy) {
     long v = ++version;
     var done = applied.computeIfAbsent(v, x -> new CompletableFuture<>());
     long t0 = System.nanoTime();
@@ -266,9 +368,14 @@ public final class StreamBench {
             Map.of(PublishedWeights.META_MODEL_CONFIG, config.toJson()),
             Instant.now());
     long t1 = System.nanoTime();
+    producer.beginTransaction();
     publisher.publish(snapshot, WAIT);
+    lastAckedAt = System.nanoTime();
+    producer.commitTransaction();
     lastEncodeMs = (t1 - t0) / 1e6;
-    lastPublishMs = (System.nanoTime() - t1) / 1e6;
+    lastPublishMs = (lastAckedAt - t1) / 1e6;
+    lastCommitMs = (System.nanoTime() - lastAckedAt) / 1e6;
+    lastTiming = publisher.lastTiming();
     await(done, "the actor to apply policy v" + v);
     return snapshot.bytes().length;
   }

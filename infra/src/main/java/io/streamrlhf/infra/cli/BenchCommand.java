@@ -57,6 +57,19 @@ public final class BenchCommand implements Callable<Integer> {
               + "measurements; each ratio is the median over rounds (default 3, 1 with --quick).")
   Integer rounds;
 
+  /** What {@code --only} can measure alone. */
+  enum Only {
+    weights
+  }
+
+  @Option(
+      names = "--only",
+      description =
+          "Measure one part alone: 'weights' times only the PPO step and weights publish-to-apply"
+              + " with its phases (seconds, not minutes; no generation, GEMM or rollout stream)."
+              + " Valid: ${COMPLETION-CANDIDATES}.")
+  Only only;
+
   @Option(
       names = "--peer-script",
       description = "The peer script (default: bench/peer.py in the project).")
@@ -70,11 +83,15 @@ public final class BenchCommand implements Callable<Integer> {
     if (rounds != null && rounds < 1) {
       throw new UserError("--rounds must be at least 1, got " + rounds);
     }
+    if (only != null && comparePeer) {
+      throw new UserError("--compare-peer compares every key; it cannot be combined with --only");
+    }
     // Read by DJL when the engine loads (the native library must be loaded before any JniUtils
     // call).
     System.setProperty("ai.djl.pytorch.num_threads", Integer.toString(threads));
     System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
     Engine.getEngine("PyTorch");
+    if (only == Only.weights) return weightsOnly();
     var script = peerScript != null ? peerScript : projectRoot().resolve("bench/peer.py");
     int roundCount = !comparePeer ? 1 : rounds != null ? rounds : quick ? 1 : 3;
     int repeats = quick ? 2 : 3;
@@ -142,10 +159,7 @@ public final class BenchCommand implements Callable<Integer> {
         "stream_over_inproc",
         stream.streamRolloutsPerS().median() / stream.inprocRolloutsPerS().median());
     out.put("weights_publish_to_apply_ms", stream.publishToApplyMs().median());
-    var phases = out.putObject("weights_phases_ms");
-    phases.put("encode", stream.phases().encodeMs());
-    phases.put("publish_until_acked", stream.phases().publishMs());
-    phases.put("actor_load", stream.phases().loadMs());
+    putPhases(out, stream);
     out.put(
         "weights_apply_over_ppo_step",
         stream.publishToApplyMs().median() / figures.get("ppo_step_ms").median());
@@ -168,8 +182,9 @@ public final class BenchCommand implements Callable<Integer> {
     streaming.put("snapshot_bytes", stream.snapshotBytes());
     streaming.put(
         "publish_to_apply",
-        "encode on the learner side -> WeightPublisher -> subscriber verifies -> "
-            + "loaded at an idle actor (no wait for an in-flight batch)");
+        "encode on the learner side -> WeightPublisher (signed, in a transaction, as the learner"
+            + " publishes) -> subscriber assembles and verifies -> loaded at an idle actor (no wait"
+            + " for an in-flight batch)");
     // What the launcher tuned for this process (the peer runs without it): see the rlhf script.
     var tuning = out.putObject("native_tuning");
     tuning.put(
@@ -229,6 +244,38 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private String lastPeerNote;
+
+  /** {@code --only weights}: the PPO step, publish-to-apply and its phases, nothing else. */
+  private int weightsOnly() throws Exception {
+    System.err.println("bench: the PPO step of the bench-small shape...");
+    var ppo = new ModelBench(GptConfig.small(), ModelBench.Shape3.BENCH, quick ? 2 : 3).ppoStepMs();
+    System.err.println("bench: weights: embedded Kafka broker, one actor, bench-small policy...");
+    var stream =
+        new StreamBench(GptConfig.small(), StreamBench.Workload.bench(1), 0, quick ? 3 : 9)
+            .runWeights();
+    var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode out = json.createObjectNode();
+    out.put("shape", "bench-small");
+    out.put("ppo_step_ms", ppo.median());
+    out.put("weights_publish_to_apply_ms", stream.publishToApplyMs().median());
+    putPhases(out, stream);
+    out.put("weights_apply_over_ppo_step", stream.publishToApplyMs().median() / ppo.median());
+    out.put("snapshot_bytes", stream.snapshotBytes());
+    var spread = out.putObject("spread");
+    putSpread(spread, "ppo_step_ms", ppo);
+    putSpread(spread, "weights_publish_to_apply_ms", stream.publishToApplyMs());
+    System.out.println(json.writeValueAsString(out));
+    return 0;
+  }
+
+  /** The phases of publish-to-apply: the three coarse keys, then the finer ones. */
+  private static void putPhases(ObjectNode out, StreamBench.Result stream) {
+    var phases = out.putObject("weights_phases_ms");
+    phases.put("encode", stream.phases().encodeMs());
+    phases.put("publish_until_acked", stream.phases().publishMs());
+    phases.put("actor_load", stream.phases().loadMs());
+    stream.phases().finer().forEach(phases::put);
+  }
 
   private static void putSpread(ObjectNode spread, String key, ModelBench.Figure f) {
     spread.putObject(key).put("min", f.min()).put("max", f.max()).put("runs", f.runs());

@@ -261,6 +261,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("num.recovery.threads.per.data.dir", "1");
     p.put("log.cleaner.threads", "1");
     p.put("log.cleaner.dedupe.buffer.size", Integer.toString(8 << 20));
+    // Autotuned socket buffers, not fixed 100 KiB ones: weight versions arrive as multi-MiB
+    // requests.
+    p.put("socket.receive.buffer.bytes", "-1");
+    p.put("socket.send.buffer.bytes", "-1");
     return p;
   }
 

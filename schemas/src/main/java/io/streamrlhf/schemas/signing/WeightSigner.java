@@ -52,12 +52,21 @@ public final class WeightSigner {
    * already had is replaced.
    */
   public PublishedWeights sign(PublishedWeights weights) {
+    return sign(weights, WeightSignature.sha256(weights.bytes()));
+  }
+
+  /**
+   * As {@link #sign(PublishedWeights)} with the SHA-256 of the bytes already computed by the caller
+   * (a publisher hashes once for the signature and the chunks).
+   *
+   * @param sha256 the SHA-256 of {@code weights.bytes()}; a wrong one makes a signature no reader
+   *     accepts
+   */
+  public PublishedWeights sign(PublishedWeights weights, byte[] sha256) {
     var meta = new HashMap<>(weights.meta());
     meta.remove(PublishedWeights.META_SIGNATURE);
     meta.put(PublishedWeights.META_SIGNING_KEY, keyId);
-    var message =
-        WeightSignature.message(
-            weights.model(), weights.version(), WeightSignature.sha256(weights.bytes()), meta);
+    var message = WeightSignature.message(weights.model(), weights.version(), sha256, meta);
     meta.put(
         PublishedWeights.META_SIGNATURE,
         Base64.getEncoder().encodeToString(WeightSignature.sign(privateKey, message)));

@@ -79,6 +79,20 @@ public final class WeightVerifier {
             weights.meta()));
   }
 
+  /**
+   * As {@link #rejection(PublishedWeights)} for a version a {@link
+   * io.streamrlhf.schemas.WeightAssembler} of this process completed: it hashed exactly these bytes
+   * while they arrived and found {@code sha256}, the SHA-256 in the chunks' headers, so hashing
+   * them a second time would prove nothing more. The signature is still checked over that SHA-256
+   * (free when the chunks' header was just verified).
+   *
+   * @param sha256 the SHA-256 the assembler verified the bytes against
+   */
+  public Optional<String> rejectionOfAssembled(PublishedWeights weights, byte[] sha256) {
+    if (trusted == null) return Optional.empty();
+    return rejection(new Header(weights.model(), weights.version(), sha256, weights.meta()));
+  }
+
   private Optional<String> rejection(Header header) {
     if (header.equals(lastVerified)) return Optional.empty();
     var encoded = header.meta().get(PublishedWeights.META_SIGNATURE);

@@ -30,6 +30,13 @@ public final class KafkaClientConfigs {
   /** Batches up to this many bytes per partition: four weight chunks, or thousands of rollouts. */
   static final int BATCH_BYTES = Topics.MAX_RECORD_BYTES;
 
+  /**
+   * A produce request carries at most one batch per partition, each under the record limit (the
+   * topics' max.message.bytes caps a batch, not a request): room for a batch of every weight
+   * partition and some more, well under the broker's socket.request.max.bytes (100 MiB).
+   */
+  static final int REQUEST_BYTES = 8 * Topics.MAX_RECORD_BYTES;
+
   private KafkaClientConfigs() {}
 
   /** {@link #producer(String, String)} with the cluster's client settings. */
@@ -104,7 +111,8 @@ public final class KafkaClientConfigs {
   /**
    * An idempotent producer ({@code enable.idempotence} explicit, {@code acks=all}): a retried send
    * is written once and in order, so a weight version's chunks never interleave or duplicate.
-   * max.request.size matches the topics' record limit, which weight chunks stay under.
+   * max.request.size lets one request carry a batch of each weight partition ({@link
+   * #REQUEST_BYTES}); a record larger than the topics' limit is still refused, by the broker.
    */
   public static Map<String, Object> producer(String bootstrapServers, String clientId) {
     var c = new HashMap<String, Object>();
@@ -113,7 +121,10 @@ public final class KafkaClientConfigs {
     c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     c.put(ProducerConfig.ACKS_CONFIG, "all");
     c.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, 5); // the most idempotence allows
-    c.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Topics.MAX_RECORD_BYTES);
+    c.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, REQUEST_BYTES);
+    // the OS's autotuned socket buffer, not Kafka's fixed 128 KiB: a request of several MiB then
+    // leaves in a few writes instead of dozens of window-sized ones
+    c.put(ProducerConfig.SEND_BUFFER_CONFIG, -1);
     c.put(ProducerConfig.BATCH_SIZE_CONFIG, BATCH_BYTES);
     c.put(ProducerConfig.LINGER_MS_CONFIG, 5);
     // A send that cannot reach the broker fails after this instead of blocking forever.
@@ -157,13 +168,17 @@ public final class KafkaClientConfigs {
 
   /**
    * A consumer without a group, for weight topics: every actor reads every chunk (assign, not
-   * subscribe) starting from the beginning, so a late joiner finds the newest whole version.
-   * Fetches are sized for several chunks per round trip.
+   * subscribe) starting from the beginning, so a late joiner finds the newest whole version. A
+   * fetch brings up to two batches of every partition.
    */
   public static Map<String, Object> weightsConsumer(String bootstrapServers, String clientId) {
     var c = baseConsumer(bootstrapServers, clientId);
-    c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * Topics.MAX_RECORD_BYTES);
+    // At most two record batches per partition and fetch (baseConsumer's limit): the partitions of
+    // a
+    // backlog are read in step, a version or two apart at most, which the assembler's three partial
+    // versions absorb; one fetch still brings a batch of every partition.
     c.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 16 * Topics.MAX_RECORD_BYTES);
+    c.put(ConsumerConfig.RECEIVE_BUFFER_CONFIG, -1); // autotuned, not Kafka's fixed 64 KiB
     c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 64);
     return c;
   }

@@ -11,35 +11,46 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.TimeoutException;
 
 /**
- * The reading side of a weight topic: reads every chunk from the beginning of the (compacted,
- * single-partition) topic and hands out whole, verified versions as {@link WeightAssembler}
- * completes them. A late joiner therefore starts from the newest version still in the log.
+ * The reading side of a weight topic: reads every chunk, on every partition, from the beginning of
+ * the (compacted) topic and hands out whole, verified versions as {@link WeightAssembler} completes
+ * them. A late joiner therefore starts from the newest version still in the log.
  *
  * <p>With a {@link WeightVerifier} that trusts a key, a chunk whose header is not signed by it
  * never reaches the assembler (so a forged version can neither be applied nor, numbered {@code
- * Long.MAX_VALUE}, make every genuine later version look stale), and a completed version is checked
- * again, bytes hashed afresh, before it is handed out. Each rejected version is reported once.
+ * Long.MAX_VALUE}, make every genuine later version look stale), and a completed version's
+ * signature is checked again, over the SHA-256 its assembler computed from the bytes as they
+ * arrived, before it is handed out. Each rejected version is reported once.
  *
  * <p>Borrows a consumer configured by {@link KafkaClientConfigs#weightsConsumer} (no group: every
- * reader sees every chunk) and assigns it the weight topic's partition itself.
+ * reader sees every chunk) and assigns it every partition of the weight topic itself.
  */
 public final class WeightFeed {
   private final Consumer<byte[], byte[]> consumer;
   private final DecodingConsumer<WeightChunk> chunks;
   private final WeightAssembler assembler;
-  private final TopicPartition partition;
+  private final String topic;
+  private List<TopicPartition> partitions = List.of();
   private final WeightModel model;
   private final WeightVerifier verifier;
   private final java.util.function.Consumer<String> rejections;
   private String lastRejected;
   private long rejectedChunks;
+
+  /** When the first chunk of each version still being collected came out of a poll. */
+  private final NavigableMap<Long, Long> firstSeen = new TreeMap<>();
+
+  private Receipt lastReceipt;
 
   /** A feed that applies no signature check (see {@link WeightVerifier#acceptingUnsigned}). */
   public WeightFeed(
@@ -66,7 +77,7 @@ public final class WeightFeed {
     this.verifier = verifier;
     this.rejections = rejections;
     this.assembler = new WeightAssembler(model);
-    this.partition = new TopicPartition(Topics.weights(model), 0);
+    this.topic = Topics.weights(model);
     this.chunks =
         new DecodingConsumer<>(
             consumer,
@@ -75,14 +86,43 @@ public final class WeightFeed {
             deadLetterProducer,
             name,
             Duration.ofSeconds(30));
-    consumer.assign(List.of(partition));
-    consumer.seekToBeginning(List.of(partition));
+    try {
+      assign(Duration.ZERO); // at once when the client knows the topic; else at the first poll
+    } catch (KafkaException e) {
+      // not yet (no metadata, or the broker refused): poll and catchUp ask again
+    }
+  }
+
+  /**
+   * Assigns every partition of the weight topic, from the beginning: a version's chunks are spread
+   * over them (see {@link WeightPublisher}), so a reader needs all. A topic the broker does not
+   * know (yet) is read on its partition 0, as a single-partition weight topic.
+   *
+   * @throws TimeoutException when the topic's partitions are not known within {@code timeout}
+   */
+  private void assign(Duration timeout) {
+    if (!partitions.isEmpty()) return;
+    var infos = consumer.partitionsFor(topic, timeout);
+    var found =
+        infos == null || infos.isEmpty()
+            ? List.of(new TopicPartition(topic, 0))
+            : infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+    consumer.assign(found);
+    consumer.seekToBeginning(found);
+    partitions = found;
   }
 
   /** One poll; the newest version completed by the chunks it returned, if any. */
   public Optional<PublishedWeights> poll(Duration timeout) {
     Optional<PublishedWeights> newest = Optional.empty();
-    for (var decoded : chunks.poll(timeout)) {
+    try {
+      assign(timeout);
+    } catch (TimeoutException e) {
+      return newest; // the broker did not answer yet: nothing to read this round
+    }
+    var polled = chunks.poll(timeout);
+    long polledAt = System.nanoTime();
+    for (var decoded : polled) {
       var chunk = decoded.value();
       var forged = verifier.rejection(chunk);
       if (forged.isPresent()) {
@@ -93,14 +133,24 @@ public final class WeightFeed {
             forged.get());
         continue;
       }
+      // bounded: chunks of versions that never complete must not cost memory
+      if (firstSeen.putIfAbsent(chunk.getVersion(), polledAt) == null && firstSeen.size() > 16)
+        firstSeen.pollFirstEntry();
       var done = assembler.accept(chunk);
       if (done.isPresent()) {
-        var whole = verifier.rejection(done.get());
+        long assembledAt = System.nanoTime();
+        // the assembler hashed these bytes and found the header's SHA-256: no second pass
+        var whole = verifier.rejectionOfAssembled(done.get(), chunk.getSha256().bytes());
         if (whole.isPresent()) {
           reject(done.get().version(), null, whole.get());
         } else {
           newest = done;
+          long v = done.get().version();
+          lastReceipt =
+              new Receipt(
+                  v, firstSeen.getOrDefault(v, polledAt), polledAt, assembledAt, System.nanoTime());
         }
+        firstSeen.headMap(done.get().version(), true).clear();
       }
     }
     return newest;
@@ -114,7 +164,7 @@ public final class WeightFeed {
     rejections.accept(
         String.format(
             "rejected %s v%d on %s: %s; keeping the current weights",
-            model.name().toLowerCase(Locale.ROOT), version, partition.topic(), why));
+            model.name().toLowerCase(Locale.ROOT), version, topic, why));
   }
 
   /**
@@ -125,9 +175,10 @@ public final class WeightFeed {
    */
   public Optional<PublishedWeights> catchUp(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
-    long end = consumer.endOffsets(List.of(partition), timeout).get(partition);
+    assign(timeout);
+    var ends = consumer.endOffsets(partitions, remaining(deadline, timeout));
     Optional<PublishedWeights> newest = Optional.empty();
-    while (consumer.position(partition, remaining(deadline, timeout)) < end) {
+    while (behind(ends, deadline, timeout)) {
       var done = poll(remaining(deadline, timeout));
       if (done.isPresent()) {
         newest = done;
@@ -136,12 +187,33 @@ public final class WeightFeed {
     return newest;
   }
 
+  private boolean behind(Map<TopicPartition, Long> ends, long deadline, Duration timeout) {
+    for (var p : partitions) {
+      if (consumer.position(p, remaining(deadline, timeout)) < ends.get(p)) return true;
+    }
+    return false;
+  }
+
   private static Duration remaining(long deadline, Duration timeout) {
     long left = deadline - System.nanoTime();
     if (left <= 0) {
       throw new TimeoutException("weight topic not read to its end within " + timeout);
     }
     return Duration.ofNanos(left);
+  }
+
+  /**
+   * When the newest handed-out version's chunks arrived and were put together, as {@link
+   * System#nanoTime} of this process: its first chunk out of a poll (decoded), its last one, the
+   * moment the assembler completed it (reassembled, SHA-256 checked) and the moment the verifier
+   * admitted it. For benchmarks that time the weight path in one process.
+   */
+  public record Receipt(
+      long version, long firstChunkAt, long lastChunkAt, long assembledAt, long verifiedAt) {}
+
+  /** The {@link Receipt} of the newest version handed out, if any. */
+  public Optional<Receipt> lastReceipt() {
+    return Optional.ofNullable(lastReceipt);
   }
 
   public WeightAssembler assembler() {

@@ -70,6 +70,34 @@ class WeightSignatureTest {
   }
 
   @Test
+  void signingWithTheHashAlreadyComputedSignsTheSameMessage() {
+    var w = weights(4);
+    var signed = LEARNER.sign(w, WeightChunker.sha256(w.bytes()));
+    assertThat(WeightVerifier.trusting(LEARNER.publicKey()).rejection(signed)).isEmpty();
+  }
+
+  /**
+   * An assembled version is checked over the SHA-256 its assembler computed, without hashing the
+   * bytes again: right hash and header pass; a hash other than the signed one, or altered meta, do
+   * not.
+   */
+  @Test
+  void anAssembledVersionIsCheckedOverTheAssemblersHash() {
+    var signed = LEARNER.sign(weights(5));
+    var sha256 = WeightChunker.sha256(signed.bytes());
+    var verifier = WeightVerifier.trusting(LEARNER.publicKey());
+
+    assertThat(verifier.rejectionOfAssembled(signed, sha256)).isEmpty();
+    var other = WeightChunker.sha256(weights(6).bytes());
+    assertThat(verifier.rejectionOfAssembled(signed, other))
+        .hasValueSatisfying(r -> assertThat(r).contains("does not verify"));
+    assertThat(verifier.rejectionOfAssembled(withMeta(signed, "reward_mean", "9"), sha256))
+        .isPresent();
+    assertThat(WeightVerifier.acceptingUnsigned().rejectionOfAssembled(weights(7), other))
+        .isEmpty();
+  }
+
+  @Test
   void aChangedVersionNumberOrMetaFailsEvenOnAChunk() {
     var signed = LEARNER.sign(weights(3));
     var verifier = WeightVerifier.trusting(LEARNER.publicKey());
