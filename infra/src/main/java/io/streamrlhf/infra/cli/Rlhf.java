@@ -48,6 +48,7 @@ import picocli.CommandLine.Command;
       GradeCommand.class,
       BrokerCommand.class,
       BenchCommand.class,
+      RaceCommand.class,
       ChaosCommand.class,
     })
 public final class Rlhf implements Runnable {
