@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
           + " and one rlhf learner pinned to --learner-cpus (child JVMs), on the gold reward (reward ="
           + " oracle), and prints one JSON object: for sync and async, wall seconds (processes started"
           + " to the learner's exit), learner_idle_fraction, actor_idle_fraction, lag_p50/lag_p99 and the"
-          + " path of the learner's gold-proxy.csv.",
+          + " path of the learner's gold-proxy.csv (time to equal gold reward is read from the two"
+          + " curves, where the learner writes one).",
       "The children's lines go to stderr; each mode's learner output is in --out/sync and --out/async."
     })
 final class RaceCommand implements Callable<Integer> {
@@ -45,7 +46,12 @@ final class RaceCommand implements Callable<Integer> {
       description = "Reward-model checkpoint (optional: the reward is the oracle).")
   Path rm;
 
-  @Option(names = "--updates", required = true, paramLabel = "N", description = "Updates per mode.")
+  @Option(
+      names = "--updates",
+      required = true,
+      paramLabel = "N",
+      showDefaultValue = CommandLine.Help.Visibility.NEVER,
+      description = "Updates per mode.")
   int updates;
 
   @Option(
@@ -67,12 +73,17 @@ final class RaceCommand implements Callable<Integer> {
       description = "A new or empty directory for both modes' runs.")
   Path out;
 
-  @Option(names = "--heap", defaultValue = "2g", description = "Each child JVM's -Xmx.")
+  @Option(
+      names = "--heap",
+      defaultValue = "2g",
+      paramLabel = "SIZE",
+      description = "Each child JVM's -Xmx.")
   String heap;
 
   @Option(
       names = "--timeout",
       defaultValue = "PT30M",
+      paramLabel = "DURATION",
       description = "Give up on a mode that takes longer than this (ISO-8601).")
   Duration timeout;
 
