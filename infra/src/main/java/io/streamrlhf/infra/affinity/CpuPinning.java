@@ -22,7 +22,8 @@ public final class CpuPinning {
    * Pins this process to {@code set}.
    *
    * @throws IllegalArgumentException when {@code set} is not within the CPUs this process may use
-   * @throws IllegalStateException when taskset is missing or fails
+   * @throws UnsupportedOperationException when taskset is missing
+   * @throws IllegalStateException when taskset fails
    */
   public static void pin(CpuSet set) {
     var allowed = CpuSet.allowed();
@@ -49,8 +50,8 @@ public final class CpuPinning {
               .redirectErrorStream(true)
               .start();
     } catch (IOException e) {
-      throw new IllegalStateException(
-          "--cpus needs taskset (util-linux) on the PATH: " + e.getMessage(), e);
+      throw new UnsupportedOperationException(
+          "pinning needs taskset (util-linux) on the PATH: " + e.getMessage(), e);
     }
     try {
       var output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -22,7 +22,7 @@ final class CpuOptions {
   /**
    * Pins the process when --cpus was given; call before anything loads the engine.
    *
-   * @throws UserError for a malformed list or CPUs outside the machine's allowed set
+   * @throws UserError for a malformed list, CPUs outside the machine's allowed set, or no taskset
    */
   void pin() {
     if (cpus == null) return;
@@ -34,7 +34,7 @@ final class CpuOptions {
     }
     try {
       CpuPinning.pin(set);
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | UnsupportedOperationException e) {
       throw new UserError("--cpus " + cpus + ": " + e.getMessage());
     }
   }
