@@ -7,6 +7,7 @@ import io.streamrlhf.infra.affinity.CpuSet;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,7 +45,10 @@ class PinnedProcessTest {
       assertThat(threads).hasSizeGreaterThan(10); // the JVM's, Vert.x's, Kafka's, PyTorch's
       assertThat(threads).allSatisfy(t -> assertThat(t).isEqualTo(one));
     } finally {
-      actor.destroyForcibly().waitFor();
+      // SIGTERM: the actor leaves its consumer group now, so the next test's broker reset finds
+      // it empty (a SIGKILLed member stays until its session times out)
+      actor.destroy();
+      if (!actor.waitFor(30, TimeUnit.SECONDS)) actor.destroyForcibly().waitFor();
     }
   }
 }
