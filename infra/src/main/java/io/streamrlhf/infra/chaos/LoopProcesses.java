@@ -52,19 +52,22 @@ public final class LoopProcesses implements AutoCloseable {
     final boolean learner;
     final Path out;
     final boolean restartOnFailure;
+    final String cpus;
     ChildJvm current;
     int starts;
     int unplanned;
 
-    Role(String name, boolean learner, Path out, boolean restartOnFailure) {
+    Role(String name, boolean learner, Path out, boolean restartOnFailure, String cpus) {
       this.name = name;
       this.learner = learner;
       this.out = out;
       this.restartOnFailure = restartOnFailure;
+      this.cpus = cpus;
     }
 
     void start(boolean resume, Map<String, String> properties) {
-      var args = learner ? learnerArgs(out, resume) : actorArgs(name);
+      var args = new ArrayList<>(learner ? learnerArgs(out, resume) : actorArgs(name));
+      if (cpus != null) args.addAll(List.of("--cpus", cpus));
       var source = starts == 0 ? name : name + "#" + (starts + 1);
       starts++;
       current =
@@ -177,14 +180,33 @@ public final class LoopProcesses implements AutoCloseable {
       boolean resume,
       boolean restartOnFailure,
       Map<String, String> properties) {
-    var role = new Role(name, true, out, restartOnFailure);
+    return startLearner(name, out, resume, restartOnFailure, properties, null);
+  }
+
+  /**
+   * As {@link #startLearner(String, Path, boolean, boolean, Map)}, pinned to CPU list {@code cpus}
+   * ({@code rlhf learner --cpus}; null: not pinned), every incarnation alike.
+   */
+  public ChildJvm startLearner(
+      String name,
+      Path out,
+      boolean resume,
+      boolean restartOnFailure,
+      Map<String, String> properties,
+      String cpus) {
+    var role = new Role(name, true, out, restartOnFailure, cpus);
     roles.put(name, role);
     role.start(resume, properties);
     return role.current;
   }
 
   public ChildJvm startActor(String name) {
-    var role = new Role(name, false, null, true);
+    return startActor(name, null);
+  }
+
+  /** Starts actor {@code name} pinned to CPU list {@code cpus} ({@code rlhf actor --cpus}). */
+  public ChildJvm startActor(String name, String cpus) {
+    var role = new Role(name, false, null, true, cpus);
     roles.put(name, role);
     role.start(false, Map.of());
     return role.current;

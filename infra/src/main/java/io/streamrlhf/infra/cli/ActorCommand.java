@@ -51,6 +51,8 @@ final class ActorCommand implements Callable<Integer> {
 
   @Mixin WeightKeyOptions weightKeys;
 
+  @Mixin CpuOptions cpus;
+
   @Option(
       names = "--id",
       paramLabel = "NAME",
@@ -95,6 +97,7 @@ final class ActorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    cpus.pin(); // before any model loads the engine
     var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
     var keys = weightKeys.keys();
     var swapMode = WeightSwaps.parse(swap);

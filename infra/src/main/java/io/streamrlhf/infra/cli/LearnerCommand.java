@@ -46,6 +46,8 @@ final class LearnerCommand implements Callable<Integer> {
 
   @Mixin SigningKeyOption signingKey;
 
+  @Mixin CpuOptions cpus;
+
   @Option(
       names = "--rollout-wait",
       defaultValue = "PT10M",
@@ -54,6 +56,7 @@ final class LearnerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    cpus.pin(); // before any model loads the engine
     var out = spec.commandLine().getOut();
     var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
     var signer = signingKey.signer(out);

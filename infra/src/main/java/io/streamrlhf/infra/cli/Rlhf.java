@@ -49,6 +49,7 @@ import picocli.CommandLine.Command;
       BrokerCommand.class,
       BenchCommand.class,
       ScaleModelCommand.class,
+      RaceCommand.class,
       ChaosCommand.class,
     })
 public final class Rlhf implements Runnable {

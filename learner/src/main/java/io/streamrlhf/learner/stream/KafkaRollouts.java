@@ -127,6 +127,11 @@ public final class KafkaRollouts implements RolloutSource {
       if (!fields.has("prompt_ends")) fields.putObject("prompt_ends");
       if (!fields.has("stats"))
         fields.set("stats", Json.MAPPER.valueToTree(new StreamStats().saved(0)));
+      // a checkpoint from before the idle accounts: nothing counted yet
+      var stats = (ObjectNode) fields.get("stats");
+      stats.putIfAbsent("learner_idle_seconds", Json.MAPPER.getNodeFactory().numberNode(0.0));
+      stats.putIfAbsent("learner_window_seconds", Json.MAPPER.getNodeFactory().numberNode(0.0));
+      stats.putIfAbsent("actors", Json.MAPPER.createObjectNode());
       return Json.MAPPER.treeToValue(fields, State.class);
     }
   }
@@ -383,6 +388,7 @@ public final class KafkaRollouts implements RolloutSource {
 
   @Override
   public Position position() {
+    stats.updateEnded(System.nanoTime()); // the update is computed; its checkpoint is being written
     var read = new TreeMap<Integer, Long>();
     for (var tp : partitions)
       read.put(tp.partition(), consumer.position(tp, settings.kafkaTimeout()));
@@ -422,6 +428,7 @@ public final class KafkaRollouts implements RolloutSource {
         "learner: published policy v%d (%d chunk(s), %d bytes)%n",
         version, chunks, snapshot.bytes().length);
     publishPrompts(version);
+    stats.updateEnded(System.nanoTime());
     if (version == config.updates()) summary = stats.summary(rollouts.deadLettered());
   }
 
@@ -487,6 +494,7 @@ public final class KafkaRollouts implements RolloutSource {
         out.flush();
       }
     }
+    stats.waitedForRollouts(started, System.nanoTime());
     var taken = assembly.take(version);
     askedAgain.removeIf(id -> PromptId.parse(id).map(p -> p.batch() <= version).orElse(true));
     var batch = new ArrayList<Rollout>(taken.size());
@@ -512,6 +520,11 @@ public final class KafkaRollouts implements RolloutSource {
       if (!again) stats.foreign();
       return;
     }
+    if (!again)
+      stats.rolloutRead(
+          value.getActorId(),
+          value.getStartedAt().toEpochMilli(),
+          value.getProducedAt().toEpochMilli());
     var arrival =
         new BatchAssembly.Arrival<>(
             id.get(),

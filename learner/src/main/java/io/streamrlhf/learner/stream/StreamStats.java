@@ -1,5 +1,6 @@
 package io.streamrlhf.learner.stream;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import io.streamrlhf.model.checkpoint.Json;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -10,7 +11,8 @@ import java.util.TreeMap;
 /**
  * What the streaming learner measured over its whole run, written as {@value #FILE} into the output
  * directory: policy lag of the rollouts it applied (learner version − rollout's policy version) as
- * p50/p99/max, rollouts applied per second of learner wall time, and what it did not apply.
+ * p50/p99/max, rollouts applied per second of learner wall time, what it did not apply, and how
+ * idle the learner ({@link LearnerIdle}) and the actors ({@link ActorActivity}) were.
  *
  * <p>Cumulative across processes: every checkpoint holds the figures so far ({@link #saved}), and a
  * resumed learner continues from them ({@link #resume}). Figures of work done after the last
@@ -39,6 +41,8 @@ public final class StreamStats {
   private long deadLetteredBefore;
   private double secondsBefore;
   private long resumes;
+  private LearnerIdle learnerIdle = new LearnerIdle(0, 0);
+  private ActorActivity actors = new ActorActivity();
 
   /** The figures a checkpoint holds, to continue from after a restart. */
   record Saved(
@@ -50,7 +54,10 @@ public final class StreamStats {
       long requestedAgain,
       long deadLettered,
       double seconds,
-      long resumes) {}
+      long resumes,
+      double learnerIdleSeconds,
+      double learnerWindowSeconds,
+      Map<String, ActorActivity.Saved> actors) {}
 
   /** A resumed run's figures: those {@code saved} held, this process counting on from them. */
   static StreamStats resume(Saved saved) {
@@ -64,6 +71,8 @@ public final class StreamStats {
     stats.deadLetteredBefore = saved.deadLettered();
     stats.secondsBefore = saved.seconds();
     stats.resumes = saved.resumes() + 1;
+    stats.learnerIdle = new LearnerIdle(saved.learnerIdleSeconds(), saved.learnerWindowSeconds());
+    stats.actors = ActorActivity.resume(saved.actors());
     return stats;
   }
 
@@ -82,7 +91,25 @@ public final class StreamStats {
         requestedAgain,
         deadLetteredBefore + deadLettered,
         seconds(),
-        resumes);
+        resumes,
+        learnerIdle.idleSeconds(),
+        learnerIdle.windowSeconds(),
+        actors.saved());
+  }
+
+  /** The learner waited from {@code from} to {@code to} (System.nanoTime) for rollouts. */
+  void waitedForRollouts(long from, long to) {
+    learnerIdle.waited(from, to);
+  }
+
+  /** An update ended (its checkpoint written, or its weights published) at {@code at}. */
+  void updateEnded(long at) {
+    learnerIdle.updateEnded(at);
+  }
+
+  /** A rollout of this run read for the first time: its actor was busy sampling it. */
+  void rolloutRead(String actorId, long startedMs, long producedMs) {
+    actors.rollout(actorId, startedMs, producedMs);
   }
 
   void applied(long lag) {
@@ -154,7 +181,9 @@ public final class StreamStats {
         requestedAgain,
         resumes,
         percentile(tokenLags, tokens, 0.50),
-        percentile(tokenLags, tokens, 0.99));
+        percentile(tokenLags, tokens, 0.99),
+        learnerIdle.fraction(),
+        actors.idleFraction());
   }
 
   /** Nearest-rank percentile of a histogram (value → count) of {@code total} values. */
@@ -194,7 +223,9 @@ public final class StreamStats {
       long promptsRequestedAgain,
       long resumes,
       long tokenLagP50,
-      long tokenLagP99) {
+      long tokenLagP99,
+      Double learnerIdleFraction,
+      Double actorIdleFraction) {
     /**
      * With the actors' weight swaps: how long from publishing a version to an actor sampling with
      * it.
@@ -219,7 +250,9 @@ public final class StreamStats {
           promptsRequestedAgain,
           resumes,
           tokenLagP50,
-          tokenLagP99);
+          tokenLagP99,
+          learnerIdleFraction,
+          actorIdleFraction);
     }
 
     public void write(Path dir) throws IOException {
@@ -227,13 +260,17 @@ public final class StreamStats {
     }
 
     public static Summary read(Path dir) throws IOException {
-      return Json.MAPPER.readValue(dir.resolve(FILE).toFile(), Summary.class);
+      // the idle fractions are null where nothing was measured (or in a file from before them)
+      return Json.MAPPER
+          .readerFor(Summary.class)
+          .without(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
+          .readValue(dir.resolve(FILE).toFile());
     }
 
     public String line() {
       return String.format(
           "policy lag p50 %d, p99 %d, max %d; %.2f rollouts/s (%d applied, %d dropped as stale"
-              + " and %d prompts asked again, %d duplicates skipped, %d dead-lettered%s)%s%s",
+              + " and %d prompts asked again, %d duplicates skipped, %d dead-lettered%s)%s%s%s",
           lagP50,
           lagP99,
           lagMax,
@@ -251,7 +288,15 @@ public final class StreamStats {
                   publishToApplyMsP50, publishToApplyMsMax, weightSwaps),
           tokenLagP50 == lagP50 && tokenLagP99 == lagP99
               ? ""
-              : String.format("; token lag p50 %d, p99 %d", tokenLagP50, tokenLagP99));
+              : String.format("; token lag p50 %d, p99 %d", tokenLagP50, tokenLagP99),
+          learnerIdleFraction == null
+              ? ""
+              : String.format(
+                  "; idle: learner %.0f%%, actors %s",
+                  100 * learnerIdleFraction,
+                  actorIdleFraction == null
+                      ? "unknown"
+                      : String.format("%.0f%%", 100 * actorIdleFraction)));
     }
   }
 }

@@ -1,0 +1,186 @@
+package io.streamrlhf.infra.bench;
+
+import io.streamrlhf.infra.chaos.ChildJvm;
+import io.streamrlhf.infra.chaos.Transcript;
+import io.streamrlhf.infra.kafka.EmbeddedKafka;
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.stream.StreamStats;
+import io.streamrlhf.schemas.signing.SigningKeys;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The issue's comparison of the synchronous and the asynchronous loop with the actor and the
+ * learner on separate cores, two one-core machines emulated on one: for each mode a broker started
+ * here (embedded KRaft, fresh topics), then one {@code rlhf actor} and one {@code rlhf learner} as
+ * child JVMs, each pinned to its own CPU set ({@code --cpus}), on the gold reward ({@code reward =
+ * oracle}) so that briefly trained or random models show progress; first {@code --sync} (max_lag
+ * 0), then with the config's max_lag. Each mode's figures come from its learner's {@code
+ * stream-stats.json} and the run's wall time; its gold-vs-proxy curve is the learner's {@code
+ * gold-proxy.csv}, from which time to equal gold reward is read.
+ */
+public final class AsyncRace {
+  /**
+   * @param sft the SFT checkpoint (initial policy and reference)
+   * @param rm a reward-model checkpoint for the learners' RM scores, or null
+   * @param config the loop's config (updates, batch sizes, max_lag of the async mode); the reward
+   *     is set to the oracle
+   * @param actorCpus the actor's CPU list (taskset syntax), or null for unpinned
+   * @param learnerCpus the learner's CPU list, or null for unpinned
+   * @param out where each mode's directories go ({@code sync/}, {@code async/})
+   * @param childHeap each child JVM's -Xmx
+   * @param timeout how long one mode may take before the race fails
+   */
+  public record Settings(
+      Path sft,
+      Path rm,
+      PpoConfig config,
+      String actorCpus,
+      String learnerCpus,
+      Path out,
+      String childHeap,
+      Duration timeout) {}
+
+  /**
+   * One mode's figures.
+   *
+   * @param wallSeconds from starting the two processes to the learner's exit after its last update
+   *     (both modes pay the same start-up)
+   * @param goldProxyCsv the learner's gold-vs-proxy curve (written by the learner where it records
+   *     one)
+   */
+  public record Mode(
+      long maxLag,
+      int updates,
+      double wallSeconds,
+      Double learnerIdleFraction,
+      Double actorIdleFraction,
+      long lagP50,
+      long lagP99,
+      long rolloutsApplied,
+      String learnerOut,
+      String goldProxyCsv) {}
+
+  public record Result(String actorCpus, String learnerCpus, Mode sync, Mode async) {}
+
+  private static final String ACTOR = "actor-1";
+
+  private AsyncRace() {}
+
+  /**
+   * Runs the synchronous loop, then the asynchronous one; the children's lines go to {@code log}.
+   */
+  public static Result run(Settings settings, PrintWriter log) throws IOException {
+    var config = ConfigLoader.with(settings.config(), "reward=" + PpoConfig.REWARD_ORACLE);
+    var sync = mode(settings, ConfigLoader.with(config, "max_lag=0"), "sync", log);
+    var async = mode(settings, config, "async", log);
+    return new Result(settings.actorCpus(), settings.learnerCpus(), sync, async);
+  }
+
+  private static Mode mode(Settings settings, PpoConfig config, String name, PrintWriter log)
+      throws IOException {
+    var dir = settings.out().resolve(name);
+    var learnerOut = dir.resolve("learner");
+    var settingsDir = dir.resolve("settings");
+    ConfigLoader.save(config, settingsDir);
+    var configFile = settingsDir.resolve(ConfigLoader.FILE_NAME);
+    var keys = dir.resolve("signing");
+    SigningKeys.inDirectory(keys); // before either starts: the actor checks every version
+    var transcript = new Transcript(log);
+    transcript.note("race: " + name + " (max_lag " + config.maxLag() + ")");
+    try (var kafka = EmbeddedKafka.start()) {
+      var bootstrap = kafka.bootstrapServers();
+      var models = new ArrayList<>(List.of("--sft", settings.sft().toString()));
+      if (settings.rm() != null) models.addAll(List.of("--rm", settings.rm().toString()));
+      var common = new ArrayList<>(List.of("--bootstrap", bootstrap));
+      common.addAll(models);
+      common.addAll(List.of("--config", configFile.toString()));
+      var learnerArgs = new ArrayList<>(List.of("learner"));
+      learnerArgs.addAll(common);
+      learnerArgs.addAll(
+          List.of(
+              "--out",
+              learnerOut.toString(),
+              "--signing-key",
+              keys.resolve(SigningKeys.PRIVATE_FILE).toString(),
+              "--rollout-wait",
+              settings.timeout().toString()));
+      pin(learnerArgs, settings.learnerCpus());
+      var actorArgs = new ArrayList<>(List.of("actor"));
+      actorArgs.addAll(common);
+      actorArgs.addAll(
+          List.of(
+              "--id",
+              ACTOR,
+              "--weights-key",
+              keys.resolve(SigningKeys.PUBLIC_FILE).toString(),
+              "--version-wait",
+              settings.timeout().toString()));
+      pin(actorArgs, settings.actorCpus());
+      long started = System.nanoTime();
+      var actor =
+          ChildJvm.start(ACTOR, actorArgs, settings.childHeap(), List.of(), Map.of(), transcript);
+      var learner =
+          ChildJvm.start(
+              "learner", learnerArgs, settings.childHeap(), List.of(), Map.of(), transcript);
+      try {
+        if (!learner.awaitExit(settings.timeout()))
+          throw new IllegalStateException(
+              "race "
+                  + name
+                  + ": the learner did not finish within "
+                  + settings.timeout().toSeconds()
+                  + " s; its last lines: "
+                  + transcript.tail("learner", 3));
+        double wall = (System.nanoTime() - started) / 1e9;
+        int code = learner.exitCode().orElse(-1);
+        if (code != 0)
+          throw new IllegalStateException(
+              "race "
+                  + name
+                  + ": the learner exited with code "
+                  + code
+                  + ": "
+                  + transcript.tail("learner", 3)
+                  + "; the actor's last lines: "
+                  + transcript.tail(ACTOR, 2));
+        var stats = StreamStats.Summary.read(learnerOut);
+        return new Mode(
+            config.maxLag(),
+            config.updates(),
+            wall,
+            stats.learnerIdleFraction(),
+            stats.actorIdleFraction(),
+            stats.lagP50(),
+            stats.lagP99(),
+            stats.rolloutsApplied(),
+            learnerOut.toString(),
+            learnerOut.resolve(PpoLoop.CURVE_CSV).toString());
+      } finally {
+        actor.stop(Duration.ofSeconds(30));
+        learner.stop(Duration.ofSeconds(30));
+      }
+    }
+  }
+
+  private static void pin(List<String> args, String cpus) {
+    if (cpus != null) args.addAll(List.of("--cpus", cpus));
+  }
+
+  /** Refuses an {@code out} that holds anything: each mode starts a fresh learner there. */
+  public static void requireEmpty(Path out) throws IOException {
+    if (!Files.isDirectory(out)) return;
+    try (var entries = Files.list(out)) {
+      if (entries.findAny().isPresent())
+        throw new IllegalArgumentException(out + " is not empty: give the race a fresh directory");
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package io.streamrlhf.infra.cli;
+
+import io.streamrlhf.infra.affinity.CpuSet;
+import io.streamrlhf.infra.bench.AsyncRace;
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.model.checkpoint.Json;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code rlhf race}: the synchronous loop against the asynchronous one on separate cores. */
+@Command(
+    name = "race",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = {
+      "Runs a short real loop twice, --sync (max_lag 0) and then asynchronously (the config's max_lag),"
+          + " each with a Kafka broker started in this process, one rlhf actor pinned to --actor-cpus"
+          + " and one rlhf learner pinned to --learner-cpus (child JVMs), on the gold reward (reward ="
+          + " oracle), and prints one JSON object: for sync and async, wall seconds (processes started"
+          + " to the learner's exit), learner_idle_fraction, actor_idle_fraction, lag_p50/lag_p99 and the"
+          + " path of the learner's gold-proxy.csv (time to equal gold reward is read from the two"
+          + " curves, where the learner writes one).",
+      "The children's lines go to stderr; each mode's learner output is in --out/sync and --out/async."
+    })
+final class RaceCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Mixin ConfigOptions settings;
+
+  @Option(
+      names = "--sft",
+      required = true,
+      paramLabel = "DIR",
+      description = "SFT checkpoint directory: the initial policy and the frozen reference model.")
+  Path sft;
+
+  @Option(
+      names = "--rm",
+      paramLabel = "DIR",
+      description = "Reward-model checkpoint (optional: the reward is the oracle).")
+  Path rm;
+
+  @Option(
+      names = "--updates",
+      required = true,
+      paramLabel = "N",
+      showDefaultValue = CommandLine.Help.Visibility.NEVER,
+      description = "Updates per mode.")
+  int updates;
+
+  @Option(
+      names = "--actor-cpus",
+      paramLabel = "LIST",
+      description = "The actor's CPUs (rlhf actor --cpus); default: not pinned.")
+  String actorCpus;
+
+  @Option(
+      names = "--learner-cpus",
+      paramLabel = "LIST",
+      description = "The learner's CPUs (rlhf learner --cpus); default: not pinned.")
+  String learnerCpus;
+
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "DIR",
+      description = "A new or empty directory for both modes' runs.")
+  Path out;
+
+  @Option(
+      names = "--heap",
+      defaultValue = "2g",
+      paramLabel = "SIZE",
+      description = "Each child JVM's -Xmx.")
+  String heap;
+
+  @Option(
+      names = "--timeout",
+      defaultValue = "PT30M",
+      paramLabel = "DURATION",
+      description = "Give up on a mode that takes longer than this (ISO-8601).")
+  Duration timeout;
+
+  @Override
+  public Integer call() throws Exception {
+    if (updates < 1) throw new UserError("--updates must be at least 1, got " + updates);
+    checkCpus("--actor-cpus", actorCpus);
+    checkCpus("--learner-cpus", learnerCpus);
+    StageOptions.requireCheckpoint("--sft", sft, "sft");
+    if (rm != null) StageOptions.requireCheckpoint("--rm", rm, "reward");
+    try {
+      AsyncRace.requireEmpty(out);
+    } catch (IllegalArgumentException e) {
+      throw new UserError("--out " + e.getMessage());
+    }
+    var config = settings.load(PpoConfig.defaults(), null, List.of("updates=" + updates));
+    var result =
+        AsyncRace.run(
+            new AsyncRace.Settings(sft, rm, config, actorCpus, learnerCpus, out, heap, timeout),
+            spec.commandLine().getErr());
+    var stdout = spec.commandLine().getOut();
+    stdout.println(Json.write(result));
+    stdout.flush();
+    return 0;
+  }
+
+  /** A list the children would refuse, refused here before anything starts. */
+  private static void checkCpus(String flag, String list) {
+    if (list == null) return;
+    try {
+      var set = CpuSet.parse(list);
+      var allowed = CpuSet.allowed();
+      if (!set.within(allowed))
+        throw new UserError(
+            flag + " " + list + ": not within the CPUs this machine allows (" + allowed + ")");
+    } catch (IllegalArgumentException e) {
+      throw new UserError(flag + " " + list + ": " + e.getMessage());
+    }
+  }
+}
