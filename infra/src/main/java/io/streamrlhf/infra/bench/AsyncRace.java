@@ -5,7 +5,9 @@ import io.streamrlhf.infra.chaos.Transcript;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.ppo.GoldProxyCurve;
 import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.ppo.TimeToReward;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.schemas.signing.SigningKeys;
 import java.io.IOException;
@@ -16,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalDouble;
 
 /**
  * The issue's comparison of the synchronous and the asynchronous loop with the actor and the
@@ -69,7 +72,46 @@ public final class AsyncRace {
       String learnerOut,
       String goldProxyCsv) {}
 
-  public record Result(String actorCpus, String learnerCpus, Mode sync, Mode async) {}
+  /**
+   * The comparison the issue asks for: wall seconds of each mode to the same oracle score ({@link
+   * TimeToReward}), null where a run did not reach it.
+   *
+   * @param syncOverAsync sync seconds ÷ async seconds: above 1, the asynchronous loop got there
+   *     sooner
+   */
+  public record GoldRace(
+      double startOracleScore,
+      double targetOracleScore,
+      Double syncSeconds,
+      Double asyncSeconds,
+      Double syncOverAsync,
+      String described) {
+    static GoldRace of(TimeToReward.Result r) {
+      return new GoldRace(
+          r.start(),
+          r.target(),
+          boxed(r.syncSeconds()),
+          boxed(r.asyncSeconds()),
+          boxed(r.syncOverAsync()),
+          r.describe());
+    }
+
+    private static Double boxed(OptionalDouble value) {
+      return value.isPresent() ? value.getAsDouble() : null;
+    }
+  }
+
+  /**
+   * @param timeToReward null where a learner wrote no gold-vs-proxy curve (fewer than two
+   *     evaluations)
+   */
+  public record Result(
+      String actorCpus,
+      String learnerCpus,
+      Mode sync,
+      Mode async,
+      double wallSyncOverAsync,
+      GoldRace timeToReward) {}
 
   private static final String ACTOR = "actor-1";
 
@@ -82,7 +124,30 @@ public final class AsyncRace {
     var config = ConfigLoader.with(settings.config(), "reward=" + PpoConfig.REWARD_ORACLE);
     var sync = mode(settings, ConfigLoader.with(config, "max_lag=0"), "sync", log);
     var async = mode(settings, config, "async", log);
-    return new Result(settings.actorCpus(), settings.learnerCpus(), sync, async);
+    return new Result(
+        settings.actorCpus(),
+        settings.learnerCpus(),
+        sync,
+        async,
+        sync.wallSeconds() / async.wallSeconds(),
+        goldRace(sync, async, log));
+  }
+
+  private static GoldRace goldRace(Mode sync, Mode async, PrintWriter log) throws IOException {
+    var syncCurve = Path.of(sync.goldProxyCsv());
+    var asyncCurve = Path.of(async.goldProxyCsv());
+    if (!Files.exists(syncCurve) || !Files.exists(asyncCurve)) return null;
+    try {
+      var result =
+          TimeToReward.compare(GoldProxyCurve.read(syncCurve), GoldProxyCurve.read(asyncCurve));
+      log.println("race: time to equal gold reward: " + result.describe());
+      log.flush();
+      return GoldRace.of(result);
+    } catch (IllegalArgumentException e) { // a curve of one evaluation: nothing to compare
+      log.println("race: no time to equal gold reward: " + e.getMessage());
+      log.flush();
+      return null;
+    }
   }
 
   private static Mode mode(Settings settings, PpoConfig config, String name, PrintWriter log)

@@ -117,7 +117,7 @@ public final class ChaosRun {
     }
   }
 
-  static void deleteTree(Path dir) throws IOException {
+  public static void deleteTree(Path dir) throws IOException {
     if (!Files.exists(dir)) return;
     try (Stream<Path> walk = Files.walk(dir)) {
       for (var p : walk.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);

@@ -5,12 +5,25 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamrlhf.infra.affinity.CpuSet;
+import io.streamrlhf.infra.bench.AsyncRace;
 import io.streamrlhf.infra.bench.ModelBench;
 import io.streamrlhf.infra.bench.PeerRatios;
 import io.streamrlhf.infra.bench.PeerRun;
 import io.streamrlhf.infra.bench.StreamBench;
+import io.streamrlhf.infra.chaos.ChaosRun;
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.tasks.SplitMix64;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -59,16 +72,28 @@ public final class BenchCommand implements Callable<Integer> {
 
   /** What {@code --only} can measure alone. */
   enum Only {
-    weights
+    weights,
+    race
   }
 
   @Option(
       names = "--only",
       description =
           "Measure one part alone: 'weights' times only the PPO step and weights publish-to-apply"
-              + " with its phases (seconds, not minutes; no generation, GEMM or rollout stream)."
+              + " with its phases (seconds, not minutes; no generation, GEMM or rollout stream);"
+              + " 'race' runs only the sync vs async loop (the async keys)."
               + " Valid: ${COMPLETION-CANDIDATES}.")
   Only only;
+
+  @Option(
+      names = "--race-sft",
+      defaultValue = "runs/demo/sft",
+      paramLabel = "DIR",
+      description =
+          "SFT checkpoint the sync vs async race starts from (default: the demo's; where it does"
+              + " not exist, a random bench-small policy, on which the gold score may not move and"
+              + " async_over_sync_time_to_reward stays null).")
+  Path raceSft;
 
   @Option(
       names = "--peer-script",
@@ -92,6 +117,12 @@ public final class BenchCommand implements Callable<Integer> {
     System.setProperty("ai.djl.pytorch.num_interop_threads", "1");
     Engine.getEngine("PyTorch");
     if (only == Only.weights) return weightsOnly();
+    if (only == Only.race) {
+      var out = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).createObjectNode();
+      putRace(out);
+      System.out.println(out.toPrettyString());
+      return 0;
+    }
     var script = peerScript != null ? peerScript : projectRoot().resolve("bench/peer.py");
     int roundCount = !comparePeer ? 1 : rounds != null ? rounds : quick ? 1 : 3;
     int repeats = quick ? 2 : 3;
@@ -163,14 +194,7 @@ public final class BenchCommand implements Callable<Integer> {
     out.put(
         "weights_apply_over_ppo_step",
         stream.publishToApplyMs().median() / figures.get("ppo_step_ms").median());
-    // Need a whole PPO run through the loop (trained SFT and RM checkpoints, minutes): `rlhf ppo`
-    // and
-    // `rlhf demo` print them in stream-stats.json; a bench run with random models would not mean
-    // much.
-    out.putNull("async_over_sync_time_to_reward");
-    out.putNull("learner_idle_fraction");
-    out.putNull("policy_lag_p50");
-    out.putNull("policy_lag_p99");
+    putRace(out);
     var streaming = out.putObject("stream_setup");
     streaming.put("model", "bench-small (random init: policy, reference and reward model)");
     streaming.put("broker", "embedded KRaft, started by the bench");
@@ -244,6 +268,95 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   private String lastPeerNote;
+
+  /**
+   * The async keys: {@link AsyncRace} with one actor and the learner pinned to separate CPUs
+   * (unpinned on a one-CPU machine), gold reward, a short run per mode. The workload is the demo's
+   * with one PPO epoch per batch and max_lag 1, where sampling and training a batch cost about the
+   * same (docs/EXPERIMENTS.md: with 4 epochs the learner's share bounds the speed-up at 1.3).
+   */
+  private void putRace(ObjectNode out) throws Exception {
+    var dir = Files.createTempDirectory("rlhf-bench-race");
+    try {
+      var sft = raceSft;
+      if (!Checkpoint.exists(sft)) {
+        System.err.println(
+            "bench: race: no SFT checkpoint at "
+                + raceSft
+                + " (run ./rlhf demo, or pass --race-sft); racing a random bench-small policy");
+        sft = dir.resolve("random-sft");
+        var shape = GptConfig.small();
+        try (var policy = Gpt.create(shape, 7)) {
+          Checkpoint.write(
+              sft,
+              shape,
+              policy.snapshot(0),
+              policy.snapshot(0),
+              new TrainState("sft", 0, 0, new SplitMix64(7).state(), 0, null));
+        }
+      }
+      boolean pinned = CpuSet.allowed().size() >= 2;
+      var allowed = CpuSet.allowed().cpus();
+      int first = allowed.nextSetBit(0);
+      String actorCpus = pinned ? Integer.toString(first) : null;
+      String learnerCpus = pinned ? Integer.toString(allowed.nextSetBit(first + 1)) : null;
+      var config =
+          ConfigLoader.with(
+              PpoConfig.defaults(),
+              "updates=" + (quick ? 24 : 40),
+              "eval_every_updates=4",
+              "eval_prompts=32",
+              "value_warmup_updates=0",
+              "epochs_per_batch=1",
+              "max_lag=1");
+      System.err.println(
+          "bench: race: sync vs async, one actor on CPU "
+              + (pinned ? actorCpus + ", the learner on CPU " + learnerCpus : "(unpinned)")
+              + ", "
+              + config.updates()
+              + " updates each...");
+      var log = new PrintWriter(Writer.nullWriter());
+      var race =
+          AsyncRace.run(
+              new AsyncRace.Settings(
+                  sft,
+                  null,
+                  config,
+                  actorCpus,
+                  learnerCpus,
+                  dir.resolve("race"),
+                  "2g",
+                  Duration.ofMinutes(30)),
+              log);
+      var gold = race.timeToReward();
+      if (gold == null || gold.syncOverAsync() == null) {
+        out.putNull("async_over_sync_time_to_reward");
+      } else {
+        out.put("async_over_sync_time_to_reward", gold.syncOverAsync());
+      }
+      out.put("async_over_sync_wall", race.wallSyncOverAsync());
+      putOrNull(out, "learner_idle_fraction", race.async().learnerIdleFraction());
+      putOrNull(out, "actor_idle_fraction", race.async().actorIdleFraction());
+      out.put("policy_lag_p50", race.async().lagP50());
+      out.put("policy_lag_p99", race.async().lagP99());
+      var setup = (ObjectNode) new ObjectMapper().valueToTree(race);
+      setup.put("sft", sft.equals(raceSft) ? raceSft.toString() : "random bench-small");
+      setup.put(
+          "workload",
+          "the demo's config with updates="
+              + config.updates()
+              + ", epochs_per_batch=1, max_lag=1 (sync: 0), value_warmup_updates=0, gold"
+              + " reward; gold-vs-proxy every 4 updates on 32 prompts");
+      out.set("race", setup);
+    } finally {
+      ChaosRun.deleteTree(dir);
+    }
+  }
+
+  private static void putOrNull(ObjectNode out, String key, Double value) {
+    if (value == null) out.putNull(key);
+    else out.put(key, value);
+  }
 
   /** {@code --only weights}: the PPO step, publish-to-apply and its phases, nothing else. */
   private int weightsOnly() throws Exception {

@@ -24,8 +24,10 @@ import picocli.CommandLine.Option;
           + " and one rlhf learner pinned to --learner-cpus (child JVMs), on the gold reward (reward ="
           + " oracle), and prints one JSON object: for sync and async, wall seconds (processes started"
           + " to the learner's exit), learner_idle_fraction, actor_idle_fraction, lag_p50/lag_p99 and the"
-          + " path of the learner's gold-proxy.csv (time to equal gold reward is read from the two"
-          + " curves, where the learner writes one).",
+          + " path of the learner's gold-proxy.csv; then wall_sync_over_async and time_to_reward:"
+          + " each mode's wall seconds (from its first update) to the same oracle score, and"
+          + " sync_over_async, their ratio (null where a run did not reach it). Set"
+          + " eval_every_updates so that each run records several evaluations.",
       "The children's lines go to stderr; each mode's learner output is in --out/sync and --out/async."
     })
 final class RaceCommand implements Callable<Integer> {
