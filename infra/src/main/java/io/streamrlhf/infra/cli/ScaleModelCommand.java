@@ -30,20 +30,23 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Predicts the streaming loop's throughput, learner idle fraction and policy lag for N actors",
-      "(a discrete-event simulation with the loop's rules: update u trains on prompt batch u, batch",
-      "u+max_lag is published after version u, actors swap versions between batches, prompts reach",
-      "actors through the prompt topic's partitions) from measured costs, asynchronous and --sync",
-      "(max_lag 0); the actor count that saturates one learner; and the model size at which weights",
-      "publish-to-apply exceeds a PPO step. Costs default to bench-small as `rlhf bench` measured it",
-      "on the idle machine; --bench takes a `rlhf bench` output, --costs a JSON file of cost keys",
-      "(actor_rollouts_per_s, actor_batch_overhead_s, learner_update_s, learner_checkpoint_s,",
-      "publish_s, publish_to_apply_s, actor_load_s, max_lag, prompts_per_batch,",
-      "responses_per_prompt, max_prompts_per_actor_batch, prompt_partitions, actor_cores, updates),",
-      "--set KEY=VALUE one key. With --validate: runs the loop as pinned processes (learner on one",
-      "CPU, 1, 2 and 3 actors sharing another, async and --sync; taskset pins them), measures each",
-      "run's costs (rollout timestamps, the learner's log) and prints the model's prediction beside",
-      "every run, from the first run's costs and from its own; --validate-from DIR predicts saved runs."
+      "Predicts the streaming loop's throughput, learner idle fraction and policy lag for N "
+          + "actors (a discrete-event simulation with the loop's rules: update u trains on prompt "
+          + "batch u, batch u+max_lag is published after version u, actors swap versions between "
+          + "batches, prompts reach actors through the prompt topic's partitions) from measured "
+          + "costs, asynchronous and --sync (max_lag 0); the actor count that saturates one learner; "
+          + "and the model size at which weights publish-to-apply exceeds a PPO step. Costs default "
+          + "to bench-small as `rlhf bench` measured it on the idle machine; --bench takes a `rlhf "
+          + "bench` output, --costs a JSON file of cost keys (actor_rollouts_per_s, "
+          + "actor_batch_overhead_s, learner_update_s, learner_checkpoint_s, publish_s, "
+          + "publish_to_apply_s, actor_load_s, max_lag, prompts_per_batch, responses_per_prompt, "
+          + "max_prompts_per_actor_batch, prompt_partitions, actor_cores, updates), --set KEY=VALUE "
+          + "one key.",
+      "With --validate: runs the loop as pinned processes (learner on one CPU, 1, 2 and 3 "
+          + "actors sharing another, async and --sync; taskset pins them), measures each run's costs "
+          + "(rollout timestamps, the learner's log) and prints the model's prediction beside every "
+          + "run, from the first run's costs and from its own; --validate-from DIR predicts saved "
+          + "runs."
     })
 public final class ScaleModelCommand implements Callable<Integer> {
   private static final ObjectMapper SNAKE =
@@ -51,10 +54,16 @@ public final class ScaleModelCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--bench", description = "A `rlhf bench` JSON output to take the costs from.")
+  @Option(
+      names = "--bench",
+      paramLabel = "FILE",
+      description = "A `rlhf bench` JSON output to take the costs from.")
   Path bench;
 
-  @Option(names = "--costs", description = "A JSON file of cost keys (see above).")
+  @Option(
+      names = "--costs",
+      paramLabel = "FILE",
+      description = "A JSON file of cost keys (see above).")
   Path costsFile;
 
   @Option(
@@ -65,23 +74,29 @@ public final class ScaleModelCommand implements Callable<Integer> {
 
   @Option(
       names = "--actors",
+      paramLabel = "COUNTS",
       split = ",",
       description = "Actor counts to simulate: numbers and ranges, e.g. 1-64 or 1,2,4.")
   List<String> actors = List.of("1-4", "6", "8", "12", "16", "24", "32", "48", "64");
 
   @Option(
       names = "--saturated-idle",
+      paramLabel = "FRACTION",
       description = "A learner idle at most this fraction counts as saturated.")
   double saturatedIdle = 0.05;
 
   @Option(
       names = "--learner-gflops",
+      paramLabel = "GFLOPS",
       split = ",",
       description =
           "Learner speeds (achieved GFLOP/s) for the weight path's crossing; 0: the measured one.")
   List<Double> learnerGflops = List.of(0.0, 1e3, 1e4, 1e5, 1e6);
 
-  @Option(names = "--seed", description = "Seed of the simulated run id (prompt partitions).")
+  @Option(
+      names = "--seed",
+      paramLabel = "SEED",
+      description = "Seed of the simulated run id (prompt partitions).")
   long seed = 1;
 
   @Option(
@@ -90,14 +105,21 @@ public final class ScaleModelCommand implements Callable<Integer> {
           "Run the loop as pinned processes and print predicted vs measured (minutes; needs 2 CPUs).")
   boolean validate;
 
-  @Option(names = "--validate-dir", description = "With --validate: where the runs write.")
+  @Option(
+      names = "--validate-dir",
+      paramLabel = "DIR",
+      description = "With --validate: where the runs write.")
   Path validateDir;
 
-  @Option(names = "--validate-updates", description = "With --validate: updates per run.")
+  @Option(
+      names = "--validate-updates",
+      paramLabel = "N",
+      description = "With --validate: updates per run.")
   int validateUpdates = 30;
 
   @Option(
       names = "--validate-from",
+      paramLabel = "DIR",
       description =
           "Predict the runs an earlier --validate saved in this directory (its --validate-dir)"
               + " again, without running them.")
@@ -105,6 +127,7 @@ public final class ScaleModelCommand implements Callable<Integer> {
 
   @Option(
       names = "--warmup",
+      paramLabel = "VERSION",
       description =
           "Validation: compare throughput and learner idle from this version on (the first"
               + " updates pay JIT and first-touch costs).")
@@ -112,10 +135,14 @@ public final class ScaleModelCommand implements Callable<Integer> {
 
   @Option(
       names = "--learner-cpus",
+      paramLabel = "LIST",
       description = "With --validate: the learner's CPU list (taskset's spelling).")
   String learnerCpus = "1";
 
-  @Option(names = "--actor-cpus", description = "With --validate: the actors' CPU list.")
+  @Option(
+      names = "--actor-cpus",
+      paramLabel = "LIST",
+      description = "With --validate: the actors' CPU list.")
   String actorCpus = "0";
 
   @Override

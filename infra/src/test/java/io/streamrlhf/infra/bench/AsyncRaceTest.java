@@ -53,5 +53,16 @@ class AsyncRaceTest {
       assertThat(mode.goldProxyCsv()).endsWith("gold-proxy.csv").startsWith(mode.learnerOut());
     }
     assertThat(result.actorCpus()).isEqualTo(actorCpus);
+    assertThat(result.wallSyncOverAsync())
+        .isEqualTo(result.sync().wallSeconds() / result.async().wallSeconds());
+    // both learners evaluated at v0 and after the last update: the comparison is made, from the
+    // same starting policy (a target neither tiny random run reaches gives nulls, never NaN)
+    var gold = result.timeToReward();
+    assertThat(gold).isNotNull();
+    assertThat(gold.targetOracleScore()).isFinite();
+    assertThat(gold.described()).contains("sync").contains("async");
+    if (gold.syncOverAsync() != null) {
+      assertThat(gold.syncOverAsync()).isEqualTo(gold.syncSeconds() / gold.asyncSeconds());
+    }
   }
 }

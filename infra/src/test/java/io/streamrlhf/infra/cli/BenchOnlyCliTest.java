@@ -11,7 +11,7 @@ class BenchOnlyCliTest {
   void onlyNamesAPartAndDoesNotMixWithThePeerComparison() {
     var unknown = run("bench", "--only", "everything");
     assertThat(unknown.exitCode()).isEqualTo(2);
-    assertThat(unknown.err()).contains("expected one of [weights]");
+    assertThat(unknown.err()).contains("expected one of [weights, race]");
 
     var mixed = run("bench", "--only", "weights", "--compare-peer");
     assertThat(mixed.exitCode()).isEqualTo(2);
