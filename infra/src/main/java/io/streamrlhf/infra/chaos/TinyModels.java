@@ -31,19 +31,27 @@ public final class TinyModels {
 
   /** Writes {@code dir/sft} and {@code dir/rm} unless they exist; returns {@code dir}. */
   public static Path write(Path dir) throws IOException {
+    return write(dir, SHAPE);
+  }
+
+  /**
+   * Random SFT (seed 1) and reward-model (seed 2) checkpoints of {@code shape} in {@code dir/sft}
+   * and {@code dir/rm}, unless they exist; returns {@code dir}.
+   */
+  public static Path write(Path dir, GptConfig shape) throws IOException {
     if (Checkpoint.exists(dir.resolve("sft")) && Checkpoint.exists(dir.resolve("rm"))) return dir;
-    try (var sft = Gpt.create(SHAPE, 1);
-        var rm = Gpt.create(SHAPE, 2)) {
+    try (var sft = Gpt.create(shape, 1);
+        var rm = Gpt.create(shape, 2)) {
       Checkpoint.write(
           dir.resolve("sft"),
-          SHAPE,
+          shape,
           sft.snapshot(0),
           sft.snapshot(0),
           new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
       var stats = new RewardStats(0.0, 1.0, 2, 1, 1, 0.5, 0.5, 0.5, 1.0, 0.0, 0.5, 0.5, 0.0);
       Checkpoint.write(
           dir.resolve("rm"),
-          SHAPE,
+          shape,
           rm.snapshot(0),
           rm.snapshot(0),
           new TrainState(

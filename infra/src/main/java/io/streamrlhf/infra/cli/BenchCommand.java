@@ -12,13 +12,12 @@ import io.streamrlhf.infra.bench.PeerRatios;
 import io.streamrlhf.infra.bench.PeerRun;
 import io.streamrlhf.infra.bench.StreamBench;
 import io.streamrlhf.infra.chaos.ChaosRun;
+import io.streamrlhf.infra.chaos.TinyModels;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
-import io.streamrlhf.learner.train.TrainState;
-import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
-import io.streamrlhf.tasks.SplitMix64;
+import io.streamrlhf.model.checkpoint.Json;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
@@ -284,16 +283,7 @@ public final class BenchCommand implements Callable<Integer> {
             "bench: race: no SFT checkpoint at "
                 + raceSft
                 + " (run ./rlhf demo, or pass --race-sft); racing a random bench-small policy");
-        sft = dir.resolve("random-sft");
-        var shape = GptConfig.small();
-        try (var policy = Gpt.create(shape, 7)) {
-          Checkpoint.write(
-              sft,
-              shape,
-              policy.snapshot(0),
-              policy.snapshot(0),
-              new TrainState("sft", 0, 0, new SplitMix64(7).state(), 0, null));
-        }
+        sft = TinyModels.write(dir.resolve("random"), GptConfig.small()).resolve("sft");
       }
       boolean pinned = CpuSet.allowed().size() >= 2;
       var allowed = CpuSet.allowed().cpus();
@@ -339,7 +329,7 @@ public final class BenchCommand implements Callable<Integer> {
       putOrNull(out, "actor_idle_fraction", race.async().actorIdleFraction());
       out.put("policy_lag_p50", race.async().lagP50());
       out.put("policy_lag_p99", race.async().lagP99());
-      var setup = (ObjectNode) new ObjectMapper().valueToTree(race);
+      var setup = (ObjectNode) Json.MAPPER.valueToTree(race);
       setup.put("sft", sft.equals(raceSft) ? raceSft.toString() : "random bench-small");
       setup.put(
           "workload",

@@ -1,14 +1,9 @@
 package io.streamrlhf.infra.scale;
 
+import io.streamrlhf.infra.chaos.TinyModels;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
-import io.streamrlhf.learner.train.TrainState;
-import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
-import io.streamrlhf.model.checkpoint.Checkpoint;
-import io.streamrlhf.model.checkpoint.Json;
-import io.streamrlhf.model.checkpoint.RewardStats;
-import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -199,30 +194,7 @@ public final class ScaleValidation {
 
   /** Random bench-small SFT and reward-model checkpoints in {@code dir/sft} and {@code dir/rm}. */
   static void writeModels(Path dir) throws IOException {
-    if (Checkpoint.exists(dir.resolve("sft")) && Checkpoint.exists(dir.resolve("rm"))) return;
-    var shape = GptConfig.small();
-    try (var sft = Gpt.create(shape, 1);
-        var rm = Gpt.create(shape, 2)) {
-      Checkpoint.write(
-          dir.resolve("sft"),
-          shape,
-          sft.snapshot(0),
-          sft.snapshot(0),
-          new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
-      var stats = new RewardStats(0.0, 1.0, 2, 1, 1, 0.5, 0.5, 0.5, 1.0, 0.0, 0.5, 0.5, 0.0);
-      Checkpoint.write(
-          dir.resolve("rm"),
-          shape,
-          rm.snapshot(0),
-          rm.snapshot(0),
-          new TrainState(
-              "reward",
-              0,
-              0,
-              new SplitMix64(2).state(),
-              0,
-              stats.into(Json.MAPPER.createObjectNode())));
-    }
+    TinyModels.write(dir, GptConfig.small());
   }
 
   /** How many CPUs a taskset list names ("0", "0-1", "0,2"). */
