@@ -150,20 +150,7 @@ class ActorChurnTest {
           ActorNode.deploy(
               vertx, LocalLoop.settings("actor-survivor", bootstrap, config), models, watch::line);
       watch.await("actor-survivor: assigned prompt partitions", WAIT);
-      doomed =
-          watch.rlhf(
-              List.of(
-                  "actor",
-                  "--bootstrap",
-                  bootstrap,
-                  "--sft",
-                  dir.resolve("sft").toString(),
-                  "--rm",
-                  dir.resolve("rm").toString(),
-                  "--config",
-                  dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
-                  "--id",
-                  "actor-doomed"));
+      doomed = watch.rlhf(TinyRun.actorArgs(bootstrap, dir, "actor-doomed"));
       // the rebalance gave the process some of the prompt partitions
       watch.await("actor-doomed: assigned prompt partitions", WAIT);
       var held = partitionsIn(lastLine(watch, "actor-doomed: assigned prompt partitions"));

@@ -7,7 +7,6 @@ import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -31,20 +30,7 @@ class IdleFractionsLoopTest {
     ConfigLoader.save(config, dir.resolve("settings"));
     var out = dir.resolve("ppo");
     var watch = new Watch();
-    var actor =
-        watch.rlhf(
-            List.of(
-                "actor",
-                "--bootstrap",
-                bootstrap,
-                "--sft",
-                dir.resolve("sft").toString(),
-                "--rm",
-                dir.resolve("rm").toString(),
-                "--config",
-                dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
-                "--id",
-                "actor-0"));
+    var actor = watch.rlhf(TinyRun.actorArgs(bootstrap, dir, "actor-0"));
     try {
       var learned =
           CompletableFuture.supplyAsync(

@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.stream;
 
 import io.streamrlhf.infra.chaos.TinyModels;
+import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.Gpt;
@@ -9,6 +10,7 @@ import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Fixtures of the streaming tests: an SFT and a reward-model checkpoint of a very small model, and
@@ -45,5 +47,24 @@ final class TinyRun {
    */
   static PpoConfig config(int updates, int maxLag) {
     return TinyModels.config(updates, maxLag, 7);
+  }
+
+  /**
+   * {@code rlhf actor} against {@code bootstrap} on the checkpoints in {@code dir} and the config
+   * saved in {@code dir/settings}, as a child process's arguments.
+   */
+  static List<String> actorArgs(String bootstrap, Path dir, String id) {
+    return List.of(
+        "actor",
+        "--bootstrap",
+        bootstrap,
+        "--sft",
+        dir.resolve("sft").toString(),
+        "--rm",
+        dir.resolve("rm").toString(),
+        "--config",
+        dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
+        "--id",
+        id);
   }
 }
