@@ -150,7 +150,7 @@ class ActorChurnTest {
           ActorNode.deploy(
               vertx, LocalLoop.settings("actor-survivor", bootstrap, config), models, watch::line);
       watch.await("actor-survivor: assigned prompt partitions", WAIT);
-      doomed = watch.rlhf(TinyRun.actorArgs(bootstrap, dir, "actor-doomed"));
+      doomed = watch.rlhf(TinyRun.loopArgs("actor", bootstrap, dir, "--id", "actor-doomed"));
       // the rebalance gave the process some of the prompt partitions
       watch.await("actor-doomed: assigned prompt partitions", WAIT);
       var held = partitionsIn(lastLine(watch, "actor-doomed: assigned prompt partitions"));

@@ -30,7 +30,7 @@ class IdleFractionsLoopTest {
     ConfigLoader.save(config, dir.resolve("settings"));
     var out = dir.resolve("ppo");
     var watch = new Watch();
-    var actor = watch.rlhf(TinyRun.actorArgs(bootstrap, dir, "actor-0"));
+    var actor = watch.rlhf(TinyRun.loopArgs("actor", bootstrap, dir, "--id", "actor-0"));
     try {
       var learned =
           CompletableFuture.supplyAsync(

@@ -24,7 +24,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -105,19 +104,7 @@ class OneLearnerPerRunTest {
     ConfigLoader.save(TinyRun.config(3, 0), dir.resolve("settings"));
     var out = dir.resolve("ppo");
     var args =
-        new ArrayList<>(
-            List.of(
-                "learner",
-                "--bootstrap",
-                bootstrap,
-                "--sft",
-                dir.resolve("sft").toString(),
-                "--rm",
-                dir.resolve("rm").toString(),
-                "--config",
-                dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
-                "--out",
-                out.toString()));
+        new ArrayList<>(TinyRun.loopArgs("learner", bootstrap, dir, "--out", out.toString()));
     var firstLog = new Watch();
     var first = firstLog.rlhf(args); // another process: no actor, so it waits for rollouts
     try {

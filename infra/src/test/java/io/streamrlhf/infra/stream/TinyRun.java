@@ -10,6 +10,7 @@ import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -50,21 +51,24 @@ final class TinyRun {
   }
 
   /**
-   * {@code rlhf actor} against {@code bootstrap} on the checkpoints in {@code dir} and the config
-   * saved in {@code dir/settings}, as a child process's arguments.
+   * {@code rlhf <command>} (actor or learner) against {@code bootstrap} on the checkpoints in
+   * {@code dir} and the config saved in {@code dir/settings}, then {@code more}: a child process's
+   * arguments.
    */
-  static List<String> actorArgs(String bootstrap, Path dir, String id) {
-    return List.of(
-        "actor",
-        "--bootstrap",
-        bootstrap,
-        "--sft",
-        dir.resolve("sft").toString(),
-        "--rm",
-        dir.resolve("rm").toString(),
-        "--config",
-        dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
-        "--id",
-        id);
+  static List<String> loopArgs(String command, String bootstrap, Path dir, String... more) {
+    var args =
+        new ArrayList<>(
+            List.of(
+                command,
+                "--bootstrap",
+                bootstrap,
+                "--sft",
+                dir.resolve("sft").toString(),
+                "--rm",
+                dir.resolve("rm").toString(),
+                "--config",
+                dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString()));
+    args.addAll(List.of(more));
+    return args;
   }
 }
