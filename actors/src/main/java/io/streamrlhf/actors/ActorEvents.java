@@ -49,6 +49,7 @@ public final class ActorEvents {
         .put("lastChunkAt", receipt.lastChunkAt())
         .put("assembledAt", receipt.assembledAt())
         .put("verifiedAt", receipt.verifiedAt())
+        .put("fetchedAt", receipt.fetchedAt())
         .put("sentAt", sentAt);
   }
 

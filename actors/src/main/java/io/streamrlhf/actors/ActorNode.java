@@ -77,6 +77,7 @@ public final class ActorNode implements Supervisor.Part {
                 settings.kafka(),
                 model,
                 settings.weightKeys().verifier(model),
+                model == WeightModel.POLICY ? settings.weightStore() : null,
                 log);
         if (model == WeightModel.POLICY) subscriber.deliveringTo(actor.policyMailbox());
         subscriber.ended().exceptionally(node::failed);

@@ -1,5 +1,6 @@
 package io.streamrlhf.actors;
 
+import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.TrustedWeightKeys;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.time.Duration;
@@ -29,6 +30,8 @@ import java.util.Objects;
  *     applies; a model without a key is applied unchecked (and the actor says so once)
  * @param swap when a new policy version takes effect: between batches, or in flight between decode
  *     steps of a batch ({@link WeightSwap})
+ * @param weightStore where policy versions published as pointers are read from (a directory shared
+ *     with the learner); null: the actor takes only versions whose bytes are on the topic
  */
 public record ActorSettings(
     String actorId,
@@ -43,7 +46,8 @@ public record ActorSettings(
     double labelRequestShare,
     int labelResponses,
     TrustedWeightKeys weightKeys,
-    WeightSwap swap) {
+    WeightSwap swap,
+    WeightStore weightStore) {
   /** The consumer group of the loop's actors. */
   public static final String DEFAULT_GROUP = "rlhf-actors";
 
@@ -107,7 +111,8 @@ public record ActorSettings(
         DEFAULT_LABEL_REQUEST_SHARE,
         DEFAULT_LABEL_RESPONSES,
         TrustedWeightKeys.none(),
-        WeightSwap.DEFAULT);
+        WeightSwap.DEFAULT,
+        null);
   }
 
   public ActorSettings withVersionWait(Duration wait) {
@@ -124,7 +129,8 @@ public record ActorSettings(
         labelRequestShare,
         labelResponses,
         weightKeys,
-        swap);
+        swap,
+        weightStore);
   }
 
   public ActorSettings withMaxPromptsPerBatch(int n) {
@@ -141,7 +147,8 @@ public record ActorSettings(
         labelRequestShare,
         labelResponses,
         weightKeys,
-        swap);
+        swap,
+        weightStore);
   }
 
   /** Asks {@code share} of the prompts to be ranked, with {@code responses} answers each. */
@@ -159,7 +166,8 @@ public record ActorSettings(
         share,
         responses,
         weightKeys,
-        swap);
+        swap,
+        weightStore);
   }
 
   /** Requires these keys' signatures on the versions the actor applies. */
@@ -177,7 +185,8 @@ public record ActorSettings(
         labelRequestShare,
         labelResponses,
         keys,
-        swap);
+        swap,
+        weightStore);
   }
 
   /** Applies new policy versions as {@code swap} says. */
@@ -195,6 +204,25 @@ public record ActorSettings(
         labelRequestShare,
         labelResponses,
         weightKeys,
-        swap);
+        swap,
+        weightStore);
+  }
+
+  public ActorSettings withWeightStore(WeightStore store) {
+    return new ActorSettings(
+        actorId,
+        kafka,
+        groupId,
+        responsesPerPrompt,
+        maxNewTokens,
+        temperature,
+        maxPromptsPerBatch,
+        versionWait,
+        kafkaTimeout,
+        labelRequestShare,
+        labelResponses,
+        weightKeys,
+        swap,
+        store);
   }
 }

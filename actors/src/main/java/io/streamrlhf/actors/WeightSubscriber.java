@@ -3,6 +3,7 @@ package io.streamrlhf.actors;
 import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.WeightVerifier;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
@@ -43,6 +44,7 @@ public final class WeightSubscriber extends VerticleBase {
   private final KafkaAccess kafka;
   private final WeightModel model;
   private final WeightVerifier verifier;
+  private final WeightStore store;
   private final Consumer<String> log;
 
   /** Where whole versions go: the actor's event-bus address, or its {@link PolicyMailbox}. */
@@ -65,6 +67,21 @@ public final class WeightSubscriber extends VerticleBase {
       WeightModel model,
       WeightVerifier verifier,
       Consumer<String> log) {
+    this(actorId, kafka, model, verifier, null, log);
+  }
+
+  /**
+   * As above; versions published as pointers are read from {@code store} (null: they are logged and
+   * not applied).
+   */
+  public WeightSubscriber(
+      String actorId,
+      KafkaAccess kafka,
+      WeightModel model,
+      WeightVerifier verifier,
+      WeightStore store,
+      Consumer<String> log) {
+    this.store = store;
     this.actorId = actorId;
     this.kafka = kafka;
     this.model = model;
@@ -101,7 +118,8 @@ public final class WeightSubscriber extends VerticleBase {
             deadLetters,
             clientId,
             verifier,
-            why -> log.accept(actorId + ": " + why));
+            why -> log.accept(actorId + ": " + why),
+            store);
     log.accept(
         verifier.checksSignatures()
             ? String.format(

@@ -212,6 +212,10 @@ public final class WeightAssembler {
     }
   }
 
+  public Limits limits() {
+    return limits;
+  }
+
   /** The newest version this assembler completed, if any. */
   public OptionalLong latestVersion() {
     return latestVersion < 0 ? OptionalLong.empty() : OptionalLong.of(latestVersion);

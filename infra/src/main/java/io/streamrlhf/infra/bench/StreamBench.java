@@ -18,6 +18,7 @@ import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.TrustedWeightKeys;
 import io.streamrlhf.schemas.signing.WeightSigner;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
@@ -25,6 +26,7 @@ import io.streamrlhf.schemas.transport.WeightPublisher;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -102,15 +104,18 @@ public final class StreamBench {
 
   /**
    * The finer phases of publish-to-apply, in the order a version goes through them (medians; the
-   * first four make up publish_until_acked). fetch_after_acked is from the publisher's last
-   * acknowledgement to the subscriber's poll that returned the last chunk (negative when the
-   * subscriber had every chunk before the publisher heard its acknowledgements); handover is from
-   * the subscriber's send to the actor's load, including the wait for the actor's loop.
+   * first six make up publish_until_acked). With a weight store, store_write is writing the bytes
+   * there and store_read reading and checking them at the actor (0 without one). fetch_after_acked
+   * is from the publisher's last acknowledgement to the subscriber's poll that returned the last
+   * chunk (negative when the subscriber had every chunk before the publisher heard its
+   * acknowledgements); handover is from the subscriber's send to the actor's load, including the
+   * wait for the actor's loop.
    */
   public static final List<String> FINER_PHASES =
       List.of(
           "sign",
           "chunk_sha256",
+          "store_write",
           "encode_send",
           "flush",
           "ack_wait",
@@ -118,6 +123,7 @@ public final class StreamBench {
           "fetch_after_acked",
           "assemble",
           "verify",
+          "store_read",
           "handover");
 
   private static final Duration WAIT = Duration.ofMinutes(2);
@@ -148,6 +154,7 @@ public final class StreamBench {
   private final List<Gpt> inprocModels = new java.util.concurrent.CopyOnWriteArrayList<>();
   private long version = -1;
   private int round;
+  private WeightStore store;
 
   /**
    * @param repeats measured stream/in-process pairs (after one warm-up pair)
@@ -173,6 +180,19 @@ public final class StreamBench {
   public Result runWeights() {
     try (var broker = EmbeddedKafka.start()) {
       return run(broker.bootstrapServers(), false);
+    }
+  }
+
+  /**
+   * {@link #runWeights} with the policy's bytes in a {@link WeightStore} at {@code storeDir} and a
+   * signed pointer on the topic ({@code --weights-store}).
+   */
+  public Result runWeights(Path storeDir) {
+    store = WeightStore.at(storeDir);
+    try {
+      return runWeights();
+    } finally {
+      store = null;
     }
   }
 
@@ -203,8 +223,8 @@ public final class StreamBench {
           ActorSettings.of(
                   ACTOR, bootstrap, workload.responsesPerPrompt(), workload.newTokens(), 1.0)
               .withMaxPromptsPerBatch(workload.promptsPerBatch())
-              .withWeightKeys(
-                  TrustedWeightKeys.none().with(WeightModel.POLICY, signer.publicKey()));
+              .withWeightKeys(TrustedWeightKeys.none().with(WeightModel.POLICY, signer.publicKey()))
+              .withWeightStore(store);
       // The actor's frozen models: fresh copies with the seeds of the in-process ones, so both
       // sides score alike.
       var models =
@@ -227,7 +247,7 @@ public final class StreamBench {
               new KafkaConsumer<byte[], byte[]>(
                   KafkaClientConfigs.groupConsumer(bootstrap, "bench-learner", "bench-learner"))) {
         rollouts.subscribe(List.of(Topics.ROLLOUTS));
-        var publisher = new WeightPublisher(weights, signer);
+        var publisher = new WeightPublisher(weights, signer, store);
         long bytes = publishAndAwait(weights, publisher, policy); // v0: the actor starts serving
         if (!withRollouts) return weightsOnly(weights, publisher, policy, bytes);
         // The in-process side's models are made as the actor makes its own: on the thread that
@@ -309,6 +329,7 @@ public final class StreamBench {
       var r = received.get(version);
       finer.get("sign")[i] = t.signMs();
       finer.get("chunk_sha256")[i] = t.chunkMs();
+      finer.get("store_write")[i] = t.storeMs();
       finer.get("encode_send")[i] = t.sendMs();
       finer.get("flush")[i] = t.flushMs();
       finer.get("ack_wait")[i] = t.ackMs();
@@ -318,9 +339,12 @@ public final class StreamBench {
         finer.get("fetch_after_acked")[i] = ms(r.getLong("lastChunkAt") - lastAckedAt);
         finer.get("assemble")[i] = ms(r.getLong("assembledAt") - r.getLong("lastChunkAt"));
         finer.get("verify")[i] = ms(r.getLong("verifiedAt") - r.getLong("assembledAt"));
+        finer.get("store_read")[i] = ms(r.getLong("fetchedAt") - r.getLong("verifiedAt"));
         finer.get("handover")[i] = ms(appliedAt - r.getLong("sentAt")) - load[i];
       } else {
-        for (var k : List.of("fetch_span", "fetch_after_acked", "assemble", "verify", "handover"))
+        for (var k :
+            List.of(
+                "fetch_span", "fetch_after_acked", "assemble", "verify", "store_read", "handover"))
           finer.get(k)[i] = Double.NaN;
       }
     }

@@ -51,6 +51,8 @@ final class ActorCommand implements Callable<Integer> {
 
   @Mixin WeightKeyOptions weightKeys;
 
+  @Mixin WeightStoreOption weightStore;
+
   @Mixin CpuOptions cpus;
 
   @Option(
@@ -129,7 +131,8 @@ final class ActorCommand implements Callable<Integer> {
                 .withWeightKeys(keys)
                 .withVersionWait(versionWait)
                 .withLabelRequests(labelRequestShare, labelResponses)
-                .withSwap(swapMode),
+                .withSwap(swapMode)
+                .withWeightStore(weightStore.store()),
             models,
             line -> println(out, line));
     return Serving.until(

@@ -18,6 +18,7 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
@@ -193,6 +194,7 @@ public final class BenchCommand implements Callable<Integer> {
     out.put(
         "weights_apply_over_ppo_step",
         stream.publishToApplyMs().median() / figures.get("ppo_step_ms").median());
+    var stored = putStoredWeights(out, quick ? 3 : 9, figures.get("ppo_step_ms").median());
     putRace(out);
     var streaming = out.putObject("stream_setup");
     streaming.put("model", "bench-small (random init: policy, reference and reward model)");
@@ -225,6 +227,7 @@ public final class BenchCommand implements Callable<Integer> {
     putSpread(spread, "stream_rollouts_per_s", stream.streamRolloutsPerS());
     putSpread(spread, "inproc_rollouts_per_s", stream.inprocRolloutsPerS());
     putSpread(spread, "weights_publish_to_apply_ms", stream.publishToApplyMs());
+    putSpread(spread, "weights_store_publish_to_apply_ms", stored.publishToApplyMs());
 
     if (comparePeer) {
       if (!peers.isEmpty()) {
@@ -363,17 +366,45 @@ public final class BenchCommand implements Callable<Integer> {
     out.put("weights_publish_to_apply_ms", stream.publishToApplyMs().median());
     putPhases(out, stream);
     out.put("weights_apply_over_ppo_step", stream.publishToApplyMs().median() / ppo.median());
+    var stored = putStoredWeights(out, quick ? 3 : 9, ppo.median());
     out.put("snapshot_bytes", stream.snapshotBytes());
     var spread = out.putObject("spread");
     putSpread(spread, "ppo_step_ms", ppo);
     putSpread(spread, "weights_publish_to_apply_ms", stream.publishToApplyMs());
+    putSpread(spread, "weights_store_publish_to_apply_ms", stored.publishToApplyMs());
     System.out.println(json.writeValueAsString(out));
     return 0;
   }
 
+  /**
+   * The same publish-to-apply with the bytes in a weight store (a temporary directory on this
+   * machine's disk) and a signed pointer on the topic: {@code weights_store_*}.
+   */
+  private static StreamBench.Result putStoredWeights(ObjectNode out, int repeats, double ppoStepMs)
+      throws IOException {
+    System.err.println(
+        "bench: weights through a weight store: embedded Kafka broker, one actor, bench-small...");
+    var dir = Files.createTempDirectory("rlhf-bench-store");
+    try {
+      var stored =
+          new StreamBench(GptConfig.small(), StreamBench.Workload.bench(1), 0, repeats)
+              .runWeights(dir);
+      out.put("weights_store_publish_to_apply_ms", stored.publishToApplyMs().median());
+      putPhases(out, "weights_store_phases_ms", stored);
+      out.put("weights_store_apply_over_ppo_step", stored.publishToApplyMs().median() / ppoStepMs);
+      return stored;
+    } finally {
+      ChaosRun.deleteTree(dir);
+    }
+  }
+
   /** The phases of publish-to-apply: the three coarse keys, then the finer ones. */
   private static void putPhases(ObjectNode out, StreamBench.Result stream) {
-    var phases = out.putObject("weights_phases_ms");
+    putPhases(out, "weights_phases_ms", stream);
+  }
+
+  private static void putPhases(ObjectNode out, String key, StreamBench.Result stream) {
+    var phases = out.putObject(key);
     phases.put("encode", stream.phases().encodeMs());
     phases.put("publish_until_acked", stream.phases().publishMs());
     phases.put("actor_load", stream.phases().loadMs());

@@ -48,6 +48,8 @@ final class LearnerCommand implements Callable<Integer> {
 
   @Mixin CpuOptions cpus;
 
+  @Mixin WeightStoreOption weightStore;
+
   @Option(
       names = "--rollout-wait",
       defaultValue = "PT10M",
@@ -64,7 +66,9 @@ final class LearnerCommand implements Callable<Integer> {
     BrokerCheck.require(kafka);
     try (var lock = learner.start(config, out)) {
       TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
-      var settings = new KafkaRollouts.Settings(kafka, rolloutWait, Duration.ofSeconds(60), signer);
+      var settings =
+          new KafkaRollouts.Settings(kafka, rolloutWait, Duration.ofSeconds(60), signer)
+              .withWeightStore(weightStore.store());
       KafkaRollouts.learn(config, settings, learner.sft(), learner.rm(), learner.out(), out);
       return 0;
     } catch (IllegalStateException e) {

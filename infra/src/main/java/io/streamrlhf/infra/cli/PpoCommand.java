@@ -8,6 +8,7 @@ import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.nio.file.Path;
 import java.util.List;
@@ -81,6 +82,8 @@ final class PpoCommand implements Callable<Integer> {
 
   @Mixin KafkaConfigOption kafkaConfig;
 
+  @Mixin WeightStoreOption weightStore;
+
   @Option(
       names = "--rm-out",
       paramLabel = "DIR",
@@ -124,6 +127,8 @@ final class PpoCommand implements Callable<Integer> {
       throw new UserError("--inproc runs without Kafka: drop --bootstrap");
     if (actors < 1) throw new UserError("--actors must be at least 1, got " + actors);
     var swapMode = WeightSwaps.parse(swap);
+    if (inproc && weightStore.dir != null)
+      throw new UserError("--inproc shares the policy in memory: drop --weights-store");
     if (bootstrap == null && kafkaConfig.file != null)
       throw new UserError(
           "--kafka-config applies to a cluster named by --bootstrap (the embedded broker is"
@@ -131,13 +136,19 @@ final class PpoCommand implements Callable<Integer> {
     var kafka = bootstrap == null ? null : kafkaConfig.access(bootstrap);
     var config = learner.config(!inproc);
     if (kafka != null) BrokerCheck.require(kafka);
+    var store = weightStore.store();
     try (var lock = learner.start(config, out)) {
-      return run(config, kafka, swapMode, out);
+      return run(config, kafka, swapMode, store, out);
     }
   }
 
   /** The run, with --out locked for it. */
-  private int run(PpoConfig config, KafkaAccess kafka, WeightSwap swapMode, java.io.PrintWriter out)
+  private int run(
+      PpoConfig config,
+      KafkaAccess kafka,
+      WeightSwap swapMode,
+      WeightStore store,
+      java.io.PrintWriter out)
       throws Exception {
     if (PpoConfig.REWARD_LIVE.equals(config.reward()) && bootstrap == null && !inproc) {
       if (rmOut == null)
@@ -177,7 +188,7 @@ final class PpoCommand implements Callable<Integer> {
           learner.rm(),
           learner.out(),
           out,
-          settings -> settings.withSwap(swapMode),
+          settings -> settings.withSwap(swapMode).withWeightStore(store),
           e -> {});
       return 0;
     } catch (IllegalStateException e) {

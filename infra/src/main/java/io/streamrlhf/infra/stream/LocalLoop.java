@@ -16,6 +16,7 @@ import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.SigningKeys;
 import io.streamrlhf.schemas.signing.TrustedWeightKeys;
 import io.streamrlhf.schemas.transport.KafkaAccess;
@@ -181,15 +182,18 @@ public final class LocalLoop {
       var models =
           injectFaults.apply(RolloutActor.Models.load(sftDir, actorReward(config.reward(), rmDir)));
       supervisor = new Supervisor("ppo", log);
+      WeightStore store = null;
       for (int i = 0; i < actors; i++) {
         var settings =
             actorSettings.apply(
                 settings("actor-" + i, kafka, config)
                     .withWeightKeys(TrustedWeightKeys.none().with(WeightModel.POLICY, learnerKey)));
+        store = settings.weightStore();
         var on = vertx;
         supervisor.start(settings.actorId(), () -> ActorNode.deploy(on, settings, models, log));
       }
-      var learner = KafkaRollouts.Settings.of(kafka);
+      // one store per run: the learner writes where its actors read
+      var learner = KafkaRollouts.Settings.of(kafka).withWeightStore(store);
       var summary =
           whileActorsRun(
               supervisor, () -> KafkaRollouts.learn(config, learner, sftDir, rmDir, outDir, out));

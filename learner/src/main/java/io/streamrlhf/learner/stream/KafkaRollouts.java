@@ -18,6 +18,7 @@ import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.RolloutRecords;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.SigningKeys;
 import io.streamrlhf.schemas.signing.WeightSigner;
 import io.streamrlhf.schemas.transport.Decoded;
@@ -92,15 +93,30 @@ public final class KafkaRollouts implements RolloutSource {
    * @param kafkaTimeout every single broker round trip (publishes, offset look-ups)
    * @param signer signs every published policy version; null: the key pair in the output directory
    *     ({@link SigningKeys#inDirectory}, created on the first run, reused on resume)
+   * @param weightStore where each policy version's bytes go, the topic carrying a signed pointer to
+   *     them ({@link WeightStore}); null: the bytes travel on the topic
    */
   public record Settings(
-      KafkaAccess kafka, Duration rolloutWait, Duration kafkaTimeout, WeightSigner signer) {
+      KafkaAccess kafka,
+      Duration rolloutWait,
+      Duration kafkaTimeout,
+      WeightSigner signer,
+      WeightStore weightStore) {
+    public Settings(
+        KafkaAccess kafka, Duration rolloutWait, Duration kafkaTimeout, WeightSigner signer) {
+      this(kafka, rolloutWait, kafkaTimeout, signer, null);
+    }
+
     public static Settings of(String bootstrapServers) {
       return of(KafkaAccess.plaintext(bootstrapServers));
     }
 
     public static Settings of(KafkaAccess kafka) {
       return new Settings(kafka, Duration.ofMinutes(10), Duration.ofSeconds(60), null);
+    }
+
+    public Settings withWeightStore(WeightStore store) {
+      return new Settings(kafka, rolloutWait, kafkaTimeout, signer, store);
     }
   }
 
@@ -378,7 +394,7 @@ public final class KafkaRollouts implements RolloutSource {
             producer.producer(),
             CLIENT_ID,
             settings.kafkaTimeout());
-    weights = new WeightPublisher(producer.producer(), signer);
+    weights = new WeightPublisher(producer.producer(), signer, settings.weightStore());
   }
 
   @Override

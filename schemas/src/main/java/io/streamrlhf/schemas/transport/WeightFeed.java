@@ -6,6 +6,7 @@ import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightAssembler;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.WeightVerifier;
 import java.time.Duration;
 import java.util.HexFormat;
@@ -32,6 +33,11 @@ import org.apache.kafka.common.errors.TimeoutException;
  * signature is checked again, over the SHA-256 its assembler computed from the bytes as they
  * arrived, before it is handed out. Each rejected version is reported once.
  *
+ * <p>A version whose bytes are in a {@link WeightStore} arrives as a signed pointer: once the
+ * pointer is admitted, the feed reads the bytes from its own store, checks their length and SHA-256
+ * against the pointer's, and hands out the version with them. A pointer it cannot resolve (no
+ * store, a pruned or corrupt object) is reported like a rejected version.
+ *
  * <p>Borrows a consumer configured by {@link KafkaClientConfigs#weightsConsumer} (no group: every
  * reader sees every chunk) and assigns it every partition of the weight topic itself.
  */
@@ -44,6 +50,7 @@ public final class WeightFeed {
   private final WeightModel model;
   private final WeightVerifier verifier;
   private final java.util.function.Consumer<String> rejections;
+  private final WeightStore store;
   private String lastRejected;
   private long rejectedChunks;
 
@@ -72,6 +79,22 @@ public final class WeightFeed {
       String name,
       WeightVerifier verifier,
       java.util.function.Consumer<String> rejections) {
+    this(consumer, model, deadLetterProducer, name, verifier, rejections, null);
+  }
+
+  /**
+   * @param store where versions published as pointers are read from; null: such versions are
+   *     reported and not handed out
+   */
+  public WeightFeed(
+      Consumer<byte[], byte[]> consumer,
+      WeightModel model,
+      Producer<byte[], byte[]> deadLetterProducer,
+      String name,
+      WeightVerifier verifier,
+      java.util.function.Consumer<String> rejections,
+      WeightStore store) {
+    this.store = store;
     this.consumer = consumer;
     this.model = model;
     this.verifier = verifier;
@@ -141,19 +164,50 @@ public final class WeightFeed {
         long assembledAt = System.nanoTime();
         // the assembler hashed these bytes and found the header's SHA-256: no second pass
         var whole = verifier.rejectionOfAssembled(done.get(), chunk.getSha256().bytes());
+        long verifiedAt = System.nanoTime();
+        var resolved = whole.isPresent() ? done : resolve(done.get());
         if (whole.isPresent()) {
           reject(done.get().version(), null, whole.get());
-        } else {
-          newest = done;
+        } else if (resolved.isPresent()) {
+          newest = resolved;
           long v = done.get().version();
           lastReceipt =
               new Receipt(
-                  v, firstSeen.getOrDefault(v, polledAt), polledAt, assembledAt, System.nanoTime());
+                  v,
+                  firstSeen.getOrDefault(v, polledAt),
+                  polledAt,
+                  assembledAt,
+                  verifiedAt,
+                  System.nanoTime());
         }
         firstSeen.headMap(done.get().version(), true).clear();
       }
     }
     return newest;
+  }
+
+  /**
+   * The version with its bytes: as it came, or read from the store its pointer names; empty (and
+   * reported) when the pointer cannot be resolved.
+   */
+  private Optional<PublishedWeights> resolve(PublishedWeights admitted) {
+    if (!WeightStore.isPointer(admitted)) return Optional.of(admitted);
+    var object = admitted.meta().get(WeightStore.META_OBJECT);
+    if (store == null) {
+      reject(
+          admitted.version(),
+          null,
+          "its bytes are in a weight store ("
+              + object
+              + ") and this reader has none (--weights-store DIR)");
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(store.fetch(admitted, assembler.limits().maxSnapshotBytes()));
+    } catch (WeightStore.StoreException e) {
+      reject(admitted.version(), null, e.getMessage());
+      return Optional.empty();
+    }
   }
 
   /** Reports a rejected version once, however many of its chunks arrive. */
@@ -205,11 +259,17 @@ public final class WeightFeed {
   /**
    * When the newest handed-out version's chunks arrived and were put together, as {@link
    * System#nanoTime} of this process: its first chunk out of a poll (decoded), its last one, the
-   * moment the assembler completed it (reassembled, SHA-256 checked) and the moment the verifier
-   * admitted it. For benchmarks that time the weight path in one process.
+   * moment the assembler completed it (reassembled, SHA-256 checked), the moment the verifier
+   * admitted it and the moment its bytes were in hand (read from the store and checked, for a
+   * pointer; at once otherwise). For benchmarks that time the weight path in one process.
    */
   public record Receipt(
-      long version, long firstChunkAt, long lastChunkAt, long assembledAt, long verifiedAt) {}
+      long version,
+      long firstChunkAt,
+      long lastChunkAt,
+      long assembledAt,
+      long verifiedAt,
+      long fetchedAt) {}
 
   /** The {@link Receipt} of the newest version handed out, if any. */
   public Optional<Receipt> lastReceipt() {

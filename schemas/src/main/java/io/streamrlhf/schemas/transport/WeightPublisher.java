@@ -5,6 +5,7 @@ import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightChunker;
+import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.WeightSigner;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -19,8 +20,9 @@ import org.apache.kafka.clients.producer.RecordMetadata;
  * i on partition i mod the topic's partition count, all sent before the first acknowledgement is
  * awaited. The producer should be idempotent ({@link KafkaClientConfigs#producer}): then a retry
  * neither duplicates nor reorders chunks within a partition. With a {@link WeightSigner} every
- * version is signed first, so readers that trust its key can tell it from anyone else's. Borrows
- * the producer; the caller owns and closes it.
+ * version is signed first, so readers that trust its key can tell it from anyone else's. With a
+ * {@link WeightStore} the bytes go to the store and the topic carries only the signed pointer to
+ * them. Borrows the producer; the caller owns and closes it.
  */
 public final class WeightPublisher {
   private static final AvroCodec<WeightChunk> CODEC = AvroCodec.of(WeightChunk.class);
@@ -28,6 +30,7 @@ public final class WeightPublisher {
   private final Producer<byte[], byte[]> producer;
   private final int chunkBytes;
   private final WeightSigner signer;
+  private final WeightStore store;
 
   /** Publishes unsigned versions (readers that check signatures ignore them). */
   public WeightPublisher(Producer<byte[], byte[]> producer) {
@@ -48,9 +51,26 @@ public final class WeightPublisher {
    * @param signer signs every version; null publishes them unsigned
    */
   public WeightPublisher(Producer<byte[], byte[]> producer, int chunkBytes, WeightSigner signer) {
+    this(producer, chunkBytes, signer, null);
+  }
+
+  /**
+   * @param signer signs every version (with a store: the pointer, whose meta names the bytes'
+   *     SHA-256); null publishes them unsigned
+   * @param store where the bytes go, the topic carrying only a pointer to them; null: on the topic
+   */
+  public WeightPublisher(
+      Producer<byte[], byte[]> producer, int chunkBytes, WeightSigner signer, WeightStore store) {
     this.producer = producer;
     this.chunkBytes = chunkBytes;
     this.signer = signer;
+    this.store = store;
+  }
+
+  /** Signs every version with {@code signer} and writes its bytes to {@code store}. */
+  public WeightPublisher(
+      Producer<byte[], byte[]> producer, WeightSigner signer, WeightStore store) {
+    this(producer, WeightChunker.DEFAULT_CHUNK_BYTES, signer, store);
   }
 
   /**
@@ -64,6 +84,11 @@ public final class WeightPublisher {
     // one pass over the bytes for the signature and the chunks' headers alike
     var sha256 = WeightChunker.sha256(snapshot.bytes());
     long hashed = System.nanoTime();
+    if (store != null) {
+      snapshot = store.put(snapshot, sha256); // the pointer travels; its meta names the SHA-256
+      sha256 = WeightChunker.sha256(snapshot.bytes());
+    }
+    long stored = System.nanoTime();
     if (signer != null) snapshot = signer.sign(snapshot, sha256);
     long t1 = System.nanoTime();
     var topic = Topics.weights(snapshot.model());
@@ -89,8 +114,9 @@ public final class WeightPublisher {
     long t4 = System.nanoTime();
     last =
         new Timing(
-            ms(t1 - hashed),
+            ms(t1 - stored),
             ms(hashed - t0) + ms(t2 - t1),
+            ms(stored - hashed),
             ms(sent - t2),
             ms(t3 - sent),
             ms(t4 - t3),
@@ -100,12 +126,18 @@ public final class WeightPublisher {
 
   /**
    * Where the last {@link #publish} went: signing (Ed25519), chunking (with the SHA-256 all chunks
-   * carry and the signature covers), encoding and sending every chunk until the producer flushed
-   * them, and waiting for the broker's acknowledgements. For benchmarks; null before the first
-   * publish.
+   * carry and the signature covers), writing the bytes to the store (0 without one), encoding and
+   * sending every chunk until the producer flushed them, and waiting for the broker's
+   * acknowledgements. For benchmarks; null before the first publish.
    */
   public record Timing(
-      double signMs, double chunkMs, double sendMs, double flushMs, double ackMs, int chunks) {}
+      double signMs,
+      double chunkMs,
+      double storeMs,
+      double sendMs,
+      double flushMs,
+      double ackMs,
+      int chunks) {}
 
   private volatile Timing last;
 
