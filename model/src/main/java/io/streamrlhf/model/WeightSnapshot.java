@@ -6,6 +6,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.Objects;
 
 /**
  * A versioned, checksummed set of named tensors: a model's weights (or optimizer state) as bytes
@@ -16,19 +17,60 @@ import java.util.HexFormat;
  * safetensors (https://github.com/huggingface/safetensors) as written by DJL's {@code
  * NDList.encode(Encoding.SAFETENSORS)}: tensors by parameter name.
  *
- * @param version the policy version (or optimizer step) the tensors belong to
- * @param safetensors the payload
+ * <p>The encoding and the SHA-256 of it are computed once and kept: a learner's checkpoint (its
+ * manifest hashes every file) and the version it then publishes (whose chunks carry the same hash)
+ * share them instead of encoding and hashing 13 MB twice each per update. Treat the arrays as
+ * immutable.
  */
-public record WeightSnapshot(long version, byte[] safetensors) {
+public final class WeightSnapshot {
 
   private static final byte[] MAGIC = "SRLHFW01".getBytes(StandardCharsets.US_ASCII);
   private static final int HEADER = MAGIC.length + Long.BYTES + 32;
 
-  /** The snapshot with its checksum, ready to store or publish. */
+  private final long version;
+  private final byte[] safetensors;
+  private volatile byte[] encoded;
+  private volatile byte[] encodedSha256;
+
+  /**
+   * @param version the policy version (or optimizer step) the tensors belong to
+   * @param safetensors the payload
+   */
+  public WeightSnapshot(long version, byte[] safetensors) {
+    this.version = version;
+    this.safetensors = Objects.requireNonNull(safetensors, "safetensors");
+  }
+
+  public long version() {
+    return version;
+  }
+
+  public byte[] safetensors() {
+    return safetensors;
+  }
+
+  /** The snapshot with its checksum, ready to store or publish (the same array every call). */
   public byte[] encode() {
-    var out = ByteBuffer.allocate(HEADER + safetensors.length);
-    out.put(MAGIC).putLong(version).put(checksum(version, safetensors)).put(safetensors);
-    return out.array();
+    var bytes = encoded;
+    if (bytes == null) {
+      var out = ByteBuffer.allocate(HEADER + safetensors.length);
+      out.put(MAGIC).putLong(version).put(checksum(version, safetensors)).put(safetensors);
+      encoded = bytes = out.array();
+    }
+    return bytes;
+  }
+
+  /** The SHA-256 of {@link #encode()}'s bytes, the whole frame (computed once). */
+  public byte[] encodedSha256() {
+    var sha = encodedSha256;
+    if (sha == null) {
+      try {
+        encodedSha256 = sha = MessageDigest.getInstance("SHA-256").digest(encode());
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException("every Java 17 runtime provides SHA-256", e);
+      }
+    }
+    return sha.clone();
   }
 
   /**
@@ -82,5 +124,10 @@ public record WeightSnapshot(long version, byte[] safetensors) {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java 17 runtime provides SHA-256", e);
     }
+  }
+
+  @Override
+  public String toString() {
+    return "WeightSnapshot[v" + version + ", " + safetensors.length + " bytes]";
   }
 }

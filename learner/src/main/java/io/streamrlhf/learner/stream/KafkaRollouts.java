@@ -434,12 +434,14 @@ public final class KafkaRollouts implements RolloutSource {
   public void checkpointed(io.streamrlhf.model.WeightSnapshot checkpointed) {
     long version = checkpointed.version();
     var meta = Map.of(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
+    // the frame and its SHA-256 the checkpoint just wrote: not encoded or hashed again
     var snapshot =
         new PublishedWeights(
             WeightModel.POLICY, version, checkpointed.encode(), meta, Instant.now());
     int chunks =
         producer.inTransaction(
-            "policy v" + version, () -> weights.publish(snapshot, settings.kafkaTimeout()));
+            "policy v" + version,
+            () -> weights.publish(snapshot, checkpointed.encodedSha256(), settings.kafkaTimeout()));
     out.printf(
         "learner: published policy v%d (%d chunk(s), %d bytes)%n",
         version, chunks, snapshot.bytes().length);

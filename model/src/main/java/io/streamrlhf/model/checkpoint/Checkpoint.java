@@ -161,7 +161,7 @@ public final class Checkpoint {
     Files.createDirectories(tmp);
     var manifest = new Manifest(new TreeMap<>());
     write(tmp, MODEL_CONFIG, modelConfig.toJson().getBytes(StandardCharsets.UTF_8), manifest);
-    write(tmp, WEIGHTS, weights.encode(), manifest);
+    write(tmp, WEIGHTS, weights, manifest);
     if (state.step() == HALT_IN_WRITE) {
       System.err.printf(
           "checkpoint: %s=%d: halting midway through writing %s%n",
@@ -169,7 +169,7 @@ public final class Checkpoint {
       System.err.flush();
       Runtime.getRuntime().halt(137); // as SIGKILL: no shutdown hooks, nothing flushed
     }
-    write(tmp, OPTIMIZER, optimizer.encode(), manifest);
+    write(tmp, OPTIMIZER, optimizer, manifest);
     write(tmp, TRAIN_STATE, Json.MAPPER.writeValueAsBytes(state), manifest);
     Json.writeSynced(tmp.resolve(MANIFEST), Json.MAPPER.writeValueAsBytes(manifest));
     Json.syncDirectory(tmp);
@@ -196,6 +196,18 @@ public final class Checkpoint {
       throws IOException {
     Json.writeSynced(step.resolve(file), bytes);
     manifest.files().put(file, new Manifest.Entry(bytes.length, sha256(bytes)));
+  }
+
+  /** A snapshot's frame, hashed once: the learner publishes the same frame with the same hash. */
+  private static void write(Path step, String file, WeightSnapshot snapshot, Manifest manifest)
+      throws IOException {
+    var bytes = snapshot.encode();
+    Json.writeSynced(step.resolve(file), bytes);
+    manifest
+        .files()
+        .put(
+            file,
+            new Manifest.Entry(bytes.length, HexFormat.of().formatHex(snapshot.encodedSha256())));
   }
 
   /** Whether {@code dir} holds a checkpoint. */

@@ -80,9 +80,18 @@ public final class WeightPublisher {
    * @throws WeightPublishException when not all chunks are acknowledged within the timeout
    */
   public int publish(PublishedWeights snapshot, Duration timeout) {
+    return publish(snapshot, null, timeout);
+  }
+
+  /**
+   * As {@link #publish(PublishedWeights, Duration)} with the SHA-256 of the bytes already computed
+   * (a learner's checkpoint hashed the same bytes); null computes it. A wrong hash is not caught
+   * here: every reader's assembler refuses the version.
+   */
+  public int publish(PublishedWeights snapshot, byte[] knownSha256, Duration timeout) {
     long t0 = System.nanoTime();
     // one pass over the bytes for the signature and the chunks' headers alike
-    var sha256 = WeightChunker.sha256(snapshot.bytes());
+    var sha256 = knownSha256 != null ? knownSha256.clone() : WeightChunker.sha256(snapshot.bytes());
     long hashed = System.nanoTime();
     if (store != null) {
       snapshot = store.put(snapshot, sha256); // the pointer travels; its meta names the SHA-256
