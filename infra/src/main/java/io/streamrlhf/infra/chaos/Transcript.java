@@ -12,8 +12,11 @@ import java.util.function.Predicate;
  * are echoed to the chaos log as {@code source | line}.
  */
 public final class Transcript {
-  /** One printed line: who printed it, when it arrived ({@link System#nanoTime}), and the text. */
-  public record Line(String source, long nanos, String text) {
+  /**
+   * One printed line: who printed it, when it arrived ({@link System#nanoTime}, and the wall clock
+   * then in epoch millis, comparable with the timestamps the processes write), and the text.
+   */
+  public record Line(String source, long nanos, long millis, String text) {
     boolean from(String prefix) {
       return source.equals(prefix) || source.startsWith(prefix + "#");
     }
@@ -27,7 +30,7 @@ public final class Transcript {
   }
 
   void add(String source, String text) {
-    var line = new Line(source, System.nanoTime(), text);
+    var line = new Line(source, System.nanoTime(), System.currentTimeMillis(), text);
     synchronized (this) {
       lines.add(line);
       notifyAll();

@@ -13,6 +13,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -77,8 +78,11 @@ public final class BrokerCommand implements Callable<Integer> {
       description = "How long to wait for the broker to be ready (ISO-8601 duration).")
   Duration readyTimeout;
 
+  @Mixin CpuOptions cpus;
+
   @Override
   public Integer call() throws InterruptedException {
+    cpus.pin(); // before the broker starts its threads
     if (port < 0 || port > 65_535) {
       throw new UserError("--port must be in 0..65535, got " + port);
     }

@@ -43,10 +43,10 @@ import picocli.CommandLine.Spec;
           + "max_prompts_per_actor_batch, prompt_partitions, actor_cores, updates), --set KEY=VALUE "
           + "one key.",
       "With --validate: runs the loop as pinned processes (learner on one CPU, 1, 2 and 3 "
-          + "actors sharing another, async and --sync; taskset pins them), measures each run's costs "
-          + "(rollout timestamps, the learner's log) and prints the model's prediction beside every "
-          + "run, from the first run's costs and from its own; --validate-from DIR predicts saved "
-          + "runs."
+          + "actors sharing another, async and --sync; each pinned by its --cpus), measures each "
+          + "run's costs (rollout timestamps, the learner's log) and prints the model's prediction "
+          + "beside every run, from the first run's costs and from its own; --validate-from DIR "
+          + "predicts saved runs."
     })
 public final class ScaleModelCommand implements Callable<Integer> {
   private static final ObjectMapper SNAKE =

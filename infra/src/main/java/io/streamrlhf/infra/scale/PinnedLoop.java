@@ -1,22 +1,21 @@
 package io.streamrlhf.infra.scale;
 
+import io.streamrlhf.infra.chaos.ChildJvm;
+import io.streamrlhf.infra.chaos.Transcript;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
+import java.io.Writer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -24,10 +23,11 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
- * One measured loop: a broker, N actors and a learner, each a child JVM of this one started under
- * {@code taskset -c LIST} (the affinity every thread of the process inherits; PyTorch gets as many
- * intra-op threads as the list has CPUs). Every output line is timestamped as it arrives; after the
- * learner finished, the rollouts are read back from the broker for their own timestamps.
+ * One measured loop: a broker, N actors and a learner, each a child JVM of this one ({@link
+ * ChildJvm}, as {@code rlhf race} starts its actor and learner) pinned by its own {@code --cpus
+ * LIST}: the broker and the actors on the actors' CPUs, the learner on its own. Every output line
+ * is timestamped as it arrives; after the learner finished, the rollouts are read back from the
+ * broker for their own timestamps.
  */
 final class PinnedLoop {
   private static final Pattern READY = Pattern.compile("Kafka broker ready at (\\S+) ");
@@ -35,10 +35,29 @@ final class PinnedLoop {
       Pattern.compile("^(\\S+): assigned prompt partitions \\[(.*)]");
   private static final Duration START = Duration.ofMinutes(3);
   private static final Duration RUN = Duration.ofMinutes(30);
+  private static final Duration STOP_GRACE = Duration.ofSeconds(30);
+  private static final String HEAP = "1g";
   private static final AvroCodec<Rollout> ROLLOUTS = AvroCodec.of(Rollout.class);
 
   /** One output line and when it arrived (epoch millis). */
   record Line(String source, long millis, String text) {}
+
+  /**
+   * One child process: {@code rlhf ARGS --cpus CPUS}, its JVM told it has as many processors as
+   * {@code cpus} names ({@code -XX:ActiveProcessorCount}), so that it sizes its GC and compiler
+   * threads as a machine of that size would, as it did when it started under {@code taskset -c}.
+   */
+  record Child(String source, String cpus, List<String> args) {
+    List<String> command() {
+      var command = new ArrayList<>(args);
+      command.addAll(List.of("--cpus", cpus));
+      return command;
+    }
+
+    List<String> jvmFlags() {
+      return List.of("-XX:ActiveProcessorCount=" + ScaleValidation.cpuCount(cpus));
+    }
+  }
 
   private final Path runDir;
   private final Path models;
@@ -46,47 +65,59 @@ final class PinnedLoop {
   private final int actors;
   private final String learnerCpus;
   private final String actorCpus;
-  private final PrintWriter out;
-  private final List<Line> lines = new CopyOnWriteArrayList<>();
-  private final List<Process> processes = new ArrayList<>();
+  // the children's lines are kept, not echoed: the command prints its own summary of each run
+  private final Transcript transcript = new Transcript(new PrintWriter(Writer.nullWriter()));
+  private final List<ChildJvm> processes = new ArrayList<>();
 
   PinnedLoop(
-      Path runDir,
-      Path models,
-      Path configFile,
-      int actors,
-      String learnerCpus,
-      String actorCpus,
-      PrintWriter out) {
+      Path runDir, Path models, Path configFile, int actors, String learnerCpus, String actorCpus) {
     this.runDir = runDir;
     this.models = models;
     this.configFile = configFile;
     this.actors = actors;
     this.learnerCpus = learnerCpus;
     this.actorCpus = actorCpus;
-    this.out = out;
   }
 
   MeasuredRun run() throws IOException, InterruptedException {
     try {
-      start(
-          "broker",
-          actorCpus,
-          "broker",
-          "--port",
-          "0",
-          "--data-dir",
-          "" + runDir.resolve("broker"));
+      start(broker());
       var ready =
           await(l -> l.source().equals("broker") && READY.matcher(l.text()).find(), "broker");
       var m = READY.matcher(ready.text());
       m.find();
       String bootstrap = m.group(1);
-      for (int a = 0; a < actors; a++) {
-        String id = "actor-" + a;
-        start(
-            id,
-            actorCpus,
+      for (int a = 0; a < actors; a++) start(actor(bootstrap, a));
+      awaitAssignment();
+      var learner = start(learner(bootstrap));
+      if (!learner.awaitExit(RUN))
+        throw new IllegalStateException("the learner did not finish within " + RUN + tail());
+      int code = learner.exitCode().orElse(-1);
+      if (code != 0) throw new IllegalStateException("the learner exited with " + code + tail());
+      var run =
+          new MeasuredRun(StreamStats.Summary.read(learnerOut()), lines(), readRollouts(bootstrap));
+      run.save(runDir);
+      return run;
+    } finally {
+      for (int i = processes.size() - 1; i >= 0; i--) processes.get(i).stop(STOP_GRACE);
+    }
+  }
+
+  /** {@code rlhf broker} on a free port, on the actors' CPUs. */
+  Child broker() {
+    return new Child(
+        "broker",
+        actorCpus,
+        List.of("broker", "--port", "0", "--data-dir", "" + runDir.resolve("broker")));
+  }
+
+  /** {@code rlhf actor} number {@code a}, on the actors' CPUs. */
+  Child actor(String bootstrap, int a) {
+    String id = "actor-" + a;
+    return new Child(
+        id,
+        actorCpus,
+        List.of(
             "actor",
             "--bootstrap",
             bootstrap,
@@ -97,79 +128,54 @@ final class PinnedLoop {
             "--config",
             "" + configFile,
             "--id",
-            id);
-      }
-      awaitAssignment();
-      var learner = runDir.resolve("learner");
-      var process =
-          start(
-              "learner",
-              learnerCpus,
-              "learner",
-              "--bootstrap",
-              bootstrap,
-              "--sft",
-              "" + models.resolve("sft"),
-              "--rm",
-              "" + models.resolve("rm"),
-              "--config",
-              "" + configFile,
-              "--out",
-              "" + learner);
-      if (!process.waitFor(RUN.toMillis(), TimeUnit.MILLISECONDS))
-        throw new IllegalStateException("the learner did not finish within " + RUN + tail());
-      if (process.exitValue() != 0)
-        throw new IllegalStateException("the learner exited with " + process.exitValue() + tail());
-      var run =
-          new MeasuredRun(
-              StreamStats.Summary.read(learner), List.copyOf(lines), readRollouts(bootstrap));
-      run.save(runDir);
-      return run;
-    } finally {
-      for (int i = processes.size() - 1; i >= 0; i--) stop(processes.get(i));
-    }
+            id));
   }
 
-  private Process start(String source, String cpus, String... args) throws IOException {
-    var command = new ArrayList<String>(List.of("taskset", "-c", cpus));
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(List.of("-cp", System.getProperty("java.class.path")));
-    command.addAll(List.of("-Xmx1g", "-Xss4m", "-XX:+UseParallelGC", "-Dai.djl.offline=true"));
-    command.add("-Dai.djl.pytorch.num_threads=" + ScaleValidation.cpuCount(cpus));
-    command.add("-Dai.djl.pytorch.num_interop_threads=1");
-    var home = System.getProperty("rlhf.home");
-    if (home != null) command.add("-Drlhf.home=" + home);
-    command.add("io.streamrlhf.infra.cli.Rlhf");
-    command.addAll(List.of(args));
-    var builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
-    var process = builder.start();
+  /** {@code rlhf learner} on the learner's CPUs. */
+  Child learner(String bootstrap) {
+    return new Child(
+        "learner",
+        learnerCpus,
+        List.of(
+            "learner",
+            "--bootstrap",
+            bootstrap,
+            "--sft",
+            "" + models.resolve("sft"),
+            "--rm",
+            "" + models.resolve("rm"),
+            "--config",
+            "" + configFile,
+            "--out",
+            "" + learnerOut()));
+  }
+
+  private Path learnerOut() {
+    return runDir.resolve("learner");
+  }
+
+  private ChildJvm start(Child child) {
+    var process =
+        ChildJvm.start(
+            child.source(), child.command(), HEAP, child.jvmFlags(), Map.of(), transcript);
     processes.add(process);
-    var reader =
-        new Thread(
-            () -> {
-              try (var in =
-                  new BufferedReader(
-                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = in.readLine()) != null; )
-                  lines.add(new Line(source, System.currentTimeMillis(), line));
-              } catch (IOException closed) {
-                // the process is gone
-              }
-            },
-            "scale-" + source);
-    reader.setDaemon(true);
-    reader.start();
     return process;
   }
 
-  private Line await(java.util.function.Predicate<Line> match, String what)
-      throws InterruptedException {
+  /** The children's lines so far (without the notes {@link ChildJvm} adds when it starts one). */
+  private List<Line> lines() {
+    var lines = new ArrayList<Line>();
+    for (var l : transcript.lines())
+      if (!l.source().equals("chaos")) lines.add(new Line(l.source(), l.millis(), l.text()));
+    return lines;
+  }
+
+  private Line await(Predicate<Line> match, String what) throws InterruptedException {
     long deadline = System.nanoTime() + START.toNanos();
     while (System.nanoTime() < deadline) {
-      for (var l : lines) if (match.test(l)) return l;
+      for (var l : lines()) if (match.test(l)) return l;
       for (var p : processes)
-        if (!p.isAlive()) throw new IllegalStateException(what + ": a process exited" + tail());
+        if (!p.alive()) throw new IllegalStateException(what + ": a process exited" + tail());
       Thread.sleep(100);
     }
     throw new IllegalStateException("no " + what + " within " + START + tail());
@@ -181,7 +187,7 @@ final class PinnedLoop {
     int want = Math.min(actors, Topics.PROMPT_PARTITIONS);
     while (System.nanoTime() < deadline) {
       var latest = new HashMap<String, Integer>();
-      for (var l : lines) {
+      for (var l : lines()) {
         var m = ASSIGNED.matcher(l.text());
         if (m.find()) latest.put(m.group(1), m.group(2).split(",").length);
       }
@@ -192,7 +198,7 @@ final class PinnedLoop {
         return;
       }
       for (var p : processes)
-        if (!p.isAlive()) throw new IllegalStateException("an actor exited" + tail());
+        if (!p.alive()) throw new IllegalStateException("an actor exited" + tail());
       Thread.sleep(100);
     }
     throw new IllegalStateException("the actors did not share the prompt partitions" + tail());
@@ -238,20 +244,10 @@ final class PinnedLoop {
   }
 
   private String tail() {
+    var lines = lines();
     var last = lines.subList(Math.max(0, lines.size() - 8), lines.size());
     var text = new StringBuilder("; last lines:");
     for (var l : last) text.append("\n  ").append(l.source()).append(" | ").append(l.text());
     return text.toString();
-  }
-
-  private static void stop(Process p) {
-    if (!p.isAlive()) return;
-    p.destroy(); // SIGTERM: each process shuts down cleanly
-    try {
-      if (!p.waitFor(30, TimeUnit.SECONDS)) p.destroyForcibly();
-    } catch (InterruptedException e) {
-      p.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
   }
 }

@@ -76,7 +76,7 @@ public final class ScaleValidation {
     if (measure) {
       out.printf(
           "scale-model --validate: runs in %s; learner on CPU %s, actors and broker on CPU %s"
-              + " (taskset); load average %s at the start%n",
+              + " (--cpus); load average %s at the start%n",
           dir, learnerCpus, actorCpus, loadAverage());
     } else {
       out.printf("scale-model --validate-from %s: the runs saved there%n", dir);
@@ -102,8 +102,7 @@ public final class ScaleValidation {
                   configFile.resolve(ConfigLoader.FILE_NAME),
                   setup.actors(),
                   learnerCpus,
-                  actorCpus,
-                  out)
+                  actorCpus)
               .run();
       measured.add(run);
       out.printf("  measured: %s%n", run.line());

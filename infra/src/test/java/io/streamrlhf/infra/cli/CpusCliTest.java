@@ -13,21 +13,23 @@ class CpusCliTest {
 
   @Test
   void aMalformedListOrCpusOutsideTheMachineAreRefusedInOneLine() {
-    for (var command : List.of("actor", "learner")) {
+    for (var command : List.of("actor", "learner", "broker")) {
       for (var cpus : List.of("0-x", "99999")) {
         var args =
             command.equals("actor")
                 ? List.of(command, "--cpus", cpus, "--bootstrap", "127.0.0.1:1", "--sft", "x")
-                : List.of(
-                    command,
-                    "--cpus",
-                    cpus,
-                    "--bootstrap",
-                    "127.0.0.1:1",
-                    "--sft",
-                    "x",
-                    "--out",
-                    dir.resolve("out").toString());
+                : command.equals("broker")
+                    ? List.of(command, "--cpus", cpus, "--port", "0")
+                    : List.of(
+                        command,
+                        "--cpus",
+                        cpus,
+                        "--bootstrap",
+                        "127.0.0.1:1",
+                        "--sft",
+                        "x",
+                        "--out",
+                        dir.resolve("out").toString());
         var run = CliRun.run(args.toArray(String[]::new));
         assertThat(run.exitCode()).as(command + " --cpus " + cpus).isEqualTo(2);
         assertThat(run.err().strip())
@@ -42,7 +44,13 @@ class CpusCliTest {
 
   @Test
   void helpSaysWhatPinningDoes() {
-    var run = CliRun.run("actor", "--help");
-    assertThat(run.out()).contains("--cpus=LIST").contains("taskset").contains("Default: not");
+    for (var command : List.of("actor", "learner", "broker")) {
+      var run = CliRun.run(command, "--help");
+      assertThat(run.out())
+          .as(command)
+          .contains("--cpus=LIST")
+          .contains("taskset")
+          .contains("Default: not");
+    }
   }
 }
