@@ -36,6 +36,17 @@ public final class LoopProcesses implements AutoCloseable {
   private static final Pattern READY = Pattern.compile("Kafka broker ready at (\\S+) ");
   private static final Pattern UPDATE = Pattern.compile("^learner: update (\\d+)/(\\d+)");
 
+  /**
+   * The bound of every actor's and learner's broker check ({@code BrokerCheck}'s override, {@code
+   * -Drlhf.kafka.wait}). The user-facing 15 s is there to name a wrong --bootstrap quickly; chaos
+   * starts its processes only once its own broker said it was ready, so a slow answer here is a
+   * loaded machine (a fresh JVM loading Kafka's client while the broker serves the rest of the
+   * loop), not a wrong address. A minute, as long as the loop may go without an update.
+   */
+  static final Duration BROKER_CHECK_WAIT = Duration.ofSeconds(60);
+
+  static final String BROKER_CHECK_WAIT_PROPERTY = "rlhf.kafka.wait";
+
   /** How many of its last lines a failure quotes of a process that exited. */
   private static final int TAIL_LINES = 5;
 
@@ -77,9 +88,10 @@ public final class LoopProcesses implements AutoCloseable {
       if (cpus != null) args.addAll(List.of("--cpus", cpus));
       var source = starts == 0 ? name : name + "#" + (starts + 1);
       starts++;
-      current =
-          ChildJvm.start(
-              source, args, run.settings().childHeap(), jvmFlags, properties, transcript);
+      var all = new LinkedHashMap<String, String>();
+      all.put(BROKER_CHECK_WAIT_PROPERTY, BROKER_CHECK_WAIT.toString());
+      all.putAll(properties);
+      current = ChildJvm.start(source, args, run.settings().childHeap(), jvmFlags, all, transcript);
     }
   }
 

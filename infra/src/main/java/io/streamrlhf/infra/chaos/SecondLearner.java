@@ -35,6 +35,10 @@ final class SecondLearner extends LoopScenario {
   private static final String COPY = "learner-copy";
   private static final Duration FAIL_FAST = Duration.ofSeconds(90);
   private static final Duration ZOMBIE_GRACE = Duration.ofSeconds(30);
+
+  /** What {@code rlhf learner} says when another learner holds its --out. */
+  private static final String LOCK_REFUSAL = "is in use by another learner";
+
   private static final AvroCodec<WeightChunk> CHUNKS = AvroCodec.of(WeightChunk.class);
 
   @Override
@@ -159,6 +163,13 @@ final class SecondLearner extends LoopScenario {
     int code = same.exitCode().orElse(-1);
     var reason = run.transcript().tail(SAME_OUT, 1);
     figures.check(code != 0, "a second learner on the same --out exited 0");
+    // an exit for another reason (a broker it could not reach) would prove nothing about the lock
+    figures.check(
+        code == 0 || reason.contains(LOCK_REFUSAL),
+        "a second learner on the same --out exited with code "
+            + code
+            + " but not refused by the lock on --out: "
+            + reason);
     figures.note(
         String.format(
             "the learner on the same --out exited with code %d after %.1f s: %s",
