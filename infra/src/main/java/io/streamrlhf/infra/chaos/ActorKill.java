@@ -66,9 +66,10 @@ final class ActorKill extends LoopScenario {
       throws InterruptedException {
     run.processes()
         .await(
+            actor,
             from,
-            l -> l.from(actor) && l.text().contains("assigned prompt partitions [rlhf"),
-            actor + " assigned prompt partitions",
+            l -> l.text().contains("assigned prompt partitions [rlhf"),
+            "assignment of prompt partitions",
             java.time.Duration.ofSeconds(90));
   }
 

@@ -108,6 +108,7 @@ final class LearnerKills extends LoopScenario {
       if (System.nanoTime() > deadline)
         throw new ScenarioFailure(
             "the learner reached neither checkpoint v" + version + " nor its halt");
+      processes.requireBroker(); // the learner's exit is what this waits for, the broker's is not
       learner.awaitExit(Duration.ofMillis(50));
     }
     if (!learner.alive()) {
@@ -133,7 +134,11 @@ final class LearnerKills extends LoopScenario {
     long next = version + 1;
     var tmp = run.out().resolve(String.format("step-%06d.tmp", next));
     while (!Files.exists(tmp)) {
-      if (System.nanoTime() > deadline || !learner.alive())
+      if (!learner.alive())
+        throw processes.exited(
+            learner, "before checkpoint v" + next + "'s temporary directory appeared");
+      processes.requireBroker();
+      if (System.nanoTime() > deadline)
         throw new ScenarioFailure("checkpoint v" + next + "'s temporary directory never appeared");
       Thread.sleep(1); // a tight poll: the write lasts milliseconds
     }
@@ -161,8 +166,9 @@ final class LearnerKills extends LoopScenario {
     int from = run.transcript().size();
     var written = "learner: checkpoint v" + version + " written";
     processes.await(
+        LEARNER,
         from,
-        l -> l.from(LEARNER) && l.text().startsWith(written),
+        l -> l.text().startsWith(written),
         "checkpoint v" + version,
         run.remaining());
     faultEnds.add(processes.kill(LEARNER));

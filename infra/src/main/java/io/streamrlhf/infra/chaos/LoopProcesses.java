@@ -19,8 +19,12 @@ import java.util.regex.Pattern;
  * <p>The restart policy of a supervisor (systemd, Kubernetes): a process that exits by itself with
  * a non-zero code is started again, a learner with {@code --resume}, and counted as an unplanned
  * restart; past {@link #MAX_UNPLANNED_RESTARTS} for one process the scenario fails as a crash loop.
- * Exits chaos caused (SIGKILL, SIGTERM) are the scenario's to answer. Processes are checked
- * whenever the scenario waits ({@link #await}), so every wait is also a supervision round.
+ * Exits chaos caused (SIGKILL, SIGTERM) or expects ({@link ChildJvm#expectExit}) are the scenario's
+ * to answer. Any other exit nothing restarts (the broker's, a learner started without restarts)
+ * fails the scenario at once, naming the process, its exit code and its last lines: no wait runs
+ * out its bound on a process that is gone. Processes are checked whenever the scenario waits
+ * ({@link #await}, {@link #awaitFinished}, {@link #idle}), so every wait is also a supervision
+ * round.
  */
 public final class LoopProcesses implements AutoCloseable {
   /** A process that keeps failing after this many restarts is a crash loop. */
@@ -31,6 +35,20 @@ public final class LoopProcesses implements AutoCloseable {
   private static final Duration BROKER_READY = Duration.ofMinutes(2);
   private static final Pattern READY = Pattern.compile("Kafka broker ready at (\\S+) ");
   private static final Pattern UPDATE = Pattern.compile("^learner: update (\\d+)/(\\d+)");
+
+  /**
+   * The bound of every actor's and learner's broker check ({@code BrokerCheck}'s override, {@code
+   * -Drlhf.kafka.wait}). The user-facing 15 s is there to name a wrong --bootstrap quickly; chaos
+   * starts its processes only once its own broker said it was ready, so a slow answer here is a
+   * loaded machine (a fresh JVM loading Kafka's client while the broker serves the rest of the
+   * loop), not a wrong address. A minute, as long as the loop may go without an update.
+   */
+  static final Duration BROKER_CHECK_WAIT = Duration.ofSeconds(60);
+
+  static final String BROKER_CHECK_WAIT_PROPERTY = "rlhf.kafka.wait";
+
+  /** How many of its last lines a failure quotes of a process that exited. */
+  private static final int TAIL_LINES = 5;
 
   private final ChaosRun run;
   private final Transcript transcript;
@@ -70,9 +88,10 @@ public final class LoopProcesses implements AutoCloseable {
       if (cpus != null) args.addAll(List.of("--cpus", cpus));
       var source = starts == 0 ? name : name + "#" + (starts + 1);
       starts++;
-      current =
-          ChildJvm.start(
-              source, args, run.settings().childHeap(), jvmFlags, properties, transcript);
+      var all = new LinkedHashMap<String, String>();
+      all.put(BROKER_CHECK_WAIT_PROPERTY, BROKER_CHECK_WAIT.toString());
+      all.putAll(properties);
+      current = ChildJvm.start(source, args, run.settings().childHeap(), jvmFlags, all, transcript);
     }
   }
 
@@ -145,11 +164,7 @@ public final class LoopProcesses implements AutoCloseable {
             Map.of(),
             transcript);
     var ready =
-        await(
-            from,
-            l -> l.source().equals(source) && READY.matcher(l.text()).find(),
-            source + " ready",
-            BROKER_READY);
+        await(source, from, l -> READY.matcher(l.text()).find(), "ready line", BROKER_READY);
     var m = READY.matcher(ready.text());
     m.find();
     bootstrap = m.group(1);
@@ -250,27 +265,41 @@ public final class LoopProcesses implements AutoCloseable {
   // ---- waiting, with supervision
 
   /**
-   * Waits for a line from index {@code from} of the transcript on that matches, supervising the
+   * Waits for a line of {@code process} (any incarnation of an actor or learner, or the broker
+   * incarnation named) from index {@code from} of the transcript on that matches, supervising the
    * processes while it waits.
    *
-   * @throws ScenarioFailure when none arrives within {@code timeout}, or a process crash-loops
+   * @param what what the line says, for a failure ("update 4")
+   * @throws ScenarioFailure at once when {@code process} exits without printing it and nothing
+   *     restarts it (or another process does, see {@link #supervise}); when none arrives within
+   *     {@code timeout}; or when a process crash-loops
    */
   public Transcript.Line await(
-      int from, Predicate<Transcript.Line> match, String what, Duration timeout)
+      String process, int from, Predicate<Transcript.Line> match, String what, Duration timeout)
       throws InterruptedException {
+    Predicate<Transcript.Line> mine = l -> l.from(process) && match.test(l);
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
-      var line = transcript.awaitStep(from, match, STEP);
+      var line = transcript.awaitStep(from, mine, STEP);
       if (line != null) return line;
-      supervise();
+      var p = current(process);
+      if (!p.alive() && !restarts(process, p)) {
+        p.awaitExit(Duration.ZERO); // its last lines into the transcript
+        line = transcript.find(from, mine);
+        if (line != null) return line;
+        throw exited(p, "before its " + what);
+      }
+      supervise(); // restarts what the supervisor restarts; fails on what it cannot
       if (System.nanoTime() > deadline) {
         throw new ScenarioFailure(
             "no "
                 + what
+                + " from "
+                + process
                 + " within "
                 + timeout.toSeconds()
-                + " s; learner's last lines: "
-                + transcript.tail("learner", 3));
+                + " s; its last lines: "
+                + lastLines(p.source()));
       }
     }
   }
@@ -288,8 +317,7 @@ public final class LoopProcesses implements AutoCloseable {
   /** Waits for {@code learner} to print its {@code update}-th update line (any incarnation). */
   public Transcript.Line awaitUpdate(String learner, long update, Duration timeout)
       throws InterruptedException {
-    return await(
-        0, l -> l.from(learner) && updateOf(l) == update, learner + "'s update " + update, timeout);
+    return await(learner, 0, l -> updateOf(l) == update, "update " + update, timeout);
   }
 
   /**
@@ -306,8 +334,7 @@ public final class LoopProcesses implements AutoCloseable {
         int code = current.exitCode().orElse(-1);
         if (code == 0) return;
         if (!role.restartOnFailure || current.signalled())
-          throw new ScenarioFailure(
-              current.source() + " exited with code " + code + ": " + transcript.tail(name, 1));
+          throw exited(current, "before it finished");
       }
       supervise();
       var update = transcript.findLast(l -> l.from(name) && updateOf(l) > 0);
@@ -347,14 +374,17 @@ public final class LoopProcesses implements AutoCloseable {
 
   /**
    * One supervision round: a process that exited by itself with a non-zero code is restarted and
-   * counted; a learner that exited 0 finished.
+   * counted; a learner that exited 0 finished. A process nothing restarts (the broker, a learner
+   * started without restarts) that exited by itself fails the scenario at once.
    */
   void supervise() {
+    requireBroker();
     for (var role : roles.values()) {
       var p = role.current;
-      if (p.alive() || p.signalled() || !role.restartOnFailure) continue;
+      if (p.alive() || p.signalled()) continue;
       int code = p.exitCode().orElse(0);
       if (code == 0 && role.learner) continue; // finished
+      if (!role.restartOnFailure) throw exited(p, "by itself, and nothing restarts it");
       role.unplanned++;
       unplannedRestarts++;
       if (role.unplanned > MAX_UNPLANNED_RESTARTS) {
@@ -365,7 +395,7 @@ public final class LoopProcesses implements AutoCloseable {
                 + " times (last code "
                 + code
                 + "); its last lines: "
-                + transcript.tail(role.name, 3));
+                + lastLines(p.source()));
       }
       transcript.note(
           p.source()
@@ -378,6 +408,35 @@ public final class LoopProcesses implements AutoCloseable {
               + ")");
       role.start(role.learner && Checkpoint.exists(role.out), Map.of());
     }
+  }
+
+  /** Fails the scenario at once when the broker exited and chaos did not stop it. */
+  void requireBroker() {
+    if (broker != null && !broker.alive() && !broker.signalled())
+      throw exited(broker, "by itself (the broker stays up until chaos stops it)");
+  }
+
+  /**
+   * The failure of a scenario whose process {@code p} exited ({@code when}: "before its update 4"):
+   * its name, pid, exit code and last lines.
+   */
+  ScenarioFailure exited(ChildJvm p, String when) {
+    p.awaitExit(Duration.ZERO); // the reader has its last lines
+    return new ScenarioFailure(
+        p.source()
+            + " (pid "
+            + p.pid()
+            + ") exited with code "
+            + p.exitCode().orElse(-1)
+            + " "
+            + when
+            + "; its last lines: "
+            + lastLines(p.source()));
+  }
+
+  private String lastLines(String source) {
+    var tail = transcript.tail(source, TAIL_LINES);
+    return tail.isEmpty() ? "(none)" : tail;
   }
 
   // ---- command lines
@@ -422,6 +481,23 @@ public final class LoopProcesses implements AutoCloseable {
         rolloutWait.toString(),
         "--weights-key",
         signingKeys.resolve(SigningKeys.PUBLIC_FILE).toString());
+  }
+
+  /**
+   * Whether the next supervision round starts {@code p}, the exited current incarnation of {@code
+   * name}, again (so a wait on it goes on with the next one).
+   */
+  private boolean restarts(String name, ChildJvm p) {
+    var role = roles.get(name);
+    if (role == null || !role.restartOnFailure || p.signalled()) return false;
+    return !(role.learner && p.exitCode().orElse(0) == 0);
+  }
+
+  /** The current incarnation of actor or learner {@code name}, or the broker called so. */
+  private ChildJvm current(String name) {
+    if (roles.containsKey(name)) return roles.get(name).current;
+    if (broker != null && broker.source().equals(name)) return broker;
+    throw new IllegalArgumentException("no process called " + name);
   }
 
   private Role role(String name) {
