@@ -197,7 +197,19 @@ public final class AsyncRace {
           ChildJvm.start(
               "learner", learnerArgs, settings.childHeap(), List.of(), Map.of(), transcript);
       try {
-        if (!learner.awaitExit(settings.timeout()))
+        long deadline = started + settings.timeout().toNanos();
+        // the learner's exit ends the mode; an actor that exits first would leave it waiting
+        while (!learner.awaitExit(Duration.ofSeconds(1)) && System.nanoTime() < deadline) {
+          if (!actor.alive() && !learner.awaitExit(Duration.ofSeconds(5)))
+            throw new IllegalStateException(
+                "race "
+                    + name
+                    + ": the actor exited with code "
+                    + actor.exitCode().orElse(-1)
+                    + " before the learner finished: "
+                    + transcript.tail(ACTOR, 3));
+        }
+        if (learner.alive())
           throw new IllegalStateException(
               "race "
                   + name
