@@ -148,6 +148,8 @@ public final class KafkaRollouts implements RolloutSource {
       stats.putIfAbsent("learner_idle_seconds", Json.MAPPER.getNodeFactory().numberNode(0.0));
       stats.putIfAbsent("learner_window_seconds", Json.MAPPER.getNodeFactory().numberNode(0.0));
       stats.putIfAbsent("actors", Json.MAPPER.createObjectNode());
+      // from before token lags were kept: the resumed process counts its own
+      stats.putIfAbsent("token_lag_counts", Json.MAPPER.createObjectNode());
       return Json.MAPPER.treeToValue(fields, State.class);
     }
   }

@@ -27,8 +27,8 @@ public final class StreamStats {
 
   /**
    * Lag of every applied response token (learner version − the version that sampled the token):
-   * with in-flight swaps, fresher than its rollout's lag, which counts the oldest token. This
-   * process's tokens only (a checkpoint does not carry them).
+   * with in-flight swaps, fresher than its rollout's lag, which counts the oldest token. Carried
+   * across restarts like the rollout lags.
    */
   private final TreeMap<Long, Long> tokenLags = new TreeMap<>();
 
@@ -57,7 +57,8 @@ public final class StreamStats {
       long resumes,
       double learnerIdleSeconds,
       double learnerWindowSeconds,
-      Map<String, ActorActivity.Saved> actors) {}
+      Map<String, ActorActivity.Saved> actors,
+      Map<Long, Long> tokenLagCounts) {}
 
   /** A resumed run's figures: those {@code saved} held, this process counting on from them. */
   static StreamStats resume(Saved saved) {
@@ -73,6 +74,8 @@ public final class StreamStats {
     stats.resumes = saved.resumes() + 1;
     stats.learnerIdle = new LearnerIdle(saved.learnerIdleSeconds(), saved.learnerWindowSeconds());
     stats.actors = ActorActivity.resume(saved.actors());
+    stats.tokenLags.putAll(saved.tokenLagCounts());
+    stats.tokens = saved.tokenLagCounts().values().stream().mapToLong(Long::longValue).sum();
     return stats;
   }
 
@@ -94,7 +97,8 @@ public final class StreamStats {
         resumes,
         learnerIdle.idleSeconds(),
         learnerIdle.windowSeconds(),
-        actors.saved());
+        actors.saved(),
+        new TreeMap<>(tokenLags));
   }
 
   /** The learner waited from {@code from} to {@code to} (System.nanoTime) for rollouts. */

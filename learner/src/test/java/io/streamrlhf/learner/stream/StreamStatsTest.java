@@ -34,6 +34,44 @@ class StreamStatsTest {
   }
 
   @Test
+  void tokenLagsCountOnAcrossARestartAndAnOlderCheckpointWithoutThemStillResumes()
+      throws Exception {
+    var first = new StreamStats();
+    first.applied(1);
+    first.appliedTokens(5, java.util.List.of(5L, 5L, 5L, 5L, 4L, 4L)); // lags 0, 0, 0, 0, 1, 1
+    var saved =
+        (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.valueToTree(first.saved(0));
+
+    var second = StreamStats.resume(Json.MAPPER.treeToValue(saved, StreamStats.Saved.class));
+    second.applied(3);
+    second.appliedTokens(6, java.util.List.of(3L, 3L)); // lags 3, 3
+    // 0 0 0 0 1 1 3 3: the median is 0; this process's tokens alone would make it 3
+    assertThat(second.summary(0).tokenLagP50()).isZero();
+    assertThat(second.summary(0).tokenLagP99()).isEqualTo(3);
+
+    // a checkpoint from before token lags were kept resumes, counting this process's tokens
+    var state =
+        (com.fasterxml.jackson.databind.node.ObjectNode)
+            Json.MAPPER.valueToTree(
+                new KafkaRollouts.State(
+                    "run",
+                    java.util.Map.of(),
+                    Json.MAPPER.createObjectNode(),
+                    0,
+                    1,
+                    java.util.Map.of(),
+                    java.util.Map.of(),
+                    first.saved(0)));
+    assertThat(
+            ((com.fasterxml.jackson.databind.node.ObjectNode) state.get("stats"))
+                .remove("token_lag_counts"))
+        .isNotNull();
+    var older = StreamStats.resume(KafkaRollouts.State.read(state).stats());
+    older.appliedTokens(6, java.util.List.of(3L, 3L));
+    assertThat(older.summary(0).tokenLagP50()).isEqualTo(3);
+  }
+
+  @Test
   void histogramPercentilesAreTheNearestRankOfTheValues() {
     long[] lags = {0, 0, 1, 1, 1, 2, 2, 3, 4, 9};
     var counts = new TreeMap<Long, Long>();
