@@ -116,6 +116,11 @@ public final class ChildJvm {
     return process.isAlive();
   }
 
+  /** The process as the OS knows it (its CPU time, for instance), while it runs. */
+  public ProcessHandle handle() {
+    return process.toHandle();
+  }
+
   /** The exit code once it exited; empty while it runs. */
   public OptionalInt exitCode() {
     return process.isAlive() ? OptionalInt.empty() : OptionalInt.of(process.exitValue());

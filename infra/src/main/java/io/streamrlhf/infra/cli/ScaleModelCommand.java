@@ -39,14 +39,22 @@ import picocli.CommandLine.Spec;
           + "to bench-small as `rlhf bench` measured it on the idle machine; --bench takes a `rlhf "
           + "bench` output, --costs a JSON file of cost keys (actor_rollouts_per_s, "
           + "actor_batch_overhead_s, learner_update_s, learner_checkpoint_s, publish_s, "
-          + "publish_to_apply_s, actor_load_s, max_lag, prompts_per_batch, responses_per_prompt, "
-          + "max_prompts_per_actor_batch, prompt_partitions, actor_cores, updates), --set KEY=VALUE "
-          + "one key.",
-      "With --validate: runs the loop as pinned processes (learner on one CPU, 1, 2 and 3 "
-          + "actors sharing another, async and --sync; each pinned by its --cpus), measures each "
-          + "run's costs (rollout timestamps, the learner's log) and prints the model's prediction "
-          + "beside every run, from the first run's costs and from its own; --validate-from DIR "
-          + "predicts saved runs."
+          + "publish_to_apply_s, actor_load_s, broker_ingest_s, broker_serve_s, max_lag, "
+          + "prompts_per_batch, responses_per_prompt, max_prompts_per_actor_batch, "
+          + "prompt_partitions, actor_cores, updates), --set KEY=VALUE one key.",
+      "The broker is free by default (publish_s and publish_to_apply_s include it). With "
+          + "broker_ingest_s or broker_serve_s above 0 it is work of its own, in CPU-seconds on "
+          + "the actors' cores (actor_cores; with 0, on a core of its own): ingesting a version "
+          + "after the learner's publish_s (the learner's publish ends when it is done), then one "
+          + "copy per actor (serving, receiving, assembling; the version reaches that actor when "
+          + "its copy is done), each sharing the cores evenly with the sampling actors; "
+          + "publish_to_apply_s is then not used.",
+      "With --validate: runs the loop as pinned processes (learner on one CPU, broker and 1, 2 "
+          + "and 3 actors sharing another, async and --sync; each pinned by its --cpus), measures "
+          + "each run's costs (rollout timestamps, the learner's and actors' logs, the broker's "
+          + "ingest and copies read from them, every process's CPU time from the OS) and prints "
+          + "the model's prediction beside every run, from the first run's costs and from its "
+          + "own; --validate-from DIR predicts saved runs."
     })
 public final class ScaleModelCommand implements Callable<Integer> {
   private static final ObjectMapper SNAKE =

@@ -14,9 +14,18 @@ import io.streamrlhf.schemas.Topics;
  * @param learnerUpdateS one PPO update on one batch (proximal recompute, epochs, optimizer)
  * @param learnerCheckpointS writing the checkpoint after each update (the learner waits for it)
  * @param publishS the learner's share of a weight publish: encode and publish until the broker
- *     acknowledged every chunk (the learner waits for it, then publishes prompts)
- * @param publishToApplyS from the start of encoding to an idle actor having loaded the version
+ *     acknowledged every chunk (the learner waits for it, then publishes prompts). With broker
+ *     costs (below) only the learner's own part, on its own core; the broker's ingest follows it
+ * @param publishToApplyS from the start of encoding to an idle actor having loaded the version;
+ *     without broker costs the version reaches every actor this − actor_load after the publish
+ *     started; with them it is not used (the broker's work decides when a version arrives)
  * @param actorLoadS the actor's own share of publishToApply (load into its policy, on its core)
+ * @param brokerIngestS the broker's CPU-seconds to take in one weight version (the learner's
+ *     publish ends when it is done), a runnable on the actors' cores beside the sampling actors; 0
+ *     with brokerServeS 0: the broker is free and publishS, publishToApplyS decide as before
+ * @param brokerServeS CPU-seconds, on the actors' cores, of one copy of a version served to one
+ *     actor (the broker's fetch serving and the actor's receiving, hashing and assembly, which
+ *     share that core); every actor's copy starts when the ingest ends, each a runnable of its own
  * @param maxLag the learner's staleness bound
  * @param promptsPerBatch prompts of one learner batch
  * @param responsesPerPrompt K rollouts per prompt
@@ -33,6 +42,8 @@ public record LoopCosts(
     double publishS,
     double publishToApplyS,
     double actorLoadS,
+    double brokerIngestS,
+    double brokerServeS,
     int maxLag,
     int promptsPerBatch,
     int responsesPerPrompt,
@@ -48,6 +59,8 @@ public record LoopCosts(
     atLeastZero("learner_checkpoint_s", learnerCheckpointS);
     atLeastZero("publish_s", publishS);
     atLeastZero("actor_load_s", actorLoadS);
+    atLeastZero("broker_ingest_s", brokerIngestS);
+    atLeastZero("broker_serve_s", brokerServeS);
     if (publishToApplyS < actorLoadS)
       throw new IllegalArgumentException(
           "publish_to_apply_s ("
@@ -72,6 +85,7 @@ public record LoopCosts(
    * publish-to-apply 153 ms (encode 15.4, publish until acked 99.5, actor load 3.6), bench's batch
    * of 8 prompts × K 2 (an actor samples at most prompts_per_batch prompts at once, as {@code
    * LocalLoop.settings} sets it), max_lag 4, the loop's 4 prompt partitions, one core per actor.
+   * The broker is free (bench does not measure its CPU apart from the publish it slows).
    */
   public static LoopCosts benchSmall() {
     return new LoopCosts(
@@ -82,6 +96,8 @@ public record LoopCosts(
         0.0154 + 0.0995,
         0.153,
         0.0036,
+        0,
+        0,
         4,
         8,
         2,
@@ -112,9 +128,37 @@ public record LoopCosts(
         publish,
         number(bench, "weights_publish_to_apply_ms", publishToApplyS * 1000) / 1000,
         number(phases, "actor_load", actorLoadS * 1000) / 1000,
+        brokerIngestS,
+        brokerServeS,
         maxLag,
         (int) number(setup, "prompts_per_batch", promptsPerBatch),
         (int) number(setup, "responses_per_prompt", responsesPerPrompt),
+        maxPromptsPerActorBatch,
+        promptPartitions,
+        actorCores,
+        updates);
+  }
+
+  /** Whether the broker's work is a cost of its own (else it is free). */
+  public boolean brokerModeled() {
+    return brokerIngestS > 0 || brokerServeS > 0;
+  }
+
+  /** These costs with the broker's: ingest per version, serving per copy (CPU-seconds). */
+  public LoopCosts withBroker(double ingestS, double serveS) {
+    return new LoopCosts(
+        actorRolloutsPerS,
+        actorBatchOverheadS,
+        learnerUpdateS,
+        learnerCheckpointS,
+        publishS,
+        publishToApplyS,
+        actorLoadS,
+        ingestS,
+        serveS,
+        maxLag,
+        promptsPerBatch,
+        responsesPerPrompt,
         maxPromptsPerActorBatch,
         promptPartitions,
         actorCores,
@@ -126,9 +170,12 @@ public record LoopCosts(
     return promptsPerBatch * responsesPerPrompt;
   }
 
-  /** The learner's own time per update, without waiting: update, checkpoint, publish. */
+  /**
+   * The learner's time per update, without waiting: update, checkpoint, publish (with the broker's
+   * ingest, at least as long as it takes on a core of its own).
+   */
   public double learnerBusyS() {
-    return learnerUpdateS + learnerCheckpointS + publishS;
+    return learnerUpdateS + learnerCheckpointS + publishS + brokerIngestS;
   }
 
   /** One actor's time for a batch of {@code rows} rollouts, on a core of its own. */
@@ -145,6 +192,8 @@ public record LoopCosts(
         publishS,
         publishToApplyS,
         actorLoadS,
+        brokerIngestS,
+        brokerServeS,
         lag,
         promptsPerBatch,
         responsesPerPrompt,
@@ -163,6 +212,8 @@ public record LoopCosts(
         publishS,
         publishToApplyS,
         actorLoadS,
+        brokerIngestS,
+        brokerServeS,
         maxLag,
         promptsPerBatch,
         responsesPerPrompt,
@@ -181,6 +232,8 @@ public record LoopCosts(
         publishS,
         publishToApplyS,
         actorLoadS,
+        brokerIngestS,
+        brokerServeS,
         maxLag,
         promptsPerBatch,
         responsesPerPrompt,
@@ -199,6 +252,8 @@ public record LoopCosts(
         publishS,
         publishToApplyS,
         actorLoadS,
+        brokerIngestS,
+        brokerServeS,
         maxLag,
         promptsPerBatch,
         responsesPerPrompt,

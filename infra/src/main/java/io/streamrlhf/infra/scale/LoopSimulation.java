@@ -19,6 +19,14 @@ import org.apache.kafka.common.utils.Utils;
  *       until every rollout of prompt batch u is in, trains (update, checkpoint), publishes version
  *       u+1 (encode, publish until acked: the learner waits), then publishes batch u+1+max_lag
  *       asking for version ≥ (batch − max_lag).
+ *   <li>The broker, when it has costs ({@link LoopCosts#brokerModeled}), is work on the actors'
+ *       cores: after the learner's own part of a publish (publish_s, on its core) the broker takes
+ *       the version in (broker_ingest_s of CPU), and the learner's publish ends when that is done;
+ *       then every actor's copy (broker_serve_s of CPU each: serving, receiving, assembling) runs,
+ *       and the version has reached an actor when its copy is done. The ingest and each copy in
+ *       progress are runnables beside the working actors. Without broker costs a version reaches
+ *       every actor publish_to_apply − actor_load after its publish started, and the publish takes
+ *       publish_s.
  *   <li>A prompt goes to partition murmur2(its id) mod partitions, as Kafka's partitioner puts a
  *       keyed record; the actors' group shares the partitions as the range assignor does
  *       (contiguous, the first ones one more), so actors beyond the partition count get nothing.
@@ -29,8 +37,10 @@ import org.apache.kafka.common.utils.Utils;
  *       publish_to_apply − actor_load after its publish started.
  *   <li>A rollout's lag is its batch − the version that sampled it; one above max_lag is not used
  *       and its prompt is asked again (which the flow control above never makes happen).
- *   <li>Actors on {@code actorCores} shared cores split them evenly among those working (processor
- *       sharing); with 0 each has its own.
+ *   <li>Actors on {@code actorCores} shared cores split them evenly among those working and the
+ *       broker's ingest and copies in progress (processor sharing: each runnable gets cores ÷
+ *       runnables, at most one core); with 0 each actor has a core of its own and the broker's work
+ *       shares one more.
  * </ul>
  *
  * The figures are those of {@code stream-stats.json} over the whole run: rollouts applied ÷ seconds
@@ -52,7 +62,9 @@ public final class LoopSimulation {
       long lagP99,
       long stale,
       double[] publishedAt,
-      double[] waited) {
+      double[] waited,
+      double[] publishTook,
+      List<Apply> applies) {
 
     /**
      * Rollouts/s and the learner's idle fraction from version {@code from}'s publish to the last
@@ -61,6 +73,33 @@ public final class LoopSimulation {
     public Window window(int from) {
       return Window.of(publishedAt, waited, from, rollouts / (publishedAt.length - 1));
     }
+
+    /**
+     * The learner's mean publish (start to acked, ingest included) of versions after {@code from}.
+     */
+    public double meanPublishS(int from) {
+      double sum = 0;
+      int n = 0;
+      for (int v = from + 1; v < publishTook.length; v++, n++) sum += publishTook[v];
+      return n == 0 ? Double.NaN : sum / n;
+    }
+
+    /** The median publish-to-apply (publish start to loaded) of versions after {@code from}. */
+    public double medianApplyS(int from) {
+      return median(
+          applies.stream().filter(a -> a.version() > from).mapToDouble(Apply::delayS).toArray());
+    }
+  }
+
+  /** An actor loaded {@code version}, {@code delayS} after its publish started. */
+  public record Apply(String actor, long version, double delayS) {}
+
+  static double median(double[] values) {
+    if (values.length == 0) return Double.NaN;
+    var sorted = values.clone();
+    Arrays.sort(sorted);
+    int n = sorted.length;
+    return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
   }
 
   /** Figures over a span of updates. */
@@ -85,6 +124,7 @@ public final class LoopSimulation {
   private record Queued(long batch, int index, long minVersion) {}
 
   private static final class Actor {
+    final String name;
     final List<Queued> queue = new ArrayList<>();
     long version = -1;
     long arrived = -1; // newest version that reached it
@@ -94,8 +134,25 @@ public final class LoopSimulation {
     long batchVersion;
     double busy;
 
+    Actor(String name) {
+      this.name = name;
+    }
+
     boolean working() {
       return loading || batch != null;
+    }
+  }
+
+  /** One actor's copy of a version, on its way through the broker. */
+  private static final class Copy {
+    final Actor actor;
+    final long version;
+    double remaining; // CPU-seconds
+
+    Copy(Actor actor, long version, double remaining) {
+      this.actor = actor;
+      this.version = version;
+      this.remaining = remaining;
     }
   }
 
@@ -119,6 +176,13 @@ public final class LoopSimulation {
   private long published; // prompt batches published
   private final double[] publishedAt;
   private final double[] waited;
+  private final double[] publishStartedAt;
+  private final double[] publishTook;
+  private final List<Apply> applies = new ArrayList<>();
+  private final boolean broker;
+  private boolean ingesting;
+  private double ingestRemaining; // CPU-seconds
+  private final List<Copy> copies = new ArrayList<>();
 
   private final boolean roundRobin;
 
@@ -128,13 +192,16 @@ public final class LoopSimulation {
       throw new IllegalArgumentException("actors must be >= 1, got " + actorCount);
     this.costs = costs;
     this.actors = new Actor[actorCount];
-    for (int a = 0; a < actorCount; a++) actors[a] = new Actor();
+    for (int a = 0; a < actorCount; a++) actors[a] = new Actor("actor-" + a);
     this.owner = rangeAssignment(costs.promptPartitions(), actorCount);
     this.run = "r" + Long.toHexString(0x18c0000000L + Math.floorMod(seed, 0x1000000L));
     this.received = new int[costs.updates()][costs.promptsPerBatch()];
     this.lags = new long[costs.updates() * costs.rolloutsPerBatch()];
     this.publishedAt = new double[costs.updates() + 1];
     this.waited = new double[costs.updates()];
+    this.publishStartedAt = new double[costs.updates() + 1];
+    this.publishTook = new double[costs.updates() + 1];
+    this.broker = costs.brokerModeled();
   }
 
   /** Simulates {@code costs.updates()} updates with {@code actors} actors. */
@@ -192,34 +259,57 @@ public final class LoopSimulation {
         percentile(sorted, 0.99),
         stale,
         publishedAt,
-        waited);
+        waited,
+        publishTook,
+        List.copyOf(applies));
   }
 
-  /** The learner spends {@code before} then publishes the next version and prompt batches. */
+  /**
+   * The learner spends {@code before} then publishes the next version (its own part, then the
+   * broker's ingest when the broker has costs) and, when that is done, prompt batches.
+   */
   private void startPublish(double before) {
     long version = updates;
     double publishStart = now + before;
-    arrivals.add(new Arrival(publishStart + costs.publishToApplyS() - costs.actorLoadS(), version));
+    publishStartedAt[(int) version] = publishStart;
+    if (!broker)
+      arrivals.add(
+          new Arrival(publishStart + costs.publishToApplyS() - costs.actorLoadS(), version));
     learnerBusy = true;
     learnerFree = publishStart + costs.publishS();
   }
 
   private double nextEvent() {
     double next = Double.POSITIVE_INFINITY;
-    if (learnerBusy) next = learnerFree;
+    if (learnerBusy && !ingesting) next = learnerFree;
     for (var a : arrivals) next = Math.min(next, a.at());
     double rate = actorRate();
     for (var a : actors) {
       if (a.working()) next = Math.min(next, now + a.remaining / rate);
     }
+    double brokerRate = brokerRate();
+    if (ingesting) next = Math.min(next, now + ingestRemaining / brokerRate);
+    for (var c : copies) next = Math.min(next, now + c.remaining / brokerRate);
     return next;
+  }
+
+  /** The broker's runnables: its ingest and every copy in progress. */
+  private int brokerRunnables() {
+    return (ingesting ? 1 : 0) + copies.size();
   }
 
   /** Each working actor's share of a core. */
   private double actorRate() {
     if (costs.actorCores() == 0) return 1;
-    long working = Arrays.stream(actors).filter(Actor::working).count();
-    return working == 0 ? 1 : Math.min(1.0, costs.actorCores() / (double) working);
+    long runnables = Arrays.stream(actors).filter(Actor::working).count() + brokerRunnables();
+    return runnables == 0 ? 1 : Math.min(1.0, costs.actorCores() / (double) runnables);
+  }
+
+  /** Each of the broker's runnables' share of a core: the actors' cores, or one of its own. */
+  private double brokerRate() {
+    if (costs.actorCores() > 0) return actorRate();
+    int runnables = brokerRunnables();
+    return runnables == 0 ? 1 : 1.0 / runnables;
   }
 
   private void advance(double to) {
@@ -231,16 +321,46 @@ public final class LoopSimulation {
         a.busy += dt * rate;
       }
     }
+    double brokerRate = brokerRate();
+    if (ingesting) ingestRemaining -= dt * brokerRate;
+    for (var c : copies) c.remaining -= dt * brokerRate;
     now = to;
+  }
+
+  /** The learner's publish is acked: it publishes prompts, the actors' copies start. */
+  private void publishEnds() {
+    learnerBusy = false;
+    publishedAt[(int) updates] = now;
+    publishTook[(int) updates] = now - publishStartedAt[(int) updates];
+    publishPrompts();
+    waitingSince = now;
+    if (!broker) return;
+    for (var a : actors) {
+      if (costs.brokerServeS() > 0) copies.add(new Copy(a, updates, costs.brokerServeS()));
+      else a.arrived = Math.max(a.arrived, updates);
+    }
   }
 
   /** Everything that happens at {@link #now}, until nothing more does. */
   private void settle() {
-    if (learnerBusy && learnerFree <= now + EPS) {
-      learnerBusy = false;
-      publishedAt[(int) updates] = now;
-      publishPrompts();
-      waitingSince = now;
+    if (learnerBusy && !ingesting && learnerFree <= now + EPS) {
+      if (broker && costs.brokerIngestS() > 0) {
+        ingesting = true;
+        ingestRemaining = costs.brokerIngestS();
+      } else {
+        publishEnds();
+      }
+    }
+    if (ingesting && ingestRemaining <= EPS) {
+      ingesting = false;
+      publishEnds();
+    }
+    for (var it = copies.iterator(); it.hasNext(); ) {
+      var copy = it.next();
+      if (copy.remaining <= EPS) {
+        copy.actor.arrived = Math.max(copy.actor.arrived, copy.version);
+        it.remove();
+      }
     }
     for (var it = arrivals.iterator(); it.hasNext(); ) {
       var arrival = it.next();
@@ -329,6 +449,7 @@ public final class LoopSimulation {
     if (a.loading) {
       a.loading = false;
       a.version = a.arrived;
+      applies.add(new Apply(a.name, a.version, now - publishStartedAt[(int) a.version]));
       return;
     }
     for (var q : a.batch) {

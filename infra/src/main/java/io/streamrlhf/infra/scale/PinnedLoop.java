@@ -27,7 +27,8 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * ChildJvm}, as {@code rlhf race} starts its actor and learner) pinned by its own {@code --cpus
  * LIST}: the broker and the actors on the actors' CPUs, the learner on its own. Every output line
  * is timestamped as it arrives; after the learner finished, the rollouts are read back from the
- * broker for their own timestamps.
+ * broker for their own timestamps. Every child's CPU time is read from the OS every {@link
+ * #CPU_PERIOD} ({@link CpuSampler}) and saved beside them.
  */
 final class PinnedLoop {
   private static final Pattern READY = Pattern.compile("Kafka broker ready at (\\S+) ");
@@ -37,6 +38,7 @@ final class PinnedLoop {
   private static final Duration RUN = Duration.ofMinutes(30);
   private static final Duration STOP_GRACE = Duration.ofSeconds(30);
   private static final String HEAP = "1g";
+  static final Duration CPU_PERIOD = Duration.ofMillis(200);
   private static final AvroCodec<Rollout> ROLLOUTS = AvroCodec.of(Rollout.class);
 
   /** One output line and when it arrived (epoch millis). */
@@ -80,6 +82,7 @@ final class PinnedLoop {
   }
 
   MeasuredRun run() throws IOException, InterruptedException {
+    var cpu = new CpuSampler(this::handles, CPU_PERIOD);
     try {
       start(broker());
       var ready =
@@ -94,12 +97,26 @@ final class PinnedLoop {
         throw new IllegalStateException("the learner did not finish within " + RUN + tail());
       int code = learner.exitCode().orElse(-1);
       if (code != 0) throw new IllegalStateException("the learner exited with " + code + tail());
+      cpu.sampleNow(); // the broker's and the actors' last
+      cpu.close();
       var run =
-          new MeasuredRun(StreamStats.Summary.read(learnerOut()), lines(), readRollouts(bootstrap));
+          new MeasuredRun(
+              StreamStats.Summary.read(learnerOut()),
+              lines(),
+              readRollouts(bootstrap),
+              cpu.samples());
       run.save(runDir);
       return run;
     } finally {
+      cpu.close();
       for (int i = processes.size() - 1; i >= 0; i--) processes.get(i).stop(STOP_GRACE);
+    }
+  }
+
+  /** The children started so far, by source. */
+  private List<Map.Entry<String, ProcessHandle>> handles() {
+    synchronized (processes) {
+      return processes.stream().map(p -> Map.entry(p.source(), p.handle())).toList();
     }
   }
 
@@ -158,7 +175,9 @@ final class PinnedLoop {
     var process =
         ChildJvm.start(
             child.source(), child.command(), HEAP, child.jvmFlags(), Map.of(), transcript);
-    processes.add(process);
+    synchronized (processes) {
+      processes.add(process);
+    }
     return process;
   }
 

@@ -110,6 +110,7 @@ public final class ScaleValidation {
     int cores = cpuCount(actorCpus);
     int updates = (int) measured.get(0).summary().rolloutsApplied() / rolloutsPerBatch();
     var own = new ArrayList<LoopCosts>();
+    boolean recorded = false;
     for (int i = 0; i < SETUPS.size(); i++) {
       var c =
           measured
@@ -120,27 +121,50 @@ public final class ScaleValidation {
       own.add(c);
       out.printf(
           "costs measured in '%s': an actor alone %.1f rollouts/s + %.3f s a batch; update %.3f s,"
-              + " checkpoint %.3f s, publish %.3f s; publish-to-apply %.3f s%n",
+              + " checkpoint %.3f s, publish %.3f s + the broker's ingest %.3f CPU-s; a copy to"
+              + " each actor %.3f CPU-s; publish-to-apply %.3f s%n",
           SETUPS.get(i).name(),
           c.actorRolloutsPerS(),
           c.actorBatchOverheadS(),
           c.learnerUpdateS(),
           c.learnerCheckpointS(),
           c.publishS(),
+          c.brokerIngestS(),
+          c.brokerServeS(),
           c.publishToApplyS());
+      var broker = measured.get(i).cpuPerVersion("broker", warmup);
+      var actors = measured.get(i).cpuPerVersion("actor", warmup);
+      if (broker.isPresent() && actors.isPresent()) {
+        out.printf(
+            "  CPU the OS counted per version after v%d: broker %.3f s, actors %.3f s (the model's"
+                + " broker work: ingest + %d copies = %.3f CPU-s, the actors' receiving in it)%n",
+            warmup,
+            broker.getAsDouble(),
+            actors.getAsDouble(),
+            SETUPS.get(i).actors(),
+            c.brokerIngestS() + SETUPS.get(i).actors() * c.brokerServeS());
+        recorded = true;
+      }
     }
+    if (!recorded)
+      out.println(
+          "  (no CPU samples in these runs: saved before the validation recorded them; the broker's"
+              + " costs are read from the stamps alone)");
     out.printf(
         "predicted vs measured: rollouts/s and learner idle from v%d's publish to v%d's (the"
-            + " steady state), lag over the whole run; 'from run 1' predicts with the costs of"
-            + " '%s', 'own' with each run's (which a load that changes between runs needs)%n",
-        warmup, updates, SETUPS.get(0).name());
+            + " steady state), the learner's publish (mean) and checkpoint-to-applied (median) of"
+            + " versions after v%d, lag over the whole run; '1' predicts with the costs of '%s',"
+            + " 'own' with each run's (which a load that changes between runs needs)%n",
+        warmup, updates, warmup, SETUPS.get(0).name());
     out.printf(
-        "%-14s | %8s | %17s | %17s | %14s | %9s | %9s%n",
+        "%-14s | %8s | %17s | %17s | %20s | %13s | %13s | %9s | %9s%n",
         "run",
         "measured",
         "from run 1 (err)",
         "own costs (err)",
-        "l_idle m/own",
+        "l_idle m / 1 / own",
+        "publish m/1",
+        "apply m/1",
         "lag50 m/p",
         "lag99 m/p");
     for (int i = 0; i < SETUPS.size(); i++) {
@@ -152,8 +176,13 @@ public final class ScaleValidation {
       var fromOwn = LoopSimulation.run(own.get(i), setup.actors(), seed);
       var fw = fromFirst.window(warmup);
       var ow = fromOwn.window(warmup);
+      double publish =
+          m.publishTimes(warmup).values().stream().mapToDouble(d -> d).average().orElse(Double.NaN);
+      double apply =
+          LoopSimulation.median(m.applyTimes(warmup).stream().mapToDouble(d -> d).toArray());
       out.printf(
-          "%-14s | %8.2f | %8.2f %+7.1f%% | %8.2f %+7.1f%% | %6.3f %6.3f  | %4d %4d | %4d %4d%n",
+          "%-14s | %8.2f | %8.2f %+7.1f%% | %8.2f %+7.1f%% | %6.3f %6.3f %6.3f | %6.3f %6.3f |"
+              + " %6.3f %6.3f | %4d %4d | %4d %4d%n",
           setup.name(),
           mw.rolloutsPerS(),
           fw.rolloutsPerS(),
@@ -161,7 +190,12 @@ public final class ScaleValidation {
           ow.rolloutsPerS(),
           100 * (ow.rolloutsPerS() / mw.rolloutsPerS() - 1),
           mw.learnerIdleFraction(),
+          fw.learnerIdleFraction(),
           ow.learnerIdleFraction(),
+          publish,
+          fromFirst.meanPublishS(warmup),
+          apply,
+          fromFirst.medianApplyS(warmup),
           m.summary().lagP50(),
           fromOwn.lagP50(),
           m.summary().lagP99(),

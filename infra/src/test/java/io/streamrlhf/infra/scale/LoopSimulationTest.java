@@ -26,6 +26,8 @@ class LoopSimulationTest {
         0,
         0,
         0,
+        0,
+        0,
         maxLag,
         promptsPerBatch,
         responsesPerPrompt,
@@ -66,7 +68,7 @@ class LoopSimulationTest {
   void theSynchronousLoopIsStrictlySerial() {
     // per update: train 0.5 + checkpoint 0.1, publish (0.2 for the learner; the actor holds the
     // version 0.3 after its start, 0.05 of it loading), then the actor's 1 s batch
-    var c = new LoopCosts(16, 0, 0.5, 0.1, 0.2, 0.3, 0.05, 0, 8, 2, 8, 4, 0, 50);
+    var c = new LoopCosts(16, 0, 0.5, 0.1, 0.2, 0.3, 0.05, 0, 0, 0, 8, 2, 8, 4, 0, 50);
     var r = LoopSimulation.run(c, 1, 1);
     // v0's checkpoint and publish start at 0.1; each update adds 0.3 + 1 + 0.6; the last publish
     // ends 0.2 after it starts
@@ -103,6 +105,92 @@ class LoopSimulationTest {
     var shared = costs(16, 0.1, 4, 8, 2, 8, 4, 100).withActorCores(1);
     var r = LoopSimulation.runRoundRobin(shared, 2);
     assertThat(r.rolloutsPerS()).isCloseTo(16.0, within(0.2));
+  }
+
+  /**
+   * With no broker costs the model is the one before the broker was one: these figures are what it
+   * printed then (bench-small, 60 updates, seed 7; actor cores, max_lag, actors, seconds, learner
+   * idle, actor idle, lag p50, lag p99).
+   */
+  private static final double[][] BEFORE_THE_BROKER = {
+    {0, 4, 1, 23.119535597189690, 0.28056945910186130, 0.018214033678565110, 1, 1},
+    {0, 4, 2, 17.145114519906300, 0.029875246345634935, 0.33175029042282167, 4, 4},
+    {0, 4, 3, 17.045707259953140, 0.024217666868127150, 0.54767818774071650, 4, 4},
+    {0, 4, 6, 17.045707259953140, 0.024217666868127150, 0.76750318780597730, 4, 4},
+    {0, 0, 1, 41.401335597189680, 0.59825209114439760, 0.45174629586755555, 0, 0},
+    {0, 0, 2, 33.110937470725936, 0.49766145960967050, 0.65397482905084260, 0, 0},
+    {0, 0, 3, 31.658946838407420, 0.47462244764814680, 0.75646235996361270, 0, 0},
+    {0, 0, 6, 28.661288758782120, 0.41967368808901020, 0.86172734126209690, 0, 0},
+    {1, 4, 1, 23.119535597189690, 0.28056945910186130, 0.018214033678565110, 1, 1},
+    {1, 4, 2, 23.502213114754090, 0.29228367052980910, 0.51510873708141480, 3, 4},
+    {1, 4, 3, 23.819089929742360, 0.30169876141108070, 0.67776496827953140, 4, 4},
+    {1, 4, 6, 24.705571916471480, 0.32675511191422360, 0.84123935228892280, 4, 4},
+    {1, 0, 1, 41.401335597189680, 0.59825209114439760, 0.45174629586755555, 0, 0},
+    {1, 0, 2, 41.617335597189710, 0.60033722098434550, 0.72470083357838690, 0, 0},
+    {1, 0, 3, 41.833335597189760, 0.60240081832926280, 0.81569375023536980, 0, 0},
+    {1, 0, 6, 42.481335597189700, 0.60846569990844870, 0.90671026360588850, 0, 0},
+  };
+
+  @Test
+  void withoutBrokerCostsThePredictionsAreThoseOfBefore() {
+    var base = LoopCosts.benchSmall().withUpdates(60);
+    assertThat(base.brokerModeled()).isFalse();
+    for (var row : BEFORE_THE_BROKER) {
+      var c = base.withActorCores((int) row[0]).withMaxLag((int) row[1]);
+      var r = LoopSimulation.run(c, (int) row[2], 7);
+      var what = "cores " + (int) row[0] + ", max_lag " + (int) row[1] + ", " + (int) row[2];
+      assertThat(r.seconds()).as(what).isCloseTo(row[3], within(1e-9));
+      assertThat(r.learnerIdleFraction()).as(what).isCloseTo(row[4], within(1e-12));
+      assertThat(r.actorIdleFraction()).as(what).isCloseTo(row[5], within(1e-12));
+      assertThat(r.lagP50()).as(what).isEqualTo((long) row[6]);
+      assertThat(r.lagP99()).as(what).isEqualTo((long) row[7]);
+      // the publish takes publish_s, a version is loaded publish_to_apply after its publish started
+      assertThat(r.meanPublishS(5)).as(what).isCloseTo(c.publishS(), within(1e-9));
+    }
+  }
+
+  @Test
+  void theBrokerSharesTheActorsCoreInTheSynchronousLoop() {
+    // one core for 2 actors and the broker; per update: train 0.5 + checkpoint 0.1, the learner's
+    // part of the publish 0.2, then the broker's ingest 0.1 alone on the core (the actors wait for
+    // prompts), then both copies (0.05 each, sharing: 0.1), both loads (0.05 each: 0.1), and both
+    // actors' 4 prompts × 2 (0.5 s each at 16/s, sharing: 1.0)
+    var c = new LoopCosts(16, 0, 0.5, 0.1, 0.2, 0.3, 0.05, 0.1, 0.05, 0, 8, 2, 8, 4, 1, 50);
+    var r = LoopSimulation.runRoundRobin(c, 2);
+    double cycle = 0.6 + 0.2 + 0.1 + 0.1 + 0.1 + 1.0;
+    assertThat(r.seconds()).isCloseTo(0.1 + 50 * cycle + 0.3, within(1e-9));
+    assertThat(r.learnerIdleFraction() * r.seconds()).isCloseTo(50 * 1.2, within(1e-9));
+    assertThat(r.meanPublishS(5)).isCloseTo(0.3, within(1e-9));
+    // publish start → loaded: own part, ingest, copies, loads
+    assertThat(r.medianApplyS(5)).isCloseTo(0.2 + 0.1 + 0.1 + 0.1, within(1e-9));
+    // a third actor adds its copy and its load to every update (2 prompts × 2 of 8, uneven: the
+    // busiest actor still has 4 prompts, but the core's work per update is the same 1.0 s)
+    var three = LoopSimulation.runRoundRobin(c, 3);
+    assertThat(three.seconds()).isCloseTo(0.1 + 50 * (cycle + 0.05 + 0.05) + 0.3, within(1e-9));
+  }
+
+  @Test
+  void theBrokerOnTheActorsCoreSlowsThePublishAndTheActorsAsActorsAreAdded() {
+    // actor-bound: the learner needs 0.01 s an update, the actors' core 1 s per 16 rollouts plus,
+    // with the broker, 0.1 s of ingest and 0.05 s a copy per actor for every version
+    var free = new LoopCosts(16, 0, 0.01, 0, 0, 0, 0, 0, 0, 4, 8, 2, 8, 4, 1, 120);
+    var broker = free.withBroker(0.1, 0.05);
+    double lastPublish = 0;
+    for (int n : new int[] {1, 2, 4}) { // each with as many partitions
+
+      var without = LoopSimulation.runRoundRobin(free, n).window(20);
+      var with = LoopSimulation.runRoundRobin(broker, n);
+      // the broker free, the core does 16 rollouts/s whoever shares it
+      assertThat(without.rolloutsPerS()).as("free, %d actor(s)", n).isCloseTo(16, within(0.35));
+      // with it, every version costs the core 0.1 + n × 0.05 more
+      assertThat(with.window(20).rolloutsPerS())
+          .as("broker, %d actor(s)", n)
+          .isCloseTo(16 / (1 + 0.1 + 0.05 * n), within(0.35));
+      // the ingest shares the core with the sampling actors: the learner's publish grows with them
+      double publish = with.meanPublishS(20);
+      assertThat(publish).as("publish, %d actor(s)", n).isGreaterThan(lastPublish + 0.1);
+      lastPublish = publish;
+    }
   }
 
   @Test
