@@ -47,6 +47,10 @@ public final class WeightFeed {
   private final WeightAssembler assembler;
   private final String topic;
   private List<TopicPartition> partitions = List.of();
+
+  /** Reading partition 0 only because the broker did not know the topic yet. */
+  private boolean provisional;
+
   private final WeightModel model;
   private final WeightVerifier verifier;
   private final java.util.function.Consumer<String> rejections;
@@ -119,20 +123,36 @@ public final class WeightFeed {
   /**
    * Assigns every partition of the weight topic, from the beginning: a version's chunks are spread
    * over them (see {@link WeightPublisher}), so a reader needs all. A topic the broker does not
-   * know (yet) is read on its partition 0, as a single-partition weight topic.
+   * know (yet: a new topic's metadata reaches a broker a moment after it is created) is read on its
+   * partition 0 for now, and every later call asks again until the broker names its partitions;
+   * then all of them are read from the beginning (chunks read twice are dropped as stale or replace
+   * themselves in the assembler).
    *
    * @throws TimeoutException when the topic's partitions are not known within {@code timeout}
    */
   private void assign(Duration timeout) {
-    if (!partitions.isEmpty()) return;
-    var infos = consumer.partitionsFor(topic, timeout);
-    var found =
-        infos == null || infos.isEmpty()
-            ? List.of(new TopicPartition(topic, 0))
-            : infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+    if (!partitions.isEmpty() && !provisional) return;
+    List<org.apache.kafka.common.PartitionInfo> infos;
+    try {
+      infos = consumer.partitionsFor(topic, provisional ? Duration.ZERO : timeout);
+    } catch (TimeoutException e) {
+      if (provisional) return; // still unknown: go on reading partition 0
+      throw e;
+    }
+    if (infos == null || infos.isEmpty()) {
+      if (partitions.isEmpty()) {
+        partitions = List.of(new TopicPartition(topic, 0));
+        consumer.assign(partitions);
+        consumer.seekToBeginning(partitions);
+        provisional = true;
+      }
+      return;
+    }
+    var found = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
     consumer.assign(found);
     consumer.seekToBeginning(found);
     partitions = found;
+    provisional = false;
   }
 
   /** One poll; the newest version completed by the chunks it returned, if any. */

@@ -194,4 +194,38 @@ class PartitionedWeightsTest {
     assertThat(feed.assembler().counts().completed()).isEqualTo(6);
     assertThat(feed.assembler().counts().abandoned()).isZero();
   }
+
+  /**
+   * A reader started before its broker knew the topic (a new topic's metadata arrives a moment
+   * after it is created) reads partition 0 for now, and all partitions as soon as they are known:
+   * it still gets every version whole, not only the chunks partition 0 holds.
+   */
+  @Test
+  void aReaderThatStartedBeforeTheTopicWasKnownReadsEveryPartitionOnceItIs() {
+    consumer.updateBeginningOffsets(Map.of(new TopicPartition(TOPIC, 0), 0L));
+    var feed =
+        new WeightFeed(
+            consumer,
+            WeightModel.POLICY,
+            producer(1),
+            "test",
+            WeightVerifier.trusting(learner.publicKey()),
+            r -> {});
+    assertThat(consumer.assignment()).containsExactly(new TopicPartition(TOPIC, 0));
+    var published = weights(1, 9_500);
+    var sent = publish(published);
+    deliver(sent, 0);
+    assertThat(poll(feed)).isEmpty(); // chunks 0, 4 and 8 of 10
+
+    consumer.updatePartitions(TOPIC, partitions(PARTITIONS));
+    var beginnings = new HashMap<TopicPartition, Long>();
+    for (int p = 0; p < PARTITIONS; p++) beginnings.put(new TopicPartition(TOPIC, p), 0L);
+    consumer.updateBeginningOffsets(beginnings);
+    assertThat(poll(feed)).isEmpty();
+    assertThat(consumer.assignment()).hasSize(PARTITIONS);
+
+    offsets.clear(); // read from the beginning again: partition 0's chunks come a second time
+    var got = deliverAndPoll(feed, sent, List.of(0, 1, 2, 3));
+    assertThat(got).hasValueSatisfying(w -> assertThat(w.bytes()).isEqualTo(published.bytes()));
+  }
 }
