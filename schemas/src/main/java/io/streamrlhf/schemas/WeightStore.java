@@ -140,7 +140,12 @@ public final class WeightStore {
 
   private Optional<Long> version(Path object) {
     var m = NAME.matcher(root.relativize(object).toString().replace('\\', '/'));
-    return m.matches() ? Optional.of(Long.parseLong(m.group(2))) : Optional.empty();
+    if (!m.matches()) return Optional.empty();
+    try {
+      return Optional.of(Long.parseLong(m.group(2)));
+    } catch (NumberFormatException e) {
+      return Optional.empty(); // 19 digits past Long.MAX_VALUE: not one of ours
+    }
   }
 
   /**
