@@ -54,7 +54,10 @@ import picocli.CommandLine.Spec;
           + "each run's costs (rollout timestamps, the learner's and actors' logs, the broker's "
           + "ingest and copies read from them, every process's CPU time from the OS) and prints "
           + "the model's prediction beside every run, from the first run's costs and from its "
-          + "own; --validate-from DIR predicts saved runs."
+          + "own. One more 1-actor run, whose actor samples at most 2 prompts (4 rows) at once, "
+          + "is used only for the actor's costs: its time per batch, overhead + rows ÷ rate, is "
+          + "the line through both 1-actor runs' batches (the broker's CPU taken out of them). "
+          + "--validate-from DIR predicts saved runs (without that run: no overhead, as before)."
     })
 public final class ScaleModelCommand implements Callable<Integer> {
   private static final ObjectMapper SNAKE =

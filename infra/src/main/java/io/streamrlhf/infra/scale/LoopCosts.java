@@ -165,6 +165,27 @@ public record LoopCosts(
         updates);
   }
 
+  /** These costs with one actor's: {@code rolloutsPerS} and a fixed {@code overheadS} a batch. */
+  public LoopCosts withActor(double rolloutsPerS, double overheadS) {
+    return new LoopCosts(
+        rolloutsPerS,
+        overheadS,
+        learnerUpdateS,
+        learnerCheckpointS,
+        publishS,
+        publishToApplyS,
+        actorLoadS,
+        brokerIngestS,
+        brokerServeS,
+        maxLag,
+        promptsPerBatch,
+        responsesPerPrompt,
+        maxPromptsPerActorBatch,
+        promptPartitions,
+        actorCores,
+        updates);
+  }
+
   /** Rollouts of one learner batch. */
   public int rolloutsPerBatch() {
     return promptsPerBatch * responsesPerPrompt;

@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalDouble;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
@@ -35,7 +36,8 @@ import java.util.regex.Pattern;
  * other actors' copies and the actors sampling meanwhile. The actor's own rate is its rows ÷ the
  * CPU it had: batch time less the broker's CPU in it, the broker's work spread evenly over its
  * windows (the ingest from the learner's own part to "published", a copy from "published" to the
- * actor's load).
+ * actor's load). One run's batches all have one size, so a fixed cost per batch cannot be told from
+ * the rate in it; {@link #actorFit} reads both from single-actor runs of two batch sizes.
  */
 record MeasuredRun(
     StreamStats.Summary summary,
@@ -381,40 +383,23 @@ record MeasuredRun(
   /**
    * The actors' time against their rows: {overhead s, rollouts/s of one actor alone on the cores},
    * from the batches that start after version {@code warmup}'s publish, less the broker's CPU
-   * within them. With one actor, a least-squares fit of batch CPU against rows (a pure rate when
-   * the batches are all one size or the fit's overhead is negative). With several sharing cores,
-   * their rows ÷ the CPU they had while at least one of them was sampling: what one actor alone
-   * would do, if sharing costs nothing.
+   * within them. With one actor, a least-squares fit of batch CPU against rows ({@link #fit}; a
+   * pure rate when the batches are all one size or the fit's overhead is negative). With several
+   * sharing cores, their rows ÷ the CPU they had while at least one of them was sampling: what one
+   * actor alone would do, if sharing costs nothing.
    */
   double[] batchFit(int actorCores, int warmup, BrokerCosts broker) {
     int cores = Math.max(1, actorCores);
-    var published = learnerLines(PUBLISHED);
-    Long since = published.get((long) warmup);
-    var all = batches();
-    var batches = all.stream().filter(b -> since == null || b.start() >= since).toList();
-    if (batches.size() < 3) batches = all;
+    var batches = steadyBatches(warmup);
     var broad = brokerWindows(broker);
     boolean oneActor = batches.stream().map(Batch::actor).distinct().count() == 1;
-    double n = batches.size(), sx = 0, sy = 0, sxx = 0, sxy = 0, rows = 0;
-    for (var b : batches) {
-      double seconds = (b.end() - b.start()) / 1000.0;
-      double x = b.rows(),
-          y = seconds - Math.min(0.9 * seconds, cpuWithin(broad, b.start(), b.end()) / cores);
-      sx += x;
-      sy += y;
-      sxx += x * x;
-      sxy += x * y;
-      rows += x;
-    }
-    double denominator = n * sxx - sx * sx;
     if (oneActor) {
-      if (n >= 3 && denominator > 1e-9) {
-        double slope = (n * sxy - sx * sy) / denominator;
-        double overhead = (sy - slope * sx) / n;
-        if (slope > 0 && overhead >= 0) return new double[] {overhead, 1 / slope};
-      }
-      return new double[] {0, rows / sy};
+      var times = batchTimes(actorCores, warmup, broker);
+      var fit = fit(times);
+      if (fit.usable()) return new double[] {fit.overheadS(), fit.rolloutsPerS()};
+      return new double[] {0, fit.pureRolloutsPerS()};
     }
+    double rows = batches.stream().mapToDouble(Batch::rows).sum();
     // the union of the batches' intervals, less the broker's CPU within it
     double busy = 0, stolen = 0;
     long start = -1, end = -1;
@@ -435,6 +420,91 @@ record MeasuredRun(
       stolen += Math.min(0.9 * (end - start) / 1000.0, cpuWithin(broad, start, end) / cores);
     }
     return new double[] {0, rows / (busy - stolen)};
+  }
+
+  /** The batches that start after version {@code warmup}'s publish (all, when fewer than 3 do). */
+  private List<Batch> steadyBatches(int warmup) {
+    Long since = learnerLines(PUBLISHED).get((long) warmup);
+    var all = batches();
+    var batches = all.stream().filter(b -> since == null || b.start() >= since).toList();
+    return batches.size() < 3 ? all : batches;
+  }
+
+  /** One actor batch: its rows and the CPU it had, seconds. */
+  record BatchTime(int rows, double seconds) {}
+
+  /**
+   * The batches after version {@code warmup}'s publish, each as its time less the broker's CPU
+   * within it (the broker's work spread evenly over its windows, see the class comment, shared by
+   * {@code actorCores}; at most 90% of the batch): with one actor, the CPU its batches had. {@code
+   * broker} is the broker's costs to take out, which need not be this run's own reading: the
+   * single-actor runs the actor's costs are read from are corrected with the same ones.
+   */
+  List<BatchTime> batchTimes(int actorCores, int warmup, BrokerCosts broker) {
+    int cores = Math.max(1, actorCores);
+    var broad = brokerWindows(broker);
+    var times = new ArrayList<BatchTime>();
+    for (var b : steadyBatches(warmup)) {
+      double seconds = (b.end() - b.start()) / 1000.0;
+      double stolen = Math.min(0.9 * seconds, cpuWithin(broad, b.start(), b.end()) / cores);
+      times.add(new BatchTime(b.rows(), seconds - stolen));
+    }
+    return times;
+  }
+
+  /**
+   * A least-squares line through batch times: seconds = overhead + rows ÷ rate.
+   *
+   * @param overheadS the line's intercept, NaN when the rows do not vary (or fewer than 3 batches);
+   *     may be negative
+   * @param rolloutsPerS 1 ÷ the line's slope, NaN with the intercept; may be negative
+   * @param pureRolloutsPerS all rows ÷ all seconds: the rate without an overhead
+   * @param byRows per batch size, {batches, mean seconds}
+   */
+  record Fit(
+      double overheadS,
+      double rolloutsPerS,
+      double pureRolloutsPerS,
+      SortedMap<Integer, double[]> byRows) {
+    /** Whether the line's overhead and rate are both measured and usable (≥ 0, > 0). */
+    boolean usable() {
+      return overheadS >= 0 && rolloutsPerS > 0 && Double.isFinite(rolloutsPerS);
+    }
+  }
+
+  /**
+   * One actor's costs from runs with one actor each and different batch sizes: the line through all
+   * their batches after version {@code warmup} ({@link #batchTimes}), every run corrected with the
+   * same broker costs.
+   */
+  static Fit actorFit(List<MeasuredRun> runs, int actorCores, int warmup, BrokerCosts broker) {
+    var times = new ArrayList<BatchTime>();
+    for (var run : runs) times.addAll(run.batchTimes(actorCores, warmup, broker));
+    return fit(times);
+  }
+
+  static Fit fit(List<BatchTime> times) {
+    double n = times.size(), sx = 0, sy = 0, sxx = 0, sxy = 0;
+    var byRows = new TreeMap<Integer, double[]>();
+    for (var t : times) {
+      sx += t.rows();
+      sy += t.seconds();
+      sxx += (double) t.rows() * t.rows();
+      sxy += t.rows() * t.seconds();
+      byRows.merge(
+          t.rows(),
+          new double[] {1, t.seconds()},
+          (a, b) -> new double[] {a[0] + b[0], a[1] + b[1]});
+    }
+    for (var v : byRows.values()) v[1] /= v[0];
+    double denominator = n * sxx - sx * sx;
+    double overhead = Double.NaN, rate = Double.NaN;
+    if (n >= 3 && denominator > 1e-9) {
+      double slope = (n * sxy - sx * sy) / denominator;
+      overhead = (sy - slope * sx) / n;
+      rate = 1 / slope;
+    }
+    return new Fit(overhead, rate, sx / sy, byRows);
   }
 
   /** A span of the broker's work, {@code cpuS} CPU-seconds spread evenly over it. */

@@ -65,18 +65,34 @@ final class PinnedLoop {
   private final Path models;
   private final Path configFile;
   private final int actors;
+  private final int actorBatchPrompts;
   private final String learnerCpus;
   private final String actorCpus;
   // the children's lines are kept, not echoed: the command prints its own summary of each run
   private final Transcript transcript = new Transcript(new PrintWriter(Writer.nullWriter()));
   private final List<ChildJvm> processes = new ArrayList<>();
 
+  /**
+   * @param actorBatchPrompts the actors sample at most this many prompts at once ({@code --set
+   *     prompts_per_batch=N} on their command line only: an actor's one use of the key); 0: as the
+   *     config says, the learner's batch
+   */
   PinnedLoop(
-      Path runDir, Path models, Path configFile, int actors, String learnerCpus, String actorCpus) {
+      Path runDir,
+      Path models,
+      Path configFile,
+      int actors,
+      int actorBatchPrompts,
+      String learnerCpus,
+      String actorCpus) {
+    if (actorBatchPrompts < 0)
+      throw new IllegalArgumentException(
+          "actorBatchPrompts must be >= 0, got " + actorBatchPrompts);
     this.runDir = runDir;
     this.models = models;
     this.configFile = configFile;
     this.actors = actors;
+    this.actorBatchPrompts = actorBatchPrompts;
     this.learnerCpus = learnerCpus;
     this.actorCpus = actorCpus;
   }
@@ -128,24 +144,29 @@ final class PinnedLoop {
         List.of("broker", "--port", "0", "--data-dir", "" + runDir.resolve("broker")));
   }
 
-  /** {@code rlhf actor} number {@code a}, on the actors' CPUs. */
+  /**
+   * {@code rlhf actor} number {@code a}, on the actors' CPUs, sampling at most {@code
+   * actorBatchPrompts} prompts at once when that is set.
+   */
   Child actor(String bootstrap, int a) {
     String id = "actor-" + a;
-    return new Child(
-        id,
-        actorCpus,
-        List.of(
-            "actor",
-            "--bootstrap",
-            bootstrap,
-            "--sft",
-            "" + models.resolve("sft"),
-            "--rm",
-            "" + models.resolve("rm"),
-            "--config",
-            "" + configFile,
-            "--id",
-            id));
+    var args =
+        new ArrayList<>(
+            List.of(
+                "actor",
+                "--bootstrap",
+                bootstrap,
+                "--sft",
+                "" + models.resolve("sft"),
+                "--rm",
+                "" + models.resolve("rm"),
+                "--config",
+                "" + configFile,
+                "--id",
+                id));
+    if (actorBatchPrompts > 0)
+      args.addAll(List.of("--set", "prompts_per_batch=" + actorBatchPrompts));
+    return new Child(id, actorCpus, List.copyOf(args));
   }
 
   /** {@code rlhf learner} on the learner's CPUs. */

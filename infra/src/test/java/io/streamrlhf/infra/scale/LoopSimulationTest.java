@@ -65,6 +65,22 @@ class LoopSimulationTest {
   }
 
   @Test
+  void aBatchPaysTheOverheadOnceSoActorsSharingACorePayItPerActor() {
+    // sync, update 0.5 s, weights at once; an actor batch of r rows costs 0.1 + r ÷ 80 CPU-s, the
+    // actors share one core. One actor samples the 16 rows as one batch (0.1 + 0.2 s); two take 8
+    // rows each (round robin over 4 partitions), 0.1 + 0.1 each, sharing the core: 0.4 s
+    var c = new LoopCosts(80, 0.1, 0.5, 0, 0, 0, 0, 0, 0, 0, 8, 2, 8, 4, 1, 30);
+    assertThat(LoopSimulation.runRoundRobin(c, 1).window(5).rolloutsPerS())
+        .isCloseTo(16 / (0.5 + 0.3), within(1e-9));
+    assertThat(LoopSimulation.runRoundRobin(c, 2).window(5).rolloutsPerS())
+        .isCloseTo(16 / (0.5 + 0.4), within(1e-9));
+    // without an overhead (the same 16-row batch time) the second actor changes nothing
+    var none = c.withActor(16 / 0.3, 0);
+    assertThat(LoopSimulation.runRoundRobin(none, 2).window(5).rolloutsPerS())
+        .isCloseTo(16 / (0.5 + 0.3), within(1e-9));
+  }
+
+  @Test
   void theSynchronousLoopIsStrictlySerial() {
     // per update: train 0.5 + checkpoint 0.1, publish (0.2 for the learner; the actor holds the
     // version 0.3 after its start, 0.05 of it loading), then the actor's 1 s batch

@@ -15,7 +15,7 @@ class PinnedLoopTest {
   private final Path run = Path.of("/runs/one");
   private final PinnedLoop loop =
       new PinnedLoop(
-          run, Path.of("/models"), Path.of("/runs/one/config/ppo.json"), 2, "1", "0,2-3");
+          run, Path.of("/models"), Path.of("/runs/one/config/ppo.json"), 2, 0, "1", "0,2-3");
 
   @Test
   void eachChildPinsItselfToItsCpuList() {
@@ -46,6 +46,18 @@ class PinnedLoopTest {
         .endsWith("--cpus", "1");
     for (var child : List.of(broker, actor, learner))
       assertThat(child.command()).as(child.source()).containsOnlyOnce("--cpus");
+    assertThat(actor.command()).doesNotContain("--set");
+  }
+
+  @Test
+  void smallBatchActorsCapTheirBatchOnTheirOwnCommandLine() {
+    var small =
+        new PinnedLoop(
+            run, Path.of("/models"), Path.of("/runs/one/config/ppo.json"), 1, 2, "1", "0");
+    assertThat(small.actor("b:1", 0).command())
+        .containsSubsequence("--set", "prompts_per_batch=2")
+        .endsWith("--cpus", "0");
+    assertThat(small.learner("b:1").command()).doesNotContain("--set");
   }
 
   @Test
