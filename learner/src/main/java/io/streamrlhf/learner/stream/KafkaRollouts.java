@@ -32,10 +32,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
@@ -124,7 +123,8 @@ public final class KafkaRollouts implements RolloutSource {
    * What the checkpoint holds for this source: the run's id, the rollout offsets to resume from,
    * the ledger of consumed rollouts, how much of the applied-rollout log the checkpoint counts, how
    * far each partition had been read (what a resumed learner reads again is not counted again), the
-   * end of this run's prompts on {@code rlhf.prompts}, and the run's figures so far.
+   * end of this run's prompts on {@code rlhf.prompts}, the prompts of open batches asked again and
+   * for which policy version at least, and the run's figures so far.
    */
   record State(
       String runId,
@@ -134,6 +134,7 @@ public final class KafkaRollouts implements RolloutSource {
       long appliedCount,
       Map<Integer, Long> readTo,
       Map<Integer, Long> promptEnds,
+      Map<String, Long> askedAgain,
       StreamStats.Saved stats) {
 
     /** The state in {@code node}, written by this version or by one before the later fields. */
@@ -141,6 +142,8 @@ public final class KafkaRollouts implements RolloutSource {
       var fields = (ObjectNode) node.deepCopy();
       if (!fields.has("read_to")) fields.putObject("read_to");
       if (!fields.has("prompt_ends")) fields.putObject("prompt_ends");
+      // from before asks were kept: a stale rollout read again has its prompt asked again
+      if (!fields.has("asked_again")) fields.putObject("asked_again");
       if (!fields.has("stats"))
         fields.set("stats", Json.MAPPER.valueToTree(new StreamStats().saved(0)));
       // a checkpoint from before the idle accounts: nothing counted yet
@@ -161,7 +164,16 @@ public final class KafkaRollouts implements RolloutSource {
   private final GptConfig modelConfig;
   private final List<TopicPartition> partitions = new ArrayList<>();
   private final KafkaConsumer<byte[], byte[]> consumer;
-  private final Set<String> askedAgain = new HashSet<>();
+
+  /**
+   * Per prompt of an open batch asked again, the policy version it was asked for at least: this
+   * process's asks and those of the checkpoint resumed from.
+   */
+  private final Map<String, Long> askedAgain = new HashMap<>();
+
+  /** The asks the checkpoint resumed from holds: what earlier processes asked. */
+  private Map<String, Long> askedBefore = Map.of();
+
   private StreamStats stats = new StreamStats();
   private TransactionalProducer producer;
   private DecodingConsumer<io.streamrlhf.schemas.Rollout> rollouts;
@@ -300,6 +312,8 @@ public final class KafkaRollouts implements RolloutSource {
         AppliedIdLog.resume(
             outDir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
     readTo = new TreeMap<>(state.readTo());
+    askedBefore = Map.copyOf(state.askedAgain());
+    askedAgain.putAll(askedBefore);
     var offsets = new TreeMap<>(state.offsets());
     for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
     long published = saved.state().dataPosition();
@@ -412,6 +426,9 @@ public final class KafkaRollouts implements RolloutSource {
       read.put(tp.partition(), consumer.position(tp, settings.kafkaTimeout()));
     // rollouts held for later batches are read again after a restart: resume from the first
     var offsets = new TreeMap<>(read);
+    // what an earlier process read and counted stays counted, even where this one has not read
+    // that far again yet
+    readTo.forEach((p, offset) -> read.merge(p, offset, Math::max));
     assembly.firstHeldOffsets().forEach((p, offset) -> offsets.merge(p, offset, Math::min));
     try {
       applied.flush(); // the ids on disk before the checkpoint that counts them
@@ -427,6 +444,7 @@ public final class KafkaRollouts implements RolloutSource {
             applied.durableCount(),
             read,
             feed.ends(),
+            new TreeMap<>(askedAgain),
             stats.saved(rollouts.deadLettered()));
     return new Position(feed.nextBatch(), null, Json.MAPPER.valueToTree(state));
   }
@@ -516,7 +534,9 @@ public final class KafkaRollouts implements RolloutSource {
     }
     stats.waitedForRollouts(started, System.nanoTime());
     var taken = assembly.take(version);
-    askedAgain.removeIf(id -> PromptId.parse(id).map(p -> p.batch() <= version).orElse(true));
+    askedAgain
+        .keySet()
+        .removeIf(id -> PromptId.parse(id).map(p -> p.batch() <= version).orElse(true));
     var batch = new ArrayList<Rollout>(taken.size());
     for (var arrival : taken) {
       // negative only for actors ahead of a resumed learner (see BatchAssembly): counted as 0
@@ -530,7 +550,10 @@ public final class KafkaRollouts implements RolloutSource {
 
   /**
    * Files one rollout read from the topic. One read again after a restart (below the offsets the
-   * checkpoint had read to) was counted, and its prompt asked again, before: it is not again.
+   * checkpoint had read to) was counted before: it is not again. Nor, if it was too stale then, is
+   * its prompt asked again: it was, for a version newer than this rollout's. But a rollout held
+   * then may be too stale now (max_lag lowered on resume): that one is counted and its prompt asked
+   * again, or its batch would wait for rollouts no actor is asked for.
    */
   private void file(Decoded.Value<io.streamrlhf.schemas.Rollout> record, long version) {
     var value = record.value();
@@ -562,20 +585,23 @@ public final class KafkaRollouts implements RolloutSource {
         if (!again) stats.foreign();
       }
       case STALE -> {
-        if (!again) {
-          stats.droppedStale();
-          askAgain(id.get(), value.getPolicyVersion());
-        }
+        var asked = askedBefore.get(id.get().toString());
+        boolean staleBefore = again && asked != null && value.getPolicyVersion() < asked;
+        if (!staleBefore) stats.droppedStale();
+        askAgain(id.get(), value.getPolicyVersion());
       }
     }
   }
 
   /**
-   * Publishes a prompt again whose rollout came back too stale for its batch (once per process).
+   * Publishes a prompt again whose rollout came back too stale for its batch, unless it was asked
+   * again already (by this process or before its checkpoint) for the version it needs now.
    */
   private void askAgain(PromptId id, long policyVersion) {
-    if (!askedAgain.add(id.toString())) return;
     long min = Math.max(0, id.batch() - config.maxLag());
+    var asked = askedAgain.get(id.toString());
+    if (asked != null && asked >= min) return;
+    askedAgain.put(id.toString(), min);
     producer.inTransaction(
         "prompt " + id, () -> feed.requestAgain(id, min, settings.kafkaTimeout()));
     stats.requestedAgain();

@@ -61,6 +61,7 @@ class StreamStatsTest {
                     1,
                     java.util.Map.of(),
                     java.util.Map.of(),
+                    java.util.Map.of(),
                     first.saved(0)));
     assertThat(
             ((com.fasterxml.jackson.databind.node.ObjectNode) state.get("stats"))
