@@ -4,21 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.stream.KafkaRollouts;
-import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.Rollout;
-import io.streamrlhf.schemas.RolloutRecords;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -180,33 +176,14 @@ class HeldRolloutsStaleOnResumeTest {
         producer
             .send(
                 new ProducerRecord<>(
-                    Topics.ROLLOUTS, 0, key, ROLLOUTS.encode(rollout(prompt, version, sample))))
+                    Topics.ROLLOUTS,
+                    0,
+                    key,
+                    ROLLOUTS.encode(InvalidRolloutsTest.rollout(prompt, version, sample))))
             .get(30, TimeUnit.SECONDS);
       } catch (Exception e) {
         throw new IllegalStateException("rollout not acknowledged", e);
       }
     }
-  }
-
-  /** A rollout an actor at policy {@code version} could have sent. */
-  private static Rollout rollout(Prompt prompt, long version, int sample) {
-    var response = List.of(111, 107, ByteTokenizer.EOS); // "ok" and EOS
-    var logProbs = Collections.nCopies(response.size(), -1.5f);
-    var now = Instant.now();
-    return Rollout.newBuilder()
-        .setRolloutId(prompt.getPromptId() + "#" + sample)
-        .setPromptId(prompt.getPromptId())
-        .setPromptTokens(RolloutRecords.intList(ByteTokenizer.encode(prompt.getText())))
-        .setResponseTokens(response)
-        .setBehaviourLogProbs(logProbs)
-        .setRefLogProbs(logProbs)
-        .setRmScore(0.25f * sample)
-        .setPolicyVersion(version)
-        .setActorId("test-actor")
-        .setTerminated(true)
-        .setSampleIndex(sample)
-        .setStartedAt(now)
-        .setProducedAt(now)
-        .build();
   }
 }

@@ -135,8 +135,14 @@ class InvalidRolloutsTest {
 
   /** A rollout an actor at the prompt's policy version could have sent. */
   private static Rollout rollout(Prompt prompt, int sample) {
+    return rollout(prompt, prompt.getMinPolicyVersion(), sample);
+  }
+
+  /** A rollout an actor at policy {@code version} could have sent ("ok" and EOS). */
+  static Rollout rollout(Prompt prompt, long version, int sample) {
     var response = List.of(111, 107, ByteTokenizer.EOS); // "ok" and EOS
     var logProbs = Collections.nCopies(response.size(), -1.5f);
+    var now = Instant.now();
     return Rollout.newBuilder()
         .setRolloutId(prompt.getPromptId() + "#" + sample)
         .setPromptId(prompt.getPromptId())
@@ -145,12 +151,12 @@ class InvalidRolloutsTest {
         .setBehaviourLogProbs(logProbs)
         .setRefLogProbs(logProbs)
         .setRmScore(0.25f * sample)
-        .setPolicyVersion(prompt.getMinPolicyVersion())
+        .setPolicyVersion(version)
         .setActorId("test-actor")
         .setTerminated(true)
         .setSampleIndex(sample)
-        .setStartedAt(Instant.now())
-        .setProducedAt(Instant.now())
+        .setStartedAt(now)
+        .setProducedAt(now)
         .build();
   }
 
