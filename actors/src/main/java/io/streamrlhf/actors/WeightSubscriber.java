@@ -160,6 +160,9 @@ public final class WeightSubscriber extends VerticleBase {
                         actorId, what(), Topics.weights(model), newest.version()));
                 deliver.accept(newest);
               });
+    } catch (WeightFeed.NoStoreException e) {
+      fail(e);
+      return;
     } catch (RuntimeException e) {
       log.accept(
           String.format(
@@ -199,6 +202,9 @@ public final class WeightSubscriber extends VerticleBase {
                 feed.assembler().pending().map(p -> ", collecting " + p).orElse(""),
                 feed.assembler().counts()));
       }
+    } catch (WeightFeed.NoStoreException e) {
+      fail(e); // no retry mends it: the actor ends, saying why
+      return;
     } catch (RuntimeException e) {
       log.accept(actorId + ": " + what() + " weight subscriber poll failed, retrying: " + e);
     }

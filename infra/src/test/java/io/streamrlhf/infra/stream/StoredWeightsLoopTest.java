@@ -1,22 +1,33 @@
 package io.streamrlhf.infra.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.RolloutActor;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
+import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.WeightPublisher;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,6 +77,41 @@ class StoredWeightsLoopTest {
     }
     try (Stream<Path> objects = Files.list(store.root().resolve("policy"))) {
       assertThat(objects).hasSize(3);
+    }
+  }
+
+  @Test
+  void anActorWithoutTheStoreEndsAtTheFirstPointerSayingHowToStartIt(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    var bootstrap = LoopBroker.fresh();
+    var config = TinyRun.config(1, 0);
+    var vertx = ActorNode.newVertx();
+    var node =
+        ActorNode.deploy(
+            vertx,
+            LocalLoop.settings("actor-0", bootstrap, config),
+            RolloutActor.Models.load(
+                dir.resolve("sft"), LocalLoop.actorReward(config.reward(), dir.resolve("rm"))),
+            line -> {});
+    try (var producer =
+            new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "learner"));
+        var policy = Checkpoint.loadModel(dir.resolve("sft"))) {
+      new WeightPublisher(producer, null, WeightStore.at(dir.resolve("store")))
+          .publish(
+              new PublishedWeights(
+                  WeightModel.POLICY,
+                  0,
+                  policy.snapshot(0).encode(),
+                  Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()),
+                  Instant.now()),
+              Duration.ofSeconds(30));
+      assertThatThrownBy(() -> node.ended().get(2, TimeUnit.MINUTES))
+          .hasMessageContaining("policy v0")
+          .hasMessageContaining("--weights-store DIR");
+    } finally {
+      node.stop();
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
   }
 

@@ -214,19 +214,28 @@ public final class WeightFeed {
     if (!WeightStore.isPointer(admitted)) return Optional.of(admitted);
     var object = admitted.meta().get(WeightStore.META_OBJECT);
     if (store == null) {
-      reject(
-          admitted.version(),
-          null,
-          "its bytes are in a weight store ("
-              + object
-              + ") and this reader has none (--weights-store DIR)");
-      return Optional.empty();
+      // every later version will be a pointer too: waiting for one this reader can use is futile
+      throw new NoStoreException(
+          String.format(
+              "%s v%d on %s is a pointer to %s in a weight store, and this reader has none: start"
+                  + " it with --weights-store DIR naming the learner's store",
+              model.name().toLowerCase(Locale.ROOT), admitted.version(), topic, object));
     }
     try {
       return Optional.of(store.fetch(admitted, assembler.limits().maxSnapshotBytes()));
     } catch (WeightStore.StoreException e) {
       reject(admitted.version(), null, e.getMessage());
       return Optional.empty();
+    }
+  }
+
+  /**
+   * An admitted version whose bytes are in a weight store reached a reader without one: a
+   * misconfiguration no retry mends.
+   */
+  public static final class NoStoreException extends IllegalStateException {
+    public NoStoreException(String message) {
+      super(message);
     }
   }
 

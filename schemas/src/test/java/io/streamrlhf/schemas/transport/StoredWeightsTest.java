@@ -1,6 +1,7 @@
 package io.streamrlhf.schemas.transport;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.PublishedWeights;
@@ -165,10 +166,20 @@ class StoredWeightsTest {
   }
 
   @Test
-  void aReaderWithoutAStoreSaysWhereTheBytesAreAndKeepsItsWeights() {
+  void aReaderWithoutAStoreIsToldWhereTheBytesAreAndHowToReachThem() {
     var feed = feed(null);
     deliver(publish(weights(1), learner));
+    assertThatThrownBy(() -> poll(feed))
+        .isInstanceOf(WeightFeed.NoStoreException.class)
+        .hasMessageContaining("policy v1")
+        .hasMessageContaining("--weights-store DIR");
+  }
+
+  @Test
+  void aForgedPointerAtAReaderWithoutAStoreIsRejectedNotFatal() {
+    var feed = feed(null);
+    deliver(publish(weights(1), WeightSigner.generate()));
     assertThat(poll(feed)).isEmpty();
-    assertThat(rejections).singleElement().asString().contains("--weights-store");
+    assertThat(rejections).singleElement().asString().contains("not by the trusted key");
   }
 }
