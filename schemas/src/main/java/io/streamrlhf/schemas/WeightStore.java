@@ -60,10 +60,19 @@ public final class WeightStore {
    * @throws UncheckedIOException when it cannot be created or is not a directory
    */
   public static WeightStore at(Path root) {
+    if (Files.exists(root) && !Files.isDirectory(root))
+      throw new UncheckedIOException(
+          root + " exists and is not a directory",
+          new java.nio.file.NotDirectoryException("" + root));
     try {
       Files.createDirectories(root);
     } catch (IOException e) {
-      throw new UncheckedIOException("weight store " + root + ": " + e.getMessage(), e);
+      var reason =
+          e instanceof java.nio.file.FileSystemException f && f.getReason() != null
+              ? f.getReason()
+              : e.getClass().getSimpleName();
+      throw new UncheckedIOException(
+          "cannot create the directory " + root + " (" + reason + ")", e);
     }
     return new WeightStore(root.toAbsolutePath().normalize());
   }

@@ -103,6 +103,7 @@ final class ActorCommand implements Callable<Integer> {
     var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
     var keys = weightKeys.keys();
     var swapMode = WeightSwaps.parse(swap);
+    var store = weightStore.store();
     var config = settings.load(PpoConfig.defaults(), null, loop.flagOverrides());
     loop.requireModels(config);
     if (!(labelRequestShare >= 0 && labelRequestShare <= 1))
@@ -132,7 +133,7 @@ final class ActorCommand implements Callable<Integer> {
                 .withVersionWait(versionWait)
                 .withLabelRequests(labelRequestShare, labelResponses)
                 .withSwap(swapMode)
-                .withWeightStore(weightStore.store()),
+                .withWeightStore(store),
             models,
             line -> println(out, line));
     return Serving.until(

@@ -63,12 +63,13 @@ final class LearnerCommand implements Callable<Integer> {
     var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
     var signer = signingKey.signer(out);
     var config = learner.config(true);
+    var store = weightStore.store();
     BrokerCheck.require(kafka);
     try (var lock = learner.start(config, out)) {
       TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
       var settings =
           new KafkaRollouts.Settings(kafka, rolloutWait, Duration.ofSeconds(60), signer)
-              .withWeightStore(weightStore.store());
+              .withWeightStore(store);
       KafkaRollouts.learn(config, settings, learner.sft(), learner.rm(), learner.out(), out);
       return 0;
     } catch (IllegalStateException e) {

@@ -31,7 +31,7 @@ final class WeightStoreOption {
     try {
       return WeightStore.at(dir);
     } catch (UncheckedIOException e) {
-      throw new UserError("--weights-store " + e.getMessage(), e);
+      throw new UserError("--weights-store " + dir + ": " + e.getMessage(), e);
     }
   }
 }
