@@ -35,8 +35,9 @@ import org.apache.kafka.common.errors.TimeoutException;
  *
  * <p>A version whose bytes are in a {@link WeightStore} arrives as a signed pointer: once the
  * pointer is admitted, the feed reads the bytes from its own store, checks their length and SHA-256
- * against the pointer's, and hands out the version with them. A pointer it cannot resolve (no
- * store, a pruned or corrupt object) is reported like a rejected version.
+ * against the pointer's, and hands out the version with them. A pointer it cannot resolve (a pruned
+ * or changed object) is reported like a rejected version; an admitted pointer at a reader without a
+ * store throws {@link NoStoreException}.
  *
  * <p>Borrows a consumer configured by {@link KafkaClientConfigs#weightsConsumer} (no group: every
  * reader sees every chunk) and assigns it every partition of the weight topic itself.
@@ -87,8 +88,8 @@ public final class WeightFeed {
   }
 
   /**
-   * @param store where versions published as pointers are read from; null: such versions are
-   *     reported and not handed out
+   * @param store where versions published as pointers are read from; null: an admitted pointer
+   *     throws {@link NoStoreException} from {@link #poll}
    */
   public WeightFeed(
       Consumer<byte[], byte[]> consumer,
@@ -208,7 +209,9 @@ public final class WeightFeed {
 
   /**
    * The version with its bytes: as it came, or read from the store its pointer names; empty (and
-   * reported) when the pointer cannot be resolved.
+   * reported) when the object is gone or changed.
+   *
+   * @throws NoStoreException for a pointer at a reader without a store
    */
   private Optional<PublishedWeights> resolve(PublishedWeights admitted) {
     if (!WeightStore.isPointer(admitted)) return Optional.of(admitted);
