@@ -146,44 +146,20 @@ public record LoopCosts(
 
   /** These costs with the broker's: ingest per version, serving per copy (CPU-seconds). */
   public LoopCosts withBroker(double ingestS, double serveS) {
-    return new LoopCosts(
-        actorRolloutsPerS,
-        actorBatchOverheadS,
-        learnerUpdateS,
-        learnerCheckpointS,
-        publishS,
-        publishToApplyS,
-        actorLoadS,
-        ingestS,
-        serveS,
-        maxLag,
-        promptsPerBatch,
-        responsesPerPrompt,
-        maxPromptsPerActorBatch,
-        promptPartitions,
-        actorCores,
-        updates);
+    return edit(
+        c -> {
+          c.brokerIngestS = ingestS;
+          c.brokerServeS = serveS;
+        });
   }
 
   /** These costs with one actor's: {@code rolloutsPerS} and a fixed {@code overheadS} a batch. */
   public LoopCosts withActor(double rolloutsPerS, double overheadS) {
-    return new LoopCosts(
-        rolloutsPerS,
-        overheadS,
-        learnerUpdateS,
-        learnerCheckpointS,
-        publishS,
-        publishToApplyS,
-        actorLoadS,
-        brokerIngestS,
-        brokerServeS,
-        maxLag,
-        promptsPerBatch,
-        responsesPerPrompt,
-        maxPromptsPerActorBatch,
-        promptPartitions,
-        actorCores,
-        updates);
+    return edit(
+        c -> {
+          c.actorRolloutsPerS = rolloutsPerS;
+          c.actorBatchOverheadS = overheadS;
+        });
   }
 
   /** Rollouts of one learner batch. */
@@ -205,83 +181,85 @@ public record LoopCosts(
   }
 
   public LoopCosts withMaxLag(int lag) {
-    return new LoopCosts(
-        actorRolloutsPerS,
-        actorBatchOverheadS,
-        learnerUpdateS,
-        learnerCheckpointS,
-        publishS,
-        publishToApplyS,
-        actorLoadS,
-        brokerIngestS,
-        brokerServeS,
-        lag,
-        promptsPerBatch,
-        responsesPerPrompt,
-        maxPromptsPerActorBatch,
-        promptPartitions,
-        actorCores,
-        updates);
+    return edit(c -> c.maxLag = lag);
   }
 
   public LoopCosts withPromptPartitions(int partitions) {
-    return new LoopCosts(
-        actorRolloutsPerS,
-        actorBatchOverheadS,
-        learnerUpdateS,
-        learnerCheckpointS,
-        publishS,
-        publishToApplyS,
-        actorLoadS,
-        brokerIngestS,
-        brokerServeS,
-        maxLag,
-        promptsPerBatch,
-        responsesPerPrompt,
-        maxPromptsPerActorBatch,
-        partitions,
-        actorCores,
-        updates);
+    return edit(c -> c.promptPartitions = partitions);
   }
 
   public LoopCosts withActorCores(int cores) {
-    return new LoopCosts(
-        actorRolloutsPerS,
-        actorBatchOverheadS,
-        learnerUpdateS,
-        learnerCheckpointS,
-        publishS,
-        publishToApplyS,
-        actorLoadS,
-        brokerIngestS,
-        brokerServeS,
-        maxLag,
-        promptsPerBatch,
-        responsesPerPrompt,
-        maxPromptsPerActorBatch,
-        promptPartitions,
-        cores,
-        updates);
+    return edit(c -> c.actorCores = cores);
   }
 
   public LoopCosts withUpdates(int n) {
-    return new LoopCosts(
-        actorRolloutsPerS,
-        actorBatchOverheadS,
-        learnerUpdateS,
-        learnerCheckpointS,
-        publishS,
-        publishToApplyS,
-        actorLoadS,
-        brokerIngestS,
-        brokerServeS,
-        maxLag,
-        promptsPerBatch,
-        responsesPerPrompt,
-        maxPromptsPerActorBatch,
-        promptPartitions,
-        actorCores,
-        n);
+    return edit(c -> c.updates = n);
+  }
+
+  /** These costs with some changed: {@code change} sets them on a copy, which is checked anew. */
+  private LoopCosts edit(java.util.function.Consumer<Editable> change) {
+    var c = new Editable(this);
+    change.accept(c);
+    return c.build();
+  }
+
+  /** The fields of a {@link LoopCosts}, settable one by one (for the {@code with…} methods). */
+  private static final class Editable {
+    double actorRolloutsPerS;
+    double actorBatchOverheadS;
+    double learnerUpdateS;
+    double learnerCheckpointS;
+    double publishS;
+    double publishToApplyS;
+    double actorLoadS;
+    double brokerIngestS;
+    double brokerServeS;
+    int maxLag;
+    int promptsPerBatch;
+    int responsesPerPrompt;
+    int maxPromptsPerActorBatch;
+    int promptPartitions;
+    int actorCores;
+    int updates;
+
+    Editable(LoopCosts c) {
+      actorRolloutsPerS = c.actorRolloutsPerS;
+      actorBatchOverheadS = c.actorBatchOverheadS;
+      learnerUpdateS = c.learnerUpdateS;
+      learnerCheckpointS = c.learnerCheckpointS;
+      publishS = c.publishS;
+      publishToApplyS = c.publishToApplyS;
+      actorLoadS = c.actorLoadS;
+      brokerIngestS = c.brokerIngestS;
+      brokerServeS = c.brokerServeS;
+      maxLag = c.maxLag;
+      promptsPerBatch = c.promptsPerBatch;
+      responsesPerPrompt = c.responsesPerPrompt;
+      maxPromptsPerActorBatch = c.maxPromptsPerActorBatch;
+      promptPartitions = c.promptPartitions;
+      actorCores = c.actorCores;
+      updates = c.updates;
+    }
+
+    LoopCosts build() {
+      return new LoopCosts(
+          actorRolloutsPerS,
+          actorBatchOverheadS,
+          learnerUpdateS,
+          learnerCheckpointS,
+          publishS,
+          publishToApplyS,
+          actorLoadS,
+          brokerIngestS,
+          brokerServeS,
+          maxLag,
+          promptsPerBatch,
+          responsesPerPrompt,
+          maxPromptsPerActorBatch,
+          promptPartitions,
+          actorCores,
+          updates);
+    }
   }
 
   private static double number(JsonNode node, String key, double otherwise) {
