@@ -116,113 +116,95 @@ public record ActorSettings(
   }
 
   public ActorSettings withVersionWait(Duration wait) {
-    return new ActorSettings(
-        actorId,
-        kafka,
-        groupId,
-        responsesPerPrompt,
-        maxNewTokens,
-        temperature,
-        maxPromptsPerBatch,
-        wait,
-        kafkaTimeout,
-        labelRequestShare,
-        labelResponses,
-        weightKeys,
-        swap,
-        weightStore);
+    return edit(c -> c.versionWait = wait);
   }
 
   public ActorSettings withMaxPromptsPerBatch(int n) {
-    return new ActorSettings(
-        actorId,
-        kafka,
-        groupId,
-        responsesPerPrompt,
-        maxNewTokens,
-        temperature,
-        n,
-        versionWait,
-        kafkaTimeout,
-        labelRequestShare,
-        labelResponses,
-        weightKeys,
-        swap,
-        weightStore);
+    return edit(c -> c.maxPromptsPerBatch = n);
   }
 
   /** Asks {@code share} of the prompts to be ranked, with {@code responses} answers each. */
   public ActorSettings withLabelRequests(double share, int responses) {
-    return new ActorSettings(
-        actorId,
-        kafka,
-        groupId,
-        responsesPerPrompt,
-        maxNewTokens,
-        temperature,
-        maxPromptsPerBatch,
-        versionWait,
-        kafkaTimeout,
-        share,
-        responses,
-        weightKeys,
-        swap,
-        weightStore);
+    return edit(
+        c -> {
+          c.labelRequestShare = share;
+          c.labelResponses = responses;
+        });
   }
 
   /** Requires these keys' signatures on the versions the actor applies. */
   public ActorSettings withWeightKeys(TrustedWeightKeys keys) {
-    return new ActorSettings(
-        actorId,
-        kafka,
-        groupId,
-        responsesPerPrompt,
-        maxNewTokens,
-        temperature,
-        maxPromptsPerBatch,
-        versionWait,
-        kafkaTimeout,
-        labelRequestShare,
-        labelResponses,
-        keys,
-        swap,
-        weightStore);
+    return edit(c -> c.weightKeys = keys);
   }
 
   /** Applies new policy versions as {@code swap} says. */
   public ActorSettings withSwap(WeightSwap swap) {
-    return new ActorSettings(
-        actorId,
-        kafka,
-        groupId,
-        responsesPerPrompt,
-        maxNewTokens,
-        temperature,
-        maxPromptsPerBatch,
-        versionWait,
-        kafkaTimeout,
-        labelRequestShare,
-        labelResponses,
-        weightKeys,
-        swap,
-        weightStore);
+    return edit(c -> c.swap = swap);
   }
 
   public ActorSettings withWeightStore(WeightStore store) {
-    return new ActorSettings(
-        actorId,
-        kafka,
-        groupId,
-        responsesPerPrompt,
-        maxNewTokens,
-        temperature,
-        maxPromptsPerBatch,
-        versionWait,
-        kafkaTimeout,
-        labelRequestShare,
-        labelResponses,
-        weightKeys,
-        swap,
-        store);
+    return edit(c -> c.weightStore = store);
+  }
+
+  /**
+   * These settings with some changed: {@code change} sets them on a copy, which is checked anew.
+   */
+  private ActorSettings edit(java.util.function.Consumer<Editable> change) {
+    var c = new Editable(this);
+    change.accept(c);
+    return c.build();
+  }
+
+  /** The fields of {@link ActorSettings}, settable one by one (for the {@code with…} methods). */
+  private static final class Editable {
+    String actorId;
+    KafkaAccess kafka;
+    String groupId;
+    int responsesPerPrompt;
+    int maxNewTokens;
+    double temperature;
+    int maxPromptsPerBatch;
+    Duration versionWait;
+    Duration kafkaTimeout;
+    double labelRequestShare;
+    int labelResponses;
+    TrustedWeightKeys weightKeys;
+    WeightSwap swap;
+    WeightStore weightStore;
+
+    Editable(ActorSettings s) {
+      actorId = s.actorId;
+      kafka = s.kafka;
+      groupId = s.groupId;
+      responsesPerPrompt = s.responsesPerPrompt;
+      maxNewTokens = s.maxNewTokens;
+      temperature = s.temperature;
+      maxPromptsPerBatch = s.maxPromptsPerBatch;
+      versionWait = s.versionWait;
+      kafkaTimeout = s.kafkaTimeout;
+      labelRequestShare = s.labelRequestShare;
+      labelResponses = s.labelResponses;
+      weightKeys = s.weightKeys;
+      swap = s.swap;
+      weightStore = s.weightStore;
+    }
+
+    ActorSettings build() {
+      return new ActorSettings(
+          actorId,
+          kafka,
+          groupId,
+          responsesPerPrompt,
+          maxNewTokens,
+          temperature,
+          maxPromptsPerBatch,
+          versionWait,
+          kafkaTimeout,
+          labelRequestShare,
+          labelResponses,
+          weightKeys,
+          swap,
+          weightStore);
+    }
   }
 }
