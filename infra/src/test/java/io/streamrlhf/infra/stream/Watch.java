@@ -16,7 +16,7 @@ import java.util.function.Predicate;
  * A log the streaming tests can wait on: every line printed, and waits for a line (or any
  * condition) with a deadline.
  */
-final class Watch {
+public final class Watch {
   private final List<String> lines = new ArrayList<>();
   private final StringBuilder partial = new StringBuilder();
 
@@ -85,7 +85,8 @@ final class Watch {
   /**
    * Polls {@code condition} until true or the deadline passes (for conditions that print nothing).
    */
-  static void until(java.util.function.BooleanSupplier condition, String what, Duration timeout)
+  public static void until(
+      java.util.function.BooleanSupplier condition, String what, Duration timeout)
       throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
