@@ -145,15 +145,7 @@ public final class Generator {
    * rollout actor in any grouping gives the response the in-process sampler gives it.
    */
   public List<Completion> generate(List<int[]> prompts, Sampling sampling, long[] rowSeeds) {
-    if (rowSeeds.length != prompts.size()) {
-      throw new IllegalArgumentException(
-          rowSeeds.length + " row seeds for " + prompts.size() + " prompts");
-    }
-    var rngs = new SplittableRandom[rowSeeds.length];
-    for (int row = 0; row < rngs.length; row++) {
-      rngs[row] = new SplittableRandom(rowSeeds[row]);
-    }
-    return generate(prompts, sampling, true, null, rngs, Versions.fixed(0));
+    return generate(prompts, sampling, rowSeeds, Versions.fixed(0));
   }
 
   /**
