@@ -150,20 +150,8 @@ final class PinnedLoop {
    */
   Child actor(String bootstrap, int a) {
     String id = "actor-" + a;
-    var args =
-        new ArrayList<>(
-            List.of(
-                "actor",
-                "--bootstrap",
-                bootstrap,
-                "--sft",
-                "" + models.resolve("sft"),
-                "--rm",
-                "" + models.resolve("rm"),
-                "--config",
-                "" + configFile,
-                "--id",
-                id));
+    var args = loopArgs("actor", bootstrap);
+    args.addAll(List.of("--id", id));
     if (actorBatchPrompts > 0)
       args.addAll(List.of("--set", "prompts_per_batch=" + actorBatchPrompts));
     return new Child(id, actorCpus, List.copyOf(args));
@@ -171,11 +159,16 @@ final class PinnedLoop {
 
   /** {@code rlhf learner} on the learner's CPUs. */
   Child learner(String bootstrap) {
-    return new Child(
-        "learner",
-        learnerCpus,
+    var args = loopArgs("learner", bootstrap);
+    args.addAll(List.of("--out", "" + learnerOut()));
+    return new Child("learner", learnerCpus, List.copyOf(args));
+  }
+
+  /** {@code rlhf COMMAND} against the broker with the run's models and config. */
+  private List<String> loopArgs(String command, String bootstrap) {
+    return new ArrayList<>(
         List.of(
-            "learner",
+            command,
             "--bootstrap",
             bootstrap,
             "--sft",
@@ -183,9 +176,7 @@ final class PinnedLoop {
             "--rm",
             "" + models.resolve("rm"),
             "--config",
-            "" + configFile,
-            "--out",
-            "" + learnerOut()));
+            "" + configFile));
   }
 
   private Path learnerOut() {
