@@ -154,7 +154,6 @@ public final class StreamBench {
   private final List<Gpt> inprocModels = new java.util.concurrent.CopyOnWriteArrayList<>();
   private long version = -1;
   private int round;
-  private WeightStore store;
 
   /**
    * @param repeats measured stream/in-process pairs (after one warm-up pair)
@@ -168,9 +167,7 @@ public final class StreamBench {
   }
 
   public Result run() {
-    try (var broker = EmbeddedKafka.start()) {
-      return run(broker.bootstrapServers(), true);
-    }
+    return run(true, null);
   }
 
   /**
@@ -178,9 +175,7 @@ public final class StreamBench {
    * --only weights} measures.
    */
   public Result runWeights() {
-    try (var broker = EmbeddedKafka.start()) {
-      return run(broker.bootstrapServers(), false);
-    }
+    return run(false, null);
   }
 
   /**
@@ -188,15 +183,16 @@ public final class StreamBench {
    * signed pointer on the topic ({@code --weights-store}).
    */
   public Result runWeights(Path storeDir) {
-    store = WeightStore.at(storeDir);
-    try {
-      return runWeights();
-    } finally {
-      store = null;
+    return run(false, WeightStore.at(storeDir));
+  }
+
+  private Result run(boolean withRollouts, WeightStore store) {
+    try (var broker = EmbeddedKafka.start()) {
+      return run(broker.bootstrapServers(), withRollouts, store);
     }
   }
 
-  private Result run(String bootstrap, boolean withRollouts) {
+  private Result run(String bootstrap, boolean withRollouts, WeightStore store) {
     Vertx vertx = null;
     ActorNode node = null;
     RuntimeException failure = null;
