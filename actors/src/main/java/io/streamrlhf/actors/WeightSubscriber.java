@@ -59,20 +59,8 @@ public final class WeightSubscriber extends VerticleBase {
 
   /**
    * Follows {@code model}'s weight topic for the actor {@code actorId}, handing over only versions
-   * {@code verifier} admits.
-   */
-  public WeightSubscriber(
-      String actorId,
-      KafkaAccess kafka,
-      WeightModel model,
-      WeightVerifier verifier,
-      Consumer<String> log) {
-    this(actorId, kafka, model, verifier, null, log);
-  }
-
-  /**
-   * As above; versions published as pointers are read from {@code store} (null: they are logged and
-   * not applied).
+   * {@code verifier} admits; versions published as pointers are read from {@code store} (null: the
+   * first admitted pointer ends the subscriber, and with it the actor, saying to give it one).
    */
   public WeightSubscriber(
       String actorId,
