@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
           + " the frozen SFT model plus the normalised RM score on the last token (the RM's likelihood term, when it has"
           + " one, paid token by token: a reward shaping that keeps every return; reference_shaping=0 turns it off),"
           + " GAE (gamma 1, lambda 0.95),"
-          + " whitened advantages, decoupled clipped surrogate, clipped value loss against returns, adaptive KL controller; PPO-ptx with --set ptx_coef=G (off by default).",
+          + " whitened advantages, decoupled clipped surrogate, clipped value loss against returns, KL coefficient fixed at init_kl_coef (adaptive_kl=true: the adaptive controller towards target_kl); PPO-ptx with --set ptx_coef=G (off by default).",
       "The value head learns at its own rate (value_head_learning_rate) and alone for the first"
           + " value_warmup_updates updates (the policy stays SFT meanwhile), so the first policy steps have a"
           + " baseline; set value_warmup_updates=0 for runs of only a few updates.",
