@@ -194,15 +194,14 @@ public final class ChildJvm {
     }
   }
 
-  /** Its resident set size (VmRSS of /proc/PID/status) in kB; -1 when it is gone. */
-  public long rssKb() {
+  /** Its resident set from /proc/PID/status; null when it is gone. */
+  public Resident resident() {
     try {
-      for (var line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
-        if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", ""));
-      }
-      return -1;
+      var resident =
+          Resident.parse(Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status")));
+      return resident.totalKb() > 0 ? resident : null;
     } catch (IOException | RuntimeException gone) {
-      return -1;
+      return null;
     }
   }
 

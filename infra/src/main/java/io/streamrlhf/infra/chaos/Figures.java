@@ -20,7 +20,8 @@ import java.util.TreeMap;
  *     the loop ran (null: fewer than two rollouts)
  * @param recoverySeconds the longest time from the end of a fault to the learner's next update
  *     (null where the scenario has no such fault)
- * @param rssSlopeMbPerHour the steepest resident-set growth of the loop's processes (soak only)
+ * @param rssSlopeMbPerHour the steepest growth of the loop's processes' anonymous resident memory
+ *     (soak only)
  * @param weightsMaxDifference the largest parameter difference between the final policy and an
  *     uninterrupted in-process run's on the same seed (null where the scenario does not allow the
  *     comparison: more than one actor, or max_lag above 0)

@@ -40,8 +40,12 @@ public final class RssSlope {
    */
   public static List<Sample> afterWarmUp(List<Sample> samples) {
     if (samples.isEmpty()) return samples;
-    double end = samples.get(samples.size() - 1).seconds();
-    double warmUp = Math.max(end / 5, end > 120 ? 60 : 0);
+    double warmUp = warmUpEnd(samples.get(samples.size() - 1).seconds());
     return samples.stream().filter(s -> s.seconds() >= warmUp).toList();
+  }
+
+  /** Where the warm-up of a run sampled until {@code lastSeconds} ends, in seconds. */
+  public static double warmUpEnd(double lastSeconds) {
+    return Math.max(lastSeconds / 5, lastSeconds > 120 ? 60 : 0);
   }
 }

@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
       "Runs fault scenarios against the streaming loop as real processes on loopback (rlhf broker,"
           + " rlhf actor, rlhf learner, each a child JVM), on tiny models it writes in seconds (or --sft/--rm),"
           + " and prints each scenario's figures: faults injected; prompts trained on exactly once, duplicated,"
-          + " lost (from the learner's checkpoint); the longest time with no rollouts; recovery time; RSS slope"
+          + " lost (from the learner's checkpoint); the longest time with no rollouts; recovery time; RSS slope of anonymous memory"
           + " (soak); whether the final weights equal an uninterrupted run's (one actor, max_lag 0).",
       "A scenario passes only when the loop kept its guarantees under it; --list says what each promises."
           + " Writes figures.json and chaos.log (every process's output) into --out.",
@@ -94,7 +94,10 @@ final class ChaosCommand implements Callable<Integer> {
       names = "--max-rss-slope",
       defaultValue = "20",
       paramLabel = "MB_PER_HOUR",
-      description = "soak fails when a process's RSS grows faster than this after the warm-up.")
+      description =
+          "soak fails when a process's anonymous resident memory (heap and native allocations, where"
+              + " a leak shows) grows faster than this after the warm-up; the file-backed part (mapped"
+              + " jars, the broker's memory-mapped indexes) is reported beside it.")
   double maxRssSlope;
 
   @Option(
