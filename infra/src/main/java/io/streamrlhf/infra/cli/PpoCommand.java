@@ -47,7 +47,7 @@ import picocli.CommandLine.Option;
           + " seconds of training since the first update, evaluations included) and gold-proxy.png.",
       "Settings (keys of the effective config printed at start, e.g. updates, prompts_per_batch,"
           + " tokens_per_minibatch, target_kl, ptx_coef, max_lag) come from --config and --set; the tiny-preset"
-          + " defaults take about 4 minutes on 2 cores in memory.",
+          + " defaults take about 5 minutes on 2 cores in memory.",
       "A checkpoint holds the policy, optimizer, KL coefficient and (in memory) the sampling and shuffling streams"
           + " and prompt position, or (through Kafka) the consumed rollout offsets: --resume continues a killed run.",
       "--reward live without --bootstrap runs the whole feedback loop here: the feedback gateway and its"

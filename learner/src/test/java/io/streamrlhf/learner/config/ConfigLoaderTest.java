@@ -156,6 +156,12 @@ class ConfigLoaderTest {
     assertThat(full.demonstrations()).isEqualTo(6000);
     assertThat(ConfigLoader.load(PretrainConfig.defaults(), "full", null, List.of()).shape())
         .isEqualTo("small");
+    // the full preset keeps the schedule it was measured with when the tiny defaults move
+    var fullPpo = ConfigLoader.load(PpoConfig.defaults(), "full", null, List.of());
+    assertThat(List.of(fullPpo.updates(), fullPpo.epochsPerBatch(), fullPpo.evalEveryUpdates()))
+        .containsExactly(300, 4, 10);
+    assertThat(ConfigLoader.load(RewardConfig.defaults(), "full", null, List.of()).epochs())
+        .isEqualTo(2);
     var file = dir.resolve("sft.yaml");
     Files.writeString(file, "steps: 20\n");
     var layered =
