@@ -156,7 +156,8 @@ public record Figures(
    * The closing table: one row per scenario, then each scenario's faults, failures and notes.
    * Columns: trained = expected prompts trained on exactly once; dup = prompts with a sample
    * applied twice; lost = prompts with a sample never applied; gap = longest time with no rollouts;
-   * recovery = longest time from a fault's end to the next update.
+   * recovery = longest time from a fault's end to the next update; anon MB/h = the steepest growth
+   * of a process's anonymous resident memory (soak).
    */
   public static void printTable(List<Figures> all, PrintWriter out) {
     out.printf(
@@ -169,7 +170,7 @@ public record Figures(
         "lost",
         "gap s",
         "recovery s",
-        "RSS MB/h",
+        "anon MB/h",
         "weights=base",
         "restarts",
         "time s");
