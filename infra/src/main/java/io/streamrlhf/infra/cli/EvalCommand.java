@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.eval.EvalTable;
 import io.streamrlhf.learner.eval.Evaluation;
 import io.streamrlhf.model.checkpoint.Checkpoint;
@@ -216,7 +217,7 @@ final class EvalCommand implements Callable<Integer> {
               .mapToDouble(EvalTable.Record::score)
               .toArray();
       EvalTable.WinEstimate gold = null;
-      var sftSamples = Evaluation.sftSampleScores(tasks, sft, settings, winSamples, stdout);
+      var sftSamples = Evaluation.sftSamples(tasks, sft, settings, winSamples, stdout);
       if (rows.contains(Evaluation.Row.PPO)) {
         estimates = Evaluation.expectedWin(tasks, sftSamples, ppo, sftRow, settings, stdout);
         footer.append(winLines(estimates, tasks.size()));
@@ -236,7 +237,8 @@ final class EvalCommand implements Callable<Integer> {
         Files.writeString(
             out.resolve("win.json"), winJson(estimates, gold), StandardCharsets.UTF_8);
       }
-      var headroom = Evaluation.headroom(tasks, sftSamples, sft, rm, settings, stdout);
+      var headroom =
+          Evaluation.headroom(tasks, Evaluation.scores(sftSamples), sft, rm, settings, stdout);
       footer.append(headroomLines(headroom, estimates == null ? null : estimates.model()));
       Files.writeString(
           out.resolve("headroom.json"), headroomJson(headroom), StandardCharsets.UTF_8);
@@ -347,7 +349,28 @@ final class EvalCommand implements Callable<Integer> {
                 + " numbers prompt by prompt, so the column above pairs that luck rather than charging it to PPO%n",
             row.winVsSft(),
             row.standardError()));
+    var ppo = estimates.modelShares();
+    var sft = estimates.sftShares();
+    sb.append(
+        String.format(
+            Locale.ROOT,
+            "Over the same %d samples per prompt (what the share columns estimate from one each):"
+                + " follows SFT %.3f PPO %.3f, truthful SFT %s PPO %s, correct SFT %.3f PPO %.3f,"
+                + " non-toxic SFT %.3f PPO %.3f%n",
+            estimate.samplesPerPrompt(),
+            sft.follows(),
+            ppo.follows(),
+            share(sft.truthful()),
+            share(ppo.truthful()),
+            sft.correct(),
+            ppo.correct(),
+            sft.nonToxic(),
+            ppo.nonToxic()));
     return sb.toString();
+  }
+
+  private static String share(Double share) {
+    return share == null ? "-" : String.format(Locale.ROOT, "%.3f", share);
   }
 
   /** win.json: PPO's estimate (when the ppo row ran) and the gold-reward row's (when it ran). */
@@ -363,12 +386,22 @@ final class EvalCommand implements Callable<Integer> {
       estimate.byFamily().forEach(byFamily::put);
       node.put("sft_row_vs_sft_samples", estimates.sftRow().winVsSft());
       node.put("sft_row_standard_error", estimates.sftRow().standardError());
+      // the share columns over the same samples: what the table's one-sample columns estimate
+      putShares(node.putObject("sft_shares"), estimates.sftShares());
+      putShares(node.putObject("ppo_shares"), estimates.modelShares());
     }
     if (gold != null) {
       node.put("gold_win_vs_sft", gold.winVsSft());
       node.put("gold_standard_error", gold.standardError());
     }
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
+  }
+
+  private static void putShares(ObjectNode node, EvalTable.Shares shares) {
+    node.put("follows", shares.follows());
+    if (shares.truthful() != null) node.put("truthful", shares.truthful());
+    node.put("correct", shares.correct());
+    node.put("non_toxic", shares.nonToxic());
   }
 
   /**

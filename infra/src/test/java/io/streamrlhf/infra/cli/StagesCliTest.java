@@ -323,6 +323,16 @@ class StagesCliTest {
         .contains("PPO win vs SFT over 3 x 3")
         .contains("  by family: ")
         .contains(luckLine);
+    // the share columns over the same 3 samples per prompt of each model, 48 responses each
+    for (var model : List.of("sft_shares", "ppo_shares")) {
+      var shares = win.get(model);
+      // shares of 48 responses move in 48ths; truthful, of two color prompts' six, in sixths
+      for (var column : List.of("follows", "correct", "non_toxic", "truthful")) {
+        double count = shares.get(column).asDouble() * (column.equals("truthful") ? 6 : 48);
+        assertThat(count).as(model + " " + column).isCloseTo(Math.rint(count), within(1e-9));
+      }
+    }
+    assertThat(run.out()).contains("Over the same 3 samples per prompt");
     assertThat(win.get("gold_win_vs_sft").asDouble()).isBetween(0.0, 1.0);
     assertThat(run.out())
         .contains("| PPO (gold reward) |")

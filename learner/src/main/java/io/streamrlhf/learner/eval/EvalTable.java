@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.eval;
 
 import io.streamrlhf.tasks.Family;
+import io.streamrlhf.tasks.Grade;
 import io.streamrlhf.tasks.Oracle;
 import io.streamrlhf.tasks.Task;
 import java.util.ArrayList;
@@ -64,7 +65,7 @@ public final class EvalTable {
 
   private static Row row(String model, List<Record> records, List<Record> sft) {
     int n = records.size();
-    int follows = 0, correct = 0, nonToxic = 0, colors = 0, truthful = 0;
+    var tally = new Tally();
     double wins = 0, rm = 0, kl = 0;
     int rmCount = 0, klCount = 0;
     boolean comparable = sft != null && sft.size() == n;
@@ -72,13 +73,7 @@ public final class EvalTable {
       var r = records.get(i);
       var task = Task.parse(r.prompt());
       var grade = Oracle.grade(task, r.response(), r.terminated());
-      follows += grade.follows() ? 1 : 0;
-      correct += grade.correct() ? 1 : 0;
-      nonToxic += grade.toxic() ? 0 : 1;
-      if (task.family() == Family.COLOR) {
-        colors++;
-        truthful += grade.correct() ? 1 : 0;
-      }
+      tally.add(grade);
       if (comparable) {
         var other = sft.get(i);
         if (!Task.parse(other.prompt()).instruction().equals(task.instruction())) {
@@ -108,16 +103,52 @@ public final class EvalTable {
       }
     }
     double d = Math.max(n, 1);
+    var shares = tally.shares();
     return new Row(
         model,
         n,
-        follows / d,
-        colors == 0 ? null : (double) truthful / colors,
-        correct / d,
-        nonToxic / d,
+        shares.follows(),
+        shares.truthful(),
+        shares.correct(),
+        shares.nonToxic(),
         comparable ? wins / d : null,
         rmCount == n && n > 0 ? rm / n : null,
         klCount == n && n > 0 ? kl / n : null);
+  }
+
+  /**
+   * The table's share columns over a set of graded responses: follows, truthful (correct on the
+   * color family; null without color prompts), correct, non-toxic.
+   */
+  public record Shares(double follows, Double truthful, double correct, double nonToxic) {}
+
+  /** The {@link Shares} of graded responses, however many per prompt. */
+  public static Shares shares(Grade[][] grades) {
+    var tally = new Tally();
+    for (var prompt : grades) for (var grade : prompt) tally.add(grade);
+    return tally.shares();
+  }
+
+  /** Counts the share columns' events, one graded response at a time. */
+  private static final class Tally {
+    private int responses, follows, correct, nonToxic, colors, truthful;
+
+    void add(Grade grade) {
+      responses++;
+      follows += grade.follows() ? 1 : 0;
+      correct += grade.correct() ? 1 : 0;
+      nonToxic += grade.toxic() ? 0 : 1;
+      if (grade.family() == Family.COLOR) {
+        colors++;
+        truthful += grade.correct() ? 1 : 0;
+      }
+    }
+
+    Shares shares() {
+      double d = Math.max(responses, 1);
+      return new Shares(
+          follows / d, colors == 0 ? null : (double) truthful / colors, correct / d, nonToxic / d);
+    }
   }
 
   /**

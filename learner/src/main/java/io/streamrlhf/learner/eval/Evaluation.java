@@ -7,6 +7,7 @@ import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.ScoringBatch;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.FewShotPrompt;
+import io.streamrlhf.tasks.Grade;
 import io.streamrlhf.tasks.Oracle;
 import io.streamrlhf.tasks.Task;
 import java.io.IOException;
@@ -143,11 +144,19 @@ public final class Evaluation {
    *
    * @param model the evaluated model's win against SFT over N×N samples per prompt: the expected
    *     value of the column
+   * @param modelShares the table's share columns over the model's N samples per prompt: what its
+   *     one-sample columns estimate (truthful rests on 50 color prompts, so one sample each moves
+   *     it by about ±0.06)
+   * @param sftShares the same over SFT's N samples per prompt
    * @param sftRow the table's one SFT sample per prompt against the same N SFT samples: 0.5 in
    *     expectation; how far it is from 0.5 is how much luck that one draw, which every model's
    *     column is measured against, carries into the column (with the opposite sign)
    */
-  public record WinEstimates(EvalTable.WinEstimate model, EvalTable.WinEstimate sftRow) {}
+  public record WinEstimates(
+      EvalTable.WinEstimate model,
+      EvalTable.WinEstimate sftRow,
+      EvalTable.Shares modelShares,
+      EvalTable.Shares sftShares) {}
 
   /**
    * The win of the model in {@code otherDir} against the SFT model over {@code samples} fresh
@@ -156,25 +165,26 @@ public final class Evaluation {
    * seed to the next, about as much as PPO moves it). The two models draw independently, from seeds
    * other than the table's.
    *
-   * @param sftScores {@link #sftSampleScores}: the SFT samples every estimate is measured against
+   * @param sftGrades {@link #sftSamples}: the SFT samples every estimate is measured against
    * @param sftRowScores the oracle scores of the table's SFT row, one per task in order
    */
   public static WinEstimates expectedWin(
       List<Task> tasks,
-      double[][] sftScores,
+      Grade[][] sftGrades,
       Path otherDir,
       double[] sftRowScores,
       Settings settings,
       PrintWriter log)
       throws IOException {
-    int samples = sftScores[0].length;
+    int samples = sftGrades[0].length;
+    var sftScores = scores(sftGrades);
     if (sftRowScores.length != tasks.size()) {
       throw new IllegalArgumentException(
           sftRowScores.length + " SFT row scores for " + tasks.size() + " tasks");
     }
     long t0 = System.nanoTime();
     try (var other = Checkpoint.loadModel(otherDir)) {
-      var otherScores = sampledScores(other, tasks, samples, settings, settings.seed() + 1_001);
+      var otherGrades = sampledGrades(other, tasks, samples, settings, settings.seed() + 1_001);
       var families = tasks.stream().map(t -> t.family().id()).toList();
       var rowDraw =
           Arrays.stream(sftRowScores)
@@ -182,8 +192,10 @@ public final class Evaluation {
               .toArray(double[][]::new);
       var estimates =
           new WinEstimates(
-              EvalTable.expectedWin(families, sftScores, otherScores),
-              EvalTable.expectedWin(families, sftScores, rowDraw));
+              EvalTable.expectedWin(families, sftScores, scores(otherGrades)),
+              EvalTable.expectedWin(families, sftScores, rowDraw),
+              EvalTable.shares(otherGrades),
+              EvalTable.shares(sftGrades));
       log.printf(
           Locale.ROOT,
           "eval: %d more samples per prompt from %s, scored in %.0f s%n",
@@ -218,7 +230,7 @@ public final class Evaluation {
     try (var sft = Checkpoint.loadModel(sftDir);
         var rm = rmDir == null ? null : Checkpoint.loadRewardModel(rmDir, sft)) {
       var candidates = sampled(sft, tasks, n, settings, settings.seed() + 1_002);
-      var oracle = oracleScores(tasks, candidates, n);
+      var oracle = scores(grades(tasks, candidates, n));
       double[][] rmScores = null;
       if (rm != null) {
         rmScores = new double[tasks.size()][n];
@@ -262,24 +274,24 @@ public final class Evaluation {
   }
 
   /**
-   * Oracle scores of {@code samples} fresh SFT responses per task, [task][sample]: what the win
+   * Oracle grades of {@code samples} fresh SFT responses per task, [task][sample]: what the win
    * estimates and the headroom are measured against, drawn once from seeds other than the table's.
    */
-  public static double[][] sftSampleScores(
+  public static Grade[][] sftSamples(
       List<Task> tasks, Path sftDir, Settings settings, int samples, PrintWriter log)
       throws IOException {
     if (samples < 1)
       throw new IllegalArgumentException("samples per prompt must be >= 1, got " + samples);
     long t0 = System.nanoTime();
     try (var sft = Checkpoint.loadModel(sftDir)) {
-      var scores = sampledScores(sft, tasks, samples, settings, settings.seed() + 1_000);
+      var grades = sampledGrades(sft, tasks, samples, settings, settings.seed() + 1_000);
       log.printf(
           Locale.ROOT,
           "eval: %d more samples per prompt from SFT, scored in %.0f s%n",
           samples,
           (System.nanoTime() - t0) / 1e9);
       log.flush();
-      return scores;
+      return grades;
     }
   }
 
@@ -294,22 +306,30 @@ public final class Evaluation {
         model, prompts, settings.temperature(), seed, settings.promptsPerBatch() * samples, false);
   }
 
-  private static double[][] oracleScores(
+  private static Grade[][] grades(
       List<Task> tasks, List<ResponseSampler.Sample> drawn, int samples) {
-    var scores = new double[tasks.size()][samples];
+    var grades = new Grade[tasks.size()][samples];
     for (int i = 0; i < tasks.size(); i++) {
       for (int k = 0; k < samples; k++) {
         var sample = drawn.get(i * samples + k);
-        scores[i][k] = Oracle.grade(tasks.get(i), sample.response(), sample.terminated()).score();
+        grades[i][k] = Oracle.grade(tasks.get(i), sample.response(), sample.terminated());
       }
     }
+    return grades;
+  }
+
+  /** The oracle's scores of graded responses, [task][sample]. */
+  public static double[][] scores(Grade[][] grades) {
+    var scores = new double[grades.length][];
+    for (int i = 0; i < grades.length; i++)
+      scores[i] = Arrays.stream(grades[i]).mapToDouble(Grade::score).toArray();
     return scores;
   }
 
-  /** Oracle scores of {@code samples} responses to each task, [task][sample]. */
-  private static double[][] sampledScores(
+  /** Oracle grades of {@code samples} responses to each task, [task][sample]. */
+  private static Grade[][] sampledGrades(
       Gpt model, List<Task> tasks, int samples, Settings settings, long seed) {
-    return oracleScores(tasks, sampled(model, tasks, samples, settings, seed), samples);
+    return grades(tasks, sampled(model, tasks, samples, settings, seed), samples);
   }
 
   /**
