@@ -229,6 +229,9 @@ final class PoisonInjector implements AutoCloseable {
             .setRefLogProbs(reference)
             .setRmScore(score)
             .setPolicyVersion(policyVersion)
+            // every token by policyVersion: a copy of another rollout's versions would be a second
+            // fault, caught before the one this record carries
+            .setTokenVersions(List.of())
             .setActorId("chaos-poison")
             .build();
     return new Poison(kind, true, null, ROLLOUTS.encode(rollout));
