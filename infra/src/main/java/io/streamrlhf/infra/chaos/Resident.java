@@ -4,10 +4,9 @@ import java.util.List;
 
 /**
  * A process's resident set as {@code /proc/PID/status} splits it, in kB: anonymous memory (heap,
- * native allocations, thread stacks: where a leak shows), and file-backed pages (the JVM's jars,
- * and a Kafka broker's memory-mapped segment indexes, which grow with its log until retention
- * deletes segments and which the kernel can reclaim under pressure). {@code total} is VmRSS, the
- * two plus shared memory.
+ * native allocations, thread stacks: where a leak shows), and file-backed pages (jars, native
+ * libraries, a Kafka broker's memory-mapped segment indexes: mapped files, which the kernel can
+ * reclaim under pressure). {@code total} is VmRSS, the two plus shared memory.
  */
 public record Resident(long totalKb, long anonKb, long fileKb) {
 

@@ -14,9 +14,8 @@ import java.util.function.ToLongFunction;
  * sampling period. Fails when a process's anonymous resident memory (heap, native allocations:
  * where a leak shows) grows faster than the bound (least-squares slope after the warm-up), or the
  * run applied a rollout twice or lost a prompt of a completed batch. The file-backed part is
- * reported beside it and not bounded: it is mapped files, above all the broker's memory-mapped
- * segment indexes, which grow with its log until retention deletes segments and which the kernel
- * reclaims when memory is short.
+ * reported beside it and not bounded: it is mapped files (jars, native libraries, the broker's
+ * memory-mapped segment indexes), which the kernel reclaims when memory is short.
  */
 final class Soak extends LoopScenario {
   private final Map<String, List<Sampled>> samples = new LinkedHashMap<>();
