@@ -12,7 +12,6 @@ import io.streamrlhf.infra.kafka.LoopRole;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
-import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.TrustedWeightKeys;
 import io.streamrlhf.schemas.signing.WeightSigner;
@@ -20,7 +19,6 @@ import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.streamrlhf.schemas.transport.WeightPublisher;
 import io.vertx.core.json.JsonObject;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Map;
@@ -70,15 +68,18 @@ class ForgedWeightsTest {
         var node = ActorNode.deploy(vertx, settings, models, watch::line);
         try {
           var learner = new WeightPublisher(producer, CHUNK_BYTES, learnerKey);
-          learner.publish(snapshot(policy, 1), WAIT);
+          learner.publish(LoopFeed.policyVersion(policy, 1), WAIT);
           Watch.until(() -> applied.contains(1L), "v1 applied", WAIT);
 
-          new WeightPublisher(producer, CHUNK_BYTES).publish(snapshot(policy, 2), WAIT);
+          new WeightPublisher(producer, CHUNK_BYTES)
+              .publish(LoopFeed.policyVersion(policy, 2), WAIT);
           new WeightPublisher(producer, CHUNK_BYTES, forgerKey)
-              .publish(snapshot(policy, Long.MAX_VALUE), WAIT); // would block every later version
+              .publish(
+                  LoopFeed.policyVersion(policy, Long.MAX_VALUE),
+                  WAIT); // would block every later version
           watch.await(
               l -> l.contains("rejected policy v" + Long.MAX_VALUE), "the forgery logged", WAIT);
-          learner.publish(snapshot(policy, 3), WAIT);
+          learner.publish(LoopFeed.policyVersion(policy, 3), WAIT);
           Watch.until(() -> applied.contains(3L), "genuine v3 applied after the forgeries", WAIT);
 
           assertThat(applied).containsExactly(1L, 3L);
@@ -104,14 +105,5 @@ class ForgedWeightsTest {
         vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       }
     }
-  }
-
-  private static PublishedWeights snapshot(Gpt policy, long version) {
-    return new PublishedWeights(
-        WeightModel.POLICY,
-        version,
-        policy.snapshot(version).encode(),
-        Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()),
-        Instant.now());
   }
 }

@@ -10,7 +10,6 @@ import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
-import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.TrustedWeightKeys;
 import io.streamrlhf.schemas.signing.WeightSigner;
@@ -19,10 +18,8 @@ import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.streamrlhf.schemas.transport.WeightPublisher;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.junit.jupiter.api.Test;
@@ -142,15 +139,7 @@ class LearnerCrashTest {
               new KafkaProducer<byte[], byte[]>(
                   KafkaClientConfigs.producer(KafkaAccess.plaintext(bootstrap), "outsider"));
           var sft = Checkpoint.loadModel(dir.resolve("sft"))) {
-        new WeightPublisher(producer, outsider)
-            .publish(
-                new PublishedWeights(
-                    WeightModel.POLICY,
-                    0,
-                    sft.snapshot(0).encode(),
-                    Map.of(PublishedWeights.META_MODEL_CONFIG, sft.config().toJson()),
-                    Instant.now()),
-                WAIT);
+        new WeightPublisher(producer, outsider).publish(LoopFeed.policyVersion(sft, 0), WAIT);
       }
       assertThat(halted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
           .as(String.join("\n", first.lines()) + "\n" + String.join("\n", deafLog.lines()))

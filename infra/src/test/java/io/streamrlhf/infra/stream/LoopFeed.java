@@ -41,14 +41,17 @@ final class LoopFeed implements AutoCloseable {
   }
 
   void publishPolicy(Gpt policy, long version) {
-    weights.publish(
-        new PublishedWeights(
-            WeightModel.POLICY,
-            version,
-            policy.snapshot(version).encode(),
-            Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()),
-            Instant.now()),
-        TIMEOUT);
+    weights.publish(policyVersion(policy, version), TIMEOUT);
+  }
+
+  /** A policy version as the learner publishes it: the weights and the model's config. */
+  static PublishedWeights policyVersion(Gpt policy, long version) {
+    return new PublishedWeights(
+        WeightModel.POLICY,
+        version,
+        policy.snapshot(version).encode(),
+        Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()),
+        Instant.now());
   }
 
   /** A reward-model version as the reward trainer publishes it: config, statistics, weight w. */

@@ -7,10 +7,8 @@ import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
-import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
-import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
@@ -20,10 +18,8 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -98,14 +94,7 @@ class StoredWeightsLoopTest {
             new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "learner"));
         var policy = Checkpoint.loadModel(dir.resolve("sft"))) {
       new WeightPublisher(producer, null, WeightStore.at(dir.resolve("store")))
-          .publish(
-              new PublishedWeights(
-                  WeightModel.POLICY,
-                  0,
-                  policy.snapshot(0).encode(),
-                  Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()),
-                  Instant.now()),
-              Duration.ofSeconds(30));
+          .publish(LoopFeed.policyVersion(policy, 0), Duration.ofSeconds(30));
       assertThatThrownBy(() -> node.ended().get(2, TimeUnit.MINUTES))
           .hasMessageContaining("policy v0")
           .hasMessageContaining("--weights-store DIR");

@@ -9,22 +9,18 @@ import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.schemas.AvroCodec;
-import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightChunker;
-import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.streamrlhf.schemas.transport.WeightPublisher;
 import io.vertx.core.json.JsonObject;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -57,10 +53,10 @@ class WeightIntegrityTest {
               vertx, ActorSettings.of("actor-w", bootstrap, 1, 8, 1.0), models, watch::line);
       try {
         var publisher = new WeightPublisher(producer, CHUNK_BYTES);
-        publisher.publish(snapshot(policy, 1), WAIT);
+        publisher.publish(LoopFeed.policyVersion(policy, 1), WAIT);
         Watch.until(() -> applied.contains(1L), "v1 applied", WAIT);
 
-        var corrupted = WeightChunker.split(snapshot(policy, 2), CHUNK_BYTES);
+        var corrupted = WeightChunker.split(LoopFeed.policyVersion(policy, 2), CHUNK_BYTES);
         assertThat(corrupted).hasSizeGreaterThan(2);
         var data = corrupted.get(1).getData().duplicate();
         var flipped = new byte[data.remaining()];
@@ -69,10 +65,11 @@ class WeightIntegrityTest {
             0x40; // one bit in the middle of the weights; the SHA-256 still the original's
         corrupted.get(1).setData(ByteBuffer.wrap(flipped));
         send(producer, corrupted);
-        var torn = new ArrayList<>(WeightChunker.split(snapshot(policy, 3), CHUNK_BYTES));
+        var torn =
+            new ArrayList<>(WeightChunker.split(LoopFeed.policyVersion(policy, 3), CHUNK_BYTES));
         torn.remove(torn.size() - 1); // the last chunk never arrives
         send(producer, torn);
-        publisher.publish(snapshot(policy, 4), WAIT);
+        publisher.publish(LoopFeed.policyVersion(policy, 4), WAIT);
 
         Watch.until(() -> applied.contains(4L), "v4 applied", WAIT);
         assertThat(applied).containsExactly(1L, 4L);
@@ -84,15 +81,6 @@ class WeightIntegrityTest {
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
-  }
-
-  private static PublishedWeights snapshot(Gpt policy, long version) {
-    return new PublishedWeights(
-        WeightModel.POLICY,
-        version,
-        policy.snapshot(version).encode(),
-        Map.of(PublishedWeights.META_MODEL_CONFIG, policy.config().toJson()),
-        Instant.now());
   }
 
   private static void send(KafkaProducer<byte[], byte[]> producer, List<WeightChunk> chunks)
