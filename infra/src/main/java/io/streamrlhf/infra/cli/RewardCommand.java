@@ -20,16 +20,17 @@ import picocli.CommandLine.Option;
           + " training prompt from the SFT model, has simulated labelers rank them (noise calibrated to"
           + " InstructGPT's 73%% agreement), and trains on all C(K,2) pairs of a prompt in one batch with the"
           + " Bradley-Terry loss averaged over pairs.",
-      "The score is the scalar head at the last token plus the response's log-likelihood (summed over its"
-          + " tokens) under the model's own (tied) language-model head, both trained: at these sizes the head"
-          + " alone did not generalise (held-out accuracy 0.57 on the demo's pairs; with the likelihood term"
-          + " about 0.74).",
-      "Reports held-out pairwise accuracy beside two labelers' agreement on the same pairs, and stores the"
+      "The score is the scalar head at the last token, trained alone on the comparisons, plus w times the"
+          + " response's log-likelihood under the SFT model (log pi_SFT(y|x), summed over its tokens), with w"
+          + " fitted on the training comparisons after the head is trained (likelihood_term=false leaves the"
+          + " head alone).",
+      "Reports held-out pairwise accuracy before training, after it and of the head alone, beside two"
+          + " labelers' agreement on the same pairs, the score's correlation with response length, and stores the"
           + " mean and std of the RM's scores on SFT samples with the checkpoint (PPO normalises rewards with"
           + " them).",
       "Settings (keys of the effective config printed at start, e.g. responses_per_prompt, training_prompts,"
-          + " learning_rate) come from --config and --set; the tiny-preset defaults take under a"
-          + " minute on 2 cores.",
+          + " learning_rate) come from --config and --set; the tiny-preset defaults take about four"
+          + " minutes on 2 cores, most of it sampling.",
       "The sampled and ranked sets are saved in --out (ranked-sets.json) before training, so --resume"
           + " continues a killed run on the same data from its last checkpoint."
     })
