@@ -14,7 +14,8 @@ import java.util.SplittableRandom;
 /**
  * Batched sampling from a {@link Gpt}: left-padded prompts of any lengths, then one token per row
  * per step until every row drew EOS or {@code maxNewTokens}. With the KV cache ({@link KvCache}) a
- * prefill runs the prompts once and each later step feeds one token per row; without it every step
+ * prefill runs the prompts once and each later step feeds one token per row still sampling (rows
+ * that ended are dropped from the cache once they are half the batch); without it every step
  * recomputes the whole prefix, the oracle the cache is tested against. Tokens are drawn on the JVM
  * ({@link TokenSampler}) from seeded streams, so the same seed, prompts and weights give the same
  * responses.
@@ -128,9 +129,13 @@ public final class Generator {
     }
   }
 
-  /** Observes the next-token logits [B × V] (row-major) before each sampling step; for tests. */
+  /**
+   * Observes the next-token logits before each sampling step, for tests: row i of {@code logits}
+   * ([rows × V], row-major) belongs to batch row {@code rows[i]}; the cached path stops computing
+   * rows that have ended.
+   */
   interface StepObserver {
-    void onStep(int step, float[] logits);
+    void onStep(int step, int[] rows, float[] logits);
   }
 
   /** Batched sampling with the KV cache. Prompts may differ in length (≥ 1 token each). */
@@ -245,19 +250,22 @@ public final class Generator {
       if (useCache && callerThreads > DECODE_THREADS) {
         JniUtils.setNumThreads(DECODE_THREADS);
       }
+      // rows[i] is the batch row whose logits are row i: the rows still sampling (all at first)
+      int[] rows = java.util.stream.IntStream.range(0, batch).toArray();
       for (int step = 0; ; step++) {
         if (observer != null) {
-          observer.onStep(step, logits);
+          observer.onStep(step, rows, logits);
         }
-        boolean anyRunning = false;
-        for (int row = 0; row < batch; row++) {
+        int running = 0;
+        for (int i = 0; i < rows.length; i++) {
+          int row = rows[i];
           if (terminated[row]) {
             continue;
           }
           var draw =
               TokenSampler.draw(
                   logits,
-                  row * vocab,
+                  i * vocab,
                   vocab,
                   sampling.temperature(),
                   sampling.topK(),
@@ -269,25 +277,23 @@ public final class Generator {
           produced[row]++;
           slotTokens[row * slots + promptWidth + step] = draw.token();
           terminated[row] = draw.token() == ByteTokenizer.EOS;
-          anyRunning |= !terminated[row];
+          if (!terminated[row]) running++;
         }
-        if (!anyRunning || step + 1 == n) {
+        if (running == 0 || step + 1 == n) {
           break;
         }
         // between decode steps: the only point where the weights may change inside a batch
         version = versions.beforeStep(step + 1);
-        logits =
-            useCache
-                ? decode(
-                    scope,
-                    slotTokens,
-                    keyMask,
-                    cache,
-                    promptLengths,
-                    slots,
-                    promptWidth,
-                    promptWidth + step)
-                : recompute(scope, slotTokens, realSlot, batch, slots, promptWidth + step + 1);
+        if (useCache) {
+          // A batch runs until its longest answer ends, typically several times the mean length:
+          // once half the rows have ended, drop them, so steps cost what the live rows need.
+          if (running <= rows.length / 2) {
+            rows = keepRunning(scope, cache, rows, terminated, running);
+          }
+          logits = decode(scope, slotTokens, cache, rows, promptLengths, slots, promptWidth, step);
+        } else {
+          logits = recompute(scope, slotTokens, realSlot, batch, slots, promptWidth + step + 1);
+        }
       }
     } finally {
       if (JniUtils.getNumThreads() != callerThreads) {
@@ -333,34 +339,56 @@ public final class Generator {
     }
   }
 
-  /** Feeds the token at {@code slot} of every row and returns the logits for the next one. */
+  /**
+   * Drops the rows that have ended from the cache; returns the batch rows of those kept, in order.
+   */
+  private static int[] keepRunning(
+      NDManager scope, KvCache cache, int[] rows, boolean[] terminated, int running) {
+    long[] kept = new long[running];
+    int[] keptRows = new int[running];
+    for (int i = 0, j = 0; i < rows.length; i++) {
+      if (!terminated[rows[i]]) {
+        kept[j] = i;
+        keptRows[j++] = rows[i];
+      }
+    }
+    try (var index = scope.create(kept)) {
+      cache.keep(index);
+    }
+    return keptRows;
+  }
+
+  /**
+   * Feeds every listed row's token of decode step {@code step} (slot promptWidth + step) and
+   * returns the logits for the next one, [rows × V].
+   */
   private float[] decode(
       NDManager scope,
       long[] slotTokens,
-      NDArray keyMask,
       KvCache cache,
+      int[] rows,
       int[] promptLengths,
       int slots,
       int promptWidth,
-      int slot) {
-    int batch = promptLengths.length;
-    long[] tokens = new long[batch];
-    long[] positions = new long[batch];
-    for (int row = 0; row < batch; row++) {
-      tokens[row] = slotTokens[row * slots + slot];
-      positions[row] = promptLengths[row] + (slot - promptWidth);
+      int step) {
+    int slot = promptWidth + step;
+    long[] tokens = new long[rows.length];
+    long[] positions = new long[rows.length];
+    for (int i = 0; i < rows.length; i++) {
+      tokens[i] = slotTokens[rows[i] * slots + slot];
+      positions[i] = promptLengths[rows[i]] + step;
     }
-    try (NDManager step = scope.newSubManager()) {
-      var bias = cache.decodeBias(slot - promptWidth);
-      bias.attach(step);
+    try (NDManager scoped = scope.newSubManager()) {
+      var bias = cache.decodeBias(step);
+      bias.attach(scoped);
       var hidden =
           model.trunk(
-              step.create(tokens, new Shape(batch, 1)),
-              step.create(positions, new Shape(batch, 1)),
+              scoped.create(tokens, new Shape(rows.length, 1)),
+              scoped.create(positions, new Shape(rows.length, 1)),
               bias,
               cache,
               slot);
-      return lastLogits(hidden, batch);
+      return lastLogits(hidden, rows.length);
     }
   }
 

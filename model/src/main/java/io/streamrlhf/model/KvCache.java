@@ -2,6 +2,7 @@ package io.streamrlhf.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
@@ -10,13 +11,14 @@ import ai.djl.pytorch.jni.JniUtils;
  * The keys and values of every layer for one generation call, preallocated [B, H, slots, hd] and
  * written in place, and the attention bias of every decode query, built once ([B, 1, new slots,
  * slots]) and sliced per step: a decode step is about a hundred native calls, so each one saved
- * shows. Lives in the generation call's scope; {@link Gpt}'s attention writes and reads it.
+ * shows. Rows that have finished sampling can be dropped ({@link #keep}). Lives in the generation
+ * call's scope; {@link Gpt}'s attention writes and reads it.
  */
 final class KvCache {
   private final PtNDArray[] keys;
   private final PtNDArray[] values;
-  private final PtNDArray decodeBias;
-  private final long batch;
+  private PtNDArray decodeBias;
+  private long batch;
   private final int heads;
   private final int headDim;
 
@@ -63,6 +65,33 @@ final class KvCache {
   /** Every slot's values of {@code layer}, [B, H, slots, hd]. */
   PtNDArray values(int layer) {
     return values[layer];
+  }
+
+  /** Rows the cache holds. */
+  long batch() {
+    return batch;
+  }
+
+  /**
+   * Keeps only {@code rows} (indices into the current rows, ascending), in that order: the rows
+   * still sampling once others have ended, so later steps compute nothing for finished rows. Copies
+   * the cache once; the caller compacts when at most half the rows remain, so all compactions of a
+   * call copy less than the cache again.
+   */
+  void keep(NDArray rows) {
+    var index = new NDIndex("{}", rows);
+    for (int l = 0; l < keys.length; l++) {
+      keys[l] = replace(keys[l], index);
+      values[l] = replace(values[l], index);
+    }
+    decodeBias = replace(decodeBias, index);
+    batch = rows.getShape().get(0);
+  }
+
+  private static PtNDArray replace(PtNDArray old, NDIndex rows) {
+    var kept = Gpt.pt(old.get(rows));
+    old.close();
+    return kept;
   }
 
   /**

@@ -47,30 +47,50 @@ class GenerationTest {
 
   @Test
   void kvCacheMatchesFullRecomputation() {
-    var sampling = new Generator.Sampling(16, 1.0f, 0, 5);
+    // eight rows, so that half of them end while the rest sample on and the cache drops them
+    var prompts = new ArrayList<int[]>(PROMPTS);
+    prompts.addAll(PROMPTS);
+    var sampling = new Generator.Sampling(20, 1.0f, 0, 5);
+    List<int[]> cachedRows = new ArrayList<>();
     List<float[]> cached = new ArrayList<>();
     List<float[]> recomputed = new ArrayList<>();
     var withCache =
         new Generator(eosProne)
-            .generate(PROMPTS, sampling, true, (step, logits) -> cached.add(logits.clone()));
+            .generate(
+                prompts,
+                sampling,
+                true,
+                (step, rows, logits) -> {
+                  cachedRows.add(rows.clone());
+                  cached.add(logits.clone());
+                });
     var withoutCache =
         new Generator(eosProne)
-            .generate(PROMPTS, sampling, false, (step, logits) -> recomputed.add(logits.clone()));
+            .generate(
+                prompts, sampling, false, (step, rows, logits) -> recomputed.add(logits.clone()));
 
-    // Rows of mixed prompt lengths, some stopping early: the batch runs on for the others.
+    // Rows of mixed prompt lengths, some stopping early: the batch runs on for the others, and
+    // the cached path computes fewer rows once half have ended.
     assertThat(withCache).anyMatch(Generator.Completion::terminated);
-    assertThat(withCache).anyMatch(c -> c.tokens().length > 8);
-    assertThat(cached).hasSizeGreaterThan(8).hasSameSizeAs(recomputed);
+    assertThat(withCache).anyMatch(c -> c.tokens().length > 10);
+    assertThat(cachedRows.get(cachedRows.size() - 1).length)
+        .isLessThanOrEqualTo(prompts.size() / 2);
+    assertThat(cached).hasSizeGreaterThan(10).hasSameSizeAs(recomputed);
+    int vocab = SHAPE.vocabSize();
     for (int step = 0; step < cached.size(); step++) {
+      int[] rows = cachedRows.get(step);
       float[] a = cached.get(step);
       float[] b = recomputed.get(step);
+      assertThat(a).hasSize(rows.length * vocab);
       float maxDiff = 0;
-      for (int i = 0; i < a.length; i++) {
-        maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      for (int i = 0; i < rows.length; i++) {
+        for (int v = 0; v < vocab; v++) {
+          maxDiff = Math.max(maxDiff, Math.abs(a[i * vocab + v] - b[rows[i] * vocab + v]));
+        }
       }
       assertThat(maxDiff).as("step %d", step).isLessThanOrEqualTo(1e-4f);
     }
-    for (int row = 0; row < PROMPTS.size(); row++) {
+    for (int row = 0; row < prompts.size(); row++) {
       assertThat(withCache.get(row).tokens()).isEqualTo(withoutCache.get(row).tokens());
     }
     // The logits move from step to step: equal logits are not trivially equal.
