@@ -295,6 +295,19 @@ final class EvalCommand implements Callable<Integer> {
               "; PPO won %.0f%% of the oracle's headroom",
               100 * (ppo.winVsSft() - 0.5) / (oracle.winVsSft() - 0.5)));
     }
+    sb.append(System.lineSeparator());
+    // where the reward model's pick falls short of the oracle's: the rankings' lesson per family
+    var byRm = headroom.byRewardModel();
+    sb.append(byRm == null ? "  by family, oracle:" : "  by family, oracle / reward model:");
+    oracle
+        .byFamily()
+        .forEach(
+            (family, win) -> {
+              sb.append(String.format(Locale.ROOT, " %s %.3f", family, win));
+              if (byRm != null) {
+                sb.append(String.format(Locale.ROOT, "/%.3f", byRm.byFamily().get(family)));
+              }
+            });
     return sb.append(System.lineSeparator()).toString();
   }
 
@@ -412,9 +425,11 @@ final class EvalCommand implements Callable<Integer> {
     node.put("samples_per_prompt", headroom.byOracle().samplesPerPrompt());
     node.put("best_of_n_by_oracle", headroom.byOracle().winVsSft());
     node.put("best_of_n_by_oracle_standard_error", headroom.byOracle().standardError());
+    headroom.byOracle().byFamily().forEach(node.putObject("best_of_n_by_oracle_by_family")::put);
     if (headroom.byRewardModel() != null) {
       node.put("best_of_n_by_rm", headroom.byRewardModel().winVsSft());
       node.put("best_of_n_by_rm_standard_error", headroom.byRewardModel().standardError());
+      headroom.byRewardModel().byFamily().forEach(node.putObject("best_of_n_by_rm_by_family")::put);
     }
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
   }

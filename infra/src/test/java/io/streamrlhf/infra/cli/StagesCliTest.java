@@ -338,13 +338,23 @@ class StagesCliTest {
         .contains("| PPO (gold reward) |")
         .contains("PPO (gold reward) win vs SFT over 3 x 3");
     // the best of N picked by the oracle has, prompt by prompt, an oracle score at least that of
-    // the
-    // reward model's pick among the same candidates: it wins at least as often against the same SFT
-    // samples
+    // the reward model's pick among the same candidates: it wins at least as often against the
+    // same SFT samples, overall and in every family
     var headroom = JSON.readTree(out.resolve("headroom.json").toFile());
     assertThat(headroom.get("samples_per_prompt").asInt()).isEqualTo(3);
     assertThat(headroom.get("best_of_n_by_oracle").asDouble())
         .isGreaterThanOrEqualTo(headroom.get("best_of_n_by_rm").asDouble());
+    var oracleByFamily = headroom.get("best_of_n_by_oracle_by_family");
+    var rmByFamily = headroom.get("best_of_n_by_rm_by_family");
+    assertThat(oracleByFamily.size()).isEqualTo(8);
+    oracleByFamily
+        .fieldNames()
+        .forEachRemaining(
+            family ->
+                assertThat(oracleByFamily.get(family).asDouble())
+                    .as(family)
+                    .isGreaterThanOrEqualTo(rmByFamily.get(family).asDouble()));
+    assertThat(run.out()).contains("  by family, oracle / reward model: ");
     assertThat(run.out())
         .contains("Headroom: SFT's best of 3 samples per prompt wins")
         .contains("picked by the reward model; PPO won")
