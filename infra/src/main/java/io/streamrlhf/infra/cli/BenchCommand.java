@@ -44,8 +44,9 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = {
       "Measures generation, the PPO update and the GEMM ceiling; prints one JSON object.",
-      "Streaming keys: an embedded Kafka broker and one actor with random bench-small models; rollouts/s",
-      "through Kafka vs in memory for the same prompts, and weights publish-to-apply at an idle actor.",
+      "Streaming keys: an embedded Kafka broker and one actor with random bench-small models; rollouts/s"
+          + " through Kafka vs in memory for the same prompts, and weights publish-to-apply at an idle"
+          + " actor.",
       "Shape bench-small (d_model 256, 4 layers, 4 heads; batch 16 x (32 prompt + 64 new tokens)).",
       "Times are medians over repeated runs after a warm-up; 'spread' gives min and max.",
       "With --compare-peer, rounds alternate ours and the peer's runs; ratios are medians over rounds."

@@ -27,8 +27,8 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = {
       "Runs a real Apache Kafka broker in this process and creates the loop's topics.",
-      "KRaft mode, one combined broker+controller node on 127.0.0.1; prints the bootstrap address and",
-      "serves until Ctrl-C.",
+      "KRaft mode, one combined broker+controller node on 127.0.0.1; prints the bootstrap address and"
+          + " serves until Ctrl-C.",
       "With --users, clients must log in (SASL_PLAINTEXT, mechanism PLAIN, on the client and the"
           + " controller listener) and may do only what their role needs (ACLs, nothing allowed"
           + " otherwise): the learner writes rlhf.prompts and rlhf.policy-weights and reads"

@@ -23,14 +23,15 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = {
       "Run the whole pipeline: pretrain -> SFT -> reward model -> PPO -> the evaluation table.",
-      "PPO runs through an embedded Kafka broker with two rollout actors; the policy lag (p50, p99, max)",
-      "and rollouts per second are printed beside the table.",
-      "Each stage writes its own directory under --workdir; pretrain, SFT, reward and PPO resume from",
-      "their last checkpoint (a finished one has nothing left to do), so a demo run again continues",
-      "where it stopped.",
-      "Preset tiny (default) fits about 15 minutes on 2 cores; full is the documented reproduction",
-      "(the small model and longer schedules, at most about 90 minutes), and adds the gold-reward PPO row:",
-      "PPO trained against the oracle itself (ppo --reward oracle), to tell the RL machinery from the reward model."
+      "PPO runs through an embedded Kafka broker with two rollout actors; the policy lag (p50, p99,"
+          + " max) and rollouts per second are printed beside the table.",
+      "Each stage writes its own directory under --workdir; pretrain, SFT, reward and PPO resume from"
+          + " their last checkpoint (a finished one has nothing left to do), so a demo run again"
+          + " continues where it stopped.",
+      "Preset tiny (default) fits in 15 minutes on 2 cores; full is the documented reproduction (the"
+          + " small model and longer schedules, at most about 90 minutes), and adds the gold-reward PPO"
+          + " row: PPO trained against the oracle itself (ppo --reward oracle), to tell the RL machinery"
+          + " from the reward model."
     })
 public final class DemoCommand implements Callable<Integer> {
 
