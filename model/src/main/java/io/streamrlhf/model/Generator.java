@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * Batched sampling from a {@link Gpt}: left-padded prompts of any lengths, then one token per row
@@ -251,7 +252,7 @@ public final class Generator {
         JniUtils.setNumThreads(DECODE_THREADS);
       }
       // rows[i] is the batch row whose logits are row i: the rows still sampling (all at first)
-      int[] rows = java.util.stream.IntStream.range(0, batch).toArray();
+      int[] rows = IntStream.range(0, batch).toArray();
       for (int step = 0; ; step++) {
         if (observer != null) {
           observer.onStep(step, rows, logits);

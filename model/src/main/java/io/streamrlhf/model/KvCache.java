@@ -67,11 +67,6 @@ final class KvCache {
     return values[layer];
   }
 
-  /** Rows the cache holds. */
-  long batch() {
-    return batch;
-  }
-
   /**
    * Keeps only {@code rows} (indices into the current rows, ascending), in that order: the rows
    * still sampling once others have ended, so later steps compute nothing for finished rows. Copies

@@ -29,8 +29,8 @@ import picocli.CommandLine.Option;
           + " mean and std of the RM's scores on SFT samples with the checkpoint (PPO normalises rewards with"
           + " them).",
       "Settings (keys of the effective config printed at start, e.g. responses_per_prompt, training_prompts,"
-          + " learning_rate) come from --config and --set; the tiny-preset defaults take about four"
-          + " minutes on 2 cores, most of it sampling.",
+          + " learning_rate) come from --config and --set; the tiny-preset defaults take about three"
+          + " minutes on 2 cores.",
       "The sampled and ranked sets are saved in --out (ranked-sets.json) before training, so --resume"
           + " continues a killed run on the same data from its last checkpoint."
     })
