@@ -4,9 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 
 /**
@@ -217,6 +220,17 @@ public final class AdamW implements AutoCloseable {
    * step count.
    */
   public WeightSnapshot state() {
+    if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+        && firstMoments.stream().allMatch(m -> m.getDataType() == DataType.FLOAT32)) {
+      // the streaming learner checkpoints after every update: one copy of each moment into an
+      // array of the exact size, where NDList.encode duplicates, then copies three times
+      var byName = new LinkedHashMap<String, NDArray>();
+      for (int i = 0; i < names.size(); i++) {
+        byName.put(FIRST_MOMENT + names.get(i), firstMoments.get(i));
+        byName.put(SECOND_MOMENT + names.get(i), secondMoments.get(i));
+      }
+      return new WeightSnapshot(steps, SafetensorsLayout.write(byName, DataType.FLOAT32));
+    }
     try (var list = new NDList()) {
       for (int i = 0; i < names.size(); i++) {
         list.add(named(firstMoments.get(i).duplicate(), FIRST_MOMENT + names.get(i)));

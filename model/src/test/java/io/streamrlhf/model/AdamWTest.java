@@ -77,6 +77,50 @@ class AdamWTest {
   }
 
   @Test
+  void stateIsStandardSafetensorsAndResumesTheSameSteps() {
+    try (var model = Gpt.create(MINI, 3);
+        var copy = Gpt.create(MINI, 4)) {
+      model.requireGradients();
+      copy.requireGradients();
+      try (var adam = new AdamW(model, new AdamW.Settings(0.9, 0.95, 0.1, 1.0))) {
+        for (int i = 0; i < 2; i++) {
+          backward(model);
+          adam.step(0.01);
+        }
+        var state = adam.state();
+        assertThat(state.version()).isEqualTo(2);
+        // DJL reads it back: both moments of every parameter, by PyTorch's names, not all zero
+        try (var scope = ai.djl.ndarray.NDManager.newBaseManager()) {
+          var decoded = ai.djl.ndarray.NDList.decode(scope, state.safetensors());
+          assertThat(decoded).hasSize(2 * model.parameters().size());
+          for (var e : model.parameters().entrySet()) {
+            var second = decoded.get("exp_avg_sq." + e.getKey());
+            assertThat(decoded.get("exp_avg." + e.getKey()).getShape())
+                .isEqualTo(e.getValue().getShape());
+            assertThat(second.getShape()).isEqualTo(e.getValue().getShape());
+          }
+          assertThat(decoded.get("exp_avg_sq.tok_emb").max().getFloat()).isGreaterThan(0f);
+        }
+        // a second optimiser restored from it, on the same weights, takes the same next step
+        copy.load(model.snapshot(0));
+        try (var resumed = new AdamW(copy, new AdamW.Settings(0.9, 0.95, 0.1, 1.0))) {
+          resumed.restore(state);
+          backward(model);
+          backward(copy);
+          adam.step(0.01);
+          resumed.step(0.01);
+          for (var e : model.parameters().entrySet()) {
+            assertThat(copy.parameters().get(e.getKey()).toFloatArray())
+                .as(e.getKey())
+                .containsExactly(e.getValue().toFloatArray());
+          }
+          assertThat(resumed.state().safetensors()).isEqualTo(adam.state().safetensors());
+        }
+      }
+    }
+  }
+
+  @Test
   void perParameterLearningRatesScaleEachParametersFirstStep() {
     try (var model = Gpt.create(MINI, 5)) {
       model.requireGradients();
