@@ -4,10 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -220,24 +218,12 @@ public final class AdamW implements AutoCloseable {
    * step count.
    */
   public WeightSnapshot state() {
-    if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
-        && firstMoments.stream().allMatch(m -> m.getDataType() == DataType.FLOAT32)) {
-      // the streaming learner checkpoints after every update: one copy of each moment into an
-      // array of the exact size, where NDList.encode duplicates, then copies three times
-      var byName = new LinkedHashMap<String, NDArray>();
-      for (int i = 0; i < names.size(); i++) {
-        byName.put(FIRST_MOMENT + names.get(i), firstMoments.get(i));
-        byName.put(SECOND_MOMENT + names.get(i), secondMoments.get(i));
-      }
-      return new WeightSnapshot(steps, SafetensorsLayout.write(byName, DataType.FLOAT32));
+    var byName = new LinkedHashMap<String, NDArray>();
+    for (int i = 0; i < names.size(); i++) {
+      byName.put(FIRST_MOMENT + names.get(i), firstMoments.get(i));
+      byName.put(SECOND_MOMENT + names.get(i), secondMoments.get(i));
     }
-    try (var list = new NDList()) {
-      for (int i = 0; i < names.size(); i++) {
-        list.add(named(firstMoments.get(i).duplicate(), FIRST_MOMENT + names.get(i)));
-        list.add(named(secondMoments.get(i).duplicate(), SECOND_MOMENT + names.get(i)));
-      }
-      return new WeightSnapshot(steps, list.encode(NDList.Encoding.SAFETENSORS));
-    }
+    return new WeightSnapshot(steps, SafetensorsLayout.encode(byName));
   }
 
   /** Restores moments and step count written by {@link #state()} for a model of the same shape. */
@@ -264,11 +250,6 @@ public final class AdamW implements AutoCloseable {
               + target.getShape());
     }
     target.set(source.toType(target.getDataType(), false).toByteBuffer());
-  }
-
-  private static NDArray named(NDArray array, String name) {
-    array.setName(name);
-    return array;
   }
 
   @Override

@@ -36,18 +36,7 @@ final class ParameterSnapshots {
    * gradient.
    */
   WeightSnapshot encode(long version) {
-    if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
-      return new WeightSnapshot(version, SafetensorsLayout.write(parameters, dataType));
-    }
-    try (var list = new NDList()) {
-      // Encode copies: the list's close() must not free the live parameters.
-      for (var entry : parameters.entrySet()) {
-        var copy = entry.getValue().toType(DataType.FLOAT32, true);
-        copy.setName(entry.getKey());
-        list.add(copy);
-      }
-      return new WeightSnapshot(version, list.encode(NDList.Encoding.SAFETENSORS));
-    }
+    return new WeightSnapshot(version, SafetensorsLayout.encode(parameters));
   }
 
   /**

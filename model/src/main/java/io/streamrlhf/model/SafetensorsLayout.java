@@ -1,6 +1,7 @@
 package io.streamrlhf.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.types.DataType;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,12 +28,29 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
   record Entry(String dtype, long[] shape, int from, int to) {}
 
   /**
-   * The tensors as float32 safetensors, written straight into one array of the exact size (DJL's
-   * {@code NDList.encode} grows a stream by doubling and copies it out again: three times the bytes
-   * for a 13 MB model). Tensors in map order; the header is padded with spaces to 8 bytes as the
-   * format allows. Little-endian hosts only (the format is little-endian).
+   * The tensors as one float32 safetensors payload, in map order: what a weight snapshot or the
+   * optimizer state travels and is checkpointed as. On a little-endian host (every CPU we run on)
+   * the bytes are written straight into one array of the exact size (DJL's {@code NDList.encode}
+   * grows a stream by doubling and copies it out again: three times the bytes for a 13 MB model),
+   * the header padded with spaces to 8 bytes as the format allows; elsewhere {@code NDList.encode}
+   * of float32 copies. Leaves the tensors as they are; call without gradient.
    */
-  static byte[] write(Map<String, NDArray> tensors, DataType dataType) {
+  static byte[] encode(Map<String, NDArray> tensors) {
+    if (ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {
+      return write(tensors);
+    }
+    try (var list = new NDList()) {
+      // copies: the list's close() must not free the caller's tensors
+      for (var entry : tensors.entrySet()) {
+        var copy = entry.getValue().toType(DataType.FLOAT32, true);
+        copy.setName(entry.getKey());
+        list.add(copy);
+      }
+      return list.encode(NDList.Encoding.SAFETENSORS);
+    }
+  }
+
+  private static byte[] write(Map<String, NDArray> tensors) {
     var header = new LinkedHashMap<String, Object>();
     long offset = 0;
     for (var entry : tensors.entrySet()) {
@@ -66,7 +84,7 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
     buffer.putLong(padded).put(json);
     while (buffer.position() < Long.BYTES + padded) buffer.put((byte) ' ');
     for (var tensor : tensors.values()) {
-      if (dataType == DataType.FLOAT32) {
+      if (tensor.getDataType() == DataType.FLOAT32) {
         buffer.put(tensor.toByteBuffer());
       } else {
         try (var copy = tensor.toType(DataType.FLOAT32, true)) {
