@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -136,18 +137,19 @@ final class EvalCommand implements Callable<Integer> {
     if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1");
     if (Files.exists(out) && !Files.isDirectory(out))
       throw new UserError("--out " + out + " is a file: give a directory");
-    var rows = new ArrayList<Evaluation.Row>();
+    // a set: "base,base-3shot" names the 3-shot row twice, and it is evaluated once
+    var selected = new LinkedHashSet<Evaluation.Row>();
     for (var name : models) {
       switch (name.trim().toLowerCase(Locale.ROOT)) {
         case "base" -> {
-          rows.add(Evaluation.Row.BASE);
-          rows.add(Evaluation.Row.BASE_3SHOT);
+          selected.add(Evaluation.Row.BASE);
+          selected.add(Evaluation.Row.BASE_3SHOT);
         }
-        case "base-0shot" -> rows.add(Evaluation.Row.BASE);
-        case "base-3shot" -> rows.add(Evaluation.Row.BASE_3SHOT);
-        case "sft" -> rows.add(Evaluation.Row.SFT);
-        case "ppo" -> rows.add(Evaluation.Row.PPO);
-        case "ppo-gold" -> rows.add(Evaluation.Row.PPO_GOLD);
+        case "base-0shot" -> selected.add(Evaluation.Row.BASE);
+        case "base-3shot" -> selected.add(Evaluation.Row.BASE_3SHOT);
+        case "sft" -> selected.add(Evaluation.Row.SFT);
+        case "ppo" -> selected.add(Evaluation.Row.PPO);
+        case "ppo-gold" -> selected.add(Evaluation.Row.PPO_GOLD);
         default ->
             throw new UserError(
                 "--models: unknown row '"
@@ -155,8 +157,8 @@ final class EvalCommand implements Callable<Integer> {
                     + "': use base, base-0shot, base-3shot, sft, ppo, ppo-gold");
       }
     }
-    if (ppoGold != null && !rows.contains(Evaluation.Row.PPO_GOLD))
-      rows.add(Evaluation.Row.PPO_GOLD);
+    if (ppoGold != null) selected.add(Evaluation.Row.PPO_GOLD);
+    var rows = new ArrayList<>(selected);
     for (var dir : new Path[] {base, sft, ppo, ppoGold, rm}) {
       if (dir != null && !Checkpoint.exists(dir))
         throw new UserError(dir + " holds no model checkpoint");

@@ -208,6 +208,8 @@ class StagesCliTest {
     var run =
         run(
             "eval",
+            "--models",
+            "base,base-3shot,sft,ppo", // base names both base rows: the 3-shot row is named twice
             "--base",
             base.toString(),
             "--sft",
@@ -220,7 +222,7 @@ class StagesCliTest {
             "8");
     assertThat(run.exitCode()).as(run.err()).isZero();
     var lines = Files.readAllLines(out.resolve("eval.jsonl"));
-    assertThat(lines).hasSize(3 * 16); // base, base 3-shot, sft
+    assertThat(lines).hasSize(3 * 16); // base, base 3-shot, sft: each row once
     var first = JSON.readTree(lines.get(0));
     assertThat(first.fieldNames())
         .toIterable()
