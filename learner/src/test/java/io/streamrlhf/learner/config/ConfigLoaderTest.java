@@ -159,7 +159,7 @@ class ConfigLoaderTest {
     // the full preset keeps the schedule it was measured with when the tiny defaults move
     var fullPpo = ConfigLoader.load(PpoConfig.defaults(), "full", null, List.of());
     assertThat(List.of(fullPpo.updates(), fullPpo.epochsPerBatch(), fullPpo.evalEveryUpdates()))
-        .containsExactly(300, 4, 10);
+        .containsExactly(600, 1, 20);
     assertThat(ConfigLoader.load(RewardConfig.defaults(), "full", null, List.of()).epochs())
         .isEqualTo(2);
     var file = dir.resolve("sft.yaml");
