@@ -439,10 +439,14 @@ public final class Gpt implements AutoCloseable {
    * log π(response | prompt) of each row, summed over the response's tokens, at temperature 1: [B].
    */
   public NDArray sequenceLogLikelihood(ScoringBatch batch) {
-    var scores = score(batch, 1f);
-    return scores
+    return sequenceLogLikelihood(score(batch, 1f));
+  }
+
+  /** The same from token scores already computed at temperature 1: the masked sum per row, [B]. */
+  public static NDArray sequenceLogLikelihood(TokenScores atTemperatureOne) {
+    return atTemperatureOne
         .logProbs()
-        .mul(scores.mask().toType(scores.logProbs().getDataType(), false))
+        .mul(atTemperatureOne.mask().toType(atTemperatureOne.logProbs().getDataType(), false))
         .sum(new int[] {1});
   }
 

@@ -11,6 +11,16 @@ import ai.djl.ndarray.NDArray;
 public interface RewardFunction extends AutoCloseable {
   NDArray scores(ScoringBatch batch);
 
+  /**
+   * {@link #scores(ScoringBatch)} for a caller that has already scored {@code batch} under {@code
+   * scoredBy} at temperature 1 ({@code atTemperatureOne}): a reward that reads that model's
+   * likelihood takes it from there instead of a second forward pass. The same numbers either way;
+   * the default ignores them.
+   */
+  default NDArray scores(ScoringBatch batch, Gpt scoredBy, Gpt.TokenScores atTemperatureOne) {
+    return scores(batch);
+  }
+
   @Override
   default void close() {}
 }

@@ -31,6 +31,19 @@ public record RewardModel(Gpt model, Gpt sft, double likelihoodWeight) implement
         : head.add(Scalars.times(sft.sequenceLogLikelihood(batch), likelihoodWeight));
   }
 
+  /**
+   * The score with log π_SFT(y|x) summed from {@code atTemperatureOne} when {@code scoredBy} is the
+   * SFT model this reward reads: a rollout actor has those log-probs already (the reference's, for
+   * the KL), so the likelihood term costs no forward pass of its own.
+   */
+  @Override
+  public NDArray scores(ScoringBatch batch, Gpt scoredBy, Gpt.TokenScores atTemperatureOne) {
+    if (likelihoodWeight == 0 || scoredBy != sft) return scores(batch);
+    return model
+        .rewardScores(batch)
+        .add(Scalars.times(Gpt.sequenceLogLikelihood(atTemperatureOne), likelihoodWeight));
+  }
+
   /** The scalar head alone, r_θ without the likelihood term. */
   public NDArray headScores(ScoringBatch batch) {
     return model.rewardScores(batch);

@@ -117,8 +117,15 @@ public final class RolloutGenerator {
               try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
                 var batch = ScoringBatch.of(scope, rows, responses);
                 // log π_SFT at the sampling temperature, so the KL compares like with like
-                var ref = reference.score(batch, temperature).logProbs().toFloatArray();
-                var rm = reward.scores(batch).toType(DataType.FLOAT32, false).toFloatArray();
+                var refScores = reference.score(batch, temperature);
+                var ref = refScores.logProbs().toFloatArray();
+                // at temperature 1 they are also the likelihood a reward model's score may read
+                var rm =
+                    (temperature == 1f
+                            ? reward.scores(batch, reference, refScores)
+                            : reward.scores(batch))
+                        .toType(DataType.FLOAT32, false)
+                        .toFloatArray();
                 return new Scored(ref, rm, batch.responseWidth());
               }
             });

@@ -159,6 +159,33 @@ class GptForwardTest {
     }
   }
 
+  @Test
+  void theLikelihoodTermReadFromTheReferencesTokenScoresIsTheSameScore() {
+    var prompts =
+        List.of(ByteTokenizer.encode("Reverse abc.\n"), ByteTokenizer.encode("Add 2 3.\n"));
+    var responses =
+        List.of(new int[] {'c', 'b', 'a', ByteTokenizer.EOS}, ByteTokenizer.encode("5 ok"));
+    try (NDManager m = NDManager.newBaseManager();
+        var head = Gpt.create(SHAPE, 11);
+        var other = Gpt.create(SHAPE, 13)) {
+      var batch = ScoringBatch.of(m, prompts, responses);
+      var reward = new RewardModel(head, model, 0.7);
+      float[] own = Gpt.withoutGradient(() -> reward.scores(batch)).toFloatArray();
+      // the SFT model's scores at temperature 1, as a rollout actor computes them for the KL
+      float[] reused =
+          Gpt.withoutGradient(() -> reward.scores(batch, model, model.score(batch, 1f)))
+              .toFloatArray();
+      assertThat(reused).containsExactly(own);
+      // scores from a model the reward does not read are ignored, not summed in
+      float[] fromOther =
+          Gpt.withoutGradient(() -> reward.scores(batch, other, other.score(batch, 1f)))
+              .toFloatArray();
+      assertThat(fromOther).containsExactly(own);
+      float[] headAlone = Gpt.withoutGradient(() -> head.rewardScores(batch)).toFloatArray();
+      assertThat(own[0]).isNotEqualTo(headAlone[0]);
+    }
+  }
+
   static NDArray tokens(NDManager m, List<int[]> rows, int width) {
     long[] out = new long[rows.size() * width];
     java.util.Arrays.fill(out, ByteTokenizer.PAD);
