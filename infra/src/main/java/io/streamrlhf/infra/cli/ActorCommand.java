@@ -40,14 +40,7 @@ final class ActorCommand implements Callable<Integer> {
 
   @CommandLine.Mixin ConfigOptions settings;
 
-  @Option(
-      names = "--bootstrap",
-      required = true,
-      paramLabel = "HOST:PORT",
-      description = "Kafka bootstrap servers.")
-  String bootstrap;
-
-  @Mixin KafkaConfigOption kafkaConfig;
+  @Mixin KafkaClusterOptions cluster;
 
   @Mixin WeightKeyOptions weightKeys;
 
@@ -100,7 +93,7 @@ final class ActorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     cpus.pin(); // before any model loads the engine
-    var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
+    var kafka = cluster.access(); // the cheap checks first
     var keys = weightKeys.keys();
     var swapMode = WeightSwaps.parse(swap);
     var store = weightStore.store();

@@ -61,14 +61,7 @@ import picocli.CommandLine.Option;
 final class GatewayCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(
-      names = "--bootstrap",
-      required = true,
-      paramLabel = "HOST:PORT",
-      description = "Kafka bootstrap servers.")
-  String bootstrap;
-
-  @Mixin KafkaConfigOption kafkaConfig;
+  @Mixin KafkaClusterOptions cluster;
 
   @Option(
       names = "--host",
@@ -139,7 +132,7 @@ final class GatewayCommand implements Callable<Integer> {
     var out = spec.commandLine().getOut();
     var givenToken = firstOf(token, System.getenv("RLHF_GATEWAY_TOKEN"));
     var apiToken = givenToken != null ? givenToken : GatewaySettings.generateToken();
-    var kafka = kafkaConfig.access(bootstrap);
+    var kafka = cluster.access();
     GatewaySettings settings;
     try {
       settings =
@@ -175,7 +168,7 @@ final class GatewayCommand implements Callable<Integer> {
               + "; choose another --port",
           e);
     }
-    println(out, "Feedback gateway for " + bootstrap + ": open " + node.url());
+    println(out, "Feedback gateway for " + cluster.bootstrap + ": open " + node.url());
     if (givenToken == null) println(out, "Token (generated; paste it into the page): " + apiToken);
     println(
         out,

@@ -34,14 +34,7 @@ import picocli.CommandLine.Option;
 final class LabelersCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
-  @Option(
-      names = "--bootstrap",
-      required = true,
-      paramLabel = "HOST:PORT",
-      description = "Kafka bootstrap servers.")
-  String bootstrap;
-
-  @Mixin KafkaConfigOption kafkaConfig;
+  @Mixin KafkaClusterOptions cluster;
 
   @Option(
       names = "--rate",
@@ -130,7 +123,7 @@ final class LabelersCommand implements Callable<Integer> {
               + ", got "
               + calibrationRequests);
     return new LabelerSettings(
-        kafkaConfig.access(bootstrap),
+        cluster.access(),
         group,
         rate,
         labelers,

@@ -35,14 +35,7 @@ final class LearnerCommand implements Callable<Integer> {
 
   @CommandLine.Mixin LearnerOptions learner;
 
-  @Option(
-      names = "--bootstrap",
-      required = true,
-      paramLabel = "HOST:PORT",
-      description = "Kafka bootstrap servers.")
-  String bootstrap;
-
-  @Mixin KafkaConfigOption kafkaConfig;
+  @Mixin KafkaClusterOptions cluster;
 
   @Mixin SigningKeyOption signingKey;
 
@@ -60,7 +53,7 @@ final class LearnerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     cpus.pin(); // before any model loads the engine
     var out = spec.commandLine().getOut();
-    var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
+    var kafka = cluster.access(); // the cheap checks first
     var signer = signingKey.signer(out);
     var config = learner.config(true);
     var store = weightStore.store();

@@ -43,14 +43,7 @@ final class RewardTrainerCommand implements Callable<Integer> {
 
   @Mixin StageOptions stage;
 
-  @Option(
-      names = "--bootstrap",
-      required = true,
-      paramLabel = "HOST:PORT",
-      description = "Kafka bootstrap servers.")
-  String bootstrap;
-
-  @Mixin KafkaConfigOption kafkaConfig;
+  @Mixin KafkaClusterOptions cluster;
 
   @Mixin SigningKeyOption signingKey;
 
@@ -86,7 +79,7 @@ final class RewardTrainerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    var kafka = kafkaConfig.access(bootstrap); // the cheap checks first
+    var kafka = cluster.access(); // the cheap checks first
     var signer = signingKey.signer(spec.commandLine().getOut());
     var config = stage.config(OnlineRewardConfig.defaults(), List.of());
     StageOptions.requireCheckpoint("--sft", sft, "sft");
