@@ -161,7 +161,7 @@ class ConfigLoaderTest {
     assertThat(List.of(fullPpo.updates(), fullPpo.epochsPerBatch(), fullPpo.evalEveryUpdates()))
         .containsExactly(600, 1, 20);
     assertThat(ConfigLoader.load(RewardConfig.defaults(), "full", null, List.of()).epochs())
-        .isEqualTo(2);
+        .isEqualTo(1);
     var file = dir.resolve("sft.yaml");
     Files.writeString(file, "steps: 20\n");
     var layered =
