@@ -25,10 +25,9 @@ public record RewardModel(Gpt model, Gpt sft, double likelihoodWeight) implement
 
   @Override
   public NDArray scores(ScoringBatch batch) {
-    var head = model.rewardScores(batch);
     return likelihoodWeight == 0
-        ? head
-        : head.add(Scalars.times(sft.sequenceLogLikelihood(batch), likelihoodWeight));
+        ? model.rewardScores(batch)
+        : scores(batch, sft, sft.score(batch, 1f));
   }
 
   /**
