@@ -32,6 +32,8 @@ import java.util.Objects;
  *     steps of a batch ({@link WeightSwap})
  * @param weightStore where policy versions published as pointers are read from (a directory shared
  *     with the learner); null: the actor takes only versions whose bytes are on the topic
+ * @param intraOpThreads PyTorch threads the actor's sampling may use; 0 leaves the process default
+ *     (every core). An actor that shares its cores with the learner's process takes one.
  */
 public record ActorSettings(
     String actorId,
@@ -47,7 +49,8 @@ public record ActorSettings(
     int labelResponses,
     TrustedWeightKeys weightKeys,
     WeightSwap swap,
-    WeightStore weightStore) {
+    WeightStore weightStore,
+    int intraOpThreads) {
   /** The consumer group of the loop's actors. */
   public static final String DEFAULT_GROUP = "rlhf-actors";
 
@@ -74,6 +77,9 @@ public record ActorSettings(
     if (labelResponses < 2)
       throw new IllegalArgumentException(
           "a label request needs at least 2 responses to rank, got " + labelResponses);
+    if (intraOpThreads < 0)
+      throw new IllegalArgumentException(
+          "intra-op threads must be >= 0 (0: the process default), got " + intraOpThreads);
   }
 
   /** An actor of a plaintext cluster that applies weights unchecked. */
@@ -112,7 +118,8 @@ public record ActorSettings(
         DEFAULT_LABEL_RESPONSES,
         TrustedWeightKeys.none(),
         WeightSwap.DEFAULT,
-        null);
+        null,
+        0);
   }
 
   public ActorSettings withVersionWait(Duration wait) {
@@ -146,6 +153,11 @@ public record ActorSettings(
     return edit(c -> c.weightStore = store);
   }
 
+  /** Samples with {@code threads} PyTorch threads (0: the process default). */
+  public ActorSettings withIntraOpThreads(int threads) {
+    return edit(c -> c.intraOpThreads = threads);
+  }
+
   /**
    * These settings with some changed: {@code change} sets them on a copy, which is checked anew.
    */
@@ -171,6 +183,7 @@ public record ActorSettings(
     TrustedWeightKeys weightKeys;
     WeightSwap swap;
     WeightStore weightStore;
+    int intraOpThreads;
 
     Editable(ActorSettings s) {
       actorId = s.actorId;
@@ -187,6 +200,7 @@ public record ActorSettings(
       weightKeys = s.weightKeys;
       swap = s.swap;
       weightStore = s.weightStore;
+      intraOpThreads = s.intraOpThreads;
     }
 
     ActorSettings build() {
@@ -204,7 +218,8 @@ public record ActorSettings(
           labelResponses,
           weightKeys,
           swap,
-          weightStore);
+          weightStore,
+          intraOpThreads);
     }
   }
 }

@@ -244,6 +244,8 @@ public final class RolloutActor extends VerticleBase {
     if (!running) return;
     try {
       Gpt.inferenceOnlyThread(); // worker-pool threads vary; grad mode is per thread
+      int threads = settings.intraOpThreads();
+      if (threads > 0 && Gpt.intraOpThreads() != threads) Gpt.intraOpThreads(threads);
       applyPendingPolicy();
       applyPendingReward();
       boolean ready = version >= 0 && reward != null;

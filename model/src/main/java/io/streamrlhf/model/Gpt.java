@@ -520,6 +520,23 @@ public final class Gpt implements AutoCloseable {
     JniUtils.setGradMode(false);
   }
 
+  /** The intra-op threads this thread's PyTorch ops run on. */
+  public static int intraOpThreads() {
+    Engine.getEngine("PyTorch");
+    return JniUtils.getNumThreads();
+  }
+
+  /**
+   * Runs this thread's PyTorch ops on {@code threads} intra-op threads. PyTorch keeps the count per
+   * thread (OpenMP's ICV, MKL's thread-local setting); the call also sets the count that threads
+   * which have not run an op yet start with.
+   */
+  public static void intraOpThreads(int threads) {
+    if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+    Engine.getEngine("PyTorch");
+    JniUtils.setNumThreads(threads);
+  }
+
   // ---------------------------------------------------------------- weights
 
   /** All parameters, safetensors-encoded, stamped with {@code version} and a SHA-256 checksum. */

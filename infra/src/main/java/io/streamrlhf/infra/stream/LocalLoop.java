@@ -13,6 +13,7 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
+import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.schemas.WeightModel;
@@ -140,6 +141,11 @@ public final class LocalLoop {
       UnaryOperator<RolloutActor.Models> injectFaults)
       throws IOException {
     if (actors < 1) throw new IllegalArgumentException("--actors must be >= 1, got " + actors);
+    // The actors and the learner share this machine's cores. PyTorch's default gives every part
+    // every core, and the parts then wait on each other's threads: each actor samples on one
+    // thread (its decode steps use one anyway) and the learner takes the rest, at least one.
+    int callerThreads = Gpt.intraOpThreads();
+    int learnerThreads = Math.max(1, Runtime.getRuntime().availableProcessors() - actors);
     EmbeddedKafka broker = null;
     Vertx vertx = null;
     Supervisor supervisor = null;
@@ -187,7 +193,8 @@ public final class LocalLoop {
         var settings =
             actorSettings.apply(
                 settings("actor-" + i, kafka, config)
-                    .withWeightKeys(TrustedWeightKeys.none().with(WeightModel.POLICY, learnerKey)));
+                    .withWeightKeys(TrustedWeightKeys.none().with(WeightModel.POLICY, learnerKey))
+                    .withIntraOpThreads(1));
         store = settings.weightStore();
         var on = vertx;
         supervisor.start(settings.actorId(), () -> ActorNode.deploy(on, settings, models, log));
@@ -196,7 +203,11 @@ public final class LocalLoop {
       var learner = KafkaRollouts.Settings.of(kafka).withWeightStore(store);
       var summary =
           whileActorsRun(
-              supervisor, () -> KafkaRollouts.learn(config, learner, sftDir, rmDir, outDir, out));
+              supervisor,
+              () -> {
+                Gpt.intraOpThreads(learnerThreads);
+                return KafkaRollouts.learn(config, learner, sftDir, rmDir, outDir, out);
+              });
       awaitFinalWeights(newest, actors, config.updates(), out);
       long[] millis;
       synchronized (swaps) {
@@ -218,6 +229,7 @@ public final class LocalLoop {
       }
       if (vertx != null) vertx.close().toCompletionStage().toCompletableFuture().join();
       if (broker != null) broker.close();
+      Gpt.intraOpThreads(callerThreads); // also the count threads started later begin with
     }
   }
 
