@@ -184,6 +184,11 @@ public final class Gpt implements AutoCloseable {
     return config;
   }
 
+  /** Where the parameters live. */
+  public ComputeDevice device() {
+    return manager.getDevice().isGpu() ? ComputeDevice.GPU : ComputeDevice.CPU;
+  }
+
   public DataType dataType() {
     return dataType;
   }

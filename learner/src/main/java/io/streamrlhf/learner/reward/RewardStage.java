@@ -4,6 +4,7 @@ import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
 import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.GenerationWorkers;
 import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
@@ -433,39 +434,61 @@ public final class RewardStage {
       String stage,
       PrintWriter out,
       long started) {
+    int batches = (tasks.size() + PROMPTS_PER_GENERATION - 1) / PROMPTS_PER_GENERATION;
+    // every batch's seed drawn up front, in batch order: the samples do not depend on which worker
+    // runs a batch or when
+    var seeds = new long[batches];
+    for (int i = 0; i < batches; i++) seeds[i] = rng.nextLong();
+    var sampled =
+        GenerationWorkers.map(
+            model,
+            batches,
+            GenerationWorkers.defaultWorkers(model),
+            (copy, i) -> {
+              int start = i * PROMPTS_PER_GENERATION;
+              var chunk =
+                  tasks.subList(start, Math.min(tasks.size(), start + PROMPTS_PER_GENERATION));
+              return sampleChunk(copy, chunk, k, temperature, seeds[i]);
+            },
+            i -> {
+              int done = Math.min(tasks.size(), (i + 1) * PROMPTS_PER_GENERATION);
+              if (i % 10 == 9 || i == batches - 1) {
+                out.printf(
+                    "%s: sampled %d/%d prompts x %d  %.0f s%n",
+                    stage, done, tasks.size(), k, seconds(started));
+                out.flush();
+              }
+            });
     var sets = new ArrayList<SampledSet>(tasks.size());
-    for (int start = 0; start < tasks.size(); start += PROMPTS_PER_GENERATION) {
-      var chunk = tasks.subList(start, Math.min(tasks.size(), start + PROMPTS_PER_GENERATION));
-      var prompts = new ArrayList<int[]>();
-      for (var task : chunk) {
-        var prompt = ByteTokenizer.encode(task.prompt());
-        for (int i = 0; i < k; i++) prompts.add(prompt);
+    sampled.forEach(sets::addAll);
+    return sets;
+  }
+
+  /** K samples for each task of {@code chunk} in one batched generate call, oracle-scored. */
+  private static List<SampledSet> sampleChunk(
+      Gpt model, List<Task> chunk, int k, double temperature, long seed) {
+    var prompts = new ArrayList<int[]>();
+    for (var task : chunk) {
+      var prompt = ByteTokenizer.encode(task.prompt());
+      for (int i = 0; i < k; i++) prompts.add(prompt);
+    }
+    var sampling = new Generator.Sampling(Completion.MAX_NEW_TOKENS, (float) temperature, 0, seed);
+    var completions = new Generator(model).generate(prompts, sampling);
+    var sets = new ArrayList<SampledSet>(chunk.size());
+    for (int t = 0; t < chunk.size(); t++) {
+      var responses = new ArrayList<int[]>(k);
+      var scores = new double[k];
+      for (int i = 0; i < k; i++) {
+        var completion = completions.get(t * k + i);
+        responses.add(completion.tokens());
+        scores[i] =
+            Oracle.grade(
+                    chunk.get(t),
+                    ByteTokenizer.decode(completion.tokens()),
+                    completion.terminated())
+                .score();
       }
-      var sampling =
-          new Generator.Sampling(Completion.MAX_NEW_TOKENS, (float) temperature, 0, rng.nextLong());
-      var completions = new Generator(model).generate(prompts, sampling);
-      for (int t = 0; t < chunk.size(); t++) {
-        var responses = new ArrayList<int[]>(k);
-        var scores = new double[k];
-        for (int i = 0; i < k; i++) {
-          var completion = completions.get(t * k + i);
-          responses.add(completion.tokens());
-          scores[i] =
-              Oracle.grade(
-                      chunk.get(t),
-                      ByteTokenizer.decode(completion.tokens()),
-                      completion.terminated())
-                  .score();
-        }
-        sets.add(new SampledSet(chunk.get(t), prompts.get(t * k), responses, scores));
-      }
-      if ((start / PROMPTS_PER_GENERATION) % 10 == 9
-          || start + PROMPTS_PER_GENERATION >= tasks.size()) {
-        out.printf(
-            "%s: sampled %d/%d prompts x %d  %.0f s%n",
-            stage, sets.size(), tasks.size(), k, seconds(started));
-        out.flush();
-      }
+      sets.add(new SampledSet(chunk.get(t), prompts.get(t * k), responses, scores));
     }
     return sets;
   }
