@@ -56,6 +56,9 @@ public final class GenerationWorkers {
       }
       return results;
     }
+    // the workers' one-thread setting is also the count threads started later begin with: the
+    // caller's count is put back as that default when they are done
+    int callerThreads = Gpt.intraOpThreads();
     var snapshot = model.snapshot(0);
     var pending = new ArrayList<CompletableFuture<T>>(batches);
     for (int i = 0; i < batches; i++) pending.add(new CompletableFuture<>());
@@ -104,6 +107,7 @@ public final class GenerationWorkers {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+      Gpt.intraOpThreads(callerThreads);
     }
   }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -99,5 +100,30 @@ class GenerationWorkersTest {
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("batch 3 broke");
     assertThat(ran).contains(3);
+  }
+
+  @Test
+  void threadsStartedAfterwardsBeginWithTheCallersCountNotTheWorkersOne() throws Exception {
+    int mine = Gpt.intraOpThreads();
+    try {
+      Gpt.intraOpThreads(3);
+      GenerationWorkers.map(model, 4, 2, (copy, i) -> sample(copy, i), i -> {});
+      var startedWith = new CompletableFuture<Integer>();
+      var later =
+          new Thread(
+              () -> {
+                try {
+                  startedWith.complete(Gpt.intraOpThreads());
+                } catch (Throwable t) {
+                  startedWith.completeExceptionally(t);
+                }
+              });
+      later.start();
+      later.join();
+      assertThat(startedWith.get()).isEqualTo(3);
+      assertThat(Gpt.intraOpThreads()).isEqualTo(3);
+    } finally {
+      Gpt.intraOpThreads(mine);
+    }
   }
 }
