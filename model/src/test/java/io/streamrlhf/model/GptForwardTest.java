@@ -1,6 +1,7 @@
 package io.streamrlhf.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -164,7 +165,7 @@ class GptForwardTest {
     var prompts =
         List.of(ByteTokenizer.encode("Reverse abc.\n"), ByteTokenizer.encode("Add 2 3.\n"));
     var responses =
-        List.of(new int[] {'c', 'b', 'a', ByteTokenizer.EOS}, ByteTokenizer.encode("5 ok"));
+        List.of(new int[] {'c', 'b', 'a', ByteTokenizer.EOS}, ByteTokenizer.encode("5 is ok"));
     try (NDManager m = NDManager.newBaseManager();
         var head = Gpt.create(SHAPE, 11);
         var other = Gpt.create(SHAPE, 13)) {
@@ -176,13 +177,27 @@ class GptForwardTest {
           Gpt.withoutGradient(() -> reward.scores(batch, model, model.score(batch, 1f)))
               .toFloatArray();
       assertThat(reused).containsExactly(own);
+      // the score is head + w·Σ log π_SFT over the response's real tokens, summed here in Java
+      var sftScores = Gpt.withoutGradient(() -> model.score(batch, 1f));
+      float[] logProbs = sftScores.logProbs().toFloatArray();
+      float[] mask =
+          sftScores.mask().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray();
+      float[] headScores = Gpt.withoutGradient(() -> head.rewardScores(batch)).toFloatArray();
+      int width = logProbs.length / prompts.size();
+      for (int b = 0; b < prompts.size(); b++) {
+        double likelihood = 0;
+        for (int t = 0; t < width; t++) likelihood += mask[b * width + t] * logProbs[b * width + t];
+        assertThat(likelihood).isLessThan(0);
+        assertThat((double) own[b])
+            .as("row %d", b)
+            .isCloseTo(headScores[b] + 0.7 * likelihood, within(1e-4));
+      }
       // scores from a model the reward does not read are ignored, not summed in
       float[] fromOther =
           Gpt.withoutGradient(() -> reward.scores(batch, other, other.score(batch, 1f)))
               .toFloatArray();
       assertThat(fromOther).containsExactly(own);
-      float[] headAlone = Gpt.withoutGradient(() -> head.rewardScores(batch)).toFloatArray();
-      assertThat(own[0]).isNotEqualTo(headAlone[0]);
+      assertThat(own[0]).isNotEqualTo(headScores[0]);
     }
   }
 
