@@ -48,7 +48,8 @@ public final class TinyModels {
           sft.snapshot(0),
           sft.snapshot(0),
           new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
-      var stats = new RewardStats(0.0, 1.0, 2, 1, 1, 0.5, 0.5, 0.5, 1.0, 0.0, 0.5, 0.5, 0.0);
+      var stats =
+          new RewardStats(0.0, 1.0, 2, 1, 1, 0.5, 0.5, 0.5, 1.0, 0.0, 0.5, 0.5, Double.NaN, 0.0);
       Checkpoint.write(
           dir.resolve("rm"),
           shape,

@@ -110,6 +110,41 @@ public final class BradleyTerry {
     return agreed / pairs.size();
   }
 
+  /**
+   * The standard error of {@link #accuracy(double[][], int[][])}, with the prompt as the unit: a
+   * prompt's pairs share its responses, so they are not independent draws. The accuracy is a ratio
+   * of sums over prompts, agreed / pairs, and its delta-method variance over P prompts is
+   *
+   * <pre>
+   *   SE² = P/(P−1) · Σ_p (a_p − acc·n_p)² / (Σ_p n_p)²
+   * </pre>
+   *
+   * with a_p the pairs of prompt p ordered like its ranking (a tie ½) and n_p its untied pairs; P
+   * counts the prompts with any. NaN with fewer than two of them.
+   */
+  public static double accuracyStandardError(double[][] scores, int[][] ranks) {
+    var agreed = new double[ranks.length];
+    var untied = new int[ranks.length];
+    for (var pair : pairs(ranks)) {
+      double margin = scores[pair.prompt()][pair.winner()] - scores[pair.prompt()][pair.loser()];
+      agreed[pair.prompt()] += margin > 0 ? 1 : margin == 0 ? 0.5 : 0;
+      untied[pair.prompt()]++;
+    }
+    double accuracy = accuracy(scores, ranks);
+    int prompts = 0;
+    long pairs = 0;
+    double squares = 0;
+    for (int p = 0; p < ranks.length; p++) {
+      if (untied[p] == 0) continue;
+      prompts++;
+      pairs += untied[p];
+      double residual = agreed[p] - accuracy * untied[p];
+      squares += residual * residual;
+    }
+    if (prompts < 2) return Double.NaN;
+    return Math.sqrt(prompts / (prompts - 1.0) * squares) / pairs;
+  }
+
   /** {@link #accuracy(double[][], int[][])} of [P,K] scores held in an NDArray. */
   public static double accuracy(NDArray scores, int[][] ranks) {
     int k = (int) scores.getShape().get(1);

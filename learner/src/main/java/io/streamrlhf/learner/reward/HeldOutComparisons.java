@@ -79,6 +79,7 @@ public final class HeldOutComparisons {
    * @param pairs their untied pairs
    * @param accuracy share of those pairs the reward model orders like the labeler (a tie ½)
    * @param headAccuracy the same for the scalar head alone (without the likelihood term)
+   * @param headAccuracyStandardError its standard error over the comparisons
    * @param labelerAgreement share of pairs a second labeler of the same request orders like the
    *     first
    * @param agreementPairs the pairs the agreement is over
@@ -91,6 +92,7 @@ public final class HeldOutComparisons {
       int pairs,
       double accuracy,
       double headAccuracy,
+      double headAccuracyStandardError,
       double labelerAgreement,
       int agreementPairs,
       double oracleAccuracy,
@@ -103,7 +105,8 @@ public final class HeldOutComparisons {
   public Figures evaluate(RewardFunction head, double likelihoodWeight) {
     var comparisons = contents();
     if (comparisons.isEmpty()) {
-      return new Figures(0, 0, Double.NaN, Double.NaN, Double.NaN, 0, Double.NaN, Double.NaN);
+      return new Figures(
+          0, 0, Double.NaN, Double.NaN, Double.NaN, Double.NaN, 0, Double.NaN, Double.NaN);
     }
     var sets = comparisons.stream().map(RankedComparison::rankedSet).toList();
     var ranks = RewardScoring.ranks(sets);
@@ -134,6 +137,7 @@ public final class HeldOutComparisons {
         BradleyTerry.pairs(ranks).size(),
         BradleyTerry.accuracy(scores, ranks),
         BradleyTerry.accuracy(headScores, ranks),
+        BradleyTerry.accuracyStandardError(headScores, ranks),
         agreement.rate(),
         agreement.pairs(),
         BradleyTerry.accuracy(oracleRows.toArray(double[][]::new), labelRows.toArray(int[][]::new)),

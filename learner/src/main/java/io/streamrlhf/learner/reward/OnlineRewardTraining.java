@@ -372,6 +372,7 @@ public final class OnlineRewardTraining implements AutoCloseable {
         likelihoodWeight,
         Double.NaN,
         f.headAccuracy(),
+        f.headAccuracyStandardError(),
         Double.NaN);
   }
 

@@ -230,10 +230,11 @@ public final class RewardStage {
           stats.heldOutAccuracyVsOracle());
       out.printf(
           "reward: held-out accuracy before training %.3f, after %.3f; the trained scalar head alone %.3f"
-              + " (score = head%s)%n",
+              + " ± %.3f (score = head%s)%n",
           stats.heldOutAccuracyBeforeTraining(),
           stats.heldOutAccuracy(),
           stats.headAccuracy(),
+          stats.headAccuracyStandardError(),
           stats.likelihoodWeight() == 0
               ? ""
               : String.format(
@@ -308,10 +309,10 @@ public final class RewardStage {
     double accuracy = BradleyTerry.accuracy(scores, heldOutRanks);
     double accuracyVsOracle =
         BradleyTerry.accuracy(scores, data.heldOutOracleRanks().toArray(int[][]::new));
-    double headAccuracy =
+    var headScores =
         rewardModel.likelihoodWeight() == 0
-            ? accuracy
-            : RewardScoring.accuracy(rewardModel::headScores, data.heldOut());
+            ? scores
+            : RewardScoring.score(rewardModel::headScores, data.heldOut());
     var flatScores = new ArrayList<Double>();
     var lengths = new ArrayList<Double>();
     for (int p = 0; p < scores.length; p++) {
@@ -333,7 +334,8 @@ public final class RewardStage {
         data.labelerBeta(),
         rewardModel.likelihoodWeight(),
         accuracyBefore,
-        headAccuracy,
+        BradleyTerry.accuracy(headScores, heldOutRanks),
+        BradleyTerry.accuracyStandardError(headScores, heldOutRanks),
         Moments.correlation(flatScores, lengths));
   }
 

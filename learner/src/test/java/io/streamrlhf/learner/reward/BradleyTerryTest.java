@@ -59,6 +59,25 @@ class BradleyTerryTest {
   }
 
   @Test
+  void accuracyStandardErrorTakesThePromptAsTheUnit() {
+    // prompt 0: (1, 0, −1) ranked 0 > 1 > 2, 3 of 3 pairs right; prompt 1: (0, 1) ranked 0 > 1, 0
+    // of 1; prompt 2: (1, −1, 0) ranked 0 > 1 > 2, 2 of 3 (1 > 2 wrong); prompt 3: all tied, none.
+    // accuracy 5/7; residuals a − acc·n: 3 − 15/7 = 6/7, 0 − 5/7, 2 − 15/7 = −1/7, squares 62/49
+    // SE² = 3/2 · (62/49) / 7² = 93/2401, SE = √93 / 49 = 0.1968092
+    double[][] scores = {{1, 0, -1}, {0, 1}, {1, -1, 0}, {0, 0}};
+    int[][] ranks = {{0, 1, 2}, {0, 1}, {0, 1, 2}, {0, 0}};
+    assertThat(BradleyTerry.accuracy(scores, ranks)).isCloseTo(5.0 / 7, within(1e-12));
+    assertThat(BradleyTerry.accuracyStandardError(scores, ranks))
+        .isCloseTo(Math.sqrt(93) / 49, within(1e-12));
+    // treating the 7 pairs as independent would give √(acc(1−acc)/7) = 0.1707469: not what is asked
+    assertThat(BradleyTerry.accuracyStandardError(scores, ranks))
+        .isNotCloseTo(Math.sqrt(5.0 / 7 * 2 / 7 / 7), within(1e-3));
+    // one prompt with pairs: no spread to measure
+    assertThat(BradleyTerry.accuracyStandardError(new double[][] {{1, 0}}, new int[][] {{0, 1}}))
+        .isNaN();
+  }
+
+  @Test
   void tiedPairsAreSkipped() {
     // scores (1, 0, −1), ranks (0, 0, 1): 0~1 tied, skipped; 0>2 margin 2, 1>2 margin 1
     // (0.1269280 + 0.3132617) / 2 = 0.2200949

@@ -70,6 +70,9 @@ class HeldOutComparisonsTest {
     // and his "Sure! cba" over "cba :)" (4 of 6), wrong on carol's one pair
     assertThat(figures.accuracy()).isCloseTo(7.0 / 13, within(1e-9));
     assertThat(figures.headAccuracy()).isEqualTo(figures.accuracy()); // w = 0: the head alone
+    // its standard error over the 3 comparisons: residuals 3 − 6·7/13, 4 − 6·7/13, 0 − 7/13 are
+    // −3/13, 10/13, −7/13; SE² = 3/2 · (158/169) / 13² = 237/28561
+    assertThat(figures.headAccuracyStandardError()).isCloseTo(Math.sqrt(237) / 169, within(1e-9));
     // the oracle scores 3.5, 1.0, 0.83, 0.5: alice's order exactly, all but bob's swap, carol's
     assertThat(figures.oracleAccuracy()).isCloseTo(12.0 / 13, within(1e-9));
     // against the oracle's order the longer-is-better model gets 3 of 6 on each set, 0 of 1

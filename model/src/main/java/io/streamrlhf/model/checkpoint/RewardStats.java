@@ -24,6 +24,8 @@ import java.nio.file.Path;
  *     is the difference
  * @param headAccuracy {@code heldOutAccuracy} of the trained scalar head alone, without any
  *     likelihood term: what the comparisons taught
+ * @param headAccuracyStandardError the standard error of {@code headAccuracy} over the held-out
+ *     prompts (a prompt's pairs share its responses); NaN where it was not measured
  * @param scoreLengthCorrelation Pearson correlation of the score with the response's length in
  *     tokens over the held-out samples: the reward model's length bias
  */
@@ -40,6 +42,7 @@ public record RewardStats(
     double likelihoodWeight,
     double heldOutAccuracyBeforeTraining,
     double headAccuracy,
+    double headAccuracyStandardError,
     double scoreLengthCorrelation) {
   public static final String EXTRA_KEY = "reward_stats";
 
