@@ -1,5 +1,6 @@
 package io.streamrlhf.model.checkpoint;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -61,6 +62,21 @@ public record RewardStats(
               + " is not a reward-model checkpoint: its train state has no "
               + EXTRA_KEY
               + " (train one with rlhf reward)");
+    }
+    return fromJson(node);
+  }
+
+  /** The property checkpoints written before the head's standard error was stored lack. */
+  static final String HEAD_ACCURACY_STANDARD_ERROR = "head_accuracy_standard_error";
+
+  /**
+   * The statistics from their JSON under {@value #EXTRA_KEY}; a checkpoint written before the
+   * head's standard error was stored reads it as NaN (not measured), so reward models trained
+   * earlier keep loading.
+   */
+  static RewardStats fromJson(JsonNode node) throws IOException {
+    if (node instanceof ObjectNode object && !object.has(HEAD_ACCURACY_STANDARD_ERROR)) {
+      node = object.deepCopy().put(HEAD_ACCURACY_STANDARD_ERROR, Double.NaN);
     }
     return Json.MAPPER.treeToValue(node, RewardStats.class);
   }
