@@ -103,11 +103,14 @@ public final class BradleyTerry {
   public static double accuracy(double[][] scores, int[][] ranks) {
     var pairs = pairs(ranks);
     double agreed = 0;
-    for (var pair : pairs) {
-      double margin = scores[pair.prompt()][pair.winner()] - scores[pair.prompt()][pair.loser()];
-      agreed += margin > 0 ? 1 : margin == 0 ? 0.5 : 0;
-    }
+    for (var pair : pairs) agreed += agreement(scores, pair);
     return agreed / pairs.size();
+  }
+
+  /** 1 when {@code scores} order {@code pair} like its ranking, ½ when they tie it, else 0. */
+  private static double agreement(double[][] scores, Pair pair) {
+    double margin = scores[pair.prompt()][pair.winner()] - scores[pair.prompt()][pair.loser()];
+    return margin > 0 ? 1 : margin == 0 ? 0.5 : 0;
   }
 
   /**
@@ -125,19 +128,21 @@ public final class BradleyTerry {
   public static double accuracyStandardError(double[][] scores, int[][] ranks) {
     var agreed = new double[ranks.length];
     var untied = new int[ranks.length];
-    for (var pair : pairs(ranks)) {
-      double margin = scores[pair.prompt()][pair.winner()] - scores[pair.prompt()][pair.loser()];
-      agreed[pair.prompt()] += margin > 0 ? 1 : margin == 0 ? 0.5 : 0;
-      untied[pair.prompt()]++;
-    }
-    double accuracy = accuracy(scores, ranks);
-    int prompts = 0;
+    double agreedTotal = 0;
     long pairs = 0;
+    for (var pair : pairs(ranks)) {
+      double a = agreement(scores, pair);
+      agreed[pair.prompt()] += a;
+      untied[pair.prompt()]++;
+      agreedTotal += a;
+      pairs++;
+    }
+    double accuracy = agreedTotal / pairs;
+    int prompts = 0;
     double squares = 0;
     for (int p = 0; p < ranks.length; p++) {
       if (untied[p] == 0) continue;
       prompts++;
-      pairs += untied[p];
       double residual = agreed[p] - accuracy * untied[p];
       squares += residual * residual;
     }
