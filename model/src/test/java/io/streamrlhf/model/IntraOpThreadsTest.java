@@ -16,20 +16,15 @@ class IntraOpThreadsTest {
     int mine = Gpt.intraOpThreads();
     try {
       Gpt.intraOpThreads(3);
-      var seen = new CompletableFuture<int[]>();
-      var other =
-          new Thread(
+      // a new thread, which has run no PyTorch op yet
+      var seen =
+          CompletableFuture.supplyAsync(
               () -> {
-                try {
-                  int startedWith = Gpt.intraOpThreads();
-                  Gpt.intraOpThreads(1);
-                  seen.complete(new int[] {startedWith, Gpt.intraOpThreads()});
-                } catch (Throwable t) {
-                  seen.completeExceptionally(t);
-                }
-              });
-      other.start();
-      other.join();
+                int startedWith = Gpt.intraOpThreads();
+                Gpt.intraOpThreads(1);
+                return new int[] {startedWith, Gpt.intraOpThreads()};
+              },
+              task -> new Thread(task).start());
       assertThat(seen.get()).containsExactly(3, 1);
       assertThat(Gpt.intraOpThreads())
           .as("this thread's count, after the other set 1")
