@@ -24,8 +24,8 @@ import picocli.CommandLine.Option;
           + " response's log-likelihood under the SFT model (log pi_SFT(y|x), summed over its tokens), with w"
           + " fitted on the training comparisons after the head is trained (likelihood_term=false leaves the"
           + " head alone).",
-      "Reports held-out pairwise accuracy before training, after it and of the head alone, beside two"
-          + " labelers' agreement on the same pairs, the score's correlation with response length, and stores the"
+      "Reports held-out pairwise accuracy before training, after it and of the head alone (overall and by"
+          + " task family), beside two labelers' agreement on the same pairs, the score's correlation with response length, and stores the"
           + " mean and std of the RM's scores on SFT samples with the checkpoint (PPO normalises rewards with"
           + " them).",
       "Settings (keys of the effective config printed at start, e.g. responses_per_prompt, training_prompts,"

@@ -88,6 +88,9 @@ class StagesCliTest {
         .contains("reward: likelihood term: weight ")
         .containsPattern("reward: held-out accuracy before training 0\\.\\d{3}, after ")
         .contains("the trained scalar head alone")
+        .containsPattern(
+            "reward: by family, the head alone vs labeler 1[^\\n]*\\n  "
+                + "(reverse|upper|sort|add|count|repeat|color|insult) ")
         .contains("reward: length bias: correlation of the score with response length")
         .contains("against 3000 SFT demonstrations")
         .contains("warning: TASKS.md ranks at least 2.5");

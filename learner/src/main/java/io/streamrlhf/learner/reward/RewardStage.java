@@ -11,6 +11,7 @@ import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.Completion;
+import io.streamrlhf.tasks.Family;
 import io.streamrlhf.tasks.Labeler;
 import io.streamrlhf.tasks.LabelerAgreement;
 import io.streamrlhf.tasks.Oracle;
@@ -22,7 +23,9 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The reward stage (InstructGPT step 2), in the order it runs:
@@ -40,9 +43,9 @@ import java.util.List;
  *       ({@link RewardData}), so a killed run resumes on the same data;
  *   <li>with {@code likelihood_term}, fit the weight w of log π_SFT(y|x) in the score head + w·log
  *       π_SFT on the training comparisons, the head held fixed;
- *   <li>report held-out pairwise accuracy (before training, after, of the head alone) next to
- *       labeler agreement on the same pairs and the score's length bias, and store them with the
- *       score mean and std on SFT samples in the checkpoint.
+ *   <li>report held-out pairwise accuracy (before training, after, of the head alone, by family)
+ *       next to labeler agreement on the same pairs and the score's length bias, and store them
+ *       with the score mean and std on SFT samples in the checkpoint.
  * </ol>
  */
 public final class RewardStage {
@@ -202,6 +205,7 @@ public final class RewardStage {
         if (run.step() == haltAfterStep) return null;
       }
       RewardStats stats;
+      Map<Family, FamilyAccuracy> byFamily;
       try (var sft = Checkpoint.loadModel(sftDir)) {
         double weight = 0;
         if (config.likelihoodTerm()) {
@@ -210,12 +214,25 @@ public final class RewardStage {
               "reward: likelihood term: weight %.4f of log pi_SFT(y|x) fitted on the training comparisons%n",
               weight);
         }
+        var rewardModel = new RewardModel(run.model(), sft, weight);
+        var scores = RewardScoring.score(rewardModel, data.heldOut());
+        var headScores =
+            weight == 0 ? scores : RewardScoring.score(rewardModel::headScores, data.heldOut());
         stats =
             measure(
-                new RewardModel(run.model(), sft, weight),
+                scores,
+                headScores,
+                weight,
                 data,
                 config,
                 run.extra().path(ACCURACY_BEFORE_TRAINING).asDouble(Double.NaN));
+        byFamily =
+            byFamily(
+                data.heldOut().stream().map(set -> familyOf(set.prompt())).toList(),
+                scores,
+                headScores,
+                RewardScoring.ranks(data.heldOut()),
+                data.heldOutOracleRanks().toArray(int[][]::new));
       }
       run.setExtra(stats.into(run.extra()));
       run.checkpoint();
@@ -239,6 +256,15 @@ public final class RewardStage {
               ? ""
               : String.format(
                   java.util.Locale.ROOT, " + %.4f x log pi_SFT(y|x)", stats.likelihoodWeight()));
+      out.println(
+          "reward: by family, the head alone vs labeler 1 / vs the oracle's order, and the score vs labeler 1:");
+      out.println(
+          "  "
+              + String.join(
+                  " ",
+                  byFamily.entrySet().stream()
+                      .map(e -> e.getKey().id() + " " + e.getValue().format())
+                      .toList()));
       out.printf(
           "reward: length bias: correlation of the score with response length %+.3f on the held-out samples%n",
           stats.scoreLengthCorrelation());
@@ -300,19 +326,21 @@ public final class RewardStage {
 
   /**
    * Step 5: held-out accuracy beside labeler agreement (of the score and of the scalar head alone),
-   * the length bias, and the score statistics PPO normalises with.
+   * the length bias, and the score statistics PPO normalises with; {@code scores} and {@code
+   * headScores} are the reward model's held-out scores with and without its likelihood term,
+   * [prompt][response].
    */
   static RewardStats measure(
-      RewardModel rewardModel, RewardData data, RewardConfig config, double accuracyBefore) {
-    var scores = RewardScoring.score(rewardModel, data.heldOut());
+      double[][] scores,
+      double[][] headScores,
+      double likelihoodWeight,
+      RewardData data,
+      RewardConfig config,
+      double accuracyBefore) {
     var heldOutRanks = RewardScoring.ranks(data.heldOut());
     double accuracy = BradleyTerry.accuracy(scores, heldOutRanks);
     double accuracyVsOracle =
         BradleyTerry.accuracy(scores, data.heldOutOracleRanks().toArray(int[][]::new));
-    var headScores =
-        rewardModel.likelihoodWeight() == 0
-            ? scores
-            : RewardScoring.score(rewardModel::headScores, data.heldOut());
     var flatScores = new ArrayList<Double>();
     var lengths = new ArrayList<Double>();
     for (int p = 0; p < scores.length; p++) {
@@ -332,11 +360,62 @@ public final class RewardStage {
         data.labelerAgreement(),
         accuracyVsOracle,
         data.labelerBeta(),
-        rewardModel.likelihoodWeight(),
+        likelihoodWeight,
         accuracyBefore,
         BradleyTerry.accuracy(headScores, heldOutRanks),
         BradleyTerry.accuracyStandardError(headScores, heldOutRanks),
         Moments.correlation(flatScores, lengths));
+  }
+
+  /**
+   * One family's held-out pairs: the head alone against labeler 1 and against the oracle's order,
+   * and the score against labeler 1.
+   */
+  record FamilyAccuracy(double head, double headVsOracle, double score) {
+    String format() {
+      return String.format(java.util.Locale.ROOT, "%.3f/%.3f (%.3f)", head, headVsOracle, score);
+    }
+  }
+
+  /**
+   * Held-out accuracy family by family (in {@link Family} order, the families with any held-out
+   * prompt; scores and ranks are [prompt][response] as in {@link BradleyTerry}): where the head's
+   * ranking falls short of the oracle's, and where the likelihood term makes up for it.
+   */
+  static Map<Family, FamilyAccuracy> byFamily(
+      List<Family> families,
+      double[][] scores,
+      double[][] headScores,
+      int[][] ranks,
+      int[][] oracleRanks) {
+    var result = new EnumMap<Family, FamilyAccuracy>(Family.class);
+    for (var family : Family.values()) {
+      int[] rows =
+          java.util.stream.IntStream.range(0, families.size())
+              .filter(p -> families.get(p) == family)
+              .toArray();
+      if (rows.length == 0) continue;
+      var familyRanks = rows(ranks, rows);
+      result.put(
+          family,
+          new FamilyAccuracy(
+              BradleyTerry.accuracy(rows(headScores, rows), familyRanks),
+              BradleyTerry.accuracy(rows(headScores, rows), rows(oracleRanks, rows)),
+              BradleyTerry.accuracy(rows(scores, rows), familyRanks)));
+    }
+    return result;
+  }
+
+  private static double[][] rows(double[][] all, int[] rows) {
+    return Arrays.stream(rows).mapToObj(p -> all[p]).toArray(double[][]::new);
+  }
+
+  private static int[][] rows(int[][] all, int[] rows) {
+    return Arrays.stream(rows).mapToObj(p -> all[p]).toArray(int[][]::new);
+  }
+
+  private static Family familyOf(int[] prompt) {
+    return Task.parse(ByteTokenizer.decode(prompt)).family();
   }
 
   /** Training sets the likelihood weight is fitted on (a seeded sample when there are more). */

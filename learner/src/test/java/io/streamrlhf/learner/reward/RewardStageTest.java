@@ -1,0 +1,29 @@
+package io.streamrlhf.learner.reward;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.learner.reward.RewardStage.FamilyAccuracy;
+import io.streamrlhf.tasks.Family;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RewardStageTest {
+  @Test
+  void heldOutAccuracyByFamilyCountsEachFamilysPairsAgainstItsOwnReferences() {
+    // three prompts of K = 2, response 0 ranked first by labeler 1 everywhere
+    var families = List.of(Family.ADD, Family.COLOR, Family.ADD);
+    int[][] labeler = {{0, 1}, {0, 1}, {0, 1}};
+    int[][] oracle = {{1, 0}, {0, 1}, {0, 1}};
+    double[][] head = {{1, 0}, {0, 1}, {0, 0}}; // agrees, disagrees, ties
+    double[][] score = {{1, 0}, {2, 1}, {0, 1}}; // agrees, agrees, disagrees
+
+    var byFamily = RewardStage.byFamily(families, score, head, labeler, oracle);
+
+    // add: the head agrees with labeler 1 on prompt 0 and ties prompt 2, (1 + ½) / 2; the oracle
+    // prefers response 1 on prompt 0 (head wrong) and ties on the head's tie, (0 + ½) / 2
+    assertThat(byFamily).containsOnlyKeys(Family.ADD, Family.COLOR);
+    assertThat(byFamily.keySet()).containsExactly(Family.ADD, Family.COLOR);
+    assertThat(byFamily.get(Family.ADD)).isEqualTo(new FamilyAccuracy(0.75, 0.25, 0.5));
+    assertThat(byFamily.get(Family.COLOR)).isEqualTo(new FamilyAccuracy(0.0, 0.0, 1.0));
+  }
+}
