@@ -396,11 +396,12 @@ public final class RewardStage {
               .toArray();
       if (rows.length == 0) continue;
       var familyRanks = rows(ranks, rows);
+      var familyHeadScores = rows(headScores, rows);
       result.put(
           family,
           new FamilyAccuracy(
-              BradleyTerry.accuracy(rows(headScores, rows), familyRanks),
-              BradleyTerry.accuracy(rows(headScores, rows), rows(oracleRanks, rows)),
+              BradleyTerry.accuracy(familyHeadScores, familyRanks),
+              BradleyTerry.accuracy(familyHeadScores, rows(oracleRanks, rows)),
               BradleyTerry.accuracy(rows(scores, rows), familyRanks)));
     }
     return result;
