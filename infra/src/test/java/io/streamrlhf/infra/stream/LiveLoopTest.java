@@ -1,0 +1,78 @@
+package io.streamrlhf.infra.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.OnlineRewardConfig;
+import io.streamrlhf.learner.stream.RewardTrainer;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole feedback loop in one process ({@code rlhf ppo --reward live}): actors score with
+ * nothing but what the reward trainer publishes and ask for rankings; the simulated labelers rank
+ * through the gateway's topics; the trainer learns from those rankings, and its newer versions
+ * reach the actors while PPO runs. The parts are tested alone elsewhere; this is their wiring: the
+ * trainer's signing key the actors trust, the label requests, the figures the loop writes.
+ */
+class LiveLoopTest {
+  /**
+   * The simulated labelers calibrate their noise on the first 64 label requests before they rank.
+   * With every prompt sent to be ranked, those are the first 8 updates' prompts; a version trained
+   * on rankings then has 32 more updates to reach the actors (it takes about one).
+   */
+  private static final int UPDATES = 40;
+
+  private static final int PROMPTS_PER_BATCH = 8;
+
+  @Test
+  void rankingsTrainTheRewardModelAndItsNewerVersionsScoreRolloutsWhilePpoRuns(@TempDir Path dir)
+      throws Exception {
+    var sft = TinyRun.sft(dir.resolve("sft"), TinyRun.SHAPE);
+    var ppo =
+        ConfigLoader.with(
+            TinyRun.config(UPDATES, 0), "reward=live", "prompts_per_batch=" + PROMPTS_PER_BATCH);
+    var reward =
+        ConfigLoader.with(
+            OnlineRewardConfig.defaults(),
+            "seed=3",
+            "comparisons_per_step=2",
+            "publish_every_steps=1",
+            "fresh_wait_seconds=0.5",
+            "statistics_samples=8",
+            "warmup_steps=0",
+            "log_every_steps=1");
+    var rmOut = dir.resolve("rm");
+    var ppoOut = dir.resolve("ppo");
+    var log = new StringWriter();
+
+    var figures =
+        LiveLoop.run(ppo, reward, 2, sft, rmOut, ppoOut, 1.0, 200, 0, new PrintWriter(log, true));
+
+    System.out.print(log);
+    // PPO ran to the end: the actors applied the trainer's signed v0 (they sample nothing before)
+    assertThat(Checkpoint.trainState(ppoOut, TrainState.class).step()).isEqualTo(UPDATES);
+    assertThat(log.toString()).contains("reward model v0 applied");
+    // rankings arrived, trained the reward model, and a version trained on them scored rollouts
+    assertThat(figures.rankings()).isPositive();
+    assertThat(figures.versions()).as("versions applied, v0 among them").isGreaterThanOrEqualTo(2);
+    assertThat(figures.timedRankings()).isPositive().isLessThanOrEqualTo(figures.rankings());
+    assertThat(figures.latencyP50Ms()).isNotNegative().isLessThanOrEqualTo(figures.latencyP99Ms());
+    // the trainer checkpointed what it took in; every published version has its accuracy row
+    var rows = Files.readAllLines(rmOut.resolve(RewardTrainer.ACCURACY_CSV));
+    assertThat(rows.size() - 1).isGreaterThanOrEqualTo((int) figures.versions());
+    assertThat(Checkpoint.exists(rmOut)).isTrue();
+    // what the loop printed is what it wrote
+    var written =
+        Json.MAPPER.readValue(ppoOut.resolve(LiveLoop.FILE).toFile(), LiveLoop.Figures.class);
+    assertThat(written).isEqualTo(figures);
+    assertThat(log.toString()).contains("live: " + figures.rankings() + " rankings");
+  }
+}
