@@ -28,16 +28,19 @@ final class LoopOptions {
       names = "--rm",
       paramLabel = "DIR",
       description =
-          "Reward-model checkpoint directory (rlhf reward --out); needed unless --reward oracle.")
+          "Reward-model checkpoint directory (rlhf reward --out); needed with --reward model (the"
+              + " default).")
   Path rm;
 
   @Option(
       names = "--reward",
       paramLabel = "SOURCE",
       description =
-          "model (the reward model in --rm, the default) or oracle: the gold reward of the task suite"
+          "model (the reward model in --rm, the default); oracle: the gold reward of the task suite"
               + " itself, normalised by its scores of SFT samples, to check the RL machinery apart from the reward"
-              + " model. The same as --set reward=SOURCE.")
+              + " model; or live: the newest version the reward trainer publishes on"
+              + " rlhf.reward-weights as it learns from rankings (rlhf ppo without --bootstrap runs"
+              + " the trainer, the labelers and the gateway itself). The same as --set reward=SOURCE.")
   String reward;
 
   /** The settings these flags stand for, applied after --config and --set. */

@@ -137,9 +137,27 @@ final class PpoCommand implements Callable<Integer> {
     var config = learner.config(!inproc);
     if (kafka != null) BrokerCheck.require(kafka);
     var store = weightStore.store();
+    if (livesHere(config)) checkLiveOptions(); // before the config is printed and --out locked
     try (var lock = learner.start(config, out)) {
       return run(config, kafka, swapMode, store, out);
     }
+  }
+
+  /** --reward live without --bootstrap: the whole feedback loop runs in this process. */
+  private boolean livesHere(PpoConfig config) {
+    return PpoConfig.REWARD_LIVE.equals(config.reward()) && bootstrap == null && !inproc;
+  }
+
+  private void checkLiveOptions() {
+    if (rmOut == null)
+      throw new UserError("--reward live needs --rm-out DIR for the reward trainer");
+    if (Checkpoint.exists(rmOut)) {
+      throw new UserError(rmOut + " already holds a checkpoint: choose another --rm-out");
+    }
+    if (!(labelShare > 0 && labelShare <= 1)) {
+      throw new UserError("--label-share must be in (0, 1], got " + labelShare);
+    }
+    if (!(labelRate > 0)) throw new UserError("--label-rate must be > 0, got " + labelRate);
   }
 
   /** The run, with --out locked for it. */
@@ -150,16 +168,7 @@ final class PpoCommand implements Callable<Integer> {
       WeightStore store,
       java.io.PrintWriter out)
       throws Exception {
-    if (PpoConfig.REWARD_LIVE.equals(config.reward()) && bootstrap == null && !inproc) {
-      if (rmOut == null)
-        throw new UserError("--reward live needs --rm-out DIR for the reward trainer");
-      if (Checkpoint.exists(rmOut)) {
-        throw new UserError(rmOut + " already holds a checkpoint: choose another --rm-out");
-      }
-      if (!(labelShare > 0 && labelShare <= 1)) {
-        throw new UserError("--label-share must be in (0, 1], got " + labelShare);
-      }
-      if (!(labelRate > 0)) throw new UserError("--label-rate must be > 0, got " + labelRate);
+    if (livesHere(config)) {
       var reward =
           ConfigLoader.load(OnlineRewardConfig.defaults(), learner.preset(), null, List.of());
       LiveLoop.run(

@@ -3,7 +3,12 @@ package io.streamrlhf.infra.cli;
 import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.infra.chaos.TinyModels;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,7 +23,35 @@ class RlStageCliTest {
     var ppo = run("ppo", "--help");
     assertThat(ppo.exitCode()).isZero();
     assertThat(ppo.out())
-        .contains("--sft=DIR", "--rm=DIR", "gold-proxy.csv", "--out=DIR", "--resume");
+        .contains("--sft=DIR", "--rm=DIR", "gold-proxy.csv", "--out=DIR", "--resume")
+        .contains("--reward=SOURCE", "oracle", "live", "--rm-out=DIR", "--label-share");
+  }
+
+  @Test
+  void liveRewardWithoutItsOptionsIsOneLineBeforeAnythingIsPrintedOrWritten(@TempDir Path dir)
+      throws IOException {
+    TinyModels.write(dir); // dir/sft and dir/rm
+    var out = dir.resolve("ppo").toString();
+    var sft = dir.resolve("sft").toString();
+    var cases =
+        Map.of(
+            "--reward live needs --rm-out DIR for the reward trainer",
+            new String[] {},
+            dir.resolve("rm") + " already holds a checkpoint: choose another --rm-out",
+            new String[] {"--rm-out", dir.resolve("rm").toString()},
+            "--label-share must be in (0, 1], got 0.0",
+            new String[] {"--rm-out", dir.resolve("fresh").toString(), "--label-share", "0"});
+    for (var c : cases.entrySet()) {
+      var args = new ArrayList<>(List.of("ppo", "--sft", sft, "--reward", "live", "--out", out));
+      args.addAll(List.of(c.getValue()));
+
+      var run = run(args.toArray(String[]::new));
+
+      assertThat(run.exitCode()).as(c.getKey()).isEqualTo(2);
+      assertThat(run.err().strip()).isEqualTo("rlhf ppo: " + c.getKey());
+      assertThat(run.out()).as("the config is not printed").doesNotContain("\"reward\"");
+    }
+    assertThat(dir.resolve("ppo")).as("--out is left alone").doesNotExist();
   }
 
   @Test
