@@ -98,7 +98,7 @@ final class ActorCommand implements Callable<Integer> {
     var swapMode = WeightSwaps.parse(swap);
     var store = weightStore.store();
     var config = settings.load(PpoConfig.defaults(), null, loop.flagOverrides());
-    loop.requireModels(config);
+    loop.requireModels(config, false);
     if (!(labelRequestShare >= 0 && labelRequestShare <= 1))
       throw new UserError("--label-requests must be a share from 0 to 1, got " + labelRequestShare);
     if (labelResponses < 2)

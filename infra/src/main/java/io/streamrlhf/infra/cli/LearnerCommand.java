@@ -55,7 +55,7 @@ final class LearnerCommand implements Callable<Integer> {
     var out = spec.commandLine().getOut();
     var kafka = cluster.access(); // the cheap checks first
     var signer = signingKey.signer(out);
-    var config = learner.config(true);
+    var config = learner.config(true, false);
     var store = weightStore.store();
     BrokerCheck.require(kafka);
     try (var lock = learner.start(config, out)) {

@@ -32,12 +32,14 @@ final class LearnerOptions {
    *
    * @param throughKafka whether the streaming learner runs it (its checkpoints hold Kafka offsets)
    *     or the in-memory loop of {@code rlhf ppo --inproc}
+   * @param trainsRewardHere whether this process runs the reward trainer of a live reward (which
+   *     starts from --rm when given)
    */
-  PpoConfig config(boolean throughKafka) {
+  PpoConfig config(boolean throughKafka, boolean trainsRewardHere) {
     var flags = new ArrayList<>(models.flagOverrides());
     if (sync) flags.add("max_lag=0");
     var config = stage.config(PpoConfig.defaults(), flags);
-    models.requireModels(config);
+    models.requireModels(config, trainsRewardHere);
     if (stage.resume) {
       boolean streamed = stage.savedState().extra().has(PpoLoop.SOURCE_STATE);
       if (throughKafka && !streamed) {

@@ -4,6 +4,7 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.RewardStats;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -29,7 +30,8 @@ final class LoopOptions {
       paramLabel = "DIR",
       description =
           "Reward-model checkpoint directory (rlhf reward --out); needed with --reward model (the"
-              + " default).")
+              + " default). With --reward live it is read only by rlhf ppo without --bootstrap, whose"
+              + " reward trainer starts from it (else cold from --sft).")
   Path rm;
 
   @Option(
@@ -50,13 +52,33 @@ final class LoopOptions {
 
   /**
    * The checkpoints {@code config} reads, checked before a process loads them: the user's to fix
-   * when wrong.
+   * when wrong. With a live reward, actors score only with what the reward trainer publishes, so
+   * --rm is refused unless this process runs that trainer ({@code trainsRewardHere}), which starts
+   * from it: never read silently past.
    */
-  void requireModels(PpoConfig config) {
+  void requireModels(PpoConfig config, boolean trainsRewardHere) {
     boolean needsRm = PpoConfig.REWARD_MODEL.equals(config.reward());
+    boolean live = PpoConfig.REWARD_LIVE.equals(config.reward());
     if (needsRm && rm == null)
       throw new UserError("PPO against the reward model needs --rm DIR (or --reward oracle)");
+    if (live && rm != null && !trainsRewardHere) {
+      throw new UserError(
+          "--rm is not read with --reward live here: actors score with the versions the reward"
+              + " trainer publishes (start the trainer from it: rlhf reward-trainer --rm)");
+    }
     StageOptions.requireCheckpoint("--sft", sft, "sft");
+    if (live && rm != null) {
+      // as rlhf reward-trainer --rm: an offline reward model or another trainer's checkpoint
+      StageOptions.requireCheckpoint("--rm", rm, "reward");
+      try {
+        RewardStats.read(rm); // w and the statistics the trainer starts from
+      } catch (IllegalArgumentException e) {
+        throw new UserError("--rm: " + e.getMessage(), e);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the reward statistics in " + rm, e);
+      }
+      return;
+    }
     if (!needsRm) return;
     StageOptions.requireCheckpoint("--rm", rm, "reward");
     String stage;

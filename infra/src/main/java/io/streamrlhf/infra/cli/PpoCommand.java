@@ -51,8 +51,8 @@ import picocli.CommandLine.Option;
       "A checkpoint holds the policy, optimizer, KL coefficient and (in memory) the sampling and shuffling streams"
           + " and prompt position, or (through Kafka) the consumed rollout offsets: --resume continues a killed run.",
       "--reward live without --bootstrap runs the whole feedback loop here: the feedback gateway and its"
-          + " labeling page (--port), simulated labelers (--label-rate), a reward trainer starting cold from"
-          + " --sft and writing to --rm-out, and actors that send --label-share of their prompts to be ranked"
+          + " labeling page (--port), simulated labelers (--label-rate), a reward trainer starting from --rm"
+          + " (cold from --sft without it) and writing to --rm-out, and actors that send --label-share of their prompts to be ranked"
           + " and score with the newest reward-model version; it writes live.json (ranking-to-scoring latency).",
       "--out and --resume, as for rlhf learner: a run starts only in an --out without a checkpoint; --resume"
           + " continues the checkpoint in --out, written the same way (through Kafka, or --inproc), and refuses an"
@@ -134,7 +134,7 @@ final class PpoCommand implements Callable<Integer> {
           "--kafka-config applies to a cluster named by --bootstrap (the embedded broker is"
               + " PLAINTEXT)");
     var kafka = bootstrap == null ? null : kafkaConfig.access(bootstrap);
-    var config = learner.config(!inproc);
+    var config = learner.config(!inproc, bootstrap == null && !inproc);
     if (kafka != null) BrokerCheck.require(kafka);
     var store = weightStore.store();
     if (livesHere(config)) checkLiveOptions(); // before the config is printed and --out locked
@@ -176,6 +176,7 @@ final class PpoCommand implements Callable<Integer> {
           reward,
           actors,
           learner.sft(),
+          learner.rm(),
           rmOut,
           learner.out(),
           labelShare,

@@ -72,7 +72,8 @@ public final class LiveLoop {
 
   /**
    * Runs PPO against the live reward model until {@code ppo.updates()}; the reward trainer starts
-   * cold from {@code sftDir} and writes its checkpoint to {@code rmOut}.
+   * from the reward model in {@code rmStart}, or cold from {@code sftDir} when it is null, and
+   * writes its checkpoint to {@code rmOut}.
    *
    * @param labelShare the share of prompts actors send to be ranked
    * @param labelRate simulated labelers' requests per second
@@ -83,6 +84,7 @@ public final class LiveLoop {
       OnlineRewardConfig reward,
       int actors,
       Path sftDir,
+      Path rmStart,
       Path rmOut,
       Path ppoOut,
       double labelShare,
@@ -129,7 +131,7 @@ public final class LiveLoop {
       var rewardKey = SigningKeys.inDirectory(rmOut).publicKey();
       var trainer =
           new RewardTrainer(
-              reward, RewardTrainer.Settings.of(bootstrap), sftDir, null, rmOut, false, out);
+              reward, RewardTrainer.Settings.of(bootstrap), sftDir, rmStart, rmOut, false, out);
       var training =
           CompletableFuture.runAsync(
               () -> {

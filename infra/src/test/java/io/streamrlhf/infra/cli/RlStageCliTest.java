@@ -55,6 +55,50 @@ class RlStageCliTest {
   }
 
   @Test
+  void withALiveRewardRmIsTheTrainersStartOrRefusedNeverIgnored(@TempDir Path dir)
+      throws IOException {
+    TinyModels.write(dir);
+    var sft = dir.resolve("sft").toString();
+    // where the reward trainer runs elsewhere, an --rm would be read by no one
+    var learner =
+        run(
+            "learner",
+            "--sft",
+            sft,
+            "--rm",
+            dir.resolve("rm").toString(),
+            "--reward",
+            "live",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--out",
+            dir.resolve("l").toString());
+    assertThat(learner.exitCode()).isEqualTo(2);
+    assertThat(learner.err().strip())
+        .isEqualTo(
+            "rlhf learner: --rm is not read with --reward live here: actors score with the versions"
+                + " the reward trainer publishes (start the trainer from it: rlhf reward-trainer"
+                + " --rm)");
+    // where it runs here, it starts from --rm, which must hold a reward model
+    var notReward =
+        run(
+            "ppo",
+            "--sft",
+            sft,
+            "--rm",
+            sft,
+            "--reward",
+            "live",
+            "--rm-out",
+            dir.resolve("r").toString(),
+            "--out",
+            dir.resolve("p").toString());
+    assertThat(notReward.exitCode()).isEqualTo(2);
+    assertThat(notReward.err()).startsWith("rlhf ppo: --rm: ").doesNotContain("\tat ");
+    assertThat(dir.resolve("p")).doesNotExist();
+  }
+
+  @Test
   void misspelledSetKeyIsOneLineWithTheNearestKeyAndExitCodeTwo(@TempDir Path dir) {
     var run =
         run(

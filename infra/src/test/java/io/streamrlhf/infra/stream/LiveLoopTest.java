@@ -54,7 +54,8 @@ class LiveLoopTest {
     var log = new StringWriter();
 
     var figures =
-        LiveLoop.run(ppo, reward, 2, sft, rmOut, ppoOut, 1.0, 200, 0, new PrintWriter(log, true));
+        LiveLoop.run(
+            ppo, reward, 2, sft, null, rmOut, ppoOut, 1.0, 200, 0, new PrintWriter(log, true));
 
     System.out.print(log);
     // PPO ran to the end: the actors applied the trainer's signed v0 (they sample nothing before)
@@ -74,5 +75,33 @@ class LiveLoopTest {
         Json.MAPPER.readValue(ppoOut.resolve(LiveLoop.FILE).toFile(), LiveLoop.Figures.class);
     assertThat(written).isEqualTo(figures);
     assertThat(log.toString()).contains("live: " + figures.rankings() + " rankings");
+  }
+
+  @Test
+  void givenAnOfflineRewardModelTheTrainerStartsFromItAndTheActorsScoreWithIt(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir); // dir/sft and an offline reward model in dir/rm
+    var ppo = ConfigLoader.with(TinyRun.config(2, 0), "reward=live");
+    var reward = ConfigLoader.with(OnlineRewardConfig.defaults(), "statistics_samples=8");
+    var log = new StringWriter();
+
+    LiveLoop.run(
+        ppo,
+        reward,
+        1,
+        dir.resolve("sft"),
+        dir.resolve("rm"),
+        dir.resolve("trainer"),
+        dir.resolve("ppo"),
+        1.0,
+        200,
+        0,
+        new PrintWriter(log, true));
+
+    assertThat(log.toString())
+        .contains("reward-trainer: starting from the reward model in " + dir.resolve("rm"))
+        .doesNotContain("cold start")
+        .contains("actor-0: reward model v0 applied");
+    assertThat(Checkpoint.trainState(dir.resolve("ppo"), TrainState.class).step()).isEqualTo(2);
   }
 }
