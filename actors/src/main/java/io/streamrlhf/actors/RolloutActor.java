@@ -348,7 +348,7 @@ public final class RolloutActor extends VerticleBase {
       network = current.model();
       network.load(weights);
     } else {
-      network = Gpt.fromSnapshot(config, weights, ComputeDevice.CPU);
+      network = Gpt.fromSnapshot(config, weights, ComputeDevice.forModels());
       if (reward != null) closeQuietly(reward);
     }
     reward = new RewardModel(network, reference, likelihoodWeight);

@@ -139,9 +139,9 @@ public final class Gpt implements AutoCloseable {
     snapshots = new ParameterSnapshots(parameters, dataType, manager);
   }
 
-  /** A freshly initialised float32 model on the CPU. */
+  /** A freshly initialised float32 model on this process's device (the CPU unless chosen). */
   public static Gpt create(GptConfig config, long seed) {
-    return create(config, seed, ComputeDevice.CPU, DataType.FLOAT32);
+    return create(config, seed, ComputeDevice.forModels(), DataType.FLOAT32);
   }
 
   /** A freshly initialised model; float64 exists for gradient checks. */

@@ -114,7 +114,7 @@ public final class RolloutGenerator {
     var scored =
         Gpt.withoutGradient(
             () -> {
-              try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
+              try (NDManager scope = ComputeDevice.scope()) {
                 var batch = ScoringBatch.of(scope, rows, responses);
                 // log π_SFT at the sampling temperature, so the KL compares like with like
                 var refScores = reference.score(batch, temperature);

@@ -6,6 +6,7 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.pretrain.CorpusWindows;
 import io.streamrlhf.learner.pretrain.Pretraining;
 import io.streamrlhf.model.AdamW;
+import io.streamrlhf.model.ComputeDevice;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.Gradients;
 import io.streamrlhf.model.ScoringBatch;
@@ -144,7 +145,7 @@ public final class PpoLearner implements AutoCloseable {
     var values = new ArrayList<float[]>(rollouts.size());
     Gpt.withoutGradient(
         () -> {
-          try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
+          try (NDManager scope = ComputeDevice.scope()) {
             var scoring = scoringBatch(scope, rollouts);
             var scores = policy.score(scoring, (float) config.samplingTemperature());
             split(scores.logProbs().toFloatArray(), rollouts, scoring.responseWidth(), proximal);
@@ -318,7 +319,7 @@ public final class PpoLearner implements AutoCloseable {
         policy.zeroGradients();
         var ptx = ptxWindows == null ? null : nextPtxWindows();
         double policyLoss, valueLoss, entropy, ptxLoss, clip, approxKl, weight;
-        try (NDManager scope = NDManager.newBaseManager("PyTorch");
+        try (NDManager scope = ComputeDevice.scope();
             var collector = Gradients.collector()) {
           var loss = minibatchLoss(scope, prepared, rows, ptx);
           collector.backward(loss.total());

@@ -2,6 +2,7 @@ package io.streamrlhf.learner.reward;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.streamrlhf.model.ComputeDevice;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardFunction;
 import io.streamrlhf.model.RewardModel;
@@ -122,7 +123,7 @@ public final class RewardScoring {
       float[] flat =
           Gpt.withoutGradient(
               () -> {
-                try (NDManager scope = NDManager.newBaseManager("PyTorch")) {
+                try (NDManager scope = ComputeDevice.scope()) {
                   return rewardModel
                       .scores(ScoringBatch.of(scope, chunkPrompts, chunkResponses))
                       .toFloatArray();

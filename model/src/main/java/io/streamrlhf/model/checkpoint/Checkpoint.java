@@ -264,12 +264,15 @@ public final class Checkpoint {
     return state;
   }
 
-  /** A float32 CPU model with the weights saved in {@code dir}, ready to sample or score. */
+  /**
+   * A float32 model on this process's device with the weights saved in {@code dir}, ready to sample
+   * or score.
+   */
   public static Gpt loadModel(Path dir) throws IOException {
     var step = stepDirectory(dir);
     var config = GptConfig.fromJson(Files.readString(step.resolve(MODEL_CONFIG)));
     var weights = WeightSnapshot.decode(Files.readAllBytes(step.resolve(WEIGHTS)));
-    return Gpt.fromSnapshot(config, weights, ComputeDevice.CPU);
+    return Gpt.fromSnapshot(config, weights, ComputeDevice.forModels());
   }
 
   /**
