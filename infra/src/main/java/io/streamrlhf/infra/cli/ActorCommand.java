@@ -48,6 +48,8 @@ final class ActorCommand implements Callable<Integer> {
 
   @Mixin CpuOptions cpus;
 
+  @Mixin DeviceOption device;
+
   @Option(
       names = "--id",
       paramLabel = "NAME",
@@ -93,6 +95,7 @@ final class ActorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     cpus.pin(); // before any model loads the engine
+    device.use();
     var kafka = cluster.access(); // the cheap checks first
     var keys = weightKeys.keys();
     var swapMode = WeightSwaps.parse(swap);

@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 
 /**
  * The options every training stage shares (a picocli mixin): where the checkpoint goes, the config
- * file and {@code --set} overrides, and {@code --resume}.
+ * file and {@code --set} overrides, {@code --resume}, and the device the models run on.
  *
  * <p>The --out/--resume rule, the same for every stage: a run starts only in an --out that holds no
  * checkpoint, and --resume continues only the checkpoint of the same stage in --out; anything else
@@ -31,6 +31,8 @@ final class StageOptions {
 
   @Mixin ConfigOptions settings;
 
+  @Mixin DeviceOption device;
+
   @Option(
       names = "--resume",
       description =
@@ -38,12 +40,14 @@ final class StageOptions {
   boolean resume;
 
   /**
-   * The effective config, checked against the output directory's state; writes nothing, so a
-   * command can check its inputs before {@link #start} writes into --out.
+   * The effective config, checked against the output directory's state, with this process's models
+   * put on --device; writes nothing, so a command can check its inputs before {@link #start} writes
+   * into --out.
    *
    * @param flagOverrides {@code key=value} settings other flags of the command stand for
    */
   <T extends StageConfig> T config(T defaults, List<String> flagOverrides) {
+    device.use(); // before any model loads
     if (Files.exists(out) && !Files.isDirectory(out)) {
       throw new UserError("--out " + out + " is a file: give a directory");
     }

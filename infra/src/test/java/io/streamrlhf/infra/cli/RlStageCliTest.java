@@ -2,7 +2,9 @@ package io.streamrlhf.infra.cli;
 
 import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ai.djl.engine.Engine;
 import io.streamrlhf.infra.chaos.TinyModels;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -52,6 +54,57 @@ class RlStageCliTest {
       assertThat(run.out()).as("the config is not printed").doesNotContain("\"reward\"");
     }
     assertThat(dir.resolve("ppo")).as("--out is left alone").doesNotExist();
+  }
+
+  @Test
+  void aGpuThisMachineLacksIsOneLineFromEveryCommandThatRunsModelsBeforeAnythingIsWritten(
+      @TempDir Path dir) throws IOException {
+    assumeTrue(Engine.getEngine("PyTorch").getGpuCount() == 0, "a GPU is present");
+    TinyModels.write(dir);
+    var sft = dir.resolve("sft").toString();
+    var rm = dir.resolve("rm").toString();
+    var commands =
+        List.of(
+            List.of("pretrain", "--out", dir.resolve("o1").toString()),
+            List.of("sft", "--base", sft, "--out", dir.resolve("o2").toString()),
+            List.of("reward", "--sft", sft, "--out", dir.resolve("o3").toString()),
+            List.of("ppo", "--sft", sft, "--rm", rm, "--out", dir.resolve("o4").toString()),
+            List.of(
+                "ppo", "--inproc", "--sft", sft, "--rm", rm, "--out", dir.resolve("o5").toString()),
+            List.of(
+                "learner",
+                "--bootstrap",
+                "127.0.0.1:1",
+                "--sft",
+                sft,
+                "--rm",
+                rm,
+                "--out",
+                dir.resolve("o6").toString()),
+            List.of(
+                "reward-trainer",
+                "--bootstrap",
+                "127.0.0.1:1",
+                "--sft",
+                sft,
+                "--out",
+                dir.resolve("o7").toString()),
+            List.of("actor", "--bootstrap", "127.0.0.1:1", "--sft", sft, "--rm", rm));
+    for (var command : commands) {
+      var args = new ArrayList<>(command);
+      args.addAll(List.of("--device", "gpu"));
+
+      var run = run(args.toArray(String[]::new));
+
+      assertThat(run.exitCode()).as(command.get(0)).isEqualTo(2);
+      assertThat(run.err().strip())
+          .isEqualTo(
+              "rlhf "
+                  + command.get(0)
+                  + ": device gpu: PyTorch sees no GPU on this machine (build with -Pcuda on a CUDA"
+                  + " host), use --device cpu");
+    }
+    for (int i = 1; i <= 7; i++) assertThat(dir.resolve("o" + i)).doesNotExist();
   }
 
   @Test
