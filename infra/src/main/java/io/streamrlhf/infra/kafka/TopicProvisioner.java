@@ -6,21 +6,27 @@ import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Creates the loop's topics ({@link Topics#provisioned}: those something reads or writes) with
- * their partition counts and configs. Idempotent: topics that exist are left as they are, so every
- * process may provision at start.
+ * their partition counts and configs, and returns once their leaders serve them. Idempotent: topics
+ * that exist are left as they are, so every process may provision at start.
  */
 public final class TopicProvisioner {
   private static final Logger log = LoggerFactory.getLogger(TopicProvisioner.class);
@@ -87,6 +93,7 @@ public final class TopicProvisioner {
           }
         }
       }
+      awaitServed(admin, topics, created, deadline);
       log.info("created topics {} (replication factor {})", created, replicas);
       return created;
     } catch (ExecutionException | TimeoutException e) {
@@ -99,6 +106,46 @@ public final class TopicProvisioner {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while provisioning topics", e);
+    }
+  }
+
+  /**
+   * Waits until the leader of every partition of the topics {@code names} serves it. A produce that
+   * reaches the broker before it has applied a topic's creation fails retriably; an idempotent
+   * producer's next request to that partition may then be appended first, and the failed one is
+   * refused as out of order on every retry until it expires, its records lost (KAFKA-15591, fixed
+   * in Kafka 4.5). ListOffsets goes to each partition's leader and succeeds once the leader has the
+   * partition.
+   */
+  private static void awaitServed(
+      Admin admin, List<TopicSpec> topics, List<String> names, long deadline)
+      throws ExecutionException, InterruptedException, TimeoutException {
+    var partitions = new HashMap<TopicPartition, OffsetSpec>();
+    for (var t : topics) {
+      if (!names.contains(t.name())) continue;
+      for (int p = 0; p < t.partitions(); p++) {
+        partitions.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
+      }
+    }
+    if (partitions.isEmpty()) return;
+    while (true) {
+      try {
+        admin
+            .listOffsets(partitions, new ListOffsetsOptions().timeoutMs((int) left(deadline)))
+            .all()
+            .get(left(deadline), TimeUnit.MILLISECONDS);
+        return;
+      } catch (ExecutionException e) {
+        if (e.getCause() instanceof TopicAuthorizationException) {
+          log.warn(
+              "created topics {}; not allowed to list their offsets, so not waiting until their leaders serve them",
+              names);
+          return;
+        }
+        // its leader lookup gives up on a topic the broker's metadata does not hold yet
+        if (!(e.getCause() instanceof RetriableException)) throw e;
+        Thread.sleep(20); // polling the broker with a deadline
+      }
     }
   }
 
