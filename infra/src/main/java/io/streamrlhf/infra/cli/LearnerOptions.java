@@ -39,6 +39,11 @@ final class LearnerOptions {
     var flags = new ArrayList<>(models.flagOverrides());
     if (sync) flags.add("max_lag=0");
     var config = stage.config(PpoConfig.defaults(), flags);
+    if (!throughKafka && PpoConfig.REWARD_LIVE.equals(config.reward())) {
+      throw new UserError(
+          "--reward live scores with the versions a reward trainer publishes on Kafka: run ppo"
+              + " through Kafka (without --inproc)");
+    }
     models.requireModels(config, trainsRewardHere);
     if (stage.resume) {
       boolean streamed = stage.savedState().extra().has(PpoLoop.SOURCE_STATE);

@@ -30,8 +30,8 @@ final class LoopOptions {
       paramLabel = "DIR",
       description =
           "Reward-model checkpoint directory (rlhf reward --out); needed with --reward model (the"
-              + " default). With --reward live it is read only by rlhf ppo without --bootstrap, whose"
-              + " reward trainer starts from it (else cold from --sft).")
+              + " default). With --reward live it is read only by rlhf ppo without --bootstrap or"
+              + " --inproc, whose reward trainer starts from it (else cold from --sft).")
   Path rm;
 
   @Option(
@@ -72,10 +72,13 @@ final class LoopOptions {
       StageOptions.requireCheckpoint("--rm", rm, "reward");
       try {
         RewardStats.read(rm); // w and the statistics the trainer starts from
+        if (Checkpoint.modelConfig(rm).vocabSize() != Checkpoint.modelConfig(sft).vocabSize()) {
+          throw new UserError("--rm " + rm + " and --sft " + sft + " differ in vocabulary");
+        }
       } catch (IllegalArgumentException e) {
         throw new UserError("--rm: " + e.getMessage(), e);
       } catch (IOException e) {
-        throw new UncheckedIOException("cannot read the reward statistics in " + rm, e);
+        throw new UncheckedIOException("cannot read the reward model in " + rm, e);
       }
       return;
     }

@@ -144,6 +144,8 @@ public final class LiveLoop {
       var applied =
           new ConcurrentHashMap<Long, Long>(); // reward version -> first applied (epoch ms)
       try {
+        awaitFirstVersion(
+            trainer); // actors score with nothing else: a trainer that fails ends here
         LocalLoop.run(
             ppo,
             actors,
@@ -173,6 +175,17 @@ public final class LiveLoop {
       out.println("live: " + figures.line());
       out.flush();
       return figures;
+    }
+  }
+
+  /** Waits for the trainer's first published version; rethrows what ended the trainer before. */
+  private static void awaitFirstVersion(RewardTrainer trainer) throws IOException {
+    try {
+      trainer.firstPublished().join();
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof IOException io) throw io;
+      if (e.getCause() instanceof RuntimeException re) throw re;
+      throw e;
     }
   }
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.engine.Engine;
 import io.streamrlhf.infra.chaos.TinyModels;
+import io.streamrlhf.model.GptConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -148,6 +149,46 @@ class RlStageCliTest {
             dir.resolve("p").toString());
     assertThat(notReward.exitCode()).isEqualTo(2);
     assertThat(notReward.err()).startsWith("rlhf ppo: --rm: ").doesNotContain("\tat ");
+    // a reward model of another vocabulary than the SFT model it would score
+    var other = TinyModels.write(dir.resolve("other"), new GptConfig(300, 256, 16, 1, 2));
+    var otherVocabulary =
+        run(
+            "ppo",
+            "--sft",
+            sft,
+            "--rm",
+            other.resolve("rm").toString(),
+            "--reward",
+            "live",
+            "--rm-out",
+            dir.resolve("r").toString(),
+            "--out",
+            dir.resolve("p").toString());
+    assertThat(otherVocabulary.exitCode()).isEqualTo(2);
+    assertThat(otherVocabulary.err().strip())
+        .isEqualTo(
+            "rlhf ppo: --rm "
+                + other.resolve("rm")
+                + " and --sft "
+                + sft
+                + " differ in vocabulary");
+    // in memory there is no trainer and no Kafka: said before the config is printed
+    var inMemory =
+        run(
+            "ppo",
+            "--inproc",
+            "--sft",
+            sft,
+            "--reward",
+            "live",
+            "--out",
+            dir.resolve("p").toString());
+    assertThat(inMemory.exitCode()).isEqualTo(2);
+    assertThat(inMemory.err().strip())
+        .isEqualTo(
+            "rlhf ppo: --reward live scores with the versions a reward trainer publishes on Kafka:"
+                + " run ppo through Kafka (without --inproc)");
+    assertThat(inMemory.out()).doesNotContain("\"reward\"");
     assertThat(dir.resolve("p")).doesNotExist();
   }
 

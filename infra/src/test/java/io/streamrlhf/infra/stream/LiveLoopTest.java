@@ -1,11 +1,14 @@
 package io.streamrlhf.infra.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.streamrlhf.infra.chaos.TinyModels;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.stream.RewardTrainer;
 import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
 import java.io.PrintWriter;
@@ -103,5 +106,32 @@ class LiveLoopTest {
         .doesNotContain("cold start")
         .contains("actor-0: reward model v0 applied");
     assertThat(Checkpoint.trainState(dir.resolve("ppo"), TrainState.class).step()).isEqualTo(2);
+  }
+
+  @Test
+  void aTrainerThatFailsBeforeItsFirstVersionEndsTheLoopWithItsOwnError(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    // a reward model of another vocabulary: the trainer refuses it as it starts
+    var other = TinyModels.write(dir.resolve("other"), new GptConfig(300, 256, 16, 1, 2));
+    var ppo = ConfigLoader.with(TinyRun.config(2, 0), "reward=live");
+    var reward = ConfigLoader.with(OnlineRewardConfig.defaults(), "statistics_samples=8");
+
+    assertThatThrownBy(
+            () ->
+                LiveLoop.run(
+                    ppo,
+                    reward,
+                    1,
+                    dir.resolve("sft"),
+                    other.resolve("rm"),
+                    dir.resolve("trainer"),
+                    dir.resolve("ppo"),
+                    1.0,
+                    200,
+                    0,
+                    new PrintWriter(new StringWriter(), true)))
+        .hasMessageContaining("differ in vocabulary");
+    assertThat(dir.resolve("ppo")).as("PPO never started").doesNotExist();
   }
 }

@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -143,6 +144,7 @@ public final class RewardTrainer {
   private final String name;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
   private final CountDownLatch finished = new CountDownLatch(1);
+  private final CompletableFuture<Long> firstPublished = new CompletableFuture<>();
   private volatile boolean stopping;
   private List<TopicPartition> partitions;
   private OnlineRewardTraining training;
@@ -179,6 +181,15 @@ public final class RewardTrainer {
   /** Asks a running trainer to stop after the step it is in (SIGTERM); it checkpoints first. */
   public void stop() {
     stopping = true;
+  }
+
+  /**
+   * Completes with the first version this run publishes (v0 of a new run, the checkpointed one of a
+   * resumed run), or exceptionally with what ended {@link #run} before it did: what a caller waits
+   * for before it starts actors that score only with published versions.
+   */
+  public CompletableFuture<Long> firstPublished() {
+    return firstPublished;
   }
 
   /** Waits until {@link #run} has returned or thrown; false on timeout. */
@@ -259,7 +270,12 @@ public final class RewardTrainer {
       } finally {
         if (training != null) training.close();
       }
+    } catch (IOException | RuntimeException | Error e) {
+      firstPublished.completeExceptionally(e); // no effect once a version is out
+      throw e;
     } finally {
+      firstPublished.completeExceptionally(
+          new IllegalStateException("the reward trainer stopped before publishing a version"));
       finished.countDown();
     }
   }
@@ -491,6 +507,7 @@ public final class RewardTrainer {
             WeightModel.REWARD, version.version(), weights.encode(), meta, Instant.now());
     int chunks = publisher.publish(snapshot, settings.kafkaTimeout());
     publishedVersion = version.version();
+    firstPublished.complete(publishedVersion);
     out.printf(
         Locale.ROOT,
         "%s: published RM v%d (%d chunk(s), %d bytes; score mean %.4f, std %.4f, w %.4f)%n",
