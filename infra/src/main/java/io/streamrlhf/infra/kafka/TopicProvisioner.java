@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Creates the loop's topics ({@link Topics#provisioned}: those something reads or writes) with
- * their partition counts and configs, and returns once their leaders serve them. Idempotent: topics
- * that exist are left as they are, so every process may provision at start.
+ * their partition counts and configs, and returns once their leaders serve them (those it made and
+ * those it found). Idempotent: topics that exist are left as they are, so every process may
+ * provision at start.
  */
 public final class TopicProvisioner {
   private static final Logger log = LoggerFactory.getLogger(TopicProvisioner.class);
@@ -78,6 +79,7 @@ public final class TopicProvisioner {
         }
       }
       if (missing.isEmpty()) {
+        awaitServed(admin, topics, deadline); // another process may have made them a moment ago
         return List.of();
       }
       var created = new ArrayList<String>();
@@ -93,7 +95,7 @@ public final class TopicProvisioner {
           }
         }
       }
-      awaitServed(admin, topics, created, deadline);
+      awaitServed(admin, topics, deadline);
       log.info("created topics {} (replication factor {})", created, replicas);
       return created;
     } catch (ExecutionException | TimeoutException e) {
@@ -110,42 +112,45 @@ public final class TopicProvisioner {
   }
 
   /**
-   * Waits until the leader of every partition of the topics {@code names} serves it. A produce that
-   * reaches the broker before it has applied a topic's creation fails retriably; an idempotent
-   * producer's next request to that partition may then be appended first, and the failed one is
-   * refused as out of order on every retry until it expires, its records lost (KAFKA-15591, fixed
-   * in Kafka 4.5). ListOffsets goes to each partition's leader and succeeds once the leader has the
-   * partition.
+   * Waits until the leader of every partition of {@code topics} serves it. A produce that reaches
+   * the broker before it has applied a topic's creation fails retriably; an idempotent producer's
+   * next request to that partition may then be appended first, and the failed one is refused as out
+   * of order on every retry until it expires, its records lost (KAFKA-15591, fixed in Kafka 4.5).
+   * ListOffsets goes to each partition's leader and succeeds once the leader has the partition; on
+   * a partition long served it is one round trip. A partition this client may not describe (a
+   * secured cluster's other roles' topics) is not waited for: it cannot write there either.
    */
-  private static void awaitServed(
-      Admin admin, List<TopicSpec> topics, List<String> names, long deadline)
+  private static void awaitServed(Admin admin, List<TopicSpec> topics, long deadline)
       throws ExecutionException, InterruptedException, TimeoutException {
-    var partitions = new HashMap<TopicPartition, OffsetSpec>();
+    var pending = new HashMap<TopicPartition, OffsetSpec>();
     for (var t : topics) {
-      if (!names.contains(t.name())) continue;
       for (int p = 0; p < t.partitions(); p++) {
-        partitions.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
+        pending.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
       }
     }
-    if (partitions.isEmpty()) return;
-    while (true) {
-      try {
-        admin
-            .listOffsets(partitions, new ListOffsetsOptions().timeoutMs((int) left(deadline)))
-            .all()
-            .get(left(deadline), TimeUnit.MILLISECONDS);
-        return;
-      } catch (ExecutionException e) {
-        if (e.getCause() instanceof TopicAuthorizationException) {
-          log.warn(
-              "created topics {}; not allowed to list their offsets, so not waiting until their leaders serve them",
-              names);
-          return;
+    Throwable last = null;
+    while (!pending.isEmpty()) {
+      if (last != null) {
+        if (System.nanoTime() > deadline) {
+          throw new TimeoutException(pending.size() + " partition(s) not served yet: " + last);
         }
-        // its leader lookup gives up on a topic the broker's metadata does not hold yet
-        if (!(e.getCause() instanceof RetriableException)) throw e;
         Thread.sleep(20); // polling the broker with a deadline
       }
+      var result =
+          admin.listOffsets(pending, new ListOffsetsOptions().timeoutMs((int) left(deadline)));
+      var notYet = new HashMap<TopicPartition, OffsetSpec>();
+      for (var partition : pending.entrySet()) {
+        try {
+          result.partitionResult(partition.getKey()).get(left(deadline), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof TopicAuthorizationException) continue;
+          // the leader lookup gives up on a topic the broker's metadata does not hold yet
+          if (!(e.getCause() instanceof RetriableException)) throw e;
+          notYet.put(partition.getKey(), partition.getValue());
+          last = e.getCause();
+        }
+      }
+      pending = notYet;
     }
   }
 
