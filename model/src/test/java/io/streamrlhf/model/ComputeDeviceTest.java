@@ -14,13 +14,16 @@ import org.junit.jupiter.api.Test;
  */
 class ComputeDeviceTest {
 
+  /**
+   * On a CPU-only build DJL's default device is the CPU as well; on a CUDA host with a GPU this is
+   * the check that scopes do not follow DJL's default (the GPU) away from the models.
+   */
   @Test
   void modelsAndStepScopesShareTheProcessDeviceTheCpuByDefault() {
     assertThat(ComputeDevice.forModels()).isEqualTo(ComputeDevice.CPU);
     try (var model = Gpt.create(GptConfig.tiny(), 1);
         var scope = ComputeDevice.scope()) {
       assertThat(model.device()).isEqualTo(ComputeDevice.CPU);
-      // not DJL's default device, which is the GPU wherever the CUDA build sees one
       assertThat(scope.getDevice()).isEqualTo(Device.cpu());
     }
   }

@@ -1,11 +1,11 @@
 package io.streamrlhf.infra.bench;
 
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import io.streamrlhf.learner.ppo.Ppo;
 import io.streamrlhf.model.AdamW;
+import io.streamrlhf.model.ComputeDevice;
 import io.streamrlhf.model.Generator;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
@@ -148,7 +148,7 @@ public final class ModelBench {
   private static double refForwardMs(Gpt model, List<int[]> prompts, List<int[]> responses) {
     return Gpt.withoutGradient(
         () -> {
-          try (var scope = NDManager.newBaseManager()) {
+          try (var scope = ComputeDevice.scope()) {
             long t0 = System.nanoTime();
             var batch = ScoringBatch.of(scope, prompts, responses);
             model.score(batch, 1f).logProbs().toFloatArray();
@@ -159,7 +159,7 @@ public final class ModelBench {
 
   /** float32 [1536 × 256] · [256 × 1024], the size BENCHMARKS.md names. */
   private static double gemmGflops() {
-    try (var scope = NDManager.newBaseManager()) {
+    try (var scope = ComputeDevice.scope()) {
       var a = scope.randomNormal(new Shape(1536, 256));
       var b = scope.randomNormal(new Shape(256, 1024));
       long t0 = System.nanoTime();
@@ -201,7 +201,7 @@ public final class ModelBench {
 
     double runMs() {
       long t0 = System.nanoTime();
-      try (var scope = NDManager.newBaseManager();
+      try (var scope = ComputeDevice.scope();
           var collector = Gradients.collector()) {
         var batch = ScoringBatch.of(scope, prompts, responses);
         var scored = policy.score(batch, 1f);
