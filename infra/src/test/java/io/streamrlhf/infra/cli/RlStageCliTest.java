@@ -134,36 +134,12 @@ class RlStageCliTest {
                 + " the reward trainer publishes (start the trainer from it: rlhf reward-trainer"
                 + " --rm)");
     // where it runs here, it starts from --rm, which must hold a reward model
-    var notReward =
-        run(
-            "ppo",
-            "--sft",
-            sft,
-            "--rm",
-            sft,
-            "--reward",
-            "live",
-            "--rm-out",
-            dir.resolve("r").toString(),
-            "--out",
-            dir.resolve("p").toString());
+    var notReward = liveHere(sft, sft, dir);
     assertThat(notReward.exitCode()).isEqualTo(2);
     assertThat(notReward.err()).startsWith("rlhf ppo: --rm: ").doesNotContain("\tat ");
     // a reward model of another vocabulary than the SFT model it would score
     var other = TinyModels.write(dir.resolve("other"), new GptConfig(300, 256, 16, 1, 2));
-    var otherVocabulary =
-        run(
-            "ppo",
-            "--sft",
-            sft,
-            "--rm",
-            other.resolve("rm").toString(),
-            "--reward",
-            "live",
-            "--rm-out",
-            dir.resolve("r").toString(),
-            "--out",
-            dir.resolve("p").toString());
+    var otherVocabulary = liveHere(sft, other.resolve("rm").toString(), dir);
     assertThat(otherVocabulary.exitCode()).isEqualTo(2);
     assertThat(otherVocabulary.err().strip())
         .isEqualTo(
@@ -190,6 +166,22 @@ class RlStageCliTest {
                 + " run ppo through Kafka (without --inproc)");
     assertThat(inMemory.out()).doesNotContain("\"reward\"");
     assertThat(dir.resolve("p")).doesNotExist();
+  }
+
+  /** {@code rlhf ppo --reward live} in one process, its reward trainer starting from {@code rm}. */
+  private static CliRun liveHere(String sft, String rm, Path dir) {
+    return run(
+        "ppo",
+        "--sft",
+        sft,
+        "--rm",
+        rm,
+        "--reward",
+        "live",
+        "--rm-out",
+        dir.resolve("r").toString(),
+        "--out",
+        dir.resolve("p").toString());
   }
 
   @Test
