@@ -10,11 +10,13 @@ import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.WeightVerifier;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.producer.Producer;
@@ -56,8 +58,13 @@ public final class WeightFeed {
   private final WeightVerifier verifier;
   private final java.util.function.Consumer<String> rejections;
   private final WeightStore store;
-  private String lastRejected;
+
+  /** Versions already reported, newest last; bounded, since forgeries could be numbered freely. */
+  private final Set<String> reported = new LinkedHashSet<>();
+
   private long rejectedChunks;
+
+  private static final int REPORTED_KEPT = 64;
 
   /** When the first chunk of each version still being collected came out of a poll. */
   private final NavigableMap<Long, Long> firstSeen = new TreeMap<>();
@@ -242,11 +249,15 @@ public final class WeightFeed {
     }
   }
 
-  /** Reports a rejected version once, however many of its chunks arrive. */
+  /**
+   * Reports a rejected version once, however many of its chunks arrive and however they interleave
+   * with another rejected version's (chunks are spread over partitions, and a poll returns one
+   * partition's records after another's).
+   */
   private void reject(long version, byte[] sha256, String why) {
     var key = version + "/" + (sha256 == null ? "" : HexFormat.of().formatHex(sha256));
-    if (key.equals(lastRejected)) return;
-    lastRejected = key;
+    if (!reported.add(key)) return;
+    if (reported.size() > REPORTED_KEPT) reported.remove(reported.iterator().next());
     rejections.accept(
         String.format(
             "rejected %s v%d on %s: %s; keeping the current weights",

@@ -46,15 +46,17 @@ class WeightFeedTest {
   }
 
   private void send(PublishedWeights weights) {
-    for (var chunk : WeightChunker.split(weights, 1000)) {
-      consumer.addRecord(
-          new ConsumerRecord<>(
-              Topics.REWARD_WEIGHTS,
-              0,
-              offset++,
-              WeightChunker.key(chunk).getBytes(StandardCharsets.UTF_8),
-              CODEC.encode(chunk)));
-    }
+    for (var chunk : WeightChunker.split(weights, 1000)) deliver(chunk);
+  }
+
+  private void deliver(WeightChunk chunk) {
+    consumer.addRecord(
+        new ConsumerRecord<>(
+            Topics.REWARD_WEIGHTS,
+            0,
+            offset++,
+            WeightChunker.key(chunk).getBytes(StandardCharsets.UTF_8),
+            CODEC.encode(chunk)));
   }
 
   private static PublishedWeights weights(long version) {
@@ -92,6 +94,26 @@ class WeightFeedTest {
             second -> assertThat(second).startsWith("rejected reward v2 ").contains("unsigned"));
     assertThat(feed.rejectedChunks()).isEqualTo(8); // 4 chunks each
     assertThat(feed.assembler().latestVersion()).hasValue(3);
+  }
+
+  @Test
+  void twoRejectedVersionsWhoseChunksInterleaveAreEachReportedOnce() {
+    var trainer = WeightSigner.generate();
+    var feed = feed(WeightVerifier.trusting(trainer.publicKey()));
+    // as a poll returns them when both versions' chunks are spread over two partitions
+    var unsigned = WeightChunker.split(weights(2), 1000);
+    var forged = WeightChunker.split(WeightSigner.generate().sign(weights(Long.MAX_VALUE)), 1000);
+    for (int half = 0; half < 2; half++) {
+      for (int i = half; i < unsigned.size(); i += 2) deliver(unsigned.get(i));
+      for (int i = half; i < forged.size(); i += 2) deliver(forged.get(i));
+    }
+
+    assertThat(poll(feed)).isEmpty();
+    assertThat(rejections)
+        .satisfiesExactly(
+            first -> assertThat(first).startsWith("rejected reward v2 ").contains("unsigned"),
+            second -> assertThat(second).startsWith("rejected reward v" + Long.MAX_VALUE + " "));
+    assertThat(feed.rejectedChunks()).isEqualTo(8);
   }
 
   @Test
