@@ -28,6 +28,7 @@ class CpuSamplerTest {
         var samples = sampler.samples();
         assertThat(samples).allMatch(s -> s.source().equals("busy"));
         assertThat(samples.get(samples.size() - 1).millis()).isGreaterThan(samples.get(0).millis());
+        sampler.close(); // its thread could otherwise add a sample read just before the kill
         busy.destroyForcibly().waitFor();
         int before = sampler.samples().size();
         sampler.sampleNow();

@@ -73,7 +73,7 @@ class ExactResumeTest {
               resumed,
               List.of("-D" + Checkpoint.HALT_PROPERTY + "=3"),
               first);
-      assertThat(killed.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(first.exited(killed, WAIT)).isTrue();
       assertThat(killed.exitValue()).as(String.join("\n", first.lines())).isEqualTo(137);
       assertThat(first.has("learner: update 3/5")).isTrue();
       assertThat(first.has("halting midway through writing")).isTrue();
@@ -83,7 +83,7 @@ class ExactResumeTest {
 
       var second = new Watch();
       var restarted = learner(bootstrap, dir, configFile, resumed, List.of("--resume"), second);
-      assertThat(restarted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(second.exited(restarted, WAIT)).isTrue();
       assertThat(restarted.exitValue()).as(String.join("\n", second.lines())).isZero();
       assertThat(second.has("resuming at policy v2 of 5")).isTrue();
     } finally {

@@ -66,7 +66,7 @@ class HeldRolloutsStaleOnResumeTest {
               List.of("-D" + Checkpoint.HALT_PROPERTY + "=3"),
               TinyRun.loopArgs(
                   "learner", bootstrap, dir, "--out", out.toString(), "--rollout-wait", "PT1M"));
-      assertThat(halted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(first.exited(halted, WAIT)).isTrue();
       assertThat(halted.exitValue()).as(String.join("\n", first.lines())).isEqualTo(137);
       assertThat(asks(first))
           .containsExactlyInAnyOrder(":3:0 sampled by v0 for v1", ":3:1 sampled by v0 for v1");

@@ -66,9 +66,7 @@ class LearnerCrashTest {
 
       var second = new Watch();
       var restarted = learner(bootstrap, dir, configFile, out, true, second);
-      assertThat(restarted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
-          .as("restarted learner finished")
-          .isTrue();
+      assertThat(second.exited(restarted, WAIT)).as("restarted learner finished").isTrue();
       assertThat(restarted.exitValue()).as(String.join("\n", second.lines())).isZero();
       assertThat(second.has("learner: resumed run")).isTrue();
     } finally {
@@ -141,7 +139,7 @@ class LearnerCrashTest {
           var sft = Checkpoint.loadModel(dir.resolve("sft"))) {
         new WeightPublisher(producer, outsider).publish(LoopFeed.policyVersion(sft, 0), WAIT);
       }
-      assertThat(halted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
+      assertThat(first.exited(halted, WAIT))
           .as(String.join("\n", first.lines()) + "\n" + String.join("\n", deafLog.lines()))
           .isTrue();
       assertThat(halted.exitValue()).as(String.join("\n", first.lines())).isEqualTo(137);
@@ -162,7 +160,7 @@ class LearnerCrashTest {
               List.of(),
               List.of("--resume", "--set", "max_lag=0"),
               second);
-      assertThat(resumed.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+      assertThat(second.exited(resumed, WAIT)).isTrue();
       assertThat(resumed.exitValue()).as(String.join("\n", second.lines())).isZero();
       assertThat(second.has("lags its batch by more than max_lag 0: prompt asked again"))
           .as(String.join("\n", second.lines()))

@@ -135,13 +135,16 @@ class RewardSwapTest {
         var rm = Gpt.create(TinyRun.SHAPE, 17);
         var rollouts = new TopicTail<>(bootstrap, Topics.ROLLOUTS, Rollout.class)) {
       feed.publishPolicy(policy, 0);
-      feed.publishPrompts(ids("live", 3));
 
       // holding a policy but no reward model, the actor waits for one and says for what it gave up
       var impatient =
           ActorNode.deploy(
               vertx, settings.withVersionWait(Duration.ofSeconds(2)), models, watch::line);
       try {
+        // the prompts only once v0 is applied: the 2 s wait must find the reward model alone
+        // missing
+        Watch.until(() -> policyApplied.contains(0L), "policy v0 applied", WAIT);
+        feed.publishPrompts(ids("live", 3));
         var ended = impatient.ended().handle((ok, failure) -> failure).get(60, TimeUnit.SECONDS);
         assertThat(ended)
             .hasMessageContaining(

@@ -75,9 +75,7 @@ class RewardTrainerCrashTest {
 
     var second = new Watch();
     var restarted = trainer(bootstrap, dir, configFile, out, true, TOTAL, second);
-    assertThat(restarted.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
-        .as("restarted reward trainer finished")
-        .isTrue();
+    assertThat(second.exited(restarted, WAIT)).as("restarted reward trainer finished").isTrue();
     assertThat(restarted.exitValue()).as(String.join("\n", second.lines())).isZero();
     assertThat(second.has("reward-trainer: resumed at step 10 ")).isTrue();
     assertThat(second.has("reward-trainer: published RM v10 ")).isTrue(); // again, to be sure
@@ -103,7 +101,7 @@ class RewardTrainerCrashTest {
     third.await("reward-trainer: step ", WAIT);
     // the handle's destroy sends SIGTERM and, unlike Process.destroy, leaves the output open
     running.toHandle().destroy();
-    assertThat(running.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(third.exited(running, WAIT)).isTrue();
     third.await("reward-trainer: stopped after", WAIT);
     var applied = RewardTrainer.appliedComparisonIds(out);
     ids = all.stream().map(Comparison::getComparisonId).toList();

@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -87,7 +86,7 @@ class SecuredLoopCliTest {
                         "--weights-key",
                         out.resolve(SigningKeys.PUBLIC_FILE).toString()),
                     common));
-        assertThat(learner.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS))
+        assertThat(learnerLog.exited(learner, WAIT))
             .as("learner finished; its log:\n%s", String.join("\n", learnerLog.lines()))
             .isTrue();
         assertThat(learner.exitValue()).as(String.join("\n", learnerLog.lines())).isZero();

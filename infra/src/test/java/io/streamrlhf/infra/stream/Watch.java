@@ -10,6 +10,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 /**
@@ -19,6 +22,9 @@ import java.util.function.Predicate;
 public final class Watch {
   private final List<String> lines = new ArrayList<>();
   private final StringBuilder partial = new StringBuilder();
+
+  /** The thread copying each child process's output into {@link #lines}. */
+  private final Map<Process, Thread> readers = new ConcurrentHashMap<>();
 
   /** Where the loop prints; lines also echo to stdout for the surefire report. */
   PrintWriter writer() {
@@ -133,7 +139,22 @@ public final class Watch {
             },
             "rlhf-" + args.get(0) + "-output");
     reader.setDaemon(true);
+    readers.put(process, reader);
     reader.start();
     return process;
+  }
+
+  /**
+   * Waits until a process from {@link #rlhf} has exited and its last line is in this watch: a
+   * process can exit before the thread copying its output has read its last lines.
+   *
+   * @return false when either did not happen within {@code timeout}
+   */
+  boolean exited(Process process, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    if (!process.waitFor(timeout.toNanos(), TimeUnit.NANOSECONDS)) return false;
+    var reader = readers.get(process);
+    reader.join(Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+    return !reader.isAlive();
   }
 }
