@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 
 /**
  * The options every training stage shares (a picocli mixin): where the checkpoint goes, the config
- * file and {@code --set} overrides, {@code --resume}, and the device the models run on.
+ * file and {@code --set} overrides, {@code --resume} (or {@code --resume-if-present}), and the
+ * device the models run on.
  *
  * <p>The --out/--resume rule, the same for every stage: a run starts only in an --out that holds no
  * checkpoint, and --resume continues only the checkpoint of the same stage in --out; anything else
@@ -39,6 +40,14 @@ final class StageOptions {
           "Continue the run checkpointed in --out (its config.json is the base unless --config is given).")
   boolean resume;
 
+  @Option(
+      names = "--resume-if-present",
+      description =
+          "Continue the run checkpointed in --out if it holds one, else start afresh: for a"
+              + " supervisor (docker compose's restart, systemd) that restarts a crashed process"
+              + " with the same command.")
+  boolean resumeIfPresent;
+
   /**
    * The effective config, checked against the output directory's state, with this process's models
    * put on --device; writes nothing, so a command can check its inputs before {@link #start} writes
@@ -48,6 +57,7 @@ final class StageOptions {
    */
   <T extends StageConfig> T config(T defaults, List<String> flagOverrides) {
     device.use(); // before any model loads
+    if (resumeIfPresent) resume = Checkpoint.exists(out);
     if (Files.exists(out) && !Files.isDirectory(out)) {
       throw new UserError("--out " + out + " is a file: give a directory");
     }

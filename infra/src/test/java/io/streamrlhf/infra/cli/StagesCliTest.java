@@ -154,6 +154,33 @@ class StagesCliTest {
   }
 
   @Test
+  void resumeIfPresentStartsAfreshInAnEmptyOutAndContinuesACheckpoint() {
+    var out = dir.resolve("supervised");
+    String[] args = {
+      "pretrain",
+      "--out",
+      out.toString(),
+      "--resume-if-present",
+      "--set",
+      "steps=2",
+      "--set",
+      "sequences_per_batch=2",
+      "--set",
+      "tokens_per_sequence=16",
+      "--set",
+      "warmup_steps=1",
+      "--set",
+      "log_every_steps=1"
+    };
+    var first = run(args);
+    assertThat(first.exitCode()).as(first.err()).isZero();
+    assertThat(first.out()).contains("pretrain step 2/2").doesNotContain("resuming");
+    var restarted = run(args);
+    assertThat(restarted.exitCode()).as(restarted.err()).isZero();
+    assertThat(restarted.out()).contains("resuming at step 2 of 2").doesNotContain("pretrain step");
+  }
+
+  @Test
   void resumeOfAFinishedRunReadsItsSavedConfigAndTakesNoMoreSteps() {
     var run = run("sft", "--base", base.toString(), "--out", sft.toString(), "--resume");
     assertThat(run.exitCode()).as(run.err()).isZero();
