@@ -595,10 +595,24 @@ public final class RolloutActor extends VerticleBase {
       queue.revoke(partitions);
     }
 
+    /** Whether this actor has said that it holds no prompt partition, since it last held one. */
+    private boolean saidIdle;
+
     @Override
     public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
       if (!partitions.isEmpty())
         log.accept(settings.actorId() + ": assigned prompt partitions " + partitions);
+      boolean none = consumer.assignment().isEmpty();
+      if (none && !saidIdle) {
+        log.accept(
+            settings.actorId()
+                + ": no prompt partition for this actor: other actors of the group hold every"
+                + " partition of "
+                + Topics.PROMPTS
+                + ", so it samples nothing until one leaves (a learner that creates the topic with"
+                + " a higher prompt_partitions keeps more actors busy)");
+      }
+      saidIdle = none;
     }
 
     @Override

@@ -28,8 +28,9 @@ public final class Topics {
   public static final int MAX_RECORD_BYTES = 1 << 20;
 
   /**
-   * Prompts are spread over this many partitions: the most actors one consumer group can keep busy
-   * at once (Kafka assigns each partition to one member).
+   * Prompts are spread over this many partitions by default: the most actors one consumer group can
+   * keep busy at once (Kafka assigns each partition to one member); a learner's {@code
+   * prompt_partitions} creates the topic with more.
    */
   public static final int PROMPT_PARTITIONS = 4;
 
@@ -120,6 +121,23 @@ public final class Topics {
    */
   public static List<TopicSpec> provisioned() {
     return PROVISIONED;
+  }
+
+  /**
+   * {@link #provisioned} with {@link #PROMPTS} on {@code promptPartitions} partitions: the most
+   * actors that can sample at once, for a cluster that runs more than {@link #PROMPT_PARTITIONS}.
+   */
+  public static List<TopicSpec> provisioned(int promptPartitions) {
+    if (promptPartitions < 1) {
+      throw new IllegalArgumentException("prompt partitions must be >= 1, got " + promptPartitions);
+    }
+    return PROVISIONED.stream()
+        .map(
+            t ->
+                t.name().equals(PROMPTS)
+                    ? new TopicSpec(t.name(), promptPartitions, t.configs(), t.valueType())
+                    : t)
+        .toList();
   }
 
   public static Optional<TopicSpec> byName(String name) {

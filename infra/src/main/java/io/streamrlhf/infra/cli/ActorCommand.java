@@ -117,7 +117,8 @@ final class ActorCommand implements Callable<Integer> {
                 + "-"
                 + ProcessHandle.current().pid();
     BrokerCheck.require(kafka);
-    TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
+    // an actor first on a fresh cluster makes the prompt topic as its learner would
+    TopicProvisioner.provision(kafka, Duration.ofSeconds(60), config.promptPartitions());
     var vertx = ActorNode.newVertx();
     var models =
         RolloutActor.Models.load(loop.sft, LocalLoop.actorReward(config.reward(), loop.rm));

@@ -78,6 +78,15 @@ public final class BrokerCommand implements Callable<Integer> {
       description = "How long to wait for the broker to be ready (ISO-8601 duration).")
   Duration readyTimeout;
 
+  @Option(
+      names = "--prompt-partitions",
+      paramLabel = "N",
+      defaultValue = "4",
+      description =
+          "Partitions of rlhf.prompts when this broker creates it: the most actors that sample at"
+              + " once (Kafka gives each partition to one actor of the group). Default: ${DEFAULT-VALUE}.")
+  int promptPartitions;
+
   @Mixin CpuOptions cpus;
 
   @Override
@@ -85,6 +94,9 @@ public final class BrokerCommand implements Callable<Integer> {
     cpus.pin(); // before the broker starts its threads
     if (port < 0 || port > 65_535) {
       throw new UserError("--port must be in 0..65535, got " + port);
+    }
+    if (promptPartitions < 1) {
+      throw new UserError("--prompt-partitions must be at least 1, got " + promptPartitions);
     }
     if (clientConfigs != null && usersFile == null) {
       throw new UserError("--client-configs needs --users");
@@ -124,7 +136,7 @@ public final class BrokerCommand implements Callable<Integer> {
                 },
                 "rlhf-broker-shutdown"));
 
-    var created = TopicProvisioner.provision(kafka.access(), readyTimeout);
+    var created = TopicProvisioner.provision(kafka.access(), readyTimeout, promptPartitions);
     if (users != null) {
       out.println(
           "Authentication on (SASL_PLAINTEXT, PLAIN) with ACLs for "
@@ -143,7 +155,9 @@ public final class BrokerCommand implements Callable<Integer> {
             + Topics.provisioned().stream().map(TopicSpec::name).collect(Collectors.joining(", "))
             + " ("
             + created.size()
-            + " created now)");
+            + " created now; "
+            + TopicProvisioner.partitions(kafka.access(), Topics.PROMPTS, readyTimeout)
+            + " prompt partitions)");
     out.println(
         "Kafka broker ready at "
             + kafka.bootstrapServers()

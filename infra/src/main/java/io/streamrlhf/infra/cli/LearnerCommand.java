@@ -1,6 +1,6 @@
 package io.streamrlhf.infra.cli;
 
-import io.streamrlhf.infra.kafka.TopicProvisioner;
+import io.streamrlhf.infra.stream.LocalLoop;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -59,7 +59,7 @@ final class LearnerCommand implements Callable<Integer> {
     var store = weightStore.store();
     BrokerCheck.require(kafka);
     try (var lock = learner.start(config, out)) {
-      TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
+      LocalLoop.provisionTopics(kafka, config, 0, "learner", out);
       var settings =
           new KafkaRollouts.Settings(kafka, rolloutWait, Duration.ofSeconds(60), signer)
               .withWeightStore(store);

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -45,9 +46,18 @@ public final class TopicProvisioner {
 
   /** {@link #provision(String, Duration)} on a cluster that may need credentials. */
   public static List<String> provision(KafkaAccess kafka, Duration timeout) {
+    return provision(kafka, timeout, Topics.PROMPT_PARTITIONS);
+  }
+
+  /**
+   * {@link #provision(KafkaAccess, Duration)} with {@code rlhf.prompts}, if this call creates it,
+   * on {@code promptPartitions} partitions. A topic that exists keeps its partitions ({@link
+   * #partitions} tells how many).
+   */
+  public static List<String> provision(KafkaAccess kafka, Duration timeout, int promptPartitions) {
     var admin = Admin.create(KafkaClientConfigs.admin(kafka, "rlhf-topic-provisioner"));
     try {
-      return provision(admin, Topics.provisioned(), timeout);
+      return provision(admin, Topics.provisioned(promptPartitions), timeout);
     } catch (IllegalStateException e) {
       // a broker that requires logins drops a client without them: to it, a silent broker
       if (kafka.clientSettings().isEmpty() && timedOut(e.getCause()))
@@ -123,8 +133,11 @@ public final class TopicProvisioner {
   private static void awaitServed(Admin admin, List<TopicSpec> topics, long deadline)
       throws ExecutionException, InterruptedException, TimeoutException {
     var pending = new HashMap<TopicPartition, OffsetSpec>();
+    var counts = partitionCounts(admin, topics, deadline);
     for (var t : topics) {
-      for (int p = 0; p < t.partitions(); p++) {
+      // a topic found may have more or fewer partitions than a new one would get
+      int partitions = counts.getOrDefault(t.name(), t.partitions());
+      for (int p = 0; p < partitions; p++) {
         pending.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
       }
     }
@@ -151,6 +164,51 @@ public final class TopicProvisioner {
         }
       }
       pending = notYet;
+    }
+  }
+
+  /**
+   * The partitions each topic has, as far as the controller's metadata already says; a topic it
+   * does not know yet, or this client may not describe, is left out (the caller assumes its spec).
+   */
+  private static Map<String, Integer> partitionCounts(
+      Admin admin, List<TopicSpec> topics, long deadline)
+      throws InterruptedException, TimeoutException {
+    var described =
+        admin.describeTopics(topics.stream().map(TopicSpec::name).toList()).topicNameValues();
+    var counts = new HashMap<String, Integer>();
+    for (var entry : described.entrySet()) {
+      try {
+        counts.put(
+            entry.getKey(),
+            entry.getValue().get(left(deadline), TimeUnit.MILLISECONDS).partitions().size());
+      } catch (ExecutionException e) {
+        // not known yet, or not ours to describe: the ListOffsets wait handles both
+      }
+    }
+    return counts;
+  }
+
+  /**
+   * How many partitions {@code topic} has on the cluster.
+   *
+   * @throws IllegalStateException when the cluster does not answer within {@code timeout}
+   */
+  public static int partitions(KafkaAccess kafka, String topic, Duration timeout) {
+    try (var admin = Admin.create(KafkaClientConfigs.admin(kafka, "rlhf-topic-provisioner"))) {
+      return admin
+          .describeTopics(List.of(topic))
+          .topicNameValues()
+          .get(topic)
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+          .partitions()
+          .size();
+    } catch (ExecutionException | TimeoutException e) {
+      throw new IllegalStateException(
+          "could not describe " + topic + " within " + timeout + ": " + e, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while describing " + topic, e);
     }
   }
 

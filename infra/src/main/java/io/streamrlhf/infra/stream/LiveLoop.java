@@ -18,6 +18,7 @@ import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.UndecodableRecordException;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.SigningKeys;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -98,7 +99,8 @@ public final class LiveLoop {
     }
     try (var broker = EmbeddedKafka.start()) {
       var bootstrap = broker.bootstrapServers();
-      TopicProvisioner.provision(bootstrap, Duration.ofSeconds(60));
+      TopicProvisioner.provision(
+          KafkaAccess.plaintext(bootstrap), Duration.ofSeconds(60), ppo.promptPartitions());
       var vertx = ActorNode.newVertx();
       Consumer<String> log =
           line -> {

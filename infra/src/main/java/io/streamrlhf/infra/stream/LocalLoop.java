@@ -16,6 +16,7 @@ import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.checkpoint.RewardStats;
+import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.SigningKeys;
@@ -56,6 +57,32 @@ public final class LocalLoop {
   private static final Duration LEARNER_STOP_WAIT = Duration.ofSeconds(30);
 
   private LocalLoop() {}
+
+  /**
+   * Creates the loop's topics where missing, {@code rlhf.prompts} on the config's
+   * prompt_partitions, and says when the topic found cannot keep every actor busy.
+   *
+   * @param actors the actors this process runs, 0 when they run elsewhere
+   */
+  public static void provisionTopics(
+      KafkaAccess kafka, PpoConfig config, int actors, String who, PrintWriter out) {
+    TopicProvisioner.provision(kafka, PROVISION_TIMEOUT, config.promptPartitions());
+    int partitions = TopicProvisioner.partitions(kafka, Topics.PROMPTS, PROVISION_TIMEOUT);
+    if (partitions != config.promptPartitions()) {
+      out.printf(
+          "%s: %s already exists with %d partition(s); prompt_partitions %d applies only to a"
+              + " topic the learner creates%n",
+          who, Topics.PROMPTS, partitions, config.promptPartitions());
+    }
+    if (actors > partitions) {
+      out.printf(
+          "%s: %d actors share %s's %d partition(s): %d of them will get no prompt (Kafka gives"
+              + " each partition to one member of the group); set prompt_partitions=%d on a"
+              + " fresh cluster%n",
+          who, actors, Topics.PROMPTS, partitions, actors - partitions, actors);
+    }
+    out.flush();
+  }
 
   /**
    * Runs PPO through Kafka with {@code actors} in-process actors; writes the learner's checkpoint
@@ -157,7 +184,7 @@ public final class LocalLoop {
             "ppo: embedded Kafka broker at %s (ready in %d ms)%n",
             kafka, broker.startupTime().toMillis());
       }
-      TopicProvisioner.provision(kafka, PROVISION_TIMEOUT);
+      provisionTopics(kafka, config, actors, "ppo", out);
       // the learner's key, created here on a first run, is the one KafkaRollouts signs with
       var learnerKey = SigningKeys.inDirectory(outDir).publicKey();
       vertx = ActorNode.newVertx();

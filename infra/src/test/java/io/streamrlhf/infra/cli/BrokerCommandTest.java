@@ -11,6 +11,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -35,6 +36,17 @@ class BrokerCommandTest {
         .isEqualTo("rlhf broker: --port must be in 0..65535, got 70000");
   }
 
+  @Test
+  void promptPartitionsBelowOneIsAOneLineUserError() {
+    var err = new StringWriter();
+    var cli = Rlhf.commandLine();
+    cli.setErr(new PrintWriter(err));
+
+    assertThat(cli.execute("broker", "--prompt-partitions", "0")).isEqualTo(2);
+    assertThat(err.toString().strip())
+        .isEqualTo("rlhf broker: --prompt-partitions must be at least 1, got 0");
+  }
+
   /** The real command in its own JVM: ready line, topics provisioned, clean stop on SIGTERM. */
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
@@ -52,7 +64,9 @@ class BrokerCommandTest {
                 "--port",
                 "0",
                 "--data-dir",
-                dataDir.toString())
+                dataDir.toString(),
+                "--prompt-partitions",
+                "6")
             .redirectError(stderr.toFile())
             .start();
     try (var out =
@@ -60,12 +74,15 @@ class BrokerCommandTest {
             new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       var ready = Pattern.compile("Kafka broker ready at (127\\.0\\.0\\.1:\\d+)");
       String bootstrap = null;
+      String topics = null;
       for (String line; bootstrap == null && (line = out.readLine()) != null; ) {
+        if (line.startsWith("Topics: ")) topics = line;
         var m = ready.matcher(line);
         if (m.find()) {
           bootstrap = m.group(1);
         }
       }
+      assertThat(topics).endsWith(" created now; 6 prompt partitions)");
       assertThat(bootstrap).as("ready line; stderr: %s", readQuietly(stderr)).isNotNull();
 
       try (var admin =
@@ -73,6 +90,13 @@ class BrokerCommandTest {
               Map.<String, Object>of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
         var names = admin.listTopics().names().get(30, TimeUnit.SECONDS);
         assertThat(names).containsAll(Topics.provisioned().stream().map(TopicSpec::name).toList());
+        var prompts =
+            admin
+                .describeTopics(List.of(Topics.PROMPTS))
+                .allTopicNames()
+                .get(30, TimeUnit.SECONDS)
+                .get(Topics.PROMPTS);
+        assertThat(prompts.partitions()).hasSize(6);
       }
     } finally {
       process.destroy(); // SIGTERM: the shutdown hook stops the broker

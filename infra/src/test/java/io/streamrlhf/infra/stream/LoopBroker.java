@@ -4,6 +4,7 @@ import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -22,7 +23,12 @@ final class LoopBroker {
   private LoopBroker() {}
 
   /** The broker's bootstrap address, with fresh, empty loop topics and no consumer groups. */
-  static synchronized String fresh() throws Exception {
+  static String fresh() throws Exception {
+    return fresh(Topics.PROMPT_PARTITIONS);
+  }
+
+  /** {@link #fresh()} with {@code rlhf.prompts} on {@code promptPartitions} partitions. */
+  static synchronized String fresh(int promptPartitions) throws Exception {
     if (kafka == null) {
       kafka = EmbeddedKafka.start();
       Runtime.getRuntime().addShutdownHook(new Thread(kafka::close));
@@ -51,7 +57,8 @@ final class LoopBroker {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (true) {
       try {
-        TopicProvisioner.provision(bootstrap, Duration.ofSeconds(30));
+        TopicProvisioner.provision(
+            KafkaAccess.plaintext(bootstrap), Duration.ofSeconds(30), promptPartitions);
         return bootstrap;
       } catch (RuntimeException e) {
         if (System.nanoTime() > deadline) throw e;

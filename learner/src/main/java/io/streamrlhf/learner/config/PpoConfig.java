@@ -38,6 +38,8 @@ import java.util.Map;
  *     by the learner at version u only if u − v ≤ max_lag (older ones are dropped and counted), and
  *     prompts of batch b ask actors for a policy of at least b − max_lag; 0 is on-policy (actors
  *     wait for every new version)
+ * @param promptPartitions how many partitions {@code rlhf.prompts} gets when the learner creates
+ *     it: the most actors that can sample at once (a topic that exists keeps its own)
  * @param reward what the actors score with: {@code model}, the reward model (InstructGPT), {@code
  *     oracle}, the gold reward, or {@code live}, the versions an online reward trainer publishes
  *     while PPO runs (RewardSource)
@@ -72,6 +74,7 @@ public record PpoConfig(
     int logEveryUpdates,
     int checkpointEveryUpdates,
     int maxLag,
+    int promptPartitions,
     String reward)
     implements StageConfig {
 
@@ -115,6 +118,7 @@ public record PpoConfig(
     require(logEveryUpdates > 0, "log_every_updates", "> 0", logEveryUpdates);
     require(checkpointEveryUpdates > 0, "checkpoint_every_updates", "> 0", checkpointEveryUpdates);
     require(maxLag >= 0, "max_lag", ">= 0", maxLag);
+    require(promptPartitions >= 1, "prompt_partitions", ">= 1", promptPartitions);
     require(
         REWARD_MODEL.equals(reward) || REWARD_ORACLE.equals(reward) || REWARD_LIVE.equals(reward),
         "reward",
@@ -178,6 +182,8 @@ public record PpoConfig(
         1, // log_every_updates
         20, // checkpoint_every_updates
         4, // max_lag
+        // Kafka gives each partition to one actor of the group: more actors than this sit idle
+        4, // prompt_partitions
         REWARD_MODEL); // reward
   }
 
