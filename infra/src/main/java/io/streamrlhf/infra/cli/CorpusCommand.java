@@ -56,7 +56,8 @@ final class CorpusCommand implements Runnable {
     var kinds = new EnumMap<Corpus.Kind, Integer>(Corpus.Kind.class);
     var corpus = new Corpus(seed);
     var err = spec.commandLine().getErr();
-    try (var writer = TaskFiles.create(out)) {
+    try (var file = TaskFiles.create(out)) {
+      var writer = file.writer();
       for (int i = 1; i <= docs; i++) {
         var doc = corpus.next();
         kinds.merge(doc.kind(), 1, Integer::sum);
@@ -65,6 +66,7 @@ final class CorpusCommand implements Runnable {
           err.printf("corpus: %d / %d documents%n", i, docs);
         }
       }
+      file.commit();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

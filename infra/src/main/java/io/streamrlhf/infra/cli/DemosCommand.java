@@ -50,11 +50,13 @@ final class DemosCommand implements Runnable {
     if (n < 0) {
       throw new UserError("--n must be >= 0, got " + n);
     }
-    try (var writer = TaskFiles.create(out)) {
+    try (var file = TaskFiles.create(out)) {
+      var writer = file.writer();
       for (var demo : Demonstrations.pool(seed, n)) {
         writer.write(Jsonl.demonstrationLine(demo));
         writer.write('\n');
       }
+      file.commit();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

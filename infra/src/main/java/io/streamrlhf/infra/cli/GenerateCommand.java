@@ -99,13 +99,15 @@ final class GenerateCommand implements Callable<Integer> {
     if (!Checkpoint.exists(model))
       throw new UserError("--model " + model + " holds no model checkpoint");
     if (!Files.isRegularFile(prompts)) throw new UserError("--prompts: no such file: " + prompts);
+    TaskFiles.requireDistinct(out, "--prompts", prompts);
     var promptList = readPrompts(prompts);
     if (promptList.isEmpty()) throw new UserError(prompts + " holds no prompts");
     var stdout = spec.commandLine().getOut();
     var repeated = new ArrayList<String>(promptList.size() * samples);
     for (var p : promptList) for (int s = 0; s < samples; s++) repeated.add(p);
     try (var gpt = Checkpoint.loadModel(model);
-        var writer = TaskFiles.create(out)) {
+        var file = TaskFiles.create(out)) {
+      var writer = file.writer();
       var results = new ArrayList<ResponseSampler.Sample>();
       for (int from = 0; from < repeated.size(); from += promptsPerBatch) {
         var slice = repeated.subList(from, Math.min(repeated.size(), from + promptsPerBatch));
@@ -118,6 +120,7 @@ final class GenerateCommand implements Callable<Integer> {
         writer.write(responseLine(sample));
         writer.write('\n');
       }
+      file.commit();
     }
     stdout.printf("generate: wrote %d responses to %s%n", repeated.size(), out);
     stdout.flush();

@@ -54,7 +54,9 @@ final class GradeCommand implements Callable<Integer> {
     var summary = new EnumMap<Family, Totals>(Family.class);
     var all = new Totals();
     int skipped;
-    try (var writer = TaskFiles.create(out)) {
+    TaskFiles.requireDistinct(out, "--in", in);
+    try (var file = TaskFiles.create(out)) {
+      var writer = file.writer();
       skipped =
           GradedResponses.read(
               in,
@@ -71,6 +73,7 @@ final class GradeCommand implements Callable<Integer> {
                     .add(graded.grade());
                 all.add(graded.grade());
               });
+      file.commit();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -110,6 +110,38 @@ class TasksCliTest {
   }
 
   @Test
+  void gradeRefusesToWriteOverItsInputAndLeavesItWhole() throws Exception {
+    var in = dir.resolve("demos.jsonl");
+    assertThat(rlhf("tasks", "demos", "--n", "5", "--out", in.toString())).isZero();
+    var before = Files.readAllLines(in);
+    var link = Files.createSymbolicLink(dir.resolve("link.jsonl"), in);
+
+    assertThat(rlhf("grade", "--in", in.toString(), "--out", link.toString())).isEqualTo(2);
+    assertThat(err.toString().strip())
+        .isEqualTo("rlhf grade: --out " + link + " is the --in file: choose another --out");
+    assertThat(Files.readAllLines(in)).isEqualTo(before);
+  }
+
+  @Test
+  void aFailedWriteLeavesTheFileItWouldReplaceAsItWas() throws Exception {
+    var file = dir.resolve("kept.jsonl");
+    Files.writeString(file, "old\n");
+    try (var output = TaskFiles.create(file)) {
+      output.writer().write("half of a new file");
+      // no commit: the command failed or was interrupted here
+    }
+    assertThat(Files.readString(file)).isEqualTo("old\n");
+    assertThat(Files.list(dir).map(p -> p.getFileName().toString())).containsOnly("kept.jsonl");
+
+    try (var output = TaskFiles.create(file)) {
+      output.writer().write("new\n");
+      output.commit();
+    }
+    assertThat(Files.readString(file)).isEqualTo("new\n");
+    assertThat(Files.list(dir).map(p -> p.getFileName().toString())).containsOnly("kept.jsonl");
+  }
+
+  @Test
   void gradeOfAMissingFileIsAUsageError() {
     assertThat(
             rlhf(
