@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
           + " suite's oracle score plus their noise (TASKS.md), and produces the rankings as"
           + " comparisons (kind simulated) on rlhf.comparisons, for the reward trainer.",
       "Without --beta the labelers calibrate their noise on the first --calibration-requests"
-          + " requests to two labelers agreeing on 73% of pairs, and print what they measured."
+          + " requests to two labelers agreeing on 73%% of pairs, and print what they measured."
           + " Serves until Ctrl-C, or exits 1 when it failed (one line saying why; its Kafka clients"
           + " are closed first); a restart ranks unacknowledged requests again, under the same"
           + " idempotency keys."
