@@ -1,5 +1,7 @@
 package io.streamrlhf.infra.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.StageConfig;
 import io.streamrlhf.learner.train.TrainState;
@@ -9,6 +11,7 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -88,9 +91,39 @@ final class StageOptions {
                 + " run to continue");
       }
     }
-    return settings.load(
-        defaults, resume && Files.isRegularFile(saved) ? saved : null, flagOverrides);
+    var config =
+        settings.load(defaults, resume && Files.isRegularFile(saved) ? saved : null, flagOverrides);
+    if (resume && Files.isRegularFile(saved)) requireKept(config, saved);
+    return config;
   }
+
+  /** A resume that would change the run's model or data ({@link StageConfig#keptOnResume}). */
+  private void requireKept(StageConfig config, Path saved) {
+    JsonNode was;
+    JsonNode now;
+    try {
+      was = JSON.readTree(saved.toFile());
+      now = JSON.readTree(ConfigLoader.toJson(config));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + saved, e);
+    }
+    var changed = new ArrayList<String>();
+    for (var key : config.keptOnResume()) {
+      if (was.has(key) && !was.get(key).equals(now.get(key))) {
+        changed.add(key + " " + was.get(key).asText() + " -> " + now.get(key).asText());
+      }
+    }
+    if (!changed.isEmpty()) {
+      throw new UserError(
+          "--resume: "
+              + out
+              + " was trained with other settings that define its model or data ("
+              + String.join(", ", changed)
+              + "): resume with the run's own values, or start a new run in another --out");
+    }
+  }
+
+  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Prints the effective config and saves it as --out's config.json: the start of a run. */
   void start(StageConfig config, PrintWriter log) {

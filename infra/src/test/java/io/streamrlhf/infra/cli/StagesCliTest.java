@@ -181,6 +181,36 @@ class StagesCliTest {
   }
 
   @Test
+  void aResumeThatWouldChangeTheModelOrItsDataIsRefusedBeforeWriting() throws Exception {
+    var config = Files.readString(base.resolve("config.json"));
+    var run = run("pretrain", "--out", base.toString(), "--resume", "--set", "shape=small");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --resume: "
+                + base
+                + " was trained with other settings that define its model or data (shape tiny ->"
+                + " small): resume with the run's own values, or start a new run in another --out");
+    assertThat(Files.readString(base.resolve("config.json"))).isEqualTo(config);
+  }
+
+  @Test
+  void aModelShapeOrSequenceLengthThatCannotBeIsAUsageError() {
+    var out = dir.resolve("never");
+    var shape = run("pretrain", "--out", out.toString(), "--set", "shape=huge");
+    assertThat(shape.exitCode()).isEqualTo(2);
+    assertThat(shape.err())
+        .contains("shape must be tiny or small, got huge")
+        .doesNotContain("\tat ");
+    var length = run("pretrain", "--out", out.toString(), "--set", "tokens_per_sequence=1000");
+    assertThat(length.exitCode()).isEqualTo(2);
+    assertThat(length.err())
+        .contains("tokens_per_sequence must be at most the tiny model's context length 256")
+        .doesNotContain("\tat ");
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
   void resumeOfAFinishedRunReadsItsSavedConfigAndTakesNoMoreSteps() {
     var run = run("sft", "--base", base.toString(), "--out", sft.toString(), "--resume");
     assertThat(run.exitCode()).as(run.err()).isZero();

@@ -2,7 +2,9 @@ package io.streamrlhf.learner.config;
 
 import static io.streamrlhf.learner.config.StageConfig.require;
 
+import io.streamrlhf.model.GptConfig;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -20,10 +22,16 @@ public record PretrainConfig(
     implements StageConfig {
 
   public PretrainConfig {
-    require(shape != null && !shape.isBlank(), "shape", "a model preset name (tiny, small)", shape);
     require(steps > 0, "steps", "> 0", steps);
     require(sequencesPerBatch > 0, "sequences_per_batch", "> 0", sequencesPerBatch);
     require(tokensPerSequence > 1, "tokens_per_sequence", "> 1", tokensPerSequence);
+    require("tiny".equals(shape) || "small".equals(shape), "shape", "tiny or small", shape);
+    int context = GptConfig.preset(shape).contextLength();
+    require(
+        tokensPerSequence <= context,
+        "tokens_per_sequence",
+        "at most the " + shape + " model's context length " + context,
+        tokensPerSequence);
     require(optimizer != null, "optimizer", "given", optimizer);
     require(logEverySteps > 0, "log_every_steps", "> 0", logEverySteps);
     require(checkpointEverySteps > 0, "checkpoint_every_steps", "> 0", checkpointEverySteps);
@@ -33,6 +41,11 @@ public record PretrainConfig(
     // sized for the demo's budget: a few of its 15 minutes on 2 cores; the full preset runs longer
     return new PretrainConfig(
         "tiny", 1, 400, 32, 128, OptimizerConfig.of(3e-3, 3e-4, 40, 0.1), 25, 100);
+  }
+
+  @Override
+  public List<String> keptOnResume() {
+    return List.of("shape", "seed", "sequences_per_batch", "tokens_per_sequence");
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.streamrlhf.learner.config;
 import static io.streamrlhf.learner.config.StageConfig.require;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -65,6 +66,12 @@ public record RewardConfig(
   /** Optimizer steps in the run. */
   public long totalSteps() {
     return epochs * stepsPerEpoch();
+  }
+
+  @Override
+  public List<String> keptOnResume() {
+    return List.of(
+        "seed", "training_prompts", "held_out_prompts", "responses_per_prompt", "likelihood_term");
   }
 
   @Override

@@ -3,6 +3,7 @@ package io.streamrlhf.learner.config;
 import static io.streamrlhf.learner.config.StageConfig.require;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -44,6 +45,11 @@ public record SftConfig(
   /** Passes over the pool in the run. */
   public double epochs() {
     return (double) steps * demonstrationsPerBatch / demonstrations;
+  }
+
+  @Override
+  public List<String> keptOnResume() {
+    return List.of("seed", "demonstrations", "demonstrations_per_batch");
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.streamrlhf.learner.config;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,6 +20,15 @@ public sealed interface StageConfig
 
   /** The AdamW settings and learning-rate schedule, nested under {@code optimizer}. */
   OptimizerConfig optimizer();
+
+  /**
+   * Keys that define the run's model or data: a resumed run must keep them, or its weights would
+   * not fit the model or it would go on from another run's position. (PPO checks its own with
+   * {@code RunIdentity}.)
+   */
+  default List<String> keptOnResume() {
+    return List.of();
+  }
 
   /** C(K,2). */
   static int pairsOf(int k) {
