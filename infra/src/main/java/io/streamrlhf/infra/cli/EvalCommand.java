@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.eval.EvalTable;
 import io.streamrlhf.learner.eval.Evaluation;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.EvalSet;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -135,6 +136,9 @@ final class EvalCommand implements Callable<Integer> {
     if (!(temperature > 0)) throw new UserError("--temperature must be > 0, got " + temperature);
     if (winSamples < 0) throw new UserError("--win-samples must be >= 0, got " + winSamples);
     if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1");
+    if (limit < 8 || limit > 400)
+      throw new UserError(
+          "--limit must be from 8 to 400 (N/8 prompts of each of the 8 families), got " + limit);
     if (Files.exists(out) && !Files.isDirectory(out))
       throw new UserError("--out " + out + " is a file: give a directory");
     // a set: "base,base-3shot" names the 3-shot row twice, and it is evaluated once
@@ -163,6 +167,13 @@ final class EvalCommand implements Callable<Integer> {
       if (dir != null && !Checkpoint.exists(dir))
         throw new UserError(dir + " holds no model checkpoint");
     }
+    if (rm != null) {
+      try {
+        RewardStats.read(rm); // what the RM score column reads: a reward model's statistics
+      } catch (IllegalArgumentException e) {
+        throw new UserError("--rm: " + e.getMessage(), e);
+      }
+    }
     var models = new Evaluation.Models(base, sft, ppo, ppoGold, rm);
     rows.removeIf(
         row -> {
@@ -178,7 +189,13 @@ final class EvalCommand implements Callable<Integer> {
           "no row to evaluate: give --base, --sft or --ppo for the rows in --models");
     var tasks = EvalSet.tasks();
     if (limit < 400) {
-      int perFamily = Math.max(1, limit / 8);
+      int perFamily = limit / 8;
+      if (limit % 8 != 0)
+        spec.commandLine()
+            .getOut()
+            .printf(
+                "eval: --limit %d evaluates %d prompts, %d of each family%n",
+                limit, perFamily * 8, perFamily);
       tasks =
           tasks.stream()
               .collect(

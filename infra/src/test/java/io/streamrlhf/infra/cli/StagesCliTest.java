@@ -211,6 +211,25 @@ class StagesCliTest {
   }
 
   @Test
+  void evalRefusesAPolicyAsItsRewardModelAndALimitBelowOnePromptPerFamily() {
+    var out = dir.resolve("eval-refused");
+    var wrongRm =
+        run("eval", "--sft", sft.toString(), "--rm", sft.toString(), "--out", out.toString());
+    assertThat(wrongRm.exitCode()).isEqualTo(2);
+    assertThat(wrongRm.err())
+        .startsWith("rlhf eval: --rm: ")
+        .contains("is not a reward-model checkpoint")
+        .doesNotContain("\tat ");
+    var limit = run("eval", "--sft", sft.toString(), "--out", out.toString(), "--limit", "3");
+    assertThat(limit.exitCode()).isEqualTo(2);
+    assertThat(limit.err().strip())
+        .isEqualTo(
+            "rlhf eval: --limit must be from 8 to 400 (N/8 prompts of each of the 8 families), got"
+                + " 3");
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
   void resumeOfAFinishedRunReadsItsSavedConfigAndTakesNoMoreSteps() {
     var run = run("sft", "--base", base.toString(), "--out", sft.toString(), "--resume");
     assertThat(run.exitCode()).as(run.err()).isZero();
