@@ -88,6 +88,8 @@ public final class DemoCommand implements Callable<Integer> {
           "unknown --preset '" + preset + "'; use " + String.join(" or ", Presets.NAMES));
     }
     boolean full = preset.equals("full");
+    if (Files.exists(workdir) && !Files.isDirectory(workdir))
+      throw new UserError("--workdir " + workdir + " is a file: give a directory");
     Files.createDirectories(workdir);
     var base = workdir.resolve("base");
     var sft = workdir.resolve("sft");

@@ -120,6 +120,33 @@ class ClearErrorsCliTest {
   }
 
   @Test
+  void aFileWhereADirectoryOrAHeapSizeBelongsIsNamedBeforeAnyWork(@TempDir Path dir)
+      throws IOException {
+    var file = Files.writeString(dir.resolve("c.txt"), "not a directory");
+    var demo = run("demo", "--workdir", file.toString());
+    assertThat(demo.exitCode()).isEqualTo(2);
+    assertThat(demo.err().strip())
+        .isEqualTo("rlhf demo: --workdir " + file + " is a file: give a directory");
+
+    var model = checkpoint(dir.resolve("sft"), "sft");
+    var race =
+        run(
+            "race",
+            "--sft",
+            model.toString(),
+            "--out",
+            dir.resolve("race").toString(),
+            "--updates",
+            "2",
+            "--heap",
+            "banana");
+    assertThat(race.exitCode()).isEqualTo(2);
+    assertThat(race.err().strip())
+        .isEqualTo("rlhf race: --heap must be a JVM heap size such as 2g or 1536m, got 'banana'");
+    assertThat(dir.resolve("race")).doesNotExist();
+  }
+
+  @Test
   void aPromptsFileThatIsNotUtf8IsNamedByFileAndLine(@TempDir Path dir) throws IOException {
     var model = checkpoint(dir.resolve("model"), "sft");
     var prompts = dir.resolve("prompts.txt");
