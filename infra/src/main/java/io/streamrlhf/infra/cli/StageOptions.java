@@ -69,11 +69,15 @@ final class StageOptions {
           "--resume: " + out + " holds no checkpoint to continue; drop --resume to start afresh");
     }
     if (!resume && Checkpoint.exists(out)) {
+      var stage = savedState().stage();
       throw new UserError(
           out
               + " already holds a "
-              + defaults.stageName()
-              + " checkpoint: pass --resume to continue it, or choose another --out");
+              + stage
+              + " checkpoint: "
+              + (stage.equals(defaults.stageName())
+                  ? "pass --resume to continue it, or choose another --out"
+                  : "choose another --out"));
     }
     var saved = out.resolve(ConfigLoader.FILE_NAME);
     if (resume) {

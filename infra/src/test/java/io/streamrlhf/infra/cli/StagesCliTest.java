@@ -129,6 +129,15 @@ class StagesCliTest {
   }
 
   @Test
+  void anOutHoldingAnotherStagesCheckpointIsNamedForWhatItHolds() {
+    var run = run("sft", "--base", base.toString(), "--out", base.toString());
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf sft: " + base + " already holds a pretrain checkpoint: choose another --out");
+  }
+
+  @Test
   void aCheckpointOfAnotherStageIsRefusedBeforeAnythingIsWritten() {
     var wrongOut = run("sft", "--base", base.toString(), "--out", base.toString(), "--resume");
     assertThat(wrongOut.exitCode()).isEqualTo(2);
