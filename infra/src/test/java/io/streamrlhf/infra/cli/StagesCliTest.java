@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.within;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,25 +22,30 @@ class StagesCliTest {
   static Path sft;
   static Path rm;
 
+  /** {@code rlhf pretrain} of two steps on 2 × 16 tokens into {@code out}. */
+  private static String[] tinyPretrain(Path out) {
+    return new String[] {
+      "pretrain",
+      "--out",
+      out.toString(),
+      "--set",
+      "steps=2",
+      "--set",
+      "sequences_per_batch=2",
+      "--set",
+      "tokens_per_sequence=16",
+      "--set",
+      "warmup_steps=1",
+      "--set",
+      "log_every_steps=1"
+    };
+  }
+
   @BeforeAll
   static void trainTinyModels() {
     base = dir.resolve("base");
     sft = dir.resolve("sft");
-    var pretrain =
-        run(
-            "pretrain",
-            "--out",
-            base.toString(),
-            "--set",
-            "steps=2",
-            "--set",
-            "sequences_per_batch=2",
-            "--set",
-            "tokens_per_sequence=16",
-            "--set",
-            "warmup_steps=1",
-            "--set",
-            "log_every_steps=1");
+    var pretrain = run(tinyPretrain(base));
     assertThat(pretrain.exitCode()).as(pretrain.err()).isZero();
     assertThat(pretrain.out())
         .contains("pretrain derived sizes: tokens_per_batch=32 tokens_in_run=64")
@@ -164,27 +170,12 @@ class StagesCliTest {
 
   @Test
   void resumeIfPresentStartsAfreshInAnEmptyOutAndContinuesACheckpoint() {
-    var out = dir.resolve("supervised");
-    String[] args = {
-      "pretrain",
-      "--out",
-      out.toString(),
-      "--resume-if-present",
-      "--set",
-      "steps=2",
-      "--set",
-      "sequences_per_batch=2",
-      "--set",
-      "tokens_per_sequence=16",
-      "--set",
-      "warmup_steps=1",
-      "--set",
-      "log_every_steps=1"
-    };
-    var first = run(args);
+    var args = new ArrayList<>(List.of(tinyPretrain(dir.resolve("supervised"))));
+    args.add("--resume-if-present");
+    var first = run(args.toArray(String[]::new));
     assertThat(first.exitCode()).as(first.err()).isZero();
     assertThat(first.out()).contains("pretrain step 2/2").doesNotContain("resuming");
-    var restarted = run(args);
+    var restarted = run(args.toArray(String[]::new));
     assertThat(restarted.exitCode()).as(restarted.err()).isZero();
     assertThat(restarted.out()).contains("resuming at step 2 of 2").doesNotContain("pretrain step");
   }
