@@ -37,6 +37,7 @@ class GoldProxyOnKafkaTest {
     var curve = GoldProxyCurve.read(csv);
     // every eval_every_updates and at the last update
     assertThat(curve).extracting(GoldProxyCurve.Point::update).containsExactly(0L, 2L, 4L, 5L);
+    assertThat(config.derivedSizes()).containsEntry("gold_proxy_evaluations", (long) curve.size());
     assertThat(log.has("learner: eval at update 4 on 2 held-out prompts")).isTrue();
     // the first row is the SFT policy itself, before the clock starts
     assertThat(curve.get(0).seconds()).isZero();

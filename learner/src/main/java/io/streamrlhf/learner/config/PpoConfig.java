@@ -199,7 +199,10 @@ public record PpoConfig(
     sizes.put("responses_per_batch", responsesPerBatch);
     sizes.put("responses_in_run", responsesPerBatch * updates);
     sizes.put("max_kl_coef_change_per_update", 0.2 * responsesPerBatch / klHorizon);
-    sizes.put("gold_proxy_evaluations", updates / evalEveryUpdates);
+    // at the start, every eval_every_updates, and after the last update
+    sizes.put(
+        "gold_proxy_evaluations",
+        1L + updates / evalEveryUpdates + (updates % evalEveryUpdates == 0 ? 0 : 1));
     return sizes;
   }
 }
