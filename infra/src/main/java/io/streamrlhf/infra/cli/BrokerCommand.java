@@ -95,6 +95,20 @@ public final class BrokerCommand implements Callable<Integer> {
     if (port < 0 || port > 65_535) {
       throw new UserError("--port must be in 0..65535, got " + port);
     }
+    if (port != 0) {
+      // before Kafka tries it: its own failure comes after a page of logged bind errors
+      try (var probe = new java.net.ServerSocket()) {
+        probe.setReuseAddress(true);
+        probe.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+      } catch (java.io.IOException e) {
+        throw new UserError(
+            "cannot listen on 127.0.0.1:"
+                + port
+                + ": "
+                + e.getMessage()
+                + "; stop what uses it, or choose another --port (0 picks a free one)");
+      }
+    }
     if (promptPartitions < 1) {
       throw new UserError("--prompt-partitions must be at least 1, got " + promptPartitions);
     }

@@ -37,6 +37,25 @@ class BrokerCommandTest {
   }
 
   @Test
+  void aPortInUseIsNamedInOneLineBeforeKafkaStarts() throws Exception {
+    try (var taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      var err = new StringWriter();
+      var out = new StringWriter();
+      var cli = Rlhf.commandLine();
+      cli.setErr(new PrintWriter(err));
+      cli.setOut(new PrintWriter(out));
+
+      int port = taken.getLocalPort();
+      assertThat(cli.execute("broker", "--port", Integer.toString(port))).isEqualTo(2);
+      assertThat(err.toString().strip())
+          .startsWith("rlhf broker: cannot listen on 127.0.0.1:" + port + ": ")
+          .endsWith("; stop what uses it, or choose another --port (0 picks a free one)")
+          .doesNotContain("\n");
+      assertThat(out.toString()).doesNotContain("Starting Kafka broker");
+    }
+  }
+
+  @Test
   void promptPartitionsBelowOneIsAOneLineUserError() {
     var err = new StringWriter();
     var cli = Rlhf.commandLine();
