@@ -2,12 +2,18 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
+import io.streamrlhf.tasks.CorpusFile;
+import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /** {@code rlhf pretrain}: the base model on the corpus. */
 @Command(
@@ -20,16 +26,30 @@ import picocli.CommandLine.Mixin;
       "Prints the derived sizes and the effective config, then progress (step, loss, tokens/s, ETA).",
       "Settings (--set key=value): shape, seed, steps, sequences_per_batch, tokens_per_sequence, learning_rate,"
           + " min_learning_rate, warmup_steps, weight_decay, adam_beta1, adam_beta2, grad_clip_norm,"
-          + " log_every_steps, checkpoint_every_steps."
+          + " log_every_steps, checkpoint_every_steps, corpus."
     })
 final class PretrainCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
   @Mixin StageOptions stage;
 
+  @Option(
+      names = "--corpus",
+      paramLabel = "FILE",
+      description =
+          "Pretrain on your own UTF-8 text instead of the built-in corpus: documents separated by a"
+              + " line <|endoftext|> (as rlhf tasks corpus writes them; a file without one is one"
+              + " document), read in order and over again. Sets corpus; a resume keeps it.")
+  Path corpus;
+
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
-    var config = stage.config(PretrainConfig.defaults(), List.of());
+    var flags =
+        corpus == null
+            ? List.<String>of()
+            : List.of("corpus=" + corpus.toAbsolutePath().normalize());
+    var config = stage.config(PretrainConfig.defaults(), flags);
+    if (!config.corpus().isEmpty()) requireText(Path.of(config.corpus()));
     stage.start(config, out);
     var result = Pretraining.run(config, stage.out, stage.resume, out);
     out.printf(
@@ -39,5 +59,18 @@ final class PretrainCommand implements Callable<Integer> {
         stage.out);
     out.flush();
     return 0;
+  }
+
+  /** A corpus file must be there, UTF-8, and hold some text: else the user named the wrong one. */
+  private static void requireText(Path file) {
+    if (!Files.isRegularFile(file)) throw new UserError("--corpus: no such file: " + file);
+    try {
+      if (CorpusFile.read(file).stream().allMatch(String::isBlank))
+        throw new UserError("--corpus " + file + " holds no text");
+    } catch (CharacterCodingException e) {
+      throw new UserError("--corpus " + file + " is not UTF-8 text; save it as UTF-8", e);
+    } catch (IOException e) {
+      throw new UserError("--corpus: cannot read " + file + " (" + e + ")", e);
+    }
   }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -227,6 +228,31 @@ class StagesCliTest {
             "rlhf eval: --limit must be from 8 to 400 (N/8 prompts of each of the 8 families), got"
                 + " 3");
     assertThat(out).doesNotExist();
+  }
+
+  @Test
+  void pretrainOnAUsersCorpusKeepsItInTheConfigAndRefusesFilesThatAreNoText() throws Exception {
+    var text = Files.writeString(dir.resolve("own.txt"), "the cat sat on the mat.\n".repeat(8));
+    var out = dir.resolve("own-base");
+    var args = new ArrayList<>(List.of(tinyPretrain(out)));
+    args.addAll(List.of("--corpus", text.toString()));
+    var run = run(args.toArray(String[]::new));
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(JSON.readTree(out.resolve("config.json").toFile()).get("corpus").asText())
+        .isEqualTo(text.toAbsolutePath().normalize().toString());
+
+    var latin1 =
+        Files.write(dir.resolve("latin1.txt"), "caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
+    for (var bad : List.of(latin1, dir.resolve("missing.txt"))) {
+      var refused =
+          run("pretrain", "--out", dir.resolve("never").toString(), "--corpus", bad.toString());
+      assertThat(refused.exitCode()).as(refused.err()).isEqualTo(2);
+      assertThat(refused.err())
+          .startsWith("rlhf pretrain: --corpus")
+          .containsAnyOf("is not UTF-8 text", "no such file")
+          .doesNotContain("\tat ");
+    }
+    assertThat(dir.resolve("never")).doesNotExist();
   }
 
   @Test

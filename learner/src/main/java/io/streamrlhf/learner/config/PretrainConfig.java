@@ -9,6 +9,10 @@ import java.util.Map;
 
 /**
  * Base language model on the corpus: next-token loss, AdamW, warm-up + cosine, global-norm clip.
+ *
+ * @param corpus a UTF-8 text file to pretrain on instead of the built-in synthetic corpus
+ *     (documents separated by a line {@code <|endoftext|>}, as {@code rlhf tasks corpus} writes
+ *     them; read in order, over and over); empty: the built-in corpus of the seed
  */
 public record PretrainConfig(
     String shape,
@@ -18,7 +22,8 @@ public record PretrainConfig(
     int tokensPerSequence,
     OptimizerConfig optimizer,
     int logEverySteps,
-    int checkpointEverySteps)
+    int checkpointEverySteps,
+    String corpus)
     implements StageConfig {
 
   public PretrainConfig {
@@ -35,6 +40,29 @@ public record PretrainConfig(
     require(optimizer != null, "optimizer", "given", optimizer);
     require(logEverySteps > 0, "log_every_steps", "> 0", logEverySteps);
     require(checkpointEverySteps > 0, "checkpoint_every_steps", "> 0", checkpointEverySteps);
+    if (corpus == null) corpus = "";
+  }
+
+  /** On the built-in corpus. */
+  public PretrainConfig(
+      String shape,
+      long seed,
+      int steps,
+      int sequencesPerBatch,
+      int tokensPerSequence,
+      OptimizerConfig optimizer,
+      int logEverySteps,
+      int checkpointEverySteps) {
+    this(
+        shape,
+        seed,
+        steps,
+        sequencesPerBatch,
+        tokensPerSequence,
+        optimizer,
+        logEverySteps,
+        checkpointEverySteps,
+        "");
   }
 
   public static PretrainConfig defaults() {
@@ -45,7 +73,7 @@ public record PretrainConfig(
 
   @Override
   public List<String> keptOnResume() {
-    return List.of("shape", "seed", "sequences_per_batch", "tokens_per_sequence");
+    return List.of("shape", "seed", "sequences_per_batch", "tokens_per_sequence", "corpus");
   }
 
   @Override

@@ -7,6 +7,7 @@ import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.ScoringBatch;
+import io.streamrlhf.tasks.CorpusFile;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -72,7 +73,11 @@ public final class Pretraining {
             ? TrainingRun.resume(options)
             : TrainingRun.start(options, Gpt.create(shape, config.seed()))) {
       if (resume) log.println("pretrain: resuming at step " + run.step() + " of " + config.steps());
-      var windows = CorpusWindows.at(config.seed(), config.tokensPerSequence(), run.dataPosition());
+      var documents =
+          config.corpus().isEmpty()
+              ? CorpusWindows.builtIn(config.seed())
+              : CorpusWindows.cycling(CorpusFile.read(Path.of(config.corpus())));
+      var windows = CorpusWindows.at(documents, config.tokensPerSequence(), run.dataPosition());
       var progress =
           new ProgressLine(log, config.stageName(), config.steps(), config.logEverySteps());
       var curve = new ArrayList<LossPoint>();

@@ -48,6 +48,51 @@ class PretrainingTest {
   }
 
   @Test
+  void aUsersCorpusFileIsReadInOrderAndOverAgainAndItsTextIsLearned() throws Exception {
+    var file = dir.resolve("own.txt");
+    // two documents: a line of its own and a rhyme, as rlhf tasks corpus separates them
+    java.nio.file.Files.writeString(
+        file, "ab\n<|endoftext|>\n" + "the cat sat on the mat.\n".repeat(4) + "<|endoftext|>\n");
+    var texts = io.streamrlhf.tasks.CorpusFile.read(file);
+    var windows = new CorpusWindows(CorpusWindows.cycling(texts), 8);
+    var stream = new ArrayList<Integer>();
+    for (int i = 0; i < 30; i++) {
+      var w = windows.next();
+      for (int t = i == 0 ? 0 : 1; t < w.length; t++) stream.add(w[t]);
+    }
+    var once = new ArrayList<Integer>();
+    for (var text : texts)
+      for (int t : ByteTokenizer.withEos(ByteTokenizer.encode(text))) once.add(t);
+    assertThat(stream.subList(0, once.size())).isEqualTo(once);
+    assertThat(stream.subList(once.size(), 2 * once.size())).isEqualTo(once); // and over again
+    assertThat(CorpusWindows.at(CorpusWindows.cycling(texts), 8, 30).next())
+        .isEqualTo(windows.next());
+
+    var config =
+        new PretrainConfig(
+            "tiny",
+            7,
+            60,
+            8,
+            32,
+            OptimizerConfig.of(1e-2, 1e-3, 5, 0.1),
+            10,
+            1000,
+            file.toString());
+    var curve =
+        Pretraining.run(
+                config,
+                MINI,
+                dir.resolve("own"),
+                false,
+                new PrintWriter(new StringWriter()),
+                Long.MAX_VALUE)
+            .lossCurve();
+    // the rhyme repeats: far more predictable than the built-in corpus, which falls by 0.8 in 80
+    assertThat(curve.get(curve.size() - 1).loss()).isLessThan(curve.get(0).loss() - 2.0);
+  }
+
+  @Test
   void windowsOverlapByOneTokenAndFollowDocumentsWithEos() {
     var windows = new CorpusWindows(3, 16);
     var stream = new ArrayList<Integer>();
