@@ -1,12 +1,17 @@
 package io.streamrlhf.schemas;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.Schema;
+import org.apache.avro.SchemaNormalization;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.specific.SpecificRecord;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,6 +38,68 @@ class SchemaEvolutionTest {
     r.put("startedAt", 1000L);
     r.put("producedAt", 1040L);
     return r;
+  }
+
+  /**
+   * Every shape the project shipped is in the history (the Rollout as first written and after its
+   * reward statistics were added among them), and a record of each, with every field set, reads
+   * under the current schema.
+   */
+  @Test
+  void everyEarlierSchemaInTheHistoryReadsUnderTheCurrentOne() {
+    Map<String, Class<? extends SpecificRecord>> types =
+        Map.of(
+            "Rollout", Rollout.class,
+            "Prompt", Prompt.class,
+            "Comparison", Comparison.class,
+            "LabelRequest", LabelRequest.class);
+    assertThat(AvroCodec.history("Rollout")).hasSize(4);
+    assertThat(AvroCodec.history("Comparison")).hasSize(1);
+    assertThat(AvroCodec.history("LabelRequest")).hasSize(1);
+    types.forEach(
+        (name, type) -> {
+          var current = SchemaNormalization.parsingFingerprint64(AvroCodec.of(type).schema());
+          for (var old : AvroCodec.history(name)) {
+            assertThat(SchemaNormalization.parsingFingerprint64(old))
+                .as(name + ": a history entry that is the current schema proves nothing")
+                .isNotEqualTo(current);
+            var bytes = AvroCodec.generic(old).encode(filled(old));
+            assertThatCode(() -> AvroCodec.of(type).decode(bytes))
+                .as(name + " written as " + old.getFields().size() + " fields")
+                .doesNotThrowAnyException();
+          }
+        });
+  }
+
+  /** A record of {@code schema} with every field holding a value of its type. */
+  private static GenericRecord filled(Schema schema) {
+    var record = new GenericData.Record(schema);
+    for (var field : schema.getFields()) record.put(field.name(), valueOf(field.schema()));
+    return record;
+  }
+
+  private static Object valueOf(Schema schema) {
+    return switch (schema.getType()) {
+      case RECORD -> filled(schema);
+      case ARRAY -> List.of(valueOf(schema.getElementType()));
+      case MAP -> Map.of("k", valueOf(schema.getValueType()));
+      case UNION ->
+          valueOf(
+              schema.getTypes().stream()
+                  .filter(t -> t.getType() != Schema.Type.NULL)
+                  .findFirst()
+                  .orElse(schema.getTypes().get(0)));
+      case STRING -> "s";
+      case BYTES -> ByteBuffer.wrap(new byte[] {1});
+      case INT -> 1;
+      case LONG -> 1L;
+      case FLOAT -> 1f;
+      case DOUBLE -> 1d;
+      case BOOLEAN -> true;
+      case ENUM -> new GenericData.EnumSymbol(schema, schema.getEnumSymbols().get(0));
+      case FIXED -> new GenericData.Fixed(schema, new byte[schema.getFixedSize()]);
+      case NULL -> null;
+    };
   }
 
   @Test
