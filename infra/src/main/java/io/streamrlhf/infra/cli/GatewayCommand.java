@@ -151,7 +151,7 @@ final class GatewayCommand implements Callable<Integer> {
       throw new UserError(e.getMessage());
     }
     BrokerCheck.require(kafka);
-    TopicProvisioner.provision(kafka, Duration.ofSeconds(30));
+    TopicProvisioner.provisionAllButPrompts(kafka, Duration.ofSeconds(30));
     var vertx = Vertx.vertx();
     GatewayNode node;
     try {

@@ -93,7 +93,7 @@ final class LabelersCommand implements Callable<Integer> {
     var settings = settings();
     var out = spec.commandLine().getOut();
     BrokerCheck.require(settings.kafka());
-    TopicProvisioner.provision(settings.kafka(), Duration.ofSeconds(60));
+    TopicProvisioner.provisionAllButPrompts(settings.kafka(), Duration.ofSeconds(60));
     var vertx = ActorNode.newVertx();
     var labelers = SimulatedLabelers.deploy(vertx, settings, line -> println(out, line));
     return Serving.until(

@@ -104,7 +104,7 @@ final class RewardTrainerCommand implements Callable<Integer> {
     }
     BrokerCheck.require(kafka);
     stage.start(config, out);
-    TopicProvisioner.provision(kafka, Duration.ofSeconds(60));
+    TopicProvisioner.provisionAllButPrompts(kafka, Duration.ofSeconds(60));
     var settings =
         RewardTrainer.Settings.of(kafka)
             .withSigner(signer)

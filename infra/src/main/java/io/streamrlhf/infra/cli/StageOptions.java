@@ -60,7 +60,7 @@ final class StageOptions {
    */
   <T extends StageConfig> T config(T defaults, List<String> flagOverrides) {
     device.use(); // before any model loads
-    if (resumeIfPresent) resume = Checkpoint.exists(out);
+    if (resumeIfPresent && !resume) resume = Checkpoint.exists(out);
     if (Files.exists(out) && !Files.isDirectory(out)) {
       throw new UserError("--out " + out + " is a file: give a directory");
     }
@@ -69,7 +69,13 @@ final class StageOptions {
           "--resume: " + out + " holds no checkpoint to continue; drop --resume to start afresh");
     }
     if (!resume && Checkpoint.exists(out)) {
-      var stage = savedState().stage();
+      String stage;
+      try {
+        stage = Checkpoint.trainState(out, TrainState.class).stage();
+      } catch (IOException | RuntimeException e) {
+        throw new UserError(
+            out + " already holds a checkpoint, one that cannot be read: choose another --out", e);
+      }
       throw new UserError(
           out
               + " already holds a "

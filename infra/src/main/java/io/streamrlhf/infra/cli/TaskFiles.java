@@ -20,8 +20,8 @@ final class TaskFiles {
 
   /**
    * An output being written beside its destination: {@link #commit} moves it into place; closing
-   * without a commit (the command failed or was interrupted) deletes it and leaves {@code out} as
-   * it was.
+   * without a commit (the command failed) deletes it and leaves {@code out} as it was, and so does
+   * a run stopped by a signal, at the JVM's exit. A device or pipe is written in place.
    */
   static final class Output implements AutoCloseable {
     private final Path out;
@@ -42,20 +42,21 @@ final class TaskFiles {
     /** Flushes and moves the finished file to its destination. */
     void commit() throws IOException {
       writer.close();
+      committed = true;
+      if (partial == null) return; // written in place
       try {
         Files.move(
             partial, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(partial, out, StandardCopyOption.REPLACE_EXISTING);
       }
-      committed = true;
     }
 
     @Override
     public void close() throws IOException {
       if (committed) return;
       writer.close();
-      Files.deleteIfExists(partial);
+      if (partial != null) Files.deleteIfExists(partial);
     }
   }
 
@@ -68,8 +69,14 @@ final class TaskFiles {
       if (parent != null) {
         Files.createDirectories(parent);
       }
-      var partial = out.resolveSibling(out.getFileName() + ".partial");
-      return new Output(out, partial, Files.newBufferedWriter(partial, StandardCharsets.UTF_8));
+      // through a symbolic link to the file it names; a device or pipe (/dev/stdout) in place
+      var target = Files.exists(out) ? out.toRealPath() : out;
+      if (Files.exists(target) && !Files.isRegularFile(target)) {
+        return new Output(target, null, Files.newBufferedWriter(target, StandardCharsets.UTF_8));
+      }
+      var partial = target.resolveSibling(target.getFileName() + ".partial");
+      partial.toFile().deleteOnExit(); // a run stopped by a signal leaves no partial file behind
+      return new Output(target, partial, Files.newBufferedWriter(partial, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UserError("cannot write " + out + ": " + e.getMessage(), e);
     }

@@ -55,9 +55,26 @@ public final class TopicProvisioner {
    * #partitions} tells how many).
    */
   public static List<String> provision(KafkaAccess kafka, Duration timeout, int promptPartitions) {
+    return provision(kafka, timeout, Topics.provisioned(promptPartitions));
+  }
+
+  /**
+   * The loop's topics but {@code rlhf.prompts}, for the roles that never read or write prompts
+   * (reward trainer, labelers, gateway): started first on a fresh cluster, they leave it for the
+   * learner or an actor to create with the run's prompt_partitions.
+   */
+  public static List<String> provisionAllButPrompts(KafkaAccess kafka, Duration timeout) {
+    return provision(
+        kafka,
+        timeout,
+        Topics.provisioned().stream().filter(t -> !t.name().equals(Topics.PROMPTS)).toList());
+  }
+
+  private static List<String> provision(
+      KafkaAccess kafka, Duration timeout, List<TopicSpec> topics) {
     var admin = Admin.create(KafkaClientConfigs.admin(kafka, "rlhf-topic-provisioner"));
     try {
-      return provision(admin, Topics.provisioned(promptPartitions), timeout);
+      return provision(admin, topics, timeout);
     } catch (IllegalStateException e) {
       // a broker that requires logins drops a client without them: to it, a silent broker
       if (kafka.clientSettings().isEmpty() && timedOut(e.getCause()))
@@ -148,6 +165,11 @@ public final class TopicProvisioner {
           throw new TimeoutException(pending.size() + " partition(s) not served yet: " + last);
         }
         Thread.sleep(20); // polling the broker with a deadline
+        // a topic another process created a moment ago may have fewer partitions than our spec
+        var now = partitionCounts(admin, topics, deadline);
+        pending
+            .keySet()
+            .removeIf(tp -> now.containsKey(tp.topic()) && tp.partition() >= now.get(tp.topic()));
       }
       var result =
           admin.listOffsets(pending, new ListOffsetsOptions().timeoutMs((int) left(deadline)));

@@ -68,10 +68,10 @@ public final class LocalLoop {
       KafkaAccess kafka, PpoConfig config, int actors, String who, PrintWriter out) {
     TopicProvisioner.provision(kafka, PROVISION_TIMEOUT, config.promptPartitions());
     int partitions = TopicProvisioner.partitions(kafka, Topics.PROMPTS, PROVISION_TIMEOUT);
-    if (partitions != config.promptPartitions()) {
+    if (partitions < config.promptPartitions()) {
       out.printf(
           "%s: %s already exists with %d partition(s); prompt_partitions %d applies only to a"
-              + " topic the learner creates%n",
+              + " topic that does not exist yet%n",
           who, Topics.PROMPTS, partitions, config.promptPartitions());
     }
     if (actors > partitions) {

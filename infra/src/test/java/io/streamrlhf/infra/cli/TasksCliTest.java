@@ -139,6 +139,15 @@ class TasksCliTest {
     }
     assertThat(Files.readString(file)).isEqualTo("new\n");
     assertThat(Files.list(dir).map(p -> p.getFileName().toString())).containsOnly("kept.jsonl");
+
+    // through a symbolic link: the file it names gets the output, and the link stays a link
+    var link = Files.createSymbolicLink(dir.resolve("link.jsonl"), file);
+    try (var output = TaskFiles.create(link)) {
+      output.writer().write("through the link\n");
+      output.commit();
+    }
+    assertThat(Files.isSymbolicLink(link)).isTrue();
+    assertThat(Files.readString(file)).isEqualTo("through the link\n");
   }
 
   @Test

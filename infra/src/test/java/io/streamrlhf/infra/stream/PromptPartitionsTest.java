@@ -46,10 +46,25 @@ class PromptPartitionsTest {
       assertThat(again.toString().lines())
           .containsExactly(
               "ppo: rlhf.prompts already exists with 2 partition(s); prompt_partitions 6 applies"
-                  + " only to a topic the learner creates",
+                  + " only to a topic that does not exist yet",
               "ppo: 3 actors share rlhf.prompts's 2 partition(s): 1 of them will get no prompt"
                   + " (Kafka gives each partition to one member of the group); set"
                   + " prompt_partitions=3 on a fresh cluster");
+    }
+  }
+
+  @Test
+  void rolesThatNeverTouchPromptsLeaveTheTopicToTheLearner() throws Exception {
+    try (var kafka = EmbeddedKafka.start()) {
+      // a reward trainer, the labelers or the gateway started first on a fresh cluster
+      assertThat(TopicProvisioner.provisionAllButPrompts(kafka.access(), WAIT))
+          .isNotEmpty()
+          .doesNotContain(Topics.PROMPTS);
+      var eight = ConfigLoader.with(TinyRun.config(1, 0), "prompt_partitions=8");
+      var out = new StringWriter();
+      LocalLoop.provisionTopics(kafka.access(), eight, 8, "learner", new PrintWriter(out));
+      assertThat(TopicProvisioner.partitions(kafka.access(), Topics.PROMPTS, WAIT)).isEqualTo(8);
+      assertThat(out.toString()).isEmpty();
     }
   }
 

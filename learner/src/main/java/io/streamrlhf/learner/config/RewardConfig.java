@@ -71,7 +71,11 @@ public record RewardConfig(
   @Override
   public List<String> keptOnResume() {
     return List.of(
-        "seed", "training_prompts", "held_out_prompts", "responses_per_prompt", "likelihood_term");
+        "seed",
+        "training_prompts",
+        "held_out_prompts",
+        "responses_per_prompt",
+        "prompts_per_batch");
   }
 
   @Override
