@@ -47,6 +47,7 @@ import picocli.CommandLine.Command;
       TasksCommand.class,
       GradeCommand.class,
       BrokerCommand.class,
+      DashboardCommand.class,
       BenchCommand.class,
       ScaleModelCommand.class,
       RaceCommand.class,

@@ -147,6 +147,16 @@ class ClearErrorsCliTest {
   }
 
   @Test
+  void aDashboardOfNoRunDirectoryIsRefusedInOneLine(@TempDir Path dir) {
+    var missing = dir.resolve("nope");
+    var run = run("dashboard", "--run", missing.toString(), "--port", "0");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf dashboard: --run " + missing + " is not a directory: give a stage's --out");
+  }
+
+  @Test
   void aPromptsFileThatIsNotUtf8IsNamedByFileAndLine(@TempDir Path dir) throws IOException {
     var model = checkpoint(dir.resolve("model"), "sft");
     var prompts = dir.resolve("prompts.txt");

@@ -1,0 +1,76 @@
+package io.streamrlhf.infra.cli;
+
+import io.streamrlhf.infra.dashboard.DashboardServer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code rlhf dashboard}: a web page that follows a run's output directory. */
+@Command(
+    name = "dashboard",
+    mixinStandardHelpOptions = true,
+    showDefaultValues = true,
+    description = {
+      "Serves a page that follows a run as it trains: the stage and the step of its newest"
+          + " checkpoint against the steps (PPO: updates) its config asks for, PPO's gold-vs-proxy"
+          + " curve (oracle and reward-model score on held-out prompts, by update) and, once the"
+          + " streaming loop has ended, its stream statistics.",
+      "Reads only the files the stage writes in --run, so it can watch a run of another process"
+          + " or machine through a shared disk; JSON at /api/run. Runs until stopped (Ctrl-C)."
+    })
+final class DashboardCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Option(
+      names = "--run",
+      required = true,
+      paramLabel = "DIR",
+      description =
+          "A stage's output directory (the --out of pretrain, sft, reward, ppo, learner).")
+  Path run;
+
+  @Option(names = "--port", defaultValue = "8090", description = "HTTP port (0 picks a free one).")
+  int port;
+
+  @Option(
+      names = "--host",
+      defaultValue = "127.0.0.1",
+      description = "Address to listen on; 0.0.0.0 serves other machines too.")
+  String host;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!Files.isDirectory(run)) {
+      throw new UserError("--run " + run + " is not a directory: give a stage's --out");
+    }
+    if (port < 0 || port > 65_535) throw new UserError("--port must be in 0..65535, got " + port);
+    DashboardServer server;
+    try {
+      server = DashboardServer.start(run, host, port);
+    } catch (IllegalStateException e) {
+      throw new UserError(e.getMessage() + "; choose another --port or --host", e);
+    }
+    var out = spec.commandLine().getOut();
+    var stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  try {
+                    server.close();
+                  } catch (Exception e) {
+                    // exiting anyway
+                  }
+                  stopped.countDown();
+                },
+                "rlhf-dashboard-shutdown"));
+    out.printf("dashboard: http://%s:%d/ follows %s%n", host, server.port(), run);
+    out.flush();
+    stopped.await();
+    return 0;
+  }
+}

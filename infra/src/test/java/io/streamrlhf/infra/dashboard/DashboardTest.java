@@ -1,0 +1,137 @@
+package io.streamrlhf.infra.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.stream.StreamStats;
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.tasks.SplitMix64;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+
+/**
+ * The dashboard reads a PPO output directory as the learner leaves it (checkpoint, config,
+ * gold-vs-proxy curve, stream statistics), serves it as JSON, and its page draws it; a step taken
+ * after the page loaded shows on the page without a reload.
+ */
+class DashboardTest {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 16, 16, 1, 1);
+  private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
+  private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
+
+  @TempDir Path run;
+
+  private void checkpoint(long step) throws Exception {
+    try (var model = Gpt.create(SHAPE, 1)) {
+      Checkpoint.write(
+          run,
+          SHAPE,
+          model.snapshot(step),
+          model.snapshot(step),
+          new TrainState("ppo", step, 0, new SplitMix64(1).state(), 0, null));
+    }
+  }
+
+  private void ppoRunAtUpdate40() throws Exception {
+    checkpoint(40);
+    Files.writeString(run.resolve("config.json"), "{\"seed\": 4, \"updates\": 800}");
+    Files.writeString(
+        run.resolve(PpoLoop.CURVE_CSV),
+        "update,oracle_score,rm_score,kl,seconds\n0,1.5,-0.5,0.0,0.0\n40,1.7,-0.25,0.5,27.0\n");
+    Files.writeString(
+        run.resolve(StreamStats.FILE), "{\"rollouts_applied\": 2560, \"lag_p50\": 4}");
+  }
+
+  @Test
+  void theRunAsItsFilesSayIsServedAsJson() throws Exception {
+    ppoRunAtUpdate40();
+    try (var server = DashboardServer.start(run, "127.0.0.1", 0)) {
+      var response =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + server.port() + "/api/run"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(200);
+      var json = JSON.readTree(response.body());
+      assertThat(json.get("stage").asText()).isEqualTo("ppo");
+      assertThat(json.get("step").asLong()).isEqualTo(40);
+      assertThat(json.get("total").asLong()).isEqualTo(800);
+      assertThat(json.get("gold_proxy")).hasSize(2);
+      assertThat(json.get("gold_proxy").get(1).get("oracle").asDouble()).isEqualTo(1.7);
+      assertThat(json.get("gold_proxy").get(1).get("rm").asDouble()).isEqualTo(-0.25);
+      assertThat(json.get("stream").get("rollouts_applied").asLong()).isEqualTo(2560);
+    }
+  }
+
+  @Test
+  void aRunWithoutCheckpointOrCurveYetIsServedWithWhatThereIs() throws Exception {
+    var json = RunSnapshot.read(run);
+    assertThat(json.get("directory").asText()).isEqualTo(run.toString());
+    assertThat(json.has("stage")).isFalse();
+    assertThat(json.has("gold_proxy")).isFalse();
+  }
+
+  @Test
+  void thePageDrawsTheRunAndFollowsIt() throws Exception {
+    assumeTrue(
+        Files.isExecutable(CHROMIUM) && Files.isExecutable(CHROMEDRIVER),
+        "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)");
+    ppoRunAtUpdate40();
+    var options = new ChromeOptions();
+    options.setBinary(CHROMIUM.toFile());
+    options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage");
+    var service =
+        new ChromeDriverService.Builder()
+            .usingDriverExecutable(CHROMEDRIVER.toFile())
+            .usingAnyFreePort()
+            .build();
+    var browser = new ChromeDriver(service, options);
+    try (var server = DashboardServer.start(run, "127.0.0.1", 0)) {
+      browser.get("http://127.0.0.1:" + server.port() + "/");
+      until(() -> browser.findElement(By.id("progress")).getText().equals("step 40 of 800"), "40");
+      assertThat(browser.findElement(By.id("stage")).getText()).isEqualTo("ppo");
+      assertThat(browser.findElement(By.id("curve")).getAttribute("data-points")).isEqualTo("2");
+      assertThat(browser.findElements(By.cssSelector("#stream tr"))).hasSize(2);
+
+      // the learner checkpoints its next update and evaluates: the page follows
+      checkpoint(41);
+      Files.writeString(
+          run.resolve(PpoLoop.CURVE_CSV),
+          "80,1.8,-0.1,0.7,54.0\n",
+          java.nio.file.StandardOpenOption.APPEND);
+      until(() -> browser.findElement(By.id("progress")).getText().equals("step 41 of 800"), "41");
+      until(() -> "3".equals(browser.findElement(By.id("curve")).getAttribute("data-points")), "3");
+    } finally {
+      browser.quit();
+    }
+  }
+
+  private static void until(java.util.function.BooleanSupplier condition, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) throw new AssertionError(what + " not within 30 s");
+      Thread.sleep(50); // polling the page with a deadline
+    }
+  }
+}
