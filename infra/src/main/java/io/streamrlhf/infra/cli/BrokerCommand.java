@@ -99,7 +99,7 @@ public final class BrokerCommand implements Callable<Integer> {
       // before Kafka tries it: its own failure comes after a page of logged bind errors
       try (var probe = new java.net.ServerSocket()) {
         probe.setReuseAddress(true);
-        probe.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+        probe.bind(new java.net.InetSocketAddress("127.0.0.1", port)); // where Kafka will listen
       } catch (java.io.IOException e) {
         throw new UserError(
             "cannot listen on 127.0.0.1:"

@@ -68,7 +68,8 @@ final class DashboardCommand implements Callable<Integer> {
                   stopped.countDown();
                 },
                 "rlhf-dashboard-shutdown"));
-    out.printf("dashboard: http://%s:%d/ follows %s%n", host, server.port(), run);
+    var shown = host.contains(":") ? "[" + host + "]" : host; // an IPv6 address in a URL
+    out.printf("dashboard: http://%s:%d/ follows %s%n", shown, server.port(), run);
     out.flush();
     stopped.await();
     return 0;

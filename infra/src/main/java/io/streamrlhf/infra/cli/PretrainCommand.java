@@ -7,7 +7,10 @@ import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -44,12 +47,25 @@ final class PretrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
-    var flags =
-        corpus == null
-            ? List.<String>of()
-            : List.of("corpus=" + corpus.toAbsolutePath().normalize());
+    var flags = new ArrayList<String>();
+    if (corpus != null) {
+      requireText(corpus);
+      flags.add("corpus=" + corpus.toAbsolutePath().normalize());
+      flags.add("corpus_sha256=" + sha256(corpus));
+    }
     var config = stage.config(PretrainConfig.defaults(), flags);
-    if (!config.corpus().isEmpty()) requireText(Path.of(config.corpus()));
+    if (!config.corpus().isEmpty()) {
+      var file = Path.of(config.corpus());
+      requireText(file);
+      if (!config.corpusSha256().isEmpty() && !config.corpusSha256().equals(sha256(file))) {
+        throw new UserError(
+            "corpus "
+                + file
+                + " has changed since the run began (its SHA-256 is no longer "
+                + config.corpusSha256()
+                + "): resume with the file as it was, or start a new run in another --out");
+      }
+    }
     stage.start(config, out);
     var result = Pretraining.run(config, stage.out, stage.resume, out);
     out.printf(
@@ -71,6 +87,19 @@ final class PretrainCommand implements Callable<Integer> {
       throw new UserError("--corpus " + file + " is not UTF-8 text; save it as UTF-8", e);
     } catch (IOException e) {
       throw new UserError("--corpus: cannot read " + file + " (" + e + ")", e);
+    }
+  }
+
+  private static String sha256(Path file) {
+    try (var in = Files.newInputStream(file)) {
+      var digest = MessageDigest.getInstance("SHA-256");
+      var buffer = new byte[1 << 16];
+      for (int n; (n = in.read(buffer)) > 0; ) digest.update(buffer, 0, n);
+      return HexFormat.of().formatHex(digest.digest());
+    } catch (IOException e) {
+      throw new UserError("--corpus: cannot read " + file + " (" + e + ")", e);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java 17 runtime provides SHA-256", e);
     }
   }
 }

@@ -42,14 +42,15 @@ final class TaskFiles {
     /** Flushes and moves the finished file to its destination. */
     void commit() throws IOException {
       writer.close();
-      committed = true;
-      if (partial == null) return; // written in place
-      try {
-        Files.move(
-            partial, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(partial, out, StandardCopyOption.REPLACE_EXISTING);
+      if (partial != null) { // else written in place
+        try {
+          Files.move(
+              partial, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+          Files.move(partial, out, StandardCopyOption.REPLACE_EXISTING);
+        }
       }
+      committed = true;
     }
 
     @Override
@@ -69,11 +70,19 @@ final class TaskFiles {
       if (parent != null) {
         Files.createDirectories(parent);
       }
-      // through a symbolic link to the file it names; a device or pipe (/dev/stdout) in place
-      var target = Files.exists(out) ? out.toRealPath() : out;
-      if (Files.exists(target) && !Files.isRegularFile(target)) {
-        return new Output(target, null, Files.newBufferedWriter(target, StandardCharsets.UTF_8));
+      // a device or pipe, and /dev/stdout whatever it stands for, are written in place
+      var absolute = out.toAbsolutePath().normalize();
+      if ((Files.exists(out) && !Files.isRegularFile(out))
+          || absolute.startsWith("/dev")
+          || absolute.startsWith("/proc")) {
+        return new Output(out, null, Files.newBufferedWriter(out, StandardCharsets.UTF_8));
       }
+      // through a symbolic link, even one that names no file yet, to the file it names
+      var target = absolute;
+      for (int hops = 0; Files.isSymbolicLink(target) && hops < 40; hops++) {
+        target = target.getParent().resolve(Files.readSymbolicLink(target)).normalize();
+      }
+      Files.createDirectories(target.getParent());
       var partial = target.resolveSibling(target.getFileName() + ".partial");
       partial.toFile().deleteOnExit(); // a run stopped by a signal leaves no partial file behind
       return new Output(target, partial, Files.newBufferedWriter(partial, StandardCharsets.UTF_8));

@@ -56,10 +56,13 @@ public final class DashboardServer implements AutoCloseable {
               .toCompletableFuture()
               .get(30, TimeUnit.SECONDS);
       return new DashboardServer(vertx, server);
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (java.util.concurrent.ExecutionException
+        | java.util.concurrent.TimeoutException
+        | InterruptedException e) {
       vertx.close();
-      throw new IllegalStateException(
-          "cannot listen on " + host + ":" + port + ": " + e.getCause().getMessage(), e);
+      if (e instanceof InterruptedException) Thread.currentThread().interrupt();
+      var cause = e instanceof java.util.concurrent.ExecutionException ? e.getCause() : e;
+      throw new IllegalStateException("cannot listen on " + host + ":" + port + ": " + cause, e);
     }
   }
 

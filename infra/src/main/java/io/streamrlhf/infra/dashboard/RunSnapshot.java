@@ -1,23 +1,29 @@
 package io.streamrlhf.infra.dashboard;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.streamrlhf.learner.ppo.GoldProxyCurve;
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.OnlineRewardConfig;
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.config.PretrainConfig;
+import io.streamrlhf.learner.config.RewardConfig;
+import io.streamrlhf.learner.config.SftConfig;
+import io.streamrlhf.learner.config.StageConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.stream.StreamStats;
-import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * What a stage's output directory says about its run, read afresh on every call: the stage and the
  * step of its newest checkpoint against the steps (or PPO updates) its config asks for, PPO's
- * gold-vs-proxy curve and, once the streaming loop has ended, its stream statistics. Only files the
- * stages already write are read, so the dashboard can watch a run in another process, or on a
- * shared disk, without touching it.
+ * gold-vs-proxy curve and, once the streaming loop has ended, its stream statistics. Only the small
+ * files the stages already write are read, and the checkpoint's weights are not hashed, so the
+ * dashboard can watch a run in another process, or on a shared disk, at no cost to it.
  */
 public final class RunSnapshot {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -28,33 +34,65 @@ public final class RunSnapshot {
   public static ObjectNode read(Path dir) throws IOException {
     var run = JSON.createObjectNode();
     run.put("directory", dir.toString());
-    if (Checkpoint.exists(dir)) {
-      var state = Checkpoint.trainState(dir, TrainState.class);
-      run.put("stage", state.stage());
-      run.put("step", state.step());
+    String stage = null;
+    if (Files.isRegularFile(dir.resolve(Checkpoint.LATEST))) {
+      // the pointer and the train state it names, as written: checking the step's hashes would
+      // read the whole checkpoint on every poll
+      var latest = Checkpoint.latest(dir);
+      var state =
+          JSON.readTree(dir.resolve(latest.directory()).resolve(Checkpoint.TRAIN_STATE).toFile());
+      stage = state.path("stage").asText(null);
+      if (stage != null) run.put("stage", stage);
+      run.put("step", latest.step());
     }
     var config = dir.resolve("config.json");
-    if (Files.isRegularFile(config)) {
-      JsonNode settings = JSON.readTree(config.toFile());
-      // PPO counts updates, the other stages steps
-      var total = settings.has("updates") ? settings.get("updates") : settings.get("steps");
-      if (total != null) run.put("total", total.asLong());
+    if (stage != null && Files.isRegularFile(config)) {
+      var total = total(stage, config);
+      if (total != null) run.put("total", total);
     }
     var curve = dir.resolve(PpoLoop.CURVE_CSV);
     if (Files.isRegularFile(curve)) {
       var points = run.putArray("gold_proxy");
-      for (var p : GoldProxyCurve.read(curve)) {
+      for (var line : completeLines(curve)) {
+        var cells = line.split(",");
+        if (cells.length < 4 || !Character.isDigit(cells[0].charAt(0))) continue; // the header
         points
             .addObject()
-            .put("update", p.update())
-            .put("oracle", p.oracleScore())
-            .put("rm", p.rmScore())
-            .put("kl", p.kl())
-            .put("seconds", p.seconds());
+            .put("update", Long.parseLong(cells[0]))
+            .put("oracle", Double.parseDouble(cells[1]))
+            .put("rm", Double.parseDouble(cells[2]))
+            .put("kl", Double.parseDouble(cells[3]));
       }
     }
     var stream = dir.resolve(StreamStats.FILE);
     if (Files.isRegularFile(stream)) run.set("stream", JSON.readTree(stream.toFile()));
     return run;
+  }
+
+  /** The steps (PPO: updates) the stage's saved config runs, as the stage itself derives them. */
+  private static Long total(String stage, Path config) {
+    StageConfig defaults =
+        switch (stage) {
+          case "pretrain" -> PretrainConfig.defaults();
+          case "sft" -> SftConfig.defaults();
+          case "reward" -> RewardConfig.defaults();
+          case "ppo" -> PpoConfig.defaults();
+          case "reward-trainer" -> OnlineRewardConfig.defaults();
+          default -> null;
+        };
+    if (defaults == null) return null;
+    var settings = ConfigLoader.load(defaults, config, List.of());
+    if (settings instanceof PpoConfig ppo) return (long) ppo.updates();
+    var steps = settings.derivedSizes().get("steps");
+    if (steps == null && settings instanceof PretrainConfig p) return (long) p.steps();
+    if (steps == null && settings instanceof SftConfig s) return (long) s.steps();
+    return steps instanceof Number n ? n.longValue() : null;
+  }
+
+  /** The file's lines but a last one still being written (no newline yet). */
+  private static List<String> completeLines(Path file) throws IOException {
+    var text = Files.readString(file, StandardCharsets.UTF_8);
+    int end = text.lastIndexOf('\n');
+    return end < 0 ? List.of() : text.substring(0, end).lines().toList();
   }
 }

@@ -7,6 +7,7 @@ import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
@@ -158,6 +159,7 @@ public final class TopicProvisioner {
         pending.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
       }
     }
+    var served = new HashSet<TopicPartition>();
     Throwable last = null;
     while (!pending.isEmpty()) {
       if (last != null) {
@@ -165,11 +167,18 @@ public final class TopicProvisioner {
           throw new TimeoutException(pending.size() + " partition(s) not served yet: " + last);
         }
         Thread.sleep(20); // polling the broker with a deadline
-        // a topic another process created a moment ago may have fewer partitions than our spec
+        // a topic another process created a moment ago may have more or fewer partitions than
+        // our spec: wait for the ones it has
         var now = partitionCounts(admin, topics, deadline);
         pending
             .keySet()
             .removeIf(tp -> now.containsKey(tp.topic()) && tp.partition() >= now.get(tp.topic()));
+        for (var topic : now.entrySet()) {
+          for (int p = 0; p < topic.getValue(); p++) {
+            var tp = new TopicPartition(topic.getKey(), p);
+            if (!served.contains(tp)) pending.putIfAbsent(tp, OffsetSpec.latest());
+          }
+        }
       }
       var result =
           admin.listOffsets(pending, new ListOffsetsOptions().timeoutMs((int) left(deadline)));
@@ -177,8 +186,12 @@ public final class TopicProvisioner {
       for (var partition : pending.entrySet()) {
         try {
           result.partitionResult(partition.getKey()).get(left(deadline), TimeUnit.MILLISECONDS);
+          served.add(partition.getKey());
         } catch (ExecutionException e) {
-          if (e.getCause() instanceof TopicAuthorizationException) continue;
+          if (e.getCause() instanceof TopicAuthorizationException) {
+            served.add(partition.getKey()); // not ours to wait for
+            continue;
+          }
           // the leader lookup gives up on a topic the broker's metadata does not hold yet
           if (!(e.getCause() instanceof RetriableException)) throw e;
           notYet.put(partition.getKey(), partition.getValue());

@@ -239,6 +239,11 @@ class StagesCliTest {
     assertThat(run.exitCode()).as(run.err()).isZero();
     assertThat(JSON.readTree(out.resolve("config.json").toFile()).get("corpus").asText())
         .isEqualTo(text.toAbsolutePath().normalize().toString());
+    // the text changed under a run that would resume on it
+    Files.writeString(text, "a different text\n");
+    var changed = run("pretrain", "--out", out.toString(), "--resume");
+    assertThat(changed.exitCode()).isEqualTo(2);
+    assertThat(changed.err()).contains("has changed since the run began").doesNotContain("\tat ");
 
     var latin1 =
         Files.write(dir.resolve("latin1.txt"), "caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));

@@ -55,7 +55,8 @@ class DashboardTest {
     Files.writeString(run.resolve("config.json"), "{\"seed\": 4, \"updates\": 800}");
     Files.writeString(
         run.resolve(PpoLoop.CURVE_CSV),
-        "update,oracle_score,rm_score,kl,seconds\n0,1.5,-0.5,0.0,0.0\n40,1.7,-0.25,0.5,27.0\n");
+        // the learner is appending the next evaluation: a line without its end is not read yet
+        "update,oracle_score,rm_score,kl,seconds\n0,1.5,-0.5,0.0,0.0\n40,1.7,-0.25,0.5,27.0\n8");
     Files.writeString(
         run.resolve(StreamStats.FILE), "{\"rollouts_applied\": 2560, \"lag_p50\": 4}");
   }
@@ -117,7 +118,7 @@ class DashboardTest {
       checkpoint(41);
       Files.writeString(
           run.resolve(PpoLoop.CURVE_CSV),
-          "80,1.8,-0.1,0.7,54.0\n",
+          "0,1.8,-0.1,0.7,54.0\n",
           java.nio.file.StandardOpenOption.APPEND);
       until(() -> browser.findElement(By.id("progress")).getText().equals("step 41 of 800"), "41");
       until(() -> "3".equals(browser.findElement(By.id("curve")).getAttribute("data-points")), "3");

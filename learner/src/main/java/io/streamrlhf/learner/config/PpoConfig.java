@@ -199,10 +199,13 @@ public record PpoConfig(
     sizes.put("responses_per_batch", responsesPerBatch);
     sizes.put("responses_in_run", responsesPerBatch * updates);
     sizes.put("max_kl_coef_change_per_update", 0.2 * responsesPerBatch / klHorizon);
-    // at the start, every eval_every_updates, and after the last update
+    // of an uninterrupted run: at the start, every eval_every_updates and after the last update;
+    // none with a live reward (the learner holds no reward model to score the proxy with)
     sizes.put(
         "gold_proxy_evaluations",
-        1L + updates / evalEveryUpdates + (updates % evalEveryUpdates == 0 ? 0 : 1));
+        REWARD_LIVE.equals(reward)
+            ? 0L
+            : 1L + updates / evalEveryUpdates + (updates % evalEveryUpdates == 0 ? 0 : 1));
     return sizes;
   }
 }

@@ -13,6 +13,8 @@ import java.util.Map;
  * @param corpus a UTF-8 text file to pretrain on instead of the built-in synthetic corpus
  *     (documents separated by a line {@code <|endoftext|>}, as {@code rlhf tasks corpus} writes
  *     them; read in order, over and over); empty: the built-in corpus of the seed
+ * @param corpusSha256 the SHA-256 (hex) of that file when the run began, so a resume can tell it
+ *     was changed; empty when unknown
  */
 public record PretrainConfig(
     String shape,
@@ -23,7 +25,8 @@ public record PretrainConfig(
     OptimizerConfig optimizer,
     int logEverySteps,
     int checkpointEverySteps,
-    String corpus)
+    String corpus,
+    String corpusSha256)
     implements StageConfig {
 
   public PretrainConfig {
@@ -41,6 +44,7 @@ public record PretrainConfig(
     require(logEverySteps > 0, "log_every_steps", "> 0", logEverySteps);
     require(checkpointEverySteps > 0, "checkpoint_every_steps", "> 0", checkpointEverySteps);
     if (corpus == null) corpus = "";
+    if (corpusSha256 == null) corpusSha256 = "";
   }
 
   /** On the built-in corpus. */
@@ -62,6 +66,7 @@ public record PretrainConfig(
         optimizer,
         logEverySteps,
         checkpointEverySteps,
+        "",
         "");
   }
 
@@ -73,7 +78,8 @@ public record PretrainConfig(
 
   @Override
   public List<String> keptOnResume() {
-    return List.of("shape", "seed", "sequences_per_batch", "tokens_per_sequence", "corpus");
+    return List.of(
+        "shape", "seed", "sequences_per_batch", "tokens_per_sequence", "corpus", "corpus_sha256");
   }
 
   @Override

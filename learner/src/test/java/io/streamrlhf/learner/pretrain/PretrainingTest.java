@@ -78,7 +78,8 @@ class PretrainingTest {
             OptimizerConfig.of(1e-2, 1e-3, 5, 0.1),
             10,
             1000,
-            file.toString());
+            file.toString(),
+            "");
     var curve =
         Pretraining.run(
                 config,
