@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamrlhf.infra.stream.Watch;
 import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.train.TrainState;
@@ -33,6 +34,7 @@ import org.openqa.selenium.chrome.ChromeOptions;
  */
 class DashboardTest {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Duration WAIT = Duration.ofSeconds(30);
   private static final GptConfig SHAPE = new GptConfig(ByteTokenizer.VOCAB_SIZE, 16, 16, 1, 1);
   private static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   private static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
@@ -109,7 +111,10 @@ class DashboardTest {
     var browser = new ChromeDriver(service, options);
     try (var server = DashboardServer.start(run, "127.0.0.1", 0)) {
       browser.get("http://127.0.0.1:" + server.port() + "/");
-      until(() -> browser.findElement(By.id("progress")).getText().equals("step 40 of 800"), "40");
+      Watch.until(
+          () -> browser.findElement(By.id("progress")).getText().equals("step 40 of 800"),
+          "40",
+          WAIT);
       assertThat(browser.findElement(By.id("stage")).getText()).isEqualTo("ppo");
       assertThat(browser.findElement(By.id("curve")).getAttribute("data-points")).isEqualTo("2");
       assertThat(browser.findElements(By.cssSelector("#stream tr"))).hasSize(2);
@@ -120,19 +125,16 @@ class DashboardTest {
           run.resolve(PpoLoop.CURVE_CSV),
           "0,1.8,-0.1,0.7,54.0\n",
           java.nio.file.StandardOpenOption.APPEND);
-      until(() -> browser.findElement(By.id("progress")).getText().equals("step 41 of 800"), "41");
-      until(() -> "3".equals(browser.findElement(By.id("curve")).getAttribute("data-points")), "3");
+      Watch.until(
+          () -> browser.findElement(By.id("progress")).getText().equals("step 41 of 800"),
+          "41",
+          WAIT);
+      Watch.until(
+          () -> "3".equals(browser.findElement(By.id("curve")).getAttribute("data-points")),
+          "3",
+          WAIT);
     } finally {
       browser.quit();
-    }
-  }
-
-  private static void until(java.util.function.BooleanSupplier condition, String what)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) throw new AssertionError(what + " not within 30 s");
-      Thread.sleep(50); // polling the page with a deadline
     }
   }
 }
