@@ -128,9 +128,7 @@ public final class Topics {
    * actors that can sample at once, for a cluster that runs more than {@link #PROMPT_PARTITIONS}.
    */
   public static List<TopicSpec> provisioned(int promptPartitions) {
-    if (promptPartitions < 1) {
-      throw new IllegalArgumentException("prompt partitions must be >= 1, got " + promptPartitions);
-    }
+    // TopicSpec refuses fewer than one partition
     return PROVISIONED.stream()
         .map(
             t ->
