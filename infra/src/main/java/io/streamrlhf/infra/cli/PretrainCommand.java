@@ -48,13 +48,16 @@ final class PretrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
     var flags = new ArrayList<String>();
+    String given = null; // the SHA-256 of --corpus, read once
     if (corpus != null) {
       requireText(corpus);
+      given = sha256(corpus);
       flags.add("corpus=" + corpus.toAbsolutePath().normalize());
-      flags.add("corpus_sha256=" + sha256(corpus));
+      flags.add("corpus_sha256=" + given);
     }
     var config = stage.config(PretrainConfig.defaults(), flags);
-    if (!config.corpus().isEmpty()) {
+    if (!config.corpus().isEmpty() && given == null) {
+      // a resume (or --set corpus=): the file the saved config names, as it is now
       var file = Path.of(config.corpus());
       requireText(file);
       if (!config.corpusSha256().isEmpty() && !config.corpusSha256().equals(sha256(file))) {
