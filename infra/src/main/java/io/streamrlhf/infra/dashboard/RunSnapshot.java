@@ -3,12 +3,10 @@ package io.streamrlhf.infra.dashboard;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.config.ConfigLoader;
-import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.config.SftConfig;
-import io.streamrlhf.learner.config.StageConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.model.checkpoint.Checkpoint;
@@ -69,24 +67,16 @@ public final class RunSnapshot {
     return run;
   }
 
-  /** The steps (PPO: updates) the stage's saved config runs, as the stage itself derives them. */
+  /** The steps (PPO: updates) the stage's saved config runs; none for the open-ended trainer. */
   private static Long total(String stage, Path config) {
-    StageConfig defaults =
-        switch (stage) {
-          case "pretrain" -> PretrainConfig.defaults();
-          case "sft" -> SftConfig.defaults();
-          case "reward" -> RewardConfig.defaults();
-          case "ppo" -> PpoConfig.defaults();
-          case "reward-trainer" -> OnlineRewardConfig.defaults();
-          default -> null;
-        };
-    if (defaults == null) return null;
-    var settings = ConfigLoader.load(defaults, config, List.of());
-    if (settings instanceof PpoConfig ppo) return (long) ppo.updates();
-    var steps = settings.derivedSizes().get("steps");
-    if (steps == null && settings instanceof PretrainConfig p) return (long) p.steps();
-    if (steps == null && settings instanceof SftConfig s) return (long) s.steps();
-    return steps instanceof Number n ? n.longValue() : null;
+    return switch (stage) {
+      case "pretrain" ->
+          (long) ConfigLoader.load(PretrainConfig.defaults(), config, List.of()).steps();
+      case "sft" -> (long) ConfigLoader.load(SftConfig.defaults(), config, List.of()).steps();
+      case "reward" -> ConfigLoader.load(RewardConfig.defaults(), config, List.of()).totalSteps();
+      case "ppo" -> (long) ConfigLoader.load(PpoConfig.defaults(), config, List.of()).updates();
+      default -> null;
+    };
   }
 
   /** The file's lines but a last one still being written (no newline yet). */
