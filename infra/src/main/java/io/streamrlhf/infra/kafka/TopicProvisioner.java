@@ -150,55 +150,43 @@ public final class TopicProvisioner {
    */
   private static void awaitServed(Admin admin, List<TopicSpec> topics, long deadline)
       throws ExecutionException, InterruptedException, TimeoutException {
-    var pending = new HashMap<TopicPartition, OffsetSpec>();
-    var counts = partitionCounts(admin, topics, deadline);
-    for (var t : topics) {
-      // a topic found may have more or fewer partitions than a new one would get
-      int partitions = counts.getOrDefault(t.name(), t.partitions());
-      for (int p = 0; p < partitions; p++) {
-        pending.put(new TopicPartition(t.name(), p), OffsetSpec.latest());
-      }
-    }
     var served = new HashSet<TopicPartition>();
-    Throwable last = null;
-    while (!pending.isEmpty()) {
-      if (last != null) {
-        if (System.nanoTime() > deadline) {
-          throw new TimeoutException(pending.size() + " partition(s) not served yet: " + last);
-        }
-        Thread.sleep(20); // polling the broker with a deadline
-        // a topic another process created a moment ago may have more or fewer partitions than
-        // our spec: wait for the ones it has
-        var now = partitionCounts(admin, topics, deadline);
-        pending
-            .keySet()
-            .removeIf(tp -> now.containsKey(tp.topic()) && tp.partition() >= now.get(tp.topic()));
-        for (var topic : now.entrySet()) {
-          for (int p = 0; p < topic.getValue(); p++) {
-            var tp = new TopicPartition(topic.getKey(), p);
-            if (!served.contains(tp)) pending.putIfAbsent(tp, OffsetSpec.latest());
-          }
+    while (true) {
+      // a topic found, or made a moment ago by another process, may have more or fewer
+      // partitions than our spec: wait for the ones it has
+      var counts = partitionCounts(admin, topics, deadline);
+      var pending = new HashMap<TopicPartition, OffsetSpec>();
+      for (var t : topics) {
+        for (int p = 0; p < counts.getOrDefault(t.name(), t.partitions()); p++) {
+          var tp = new TopicPartition(t.name(), p);
+          if (!served.contains(tp)) pending.put(tp, OffsetSpec.latest());
         }
       }
+      if (pending.isEmpty()) return;
       var result =
           admin.listOffsets(pending, new ListOffsetsOptions().timeoutMs((int) left(deadline)));
-      var notYet = new HashMap<TopicPartition, OffsetSpec>();
-      for (var partition : pending.entrySet()) {
+      int notYet = 0;
+      Throwable last = null;
+      for (var partition : pending.keySet()) {
         try {
-          result.partitionResult(partition.getKey()).get(left(deadline), TimeUnit.MILLISECONDS);
-          served.add(partition.getKey());
+          result.partitionResult(partition).get(left(deadline), TimeUnit.MILLISECONDS);
+          served.add(partition);
         } catch (ExecutionException e) {
           if (e.getCause() instanceof TopicAuthorizationException) {
-            served.add(partition.getKey()); // not ours to wait for
+            served.add(partition); // not ours to wait for
             continue;
           }
           // the leader lookup gives up on a topic the broker's metadata does not hold yet
           if (!(e.getCause() instanceof RetriableException)) throw e;
-          notYet.put(partition.getKey(), partition.getValue());
+          notYet++;
           last = e.getCause();
         }
       }
-      pending = notYet;
+      if (notYet == 0) return;
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException(notYet + " partition(s) not served yet: " + last);
+      }
+      Thread.sleep(20); // polling the broker with a deadline
     }
   }
 
