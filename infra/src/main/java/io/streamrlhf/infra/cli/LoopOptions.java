@@ -1,8 +1,6 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.PpoConfig;
-import io.streamrlhf.learner.config.RewardConfig;
-import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.RewardStats;
 import java.io.IOException;
@@ -69,7 +67,7 @@ final class LoopOptions {
     StageOptions.requireCheckpoint("--sft", sft, "sft");
     if (live && rm != null) {
       // as rlhf reward-trainer --rm: an offline reward model or another trainer's checkpoint
-      StageOptions.requireCheckpoint("--rm", rm, "reward");
+      StageOptions.requireCheckpoint("--rm", rm, "reward", "reward-trainer");
       try {
         RewardStats.read(rm); // w and the statistics the trainer starts from
         if (Checkpoint.modelConfig(rm).vocabSize() != Checkpoint.modelConfig(sft).vocabSize()) {
@@ -84,21 +82,5 @@ final class LoopOptions {
     }
     if (!needsRm) return;
     StageOptions.requireCheckpoint("--rm", rm, "reward");
-    String stage;
-    try {
-      stage = Checkpoint.trainState(rm, TrainState.class).stage();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the train state of the checkpoint in " + rm, e);
-    }
-    var reward = RewardConfig.defaults().stageName();
-    if (!stage.equals(reward)) {
-      throw new UserError(
-          "--rm "
-              + rm
-              + " holds a "
-              + stage
-              + " checkpoint, not a reward model: give a directory"
-              + " written by rlhf reward");
-    }
   }
 }

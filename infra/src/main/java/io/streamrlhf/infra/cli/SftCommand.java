@@ -2,7 +2,6 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.SftConfig;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
-import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -39,14 +38,7 @@ final class SftCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     var config = stage.config(SftConfig.defaults(), List.of());
-    if (!Checkpoint.exists(base)) {
-      throw new UserError(
-          "--base "
-              + base
-              + " holds no model checkpoint: run rlhf pretrain --out "
-              + base
-              + " first");
-    }
+    StageOptions.requireCheckpoint("--base", base, "pretrain");
     var out = spec.commandLine().getOut();
     stage.start(config, out);
     var result = SupervisedFineTuning.run(config, base, stage.out, stage.resume, out);

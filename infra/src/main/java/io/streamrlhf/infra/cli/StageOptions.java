@@ -153,13 +153,23 @@ final class StageOptions {
   }
 
   /**
-   * An input model directory ({@code flag}'s value) must hold a checkpoint: else the user gave the
-   * wrong one.
+   * An input model directory ({@code flag}'s value) must hold a checkpoint written by one of the
+   * commands {@code writtenBy} (each writes the stage of its name): else the user gave the wrong
+   * one, and a stage would silently start from, or score with, a model of another kind.
    */
-  static void requireCheckpoint(String flag, Path dir, String writtenBy) {
-    if (!Checkpoint.exists(dir)) {
+  static void requireCheckpoint(String flag, Path dir, String... writtenBy) {
+    var wanted = "give a directory written by rlhf " + String.join(" or rlhf ", writtenBy);
+    if (!Checkpoint.exists(dir))
+      throw new UserError(flag + " " + dir + " holds no checkpoint: " + wanted);
+    String stage;
+    try {
+      stage = Checkpoint.trainState(dir, TrainState.class).stage();
+    } catch (IOException | RuntimeException e) {
       throw new UserError(
-          flag + " " + dir + " holds no checkpoint: give a directory written by rlhf " + writtenBy);
+          flag + " " + dir + " holds a checkpoint that cannot be read: " + wanted, e);
+    }
+    if (!List.of(writtenBy).contains(stage)) {
+      throw new UserError(flag + " " + dir + " holds a " + stage + " checkpoint: " + wanted);
     }
   }
 

@@ -163,10 +163,43 @@ class StagesCliTest {
             out.toString(),
             "--inproc");
     assertThat(wrongRm.exitCode()).isEqualTo(2);
-    assertThat(wrongRm.err())
-        .contains("holds a sft checkpoint, not a reward model")
-        .doesNotContain("\tat ");
+    assertThat(wrongRm.err().strip())
+        .isEqualTo(
+            "rlhf ppo: --rm "
+                + sft
+                + " holds a sft checkpoint: give a directory written by rlhf reward");
     assertThat(out).doesNotExist();
+  }
+
+  @Test
+  void eachStageRefusesAnInputModelOfTheWrongStage() {
+    var out = dir.resolve("wrong-input");
+    var cases =
+        List.of(
+            new String[] {"sft", "--base", sft.toString()},
+            new String[] {"reward", "--sft", base.toString()},
+            new String[] {"ppo", "--inproc", "--sft", base.toString(), "--rm", rm.toString()},
+            new String[] {"ppo", "--inproc", "--sft", rm.toString(), "--rm", rm.toString()},
+            new String[] {"ppo", "--inproc", "--sft", sft.toString(), "--rm", base.toString()});
+    var wanted = List.of("pretrain", "sft", "sft", "sft", "reward");
+    var held = List.of("sft", "pretrain", "pretrain", "reward", "pretrain");
+    for (int i = 0; i < cases.size(); i++) {
+      var args = new ArrayList<>(List.of(cases.get(i)));
+      args.addAll(List.of("--out", out.toString()));
+
+      var run = run(args.toArray(String[]::new));
+
+      assertThat(run.exitCode()).as(String.join(" ", args)).isEqualTo(2);
+      assertThat(run.err())
+          .as(String.join(" ", args))
+          .contains(
+              " holds a "
+                  + held.get(i)
+                  + " checkpoint: give a directory written by rlhf "
+                  + wanted.get(i))
+          .doesNotContain("\tat ");
+      assertThat(out).as("--out is left alone").doesNotExist();
+    }
   }
 
   @Test
