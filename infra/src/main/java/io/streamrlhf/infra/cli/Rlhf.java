@@ -57,9 +57,10 @@ public final class Rlhf implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** Without a command there is nothing to do: a usage mistake (exit 2) that names the commands. */
   @Override
   public void run() {
-    spec.commandLine().usage(System.out);
+    throw UserErrors.missingCommand(spec.commandLine());
   }
 
   public static void main(String[] args) {

@@ -25,8 +25,9 @@ import picocli.CommandLine.Command;
 public final class TasksCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** Without a command there is nothing to do: a usage mistake (exit 2) that names the commands. */
   @Override
   public void run() {
-    spec.commandLine().usage(spec.commandLine().getOut());
+    throw UserErrors.missingCommand(spec.commandLine());
   }
 }

@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.train.InputError;
+import java.util.ArrayList;
 import picocli.CommandLine;
 
 /**
@@ -38,6 +39,14 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
     CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
     err.println(("Try 'rlhf " + qualifiedName(cli)).stripTrailing() + " --help' for usage.");
     return USAGE;
+  }
+
+  /** A command with subcommands run without one, for {@link #onBadParameters} to report. */
+  static CommandLine.ParameterException missingCommand(CommandLine cli) {
+    var names = new ArrayList<>(cli.getSubcommands().keySet());
+    names.remove("help");
+    return new CommandLine.ParameterException(
+        cli, "a command is needed, one of: " + String.join(", ", names));
   }
 
   /** "rlhf tasks sample: " for a subcommand, "rlhf: " at the top. */

@@ -49,4 +49,19 @@ class RlhfCliTest {
     assertThat(run.err()).startsWith("rlhf: Unknown option: '--no-such-flag'");
     assertThat(run.err()).doesNotContain("Exception").doesNotContain("\tat ");
   }
+
+  @Test
+  void noCommandIsAUsageMistakeThatNamesTheCommands() {
+    var top = run();
+    assertThat(top.exitCode()).isEqualTo(2);
+    assertThat(top.err()).startsWith("rlhf: a command is needed, one of: ").contains("demo, ");
+    assertThat(top.err()).contains("Try 'rlhf --help' for usage.").doesNotContain("\tat ");
+
+    var tasks = run("tasks");
+    assertThat(tasks.exitCode()).isEqualTo(2);
+    assertThat(tasks.err())
+        .startsWith("rlhf tasks: a command is needed, one of: ")
+        .contains("demos")
+        .contains("Try 'rlhf tasks --help' for usage.");
+  }
 }
