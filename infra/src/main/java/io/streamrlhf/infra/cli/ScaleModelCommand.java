@@ -180,6 +180,10 @@ public final class ScaleModelCommand implements Callable<Integer> {
     var costs = costs();
     if (saturatedIdle < 0 || saturatedIdle > 1)
       throw new UserError("--saturated-idle must be within 0..1, got " + saturatedIdle);
+    for (double g : learnerGflops) {
+      if (!(g >= 0) || Double.isInfinite(g))
+        throw new UserError("--learner-gflops: speeds are 0 (the measured one) or more, got " + g);
+    }
     var counts = counts(actors);
     out.printf(
         "costs: %s%n", SNAKE.writerWithDefaultPrettyPrinter().writeValueAsString(costs).strip());

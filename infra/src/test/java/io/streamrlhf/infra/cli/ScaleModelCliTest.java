@@ -30,4 +30,15 @@ class ScaleModelCliTest {
     assertThat(bad.exitCode()).isEqualTo(2);
     assertThat(bad.err()).contains("max_lag must be >= 0");
   }
+
+  @Test
+  void aNegativeLearnerSpeedIsRefusedBeforeTheTable() {
+    var run = CliRun.run("scale-model", "--actors", "1", "--learner-gflops", "0,-5");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: --learner-gflops: speeds are 0 (the measured one) or more, got -5.0");
+    assertThat(run.out()).isEmpty();
+  }
 }
