@@ -90,7 +90,7 @@ public final class Pretraining {
         if (!Double.isNaN(mean)) curve.add(new LossPoint(result.step(), mean));
         if (run.step() == haltAfterStep) return new Result(curve, progress.meanTokensPerSecond());
       }
-      run.checkpoint();
+      run.finish();
       return new Result(curve, progress.meanTokensPerSecond());
     }
   }

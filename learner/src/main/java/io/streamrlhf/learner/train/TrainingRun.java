@@ -61,9 +61,11 @@ public final class TrainingRun implements AutoCloseable {
   private final AdamW optimizer;
   private SplitMix64 rng;
   private TrainState state;
+  private boolean saved; // the checkpoint in force holds the state as it is now
 
-  private TrainingRun(Options options, Gpt model, TrainState state) {
+  private TrainingRun(Options options, Gpt model, TrainState state, boolean saved) {
     this.options = options;
+    this.saved = saved;
     this.model = model;
     this.optimizer = new AdamW(model, options.optimizer());
     this.state = state;
@@ -73,7 +75,8 @@ public final class TrainingRun implements AutoCloseable {
 
   /** A fresh run training {@code model} (the run takes ownership and closes it). */
   public static TrainingRun start(Options options, Gpt model) {
-    return new TrainingRun(options, model, TrainState.start(options.stage(), options.seed()));
+    return new TrainingRun(
+        options, model, TrainState.start(options.stage(), options.seed()), false);
   }
 
   /** Continues from the checkpoint in force in {@code options.dir()}. */
@@ -81,7 +84,7 @@ public final class TrainingRun implements AutoCloseable {
     var saved = Checkpoint.read(options.dir(), options.stage(), TrainState.class);
     var model = Gpt.create(saved.modelConfig(), 0);
     model.load(saved.weights());
-    var run = new TrainingRun(options, model, saved.state());
+    var run = new TrainingRun(options, model, saved.state(), true);
     run.optimizer.restore(saved.optimizer());
     return run;
   }
@@ -120,6 +123,7 @@ public final class TrainingRun implements AutoCloseable {
             rng.state(),
             state.scheduleStep(),
             extra);
+    saved = false;
   }
 
   /**
@@ -147,6 +151,7 @@ public final class TrainingRun implements AutoCloseable {
             rng,
             state.scheduleStep() + 1,
             state.extra());
+    saved = false;
     if (state.step() % options.checkpointEverySteps() == 0) checkpoint();
     return new StepResult(state.step(), loss, gradNorm, learningRate);
   }
@@ -164,7 +169,16 @@ public final class TrainingRun implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write checkpoint in " + options.dir(), e);
     }
+    saved = true;
     return weights;
+  }
+
+  /**
+   * The run's last checkpoint, unless the one in force already holds this state (the last step fell
+   * on the checkpoint period): a second copy would cost a full write of weights and optimizer.
+   */
+  public void finish() {
+    if (!saved) checkpoint();
   }
 
   @Override

@@ -21,6 +21,7 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -59,6 +60,12 @@ class ResumeTest {
     var b = Checkpoint.read(killed, "pretrain", TrainState.class);
     assertThat(b.state().dataPosition()).isEqualTo(a.state().dataPosition()).isEqualTo(24);
     assertThat(b.optimizer().version()).isEqualTo(6);
+    try (var entries = Files.list(straight)) {
+      assertThat(entries.map(p -> p.getFileName().toString()))
+          .as("step 6 is a checkpoint step: the end of the run does not write it again")
+          .contains("step-000006")
+          .noneMatch(name -> name.contains("again"));
+    }
   }
 
   @Test
