@@ -70,7 +70,10 @@ final class PretrainCommand implements Callable<Integer> {
       }
     }
     stage.start(config, out);
-    var result = Pretraining.run(config, stage.out, stage.resume, out);
+    Pretraining.Result result;
+    try (var notice = StopNotice.register("pretrain", stage.out, spec.commandLine().getErr())) {
+      result = Pretraining.run(config, stage.out, stage.resume, out);
+    }
     out.printf(
         Locale.ROOT,
         "pretrain: done, %,.0f tokens/s; base model in %s%n",

@@ -51,7 +51,9 @@ final class RewardCommand implements Callable<Integer> {
     StageOptions.requireCheckpoint("--sft", sft, "sft");
     var out = spec.commandLine().getOut();
     stage.start(config, out);
-    RewardStage.run(config, sft, stage.out, stage.resume, out);
+    try (var notice = StopNotice.register("reward", stage.out, spec.commandLine().getErr())) {
+      RewardStage.run(config, sft, stage.out, stage.resume, out);
+    }
     return 0;
   }
 }

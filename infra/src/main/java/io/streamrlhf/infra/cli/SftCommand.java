@@ -41,7 +41,10 @@ final class SftCommand implements Callable<Integer> {
     StageOptions.requireCheckpoint("--base", base, "pretrain");
     var out = spec.commandLine().getOut();
     stage.start(config, out);
-    var result = SupervisedFineTuning.run(config, base, stage.out, stage.resume, out);
+    SupervisedFineTuning.Result result;
+    try (var notice = StopNotice.register("sft", stage.out, spec.commandLine().getErr())) {
+      result = SupervisedFineTuning.run(config, base, stage.out, stage.resume, out);
+    }
     out.printf(
         Locale.ROOT,
         "sft: done, %,.0f tokens/s; SFT model in %s%n",
