@@ -38,7 +38,7 @@ import picocli.CommandLine.Option;
           + " of N samples per prompt picked by the oracle and by the reward model, against SFT) and the mean"
           + " response length of every row.",
       "Writes DIR/table.md and DIR/eval.jsonl ({\"model\",\"prompt\",\"family\",\"reference\",\"response\","
-          + "\"terminated\",\"score\",\"rm_score\",\"kl\"} per model and prompt); with the sft and ppo rows also DIR/win.json,"
+          + "\"terminated\",\"score\",\"rm_score\",\"kl\",\"response_tokens\"} per model and prompt); with the sft and ppo rows also DIR/win.json,"
           + " PPO's win vs SFT over --win-samples responses per prompt from each, and with the sft row DIR/headroom.json."
     })
 final class EvalCommand implements Callable<Integer> {
@@ -331,15 +331,12 @@ final class EvalCommand implements Callable<Integer> {
     return sb.append(System.lineSeparator()).toString();
   }
 
-  /**
-   * Mean response length per row in tokens (bytes, plus end-of-sequence when it came), in table
-   * order.
-   */
+  /** Mean response length per row in sampled tokens (end-of-sequence included), in table order. */
   static String lengthLine(List<EvalTable.Record> records, Map<String, String> labels) {
     var sums = new LinkedHashMap<String, double[]>();
     for (var r : records) {
       var sum = sums.computeIfAbsent(r.model(), m -> new double[2]);
-      sum[0] += r.response().getBytes(StandardCharsets.UTF_8).length + (r.terminated() ? 1 : 0);
+      sum[0] += r.tokens();
       sum[1]++;
     }
     var sb = new StringBuilder("Mean response length in tokens:");
@@ -467,6 +464,7 @@ final class EvalCommand implements Callable<Integer> {
     else node.put("rm_score", r.rmScore());
     if (r.kl() == null) node.putNull("kl");
     else node.put("kl", r.kl());
+    node.put("response_tokens", r.tokens());
     return JSON.writeValueAsString(node);
   }
 }

@@ -377,7 +377,8 @@ class StagesCliTest {
             "terminated",
             "score",
             "rm_score",
-            "kl");
+            "kl",
+            "response_tokens");
     assertThat(first.get("model").asText()).isEqualTo("base");
     assertThat(first.get("rm_score").isNull()).isTrue();
     // the SFT row's KL to itself is exactly 0
@@ -387,6 +388,23 @@ class StagesCliTest {
     // a base response never contains the newline it was cut at
     for (int i = 0; i < 32; i++)
       assertThat(JSON.readTree(lines.get(i)).get("response").asText()).doesNotContain("\n");
+    // the length counts sampled tokens: where the bytes were valid UTF-8, the text's bytes and the
+    // stop token; where a tiny model's bytes were not, no more than were sampled
+    int valid = 0;
+    for (var line : lines) {
+      var record = JSON.readTree(line);
+      var response = record.get("response").asText();
+      int tokens = record.get("response_tokens").asInt();
+      int stop = record.get("terminated").asBoolean() ? 1 : 0;
+      assertThat(tokens).as(line).isBetween(stop, 48 + stop);
+      if (!response.contains("\uFFFD")) {
+        valid++;
+        assertThat(tokens)
+            .as(line)
+            .isEqualTo(response.getBytes(StandardCharsets.UTF_8).length + stop);
+      }
+    }
+    assertThat(valid).as("responses that decode cleanly").isPositive();
     var table = Files.readString(out.resolve("table.md"));
     assertThat(table)
         .contains("| base |")

@@ -26,7 +26,12 @@ public final class EvalTable {
   /** The model name whose samples the win rate is measured against. */
   public static final String SFT = "sft";
 
-  /** One line of eval.jsonl. {@code rmScore} and {@code kl} are null when not measured. */
+  /**
+   * One line of eval.jsonl. {@code rmScore} and {@code kl} are null when not measured; {@code
+   * tokens} counts the tokens sampled, the end-of-sequence (or a base model's cutting newline)
+   * included: the response's bytes and that token, except where the bytes are not valid UTF-8 and
+   * the text holds replacement characters in their place.
+   */
   public record Record(
       String model,
       String prompt,
@@ -36,7 +41,8 @@ public final class EvalTable {
       boolean terminated,
       double score,
       Double rmScore,
-      Double kl) {}
+      Double kl,
+      int tokens) {}
 
   /**
    * One table row; {@code winVsSft}, {@code meanRmScore}, {@code meanKl} are null when not

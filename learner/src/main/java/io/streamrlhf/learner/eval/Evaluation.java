@@ -123,7 +123,8 @@ public final class Evaluation {
                       sample.terminated(),
                       grade.score(),
                       rmScores == null ? null : rmScores[i],
-                      kl == null ? null : kl[i]));
+                      kl == null ? null : kl[i],
+                      sample.tokens().length));
             }
           }
         }

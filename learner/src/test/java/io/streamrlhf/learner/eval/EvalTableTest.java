@@ -19,7 +19,8 @@ class EvalTableTest {
       String model, String prompt, String response, boolean terminated, Double rm, Double kl) {
     // family, reference and score are informational in the file; the table re-grades with the
     // oracle
-    return new EvalTable.Record(model, prompt, "?", "?", response, terminated, Double.NaN, rm, kl);
+    return new EvalTable.Record(
+        model, prompt, "?", "?", response, terminated, Double.NaN, rm, kl, response.length());
   }
 
   static List<EvalTable.Record> handMade() {
