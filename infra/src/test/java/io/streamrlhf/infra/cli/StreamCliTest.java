@@ -4,6 +4,8 @@ import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.ppo.RunIdentity;
@@ -306,9 +308,12 @@ class StreamCliTest {
             "--out",
             dir.resolve("out").toString());
     assertThat(notAReward.exitCode()).isEqualTo(2);
-    assertThat(notAReward.err())
-        .contains("--rm: ", "is not a reward-model checkpoint")
-        .doesNotContain("\tat ");
+    assertThat(notAReward.err().strip())
+        .isEqualTo(
+            "rlhf reward-trainer: --rm "
+                + sft
+                + " holds a sft checkpoint: give a directory written by rlhf reward or rlhf"
+                + " reward-trainer");
     var again =
         run(
             "reward-trainer",
@@ -332,6 +337,23 @@ class StreamCliTest {
             "--resume");
     assertThat(other.exitCode()).isEqualTo(2);
     assertThat(other.err()).contains("holds a ppo checkpoint, not a reward-trainer one");
+    ConfigLoader.save(OnlineRewardConfig.defaults(), trainer);
+    var moved =
+        run(
+            "reward-trainer",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--sft",
+            sft.toString(),
+            "--out",
+            trainer.toString(),
+            "--resume",
+            "--set",
+            "held_out_share=0.2");
+    assertThat(moved.exitCode()).isEqualTo(2);
+    assertThat(moved.err())
+        .as("a new share would move ranked requests it trained on into the held-out side")
+        .contains("other settings that define its model or data (held_out_share 0.1 -> 0.2)");
     var none =
         run(
             "reward-trainer",

@@ -3,6 +3,7 @@ package io.streamrlhf.learner.config;
 import static io.streamrlhf.learner.config.StageConfig.require;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -103,6 +104,16 @@ public record OnlineRewardConfig(
   @Override
   public String stageName() {
     return "reward-trainer";
+  }
+
+  /**
+   * held_out_share decides by hash which side each ranked request falls on, and a request's
+   * rankings arrive one labeler at a time: a new share would move requests the model trained on
+   * into the held-out figures.
+   */
+  @Override
+  public List<String> keptOnResume() {
+    return List.of("held_out_share");
   }
 
   @Override
