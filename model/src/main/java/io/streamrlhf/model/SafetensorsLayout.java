@@ -96,21 +96,29 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
   }
 
   static SafetensorsLayout parse(byte[] payload) {
-    if (payload.length < Long.BYTES) {
-      throw new IllegalArgumentException("not safetensors: " + payload.length + " bytes");
+    return parse(ByteBuffer.wrap(payload));
+  }
+
+  /**
+   * The layout of the payload in {@code payload}'s whole capacity (an array, or a file mapped into
+   * memory); positions are from its start.
+   */
+  static SafetensorsLayout parse(ByteBuffer payload) {
+    int size = payload.capacity();
+    if (size < Long.BYTES) {
+      throw new IllegalArgumentException("not safetensors: " + size + " bytes");
     }
-    long headerLength =
-        ByteBuffer.wrap(payload, 0, Long.BYTES).order(ByteOrder.LITTLE_ENDIAN).getLong();
-    if (headerLength < 2 || headerLength > payload.length - Long.BYTES) {
+    long headerLength = payload.duplicate().order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+    if (headerLength < 2 || headerLength > size - Long.BYTES) {
       throw new IllegalArgumentException(
-          "not safetensors: header length " + headerLength + " in " + payload.length + " bytes");
+          "not safetensors: header length " + headerLength + " in " + size + " bytes");
     }
     int dataStart = Long.BYTES + (int) headerLength;
+    var headerBytes = new byte[(int) headerLength];
+    payload.duplicate().position(Long.BYTES).get(headerBytes);
     JsonNode header;
     try {
-      header =
-          JSON.readTree(
-              new String(payload, Long.BYTES, (int) headerLength, StandardCharsets.UTF_8));
+      header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UncheckedIOException("safetensors header is not JSON", e);
     }
@@ -125,7 +133,7 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
       for (int i = 0; i < shape.length; i++) shape[i] = shapeNode.get(i).asLong();
       long from = dataStart + node.path("data_offsets").path(0).asLong(-1);
       long to = dataStart + node.path("data_offsets").path(1).asLong(-1);
-      if (from < dataStart || to < from || to > payload.length) {
+      if (from < dataStart || to < from || to > size) {
         throw new IllegalArgumentException(
             "safetensors tensor " + name + " lies outside the payload");
       }

@@ -1,0 +1,326 @@
+package io.streamrlhf.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * GPT-2-format weights (a Hugging Face GPT-2 directory: {@code config.json} and {@code
+ * model.safetensors}) as a {@link Gpt} that reads this project's byte tokens.
+ *
+ * <p>The architecture is the same (nanoGPT loads GPT-2 the same way); what differs is the layout
+ * and the vocabulary:
+ *
+ * <ul>
+ *   <li>GPT-2 stores its projections as Conv1D, [in, out]; ours are PyTorch Linear, [out, in], so
+ *       every projection is transposed. The fused c_attn splits into q, k, v as our qkv does.
+ *   <li>GPT-2's byte-level BPE begins with one token for each of the 256 bytes (in the order of its
+ *       {@code bytes_to_unicode}: the printable bytes first, then the rest), and {@code
+ *       <|endoftext|>} is its last token. Those 257 embedding rows become our bytes and EOS; the
+ *       merged tokens are dropped. GPT-2 read text as merged tokens, so on bytes it starts far from
+ *       its own quality: continued pretraining on bytes ({@code rlhf pretrain --gpt2}) is the point
+ *       of the import. Weights already in our 260-token byte vocabulary keep every row.
+ *   <li>GPT-2 computes GELU with its tanh approximation; ours is the exact GELU, as in nanoGPT when
+ *       it loads GPT-2 (the two differ by under 5e-4 at any input).
+ * </ul>
+ *
+ * Float32, float16 and bfloat16 tensors are read; the model is float32.
+ */
+public final class Gpt2Weights {
+  public static final String CONFIG = "config.json";
+  public static final String WEIGHTS = "model.safetensors";
+
+  /** GPT-2's vocabulary: 256 byte tokens, 50,000 merges, {@code <|endoftext|>}. */
+  public static final int GPT2_VOCAB = 50_257;
+
+  /** GPT-2's {@code <|endoftext|>}. */
+  public static final int GPT2_END_OF_TEXT = 50_256;
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private Gpt2Weights() {}
+
+  /**
+   * The GPT-2 token of byte {@code b} (0..255): GPT-2's {@code bytes_to_unicode} lists the bytes
+   * '!'..'~', '¡'..'¬' and '®'..'ÿ' first, in byte order, then the remaining bytes in byte order,
+   * and its vocabulary begins with those 256 single-byte tokens in that order.
+   */
+  public static int gpt2Token(int b) {
+    if (b < 0 || b > 255) throw new IllegalArgumentException("not a byte: " + b);
+    int printableBefore = 0; // printable bytes below b
+    int otherBefore = 0; // non-printable bytes below b
+    for (int i = 0; i < b; i++) {
+      if (printable(i)) printableBefore++;
+      else otherBefore++;
+    }
+    return printable(b) ? printableBefore : PRINTABLE + otherBefore;
+  }
+
+  private static final int PRINTABLE = ('~' - '!' + 1) + (0xAC - 0xA1 + 1) + (0xFF - 0xAE + 1);
+
+  private static boolean printable(int b) {
+    return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+  }
+
+  /**
+   * The shape of the model in {@code dir}, in our byte vocabulary, from its {@code config.json}
+   * alone; refuses a model this import would not reproduce.
+   *
+   * @throws IllegalArgumentException naming what does not fit
+   */
+  public static GptConfig shape(Path dir) throws IOException {
+    var file = dir.resolve(CONFIG);
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(
+          dir + " holds no " + CONFIG + ": give a Hugging Face GPT-2 directory");
+    }
+    JsonNode c;
+    try {
+      c = JSON.readTree(file.toFile());
+    } catch (IOException e) {
+      throw new IllegalArgumentException(file + " is not JSON: " + e.getMessage(), e);
+    }
+    var type = c.path("model_type").asText("gpt2");
+    if (!type.equals("gpt2")) {
+      throw new IllegalArgumentException(file + ": model_type " + type + ", not gpt2");
+    }
+    int vocab = positive(c, file, "vocab_size");
+    if (vocab != GPT2_VOCAB && vocab != ByteTokenizer.VOCAB_SIZE) {
+      throw new IllegalArgumentException(
+          file
+              + ": a vocabulary of "
+              + vocab
+              + " tokens is neither GPT-2's byte-level BPE ("
+              + GPT2_VOCAB
+              + ") nor this project's bytes ("
+              + ByteTokenizer.VOCAB_SIZE
+              + ")");
+    }
+    double eps = c.path("layer_norm_epsilon").asDouble(1e-5);
+    if (Math.abs(eps - 1e-5) > 1e-9) {
+      throw new IllegalArgumentException(
+          file + ": layer_norm_epsilon " + eps + "; this model's LayerNorm uses 1e-5");
+    }
+    for (var unsupported :
+        new String[] {"scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn"}) {
+      if (c.path(unsupported).asBoolean(false)) {
+        throw new IllegalArgumentException(file + ": " + unsupported + " is not supported");
+      }
+    }
+    if (!c.path("scale_attn_weights").asBoolean(true)
+        || !c.path("tie_word_embeddings").asBoolean(true)) {
+      throw new IllegalArgumentException(
+          file + ": attention without 1/sqrt(head dim), or untied embeddings, is not GPT-2's");
+    }
+    int positions =
+        c.has("n_positions") ? positive(c, file, "n_positions") : positive(c, file, "n_ctx");
+    return new GptConfig(
+        ByteTokenizer.VOCAB_SIZE,
+        positions,
+        positive(c, file, "n_embd"),
+        positive(c, file, "n_layer"),
+        positive(c, file, "n_head"));
+  }
+
+  private static int positive(JsonNode config, Path file, String key) {
+    int value = config.path(key).asInt(0);
+    if (value < 1) throw new IllegalArgumentException(file + ": no positive " + key);
+    return value;
+  }
+
+  /**
+   * A float32 model on this process's device holding the weights in {@code dir}, with a zero scalar
+   * head (GPT-2 has none).
+   *
+   * @throws IllegalArgumentException when a tensor is missing, misshapen, of another dtype, or not
+   *     GPT-2's
+   */
+  public static Gpt load(Path dir) throws IOException {
+    var shape = shape(dir);
+    var file = dir.resolve(WEIGHTS);
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(dir + " holds no " + WEIGHTS);
+    }
+    Map<String, float[]> ours;
+    try (var channel = FileChannel.open(file)) {
+      if (channel.size() > Integer.MAX_VALUE) {
+        throw new IllegalArgumentException(
+            file + " is over 2 GiB: GPT-2 models up to medium size are read");
+      }
+      var payload = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
+      ours = ourTensors(new Tensors(payload, SafetensorsLayout.parse(payload), file), shape);
+    }
+    var model = Gpt.create(shape, 0);
+    try {
+      Gpt.withoutGradient(
+          () -> {
+            for (var entry : model.parameters().entrySet()) {
+              var values = ours.get(entry.getKey());
+              if (values == null) values = new float[(int) entry.getValue().getShape().size()];
+              entry.getValue().set(FloatBuffer.wrap(values));
+            }
+            return null;
+          });
+    } catch (RuntimeException e) {
+      model.close();
+      throw e;
+    }
+    return model;
+  }
+
+  /** Our parameters (by our names) from GPT-2's tensors; the scalar head is left out. */
+  private static Map<String, float[]> ourTensors(Tensors gpt2, GptConfig shape) {
+    int d = shape.dModel();
+    var out = new LinkedHashMap<String, float[]>();
+    var wte = gpt2.read("wte.weight", -1, d);
+    int vocab = wte.length / d;
+    var embedding = new float[ByteTokenizer.VOCAB_SIZE * d];
+    if (vocab == ByteTokenizer.VOCAB_SIZE) {
+      System.arraycopy(wte, 0, embedding, 0, embedding.length);
+    } else if (vocab == GPT2_VOCAB) {
+      for (int b = 0; b < 256; b++) System.arraycopy(wte, gpt2Token(b) * d, embedding, b * d, d);
+      System.arraycopy(wte, GPT2_END_OF_TEXT * d, embedding, ByteTokenizer.EOS * d, d);
+    } else {
+      throw new IllegalArgumentException(
+          gpt2.file + ": wte.weight has " + vocab + " rows, config.json another vocabulary");
+    }
+    out.put("tok_emb", embedding);
+    out.put("pos_emb", gpt2.read("wpe.weight", shape.contextLength(), d));
+    for (int l = 0; l < shape.layers(); l++) {
+      String p = "h." + l + "."; // the same prefix in both
+      out.put(p + "ln1.weight", gpt2.read(p + "ln_1.weight", d));
+      out.put(p + "ln1.bias", gpt2.read(p + "ln_1.bias", d));
+      out.put(p + "attn.qkv.weight", transposed(gpt2.read(p + "attn.c_attn.weight", d, 3 * d), d));
+      out.put(p + "attn.qkv.bias", gpt2.read(p + "attn.c_attn.bias", 3 * d));
+      out.put(p + "attn.proj.weight", transposed(gpt2.read(p + "attn.c_proj.weight", d, d), d));
+      out.put(p + "attn.proj.bias", gpt2.read(p + "attn.c_proj.bias", d));
+      out.put(p + "ln2.weight", gpt2.read(p + "ln_2.weight", d));
+      out.put(p + "ln2.bias", gpt2.read(p + "ln_2.bias", d));
+      out.put(p + "mlp.fc.weight", transposed(gpt2.read(p + "mlp.c_fc.weight", d, 4 * d), d));
+      out.put(p + "mlp.fc.bias", gpt2.read(p + "mlp.c_fc.bias", 4 * d));
+      out.put(
+          p + "mlp.proj.weight", transposed(gpt2.read(p + "mlp.c_proj.weight", 4 * d, d), 4 * d));
+      out.put(p + "mlp.proj.bias", gpt2.read(p + "mlp.c_proj.bias", d));
+    }
+    out.put("ln_f.weight", gpt2.read("ln_f.weight", d));
+    out.put("ln_f.bias", gpt2.read("ln_f.bias", d));
+    gpt2.requireAllRead(shape.layers());
+    return out;
+  }
+
+  /** {@code m} [rows, cols] row-major, transposed to [cols, rows]. */
+  private static float[] transposed(float[] m, int rows) {
+    int cols = m.length / rows;
+    var t = new float[m.length];
+    for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) t[c * rows + r] = m[r * cols + c];
+    return t;
+  }
+
+  /** GPT-2's tensors by name, a {@code transformer.} prefix (GPT2LMHeadModel's) taken off. */
+  private static final class Tensors {
+    private final ByteBuffer payload;
+    private final Map<String, SafetensorsLayout.Entry> entries = new LinkedHashMap<>();
+    private final Path file;
+    private final TreeSet<String> read = new TreeSet<>();
+
+    Tensors(ByteBuffer payload, SafetensorsLayout layout, Path file) {
+      this.payload = payload.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+      this.file = file;
+      layout
+          .entries()
+          .forEach((name, entry) -> entries.put(name.replaceFirst("^transformer\\.", ""), entry));
+    }
+
+    /** The tensor's values as float32, row-major; -1 in {@code shape} is any size. */
+    float[] read(String name, int... shape) {
+      var entry = entries.get(name);
+      if (entry == null) throw new IllegalArgumentException(file + " has no tensor " + name);
+      boolean fits = entry.shape().length == shape.length;
+      for (int i = 0; fits && i < shape.length; i++) {
+        fits = shape[i] == -1 || entry.shape()[i] == shape[i];
+      }
+      if (!fits) {
+        throw new IllegalArgumentException(
+            file
+                + ": "
+                + name
+                + " is "
+                + java.util.Arrays.toString(entry.shape())
+                + ", config.json makes it "
+                + java.util.Arrays.toString(shape).replace("-1", "any"));
+      }
+      long count = 1;
+      for (long n : entry.shape()) count *= n;
+      int width =
+          switch (entry.dtype()) {
+            case "F32" -> 4;
+            case "F16", "BF16" -> 2;
+            default ->
+                throw new IllegalArgumentException(
+                    file + ": " + name + " is " + entry.dtype() + "; F32, F16 and BF16 are read");
+          };
+      if (entry.to() - entry.from() != count * width) {
+        throw new IllegalArgumentException(file + ": " + name + " holds the wrong number of bytes");
+      }
+      var values = new float[Math.toIntExact(count)];
+      for (int i = 0; i < values.length; i++) {
+        int at = entry.from() + i * width;
+        values[i] =
+            switch (entry.dtype()) {
+              case "F32" -> payload.getFloat(at);
+              case "BF16" -> Float.intBitsToFloat((payload.getShort(at) & 0xFFFF) << 16);
+              default -> halfToFloat(payload.getShort(at));
+            };
+      }
+      read.add(name);
+      return values;
+    }
+
+    /** Refuses tensors GPT-2 does not have (another model's, or a head we would drop). */
+    void requireAllRead(int layers) {
+      var unknown = new ArrayList<String>();
+      for (var name : entries.keySet()) {
+        if (read.contains(name)) continue;
+        // the causal-mask buffers older files carry, and the output head tied to wte
+        if (name.matches("h\\.\\d+\\.attn\\.(masked_)?bias") || name.equals("lm_head.weight")) {
+          continue;
+        }
+        unknown.add(name);
+      }
+      if (!unknown.isEmpty()) {
+        throw new IllegalArgumentException(
+            file
+                + " holds tensors a "
+                + layers
+                + "-layer GPT-2 has not: "
+                + String.join(", ", unknown.subList(0, Math.min(5, unknown.size())))
+                + (unknown.size() > 5 ? ", ..." : ""));
+      }
+    }
+  }
+
+  /** IEEE 754 binary16 to float32 (Java 17 has no Float.float16ToFloat). */
+  static float halfToFloat(short half) {
+    int h = half & 0xFFFF;
+    int sign = (h & 0x8000) << 16;
+    int exponent = (h >>> 10) & 0x1F;
+    int mantissa = h & 0x3FF;
+    if (exponent == 0x1F) return Float.intBitsToFloat(sign | 0x7F800000 | (mantissa << 13));
+    if (exponent == 0) {
+      // zero or subnormal: mantissa · 2^-24
+      float value = mantissa * 0x1p-24f;
+      return sign == 0 ? value : -value;
+    }
+    return Float.intBitsToFloat(sign | ((exponent + 112) << 23) | (mantissa << 13));
+  }
+}
