@@ -218,6 +218,161 @@ public final class Gpt2Weights {
     return out;
   }
 
+  /**
+   * Writes {@code model} as GPT-2-format weights into {@code dir}: a {@code config.json} and {@code
+   * model.safetensors} that Hugging Face's GPT2LMHeadModel loads, in our vocabulary of 260 byte
+   * tokens (EOS 256) with the exact GELU ({@code activation_function} "gelu"); the scalar head is
+   * not GPT-2's and is left out. {@link #load} reads it back to the same logits.
+   */
+  public static void write(Gpt model, Path dir) throws IOException {
+    var shape = model.config();
+    int d = shape.dModel();
+    var params = model.parameters();
+    var tensors = new LinkedHashMap<String, float[]>();
+    var shapes = new LinkedHashMap<String, long[]>();
+    Gpt.withoutGradient(
+        () -> {
+          put(
+              tensors,
+              shapes,
+              "wte.weight",
+              params.get("tok_emb").toFloatArray(),
+              shape.vocabSize(),
+              d);
+          put(
+              tensors,
+              shapes,
+              "wpe.weight",
+              params.get("pos_emb").toFloatArray(),
+              shape.contextLength(),
+              d);
+          for (int l = 0; l < shape.layers(); l++) {
+            String p = "h." + l + ".";
+            put(tensors, shapes, p + "ln_1.weight", params.get(p + "ln1.weight").toFloatArray(), d);
+            put(tensors, shapes, p + "ln_1.bias", params.get(p + "ln1.bias").toFloatArray(), d);
+            put(
+                tensors,
+                shapes,
+                p + "attn.c_attn.weight",
+                transposed(params.get(p + "attn.qkv.weight").toFloatArray(), 3 * d),
+                d,
+                3 * d);
+            put(
+                tensors,
+                shapes,
+                p + "attn.c_attn.bias",
+                params.get(p + "attn.qkv.bias").toFloatArray(),
+                3 * d);
+            put(
+                tensors,
+                shapes,
+                p + "attn.c_proj.weight",
+                transposed(params.get(p + "attn.proj.weight").toFloatArray(), d),
+                d,
+                d);
+            put(
+                tensors,
+                shapes,
+                p + "attn.c_proj.bias",
+                params.get(p + "attn.proj.bias").toFloatArray(),
+                d);
+            put(tensors, shapes, p + "ln_2.weight", params.get(p + "ln2.weight").toFloatArray(), d);
+            put(tensors, shapes, p + "ln_2.bias", params.get(p + "ln2.bias").toFloatArray(), d);
+            put(
+                tensors,
+                shapes,
+                p + "mlp.c_fc.weight",
+                transposed(params.get(p + "mlp.fc.weight").toFloatArray(), 4 * d),
+                d,
+                4 * d);
+            put(
+                tensors,
+                shapes,
+                p + "mlp.c_fc.bias",
+                params.get(p + "mlp.fc.bias").toFloatArray(),
+                4 * d);
+            put(
+                tensors,
+                shapes,
+                p + "mlp.c_proj.weight",
+                transposed(params.get(p + "mlp.proj.weight").toFloatArray(), d),
+                4 * d,
+                d);
+            put(
+                tensors,
+                shapes,
+                p + "mlp.c_proj.bias",
+                params.get(p + "mlp.proj.bias").toFloatArray(),
+                d);
+          }
+          put(tensors, shapes, "ln_f.weight", params.get("ln_f.weight").toFloatArray(), d);
+          put(tensors, shapes, "ln_f.bias", params.get("ln_f.bias").toFloatArray(), d);
+          return null;
+        });
+    var header = new LinkedHashMap<String, Object>();
+    header.put("__metadata__", Map.of("format", "pt"));
+    long offset = 0;
+    for (var entry : tensors.entrySet()) {
+      long bytes = (long) entry.getValue().length * Float.BYTES;
+      var tensor = new LinkedHashMap<String, Object>(); // in the order Hugging Face writes them
+      tensor.put("dtype", "F32");
+      tensor.put("shape", shapes.get(entry.getKey()));
+      tensor.put("data_offsets", java.util.List.of(offset, offset + bytes));
+      header.put(entry.getKey(), tensor);
+      offset += bytes;
+    }
+    byte[] json = JSON.writeValueAsBytes(header);
+    int padded = (json.length + 7) / 8 * 8;
+    if (Long.BYTES + padded + offset > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(
+          "weights of " + offset + " bytes do not fit one file here");
+    }
+    var out =
+        ByteBuffer.allocate(Long.BYTES + padded + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
+    out.putLong(padded).put(json);
+    while (out.position() < Long.BYTES + padded) out.put((byte) ' ');
+    for (var values : tensors.values()) for (float v : values) out.putFloat(v);
+
+    var config = new LinkedHashMap<String, Object>();
+    config.put("architectures", java.util.List.of("GPT2LMHeadModel"));
+    config.put("model_type", "gpt2");
+    config.put("vocab_size", shape.vocabSize());
+    config.put("n_positions", shape.contextLength());
+    config.put("n_ctx", shape.contextLength());
+    config.put("n_embd", d);
+    config.put("n_layer", shape.layers());
+    config.put("n_head", shape.heads());
+    config.put("activation_function", "gelu");
+    config.put("layer_norm_epsilon", 1e-5);
+    config.put("bos_token_id", ByteTokenizer.EOS);
+    config.put("eos_token_id", ByteTokenizer.EOS);
+    config.put("tie_word_embeddings", true);
+    Files.createDirectories(dir);
+    writeAtomically(dir.resolve(WEIGHTS), out.array());
+    writeAtomically(
+        dir.resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+  }
+
+  private static void put(
+      Map<String, float[]> tensors,
+      Map<String, long[]> shapes,
+      String name,
+      float[] values,
+      long... shape) {
+    tensors.put(name, values);
+    shapes.put(name, shape);
+  }
+
+  private static void writeAtomically(Path file, byte[] bytes) throws IOException {
+    var partial = file.resolveSibling(file.getFileName() + ".partial");
+    Files.write(partial, bytes);
+    Files.move(
+        partial,
+        file,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
   /** {@code m} [rows, cols] row-major, transposed to [cols, rows]. */
   private static float[] transposed(float[] m, int rows) {
     int cols = m.length / rows;

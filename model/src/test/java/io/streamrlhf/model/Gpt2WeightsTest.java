@@ -90,6 +90,26 @@ class Gpt2WeightsTest {
   }
 
   @Test
+  void ourModelWrittenInGpt2FormatReadsBackToTheSameLogits() throws IOException {
+    var shape = new GptConfig(ByteTokenizer.VOCAB_SIZE, POSITIONS, D, LAYERS, HEADS);
+    var text = ByteTokenizer.encode("round trip");
+    float[][] before;
+    try (var model = Gpt.create(shape, 11)) {
+      before = logits(model, text);
+      Gpt2Weights.write(model, dir);
+    }
+    var header = Files.readString(dir.resolve(Gpt2Weights.WEIGHTS), StandardCharsets.ISO_8859_1);
+    assertThat(header).contains("\"h.1.attn.c_attn.weight\":{\"dtype\":\"F32\",\"shape\":[8,24]");
+    assertThat(Files.readString(dir.resolve(Gpt2Weights.CONFIG)))
+        .contains("\"activation_function\" : \"gelu\"")
+        .contains("\"eos_token_id\" : 256");
+    try (var back = Gpt2Weights.load(dir)) {
+      assertThat(back.config()).isEqualTo(shape);
+      assertThat(logits(back, text)).isDeepEqualTo(before);
+    }
+  }
+
+  @Test
   void halfPrecisionFilesReadAsTheirFloat32Values() throws IOException {
     var gpt2 = randomGpt2(ByteTokenizer.VOCAB_SIZE, 5, "");
     for (var values : gpt2.values()) {

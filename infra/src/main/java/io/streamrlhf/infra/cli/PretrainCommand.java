@@ -2,6 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
+import io.streamrlhf.model.Gpt2Weights;
 import io.streamrlhf.tasks.CorpusFile;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Option;
       "Prints the derived sizes and the effective config, then progress (step, loss, tokens/s, ETA).",
       "Settings (--set key=value): shape, seed, steps, sequences_per_batch, tokens_per_sequence, learning_rate,"
           + " min_learning_rate, warmup_steps, weight_decay, adam_beta1, adam_beta2, grad_clip_norm,"
-          + " log_every_steps, checkpoint_every_steps, corpus."
+          + " log_every_steps, checkpoint_every_steps, corpus, gpt2_weights."
     })
 final class PretrainCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -44,6 +45,18 @@ final class PretrainCommand implements Callable<Integer> {
               + " document), read in order and over again. Sets corpus; a resume keeps it.")
   Path corpus;
 
+  @Option(
+      names = "--gpt2",
+      paramLabel = "DIR",
+      description =
+          "Start from GPT-2-format weights instead of a random initialisation: a Hugging Face GPT-2"
+              + " directory (config.json, model.safetensors in float32, float16 or bfloat16), in"
+              + " GPT-2's byte-level BPE or in this project's 260 byte tokens (rlhf export-gpt2)."
+              + " GPT-2's 256 byte tokens and <|endoftext|> become the bytes and EOS; it read merged"
+              + " tokens, so the run continues its pretraining on bytes. The model takes the"
+              + " weights' shape. Sets shape=gpt2 and gpt2_weights; a resume keeps them.")
+  Path gpt2;
+
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
@@ -51,16 +64,30 @@ final class PretrainCommand implements Callable<Integer> {
     String given = null; // the SHA-256 of --corpus, read once
     if (corpus != null) {
       requireText(corpus);
-      given = sha256(corpus);
+      given = sha256(corpus, "--corpus");
       flags.add("corpus=" + corpus.toAbsolutePath().normalize());
       flags.add("corpus_sha256=" + given);
+    }
+    if (gpt2 != null) {
+      try {
+        Gpt2Weights.shape(gpt2); // config.json: a shape this model reproduces
+      } catch (IllegalArgumentException e) {
+        throw new UserError("--gpt2: " + e.getMessage(), e);
+      }
+      var weights = gpt2.resolve(Gpt2Weights.WEIGHTS);
+      if (!Files.isRegularFile(weights))
+        throw new UserError("--gpt2: " + gpt2 + " holds no " + Gpt2Weights.WEIGHTS);
+      flags.add("shape=" + PretrainConfig.GPT2);
+      flags.add("gpt2_weights=" + gpt2.toAbsolutePath().normalize());
+      flags.add("gpt2_weights_sha256=" + sha256(weights, "--gpt2"));
     }
     var config = stage.config(PretrainConfig.defaults(), flags);
     if (!config.corpus().isEmpty() && given == null) {
       // a resume (or --set corpus=): the file the saved config names, as it is now
       var file = Path.of(config.corpus());
       requireText(file);
-      if (!config.corpusSha256().isEmpty() && !config.corpusSha256().equals(sha256(file))) {
+      if (!config.corpusSha256().isEmpty()
+          && !config.corpusSha256().equals(sha256(file, "corpus"))) {
         throw new UserError(
             "corpus "
                 + file
@@ -96,14 +123,14 @@ final class PretrainCommand implements Callable<Integer> {
     }
   }
 
-  private static String sha256(Path file) {
+  private static String sha256(Path file, String flag) {
     try (var in = Files.newInputStream(file)) {
       var digest = MessageDigest.getInstance("SHA-256");
       var buffer = new byte[1 << 16];
       for (int n; (n = in.read(buffer)) > 0; ) digest.update(buffer, 0, n);
       return HexFormat.of().formatHex(digest.digest());
     } catch (IOException e) {
-      throw new UserError("--corpus: cannot read " + file + " (" + e + ")", e);
+      throw new UserError(flag + ": cannot read " + file + " (" + e + ")", e);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java 17 runtime provides SHA-256", e);
     }

@@ -44,6 +44,7 @@ import picocli.CommandLine.Command;
       GatewayCommand.class,
       EvalCommand.class,
       GenerateCommand.class,
+      ExportGpt2Command.class,
       TasksCommand.class,
       GradeCommand.class,
       BrokerCommand.class,

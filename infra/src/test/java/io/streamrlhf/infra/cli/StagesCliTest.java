@@ -172,6 +172,55 @@ class StagesCliTest {
   }
 
   @Test
+  void aModelExportedInGpt2FormatIsPretrainedFromAndResumed() throws Exception {
+    var exported = dir.resolve("gpt2");
+    var export = run("export-gpt2", "--model", sft.toString(), "--out", exported.toString());
+    assertThat(export.exitCode()).as(export.err()).isZero();
+    assertThat(export.out()).startsWith("export-gpt2: ").contains(" in " + exported);
+    assertThat(exported.resolve("model.safetensors")).isNotEmptyFile();
+    var again = run("export-gpt2", "--model", sft.toString(), "--out", exported.toString());
+    assertThat(again.exitCode()).isEqualTo(2);
+    assertThat(again.err()).contains("already holds config.json: choose another --out");
+    var reward =
+        run("export-gpt2", "--model", rm.toString(), "--out", dir.resolve("rm-gpt2").toString());
+    assertThat(reward.exitCode()).isEqualTo(2);
+    assertThat(reward.err())
+        .contains(
+            "holds a reward checkpoint: give a directory written by rlhf pretrain or rlhf sft or rlhf ppo");
+
+    var continued = dir.resolve("from-gpt2");
+    var args = new ArrayList<>(List.of(tinyPretrain(continued)));
+    args.addAll(List.of("--gpt2", exported.toString()));
+    var pretrain = run(args.toArray(String[]::new));
+
+    assertThat(pretrain.exitCode()).as(pretrain.err()).isZero();
+    assertThat(pretrain.out())
+        .contains(
+            "pretrain: from the GPT-2-format weights in " + exported.toAbsolutePath().normalize())
+        .contains("\"shape\" : \"gpt2\"")
+        .contains("pretrain step 2/2");
+    var saved = JSON.readTree(continued.resolve("config.json").toFile());
+    assertThat(saved.get("gpt2_weights").asText())
+        .isEqualTo(exported.toAbsolutePath().normalize().toString());
+    assertThat(saved.get("gpt2_weights_sha256").asText()).hasSize(64);
+    var resumed = run("pretrain", "--out", continued.toString(), "--resume", "--set", "steps=3");
+    assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+    assertThat(resumed.out())
+        .contains("pretrain: resuming at step 2 of 3")
+        .contains("pretrain step 3/3");
+
+    var nothing = dir.resolve("no-gpt2");
+    var missing =
+        run("pretrain", "--gpt2", nothing.toString(), "--out", dir.resolve("x").toString());
+    assertThat(missing.exitCode()).isEqualTo(2);
+    assertThat(missing.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --gpt2: "
+                + nothing
+                + " holds no config.json: give a Hugging Face GPT-2 directory");
+  }
+
+  @Test
   void eachStageRefusesAnInputModelOfTheWrongStage() {
     var out = dir.resolve("wrong-input");
     var cases =
@@ -234,7 +283,7 @@ class StagesCliTest {
     var shape = run("pretrain", "--out", out.toString(), "--set", "shape=huge");
     assertThat(shape.exitCode()).isEqualTo(2);
     assertThat(shape.err())
-        .contains("shape must be tiny or small, got huge")
+        .contains("shape must be tiny or small (gpt2 comes with gpt2_weights), got huge")
         .doesNotContain("\tat ");
     var length = run("pretrain", "--out", out.toString(), "--set", "tokens_per_sequence=1000");
     assertThat(length.exitCode()).isEqualTo(2);

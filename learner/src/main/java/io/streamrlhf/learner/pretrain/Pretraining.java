@@ -2,9 +2,11 @@ package io.streamrlhf.learner.pretrain;
 
 import ai.djl.ndarray.NDManager;
 import io.streamrlhf.learner.config.PretrainConfig;
+import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.learner.train.ProgressLine;
 import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.Gpt2Weights;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.ScoringBatch;
 import io.streamrlhf.tasks.CorpusFile;
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The base model (InstructGPT's GPT-3 stand-in): next-token cross-entropy on corpus windows
@@ -36,7 +39,44 @@ public final class Pretraining {
    */
   public static Result run(PretrainConfig config, Path out, boolean resume, PrintWriter log)
       throws IOException {
-    return run(config, GptConfig.preset(config.shape()), out, resume, log, Long.MAX_VALUE);
+    if (config.gpt2Weights().isEmpty()) {
+      return run(config, GptConfig.preset(config.shape()), out, resume, log, Long.MAX_VALUE);
+    }
+    if (resume)
+      return train(config, null, out, true, log, Long.MAX_VALUE); // the checkpoint's model
+    var dir = Path.of(config.gpt2Weights());
+    GptConfig shape;
+    Gpt model;
+    try {
+      shape = Gpt2Weights.shape(dir);
+      requireFits(config, shape, "the GPT-2 weights' context length");
+      model = Gpt2Weights.load(dir);
+    } catch (IllegalArgumentException e) {
+      throw new InputError("gpt2_weights: " + e.getMessage());
+    }
+    log.printf(
+        Locale.ROOT,
+        "pretrain: from the GPT-2-format weights in %s: %,d parameters, d_model %d, %d layers,"
+            + " context %d; its byte-level BPE's 256 byte tokens and <|endoftext|> kept as bytes"
+            + " and EOS%n",
+        dir,
+        model.parameterCount(),
+        shape.dModel(),
+        shape.layers(),
+        shape.contextLength());
+    return train(config, model, out, false, log, Long.MAX_VALUE);
+  }
+
+  private static void requireFits(PretrainConfig config, GptConfig shape, String what) {
+    if (config.tokensPerSequence() > shape.contextLength()) {
+      throw new IllegalArgumentException(
+          "tokens_per_sequence "
+              + config.tokensPerSequence()
+              + " exceeds "
+              + what
+              + " "
+              + shape.contextLength());
+    }
   }
 
   /**
@@ -51,15 +91,24 @@ public final class Pretraining {
       PrintWriter log,
       long haltAfterStep)
       throws IOException {
-    if (config.tokensPerSequence() > shape.contextLength()) {
-      throw new IllegalArgumentException(
-          "tokens_per_sequence "
-              + config.tokensPerSequence()
-              + " exceeds the "
-              + config.shape()
-              + " model's context length "
-              + shape.contextLength());
-    }
+    requireFits(config, shape, "the " + config.shape() + " model's context length");
+    var fresh = resume ? null : Gpt.create(shape, config.seed());
+    return train(config, fresh, out, resume, log, haltAfterStep);
+  }
+
+  /**
+   * The training loop.
+   *
+   * @param fresh the model a fresh run starts from (the run takes it over); null on resume
+   */
+  private static Result train(
+      PretrainConfig config,
+      Gpt fresh,
+      Path out,
+      boolean resume,
+      PrintWriter log,
+      long haltAfterStep)
+      throws IOException {
     var options =
         new TrainingRun.Options(
             config.stageName(),
@@ -68,10 +117,7 @@ public final class Pretraining {
             config.optimizer().adam(),
             config.seed(),
             config.checkpointEverySteps());
-    try (var run =
-        resume
-            ? TrainingRun.resume(options)
-            : TrainingRun.start(options, Gpt.create(shape, config.seed()))) {
+    try (var run = resume ? TrainingRun.resume(options) : TrainingRun.start(options, fresh)) {
       if (resume) log.println("pretrain: resuming at step " + run.step() + " of " + config.steps());
       var documents =
           config.corpus().isEmpty()

@@ -1,10 +1,14 @@
 package io.streamrlhf.learner.pretrain;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import io.streamrlhf.learner.config.OptimizerConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
+import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.model.ByteTokenizer;
+import io.streamrlhf.model.Gpt2Weights;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.PrintWriter;
@@ -48,6 +52,63 @@ class PretrainingTest {
   }
 
   @Test
+  void aRunFromGpt2FormatWeightsStartsWhereThoseWeightsAre() throws Exception {
+    var quiet = new PrintWriter(new StringWriter());
+    var trained =
+        Pretraining.run(config(80, 1000), MINI, dir.resolve("base"), false, quiet, Long.MAX_VALUE);
+    var gpt2 = dir.resolve("gpt2");
+    try (var model = Checkpoint.loadModel(dir.resolve("base"))) {
+      Gpt2Weights.write(model, gpt2);
+    }
+    var fromGpt2 =
+        new PretrainConfig(
+            PretrainConfig.GPT2,
+            7,
+            2,
+            8,
+            32,
+            OptimizerConfig.of(1e-2, 1e-3, 5, 0.1),
+            1,
+            1000,
+            "",
+            "",
+            gpt2.toString(),
+            "");
+    var log = new StringWriter();
+
+    var continued =
+        Pretraining.run(fromGpt2, dir.resolve("continued"), false, new PrintWriter(log));
+
+    // a random start's first loss is above 4.0 (the test above); these weights had learned to 3.x
+    double trainedLoss = trained.lossCurve().get(trained.lossCurve().size() - 1).loss();
+    assertThat(continued.lossCurve().get(0).loss())
+        .isLessThan(4.0)
+        .isCloseTo(trainedLoss, within(0.3));
+    assertThat(log.toString()).contains("pretrain: from the GPT-2-format weights in " + gpt2);
+    try (var model = Checkpoint.loadModel(dir.resolve("continued"))) {
+      assertThat(model.config()).isEqualTo(MINI);
+    }
+    var tooLong =
+        new PretrainConfig(
+            PretrainConfig.GPT2,
+            7,
+            2,
+            8,
+            65,
+            OptimizerConfig.of(1e-2, 1e-3, 5, 0.1),
+            1,
+            1000,
+            "",
+            "",
+            gpt2.toString(),
+            "");
+    assertThatThrownBy(() -> Pretraining.run(tooLong, dir.resolve("long"), false, quiet))
+        .isInstanceOf(InputError.class)
+        .hasMessage(
+            "gpt2_weights: tokens_per_sequence 65 exceeds the GPT-2 weights' context length 64");
+  }
+
+  @Test
   void aUsersCorpusFileIsReadInOrderAndOverAgainAndItsTextIsLearned() throws Exception {
     var file = dir.resolve("own.txt");
     // two documents: a line of its own and a rhyme, as rlhf tasks corpus separates them
@@ -79,6 +140,8 @@ class PretrainingTest {
             10,
             1000,
             file.toString(),
+            "",
+            "",
             "");
     var curve =
         Pretraining.run(
