@@ -18,7 +18,8 @@ import picocli.CommandLine.Option;
           + " DIR/config.json and DIR/model.safetensors (float32), which Hugging Face transformers'"
           + " GPT2LMHeadModel loads and rlhf pretrain --gpt2 reads back.",
       "The vocabulary is this project's 260 tokens: token b < 256 is byte b of the UTF-8 text, 256"
-          + " is end-of-sequence (eos_token_id); 257-259 are never emitted. The GELU is the exact"
+          + " is end-of-sequence (eos_token_id); 257-259 are never emitted here (an output bias masks"
+          + " them: mask them when sampling elsewhere). The GELU is the exact"
           + " one (activation_function gelu). PPO's value head is not GPT-2's and is left out; a"
           + " reward model, whose score is that head, is refused."
     })
