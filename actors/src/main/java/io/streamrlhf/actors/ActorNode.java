@@ -80,6 +80,10 @@ public final class ActorNode implements Supervisor.Part {
                 model == WeightModel.POLICY ? settings.weightStore() : null,
                 log);
         if (model == WeightModel.POLICY) subscriber.deliveringTo(actor.policyMailbox());
+        // with an offline reward model the actor scores from the start, and a reward trainer may
+        // never run: silence on the reward topic is news only once one has published
+        boolean offline = models.reward() instanceof ActorReward.Offline;
+        subscriber.quiet(settings.quietLog(), !(model == WeightModel.REWARD && offline));
         subscriber.ended().exceptionally(node::failed);
         node.subscriberDeployments.add(
             await(

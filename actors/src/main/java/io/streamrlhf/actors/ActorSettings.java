@@ -34,6 +34,10 @@ import java.util.Objects;
  *     with the learner); null: the actor takes only versions whose bytes are on the topic
  * @param intraOpThreads PyTorch threads the actor's sampling may use; 0 leaves the process default
  *     (every core). An actor that shares its cores with the learner's process takes one.
+ * @param quietLog how long a weight subscriber goes without a new version before it says so (the
+ *     publisher may be slow, or gone); the reward-model subscriber of an actor that holds an
+ *     offline reward model says nothing until a reward trainer's first version arrives, since none
+ *     may ever run
  */
 public record ActorSettings(
     String actorId,
@@ -50,7 +54,8 @@ public record ActorSettings(
     TrustedWeightKeys weightKeys,
     WeightSwap swap,
     WeightStore weightStore,
-    int intraOpThreads) {
+    int intraOpThreads,
+    Duration quietLog) {
   /** The consumer group of the loop's actors. */
   public static final String DEFAULT_GROUP = "rlhf-actors";
 
@@ -80,6 +85,8 @@ public record ActorSettings(
     if (intraOpThreads < 0)
       throw new IllegalArgumentException(
           "intra-op threads must be >= 0 (0: the process default), got " + intraOpThreads);
+    if (quietLog == null || quietLog.isNegative() || quietLog.isZero())
+      throw new IllegalArgumentException("the quiet log period must be positive, got " + quietLog);
   }
 
   /** An actor of a plaintext cluster that applies weights unchecked. */
@@ -119,7 +126,8 @@ public record ActorSettings(
         TrustedWeightKeys.none(),
         WeightSwap.DEFAULT,
         null,
-        0);
+        0,
+        Duration.ofSeconds(30));
   }
 
   public ActorSettings withVersionWait(Duration wait) {
@@ -158,6 +166,10 @@ public record ActorSettings(
     return edit(c -> c.intraOpThreads = threads);
   }
 
+  public ActorSettings withQuietLog(Duration period) {
+    return edit(c -> c.quietLog = period);
+  }
+
   /**
    * These settings with some changed: {@code change} sets them on a copy, which is checked anew.
    */
@@ -184,6 +196,7 @@ public record ActorSettings(
     WeightSwap swap;
     WeightStore weightStore;
     int intraOpThreads;
+    Duration quietLog;
 
     Editable(ActorSettings s) {
       actorId = s.actorId;
@@ -201,6 +214,7 @@ public record ActorSettings(
       swap = s.swap;
       weightStore = s.weightStore;
       intraOpThreads = s.intraOpThreads;
+      quietLog = s.quietLog;
     }
 
     ActorSettings build() {
@@ -219,7 +233,8 @@ public record ActorSettings(
           weightKeys,
           swap,
           weightStore,
-          intraOpThreads);
+          intraOpThreads,
+          quietLog);
     }
   }
 }

@@ -37,15 +37,18 @@ public final class WeightSubscriber extends VerticleBase {
   private static final Duration CATCH_UP = Duration.ofSeconds(60);
   private static final Duration CLOSE = Duration.ofSeconds(5);
 
-  /** Say so when no new version arrived for this long (the publisher may be slow, or gone). */
-  private static final Duration QUIET_LOG = Duration.ofSeconds(30);
-
   private final String actorId;
   private final KafkaAccess kafka;
   private final WeightModel model;
   private final WeightVerifier verifier;
   private final WeightStore store;
   private final Consumer<String> log;
+
+  /** Say so when no new version arrived for this long (the publisher may be slow, or gone). */
+  private Duration quietLog = Duration.ofSeconds(30);
+
+  /** Say nothing about silence before the first version: the actor holds one, and none may come. */
+  private boolean quietBeforeFirst;
 
   /** Where whole versions go: the actor's event-bus address, or its {@link PolicyMailbox}. */
   private Consumer<PublishedWeights> deliver;
@@ -83,6 +86,16 @@ public final class WeightSubscriber extends VerticleBase {
    */
   WeightSubscriber deliveringTo(PolicyMailbox mailbox) {
     this.deliver = mailbox::offer;
+    return this;
+  }
+
+  /**
+   * Says after {@code period} without a new version that none came; with {@code alsoBeforeFirst}
+   * false, not before the first version (an actor that already holds an offline reward model).
+   */
+  WeightSubscriber quiet(Duration period, boolean alsoBeforeFirst) {
+    this.quietLog = period;
+    this.quietBeforeFirst = !alsoBeforeFirst;
     return this;
   }
 
@@ -176,14 +189,15 @@ public final class WeightSubscriber extends VerticleBase {
                             ActorEvents.RECEIVED,
                             ActorEvents.received(
                                 actorId, r, model.name().toLowerCase(Locale.ROOT), lastNews)));
-      } else if (System.nanoTime() - lastNews > QUIET_LOG.toNanos()) {
+      } else if (System.nanoTime() - lastNews > quietLog.toNanos()
+          && !(quietBeforeFirst && feed.assembler().latestVersion().isEmpty())) {
         lastNews = System.nanoTime();
         log.accept(
             String.format(
                 "%s: no new %s version for %d s (newest whole: %s%s, %s)",
                 actorId,
                 what(),
-                QUIET_LOG.toSeconds(),
+                quietLog.toSeconds(),
                 feed.assembler().latestVersion().isPresent()
                     ? "v" + feed.assembler().latestVersion().getAsLong()
                     : "none",
