@@ -136,7 +136,12 @@ class RlStageCliTest {
     // where it runs here, it starts from --rm, which must hold a reward model
     var notReward = liveHere(sft, sft, dir);
     assertThat(notReward.exitCode()).isEqualTo(2);
-    assertThat(notReward.err()).startsWith("rlhf ppo: --rm: ").doesNotContain("\tat ");
+    assertThat(notReward.err().strip())
+        .isEqualTo(
+            "rlhf ppo: --rm "
+                + sft
+                + " holds a sft checkpoint: give a directory written by rlhf reward or rlhf"
+                + " reward-trainer");
     // a reward model of another vocabulary than the SFT model it would score
     var other = TinyModels.write(dir.resolve("other"), new GptConfig(300, 256, 16, 1, 2));
     var otherVocabulary = liveHere(sft, other.resolve("rm").toString(), dir);
