@@ -55,7 +55,8 @@ public record ActorSettings(
     WeightSwap swap,
     WeightStore weightStore,
     int intraOpThreads,
-    Duration quietLog) {
+    Duration quietLog,
+    int logEveryVersions) {
   /** The consumer group of the loop's actors. */
   public static final String DEFAULT_GROUP = "rlhf-actors";
 
@@ -87,6 +88,9 @@ public record ActorSettings(
           "intra-op threads must be >= 0 (0: the process default), got " + intraOpThreads);
     if (quietLog == null || quietLog.isNegative() || quietLog.isZero())
       throw new IllegalArgumentException("the quiet log period must be positive, got " + quietLog);
+    if (logEveryVersions < 1)
+      throw new IllegalArgumentException(
+          "log every versions must be >= 1, got " + logEveryVersions);
   }
 
   /** An actor of a plaintext cluster that applies weights unchecked. */
@@ -127,7 +131,8 @@ public record ActorSettings(
         WeightSwap.DEFAULT,
         null,
         0,
-        Duration.ofSeconds(30));
+        Duration.ofSeconds(30),
+        1);
   }
 
   public ActorSettings withVersionWait(Duration wait) {
@@ -170,6 +175,10 @@ public record ActorSettings(
     return edit(c -> c.quietLog = period);
   }
 
+  public ActorSettings withLogEveryVersions(int n) {
+    return edit(c -> c.logEveryVersions = n);
+  }
+
   /**
    * These settings with some changed: {@code change} sets them on a copy, which is checked anew.
    */
@@ -197,6 +206,7 @@ public record ActorSettings(
     WeightStore weightStore;
     int intraOpThreads;
     Duration quietLog;
+    int logEveryVersions;
 
     Editable(ActorSettings s) {
       actorId = s.actorId;
@@ -215,6 +225,7 @@ public record ActorSettings(
       weightStore = s.weightStore;
       intraOpThreads = s.intraOpThreads;
       quietLog = s.quietLog;
+      logEveryVersions = s.logEveryVersions;
     }
 
     ActorSettings build() {
@@ -234,7 +245,8 @@ public record ActorSettings(
           swap,
           weightStore,
           intraOpThreads,
-          quietLog);
+          quietLog,
+          logEveryVersions);
     }
   }
 }

@@ -317,10 +317,12 @@ public final class RolloutActor extends VerticleBase {
     double loadMs = (System.nanoTime() - loading) / 1e6;
     version = snapshot.version();
     long ms = Math.max(0, Instant.now().toEpochMilli() - snapshot.publishedAt().toEpochMilli());
-    log.accept(
-        String.format(
-            "%s: policy v%d applied (%d ms after it was published%s)",
-            settings.actorId(), version, ms, midBatch ? "; in flight, mid-batch" : ""));
+    if (version % settings.logEveryVersions() == 0) {
+      log.accept(
+          String.format(
+              "%s: policy v%d applied (%d ms after it was published%s)",
+              settings.actorId(), version, ms, midBatch ? "; in flight, mid-batch" : ""));
+    }
     vertx
         .eventBus()
         .publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));

@@ -221,7 +221,8 @@ public final class LocalLoop {
             actorSettings.apply(
                 settings("actor-" + i, kafka, config)
                     .withWeightKeys(TrustedWeightKeys.none().with(WeightModel.POLICY, learnerKey))
-                    .withIntraOpThreads(1));
+                    .withIntraOpThreads(1)
+                    .withLogEveryVersions(config.logEveryUpdates()));
         store = settings.weightStore();
         var on = vertx;
         supervisor.start(settings.actorId(), () -> ActorNode.deploy(on, settings, models, log));

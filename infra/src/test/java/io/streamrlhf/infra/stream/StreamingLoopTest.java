@@ -2,6 +2,7 @@ package io.streamrlhf.infra.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.train.TrainState;
@@ -70,6 +71,35 @@ class StreamingLoopTest {
           .doesNotHaveDuplicates()
           .hasSize(8);
     }
+  }
+
+  @Test
+  void theLearnerAndItsActorsSayEveryLogEveryUpdatesThVersionAndTheLast(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    var log = new StringWriter();
+    var config = ConfigLoader.load(TinyRun.config(3, 0), null, List.of("log_every_updates=2"));
+
+    LocalLoop.run(
+        config,
+        1,
+        LoopBroker.fresh(),
+        dir.resolve("sft"),
+        dir.resolve("rm"),
+        dir.resolve("ppo"),
+        new PrintWriter(log, true));
+
+    assertThat(Checkpoint.trainState(dir.resolve("ppo"), TrainState.class).step()).isEqualTo(3);
+    var lines = log.toString();
+    assertThat(lines)
+        .contains("learner: update 2/3", "learner: update 3/3")
+        .contains("learner: checkpoint v2 written", "learner: checkpoint v3 written")
+        .contains("learner: published policy v0 ", "learner: published policy v2 ")
+        .contains("learner: published policy v3 ")
+        .contains("actor-0: policy v0 applied", "actor-0: policy v2 applied")
+        .doesNotContain("learner: update 1/3", "learner: checkpoint v1 written")
+        .doesNotContain("learner: published policy v1 ", "actor-0: policy v1 applied")
+        .doesNotContain("actor-0: policy v3 applied"); // every apply is an event; the log thins
   }
 
   static List<Rollout> readAll(String bootstrap) {

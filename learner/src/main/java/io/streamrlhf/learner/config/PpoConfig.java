@@ -29,6 +29,9 @@ import java.util.Map;
  *     of a few thousand responses so the controller can act within a run
  * @param ptxCoef γ_ptx of PPO-ptx; 0 turns it off
  * @param importanceWeightCap c̄ of the decoupled-PPO behaviour weight (≥ 1, see Ppo)
+ * @param logEveryUpdates period of the progress line, in updates; the learner's "checkpoint vN
+ *     written" and "published policy vN" lines, and those of the actors it runs in process, follow
+ *     it too (the first and last update always print)
  * @param evalEveryUpdates period of the gold-vs-proxy evaluation, in updates
  * @param evalPrompts size of the fixed held-out subset it scores
  * @param checkpointEveryUpdates checkpoint period of the in-process loop; the streaming learner
@@ -179,7 +182,7 @@ public record PpoConfig(
         2.0, // importance_weight_cap
         40, // eval_every_updates
         64, // eval_prompts
-        1, // log_every_updates
+        10, // log_every_updates: 80 progress lines for the demo's 800 updates
         20, // checkpoint_every_updates
         4, // max_lag
         // Kafka gives each partition to one actor of the group: more actors than this sit idle

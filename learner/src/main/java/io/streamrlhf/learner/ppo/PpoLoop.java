@@ -250,7 +250,9 @@ public final class PpoLoop {
               || update % config.checkpointEveryUpdates() == 0
               || lastUpdate) {
             var weights = checkpoint(config, policy, learner, source, outDir, clock.seconds());
-            out.printf("%s: checkpoint v%d written%n", name, update);
+            if (update % config.logEveryUpdates() == 0 || lastUpdate) {
+              out.printf("%s: checkpoint v%d written%n", name, update);
+            }
             out.flush();
             source.checkpointed(weights); // the very weights just checkpointed
           }

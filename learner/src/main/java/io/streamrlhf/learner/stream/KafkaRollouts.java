@@ -462,9 +462,11 @@ public final class KafkaRollouts implements RolloutSource {
         producer.inTransaction(
             "policy v" + version,
             () -> weights.publish(snapshot, checkpointed.encodedSha256(), settings.kafkaTimeout()));
-    out.printf(
-        "learner: published policy v%d (%d chunk(s), %d bytes)%n",
-        version, chunks, snapshot.bytes().length);
+    if (version % config.logEveryUpdates() == 0 || version == config.updates()) {
+      out.printf(
+          "learner: published policy v%d (%d chunk(s), %d bytes)%n",
+          version, chunks, snapshot.bytes().length);
+    }
     publishPrompts(version);
     stats.updateEnded(System.nanoTime());
     if (version == config.updates()) summary = stats.summary(rollouts.deadLettered());
