@@ -9,8 +9,11 @@ import java.nio.FloatBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -139,6 +142,36 @@ public final class Gpt2Weights {
   }
 
   /**
+   * One tensor under its two names. GPT-2 stores a projection as Conv1D, [in, out]; we store it as
+   * a PyTorch Linear, [out, in].
+   */
+  private record Link(String gpt2, String ours, boolean transposed) {}
+
+  /** Every tensor but the token embedding, whose rows the vocabularies decide. */
+  private static List<Link> links(int layers) {
+    var links = new ArrayList<Link>();
+    links.add(new Link("wpe.weight", "pos_emb", false));
+    for (int l = 0; l < layers; l++) {
+      String p = "h." + l + ".";
+      links.add(new Link(p + "ln_1.weight", p + "ln1.weight", false));
+      links.add(new Link(p + "ln_1.bias", p + "ln1.bias", false));
+      links.add(new Link(p + "attn.c_attn.weight", p + "attn.qkv.weight", true));
+      links.add(new Link(p + "attn.c_attn.bias", p + "attn.qkv.bias", false));
+      links.add(new Link(p + "attn.c_proj.weight", p + "attn.proj.weight", true));
+      links.add(new Link(p + "attn.c_proj.bias", p + "attn.proj.bias", false));
+      links.add(new Link(p + "ln_2.weight", p + "ln2.weight", false));
+      links.add(new Link(p + "ln_2.bias", p + "ln2.bias", false));
+      links.add(new Link(p + "mlp.c_fc.weight", p + "mlp.fc.weight", true));
+      links.add(new Link(p + "mlp.c_fc.bias", p + "mlp.fc.bias", false));
+      links.add(new Link(p + "mlp.c_proj.weight", p + "mlp.proj.weight", true));
+      links.add(new Link(p + "mlp.c_proj.bias", p + "mlp.proj.bias", false));
+    }
+    links.add(new Link("ln_f.weight", "ln_f.weight", false));
+    links.add(new Link("ln_f.bias", "ln_f.bias", false));
+    return links;
+  }
+
+  /**
    * A float32 model on this process's device holding the weights in {@code dir}, with a zero scalar
    * head (GPT-2 has none).
    *
@@ -151,37 +184,49 @@ public final class Gpt2Weights {
     if (!Files.isRegularFile(file)) {
       throw new IllegalArgumentException(dir + " holds no " + WEIGHTS);
     }
-    Map<String, float[]> ours;
     try (var channel = FileChannel.open(file)) {
       if (channel.size() > Integer.MAX_VALUE) {
         throw new IllegalArgumentException(
             file + " is over 2 GiB: GPT-2 models up to medium size are read");
       }
       var payload = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
-      ours = ourTensors(new Tensors(payload, SafetensorsLayout.parse(payload), file), shape);
+      var gpt2 = new Tensors(payload, SafetensorsLayout.parse(payload), file);
+      var model = Gpt.create(shape, 0);
+      try {
+        var params = model.parameters();
+        Gpt.withoutGradient(
+            () -> {
+              params.get("tok_emb").set(FloatBuffer.wrap(byteRows(gpt2, shape.dModel())));
+              for (var link : links(shape.layers())) {
+                var dims = params.get(link.ours()).getShape().getShape();
+                float[] values;
+                if (link.transposed()) {
+                  int out = (int) dims[0];
+                  values = transposed(gpt2.read(link.gpt2(), (int) dims[1], out), (int) dims[1]);
+                } else {
+                  values =
+                      gpt2.read(
+                          link.gpt2(), Arrays.stream(dims).mapToInt(Math::toIntExact).toArray());
+                }
+                params.get(link.ours()).set(FloatBuffer.wrap(values));
+              }
+              return null;
+            });
+        model.zeroScalarHead();
+        gpt2.requireAllRead(shape.layers());
+        return model;
+      } catch (RuntimeException e) {
+        model.close();
+        throw e;
+      }
     }
-    var model = Gpt.create(shape, 0);
-    try {
-      Gpt.withoutGradient(
-          () -> {
-            for (var entry : model.parameters().entrySet()) {
-              var values = ours.get(entry.getKey());
-              if (values == null) values = new float[(int) entry.getValue().getShape().size()];
-              entry.getValue().set(FloatBuffer.wrap(values));
-            }
-            return null;
-          });
-    } catch (RuntimeException e) {
-      model.close();
-      throw e;
-    }
-    return model;
   }
 
-  /** Our parameters (by our names) from GPT-2's tensors; the scalar head is left out. */
-  private static Map<String, float[]> ourTensors(Tensors gpt2, GptConfig shape) {
-    int d = shape.dModel();
-    var out = new LinkedHashMap<String, float[]>();
+  /**
+   * Our token embedding [260, d]: GPT-2's 256 byte tokens and {@code <|endoftext|>} as our bytes
+   * and EOS (PAD and the reserved rows zero), or every row of weights already in our vocabulary.
+   */
+  private static float[] byteRows(Tensors gpt2, int d) {
     var wte = gpt2.read("wte.weight", -1, d);
     int vocab = wte.length / d;
     var embedding = new float[ByteTokenizer.VOCAB_SIZE * d];
@@ -194,28 +239,7 @@ public final class Gpt2Weights {
       throw new IllegalArgumentException(
           gpt2.file + ": wte.weight has " + vocab + " rows, config.json another vocabulary");
     }
-    out.put("tok_emb", embedding);
-    out.put("pos_emb", gpt2.read("wpe.weight", shape.contextLength(), d));
-    for (int l = 0; l < shape.layers(); l++) {
-      String p = "h." + l + "."; // the same prefix in both
-      out.put(p + "ln1.weight", gpt2.read(p + "ln_1.weight", d));
-      out.put(p + "ln1.bias", gpt2.read(p + "ln_1.bias", d));
-      out.put(p + "attn.qkv.weight", transposed(gpt2.read(p + "attn.c_attn.weight", d, 3 * d), d));
-      out.put(p + "attn.qkv.bias", gpt2.read(p + "attn.c_attn.bias", 3 * d));
-      out.put(p + "attn.proj.weight", transposed(gpt2.read(p + "attn.c_proj.weight", d, d), d));
-      out.put(p + "attn.proj.bias", gpt2.read(p + "attn.c_proj.bias", d));
-      out.put(p + "ln2.weight", gpt2.read(p + "ln_2.weight", d));
-      out.put(p + "ln2.bias", gpt2.read(p + "ln_2.bias", d));
-      out.put(p + "mlp.fc.weight", transposed(gpt2.read(p + "mlp.c_fc.weight", d, 4 * d), d));
-      out.put(p + "mlp.fc.bias", gpt2.read(p + "mlp.c_fc.bias", 4 * d));
-      out.put(
-          p + "mlp.proj.weight", transposed(gpt2.read(p + "mlp.c_proj.weight", 4 * d, d), 4 * d));
-      out.put(p + "mlp.proj.bias", gpt2.read(p + "mlp.c_proj.bias", d));
-    }
-    out.put("ln_f.weight", gpt2.read("ln_f.weight", d));
-    out.put("ln_f.bias", gpt2.read("ln_f.bias", d));
-    gpt2.requireAllRead(shape.layers());
-    return out;
+    return embedding;
   }
 
   /**
@@ -226,87 +250,22 @@ public final class Gpt2Weights {
    */
   public static void write(Gpt model, Path dir) throws IOException {
     var shape = model.config();
-    int d = shape.dModel();
     var params = model.parameters();
     var tensors = new LinkedHashMap<String, float[]>();
     var shapes = new LinkedHashMap<String, long[]>();
     Gpt.withoutGradient(
         () -> {
-          put(
-              tensors,
-              shapes,
-              "wte.weight",
-              params.get("tok_emb").toFloatArray(),
-              shape.vocabSize(),
-              d);
-          put(
-              tensors,
-              shapes,
-              "wpe.weight",
-              params.get("pos_emb").toFloatArray(),
-              shape.contextLength(),
-              d);
-          for (int l = 0; l < shape.layers(); l++) {
-            String p = "h." + l + ".";
-            put(tensors, shapes, p + "ln_1.weight", params.get(p + "ln1.weight").toFloatArray(), d);
-            put(tensors, shapes, p + "ln_1.bias", params.get(p + "ln1.bias").toFloatArray(), d);
-            put(
-                tensors,
-                shapes,
-                p + "attn.c_attn.weight",
-                transposed(params.get(p + "attn.qkv.weight").toFloatArray(), 3 * d),
-                d,
-                3 * d);
-            put(
-                tensors,
-                shapes,
-                p + "attn.c_attn.bias",
-                params.get(p + "attn.qkv.bias").toFloatArray(),
-                3 * d);
-            put(
-                tensors,
-                shapes,
-                p + "attn.c_proj.weight",
-                transposed(params.get(p + "attn.proj.weight").toFloatArray(), d),
-                d,
-                d);
-            put(
-                tensors,
-                shapes,
-                p + "attn.c_proj.bias",
-                params.get(p + "attn.proj.bias").toFloatArray(),
-                d);
-            put(tensors, shapes, p + "ln_2.weight", params.get(p + "ln2.weight").toFloatArray(), d);
-            put(tensors, shapes, p + "ln_2.bias", params.get(p + "ln2.bias").toFloatArray(), d);
-            put(
-                tensors,
-                shapes,
-                p + "mlp.c_fc.weight",
-                transposed(params.get(p + "mlp.fc.weight").toFloatArray(), 4 * d),
-                d,
-                4 * d);
-            put(
-                tensors,
-                shapes,
-                p + "mlp.c_fc.bias",
-                params.get(p + "mlp.fc.bias").toFloatArray(),
-                4 * d);
-            put(
-                tensors,
-                shapes,
-                p + "mlp.c_proj.weight",
-                transposed(params.get(p + "mlp.proj.weight").toFloatArray(), d),
-                4 * d,
-                d);
-            put(
-                tensors,
-                shapes,
-                p + "mlp.c_proj.bias",
-                params.get(p + "mlp.proj.bias").toFloatArray(),
-                d);
+          var wte = params.get("tok_emb");
+          tensors.put("wte.weight", wte.toFloatArray());
+          shapes.put("wte.weight", wte.getShape().getShape());
+          for (var link : links(shape.layers())) {
+            var param = params.get(link.ours());
+            var dims = param.getShape().getShape();
+            var values = param.toFloatArray();
+            tensors.put(
+                link.gpt2(), link.transposed() ? transposed(values, (int) dims[0]) : values);
+            shapes.put(link.gpt2(), link.transposed() ? new long[] {dims[1], dims[0]} : dims);
           }
-          put(tensors, shapes, "ln_f.weight", params.get("ln_f.weight").toFloatArray(), d);
-          put(tensors, shapes, "ln_f.bias", params.get("ln_f.bias").toFloatArray(), d);
           return null;
         });
     var header = new LinkedHashMap<String, Object>();
@@ -317,7 +276,7 @@ public final class Gpt2Weights {
       var tensor = new LinkedHashMap<String, Object>(); // in the order Hugging Face writes them
       tensor.put("dtype", "F32");
       tensor.put("shape", shapes.get(entry.getKey()));
-      tensor.put("data_offsets", java.util.List.of(offset, offset + bytes));
+      tensor.put("data_offsets", List.of(offset, offset + bytes));
       header.put(entry.getKey(), tensor);
       offset += bytes;
     }
@@ -334,12 +293,12 @@ public final class Gpt2Weights {
     for (var values : tensors.values()) for (float v : values) out.putFloat(v);
 
     var config = new LinkedHashMap<String, Object>();
-    config.put("architectures", java.util.List.of("GPT2LMHeadModel"));
+    config.put("architectures", List.of("GPT2LMHeadModel"));
     config.put("model_type", "gpt2");
     config.put("vocab_size", shape.vocabSize());
     config.put("n_positions", shape.contextLength());
     config.put("n_ctx", shape.contextLength());
-    config.put("n_embd", d);
+    config.put("n_embd", shape.dModel());
     config.put("n_layer", shape.layers());
     config.put("n_head", shape.heads());
     config.put("activation_function", "gelu");
@@ -353,24 +312,10 @@ public final class Gpt2Weights {
         dir.resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
   }
 
-  private static void put(
-      Map<String, float[]> tensors,
-      Map<String, long[]> shapes,
-      String name,
-      float[] values,
-      long... shape) {
-    tensors.put(name, values);
-    shapes.put(name, shape);
-  }
-
   private static void writeAtomically(Path file, byte[] bytes) throws IOException {
     var partial = file.resolveSibling(file.getFileName() + ".partial");
     Files.write(partial, bytes);
-    Files.move(
-        partial,
-        file,
-        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 
   /** {@code m} [rows, cols] row-major, transposed to [cols, rows]. */
@@ -410,9 +355,9 @@ public final class Gpt2Weights {
                 + ": "
                 + name
                 + " is "
-                + java.util.Arrays.toString(entry.shape())
+                + Arrays.toString(entry.shape())
                 + ", config.json makes it "
-                + java.util.Arrays.toString(shape).replace("-1", "any"));
+                + Arrays.toString(shape).replace("-1", "any"));
       }
       long count = 1;
       for (long n : entry.shape()) count *= n;

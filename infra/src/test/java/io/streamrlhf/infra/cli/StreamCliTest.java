@@ -18,6 +18,7 @@ import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -296,17 +297,7 @@ class StreamCliTest {
     var sft = checkpoint(dir.resolve("sft"), "sft", null);
     var trainer = checkpoint(dir.resolve("trainer"), "reward-trainer", null);
     var ppo = checkpoint(dir.resolve("ppo"), "ppo", null);
-    var notAReward =
-        run(
-            "reward-trainer",
-            "--bootstrap",
-            "127.0.0.1:1",
-            "--sft",
-            sft.toString(),
-            "--rm",
-            sft.toString(),
-            "--out",
-            dir.resolve("out").toString());
+    var notAReward = trainer(sft, "--rm", sft.toString(), "--out", dir.resolve("out").toString());
     assertThat(notAReward.exitCode()).isEqualTo(2);
     assertThat(notAReward.err().strip())
         .isEqualTo(
@@ -314,60 +305,32 @@ class StreamCliTest {
                 + sft
                 + " holds a sft checkpoint: give a directory written by rlhf reward or rlhf"
                 + " reward-trainer");
-    var again =
-        run(
-            "reward-trainer",
-            "--bootstrap",
-            "127.0.0.1:1",
-            "--sft",
-            sft.toString(),
-            "--out",
-            trainer.toString());
+    var again = trainer(sft, "--out", trainer.toString());
     assertThat(again.exitCode()).isEqualTo(2);
     assertThat(again.err()).contains("already holds a reward-trainer checkpoint: pass --resume");
-    var other =
-        run(
-            "reward-trainer",
-            "--bootstrap",
-            "127.0.0.1:1",
-            "--sft",
-            sft.toString(),
-            "--out",
-            ppo.toString(),
-            "--resume");
+    var other = trainer(sft, "--out", ppo.toString(), "--resume");
     assertThat(other.exitCode()).isEqualTo(2);
     assertThat(other.err()).contains("holds a ppo checkpoint, not a reward-trainer one");
     ConfigLoader.save(OnlineRewardConfig.defaults(), trainer);
     var moved =
-        run(
-            "reward-trainer",
-            "--bootstrap",
-            "127.0.0.1:1",
-            "--sft",
-            sft.toString(),
-            "--out",
-            trainer.toString(),
-            "--resume",
-            "--set",
-            "held_out_share=0.2");
+        trainer(sft, "--out", trainer.toString(), "--resume", "--set", "held_out_share=0.2");
     assertThat(moved.exitCode()).isEqualTo(2);
     assertThat(moved.err())
         .as("a new share would move ranked requests it trained on into the held-out side")
         .contains("other settings that define its model or data (held_out_share 0.1 -> 0.2)");
-    var none =
-        run(
-            "reward-trainer",
-            "--bootstrap",
-            "127.0.0.1:1",
-            "--sft",
-            sft.toString(),
-            "--out",
-            dir.resolve("fresh").toString(),
-            "--max-comparisons",
-            "0");
+    var none = trainer(sft, "--out", dir.resolve("fresh").toString(), "--max-comparisons", "0");
     assertThat(none.exitCode()).isEqualTo(2);
     assertThat(none.err().strip())
         .isEqualTo("rlhf reward-trainer: --max-comparisons must be >= 1, got 0");
+  }
+
+  /** {@code rlhf reward-trainer} from {@code sft} with {@code more}, against no broker. */
+  private static CliRun trainer(Path sft, String... more) {
+    var args =
+        new ArrayList<>(
+            List.of("reward-trainer", "--bootstrap", "127.0.0.1:1", "--sft", sft.toString()));
+    args.addAll(List.of(more));
+    return run(args.toArray(String[]::new));
   }
 
   /**

@@ -51,6 +51,23 @@ class PretrainingTest {
     }
   }
 
+  /** Two steps of 8 windows from the GPT-2-format weights in {@code gpt2}, a line every step. */
+  private static PretrainConfig fromGpt2(int tokensPerSequence, Path gpt2) {
+    return new PretrainConfig(
+        PretrainConfig.GPT2,
+        7,
+        2,
+        8,
+        tokensPerSequence,
+        OptimizerConfig.of(1e-2, 1e-3, 5, 0.1),
+        1,
+        1000,
+        "",
+        "",
+        gpt2.toString(),
+        "");
+  }
+
   @Test
   void aRunFromGpt2FormatWeightsStartsWhereThoseWeightsAre() throws Exception {
     var quiet = new PrintWriter(new StringWriter());
@@ -60,20 +77,7 @@ class PretrainingTest {
     try (var model = Checkpoint.loadModel(dir.resolve("base"))) {
       Gpt2Weights.write(model, gpt2);
     }
-    var fromGpt2 =
-        new PretrainConfig(
-            PretrainConfig.GPT2,
-            7,
-            2,
-            8,
-            32,
-            OptimizerConfig.of(1e-2, 1e-3, 5, 0.1),
-            1,
-            1000,
-            "",
-            "",
-            gpt2.toString(),
-            "");
+    var fromGpt2 = fromGpt2(32, gpt2);
     var log = new StringWriter();
 
     var continued =
@@ -88,20 +92,7 @@ class PretrainingTest {
     try (var model = Checkpoint.loadModel(dir.resolve("continued"))) {
       assertThat(model.config()).isEqualTo(MINI);
     }
-    var tooLong =
-        new PretrainConfig(
-            PretrainConfig.GPT2,
-            7,
-            2,
-            8,
-            65,
-            OptimizerConfig.of(1e-2, 1e-3, 5, 0.1),
-            1,
-            1000,
-            "",
-            "",
-            gpt2.toString(),
-            "");
+    var tooLong = fromGpt2(65, gpt2);
     assertThatThrownBy(() -> Pretraining.run(tooLong, dir.resolve("long"), false, quiet))
         .isInstanceOf(InputError.class)
         .hasMessage(
