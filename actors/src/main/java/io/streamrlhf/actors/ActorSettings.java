@@ -38,6 +38,9 @@ import java.util.Objects;
  *     publisher may be slow, or gone); the reward-model subscriber of an actor that holds an
  *     offline reward model says nothing until a reward trainer's first version arrives, since none
  *     may ever run
+ * @param logEveryVersions the actor says "policy vN applied" for every N-th version only (a loop's
+ *     own actors follow its log_every_updates); every apply still raises {@link
+ *     ActorEvents#APPLIED}
  */
 public record ActorSettings(
     String actorId,

@@ -25,7 +25,7 @@ final class StopNotice implements AutoCloseable {
     var hook =
         new Thread(
             () -> {
-              err.println("rlhf " + command + ": stopped; " + whereFrom(command, out));
+              err.println("rlhf " + command + ": stopped; " + whereFrom(out));
               err.flush();
             },
             "rlhf-" + command + "-stop-notice");
@@ -33,27 +33,18 @@ final class StopNotice implements AutoCloseable {
     return new StopNotice(hook);
   }
 
-  private static String whereFrom(String command, Path out) {
+  private static String whereFrom(Path out) {
     long step;
     try {
       step = Checkpoint.exists(out) ? Checkpoint.trainState(out, TrainState.class).step() : -1;
     } catch (Exception e) { // read while the run was switching checkpoints: say what is certain
-      return out
-          + " holds its checkpoints: rlhf "
-          + command
-          + " --resume --out "
-          + out
-          + " continues from the last";
+      return out + " holds its checkpoints: the same command with --resume continues from the last";
     }
     if (step < 0) return out + " holds no checkpoint yet: run the command again to start afresh";
     return out
         + " holds the checkpoint of step "
         + step
-        + ": rlhf "
-        + command
-        + " --resume --out "
-        + out
-        + " continues from there";
+        + ": the same command with --resume continues from there";
   }
 
   @Override

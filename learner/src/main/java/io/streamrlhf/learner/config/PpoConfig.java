@@ -29,9 +29,9 @@ import java.util.Map;
  *     of a few thousand responses so the controller can act within a run
  * @param ptxCoef γ_ptx of PPO-ptx; 0 turns it off
  * @param importanceWeightCap c̄ of the decoupled-PPO behaviour weight (≥ 1, see Ppo)
- * @param logEveryUpdates period of the progress line, in updates; the learner's "checkpoint vN
- *     written" and "published policy vN" lines, and those of the actors it runs in process, follow
- *     it too (the first and last update always print)
+ * @param logEveryUpdates period of the progress line, in updates (the last update prints too); the
+ *     learner's "checkpoint vN written" and "published policy vN" lines follow it, and the actors
+ *     it runs in process say "policy vN applied" for every N-th version
  * @param evalEveryUpdates period of the gold-vs-proxy evaluation, in updates
  * @param evalPrompts size of the fixed held-out subset it scores
  * @param checkpointEveryUpdates checkpoint period of the in-process loop; the streaming learner
