@@ -120,6 +120,19 @@ public final class Gpt2Weights {
         throw new IllegalArgumentException(file + ": " + unsupported + " is not supported");
       }
     }
+    var activation = c.path("activation_function").asText("gelu_new");
+    if (!java.util.Set.of("gelu_new", "gelu", "gelu_pytorch_tanh", "gelu_fast")
+        .contains(activation)) {
+      throw new IllegalArgumentException(
+          file + ": activation_function " + activation + "; this model's MLP uses GELU");
+    }
+    if (c.hasNonNull("n_inner") && c.path("n_inner").asInt() != 4 * c.path("n_embd").asInt()) {
+      throw new IllegalArgumentException(
+          file
+              + ": n_inner "
+              + c.path("n_inner").asInt()
+              + "; this model's MLP is 4 x n_embd wide");
+    }
     if (!c.path("scale_attn_weights").asBoolean(true)
         || !c.path("tie_word_embeddings").asBoolean(true)) {
       throw new IllegalArgumentException(
@@ -133,6 +146,15 @@ public final class Gpt2Weights {
         positive(c, file, "n_embd"),
         positive(c, file, "n_layer"),
         positive(c, file, "n_head"));
+  }
+
+  /**
+   * Whether the weights in {@code dir} (whose {@link #shape} was read) are in GPT-2's byte-level
+   * BPE, whose 256 byte tokens and {@code <|endoftext|>} the import keeps, rather than in our
+   * vocabulary.
+   */
+  public static boolean inGpt2Vocabulary(Path dir) throws IOException {
+    return JSON.readTree(dir.resolve(CONFIG).toFile()).path("vocab_size").asInt() == GPT2_VOCAB;
   }
 
   private static int positive(JsonNode config, Path file, String key) {
@@ -373,14 +395,20 @@ public final class Gpt2Weights {
         throw new IllegalArgumentException(file + ": " + name + " holds the wrong number of bytes");
       }
       var values = new float[Math.toIntExact(count)];
-      for (int i = 0; i < values.length; i++) {
-        int at = entry.from() + i * width;
-        values[i] =
-            switch (entry.dtype()) {
-              case "F32" -> payload.getFloat(at);
-              case "BF16" -> Float.intBitsToFloat((payload.getShort(at) & 0xFFFF) << 16);
-              default -> halfToFloat(payload.getShort(at));
-            };
+      int at = entry.from();
+      switch (entry.dtype()) {
+        case "F32" -> {
+          for (int i = 0; i < values.length; i++) values[i] = payload.getFloat(at + 4 * i);
+        }
+        case "BF16" -> {
+          for (int i = 0; i < values.length; i++) {
+            values[i] = Float.intBitsToFloat((payload.getShort(at + 2 * i) & 0xFFFF) << 16);
+          }
+        }
+        default -> {
+          for (int i = 0; i < values.length; i++)
+            values[i] = halfToFloat(payload.getShort(at + 2 * i));
+        }
       }
       read.add(name);
       return values;

@@ -144,6 +144,15 @@ class Gpt2WeightsTest {
     Files.writeString(config, original.replace("\"n_embd\":8", "\"n_embd\":16"));
     assertThatThrownBy(() -> Gpt2Weights.load(dir))
         .hasMessageContaining("wte.weight is [260, 8], config.json makes it [any, 16]");
+    Files.writeString(
+        config,
+        original.replace(
+            "\"activation_function\":\"gelu_new\"", "\"activation_function\":\"relu\""));
+    assertThatThrownBy(() -> Gpt2Weights.shape(dir))
+        .hasMessageContaining("activation_function relu; this model's MLP uses GELU");
+    Files.writeString(config, original.replace("\"n_head\":2", "\"n_head\":2,\"n_inner\":16"));
+    assertThatThrownBy(() -> Gpt2Weights.shape(dir))
+        .hasMessageContaining("n_inner 16; this model's MLP is 4 x n_embd wide");
     Files.writeString(config, original);
 
     gpt2.put("score.weight", new float[D]);

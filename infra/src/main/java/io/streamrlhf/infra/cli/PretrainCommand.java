@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
 import io.streamrlhf.model.Gpt2Weights;
+import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.tasks.CorpusFile;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -68,9 +69,10 @@ final class PretrainCommand implements Callable<Integer> {
       flags.add("corpus=" + corpus.toAbsolutePath().normalize());
       flags.add("corpus_sha256=" + given);
     }
+    GptConfig gpt2Shape = null;
     if (gpt2 != null) {
       try {
-        Gpt2Weights.shape(gpt2); // config.json: a shape this model reproduces
+        gpt2Shape = Gpt2Weights.shape(gpt2); // config.json: a shape this model reproduces
       } catch (IllegalArgumentException e) {
         throw new UserError("--gpt2: " + e.getMessage(), e);
       }
@@ -95,6 +97,13 @@ final class PretrainCommand implements Callable<Integer> {
                 + config.corpusSha256()
                 + "): resume with the file as it was, or start a new run in another --out");
       }
+    }
+    if (gpt2Shape != null && config.tokensPerSequence() > gpt2Shape.contextLength()) {
+      throw new UserError(
+          "tokens_per_sequence "
+              + config.tokensPerSequence()
+              + " exceeds the --gpt2 weights' context length "
+              + gpt2Shape.contextLength());
     }
     stage.start(config, out);
     Pretraining.Result result;

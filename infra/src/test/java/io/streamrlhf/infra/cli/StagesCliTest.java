@@ -209,6 +209,22 @@ class StagesCliTest {
         .contains("pretrain: resuming at step 2 of 3")
         .contains("pretrain step 3/3");
 
+    var longer = dir.resolve("gpt2-too-long");
+    var tooLong =
+        run(
+            "pretrain",
+            "--gpt2",
+            exported.toString(),
+            "--out",
+            longer.toString(),
+            "--set",
+            "tokens_per_sequence=300");
+    assertThat(tooLong.exitCode()).isEqualTo(2);
+    assertThat(tooLong.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: tokens_per_sequence 300 exceeds the --gpt2 weights' context length 256");
+    assertThat(longer).as("refused before anything is written").doesNotExist();
+
     var nothing = dir.resolve("no-gpt2");
     var missing =
         run("pretrain", "--gpt2", nothing.toString(), "--out", dir.resolve("x").toString());

@@ -12,6 +12,7 @@ import io.streamrlhf.model.ScoringBatch;
 import io.streamrlhf.tasks.CorpusFile;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -51,19 +52,22 @@ public final class Pretraining {
       shape = Gpt2Weights.shape(dir);
       requireFits(config, shape, "the GPT-2 weights' context length");
       model = Gpt2Weights.load(dir);
-    } catch (IllegalArgumentException e) {
+    } catch (IllegalArgumentException | UncheckedIOException | ArithmeticException e) {
+      // a file that is not the GPT-2 its config.json describes: the user's input, not our failure
       throw new InputError("gpt2_weights: " + e.getMessage());
     }
     log.printf(
         Locale.ROOT,
         "pretrain: from the GPT-2-format weights in %s: %,d parameters, d_model %d, %d layers,"
-            + " context %d; its byte-level BPE's 256 byte tokens and <|endoftext|> kept as bytes"
-            + " and EOS%n",
+            + " context %d; %s%n",
         dir,
         model.parameterCount(),
         shape.dModel(),
         shape.layers(),
-        shape.contextLength());
+        shape.contextLength(),
+        Gpt2Weights.inGpt2Vocabulary(dir)
+            ? "its byte-level BPE's 256 byte tokens and <|endoftext|> kept as bytes and EOS"
+            : "in this project's byte vocabulary");
     return train(config, model, out, false, log, Long.MAX_VALUE);
   }
 
