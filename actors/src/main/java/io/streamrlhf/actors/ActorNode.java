@@ -83,7 +83,7 @@ public final class ActorNode implements Supervisor.Part {
         // with an offline reward model the actor scores from the start, and a reward trainer may
         // never run: silence on the reward topic is news only once one has published
         boolean offline = models.reward() instanceof ActorReward.Offline;
-        subscriber.quiet(settings.quietLog(), !(model == WeightModel.REWARD && offline));
+        subscriber.quiet(settings.quietLog(), model == WeightModel.REWARD && offline);
         subscriber.ended().exceptionally(node::failed);
         node.subscriberDeployments.add(
             await(

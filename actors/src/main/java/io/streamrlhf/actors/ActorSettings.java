@@ -69,6 +69,9 @@ public record ActorSettings(
   /** InstructGPT's labelers ranked K = 4 to 9 answers per prompt; 4 is quick to rank by hand. */
   public static final int DEFAULT_LABEL_RESPONSES = 4;
 
+  /** A weight topic silent this long is worth a line. */
+  public static final Duration DEFAULT_QUIET_LOG = Duration.ofSeconds(30);
+
   public ActorSettings {
     if (actorId == null || actorId.isBlank())
       throw new IllegalArgumentException("an actor needs an id");
@@ -134,7 +137,7 @@ public record ActorSettings(
         WeightSwap.DEFAULT,
         null,
         0,
-        Duration.ofSeconds(30),
+        DEFAULT_QUIET_LOG,
         1);
   }
 

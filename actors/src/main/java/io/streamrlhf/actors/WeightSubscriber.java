@@ -45,10 +45,10 @@ public final class WeightSubscriber extends VerticleBase {
   private final Consumer<String> log;
 
   /** Say so when no new version arrived for this long (the publisher may be slow, or gone). */
-  private Duration quietLog = Duration.ofSeconds(30);
+  private Duration quietLog = ActorSettings.DEFAULT_QUIET_LOG;
 
   /** Say nothing about silence before the first version: the actor holds one, and none may come. */
-  private boolean quietBeforeFirst;
+  private boolean silentUntilFirstVersion;
 
   /** Where whole versions go: the actor's event-bus address, or its {@link PolicyMailbox}. */
   private Consumer<PublishedWeights> deliver;
@@ -90,12 +90,13 @@ public final class WeightSubscriber extends VerticleBase {
   }
 
   /**
-   * Says after {@code period} without a new version that none came; with {@code alsoBeforeFirst}
-   * false, not before the first version (an actor that already holds an offline reward model).
+   * Says after {@code period} without a new version that none came; with {@code
+   * silentUntilFirstVersion}, only once a first version has come (an actor that already holds an
+   * offline reward model).
    */
-  WeightSubscriber quiet(Duration period, boolean alsoBeforeFirst) {
+  WeightSubscriber quiet(Duration period, boolean silentUntilFirstVersion) {
     this.quietLog = period;
-    this.quietBeforeFirst = !alsoBeforeFirst;
+    this.silentUntilFirstVersion = silentUntilFirstVersion;
     return this;
   }
 
@@ -190,7 +191,7 @@ public final class WeightSubscriber extends VerticleBase {
                             ActorEvents.received(
                                 actorId, r, model.name().toLowerCase(Locale.ROOT), lastNews)));
       } else if (System.nanoTime() - lastNews > quietLog.toNanos()
-          && !(quietBeforeFirst && feed.assembler().latestVersion().isEmpty())) {
+          && !(silentUntilFirstVersion && feed.assembler().latestVersion().isEmpty())) {
         lastNews = System.nanoTime();
         log.accept(
             String.format(
