@@ -113,6 +113,25 @@ public final class AsyncRace {
       double wallSyncOverAsync,
       GoldRace timeToReward) {}
 
+  /**
+   * BENCHMARKS.md's "async ÷ sync time to equal reward": async seconds ÷ sync seconds to the same
+   * oracle score, below 1 where the asynchronous loop got there sooner; null where a run did not
+   * reach it (or the sync run reached it at once).
+   */
+  public static Double asyncOverSyncTimeToReward(Result race) {
+    var gold = race.timeToReward();
+    if (gold == null || gold.syncSeconds() == null || gold.asyncSeconds() == null) return null;
+    if (gold.syncSeconds() <= 0) return null;
+    return gold.asyncSeconds() / gold.syncSeconds();
+  }
+
+  /**
+   * The whole race's wall seconds, async ÷ sync: below 1, the asynchronous loop finished sooner.
+   */
+  public static double asyncOverSyncWall(Result race) {
+    return race.async().wallSeconds() / race.sync().wallSeconds();
+  }
+
   private static final String ACTOR = "actor-1";
 
   private AsyncRace() {}

@@ -322,13 +322,8 @@ public final class BenchCommand implements Callable<Integer> {
                   "2g",
                   Duration.ofMinutes(30)),
               log);
-      var gold = race.timeToReward();
-      if (gold == null || gold.syncOverAsync() == null) {
-        out.putNull("async_over_sync_time_to_reward");
-      } else {
-        out.put("async_over_sync_time_to_reward", gold.syncOverAsync());
-      }
-      out.put("async_over_sync_wall", race.wallSyncOverAsync());
+      putOrNull(out, "async_over_sync_time_to_reward", AsyncRace.asyncOverSyncTimeToReward(race));
+      out.put("async_over_sync_wall", AsyncRace.asyncOverSyncWall(race));
       putOrNull(out, "learner_idle_fraction", race.async().learnerIdleFraction());
       putOrNull(out, "actor_idle_fraction", race.async().actorIdleFraction());
       out.put("policy_lag_p50", race.async().lagP50());

@@ -43,6 +43,28 @@ class BenchFiguresTest {
   }
 
   @Test
+  void raceKeysAreAsyncOverSyncAsTheContractNamesThem() {
+    // async took 40 s of wall time where sync took 50, and reached the gold target in 12 s to 20
+    var race = race(50, 40, new AsyncRace.GoldRace(1.6, 1.8, 20.0, 12.0, 20.0 / 12.0, "described"));
+    assertThat(AsyncRace.asyncOverSyncWall(race)).isEqualTo(0.8);
+    assertThat(AsyncRace.asyncOverSyncTimeToReward(race)).isEqualTo(0.6);
+    // a run that did not reach the target, or no curve at all: null, never NaN or infinity
+    var unreached = race(50, 40, new AsyncRace.GoldRace(1.6, 1.8, 20.0, null, null, "described"));
+    assertThat(AsyncRace.asyncOverSyncTimeToReward(unreached)).isNull();
+    assertThat(AsyncRace.asyncOverSyncTimeToReward(race(50, 40, null))).isNull();
+  }
+
+  private static AsyncRace.Result race(double syncWall, double asyncWall, AsyncRace.GoldRace gold) {
+    return new AsyncRace.Result(
+        "0", "1", mode(0, syncWall), mode(1, asyncWall), syncWall / asyncWall, gold);
+  }
+
+  private static AsyncRace.Mode mode(long maxLag, double wallSeconds) {
+    return new AsyncRace.Mode(
+        maxLag, 40, wallSeconds, 0.1, 0.4, maxLag, maxLag, 2560, "out", "g.csv");
+  }
+
+  @Test
   void missingPeerScriptIsReportedNotThrown(@TempDir Path dir) {
     var outcome = PeerRun.run(dir.resolve("peer.py"), 1, 1);
     assertThat(outcome.figures()).isEmpty();
