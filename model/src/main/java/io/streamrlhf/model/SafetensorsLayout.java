@@ -56,15 +56,13 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
     for (var entry : tensors.entrySet()) {
       var shape = entry.getValue().getShape();
       long bytes = shape.size() * Float.BYTES;
-      header.put(
-          entry.getKey(),
-          Map.of(
-              "dtype",
-              "F32",
-              "shape",
-              shape.getShape(),
-              "data_offsets",
-              List.of(offset, offset + bytes)));
+      // An ordered map: Map.of iterates in an order drawn afresh by every JVM, which made two
+      // checkpoints of the same weights differ byte for byte (and in their manifest's SHA-256).
+      var tensor = new LinkedHashMap<String, Object>();
+      tensor.put("dtype", "F32");
+      tensor.put("shape", shape.getShape());
+      tensor.put("data_offsets", List.of(offset, offset + bytes));
+      header.put(entry.getKey(), tensor);
       offset += bytes;
     }
     byte[] json;

@@ -47,6 +47,27 @@ class SnapshotTest {
   }
 
   @Test
+  void theSafetensorsHeaderIsWrittenInOneFixedOrder() {
+    // Every JVM iterates Map.of in an order of its own: the header must not depend on it, or two
+    // checkpoints of the same weights differ byte for byte.
+    try (NDManager m = NDManager.newBaseManager()) {
+      var tensors = new java.util.LinkedHashMap<String, ai.djl.ndarray.NDArray>();
+      tensors.put("b", m.create(new float[] {1, 2}));
+      tensors.put("a", m.create(new float[] {3}));
+      byte[] bytes = SafetensorsLayout.encode(tensors);
+      int headerLength =
+          (int) java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+      String header =
+          new String(bytes, Long.BYTES, headerLength, java.nio.charset.StandardCharsets.UTF_8)
+              .strip();
+      assertThat(header)
+          .isEqualTo(
+              "{\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                  + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}");
+    }
+  }
+
+  @Test
   void corruptedByteFailsTheChecksum() {
     try (var model = Gpt.create(SHAPE, 1)) {
       byte[] bytes = model.snapshot(3).encode();
