@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.eval.EvalTable;
 import io.streamrlhf.learner.eval.Evaluation;
-import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.EvalSet;
 import java.io.IOException;
@@ -164,10 +163,13 @@ final class EvalCommand implements Callable<Integer> {
     }
     if (ppoGold != null) selected.add(Evaluation.Row.PPO_GOLD);
     var rows = new ArrayList<>(selected);
-    for (var dir : new Path[] {base, sft, ppo, ppoGold, rm}) {
-      if (dir != null && !Checkpoint.exists(dir))
-        throw new UserError(dir + " holds no model checkpoint");
-    }
+    // any language model may fill a row (a user compares what they like); a reward model may not
+    var policies = new String[] {"pretrain", "sft", "ppo"};
+    if (base != null) StageOptions.requireCheckpoint("--base", base, policies);
+    if (sft != null) StageOptions.requireCheckpoint("--sft", sft, policies);
+    if (ppo != null) StageOptions.requireCheckpoint("--ppo", ppo, policies);
+    if (ppoGold != null) StageOptions.requireCheckpoint("--ppo-gold", ppoGold, policies);
+    if (rm != null) StageOptions.requireCheckpoint("--rm", rm, "reward", "reward-trainer");
     if (rm != null) {
       try {
         RewardStats.read(rm); // what the RM score column reads: a reward model's statistics

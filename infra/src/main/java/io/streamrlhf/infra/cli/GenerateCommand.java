@@ -96,8 +96,7 @@ final class GenerateCommand implements Callable<Integer> {
     if (samples < 1) throw new UserError("--samples must be >= 1, got " + samples);
     if (promptsPerBatch < 1)
       throw new UserError("--prompts-per-batch must be >= 1, got " + promptsPerBatch);
-    if (!Checkpoint.exists(model))
-      throw new UserError("--model " + model + " holds no model checkpoint");
+    StageOptions.requireCheckpoint("--model", model, "pretrain", "sft", "ppo");
     if (!Files.isRegularFile(prompts)) throw new UserError("--prompts: no such file: " + prompts);
     TaskFiles.requireDistinct(out, "--prompts", prompts);
     var promptList = readPrompts(prompts);

@@ -6,6 +6,7 @@ import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.StageConfig;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.OutputLock;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -86,6 +87,7 @@ final class StageOptions {
                   : "choose another --out"));
     }
     var saved = out.resolve(ConfigLoader.FILE_NAME);
+    if (!resume) requireOwnOrEmpty(defaults, saved);
     if (resume) {
       var stage = savedState().stage();
       if (!stage.equals(defaults.stageName())) {
@@ -105,6 +107,40 @@ final class StageOptions {
         settings.load(defaults, resume && Files.isRegularFile(saved) ? saved : null, flagOverrides);
     if (resume && Files.isRegularFile(saved)) requireKept(config, saved);
     return config;
+  }
+
+  /**
+   * A fresh start writes config.json and its checkpoints into --out: only into an empty directory,
+   * or one a run of this stage stopped in before its first checkpoint (its config.json reads as
+   * this stage's config); never over another tool's files, such as a GPT-2 export's config.json.
+   */
+  private void requireOwnOrEmpty(StageConfig defaults, Path saved) {
+    if (!Files.isDirectory(out)) return;
+    boolean empty;
+    try (var entries = Files.list(out)) {
+      // a learner's lock and a half-written file are what a run killed at its very start leaves
+      empty =
+          entries
+              .map(entry -> entry.getFileName().toString())
+              .allMatch(name -> name.equals(OutputLock.FILE) || name.endsWith(".tmp"));
+    } catch (IOException e) {
+      throw new UserError("--out " + out + " cannot be read (" + e.getMessage() + ")", e);
+    }
+    if (empty) return;
+    if (Files.isRegularFile(saved)) {
+      try {
+        ConfigLoader.load(defaults, saved, List.of());
+        return; // a run of this stage stopped before its first checkpoint: start it again
+      } catch (IllegalArgumentException notOurs) {
+        // another stage's or another tool's config.json: refused below
+      }
+    }
+    throw new UserError(
+        "--out "
+            + out
+            + " already holds files, and no "
+            + defaults.stageName()
+            + " run of ours: give an empty or new directory");
   }
 
   /** A resume that would change the run's model or data ({@link StageConfig#keptOnResume}). */

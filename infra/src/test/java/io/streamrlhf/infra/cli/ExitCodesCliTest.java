@@ -3,6 +3,8 @@ package io.streamrlhf.infra.cli;
 import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.tasks.SplitMix64;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -51,10 +53,12 @@ class ExitCodesCliTest {
   @Test
   void anIllegalArgumentFromACorruptCheckpointIsAnInternalFailure(@TempDir Path dir)
       throws Exception {
-    // a checkpoint in form (latest.json points at a step directory) whose model.json is not a GPT
-    // config
+    // a checkpoint in form (latest.json points at a step directory, an SFT train state) whose
+    // model.json is not a GPT config
     var model = dir.resolve("model");
     Files.createDirectories(model.resolve("step-000001"));
+    new TrainState("sft", 1, 0, new SplitMix64(1).state(), 0, null)
+        .write(model.resolve("step-000001"));
     Files.writeString(
         model.resolve("latest.json"), "{\"step\": 1, \"directory\": \"step-000001\"}");
     Files.writeString(model.resolve("step-000001").resolve("model.json"), "not json");

@@ -136,6 +136,31 @@ class StagesCliTest {
   }
 
   @Test
+  void aFreshStartWritesOnlyIntoAnEmptyOutOrOneItsOwnStageStoppedIn() throws Exception {
+    // another tool's directory: a GPT-2 export's config.json must not be overwritten
+    var foreign = Files.createDirectories(dir.resolve("foreign"));
+    var theirs = "{\"model_type\": \"gpt2\", \"n_embd\": 24}";
+    Files.writeString(foreign.resolve("config.json"), theirs);
+    var refused = run("sft", "--base", base.toString(), "--out", foreign.toString());
+    assertThat(refused.exitCode()).isEqualTo(2);
+    assertThat(refused.err().strip())
+        .isEqualTo(
+            "rlhf sft: --out "
+                + foreign
+                + " already holds files, and no sft run of ours: give an empty or new directory");
+    assertThat(Files.readString(foreign.resolve("config.json"))).isEqualTo(theirs);
+    assertThat(foreign.resolve("latest.json")).doesNotExist();
+
+    // a run of the same stage that stopped before its first checkpoint left its config.json:
+    // the same command starts it again
+    var stopped = Files.createDirectories(dir.resolve("stopped"));
+    Files.copy(base.resolve("config.json"), stopped.resolve("config.json"));
+    var again = run(tinyPretrain(stopped));
+    assertThat(again.exitCode()).as(again.err()).isZero();
+    assertThat(stopped.resolve("latest.json")).exists();
+  }
+
+  @Test
   void anOutHoldingAnotherStagesCheckpointIsNamedForWhatItHolds() {
     var run = run("sft", "--base", base.toString(), "--out", base.toString());
     assertThat(run.exitCode()).isEqualTo(2);
@@ -315,15 +340,46 @@ class StagesCliTest {
     var wrongRm =
         run("eval", "--sft", sft.toString(), "--rm", sft.toString(), "--out", out.toString());
     assertThat(wrongRm.exitCode()).isEqualTo(2);
-    assertThat(wrongRm.err())
-        .startsWith("rlhf eval: --rm: ")
-        .contains("is not a reward-model checkpoint")
-        .doesNotContain("\tat ");
+    assertThat(wrongRm.err().strip())
+        .isEqualTo(
+            "rlhf eval: --rm "
+                + sft
+                + " holds a sft checkpoint: give a directory written by rlhf reward or rlhf"
+                + " reward-trainer");
     var limit = run("eval", "--sft", sft.toString(), "--out", out.toString(), "--limit", "3");
     assertThat(limit.exitCode()).isEqualTo(2);
     assertThat(limit.err().strip())
         .isEqualTo(
             "rlhf eval: --limit must be at least 8 (N/8 prompts of each of the 8 families), got 3");
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
+  void aRewardModelIsRefusedWhereALanguageModelSamples() throws Exception {
+    var prompts = Files.writeString(dir.resolve("rm-prompts.txt"), "Reverse cat.\n");
+    var generate =
+        run(
+            "generate",
+            "--model",
+            rm.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            dir.resolve("rm-samples.jsonl").toString());
+    assertThat(generate.exitCode()).isEqualTo(2);
+    assertThat(generate.err().strip())
+        .isEqualTo(
+            "rlhf generate: --model "
+                + rm
+                + " holds a reward checkpoint: give a directory written by rlhf pretrain or rlhf"
+                + " sft or rlhf ppo");
+    assertThat(dir.resolve("rm-samples.jsonl")).doesNotExist();
+
+    var out = dir.resolve("eval-rm-row");
+    var eval =
+        run("eval", "--sft", sft.toString(), "--ppo", rm.toString(), "--out", out.toString());
+    assertThat(eval.exitCode()).isEqualTo(2);
+    assertThat(eval.err()).startsWith("rlhf eval: --ppo " + rm + " holds a reward checkpoint");
     assertThat(out).doesNotExist();
   }
 
