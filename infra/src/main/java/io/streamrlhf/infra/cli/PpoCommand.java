@@ -138,7 +138,9 @@ final class PpoCommand implements Callable<Integer> {
     if (kafka != null) BrokerCheck.require(kafka);
     var store = weightStore.store();
     if (livesHere(config)) checkLiveOptions(); // before the config is printed and --out locked
-    try (var lock = learner.start(config, out)) {
+    try (var lock = learner.start(config, out);
+        var notice =
+            StopNotice.register("ppo", learner.out(), spec.commandLine().getErr(), "update")) {
       return run(config, kafka, swapMode, store, out);
     }
   }

@@ -6,8 +6,8 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 
 /**
- * What an offline training command ({@code pretrain}, {@code sft}, {@code reward}) prints when a
- * signal (Ctrl-C, SIGTERM) stops it: where the run can go on from. Without it the process ended
+ * What a training command ({@code pretrain}, {@code sft}, {@code reward}, {@code ppo}) prints when
+ * a signal (Ctrl-C, SIGTERM) stops it: where the run can go on from. Without it the process ended
  * with exit code 130 or 143 and not a word. Registered as a shutdown hook while the run trains;
  * closing it (the run ended on its own, or failed and says why) removes the hook.
  */
@@ -22,10 +22,17 @@ final class StopNotice implements AutoCloseable {
    * From now until {@link #close}, a stop by a signal prints {@code rlhf COMMAND: stopped; ...}.
    */
   static StopNotice register(String command, Path out, PrintWriter err) {
+    return register(command, out, err, "step");
+  }
+
+  /**
+   * As {@link #register(String, Path, PrintWriter)}, naming a checkpoint's step as {@code unit}.
+   */
+  static StopNotice register(String command, Path out, PrintWriter err, String unit) {
     var hook =
         new Thread(
             () -> {
-              err.println("rlhf " + command + ": stopped; " + whereFrom(out));
+              err.println("rlhf " + command + ": stopped; " + whereFrom(out, unit));
               err.flush();
             },
             "rlhf-" + command + "-stop-notice");
@@ -33,7 +40,7 @@ final class StopNotice implements AutoCloseable {
     return new StopNotice(hook);
   }
 
-  private static String whereFrom(Path out) {
+  private static String whereFrom(Path out, String unit) {
     long step;
     try {
       step = Checkpoint.exists(out) ? Checkpoint.trainState(out, TrainState.class).step() : -1;
@@ -42,7 +49,9 @@ final class StopNotice implements AutoCloseable {
     }
     if (step < 0) return out + " holds no checkpoint yet: run the command again to start afresh";
     return out
-        + " holds the checkpoint of step "
+        + " holds the checkpoint of "
+        + unit
+        + " "
         + step
         + ": the same command with --resume continues from there";
   }

@@ -69,6 +69,12 @@ public final class EmbeddedKafka implements AutoCloseable {
   private boolean closed;
 
   /**
+   * Closes a broker with a temporary directory when the JVM exits before {@link #close}: Ctrl-C or
+   * SIGTERM on a run left hundreds of MB of logs in the temp directory for good.
+   */
+  private final Thread closeOnExit;
+
+  /**
    * @param port the client port; 0 picks a free one
    * @param dataDir where the logs live (kept across restarts); null for a temporary directory that
    *     {@link #close} deletes
@@ -112,6 +118,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     this.bootstrapServers = bootstrapServers;
     this.users = users;
     this.startupTime = startupTime;
+    this.closeOnExit =
+        temporary ? new Thread(this::closeAsTheJvmExits, "rlhf-kafka-close-on-exit") : null;
+    if (closeOnExit != null) Runtime.getRuntime().addShutdownHook(closeOnExit);
   }
 
   /** A broker on a free port with a temporary data directory. */
@@ -415,10 +424,29 @@ public final class EmbeddedKafka implements AutoCloseable {
       return;
     }
     closed = true;
+    if (closeOnExit != null && Thread.currentThread() != closeOnExit) {
+      try {
+        Runtime.getRuntime().removeShutdownHook(closeOnExit);
+      } catch (IllegalStateException exiting) {
+        // the JVM is exiting: the hook runs too, and finds the broker closed
+      }
+    }
     shutdown(server);
     if (temporary) {
       deleteQuietly(dataDir);
     }
+  }
+
+  /**
+   * The exit hook's close: this process's own Kafka clients, dying with it, would otherwise warn
+   * dozens of times that the broker went away; that is no news to whoever stopped the process.
+   */
+  private void closeAsTheJvmExits() {
+    if (LoggerFactory.getLogger("org.apache.kafka")
+        instanceof ch.qos.logback.classic.Logger kafka) {
+      kafka.setLevel(ch.qos.logback.classic.Level.ERROR);
+    }
+    close();
   }
 
   private static void shutdown(KafkaRaftServer server) {

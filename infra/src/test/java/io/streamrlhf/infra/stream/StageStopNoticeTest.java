@@ -2,6 +2,7 @@ package io.streamrlhf.infra.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.nio.file.Path;
@@ -59,5 +60,56 @@ class StageStopNoticeTest {
     assertThat(Checkpoint.trainState(out, TrainState.class).step())
         .as("the checkpoint in force is the one named, or one the last step wrote after it")
         .isBetween(step, step + 3);
+  }
+
+  @Test
+  void ppoStoppedBySigtermNamesItsLastUpdateAndLeavesNoBrokerData(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    ConfigLoader.save(TinyRun.config(100000, 1), dir.resolve("settings"));
+    var out = dir.resolve("ppo");
+    var watch = new Watch();
+    var ppo =
+        watch.rlhf(
+            List.of(
+                "ppo",
+                "--sft",
+                dir.resolve("sft").toString(),
+                "--rm",
+                dir.resolve("rm").toString(),
+                "--config",
+                dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
+                "--actors",
+                "1",
+                "--out",
+                out.toString()));
+    try {
+      watch.await("learner: update 3/100000", Duration.ofMinutes(2)); // past two checkpoints
+      ppo.toHandle().destroy(); // SIGTERM
+      assertThat(watch.exited(ppo, Duration.ofMinutes(1))).as("exited").isTrue();
+    } finally {
+      ppo.destroyForcibly();
+    }
+    assertThat(ppo.exitValue()).isEqualTo(143);
+    var notice =
+        Pattern.compile(
+            "rlhf ppo: stopped; "
+                + Pattern.quote(out.toString())
+                + " holds the checkpoint of update (\\d+): the same command with --resume continues"
+                + " from there");
+    var said = watch.lines().stream().map(notice::matcher).filter(m -> m.matches()).toList();
+    assertThat(said).as("one notice in:\n%s", String.join("\n", watch.lines())).hasSize(1);
+    assertThat(Long.parseLong(said.get(0).group(1))).isGreaterThanOrEqualTo(2);
+
+    // the embedded broker's temporary data directory went with the process
+    var brokerData = Pattern.compile(".*Kafka broker ready at .*; data in (\\S+)\\)$");
+    var dataDirs =
+        watch.lines().stream()
+            .map(brokerData::matcher)
+            .filter(m -> m.matches())
+            .map(m -> Path.of(m.group(1)))
+            .toList();
+    assertThat(dataDirs).hasSize(1);
+    assertThat(dataDirs.get(0)).doesNotExist();
   }
 }
