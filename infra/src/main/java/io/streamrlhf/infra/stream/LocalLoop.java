@@ -13,8 +13,10 @@ import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
+import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
@@ -27,6 +29,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -176,6 +179,13 @@ public final class LocalLoop {
     EmbeddedKafka broker = null;
     Vertx vertx = null;
     Supervisor supervisor = null;
+    SwapLog swaps = null;
+    if (finished(config, outDir)) {
+      // the demo run again, say: its figures stay as the run's last process wrote them
+      out.printf("ppo: %s already holds all %d updates: nothing to do%n", outDir, config.updates());
+      out.flush();
+      return StreamStats.Summary.read(outDir);
+    }
     try {
       if (kafka == null) {
         broker = EmbeddedKafka.start();
@@ -188,7 +198,8 @@ public final class LocalLoop {
       // the learner's key, created here on a first run, is the one KafkaRollouts signs with
       var learnerKey = SigningKeys.inDirectory(outDir).publicKey();
       vertx = ActorNode.newVertx();
-      var swaps = java.util.Collections.synchronizedList(new ArrayList<Long>());
+      swaps = new SwapLog(outDir, Checkpoint.exists(outDir));
+      var swapLog = swaps;
       var newest = new java.util.concurrent.ConcurrentHashMap<String, Long>();
       vertx
           .eventBus()
@@ -198,7 +209,7 @@ public final class LocalLoop {
                 // v0 is published before any actor listens, so its time says how long actors took
                 // to start
                 if (m.body().getLong("version") > 0)
-                  swaps.add(m.body().getLong("publishToApplyMs"));
+                  swapLog.add(m.body().getLong("publishToApplyMs"));
                 newest.merge(m.body().getString("actorId"), m.body().getLong("version"), Math::max);
               });
       vertx
@@ -237,11 +248,8 @@ public final class LocalLoop {
                 return KafkaRollouts.learn(config, learner, sftDir, rmDir, outDir, out);
               });
       awaitFinalWeights(newest, actors, config.updates(), out);
-      long[] millis;
-      synchronized (swaps) {
-        millis = swaps.stream().mapToLong(Long::longValue).toArray();
-      }
-      summary = summary.withPublishToApply(millis);
+      swaps.close();
+      summary = summary.withPublishToApply(SwapLog.read(outDir));
       summary.write(outDir);
       out.println("ppo: " + summary.line());
       out.flush();
@@ -256,6 +264,7 @@ public final class LocalLoop {
         out.flush();
       }
       if (vertx != null) vertx.close().toCompletionStage().toCompletableFuture().join();
+      if (swaps != null) swaps.close();
       if (broker != null) broker.close();
       Gpt.intraOpThreads(callerThreads); // also the count threads started later begin with
     }
@@ -382,5 +391,12 @@ public final class LocalLoop {
     var ids = new ArrayList<String>();
     for (int i = 0; i < actors; i++) ids.add("actor-" + i);
     return ids;
+  }
+
+  /** {@code outDir} holds the checkpoint of the run's last update and the run's figures. */
+  private static boolean finished(PpoConfig config, Path outDir) throws IOException {
+    return Checkpoint.exists(outDir)
+        && Checkpoint.trainState(outDir, TrainState.class).step() >= config.updates()
+        && Files.exists(outDir.resolve(StreamStats.FILE));
   }
 }

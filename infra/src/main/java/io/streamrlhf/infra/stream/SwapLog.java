@@ -1,0 +1,59 @@
+package io.streamrlhf.infra.stream;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * The publish-to-apply time of every actor's policy swap in a run, one line of milliseconds each in
+ * {@value #FILE} beside the learner's checkpoints, appended as the swaps happen: a resumed run's
+ * {@code stream-stats.json} then covers the swaps of all its processes, not only the last one's.
+ */
+final class SwapLog implements AutoCloseable {
+  static final String FILE = "publish-to-apply-ms.txt";
+
+  private final BufferedWriter writer;
+  private boolean closed;
+
+  /** Continues {@code outDir}'s log, or starts it afresh for a run that is not a resume. */
+  SwapLog(Path outDir, boolean resume) throws IOException {
+    var options =
+        resume
+            ? new StandardOpenOption[] {StandardOpenOption.CREATE, StandardOpenOption.APPEND}
+            : new StandardOpenOption[] {
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE
+            };
+    writer = Files.newBufferedWriter(outDir.resolve(FILE), options);
+  }
+
+  /** One swap; a late event after {@link #close} is dropped. */
+  synchronized void add(long millis) {
+    if (closed) return;
+    try {
+      writer.write(Long.toString(millis));
+      writer.newLine();
+      writer.flush(); // a killed process keeps the swaps it made
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Every swap the run's processes logged; a line a kill cut short is left out. */
+  static long[] read(Path outDir) throws IOException {
+    var file = outDir.resolve(FILE);
+    if (!Files.exists(file)) return new long[0];
+    try (var lines = Files.lines(file)) {
+      return lines.filter(line -> line.matches("\\d+")).mapToLong(Long::parseLong).toArray();
+    }
+  }
+
+  @Override
+  public synchronized void close() throws IOException {
+    closed = true;
+    writer.close();
+  }
+}

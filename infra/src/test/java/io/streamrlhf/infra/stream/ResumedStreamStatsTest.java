@@ -1,0 +1,46 @@
+package io.streamrlhf.infra.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.stream.StreamStats;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * stream-stats.json is the whole run's: a resumed run's actor swaps count those of every process,
+ * and resuming a finished run trains nothing and leaves its figures as they were.
+ */
+class ResumedStreamStatsTest {
+
+  @Test
+  void aResumeCountsEveryProcessesSwapsAndAFinishedRunIsLeftAsItIs(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    var out = dir.resolve("ppo");
+    var first = run(dir, out, TinyRun.config(2, 1), new Watch());
+    assertThat(first.weightSwaps()).isEqualTo(2); // v1 and v2, by the one actor
+
+    var second = run(dir, out, TinyRun.config(4, 1), new Watch());
+    assertThat(second.resumes()).isEqualTo(1);
+    // the first process's two swaps, then this one's: at least v3 and v4
+    assertThat(second.weightSwaps()).isGreaterThanOrEqualTo(first.weightSwaps() + 2);
+    assertThat(Files.readAllLines(out.resolve(SwapLog.FILE))).hasSize((int) second.weightSwaps());
+
+    var written = Files.readString(out.resolve(StreamStats.FILE));
+    var log = new Watch();
+    var again = run(dir, out, TinyRun.config(4, 1), log);
+    assertThat(log.has("ppo: " + out + " already holds all 4 updates: nothing to do")).isTrue();
+    assertThat(log.has("learner: update")).isFalse();
+    assertThat(again).isEqualTo(second);
+    assertThat(Files.readString(out.resolve(StreamStats.FILE))).isEqualTo(written);
+  }
+
+  private static StreamStats.Summary run(Path dir, Path out, PpoConfig config, Watch log)
+      throws Exception {
+    return LocalLoop.run(
+        config, 1, (String) null, dir.resolve("sft"), dir.resolve("rm"), out, log.writer());
+  }
+}
