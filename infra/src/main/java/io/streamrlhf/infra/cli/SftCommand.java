@@ -17,10 +17,13 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Fine-tunes a base model on demonstrations (prompt, reference answer, end-of-sequence) with the loss on"
-          + " response tokens only (InstructGPT step 1). Demonstrations are a seeded stream of training tasks,"
-          + " never a held-out prompt.",
-      "Settings (--set key=value): seed, steps, demonstrations_per_batch, learning_rate, min_learning_rate,"
+      "Fine-tunes a base model on demonstrations (prompt, labeler's answer, end-of-sequence) with the loss"
+          + " on response tokens only (InstructGPT step 1). The demonstrations are a fixed, seeded pool"
+          + " written by simulated labelers who slip (70% the reference answer, 15% wrapped in small talk,"
+          + " 15% a mistake; rlhf tasks demos writes them), trained for several epochs; never a held-out"
+          + " prompt.",
+      "Settings (--set key=value): seed, steps, demonstrations (the pool's size),"
+          + " demonstrations_per_batch, learning_rate, min_learning_rate,"
           + " warmup_steps, weight_decay, adam_beta1, adam_beta2, grad_clip_norm, log_every_steps,"
           + " checkpoint_every_steps."
     })

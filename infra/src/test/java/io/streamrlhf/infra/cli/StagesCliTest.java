@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.PretrainConfig;
+import io.streamrlhf.learner.config.SftConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,6 +104,35 @@ class StagesCliTest {
         .contains("reward: length bias: correlation of the score with response length")
         .contains("against 3000 SFT demonstrations")
         .contains("warning: TASKS.md ranks at least 2.5");
+  }
+
+  @Test
+  void theSettingsAHelpListsAreTheConfigsKeys() throws Exception {
+    var stages =
+        List.of(
+            List.of("pretrain", ConfigLoader.toJson(PretrainConfig.defaults())),
+            List.of("sft", ConfigLoader.toJson(SftConfig.defaults())));
+    for (var stage : stages) {
+      var help = run(stage.get(0), "--help").out().replaceAll("\\s+", " ");
+      var listed = help.replaceAll(".*Settings \\(--set key=value\\): ([^.]*)\\..*", "$1");
+      var helpKeys = new java.util.TreeSet<String>();
+      for (var item : listed.split(", ")) helpKeys.add(item.split(" ")[0]);
+      var configKeys = new java.util.TreeSet<String>();
+      leaves(JSON.readTree(stage.get(1)), configKeys);
+      // the inputs' SHA-256s are the command's to record, not the user's to set
+      configKeys.removeIf(key -> key.endsWith("_sha256"));
+      assertThat(helpKeys).as(stage.get(0) + " --help").isEqualTo(configKeys);
+    }
+  }
+
+  private static void leaves(
+      com.fasterxml.jackson.databind.JsonNode node, java.util.Set<String> keys) {
+    node.fields()
+        .forEachRemaining(
+            field -> {
+              if (field.getValue().isObject()) leaves(field.getValue(), keys);
+              else keys.add(field.getKey());
+            });
   }
 
   @Test
