@@ -145,6 +145,8 @@ final class ChaosCommand implements Callable<Integer> {
     var selected = select();
     if (out == null)
       throw new UserError("--out DIR is needed: where the scenarios keep their data");
+    if (Files.exists(out) && !Files.isDirectory(out))
+      throw new UserError("--out " + out + " is a file: give a directory");
     for (var d : List.of(outage, soak, sampleEvery, recoveryBound, bound))
       if (d.isNegative() || d.isZero()) throw new UserError("durations must be positive, got " + d);
     if (!(poisonRate > 0 && poisonRate <= 1))
