@@ -149,6 +149,7 @@ final class ChaosCommand implements Callable<Integer> {
       throw new UserError("--out " + out + " is a file: give a directory");
     for (var d : List.of(outage, soak, sampleEvery, recoveryBound, bound))
       if (d.isNegative() || d.isZero()) throw new UserError("durations must be positive, got " + d);
+    HeapSize.require("--child-heap", childHeap);
     if (!(poisonRate > 0 && poisonRate <= 1))
       throw new UserError("--poison-rate must be in (0, 1], got " + poisonRate);
     if ((sft == null) != (rm == null))

@@ -51,4 +51,18 @@ class ChaosCliTest {
         .isEqualTo("rlhf chaos: --out " + file + " is a file: give a directory");
     assertThat(Files.readString(file)).isEqualTo("{}\n");
   }
+
+  @Test
+  void aChildHeapTheJvmWouldRefuseIsRefusedBeforeAnyChildStarts(@TempDir Path dir) {
+    var out = dir.resolve("chaos");
+
+    var run =
+        CliRun.run("chaos", "--scenario", "poison", "--out", out.toString(), "--child-heap", "abc");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf chaos: --child-heap must be a JVM heap size such as 2g or 1536m, got 'abc'");
+    assertThat(out).doesNotExist();
+  }
 }
