@@ -25,6 +25,12 @@ import picocli.CommandLine.Option;
     name = "chaos",
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
+    // picocli's own synopsis shows --out as optional: a run needs it, --list does not
+    synopsisHeading = "",
+    customSynopsis = {
+      "Usage: rlhf chaos (--scenario=NAME... | --fast | --all) --out=DIR [OPTION...]",
+      "   or: rlhf chaos --list"
+    },
     description = {
       "Runs fault scenarios against the streaming loop as real processes on loopback (rlhf broker,"
           + " rlhf actor, rlhf learner, each a child JVM), on tiny models it writes in seconds (or --sft/--rm),"
@@ -59,7 +65,9 @@ final class ChaosCommand implements Callable<Integer> {
   @Option(
       names = "--out",
       paramLabel = "DIR",
-      description = "Where each scenario's processes keep their data, figures.json and chaos.log.")
+      description =
+          "Where each scenario's processes keep their data, figures.json and chaos.log; required,"
+              + " except with --list.")
   Path out;
 
   @Option(

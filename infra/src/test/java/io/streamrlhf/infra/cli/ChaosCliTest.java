@@ -65,4 +65,16 @@ class ChaosCliTest {
             "rlhf chaos: --child-heap must be a JVM heap size such as 2g or 1536m, got 'abc'");
     assertThat(out).doesNotExist();
   }
+
+  @Test
+  void theUsageLineShowsThatARunNeedsOutAndListDoesNot() {
+    var run = CliRun.run("chaos", "--help");
+
+    assertThat(run.exitCode()).isZero();
+    var usage = run.out().substring(0, run.out().indexOf("Runs fault scenarios"));
+    assertThat(usage)
+        .isEqualTo(
+            "Usage: rlhf chaos (--scenario=NAME... | --fast | --all) --out=DIR [OPTION...]\n"
+                + "   or: rlhf chaos --list\n");
+  }
 }
