@@ -192,6 +192,7 @@ public final class ScaleModelCommand implements Callable<Integer> {
         throw new UserError("--validate pins its processes with taskset (util-linux): not found");
       if (validateFrom != null && !Files.isDirectory(validateFrom))
         throw new UserError("--validate-from: no directory " + validateFrom);
+      if (validateFrom != null) requireSavedRuns(validateFrom);
       var dir =
           validateFrom != null
               ? validateFrom
@@ -262,6 +263,29 @@ public final class ScaleModelCommand implements Callable<Integer> {
     var keys = new ArrayList<String>();
     node.fieldNames().forEachRemaining(keys::add);
     return keys;
+  }
+
+  /** Refuses a --validate-from directory without the runs an earlier --validate saved there. */
+  private static void requireSavedRuns(Path dir) {
+    var missing = ScaleValidation.missingSavedRuns(dir);
+    if (missing.isEmpty()) return;
+    var runs = ScaleValidation.savedRunDirectories();
+    var files = ScaleValidation.savedFiles();
+    throw new UserError(
+        "--validate-from "
+            + dir
+            + ": not the --validate-dir of an earlier scale-model --validate, which saves its runs"
+            + " there ("
+            + String.join(", ", runs.subList(0, runs.size() - 1))
+            + " and "
+            + runs.get(runs.size() - 1)
+            + ", each with "
+            + String.join(", ", files.subList(0, files.size() - 1))
+            + " and "
+            + files.get(files.size() - 1)
+            + "); missing "
+            + missing.get(0)
+            + (missing.size() > 1 ? " and " + (missing.size() - 1) + " more" : ""));
   }
 
   /** A `rlhf bench` output with every one of {@link #BENCH_KEYS}, or the user's mistake. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -131,4 +132,47 @@ class ScaleModelCliTest {
           + " \"weights_phases_ms\": {\"encode\": 10, \"publish_until_acked\": 20, \"actor_load\": 30},"
           + " \"stream_setup\": {\"prompts_per_batch\": 8, \"responses_per_prompt\": 2,"
           + " \"snapshot_bytes\": 4000000}}";
+
+  @Test
+  void validateFromADirectoryWithoutSavedRunsSaysWhatItMustHoldAndWritesNothing(@TempDir Path dir)
+      throws IOException {
+    var empty = Files.createDirectories(dir.resolve("empty"));
+
+    var run = CliRun.run("scale-model", "--validate-from", empty.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: --validate-from "
+                + empty
+                + ": not the --validate-dir of an earlier scale-model --validate, which saves its"
+                + " runs there (1-actor, 2-actors, 3-actors, 1-actor-sync, 2-actors-sync and"
+                + " 3-actors-sync, each with transcript.txt, rollouts.csv and"
+                + " learner/stream-stats.json); missing 1-actor/transcript.txt and 17 more");
+    assertThat(run.out()).isEmpty();
+    try (var files = Files.list(empty)) {
+      assertThat(files).as("nothing written into it").isEmpty();
+    }
+  }
+
+  @Test
+  void validateFromNamesTheOneFileASavedRunLacks(@TempDir Path dir) throws IOException {
+    for (var run : List.of("1-actor", "2-actors", "3-actors", "1-actor-sync", "2-actors-sync"))
+      saveRun(dir.resolve(run));
+    var last = saveRun(dir.resolve("3-actors-sync"));
+    Files.delete(last.resolve("rollouts.csv"));
+
+    var run = CliRun.run("scale-model", "--validate-from", dir.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip()).endsWith("; missing 3-actors-sync/rollouts.csv");
+  }
+
+  /** The files a run of --validate leaves, empty: all the check looks at. */
+  private static Path saveRun(Path run) throws IOException {
+    Files.createDirectories(run.resolve("learner"));
+    for (var file : List.of("transcript.txt", "rollouts.csv", "learner/stream-stats.json"))
+      Files.writeString(run.resolve(file), "");
+    return run;
+  }
 }
