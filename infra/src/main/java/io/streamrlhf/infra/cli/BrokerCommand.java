@@ -92,23 +92,8 @@ public final class BrokerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     cpus.pin(); // before the broker starts its threads
-    if (port < 0 || port > 65_535) {
-      throw new UserError("--port must be in 0..65535, got " + port);
-    }
-    if (port != 0) {
-      // before Kafka tries it: its own failure comes after a page of logged bind errors
-      try (var probe = new java.net.ServerSocket()) {
-        probe.setReuseAddress(true);
-        probe.bind(new java.net.InetSocketAddress("127.0.0.1", port)); // where Kafka will listen
-      } catch (java.io.IOException e) {
-        throw new UserError(
-            "cannot listen on 127.0.0.1:"
-                + port
-                + ": "
-                + e.getMessage()
-                + "; stop what uses it, or choose another --port (0 picks a free one)");
-      }
-    }
+    // before Kafka tries it: its own failure comes after a page of logged bind errors
+    ListenPort.require("127.0.0.1", port); // where Kafka will listen
     if (promptPartitions < 1) {
       throw new UserError("--prompt-partitions must be at least 1, got " + promptPartitions);
     }

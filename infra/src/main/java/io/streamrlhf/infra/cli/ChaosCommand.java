@@ -25,6 +25,12 @@ import picocli.CommandLine.Option;
     name = "chaos",
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
+    // picocli's own synopsis shows --out as optional: a run needs it, --list does not
+    synopsisHeading = "",
+    customSynopsis = {
+      "Usage: rlhf chaos (--scenario=NAME... | --fast | --all) --out=DIR [OPTION...]",
+      "   or: rlhf chaos --list"
+    },
     description = {
       "Runs fault scenarios against the streaming loop as real processes on loopback (rlhf broker,"
           + " rlhf actor, rlhf learner, each a child JVM), on tiny models it writes in seconds (or --sft/--rm),"
@@ -59,7 +65,9 @@ final class ChaosCommand implements Callable<Integer> {
   @Option(
       names = "--out",
       paramLabel = "DIR",
-      description = "Where each scenario's processes keep their data, figures.json and chaos.log.")
+      description =
+          "Where each scenario's processes keep their data, figures.json and chaos.log; required,"
+              + " except with --list.")
   Path out;
 
   @Option(
@@ -145,8 +153,11 @@ final class ChaosCommand implements Callable<Integer> {
     var selected = select();
     if (out == null)
       throw new UserError("--out DIR is needed: where the scenarios keep their data");
+    if (Files.exists(out) && !Files.isDirectory(out))
+      throw new UserError("--out " + out + " is a file: give a directory");
     for (var d : List.of(outage, soak, sampleEvery, recoveryBound, bound))
       if (d.isNegative() || d.isZero()) throw new UserError("durations must be positive, got " + d);
+    HeapSize.require("--child-heap", childHeap);
     if (!(poisonRate > 0 && poisonRate <= 1))
       throw new UserError("--poison-rate must be in (0, 1], got " + poisonRate);
     if ((sft == null) != (rm == null))

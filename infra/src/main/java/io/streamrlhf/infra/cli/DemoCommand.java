@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.actors.gateway.GatewaySettings;
 import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.learner.config.Presets;
 import io.streamrlhf.learner.stream.StreamStats;
@@ -90,6 +91,8 @@ public final class DemoCommand implements Callable<Integer> {
     boolean full = preset.equals("full");
     if (Files.exists(workdir) && !Files.isDirectory(workdir))
       throw new UserError("--workdir " + workdir + " is a file: give a directory");
+    // the live PPO stage's gateway listens on --port only after pretraining and SFT: check it now
+    if (live) ListenPort.require(GatewaySettings.DEFAULT_HOST, port);
     Files.createDirectories(workdir);
     var base = workdir.resolve("base");
     var sft = workdir.resolve("sft");

@@ -3,7 +3,9 @@ package io.streamrlhf.infra.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamrlhf.learner.eval.ResponseSampler;
+import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.tasks.Completion;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -101,9 +103,10 @@ final class GenerateCommand implements Callable<Integer> {
     TaskFiles.requireDistinct(out, "--prompts", prompts);
     var promptList = readPrompts(prompts);
     if (promptList.isEmpty()) throw new UserError(prompts + " holds no prompts");
+    requireRoom(promptList, Checkpoint.modelConfig(model).contextLength());
     var stdout = spec.commandLine().getOut();
     var repeated = new ArrayList<String>(promptList.size() * samples);
-    for (var p : promptList) for (int s = 0; s < samples; s++) repeated.add(p);
+    for (var p : promptList) for (int s = 0; s < samples; s++) repeated.add(p.text());
     try (var gpt = Checkpoint.loadModel(model);
         var file = TaskFiles.create(out)) {
       var writer = file.writer();
@@ -135,12 +138,41 @@ final class GenerateCommand implements Callable<Integer> {
     return JSON.writeValueAsString(node);
   }
 
+  /** A prompt as the model gets it (ending in a newline), and its file and line. */
+  record Prompt(Path file, int line, String text) {}
+
+  /**
+   * Refuses, by file and line, the first prompt that leaves the model no room for a whole response:
+   * the sampler would fail on the batch holding it, after the batches before it.
+   */
+  static void requireRoom(List<Prompt> prompts, int contextLength) {
+    int room = contextLength - Completion.MAX_NEW_TOKENS;
+    for (var p : prompts) {
+      int tokens = ByteTokenizer.encode(p.text()).length;
+      if (tokens > room) {
+        throw new UserError(
+            p.file()
+                + ":"
+                + p.line()
+                + ": prompt of "
+                + tokens
+                + " tokens (UTF-8 bytes, its newline included) + "
+                + Completion.MAX_NEW_TOKENS
+                + " new tokens exceeds the model's context length "
+                + contextLength
+                + "; shorten it to at most "
+                + room
+                + " tokens");
+      }
+    }
+  }
+
   /**
    * The prompts of a file: JSON lines with "prompt", or plain text lines. A line that is not UTF-8,
    * not JSON, or has no "prompt" string is the user's mistake, named by file:line.
    */
-  static List<String> readPrompts(Path file) {
-    var prompts = new ArrayList<String>();
+  static List<Prompt> readPrompts(Path file) {
+    var prompts = new ArrayList<Prompt>();
     try {
       Utf8Lines.forEach(
           file,
@@ -153,7 +185,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
             if (text.isBlank()) return;
             if (!text.stripLeading().startsWith("{")) {
-              prompts.add(text + "\n");
+              prompts.add(new Prompt(file, line.number(), text + "\n"));
               return;
             }
             JsonNode node;
@@ -174,7 +206,11 @@ final class GenerateCommand implements Callable<Integer> {
                   file + ":" + line.number() + ": \"prompt\" missing or not a string");
             }
             var promptText = prompt.asText();
-            prompts.add(promptText.endsWith("\n") ? promptText : promptText + "\n");
+            prompts.add(
+                new Prompt(
+                    file,
+                    line.number(),
+                    promptText.endsWith("\n") ? promptText : promptText + "\n"));
           });
     } catch (IOException e) {
       throw new UserError("--prompts: cannot read " + file + " (" + e + ")", e);

@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.actors.WeightSwap;
+import io.streamrlhf.actors.gateway.GatewaySettings;
 import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.infra.stream.LocalLoop;
 import io.streamrlhf.learner.config.ConfigLoader;
@@ -160,6 +161,7 @@ final class PpoCommand implements Callable<Integer> {
       throw new UserError("--label-share must be in (0, 1], got " + labelShare);
     }
     if (!(labelRate > 0)) throw new UserError("--label-rate must be > 0, got " + labelRate);
+    ListenPort.require(GatewaySettings.DEFAULT_HOST, port); // where the gateway will listen
   }
 
   /** The run, with --out locked for it. */

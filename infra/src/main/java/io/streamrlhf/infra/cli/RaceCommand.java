@@ -92,8 +92,7 @@ final class RaceCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (updates < 1) throw new UserError("--updates must be at least 1, got " + updates);
-    if (!heap.matches("[1-9][0-9]*[kKmMgG]?"))
-      throw new UserError("--heap must be a JVM heap size such as 2g or 1536m, got '" + heap + "'");
+    HeapSize.require("--heap", heap);
     checkCpus("--actor-cpus", actorCpus);
     checkCpus("--learner-cpus", learnerCpus);
     StageOptions.requireCheckpoint("--sft", sft, "sft");

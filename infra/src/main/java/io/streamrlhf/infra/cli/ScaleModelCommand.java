@@ -1,8 +1,10 @@
 package io.streamrlhf.infra.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.infra.scale.LoopCosts;
 import io.streamrlhf.infra.scale.ScaleTable;
@@ -10,6 +12,7 @@ import io.streamrlhf.infra.scale.ScaleValidation;
 import io.streamrlhf.infra.scale.WeightPath;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,12 +66,32 @@ public final class ScaleModelCommand implements Callable<Integer> {
   private static final ObjectMapper SNAKE =
       new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
 
+  /**
+   * The numbers of a {@code rlhf bench} output the scale model reads ({@link LoopCosts#withBench}
+   * and {@link #weightPath}), as paths: a --bench file must hold every one, since one it lacked
+   * would silently keep the built-in cost.
+   */
+  static final List<String> BENCH_KEYS =
+      List.of(
+          "params",
+          "ppo_step_ms",
+          "stream_rollouts_per_s",
+          "weights_publish_to_apply_ms",
+          "weights_phases_ms.encode",
+          "weights_phases_ms.publish_until_acked",
+          "weights_phases_ms.actor_load",
+          "stream_setup.prompts_per_batch",
+          "stream_setup.responses_per_prompt",
+          "stream_setup.snapshot_bytes");
+
   @Spec CommandSpec spec;
 
   @Option(
       names = "--bench",
       paramLabel = "FILE",
-      description = "A `rlhf bench` JSON output to take the costs from.")
+      description =
+          "A `rlhf bench` JSON output to take the costs from (a full one: --only weights lacks the"
+              + " actor's throughput and the stream setup).")
   Path bench;
 
   @Option(
@@ -169,6 +192,7 @@ public final class ScaleModelCommand implements Callable<Integer> {
         throw new UserError("--validate pins its processes with taskset (util-linux): not found");
       if (validateFrom != null && !Files.isDirectory(validateFrom))
         throw new UserError("--validate-from: no directory " + validateFrom);
+      if (validateFrom != null) requireSavedRuns(validateFrom);
       var dir =
           validateFrom != null
               ? validateFrom
@@ -177,7 +201,8 @@ public final class ScaleModelCommand implements Callable<Integer> {
           .run();
       return 0;
     }
-    var costs = costs();
+    var benchJson = bench == null ? null : benchJson(bench);
+    var costs = costs(benchJson);
     if (saturatedIdle < 0 || saturatedIdle > 1)
       throw new UserError("--saturated-idle must be within 0..1, got " + saturatedIdle);
     for (double g : learnerGflops) {
@@ -190,15 +215,15 @@ public final class ScaleModelCommand implements Callable<Integer> {
     ScaleTable.print(costs, ScaleTable.simulate(costs, counts, seed), saturatedIdle, out);
     out.println();
     var path = WeightPath.benchSmall();
-    if (bench != null) path = weightPath(readJson(bench), path);
+    if (benchJson != null) path = weightPath(benchJson, path);
     var flops = learnerGflops.stream().mapToDouble(g -> g * 1e9).toArray();
     ScaleTable.printWeightPath(path, flops, out);
     return 0;
   }
 
-  private LoopCosts costs() throws IOException {
+  private LoopCosts costs(JsonNode benchJson) throws IOException {
     var costs = LoopCosts.benchSmall();
-    if (bench != null) costs = costs.withBench(readJson(bench));
+    if (benchJson != null) costs = costs.withBench(benchJson);
     ObjectNode node = SNAKE.valueToTree(costs);
     if (costsFile != null) {
       var overrides = readJson(costsFile);
@@ -240,11 +265,82 @@ public final class ScaleModelCommand implements Callable<Integer> {
     return keys;
   }
 
+  /** Refuses a --validate-from directory without the runs an earlier --validate saved there. */
+  private static void requireSavedRuns(Path dir) {
+    var missing = ScaleValidation.missingSavedRuns(dir);
+    if (missing.isEmpty()) return;
+    var runs = ScaleValidation.savedRunDirectories();
+    var files = ScaleValidation.savedFiles();
+    throw new UserError(
+        "--validate-from "
+            + dir
+            + ": not the --validate-dir of an earlier scale-model --validate, which saves its runs"
+            + " there ("
+            + String.join(", ", runs.subList(0, runs.size() - 1))
+            + " and "
+            + runs.get(runs.size() - 1)
+            + ", each with "
+            + String.join(", ", files.subList(0, files.size() - 1))
+            + " and "
+            + files.get(files.size() - 1)
+            + "); missing "
+            + missing.get(0)
+            + (missing.size() > 1 ? " and " + (missing.size() - 1) + " more" : ""));
+  }
+
+  /** A `rlhf bench` output with every one of {@link #BENCH_KEYS}, or the user's mistake. */
+  static JsonNode benchJson(Path file) {
+    var node = readJson(file);
+    if (!node.isObject())
+      throw new UserError(file + ": expected a JSON object, the output of rlhf bench");
+    var missing = new ArrayList<String>();
+    for (var key : BENCH_KEYS) {
+      var value = node.at("/" + key.replace('.', '/'));
+      if (value.isMissingNode() || value.isNull()) missing.add(key);
+      else if (!value.isNumber())
+        throw new UserError(
+            file
+                + ": "
+                + key
+                + " must be a number, got '"
+                + (value.isValueNode() ? value.asText() : value.toString())
+                + "'");
+    }
+    if (!missing.isEmpty())
+      throw new UserError(
+          file
+              + ": missing bench keys "
+              + String.join(", ", missing)
+              + "; --bench takes a full rlhf bench output (--set or --costs set single costs)");
+    return node;
+  }
+
+  /** One JSON value, the whole file (a JSON lines file is not one), or the user's mistake. */
   private static JsonNode readJson(Path file) {
-    try {
-      return SNAKE.readTree(file.toFile());
+    try (var parser = SNAKE.createParser(Files.newInputStream(file))) {
+      JsonNode node = SNAKE.readTree(parser);
+      if (node == null) return MissingNode.getInstance(); // an empty file
+      if (parser.nextToken() != null)
+        throw new UserError(
+            file
+                + ": a second JSON value at line "
+                + parser.currentLocation().getLineNr()
+                + "; expected one JSON object");
+      return node;
+    } catch (NoSuchFileException e) {
+      throw new UserError("no such file: " + file);
+    } catch (JsonProcessingException e) {
+      var at = e.getLocation();
+      throw new UserError(
+          "cannot read "
+              + file
+              + " as JSON: "
+              + e.getOriginalMessage().lines().findFirst().orElse("")
+              + (at == null
+                  ? ""
+                  : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
     } catch (IOException e) {
-      throw new UserError("cannot read " + file + " as JSON: " + e.getMessage());
+      throw new UserError("cannot read " + file + " as JSON: " + e);
     }
   }
 

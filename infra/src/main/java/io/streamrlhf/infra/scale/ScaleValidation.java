@@ -3,6 +3,7 @@ package io.streamrlhf.infra.scale;
 import io.streamrlhf.infra.chaos.TinyModels;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.model.GptConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -206,6 +207,35 @@ public final class ScaleValidation {
           fromOwn.lagP99());
     }
     if (measure) out.printf("load average %s at the end%n", loadAverage());
+  }
+
+  /**
+   * The files {@code --validate-from dir} reads that {@code dir} lacks, relative to it: each run's
+   * {@link MeasuredRun#load} files, which {@code --validate} saved there (the small-batch run's
+   * only where its directory is, as validations before it have none).
+   */
+  public static List<String> missingSavedRuns(Path dir) {
+    var missing = new ArrayList<String>();
+    for (var setup : runOrder()) {
+      var runDir = dir.resolve(setup.directory());
+      if (setup == SMALL_BATCHES && !Files.isDirectory(runDir)) continue;
+      for (var file : savedFiles()) {
+        if (!Files.isRegularFile(runDir.resolve(file))) missing.add(setup.directory() + "/" + file);
+      }
+    }
+    return missing;
+  }
+
+  /**
+   * The directories of the runs --validate-from predicts (the small-batch run, optional, aside).
+   */
+  public static List<String> savedRunDirectories() {
+    return SETUPS.stream().map(Setup::directory).toList();
+  }
+
+  /** What {@link MeasuredRun#load} reads in a run's directory. */
+  public static List<String> savedFiles() {
+    return List.of(MeasuredRun.TRANSCRIPT, MeasuredRun.ROLLOUTS, "learner/" + StreamStats.FILE);
   }
 
   /** The runs in the order they are measured: the small-batch run right after the first. */

@@ -3,6 +3,8 @@ package io.streamrlhf.infra.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.infra.chaos.Scenarios;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -36,5 +38,43 @@ class ChaosCliTest {
     var run = CliRun.run("chaos", "--scenario", "poison");
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("--out DIR");
+  }
+
+  @Test
+  void anOutputThatIsAFileIsRefusedInOneLine(@TempDir Path dir) throws IOException {
+    var file = Files.writeString(dir.resolve("somefile.jsonl"), "{}\n");
+
+    var run = CliRun.run("chaos", "--scenario", "poison", "--out", file.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo("rlhf chaos: --out " + file + " is a file: give a directory");
+    assertThat(Files.readString(file)).isEqualTo("{}\n");
+  }
+
+  @Test
+  void aChildHeapTheJvmWouldRefuseIsRefusedBeforeAnyChildStarts(@TempDir Path dir) {
+    var out = dir.resolve("chaos");
+
+    var run =
+        CliRun.run("chaos", "--scenario", "poison", "--out", out.toString(), "--child-heap", "abc");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf chaos: --child-heap must be a JVM heap size such as 2g or 1536m, got 'abc'");
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
+  void theUsageLineShowsThatARunNeedsOutAndListDoesNot() {
+    var run = CliRun.run("chaos", "--help");
+
+    assertThat(run.exitCode()).isZero();
+    var usage = run.out().substring(0, run.out().indexOf("Runs fault scenarios"));
+    assertThat(usage)
+        .isEqualTo(
+            "Usage: rlhf chaos (--scenario=NAME... | --fast | --all) --out=DIR [OPTION...]\n"
+                + "   or: rlhf chaos --list\n");
   }
 }

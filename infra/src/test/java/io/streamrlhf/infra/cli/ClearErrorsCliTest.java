@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.infra.chaos.TinyModels;
 import io.streamrlhf.infra.kafka.BrokerUsers;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.LoopRole;
@@ -201,6 +202,39 @@ class ClearErrorsCliTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err().strip())
         .isEqualTo("rlhf generate: " + prompts + ":2: \"prompt\" missing or not a string");
+  }
+
+  @Test
+  void aPromptTooLongForTheModelIsNamedByFileAndLineBeforeSampling(@TempDir Path dir)
+      throws IOException {
+    var model = TinyModels.write(dir).resolve("sft"); // context length 256
+    var prompts =
+        Files.writeString(
+            dir.resolve("prompts.txt"),
+            "Reverse cat.\n\n" + "a".repeat(300) + "\nUppercase dog.\n");
+    var out = dir.resolve("out.jsonl");
+
+    var run =
+        run(
+            "generate",
+            "--model",
+            model.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            out.toString(),
+            "--prompts-per-batch",
+            "1");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf generate: "
+                + prompts
+                + ":3: prompt of 301 tokens (UTF-8 bytes, its newline included) + 48 new tokens"
+                + " exceeds the model's context length 256; shorten it to at most 208 tokens");
+    assertThat(run.out()).as("no batch was sampled").isEmpty();
+    assertThat(out).doesNotExist();
   }
 
   @Test

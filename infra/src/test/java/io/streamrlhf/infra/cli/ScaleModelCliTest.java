@@ -2,7 +2,12 @@ package io.streamrlhf.infra.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code rlhf scale-model}: the table from the default costs, and one line for a wrong key. */
 class ScaleModelCliTest {
@@ -40,5 +45,134 @@ class ScaleModelCliTest {
         .isEqualTo(
             "rlhf scale-model: --learner-gflops: speeds are 0 (the measured one) or more, got -5.0");
     assertThat(run.out()).isEmpty();
+  }
+
+  @Test
+  void aBenchFileIsRefusedUnlessItHoldsEveryBenchKeyTheModelReads(@TempDir Path dir)
+      throws IOException {
+    var all =
+        "params, ppo_step_ms, stream_rollouts_per_s, weights_publish_to_apply_ms,"
+            + " weights_phases_ms.encode, weights_phases_ms.publish_until_acked,"
+            + " weights_phases_ms.actor_load, stream_setup.prompts_per_batch,"
+            + " stream_setup.responses_per_prompt, stream_setup.snapshot_bytes";
+    var files =
+        new String[][] {
+          {"empty.json", "", "FILE: expected a JSON object, the output of rlhf bench"},
+          {"list.json", "[1, 2]", "FILE: expected a JSON object, the output of rlhf bench"},
+          {"other.json", "{\"foo\": 1}", "FILE: missing bench keys " + all},
+          {
+            "lines.jsonl",
+            "{\"ppo_step_ms\": 1}\n{\"params\": 2}\n",
+            "FILE: a second JSON value at line 2; expected one JSON object"
+          },
+          {
+            "weights-only.json",
+            "{\"ppo_step_ms\": 500, \"weights_publish_to_apply_ms\": 200, \"weights_phases_ms\":"
+                + " {\"encode\": 10, \"publish_until_acked\": 20, \"actor_load\": 30}}",
+            "FILE: missing bench keys params, stream_rollouts_per_s, stream_setup.prompts_per_batch,"
+                + " stream_setup.responses_per_prompt, stream_setup.snapshot_bytes"
+          },
+          {
+            "text.json",
+            FULL_BENCH.replace("123.5", "\"fast\""),
+            "FILE: stream_rollouts_per_s must be a number, got 'fast'"
+          }
+        };
+    for (var f : files) {
+      var file = Files.writeString(dir.resolve(f[0]), f[1]);
+
+      var run = CliRun.run("scale-model", "--bench", file.toString(), "--actors", "1");
+
+      assertThat(run.exitCode()).as(f[0]).isEqualTo(2);
+      assertThat(run.err().strip())
+          .as(f[0])
+          .startsWith("rlhf scale-model: " + f[2].replace("FILE", file.toString()));
+      assertThat(run.err().strip()).as(f[0]).doesNotContain("\n");
+      assertThat(run.out()).as(f[0]).isEmpty();
+    }
+  }
+
+  @Test
+  void aCostsFileIsOneJsonObject(@TempDir Path dir) throws IOException {
+    var empty = Files.writeString(dir.resolve("empty.json"), "");
+    var lines =
+        Files.writeString(dir.resolve("costs.jsonl"), "{\"max_lag\": 1}\n{\"updates\": 9}\n");
+
+    var run = CliRun.run("scale-model", "--costs", empty.toString(), "--actors", "1");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo("rlhf scale-model: " + empty + ": expected a JSON object");
+
+    run = CliRun.run("scale-model", "--costs", lines.toString(), "--actors", "1");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: "
+                + lines
+                + ": a second JSON value at line 2; expected one JSON object");
+  }
+
+  @Test
+  void aFullBenchFileGivesTheCosts(@TempDir Path dir) throws IOException {
+    var file = Files.writeString(dir.resolve("bench.json"), FULL_BENCH);
+
+    var run = CliRun.run("scale-model", "--bench", file.toString(), "--actors", "1");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out())
+        .contains("\"actor_rollouts_per_s\" : 123.5")
+        .contains("\"learner_update_s\" : 0.5")
+        .contains("\"publish_to_apply_s\" : 0.2");
+  }
+
+  /** A `rlhf bench` output cut to the keys the scale model reads. */
+  private static final String FULL_BENCH =
+      "{\"shape\": \"bench-small\", \"params\": 1000000, \"ppo_step_ms\": 500,"
+          + " \"stream_rollouts_per_s\": 123.5, \"weights_publish_to_apply_ms\": 200,"
+          + " \"weights_phases_ms\": {\"encode\": 10, \"publish_until_acked\": 20, \"actor_load\": 30},"
+          + " \"stream_setup\": {\"prompts_per_batch\": 8, \"responses_per_prompt\": 2,"
+          + " \"snapshot_bytes\": 4000000}}";
+
+  @Test
+  void validateFromADirectoryWithoutSavedRunsSaysWhatItMustHoldAndWritesNothing(@TempDir Path dir)
+      throws IOException {
+    var empty = Files.createDirectories(dir.resolve("empty"));
+
+    var run = CliRun.run("scale-model", "--validate-from", empty.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: --validate-from "
+                + empty
+                + ": not the --validate-dir of an earlier scale-model --validate, which saves its"
+                + " runs there (1-actor, 2-actors, 3-actors, 1-actor-sync, 2-actors-sync and"
+                + " 3-actors-sync, each with transcript.txt, rollouts.csv and"
+                + " learner/stream-stats.json); missing 1-actor/transcript.txt and 17 more");
+    assertThat(run.out()).isEmpty();
+    try (var files = Files.list(empty)) {
+      assertThat(files).as("nothing written into it").isEmpty();
+    }
+  }
+
+  @Test
+  void validateFromNamesTheOneFileASavedRunLacks(@TempDir Path dir) throws IOException {
+    for (var run : List.of("1-actor", "2-actors", "3-actors", "1-actor-sync", "2-actors-sync"))
+      saveRun(dir.resolve(run));
+    var last = saveRun(dir.resolve("3-actors-sync"));
+    Files.delete(last.resolve("rollouts.csv"));
+
+    var run = CliRun.run("scale-model", "--validate-from", dir.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip()).endsWith("; missing 3-actors-sync/rollouts.csv");
+  }
+
+  /** The files a run of --validate leaves, empty: all the check looks at. */
+  private static Path saveRun(Path run) throws IOException {
+    Files.createDirectories(run.resolve("learner"));
+    for (var file : List.of("transcript.txt", "rollouts.csv", "learner/stream-stats.json"))
+      Files.writeString(run.resolve(file), "");
+    return run;
   }
 }
