@@ -19,8 +19,8 @@ import picocli.CommandLine.Option;
     description = {
       "Fine-tunes a base model on demonstrations (prompt, labeler's answer, end-of-sequence) with the loss"
           + " on response tokens only (InstructGPT step 1). The demonstrations are a fixed, seeded pool"
-          + " written by simulated labelers who slip (70% the reference answer, 15% wrapped in small talk,"
-          + " 15% a mistake; rlhf tasks demos writes them), trained for several epochs; never a held-out"
+          + " written by simulated labelers who slip (70%% the reference answer, 15%% wrapped in small talk,"
+          + " 15%% a mistake; rlhf tasks demos writes them), trained for several epochs; never a held-out"
           + " prompt.",
       "Settings (--set key=value): seed, steps, demonstrations (the pool's size),"
           + " demonstrations_per_batch, learning_rate, min_learning_rate,"

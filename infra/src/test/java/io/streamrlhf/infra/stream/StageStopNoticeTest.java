@@ -36,26 +36,8 @@ class StageStopNoticeTest {
                 "log_every_steps=1",
                 "--set",
                 "checkpoint_every_steps=3"));
-    try {
-      watch.await("pretrain step 7/100000", Duration.ofMinutes(2)); // past two checkpoints
-
-      // SIGTERM through the handle, which unlike Process.destroy leaves the output open
-      pretrain.toHandle().destroy();
-
-      assertThat(watch.exited(pretrain, Duration.ofMinutes(1))).as("exited").isTrue();
-    } finally {
-      pretrain.destroyForcibly();
-    }
-    assertThat(pretrain.exitValue()).isEqualTo(143);
-    var notice =
-        Pattern.compile(
-            "rlhf pretrain: stopped; "
-                + Pattern.quote(out.toString())
-                + " holds the checkpoint of step (\\d+): the same command with --resume continues"
-                + " from there");
-    var said = watch.lines().stream().map(notice::matcher).filter(m -> m.matches()).toList();
-    assertThat(said).as("one notice in:\n%s", String.join("\n", watch.lines())).hasSize(1);
-    long step = Long.parseLong(said.get(0).group(1));
+    stopBySigterm(pretrain, watch, "pretrain step 7/100000"); // past two checkpoints
+    long step = noticed(watch, "pretrain", out, "step");
     assertThat(step).isGreaterThanOrEqualTo(6).matches(s -> s % 3 == 0, "a checkpoint step");
     assertThat(Checkpoint.trainState(out, TrainState.class).step())
         .as("the checkpoint in force is the one named, or one the last step wrote after it")
@@ -83,23 +65,8 @@ class StageStopNoticeTest {
                 "1",
                 "--out",
                 out.toString()));
-    try {
-      watch.await("learner: update 3/100000", Duration.ofMinutes(2)); // past two checkpoints
-      ppo.toHandle().destroy(); // SIGTERM
-      assertThat(watch.exited(ppo, Duration.ofMinutes(1))).as("exited").isTrue();
-    } finally {
-      ppo.destroyForcibly();
-    }
-    assertThat(ppo.exitValue()).isEqualTo(143);
-    var notice =
-        Pattern.compile(
-            "rlhf ppo: stopped; "
-                + Pattern.quote(out.toString())
-                + " holds the checkpoint of update (\\d+): the same command with --resume continues"
-                + " from there");
-    var said = watch.lines().stream().map(notice::matcher).filter(m -> m.matches()).toList();
-    assertThat(said).as("one notice in:\n%s", String.join("\n", watch.lines())).hasSize(1);
-    assertThat(Long.parseLong(said.get(0).group(1))).isGreaterThanOrEqualTo(2);
+    stopBySigterm(ppo, watch, "learner: update 3/100000"); // past two checkpoints
+    assertThat(noticed(watch, "ppo", out, "update")).isGreaterThanOrEqualTo(2);
 
     // the embedded broker's temporary data directory went with the process
     var brokerData = Pattern.compile(".*Kafka broker ready at .*; data in (\\S+)\\)$");
@@ -111,5 +78,34 @@ class StageStopNoticeTest {
             .toList();
     assertThat(dataDirs).hasSize(1);
     assertThat(dataDirs.get(0)).doesNotExist();
+  }
+
+  /** Sends SIGTERM once {@code line} is printed; the process exits with 143. */
+  private static void stopBySigterm(Process process, Watch watch, String line) throws Exception {
+    try {
+      watch.await(line, Duration.ofMinutes(2));
+      // SIGTERM through the handle, which unlike Process.destroy leaves the output open
+      process.toHandle().destroy();
+      assertThat(watch.exited(process, Duration.ofMinutes(1))).as("exited").isTrue();
+    } finally {
+      process.destroyForcibly();
+    }
+    assertThat(process.exitValue()).isEqualTo(143);
+  }
+
+  /** The step (or update) the one stop notice of {@code command} names. */
+  private static long noticed(Watch watch, String command, Path out, String unit) {
+    var notice =
+        Pattern.compile(
+            "rlhf "
+                + command
+                + ": stopped; "
+                + Pattern.quote(out.toString())
+                + " holds the checkpoint of "
+                + unit
+                + " (\\d+): the same command with --resume continues from there");
+    var said = watch.lines().stream().map(notice::matcher).filter(m -> m.matches()).toList();
+    assertThat(said).as("one notice in:\n%s", String.join("\n", watch.lines())).hasSize(1);
+    return Long.parseLong(said.get(0).group(1));
   }
 }
