@@ -115,6 +115,9 @@ public final class TrainingRun implements AutoCloseable {
 
   /** Replaces the stage extras (saved with the next checkpoint). */
   public void setExtra(ObjectNode extra) {
+    // the same extras a resume read back leave the checkpoint in force as it is: a finished run
+    // resumed must not write its last checkpoint again
+    if (extra.equals(state.extra())) return;
     state =
         new TrainState(
             state.stage(),

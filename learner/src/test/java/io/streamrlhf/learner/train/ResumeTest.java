@@ -78,6 +78,12 @@ class ResumeTest {
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), false, QUIET, 5);
     SupervisedFineTuning.run(sft, base, dir.resolve("killed"), true, QUIET);
     assertSameWeights(dir.resolve("straight"), dir.resolve("killed"));
+
+    // resuming the finished run (a demo run again) trains nothing and writes nothing
+    SupervisedFineTuning.run(sft, base, dir.resolve("straight"), true, QUIET);
+    try (var entries = Files.list(dir.resolve("straight"))) {
+      assertThat(entries.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains("again"));
+    }
   }
 
   /**
