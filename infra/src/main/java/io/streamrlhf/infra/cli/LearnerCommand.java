@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
           + " gold-proxy.csv (update,oracle_score,rm_score,kl,seconds), as rlhf ppo does.",
       "One learner per run: --out is locked while it runs, and a learner started on the run (e.g. resumed from a"
           + " copy elsewhere) fences the older one, which stops before its next publish (exit code 2).",
-      "--out and --resume, as for rlhf ppo: a run starts only in an --out without a checkpoint; --resume"
+      "--out and --resume, as for rlhf ppo: a run starts only in an --out without a checkpoint or another program's config.json; --resume"
           + " continues the checkpoint in --out and refuses an --out without one."
     })
 final class LearnerCommand implements Callable<Integer> {

@@ -6,7 +6,6 @@ import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.StageConfig;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
-import io.streamrlhf.model.checkpoint.OutputLock;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -23,8 +22,9 @@ import picocli.CommandLine.Option;
  * device the models run on.
  *
  * <p>The --out/--resume rule, the same for every stage: a run starts only in an --out that holds no
- * checkpoint, and --resume continues only the checkpoint of the same stage in --out; anything else
- * is the user's mistake, refused before a file is written.
+ * checkpoint and no other program's or stage's config.json, and --resume continues only the
+ * checkpoint of the same stage in --out; anything else is the user's mistake, refused before a file
+ * is written.
  */
 final class StageOptions {
   @Option(
@@ -87,7 +87,7 @@ final class StageOptions {
                   : "choose another --out"));
     }
     var saved = out.resolve(ConfigLoader.FILE_NAME);
-    if (!resume) requireOwnOrEmpty(defaults, saved);
+    if (!resume) requireNoForeignConfig(defaults, saved);
     if (resume) {
       var stage = savedState().stage();
       if (!stage.equals(defaults.stageName())) {
@@ -110,37 +110,25 @@ final class StageOptions {
   }
 
   /**
-   * A fresh start writes config.json and its checkpoints into --out: only into an empty directory,
-   * or one a run of this stage stopped in before its first checkpoint (its config.json reads as
-   * this stage's config); never over another tool's files, such as a GPT-2 export's config.json.
+   * A fresh start writes its config.json (and checkpoints) into --out: it refuses a config.json
+   * that is not this stage's, another program's (a GPT-2 export's, say) or another stage's, which
+   * it would overwrite. One of this stage's is what a run stopped before its first checkpoint left,
+   * and other files stay as they are (a log the user tees there, a volume's lost+found).
    */
-  private void requireOwnOrEmpty(StageConfig defaults, Path saved) {
-    if (!Files.isDirectory(out)) return;
-    boolean empty;
-    try (var entries = Files.list(out)) {
-      // a learner's lock and a half-written file are what a run killed at its very start leaves
-      empty =
-          entries
-              .map(entry -> entry.getFileName().toString())
-              .allMatch(name -> name.equals(OutputLock.FILE) || name.endsWith(".tmp"));
-    } catch (IOException e) {
-      throw new UserError("--out " + out + " cannot be read (" + e.getMessage() + ")", e);
+  private void requireNoForeignConfig(StageConfig defaults, Path saved) {
+    if (!Files.isRegularFile(saved)) return;
+    try {
+      ConfigLoader.load(defaults, saved, List.of());
+    } catch (IllegalArgumentException notOurs) {
+      throw new UserError(
+          "--out "
+              + out
+              + " holds a config.json that is not a "
+              + defaults.stageName()
+              + " run's ("
+              + notOurs.getMessage().lines().findFirst().orElse("")
+              + "): give an empty or new directory");
     }
-    if (empty) return;
-    if (Files.isRegularFile(saved)) {
-      try {
-        ConfigLoader.load(defaults, saved, List.of());
-        return; // a run of this stage stopped before its first checkpoint: start it again
-      } catch (IllegalArgumentException notOurs) {
-        // another stage's or another tool's config.json: refused below
-      }
-    }
-    throw new UserError(
-        "--out "
-            + out
-            + " already holds files, and no "
-            + defaults.stageName()
-            + " run of ours: give an empty or new directory");
   }
 
   /** A resume that would change the run's model or data ({@link StageConfig#keptOnResume}). */
