@@ -55,7 +55,7 @@ import picocli.CommandLine.Option;
           + " labeling page (--port), simulated labelers (--label-rate), a reward trainer starting from --rm"
           + " (cold from --sft without it) and writing to --rm-out, and actors that send --label-share of their prompts to be ranked"
           + " and score with the newest reward-model version; it writes live.json (ranking-to-scoring latency).",
-      "--out and --resume, as for rlhf learner: a run starts only in an --out without a checkpoint; --resume"
+      "--out and --resume, as for rlhf learner: a run starts only in an --out without a checkpoint or another program's config.json; --resume"
           + " continues the checkpoint in --out, written the same way (through Kafka, or --inproc), and refuses an"
           + " --out without one."
     })
@@ -140,8 +140,13 @@ final class PpoCommand implements Callable<Integer> {
     var store = weightStore.store();
     if (livesHere(config)) checkLiveOptions(); // before the config is printed and --out locked
     try (var lock = learner.start(config, out);
+        // a live run cannot be resumed (its reward trainer's --rm-out refuses a second start):
+        // the notice's advice would be wrong there
         var notice =
-            StopNotice.register("ppo", learner.out(), spec.commandLine().getErr(), "update")) {
+            livesHere(config)
+                ? null
+                : StopNotice.register(
+                    "ppo", learner.out(), spec.commandLine().getErr(), "update")) {
       return run(config, kafka, swapMode, store, out);
     }
   }

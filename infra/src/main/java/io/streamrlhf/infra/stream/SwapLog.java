@@ -27,7 +27,19 @@ final class SwapLog implements AutoCloseable {
               StandardOpenOption.TRUNCATE_EXISTING,
               StandardOpenOption.WRITE
             };
-    writer = Files.newBufferedWriter(outDir.resolve(FILE), options);
+    var file = outDir.resolve(FILE);
+    boolean tornLine =
+        resume && Files.exists(file) && Files.size(file) > 0 && !endsWithNewline(file);
+    writer = Files.newBufferedWriter(file, options);
+    if (tornLine) writer.newLine(); // a line a kill cut short stays a line of its own
+  }
+
+  private static boolean endsWithNewline(Path file) throws IOException {
+    try (var channel = java.nio.channels.FileChannel.open(file)) {
+      var last = java.nio.ByteBuffer.allocate(1);
+      channel.read(last, channel.size() - 1);
+      return last.get(0) == '\n';
+    }
   }
 
   /** One swap; a late event after {@link #close} is dropped. */
@@ -42,7 +54,9 @@ final class SwapLog implements AutoCloseable {
     }
   }
 
-  /** Every swap the run's processes logged; a line a kill cut short is left out. */
+  /**
+   * Every swap the run's processes logged; a line that is not a number (a torn write) is left out.
+   */
   static long[] read(Path outDir) throws IOException {
     var file = outDir.resolve(FILE);
     if (!Files.exists(file)) return new long[0];
