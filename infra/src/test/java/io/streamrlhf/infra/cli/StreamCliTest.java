@@ -105,7 +105,7 @@ class StreamCliTest {
       assertThat(help.out().replaceAll("\\s+", " "))
           .as(command + ": the rule, described")
           .contains(
-              "a run starts only in an --out without a checkpoint; --resume continues the checkpoint in --out");
+              "a run starts only in an --out without a checkpoint or another program's config.json; --resume continues the checkpoint in --out");
     }
   }
 

@@ -10,8 +10,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * stream-stats.json is the whole run's: a resumed run's actor swaps count those of every process,
- * and resuming a finished run trains nothing and leaves its figures as they were.
+ * A ppo run resumed on a new embedded broker: it reads the new cluster's rollouts from the start,
+ * its stream-stats.json counts the actor swaps of every process, and resuming a finished run trains
+ * nothing and leaves its figures as they were.
  */
 class ResumedStreamStatsTest {
 
@@ -23,8 +24,13 @@ class ResumedStreamStatsTest {
     var first = run(dir, out, TinyRun.config(2, 1), new Watch());
     assertThat(first.weightSwaps()).isEqualTo(2); // v1 and v2, by the one actor
 
-    var second = run(dir, out, TinyRun.config(4, 1), new Watch());
+    // each ppo process has an embedded broker of its own: the checkpoint's rollout offsets are an
+    // earlier cluster's, and the resumed learner reads the new one's partitions from the beginning
+    var resumed = new Watch();
+    var second = run(dir, out, TinyRun.config(4, 1), resumed);
+    assertThat(resumed.has("a new cluster's: read from their beginning")).isTrue();
     assertThat(second.resumes()).isEqualTo(1);
+    assertThat(second.rolloutsApplied()).isEqualTo(4L * 2 * 2);
     // the first process's two swaps, then this one's: at least v3 and v4
     assertThat(second.weightSwaps()).isGreaterThanOrEqualTo(first.weightSwaps() + 2);
     assertThat(Files.readAllLines(out.resolve(SwapLog.FILE))).hasSize((int) second.weightSwaps());

@@ -315,9 +315,37 @@ public final class KafkaRollouts implements RolloutSource {
     askedBefore = Map.copyOf(state.askedAgain());
     askedAgain.putAll(askedBefore);
     var offsets = new TreeMap<>(state.offsets());
-    for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
+    // A partition that ends before the checkpoint's offset lost this run's rollouts (a new cluster,
+    // such as the embedded broker of every ppo process, or a recreated topic): all it holds was
+    // written after this process started, so it is read from its beginning. Seeking to the old
+    // offset skipped the first rollouts of the new cluster, and the learner waited for them
+    // forever.
+    var ends = consumer.endOffsets(partitions, settings.kafkaTimeout());
+    var fromBeginning = new ArrayList<TopicPartition>();
+    for (var tp : partitions) {
+      long offset = offsets.getOrDefault(tp.partition(), 0L);
+      if (ends.get(tp) < offset) {
+        fromBeginning.add(tp);
+        readTo.remove(tp.partition()); // no rollout there has been read before
+      } else {
+        consumer.seek(tp, offset);
+      }
+    }
+    consumer.seekToBeginning(fromBeginning);
     long published = saved.state().dataPosition();
-    var where = "resumed run " + run + " from " + outDir + "; rollout offsets " + offsets + "; ";
+    var where =
+        "resumed run "
+            + run
+            + " from "
+            + outDir
+            + "; rollout offsets "
+            + offsets
+            + (fromBeginning.isEmpty()
+                ? ""
+                : " (partitions "
+                    + fromBeginning.stream().map(TopicPartition::partition).toList()
+                    + " end before them, a new cluster's: read from their beginning)")
+            + "; ";
     var lost = lostPrompts(state.promptEnds());
     if (lost == null || ledger.firstOpenBatch() >= published) {
       // the prompts in flight are on the topic: actors answer them, or answered them already and
