@@ -290,28 +290,7 @@ public final class Gpt2Weights {
           }
           return null;
         });
-    var header = new LinkedHashMap<String, Object>();
-    header.put("__metadata__", Map.of("format", "pt"));
-    long offset = 0;
-    for (var entry : tensors.entrySet()) {
-      long bytes = (long) entry.getValue().length * Float.BYTES;
-      var tensor = new LinkedHashMap<String, Object>(); // in the order Hugging Face writes them
-      tensor.put("dtype", "F32");
-      tensor.put("shape", shapes.get(entry.getKey()));
-      tensor.put("data_offsets", List.of(offset, offset + bytes));
-      header.put(entry.getKey(), tensor);
-      offset += bytes;
-    }
-    byte[] json = JSON.writeValueAsBytes(header);
-    int padded = (json.length + 7) / 8 * 8;
-    if (Long.BYTES + padded + offset > Integer.MAX_VALUE - 8) {
-      throw new IllegalArgumentException(
-          "weights of " + offset + " bytes do not fit one file here");
-    }
-    var out =
-        ByteBuffer.allocate(Long.BYTES + padded + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
-    out.putLong(padded).put(json);
-    while (out.position() < Long.BYTES + padded) out.put((byte) ' ');
+    var out = SafetensorsLayout.float32(shapes, Map.of("format", "pt"));
     for (var values : tensors.values()) for (float v : values) out.putFloat(v);
 
     var config = new LinkedHashMap<String, Object>();

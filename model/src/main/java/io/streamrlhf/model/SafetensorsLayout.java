@@ -51,16 +51,41 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
   }
 
   private static byte[] write(Map<String, NDArray> tensors) {
+    var shapes = new LinkedHashMap<String, long[]>();
+    tensors.forEach((name, tensor) -> shapes.put(name, tensor.getShape().getShape()));
+    var buffer = float32(shapes, null);
+    for (var tensor : tensors.values()) {
+      if (tensor.getDataType() == DataType.FLOAT32) {
+        buffer.put(tensor.toByteBuffer());
+      } else {
+        try (var copy = tensor.toType(DataType.FLOAT32, true)) {
+          buffer.put(copy.toByteBuffer());
+        }
+      }
+    }
+    return buffer.array();
+  }
+
+  /**
+   * A little-endian buffer of the exact size of a float32 safetensors payload holding tensors of
+   * {@code shapes} (in map order), its header written and padded with spaces to 8 bytes as the
+   * format allows, positioned where the data begins: the caller puts the tensors' values there in
+   * the same order.
+   *
+   * @param metadata the header's {@code __metadata__}, or null for none
+   */
+  static ByteBuffer float32(Map<String, long[]> shapes, Map<String, String> metadata) {
     var header = new LinkedHashMap<String, Object>();
+    if (metadata != null) header.put("__metadata__", metadata);
     long offset = 0;
-    for (var entry : tensors.entrySet()) {
-      var shape = entry.getValue().getShape();
-      long bytes = shape.size() * Float.BYTES;
-      // An ordered map: Map.of iterates in an order drawn afresh by every JVM, which made two
-      // checkpoints of the same weights differ byte for byte (and in their manifest's SHA-256).
+    for (var entry : shapes.entrySet()) {
+      long bytes = Float.BYTES;
+      for (long dim : entry.getValue()) bytes *= dim;
+      // ordered as Hugging Face writes them, and the same in every JVM: a Map.of iterates in an
+      // order each JVM draws afresh, which made two checkpoints of the same weights differ
       var tensor = new LinkedHashMap<String, Object>();
       tensor.put("dtype", "F32");
-      tensor.put("shape", shape.getShape());
+      tensor.put("shape", entry.getValue());
       tensor.put("data_offsets", List.of(offset, offset + bytes));
       header.put(entry.getKey(), tensor);
       offset += bytes;
@@ -77,20 +102,10 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
       throw new IllegalArgumentException(
           "weights of " + total + " bytes do not fit one Java array");
     }
-    var out = new byte[(int) total];
-    var buffer = ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    var buffer = ByteBuffer.allocate((int) total).order(ByteOrder.LITTLE_ENDIAN);
     buffer.putLong(padded).put(json);
     while (buffer.position() < Long.BYTES + padded) buffer.put((byte) ' ');
-    for (var tensor : tensors.values()) {
-      if (tensor.getDataType() == DataType.FLOAT32) {
-        buffer.put(tensor.toByteBuffer());
-      } else {
-        try (var copy = tensor.toType(DataType.FLOAT32, true)) {
-          buffer.put(copy.toByteBuffer());
-        }
-      }
-    }
-    return out;
+    return buffer;
   }
 
   static SafetensorsLayout parse(byte[] payload) {
