@@ -164,12 +164,12 @@ final class EvalCommand implements Callable<Integer> {
     if (ppoGold != null) selected.add(Evaluation.Row.PPO_GOLD);
     var rows = new ArrayList<>(selected);
     // any language model may fill a row (a user compares what they like); a reward model may not
-    var policies = new String[] {"pretrain", "sft", "ppo"};
-    if (base != null) StageOptions.requireCheckpoint("--base", base, policies);
-    if (sft != null) StageOptions.requireCheckpoint("--sft", sft, policies);
-    if (ppo != null) StageOptions.requireCheckpoint("--ppo", ppo, policies);
-    if (ppoGold != null) StageOptions.requireCheckpoint("--ppo-gold", ppoGold, policies);
-    if (rm != null) StageOptions.requireCheckpoint("--rm", rm, "reward", "reward-trainer");
+    if (base != null) StageOptions.requireCheckpoint("--base", base, StageOptions.POLICIES);
+    if (sft != null) StageOptions.requireCheckpoint("--sft", sft, StageOptions.POLICIES);
+    if (ppo != null) StageOptions.requireCheckpoint("--ppo", ppo, StageOptions.POLICIES);
+    if (ppoGold != null)
+      StageOptions.requireCheckpoint("--ppo-gold", ppoGold, StageOptions.POLICIES);
+    if (rm != null) StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
     if (rm != null) {
       try {
         RewardStats.read(rm); // what the RM score column reads: a reward model's statistics

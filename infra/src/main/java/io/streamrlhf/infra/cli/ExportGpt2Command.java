@@ -42,7 +42,7 @@ final class ExportGpt2Command implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    StageOptions.requireCheckpoint("--model", model, "pretrain", "sft", "ppo");
+    StageOptions.requireCheckpoint("--model", model, StageOptions.POLICIES);
     if (Files.exists(out) && !Files.isDirectory(out))
       throw new UserError("--out " + out + " is a file: give a directory");
     for (var name : new String[] {Gpt2Weights.CONFIG, Gpt2Weights.WEIGHTS}) {

@@ -98,7 +98,7 @@ final class GenerateCommand implements Callable<Integer> {
     if (samples < 1) throw new UserError("--samples must be >= 1, got " + samples);
     if (promptsPerBatch < 1)
       throw new UserError("--prompts-per-batch must be >= 1, got " + promptsPerBatch);
-    StageOptions.requireCheckpoint("--model", model, "pretrain", "sft", "ppo");
+    StageOptions.requireCheckpoint("--model", model, StageOptions.POLICIES);
     if (!Files.isRegularFile(prompts)) throw new UserError("--prompts: no such file: " + prompts);
     TaskFiles.requireDistinct(out, "--prompts", prompts);
     var promptList = readPrompts(prompts);

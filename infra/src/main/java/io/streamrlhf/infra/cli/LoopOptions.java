@@ -67,7 +67,7 @@ final class LoopOptions {
     StageOptions.requireCheckpoint("--sft", sft, "sft");
     if (live && rm != null) {
       // as rlhf reward-trainer --rm: an offline reward model or another trainer's checkpoint
-      StageOptions.requireCheckpoint("--rm", rm, "reward", "reward-trainer");
+      StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
       try {
         RewardStats.read(rm); // w and the statistics the trainer starts from
         if (Checkpoint.modelConfig(rm).vocabSize() != Checkpoint.modelConfig(sft).vocabSize()) {

@@ -176,6 +176,12 @@ final class StageOptions {
     }
   }
 
+  /** The commands whose checkpoints are language models, which a policy's row or sampler takes. */
+  static final String[] POLICIES = {"pretrain", "sft", "ppo"};
+
+  /** The commands whose checkpoints are reward models with the statistics their scores need. */
+  static final String[] REWARD_MODELS = {"reward", "reward-trainer"};
+
   /**
    * An input model directory ({@code flag}'s value) must hold a checkpoint written by one of the
    * commands {@code writtenBy} (each writes the stage of its name): else the user gave the wrong
