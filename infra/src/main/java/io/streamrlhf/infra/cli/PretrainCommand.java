@@ -98,12 +98,12 @@ final class PretrainCommand implements Callable<Integer> {
                 + "): resume with the file as it was, or start a new run in another --out");
       }
     }
-    if (gpt2Shape != null && config.tokensPerSequence() > gpt2Shape.contextLength()) {
-      throw new UserError(
-          "tokens_per_sequence "
-              + config.tokensPerSequence()
-              + " exceeds the --gpt2 weights' context length "
-              + gpt2Shape.contextLength());
+    if (gpt2Shape != null) {
+      try { // before --out is written; Pretraining checks it again for its library callers
+        Pretraining.requireFits(config, gpt2Shape, "the --gpt2 weights' context length");
+      } catch (IllegalArgumentException e) {
+        throw new UserError(e.getMessage(), e);
+      }
     }
     stage.start(config, out);
     Pretraining.Result result;

@@ -71,7 +71,11 @@ public final class Pretraining {
     return train(config, model, out, false, log, Long.MAX_VALUE);
   }
 
-  private static void requireFits(PretrainConfig config, GptConfig shape, String what) {
+  /**
+   * Refuses windows longer than {@code shape}'s context, {@code what} naming it ("the tiny model's
+   * context length"), with an {@link IllegalArgumentException}.
+   */
+  public static void requireFits(PretrainConfig config, GptConfig shape, String what) {
     if (config.tokensPerSequence() > shape.contextLength()) {
       throw new IllegalArgumentException(
           "tokens_per_sequence "
