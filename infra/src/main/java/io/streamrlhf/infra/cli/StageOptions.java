@@ -106,7 +106,34 @@ final class StageOptions {
     var config =
         settings.load(defaults, resume && Files.isRegularFile(saved) ? saved : null, flagOverrides);
     if (resume && Files.isRegularFile(saved)) requireKept(config, saved);
+    if (resume) requireNotPast(config);
     return config;
+  }
+
+  /**
+   * A resumed run cannot end before the step its checkpoint is at: it would take no step, and its
+   * config.json would then claim a shorter run than its weights had.
+   */
+  private void requireNotPast(StageConfig config) {
+    long done = savedState().step();
+    config
+        .length()
+        .filter(length -> length.steps() < done)
+        .ifPresent(
+            length -> {
+              throw new UserError(
+                  "--resume: "
+                      + out
+                      + " holds step "
+                      + done
+                      + ", and "
+                      + length.key()
+                      + "="
+                      + length.value()
+                      + " ends the run at step "
+                      + length.steps()
+                      + ": resume with the run's own value or a larger one");
+            });
   }
 
   /**

@@ -350,6 +350,20 @@ class StagesCliTest {
   }
 
   @Test
+  void aResumeThatWouldEndBeforeItsCheckpointIsRefusedBeforeWriting() throws Exception {
+    var config = Files.readString(base.resolve("config.json"));
+    var run = run("pretrain", "--out", base.toString(), "--resume", "--set", "steps=1");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --resume: "
+                + base
+                + " holds step 2, and steps=1 ends the run at step 1: resume with the run's own"
+                + " value or a larger one");
+    assertThat(Files.readString(base.resolve("config.json"))).isEqualTo(config);
+  }
+
+  @Test
   void aModelShapeOrSequenceLengthThatCannotBeIsAUsageError() {
     var out = dir.resolve("never");
     var shape = run("pretrain", "--out", out.toString(), "--set", "shape=huge");

@@ -5,6 +5,7 @@ import static io.streamrlhf.learner.config.StageConfig.require;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The reward trainer: the reward model keeps learning from the live comparisons stream while PPO
@@ -99,6 +100,12 @@ public record OnlineRewardConfig(
   /** Replayed comparisons in a step with {@code fresh} fresh ones. */
   public int replayedWith(int fresh) {
     return (int) Math.round(replayRatio * fresh);
+  }
+
+  /** It trains as long as rankings arrive. */
+  @Override
+  public Optional<Length> length() {
+    return Optional.empty();
   }
 
   @Override

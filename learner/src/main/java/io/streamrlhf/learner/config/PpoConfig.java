@@ -4,6 +4,7 @@ import static io.streamrlhf.learner.config.StageConfig.require;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * PPO against the reward model (InstructGPT §3.5; the math is in {@code learner.ppo.Ppo}).
@@ -188,6 +189,11 @@ public record PpoConfig(
         // Kafka gives each partition to one actor of the group: more actors than this sit idle
         4, // prompt_partitions
         REWARD_MODEL); // reward
+  }
+
+  @Override
+  public Optional<Length> length() {
+    return Optional.of(new Length("updates", updates, updates));
   }
 
   @Override

@@ -6,6 +6,7 @@ import io.streamrlhf.model.GptConfig;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Base language model on the corpus: next-token loss, AdamW, warm-up + cosine, global-norm clip.
@@ -110,6 +111,11 @@ public record PretrainConfig(
         "corpus_sha256",
         "gpt2_weights",
         "gpt2_weights_sha256");
+  }
+
+  @Override
+  public Optional<Length> length() {
+    return Optional.of(new Length("steps", steps, steps));
   }
 
   @Override

@@ -5,6 +5,7 @@ import static io.streamrlhf.learner.config.StageConfig.require;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Reward model from K-wise rankings of SFT samples: every prompt's C(K,2) pairs in one batch
@@ -76,6 +77,11 @@ public record RewardConfig(
         "held_out_prompts",
         "responses_per_prompt",
         "prompts_per_batch");
+  }
+
+  @Override
+  public Optional<Length> length() {
+    return Optional.of(new Length("epochs", epochs, totalSteps()));
   }
 
   @Override

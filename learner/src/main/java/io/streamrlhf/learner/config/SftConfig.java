@@ -5,6 +5,7 @@ import static io.streamrlhf.learner.config.StageConfig.require;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Supervised fine-tuning on demonstrations, loss on response tokens only.
@@ -50,6 +51,11 @@ public record SftConfig(
   @Override
   public List<String> keptOnResume() {
     return List.of("seed", "demonstrations", "demonstrations_per_batch");
+  }
+
+  @Override
+  public Optional<Length> length() {
+    return Optional.of(new Length("steps", steps, steps));
   }
 
   @Override

@@ -2,6 +2,7 @@ package io.streamrlhf.learner.config;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * The settings of one training stage: a record of hyper-parameters whose defaults live in its
@@ -17,6 +18,15 @@ public sealed interface StageConfig
 
   /** Sizes that follow from the settings, printed at start so the user sees what a run costs. */
   Map<String, Object> derivedSizes();
+
+  /**
+   * How long a run is: it ends after {@code steps} optimizer steps (PPO: updates), which the
+   * setting {@code key} = {@code value} makes.
+   */
+  record Length(String key, long value, long steps) {}
+
+  /** The run's length, or empty for a stage that runs until it is stopped (reward-trainer). */
+  Optional<Length> length();
 
   /** The AdamW settings and learning-rate schedule, nested under {@code optimizer}. */
   OptimizerConfig optimizer();

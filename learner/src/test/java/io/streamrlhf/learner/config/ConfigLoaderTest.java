@@ -134,6 +134,10 @@ class ConfigLoaderTest {
     var thousand =
         ConfigLoader.load(reward, null, java.util.List.of("training_prompts=1000", "epochs=1"));
     assertThat(thousand.totalSteps()).isEqualTo(63);
+    // a resume checks its checkpoint's step against this: two epochs end at step 126
+    var twice =
+        ConfigLoader.load(reward, null, java.util.List.of("training_prompts=1000", "epochs=2"));
+    assertThat(twice.length()).contains(new StageConfig.Length("epochs", 2, 126));
   }
 
   @Test
