@@ -4,6 +4,7 @@ import io.streamrlhf.actors.gateway.GatewaySettings;
 import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.learner.config.Presets;
 import io.streamrlhf.learner.stream.StreamStats;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -93,6 +94,9 @@ public final class DemoCommand implements Callable<Integer> {
       throw new UserError("--workdir " + workdir + " is a file: give a directory");
     // the live PPO stage's gateway listens on --port only after pretraining and SFT: check it now
     if (live) ListenPort.require(GatewaySettings.DEFAULT_HOST, port);
+    if (!live && spec.commandLine().getParseResult().hasMatchedOption("--port"))
+      throw new UserError(
+          "--port is the labeling page's, which only --live serves: add --live or drop --port");
     Files.createDirectories(workdir);
     var base = workdir.resolve("base");
     var sft = workdir.resolve("sft");
@@ -159,6 +163,18 @@ public final class DemoCommand implements Callable<Integer> {
       var rmLive = workdir.resolve("rm-live");
       var ppoLive = workdir.resolve("ppo-live");
       var evalLive = workdir.resolve("eval-live");
+      // its reward trainer starts only once: a live run stopped before its end starts over
+      if (!Files.exists(ppoLive.resolve(LiveLoop.FILE))
+          && (Checkpoint.exists(ppoLive) || Checkpoint.exists(rmLive))) {
+        throw new UserError(
+            "the live run in "
+                + ppoLive
+                + " was stopped before it finished, and a live run cannot be continued: delete "
+                + ppoLive
+                + " and "
+                + rmLive
+                + " to run it again");
+      }
       stages.subList(2, stages.size()).clear(); // pretrain and SFT stay
       stages.add(
           new Stage(

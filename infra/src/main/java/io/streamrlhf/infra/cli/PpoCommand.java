@@ -11,7 +11,9 @@ import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.transport.KafkaAccess;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -130,15 +132,31 @@ final class PpoCommand implements Callable<Integer> {
     var swapMode = WeightSwaps.parse(swap);
     if (inproc && weightStore.dir != null)
       throw new UserError("--inproc shares the policy in memory: drop --weights-store");
+    if (inproc) refuseGiven("--inproc runs no actors", "--actors", "--swap");
     if (bootstrap == null && kafkaConfig.file != null)
       throw new UserError(
           "--kafka-config applies to a cluster named by --bootstrap (the embedded broker is"
               + " PLAINTEXT)");
     var kafka = bootstrap == null ? null : kafkaConfig.access(bootstrap);
     var config = learner.config(!inproc, bootstrap == null && !inproc);
+    if (!livesHere(config)) {
+      refuseGiven(
+          PpoConfig.REWARD_LIVE.equals(config.reward())
+              ? "with --bootstrap, the live loop's gateway and reward trainer run as their own"
+                  + " commands (rlhf gateway, rlhf reward-trainer)"
+              : "the live loop's flags do nothing with --reward " + config.reward(),
+          "--rm-out",
+          "--label-share",
+          "--label-rate",
+          "--port");
+    }
     if (kafka != null) BrokerCheck.require(kafka);
     var store = weightStore.store();
-    if (livesHere(config)) checkLiveOptions(); // before the config is printed and --out locked
+    // before the config is printed and --out locked
+    if (livesHere(config)) {
+      if (learner.resume()) requireFinishedLive(config);
+      else checkLiveOptions();
+    }
     try (var lock = learner.start(config, out);
         // a live run cannot be resumed (its reward trainer's --rm-out refuses a second start):
         // the notice's advice would be wrong there
@@ -151,9 +169,34 @@ final class PpoCommand implements Callable<Integer> {
     }
   }
 
+  /** Flags of another mode would be ignored here, and whoever gave one expects it to act. */
+  private void refuseGiven(String why, String... names) {
+    var parsed = spec.commandLine().getParseResult();
+    var given = Arrays.stream(names).filter(parsed::hasMatchedOption).toList();
+    if (!given.isEmpty()) throw new UserError(why + ": drop " + String.join(" and ", given));
+  }
+
   /** --reward live without --bootstrap: the whole feedback loop runs in this process. */
   private boolean livesHere(PpoConfig config) {
     return PpoConfig.REWARD_LIVE.equals(config.reward()) && bootstrap == null && !inproc;
+  }
+
+  /**
+   * A live run's reward trainer starts only once (its --rm-out refuses a second start), so a live
+   * run cannot continue: only a finished one "resumes", with nothing to do (the demo run again).
+   */
+  private void requireFinishedLive(PpoConfig config) {
+    long done = learner.stage.savedState().step();
+    if (done >= config.updates() && Files.exists(learner.out().resolve(LiveLoop.FILE))) return;
+    throw new UserError(
+        "--resume: "
+            + learner.out()
+            + " holds a live run stopped at update "
+            + done
+            + " of "
+            + config.updates()
+            + ", and a live run cannot be continued (its reward trainer starts only once):"
+            + " start a new one with another --out and --rm-out");
   }
 
   private void checkLiveOptions() {
@@ -177,6 +220,11 @@ final class PpoCommand implements Callable<Integer> {
       WeightStore store,
       java.io.PrintWriter out)
       throws Exception {
+    if (livesHere(config) && learner.resume()) { // finished: requireFinishedLive
+      out.printf(
+          "ppo: %s already holds all %d updates: nothing to do%n", learner.out(), config.updates());
+      return 0;
+    }
     if (livesHere(config)) {
       var reward =
           ConfigLoader.load(OnlineRewardConfig.defaults(), learner.preset(), null, List.of());

@@ -4,6 +4,7 @@ import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.config.PpoConfig;
@@ -336,6 +337,112 @@ class StreamCliTest {
   /**
    * A directory that reads as a checkpoint of {@code stage} (pointer and train state; no weights).
    */
+  @Test
+  void flagsOfAnotherModeAreRefusedNotIgnored(@TempDir Path dir) throws Exception {
+    var sft = checkpoint(dir.resolve("sft"), "sft", null);
+    var rm = checkpoint(dir.resolve("rm"), "reward", null);
+    var out = dir.resolve("ppo");
+    var common = List.of("ppo", "--sft", sft.toString(), "--out", out.toString());
+    record Case(List<String> flags, String error) {}
+    var cases =
+        List.of(
+            new Case(
+                List.of("--rm", rm.toString(), "--inproc", "--actors", "3", "--swap", "in-flight"),
+                "--inproc runs no actors: drop --actors and --swap"),
+            new Case(
+                List.of("--rm", rm.toString(), "--port", "9000"),
+                "the live loop's flags do nothing with --reward model: drop --port"),
+            new Case(
+                List.of("--reward", "oracle", "--rm-out", dir.resolve("rm-live").toString()),
+                "the live loop's flags do nothing with --reward oracle: drop --rm-out"),
+            new Case(
+                List.of("--reward", "live", "--bootstrap", "127.0.0.1:1", "--label-share", "0.2"),
+                "with --bootstrap, the live loop's gateway and reward trainer run as their own"
+                    + " commands (rlhf gateway, rlhf reward-trainer): drop --label-share"));
+    for (var c : cases) {
+      var args = new ArrayList<>(common);
+      args.addAll(c.flags());
+      var run = run(args.toArray(String[]::new));
+      assertThat(run.exitCode()).as(String.join(" ", args)).isEqualTo(2);
+      assertThat(run.err().strip()).isEqualTo("rlhf ppo: " + c.error());
+      assertThat(out).as("nothing written").doesNotExist();
+    }
+    var demo = run("demo", "--workdir", dir.resolve("demo").toString(), "--port", "9000");
+    assertThat(demo.exitCode()).isEqualTo(2);
+    assertThat(demo.err().strip())
+        .isEqualTo(
+            "rlhf demo: --port is the labeling page's, which only --live serves: add --live or"
+                + " drop --port");
+    assertThat(dir.resolve("demo")).doesNotExist();
+  }
+
+  @Test
+  void aLiveRunStoppedBeforeItsEndIsNotContinued(@TempDir Path dir) throws Exception {
+    var sft = checkpoint(dir.resolve("sft"), "sft", null);
+    var stream = JsonNodeFactory.instance.objectNode();
+    stream.putObject(PpoLoop.SOURCE_STATE);
+    var live = checkpoint(dir.resolve("ppo-live"), "ppo", stream); // at update 1
+    var run =
+        run(
+            "ppo",
+            "--sft",
+            sft.toString(),
+            "--reward",
+            "live",
+            "--rm-out",
+            dir.resolve("rm-live").toString(),
+            "--out",
+            live.toString(),
+            "--set",
+            "updates=50",
+            "--resume");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf ppo: --resume: "
+                + live
+                + " holds a live run stopped at update 1 of 50, and a live run cannot be continued"
+                + " (its reward trainer starts only once): start a new one with another --out and"
+                + " --rm-out");
+    assertThat(live.resolve("config.json")).as("nothing written").doesNotExist();
+    var workdir = dir.resolve("demo");
+    checkpoint(workdir.resolve("rm-live"), "reward-trainer", null);
+    var demo = run("demo", "--live", "--port", "0", "--workdir", workdir.toString());
+    assertThat(demo.exitCode()).isEqualTo(2);
+    assertThat(demo.err().strip())
+        .isEqualTo(
+            "rlhf demo: the live run in "
+                + workdir.resolve("ppo-live")
+                + " was stopped before it finished, and a live run cannot be continued: delete "
+                + workdir.resolve("ppo-live")
+                + " and "
+                + workdir.resolve("rm-live")
+                + " to run it again");
+    assertThat(workdir.resolve("base")).as("no stage ran").doesNotExist();
+
+    // a finished one (the demo --live run again) has nothing to do
+    Files.writeString(live.resolve(LiveLoop.FILE), "{}");
+    var again =
+        run(
+            "ppo",
+            "--sft",
+            sft.toString(),
+            "--reward",
+            "live",
+            "--rm-out",
+            dir.resolve("rm-live").toString(),
+            "--out",
+            live.toString(),
+            "--set",
+            "updates=1",
+            "--set",
+            "value_warmup_updates=0",
+            "--resume");
+    assertThat(again.exitCode()).as(again.err()).isZero();
+    assertThat(again.out()).contains(live + " already holds all 1 updates: nothing to do");
+    assertThat(dir.resolve("rm-live")).doesNotExist();
+  }
+
   private static Path checkpoint(
       Path dir, String stage, com.fasterxml.jackson.databind.JsonNode extra) throws IOException {
     new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, extra)
