@@ -133,6 +133,7 @@ final class GatewayCommand implements Callable<Integer> {
     var givenToken = firstOf(token, System.getenv("RLHF_GATEWAY_TOKEN"));
     var apiToken = givenToken != null ? givenToken : GatewaySettings.generateToken();
     var kafka = cluster.access();
+    ListenPort.require(host, port); // named as the flag, and free, before the broker is asked
     GatewaySettings settings;
     try {
       settings =

@@ -31,7 +31,8 @@ class GatewayCliTest {
           {"--argilla-secret", "whsec_not base64!", "whsec_<base64>"},
           {"--cors-origin", "labels.example.org", "scheme://host"},
           {"--rate-limit", "0", "rate limit must be >= 1"},
-          {"--port", "70000", "port must be in 0..65535"},
+          {"--port", "70000", "--port must be in 0..65535, got 70000"},
+          {"--port", "-1", "--port must be in 0..65535, got -1"},
           {"--max-body-bytes", "10", "max body bytes must be >= 1024"},
         };
     for (var c : cases) {
