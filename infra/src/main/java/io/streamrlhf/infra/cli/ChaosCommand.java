@@ -164,7 +164,7 @@ final class ChaosCommand implements Callable<Integer> {
       throw new UserError("--sft and --rm go together (or neither, for the tiny models)");
     if (sft != null) {
       StageOptions.requireCheckpoint("--sft", sft, "sft");
-      StageOptions.requireCheckpoint("--rm", rm, "reward");
+      StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
     }
     Files.createDirectories(out);
     // chaos's own clients (taps, poison, interposer) see the broker go away by design: say nothing

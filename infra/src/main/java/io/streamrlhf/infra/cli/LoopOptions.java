@@ -27,7 +27,7 @@ final class LoopOptions {
       names = "--rm",
       paramLabel = "DIR",
       description =
-          "Reward-model checkpoint directory (rlhf reward --out); needed with --reward model (the"
+          "Reward-model checkpoint directory (rlhf reward's or rlhf reward-trainer's --out); needed with --reward model (the"
               + " default). With --reward live it is read only by rlhf ppo without --bootstrap or"
               + " --inproc, whose reward trainer starts from it (else cold from --sft).")
   Path rm;
@@ -81,6 +81,7 @@ final class LoopOptions {
       return;
     }
     if (!needsRm) return;
-    StageOptions.requireCheckpoint("--rm", rm, "reward");
+    // a reward trainer's checkpoint holds the statistics a reward model's score needs too
+    StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
   }
 }

@@ -96,7 +96,7 @@ final class RaceCommand implements Callable<Integer> {
     checkCpus("--actor-cpus", actorCpus);
     checkCpus("--learner-cpus", learnerCpus);
     StageOptions.requireCheckpoint("--sft", sft, "sft");
-    if (rm != null) StageOptions.requireCheckpoint("--rm", rm, "reward");
+    if (rm != null) StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
     try {
       AsyncRace.requireEmpty(out);
     } catch (IllegalArgumentException e) {

@@ -223,7 +223,8 @@ class StagesCliTest {
         .isEqualTo(
             "rlhf ppo: --rm "
                 + sft
-                + " holds a sft checkpoint: give a directory written by rlhf reward");
+                + " holds a sft checkpoint: give a directory written by rlhf reward or rlhf"
+                + " reward-trainer");
     assertThat(out).doesNotExist();
   }
 
@@ -302,7 +303,7 @@ class StagesCliTest {
             new String[] {"ppo", "--inproc", "--sft", base.toString(), "--rm", rm.toString()},
             new String[] {"ppo", "--inproc", "--sft", rm.toString(), "--rm", rm.toString()},
             new String[] {"ppo", "--inproc", "--sft", sft.toString(), "--rm", base.toString()});
-    var wanted = List.of("pretrain", "sft", "sft", "sft", "reward");
+    var wanted = List.of("pretrain", "sft", "sft", "sft", "reward or rlhf reward-trainer");
     var held = List.of("sft", "pretrain", "pretrain", "reward", "pretrain");
     for (int i = 0; i < cases.size(); i++) {
       var args = new ArrayList<>(List.of(cases.get(i)));
