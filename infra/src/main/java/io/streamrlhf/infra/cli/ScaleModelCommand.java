@@ -183,6 +183,14 @@ public final class ScaleModelCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
     if (validate || validateFrom != null) {
+      refuseGiven(
+          "the validation measures its own costs and actor counts",
+          "--bench",
+          "--costs",
+          "--set",
+          "--actors",
+          "--saturated-idle",
+          "--learner-gflops");
       if (validate && validateFrom != null)
         throw new UserError(
             "--validate runs the loops, --validate-from reads them: one of the two");
@@ -201,6 +209,13 @@ public final class ScaleModelCommand implements Callable<Integer> {
           .run();
       return 0;
     }
+    refuseGiven(
+        "without --validate or --validate-from nothing runs",
+        "--validate-dir",
+        "--validate-updates",
+        "--warmup",
+        "--learner-cpus",
+        "--actor-cpus");
     var benchJson = bench == null ? null : benchJson(bench);
     var costs = costs(benchJson);
     if (saturatedIdle < 0 || saturatedIdle > 1)
@@ -219,6 +234,13 @@ public final class ScaleModelCommand implements Callable<Integer> {
     var flops = learnerGflops.stream().mapToDouble(g -> g * 1e9).toArray();
     ScaleTable.printWeightPath(path, flops, out);
     return 0;
+  }
+
+  /** Flags of the other mode would be ignored, and whoever gave one expects it to act. */
+  private void refuseGiven(String why, String... names) {
+    var parsed = spec.commandLine().getParseResult();
+    var given = java.util.Arrays.stream(names).filter(parsed::hasMatchedOption).toList();
+    if (!given.isEmpty()) throw new UserError(why + ": drop " + String.join(" and ", given));
   }
 
   private LoopCosts costs(JsonNode benchJson) throws IOException {

@@ -37,6 +37,31 @@ class ScaleModelCliTest {
   }
 
   @Test
+  void flagsOfTheOtherModeAreRefusedNotIgnored(@TempDir Path dir) {
+    var validation =
+        CliRun.run(
+            "scale-model",
+            "--validate-from",
+            dir.toString(),
+            "--set",
+            "updates=150",
+            "--actors",
+            "2");
+    assertThat(validation.exitCode()).isEqualTo(2);
+    assertThat(validation.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: the validation measures its own costs and actor counts: drop --set"
+                + " and --actors");
+    var model = CliRun.run("scale-model", "--actors", "1", "--learner-cpus", "0");
+    assertThat(model.exitCode()).isEqualTo(2);
+    assertThat(model.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: without --validate or --validate-from nothing runs: drop"
+                + " --learner-cpus");
+    assertThat(model.out()).doesNotContain("costs:");
+  }
+
+  @Test
   void aNegativeLearnerSpeedIsRefusedBeforeTheTable() {
     var run = CliRun.run("scale-model", "--actors", "1", "--learner-gflops", "0,-5");
 
