@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -135,6 +136,40 @@ public final class EmbeddedKafka implements AutoCloseable {
    *     is not ready within the timeout
    */
   public static EmbeddedKafka start(Options options) {
+    if (options.dataDir() != null) return launch(options);
+    // A temporary broker killed while it starts (Ctrl-C in a run's first seconds) would leave its
+    // directory behind: the JVM's exit waits until the start has deleted it after a failure, or
+    // handed the broker to its own exit hook (a start that is still going when the JVM exits fails,
+    // as that hook cannot be added any more).
+    var settled = new CountDownLatch(1);
+    var waitForStart =
+        new Thread(
+            () -> {
+              try {
+                settled.await(options.readyTimeout().toSeconds() + 30, TimeUnit.SECONDS);
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            },
+            "rlhf-kafka-starting");
+    try {
+      Runtime.getRuntime().addShutdownHook(waitForStart);
+    } catch (IllegalStateException exiting) {
+      throw new BrokerStartException("the JVM is exiting: no broker started", exiting);
+    }
+    try {
+      return launch(options);
+    } finally {
+      settled.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(waitForStart);
+      } catch (IllegalStateException exiting) {
+        // the hook is running, and returns now
+      }
+    }
+  }
+
+  private static EmbeddedKafka launch(Options options) {
     long t0 = System.nanoTime();
     boolean temporary = options.dataDir() == null;
     Path dir;
@@ -193,13 +228,15 @@ public final class EmbeddedKafka implements AutoCloseable {
           ms(ready - started),
           dir);
       return new EmbeddedKafka(server, dir, temporary, bootstrap, options.users(), took);
-    } catch (RuntimeException | IOException e) {
+    } catch (RuntimeException | IOException | Error e) {
+      // an Error too: Kafka's classes fail to initialise when the JVM is exiting during the start
       if (server != null) {
         shutdown(server);
       }
       if (temporary) {
         deleteQuietly(dir);
       }
+      if (e instanceof Error error) throw error;
       if (e instanceof BrokerStartException b) {
         throw b;
       }

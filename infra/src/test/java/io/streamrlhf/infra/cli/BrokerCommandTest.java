@@ -9,8 +9,10 @@ import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -124,6 +126,55 @@ class BrokerCommandTest {
     assertThat(dataDir.resolve("kraft-combined-logs").resolve("meta.properties"))
         .as("--data-dir kept")
         .exists();
+  }
+
+  /**
+   * SIGTERM while the broker starts (Ctrl-C in a run's first seconds): no directory left behind.
+   */
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void aBrokerTerminatedWhileItStartsTakesItsTemporaryDirectoryWithIt(@TempDir Path dir)
+      throws Exception {
+    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var tmp = Files.createDirectories(dir.resolve("tmp"));
+    var output = dir.resolve("output.txt");
+    try (var watcher = FileSystems.getDefault().newWatchService()) {
+      tmp.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
+      var process =
+          new ProcessBuilder(
+                  java,
+                  "-Djava.io.tmpdir=" + tmp,
+                  "-cp",
+                  System.getProperty("java.class.path"),
+                  Rlhf.class.getName(),
+                  "broker",
+                  "--port",
+                  "0")
+              .redirectErrorStream(true)
+              .redirectOutput(output.toFile())
+              .start();
+      try {
+        // the data directory is the start's first act, and the start takes seconds after it
+        boolean created = false;
+        while (!created) {
+          var key = watcher.poll(60, TimeUnit.SECONDS);
+          assertThat(key).as("a data directory; output: %s", readQuietly(output)).isNotNull();
+          created =
+              key.pollEvents().stream()
+                  .anyMatch(e -> e.context().toString().startsWith("rlhf-kafka-"));
+          key.reset();
+        }
+      } finally {
+        process.destroy();
+      }
+      assertThat(process.waitFor(120, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
+    }
+    assertThat(readQuietly(output)).as("terminated before it served").doesNotContain("Topics: ");
+    try (var left = Files.list(tmp)) {
+      assertThat(left.map(p -> p.getFileName().toString()))
+          .as("output: %s", readQuietly(output))
+          .noneMatch(name -> name.startsWith("rlhf-kafka-"));
+    }
   }
 
   private static String readQuietly(Path file) {
