@@ -13,7 +13,6 @@ import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -132,7 +131,7 @@ final class PpoCommand implements Callable<Integer> {
     var swapMode = WeightSwaps.parse(swap);
     if (inproc && weightStore.dir != null)
       throw new UserError("--inproc shares the policy in memory: drop --weights-store");
-    if (inproc) refuseGiven("--inproc runs no actors", "--actors", "--swap");
+    if (inproc) GivenFlags.refuse(spec, "--inproc runs no actors", "--actors", "--swap");
     if (bootstrap == null && kafkaConfig.file != null)
       throw new UserError(
           "--kafka-config applies to a cluster named by --bootstrap (the embedded broker is"
@@ -140,7 +139,8 @@ final class PpoCommand implements Callable<Integer> {
     var kafka = bootstrap == null ? null : kafkaConfig.access(bootstrap);
     var config = learner.config(!inproc, bootstrap == null && !inproc);
     if (!livesHere(config)) {
-      refuseGiven(
+      GivenFlags.refuse(
+          spec,
           PpoConfig.REWARD_LIVE.equals(config.reward())
               ? "with --bootstrap, the live loop's gateway and reward trainer run as their own"
                   + " commands (rlhf gateway, rlhf reward-trainer)"
@@ -167,13 +167,6 @@ final class PpoCommand implements Callable<Integer> {
                     "ppo", learner.out(), spec.commandLine().getErr(), "update")) {
       return run(config, kafka, swapMode, store, out);
     }
-  }
-
-  /** Flags of another mode would be ignored here, and whoever gave one expects it to act. */
-  private void refuseGiven(String why, String... names) {
-    var parsed = spec.commandLine().getParseResult();
-    var given = Arrays.stream(names).filter(parsed::hasMatchedOption).toList();
-    if (!given.isEmpty()) throw new UserError(why + ": drop " + String.join(" and ", given));
   }
 
   /** --reward live without --bootstrap: the whole feedback loop runs in this process. */

@@ -183,7 +183,8 @@ public final class ScaleModelCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
     if (validate || validateFrom != null) {
-      refuseGiven(
+      GivenFlags.refuse(
+          spec,
           "the validation measures its own costs and actor counts",
           "--bench",
           "--costs",
@@ -209,7 +210,8 @@ public final class ScaleModelCommand implements Callable<Integer> {
           .run();
       return 0;
     }
-    refuseGiven(
+    GivenFlags.refuse(
+        spec,
         "without --validate or --validate-from nothing runs",
         "--validate-dir",
         "--validate-updates",
@@ -234,13 +236,6 @@ public final class ScaleModelCommand implements Callable<Integer> {
     var flops = learnerGflops.stream().mapToDouble(g -> g * 1e9).toArray();
     ScaleTable.printWeightPath(path, flops, out);
     return 0;
-  }
-
-  /** Flags of the other mode would be ignored, and whoever gave one expects it to act. */
-  private void refuseGiven(String why, String... names) {
-    var parsed = spec.commandLine().getParseResult();
-    var given = java.util.Arrays.stream(names).filter(parsed::hasMatchedOption).toList();
-    if (!given.isEmpty()) throw new UserError(why + ": drop " + String.join(" and ", given));
   }
 
   private LoopCosts costs(JsonNode benchJson) throws IOException {

@@ -382,20 +382,25 @@ class StreamCliTest {
     var stream = JsonNodeFactory.instance.objectNode();
     stream.putObject(PpoLoop.SOURCE_STATE);
     var live = checkpoint(dir.resolve("ppo-live"), "ppo", stream); // at update 1
-    var run =
-        run(
-            "ppo",
-            "--sft",
-            sft.toString(),
-            "--reward",
-            "live",
-            "--rm-out",
-            dir.resolve("rm-live").toString(),
-            "--out",
-            live.toString(),
-            "--set",
-            "updates=50",
-            "--resume");
+    java.util.function.Function<List<String>, CliRun> resume =
+        settings -> {
+          var args =
+              new ArrayList<>(
+                  List.of(
+                      "ppo",
+                      "--sft",
+                      sft.toString(),
+                      "--reward",
+                      "live",
+                      "--rm-out",
+                      dir.resolve("rm-live").toString(),
+                      "--out",
+                      live.toString(),
+                      "--resume"));
+          settings.forEach(setting -> args.addAll(List.of("--set", setting)));
+          return run(args.toArray(String[]::new));
+        };
+    var run = resume.apply(List.of("updates=50"));
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err().strip())
         .isEqualTo(
@@ -422,22 +427,7 @@ class StreamCliTest {
 
     // a finished one (the demo --live run again) has nothing to do
     Files.writeString(live.resolve(LiveLoop.FILE), "{}");
-    var again =
-        run(
-            "ppo",
-            "--sft",
-            sft.toString(),
-            "--reward",
-            "live",
-            "--rm-out",
-            dir.resolve("rm-live").toString(),
-            "--out",
-            live.toString(),
-            "--set",
-            "updates=1",
-            "--set",
-            "value_warmup_updates=0",
-            "--resume");
+    var again = resume.apply(List.of("updates=1", "value_warmup_updates=0"));
     assertThat(again.exitCode()).as(again.err()).isZero();
     assertThat(again.out()).contains(live + " already holds all 1 updates: nothing to do");
     assertThat(dir.resolve("rm-live")).doesNotExist();
