@@ -132,10 +132,10 @@ public final class Gpt implements AutoCloseable {
     finalNormBias = parameter("ln_f.bias", rng, Init.ZEROS, d);
     scalarHeadWeight = parameter(SCALAR_HEAD + "weight", rng, Init.NORMAL, 1, d);
     scalarHeadBias = parameter(SCALAR_HEAD + "bias", rng, Init.ZEROS, 1);
-    attentionScale = manager.create(1.0 / Math.sqrt(config.headDim())).toType(dataType, false);
+    attentionScale = converted(manager.create(1.0 / Math.sqrt(config.headDim())));
     var bias = new float[config.vocabSize()];
     for (int token = ByteTokenizer.PAD; token < bias.length; token++) bias[token] = NEVER_EMITTED;
-    outputBias = manager.create(bias).toType(dataType, false);
+    outputBias = converted(manager.create(bias));
     snapshots = new ParameterSnapshots(parameters, dataType, manager);
   }
 
@@ -174,10 +174,23 @@ public final class Gpt implements AutoCloseable {
             case NORMAL, RESIDUAL -> rng.nextGaussian() * std;
           };
     }
-    NDArray array = manager.create(values, shape).toType(dataType, false);
+    NDArray array = converted(manager.create(values, shape));
     array.setName(name);
     parameters.put(name, array);
     return array;
+  }
+
+  /**
+   * A copy of {@code source} in the model's data type, in PyTorch's own memory; {@code source} is
+   * freed at once instead of with the model. (A tensor DJL makes of Java values keeps a direct
+   * buffer of them, JVM direct memory: at GPT-2 small's size the float64 values a loop's models
+   * were drawn in alone filled the JVM's cap, and its actors failed to start.)
+   */
+  private NDArray converted(NDArray source) {
+    try (source) {
+      // toType to the type a tensor already has shares its storage, copy flag or not: duplicate
+      return source.getDataType() == dataType ? source.duplicate() : source.toType(dataType, false);
+    }
   }
 
   public GptConfig config() {

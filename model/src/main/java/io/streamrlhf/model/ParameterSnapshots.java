@@ -19,7 +19,11 @@ final class ParameterSnapshots {
   private final DataType dataType;
   private final NDManager manager;
 
-  /** Reused across loads: an actor loads every policy version the learner publishes. */
+  /**
+   * Reused across loads (an actor loads every policy version the learner publishes); after the
+   * first, the parameters are views of it. Direct memory, capped by the JVM (the launcher lifts the
+   * cap to the machine's memory).
+   */
   private ByteBuffer loadBuffer;
 
   /**
@@ -42,10 +46,12 @@ final class ParameterSnapshots {
   /**
    * Copies {@code snapshot}'s weights into the parameters in place (shapes must match).
    *
-   * <p>float32 on a little-endian host (every CPU we run on): each parameter's bytes go from the
-   * payload into one reused direct buffer and from there into the live tensor, two copies in all;
-   * decoding to temporary tensors first and reading them back would make five. Other data types
-   * take the general path.
+   * <p>float32 on a little-endian host (every CPU we run on): the payload is copied once into a
+   * reused direct buffer, and each parameter becomes a view of its slice (DJL's {@code set} of a
+   * direct buffer on the CPU points the tensor at the buffer rather than copying it), so the buffer
+   * is the model's storage from then on: one per model, never shared, and the next load rewrites
+   * every parameter at once. Decoding to temporary tensors first and reading them back would copy
+   * five times. Other data types take the general path.
    */
   void load(WeightSnapshot snapshot) {
     if (dataType == DataType.FLOAT32 && ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN) {

@@ -47,6 +47,20 @@ class SnapshotTest {
   }
 
   @Test
+  void aNewModelHoldsItsParametersNotTheValuesTheyWereDrawnFrom() {
+    // Each parameter is drawn as float64 values; the tensor made of them stayed attached to the
+    // model beside its float32 copy, twice the model's size again in JVM direct memory, which a
+    // loop of GPT-2-sized models ran out of.
+    try (var model = Gpt.create(SHAPE, 1)) {
+      var held = ((ai.djl.ndarray.BaseNDManager) model.manager()).getManagedArrays();
+      assertThat(held).noneMatch(a -> a.getDataType() == ai.djl.ndarray.types.DataType.FLOAT64);
+      long elements = held.stream().mapToLong(a -> a.getShape().size()).sum();
+      // the parameters, the output bias over the vocabulary and the attention scale
+      assertThat(elements).isEqualTo(model.parameterCount() + SHAPE.vocabSize() + 1);
+    }
+  }
+
+  @Test
   void theSafetensorsHeaderIsWrittenInOneFixedOrder() {
     // Every JVM iterates Map.of in an order of its own: the header must not depend on it, or two
     // checkpoints of the same weights differ byte for byte.

@@ -252,7 +252,10 @@ final class PpoCommand implements Callable<Integer> {
           e -> {});
       return 0;
     } catch (IllegalStateException e) {
-      spec.commandLine().getErr().println("rlhf ppo: " + e.getMessage());
+      var err = spec.commandLine().getErr();
+      err.println("rlhf ppo: " + e.getMessage());
+      // a part that failed for want of memory, say, rather than for a reason the loop reports
+      if (e.getCause() instanceof Error error) error.printStackTrace(err);
       return 1;
     }
   }
