@@ -27,9 +27,10 @@ final class LoopOptions {
       names = "--rm",
       paramLabel = "DIR",
       description =
-          "Reward-model checkpoint directory (rlhf reward's or rlhf reward-trainer's --out); needed with --reward model (the"
-              + " default). With --reward live it is read only by rlhf ppo without --bootstrap or"
-              + " --inproc, whose reward trainer starts from it (else cold from --sft).")
+          "Reward-model checkpoint directory (rlhf reward's or rlhf reward-trainer's --out);"
+              + " needed with --reward model (the default). With --reward live it is read only by"
+              + " rlhf ppo without --bootstrap or --inproc, whose reward trainer starts from it"
+              + " (else cold from --sft).")
   Path rm;
 
   @Option(
