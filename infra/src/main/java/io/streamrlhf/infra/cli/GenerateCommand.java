@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
       "Samples responses (at most 48 new tokens, KV cache, seeded) from a model checkpoint and writes one"
           + " {\"prompt\",\"response\",\"terminated\"} line per sample: the input of rlhf grade.",
       "Prompts file: JSON lines with a \"prompt\" field (as written by rlhf tasks eval-set / sample), or plain"
-          + " text lines (each line is a prompt; its newline is added back). Blank lines are skipped."
+          + " text lines (each line is a prompt; its newline is added back). Blank lines are skipped. An"
+          + " instruction ends with a newline: a prompt without one gets it, unless --continue-text."
     })
 final class GenerateCommand implements Callable<Integer> {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -92,6 +93,13 @@ final class GenerateCommand implements Callable<Integer> {
           "Cut each response at its first newline (how a base model is evaluated, TASKS.md).")
   boolean stopAtNewline;
 
+  @Option(
+      names = "--continue-text",
+      description =
+          "Give the model each prompt exactly as written, with no newline added: to have it continue"
+              + " text (a base model and \"The sky is\") rather than answer an instruction.")
+  boolean continueText;
+
   @Override
   public Integer call() throws Exception {
     if (!(temperature > 0)) throw new UserError("--temperature must be > 0, got " + temperature);
@@ -101,7 +109,7 @@ final class GenerateCommand implements Callable<Integer> {
     StageOptions.requireCheckpoint("--model", model, StageOptions.POLICIES);
     if (!Files.isRegularFile(prompts)) throw new UserError("--prompts: no such file: " + prompts);
     TaskFiles.requireDistinct(out, "--prompts", prompts);
-    var promptList = readPrompts(prompts);
+    var promptList = readPrompts(prompts, continueText);
     if (promptList.isEmpty()) throw new UserError(prompts + " holds no prompts");
     requireRoom(promptList, Checkpoint.modelConfig(model).contextLength());
     var stdout = spec.commandLine().getOut();
@@ -138,7 +146,7 @@ final class GenerateCommand implements Callable<Integer> {
     return JSON.writeValueAsString(node);
   }
 
-  /** A prompt as the model gets it (ending in a newline), and its file and line. */
+  /** A prompt as the model gets it, and its file and line. */
   record Prompt(Path file, int line, String text) {}
 
   /**
@@ -156,7 +164,7 @@ final class GenerateCommand implements Callable<Integer> {
                 + p.line()
                 + ": prompt of "
                 + tokens
-                + " tokens (UTF-8 bytes, its newline included) + "
+                + " tokens (UTF-8 bytes, as the model gets them) + "
                 + Completion.MAX_NEW_TOKENS
                 + " new tokens exceeds the model's context length "
                 + contextLength
@@ -169,9 +177,10 @@ final class GenerateCommand implements Callable<Integer> {
 
   /**
    * The prompts of a file: JSON lines with "prompt", or plain text lines. A line that is not UTF-8,
-   * not JSON, or has no "prompt" string is the user's mistake, named by file:line.
+   * not JSON, or has no "prompt" string is the user's mistake, named by file:line. Each prompt ends
+   * with the newline that closes an instruction, unless {@code asWritten}.
    */
-  static List<Prompt> readPrompts(Path file) {
+  static List<Prompt> readPrompts(Path file, boolean asWritten) {
     var prompts = new ArrayList<Prompt>();
     try {
       Utf8Lines.forEach(
@@ -185,7 +194,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
             if (text.isBlank()) return;
             if (!text.stripLeading().startsWith("{")) {
-              prompts.add(new Prompt(file, line.number(), text + "\n"));
+              prompts.add(new Prompt(file, line.number(), asWritten ? text : text + "\n"));
               return;
             }
             JsonNode node;
@@ -206,11 +215,12 @@ final class GenerateCommand implements Callable<Integer> {
                   file + ":" + line.number() + ": \"prompt\" missing or not a string");
             }
             var promptText = prompt.asText();
-            prompts.add(
-                new Prompt(
-                    file,
-                    line.number(),
-                    promptText.endsWith("\n") ? promptText : promptText + "\n"));
+            if (asWritten && promptText.isEmpty()) {
+              throw new UserError(
+                  file + ":" + line.number() + ": \"prompt\" is empty: nothing to continue");
+            }
+            boolean closed = asWritten || promptText.endsWith("\n");
+            prompts.add(new Prompt(file, line.number(), closed ? promptText : promptText + "\n"));
           });
     } catch (IOException e) {
       throw new UserError("--prompts: cannot read " + file + " (" + e + ")", e);

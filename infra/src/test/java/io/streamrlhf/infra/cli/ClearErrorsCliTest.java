@@ -231,7 +231,7 @@ class ClearErrorsCliTest {
         .isEqualTo(
             "rlhf generate: "
                 + prompts
-                + ":3: prompt of 301 tokens (UTF-8 bytes, its newline included) + 48 new tokens"
+                + ":3: prompt of 301 tokens (UTF-8 bytes, as the model gets them) + 48 new tokens"
                 + " exceeds the model's context length 256; shorten it to at most 208 tokens");
     assertThat(run.out()).as("no batch was sampled").isEmpty();
     assertThat(out).doesNotExist();
