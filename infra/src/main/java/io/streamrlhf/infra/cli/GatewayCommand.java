@@ -79,8 +79,9 @@ final class GatewayCommand implements Callable<Integer> {
       names = "--token",
       paramLabel = "TOKEN",
       description =
-          "Bearer token of the API and the page (default: $RLHF_GATEWAY_TOKEN, else a random one,"
-              + " printed at start).")
+          "Bearer token of the API and the page (default: $"
+              + GatewayToken.ENV
+              + ", else a random one, printed at start).")
   String token;
 
   @Option(
@@ -130,7 +131,7 @@ final class GatewayCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     var out = spec.commandLine().getOut();
-    var givenToken = firstOf(token, System.getenv("RLHF_GATEWAY_TOKEN"));
+    var givenToken = GatewayToken.given(token);
     var apiToken = givenToken != null ? givenToken : GatewaySettings.generateToken();
     var kafka = cluster.access();
     ListenPort.require(host, port); // named as the flag, and free, before the broker is asked

@@ -114,6 +114,15 @@ final class PpoCommand implements Callable<Integer> {
   int port;
 
   @Option(
+      names = "--token",
+      paramLabel = "TOKEN",
+      description =
+          "With --reward live: the labeling page's bearer token (default: $"
+              + GatewayToken.ENV
+              + ", else a random one, printed at start).")
+  String token;
+
+  @Option(
       names = "--swap",
       paramLabel = "WHEN",
       defaultValue = "between-batches",
@@ -148,7 +157,8 @@ final class PpoCommand implements Callable<Integer> {
           "--rm-out",
           "--label-share",
           "--label-rate",
-          "--port");
+          "--port",
+          "--token");
     }
     if (kafka != null) BrokerCheck.require(kafka);
     var store = weightStore.store();
@@ -203,6 +213,7 @@ final class PpoCommand implements Callable<Integer> {
     }
     if (!(labelRate > 0)) throw new UserError("--label-rate must be > 0, got " + labelRate);
     ListenPort.require(GatewaySettings.DEFAULT_HOST, port); // where the gateway will listen
+    GatewayToken.given(token); // a blank one is refused before anything is written
   }
 
   /** The run, with --out locked for it. */
@@ -231,7 +242,7 @@ final class PpoCommand implements Callable<Integer> {
           learner.out(),
           labelShare,
           labelRate,
-          port,
+          new LiveLoop.Page(port, GatewayToken.given(token)),
           out);
       return 0;
     }

@@ -72,13 +72,20 @@ public final class LiveLoop {
   }
 
   /**
+   * Where the labeling page listens and the bearer token it asks for.
+   *
+   * @param port the gateway's HTTP port (0: any free one)
+   * @param token the token the user chose, or null for a generated one (printed)
+   */
+  public record Page(int port, String token) {}
+
+  /**
    * Runs PPO against the live reward model until {@code ppo.updates()}; the reward trainer starts
    * from the reward model in {@code rmStart}, or cold from {@code sftDir} when it is null, and
    * writes its checkpoint to {@code rmOut}.
    *
    * @param labelShare the share of prompts actors send to be ranked
    * @param labelRate simulated labelers' requests per second
-   * @param port the gateway's HTTP port (0: any free one)
    */
   public static Figures run(
       PpoConfig ppo,
@@ -90,7 +97,7 @@ public final class LiveLoop {
       Path ppoOut,
       double labelShare,
       double labelRate,
-      int port,
+      Page page,
       PrintWriter out)
       throws IOException {
     if (!PpoConfig.REWARD_LIVE.equals(ppo.reward())) {
@@ -109,10 +116,10 @@ public final class LiveLoop {
               out.flush();
             }
           };
-      var token = GatewaySettings.generateToken();
+      var token = page.token() != null ? page.token() : GatewaySettings.generateToken();
       var feedback = new Supervisor("live", log);
       // a restart keeps the page's address: the port the first deployment listened on
-      var listenOn = new AtomicInteger(port);
+      var listenOn = new AtomicInteger(page.port());
       var gateway =
           feedback.start(
               "gateway",
@@ -125,7 +132,7 @@ public final class LiveLoop {
       out.printf(
           "live: labeling page at %s (bearer token %s); simulated labelers rank %.1f requests/s"
               + " beside you%n",
-          gateway.url(), token, labelRate);
+          gateway.url(), page.token() != null ? "as given" : token, labelRate);
       var labelerSettings = LabelerSettings.of(bootstrap).withRate(labelRate);
       feedback.start(
           "labelers", () -> new Labelers(SimulatedLabelers.deploy(vertx, labelerSettings, log)));

@@ -38,6 +38,8 @@ class RlStageCliTest {
     var sft = dir.resolve("sft").toString();
     var cases =
         Map.of(
+            "--token must not be blank",
+            new String[] {"--rm-out", dir.resolve("fresh").toString(), "--token", " "},
             "--reward live needs --rm-out DIR for the reward trainer",
             new String[] {},
             dir.resolve("rm") + " already holds a checkpoint: choose another --rm-out",

@@ -356,6 +356,9 @@ class StreamCliTest {
                 List.of("--reward", "oracle", "--rm-out", dir.resolve("rm-live").toString()),
                 "the live loop's flags do nothing with --reward oracle: drop --rm-out"),
             new Case(
+                List.of("--reward", "oracle", "--token", "t"),
+                "the live loop's flags do nothing with --reward oracle: drop --token"),
+            new Case(
                 List.of("--reward", "live", "--bootstrap", "127.0.0.1:1", "--label-share", "0.2"),
                 "with --bootstrap, the live loop's gateway and reward trainer run as their own"
                     + " commands (rlhf gateway, rlhf reward-trainer): drop --label-share"));

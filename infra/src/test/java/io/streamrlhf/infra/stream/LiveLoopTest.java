@@ -11,10 +11,18 @@ import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,7 +66,17 @@ class LiveLoopTest {
 
     var figures =
         LiveLoop.run(
-            ppo, reward, 2, sft, null, rmOut, ppoOut, 1.0, 200, 0, new PrintWriter(log, true));
+            ppo,
+            reward,
+            2,
+            sft,
+            null,
+            rmOut,
+            ppoOut,
+            1.0,
+            200,
+            new LiveLoop.Page(0, null),
+            new PrintWriter(log, true));
 
     System.out.print(log);
     // PPO ran to the end: the actors applied the trainer's signed v0 (they sample nothing before)
@@ -86,7 +104,7 @@ class LiveLoopTest {
     TinyRun.checkpoints(dir); // dir/sft and an offline reward model in dir/rm
     var ppo = ConfigLoader.with(TinyRun.config(2, 0), "reward=live");
     var reward = ConfigLoader.with(OnlineRewardConfig.defaults(), "statistics_samples=8");
-    var log = new StringWriter();
+    var log = new PageProbe("chosen-token");
 
     LiveLoop.run(
         ppo,
@@ -98,14 +116,50 @@ class LiveLoopTest {
         dir.resolve("ppo"),
         1.0,
         200,
-        0,
+        new LiveLoop.Page(0, "chosen-token"),
         new PrintWriter(log, true));
 
+    // the page took the token it was given, and no other; the log does not repeat it
+    assertThat(log.statuses).containsExactly(200, 401);
+    assertThat(log.toString()).contains("(bearer token as given)").doesNotContain("chosen-token");
     assertThat(log.toString())
         .contains("reward-trainer: starting from the reward model in " + dir.resolve("rm"))
         .doesNotContain("cold start")
         .contains("actor-0: reward model v0 applied");
     assertThat(Checkpoint.trainState(dir.resolve("ppo"), TrainState.class).step()).isEqualTo(2);
+  }
+
+  /**
+   * A log that, as the loop prints the labeling page's address, asks the page's API for its status
+   * with the token and with another, while the loop waits on the print.
+   */
+  private static final class PageProbe extends StringWriter {
+    private static final Pattern PAGE = Pattern.compile("labeling page at (\\S+) ");
+    final List<Integer> statuses = new ArrayList<>();
+    private final String token;
+
+    PageProbe(String token) {
+      this.token = token;
+    }
+
+    @Override
+    public synchronized void flush() {
+      var page = PAGE.matcher(toString());
+      if (statuses.isEmpty() && page.find()) {
+        var client = HttpClient.newHttpClient();
+        for (var bearer : List.of(token, "another-token")) {
+          var status =
+              HttpRequest.newBuilder(URI.create(page.group(1) + "api/status"))
+                  .header("Authorization", "Bearer " + bearer)
+                  .build();
+          try {
+            statuses.add(client.send(status, HttpResponse.BodyHandlers.discarding()).statusCode());
+          } catch (IOException | InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+        }
+      }
+    }
   }
 
   @Test
@@ -129,7 +183,7 @@ class LiveLoopTest {
                     dir.resolve("ppo"),
                     1.0,
                     200,
-                    0,
+                    new LiveLoop.Page(0, null),
                     new PrintWriter(new StringWriter(), true)))
         .hasMessageContaining("differ in vocabulary");
     assertThat(dir.resolve("ppo")).as("PPO never started").doesNotExist();
