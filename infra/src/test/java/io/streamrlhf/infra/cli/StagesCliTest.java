@@ -515,52 +515,34 @@ class StagesCliTest {
   void generateContinuesTextAsWrittenOnlyWhenAsked() throws Exception {
     var prompts = dir.resolve("continue.jsonl");
     Files.write(prompts, List.of("{\"prompt\":\"The sky is\"}", "The snow is"));
-    var out = dir.resolve("continued.jsonl");
-    var run =
-        run(
-            "generate",
-            "--model",
-            base.toString(),
-            "--prompts",
-            prompts.toString(),
-            "--out",
-            out.toString(),
-            "--continue-text");
-    assertThat(run.exitCode()).as(run.err()).isZero();
-    var lines = Files.readAllLines(out);
-    assertThat(lines).hasSize(2);
-    assertThat(JSON.readTree(lines.get(0)).get("prompt").asText()).isEqualTo("The sky is");
-    assertThat(JSON.readTree(lines.get(1)).get("prompt").asText()).isEqualTo("The snow is");
-
-    var instructions = dir.resolve("instructions.jsonl");
-    var plain =
-        run(
-            "generate",
-            "--model",
-            base.toString(),
-            "--prompts",
-            prompts.toString(),
-            "--out",
-            instructions.toString());
-    assertThat(plain.exitCode()).as(plain.err()).isZero();
-    assertThat(JSON.readTree(Files.readAllLines(instructions).get(0)).get("prompt").asText())
-        .isEqualTo("The sky is\n");
-
     var empty = dir.resolve("empty.jsonl");
     Files.write(empty, List.of("{\"prompt\":\"\"}"));
-    var refused =
-        run(
-            "generate",
-            "--model",
-            base.toString(),
-            "--prompts",
-            empty.toString(),
-            "--out",
-            dir.resolve("never.jsonl").toString(),
-            "--continue-text");
+    var continued = dir.resolve("continued.jsonl");
+    var answered = dir.resolve("answered.jsonl");
+    var never = dir.resolve("never.jsonl");
+
+    var asWritten = generateFromBase(prompts, continued, "--continue-text");
+    var asInstructions = generateFromBase(prompts, answered);
+    var refused = generateFromBase(empty, never, "--continue-text");
+
+    assertThat(asWritten.exitCode()).as(asWritten.err()).isZero();
+    assertThat(Files.readAllLines(continued))
+        .extracting(line -> JSON.readTree(line).get("prompt").asText())
+        .containsExactly("The sky is", "The snow is");
+    assertThat(asInstructions.exitCode()).as(asInstructions.err()).isZero();
+    assertThat(Files.readAllLines(answered))
+        .extracting(line -> JSON.readTree(line).get("prompt").asText())
+        .containsExactly("The sky is\n", "The snow is\n");
     assertThat(refused.exitCode()).isEqualTo(2);
     assertThat(refused.err()).contains(empty + ":1: \"prompt\" is empty: nothing to continue");
-    assertThat(dir.resolve("never.jsonl")).doesNotExist();
+    assertThat(never).doesNotExist();
+  }
+
+  private CliRun generateFromBase(Path prompts, Path out, String... flags) {
+    var args = new ArrayList<>(List.of("generate", "--model", base.toString()));
+    args.addAll(List.of("--prompts", prompts.toString(), "--out", out.toString()));
+    args.addAll(List.of(flags));
+    return run(args.toArray(String[]::new));
   }
 
   @Test
