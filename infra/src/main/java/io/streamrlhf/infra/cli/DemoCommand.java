@@ -62,11 +62,12 @@ public final class DemoCommand implements Callable<Integer> {
       names = "--live",
       description =
           "Live human feedback instead of the offline reward stage: after SFT, PPO runs with the"
-              + " feedback gateway (its labeling page's address is printed, and the page's bearer token"
-              + " unless $"
+              + " feedback gateway (its labeling page's address is printed, and the page's bearer"
+              + " token unless $"
               + GatewayToken.ENV
-              + " gives one: rank answers there beside the simulated labelers), and a reward trainer that starts cold from SFT and learns"
-              + " only from the rankings as they arrive; actors score with its newest version.")
+              + " gives one: rank answers there beside the simulated labelers), and a reward"
+              + " trainer that starts cold from SFT and learns only from the rankings as they"
+              + " arrive; actors score with its newest version.")
   boolean live;
 
   @Option(
