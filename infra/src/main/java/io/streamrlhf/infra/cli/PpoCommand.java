@@ -225,8 +225,7 @@ final class PpoCommand implements Callable<Integer> {
       java.io.PrintWriter out)
       throws Exception {
     if (livesHere(config) && learner.resume()) { // finished: requireFinishedLive
-      out.printf(
-          "ppo: %s already holds all %d updates: nothing to do%n", learner.out(), config.updates());
+      LocalLoop.sayFinished(out, learner.out(), config);
       return 0;
     }
     if (livesHere(config)) {

@@ -182,8 +182,7 @@ public final class LocalLoop {
     SwapLog swaps = null;
     if (finished(config, outDir)) {
       // the demo run again, say: its figures stay as the run's last process wrote them
-      out.printf("ppo: %s already holds all %d updates: nothing to do%n", outDir, config.updates());
-      out.flush();
+      sayFinished(out, outDir, config);
       return StreamStats.Summary.read(outDir);
     }
     try {
@@ -394,6 +393,12 @@ public final class LocalLoop {
   }
 
   /** {@code outDir} holds the checkpoint of the run's last update and the run's figures. */
+  /** What a resumed run says when its --out already holds every update (a live run's too). */
+  public static void sayFinished(PrintWriter out, Path outDir, PpoConfig config) {
+    out.printf("ppo: %s already holds all %d updates: nothing to do%n", outDir, config.updates());
+    out.flush();
+  }
+
   private static boolean finished(PpoConfig config, Path outDir) throws IOException {
     return Checkpoint.exists(outDir)
         && Checkpoint.trainState(outDir, TrainState.class).step() >= config.updates()
