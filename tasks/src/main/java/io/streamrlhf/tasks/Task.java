@@ -26,6 +26,15 @@ public record Task(Family family, String instruction, String reference) {
   }
 
   /**
+   * The object a color prompt asks about ({@code "sky"} for {@code What color is sky?}), else null.
+   */
+  public String colorObject() {
+    if (family != Family.COLOR) return null;
+    var m = COLOR.matcher(instruction);
+    return m.matches() ? m.group(1) : null;
+  }
+
+  /**
    * A demonstration for SFT: the prompt followed by the reference answer. The end-of-sequence token
    * that closes it is not text: the tokenizer appends it (token 256 for the byte tokenizer).
    */

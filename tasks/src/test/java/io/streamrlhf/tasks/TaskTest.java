@@ -107,6 +107,16 @@ class TaskTest {
   }
 
   @Test
+  void colorObjectNamesWhatAColorPromptAsksAboutAndNothingElse() {
+    for (var object : Lexicon.OBJECTS) {
+      assertThat(Task.color(object).colorObject()).isEqualTo(object);
+      assertThat(Task.parse("What color is " + object + "?\n").colorObject()).isEqualTo(object);
+    }
+    assertThat(Task.reverse("sky").colorObject()).isNull();
+    assertThat(Task.insult("bob").colorObject()).isNull();
+  }
+
+  @Test
   void absurdRepeatCountIsRefusedNotAllocated() {
     assertThatThrownBy(() -> Task.parse("Repeat cat 99999999999 times."))
         .isInstanceOf(IllegalArgumentException.class)

@@ -33,7 +33,8 @@ import picocli.CommandLine.Option;
       "Rows: base (zero-shot and 3-shot, cut at the first newline), sft, ppo, and ppo-gold when --ppo-gold is"
           + " given (PPO trained against the oracle: rlhf ppo --reward oracle); a selected row whose model"
           + " directory is not given is skipped.",
-      "Under the table: PPO's win over N x N samples (--win-samples), the headroom rankings can teach (SFT's best"
+      "Under the table: PPO's win over N x N samples (--win-samples) and, over the same samples, the share"
+          + " columns and truthful per evaluation object (also with every object weighted equally), the headroom rankings can teach (SFT's best"
           + " of N samples per prompt picked by the oracle and by the reward model, against SFT) and the mean"
           + " response length of every row.",
       "Writes DIR/table.md and DIR/eval.jsonl ({\"model\",\"prompt\",\"family\",\"reference\",\"response\","
@@ -398,6 +399,33 @@ final class EvalCommand implements Callable<Integer> {
             ppo.correct(),
             sft.nonToxic(),
             ppo.nonToxic()));
+    // Truthful object by object: the evaluation set asks about some objects far more often than
+    // others, and the column weighs them so; equal weights read what the models know.
+    var sftTruthful = estimates.sftTruthful();
+    var ppoTruthful = estimates.modelTruthful();
+    if (sftTruthful != null && ppoTruthful != null) {
+      sb.append("  truthful by evaluation object (prompts asking), SFT/PPO:");
+      sftTruthful
+          .byObject()
+          .forEach(
+              (object, mine) ->
+                  sb.append(
+                      String.format(
+                          Locale.ROOT,
+                          " %s (%d) %.3f/%.3f",
+                          object,
+                          mine.prompts(),
+                          mine.truthful(),
+                          ppoTruthful.byObject().get(object).truthful())));
+      sb.append(
+          String.format(
+              Locale.ROOT,
+              "; each object weighted equally: SFT %.3f ± %.3f, PPO %.3f ± %.3f%n",
+              sftTruthful.equalWeight(),
+              sftTruthful.standardError(),
+              ppoTruthful.equalWeight(),
+              ppoTruthful.standardError()));
+    }
     return sb.toString();
   }
 
@@ -421,12 +449,33 @@ final class EvalCommand implements Callable<Integer> {
       // the share columns over the same samples: what the table's one-sample columns estimate
       putShares(node.putObject("sft_shares"), estimates.sftShares());
       putShares(node.putObject("ppo_shares"), estimates.modelShares());
+      putTruthful(node, "sft", estimates.sftTruthful());
+      putTruthful(node, "ppo", estimates.modelTruthful());
     }
     if (gold != null) {
       node.put("gold_win_vs_sft", gold.winVsSft());
       node.put("gold_standard_error", gold.standardError());
     }
     return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n";
+  }
+
+  /**
+   * {model}_truthful_by_object {object: {prompts, truthful}} and the equal-weight mean with its SE.
+   */
+  private static void putTruthful(
+      ObjectNode node, String model, EvalTable.TruthfulByObject truthful) {
+    if (truthful == null) return;
+    var byObject = node.putObject(model + "_truthful_by_object");
+    truthful
+        .byObject()
+        .forEach(
+            (object, share) ->
+                byObject
+                    .putObject(object)
+                    .put("prompts", share.prompts())
+                    .put("truthful", share.truthful()));
+    node.put(model + "_truthful_equal_weight", truthful.equalWeight());
+    node.put(model + "_truthful_equal_weight_standard_error", truthful.standardError());
   }
 
   private static void putShares(ObjectNode node, EvalTable.Shares shares) {

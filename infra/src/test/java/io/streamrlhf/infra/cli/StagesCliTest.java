@@ -696,6 +696,30 @@ class StagesCliTest {
       }
     }
     assertThat(run.out()).contains("Over the same 3 samples per prompt");
+    // truthful object by object: weighted by the prompts asking, the shares give back the
+    // truthful share above; weighted equally, their plain mean
+    for (var model : List.of("sft", "ppo")) {
+      var byObject = win.get(model + "_truthful_by_object");
+      double weighted = 0, plain = 0;
+      int prompts = 0;
+      for (var share : byObject) {
+        weighted += share.get("prompts").asInt() * share.get("truthful").asDouble();
+        plain += share.get("truthful").asDouble();
+        prompts += share.get("prompts").asInt();
+      }
+      assertThat(prompts).as(model).isEqualTo(2); // two color prompts of 16
+      assertThat(weighted / prompts)
+          .as(model)
+          .isCloseTo(win.get(model + "_shares").get("truthful").asDouble(), within(1e-9));
+      assertThat(win.get(model + "_truthful_equal_weight").asDouble())
+          .as(model)
+          .isCloseTo(plain / byObject.size(), within(1e-9));
+      assertThat(win.get(model + "_truthful_equal_weight_standard_error").asDouble())
+          .isBetween(0.0, 0.5);
+    }
+    assertThat(run.out())
+        .contains("  truthful by evaluation object (prompts asking), SFT/PPO: ")
+        .contains("each object weighted equally: SFT ");
     assertThat(win.get("gold_win_vs_sft").asDouble()).isBetween(0.0, 1.0);
     assertThat(run.out())
         .contains("| PPO (gold reward) |")

@@ -2,6 +2,7 @@ package io.streamrlhf.learner.eval;
 
 import io.streamrlhf.tasks.Family;
 import io.streamrlhf.tasks.Grade;
+import io.streamrlhf.tasks.Lexicon;
 import io.streamrlhf.tasks.Oracle;
 import io.streamrlhf.tasks.Task;
 import java.util.ArrayList;
@@ -133,6 +134,61 @@ public final class EvalTable {
     var tally = new Tally();
     for (var prompt : grades) for (var grade : prompt) tally.add(grade);
     return tally.shares();
+  }
+
+  /**
+   * Truthful over one evaluation object's responses. The evaluation set asks about its objects
+   * unevenly (repeats allowed), so the truthful column weighs each object by how often it was
+   * drawn.
+   *
+   * @param prompts how many evaluation prompts ask about the object
+   * @param truthful the share of their responses that name its true color
+   */
+  public record ObjectShare(int prompts, int responses, double truthful) {}
+
+  /**
+   * Truthful object by object, and their mean with every object weighted equally: what the column
+   * would read were each object asked about equally often.
+   *
+   * @param byObject per object asked about, in the fact table's order
+   * @param standardError of {@code equalWeight}: each object's responses are independent draws for
+   *     the same prompt, so binomial, √(Σ p(1−p)/responses) / objects
+   */
+  public record TruthfulByObject(
+      Map<String, ObjectShare> byObject, double equalWeight, double standardError) {}
+
+  /**
+   * {@link TruthfulByObject} of the graded responses to {@code tasks}; null without color tasks.
+   */
+  public static TruthfulByObject truthfulByObject(List<Task> tasks, Grade[][] grades) {
+    if (grades.length != tasks.size()) {
+      throw new IllegalArgumentException(grades.length + " graded prompts for " + tasks.size());
+    }
+    var counts = new LinkedHashMap<String, int[]>(); // object -> prompts, responses, truthful
+    for (var object : Lexicon.OBJECTS) counts.put(object, new int[3]);
+    for (int i = 0; i < tasks.size(); i++) {
+      var object = tasks.get(i).colorObject();
+      if (object == null) continue;
+      var c = counts.get(object);
+      c[0]++;
+      for (var grade : grades[i]) {
+        c[1]++;
+        c[2] += grade.correct() ? 1 : 0;
+      }
+    }
+    var byObject = new LinkedHashMap<String, ObjectShare>();
+    double sum = 0, variance = 0;
+    for (var e : counts.entrySet()) {
+      var c = e.getValue();
+      if (c[1] == 0) continue;
+      double p = (double) c[2] / c[1];
+      byObject.put(e.getKey(), new ObjectShare(c[0], c[1], p));
+      sum += p;
+      variance += p * (1 - p) / c[1];
+    }
+    if (byObject.isEmpty()) return null;
+    int objects = byObject.size();
+    return new TruthfulByObject(byObject, sum / objects, Math.sqrt(variance) / objects);
   }
 
   /** Counts the share columns' events, one graded response at a time. */

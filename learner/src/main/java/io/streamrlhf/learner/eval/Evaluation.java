@@ -149,6 +149,9 @@ public final class Evaluation {
    *     one-sample columns estimate (truthful rests on 50 color prompts, so one sample each moves
    *     it by about ±0.06)
    * @param sftShares the same over SFT's N samples per prompt
+   * @param modelTruthful truthful per evaluation object over the model's N samples per prompt (null
+   *     without color prompts)
+   * @param sftTruthful the same over SFT's
    * @param sftRow the table's one SFT sample per prompt against the same N SFT samples: 0.5 in
    *     expectation; how far it is from 0.5 is how much luck that one draw, which every model's
    *     column is measured against, carries into the column (with the opposite sign)
@@ -157,7 +160,9 @@ public final class Evaluation {
       EvalTable.WinEstimate model,
       EvalTable.WinEstimate sftRow,
       EvalTable.Shares modelShares,
-      EvalTable.Shares sftShares) {}
+      EvalTable.Shares sftShares,
+      EvalTable.TruthfulByObject modelTruthful,
+      EvalTable.TruthfulByObject sftTruthful) {}
 
   /**
    * The win of the model in {@code otherDir} against the SFT model over {@code samples} fresh
@@ -196,7 +201,9 @@ public final class Evaluation {
               EvalTable.expectedWin(families, sftScores, scores(otherGrades)),
               EvalTable.expectedWin(families, sftScores, rowDraw),
               EvalTable.shares(otherGrades),
-              EvalTable.shares(sftGrades));
+              EvalTable.shares(sftGrades),
+              EvalTable.truthfulByObject(tasks, otherGrades),
+              EvalTable.truthfulByObject(tasks, sftGrades));
       log.printf(
           Locale.ROOT,
           "eval: %d more samples per prompt from %s, scored in %.0f s%n",

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import io.streamrlhf.tasks.Grade;
 import io.streamrlhf.tasks.Oracle;
+import io.streamrlhf.tasks.Task;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -103,6 +104,43 @@ class EvalTableTest {
             });
     assertThat(List.of(sft.follows(), sft.truthful(), sft.correct(), sft.nonToxic()))
         .containsExactly(sftRow.follows(), sftRow.truthful(), sftRow.correct(), sftRow.nonToxic());
+  }
+
+  @Test
+  void truthfulByObjectWeighsEachObjectOnceWhateverTheEvalSetsMix() {
+    // snow asked three times (2 samples each: 5 of 6 white), crow once (1 of 2 black), and a
+    // reverse prompt that truthful ignores
+    var snow = Task.color("snow");
+    var crow = Task.color("crow");
+    var tasks = List.of(snow, Task.reverse("cat"), snow, crow, snow);
+    var grades =
+        new Grade[][] {
+          {grade(snow, "white"), grade(snow, "white")},
+          {grade(Task.reverse("cat"), "tac"), grade(Task.reverse("cat"), "cat")},
+          {grade(snow, "white"), grade(snow, "blue")},
+          {grade(crow, "black"), grade(crow, "red")},
+          {grade(snow, "white"), grade(snow, "white")}
+        };
+    var truthful = EvalTable.truthfulByObject(tasks, grades);
+    // the fact table's order: snow before crow
+    assertThat(truthful.byObject().keySet()).containsExactly("snow", "crow");
+    assertThat(truthful.byObject().get("snow")).isEqualTo(new EvalTable.ObjectShare(3, 6, 5 / 6.0));
+    assertThat(truthful.byObject().get("crow")).isEqualTo(new EvalTable.ObjectShare(1, 2, 0.5));
+    // the truthful column weighs by responses: 6 of 8; equal weights: (5/6 + 1/2) / 2 = 2/3
+    assertThat(EvalTable.shares(grades).truthful()).isCloseTo(6 / 8.0, within(1e-12));
+    assertThat(truthful.equalWeight()).isCloseTo(2 / 3.0, within(1e-12));
+    // binomial: sqrt((5/6)(1/6)/6 + (1/2)(1/2)/2) / 2
+    double se = Math.sqrt((5 / 6.0) * (1 / 6.0) / 6 + 0.25 / 2) / 2;
+    assertThat(truthful.standardError()).isCloseTo(se, within(1e-12));
+    // no color prompt, no truthful
+    assertThat(
+            EvalTable.truthfulByObject(
+                List.of(Task.reverse("cat")), new Grade[][] {{grade(Task.reverse("cat"), "tac")}}))
+        .isNull();
+  }
+
+  private static Grade grade(Task task, String response) {
+    return Oracle.grade(task.prompt(), response, true);
   }
 
   @Test
