@@ -213,8 +213,11 @@ final class PpoCommand implements Callable<Integer> {
     }
     if (!(labelRate > 0)) throw new UserError("--label-rate must be > 0, got " + labelRate);
     ListenPort.require(GatewaySettings.DEFAULT_HOST, port); // where the gateway will listen
-    GatewayToken.given(token); // a blank one is refused before anything is written
+    pageToken = GatewayToken.given(token); // a blank one is refused before anything is written
   }
+
+  /** The labeling page's token as {@link #checkLiveOptions} resolved it; null: the page makes one. */
+  private String pageToken;
 
   /** The run, with --out locked for it. */
   private int run(
@@ -241,7 +244,7 @@ final class PpoCommand implements Callable<Integer> {
           learner.out(),
           labelShare,
           labelRate,
-          new LiveLoop.Page(port, GatewayToken.given(token)),
+          new LiveLoop.Page(port, pageToken),
           out);
       return 0;
     }
