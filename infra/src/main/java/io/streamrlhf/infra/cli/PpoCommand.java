@@ -216,7 +216,9 @@ final class PpoCommand implements Callable<Integer> {
     pageToken = GatewayToken.given(token); // a blank one is refused before anything is written
   }
 
-  /** The labeling page's token as {@link #checkLiveOptions} resolved it; null: the page makes one. */
+  /**
+   * The labeling page's token as {@link #checkLiveOptions} resolved it; null: the page makes one.
+   */
   private String pageToken;
 
   /** The run, with --out locked for it. */
