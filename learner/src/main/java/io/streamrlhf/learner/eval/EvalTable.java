@@ -142,7 +142,8 @@ public final class EvalTable {
    * drawn.
    *
    * @param prompts how many evaluation prompts ask about the object
-   * @param truthful the share of their responses that name its true color
+   * @param responses how many responses to them were graded (prompts × samples per prompt)
+   * @param truthful the share of those responses that name its true color
    */
   public record ObjectShare(int prompts, int responses, double truthful) {}
 
