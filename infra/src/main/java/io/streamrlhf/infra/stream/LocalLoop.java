@@ -392,13 +392,13 @@ public final class LocalLoop {
     return ids;
   }
 
-  /** {@code outDir} holds the checkpoint of the run's last update and the run's figures. */
   /** What a resumed run says when its --out already holds every update (a live run's too). */
   public static void sayFinished(PrintWriter out, Path outDir, PpoConfig config) {
     out.printf("ppo: %s already holds all %d updates: nothing to do%n", outDir, config.updates());
     out.flush();
   }
 
+  /** {@code outDir} holds the checkpoint of the run's last update and the run's figures. */
   private static boolean finished(PpoConfig config, Path outDir) throws IOException {
     return Checkpoint.exists(outDir)
         && Checkpoint.trainState(outDir, TrainState.class).step() >= config.updates()
