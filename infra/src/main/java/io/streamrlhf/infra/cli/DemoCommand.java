@@ -31,9 +31,10 @@ import picocli.CommandLine.Option;
           + " their last checkpoint (a finished one has nothing left to do), so a demo run again"
           + " continues where it stopped.",
       "Preset tiny (default) takes 7-12 minutes on an idle 2-core machine (AMD EPYC, Intel Xeon), more"
-          + " under load; full is the documented reproduction (the small model and longer schedules, at most about 90"
-          + " minutes), and adds the gold-reward PPO row: PPO trained against the oracle itself (ppo"
-          + " --reward oracle), to tell the RL machinery from the reward model."
+          + " under load; full is the documented reproduction (the small model and longer"
+          + " schedules, at most about 90 minutes), and adds the gold-reward PPO row: PPO trained"
+          + " against the oracle itself (ppo --reward oracle), to tell the RL machinery from the"
+          + " reward model."
     })
 public final class DemoCommand implements Callable<Integer> {
 
