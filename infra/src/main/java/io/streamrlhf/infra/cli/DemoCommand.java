@@ -167,7 +167,7 @@ public final class DemoCommand implements Callable<Integer> {
       var rmLive = workdir.resolve("rm-live");
       var ppoLive = workdir.resolve("ppo-live");
       var evalLive = workdir.resolve("eval-live");
-      // its reward trainer starts only once: a live run stopped before its end starts over
+      // its reward trainer starts only once: a live run stopped before its end cannot continue
       if (!Files.exists(ppoLive.resolve(LiveLoop.FILE))
           && (Checkpoint.exists(ppoLive) || Checkpoint.exists(rmLive))) {
         throw new UserError(
