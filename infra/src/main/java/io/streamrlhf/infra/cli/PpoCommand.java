@@ -205,6 +205,13 @@ final class PpoCommand implements Callable<Integer> {
   private void checkLiveOptions() {
     if (rmOut == null)
       throw new UserError("--reward live needs --rm-out DIR for the reward trainer");
+    var rm = rmOut.toAbsolutePath().normalize();
+    var ppo = learner.out().toAbsolutePath().normalize();
+    if (rm.startsWith(ppo) || ppo.startsWith(rm)) {
+      // two writers of checkpoints in one directory: each would take the other's for its own
+      throw new UserError(
+          "--rm-out " + rmOut + " and --out " + learner.out() + " must not hold one another");
+    }
     if (Checkpoint.exists(rmOut)) {
       throw new UserError(rmOut + " already holds a checkpoint: choose another --rm-out");
     }

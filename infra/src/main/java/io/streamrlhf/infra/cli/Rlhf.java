@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -73,7 +74,20 @@ public final class Rlhf implements Runnable {
     var cli = new CommandLine(new Rlhf());
     cli.setExecutionExceptionHandler(new UserErrors());
     cli.setParameterExceptionHandler(UserErrors::onBadParameters);
+    // after the subcommands exist, so that it reaches every one of them
+    cli.registerConverter(Path.class, Rlhf::path);
     return cli;
+  }
+
+  /**
+   * A path option's value. An empty one would resolve to the working directory, and an {@code --out
+   * ""} would write a checkpoint among whatever files are there.
+   */
+  static Path path(String text) {
+    if (text.isBlank())
+      throw new CommandLine.TypeConversionException(
+          "an empty path, which would mean the working directory: give one");
+    return Path.of(text);
   }
 
   static final class Version implements CommandLine.IVersionProvider {

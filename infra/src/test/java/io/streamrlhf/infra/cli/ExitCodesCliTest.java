@@ -81,6 +81,21 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void anEmptyPathIsRefusedRatherThanReadAsTheWorkingDirectory(@TempDir Path dir) {
+    for (var args :
+        new String[][] {
+          {"pretrain", "--out", ""},
+          {"eval", "--models", "sft", "--sft", dir.toString(), "--out", " "},
+          {"generate", "--model", "", "--prompts", "p.txt", "--out", "o.jsonl"},
+        }) {
+      var run = run(args);
+      assertThat(run.exitCode()).as(String.join(" ", args)).isEqualTo(2);
+      assertThat(run.err().lines().findFirst().orElseThrow())
+          .contains("an empty path, which would mean the working directory");
+    }
+  }
+
+  @Test
   void aMissingConfigFileIsTheUsersMistake(@TempDir Path dir) {
     var run =
         run(

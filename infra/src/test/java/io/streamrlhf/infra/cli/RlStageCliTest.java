@@ -45,7 +45,11 @@ class RlStageCliTest {
             dir.resolve("rm") + " already holds a checkpoint: choose another --rm-out",
             new String[] {"--rm-out", dir.resolve("rm").toString()},
             "--label-share must be in (0, 1], got 0.0",
-            new String[] {"--rm-out", dir.resolve("fresh").toString(), "--label-share", "0"});
+            new String[] {"--rm-out", dir.resolve("fresh").toString(), "--label-share", "0"},
+            "--rm-out " + out + " and --out " + out + " must not hold one another",
+            new String[] {"--rm-out", out},
+            "--rm-out " + out + "/rm and --out " + out + " must not hold one another",
+            new String[] {"--rm-out", out + "/rm"});
     for (var c : cases.entrySet()) {
       var args = new ArrayList<>(List.of("ppo", "--sft", sft, "--reward", "live", "--out", out));
       args.addAll(List.of(c.getValue()));

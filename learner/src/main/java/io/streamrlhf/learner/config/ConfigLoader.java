@@ -246,8 +246,12 @@ public final class ConfigLoader {
       expected = "an integer";
       ok = value.isIntegralNumber();
     } else if (current.isNumber()) {
-      expected = "a number";
+      expected = "a finite number";
       ok = value.isNumber();
+      // 1e400 parses as Infinity, which no setting means
+      if (ok && !Double.isFinite(value.doubleValue()))
+        throw new IllegalArgumentException(
+            "invalid value for " + key + ": too large for a double (it reads as Infinity)");
     } else {
       expected = "text";
       ok = value.isTextual();
@@ -267,6 +271,18 @@ public final class ConfigLoader {
     JsonNode node;
     try {
       node = mapper.readTree(file.toFile());
+    } catch (JsonProcessingException e) {
+      // the parser's own message runs to a dozen lines of context: its first line and where
+      var where = e.getLocation();
+      throw new IllegalArgumentException(
+          "cannot parse config file "
+              + file
+              + (where != null
+                  ? " at line " + where.getLineNr() + ", column " + where.getColumnNr()
+                  : "")
+              + ": "
+              + e.getOriginalMessage().lines().findFirst().orElse("malformed"),
+          e);
     } catch (IOException e) {
       throw new IllegalArgumentException(
           "cannot read config file " + file + ": " + e.getMessage(), e);

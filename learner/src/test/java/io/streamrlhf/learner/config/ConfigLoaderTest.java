@@ -68,7 +68,7 @@ class ConfigLoaderTest {
   void illTypedOrOutOfRangeValuesFailWithTheKeyNamed() {
     assertThatThrownBy(
             () -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("learning_rate=fast")))
-        .hasMessage("invalid value \"fast\" for learning_rate: expected a number");
+        .hasMessage("invalid value \"fast\" for learning_rate: expected a finite number");
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("updates=2.5")))
         .hasMessage("invalid value 2.5 for updates: expected an integer");
     assertThatThrownBy(
@@ -83,6 +83,37 @@ class ConfigLoaderTest {
         .hasMessage("--set expects key=value, got 'clip_ratio'");
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("reward=human")))
         .hasMessage("reward must be model, oracle or live, got human");
+  }
+
+  @Test
+  void numbersTooLargeForADoubleAreRejectedNotReadAsInfinity() throws Exception {
+    // Jackson reads 1e400 as Infinity, which would train to NaN and save a config no resume reads
+    assertThatThrownBy(
+            () -> ConfigLoader.load(SftConfig.defaults(), null, List.of("learning_rate=1e400")))
+        .hasMessage(
+            "invalid value for learning_rate: too large for a double (it reads as Infinity)");
+    var json = dir.resolve("sft.json");
+    Files.writeString(json, "{\"optimizer\": {\"learning_rate\": 1e400}}");
+    assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), json, List.of()))
+        .hasMessageContaining("too large for a double");
+    var yaml = dir.resolve("sft.yaml");
+    Files.writeString(yaml, "learning_rate: -1.0e+400\n");
+    assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), yaml, List.of()))
+        .hasMessageContaining("too large for a double");
+  }
+
+  @Test
+  void aMalformedFileIsReportedInOneLineWithWhereItBroke() throws Exception {
+    var yaml = dir.resolve("ppo.yaml");
+    Files.writeString(yaml, "updates: 5\n  clip_ratio: [0.1\n");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), yaml, List.of()))
+        .hasMessageStartingWith("cannot parse config file " + yaml + " at line ")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    var json = dir.resolve("ppo.json");
+    Files.writeString(json, "{\"updates\": 5,,}");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), json, List.of()))
+        .hasMessageStartingWith("cannot parse config file " + json + " at line 1, column ")
+        .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
   }
 
   @Test
