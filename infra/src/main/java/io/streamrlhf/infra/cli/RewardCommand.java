@@ -49,6 +49,7 @@ final class RewardCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var config = stage.config(RewardConfig.defaults(), List.of());
     StageOptions.requireCheckpoint("--sft", sft, "sft");
+    stage.input("--sft", sft); // its samples are ranked and its likelihood is in the score
     var out = spec.commandLine().getOut();
     stage.start(config, out);
     try (var notice = StopNotice.register("reward", stage.out, spec.commandLine().getErr())) {

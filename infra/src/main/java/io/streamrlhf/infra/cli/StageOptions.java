@@ -1,18 +1,22 @@
 package io.streamrlhf.infra.cli;
 
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.StageConfig;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -186,12 +190,69 @@ final class StageOptions {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** Prints the effective config and saves it as --out's config.json: the start of a run. */
+  /** The file in --out that names the input models a run began with. */
+  static final String INPUTS_FILE = "inputs.json";
+
+  /** What {@link #INPUTS_FILE} says of one input model. */
+  record Input(String path, String weightsSha256) {}
+
+  private final Map<String, Input> inputs = new LinkedHashMap<>();
+
+  /**
+   * An input model the run reads beyond its start ({@code flag}'s value: the reference policy, the
+   * reward model), recorded in --out by {@link #start}. On --resume it must hold the weights the
+   * run began with: another one would change the run's reference or reward halfway, silently.
+   */
+  void input(String flag, Path dir) {
+    String sha;
+    try {
+      sha = Checkpoint.weightsSha256(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the weights in " + dir, e);
+    }
+    var was = resume ? recordedInputs().get(flag) : null;
+    if (was != null && !was.weightsSha256().equals(sha)) {
+      throw new UserError(
+          "--resume: "
+              + out
+              + " began with "
+              + flag
+              + " "
+              + was.path()
+              + ", and "
+              + dir
+              + " holds other weights (SHA-256 "
+              + sha.substring(0, 12)
+              + "…, not "
+              + was.weightsSha256().substring(0, 12)
+              + "…): resume with the run's own "
+              + flag
+              + ", or start a new run in another --out");
+    }
+    inputs.put(flag, new Input(dir.toAbsolutePath().normalize().toString(), sha));
+  }
+
+  /** The inputs --out's run began with; none for a run saved before they were recorded. */
+  private Map<String, Input> recordedInputs() {
+    var file = out.resolve(INPUTS_FILE);
+    if (!Files.isRegularFile(file)) return Map.of();
+    try {
+      return Json.MAPPER.readValue(file.toFile(), new TypeReference<Map<String, Input>>() {});
+    } catch (IOException e) {
+      throw new UserError("--resume: " + file + " does not parse (" + e.getMessage() + ")", e);
+    }
+  }
+
+  /**
+   * Prints the effective config and saves it as --out's config.json, with the inputs given to
+   * {@link #input}: the start of a run.
+   */
   void start(StageConfig config, PrintWriter log) {
     log.println(ConfigLoader.describe(config));
     log.flush();
     try {
       ConfigLoader.save(config, out);
+      if (!inputs.isEmpty()) Json.writeAtomically(inputs, out.resolve(INPUTS_FILE));
     } catch (IOException e) {
       throw new UserError(
           "cannot write "

@@ -351,6 +351,71 @@ class StagesCliTest {
   }
 
   @Test
+  void aResumeIsRefusedAnInputModelWithOtherWeightsAndAcceptsTheSameOneMoved() throws Exception {
+    String[] tiny = {
+      "--set", "training_prompts=8", "--set", "held_out_prompts=4", "--set", "prompts_per_batch=4"
+    };
+    var out = dir.resolve("rm-inputs");
+    var fresh =
+        run(concat(new String[] {"reward", "--sft", sft.toString(), "--out", out + ""}, tiny));
+    assertThat(fresh.exitCode()).as(fresh.err()).isZero();
+    assertThat(Files.readString(out.resolve("inputs.json")))
+        .contains("\"--sft\"", "\"weights_sha256\"", sft.toString());
+
+    // another SFT model: the same stage from the same base with another seed
+    var other = dir.resolve("sft-other");
+    var sftOther =
+        run(
+            "sft",
+            "--base",
+            base.toString(),
+            "--out",
+            other.toString(),
+            "--set",
+            "steps=1",
+            "--set",
+            "demonstrations_per_batch=2",
+            "--set",
+            "warmup_steps=1",
+            "--set",
+            "seed=7");
+    assertThat(sftOther.exitCode()).as(sftOther.err()).isZero();
+    var inputs = Files.readString(out.resolve("inputs.json"));
+    var refused =
+        run(
+            concat(
+                new String[] {"reward", "--sft", other + "", "--out", out + "", "--resume"}, tiny));
+    assertThat(refused.exitCode()).isEqualTo(2);
+    assertThat(refused.err().strip())
+        .startsWith("rlhf reward: --resume: " + out + " began with --sft " + sft + ", and " + other)
+        .endsWith("resume with the run's own --sft, or start a new run in another --out");
+    assertThat(Files.readString(out.resolve("inputs.json"))).isEqualTo(inputs);
+
+    // the same weights under another path are the same input
+    var moved = dir.resolve("sft-moved");
+    copyTree(sft, moved);
+    var resumed =
+        run(
+            concat(
+                new String[] {"reward", "--sft", moved + "", "--out", out + "", "--resume"}, tiny));
+    assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+  }
+
+  private static String[] concat(String[] a, String[] b) {
+    var all = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, all, a.length, b.length);
+    return all;
+  }
+
+  private static void copyTree(Path from, Path to) throws java.io.IOException {
+    try (var paths = Files.walk(from)) {
+      for (var p : paths.toList()) {
+        Files.copy(p, to.resolve(from.relativize(p).toString()));
+      }
+    }
+  }
+
+  @Test
   void aResumeThatWouldEndBeforeItsCheckpointIsRefusedBeforeWriting() throws Exception {
     var config = Files.readString(base.resolve("config.json"));
     var run = run("pretrain", "--out", base.toString(), "--resume", "--set", "steps=1");

@@ -225,6 +225,15 @@ public final class Checkpoint {
     return new Saved<>(modelConfig, weights, optimizer, readState(step, expectedStage, stateType));
   }
 
+  /**
+   * The SHA-256 (hex) of the weights in force in {@code dir}: which model it holds, wherever the
+   * directory has moved; a run that trains from or against it records this to be resumed with the
+   * same one.
+   */
+  public static String weightsSha256(Path dir) throws IOException {
+    return sha256(Files.readAllBytes(stepDirectory(dir).resolve(WEIGHTS)));
+  }
+
   /** The shape of the model saved in {@code dir}. */
   public static GptConfig modelConfig(Path dir) throws IOException {
     return GptConfig.fromJson(Files.readString(stepDirectory(dir).resolve(MODEL_CONFIG)));
