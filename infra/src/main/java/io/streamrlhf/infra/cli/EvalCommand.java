@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.eval.EvalTable;
 import io.streamrlhf.learner.eval.Evaluation;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.EvalSet;
 import java.io.IOException;
@@ -132,6 +133,21 @@ final class EvalCommand implements Callable<Integer> {
               + " below the table; 0 turns it off.")
   int winSamples;
 
+  /**
+   * --out must take eval's files before minutes of sampling, and must not be a model's directory,
+   * whose files they would sit among (and a stage would then take for another program's).
+   */
+  private void requireWritableOut() {
+    if (Checkpoint.exists(out))
+      throw new UserError("--out " + out + " holds a checkpoint: give eval a directory of its own");
+    try {
+      Files.createDirectories(out);
+      Files.deleteIfExists(Files.createTempFile(out, ".eval-", ".tmp"));
+    } catch (IOException e) {
+      throw new UserError("cannot write in --out " + out + " (" + e + "): choose another --out", e);
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
     if (!(temperature > 0 && Double.isFinite(temperature)))
@@ -211,10 +227,10 @@ final class EvalCommand implements Callable<Integer> {
               .flatMap(l -> l.stream().limit(perFamily))
               .toList();
     }
+    requireWritableOut();
     var stdout = spec.commandLine().getOut();
     var settings = new Evaluation.Settings(temperature, seed, promptsPerBatch);
     var records = Evaluation.run(tasks, rows, models, settings, stdout);
-    Files.createDirectories(out);
     try (var writer = Files.newBufferedWriter(out.resolve("eval.jsonl"), StandardCharsets.UTF_8)) {
       for (var r : records) {
         writer.write(recordLine(r));

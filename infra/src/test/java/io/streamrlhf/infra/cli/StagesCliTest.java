@@ -466,6 +466,27 @@ class StagesCliTest {
   }
 
   @Test
+  void evalRefusesAnOutItCannotWriteOrThatHoldsAModelBeforeSampling() throws Exception {
+    var sftFiles = Files.list(sft).map(p -> p.getFileName().toString()).sorted().toList();
+    var intoModel = run("eval", "--models", "sft", "--sft", sft + "", "--out", sft + "");
+    assertThat(intoModel.exitCode()).isEqualTo(2);
+    assertThat(intoModel.err().strip())
+        .isEqualTo(
+            "rlhf eval: --out " + sft + " holds a checkpoint: give eval a directory of its own");
+    assertThat(Files.list(sft).map(p -> p.getFileName().toString()).sorted().toList())
+        .isEqualTo(sftFiles);
+    // a parent that is a file: unwritable even for root
+    var file = Files.writeString(dir.resolve("eval-parent"), "a file");
+    var unwritable =
+        run("eval", "--models", "sft", "--sft", sft + "", "--out", file.resolve("eval") + "");
+    assertThat(unwritable.exitCode()).isEqualTo(2);
+    assertThat(unwritable.err().strip())
+        .startsWith("rlhf eval: cannot write in --out " + file.resolve("eval"))
+        .endsWith("choose another --out")
+        .doesNotContain("eval: row"); // refused before any sampling
+  }
+
+  @Test
   void aRewardModelIsRefusedWhereALanguageModelSamples() throws Exception {
     var prompts = Files.writeString(dir.resolve("rm-prompts.txt"), "Reverse cat.\n");
     var generate =
