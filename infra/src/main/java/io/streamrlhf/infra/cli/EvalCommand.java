@@ -140,12 +140,7 @@ final class EvalCommand implements Callable<Integer> {
   private void requireWritableOut() {
     if (Checkpoint.exists(out))
       throw new UserError("--out " + out + " holds a checkpoint: give eval a directory of its own");
-    try {
-      Files.createDirectories(out);
-      Files.deleteIfExists(Files.createTempFile(out, ".eval-", ".tmp"));
-    } catch (IOException e) {
-      throw new UserError("cannot write in --out " + out + " (" + e + "): choose another --out", e);
-    }
+    StageOptions.requireWritable(out);
   }
 
   @Override

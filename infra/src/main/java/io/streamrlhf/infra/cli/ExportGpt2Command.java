@@ -49,6 +49,7 @@ final class ExportGpt2Command implements Callable<Integer> {
       if (Files.exists(out.resolve(name)))
         throw new UserError("--out " + out + " already holds " + name + ": choose another --out");
     }
+    StageOptions.requireWritable(out);
     try (var gpt = Checkpoint.loadModel(model)) {
       Gpt2Weights.write(gpt, out);
       spec.commandLine()

@@ -264,6 +264,19 @@ final class StageOptions {
     }
   }
 
+  /**
+   * Creates the output directory {@code out} of a command that writes its files only at the end,
+   * and checks that a file can be made there: a refusal then comes before the work, not after it.
+   */
+  static void requireWritable(Path out) {
+    try {
+      Files.createDirectories(out);
+      Files.deleteIfExists(Files.createTempFile(out, ".rlhf-", ".tmp"));
+    } catch (IOException e) {
+      throw new UserError("cannot write in --out " + out + " (" + e + "): choose another --out", e);
+    }
+  }
+
   /** The commands whose checkpoints are language models, which a policy's row or sampler takes. */
   static final String[] POLICIES = {"pretrain", "sft", "ppo"};
 
@@ -277,6 +290,8 @@ final class StageOptions {
    */
   static void requireCheckpoint(String flag, Path dir, String... writtenBy) {
     var wanted = "give a directory written by rlhf " + String.join(" or rlhf ", writtenBy);
+    if (Files.isDirectory(dir) && !Files.isReadable(dir))
+      throw new UserError(flag + " " + dir + " cannot be read (permission denied)");
     if (!Checkpoint.exists(dir))
       throw new UserError(flag + " " + dir + " holds no checkpoint: " + wanted);
     String stage;

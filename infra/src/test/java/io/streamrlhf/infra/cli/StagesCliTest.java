@@ -244,6 +244,12 @@ class StagesCliTest {
     assertThat(reward.err())
         .contains(
             "holds a reward checkpoint: give a directory written by rlhf pretrain or rlhf sft or rlhf ppo");
+    var underAFile = Files.writeString(dir.resolve("gpt2-parent"), "a file").resolve("gpt2");
+    var unwritable = run("export-gpt2", "--model", sft + "", "--out", underAFile + "");
+    assertThat(unwritable.exitCode()).isEqualTo(2);
+    assertThat(unwritable.err().strip())
+        .startsWith("rlhf export-gpt2: cannot write in --out " + underAFile)
+        .doesNotContain("\n");
 
     var continued = dir.resolve("from-gpt2");
     var args = new ArrayList<>(List.of(tinyPretrain(continued)));
