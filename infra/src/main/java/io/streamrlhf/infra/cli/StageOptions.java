@@ -298,8 +298,16 @@ final class StageOptions {
     try {
       stage = Checkpoint.trainState(dir, TrainState.class).stage();
     } catch (IOException | RuntimeException e) {
+      var reason = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
       throw new UserError(
-          flag + " " + dir + " holds a checkpoint that cannot be read: " + wanted, e);
+          flag
+              + " "
+              + dir
+              + " holds a checkpoint that cannot be read ("
+              + (reason.isBlank() ? e.getClass().getSimpleName() : reason)
+              + "): restore it from a copy, or "
+              + wanted,
+          e);
     }
     if (!List.of(writtenBy).contains(stage)) {
       throw new UserError(flag + " " + dir + " holds a " + stage + " checkpoint: " + wanted);

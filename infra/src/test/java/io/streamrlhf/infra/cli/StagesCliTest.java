@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.config.SftConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -490,6 +491,25 @@ class StagesCliTest {
         .startsWith("rlhf eval: cannot write in --out " + file.resolve("eval"))
         .endsWith("choose another --out")
         .doesNotContain("eval: row"); // refused before any sampling
+  }
+
+  @Test
+  void aCorruptInputModelIsNamedWithWhatIsWrongInOneLine() throws Exception {
+    var corrupt = dir.resolve("sft-corrupt");
+    copyTree(sft, corrupt);
+    var step = Checkpoint.latest(corrupt).directory();
+    var weights = corrupt.resolve(step).resolve(Checkpoint.WEIGHTS);
+    var bytes = Files.readAllBytes(weights);
+    bytes[bytes.length / 2] ^= (byte) 0xff;
+    Files.write(weights, bytes);
+    var run = run("reward", "--sft", corrupt + "", "--out", dir.resolve("rm-from-corrupt") + "");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .startsWith("rlhf reward: --sft " + corrupt + " holds a checkpoint that cannot be read (")
+        .contains("weights.bin fails its SHA-256")
+        .contains("restore it from a copy")
+        .doesNotContain("\n");
+    assertThat(dir.resolve("rm-from-corrupt")).doesNotExist();
   }
 
   @Test
