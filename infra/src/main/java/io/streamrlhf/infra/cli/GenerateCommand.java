@@ -108,7 +108,8 @@ final class GenerateCommand implements Callable<Integer> {
     if (promptsPerBatch < 1)
       throw new UserError("--prompts-per-batch must be >= 1, got " + promptsPerBatch);
     StageOptions.requireCheckpoint("--model", model, StageOptions.POLICIES);
-    if (!Files.isRegularFile(prompts)) throw new UserError("--prompts: no such file: " + prompts);
+    if (!Files.isRegularFile(prompts))
+      throw new UserError("--prompts: " + TaskFiles.notAFile(prompts));
     TaskFiles.requireDistinct(out, "--prompts", prompts);
     var promptList = readPrompts(prompts, continueText);
     if (promptList.isEmpty()) throw new UserError(prompts + " holds no prompts");

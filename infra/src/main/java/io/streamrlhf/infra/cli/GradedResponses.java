@@ -23,7 +23,7 @@ final class GradedResponses {
   /** Calls {@code each} for every gradable line, in file order; returns how many were skipped. */
   static int read(Path in, PrintWriter err, Consumer<Graded> each) {
     if (!Files.isRegularFile(in)) {
-      throw new UserError("no such file: " + in);
+      throw new UserError(TaskFiles.notAFile(in));
     }
     int[] skipped = {0};
     try {

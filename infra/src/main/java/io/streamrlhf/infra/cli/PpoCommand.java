@@ -141,6 +141,7 @@ final class PpoCommand implements Callable<Integer> {
     if (inproc && weightStore.dir != null)
       throw new UserError("--inproc shares the policy in memory: drop --weights-store");
     if (inproc) GivenFlags.refuse(spec, "--inproc runs no actors", "--actors", "--swap");
+    if (inproc) GivenFlags.refuse(spec, "--inproc samples every batch on-policy already", "--sync");
     if (bootstrap == null && kafkaConfig.file != null)
       throw new UserError(
           "--kafka-config applies to a cluster named by --bootstrap (the embedded broker is"

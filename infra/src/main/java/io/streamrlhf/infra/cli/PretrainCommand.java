@@ -121,7 +121,7 @@ final class PretrainCommand implements Callable<Integer> {
 
   /** A corpus file must be there, UTF-8, and hold some text: else the user named the wrong one. */
   private static void requireText(Path file) {
-    if (!Files.isRegularFile(file)) throw new UserError("--corpus: no such file: " + file);
+    if (!Files.isRegularFile(file)) throw new UserError("--corpus: " + TaskFiles.notAFile(file));
     try {
       if (CorpusFile.read(file).stream().allMatch(String::isBlank))
         throw new UserError("--corpus " + file + " holds no text");

@@ -208,7 +208,7 @@ final class StageOptions {
     try {
       sha = Checkpoint.weightsSha256(dir);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the weights in " + dir, e);
+      return; // the model's load reports what is wrong with it, in the command's own words
     }
     var was = resume ? recordedInputs().get(flag) : null;
     if (was != null && !was.weightsSha256().equals(sha)) {

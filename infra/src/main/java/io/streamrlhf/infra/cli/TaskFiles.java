@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.Jsonl;
 import io.streamrlhf.tasks.Task;
 import java.io.BufferedWriter;
@@ -82,12 +83,34 @@ final class TaskFiles {
       for (int hops = 0; Files.isSymbolicLink(target) && hops < 40; hops++) {
         target = target.getParent().resolve(Files.readSymbolicLink(target)).normalize();
       }
+      requireOutsideCheckpoints(out, target);
       Files.createDirectories(target.getParent());
       var partial = target.resolveSibling(target.getFileName() + ".partial");
       partial.toFile().deleteOnExit(); // a run stopped by a signal leaves no partial file behind
       return new Output(target, partial, Files.newBufferedWriter(partial, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UserError("cannot write " + out + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Why an input file cannot be read as one: missing, or a directory. */
+  static String notAFile(Path file) {
+    return Files.isDirectory(file)
+        ? file + " is a directory: give a file"
+        : "no such file: " + file;
+  }
+
+  /**
+   * Refuses a file among a checkpoint's own (its directory or a step directory of it): written
+   * there, it could replace config.json or latest.json and leave a run that cannot be resumed.
+   */
+  private static void requireOutsideCheckpoints(Path out, Path target) {
+    var parent = target.getParent();
+    for (var dir : new Path[] {parent, parent.getParent()}) {
+      if (dir != null && Checkpoint.exists(dir)) {
+        throw new UserError(
+            "--out " + out + " is inside the checkpoint in " + dir + ": give a file outside it");
+      }
     }
   }
 

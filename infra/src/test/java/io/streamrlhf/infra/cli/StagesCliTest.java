@@ -513,6 +513,21 @@ class StagesCliTest {
   }
 
   @Test
+  void aFileOutputAmongACheckpointsOwnFilesIsRefused() throws Exception {
+    var prompts = Files.writeString(dir.resolve("into-ckpt.txt"), "Reverse cat.\n");
+    var config = Files.readString(sft.resolve("config.json"));
+    var step = sft.resolve(Checkpoint.latest(sft).directory());
+    for (var out : List.of(sft.resolve("config.json"), step.resolve("samples.jsonl"))) {
+      var run = run("generate", "--model", sft + "", "--prompts", prompts + "", "--out", out + "");
+      assertThat(run.exitCode()).as(out.toString()).isEqualTo(2);
+      assertThat(run.err().strip())
+          .startsWith("rlhf generate: --out " + out + " is inside the checkpoint in ");
+    }
+    assertThat(Files.readString(sft.resolve("config.json"))).isEqualTo(config);
+    assertThat(step.resolve("samples.jsonl")).doesNotExist();
+  }
+
+  @Test
   void aRewardModelIsRefusedWhereALanguageModelSamples() throws Exception {
     var prompts = Files.writeString(dir.resolve("rm-prompts.txt"), "Reverse cat.\n");
     var generate =

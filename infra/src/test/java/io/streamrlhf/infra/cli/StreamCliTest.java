@@ -350,6 +350,9 @@ class StreamCliTest {
                 List.of("--rm", rm.toString(), "--inproc", "--actors", "3", "--swap", "in-flight"),
                 "--inproc runs no actors: drop --actors and --swap"),
             new Case(
+                List.of("--rm", rm.toString(), "--inproc", "--sync"),
+                "--inproc samples every batch on-policy already: drop --sync"),
+            new Case(
                 List.of("--rm", rm.toString(), "--port", "9000"),
                 "the live loop's flags do nothing with --reward model: drop --port"),
             new Case(
