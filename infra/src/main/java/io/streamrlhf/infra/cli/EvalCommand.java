@@ -140,6 +140,8 @@ final class EvalCommand implements Callable<Integer> {
   private void requireWritableOut() {
     if (Checkpoint.exists(out))
       throw new UserError("--out " + out + " holds a checkpoint: give eval a directory of its own");
+    // a step directory: the run's next checkpoint would delete it, eval's files with it
+    TaskFiles.requireOutsideCheckpoints(out, out.toAbsolutePath().normalize().resolve("table.md"));
     StageOptions.requireWritable(out);
   }
 

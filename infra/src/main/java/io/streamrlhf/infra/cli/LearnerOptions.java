@@ -45,10 +45,10 @@ final class LearnerOptions {
               + " through Kafka (without --inproc)");
     }
     models.requireModels(config, trainsRewardHere);
-    // the KL reference, and the reward (or the proxy beside the gold one): fixed for the whole run
+    // the KL reference and the reward model: fixed for the whole run (a live reward is trained
+    // by the run itself, and the oracle reads no --rm)
     stage.input("--sft", models.sft);
-    if (models.rm != null && !PpoConfig.REWARD_LIVE.equals(config.reward()))
-      stage.input("--rm", models.rm);
+    if (PpoConfig.REWARD_MODEL.equals(config.reward())) stage.input("--rm", models.rm);
     if (stage.resume) {
       boolean streamed = stage.savedState().extra().has(PpoLoop.SOURCE_STATE);
       if (throughKafka && !streamed) {

@@ -204,13 +204,16 @@ final class StageOptions {
    * run began with: another one would change the run's reference or reward halfway, silently.
    */
   void input(String flag, Path dir) {
+    var was = resume ? recordedInputs().get(flag) : null;
     String sha;
     try {
       sha = Checkpoint.weightsSha256(dir);
-    } catch (IOException e) {
-      return; // the model's load reports what is wrong with it, in the command's own words
+    } catch (IOException | RuntimeException e) {
+      // the model's load reports what is wrong with it, in the command's own words; the record
+      // stays as it was
+      if (was != null) inputs.put(flag, was);
+      return;
     }
-    var was = resume ? recordedInputs().get(flag) : null;
     if (was != null && !was.weightsSha256().equals(sha)) {
       throw new UserError(
           "--resume: "

@@ -69,6 +69,7 @@ final class TaskFiles {
     try {
       var parent = out.toAbsolutePath().getParent();
       if (parent != null) {
+        requireOutsideCheckpoints(out, out.toAbsolutePath().normalize());
         Files.createDirectories(parent);
       }
       // a device or pipe, and /dev/stdout whatever it stands for, are written in place
@@ -104,12 +105,16 @@ final class TaskFiles {
    * Refuses a file among a checkpoint's own (its directory or a step directory of it): written
    * there, it could replace config.json or latest.json and leave a run that cannot be resumed.
    */
-  private static void requireOutsideCheckpoints(Path out, Path target) {
+  static void requireOutsideCheckpoints(Path out, Path target) {
     var parent = target.getParent();
     for (var dir : new Path[] {parent, parent.getParent()}) {
       if (dir != null && Checkpoint.exists(dir)) {
         throw new UserError(
-            "--out " + out + " is inside the checkpoint in " + dir + ": give a file outside it");
+            "--out "
+                + out
+                + " is inside the checkpoint in "
+                + dir
+                + ": choose an --out outside it");
       }
     }
   }

@@ -480,6 +480,17 @@ class StagesCliTest {
     assertThat(intoModel.err().strip())
         .isEqualTo(
             "rlhf eval: --out " + sft + " holds a checkpoint: give eval a directory of its own");
+    // a step directory: the run's next checkpoint would delete it with eval's files
+    var step = sft.resolve(Checkpoint.latest(sft).directory());
+    var intoStep = run("eval", "--models", "sft", "--sft", sft + "", "--out", step + "");
+    assertThat(intoStep.exitCode()).isEqualTo(2);
+    assertThat(intoStep.err().strip())
+        .isEqualTo(
+            "rlhf eval: --out "
+                + step
+                + " is inside the checkpoint in "
+                + sft
+                + ": choose an --out outside it");
     assertThat(Files.list(sft).map(p -> p.getFileName().toString()).sorted().toList())
         .isEqualTo(sftFiles);
     // a parent that is a file: unwritable even for root
@@ -517,7 +528,11 @@ class StagesCliTest {
     var prompts = Files.writeString(dir.resolve("into-ckpt.txt"), "Reverse cat.\n");
     var config = Files.readString(sft.resolve("config.json"));
     var step = sft.resolve(Checkpoint.latest(sft).directory());
-    for (var out : List.of(sft.resolve("config.json"), step.resolve("samples.jsonl"))) {
+    for (var out :
+        List.of(
+            sft.resolve("config.json"),
+            step.resolve("samples.jsonl"),
+            sft.resolve("sub").resolve("samples.jsonl"))) {
       var run = run("generate", "--model", sft + "", "--prompts", prompts + "", "--out", out + "");
       assertThat(run.exitCode()).as(out.toString()).isEqualTo(2);
       assertThat(run.err().strip())
@@ -525,6 +540,7 @@ class StagesCliTest {
     }
     assertThat(Files.readString(sft.resolve("config.json"))).isEqualTo(config);
     assertThat(step.resolve("samples.jsonl")).doesNotExist();
+    assertThat(sft.resolve("sub")).as("refused before any directory is made").doesNotExist();
   }
 
   @Test

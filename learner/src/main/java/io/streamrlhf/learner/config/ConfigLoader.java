@@ -251,7 +251,11 @@ public final class ConfigLoader {
       // 1e400 parses as Infinity, which no setting means
       if (ok && !Double.isFinite(value.doubleValue()))
         throw new IllegalArgumentException(
-            "invalid value for " + key + ": too large for a double (it reads as Infinity)");
+            "invalid value for "
+                + key
+                + ": not a finite number (it reads as "
+                + value.doubleValue()
+                + ")");
     } else {
       expected = "text";
       ok = value.isTextual();

@@ -231,7 +231,13 @@ public final class Checkpoint {
    * same one.
    */
   public static String weightsSha256(Path dir) throws IOException {
-    return sha256(Files.readAllBytes(stepDirectory(dir).resolve(WEIGHTS)));
+    var step = stepDirectory(dir); // checked against its manifest, when it has one
+    var manifest = step.resolve(MANIFEST);
+    if (Files.isRegularFile(manifest)) {
+      var entry = Json.MAPPER.readValue(manifest.toFile(), Manifest.class).files().get(WEIGHTS);
+      if (entry != null) return entry.sha256();
+    }
+    return sha256(Files.readAllBytes(step.resolve(WEIGHTS)));
   }
 
   /** The shape of the model saved in {@code dir}. */
