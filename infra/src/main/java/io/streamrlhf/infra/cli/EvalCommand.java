@@ -141,7 +141,7 @@ final class EvalCommand implements Callable<Integer> {
     if (Checkpoint.exists(out))
       throw new UserError("--out " + out + " holds a checkpoint: give eval a directory of its own");
     // a step directory: the run's next checkpoint would delete it, eval's files with it
-    TaskFiles.requireOutsideCheckpoints(out, out.toAbsolutePath().normalize().resolve("table.md"));
+    TaskFiles.requireOutsideCheckpoints(out, out.toAbsolutePath().normalize());
     StageOptions.requireWritable(out);
   }
 

@@ -69,7 +69,7 @@ final class TaskFiles {
     try {
       var parent = out.toAbsolutePath().getParent();
       if (parent != null) {
-        requireOutsideCheckpoints(out, out.toAbsolutePath().normalize());
+        requireOutsideCheckpoints(out, out.toAbsolutePath().normalize().getParent());
         Files.createDirectories(parent);
       }
       // a device or pipe, and /dev/stdout whatever it stands for, are written in place
@@ -84,7 +84,7 @@ final class TaskFiles {
       for (int hops = 0; Files.isSymbolicLink(target) && hops < 40; hops++) {
         target = target.getParent().resolve(Files.readSymbolicLink(target)).normalize();
       }
-      requireOutsideCheckpoints(out, target);
+      requireOutsideCheckpoints(out, target.getParent());
       Files.createDirectories(target.getParent());
       var partial = target.resolveSibling(target.getFileName() + ".partial");
       partial.toFile().deleteOnExit(); // a run stopped by a signal leaves no partial file behind
@@ -102,12 +102,12 @@ final class TaskFiles {
   }
 
   /**
-   * Refuses a file among a checkpoint's own (its directory or a step directory of it): written
-   * there, it could replace config.json or latest.json and leave a run that cannot be resumed.
+   * Refuses an output written into {@code into} (absolute) when that is a checkpoint's directory or
+   * a step directory of one: there it could replace config.json or latest.json and leave a run that
+   * cannot be resumed, or be deleted with the step by the run's next checkpoint.
    */
-  static void requireOutsideCheckpoints(Path out, Path target) {
-    var parent = target.getParent();
-    for (var dir : new Path[] {parent, parent.getParent()}) {
+  static void requireOutsideCheckpoints(Path out, Path into) {
+    for (var dir : new Path[] {into, into.getParent()}) {
       if (dir != null && Checkpoint.exists(dir)) {
         throw new UserError(
             "--out "
