@@ -11,8 +11,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.HexFormat;
@@ -48,10 +52,12 @@ import java.util.stream.Stream;
  *
  * <p>Reading verifies the manifest: a checkpoint in force whose files do not match it (a torn or
  * overwritten file, a disk that lied about fsync) gives way to the previous one, with a warning on
- * standard error; a pointer that does not parse gives way to the newest intact step directory.
- * Everything a stage resumes from is in one step directory, so falling back is consistent: a
- * streaming trainer's offsets and applied-id log length come from the same checkpoint (the log is
- * cut back to the length it records).
+ * standard error; a pointer that does not parse gives way to the newest intact step directory. A
+ * step directory found intact is not hashed again by the same process while each of its files keeps
+ * its size, modification time and inode (a GPT-2-sized checkpoint is 1 GB to hash, and a stage
+ * reads its inputs several times as it starts). Everything a stage resumes from is in one step
+ * directory, so falling back is consistent: a streaming trainer's offsets and applied-id log length
+ * come from the same checkpoint (the log is cut back to the length it records).
  *
  * <p>Anything that needs "the model of stage X" calls {@link #loadModel(Path)}, and a reward model
  * with the scoring its stage chose {@link #loadRewardModel(Path, Gpt)}: an actor loads its own
@@ -81,6 +87,23 @@ public final class Checkpoint {
    * The step directory this process last wrote into each directory: known intact, not re-hashed.
    */
   private static final Map<Path, String> WRITTEN = new ConcurrentHashMap<>();
+
+  /**
+   * Step directories this process found intact, with what each of their files looked like then:
+   * while nothing has changed they are not hashed again.
+   */
+  private static final Map<Path, Map<String, Stamp>> VERIFIED = new ConcurrentHashMap<>();
+
+  /** How old a file's modification time must be for its stamp to stand for its content. */
+  private static final Duration SETTLED = Duration.ofSeconds(2);
+
+  /** What a file looks like without reading it: a rewrite changes at least one of these. */
+  private record Stamp(long bytes, FileTime modified, Object inode) {
+    static Stamp of(Path file) throws IOException {
+      var attributes = Files.readAttributes(file, BasicFileAttributes.class);
+      return new Stamp(attributes.size(), attributes.lastModifiedTime(), attributes.fileKey());
+    }
+  }
 
   private Checkpoint() {}
 
@@ -237,7 +260,7 @@ public final class Checkpoint {
       var entry = Json.MAPPER.readValue(manifest.toFile(), Manifest.class).files().get(WEIGHTS);
       if (entry != null) return entry.sha256();
     }
-    return sha256(Files.readAllBytes(step.resolve(WEIGHTS)));
+    return sha256(step.resolve(WEIGHTS));
   }
 
   /** The shape of the model saved in {@code dir}. */
@@ -400,30 +423,51 @@ public final class Checkpoint {
     if (!Files.exists(file)) {
       return Files.isDirectory(step) ? null : step.getFileName() + " is missing";
     }
+    // each file's stamp is taken before it is read: a file changed after its stamp is hashed again
+    var started = Instant.now();
+    var stamps = new TreeMap<String, Stamp>();
     Manifest manifest;
     try {
+      stamps.put(MANIFEST, Stamp.of(file));
       manifest = Json.MAPPER.readValue(file.toFile(), Manifest.class);
     } catch (IOException | RuntimeException e) {
       return MANIFEST + " does not parse";
     }
+    try {
+      for (var name : manifest.files().keySet()) stamps.put(name, Stamp.of(step.resolve(name)));
+    } catch (IOException missing) {
+      stamps = null; // hashing below names the file
+    }
+    var key = key(step);
+    if (stamps != null && stamps.equals(VERIFIED.get(key))) return null;
+    VERIFIED.remove(key);
     for (var entry : manifest.files().entrySet()) {
       var path = step.resolve(entry.getKey());
-      byte[] bytes;
+      long bytes;
+      String actual;
       try {
-        bytes = Files.readAllBytes(path);
+        bytes = Files.size(path);
+        if (bytes != entry.getValue().bytes()) {
+          return entry.getKey()
+              + " holds "
+              + bytes
+              + " bytes, the manifest "
+              + entry.getValue().bytes();
+        }
+        actual = sha256(path);
       } catch (IOException e) {
         return entry.getKey() + " cannot be read";
       }
-      if (bytes.length != entry.getValue().bytes()) {
-        return entry.getKey()
-            + " holds "
-            + bytes.length
-            + " bytes, the manifest "
-            + entry.getValue().bytes();
-      }
-      if (!sha256(bytes).equals(entry.getValue().sha256())) {
+      if (!actual.equals(entry.getValue().sha256())) {
         return entry.getKey() + " fails its SHA-256";
       }
+    }
+    // as git does with its index: a file modified within a clock tick of now might change again
+    // without its modification time moving, so only files settled for a while are remembered
+    var settled = started.minus(SETTLED);
+    if (stamps != null
+        && stamps.values().stream().allMatch(s -> s.modified().toInstant().isBefore(settled))) {
+      VERIFIED.put(key, stamps);
     }
     return null;
   }
@@ -465,9 +509,23 @@ public final class Checkpoint {
     return inForce(dir).directory();
   }
 
+  /** The SHA-256 (hex) of a file, read in blocks rather than held whole on the heap. */
+  private static String sha256(Path file) throws IOException {
+    var digest = sha256();
+    var block = new byte[1 << 20];
+    try (var in = Files.newInputStream(file)) {
+      for (int n; (n = in.read(block)) > 0; ) digest.update(block, 0, n);
+    }
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
   private static String sha256(byte[] bytes) {
+    return HexFormat.of().formatHex(sha256().digest(bytes));
+  }
+
+  private static MessageDigest sha256() {
     try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java 17 runtime provides SHA-256", e);
     }
@@ -486,6 +544,7 @@ public final class Checkpoint {
   }
 
   private static void deleteTree(Path path) throws IOException {
+    VERIFIED.remove(key(path)); // a directory made again under this name is hashed afresh
     if (!Files.exists(path)) return;
     try (Stream<Path> walk = Files.walk(path)) {
       for (var p : walk.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
