@@ -1,7 +1,9 @@
 package io.streamrlhf.tasks;
 
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
+import java.util.NoSuchElementException;
 
 /**
  * SFT demonstrations (InstructGPT step 1) as TASKS.md's simulated labelers write them: 70% the
@@ -28,12 +30,33 @@ public final class Demonstrations {
    * copy is written anew.
    */
   public static List<Demonstration> pool(long seed, int n) {
-    var prompts = new TrainingPrompts(SplitMix64.stream(seed, "demonstrations"));
     var demos = new ArrayList<Demonstration>(n);
-    for (int i = 0; i < n; i++) {
-      demos.add(write(prompts.next(), SplitMix64.stream(seed, "demonstration-writer-" + i)));
-    }
+    drawn(seed, n).forEach(demos::add);
     return demos;
+  }
+
+  /**
+   * The same first {@code n} demonstrations as {@link #pool}, each written only when it is reached:
+   * a file of millions of demonstrations is written without holding them all.
+   */
+  public static Iterable<Demonstration> drawn(long seed, int n) {
+    return () ->
+        new Iterator<>() {
+          private final TrainingPrompts prompts =
+              new TrainingPrompts(SplitMix64.stream(seed, "demonstrations"));
+          private int i;
+
+          @Override
+          public boolean hasNext() {
+            return i < n;
+          }
+
+          @Override
+          public Demonstration next() {
+            if (i >= n) throw new NoSuchElementException();
+            return write(prompts.next(), SplitMix64.stream(seed, "demonstration-writer-" + i++));
+          }
+        };
   }
 
   /** One labeler's demonstration of {@code task}: the kind by its share, then the text. */

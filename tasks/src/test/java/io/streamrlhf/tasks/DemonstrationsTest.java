@@ -3,6 +3,7 @@ package io.streamrlhf.tasks;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashSet;
 import java.util.Map;
@@ -110,5 +111,15 @@ class DemonstrationsTest {
     var large = Demonstrations.pool(5, 1_000);
     assertThat(large.subList(0, 100)).isEqualTo(small);
     assertThat(Demonstrations.pool(6, 100)).isNotEqualTo(small);
+  }
+
+  @Test
+  void aPoolOfAnySizeIsDrawnOnlyAsFarAsItIsRead() {
+    // a pool of 2^31 - 1 demonstrations, held whole, would not fit in the heap
+    var first = new ArrayList<Demonstration>();
+    var huge = Demonstrations.drawn(5, Integer.MAX_VALUE).iterator();
+    for (int i = 0; i < 100; i++) first.add(huge.next());
+    assertThat(first).isEqualTo(Demonstrations.pool(5, 100));
+    assertThat(Demonstrations.drawn(5, 3)).hasSize(3);
   }
 }

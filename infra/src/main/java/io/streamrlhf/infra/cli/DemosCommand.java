@@ -52,7 +52,7 @@ final class DemosCommand implements Runnable {
     }
     try (var file = TaskFiles.create(out)) {
       var writer = file.writer();
-      for (var demo : Demonstrations.pool(seed, n)) {
+      for (var demo : Demonstrations.drawn(seed, n)) {
         writer.write(Jsonl.demonstrationLine(demo));
         writer.write('\n');
       }

@@ -4,7 +4,7 @@ import io.streamrlhf.tasks.Family;
 import io.streamrlhf.tasks.Task;
 import io.streamrlhf.tasks.TrainingPrompts;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -53,10 +53,12 @@ final class SampleCommand implements Runnable {
     }
     var only = family.equalsIgnoreCase("all") ? null : family(family);
     var prompts = new TrainingPrompts(seed);
-    var tasks = new ArrayList<Task>(n);
-    for (int i = 0; i < n; i++) {
-      tasks.add(only == null ? prompts.next() : prompts.next(only));
-    }
+    // drawn as they are written: a file of millions of prompts is not held in memory
+    Iterable<Task> tasks =
+        () ->
+            Stream.generate(() -> only == null ? prompts.next() : prompts.next(only))
+                .limit(n)
+                .iterator();
     TaskFiles.writeTasks(out, tasks);
     spec.commandLine()
         .getOut()
