@@ -52,13 +52,14 @@ final class SampleCommand implements Runnable {
       throw new UserError("--n must be >= 0, got " + n);
     }
     var only = family.equalsIgnoreCase("all") ? null : family(family);
-    var prompts = new TrainingPrompts(seed);
     // drawn as they are written: a file of millions of prompts is not held in memory
     Iterable<Task> tasks =
-        () ->
-            Stream.generate(() -> only == null ? prompts.next() : prompts.next(only))
-                .limit(n)
-                .iterator();
+        () -> {
+          var prompts = new TrainingPrompts(seed);
+          return Stream.generate(() -> only == null ? prompts.next() : prompts.next(only))
+              .limit(n)
+              .iterator();
+        };
     TaskFiles.writeTasks(out, tasks);
     spec.commandLine()
         .getOut()

@@ -15,6 +15,7 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
@@ -24,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 /**
@@ -54,10 +56,10 @@ import java.util.stream.Stream;
  * overwritten file, a disk that lied about fsync) gives way to the previous one, with a warning on
  * standard error; a pointer that does not parse gives way to the newest intact step directory. A
  * step directory found intact is not hashed again by the same process while each of its files keeps
- * its size, modification time and inode (a GPT-2-sized checkpoint is 1 GB to hash, and a stage
- * reads its inputs several times as it starts). Everything a stage resumes from is in one step
- * directory, so falling back is consistent: a streaming trainer's offsets and applied-id log length
- * come from the same checkpoint (the log is cut back to the length it records).
+ * its size, inode, modification and status-change times (a GPT-2-sized checkpoint is 1 GB to hash,
+ * and a stage reads its inputs several times as it starts). Everything a stage resumes from is in
+ * one step directory, so falling back is consistent: a streaming trainer's offsets and applied-id
+ * log length come from the same checkpoint (the log is cut back to the length it records).
  *
  * <p>Anything that needs "the model of stage X" calls {@link #loadModel(Path)}, and a reward model
  * with the scoring its stage chose {@link #loadRewardModel(Path, Gpt)}: an actor loads its own
@@ -94,15 +96,54 @@ public final class Checkpoint {
    */
   private static final Map<Path, Map<String, Stamp>> VERIFIED = new ConcurrentHashMap<>();
 
-  /** How old a file's modification time must be for its stamp to stand for its content. */
+  /**
+   * How old a file's times must be for its stamp to stand for its content: a rewrite within the
+   * filesystem's clock tick (a few ms) can leave them as they were. The JVM's clock is compared
+   * with the filesystem's, which a network filesystem's skew could defeat.
+   */
   private static final Duration SETTLED = Duration.ofSeconds(2);
 
-  /** What a file looks like without reading it: a rewrite changes at least one of these. */
-  private record Stamp(long bytes, FileTime modified, Object inode) {
+  /** What "now" is for {@link #SETTLED}; tests set it to see the memo with no waiting. */
+  private static volatile Clock clock = Clock.systemUTC();
+
+  /** Files hashed by {@link #damage} in this process, for tests to see what the memo saved. */
+  private static final AtomicLong FILES_HASHED = new AtomicLong();
+
+  /**
+   * What a file looks like without reading it. A write moves its modification and status-change
+   * times; the modification time can be put back (as {@code cp -p} or {@code touch -r} do) but the
+   * status-change time cannot, where the filesystem keeps one. A byte flipped by a failing disk,
+   * with no write, changes none of these: within one process it goes unseen once checked.
+   */
+  private record Stamp(long bytes, FileTime modified, FileTime changed, Object inode) {
     static Stamp of(Path file) throws IOException {
       var attributes = Files.readAttributes(file, BasicFileAttributes.class);
-      return new Stamp(attributes.size(), attributes.lastModifiedTime(), attributes.fileKey());
+      FileTime changed;
+      try {
+        changed = (FileTime) Files.getAttribute(file, "unix:ctime");
+      } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
+        changed = null;
+      }
+      return new Stamp(
+          attributes.isRegularFile() ? attributes.size() : -1,
+          attributes.lastModifiedTime(),
+          changed,
+          attributes.fileKey());
     }
+
+    boolean settledBefore(Instant instant) {
+      return modified.toInstant().isBefore(instant)
+          && (changed == null || changed.toInstant().isBefore(instant));
+    }
+  }
+
+  static void clock(Clock now) {
+    clock = now;
+  }
+
+  /** How many files this process has hashed to check a step directory against its manifest. */
+  static long filesHashed() {
+    return FILES_HASHED.get();
   }
 
   private Checkpoint() {}
@@ -424,7 +465,7 @@ public final class Checkpoint {
       return Files.isDirectory(step) ? null : step.getFileName() + " is missing";
     }
     // each file's stamp is taken before it is read: a file changed after its stamp is hashed again
-    var started = Instant.now();
+    var started = clock.instant();
     var stamps = new TreeMap<String, Stamp>();
     Manifest manifest;
     try {
@@ -446,7 +487,9 @@ public final class Checkpoint {
       long bytes;
       String actual;
       try {
-        bytes = Files.size(path);
+        var attributes = Files.readAttributes(path, BasicFileAttributes.class);
+        if (!attributes.isRegularFile()) return entry.getKey() + " is not a file";
+        bytes = attributes.size();
         if (bytes != entry.getValue().bytes()) {
           return entry.getKey()
               + " holds "
@@ -455,6 +498,7 @@ public final class Checkpoint {
               + entry.getValue().bytes();
         }
         actual = sha256(path);
+        FILES_HASHED.incrementAndGet();
       } catch (IOException e) {
         return entry.getKey() + " cannot be read";
       }
@@ -462,11 +506,9 @@ public final class Checkpoint {
         return entry.getKey() + " fails its SHA-256";
       }
     }
-    // as git does with its index: a file modified within a clock tick of now might change again
-    // without its modification time moving, so only files settled for a while are remembered
+    // a file written within a clock tick of now might change again without its times moving
     var settled = started.minus(SETTLED);
-    if (stamps != null
-        && stamps.values().stream().allMatch(s -> s.modified().toInstant().isBefore(settled))) {
+    if (stamps != null && stamps.values().stream().allMatch(s -> s.settledBefore(settled))) {
       VERIFIED.put(key, stamps);
     }
     return null;

@@ -9,36 +9,48 @@ import io.streamrlhf.model.GptConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Clock;
 import java.time.Instant;
+import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
-import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A step directory found intact is remembered by what its files look like (size, modification time,
- * inode), so a stage that reads its inputs several times hashes them once; any change of those is
- * hashed again, and so is a file too freshly written for its modification time to tell.
+ * A step directory found intact is remembered by what its files look like (size, inode,
+ * modification and status-change times), so a stage that reads its inputs several times hashes them
+ * once; any write is hashed again, and so is a file too freshly written for its times to tell.
  */
 class CheckpointVerificationTest {
   private static final GptConfig SHAPE = new GptConfig(260, 16, 8, 1, 2);
+  private static final int FILES = 4; // model.json, weights.bin, optimizer.bin, train-state.json
 
   record Step(String stage, long step, JsonNode extra) implements Checkpoint.State {}
 
+  @AfterEach
+  void realTime() {
+    Checkpoint.clock(Clock.systemUTC());
+  }
+
   @Test
-  void aSettledCheckpointIsHashedOnceAndAgainWhenAFileChanges(@TempDir Path dir) throws Exception {
+  void aSettledCheckpointIsHashedOnceUntilAFileIsWritten(@TempDir Path dir) throws Exception {
     var weights = write(dir);
-    var anHourAgo = FileTime.from(Instant.now().minus(1, ChronoUnit.HOURS));
-    settle(dir, anHourAgo);
-    assertThat(Checkpoint.inForce(dir).fallback()).isNull(); // hashed and found intact
+    Checkpoint.clock(Clock.fixed(Instant.now().plus(1, ChronoUnit.HOURS), ZoneOffset.UTC));
 
-    // a byte flipped behind the file's back, its size, time and inode kept: the stamp stands
-    flipAByte(weights);
-    Files.setLastModifiedTime(weights, anHourAgo);
+    long before = Checkpoint.filesHashed();
     assertThat(Checkpoint.inForce(dir).fallback()).isNull();
+    assertThat(Checkpoint.inForce(dir).fallback()).isNull();
+    assertThat(Checkpoint.weightsSha256(dir)).isNotEmpty();
+    assertThat(Checkpoint.filesHashed() - before)
+        .as("hashed on the first read only")
+        .isEqualTo(FILES);
 
-    // the same change with its modification time moved, as any write moves it: hashed again
-    Files.setLastModifiedTime(weights, FileTime.from(Instant.now().minus(1, ChronoUnit.MINUTES)));
+    // a same-size overwrite whose modification time is put back, as cp -p leaves it: its
+    // status-change time moved, so it is hashed again and caught
+    var written = Files.getLastModifiedTime(weights);
+    flipAByte(weights);
+    Files.setLastModifiedTime(weights, written);
     assertThatThrownBy(() -> Checkpoint.inForce(dir))
         .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
         .hasMessageContaining("weights.bin fails its SHA-256");
@@ -46,16 +58,26 @@ class CheckpointVerificationTest {
 
   @Test
   void aFreshlyWrittenCheckpointIsHashedOnEveryRead(@TempDir Path dir) throws Exception {
+    // "now" a second after the write: within a clock tick a rewrite could leave every time as it
+    // was, so the files are not yet remembered
     var weights = write(dir);
-    assertThat(Checkpoint.inForce(dir).fallback()).isNull();
+    var changed = (FileTime) Files.getAttribute(weights, "unix:ctime");
+    Checkpoint.clock(Clock.fixed(changed.toInstant().plusSeconds(1), ZoneOffset.UTC));
 
-    // within a clock tick a rewrite can leave the modification time as it was: not remembered
-    var written = Files.getLastModifiedTime(weights);
-    flipAByte(weights);
-    Files.setLastModifiedTime(weights, written);
+    long before = Checkpoint.filesHashed();
+    assertThat(Checkpoint.inForce(dir).fallback()).isNull();
+    assertThat(Checkpoint.inForce(dir).fallback()).isNull();
+    assertThat(Checkpoint.filesHashed() - before).isEqualTo(2 * FILES);
+  }
+
+  @Test
+  void aFileReplacedByADirectoryIsNamedSo(@TempDir Path dir) throws Exception {
+    var weights = write(dir);
+    Files.delete(weights);
+    Files.createDirectory(weights);
     assertThatThrownBy(() -> Checkpoint.inForce(dir))
         .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
-        .hasMessageContaining("weights.bin fails its SHA-256");
+        .hasMessageContaining("weights.bin is not a file");
   }
 
   private static Path write(Path dir) throws Exception {
@@ -67,15 +89,7 @@ class CheckpointVerificationTest {
           model.snapshot(0),
           new Step("sft", 1, Json.MAPPER.createObjectNode()));
     }
-    return Checkpoint.inForce(dir).directory().resolve(Checkpoint.WEIGHTS);
-  }
-
-  private static void settle(Path dir, FileTime time) throws Exception {
-    try (Stream<Path> files = Files.walk(dir)) {
-      for (var file : files.filter(Files::isRegularFile).toList()) {
-        Files.setLastModifiedTime(file, time);
-      }
-    }
+    return dir.resolve(Checkpoint.latest(dir).directory()).resolve(Checkpoint.WEIGHTS);
   }
 
   private static void flipAByte(Path file) throws Exception {
