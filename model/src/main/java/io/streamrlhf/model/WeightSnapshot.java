@@ -1,6 +1,10 @@
 package io.streamrlhf.model;
 
+import java.io.EOFException;
+import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -26,6 +30,12 @@ public final class WeightSnapshot {
 
   private static final byte[] MAGIC = "SRLHFW01".getBytes(StandardCharsets.US_ASCII);
   private static final int HEADER = MAGIC.length + Long.BYTES + 32;
+
+  /**
+   * Bytes per call when a frame goes to or comes from a file: a heap array handed whole to a file
+   * channel is first copied into a direct buffer of its size, which the thread then keeps.
+   */
+  private static final int IO_SLICE = 1 << 20;
 
   private final long version;
   private final byte[] safetensors;
@@ -64,13 +74,65 @@ public final class WeightSnapshot {
   public byte[] encodedSha256() {
     var sha = encodedSha256;
     if (sha == null) {
-      try {
-        encodedSha256 = sha = MessageDigest.getInstance("SHA-256").digest(encode());
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException("every Java 17 runtime provides SHA-256", e);
-      }
+      encodedSha256 = sha = newDigest().digest(encode());
     }
     return sha.clone();
+  }
+
+  /** How many bytes {@link #encode()}'s frame holds. */
+  public long frameBytes() {
+    return HEADER + (long) safetensors.length;
+  }
+
+  /**
+   * Writes the frame {@link #encode()} returns to {@code out} and returns its SHA-256 (kept, as
+   * {@link #encodedSha256()} keeps it). A frame not built yet is written from the payload without
+   * being built: a snapshot that is stored and never published, such as an optimizer state of twice
+   * a model's size, needs no second copy of itself on the heap.
+   */
+  public byte[] writeFrame(WritableByteChannel out) throws IOException {
+    var built = encoded;
+    if (built != null) {
+      writeSliced(out, built);
+      return encodedSha256();
+    }
+    var header =
+        ByteBuffer.allocate(HEADER)
+            .put(MAGIC)
+            .putLong(version)
+            .put(checksum(version, safetensors))
+            .array();
+    var frame = newDigest();
+    frame.update(header);
+    frame.update(safetensors);
+    writeSliced(out, header);
+    writeSliced(out, safetensors);
+    var sha = frame.digest();
+    encodedSha256 = sha;
+    return sha.clone();
+  }
+
+  /**
+   * Reads and verifies a frame of {@code length} bytes written by {@link #writeFrame} or {@link
+   * #encode()}, as {@link #decode} does, holding only the payload on the heap.
+   *
+   * @throws IllegalArgumentException if the bytes are not a snapshot or fail the checksum
+   */
+  public static WeightSnapshot readFrame(ReadableByteChannel in, long length) throws IOException {
+    if (length < HEADER || length - HEADER > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(
+          "not a streamrlhf weight snapshot (" + length + " bytes: a frame holds 48 to 2^31 - 56)");
+    }
+    var header = new byte[HEADER];
+    readSliced(in, header);
+    if (!Arrays.equals(header, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+      throw new IllegalArgumentException(
+          "not a streamrlhf weight snapshot (missing SRLHFW01 header, " + length + " bytes)");
+    }
+    long version = ByteBuffer.wrap(header, MAGIC.length, Long.BYTES).getLong();
+    var payload = new byte[(int) (length - HEADER)];
+    readSliced(in, payload);
+    return verified(new WeightSnapshot(version, payload), header);
   }
 
   /**
@@ -79,8 +141,12 @@ public final class WeightSnapshot {
    * @throws IllegalArgumentException if the bytes are not a snapshot or fail the checksum
    */
   public static WeightSnapshot decode(byte[] bytes) {
-    var snapshot = decodeTransportVerified(bytes);
-    byte[] expected = Arrays.copyOfRange(bytes, MAGIC.length + Long.BYTES, HEADER);
+    return verified(decodeTransportVerified(bytes), bytes);
+  }
+
+  /** The snapshot, when its payload's SHA-256 is the one in the frame's header. */
+  private static WeightSnapshot verified(WeightSnapshot snapshot, byte[] header) {
+    byte[] expected = Arrays.copyOfRange(header, MAGIC.length + Long.BYTES, HEADER);
     byte[] actual = checksum(snapshot.version(), snapshot.safetensors());
     if (!MessageDigest.isEqual(expected, actual)) {
       throw new IllegalArgumentException(
@@ -117,12 +183,32 @@ public final class WeightSnapshot {
   }
 
   private static byte[] checksum(long version, byte[] payload) {
+    var digest = newDigest();
+    digest.update(ByteBuffer.allocate(Long.BYTES).putLong(version).array());
+    return digest.digest(payload);
+  }
+
+  private static MessageDigest newDigest() {
     try {
-      var digest = MessageDigest.getInstance("SHA-256");
-      digest.update(ByteBuffer.allocate(Long.BYTES).putLong(version).array());
-      return digest.digest(payload);
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java 17 runtime provides SHA-256", e);
+    }
+  }
+
+  private static void writeSliced(WritableByteChannel out, byte[] bytes) throws IOException {
+    for (int at = 0; at < bytes.length; ) {
+      var slice = ByteBuffer.wrap(bytes, at, Math.min(IO_SLICE, bytes.length - at));
+      while (slice.hasRemaining()) at += out.write(slice);
+    }
+  }
+
+  private static void readSliced(ReadableByteChannel in, byte[] bytes) throws IOException {
+    for (int at = 0; at < bytes.length; ) {
+      int n = in.read(ByteBuffer.wrap(bytes, at, Math.min(IO_SLICE, bytes.length - at)));
+      if (n < 0)
+        throw new EOFException("a weight snapshot ends " + (bytes.length - at) + " bytes early");
+      at += n;
     }
   }
 

@@ -4,6 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.djl.ndarray.NDManager;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -120,6 +125,42 @@ class SnapshotTest {
           .isInstanceOf(IllegalArgumentException.class);
       assertThat(logits(target)).isEqualTo(logits(b));
     }
+  }
+
+  @Test
+  void aFrameWrittenFromItsPayloadIsTheEncodedFrameAndReadsBackVerified() throws Exception {
+    try (var model = Gpt.create(SHAPE, 1)) {
+      var streamed = model.snapshot(5);
+      var out = new ByteArrayOutputStream();
+      byte[] sha = streamed.writeFrame(Channels.newChannel(out));
+      var built = model.snapshot(5); // the same snapshot, framed whole
+      assertThat(out.toByteArray()).isEqualTo(built.encode());
+      assertThat(sha).isEqualTo(built.encodedSha256()).isEqualTo(streamed.encodedSha256());
+      assertThat(streamed.frameBytes()).isEqualTo(out.size());
+      // a built frame is written as it is
+      var again = new ByteArrayOutputStream();
+      assertThat(built.writeFrame(Channels.newChannel(again))).isEqualTo(sha);
+      assertThat(again.toByteArray()).isEqualTo(out.toByteArray());
+
+      byte[] frame = out.toByteArray();
+      var read = WeightSnapshot.readFrame(channel(frame), frame.length);
+      assertThat(read.version()).isEqualTo(5);
+      assertThat(read.safetensors()).isEqualTo(streamed.safetensors());
+
+      frame[frame.length / 2] ^= 0x01;
+      assertThatThrownBy(() -> WeightSnapshot.readFrame(channel(frame), frame.length))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("is corrupt: SHA-256");
+      assertThatThrownBy(() -> WeightSnapshot.readFrame(channel(frame), frame.length + 1))
+          .isInstanceOf(EOFException.class)
+          .hasMessageContaining("1 bytes early");
+      assertThatThrownBy(() -> WeightSnapshot.readFrame(channel(new byte[3]), 3))
+          .hasMessageContaining("not a streamrlhf weight snapshot");
+    }
+  }
+
+  private static ReadableByteChannel channel(byte[] bytes) {
+    return Channels.newChannel(new ByteArrayInputStream(bytes));
   }
 
   @Test

@@ -7,10 +7,12 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.WeightSnapshot;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
@@ -262,16 +264,32 @@ public final class Checkpoint {
     manifest.files().put(file, new Manifest.Entry(bytes.length, sha256(bytes)));
   }
 
-  /** A snapshot's frame, hashed once: the learner publishes the same frame with the same hash. */
+  /**
+   * A snapshot's frame, hashed as it is written: the learner publishes the same frame with the same
+   * hash, and an optimizer state (twice the weights) is never built as a frame at all.
+   */
   private static void write(Path step, String file, WeightSnapshot snapshot, Manifest manifest)
       throws IOException {
-    var bytes = snapshot.encode();
-    Json.writeSynced(step.resolve(file), bytes);
+    byte[] sha256;
+    try (var channel =
+        FileChannel.open(
+            step.resolve(file),
+            StandardOpenOption.CREATE,
+            StandardOpenOption.WRITE,
+            StandardOpenOption.TRUNCATE_EXISTING)) {
+      sha256 = snapshot.writeFrame(channel);
+      channel.force(true);
+    }
     manifest
         .files()
-        .put(
-            file,
-            new Manifest.Entry(bytes.length, HexFormat.of().formatHex(snapshot.encodedSha256())));
+        .put(file, new Manifest.Entry(snapshot.frameBytes(), HexFormat.of().formatHex(sha256)));
+  }
+
+  /** A snapshot file read and verified with only its payload on the heap. */
+  private static WeightSnapshot readSnapshot(Path file) throws IOException {
+    try (var channel = FileChannel.open(file, StandardOpenOption.READ)) {
+      return WeightSnapshot.readFrame(channel, channel.size());
+    }
   }
 
   /** Whether {@code dir} holds a checkpoint. */
@@ -284,8 +302,8 @@ public final class Checkpoint {
       throws IOException {
     var step = stepDirectory(dir);
     var modelConfig = GptConfig.fromJson(Files.readString(step.resolve(MODEL_CONFIG)));
-    var weights = WeightSnapshot.decode(Files.readAllBytes(step.resolve(WEIGHTS)));
-    var optimizer = WeightSnapshot.decode(Files.readAllBytes(step.resolve(OPTIMIZER)));
+    var weights = readSnapshot(step.resolve(WEIGHTS));
+    var optimizer = readSnapshot(step.resolve(OPTIMIZER));
     return new Saved<>(modelConfig, weights, optimizer, readState(step, expectedStage, stateType));
   }
 
@@ -350,7 +368,7 @@ public final class Checkpoint {
   public static Gpt loadModel(Path dir) throws IOException {
     var step = stepDirectory(dir);
     var config = GptConfig.fromJson(Files.readString(step.resolve(MODEL_CONFIG)));
-    var weights = WeightSnapshot.decode(Files.readAllBytes(step.resolve(WEIGHTS)));
+    var weights = readSnapshot(step.resolve(WEIGHTS));
     return Gpt.fromSnapshot(config, weights, ComputeDevice.forModels());
   }
 

@@ -72,8 +72,12 @@ public final class Json {
             StandardOpenOption.CREATE,
             StandardOpenOption.WRITE,
             StandardOpenOption.TRUNCATE_EXISTING)) {
-      var buffer = ByteBuffer.wrap(bytes);
-      while (buffer.hasRemaining()) channel.write(buffer);
+      // in slices: a heap array handed whole to a channel is first copied into a direct buffer of
+      // its size, which the thread then keeps
+      for (int at = 0; at < bytes.length; ) {
+        var slice = ByteBuffer.wrap(bytes, at, Math.min(1 << 20, bytes.length - at));
+        while (slice.hasRemaining()) at += channel.write(slice);
+      }
       channel.force(true);
     }
   }
