@@ -119,9 +119,15 @@ public final class WeightSnapshot {
    * @throws IllegalArgumentException if the bytes are not a snapshot or fail the checksum
    */
   public static WeightSnapshot readFrame(ReadableByteChannel in, long length) throws IOException {
-    if (length < HEADER || length - HEADER > Integer.MAX_VALUE - 8) {
+    if (length < HEADER) {
       throw new IllegalArgumentException(
-          "not a streamrlhf weight snapshot (" + length + " bytes: a frame holds 48 to 2^31 - 56)");
+          "not a streamrlhf weight snapshot (" + length + " bytes, less than its header)");
+    }
+    if (length - HEADER > Integer.MAX_VALUE - 8) {
+      throw new IllegalArgumentException(
+          "a weight snapshot of "
+              + length
+              + " bytes: its tensors exceed the 2 GiB one Java array holds");
     }
     var header = new byte[HEADER];
     readSliced(in, header);

@@ -156,6 +156,8 @@ class SnapshotTest {
           .hasMessageContaining("1 bytes early");
       assertThatThrownBy(() -> WeightSnapshot.readFrame(channel(new byte[3]), 3))
           .hasMessageContaining("not a streamrlhf weight snapshot");
+      assertThatThrownBy(() -> WeightSnapshot.readFrame(channel(frame), 3L << 30))
+          .hasMessageContaining("exceed the 2 GiB one Java array holds");
     }
   }
 
