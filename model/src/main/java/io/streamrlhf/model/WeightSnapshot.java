@@ -21,9 +21,10 @@ import java.util.Objects;
  * safetensors (https://github.com/huggingface/safetensors) as written by DJL's {@code
  * NDList.encode(Encoding.SAFETENSORS)}: tensors by parameter name.
  *
- * <p>The encoding and the SHA-256 of it are computed once and kept: a learner's checkpoint (its
- * manifest hashes every file) and the version it then publishes (whose chunks carry the same hash)
- * share them instead of encoding and hashing 13 MB twice each per update. Treat the arrays as
+ * <p>The frame's SHA-256 is computed once and kept: a learner's checkpoint computes it while it
+ * writes the frame (its manifest hashes every file), and the version it then publishes (whose
+ * chunks carry the same hash) reuses it instead of hashing 13 MB again per update; the frame is
+ * built as an array only when something needs it whole, as publishing does. Treat the arrays as
  * immutable.
  */
 public final class WeightSnapshot {
@@ -93,7 +94,7 @@ public final class WeightSnapshot {
   public byte[] writeFrame(WritableByteChannel out) throws IOException {
     var built = encoded;
     if (built != null) {
-      writeSliced(out, built);
+      writeSliced(out, built, null);
       return encodedSha256();
     }
     var header =
@@ -103,10 +104,8 @@ public final class WeightSnapshot {
             .put(checksum(version, safetensors))
             .array();
     var frame = newDigest();
-    frame.update(header);
-    frame.update(safetensors);
-    writeSliced(out, header);
-    writeSliced(out, safetensors);
+    writeSliced(out, header, frame);
+    writeSliced(out, safetensors, frame);
     var sha = frame.digest();
     encodedSha256 = sha;
     return sha.clone();
@@ -117,6 +116,7 @@ public final class WeightSnapshot {
    * #encode()}, as {@link #decode} does, holding only the payload on the heap.
    *
    * @throws IllegalArgumentException if the bytes are not a snapshot or fail the checksum
+   * @throws EOFException if {@code in} ends before {@code length} bytes
    */
   public static WeightSnapshot readFrame(ReadableByteChannel in, long length) throws IOException {
     if (length < HEADER) {
@@ -130,14 +130,14 @@ public final class WeightSnapshot {
               + " bytes: its tensors exceed the 2 GiB one Java array holds");
     }
     var header = new byte[HEADER];
-    readSliced(in, header);
+    readSliced(in, header, length);
     if (!Arrays.equals(header, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
       throw new IllegalArgumentException(
           "not a streamrlhf weight snapshot (missing SRLHFW01 header, " + length + " bytes)");
     }
     long version = ByteBuffer.wrap(header, MAGIC.length, Long.BYTES).getLong();
     var payload = new byte[(int) (length - HEADER)];
-    readSliced(in, payload);
+    readSliced(in, payload, length);
     return verified(new WeightSnapshot(version, payload), header);
   }
 
@@ -202,18 +202,23 @@ public final class WeightSnapshot {
     }
   }
 
-  private static void writeSliced(WritableByteChannel out, byte[] bytes) throws IOException {
+  /** Writes {@code bytes} in slices, each added to {@code digest} (when given) as it goes. */
+  private static void writeSliced(WritableByteChannel out, byte[] bytes, MessageDigest digest)
+      throws IOException {
     for (int at = 0; at < bytes.length; ) {
-      var slice = ByteBuffer.wrap(bytes, at, Math.min(IO_SLICE, bytes.length - at));
+      int length = Math.min(IO_SLICE, bytes.length - at);
+      if (digest != null) digest.update(bytes, at, length);
+      var slice = ByteBuffer.wrap(bytes, at, length);
       while (slice.hasRemaining()) at += out.write(slice);
     }
   }
 
-  private static void readSliced(ReadableByteChannel in, byte[] bytes) throws IOException {
+  private static void readSliced(ReadableByteChannel in, byte[] bytes, long frameLength)
+      throws IOException {
     for (int at = 0; at < bytes.length; ) {
       int n = in.read(ByteBuffer.wrap(bytes, at, Math.min(IO_SLICE, bytes.length - at)));
       if (n < 0)
-        throw new EOFException("a weight snapshot ends " + (bytes.length - at) + " bytes early");
+        throw new EOFException("a weight snapshot ends before its " + frameLength + " bytes");
       at += n;
     }
   }

@@ -153,7 +153,7 @@ class SnapshotTest {
           .hasMessageContaining("is corrupt: SHA-256");
       assertThatThrownBy(() -> WeightSnapshot.readFrame(channel(frame), frame.length + 1))
           .isInstanceOf(EOFException.class)
-          .hasMessageContaining("1 bytes early");
+          .hasMessageContaining("ends before its " + (frame.length + 1) + " bytes");
       assertThatThrownBy(() -> WeightSnapshot.readFrame(channel(new byte[3]), 3))
           .hasMessageContaining("not a streamrlhf weight snapshot");
       assertThatThrownBy(() -> WeightSnapshot.readFrame(channel(frame), 3L << 30))

@@ -482,7 +482,8 @@ public final class KafkaRollouts implements RolloutSource {
   public void checkpointed(io.streamrlhf.model.WeightSnapshot checkpointed) {
     long version = checkpointed.version();
     var meta = Map.of(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
-    // the frame and its SHA-256 the checkpoint just wrote: not encoded or hashed again
+    // the SHA-256 the checkpoint computed as it wrote these bytes: not hashed again (the frame,
+    // the same bytes, is built here)
     var snapshot =
         new PublishedWeights(
             WeightModel.POLICY, version, checkpointed.encode(), meta, Instant.now());

@@ -265,8 +265,8 @@ public final class Checkpoint {
   }
 
   /**
-   * A snapshot's frame, hashed as it is written: the learner publishes the same frame with the same
-   * hash, and an optimizer state (twice the weights) is never built as a frame at all.
+   * A snapshot's frame, hashed as it is written and never built whole: the learner publishes the
+   * same bytes with the hash kept here, and an optimizer state (twice the weights) needs no copy.
    */
   private static void write(Path step, String file, WeightSnapshot snapshot, Manifest manifest)
       throws IOException {
@@ -287,6 +287,7 @@ public final class Checkpoint {
 
   /** A snapshot file read and verified with only its payload on the heap. */
   private static WeightSnapshot readSnapshot(Path file) throws IOException {
+    if (!Files.isRegularFile(file)) throw new IOException(file + " is not a file");
     try (var channel = FileChannel.open(file, StandardOpenOption.READ)) {
       return WeightSnapshot.readFrame(channel, channel.size());
     }
