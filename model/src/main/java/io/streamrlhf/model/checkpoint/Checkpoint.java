@@ -270,16 +270,7 @@ public final class Checkpoint {
    */
   private static void write(Path step, String file, WeightSnapshot snapshot, Manifest manifest)
       throws IOException {
-    byte[] sha256;
-    try (var channel =
-        FileChannel.open(
-            step.resolve(file),
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING)) {
-      sha256 = snapshot.writeFrame(channel);
-      channel.force(true);
-    }
+    byte[] sha256 = Json.writeSynced(step.resolve(file), snapshot::writeFrame);
     manifest
         .files()
         .put(file, new Manifest.Entry(snapshot.frameBytes(), HexFormat.of().formatHex(sha256)));

@@ -66,19 +66,38 @@ public final class Json {
 
   /** Writes {@code bytes} to {@code file} and forces them to the device before returning. */
   static void writeSynced(Path file, byte[] bytes) throws IOException {
+    writeSynced(
+        file,
+        channel -> {
+          // in slices: a heap array handed whole to a channel is first copied into a direct buffer
+          // of its size, which the thread then keeps
+          for (int at = 0; at < bytes.length; ) {
+            var slice = ByteBuffer.wrap(bytes, at, Math.min(1 << 20, bytes.length - at));
+            while (slice.hasRemaining()) at += channel.write(slice);
+          }
+          return null;
+        });
+  }
+
+  /** What writes a file's content into its channel, and what it says of it. */
+  interface Content<T> {
+    T writeTo(FileChannel channel) throws IOException;
+  }
+
+  /**
+   * Creates or truncates {@code file}, has {@code content} write it, and forces it to the device
+   * before returning what the content returned.
+   */
+  static <T> T writeSynced(Path file, Content<T> content) throws IOException {
     try (var channel =
         FileChannel.open(
             file,
             StandardOpenOption.CREATE,
             StandardOpenOption.WRITE,
             StandardOpenOption.TRUNCATE_EXISTING)) {
-      // in slices: a heap array handed whole to a channel is first copied into a direct buffer of
-      // its size, which the thread then keeps
-      for (int at = 0; at < bytes.length; ) {
-        var slice = ByteBuffer.wrap(bytes, at, Math.min(1 << 20, bytes.length - at));
-        while (slice.hasRemaining()) at += channel.write(slice);
-      }
+      var said = content.writeTo(channel);
       channel.force(true);
+      return said;
     }
   }
 }
