@@ -147,8 +147,7 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!(temperature > 0 && Double.isFinite(temperature)))
-      throw new UserError("--temperature must be a finite number > 0, got " + temperature);
+    StageOptions.requireTemperature(temperature);
     if (winSamples < 0) throw new UserError("--win-samples must be >= 0, got " + winSamples);
     if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1");
     if (limit < 8)

@@ -102,8 +102,7 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!(temperature > 0 && Double.isFinite(temperature)))
-      throw new UserError("--temperature must be a finite number > 0, got " + temperature);
+    StageOptions.requireTemperature(temperature);
     if (samples < 1) throw new UserError("--samples must be >= 1, got " + samples);
     if (promptsPerBatch < 1)
       throw new UserError("--prompts-per-batch must be >= 1, got " + promptsPerBatch);

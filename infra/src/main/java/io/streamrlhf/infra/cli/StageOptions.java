@@ -280,6 +280,12 @@ final class StageOptions {
     }
   }
 
+  /** A sampling temperature a command was given: finite and above 0 (1e400 reads as Infinity). */
+  static void requireTemperature(double temperature) {
+    if (!(temperature > 0 && Double.isFinite(temperature)))
+      throw new UserError("--temperature must be a finite number > 0, got " + temperature);
+  }
+
   /** The commands whose checkpoints are language models, which a policy's row or sampler takes. */
   static final String[] POLICIES = {"pretrain", "sft", "ppo"};
 
