@@ -22,6 +22,13 @@ public record GptConfig(
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * The most parameters a model may have: its float32 weights are checkpointed and published as one
+   * snapshot, a Java array of at most 2 GiB, here with 16 MiB kept for the safetensors header.
+   * About 533 M: GPT-2 medium (304 M in this vocabulary) fits, GPT-2 large (710 M) does not.
+   */
+  public static final long MAX_PARAMETERS = (Integer.MAX_VALUE - 8 - (16L << 20)) / Float.BYTES;
+
   public GptConfig {
     if (vocabSize < 1 || contextLength < 1 || dModel < 1 || layers < 1 || heads < 1) {
       throw new IllegalArgumentException(
@@ -44,6 +51,28 @@ public record GptConfig(
               + heads
               + ": choose heads that divide d_model");
     }
+    // refused here rather than at the first checkpoint, after the training it would have saved
+    long parameters = parameterCount(vocabSize, contextLength, dModel, layers);
+    if (parameters > MAX_PARAMETERS) {
+      throw new IllegalArgumentException(
+          String.format(
+              "a GPT of d_model %d, %d layers, context %d has %,d parameters: more than the %,d"
+                  + " whose float32 weights fit one weight snapshot (a 2 GiB Java array)",
+              dModel, layers, contextLength, parameters, MAX_PARAMETERS));
+    }
+  }
+
+  /** How many parameters a {@link Gpt} of this shape has (its scalar head included). */
+  public long parameterCount() {
+    return parameterCount(vocabSize, contextLength, dModel, layers);
+  }
+
+  private static long parameterCount(int vocab, int context, int dModel, int layers) {
+    long d = dModel;
+    // per block: two LayerNorms (2d each), qkv (3d² + 3d), attention out (d² + d), MLP (8d² + 5d)
+    long block = 12 * d * d + 13 * d;
+    // embeddings, blocks, the final LayerNorm, the scalar head
+    return (vocab + (long) context) * d + layers * block + 2 * d + (d + 1);
   }
 
   /** d_model 128, 4 layers, 4 heads, context 256: quick experiments and tests. */

@@ -1,6 +1,7 @@
 package io.streamrlhf.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.ndarray.NDArray;
@@ -42,6 +43,20 @@ class GptForwardTest {
         2 * 2 * d + (3 * d * d + 3 * d) + (d * d + d) + (4 * d * d + 4 * d) + (4 * d * d + d);
     assertThat(model.parameterCount())
         .isEqualTo(v * d + ctx * d + layers * perBlock + 2 * d + d + 1);
+    // the shape's own count, which refuses a model too large to checkpoint before it is built
+    assertThat(SHAPE.parameterCount()).isEqualTo(model.parameterCount());
+  }
+
+  @Test
+  void shapesWhoseWeightsExceedOneSnapshotAreRefused() {
+    // GPT-2 medium and large in this vocabulary: 1.2 GB of float32 weights fit a 2 GiB array,
+    // 2.8 GB do not
+    var medium = new GptConfig(ByteTokenizer.VOCAB_SIZE, 1024, 1024, 24, 16);
+    assertThat(medium.parameterCount()).isEqualTo(303_627_265L);
+    assertThatThrownBy(() -> new GptConfig(ByteTokenizer.VOCAB_SIZE, 1024, 1280, 36, 20))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("710,035,201 parameters")
+        .hasMessageContaining("fit one weight snapshot");
   }
 
   @Test

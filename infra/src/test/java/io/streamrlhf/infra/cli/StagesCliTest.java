@@ -298,6 +298,21 @@ class StagesCliTest {
             "rlhf pretrain: --gpt2: "
                 + nothing
                 + " holds no config.json: give a Hugging Face GPT-2 directory");
+
+    // GPT-2 large's shape: refused from its config.json before any weights are read or trained,
+    // not at the first checkpoint
+    var large = Files.createDirectories(dir.resolve("gpt2-large"));
+    Files.writeString(
+        large.resolve("config.json"),
+        "{\"model_type\": \"gpt2\", \"vocab_size\": 50257, \"n_positions\": 1024,"
+            + " \"n_embd\": 1280, \"n_layer\": 36, \"n_head\": 20}");
+    var tooLarge = run("pretrain", "--gpt2", large + "", "--out", dir.resolve("y") + "");
+    assertThat(tooLarge.exitCode()).isEqualTo(2);
+    assertThat(tooLarge.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --gpt2: a GPT of d_model 1280, 36 layers, context 1024 has 710,035,201"
+                + " parameters: more than the 532,676,605 whose float32 weights fit one weight"
+                + " snapshot (a 2 GiB Java array)");
   }
 
   @Test
