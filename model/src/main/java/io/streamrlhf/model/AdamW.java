@@ -4,11 +4,15 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * AdamW (Loshchilov &amp; Hutter 2019: Adam with weight decay decoupled from the gradient) over a
@@ -214,42 +218,87 @@ public final class AdamW implements AutoCloseable {
   }
 
   /**
-   * The moments by PyTorch's names ({@code exp_avg.<param>}, {@code exp_avg_sq.<param>}); version =
-   * step count.
+   * The moments by PyTorch's names: first {@code exp_avg.<param>}, then {@code exp_avg_sq.<param>},
+   * each set a snapshot of its own (version = step count), encoded as it is iterated: a checkpoint
+   * holds one at a time. Each is the size of the weights, which {@link GptConfig} keeps within one
+   * snapshot; both in one would not fit above 268 M parameters. Iterate before the next step.
    */
-  public WeightSnapshot state() {
+  public Iterable<WeightSnapshot> state() {
+    long version = steps;
+    return () -> Stream.of(FIRST_MOMENT, SECOND_MOMENT).map(m -> moments(m, version)).iterator();
+  }
+
+  private WeightSnapshot moments(String prefix, long version) {
+    if (version != steps) {
+      throw new IllegalStateException("optimizer state of step " + version + " read at " + steps);
+    }
+    var moments = prefix.equals(FIRST_MOMENT) ? firstMoments : secondMoments;
     var byName = new LinkedHashMap<String, NDArray>();
+    for (int i = 0; i < names.size(); i++) byName.put(prefix + names.get(i), moments.get(i));
+    return new WeightSnapshot(version, SafetensorsLayout.encode(byName));
+  }
+
+  /**
+   * Restores moments and step count written by {@link #state()} for a model of the same shape, from
+   * its snapshots in any order, or from one holding both moments (as checkpoints once stored them);
+   * reads one snapshot at a time.
+   */
+  public void restore(Iterable<WeightSnapshot> state) {
+    long version = -1;
+    var missing = new LinkedHashMap<String, NDArray>();
     for (int i = 0; i < names.size(); i++) {
-      byName.put(FIRST_MOMENT + names.get(i), firstMoments.get(i));
-      byName.put(SECOND_MOMENT + names.get(i), secondMoments.get(i));
+      missing.put(FIRST_MOMENT + names.get(i), firstMoments.get(i));
+      missing.put(SECOND_MOMENT + names.get(i), secondMoments.get(i));
     }
-    return new WeightSnapshot(steps, SafetensorsLayout.encode(byName));
-  }
-
-  /** Restores moments and step count written by {@link #state()} for a model of the same shape. */
-  public void restore(WeightSnapshot state) {
-    try (NDManager scope = manager.newSubManager()) {
-      var decoded = NDList.decode(scope, state.safetensors());
-      for (int i = 0; i < names.size(); i++) {
-        copyInto(decoded, FIRST_MOMENT + names.get(i), firstMoments.get(i));
-        copyInto(decoded, SECOND_MOMENT + names.get(i), secondMoments.get(i));
+    for (var part : state) {
+      if (version == -1) version = part.version();
+      if (part.version() != version) {
+        throw new IllegalArgumentException(
+            "optimizer state parts of steps " + version + " and " + part.version());
       }
-      steps = state.version();
+      var payload = part.safetensors();
+      for (var entry : SafetensorsLayout.parse(payload).entries().entrySet()) {
+        var target = missing.remove(entry.getKey());
+        if (target != null) copyInto(entry.getKey(), entry.getValue(), payload, target);
+      }
     }
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException(
+          "optimizer state does not fit this model: "
+              + missing.keySet().iterator().next()
+              + " is missing");
+    }
+    steps = version;
   }
 
-  private static void copyInto(NDList decoded, String name, NDArray target) {
-    var source = decoded.get(name);
-    if (source == null || !source.getShape().equals(target.getShape())) {
+  /**
+   * One moment tensor from its bytes in the payload, tensor by tensor: the moments of a large model
+   * are gigabytes, and decoding a whole part first would hold another copy of it.
+   */
+  private void copyInto(
+      String name, SafetensorsLayout.Entry source, byte[] payload, NDArray target) {
+    var shape = new Shape(source.shape());
+    if (!source.dtype().equals("F32")
+        || !shape.equals(target.getShape())
+        || source.to() - source.from() != shape.size() * Float.BYTES) {
       throw new IllegalArgumentException(
           "optimizer state does not fit this model: "
               + name
               + " is "
-              + (source == null ? "missing" : source.getShape())
-              + ", expected "
+              + source.dtype()
+              + " "
+              + shape
+              + ", expected F32 "
               + target.getShape());
     }
-    target.set(source.toType(target.getDataType(), false).toByteBuffer());
+    var values =
+        ByteBuffer.wrap(payload, source.from(), source.to() - source.from())
+            .order(ByteOrder.LITTLE_ENDIAN)
+            .asFloatBuffer();
+    try (NDManager scope = manager.newSubManager();
+        var tensor = scope.create(values, shape)) {
+      target.set(tensor.toType(target.getDataType(), false).toByteBuffer());
+    }
   }
 
   @Override

@@ -1,9 +1,11 @@
 package io.streamrlhf.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.engine.Engine;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
@@ -87,24 +89,27 @@ class AdamWTest {
           backward(model);
           adam.step(0.01);
         }
-        var state = adam.state();
-        assertThat(state.version()).isEqualTo(2);
-        // DJL reads it back: both moments of every parameter, by PyTorch's names, not all zero
+        var state = parts(adam.state());
+        assertThat(state).extracting(WeightSnapshot::version).containsExactly(2L, 2L);
+        // DJL reads it back: each moment of every parameter, by PyTorch's names, first moments in
+        // the first snapshot and second in the second, not all zero
         try (var scope = ai.djl.ndarray.NDManager.newBaseManager()) {
-          var decoded = ai.djl.ndarray.NDList.decode(scope, state.safetensors());
-          assertThat(decoded).hasSize(2 * model.parameters().size());
+          var first = ai.djl.ndarray.NDList.decode(scope, state.get(0).safetensors());
+          var second = ai.djl.ndarray.NDList.decode(scope, state.get(1).safetensors());
+          assertThat(first).hasSize(model.parameters().size());
+          assertThat(second).hasSize(model.parameters().size());
           for (var e : model.parameters().entrySet()) {
-            var second = decoded.get("exp_avg_sq." + e.getKey());
-            assertThat(decoded.get("exp_avg." + e.getKey()).getShape())
+            assertThat(first.get("exp_avg." + e.getKey()).getShape())
                 .isEqualTo(e.getValue().getShape());
-            assertThat(second.getShape()).isEqualTo(e.getValue().getShape());
+            assertThat(second.get("exp_avg_sq." + e.getKey()).getShape())
+                .isEqualTo(e.getValue().getShape());
           }
-          assertThat(decoded.get("exp_avg_sq.tok_emb").max().getFloat()).isGreaterThan(0f);
+          assertThat(second.get("exp_avg_sq.tok_emb").max().getFloat()).isGreaterThan(0f);
         }
         // a second optimiser restored from it, on the same weights, takes the same next step
         copy.load(model.snapshot(0));
         try (var resumed = new AdamW(copy, new AdamW.Settings(0.9, 0.95, 0.1, 1.0))) {
-          resumed.restore(state);
+          resumed.restore(List.of(state.get(1), state.get(0)));
           backward(model);
           backward(copy);
           adam.step(0.01);
@@ -114,9 +119,59 @@ class AdamWTest {
                 .as(e.getKey())
                 .containsExactly(e.getValue().toFloatArray());
           }
-          assertThat(resumed.state().safetensors()).isEqualTo(adam.state().safetensors());
+          assertSamePayloads(resumed.state(), parts(adam.state()));
         }
       }
+    }
+  }
+
+  @Test
+  void restoresBothMomentsFromOneSnapshotAndNamesWhatIsMissing() {
+    // checkpoints once held both moments in one snapshot; they still resume
+    try (var model = Gpt.create(MINI, 3)) {
+      model.requireGradients();
+      try (var adam = new AdamW(model, new AdamW.Settings(0.9, 0.95, 0.1, 1.0))) {
+        backward(model);
+        adam.step(0.01);
+        var state = parts(adam.state());
+        byte[] both;
+        try (var scope = ai.djl.ndarray.NDManager.newBaseManager()) {
+          var all = ai.djl.ndarray.NDList.decode(scope, state.get(0).safetensors());
+          all.addAll(ai.djl.ndarray.NDList.decode(scope, state.get(1).safetensors()));
+          both = all.encode(ai.djl.ndarray.NDList.Encoding.SAFETENSORS);
+        }
+        try (var resumed = new AdamW(model, new AdamW.Settings(0.9, 0.95, 0.1, 1.0))) {
+          resumed.restore(List.of(new WeightSnapshot(1, both)));
+          assertThat(resumed.stepCount()).isEqualTo(1);
+          assertSamePayloads(resumed.state(), state);
+          // the first moments alone leave the second unset: refused, not trained on
+          assertThatThrownBy(() -> resumed.restore(List.of(state.get(0))))
+              .isInstanceOf(IllegalArgumentException.class)
+              .hasMessageContaining("exp_avg_sq.tok_emb is missing");
+          // the state is encoded as it is iterated: after another step it would not be this one
+          var stale = resumed.state();
+          backward(model);
+          resumed.step(0.01);
+          assertThatThrownBy(() -> stale.iterator().next())
+              .isInstanceOf(IllegalStateException.class)
+              .hasMessageContaining("of step 1 read at 2");
+        }
+      }
+    }
+  }
+
+  private static List<WeightSnapshot> parts(Iterable<WeightSnapshot> state) {
+    var parts = new ArrayList<WeightSnapshot>();
+    state.forEach(parts::add);
+    return parts;
+  }
+
+  private static void assertSamePayloads(
+      Iterable<WeightSnapshot> actualState, List<WeightSnapshot> expected) {
+    var actual = parts(actualState);
+    assertThat(actual).hasSameSizeAs(expected);
+    for (int i = 0; i < expected.size(); i++) {
+      assertThat(actual.get(i).safetensors()).isEqualTo(expected.get(i).safetensors());
     }
   }
 

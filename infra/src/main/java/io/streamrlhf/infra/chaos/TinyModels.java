@@ -12,6 +12,7 @@ import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * What a chaos loop trains: an SFT and a reward-model checkpoint of a very small, untrained model
@@ -46,7 +47,7 @@ public final class TinyModels {
           dir.resolve("sft"),
           shape,
           sft.snapshot(0),
-          sft.snapshot(0),
+          List.of(sft.snapshot(0)),
           new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
       var stats =
           new RewardStats(0.0, 1.0, 2, 1, 1, 0.5, 0.5, 0.5, 1.0, 0.0, 0.5, 0.5, Double.NaN, 0.0);
@@ -54,7 +55,7 @@ public final class TinyModels {
           dir.resolve("rm"),
           shape,
           rm.snapshot(0),
-          rm.snapshot(0),
+          List.of(rm.snapshot(0)),
           new TrainState(
               "reward",
               0,

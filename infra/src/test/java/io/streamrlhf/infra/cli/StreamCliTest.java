@@ -254,7 +254,7 @@ class StreamCliTest {
             out,
             shape,
             model.snapshot(step),
-            model.snapshot(step),
+            List.of(model.snapshot(step)),
             new TrainState("ppo", step, 0, new SplitMix64(1).state(), step, extra));
         // each rots on disk: the newest and its fallback
         var weights = out.resolve(Checkpoint.latest(out).directory()).resolve(Checkpoint.WEIGHTS);

@@ -20,6 +20,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
@@ -47,7 +48,7 @@ class DashboardTest {
           run,
           SHAPE,
           model.snapshot(step),
-          model.snapshot(step),
+          List.of(model.snapshot(step)),
           new TrainState("ppo", step, 0, new SplitMix64(1).state(), 0, null));
     }
   }

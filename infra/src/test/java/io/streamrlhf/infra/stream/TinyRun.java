@@ -36,7 +36,7 @@ final class TinyRun {
           dir,
           shape,
           sft.snapshot(0),
-          sft.snapshot(0),
+          List.of(sft.snapshot(0)),
           new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
     }
     return dir;

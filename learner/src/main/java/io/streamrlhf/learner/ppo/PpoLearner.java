@@ -10,6 +10,7 @@ import io.streamrlhf.model.ComputeDevice;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.Gradients;
 import io.streamrlhf.model.ScoringBatch;
+import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.tasks.SplitMix64;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -78,7 +79,7 @@ public final class PpoLearner implements AutoCloseable {
   }
 
   /** AdamW's moments, for the checkpoint. */
-  public io.streamrlhf.model.WeightSnapshot optimizerState() {
+  public Iterable<WeightSnapshot> optimizerState() {
     return optimizer.state();
   }
 
@@ -105,7 +106,7 @@ public final class PpoLearner implements AutoCloseable {
   }
 
   /** Continues from {@code state} with the optimizer's saved moments. */
-  public void restore(ResumeState state, io.streamrlhf.model.WeightSnapshot optimizerState) {
+  public void restore(ResumeState state, Iterable<WeightSnapshot> optimizerState) {
     optimizer.restore(optimizerState);
     updates = state.updates();
     klController = klController(config, state.klCoef());

@@ -79,7 +79,7 @@ class OnlineRewardTrainingTest {
           sft,
           SHAPE,
           model.snapshot(0),
-          model.snapshot(0),
+          List.of(model.snapshot(0)),
           new TrainState("sft", 0, 0, new SplitMix64(1).state(), 0, null));
     }
     return sft;

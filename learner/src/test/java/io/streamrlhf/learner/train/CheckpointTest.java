@@ -5,10 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,7 +26,7 @@ class CheckpointTest {
           dir,
           SHAPE,
           model.snapshot(1),
-          model.snapshot(0),
+          List.of(model.snapshot(0)),
           state.advance(1, 10, new SplitMix64(7), 1, null));
 
       // A crash while writing step 2 leaves a half-written temporary directory, and a crash after
@@ -42,7 +44,7 @@ class CheckpointTest {
           dir,
           SHAPE,
           model.snapshot(4),
-          model.snapshot(0),
+          List.of(model.snapshot(0)),
           state.advance(4, 40, new SplitMix64(7), 4, null));
       assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).state().step()).isEqualTo(4);
       assertThat(Checkpoint.read(dir, "pretrain", TrainState.class).weights().version())
@@ -63,14 +65,14 @@ class CheckpointTest {
           dir,
           SHAPE,
           model.snapshot(3),
-          model.snapshot(0),
+          List.of(model.snapshot(0)),
           state.advance(3, 10, new SplitMix64(7), 3, null));
       var first = Checkpoint.latest(dir);
       Checkpoint.write(
           dir,
           SHAPE,
           model.snapshot(3),
-          model.snapshot(0),
+          List.of(model.snapshot(0)),
           state.advance(3, 20, new SplitMix64(7), 3, null));
       var second = Checkpoint.latest(dir);
       // rewriting step-000003 in place would delete the checkpoint in force before the switch
@@ -98,7 +100,7 @@ class CheckpointTest {
               run,
               SHAPE,
               model.snapshot(step),
-              model.snapshot(step),
+              List.of(model.snapshot(step)),
               state.advance(step, 10 * step, new SplitMix64(7), step, null));
         }
         damage.apply(run.resolve("step-000002"));
@@ -118,7 +120,7 @@ class CheckpointTest {
             run,
             SHAPE,
             model.snapshot(2),
-            model.snapshot(2),
+            List.of(model.snapshot(2)),
             state.advance(2, 20, new SplitMix64(7), 2, null));
         var latest = Checkpoint.latest(run);
         assertThat(latest.previous()).isEqualTo("step-000001");
@@ -140,7 +142,7 @@ class CheckpointTest {
             dir,
             SHAPE,
             model.snapshot(step),
-            model.snapshot(step),
+            List.of(model.snapshot(step)),
             state.advance(step, step, new SplitMix64(7), step, null));
       }
       tear(dir.resolve("step-000002"));
@@ -162,12 +164,55 @@ class CheckpointTest {
             dir,
             SHAPE,
             model.snapshot(step),
-            model.snapshot(step),
+            List.of(model.snapshot(step)),
             state.advance(step, step, new SplitMix64(7), step, null));
       }
       Files.writeString(dir.resolve(Checkpoint.LATEST), "{\"step\": 2, \"direc");
       assertThat(Checkpoint.read(dir, "ppo", TrainState.class).state().step()).isEqualTo(2);
       assertThat(Checkpoint.inForce(dir).fallback()).contains("does not parse", "step-000002");
+    }
+  }
+
+  @Test
+  void theOptimizerStateIsReadBackPartByPartAndAMissingPartFallsBack(@TempDir Path dir)
+      throws Exception {
+    try (var model = Gpt.create(SHAPE, 1);
+        var other = Gpt.create(SHAPE, 2)) {
+      var state = TrainState.start("ppo", 7);
+      for (int step = 1; step <= 2; step++) {
+        Checkpoint.write(
+            dir,
+            SHAPE,
+            model.snapshot(step),
+            List.of(model.snapshot(step), other.snapshot(step)),
+            state.advance(step, step, new SplitMix64(7), step, null));
+      }
+      // read part by part as a resume iterates them
+      var parts = new ArrayList<WeightSnapshot>();
+      Checkpoint.read(dir, "ppo", TrainState.class).optimizer().forEach(parts::add);
+      assertThat(parts).hasSize(2);
+      assertThat(parts.get(0).safetensors()).isEqualTo(model.snapshot(2).safetensors());
+      assertThat(parts.get(1).safetensors()).isEqualTo(other.snapshot(2).safetensors());
+
+      // the second part is in the manifest: a checkpoint without it is not read as one without
+      Files.delete(dir.resolve("step-000002").resolve("optimizer-1.bin"));
+      assertThat(Checkpoint.read(dir, "ppo", TrainState.class).state().step()).isEqualTo(1);
+      assertThat(Checkpoint.inForce(dir).fallback()).contains("optimizer-1.bin cannot be read");
+    }
+  }
+
+  @Test
+  void aCheckpointWithTheWholeOptimizerStateInOneFileReadsAsOnePart(@TempDir Path dir)
+      throws Exception {
+    try (var model = Gpt.create(SHAPE, 1)) {
+      Checkpoint.write(
+          dir,
+          SHAPE,
+          model.snapshot(1),
+          List.of(model.snapshot(1)),
+          TrainState.start("ppo", 7).advance(1, 1, new SplitMix64(7), 1, null));
+      assertThat(dir.resolve("step-000001").resolve("optimizer-1.bin")).doesNotExist();
+      assertThat(Checkpoint.read(dir, "ppo", TrainState.class).optimizer()).hasSize(1);
     }
   }
 

@@ -7,6 +7,7 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.WeightSnapshot;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,6 +29,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 
 /**
@@ -40,7 +42,9 @@ import java.util.stream.Stream;
  *   DIR/step-000300/         the checkpoint in force
  *       model.json           the GptConfig (shape) of the weights
  *       weights.bin          WeightSnapshot of the parameters (version = step)
- *       optimizer.bin        WeightSnapshot of AdamW's moments (version = updates taken)
+ *       optimizer.bin        WeightSnapshots of AdamW's moments (version = updates taken): the
+ *       optimizer-1.bin      first moments, then the second (a checkpoint written before the
+ *                            split holds both in optimizer.bin and no optimizer-1.bin)
  *       train-state.json     the trainer's {@link State} (the learner's TrainState: step, data
  *                            position, RNG, schedule step, extras)
  *       manifest.json        size and SHA-256 of each file above, written last
@@ -190,7 +194,7 @@ public final class Checkpoint {
 
   /** What a checkpoint holds, read back. */
   public record Saved<S extends State>(
-      GptConfig modelConfig, WeightSnapshot weights, WeightSnapshot optimizer, S state) {}
+      GptConfig modelConfig, WeightSnapshot weights, Iterable<WeightSnapshot> optimizer, S state) {}
 
   /**
    * The step directory read from {@code dir}, and why it is not the one {@code latest.json} names
@@ -203,7 +207,7 @@ public final class Checkpoint {
       Path dir,
       GptConfig modelConfig,
       WeightSnapshot weights,
-      WeightSnapshot optimizer,
+      Iterable<WeightSnapshot> optimizer,
       State state)
       throws IOException {
     Files.createDirectories(dir);
@@ -235,7 +239,8 @@ public final class Checkpoint {
       System.err.flush();
       Runtime.getRuntime().halt(137); // as SIGKILL: no shutdown hooks, nothing flushed
     }
-    write(tmp, OPTIMIZER, optimizer, manifest);
+    int part = 0;
+    for (var snapshot : optimizer) write(tmp, optimizerFile(part++), snapshot, manifest);
     write(tmp, TRAIN_STATE, Json.MAPPER.writeValueAsBytes(state), manifest);
     Json.writeSynced(tmp.resolve(MANIFEST), Json.MAPPER.writeValueAsBytes(manifest));
     Json.syncDirectory(tmp);
@@ -284,6 +289,31 @@ public final class Checkpoint {
     }
   }
 
+  /**
+   * The optimizer state's parts in {@code step}, each read and checked against its own SHA-256 as
+   * it is iterated: a large model's moments are gigabytes each, and a resume restores them one at a
+   * time. Iterate before two more checkpoints replace this one.
+   */
+  private static Iterable<WeightSnapshot> optimizerParts(Path step) {
+    return () ->
+        IntStream.iterate(
+                0, part -> part == 0 || Files.exists(step.resolve(optimizerFile(part))), p -> p + 1)
+            .mapToObj(
+                part -> {
+                  try {
+                    return readSnapshot(step.resolve(optimizerFile(part)));
+                  } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                  }
+                })
+            .iterator();
+  }
+
+  /** The file of the optimizer state's {@code part}: optimizer.bin, optimizer-1.bin, … */
+  private static String optimizerFile(int part) {
+    return part == 0 ? OPTIMIZER : OPTIMIZER.replace(".bin", "-" + part + ".bin");
+  }
+
   /** Whether {@code dir} holds a checkpoint. */
   public static boolean exists(Path dir) {
     return Files.isRegularFile(dir.resolve(LATEST));
@@ -295,8 +325,8 @@ public final class Checkpoint {
     var step = stepDirectory(dir);
     var modelConfig = GptConfig.fromJson(Files.readString(step.resolve(MODEL_CONFIG)));
     var weights = readSnapshot(step.resolve(WEIGHTS));
-    var optimizer = readSnapshot(step.resolve(OPTIMIZER));
-    return new Saved<>(modelConfig, weights, optimizer, readState(step, expectedStage, stateType));
+    return new Saved<>(
+        modelConfig, weights, optimizerParts(step), readState(step, expectedStage, stateType));
   }
 
   /**

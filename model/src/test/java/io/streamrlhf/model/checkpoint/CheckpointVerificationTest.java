@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -86,7 +87,7 @@ class CheckpointVerificationTest {
           dir,
           SHAPE,
           model.snapshot(1),
-          model.snapshot(0),
+          List.of(model.snapshot(0)),
           new Step("sft", 1, Json.MAPPER.createObjectNode()));
     }
     return dir.resolve(Checkpoint.latest(dir).directory()).resolve(Checkpoint.WEIGHTS);
