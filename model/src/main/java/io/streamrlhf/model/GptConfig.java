@@ -3,6 +3,7 @@ package io.streamrlhf.model;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.Locale;
 
 /**
  * The shape of a {@link Gpt}: everything needed to rebuild its parameter set.
@@ -23,11 +24,10 @@ public record GptConfig(
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /**
-   * The most parameters a model may have: its float32 weights are checkpointed and published as one
-   * snapshot, a Java array of at most 2 GiB, here with 16 MiB kept for the safetensors header.
-   * About 533 M: GPT-2 medium (304 M in this vocabulary) fits, GPT-2 large (710 M) does not.
+   * A bound on one tensor's entry in a safetensors header: its name (with an optimizer moment's
+   * prefix), dtype, shape and offsets as JSON, about 110 bytes for the longest in practice.
    */
-  public static final long MAX_PARAMETERS = (Integer.MAX_VALUE - 8 - (16L << 20)) / Float.BYTES;
+  private static final int HEADER_BYTES_PER_TENSOR = 256;
 
   public GptConfig {
     if (vocabSize < 1 || contextLength < 1 || dModel < 1 || layers < 1 || heads < 1) {
@@ -53,12 +53,20 @@ public record GptConfig(
     }
     // refused here rather than at the first checkpoint, after the training it would have saved
     long parameters = parameterCount(vocabSize, contextLength, dModel, layers);
-    if (parameters > MAX_PARAMETERS) {
+    long most = maxParameters(layers);
+    if (parameters > most) {
       throw new IllegalArgumentException(
           String.format(
-              "a GPT of d_model %d, %d layers, context %d has %,d parameters: more than the %,d"
+              Locale.ROOT,
+              "a GPT of d_model %d, %d layers, context %d has %s parameters: more than the %,d"
                   + " whose float32 weights fit one weight snapshot (a 2 GiB Java array)",
-              dModel, layers, contextLength, parameters, MAX_PARAMETERS));
+              dModel,
+              layers,
+              contextLength,
+              parameters == Long.MAX_VALUE
+                  ? "over 9.2 x 10^18"
+                  : String.format(Locale.ROOT, "%,d", parameters),
+              Math.max(0, most)));
     }
   }
 
@@ -67,12 +75,31 @@ public record GptConfig(
     return parameterCount(vocabSize, contextLength, dModel, layers);
   }
 
+  /**
+   * The most parameters a model of {@code layers} blocks may have: its float32 weights, and each of
+   * AdamW's two moments, are checkpointed (and the weights published) as one snapshot, one Java
+   * array with its safetensors header (12 tensors a block, 6 more) and frame header. About 536 M:
+   * GPT-2 medium (304 M in this vocabulary) fits, GPT-2 large (710 M) does not.
+   */
+  static long maxParameters(int layers) {
+    long header = (12L * layers + 6) * HEADER_BYTES_PER_TENSOR + 64;
+    return (Integer.MAX_VALUE - 8 - header) / Float.BYTES;
+  }
+
+  /** The parameter count, or {@code Long.MAX_VALUE} where it exceeds a long. */
   private static long parameterCount(int vocab, int context, int dModel, int layers) {
     long d = dModel;
-    // per block: two LayerNorms (2d each), qkv (3d² + 3d), attention out (d² + d), MLP (8d² + 5d)
-    long block = 12 * d * d + 13 * d;
-    // embeddings, blocks, the final LayerNorm, the scalar head
-    return (vocab + (long) context) * d + layers * block + 2 * d + (d + 1);
+    try {
+      // per block: two LayerNorms (2d each), qkv (3d² + 3d), attention out (d² + d), MLP (8d² + 5d)
+      long block = Math.addExact(Math.multiplyExact(12 * d, d), 13 * d);
+      // embeddings, blocks, the final LayerNorm, the scalar head
+      return Math.addExact(
+          Math.addExact(
+              Math.multiplyExact(vocab + (long) context, d), Math.multiplyExact(layers, block)),
+          3 * d + 1);
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE;
+    }
   }
 
   /** d_model 128, 4 layers, 4 heads, context 256: quick experiments and tests. */

@@ -55,8 +55,16 @@ class GptForwardTest {
     assertThat(medium.parameterCount()).isEqualTo(303_627_265L);
     assertThatThrownBy(() -> new GptConfig(ByteTokenizer.VOCAB_SIZE, 1024, 1280, 36, 20))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("710,035,201 parameters")
-        .hasMessageContaining("fit one weight snapshot");
+        .hasMessage(
+            "a GPT of d_model 1280, 36 layers, context 1024 has 710,035,201 parameters: more than"
+                + " the 536,842,861 whose float32 weights fit one weight snapshot (a 2 GiB Java"
+                + " array)");
+    // many narrow layers: under GPT-2 large's limit, but 503,154 tensors' header entries count too
+    assertThatThrownBy(() -> new GptConfig(260, 8, 32, 41_929, 1))
+        .hasMessageContaining("has 532,674,689 parameters: more than the 504,669,037");
+    // a count beyond a long is refused, not wrapped around to a negative one
+    assertThatThrownBy(() -> new GptConfig(260, 1024, 1 << 30, 1, 1))
+        .hasMessageContaining("has over 9.2 x 10^18 parameters");
   }
 
   @Test

@@ -311,7 +311,7 @@ class StagesCliTest {
     assertThat(tooLarge.err().strip())
         .isEqualTo(
             "rlhf pretrain: --gpt2: a GPT of d_model 1280, 36 layers, context 1024 has 710,035,201"
-                + " parameters: more than the 532,676,605 whose float32 weights fit one weight"
+                + " parameters: more than the 536,842,861 whose float32 weights fit one weight"
                 + " snapshot (a 2 GiB Java array)");
   }
 
