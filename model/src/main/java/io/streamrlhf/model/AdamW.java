@@ -10,6 +10,7 @@ import ai.djl.pytorch.jni.JniUtils;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.stream.Stream;
@@ -244,14 +245,15 @@ public final class AdamW implements AutoCloseable {
    * reads one snapshot at a time.
    */
   public void restore(Iterable<WeightSnapshot> state) {
-    long version = -1;
+    Long version = null;
     var missing = new LinkedHashMap<String, NDArray>();
     for (int i = 0; i < names.size(); i++) {
       missing.put(FIRST_MOMENT + names.get(i), firstMoments.get(i));
       missing.put(SECOND_MOMENT + names.get(i), secondMoments.get(i));
     }
+    var restored = new HashSet<String>();
     for (var part : state) {
-      if (version == -1) version = part.version();
+      if (version == null) version = part.version();
       if (part.version() != version) {
         throw new IllegalArgumentException(
             "optimizer state parts of steps " + version + " and " + part.version());
@@ -259,7 +261,13 @@ public final class AdamW implements AutoCloseable {
       var payload = part.safetensors();
       for (var entry : SafetensorsLayout.parse(payload).entries().entrySet()) {
         var target = missing.remove(entry.getKey());
-        if (target != null) copyInto(entry.getKey(), entry.getValue(), payload, target);
+        if (target != null) {
+          copyInto(entry.getKey(), entry.getValue(), payload, target);
+          restored.add(entry.getKey());
+        } else if (restored.contains(entry.getKey())) {
+          throw new IllegalArgumentException(
+              "optimizer state holds " + entry.getKey() + " in two parts");
+        }
       }
     }
     if (!missing.isEmpty()) {

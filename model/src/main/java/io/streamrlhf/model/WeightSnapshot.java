@@ -88,8 +88,8 @@ public final class WeightSnapshot {
   /**
    * Writes the frame {@link #encode()} returns to {@code out} and returns its SHA-256 (kept, as
    * {@link #encodedSha256()} keeps it). A frame not built yet is written from the payload without
-   * being built: a snapshot that is stored and never published, such as an optimizer state of twice
-   * a model's size, needs no second copy of itself on the heap.
+   * being built: a snapshot that is stored and never published, such as one of AdamW's moments,
+   * needs no second copy of itself on the heap.
    */
   public byte[] writeFrame(WritableByteChannel out) throws IOException {
     var built = encoded;

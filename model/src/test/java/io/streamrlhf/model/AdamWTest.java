@@ -148,6 +148,12 @@ class AdamWTest {
           assertThatThrownBy(() -> resumed.restore(List.of(state.get(0))))
               .isInstanceOf(IllegalArgumentException.class)
               .hasMessageContaining("exp_avg_sq.tok_emb is missing");
+          assertThatThrownBy(() -> resumed.restore(List.of(state.get(0), state.get(0))))
+              .hasMessageStartingWith("optimizer state holds exp_avg.")
+              .hasMessageEndingWith(" in two parts");
+          var later = new WeightSnapshot(7, state.get(1).safetensors());
+          assertThatThrownBy(() -> resumed.restore(List.of(state.get(0), later)))
+              .hasMessageContaining("parts of steps 1 and 7");
           // the state is encoded as it is iterated: after another step it would not be this one
           var stale = resumed.state();
           backward(model);

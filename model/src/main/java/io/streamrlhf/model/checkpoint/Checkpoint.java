@@ -192,7 +192,13 @@ public final class Checkpoint {
     }
   }
 
-  /** What a checkpoint holds, read back. */
+  /**
+   * What a checkpoint holds, read back.
+   *
+   * @param optimizer AdamW's state, part by part, each file read as it is iterated (an unreadable
+   *     one throws {@link UncheckedIOException}): iterate it once, before two more checkpoints
+   *     replace this one
+   */
   public record Saved<S extends State>(
       GptConfig modelConfig, WeightSnapshot weights, Iterable<WeightSnapshot> optimizer, S state) {}
 
@@ -271,7 +277,8 @@ public final class Checkpoint {
 
   /**
    * A snapshot's frame, hashed as it is written and never built whole: the learner publishes the
-   * same bytes with the hash kept here, and an optimizer state (twice the weights) needs no copy.
+   * same bytes with the hash kept here, and an optimizer state (each part the weights' size) needs
+   * no copy.
    */
   private static void write(Path step, String file, WeightSnapshot snapshot, Manifest manifest)
       throws IOException {
@@ -290,14 +297,21 @@ public final class Checkpoint {
   }
 
   /**
-   * The optimizer state's parts in {@code step}, each read and checked against its own SHA-256 as
-   * it is iterated: a large model's moments are gigabytes each, and a resume restores them one at a
-   * time. Iterate before two more checkpoints replace this one.
+   * The optimizer state's parts in {@code step}, as its manifest lists them (a checkpoint without a
+   * manifest predates the split: one part), each read and checked against its own SHA-256 as it is
+   * iterated: a large model's moments are gigabytes each, and a resume restores them one at a time.
    */
-  private static Iterable<WeightSnapshot> optimizerParts(Path step) {
+  private static Iterable<WeightSnapshot> optimizerParts(Path step) throws IOException {
+    int listed = 1;
+    var manifest = step.resolve(MANIFEST);
+    if (Files.isRegularFile(manifest)) {
+      var files = Json.MAPPER.readValue(manifest.toFile(), Manifest.class).files();
+      listed = 0;
+      while (files.containsKey(optimizerFile(listed))) listed++;
+    }
+    int parts = listed;
     return () ->
-        IntStream.iterate(
-                0, part -> part == 0 || Files.exists(step.resolve(optimizerFile(part))), p -> p + 1)
+        IntStream.range(0, parts)
             .mapToObj(
                 part -> {
                   try {
