@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -136,15 +137,7 @@ class CheckpointTest {
   @Test
   void withNeitherCheckpointIntactReadingFailsNamingTheDamage(@TempDir Path dir) throws Exception {
     try (var model = Gpt.create(SHAPE, 1)) {
-      var state = TrainState.start("ppo", 7);
-      for (int step = 1; step <= 2; step++) {
-        Checkpoint.write(
-            dir,
-            SHAPE,
-            model.snapshot(step),
-            List.of(model.snapshot(step)),
-            state.advance(step, step, new SplitMix64(7), step, null));
-      }
+      checkpointSteps(dir, model, 2, step -> List.of(model.snapshot(step)));
       tear(dir.resolve("step-000002"));
       flipAByte(dir.resolve("step-000001"));
       assertThatThrownBy(() -> Checkpoint.read(dir, "ppo", TrainState.class))
@@ -158,15 +151,7 @@ class CheckpointTest {
   @Test
   void aDamagedPointerGivesWayToTheNewestIntactStepDirectory(@TempDir Path dir) throws Exception {
     try (var model = Gpt.create(SHAPE, 1)) {
-      var state = TrainState.start("ppo", 7);
-      for (int step = 1; step <= 2; step++) {
-        Checkpoint.write(
-            dir,
-            SHAPE,
-            model.snapshot(step),
-            List.of(model.snapshot(step)),
-            state.advance(step, step, new SplitMix64(7), step, null));
-      }
+      checkpointSteps(dir, model, 2, step -> List.of(model.snapshot(step)));
       Files.writeString(dir.resolve(Checkpoint.LATEST), "{\"step\": 2, \"direc");
       assertThat(Checkpoint.read(dir, "ppo", TrainState.class).state().step()).isEqualTo(2);
       assertThat(Checkpoint.inForce(dir).fallback()).contains("does not parse", "step-000002");
@@ -178,15 +163,7 @@ class CheckpointTest {
       throws Exception {
     try (var model = Gpt.create(SHAPE, 1);
         var other = Gpt.create(SHAPE, 2)) {
-      var state = TrainState.start("ppo", 7);
-      for (int step = 1; step <= 2; step++) {
-        Checkpoint.write(
-            dir,
-            SHAPE,
-            model.snapshot(step),
-            List.of(model.snapshot(step), other.snapshot(step)),
-            state.advance(step, step, new SplitMix64(7), step, null));
-      }
+      checkpointSteps(dir, model, 2, step -> List.of(model.snapshot(step), other.snapshot(step)));
       // read part by part as a resume iterates them
       var parts = new ArrayList<WeightSnapshot>();
       Checkpoint.read(dir, "ppo", TrainState.class).optimizer().forEach(parts::add);
@@ -215,6 +192,20 @@ class CheckpointTest {
       var step = dir.resolve("step-000001");
       Files.copy(step.resolve(Checkpoint.OPTIMIZER), step.resolve("optimizer-1.bin"));
       assertThat(Checkpoint.read(dir, "ppo", TrainState.class).optimizer()).hasSize(1);
+    }
+  }
+
+  /** Checkpoints steps 1..n of a PPO run in {@code dir}, with the optimizer state given. */
+  private static void checkpointSteps(
+      Path dir, Gpt model, int n, LongFunction<List<WeightSnapshot>> optimizer) throws Exception {
+    var state = TrainState.start("ppo", 7);
+    for (int step = 1; step <= n; step++) {
+      Checkpoint.write(
+          dir,
+          SHAPE,
+          model.snapshot(step),
+          optimizer.apply(step),
+          state.advance(step, step, new SplitMix64(7), step, null));
     }
   }
 
