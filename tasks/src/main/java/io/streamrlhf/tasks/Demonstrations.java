@@ -1,9 +1,8 @@
 package io.streamrlhf.tasks;
 
 import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
+import java.util.stream.IntStream;
 
 /**
  * SFT demonstrations (InstructGPT step 1) as TASKS.md's simulated labelers write them: 70% the
@@ -40,23 +39,13 @@ public final class Demonstrations {
    * a file of millions of demonstrations is written without holding them all.
    */
   public static Iterable<Demonstration> drawn(long seed, int n) {
-    return () ->
-        new Iterator<>() {
-          private final TrainingPrompts prompts =
-              new TrainingPrompts(SplitMix64.stream(seed, "demonstrations"));
-          private int i;
-
-          @Override
-          public boolean hasNext() {
-            return i < n;
-          }
-
-          @Override
-          public Demonstration next() {
-            if (i >= n) throw new NoSuchElementException();
-            return write(prompts.next(), SplitMix64.stream(seed, "demonstration-writer-" + i++));
-          }
-        };
+    return () -> {
+      var prompts = new TrainingPrompts(SplitMix64.stream(seed, "demonstrations"));
+      return IntStream.range(0, n)
+          .mapToObj(
+              i -> write(prompts.next(), SplitMix64.stream(seed, "demonstration-writer-" + i)))
+          .iterator();
+    };
   }
 
   /** One labeler's demonstration of {@code task}: the kind by its share, then the text. */
