@@ -302,12 +302,11 @@ public final class Checkpoint {
    * iterated: a large model's moments are gigabytes each, and a resume restores them one at a time.
    */
   private static Iterable<WeightSnapshot> optimizerParts(Path step) throws IOException {
+    var manifest = manifest(step);
     int listed = 1;
-    var manifest = step.resolve(MANIFEST);
-    if (Files.isRegularFile(manifest)) {
-      var files = Json.MAPPER.readValue(manifest.toFile(), Manifest.class).files();
+    if (manifest != null) {
       listed = 0;
-      while (files.containsKey(optimizerFile(listed))) listed++;
+      while (manifest.files().containsKey(optimizerFile(listed))) listed++;
     }
     int parts = listed;
     return () ->
@@ -350,12 +349,15 @@ public final class Checkpoint {
    */
   public static String weightsSha256(Path dir) throws IOException {
     var step = stepDirectory(dir); // checked against its manifest, when it has one
-    var manifest = step.resolve(MANIFEST);
-    if (Files.isRegularFile(manifest)) {
-      var entry = Json.MAPPER.readValue(manifest.toFile(), Manifest.class).files().get(WEIGHTS);
-      if (entry != null) return entry.sha256();
-    }
-    return sha256(step.resolve(WEIGHTS));
+    var manifest = manifest(step);
+    var entry = manifest != null ? manifest.files().get(WEIGHTS) : null;
+    return entry != null ? entry.sha256() : sha256(step.resolve(WEIGHTS));
+  }
+
+  /** The manifest of a step directory already checked against it, or null where it has none. */
+  private static Manifest manifest(Path step) throws IOException {
+    var file = step.resolve(MANIFEST);
+    return Files.isRegularFile(file) ? Json.MAPPER.readValue(file.toFile(), Manifest.class) : null;
   }
 
   /** The shape of the model saved in {@code dir}. */
