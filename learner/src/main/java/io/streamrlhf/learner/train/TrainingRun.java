@@ -170,7 +170,7 @@ public final class TrainingRun implements AutoCloseable {
     try {
       Checkpoint.write(options.dir(), model.config(), weights, optimizer.state(), state);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write checkpoint in " + options.dir(), e);
+      throw new UncheckedIOException(e.getMessage(), e); // it names the step and directory
     }
     saved = true;
     return weights;

@@ -8,11 +8,14 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.LongFunction;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -192,6 +195,49 @@ class CheckpointTest {
       var step = dir.resolve("step-000001");
       Files.copy(step.resolve(Checkpoint.OPTIMIZER), step.resolve("optimizer-1.bin"));
       assertThat(Checkpoint.read(dir, "ppo", TrainState.class).optimizer()).hasSize(1);
+    }
+  }
+
+  @Test
+  void aWriteThatFailsMidwayRemovesWhatItWroteAndNamesTheCheckpointInForce(@TempDir Path dir)
+      throws Exception {
+    try (var model = Gpt.create(SHAPE, 1)) {
+      checkpointSteps(dir, model, 1, step -> List.of(model.snapshot(step)));
+      // the second moments fail as a full disk fails them, after the weights and first moments
+      Iterable<WeightSnapshot> failing =
+          () ->
+              Stream.<java.util.function.Supplier<WeightSnapshot>>of(
+                      () -> model.snapshot(2),
+                      () -> {
+                        throw new UncheckedIOException(new IOException("No space left on device"));
+                      })
+                  .map(java.util.function.Supplier::get)
+                  .iterator();
+      var state = TrainState.start("ppo", 7).advance(2, 2, new SplitMix64(7), 2, null);
+      assertThatThrownBy(() -> Checkpoint.write(dir, SHAPE, model.snapshot(2), failing, state))
+          .isInstanceOf(IOException.class)
+          .hasMessage(
+              "cannot write the checkpoint of step 2 in "
+                  + dir
+                  + ": No space left on device; the one in force is still step-000001, which a"
+                  + " resume continues from")
+          .hasRootCauseMessage("No space left on device");
+      try (var entries = Files.list(dir)) {
+        assertThat(entries.map(p -> p.getFileName().toString()))
+            .as("the partial step-000002.tmp is gone, its space given back")
+            .containsExactlyInAnyOrder("latest.json", "step-000001");
+      }
+      assertThat(Checkpoint.read(dir, "ppo", TrainState.class).state().step()).isEqualTo(1);
+      assertThat(Checkpoint.inForce(dir).fallback()).isNull();
+
+      // into an empty directory: nothing was in force, and nothing is left half-written
+      var fresh = dir.resolve("fresh");
+      var first = TrainState.start("ppo", 7).advance(1, 1, new SplitMix64(7), 1, null);
+      assertThatThrownBy(() -> Checkpoint.write(fresh, SHAPE, model.snapshot(1), failing, first))
+          .hasMessageEndingWith(": No space left on device; no checkpoint was in force before it");
+      try (var entries = Files.list(fresh)) {
+        assertThat(entries).isEmpty();
+      }
     }
   }
 

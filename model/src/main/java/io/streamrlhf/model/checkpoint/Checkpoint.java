@@ -208,7 +208,11 @@ public final class Checkpoint {
    */
   public record InForce(Path directory, String fallback) {}
 
-  /** Writes one checkpoint into {@code dir} and makes it the one in force. */
+  /**
+   * Writes one checkpoint into {@code dir} and makes it the one in force. A write that fails (a
+   * full disk, a read-only file system) removes what it wrote of the new step directory and leaves
+   * the checkpoint in force as it was; its IOException names the step and the one still in force.
+   */
   public static void write(
       Path dir,
       GptConfig modelConfig,
@@ -233,28 +237,33 @@ public final class Checkpoint {
       name = base + "-again" + (again == 1 ? "" : again);
     var tmp = dir.resolve(name + ".tmp");
     var target = dir.resolve(name);
-    deleteTree(tmp);
-    Files.createDirectories(tmp);
-    var manifest = new Manifest(new TreeMap<>());
-    write(tmp, MODEL_CONFIG, modelConfig.toJson().getBytes(StandardCharsets.UTF_8), manifest);
-    write(tmp, WEIGHTS, weights, manifest);
-    if (state.step() == HALT_IN_WRITE) {
-      System.err.printf(
-          "checkpoint: %s=%d: halting midway through writing %s%n",
-          HALT_PROPERTY, HALT_IN_WRITE, tmp);
-      System.err.flush();
-      Runtime.getRuntime().halt(137); // as SIGKILL: no shutdown hooks, nothing flushed
+    try {
+      deleteTree(tmp);
+      Files.createDirectories(tmp);
+      var manifest = new Manifest(new TreeMap<>());
+      write(tmp, MODEL_CONFIG, modelConfig.toJson().getBytes(StandardCharsets.UTF_8), manifest);
+      write(tmp, WEIGHTS, weights, manifest);
+      if (state.step() == HALT_IN_WRITE) {
+        System.err.printf(
+            "checkpoint: %s=%d: halting midway through writing %s%n",
+            HALT_PROPERTY, HALT_IN_WRITE, tmp);
+        System.err.flush();
+        Runtime.getRuntime().halt(137); // as SIGKILL: no shutdown hooks, nothing flushed
+      }
+      int part = 0;
+      for (var snapshot : optimizer) write(tmp, optimizerFile(part++), snapshot, manifest);
+      write(tmp, TRAIN_STATE, Json.MAPPER.writeValueAsBytes(state), manifest);
+      Json.writeSynced(tmp.resolve(MANIFEST), Json.MAPPER.writeValueAsBytes(manifest));
+      Json.syncDirectory(tmp);
+      deleteTree(
+          target); // a leftover of a run that crashed after this rename and before the switch
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+      Json.syncDirectory(dir); // the rename is durable before the pointer names it
+      Json.writeAtomically(new Latest(state.step(), name, current), dir.resolve(LATEST));
+    } catch (IOException | UncheckedIOException failed) {
+      throw notWritten(dir, state.step(), current, tmp, failed);
     }
-    int part = 0;
-    for (var snapshot : optimizer) write(tmp, optimizerFile(part++), snapshot, manifest);
-    write(tmp, TRAIN_STATE, Json.MAPPER.writeValueAsBytes(state), manifest);
-    Json.writeSynced(tmp.resolve(MANIFEST), Json.MAPPER.writeValueAsBytes(manifest));
-    Json.syncDirectory(tmp);
-    deleteTree(target); // a leftover of a run that crashed after this rename and before the switch
-    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-    Json.syncDirectory(dir); // the rename is durable before the pointer names it
     var previous = current;
-    Json.writeAtomically(new Latest(state.step(), name, previous), dir.resolve(LATEST));
     WRITTEN.put(key(dir), name);
     // the new checkpoint is durable and in force: only the one it replaced is kept beside it
     try (Stream<Path> entries = Files.list(dir)) {
@@ -267,6 +276,30 @@ public final class Checkpoint {
         deleteTree(old);
       }
     }
+  }
+
+  /**
+   * Why the checkpoint of {@code step} was not written, once the partial step directory is removed
+   * (a full disk gets its space back): the cause's own words, and the checkpoint still in force.
+   */
+  private static IOException notWritten(
+      Path dir, long step, String inForce, Path partial, Exception failed) {
+    var cause = failed instanceof UncheckedIOException unchecked ? unchecked.getCause() : failed;
+    try {
+      deleteTree(partial);
+    } catch (IOException | UncheckedIOException cleanup) {
+      cause.addSuppressed(cleanup);
+    }
+    return new IOException(
+        String.format(
+            "cannot write the checkpoint of step %d in %s: %s; %s",
+            step,
+            dir,
+            cause.getMessage(),
+            inForce == null
+                ? "no checkpoint was in force before it"
+                : "the one in force is still " + inForce + ", which a resume continues from"),
+        cause);
   }
 
   private static void write(Path step, String file, byte[] bytes, Manifest manifest)
