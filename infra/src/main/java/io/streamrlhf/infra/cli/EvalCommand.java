@@ -8,7 +8,6 @@ import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.EvalSet;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -227,12 +226,9 @@ final class EvalCommand implements Callable<Integer> {
     var stdout = spec.commandLine().getOut();
     var settings = new Evaluation.Settings(temperature, seed, promptsPerBatch);
     var records = Evaluation.run(tasks, rows, models, settings, stdout);
-    try (var writer = Files.newBufferedWriter(out.resolve("eval.jsonl"), StandardCharsets.UTF_8)) {
-      for (var r : records) {
-        writer.write(recordLine(r));
-        writer.write('\n');
-      }
-    }
+    var lines = new StringBuilder();
+    for (var r : records) lines.append(recordLine(r)).append('\n');
+    TaskFiles.writeString(out.resolve("eval.jsonl"), lines.toString());
     var table = EvalTable.markdown(EvalTable.rows(records), labelsOf());
     var header =
         String.format(
@@ -270,18 +266,17 @@ final class EvalCommand implements Callable<Integer> {
                 gold.standardError()));
       }
       if (estimates != null || gold != null) {
-        Files.writeString(
-            out.resolve("win.json"), winJson(estimates, gold), StandardCharsets.UTF_8);
+        TaskFiles.writeString(out.resolve("win.json"), winJson(estimates, gold));
       }
       var headroom =
           Evaluation.headroom(tasks, Evaluation.scores(sftSamples), sft, rm, settings, stdout);
       footer.append(headroomLines(headroom, estimates == null ? null : estimates.model()));
-      Files.writeString(
-          out.resolve("headroom.json"), headroomJson(headroom), StandardCharsets.UTF_8);
+      TaskFiles.writeString(out.resolve("headroom.json"), headroomJson(headroom));
     }
     footer.append(lengthLine(records, labelsOf()));
-    Files.writeString(out.resolve("table.md"), header + table + footer, StandardCharsets.UTF_8);
-    stdout.print(header + table + footer);
+    stdout.print(header + table + footer); // first: a disk that refuses the file loses no table
+    stdout.flush();
+    TaskFiles.writeString(out.resolve("table.md"), header + table + footer);
     stdout.println(
         "eval: wrote "
             + out.resolve("table.md")

@@ -28,7 +28,10 @@ import picocli.CommandLine.Command;
           + " Kafka broker answers on within "
           + BrokerCheck.WAIT_SECONDS
           + " s; the one-line message says what to fix",
-      "3:grade and tasks calibrate: some input lines were malformed and skipped"
+      "3:grade and tasks calibrate: some input lines were malformed and skipped",
+      "4:the machine refused a write: a full disk or quota, a read-only file system, a device"
+          + " error; the one-line message names the file (a stage's checkpoint: the one still in"
+          + " force, which --resume continues from)"
     },
     // In pipeline order, then the tools; one per line.
     subcommands = {

@@ -4,10 +4,13 @@ import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.Jsonl;
 import io.streamrlhf.tasks.Task;
 import java.io.BufferedWriter;
+import java.io.FilterWriter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -22,21 +25,23 @@ final class TaskFiles {
   /**
    * An output being written beside its destination: {@link #commit} moves it into place; closing
    * without a commit (the command failed) deletes it and leaves {@code out} as it was, and so does
-   * a run stopped by a signal, at the JVM's exit. A device or pipe is written in place.
+   * a run stopped by a signal, at the JVM's exit. A device or pipe is written in place. A write
+   * that fails says which file it was writing (a full disk's "No space left on device" alone does
+   * not).
    */
   static final class Output implements AutoCloseable {
     private final Path out;
     private final Path partial;
-    private final BufferedWriter writer;
+    private final Writer writer;
     private boolean committed;
 
-    private Output(Path out, Path partial, BufferedWriter writer) {
+    private Output(Path out, Path partial, BufferedWriter buffered) {
       this.out = out;
       this.partial = partial;
-      this.writer = writer;
+      this.writer = new Named(buffered, out);
     }
 
-    BufferedWriter writer() {
+    Writer writer() {
       return writer;
     }
 
@@ -57,8 +62,70 @@ final class TaskFiles {
     @Override
     public void close() throws IOException {
       if (committed) return;
-      writer.close();
-      if (partial != null) Files.deleteIfExists(partial);
+      try {
+        writer.close(); // flushing onto a full disk fails again
+      } finally {
+        if (partial != null) Files.deleteIfExists(partial);
+      }
+    }
+  }
+
+  /** A writer whose failures name the file it writes. */
+  private static final class Named extends FilterWriter {
+    private final Path file;
+
+    Named(Writer writer, Path file) {
+      super(writer);
+      this.file = file;
+    }
+
+    private IOException named(IOException e) {
+      return new IOException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+
+    @Override
+    public void write(int c) throws IOException {
+      try {
+        out.write(c);
+      } catch (IOException e) {
+        throw named(e);
+      }
+    }
+
+    @Override
+    public void write(char[] chars, int offset, int length) throws IOException {
+      try {
+        out.write(chars, offset, length);
+      } catch (IOException e) {
+        throw named(e);
+      }
+    }
+
+    @Override
+    public void write(String text, int offset, int length) throws IOException {
+      try {
+        out.write(text, offset, length);
+      } catch (IOException e) {
+        throw named(e);
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      try {
+        out.flush();
+      } catch (IOException e) {
+        throw named(e);
+      }
+    }
+
+    @Override
+    public void close() throws IOException {
+      try {
+        out.close();
+      } catch (IOException e) {
+        throw named(e);
+      }
     }
   }
 
@@ -91,6 +158,20 @@ final class TaskFiles {
       return new Output(target, partial, Files.newBufferedWriter(partial, StandardCharsets.UTF_8));
     } catch (IOException e) {
       throw new UserError("cannot write " + out + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Writes {@code text} to {@code file} in UTF-8; a failure names the file (a full disk's "No space
+   * left on device" alone does not).
+   */
+  static void writeString(Path file, String text) throws IOException {
+    try {
+      Files.writeString(file, text, StandardCharsets.UTF_8);
+    } catch (FileSystemException e) {
+      throw e; // it names the file
+    } catch (IOException e) {
+      throw new IOException("cannot write " + file + ": " + e.getMessage(), e);
     }
   }
 

@@ -1,7 +1,10 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.train.InputError;
+import java.io.IOException;
+import java.nio.file.FileSystemException;
 import java.util.ArrayList;
+import java.util.List;
 import picocli.CommandLine;
 
 /**
@@ -10,11 +13,25 @@ import picocli.CommandLine;
  * boundary (flags, config keys and values, input files, output directories), and the learner's
  * {@link InputError} (a checkpoint or cluster a run cannot use). Any other exception, an {@link
  * IllegalArgumentException} from deep in the code included, is our failure: exit code 1, a one-line
- * summary first, then where to look (the stack trace).
+ * summary first, then where to look (the stack trace). An I/O failure that is the machine's, a full
+ * disk or quota, a read-only file system, a device error, is neither: exit code 4, one line that
+ * says what could not be written and why (a stage's checkpoint says which one stays in force).
  */
 final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   static final int INTERNAL = 1;
   static final int USAGE = 2;
+  static final int MACHINE = 4;
+
+  /**
+   * The operating system's words (strerror, as the JDK passes them on) for failures no code can
+   * mend: ENOSPC, EDQUOT, EROFS, EIO.
+   */
+  private static final List<String> MACHINE_FAILURES =
+      List.of(
+          "No space left on device",
+          "Disk quota exceeded",
+          "Read-only file system",
+          "Input/output error");
 
   @Override
   public int handleExecutionException(
@@ -25,11 +42,40 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       err.flush();
       return USAGE;
     }
+    var machine = machineFailure(e);
+    if (machine != null) {
+      err.println(prefix(cli) + machine);
+      err.flush();
+      return MACHINE;
+    }
     err.println(prefix(cli) + "internal error: " + summary(e));
     err.println(prefix(cli) + "not a usage mistake; the stack trace below shows where it failed:");
     e.printStackTrace(err);
     err.flush();
     return INTERNAL;
+  }
+
+  /**
+   * One line for a failure whose cause is the machine's (null when it is not): the first message in
+   * the chain that says more than its cause's class and words, with the system's reason when it
+   * does not already give it.
+   */
+  static String machineFailure(Throwable e) {
+    String reason = null;
+    for (Throwable t = e; t != null && reason == null; t = t.getCause()) {
+      if (!(t instanceof IOException io)) continue;
+      var words = io instanceof FileSystemException fs ? fs.getReason() : io.getMessage();
+      if (words == null) continue;
+      reason = MACHINE_FAILURES.stream().filter(words::contains).findFirst().orElse(null);
+    }
+    if (reason == null) return null;
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      var message = t.getMessage();
+      if (message == null || (t.getCause() != null && message.equals(t.getCause().toString())))
+        continue;
+      return message.contains(reason) ? message : message + ": " + reason;
+    }
+    return reason;
   }
 
   static int onBadParameters(CommandLine.ParameterException e, String[] args) {

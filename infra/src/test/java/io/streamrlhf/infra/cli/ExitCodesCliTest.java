@@ -5,8 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.tasks.SplitMix64;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -81,6 +87,42 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void aFullDiskIsTheMachinesFailureNamedWithItsFile() {
+    Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "needs Linux's /dev/full");
+    for (var command : List.of(List.of("tasks", "corpus"), List.of("tasks", "demos"))) {
+      var args = new ArrayList<>(command);
+      args.addAll(List.of("--out", "/dev/full"));
+      var run = run(args.toArray(String[]::new));
+      assertThat(run.exitCode()).as(run.err()).isEqualTo(4);
+      assertThat(run.err().strip())
+          .isEqualTo(
+              "rlhf "
+                  + String.join(" ", command)
+                  + ": cannot write /dev/full: No space left on device");
+    }
+  }
+
+  @Test
+  void onlyTheSystemsWordsForAFullOrBrokenDiskMakeAMachineFailure() {
+    var disk = new IOException("No space left on device");
+    var checkpoint =
+        new IOException("cannot write the checkpoint of step 3 in d: " + disk.getMessage(), disk);
+    assertThat(UserErrors.machineFailure(new UncheckedIOException(checkpoint)))
+        .as("a wrapper that only repeats its cause is passed over")
+        .isEqualTo(checkpoint.getMessage());
+    assertThat(UserErrors.machineFailure(new IllegalStateException("run failed", disk)))
+        .isEqualTo("run failed: No space left on device");
+    assertThat(
+            UserErrors.machineFailure(
+                new FileSystemException("/data/out", null, "Read-only file system")))
+        .isEqualTo("/data/out: Read-only file system");
+    assertThat(UserErrors.machineFailure(new IOException("Connection reset by peer"))).isNull();
+    assertThat(UserErrors.machineFailure(new IllegalStateException("No space left on device")))
+        .as("only an I/O failure's words count")
+        .isNull();
+  }
+
+  @Test
   void anEmptyPathIsRefusedRatherThanReadAsTheWorkingDirectory(@TempDir Path dir) {
     for (var args :
         new String[][] {
@@ -118,6 +160,7 @@ class ExitCodesCliTest {
     assertThat(run.out())
         .contains("Exit codes:")
         .containsPattern("\\n  1 +failed: an internal error")
-        .containsPattern("\\n  2 +usage mistake");
+        .containsPattern("\\n  2 +usage mistake")
+        .containsPattern("\\n  4 +the machine refused a write");
   }
 }

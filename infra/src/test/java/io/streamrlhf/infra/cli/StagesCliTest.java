@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -517,6 +518,64 @@ class StagesCliTest {
         .startsWith("rlhf eval: cannot write in --out " + file.resolve("eval"))
         .endsWith("choose another --out")
         .doesNotContain("eval: row"); // refused before any sampling
+  }
+
+  /**
+   * A disk that refuses a checkpoint (the kernel's real ENOSPC: the pointer's temporary file is a
+   * link to /dev/full) is the machine's failure: exit 4, one line naming the step and the one still
+   * in force, and a resume once the disk has room continues from it.
+   */
+  @Test
+  void aFullDiskStopsAStageWithTheCheckpointInForceNamed() throws Exception {
+    Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "needs Linux's /dev/full");
+    var out = dir.resolve("base-full-disk");
+    var args = new ArrayList<>(List.of(tinyPretrain(out)));
+    args.addAll(List.of("--set", "checkpoint_every_steps=1"));
+    var first = run(args.toArray(String[]::new));
+    assertThat(first.exitCode()).as(first.err()).isZero();
+    var pointerTmp = Files.createSymbolicLink(out.resolve("latest.json.tmp"), Path.of("/dev/full"));
+    var more = List.of("pretrain", "--out", out.toString(), "--resume", "--set", "steps=3");
+    var full = run(more.toArray(String[]::new));
+    assertThat(full.exitCode()).isEqualTo(4);
+    assertThat(full.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: cannot write the checkpoint of step 3 in "
+                + out
+                + ": No space left on device; the one in force is still step-000002, which a"
+                + " resume continues from");
+    assertThat(Checkpoint.latest(out).step()).isEqualTo(2);
+    Files.delete(pointerTmp);
+    var resumed = run(more.toArray(String[]::new));
+    assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+    assertThat(resumed.out()).contains("pretrain: resuming at step 2 of 3");
+    assertThat(Checkpoint.latest(out).step()).isEqualTo(3);
+  }
+
+  /** eval prints its table before writing it: a disk that refuses table.md loses no result. */
+  @Test
+  void evalOnAFullDiskPrintsTheTableAndNamesTheFileItCouldNotWrite() throws Exception {
+    Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "needs Linux's /dev/full");
+    var out = Files.createDirectories(dir.resolve("eval-full-disk"));
+    Files.createSymbolicLink(out.resolve("table.md"), Path.of("/dev/full"));
+    var eval =
+        run(
+            "eval",
+            "--models",
+            "sft",
+            "--sft",
+            sft.toString(),
+            "--out",
+            out.toString(),
+            "--limit",
+            "8",
+            "--win-samples",
+            "0");
+    assertThat(eval.exitCode()).isEqualTo(4);
+    assertThat(eval.out()).contains("| SFT | ");
+    assertThat(eval.err().lines().reduce((a, b) -> b).orElseThrow())
+        .isEqualTo(
+            "rlhf eval: cannot write " + out.resolve("table.md") + ": No space left on device");
+    assertThat(eval.err()).doesNotContain("\tat ");
   }
 
   @Test
