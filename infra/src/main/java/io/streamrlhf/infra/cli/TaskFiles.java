@@ -79,53 +79,41 @@ final class TaskFiles {
       this.file = file;
     }
 
-    private IOException named(IOException e) {
-      return new IOException("cannot write " + file + ": " + e.getMessage(), e);
+    private interface Write {
+      void run() throws IOException;
+    }
+
+    private void named(Write write) throws IOException {
+      try {
+        write.run();
+      } catch (IOException e) {
+        throw new IOException("cannot write " + file + ": " + e.getMessage(), e);
+      }
     }
 
     @Override
     public void write(int c) throws IOException {
-      try {
-        out.write(c);
-      } catch (IOException e) {
-        throw named(e);
-      }
+      named(() -> out.write(c));
     }
 
     @Override
     public void write(char[] chars, int offset, int length) throws IOException {
-      try {
-        out.write(chars, offset, length);
-      } catch (IOException e) {
-        throw named(e);
-      }
+      named(() -> out.write(chars, offset, length));
     }
 
     @Override
     public void write(String text, int offset, int length) throws IOException {
-      try {
-        out.write(text, offset, length);
-      } catch (IOException e) {
-        throw named(e);
-      }
+      named(() -> out.write(text, offset, length));
     }
 
     @Override
     public void flush() throws IOException {
-      try {
-        out.flush();
-      } catch (IOException e) {
-        throw named(e);
-      }
+      named(out::flush);
     }
 
     @Override
     public void close() throws IOException {
-      try {
-        out.close();
-      } catch (IOException e) {
-        throw named(e);
-      }
+      named(out::close);
     }
   }
 
