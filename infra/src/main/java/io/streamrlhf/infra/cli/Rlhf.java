@@ -30,8 +30,8 @@ import picocli.CommandLine.Command;
           + " s; the one-line message says what to fix",
       "3:grade and tasks calibrate: some input lines were malformed and skipped",
       "4:the machine refused a write: a full disk or quota, a read-only file system, a device"
-          + " error; the one-line message names the file (a stage's checkpoint: the one still in"
-          + " force, which --resume continues from)"
+          + " error; the one-line message names the file or the embedded broker's directory (a"
+          + " stage's checkpoint: the one still in force, which --resume continues from)"
     },
     // In pipeline order, then the tools; one per line.
     subcommands = {

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +29,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.utils.Exit;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.metadata.storage.Formatter;
@@ -60,6 +62,22 @@ public final class EmbeddedKafka implements AutoCloseable {
   private static final String SASL_MECHANISM = "PLAIN";
   private static final String PLAIN_LOGIN_MODULE =
       "org.apache.kafka.common.security.plain.PlainLoginModule";
+
+  /**
+   * The exit status of a process whose broker halted it on a full disk: rlhf's exit code for a
+   * failure of the machine.
+   */
+  public static final int FULL_DISK_STATUS = 4;
+
+  /** Below this many free bytes on its disk, a broker that halted is taken to have filled it. */
+  static final long FULL_DISK_BYTES = 64L << 20;
+
+  /** The data directories of this JVM's running brokers, each with whether it is temporary. */
+  private static final Map<Path, Boolean> RUNNING = new ConcurrentHashMap<>();
+
+  static {
+    Exit.setHaltProcedure(EmbeddedKafka::halt);
+  }
 
   private final KafkaRaftServer server;
   private final Path dataDir;
@@ -122,6 +140,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     this.closeOnExit =
         temporary ? new Thread(this::closeAsTheJvmExits, "rlhf-kafka-close-on-exit") : null;
     if (closeOnExit != null) Runtime.getRuntime().addShutdownHook(closeOnExit);
+    RUNNING.put(dataDir, temporary);
   }
 
   /** A broker on a free port with a temporary data directory. */
@@ -469,9 +488,57 @@ public final class EmbeddedKafka implements AutoCloseable {
       }
     }
     shutdown(server);
+    RUNNING.remove(dataDir);
     if (temporary) {
       deleteQuietly(dataDir);
     }
+  }
+
+  /**
+   * What Kafka calls instead of {@code Runtime.halt}: a broker halts its JVM when every log
+   * directory has failed, a full disk the usual cause, and nothing of ours hears of it. Say so in
+   * one line, give a temporary data directory's space back (no exit hook runs after a halt), then
+   * halt as Kafka would, with {@link #FULL_DISK_STATUS} when the disk is full.
+   */
+  private static void halt(int status, String message) {
+    int exit = status;
+    for (var broker : RUNNING.entrySet()) {
+      var dir = broker.getKey();
+      long free;
+      try {
+        free = Files.getFileStore(dir).getUsableSpace();
+      } catch (IOException e) {
+        free = -1;
+      }
+      var said = haltLine(dir, broker.getValue(), status, message, free);
+      System.err.println(said.line());
+      if (said.fullDisk()) exit = FULL_DISK_STATUS;
+      if (broker.getValue()) deleteQuietly(dir);
+    }
+    System.err.flush();
+    Runtime.getRuntime().halt(exit);
+  }
+
+  /** The line a halt prints for one broker, and whether its disk is full. */
+  record HaltLine(String line, boolean fullDisk) {}
+
+  static HaltLine haltLine(Path dir, boolean temporary, int status, String message, long free) {
+    boolean full = free >= 0 && free < FULL_DISK_BYTES;
+    var line = new StringBuilder("kafka broker: halting this process (Kafka's status " + status);
+    if (message != null && !message.isBlank()) line.append(", ").append(message.strip());
+    line.append(')');
+    if (full) {
+      line.append(": its data directory ")
+          .append(dir)
+          .append(" is on a full disk (")
+          .append(free)
+          .append(" bytes free)");
+    } else {
+      line.append("; its log above says why");
+    }
+    if (temporary) line.append("; its temporary data directory is deleted");
+    line.append("; a stage's checkpoint in force stays, and --resume continues from it");
+    return new HaltLine(line.toString(), full);
   }
 
   /**

@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
@@ -162,5 +163,8 @@ class ExitCodesCliTest {
         .containsPattern("\\n  1 +failed: an internal error")
         .containsPattern("\\n  2 +usage mistake")
         .containsPattern("\\n  4 +the machine refused a write");
+    assertThat(EmbeddedKafka.FULL_DISK_STATUS)
+        .as("a broker that halts on a full disk exits as the CLI does")
+        .isEqualTo(UserErrors.MACHINE);
   }
 }

@@ -8,9 +8,15 @@ import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,6 +33,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.utils.Exit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -74,6 +81,79 @@ class EmbeddedKafkaTest {
       assertThat(kafka.bootstrapServers()).startsWith("127.0.0.1:");
     }
     assertThat(Files.exists(dir)).isFalse();
+  }
+
+  /**
+   * Kafka halts the JVM when every log directory has failed (a full disk); a child JVM calls the
+   * same halt with a broker running: one line says so, the temporary directory is given back, and
+   * the status is Kafka's.
+   */
+  @Test
+  void aBrokerThatHaltsItsJvmSaysSoAndDeletesItsTemporaryDirectory(@TempDir Path tmp)
+      throws Exception {
+    var javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var child =
+        new ProcessBuilder(
+                javaBin,
+                "-Djava.io.tmpdir=" + tmp,
+                "-cp",
+                System.getProperty("java.class.path"),
+                HaltingBroker.class.getName())
+            .redirectErrorStream(false)
+            .start();
+    child.getOutputStream().close();
+    var err = new ByteArrayOutputStream();
+    var errCopy = new Thread(() -> copy(child.getErrorStream(), err));
+    errCopy.start();
+    var out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(child.waitFor(120, TimeUnit.SECONDS)).as("the child halted").isTrue();
+    errCopy.join();
+    var stderr = err.toString(StandardCharsets.UTF_8);
+    assertThat(child.exitValue()).as(stderr).isEqualTo(1);
+    var dataDir = Path.of(out.strip());
+    assertThat(dataDir.getParent()).isEqualTo(tmp);
+    assertThat(dataDir).as("given back though no exit hook runs after a halt").doesNotExist();
+    assertThat(stderr)
+        .contains(
+            "kafka broker: halting this process (Kafka's status 1); its log above says why; its"
+                + " temporary data directory is deleted");
+  }
+
+  @Test
+  void aHaltOnAFullDiskNamesTheDirectoryAndExitsWithTheMachinesCode() {
+    var dir = Path.of("/data/kafka");
+    var full = EmbeddedKafka.haltLine(dir, false, 1, null, 4096);
+    assertThat(full.fullDisk()).isTrue();
+    assertThat(full.line())
+        .isEqualTo(
+            "kafka broker: halting this process (Kafka's status 1): its data directory /data/kafka"
+                + " is on a full disk (4096 bytes free); a stage's checkpoint in force stays, and"
+                + " --resume continues from it");
+    var roomy = EmbeddedKafka.haltLine(dir, true, 1, "fatal", EmbeddedKafka.FULL_DISK_BYTES);
+    assertThat(roomy.fullDisk()).isFalse();
+    assertThat(roomy.line())
+        .startsWith("kafka broker: halting this process (Kafka's status 1, fatal); its log above");
+    assertThat(EmbeddedKafka.haltLine(dir, false, 1, null, -1).fullDisk())
+        .as("a disk whose space cannot be read is not called full")
+        .isFalse();
+  }
+
+  /** The child JVM of the halt test: a broker, then the halt Kafka calls on failed log dirs. */
+  public static final class HaltingBroker {
+    public static void main(String[] args) {
+      var kafka = EmbeddedKafka.start();
+      System.out.println(kafka.dataDir());
+      System.out.flush();
+      Exit.halt(1, null);
+    }
+  }
+
+  private static void copy(InputStream in, OutputStream out) {
+    try {
+      in.transferTo(out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   @Test
