@@ -24,6 +24,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -211,7 +212,8 @@ public final class Checkpoint {
   /**
    * Writes one checkpoint into {@code dir} and makes it the one in force. A write that fails (a
    * full disk, a read-only file system) removes what it wrote of the new step directory and leaves
-   * the checkpoint in force as it was; its IOException names the step and the one still in force.
+   * the checkpoint in force as it was; every IOException it throws names the step, the directory
+   * and which checkpoint is in force.
    */
   public static void write(
       Path dir,
@@ -220,14 +222,24 @@ public final class Checkpoint {
       Iterable<WeightSnapshot> optimizer,
       State state)
       throws IOException {
-    Files.createDirectories(dir);
-    var pointer = exists(dir) ? pointer(dir) : null;
-    var current = exists(dir) ? intactInForce(dir) : null;
-    var keep = new HashSet<String>();
-    if (current != null) keep.add(current);
-    if (pointer != null) {
-      keep.add(pointer.directory());
-      if (pointer.previous() != null) keep.add(pointer.previous());
+    String current;
+    Set<String> keep = new HashSet<>();
+    try {
+      Files.createDirectories(dir);
+      var pointer = exists(dir) ? pointer(dir) : null;
+      current = exists(dir) ? intactInForce(dir) : null;
+      if (current != null) keep.add(current);
+      if (pointer != null) {
+        keep.add(pointer.directory());
+        if (pointer.previous() != null) keep.add(pointer.previous());
+      }
+    } catch (IOException | UncheckedIOException failed) {
+      var cause = failed instanceof UncheckedIOException u ? u.getCause() : failed;
+      throw new IOException(
+          String.format(
+              "cannot write the checkpoint of step %d in %s: %s; nothing of it was written",
+              state.step(), dir, cause.getMessage()),
+          cause);
     }
     // the directories in force and before it are never written over (a second checkpoint at the
     // same step, e.g. final statistics after the last periodic checkpoint, gets a name of its own)
@@ -261,7 +273,7 @@ public final class Checkpoint {
       Json.syncDirectory(dir); // the rename is durable before the pointer names it
       Json.writeAtomically(new Latest(state.step(), name, current), dir.resolve(LATEST));
     } catch (IOException | UncheckedIOException failed) {
-      throw notWritten(dir, state.step(), current, tmp, failed);
+      throw notWritten(dir, state.step(), name, current, failed);
     }
     var previous = current;
     WRITTEN.put(key(dir), name);
@@ -275,20 +287,40 @@ public final class Checkpoint {
               .toList()) {
         deleteTree(old);
       }
+    } catch (IOException | UncheckedIOException failed) {
+      var cause = failed instanceof UncheckedIOException u ? u.getCause() : failed;
+      throw new IOException(
+          String.format(
+              "the checkpoint of step %d in %s is written and in force (%s), but removing the"
+                  + " older step directories failed: %s",
+              state.step(), dir, name, cause.getMessage()),
+          cause);
     }
   }
 
   /**
-   * Why the checkpoint of {@code step} was not written, once the partial step directory is removed
-   * (a full disk gets its space back): the cause's own words, and the checkpoint still in force.
+   * Why the checkpoint of {@code step} ({@code name}) was not written: the cause's own words, and
+   * which checkpoint is in force. Unless the pointer already names it (only making that durable
+   * failed), what was written of it is removed first, so a full disk gets its space back.
    */
   private static IOException notWritten(
-      Path dir, long step, String inForce, Path partial, Exception failed) {
+      Path dir, long step, String name, String before, Exception failed) {
     var cause = failed instanceof UncheckedIOException unchecked ? unchecked.getCause() : failed;
-    try {
-      deleteTree(partial);
-    } catch (IOException | UncheckedIOException cleanup) {
-      cause.addSuppressed(cleanup);
+    var now = pointer(dir);
+    if (now != null && name.equals(now.directory())) {
+      return new IOException(
+          String.format(
+              "the checkpoint of step %d in %s is in force (%s), but making that durable failed:"
+                  + " %s; a crash before the disk syncs may bring back the one before it",
+              step, dir, name, cause.getMessage()),
+          cause);
+    }
+    for (var partial : List.of(dir.resolve(name + ".tmp"), dir.resolve(name))) {
+      try {
+        deleteTree(partial);
+      } catch (IOException | UncheckedIOException cleanup) {
+        cause.addSuppressed(cleanup);
+      }
     }
     return new IOException(
         String.format(
@@ -296,9 +328,9 @@ public final class Checkpoint {
             step,
             dir,
             cause.getMessage(),
-            inForce == null
+            before == null
                 ? "no checkpoint was in force before it"
-                : "the one in force is still " + inForce + ", which a resume continues from"),
+                : "the one in force is still " + before + ", which a resume continues from"),
         cause);
   }
 

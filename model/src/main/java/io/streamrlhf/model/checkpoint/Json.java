@@ -49,8 +49,17 @@ public final class Json {
     var dir = file.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     var tmp = dir.resolve(file.getFileName() + ".tmp");
-    writeSynced(tmp, bytes);
-    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    try {
+      writeSynced(tmp, bytes);
+      Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      try {
+        Files.deleteIfExists(tmp); // a full disk gets the partial file's space back
+      } catch (IOException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
     syncDirectory(dir);
   }
 
