@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -226,9 +227,11 @@ final class EvalCommand implements Callable<Integer> {
     var stdout = spec.commandLine().getOut();
     var settings = new Evaluation.Settings(temperature, seed, promptsPerBatch);
     var records = Evaluation.run(tasks, rows, models, settings, stdout);
+    // every file is written after the table is printed: a disk that refuses one loses no result
+    var files = new LinkedHashMap<String, String>();
     var lines = new StringBuilder();
     for (var r : records) lines.append(recordLine(r)).append('\n');
-    TaskFiles.writeString(out.resolve("eval.jsonl"), lines.toString());
+    files.put("eval.jsonl", lines.toString());
     var table = EvalTable.markdown(EvalTable.rows(records), labelsOf());
     var header =
         String.format(
@@ -266,26 +269,27 @@ final class EvalCommand implements Callable<Integer> {
                 gold.standardError()));
       }
       if (estimates != null || gold != null) {
-        TaskFiles.writeString(out.resolve("win.json"), winJson(estimates, gold));
+        files.put("win.json", winJson(estimates, gold));
       }
       var headroom =
           Evaluation.headroom(tasks, Evaluation.scores(sftSamples), sft, rm, settings, stdout);
       footer.append(headroomLines(headroom, estimates == null ? null : estimates.model()));
-      TaskFiles.writeString(out.resolve("headroom.json"), headroomJson(headroom));
+      files.put("headroom.json", headroomJson(headroom));
     }
     footer.append(lengthLine(records, labelsOf()));
-    stdout.print(header + table + footer); // first: a disk that refuses the file loses no table
+    stdout.print(header + table + footer);
     stdout.flush();
-    TaskFiles.writeString(out.resolve("table.md"), header + table + footer);
+    files.put("table.md", header + table + footer);
+    for (var file : files.entrySet())
+      TaskFiles.writeString(out.resolve(file.getKey()), file.getValue());
     stdout.println(
         "eval: wrote "
-            + out.resolve("table.md")
-            + " and "
-            + out.resolve("eval.jsonl")
-            + (Files.exists(out.resolve("win.json")) ? " and " + out.resolve("win.json") : "")
-            + (Files.exists(out.resolve("headroom.json"))
-                ? " and " + out.resolve("headroom.json")
-                : ""));
+            + String.join(
+                " and ",
+                Stream.of("table.md", "eval.jsonl", "win.json", "headroom.json")
+                    .filter(files::containsKey)
+                    .map(name -> out.resolve(name).toString())
+                    .toList()));
     stdout.flush();
     return 0;
   }

@@ -29,7 +29,7 @@ import picocli.CommandLine.Command;
           + BrokerCheck.WAIT_SECONDS
           + " s; the one-line message says what to fix",
       "3:grade and tasks calibrate: some input lines were malformed and skipped",
-      "4:the machine refused a write: a full disk or quota, a read-only file system, a device"
+      "4:the machine refused: a full disk or quota, a read-only file system, a device (I/O)"
           + " error; the one-line message names the file or the embedded broker's directory (a"
           + " stage's checkpoint: the one still in force, which --resume continues from)"
     },

@@ -10,7 +10,6 @@ import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -150,16 +149,13 @@ final class TaskFiles {
   }
 
   /**
-   * Writes {@code text} to {@code file} in UTF-8; a failure names the file (a full disk's "No space
-   * left on device" alone does not).
+   * Writes {@code text} to {@code file} in UTF-8, whole or not at all ({@link #create}): a failure
+   * names the file and leaves what was there before.
    */
   static void writeString(Path file, String text) throws IOException {
-    try {
-      Files.writeString(file, text, StandardCharsets.UTF_8);
-    } catch (FileSystemException e) {
-      throw e; // it names the file
-    } catch (IOException e) {
-      throw new IOException("cannot write " + file + ": " + e.getMessage(), e);
+    try (var output = create(file)) {
+      output.writer().write(text);
+      output.commit();
     }
   }
 

@@ -15,7 +15,9 @@ import picocli.CommandLine;
  * IllegalArgumentException} from deep in the code included, is our failure: exit code 1, a one-line
  * summary first, then where to look (the stack trace). An I/O failure that is the machine's, a full
  * disk or quota, a read-only file system, a device error, is neither: exit code 4, one line that
- * says what could not be written and why (a stage's checkpoint says which one stays in force).
+ * says what could not be written and why (a stage's checkpoint says which one stays in force), and
+ * so is a refusal at the boundary caused by one (an --out on a full disk). The system's words are
+ * English: the launcher runs Java with {@code LC_MESSAGES=C}.
  */
 final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   static final int INTERNAL = 1;
@@ -37,12 +39,13 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   public int handleExecutionException(
       Exception e, CommandLine cli, CommandLine.ParseResult parsed) {
     var err = cli.getErr();
+    var machine = machineFailure(e);
     if (e instanceof UserError || e instanceof InputError) {
+      // an --out refused because its disk is full is the machine's doing, whatever the message
       err.println(prefix(cli) + e.getMessage());
       err.flush();
-      return USAGE;
+      return machine != null ? MACHINE : USAGE;
     }
-    var machine = machineFailure(e);
     if (machine != null) {
       err.println(prefix(cli) + machine);
       err.flush();

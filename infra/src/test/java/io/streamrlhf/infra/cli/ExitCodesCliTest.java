@@ -7,6 +7,8 @@ import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -104,6 +106,21 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void aRefusalAtTheBoundaryCausedByAFullDiskIsTheMachinesFailure() {
+    var cli = Rlhf.commandLine().getSubcommands().get("pretrain");
+    var err = new StringWriter();
+    cli.setErr(new PrintWriter(err));
+    var refused =
+        new UserError(
+            "cannot write in --out o (No space left on device): choose another --out",
+            new IOException("No space left on device"));
+    assertThat(new UserErrors().handleExecutionException(refused, cli, null)).isEqualTo(4);
+    assertThat(err.toString().strip()).isEqualTo("rlhf pretrain: " + refused.getMessage());
+    var mistaken = new UserError("--out o is a file: give a directory");
+    assertThat(new UserErrors().handleExecutionException(mistaken, cli, null)).isEqualTo(2);
+  }
+
+  @Test
   void onlyTheSystemsWordsForAFullOrBrokenDiskMakeAMachineFailure() {
     var disk = new IOException("No space left on device");
     var checkpoint =
@@ -162,7 +179,7 @@ class ExitCodesCliTest {
         .contains("Exit codes:")
         .containsPattern("\\n  1 +failed: an internal error")
         .containsPattern("\\n  2 +usage mistake")
-        .containsPattern("\\n  4 +the machine refused a write");
+        .containsPattern("\\n  4 +the machine refused: a full disk");
     assertThat(EmbeddedKafka.FULL_DISK_STATUS)
         .as("a broker that halts on a full disk exits as the CLI does")
         .isEqualTo(UserErrors.MACHINE);

@@ -533,7 +533,7 @@ class StagesCliTest {
     args.addAll(List.of("--set", "checkpoint_every_steps=1"));
     var first = run(args.toArray(String[]::new));
     assertThat(first.exitCode()).as(first.err()).isZero();
-    var pointerTmp = Files.createSymbolicLink(out.resolve("latest.json.tmp"), Path.of("/dev/full"));
+    Files.createSymbolicLink(out.resolve("latest.json.tmp"), Path.of("/dev/full"));
     var more = List.of("pretrain", "--out", out.toString(), "--resume", "--set", "steps=3");
     var full = run(more.toArray(String[]::new));
     assertThat(full.exitCode()).isEqualTo(4);
@@ -544,19 +544,24 @@ class StagesCliTest {
                 + ": No space left on device; the one in force is still step-000002, which a"
                 + " resume continues from");
     assertThat(Checkpoint.latest(out).step()).isEqualTo(2);
-    Files.delete(pointerTmp);
+    try (var left = Files.list(out)) {
+      assertThat(left.map(p -> p.getFileName().toString()))
+          .as(
+              "step 3's directory and the pointer's temporary file are gone, their space given back")
+          .containsExactlyInAnyOrder("config.json", "latest.json", "step-000001", "step-000002");
+    }
     var resumed = run(more.toArray(String[]::new));
     assertThat(resumed.exitCode()).as(resumed.err()).isZero();
     assertThat(resumed.out()).contains("pretrain: resuming at step 2 of 3");
     assertThat(Checkpoint.latest(out).step()).isEqualTo(3);
   }
 
-  /** eval prints its table before writing it: a disk that refuses table.md loses no result. */
+  /** eval prints its table before writing any file: a disk that refuses them loses no result. */
   @Test
   void evalOnAFullDiskPrintsTheTableAndNamesTheFileItCouldNotWrite() throws Exception {
     Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "needs Linux's /dev/full");
     var out = Files.createDirectories(dir.resolve("eval-full-disk"));
-    Files.createSymbolicLink(out.resolve("table.md"), Path.of("/dev/full"));
+    Files.createSymbolicLink(out.resolve("eval.jsonl"), Path.of("/dev/full"));
     var eval =
         run(
             "eval",
@@ -574,7 +579,7 @@ class StagesCliTest {
     assertThat(eval.out()).contains("| SFT | ");
     assertThat(eval.err().lines().reduce((a, b) -> b).orElseThrow())
         .isEqualTo(
-            "rlhf eval: cannot write " + out.resolve("table.md") + ": No space left on device");
+            "rlhf eval: cannot write " + out.resolve("eval.jsonl") + ": No space left on device");
     assertThat(eval.err()).doesNotContain("\tat ");
   }
 
