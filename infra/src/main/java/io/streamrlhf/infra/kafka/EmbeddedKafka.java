@@ -70,9 +70,12 @@ public final class EmbeddedKafka implements AutoCloseable {
   public static final int FULL_DISK_STATUS = 4;
 
   /** Below this many free bytes on its disk, a broker that halted is taken to have filled it. */
-  static final long FULL_DISK_BYTES = 64L << 20;
+  static final long FULL_DISK_BYTES = 16L << 20;
 
-  /** The data directories of this JVM's running brokers, each with whether it is temporary. */
+  /**
+   * The data directories of this JVM's brokers, started or starting, each with whether it is
+   * temporary.
+   */
   private static final Map<Path, Boolean> RUNNING = new ConcurrentHashMap<>();
 
   static {
@@ -140,7 +143,6 @@ public final class EmbeddedKafka implements AutoCloseable {
     this.closeOnExit =
         temporary ? new Thread(this::closeAsTheJvmExits, "rlhf-kafka-close-on-exit") : null;
     if (closeOnExit != null) Runtime.getRuntime().addShutdownHook(closeOnExit);
-    RUNNING.put(dataDir, temporary);
   }
 
   /** A broker on a free port with a temporary data directory. */
@@ -202,6 +204,7 @@ public final class EmbeddedKafka implements AutoCloseable {
           "cannot create the broker's data directory: " + e.getMessage(), e);
     }
     KafkaRaftServer server = null;
+    RUNNING.put(dir, temporary); // from here on, a halt by Kafka is reported and cleans up
     try {
       var logDir = dir.resolve("kraft-combined-logs").toAbsolutePath();
       Files.createDirectories(logDir);
@@ -252,6 +255,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       if (server != null) {
         shutdown(server);
       }
+      RUNNING.remove(dir);
       if (temporary) {
         deleteQuietly(dir);
       }
@@ -281,8 +285,10 @@ public final class EmbeddedKafka implements AutoCloseable {
           .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
           .run();
     } catch (Exception e) {
-      throw new BrokerStartException(
-          "cannot format Kafka storage in " + logDir + ": " + rootMessage(e), e);
+      // Kafka's FormatterException keeps the system's words ("No space left on device") only in
+      // its message: an IOException cause carries them to whoever tells the machine's failures
+      var message = "cannot format Kafka storage in " + logDir + ": " + rootMessage(e);
+      throw new BrokerStartException(message, new IOException(message, e));
     }
   }
 
@@ -500,7 +506,7 @@ public final class EmbeddedKafka implements AutoCloseable {
    * one line, give a temporary data directory's space back (no exit hook runs after a halt), then
    * halt as Kafka would, with {@link #FULL_DISK_STATUS} when the disk is full.
    */
-  private static void halt(int status, String message) {
+  private static synchronized void halt(int status, String message) {
     int exit = status;
     for (var broker : RUNNING.entrySet()) {
       var dir = broker.getKey();
@@ -510,10 +516,10 @@ public final class EmbeddedKafka implements AutoCloseable {
       } catch (IOException e) {
         free = -1;
       }
-      var said = haltLine(dir, broker.getValue(), status, message, free);
+      boolean deleted = broker.getValue() && deleteQuietly(dir);
+      var said = haltLine(dir, deleted, status, message, free);
       System.err.println(said.line());
       if (said.fullDisk()) exit = FULL_DISK_STATUS;
-      if (broker.getValue()) deleteQuietly(dir);
     }
     System.err.flush();
     Runtime.getRuntime().halt(exit);
@@ -522,7 +528,11 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** The line a halt prints for one broker, and whether its disk is full. */
   record HaltLine(String line, boolean fullDisk) {}
 
-  static HaltLine haltLine(Path dir, boolean temporary, int status, String message, long free) {
+  /**
+   * What a halt says of the broker in {@code dir}: Kafka's status and message, whether its disk is
+   * full ({@code free} bytes usable; -1 unknown) and whether its temporary directory was deleted.
+   */
+  static HaltLine haltLine(Path dir, boolean deleted, int status, String message, long free) {
     boolean full = free >= 0 && free < FULL_DISK_BYTES;
     var line = new StringBuilder("kafka broker: halting this process (Kafka's status " + status);
     if (message != null && !message.isBlank()) line.append(", ").append(message.strip());
@@ -536,7 +546,7 @@ public final class EmbeddedKafka implements AutoCloseable {
     } else {
       line.append("; its log above says why");
     }
-    if (temporary) line.append("; its temporary data directory is deleted");
+    if (deleted) line.append("; its temporary data directory is deleted");
     line.append("; a stage's checkpoint in force stays, and --resume continues from it");
     return new HaltLine(line.toString(), full);
   }
@@ -558,11 +568,14 @@ public final class EmbeddedKafka implements AutoCloseable {
     server.awaitShutdown();
   }
 
-  private static void deleteQuietly(Path dir) {
+  /** Deletes a temporary data directory; whether it is gone. */
+  private static boolean deleteQuietly(Path dir) {
     try {
       Utils.delete(dir.toFile());
+      return true;
     } catch (IOException e) {
       log.warn("could not delete the broker's temporary directory {}: {}", dir, e.toString());
+      return false;
     }
   }
 

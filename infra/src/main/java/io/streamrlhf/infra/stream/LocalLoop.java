@@ -197,7 +197,7 @@ public final class LocalLoop {
       // the learner's key, created here on a first run, is the one KafkaRollouts signs with
       var learnerKey = SigningKeys.inDirectory(outDir).publicKey();
       vertx = ActorNode.newVertx();
-      swaps = new SwapLog(outDir, Checkpoint.exists(outDir));
+      swaps = new SwapLog(outDir, Checkpoint.exists(outDir), out);
       var swapLog = swaps;
       var newest = new java.util.concurrent.ConcurrentHashMap<String, Long>();
       vertx

@@ -2,6 +2,7 @@ package io.streamrlhf.infra.stream;
 
 import java.io.BufferedWriter;
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -14,11 +15,18 @@ import java.nio.file.StandardOpenOption;
 final class SwapLog implements AutoCloseable {
   static final String FILE = "publish-to-apply-ms.txt";
 
+  private final Path file;
   private final BufferedWriter writer;
+  private final PrintWriter out;
   private boolean closed;
 
-  /** Continues {@code outDir}'s log, or starts it afresh for a run that is not a resume. */
-  SwapLog(Path outDir, boolean resume) throws IOException {
+  /**
+   * Continues {@code outDir}'s log, or starts it afresh for a run that is not a resume; a write
+   * that fails is said once on {@code out}, and the log stops (the run's statistics, not its
+   * training: a full disk stops the run at its next checkpoint).
+   */
+  SwapLog(Path outDir, boolean resume, PrintWriter out) throws IOException {
+    this.out = out;
     var options =
         resume
             ? new StandardOpenOption[] {StandardOpenOption.CREATE, StandardOpenOption.APPEND}
@@ -27,7 +35,7 @@ final class SwapLog implements AutoCloseable {
               StandardOpenOption.TRUNCATE_EXISTING,
               StandardOpenOption.WRITE
             };
-    var file = outDir.resolve(FILE);
+    file = outDir.resolve(FILE);
     boolean tornLine =
         resume && Files.exists(file) && Files.size(file) > 0 && !endsWithNewline(file);
     writer = Files.newBufferedWriter(file, options);
@@ -50,7 +58,11 @@ final class SwapLog implements AutoCloseable {
       writer.newLine();
       writer.flush(); // a killed process keeps the swaps it made
     } catch (IOException e) {
-      throw new java.io.UncheckedIOException(e);
+      closed = true;
+      out.printf(
+          "ppo: cannot write %s: %s; the publish-to-apply times of later swaps are not recorded%n",
+          file, e.getMessage());
+      out.flush();
     }
   }
 
@@ -67,6 +79,14 @@ final class SwapLog implements AutoCloseable {
 
   @Override
   public synchronized void close() throws IOException {
+    if (closed) {
+      try {
+        writer.close(); // after a failed write, already said
+      } catch (IOException alreadySaid) {
+        // nothing more to keep
+      }
+      return;
+    }
     closed = true;
     writer.close();
   }

@@ -102,21 +102,27 @@ class EmbeddedKafkaTest {
             .redirectErrorStream(false)
             .start();
     child.getOutputStream().close();
+    var out = new ByteArrayOutputStream();
     var err = new ByteArrayOutputStream();
-    var errCopy = new Thread(() -> copy(child.getErrorStream(), err));
-    errCopy.start();
-    var out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(child.waitFor(120, TimeUnit.SECONDS)).as("the child halted").isTrue();
-    errCopy.join();
+    var copies =
+        List.of(
+            new Thread(() -> copy(child.getInputStream(), out)),
+            new Thread(() -> copy(child.getErrorStream(), err)));
+    copies.forEach(Thread::start);
+    boolean halted = child.waitFor(120, TimeUnit.SECONDS);
+    if (!halted) child.destroyForcibly();
+    for (var copy : copies) copy.join();
     var stderr = err.toString(StandardCharsets.UTF_8);
-    assertThat(child.exitValue()).as(stderr).isEqualTo(1);
-    var dataDir = Path.of(out.strip());
+    assertThat(halted).as("the child halted; its output: %s", stderr).isTrue();
+    // Kafka's status, unless this machine's temporary disk is itself nearly full
+    boolean fullDisk = Files.getFileStore(tmp).getUsableSpace() < EmbeddedKafka.FULL_DISK_BYTES;
+    assertThat(child.exitValue()).as(stderr).isEqualTo(fullDisk ? 4 : 1);
+    var dataDir = Path.of(out.toString(StandardCharsets.UTF_8).strip());
     assertThat(dataDir.getParent()).isEqualTo(tmp);
     assertThat(dataDir).as("given back though no exit hook runs after a halt").doesNotExist();
     assertThat(stderr)
-        .contains(
-            "kafka broker: halting this process (Kafka's status 1); its log above says why; its"
-                + " temporary data directory is deleted");
+        .contains("kafka broker: halting this process (Kafka's status 1)")
+        .contains("; its temporary data directory is deleted");
   }
 
   @Test
@@ -132,7 +138,8 @@ class EmbeddedKafkaTest {
     var roomy = EmbeddedKafka.haltLine(dir, true, 1, "fatal", EmbeddedKafka.FULL_DISK_BYTES);
     assertThat(roomy.fullDisk()).isFalse();
     assertThat(roomy.line())
-        .startsWith("kafka broker: halting this process (Kafka's status 1, fatal); its log above");
+        .startsWith("kafka broker: halting this process (Kafka's status 1, fatal); its log above")
+        .contains("; its temporary data directory is deleted");
     assertThat(EmbeddedKafka.haltLine(dir, false, 1, null, -1).fullDisk())
         .as("a disk whose space cannot be read is not called full")
         .isFalse();
