@@ -234,7 +234,7 @@ public final class Checkpoint {
         if (pointer.previous() != null) keep.add(pointer.previous());
       }
     } catch (IOException | UncheckedIOException failed) {
-      var cause = failed instanceof UncheckedIOException u ? u.getCause() : failed;
+      var cause = ioCause(failed);
       throw new IOException(
           String.format(
               "cannot write the checkpoint of step %d in %s: %s; nothing of it was written",
@@ -288,7 +288,7 @@ public final class Checkpoint {
         deleteTree(old);
       }
     } catch (IOException | UncheckedIOException failed) {
-      var cause = failed instanceof UncheckedIOException u ? u.getCause() : failed;
+      var cause = ioCause(failed);
       throw new IOException(
           String.format(
               "the checkpoint of step %d in %s is written and in force (%s), but removing the"
@@ -305,7 +305,7 @@ public final class Checkpoint {
    */
   private static IOException notWritten(
       Path dir, long step, String name, String before, Exception failed) {
-    var cause = failed instanceof UncheckedIOException unchecked ? unchecked.getCause() : failed;
+    var cause = ioCause(failed);
     var now = pointer(dir);
     if (now != null && name.equals(now.directory())) {
       return new IOException(
@@ -332,6 +332,13 @@ public final class Checkpoint {
                 ? "no checkpoint was in force before it"
                 : "the one in force is still " + before + ", which a resume continues from"),
         cause);
+  }
+
+  /** The IOException a failure stands for: itself, or the one an UncheckedIOException wraps. */
+  private static IOException ioCause(Exception failed) {
+    return failed instanceof UncheckedIOException unchecked
+        ? unchecked.getCause()
+        : (IOException) failed;
   }
 
   private static void write(Path step, String file, byte[] bytes, Manifest manifest)
