@@ -267,8 +267,8 @@ public final class Checkpoint {
       write(tmp, TRAIN_STATE, Json.MAPPER.writeValueAsBytes(state), manifest);
       Json.writeSynced(tmp.resolve(MANIFEST), Json.MAPPER.writeValueAsBytes(manifest));
       Json.syncDirectory(tmp);
-      deleteTree(
-          target); // a leftover of a run that crashed after this rename and before the switch
+      // a leftover of a run that crashed after this rename and before the switch
+      deleteTree(target);
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
       Json.syncDirectory(dir); // the rename is durable before the pointer names it
       Json.writeAtomically(new Latest(state.step(), name, current), dir.resolve(LATEST));
