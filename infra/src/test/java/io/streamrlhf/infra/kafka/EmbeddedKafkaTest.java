@@ -8,15 +8,9 @@ import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -92,6 +86,8 @@ class EmbeddedKafkaTest {
   void aBrokerThatHaltsItsJvmSaysSoAndDeletesItsTemporaryDirectory(@TempDir Path tmp)
       throws Exception {
     var javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var stdout = tmp.resolve("stdout.txt");
+    var stderrFile = tmp.resolve("stderr.txt");
     var child =
         new ProcessBuilder(
                 javaBin,
@@ -99,25 +95,17 @@ class EmbeddedKafkaTest {
                 "-cp",
                 System.getProperty("java.class.path"),
                 HaltingBroker.class.getName())
-            .redirectErrorStream(false)
+            .redirectOutput(stdout.toFile())
+            .redirectError(stderrFile.toFile())
             .start();
-    child.getOutputStream().close();
-    var out = new ByteArrayOutputStream();
-    var err = new ByteArrayOutputStream();
-    var copies =
-        List.of(
-            new Thread(() -> copy(child.getInputStream(), out)),
-            new Thread(() -> copy(child.getErrorStream(), err)));
-    copies.forEach(Thread::start);
     boolean halted = child.waitFor(120, TimeUnit.SECONDS);
     if (!halted) child.destroyForcibly();
-    for (var copy : copies) copy.join();
-    var stderr = err.toString(StandardCharsets.UTF_8);
+    var stderr = Files.readString(stderrFile);
     assertThat(halted).as("the child halted; its output: %s", stderr).isTrue();
     // Kafka's status, unless this machine's temporary disk is itself nearly full
     boolean fullDisk = Files.getFileStore(tmp).getUsableSpace() < EmbeddedKafka.FULL_DISK_BYTES;
     assertThat(child.exitValue()).as(stderr).isEqualTo(fullDisk ? 4 : 1);
-    var dataDir = Path.of(out.toString(StandardCharsets.UTF_8).strip());
+    var dataDir = Path.of(Files.readString(stdout).strip());
     assertThat(dataDir.getParent()).isEqualTo(tmp);
     assertThat(dataDir).as("given back though no exit hook runs after a halt").doesNotExist();
     assertThat(stderr)
@@ -152,14 +140,6 @@ class EmbeddedKafkaTest {
       System.out.println(kafka.dataDir());
       System.out.flush();
       Exit.halt(1, null);
-    }
-  }
-
-  private static void copy(InputStream in, OutputStream out) {
-    try {
-      in.transferTo(out);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 
