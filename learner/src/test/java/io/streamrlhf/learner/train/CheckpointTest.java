@@ -186,12 +186,7 @@ class CheckpointTest {
     // a checkpoint from before the split holds the whole state in optimizer.bin; a file its
     // manifest does not list is not read, as it was not verified
     try (var model = Gpt.create(SHAPE, 1)) {
-      Checkpoint.write(
-          dir,
-          SHAPE,
-          model.snapshot(1),
-          List.of(model.snapshot(1)),
-          TrainState.start("ppo", 7).advance(1, 1, new SplitMix64(7), 1, null));
+      checkpointSteps(dir, model, 1, step -> List.of(model.snapshot(step)));
       var step = dir.resolve("step-000001");
       Files.copy(step.resolve(Checkpoint.OPTIMIZER), step.resolve("optimizer-1.bin"));
       assertThat(Checkpoint.read(dir, "ppo", TrainState.class).optimizer()).hasSize(1);
