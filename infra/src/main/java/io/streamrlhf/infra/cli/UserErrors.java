@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.train.InputError;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.util.ArrayList;
@@ -11,13 +12,14 @@ import picocli.CommandLine;
  * Turns failures into exit codes and what a user should see. Exit code 2 is the user's mistake, and
  * only what says so: picocli's parameter errors, a {@link UserError}, which commands raise at the
  * boundary (flags, config keys and values, input files, output directories), and the learner's
- * {@link InputError} (a checkpoint or cluster a run cannot use). Any other exception, an {@link
- * IllegalArgumentException} from deep in the code included, is our failure: exit code 1, a one-line
- * summary first, then where to look (the stack trace). An I/O failure that is the machine's, a full
- * disk or quota, a read-only file system, a device error, is neither: exit code 4, one line that
- * says what could not be written and why (a stage's checkpoint says which one stays in force), and
- * so is a refusal at the boundary caused by one (an --out on a full disk). The system's words are
- * English: the launcher runs Java with {@code LC_MESSAGES=C}.
+ * {@link InputError} (a checkpoint or cluster a run cannot use), and a checkpoint found corrupt as
+ * it is read. Any other exception, an {@link IllegalArgumentException} from deep in the code
+ * included, is our failure: exit code 1, a one-line summary first, then where to look (the stack
+ * trace). An I/O failure that is the machine's, a full disk or quota, a read-only file system, a
+ * device error, is neither: exit code 4, one line that says what could not be written and why (a
+ * stage's checkpoint says which one stays in force), and so is a refusal at the boundary caused by
+ * one (an --out on a full disk). The system's words are English: the launcher runs Java with {@code
+ * LC_MESSAGES=C}.
  */
 final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   static final int INTERNAL = 1;
@@ -51,6 +53,13 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       err.flush();
       return MACHINE;
     }
+    var corrupt = corruptCheckpoint(e);
+    if (corrupt != null) {
+      // found as the checkpoint is read, past the boundary's checks: a checkpoint that does not fit
+      err.println(prefix(cli) + corrupt.getMessage() + ": restore the checkpoint from a copy");
+      err.flush();
+      return USAGE;
+    }
     err.println(prefix(cli) + "internal error: " + summary(e));
     err.println(prefix(cli) + "not a usage mistake; the stack trace below shows where it failed:");
     e.printStackTrace(err);
@@ -79,6 +88,13 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       return message.contains(reason) ? message : message + ": " + reason;
     }
     return reason;
+  }
+
+  /** The corrupt checkpoint a failure comes from (null when it does not), found by reading it. */
+  private static Checkpoint.CorruptCheckpointException corruptCheckpoint(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause())
+      if (t instanceof Checkpoint.CorruptCheckpointException corrupt) return corrupt;
+    return null;
   }
 
   static int onBadParameters(CommandLine.ParameterException e, String[] args) {

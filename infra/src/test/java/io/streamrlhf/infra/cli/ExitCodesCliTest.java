@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.Gpt;
+import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -87,6 +90,40 @@ class ExitCodesCliTest {
         .startsWith("rlhf generate: internal error: not a GPT config")
         .endsWith("(IllegalArgumentException)");
     assertThat(run.err()).contains("stack trace").contains("\tat ");
+  }
+
+  @Test
+  void aSnapshotFailingItsOwnCheckIsACheckpointThatDoesNotFit(@TempDir Path dir) throws Exception {
+    // a checkpoint without a manifest, as written before manifests existed: the weights' own
+    // checksum, checked as they are read, is what finds the flipped byte
+    var model = dir.resolve("model");
+    var shape = new GptConfig(260, 64, 8, 1, 2);
+    try (var gpt = Gpt.create(shape, 1)) {
+      var state = new TrainState("sft", 1, 0, new SplitMix64(1).state(), 0, null);
+      Checkpoint.write(model, shape, gpt.snapshot(1), List.of(gpt.snapshot(0)), state);
+    }
+    var step = model.resolve(Checkpoint.latest(model).directory());
+    Files.delete(step.resolve(Checkpoint.MANIFEST));
+    var weights = step.resolve(Checkpoint.WEIGHTS);
+    var bytes = Files.readAllBytes(weights);
+    bytes[bytes.length / 2] ^= 1;
+    Files.write(weights, bytes);
+    var prompts = Files.writeString(dir.resolve("prompts.txt"), "Reverse cat.\n");
+    var run =
+        run(
+            "generate",
+            "--model",
+            model.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            dir.resolve("out.jsonl").toString());
+    assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .startsWith("rlhf generate: " + weights + " fails its own check (weight snapshot v1 is")
+        .endsWith("): restore the checkpoint from a copy")
+        .doesNotContain("\n");
+    assertThat(dir.resolve("out.jsonl")).doesNotExist();
   }
 
   @Test

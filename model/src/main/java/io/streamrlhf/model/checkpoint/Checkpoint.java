@@ -6,6 +6,7 @@ import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.WeightSnapshot;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -360,11 +361,18 @@ public final class Checkpoint {
         .put(file, new Manifest.Entry(snapshot.frameBytes(), HexFormat.of().formatHex(sha256)));
   }
 
-  /** A snapshot file read and verified with only its payload on the heap. */
+  /**
+   * A snapshot file read and verified with only its payload on the heap. Its own SHA-256 is the
+   * only check a checkpoint without a manifest gets, and the last one for a file changed since its
+   * manifest was checked: failing it is a corrupt checkpoint, as a manifest's mismatch is.
+   */
   private static WeightSnapshot readSnapshot(Path file) throws IOException {
-    if (!Files.isRegularFile(file)) throw new IOException(file + " is not a file");
+    if (!Files.isRegularFile(file)) throw new CorruptCheckpointException(file + " is missing");
     try (var channel = FileChannel.open(file, StandardOpenOption.READ)) {
       return WeightSnapshot.readFrame(channel, channel.size());
+    } catch (IllegalArgumentException | EOFException notASnapshot) {
+      throw new CorruptCheckpointException(
+          file + " fails its own check (" + notASnapshot.getMessage() + ")");
     }
   }
 
@@ -706,7 +714,10 @@ public final class Checkpoint {
     record Entry(long bytes, String sha256) {}
   }
 
-  /** Neither the checkpoint in force nor the one before it is intact. */
+  /**
+   * Neither the checkpoint in force nor the one before it is intact, or a file of the one read
+   * fails its own check as it is read.
+   */
   public static final class CorruptCheckpointException extends IOException {
     public CorruptCheckpointException(String message) {
       super(message);

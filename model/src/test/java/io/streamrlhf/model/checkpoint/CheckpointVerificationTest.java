@@ -2,10 +2,12 @@ package io.streamrlhf.model.checkpoint;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -21,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A step directory found intact is remembered by what its files look like (size, inode,
  * modification and status-change times), so a stage that reads its inputs several times hashes them
- * once; any write is hashed again, and so is a file too freshly written for its times to tell.
+ * once; any write is hashed again, and so is a file too freshly written for its times to tell. A
+ * checkpoint without a manifest has its snapshots' own checksums, checked as each is read.
  */
 class CheckpointVerificationTest {
   private static final GptConfig SHAPE = new GptConfig(260, 16, 8, 1, 2);
@@ -79,6 +82,35 @@ class CheckpointVerificationTest {
     assertThatThrownBy(() -> Checkpoint.inForce(dir))
         .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
         .hasMessageContaining("weights.bin is not a file");
+  }
+
+  @Test
+  void withoutAManifestEachSnapshotIsCheckedAsItIsRead(@TempDir Path dir) throws Exception {
+    var weights = write(dir);
+    var step = weights.getParent();
+    Files.delete(step.resolve(Checkpoint.MANIFEST)); // as a checkpoint written before manifests
+    var optimizer = step.resolve(Checkpoint.OPTIMIZER);
+    flipAByte(optimizer);
+
+    // the weights are intact; the optimizer state is read lazily, as a resume restores it
+    var saved = Checkpoint.read(dir, "sft", Step.class);
+    var lazily = catchThrowable(() -> saved.optimizer().iterator().next());
+    assertThat(lazily).isInstanceOf(UncheckedIOException.class);
+    assertThat(lazily.getCause())
+        .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
+        .hasMessageStartingWith(optimizer + " fails its own check (weight snapshot v0 is corrupt");
+
+    flipAByte(weights);
+    assertThatThrownBy(() -> Checkpoint.loadModel(dir))
+        .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
+        .hasMessageStartingWith(weights + " fails its own check (weight snapshot v1 is corrupt");
+    Files.write(weights, new byte[0]);
+    assertThatThrownBy(() -> Checkpoint.loadModel(dir))
+        .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
+        .hasMessage(
+            weights
+                + " fails its own check (not a streamrlhf weight snapshot (0 bytes, less than its"
+                + " header))");
   }
 
   private static Path write(Path dir) throws Exception {
