@@ -3,10 +3,9 @@ package io.streamrlhf.infra.cli;
 import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.infra.chaos.TinyModels;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.learner.train.TrainState;
-import io.streamrlhf.model.Gpt;
-import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
@@ -96,12 +95,7 @@ class ExitCodesCliTest {
   void aSnapshotFailingItsOwnCheckIsACheckpointThatDoesNotFit(@TempDir Path dir) throws Exception {
     // a checkpoint without a manifest, as written before manifests existed: the weights' own
     // checksum, checked as they are read, is what finds the flipped byte
-    var model = dir.resolve("model");
-    var shape = new GptConfig(260, 64, 8, 1, 2);
-    try (var gpt = Gpt.create(shape, 1)) {
-      var state = new TrainState("sft", 1, 0, new SplitMix64(1).state(), 0, null);
-      Checkpoint.write(model, shape, gpt.snapshot(1), List.of(gpt.snapshot(0)), state);
-    }
+    var model = TinyModels.write(dir).resolve("sft");
     var step = model.resolve(Checkpoint.latest(model).directory());
     Files.delete(step.resolve(Checkpoint.MANIFEST));
     var weights = step.resolve(Checkpoint.WEIGHTS);
@@ -120,7 +114,7 @@ class ExitCodesCliTest {
             dir.resolve("out.jsonl").toString());
     assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
     assertThat(run.err().strip())
-        .startsWith("rlhf generate: " + weights + " fails its own check (weight snapshot v1 is")
+        .startsWith("rlhf generate: " + weights + " fails its own check (weight snapshot v0 is")
         .endsWith("): restore the checkpoint from a copy")
         .doesNotContain("\n");
     assertThat(dir.resolve("out.jsonl")).doesNotExist();
