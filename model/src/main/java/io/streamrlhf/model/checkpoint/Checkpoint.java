@@ -367,7 +367,11 @@ public final class Checkpoint {
    * manifest was checked: failing it is a corrupt checkpoint, as a manifest's mismatch is.
    */
   private static WeightSnapshot readSnapshot(Path file) throws IOException {
-    if (!Files.isRegularFile(file)) throw new CorruptCheckpointException(file + " is missing");
+    if (!Files.isRegularFile(file)) {
+      // worded as a manifest's check words it
+      throw new CorruptCheckpointException(
+          file + (Files.exists(file) ? " is not a file" : " is missing"));
+    }
     try (var channel = FileChannel.open(file, StandardOpenOption.READ)) {
       return WeightSnapshot.readFrame(channel, channel.size());
     } catch (IllegalArgumentException | EOFException notASnapshot) {

@@ -111,6 +111,15 @@ class CheckpointVerificationTest {
             weights
                 + " fails its own check (not a streamrlhf weight snapshot (0 bytes, less than its"
                 + " header))");
+    Files.delete(weights);
+    Files.createDirectory(weights);
+    assertThatThrownBy(() -> Checkpoint.loadModel(dir))
+        .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
+        .hasMessage(weights + " is not a file");
+    Files.delete(weights);
+    assertThatThrownBy(() -> Checkpoint.loadModel(dir))
+        .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
+        .hasMessage(weights + " is missing");
   }
 
   private static Path write(Path dir) throws Exception {
