@@ -72,11 +72,11 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** Below this many free bytes on its disk, a broker that halted is taken to have filled it. */
   static final long FULL_DISK_BYTES = 16L << 20;
 
-  /**
-   * The data directories of this JVM's brokers, started or starting, each with whether it is
-   * temporary.
-   */
-  private static final Map<Path, Boolean> RUNNING = new ConcurrentHashMap<>();
+  /** The data directories of this JVM's brokers, started or starting, with what a halt says. */
+  private static final Map<Path, Running> RUNNING = new ConcurrentHashMap<>();
+
+  /** A broker of this JVM: whether its directory is temporary, what stays if it halts (or null). */
+  private record Running(boolean temporary, String afterHalt) {}
 
   static {
     Exit.setHaltProcedure(EmbeddedKafka::halt);
@@ -102,11 +102,18 @@ public final class EmbeddedKafka implements AutoCloseable {
    *     {@link #close} deletes
    * @param readyTimeout how long to wait for the broker to become ready
    * @param users who may log in, and as what; null: no authentication, no ACLs (PLAINTEXT)
+   * @param afterHalt what the process that runs this broker leaves for its user if Kafka halts it
+   *     (a stage: the checkpoint in force), said at the end of the halt's line; null: nothing
    */
-  public record Options(int port, Path dataDir, Duration readyTimeout, BrokerUsers users) {
+  public record Options(
+      int port, Path dataDir, Duration readyTimeout, BrokerUsers users, String afterHalt) {
     /** A PLAINTEXT broker. */
     public Options(int port, Path dataDir, Duration readyTimeout) {
       this(port, dataDir, readyTimeout, null);
+    }
+
+    public Options(int port, Path dataDir, Duration readyTimeout, BrokerUsers users) {
+      this(port, dataDir, readyTimeout, users, null);
     }
 
     public static Options defaults() {
@@ -114,16 +121,21 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     public Options withPort(int newPort) {
-      return new Options(newPort, dataDir, readyTimeout, users);
+      return new Options(newPort, dataDir, readyTimeout, users, afterHalt);
     }
 
     public Options withDataDir(Path dir) {
-      return new Options(port, dir, readyTimeout, users);
+      return new Options(port, dir, readyTimeout, users, afterHalt);
     }
 
     /** SASL/PLAIN logins for {@code brokerUsers} and ACLs by their roles. */
     public Options withUsers(BrokerUsers brokerUsers) {
-      return new Options(port, dataDir, readyTimeout, brokerUsers);
+      return new Options(port, dataDir, readyTimeout, brokerUsers, afterHalt);
+    }
+
+    /** What stays for the user if Kafka halts this process, e.g. a stage's checkpoint. */
+    public Options withAfterHalt(String whatStays) {
+      return new Options(port, dataDir, readyTimeout, users, whatStays);
     }
   }
 
@@ -204,7 +216,11 @@ public final class EmbeddedKafka implements AutoCloseable {
           "cannot create the broker's data directory: " + e.getMessage(), e);
     }
     KafkaRaftServer server = null;
-    RUNNING.put(dir, temporary); // from here on, a halt by Kafka is reported and cleans up
+    RUNNING.put(
+        dir,
+        new Running(
+            temporary,
+            options.afterHalt())); // from here on, a halt by Kafka is reported and cleans up
     try {
       var logDir = dir.resolve("kraft-combined-logs").toAbsolutePath();
       Files.createDirectories(logDir);
@@ -516,8 +532,10 @@ public final class EmbeddedKafka implements AutoCloseable {
       } catch (IOException e) {
         free = -1;
       }
-      boolean deleted = broker.getValue() && deleteQuietly(dir);
-      var said = haltLine(dir, deleted, status, message, free);
+      var running = broker.getValue();
+      boolean deleted = running.temporary() && deleteQuietly(dir);
+      var said =
+          haltLine(dir, running.temporary(), deleted, status, message, free, running.afterHalt());
       System.err.println(said.line());
       if (said.fullDisk()) exit = FULL_DISK_STATUS;
     }
@@ -530,9 +548,17 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /**
    * What a halt says of the broker in {@code dir}: Kafka's status and message, whether its disk is
-   * full ({@code free} bytes usable; -1 unknown) and whether its temporary directory was deleted.
+   * full ({@code free} bytes usable; -1 unknown), whether its directory was temporary and then
+   * deleted, and what its process leaves ({@code afterHalt}, null: nothing to add).
    */
-  static HaltLine haltLine(Path dir, boolean deleted, int status, String message, long free) {
+  static HaltLine haltLine(
+      Path dir,
+      boolean temporary,
+      boolean deleted,
+      int status,
+      String message,
+      long free,
+      String afterHalt) {
     boolean full = free >= 0 && free < FULL_DISK_BYTES;
     var line = new StringBuilder("kafka broker: halting this process (Kafka's status " + status);
     if (message != null && !message.isBlank()) line.append(", ").append(message.strip());
@@ -546,8 +572,12 @@ public final class EmbeddedKafka implements AutoCloseable {
     } else {
       line.append("; its log above says why");
     }
-    if (deleted) line.append("; its temporary data directory is deleted");
-    line.append("; a stage's checkpoint in force stays, and --resume continues from it");
+    if (deleted) {
+      line.append("; its temporary data directory is deleted");
+    } else if (!temporary) {
+      line.append("; its data directory stays for a broker started on it again");
+    }
+    if (afterHalt != null) line.append("; ").append(afterHalt);
     return new HaltLine(line.toString(), full);
   }
 

@@ -104,7 +104,15 @@ public final class LiveLoop {
       throw new IllegalArgumentException(
           "a live loop scores with reward=live, got " + ppo.reward());
     }
-    try (var broker = EmbeddedKafka.start()) {
+    // its reward trainer starts only once: a live run stopped before its end cannot continue
+    var afterHalt =
+        "a live run cannot be continued: delete "
+            + ppoOut
+            + " and "
+            + rmOut
+            + ", or choose others, to run it again";
+    try (var broker =
+        EmbeddedKafka.start(EmbeddedKafka.Options.defaults().withAfterHalt(afterHalt))) {
       var bootstrap = broker.bootstrapServers();
       TopicProvisioner.provision(
           KafkaAccess.plaintext(bootstrap), Duration.ofSeconds(60), ppo.promptPartitions());

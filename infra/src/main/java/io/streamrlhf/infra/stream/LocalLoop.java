@@ -187,7 +187,13 @@ public final class LocalLoop {
     }
     try {
       if (kafka == null) {
-        broker = EmbeddedKafka.start();
+        broker =
+            EmbeddedKafka.start(
+                EmbeddedKafka.Options.defaults()
+                    .withAfterHalt(
+                        "the checkpoints in "
+                            + outDir
+                            + " stay, and a resume continues from the last"));
         kafka = broker.access();
         out.printf(
             "ppo: embedded Kafka broker at %s (ready in %d ms)%n",

@@ -79,8 +79,8 @@ class EmbeddedKafkaTest {
 
   /**
    * Kafka halts the JVM when every log directory has failed (a full disk); a child JVM calls the
-   * same halt with a broker running: one line says so, the temporary directory is given back, and
-   * the status is Kafka's.
+   * same halt with a broker running: one line says so and what its process leaves, the temporary
+   * directory is given back, and the status is Kafka's.
    */
   @Test
   void aBrokerThatHaltsItsJvmSaysSoAndDeletesItsTemporaryDirectory(@TempDir Path tmp)
@@ -94,7 +94,8 @@ class EmbeddedKafkaTest {
                 "-Djava.io.tmpdir=" + tmp,
                 "-cp",
                 System.getProperty("java.class.path"),
-                HaltingBroker.class.getName())
+                HaltingBroker.class.getName(),
+                "the checkpoints in /runs/ppo stay")
             .redirectOutput(stdout.toFile())
             .redirectError(stderrFile.toFile())
             .start();
@@ -110,33 +111,49 @@ class EmbeddedKafkaTest {
     assertThat(dataDir).as("given back though no exit hook runs after a halt").doesNotExist();
     assertThat(stderr)
         .contains("kafka broker: halting this process (Kafka's status 1)")
-        .contains("; its temporary data directory is deleted");
+        .contains("; its temporary data directory is deleted; the checkpoints in /runs/ppo stay");
   }
 
   @Test
   void aHaltOnAFullDiskNamesTheDirectoryAndExitsWithTheMachinesCode() {
     var dir = Path.of("/data/kafka");
-    var full = EmbeddedKafka.haltLine(dir, false, 1, null, 4096);
+    var stage = "the checkpoints in /runs/ppo stay, and a resume continues from the last";
+    var full = EmbeddedKafka.haltLine(dir, true, false, 1, null, 4096, stage);
     assertThat(full.fullDisk()).isTrue();
     assertThat(full.line())
         .isEqualTo(
             "kafka broker: halting this process (Kafka's status 1): its data directory /data/kafka"
-                + " is on a full disk (4096 bytes free); a stage's checkpoint in force stays, and"
-                + " --resume continues from it");
-    var roomy = EmbeddedKafka.haltLine(dir, true, 1, "fatal", EmbeddedKafka.FULL_DISK_BYTES);
+                + " is on a full disk (4096 bytes free); the checkpoints in /runs/ppo stay, and a"
+                + " resume continues from the last");
+    var roomy =
+        EmbeddedKafka.haltLine(dir, true, true, 1, "fatal", EmbeddedKafka.FULL_DISK_BYTES, null);
     assertThat(roomy.fullDisk()).isFalse();
     assertThat(roomy.line())
         .startsWith("kafka broker: halting this process (Kafka's status 1, fatal); its log above")
-        .contains("; its temporary data directory is deleted");
-    assertThat(EmbeddedKafka.haltLine(dir, false, 1, null, -1).fullDisk())
+        .endsWith("; its temporary data directory is deleted");
+    assertThat(EmbeddedKafka.haltLine(dir, false, false, 1, null, -1, null).fullDisk())
         .as("a disk whose space cannot be read is not called full")
         .isFalse();
   }
 
-  /** The child JVM of the halt test: a broker, then the halt Kafka calls on failed log dirs. */
+  /** `rlhf broker --data-dir`: no stage runs, and the directory is kept for the next start. */
+  @Test
+  void aHaltOfABrokerWithItsOwnDirectorySaysTheDirectoryStays() {
+    var line =
+        EmbeddedKafka.haltLine(Path.of("/data/kafka"), false, false, 1, null, 1L << 30, null);
+    assertThat(line.line())
+        .isEqualTo(
+            "kafka broker: halting this process (Kafka's status 1); its log above says why; its"
+                + " data directory stays for a broker started on it again");
+  }
+
+  /**
+   * The child JVM of the halt test: a broker whose process leaves {@code args[0]}, then the halt
+   * Kafka calls on failed log dirs.
+   */
   public static final class HaltingBroker {
     public static void main(String[] args) {
-      var kafka = EmbeddedKafka.start();
+      var kafka = EmbeddedKafka.start(EmbeddedKafka.Options.defaults().withAfterHalt(args[0]));
       System.out.println(kafka.dataDir());
       System.out.flush();
       Exit.halt(1, null);
