@@ -304,8 +304,7 @@ public final class Checkpoint {
    * which checkpoint is in force. Unless the pointer already names it (only making that durable
    * failed), what was written of it is removed first, so a full disk gets its space back.
    */
-  private static IOException notWritten(
-      Path dir, long step, String name, String before, Exception failed) {
+  static IOException notWritten(Path dir, long step, String name, String before, Exception failed) {
     var cause = ioCause(failed);
     var now = pointer(dir);
     if (now != null && name.equals(now.directory())) {
