@@ -216,11 +216,8 @@ public final class EmbeddedKafka implements AutoCloseable {
           "cannot create the broker's data directory: " + e.getMessage(), e);
     }
     KafkaRaftServer server = null;
-    RUNNING.put(
-        dir,
-        new Running(
-            temporary,
-            options.afterHalt())); // from here on, a halt by Kafka is reported and cleans up
+    // from here on, a halt by Kafka is reported and cleans up
+    RUNNING.put(dir, new Running(temporary, options.afterHalt()));
     try {
       var logDir = dir.resolve("kraft-combined-logs").toAbsolutePath();
       Files.createDirectories(logDir);
