@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.kafka;
 
+import io.streamrlhf.model.checkpoint.OutputLock;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.IOException;
@@ -85,6 +86,7 @@ public final class EmbeddedKafka implements AutoCloseable {
   private final KafkaRaftServer server;
   private final Path dataDir;
   private final boolean temporary;
+  private final OutputLock lock; // a data directory of its own: one broker at a time; else null
   private final String bootstrapServers;
   private final BrokerUsers users;
   private final Duration startupTime;
@@ -143,12 +145,14 @@ public final class EmbeddedKafka implements AutoCloseable {
       KafkaRaftServer server,
       Path dataDir,
       boolean temporary,
+      OutputLock lock,
       String bootstrapServers,
       BrokerUsers users,
       Duration startupTime) {
     this.server = server;
     this.dataDir = dataDir;
     this.temporary = temporary;
+    this.lock = lock;
     this.bootstrapServers = bootstrapServers;
     this.users = users;
     this.startupTime = startupTime;
@@ -215,6 +219,26 @@ public final class EmbeddedKafka implements AutoCloseable {
       throw new BrokerStartException(
           "cannot create the broker's data directory: " + e.getMessage(), e);
     }
+    // Before Kafka reads a byte of it: a second broker on a directory in use recovers the first's
+    // metadata log as if it had crashed, truncating what the first is still writing, which kills
+    // the first broker before Kafka's own log-directory lock refuses the second.
+    OutputLock lock = null;
+    if (!temporary) {
+      try {
+        lock = OutputLock.acquire(dir);
+      } catch (OutputLock.HeldException e) {
+        throw new BrokerStartException(
+            "the data directory "
+                + dir
+                + " is in use by another broker ("
+                + e.holder()
+                + "): stop it, or choose another data directory",
+            e);
+      } catch (IOException e) {
+        throw new BrokerStartException(
+            "cannot lock the broker's data directory " + dir + ": " + e.getMessage(), e);
+      }
+    }
     KafkaRaftServer server = null;
     // from here on, a halt by Kafka is reported and cleans up
     RUNNING.put(dir, new Running(temporary, options.afterHalt()));
@@ -262,13 +286,14 @@ public final class EmbeddedKafka implements AutoCloseable {
           ms(started - formatted),
           ms(ready - started),
           dir);
-      return new EmbeddedKafka(server, dir, temporary, bootstrap, options.users(), took);
+      return new EmbeddedKafka(server, dir, temporary, lock, bootstrap, options.users(), took);
     } catch (RuntimeException | IOException | Error e) {
       // an Error too: Kafka's classes fail to initialise when the JVM is exiting during the start
       if (server != null) {
         shutdown(server);
       }
       RUNNING.remove(dir);
+      release(lock);
       if (temporary) {
         deleteQuietly(dir);
       }
@@ -508,8 +533,18 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
     shutdown(server);
     RUNNING.remove(dataDir);
+    release(lock);
     if (temporary) {
       deleteQuietly(dataDir);
+    }
+  }
+
+  private static void release(OutputLock lock) {
+    if (lock == null) return;
+    try {
+      lock.close();
+    } catch (IOException e) {
+      log.warn("could not release the lock of the broker's data directory: {}", e.toString());
     }
   }
 
