@@ -61,6 +61,7 @@ public record LoopCosts(
     atLeastZero("actor_load_s", actorLoadS);
     atLeastZero("broker_ingest_s", brokerIngestS);
     atLeastZero("broker_serve_s", brokerServeS);
+    atLeastZero("publish_to_apply_s", publishToApplyS);
     if (publishToApplyS < actorLoadS)
       throw new IllegalArgumentException(
           "publish_to_apply_s ("
@@ -267,11 +268,14 @@ public record LoopCosts(
     return value != null && value.isNumber() ? value.asDouble() : otherwise;
   }
 
+  // finite too: an infinite cost stalls the simulated loop, an infinite rate has no meaning
   private static void positive(String name, double value) {
-    if (!(value > 0)) throw new IllegalArgumentException(name + " must be > 0, got " + value);
+    if (!(value > 0) || Double.isInfinite(value))
+      throw new IllegalArgumentException(name + " must be finite and > 0, got " + value);
   }
 
   private static void atLeastZero(String name, double value) {
-    if (!(value >= 0)) throw new IllegalArgumentException(name + " must be >= 0, got " + value);
+    if (!(value >= 0) || Double.isInfinite(value))
+      throw new IllegalArgumentException(name + " must be finite and >= 0, got " + value);
   }
 }

@@ -325,6 +325,15 @@ public final class LoopSimulation {
     if (ingesting) ingestRemaining -= dt * brokerRate;
     for (var c : copies) c.remaining -= dt * brokerRate;
     now = to;
+    // Work whose end the clock cannot tell from now is done: late in a long run a remainder above
+    // EPS can still be below now's resolution, and the next event would be now again, forever.
+    for (var a : actors) {
+      if (a.working() && now + a.remaining / rate <= now) a.remaining = 0;
+    }
+    if (ingesting && now + ingestRemaining / brokerRate <= now) ingestRemaining = 0;
+    for (var c : copies) {
+      if (now + c.remaining / brokerRate <= now) c.remaining = 0;
+    }
   }
 
   /** The learner's publish is acked: it publishes prompts, the actors' copies start. */

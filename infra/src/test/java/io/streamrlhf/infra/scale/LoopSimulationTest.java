@@ -1,10 +1,13 @@
 package io.streamrlhf.infra.scale;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /** The scale model against cases computable by hand. */
 class LoopSimulationTest {
@@ -227,5 +230,49 @@ class LoopSimulationTest {
     assertThat(path.withLearnerFlops(4 * path.measuredFlops()).limitRatio())
         .isCloseTo(2.0, within(1e-9));
     assertThat(path.flopsAtParity()).isCloseTo(2 * path.measuredFlops(), within(1.0));
+  }
+
+  /**
+   * Late in a long run the clock's resolution exceeds the simulation's tolerance: an actor's last
+   * sliver of work could no longer move it, and the loop spun forever (200 s updates, 200 of them:
+   * the learner-bound loop, one batch every update plus its publish).
+   */
+  @Test
+  // a guard against the spin, not a speed target: a spinning thread is not interruptible
+  @Timeout(value = 1, unit = TimeUnit.MINUTES, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void aLongRunEndsWhenItsClockOutgrowsTheTolerance() {
+    var b = LoopCosts.benchSmall();
+    var slow =
+        new LoopCosts(
+            b.actorRolloutsPerS(),
+            b.actorBatchOverheadS(),
+            200,
+            b.learnerCheckpointS(),
+            b.publishS(),
+            b.publishToApplyS(),
+            b.actorLoadS(),
+            b.brokerIngestS(),
+            b.brokerServeS(),
+            b.maxLag(),
+            b.promptsPerBatch(),
+            b.responsesPerPrompt(),
+            b.maxPromptsPerActorBatch(),
+            b.promptPartitions(),
+            b.actorCores(),
+            b.updates());
+    var r = LoopSimulation.run(slow, 1, 7);
+    assertThat(r.updatesPerS() * slow.learnerBusyS()).isCloseTo(1, within(0.01));
+    assertThat(r.learnerIdleFraction()).isLessThan(0.01);
+  }
+
+  @Test
+  void anInfiniteCostIsRefusedWithItsName() {
+    var b = LoopCosts.benchSmall();
+    assertThatThrownBy(
+            () -> costs(b.actorRolloutsPerS(), Double.POSITIVE_INFINITY, 4, 8, 2, 8, 4, 10))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("learner_update_s must be finite and > 0, got Infinity");
+    assertThatThrownBy(() -> costs(Double.POSITIVE_INFINITY, 1, 4, 8, 2, 8, 4, 10))
+        .hasMessage("actor_rollouts_per_s must be finite and > 0, got Infinity");
   }
 }
