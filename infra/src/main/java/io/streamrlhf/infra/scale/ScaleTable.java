@@ -79,10 +79,20 @@ public final class ScaleTable {
         ceilingRolloutsPerS(costs), costs.rolloutsPerBatch(), costs.learnerBusyS());
     var saturating = saturation(rows, idleBound);
     if (saturating != null) {
+      // the fewest of the counts simulated: the count before it in the list says how close that is
+      Integer fewer = null;
+      for (var row : rows) {
+        if (row.async().actors() == saturating) break;
+        fewer = row.async().actors();
+      }
+      String bound =
+          fewer != null
+              ? "; " + fewer + " did not"
+              : saturating > 1 ? "; no fewer were simulated (--actors)" : "";
       out.printf(
           "saturation: %d actor(s) keep one learner busy (learner idle <= %.0f%% after the first"
-              + " tenth of the updates)%n",
-          saturating, 100 * idleBound);
+              + " tenth of the updates)%s%n",
+          saturating, 100 * idleBound, bound);
     } else {
       int inFlight = (costs.maxLag() + 1) * costs.promptsPerBatch();
       out.printf(

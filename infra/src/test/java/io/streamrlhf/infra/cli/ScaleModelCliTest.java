@@ -19,9 +19,20 @@ class ScaleModelCliTest {
         .contains("\"updates\" : 150")
         .contains("learner-bound ceiling")
         .contains("saturation: 2 actor(s)")
+        .contains("tenth of the updates); 1 did not")
         .contains("apply/step for large p");
     // one row per actor count
     assertThat(run.out().lines().filter(l -> l.matches("^\\s+[123]\\s+[123] \\|.*"))).hasSize(3);
+  }
+
+  /** Only counts that all saturate: the fewest of them is no answer to how few would. */
+  @Test
+  void aSaturationAtTheFirstCountSimulatedSaysFewerWereNotTried() {
+    var run = CliRun.run("scale-model", "--actors", "8", "--set", "updates=150");
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out())
+        .contains("saturation: 8 actor(s) keep one learner busy")
+        .contains("; no fewer were simulated (--actors)");
   }
 
   @Test
