@@ -94,6 +94,8 @@ final class ActorCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (id != null && id.isBlank())
+      throw new UserError("--id must name the actor, got \"" + id + "\"");
     cpus.pin(); // before any model loads the engine
     device.use();
     var kafka = cluster.access(); // the cheap checks first

@@ -109,6 +109,8 @@ final class LabelersCommand implements Callable<Integer> {
 
   /** The flags as settings, refused with the flag's name when out of range. */
   LabelerSettings settings() {
+    if (group.isBlank())
+      throw new UserError("--group must name a consumer group, got \"" + group + "\"");
     if (!(rate > 0) || Double.isInfinite(rate))
       throw new UserError("--rate must be a positive number of requests per second, got " + rate);
     if (labelers < 1) throw new UserError("--labelers must be at least 1, got " + labelers);

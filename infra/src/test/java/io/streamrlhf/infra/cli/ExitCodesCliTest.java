@@ -38,6 +38,13 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void aBlankActorIdIsTheUsersMistake(@TempDir Path dir) {
+    var actor = run("actor", "--bootstrap", "localhost:1", "--sft", dir.toString(), "--id", "");
+    assertThat(actor.exitCode()).isEqualTo(2);
+    assertThat(actor.err().strip()).isEqualTo("rlhf actor: --id must name the actor, got \"\"");
+  }
+
+  @Test
   void anUnknownSwapModeIsTheUsersMistake(@TempDir Path dir) {
     var actor =
         run("actor", "--bootstrap", "localhost:1", "--sft", dir.toString(), "--swap", "sideways");

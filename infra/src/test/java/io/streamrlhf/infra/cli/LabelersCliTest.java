@@ -17,6 +17,7 @@ class LabelersCliTest {
       {"--beta", "-1", "--beta must be a finite number >= 0, got -1.0"},
       {"--overlap", "1.5", "--overlap must be a share from 0 to 1, got 1.5"},
       {"--calibration-requests", "0", "--calibration-requests must be in 1..10000, got 0"},
+      {"--group", " ", "--group must name a consumer group, got \" \""},
     };
     for (var c : cases) {
       // an address nothing listens on: a run that got past the checks would fail differently
