@@ -313,10 +313,25 @@ public final class Gpt2Weights {
         dir.resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
   }
 
+  /**
+   * Writes beside {@code file}, then renames: a reader never sees half a file. On failure (a full
+   * disk) the partial file is removed, its space given back, and the error names {@code file}.
+   */
   private static void writeAtomically(Path file, byte[] bytes) throws IOException {
     var partial = file.resolveSibling(file.getFileName() + ".partial");
-    Files.write(partial, bytes);
-    Files.move(partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      Files.write(partial, bytes);
+      Files.move(
+          partial, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      var failed = new IOException("cannot write " + file + ": " + e.getMessage(), e);
+      try {
+        Files.deleteIfExists(partial);
+      } catch (IOException cleanup) {
+        failed.addSuppressed(cleanup);
+      }
+      throw failed;
+    }
   }
 
   /** {@code m} [rows, cols] row-major, transposed to [cols, rows]. */

@@ -556,6 +556,25 @@ class StagesCliTest {
     assertThat(Checkpoint.latest(out).step()).isEqualTo(3);
   }
 
+  /** export-gpt2 on a full disk names the file it could not write and gives its space back. */
+  @Test
+  void exportOnAFullDiskNamesTheFileAndLeavesNoPartOfIt() throws Exception {
+    Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/full")), "needs Linux's /dev/full");
+    var out = Files.createDirectories(dir.resolve("export-full-disk"));
+    var partial = out.resolve("model.safetensors.partial");
+    Files.createSymbolicLink(partial, Path.of("/dev/full"));
+    var export = run("export-gpt2", "--model", sft.toString(), "--out", out.toString());
+    assertThat(export.exitCode()).isEqualTo(4);
+    assertThat(export.err().strip())
+        .isEqualTo(
+            "rlhf export-gpt2: cannot write "
+                + out.resolve("model.safetensors")
+                + ": No space left on device");
+    try (var left = Files.list(out)) {
+      assertThat(left).as("neither the weights nor their partial file").isEmpty();
+    }
+  }
+
   /** eval prints its table before writing any file: a disk that refuses them loses no result. */
   @Test
   void evalOnAFullDiskPrintsTheTableAndNamesTheFileItCouldNotWrite() throws Exception {
