@@ -373,6 +373,32 @@ class StagesCliTest {
     assertThat(Files.readString(base.resolve("config.json"))).isEqualTo(config);
   }
 
+  /** Samples all alike (a temperature near 0) leave nothing to rank: the settings' fault. */
+  @Test
+  void identicalSamplesAreTheSettingsMistakeNotAnInternalError() {
+    var out = dir.resolve("rm-identical");
+    var run =
+        run(
+            "reward",
+            "--sft",
+            sft.toString(),
+            "--out",
+            out.toString(),
+            "--set",
+            "training_prompts=8",
+            "--set",
+            "held_out_prompts=4",
+            "--set",
+            "prompts_per_batch=4",
+            "--set",
+            "sampling_temperature=1e-30");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf reward: every prompt's K SFT samples are identical: nothing to rank (raise"
+                + " sampling_temperature or responses_per_prompt)");
+  }
+
   @Test
   void aResumeIsRefusedAnInputModelWithOtherWeightsAndAcceptsTheSameOneMoved() throws Exception {
     String[] tiny = {

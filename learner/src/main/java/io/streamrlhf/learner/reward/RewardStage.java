@@ -2,6 +2,7 @@ package io.streamrlhf.learner.reward;
 
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.sft.SupervisedFineTuning;
+import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.learner.train.TrainingRun;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.GenerationWorkers;
@@ -595,7 +596,7 @@ public final class RewardStage {
       scoreSets.add(distinct.stream().mapToDouble(Double::doubleValue).toArray());
     }
     if (scoreSets.isEmpty()) {
-      throw new IllegalArgumentException(
+      throw new InputError(
           "every prompt's K SFT samples are identical: nothing to rank "
               + "(raise sampling_temperature or responses_per_prompt)");
     }
