@@ -96,7 +96,9 @@ final class LearnerOptions {
               + OutputLock.FILE
               + "): one learner per output directory; stop it, or choose another --out");
     } catch (IOException e) {
-      throw new UserError("cannot lock --out " + stage.out + " (" + e + "): choose another --out");
+      // with its cause: a read-only or full disk is the machine's failure (exit 4), as for stages
+      throw new UserError(
+          "cannot lock --out " + stage.out + " (" + e + "): choose another --out", e);
     }
     try {
       stage.start(config, log);
