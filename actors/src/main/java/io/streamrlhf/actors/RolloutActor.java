@@ -31,7 +31,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import java.util.function.Function;
@@ -76,10 +78,30 @@ public final class RolloutActor extends VerticleBase {
    * term reads the reference, as version 0 and then the versions a reward trainer publishes; the
    * oracle for gold-reward PPO; or only the published versions).
    */
-  public record Models(Supplier<Gpt> reference, ActorReward reward) {
+  public record Models(Supplier<Gpt> reference, ActorReward reward, Map<String, String> weights) {
+    /**
+     * @param weights the SHA-256 of the frozen models' weights, by the policy meta key the learner
+     *     states its own under ({@link PublishedWeights#META_REFERENCE_SHA256}, {@link
+     *     PublishedWeights#META_REWARD_MODEL_SHA256}); a key missing on either side is not compared
+     */
+    public Models {
+      weights = Map.copyOf(weights);
+    }
+
+    public Models(Supplier<Gpt> reference, ActorReward reward) {
+      this(reference, reward, Map.of());
+    }
+
     /** A reward that never changes ({@link ActorReward.Fixed}): the oracle, a test's function. */
     public Models(Supplier<Gpt> reference, Function<Gpt, RewardFunction> reward) {
       this(reference, new ActorReward.Fixed(reward));
+    }
+
+    /** These models, stating that one of them has weights of {@code sha256}. */
+    public Models withWeights(String metaKey, String sha256) {
+      var all = new HashMap<>(weights);
+      all.put(metaKey, sha256);
+      return new Models(reference, reward, all);
     }
 
     /**
@@ -87,20 +109,22 @@ public final class RolloutActor extends VerticleBase {
      * the reward the caller's config chose on it: a reward-model checkpoint as version 0 ({@link
      * Checkpoint#loadRewardModel}), the oracle, or the live versions of a reward trainer.
      */
-    public static Models load(Path sftDir, ActorReward reward) {
+    public static Models load(Path sftDir, ActorReward reward) throws IOException {
       return new Models(
-          () -> {
-            try {
-              return Checkpoint.loadModel(sftDir);
-            } catch (IOException e) {
-              throw new UncheckedIOException("cannot load the model in " + sftDir, e);
-            }
-          },
-          reward);
+              () -> {
+                try {
+                  return Checkpoint.loadModel(sftDir);
+                } catch (IOException e) {
+                  throw new UncheckedIOException("cannot load the model in " + sftDir, e);
+                }
+              },
+              reward)
+          .withWeights(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
     }
 
     /** {@link #load(Path, ActorReward)} with a reward that never changes. */
-    public static Models load(Path sftDir, Function<Gpt, RewardFunction> reward) {
+    public static Models load(Path sftDir, Function<Gpt, RewardFunction> reward)
+        throws IOException {
       return load(sftDir, new ActorReward.Fixed(reward));
     }
   }
@@ -307,6 +331,7 @@ public final class RolloutActor extends VerticleBase {
     long loading = System.nanoTime();
     // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them
     // over
+    requireTheLearnersModels(snapshot);
     var weights = WeightSnapshot.decodeTransportVerified(snapshot.bytes());
     if (policy == null) {
       var config = GptConfig.fromJson(snapshot.meta().get(PublishedWeights.META_MODEL_CONFIG));
@@ -326,6 +351,31 @@ public final class RolloutActor extends VerticleBase {
     vertx
         .eventBus()
         .publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));
+  }
+
+  /**
+   * Refuses a policy version from a learner whose frozen models differ from this actor's: the
+   * reference log-probs and scores it adds to every rollout would be another model's, and nothing
+   * downstream could tell (the learner's KL and rewards would quietly be wrong).
+   */
+  private void requireTheLearnersModels(PublishedWeights snapshot) {
+    for (var mine : models.weights().entrySet()) {
+      var theirs = snapshot.meta().get(mine.getKey());
+      if (theirs == null || theirs.equals(mine.getValue())) continue;
+      var which =
+          mine.getKey().equals(PublishedWeights.META_REFERENCE_SHA256)
+              ? "SFT model (--sft)"
+              : "reward model (--rm)";
+      throw new IllegalStateException(
+          String.format(
+              "policy v%d comes from a learner whose %s has weights SHA-256 %s, and this actor's"
+                  + " has %s: start the actor with the learner's %s",
+              snapshot.version(),
+              which,
+              theirs,
+              mine.getValue(),
+              which.substring(which.indexOf('(') + 1, which.indexOf(')'))));
+    }
   }
 
   /**

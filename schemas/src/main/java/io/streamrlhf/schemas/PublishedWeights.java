@@ -33,6 +33,16 @@ public record PublishedWeights(
   public static final String META_LIKELIHOOD_WEIGHT = "likelihood_weight";
 
   /**
+   * Meta keys of a policy version: the SHA-256 (hex) of the weights of the frozen models the
+   * learner trains with, its SFT reference and (reward source {@code model}) its reward model. An
+   * actor holding other ones would add another model's log-probs or scores to every rollout, which
+   * the learner cannot tell from its own: the actor refuses the version instead.
+   */
+  public static final String META_REFERENCE_SHA256 = "reference_weights_sha256";
+
+  public static final String META_REWARD_MODEL_SHA256 = "reward_model_weights_sha256";
+
+  /**
    * Meta keys of a signed version ({@code schemas.signing}): the publisher's Ed25519 signature over
    * (model, version, SHA-256 of the bytes, every other meta entry), base64; and the id of the key
    * that made it, so a reader that rejects a version can say whose it was.

@@ -2,7 +2,6 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.ActorSettings;
-import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.infra.stream.LocalLoop;
 import io.streamrlhf.learner.config.PpoConfig;
@@ -122,8 +121,7 @@ final class ActorCommand implements Callable<Integer> {
     // an actor first on a fresh cluster makes the prompt topic as its learner would
     TopicProvisioner.provision(kafka, Duration.ofSeconds(60), config.promptPartitions());
     var vertx = ActorNode.newVertx();
-    var models =
-        RolloutActor.Models.load(loop.sft, LocalLoop.actorReward(config.reward(), loop.rm));
+    var models = LocalLoop.actorModels(config.reward(), loop.sft, loop.rm);
     var node =
         ActorNode.deploy(
             vertx,

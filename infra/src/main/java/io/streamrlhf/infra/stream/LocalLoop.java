@@ -18,6 +18,7 @@ import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.RewardStats;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.WeightStore;
@@ -228,8 +229,7 @@ public final class LocalLoop {
             }
           };
       // each actor loads its own frozen SFT reference and the reward the config names
-      var models =
-          injectFaults.apply(RolloutActor.Models.load(sftDir, actorReward(config.reward(), rmDir)));
+      var models = injectFaults.apply(actorModels(config.reward(), sftDir, rmDir));
       supervisor = new Supervisor("ppo", log);
       WeightStore store = null;
       for (int i = 0; i < actors; i++) {
@@ -377,6 +377,20 @@ public final class LocalLoop {
    * version 0 with the statistics stored beside it, followed by the versions a reward trainer
    * publishes; the oracle, fixed; or (live) only the published versions, from v0 on.
    */
+  /**
+   * An actor's models for {@code reward}: the SFT reference in {@code sftDir} and the reward, with
+   * the SHA-256 of the weights of each frozen one, which the learner's policy versions must match.
+   */
+  public static RolloutActor.Models actorModels(String reward, Path sftDir, Path rmDir)
+      throws IOException {
+    var models = RolloutActor.Models.load(sftDir, actorReward(reward, rmDir));
+    if (PpoConfig.REWARD_MODEL.equals(reward))
+      models =
+          models.withWeights(
+              PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
+    return models;
+  }
+
   public static ActorReward actorReward(String reward, Path rmDir) throws IOException {
     return switch (reward) {
       case PpoConfig.REWARD_MODEL -> {

@@ -162,6 +162,10 @@ public final class KafkaRollouts implements RolloutSource {
   private final Path outDir;
   private final PrintWriter out;
   private final GptConfig modelConfig;
+
+  /** The SHA-256 of the reference's and reward model's weights, stated on every policy version. */
+  private final Map<String, String> frozenWeights;
+
   private final List<TopicPartition> partitions = new ArrayList<>();
   private final KafkaConsumer<byte[], byte[]> consumer;
 
@@ -187,7 +191,13 @@ public final class KafkaRollouts implements RolloutSource {
   private PromptFeed feed;
 
   private KafkaRollouts(
-      PpoConfig config, Settings settings, Path outDir, PrintWriter out, GptConfig modelConfig) {
+      PpoConfig config,
+      Settings settings,
+      Path outDir,
+      PrintWriter out,
+      GptConfig modelConfig,
+      Map<String, String> frozenWeights) {
+    this.frozenWeights = frozenWeights;
     this.config = config;
     this.settings = settings;
     this.outDir = outDir;
@@ -217,6 +227,10 @@ public final class KafkaRollouts implements RolloutSource {
   public static StreamStats.Summary learn(
       PpoConfig config, Settings settings, Path sftDir, Path rmDir, Path outDir, PrintWriter out)
       throws IOException {
+    var frozen = new HashMap<String, String>();
+    frozen.put(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
+    if (PpoConfig.REWARD_MODEL.equals(config.reward()))
+      frozen.put(PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
     var source = new KafkaRollouts[1];
     PpoLoop.run(
         config,
@@ -226,7 +240,9 @@ public final class KafkaRollouts implements RolloutSource {
         Checkpoint.exists(outDir),
         out,
         models -> {
-          source[0] = new KafkaRollouts(config, settings, outDir, out, models.policy().config());
+          source[0] =
+              new KafkaRollouts(
+                  config, settings, outDir, out, models.policy().config(), Map.copyOf(frozen));
           return source[0];
         },
         Long.MAX_VALUE);
@@ -481,7 +497,8 @@ public final class KafkaRollouts implements RolloutSource {
   @Override
   public void checkpointed(io.streamrlhf.model.WeightSnapshot checkpointed) {
     long version = checkpointed.version();
-    var meta = Map.of(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
+    var meta = new HashMap<>(frozenWeights);
+    meta.put(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
     // the SHA-256 the checkpoint computed as it wrote these bytes: not hashed again (the frame,
     // the same bytes, is built here)
     var snapshot =
