@@ -214,9 +214,12 @@ final class ChaosCommand implements Callable<Integer> {
 
   private List<Scenario> select() {
     int ways = (all ? 1 : 0) + (fast ? 1 : 0) + (scenarios.isEmpty() ? 0 : 1);
-    if (ways != 1)
+    if (ways == 0)
       throw new UserError(
           "say which scenarios: --scenario NAME, --fast or --all (--list names them)");
+    if (ways > 1)
+      throw new UserError(
+          "--scenario, --fast and --all each choose the scenarios: give only one of them");
     if (all) return Scenarios.all();
     if (fast) return Scenarios.all().stream().filter(Scenario::fast).toList();
     var chosen = new ArrayList<Scenario>();

@@ -167,7 +167,7 @@ final class GatewayCommand implements Callable<Integer> {
               + port
               + ": "
               + e.getMessage()
-              + "; choose another --port",
+              + "; choose another --port, or a --host of this machine",
           e);
     }
     println(out, "Feedback gateway for " + cluster.bootstrap + ": open " + node.url());

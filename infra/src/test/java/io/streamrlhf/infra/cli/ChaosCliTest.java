@@ -24,6 +24,12 @@ class ChaosCliTest {
     var run = CliRun.run("chaos", "--out", dir.toString());
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("--scenario NAME, --fast or --all");
+    var both = CliRun.run("chaos", "--fast", "--all", "--out", dir.toString());
+    assertThat(both.exitCode()).isEqualTo(2);
+    assertThat(both.err().strip())
+        .isEqualTo(
+            "rlhf chaos: --scenario, --fast and --all each choose the scenarios: give only one of"
+                + " them");
   }
 
   @Test

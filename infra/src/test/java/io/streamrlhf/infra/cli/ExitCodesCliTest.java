@@ -207,6 +207,18 @@ class ExitCodesCliTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err().strip())
         .isEqualTo("rlhf sft: config file not found: " + dir.resolve("nope.yaml"));
+    var directory =
+        run(
+            "sft",
+            "--base",
+            dir.toString(),
+            "--out",
+            dir.resolve("sft").toString(),
+            "--config",
+            dir.toString());
+    assertThat(directory.exitCode()).isEqualTo(2);
+    assertThat(directory.err().strip())
+        .isEqualTo("rlhf sft: config file " + dir + " is a directory: give a file");
   }
 
   @Test

@@ -268,6 +268,8 @@ public final class ConfigLoader {
   }
 
   private static ObjectNode readFile(Path file) {
+    if (Files.isDirectory(file))
+      throw new IllegalArgumentException("config file " + file + " is a directory: give a file");
     if (!Files.isRegularFile(file))
       throw new IllegalArgumentException("config file not found: " + file);
     var name = file.getFileName().toString().toLowerCase(Locale.ROOT);
