@@ -289,11 +289,14 @@ public final class EmbeddedKafka implements AutoCloseable {
       return new EmbeddedKafka(server, dir, temporary, lock, bootstrap, options.users(), took);
     } catch (RuntimeException | IOException | Error e) {
       // an Error too: Kafka's classes fail to initialise when the JVM is exiting during the start
-      if (server != null) {
-        shutdown(server);
+      try {
+        if (server != null) shutdown(server);
+      } catch (RuntimeException shutdownFailed) {
+        e.addSuppressed(shutdownFailed);
+      } finally {
+        RUNNING.remove(dir);
+        release(lock);
       }
-      RUNNING.remove(dir);
-      release(lock);
       if (temporary) {
         deleteQuietly(dir);
       }
@@ -531,11 +534,14 @@ public final class EmbeddedKafka implements AutoCloseable {
         // the JVM is exiting: the hook runs too, and finds the broker closed
       }
     }
-    shutdown(server);
-    RUNNING.remove(dataDir);
-    release(lock);
-    if (temporary) {
-      deleteQuietly(dataDir);
+    try {
+      shutdown(server);
+    } finally {
+      RUNNING.remove(dataDir);
+      release(lock);
+      if (temporary) {
+        deleteQuietly(dataDir);
+      }
     }
   }
 

@@ -9,6 +9,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One writer per output directory: an exclusive lock ({@link FileChannel#tryLock}, an OS lock the
@@ -19,10 +21,19 @@ import java.nio.file.StandardOpenOption;
 public final class OutputLock implements AutoCloseable {
   public static final String FILE = ".lock";
 
+  /**
+   * The lock files this process holds. Linux's file locks belong to the process, and closing any
+   * channel on a locked file drops its lock: a second acquire in this process must not so much as
+   * open the file, or the first holder would silently lose it to another process.
+   */
+  private static final Set<Path> HELD = ConcurrentHashMap.newKeySet();
+
+  private final Path file;
   private final FileChannel channel;
   private final FileLock lock;
 
-  private OutputLock(FileChannel channel, FileLock lock) {
+  private OutputLock(Path file, FileChannel channel, FileLock lock) {
+    this.file = file;
     this.channel = channel;
     this.lock = lock;
   }
@@ -34,35 +45,44 @@ public final class OutputLock implements AutoCloseable {
    */
   public static OutputLock acquire(Path dir) throws IOException {
     Files.createDirectories(dir);
-    var file = dir.resolve(FILE);
-    var channel =
-        FileChannel.open(
-            file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-    FileLock lock;
+    var file = dir.toRealPath().resolve(FILE);
+    if (!HELD.add(file)) throw new HeldException(file, "this process");
     try {
-      lock = channel.tryLock();
-    } catch (OverlappingFileLockException sameProcess) {
-      lock = null;
+      var channel =
+          FileChannel.open(
+              file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+      try {
+        FileLock lock;
+        try {
+          lock = channel.tryLock();
+        } catch (OverlappingFileLockException sameProcess) {
+          lock = null; // held through a path HELD did not see as the same
+        }
+        if (lock == null) {
+          var holder = Files.readString(file, StandardCharsets.UTF_8).strip();
+          throw new HeldException(file, holder.isEmpty() ? "another process" : "process " + holder);
+        }
+        var pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8);
+        channel.truncate(0);
+        channel.write(ByteBuffer.wrap(pid), 0);
+        channel.force(true);
+        return new OutputLock(file, channel, lock);
+      } catch (IOException | RuntimeException e) {
+        channel.close(); // releases the lock if it was taken (a full disk refused the pid)
+        throw e;
+      }
     } catch (IOException | RuntimeException e) {
-      channel.close();
+      HELD.remove(file);
       throw e;
     }
-    if (lock == null) {
-      channel.close();
-      var holder = Files.readString(file, StandardCharsets.UTF_8).strip();
-      throw new HeldException(file, holder.isEmpty() ? "another process" : "process " + holder);
-    }
-    var pid = (ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.UTF_8);
-    channel.truncate(0);
-    channel.write(ByteBuffer.wrap(pid), 0);
-    channel.force(true);
-    return new OutputLock(channel, lock);
   }
 
   @Override
   public void close() throws IOException {
     try (channel) {
       lock.release();
+    } finally {
+      HELD.remove(file);
     }
   }
 
