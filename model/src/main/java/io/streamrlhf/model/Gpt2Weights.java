@@ -309,8 +309,18 @@ public final class Gpt2Weights {
     config.put("tie_word_embeddings", true);
     Files.createDirectories(dir);
     writeAtomically(dir.resolve(WEIGHTS), out.array());
-    writeAtomically(
-        dir.resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+    try {
+      writeAtomically(
+          dir.resolve(CONFIG), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(config));
+    } catch (IOException e) {
+      // weights without their config are no export: take them back too
+      try {
+        Files.deleteIfExists(dir.resolve(WEIGHTS));
+      } catch (IOException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
+    }
   }
 
   /**

@@ -389,9 +389,12 @@ public final class ScaleModelCommand implements Callable<Integer> {
     return false;
   }
 
-  /** "1-4,8" → 1, 2, 3, 4, 8. */
+  /**
+   * "1-4,8" → 1, 2, 3, 4, 8: ascending, each once (the table's rows, and the saturation line's
+   * "fewest", follow this order).
+   */
   static List<Integer> counts(List<String> specs) {
-    var counts = new ArrayList<Integer>();
+    var counts = new java.util.TreeSet<Integer>();
     for (var spec : specs) {
       try {
         int dash = spec.indexOf('-');
@@ -404,6 +407,6 @@ public final class ScaleModelCommand implements Callable<Integer> {
             "--actors: expected counts >= 1 or ranges like 1-64, got '" + spec + "'");
       }
     }
-    return counts;
+    return List.copyOf(counts);
   }
 }

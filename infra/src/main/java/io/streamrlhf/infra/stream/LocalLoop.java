@@ -373,11 +373,6 @@ public final class LocalLoop {
   }
 
   /**
-   * What actors score with for the config's {@code reward}: the reward model in {@code rmDir} as
-   * version 0 with the statistics stored beside it, followed by the versions a reward trainer
-   * publishes; the oracle, fixed; or (live) only the published versions, from v0 on.
-   */
-  /**
    * An actor's models for {@code reward}: the SFT reference in {@code sftDir} and the reward, with
    * the SHA-256 of the weights of each frozen one, which the learner's policy versions must match.
    */
@@ -391,6 +386,11 @@ public final class LocalLoop {
     return models;
   }
 
+  /**
+   * What actors score with for the config's {@code reward}: the reward model in {@code rmDir} as
+   * version 0 with the statistics stored beside it, followed by the versions a reward trainer
+   * publishes; the oracle, fixed; or (live) only the published versions, from v0 on.
+   */
   public static ActorReward actorReward(String reward, Path rmDir) throws IOException {
     return switch (reward) {
       case PpoConfig.REWARD_MODEL -> {

@@ -25,6 +25,18 @@ class ScaleModelCliTest {
     assertThat(run.out().lines().filter(l -> l.matches("^\\s+[123]\\s+[123] \\|.*"))).hasSize(3);
   }
 
+  /** Counts given out of order are simulated in order, so "the fewest" is the fewest. */
+  @Test
+  void countsOutOfOrderAreSimulatedAscending() {
+    var run = CliRun.run("scale-model", "--actors", "3,1-2,2", "--set", "updates=150");
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out()).contains("saturation: 2 actor(s)").contains("; 1 did not");
+    var rows = run.out().lines().filter(l -> l.matches("^\\s+[123]\\s+[123] \\|.*")).toList();
+    assertThat(rows).hasSize(3);
+    assertThat(rows.get(0).strip()).startsWith("1 ");
+    assertThat(rows.get(2).strip()).startsWith("3 ");
+  }
+
   /** Only counts that all saturate: the fewest of them is no answer to how few would. */
   @Test
   void aSaturationAtTheFirstCountSimulatedSaysFewerWereNotTried() {

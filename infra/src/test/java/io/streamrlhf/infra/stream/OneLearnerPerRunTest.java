@@ -14,6 +14,7 @@ import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.OutputLock;
 import io.streamrlhf.schemas.Prompt;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.transport.KafkaAccess;
@@ -89,12 +90,18 @@ class OneLearnerPerRunTest {
     // what actors can read (read_committed): the zombie's v0, the takeover's v0 again, then the
     // takeover's versions; the zombie's v1 never
     try (var weights = new TopicTail<>(bootstrap, Topics.POLICY_WEIGHTS, WeightChunk.class)) {
+      var chunks = weights.toEnd(WAIT);
       var versions =
-          weights.toEnd(WAIT).stream()
-              .filter(c -> c.getChunkIndex() == 0)
-              .map(WeightChunk::getVersion)
-              .toList();
+          chunks.stream().filter(c -> c.getChunkIndex() == 0).map(WeightChunk::getVersion).toList();
       assertThat(versions).containsExactly(0L, 0L, 1L, 2L, 3L);
+      // each states the learner's SFT reference, which an actor holding another one refuses
+      var sftWeights = Checkpoint.weightsSha256(dir.resolve("sft"));
+      assertThat(chunks)
+          .allSatisfy(
+              c ->
+                  assertThat(
+                          String.valueOf(c.getMeta().get(PublishedWeights.META_REFERENCE_SHA256)))
+                      .isEqualTo(sftWeights));
     }
   }
 
