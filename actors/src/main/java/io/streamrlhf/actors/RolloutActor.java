@@ -31,7 +31,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -97,11 +96,9 @@ public final class RolloutActor extends VerticleBase {
       this(reference, new ActorReward.Fixed(reward));
     }
 
-    /** These models, stating that one of them has weights of {@code sha256}. */
-    public Models withWeights(String metaKey, String sha256) {
-      var all = new HashMap<>(weights);
-      all.put(metaKey, sha256);
-      return new Models(reference, reward, all);
+    /** These models, with the SHA-256 of their frozen models' weights by meta key. */
+    public Models withWeights(Map<String, String> sha256s) {
+      return new Models(reference, reward, sha256s);
     }
 
     /**
@@ -109,22 +106,20 @@ public final class RolloutActor extends VerticleBase {
      * the reward the caller's config chose on it: a reward-model checkpoint as version 0 ({@link
      * Checkpoint#loadRewardModel}), the oracle, or the live versions of a reward trainer.
      */
-    public static Models load(Path sftDir, ActorReward reward) throws IOException {
+    public static Models load(Path sftDir, ActorReward reward) {
       return new Models(
-              () -> {
-                try {
-                  return Checkpoint.loadModel(sftDir);
-                } catch (IOException e) {
-                  throw new UncheckedIOException("cannot load the model in " + sftDir, e);
-                }
-              },
-              reward)
-          .withWeights(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
+          () -> {
+            try {
+              return Checkpoint.loadModel(sftDir);
+            } catch (IOException e) {
+              throw new UncheckedIOException("cannot load the model in " + sftDir, e);
+            }
+          },
+          reward);
     }
 
     /** {@link #load(Path, ActorReward)} with a reward that never changes. */
-    public static Models load(Path sftDir, Function<Gpt, RewardFunction> reward)
-        throws IOException {
+    public static Models load(Path sftDir, Function<Gpt, RewardFunction> reward) {
       return load(sftDir, new ActorReward.Fixed(reward));
     }
   }
@@ -328,10 +323,10 @@ public final class RolloutActor extends VerticleBase {
   private void applyPendingPolicy(boolean midBatch) {
     var snapshot = mailbox.take();
     if (snapshot == null || snapshot.version() <= version) return;
+    requireTheLearnersModels(snapshot);
     long loading = System.nanoTime();
     // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them
     // over
-    requireTheLearnersModels(snapshot);
     var weights = WeightSnapshot.decodeTransportVerified(snapshot.bytes());
     if (policy == null) {
       var config = GptConfig.fromJson(snapshot.meta().get(PublishedWeights.META_MODEL_CONFIG));
@@ -362,19 +357,18 @@ public final class RolloutActor extends VerticleBase {
     for (var mine : models.weights().entrySet()) {
       var theirs = snapshot.meta().get(mine.getKey());
       if (theirs == null || theirs.equals(mine.getValue())) continue;
-      var which =
-          mine.getKey().equals(PublishedWeights.META_REFERENCE_SHA256)
-              ? "SFT model (--sft)"
-              : "reward model (--rm)";
+      boolean reference = mine.getKey().equals(PublishedWeights.META_REFERENCE_SHA256);
+      var flag = reference ? "--sft" : "--rm";
       throw new IllegalStateException(
           String.format(
-              "policy v%d comes from a learner whose %s has weights SHA-256 %s, and this actor's"
-                  + " has %s: start the actor with the learner's %s",
+              "policy v%d comes from a learner whose %s (%s) has weights SHA-256 %s, and this"
+                  + " actor's has %s: start the actor with the learner's %s",
               snapshot.version(),
-              which,
+              reference ? "SFT model" : "reward model",
+              flag,
               theirs,
               mine.getValue(),
-              which.substring(which.indexOf('(') + 1, which.indexOf(')'))));
+              flag));
     }
   }
 

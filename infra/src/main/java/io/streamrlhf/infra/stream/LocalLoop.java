@@ -18,7 +18,6 @@ import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.RewardStats;
-import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.WeightStore;
@@ -378,12 +377,8 @@ public final class LocalLoop {
    */
   public static RolloutActor.Models actorModels(String reward, Path sftDir, Path rmDir)
       throws IOException {
-    var models = RolloutActor.Models.load(sftDir, actorReward(reward, rmDir));
-    if (PpoConfig.REWARD_MODEL.equals(reward))
-      models =
-          models.withWeights(
-              PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
-    return models;
+    return RolloutActor.Models.load(sftDir, actorReward(reward, rmDir))
+        .withWeights(KafkaRollouts.frozenWeights(reward, sftDir, rmDir));
   }
 
   /**

@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -52,7 +53,7 @@ class FrozenModelsMismatchTest {
             new RolloutActor.Models(
                     () -> Gpt.create(TinyRun.SHAPE, 1),
                     reference -> RewardModel.headOnly(Gpt.create(TinyRun.SHAPE, 2)))
-                .withWeights(PublishedWeights.META_REFERENCE_SHA256, mine);
+                .withWeights(Map.of(PublishedWeights.META_REFERENCE_SHA256, mine));
         var settings = ActorSettings.of("actor-m", kafka.access(), 1, 8, 1.0);
         var node = ActorNode.deploy(vertx, settings, models, line -> {});
         try {

@@ -227,10 +227,7 @@ public final class KafkaRollouts implements RolloutSource {
   public static StreamStats.Summary learn(
       PpoConfig config, Settings settings, Path sftDir, Path rmDir, Path outDir, PrintWriter out)
       throws IOException {
-    var frozen = new HashMap<String, String>();
-    frozen.put(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
-    if (PpoConfig.REWARD_MODEL.equals(config.reward()))
-      frozen.put(PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
+    var frozen = frozenWeights(config.reward(), sftDir, rmDir);
     var source = new KafkaRollouts[1];
     PpoLoop.run(
         config,
@@ -241,8 +238,7 @@ public final class KafkaRollouts implements RolloutSource {
         out,
         models -> {
           source[0] =
-              new KafkaRollouts(
-                  config, settings, outDir, out, models.policy().config(), Map.copyOf(frozen));
+              new KafkaRollouts(config, settings, outDir, out, models.policy().config(), frozen);
           return source[0];
         },
         Long.MAX_VALUE);
@@ -254,6 +250,20 @@ public final class KafkaRollouts implements RolloutSource {
   }
 
   private StreamStats.Summary summary;
+
+  /**
+   * What a learner's policy versions state of its frozen models, and what an actor's must match:
+   * the SHA-256 of the SFT reference's weights and, with reward source {@code model}, the reward
+   * model's, by their {@link PublishedWeights} meta keys.
+   */
+  public static Map<String, String> frozenWeights(String reward, Path sftDir, Path rmDir)
+      throws IOException {
+    var sha256s = new HashMap<String, String>();
+    sha256s.put(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
+    if (PpoConfig.REWARD_MODEL.equals(reward))
+      sha256s.put(PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
+    return Map.copyOf(sha256s);
+  }
 
   @Override
   public String name() {
