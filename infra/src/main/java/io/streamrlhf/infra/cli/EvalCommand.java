@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.eval.EvalTable;
 import io.streamrlhf.learner.eval.Evaluation;
+import io.streamrlhf.learner.ppo.RunIdentity;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.RewardStats;
 import io.streamrlhf.tasks.EvalSet;
@@ -137,6 +138,36 @@ final class EvalCommand implements Callable<Integer> {
    * --out must take eval's files before minutes of sampling, and must not be a model's directory,
    * whose files they would sit among (and a stage would then take for another program's).
    */
+  /**
+   * The gold row's label says its policy was trained against the oracle: a run of {@code ppo
+   * --reward oracle} must have written it, as its checkpoint states. Any other model would be
+   * printed under a label that is not true of it (--ppo takes any language model).
+   */
+  private static void requireGold(Path dir) {
+    StageOptions.requireCheckpoint("--ppo-gold", dir, "ppo");
+    String reward;
+    try {
+      reward = RunIdentity.of(dir).map(RunIdentity::reward).orElse(null);
+    } catch (IOException | RuntimeException e) {
+      var reason = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().get();
+      throw new UserError(
+          "--ppo-gold "
+              + dir
+              + " states how it was trained in a form that cannot be read ("
+              + reason
+              + ")",
+          e);
+    }
+    if (!"oracle".equals(reward))
+      throw new UserError(
+          "--ppo-gold "
+              + dir
+              + (reward == null
+                  ? " states no reward source"
+                  : " was trained against --reward " + reward)
+              + ": the gold row is a run of rlhf ppo --reward oracle; give this one as --ppo");
+  }
+
   private void requireWritableOut() {
     if (Checkpoint.exists(out))
       throw new UserError("--out " + out + " holds a checkpoint: give eval a directory of its own");
@@ -181,8 +212,7 @@ final class EvalCommand implements Callable<Integer> {
     if (base != null) StageOptions.requireCheckpoint("--base", base, StageOptions.POLICIES);
     if (sft != null) StageOptions.requireCheckpoint("--sft", sft, StageOptions.POLICIES);
     if (ppo != null) StageOptions.requireCheckpoint("--ppo", ppo, StageOptions.POLICIES);
-    if (ppoGold != null)
-      StageOptions.requireCheckpoint("--ppo-gold", ppoGold, StageOptions.POLICIES);
+    if (ppoGold != null) requireGold(ppoGold);
     if (rm != null) StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
     if (rm != null) {
       try {

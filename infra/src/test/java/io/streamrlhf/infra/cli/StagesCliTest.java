@@ -5,10 +5,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.config.SftConfig;
+import io.streamrlhf.learner.ppo.RunIdentity;
+import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.tasks.SplitMix64;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -884,10 +890,59 @@ class StagesCliTest {
     assertThat(out.resolve("headroom.json")).as("an sft row: SFT's best of N").exists();
   }
 
+  /**
+   * The SFT model's weights checkpointed as if a PPO run against {@code reward} had written them: a
+   * policy row's model whose checkpoint states how it was trained.
+   */
+  private static Path asPpoRun(Path out, String reward) throws IOException {
+    var saved = Checkpoint.read(sft, "sft", TrainState.class);
+    var extra = JsonNodeFactory.instance.objectNode();
+    extra.set("identity", Json.MAPPER.valueToTree(new RunIdentity(1, 8, 1, reward)));
+    var state = new TrainState("ppo", 1, 1, new SplitMix64(1).state(), 1, extra);
+    Checkpoint.write(out, saved.modelConfig(), saved.weights(), List.of(), state);
+    return out;
+  }
+
+  @Test
+  void theGoldRowTakesOnlyAPolicyTrainedAgainstTheOracle() throws Exception {
+    var againstModel = asPpoRun(dir.resolve("ppo-rm"), "model");
+    for (var notGold : List.of(sft, againstModel)) {
+      var run =
+          run(
+              "eval",
+              "--sft",
+              sft.toString(),
+              "--ppo-gold",
+              notGold.toString(),
+              "--out",
+              dir.resolve("eval-not-gold").toString());
+      assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
+      assertThat(run.err()).doesNotContain("\tat ");
+      assertThat(dir.resolve("eval-not-gold"))
+          .as("refused before anything is written")
+          .doesNotExist();
+    }
+    var sftRun = run("eval", "--sft", sft.toString(), "--ppo-gold", sft.toString(), "--out", "x");
+    assertThat(sftRun.err().strip())
+        .isEqualTo(
+            "rlhf eval: --ppo-gold "
+                + sft
+                + " holds a sft checkpoint: give a directory written by rlhf ppo");
+    var rmRun =
+        run("eval", "--sft", sft.toString(), "--ppo-gold", againstModel.toString(), "--out", "x");
+    assertThat(rmRun.err().strip())
+        .isEqualTo(
+            "rlhf eval: --ppo-gold "
+                + againstModel
+                + " was trained against --reward model: the gold row is a run of rlhf ppo --reward"
+                + " oracle; give this one as --ppo");
+  }
+
   @Test
   void evalEstimatesTheWinOverManySamplesWhenSftAndPpoAreBothThere() throws Exception {
     var out = dir.resolve("eval-win");
-    // any policy checkpoint can stand in for PPO's; the SFT model against itself
+    // any policy checkpoint can stand in for PPO's; the SFT model against itself, the gold row's
+    // with a checkpoint that says it was trained against the oracle
     var run =
         run(
             "eval",
@@ -898,7 +953,7 @@ class StagesCliTest {
             "--ppo",
             sft.toString(),
             "--ppo-gold",
-            sft.toString(),
+            asPpoRun(dir.resolve("gold-stand-in"), "oracle").toString(),
             "--rm",
             rm.toString(),
             "--out",

@@ -1,8 +1,13 @@
 package io.streamrlhf.learner.ppo;
 
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The settings that make a PPO run the run it is, stored in its checkpoint: a resume that changes
@@ -31,6 +36,17 @@ public record RunIdentity(long seed, int promptsPerBatch, int responsesPerPrompt
   public static RunIdentity of(PpoConfig config) {
     return new RunIdentity(
         config.seed(), config.promptsPerBatch(), config.responsesPerPrompt(), config.reward());
+  }
+
+  /**
+   * The identity the PPO checkpoint in {@code dir} states; empty for a checkpoint of another stage
+   * (or one saved before identities were stored).
+   */
+  public static Optional<RunIdentity> of(Path dir) throws IOException {
+    var node = Checkpoint.extras(dir).get(KEY);
+    return node == null
+        ? Optional.empty()
+        : Optional.of(Json.MAPPER.treeToValue(node, RunIdentity.class));
   }
 
   /** Each setting {@code other} changes, as {@code key was → now}, in config-key spelling. */
