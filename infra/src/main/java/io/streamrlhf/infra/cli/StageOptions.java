@@ -11,6 +11,7 @@ import io.streamrlhf.model.checkpoint.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -306,6 +307,15 @@ final class StageOptions {
     String stage;
     try {
       stage = Checkpoint.trainState(dir, TrainState.class).stage();
+    } catch (AccessDeniedException e) {
+      throw new UserError(
+          flag
+              + " "
+              + dir
+              + ": "
+              + e.getFile()
+              + " cannot be read (permission denied): give the user running rlhf read access to it",
+          e);
     } catch (IOException | RuntimeException e) {
       var reason = e.getMessage() == null ? "" : e.getMessage().lines().findFirst().orElse("");
       throw new UserError(

@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,14 +13,14 @@ import picocli.CommandLine;
  * Turns failures into exit codes and what a user should see. Exit code 2 is the user's mistake, and
  * only what says so: picocli's parameter errors, a {@link UserError}, which commands raise at the
  * boundary (flags, config keys and values, input files, output directories), and the learner's
- * {@link InputError} (a checkpoint or cluster a run cannot use), and a checkpoint found corrupt as
- * it is read. Any other exception, an {@link IllegalArgumentException} from deep in the code
- * included, is our failure: exit code 1, a one-line summary first, then where to look (the stack
- * trace). An I/O failure that is the machine's, a full disk or quota, a read-only file system, a
- * device error, is neither: exit code 4, one line that says what could not be written and why (a
- * stage's checkpoint says which one stays in force), and so is a refusal at the boundary caused by
- * one (an --out on a full disk). The system's words are English: the launcher runs Java with {@code
- * LC_MESSAGES=C}.
+ * {@link InputError} (a checkpoint or cluster a run cannot use), a checkpoint found corrupt as it
+ * is read, and a file this user may not access. Any other exception, an {@link
+ * IllegalArgumentException} from deep in the code included, is our failure: exit code 1, a one-line
+ * summary first, then where to look (the stack trace). An I/O failure that is the machine's, a full
+ * disk or quota, a read-only file system, a device error, is neither: exit code 4, one line that
+ * says what could not be written and why (a stage's checkpoint says which one stays in force), and
+ * so is a refusal at the boundary caused by one (an --out on a full disk). The system's words are
+ * English: the launcher runs Java with {@code LC_MESSAGES=C}.
  */
 final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   static final int INTERNAL = 1;
@@ -52,6 +53,17 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       err.println(prefix(cli) + machine);
       err.flush();
       return MACHINE;
+    }
+    var denied = accessDenied(e);
+    if (denied != null) {
+      // a file this user may not read or write: the user's to mend (access, or another path)
+      err.println(
+          prefix(cli)
+              + denied.getFile()
+              + ": permission denied: give the user running rlhf access to it, or choose another"
+              + " path");
+      err.flush();
+      return USAGE;
     }
     var corrupt = corruptCheckpoint(e);
     if (corrupt != null) {
@@ -88,6 +100,13 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       return message.contains(reason) ? message : message + ": " + reason;
     }
     return reason;
+  }
+
+  /** The file access denied to this process that a failure comes from (null when none was). */
+  private static AccessDeniedException accessDenied(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause())
+      if (t instanceof AccessDeniedException denied && denied.getFile() != null) return denied;
+    return null;
   }
 
   /** The corrupt checkpoint a failure comes from (null when it does not), found by reading it. */

@@ -159,6 +159,21 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void aFileThisUserMayNotAccessIsTheUsersToMendAndNamedInOneLine() {
+    var cli = Rlhf.commandLine().getSubcommands().get("generate");
+    var err = new StringWriter();
+    cli.setErr(new PrintWriter(err));
+    var denied =
+        new UncheckedIOException(
+            "cannot read the prompts", new java.nio.file.AccessDeniedException("/data/p.jsonl"));
+    assertThat(new UserErrors().handleExecutionException(denied, cli, null)).isEqualTo(2);
+    assertThat(err.toString().strip())
+        .isEqualTo(
+            "rlhf generate: /data/p.jsonl: permission denied: give the user running rlhf access to"
+                + " it, or choose another path");
+  }
+
+  @Test
   void onlyTheSystemsWordsForAFullOrBrokenDiskMakeAMachineFailure() {
     var disk = new IOException("No space left on device");
     var checkpoint =

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -528,6 +529,8 @@ public final class Checkpoint {
               + "): pass a directory written by"
               + " rlhf pretrain, sft, reward or ppo");
     }
+    requireReadable(dir);
+    requireReadable(latest);
     InForce chosen;
     Latest pointer;
     try {
@@ -597,9 +600,14 @@ public final class Checkpoint {
   /**
    * What is wrong with the step directory's files against its manifest, or null when they match; a
    * directory without a manifest (written before manifests existed) cannot be checked and passes.
+   *
+   * @throws AccessDeniedException for a file this process may not read: that is not damage, and no
+   *     copy of the checkpoint would mend it
    */
-  static String damage(Path step) {
+  static String damage(Path step) throws AccessDeniedException {
+    requireReadable(step);
     var file = step.resolve(MANIFEST);
+    requireReadable(file);
     if (!Files.exists(file)) {
       return Files.isDirectory(step) ? null : step.getFileName() + " is missing";
     }
@@ -623,6 +631,7 @@ public final class Checkpoint {
     VERIFIED.remove(key);
     for (var entry : manifest.files().entrySet()) {
       var path = step.resolve(entry.getKey());
+      requireReadable(path);
       long bytes;
       String actual;
       try {
@@ -688,6 +697,15 @@ public final class Checkpoint {
 
   private static Path stepDirectory(Path dir) throws IOException {
     return inForce(dir).directory();
+  }
+
+  /** Refuses a file or directory that exists but that this process may not read. */
+  private static void requireReadable(Path path) throws AccessDeniedException {
+    boolean denied =
+        Files.isDirectory(path)
+            ? !Files.isReadable(path) || !Files.isExecutable(path)
+            : Files.exists(path) && !Files.isReadable(path);
+    if (denied) throw new AccessDeniedException(path.toString(), null, "permission denied");
   }
 
   /** The SHA-256 (hex) of a file, read in blocks rather than held whole on the heap. */

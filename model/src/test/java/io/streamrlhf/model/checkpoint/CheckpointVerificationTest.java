@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
@@ -17,6 +18,7 @@ import java.time.ZoneOffset;
 import java.time.temporal.ChronoUnit;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,6 +84,19 @@ class CheckpointVerificationTest {
     assertThatThrownBy(() -> Checkpoint.inForce(dir))
         .isInstanceOf(Checkpoint.CorruptCheckpointException.class)
         .hasMessageContaining("weights.bin is not a file");
+  }
+
+  @Test
+  void aFileThisUserMayNotReadIsNamedSoAndNotCalledCorrupt(@TempDir Path dir) throws Exception {
+    var weights = write(dir);
+    Files.setPosixFilePermissions(weights, java.util.Set.of());
+    // the superuser reads any file: there is nothing to deny it
+    Assumptions.assumeFalse(Files.isReadable(weights), "run as a user that file modes apply to");
+    var denied = catchThrowable(() -> Checkpoint.inForce(dir));
+    assertThat(denied)
+        .isInstanceOf(AccessDeniedException.class)
+        .isNotInstanceOf(Checkpoint.CorruptCheckpointException.class);
+    assertThat(((AccessDeniedException) denied).getFile()).isEqualTo(weights.toString());
   }
 
   @Test
