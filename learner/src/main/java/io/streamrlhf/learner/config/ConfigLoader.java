@@ -10,6 +10,10 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.Oracle;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -267,6 +271,47 @@ public final class ConfigLoader {
     return value;
   }
 
+  /**
+   * The text of a config file, decoded as strict UTF-8 (a leading byte-order mark dropped); a byte
+   * that is not UTF-8 is named with its line, which a parser decoding ahead in blocks misplaces.
+   */
+  private static String utf8(Path file) throws IOException {
+    var bytes = Files.readAllBytes(file);
+    var in = ByteBuffer.wrap(bytes);
+    if (bytes.length >= 3
+        && (bytes[0] & 0xff) == 0xEF
+        && (bytes[1] & 0xff) == 0xBB
+        && (bytes[2] & 0xff) == 0xBF) in.position(3);
+    var out = CharBuffer.allocate(bytes.length);
+    var decoder =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    var result = decoder.decode(in, out, true);
+    if (result.isError()) {
+      int at = in.position();
+      int line = 1;
+      int lineStart = 0;
+      for (int i = 0; i < at; i++)
+        if (bytes[i] == '\n') {
+          line++;
+          lineStart = i + 1;
+        }
+      throw new IllegalArgumentException(
+          String.format(
+              Locale.ROOT,
+              "config file %s is not UTF-8: byte 0x%02X at line %d, byte %d of the line; save it"
+                  + " as UTF-8",
+              file,
+              bytes[at] & 0xff,
+              line,
+              at - lineStart + 1));
+    }
+    decoder.flush(out);
+    return out.flip().toString();
+  }
+
   private static ObjectNode readFile(Path file) {
     if (Files.isDirectory(file))
       throw new IllegalArgumentException("config file " + file + " is a directory: give a file");
@@ -276,7 +321,7 @@ public final class ConfigLoader {
     var mapper = name.endsWith(".yaml") || name.endsWith(".yml") ? YAML : Json.MAPPER;
     JsonNode node;
     try {
-      node = mapper.readTree(file.toFile());
+      node = mapper.readTree(utf8(file));
     } catch (JsonProcessingException e) {
       // the parser's own message runs to a dozen lines of context: its first line and where
       var where = e.getLocation();

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamrlhf.learner.ppo.Ppo;
 import io.streamrlhf.learner.ppo.PpoLearner;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -113,6 +114,22 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), json, List.of()))
         .hasMessageStartingWith("cannot parse config file " + json + " at line 1, column ")
         .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+  }
+
+  @Test
+  void aByteThatIsNotUtf8IsNamedByItsLineAndABomIsDropped() throws Exception {
+    // Latin-1's é in a comment on line 3: the YAML parser decodes ahead and put it at line 1
+    var yaml = dir.resolve("latin1.yaml");
+    Files.write(
+        yaml, "updates: 5\nclip_ratio: 0.1\n# caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), yaml, List.of()))
+        .hasMessage(
+            "config file "
+                + yaml
+                + " is not UTF-8: byte 0xE9 at line 3, byte 6 of the line; save it as UTF-8");
+    var bom = dir.resolve("bom.yaml");
+    Files.write(bom, "\uFEFFupdates: 70\n".getBytes(StandardCharsets.UTF_8));
+    assertThat(ConfigLoader.load(PpoConfig.defaults(), bom, List.of()).updates()).isEqualTo(70);
   }
 
   @Test
