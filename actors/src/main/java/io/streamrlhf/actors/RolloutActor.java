@@ -77,14 +77,15 @@ public final class RolloutActor extends VerticleBase {
    * term reads the reference, as version 0 and then the versions a reward trainer publishes; the
    * oracle for gold-reward PPO; or only the published versions).
    */
-  public record Models(Supplier<Gpt> reference, ActorReward reward, Map<String, String> weights) {
+  public record Models(Supplier<Gpt> reference, ActorReward reward, Map<String, String> scoring) {
     /**
-     * @param weights the SHA-256 of the frozen models' weights, by the policy meta key the learner
-     *     states its own under ({@link PublishedWeights#META_REFERENCE_SHA256}, {@link
+     * @param scoring how this actor scores, by the policy meta key the learner states its own
+     *     under: the reward source ({@link PublishedWeights#META_REWARD_SOURCE}) and the SHA-256 of
+     *     the frozen models' weights ({@link PublishedWeights#META_REFERENCE_SHA256}, {@link
      *     PublishedWeights#META_REWARD_MODEL_SHA256}); a key missing on either side is not compared
      */
     public Models {
-      weights = Map.copyOf(weights);
+      scoring = Map.copyOf(scoring);
     }
 
     public Models(Supplier<Gpt> reference, ActorReward reward) {
@@ -96,9 +97,9 @@ public final class RolloutActor extends VerticleBase {
       this(reference, new ActorReward.Fixed(reward));
     }
 
-    /** These models, with the SHA-256 of their frozen models' weights by meta key. */
-    public Models withWeights(Map<String, String> sha256s) {
-      return new Models(reference, reward, sha256s);
+    /** These models, with how they score by meta key. */
+    public Models withScoring(Map<String, String> scoring) {
+      return new Models(reference, reward, scoring);
     }
 
     /**
@@ -349,17 +350,28 @@ public final class RolloutActor extends VerticleBase {
   }
 
   /**
-   * Refuses a policy version from a learner whose frozen models differ from this actor's: the
-   * reference log-probs and scores it adds to every rollout would be another model's, and nothing
-   * downstream could tell (the learner's KL and rewards would quietly be wrong).
+   * Refuses a policy version from a learner that scores otherwise than this actor, with another
+   * reward source or other frozen models: the rewards, reference log-probs and scores it adds to
+   * every rollout would be another's, and nothing downstream could tell (the learner's KL and
+   * rewards would quietly be wrong).
    */
   private void requireTheLearnersModels(PublishedWeights snapshot) {
-    for (var mine : models.weights().entrySet()) {
+    // the source first: with another one, the reward model's hash is on one side only
+    var source = models.scoring().get(PublishedWeights.META_REWARD_SOURCE);
+    var theirSource = snapshot.meta().get(PublishedWeights.META_REWARD_SOURCE);
+    if (source != null && theirSource != null && !source.equals(theirSource))
+      throw new ScoringMismatch(
+          String.format(
+              "policy v%d comes from a learner trained against --reward %s, and this actor scores"
+                  + " with --reward %s: start the actor with the learner's --reward",
+              snapshot.version(), theirSource, source));
+    for (var mine : models.scoring().entrySet()) {
+      if (mine.getKey().equals(PublishedWeights.META_REWARD_SOURCE)) continue;
       var theirs = snapshot.meta().get(mine.getKey());
       if (theirs == null || theirs.equals(mine.getValue())) continue;
       boolean reference = mine.getKey().equals(PublishedWeights.META_REFERENCE_SHA256);
       var flag = reference ? "--sft" : "--rm";
-      throw new IllegalStateException(
+      throw new ScoringMismatch(
           String.format(
               "policy v%d comes from a learner whose %s (%s) has weights SHA-256 %s, and this"
                   + " actor's has %s: start the actor with the learner's %s",

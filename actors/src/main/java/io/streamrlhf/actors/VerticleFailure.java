@@ -37,6 +37,11 @@ public final class VerticleFailure extends RuntimeException {
     return internal(getCause());
   }
 
+  /** Whether a restart with the same flags would fail the same way: the user's mistake. */
+  public boolean usersMistake() {
+    return getCause() instanceof ScoringMismatch;
+  }
+
   private static boolean internal(Throwable cause) {
     return !(cause instanceof IllegalStateException
         || cause instanceof KafkaException

@@ -33,11 +33,15 @@ public record PublishedWeights(
   public static final String META_LIKELIHOOD_WEIGHT = "likelihood_weight";
 
   /**
-   * Meta keys of a policy version: the SHA-256 (hex) of the weights of the frozen models the
-   * learner trains with, its SFT reference and (reward source {@code model}) its reward model. An
-   * actor holding other ones would add another model's log-probs or scores to every rollout, which
-   * the learner cannot tell from its own: the actor refuses the version instead.
+   * Meta keys of a policy version: how the learner's rollouts must be scored, its reward source
+   * ({@code model}, {@code oracle}, {@code live}) and the SHA-256 (hex) of the weights of the
+   * frozen models it trains with, its SFT reference and (reward source {@code model}) its reward
+   * model. An actor scoring otherwise would add another reward, or another model's log-probs or
+   * scores, to every rollout, which the learner cannot tell from its own: the actor refuses the
+   * version instead.
    */
+  public static final String META_REWARD_SOURCE = "reward_source";
+
   public static final String META_REFERENCE_SHA256 = "reference_weights_sha256";
 
   public static final String META_REWARD_MODEL_SHA256 = "reward_model_weights_sha256";

@@ -30,7 +30,9 @@ import picocli.CommandLine.Option;
           + " actor's partitions to the others within seconds. Serves until Ctrl-C, or exits 1 when it"
           + " waited too long for the policy version its prompts ask for (or, with --reward live, for"
           + " the reward trainer's first version), or when any part of it failed (one line naming it and"
-          + " the cause; its Kafka clients are closed first), so that a supervisor can restart it."
+          + " the cause; its Kafka clients are closed first), so that a supervisor can restart it;"
+          + " exits 2 when the learner's policy says it was trained with another --reward, --sft or"
+          + " --rm than the actor's, which a restart would repeat."
     })
 final class ActorCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

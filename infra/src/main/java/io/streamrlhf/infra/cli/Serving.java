@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * that a supervisor (systemd, Kubernetes, a shell loop) can restart it: Ctrl-C stops its verticles
  * (a shutdown hook) and it exits 0; when one of them fails on its own, it prints one line naming
  * the verticle and the cause (then the stack trace, for an internal failure), stops the rest,
- * closing their Kafka clients, and exits 1. A stop that hangs does not keep a failed process alive:
- * it halts after {@link #STOP_BOUND}.
+ * closing their Kafka clients, and exits 1, or 2 for the user's mistake that a restart would repeat
+ * (an actor scoring otherwise than its learner). A stop that hangs does not keep a failed process
+ * alive: it halts after {@link #STOP_BOUND}.
  */
 final class Serving {
   static final Duration STOP_BOUND = Duration.ofSeconds(90);
@@ -56,7 +57,9 @@ final class Serving {
       } finally {
         watchdog.interrupt();
       }
-      return UserErrors.INTERNAL;
+      return failure instanceof VerticleFailure v && v.usersMistake()
+          ? UserErrors.USAGE
+          : UserErrors.INTERNAL;
     }
   }
 

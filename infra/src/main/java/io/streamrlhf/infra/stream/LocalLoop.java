@@ -373,12 +373,12 @@ public final class LocalLoop {
 
   /**
    * An actor's models for {@code reward}: the SFT reference in {@code sftDir} and the reward, with
-   * the SHA-256 of the weights of each frozen one, which the learner's policy versions must match.
+   * how they score ({@link KafkaRollouts#scoring}), which the learner's policy versions must match.
    */
   public static RolloutActor.Models actorModels(String reward, Path sftDir, Path rmDir)
       throws IOException {
     return RolloutActor.Models.load(sftDir, actorReward(reward, rmDir))
-        .withWeights(KafkaRollouts.frozenWeights(reward, sftDir, rmDir));
+        .withScoring(KafkaRollouts.scoring(reward, sftDir, rmDir));
   }
 
   /**

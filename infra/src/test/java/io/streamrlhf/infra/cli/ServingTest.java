@@ -2,6 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.actors.ScoringMismatch;
 import io.streamrlhf.actors.VerticleFailure;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -52,6 +53,30 @@ class ServingTest {
         .isEqualTo(
             "rlhf actor: actor-7: gave up after 600 s waiting for policy v3 for 2 queued"
                 + " prompt(s)");
+  }
+
+  @Test
+  void anActorScoringOtherwiseThanItsLearnerIsTheUsersMistakeAndExitsTwo() {
+    // a supervisor restarts on 1: with the same flags the actor would refuse the policy again
+    var err = new StringWriter();
+    var stops = new AtomicInteger();
+    var ended = new CompletableFuture<Void>();
+    ended.completeExceptionally(
+        new VerticleFailure(
+            "actor-7",
+            new ScoringMismatch(
+                "policy v0 comes from a learner trained against --reward oracle, and this actor"
+                    + " scores with --reward model: start the actor with the learner's --reward")));
+
+    int code = Serving.await("actor", ended, stops::incrementAndGet, new PrintWriter(err, true));
+
+    assertThat(code).isEqualTo(2);
+    assertThat(stops).hasValue(1);
+    assertThat(err.toString().strip())
+        .isEqualTo(
+            "rlhf actor: actor-7: policy v0 comes from a learner trained against --reward oracle,"
+                + " and this actor scores with --reward model: start the actor with the learner's"
+                + " --reward");
   }
 
   @Test

@@ -27,9 +27,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * An actor started with another SFT model than its learner's would add that model's log-probs to
- * every rollout, and the learner could not tell: the policy versions state the SHA-256 of the
- * learner's frozen models, and the actor applies one that matches its own and refuses one that does
- * not, naming both.
+ * every rollout, and one with another reward source its rewards, and the learner could not tell:
+ * the policy versions state the learner's reward source and the SHA-256 of its frozen models, and
+ * the actor applies one that matches its own and refuses one that does not, naming both.
  */
 class FrozenModelsMismatchTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
@@ -38,6 +38,50 @@ class FrozenModelsMismatchTest {
   void aVersionFromALearnerWithAnotherReferenceStopsTheActorWithBothNamed() throws Exception {
     String mine = "aa".repeat(32);
     String theirs = "bb".repeat(32);
+    var refusal =
+        refusal(
+            Map.of(PublishedWeights.META_REFERENCE_SHA256, mine),
+            Map.of(PublishedWeights.META_REFERENCE_SHA256, theirs));
+    assertThat(refusal)
+        .contains(
+            "policy v2 comes from a learner whose SFT model (--sft) has weights SHA-256 "
+                + theirs
+                + ", and this actor's has "
+                + mine
+                + ": start the actor with the learner's --sft");
+  }
+
+  @Test
+  void aVersionFromALearnerAgainstAnotherRewardSourceStopsTheActor() throws Exception {
+    // a learner against the oracle states no reward model: only the source tells them apart
+    String sft = "aa".repeat(32);
+    var refusal =
+        refusal(
+            Map.of(
+                PublishedWeights.META_REWARD_SOURCE,
+                "model",
+                PublishedWeights.META_REFERENCE_SHA256,
+                sft,
+                PublishedWeights.META_REWARD_MODEL_SHA256,
+                "cc".repeat(32)),
+            Map.of(
+                PublishedWeights.META_REWARD_SOURCE,
+                "oracle",
+                PublishedWeights.META_REFERENCE_SHA256,
+                sft));
+    assertThat(refusal)
+        .contains(
+            "policy v2 comes from a learner trained against --reward oracle, and this actor scores"
+                + " with --reward model: start the actor with the learner's --reward");
+  }
+
+  /**
+   * Runs an actor that scores as {@code mine} states against a learner's v1 stating the same and
+   * then a v2 stating {@code theirs}: v1 is applied, v2 stops the actor as the user's mistake, and
+   * its message is returned.
+   */
+  private static String refusal(Map<String, String> mine, Map<String, String> theirs)
+      throws Exception {
     try (var kafka = EmbeddedKafka.start()) {
       TopicProvisioner.provision(kafka.access(), WAIT);
       var vertx = ActorNode.newVertx();
@@ -53,7 +97,7 @@ class FrozenModelsMismatchTest {
             new RolloutActor.Models(
                     () -> Gpt.create(TinyRun.SHAPE, 1),
                     reference -> RewardModel.headOnly(Gpt.create(TinyRun.SHAPE, 2)))
-                .withWeights(Map.of(PublishedWeights.META_REFERENCE_SHA256, mine));
+                .withScoring(mine);
         var settings = ActorSettings.of("actor-m", kafka.access(), 1, 8, 1.0);
         var node = ActorNode.deploy(vertx, settings, models, line -> {});
         try {
@@ -68,14 +112,9 @@ class FrozenModelsMismatchTest {
           assertThat(failure).isInstanceOf(ExecutionException.class);
           assertThat(failure.getCause()).isInstanceOf(VerticleFailure.class);
           assertThat(((VerticleFailure) failure.getCause()).internal()).isFalse();
-          assertThat(failure.getCause().getMessage())
-              .contains(
-                  "policy v2 comes from a learner whose SFT model (--sft) has weights SHA-256 "
-                      + theirs
-                      + ", and this actor's has "
-                      + mine
-                      + ": start the actor with the learner's --sft");
+          assertThat(((VerticleFailure) failure.getCause()).usersMistake()).isTrue();
           assertThat(applied).containsExactly(1L);
+          return failure.getCause().getMessage();
         } finally {
           node.stop();
         }
@@ -85,10 +124,10 @@ class FrozenModelsMismatchTest {
     }
   }
 
-  /** The version with the learner's statement of its reference's weights. */
-  private static PublishedWeights stating(PublishedWeights version, String referenceSha256) {
+  /** The version with the learner's statement of how its rollouts are scored. */
+  private static PublishedWeights stating(PublishedWeights version, Map<String, String> scoring) {
     var meta = new HashMap<>(version.meta());
-    meta.put(PublishedWeights.META_REFERENCE_SHA256, referenceSha256);
+    meta.putAll(scoring);
     return new PublishedWeights(
         version.model(), version.version(), version.bytes(), meta, version.publishedAt());
   }

@@ -94,14 +94,17 @@ class OneLearnerPerRunTest {
       var versions =
           chunks.stream().filter(c -> c.getChunkIndex() == 0).map(WeightChunk::getVersion).toList();
       assertThat(versions).containsExactly(0L, 0L, 1L, 2L, 3L);
-      // each states the learner's SFT reference, which an actor holding another one refuses
+      // each states the learner's reward source and SFT reference, which an actor scoring
+      // otherwise refuses
       var sftWeights = Checkpoint.weightsSha256(dir.resolve("sft"));
       assertThat(chunks)
           .allSatisfy(
-              c ->
-                  assertThat(
-                          String.valueOf(c.getMeta().get(PublishedWeights.META_REFERENCE_SHA256)))
-                      .isEqualTo(sftWeights));
+              c -> {
+                assertThat(String.valueOf(c.getMeta().get(PublishedWeights.META_REFERENCE_SHA256)))
+                    .isEqualTo(sftWeights);
+                assertThat(String.valueOf(c.getMeta().get(PublishedWeights.META_REWARD_SOURCE)))
+                    .isEqualTo(TinyRun.config(3, 0).reward());
+              });
     }
   }
 

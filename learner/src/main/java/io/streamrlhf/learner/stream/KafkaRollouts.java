@@ -163,8 +163,8 @@ public final class KafkaRollouts implements RolloutSource {
   private final PrintWriter out;
   private final GptConfig modelConfig;
 
-  /** The SHA-256 of the reference's and reward model's weights, stated on every policy version. */
-  private final Map<String, String> frozenWeights;
+  /** How rollouts must be scored ({@link #scoring}), stated on every policy version. */
+  private final Map<String, String> scoring;
 
   private final List<TopicPartition> partitions = new ArrayList<>();
   private final KafkaConsumer<byte[], byte[]> consumer;
@@ -196,8 +196,8 @@ public final class KafkaRollouts implements RolloutSource {
       Path outDir,
       PrintWriter out,
       GptConfig modelConfig,
-      Map<String, String> frozenWeights) {
-    this.frozenWeights = frozenWeights;
+      Map<String, String> scoring) {
+    this.scoring = scoring;
     this.config = config;
     this.settings = settings;
     this.outDir = outDir;
@@ -227,7 +227,7 @@ public final class KafkaRollouts implements RolloutSource {
   public static StreamStats.Summary learn(
       PpoConfig config, Settings settings, Path sftDir, Path rmDir, Path outDir, PrintWriter out)
       throws IOException {
-    var frozen = frozenWeights(config.reward(), sftDir, rmDir);
+    var scoring = scoring(config.reward(), sftDir, rmDir);
     var source = new KafkaRollouts[1];
     PpoLoop.run(
         config,
@@ -238,7 +238,7 @@ public final class KafkaRollouts implements RolloutSource {
         out,
         models -> {
           source[0] =
-              new KafkaRollouts(config, settings, outDir, out, models.policy().config(), frozen);
+              new KafkaRollouts(config, settings, outDir, out, models.policy().config(), scoring);
           return source[0];
         },
         Long.MAX_VALUE);
@@ -252,17 +252,18 @@ public final class KafkaRollouts implements RolloutSource {
   private StreamStats.Summary summary;
 
   /**
-   * What a learner's policy versions state of its frozen models, and what an actor's must match:
-   * the SHA-256 of the SFT reference's weights and, with reward source {@code model}, the reward
-   * model's, by their {@link PublishedWeights} meta keys.
+   * How a learner's rollouts must be scored, as its policy versions state it and an actor's must
+   * match: the reward source, the SHA-256 of the SFT reference's weights and, with reward source
+   * {@code model}, the reward model's, by their {@link PublishedWeights} meta keys.
    */
-  public static Map<String, String> frozenWeights(String reward, Path sftDir, Path rmDir)
+  public static Map<String, String> scoring(String reward, Path sftDir, Path rmDir)
       throws IOException {
-    var sha256s = new HashMap<String, String>();
-    sha256s.put(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
+    var scoring = new HashMap<String, String>();
+    scoring.put(PublishedWeights.META_REWARD_SOURCE, reward);
+    scoring.put(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
     if (PpoConfig.REWARD_MODEL.equals(reward))
-      sha256s.put(PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
-    return Map.copyOf(sha256s);
+      scoring.put(PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
+    return Map.copyOf(scoring);
   }
 
   @Override
@@ -507,7 +508,7 @@ public final class KafkaRollouts implements RolloutSource {
   @Override
   public void checkpointed(io.streamrlhf.model.WeightSnapshot checkpointed) {
     long version = checkpointed.version();
-    var meta = new HashMap<>(frozenWeights);
+    var meta = new HashMap<>(scoring);
     meta.put(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
     // the SHA-256 the checkpoint computed as it wrote these bytes: not hashed again (the frame,
     // the same bytes, is built here)
