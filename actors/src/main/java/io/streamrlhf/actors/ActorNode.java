@@ -19,8 +19,8 @@ import java.util.function.Consumer;
  * in one JVM); {@code rlhf actor} runs one per process.
  *
  * <p>The node fails as a whole: when any of its verticles fails ({@link VerticleFailure}), {@link
- * #ended} fails, and its owner stops it (a process then exits 1; the in-process loop deploys a
- * fresh node, see {@link Supervisor}).
+ * #ended} fails, and its owner stops it (a process then exits 1, or 2 for a {@link
+ * ScoringMismatch}; the in-process loop deploys a fresh node, see {@link Supervisor}).
  */
 public final class ActorNode implements Supervisor.Part {
   private final Vertx vertx;

@@ -8,7 +8,8 @@ import org.apache.kafka.common.KafkaException;
  * throwable, an {@link Error} included: each verticle hands whatever escapes its handlers to its
  * own failure path through {@code context.exceptionHandler}). Its owner sees it as the exceptional
  * end of the verticle's {@code ended()} future; a process prints {@link #getMessage} as its one
- * line and exits 1, the in-process loop deploys a fresh copy ({@link Supervisor}).
+ * line and exits 1 (2 for a {@link ScoringMismatch}), the in-process loop deploys a fresh copy
+ * ({@link Supervisor}).
  */
 public final class VerticleFailure extends RuntimeException {
   private final String verticle;

@@ -31,8 +31,8 @@ import picocli.CommandLine.Option;
           + " waited too long for the policy version its prompts ask for (or, with --reward live, for"
           + " the reward trainer's first version), or when any part of it failed (one line naming it and"
           + " the cause; its Kafka clients are closed first), so that a supervisor can restart it;"
-          + " exits 2 when the learner's policy says it was trained with another --reward, --sft or"
-          + " --rm than the actor's, which a restart would repeat."
+          + " exits 2, a usage mistake that a restart would repeat, when the learner's policy says it was"
+          + " trained with another --reward, --sft or --rm than the actor's."
     })
 final class ActorCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -135,13 +135,10 @@ final class EvalCommand implements Callable<Integer> {
   int winSamples;
 
   /**
-   * --out must take eval's files before minutes of sampling, and must not be a model's directory,
-   * whose files they would sit among (and a stage would then take for another program's).
-   */
-  /**
-   * The gold row's label says its policy was trained against the oracle: a run of {@code ppo
-   * --reward oracle} must have written it, as its checkpoint states. Any other model would be
-   * printed under a label that is not true of it (--ppo takes any language model).
+   * The gold row's label says its policy was trained against the oracle: a run of {@code ppo} or
+   * {@code learner} with {@code --reward oracle} must have written it, as its checkpoint states.
+   * Any other model would be printed under a label that is not true of it (--ppo takes any language
+   * model).
    */
   private static void requireGold(Path dir) {
     StageOptions.requireCheckpoint("--ppo-gold", dir, "ppo");
@@ -149,7 +146,8 @@ final class EvalCommand implements Callable<Integer> {
     try {
       reward = RunIdentity.of(dir).map(RunIdentity::reward).orElse(null);
     } catch (IOException | RuntimeException e) {
-      var reason = e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().get();
+      var reason =
+          e.getMessage() == null ? e.toString() : e.getMessage().lines().findFirst().orElse("");
       throw new UserError(
           "--ppo-gold "
               + dir
@@ -163,11 +161,16 @@ final class EvalCommand implements Callable<Integer> {
           "--ppo-gold "
               + dir
               + (reward == null
-                  ? " states no reward source"
+                  ? " states no reward source (saved before runs stated it)"
                   : " was trained against --reward " + reward)
-              + ": the gold row is a run of rlhf ppo --reward oracle; give this one as --ppo");
+              + ": the gold row is a run of rlhf ppo or rlhf learner with --reward oracle; give this"
+              + " one as --ppo");
   }
 
+  /**
+   * --out must take eval's files before minutes of sampling, and must not be a model's directory,
+   * whose files they would sit among (and a stage would then take for another program's).
+   */
   private void requireWritableOut() {
     if (Checkpoint.exists(out))
       throw new UserError("--out " + out + " holds a checkpoint: give eval a directory of its own");
@@ -208,7 +211,8 @@ final class EvalCommand implements Callable<Integer> {
     }
     if (ppoGold != null) selected.add(Evaluation.Row.PPO_GOLD);
     var rows = new ArrayList<>(selected);
-    // any language model may fill a row (a user compares what they like); a reward model may not
+    // any language model may fill a row but the gold one (a user compares what they like); a reward
+    // model may not
     if (base != null) StageOptions.requireCheckpoint("--base", base, StageOptions.POLICIES);
     if (sft != null) StageOptions.requireCheckpoint("--sft", sft, StageOptions.POLICIES);
     if (ppo != null) StageOptions.requireCheckpoint("--ppo", ppo, StageOptions.POLICIES);

@@ -300,8 +300,8 @@ final class StageOptions {
    */
   static void requireCheckpoint(String flag, Path dir, String... writtenBy) {
     var wanted = "give a directory written by rlhf " + String.join(" or rlhf ", writtenBy);
-    if (Files.isDirectory(dir) && !Files.isReadable(dir))
-      throw new UserError(flag + " " + dir + " cannot be read (permission denied)");
+    if (Files.isDirectory(dir) && !Files.isExecutable(dir)) // its files cannot be reached by name
+    throw new UserError(flag + " " + dir + " cannot be read (permission denied)");
     if (!Checkpoint.exists(dir))
       throw new UserError(flag + " " + dir + " holds no checkpoint: " + wanted);
     String stage;

@@ -922,20 +922,29 @@ class StagesCliTest {
           .as("refused before anything is written")
           .doesNotExist();
     }
-    var sftRun = run("eval", "--sft", sft.toString(), "--ppo-gold", sft.toString(), "--out", "x");
+    var notWritten = dir.resolve("eval-not-gold").toString();
+    var sftRun =
+        run("eval", "--sft", sft.toString(), "--ppo-gold", sft.toString(), "--out", notWritten);
     assertThat(sftRun.err().strip())
         .isEqualTo(
             "rlhf eval: --ppo-gold "
                 + sft
                 + " holds a sft checkpoint: give a directory written by rlhf ppo");
     var rmRun =
-        run("eval", "--sft", sft.toString(), "--ppo-gold", againstModel.toString(), "--out", "x");
+        run(
+            "eval",
+            "--sft",
+            sft.toString(),
+            "--ppo-gold",
+            againstModel.toString(),
+            "--out",
+            notWritten);
     assertThat(rmRun.err().strip())
         .isEqualTo(
             "rlhf eval: --ppo-gold "
                 + againstModel
-                + " was trained against --reward model: the gold row is a run of rlhf ppo --reward"
-                + " oracle; give this one as --ppo");
+                + " was trained against --reward model: the gold row is a run of rlhf ppo or rlhf"
+                + " learner with --reward oracle; give this one as --ppo");
   }
 
   @Test

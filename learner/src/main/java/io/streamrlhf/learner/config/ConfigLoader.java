@@ -14,6 +14,7 @@ import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -282,6 +283,7 @@ public final class ConfigLoader {
         && (bytes[0] & 0xff) == 0xEF
         && (bytes[1] & 0xff) == 0xBB
         && (bytes[2] & 0xff) == 0xBF) in.position(3);
+    int start = in.position();
     var out = CharBuffer.allocate(bytes.length);
     var decoder =
         StandardCharsets.UTF_8
@@ -292,7 +294,7 @@ public final class ConfigLoader {
     if (result.isError()) {
       int at = in.position();
       int line = 1;
-      int lineStart = 0;
+      int lineStart = start; // past a byte-order mark: the line's bytes as an editor shows them
       for (int i = 0; i < at; i++)
         if (bytes[i] == '\n') {
           line++;
@@ -301,8 +303,8 @@ public final class ConfigLoader {
       throw new IllegalArgumentException(
           String.format(
               Locale.ROOT,
-              "config file %s is not UTF-8: byte 0x%02X at line %d, byte %d of the line; save it"
-                  + " as UTF-8",
+              "config file %s is not UTF-8: byte 0x%02X at line %d, byte %d of the line; save the"
+                  + " file as UTF-8",
               file,
               bytes[at] & 0xff,
               line,
@@ -334,6 +336,9 @@ public final class ConfigLoader {
               + ": "
               + e.getOriginalMessage().lines().findFirst().orElse("malformed"),
           e);
+    } catch (AccessDeniedException e) {
+      throw new IllegalArgumentException(
+          "cannot read config file " + file + ": permission denied", e);
     } catch (IOException e) {
       throw new IllegalArgumentException(
           "cannot read config file " + file + ": " + e.getMessage(), e);

@@ -126,10 +126,15 @@ class ConfigLoaderTest {
         .hasMessage(
             "config file "
                 + yaml
-                + " is not UTF-8: byte 0xE9 at line 3, byte 6 of the line; save it as UTF-8");
+                + " is not UTF-8: byte 0xE9 at line 3, byte 6 of the line; save the file as UTF-8");
     var bom = dir.resolve("bom.yaml");
     Files.write(bom, "\uFEFFupdates: 70\n".getBytes(StandardCharsets.UTF_8));
     assertThat(ConfigLoader.load(PpoConfig.defaults(), bom, List.of()).updates()).isEqualTo(70);
+    // the mark is not counted in its line's bytes
+    Files.write(
+        bom, new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF, 'a', ':', ' ', (byte) 0xFF});
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), bom, List.of()))
+        .hasMessageContaining("byte 0xFF at line 1, byte 4 of the line");
   }
 
   @Test

@@ -182,7 +182,10 @@ public final class Checkpoint {
 
     /** Reads a pointer; {@code previous} is absent from pointers written before it existed. */
     static Latest read(Path file) throws IOException {
-      var node = Json.MAPPER.readTree(file.toFile());
+      JsonNode node;
+      try (var in = Files.newInputStream(file)) {
+        node = Json.MAPPER.readTree(in);
+      }
       if (node == null
           || !node.path("step").canConvertToLong()
           || !node.path("directory").isTextual())
@@ -451,7 +454,7 @@ public final class Checkpoint {
 
   /** The train state in force in {@code dir} as {@code stateType}, whatever stage wrote it. */
   public static <S> S trainState(Path dir, Class<S> stateType) throws IOException {
-    return Json.MAPPER.readValue(stepDirectory(dir).resolve(TRAIN_STATE).toFile(), stateType);
+    return readJson(stepDirectory(dir).resolve(TRAIN_STATE), stateType);
   }
 
   /** The extras of the train state in force in {@code dir} (e.g. an RM's score statistics). */
@@ -468,7 +471,7 @@ public final class Checkpoint {
   public static <S extends State> S readState(Path dir, String expectedStage, Class<S> stateType)
       throws IOException {
     var file = dir.resolve(TRAIN_STATE);
-    var state = Json.MAPPER.readValue(file.toFile(), stateType);
+    var state = readJson(file, stateType);
     if (!state.stage().equals(expectedStage)) {
       throw new IllegalArgumentException(
           file
@@ -520,6 +523,7 @@ public final class Checkpoint {
    * @throws CorruptCheckpointException when neither is intact
    */
   public static InForce inForce(Path dir) throws IOException {
+    requireReadable(dir);
     var latest = dir.resolve(LATEST);
     if (!Files.isRegularFile(latest)) {
       throw new IllegalArgumentException(
@@ -529,12 +533,13 @@ public final class Checkpoint {
               + "): pass a directory written by"
               + " rlhf pretrain, sft, reward or ppo");
     }
-    requireReadable(dir);
     requireReadable(latest);
     InForce chosen;
     Latest pointer;
     try {
       pointer = Latest.read(latest);
+    } catch (AccessDeniedException denied) {
+      throw denied;
     } catch (IOException unreadable) {
       pointer = null;
     }
@@ -617,7 +622,9 @@ public final class Checkpoint {
     Manifest manifest;
     try {
       stamps.put(MANIFEST, Stamp.of(file));
-      manifest = Json.MAPPER.readValue(file.toFile(), Manifest.class);
+      manifest = readJson(file, Manifest.class);
+    } catch (AccessDeniedException denied) {
+      throw denied;
     } catch (IOException | RuntimeException e) {
       return MANIFEST + " does not parse";
     }
@@ -647,6 +654,8 @@ public final class Checkpoint {
         }
         actual = sha256(path);
         FILES_HASHED.incrementAndGet();
+      } catch (AccessDeniedException denied) {
+        throw denied;
       } catch (IOException e) {
         return entry.getKey() + " cannot be read";
       }
@@ -699,13 +708,24 @@ public final class Checkpoint {
     return inForce(dir).directory();
   }
 
-  /** Refuses a file or directory that exists but that this process may not read. */
+  /**
+   * Refuses a file that exists but that this process may not read, or a directory it may not search
+   * (reading its files by name needs no more; a listing, where one is needed, is refused as it is
+   * tried). An open that fails anyway is refused the same way where it is caught.
+   */
   private static void requireReadable(Path path) throws AccessDeniedException {
     boolean denied =
         Files.isDirectory(path)
-            ? !Files.isReadable(path) || !Files.isExecutable(path)
+            ? !Files.isExecutable(path)
             : Files.exists(path) && !Files.isReadable(path);
     if (denied) throw new AccessDeniedException(path.toString(), null, "permission denied");
+  }
+
+  /** A JSON file read as {@code type}, opened through NIO: a denied open says so. */
+  private static <T> T readJson(Path file, Class<T> type) throws IOException {
+    try (var in = Files.newInputStream(file)) {
+      return Json.MAPPER.readValue(in, type);
+    }
   }
 
   /** The SHA-256 (hex) of a file, read in blocks rather than held whole on the heap. */

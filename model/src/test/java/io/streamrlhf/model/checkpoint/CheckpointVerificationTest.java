@@ -12,6 +12,7 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -97,6 +98,22 @@ class CheckpointVerificationTest {
         .isInstanceOf(AccessDeniedException.class)
         .isNotInstanceOf(Checkpoint.CorruptCheckpointException.class);
     assertThat(((AccessDeniedException) denied).getFile()).isEqualTo(weights.toString());
+
+    // a run directory that may be searched but not listed is read as it is: files by name
+    Files.setPosixFilePermissions(weights, PosixFilePermissions.fromString("rw-------"));
+    Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("--x------"));
+    try {
+      assertThat(Checkpoint.inForce(dir).fallback()).isNull();
+      // a step directory that may not be searched is named
+      var step = weights.getParent();
+      Files.setPosixFilePermissions(step, java.util.Set.of());
+      assertThat(catchThrowable(() -> Checkpoint.inForce(dir)))
+          .isInstanceOf(AccessDeniedException.class)
+          .hasMessageStartingWith(step.toString());
+      Files.setPosixFilePermissions(step, PosixFilePermissions.fromString("rwx------"));
+    } finally {
+      Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+    }
   }
 
   @Test
