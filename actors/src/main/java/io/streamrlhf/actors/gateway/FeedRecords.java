@@ -11,6 +11,12 @@ import io.vertx.core.eventbus.MessageCodec;
  * bus by reference: the feed hands each decoded record over and never touches it again.
  */
 final class FeedRecords {
+  /**
+   * The message the feed sends once it has read both topics to where they ended when it started:
+   * from then on the gateway knows every request answered before it, and takes rankings.
+   */
+  static final String CAUGHT_UP = "caught-up";
+
   private FeedRecords() {}
 
   /** Registers the codecs on {@code vertx} (idempotent: several gateways may share one Vert.x). */

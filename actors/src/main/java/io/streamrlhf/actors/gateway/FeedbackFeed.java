@@ -14,9 +14,12 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
@@ -27,7 +30,9 @@ import org.apache.kafka.common.TopicPartition;
  * FeedbackGateway} by a local message. Replaying the comparisons on start is how a restarted
  * gateway knows who answered what and which idempotency keys are used; records that do not decode,
  * or break their record's contract ({@link RecordChecks}), go to the dead-letter topic ({@link
- * DecodingConsumer}).
+ * DecodingConsumer}). Once both are read to where they ended at its start, it says so ({@link
+ * FeedRecords#CAUGHT_UP}): until then the gateway cannot tell an answered request from a waiting
+ * one, and takes no ranking.
  *
  * <p>A worker verticle: its consumers are touched only by its own context; it polls in short rounds
  * and re-queues itself, so undeploying stops it between polls. A failed poll is retried; anything
@@ -38,6 +43,10 @@ final class FeedbackFeed extends VerticleBase {
   private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration QUIET_LOG = Duration.ofSeconds(60);
   private static final Duration CLOSE = Duration.ofSeconds(5);
+  private static final Duration OFFSETS = Duration.ofSeconds(1);
+
+  /** Records per poll: a restart re-reads every ranking ever made before it takes one. */
+  private static final int MAX_POLL_RECORDS = 1000;
 
   private final KafkaAccess kafka;
   private final String gatewayAddress;
@@ -50,6 +59,10 @@ final class FeedbackFeed extends VerticleBase {
   private DecodingConsumer<Comparison> comparisons;
   private volatile boolean running;
   private long lastFailureLog;
+  private Map<TopicPartition, Long> endsAtStart;
+  private boolean caughtUp;
+  private long requestsRead;
+  private long comparisonsRead;
 
   FeedbackFeed(KafkaAccess kafka, String gatewayAddress, String clientId, Consumer<String> log) {
     this.kafka = kafka;
@@ -95,9 +108,9 @@ final class FeedbackFeed extends VerticleBase {
    */
   private KafkaConsumer<byte[], byte[]> fromTheBeginning(String topic) {
     // the weight topics' groupless, from-the-beginning reader suits these topics too
-    var consumer =
-        new KafkaConsumer<byte[], byte[]>(
-            KafkaClientConfigs.weightsConsumer(kafka, clientId + "-" + topic));
+    var config = KafkaClientConfigs.weightsConsumer(kafka, clientId + "-" + topic);
+    config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, MAX_POLL_RECORDS);
+    var consumer = new KafkaConsumer<byte[], byte[]>(config);
     int partitions = Topics.byName(topic).map(TopicSpec::partitions).orElseThrow();
     var assigned = new ArrayList<TopicPartition>();
     for (int p = 0; p < partitions; p++) assigned.add(new TopicPartition(topic, p));
@@ -112,8 +125,23 @@ final class FeedbackFeed extends VerticleBase {
     try {
       var bus = vertx.eventBus();
       // requests first: a comparison is more useful once its request is known (either order works)
-      for (var r : requests.poll(POLL)) bus.send(gatewayAddress, r.value());
-      for (var c : comparisons.poll(POLL)) bus.send(gatewayAddress, c.value());
+      for (var r : requests.poll(POLL)) {
+        bus.send(gatewayAddress, r.value());
+        requestsRead++;
+      }
+      for (var c : comparisons.poll(POLL)) {
+        bus.send(gatewayAddress, c.value());
+        comparisonsRead++;
+      }
+      if (!caughtUp && readToTheEndsAtStart()) {
+        caughtUp = true;
+        bus.send(gatewayAddress, FeedRecords.CAUGHT_UP);
+        log.accept(
+            String.format(
+                "gateway: read the feedback topics to their end (%d label requests, %d"
+                    + " comparisons): taking rankings",
+                requestsRead, comparisonsRead));
+      }
     } catch (RuntimeException e) {
       long now = System.nanoTime();
       if (now - lastFailureLog > QUIET_LOG.toNanos()) {
@@ -122,6 +150,22 @@ final class FeedbackFeed extends VerticleBase {
       }
     }
     context.runOnContext(v -> round());
+  }
+
+  /**
+   * Whether every partition was read to where it ended when the feed first reached the broker (a
+   * broker that does not answer yet throws, and the next round asks again).
+   */
+  private boolean readToTheEndsAtStart() {
+    if (endsAtStart == null) {
+      var ends = new HashMap<TopicPartition, Long>();
+      for (var c : consumers) ends.putAll(c.endOffsets(c.assignment(), OFFSETS));
+      endsAtStart = ends;
+    }
+    for (var c : consumers)
+      for (var partition : c.assignment())
+        if (c.position(partition, OFFSETS) < endsAtStart.get(partition)) return false;
+    return true;
   }
 
   /** Stops on its own, closing its clients, and fails {@link #ended} with a VerticleFailure. */

@@ -76,7 +76,7 @@ public final class FeedbackGateway extends VerticleBase {
   private final String id;
   private final String feedAddress;
   private final RequestBook book = new RequestBook();
-  private final Map<String, Future<Reply>> inFlightByKey = new HashMap<>();
+  private final Map<String, InFlight> inFlightByKey = new HashMap<>();
   private final Set<String> inFlightAnswers = new HashSet<>();
   private final byte[] token;
   private final byte[] labelStudioToken;
@@ -88,8 +88,14 @@ public final class FeedbackGateway extends VerticleBase {
   private HttpServer server;
   private Map<String, Buffer> page;
 
+  /** Whether the feed has read the topics to their end at start ({@link FeedRecords#CAUGHT_UP}). */
+  private boolean caughtUp;
+
   /** A response, kept whole so a retried submission gets exactly the first one again. */
   record Reply(int status, JsonObject body) {}
+
+  /** A submission whose record is on its way to the broker, and the reply it will get. */
+  private record InFlight(String requestId, List<Integer> ranks, Future<Reply> reply) {}
 
   /**
    * @param id names this gateway's Kafka clients and worker pool
@@ -135,6 +141,7 @@ public final class FeedbackGateway extends VerticleBase {
             message -> {
               if (message.body() instanceof LabelRequest r) book.addRequest(r);
               else if (message.body() instanceof Comparison c) book.addComparison(c);
+              else if (FeedRecords.CAUGHT_UP.equals(message.body())) caughtUp = true;
             });
     var router = router();
     producer = new KafkaProducer<>(producerConfig());
@@ -142,8 +149,18 @@ public final class FeedbackGateway extends VerticleBase {
     acks =
         vertx.createSharedWorkerExecutor(
             "rlhf-" + id + "-acks", 8, 3 * ackMillis + 5_000, TimeUnit.MILLISECONDS);
+    // a JSON body sent as a form (curl -d says so) is read whole, as JSON, like any other: the
+    // server's form decoder, which runs for that type, must admit what the body limit does
+    int body = settings.maxBodyBytes();
+    var options =
+        new HttpServerOptions()
+            .setHost(settings.host())
+            .setPort(settings.port())
+            .setMaxFormAttributeSize(body)
+            .setMaxFormBufferedBytes(body)
+            .setMaxFormFields(body);
     return vertx
-        .createHttpServer(new HttpServerOptions().setHost(settings.host()).setPort(settings.port()))
+        .createHttpServer(options)
         .requestHandler(router)
         .listen()
         .onSuccess(s -> server = s)
@@ -186,8 +203,12 @@ public final class FeedbackGateway extends VerticleBase {
     router.get("/page.css").handler(ctx -> servePage(ctx, "page.css", "text/css"));
 
     var body = BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes());
-    router.route("/api/*").handler(this::rateLimit).handler(this::requireToken);
-    router.route("/webhooks/*").handler(this::rateLimit);
+    router
+        .route("/api/*")
+        .handler(this::rateLimit)
+        .handler(this::requireToken)
+        .handler(this::requireCaughtUp);
+    router.route("/webhooks/*").handler(this::rateLimit).handler(this::requireCaughtUp);
     router.get("/api/status").handler(this::status);
     router.get("/api/requests/next").handler(this::next);
     router.post("/api/comparisons").handler(body).handler(this::submitFromApi);
@@ -247,6 +268,28 @@ public final class FeedbackGateway extends VerticleBase {
     } else {
       ctx.next();
     }
+  }
+
+  /**
+   * Until the feed has read both topics to their end, the book does not know every request already
+   * answered or key already used: offering or taking a ranking then could double one. Status only
+   * reports.
+   */
+  private void requireCaughtUp(RoutingContext ctx) {
+    if (caughtUp || ctx.request().path().equals("/api/status")) {
+      ctx.next();
+      return;
+    }
+    ctx.response().putHeader("Retry-After", "1");
+    reject(
+        ctx,
+        new Rejection(
+            503,
+            "the gateway is reading "
+                + Topics.LABEL_REQUESTS
+                + " and "
+                + Topics.COMPARISONS
+                + " from the beginning, to learn what was already answered; retry in a moment"));
   }
 
   private void requireLabelStudioToken(RoutingContext ctx) {
@@ -323,6 +366,8 @@ public final class FeedbackGateway extends VerticleBase {
     var labeler = ctx.request().getParam("labeler");
     var body =
         new JsonObject()
+            .put("ready", caughtUp)
+            .put("sending", inFlightAnswers.size())
             .put("waiting", book.waiting())
             .put("comparisons", book.comparisons())
             .put("rewardVersion", book.newestRewardVersion())
@@ -441,15 +486,17 @@ public final class FeedbackGateway extends VerticleBase {
     var key = s.scopedKey();
     if (key != null) {
       var inFlight = inFlightByKey.get(key);
-      if (inFlight != null) return inFlight; // the same submission, sent again while in flight
+      if (inFlight != null) {
+        // sent again while the first is on its way: the same submission gets its reply
+        if (!inFlight.requestId().equals(s.requestId()) || !inFlight.ranks().equals(ranks))
+          throw keyUsedForAnother(s);
+        return inFlight.reply();
+      }
       var earlier = book.byKey(key);
       if (earlier.isPresent()) {
         var c = earlier.get();
         if (!c.getRequestId().equals(s.requestId()) || !c.getRanks().equals(ranks))
-          throw Rejection.badRequest(
-              "idempotency key '"
-                  + Submission.clip(s.idempotencyKey())
-                  + "' was already used for another ranking; use a new key");
+          throw keyUsedForAnother(s);
         return Future.succeededFuture(created(c));
       }
     }
@@ -482,8 +529,15 @@ public final class FeedbackGateway extends VerticleBase {
                               + settings.ackTimeout().toMillis()
                               + " ms; retry with the same idempotency key"));
                 });
-    if (key != null) inFlightByKey.put(key, written);
+    if (key != null) inFlightByKey.put(key, new InFlight(s.requestId(), ranks, written));
     return written;
+  }
+
+  private static Rejection keyUsedForAnother(Submission s) {
+    return Rejection.badRequest(
+        "idempotency key '"
+            + Submission.clip(s.idempotencyKey())
+            + "' was already used for another ranking; use a new key");
   }
 
   /**

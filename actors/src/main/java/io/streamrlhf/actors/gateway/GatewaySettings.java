@@ -48,7 +48,9 @@ public record GatewaySettings(
       throw new IllegalArgumentException("port must be in 0..65535, got " + port);
     if (token == null || token.isBlank())
       throw new IllegalArgumentException("the API token must not be blank");
+    requireHeaderSafe("the API token", token);
     if (labelStudioToken == null || labelStudioToken.isBlank()) labelStudioToken = token;
+    requireHeaderSafe("the Label Studio token", labelStudioToken);
     if (argillaSecret != null) StandardWebhooks.key(argillaSecret); // refuse a bad one at start
     if (corsOrigin != null
         && !(corsOrigin.startsWith("http://") || corsOrigin.startsWith("https://")))
@@ -60,8 +62,34 @@ public record GatewaySettings(
     if (ratePerMinute < 1)
       throw new IllegalArgumentException(
           "rate limit must be >= 1 per minute, got " + ratePerMinute);
-    if (ackTimeout == null || ackTimeout.toMillis() < 100)
-      throw new IllegalArgumentException("the acknowledgement timeout must be >= 100 ms");
+    if (ackTimeout == null
+        || ackTimeout.compareTo(Duration.ofMillis(100)) < 0
+        || ackTimeout.compareTo(MAX_ACK_TIMEOUT) > 0)
+      throw new IllegalArgumentException(
+          "the acknowledgement timeout must be from 100 ms to "
+              + MAX_ACK_TIMEOUT.toMinutes()
+              + " minutes, got "
+              + ackTimeout);
+  }
+
+  /** The longest acknowledgement wait: a person waits for the answer to a click. */
+  public static final Duration MAX_ACK_TIMEOUT = Duration.ofMinutes(10);
+
+  /**
+   * A bearer token travels in an HTTP header, which a browser sends only in visible ASCII, and
+   * whose value the gateway trims: a token with other characters could never be matched.
+   */
+  private static void requireHeaderSafe(String what, String token) {
+    for (int i = 0; i < token.length(); i++) {
+      char c = token.charAt(i);
+      if (c < 0x21 || c > 0x7e)
+        throw new IllegalArgumentException(
+            what
+                + " must be visible ASCII characters without spaces (an HTTP header carries no"
+                + " others), and its character "
+                + (i + 1)
+                + " is not");
+    }
   }
 
   /** A gateway of a plaintext cluster on {@code port} with a token and the defaults. */

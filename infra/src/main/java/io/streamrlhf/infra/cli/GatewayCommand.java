@@ -41,7 +41,8 @@ import picocli.CommandLine.Option;
       "       same 201 and writes nothing",
       "  POST /api/skips  {requestId, labelerId}: 204; not offered to them again",
       "  GET  /api/status[?labeler=ID]",
-      "       {waiting, comparisons, labelers: {id: count}, mine}",
+      "       {ready, sending, waiting, comparisons, labelers: {id: count}, mine}:",
+      "       ready once the topics are read, sending what awaits the broker",
       "  POST /webhooks/label-studio  Label Studio's ANNOTATION_CREATED webhook,",
       "       with the header Authorization: Bearer <label-studio token>; the",
       "       annotation id is the idempotency key",
@@ -54,7 +55,9 @@ import picocli.CommandLine.Option;
       "  labeler already answered); 401 a missing or wrong token or signature;",
       "  413 a body over --max-body-bytes; 429 over --rate-limit (Retry-After);",
       "  503 the broker did not acknowledge within --ack-timeout (retry with the",
-      "  same idempotency key).",
+      "  same idempotency key), or, after a start, the gateway has not yet read",
+      "  the topics' earlier requests and rankings (Retry-After).",
+      "Bodies are read as JSON whatever their Content-Type.",
       "Secrets may come from the environment instead of the command line:",
       "  RLHF_GATEWAY_TOKEN, RLHF_LABEL_STUDIO_TOKEN, RLHF_ARGILLA_SECRET."
     })
@@ -125,7 +128,7 @@ final class GatewayCommand implements Callable<Integer> {
       defaultValue = "PT10S",
       description =
           "How long a submission waits for the broker's acknowledgement before it is answered 503"
-              + " (ISO-8601 duration).")
+              + " (ISO-8601 duration, 100 ms to 10 minutes).")
   Duration ackTimeout;
 
   @Override
@@ -160,6 +163,8 @@ final class GatewayCommand implements Callable<Integer> {
       node = GatewayNode.deploy(vertx, settings, line -> println(out, line));
     } catch (IllegalStateException e) {
       vertx.close();
+      // only a failure to listen is the address's; anything else says what it is
+      if (!(e.getCause() instanceof java.io.IOException)) throw e;
       throw new UserError(
           "cannot serve on "
               + host

@@ -34,6 +34,12 @@ class GatewayCliTest {
           {"--port", "70000", "--port must be in 0..65535, got 70000"},
           {"--port", "-1", "--port must be in 0..65535, got -1"},
           {"--max-body-bytes", "10", "max body bytes must be >= 1024"},
+          // over 24.8 days it overflowed a Kafka setting, and was blamed on the port
+          {"--ack-timeout", "P30D", "acknowledgement timeout must be from 100 ms to 10 minutes"},
+          // the page could never send them: every call was 401
+          {"--token", "secret ", "API token must be visible ASCII characters without spaces"},
+          {"--token", "p\u00e4ss", "its character 2 is not"},
+          {"--label-studio-token", "tab\tbed", "Label Studio token must be visible ASCII"},
         };
     for (var c : cases) {
       // an address nothing listens on: the settings are refused before it is tried

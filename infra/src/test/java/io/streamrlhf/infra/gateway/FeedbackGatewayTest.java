@@ -61,6 +61,7 @@ class FeedbackGatewayTest {
                 .withAckTimeout(Duration.ofSeconds(5)),
             line -> {});
     client = new GatewayClient(node.url(), kafka.bootstrapServers());
+    client.awaitReady(TOKEN);
   }
 
   @AfterAll
@@ -105,6 +106,25 @@ class FeedbackGatewayTest {
     assertOneLineReason(client.get("/api/status", null), 401, "bearer");
     assertOneLineReason(client.get("/api/requests/next?labeler=a", "x"), 401, "wrong");
     assertThat(client.comparisonsFor(id)).isEmpty();
+  }
+
+  @Test
+  void aJsonBodySentAsAFormIsReadAsJsonWhateverItsLength() throws Exception {
+    // curl -d says application/x-www-form-urlencoded; the server's form decoder refused a field
+    // over 1 KiB, which was a 500
+    var id = published("cba", "abc");
+    var body =
+        new JsonObject()
+            .put("requestId", id)
+            .put("ranks", new JsonArray().add(1).add(0))
+            .put("labelerId", "dave")
+            .put("note", "x&y=z ".repeat(400))
+            .encode();
+    assertThat(body.length()).isBetween(2048, MAX_BODY);
+    var posted =
+        client.postAs("application/x-www-form-urlencoded", "/api/comparisons", TOKEN, body);
+    assertThat(posted.status()).as(posted.body()).isEqualTo(201);
+    assertThat(client.comparisonsFor(id)).hasSize(1);
   }
 
   @Test
@@ -456,6 +476,65 @@ class FeedbackGatewayTest {
   }
 
   @Test
+  void aRestartedGatewayTakesNoRankingUntilItHasReadWhatWasAnsweredBeforeIt() throws Exception {
+    // a gateway restarted on topics that hold thousands of rankings: until it has read them all,
+    // offering alice a request she ranked, or taking her ranking of it again, would double it
+    int answered = 3000;
+    try (var backlog = EmbeddedKafka.start()) {
+      TopicProvisioner.provision(backlog.bootstrapServers(), Duration.ofSeconds(30));
+      var requests = new java.util.ArrayList<io.streamrlhf.schemas.LabelRequest>();
+      var comparisons = new java.util.ArrayList<Comparison>();
+      for (int i = 0; i < answered; i++) {
+        var r = request("b-" + i, "cba", "abc");
+        requests.add(r);
+        comparisons.add(
+            Comparison.newBuilder()
+                .setComparisonId("cmp-b-" + i)
+                .setRequestId(r.getRequestId())
+                .setPromptId(r.getPromptId())
+                .setPromptText(r.getPromptText())
+                .setResponses(r.getResponses())
+                .setRanks(List.of(1, 0))
+                .setLabelerId("alice")
+                .setKind("human")
+                .setCreatedAt(Instant.now())
+                .build());
+      }
+      new GatewayClient("http://unused/", backlog.bootstrapServers())
+          .publishAll(requests, comparisons);
+
+      var restarted =
+          GatewayNode.deploy(
+              vertx, GatewaySettings.of(backlog.bootstrapServers(), 0, TOKEN), line -> {});
+      try {
+        var again = new GatewayClient(restarted.url(), backlog.bootstrapServers());
+        var ranking = submission("b-0", List.of(0, 1), "alice");
+        while (true) {
+          var next = again.get("/api/requests/next?labeler=alice", TOKEN);
+          if (next.status() != 503) {
+            assertThat(next.status())
+                .as("alice ranked every request: " + next.body())
+                .isEqualTo(204);
+            break;
+          }
+          assertOneLineReason(next, 503, "from the beginning");
+          assertThat(next.header("Retry-After")).isEqualTo("1");
+          var taken = again.post("/api/comparisons", TOKEN, ranking);
+          assertThat(taken.status()).as(taken.body()).isIn(503, 400);
+        }
+        assertThat(again.get("/api/status", TOKEN).json().getBoolean("ready")).isTrue();
+        assertOneLineReason(
+            again.post("/api/comparisons", TOKEN, ranking),
+            400,
+            "already answered by labeler alice");
+        assertThat(again.comparisons()).hasSize(answered);
+      } finally {
+        restarted.stop();
+      }
+    }
+  }
+
+  @Test
   void aSubmissionTheBrokerDoesNotAcknowledgeIs503AndItsRetryLaterCountsOnce(@TempDir Path logs)
       throws Exception {
     var options = EmbeddedKafka.Options.defaults().withDataDir(logs);
@@ -468,7 +547,7 @@ class FeedbackGatewayTest {
           GatewayNode.deploy(
               vertx,
               GatewaySettings.of(outage.bootstrapServers(), 0, TOKEN)
-                  .withAckTimeout(Duration.ofSeconds(1)),
+                  .withAckTimeout(Duration.ofSeconds(3)),
               line -> {});
       var other = new GatewayClient(gateway.url(), outage.bootstrapServers());
       var before = "r-" + UUID.randomUUID();
@@ -482,9 +561,26 @@ class FeedbackGatewayTest {
 
       outage.close(); // the producer knows the broker: its send is in flight until it times out
       var body = submission(during, List.of(1, 0), "erin");
-      var refused = other.post("/api/comparisons", TOKEN, body, "Idempotency-Key", "k-outage");
+      var sending =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> other.post("/api/comparisons", TOKEN, body, "Idempotency-Key", "k-outage"));
+      GatewayClient.await(
+          () -> other.get("/api/status", TOKEN).json().getInteger("sending") == 1,
+          "the submission to wait for the broker");
+      // the same key for another ranking while the first is in flight: refused, not given the
+      // first's reply (which named only the first, and lost the second)
+      assertOneLineReason(
+          other.post(
+              "/api/comparisons",
+              TOKEN,
+              submission(during, List.of(0, 1), "erin"),
+              "Idempotency-Key",
+              "k-outage"),
+          400,
+          "already used for another ranking");
+      var refused = sending.get();
       // refused by the configured acknowledgement bound, not by the producer's own minutes
-      assertOneLineReason(refused, 503, "did not acknowledge the comparison within 1000 ms");
+      assertOneLineReason(refused, 503, "did not acknowledge the comparison within 3000 ms");
       assertThat(other.get("/api/status?labeler=erin", TOKEN).json().getLong("mine")).isEqualTo(1);
 
       outage = EmbeddedKafka.start(options.withPort(port)); // the same broker comes back

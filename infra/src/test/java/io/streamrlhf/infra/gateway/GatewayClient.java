@@ -65,10 +65,15 @@ final class GatewayClient {
   }
 
   Reply post(String path, String token, String body, String... headers) {
+    return postAs("application/json", path, token, body, headers);
+  }
+
+  /** A POST whose body says it is of {@code contentType}. */
+  Reply postAs(String contentType, String path, String token, String body, String... headers) {
     var b =
         HttpRequest.newBuilder(URI.create(base + path))
             .timeout(DEADLINE)
-            .header("Content-Type", "application/json")
+            .header("Content-Type", contentType)
             .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
     if (token != null) b.header("Authorization", "Bearer " + token);
     if (headers.length > 0) b.headers(headers);
@@ -99,6 +104,36 @@ final class GatewayClient {
                   REQUESTS.encode(request)))
           .get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
     }
+  }
+
+  /** Label requests and the comparisons answering them, all acknowledged by the broker. */
+  void publishAll(List<LabelRequest> requests, List<Comparison> comparisons) throws Exception {
+    try (var producer =
+        new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "test-backlog"))) {
+      var sent = new ArrayList<java.util.concurrent.Future<?>>();
+      for (var r : requests)
+        sent.add(
+            producer.send(
+                new ProducerRecord<>(
+                    Topics.LABEL_REQUESTS,
+                    r.getRequestId().getBytes(StandardCharsets.UTF_8),
+                    REQUESTS.encode(r))));
+      for (var c : comparisons)
+        sent.add(
+            producer.send(
+                new ProducerRecord<>(
+                    Topics.COMPARISONS,
+                    c.getRequestId().getBytes(StandardCharsets.UTF_8),
+                    COMPARISONS.encode(c))));
+      for (var s : sent) s.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+    }
+  }
+
+  /** Waits until the gateway has read the feedback topics to their end and takes rankings. */
+  void awaitReady(String token) {
+    await(
+        () -> get("/api/status", token).json().getBoolean("ready"),
+        "the gateway to read the feedback topics");
   }
 
   static LabelRequest request(String id, String... responses) {
