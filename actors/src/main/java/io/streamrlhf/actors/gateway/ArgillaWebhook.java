@@ -59,6 +59,10 @@ final class ArgillaWebhook {
       }
       if (!(item.getValue("rank") instanceof Number rank))
         throw Rejection.badRequest(path + " (answer " + option + ") has no rank");
+      // 1.7 and 1.2 are not a tie
+      if (rank.doubleValue() != Math.rint(rank.doubleValue()))
+        throw Rejection.badRequest(
+            path + " (answer " + option + ") has rank " + rank + ": ranks are whole numbers");
       if (ordinalByAnswer.put(answer, rank.intValue()) != null)
         throw Rejection.badRequest("answer " + answer + " is ranked twice");
     }

@@ -217,13 +217,41 @@ public final class FeedbackGateway extends VerticleBase {
     router.route("/webhooks/label-studio").handler(this::requireLabelStudioToken);
     router.post("/webhooks/label-studio").handler(body).handler(this::labelStudio);
     router.post("/webhooks/argilla").handler(body).handler(this::argilla);
-    router
-        .route()
-        .last()
-        .handler(
-            ctx -> reject(ctx, new Rejection(404, "no such endpoint: see rlhf gateway --help")));
+    router.route().last().handler(this::noRoute);
     router.route().failureHandler(this::failure);
     return router;
+  }
+
+  /** The method each endpoint takes, for a 405 that names it. */
+  private static final Map<String, HttpMethod> ENDPOINTS =
+      Map.of(
+          "/", HttpMethod.GET,
+          "/page.js", HttpMethod.GET,
+          "/page.css", HttpMethod.GET,
+          "/api/status", HttpMethod.GET,
+          "/api/requests/next", HttpMethod.GET,
+          "/api/comparisons", HttpMethod.POST,
+          "/api/skips", HttpMethod.POST,
+          "/webhooks/label-studio", HttpMethod.POST,
+          "/webhooks/argilla", HttpMethod.POST);
+
+  /** No route took the request: an endpoint called with another method (405), or none (404). */
+  private void noRoute(RoutingContext ctx) {
+    var method = ENDPOINTS.get(ctx.request().path());
+    if (method == null) {
+      reject(ctx, new Rejection(404, "no such endpoint: see rlhf gateway --help"));
+      return;
+    }
+    ctx.response().putHeader("Allow", method.name());
+    reject(
+        ctx,
+        new Rejection(
+            405,
+            ctx.request().path()
+                + " takes "
+                + method.name()
+                + ", not "
+                + ctx.request().method().name()));
   }
 
   // ---- cross-cutting: headers, rate limit, credentials, failures ----
@@ -427,6 +455,9 @@ public final class FeedbackGateway extends VerticleBase {
             throw Rejection.badRequest("the Idempotency-Key header and idempotencyKey differ");
           if (json.getValue("ranks") != null && !(json.getValue("ranks") instanceof JsonArray))
             throw Rejection.badRequest("ranks must be an array with one rank per answer");
+          for (var field : List.of("requestId", "labelerId"))
+            if (json.getValue(field) != null && !(json.getValue(field) instanceof String))
+              throw Rejection.badRequest(field + " must be a string");
           var submission =
               new Submission(
                   json.getValue("requestId") instanceof String s ? s : null,

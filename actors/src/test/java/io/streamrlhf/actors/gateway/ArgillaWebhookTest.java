@@ -79,5 +79,13 @@ class ArgillaWebhookTest {
             .add(new JsonObject().put("value", "1").putNull("rank"));
     assertThatThrownBy(() -> ArgillaWebhook.read(responseCreated("submitted", unranked)))
         .hasMessageContaining("has no rank");
+    // truncated, 1.7 and 1.2 would have been a tie
+    var fractional =
+        new JsonArray()
+            .add(new JsonObject().put("value", "0").put("rank", 1.7))
+            .add(new JsonObject().put("value", "1").put("rank", 1.2));
+    assertThatThrownBy(() -> ArgillaWebhook.read(responseCreated("submitted", fractional)))
+        .isInstanceOf(Rejection.class)
+        .hasMessageContaining("has rank 1.7: ranks are whole numbers");
   }
 }

@@ -97,6 +97,8 @@ public final class BrokerCommand implements Callable<Integer> {
     if (promptPartitions < 1) {
       throw new UserError("--prompt-partitions must be at least 1, got " + promptPartitions);
     }
+    if (readyTimeout.isNegative() || readyTimeout.isZero())
+      throw new UserError("--ready-timeout must be a positive duration, got " + readyTimeout);
     if (clientConfigs != null && usersFile == null) {
       throw new UserError("--client-configs needs --users");
     }

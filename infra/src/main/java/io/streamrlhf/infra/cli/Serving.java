@@ -9,12 +9,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * How a serving process ({@code rlhf actor}, {@code rlhf labelers}, {@code rlhf gateway}) ends, so
- * that a supervisor (systemd, Kubernetes, a shell loop) can restart it: Ctrl-C stops its verticles
- * (a shutdown hook) and it exits 0; when one of them fails on its own, it prints one line naming
- * the verticle and the cause (then the stack trace, for an internal failure), stops the rest,
- * closing their Kafka clients, and exits 1, or 2 for the user's mistake that a restart would repeat
- * (an actor scoring otherwise than its learner). A stop that hangs does not keep a failed process
- * alive: it halts after {@link #STOP_BOUND}.
+ * that a supervisor (systemd, Kubernetes, a shell loop) can restart it: Ctrl-C or SIGTERM stops its
+ * verticles (a shutdown hook) and the JVM exits as the signal ends a process (130, 143); when one
+ * of them fails on its own, it prints one line naming the verticle and the cause (then the stack
+ * trace, for an internal failure), stops the rest, closing their Kafka clients, and exits 1, or 2
+ * for the user's mistake that a restart would repeat (an actor scoring otherwise than its learner).
+ * A stop that hangs does not keep a failed process alive: it halts after {@link #STOP_BOUND}.
  */
 final class Serving {
   static final Duration STOP_BOUND = Duration.ofSeconds(90);

@@ -68,6 +68,22 @@ class BrokerCommandTest {
         .isEqualTo("rlhf broker: --prompt-partitions must be at least 1, got 0");
   }
 
+  @Test
+  void aReadyTimeoutThatIsNotPositiveIsRefusedBeforeABrokerStarts() {
+    // it started a broker and then said it was not ready within PT0S
+    for (var timeout : new String[] {"PT0S", "-PT5S"}) {
+      var err = new StringWriter();
+      var out = new StringWriter();
+      var cli = Rlhf.commandLine();
+      cli.setErr(new PrintWriter(err));
+      cli.setOut(new PrintWriter(out));
+      assertThat(cli.execute("broker", "--port", "0", "--ready-timeout", timeout)).isEqualTo(2);
+      assertThat(err.toString().strip())
+          .startsWith("rlhf broker: --ready-timeout must be a positive duration");
+      assertThat(out.toString()).doesNotContain("Starting Kafka broker");
+    }
+  }
+
   /** The real command in its own JVM: ready line, topics provisioned, clean stop on SIGTERM. */
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)

@@ -172,7 +172,28 @@ class FeedbackGatewayTest {
         client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1, 2), "")),
         400,
         "labelerId");
+    // a number where an id belongs is named as such, not as missing
+    assertOneLineReason(
+        client.post(
+            "/api/comparisons",
+            TOKEN,
+            "{\"requestId\": 5, \"ranks\": [0, 1, 2], \"labelerId\": \"alice\"}"),
+        400,
+        "requestId must be a string");
+    assertOneLineReason(
+        client.post(
+            "/api/comparisons",
+            TOKEN,
+            "{\"requestId\": \"" + id + "\", \"ranks\": [0, 1, 2], \"labelerId\": 42}"),
+        400,
+        "labelerId must be a string");
     assertThat(client.comparisonsFor(id)).isEmpty();
+    // an endpoint called with another method is named with the one it takes
+    var wrongMethod = client.post("/api/status", TOKEN, "{}");
+    assertOneLineReason(wrongMethod, 405, "/api/status takes GET, not POST");
+    assertThat(wrongMethod.header("Allow")).isEqualTo("GET");
+    assertOneLineReason(client.get("/api/comparisons", TOKEN), 405, "takes POST, not GET");
+    assertOneLineReason(client.get("/api/nothing-here", TOKEN), 404, "no such endpoint");
 
     var ok = client.post("/api/comparisons", TOKEN, submission(id, List.of(1, 0, 1), "alice"));
     assertThat(ok.status()).as(ok.body()).isEqualTo(201);
