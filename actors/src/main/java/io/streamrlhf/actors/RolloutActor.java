@@ -169,6 +169,17 @@ public final class RolloutActor extends VerticleBase {
    */
   private boolean failed;
 
+  /**
+   * Whether the clients are closing: a stop waits at most {@link #STOP} for the broker to take the
+   * answered offsets and the records in flight, not the kafka timeout each wait of a running actor
+   * allows (twice over, a broker that is gone kept the process 30 s and more). Prompts not
+   * committed by then are answered again by another actor, and the learner drops the duplicate
+   * rollouts.
+   */
+  private boolean closing;
+
+  private static final Duration STOP = Duration.ofSeconds(10);
+
   private long waitingSince;
   private long lastWaitLog;
 
@@ -619,14 +630,19 @@ public final class RolloutActor extends VerticleBase {
   /** Closes the consumer (leaving the group) and the producer, once. */
   private void closeClients() {
     try {
-      if (consumer != null) consumer.close(settings.kafkaTimeout()); // the rebalance listener runs
+      closing = true; // the rebalance listener's commit waits no longer than the stop
+      if (consumer != null) consumer.close(STOP); // the rebalance listener runs
     } catch (RuntimeException e) {
-      log.accept(settings.actorId() + ": closing the prompt consumer failed: " + e);
+      log.accept(
+          settings.actorId()
+              + ": closing the prompt consumer failed, its answered prompts perhaps uncommitted"
+              + " (another actor answers them again): "
+              + e);
     } finally {
       consumer = null;
     }
     try {
-      if (producer != null) producer.close(settings.kafkaTimeout());
+      if (producer != null) producer.close(STOP);
     } catch (RuntimeException e) {
       log.accept(settings.actorId() + ": closing the producer failed: " + e);
     } finally {
@@ -649,7 +665,8 @@ public final class RolloutActor extends VerticleBase {
       var offsets = queue.committable();
       offsets.keySet().retainAll(partitions);
       // a failed actor commits nothing more: the batch it was answering is not in the queue
-      if (!failed && !offsets.isEmpty()) consumer.commitSync(offsets, settings.kafkaTimeout());
+      if (!failed && !offsets.isEmpty())
+        consumer.commitSync(offsets, closing ? STOP : settings.kafkaTimeout());
       queue.revoke(partitions);
     }
 

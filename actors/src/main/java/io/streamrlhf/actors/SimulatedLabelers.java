@@ -81,6 +81,17 @@ public final class SimulatedLabelers extends VerticleBase {
   /** Set when they failed: clients closed, nothing more committed (see {@link Rebalance}). */
   private boolean failed;
 
+  /**
+   * Whether the clients are closing: a stop waits at most {@link #STOP} for the broker to take the
+   * answered offsets and the records in flight, not the kafka timeout each wait of running labelers
+   * allows (twice over, a broker that is gone kept the process 30 s and more). Requests not
+   * committed by then are ranked again by another member: the same comparisons, ids and ranks, a
+   * second time.
+   */
+  private boolean closing;
+
+  private static final Duration STOP = Duration.ofSeconds(10);
+
   private boolean paused;
   private double tokens;
   private long refilledAt;
@@ -377,14 +388,19 @@ public final class SimulatedLabelers extends VerticleBase {
 
   private void closeClients() {
     try {
-      if (consumer != null) consumer.close(settings.kafkaTimeout()); // the rebalance listener runs
+      closing = true; // the rebalance listener's commit waits no longer than the stop
+      if (consumer != null) consumer.close(STOP); // the rebalance listener runs
     } catch (RuntimeException e) {
-      log.accept(NAME + ": closing the request consumer failed: " + e);
+      log.accept(
+          NAME
+              + ": closing the request consumer failed, its answered requests perhaps uncommitted"
+              + " (another member ranks them again): "
+              + e);
     } finally {
       consumer = null;
     }
     try {
-      if (producer != null) producer.close(settings.kafkaTimeout());
+      if (producer != null) producer.close(STOP);
     } catch (RuntimeException e) {
       log.accept(NAME + ": closing the producer failed: " + e);
     } finally {
@@ -403,7 +419,8 @@ public final class SimulatedLabelers extends VerticleBase {
       var offsets = committable();
       offsets.keySet().retainAll(partitions);
       // failed labelers commit nothing more: requests they took but did not answer are not held
-      if (!failed && !offsets.isEmpty()) consumer.commitSync(offsets, settings.kafkaTimeout());
+      if (!failed && !offsets.isEmpty())
+        consumer.commitSync(offsets, closing ? STOP : settings.kafkaTimeout());
       forget(partitions);
     }
 
