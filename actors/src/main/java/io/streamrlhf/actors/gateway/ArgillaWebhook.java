@@ -59,10 +59,15 @@ final class ArgillaWebhook {
       }
       if (!(item.getValue("rank") instanceof Number rank))
         throw Rejection.badRequest(path + " (answer " + option + ") has no rank");
-      // 1.7 and 1.2 are not a tie
-      if (rank.doubleValue() != Math.rint(rank.doubleValue()))
+      // 1.7 and 1.2 are not a tie, nor 4294967296 the best
+      if (rank.doubleValue() != rank.intValue())
         throw Rejection.badRequest(
-            path + " (answer " + option + ") has rank " + rank + ": ranks are whole numbers");
+            path
+                + " (answer "
+                + option
+                + ") has rank "
+                + rank
+                + ": ranks are whole numbers of an int's range");
       if (ordinalByAnswer.put(answer, rank.intValue()) != null)
         throw Rejection.badRequest("answer " + answer + " is ranked twice");
     }

@@ -154,12 +154,25 @@ final class FeedbackFeed extends VerticleBase {
 
   /**
    * Whether every partition was read to where it ended when the feed first reached the broker (a
-   * broker that does not answer yet throws, and the next round asks again).
+   * broker that does not answer yet throws, and the next round asks again). A topic made with more
+   * partitions than {@link Topics} gives it has them all read, from the beginning, first.
    */
   private boolean readToTheEndsAtStart() {
     if (endsAtStart == null) {
       var ends = new HashMap<TopicPartition, Long>();
-      for (var c : consumers) ends.putAll(c.endOffsets(c.assignment(), OFFSETS));
+      for (var c : consumers) {
+        var topic = c.assignment().iterator().next().topic();
+        var all = new ArrayList<TopicPartition>();
+        for (var p : c.partitionsFor(topic, OFFSETS))
+          all.add(new TopicPartition(p.topic(), p.partition()));
+        var added = new ArrayList<>(all);
+        added.removeAll(c.assignment());
+        if (!added.isEmpty()) {
+          c.assign(all); // the partitions read so far keep their positions
+          c.seekToBeginning(added);
+        }
+        ends.putAll(c.endOffsets(all, OFFSETS));
+      }
       endsAtStart = ends;
     }
     for (var c : consumers)

@@ -87,5 +87,12 @@ class ArgillaWebhookTest {
     assertThatThrownBy(() -> ArgillaWebhook.read(responseCreated("submitted", fractional)))
         .isInstanceOf(Rejection.class)
         .hasMessageContaining("has rank 1.7: ranks are whole numbers");
+    var huge =
+        new JsonArray()
+            .add(new JsonObject().put("value", "0").put("rank", 4294967296L))
+            .add(new JsonObject().put("value", "1").put("rank", 2));
+    assertThatThrownBy(() -> ArgillaWebhook.read(responseCreated("submitted", huge)))
+        .isInstanceOf(Rejection.class)
+        .hasMessageContaining("has rank 4294967296");
   }
 }

@@ -502,6 +502,21 @@ class FeedbackGatewayTest {
     // offering alice a request she ranked, or taking her ranking of it again, would double it
     int answered = 3000;
     try (var backlog = EmbeddedKafka.start()) {
+      // made by hand with three partitions each, which provisioning leaves as they are: the
+      // gateway must read every one, not only those the loop's own topics have
+      try (var admin =
+          org.apache.kafka.clients.admin.Admin.create(
+              java.util.Map.<String, Object>of("bootstrap.servers", backlog.bootstrapServers()))) {
+        admin
+            .createTopics(
+                List.of(
+                    new org.apache.kafka.clients.admin.NewTopic(
+                        io.streamrlhf.schemas.Topics.LABEL_REQUESTS, 3, (short) 1),
+                    new org.apache.kafka.clients.admin.NewTopic(
+                        io.streamrlhf.schemas.Topics.COMPARISONS, 3, (short) 1)))
+            .all()
+            .get();
+      }
       TopicProvisioner.provision(backlog.bootstrapServers(), Duration.ofSeconds(30));
       var requests = new java.util.ArrayList<io.streamrlhf.schemas.LabelRequest>();
       var comparisons = new java.util.ArrayList<Comparison>();
@@ -524,13 +539,18 @@ class FeedbackGatewayTest {
       new GatewayClient("http://unused/", backlog.bootstrapServers())
           .publishAll(requests, comparisons);
 
+      // calls as fast as a script makes them, with no rate limit to refuse them first
       var restarted =
           GatewayNode.deploy(
-              vertx, GatewaySettings.of(backlog.bootstrapServers(), 0, TOKEN), line -> {});
+              vertx,
+              GatewaySettings.of(backlog.bootstrapServers(), 0, TOKEN).withRatePerMinute(1_000_000),
+              line -> {});
       try {
         var again = new GatewayClient(restarted.url(), backlog.bootstrapServers());
         var ranking = submission("b-0", List.of(0, 1), "alice");
+        long deadline = System.nanoTime() + GatewayClient.DEADLINE.toNanos();
         while (true) {
+          assertThat(System.nanoTime()).as("the gateway to read its backlog").isLessThan(deadline);
           var next = again.get("/api/requests/next?labeler=alice", TOKEN);
           if (next.status() != 503) {
             assertThat(next.status())
@@ -543,7 +563,9 @@ class FeedbackGatewayTest {
           var taken = again.post("/api/comparisons", TOKEN, ranking);
           assertThat(taken.status()).as(taken.body()).isIn(503, 400);
         }
-        assertThat(again.get("/api/status", TOKEN).json().getBoolean("ready")).isTrue();
+        var status = again.get("/api/status", TOKEN).json();
+        assertThat(status.getBoolean("ready")).isTrue();
+        assertThat(status.getLong("comparisons")).isEqualTo(answered);
         assertOneLineReason(
             again.post("/api/comparisons", TOKEN, ranking),
             400,

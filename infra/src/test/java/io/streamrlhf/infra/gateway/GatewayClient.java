@@ -177,18 +177,21 @@ final class GatewayClient {
    * broker acknowledged the record, so it is there without waiting.
    */
   List<Comparison> comparisons() {
-    var partition = new TopicPartition(Topics.COMPARISONS, 0);
     try (var consumer =
         new KafkaConsumer<byte[], byte[]>(
             KafkaClientConfigs.weightsConsumer(bootstrap, "test-comparison-reader"))) {
-      consumer.assign(List.of(partition));
-      consumer.seekToBeginning(List.of(partition));
-      long end = consumer.endOffsets(List.of(partition), DEADLINE).get(partition);
+      var partitions =
+          consumer.partitionsFor(Topics.COMPARISONS, DEADLINE).stream()
+              .map(p -> new TopicPartition(p.topic(), p.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      var ends = consumer.endOffsets(partitions, DEADLINE);
       var read = new ArrayList<Comparison>();
       long deadline = System.nanoTime() + DEADLINE.toNanos();
-      while (consumer.position(partition, DEADLINE) < end) {
+      while (partitions.stream().anyMatch(p -> consumer.position(p, DEADLINE) < ends.get(p))) {
         if (System.nanoTime() > deadline)
-          throw new AssertionError("could not read " + Topics.COMPARISONS + " to offset " + end);
+          throw new AssertionError("could not read " + Topics.COMPARISONS + " to " + ends);
         consumer.poll(Duration.ofMillis(200)).forEach(r -> read.add(COMPARISONS.decode(r.value())));
       }
       return read;

@@ -5,11 +5,14 @@ import io.streamrlhf.schemas.RecordCheck;
 import io.streamrlhf.schemas.Topics;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Future;
 import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * Polls a byte-level consumer, decodes every record and checks it; a record that does not decode,
@@ -56,11 +59,24 @@ public final class DecodingConsumer<T> {
    * One {@code poll}: the decoded, checked values in partition order; undecodable and invalid
    * records are dead-lettered and left out.
    *
-   * @throws DeadLetterException when the dead-letter topic does not acknowledge in time (the caller
-   *     must not commit past the bad record then)
+   * @throws DeadLetterException when the dead-letter topic does not acknowledge in time: the whole
+   *     poll is undone (each partition sought back to its first record), so its good records come
+   *     again with the next poll rather than being lost with the bad one
    */
   public List<Decoded.Value<T>> poll(Duration timeout) {
     var records = consumer.poll(timeout);
+    var firstOffsets = new HashMap<TopicPartition, Long>();
+    for (var partition : records.partitions())
+      firstOffsets.put(partition, records.records(partition).get(0).offset());
+    try {
+      return decode(records);
+    } catch (RuntimeException e) {
+      firstOffsets.forEach(consumer::seek);
+      throw e;
+    }
+  }
+
+  private List<Decoded.Value<T>> decode(ConsumerRecords<byte[], byte[]> records) {
     var values = new ArrayList<Decoded.Value<T>>(records.count());
     var pending = new ArrayList<Future<?>>();
     for (var record : records) {

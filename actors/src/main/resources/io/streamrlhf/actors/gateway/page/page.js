@@ -257,6 +257,8 @@ async function skip() {
     await api("POST", "/api/skips", { requestId: request.requestId, labelerId: state.labeler });
   } catch (e) {
     if (e.status === 401) return signOut("The gateway no longer accepts this token.");
+    // not recorded: say why, and keep the request on screen
+    return say(e.message, "bad");
   }
   say("Skipped.");
   loadNext();
