@@ -9,6 +9,8 @@ import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.WeightVerifier;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -65,6 +67,9 @@ public final class WeightFeed {
   private long rejectedChunks;
 
   private static final int REPORTED_KEPT = 64;
+
+  /** The version of the last chunk read from each partition. */
+  private final Map<TopicPartition, Long> frontier = new HashMap<>();
 
   /** When the first chunk of each version still being collected came out of a poll. */
   private final NavigableMap<Long, Long> firstSeen = new TreeMap<>();
@@ -171,6 +176,7 @@ public final class WeightFeed {
     } catch (TimeoutException e) {
       return newest; // the broker did not answer yet: nothing to read this round
     }
+    inStep();
     var polled = chunks.poll(timeout);
     long polledAt = System.nanoTime();
     for (var decoded : polled) {
@@ -184,6 +190,8 @@ public final class WeightFeed {
             forged.get());
         continue;
       }
+      // a forged chunk sets no pace: numbered far ahead it would hold its partition back
+      frontier.put(new TopicPartition(decoded.topic(), decoded.partition()), chunk.getVersion());
       // bounded: chunks of versions that never complete must not cost memory
       if (firstSeen.putIfAbsent(chunk.getVersion(), polledAt) == null && firstSeen.size() > 16)
         firstSeen.pollFirstEntry();
@@ -212,6 +220,31 @@ public final class WeightFeed {
       }
     }
     return newest;
+  }
+
+  /**
+   * Keeps the partitions of a backlog in step: a partition whose last chunk is of a newer version
+   * than the one the slowest partition still to be read is at waits (paused) until that one catches
+   * up. Fetches bring each partition's records a few versions at a time, and unevenly; read as they
+   * came, one partition ran ahead of the rest by more versions than the assembler collects at once
+   * ({@link WeightAssembler.Limits#maxPartialVersions}), and every version of a backlog was
+   * abandoned half-collected. Read to its end, a partition (no lag) sets no pace.
+   */
+  private void inStep() {
+    long slowest = Long.MAX_VALUE;
+    for (var p : partitions) {
+      var at = frontier.get(p);
+      var lag = consumer.currentLag(p);
+      if (at != null && (lag.isEmpty() || lag.getAsLong() > 0)) slowest = Math.min(slowest, at);
+    }
+    var ahead = new ArrayList<TopicPartition>();
+    var others = new ArrayList<TopicPartition>();
+    for (var p : partitions) {
+      var at = frontier.get(p);
+      (at != null && at > slowest ? ahead : others).add(p);
+    }
+    if (!ahead.isEmpty()) consumer.pause(ahead);
+    consumer.resume(others);
   }
 
   /**
