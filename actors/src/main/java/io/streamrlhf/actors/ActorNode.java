@@ -20,7 +20,7 @@ import java.util.function.Consumer;
  *
  * <p>The node fails as a whole: when any of its verticles fails ({@link VerticleFailure}), {@link
  * #ended} fails, and its owner stops it (a process then exits 1, or 2 for a {@link
- * ScoringMismatch}; the in-process loop deploys a fresh node, see {@link Supervisor}).
+ * LearnerMismatch}; the in-process loop deploys a fresh node, see {@link Supervisor}).
  */
 public final class ActorNode implements Supervisor.Part {
   private final Vertx vertx;

@@ -77,15 +77,17 @@ public final class RolloutActor extends VerticleBase {
    * term reads the reference, as version 0 and then the versions a reward trainer publishes; the
    * oracle for gold-reward PPO; or only the published versions).
    */
-  public record Models(Supplier<Gpt> reference, ActorReward reward, Map<String, String> scoring) {
+  public record Models(Supplier<Gpt> reference, ActorReward reward, Map<String, String> terms) {
     /**
-     * @param scoring how this actor scores, by the policy meta key the learner states its own
-     *     under: the reward source ({@link PublishedWeights#META_REWARD_SOURCE}) and the SHA-256 of
-     *     the frozen models' weights ({@link PublishedWeights#META_REFERENCE_SHA256}, {@link
-     *     PublishedWeights#META_REWARD_MODEL_SHA256}); a key missing on either side is not compared
+     * @param terms how this actor samples and scores, by the policy meta key the learner states its
+     *     own under: the reward source ({@link PublishedWeights#META_REWARD_SOURCE}), the SHA-256
+     *     of the frozen models' weights ({@link PublishedWeights#META_REFERENCE_SHA256}, {@link
+     *     PublishedWeights#META_REWARD_MODEL_SHA256}), responses per prompt and sampling
+     *     temperature ({@link PublishedWeights#META_SAMPLING}); a key missing on either side is not
+     *     compared
      */
     public Models {
-      scoring = Map.copyOf(scoring);
+      terms = Map.copyOf(terms);
     }
 
     public Models(Supplier<Gpt> reference, ActorReward reward) {
@@ -97,9 +99,9 @@ public final class RolloutActor extends VerticleBase {
       this(reference, new ActorReward.Fixed(reward));
     }
 
-    /** These models, with how they score by meta key. */
-    public Models withScoring(Map<String, String> scoring) {
-      return new Models(reference, reward, scoring);
+    /** These models, with how they sample and score by meta key. */
+    public Models withTerms(Map<String, String> terms) {
+      return new Models(reference, reward, terms);
     }
 
     /**
@@ -361,28 +363,35 @@ public final class RolloutActor extends VerticleBase {
   }
 
   /**
-   * Refuses a policy version from a learner that scores otherwise than this actor, with another
-   * reward source or other frozen models: the rewards, reference log-probs and scores it adds to
-   * every rollout would be another's, and nothing downstream could tell (the learner's KL and
-   * rewards would quietly be wrong).
+   * Refuses a policy version from a learner that samples or scores otherwise than this actor, with
+   * another reward source, other frozen models, responses per prompt or sampling temperature: the
+   * rewards, reference log-probs and scores it adds to every rollout would be another's, its
+   * behaviour log-probs another temperature's (the learner's importance weights and KL would
+   * quietly be wrong), or the learner would wait for answers it never gets.
    */
   private void requireTheLearnersModels(PublishedWeights snapshot) {
     // the source first: with another one, the reward model's hash is on one side only
-    var source = models.scoring().get(PublishedWeights.META_REWARD_SOURCE);
+    var source = models.terms().get(PublishedWeights.META_REWARD_SOURCE);
     var theirSource = snapshot.meta().get(PublishedWeights.META_REWARD_SOURCE);
     if (source != null && theirSource != null && !source.equals(theirSource))
-      throw new ScoringMismatch(
+      throw new LearnerMismatch(
           String.format(
               "policy v%d comes from a learner trained against --reward %s, and this actor scores"
                   + " with --reward %s: start the actor with the learner's --reward",
               snapshot.version(), theirSource, source));
-    for (var mine : models.scoring().entrySet()) {
+    for (var mine : models.terms().entrySet()) {
       if (mine.getKey().equals(PublishedWeights.META_REWARD_SOURCE)) continue;
       var theirs = snapshot.meta().get(mine.getKey());
       if (theirs == null || theirs.equals(mine.getValue())) continue;
+      if (PublishedWeights.META_SAMPLING.contains(mine.getKey()))
+        throw new LearnerMismatch(
+            String.format(
+                "policy v%d comes from a learner with %s=%s, and this actor samples with %s: start"
+                    + " the actor with the learner's settings (--set %s=%s, or its --config)",
+                snapshot.version(), mine.getKey(), theirs, mine.getValue(), mine.getKey(), theirs));
       boolean reference = mine.getKey().equals(PublishedWeights.META_REFERENCE_SHA256);
       var flag = reference ? "--sft" : "--rm";
-      throw new ScoringMismatch(
+      throw new LearnerMismatch(
           String.format(
               "policy v%d comes from a learner whose %s (%s) has weights SHA-256 %s, and this"
                   + " actor's has %s: start the actor with the learner's %s",

@@ -8,7 +8,7 @@ import org.apache.kafka.common.KafkaException;
  * throwable, an {@link Error} included: each verticle hands whatever escapes its handlers to its
  * own failure path through {@code context.exceptionHandler}). Its owner sees it as the exceptional
  * end of the verticle's {@code ended()} future; a process prints {@link #getMessage} as its one
- * line and exits 1 (2 for a {@link ScoringMismatch}), the in-process loop deploys a fresh copy
+ * line and exits 1 (2 for a {@link LearnerMismatch}), the in-process loop deploys a fresh copy
  * ({@link Supervisor}).
  */
 public final class VerticleFailure extends RuntimeException {
@@ -40,7 +40,7 @@ public final class VerticleFailure extends RuntimeException {
 
   /** Whether a restart with the same flags would fail the same way: the user's mistake. */
   public boolean usersMistake() {
-    return getCause() instanceof ScoringMismatch;
+    return getCause() instanceof LearnerMismatch;
   }
 
   private static boolean internal(Throwable cause) {

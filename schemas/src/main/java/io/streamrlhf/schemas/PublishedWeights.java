@@ -47,6 +47,14 @@ public record PublishedWeights(
   public static final String META_REWARD_MODEL_SHA256 = "reward_model_weights_sha256";
 
   /**
+   * Meta keys of a policy version: how the learner's rollouts must be sampled, its {@code
+   * responses_per_prompt} and {@code sampling_temperature} (its config's keys), which an actor's
+   * must equal too.
+   */
+  public static final java.util.List<String> META_SAMPLING =
+      java.util.List.of("responses_per_prompt", "sampling_temperature");
+
+  /**
    * Meta keys of a signed version ({@code schemas.signing}): the publisher's Ed25519 signature over
    * (model, version, SHA-256 of the bytes, every other meta entry), base64; and the id of the key
    * that made it, so a reader that rejects a version can say whose it was.

@@ -32,7 +32,8 @@ import picocli.CommandLine.Option;
           + " the reward trainer's first version), or when any part of it failed (one line naming it and"
           + " the cause; its Kafka clients are closed first), so that a supervisor can restart it;"
           + " exits 2, a usage mistake that a restart would repeat, when the learner's policy says it was"
-          + " trained with another --reward, --sft or --rm than the actor's."
+          + " trained with another --reward, --sft, --rm, responses_per_prompt or sampling_temperature"
+          + " than the actor's."
     })
 final class ActorCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -123,7 +124,7 @@ final class ActorCommand implements Callable<Integer> {
     // an actor first on a fresh cluster makes the prompt topic as its learner would
     TopicProvisioner.provision(kafka, Duration.ofSeconds(60), config.promptPartitions());
     var vertx = ActorNode.newVertx();
-    var models = LocalLoop.actorModels(config.reward(), loop.sft, loop.rm);
+    var models = LocalLoop.actorModels(config, loop.sft, loop.rm);
     var node =
         ActorNode.deploy(
             vertx,

@@ -228,7 +228,7 @@ public final class LocalLoop {
             }
           };
       // each actor loads its own frozen SFT reference and the reward the config names
-      var models = injectFaults.apply(actorModels(config.reward(), sftDir, rmDir));
+      var models = injectFaults.apply(actorModels(config, sftDir, rmDir));
       supervisor = new Supervisor("ppo", log);
       WeightStore store = null;
       for (int i = 0; i < actors; i++) {
@@ -372,13 +372,15 @@ public final class LocalLoop {
   }
 
   /**
-   * An actor's models for {@code reward}: the SFT reference in {@code sftDir} and the reward, with
-   * how they score ({@link KafkaRollouts#scoring}), which the learner's policy versions must match.
+   * An actor's models for the config's reward: the SFT reference in {@code sftDir} and the reward,
+   * with how the actor samples and scores ({@link KafkaRollouts#actorTerms}), which the learner's
+   * policy versions must match.
    */
-  public static RolloutActor.Models actorModels(String reward, Path sftDir, Path rmDir)
+  public static RolloutActor.Models actorModels(PpoConfig config, Path sftDir, Path rmDir)
       throws IOException {
+    var reward = config.reward();
     return RolloutActor.Models.load(sftDir, actorReward(reward, rmDir))
-        .withScoring(KafkaRollouts.scoring(reward, sftDir, rmDir));
+        .withTerms(KafkaRollouts.actorTerms(config, sftDir, rmDir));
   }
 
   /**

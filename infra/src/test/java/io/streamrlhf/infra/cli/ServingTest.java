@@ -2,7 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.streamrlhf.actors.ScoringMismatch;
+import io.streamrlhf.actors.LearnerMismatch;
 import io.streamrlhf.actors.VerticleFailure;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -64,7 +64,7 @@ class ServingTest {
     ended.completeExceptionally(
         new VerticleFailure(
             "actor-7",
-            new ScoringMismatch(
+            new LearnerMismatch(
                 "policy v0 comes from a learner trained against --reward oracle, and this actor"
                     + " scores with --reward model: start the actor with the learner's --reward")));
 

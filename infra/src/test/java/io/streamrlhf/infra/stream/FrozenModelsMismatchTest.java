@@ -75,6 +75,23 @@ class FrozenModelsMismatchTest {
                 + " with --reward model: start the actor with the learner's --reward");
   }
 
+  @Test
+  void aVersionFromALearnerThatSamplesAtAnotherTemperatureStopsTheActor() throws Exception {
+    // its behaviour log-probs would be another temperature's: the learner's importance weights
+    // read 0.94 on update 1 with the same weights
+    var refusal =
+        refusal(
+            Map.of("sampling_temperature", "1.0", "responses_per_prompt", "1"),
+            Map.of("sampling_temperature", "0.5", "responses_per_prompt", "1"));
+    assertThat(refusal)
+        .contains(
+            "policy v2 comes from a learner with sampling_temperature=0.5, and this actor samples"
+                + " with 1.0: start the actor with the learner's settings (--set"
+                + " sampling_temperature=0.5, or its --config)");
+    assertThat(PublishedWeights.META_SAMPLING)
+        .containsExactly("responses_per_prompt", "sampling_temperature");
+  }
+
   /**
    * Runs an actor that scores as {@code mine} states against a learner's v1 stating the same and
    * then a v2 stating {@code theirs}: v1 is applied, v2 stops the actor as the user's mistake, and
@@ -97,7 +114,7 @@ class FrozenModelsMismatchTest {
             new RolloutActor.Models(
                     () -> Gpt.create(TinyRun.SHAPE, 1),
                     reference -> RewardModel.headOnly(Gpt.create(TinyRun.SHAPE, 2)))
-                .withScoring(mine);
+                .withTerms(mine);
         var settings = ActorSettings.of("actor-m", kafka.access(), 1, 8, 1.0);
         var node = ActorNode.deploy(vertx, settings, models, line -> {});
         try {

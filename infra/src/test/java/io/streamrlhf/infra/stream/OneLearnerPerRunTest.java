@@ -104,6 +104,10 @@ class OneLearnerPerRunTest {
                     .isEqualTo(sftWeights);
                 assertThat(String.valueOf(c.getMeta().get(PublishedWeights.META_REWARD_SOURCE)))
                     .isEqualTo(TinyRun.config(3, 0).reward());
+                assertThat(String.valueOf(c.getMeta().get("sampling_temperature")))
+                    .isEqualTo(Double.toString(TinyRun.config(3, 0).samplingTemperature()));
+                assertThat(String.valueOf(c.getMeta().get("responses_per_prompt")))
+                    .isEqualTo(Integer.toString(TinyRun.config(3, 0).responsesPerPrompt()));
               });
     }
   }

@@ -163,8 +163,8 @@ public final class KafkaRollouts implements RolloutSource {
   private final PrintWriter out;
   private final GptConfig modelConfig;
 
-  /** How rollouts must be scored ({@link #scoring}), stated on every policy version. */
-  private final Map<String, String> scoring;
+  /** How rollouts must be sampled and scored ({@link #actorTerms}), stated on every version. */
+  private final Map<String, String> terms;
 
   private final List<TopicPartition> partitions = new ArrayList<>();
   private final KafkaConsumer<byte[], byte[]> consumer;
@@ -196,8 +196,8 @@ public final class KafkaRollouts implements RolloutSource {
       Path outDir,
       PrintWriter out,
       GptConfig modelConfig,
-      Map<String, String> scoring) {
-    this.scoring = scoring;
+      Map<String, String> terms) {
+    this.terms = terms;
     this.config = config;
     this.settings = settings;
     this.outDir = outDir;
@@ -227,7 +227,7 @@ public final class KafkaRollouts implements RolloutSource {
   public static StreamStats.Summary learn(
       PpoConfig config, Settings settings, Path sftDir, Path rmDir, Path outDir, PrintWriter out)
       throws IOException {
-    var scoring = scoring(config.reward(), sftDir, rmDir);
+    var terms = actorTerms(config, sftDir, rmDir);
     var source = new KafkaRollouts[1];
     PpoLoop.run(
         config,
@@ -238,7 +238,7 @@ public final class KafkaRollouts implements RolloutSource {
         out,
         models -> {
           source[0] =
-              new KafkaRollouts(config, settings, outDir, out, models.policy().config(), scoring);
+              new KafkaRollouts(config, settings, outDir, out, models.policy().config(), terms);
           return source[0];
         },
         Long.MAX_VALUE);
@@ -252,18 +252,22 @@ public final class KafkaRollouts implements RolloutSource {
   private StreamStats.Summary summary;
 
   /**
-   * How a learner's rollouts must be scored, as its policy versions state it and an actor's must
-   * match: the reward source, the SHA-256 of the SFT reference's weights and, with reward source
-   * {@code model}, the reward model's, by their {@link PublishedWeights} meta keys.
+   * How a learner's rollouts must be sampled and scored, as its policy versions state it and an
+   * actor's must match: the reward source, the SHA-256 of the SFT reference's weights and, with
+   * reward source {@code model}, the reward model's, responses per prompt and sampling temperature,
+   * by their {@link PublishedWeights} meta keys.
    */
-  public static Map<String, String> scoring(String reward, Path sftDir, Path rmDir)
+  public static Map<String, String> actorTerms(PpoConfig config, Path sftDir, Path rmDir)
       throws IOException {
-    var scoring = new HashMap<String, String>();
-    scoring.put(PublishedWeights.META_REWARD_SOURCE, reward);
-    scoring.put(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
+    var reward = config.reward();
+    var terms = new HashMap<String, String>();
+    terms.put(PublishedWeights.META_REWARD_SOURCE, reward);
+    terms.put(PublishedWeights.META_SAMPLING.get(0), Integer.toString(config.responsesPerPrompt()));
+    terms.put(PublishedWeights.META_SAMPLING.get(1), Double.toString(config.samplingTemperature()));
+    terms.put(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
     if (PpoConfig.REWARD_MODEL.equals(reward))
-      scoring.put(PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
-    return Map.copyOf(scoring);
+      terms.put(PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
+    return Map.copyOf(terms);
   }
 
   @Override
@@ -508,7 +512,7 @@ public final class KafkaRollouts implements RolloutSource {
   @Override
   public void checkpointed(io.streamrlhf.model.WeightSnapshot checkpointed) {
     long version = checkpointed.version();
-    var meta = new HashMap<>(scoring);
+    var meta = new HashMap<>(terms);
     meta.put(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
     // the SHA-256 the checkpoint computed as it wrote these bytes: not hashed again (the frame,
     // the same bytes, is built here)
