@@ -12,13 +12,16 @@ import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 
 /**
- * The learner's one Kafka producer, and with it "one learner per run" on the broker's side: its
- * {@code transactional.id} is the run's ({@link #transactionalId}), {@code initTransactions} at
- * start fences every earlier producer of that id, and every publish (weights, prompts, dead
- * letters) is a transaction. A zombie learner, one a restarted learner of the same run replaced
- * (say on another machine, after a partition), has its next transaction refused by the broker
- * (ProducerFencedException) and stops with one line; consumers read {@code read_committed}, so
- * nothing it sent in that transaction is ever seen.
+ * The learner's one Kafka producer, and with it "one learner per cluster" on the broker's side: its
+ * {@code transactional.id} is the same for every learner ({@link #TRANSACTIONAL_ID}; a cluster
+ * holds one run, whose topics say which), {@code initTransactions} at start fences every earlier
+ * producer of that id, and every publish (weights, prompts, dead letters) is a transaction. A
+ * zombie learner, one a restarted learner of the same run replaced (say on another machine, after a
+ * partition), has its next transaction refused by the broker (ProducerFencedException) and stops
+ * with one line; consumers read {@code read_committed}, so nothing it sent in that transaction is
+ * ever seen. So does the first of two new runs started together on one cluster, which both found
+ * its topics empty: each learner checks that before it starts producing, and the later one fences
+ * the earlier, whose versions the actors would otherwise have mixed with its own.
  *
  * <p>A transaction in which nothing was sent costs no round trip (the client completes it locally),
  * so the learner wraps every poll of its rollouts in one, for the dead letters the poll may send.
@@ -28,10 +31,8 @@ final class TransactionalProducer implements AutoCloseable {
   private final String run;
   private final Duration timeout;
 
-  /** The {@code transactional.id} of run {@code run}'s learner. */
-  static String transactionalId(String run) {
-    return "rlhf-learner-" + run;
-  }
+  /** The {@code transactional.id} of every learner. */
+  static final String TRANSACTIONAL_ID = "rlhf-learner";
 
   /**
    * A producer of {@code config} (an idempotent one) with the run's transactional id, its
@@ -41,7 +42,7 @@ final class TransactionalProducer implements AutoCloseable {
    */
   TransactionalProducer(Map<String, Object> config, String run, Duration timeout) {
     var transactional = new HashMap<>(config);
-    transactional.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId(run));
+    transactional.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, TRANSACTIONAL_ID);
     this.producer = new KafkaProducer<>(transactional);
     this.run = run;
     this.timeout = timeout;
@@ -130,11 +131,11 @@ final class TransactionalProducer implements AutoCloseable {
 
   private InputError fencedError(String what) {
     return new InputError(
-        "fenced: another learner of run "
+        "fenced: another learner started on this cluster (Kafka transactional.id "
+            + TRANSACTIONAL_ID
+            + ") and publishes in its place; this learner of run "
             + run
-            + " started (Kafka transactional.id "
-            + transactionalId(run)
-            + ") and publishes in its place; this one stops without publishing "
+            + " stops without publishing "
             + what);
   }
 
