@@ -383,12 +383,14 @@ public final class RolloutActor extends VerticleBase {
       if (mine.getKey().equals(PublishedWeights.META_REWARD_SOURCE)) continue;
       var theirs = snapshot.meta().get(mine.getKey());
       if (theirs == null || theirs.equals(mine.getValue())) continue;
-      if (PublishedWeights.META_SAMPLING.contains(mine.getKey()))
+      if (PublishedWeights.META_SAMPLING.contains(mine.getKey())) {
+        if (sameNumber(theirs, mine.getValue())) continue;
         throw new LearnerMismatch(
             String.format(
                 "policy v%d comes from a learner with %s=%s, and this actor samples with %s: start"
                     + " the actor with the learner's settings (--set %s=%s, or its --config)",
                 snapshot.version(), mine.getKey(), theirs, mine.getValue(), mine.getKey(), theirs));
+      }
       boolean reference = mine.getKey().equals(PublishedWeights.META_REFERENCE_SHA256);
       var flag = reference ? "--sft" : "--rm";
       throw new LearnerMismatch(
@@ -401,6 +403,15 @@ public final class RolloutActor extends VerticleBase {
               theirs,
               mine.getValue(),
               flag));
+    }
+  }
+
+  /** Whether two stated settings are the same number however each was written ("1" and "1.0"). */
+  private static boolean sameNumber(String a, String b) {
+    try {
+      return Double.parseDouble(a) == Double.parseDouble(b);
+    } catch (NumberFormatException notNumbers) {
+      return false;
     }
   }
 

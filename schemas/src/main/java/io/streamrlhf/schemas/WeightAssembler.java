@@ -199,6 +199,11 @@ public final class WeightAssembler {
         new PublishedWeights(model, version, bytes, partial.meta, partial.publishedAt));
   }
 
+  /** Whether a chunk of {@code version} would be collected: not stale, not too far ahead. */
+  public boolean admits(long version) {
+    return version > latestVersion && !tooFarAhead(version);
+  }
+
   private boolean tooFarAhead(long version) {
     return latestVersion >= 0 && version - latestVersion > limits.maxVersionsAhead();
   }

@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
       "With --users, clients must log in (SASL_PLAINTEXT, mechanism PLAIN, on the client and the"
           + " controller listener) and may do only what their role needs (ACLs, nothing allowed"
           + " otherwise): the learner writes rlhf.prompts and rlhf.policy-weights and reads"
-          + " rlhf.rollouts; actors read prompts and both weight topics and write rollouts and label"
+          + " rlhf.rollouts (and rlhf.prompts, whose run it checks on a resume); actors read prompts and both weight topics and write rollouts and label"
           + " requests; the reward trainer reads rlhf.comparisons and writes rlhf.reward-weights;"
           + " labelers and the gateway read label requests and write comparisons; admins may do"
           + " anything. Without --users: PLAINTEXT, no authentication, no ACLs."

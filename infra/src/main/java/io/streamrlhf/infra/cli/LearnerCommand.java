@@ -25,8 +25,10 @@ import picocli.CommandLine.Option;
           + " responses_per_prompt and reward. Writes stream-stats.json (policy lag, rollouts/s; the whole run's,"
           + " across restarts) when done, and every eval_every_updates updates appends the gold-vs-proxy curve to"
           + " gold-proxy.csv (update,oracle_score,rm_score,kl,seconds), as rlhf ppo does.",
-      "One learner per run: --out is locked while it runs, and a learner started on the run (e.g. resumed from a"
-          + " copy elsewhere) fences the older one, which stops before its next publish (exit code 2).",
+      "One learner per cluster: --out is locked while it runs, and a learner started on the cluster (e.g. the run"
+          + " resumed from a copy elsewhere, or a second new run started at the same moment) fences the older one,"
+          + " which stops before its next publish (exit code 2); a run is not resumed on a cluster another run"
+          + " uses.",
       "--out and --resume, as for rlhf ppo: a run starts only in an --out without a checkpoint or another program's config.json; --resume"
           + " continues the checkpoint in --out and refuses an --out without one."
     })

@@ -17,9 +17,10 @@ import org.apache.kafka.common.resource.ResourceType;
 /**
  * What each kind of process of the loop may do on a cluster with ACLs: the topics it reads and
  * writes (DESIGN.md, "The loop"). Every role may also describe the loop's topics (each process
- * checks they exist at start), use consumer groups and transactional ids named {@code rlhf-*}, and
- * write dead letters. {@link #ADMIN} is a super user: the broker itself, and whoever provisions
- * topics and grants these ACLs.
+ * checks they exist at start), use consumer groups named {@code rlhf-*}, and write dead letters;
+ * only the learner may use the learner's transactional id, whose use fences the learner at work.
+ * {@link #ADMIN} is a super user: the broker itself, and whoever provisions topics and grants these
+ * ACLs.
  *
  * <p>The point of the split: only the learner can write {@code rlhf.policy-weights} and only the
  * reward trainer {@code rlhf.reward-weights}; an actor's credentials, if stolen, cannot install a
@@ -28,7 +29,8 @@ import org.apache.kafka.common.resource.ResourceType;
  */
 public enum LoopRole {
   ADMIN(List.of(), List.of()),
-  LEARNER(List.of(Topics.ROLLOUTS), List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS)),
+  // the learner reads its own prompts on a resume, to check no other run uses the cluster
+  LEARNER(List.of(Topics.ROLLOUTS, Topics.PROMPTS), List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS)),
   ACTOR(
       List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS, Topics.REWARD_WEIGHTS),
       List.of(Topics.ROLLOUTS, Topics.LABEL_REQUESTS)),
@@ -40,6 +42,9 @@ public enum LoopRole {
   static final String TOPIC_PREFIX = "rlhf.";
 
   static final String GROUP_PREFIX = "rlhf-";
+
+  /** The transactional id every learner uses ({@code learner.stream.TransactionalProducer}). */
+  static final String LEARNER_TRANSACTIONAL_ID = "rlhf-learner";
 
   private final List<String> reads;
   private final List<String> writes;
@@ -81,20 +86,17 @@ public enum LoopRole {
     acls.add(
         allow(
             principal, ResourceType.GROUP, GROUP_PREFIX, PatternType.PREFIXED, AclOperation.READ));
-    acls.add(
-        allow(
-            principal,
-            ResourceType.TRANSACTIONAL_ID,
-            GROUP_PREFIX,
-            PatternType.PREFIXED,
-            AclOperation.WRITE));
-    acls.add(
-        allow(
-            principal,
-            ResourceType.TRANSACTIONAL_ID,
-            GROUP_PREFIX,
-            PatternType.PREFIXED,
-            AclOperation.DESCRIBE));
+    if (this == LEARNER) {
+      // one id for the cluster: another role's credentials must not be able to fence the learner
+      for (var operation : List.of(AclOperation.WRITE, AclOperation.DESCRIBE))
+        acls.add(
+            allow(
+                principal,
+                ResourceType.TRANSACTIONAL_ID,
+                LEARNER_TRANSACTIONAL_ID,
+                PatternType.LITERAL,
+                operation));
+    }
     acls.add(
         allow(
             principal,

@@ -897,7 +897,7 @@ class StagesCliTest {
   private static Path asPpoRun(Path out, String reward) throws IOException {
     var saved = Checkpoint.read(sft, "sft", TrainState.class);
     var extra = JsonNodeFactory.instance.objectNode();
-    extra.set("identity", Json.MAPPER.valueToTree(new RunIdentity(1, 8, 1, reward)));
+    extra.set("identity", Json.MAPPER.valueToTree(new RunIdentity(1, 8, 1, reward, 1.0)));
     var state = new TrainState("ppo", 1, 1, new SplitMix64(1).state(), 1, extra);
     Checkpoint.write(out, saved.modelConfig(), saved.weights(), List.of(), state);
     return out;

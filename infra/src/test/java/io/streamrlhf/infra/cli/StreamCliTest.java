@@ -219,7 +219,9 @@ class StreamCliTest {
               "--set",
               "max_lag=" + (run.maxLag() + 1),
               "--set",
-              "updates=" + (run.updates() + 10));
+              "updates=" + (run.updates() + 10),
+              "--set",
+              "sampling_temperature=" + run.samplingTemperature() / 2);
       assertThat(changed.exitCode()).as(command).isEqualTo(2);
       assertThat(changed.err().strip())
           .isEqualTo(
@@ -235,6 +237,10 @@ class StreamCliTest {
                   + run.responsesPerPrompt()
                   + " -> "
                   + (run.responsesPerPrompt() + 1)
+                  + ", sampling_temperature "
+                  + run.samplingTemperature()
+                  + " -> "
+                  + run.samplingTemperature() / 2
                   + "): resume with the run's own values, or start a new run in another --out");
       assertThat(out.resolve("config.json")).as("refused before writing").doesNotExist();
     }

@@ -7,6 +7,7 @@ import io.streamrlhf.schemas.Topics;
 import java.util.Arrays;
 import java.util.Map;
 import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.resource.PatternType;
 import org.apache.kafka.common.resource.ResourceType;
 import org.junit.jupiter.api.Test;
 
@@ -28,6 +29,19 @@ class LoopRoleTest {
                     && b.pattern().name().endsWith("-weights")
                     && b.entry().operation() == AclOperation.WRITE);
     assertThat(LoopRole.ADMIN.acls("root")).isEmpty(); // a super user
+    // the learner's transactional id is one for the cluster: using it fences the learner at work
+    for (var role : LoopRole.values()) {
+      var transactional =
+          role.acls("u").stream()
+              .filter(b -> b.pattern().resourceType() == ResourceType.TRANSACTIONAL_ID)
+              .toList();
+      if (role == LoopRole.LEARNER)
+        assertThat(transactional)
+            .isNotEmpty()
+            .allMatch(b -> b.pattern().name().equals("rlhf-learner"))
+            .allMatch(b -> b.pattern().patternType() == PatternType.LITERAL);
+      else assertThat(transactional).as(role.name()).isEmpty();
+    }
     assertThat(LoopRole.bySpelling("reward-trainer")).contains(LoopRole.REWARD_TRAINER);
   }
 

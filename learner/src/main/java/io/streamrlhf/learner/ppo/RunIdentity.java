@@ -19,7 +19,10 @@ import java.util.Optional;
  *       id (batch, prompt, sample) names, so what the ledger of consumed rollouts and the prompt
  *       position mean;
  *   <li>{@code reward}: what the scores of the rollouts already sampled (on the topic, in flight)
- *       measure, and what the normalisation in the checkpoint was computed on.
+ *       measure, and what the normalisation in the checkpoint was computed on;
+ *   <li>{@code sampling_temperature}: what the behaviour log-probs of the rollouts in flight were
+ *       sampled at, and what every policy version states to the actors, which refuse another (null
+ *       in a checkpoint saved before it was stored: not compared).
  * </ul>
  *
  * Not in it, because a resume may change them without reinterpreting anything: {@code updates}
@@ -29,13 +32,22 @@ import java.util.Optional;
  * deliberately adjust mid-run. The model's shape is in the checkpoint's own {@code model.json}, and
  * a resume with an SFT model of another shape is refused where the weights are loaded.
  */
-public record RunIdentity(long seed, int promptsPerBatch, int responsesPerPrompt, String reward) {
+public record RunIdentity(
+    long seed,
+    int promptsPerBatch,
+    int responsesPerPrompt,
+    String reward,
+    Double samplingTemperature) {
   /** The train-state extras key. */
   static final String KEY = "identity";
 
   public static RunIdentity of(PpoConfig config) {
     return new RunIdentity(
-        config.seed(), config.promptsPerBatch(), config.responsesPerPrompt(), config.reward());
+        config.seed(),
+        config.promptsPerBatch(),
+        config.responsesPerPrompt(),
+        config.reward(),
+        config.samplingTemperature());
   }
 
   /**
@@ -58,6 +70,11 @@ public record RunIdentity(long seed, int promptsPerBatch, int responsesPerPrompt
     if (responsesPerPrompt != other.responsesPerPrompt)
       changes.add("responses_per_prompt " + responsesPerPrompt + " -> " + other.responsesPerPrompt);
     if (!reward.equals(other.reward)) changes.add("reward " + reward + " -> " + other.reward);
+    if (samplingTemperature != null
+        && other.samplingTemperature != null
+        && !samplingTemperature.equals(other.samplingTemperature))
+      changes.add(
+          "sampling_temperature " + samplingTemperature + " -> " + other.samplingTemperature);
     return changes;
   }
 }

@@ -28,6 +28,7 @@ import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.streamrlhf.schemas.transport.WeightPublisher;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -69,8 +70,10 @@ import org.apache.kafka.common.TopicPartition;
  * checkpoint that holds them, so no actor ever samples with a version a restarted learner does not
  * have.
  *
- * <p>One learner per run: every publish is a Kafka transaction of the run's {@link
- * TransactionalProducer}, so starting a learner of the run fences any other.
+ * <p>One learner per cluster: every publish is a Kafka transaction of the {@link
+ * TransactionalProducer} whose id every learner shares, so a learner that starts producing fences
+ * any other; so it first checks that the cluster is its run's (a new run: no weights yet; a resumed
+ * one: no other run's prompts after its own).
  *
  * <p>Every network wait has a timeout and says what it waits for while it waits.
  */
@@ -333,6 +336,20 @@ public final class KafkaRollouts implements RolloutSource {
     }
     var state = State.read(node);
     run = state.runId();
+    // starting to produce fences whatever learner is at work on the cluster: it must be this run's
+    var other = otherRunAfterThisOne(state.promptEnds());
+    if (other != null) {
+      throw new InputError(
+          Topics.PROMPTS
+              + " on "
+              + settings.kafka()
+              + " holds prompts of run "
+              + other
+              + " after this run's ("
+              + run
+              + "): another run uses this cluster, and resuming here would stop its learner;"
+              + " resume this run on the cluster it ran on (or one of its own)");
+    }
     startProducing(); // fences the learner this one replaces, wherever it runs
     stats = StreamStats.resume(state.stats());
     ledger =
@@ -455,7 +472,44 @@ public final class KafkaRollouts implements RolloutSource {
     return null;
   }
 
-  /** The run's transactional producer, and what publishes through it. */
+  /**
+   * The run of a prompt written after this run's last one ({@code promptEnds}, per partition), if
+   * it is another run's: null when there is none (a zombie of this run may have written more of its
+   * own). A partition that ends before them lost them ({@link #lostPrompts}): all it holds came
+   * after, and is read from its beginning.
+   */
+  private String otherRunAfterThisOne(Map<Integer, Long> promptEnds) {
+    if (promptEnds.isEmpty()) return null;
+    var prompts = new ArrayList<TopicPartition>();
+    for (int p : promptEnds.keySet()) prompts.add(new TopicPartition(Topics.PROMPTS, p));
+    try (var reader =
+        new KafkaConsumer<byte[], byte[]>(
+            KafkaClientConfigs.weightsConsumer(settings.kafka(), CLIENT_ID + "-prompt-check"))) {
+      reader.assign(prompts);
+      var ends = reader.endOffsets(prompts, settings.kafkaTimeout());
+      var unread = new ArrayList<TopicPartition>();
+      for (var tp : prompts) {
+        long from = promptEnds.get(tp.partition());
+        long end = ends.get(tp);
+        if (end > from) reader.seek(tp, from);
+        else if (end < from && end > 0) reader.seekToBeginning(List.of(tp));
+        else continue;
+        unread.add(tp);
+      }
+      long deadline = System.nanoTime() + settings.kafkaTimeout().toNanos();
+      while (!unread.isEmpty() && System.nanoTime() < deadline) {
+        for (var record : reader.poll(Duration.ofMillis(200))) {
+          var key = record.key() == null ? "" : new String(record.key(), StandardCharsets.UTF_8);
+          var id = PromptId.parse(key);
+          if (id.isPresent() && !id.get().run().equals(run)) return id.get().run();
+        }
+        unread.removeIf(tp -> reader.position(tp, settings.kafkaTimeout()) >= ends.get(tp));
+      }
+      return null;
+    }
+  }
+
+  /** The learner's transactional producer, and what publishes through it. */
   private void startProducing() {
     producer =
         new TransactionalProducer(

@@ -35,8 +35,8 @@ final class TransactionalProducer implements AutoCloseable {
   static final String TRANSACTIONAL_ID = "rlhf-learner";
 
   /**
-   * A producer of {@code config} (an idempotent one) with the run's transactional id, its
-   * transactions initialised: any earlier learner of the run is fenced from here on.
+   * A producer of {@code config} (an idempotent one) with the learners' transactional id, its
+   * transactions initialised: any earlier learner on the cluster is fenced from here on.
    *
    * @param timeout how long a commit may be retried while the broker does not answer
    */
@@ -64,7 +64,7 @@ final class TransactionalProducer implements AutoCloseable {
    * one transaction, and commits it; aborts it when {@code body} fails.
    *
    * @param what what the transaction publishes, named if this learner is fenced
-   * @throws InputError when another learner of the run took over (this process must stop)
+   * @throws InputError when another learner took over (this process must stop)
    */
   <T> T inTransaction(String what, Supplier<T> body) {
     T result;

@@ -164,6 +164,7 @@ public final class WeightFeed {
     var found = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
     consumer.assign(found);
     consumer.seekToBeginning(found);
+    frontier.clear(); // every partition is read again from its beginning
     partitions = found;
     provisional = false;
   }
@@ -190,8 +191,10 @@ public final class WeightFeed {
             forged.get());
         continue;
       }
-      // a forged chunk sets no pace: numbered far ahead it would hold its partition back
-      frontier.put(new TopicPartition(decoded.topic(), decoded.partition()), chunk.getVersion());
+      // a chunk the assembler refuses sets no pace (numbered far ahead, a forgery would hold its
+      // partition back until the others end)
+      if (assembler.admits(chunk.getVersion()))
+        frontier.put(new TopicPartition(decoded.topic(), decoded.partition()), chunk.getVersion());
       // bounded: chunks of versions that never complete must not cost memory
       if (firstSeen.putIfAbsent(chunk.getVersion(), polledAt) == null && firstSeen.size() > 16)
         firstSeen.pollFirstEntry();
