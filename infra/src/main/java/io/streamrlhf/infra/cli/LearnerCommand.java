@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
       "Every update is checkpointed in --out (the previous checkpoint kept as a fallback) with the rollout"
           + " offsets it consumed; started again with --resume on the same --out it continues the interrupted"
           + " batch, applying every rollout exactly once. A resume must keep seed, prompts_per_batch,"
-          + " responses_per_prompt and reward. Writes stream-stats.json (policy lag, rollouts/s; the whole run's,"
+          + " responses_per_prompt, reward and sampling_temperature. Writes stream-stats.json (policy lag, rollouts/s; the whole run's,"
           + " across restarts) when done, and every eval_every_updates updates appends the gold-vs-proxy curve to"
           + " gold-proxy.csv (update,oracle_score,rm_score,kl,seconds), as rlhf ppo does.",
       "One learner per cluster: --out is locked while it runs, and a learner started on the cluster (e.g. the run"
