@@ -337,7 +337,7 @@ public final class RolloutActor extends VerticleBase {
   private void applyPendingPolicy(boolean midBatch) {
     var snapshot = mailbox.take();
     if (snapshot == null || snapshot.version() <= version) return;
-    requireTheLearnersModels(snapshot);
+    requireTheLearnersTerms(snapshot);
     long loading = System.nanoTime();
     // the subscriber's assembler verified the SHA-256 of exactly these bytes before handing them
     // over
@@ -369,7 +369,7 @@ public final class RolloutActor extends VerticleBase {
    * behaviour log-probs another temperature's (the learner's importance weights and KL would
    * quietly be wrong), or the learner would wait for answers it never gets.
    */
-  private void requireTheLearnersModels(PublishedWeights snapshot) {
+  private void requireTheLearnersTerms(PublishedWeights snapshot) {
     // the source first: with another one, the reward model's hash is on one side only
     var source = models.terms().get(PublishedWeights.META_REWARD_SOURCE);
     var theirSource = snapshot.meta().get(PublishedWeights.META_REWARD_SOURCE);

@@ -51,8 +51,13 @@ public record PublishedWeights(
    * responses_per_prompt} and {@code sampling_temperature} (its config's keys), which an actor's
    * must equal too.
    */
+  public static final String META_RESPONSES_PER_PROMPT = "responses_per_prompt";
+
+  public static final String META_SAMPLING_TEMPERATURE = "sampling_temperature";
+
+  /** {@link #META_RESPONSES_PER_PROMPT} and {@link #META_SAMPLING_TEMPERATURE}. */
   public static final java.util.List<String> META_SAMPLING =
-      java.util.List.of("responses_per_prompt", "sampling_temperature");
+      java.util.List.of(META_RESPONSES_PER_PROMPT, META_SAMPLING_TEMPERATURE);
 
   /**
    * Meta keys of a signed version ({@code schemas.signing}): the publisher's Ed25519 signature over

@@ -217,41 +217,41 @@ public final class FeedbackGateway extends VerticleBase {
     router.route("/webhooks/label-studio").handler(this::requireLabelStudioToken);
     router.post("/webhooks/label-studio").handler(body).handler(this::labelStudio);
     router.post("/webhooks/argilla").handler(body).handler(this::argilla);
-    router.route().last().handler(this::noRoute);
+    var endpoints = methodsByPath(router);
+    router.route().last().handler(ctx -> noRoute(ctx, endpoints));
     router.route().failureHandler(this::failure);
     return router;
   }
 
-  /** The method each endpoint takes, for a 405 that names it. */
-  private static final Map<String, HttpMethod> ENDPOINTS =
-      Map.of(
-          "/", HttpMethod.GET,
-          "/page.js", HttpMethod.GET,
-          "/page.css", HttpMethod.GET,
-          "/api/status", HttpMethod.GET,
-          "/api/requests/next", HttpMethod.GET,
-          "/api/comparisons", HttpMethod.POST,
-          "/api/skips", HttpMethod.POST,
-          "/webhooks/label-studio", HttpMethod.POST,
-          "/webhooks/argilla", HttpMethod.POST);
+  /** The methods each endpoint's routes take ("GET", "POST, GET"), by exact path. */
+  private static Map<String, String> methodsByPath(Router router) {
+    var methods = new java.util.TreeMap<String, java.util.TreeSet<String>>();
+    for (var route : router.getRoutes())
+      if (route.isExactPath() && route.getPath() != null && route.methods() != null)
+        for (var method : route.methods())
+          methods
+              .computeIfAbsent(route.getPath(), p -> new java.util.TreeSet<>())
+              .add(method.name());
+    var joined = new HashMap<String, String>();
+    methods.forEach((path, names) -> joined.put(path, String.join(", ", names)));
+    return Map.copyOf(joined);
+  }
 
-  /** No route took the request: an endpoint called with another method (405), or none (404). */
-  private void noRoute(RoutingContext ctx) {
-    var method = ENDPOINTS.get(ctx.request().path());
-    if (method == null) {
+  /**
+   * No route took the request: an endpoint called with another method (405, naming the methods its
+   * routes take), or none (404).
+   */
+  private void noRoute(RoutingContext ctx, Map<String, String> endpoints) {
+    var path = ctx.request().path();
+    var allowed = endpoints.get(path);
+    if (allowed == null) {
       reject(ctx, new Rejection(404, "no such endpoint: see rlhf gateway --help"));
       return;
     }
-    ctx.response().putHeader("Allow", method.name());
+    ctx.response().putHeader("Allow", allowed);
     reject(
         ctx,
-        new Rejection(
-            405,
-            ctx.request().path()
-                + " takes "
-                + method.name()
-                + ", not "
-                + ctx.request().method().name()));
+        new Rejection(405, path + " takes " + allowed + ", not " + ctx.request().method().name()));
   }
 
   // ---- cross-cutting: headers, rate limit, credentials, failures ----

@@ -83,21 +83,7 @@ class StagesCliTest {
         .contains("sft step 2/2")
         .contains("sft: 3000 demonstrations (clean 0.");
     rm = dir.resolve("rm");
-    var rewardRun =
-        run(
-            "reward",
-            "--sft",
-            sft.toString(),
-            "--out",
-            rm.toString(),
-            "--set",
-            "training_prompts=8",
-            "--set",
-            "held_out_prompts=4",
-            "--set",
-            "prompts_per_batch=4",
-            "--set",
-            "log_every_steps=1");
+    var rewardRun = run(tinyReward(sft, rm, "--set", "log_every_steps=1"));
     assertThat(rewardRun.exitCode()).as(rewardRun.err()).isZero();
     assertThat(rewardRun.out())
         // before training the zeroed head ties every pair: the score ranks by its likelihood term
@@ -383,21 +369,7 @@ class StagesCliTest {
   @Test
   void identicalSamplesAreTheSettingsMistakeNotAnInternalError() {
     var out = dir.resolve("rm-identical");
-    var run =
-        run(
-            "reward",
-            "--sft",
-            sft.toString(),
-            "--out",
-            out.toString(),
-            "--set",
-            "training_prompts=8",
-            "--set",
-            "held_out_prompts=4",
-            "--set",
-            "prompts_per_batch=4",
-            "--set",
-            "sampling_temperature=1e-30");
+    var run = run(tinyReward(sft, out, "--set", "sampling_temperature=1e-30"));
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err().strip())
         .isEqualTo(
@@ -407,12 +379,8 @@ class StagesCliTest {
 
   @Test
   void aResumeIsRefusedAnInputModelWithOtherWeightsAndAcceptsTheSameOneMoved() throws Exception {
-    String[] tiny = {
-      "--set", "training_prompts=8", "--set", "held_out_prompts=4", "--set", "prompts_per_batch=4"
-    };
     var out = dir.resolve("rm-inputs");
-    var fresh =
-        run(concat(new String[] {"reward", "--sft", sft.toString(), "--out", out + ""}, tiny));
+    var fresh = run(tinyReward(sft, out));
     assertThat(fresh.exitCode()).as(fresh.err()).isZero();
     assertThat(Files.readString(out.resolve("inputs.json")))
         .contains("\"--sft\"", "\"weights_sha256\"", sft.toString());
@@ -436,10 +404,7 @@ class StagesCliTest {
             "seed=7");
     assertThat(sftOther.exitCode()).as(sftOther.err()).isZero();
     var inputs = Files.readString(out.resolve("inputs.json"));
-    var refused =
-        run(
-            concat(
-                new String[] {"reward", "--sft", other + "", "--out", out + "", "--resume"}, tiny));
+    var refused = run(tinyReward(other, out, "--resume"));
     assertThat(refused.exitCode()).isEqualTo(2);
     assertThat(refused.err().strip())
         .startsWith("rlhf reward: --resume: " + out + " began with --sft " + sft + ", and " + other)
@@ -449,17 +414,28 @@ class StagesCliTest {
     // the same weights under another path are the same input
     var moved = dir.resolve("sft-moved");
     copyTree(sft, moved);
-    var resumed =
-        run(
-            concat(
-                new String[] {"reward", "--sft", moved + "", "--out", out + "", "--resume"}, tiny));
+    var resumed = run(tinyReward(moved, out, "--resume"));
     assertThat(resumed.exitCode()).as(resumed.err()).isZero();
   }
 
-  private static String[] concat(String[] a, String[] b) {
-    var all = java.util.Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, all, a.length, b.length);
-    return all;
+  /** {@code rlhf reward} of the SFT model in {@code sftDir} on 8 + 4 prompts into {@code out}. */
+  private static String[] tinyReward(Path sftDir, Path out, String... more) {
+    var args =
+        new ArrayList<>(
+            List.of(
+                "reward",
+                "--sft",
+                sftDir.toString(),
+                "--out",
+                out.toString(),
+                "--set",
+                "training_prompts=8",
+                "--set",
+                "held_out_prompts=4",
+                "--set",
+                "prompts_per_batch=4"));
+    args.addAll(List.of(more));
+    return args.toArray(String[]::new);
   }
 
   private static void copyTree(Path from, Path to) throws java.io.IOException {

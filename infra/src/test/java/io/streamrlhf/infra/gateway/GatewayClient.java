@@ -94,22 +94,13 @@ final class GatewayClient {
 
   /** A label request as an actor publishes it, acknowledged by the broker. */
   void publish(LabelRequest request) throws Exception {
-    try (var producer =
-        new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "test-actor"))) {
-      producer
-          .send(
-              new ProducerRecord<>(
-                  Topics.LABEL_REQUESTS,
-                  request.getRequestId().getBytes(StandardCharsets.UTF_8),
-                  REQUESTS.encode(request)))
-          .get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-    }
+    publishAll(List.of(request), List.of());
   }
 
   /** Label requests and the comparisons answering them, all acknowledged by the broker. */
   void publishAll(List<LabelRequest> requests, List<Comparison> comparisons) throws Exception {
     try (var producer =
-        new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "test-backlog"))) {
+        new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "test-actor"))) {
       var sent = new ArrayList<java.util.concurrent.Future<?>>();
       for (var r : requests)
         sent.add(

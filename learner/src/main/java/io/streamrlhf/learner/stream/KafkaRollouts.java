@@ -265,8 +265,10 @@ public final class KafkaRollouts implements RolloutSource {
     var reward = config.reward();
     var terms = new HashMap<String, String>();
     terms.put(PublishedWeights.META_REWARD_SOURCE, reward);
-    terms.put(PublishedWeights.META_SAMPLING.get(0), Integer.toString(config.responsesPerPrompt()));
-    terms.put(PublishedWeights.META_SAMPLING.get(1), Double.toString(config.samplingTemperature()));
+    terms.put(
+        PublishedWeights.META_RESPONSES_PER_PROMPT, Integer.toString(config.responsesPerPrompt()));
+    terms.put(
+        PublishedWeights.META_SAMPLING_TEMPERATURE, Double.toString(config.samplingTemperature()));
     terms.put(PublishedWeights.META_REFERENCE_SHA256, Checkpoint.weightsSha256(sftDir));
     if (PpoConfig.REWARD_MODEL.equals(reward))
       terms.put(PublishedWeights.META_REWARD_MODEL_SHA256, Checkpoint.weightsSha256(rmDir));
