@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The reward trainer process killed with SIGKILL between two checkpoints and started again with
  * --resume on the same output directory: every comparison is taken in exactly once, in topic order
  * (the checkpoint holds the offsets, the replay buffer and the held-out set; what was taken in
- * after it is taken in again, once). Then SIGTERM stops it cleanly.
+ * after it is taken in again, once), and one sent again under its id is dropped. Then SIGTERM stops
+ * it cleanly.
  */
 class RewardTrainerCrashTest {
   private static final Duration WAIT = Duration.ofSeconds(120);
@@ -69,8 +70,16 @@ class RewardTrainerCrashTest {
     killed.destroyForcibly(); // SIGKILL: no shutdown hook, no checkpoint of steps 11 and 12
     assertThat(killed.waitFor(30, TimeUnit.SECONDS)).isTrue();
 
+    // the writers' at-least-once: comparisons sent again under their ids, ten taken in before the
+    // checkpoint, five read after it (taken in again, once, after the restart) and one of this
+    // batch
     var rest = stream.next(TOTAL - all.size());
-    SimulatedComparisons.produce(bootstrap, rest);
+    var sent = new ArrayList<>(all.subList(0, 10));
+    sent.addAll(all.subList(all.size() - 5, all.size()));
+    sent.addAll(rest.subList(0, 20));
+    sent.add(rest.get(3));
+    sent.addAll(rest.subList(20, rest.size()));
+    SimulatedComparisons.produce(bootstrap, sent);
     all.addAll(rest);
 
     var second = new Watch();
@@ -82,6 +91,9 @@ class RewardTrainerCrashTest {
 
     var ids = all.stream().map(Comparison::getComparisonId).toList();
     assertThat(RewardTrainer.appliedComparisonIds(out)).containsExactlyElementsOf(ids);
+    assertThat(second.lines())
+        .anyMatch(
+            l -> l.contains("stopped after") && l.endsWith("16 repeated comparison(s) dropped"));
     var state =
         Json.MAPPER.treeToValue(
             Checkpoint.extras(out).get(OnlineRewardTraining.STATE_KEY),

@@ -32,9 +32,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -59,6 +61,12 @@ import org.apache.kafka.common.TopicPartition;
  * taken in after the last checkpoint are taken in again, once. Weights are published only after the
  * checkpoint that holds them; a resumed trainer publishes its checkpointed version again, in case
  * the crash came between the two.
+ *
+ * <p>Those who write comparisons deliver at least once: simulated labelers restarted before they
+ * committed rank a request again, a gateway whose acknowledgement was lost writes a retry again,
+ * each under the first one's comparison id. A comparison whose id was taken in (or is read and
+ * waiting) is therefore dropped and counted, not trained on twice; the ids live in memory for the
+ * whole run, about 100 bytes each, restored from the applied log on resume.
  *
  * <p>A new trainer reads the comparisons topic from the beginning: comparisons are kept forever
  * because they are training data, whenever they were given. Every network wait has a timeout and
@@ -120,9 +128,18 @@ public final class RewardTrainer {
    */
   record SourceState(Map<Integer, Long> offsets, long appliedLogBytes, long appliedCount) {}
 
-  /** What a run did, when it stopped. */
+  /**
+   * What a run did, when it stopped; {@code duplicates} are the repeats this process dropped (one
+   * read again after a restart counts again).
+   */
   public record Summary(
-      long seen, long trained, long heldOut, long skipped, long version, long deadLettered) {}
+      long seen,
+      long trained,
+      long heldOut,
+      long skipped,
+      long duplicates,
+      long version,
+      long deadLettered) {}
 
   /** A comparison read but not yet taken in. */
   private record Pending(
@@ -143,6 +160,10 @@ public final class RewardTrainer {
   private final PrintWriter out;
   private final String name;
   private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+
+  /** Ids of the usable comparisons taken in or pending: a repeat of one is dropped. */
+  private final Set<String> known = new HashSet<>();
+
   private final CountDownLatch finished = new CountDownLatch(1);
   private final CompletableFuture<Long> firstPublished = new CompletableFuture<>();
   private volatile boolean stopping;
@@ -155,6 +176,7 @@ public final class RewardTrainer {
   private long checkpointedSeen;
   private long checkpointedSteps;
   private int skipsPrinted;
+  private long duplicates;
 
   /**
    * @param rmDir the offline reward model to start from, or null for a cold start from SFT
@@ -252,19 +274,22 @@ public final class RewardTrainer {
           }
         }
         out.printf(
-            "%s: stopped after %d comparisons (%d trained on, %d held out, %d skipped), RM v%d%n",
+            "%s: stopped after %d comparisons (%d trained on, %d held out, %d skipped), RM v%d;"
+                + " %d repeated comparison(s) dropped%n",
             name,
             training.seen(),
             training.trained(),
             training.heldOut(),
             training.skippedCount(),
-            publishedVersion);
+            publishedVersion,
+            duplicates);
         out.flush();
         return new Summary(
             training.seen(),
             training.trained(),
             training.heldOut(),
             training.skippedCount(),
+            duplicates,
             publishedVersion,
             comparisons.deadLettered());
       } finally {
@@ -318,6 +343,9 @@ public final class RewardTrainer {
     applied =
         AppliedIdLog.resume(
             outDir.resolve(APPLIED_FILE), source.appliedLogBytes(), source.appliedCount());
+    known.addAll(
+        AppliedIdLog.read(
+            outDir.resolve(APPLIED_FILE), source.appliedLogBytes(), source.appliedCount()));
     var offsets = new TreeMap<>(source.offsets());
     for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
     checkpointedSeen = resumed.seen();
@@ -379,6 +407,16 @@ public final class RewardTrainer {
                 c.getResponses(),
                 c.getRanks(),
                 training.contextLength());
+        if (checked.comparison() != null && !known.add(c.getComparisonId())) {
+          // the same id again: a labeler's or the gateway's retry of one taken in or pending
+          if (duplicates++ < SKIPS_PRINTED) {
+            out.printf(
+                "%s: dropped comparison %s (offset %d): its id was read before, a repeated"
+                    + " delivery%n",
+                name, c.getComparisonId(), value.offset());
+          }
+          continue;
+        }
         boolean heldOut =
             checked.comparison() != null
                 && HeldOutComparisons.isHeldOut(
@@ -396,8 +434,9 @@ public final class RewardTrainer {
       if (System.nanoTime() - lastProgress > WAIT_LOG.toNanos()) {
         lastProgress = System.nanoTime();
         out.printf(
-            "%s: waiting for comparisons on %s: %d read and not yet taken in (%d fresh), %d taken in%n",
-            name, Topics.COMPARISONS, pending.size(), fresh, training.seen());
+            "%s: waiting for comparisons on %s: %d read and not yet taken in (%d fresh), %d taken"
+                + " in, %d repeats dropped%n",
+            name, Topics.COMPARISONS, pending.size(), fresh, training.seen(), duplicates);
         out.flush();
       }
     }
