@@ -18,9 +18,9 @@ import org.apache.kafka.common.resource.ResourceType;
  * What each kind of process of the loop may do on a cluster with ACLs: the topics it reads and
  * writes (DESIGN.md, "The loop"). Every role may also describe the loop's topics (each process
  * checks they exist at start), use consumer groups named {@code rlhf-*}, and write dead letters;
- * only the learner may use the learner's transactional id, whose use fences the learner at work.
- * {@link #ADMIN} is a super user: the broker itself, and whoever provisions topics and grants these
- * ACLs.
+ * only the learner may use the learner's transactional id, and only the reward trainer the reward
+ * trainer's, whose use fences the one at work. {@link #ADMIN} is a super user: the broker itself,
+ * and whoever provisions topics and grants these ACLs.
  *
  * <p>The point of the split: only the learner can write {@code rlhf.policy-weights} and only the
  * reward trainer {@code rlhf.reward-weights}; an actor's credentials, if stolen, cannot install a
@@ -28,30 +28,42 @@ import org.apache.kafka.common.resource.ResourceType;
  * credentials.
  */
 public enum LoopRole {
-  ADMIN(List.of(), List.of()),
+  ADMIN(List.of(), List.of(), null),
   // the learner reads its own prompts on a resume, to check no other run uses the cluster
-  LEARNER(List.of(Topics.ROLLOUTS, Topics.PROMPTS), List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS)),
+  LEARNER(
+      List.of(Topics.ROLLOUTS, Topics.PROMPTS),
+      List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS),
+      "rlhf-learner"),
   ACTOR(
       List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS, Topics.REWARD_WEIGHTS),
-      List.of(Topics.ROLLOUTS, Topics.LABEL_REQUESTS)),
-  REWARD_TRAINER(List.of(Topics.COMPARISONS), List.of(Topics.REWARD_WEIGHTS)),
-  LABELER(List.of(Topics.LABEL_REQUESTS), List.of(Topics.COMPARISONS)),
-  GATEWAY(List.of(Topics.LABEL_REQUESTS, Topics.COMPARISONS), List.of(Topics.COMPARISONS));
+      List.of(Topics.ROLLOUTS, Topics.LABEL_REQUESTS),
+      null),
+  // the reward trainer reads its topic's newest version on a resume, to check whose it is
+  REWARD_TRAINER(
+      List.of(Topics.COMPARISONS, Topics.REWARD_WEIGHTS),
+      List.of(Topics.REWARD_WEIGHTS),
+      "rlhf-reward-trainer"),
+  LABELER(List.of(Topics.LABEL_REQUESTS), List.of(Topics.COMPARISONS), null),
+  GATEWAY(List.of(Topics.LABEL_REQUESTS, Topics.COMPARISONS), List.of(Topics.COMPARISONS), null);
 
   /** Names of the loop's topics, consumer groups and transactional ids start with these. */
   static final String TOPIC_PREFIX = "rlhf.";
 
   static final String GROUP_PREFIX = "rlhf-";
 
-  /** The transactional id every learner uses ({@code learner.stream.TransactionalProducer}). */
-  static final String LEARNER_TRANSACTIONAL_ID = "rlhf-learner";
-
   private final List<String> reads;
   private final List<String> writes;
+  private final String transactionalId;
 
-  LoopRole(List<String> reads, List<String> writes) {
+  /**
+   * @param transactionalId the one every process of the role uses ({@code
+   *     learner.stream.TransactionalProducer}), or null for a role that does not publish in
+   *     transactions
+   */
+  LoopRole(List<String> reads, List<String> writes, String transactionalId) {
     this.reads = reads;
     this.writes = writes;
+    this.transactionalId = transactionalId;
   }
 
   /** The role's name in a users file: {@code reward-trainer} for {@link #REWARD_TRAINER}. */
@@ -86,14 +98,14 @@ public enum LoopRole {
     acls.add(
         allow(
             principal, ResourceType.GROUP, GROUP_PREFIX, PatternType.PREFIXED, AclOperation.READ));
-    if (this == LEARNER) {
-      // one id for the cluster: another role's credentials must not be able to fence the learner
+    if (transactionalId != null) {
+      // one id for the cluster: another role's credentials must not be able to fence this one
       for (var operation : List.of(AclOperation.WRITE, AclOperation.DESCRIBE))
         acls.add(
             allow(
                 principal,
                 ResourceType.TRANSACTIONAL_ID,
-                LEARNER_TRANSACTIONAL_ID,
+                transactionalId,
                 PatternType.LITERAL,
                 operation));
     }

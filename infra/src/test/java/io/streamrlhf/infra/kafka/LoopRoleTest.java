@@ -29,16 +29,24 @@ class LoopRoleTest {
                     && b.pattern().name().endsWith("-weights")
                     && b.entry().operation() == AclOperation.WRITE);
     assertThat(LoopRole.ADMIN.acls("root")).isEmpty(); // a super user
-    // the learner's transactional id is one for the cluster: using it fences the learner at work
+    // the learner's and the reward trainer's transactional ids are one each for the cluster:
+    // using one fences the process at work, so no other role may
     for (var role : LoopRole.values()) {
       var transactional =
           role.acls("u").stream()
               .filter(b -> b.pattern().resourceType() == ResourceType.TRANSACTIONAL_ID)
               .toList();
-      if (role == LoopRole.LEARNER)
+      var id =
+          switch (role) {
+            case LEARNER -> "rlhf-learner";
+            case REWARD_TRAINER -> "rlhf-reward-trainer";
+            default -> null;
+          };
+      if (id != null)
         assertThat(transactional)
+            .as(role.name())
             .isNotEmpty()
-            .allMatch(b -> b.pattern().name().equals("rlhf-learner"))
+            .allMatch(b -> b.pattern().name().equals(id))
             .allMatch(b -> b.pattern().patternType() == PatternType.LITERAL);
       else assertThat(transactional).as(role.name()).isEmpty();
     }

@@ -22,7 +22,6 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.concurrent.CompletableFuture;
@@ -54,7 +53,7 @@ class OneLearnerPerRunTest {
     }
 
     // the same run resumed elsewhere, from a copy of its checkpoint (another machine's disk)
-    var takeoverOut = copy(zombieOut, dir.resolve("takeover"));
+    var takeoverOut = TinyRun.copy(zombieOut, dir.resolve("takeover"));
     var takeoverLog = new Watch();
     var takeover = learnAsync(config, bootstrap, dir, takeoverOut, takeoverLog);
     takeoverLog.await("learner: resumed run", WAIT);
@@ -176,16 +175,5 @@ class OneLearnerPerRunTest {
             return e;
           }
         });
-  }
-
-  private static Path copy(Path from, Path to) throws Exception {
-    try (var files = Files.walk(from)) {
-      for (var file : files.toList()) {
-        var target = to.resolve(from.relativize(file).toString());
-        if (Files.isDirectory(file)) Files.createDirectories(target);
-        else Files.copy(file, target, StandardCopyOption.COPY_ATTRIBUTES);
-      }
-    }
-    return to;
   }
 }

@@ -22,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code rlhf learner} and {@code rlhf actor} as separate processes against a broker that requires
  * logins: each logs in with the {@code --kafka-config} file the broker writes for its user, the
  * learner signs with the key it creates in its --out, and the actor, given that public key with
- * {@code --weights-key}, applies the signed versions.
+ * {@code --weights-key}, applies the signed versions. So does {@code rlhf reward-trainer}, in its
+ * own role.
  */
 class SecuredLoopCliTest {
   private static final Duration WAIT = Duration.ofSeconds(120);
@@ -100,6 +101,43 @@ class SecuredLoopCliTest {
           .contains("actor-s: applies only policy versions signed by key " + key)
           .noneMatch(l -> l.contains("rejected"));
       assertThat(Checkpoint.trainState(out, TrainState.class).step()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void aRewardTrainerLogsInPublishesInItsTransactionsAndResumesUnderItsRole(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    var users =
+        new BrokerUsers(
+            Map.of(
+                "root", new BrokerUsers.User("root", LoopRole.ADMIN, "root-secret"),
+                "rm", new BrokerUsers.User("rm", LoopRole.REWARD_TRAINER, "rm-secret")));
+    var out = dir.resolve("reward-trainer");
+    try (var kafka = EmbeddedKafka.start(EmbeddedKafka.Options.defaults().withUsers(users))) {
+      TopicProvisioner.provision(kafka.access(), WAIT);
+      var command =
+          List.of(
+              "reward-trainer",
+              "--bootstrap",
+              kafka.bootstrapServers(),
+              "--kafka-config",
+              ClientConfigFiles.write(dir.resolve("clients"), users.user("rm")).toString(),
+              "--sft",
+              dir.resolve("sft").toString(),
+              "--out",
+              out.toString(),
+              "--until-version",
+              "0");
+      // a new run publishes v0 (its transactional id); a resume reads the topic's newest version
+      // to check it is its run's, then publishes its checkpointed v0 again
+      for (var resume : List.of(List.<String>of(), List.of("--resume"))) {
+        var log = new Watch();
+        var trainer = log.rlhf(concat(command, resume));
+        assertThat(log.exited(trainer, WAIT)).isTrue();
+        assertThat(trainer.exitValue()).as(String.join("\n", log.lines())).isZero();
+        assertThat(log.lines()).anyMatch(l -> l.startsWith("reward-trainer: published RM v0 "));
+      }
     }
   }
 

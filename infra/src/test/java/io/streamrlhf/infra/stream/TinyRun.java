@@ -9,7 +9,9 @@ import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -70,5 +72,17 @@ final class TinyRun {
                 dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString()));
     args.addAll(List.of(more));
     return args;
+  }
+
+  /** A copy of a run's output directory, as another machine's disk would hold it. */
+  static Path copy(Path from, Path to) throws IOException {
+    try (var files = Files.walk(from)) {
+      for (var file : files.toList()) {
+        var target = to.resolve(from.relativize(file).toString());
+        if (Files.isDirectory(file)) Files.createDirectories(target);
+        else Files.copy(file, target, StandardCopyOption.COPY_ATTRIBUTES);
+      }
+    }
+    return to;
   }
 }

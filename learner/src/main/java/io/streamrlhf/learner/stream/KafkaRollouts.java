@@ -515,7 +515,10 @@ public final class KafkaRollouts implements RolloutSource {
   private void startProducing() {
     producer =
         new TransactionalProducer(
-            KafkaClientConfigs.producer(settings.kafka(), CLIENT_ID), run, settings.kafkaTimeout());
+            KafkaClientConfigs.producer(settings.kafka(), CLIENT_ID),
+            TransactionalProducer.LEARNER,
+            "of run " + run,
+            settings.kafkaTimeout());
     rollouts =
         new DecodingConsumer<>(
             consumer,

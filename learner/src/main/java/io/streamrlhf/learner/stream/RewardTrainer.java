@@ -13,6 +13,7 @@ import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.SigningKeys;
 import io.streamrlhf.schemas.signing.WeightSigner;
@@ -42,7 +43,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -90,6 +90,10 @@ public final class RewardTrainer {
   private static final Duration WAIT_LOG = Duration.ofSeconds(30);
   private static final int SKIPS_PRINTED = 20;
   private static final AvroCodec<Comparison> COMPARISONS = AvroCodec.of(Comparison.class);
+  private static final AvroCodec<WeightChunk> CHUNKS = AvroCodec.of(WeightChunk.class);
+
+  /** Records from the end of the reward-weight topic in which to find its newest version. */
+  private static final int NEWEST_RECORDS = 64;
 
   /**
    * @param kafka the Kafka cluster and how to authenticate to it
@@ -170,6 +174,9 @@ public final class RewardTrainer {
   private List<TopicPartition> partitions;
   private OnlineRewardTraining training;
   private AppliedIdLog applied;
+  private WeightSigner signer;
+  private TransactionalProducer producer;
+  private DecodingConsumer<Comparison> comparisons;
   private WeightPublisher publisher;
   private KafkaConsumer<byte[], byte[]> consumer;
   private long publishedVersion = -1;
@@ -224,24 +231,11 @@ public final class RewardTrainer {
    * (and publishes, when it stepped since the last version) what it took in.
    */
   public Summary run() throws IOException {
-    var clientId = name;
     try (var kafkaConsumer =
-            new KafkaConsumer<byte[], byte[]>(
-                KafkaClientConfigs.groupConsumer(settings.kafka(), "rlhf-" + name, clientId));
-        var producer =
-            new KafkaProducer<byte[], byte[]>(
-                KafkaClientConfigs.producer(settings.kafka(), clientId))) {
+        new KafkaConsumer<byte[], byte[]>(
+            KafkaClientConfigs.groupConsumer(settings.kafka(), "rlhf-" + name, name))) {
       consumer = kafkaConsumer;
-      var comparisons =
-          new DecodingConsumer<>(
-              consumer,
-              COMPARISONS,
-              RecordChecks.COMPARISON,
-              producer,
-              clientId,
-              settings.kafkaTimeout());
-      var signer = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
-      publisher = new WeightPublisher(producer, signer);
+      signer = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
       out.printf(
           "%s: signing reward-model versions with key %s%s%n",
           name,
@@ -265,7 +259,7 @@ public final class RewardTrainer {
       try {
         if (resume) resumeRun();
         else startRun();
-        loop(comparisons);
+        loop();
         if (training.seen() != checkpointedSeen || training.steps() != checkpointedSteps) {
           if (training.steps() != publishedVersion) {
             publishVersion();
@@ -293,7 +287,9 @@ public final class RewardTrainer {
             publishedVersion,
             comparisons.deadLettered());
       } finally {
-        if (training != null) training.close();
+        try (var closing = producer) {
+          if (training != null) training.close();
+        }
       }
     } catch (IOException | RuntimeException | Error e) {
       firstPublished.completeExceptionally(e); // no effect once a version is out
@@ -320,6 +316,7 @@ public final class RewardTrainer {
               + " cluster (or delete the rlhf.* topics)");
     }
     training = OnlineRewardTraining.start(config, sftDir, rmDir, outDir, out);
+    startProducing();
     applied = AppliedIdLog.create(outDir.resolve(APPLIED_FILE));
     Files.writeString(outDir.resolve(ACCURACY_CSV), CSV_HEADER + "\n", StandardCharsets.UTF_8);
     // comparisons are training data, kept forever: a new trainer learns from all of them
@@ -350,6 +347,8 @@ public final class RewardTrainer {
     for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
     checkpointedSeen = resumed.seen();
     checkpointedSteps = resumed.steps();
+    refuseIfAnotherRunPublishes();
+    startProducing();
     out.printf(
         "%s: resumed at step %d from %s; comparison offsets %s; %d comparisons taken in (%d trained"
             + " on, %d held out, %d skipped); replay buffer %d%n",
@@ -367,7 +366,75 @@ public final class RewardTrainer {
     publish(resumed.version(), resumed.model().snapshot(resumed.steps()));
   }
 
-  private void loop(DecodingConsumer<Comparison> comparisons) {
+  /**
+   * The transactional producer: from here on an earlier reward trainer on the cluster (a zombie of
+   * this run, or the first of two new runs started together) is fenced, and stops at its next
+   * publish.
+   */
+  private void startProducing() {
+    producer =
+        new TransactionalProducer(
+            KafkaClientConfigs.producer(settings.kafka(), name),
+            TransactionalProducer.REWARD_TRAINER,
+            "writing " + outDir,
+            settings.kafkaTimeout());
+    comparisons =
+        new DecodingConsumer<>(
+            consumer,
+            COMPARISONS,
+            RecordChecks.COMPARISON,
+            producer.producer(),
+            name,
+            settings.kafkaTimeout());
+    publisher = new WeightPublisher(producer.producer(), signer);
+  }
+
+  /**
+   * A resume would fence the reward trainer at work: refuses when the newest reward-model version
+   * on the topic was signed with another key than this run's, so is another run's (a zombie of this
+   * run, a copy of its directory, signs with this run's key).
+   */
+  private void refuseIfAnotherRunPublishes() {
+    var topic = new TopicPartition(Topics.REWARD_WEIGHTS, 0);
+    try (var reader =
+        new KafkaConsumer<byte[], byte[]>(
+            KafkaClientConfigs.weightsConsumer(settings.kafka(), name + "-run-check"))) {
+      reader.assign(List.of(topic));
+      long end = reader.endOffsets(List.of(topic), settings.kafkaTimeout()).get(topic);
+      // the newest version's chunks are among the last records (transaction markers take offsets)
+      reader.seek(topic, Math.max(0, end - NEWEST_RECORDS));
+      WeightChunk newest = null;
+      long deadline = System.nanoTime() + settings.kafkaTimeout().toNanos();
+      while (reader.position(topic, settings.kafkaTimeout()) < end
+          && System.nanoTime() < deadline) {
+        for (var record : reader.poll(POLL)) {
+          try {
+            var chunk = CHUNKS.decode(record.value());
+            if (chunk.getModel() == WeightModel.REWARD) newest = chunk;
+          } catch (RuntimeException undecodable) {
+            // not a version anyone takes: it says nothing about who publishes
+          }
+        }
+      }
+      if (newest == null) return;
+      var key = String.valueOf(newest.getMeta().get(PublishedWeights.META_SIGNING_KEY));
+      if (!key.equals(signer.keyId())) {
+        throw new InputError(
+            String.format(
+                "%s on %s: its newest reward model, v%d, is signed with key %s, not this run's %s:"
+                    + " another run's reward trainer publishes there, and resuming %s would fence"
+                    + " it; resume on the cluster this run used, or stop that run first",
+                Topics.REWARD_WEIGHTS,
+                settings.kafka(),
+                newest.getVersion(),
+                key,
+                signer.keyId(),
+                outDir));
+      }
+    }
+  }
+
+  private void loop() {
     long lastProgress = System.nanoTime();
     while (!stopping
         && training.seen() < settings.maxComparisons()
@@ -396,7 +463,9 @@ public final class RewardTrainer {
         }
         continue;
       }
-      for (var value : comparisons.poll(POLL)) {
+      // a poll may send dead letters: as every publish of the trainer, in a transaction
+      var polled = producer.inTransaction("dead letters", () -> comparisons.poll(POLL));
+      for (var value : polled) {
         var c = value.value();
         var checked =
             RankedComparison.check(
@@ -544,7 +613,9 @@ public final class RewardTrainer {
     var snapshot =
         new PublishedWeights(
             WeightModel.REWARD, version.version(), weights.encode(), meta, Instant.now());
-    int chunks = publisher.publish(snapshot, settings.kafkaTimeout());
+    int chunks =
+        producer.inTransaction(
+            "RM v" + version.version(), () -> publisher.publish(snapshot, settings.kafkaTimeout()));
     publishedVersion = version.version();
     firstPublished.complete(publishedVersion);
     out.printf(

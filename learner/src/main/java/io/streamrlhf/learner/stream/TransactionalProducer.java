@@ -12,39 +12,50 @@ import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
 
 /**
- * The learner's one Kafka producer, and with it "one learner per cluster" on the broker's side: its
- * {@code transactional.id} is the same for every learner ({@link #TRANSACTIONAL_ID}; a cluster
- * holds one run, whose topics say which), {@code initTransactions} at start fences every earlier
- * producer of that id, and every publish (weights, prompts, dead letters) is a transaction. A
- * zombie learner, one a restarted learner of the same run replaced (say on another machine, after a
- * partition), has its next transaction refused by the broker (ProducerFencedException) and stops
- * with one line; consumers read {@code read_committed}, so nothing it sent in that transaction is
- * ever seen. So does the first of two new runs started together on one cluster, which both found
- * its topics empty: each learner checks that before it starts producing, and the later one fences
- * the earlier, whose versions the actors would otherwise have mixed with its own.
+ * The one Kafka producer of a publisher the cluster may hold only one of (the learner, the reward
+ * trainer), and with it "one per cluster" on the broker's side: its {@code transactional.id} is the
+ * same for every process of that role ({@link #LEARNER}, {@link #REWARD_TRAINER}; a cluster holds
+ * one run, whose topics say which), {@code initTransactions} at start fences every earlier producer
+ * of that id, and every publish (weights, prompts, dead letters) is a transaction. A zombie, one a
+ * restarted process of the same run replaced (say on another machine, after a partition), has its
+ * next transaction refused by the broker (ProducerFencedException) and stops with one line;
+ * consumers read {@code read_committed}, so nothing it sent in that transaction is ever seen. So
+ * does the first of two new runs started together on one cluster, which both found its topics
+ * empty: each checks that before it starts producing, and the later one fences the earlier, whose
+ * versions the actors would otherwise have mixed with its own.
  *
  * <p>A transaction in which nothing was sent costs no round trip (the client completes it locally),
- * so the learner wraps every poll of its rollouts in one, for the dead letters the poll may send.
+ * so every poll of a reader that may send dead letters is wrapped in one.
  */
 final class TransactionalProducer implements AutoCloseable {
+  /** A role the cluster holds one of: its {@code transactional.id} and its name in messages. */
+  record Role(String transactionalId, String name) {}
+
+  /** Every learner. */
+  static final Role LEARNER = new Role("rlhf-learner", "learner");
+
+  /** Every reward trainer. */
+  static final Role REWARD_TRAINER = new Role("rlhf-reward-trainer", "reward trainer");
+
   private final KafkaProducer<byte[], byte[]> producer;
-  private final String run;
+  private final Role role;
+  private final String which;
   private final Duration timeout;
 
-  /** The {@code transactional.id} of every learner. */
-  static final String TRANSACTIONAL_ID = "rlhf-learner";
-
   /**
-   * A producer of {@code config} (an idempotent one) with the learners' transactional id, its
-   * transactions initialised: any earlier learner on the cluster is fenced from here on.
+   * A producer of {@code config} (an idempotent one) with the role's transactional id, its
+   * transactions initialised: any earlier process of the role on the cluster is fenced from here
+   * on.
    *
+   * @param which this process, as a fenced one names itself ("of run r18c…")
    * @param timeout how long a commit may be retried while the broker does not answer
    */
-  TransactionalProducer(Map<String, Object> config, String run, Duration timeout) {
+  TransactionalProducer(Map<String, Object> config, Role role, String which, Duration timeout) {
     var transactional = new HashMap<>(config);
-    transactional.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, TRANSACTIONAL_ID);
+    transactional.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, role.transactionalId());
     this.producer = new KafkaProducer<>(transactional);
-    this.run = run;
+    this.role = role;
+    this.which = which;
     this.timeout = timeout;
     try {
       producer.initTransactions();
@@ -64,7 +75,7 @@ final class TransactionalProducer implements AutoCloseable {
    * one transaction, and commits it; aborts it when {@code body} fails.
    *
    * @param what what the transaction publishes, named if this learner is fenced
-   * @throws InputError when another learner took over (this process must stop)
+   * @throws InputError when another process of the role took over (this one must stop)
    */
   <T> T inTransaction(String what, Supplier<T> body) {
     T result;
@@ -131,10 +142,14 @@ final class TransactionalProducer implements AutoCloseable {
 
   private InputError fencedError(String what) {
     return new InputError(
-        "fenced: another learner started on this cluster (Kafka transactional.id "
-            + TRANSACTIONAL_ID
-            + ") and publishes in its place; this learner of run "
-            + run
+        "fenced: another "
+            + role.name()
+            + " started on this cluster (Kafka transactional.id "
+            + role.transactionalId()
+            + ") and publishes in its place; this "
+            + role.name()
+            + " "
+            + which
             + " stops without publishing "
             + what);
   }

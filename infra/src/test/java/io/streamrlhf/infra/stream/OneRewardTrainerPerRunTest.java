@@ -1,0 +1,133 @@
+package io.streamrlhf.infra.stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.OnlineRewardConfig;
+import io.streamrlhf.learner.stream.RewardTrainer;
+import io.streamrlhf.learner.train.InputError;
+import io.streamrlhf.schemas.Comparison;
+import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightChunk;
+import io.streamrlhf.schemas.signing.WeightSigner;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One reward trainer per cluster, as one learner: a trainer of the run resumed elsewhere (from a
+ * copy of its directory) fences the older one, which stops before it publishes another version; a
+ * resume of a directory whose key did not sign the topic's newest version is refused before it
+ * fences anyone.
+ */
+class OneRewardTrainerPerRunTest {
+  private static final Duration WAIT = Duration.ofSeconds(120);
+  private static final double HELD_OUT_SHARE = 0.1;
+
+  @Test
+  void aResumedTrainerFencesTheOlderOneAndAnotherRunsDirectoryIsRefused(@TempDir Path dir)
+      throws Exception {
+    var bootstrap = LoopBroker.fresh();
+    var sft = TinyRun.sft(dir.resolve("sft"), TinyRun.SHAPE);
+    var config =
+        ConfigLoader.with(
+            OnlineRewardConfig.defaults(),
+            "comparisons_per_step=8",
+            "held_out_share=" + HELD_OUT_SHARE,
+            "publish_every_steps=2",
+            // no step on fewer than 8 fresh comparisons: where each trainer stands is exact
+            "fresh_wait_seconds=600",
+            "statistics_samples=8",
+            "likelihood_term=false",
+            "log_every_steps=1");
+    var stream = new SimulatedComparisons(3);
+    var first = freshComparisons(stream, 16); // steps 1 and 2: v2
+    var second = freshComparisons(stream, 16); // steps 3 and 4: v4
+    long total = first.size() + second.size();
+    var settings = RewardTrainer.Settings.of(bootstrap).withLimits(total, Long.MAX_VALUE);
+
+    var zombieOut = dir.resolve("zombie");
+    var zombieLog = new Watch();
+    var zombie =
+        new RewardTrainer(config, settings, sft, null, zombieOut, false, zombieLog.writer());
+    var executor = Executors.newFixedThreadPool(3);
+    try {
+      SimulatedComparisons.produce(bootstrap, first);
+      var zombieRun = executor.submit(zombie::run);
+      zombieLog.await("reward-trainer: published RM v2 ", WAIT);
+
+      // another run's directory (a copy signed with another key) is refused, and fences no one
+      var stranger = TinyRun.copy(zombieOut, dir.resolve("stranger"));
+      var strangerLog = new Watch();
+      var refused =
+          new RewardTrainer(
+              config,
+              settings.withSigner(WeightSigner.generate()),
+              sft,
+              null,
+              stranger,
+              true,
+              strangerLog.writer());
+      var refusal = executor.submit(refused::run);
+      assertThatThrownBy(() -> refusal.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isInstanceOf(InputError.class)
+          .hasMessageContaining("its newest reward model, v2, is signed with key")
+          .hasMessageContaining("another run's reward trainer publishes there");
+
+      // the same run resumed elsewhere, from a copy of its checkpoint
+      var takeoverOut = TinyRun.copy(zombieOut, dir.resolve("takeover"));
+      var takeoverLog = new Watch();
+      var takeover =
+          new RewardTrainer(config, settings, sft, null, takeoverOut, true, takeoverLog.writer());
+      var takeoverRun = executor.submit(takeover::run);
+      takeoverLog.await("reward-trainer: published RM v2 ", WAIT);
+
+      SimulatedComparisons.produce(bootstrap, second);
+      assertThat(takeoverRun.get(WAIT.toSeconds(), TimeUnit.SECONDS).seen()).isEqualTo(total);
+      assertThatThrownBy(() -> zombieRun.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isInstanceOf(InputError.class)
+          .hasMessageStartingWith("fenced: another reward trainer started on this cluster")
+          .hasMessageContaining("rlhf-reward-trainer")
+          .hasMessageEndingWith("stops without publishing RM v4");
+      assertThat(zombieLog.has("reward-trainer: published RM v4 ")).isFalse();
+      assertThat(takeoverLog.has("reward-trainer: published RM v4 ")).isTrue();
+    } finally {
+      zombie.stop();
+      executor.shutdownNow();
+    }
+
+    // what actors can read (read_committed): the zombie's v0 and v2, the takeover's v2 again and
+    // its v4; the zombie's v4 never
+    try (var weights = new TopicTail<>(bootstrap, Topics.REWARD_WEIGHTS, WeightChunk.class)) {
+      var versions =
+          weights.toEnd(WAIT).stream()
+              .filter(c -> c.getChunkIndex() == 0)
+              .map(WeightChunk::getVersion)
+              .toList();
+      assertThat(versions).containsExactly(0L, 2L, 2L, 4L);
+    }
+  }
+
+  /** The next comparisons of {@code stream} up to and including the n-th one trained on. */
+  private static List<Comparison> freshComparisons(SimulatedComparisons stream, int n) {
+    var comparisons = new ArrayList<Comparison>();
+    int fresh = 0;
+    while (fresh < n) {
+      var c = stream.next(1).get(0);
+      comparisons.add(c);
+      if (SimulatedComparisons.fresh(c, HELD_OUT_SHARE)) fresh++;
+    }
+    return comparisons;
+  }
+}
