@@ -7,6 +7,8 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import picocli.CommandLine;
 
 /**
@@ -14,7 +16,8 @@ import picocli.CommandLine;
  * only what says so: picocli's parameter errors, a {@link UserError}, which commands raise at the
  * boundary (flags, config keys and values, input files, output directories), and the learner's
  * {@link InputError} (a checkpoint or cluster a run cannot use), a checkpoint found corrupt as it
- * is read, and a file this user may not access. Any other exception, an {@link
+ * is read, a file this user may not access, and a Kafka login refused or a user not allowed what
+ * the command does (the credentials of another role). Any other exception, an {@link
  * IllegalArgumentException} from deep in the code included, is our failure: exit code 1, a one-line
  * summary first, then where to look (the stack trace). An I/O failure that is the machine's, a full
  * disk or quota, a read-only file system, a device error, is neither: exit code 4, one line that
@@ -65,6 +68,12 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       err.flush();
       return USAGE;
     }
+    var kafka = kafkaRefusal(e);
+    if (kafka != null) {
+      err.println(prefix(cli) + kafka);
+      err.flush();
+      return USAGE;
+    }
     var corrupt = corruptCheckpoint(e);
     if (corrupt != null) {
       // found as the checkpoint is read, past the boundary's checks: a checkpoint that does not fit
@@ -106,6 +115,27 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   private static AccessDeniedException accessDenied(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause())
       if (t instanceof AccessDeniedException denied && denied.getFile() != null) return denied;
+    return null;
+  }
+
+  /**
+   * What to tell a user the cluster refused (null when it did not): a login (user or password), or
+   * an operation the user's ACLs do not allow, as when a process logs in with another role's file.
+   */
+  private static String kafkaRefusal(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof AuthenticationException) {
+        return "the Kafka cluster refused the login: "
+            + t.getMessage()
+            + ": check the user and password in the --kafka-config file";
+      }
+      if (t instanceof AuthorizationException) {
+        return "the Kafka cluster does not allow this user to do what this command does ("
+            + t.getMessage()
+            + "): log in with the --kafka-config file of a user of this command's role (rlhf broker"
+            + " --users grants each role its topics, consumer groups and transactional id)";
+      }
+    }
     return null;
   }
 

@@ -112,7 +112,8 @@ class SecuredLoopCliTest {
         new BrokerUsers(
             Map.of(
                 "root", new BrokerUsers.User("root", LoopRole.ADMIN, "root-secret"),
-                "rm", new BrokerUsers.User("rm", LoopRole.REWARD_TRAINER, "rm-secret")));
+                "rm", new BrokerUsers.User("rm", LoopRole.REWARD_TRAINER, "rm-secret"),
+                "actor-1", new BrokerUsers.User("actor-1", LoopRole.ACTOR, "actor-secret")));
     var out = dir.resolve("reward-trainer");
     try (var kafka = EmbeddedKafka.start(EmbeddedKafka.Options.defaults().withUsers(users))) {
       TopicProvisioner.provision(kafka.access(), WAIT);
@@ -129,6 +130,30 @@ class SecuredLoopCliTest {
               out.toString(),
               "--until-version",
               "0");
+      // an actor's credentials: one line saying so, the user's mistake (exit 2)
+      var refusedLog = new Watch();
+      var refused =
+          refusedLog.rlhf(
+              concat(
+                  command.subList(0, 3),
+                  List.of(
+                      "--kafka-config",
+                      ClientConfigFiles.write(dir.resolve("clients"), users.user("actor-1"))
+                          .toString(),
+                      "--sft",
+                      dir.resolve("sft").toString(),
+                      "--out",
+                      dir.resolve("actor-as-trainer").toString())));
+      assertThat(refusedLog.exited(refused, WAIT)).isTrue();
+      assertThat(refused.exitValue()).as(String.join("\n", refusedLog.lines())).isEqualTo(2);
+      assertThat(refusedLog.lines())
+          .anyMatch(
+              l ->
+                  l.startsWith("rlhf reward-trainer: the Kafka cluster does not allow this user")
+                      && l.endsWith(
+                          "grants each role its topics, consumer groups and"
+                              + " transactional id)"))
+          .noneMatch(l -> l.contains("internal error") || l.startsWith("\tat "));
       // a new run publishes v0 (its transactional id); a resume reads the topic's newest version
       // to check it is its run's, then publishes its checkpointed v0 again
       for (var resume : List.of(List.<String>of(), List.of("--resume"))) {
