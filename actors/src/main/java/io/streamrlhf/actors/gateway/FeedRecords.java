@@ -17,12 +17,19 @@ final class FeedRecords {
    */
   static final String CAUGHT_UP = "caught-up";
 
+  /**
+   * What the feed sends when its reading of the topics starts failing, and again (with a null
+   * reason) once a round succeeds: the gateway's status says why it is not ready, or is stale.
+   */
+  record ReaderTrouble(String reason) {}
+
   private FeedRecords() {}
 
   /** Registers the codecs on {@code vertx} (idempotent: several gateways may share one Vert.x). */
   static synchronized void registerCodecs(Vertx vertx) {
     register(vertx, LabelRequest.class);
     register(vertx, Comparison.class);
+    register(vertx, ReaderTrouble.class);
   }
 
   private static <T> void register(Vertx vertx, Class<T> type) {

@@ -59,6 +59,7 @@ final class FeedbackFeed extends VerticleBase {
   private DecodingConsumer<Comparison> comparisons;
   private volatile boolean running;
   private long lastFailureLog;
+  private String trouble;
   private Map<TopicPartition, Long> endsAtStart;
   private boolean caughtUp;
   private long requestsRead;
@@ -133,6 +134,10 @@ final class FeedbackFeed extends VerticleBase {
         bus.send(gatewayAddress, c.value());
         comparisonsRead++;
       }
+      if (trouble != null) {
+        trouble = null;
+        bus.send(gatewayAddress, new FeedRecords.ReaderTrouble(null));
+      }
       if (!caughtUp && readToTheEndsAtStart()) {
         caughtUp = true;
         bus.send(gatewayAddress, FeedRecords.CAUGHT_UP);
@@ -143,10 +148,15 @@ final class FeedbackFeed extends VerticleBase {
                 requestsRead, comparisonsRead));
       }
     } catch (RuntimeException e) {
+      var reason = e.getMessage() != null ? e.getMessage() : e.toString();
+      if (!reason.equals(trouble)) {
+        trouble = reason;
+        vertx.eventBus().send(gatewayAddress, new FeedRecords.ReaderTrouble(reason));
+      }
       long now = System.nanoTime();
       if (now - lastFailureLog > QUIET_LOG.toNanos()) {
         lastFailureLog = now;
-        log.accept("gateway: reading the feedback topics failed, retrying: " + e.getMessage());
+        log.accept("gateway: reading the feedback topics failed, retrying: " + reason);
       }
     }
     context.runOnContext(v -> round());

@@ -91,6 +91,9 @@ public final class FeedbackGateway extends VerticleBase {
   /** Whether the feed has read the topics to their end at start ({@link FeedRecords#CAUGHT_UP}). */
   private boolean caughtUp;
 
+  /** Why the feed's last round failed, while its rounds keep failing; null when reading works. */
+  private String readerTrouble;
+
   /** A response, kept whole so a retried submission gets exactly the first one again. */
   record Reply(int status, JsonObject body) {}
 
@@ -142,6 +145,8 @@ public final class FeedbackGateway extends VerticleBase {
               if (message.body() instanceof LabelRequest r) book.addRequest(r);
               else if (message.body() instanceof Comparison c) book.addComparison(c);
               else if (FeedRecords.CAUGHT_UP.equals(message.body())) caughtUp = true;
+              else if (message.body() instanceof FeedRecords.ReaderTrouble t)
+                readerTrouble = t.reason();
             });
     var router = router();
     producer = new KafkaProducer<>(producerConfig());
@@ -317,7 +322,10 @@ public final class FeedbackGateway extends VerticleBase {
                 + Topics.LABEL_REQUESTS
                 + " and "
                 + Topics.COMPARISONS
-                + " from the beginning, to learn what was already answered; retry in a moment"));
+                + " from the beginning, to learn what was already answered; retry in a moment"
+                + (readerTrouble == null
+                    ? ""
+                    : " (reading fails for now: " + readerTrouble + ")")));
   }
 
   private void requireLabelStudioToken(RoutingContext ctx) {
@@ -395,6 +403,7 @@ public final class FeedbackGateway extends VerticleBase {
     var body =
         new JsonObject()
             .put("ready", caughtUp)
+            .put("readerError", readerTrouble)
             .put("sending", inFlightAnswers.size())
             .put("waiting", book.waiting())
             .put("comparisons", book.comparisons())

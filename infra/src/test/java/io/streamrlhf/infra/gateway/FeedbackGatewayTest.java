@@ -578,6 +578,39 @@ class FeedbackGatewayTest {
   }
 
   @Test
+  void whileItCannotReadTheTopicsTheStatusAndEvery503SayWhy(@TempDir Path logs) throws Exception {
+    var options = EmbeddedKafka.Options.defaults().withDataDir(logs);
+    var gone = EmbeddedKafka.start(options);
+    var bootstrap = gone.bootstrapServers();
+    int port = Integer.parseInt(bootstrap.replaceAll(".*:", ""));
+    gone.close();
+    var gateway = GatewayNode.deploy(vertx, GatewaySettings.of(bootstrap, 0, TOKEN), line -> {});
+    EmbeddedKafka back = null;
+    try {
+      var client = new GatewayClient(gateway.url(), bootstrap);
+      GatewayClient.await(
+          () -> client.get("/api/status", TOKEN).json().getString("readerError") != null,
+          "the status to say why the gateway is not ready");
+      var status = client.get("/api/status", TOKEN).json();
+      assertThat(status.getBoolean("ready")).isFalse();
+      var reason = status.getString("readerError");
+      assertThat(reason).isNotBlank();
+      assertOneLineReason(
+          client.get("/api/requests/next?labeler=alice", TOKEN), 503, "(reading fails for now: ");
+
+      back = EmbeddedKafka.start(options.withPort(port));
+      TopicProvisioner.provision(bootstrap, Duration.ofSeconds(30));
+      GatewayClient.await(
+          () -> client.get("/api/status", TOKEN).json().getBoolean("ready"),
+          "the gateway to read the topics once the broker is back");
+      assertThat(client.get("/api/status", TOKEN).json().getString("readerError")).isNull();
+    } finally {
+      gateway.stop();
+      if (back != null) back.close();
+    }
+  }
+
+  @Test
   void aSubmissionTheBrokerDoesNotAcknowledgeIs503AndItsRetryLaterCountsOnce(@TempDir Path logs)
       throws Exception {
     var options = EmbeddedKafka.Options.defaults().withDataDir(logs);
