@@ -34,7 +34,8 @@ public final class RecordChecks {
    */
   public static final RecordCheck<Rollout> ROLLOUT =
       r -> {
-        if (r.getRolloutId().isEmpty()) return problem("empty rolloutId");
+        var id = idProblem("rolloutId", r.getRolloutId());
+        if (id.isPresent()) return id;
         if (r.getPromptId().isEmpty()) return problem("empty promptId");
         if (r.getPromptTokens().isEmpty()) return problem("no prompt tokens");
         int n = r.getResponseTokens().size();
@@ -86,7 +87,8 @@ public final class RecordChecks {
    */
   public static final RecordCheck<Comparison> COMPARISON =
       c -> {
-        if (c.getComparisonId().isEmpty()) return problem("empty comparisonId");
+        var id = idProblem("comparisonId", c.getComparisonId());
+        if (id.isPresent()) return id;
         if (c.getLabelerId().isEmpty()) return problem("empty labelerId");
         int n = c.getResponses().size();
         if (n < 2) return problem(n + " responses (a ranking needs at least 2)");
@@ -117,6 +119,25 @@ public final class RecordChecks {
       if (versions.get(i) < versions.get(i - 1))
         return problem(
             "token version v" + versions.get(i) + " at " + i + " after v" + versions.get(i - 1));
+    }
+    return Optional.empty();
+  }
+
+  /** The longest id a reader records (in its applied-id log, one per line). */
+  public static final int MAX_ID_LENGTH = 256;
+
+  /**
+   * An id the readers log, one per line, and count on reading back: non-empty, at most {@link
+   * #MAX_ID_LENGTH} characters, no control character or line separator.
+   */
+  private static Optional<String> idProblem(String field, String id) {
+    if (id.isEmpty()) return problem("empty " + field);
+    if (id.length() > MAX_ID_LENGTH)
+      return problem(field + " of " + id.length() + " characters (at most " + MAX_ID_LENGTH + ")");
+    for (int i = 0; i < id.length(); i++) {
+      char c = id.charAt(i);
+      if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029')
+        return problem(field + " with a control character or line break at " + i);
     }
     return Optional.empty();
   }

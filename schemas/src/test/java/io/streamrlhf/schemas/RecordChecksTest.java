@@ -93,6 +93,28 @@ class RecordChecksTest {
   }
 
   @Test
+  void idsTheReadersLogOnePerLineHoldNoLineBreakAndAreBounded() {
+    // a reader writes each id it applied on a line of its own and counts the lines on resume
+    var broken = Comparison.newBuilder(Fixtures.comparison()).setComparisonId("c-1\nc-2").build();
+    assertThat(RecordChecks.COMPARISON.problem(broken))
+        .hasValue("comparisonId with a control character or line break at 3");
+    var separator = Rollout.newBuilder(Fixtures.rollout()).setRolloutId("r\u2028" + "x").build();
+    assertThat(RecordChecks.ROLLOUT.problem(separator))
+        .hasValue("rolloutId with a control character or line break at 1");
+    var longest = "c".repeat(RecordChecks.MAX_ID_LENGTH);
+    assertThat(
+            RecordChecks.COMPARISON.problem(
+                Comparison.newBuilder(Fixtures.comparison()).setComparisonId(longest).build()))
+        .isEmpty();
+    assertThat(
+            RecordChecks.COMPARISON.problem(
+                Comparison.newBuilder(Fixtures.comparison())
+                    .setComparisonId(longest + "c")
+                    .build()))
+        .hasValue("comparisonId of 257 characters (at most 256)");
+  }
+
+  @Test
   void andRunsTheSecondCheckOnlyOnWhatTheFirstPasses() {
     RecordCheck<Prompt> alwaysLong = p -> java.util.Optional.of("too long");
     var both = RecordChecks.PROMPT.and(alwaysLong);
