@@ -45,6 +45,9 @@ final class FeedbackFeed extends VerticleBase {
   private static final Duration CLOSE = Duration.ofSeconds(5);
   private static final Duration OFFSETS = Duration.ofSeconds(1);
 
+  /** How often the feed asks the broker for the topics' ends, to know it still answers. */
+  private static final Duration PROBE = Duration.ofSeconds(2);
+
   /** Records per poll: a restart re-reads every ranking ever made before it takes one. */
   private static final int MAX_POLL_RECORDS = 1000;
 
@@ -60,6 +63,7 @@ final class FeedbackFeed extends VerticleBase {
   private volatile boolean running;
   private long lastFailureLog;
   private String trouble;
+  private long lastProbe;
   private Map<TopicPartition, Long> endsAtStart;
   private boolean caughtUp;
   private long requestsRead;
@@ -99,6 +103,7 @@ final class FeedbackFeed extends VerticleBase {
             clientId,
             DEAD_LETTER_TIMEOUT);
     running = true;
+    lastProbe = System.nanoTime();
     context.runOnContext(v -> round());
     return Future.succeededFuture();
   }
@@ -134,10 +139,6 @@ final class FeedbackFeed extends VerticleBase {
         bus.send(gatewayAddress, c.value());
         comparisonsRead++;
       }
-      if (trouble != null) {
-        trouble = null;
-        bus.send(gatewayAddress, new FeedRecords.ReaderTrouble(null));
-      }
       if (!caughtUp && readToTheEndsAtStart()) {
         caughtUp = true;
         bus.send(gatewayAddress, FeedRecords.CAUGHT_UP);
@@ -146,6 +147,16 @@ final class FeedbackFeed extends VerticleBase {
                 "gateway: read the feedback topics to their end (%d label requests, %d"
                     + " comparisons): taking rankings",
                 requestsRead, comparisonsRead));
+      }
+      // a poll without a broker returns nothing rather than failing: ask it, now and then
+      long now = System.nanoTime();
+      if (trouble != null || now - lastProbe > PROBE.toNanos()) {
+        lastProbe = now;
+        for (var c : consumers) c.endOffsets(c.assignment(), OFFSETS);
+        if (trouble != null) {
+          trouble = null;
+          bus.send(gatewayAddress, new FeedRecords.ReaderTrouble(null));
+        }
       }
     } catch (RuntimeException e) {
       var reason = e.getMessage() != null ? e.getMessage() : e.toString();

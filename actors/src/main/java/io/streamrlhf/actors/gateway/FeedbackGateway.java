@@ -323,7 +323,8 @@ public final class FeedbackGateway extends VerticleBase {
                 + " and "
                 + Topics.COMPARISONS
                 + " from the beginning, to learn what was already answered; retry in a moment"
-                + (readerTrouble == null
+                // the broker's words only to callers who showed the API token
+                + (readerTrouble == null || !ctx.request().path().startsWith("/api/")
                     ? ""
                     : " (reading fails for now: " + readerTrouble + ")")));
   }
