@@ -33,6 +33,12 @@ public record PublishedWeights(
   public static final String META_LIKELIHOOD_WEIGHT = "likelihood_weight";
 
   /**
+   * The run of the reward trainer that published the version, which a resumed trainer checks is its
+   * own before it fences whoever publishes.
+   */
+  public static final String META_RUN = "run";
+
+  /**
    * Meta keys of a policy version: how the learner's rollouts must be scored, its reward source
    * ({@code model}, {@code oracle}, {@code live}) and the SHA-256 (hex) of the weights of the
    * frozen models it trains with, its SFT reference and (reward source {@code model}) its reward

@@ -46,7 +46,7 @@ public enum LoopRole {
   LABELER(List.of(Topics.LABEL_REQUESTS), List.of(Topics.COMPARISONS), null),
   GATEWAY(List.of(Topics.LABEL_REQUESTS, Topics.COMPARISONS), List.of(Topics.COMPARISONS), null);
 
-  /** Names of the loop's topics, consumer groups and transactional ids start with these. */
+  /** Names of the loop's topics and consumer groups start with these. */
   static final String TOPIC_PREFIX = "rlhf.";
 
   static final String GROUP_PREFIX = "rlhf-";

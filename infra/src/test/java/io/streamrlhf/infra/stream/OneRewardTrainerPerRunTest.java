@@ -24,8 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * One reward trainer per cluster, as one learner: a trainer of the run resumed elsewhere (from a
  * copy of its directory) fences the older one, which stops before it publishes another version; a
- * resume of a directory whose key did not sign the topic's newest version is refused before it
- * fences anyone.
+ * resume of another run's directory, or of this run's with another signing key, is refused before
+ * it fences anyone.
  */
 class OneRewardTrainerPerRunTest {
   private static final Duration WAIT = Duration.ofSeconds(120);
@@ -36,6 +36,19 @@ class OneRewardTrainerPerRunTest {
       throws Exception {
     var bootstrap = LoopBroker.fresh();
     var sft = TinyRun.sft(dir.resolve("sft"), TinyRun.SHAPE);
+    // another run, on topics since wiped: its directory checkpoints v0 of a run of its own
+    var strangerOut = dir.resolve("stranger");
+    new RewardTrainer(
+            OnlineRewardConfig.defaults(),
+            RewardTrainer.Settings.of(bootstrap).withLimits(Long.MAX_VALUE, 0),
+            sft,
+            null,
+            strangerOut,
+            false,
+            new Watch().writer())
+        .run();
+    bootstrap = LoopBroker.fresh();
+
     var config =
         ConfigLoader.with(
             OnlineRewardConfig.defaults(),
@@ -63,25 +76,33 @@ class OneRewardTrainerPerRunTest {
       var zombieRun = executor.submit(zombie::run);
       zombieLog.await("reward-trainer: published RM v2 ", WAIT);
 
-      // another run's directory (a copy signed with another key) is refused, and fences no one
-      var stranger = TinyRun.copy(zombieOut, dir.resolve("stranger"));
-      var strangerLog = new Watch();
-      var refused =
+      // another run's directory is refused, and so is this run's with another key; neither
+      // fences the trainer at work
+      var stranger =
+          new RewardTrainer(config, settings, sft, null, strangerOut, true, new Watch().writer());
+      var refusal = executor.submit(stranger::run);
+      assertThatThrownBy(() -> refusal.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isInstanceOf(InputError.class)
+          .hasMessageContaining("its newest reward model, v2, is run rt")
+          .hasMessageContaining("another run's reward trainer publishes there");
+      var otherKey =
           new RewardTrainer(
               config,
               settings.withSigner(WeightSigner.generate()),
               sft,
               null,
-              stranger,
+              TinyRun.copy(zombieOut, dir.resolve("other-key")),
               true,
-              strangerLog.writer());
-      var refusal = executor.submit(refused::run);
-      assertThatThrownBy(() -> refusal.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+              new Watch().writer());
+      var keyRefusal = executor.submit(otherKey::run);
+      assertThatThrownBy(() -> keyRefusal.get(WAIT.toSeconds(), TimeUnit.SECONDS))
           .isInstanceOf(ExecutionException.class)
           .cause()
           .isInstanceOf(InputError.class)
-          .hasMessageContaining("its newest reward model, v2, is signed with key")
-          .hasMessageContaining("another run's reward trainer publishes there");
+          .hasMessageContaining("signed its reward models with key")
+          .hasMessageContaining("resume with the same --signing-key");
 
       // the same run resumed elsewhere, from a copy of its checkpoint
       var takeoverOut = TinyRun.copy(zombieOut, dir.resolve("takeover"));
@@ -99,7 +120,7 @@ class OneRewardTrainerPerRunTest {
           .isInstanceOf(InputError.class)
           .hasMessageStartingWith("fenced: another reward trainer started on this cluster")
           .hasMessageContaining("rlhf-reward-trainer")
-          .hasMessageEndingWith("stops without publishing RM v4");
+          .hasMessageContaining("stops without publishing RM v4 (resuming its --out");
       assertThat(zombieLog.has("reward-trainer: published RM v4 ")).isFalse();
       assertThat(takeoverLog.has("reward-trainer: published RM v4 ")).isTrue();
     } finally {

@@ -312,6 +312,15 @@ public final class KafkaRollouts implements RolloutSource {
     // the same topics
     run = "r" + Long.toHexString(System.currentTimeMillis());
     startProducing();
+    // fencing completed every transaction of an earlier learner: one that published while this
+    // one started is visible now, and actors would mix its versions with this run's
+    if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
+      throw new InputError(
+          "another learner wrote to "
+              + Topics.POLICY_WEIGHTS
+              + " while this one started (it is fenced now and stops): start one learner per"
+              + " cluster, or resume that run with its --out");
+    }
     ledger = new RolloutLedger(config.promptsPerBatch(), config.responsesPerPrompt());
     assembly = new BatchAssembly<>(ledger, config.promptsPerBatch(), config.responsesPerPrompt());
     // rollouts already on the topic belong to earlier runs: start at the end

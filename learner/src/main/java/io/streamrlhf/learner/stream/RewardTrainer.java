@@ -64,9 +64,16 @@ import org.apache.kafka.common.TopicPartition;
  *
  * <p>Those who write comparisons deliver at least once: simulated labelers restarted before they
  * committed rank a request again, a gateway whose acknowledgement was lost writes a retry again,
- * each under the first one's comparison id. A comparison whose id was taken in (or is read and
- * waiting) is therefore dropped and counted, not trained on twice; the ids live in memory for the
- * whole run, about 100 bytes each, restored from the applied log on resume.
+ * each under the first one's comparison id. A usable comparison whose id was taken in (or is read
+ * and waiting) is therefore dropped and counted, not trained on twice (an unusable one is skipped
+ * again); the ids live in memory for the whole run, about 100 bytes each, restored from the applied
+ * log on resume.
+ *
+ * <p>One reward trainer per cluster, as one learner ({@link TransactionalProducer}): every publish
+ * is a transaction under {@code rlhf-reward-trainer}, so a trainer that starts fences the one
+ * before it. A new run starts only on an empty reward-weight topic, and checks again once it has
+ * fenced; a resume first checks that the topic's newest version is its own run's, and that it signs
+ * with the key its run signed with.
  *
  * <p>A new trainer reads the comparisons topic from the beginning: comparisons are kept forever
  * because they are training data, whenever they were given. Every network wait has a timeout and
@@ -130,7 +137,12 @@ public final class RewardTrainer {
    * What the checkpoint holds for the stream: per partition, the offset of the first comparison not
    * taken in; how much of the applied-comparison log the checkpoint counts.
    */
-  record SourceState(Map<Integer, Long> offsets, long appliedLogBytes, long appliedCount) {}
+  record SourceState(
+      Map<Integer, Long> offsets,
+      long appliedLogBytes,
+      long appliedCount,
+      String run,
+      String signingKey) {}
 
   /**
    * What a run did, when it stopped; {@code duplicates} are the repeats this process dropped (one
@@ -184,6 +196,7 @@ public final class RewardTrainer {
   private long checkpointedSteps;
   private int skipsPrinted;
   private long duplicates;
+  private String run;
 
   /**
    * @param rmDir the offline reward model to start from, or null for a cold start from SFT
@@ -235,7 +248,8 @@ public final class RewardTrainer {
         new KafkaConsumer<byte[], byte[]>(
             KafkaClientConfigs.groupConsumer(settings.kafka(), "rlhf-" + name, name))) {
       consumer = kafkaConsumer;
-      signer = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
+      var source = resume ? savedSource() : null;
+      signer = signer(source);
       out.printf(
           "%s: signing reward-model versions with key %s%s%n",
           name,
@@ -257,7 +271,7 @@ public final class RewardTrainer {
       // manual assignment: the trainer owns every partition and seeks to its own offsets
       consumer.assign(partitions);
       try {
-        if (resume) resumeRun();
+        if (resume) resumeRun(source);
         else startRun();
         loop();
         if (training.seen() != checkpointedSeen || training.steps() != checkpointedSteps) {
@@ -302,8 +316,7 @@ public final class RewardTrainer {
   }
 
   private void startRun() throws IOException {
-    var weightsTopic = new TopicPartition(Topics.REWARD_WEIGHTS, 0);
-    if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
+    if (rewardVersionsPublished() > 0) {
       // actors only ever move to newer versions: a new run's v0 would be ignored next to an old
       // run's vN
       throw new InputError(
@@ -315,8 +328,19 @@ public final class RewardTrainer {
               + " holds no checkpoint to resume: resume that run with its --out, or start on a fresh"
               + " cluster (or delete the rlhf.* topics)");
     }
-    training = OnlineRewardTraining.start(config, sftDir, rmDir, outDir, out);
+    // an identifier, not randomness: which run published a version (a resume checks it)
+    run = "rt" + Long.toHexString(System.currentTimeMillis());
     startProducing();
+    // fencing completed every transaction of an earlier trainer: one that published while this
+    // one started is visible now, and would be mixed with this run's versions
+    if (rewardVersionsPublished() > 0) {
+      throw new InputError(
+          "another reward trainer wrote to "
+              + Topics.REWARD_WEIGHTS
+              + " while this one started (it is fenced now and stops): start one reward trainer"
+              + " per cluster, or resume that run with its --out");
+    }
+    training = OnlineRewardTraining.start(config, sftDir, rmDir, outDir, out);
     applied = AppliedIdLog.create(outDir.resolve(APPLIED_FILE));
     Files.writeString(outDir.resolve(ACCURACY_CSV), CSV_HEADER + "\n", StandardCharsets.UTF_8);
     // comparisons are training data, kept forever: a new trainer learns from all of them
@@ -327,14 +351,47 @@ public final class RewardTrainer {
     publishVersion(); // v0, so actors can score before the first comparison arrives
   }
 
-  private void resumeRun() throws IOException {
+  /** The stream state of the run checkpointed in {@code --out}. */
+  private SourceState savedSource() throws IOException {
     var node = Checkpoint.extras(outDir).get(SOURCE_STATE);
     if (node == null) {
       throw new InputError(
           outDir
               + " holds no reward-trainer checkpoint (no comparison offsets): choose another --out");
     }
-    var source = Json.MAPPER.treeToValue(node, SourceState.class);
+    return Json.MAPPER.treeToValue(node, SourceState.class);
+  }
+
+  /**
+   * The signer of {@code --signing-key}, else the key pair in {@code --out}; a resume's must be the
+   * one its run signed with, which its actors verify with.
+   */
+  private WeightSigner signer(SourceState source) {
+    var recorded = source == null ? null : source.signingKey();
+    if (settings.signer() == null
+        && recorded != null
+        && !Files.exists(outDir.resolve(SigningKeys.PRIVATE_FILE))) {
+      throw new InputError(wrongKey(recorded, "no key pair in " + outDir));
+    }
+    var chosen = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
+    if (recorded != null && !recorded.equals(chosen.keyId())) {
+      throw new InputError(wrongKey(recorded, "key " + chosen.keyId()));
+    }
+    return chosen;
+  }
+
+  private String wrongKey(String recorded, String given) {
+    return String.format(
+        "the run in %s signed its reward models with key %s, which its actors verify; this resume"
+            + " has %s: resume with the same --signing-key (or the key pair the run created in"
+            + " --out)",
+        outDir, recorded, given);
+  }
+
+  private void resumeRun(SourceState source) throws IOException {
+    run = source.run();
+    refuseIfAnotherRunPublishes();
+    startProducing();
     var resumed = OnlineRewardTraining.resume(config, sftDir, outDir, out);
     training = resumed;
     applied =
@@ -347,8 +404,6 @@ public final class RewardTrainer {
     for (var tp : partitions) consumer.seek(tp, offsets.getOrDefault(tp.partition(), 0L));
     checkpointedSeen = resumed.seen();
     checkpointedSteps = resumed.steps();
-    refuseIfAnotherRunPublishes();
-    startProducing();
     out.printf(
         "%s: resumed at step %d from %s; comparison offsets %s; %d comparisons taken in (%d trained"
             + " on, %d held out, %d skipped); replay buffer %d%n",
@@ -391,46 +446,90 @@ public final class RewardTrainer {
 
   /**
    * A resume would fence the reward trainer at work: refuses when the newest reward-model version
-   * on the topic was signed with another key than this run's, so is another run's (a zombie of this
-   * run, a copy of its directory, signs with this run's key).
+   * on the topic is another run's (its meta names another run; versions of older builds name none,
+   * and are judged by their signing key). A zombie of this run, or a copy of its directory, is this
+   * run.
    */
   private void refuseIfAnotherRunPublishes() {
+    var newest = newestRewardChunk();
+    if (newest == null) return;
+    var meta = newest.getMeta();
+    var theirRun = meta.get(PublishedWeights.META_RUN);
+    var theirKey = meta.get(PublishedWeights.META_SIGNING_KEY);
+    boolean ours =
+        theirRun != null && run != null
+            ? run.equals(String.valueOf(theirRun))
+            : signer.keyId().equals(String.valueOf(theirKey));
+    if (!ours) {
+      throw new InputError(
+          String.format(
+              "%s on %s: its newest reward model, v%d, is %s, not this run's (%s): another run's"
+                  + " reward trainer publishes there, and resuming %s would fence it; resume on"
+                  + " the cluster this run used, or stop that run first",
+              Topics.REWARD_WEIGHTS,
+              settings.kafka(),
+              newest.getVersion(),
+              theirRun != null && run != null
+                  ? "run " + theirRun + "'s"
+                  : theirKey == null ? "unsigned" : "signed with key " + theirKey,
+              run != null && theirRun != null ? run : "key " + signer.keyId(),
+              outDir));
+    }
+  }
+
+  /** Reward-model records committed on the topic: its read_committed end offset. */
+  private long rewardVersionsPublished() {
+    var topic = new TopicPartition(Topics.REWARD_WEIGHTS, 0);
+    return consumer.endOffsets(List.of(topic), settings.kafkaTimeout()).get(topic);
+  }
+
+  /**
+   * The newest committed reward-model chunk on the topic, or null when it holds none: read from a
+   * window before its end (the newest version's chunks are among the last records), widened until
+   * one is found or the window starts at the beginning.
+   *
+   * @throws InputError when the broker does not serve the topic to its end within the timeout
+   */
+  private WeightChunk newestRewardChunk() {
     var topic = new TopicPartition(Topics.REWARD_WEIGHTS, 0);
     try (var reader =
         new KafkaConsumer<byte[], byte[]>(
             KafkaClientConfigs.weightsConsumer(settings.kafka(), name + "-run-check"))) {
       reader.assign(List.of(topic));
       long end = reader.endOffsets(List.of(topic), settings.kafkaTimeout()).get(topic);
-      // the newest version's chunks are among the last records (transaction markers take offsets)
-      reader.seek(topic, Math.max(0, end - NEWEST_RECORDS));
-      WeightChunk newest = null;
+      long window = NEWEST_RECORDS;
       long deadline = System.nanoTime() + settings.kafkaTimeout().toNanos();
-      while (reader.position(topic, settings.kafkaTimeout()) < end
-          && System.nanoTime() < deadline) {
-        for (var record : reader.poll(POLL)) {
-          try {
-            var chunk = CHUNKS.decode(record.value());
-            if (chunk.getModel() == WeightModel.REWARD) newest = chunk;
-          } catch (RuntimeException undecodable) {
-            // not a version anyone takes: it says nothing about who publishes
+      for (long from = end; from > 0; window *= 4) {
+        long to = from;
+        from = Math.max(0, end - window);
+        reader.seek(topic, from);
+        WeightChunk newest = null;
+        // aborted records and transaction markers take offsets but are never returned: read to
+        // the position, not to a count of records
+        while (reader.position(topic, settings.kafkaTimeout()) < to) {
+          if (System.nanoTime() > deadline) {
+            throw new InputError(
+                "cannot read "
+                    + Topics.REWARD_WEIGHTS
+                    + " on "
+                    + settings.kafka()
+                    + " to its end within "
+                    + settings.kafkaTimeout()
+                    + ", to check which run publishes there");
+          }
+          for (var record : reader.poll(POLL)) {
+            if (record.offset() >= to) continue;
+            try {
+              var chunk = CHUNKS.decode(record.value());
+              if (chunk.getModel() == WeightModel.REWARD) newest = chunk;
+            } catch (RuntimeException undecodable) {
+              // not a version anyone takes: it says nothing about who publishes
+            }
           }
         }
+        if (newest != null) return newest;
       }
-      if (newest == null) return;
-      var key = String.valueOf(newest.getMeta().get(PublishedWeights.META_SIGNING_KEY));
-      if (!key.equals(signer.keyId())) {
-        throw new InputError(
-            String.format(
-                "%s on %s: its newest reward model, v%d, is signed with key %s, not this run's %s:"
-                    + " another run's reward trainer publishes there, and resuming %s would fence"
-                    + " it; resume on the cluster this run used, or stop that run first",
-                Topics.REWARD_WEIGHTS,
-                settings.kafka(),
-                newest.getVersion(),
-                key,
-                signer.keyId(),
-                outDir));
-      }
+      return null;
     }
   }
 
@@ -586,7 +685,8 @@ public final class RewardTrainer {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + applied.file(), e);
     }
-    var state = new SourceState(offsets(), applied.bytes(), applied.durableCount());
+    var state =
+        new SourceState(offsets(), applied.bytes(), applied.durableCount(), run, signer.keyId());
     var weights = training.checkpoint(SOURCE_STATE, Json.MAPPER.valueToTree(state));
     checkpointedSeen = training.seen();
     checkpointedSteps = training.steps();
@@ -604,12 +704,12 @@ public final class RewardTrainer {
   }
 
   private void publish(OnlineRewardTraining.Version version, WeightSnapshot weights) {
-    var meta =
-        Map.of(
-            PublishedWeights.META_MODEL_CONFIG, training.model().config().toJson(),
-            PublishedWeights.META_REWARD_MEAN, decimal(version.scoreMean()),
-            PublishedWeights.META_REWARD_STD, decimal(version.scoreStd()),
-            PublishedWeights.META_LIKELIHOOD_WEIGHT, decimal(version.likelihoodWeight()));
+    var meta = new TreeMap<String, String>();
+    meta.put(PublishedWeights.META_MODEL_CONFIG, training.model().config().toJson());
+    meta.put(PublishedWeights.META_REWARD_MEAN, decimal(version.scoreMean()));
+    meta.put(PublishedWeights.META_REWARD_STD, decimal(version.scoreStd()));
+    meta.put(PublishedWeights.META_LIKELIHOOD_WEIGHT, decimal(version.likelihoodWeight()));
+    if (run != null) meta.put(PublishedWeights.META_RUN, run); // none in runs of older builds
     var snapshot =
         new PublishedWeights(
             WeightModel.REWARD, version.version(), weights.encode(), meta, Instant.now());

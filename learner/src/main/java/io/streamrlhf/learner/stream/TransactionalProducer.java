@@ -74,7 +74,7 @@ final class TransactionalProducer implements AutoCloseable {
    * Runs {@code body}, which sends with {@link #producer()} and waits for its acknowledgements, as
    * one transaction, and commits it; aborts it when {@code body} fails.
    *
-   * @param what what the transaction publishes, named if this learner is fenced
+   * @param what what the transaction publishes, named if this process is fenced
    * @throws InputError when another process of the role took over (this one must stop)
    */
   <T> T inTransaction(String what, Supplier<T> body) {
@@ -151,7 +151,8 @@ final class TransactionalProducer implements AutoCloseable {
             + " "
             + which
             + " stops without publishing "
-            + what);
+            + what
+            + " (resuming its --out while the other one runs would fence that one in turn)");
   }
 
   @Override
