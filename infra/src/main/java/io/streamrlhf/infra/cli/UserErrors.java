@@ -9,6 +9,8 @@ import java.util.ArrayList;
 import java.util.List;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.SslAuthenticationException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import picocli.CommandLine;
 
 /**
@@ -124,16 +126,28 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
    */
   private static String kafkaRefusal(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SslAuthenticationException) {
+        return "the TLS handshake with the Kafka cluster failed: "
+            + t.getMessage()
+            + ": check the trust store and the broker's host name in the --kafka-config file";
+      }
       if (t instanceof AuthenticationException) {
         return "the Kafka cluster refused the login: "
             + t.getMessage()
             + ": check the user and password in the --kafka-config file";
       }
       if (t instanceof AuthorizationException) {
-        return "the Kafka cluster does not allow this user to do what this command does ("
-            + t.getMessage()
+        var what =
+            t instanceof TopicAuthorizationException topics
+                    && !topics.unauthorizedTopics().isEmpty()
+                ? "topics "
+                    + String.join(", ", new java.util.TreeSet<>(topics.unauthorizedTopics()))
+                : t.getMessage();
+        return "the Kafka cluster does not allow this user what this command needs ("
+            + what
             + "): log in with the --kafka-config file of a user of this command's role (rlhf broker"
-            + " --users grants each role its topics, consumer groups and transactional id)";
+            + " --users grants each role its topics, consumer groups and transactional id; an"
+            + " admin creates the loop's topics, as rlhf broker does)";
       }
     }
     return null;

@@ -258,10 +258,14 @@ public final class LiveLoop {
     return sorted.get(Math.min(sorted.size() - 1, (int) Math.floor(q * sorted.size())));
   }
 
-  /** Every comparison's creation time (epoch ms), in topic order. */
+  /**
+   * Every comparison's creation time (epoch ms), in topic order; a repeat of an id read before is
+   * left out, as the trainer drops it.
+   */
   private static List<Long> comparisonTimes(String bootstrap) {
     var codec = AvroCodec.of(Comparison.class);
     var times = new ArrayList<Long>();
+    var ids = new java.util.HashSet<String>();
     var tp = new TopicPartition(Topics.COMPARISONS, 0);
     try (var consumer =
         new KafkaConsumer<byte[], byte[]>(
@@ -272,7 +276,9 @@ public final class LiveLoop {
       while (consumer.position(tp) < end) {
         for (var record : consumer.poll(Duration.ofMillis(500))) {
           try {
-            times.add(codec.decode(record.value()).getCreatedAt().toEpochMilli());
+            var comparison = codec.decode(record.value());
+            if (ids.add(comparison.getComparisonId()))
+              times.add(comparison.getCreatedAt().toEpochMilli());
           } catch (UndecodableRecordException deadLettered) {
             // the trainer and the gateway dead-lettered it; no figure to take from it
           }

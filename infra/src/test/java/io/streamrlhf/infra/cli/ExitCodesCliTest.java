@@ -174,6 +174,39 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void aKafkaLoginOrPermissionRefusedIsTheUsersToMendAndSaysWhichInOneLine() {
+    var cli = Rlhf.commandLine().getSubcommands().get("actor");
+    var cases =
+        java.util.Map.<Exception, String>of(
+            new org.apache.kafka.common.KafkaException(
+                "Failed to construct kafka consumer",
+                new org.apache.kafka.common.errors.SslAuthenticationException(
+                    "SSL handshake failed")),
+            "rlhf actor: the TLS handshake with the Kafka cluster failed: SSL handshake failed:"
+                + " check the trust store and the broker's host name in the --kafka-config file",
+            new org.apache.kafka.common.errors.SaslAuthenticationException(
+                "Authentication failed: Invalid username or password"),
+            "rlhf actor: the Kafka cluster refused the login: Authentication failed: Invalid"
+                + " username or password: check the user and password in the --kafka-config file",
+            new IllegalStateException(
+                "poll failed",
+                new org.apache.kafka.common.errors.TopicAuthorizationException(
+                    java.util.Set.of("rlhf.rollouts", "rlhf.prompts"))),
+            "rlhf actor: the Kafka cluster does not allow this user what this command needs"
+                + " (topics rlhf.prompts, rlhf.rollouts): log in with the --kafka-config file of a"
+                + " user of this command's role (rlhf broker --users grants each role its topics,"
+                + " consumer groups and transactional id; an admin creates the loop's topics, as"
+                + " rlhf broker does)");
+    cases.forEach(
+        (failure, said) -> {
+          var err = new StringWriter();
+          cli.setErr(new PrintWriter(err));
+          assertThat(new UserErrors().handleExecutionException(failure, cli, null)).isEqualTo(2);
+          assertThat(err.toString().strip()).isEqualTo(said);
+        });
+  }
+
+  @Test
   void onlyTheSystemsWordsForAFullOrBrokenDiskMakeAMachineFailure() {
     var disk = new IOException("No space left on device");
     var checkpoint =

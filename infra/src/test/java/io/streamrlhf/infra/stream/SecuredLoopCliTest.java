@@ -149,10 +149,9 @@ class SecuredLoopCliTest {
       assertThat(refusedLog.lines())
           .anyMatch(
               l ->
-                  l.startsWith("rlhf reward-trainer: the Kafka cluster does not allow this user")
-                      && l.endsWith(
-                          "grants each role its topics, consumer groups and"
-                              + " transactional id)"))
+                  l.startsWith(
+                          "rlhf reward-trainer: the Kafka cluster does not allow this user what")
+                      && l.endsWith("an admin creates the loop's topics, as rlhf broker does)"))
           .noneMatch(l -> l.contains("internal error") || l.startsWith("\tat "));
       // a new run publishes v0 (its transactional id); a resume reads the topic's newest version
       // to check it is its run's, then publishes its checkpointed v0 again
