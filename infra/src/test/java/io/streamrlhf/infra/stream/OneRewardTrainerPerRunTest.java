@@ -11,6 +11,7 @@ import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.signing.WeightSigner;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -63,7 +64,8 @@ class OneRewardTrainerPerRunTest {
     var stream = new SimulatedComparisons(3);
     var first = freshComparisons(stream, 16); // steps 1 and 2: v2
     var second = freshComparisons(stream, 16); // steps 3 and 4: v4
-    long total = first.size() + second.size();
+    var third = freshComparisons(stream, 16); // steps 5 and 6: v6
+    long total = first.size() + second.size() + third.size();
     var settings = RewardTrainer.Settings.of(bootstrap).withLimits(total, Long.MAX_VALUE);
 
     var zombieOut = dir.resolve("zombie");
@@ -76,8 +78,8 @@ class OneRewardTrainerPerRunTest {
       var zombieRun = executor.submit(zombie::run);
       zombieLog.await("reward-trainer: published RM v2 ", WAIT);
 
-      // another run's directory is refused, and so is this run's with another key; neither
-      // fences the trainer at work
+      // another run's directory is refused, and so is this run's with another key or a damaged
+      // copy; none fences the trainer at work
       var stranger =
           new RewardTrainer(config, settings, sft, null, strangerOut, true, new Watch().writer());
       var refusal = executor.submit(stranger::run);
@@ -103,6 +105,17 @@ class OneRewardTrainerPerRunTest {
           .isInstanceOf(InputError.class)
           .hasMessageContaining("signed its reward models with key")
           .hasMessageContaining("resume with the same --signing-key");
+      var damaged = TinyRun.copy(zombieOut, dir.resolve("damaged"));
+      Files.delete(damaged.resolve("applied-comparisons.txt"));
+      var damagedRun =
+          executor.submit(
+              new RewardTrainer(config, settings, sft, null, damaged, true, new Watch().writer())
+                  ::run);
+      assertThatThrownBy(() -> damagedRun.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .hasMessageContaining("exactly-once cannot be checked");
+      SimulatedComparisons.produce(bootstrap, second);
+      zombieLog.await("reward-trainer: RM v4 after", WAIT); // not fenced: it publishes on
 
       // the same run resumed elsewhere, from a copy of its checkpoint
       var takeoverOut = TinyRun.copy(zombieOut, dir.resolve("takeover"));
@@ -110,9 +123,9 @@ class OneRewardTrainerPerRunTest {
       var takeover =
           new RewardTrainer(config, settings, sft, null, takeoverOut, true, takeoverLog.writer());
       var takeoverRun = executor.submit(takeover::run);
-      takeoverLog.await("reward-trainer: published RM v2 ", WAIT);
+      takeoverLog.await("reward-trainer: published RM v4 ", WAIT);
 
-      SimulatedComparisons.produce(bootstrap, second);
+      SimulatedComparisons.produce(bootstrap, third);
       assertThat(takeoverRun.get(WAIT.toSeconds(), TimeUnit.SECONDS).seen()).isEqualTo(total);
       assertThatThrownBy(() -> zombieRun.get(WAIT.toSeconds(), TimeUnit.SECONDS))
           .isInstanceOf(ExecutionException.class)
@@ -120,23 +133,23 @@ class OneRewardTrainerPerRunTest {
           .isInstanceOf(InputError.class)
           .hasMessageStartingWith("fenced: another reward trainer started on this cluster")
           .hasMessageContaining("rlhf-reward-trainer")
-          .hasMessageContaining("stops without publishing RM v4 (resuming its --out");
-      assertThat(zombieLog.has("reward-trainer: published RM v4 ")).isFalse();
-      assertThat(takeoverLog.has("reward-trainer: published RM v4 ")).isTrue();
+          .hasMessageContaining("stops without publishing RM v6 (resuming its --out");
+      assertThat(zombieLog.has("reward-trainer: published RM v6 ")).isFalse();
+      assertThat(takeoverLog.has("reward-trainer: published RM v6 ")).isTrue();
     } finally {
       zombie.stop();
       executor.shutdownNow();
     }
 
-    // what actors can read (read_committed): the zombie's v0 and v2, the takeover's v2 again and
-    // its v4; the zombie's v4 never
+    // what actors can read (read_committed): the zombie's v0, v2 and v4, the takeover's v4 again
+    // and its v6; the zombie's v6 never
     try (var weights = new TopicTail<>(bootstrap, Topics.REWARD_WEIGHTS, WeightChunk.class)) {
       var versions =
           weights.toEnd(WAIT).stream()
               .filter(c -> c.getChunkIndex() == 0)
               .map(WeightChunk::getVersion)
               .toList();
-      assertThat(versions).containsExactly(0L, 2L, 2L, 4L);
+      assertThat(versions).containsExactly(0L, 2L, 4L, 4L, 6L);
     }
   }
 

@@ -17,6 +17,7 @@ import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.RolloutRecords;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.SigningKeys;
@@ -295,8 +296,7 @@ public final class KafkaRollouts implements RolloutSource {
           config.checkpointEveryUpdates());
     }
     if (saved != null) return resume(saved);
-    var weightsTopic = new TopicPartition(Topics.POLICY_WEIGHTS, 0);
-    if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
+    if (newestPolicyChunk() != null) {
       // actors only ever move to newer versions: a new run's v0 would be ignored next to an old
       // run's vN
       throw new InputError(
@@ -314,9 +314,9 @@ public final class KafkaRollouts implements RolloutSource {
     startProducing();
     // fencing completed every transaction of an earlier learner: one that published while this
     // one started is visible now, and actors would mix its versions with this run's
-    if (consumer.endOffsets(List.of(weightsTopic), settings.kafkaTimeout()).get(weightsTopic) > 0) {
+    if (newestPolicyChunk() != null) {
       throw new InputError(
-          "another learner wrote to "
+          "another learner published on "
               + Topics.POLICY_WEIGHTS
               + " while this one started (it is fenced now and stops): start one learner per"
               + " cluster, or resume that run with its --out");
@@ -518,6 +518,19 @@ public final class KafkaRollouts implements RolloutSource {
       }
       return null;
     }
+  }
+
+  /**
+   * The newest policy chunk committed on the weight topic, or null when it holds none (records of
+   * aborted transactions, which take offsets too, do not count).
+   */
+  private WeightChunk newestPolicyChunk() {
+    return NewestChunk.on(
+        settings.kafka(),
+        Topics.POLICY_WEIGHTS,
+        WeightModel.POLICY,
+        CLIENT_ID + "-run-check",
+        settings.kafkaTimeout());
   }
 
   /** The learner's transactional producer, and what publishes through it. */

@@ -1,5 +1,7 @@
 package io.streamrlhf.learner.stream;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.reward.HeldOutComparisons;
 import io.streamrlhf.learner.reward.OnlineRewardTraining;
@@ -29,6 +31,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -97,10 +100,6 @@ public final class RewardTrainer {
   private static final Duration WAIT_LOG = Duration.ofSeconds(30);
   private static final int SKIPS_PRINTED = 20;
   private static final AvroCodec<Comparison> COMPARISONS = AvroCodec.of(Comparison.class);
-  private static final AvroCodec<WeightChunk> CHUNKS = AvroCodec.of(WeightChunk.class);
-
-  /** Records from the end of the reward-weight topic in which to find its newest version. */
-  private static final int NEWEST_RECORDS = 64;
 
   /**
    * @param kafka the Kafka cluster and how to authenticate to it
@@ -135,14 +134,22 @@ public final class RewardTrainer {
 
   /**
    * What the checkpoint holds for the stream: per partition, the offset of the first comparison not
-   * taken in; how much of the applied-comparison log the checkpoint counts.
+   * taken in; how much of the applied-comparison log the checkpoint counts; the run and the key it
+   * signs with ("" in checkpoints of older builds, which did not record them).
    */
   record SourceState(
       Map<Integer, Long> offsets,
       long appliedLogBytes,
       long appliedCount,
       String run,
-      String signingKey) {}
+      String signingKey) {
+    static SourceState read(JsonNode node) throws IOException {
+      var fields = (ObjectNode) node.deepCopy();
+      for (var key : List.of("run", "signing_key"))
+        if (!fields.hasNonNull(key)) fields.put(key, "");
+      return Json.MAPPER.treeToValue(fields, SourceState.class);
+    }
+  }
 
   /**
    * What a run did, when it stopped; {@code duplicates} are the repeats this process dropped (one
@@ -316,7 +323,7 @@ public final class RewardTrainer {
   }
 
   private void startRun() throws IOException {
-    if (rewardVersionsPublished() > 0) {
+    if (newestRewardChunk() != null) {
       // actors only ever move to newer versions: a new run's v0 would be ignored next to an old
       // run's vN
       throw new InputError(
@@ -328,14 +335,19 @@ public final class RewardTrainer {
               + " holds no checkpoint to resume: resume that run with its --out, or start on a fresh"
               + " cluster (or delete the rlhf.* topics)");
     }
-    // an identifier, not randomness: which run published a version (a resume checks it)
-    run = "rt" + Long.toHexString(System.currentTimeMillis());
+    // which run published a version (a resume checks it): the time, and bits for two started in
+    // the same millisecond
+    run =
+        "rt"
+            + Long.toHexString(System.currentTimeMillis())
+            + "-"
+            + Integer.toHexString(new SecureRandom().nextInt(1 << 16));
     startProducing();
     // fencing completed every transaction of an earlier trainer: one that published while this
     // one started is visible now, and would be mixed with this run's versions
-    if (rewardVersionsPublished() > 0) {
+    if (newestRewardChunk() != null) {
       throw new InputError(
-          "another reward trainer wrote to "
+          "another reward trainer published on "
               + Topics.REWARD_WEIGHTS
               + " while this one started (it is fenced now and stops): start one reward trainer"
               + " per cluster, or resume that run with its --out");
@@ -359,7 +371,7 @@ public final class RewardTrainer {
           outDir
               + " holds no reward-trainer checkpoint (no comparison offsets): choose another --out");
     }
-    return Json.MAPPER.treeToValue(node, SourceState.class);
+    return SourceState.read(node);
   }
 
   /**
@@ -367,11 +379,12 @@ public final class RewardTrainer {
    * one its run signed with, which its actors verify with.
    */
   private WeightSigner signer(SourceState source) {
-    var recorded = source == null ? null : source.signingKey();
-    if (settings.signer() == null
-        && recorded != null
+    var recorded = source == null || source.signingKey().isEmpty() ? null : source.signingKey();
+    if (source != null
+        && settings.signer() == null
         && !Files.exists(outDir.resolve(SigningKeys.PRIVATE_FILE))) {
-      throw new InputError(wrongKey(recorded, "no key pair in " + outDir));
+      // a resume never makes a key: its run signed with one its actors verify
+      throw new InputError(wrongKey(recorded, "no --signing-key and no key pair in " + outDir));
     }
     var chosen = settings.signer() != null ? settings.signer() : SigningKeys.inDirectory(outDir);
     if (recorded != null && !recorded.equals(chosen.keyId())) {
@@ -382,16 +395,15 @@ public final class RewardTrainer {
 
   private String wrongKey(String recorded, String given) {
     return String.format(
-        "the run in %s signed its reward models with key %s, which its actors verify; this resume"
-            + " has %s: resume with the same --signing-key (or the key pair the run created in"
-            + " --out)",
-        outDir, recorded, given);
+        "the run in %s signed its reward models with %s, which its actors verify; this resume has"
+            + " %s: resume with the same --signing-key (or the key pair the run created in --out)",
+        outDir, recorded == null ? "a key its checkpoint does not name" : "key " + recorded, given);
   }
 
   private void resumeRun(SourceState source) throws IOException {
-    run = source.run();
+    run = source.run().isEmpty() ? null : source.run();
     refuseIfAnotherRunPublishes();
-    startProducing();
+    // everything the resume reads is checked before it fences the trainer at work
     var resumed = OnlineRewardTraining.resume(config, sftDir, outDir, out);
     training = resumed;
     applied =
@@ -416,6 +428,7 @@ public final class RewardTrainer {
         resumed.heldOut(),
         resumed.skippedCount(),
         resumed.replaySize());
+    startProducing();
     // the crash may have come between the checkpoint and its publication: publish it again (a
     // reader that has it ignores a version it already holds)
     publish(resumed.version(), resumed.model().snapshot(resumed.steps()));
@@ -456,10 +469,11 @@ public final class RewardTrainer {
     var meta = newest.getMeta();
     var theirRun = meta.get(PublishedWeights.META_RUN);
     var theirKey = meta.get(PublishedWeights.META_SIGNING_KEY);
+    // a run of this build names itself in every version; the key tells only between two unnamed
     boolean ours =
-        theirRun != null && run != null
-            ? run.equals(String.valueOf(theirRun))
-            : signer.keyId().equals(String.valueOf(theirKey));
+        theirRun == null && run == null
+            ? signer.keyId().equals(String.valueOf(theirKey))
+            : String.valueOf(theirRun).equals(String.valueOf(run));
     if (!ours) {
       throw new InputError(
           String.format(
@@ -469,68 +483,24 @@ public final class RewardTrainer {
               Topics.REWARD_WEIGHTS,
               settings.kafka(),
               newest.getVersion(),
-              theirRun != null && run != null
+              theirRun != null
                   ? "run " + theirRun + "'s"
-                  : theirKey == null ? "unsigned" : "signed with key " + theirKey,
-              run != null && theirRun != null ? run : "key " + signer.keyId(),
+                  : run != null
+                      ? "a version no run of this build made"
+                      : theirKey == null ? "unsigned" : "signed with key " + theirKey,
+              run != null ? "run " + run : "key " + signer.keyId(),
               outDir));
     }
   }
 
-  /** Reward-model records committed on the topic: its read_committed end offset. */
-  private long rewardVersionsPublished() {
-    var topic = new TopicPartition(Topics.REWARD_WEIGHTS, 0);
-    return consumer.endOffsets(List.of(topic), settings.kafkaTimeout()).get(topic);
-  }
-
-  /**
-   * The newest committed reward-model chunk on the topic, or null when it holds none: read from a
-   * window before its end (the newest version's chunks are among the last records), widened until
-   * one is found or the window starts at the beginning.
-   *
-   * @throws InputError when the broker does not serve the topic to its end within the timeout
-   */
+  /** The newest reward-model chunk committed on the topic, or null when it holds none. */
   private WeightChunk newestRewardChunk() {
-    var topic = new TopicPartition(Topics.REWARD_WEIGHTS, 0);
-    try (var reader =
-        new KafkaConsumer<byte[], byte[]>(
-            KafkaClientConfigs.weightsConsumer(settings.kafka(), name + "-run-check"))) {
-      reader.assign(List.of(topic));
-      long end = reader.endOffsets(List.of(topic), settings.kafkaTimeout()).get(topic);
-      long window = NEWEST_RECORDS;
-      long deadline = System.nanoTime() + settings.kafkaTimeout().toNanos();
-      for (long from = end; from > 0; window *= 4) {
-        long to = from;
-        from = Math.max(0, end - window);
-        reader.seek(topic, from);
-        WeightChunk newest = null;
-        // aborted records and transaction markers take offsets but are never returned: read to
-        // the position, not to a count of records
-        while (reader.position(topic, settings.kafkaTimeout()) < to) {
-          if (System.nanoTime() > deadline) {
-            throw new InputError(
-                "cannot read "
-                    + Topics.REWARD_WEIGHTS
-                    + " on "
-                    + settings.kafka()
-                    + " to its end within "
-                    + settings.kafkaTimeout()
-                    + ", to check which run publishes there");
-          }
-          for (var record : reader.poll(POLL)) {
-            if (record.offset() >= to) continue;
-            try {
-              var chunk = CHUNKS.decode(record.value());
-              if (chunk.getModel() == WeightModel.REWARD) newest = chunk;
-            } catch (RuntimeException undecodable) {
-              // not a version anyone takes: it says nothing about who publishes
-            }
-          }
-        }
-        if (newest != null) return newest;
-      }
-      return null;
-    }
+    return NewestChunk.on(
+        settings.kafka(),
+        Topics.REWARD_WEIGHTS,
+        WeightModel.REWARD,
+        name + "-run-check",
+        settings.kafkaTimeout());
   }
 
   private void loop() {
@@ -686,7 +656,12 @@ public final class RewardTrainer {
       throw new UncheckedIOException("cannot write " + applied.file(), e);
     }
     var state =
-        new SourceState(offsets(), applied.bytes(), applied.durableCount(), run, signer.keyId());
+        new SourceState(
+            offsets(),
+            applied.bytes(),
+            applied.durableCount(),
+            run == null ? "" : run,
+            signer.keyId());
     var weights = training.checkpoint(SOURCE_STATE, Json.MAPPER.valueToTree(state));
     checkpointedSeen = training.seen();
     checkpointedSteps = training.steps();
@@ -773,8 +748,7 @@ public final class RewardTrainer {
    * show twice).
    */
   public static List<String> appliedComparisonIds(Path dir) throws IOException {
-    var state =
-        Json.MAPPER.treeToValue(Checkpoint.extras(dir).get(SOURCE_STATE), SourceState.class);
+    var state = SourceState.read(Checkpoint.extras(dir).get(SOURCE_STATE));
     return AppliedIdLog.read(
         dir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
   }
