@@ -186,6 +186,14 @@ final class FeedbackFeed extends VerticleBase {
         var all = new ArrayList<TopicPartition>();
         for (var p : c.partitionsFor(topic, OFFSETS))
           all.add(new TopicPartition(p.topic(), p.partition()));
+        if (all.isEmpty()) {
+          // not cached: the next round asks again, once the topics are provisioned
+          throw new IllegalStateException(
+              topic
+                  + " does not exist on "
+                  + kafka
+                  + ": provision the loop's topics (rlhf broker does)");
+        }
         var added = new ArrayList<>(all);
         added.removeAll(c.assignment());
         if (!added.isEmpty()) {

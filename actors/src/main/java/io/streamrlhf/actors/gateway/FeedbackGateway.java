@@ -91,6 +91,9 @@ public final class FeedbackGateway extends VerticleBase {
   /** Whether the feed has read the topics to their end at start ({@link FeedRecords#CAUGHT_UP}). */
   private boolean caughtUp;
 
+  /** The routing-context key {@link #requireToken} sets once a caller showed the API token. */
+  private static final String TOKEN_SHOWN = "rlhf.token-shown";
+
   /** Why the feed's last round failed, while its rounds keep failing; null when reading works. */
   private String readerTrouble;
 
@@ -299,6 +302,7 @@ public final class FeedbackGateway extends VerticleBase {
     } else if (!MessageDigest.isEqual(given, token)) {
       reject(ctx, new Rejection(401, "wrong bearer token"));
     } else {
+      ctx.put(TOKEN_SHOWN, Boolean.TRUE);
       ctx.next();
     }
   }
@@ -324,7 +328,7 @@ public final class FeedbackGateway extends VerticleBase {
                 + Topics.COMPARISONS
                 + " from the beginning, to learn what was already answered; retry in a moment"
                 // the broker's words only to callers who showed the API token
-                + (readerTrouble == null || !ctx.request().path().startsWith("/api/")
+                + (readerTrouble == null || ctx.get(TOKEN_SHOWN) == null
                     ? ""
                     : " (reading fails for now: " + readerTrouble + ")")));
   }

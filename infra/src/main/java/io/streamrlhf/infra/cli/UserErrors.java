@@ -127,9 +127,14 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   private static String kafkaRefusal(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof SslAuthenticationException) {
+        // Kafka's own words are always "SSL handshake failed": the reason is in its causes
+        var root = t;
+        while (root.getCause() != null) root = root.getCause();
         return "the TLS handshake with the Kafka cluster failed: "
             + t.getMessage()
-            + ": check the trust store and the broker's host name in the --kafka-config file";
+            + (root != t && root.getMessage() != null ? " (" + root.getMessage() + ")" : "")
+            + ": check the trust store, the client's certificate and the broker's host name in"
+            + " the --kafka-config file, and that --bootstrap names a TLS listener";
       }
       if (t instanceof AuthenticationException) {
         return "the Kafka cluster refused the login: "

@@ -14,6 +14,7 @@ import io.streamrlhf.learner.stream.RewardTrainer;
 import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
+import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.UndecodableRecordException;
 import io.streamrlhf.schemas.WeightModel;
@@ -259,8 +260,9 @@ public final class LiveLoop {
   }
 
   /**
-   * Every comparison's creation time (epoch ms), in topic order; a repeat of an id read before is
-   * left out, as the trainer drops it.
+   * Every comparison's creation time (epoch ms), in topic order, as the trainer counts them: one it
+   * dead-letters, or a repeat of an id read before, is left out (a repeat of an unusable one, which
+   * the trainer skips again, is left out too: rare, and only a figure moves).
    */
   private static List<Long> comparisonTimes(String bootstrap) {
     var codec = AvroCodec.of(Comparison.class);
@@ -277,7 +279,8 @@ public final class LiveLoop {
         for (var record : consumer.poll(Duration.ofMillis(500))) {
           try {
             var comparison = codec.decode(record.value());
-            if (ids.add(comparison.getComparisonId()))
+            if (RecordChecks.COMPARISON.problem(comparison).isEmpty()
+                && ids.add(comparison.getComparisonId()))
               times.add(comparison.getCreatedAt().toEpochMilli());
           } catch (UndecodableRecordException deadLettered) {
             // the trainer and the gateway dead-lettered it; no figure to take from it

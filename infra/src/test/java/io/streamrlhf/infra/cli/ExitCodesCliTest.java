@@ -181,9 +181,13 @@ class ExitCodesCliTest {
             new org.apache.kafka.common.KafkaException(
                 "Failed to construct kafka consumer",
                 new org.apache.kafka.common.errors.SslAuthenticationException(
-                    "SSL handshake failed")),
-            "rlhf actor: the TLS handshake with the Kafka cluster failed: SSL handshake failed:"
-                + " check the trust store and the broker's host name in the --kafka-config file",
+                    "SSL handshake failed",
+                    new javax.net.ssl.SSLHandshakeException(
+                        "PKIX path building failed: unable to find valid certification path"))),
+            "rlhf actor: the TLS handshake with the Kafka cluster failed: SSL handshake failed"
+                + " (PKIX path building failed: unable to find valid certification path): check"
+                + " the trust store, the client's certificate and the broker's host name in the"
+                + " --kafka-config file, and that --bootstrap names a TLS listener",
             new org.apache.kafka.common.errors.SaslAuthenticationException(
                 "Authentication failed: Invalid username or password"),
             "rlhf actor: the Kafka cluster refused the login: Authentication failed: Invalid"

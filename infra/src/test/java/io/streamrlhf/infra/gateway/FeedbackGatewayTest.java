@@ -599,12 +599,21 @@ class FeedbackGatewayTest {
         assertOneLineReason(
             client.get("/api/requests/next?labeler=alice", TOKEN), 503, "(reading fails for now: ");
       }
-      // a webhook caller has shown no token yet: it is not told the broker's words
-      var webhook = client.post("/webhooks/label-studio", "wrong", "{}");
-      assertThat(webhook.status()).isEqualTo(503);
-      assertThat(webhook.body()).doesNotContain("reading fails");
+      // a webhook caller has shown no token yet: it is not told the broker's words, whatever
+      // path it takes there
+      for (var path : List.of("/webhooks/label-studio", "/api/../webhooks/argilla")) {
+        var webhook = client.post(path, "wrong", "{}");
+        assertThat(webhook.status()).as(path).isEqualTo(503);
+        assertThat(webhook.body()).as(path).doesNotContain("reading fails");
+      }
 
       back = EmbeddedKafka.start(options.withPort(port));
+      // a broker without the loop's topics yet: said, and read once they are made
+      GatewayClient.await(
+          () ->
+              String.valueOf(client.get("/api/status", TOKEN).json().getString("readerError"))
+                  .contains("rlhf.label-requests does not exist"),
+          "the status to say the topics are missing");
       TopicProvisioner.provision(bootstrap, Duration.ofSeconds(30));
       GatewayClient.await(
           () -> client.get("/api/status", TOKEN).json().getBoolean("ready"),
