@@ -29,16 +29,18 @@ import org.apache.kafka.common.resource.ResourceType;
  */
 public enum LoopRole {
   ADMIN(List.of(), List.of(), null),
-  // the learner reads its own prompts on a resume, to check no other run uses the cluster
+  // the learner reads its own prompts on a resume, to check no other run uses the cluster, and
+  // its weight topic at start, to check a new run's is empty
   LEARNER(
-      List.of(Topics.ROLLOUTS, Topics.PROMPTS),
+      List.of(Topics.ROLLOUTS, Topics.PROMPTS, Topics.POLICY_WEIGHTS),
       List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS),
       "rlhf-learner"),
   ACTOR(
       List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS, Topics.REWARD_WEIGHTS),
       List.of(Topics.ROLLOUTS, Topics.LABEL_REQUESTS),
       null),
-  // the reward trainer reads its topic's newest version on a resume, to check whose it is
+  // the reward trainer reads its weight topic at start: a new run's must be empty, a resumed
+  // run's newest version its own
   REWARD_TRAINER(
       List.of(Topics.COMPARISONS, Topics.REWARD_WEIGHTS),
       List.of(Topics.REWARD_WEIGHTS),

@@ -7,6 +7,7 @@ import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.stream.RewardTrainer;
 import io.streamrlhf.learner.train.InputError;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
@@ -113,6 +114,8 @@ class OneRewardTrainerPerRunTest {
                   ::run);
       assertThatThrownBy(() -> damagedRun.get(WAIT.toSeconds(), TimeUnit.SECONDS))
           .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isInstanceOf(Checkpoint.CorruptCheckpointException.class) // exit 2: restore a copy
           .hasMessageContaining("exactly-once cannot be checked");
       SimulatedComparisons.produce(bootstrap, second);
       zombieLog.await("reward-trainer: RM v4 after", WAIT); // not fenced: it publishes on

@@ -101,6 +101,26 @@ class SecuredLoopCliTest {
           .contains("actor-s: applies only policy versions signed by key " + key)
           .noneMatch(l -> l.contains("rejected"));
       assertThat(Checkpoint.trainState(out, TrainState.class).step()).isEqualTo(2);
+
+      // a second run on this cluster: the learner may read its weight topic, and is told it holds
+      // the first run's versions (not that it may not read them)
+      var secondLog = new Watch();
+      var second =
+          secondLog.rlhf(
+              concat(
+                  List.of(
+                      "learner",
+                      "--bootstrap",
+                      bootstrap,
+                      "--kafka-config",
+                      ClientConfigFiles.write(configs, users.user("learner")).toString(),
+                      "--out",
+                      dir.resolve("second").toString()),
+                  common));
+      assertThat(secondLog.exited(second, WAIT)).isTrue();
+      assertThat(second.exitValue()).as(String.join("\n", secondLog.lines())).isEqualTo(2);
+      assertThat(secondLog.lines())
+          .anyMatch(l -> l.contains("already holds an earlier run's weights"));
     }
   }
 

@@ -1,5 +1,6 @@
 package io.streamrlhf.learner.stream;
 
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -42,7 +43,8 @@ final class AppliedIdLog {
    */
   static AppliedIdLog resume(Path file, long bytes, long count) throws IOException {
     if (!Files.exists(file) || Files.size(file) < bytes) {
-      throw new IOException(
+      // part of the checkpoint: the user's to restore from a copy
+      throw new Checkpoint.CorruptCheckpointException(
           file
               + " is shorter than the "
               + bytes
@@ -106,12 +108,13 @@ final class AppliedIdLog {
   static List<String> read(Path file, long bytes, long count) throws IOException {
     var data = Files.readAllBytes(file);
     if (data.length < bytes) {
-      throw new IOException(file + " holds " + data.length + " bytes, its checkpoint " + bytes);
+      throw new Checkpoint.CorruptCheckpointException(
+          file + " holds " + data.length + " bytes, its checkpoint " + bytes);
     }
     var text = new String(data, 0, (int) bytes, StandardCharsets.UTF_8);
     var ids = text.isEmpty() ? List.<String>of() : List.of(text.split("\n"));
     if (ids.size() != count) {
-      throw new IOException(
+      throw new Checkpoint.CorruptCheckpointException(
           file + " holds " + ids.size() + " ids where its checkpoint counts " + count);
     }
     return ids;

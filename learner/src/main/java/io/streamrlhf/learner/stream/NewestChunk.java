@@ -30,7 +30,7 @@ final class NewestChunk {
    * The newest committed chunk of {@code model} on partition 0 of {@code topic} (every version's
    * chunk 0 goes there), or null when it holds none.
    *
-   * @throws InputError when the broker does not serve the topic to its end within {@code timeout}
+   * @throws InputError when the broker serves nothing more of the topic for {@code timeout}
    */
   static WeightChunk on(
       KafkaAccess kafka, String topic, WeightModel model, String clientId, Duration timeout) {
@@ -49,10 +49,21 @@ final class NewestChunk {
         reader.seek(partition, from);
         WeightChunk newest = null;
         // aborted records and markers are never returned: read to the position, not a count
-        while (reader.position(partition, timeout) < to) {
-          if (System.nanoTime() > deadline) {
+        long position;
+        long last = -1;
+        while ((position = reader.position(partition, timeout)) < to) {
+          // a big topic takes long: the bound is on a wait without progress
+          if (position != last) {
+            last = position;
+            deadline = System.nanoTime() + timeout.toNanos();
+          } else if (System.nanoTime() > deadline) {
             throw new InputError(
-                "cannot read " + topic + " on " + kafka + " to its end within " + timeout);
+                "cannot read "
+                    + topic
+                    + " on "
+                    + kafka
+                    + ": the broker served nothing more of it for "
+                    + timeout);
           }
           for (var record : reader.poll(POLL)) {
             if (record.offset() >= to) continue;

@@ -18,6 +18,7 @@ import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.SigningKeys;
+import io.streamrlhf.schemas.signing.WeightSignature;
 import io.streamrlhf.schemas.signing.WeightSigner;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaAccess;
@@ -144,6 +145,10 @@ public final class RewardTrainer {
       String run,
       String signingKey) {
     static SourceState read(JsonNode node) throws IOException {
+      if (node == null || !node.isObject()) {
+        throw new Checkpoint.CorruptCheckpointException(
+            "the reward trainer's stream state in the checkpoint is not an object: " + node);
+      }
       var fields = (ObjectNode) node.deepCopy();
       for (var key : List.of("run", "signing_key"))
         if (!fields.hasNonNull(key)) fields.put(key, "");
@@ -379,7 +384,7 @@ public final class RewardTrainer {
    * one its run signed with, which its actors verify with.
    */
   private WeightSigner signer(SourceState source) {
-    var recorded = source == null || source.signingKey().isEmpty() ? null : source.signingKey();
+    var recorded = source == null ? null : recordedKey(source);
     if (source != null
         && settings.signer() == null
         && !Files.exists(outDir.resolve(SigningKeys.PRIVATE_FILE))) {
@@ -393,6 +398,18 @@ public final class RewardTrainer {
     return chosen;
   }
 
+  /**
+   * The key the run signed with: as its checkpoint records it, or for a run of an older build,
+   * which did not, the public key its first start created in {@code --out} (none when it was given
+   * one).
+   */
+  private String recordedKey(SourceState source) {
+    if (!source.signingKey().isEmpty()) return source.signingKey();
+    var publicFile = outDir.resolve(SigningKeys.PUBLIC_FILE);
+    if (!Files.exists(publicFile)) return null;
+    return WeightSignature.keyId(SigningKeys.readPublic(publicFile));
+  }
+
   private String wrongKey(String recorded, String given) {
     return String.format(
         "the run in %s signed its reward models with %s, which its actors verify; this resume has"
@@ -402,7 +419,6 @@ public final class RewardTrainer {
 
   private void resumeRun(SourceState source) throws IOException {
     run = source.run().isEmpty() ? null : source.run();
-    refuseIfAnotherRunPublishes();
     // everything the resume reads is checked before it fences the trainer at work
     var resumed = OnlineRewardTraining.resume(config, sftDir, outDir, out);
     training = resumed;
@@ -428,7 +444,10 @@ public final class RewardTrainer {
         resumed.heldOut(),
         resumed.skippedCount(),
         resumed.replaySize());
+    refuseIfAnotherRunPublishes();
     startProducing();
+    // and once more: fencing completed every transaction of whoever published meanwhile
+    refuseIfAnotherRunPublishes();
     // the crash may have come between the checkpoint and its publication: publish it again (a
     // reader that has it ignores a version it already holds)
     publish(resumed.version(), resumed.model().snapshot(resumed.steps()));
@@ -459,9 +478,9 @@ public final class RewardTrainer {
 
   /**
    * A resume would fence the reward trainer at work: refuses when the newest reward-model version
-   * on the topic is another run's (its meta names another run; versions of older builds name none,
-   * and are judged by their signing key). A zombie of this run, or a copy of its directory, is this
-   * run.
+   * on the topic is another run's: its meta names another run, or a run of this build finds one
+   * that names none; between a run of an older build and such a version, whose runs name none, the
+   * signing key tells. A zombie of this run, or a copy of its directory, is this run.
    */
   private void refuseIfAnotherRunPublishes() {
     var newest = newestRewardChunk();
@@ -748,7 +767,9 @@ public final class RewardTrainer {
    * show twice).
    */
   public static List<String> appliedComparisonIds(Path dir) throws IOException {
-    var state = SourceState.read(Checkpoint.extras(dir).get(SOURCE_STATE));
+    var node = Checkpoint.extras(dir).get(SOURCE_STATE);
+    if (node == null) throw new InputError(dir + " holds no reward-trainer checkpoint");
+    var state = SourceState.read(node);
     return AppliedIdLog.read(
         dir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
   }
