@@ -18,7 +18,6 @@ import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.WeightChunk;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.SigningKeys;
-import io.streamrlhf.schemas.signing.WeightSignature;
 import io.streamrlhf.schemas.signing.WeightSigner;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaAccess;
@@ -384,7 +383,8 @@ public final class RewardTrainer {
    * one its run signed with, which its actors verify with.
    */
   private WeightSigner signer(SourceState source) {
-    var recorded = source == null ? null : recordedKey(source);
+    // older builds' checkpoints name no key: their versions' key is checked on the topic
+    var recorded = source == null || source.signingKey().isEmpty() ? null : source.signingKey();
     if (source != null
         && settings.signer() == null
         && !Files.exists(outDir.resolve(SigningKeys.PRIVATE_FILE))) {
@@ -396,18 +396,6 @@ public final class RewardTrainer {
       throw new InputError(wrongKey(recorded, "key " + chosen.keyId()));
     }
     return chosen;
-  }
-
-  /**
-   * The key the run signed with: as its checkpoint records it, or for a run of an older build,
-   * which did not, the public key its first start created in {@code --out} (none when it was given
-   * one).
-   */
-  private String recordedKey(SourceState source) {
-    if (!source.signingKey().isEmpty()) return source.signingKey();
-    var publicFile = outDir.resolve(SigningKeys.PUBLIC_FILE);
-    if (!Files.exists(publicFile)) return null;
-    return WeightSignature.keyId(SigningKeys.readPublic(publicFile));
   }
 
   private String wrongKey(String recorded, String given) {
@@ -444,10 +432,10 @@ public final class RewardTrainer {
         resumed.heldOut(),
         resumed.skippedCount(),
         resumed.replaySize());
-    refuseIfAnotherRunPublishes();
+    refuseIfAnotherRunPublishes(false);
     startProducing();
     // and once more: fencing completed every transaction of whoever published meanwhile
-    refuseIfAnotherRunPublishes();
+    refuseIfAnotherRunPublishes(true);
     // the crash may have come between the checkpoint and its publication: publish it again (a
     // reader that has it ignores a version it already holds)
     publish(resumed.version(), resumed.model().snapshot(resumed.steps()));
@@ -482,7 +470,7 @@ public final class RewardTrainer {
    * that names none; between a run of an older build and such a version, whose runs name none, the
    * signing key tells. A zombie of this run, or a copy of its directory, is this run.
    */
-  private void refuseIfAnotherRunPublishes() {
+  private void refuseIfAnotherRunPublishes(boolean fenced) {
     var newest = newestRewardChunk();
     if (newest == null) return;
     var meta = newest.getMeta();
@@ -497,8 +485,8 @@ public final class RewardTrainer {
       throw new InputError(
           String.format(
               "%s on %s: its newest reward model, v%d, is %s, not this run's (%s): another run's"
-                  + " reward trainer publishes there, and resuming %s would fence it; resume on"
-                  + " the cluster this run used, or stop that run first",
+                  + " reward trainer publishes there, and %s; resume on the cluster this run used,"
+                  + " or stop that run first",
               Topics.REWARD_WEIGHTS,
               settings.kafka(),
               newest.getVersion(),
@@ -508,7 +496,9 @@ public final class RewardTrainer {
                       ? "a version no run of this build made"
                       : theirKey == null ? "unsigned" : "signed with key " + theirKey,
               run != null ? "run " + run : "key " + signer.keyId(),
-              outDir));
+              fenced
+                  ? "resuming " + outDir + " fenced it as it published (it stops now)"
+                  : "resuming " + outDir + " would fence it"));
     }
   }
 
