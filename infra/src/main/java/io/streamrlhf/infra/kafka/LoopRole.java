@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.kafka;
 
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -34,7 +35,7 @@ public enum LoopRole {
   LEARNER(
       List.of(Topics.ROLLOUTS, Topics.PROMPTS, Topics.POLICY_WEIGHTS),
       List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS),
-      "rlhf-learner"),
+      KafkaClientConfigs.LEARNER_TRANSACTIONAL_ID),
   ACTOR(
       List.of(Topics.PROMPTS, Topics.POLICY_WEIGHTS, Topics.REWARD_WEIGHTS),
       List.of(Topics.ROLLOUTS, Topics.LABEL_REQUESTS),
@@ -44,7 +45,7 @@ public enum LoopRole {
   REWARD_TRAINER(
       List.of(Topics.COMPARISONS, Topics.REWARD_WEIGHTS),
       List.of(Topics.REWARD_WEIGHTS),
-      "rlhf-reward-trainer"),
+      KafkaClientConfigs.REWARD_TRAINER_TRANSACTIONAL_ID),
   LABELER(List.of(Topics.LABEL_REQUESTS), List.of(Topics.COMPARISONS), null),
   GATEWAY(List.of(Topics.LABEL_REQUESTS, Topics.COMPARISONS), List.of(Topics.COMPARISONS), null);
 

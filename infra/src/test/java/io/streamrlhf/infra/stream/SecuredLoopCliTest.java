@@ -54,21 +54,24 @@ class SecuredLoopCliTest {
               dir.resolve("rm").toString(),
               "--config",
               configFile.toString());
-      var learnerLog = new Watch();
-      var learner =
-          learnerLog.rlhf(
+      // the learner's command on this cluster, logged in as its user, writing to --out
+      var learnerLogin = ClientConfigFiles.write(configs, users.user("learner")).toString();
+      java.util.function.Function<Path, List<String>> learnerCommand =
+          to ->
               concat(
                   List.of(
                       "learner",
                       "--bootstrap",
                       bootstrap,
                       "--kafka-config",
-                      ClientConfigFiles.write(configs, users.user("learner")).toString(),
+                      learnerLogin,
                       "--out",
-                      out.toString(),
+                      to.toString(),
                       "--rollout-wait",
                       "PT2M"),
-                  common));
+                  common);
+      var learnerLog = new Watch();
+      var learner = learnerLog.rlhf(learnerCommand.apply(out));
       var actorLog = new Watch();
       Process actor = null;
       try {
@@ -105,18 +108,7 @@ class SecuredLoopCliTest {
       // a second run on this cluster: the learner may read its weight topic, and is told it holds
       // the first run's versions (not that it may not read them)
       var secondLog = new Watch();
-      var second =
-          secondLog.rlhf(
-              concat(
-                  List.of(
-                      "learner",
-                      "--bootstrap",
-                      bootstrap,
-                      "--kafka-config",
-                      ClientConfigFiles.write(configs, users.user("learner")).toString(),
-                      "--out",
-                      dir.resolve("second").toString()),
-                  common));
+      var second = secondLog.rlhf(learnerCommand.apply(dir.resolve("second")));
       assertThat(secondLog.exited(second, WAIT)).isTrue();
       assertThat(second.exitValue()).as(String.join("\n", secondLog.lines())).isEqualTo(2);
       assertThat(secondLog.lines())

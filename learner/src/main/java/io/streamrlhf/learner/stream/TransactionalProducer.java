@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.stream;
 
 import io.streamrlhf.learner.train.InputError;
+import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -32,10 +33,11 @@ final class TransactionalProducer implements AutoCloseable {
   record Role(String transactionalId, String name) {}
 
   /** Every learner. */
-  static final Role LEARNER = new Role("rlhf-learner", "learner");
+  static final Role LEARNER = new Role(KafkaClientConfigs.LEARNER_TRANSACTIONAL_ID, "learner");
 
   /** Every reward trainer. */
-  static final Role REWARD_TRAINER = new Role("rlhf-reward-trainer", "reward trainer");
+  static final Role REWARD_TRAINER =
+      new Role(KafkaClientConfigs.REWARD_TRAINER_TRANSACTIONAL_ID, "reward trainer");
 
   private final KafkaProducer<byte[], byte[]> producer;
   private final Role role;

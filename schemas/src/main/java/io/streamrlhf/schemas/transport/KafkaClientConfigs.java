@@ -37,6 +37,16 @@ public final class KafkaClientConfigs {
    */
   static final int REQUEST_BYTES = 8 * Topics.MAX_RECORD_BYTES;
 
+  /**
+   * The {@code transactional.id} of every learner: one for the cluster, so a learner that starts
+   * fences the one before it ({@code learner.stream.TransactionalProducer}), and the one ACLs let
+   * only the learner role use ({@code infra.kafka.LoopRole}).
+   */
+  public static final String LEARNER_TRANSACTIONAL_ID = "rlhf-learner";
+
+  /** The same for every reward trainer. */
+  public static final String REWARD_TRAINER_TRANSACTIONAL_ID = "rlhf-reward-trainer";
+
   private KafkaClientConfigs() {}
 
   /** {@link #producer(String, String)} with the cluster's client settings. */
