@@ -33,8 +33,8 @@ public record PublishedWeights(
   public static final String META_LIKELIHOOD_WEIGHT = "likelihood_weight";
 
   /**
-   * The run of the reward trainer that published the version, which a resumed trainer checks is its
-   * own before it fences whoever publishes.
+   * The run of the learner or reward trainer that published the version, which a resume checks is
+   * its own before it fences whoever publishes.
    */
   public static final String META_RUN = "run";
 

@@ -124,7 +124,7 @@ class HeldRolloutsStaleOnResumeTest {
   private static List<String> asks(Watch learner) {
     var ask =
         Pattern.compile(
-            "a rollout of prompt \\w+(:\\d+:\\d+) (sampled by v\\d+) lags its batch by more than"
+            "a rollout of prompt [\\w-]+(:\\d+:\\d+) (sampled by v\\d+) lags its batch by more than"
                 + " max_lag \\d+: prompt asked again (for v\\d+) or newer");
     return learner.lines().stream()
         .map(ask::matcher)

@@ -7,6 +7,7 @@ import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.infra.cli.Rlhf;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.train.InputError;
@@ -97,11 +98,14 @@ class OneLearnerPerRunTest {
       // each states the learner's reward source and SFT reference, which an actor scoring
       // otherwise refuses
       var sftWeights = Checkpoint.weightsSha256(dir.resolve("sft"));
+      var run = runOf(takeoverOut);
       assertThat(chunks)
           .allSatisfy(
               c -> {
                 assertThat(String.valueOf(c.getMeta().get(PublishedWeights.META_REFERENCE_SHA256)))
                     .isEqualTo(sftWeights);
+                assertThat(String.valueOf(c.getMeta().get(PublishedWeights.META_RUN)))
+                    .isEqualTo(run);
                 assertThat(String.valueOf(c.getMeta().get(PublishedWeights.META_REWARD_SOURCE)))
                     .isEqualTo(TinyRun.config(3, 0).reward());
                 assertThat(String.valueOf(c.getMeta().get("sampling_temperature")))
@@ -110,6 +114,78 @@ class OneLearnerPerRunTest {
                     .isEqualTo(Integer.toString(TinyRun.config(3, 0).responsesPerPrompt()));
               });
     }
+  }
+
+  @Test
+  void aResumeOfAnotherRunsDirectoryIsRefusedWithoutFencingTheLearnerAtWork(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    var config = TinyRun.config(2, 0);
+    // another run, on topics since wiped: it checkpointed v0 before it published a prompt, so its
+    // checkpoint names no prompt to look after; with no actor it gives up waiting for rollouts
+    var strangerOut = dir.resolve("stranger");
+    var strangerLog = new Watch();
+    var stranger =
+        learnAsync(
+            config, LoopBroker.fresh(), dir, strangerOut, strangerLog, Duration.ofSeconds(2));
+    assertThat(stranger.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+        .as(String.join("\n", strangerLog.lines()))
+        .hasMessageContaining("gave up after 2 s waiting for rollouts of update 1");
+    var strangerRun = runOf(strangerOut);
+
+    var bootstrap = LoopBroker.fresh();
+    var workerOut = dir.resolve("worker");
+    var workerLog = new Watch();
+    var worker = learnAsync(config, bootstrap, dir, workerOut, workerLog, WAIT);
+    workerLog.await("learner: published policy v0", WAIT);
+    try (var prompts = new TopicTail<>(bootstrap, Topics.PROMPTS, Prompt.class)) {
+      prompts.until(read -> read.size() == 2, "prompt batch 0", WAIT);
+    }
+
+    var resumeLog = new Watch();
+    var refused =
+        learnAsync(config, bootstrap, dir, strangerOut, resumeLog, WAIT)
+            .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    assertThat(refused)
+        .as(String.join("\n", resumeLog.lines()))
+        .isInstanceOf(InputError.class)
+        .hasMessageContaining(
+            "its newest policy, v0, is run " + runOf(workerOut) + "'s, not this run's")
+        .hasMessageContaining("(" + strangerRun + ")")
+        .hasMessageContaining("resuming here would stop its learner");
+
+    // the worker was not fenced: it finishes its run once an actor answers
+    var vertx = ActorNode.newVertx();
+    var node =
+        ActorNode.deploy(
+            vertx,
+            LocalLoop.settings("actor-0", bootstrap, config),
+            RolloutActor.Models.load(
+                dir.resolve("sft"),
+                RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
+            new Watch()::line);
+    try {
+      assertThat(worker.get(WAIT.toSeconds(), TimeUnit.SECONDS))
+          .as(String.join("\n", workerLog.lines()))
+          .isNull();
+    } finally {
+      node.stop();
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+    try (var weights = new TopicTail<>(bootstrap, Topics.POLICY_WEIGHTS, WeightChunk.class)) {
+      var runs =
+          weights.toEnd(WAIT).stream()
+              .filter(c -> c.getChunkIndex() == 0)
+              .map(c -> c.getVersion() + " " + c.getMeta().get(PublishedWeights.META_RUN))
+              .toList();
+      var run = runOf(workerOut);
+      assertThat(runs).containsExactly("0 " + run, "1 " + run, "2 " + run);
+    }
+  }
+
+  /** The run id the checkpoint in {@code out} records. */
+  private static String runOf(Path out) throws Exception {
+    return Checkpoint.extras(out).get(PpoLoop.SOURCE_STATE).get("run_id").asText();
   }
 
   @Test
@@ -159,13 +235,19 @@ class OneLearnerPerRunTest {
    */
   private static CompletableFuture<Throwable> learnAsync(
       PpoConfig config, String bootstrap, Path dir, Path out, Watch log) {
+    return learnAsync(config, bootstrap, dir, out, log, WAIT);
+  }
+
+  /** The same, giving up after {@code rolloutWait} without rollouts. */
+  private static CompletableFuture<Throwable> learnAsync(
+      PpoConfig config, String bootstrap, Path dir, Path out, Watch log, Duration rolloutWait) {
     return CompletableFuture.supplyAsync(
         () -> {
           try {
             KafkaRollouts.learn(
                 config,
                 new KafkaRollouts.Settings(
-                    KafkaAccess.plaintext(bootstrap), WAIT, Duration.ofSeconds(30), null),
+                    KafkaAccess.plaintext(bootstrap), rolloutWait, Duration.ofSeconds(30), null),
                 dir.resolve("sft"),
                 dir.resolve("rm"),
                 out,

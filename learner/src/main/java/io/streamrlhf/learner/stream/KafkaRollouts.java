@@ -31,6 +31,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -308,9 +309,13 @@ public final class KafkaRollouts implements RolloutSource {
               + " holds no checkpoint to resume: resume"
               + " that run with its --out, or start on a fresh cluster (or delete the rlhf.* topics)");
     }
-    // an identifier, not randomness: tells this run's prompts and rollouts from an earlier run's on
-    // the same topics
-    run = "r" + Long.toHexString(System.currentTimeMillis());
+    // tells this run's prompts and rollouts from an earlier run's on the same topics: the time, and
+    // bits for two started in the same millisecond
+    run =
+        "r"
+            + Long.toHexString(System.currentTimeMillis())
+            + "-"
+            + Integer.toHexString(new SecureRandom().nextInt(1 << 16));
     startProducing();
     // fencing completed every transaction of an earlier learner: one that published while this
     // one started is visible now, and actors would mix its versions with this run's
@@ -347,21 +352,8 @@ public final class KafkaRollouts implements RolloutSource {
     }
     var state = State.read(node);
     run = state.runId();
-    // starting to produce fences whatever learner is at work on the cluster: it must be this run's
-    var other = otherRunAfterThisOne(state.promptEnds());
-    if (other != null) {
-      throw new InputError(
-          Topics.PROMPTS
-              + " on "
-              + settings.kafka()
-              + " holds prompts of run "
-              + other
-              + " after this run's ("
-              + run
-              + "): another run uses this cluster, and resuming here would stop its learner;"
-              + " resume this run on the cluster it ran on (or one of its own)");
-    }
-    startProducing(); // fences the learner this one replaces, wherever it runs
+    // everything the resume reads is read before it fences the learner at work: a damaged copy of
+    // the run must not stop a healthy one
     stats = StreamStats.resume(state.stats());
     ledger =
         RolloutLedger.fromJson(
@@ -370,6 +362,11 @@ public final class KafkaRollouts implements RolloutSource {
     applied =
         AppliedIdLog.resume(
             outDir.resolve(APPLIED_FILE), state.appliedLogBytes(), state.appliedCount());
+    // starting to produce fences whatever learner is at work on the cluster: it must be this run's
+    refuseIfAnotherRun(state.promptEnds(), false);
+    startProducing(); // fences the learner this one replaces, wherever it runs
+    // and once more: fencing completed every transaction of a learner that published meanwhile
+    refuseIfAnotherRun(state.promptEnds(), true);
     readTo = new TreeMap<>(state.readTo());
     askedBefore = Map.copyOf(state.askedAgain());
     askedAgain.putAll(askedBefore);
@@ -458,6 +455,50 @@ public final class KafkaRollouts implements RolloutSource {
         + ".."
         + (published - 1)
         + " published again";
+  }
+
+  /**
+   * Refuses a resume when another run's learner publishes on the cluster: the newest policy version
+   * names another run (versions of older builds name none), or a prompt after this run's last one
+   * is another run's. A zombie of this run, or a copy of its directory, is this run.
+   */
+  private void refuseIfAnotherRun(Map<Integer, Long> promptEnds, boolean fenced) {
+    String where;
+    var newest = newestPolicyChunk();
+    Object newestRun = newest == null ? null : newest.getMeta().get(PublishedWeights.META_RUN);
+    if (newestRun != null && !newestRun.toString().equals(run)) {
+      where =
+          Topics.POLICY_WEIGHTS
+              + " on "
+              + settings.kafka()
+              + ": its newest policy, v"
+              + newest.getVersion()
+              + ", is run "
+              + newestRun
+              + "'s, not this run's ("
+              + run
+              + ")";
+    } else {
+      // a checkpoint written before the run's first prompts names no prompt end: nothing to check
+      var other = otherRunAfterThisOne(promptEnds);
+      if (other == null) return;
+      where =
+          Topics.PROMPTS
+              + " on "
+              + settings.kafka()
+              + " holds prompts of run "
+              + other
+              + " after this run's ("
+              + run
+              + ")";
+    }
+    throw new InputError(
+        where
+            + ": another run uses this cluster, and "
+            + (fenced
+                ? "resuming here fenced its learner as it published (it stops now)"
+                : "resuming here would stop its learner")
+            + "; resume this run on the cluster it ran on (or one of its own)");
   }
 
   /**
@@ -595,6 +636,7 @@ public final class KafkaRollouts implements RolloutSource {
     long version = checkpointed.version();
     var meta = new HashMap<>(terms);
     meta.put(PublishedWeights.META_MODEL_CONFIG, modelConfig.toJson());
+    meta.put(PublishedWeights.META_RUN, run); // a resume checks the newest version is its run's
     // the SHA-256 the checkpoint computed as it wrote these bytes: not hashed again (the frame,
     // the same bytes, is built here)
     var snapshot =

@@ -184,9 +184,8 @@ public final class KafkaClientConfigs {
   public static Map<String, Object> weightsConsumer(String bootstrapServers, String clientId) {
     var c = baseConsumer(bootstrapServers, clientId);
     // At most two record batches per partition and fetch (baseConsumer's limit): the partitions of
-    // a
-    // backlog are read in step, a version or two apart at most, which the assembler's three partial
-    // versions absorb; one fetch still brings a batch of every partition.
+    // a backlog are read in step, a version or two apart at most, which the assembler's three
+    // partial versions absorb; one fetch still brings a batch of every partition.
     c.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 16 * Topics.MAX_RECORD_BYTES);
     c.put(ConsumerConfig.RECEIVE_BUFFER_CONFIG, -1); // autotuned, not Kafka's fixed 64 KiB
     c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 64);
