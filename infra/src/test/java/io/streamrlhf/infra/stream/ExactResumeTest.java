@@ -3,11 +3,9 @@ package io.streamrlhf.infra.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.actors.ActorNode;
-import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.ppo.GoldProxyCurve;
 import io.streamrlhf.learner.ppo.PpoLoop;
-import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.model.Gpt;
@@ -54,14 +52,7 @@ class ExactResumeTest {
     var configFile = dir.resolve("settings").resolve(ConfigLoader.FILE_NAME);
     var resumed = dir.resolve("resumed");
     var vertx = ActorNode.newVertx();
-    var node =
-        ActorNode.deploy(
-            vertx,
-            LocalLoop.settings("actor-0", bootstrap, config),
-            RolloutActor.Models.load(
-                dir.resolve("sft"),
-                RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
-            new Watch()::line);
+    var node = TinyRun.actor(vertx, bootstrap, dir, config, new Watch()::line);
     try {
       // update 3 is computed (from prompt batch 2), its checkpoint half written: then the halt
       var first = new Watch();

@@ -46,14 +46,7 @@ class LearnerCrashTest {
     var out = dir.resolve("ppo");
     var vertx = ActorNode.newVertx();
     var actorLog = new Watch();
-    var node =
-        ActorNode.deploy(
-            vertx,
-            LocalLoop.settings("actor-0", bootstrap, config),
-            RolloutActor.Models.load(
-                dir.resolve("sft"),
-                RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
-            actorLog::line);
+    var node = TinyRun.actor(vertx, bootstrap, dir, config, actorLog::line);
     try {
       var first = new Watch();
       var killed = learner(bootstrap, dir, configFile, out, false, first);

@@ -3,12 +3,10 @@ package io.streamrlhf.infra.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.actors.ActorNode;
-import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.infra.cli.Rlhf;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
-import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.stream.KafkaRollouts;
 import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.learner.train.TrainState;
@@ -60,14 +58,7 @@ class OneLearnerPerRunTest {
     takeoverLog.await("learner: resumed run", WAIT);
 
     var vertx = ActorNode.newVertx();
-    var node =
-        ActorNode.deploy(
-            vertx,
-            LocalLoop.settings("actor-0", bootstrap, config),
-            RolloutActor.Models.load(
-                dir.resolve("sft"),
-                RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
-            new Watch()::line);
+    var node = TinyRun.actor(vertx, bootstrap, dir, config, new Watch()::line);
     try {
       var fenced = zombie.get(WAIT.toSeconds(), TimeUnit.SECONDS);
       assertThat(fenced).isInstanceOf(InputError.class);
@@ -156,14 +147,7 @@ class OneLearnerPerRunTest {
 
     // the worker was not fenced: it finishes its run once an actor answers
     var vertx = ActorNode.newVertx();
-    var node =
-        ActorNode.deploy(
-            vertx,
-            LocalLoop.settings("actor-0", bootstrap, config),
-            RolloutActor.Models.load(
-                dir.resolve("sft"),
-                RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
-            new Watch()::line);
+    var node = TinyRun.actor(vertx, bootstrap, dir, config, new Watch()::line);
     try {
       assertThat(worker.get(WAIT.toSeconds(), TimeUnit.SECONDS))
           .as(String.join("\n", workerLog.lines()))

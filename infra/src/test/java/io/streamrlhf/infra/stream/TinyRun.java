@@ -1,19 +1,24 @@
 package io.streamrlhf.infra.stream;
 
+import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.RolloutActor;
 import io.streamrlhf.infra.chaos.TinyModels;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.ppo.RewardSource;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.SplitMix64;
+import io.vertx.core.Vertx;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Fixtures of the streaming tests: an SFT and a reward-model checkpoint of a very small model, and
@@ -72,6 +77,20 @@ final class TinyRun {
                 dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString()));
     args.addAll(List.of(more));
     return args;
+  }
+
+  /**
+   * Deploys actor {@code actor-0} on {@code vertx} against {@code bootstrap}, with the checkpoints
+   * in {@code dir} and the reward {@code config} names.
+   */
+  static ActorNode actor(
+      Vertx vertx, String bootstrap, Path dir, PpoConfig config, Consumer<String> log) {
+    return ActorNode.deploy(
+        vertx,
+        LocalLoop.settings("actor-0", bootstrap, config),
+        RolloutActor.Models.load(
+            dir.resolve("sft"), RewardSource.of(config.reward(), dir.resolve("rm"))::loadUnchecked),
+        log);
   }
 
   /** A copy of a run's output directory, as another machine's disk would hold it. */
