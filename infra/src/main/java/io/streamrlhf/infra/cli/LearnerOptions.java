@@ -83,34 +83,7 @@ final class LearnerOptions {
    * @throws UserError when another learner holds --out
    */
   OutputLock start(PpoConfig config, PrintWriter log) {
-    OutputLock lock;
-    try {
-      lock = OutputLock.acquire(stage.out);
-    } catch (OutputLock.HeldException e) {
-      throw new UserError(
-          "--out "
-              + stage.out
-              + " is in use by another learner ("
-              + e.holder()
-              + " holds "
-              + OutputLock.FILE
-              + "): one learner per output directory; stop it, or choose another --out");
-    } catch (IOException e) {
-      // with its cause: a read-only or full disk is the machine's failure (exit 4), as for stages
-      throw new UserError(
-          "cannot lock --out " + stage.out + " (" + e + "): choose another --out", e);
-    }
-    try {
-      stage.start(config, log);
-    } catch (RuntimeException e) {
-      try {
-        lock.close();
-      } catch (IOException ignored) {
-        // the start already failed; that is what the user sees
-      }
-      throw e;
-    }
-    return lock;
+    return stage.start(config, log, "learner");
   }
 
   /** The --preset named, or null. */

@@ -105,9 +105,9 @@ final class PretrainCommand implements Callable<Integer> {
         throw new UserError(e.getMessage(), e);
       }
     }
-    stage.start(config, out);
     Pretraining.Result result;
-    try (var notice = StopNotice.register("pretrain", stage.out, spec.commandLine().getErr())) {
+    try (var lock = stage.start(config, out);
+        var notice = StopNotice.register("pretrain", stage.out, spec.commandLine().getErr())) {
       result = Pretraining.run(config, stage.out, stage.resume, out);
     }
     out.printf(

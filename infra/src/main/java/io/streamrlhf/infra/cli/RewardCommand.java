@@ -51,8 +51,8 @@ final class RewardCommand implements Callable<Integer> {
     StageOptions.requireCheckpoint("--sft", sft, "sft");
     stage.input("--sft", sft); // its samples are ranked and its likelihood is in the score
     var out = spec.commandLine().getOut();
-    stage.start(config, out);
-    try (var notice = StopNotice.register("reward", stage.out, spec.commandLine().getErr())) {
+    try (var lock = stage.start(config, out);
+        var notice = StopNotice.register("reward", stage.out, spec.commandLine().getErr())) {
       RewardStage.run(config, sft, stage.out, stage.resume, out);
     }
     return 0;

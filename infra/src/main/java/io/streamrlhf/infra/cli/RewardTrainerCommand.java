@@ -104,37 +104,38 @@ final class RewardTrainerCommand implements Callable<Integer> {
           "rlhf reward-trainer: --rm is ignored on --resume: the run continues its checkpoint%n");
     }
     BrokerCheck.require(kafka);
-    stage.start(config, out);
-    TopicProvisioner.provisionAllButPrompts(kafka, Duration.ofSeconds(60));
-    var settings =
-        RewardTrainer.Settings.of(kafka)
-            .withSigner(signer)
-            .withLimits(
-                maxComparisons != null ? maxComparisons : Long.MAX_VALUE,
-                untilVersion != null ? untilVersion : Long.MAX_VALUE);
-    var trainer =
-        new RewardTrainer(
-            config, settings, sft, stage.resume ? null : rm, stage.out, stage.resume, out);
-    var onTerm =
-        new Thread(
-            () -> {
-              trainer.stop();
-              try {
-                trainer.awaitFinished(STOP_WAIT);
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-            },
-            "rlhf-reward-trainer-shutdown");
-    Runtime.getRuntime().addShutdownHook(onTerm);
-    try {
-      trainer.run();
-      return 0;
-    } finally {
+    try (var lock = stage.start(config, out, "reward trainer")) {
+      TopicProvisioner.provisionAllButPrompts(kafka, Duration.ofSeconds(60));
+      var settings =
+          RewardTrainer.Settings.of(kafka)
+              .withSigner(signer)
+              .withLimits(
+                  maxComparisons != null ? maxComparisons : Long.MAX_VALUE,
+                  untilVersion != null ? untilVersion : Long.MAX_VALUE);
+      var trainer =
+          new RewardTrainer(
+              config, settings, sft, stage.resume ? null : rm, stage.out, stage.resume, out);
+      var onTerm =
+          new Thread(
+              () -> {
+                trainer.stop();
+                try {
+                  trainer.awaitFinished(STOP_WAIT);
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              },
+              "rlhf-reward-trainer-shutdown");
+      Runtime.getRuntime().addShutdownHook(onTerm);
       try {
-        Runtime.getRuntime().removeShutdownHook(onTerm);
-      } catch (IllegalStateException shuttingDown) {
-        // SIGTERM: the hook is running and waits for the checkpoint run() just wrote
+        trainer.run();
+        return 0;
+      } finally {
+        try {
+          Runtime.getRuntime().removeShutdownHook(onTerm);
+        } catch (IllegalStateException shuttingDown) {
+          // SIGTERM: the hook is running and waits for the checkpoint run() just wrote
+        }
       }
     }
   }

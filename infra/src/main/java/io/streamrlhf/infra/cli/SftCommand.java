@@ -43,9 +43,9 @@ final class SftCommand implements Callable<Integer> {
     var config = stage.config(SftConfig.defaults(), List.of());
     StageOptions.requireCheckpoint("--base", base, "pretrain");
     var out = spec.commandLine().getOut();
-    stage.start(config, out);
     SupervisedFineTuning.Result result;
-    try (var notice = StopNotice.register("sft", stage.out, spec.commandLine().getErr())) {
+    try (var lock = stage.start(config, out);
+        var notice = StopNotice.register("sft", stage.out, spec.commandLine().getErr())) {
       result = SupervisedFineTuning.run(config, base, stage.out, stage.resume, out);
     }
     out.printf(

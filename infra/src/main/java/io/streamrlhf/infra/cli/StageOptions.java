@@ -8,6 +8,7 @@ import io.streamrlhf.learner.config.StageConfig;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.model.checkpoint.OutputLock;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -29,7 +30,7 @@ import picocli.CommandLine.Option;
  * <p>The --out/--resume rule, the same for every stage: a run starts only in an --out that holds no
  * checkpoint and no other program's or stage's config.json, and --resume continues only the
  * checkpoint of the same stage in --out; anything else is the user's mistake, refused before a file
- * is written.
+ * is written. A run locks --out while it writes there, so a second one is refused.
  */
 final class StageOptions {
   @Option(
@@ -248,10 +249,47 @@ final class StageOptions {
   }
 
   /**
-   * Prints the effective config and saves it as --out's config.json, with the inputs given to
-   * {@link #input}: the start of a run.
+   * Locks --out for this run ({@link OutputLock}), then prints the effective config and saves it as
+   * --out's config.json, with the inputs given to {@link #input}: the start of a run. The caller
+   * holds the lock until the run ends: a second run into the same --out would mix its checkpoints
+   * and config with this one's.
+   *
+   * @param writer what the run is, for the refusal of a second one ("learner", "sft run")
+   * @throws UserError when another process holds --out
    */
-  void start(StageConfig config, PrintWriter log) {
+  OutputLock start(StageConfig config, PrintWriter log, String writer) {
+    OutputLock lock;
+    try {
+      lock = OutputLock.acquire(out);
+    } catch (OutputLock.HeldException e) {
+      throw new UserError(
+          String.format(
+              "--out %s is in use by another %s (%s holds %s): one %s per output directory; stop"
+                  + " it, or choose another --out",
+              out, writer, e.holder(), OutputLock.FILE, writer));
+    } catch (IOException e) {
+      // with its cause: a read-only or full disk is the machine's failure (exit 4)
+      throw new UserError("cannot lock --out " + out + " (" + e + "): choose another --out", e);
+    }
+    try {
+      save(config, log);
+    } catch (RuntimeException e) {
+      try {
+        lock.close();
+      } catch (IOException ignored) {
+        // the start already failed; that is what the user sees
+      }
+      throw e;
+    }
+    return lock;
+  }
+
+  /** {@link #start} for a stage named by its config: "another sft run". */
+  OutputLock start(StageConfig config, PrintWriter log) {
+    return start(config, log, config.stageName() + " run");
+  }
+
+  private void save(StageConfig config, PrintWriter log) {
     log.println(ConfigLoader.describe(config));
     log.flush();
     try {

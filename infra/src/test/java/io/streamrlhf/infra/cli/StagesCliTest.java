@@ -13,6 +13,7 @@ import io.streamrlhf.learner.ppo.RunIdentity;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.model.checkpoint.OutputLock;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -183,6 +184,31 @@ class StagesCliTest {
     var again = run(tinyPretrain(stopped));
     assertThat(again.exitCode()).as(again.err()).isZero();
     assertThat(stopped.resolve("latest.json")).exists();
+  }
+
+  @Test
+  void aSecondRunIntoAnOutInUseIsRefusedBeforeWriting() throws Exception {
+    // a pretrain run that has started (config.json written, no checkpoint yet) and holds the lock
+    var busy = Files.createDirectories(dir.resolve("busy"));
+    Files.copy(base.resolve("config.json"), busy.resolve("config.json"));
+    var config = Files.readString(busy.resolve("config.json"));
+    try (var first = OutputLock.acquire(busy)) {
+      var second = run(tinyPretrain(busy));
+      assertThat(second.exitCode()).isEqualTo(2);
+      assertThat(second.err().strip())
+          .isEqualTo(
+              "rlhf pretrain: --out "
+                  + busy
+                  + " is in use by another pretrain run (this process holds "
+                  + OutputLock.FILE
+                  + "): one pretrain run per output directory; stop it, or choose another --out");
+      assertThat(Files.readString(busy.resolve("config.json"))).isEqualTo(config);
+      assertThat(busy.resolve("latest.json")).doesNotExist();
+    }
+    // once the first run is over, the same command starts it again
+    var again = run(tinyPretrain(busy));
+    assertThat(again.exitCode()).as(again.err()).isZero();
+    assertThat(busy.resolve("latest.json")).exists();
   }
 
   @Test
@@ -556,7 +582,8 @@ class StagesCliTest {
       assertThat(left.map(p -> p.getFileName().toString()))
           .as(
               "step 3's directory and the pointer's temporary file are gone, their space given back")
-          .containsExactlyInAnyOrder("config.json", "latest.json", "step-000001", "step-000002");
+          .containsExactlyInAnyOrder(
+              "config.json", "latest.json", "step-000001", "step-000002", OutputLock.FILE);
     }
     var resumed = run(more.toArray(String[]::new));
     assertThat(resumed.exitCode()).as(resumed.err()).isZero();
