@@ -4,6 +4,7 @@ import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.OnlineRewardConfig;
@@ -244,6 +245,45 @@ class StreamCliTest {
                   + "): resume with the run's own values, or start a new run in another --out");
       assertThat(out.resolve("config.json")).as("refused before writing").doesNotExist();
     }
+  }
+
+  @Test
+  void anOlderCheckpointsIdentityWithoutATemperatureIsComparedOnTheRest(@TempDir Path dir)
+      throws Exception {
+    var sft = checkpoint(dir.resolve("sft"), "sft", null);
+    var rm = checkpoint(dir.resolve("rm"), "reward", null);
+    var run = PpoConfig.defaults();
+    var extra = JsonNodeFactory.instance.objectNode();
+    extra.putObject(PpoLoop.SOURCE_STATE);
+    // saved before the temperature was part of a run's identity
+    var identity = (ObjectNode) Json.MAPPER.valueToTree(RunIdentity.of(run));
+    identity.remove("sampling_temperature");
+    extra.set("identity", identity);
+    var out = checkpoint(dir.resolve("ppo"), "ppo", extra);
+    var changed =
+        run(
+            "ppo",
+            "--sft",
+            sft.toString(),
+            "--rm",
+            rm.toString(),
+            "--out",
+            out.toString(),
+            "--resume",
+            "--set",
+            "seed=" + (run.seed() + 1),
+            "--set",
+            "sampling_temperature=" + run.samplingTemperature() / 2);
+    assertThat(changed.exitCode()).as(changed.err()).isEqualTo(2);
+    assertThat(changed.err().strip())
+        .isEqualTo(
+            "rlhf ppo: --resume: cannot resume the run in "
+                + out
+                + " with other settings that define its data (seed "
+                + run.seed()
+                + " -> "
+                + (run.seed() + 1)
+                + "): resume with the run's own values, or start a new run in another --out");
   }
 
   @Test

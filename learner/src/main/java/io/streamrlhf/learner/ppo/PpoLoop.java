@@ -283,8 +283,7 @@ public final class PpoLoop {
       throws IOException {
     var node = extra.get(RunIdentity.KEY);
     if (node == null) return;
-    var changes =
-        Json.MAPPER.treeToValue(node, RunIdentity.class).changesIn(RunIdentity.of(config));
+    var changes = RunIdentity.read(node).changesIn(RunIdentity.of(config));
     if (!changes.isEmpty()) {
       throw new InputError(
           "cannot resume the run in "

@@ -1,5 +1,7 @@
 package io.streamrlhf.learner.ppo;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
@@ -41,6 +43,8 @@ public record RunIdentity(
   /** The train-state extras key. */
   static final String KEY = "identity";
 
+  private static final String TEMPERATURE = "sampling_temperature";
+
   public static RunIdentity of(PpoConfig config) {
     return new RunIdentity(
         config.seed(),
@@ -56,9 +60,17 @@ public record RunIdentity(
    */
   public static Optional<RunIdentity> of(Path dir) throws IOException {
     var node = Checkpoint.extras(dir).get(KEY);
-    return node == null
-        ? Optional.empty()
-        : Optional.of(Json.MAPPER.treeToValue(node, RunIdentity.class));
+    return node == null ? Optional.empty() : Optional.of(read(node));
+  }
+
+  /** The identity a checkpoint's extras hold under {@link #KEY}. */
+  static RunIdentity read(JsonNode node) throws IOException {
+    // checkpoints saved before the temperature was stored hold none: it is not compared
+    if (node.has(TEMPERATURE)) return Json.MAPPER.treeToValue(node, RunIdentity.class);
+    var fields = ((ObjectNode) node.deepCopy()).put(TEMPERATURE, 1.0); // a stand-in, dropped below
+    var read = Json.MAPPER.treeToValue(fields, RunIdentity.class);
+    return new RunIdentity(
+        read.seed, read.promptsPerBatch, read.responsesPerPrompt, read.reward, null);
   }
 
   /** Each setting {@code other} changes, as {@code key was → now}, in config-key spelling. */
