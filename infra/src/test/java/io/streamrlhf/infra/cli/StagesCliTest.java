@@ -445,6 +445,22 @@ class StagesCliTest {
   }
 
   /** {@code rlhf reward} of the SFT model in {@code sftDir} on 8 + 4 prompts into {@code out}. */
+  @Test
+  void aRewardResumeOnDamagedRankedSetsSaysSoInOneLine() throws Exception {
+    var out = dir.resolve("rm-damaged");
+    copyTree(rm, out);
+    var sets = out.resolve("ranked-sets.json");
+    var bytes = Files.readAllBytes(sets);
+    Files.write(sets, java.util.Arrays.copyOf(bytes, bytes.length / 2));
+    var resumed = run(tinyReward(sft, out, "--resume"));
+    assertThat(resumed.exitCode()).isEqualTo(2);
+    assertThat(resumed.err().strip())
+        .startsWith("rlhf reward: " + sets + " is damaged (")
+        .endsWith(
+            "): the reward run's ranked sets cannot be read: restore the checkpoint from a copy")
+        .doesNotContain("\n");
+  }
+
   private static String[] tinyReward(Path sftDir, Path out, String... more) {
     var args =
         new ArrayList<>(

@@ -1,5 +1,7 @@
 package io.streamrlhf.learner.reward;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -45,7 +47,24 @@ public record RewardData(
     Json.writeAtomically(this, dir.resolve(FILE_NAME));
   }
 
+  /**
+   * The data of the reward run in {@code dir}.
+   *
+   * @throws Checkpoint.CorruptCheckpointException when the file does not parse: part of the
+   *     checkpoint, damaged
+   */
   public static RewardData read(Path dir) throws IOException {
-    return Json.MAPPER.readValue(dir.resolve(FILE_NAME).toFile(), RewardData.class);
+    var file = dir.resolve(FILE_NAME);
+    try {
+      return Json.MAPPER.readValue(file.toFile(), RewardData.class);
+    } catch (JsonProcessingException e) {
+      throw new Checkpoint.CorruptCheckpointException(
+          file
+              + " is damaged ("
+              + e.getOriginalMessage().lines().findFirst().orElse("")
+              + ", line "
+              + (e.getLocation() == null ? "?" : e.getLocation().getLineNr())
+              + "): the reward run's ranked sets cannot be read");
+    }
   }
 }
