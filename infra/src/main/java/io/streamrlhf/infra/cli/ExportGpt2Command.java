@@ -49,6 +49,8 @@ final class ExportGpt2Command implements Callable<Integer> {
       if (Files.exists(out.resolve(name)))
         throw new UserError("--out " + out + " already holds " + name + ": choose another --out");
     }
+    // a checkpoint's pruning would take it with its step directories
+    TaskFiles.requireOutsideCheckpoints(out, out.toAbsolutePath().normalize());
     StageOptions.requireWritable(out);
     try (var gpt = Checkpoint.loadModel(model)) {
       Gpt2Weights.write(gpt, out);

@@ -71,6 +71,10 @@ final class StageOptions {
     if (Files.exists(out) && !Files.isDirectory(out)) {
       throw new UserError("--out " + out + " is a file: give a directory");
     }
+    // inside another run's checkpoint, a resume of that run would prune it with its step
+    // directories
+    var parent = out.toAbsolutePath().normalize().getParent();
+    if (parent != null) TaskFiles.requireOutsideCheckpoints(out, parent);
     if (resume && !Checkpoint.exists(out)) {
       throw new UserError(
           "--resume: " + out + " holds no checkpoint to continue; drop --resume to start afresh");

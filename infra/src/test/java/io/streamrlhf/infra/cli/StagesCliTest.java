@@ -212,6 +212,27 @@ class StagesCliTest {
   }
 
   @Test
+  void anOutInsideACheckpointIsRefusedWhereItsPruningWouldDeleteIt() {
+    var absoluteBase = base.toAbsolutePath().normalize();
+    var next = base.resolve("step-000003");
+    var stage = run(tinyPretrain(next));
+    assertThat(stage.exitCode()).isEqualTo(2);
+    assertThat(stage.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --out "
+                + next
+                + " is inside the checkpoint in "
+                + absoluteBase
+                + ": choose an --out outside it");
+    assertThat(next).doesNotExist();
+    var step = base.resolve("step-000002");
+    var export = run("export-gpt2", "--model", base.toString(), "--out", step.toString());
+    assertThat(export.exitCode()).isEqualTo(2);
+    assertThat(export.err()).contains("is inside the checkpoint in " + absoluteBase);
+    assertThat(step.resolve("model.safetensors")).doesNotExist();
+  }
+
+  @Test
   void anOutHoldingAnotherStagesCheckpointIsNamedForWhatItHolds() {
     var run = run("sft", "--base", base.toString(), "--out", base.toString());
     assertThat(run.exitCode()).isEqualTo(2);
