@@ -9,8 +9,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 
@@ -86,7 +91,7 @@ final class TaskFiles {
       try {
         write.run();
       } catch (IOException e) {
-        throw new IOException("cannot write " + file + ": " + e.getMessage(), e);
+        throw new IOException("cannot write " + file + ": " + reason(e), e);
       }
     }
 
@@ -144,8 +149,22 @@ final class TaskFiles {
       partial.toFile().deleteOnExit(); // a run stopped by a signal leaves no partial file behind
       return new Output(target, partial, Files.newBufferedWriter(partial, StandardCharsets.UTF_8));
     } catch (IOException e) {
-      throw new UserError("cannot write " + out + ": " + e.getMessage(), e);
+      throw new UserError("cannot write " + out + ": " + reason(e), e);
     }
+  }
+
+  /**
+   * What went wrong, in words: the JDK's file-system exceptions often carry only the file's name.
+   */
+  static String reason(IOException e) {
+    if (!(e instanceof FileSystemException fs) || fs.getReason() != null) return e.getMessage();
+    String why;
+    if (e instanceof FileAlreadyExistsException) why = "exists, and is not a directory";
+    else if (e instanceof AccessDeniedException) why = "permission denied";
+    else if (e instanceof NoSuchFileException) why = "no such file or directory";
+    else if (e instanceof NotDirectoryException) why = "not a directory";
+    else return e.getMessage();
+    return fs.getFile() + ": " + why;
   }
 
   /**

@@ -123,6 +123,21 @@ class TasksCliTest {
   }
 
   @Test
+  void anOutThatCannotBeMadeSaysWhy() throws Exception {
+    var file = Files.writeString(dir.resolve("a-file"), "x\n");
+    var under = file.resolve("eval.jsonl");
+    assertThat(rlhf("tasks", "eval-set", "--out", under.toString())).isEqualTo(2);
+    assertThat(err.toString().strip())
+        .isEqualTo(
+            "rlhf tasks eval-set: cannot write "
+                + under
+                + ": "
+                + file.toAbsolutePath()
+                + ": exists, and is not a directory");
+    assertThat(Files.readString(file)).isEqualTo("x\n");
+  }
+
+  @Test
   void aFailedWriteLeavesTheFileItWouldReplaceAsItWas() throws Exception {
     var file = dir.resolve("kept.jsonl");
     Files.writeString(file, "old\n");
