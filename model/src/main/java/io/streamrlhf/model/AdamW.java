@@ -143,7 +143,7 @@ public final class AdamW implements AutoCloseable {
    * @param maxGradNorm clip the global gradient norm to this; {@code Float.POSITIVE_INFINITY}
    *     disables clipping
    * @return the global gradient norm before clipping
-   * @throws ArithmeticException if the gradient norm is not finite (nothing is updated)
+   * @throws NonFiniteGradientException if the gradient norm is not finite (nothing is updated)
    */
   public float step(float learningRate, float maxGradNorm) {
     return step(name -> learningRate, maxGradNorm);
@@ -178,7 +178,7 @@ public final class AdamW implements AutoCloseable {
                   .getDouble();
       if (!Float.isFinite(norm)) {
         zeroGradients();
-        throw new ArithmeticException(
+        throw new NonFiniteGradientException(
             "gradient norm is " + norm + " at AdamW step " + (steps + 1) + "; no update taken");
       }
       float clip = (float) Math.min(1.0, maxGradNorm / (norm + 1e-6));
@@ -312,5 +312,12 @@ public final class AdamW implements AutoCloseable {
   @Override
   public void close() {
     manager.close();
+  }
+
+  /** A gradient whose norm is NaN or infinite: the loss diverged, and no update was taken. */
+  public static final class NonFiniteGradientException extends ArithmeticException {
+    public NonFiniteGradientException(String message) {
+      super(message);
+    }
   }
 }

@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.learner.train.InputError;
+import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
@@ -83,6 +84,17 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       err.flush();
       return USAGE;
     }
+    var diverged = nonFiniteGradient(e);
+    if (diverged != null) {
+      // the run's settings, not the code: a learning rate too high for the model and data
+      err.println(
+          prefix(cli)
+              + "the run diverged ("
+              + diverged.getMessage()
+              + "): lower learning_rate (--set learning_rate=...) and run again");
+      err.flush();
+      return INTERNAL;
+    }
     err.println(prefix(cli) + "internal error: " + summary(e));
     err.println(prefix(cli) + "not a usage mistake; the stack trace below shows where it failed:");
     e.printStackTrace(err);
@@ -111,6 +123,13 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       return message.contains(reason) ? message : message + ": " + reason;
     }
     return reason;
+  }
+
+  /** The non-finite gradient a failure comes from (null when it does not). */
+  private static AdamW.NonFiniteGradientException nonFiniteGradient(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause())
+      if (t instanceof AdamW.NonFiniteGradientException nonFinite) return nonFinite;
+    return null;
   }
 
   /** The file access denied to this process that a failure comes from (null when none was). */

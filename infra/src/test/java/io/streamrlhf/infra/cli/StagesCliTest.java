@@ -233,6 +233,19 @@ class StagesCliTest {
   }
 
   @Test
+  void aRunThatDivergesSaysSoInOneLine() {
+    var args = new ArrayList<>(List.of(tinyPretrain(dir.resolve("diverged"))));
+    args.addAll(List.of("--set", "learning_rate=1e30"));
+    var run = run(args.toArray(String[]::new));
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err().strip())
+        .matches(
+            "rlhf pretrain: the run diverged \\(gradient norm is (NaN|Infinity) at AdamW step \\d+;"
+                + " no update taken\\): lower learning_rate \\(--set learning_rate=\\.\\.\\.\\) and"
+                + " run again");
+  }
+
+  @Test
   void anOutHoldingAnotherStagesCheckpointIsNamedForWhatItHolds() {
     var run = run("sft", "--base", base.toString(), "--out", base.toString());
     assertThat(run.exitCode()).isEqualTo(2);
