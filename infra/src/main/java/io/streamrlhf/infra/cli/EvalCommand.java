@@ -119,8 +119,8 @@ final class EvalCommand implements Callable<Integer> {
       defaultValue = "400",
       paramLabel = "N",
       description =
-          "Evaluate N of the 400 held-out prompts (the first N/8 of each family; 8 at least, all"
-              + " 400 from 400 up), for quick looks.")
+          "Evaluate N of the 400 held-out prompts (the first N/8 of each family; N must be 8 or"
+              + " more, and 400 or more means all 400), for quick looks.")
   int limit;
 
   @Option(
@@ -183,6 +183,14 @@ final class EvalCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     StageOptions.requireTemperature(temperature);
     if (winSamples < 0) throw new UserError("--win-samples must be >= 0, got " + winSamples);
+    if ((long) Math.min(limit, 400) * winSamples > Integer.MAX_VALUE) {
+      throw new UserError(
+          "--win-samples "
+              + winSamples
+              + " for "
+              + Math.min(limit, 400)
+              + " prompts would be more responses than one run numbers: ask for fewer");
+    }
     if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1");
     if (limit < 8)
       throw new UserError(

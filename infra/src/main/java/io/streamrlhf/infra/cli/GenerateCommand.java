@@ -113,27 +113,36 @@ final class GenerateCommand implements Callable<Integer> {
     var promptList = readPrompts(prompts, continueText);
     if (promptList.isEmpty()) throw new UserError(prompts + " holds no prompts");
     requireRoom(promptList, Checkpoint.modelConfig(model).contextLength());
+    long responses = (long) promptList.size() * samples;
+    if (responses > Integer.MAX_VALUE) {
+      throw new UserError(
+          String.format(
+              "--samples %d for %d prompts would be %d responses, more than one run numbers"
+                  + " (%d): split the prompts, or ask for fewer samples",
+              samples, promptList.size(), responses, Integer.MAX_VALUE));
+    }
+    int total = (int) responses;
     var stdout = spec.commandLine().getOut();
-    var repeated = new ArrayList<String>(promptList.size() * samples);
-    for (var p : promptList) for (int s = 0; s < samples; s++) repeated.add(p.text());
     try (var gpt = Checkpoint.loadModel(model);
         var file = TaskFiles.create(out)) {
       var writer = file.writer();
-      var results = new ArrayList<ResponseSampler.Sample>();
-      for (int from = 0; from < repeated.size(); from += promptsPerBatch) {
-        var slice = repeated.subList(from, Math.min(repeated.size(), from + promptsPerBatch));
-        results.addAll(
-            ResponseSampler.sampleBatch(gpt, slice, from, temperature, seed, stopAtNewline));
-        stdout.printf("generate: %d/%d responses%n", results.size(), repeated.size());
+      // response i answers prompt i / samples; each batch is written as it comes, so memory does
+      // not grow with --samples
+      for (int from = 0, to; from < total; from = to) {
+        to = (int) Math.min(total, (long) from + promptsPerBatch);
+        var slice = new ArrayList<String>();
+        for (int i = from; i < to; i++) slice.add(promptList.get(i / samples).text());
+        for (var sample :
+            ResponseSampler.sampleBatch(gpt, slice, from, temperature, seed, stopAtNewline)) {
+          writer.write(responseLine(sample));
+          writer.write('\n');
+        }
+        stdout.printf("generate: %d/%d responses%n", to, total);
         stdout.flush();
-      }
-      for (var sample : results) {
-        writer.write(responseLine(sample));
-        writer.write('\n');
       }
       file.commit();
     }
-    stdout.printf("generate: wrote %d responses to %s%n", repeated.size(), out);
+    stdout.printf("generate: wrote %d responses to %s%n", total, out);
     stdout.flush();
     return 0;
   }

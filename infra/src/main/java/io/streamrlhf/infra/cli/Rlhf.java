@@ -69,7 +69,19 @@ public final class Rlhf implements Runnable {
   }
 
   public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+    int code;
+    try {
+      code = commandLine().execute(args);
+    } catch (OutOfMemoryError e) {
+      // an Error passes picocli's handler by; a setting asked for more than the heap holds
+      System.err.println(
+          "rlhf: out of memory ("
+              + e.getMessage()
+              + "): a setting asks for more than this JVM's heap holds (samples, prompts per batch,"
+              + " the model's size); ask for less, or give it more with RLHF_JAVA_OPTS=-Xmx<size>");
+      code = UserErrors.INTERNAL;
+    }
+    System.exit(code);
   }
 
   /** The configured command line, shared by {@link #main} and the tests. */

@@ -569,6 +569,13 @@ class StagesCliTest {
     assertThat(limit.err().strip())
         .isEqualTo(
             "rlhf eval: --limit must be at least 8 (N/8 prompts of each of the 8 families), got 3");
+    var wins =
+        run("eval", "--sft", sft.toString(), "--out", out.toString(), "--win-samples", "6000000");
+    assertThat(wins.exitCode()).isEqualTo(2);
+    assertThat(wins.err().strip())
+        .isEqualTo(
+            "rlhf eval: --win-samples 6000000 for 400 prompts would be more responses than one run"
+                + " numbers: ask for fewer");
     assertThat(out).doesNotExist();
   }
 
@@ -835,6 +842,77 @@ class StagesCliTest {
     var graded =
         run("grade", "--in", out.toString(), "--out", dir.resolve("graded.jsonl").toString());
     assertThat(graded.exitCode()).as(graded.err()).isZero();
+    // batches of 3 cut across a prompt's samples: response i is seeded by i, the file the same
+    var batched = dir.resolve("batched.jsonl");
+    var inThrees =
+        run(
+            "generate",
+            "--model",
+            sft.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            batched.toString(),
+            "--samples",
+            "2",
+            "--temperature",
+            "0.7",
+            "--prompts-per-batch",
+            "3");
+    assertThat(inThrees.exitCode()).as(inThrees.err()).isZero();
+    assertThat(inThrees.out()).contains("generate: 3/4 responses").contains("generate: 4/4");
+    assertThat(Files.readAllLines(batched)).isEqualTo(lines);
+    // more responses than an int numbers: refused before the model loads
+    var tooMany =
+        run(
+            "generate",
+            "--model",
+            sft.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            batched.toString(),
+            "--samples",
+            "1500000000");
+    assertThat(tooMany.exitCode()).isEqualTo(2);
+    assertThat(tooMany.err())
+        .contains("--samples 1500000000 for 2 prompts would be 3000000000 responses");
+  }
+
+  @Test
+  void runningOutOfHeapIsOneLineThatSaysWhatToDo() throws Exception {
+    var prompts = Files.writeString(dir.resolve("one-prompt.txt"), "Reverse cat.\n");
+    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var process =
+        new ProcessBuilder(
+                java,
+                "-Xmx64m",
+                "-Dai.djl.offline=true",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Rlhf.class.getName(),
+                "generate",
+                "--model",
+                sft.toString(),
+                "--prompts",
+                prompts.toString(),
+                "--out",
+                dir.resolve("never-written.jsonl").toString(),
+                "--samples",
+                "2000000000",
+                "--prompts-per-batch",
+                "2000000000")
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    var err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).isEqualTo(1);
+    assertThat(err.lines().filter(line -> line.startsWith("rlhf")).toList())
+        .containsExactly(
+            "rlhf: out of memory (Java heap space): a setting asks for more than this JVM's heap"
+                + " holds (samples, prompts per batch, the model's size); ask for less, or give it"
+                + " more with RLHF_JAVA_OPTS=-Xmx<size>");
+    assertThat(err).doesNotContain("\tat ");
+    assertThat(dir.resolve("never-written.jsonl")).doesNotExist();
   }
 
   @Test
