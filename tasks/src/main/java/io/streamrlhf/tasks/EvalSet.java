@@ -19,6 +19,9 @@ public final class EvalSet {
 
   public static final int PER_FAMILY = 50;
 
+  /** How many prompts the set holds: 50 of each of the 8 families. */
+  public static final int SIZE = PER_FAMILY * Family.values().length;
+
   private static final List<Task> TASKS = generate();
   private static final Set<String> INSTRUCTIONS =
       TASKS.stream().map(Task::instruction).collect(Collectors.toUnmodifiableSet());

@@ -33,7 +33,6 @@ import java.util.OptionalDouble;
 public final class AsyncRace {
   /**
    * @param sft the SFT checkpoint (initial policy and reference)
-   * @param rm a reward-model checkpoint for the learners' RM scores, or null
    * @param config the loop's config (updates, batch sizes, max_lag of the async mode); the reward
    *     is set to the oracle
    * @param actorCpus the actor's CPU list (taskset syntax), or null for unpinned
@@ -44,7 +43,6 @@ public final class AsyncRace {
    */
   public record Settings(
       Path sft,
-      Path rm,
       PpoConfig config,
       String actorCpus,
       String learnerCpus,
@@ -183,7 +181,6 @@ public final class AsyncRace {
     try (var kafka = EmbeddedKafka.start()) {
       var bootstrap = kafka.bootstrapServers();
       var models = new ArrayList<>(List.of("--sft", settings.sft().toString()));
-      if (settings.rm() != null) models.addAll(List.of("--rm", settings.rm().toString()));
       var common = new ArrayList<>(List.of("--bootstrap", bootstrap));
       common.addAll(models);
       common.addAll(List.of("--config", configFile.toString()));

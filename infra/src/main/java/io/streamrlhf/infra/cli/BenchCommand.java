@@ -314,7 +314,6 @@ public final class BenchCommand implements Callable<Integer> {
           AsyncRace.run(
               new AsyncRace.Settings(
                   sft,
-                  null,
                   config,
                   actorCpus,
                   learnerCpus,

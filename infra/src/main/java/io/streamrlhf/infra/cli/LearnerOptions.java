@@ -37,7 +37,18 @@ final class LearnerOptions {
    */
   PpoConfig config(boolean throughKafka, boolean trainsRewardHere) {
     var flags = new ArrayList<>(models.flagOverrides());
-    if (sync) flags.add("max_lag=0");
+    if (sync) {
+      for (var set : stage.settings.overrides) {
+        int eq = set.indexOf('=');
+        var key = eq < 0 ? set : set.substring(0, eq).strip();
+        if ((key.equals("max_lag") || key.endsWith(".max_lag"))
+            && !set.substring(eq + 1).strip().equals("0")) {
+          throw new UserError(
+              "--sync means max_lag 0, and --set " + set + " asks for another: give one of them");
+        }
+      }
+      flags.add("max_lag=0");
+    }
     var config = stage.config(PpoConfig.defaults(), flags);
     if (!throughKafka && PpoConfig.REWARD_LIVE.equals(config.reward())) {
       throw new UserError(

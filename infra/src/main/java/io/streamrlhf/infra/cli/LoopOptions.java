@@ -65,6 +65,10 @@ final class LoopOptions {
           "--rm is not read with --reward live here: actors score with the versions the reward"
               + " trainer publishes (start the trainer from it: rlhf reward-trainer --rm)");
     }
+    if (PpoConfig.REWARD_ORACLE.equals(config.reward()) && rm != null) {
+      throw new UserError(
+          "--rm is not read with --reward oracle: the oracle scores every rollout; drop --rm");
+    }
     StageOptions.requireCheckpoint("--sft", sft, "sft");
     if (live && rm != null) {
       // as rlhf reward-trainer --rm: an offline reward model or another trainer's checkpoint

@@ -43,12 +43,6 @@ final class RaceCommand implements Callable<Integer> {
   Path sft;
 
   @Option(
-      names = "--rm",
-      paramLabel = "DIR",
-      description = "Reward-model checkpoint (optional: the reward is the oracle).")
-  Path rm;
-
-  @Option(
       names = "--updates",
       required = true,
       paramLabel = "N",
@@ -96,7 +90,6 @@ final class RaceCommand implements Callable<Integer> {
     checkCpus("--actor-cpus", actorCpus);
     checkCpus("--learner-cpus", learnerCpus);
     StageOptions.requireCheckpoint("--sft", sft, "sft");
-    if (rm != null) StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
     try {
       AsyncRace.requireEmpty(out);
     } catch (IllegalArgumentException e) {
@@ -105,7 +98,7 @@ final class RaceCommand implements Callable<Integer> {
     var config = settings.load(PpoConfig.defaults(), null, List.of("updates=" + updates));
     var result =
         AsyncRace.run(
-            new AsyncRace.Settings(sft, rm, config, actorCpus, learnerCpus, out, heap, timeout),
+            new AsyncRace.Settings(sft, config, actorCpus, learnerCpus, out, heap, timeout),
             spec.commandLine().getErr());
     var stdout = spec.commandLine().getOut();
     stdout.println(Json.write(result));

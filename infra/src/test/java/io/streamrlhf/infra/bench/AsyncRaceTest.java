@@ -31,7 +31,6 @@ class AsyncRaceTest {
         AsyncRace.run(
             new AsyncRace.Settings(
                 models.resolve("sft"),
-                models.resolve("rm"),
                 TinyModels.config(3, 1, 7),
                 actorCpus,
                 learnerCpus,

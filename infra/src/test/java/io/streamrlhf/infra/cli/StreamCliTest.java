@@ -380,9 +380,6 @@ class StreamCliTest {
     return run(args.toArray(String[]::new));
   }
 
-  /**
-   * A directory that reads as a checkpoint of {@code stage} (pointer and train state; no weights).
-   */
   @Test
   void flagsOfAnotherModeAreRefusedNotIgnored(@TempDir Path dir) throws Exception {
     var sft = checkpoint(dir.resolve("sft"), "sft", null);
@@ -407,6 +404,15 @@ class StreamCliTest {
             new Case(
                 List.of("--reward", "oracle", "--token", "t"),
                 "the live loop's flags do nothing with --reward oracle: drop --token"),
+            new Case(
+                List.of("--reward", "oracle", "--rm", rm.toString()),
+                "--rm is not read with --reward oracle: the oracle scores every rollout; drop --rm"),
+            new Case(
+                List.of("--rm", rm.toString(), "--sync", "--set", "max_lag=3"),
+                "--sync means max_lag 0, and --set max_lag=3 asks for another: give one of them"),
+            new Case(
+                List.of("--rm", rm.toString(), "--set", "eval_prompts=1000"),
+                "eval_prompts must be between 1 and the 400 held-out prompts, got 1000"),
             new Case(
                 List.of("--reward", "live", "--bootstrap", "127.0.0.1:1", "--label-share", "0.2"),
                 "with --bootstrap, the live loop's gateway and reward trainer run as their own"
@@ -485,6 +491,9 @@ class StreamCliTest {
     assertThat(dir.resolve("rm-live")).doesNotExist();
   }
 
+  /**
+   * A directory that reads as a checkpoint of {@code stage} (pointer and train state; no weights).
+   */
   private static Path checkpoint(
       Path dir, String stage, com.fasterxml.jackson.databind.JsonNode extra) throws IOException {
     new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, extra)

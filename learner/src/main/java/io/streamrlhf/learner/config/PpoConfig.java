@@ -2,6 +2,7 @@ package io.streamrlhf.learner.config;
 
 import static io.streamrlhf.learner.config.StageConfig.require;
 
+import io.streamrlhf.tasks.EvalSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -118,7 +119,11 @@ public record PpoConfig(
         ">= 1 (on-policy tokens keep weight 1)",
         importanceWeightCap);
     require(evalEveryUpdates > 0, "eval_every_updates", "> 0", evalEveryUpdates);
-    require(evalPrompts > 0, "eval_prompts", "> 0", evalPrompts);
+    require(
+        evalPrompts > 0 && evalPrompts <= EvalSet.SIZE,
+        "eval_prompts",
+        "between 1 and the " + EvalSet.SIZE + " held-out prompts",
+        evalPrompts);
     require(logEveryUpdates > 0, "log_every_updates", "> 0", logEveryUpdates);
     require(checkpointEveryUpdates > 0, "checkpoint_every_updates", "> 0", checkpointEveryUpdates);
     require(maxLag >= 0, "max_lag", ">= 0", maxLag);
