@@ -48,12 +48,14 @@ final class StopNotice implements AutoCloseable {
       return out + " holds its checkpoints: the same command with --resume continues from the last";
     }
     if (step < 0) return out + " holds no checkpoint yet: run the command again to start afresh";
+    // the run goes on while shutdown hooks run: it may finish writing the next one
     return out
         + " holds the checkpoint of "
         + unit
         + " "
         + step
-        + ": the same command with --resume continues from there";
+        + " (or a later one, written as it stopped): the same command with --resume continues"
+        + " from the last";
   }
 
   @Override
