@@ -178,11 +178,12 @@ final class TaskFiles {
     }
   }
 
-  /** Why an input file cannot be read as one: missing, or a directory. */
+  /** Why an input file cannot be read as one: missing, a directory, or a pipe or device. */
   static String notAFile(Path file) {
-    return Files.isDirectory(file)
-        ? file + " is a directory: give a file"
-        : "no such file: " + file;
+    if (Files.isDirectory(file)) return file + " is a directory: give a file";
+    if (Files.exists(file))
+      return file + " is not a regular file (a pipe or a device): save its contents to a file";
+    return "no such file: " + file;
   }
 
   /**

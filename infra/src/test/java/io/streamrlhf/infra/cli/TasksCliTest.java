@@ -123,6 +123,18 @@ class TasksCliTest {
   }
 
   @Test
+  void anInputThatIsADeviceOrPipeIsNamedForWhatItIs() {
+    // as <(...) or /dev/stdin would be: not "no such file"
+    var out = dir.resolve("graded.jsonl");
+    assertThat(rlhf("grade", "--in", "/dev/null", "--out", out.toString())).isEqualTo(2);
+    assertThat(err.toString().strip())
+        .isEqualTo(
+            "rlhf grade: /dev/null is not a regular file (a pipe or a device): save its contents"
+                + " to a file");
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
   void anOutThatCannotBeMadeSaysWhy() throws Exception {
     var file = Files.writeString(dir.resolve("a-file"), "x\n");
     var under = file.resolve("eval.jsonl");
