@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
 import io.streamrlhf.model.Gpt2Weights;
@@ -64,7 +65,7 @@ final class PretrainCommand implements Callable<Integer> {
     var flags = new ArrayList<String>();
     String given = null; // the SHA-256 of --corpus, read once
     if (corpus != null) {
-      requireText(corpus);
+      requireText(corpus, "--corpus");
       given = sha256(corpus, "--corpus");
       flags.add("corpus=" + corpus.toAbsolutePath().normalize());
       flags.add("corpus_sha256=" + given);
@@ -84,10 +85,20 @@ final class PretrainCommand implements Callable<Integer> {
       flags.add("gpt2_weights_sha256=" + sha256(weights, "--gpt2"));
     }
     var config = stage.config(PretrainConfig.defaults(), flags);
-    if (!config.corpus().isEmpty() && given == null) {
-      // a resume (or --set corpus=): the file the saved config names, as it is now
+    if (!config.corpus().isEmpty() && given == null && !stage.resume) {
+      // --set corpus= or a --config file's: kept as --corpus keeps it, absolute and with its
+      // SHA-256, so a resume finds it from any directory and notices a change
       var file = Path.of(config.corpus());
-      requireText(file);
+      requireText(file, "corpus");
+      given = sha256(file, "corpus");
+      config =
+          ConfigLoader.with(
+              config, "corpus=" + file.toAbsolutePath().normalize(), "corpus_sha256=" + given);
+    }
+    if (!config.corpus().isEmpty() && given == null) {
+      // a resume: the file the saved config names, as it is now
+      var file = Path.of(config.corpus());
+      requireText(file, "corpus");
       if (!config.corpusSha256().isEmpty()
           && !config.corpusSha256().equals(sha256(file, "corpus"))) {
         throw new UserError(
@@ -120,15 +131,15 @@ final class PretrainCommand implements Callable<Integer> {
   }
 
   /** A corpus file must be there, UTF-8, and hold some text: else the user named the wrong one. */
-  private static void requireText(Path file) {
-    if (!Files.isRegularFile(file)) throw new UserError("--corpus: " + TaskFiles.notAFile(file));
+  private static void requireText(Path file, String name) {
+    if (!Files.isRegularFile(file)) throw new UserError(name + ": " + TaskFiles.notAFile(file));
     try {
       if (CorpusFile.read(file).stream().allMatch(String::isBlank))
-        throw new UserError("--corpus " + file + " holds no text");
+        throw new UserError(name + " " + file + " holds no text");
     } catch (CharacterCodingException e) {
-      throw new UserError("--corpus " + file + " is not UTF-8 text; save it as UTF-8", e);
+      throw new UserError(name + " " + file + " is not UTF-8 text; save it as UTF-8", e);
     } catch (IOException e) {
-      throw new UserError("--corpus: cannot read " + file + " (" + e + ")", e);
+      throw new UserError(name + ": cannot read " + file + " (" + e + ")", e);
     }
   }
 

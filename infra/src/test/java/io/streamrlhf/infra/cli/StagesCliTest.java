@@ -764,19 +764,28 @@ class StagesCliTest {
 
   @Test
   void pretrainOnAUsersCorpusKeepsItInTheConfigAndRefusesFilesThatAreNoText() throws Exception {
-    var text = Files.writeString(dir.resolve("own.txt"), "the cat sat on the mat.\n".repeat(8));
-    var out = dir.resolve("own-base");
-    var args = new ArrayList<>(List.of(tinyPretrain(out)));
-    args.addAll(List.of("--corpus", text.toString()));
-    var run = run(args.toArray(String[]::new));
-    assertThat(run.exitCode()).as(run.err()).isZero();
-    assertThat(JSON.readTree(out.resolve("config.json").toFile()).get("corpus").asText())
-        .isEqualTo(text.toAbsolutePath().normalize().toString());
-    // the text changed under a run that would resume on it
-    Files.writeString(text, "a different text\n");
-    var changed = run("pretrain", "--out", out.toString(), "--resume");
-    assertThat(changed.exitCode()).isEqualTo(2);
-    assertThat(changed.err()).contains("has changed since the run began").doesNotContain("\tat ");
+    // the flag, and the setting it stands for (with a path that is not yet normal)
+    for (var way : List.of("--corpus", "--set")) {
+      var text =
+          Files.writeString(
+              dir.resolve("own" + way + ".txt"), "the cat sat on the mat.\n".repeat(8));
+      var sub = Files.createDirectories(dir.resolve("sub"));
+      var given = sub.resolve("..").resolve(text.getFileName()).toString();
+      var out = dir.resolve("own-base" + way);
+      var args = new ArrayList<>(List.of(tinyPretrain(out)));
+      args.addAll(way.equals("--corpus") ? List.of(way, given) : List.of(way, "corpus=" + given));
+      var run = run(args.toArray(String[]::new));
+      assertThat(run.exitCode()).as(run.err()).isZero();
+      var saved = JSON.readTree(out.resolve("config.json").toFile());
+      assertThat(saved.get("corpus").asText())
+          .isEqualTo(text.toAbsolutePath().normalize().toString());
+      assertThat(saved.get("corpus_sha256").asText()).hasSize(64);
+      // the text changed under a run that would resume on it
+      Files.writeString(text, "a different text\n");
+      var changed = run("pretrain", "--out", out.toString(), "--resume");
+      assertThat(changed.exitCode()).as(way).isEqualTo(2);
+      assertThat(changed.err()).contains("has changed since the run began").doesNotContain("\tat ");
+    }
 
     var latin1 =
         Files.write(dir.resolve("latin1.txt"), "caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
