@@ -5,6 +5,7 @@ import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
 import io.streamrlhf.model.Gpt2Weights;
 import io.streamrlhf.model.GptConfig;
+import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.CorpusFile;
 import java.io.IOException;
 import java.nio.charset.CharacterCodingException;
@@ -72,6 +73,15 @@ final class PretrainCommand implements Callable<Integer> {
     }
     GptConfig gpt2Shape = null;
     if (gpt2 != null) {
+      if (Checkpoint.exists(gpt2)) {
+        throw new UserError(
+            "--gpt2: "
+                + gpt2
+                + " is a checkpoint of rlhf, not GPT-2-format weights: write them with rlhf"
+                + " export-gpt2 --model "
+                + gpt2
+                + " --out DIR, and give that DIR");
+      }
       try {
         gpt2Shape = Gpt2Weights.shape(gpt2); // config.json: a shape this model reproduces
       } catch (IllegalArgumentException e) {

@@ -351,6 +351,16 @@ class StagesCliTest {
             "rlhf pretrain: --gpt2: "
                 + nothing
                 + " holds no config.json: give a Hugging Face GPT-2 directory");
+    var ours = run("pretrain", "--gpt2", base.toString(), "--out", dir.resolve("x").toString());
+    assertThat(ours.exitCode()).isEqualTo(2);
+    assertThat(ours.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --gpt2: "
+                + base
+                + " is a checkpoint of rlhf, not GPT-2-format weights: write them with rlhf"
+                + " export-gpt2 --model "
+                + base
+                + " --out DIR, and give that DIR");
 
     // GPT-2 large's shape: refused from its config.json before any weights are read or trained,
     // not at the first checkpoint
