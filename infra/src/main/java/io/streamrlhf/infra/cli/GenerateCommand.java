@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
       "Samples responses (at most 48 new tokens, KV cache, seeded) from a model checkpoint and writes one"
           + " {\"prompt\",\"response\",\"terminated\"} line per sample: the input of rlhf grade.",
       "Prompts file: JSON lines with a \"prompt\" field (as written by rlhf tasks eval-set / sample), or plain"
-          + " text lines (each line is a prompt; its newline is added back). Blank lines are skipped. An"
+          + " text lines (each line is a prompt; its newline is added back; a line starting with {"
+          + " is read as JSON, so write such a prompt as {\"prompt\": ...}). Blank lines are skipped. An"
           + " instruction ends with a newline: a prompt without one gets it, unless --continue-text."
     })
 final class GenerateCommand implements Callable<Integer> {

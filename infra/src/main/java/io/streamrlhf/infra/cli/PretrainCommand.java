@@ -133,8 +133,8 @@ final class PretrainCommand implements Callable<Integer> {
     }
     out.printf(
         Locale.ROOT,
-        "pretrain: done, %,.0f tokens/s; base model in %s%n",
-        result.tokensPerSecond(),
+        "pretrain: done, %s; base model in %s%n",
+        StageOptions.rate(result.tokensPerSecond()),
         stage.out);
     out.flush();
     return 0;

@@ -50,8 +50,8 @@ final class SftCommand implements Callable<Integer> {
     }
     out.printf(
         Locale.ROOT,
-        "sft: done, %,.0f tokens/s; SFT model in %s%n",
-        result.tokensPerSecond(),
+        "sft: done, %s; SFT model in %s%n",
+        StageOptions.rate(result.tokensPerSecond()),
         stage.out);
     out.flush();
     return 0;

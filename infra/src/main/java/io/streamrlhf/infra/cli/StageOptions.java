@@ -323,6 +323,13 @@ final class StageOptions {
     }
   }
 
+  /** A finished run's throughput; a resume of a finished run takes no step, and has none. */
+  static String rate(double tokensPerSecond) {
+    return tokensPerSecond > 0
+        ? String.format(java.util.Locale.ROOT, "%,.0f tokens/s", tokensPerSecond)
+        : "no step left to take";
+  }
+
   /** A sampling temperature a command was given: finite and above 0 (1e400 reads as Infinity). */
   static void requireTemperature(double temperature) {
     if (!(temperature > 0 && Double.isFinite(temperature)))

@@ -818,6 +818,7 @@ class StagesCliTest {
     assertThat(run.out())
         .contains("\"steps\" : 2")
         .contains("resuming at step 2 of 2")
+        .contains("sft: done, no step left to take; SFT model in " + sft)
         .doesNotContain("sft step");
   }
 
