@@ -29,7 +29,7 @@ import picocli.CommandLine.Option;
           + " {\"prompt\",\"response\",\"terminated\"} line per sample: the input of rlhf grade.",
       "Prompts file: JSON lines with a \"prompt\" field (as written by rlhf tasks eval-set / sample), or plain"
           + " text lines (each line is a prompt; its newline is added back; a line starting with {"
-          + " is read as JSON, so write such a prompt as {\"prompt\": ...}). Blank lines are skipped. An"
+          + " (after any spaces) is read as JSON, so write such a prompt as {\"prompt\": ...}). Blank lines are skipped. An"
           + " instruction ends with a newline: a prompt without one gets it, unless --continue-text."
     })
 final class GenerateCommand implements Callable<Integer> {

@@ -101,6 +101,17 @@ final class PretrainCommand implements Callable<Integer> {
       var file = Path.of(config.corpus());
       requireText(file, "corpus");
       given = sha256(file, "corpus");
+      if (!config.corpusSha256().isEmpty() && !config.corpusSha256().equals(given)) {
+        // a config.json of an earlier run names the file as it was then
+        throw new UserError(
+            "corpus "
+                + file
+                + " is not the file corpus_sha256 names (its SHA-256 is "
+                + given
+                + ", not "
+                + config.corpusSha256()
+                + "): give the corpus as it was, or drop corpus_sha256 to take the file as it is");
+      }
       config =
           ConfigLoader.with(
               config, "corpus=" + file.toAbsolutePath().normalize(), "corpus_sha256=" + given);

@@ -21,9 +21,9 @@ import picocli.CommandLine.Command;
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
       "0:done",
-      "1:failed: an internal error (a one-line summary, then the stack trace), a run that gave up waiting"
-          + " (the message says for what) or one that diverged (a gradient not finite; one line)",
-      "2:usage mistake: a bad flag, config key or value, a missing, unreadable or non-UTF-8 input file"
+      "1:failed: an internal error (a one-line summary, then the stack trace) or a run that gave up waiting"
+          + " (the message says for what)",
+      "2:usage mistake: a bad flag, config key or value (a learning rate the run diverges at), a missing, unreadable or non-UTF-8 input file"
           + " (named with its line), a checkpoint, --out or --resume that does not fit, a --bootstrap no"
           + " Kafka broker answers on within "
           + BrokerCheck.WAIT_SECONDS
@@ -73,12 +73,20 @@ public final class Rlhf implements Runnable {
     try {
       code = commandLine().execute(args);
     } catch (OutOfMemoryError e) {
-      // an Error passes picocli's handler by; a setting asked for more than the heap holds
+      // an Error passes picocli's handler by; a setting asked for more than the JVM holds
+      var what = String.valueOf(e.getMessage());
+      var more =
+          what.contains("Direct buffer")
+              ? "-XX:MaxDirectMemorySize=<size> (model weights and activations live there)"
+              : what.contains("native thread")
+                  ? "fewer threads or a higher ulimit -u"
+                  : "-Xmx<size>";
       System.err.println(
           "rlhf: out of memory ("
-              + e.getMessage()
-              + "): a setting asks for more than this JVM's heap holds (samples, prompts per batch,"
-              + " the model's size); ask for less, or give it more with RLHF_JAVA_OPTS=-Xmx<size>");
+              + what
+              + "): a setting asks for more than this JVM holds (samples, prompts per batch, the"
+              + " model's size); ask for less, or give it more with RLHF_JAVA_OPTS="
+              + more);
       code = UserErrors.INTERNAL;
     }
     System.exit(code);

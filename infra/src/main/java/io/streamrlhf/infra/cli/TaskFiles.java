@@ -188,12 +188,12 @@ final class TaskFiles {
 
   /**
    * Refuses an output written into {@code into} (absolute) when that is a checkpoint's directory or
-   * a step directory of one: there it could replace config.json or latest.json and leave a run that
-   * cannot be resumed, or be deleted with the step by the run's next checkpoint.
+   * lies anywhere under one: there it could replace config.json or latest.json and leave a run that
+   * cannot be resumed, or be deleted with a step directory when the run prunes it.
    */
   static void requireOutsideCheckpoints(Path out, Path into) {
-    for (var dir : new Path[] {into, into.getParent()}) {
-      if (dir != null && Checkpoint.exists(dir)) {
+    for (var dir = into; dir != null; dir = dir.getParent()) {
+      if (Checkpoint.exists(dir)) {
         throw new UserError(
             "--out "
                 + out

@@ -93,7 +93,7 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
               + diverged.getMessage()
               + "): lower learning_rate (--set learning_rate=...) and run again");
       err.flush();
-      return INTERNAL;
+      return USAGE; // a setting to fix: a supervisor restarting it would diverge again
     }
     err.println(prefix(cli) + "internal error: " + summary(e));
     err.println(prefix(cli) + "not a usage mistake; the stack trace below shows where it failed:");

@@ -226,10 +226,18 @@ class StagesCliTest {
                 + ": choose an --out outside it");
     assertThat(next).doesNotExist();
     var step = base.resolve("step-000002");
-    var export = run("export-gpt2", "--model", base.toString(), "--out", step.toString());
-    assertThat(export.exitCode()).isEqualTo(2);
-    assertThat(export.err()).contains("is inside the checkpoint in " + absoluteBase);
-    assertThat(step.resolve("model.safetensors")).doesNotExist();
+    // in the step directory, and deeper: a resume's pruning would take the whole tree
+    for (var into : List.of(step, step.resolve("sub"), step.resolve("a").resolve("b"))) {
+      var export = run("export-gpt2", "--model", base.toString(), "--out", into.toString());
+      assertThat(export.exitCode()).as(into.toString()).isEqualTo(2);
+      assertThat(export.err()).contains("is inside the checkpoint in " + absoluteBase);
+      assertThat(into.resolve("model.safetensors")).doesNotExist();
+    }
+    var deep = step.resolve("a").resolve("b");
+    var sftDeep = run("sft", "--base", base.toString(), "--out", deep.toString());
+    assertThat(sftDeep.exitCode()).isEqualTo(2);
+    assertThat(sftDeep.err()).contains("is inside the checkpoint in " + absoluteBase);
+    assertThat(step.resolve("a")).doesNotExist();
   }
 
   @Test
@@ -237,7 +245,7 @@ class StagesCliTest {
     var args = new ArrayList<>(List.of(tinyPretrain(dir.resolve("diverged"))));
     args.addAll(List.of("--set", "learning_rate=1e30"));
     var run = run(args.toArray(String[]::new));
-    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err().strip())
         .matches(
             "rlhf pretrain: the run diverged \\(gradient norm is (NaN|Infinity) at AdamW step \\d+;"
@@ -488,7 +496,6 @@ class StagesCliTest {
     assertThat(resumed.exitCode()).as(resumed.err()).isZero();
   }
 
-  /** {@code rlhf reward} of the SFT model in {@code sftDir} on 8 + 4 prompts into {@code out}. */
   @Test
   void aRewardResumeOnDamagedRankedSetsSaysSoInOneLine() throws Exception {
     var out = dir.resolve("rm-damaged");
@@ -505,6 +512,7 @@ class StagesCliTest {
         .doesNotContain("\n");
   }
 
+  /** {@code rlhf reward} of the SFT model in {@code sftDir} on 8 + 4 prompts into {@code out}. */
   private static String[] tinyReward(Path sftDir, Path out, String... more) {
     var args =
         new ArrayList<>(
@@ -795,6 +803,15 @@ class StagesCliTest {
       var changed = run("pretrain", "--out", out.toString(), "--resume");
       assertThat(changed.exitCode()).as(way).isEqualTo(2);
       assertThat(changed.err()).contains("has changed since the run began").doesNotContain("\tat ");
+      // a new run from the old run's config.json names the file as it was
+      var again = dir.resolve("own-again" + way);
+      var fromConfig =
+          run("pretrain", "--out", again.toString(), "--config", out.resolve("config.json") + "");
+      assertThat(fromConfig.exitCode()).as(way).isEqualTo(2);
+      assertThat(fromConfig.err())
+          .contains("is not the file corpus_sha256 names")
+          .doesNotContain("\tat ");
+      assertThat(again).doesNotExist();
     }
 
     var latin1 =
@@ -928,9 +945,9 @@ class StagesCliTest {
     assertThat(process.waitFor()).isEqualTo(1);
     assertThat(err.lines().filter(line -> line.startsWith("rlhf")).toList())
         .containsExactly(
-            "rlhf: out of memory (Java heap space): a setting asks for more than this JVM's heap"
-                + " holds (samples, prompts per batch, the model's size); ask for less, or give it"
-                + " more with RLHF_JAVA_OPTS=-Xmx<size>");
+            "rlhf: out of memory (Java heap space): a setting asks for more than this JVM holds"
+                + " (samples, prompts per batch, the model's size); ask for less, or give it more"
+                + " with RLHF_JAVA_OPTS=-Xmx<size>");
     assertThat(err).doesNotContain("\tat ");
     assertThat(dir.resolve("never-written.jsonl")).doesNotExist();
   }

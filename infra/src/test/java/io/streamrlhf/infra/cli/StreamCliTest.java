@@ -16,6 +16,7 @@ import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.model.checkpoint.OutputLock;
 import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -468,6 +469,33 @@ class StreamCliTest {
                 + " (its reward trainer starts only once): start a new one with another --out and"
                 + " --rm-out");
     assertThat(live.resolve("config.json")).as("nothing written").doesNotExist();
+
+    // a new live run whose --rm-out another reward trainer writes
+    var busy = dir.resolve("rm-busy");
+    var fresh = dir.resolve("ppo-fresh");
+    try (var other = OutputLock.acquire(busy)) {
+      var refused =
+          run(
+              "ppo",
+              "--sft",
+              sft.toString(),
+              "--reward",
+              "live",
+              "--rm-out",
+              busy.toString(),
+              "--out",
+              fresh.toString());
+      assertThat(refused.exitCode()).isEqualTo(2);
+      assertThat(refused.err().strip())
+          .isEqualTo(
+              "rlhf ppo: --rm-out "
+                  + busy
+                  + " is in use by another reward trainer (this process holds "
+                  + OutputLock.FILE
+                  + "): one reward trainer per output directory; stop it, or choose another"
+                  + " --rm-out");
+      assertThat(fresh.resolve("config.json")).as("nothing written").doesNotExist();
+    }
     var workdir = dir.resolve("demo");
     checkpoint(workdir.resolve("rm-live"), "reward-trainer", null);
     var demo = run("demo", "--live", "--port", "0", "--workdir", workdir.toString());

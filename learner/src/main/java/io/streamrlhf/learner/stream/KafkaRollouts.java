@@ -352,8 +352,9 @@ public final class KafkaRollouts implements RolloutSource {
     }
     var state = State.read(node);
     run = state.runId();
-    // everything the resume reads is read before it fences the learner at work: a damaged copy of
-    // the run must not stop a healthy one
+    // everything the resume reads is read (and the applied-id log cut back to the checkpoint, as
+    // every resume does) before it fences the learner at work: a damaged copy of the run must not
+    // stop a healthy one
     stats = StreamStats.resume(state.stats());
     ledger =
         RolloutLedger.fromJson(
