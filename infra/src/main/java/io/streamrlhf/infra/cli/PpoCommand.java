@@ -233,6 +233,8 @@ final class PpoCommand implements Callable<Integer> {
     if (Checkpoint.exists(rmOut)) {
       throw new UserError(rmOut + " already holds a checkpoint: choose another --rm-out");
     }
+    var rmParent = rm.getParent();
+    if (rmParent != null) TaskFiles.requireOutsideCheckpoints("--rm-out", rmOut, rmParent);
     if (!(labelShare > 0 && labelShare <= 1)) {
       throw new UserError("--label-share must be in (0, 1], got " + labelShare);
     }

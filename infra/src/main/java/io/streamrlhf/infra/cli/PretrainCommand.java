@@ -101,7 +101,10 @@ final class PretrainCommand implements Callable<Integer> {
       var file = Path.of(config.corpus());
       requireText(file, "corpus");
       given = sha256(file, "corpus");
-      if (!config.corpusSha256().isEmpty() && !config.corpusSha256().equals(given)) {
+      // the hash names this file only where both come from one place: a --config file's hash
+      // names that file's corpus, not one --set names instead
+      boolean sameSource = setHere("corpus") == setHere("corpus_sha256");
+      if (sameSource && !config.corpusSha256().isEmpty() && !config.corpusSha256().equals(given)) {
         // a config.json of an earlier run names the file as it was then
         throw new UserError(
             "corpus "
@@ -110,7 +113,8 @@ final class PretrainCommand implements Callable<Integer> {
                 + given
                 + ", not "
                 + config.corpusSha256()
-                + "): give the corpus as it was, or drop corpus_sha256 to take the file as it is");
+                + "): give the corpus as it was, or the file as it is with --corpus "
+                + file);
       }
       config =
           ConfigLoader.with(
@@ -149,6 +153,13 @@ final class PretrainCommand implements Callable<Integer> {
         stage.out);
     out.flush();
     return 0;
+  }
+
+  /** Whether {@code key} was given with --set. */
+  private boolean setHere(String key) {
+    return stage.settings.overrides.stream()
+        .anyMatch(
+            set -> set.indexOf('=') > 0 && set.substring(0, set.indexOf('=')).strip().equals(key));
   }
 
   /** A corpus file must be there, UTF-8, and hold some text: else the user named the wrong one. */

@@ -76,7 +76,7 @@ public final class Rlhf implements Runnable {
       // an Error passes picocli's handler by; a setting asked for more than the JVM holds
       var what = String.valueOf(e.getMessage());
       var more =
-          what.contains("Direct buffer")
+          what.toLowerCase(java.util.Locale.ROOT).contains("direct buffer memory")
               ? "-XX:MaxDirectMemorySize=<size> (model weights and activations live there)"
               : what.contains("native thread")
                   ? "fewer threads or a higher ulimit -u"

@@ -192,15 +192,36 @@ final class TaskFiles {
    * cannot be resumed, or be deleted with a step directory when the run prunes it.
    */
   static void requireOutsideCheckpoints(Path out, Path into) {
+    requireOutsideCheckpoints("--out", out, into);
+  }
+
+  /** {@link #requireOutsideCheckpoints(Path, Path)} for an output given by {@code flag}. */
+  static void requireOutsideCheckpoints(String flag, Path out, Path into) {
     for (var dir = into; dir != null; dir = dir.getParent()) {
-      if (Checkpoint.exists(dir)) {
+      if (isCheckpoint(dir)) {
         throw new UserError(
-            "--out "
+            flag
+                + " "
                 + out
                 + " is inside the checkpoint in "
                 + dir
-                + ": choose an --out outside it");
+                + ": choose an "
+                + flag
+                + " outside it");
       }
+    }
+  }
+
+  /**
+   * Whether {@code dir} is a checkpoint's directory: a latest.json that reads as a checkpoint
+   * pointer, and the step directory it names (another tool's latest.json is not one).
+   */
+  private static boolean isCheckpoint(Path dir) {
+    if (!Checkpoint.exists(dir)) return false;
+    try {
+      return Files.isDirectory(dir.resolve(Checkpoint.latest(dir).directory()));
+    } catch (IOException | RuntimeException notAPointer) {
+      return false;
     }
   }
 

@@ -19,8 +19,9 @@ import picocli.CommandLine;
  * only what says so: picocli's parameter errors, a {@link UserError}, which commands raise at the
  * boundary (flags, config keys and values, input files, output directories), and the learner's
  * {@link InputError} (a checkpoint or cluster a run cannot use), a checkpoint found corrupt as it
- * is read, a file this user may not access, and a Kafka login refused or a user not allowed what
- * the command does (the credentials of another role). Any other exception, an {@link
+ * is read, a file this user may not access, a Kafka login refused or a user not allowed what the
+ * command does (the credentials of another role), and a run that diverged (a gradient not finite:
+ * its learning rate is the setting to fix). Any other exception, an {@link
  * IllegalArgumentException} from deep in the code included, is our failure: exit code 1, a one-line
  * summary first, then where to look (the stack trace). An I/O failure that is the machine's, a full
  * disk or quota, a read-only file system, a device error, is neither: exit code 4, one line that
@@ -93,7 +94,7 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
               + diverged.getMessage()
               + "): lower learning_rate (--set learning_rate=...) and run again");
       err.flush();
-      return USAGE; // a setting to fix: a supervisor restarting it would diverge again
+      return USAGE; // a setting to fix, as a bad value is
     }
     err.println(prefix(cli) + "internal error: " + summary(e));
     err.println(prefix(cli) + "not a usage mistake; the stack trace below shows where it failed:");

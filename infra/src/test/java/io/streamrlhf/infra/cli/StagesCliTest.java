@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import static io.streamrlhf.infra.cli.CliRun.run;
+import static org.assertj.core.api.Assertions.as;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -21,6 +22,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.assertj.core.api.InstanceOfAssertFactories;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -812,6 +814,20 @@ class StagesCliTest {
           .contains("is not the file corpus_sha256 names")
           .doesNotContain("\tat ");
       assertThat(again).doesNotExist();
+      // that config with another corpus named: the config's hash is of its own corpus, not this one
+      var other = Files.writeString(dir.resolve("other" + way + ".txt"), "another text\n");
+      var otherCorpus =
+          run(
+              "pretrain",
+              "--out",
+              again.toString(),
+              "--config",
+              out.resolve("config.json") + "",
+              "--set",
+              "corpus=" + other);
+      assertThat(otherCorpus.exitCode()).as(otherCorpus.err()).isZero();
+      assertThat(JSON.readTree(again.resolve("config.json").toFile()).get("corpus").asText())
+          .isEqualTo(other.toAbsolutePath().normalize().toString());
     }
 
     var latin1 =
@@ -950,6 +966,32 @@ class StagesCliTest {
                 + " with RLHF_JAVA_OPTS=-Xmx<size>");
     assertThat(err).doesNotContain("\tat ");
     assertThat(dir.resolve("never-written.jsonl")).doesNotExist();
+
+    // the model's weights live in direct memory: there the heap's flag would not help
+    var direct =
+        new ProcessBuilder(
+                java,
+                "-XX:MaxDirectMemorySize=64k",
+                "-Dai.djl.offline=true",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Rlhf.class.getName(),
+                "generate",
+                "--model",
+                sft.toString(),
+                "--prompts",
+                prompts.toString(),
+                "--out",
+                dir.resolve("never-written.jsonl").toString())
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    var directErr = new String(direct.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(direct.waitFor()).isEqualTo(1);
+    assertThat(directErr.lines().filter(line -> line.startsWith("rlhf")).toList())
+        .singleElement(as(InstanceOfAssertFactories.STRING))
+        .startsWith("rlhf: out of memory (")
+        .endsWith(
+            "RLHF_JAVA_OPTS=-XX:MaxDirectMemorySize=<size> (model weights and activations live there)");
   }
 
   @Test

@@ -496,6 +496,28 @@ class StreamCliTest {
                   + " --rm-out");
       assertThat(fresh.resolve("config.json")).as("nothing written").doesNotExist();
     }
+    // a new live run whose --rm-out lies in another run's step directory, which its pruning takes
+    var inside = live.resolve("step-000001").resolve("rm");
+    var nested =
+        run(
+            "ppo",
+            "--sft",
+            sft.toString(),
+            "--reward",
+            "live",
+            "--rm-out",
+            inside.toString(),
+            "--out",
+            fresh.toString());
+    assertThat(nested.exitCode()).isEqualTo(2);
+    assertThat(nested.err().strip())
+        .isEqualTo(
+            "rlhf ppo: --rm-out "
+                + inside
+                + " is inside the checkpoint in "
+                + live.toAbsolutePath().normalize()
+                + ": choose an --rm-out outside it");
+    assertThat(inside).doesNotExist();
     var workdir = dir.resolve("demo");
     checkpoint(workdir.resolve("rm-live"), "reward-trainer", null);
     var demo = run("demo", "--live", "--port", "0", "--workdir", workdir.toString());

@@ -135,6 +135,15 @@ class TasksCliTest {
   }
 
   @Test
+  void anotherToolsLatestJsonAboveTheOutputIsNoCheckpoint() throws Exception {
+    var project = Files.createDirectories(dir.resolve("project"));
+    Files.writeString(project.resolve("latest.json"), "{\"version\": \"1.2.3\"}\n");
+    var file = project.resolve("a").resolve("b").resolve("eval.jsonl");
+    assertThat(rlhf("tasks", "eval-set", "--out", file.toString())).as(err.toString()).isZero();
+    assertThat(Files.readAllLines(file)).hasSize(400);
+  }
+
+  @Test
   void anOutThatCannotBeMadeSaysWhy() throws Exception {
     var file = Files.writeString(dir.resolve("a-file"), "x\n");
     var under = file.resolve("eval.jsonl");
