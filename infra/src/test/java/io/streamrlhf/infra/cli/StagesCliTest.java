@@ -865,19 +865,22 @@ class StagesCliTest {
             "Uppercase dog.",
             ""));
     var out = dir.resolve("responses.jsonl");
-    var run =
-        run(
-            "generate",
-            "--model",
-            sft.toString(),
-            "--prompts",
-            prompts.toString(),
-            "--out",
-            out.toString(),
-            "--samples",
-            "2",
-            "--temperature",
-            "0.7");
+    java.util.function.BiFunction<Path, List<String>, CliRun> generate =
+        (file, more) -> {
+          var args =
+              new ArrayList<>(
+                  List.of(
+                      "generate",
+                      "--model",
+                      sft.toString(),
+                      "--prompts",
+                      prompts.toString(),
+                      "--out",
+                      file.toString()));
+          args.addAll(more);
+          return run(args.toArray(String[]::new));
+        };
+    var run = generate.apply(out, List.of("--samples", "2", "--temperature", "0.7"));
     assertThat(run.exitCode()).as(run.err()).isZero();
     var lines = Files.readAllLines(out);
     assertThat(lines).hasSize(4);
@@ -898,100 +901,69 @@ class StagesCliTest {
     // batches of 3 cut across a prompt's samples: response i is seeded by i, the file the same
     var batched = dir.resolve("batched.jsonl");
     var inThrees =
-        run(
-            "generate",
-            "--model",
-            sft.toString(),
-            "--prompts",
-            prompts.toString(),
-            "--out",
-            batched.toString(),
-            "--samples",
-            "2",
-            "--temperature",
-            "0.7",
-            "--prompts-per-batch",
-            "3");
+        generate.apply(
+            batched, List.of("--samples", "2", "--temperature", "0.7", "--prompts-per-batch", "3"));
     assertThat(inThrees.exitCode()).as(inThrees.err()).isZero();
     assertThat(inThrees.out()).contains("generate: 3/4 responses").contains("generate: 4/4");
     assertThat(Files.readAllLines(batched)).isEqualTo(lines);
     // more responses than an int numbers: refused before the model loads
-    var tooMany =
-        run(
-            "generate",
-            "--model",
-            sft.toString(),
-            "--prompts",
-            prompts.toString(),
-            "--out",
-            batched.toString(),
-            "--samples",
-            "1500000000");
+    var tooMany = generate.apply(batched, List.of("--samples", "1500000000"));
     assertThat(tooMany.exitCode()).isEqualTo(2);
     assertThat(tooMany.err())
         .contains("--samples 1500000000 for 2 prompts would be 3000000000 responses");
   }
 
   @Test
-  void runningOutOfHeapIsOneLineThatSaysWhatToDo() throws Exception {
+  void runningOutOfMemoryIsOneLineThatSaysWhatToDo() throws Exception {
     var prompts = Files.writeString(dir.resolve("one-prompt.txt"), "Reverse cat.\n");
-    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    var process =
-        new ProcessBuilder(
-                java,
-                "-Xmx64m",
-                "-Dai.djl.offline=true",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Rlhf.class.getName(),
-                "generate",
-                "--model",
-                sft.toString(),
-                "--prompts",
-                prompts.toString(),
-                "--out",
-                dir.resolve("never-written.jsonl").toString(),
-                "--samples",
-                "2000000000",
-                "--prompts-per-batch",
-                "2000000000")
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .start();
-    var err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(process.waitFor()).isEqualTo(1);
-    assertThat(err.lines().filter(line -> line.startsWith("rlhf")).toList())
+    var never = dir.resolve("never-written.jsonl");
+    var generate =
+        List.of(
+            "generate",
+            "--model",
+            sft.toString(),
+            "--prompts",
+            prompts.toString(),
+            "--out",
+            never.toString());
+    // a batch of two billion prompts does not fit a 64 MB heap
+    var heap = new ArrayList<>(generate);
+    heap.addAll(List.of("--samples", "2000000000", "--prompts-per-batch", "2000000000"));
+    assertThat(rlhfInChildJvm("-Xmx64m", heap))
         .containsExactly(
             "rlhf: out of memory (Java heap space): a setting asks for more than this JVM holds"
                 + " (samples, prompts per batch, the model's size); ask for less, or give it more"
                 + " with RLHF_JAVA_OPTS=-Xmx<size>");
-    assertThat(err).doesNotContain("\tat ");
-    assertThat(dir.resolve("never-written.jsonl")).doesNotExist();
-
     // the model's weights live in direct memory: there the heap's flag would not help
-    var direct =
-        new ProcessBuilder(
-                java,
-                "-XX:MaxDirectMemorySize=64k",
-                "-Dai.djl.offline=true",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Rlhf.class.getName(),
-                "generate",
-                "--model",
-                sft.toString(),
-                "--prompts",
-                prompts.toString(),
-                "--out",
-                dir.resolve("never-written.jsonl").toString())
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .start();
-    var directErr = new String(direct.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(direct.waitFor()).isEqualTo(1);
-    assertThat(directErr.lines().filter(line -> line.startsWith("rlhf")).toList())
+    assertThat(rlhfInChildJvm("-XX:MaxDirectMemorySize=64k", generate))
         .singleElement(as(InstanceOfAssertFactories.STRING))
         .startsWith("rlhf: out of memory (")
         .endsWith(
             "RLHF_JAVA_OPTS=-XX:MaxDirectMemorySize=<size> (model weights and activations live there)");
+    assertThat(never).doesNotExist();
+  }
+
+  /**
+   * Runs rlhf with {@code args} in a JVM of its own started with {@code jvmOption}; returns the
+   * lines of its standard error that rlhf wrote, once it exited 1 with no stack trace.
+   */
+  private static List<String> rlhfInChildJvm(String jvmOption, List<String> args) throws Exception {
+    var command =
+        new ArrayList<>(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                jvmOption,
+                "-Dai.djl.offline=true",
+                "-cp",
+                System.getProperty("java.class.path"),
+                Rlhf.class.getName()));
+    command.addAll(args);
+    var process =
+        new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    var err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(process.waitFor()).as(err).isEqualTo(1);
+    assertThat(err).doesNotContain("\tat ");
+    return err.lines().filter(line -> line.startsWith("rlhf")).toList();
   }
 
   @Test

@@ -473,18 +473,20 @@ class StreamCliTest {
     // a new live run whose --rm-out another reward trainer writes
     var busy = dir.resolve("rm-busy");
     var fresh = dir.resolve("ppo-fresh");
+    java.util.function.Function<Path, CliRun> newLive =
+        rmOut ->
+            run(
+                "ppo",
+                "--sft",
+                sft.toString(),
+                "--reward",
+                "live",
+                "--rm-out",
+                rmOut.toString(),
+                "--out",
+                fresh.toString());
     try (var other = OutputLock.acquire(busy)) {
-      var refused =
-          run(
-              "ppo",
-              "--sft",
-              sft.toString(),
-              "--reward",
-              "live",
-              "--rm-out",
-              busy.toString(),
-              "--out",
-              fresh.toString());
+      var refused = newLive.apply(busy);
       assertThat(refused.exitCode()).isEqualTo(2);
       assertThat(refused.err().strip())
           .isEqualTo(
@@ -498,17 +500,7 @@ class StreamCliTest {
     }
     // a new live run whose --rm-out lies in another run's step directory, which its pruning takes
     var inside = live.resolve("step-000001").resolve("rm");
-    var nested =
-        run(
-            "ppo",
-            "--sft",
-            sft.toString(),
-            "--reward",
-            "live",
-            "--rm-out",
-            inside.toString(),
-            "--out",
-            fresh.toString());
+    var nested = newLive.apply(inside);
     assertThat(nested.exitCode()).isEqualTo(2);
     assertThat(nested.err().strip())
         .isEqualTo(
