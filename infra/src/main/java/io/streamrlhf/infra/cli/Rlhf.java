@@ -21,8 +21,8 @@ import picocli.CommandLine.Command;
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
       "0:done",
-      "1:failed: an internal error (a one-line summary, then the stack trace) or a run that gave up waiting"
-          + " (the message says for what)",
+      "1:failed: an internal error (a one-line summary, then the stack trace), a run that gave up waiting"
+          + " (the message says for what) or one that ran out of memory (one line: which flag gives more)",
       "2:usage mistake: a bad flag, config key or value (a learning rate the run diverges at), a missing, unreadable or non-UTF-8 input file"
           + " (named with its line), a checkpoint, --out or --resume that does not fit, a --bootstrap no"
           + " Kafka broker answers on within "
