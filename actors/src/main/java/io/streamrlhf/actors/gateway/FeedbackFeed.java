@@ -42,6 +42,10 @@ final class FeedbackFeed extends VerticleBase {
   private static final Duration POLL = Duration.ofMillis(100);
   private static final Duration DEAD_LETTER_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration QUIET_LOG = Duration.ofSeconds(60);
+
+  /** The pause after a failed round before the next. */
+  private static final Duration RETRY = Duration.ofSeconds(1);
+
   private static final Duration CLOSE = Duration.ofSeconds(5);
   private static final Duration OFFSETS = Duration.ofSeconds(1);
 
@@ -128,6 +132,7 @@ final class FeedbackFeed extends VerticleBase {
 
   private void round() {
     if (!running) return;
+    boolean failed = false;
     try {
       var bus = vertx.eventBus();
       // requests first: a comparison is more useful once its request is known (either order works)
@@ -159,6 +164,7 @@ final class FeedbackFeed extends VerticleBase {
         }
       }
     } catch (RuntimeException e) {
+      failed = true;
       var reason = e.getMessage() != null ? e.getMessage() : e.toString();
       if (!reason.equals(trouble)) {
         trouble = reason;
@@ -170,7 +176,9 @@ final class FeedbackFeed extends VerticleBase {
         log.accept("gateway: reading the feedback topics failed, retrying: " + reason);
       }
     }
-    context.runOnContext(v -> round());
+    // a failure that repeats at once (a user not allowed to read) would flood the client's log
+    if (failed) vertx.setTimer(RETRY.toMillis(), id -> context.runOnContext(v -> round()));
+    else context.runOnContext(v -> round());
   }
 
   /**

@@ -354,6 +354,17 @@ public final class FeedbackGateway extends VerticleBase {
   }
 
   /**
+   * Whether {@code failure} is Netty's refusal of a form-encoded body over the limit (a chunked
+   * body sent as a form, curl's default type, is decoded as one and fails there, not at the body
+   * handler's limit).
+   */
+  private static boolean tooLongForm(Throwable failure) {
+    for (var t = failure; t != null; t = t.getCause())
+      if (t.getClass().getSimpleName().equals("TooLongFormFieldException")) return true;
+    return false;
+  }
+
+  /**
    * Every failure ends here as one JSON line: a body over the limit (413), a route's own status, or
    * 500 for our bugs, whose details go to the log and never to the client.
    */
@@ -366,7 +377,7 @@ public final class FeedbackGateway extends VerticleBase {
     int status =
         failure instanceof HttpException h
             ? h.getStatusCode()
-            : ctx.statusCode() > 0 ? ctx.statusCode() : 500;
+            : tooLongForm(failure) ? 413 : ctx.statusCode() > 0 ? ctx.statusCode() : 500;
     if (status == 413) {
       reject(
           ctx,

@@ -84,7 +84,7 @@ public final class BrokerCommand implements Callable<Integer> {
       defaultValue = "4",
       description =
           "Partitions of rlhf.prompts when this broker creates it: the most actors that sample at"
-              + " once (Kafka gives each partition to one actor of the group). Default: ${DEFAULT-VALUE}.")
+              + " once (Kafka gives each partition to one actor of the group).")
   int promptPartitions;
 
   @Mixin CpuOptions cpus;
@@ -102,6 +102,8 @@ public final class BrokerCommand implements Callable<Integer> {
     if (clientConfigs != null && usersFile == null) {
       throw new UserError("--client-configs needs --users");
     }
+    // before the broker starts: it would be ready, then stop for a directory it cannot write
+    if (clientConfigs != null) StageOptions.requireWritable("--client-configs", clientConfigs);
     BrokerUsers users = null;
     if (usersFile != null) {
       try {

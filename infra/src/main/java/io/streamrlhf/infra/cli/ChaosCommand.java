@@ -166,7 +166,7 @@ final class ChaosCommand implements Callable<Integer> {
       StageOptions.requireCheckpoint("--sft", sft, "sft");
       StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
     }
-    Files.createDirectories(out);
+    StageOptions.requireWritable(out);
     // chaos's own clients (taps, poison, interposer) see the broker go away by design: say nothing
     ((ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("org.apache.kafka"))
         .setLevel(ch.qos.logback.classic.Level.ERROR);

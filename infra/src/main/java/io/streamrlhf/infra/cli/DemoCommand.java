@@ -101,7 +101,7 @@ public final class DemoCommand implements Callable<Integer> {
     if (!live && spec.commandLine().getParseResult().hasMatchedOption("--port"))
       throw new UserError(
           "--port is the labeling page's, which only --live serves: add --live or drop --port");
-    Files.createDirectories(workdir);
+    StageOptions.requireWritable("--workdir", workdir);
     var base = workdir.resolve("base");
     var sft = workdir.resolve("sft");
     var rm = workdir.resolve("rm");

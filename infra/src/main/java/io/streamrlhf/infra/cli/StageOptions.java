@@ -315,11 +315,25 @@ final class StageOptions {
    * and checks that a file can be made there: a refusal then comes before the work, not after it.
    */
   static void requireWritable(Path out) {
+    requireWritable("--out", out);
+  }
+
+  /** {@link #requireWritable(Path)} for the directory {@code flag} names. */
+  static void requireWritable(String flag, Path dir) {
     try {
-      Files.createDirectories(out);
-      Files.deleteIfExists(Files.createTempFile(out, ".rlhf-", ".tmp"));
+      Files.createDirectories(dir);
+      Files.deleteIfExists(Files.createTempFile(dir, ".rlhf-", ".tmp"));
     } catch (IOException e) {
-      throw new UserError("cannot write in --out " + out + " (" + e + "): choose another --out", e);
+      throw new UserError(
+          "cannot write in "
+              + flag
+              + " "
+              + dir
+              + " ("
+              + TaskFiles.reason(e)
+              + "): choose another "
+              + flag,
+          e);
     }
   }
 

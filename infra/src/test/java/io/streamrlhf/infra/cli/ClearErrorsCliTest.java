@@ -128,6 +128,31 @@ class ClearErrorsCliTest {
     assertThat(demo.exitCode()).isEqualTo(2);
     assertThat(demo.err().strip())
         .isEqualTo("rlhf demo: --workdir " + file + " is a file: give a directory");
+    // a directory that cannot be made (under a file), for each command that makes one up front
+    var under = file.resolve("sub");
+    var demoUnder = run("demo", "--workdir", under.toString());
+    assertThat(demoUnder.exitCode()).isEqualTo(2);
+    assertThat(demoUnder.err().strip())
+        .startsWith("rlhf demo: cannot write in --workdir " + under + " (")
+        .endsWith("Not a directory): choose another --workdir");
+    var chaos = run("chaos", "--scenario", "poison", "--out", under.toString());
+    assertThat(chaos.exitCode()).isEqualTo(2);
+    assertThat(chaos.err().strip())
+        .startsWith("rlhf chaos: cannot write in --out " + under + " (")
+        .endsWith("Not a directory): choose another --out");
+    var broker =
+        run(
+            "broker",
+            "--port",
+            "0",
+            "--users",
+            file.toString(),
+            "--client-configs",
+            under.toString());
+    assertThat(broker.exitCode()).isEqualTo(2);
+    assertThat(broker.err().strip())
+        .startsWith("rlhf broker: cannot write in --client-configs " + under + " (")
+        .endsWith("Not a directory): choose another --client-configs");
 
     var model = checkpoint(dir.resolve("sft"), "sft");
     var race =

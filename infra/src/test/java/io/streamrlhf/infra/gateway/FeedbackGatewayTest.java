@@ -138,6 +138,12 @@ class FeedbackGatewayTest {
             .put("note", "x".repeat(MAX_BODY))
             .encode();
     assertOneLineReason(client.post("/api/comparisons", TOKEN, padded), 413, "over 4096 bytes");
+    // chunked, as a form (curl --data-binary @file): Netty's form decoder refuses it, not the limit
+    assertOneLineReason(
+        client.postChunkedAs(
+            "application/x-www-form-urlencoded", "/api/comparisons", TOKEN, padded),
+        413,
+        "over 4096 bytes");
     assertThat(client.comparisonsFor(id)).isEmpty();
   }
 

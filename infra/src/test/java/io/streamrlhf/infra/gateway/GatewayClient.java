@@ -80,6 +80,19 @@ final class GatewayClient {
     return send(b.build());
   }
 
+  /** The same with the body sent chunked, its length not said up front (as curl sends a file). */
+  Reply postChunkedAs(String contentType, String path, String token, String body) {
+    var b =
+        HttpRequest.newBuilder(URI.create(base + path))
+            .timeout(DEADLINE)
+            .header("Content-Type", contentType)
+            .header("Authorization", "Bearer " + token)
+            .POST(
+                HttpRequest.BodyPublishers.fromPublisher(
+                    HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8)));
+    return send(b.build());
+  }
+
   private Reply send(HttpRequest request) {
     try {
       var r = http.send(request, HttpResponse.BodyHandlers.ofString());
