@@ -359,8 +359,14 @@ public final class FeedbackGateway extends VerticleBase {
    * handler's limit).
    */
   private static boolean tooLongForm(Throwable failure) {
-    for (var t = failure; t != null; t = t.getCause())
-      if (t.getClass().getSimpleName().equals("TooLongFormFieldException")) return true;
+    for (var t = failure; t != null; t = t.getCause()) {
+      var name = t.getClass().getSimpleName();
+      // a field name over the buffer, too many fields, or a value over the attribute size
+      if (name.equals("TooLongFormFieldException")
+          || name.equals("TooManyFormFieldsException")
+          || t instanceof java.io.IOException
+              && "Size exceed allowed maximum capacity".equals(t.getMessage())) return true;
+    }
     return false;
   }
 
@@ -383,6 +389,17 @@ public final class FeedbackGateway extends VerticleBase {
           ctx,
           new Rejection(
               413, "request body over " + settings.maxBodyBytes() + " bytes (--max-body-bytes)"));
+    } else if (status >= 400 && status < 500 && failure != null) {
+      // the body handler could not read the request (a form body that does not decode): the
+      // client's to mend, in one line
+      var reason = failure.getMessage() == null ? failure.toString() : failure.getMessage();
+      reject(
+          ctx,
+          new Rejection(
+              status,
+              "the request body could not be read ("
+                  + reason.lines().findFirst().orElse("")
+                  + "): send JSON with Content-Type: application/json"));
     } else if (status >= 500 || failure != null && !(failure instanceof HttpException)) {
       logger.error("gateway: {} {} failed", ctx.request().method(), ctx.request().path(), failure);
       reject(ctx, new Rejection(500, "internal error; the gateway's log has the details"));

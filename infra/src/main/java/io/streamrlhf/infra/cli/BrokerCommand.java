@@ -102,8 +102,6 @@ public final class BrokerCommand implements Callable<Integer> {
     if (clientConfigs != null && usersFile == null) {
       throw new UserError("--client-configs needs --users");
     }
-    // before the broker starts: it would be ready, then stop for a directory it cannot write
-    if (clientConfigs != null) StageOptions.requireWritable("--client-configs", clientConfigs);
     BrokerUsers users = null;
     if (usersFile != null) {
       try {
@@ -112,6 +110,8 @@ public final class BrokerCommand implements Callable<Integer> {
         throw new UserError("--users " + e.getMessage(), e);
       }
     }
+    // before the broker starts: it would be ready, then stop for a directory it cannot write
+    if (clientConfigs != null) StageOptions.requireWritable("--client-configs", clientConfigs);
     var out = spec.commandLine().getOut();
     out.println(
         "Starting Kafka broker (KRaft) on 127.0.0.1"

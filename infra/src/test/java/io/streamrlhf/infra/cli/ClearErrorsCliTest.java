@@ -140,13 +140,14 @@ class ClearErrorsCliTest {
     assertThat(chaos.err().strip())
         .startsWith("rlhf chaos: cannot write in --out " + under + " (")
         .endsWith("Not a directory): choose another --out");
+    var users = Files.writeString(dir.resolve("users.properties"), "root = admin:pw\n");
     var broker =
         run(
             "broker",
             "--port",
             "0",
             "--users",
-            file.toString(),
+            users.toString(),
             "--client-configs",
             under.toString());
     assertThat(broker.exitCode()).isEqualTo(2);

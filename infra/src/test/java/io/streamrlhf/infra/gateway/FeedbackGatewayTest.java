@@ -144,6 +144,15 @@ class FeedbackGatewayTest {
             "application/x-www-form-urlencoded", "/api/comparisons", TOKEN, padded),
         413,
         "over 4096 bytes");
+    // the same as a form with a field: its value is over the attribute size
+    assertOneLineReason(
+        client.postChunkedAs(
+            "application/x-www-form-urlencoded",
+            "/api/comparisons",
+            TOKEN,
+            "note=" + "x".repeat(MAX_BODY)),
+        413,
+        "over 4096 bytes");
     assertThat(client.comparisonsFor(id)).isEmpty();
   }
 
@@ -176,6 +185,15 @@ class FeedbackGatewayTest {
         "not a whole number");
     assertOneLineReason(
         client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1, 2), "")),
+        400,
+        "labelerId");
+    // sent as a form, a % that starts no escape: still read as the JSON it is
+    assertOneLineReason(
+        client.postAs(
+            "application/x-www-form-urlencoded",
+            "/api/comparisons",
+            TOKEN,
+            "{\"requestId\": \"" + id + "\", \"note\": \"50%zz\"}"),
         400,
         "labelerId");
     // a number where an id belongs is named as such, not as missing
