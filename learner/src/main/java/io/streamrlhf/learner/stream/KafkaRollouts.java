@@ -31,7 +31,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -311,11 +310,7 @@ public final class KafkaRollouts implements RolloutSource {
     }
     // tells this run's prompts and rollouts from an earlier run's on the same topics: the time, and
     // bits for two started in the same millisecond
-    run =
-        "r"
-            + Long.toHexString(System.currentTimeMillis())
-            + "-"
-            + Integer.toHexString(new SecureRandom().nextInt(1 << 16));
+    run = RunIds.next("r");
     startProducing();
     // fencing completed every transaction of an earlier learner: one that published while this
     // one started is visible now, and actors would mix its versions with this run's

@@ -31,7 +31,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -341,11 +340,7 @@ public final class RewardTrainer {
     }
     // which run published a version (a resume checks it): the time, and bits for two started in
     // the same millisecond
-    run =
-        "rt"
-            + Long.toHexString(System.currentTimeMillis())
-            + "-"
-            + Integer.toHexString(new SecureRandom().nextInt(1 << 16));
+    run = RunIds.next("rt");
     startProducing();
     // fencing completed every transaction of an earlier trainer: one that published while this
     // one started is visible now, and would be mixed with this run's versions
