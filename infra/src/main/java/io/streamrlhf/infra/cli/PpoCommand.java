@@ -9,7 +9,6 @@ import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.model.checkpoint.Checkpoint;
-import io.streamrlhf.model.checkpoint.OutputLock;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.nio.file.Files;
@@ -169,7 +168,11 @@ final class PpoCommand implements Callable<Integer> {
       if (learner.resume()) requireFinishedLive(config);
       else checkLiveOptions();
     }
-    try (var rmLock = livesHere(config) && !learner.resume() ? lockRmOut() : null;
+    // the live run's reward trainer writes --rm-out: one run at a time there, as in --out
+    try (var rmLock =
+            livesHere(config) && !learner.resume()
+                ? StageOptions.lock("--rm-out", rmOut, "reward trainer")
+                : null;
         var lock = learner.start(config, out);
         // a live run cannot be resumed (its reward trainer's --rm-out refuses a second start):
         // the notice's advice would be wrong there
@@ -179,21 +182,6 @@ final class PpoCommand implements Callable<Integer> {
                 : StopNotice.register(
                     "ppo", learner.out(), spec.commandLine().getErr(), "update")) {
       return run(config, kafka, swapMode, store, out);
-    }
-  }
-
-  /** The live run's reward trainer writes --rm-out: one run at a time there, as in --out. */
-  private OutputLock lockRmOut() {
-    try {
-      return OutputLock.acquire(rmOut);
-    } catch (OutputLock.HeldException e) {
-      throw new UserError(
-          String.format(
-              "--rm-out %s is in use by another reward trainer (%s holds %s): one reward trainer"
-                  + " per output directory; stop it, or choose another --rm-out",
-              rmOut, e.holder(), OutputLock.FILE));
-    } catch (java.io.IOException e) {
-      throw new UserError("cannot lock --rm-out " + rmOut + " (" + e + "): choose another", e);
     }
   }
 

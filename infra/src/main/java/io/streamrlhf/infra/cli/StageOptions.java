@@ -262,19 +262,7 @@ final class StageOptions {
    * @throws UserError when another process holds --out
    */
   OutputLock start(StageConfig config, PrintWriter log, String writer) {
-    OutputLock lock;
-    try {
-      lock = OutputLock.acquire(out);
-    } catch (OutputLock.HeldException e) {
-      throw new UserError(
-          String.format(
-              "--out %s is in use by another %s (%s holds %s): one %s per output directory; stop"
-                  + " it, or choose another --out",
-              out, writer, e.holder(), OutputLock.FILE, writer));
-    } catch (IOException e) {
-      // with its cause: a read-only or full disk is the machine's failure (exit 4)
-      throw new UserError("cannot lock --out " + out + " (" + e + "): choose another --out", e);
-    }
+    var lock = lock("--out", out, writer);
     try {
       save(config, log);
     } catch (RuntimeException e) {
@@ -286,6 +274,28 @@ final class StageOptions {
       throw e;
     }
     return lock;
+  }
+
+  /**
+   * Locks the output directory {@code flag} names for this process ({@link OutputLock}).
+   *
+   * @param writer what writes there, for the refusal of a second one ("learner", "sft run")
+   * @throws UserError when another process holds it, or it cannot be locked
+   */
+  static OutputLock lock(String flag, Path dir, String writer) {
+    try {
+      return OutputLock.acquire(dir);
+    } catch (OutputLock.HeldException e) {
+      throw new UserError(
+          String.format(
+              "%s %s is in use by another %s (%s holds %s): one %s per output directory; stop"
+                  + " it, or choose another %s",
+              flag, dir, writer, e.holder(), OutputLock.FILE, writer, flag));
+    } catch (IOException e) {
+      // with its cause: a read-only or full disk is the machine's failure (exit 4)
+      throw new UserError(
+          "cannot lock " + flag + " " + dir + " (" + e + "): choose another " + flag, e);
+    }
   }
 
   /** {@link #start} for a stage named by its config: "another sft run". */
