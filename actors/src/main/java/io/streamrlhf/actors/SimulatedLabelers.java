@@ -247,8 +247,11 @@ public final class SimulatedLabelers extends VerticleBase {
     if (held.size() < settings.calibrationRequests() || held.size() == heldAtLastCalibration)
       return;
     heldAtLastCalibration = held.size();
+    // the first calibrationRequests rankable ones, not all a poll happened to bring: the same
+    // requests give the same beta however the broker batched them
     var sets = new ArrayList<double[]>();
     for (var h : held) {
+      if (sets.size() == settings.calibrationRequests()) break;
       try {
         var scores = SimulatedLabelerPool.distinctOracleScores(h.request());
         if (scores.length >= 2) sets.add(scores);

@@ -193,6 +193,8 @@ class SimulatedLabelersTest {
       assertThat(m.find()).as(line).isTrue();
       assertThat(Double.parseDouble(m.group(1))).isCloseTo(0.73, within(0.06));
       assertThat(line).contains("(target 0.730)");
+      // on the first 32 as it said at start, though all 40 were there to poll at once
+      assertThat(line).contains("calibrated on 32 requests");
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
