@@ -268,8 +268,12 @@ public final class ScaleModelCommand implements Callable<Integer> {
     if (!node.has(key))
       throw new UserError(
           where + ": unknown cost key '" + key + "'; known: " + String.join(", ", keys(node)));
+    boolean whole = value.matches("-?\\d+");
+    // a count (max_lag, actor_cores, ...) taken as 1.5 would be read as 1, a different question
+    if (node.get(key).isIntegralNumber() && !whole)
+      throw new UserError(where + ": " + key + " must be a whole number, got '" + value + "'");
     try {
-      if (value.matches("-?\\d+")) node.put(key, Long.parseLong(value));
+      if (whole) node.put(key, Long.parseLong(value));
       else node.put(key, Double.parseDouble(value));
     } catch (NumberFormatException e) {
       throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");

@@ -60,6 +60,34 @@ class ScaleModelCliTest {
   }
 
   @Test
+  void aFractionForACountIsRefusedNotTruncated(@TempDir Path dir) throws IOException {
+    var run = CliRun.run("scale-model", "--set", "max_lag=1.5", "--actors", "1");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo("rlhf scale-model: --set: max_lag must be a whole number, got '1.5'");
+    assertThat(run.out()).isEmpty();
+
+    var costs = Files.writeString(dir.resolve("costs.json"), "{\"actor_cores\": 2.5}");
+    run = CliRun.run("scale-model", "--costs", costs.toString(), "--actors", "1");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: " + costs + ": actor_cores must be a whole number, got '2.5'");
+
+    // a rate may be a fraction, and a count given whole still runs
+    run =
+        CliRun.run(
+            "scale-model",
+            "--set",
+            "actor_rollouts_per_s=12.5",
+            "--set",
+            "max_lag=2",
+            "--actors",
+            "1");
+    assertThat(run.exitCode()).as(run.err()).isZero();
+  }
+
+  @Test
   void flagsOfTheOtherModeAreRefusedNotIgnored(@TempDir Path dir) {
     var validation =
         CliRun.run(
