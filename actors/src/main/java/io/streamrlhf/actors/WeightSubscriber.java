@@ -16,6 +16,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 
 /**
  * Reads one model's weight topic ({@code rlhf.policy-weights} or {@code rlhf.reward-weights}) from
@@ -205,8 +207,10 @@ public final class WeightSubscriber extends VerticleBase {
                 feed.assembler().pending().map(p -> ", collecting " + p).orElse(""),
                 feed.assembler().counts()));
       }
-    } catch (WeightFeed.NoStoreException e) {
-      fail(e); // no retry mends it: the actor ends, saying why
+    } catch (WeightFeed.NoStoreException | AuthenticationException | AuthorizationException e) {
+      // no retry mends a missing store, a login refused or a topic this user may not read: the
+      // actor ends, saying why, rather than logging the same refusal every poll
+      fail(e);
       return;
     } catch (RuntimeException e) {
       log.accept(actorId + ": " + what() + " weight subscriber poll failed, retrying: " + e);

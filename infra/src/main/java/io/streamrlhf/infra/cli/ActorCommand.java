@@ -33,7 +33,8 @@ import picocli.CommandLine.Option;
           + " the cause; its Kafka clients are closed first), so that a supervisor can restart it;"
           + " exits 2, a usage mistake that a restart would repeat, when the learner's policy says it was"
           + " trained with another --reward, --sft, --rm, responses_per_prompt or sampling_temperature"
-          + " than the actor's."
+          + " than the actor's, or when the Kafka cluster refuses its login or a topic or group its"
+          + " role needs."
     })
 final class ActorCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -28,7 +28,8 @@ import picocli.CommandLine.Option;
       "Without --beta the labelers calibrate their noise on the first --calibration-requests"
           + " requests to two labelers agreeing on 73%% of pairs, and print what they measured."
           + " Serves until Ctrl-C, or exits 1 when it failed (one line saying why; its Kafka clients"
-          + " are closed first); a restart ranks unacknowledged requests again, under the same"
+          + " are closed first), or 2 when the Kafka cluster refuses its login or a topic or group"
+          + " its role needs; a restart ranks unacknowledged requests again, under the same"
           + " idempotency keys."
     })
 final class LabelersCommand implements Callable<Integer> {

@@ -13,8 +13,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * verticles (a shutdown hook) and the JVM exits as the signal ends a process (130, 143); when one
  * of them fails on its own, it prints one line naming the verticle and the cause (then the stack
  * trace, for an internal failure), stops the rest, closing their Kafka clients, and exits 1, or 2
- * for the user's mistake that a restart would repeat (an actor scoring otherwise than its learner).
- * A stop that hangs does not keep a failed process alive: it halts after {@link #STOP_BOUND}.
+ * for the user's mistake that a restart would repeat (an actor scoring otherwise than its learner,
+ * a Kafka login or permission refused). A stop that hangs does not keep a failed process alive: it
+ * halts after {@link #STOP_BOUND}.
  */
 final class Serving {
   static final Duration STOP_BOUND = Duration.ofSeconds(90);
@@ -44,9 +45,17 @@ final class Serving {
       return UserErrors.INTERNAL;
     } catch (ExecutionException e) {
       var failure = e.getCause();
+      // a login or a permission the cluster refused: a restart with the same file fails the same
+      // way
+      var refused = UserErrors.kafkaRefusal(failure);
       synchronized (err) {
-        err.println("rlhf " + name + ": " + failure.getMessage());
-        if (!(failure instanceof VerticleFailure v) || v.internal()) {
+        if (refused != null) {
+          var who = failure instanceof VerticleFailure v ? v.verticle() + ": " : "";
+          err.println("rlhf " + name + ": " + who + refused);
+        } else {
+          err.println("rlhf " + name + ": " + failure.getMessage());
+        }
+        if (refused == null && (!(failure instanceof VerticleFailure v) || v.internal())) {
           (failure instanceof VerticleFailure ? failure.getCause() : failure).printStackTrace(err);
         }
         err.flush();
@@ -57,7 +66,7 @@ final class Serving {
       } finally {
         watchdog.interrupt();
       }
-      return failure instanceof VerticleFailure v && v.usersMistake()
+      return refused != null || (failure instanceof VerticleFailure v && v.usersMistake())
           ? UserErrors.USAGE
           : UserErrors.INTERNAL;
     }

@@ -144,7 +144,7 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
    * What to tell a user the cluster refused (null when it did not): a login (user or password), or
    * an operation the user's ACLs do not allow, as when a process logs in with another role's file.
    */
-  private static String kafkaRefusal(Throwable e) {
+  static String kafkaRefusal(Throwable e) {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof SslAuthenticationException) {
         // Kafka's own words are always "SSL handshake failed": the reason is in its causes

@@ -37,6 +37,29 @@ class ServingTest {
   }
 
   @Test
+  void aTopicTheKafkaUserMayNotReadIsTheUsersToMendInOneLineWithExitCodeTwo() {
+    var err = new StringWriter();
+    var stops = new AtomicInteger();
+    var ended = new CompletableFuture<Void>();
+    ended.completeExceptionally(
+        new VerticleFailure(
+            "labelers",
+            new org.apache.kafka.common.errors.TopicAuthorizationException(
+                java.util.Set.of("rlhf.label-requests"))));
+
+    int code = Serving.await("labelers", ended, stops::incrementAndGet, new PrintWriter(err, true));
+
+    assertThat(code).isEqualTo(2);
+    assertThat(stops).hasValue(1);
+    assertThat(err.toString().lines().toList())
+        .singleElement()
+        .asString()
+        .startsWith(
+            "rlhf labelers: labelers: the Kafka cluster does not allow this user what this command"
+                + " needs (topics rlhf.label-requests): log in with the --kafka-config file");
+  }
+
+  @Test
   void aGiveUpIsOneLineWithoutAStackTrace() {
     var err = new StringWriter();
     var ended = new CompletableFuture<Void>();

@@ -40,7 +40,8 @@ class SecuredLoopCliTest {
             Map.of(
                 "root", new BrokerUsers.User("root", LoopRole.ADMIN, "root-secret"),
                 "learner", new BrokerUsers.User("learner", LoopRole.LEARNER, "learner-secret"),
-                "actor-1", new BrokerUsers.User("actor-1", LoopRole.ACTOR, "actor-secret")));
+                "actor-1", new BrokerUsers.User("actor-1", LoopRole.ACTOR, "actor-secret"),
+                "lab", new BrokerUsers.User("lab", LoopRole.LABELER, "lab-secret")));
     var out = dir.resolve("ppo");
     try (var kafka = EmbeddedKafka.start(EmbeddedKafka.Options.defaults().withUsers(users))) {
       TopicProvisioner.provision(kafka.access(), WAIT);
@@ -113,6 +114,33 @@ class SecuredLoopCliTest {
       assertThat(second.exitValue()).as(String.join("\n", secondLog.lines())).isEqualTo(2);
       assertThat(secondLog.lines())
           .anyMatch(l -> l.contains("already holds an earlier run's weights"));
+
+      // an actor and labelers logged in with each other's files: one line each, exit 2, and the
+      // actor's weight subscribers end on the refusal rather than poll into it again and again
+      var labelerLogin = ClientConfigFiles.write(configs, users.user("lab")).toString();
+      var actorLogin = ClientConfigFiles.write(configs, users.user("actor-1")).toString();
+      var misplaced =
+          List.of(
+              concat(
+                  List.of("actor", "--bootstrap", bootstrap, "--kafka-config", labelerLogin),
+                  common),
+              List.of("labelers", "--bootstrap", bootstrap, "--kafka-config", actorLogin));
+      for (var command : misplaced) {
+        var log = new Watch();
+        var process = log.rlhf(command);
+        assertThat(log.exited(process, WAIT)).isTrue();
+        var lines = String.join("\n", log.lines());
+        assertThat(process.exitValue()).as(lines).isEqualTo(2);
+        assertThat(log.lines())
+            .as(lines)
+            .anyMatch(
+                l ->
+                    l.startsWith("rlhf " + command.get(0) + ": ")
+                        && l.contains(
+                            "the Kafka cluster does not allow this user what this command needs")
+                        && l.endsWith("an admin creates the loop's topics, as rlhf broker does)"))
+            .noneMatch(l -> l.contains("poll failed, retrying") || l.startsWith("\tat "));
+      }
     }
   }
 
