@@ -23,6 +23,8 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 
 /**
  * Reads {@code rlhf.label-requests} and {@code rlhf.comparisons} from the beginning, without a
@@ -35,8 +37,9 @@ import org.apache.kafka.common.TopicPartition;
  * one, and takes no ranking.
  *
  * <p>A worker verticle: its consumers are touched only by its own context; it polls in short rounds
- * and re-queues itself, so undeploying stops it between polls. A failed poll is retried; anything
- * else that escapes it (an {@link Error}) ends it ({@link #ended}), and with it the gateway.
+ * and re-queues itself, so undeploying stops it between polls. A failed poll is retried, a second
+ * later; a login or a permission the cluster refused, and anything that escapes the round (an
+ * {@link Error}), ends it ({@link #ended}), and with it the gateway.
  */
 final class FeedbackFeed extends VerticleBase {
   private static final Duration POLL = Duration.ofMillis(100);
@@ -163,6 +166,11 @@ final class FeedbackFeed extends VerticleBase {
           bus.send(gatewayAddress, new FeedRecords.ReaderTrouble(null));
         }
       }
+    } catch (AuthenticationException | AuthorizationException e) {
+      // no retry mends a login refused or a topic this user may not read: the gateway ends, saying
+      // why (an operator who grants the rights restarts it)
+      fail(e);
+      return;
     } catch (RuntimeException e) {
       failed = true;
       var reason = e.getMessage() != null ? e.getMessage() : e.toString();

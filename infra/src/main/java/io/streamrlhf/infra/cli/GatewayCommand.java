@@ -26,7 +26,8 @@ import picocli.CommandLine.Option;
           + " requests on rlhf.label-requests, and webhooks for Label Studio and Argilla; every ranking"
           + " becomes a comparison on rlhf.comparisons, answered 2xx only once the broker acknowledged it.",
       "Prints the page's address, and the token when it generated one. Serves until Ctrl-C, or exits 1"
-          + " when it failed (one line saying why)."
+          + " when it failed (one line saying why), or 2 when the Kafka cluster refuses its login or a"
+          + " topic its role needs."
     },
     footerHeading = "%nEndpoints (every /api call needs Authorization: Bearer <token>):%n",
     footer = {

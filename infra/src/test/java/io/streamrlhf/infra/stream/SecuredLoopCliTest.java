@@ -115,8 +115,8 @@ class SecuredLoopCliTest {
       assertThat(secondLog.lines())
           .anyMatch(l -> l.contains("already holds an earlier run's weights"));
 
-      // an actor and labelers logged in with each other's files: one line each, exit 2, and the
-      // actor's weight subscribers end on the refusal rather than poll into it again and again
+      // an actor, labelers and a gateway logged in with another role's file: one line each, exit
+      // 2, and the readers end on the refusal rather than poll into it again and again
       var labelerLogin = ClientConfigFiles.write(configs, users.user("lab")).toString();
       var actorLogin = ClientConfigFiles.write(configs, users.user("actor-1")).toString();
       var misplaced =
@@ -124,7 +124,15 @@ class SecuredLoopCliTest {
               concat(
                   List.of("actor", "--bootstrap", bootstrap, "--kafka-config", labelerLogin),
                   common),
-              List.of("labelers", "--bootstrap", bootstrap, "--kafka-config", actorLogin));
+              List.of("labelers", "--bootstrap", bootstrap, "--kafka-config", actorLogin),
+              List.of(
+                  "gateway",
+                  "--bootstrap",
+                  bootstrap,
+                  "--kafka-config",
+                  actorLogin,
+                  "--port",
+                  "0"));
       for (var command : misplaced) {
         var log = new Watch();
         var process = log.rlhf(command);
@@ -139,7 +147,7 @@ class SecuredLoopCliTest {
                         && l.contains(
                             "the Kafka cluster does not allow this user what this command needs")
                         && l.endsWith("an admin creates the loop's topics, as rlhf broker does)"))
-            .noneMatch(l -> l.contains("poll failed, retrying") || l.startsWith("\tat "));
+            .noneMatch(l -> l.contains("failed, retrying") || l.startsWith("\tat "));
       }
     }
   }
