@@ -60,7 +60,9 @@ final class LearnerCommand implements Callable<Integer> {
     var config = learner.config(true, false);
     var store = weightStore.store();
     BrokerCheck.require(kafka);
-    try (var lock = learner.start(config, out)) {
+    try (var lock = learner.start(config, out);
+        var notice =
+            StopNotice.register("learner", learner.out(), spec.commandLine().getErr(), "update")) {
       LocalLoop.provisionTopics(kafka, config, 0, "learner", out);
       var settings =
           new KafkaRollouts.Settings(kafka, rolloutWait, Duration.ofSeconds(60), signer)

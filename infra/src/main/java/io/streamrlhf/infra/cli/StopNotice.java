@@ -6,10 +6,11 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 
 /**
- * What a training command ({@code pretrain}, {@code sft}, {@code reward}, {@code ppo}) prints when
- * a signal (Ctrl-C, SIGTERM) stops it: where the run can go on from. Without it the process ended
- * with exit code 130 or 143 and not a word. Registered as a shutdown hook while the run trains;
- * closing it (the run ended on its own, or failed and says why) removes the hook.
+ * What a training command ({@code pretrain}, {@code sft}, {@code reward}, {@code ppo}, {@code
+ * learner}) prints when a signal (Ctrl-C, SIGTERM) stops it: where the run can go on from. Without
+ * it the process ended with exit code 130 or 143 and not a word. Registered as a shutdown hook
+ * while the run trains; closing it (the run ended on its own, or failed and says why) removes the
+ * hook.
  */
 final class StopNotice implements AutoCloseable {
   private final Thread hook;

@@ -80,6 +80,32 @@ class StageStopNoticeTest {
     assertThat(dataDirs.get(0)).doesNotExist();
   }
 
+  @Test
+  void aLearnerStoppedBySigtermWhileItWaitsForRolloutsNamesTheCheckpointItWillResumeFrom(
+      @TempDir Path dir) throws Exception {
+    TinyRun.checkpoints(dir);
+    ConfigLoader.save(TinyRun.config(100, 0), dir.resolve("settings"));
+    var out = dir.resolve("learner");
+    var watch = new Watch();
+    var learner =
+        watch.rlhf(
+            List.of(
+                "learner",
+                "--bootstrap",
+                LoopBroker.fresh(),
+                "--sft",
+                dir.resolve("sft").toString(),
+                "--rm",
+                dir.resolve("rm").toString(),
+                "--config",
+                dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
+                "--out",
+                out.toString()));
+    // no actor: it stops before its first update, with only v0 to continue from
+    stopBySigterm(learner, watch, "learner: published policy v0");
+    assertThat(noticed(watch, "learner", out, "update")).isZero();
+  }
+
   /** Sends SIGTERM once {@code line} is printed; the process exits with 143. */
   private static void stopBySigterm(Process process, Watch watch, String line) throws Exception {
     try {
