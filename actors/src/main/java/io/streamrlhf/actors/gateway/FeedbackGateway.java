@@ -215,8 +215,13 @@ public final class FeedbackGateway extends VerticleBase {
         .route("/api/*")
         .handler(this::rateLimit)
         .handler(this::requireToken)
-        .handler(this::requireCaughtUp);
-    router.route("/webhooks/*").handler(this::rateLimit).handler(this::requireCaughtUp);
+        .handler(this::requireCaughtUp)
+        .handler(this::refuseMultipart);
+    router
+        .route("/webhooks/*")
+        .handler(this::rateLimit)
+        .handler(this::requireCaughtUp)
+        .handler(this::refuseMultipart);
     router.get("/api/status").handler(this::status);
     router.get("/api/requests/next").handler(this::next);
     router.post("/api/comparisons").handler(body).handler(this::submitFromApi);
@@ -269,6 +274,23 @@ public final class FeedbackGateway extends VerticleBase {
         .putHeader("X-Content-Type-Options", "nosniff")
         .putHeader("Referrer-Policy", "no-referrer")
         .putHeader("X-Frame-Options", "DENY");
+    ctx.next();
+  }
+
+  /**
+   * Every body here is JSON; a multipart one is refused before the body handler decodes it (Netty's
+   * decoder fails on some, an empty boundary with an internal error, and reads none as JSON).
+   */
+  private void refuseMultipart(RoutingContext ctx) {
+    var type = ctx.request().getHeader("Content-Type");
+    if (type != null && type.strip().toLowerCase(java.util.Locale.ROOT).startsWith("multipart/")) {
+      reject(
+          ctx,
+          new Rejection(
+              415,
+              "a multipart body is not read here: send JSON with Content-Type: application/json"));
+      return;
+    }
     ctx.next();
   }
 
@@ -391,15 +413,14 @@ public final class FeedbackGateway extends VerticleBase {
               413, "request body over " + settings.maxBodyBytes() + " bytes (--max-body-bytes)"));
     } else if (status >= 400 && status < 500 && failure != null) {
       // the body handler could not read the request (a form body that does not decode): the
-      // client's to mend, in one line
-      var reason = failure.getMessage() == null ? failure.toString() : failure.getMessage();
+      // client's to mend, in one line; the decoder's words name its internals, not the request
+      logger.debug(
+          "gateway: {} {} unreadable", ctx.request().method(), ctx.request().path(), failure);
       reject(
           ctx,
           new Rejection(
               status,
-              "the request body could not be read ("
-                  + reason.lines().findFirst().orElse("")
-                  + "): send JSON with Content-Type: application/json"));
+              "the request body could not be read: send JSON with Content-Type: application/json"));
     } else if (status >= 500 || failure != null && !(failure instanceof HttpException)) {
       logger.error("gateway: {} {} failed", ctx.request().method(), ctx.request().path(), failure);
       reject(ctx, new Rejection(500, "internal error; the gateway's log has the details"));

@@ -55,11 +55,12 @@ import picocli.CommandLine.Option;
       "Statuses: 400 bad input, with a one-line reason (malformed JSON, an",
       "  unknown request id, ranks that are not K values in 0..K-1, a request the",
       "  labeler already answered); 401 a missing or wrong token or signature;",
-      "  413 a body over --max-body-bytes; 429 over --rate-limit (Retry-After);",
-      "  503 the broker did not acknowledge within --ack-timeout (retry with the",
-      "  same idempotency key), or, after a start, the gateway has not yet read",
-      "  the topics' earlier requests and rankings (Retry-After).",
-      "Bodies are read as JSON whatever their Content-Type.",
+      "  413 a body over --max-body-bytes; 415 a multipart body; 429 over",
+      "  --rate-limit (Retry-After); 503 the broker did not acknowledge within",
+      "  --ack-timeout (retry with the same idempotency key), or, after a start,",
+      "  the gateway has not yet read the topics' earlier requests and rankings",
+      "  (Retry-After).",
+      "Bodies are read as JSON whatever their Content-Type, multipart excepted.",
       "Secrets may come from the environment instead of the command line:",
       "  RLHF_GATEWAY_TOKEN, RLHF_LABEL_STUDIO_TOKEN, RLHF_ARGILLA_SECRET."
     })

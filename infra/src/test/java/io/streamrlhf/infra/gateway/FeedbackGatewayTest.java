@@ -196,6 +196,18 @@ class FeedbackGatewayTest {
             "{\"requestId\": \"" + id + "\", \"note\": \"50%zz\"}"),
         400,
         "labelerId");
+    // multipart, of any shape (an empty boundary was a 500, a part without a name the decoder's
+    // NullPointerException in the reply): refused before it is decoded, chunked or not
+    for (var type :
+        List.of("multipart/form-data; boundary=", "Multipart/Form-Data; boundary=b0undary")) {
+      var part = "--b0undary\r\nContent-Disposition: bogus\r\n\r\nx\r\n--b0undary--\r\n";
+      assertOneLineReason(
+          client.postAs(type, "/api/comparisons", TOKEN, part), 415, "multipart body is not read");
+      assertOneLineReason(
+          client.postChunkedAs(type, "/webhooks/argilla", null, part),
+          415,
+          "multipart body is not read");
+    }
     // a number where an id belongs is named as such, not as missing
     assertOneLineReason(
         client.post(
