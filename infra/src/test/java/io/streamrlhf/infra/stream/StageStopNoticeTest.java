@@ -47,24 +47,11 @@ class StageStopNoticeTest {
   @Test
   void ppoStoppedBySigtermNamesItsLastUpdateAndLeavesNoBrokerData(@TempDir Path dir)
       throws Exception {
-    TinyRun.checkpoints(dir);
-    ConfigLoader.save(TinyRun.config(100000, 1), dir.resolve("settings"));
     var out = dir.resolve("ppo");
     var watch = new Watch();
     var ppo =
         watch.rlhf(
-            List.of(
-                "ppo",
-                "--sft",
-                dir.resolve("sft").toString(),
-                "--rm",
-                dir.resolve("rm").toString(),
-                "--config",
-                dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
-                "--actors",
-                "1",
-                "--out",
-                out.toString()));
+            tinyRun(dir, 100000, 1, List.of("ppo", "--actors", "1", "--out", out.toString())));
     stopBySigterm(ppo, watch, "learner: update 3/100000"); // past two checkpoints
     assertThat(noticed(watch, "ppo", out, "update")).isGreaterThanOrEqualTo(2);
 
@@ -83,27 +70,35 @@ class StageStopNoticeTest {
   @Test
   void aLearnerStoppedBySigtermWhileItWaitsForRolloutsNamesTheCheckpointItWillResumeFrom(
       @TempDir Path dir) throws Exception {
-    TinyRun.checkpoints(dir);
-    ConfigLoader.save(TinyRun.config(100, 0), dir.resolve("settings"));
     var out = dir.resolve("learner");
     var watch = new Watch();
     var learner =
         watch.rlhf(
-            List.of(
-                "learner",
-                "--bootstrap",
-                LoopBroker.fresh(),
-                "--sft",
-                dir.resolve("sft").toString(),
-                "--rm",
-                dir.resolve("rm").toString(),
-                "--config",
-                dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString(),
-                "--out",
-                out.toString()));
+            tinyRun(
+                dir,
+                100,
+                0,
+                List.of("learner", "--bootstrap", LoopBroker.fresh(), "--out", out.toString())));
     // no actor: it stops before its first update, with only v0 to continue from
     stopBySigterm(learner, watch, "learner: published policy v0");
     assertThat(noticed(watch, "learner", out, "update")).isZero();
+  }
+
+  /** {@code command} on TinyRun's checkpoints and settings, written into {@code dir}. */
+  private static List<String> tinyRun(Path dir, int updates, int maxLag, List<String> command)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    ConfigLoader.save(TinyRun.config(updates, maxLag), dir.resolve("settings"));
+    var all = new java.util.ArrayList<>(command);
+    all.addAll(
+        List.of(
+            "--sft",
+            dir.resolve("sft").toString(),
+            "--rm",
+            dir.resolve("rm").toString(),
+            "--config",
+            dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString()));
+    return all;
   }
 
   /** Sends SIGTERM once {@code line} is printed; the process exits with 143. */
