@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -174,7 +175,7 @@ public final class SimulatedLabelers extends VerticleBase {
                 ? "noise beta " + decimal(settings.beta())
                 : "calibrating their noise on the first "
                     + settings.calibrationRequests()
-                    + " requests"));
+                    + " requests whose answers do not all score alike"));
     context.runOnContext(v -> step());
     return Future.succeededFuture();
   }
@@ -247,31 +248,27 @@ public final class SimulatedLabelers extends VerticleBase {
     if (held.size() < settings.calibrationRequests() || held.size() == heldAtLastCalibration)
       return;
     heldAtLastCalibration = held.size();
-    // the first calibrationRequests rankable ones, not all a poll happened to bring: the same
-    // requests give the same beta however the broker batched them
+    // the first calibrationRequests requests with answers that score differently, not all a poll
+    // happened to bring: the same requests give the same beta however the broker batched them.
+    // Requests whose answers all score alike count among the pairs but not towards the number, so
+    // a run of them early on delays the calibration rather than stalling it
     var sets = new ArrayList<double[]>();
+    int untied = 0;
     for (var h : held) {
-      if (sets.size() == settings.calibrationRequests()) break;
+      if (untied == settings.calibrationRequests()) break;
       try {
         var scores = SimulatedLabelerPool.distinctOracleScores(h.request());
-        if (scores.length >= 2) sets.add(scores);
+        if (scores.length < 2) continue;
+        sets.add(scores);
+        if (Arrays.stream(scores).distinct().count() > 1) untied++;
       } catch (IllegalArgumentException notATaskPrompt) {
         // ranked (skipped) later, like any request the labelers cannot rank
       }
     }
-    if (sets.size() < settings.calibrationRequests()) return;
-    LabelerAgreement.Calibration calibration;
-    try {
-      calibration =
-          LabelerAgreement.calibrateWithinReach(
-              sets, LabelerAgreement.DEFAULT_TARGET, settings.seed(), CALIBRATION_ROUNDS);
-    } catch (IllegalArgumentException allTied) {
-      log.accept(
-          NAME
-              + ": cannot calibrate yet, every pair of answers so far scores alike; waiting for"
-              + " more requests");
-      return;
-    }
+    if (untied < settings.calibrationRequests()) return;
+    var calibration =
+        LabelerAgreement.calibrateWithinReach(
+            sets, LabelerAgreement.DEFAULT_TARGET, settings.seed(), CALIBRATION_ROUNDS);
     pool = pool(calibration.beta());
     log.accept(
         String.format(

@@ -63,7 +63,9 @@ final class LabelersCommand implements Callable<Integer> {
       names = "--calibration-requests",
       paramLabel = "M",
       defaultValue = "" + LabelerSettings.DEFAULT_CALIBRATION_REQUESTS,
-      description = "Requests the calibration of beta waits for (held unanswered meanwhile).")
+      description =
+          "Requests the calibration of beta waits for (held unanswered meanwhile); one whose"
+              + " answers all score alike does not count.")
   int calibrationRequests;
 
   @Option(

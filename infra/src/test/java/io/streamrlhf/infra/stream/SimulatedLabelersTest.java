@@ -200,6 +200,39 @@ class SimulatedLabelersTest {
     }
   }
 
+  @Test
+  void requestsWhoseAnswersAllScoreAlikeDoNotCountTowardsTheCalibrationNorStallIt()
+      throws Exception {
+    var bootstrap = LoopBroker.fresh();
+    var vertx = ActorNode.newVertx();
+    var settings = LabelerSettings.of(bootstrap).withRate(1000).withBeta(null, 2);
+    var watch = new Watch();
+    // first, two requests answered "1" and "2": both as far from the reversed word, a tie
+    var tied =
+        requests(2).stream()
+            .map(r -> LabelRequest.newBuilder(r).setResponses(List.of("1", "2")).build())
+            .toList();
+    var all = new java.util.ArrayList<>(tied);
+    all.addAll(IntStream.range(2, 6).mapToObj(SimulatedLabelersTest::request).toList());
+    try (var feed = new LoopFeed(bootstrap);
+        var comparisons = new TopicTail<>(bootstrap, Topics.COMPARISONS, Comparison.class)) {
+      feed.publishLabelRequests(all);
+      var labelers = SimulatedLabelers.deploy(vertx, settings, watch::line);
+      try {
+        comparisons.until(
+            c -> c.stream().map(Comparison::getRequestId).distinct().count() == 6,
+            "comparisons of all 6 requests",
+            WAIT);
+      } finally {
+        labelers.undeploy();
+      }
+      // the two ties and the two requests after them that count
+      assertThat(watch.lines()).anyMatch(l -> l.contains("calibrated on 4 requests"));
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
   private static long committedOffset(String bootstrap, String group) throws Exception {
     try (var admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
       var offsets =
