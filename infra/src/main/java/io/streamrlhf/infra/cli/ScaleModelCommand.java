@@ -264,20 +264,31 @@ public final class ScaleModelCommand implements Callable<Integer> {
     }
   }
 
+  /** The cost keys that count something (max_lag, actor_cores, ...), by the record's types. */
+  private static final java.util.Set<String> COUNTS =
+      java.util.Arrays.stream(LoopCosts.class.getRecordComponents())
+          .filter(c -> c.getType() == int.class || c.getType() == long.class)
+          .map(c -> SNAKE.getPropertyNamingStrategy().nameForField(null, null, c.getName()))
+          .collect(java.util.stream.Collectors.toUnmodifiableSet());
+
   private static void set(ObjectNode node, String key, String value, String where) {
     if (!node.has(key))
       throw new UserError(
           where + ": unknown cost key '" + key + "'; known: " + String.join(", ", keys(node)));
-    boolean whole = value.matches("-?\\d+");
-    // a count (max_lag, actor_cores, ...) taken as 1.5 would be read as 1, a different question
-    if (node.get(key).isIntegralNumber() && !whole)
-      throw new UserError(where + ": " + key + " must be a whole number, got '" + value + "'");
+    double number;
     try {
-      if (whole) node.put(key, Long.parseLong(value));
-      else node.put(key, Double.parseDouble(value));
+      number = Double.parseDouble(value);
     } catch (NumberFormatException e) {
       throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");
     }
+    if (!COUNTS.contains(key)) {
+      node.put(key, number);
+      return;
+    }
+    // a count taken as 1.5 would be read as 1, a different question; 2.0 is 2
+    if (number != Math.rint(number) || Math.abs(number) > Integer.MAX_VALUE)
+      throw new UserError(where + ": " + key + " must be a whole number, got '" + value + "'");
+    node.put(key, (long) number);
   }
 
   private static List<String> keys(ObjectNode node) {

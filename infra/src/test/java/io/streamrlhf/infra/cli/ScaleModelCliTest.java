@@ -74,16 +74,24 @@ class ScaleModelCliTest {
         .isEqualTo(
             "rlhf scale-model: " + costs + ": actor_cores must be a whole number, got '2.5'");
 
-    // a rate may be a fraction, and a count given whole still runs
+    run = CliRun.run("scale-model", "--set", "max_lag=two", "--actors", "1");
+    assertThat(run.err().strip())
+        .isEqualTo("rlhf scale-model: --set: max_lag must be a number, got 'two'");
+
+    // a rate may be a fraction, after a costs file gave it a whole one; a count may be 2.0
+    var rates = Files.writeString(dir.resolve("rates.json"), "{\"actor_rollouts_per_s\": 12}");
     run =
         CliRun.run(
             "scale-model",
+            "--costs",
+            rates.toString(),
             "--set",
             "actor_rollouts_per_s=12.5",
             "--set",
-            "max_lag=2",
+            "max_lag=2.0",
             "--actors",
             "1");
+    assertThat(run.out()).contains("\"actor_rollouts_per_s\" : 12.5").contains("\"max_lag\" : 2,");
     assertThat(run.exitCode()).as(run.err()).isZero();
   }
 
