@@ -7,6 +7,7 @@ import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.signing.WeightVerifier;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.KafkaRefusal;
 import io.streamrlhf.schemas.transport.WeightFeed;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -16,8 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.errors.AuthenticationException;
-import org.apache.kafka.common.errors.AuthorizationException;
 
 /**
  * Reads one model's weight topic ({@code rlhf.policy-weights} or {@code rlhf.reward-weights}) from
@@ -31,8 +30,9 @@ import org.apache.kafka.common.errors.AuthorizationException;
  *
  * <p>A worker verticle: its Kafka consumer is touched only by its own (serialized) context. It
  * polls in short rounds and re-queues itself, so undeploying stops it between polls. A failed poll
- * is retried; anything else that escapes it (an {@link Error}) ends it ({@link #ended}), and with
- * it the actor's process: an actor whose policy can no longer advance must not go on quietly.
+ * is retried; a login or permission the cluster refused ({@link KafkaRefusal}), a pointer without a
+ * store, and anything that escapes a round (an {@link Error}) end it ({@link #ended}), and with it
+ * the actor's process: an actor whose policy can no longer advance must not go on quietly.
  */
 public final class WeightSubscriber extends VerticleBase {
   private static final Duration POLL = Duration.ofMillis(200);
@@ -168,6 +168,10 @@ public final class WeightSubscriber extends VerticleBase {
       fail(e);
       return;
     } catch (RuntimeException e) {
+      if (KafkaRefusal.in(e) != null) {
+        fail(e); // as in a round: no retry mends it
+        return;
+      }
       log.accept(
           String.format(
               "%s: could not read %s to its end within %d s (%s); following it from where it got",
@@ -207,12 +211,16 @@ public final class WeightSubscriber extends VerticleBase {
                 feed.assembler().pending().map(p -> ", collecting " + p).orElse(""),
                 feed.assembler().counts()));
       }
-    } catch (WeightFeed.NoStoreException | AuthenticationException | AuthorizationException e) {
-      // no retry mends a missing store, a login refused or a topic this user may not read: the
-      // actor ends, saying why, rather than logging the same refusal every poll
-      fail(e);
+    } catch (WeightFeed.NoStoreException e) {
+      fail(e); // no retry mends it: the actor ends, saying why
       return;
     } catch (RuntimeException e) {
+      if (KafkaRefusal.in(e) != null) {
+        // a login refused, or a topic this user may not read or dead-letter to: the actor ends,
+        // saying why, rather than logging the same refusal every poll
+        fail(e);
+        return;
+      }
       log.accept(actorId + ": " + what() + " weight subscriber poll failed, retrying: " + e);
     }
     context.runOnContext(v -> round());

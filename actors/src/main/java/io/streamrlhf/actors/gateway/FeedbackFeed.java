@@ -10,6 +10,7 @@ import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.KafkaRefusal;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import java.time.Duration;
@@ -23,8 +24,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.AuthenticationException;
-import org.apache.kafka.common.errors.AuthorizationException;
 
 /**
  * Reads {@code rlhf.label-requests} and {@code rlhf.comparisons} from the beginning, without a
@@ -166,12 +165,13 @@ final class FeedbackFeed extends VerticleBase {
           bus.send(gatewayAddress, new FeedRecords.ReaderTrouble(null));
         }
       }
-    } catch (AuthenticationException | AuthorizationException e) {
-      // no retry mends a login refused or a topic this user may not read: the gateway ends, saying
-      // why (an operator who grants the rights restarts it)
-      fail(e);
-      return;
     } catch (RuntimeException e) {
+      if (KafkaRefusal.in(e) != null) {
+        // a login refused, or a topic this user may not read or dead-letter to: no retry mends it;
+        // the gateway ends, saying why (an operator who grants the rights restarts it)
+        fail(e);
+        return;
+      }
       failed = true;
       var reason = e.getMessage() != null ? e.getMessage() : e.toString();
       if (!reason.equals(trouble)) {

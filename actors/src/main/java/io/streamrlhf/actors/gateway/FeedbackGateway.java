@@ -7,6 +7,7 @@ import io.streamrlhf.schemas.LabelRequest;
 import io.streamrlhf.schemas.Topics;
 import io.streamrlhf.schemas.transport.Acks;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.streamrlhf.schemas.transport.KafkaRefusal;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
@@ -215,19 +216,16 @@ public final class FeedbackGateway extends VerticleBase {
         .route("/api/*")
         .handler(this::rateLimit)
         .handler(this::requireToken)
-        .handler(this::requireCaughtUp)
-        .handler(this::refuseMultipart);
-    router
-        .route("/webhooks/*")
-        .handler(this::rateLimit)
-        .handler(this::requireCaughtUp)
-        .handler(this::refuseMultipart);
+        .handler(this::requireCaughtUp);
+    router.route("/webhooks/*").handler(this::rateLimit).handler(this::requireCaughtUp);
+    // routes of their own: Vert.x runs a body handler before any other handler of the same route
+    router.route("/webhooks/label-studio").handler(this::requireLabelStudioToken);
+    router.post("/api/*").handler(this::refuseMultipart);
+    router.post("/webhooks/*").handler(this::refuseMultipart);
     router.get("/api/status").handler(this::status);
     router.get("/api/requests/next").handler(this::next);
     router.post("/api/comparisons").handler(body).handler(this::submitFromApi);
     router.post("/api/skips").handler(body).handler(this::skip);
-    // a route of its own: Vert.x runs a body handler before any other handler of the same route
-    router.route("/webhooks/label-studio").handler(this::requireLabelStudioToken);
     router.post("/webhooks/label-studio").handler(body).handler(this::labelStudio);
     router.post("/webhooks/argilla").handler(body).handler(this::argilla);
     var endpoints = methodsByPath(router);
@@ -278,8 +276,9 @@ public final class FeedbackGateway extends VerticleBase {
   }
 
   /**
-   * Every body here is JSON; a multipart one is refused before the body handler decodes it (Netty's
-   * decoder fails on some, an empty boundary with an internal error, and reads none as JSON).
+   * Every body posted here is JSON; a multipart one is refused, after the credentials are checked
+   * and before the body handler decodes it (Netty's decoder fails on some, an empty boundary with
+   * an internal error, and reads none as JSON).
    */
   private void refuseMultipart(RoutingContext ctx) {
     var type = ctx.request().getHeader("Content-Type");
@@ -615,6 +614,16 @@ public final class FeedbackGateway extends VerticleBase {
                     return Future.succeededFuture(created(comparison));
                   }
                   book.notSent(comparison);
+                  if (KafkaRefusal.in(done.cause()) != null) {
+                    // this user may not write comparisons: no retry mends it, so the gateway stops
+                    fail(done.cause());
+                    return Future.<Reply>failedFuture(
+                        new Rejection(
+                            503,
+                            "the Kafka cluster does not allow this gateway to write "
+                                + Topics.COMPARISONS
+                                + ": nothing was recorded, and the gateway stops"));
+                  }
                   logger.warn("gateway: comparison not written: {}", done.cause().getMessage());
                   return Future.<Reply>failedFuture(
                       new Rejection(
@@ -717,8 +726,10 @@ public final class FeedbackGateway extends VerticleBase {
   /** Fails {@link #ended}, once; its owner stops the gateway (closing the server and producer). */
   private void fail(Throwable e) {
     var failure = new VerticleFailure("gateway", e);
-    if (ended.completeExceptionally(failure))
-      logger.error("gateway: stopping: {}", failure.getMessage(), e);
+    if (!ended.completeExceptionally(failure)) return;
+    // a refusal's words say it all; a bug's stack trace goes to the log
+    if (KafkaRefusal.in(e) != null) logger.error("gateway: stopping: {}", failure.getMessage());
+    else logger.error("gateway: stopping: {}", failure.getMessage(), e);
   }
 
   @Override

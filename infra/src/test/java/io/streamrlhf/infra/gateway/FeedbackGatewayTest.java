@@ -207,7 +207,20 @@ class FeedbackGatewayTest {
           client.postChunkedAs(type, "/webhooks/argilla", null, part),
           415,
           "multipart body is not read");
+      // the credentials first, as for any other body
+      assertOneLineReason(
+          client.postAs(type, "/webhooks/label-studio", TOKEN, part), 401, "wrong token");
+      assertOneLineReason(
+          client.postAs(type, "/webhooks/label-studio", LABEL_STUDIO_TOKEN, part),
+          415,
+          "multipart body is not read");
     }
+    // a GET says nothing of a body: its Content-Type is not read
+    assertThat(
+            client
+                .getAs("multipart/form-data; boundary=", "/api/requests/next?labeler=zed", TOKEN)
+                .status())
+        .isNotEqualTo(415);
     // a number where an id belongs is named as such, not as missing
     assertOneLineReason(
         client.post(

@@ -4,6 +4,7 @@ import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.LabelRequest;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import io.vertx.core.json.JsonObject;
 import java.io.IOException;
@@ -37,11 +38,16 @@ final class GatewayClient {
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
   private final String base;
-  private final String bootstrap;
+  private final KafkaAccess kafka;
 
   GatewayClient(String base, String bootstrap) {
+    this(base, KafkaAccess.plaintext(bootstrap));
+  }
+
+  /** Publishing and reading back as {@code kafka}'s user. */
+  GatewayClient(String base, KafkaAccess kafka) {
     this.base = base.endsWith("/") ? base.substring(0, base.length() - 1) : base;
-    this.bootstrap = bootstrap;
+    this.kafka = kafka;
   }
 
   record Reply(int status, String body, Map<String, List<String>> headers) {
@@ -60,6 +66,17 @@ final class GatewayClient {
 
   Reply get(String path, String token) {
     var b = HttpRequest.newBuilder(URI.create(base + path)).timeout(DEADLINE).GET();
+    if (token != null) b.header("Authorization", "Bearer " + token);
+    return send(b.build());
+  }
+
+  /** A GET with a Content-Type header, as some clients send one. */
+  Reply getAs(String contentType, String path, String token) {
+    var b =
+        HttpRequest.newBuilder(URI.create(base + path))
+            .timeout(DEADLINE)
+            .header("Content-Type", contentType)
+            .GET();
     if (token != null) b.header("Authorization", "Bearer " + token);
     return send(b.build());
   }
@@ -113,7 +130,7 @@ final class GatewayClient {
   /** Label requests and the comparisons answering them, all acknowledged by the broker. */
   void publishAll(List<LabelRequest> requests, List<Comparison> comparisons) throws Exception {
     try (var producer =
-        new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(bootstrap, "test-actor"))) {
+        new KafkaProducer<byte[], byte[]>(KafkaClientConfigs.producer(kafka, "test-actor"))) {
       var sent = new ArrayList<java.util.concurrent.Future<?>>();
       for (var r : requests)
         sent.add(
@@ -183,7 +200,7 @@ final class GatewayClient {
   List<Comparison> comparisons() {
     try (var consumer =
         new KafkaConsumer<byte[], byte[]>(
-            KafkaClientConfigs.weightsConsumer(bootstrap, "test-comparison-reader"))) {
+            KafkaClientConfigs.weightsConsumer(kafka, "test-comparison-reader"))) {
       var partitions =
           consumer.partitionsFor(Topics.COMPARISONS, DEADLINE).stream()
               .map(p -> new TopicPartition(p.topic(), p.partition()))

@@ -3,9 +3,16 @@ package io.streamrlhf.infra.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.streamrlhf.actors.VerticleFailure;
+import io.streamrlhf.actors.WeightSubscriber;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.WeightModel;
+import io.streamrlhf.schemas.signing.WeightVerifier;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -104,6 +111,38 @@ class SecuredBrokerTest {
       assertThatThrownBy(() -> sent.get(30, TimeUnit.SECONDS))
           .isInstanceOf(ExecutionException.class)
           .hasCauseInstanceOf(TopicAuthorizationException.class);
+    }
+  }
+
+  @Test
+  void aWeightSubscriberRefusedItsTopicEndsSayingSoRatherThanRetrying() throws Exception {
+    // the learner's user may not read the reward model's weights
+    var lines = new java.util.concurrent.CopyOnWriteArrayList<String>();
+    var subscriber =
+        new WeightSubscriber(
+            "actor-t",
+            kafka.access("learner"),
+            WeightModel.REWARD,
+            WeightVerifier.acceptingUnsigned(),
+            null,
+            lines::add);
+    var vertx = Vertx.vertx();
+    try {
+      vertx
+          .deployVerticle(
+              subscriber, new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+          .await();
+
+      assertThatThrownBy(() -> subscriber.ended().get(60, TimeUnit.SECONDS))
+          .isInstanceOf(ExecutionException.class)
+          .cause()
+          .isInstanceOf(VerticleFailure.class)
+          .hasMessageStartingWith("actor-t's reward model weight subscriber")
+          .hasRootCauseInstanceOf(TopicAuthorizationException.class);
+      assertThat(lines)
+          .noneMatch(l -> l.contains("retrying") || l.contains("following it from where it got"));
+    } finally {
+      vertx.close().await();
     }
   }
 

@@ -136,7 +136,11 @@ class SecuredLoopCliTest {
       for (var command : misplaced) {
         var log = new Watch();
         var process = log.rlhf(command);
-        assertThat(log.exited(process, WAIT)).isTrue();
+        try {
+          assertThat(log.exited(process, WAIT)).as(String.join("\n", log.lines())).isTrue();
+        } finally {
+          process.destroyForcibly(); // one that serves on does not outlive the test
+        }
         var lines = String.join("\n", log.lines());
         assertThat(process.exitValue()).as(lines).isEqualTo(2);
         assertThat(log.lines())
