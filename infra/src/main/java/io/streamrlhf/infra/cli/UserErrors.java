@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.schemas.transport.KafkaRefusal;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
@@ -145,35 +146,32 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
    * an operation the user's ACLs do not allow, as when a process logs in with another role's file.
    */
   static String kafkaRefusal(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SslAuthenticationException) {
-        // Kafka's own words are always "SSL handshake failed": the reason is in its causes
-        var root = t;
-        while (root.getCause() != null) root = root.getCause();
-        return "the TLS handshake with the Kafka cluster failed: "
-            + t.getMessage()
-            + (root != t && root.getMessage() != null ? " (" + root.getMessage() + ")" : "")
-            + ": check the trust store, the client's certificate and the broker's host name in"
-            + " the --kafka-config file, and that --bootstrap names a TLS listener";
-      }
-      if (t instanceof AuthenticationException) {
-        return "the Kafka cluster refused the login: "
-            + t.getMessage()
-            + ": check the user and password in the --kafka-config file";
-      }
-      if (t instanceof AuthorizationException) {
-        var what =
-            t instanceof TopicAuthorizationException topics
-                    && !topics.unauthorizedTopics().isEmpty()
-                ? "topics "
-                    + String.join(", ", new java.util.TreeSet<>(topics.unauthorizedTopics()))
-                : t.getMessage();
-        return "the Kafka cluster does not allow this user what this command needs ("
-            + what
-            + "): log in with the --kafka-config file of a user of this command's role (rlhf broker"
-            + " --users grants each role its topics, consumer groups and transactional id; an"
-            + " admin creates the loop's topics, as rlhf broker does)";
-      }
+    var t = KafkaRefusal.in(e);
+    if (t instanceof SslAuthenticationException) {
+      // Kafka's own words are always "SSL handshake failed": the reason is in its causes
+      var root = (Throwable) t;
+      while (root.getCause() != null) root = root.getCause();
+      return "the TLS handshake with the Kafka cluster failed: "
+          + t.getMessage()
+          + (root != t && root.getMessage() != null ? " (" + root.getMessage() + ")" : "")
+          + ": check the trust store, the client's certificate and the broker's host name in"
+          + " the --kafka-config file, and that --bootstrap names a TLS listener";
+    }
+    if (t instanceof AuthenticationException) {
+      return "the Kafka cluster refused the login: "
+          + t.getMessage()
+          + ": check the user and password in the --kafka-config file";
+    }
+    if (t instanceof AuthorizationException) {
+      var what =
+          t instanceof TopicAuthorizationException topics && !topics.unauthorizedTopics().isEmpty()
+              ? "topics " + String.join(", ", new java.util.TreeSet<>(topics.unauthorizedTopics()))
+              : t.getMessage();
+      return "the Kafka cluster does not allow this user what this command needs ("
+          + what
+          + "): log in with the --kafka-config file of a user of this command's role (rlhf broker"
+          + " --users grants each role its topics, consumer groups and transactional id; an"
+          + " admin creates the loop's topics, as rlhf broker does)";
     }
     return null;
   }
