@@ -207,9 +207,10 @@ public final class FeedbackGateway extends VerticleBase {
                   .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST))
                   .allowedHeaders(Set.of("Authorization", "Content-Type", "Idempotency-Key")));
     }
-    router.get("/").handler(ctx -> servePage(ctx, "index.html", "text/html; charset=utf-8"));
-    router.get("/page.js").handler(ctx -> servePage(ctx, "page.js", "text/javascript"));
-    router.get("/page.css").handler(ctx -> servePage(ctx, "page.css", "text/css"));
+    // the page's files answer HEAD as well (a health check's, curl -I's)
+    page(router, "/").handler(ctx -> servePage(ctx, "index.html", "text/html; charset=utf-8"));
+    page(router, "/page.js").handler(ctx -> servePage(ctx, "page.js", "text/javascript"));
+    page(router, "/page.css").handler(ctx -> servePage(ctx, "page.css", "text/css"));
 
     var body = BodyHandler.create(false).setBodyLimit(settings.maxBodyBytes());
     router
@@ -232,6 +233,10 @@ public final class FeedbackGateway extends VerticleBase {
     router.route().last().handler(ctx -> noRoute(ctx, endpoints));
     router.route().failureHandler(this::failure);
     return router;
+  }
+
+  private static io.vertx.ext.web.Route page(Router router, String path) {
+    return router.route(path).method(HttpMethod.GET).method(HttpMethod.HEAD);
   }
 
   /** The methods each endpoint's routes take ("GET", "POST, GET"), by exact path. */
@@ -432,11 +437,16 @@ public final class FeedbackGateway extends VerticleBase {
   // ---- the page ----
 
   private void servePage(RoutingContext ctx, String name, String contentType) {
-    ctx.response()
-        .putHeader("Content-Type", contentType)
-        .putHeader("Cache-Control", "no-cache")
-        .putHeader("Content-Security-Policy", PAGE_POLICY)
-        .end(page.get(name));
+    var file = page.get(name);
+    var response =
+        ctx.response()
+            .putHeader("Content-Type", contentType)
+            .putHeader("Cache-Control", "no-cache")
+            .putHeader("Content-Security-Policy", PAGE_POLICY);
+    // HEAD: GET's headers, its length included, and no body (Vert.x would send the body)
+    if (ctx.request().method() == HttpMethod.HEAD)
+      response.putHeader("Content-Length", String.valueOf(file.length())).end();
+    else response.end(file);
   }
 
   private static Buffer resource(String name) {

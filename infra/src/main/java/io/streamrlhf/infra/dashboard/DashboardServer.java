@@ -38,13 +38,20 @@ public final class DashboardServer implements AutoCloseable {
     }
     var router = Router.router(vertx);
     router
-        .get("/")
+        .route("/")
+        .method(io.vertx.core.http.HttpMethod.GET)
+        .method(io.vertx.core.http.HttpMethod.HEAD) // a health check's: the headers, no body
         .handler(
-            ctx ->
-                ctx.response()
-                    .putHeader("Content-Type", "text/html; charset=utf-8")
-                    .putHeader("X-Content-Type-Options", "nosniff")
-                    .end(io.vertx.core.buffer.Buffer.buffer(page)));
+            ctx -> {
+              var response =
+                  ctx.response()
+                      .putHeader("Content-Type", "text/html; charset=utf-8")
+                      .putHeader("X-Content-Type-Options", "nosniff");
+              // HEAD: GET's headers, its length included, and no body
+              if (ctx.request().method() == io.vertx.core.http.HttpMethod.HEAD)
+                response.putHeader("Content-Length", String.valueOf(page.length)).end();
+              else response.end(io.vertx.core.buffer.Buffer.buffer(page));
+            });
     router.get("/api/run").handler(ctx -> snapshot(vertx, ctx, dir));
     try {
       var server =

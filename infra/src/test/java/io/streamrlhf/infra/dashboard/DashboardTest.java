@@ -88,6 +88,29 @@ class DashboardTest {
   }
 
   @Test
+  void thePageAnswersHeadWithGetsHeadersAndNoBody() throws Exception {
+    try (var server = DashboardServer.start(run, "127.0.0.1", 0)) {
+      var page = URI.create("http://127.0.0.1:" + server.port() + "/");
+      var http = HttpClient.newHttpClient();
+      var get =
+          http.send(HttpRequest.newBuilder(page).build(), HttpResponse.BodyHandlers.ofString());
+      var head =
+          http.send(
+              HttpRequest.newBuilder(page)
+                  .method("HEAD", HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(head.statusCode()).isEqualTo(200);
+      assertThat(head.body()).isEmpty();
+      for (var header : List.of("content-type", "content-length"))
+        assertThat(head.headers().firstValue(header))
+            .as(header)
+            .isPresent()
+            .isEqualTo(get.headers().firstValue(header));
+    }
+  }
+
+  @Test
   void aRunWithoutCheckpointOrCurveYetIsServedWithWhatThereIs() throws Exception {
     var json = RunSnapshot.read(run);
     assertThat(json.get("directory").asText()).isEqualTo(run.toString());

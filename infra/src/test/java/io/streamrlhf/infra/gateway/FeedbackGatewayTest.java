@@ -128,6 +128,20 @@ class FeedbackGatewayTest {
   }
 
   @Test
+  void thePagesFilesAnswerHeadWithGetsHeadersAndNoBody() {
+    for (var path : List.of("/", "/page.js", "/page.css")) {
+      var get = client.get(path, null);
+      var head = client.head(path);
+      assertThat(get.status()).as(path).isEqualTo(200);
+      assertThat(get.body()).as(path).isNotEmpty();
+      assertThat(head.status()).as(path).isEqualTo(200);
+      assertThat(head.body()).as(path).isEmpty();
+      for (var header : List.of("Content-Type", "Content-Length", "Content-Security-Policy"))
+        assertThat(head.header(header)).as(path + " " + header).isEqualTo(get.header(header));
+    }
+  }
+
+  @Test
   void aBodyOverTheLimitIs413() throws Exception {
     var id = published("cba", "abc");
     var padded =

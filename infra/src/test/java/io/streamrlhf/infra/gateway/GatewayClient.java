@@ -70,6 +70,15 @@ final class GatewayClient {
     return send(b.build());
   }
 
+  /** A HEAD, as a health check or curl -I sends it. */
+  Reply head(String path) {
+    return send(
+        HttpRequest.newBuilder(URI.create(base + path))
+            .timeout(DEADLINE)
+            .method("HEAD", HttpRequest.BodyPublishers.noBody())
+            .build());
+  }
+
   /** A GET with a Content-Type header, as some clients send one. */
   Reply getAs(String contentType, String path, String token) {
     var b =
