@@ -35,7 +35,7 @@ import picocli.CommandLine.Command;
     },
     // In pipeline order, then the tools; one per line.
     subcommands = {
-      CommandLine.HelpCommand.class,
+      HelpCommand.class,
       DemoCommand.class,
       PretrainCommand.class,
       SftCommand.class,

@@ -43,6 +43,20 @@ class RlhfCliTest {
   }
 
   @Test
+  void helpFollowsAPathOfSubcommandsAndNamesAWrongStep() {
+    var sample = run("help", "tasks", "sample");
+    assertThat(sample.exitCode()).isZero();
+    assertThat(sample.out()).isEqualTo(run("tasks", "sample", "--help").out());
+    assertThat(sample.out()).startsWith("Usage: rlhf tasks sample ");
+    assertThat(run("help", "ppo").out()).isEqualTo(run("ppo", "--help").out());
+
+    var wrong = run("help", "tasks", "nope");
+    assertThat(wrong.exitCode()).isEqualTo(2);
+    assertThat(wrong.err()).startsWith("rlhf help: Unknown subcommand 'nope' of rlhf tasks");
+    assertThat(wrong.out()).isEmpty();
+  }
+
+  @Test
   void unknownFlagIsOneLineAndExitCodeTwo() {
     var run = run("--no-such-flag");
     assertThat(run.exitCode()).isEqualTo(2);
