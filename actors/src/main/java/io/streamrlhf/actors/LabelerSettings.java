@@ -8,7 +8,8 @@ import java.time.Duration;
  *
  * @param kafka the Kafka cluster and how to authenticate to it
  * @param groupId their consumer group on {@code rlhf.label-requests}; one group shares the requests
- *     among its members, as people share a queue
+ *     among its members, as people share a queue, and another group's labelers are other people
+ *     ({@link SimulatedLabelerPool}'s crew)
  * @param requestsPerSecond at most this many label requests answered per second, on average (a
  *     second's worth may go at once after a pause)
  * @param labelers N labelers sharing the requests

@@ -31,6 +31,7 @@ public final class SimulatedLabelerPool {
   private final double beta;
   private final double overlap;
   private final long seed;
+  private final String crew;
 
   /**
    * @param labelers how many labelers share the requests (ids 1..N)
@@ -38,6 +39,16 @@ public final class SimulatedLabelerPool {
    * @param overlap the share of requests a second labeler ranks as well (needs N ≥ 2)
    */
   public SimulatedLabelerPool(int labelers, double beta, double overlap, long seed) {
+    this(labelers, beta, overlap, seed, "");
+  }
+
+  /**
+   * As {@link #SimulatedLabelerPool(int, double, double, long)}, for a crew of other labelers
+   * ranking the same requests again (another consumer group): their ids are {@code
+   * CREW/simulated-N} and their noise is their own, so their comparisons are new ones, not repeated
+   * deliveries of the first crew's. The empty crew is the first.
+   */
+  public SimulatedLabelerPool(int labelers, double beta, double overlap, long seed, String crew) {
     if (labelers < 1) throw new IllegalArgumentException("need at least one labeler");
     if (!(beta >= 0) || Double.isInfinite(beta))
       throw new IllegalArgumentException("beta must be finite and >= 0, got " + beta);
@@ -47,13 +58,18 @@ public final class SimulatedLabelerPool {
     this.beta = beta;
     this.overlap = overlap;
     this.seed = seed;
+    this.crew = crew;
   }
 
   public double beta() {
     return beta;
   }
 
-  /** A simulated labeler's id on its comparisons. */
+  private String crewed(String name) {
+    return crew.isEmpty() ? name : crew + "/" + name;
+  }
+
+  /** A simulated labeler's id on its comparisons (the first crew's). */
   public static String labelerId(int labeler) {
     return "simulated-" + labeler;
   }
@@ -73,8 +89,9 @@ public final class SimulatedLabelerPool {
     var comparisons = new ArrayList<Comparison>(ids.size());
     for (int id : ids) {
       // the labeler's own stream, seeded per request: the same request gets the same noise again
-      var labeler = new Labeler(id, beta, SplitMix64.stream(seed, requestId).nextLong());
-      var key = requestId + "/" + labelerId(id);
+      var labeler = new Labeler(id, beta, SplitMix64.stream(seed, crewed(requestId)).nextLong());
+      var labelerId = crewed(labelerId(id));
+      var key = requestId + "/" + labelerId;
       comparisons.add(
           Comparison.newBuilder()
               .setComparisonId(key)
@@ -83,7 +100,7 @@ public final class SimulatedLabelerPool {
               .setPromptText(request.getPromptText())
               .setResponses(request.getResponses())
               .setRanks(ranks(labeler.rank(scores), request.getResponses()))
-              .setLabelerId(labelerId(id))
+              .setLabelerId(labelerId)
               .setKind(KIND)
               .setIdempotencyKey(key)
               .setCreatedAt(now)

@@ -181,7 +181,10 @@ public final class SimulatedLabelers extends VerticleBase {
   }
 
   private SimulatedLabelerPool pool(double beta) {
-    return new SimulatedLabelerPool(settings.labelers(), beta, settings.overlap(), settings.seed());
+    // another group ranks every request again: as other people, whose rankings are not repeats
+    var crew = LabelerSettings.DEFAULT_GROUP.equals(settings.groupId()) ? "" : settings.groupId();
+    return new SimulatedLabelerPool(
+        settings.labelers(), beta, settings.overlap(), settings.seed(), crew);
   }
 
   /** A second's worth of requests, at least one. */

@@ -67,6 +67,24 @@ class SimulatedLabelerPoolTest {
   }
 
   @Test
+  void anotherCrewRanksTheSameRequestsAsOtherLabelersUnderIdsOfItsOwn() {
+    var first = new SimulatedLabelerPool(2, 1.0, 0, 7);
+    var second = new SimulatedLabelerPool(2, 1.0, 0, 7, "g2");
+    int differentOrders = 0;
+    for (int i = 0; i < 200; i++) {
+      var a = first.answer(request("s" + i), NOW).get(0);
+      var b = second.answer(request("s" + i), NOW).get(0);
+      assertThat(a.getLabelerId()).startsWith("simulated-");
+      assertThat(b.getLabelerId()).isEqualTo("g2/" + a.getLabelerId());
+      assertThat(b.getComparisonId()).isEqualTo("s" + i + "/" + b.getLabelerId());
+      assertThat(b.getIdempotencyKey()).isEqualTo(b.getComparisonId());
+      if (!a.getRanks().equals(b.getRanks())) differentOrders++;
+    }
+    // the same seed, but noise of their own: not a copy of the first crew's orders
+    assertThat(differentOrders).isGreaterThan(50);
+  }
+
+  @Test
   void requestsAreSharedAmongTheLabelers() {
     var pool = new SimulatedLabelerPool(4, 1.0, 0, 7);
     var ids =

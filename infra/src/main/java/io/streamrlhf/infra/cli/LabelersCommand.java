@@ -48,7 +48,9 @@ final class LabelersCommand implements Callable<Integer> {
       names = "--labelers",
       paramLabel = "N",
       defaultValue = "" + LabelerSettings.DEFAULT_LABELERS,
-      description = "Simulated labelers sharing the requests (ids simulated-1 .. simulated-N).")
+      description =
+          "Simulated labelers sharing the requests (ids simulated-1 .. simulated-N, in another"
+              + " --group GROUP/simulated-1 ..).")
   int labelers;
 
   @Option(
@@ -88,7 +90,8 @@ final class LabelersCommand implements Callable<Integer> {
       defaultValue = LabelerSettings.DEFAULT_GROUP,
       description =
           "Consumer group: processes in one group share the requests; another group ranks them all"
-              + " again.")
+              + " again, as other labelers (ids GROUP/simulated-N, noise of their own), whose"
+              + " rankings the reward trainer takes as new ones.")
   String group;
 
   @Override
