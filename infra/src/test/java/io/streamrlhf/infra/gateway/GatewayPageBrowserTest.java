@@ -95,9 +95,25 @@ class GatewayPageBrowserTest {
     until(() -> text("prompt").equals("Reverse abc."), "the first request on the page");
     until(() -> text("waiting").equals("2 waiting"), "the waiting count");
 
+    // 1, 2, 3 with 3 tied to 2; taking 2 back leaves 3 a rank of its own, not tied to 1
+    var keys = new Actions(browser);
+    keys.sendKeys("1").sendKeys("2").sendKeys("3").sendKeys("t").perform();
+    until(
+        () -> browser.findElements(By.cssSelector("#ranked li.tied")).size() == 1,
+        "answer 3 tied with answer 2");
+    browser.findElement(By.cssSelector("#ranked li[data-answer='1']")).click();
+    until(
+        () -> browser.findElements(By.cssSelector("#ranked li.answer")).size() == 2,
+        "answer 2 taken back");
+    assertThat(browser.findElements(By.cssSelector("#ranked li.tied"))).isEmpty();
+    for (var answer : List.of("0", "2"))
+      browser.findElement(By.cssSelector("#ranked li[data-answer='" + answer + "']")).click();
+    until(
+        () -> browser.findElements(By.cssSelector("#ranked li.answer")).isEmpty(),
+        "every answer taken back");
+
     // answer 2 ("abc") best by its number key, answer 3 ("cab") next by a click, then tied with
     // the one above by T; Enter puts the last one left, answer 1 ("cba"), last and submits
-    var keys = new Actions(browser);
     keys.sendKeys("2").perform();
     browser.findElement(By.cssSelector("#pool li[data-answer='2']")).click();
     keys.sendKeys("t").perform();

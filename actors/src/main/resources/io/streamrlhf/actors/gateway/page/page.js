@@ -186,11 +186,19 @@ function rankAnswer(answer, position) {
   render();
 }
 
+// Takes entry i out of the ranking, leaving every other answer's ties as they were: an answer tied
+// to the one taken out heads what is left of its tie ("tied" means "with the entry above").
+function detach(i) {
+  const [entry] = state.ranked.splice(i, 1);
+  if (!entry.tied && i < state.ranked.length) state.ranked[i].tied = false;
+  if (state.ranked.length > 0) state.ranked[0].tied = false;
+  return entry;
+}
+
 function unrank(answer) {
   const i = state.ranked.findIndex((e) => e.answer === answer);
   if (i < 0) return;
-  state.ranked.splice(i, 1);
-  if (state.ranked.length > 0) state.ranked[0].tied = false;
+  detach(i);
   render();
 }
 
@@ -203,7 +211,8 @@ function toggleTie(index) {
 function move(answer, toIndex) {
   const from = state.ranked.findIndex((e) => e.answer === answer);
   if (from < 0) return rankAnswer(answer, toIndex);
-  const [entry] = state.ranked.splice(from, 1);
+  const entry = detach(from);
+  entry.tied = false; // a rank of its own where it lands
   state.ranked.splice(from < toIndex ? toIndex - 1 : toIndex, 0, entry);
   state.ranked[0].tied = false;
   render();
