@@ -41,6 +41,7 @@ import picocli.CommandLine.Option;
       "       once the broker acknowledged it; a retry with the same key gets the",
       "       same 201 and writes nothing",
       "  POST /api/skips  {requestId, labelerId}: 204; not offered to them again",
+      "       until the gateway restarts (skips and completions are not on a topic)",
       "  GET  /api/status[?labeler=ID]",
       "       {ready, readerError, sending, waiting, comparisons, labelers: {id: count},",
       "       mine}: ready once the topics are read, readerError why reading them",
