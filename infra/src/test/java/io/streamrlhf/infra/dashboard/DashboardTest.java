@@ -111,6 +111,25 @@ class DashboardTest {
   }
 
   @Test
+  void aLearnerWhoseActorsRanApartShowsNoWeightSwapFiguresRatherThanZeros() throws Exception {
+    ppoRunAtUpdate40();
+    var stats =
+        "{\"rollouts_applied\": 2560, \"weight_swaps\": %d,"
+            + " \"publish_to_apply_ms_p50\": %d, \"publish_to_apply_ms_max\": %d}";
+    Files.writeString(run.resolve(StreamStats.FILE), stats.formatted(0, 0, 0));
+    var apart = RunSnapshot.read(run).get("stream");
+    assertThat(apart.get("rollouts_applied").asLong()).isEqualTo(2560);
+    assertThat(apart.has("weight_swaps")).isFalse();
+    assertThat(apart.has("publish_to_apply_ms_p50")).isFalse();
+    assertThat(apart.has("publish_to_apply_ms_max")).isFalse();
+
+    Files.writeString(run.resolve(StreamStats.FILE), stats.formatted(31, 204, 350));
+    var inProcess = RunSnapshot.read(run).get("stream");
+    assertThat(inProcess.get("weight_swaps").asLong()).isEqualTo(31);
+    assertThat(inProcess.get("publish_to_apply_ms_p50").asLong()).isEqualTo(204);
+  }
+
+  @Test
   void aRunWithoutCheckpointOrCurveYetIsServedWithWhatThereIs() throws Exception {
     var json = RunSnapshot.read(run);
     assertThat(json.get("directory").asText()).isEqualTo(run.toString());
