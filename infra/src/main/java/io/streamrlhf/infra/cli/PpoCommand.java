@@ -175,10 +175,10 @@ final class PpoCommand implements Callable<Integer> {
                 : null;
         var lock = learner.start(config, out);
         // a live run cannot be resumed (its reward trainer's --rm-out refuses a second start):
-        // the notice's advice would be wrong there
+        // its notice says so
         var notice =
             livesHere(config)
-                ? null
+                ? StopNotice.registerLive("ppo", learner.out(), rmOut, spec.commandLine().getErr())
                 : StopNotice.register(
                     "ppo", learner.out(), spec.commandLine().getErr(), "update")) {
       return run(config, kafka, swapMode, store, out);

@@ -30,15 +30,51 @@ final class StopNotice implements AutoCloseable {
    * As {@link #register(String, Path, PrintWriter)}, naming a checkpoint's step as {@code unit}.
    */
   static StopNotice register(String command, Path out, PrintWriter err, String unit) {
+    return register(command, err, () -> whereFrom(out, unit));
+  }
+
+  /**
+   * A live run's ({@code ppo --reward live} with its own broker): it cannot be continued, and the
+   * rankings made in it were on the broker that goes with the process.
+   */
+  static StopNotice registerLive(String command, Path out, Path rmOut, PrintWriter err) {
+    return register(
+        command,
+        err,
+        () ->
+            out
+                + " holds the policy of update "
+                + step(out)
+                + " (or a later one, written as it stopped), "
+                + rmOut
+                + " the reward model of step "
+                + step(rmOut)
+                + "; a live run cannot be continued, and the rankings made in it were on its own"
+                + " broker, gone with it");
+  }
+
+  private static StopNotice register(
+      String command, PrintWriter err, java.util.function.Supplier<String> where) {
     var hook =
         new Thread(
             () -> {
-              err.println("rlhf " + command + ": stopped; " + whereFrom(out, unit));
+              err.println("rlhf " + command + ": stopped; " + where.get());
               err.flush();
             },
             "rlhf-" + command + "-stop-notice");
     Runtime.getRuntime().addShutdownHook(hook);
     return new StopNotice(hook);
+  }
+
+  /** The step {@code dir}'s checkpoint pointer names (as the dashboard reads it), or "none". */
+  private static String step(Path dir) {
+    try {
+      return java.nio.file.Files.isRegularFile(dir.resolve(Checkpoint.LATEST))
+          ? String.valueOf(Checkpoint.latest(dir).step())
+          : "none";
+    } catch (Exception e) { // read as the run replaced it
+      return "(being written)";
+    }
   }
 
   private static String whereFrom(Path out, String unit) {

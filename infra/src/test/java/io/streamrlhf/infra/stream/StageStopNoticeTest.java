@@ -84,6 +84,36 @@ class StageStopNoticeTest {
     assertThat(noticed(watch, "learner", out, "update")).isZero();
   }
 
+  @Test
+  void aLiveRunStoppedBySigtermSaysItCannotBeContinuedAndWhatItKept(@TempDir Path dir)
+      throws Exception {
+    var out = dir.resolve("ppo");
+    var rmOut = dir.resolve("rm-live");
+    var watch = new Watch();
+    var command =
+        new java.util.ArrayList<>(
+            tinyRun(dir, 100000, 1, List.of("ppo", "--actors", "1", "--out", out.toString())));
+    // scored by the reward model trained live from the labelers' rankings, not by --rm
+    int rm = command.indexOf("--rm");
+    command.subList(rm, rm + 2).clear();
+    command.addAll(
+        List.of("--reward", "live", "--rm-out", rmOut.toString(), "--port", "0", "--token", "t0k"));
+    var ppo = watch.rlhf(command);
+    stopBySigterm(ppo, watch, "learner: update 3/100000");
+    var notice =
+        Pattern.compile(
+            "rlhf ppo: stopped; "
+                + Pattern.quote(out.toString())
+                + " holds the policy of update (\\d+) \\(or a later one, written as it stopped\\), "
+                + Pattern.quote(rmOut.toString())
+                + " the reward model of step (\\d+); a live run cannot be continued, and the"
+                + " rankings made in it were on its own broker, gone with it");
+    var said = watch.lines().stream().map(notice::matcher).filter(m -> m.matches()).toList();
+    assertThat(said).as("one notice in:\n%s", String.join("\n", watch.lines())).hasSize(1);
+    assertThat(Long.parseLong(said.get(0).group(1))).isGreaterThanOrEqualTo(2);
+    assertThat(watch.lines()).noneMatch(l -> l.contains("--resume continues"));
+  }
+
   /** {@code command} on TinyRun's checkpoints and settings, written into {@code dir}. */
   private static List<String> tinyRun(Path dir, int updates, int maxLag, List<String> command)
       throws Exception {
