@@ -32,7 +32,9 @@ final class Ranks {
     for (int i = 0; i < k; i++) {
       var r = ranks.get(i);
       if (!(r instanceof Integer || r instanceof Long))
-        throw Rejection.badRequest("ranks[" + i + "] is not a whole number: " + r);
+        // as sent: "0" is a string, not the number 0
+        throw Rejection.badRequest(
+            "ranks[" + i + "] is not a whole number: " + io.vertx.core.json.Json.encode(r));
       long v = ((Number) r).longValue();
       if (v < 0 || v >= k)
         throw Rejection.badRequest(

@@ -27,14 +27,20 @@ final class ListenPort {
       probe.setReuseAddress(true); // as servers bind: a port left in TIME_WAIT is free
       probe.bind(new InetSocketAddress(host, port));
     } catch (IOException e) {
+      var reason = String.valueOf(e.getMessage());
       throw new UserError(
           "cannot listen on "
               + host
               + ":"
               + port
               + ": "
-              + e.getMessage()
-              + "; stop what uses it, or choose another --port (0 picks a free one)");
+              + reason
+              + "; "
+              + (reason.contains("already in use")
+                  ? "stop what uses it, or choose another --port (0 picks a free one)"
+                  : reason.contains("Permission denied")
+                      ? "a port below 1024 needs privileges: choose another --port"
+                      : host + " is not an address of this machine: choose one it has"));
     }
   }
 }

@@ -51,6 +51,13 @@ class GatewayCliTest {
           .contains(c[2])
           .doesNotContain("\n");
     }
+    // an address this machine does not have (TEST-NET-1) is named as such, not as one in use
+    var elsewhere =
+        run("gateway", "--bootstrap", "127.0.0.1:1", "--host", "192.0.2.1", "--port", "18099");
+    assertThat(elsewhere.exitCode()).isEqualTo(2);
+    assertThat(elsewhere.err().strip())
+        .startsWith("rlhf gateway: cannot listen on 192.0.2.1:18099: ")
+        .endsWith("; 192.0.2.1 is not an address of this machine: choose one it has");
     var missing = run("gateway");
     assertThat(missing.exitCode()).isEqualTo(2);
     assertThat(missing.err()).contains("--bootstrap");

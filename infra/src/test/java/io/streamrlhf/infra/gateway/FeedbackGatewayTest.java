@@ -197,6 +197,14 @@ class FeedbackGatewayTest {
             "{\"requestId\": \"" + id + "\", \"ranks\": [0, 0.5, 1], \"labelerId\": \"alice\"}"),
         400,
         "not a whole number");
+    // a string is quoted as sent, not shown as the number it spells
+    assertOneLineReason(
+        client.post(
+            "/api/comparisons",
+            TOKEN,
+            "{\"requestId\": \"" + id + "\", \"ranks\": [\"0\", 1, 2], \"labelerId\": \"alice\"}"),
+        400,
+        "ranks[0] is not a whole number: \"0\"");
     assertOneLineReason(
         client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1, 2), "")),
         400,
