@@ -232,8 +232,13 @@ public final class SimulatedLabelers extends VerticleBase {
     return Duration.ofNanos(Math.max(1_000_000, Math.min(POLL.toNanos(), nanos)));
   }
 
+  /** The most requests held unanswered; polling pauses there (a calibration waits on them). */
+  private int holdLimit() {
+    return Math.max(MAX_HELD, settings.calibrationRequests());
+  }
+
   private void pauseWhenFull() {
-    int limit = Math.max(MAX_HELD, settings.calibrationRequests());
+    int limit = holdLimit();
     if (!paused && held.size() >= limit) {
       consumer.pause(consumer.assignment());
       paused = true;
@@ -248,6 +253,7 @@ public final class SimulatedLabelers extends VerticleBase {
    * or as near as their ties allow ({@link LabelerAgreement#calibrateWithinReach}).
    */
   private void calibrate() {
+    boolean full = held.size() >= holdLimit();
     if (held.size() < settings.calibrationRequests() || held.size() == heldAtLastCalibration)
       return;
     heldAtLastCalibration = held.size();
@@ -268,7 +274,23 @@ public final class SimulatedLabelers extends VerticleBase {
         // ranked (skipped) later, like any request the labelers cannot rank
       }
     }
-    if (untied < settings.calibrationRequests()) return;
+    if (untied < settings.calibrationRequests()) {
+      // polling pauses at the hold limit: calibrate on what is held rather than wait for ever
+      if (!full) return;
+      if (untied == 0) {
+        log.accept(
+            String.format(
+                "%s: cannot calibrate: the answers of all %d requests held score alike; rank with"
+                    + " --beta B instead",
+                NAME, held.size()));
+        return;
+      }
+      log.accept(
+          String.format(
+              "%s: %d requests held, the most they hold, and only %d of them with answers that"
+                  + " score differently: calibrating on them",
+              NAME, held.size(), untied));
+    }
     var calibration =
         LabelerAgreement.calibrateWithinReach(
             sets, LabelerAgreement.DEFAULT_TARGET, settings.seed(), CALIBRATION_ROUNDS);

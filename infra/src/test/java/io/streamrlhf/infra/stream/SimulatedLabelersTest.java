@@ -233,6 +233,36 @@ class SimulatedLabelersTest {
     }
   }
 
+  @Test
+  void aCalibrationThatFillsTheHoldLimitCalibratesOnWhatItHolds() throws Exception {
+    var bootstrap = LoopBroker.fresh();
+    var vertx = ActorNode.newVertx();
+    // 1,000 asked for, the most the labelers hold; one of the 1,000 published ties
+    var settings = LabelerSettings.of(bootstrap).withRate(1000).withBeta(null, 1000);
+    var watch = new Watch();
+    var all = new java.util.ArrayList<LabelRequest>();
+    all.add(LabelRequest.newBuilder(request(0)).setResponses(List.of("1", "2")).build());
+    all.addAll(IntStream.range(1, 1000).mapToObj(SimulatedLabelersTest::request).toList());
+    try (var feed = new LoopFeed(bootstrap);
+        var comparisons = new TopicTail<>(bootstrap, Topics.COMPARISONS, Comparison.class)) {
+      feed.publishLabelRequests(all);
+      var labelers = SimulatedLabelers.deploy(vertx, settings, watch::line);
+      try {
+        comparisons.until(
+            c -> c.stream().map(Comparison::getRequestId).distinct().count() == 1000,
+            "comparisons of all 1000 requests",
+            WAIT);
+      } finally {
+        labelers.undeploy();
+      }
+      assertThat(watch.lines())
+          .anyMatch(l -> l.contains("only 999 of them with answers that score differently"))
+          .anyMatch(l -> l.contains("calibrated on 1000 requests"));
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    }
+  }
+
   private static long committedOffset(String bootstrap, String group) throws Exception {
     try (var admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
       var offsets =
