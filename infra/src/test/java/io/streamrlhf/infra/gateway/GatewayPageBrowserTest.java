@@ -106,11 +106,24 @@ class GatewayPageBrowserTest {
         () -> browser.findElements(By.cssSelector("#ranked li.answer")).size() == 2,
         "answer 2 taken back");
     assertThat(browser.findElements(By.cssSelector("#ranked li.tied"))).isEmpty();
-    for (var answer : List.of("0", "2"))
-      browser.findElement(By.cssSelector("#ranked li[data-answer='" + answer + "']")).click();
+    takeAllBack();
+
+    // dragged onto itself, a tied answer stays tied; dragged into a tie, an answer joins it
+    keys.sendKeys("1").sendKeys("2").sendKeys("3").sendKeys("t").perform();
     until(
-        () -> browser.findElements(By.cssSelector("#ranked li.answer")).isEmpty(),
-        "every answer taken back");
+        () -> browser.findElements(By.cssSelector("#ranked li.tied")).size() == 1,
+        "answer 3 tied with answer 2 again");
+    drag(
+        By.cssSelector("#ranked li[data-answer='2']"),
+        By.cssSelector("#ranked li[data-answer='2']"));
+    assertThat(rankedOrder()).containsExactly("0", "1", "2");
+    assertThat(browser.findElements(By.cssSelector("#ranked li.tied"))).hasSize(1);
+    drag(
+        By.cssSelector("#ranked li[data-answer='0']"),
+        By.cssSelector("#ranked li[data-answer='2']"));
+    until(() -> rankedOrder().equals(List.of("1", "0", "2")), "answer 1 dropped into the tie");
+    assertThat(browser.findElements(By.cssSelector("#ranked li.tied"))).hasSize(2);
+    takeAllBack();
 
     // answer 2 ("abc") best by its number key, answer 3 ("cab") next by a click, then tied with
     // the one above by T; Enter puts the last one left, answer 1 ("cba"), last and submits
@@ -167,6 +180,22 @@ class GatewayPageBrowserTest {
                 + "fire(item, 'dragend');",
             browser.findElement(item),
             browser.findElement(target));
+  }
+
+  /** The answers in the ranking, best first, as data-answer numbers. */
+  private List<String> rankedOrder() {
+    return browser.findElements(By.cssSelector("#ranked li.answer")).stream()
+        .map(li -> li.getAttribute("data-answer"))
+        .toList();
+  }
+
+  /** Clicks every ranked answer until none is left. */
+  private void takeAllBack() {
+    for (var answer : rankedOrder())
+      browser.findElement(By.cssSelector("#ranked li[data-answer='" + answer + "']")).click();
+    until(
+        () -> browser.findElements(By.cssSelector("#ranked li.answer")).isEmpty(),
+        "every answer taken back");
   }
 
   /** The text of the element with this id, as the labeler sees it. */

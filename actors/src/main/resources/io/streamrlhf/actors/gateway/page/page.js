@@ -180,10 +180,16 @@ function ranksOf(ranked, k) {
 function rankAnswer(answer, position) {
   if (!state.request || state.busy) return;
   if (state.ranked.some((e) => e.answer === answer)) return;
-  const at = position === undefined ? state.ranked.length : position;
-  state.ranked.splice(at, 0, { answer, tied: false });
+  insert({ answer, tied: false }, position === undefined ? state.ranked.length : position);
   say("");
   render();
+}
+
+// Puts entry at position at. Dropped inside a tie (just above an answer tied to the one before it),
+// it joins that tie, so the answers around it keep their ranks relative to each other.
+function insert(entry, at) {
+  entry.tied = at > 0 && at < state.ranked.length && state.ranked[at].tied;
+  state.ranked.splice(at, 0, entry);
 }
 
 // Takes entry i out of the ranking, leaving every other answer's ties as they were: an answer tied
@@ -211,10 +217,9 @@ function toggleTie(index) {
 function move(answer, toIndex) {
   const from = state.ranked.findIndex((e) => e.answer === answer);
   if (from < 0) return rankAnswer(answer, toIndex);
+  if (toIndex === from || toIndex === from + 1) return; // dropped where it is: nothing changes
   const entry = detach(from);
-  entry.tied = false; // a rank of its own where it lands
-  state.ranked.splice(from < toIndex ? toIndex - 1 : toIndex, 0, entry);
-  state.ranked[0].tied = false;
+  insert(entry, from < toIndex ? toIndex - 1 : toIndex);
   render();
 }
 
