@@ -443,7 +443,7 @@ public final class FeedbackGateway extends VerticleBase {
             .putHeader("Content-Type", contentType)
             .putHeader("Cache-Control", "no-cache")
             .putHeader("Content-Security-Policy", PAGE_POLICY);
-    // HEAD: GET's headers, its length included, and no body (Vert.x would send the body)
+    // HEAD: GET's headers and no body; Vert.x drops the body but would leave out its length
     if (ctx.request().method() == HttpMethod.HEAD)
       response.putHeader("Content-Length", String.valueOf(file.length())).end();
     else response.end(file);

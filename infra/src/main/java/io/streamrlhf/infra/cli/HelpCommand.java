@@ -50,15 +50,12 @@ final class HelpCommand implements CommandLine.IHelpCommandInitializable2, Runna
     var target = self.getParent();
     for (var name : path) {
       var next = target.getSubcommands().get(name);
-      if (next == null)
+      // reported as the command looked in says it (its 'Try ... --help' lists what it has)
+      if (next == null && target.getSubcommands().isEmpty())
         throw new CommandLine.ParameterException(
-            self,
-            "Unknown subcommand '"
-                + name
-                + "'"
-                + (target == self.getParent()
-                    ? ""
-                    : " of " + target.getCommandSpec().qualifiedName(" ")));
+            target, "'" + name + "': " + target.getCommandName() + " has no subcommands");
+      if (next == null)
+        throw new CommandLine.ParameterException(target, "Unknown subcommand '" + name + "'");
       target = next;
     }
     target.usage(out, colors);

@@ -24,8 +24,8 @@ import picocli.CommandLine.Command;
       "1:failed: an internal error (a one-line summary, then the stack trace), a run that gave up waiting"
           + " (the message says for what) or one that ran out of memory (one line: which flag gives more)",
       "2:usage mistake: a bad flag, config key or value (a learning rate the run diverges at), a missing, unreadable or non-UTF-8 input file"
-          + " (named with its line), a checkpoint, --out or --resume that does not fit, a --bootstrap no"
-          + " Kafka broker answers on within "
+          + " (named with its line), a checkpoint, --out or --resume that does not fit, a Kafka login or"
+          + " permission the cluster refused, a --bootstrap no Kafka broker answers on within "
           + BrokerCheck.WAIT_SECONDS
           + " s; the one-line message says what to fix",
       "3:grade and tasks calibrate: some input lines were malformed and skipped",

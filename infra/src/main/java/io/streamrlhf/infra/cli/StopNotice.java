@@ -45,12 +45,9 @@ final class StopNotice implements AutoCloseable {
             out
                 + " holds the policy of update "
                 + step(out)
-                + " (or a later one, written as it stopped), "
-                + rmOut
-                + " the reward model of step "
-                + step(rmOut)
-                + "; a live run cannot be continued, and the rankings made in it were on its own"
-                + " broker, gone with it");
+                + (rmOut == null ? "" : ", " + rmOut + " the reward model of step " + step(rmOut))
+                + " (or later ones, written as it stopped); a live run cannot be continued, and the"
+                + " rankings made in it were on its own broker, gone with it");
   }
 
   private static StopNotice register(

@@ -47,7 +47,8 @@ public final class DashboardServer implements AutoCloseable {
                   ctx.response()
                       .putHeader("Content-Type", "text/html; charset=utf-8")
                       .putHeader("X-Content-Type-Options", "nosniff");
-              // HEAD: GET's headers, its length included, and no body
+              // HEAD: GET's headers and no body; Vert.x drops the body but would leave out its
+              // length
               if (ctx.request().method() == io.vertx.core.http.HttpMethod.HEAD)
                 response.putHeader("Content-Length", String.valueOf(page.length)).end();
               else response.end(io.vertx.core.buffer.Buffer.buffer(page));

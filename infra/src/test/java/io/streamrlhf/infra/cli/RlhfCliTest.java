@@ -52,8 +52,13 @@ class RlhfCliTest {
 
     var wrong = run("help", "tasks", "nope");
     assertThat(wrong.exitCode()).isEqualTo(2);
-    assertThat(wrong.err()).startsWith("rlhf help: Unknown subcommand 'nope' of rlhf tasks");
+    assertThat(wrong.err())
+        .startsWith("rlhf tasks: Unknown subcommand 'nope'")
+        .contains("Try 'rlhf tasks --help' for usage.");
     assertThat(wrong.out()).isEmpty();
+    var tooDeep = run("help", "tasks", "sample", "more");
+    assertThat(tooDeep.exitCode()).isEqualTo(2);
+    assertThat(tooDeep.err()).startsWith("rlhf tasks sample: 'more': sample has no subcommands");
   }
 
   @Test

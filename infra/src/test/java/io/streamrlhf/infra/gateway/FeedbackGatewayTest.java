@@ -242,7 +242,7 @@ class FeedbackGatewayTest {
             client
                 .getAs("multipart/form-data; boundary=", "/api/requests/next?labeler=zed", TOKEN)
                 .status())
-        .isNotEqualTo(415);
+        .isIn(200, 204);
     // a number where an id belongs is named as such, not as missing
     assertOneLineReason(
         client.post(
