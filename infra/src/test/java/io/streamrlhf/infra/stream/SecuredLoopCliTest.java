@@ -34,7 +34,6 @@ class SecuredLoopCliTest {
     TinyRun.checkpoints(dir);
     var config = TinyRun.config(2, 0);
     ConfigLoader.save(config, dir.resolve("settings"));
-    var configFile = dir.resolve("settings").resolve(ConfigLoader.FILE_NAME);
     var users =
         new BrokerUsers(
             Map.of(
@@ -47,14 +46,7 @@ class SecuredLoopCliTest {
       TopicProvisioner.provision(kafka.access(), WAIT);
       var bootstrap = kafka.bootstrapServers();
       var configs = dir.resolve("clients");
-      var common =
-          List.of(
-              "--sft",
-              dir.resolve("sft").toString(),
-              "--rm",
-              dir.resolve("rm").toString(),
-              "--config",
-              configFile.toString());
+      var common = TinyRun.modelArgs(dir);
       // the learner's command on this cluster, logged in as its user, writing to --out
       var learnerLogin = ClientConfigFiles.write(configs, users.user("learner")).toString();
       java.util.function.Function<Path, List<String>> learnerCommand =

@@ -171,93 +171,70 @@ class SimulatedLabelersTest {
   @Test
   void withoutABetaTheLabelersCalibrateItOnTheFirstRequestsAndSayWhatTheyMeasured()
       throws Exception {
-    var bootstrap = LoopBroker.fresh();
-    var vertx = ActorNode.newVertx();
-    var settings = LabelerSettings.of(bootstrap).withRate(1000).withBeta(null, 32);
-    var watch = new Watch();
-    try (var feed = new LoopFeed(bootstrap);
-        var comparisons = new TopicTail<>(bootstrap, Topics.COMPARISONS, Comparison.class)) {
-      feed.publishLabelRequests(requests(40));
-      var labelers = SimulatedLabelers.deploy(vertx, settings, watch::line);
-      try {
-        comparisons.until(
-            c -> c.stream().map(Comparison::getRequestId).distinct().count() == 40,
-            "comparisons of all 40 requests",
-            WAIT);
-      } finally {
-        labelers.undeploy();
-      }
-      var line =
-          watch.lines().stream().filter(l -> l.contains("calibrated on")).findFirst().orElseThrow();
-      var m = java.util.regex.Pattern.compile("two labelers agree on (0\\.\\d+) of").matcher(line);
-      assertThat(m.find()).as(line).isTrue();
-      assertThat(Double.parseDouble(m.group(1))).isCloseTo(0.73, within(0.06));
-      assertThat(line).contains("(target 0.730)");
-      // on the first 32 as it said at start, though all 40 were there to poll at once
-      assertThat(line).contains("calibrated on 32 requests");
-    } finally {
-      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    }
+    var lines = calibratingLabelersRank(32, requests(40));
+    var line = lines.stream().filter(l -> l.contains("calibrated on")).findFirst().orElseThrow();
+    var m = java.util.regex.Pattern.compile("two labelers agree on (0\\.\\d+) of").matcher(line);
+    assertThat(m.find()).as(line).isTrue();
+    assertThat(Double.parseDouble(m.group(1))).isCloseTo(0.73, within(0.06));
+    assertThat(line).contains("(target 0.730)");
+    // on the first 32 as it said at start, though all 40 were there to poll at once
+    assertThat(line).contains("calibrated on 32 requests");
   }
 
   @Test
   void requestsWhoseAnswersAllScoreAlikeDoNotCountTowardsTheCalibrationNorStallIt()
       throws Exception {
-    var bootstrap = LoopBroker.fresh();
-    var vertx = ActorNode.newVertx();
-    var settings = LabelerSettings.of(bootstrap).withRate(1000).withBeta(null, 2);
-    var watch = new Watch();
     // first, two requests answered "1" and "2": both as far from the reversed word, a tie
-    var tied =
-        requests(2).stream()
-            .map(r -> LabelRequest.newBuilder(r).setResponses(List.of("1", "2")).build())
-            .toList();
-    var all = new java.util.ArrayList<>(tied);
+    var all = new java.util.ArrayList<>(List.of(tied(0), tied(1)));
     all.addAll(IntStream.range(2, 6).mapToObj(SimulatedLabelersTest::request).toList());
-    try (var feed = new LoopFeed(bootstrap);
-        var comparisons = new TopicTail<>(bootstrap, Topics.COMPARISONS, Comparison.class)) {
-      feed.publishLabelRequests(all);
-      var labelers = SimulatedLabelers.deploy(vertx, settings, watch::line);
-      try {
-        comparisons.until(
-            c -> c.stream().map(Comparison::getRequestId).distinct().count() == 6,
-            "comparisons of all 6 requests",
-            WAIT);
-      } finally {
-        labelers.undeploy();
-      }
-      // the two ties and the two requests after them that count
-      assertThat(watch.lines()).anyMatch(l -> l.contains("calibrated on 4 requests"));
-    } finally {
-      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-    }
+
+    var lines = calibratingLabelersRank(2, all);
+
+    // the two ties and the two requests after them that count
+    assertThat(lines).anyMatch(l -> l.contains("calibrated on 4 requests"));
   }
 
   @Test
   void aCalibrationThatFillsTheHoldLimitCalibratesOnWhatItHolds() throws Exception {
+    // 1,000 asked for, the most the labelers hold; one of the 1,000 published ties
+    var all = new java.util.ArrayList<>(List.of(tied(0)));
+    all.addAll(IntStream.range(1, 1000).mapToObj(SimulatedLabelersTest::request).toList());
+
+    var lines = calibratingLabelersRank(1000, all);
+
+    assertThat(lines)
+        .anyMatch(l -> l.contains("only 999 of them with answers that score differently"))
+        .anyMatch(l -> l.contains("calibrated on 1000 requests"));
+  }
+
+  /** Request i answered "1" and "2": both as far from the reversed word, so they tie. */
+  private static LabelRequest tied(int i) {
+    return LabelRequest.newBuilder(request(i)).setResponses(List.of("1", "2")).build();
+  }
+
+  /**
+   * Labelers without a beta, calibrating on {@code calibrationRequests}, rank {@code requests} on a
+   * fresh broker until each has a comparison; what they logged.
+   */
+  private static List<String> calibratingLabelersRank(
+      int calibrationRequests, List<LabelRequest> requests) throws Exception {
     var bootstrap = LoopBroker.fresh();
     var vertx = ActorNode.newVertx();
-    // 1,000 asked for, the most the labelers hold; one of the 1,000 published ties
-    var settings = LabelerSettings.of(bootstrap).withRate(1000).withBeta(null, 1000);
+    var settings = LabelerSettings.of(bootstrap).withRate(1000).withBeta(null, calibrationRequests);
     var watch = new Watch();
-    var all = new java.util.ArrayList<LabelRequest>();
-    all.add(LabelRequest.newBuilder(request(0)).setResponses(List.of("1", "2")).build());
-    all.addAll(IntStream.range(1, 1000).mapToObj(SimulatedLabelersTest::request).toList());
     try (var feed = new LoopFeed(bootstrap);
         var comparisons = new TopicTail<>(bootstrap, Topics.COMPARISONS, Comparison.class)) {
-      feed.publishLabelRequests(all);
+      feed.publishLabelRequests(requests);
       var labelers = SimulatedLabelers.deploy(vertx, settings, watch::line);
       try {
         comparisons.until(
-            c -> c.stream().map(Comparison::getRequestId).distinct().count() == 1000,
-            "comparisons of all 1000 requests",
+            c -> c.stream().map(Comparison::getRequestId).distinct().count() == requests.size(),
+            "comparisons of all " + requests.size() + " requests",
             WAIT);
       } finally {
         labelers.undeploy();
       }
-      assertThat(watch.lines())
-          .anyMatch(l -> l.contains("only 999 of them with answers that score differently"))
-          .anyMatch(l -> l.contains("calibrated on 1000 requests"));
+      return watch.lines();
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }

@@ -121,14 +121,7 @@ class StageStopNoticeTest {
     TinyRun.checkpoints(dir);
     ConfigLoader.save(TinyRun.config(updates, maxLag), dir.resolve("settings"));
     var all = new java.util.ArrayList<>(command);
-    all.addAll(
-        List.of(
-            "--sft",
-            dir.resolve("sft").toString(),
-            "--rm",
-            dir.resolve("rm").toString(),
-            "--config",
-            dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString()));
+    all.addAll(TinyRun.modelArgs(dir));
     return all;
   }
 

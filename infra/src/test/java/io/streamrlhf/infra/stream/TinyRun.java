@@ -63,20 +63,21 @@ final class TinyRun {
    * arguments.
    */
   static List<String> loopArgs(String command, String bootstrap, Path dir, String... more) {
-    var args =
-        new ArrayList<>(
-            List.of(
-                command,
-                "--bootstrap",
-                bootstrap,
-                "--sft",
-                dir.resolve("sft").toString(),
-                "--rm",
-                dir.resolve("rm").toString(),
-                "--config",
-                dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString()));
+    var args = new ArrayList<>(List.of(command, "--bootstrap", bootstrap));
+    args.addAll(modelArgs(dir));
     args.addAll(List.of(more));
     return args;
+  }
+
+  /** --sft, --rm and --config naming the checkpoints in {@code dir} and its saved settings. */
+  static List<String> modelArgs(Path dir) {
+    return List.of(
+        "--sft",
+        dir.resolve("sft").toString(),
+        "--rm",
+        dir.resolve("rm").toString(),
+        "--config",
+        dir.resolve("settings").resolve(ConfigLoader.FILE_NAME).toString());
   }
 
   /**
