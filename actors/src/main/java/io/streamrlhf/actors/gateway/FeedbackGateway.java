@@ -73,6 +73,9 @@ public final class FeedbackGateway extends VerticleBase {
       "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
           + "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
+  /** The longest a stop waits for requests in flight (a supervisor's kill is not far behind). */
+  static final Duration MAX_DRAIN = Duration.ofSeconds(30);
+
   private final GatewaySettings settings;
   private final String id;
   private final String feedAddress;
@@ -742,9 +745,19 @@ public final class FeedbackGateway extends VerticleBase {
     else logger.error("gateway: stopping: {}", failure.getMessage(), e);
   }
 
+  /**
+   * Stops listening, lets the requests already in flight finish (each waits at most the
+   * acknowledgement timeout for the broker, so the drain is bounded by it, and by {@link
+   * #MAX_DRAIN}), then closes the producer: a client whose ranking was being written when Ctrl-C
+   * came gets its answer rather than a reset connection.
+   */
   @Override
   public Future<?> stop() {
-    var closing = server == null ? Future.succeededFuture() : server.close();
+    long drainMillis = Math.min(settings.ackTimeout().toMillis(), MAX_DRAIN.toMillis());
+    var closing =
+        server == null
+            ? Future.<Void>succeededFuture()
+            : server.shutdown(drainMillis, TimeUnit.MILLISECONDS);
     return closing.eventually(this::closeClients).onComplete(done -> ended.complete(null));
   }
 

@@ -25,7 +25,9 @@ import picocli.CommandLine.Option;
       "Serves the labeling page and a JSON API where people and scripts rank the K answers of the label"
           + " requests on rlhf.label-requests, and webhooks for Label Studio and Argilla; every ranking"
           + " becomes a comparison on rlhf.comparisons, answered 2xx only once the broker acknowledged it.",
-      "Prints the page's address, and the token when it generated one. Serves until Ctrl-C, or exits 1"
+      "Prints the page's address, and the token when it generated one. Serves until Ctrl-C (which"
+          + " first answers the rankings already on their way, for at most the acknowledgement timeout),"
+          + " or exits 1"
           + " when it failed (one line saying why), or 2 when the Kafka cluster refuses its login or a"
           + " topic its role needs."
     },

@@ -11,6 +11,10 @@ import io.streamrlhf.schemas.Comparison;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,6 +22,8 @@ import java.time.Instant;
 import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.AfterAll;
@@ -106,6 +112,60 @@ class FeedbackGatewayTest {
     assertOneLineReason(client.get("/api/status", null), 401, "bearer");
     assertOneLineReason(client.get("/api/requests/next?labeler=a", "x"), 401, "wrong");
     assertThat(client.comparisonsFor(id)).isEmpty();
+  }
+
+  @Test
+  void aStopLetsARankingAlreadyBeingSentFinishAndStoresIt() throws Exception {
+    // Ctrl-C used to close every connection at once: a client whose ranking was on its way got a
+    // reset connection, not knowing whether it was stored
+    var stopping =
+        GatewayNode.deploy(
+            vertx, GatewaySettings.of(kafka.bootstrapServers(), 0, TOKEN), line -> {});
+    try {
+      var own = new GatewayClient(stopping.url(), kafka.bootstrapServers());
+      own.awaitReady(TOKEN);
+      var id = "r-" + UUID.randomUUID();
+      own.publish(request(id, "cba", "abc"));
+      own.awaitKnown(id, TOKEN);
+      var body = submission(id, List.of(1, 0), "erin").getBytes(StandardCharsets.UTF_8);
+      try (var socket = new Socket("127.0.0.1", stopping.port())) {
+        socket.setSoTimeout((int) GatewayClient.DEADLINE.toMillis());
+        var out = socket.getOutputStream();
+        var in =
+            new BufferedReader(
+                new InputStreamReader(socket.getInputStream(), StandardCharsets.ISO_8859_1));
+        var head =
+            "POST /api/comparisons HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer "
+                + TOKEN
+                + "\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length
+                + "\r\nExpect: 100-continue\r\n\r\n";
+        out.write(head.getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+        // the interim answer says the gateway is handling the request: it is in flight
+        assertThat(in.readLine()).startsWith("HTTP/1.1 100");
+        assertThat(in.readLine()).isEmpty();
+        var stopped = CompletableFuture.runAsync(stopping::stop);
+        GatewayClient.await(() -> !listening(stopping.port()), "the gateway to stop listening");
+        out.write(body);
+        out.flush();
+        assertThat(in.readLine()).startsWith("HTTP/1.1 201");
+        stopped.get(GatewayClient.DEADLINE.toSeconds(), TimeUnit.SECONDS);
+      }
+      var stored = client.comparisonsFor(id);
+      assertThat(stored).hasSize(1);
+      assertThat(stored.get(0).getLabelerId()).isEqualTo("erin");
+    } finally {
+      stopping.stop();
+    }
+  }
+
+  private static boolean listening(int port) {
+    try (var probe = new Socket("127.0.0.1", port)) {
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   @Test
