@@ -75,7 +75,8 @@ final class LabelersCommand implements Callable<Integer> {
       paramLabel = "SHARE",
       defaultValue = "" + LabelerSettings.DEFAULT_OVERLAP,
       description =
-          "Share of requests a second labeler ranks as well, so labeler agreement can be measured.")
+          "Share of requests a second labeler ranks as well, so labeler agreement can be measured"
+              + " (with --labelers 2 or more).")
   double overlap;
 
   @Option(
@@ -124,6 +125,16 @@ final class LabelersCommand implements Callable<Integer> {
       throw new UserError("--beta must be a finite number >= 0, got " + beta);
     if (!(overlap >= 0 && overlap <= 1))
       throw new UserError("--overlap must be a share from 0 to 1, got " + overlap);
+    // one labeler has no second to rank the same requests: asked for, agreement would silently
+    // never be measured; by default there is simply no overlap
+    if (labelers == 1
+        && overlap > 0
+        && spec.commandLine().getParseResult().hasMatchedOption("--overlap"))
+      throw new UserError(
+          "--overlap "
+              + overlap
+              + " needs a second labeler to rank the same requests: give --labelers 2 or more, or"
+              + " drop --overlap");
     if (calibrationRequests < 1 || calibrationRequests > LabelerSettings.MAX_CALIBRATION_REQUESTS)
       throw new UserError(
           "--calibration-requests must be in 1.."
@@ -137,7 +148,7 @@ final class LabelersCommand implements Callable<Integer> {
         labelers,
         beta,
         calibrationRequests,
-        overlap,
+        labelers == 1 ? 0 : overlap,
         seed,
         Duration.ofSeconds(30));
   }

@@ -28,6 +28,16 @@ class LabelersCliTest {
   }
 
   @Test
+  void anOverlapNeedsASecondLabeler() {
+    var run = run("labelers", "--bootstrap", "127.0.0.1:1", "--labelers", "1", "--overlap", "0.5");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf labelers: --overlap 0.5 needs a second labeler to rank the same requests: give"
+                + " --labelers 2 or more, or drop --overlap");
+  }
+
+  @Test
   void theBootstrapAddressIsRequired() {
     var run = run("labelers");
     assertThat(run.exitCode()).isEqualTo(2);
