@@ -11,6 +11,7 @@ import io.streamrlhf.infra.scale.ScaleTable;
 import io.streamrlhf.infra.scale.ScaleValidation;
 import io.streamrlhf.infra.scale.WeightPath;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -277,7 +278,8 @@ public final class ScaleModelCommand implements Callable<Integer> {
           where + ": unknown cost key '" + key + "'; known: " + String.join(", ", keys(node)));
     double number;
     try {
-      number = Double.parseDouble(value);
+      // a decimal as JSON writes one: Java's own parser also takes 2d, 0x1p1 and NaN
+      number = new BigDecimal(value).doubleValue();
     } catch (NumberFormatException e) {
       throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");
     }

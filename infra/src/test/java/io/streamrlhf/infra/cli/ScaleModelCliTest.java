@@ -74,9 +74,11 @@ class ScaleModelCliTest {
         .isEqualTo(
             "rlhf scale-model: " + costs + ": actor_cores must be a whole number, got '2.5'");
 
-    run = CliRun.run("scale-model", "--set", "max_lag=two", "--actors", "1");
-    assertThat(run.err().strip())
-        .isEqualTo("rlhf scale-model: --set: max_lag must be a number, got 'two'");
+    for (var notDecimal : List.of("two", "2d", "0x1p1", "NaN")) {
+      run = CliRun.run("scale-model", "--set", "max_lag=" + notDecimal, "--actors", "1");
+      assertThat(run.err().strip())
+          .isEqualTo("rlhf scale-model: --set: max_lag must be a number, got '" + notDecimal + "'");
+    }
 
     // a rate may be a fraction, after a costs file gave it a whole one; a count may be 2.0
     var rates = Files.writeString(dir.resolve("rates.json"), "{\"actor_rollouts_per_s\": 12}");
