@@ -308,11 +308,11 @@ public final class FeedbackGateway extends VerticleBase {
       ctx.next();
       return;
     }
-    ctx.response().putHeader("Retry-After", Long.toString(wait));
     reject(
         ctx,
-        new Rejection(
+        Rejection.retryLater(
             429,
+            wait,
             "rate limit of "
                 + settings.ratePerMinute()
                 + " calls a minute reached; retry in "
@@ -346,11 +346,11 @@ public final class FeedbackGateway extends VerticleBase {
       ctx.next();
       return;
     }
-    ctx.response().putHeader("Retry-After", "1");
     reject(
         ctx,
-        new Rejection(
+        Rejection.retryLater(
             503,
+            1,
             "the gateway is reading "
                 + Topics.LABEL_REQUESTS
                 + " and "
@@ -639,8 +639,9 @@ public final class FeedbackGateway extends VerticleBase {
                   }
                   logger.warn("gateway: comparison not written: {}", done.cause().getMessage());
                   return Future.<Reply>failedFuture(
-                      new Rejection(
+                      Rejection.retryLater(
                           503,
+                          1,
                           "the broker did not acknowledge the comparison within "
                               + settings.ackTimeout().toMillis()
                               + " ms; retry with the same idempotency key"));
@@ -733,6 +734,8 @@ public final class FeedbackGateway extends VerticleBase {
 
   private static void reject(RoutingContext ctx, Rejection r) {
     if (r.status() == 401) ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"rlhf\"");
+    if (r.retryAfterSeconds() > 0)
+      ctx.response().putHeader("Retry-After", Long.toString(r.retryAfterSeconds()));
     reply(ctx, new Reply(r.status(), new JsonObject().put("error", r.reason())));
   }
 

@@ -811,6 +811,8 @@ class FeedbackGatewayTest {
       var refused = sending.get();
       // refused by the configured acknowledgement bound, not by the producer's own minutes
       assertOneLineReason(refused, 503, "did not acknowledge the comparison within 3000 ms");
+      // worth retrying, so it says when (the page offers Enter only for such a refusal)
+      assertThat(refused.header("Retry-After")).isEqualTo("1");
       assertThat(other.get("/api/status?labeler=erin", TOKEN).json().getLong("mine")).isEqualTo(1);
 
       outage = EmbeddedKafka.start(options.withPort(port)); // the same broker comes back

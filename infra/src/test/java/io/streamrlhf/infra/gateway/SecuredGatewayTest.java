@@ -83,6 +83,8 @@ class SecuredGatewayTest {
             .isEqualTo(
                 "the Kafka cluster does not allow this gateway to write rlhf.comparisons: nothing"
                     + " was recorded, and the gateway stops");
+        // no retry mends it: no Retry-After, so the labeling page does not offer one
+        assertThat(reply.header("Retry-After")).isNull();
         // it ends, failed with the refusal, for its process to say so and exit 2 (not retried
         // by every labeler's client into the same 503 forever)
         var ended = node.ended();

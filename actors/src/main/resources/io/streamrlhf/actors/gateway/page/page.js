@@ -24,9 +24,11 @@ const state = {
 // ---- the API ----
 
 class ApiError extends Error {
-  constructor(status, message) {
+  // retry: the same call may succeed later (the gateway said Retry-After, or did not answer)
+  constructor(status, message, retry) {
     super(message);
     this.status = status;
+    this.retry = retry;
   }
 }
 
@@ -43,7 +45,7 @@ async function api(method, path, body, extraHeaders) {
       credentials: "omit",
     });
   } catch (e) {
-    throw new ApiError(0, "the gateway does not answer; is it running?");
+    throw new ApiError(0, "the gateway does not answer; is it running?", true);
   }
   if (response.status === 204) return null;
   let json = null;
@@ -53,7 +55,11 @@ async function api(method, path, body, extraHeaders) {
     // not JSON (a proxy's error page): fall through with the status
   }
   if (!response.ok) {
-    throw new ApiError(response.status, (json && json.error) || "HTTP " + response.status);
+    throw new ApiError(
+      response.status,
+      (json && json.error) || "HTTP " + response.status,
+      response.headers.has("Retry-After")
+    );
   }
   return json;
 }
@@ -255,7 +261,7 @@ async function submit() {
     state.busy = false;
     render();
     if (e.status === 401) return signOut("The gateway no longer accepts this token.");
-    if (e.status === 503 || e.status === 429 || e.status === 0) {
+    if (e.retry) {
       // the ranking stays on screen; submitting again reuses the key, so it counts once
       say(e.message + " (press Enter to try again)", "bad");
     } else {
