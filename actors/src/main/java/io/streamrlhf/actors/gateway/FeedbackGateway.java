@@ -29,6 +29,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.text.Normalizer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -465,7 +466,8 @@ public final class FeedbackGateway extends VerticleBase {
   // ---- the JSON API ----
 
   private void status(RoutingContext ctx) {
-    var labeler = ctx.request().getParam("labeler");
+    var asked = ctx.request().getParam("labeler");
+    var labeler = asked == null ? null : Normalizer.normalize(asked, Normalizer.Form.NFC);
     var body =
         new JsonObject()
             .put("ready", caughtUp)
@@ -475,7 +477,10 @@ public final class FeedbackGateway extends VerticleBase {
             .put("comparisons", book.comparisons())
             .put("rewardVersion", book.newestRewardVersion())
             .put("labelers", new JsonObject(new HashMap<String, Object>(book.perLabeler())));
-    if (labeler != null) body.put("labeler", labeler).put("mine", book.count(labeler));
+    if (labeler != null)
+      body.put("labeler", labeler)
+          .put("mine", book.count(labeler))
+          .put("waitingForLabeler", book.waitingFor(labeler));
     reply(ctx, new Reply(200, body));
   }
 

@@ -162,12 +162,20 @@ final class RequestBook {
 
   /** The oldest waiting request this labeler has neither answered nor skipped. */
   Optional<LabelRequest> next(String labelerId) {
-    for (var id : waiting) {
-      var a = answers.get(id);
-      if (a == null || !(a.labelers.contains(labelerId) || a.skippedBy.contains(labelerId)))
-        return Optional.of(requests.get(id));
-    }
+    for (var id : waiting) if (open(id, labelerId)) return Optional.of(requests.get(id));
     return Optional.empty();
+  }
+
+  /** How many waiting requests {@link #next} could still offer this labeler. */
+  int waitingFor(String labelerId) {
+    int n = 0;
+    for (var id : waiting) if (open(id, labelerId)) n++;
+    return n;
+  }
+
+  private boolean open(String requestId, String labelerId) {
+    var a = answers.get(requestId);
+    return a == null || !(a.labelers.contains(labelerId) || a.skippedBy.contains(labelerId));
   }
 
   /** The labeler passed on this request: it is not offered to them again (until a restart). */

@@ -3,6 +3,7 @@ package io.streamrlhf.actors.gateway;
 import io.streamrlhf.schemas.Comparison;
 import io.streamrlhf.schemas.LabelRequest;
 import java.nio.charset.StandardCharsets;
+import java.text.Normalizer;
 import java.time.Instant;
 import java.util.List;
 import java.util.UUID;
@@ -27,13 +28,15 @@ record Submission(
   /** What a Comparison's kind is when TASKS.md's simulated labelers wrote it. */
   static final String SIMULATED = "simulated";
 
-  private static final Pattern LABELER = Pattern.compile("[A-Za-z0-9._@/+:-]{1,100}");
+  /** Letters and digits of any script (José, 李雷), no spaces or separators of CSV and JSON. */
+  private static final Pattern LABELER = Pattern.compile("[\\p{L}\\p{M}\\p{N}._@/+:-]{1,100}");
+
   private static final int MAX_KEY_CHARS = 200;
 
   Submission {
     if (requestId == null || requestId.isBlank())
       throw Rejection.badRequest("requestId missing: say which label request this ranks");
-    checkLabeler(labelerId);
+    labelerId = checkLabeler(labelerId);
     if (idempotencyKey != null
         && (idempotencyKey.isBlank() || idempotencyKey.length() > MAX_KEY_CHARS))
       throw Rejection.badRequest("idempotency key must be 1-" + MAX_KEY_CHARS + " characters");
@@ -45,7 +48,9 @@ record Submission(
    * @throws Rejection (400) when it is missing or has characters outside the allowed set
    */
   static String checkLabeler(Object labelerId) {
-    if (labelerId instanceof String id && LABELER.matcher(id).matches()) return id;
+    // one spelling per name: an é typed as e and a combining accent is the same labeler
+    if (labelerId instanceof String id && LABELER.matcher(id).matches())
+      return Normalizer.normalize(id, Normalizer.Form.NFC);
     throw Rejection.badRequest(
         "labelerId must be 1-100 characters of letters, digits and ._@/+:- (got "
             + (labelerId == null ? "none" : "'" + clip(String.valueOf(labelerId)) + "'")

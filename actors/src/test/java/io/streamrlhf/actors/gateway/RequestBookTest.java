@@ -35,6 +35,10 @@ class RequestBookTest {
     book.skip("r1", "alice");
     assertThat(book.next("alice")).isEmpty();
     assertThat(book.next("bob")).isPresent();
+    // still waiting for a person, but not for alice
+    assertThat(book.waiting()).isEqualTo(1);
+    assertThat(book.waitingFor("alice")).isZero();
+    assertThat(book.waitingFor("bob")).isEqualTo(1);
   }
 
   @Test

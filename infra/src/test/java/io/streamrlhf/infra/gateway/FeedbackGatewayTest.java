@@ -169,6 +169,25 @@ class FeedbackGatewayTest {
   }
 
   @Test
+  void aLabelersNameMayBeInAnyScriptAndIsStoredInOneSpelling() throws Exception {
+    // "José" typed with a combining accent is the same labeler as with a precomposed é
+    for (var name : List.of("Jose\u0301", "李雷")) {
+      var id = published("cba", "abc");
+      var posted = client.post("/api/comparisons", TOKEN, submission(id, List.of(1, 0), name));
+      assertThat(posted.status()).as(name + ": " + posted.body()).isEqualTo(201);
+      assertThat(client.comparisonsFor(id).get(0).getLabelerId())
+          .isEqualTo(java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFC));
+    }
+    assertThat(client.get("/api/status?labeler=Jos%C3%A9", TOKEN).json().getLong("mine"))
+        .isEqualTo(1);
+    var id = published("cba", "abc");
+    assertOneLineReason(
+        client.post("/api/comparisons", TOKEN, submission(id, List.of(1, 0), "José Díaz")),
+        400,
+        "labelerId must be 1-100 characters of letters, digits and ._@/+:-");
+  }
+
+  @Test
   void aJsonBodySentAsAFormIsReadAsJsonWhateverItsLength() throws Exception {
     // curl -d says application/x-www-form-urlencoded; the server's form decoder refused a field
     // over 1 KiB, which was a 500

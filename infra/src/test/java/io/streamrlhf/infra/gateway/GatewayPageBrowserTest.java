@@ -93,7 +93,7 @@ class GatewayPageBrowserTest {
     browser.findElement(By.id("labeler")).sendKeys("alice");
     browser.findElement(By.cssSelector("#signin-form button[type=submit]")).click();
     until(() -> text("prompt").equals("Reverse abc."), "the first request on the page");
-    until(() -> text("waiting").equals("2 waiting"), "the waiting count");
+    until(() -> text("waiting").equals("2 waiting for you"), "the waiting count");
 
     // 1, 2, 3 with 3 tied to 2; taking 2 back leaves 3 a rank of its own, not tied to 1
     var keys = new Actions(browser);
@@ -163,6 +163,15 @@ class GatewayPageBrowserTest {
     var dragged = client.comparisonsFor("r-page-2");
     assertThat(dragged).hasSize(1);
     assertThat(dragged.get(0).getRanks()).containsExactly(0, 2, 1);
+
+    // a request she skips still waits for others, but no longer for her
+    client.publish(request("r-page-3", "cba", "abc", "cab"));
+    client.awaitKnown("r-page-3", TOKEN);
+    until(() -> text("meta").contains("r-page-3"), "the third request");
+    until(() -> text("waiting").equals("1 waiting for you"), "the third request counted");
+    keys.sendKeys("s").perform();
+    until(() -> text("waiting").equals("0 waiting for you"), "nothing left for her");
+    assertThat(client.get("/api/status", TOKEN).json().getInteger("waiting")).isEqualTo(1);
   }
 
   /**

@@ -101,9 +101,9 @@ function signOut(reason) {
 async function signIn(event) {
   event.preventDefault();
   const token = $("token").value.trim();
-  const labeler = $("labeler").value.trim();
-  if (!/^[A-Za-z0-9._@/+:-]{1,100}$/.test(labeler)) {
-    $("signin-error").textContent = "A labeler id is 1-100 letters, digits or ._@/+:-";
+  const labeler = $("labeler").value.trim().normalize("NFC");
+  if (!/^[\p{L}\p{M}\p{N}._@/+:-]{1,100}$/u.test(labeler)) {
+    $("signin-error").textContent = "A labeler id is 1-100 letters, digits or ._@/+:- (no spaces)";
     return;
   }
   state.token = token;
@@ -125,7 +125,8 @@ async function signIn(event) {
 
 async function refreshStatus() {
   const s = await api("GET", "/api/status?labeler=" + encodeURIComponent(state.labeler));
-  $("waiting").textContent = s.waiting + " waiting";
+  // what is left for this labeler: a request they skipped waits for others, not for them
+  $("waiting").textContent = s.waitingForLabeler + " waiting for you";
   $("rm").textContent = "reward model v" + s.rewardVersion;
   $("mine").textContent = "you: " + (s.mine || 0);
 }
@@ -281,6 +282,7 @@ async function skip() {
     return say(e.message, "bad");
   }
   say("Skipped.");
+  refreshStatus().catch(() => {});
   loadNext();
 }
 
