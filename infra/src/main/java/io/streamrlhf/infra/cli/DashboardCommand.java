@@ -17,8 +17,9 @@ import picocli.CommandLine.Option;
     description = {
       "Serves a page that follows a run as it trains: the stage and the step of its newest"
           + " checkpoint against the steps (PPO: updates) its config asks for, PPO's gold-vs-proxy"
-          + " curve (oracle and reward-model score on held-out prompts, by update) and, once the"
-          + " streaming loop has ended, its stream statistics.",
+          + " curve (oracle and reward-model score on held-out prompts, by update), the reward"
+          + " trainer's newest held-out accuracy beside labeler agreement (accuracy.csv) and, once"
+          + " the streaming loop has ended, its stream statistics.",
       "Reads only the files the stage writes in --run, so it can watch a run of another process"
           + " or machine through a shared disk; JSON at /api/run. Runs until stopped (Ctrl-C)."
     })
@@ -30,7 +31,8 @@ final class DashboardCommand implements Callable<Integer> {
       required = true,
       paramLabel = "DIR",
       description =
-          "A stage's output directory (the --out of pretrain, sft, reward, ppo, learner).")
+          "A stage's output directory (the --out of pretrain, sft, reward, ppo, learner,"
+              + " reward-trainer).")
   Path run;
 
   @Option(names = "--port", defaultValue = "8090", description = "HTTP port (0 picks a free one).")

@@ -8,6 +8,7 @@ import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.config.RewardConfig;
 import io.streamrlhf.learner.config.SftConfig;
 import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.stream.RewardTrainer;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.IOException;
@@ -19,9 +20,10 @@ import java.util.List;
 /**
  * What a stage's output directory says about its run, read afresh on every call: the stage and the
  * step of its newest checkpoint against the steps (or PPO updates) its config asks for, PPO's
- * gold-vs-proxy curve and, once the streaming loop has ended, its stream statistics. Only the small
- * files the stages already write are read, and the checkpoint's weights are not hashed, so the
- * dashboard can watch a run in another process, or on a shared disk, at no cost to it.
+ * gold-vs-proxy curve, the reward trainer's newest held-out accuracy and, once the streaming loop
+ * has ended, its stream statistics. Only the small files the stages already write are read, and the
+ * checkpoint's weights are not hashed, so the dashboard can watch a run in another process, or on a
+ * shared disk, at no cost to it.
  */
 public final class RunSnapshot {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -62,6 +64,8 @@ public final class RunSnapshot {
             .put("kl", Double.parseDouble(cells[3]));
       }
     }
+    var accuracy = dir.resolve(RewardTrainer.ACCURACY_CSV);
+    if (Files.isRegularFile(accuracy)) feedback(run, completeLines(accuracy));
     var stream = dir.resolve(StreamStats.FILE);
     if (Files.isRegularFile(stream)) {
       var stats = JSON.readTree(stream.toFile());
@@ -71,6 +75,30 @@ public final class RunSnapshot {
       run.set("stream", stats);
     }
     return run;
+  }
+
+  /**
+   * The reward trainer's newest evaluation, by the names of its file's own header (how many
+   * comparisons it has seen, its version, held-out accuracy beside labeler agreement, ...), and how
+   * many evaluations there were; a figure not measured (an empty or non-finite cell) is left out.
+   */
+  private static void feedback(ObjectNode run, List<String> lines) {
+    if (lines.size() < 2) return;
+    var names = lines.get(0).split(",");
+    var cells = lines.get(lines.size() - 1).split(",", -1);
+    var newest = run.putObject("feedback");
+    newest.put("evaluations", lines.size() - 1);
+    for (int i = 0; i < Math.min(names.length, cells.length); i++) {
+      var cell = cells[i].strip();
+      if (cell.isEmpty()) continue;
+      try {
+        if (cell.matches("-?\\d+")) newest.put(names[i], Long.parseLong(cell));
+        else if (Double.isFinite(Double.parseDouble(cell)))
+          newest.put(names[i], Double.parseDouble(cell));
+      } catch (NumberFormatException e) {
+        newest.put(names[i], cell); // the time of day
+      }
+    }
   }
 
   /** The steps (PPO: updates) the stage's saved config runs; none for the open-ended trainer. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.streamrlhf.infra.stream.Watch;
 import io.streamrlhf.learner.ppo.PpoLoop;
+import io.streamrlhf.learner.stream.RewardTrainer;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.ByteTokenizer;
@@ -130,6 +131,23 @@ class DashboardTest {
   }
 
   @Test
+  void aRewardTrainersNewestEvaluationIsServedByItsFilesOwnColumnNames() throws Exception {
+    Files.writeString(
+        run.resolve(RewardTrainer.ACCURACY_CSV),
+        "time,seconds,comparisons_seen,version,held_out_accuracy,labeler_agreement\n"
+            + "2026-12-07T10:00:00Z,12.5,40,1,0.61,0.74\n"
+            + "2026-12-07T10:00:30Z,42.0,120,3,0.68,\n"
+            + "2026-12-07T10:01"); // the next row, still being written
+    var feedback = RunSnapshot.read(run).get("feedback");
+    assertThat(feedback.get("evaluations").asLong()).isEqualTo(2);
+    assertThat(feedback.get("comparisons_seen").asLong()).isEqualTo(120);
+    assertThat(feedback.get("version").asLong()).isEqualTo(3);
+    assertThat(feedback.get("held_out_accuracy").asDouble()).isEqualTo(0.68);
+    assertThat(feedback.get("time").asText()).isEqualTo("2026-12-07T10:00:30Z");
+    assertThat(feedback.has("labeler_agreement")).as("not measured in that row").isFalse();
+  }
+
+  @Test
   void aRunWithoutCheckpointOrCurveYetIsServedWithWhatThereIs() throws Exception {
     var json = RunSnapshot.read(run);
     assertThat(json.get("directory").asText()).isEqualTo(run.toString());
@@ -176,6 +194,21 @@ class DashboardTest {
           () -> "3".equals(browser.findElement(By.id("curve")).getAttribute("data-points")),
           "3",
           WAIT);
+
+      // a run with no last step (the reward trainer's) is not "of ?"; its evaluations show
+      Files.delete(run.resolve("config.json"));
+      Files.writeString(
+          run.resolve(RewardTrainer.ACCURACY_CSV),
+          "time,comparisons_seen,held_out_accuracy\n2026-12-07T10:00:00Z,40,0.61\n");
+      Watch.until(
+          () -> browser.findElement(By.id("progress")).getText().equals("step 41"),
+          "no total",
+          WAIT);
+      Watch.until(
+          () -> browser.findElements(By.cssSelector("#feedback tr")).size() == 4,
+          "the reward trainer's figures",
+          WAIT);
+      assertThat(browser.findElement(By.id("feedback")).getText()).contains("held out accuracy");
     } finally {
       browser.quit();
     }
