@@ -61,14 +61,24 @@ public final class LiveLoop {
   /**
    * Ranking-to-scoring latency over {@code rankings} comparisons, and how many reward-model
    * versions actors applied.
+   *
+   * @param rankings the comparisons the reward trainer took in (trained on, held out or skipped);
+   *     not those it had not read, or not yet taken in, when it stopped
    */
   public record Figures(
       long rankings, long timedRankings, long latencyP50Ms, long latencyP99Ms, long versions) {
     String line() {
+      // with nothing timed the percentiles are -1 ms, not a latency
+      var latency =
+          timedRankings == 0
+              ? "none timed yet"
+              : String.format(
+                  "p50 %.1f s, p99 %.1f s (%d timed)",
+                  latencyP50Ms / 1e3, latencyP99Ms / 1e3, timedRankings);
       return String.format(
-          "%d rankings; ranking to an actor scoring with a reward model trained on it: p50 %.1f s,"
-              + " p99 %.1f s (%d timed); %d reward-model versions applied",
-          rankings, latencyP50Ms / 1e3, latencyP99Ms / 1e3, timedRankings, versions);
+          "%d rankings taken in; ranking to an actor scoring with a reward model trained on it:"
+              + " %s; %d reward-model versions applied",
+          rankings, latency, versions);
     }
   }
 
@@ -151,10 +161,10 @@ public final class LiveLoop {
           new RewardTrainer(
               reward, RewardTrainer.Settings.of(bootstrap), sftDir, rmStart, rmOut, false, out);
       var training =
-          CompletableFuture.runAsync(
+          CompletableFuture.supplyAsync(
               () -> {
                 try {
-                  trainer.run();
+                  return trainer.run();
                 } catch (IOException e) {
                   throw new java.io.UncheckedIOException(e);
                 }
@@ -187,8 +197,8 @@ public final class LiveLoop {
         feedback.close();
         vertx.close().toCompletionStage().toCompletableFuture().join();
       }
-      training.join();
-      var figures = figures(bootstrap, rmOut, applied);
+      var taken = training.join().seen();
+      var figures = figures(bootstrap, rmOut, applied, taken);
       Json.writeAtomically(figures, ppoOut.resolve(FILE));
       out.println("live: " + figures.line());
       out.flush();
@@ -222,9 +232,10 @@ public final class LiveLoop {
 
   /**
    * Comparison i (in topic order, the order the trainer takes them in) is first scored with the
-   * earliest-applied version whose trainer had seen more than i comparisons.
+   * earliest-applied version whose trainer had seen more than i comparisons; only the first {@code
+   * taken}, those the trainer took in, count.
    */
-  private static Figures figures(String bootstrap, Path rmOut, Map<Long, Long> applied)
+  private static Figures figures(String bootstrap, Path rmOut, Map<Long, Long> applied, long taken)
       throws IOException {
     var seenByVersion = new TreeMap<Long, Long>();
     var rows = Files.readAllLines(rmOut.resolve(RewardTrainer.ACCURACY_CSV));
@@ -236,6 +247,9 @@ public final class LiveLoop {
       seenByVersion.put(Long.parseLong(cells[versionCol]), Long.parseLong(cells[seenCol]));
     }
     var created = comparisonTimes(bootstrap);
+    // rankings the trainer had not read or taken in when it stopped (the labelers and the page
+    // rank until they stop, after it) are on the topic, but no version learned from them
+    created = created.subList(0, (int) Math.min(created.size(), taken));
     var latencies = new ArrayList<Long>();
     for (int i = 0; i < created.size(); i++) {
       long first = Long.MAX_VALUE;

@@ -11,6 +11,8 @@ import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.model.checkpoint.Json;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -20,6 +22,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -127,6 +130,107 @@ class LiveLoopTest {
         .doesNotContain("cold start")
         .contains("actor-0: reward model v0 applied");
     assertThat(Checkpoint.trainState(dir.resolve("ppo"), TrainState.class).step()).isEqualTo(2);
+  }
+
+  @Test
+  void theFiguresCountOnlyTheRankingsTheTrainerTookIn(@TempDir Path dir) throws Exception {
+    TinyRun.checkpoints(dir);
+    var ppo = ConfigLoader.with(TinyRun.config(2, 0), "reward=live");
+    var reward = ConfigLoader.with(OnlineRewardConfig.defaults(), "statistics_samples=8");
+    var log = new LateRanking("late-token");
+
+    var figures =
+        LiveLoop.run(
+            ppo,
+            reward,
+            1,
+            dir.resolve("sft"),
+            dir.resolve("rm"),
+            dir.resolve("trainer"),
+            dir.resolve("ppo"),
+            1.0,
+            200,
+            new LiveLoop.Page(0, "late-token"),
+            new PrintWriter(log, true));
+
+    System.out.print(log);
+    // a person ranked on the page after the trainer stopped reading: on the topic, never learned
+    assertThat(log.status).as("the late ranking's answer").isEqualTo(201);
+    var stopped = STOPPED.matcher(log.toString());
+    assertThat(stopped.find()).as("the trainer's last line").isTrue();
+    assertThat(figures.rankings()).isEqualTo(Long.parseLong(stopped.group(1)));
+    assertThat(figures.timedRankings()).isLessThanOrEqualTo(figures.rankings());
+  }
+
+  private static final Pattern STOPPED =
+      Pattern.compile("reward-trainer: stopped after (\\d+) comparisons");
+
+  /**
+   * A log that, as the reward trainer prints that it stopped, ranks a waiting request on the
+   * labeling page, while the trainer waits on the print: the ranking is on the broker before the
+   * loop takes its figures, and after the trainer read its last comparison.
+   */
+  private static final class LateRanking extends StringWriter {
+    private static final Pattern PAGE = Pattern.compile("labeling page at (\\S+) ");
+    private final HttpClient client = HttpClient.newHttpClient();
+    private final String token;
+    private boolean ranked;
+    int status;
+
+    LateRanking(String token) {
+      this.token = token;
+    }
+
+    @Override
+    public synchronized void flush() {
+      if (ranked || !STOPPED.matcher(toString()).find()) return;
+      ranked = true;
+      var page = PAGE.matcher(toString());
+      if (!page.find()) throw new IllegalStateException("no labeling page in the log");
+      try {
+        // the gateway reads the actors' label requests as they come: the first may take a moment
+        var next = new JsonObject[1];
+        Watch.until(
+            () -> (next[0] = nextRequest(page.group(1))) != null,
+            "a request waiting on the page",
+            Duration.ofSeconds(30));
+        int answers = next[0].getJsonArray("responses").size();
+        var ranks = new JsonArray();
+        for (int i = 0; i < answers; i++) ranks.add(i);
+        var body =
+            new JsonObject()
+                .put("requestId", next[0].getString("requestId"))
+                .put("ranks", ranks)
+                .put("labelerId", "late-labeler");
+        status =
+            client
+                .send(
+                    request(page.group(1) + "api/comparisons")
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body.encode()))
+                        .build(),
+                    HttpResponse.BodyHandlers.discarding())
+                .statusCode();
+      } catch (IOException | InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private JsonObject nextRequest(String page) {
+      try {
+        var next =
+            client.send(
+                request(page + "api/requests/next?labeler=late-labeler").GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        return next.statusCode() == 200 ? new JsonObject(next.body()) : null;
+      } catch (IOException | InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    private HttpRequest.Builder request(String url) {
+      return HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + token);
+    }
   }
 
   /**
