@@ -97,6 +97,10 @@ public final class RewardTrainer {
 
   private static final Duration POLL = Duration.ofMillis(200);
   private static final Duration WAIT_LOG = Duration.ofSeconds(30);
+
+  /** How long the waiting line's question to the broker waits for an answer. */
+  private static final Duration PROBE = Duration.ofSeconds(2);
+
   private static final int SKIPS_PRINTED = 20;
   private static final AvroCodec<Comparison> COMPARISONS = AvroCodec.of(Comparison.class);
 
@@ -113,21 +117,29 @@ public final class RewardTrainer {
       Duration kafkaTimeout,
       long maxComparisons,
       long untilVersion,
-      WeightSigner signer) {
+      WeightSigner signer,
+      Duration waitingLineEvery) {
     public static Settings of(String bootstrapServers) {
       return of(KafkaAccess.plaintext(bootstrapServers));
     }
 
     public static Settings of(KafkaAccess kafka) {
-      return new Settings(kafka, Duration.ofSeconds(60), Long.MAX_VALUE, Long.MAX_VALUE, null);
+      return new Settings(
+          kafka, Duration.ofSeconds(60), Long.MAX_VALUE, Long.MAX_VALUE, null, WAIT_LOG);
     }
 
     public Settings withLimits(long maxComparisons, long untilVersion) {
-      return new Settings(kafka, kafkaTimeout, maxComparisons, untilVersion, signer);
+      return new Settings(
+          kafka, kafkaTimeout, maxComparisons, untilVersion, signer, waitingLineEvery);
     }
 
     public Settings withSigner(WeightSigner s) {
-      return new Settings(kafka, kafkaTimeout, maxComparisons, untilVersion, s);
+      return new Settings(kafka, kafkaTimeout, maxComparisons, untilVersion, s, waitingLineEvery);
+    }
+
+    /** How often a trainer with nothing to take in says what it waits for (30 s). */
+    public Settings withWaitingLineEvery(Duration every) {
+      return new Settings(kafka, kafkaTimeout, maxComparisons, untilVersion, signer, every);
     }
   }
 
@@ -573,14 +585,36 @@ public final class RewardTrainer {
                 value.offset(),
                 System.nanoTime()));
       }
-      if (System.nanoTime() - lastProgress > WAIT_LOG.toNanos()) {
+      if (System.nanoTime() - lastProgress > settings.waitingLineEvery().toNanos()) {
         lastProgress = System.nanoTime();
         out.printf(
-            "%s: waiting for comparisons on %s: %d read and not yet taken in (%d fresh), %d taken"
-                + " in, %d repeats dropped%n",
-            name, Topics.COMPARISONS, pending.size(), fresh, training.seen(), duplicates);
+            "%s: waiting for comparisons on %s: %s%d read and not yet taken in (%d fresh), %d"
+                + " taken in, %d repeats dropped%n",
+            name,
+            Topics.COMPARISONS,
+            unreachable(),
+            pending.size(),
+            fresh,
+            training.seen(),
+            duplicates);
         out.flush();
       }
+    }
+  }
+
+  /**
+   * "cannot reach Kafka at …; " when the broker does not answer, else "": a poll without a broker
+   * returns nothing rather than failing, so an outage would read as a quiet topic (the gateway's
+   * feed asks the same way).
+   */
+  private String unreachable() {
+    try {
+      consumer.endOffsets(partitions, PROBE);
+      return "";
+    } catch (org.apache.kafka.common.errors.TimeoutException e) {
+      return String.format(
+          "cannot reach Kafka at %s (no answer within %d s); ",
+          settings.kafka(), PROBE.toSeconds());
     }
   }
 
