@@ -7,6 +7,7 @@ import io.streamrlhf.schemas.LabelRequest;
 import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.Decoded;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
@@ -71,6 +72,10 @@ final class FeedbackFeed extends VerticleBase {
   private String trouble;
   private long lastProbe;
   private Map<TopicPartition, Long> endsAtStart;
+
+  /** Per partition, the position the feed has read to (the last record's offset + 1, or more). */
+  private final Map<TopicPartition, Long> reached = new HashMap<>();
+
   private boolean caughtUp;
   private long requestsRead;
   private long comparisonsRead;
@@ -139,10 +144,12 @@ final class FeedbackFeed extends VerticleBase {
       var bus = vertx.eventBus();
       // requests first: a comparison is more useful once its request is known (either order works)
       for (var r : requests.poll(POLL)) {
+        advance(r);
         bus.send(gatewayAddress, r.value());
         requestsRead++;
       }
       for (var c : comparisons.poll(POLL)) {
+        advance(c);
         bus.send(gatewayAddress, c.value());
         comparisonsRead++;
       }
@@ -159,16 +166,21 @@ final class FeedbackFeed extends VerticleBase {
       long now = System.nanoTime();
       if (trouble != null || now - lastProbe > PROBE.toNanos()) {
         lastProbe = now;
-        for (var c : consumers) c.endOffsets(c.assignment(), OFFSETS);
+        for (var c : consumers) {
+          var ends = c.endOffsets(c.assignment(), OFFSETS);
+          for (var end : ends.entrySet())
+            requireTheSameLog(end.getKey(), end.getValue(), c.position(end.getKey(), OFFSETS));
+        }
         if (trouble != null) {
           trouble = null;
           bus.send(gatewayAddress, new FeedRecords.ReaderTrouble(null));
         }
       }
     } catch (RuntimeException e) {
-      if (KafkaRefusal.in(e) != null) {
+      if (KafkaRefusal.in(e) != null || e instanceof LogReplaced) {
         // a login refused, or a topic this user may not read or dead-letter to: no retry mends it;
-        // the gateway ends, saying why (an operator who grants the rights restarts it)
+        // the gateway ends, saying why (an operator who grants the rights restarts it); nor does
+        // one, to topics that started over, make what the gateway knows true again
         fail(e);
         return;
       }
@@ -187,6 +199,45 @@ final class FeedbackFeed extends VerticleBase {
     // a failure that repeats at once (a user not allowed to read) would flood the client's log
     if (failed) vertx.setTimer(RETRY.toMillis(), id -> context.runOnContext(v -> round()));
     else context.runOnContext(v -> round());
+  }
+
+  /**
+   * A partition's log never ends before, nor moves its reader back from, a position the feed
+   * reached: if it does, the broker was replaced by a fresh one at the same address (or the topic
+   * made anew), and Kafka's consumer quietly starts over at its beginning. The requests offered and
+   * rankings counted would then mix two clusters', so the gateway ends, for a restart to read the
+   * new topics afresh.
+   */
+  private void requireTheSameLog(TopicPartition partition, long end, long position) {
+    var before = reached.get(partition);
+    if (before != null && (end < before || position < before))
+      throw replaced(partition, "now ends at offset " + Math.min(end, position), before);
+    reached.merge(partition, position, Math::max);
+  }
+
+  /** Records {@code read}; one at an offset read before means the log started over. */
+  private void advance(Decoded.Value<?> read) {
+    var partition = new TopicPartition(read.topic(), read.partition());
+    var before = reached.get(partition);
+    if (before != null && read.offset() < before)
+      throw replaced(partition, "holds offset " + read.offset() + " again", before);
+    reached.put(partition, read.offset() + 1);
+  }
+
+  private LogReplaced replaced(TopicPartition partition, String what, long before) {
+    return new LogReplaced(
+        String.format(
+            "%s partition %d on %s %s, behind offset %d the gateway had read: the broker or its"
+                + " topics were replaced, so what the gateway knows is of the old ones; restart it"
+                + " to read the new ones afresh",
+            partition.topic(), partition.partition(), kafka, what, before));
+  }
+
+  /** The feedback topics started over under the gateway ({@link #requireTheSameLog}). */
+  private static final class LogReplaced extends IllegalStateException {
+    LogReplaced(String message) {
+      super(message);
+    }
   }
 
   /**

@@ -784,6 +784,49 @@ class FeedbackGatewayTest {
   }
 
   @Test
+  void aBrokerReplacedByAFreshOneEndsTheGatewayRatherThanMixTheirRequests(@TempDir Path logs)
+      throws Exception {
+    var first =
+        EmbeddedKafka.start(EmbeddedKafka.Options.defaults().withDataDir(logs.resolve("a")));
+    var bootstrap = first.bootstrapServers();
+    int port = Integer.parseInt(bootstrap.replaceAll(".*:", ""));
+    EmbeddedKafka fresh = null;
+    var gateway = (GatewayNode) null;
+    try {
+      TopicProvisioner.provision(bootstrap, Duration.ofSeconds(30));
+      gateway = GatewayNode.deploy(vertx, GatewaySettings.of(bootstrap, 0, TOKEN), line -> {});
+      var client = new GatewayClient(gateway.url(), bootstrap);
+      client.awaitReady(TOKEN);
+      for (int i = 0; i < 3; i++) client.publish(request("old-" + i, "cba", "abc"));
+      for (int i = 0; i < 3; i++) client.awaitKnown("old-" + i, TOKEN);
+
+      // a fresh broker, no data of the first, at the same address: the gateway's book is of the
+      // vanished cluster, and Kafka's consumer would quietly start over at offset 0
+      first.close();
+      first = null;
+      fresh =
+          EmbeddedKafka.start(
+              EmbeddedKafka.Options.defaults().withDataDir(logs.resolve("b")).withPort(port));
+      TopicProvisioner.provision(bootstrap, Duration.ofSeconds(30));
+      client.publish(request("new-0", "cba", "abc"));
+
+      var ended = gateway.ended();
+      try {
+        ended.get(GatewayClient.DEADLINE.toSeconds(), TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        assertThat(e.getCause())
+            .hasMessageContaining("the broker or its topics were replaced")
+            .hasMessageContaining("restart it");
+      }
+      assertThat(ended).isCompletedExceptionally();
+    } finally {
+      if (gateway != null) gateway.stop();
+      if (first != null) first.close();
+      if (fresh != null) fresh.close();
+    }
+  }
+
+  @Test
   void aSubmissionTheBrokerDoesNotAcknowledgeIs503AndItsRetryLaterCountsOnce(@TempDir Path logs)
       throws Exception {
     var options = EmbeddedKafka.Options.defaults().withDataDir(logs);
