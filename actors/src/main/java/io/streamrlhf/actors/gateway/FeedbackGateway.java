@@ -16,6 +16,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
@@ -29,7 +30,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.text.Normalizer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -42,6 +42,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.RetriableException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,6 +96,9 @@ public final class FeedbackGateway extends VerticleBase {
 
   /** Whether the feed has read the topics to their end at start ({@link FeedRecords#CAUGHT_UP}). */
   private boolean caughtUp;
+
+  /** Set on this verticle's event loop as {@link #stop} begins: replies close their connection. */
+  private boolean stopping;
 
   /** The routing-context key {@link #requireToken} sets once a caller showed the API token. */
   private static final String TOKEN_SHOWN = "rlhf.token-shown";
@@ -209,7 +213,8 @@ public final class FeedbackGateway extends VerticleBase {
               CorsHandler.create()
                   .addOrigin(settings.corsOrigin())
                   .allowedMethods(Set.of(HttpMethod.GET, HttpMethod.POST))
-                  .allowedHeaders(Set.of("Authorization", "Content-Type", "Idempotency-Key")));
+                  .allowedHeaders(Set.of("Authorization", "Content-Type", "Idempotency-Key"))
+                  .exposedHeaders(Set.of("Retry-After")));
     }
     // the page's files answer HEAD as well (a health check's, curl -I's)
     page(router, "/").handler(ctx -> servePage(ctx, "index.html", "text/html; charset=utf-8"));
@@ -281,6 +286,12 @@ public final class FeedbackGateway extends VerticleBase {
         .putHeader("X-Content-Type-Options", "nosniff")
         .putHeader("Referrer-Policy", "no-referrer")
         .putHeader("X-Frame-Options", "DENY");
+    // a stopping server drops a request that follows on a kept-alive connection unanswered: tell
+    // the client to open a new one (refused, clearly) instead
+    ctx.addHeadersEndHandler(
+        v -> {
+          if (stopping) ctx.response().putHeader("Connection", "close");
+        });
     ctx.next();
   }
 
@@ -465,9 +476,24 @@ public final class FeedbackGateway extends VerticleBase {
 
   // ---- the JSON API ----
 
+  /**
+   * The labeler the query names. curl sends a name typed as José as its UTF-8 bytes rather than
+   * percent-encoded, and the server reads a request line one character per byte: such a query is
+   * read again as UTF-8, or José would be JosÃ©, another labeler.
+   */
+  private static String labelerParam(HttpServerRequest request) {
+    var value = request.getParam("labeler");
+    var query = request.query();
+    if (value == null
+        || query == null
+        || query.chars().allMatch(c -> c < 0x80)
+        || value.chars().anyMatch(c -> c > 0xFF)) return value;
+    return new String(value.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+  }
+
   private void status(RoutingContext ctx) {
-    var asked = ctx.request().getParam("labeler");
-    var labeler = asked == null ? null : Normalizer.normalize(asked, Normalizer.Form.NFC);
+    var asked = labelerParam(ctx.request());
+    var labeler = asked == null ? null : Submission.spelling(asked);
     var body =
         new JsonObject()
             .put("ready", caughtUp)
@@ -488,7 +514,7 @@ public final class FeedbackGateway extends VerticleBase {
     handle(
         ctx,
         () -> {
-          var labeler = Submission.checkLabeler(ctx.request().getParam("labeler"));
+          var labeler = Submission.checkLabeler(labelerParam(ctx.request()));
           var request = book.next(labeler);
           if (request.isEmpty()) {
             ctx.response().setStatusCode(204).end();
@@ -642,14 +668,11 @@ public final class FeedbackGateway extends VerticleBase {
                                 + Topics.COMPARISONS
                                 + ": nothing was recorded, and the gateway stops"));
                   }
-                  logger.warn("gateway: comparison not written: {}", done.cause().getMessage());
-                  return Future.<Reply>failedFuture(
-                      Rejection.retryLater(
-                          503,
-                          1,
-                          "the broker did not acknowledge the comparison within "
-                              + settings.ackTimeout().toMillis()
-                              + " ms; retry with the same idempotency key"));
+                  var refusal = notWritten(done.cause(), settings.ackTimeout());
+                  if (refusal.retryAfterSeconds() > 0)
+                    logger.warn("gateway: comparison not written: {}", done.cause().getMessage());
+                  else logger.error("gateway: comparison not written", done.cause());
+                  return Future.<Reply>failedFuture(refusal);
                 });
     if (key != null) inFlightByKey.put(key, new InFlight(s.requestId(), ranks, written));
     return written;
@@ -675,6 +698,29 @@ public final class FeedbackGateway extends VerticleBase {
         "comparison " + c.getComparisonId(),
         IllegalStateException::new);
     return null;
+  }
+
+  /**
+   * A write the broker did not acknowledge: a 503 worth retrying with the same key when it timed
+   * out or failed for a reason Kafka calls retriable (a broker away, a leader moving); otherwise a
+   * 500 without Retry-After, since the same record would fail the same way.
+   */
+  static Rejection notWritten(Throwable cause, Duration ackTimeout) {
+    for (var c = cause; c != null; c = c.getCause())
+      if (c instanceof RetriableException || c instanceof java.util.concurrent.TimeoutException)
+        return Rejection.retryLater(
+            503,
+            1,
+            "the broker did not acknowledge the comparison within "
+                + ackTimeout.toMillis()
+                + " ms; retry with the same idempotency key");
+    var root = cause;
+    while (root.getCause() != null) root = root.getCause();
+    return new Rejection(
+        500,
+        "the broker did not take the comparison ("
+            + root.getClass().getSimpleName()
+            + "): nothing was recorded, and a retry would fail the same way");
   }
 
   private static Reply created(Comparison c) {
@@ -756,11 +802,13 @@ public final class FeedbackGateway extends VerticleBase {
   /**
    * Stops listening, lets the requests already in flight finish (each waits at most the
    * acknowledgement timeout for the broker, so the drain is bounded by it, and by {@link
-   * #MAX_DRAIN}), then closes the producer: a client whose ranking was being written when Ctrl-C
-   * came gets its answer rather than a reset connection.
+   * #MAX_DRAIN}), their replies saying {@code Connection: close}, then closes the producer: a
+   * client whose ranking was being written when Ctrl-C came gets its answer rather than a reset
+   * connection.
    */
   @Override
   public Future<?> stop() {
+    stopping = true;
     long drainMillis = Math.min(settings.ackTimeout().toMillis(), MAX_DRAIN.toMillis());
     var closing =
         server == null

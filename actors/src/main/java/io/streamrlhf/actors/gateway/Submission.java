@@ -43,14 +43,23 @@ record Submission(
   }
 
   /**
-   * A labeler id as the API takes it.
+   * One spelling per name (NFKC): é typed as e and a combining accent, or ａｌｉｃｅ typed in full
+   * width, is the same labeler as é and alice.
+   */
+  static String spelling(String labelerId) {
+    return Normalizer.normalize(labelerId, Normalizer.Form.NFKC);
+  }
+
+  /**
+   * A labeler id as the API takes it, in its one spelling ({@link #spelling}).
    *
    * @throws Rejection (400) when it is missing or has characters outside the allowed set
    */
   static String checkLabeler(Object labelerId) {
-    // one spelling per name: an é typed as e and a combining accent is the same labeler
-    if (labelerId instanceof String id && LABELER.matcher(id).matches())
-      return Normalizer.normalize(id, Normalizer.Form.NFC);
+    if (labelerId instanceof String id) {
+      var name = spelling(id);
+      if (LABELER.matcher(name).matches()) return name;
+    }
     throw Rejection.badRequest(
         "labelerId must be 1-100 characters of letters, digits and ._@/+:- (got "
             + (labelerId == null ? "none" : "'" + clip(String.valueOf(labelerId)) + "'")

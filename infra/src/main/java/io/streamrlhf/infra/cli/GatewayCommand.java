@@ -26,10 +26,10 @@ import picocli.CommandLine.Option;
           + " requests on rlhf.label-requests, and webhooks for Label Studio and Argilla; every ranking"
           + " becomes a comparison on rlhf.comparisons, answered 2xx only once the broker acknowledged it.",
       "Prints the page's address, and the token when it generated one. Serves until Ctrl-C (which"
-          + " first answers the rankings already on their way, for at most the acknowledgement timeout),"
-          + " or exits 1"
-          + " when it failed (one line saying why), or 2 when the Kafka cluster refuses its login or a"
-          + " topic its role needs."
+          + " first answers the rankings already on their way, for at most the acknowledgement timeout"
+          + " or 30 s), or exits 1 when it failed (one line saying why; a broker replaced by a fresh"
+          + " one is such a failure), or 2 when the Kafka cluster refuses its login or a topic its role"
+          + " needs."
     },
     footerHeading = "%nEndpoints (every /api call needs Authorization: Bearer <token>):%n",
     footer = {
@@ -62,9 +62,11 @@ import picocli.CommandLine.Option;
       "  labeler already answered); 401 a missing or wrong token or signature;",
       "  413 a body over --max-body-bytes; 415 a multipart body; 429 over",
       "  --rate-limit (Retry-After); 503 the broker did not acknowledge within",
-      "  --ack-timeout (retry with the same idempotency key), or, after a start,",
-      "  the gateway has not yet read the topics' earlier requests and rankings",
-      "  (Retry-After).",
+      "  --ack-timeout (Retry-After: retry with the same idempotency key), or,",
+      "  after a start, the gateway has not yet read the topics' earlier requests",
+      "  and rankings (Retry-After), or the cluster refuses the gateway's writes",
+      "  (no Retry-After: the gateway stops); 500 the broker refused the record",
+      "  for good.",
       "Bodies are read as JSON whatever their Content-Type, multipart excepted.",
       "Secrets may come from the environment instead of the command line:",
       "  RLHF_GATEWAY_TOKEN, RLHF_LABEL_STUDIO_TOKEN, RLHF_ARGILLA_SECRET."

@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.UUID;
@@ -150,6 +151,11 @@ class FeedbackGatewayTest {
         out.write(body);
         out.flush();
         assertThat(in.readLine()).startsWith("HTTP/1.1 201");
+        var headers = new ArrayList<String>();
+        for (var line = in.readLine(); line != null && !line.isEmpty(); line = in.readLine())
+          headers.add(line.toLowerCase(java.util.Locale.ROOT));
+        // the next call must not follow on this connection, which the stopping server would drop
+        assertThat(headers).contains("connection: close");
         stopped.get(GatewayClient.DEADLINE.toSeconds(), TimeUnit.SECONDS);
       }
       var stored = client.comparisonsFor(id);
@@ -170,16 +176,35 @@ class FeedbackGatewayTest {
 
   @Test
   void aLabelersNameMayBeInAnyScriptAndIsStoredInOneSpelling() throws Exception {
-    // "José" typed with a combining accent is the same labeler as with a precomposed é
-    for (var name : List.of("Jose\u0301", "李雷")) {
+    // "José" typed with a combining accent is the same labeler as with a precomposed é, and
+    // "ｍｅｉ" typed in full width the same as "mei"
+    var spelled =
+        List.of(List.of("Jose\u0301", "José"), List.of("李雷", "李雷"), List.of("ｍｅｉ", "mei"));
+    for (var name : spelled) {
       var id = published("cba", "abc");
-      var posted = client.post("/api/comparisons", TOKEN, submission(id, List.of(1, 0), name));
+      var posted =
+          client.post("/api/comparisons", TOKEN, submission(id, List.of(1, 0), name.get(0)));
       assertThat(posted.status()).as(name + ": " + posted.body()).isEqualTo(201);
-      assertThat(client.comparisonsFor(id).get(0).getLabelerId())
-          .isEqualTo(java.text.Normalizer.normalize(name, java.text.Normalizer.Form.NFC));
+      assertThat(client.comparisonsFor(id).get(0).getLabelerId()).isEqualTo(name.get(1));
     }
     assertThat(client.get("/api/status?labeler=Jos%C3%A9", TOKEN).json().getLong("mine"))
         .isEqualTo(1);
+    // curl sends a name in the query as its UTF-8 bytes, not percent-encoded
+    try (var socket = new Socket("127.0.0.1", node.port())) {
+      socket.setSoTimeout((int) GatewayClient.DEADLINE.toMillis());
+      socket
+          .getOutputStream()
+          .write(
+              ("GET /api/status?labeler=José HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer "
+                      + TOKEN
+                      + "\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.UTF_8));
+      var reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(reply).startsWith("HTTP/1.1 200");
+      var status = new JsonObject(reply.substring(reply.indexOf("\r\n\r\n") + 4));
+      assertThat(status.getString("labeler")).isEqualTo("José");
+      assertThat(status.getLong("mine")).isEqualTo(1);
+    }
     var id = published("cba", "abc");
     assertOneLineReason(
         client.post("/api/comparisons", TOKEN, submission(id, List.of(1, 0), "José Díaz")),

@@ -58,7 +58,8 @@ async function api(method, path, body, extraHeaders) {
     throw new ApiError(
       response.status,
       (json && json.error) || "HTTP " + response.status,
-      response.headers.has("Retry-After")
+      // the gateway says Retry-After when a retry may succeed; a proxy's 502-504 page may too
+      response.headers.has("Retry-After") || (!json && response.status >= 502 && response.status <= 504)
     );
   }
   return json;
@@ -101,7 +102,7 @@ function signOut(reason) {
 async function signIn(event) {
   event.preventDefault();
   const token = $("token").value.trim();
-  const labeler = $("labeler").value.trim().normalize("NFC");
+  const labeler = $("labeler").value.trim().normalize("NFKC");
   if (!/^[\p{L}\p{M}\p{N}._@/+:-]{1,100}$/u.test(labeler)) {
     $("signin-error").textContent = "A labeler id is 1-100 letters, digits or ._@/+:- (no spaces)";
     return;
