@@ -132,7 +132,7 @@ final class LabelersCommand implements Callable<Integer> {
         && spec.commandLine().getParseResult().hasMatchedOption("--overlap"))
       throw new UserError(
           "--overlap "
-              + overlap
+              + spec.commandLine().getParseResult().matchedOption("--overlap").stringValues().get(0)
               + " needs a second labeler to rank the same requests: give --labelers 2 or more, or"
               + " drop --overlap");
     if (calibrationRequests < 1 || calibrationRequests > LabelerSettings.MAX_CALIBRATION_REQUESTS)

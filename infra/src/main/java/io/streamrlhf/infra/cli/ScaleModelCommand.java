@@ -281,8 +281,10 @@ public final class ScaleModelCommand implements Callable<Integer> {
       // a decimal as JSON writes one: Java's own parser also takes 2d, 0x1p1 and NaN
       number = new BigDecimal(value).doubleValue();
     } catch (NumberFormatException e) {
-      throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");
+      number = Double.NaN;
     }
+    if (!Double.isFinite(number)) // 1e400 is a decimal, but no double
+    throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");
     if (!COUNTS.contains(key)) {
       node.put(key, number);
       return;

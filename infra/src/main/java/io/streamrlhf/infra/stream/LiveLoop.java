@@ -282,6 +282,8 @@ public final class LiveLoop {
     var codec = AvroCodec.of(Comparison.class);
     var times = new ArrayList<Long>();
     var ids = new java.util.HashSet<String>();
+    // the live run's own broker makes the topic with its one partition (Topics): topic order is
+    // that partition's, the order the trainer took the comparisons in
     var tp = new TopicPartition(Topics.COMPARISONS, 0);
     try (var consumer =
         new KafkaConsumer<byte[], byte[]>(

@@ -29,12 +29,17 @@ class LabelersCliTest {
 
   @Test
   void anOverlapNeedsASecondLabeler() {
-    var run = run("labelers", "--bootstrap", "127.0.0.1:1", "--labelers", "1", "--overlap", "0.5");
-    assertThat(run.exitCode()).isEqualTo(2);
-    assertThat(run.err().strip())
-        .isEqualTo(
-            "rlhf labelers: --overlap 0.5 needs a second labeler to rank the same requests: give"
-                + " --labelers 2 or more, or drop --overlap");
+    for (var share : new String[] {"0.5", "1"}) {
+      var run =
+          run("labelers", "--bootstrap", "127.0.0.1:1", "--labelers", "1", "--overlap", share);
+      assertThat(run.exitCode()).isEqualTo(2);
+      assertThat(run.err().strip())
+          .isEqualTo(
+              "rlhf labelers: --overlap "
+                  + share
+                  + " needs a second labeler to rank the same requests: give --labelers 2 or"
+                  + " more, or drop --overlap");
+    }
   }
 
   @Test

@@ -74,7 +74,7 @@ class ScaleModelCliTest {
         .isEqualTo(
             "rlhf scale-model: " + costs + ": actor_cores must be a whole number, got '2.5'");
 
-    for (var notDecimal : List.of("two", "2d", "0x1p1", "NaN")) {
+    for (var notDecimal : List.of("two", "2d", "0x1p1", "NaN", "1e400")) {
       run = CliRun.run("scale-model", "--set", "max_lag=" + notDecimal, "--actors", "1");
       assertThat(run.err().strip())
           .isEqualTo("rlhf scale-model: --set: max_lag must be a number, got '" + notDecimal + "'");

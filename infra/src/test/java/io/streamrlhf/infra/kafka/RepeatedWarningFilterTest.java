@@ -33,10 +33,28 @@ class RepeatedWarningFilterTest {
     assertThat(decide(filter, networkClient, producer)).isEqualTo(FilterReply.NEUTRAL);
     now.addAndGet(1);
     assertThat(decide(filter, networkClient, consumer)).isEqualTo(FilterReply.NEUTRAL);
+    var disconnected =
+        "[Consumer clientId=rlhf-reward-trainer] Bootstrap broker 127.0.0.1:9092 (id: -1 rack:"
+            + " null isFenced: false) disconnected";
+    assertThat(decide(filter, networkClient, disconnected)).isEqualTo(FilterReply.NEUTRAL);
+    assertThat(decide(filter, networkClient, disconnected)).isEqualTo(FilterReply.DENY);
+    // another broker's failure is news, as is any other warning
+    assertThat(
+            filter.decide(
+                null,
+                networkClient,
+                Level.WARN,
+                consumer,
+                new Object[] {3, "/10.0.0.3:9092"},
+                null))
+        .isEqualTo(FilterReply.NEUTRAL);
+    var other = "[Consumer clientId=rlhf-reward-trainer] Error while fetching metadata: {}";
+    assertThat(decide(filter, networkClient, other)).isEqualTo(FilterReply.NEUTRAL);
+    assertThat(decide(filter, networkClient, other)).isEqualTo(FilterReply.NEUTRAL);
     // what other loggers say, and NetworkClient's errors, are not its business
-    var other = new LoggerContext().getLogger("io.streamrlhf.actors.RolloutActor");
-    assertThat(decide(filter, other, consumer)).isEqualTo(FilterReply.NEUTRAL);
-    assertThat(decide(filter, other, consumer)).isEqualTo(FilterReply.NEUTRAL);
+    var actor = new LoggerContext().getLogger("io.streamrlhf.actors.RolloutActor");
+    assertThat(decide(filter, actor, consumer)).isEqualTo(FilterReply.NEUTRAL);
+    assertThat(decide(filter, actor, consumer)).isEqualTo(FilterReply.NEUTRAL);
     assertThat(
             filter.decide(null, networkClient, Level.ERROR, consumer, new Object[] {1, "a"}, null))
         .isEqualTo(FilterReply.NEUTRAL);

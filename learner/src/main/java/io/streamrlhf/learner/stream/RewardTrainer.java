@@ -99,7 +99,7 @@ public final class RewardTrainer {
   private static final Duration WAIT_LOG = Duration.ofSeconds(30);
 
   /** How long the waiting line's question to the broker waits for an answer. */
-  private static final Duration PROBE = Duration.ofSeconds(2);
+  private static final Duration PROBE = Duration.ofSeconds(5);
 
   private static final int SKIPS_PRINTED = 20;
   private static final AvroCodec<Comparison> COMPARISONS = AvroCodec.of(Comparison.class);
