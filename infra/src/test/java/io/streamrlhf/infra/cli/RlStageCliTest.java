@@ -196,6 +196,36 @@ class RlStageCliTest {
   }
 
   @Test
+  void aPpoRunThatDivergesStopsInOneLineRatherThanCheckpointABrokenPolicy(@TempDir Path dir)
+      throws IOException {
+    TinyModels.write(dir); // dir/sft and dir/rm
+    var out = dir.resolve("ppo");
+    var run =
+        run(
+            "ppo",
+            "--inproc",
+            "--sft",
+            dir.resolve("sft").toString(),
+            "--rm",
+            dir.resolve("rm").toString(),
+            "--out",
+            out.toString(),
+            "--set",
+            "updates=40",
+            "--set",
+            "value_warmup_updates=0",
+            "--set",
+            "learning_rate=1000");
+    assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .matches(
+            "rlhf ppo: the run diverged \\(gradient not finite in 3 updates in a row, (\\d+) to"
+                + " \\d+\\): lower learning_rate \\(--set learning_rate=\\.\\.\\.\\) and run"
+                + " again");
+    assertThat(run.out()).doesNotContain("done at policy v40");
+  }
+
+  @Test
   void misspelledSetKeyIsOneLineWithTheNearestKeyAndExitCodeTwo(@TempDir Path dir) {
     var run =
         run(

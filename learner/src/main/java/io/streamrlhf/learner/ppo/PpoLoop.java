@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.learner.train.TrainState;
+import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardFunction;
@@ -41,6 +42,10 @@ import java.util.function.Function;
  */
 public final class PpoLoop {
   public static final String CURVE_CSV = "gold-proxy.csv";
+
+  /** Updates in a row with a minibatch whose gradient was not finite: the run has diverged. */
+  static final int DIVERGED_AFTER = 3;
+
   public static final String CURVE_PNG = "gold-proxy.png";
 
   /** Train-state extras: the learner's resume state and the source's. */
@@ -199,6 +204,7 @@ public final class PpoLoop {
         }
         var clock = TrainingClock.startAt(resumedSeconds);
         var schedule = config.optimizer().schedule(config.updates());
+        int skippingInARow = 0;
         while (learner.updates() < config.updates()) {
           var batch = source.next(learner.updates());
           var stats = learner.update(batch, schedule.at(learner.updates()));
@@ -230,6 +236,18 @@ public final class PpoLoop {
             out.printf(
                 "%s: update %d skipped %d minibatch(es) whose gradient was not finite (no step taken)%n",
                 name, update, stats.skippedMinibatches());
+            // one such minibatch is skipped as a loss scaler skips a step; in update after update
+            // the weights have diverged, and going on would only checkpoint a broken policy
+            if (++skippingInARow == DIVERGED_AFTER)
+              throw new AdamW.NonFiniteGradientException(
+                  "gradient not finite in "
+                      + DIVERGED_AFTER
+                      + " updates in a row, "
+                      + (update - DIVERGED_AFTER + 1)
+                      + " to "
+                      + update);
+          } else {
+            skippingInARow = 0;
           }
           if (evalSampler != null && (update % config.evalEveryUpdates() == 0 || lastUpdate)) {
             last =
