@@ -65,7 +65,10 @@ final class LearnerOptions {
     // the KL reference and the reward model: fixed for the whole run (a live reward is trained
     // by the run itself, and the oracle reads no --rm)
     stage.input("--sft", models.sft);
-    if (PpoConfig.REWARD_MODEL.equals(config.reward())) stage.input("--rm", models.rm);
+    if (PpoConfig.REWARD_MODEL.equals(config.reward())) {
+      stage.input("--rm", models.rm);
+      stage.requireRewardModelOf(models.rm);
+    }
     if (stage.resume) {
       boolean streamed = stage.savedState().extra().has(PpoLoop.SOURCE_STATE);
       if (throughKafka && !streamed) {

@@ -241,14 +241,45 @@ final class StageOptions {
     inputs.put(flag, new Input(dir.toAbsolutePath().normalize().toString(), sha));
   }
 
+  /**
+   * Refuses a reward model trained on another SFT model than {@code --sft}'s, as its own {@link
+   * #INPUTS_FILE} records it: its score's likelihood term and its score statistics are that
+   * model's. A reward model whose directory records none (one written by a program) passes. Call
+   * after {@link #input} gave the SFT model.
+   */
+  void requireRewardModelOf(Path rm) {
+    var sft = inputs.get("--sft");
+    var trainedOn = recordedInputs(rm.resolve(INPUTS_FILE)).get("--sft");
+    if (sft == null || trainedOn == null || trainedOn.weightsSha256().equals(sft.weightsSha256()))
+      return;
+    throw new UserError(
+        "--rm "
+            + rm
+            + " was trained on the SFT model in "
+            + trainedOn.path()
+            + " (SHA-256 "
+            + trainedOn.weightsSha256().substring(0, 12)
+            + "…), not on --sft "
+            + sft.path()
+            + " ("
+            + sft.weightsSha256().substring(0, 12)
+            + "…): its score's likelihood term and statistics are that model's; train a reward"
+            + " model on this one (rlhf reward --sft "
+            + sft.path()
+            + " --out DIR)");
+  }
+
   /** The inputs --out's run began with; none for a run saved before they were recorded. */
   private Map<String, Input> recordedInputs() {
-    var file = out.resolve(INPUTS_FILE);
+    return recordedInputs(out.resolve(INPUTS_FILE));
+  }
+
+  private static Map<String, Input> recordedInputs(Path file) {
     if (!Files.isRegularFile(file)) return Map.of();
     try {
       return Json.MAPPER.readValue(file.toFile(), new TypeReference<Map<String, Input>>() {});
     } catch (IOException e) {
-      throw new UserError("--resume: " + file + " does not parse (" + e.getMessage() + ")", e);
+      throw new UserError(file + " does not parse (" + e.getMessage() + ")", e);
     }
   }
 

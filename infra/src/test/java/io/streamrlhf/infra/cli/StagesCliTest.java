@@ -483,6 +483,25 @@ class StagesCliTest {
             "--set",
             "seed=7");
     assertThat(sftOther.exitCode()).as(sftOther.err()).isZero();
+    // PPO from the other SFT model with the reward model trained on the first: its score's
+    // likelihood term and statistics would be the first one's
+    var ppoOut = dir.resolve("ppo-other-sft");
+    var mismatched =
+        run(
+            "ppo",
+            "--inproc",
+            "--sft",
+            other.toString(),
+            "--rm",
+            out.toString(),
+            "--out",
+            ppoOut.toString());
+    assertThat(mismatched.exitCode()).isEqualTo(2);
+    assertThat(mismatched.err().strip())
+        .startsWith("rlhf ppo: --rm " + out + " was trained on the SFT model in " + sft)
+        .contains("not on --sft " + other)
+        .endsWith("train a reward model on this one (rlhf reward --sft " + other + " --out DIR)");
+    assertThat(ppoOut).doesNotExist();
     var inputs = Files.readString(out.resolve("inputs.json"));
     var refused = run(tinyReward(other, out, "--resume"));
     assertThat(refused.exitCode()).isEqualTo(2);
