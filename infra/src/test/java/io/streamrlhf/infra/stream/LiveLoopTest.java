@@ -85,6 +85,11 @@ class LiveLoopTest {
     // PPO ran to the end: the actors applied the trainer's signed v0 (they sample nothing before)
     assertThat(Checkpoint.trainState(ppoOut, TrainState.class).step()).isEqualTo(UPDATES);
     assertThat(log.toString()).contains("reward model v0 applied");
+    // v0 of a cold start scores every answer 0: said, with when v1 comes
+    assertThat(log.toString())
+        .contains(
+            "live: a cold start: until the reward trainer publishes v1 (after 1 optimizer step(s)"
+                + " of 2 fresh rankings), the reward model is v0");
     // rankings arrived, trained the reward model, and a version trained on them scored rollouts
     assertThat(figures.rankings()).isPositive();
     assertThat(figures.versions()).as("versions applied, v0 among them").isGreaterThanOrEqualTo(2);
