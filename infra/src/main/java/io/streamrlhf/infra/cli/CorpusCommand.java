@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
       "UTF-8 text; every document is followed by a line '"
           + CorpusFile.EOS_MARKER
           + "' that"
-          + " stands for the end-of-sequence token (read it back with CorpusFile.read)."
+          + " stands for the end-of-sequence token (rlhf pretrain --corpus reads it so)."
     })
 final class CorpusCommand implements Runnable {
   private static final int PROGRESS_EVERY = 100_000;

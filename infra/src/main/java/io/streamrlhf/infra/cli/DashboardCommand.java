@@ -32,7 +32,7 @@ final class DashboardCommand implements Callable<Integer> {
       paramLabel = "DIR",
       description =
           "A stage's output directory (the --out of pretrain, sft, reward, ppo, learner,"
-              + " reward-trainer).")
+              + " reward-trainer); it may be one the stage has yet to make.")
   Path run;
 
   @Option(names = "--port", defaultValue = "8090", description = "HTTP port (0 picks a free one).")
@@ -46,7 +46,12 @@ final class DashboardCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!Files.isDirectory(run)) {
+    // a run's --out may not exist yet: the page follows it from its start; but a file, or a
+    // directory whose parent is missing too (a mistyped path, most likely), is refused
+    var parent = run.toAbsolutePath().normalize().getParent();
+    if (Files.exists(run)
+        ? !Files.isDirectory(run)
+        : parent == null || !Files.isDirectory(parent)) {
       throw new UserError("--run " + run + " is not a directory: give a stage's --out");
     }
     if (port < 0 || port > 65_535) throw new UserError("--port must be in 0..65535, got " + port);
@@ -71,7 +76,12 @@ final class DashboardCommand implements Callable<Integer> {
                 },
                 "rlhf-dashboard-shutdown"));
     var shown = host.contains(":") ? "[" + host + "]" : host; // an IPv6 address in a URL
-    out.printf("dashboard: http://%s:%d/ follows %s%n", shown, server.port(), run);
+    out.printf(
+        "dashboard: http://%s:%d/ follows %s%s%n",
+        shown,
+        server.port(),
+        run,
+        Files.exists(run) ? "" : " (not there yet: shown once the stage writes it)");
     out.flush();
     stopped.await();
     return 0;

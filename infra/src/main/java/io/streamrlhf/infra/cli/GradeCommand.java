@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
       "0:every line was graded",
-      "2:usage error (bad option, missing input file)",
+      "2:usage error (bad option, missing input file, not one line of it gradable)",
       "3:some lines were malformed and skipped (the rest are graded and written)"
     })
 final class GradeCommand implements Callable<Integer> {
@@ -73,6 +73,15 @@ final class GradeCommand implements Callable<Integer> {
                     .add(graded.grade());
                 all.add(graded.grade());
               });
+      // a file of which no line reads as a response (another format, binary) is the wrong file,
+      // not a partly graded one: nothing is written
+      if (all.n == 0 && skipped > 0)
+        throw new UserError(
+            "no line of "
+                + in
+                + " is a response to grade ("
+                + skipped
+                + " malformed, see above): give rlhf generate's output, or lines of the same form");
       file.commit();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

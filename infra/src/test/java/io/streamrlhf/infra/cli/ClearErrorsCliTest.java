@@ -174,13 +174,17 @@ class ClearErrorsCliTest {
   }
 
   @Test
-  void aDashboardOfNoRunDirectoryIsRefusedInOneLine(@TempDir Path dir) {
-    var missing = dir.resolve("nope");
-    var run = run("dashboard", "--run", missing.toString(), "--port", "0");
-    assertThat(run.exitCode()).isEqualTo(2);
-    assertThat(run.err().strip())
-        .isEqualTo(
-            "rlhf dashboard: --run " + missing + " is not a directory: give a stage's --out");
+  void aDashboardOfNoRunDirectoryIsRefusedInOneLine(@TempDir Path dir) throws IOException {
+    // a run yet to start is followed (its --out may not exist); a file, or a path whose parent is
+    // missing too, is no run's directory
+    var file = Files.writeString(dir.resolve("notes.txt"), "x");
+    for (var notARun : List.of(dir.resolve("nope").resolve("ppo"), file)) {
+      var run = run("dashboard", "--run", notARun.toString(), "--port", "0");
+      assertThat(run.exitCode()).isEqualTo(2);
+      assertThat(run.err().strip())
+          .isEqualTo(
+              "rlhf dashboard: --run " + notARun + " is not a directory: give a stage's --out");
+    }
   }
 
   @Test
@@ -278,6 +282,25 @@ class ClearErrorsCliTest {
     assertThat(run.err())
         .contains(in + ":2: skipped malformed line: not UTF-8: byte 0xE9 at byte 23 of the line");
     assertThat(Files.readAllLines(dir.resolve("graded.jsonl"))).hasSize(1);
+  }
+
+  @Test
+  void gradeOfAFileWithNoGradableLineIsTheWrongFileAndWritesNothing(@TempDir Path dir)
+      throws IOException {
+    var in = dir.resolve("weights.bin");
+    var bytes = new byte[3000];
+    new java.util.Random(7).nextBytes(bytes);
+    Files.write(in, bytes);
+    var out = dir.resolve("graded.jsonl");
+
+    var run = run("grade", "--in", in.toString(), "--out", out.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains(in + ":1: skipped malformed line");
+    assertThat(run.err().strip().lines().reduce((a, b) -> b).orElseThrow())
+        .startsWith("rlhf grade: no line of " + in + " is a response to grade (")
+        .endsWith("give rlhf generate's output, or lines of the same form");
+    assertThat(out).doesNotExist();
   }
 
   private static byte[] concat(byte[] a, byte[] b) {

@@ -149,6 +149,10 @@ class DashboardTest {
 
   @Test
   void aRunWithoutCheckpointOrCurveYetIsServedWithWhatThereIs() throws Exception {
+    // nor its directory yet: the dashboard may start before the stage
+    var notYet = RunSnapshot.read(run.resolve("ppo"));
+    assertThat(notYet.get("directory").asText()).isEqualTo(run.resolve("ppo").toString());
+    assertThat(notYet.has("stage")).isFalse();
     var json = RunSnapshot.read(run);
     assertThat(json.get("directory").asText()).isEqualTo(run.toString());
     assertThat(json.has("stage")).isFalse();
