@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -108,14 +109,30 @@ public final class ConfigLoader {
    */
   private static void apply(
       ObjectNode tree, Keys keys, String prefix, ObjectNode values, String where) {
+    apply(tree, keys, prefix, values, where, new HashMap<>());
+  }
+
+  /** {@code given}: the settings this file or preset set so far, by path, each by its name. */
+  private static void apply(
+      ObjectNode tree,
+      Keys keys,
+      String prefix,
+      ObjectNode values,
+      String where,
+      Map<String, String> given) {
     for (var entry : values.properties()) {
       var name = prefix + entry.getKey();
       var value = entry.getValue();
       if (value.isObject() && keys.isGroup(name)) {
-        apply(tree, keys, name + ".", (ObjectNode) value, where);
+        apply(tree, keys, name + ".", (ObjectNode) value, where, given);
         continue;
       }
       var path = keys.resolve(name, where);
+      // learning_rate beside optimizer.learning_rate: one would silently win over the other
+      var earlier = given.put(path, name);
+      if (earlier != null)
+        throw new IllegalArgumentException(
+            "'" + earlier + "' and '" + name + "' " + where + " both set " + path + ": keep one");
       // YAML 1.1 reads 3e-4 (no dot) as text; numbers written as strings are read like --set values
       keys.set(
           tree,
@@ -323,7 +340,12 @@ public final class ConfigLoader {
     var mapper = name.endsWith(".yaml") || name.endsWith(".yml") ? YAML : Json.MAPPER;
     JsonNode node;
     try {
-      node = mapper.readTree(utf8(file));
+      // a key written twice is a mistake to name, not a silent "the last one wins"
+      node =
+          mapper
+              .reader()
+              .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+              .readTree(utf8(file));
     } catch (JsonProcessingException e) {
       // the parser's own message runs to a dozen lines of context: its first line and where
       var where = e.getLocation();

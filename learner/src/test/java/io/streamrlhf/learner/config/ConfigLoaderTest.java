@@ -117,6 +117,27 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aKeyWrittenTwiceIsNamedNotSilentlyTheLastOne() throws Exception {
+    var yaml = dir.resolve("ppo.yaml");
+    Files.writeString(yaml, "updates: 5\nclip_ratio: 0.1\nupdates: 7\n");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), yaml, List.of()))
+        .hasMessage(
+            "cannot parse config file " + yaml + " at line 3, column 8: Duplicate field 'updates'");
+    var json = dir.resolve("ppo.json");
+    Files.writeString(json, "{\"optimizer\": {\"learning_rate\": 1e-4, \"learning_rate\": 1e-3}}");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), json, List.of()))
+        .hasMessageEndingWith("Duplicate field 'learning_rate'");
+    // the same setting by its bare name and by its path
+    var both = dir.resolve("both.yaml");
+    Files.writeString(both, "learning_rate: 1e-3\noptimizer:\n  learning_rate: 1e-4\n");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), both, List.of()))
+        .hasMessage(
+            "'learning_rate' and 'optimizer.learning_rate' in "
+                + both
+                + " both set optimizer.learning_rate: keep one");
+  }
+
+  @Test
   void aByteThatIsNotUtf8IsNamedByItsLineAndABomIsDropped() throws Exception {
     // Latin-1's é in a comment on line 3: the YAML parser decodes ahead and put it at line 1
     var yaml = dir.resolve("latin1.yaml");
