@@ -228,8 +228,8 @@ final class FeedbackFeed extends VerticleBase {
     return new LogReplaced(
         String.format(
             "%s partition %d on %s %s, behind offset %d the gateway had read: the broker or its"
-                + " topics were replaced, so what the gateway knows is of the old ones; restart it"
-                + " to read the new ones afresh",
+                + " topics were replaced (or lost records), so what the gateway knows is of the old"
+                + " ones; restart it to read the new ones afresh",
             partition.topic(), partition.partition(), kafka, what, before));
   }
 

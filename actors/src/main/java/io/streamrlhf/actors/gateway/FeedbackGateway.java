@@ -17,6 +17,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
@@ -28,6 +29,9 @@ import io.vertx.ext.web.handler.CorsHandler;
 import io.vertx.ext.web.handler.HttpException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -290,7 +294,9 @@ public final class FeedbackGateway extends VerticleBase {
     // the client to open a new one (refused, clearly) instead
     ctx.addHeadersEndHandler(
         v -> {
-          if (stopping) ctx.response().putHeader("Connection", "close");
+          // (HTTP/2 has no such header: its connection shuts down by GOAWAY)
+          if (stopping && ctx.request().version() != HttpVersion.HTTP_2)
+            ctx.response().putHeader("Connection", "close");
         });
     ctx.next();
   }
@@ -483,12 +489,20 @@ public final class FeedbackGateway extends VerticleBase {
    */
   private static String labelerParam(HttpServerRequest request) {
     var value = request.getParam("labeler");
-    var query = request.query();
     if (value == null
-        || query == null
-        || query.chars().allMatch(c -> c < 0x80)
+        || value.chars().allMatch(c -> c < 0x80)
         || value.chars().anyMatch(c -> c > 0xFF)) return value;
-    return new String(value.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+    // a percent-encoded é decodes to one char of those too: only bytes that read as UTF-8 are
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(ByteBuffer.wrap(value.getBytes(StandardCharsets.ISO_8859_1)))
+          .toString();
+    } catch (CharacterCodingException e) {
+      return value;
+    }
   }
 
   private void status(RoutingContext ctx) {
@@ -668,7 +682,15 @@ public final class FeedbackGateway extends VerticleBase {
                                 + Topics.COMPARISONS
                                 + ": nothing was recorded, and the gateway stops"));
                   }
-                  var refusal = notWritten(done.cause(), settings.ackTimeout());
+                  // a send the stopping gateway's producer cut short may succeed at its restart
+                  var refusal =
+                      stopping
+                          ? Rejection.retryLater(
+                              503,
+                              1,
+                              "the gateway stopped before the broker acknowledged the comparison;"
+                                  + " retry with the same idempotency key once it is back")
+                          : notWritten(done.cause(), settings.ackTimeout());
                   if (refusal.retryAfterSeconds() > 0)
                     logger.warn("gateway: comparison not written: {}", done.cause().getMessage());
                   else logger.error("gateway: comparison not written", done.cause());
@@ -706,14 +728,23 @@ public final class FeedbackGateway extends VerticleBase {
    * 500 without Retry-After, since the same record would fail the same way.
    */
   static Rejection notWritten(Throwable cause, Duration ackTimeout) {
-    for (var c = cause; c != null; c = c.getCause())
-      if (c instanceof RetriableException || c instanceof java.util.concurrent.TimeoutException)
+    for (var c = cause; c != null; c = c.getCause()) {
+      if (c instanceof java.util.concurrent.TimeoutException
+          || c instanceof org.apache.kafka.common.errors.TimeoutException)
         return Rejection.retryLater(
             503,
             1,
             "the broker did not acknowledge the comparison within "
                 + ackTimeout.toMillis()
                 + " ms; retry with the same idempotency key");
+      if (c instanceof RetriableException)
+        return Rejection.retryLater(
+            503,
+            1,
+            "the broker could not take the comparison for now ("
+                + c.getClass().getSimpleName()
+                + "); retry with the same idempotency key");
+    }
     var root = cause;
     while (root.getCause() != null) root = root.getCause();
     return new Rejection(

@@ -130,11 +130,13 @@ final class RequestBook {
 
   private void apply(Comparison c) {
     comparisons++;
-    perLabeler.merge(c.getLabelerId(), 1L, Long::sum);
+    // as the API spells it: a comparison another writer put on the topic may spell it otherwise
+    var labeler = Submission.spelling(c.getLabelerId());
+    perLabeler.merge(labeler, 1L, Long::sum);
     var requestId = c.getRequestId();
     if (requestId == null) return;
     var a = answers.computeIfAbsent(requestId, id -> new Answers());
-    a.labelers.add(c.getLabelerId());
+    a.labelers.add(labeler);
     if (!Submission.SIMULATED.equals(c.getKind())) {
       a.people++;
       if (a.people >= PEOPLE_PER_REQUEST) waiting.remove(requestId);
@@ -143,7 +145,11 @@ final class RequestBook {
   }
 
   private static String scopedKey(Comparison c) {
-    return c.getKind() + '\u0000' + c.getLabelerId() + '\u0000' + c.getIdempotencyKey();
+    return c.getKind()
+        + '\u0000'
+        + Submission.spelling(c.getLabelerId())
+        + '\u0000'
+        + c.getIdempotencyKey();
   }
 
   Optional<LabelRequest> request(String requestId) {

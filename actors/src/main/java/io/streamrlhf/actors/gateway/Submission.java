@@ -47,7 +47,11 @@ record Submission(
    * width, is the same labeler as é and alice.
    */
   static String spelling(String labelerId) {
-    return Normalizer.normalize(labelerId, Normalizer.Form.NFKC);
+    var folded = Normalizer.normalize(labelerId, Normalizer.Form.NFKC);
+    // NFKC also spells ½ as 1⁄2, outside the allowed characters: such a name keeps its NFC form
+    return LABELER.matcher(folded).matches() || !LABELER.matcher(labelerId).matches()
+        ? folded
+        : Normalizer.normalize(labelerId, Normalizer.Form.NFC);
   }
 
   /**

@@ -24,7 +24,6 @@ class NotWrittenTest {
     for (var cause :
         new Throwable[] {
           failed(new org.apache.kafka.common.errors.TimeoutException("expired")),
-          failed(new NotEnoughReplicasException("one of three")),
           new IllegalStateException("not acknowledged within 5 s", new TimeoutException())
         }) {
       var r = FeedbackGateway.notWritten(cause, ACK);
@@ -32,6 +31,14 @@ class NotWrittenTest {
       assertThat(r.retryAfterSeconds()).isEqualTo(1);
       assertThat(r.reason()).contains("within 3000 ms; retry with the same idempotency key");
     }
+    // answered at once, for now: said as such, not as a timeout
+    var r = FeedbackGateway.notWritten(failed(new NotEnoughReplicasException("one of 3")), ACK);
+    assertThat(r.status()).isEqualTo(503);
+    assertThat(r.retryAfterSeconds()).isEqualTo(1);
+    assertThat(r.reason())
+        .isEqualTo(
+            "the broker could not take the comparison for now (NotEnoughReplicasException);"
+                + " retry with the same idempotency key");
   }
 
   @Test

@@ -49,10 +49,15 @@ final class DashboardCommand implements Callable<Integer> {
     // a run's --out may not exist yet: the page follows it from its start; but a file, or a
     // directory whose parent is missing too (a mistyped path, most likely), is refused
     var parent = run.toAbsolutePath().normalize().getParent();
-    if (Files.exists(run)
-        ? !Files.isDirectory(run)
-        : parent == null || !Files.isDirectory(parent)) {
+    if (Files.exists(run) && !Files.isDirectory(run)) {
       throw new UserError("--run " + run + " is not a directory: give a stage's --out");
+    }
+    if (!Files.exists(run) && (parent == null || !Files.isDirectory(parent))) {
+      throw new UserError(
+          "--run "
+              + run
+              + " does not exist, nor does its parent: give a stage's --out (one it has yet to"
+              + " make is followed once its parent exists)");
     }
     if (port < 0 || port > 65_535) throw new UserError("--port must be in 0..65535, got " + port);
     DashboardServer server;

@@ -27,9 +27,9 @@ import picocli.CommandLine.Option;
           + " becomes a comparison on rlhf.comparisons, answered 2xx only once the broker acknowledged it.",
       "Prints the page's address, and the token when it generated one. Serves until Ctrl-C (which"
           + " first answers the rankings already on their way, for at most the acknowledgement timeout"
-          + " or 30 s), or exits 1 when it failed (one line saying why; a broker replaced by a fresh"
-          + " one is such a failure), or 2 when the Kafka cluster refuses its login or a topic its role"
-          + " needs."
+          + " or 30 s, whichever is shorter), or exits 1 when it failed (one line saying why; a broker"
+          + " replaced by a fresh one, as rlhf broker restarted without --data-dir is, is such a"
+          + " failure), or 2 when the Kafka cluster refuses its login or a topic its role needs."
     },
     footerHeading = "%nEndpoints (every /api call needs Authorization: Bearer <token>):%n",
     footer = {

@@ -68,6 +68,8 @@ final class LearnerOptions {
     if (PpoConfig.REWARD_MODEL.equals(config.reward())) {
       stage.input("--rm", models.rm);
       stage.requireRewardModelOf(models.rm);
+    } else if (PpoConfig.REWARD_LIVE.equals(config.reward()) && models.rm != null) {
+      stage.requireRewardModelOf(models.rm); // the live trainer's start
     }
     if (stage.resume) {
       boolean streamed = stage.savedState().extra().has(PpoLoop.SOURCE_STATE);

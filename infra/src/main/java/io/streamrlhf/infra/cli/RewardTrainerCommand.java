@@ -84,7 +84,10 @@ final class RewardTrainerCommand implements Callable<Integer> {
     var config = stage.config(OnlineRewardConfig.defaults(), List.of());
     StageOptions.requireCheckpoint("--sft", sft, "sft");
     stage.input("--sft", sft); // its likelihood is in the score
-    if (rm != null) StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
+    if (rm != null) {
+      StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
+      if (!stage.resume) stage.requireRewardModelOf(rm);
+    }
     if (maxComparisons != null && maxComparisons < 1) {
       throw new UserError("--max-comparisons must be >= 1, got " + maxComparisons);
     }

@@ -283,8 +283,9 @@ public final class ScaleModelCommand implements Callable<Integer> {
     } catch (NumberFormatException e) {
       number = Double.NaN;
     }
-    if (!Double.isFinite(number)) // 1e400 is a decimal, but no double
-    throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");
+    if (!Double.isFinite(number)) { // 1e400 is a decimal, but no double
+      throw new UserError(where + ": " + key + " must be a number, got '" + value + "'");
+    }
     if (!COUNTS.contains(key)) {
       node.put(key, number);
       return;

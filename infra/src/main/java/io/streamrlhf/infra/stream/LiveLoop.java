@@ -155,11 +155,11 @@ public final class LiveLoop {
       if (rmStart == null) {
         // said, or a user reads the updates' "rm 0.000" as a fault
         out.printf(
-            "live: a cold start: until the reward trainer publishes v1 (after %d optimizer step(s)"
-                + " of %d fresh rankings), the reward model is v0, an untrained head that"
-                + " scores every answer 0, and PPO's updates follow only the KL term (--rm DIR"
-                + " starts from a trained reward model)%n",
-            reward.publishEverySteps(), reward.comparisonsPerStep());
+            "live: a cold start: until the reward trainer publishes its first trained version (v%d,"
+                + " after %d optimizer step(s) of up to %d fresh rankings), the reward model is v0,"
+                + " an untrained head that scores every answer 0, and PPO's updates follow only"
+                + " the KL term (--rm DIR starts from a trained reward model)%n",
+            reward.publishEverySteps(), reward.publishEverySteps(), reward.comparisonsPerStep());
       }
       var labelerSettings = LabelerSettings.of(bootstrap).withRate(labelRate);
       feedback.start(

@@ -178,13 +178,19 @@ class ClearErrorsCliTest {
     // a run yet to start is followed (its --out may not exist); a file, or a path whose parent is
     // missing too, is no run's directory
     var file = Files.writeString(dir.resolve("notes.txt"), "x");
-    for (var notARun : List.of(dir.resolve("nope").resolve("ppo"), file)) {
-      var run = run("dashboard", "--run", notARun.toString(), "--port", "0");
-      assertThat(run.exitCode()).isEqualTo(2);
-      assertThat(run.err().strip())
-          .isEqualTo(
-              "rlhf dashboard: --run " + notARun + " is not a directory: give a stage's --out");
-    }
+    var run = run("dashboard", "--run", file.toString(), "--port", "0");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo("rlhf dashboard: --run " + file + " is not a directory: give a stage's --out");
+    var nowhere = dir.resolve("nope").resolve("ppo");
+    run = run("dashboard", "--run", nowhere.toString(), "--port", "0");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf dashboard: --run "
+                + nowhere
+                + " does not exist, nor does its parent: give a stage's --out (one it has yet to"
+                + " make is followed once its parent exists)");
   }
 
   @Test

@@ -502,6 +502,23 @@ class StagesCliTest {
         .contains("not on --sft " + other)
         .endsWith("train a reward model on this one (rlhf reward --sft " + other + " --out DIR)");
     assertThat(ppoOut).doesNotExist();
+    // nor may a live reward trainer start from it (refused before it looks for a broker)
+    var trainerOut = dir.resolve("trainer-other-sft");
+    var trainer =
+        run(
+            "reward-trainer",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--sft",
+            other.toString(),
+            "--rm",
+            out.toString(),
+            "--out",
+            trainerOut.toString());
+    assertThat(trainer.exitCode()).isEqualTo(2);
+    assertThat(trainer.err().strip())
+        .startsWith("rlhf reward-trainer: --rm " + out + " was trained on the SFT model in " + sft);
+    assertThat(trainerOut).doesNotExist();
     var inputs = Files.readString(out.resolve("inputs.json"));
     var refused = run(tinyReward(other, out, "--resume"));
     assertThat(refused.exitCode()).isEqualTo(2);

@@ -88,8 +88,9 @@ class LiveLoopTest {
     // v0 of a cold start scores every answer 0: said, with when v1 comes
     assertThat(log.toString())
         .contains(
-            "live: a cold start: until the reward trainer publishes v1 (after 1 optimizer step(s)"
-                + " of 2 fresh rankings), the reward model is v0");
+            "live: a cold start: until the reward trainer publishes its first trained version"
+                + " (v1, after 1 optimizer step(s) of up to 2 fresh rankings), the reward model is"
+                + " v0");
     // rankings arrived, trained the reward model, and a version trained on them scored rollouts
     assertThat(figures.rankings()).isPositive();
     assertThat(figures.versions()).as("versions applied, v0 among them").isGreaterThanOrEqualTo(2);

@@ -132,7 +132,17 @@ public final class ConfigLoader {
       var earlier = given.put(path, name);
       if (earlier != null)
         throw new IllegalArgumentException(
-            "'" + earlier + "' and '" + name + "' " + where + " both set " + path + ": keep one");
+            earlier.equals(name)
+                ? "'" + name + "' " + where + " is set twice (nested and dotted): keep one"
+                : "'"
+                    + earlier
+                    + "' and '"
+                    + name
+                    + "' "
+                    + where
+                    + " both set "
+                    + path
+                    + ": keep one");
       // YAML 1.1 reads 3e-4 (no dot) as text; numbers written as strings are read like --set values
       keys.set(
           tree,

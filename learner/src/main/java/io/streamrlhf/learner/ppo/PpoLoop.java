@@ -237,7 +237,8 @@ public final class PpoLoop {
                 "%s: update %d skipped %d minibatch(es) whose gradient was not finite (no step taken)%n",
                 name, update, stats.skippedMinibatches());
             // one such minibatch is skipped as a loss scaler skips a step; in update after update
-            // the weights have diverged, and going on would only checkpoint a broken policy
+            // the weights have diverged, and going on would train, checkpoint and publish a broken
+            // policy to the end (the updates before this one may already be checkpointed)
             if (++skippingInARow == DIVERGED_AFTER)
               throw new AdamW.NonFiniteGradientException(
                   "gradient not finite in "

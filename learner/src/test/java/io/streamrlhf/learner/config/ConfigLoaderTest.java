@@ -135,6 +135,14 @@ class ConfigLoaderTest {
             "'learning_rate' and 'optimizer.learning_rate' in "
                 + both
                 + " both set optimizer.learning_rate: keep one");
+    var twice = dir.resolve("twice.json");
+    Files.writeString(
+        twice, "{\"optimizer.learning_rate\": 1e-3, \"optimizer\": {\"learning_rate\": 1e-4}}");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), twice, List.of()))
+        .hasMessage(
+            "'optimizer.learning_rate' in "
+                + twice
+                + " is set twice (nested and dotted): keep one");
   }
 
   @Test
