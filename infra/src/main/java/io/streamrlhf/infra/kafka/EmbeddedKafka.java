@@ -230,7 +230,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         throw new BrokerStartException(
             "the data directory "
                 + dir
-                + " is in use by another broker ("
+                + " is in use by another process ("
                 + e.holder()
                 + "): stop it, or choose another data directory",
             e);

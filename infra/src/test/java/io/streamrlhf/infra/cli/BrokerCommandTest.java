@@ -84,6 +84,31 @@ class BrokerCommandTest {
     }
   }
 
+  @Test
+  void aDataDirectoryInsideAModelsCheckpointIsRefusedBeforeABrokerStarts(@TempDir Path dir)
+      throws Exception {
+    io.streamrlhf.infra.chaos.TinyModels.write(dir); // dir/sft, a checkpoint
+    var sft = dir.resolve("sft").toAbsolutePath().normalize();
+    for (var into : List.of(sft, sft.resolve("kafka"))) {
+      var err = new StringWriter();
+      var out = new StringWriter();
+      var cli = Rlhf.commandLine();
+      cli.setErr(new PrintWriter(err));
+      cli.setOut(new PrintWriter(out));
+      assertThat(cli.execute("broker", "--port", "0", "--data-dir", into.toString())).isEqualTo(2);
+      assertThat(err.toString().strip())
+          .isEqualTo(
+              "rlhf broker: --data-dir "
+                  + into
+                  + " is inside the checkpoint in "
+                  + sft
+                  + ": choose an --data-dir outside it");
+      assertThat(out.toString()).doesNotContain("Starting Kafka broker");
+    }
+    assertThat(sft.resolve("kafka")).doesNotExist();
+    assertThat(sft.resolve(".lock")).doesNotExist();
+  }
+
   /** The real command in its own JVM: ready line, topics provisioned, clean stop on SIGTERM. */
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)

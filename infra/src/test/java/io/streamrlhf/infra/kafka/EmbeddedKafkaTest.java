@@ -184,7 +184,7 @@ class EmbeddedKafkaTest {
           .hasMessage(
               "the data directory "
                   + dir
-                  + " is in use by another broker (this process): stop it, or choose another"
+                  + " is in use by another process (this process): stop it, or choose another"
                   + " data directory");
       producer
           .send(new ProducerRecord<>(Topics.PROMPTS, 0, null, codec.encode(later)))
