@@ -108,42 +108,12 @@ class LiveLoopTest {
   }
 
   @Test
-  void givenAnOfflineRewardModelTheTrainerStartsFromItAndTheActorsScoreWithIt(@TempDir Path dir)
-      throws Exception {
+  void givenAnOfflineRewardModelTheTrainerStartsFromItAndTheFiguresCountWhatItTookIn(
+      @TempDir Path dir) throws Exception {
     TinyRun.checkpoints(dir); // dir/sft and an offline reward model in dir/rm
     var ppo = ConfigLoader.with(TinyRun.config(2, 0), "reward=live");
     var reward = ConfigLoader.with(OnlineRewardConfig.defaults(), "statistics_samples=8");
-    var log = new PageProbe("chosen-token");
-
-    LiveLoop.run(
-        ppo,
-        reward,
-        1,
-        dir.resolve("sft"),
-        dir.resolve("rm"),
-        dir.resolve("trainer"),
-        dir.resolve("ppo"),
-        1.0,
-        200,
-        new LiveLoop.Page(0, "chosen-token"),
-        new PrintWriter(log, true));
-
-    // the page took the token it was given, and no other; the log does not repeat it
-    assertThat(log.statuses).containsExactly(200, 401);
-    assertThat(log.toString()).contains("(bearer token as given)").doesNotContain("chosen-token");
-    assertThat(log.toString())
-        .contains("reward-trainer: starting from the reward model in " + dir.resolve("rm"))
-        .doesNotContain("cold start")
-        .contains("actor-0: reward model v0 applied");
-    assertThat(Checkpoint.trainState(dir.resolve("ppo"), TrainState.class).step()).isEqualTo(2);
-  }
-
-  @Test
-  void theFiguresCountOnlyTheRankingsTheTrainerTookIn(@TempDir Path dir) throws Exception {
-    TinyRun.checkpoints(dir);
-    var ppo = ConfigLoader.with(TinyRun.config(2, 0), "reward=live");
-    var reward = ConfigLoader.with(OnlineRewardConfig.defaults(), "statistics_samples=8");
-    var log = new LateRanking("late-token");
+    var log = new LateRanking("chosen-token");
 
     var figures =
         LiveLoop.run(
@@ -156,11 +126,20 @@ class LiveLoopTest {
             dir.resolve("ppo"),
             1.0,
             200,
-            new LiveLoop.Page(0, "late-token"),
+            new LiveLoop.Page(0, "chosen-token"),
             new PrintWriter(log, true));
 
-    System.out.print(log);
-    // a person ranked on the page after the trainer stopped reading: on the topic, never learned
+    // the page took the token it was given, and no other; the log does not repeat it
+    assertThat(log.statuses).containsExactly(200, 401);
+    assertThat(log.toString()).contains("(bearer token as given)").doesNotContain("chosen-token");
+    assertThat(log.toString())
+        .contains("reward-trainer: starting from the reward model in " + dir.resolve("rm"))
+        .doesNotContain("cold start")
+        .contains("actor-0: reward model v0 applied");
+    assertThat(Checkpoint.trainState(dir.resolve("ppo"), TrainState.class).step()).isEqualTo(2);
+
+    // a person ranked on the page after the trainer stopped reading: on the topic, never learned,
+    // and not counted among the rankings the figures time
     assertThat(log.status).as("the late ranking's answer").isEqualTo(201);
     var stopped = STOPPED.matcher(log.toString());
     assertThat(stopped.find()).as("the trainer's last line").isTrue();
@@ -172,23 +151,24 @@ class LiveLoopTest {
       Pattern.compile("reward-trainer: stopped after (\\d+) comparisons");
 
   /**
-   * A log that, as the reward trainer prints that it stopped, ranks a waiting request on the
-   * labeling page, while the trainer waits on the print: the ranking is on the broker before the
-   * loop takes its figures, and after the trainer read its last comparison.
+   * A {@link PageProbe} that also, as the reward trainer prints that it stopped, ranks a waiting
+   * request on the labeling page, while the trainer waits on the print: the ranking is on the
+   * broker before the loop takes its figures, and after the trainer read its last comparison.
    */
-  private static final class LateRanking extends StringWriter {
-    private static final Pattern PAGE = Pattern.compile("labeling page at (\\S+) ");
+  private static final class LateRanking extends PageProbe {
     private final HttpClient client = HttpClient.newHttpClient();
     private final String token;
     private boolean ranked;
     int status;
 
     LateRanking(String token) {
+      super(token);
       this.token = token;
     }
 
     @Override
     public synchronized void flush() {
+      super.flush();
       if (ranked || !STOPPED.matcher(toString()).find()) return;
       ranked = true;
       var page = PAGE.matcher(toString());
@@ -243,8 +223,8 @@ class LiveLoopTest {
    * A log that, as the loop prints the labeling page's address, asks the page's API for its status
    * with the token and with another, while the loop waits on the print.
    */
-  private static final class PageProbe extends StringWriter {
-    private static final Pattern PAGE = Pattern.compile("labeling page at (\\S+) ");
+  private static class PageProbe extends StringWriter {
+    static final Pattern PAGE = Pattern.compile("labeling page at (\\S+) ");
     final List<Integer> statuses = new ArrayList<>();
     private final String token;
 
