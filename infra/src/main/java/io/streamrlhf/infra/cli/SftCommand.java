@@ -42,6 +42,7 @@ final class SftCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var config = stage.config(SftConfig.defaults(), List.of());
     StageOptions.requireCheckpoint("--base", base, "pretrain");
+    stage.input("--base", base); // which base a run began from, read only at its start
     var out = spec.commandLine().getOut();
     SupervisedFineTuning.Result result;
     try (var lock = stage.start(config, out);

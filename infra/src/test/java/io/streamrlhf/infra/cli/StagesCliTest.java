@@ -881,6 +881,21 @@ class StagesCliTest {
   }
 
   @Test
+  void sftRecordsItsBaseAndAResumeFromAnotherBaseIsRefused() throws Exception {
+    assertThat(Files.readString(sft.resolve("inputs.json")))
+        .contains("\"--base\"", "\"weights_sha256\"", base.toString());
+    var otherBase = dir.resolve("base-other");
+    var args = new ArrayList<>(List.of(tinyPretrain(otherBase)));
+    args.addAll(List.of("--set", "seed=9"));
+    assertThat(run(args.toArray(String[]::new)).exitCode()).isZero();
+    var refused = run("sft", "--base", otherBase.toString(), "--out", sft.toString(), "--resume");
+    assertThat(refused.exitCode()).isEqualTo(2);
+    assertThat(refused.err().strip())
+        .startsWith(
+            "rlhf sft: --resume: " + sft + " began with --base " + base + ", and " + otherBase);
+  }
+
+  @Test
   void resumeOfAFinishedRunReadsItsSavedConfigAndTakesNoMoreSteps() {
     var run = run("sft", "--base", base.toString(), "--out", sft.toString(), "--resume");
     assertThat(run.exitCode()).as(run.err()).isZero();
