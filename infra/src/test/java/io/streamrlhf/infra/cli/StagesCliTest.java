@@ -1070,6 +1070,9 @@ class StagesCliTest {
             "--prompts-per-batch",
             "8");
     assertThat(run.exitCode()).as(run.err()).isZero();
+    // each row names the checkpoint it sampled (a corrupt newest one gives way to an earlier one)
+    assertThat(run.out() + run.err())
+        .contains("eval: SFT (step-000002 of " + sft + ") sampled and scored on 16 prompts");
     var lines = Files.readAllLines(out.resolve("eval.jsonl"));
     assertThat(lines).hasSize(3 * 16); // base, base 3-shot, sft: each row once
     var first = JSON.readTree(lines.get(0));

@@ -128,10 +128,14 @@ public final class Evaluation {
             }
           }
         }
+        // which checkpoint: a corrupt newest one gives way to the one before, and the row is then
+        // of that earlier model
         log.printf(
             Locale.ROOT,
-            "eval: %s sampled and scored on %d prompts in %.0f s%n",
+            "eval: %s (%s of %s) sampled and scored on %d prompts in %.0f s%n",
             row.label,
+            Checkpoint.inForce(dir).directory().getFileName(),
+            dir,
             tasks.size(),
             (System.nanoTime() - t0) / 1e9);
         log.flush();
