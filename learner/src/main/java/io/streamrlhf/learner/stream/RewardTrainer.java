@@ -673,18 +673,23 @@ public final class RewardTrainer {
     appendAccuracyRow(version, figures);
     out.printf(
         Locale.ROOT,
-        "%s: RM v%d after %d comparisons: held-out accuracy %.3f on %d pairs; labeler agreement %.3f"
-            + " (%d pairs); oracle vs labels %.3f, RM vs oracle %.3f%n",
+        "%s: RM v%d after %d comparisons: held-out accuracy %s on %d pairs; labeler agreement %s"
+            + " (%d pairs); oracle vs labels %s, RM vs oracle %s%n",
         name,
         version.version(),
         training.seen(),
-        figures.accuracy(),
+        share(figures.accuracy()),
         figures.pairs(),
-        figures.labelerAgreement(),
+        share(figures.labelerAgreement()),
         figures.agreementPairs(),
-        figures.oracleAccuracy(),
-        figures.accuracyVsOracle());
+        share(figures.oracleAccuracy()),
+        share(figures.accuracyVsOracle()));
     out.flush();
+  }
+
+  /** A share to three places, or "n/a" while no pair measures it (NaN). */
+  private static String share(double x) {
+    return Double.isNaN(x) ? "n/a" : String.format(Locale.ROOT, "%.3f", x);
   }
 
   private WeightSnapshot checkpoint() {
