@@ -165,7 +165,7 @@ public final class WeightSubscriber extends VerticleBase {
                 deliver.accept(newest);
               });
     } catch (WeightFeed.NoStoreException e) {
-      fail(e);
+      fail(new LearnerMismatch(e.getMessage())); // the actor's flags, not the learner's: exit 2
       return;
     } catch (RuntimeException e) {
       if (KafkaRefusal.in(e) != null) {
@@ -212,7 +212,8 @@ public final class WeightSubscriber extends VerticleBase {
                 feed.assembler().counts()));
       }
     } catch (WeightFeed.NoStoreException e) {
-      fail(e); // no retry mends it: the actor ends, saying why
+      // no retry mends it: the actor ends, saying why, as the user's mistake (exit 2)
+      fail(new LearnerMismatch(e.getMessage()));
       return;
     } catch (RuntimeException e) {
       if (KafkaRefusal.in(e) != null) {

@@ -88,5 +88,14 @@ final class LoopOptions {
     if (!needsRm) return;
     // a reward trainer's checkpoint holds the statistics a reward model's score needs too
     StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
+    try {
+      // a reward run's checkpoint from before its last step has none yet: said here, in one line,
+      // not by the actors as they load it
+      RewardStats.read(rm);
+    } catch (IllegalArgumentException e) {
+      throw new UserError("--rm: " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the reward model in " + rm, e);
+    }
   }
 }

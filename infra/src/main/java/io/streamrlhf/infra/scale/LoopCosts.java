@@ -77,7 +77,8 @@ public record LoopCosts(
       throw new IllegalArgumentException("prompt_partitions must be >= 1, got " + promptPartitions);
     if (actorCores < 0)
       throw new IllegalArgumentException("actor_cores must be >= 0, got " + actorCores);
-    if (updates < 1) throw new IllegalArgumentException("updates must be >= 1, got " + updates);
+    // the steady state is measured after the first update, so there must be one after it
+    if (updates < 2) throw new IllegalArgumentException("updates must be >= 2, got " + updates);
   }
 
   /**

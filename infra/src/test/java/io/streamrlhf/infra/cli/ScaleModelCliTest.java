@@ -57,6 +57,10 @@ class ScaleModelCliTest {
     var bad = CliRun.run("scale-model", "--set", "max_lag=-1");
     assertThat(bad.exitCode()).isEqualTo(2);
     assertThat(bad.err()).contains("max_lag must be >= 0");
+    // one update leaves no steady state to measure: refused, not a crash after the table
+    var one = CliRun.run("scale-model", "--set", "updates=1", "--actors", "1");
+    assertThat(one.exitCode()).isEqualTo(2);
+    assertThat(one.err()).contains("updates must be >= 2, got 1").doesNotContain("\tat ");
   }
 
   @Test

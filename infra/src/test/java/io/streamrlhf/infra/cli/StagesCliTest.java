@@ -535,6 +535,34 @@ class StagesCliTest {
   }
 
   @Test
+  void aRewardRunsCheckpointFromBeforeItsStatisticsIsRefusedInOneLine() throws Exception {
+    // the pointer at the reward run's first checkpoint, taken before it measured its statistics
+    var early = dir.resolve("rm-early");
+    copyTree(rm, early);
+    var previous = Checkpoint.latest(early).previous();
+    assertThat(previous).as("an earlier checkpoint kept").isNotNull();
+    Files.writeString(
+        early.resolve(Checkpoint.LATEST),
+        "{\"step\": 0, \"directory\": \"" + previous + "\", \"previous\": null}");
+    var out = dir.resolve("ppo-early-rm");
+    var run =
+        run(
+            "ppo",
+            "--inproc",
+            "--sft",
+            sft.toString(),
+            "--rm",
+            early.toString(),
+            "--out",
+            out.toString());
+    assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .startsWith("rlhf ppo: --rm: " + early + " is not a reward-model checkpoint")
+        .doesNotContain("\n");
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
   void aRewardResumeOnDamagedRankedSetsSaysSoInOneLine() throws Exception {
     var out = dir.resolve("rm-damaged");
     copyTree(rm, out);

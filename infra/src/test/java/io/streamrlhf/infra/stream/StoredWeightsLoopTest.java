@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.RolloutActor;
+import io.streamrlhf.actors.VerticleFailure;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Topics;
@@ -97,7 +98,11 @@ class StoredWeightsLoopTest {
           .publish(LoopFeed.policyVersion(policy, 0), Duration.ofSeconds(30));
       assertThatThrownBy(() -> node.ended().get(2, TimeUnit.MINUTES))
           .hasMessageContaining("policy v0")
-          .hasMessageContaining("--weights-store DIR");
+          .hasMessageContaining("--weights-store DIR")
+          // the actor's flags: a restart repeats it, so its process exits 2, not 1
+          .cause()
+          .isInstanceOfSatisfying(
+              VerticleFailure.class, f -> assertThat(f.usersMistake()).isTrue());
     } finally {
       node.stop();
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
