@@ -124,6 +124,7 @@ final class ActorCommand implements Callable<Integer> {
     BrokerCheck.require(kafka);
     // an actor first on a fresh cluster makes the prompt topic as its learner would
     TopicProvisioner.provision(kafka, Duration.ofSeconds(60), config.promptPartitions());
+    loop.requireRewardStatistics(config);
     var vertx = ActorNode.newVertx();
     var models = LocalLoop.actorModels(config, loop.sft, loop.rm);
     var node =

@@ -105,6 +105,7 @@ final class LearnerOptions {
    * @throws UserError when another learner holds --out
    */
   OutputLock start(PpoConfig config, PrintWriter log) {
+    models.requireRewardStatistics(config);
     return stage.start(config, log, "learner");
   }
 

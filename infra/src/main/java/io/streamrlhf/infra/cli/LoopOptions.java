@@ -88,9 +88,16 @@ final class LoopOptions {
     if (!needsRm) return;
     // a reward trainer's checkpoint holds the statistics a reward model's score needs too
     StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
+  }
+
+  /**
+   * Refuses a reward model without the score statistics PPO normalises with: a reward run's
+   * checkpoint from before its last step has none yet. Said in one line before the models load
+   * (after the cheaper checks), not by the actors as they load it.
+   */
+  void requireRewardStatistics(PpoConfig config) {
+    if (!PpoConfig.REWARD_MODEL.equals(config.reward()) || rm == null) return;
     try {
-      // a reward run's checkpoint from before its last step has none yet: said here, in one line,
-      // not by the actors as they load it
       RewardStats.read(rm);
     } catch (IllegalArgumentException e) {
       throw new UserError("--rm: " + e.getMessage(), e);
