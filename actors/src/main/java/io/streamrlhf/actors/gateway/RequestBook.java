@@ -140,16 +140,9 @@ final class RequestBook {
     if (!Submission.SIMULATED.equals(c.getKind())) {
       a.people++;
       if (a.people >= PEOPLE_PER_REQUEST) waiting.remove(requestId);
-      if (c.getIdempotencyKey() != null) byKey.put(scopedKey(c), c);
+      if (c.getIdempotencyKey() != null)
+        byKey.put(Submission.scopedKey(c.getKind(), labeler, c.getIdempotencyKey()), c);
     }
-  }
-
-  private static String scopedKey(Comparison c) {
-    return c.getKind()
-        + '\u0000'
-        + Submission.spelling(c.getLabelerId())
-        + '\u0000'
-        + c.getIdempotencyKey();
   }
 
   Optional<LabelRequest> request(String requestId) {

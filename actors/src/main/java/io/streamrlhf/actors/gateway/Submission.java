@@ -75,7 +75,12 @@ record Submission(
    * another labeler or tool is another submission.
    */
   String scopedKey() {
-    return idempotencyKey == null ? null : kind + '\u0000' + labelerId + '\u0000' + idempotencyKey;
+    return idempotencyKey == null ? null : scopedKey(kind, labelerId, idempotencyKey);
+  }
+
+  /** {@link #scopedKey()} of a comparison read back: the same key for the same submission. */
+  static String scopedKey(String kind, String labelerId, String idempotencyKey) {
+    return kind + '\u0000' + labelerId + '\u0000' + idempotencyKey;
   }
 
   /**

@@ -73,8 +73,8 @@ final class LoopOptions {
     if (live && rm != null) {
       // as rlhf reward-trainer --rm: an offline reward model or another trainer's checkpoint
       StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
+      requireRewardStatistics(rm); // w and the statistics the trainer starts from
       try {
-        RewardStats.read(rm); // w and the statistics the trainer starts from
         if (Checkpoint.modelConfig(rm).vocabSize() != Checkpoint.modelConfig(sft).vocabSize()) {
           throw new UserError("--rm " + rm + " and --sft " + sft + " differ in vocabulary");
         }
@@ -96,7 +96,11 @@ final class LoopOptions {
    * (after the cheaper checks), not by the actors as they load it.
    */
   void requireRewardStatistics(PpoConfig config) {
-    if (!PpoConfig.REWARD_MODEL.equals(config.reward()) || rm == null) return;
+    if (PpoConfig.REWARD_MODEL.equals(config.reward()) && rm != null) requireRewardStatistics(rm);
+  }
+
+  /** The statistics check of {@code --rm}, for every command that reads one. */
+  static void requireRewardStatistics(Path rm) {
     try {
       RewardStats.read(rm);
     } catch (IllegalArgumentException e) {

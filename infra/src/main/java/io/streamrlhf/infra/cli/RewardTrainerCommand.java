@@ -3,7 +3,6 @@ package io.streamrlhf.infra.cli;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.stream.RewardTrainer;
-import io.streamrlhf.model.checkpoint.RewardStats;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -94,13 +93,8 @@ final class RewardTrainerCommand implements Callable<Integer> {
     if (untilVersion != null && untilVersion < 0) {
       throw new UserError("--until-version must be >= 0, got " + untilVersion);
     }
-    if (rm != null && !stage.resume) {
-      try {
-        RewardStats.read(rm); // w and the statistics a bootstrap starts from
-      } catch (IllegalArgumentException e) {
-        throw new UserError("--rm: " + e.getMessage(), e);
-      }
-    }
+    // w and the statistics a bootstrap starts from
+    if (rm != null && !stage.resume) LoopOptions.requireRewardStatistics(rm);
     var out = spec.commandLine().getOut();
     if (stage.resume && rm != null) {
       out.printf(

@@ -92,9 +92,12 @@ public final class RunSnapshot {
       var cell = cells[i].strip();
       if (cell.isEmpty()) continue;
       try {
-        if (cell.matches("-?\\d+")) newest.put(names[i], Long.parseLong(cell));
-        else if (Double.isFinite(Double.parseDouble(cell)))
-          newest.put(names[i], Double.parseDouble(cell));
+        if (cell.matches("-?\\d+")) {
+          newest.put(names[i], Long.parseLong(cell));
+          continue;
+        }
+        double x = Double.parseDouble(cell);
+        if (Double.isFinite(x)) newest.put(names[i], x);
       } catch (NumberFormatException e) {
         newest.put(names[i], cell); // the time of day
       }
