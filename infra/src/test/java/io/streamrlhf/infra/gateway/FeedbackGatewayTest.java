@@ -166,6 +166,25 @@ class FeedbackGatewayTest {
     }
   }
 
+  /** /api/status with {@code query} sent byte for byte as UTF-8, as curl sends what it is given. */
+  private JsonObject statusAsSent(String query) throws IOException {
+    try (var socket = new Socket("127.0.0.1", node.port())) {
+      socket.setSoTimeout((int) GatewayClient.DEADLINE.toMillis());
+      socket
+          .getOutputStream()
+          .write(
+              ("GET /api/status?"
+                      + query
+                      + " HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer "
+                      + TOKEN
+                      + "\r\nConnection: close\r\n\r\n")
+                  .getBytes(StandardCharsets.UTF_8));
+      var reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(reply).as(query).startsWith("HTTP/1.1 200");
+      return new JsonObject(reply.substring(reply.indexOf("\r\n\r\n") + 4));
+    }
+  }
+
   private static boolean listening(int port) {
     try (var probe = new Socket("127.0.0.1", port)) {
       return true;
@@ -195,36 +214,11 @@ class FeedbackGatewayTest {
     assertThat(client.get("/api/status?labeler=Jos%C3%A9", TOKEN).json().getLong("mine"))
         .isEqualTo(1);
     // curl sends a name in the query as its UTF-8 bytes, not percent-encoded
-    try (var socket = new Socket("127.0.0.1", node.port())) {
-      socket.setSoTimeout((int) GatewayClient.DEADLINE.toMillis());
-      socket
-          .getOutputStream()
-          .write(
-              ("GET /api/status?labeler=José HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer "
-                      + TOKEN
-                      + "\r\nConnection: close\r\n\r\n")
-                  .getBytes(StandardCharsets.UTF_8));
-      var reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      assertThat(reply).startsWith("HTTP/1.1 200");
-      var status = new JsonObject(reply.substring(reply.indexOf("\r\n\r\n") + 4));
-      assertThat(status.getString("labeler")).isEqualTo("José");
-      assertThat(status.getLong("mine")).isEqualTo(1);
-    }
+    var raw = statusAsSent("labeler=José");
+    assertThat(raw.getString("labeler")).isEqualTo("José");
+    assertThat(raw.getLong("mine")).isEqualTo(1);
     // percent-encoded, beside a raw byte elsewhere in the query: read as encoded
-    try (var socket = new Socket("127.0.0.1", node.port())) {
-      socket.setSoTimeout((int) GatewayClient.DEADLINE.toMillis());
-      socket
-          .getOutputStream()
-          .write(
-              ("GET /api/status?labeler=Jos%C3%A9&note=é HTTP/1.1\r\nHost: gateway\r\n"
-                      + "Authorization: Bearer "
-                      + TOKEN
-                      + "\r\nConnection: close\r\n\r\n")
-                  .getBytes(StandardCharsets.UTF_8));
-      var reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-      var status = new JsonObject(reply.substring(reply.indexOf("\r\n\r\n") + 4));
-      assertThat(status.getString("labeler")).isEqualTo("José");
-    }
+    assertThat(statusAsSent("labeler=Jos%C3%A9&note=é").getString("labeler")).isEqualTo("José");
     var id = published("cba", "abc");
     assertOneLineReason(
         client.post("/api/comparisons", TOKEN, submission(id, List.of(1, 0), "José Díaz")),
