@@ -211,7 +211,7 @@ public final class WeightStore {
         offset += n;
       }
     } catch (java.nio.file.NoSuchFileException e) {
-      throw new StoreException(
+      throw new MissingObjectException(
           name + " is not in the weight store " + root + " (pruned, or another store)");
     } catch (IOException e) {
       throw new StoreException("reading " + name + " from " + root + ": " + e.getMessage());
@@ -230,8 +230,15 @@ public final class WeightStore {
   }
 
   /** Why a pointer could not be resolved: one line for the log; the reader keeps its weights. */
-  public static final class StoreException extends RuntimeException {
+  public static class StoreException extends RuntimeException {
     public StoreException(String message) {
+      super(message);
+    }
+  }
+
+  /** The pointer's object is not in the store: pruned for newer versions, or another store. */
+  public static final class MissingObjectException extends StoreException {
+    public MissingObjectException(String message) {
       super(message);
     }
   }

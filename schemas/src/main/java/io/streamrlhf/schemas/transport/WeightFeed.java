@@ -40,8 +40,11 @@ import org.apache.kafka.common.errors.TimeoutException;
  * <p>A version whose bytes are in a {@link WeightStore} arrives as a signed pointer: once the
  * pointer is admitted, the feed reads the bytes from its own store, checks their length and SHA-256
  * against the pointer's, and hands out the version with them. A pointer it cannot resolve (a pruned
- * or changed object) is reported like a rejected version; an admitted pointer at a reader without a
- * store throws {@link NoStoreException}.
+ * or changed object) is reported like a rejected version, except a pruned one while newer records
+ * are still to be read: a late joiner's backlog names objects long pruned, and those are counted
+ * and told in one line with the version read after them. An admitted pointer at a reader without a
+ * store throws {@link NoStoreException}. Of the versions one poll completes only the newest is
+ * resolved: the others are superseded before they could be applied.
  *
  * <p>Borrows a consumer configured by {@link KafkaClientConfigs#weightsConsumer} (no group: every
  * reader sees every chunk) and assigns it every partition of the weight topic itself.
@@ -65,6 +68,9 @@ public final class WeightFeed {
   private final Set<String> reported = new LinkedHashSet<>();
 
   private long rejectedChunks;
+
+  /** Pointers of a backlog whose objects were pruned, since the last version handed out. */
+  private long passedOver;
 
   private static final int REPORTED_KEPT = 64;
 
@@ -180,6 +186,8 @@ public final class WeightFeed {
     inStep();
     var polled = chunks.poll(timeout);
     long polledAt = System.nanoTime();
+    PublishedWeights admitted = null;
+    long[] admittedTimes = null; // first chunk out of a poll, assembled, verified
     for (var decoded : polled) {
       var chunk = decoded.value();
       var forged = verifier.rejection(chunk);
@@ -200,26 +208,41 @@ public final class WeightFeed {
         firstSeen.pollFirstEntry();
       var done = assembler.accept(chunk);
       if (done.isPresent()) {
+        long v = done.get().version();
         long assembledAt = System.nanoTime();
         // the assembler hashed these bytes and found the header's SHA-256: no second pass
         var whole = verifier.rejectionOfAssembled(done.get(), chunk.getSha256().bytes());
-        long verifiedAt = System.nanoTime();
-        var resolved = whole.isPresent() ? done : resolve(done.get());
         if (whole.isPresent()) {
-          reject(done.get().version(), null, whole.get());
-        } else if (resolved.isPresent()) {
-          newest = resolved;
-          long v = done.get().version();
-          lastReceipt =
-              new Receipt(
-                  v,
-                  firstSeen.getOrDefault(v, polledAt),
-                  polledAt,
-                  assembledAt,
-                  verifiedAt,
-                  System.nanoTime());
+          reject(v, null, whole.get());
+        } else {
+          // a newer version completed in the same poll supersedes it: only the newest is resolved
+          admitted = done.get();
+          admittedTimes =
+              new long[] {firstSeen.getOrDefault(v, polledAt), assembledAt, System.nanoTime()};
         }
-        firstSeen.headMap(done.get().version(), true).clear();
+        firstSeen.headMap(v, true).clear();
+      }
+    }
+    if (admitted != null) {
+      var resolved = resolve(admitted);
+      if (resolved.isPresent()) {
+        newest = resolved;
+        lastReceipt =
+            new Receipt(
+                admitted.version(),
+                admittedTimes[0],
+                polledAt,
+                admittedTimes[1],
+                admittedTimes[2],
+                System.nanoTime());
+        if (passedOver > 0) {
+          rejections.accept(
+              String.format(
+                  "%s v%d read after passing over %d older versions on %s whose objects the weight"
+                      + " store no longer holds (pruned for newer ones)",
+                  model.name().toLowerCase(Locale.ROOT), admitted.version(), passedOver, topic));
+          passedOver = 0;
+        }
       }
     }
     return newest;
@@ -269,10 +292,28 @@ public final class WeightFeed {
     }
     try {
       return Optional.of(store.fetch(admitted, assembler.limits().maxSnapshotBytes()));
+    } catch (WeightStore.MissingObjectException e) {
+      // a late joiner reads the log from versions the store has long pruned: while newer ones are
+      // still to be read that is expected, and one line says how many were passed over
+      if (backlogLeft()) {
+        passedOver++;
+        return Optional.empty();
+      }
+      reject(admitted.version(), null, e.getMessage());
+      return Optional.empty();
     } catch (WeightStore.StoreException e) {
       reject(admitted.version(), null, e.getMessage());
       return Optional.empty();
     }
+  }
+
+  /** Whether some partition still holds records this reader has not read. */
+  private boolean backlogLeft() {
+    for (var p : partitions) {
+      var lag = consumer.currentLag(p);
+      if (lag.isPresent() && lag.getAsLong() > 0) return true;
+    }
+    return false;
   }
 
   /**

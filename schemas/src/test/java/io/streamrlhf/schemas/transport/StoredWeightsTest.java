@@ -182,4 +182,40 @@ class StoredWeightsTest {
     assertThat(poll(feed)).isEmpty();
     assertThat(rejections).singleElement().asString().contains("not by the trusted key");
   }
+
+  @Test
+  void aLateJoinersBacklogOfPrunedVersionsIsPassedOverInOneLineNotOneRejectionEach() {
+    var feed = feed(store());
+    var backlog = new ArrayList<ProducerRecord<byte[], byte[]>>();
+    for (long v = 1; v <= 3 * WeightStore.KEPT; v++) backlog.addAll(publish(weights(v), learner));
+    // the reader gets the log in two fetches; after the first, the rest is still to be read
+    consumer.updateEndOffsets(Map.of(PARTITION, (long) backlog.size()));
+    deliver(backlog.subList(0, WeightStore.KEPT));
+    assertThat(poll(feed)).isEmpty(); // v6 was pruned long ago, and newer ones are waiting
+    assertThat(rejections).isEmpty();
+
+    deliver(backlog.subList(WeightStore.KEPT, backlog.size()));
+    var newest = weights(3 * WeightStore.KEPT);
+    assertThat(poll(feed)).map(PublishedWeights::bytes).contains(newest.bytes());
+    assertThat(rejections)
+        .singleElement()
+        .asString()
+        .contains("v18 read after passing over 1 older versions")
+        .doesNotContain("rejected");
+  }
+
+  @Test
+  void aPrunedVersionWithNothingNewerToReadIsReportedAsBefore() throws Exception {
+    var feed = feed(store());
+    var sent = publish(weights(1), learner);
+    for (long v = 2; v <= WeightStore.KEPT + 1; v++) publish(weights(v), learner); // prunes v1
+    consumer.updateEndOffsets(Map.of(PARTITION, (long) sent.size()));
+    deliver(sent);
+    assertThat(poll(feed)).isEmpty();
+    assertThat(rejections)
+        .singleElement()
+        .asString()
+        .contains("rejected policy v1")
+        .contains("pruned");
+  }
 }
