@@ -267,7 +267,23 @@ public final class WeightAssembler {
       long malformed,
       long abandoned,
       long failedVerification,
-      long tooFarAhead) {}
+      long tooFarAhead) {
+
+    /** For a log line: the versions completed, then only the counts that are not zero. */
+    @Override
+    public String toString() {
+      var parts = new java.util.ArrayList<String>();
+      parts.add(completed + (completed == 1 ? " version" : " versions") + " completed");
+      if (stale > 0) parts.add(stale + " stale chunks dropped");
+      if (foreign > 0) parts.add(foreign + " chunks of another model dropped");
+      if (malformed > 0) parts.add(malformed + " malformed chunks dropped");
+      if (abandoned > 0) parts.add(abandoned + " partial versions abandoned");
+      if (failedVerification > 0)
+        parts.add(failedVerification + " versions failed their SHA-256 check");
+      if (tooFarAhead > 0) parts.add(tooFarAhead + " chunks too far ahead dropped");
+      return String.join(", ", parts);
+    }
+  }
 
   private static final class Counts {
     long completed, stale, foreign, malformed, abandoned, failedVerification, tooFarAhead;

@@ -156,6 +156,9 @@ class WeightAssemblerTest {
     assertThat(assembler.latestVersion()).hasValue(3);
     assertThat(assembler.counts().stale()).isEqualTo(2);
     assertThat(assembler.pending()).isEmpty();
+    // what a quiet subscriber's log line shows: words, and only the counts that happened
+    assertThat(assembler.counts())
+        .hasToString("1 version completed, 2 stale chunks dropped, 1 partial versions abandoned");
   }
 
   @Test
