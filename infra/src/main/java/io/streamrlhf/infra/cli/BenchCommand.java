@@ -327,7 +327,7 @@ public final class BenchCommand implements Callable<Integer> {
       putOrNull(out, "actor_idle_fraction", race.async().actorIdleFraction());
       out.put("policy_lag_p50", race.async().lagP50());
       out.put("policy_lag_p99", race.async().lagP99());
-      var setup = (ObjectNode) Json.MAPPER.valueToTree(race);
+      var setup = raceFigures(race);
       setup.put("sft", sft.equals(raceSft) ? raceSft.toString() : "random bench-small");
       setup.put(
           "workload",
@@ -339,6 +339,17 @@ public final class BenchCommand implements Callable<Integer> {
     } finally {
       ChaosRun.deleteTree(dir);
     }
+  }
+
+  /**
+   * The race's figures for the bench JSON, without the directories each mode ran in: the bench
+   * deletes them when it ends, so naming them would point at nothing.
+   */
+  static ObjectNode raceFigures(AsyncRace.Result race) {
+    var figures = (ObjectNode) Json.MAPPER.valueToTree(race);
+    for (var mode : List.of("sync", "async"))
+      ((ObjectNode) figures.get(mode)).remove(List.of("learner_out", "gold_proxy_csv"));
+    return figures;
   }
 
   private static void putOrNull(ObjectNode out, String key, Double value) {
