@@ -69,8 +69,9 @@ public final class RunSnapshot {
     var stream = dir.resolve(StreamStats.FILE);
     if (Files.isRegularFile(stream)) {
       var stats = JSON.readTree(stream.toFile());
-      // a learner whose actors ran apart saw no weight swap: its zeros there are not measurements
-      if (stats instanceof ObjectNode o && o.path("weight_swaps").asLong(-1) == 0)
+      // a learner whose actors ran apart saw no weight swap: nulls there (zeros in a file written
+      // before they were nulls) are not measurements
+      if (stats instanceof ObjectNode o && o.path("weight_swaps").asLong(0) == 0)
         o.remove(List.of("weight_swaps", "publish_to_apply_ms_p50", "publish_to_apply_ms_max"));
       run.set("stream", stats);
     }

@@ -124,6 +124,13 @@ class DashboardTest {
     assertThat(apart.has("publish_to_apply_ms_p50")).isFalse();
     assertThat(apart.has("publish_to_apply_ms_max")).isFalse();
 
+    // as a learner writes it now: nulls where nothing was measured
+    Files.writeString(
+        run.resolve(StreamStats.FILE),
+        "{\"rollouts_applied\": 2560, \"weight_swaps\": null,"
+            + " \"publish_to_apply_ms_p50\": null, \"publish_to_apply_ms_max\": null}");
+    assertThat(RunSnapshot.read(run).get("stream").has("weight_swaps")).isFalse();
+
     Files.writeString(run.resolve(StreamStats.FILE), stats.formatted(31, 204, 350));
     var inProcess = RunSnapshot.read(run).get("stream");
     assertThat(inProcess.get("weight_swaps").asLong()).isEqualTo(31);

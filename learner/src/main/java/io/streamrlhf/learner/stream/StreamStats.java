@@ -179,9 +179,9 @@ public final class StreamStats {
         foreign,
         deadLetteredBefore + deadLettered,
         seconds,
-        0,
-        0,
-        0,
+        null, // the actors' weight swaps: measured only where they run in this process
+        null,
+        null,
         requestedAgain,
         resumes,
         percentile(tokenLags, tokens, 0.50),
@@ -209,7 +209,11 @@ public final class StreamStats {
     return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
   }
 
-  /** The JSON written to {@value #FILE}. */
+  /**
+   * The JSON written to {@value #FILE}. {@code weightSwaps} and the publish-to-apply figures are
+   * null where they were not measured: a learner whose actors run in other processes sees no swap,
+   * and a run without swaps has no publish-to-apply.
+   */
   public record Summary(
       long rolloutsApplied,
       double rolloutsPerSecond,
@@ -221,9 +225,9 @@ public final class StreamStats {
       long foreignSkipped,
       long deadLettered,
       double seconds,
-      long weightSwaps,
-      long publishToApplyMsP50,
-      long publishToApplyMsMax,
+      Long weightSwaps,
+      Long publishToApplyMsP50,
+      Long publishToApplyMsMax,
       long promptsRequestedAgain,
       long resumes,
       long tokenLagP50,
@@ -248,9 +252,9 @@ public final class StreamStats {
           foreignSkipped,
           deadLettered,
           seconds,
-          sorted.length,
-          percentile(sorted, 0.5),
-          sorted.length == 0 ? 0 : sorted[sorted.length - 1],
+          (long) sorted.length,
+          sorted.length == 0 ? null : percentile(sorted, 0.5),
+          sorted.length == 0 ? null : sorted[sorted.length - 1],
           promptsRequestedAgain,
           resumes,
           tokenLagP50,
@@ -285,7 +289,7 @@ public final class StreamStats {
           duplicatesSkipped,
           deadLettered,
           resumes == 0 ? "" : String.format("; over %d learner processes", resumes + 1),
-          weightSwaps == 0
+          weightSwaps == null || weightSwaps == 0
               ? ""
               : String.format(
                   "; weights publish-to-apply p50 %d ms, max %d ms over %d actor swaps",

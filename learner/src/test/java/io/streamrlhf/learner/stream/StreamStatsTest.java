@@ -34,6 +34,26 @@ class StreamStatsTest {
   }
 
   @Test
+  void weightSwapFiguresAreNullWhereNoSwapWasSeenAndMeasuredWhereSome() throws Exception {
+    var stats = new StreamStats();
+    stats.applied(0);
+
+    // a learner whose actors run apart: its file says "not measured", not "0 ms over 0 swaps"
+    var apart = Json.MAPPER.valueToTree(stats.summary(0));
+    assertThat(apart.get("weight_swaps").isNull()).isTrue();
+    assertThat(apart.get("publish_to_apply_ms_p50").isNull()).isTrue();
+    assertThat(stats.summary(0).line()).doesNotContain("publish-to-apply");
+    assertThat(stats.summary(0).withPublishToApply(new long[0]).publishToApplyMsMax()).isNull();
+
+    var inProcess = stats.summary(0).withPublishToApply(new long[] {40, 10, 30});
+    assertThat(inProcess.weightSwaps()).isEqualTo(3);
+    assertThat(inProcess.publishToApplyMsP50()).isEqualTo(30);
+    assertThat(inProcess.publishToApplyMsMax()).isEqualTo(40);
+    assertThat(inProcess.line())
+        .contains("publish-to-apply p50 30 ms, max 40 ms over 3 actor swaps");
+  }
+
+  @Test
   void tokenLagsCountOnAcrossARestartAndAnOlderCheckpointWithoutThemStillResumes()
       throws Exception {
     var first = new StreamStats();
