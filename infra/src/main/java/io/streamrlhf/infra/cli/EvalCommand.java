@@ -296,11 +296,16 @@ final class EvalCommand implements Callable<Integer> {
       EvalTable.WinEstimate gold = null;
       var sftSamples = Evaluation.sftSamples(tasks, sft, settings, winSamples, stdout);
       if (rows.contains(Evaluation.Row.PPO)) {
-        estimates = Evaluation.expectedWin(tasks, sftSamples, ppo, sftRow, settings, stdout);
+        estimates =
+            Evaluation.expectedWin(
+                tasks, sftSamples, Evaluation.Row.PPO, ppo, sftRow, settings, stdout);
         footer.append(winLines(estimates, tasks.size()));
       }
       if (rows.contains(Evaluation.Row.PPO_GOLD)) {
-        gold = Evaluation.expectedWin(tasks, sftSamples, ppoGold, sftRow, settings, stdout).model();
+        gold =
+            Evaluation.expectedWin(
+                    tasks, sftSamples, Evaluation.Row.PPO_GOLD, ppoGold, sftRow, settings, stdout)
+                .model();
         footer.append(
             String.format(
                 Locale.ROOT,

@@ -1238,6 +1238,10 @@ class StagesCliTest {
             "--win-samples",
             "3");
     assertThat(run.exitCode()).as(run.err()).isZero();
+    // the progress lines name each row as the table does, not by its directory
+    assertThat(run.out() + run.err())
+        .contains("eval: 3 more samples per prompt from PPO, scored")
+        .contains("eval: 3 more samples per prompt from PPO (gold reward), scored");
     // both rows sample prompt i from the same random numbers: the same model gives the same
     // responses in both, so the column is exactly 0.5 (independent draws would make it wander)
     var lines = Files.readAllLines(out.resolve("eval.jsonl"));

@@ -33,7 +33,8 @@ class ResumedStreamStatsTest {
     assertThat(second.rolloutsApplied()).isEqualTo(4L * 2 * 2);
     // the first process's two swaps, then this one's: at least v3 and v4
     assertThat(second.weightSwaps()).isGreaterThanOrEqualTo(first.weightSwaps() + 2);
-    assertThat(Files.readAllLines(out.resolve(SwapLog.FILE))).hasSize(second.weightSwaps().intValue());
+    assertThat(Files.readAllLines(out.resolve(SwapLog.FILE)))
+        .hasSize(second.weightSwaps().intValue());
 
     var written = Files.readString(out.resolve(StreamStats.FILE));
     var log = new Watch();

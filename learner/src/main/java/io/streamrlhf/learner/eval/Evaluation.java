@@ -181,6 +181,7 @@ public final class Evaluation {
   public static WinEstimates expectedWin(
       List<Task> tasks,
       Grade[][] sftGrades,
+      Row otherRow,
       Path otherDir,
       double[] sftRowScores,
       Settings settings,
@@ -212,7 +213,7 @@ public final class Evaluation {
           Locale.ROOT,
           "eval: %d more samples per prompt from %s, scored in %.0f s%n",
           samples,
-          otherDir.getFileName(),
+          otherRow.label,
           (System.nanoTime() - t0) / 1e9);
       log.flush();
       return estimates;
