@@ -7,6 +7,7 @@ import io.streamrlhf.schemas.LabelRequest;
 import io.streamrlhf.schemas.RecordChecks;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.ClusterWatch;
 import io.streamrlhf.schemas.transport.Decoded;
 import io.streamrlhf.schemas.transport.DecodingConsumer;
 import io.streamrlhf.schemas.transport.KafkaAccess;
@@ -25,6 +26,7 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Reads {@code rlhf.label-requests} and {@code rlhf.comparisons} from the beginning, without a
@@ -72,6 +74,9 @@ final class FeedbackFeed extends VerticleBase {
   private String trouble;
   private long lastProbe;
   private Map<TopicPartition, Long> endsAtStart;
+
+  /** Hears every metadata response of both consumers: a fresh cluster at the address ends it. */
+  private final ClusterWatch cluster = new ClusterWatch();
 
   /** Per partition, the position the feed has read to (the last record's offset + 1, or more). */
   private final Map<TopicPartition, Long> reached = new HashMap<>();
@@ -127,7 +132,7 @@ final class FeedbackFeed extends VerticleBase {
     // the weight topics' groupless, from-the-beginning reader suits these topics too
     var config = KafkaClientConfigs.weightsConsumer(kafka, clientId + "-" + topic);
     config.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, MAX_POLL_RECORDS);
-    var consumer = new KafkaConsumer<byte[], byte[]>(config);
+    var consumer = new KafkaConsumer<>(config, cluster, new ByteArrayDeserializer());
     int partitions = Topics.byName(topic).map(TopicSpec::partitions).orElseThrow();
     var assigned = new ArrayList<TopicPartition>();
     for (int p = 0; p < partitions; p++) assigned.add(new TopicPartition(topic, p));
@@ -141,6 +146,7 @@ final class FeedbackFeed extends VerticleBase {
     if (!running) return;
     boolean failed = false;
     try {
+      requireTheSameCluster();
       var bus = vertx.eventBus();
       // requests first: a comparison is more useful once its request is known (either order works)
       for (var r : requests.poll(POLL)) {
@@ -215,8 +221,24 @@ final class FeedbackFeed extends VerticleBase {
     reached.merge(partition, position, Math::max);
   }
 
+  /**
+   * Another cluster id behind the same address: a fresh broker, whose log may already have grown
+   * past every offset the feed had read (so {@link #requireTheSameLog} would not see it).
+   */
+  private void requireTheSameCluster() {
+    var change = cluster.changed();
+    if (change.isPresent())
+      throw new LogReplaced(
+          String.format(
+              "the broker at %s is another cluster now (id %s, was %s): the broker or its topics"
+                  + " were replaced, so what the gateway knows is of the old ones; restart it to"
+                  + " read the new ones afresh",
+              kafka, change.get().now(), change.get().was()));
+  }
+
   /** Records {@code read}; one at an offset read before means the log started over. */
   private void advance(Decoded.Value<?> read) {
+    requireTheSameCluster(); // records of a fresh cluster are not of the log read so far
     var partition = new TopicPartition(read.topic(), read.partition());
     var before = reached.get(partition);
     if (before != null && read.offset() < before)

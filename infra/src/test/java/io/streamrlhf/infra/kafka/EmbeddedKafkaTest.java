@@ -7,6 +7,7 @@ import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.ClusterWatch;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -27,12 +28,55 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.utils.Exit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class EmbeddedKafkaTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
+
+  @Test
+  void aClusterWatchHearsAFreshBrokerAtTheSameAddressAsAnotherCluster(@TempDir Path logs)
+      throws Exception {
+    var first =
+        EmbeddedKafka.start(EmbeddedKafka.Options.defaults().withDataDir(logs.resolve("a")));
+    int port = Integer.parseInt(first.bootstrapServers().replaceAll(".*:", ""));
+    EmbeddedKafka fresh = null;
+    var watch = new ClusterWatch();
+    var config = KafkaClientConfigs.weightsConsumer(first.bootstrapServers(), "watched");
+    try (var consumer = new KafkaConsumer<>(config, watch, new ByteArrayDeserializer())) {
+      TopicProvisioner.provision(first.bootstrapServers(), TIMEOUT);
+      var partition = new TopicPartition(Topics.PROMPTS, 0);
+      consumer.assign(List.of(partition));
+      consumer.endOffsets(List.of(partition), TIMEOUT);
+      String firstId = clusterId(first);
+      assertThat(watch.changed()).isEmpty();
+
+      first.close();
+      first = null;
+      fresh =
+          EmbeddedKafka.start(
+              EmbeddedKafka.Options.defaults().withDataDir(logs.resolve("b")).withPort(port));
+      TopicProvisioner.provision(fresh.bootstrapServers(), TIMEOUT);
+      // the client goes on at the same address as if nothing happened; its metadata says otherwise
+      long deadline = System.nanoTime() + TIMEOUT.toNanos();
+      while (watch.changed().isEmpty() && System.nanoTime() < deadline)
+        consumer.poll(Duration.ofMillis(100));
+      assertThat(watch.changed()).contains(new ClusterWatch.Change(firstId, clusterId(fresh)));
+    } finally {
+      if (first != null) first.close();
+      if (fresh != null) fresh.close();
+    }
+  }
+
+  private static String clusterId(EmbeddedKafka kafka) throws Exception {
+    try (var admin =
+        Admin.create(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers()))) {
+      return admin.describeCluster().clusterId().get(30, TimeUnit.SECONDS);
+    }
+  }
 
   @Test
   void provisioningCreatesEveryTopicWithItsPartitionsAndConfigsExactlyOnce() throws Exception {
