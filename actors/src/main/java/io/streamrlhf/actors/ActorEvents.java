@@ -16,7 +16,9 @@ import io.vertx.core.json.JsonObject;
  *       version to their rollout actor (local only: a snapshot is never serialized, only passed by
  *       reference);
  *   <li>{@link #APPLIED}: a rollout actor publishes {@code {actorId, version, publishToApplyMs,
- *       loadMs}} each time it swaps to a new policy version (progress lines, stats, tests);
+ *       loadMs, joined}} each time it swaps to a new policy version (progress lines, stats, tests);
+ *       {@code joined}: the version was published before the actor started, so publishToApplyMs
+ *       measures its joining rather than the weight path;
  *   <li>{@link #REWARD_APPLIED}: the same, plus {@code appliedAt}, each time it swaps to a new
  *       reward-model version: from then on it scores with it, so a ranking's way into a score can
  *       be timed (ranking → reward trainer → published version → applied here);

@@ -201,8 +201,12 @@ public final class RolloutActor extends VerticleBase {
     return ended;
   }
 
+  /** When this actor started: a version published before it was read from the log on joining. */
+  private Instant startedAt;
+
   @Override
   public Future<?> start() {
+    startedAt = Instant.now();
     ActorEvents.registerCodecs(vertx);
     // whatever escapes one of its handlers, an Error included, ends the actor loudly
     context.exceptionHandler(this::fail);
@@ -351,15 +355,25 @@ public final class RolloutActor extends VerticleBase {
     double loadMs = (System.nanoTime() - loading) / 1e6;
     version = snapshot.version();
     long ms = Math.max(0, Instant.now().toEpochMilli() - snapshot.publishedAt().toEpochMilli());
-    if (version % settings.logEveryVersions() == 0) {
+    // published before this actor started: the time since measures its joining, not the weight
+    // path, and is told apart
+    boolean joined = snapshot.publishedAt().isBefore(startedAt);
+    if (version % settings.logEveryVersions() == 0 || joined) {
       log.accept(
           String.format(
-              "%s: policy v%d applied (%d ms after it was published%s)",
-              settings.actorId(), version, ms, midBatch ? "; in flight, mid-batch" : ""));
+              "%s: policy v%d applied (%s%s)",
+              settings.actorId(),
+              version,
+              joined
+                  ? "published before this actor started; read from the log"
+                  : ms + " ms after it was published",
+              midBatch ? "; in flight, mid-batch" : ""));
     }
     vertx
         .eventBus()
-        .publish(ActorEvents.APPLIED, ActorEvents.applied(settings.actorId(), version, ms, loadMs));
+        .publish(
+            ActorEvents.APPLIED,
+            ActorEvents.applied(settings.actorId(), version, ms, loadMs).put("joined", joined));
   }
 
   /**

@@ -212,8 +212,8 @@ public final class LocalLoop {
               ActorEvents.APPLIED,
               m -> {
                 // v0 is published before any actor listens, so its time says how long actors took
-                // to start
-                if (m.body().getLong("version") > 0)
+                // to start; so does any version an actor restarted after read from the log
+                if (m.body().getLong("version") > 0 && !m.body().getBoolean("joined", false))
                   swapLog.add(m.body().getLong("publishToApplyMs"));
                 newest.merge(m.body().getString("actorId"), m.body().getLong("version"), Math::max);
               });
