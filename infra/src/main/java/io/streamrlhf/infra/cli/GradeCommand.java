@@ -82,6 +82,9 @@ final class GradeCommand implements Callable<Integer> {
                 + " is a response to grade ("
                 + skipped
                 + " malformed, see above): give rlhf generate's output, or lines of the same form");
+      if (all.n == 0)
+        throw new UserError(
+            in + " holds no line to grade: give rlhf generate's output, or lines of the same form");
       file.commit();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -309,6 +309,22 @@ class ClearErrorsCliTest {
     assertThat(out).doesNotExist();
   }
 
+  @Test
+  void gradeOfAnEmptyFileIsRefusedAndWritesNothing(@TempDir Path dir) throws IOException {
+    var in = Files.writeString(dir.resolve("empty.jsonl"), "\n\n");
+    var out = dir.resolve("graded.jsonl");
+
+    var run = run("grade", "--in", in.toString(), "--out", out.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf grade: "
+                + in
+                + " holds no line to grade: give rlhf generate's output, or lines of the same form");
+    assertThat(out).doesNotExist();
+  }
+
   private static byte[] concat(byte[] a, byte[] b) {
     var out = new byte[a.length + b.length];
     System.arraycopy(a, 0, out, 0, a.length);
