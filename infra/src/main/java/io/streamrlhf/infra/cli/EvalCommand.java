@@ -371,11 +371,14 @@ final class EvalCommand implements Callable<Integer> {
               headroom.byRewardModel().standardError()));
     }
     if (ppo != null) {
+      // a share of a headroom within noise of none (best of 1 is SFT itself) would be any number
       sb.append(
-          String.format(
-              Locale.ROOT,
-              "; PPO won %.0f%% of the oracle's headroom",
-              100 * (ppo.winVsSft() - 0.5) / (oracle.winVsSft() - 0.5)));
+          oracle.winVsSft() - 0.5 > 2 * oracle.standardError()
+              ? String.format(
+                  Locale.ROOT,
+                  "; PPO won %.0f%% of the oracle's headroom",
+                  100 * (ppo.winVsSft() - 0.5) / (oracle.winVsSft() - 0.5))
+              : "; no headroom beyond two standard errors, so no share of it for PPO");
     }
     sb.append(System.lineSeparator());
     // where the reward model's pick falls short of the oracle's: the rankings' lesson per family
