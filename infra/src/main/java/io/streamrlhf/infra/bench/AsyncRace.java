@@ -176,7 +176,7 @@ public final class AsyncRace {
     var configFile = settingsDir.resolve(ConfigLoader.FILE_NAME);
     var keys = dir.resolve("signing");
     SigningKeys.inDirectory(keys); // before either starts: the actor checks every version
-    var transcript = new Transcript(log);
+    var transcript = new Transcript(log, "race");
     transcript.note("race: " + name + " (max_lag " + config.maxLag() + ")");
     try (var kafka = EmbeddedKafka.start()) {
       var bootstrap = kafka.bootstrapServers();
@@ -217,7 +217,7 @@ public final class AsyncRace {
         // the learner's exit ends the mode; an actor that exits first would leave it waiting
         while (!learner.awaitExit(Duration.ofSeconds(1)) && System.nanoTime() < deadline) {
           if (!actor.alive() && !learner.awaitExit(Duration.ofSeconds(5)))
-            throw new IllegalStateException(
+            throw new Failed(
                 "race "
                     + name
                     + ": the actor exited with code "
@@ -226,7 +226,7 @@ public final class AsyncRace {
                     + transcript.tail(ACTOR, 3));
         }
         if (learner.alive())
-          throw new IllegalStateException(
+          throw new Failed(
               "race "
                   + name
                   + ": the learner did not finish within "
@@ -236,7 +236,7 @@ public final class AsyncRace {
         double wall = (System.nanoTime() - started) / 1e9;
         int code = learner.exitCode().orElse(-1);
         if (code != 0)
-          throw new IllegalStateException(
+          throw new Failed(
               "race "
                   + name
                   + ": the learner exited with code "
@@ -268,8 +268,21 @@ public final class AsyncRace {
     if (cpus != null) args.addAll(List.of("--cpus", cpus));
   }
 
+  /**
+   * A mode that did not finish: a child that exited before its time or with an error, or a learner
+   * that took longer than the timeout. The message says which, with the child's last lines.
+   */
+  public static final class Failed extends IllegalStateException {
+    Failed(String message) {
+      super(message);
+    }
+  }
+
   /** Refuses an {@code out} that holds anything: each mode starts a fresh learner there. */
   public static void requireEmpty(Path out) throws IOException {
+    if (Files.exists(out) && !Files.isDirectory(out))
+      throw new IllegalArgumentException(
+          out + " is a file: give the race a new or empty directory");
     if (!Files.isDirectory(out)) return;
     try (var entries = Files.list(out)) {
       if (entries.findAny().isPresent())

@@ -85,7 +85,7 @@ public final class ChildJvm {
     LIVE.add(process);
     process.onExit().thenRun(() -> LIVE.remove(process));
     transcript.add(
-        "chaos",
+        transcript.harness(),
         "started " + source + " (pid " + process.pid() + "): rlhf " + String.join(" ", args));
     var reader =
         new Thread(

@@ -24,9 +24,22 @@ public final class Transcript {
 
   private final List<Line> lines = new ArrayList<>();
   private final PrintWriter echo;
+  private final String harness;
 
   public Transcript(PrintWriter echo) {
+    this(echo, "chaos");
+  }
+
+  /**
+   * @param harness the source of the harness's own lines (its notes, the children it started)
+   */
+  public Transcript(PrintWriter echo, String harness) {
     this.echo = echo;
+    this.harness = harness;
+  }
+
+  String harness() {
+    return harness;
   }
 
   void add(String source, String text) {
@@ -43,7 +56,7 @@ public final class Transcript {
 
   /** A note of the harness itself (what it injected, when), kept with the processes' lines. */
   public void note(String text) {
-    add("chaos", text);
+    add(harness, text);
   }
 
   public synchronized List<Line> lines() {

@@ -29,6 +29,12 @@ import picocli.CommandLine.Option;
           + " sync_over_async, their ratio (null where a run did not reach it). Set"
           + " eval_every_updates so that each run records several evaluations.",
       "The children's lines go to stderr; each mode's learner output is in --out/sync and --out/async."
+    },
+    exitCodeListHeading = "Exit codes:%n",
+    exitCodeList = {
+      "0:both modes ran; the JSON is on stdout",
+      "1:a mode failed or took longer than --timeout (one line says which, after the children's)",
+      "2:usage error (bad option or setting, no SFT checkpoint, --out not new or empty)"
     })
 final class RaceCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -86,6 +92,8 @@ final class RaceCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (updates < 1) throw new UserError("--updates must be at least 1, got " + updates);
+    if (timeout.isNegative() || timeout.isZero())
+      throw new UserError("--timeout must be longer than 0, got " + timeout);
     HeapSize.require("--heap", heap);
     checkCpus("--actor-cpus", actorCpus);
     checkCpus("--learner-cpus", learnerCpus);
@@ -96,10 +104,34 @@ final class RaceCommand implements Callable<Integer> {
       throw new UserError("--out " + e.getMessage());
     }
     var config = settings.load(PpoConfig.defaults(), null, List.of("updates=" + updates));
-    var result =
-        AsyncRace.run(
-            new AsyncRace.Settings(sft, config, actorCpus, learnerCpus, out, heap, timeout),
-            spec.commandLine().getErr());
+    // evaluated at v0, every eval_every_updates and after the last update
+    int every = config.evalEveryUpdates();
+    int evaluations = 1 + updates / every + (updates % every == 0 ? 0 : 1);
+    if (evaluations < 3)
+      throw new UserError(
+          String.format(
+              "with %d updates and eval_every_updates %d each mode records %d evaluations, too"
+                  + " few for time_to_reward (its smoothed level is their mean): set"
+                  + " eval_every_updates to %d or less",
+              updates, every, evaluations, Math.max(1, updates / 2)));
+    if (config.maxLag() < 1)
+      throw new UserError(
+          "max_lag "
+              + config.maxLag()
+              + " is the synchronous loop, which the race runs as its"
+              + " sync mode: race an asynchronous one against it with max_lag 1 or more");
+    AsyncRace.Result result;
+    try {
+      result =
+          AsyncRace.run(
+              new AsyncRace.Settings(sft, config, actorCpus, learnerCpus, out, heap, timeout),
+              spec.commandLine().getErr());
+    } catch (AsyncRace.Failed e) {
+      // a run that failed or gave up: one line (the children's own lines are above), exit 1
+      spec.commandLine().getErr().println("rlhf race: " + e.getMessage());
+      spec.commandLine().getErr().flush();
+      return 1;
+    }
     var stdout = spec.commandLine().getOut();
     stdout.println(Json.write(result));
     stdout.flush();

@@ -171,6 +171,40 @@ class ClearErrorsCliTest {
     assertThat(race.err().strip())
         .isEqualTo("rlhf race: --heap must be a JVM heap size such as 2g or 1536m, got 'banana'");
     assertThat(dir.resolve("race")).doesNotExist();
+
+    // sizes and settings a child would fail on, or that make no race, refused before any starts
+    var raceArgs = List.of("race", "--sft", model.toString(), "--updates", "2", "--out");
+    var cases =
+        Map.of(
+            List.of(dir.resolve("race").toString(), "--heap", "1k"),
+            "rlhf race: --heap 1k is too small for a child that loads PyTorch, a model and Kafka's"
+                + " clients: give 64m or more",
+            List.of(dir.resolve("race").toString(), "--timeout", "PT0S"),
+            "rlhf race: --timeout must be longer than 0, got PT0S",
+            List.of(dir.resolve("race").toString(), "--set", "value_warmup_updates=0"),
+            "rlhf race: with 2 updates and eval_every_updates 40 each mode records 2 evaluations,"
+                + " too few for time_to_reward (its smoothed level is their mean): set"
+                + " eval_every_updates to 1 or less",
+            List.of(file.toString()),
+            "rlhf race: --out " + file + " is a file: give the race a new or empty directory",
+            List.of(
+                dir.resolve("race").toString(),
+                "--set",
+                "max_lag=0",
+                "--set",
+                "value_warmup_updates=0",
+                "--set",
+                "eval_every_updates=1"),
+            "rlhf race: max_lag 0 is the synchronous loop, which the race runs as its sync mode:"
+                + " race an asynchronous one against it with max_lag 1 or more");
+    for (var c : cases.entrySet()) {
+      var args = new ArrayList<>(raceArgs);
+      args.addAll(c.getKey());
+      var refused = run(args.toArray(String[]::new));
+      assertThat(refused.exitCode()).as(c.getValue()).isEqualTo(2);
+      assertThat(refused.err().strip()).isEqualTo(c.getValue());
+    }
+    assertThat(dir.resolve("race")).doesNotExist();
   }
 
   @Test

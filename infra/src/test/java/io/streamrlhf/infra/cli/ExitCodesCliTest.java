@@ -69,6 +69,32 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void aRaceThatGivesUpIsOneLineAndExit1NotAnInternalError(@TempDir Path dir) throws Exception {
+    var sft = TinyModels.write(dir.resolve("models")).resolve("sft");
+    var run =
+        run(
+            "race",
+            "--sft",
+            sft.toString(),
+            "--updates",
+            "4",
+            "--set",
+            "value_warmup_updates=0",
+            "--set",
+            "eval_every_updates=2",
+            "--out",
+            dir.resolve("race").toString(),
+            "--heap",
+            "256m",
+            "--timeout",
+            "PT1S"); // the children take longer than that to start
+    assertThat(run.exitCode()).isEqualTo(1);
+    var last = run.err().strip().lines().reduce((a, b) -> b).orElseThrow();
+    assertThat(last).startsWith("rlhf race: race sync: the learner did not finish within 1 s");
+    assertThat(run.err()).doesNotContain("internal error").doesNotContain("\tat ");
+  }
+
+  @Test
   void anIllegalArgumentFromACorruptCheckpointIsAnInternalFailure(@TempDir Path dir)
       throws Exception {
     // a checkpoint in form (latest.json points at a step directory, an SFT train state) whose
