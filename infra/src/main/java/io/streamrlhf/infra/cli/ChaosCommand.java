@@ -165,6 +165,9 @@ final class ChaosCommand implements Callable<Integer> {
     if (sft != null) {
       StageOptions.requireCheckpoint("--sft", sft, "sft");
       StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
+      // every learner and actor would refuse it, and the scenario fail after their restarts
+      StageOptions.requireRewardModelOf(rm, sft);
+      LoopOptions.requireRewardStatistics(rm);
     }
     StageOptions.requireWritable(out);
     // chaos's own clients (taps, poison, interposer) see the broker go away by design: say nothing

@@ -248,7 +248,23 @@ final class StageOptions {
    * after {@link #input} gave the SFT model.
    */
   void requireRewardModelOf(Path rm) {
-    var sft = inputs.get("--sft");
+    requireRewardModelOf(rm, inputs.get("--sft"));
+  }
+
+  /**
+   * The same for a command that keeps no run of its own ({@code chaos}): {@code sft} is the
+   * checkpoint its processes are given as --sft.
+   */
+  static void requireRewardModelOf(Path rm, Path sft) {
+    try {
+      var sha = Checkpoint.weightsSha256(sft);
+      requireRewardModelOf(rm, new Input(sft.toAbsolutePath().normalize().toString(), sha));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the SFT model in " + sft, e);
+    }
+  }
+
+  private static void requireRewardModelOf(Path rm, Input sft) {
     var trainedOn = recordedInputs(rm.resolve(INPUTS_FILE)).get("--sft");
     if (sft == null || trainedOn == null || trainedOn.weightsSha256().equals(sft.weightsSha256()))
       return;

@@ -55,20 +55,7 @@ class LoopProcessesTest {
    */
   @Test
   void aWaitForAnUpdateEndsWhenTheLearnerNothingRestartsExits() throws Exception {
-    var defaults = ChaosSettings.defaults();
-    var settings =
-        new ChaosSettings(
-            defaults.seed(),
-            defaults.outage(),
-            defaults.soak(),
-            defaults.sampleEvery(),
-            defaults.poisonRate(),
-            defaults.maxRssSlopeMbPerHour(),
-            defaults.recoveryBound(),
-            defaults.childHeap(),
-            defaults.bound(),
-            dir.resolve("no-sft"),
-            dir.resolve("no-rm"));
+    var settings = withModels(dir.resolve("no-sft"), dir.resolve("no-rm"));
     try (var processes = processes(settings)) {
       processes.startBroker();
       var copy = processes.startLearner("learner-copy", dir.resolve("out"), false, false, Map.of());
@@ -85,6 +72,46 @@ class LoopProcessesTest {
           .doesNotContain("within");
       assertThat(processes.broker().alive()).as("the broker was not what failed").isTrue();
     }
+  }
+
+  /**
+   * A supervised learner that exits 2 (here for a missing --sft) would exit 2 again on every
+   * restart: the wait ends at its first exit, naming the usage mistake, with no restart.
+   */
+  @Test
+  void aSupervisedProcessThatExits2IsNotRestartedButFailsTheScenario() throws Exception {
+    var settings = withModels(dir.resolve("no-sft"), dir.resolve("no-rm"));
+    try (var processes = processes(settings)) {
+      processes.startBroker();
+      processes.startLearner("learner", dir.resolve("out"), false, true, Map.of());
+
+      var failure =
+          catchThrowableOfType(
+              () -> processes.awaitUpdate("learner", 4, LONG), ScenarioFailure.class);
+
+      assertThat(failure).as(log.toString()).isNotNull();
+      assertThat(failure.getMessage())
+          .as(log.toString())
+          .startsWith("learner exited with code 2, a mistake in its flags or inputs")
+          .contains(dir.resolve("no-sft").toString());
+      assertThat(log.toString()).doesNotContain("restarting it");
+    }
+  }
+
+  private static ChaosSettings withModels(Path sft, Path rm) {
+    var defaults = ChaosSettings.defaults();
+    return new ChaosSettings(
+        defaults.seed(),
+        defaults.outage(),
+        defaults.soak(),
+        defaults.sampleEvery(),
+        defaults.poisonRate(),
+        defaults.maxRssSlopeMbPerHour(),
+        defaults.recoveryBound(),
+        defaults.childHeap(),
+        defaults.bound(),
+        sft,
+        rm);
   }
 
   private LoopProcesses processes(ChaosSettings settings) throws Exception {

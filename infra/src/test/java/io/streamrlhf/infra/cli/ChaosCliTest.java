@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.infra.chaos.Scenarios;
+import io.streamrlhf.infra.chaos.TinyModels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -44,6 +45,38 @@ class ChaosCliTest {
     var run = CliRun.run("chaos", "--scenario", "poison");
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("--out DIR");
+  }
+
+  @Test
+  void aRewardModelTrainedOnAnotherSftIsRefusedBeforeAnyProcessStarts(@TempDir Path dir)
+      throws IOException {
+    var models = TinyModels.write(dir.resolve("models"));
+    var rm = models.resolve("rm");
+    // as rlhf reward records it, naming an SFT model with other weights than --sft's
+    Files.writeString(
+        rm.resolve("inputs.json"),
+        "{\"--sft\": {\"path\": \"/elsewhere/sft\", \"weights_sha256\": \""
+            + "ab".repeat(32)
+            + "\"}}");
+    var out = dir.resolve("chaos");
+
+    var run =
+        CliRun.run(
+            "chaos",
+            "--scenario",
+            "learner-kill",
+            "--sft",
+            models.resolve("sft").toString(),
+            "--rm",
+            rm.toString(),
+            "--out",
+            out.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .startsWith("rlhf chaos: --rm " + rm + " was trained on the SFT model in /elsewhere/sft")
+        .doesNotContain("\n");
+    assertThat(out).doesNotExist();
   }
 
   @Test
