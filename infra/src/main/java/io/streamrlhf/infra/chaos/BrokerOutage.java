@@ -22,7 +22,7 @@ final class BrokerOutage extends LoopScenario {
 
   @Override
   public String description() {
-    return "stop the broker mid-run for --outage (60 s) and start it again on the same port and data;"
+    return "stop the broker mid-run for --outage (default 60 s) and start it again on the same port and data;"
         + " one actor, max_lag 0: every prompt once, final weights equal an uninterrupted run's";
   }
 

@@ -188,6 +188,9 @@ final class ChaosCommand implements Callable<Integer> {
             sft == null ? null : sft.toAbsolutePath(),
             rm == null ? null : rm.toAbsolutePath());
     var logFile = out.resolve("chaos.log");
+    // an earlier run's figures would stand beside this run's log until its first scenario ends,
+    // and for good if it is interrupted
+    Files.deleteIfExists(out.resolve("figures.json"));
     try (var file = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8);
         var log = new PrintWriter(verbose ? tee(file, stdout) : file, true)) {
       var chaos = new ChaosRun(settings, out.toAbsolutePath(), log);
