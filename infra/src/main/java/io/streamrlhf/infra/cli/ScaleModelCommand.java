@@ -234,6 +234,7 @@ public final class ScaleModelCommand implements Callable<Integer> {
     out.println();
     var path = WeightPath.benchSmall();
     if (benchJson != null) path = weightPath(benchJson, path);
+    path = path.withCosts(costs); // what --costs and --set changed, as the table above used it
     var flops = learnerGflops.stream().mapToDouble(g -> g * 1e9).toArray();
     ScaleTable.printWeightPath(path, flops, out);
     return 0;

@@ -34,6 +34,21 @@ public record WeightPath(
     return new WeightPath(3_291_905, 13_172_196, 0.153, 0.0345, 0.1604, 16 * 96, 0);
   }
 
+  /**
+   * This path with the loop's costs as given (--costs, --set): its publish-to-apply and its PPO
+   * update as the step; the fixed part stays, at most the whole publish-to-apply.
+   */
+  public WeightPath withCosts(LoopCosts costs) {
+    return new WeightPath(
+        params,
+        snapshotBytes,
+        costs.publishToApplyS(),
+        Math.min(fixedS, costs.publishToApplyS()),
+        costs.learnerUpdateS(),
+        tokensPerUpdate,
+        learnerFlops);
+  }
+
   public WeightPath withLearnerFlops(double flops) {
     return new WeightPath(
         params, snapshotBytes, publishToApplyS, fixedS, ppoStepS, tokensPerUpdate, flops);

@@ -25,6 +25,23 @@ class ScaleModelCliTest {
     assertThat(run.out().lines().filter(l -> l.matches("^\\s+[123]\\s+[123] \\|.*"))).hasSize(3);
   }
 
+  /** The weight path's step and publish-to-apply are the costs the table used, --set included. */
+  @Test
+  void theWeightPathFollowsTheCostsGiven() {
+    var run =
+        CliRun.run(
+            "scale-model",
+            "--actors",
+            "1",
+            "--set",
+            "learner_update_s=1.0",
+            "--set",
+            "publish_to_apply_s=2.0");
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(run.out()).containsPattern("publish-to-apply 2000 ms \\(35 ms fixed \\+");
+    assertThat(run.out()).contains("PPO step 1000 ms on 1536 tokens");
+  }
+
   /** Counts given out of order are simulated in order, so "the fewest" is the fewest. */
   @Test
   void countsOutOfOrderAreSimulatedAscending() {
