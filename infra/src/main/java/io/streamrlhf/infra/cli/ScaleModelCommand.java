@@ -196,13 +196,29 @@ public final class ScaleModelCommand implements Callable<Integer> {
       if (validate && validateFrom != null)
         throw new UserError(
             "--validate runs the loops, --validate-from reads them: one of the two");
-      if (validateUpdates <= warmup)
-        throw new UserError("--validate-updates must be more than --warmup (" + warmup + ")");
+      // the steady state is measured from v{warmup}'s publish to a later one's, and one more
+      if (validate && validateUpdates < warmup + 2)
+        throw new UserError(
+            "--validate-updates must be at least --warmup + 2 ("
+                + (warmup + 2)
+                + "), got "
+                + validateUpdates);
+      if (validateDir != null && Files.exists(validateDir) && !Files.isDirectory(validateDir))
+        throw new UserError("--validate-dir " + validateDir + " is a file: give a directory");
       if (validate && !onPath("taskset"))
         throw new UserError("--validate pins its processes with taskset (util-linux): not found");
       if (validateFrom != null && !Files.isDirectory(validateFrom))
         throw new UserError("--validate-from: no directory " + validateFrom);
-      if (validateFrom != null) requireSavedRuns(validateFrom);
+      if (validateFrom != null) {
+        requireSavedRuns(validateFrom);
+        int saved = ScaleValidation.savedUpdates(validateFrom);
+        if (saved < warmup + 2)
+          throw new UserError(
+              String.format(
+                  "--warmup %d: the runs in %s have %d updates, and the steady state needs two"
+                      + " after the warm-up: give --warmup %d or less",
+                  warmup, validateFrom, saved, saved - 2));
+      }
       var dir =
           validateFrom != null
               ? validateFrom

@@ -275,6 +275,39 @@ class ScaleModelCliTest {
     assertThat(run.err().strip()).endsWith("; missing 3-actors-sync/rollouts.csv");
   }
 
+  @Test
+  void aWarmupTheSavedOrRequestedRunsCannotAffordIsRefused(@TempDir Path dir) throws IOException {
+    var saved = dir.resolve("saved");
+    for (var run :
+        List.of(
+            "1-actor", "2-actors", "3-actors", "1-actor-sync", "2-actors-sync", "3-actors-sync"))
+      saveRun(saved.resolve(run));
+    // 3 updates of 8 prompts x 2 responses
+    Files.writeString(
+        saved.resolve("1-actor/learner/stream-stats.json"), "{\"rollouts_applied\": 48}");
+
+    var from = CliRun.run("scale-model", "--validate-from", saved.toString());
+    assertThat(from.exitCode()).isEqualTo(2);
+    assertThat(from.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: --warmup 5: the runs in "
+                + saved
+                + " have 3 updates, and the steady state needs two after the warm-up: give"
+                + " --warmup 1 or less");
+
+    var validate =
+        CliRun.run("scale-model", "--validate", "--validate-updates", "6", "--warmup", "5");
+    assertThat(validate.exitCode()).isEqualTo(2);
+    assertThat(validate.err().strip())
+        .isEqualTo("rlhf scale-model: --validate-updates must be at least --warmup + 2 (7), got 6");
+
+    var file = Files.writeString(dir.resolve("notes.txt"), "x");
+    var intoFile = CliRun.run("scale-model", "--validate", "--validate-dir", file.toString());
+    assertThat(intoFile.exitCode()).isEqualTo(2);
+    assertThat(intoFile.err().strip())
+        .isEqualTo("rlhf scale-model: --validate-dir " + file + " is a file: give a directory");
+  }
+
   /** The files a run of --validate leaves, empty: all the check looks at. */
   private static Path saveRun(Path run) throws IOException {
     Files.createDirectories(run.resolve("learner"));
