@@ -75,7 +75,13 @@ final class Soak extends LoopScenario {
       sample("broker", processes.broker(), at);
       for (var p : processes.processes()) sample(p.source().replaceAll("#\\d+$", ""), p, at);
     }
-    run.figures().fault("soak " + settings.soak().toMinutes() + " min");
+    var soak = settings.soak();
+    run.figures()
+        .fault(
+            "soak "
+                + (soak.toSeconds() % 60 == 0
+                    ? soak.toMinutes() + " min"
+                    : soak.toSeconds() + " s")); // 40 s is not "0 min"
     // a SIGTERM ends the learner between updates or mid-update; its last checkpoint stands
     processes.stop(LoopRun.LEARNER);
   }
