@@ -17,6 +17,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -144,6 +145,20 @@ public final class WeightStore {
     objects.sort(Comparator.comparingLong((Path p) -> version(p).orElseThrow()).reversed());
     for (var old : objects.subList(Math.min(KEPT, objects.size()), objects.size())) {
       Files.deleteIfExists(old);
+    }
+  }
+
+  /**
+   * The newest version of {@code model} this store holds an object of; empty when it holds none (or
+   * cannot be listed).
+   */
+  public OptionalLong newestVersion(WeightModel model) {
+    var dir = root.resolve(modelDir(model));
+    if (!Files.isDirectory(dir)) return OptionalLong.empty();
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(this::version).flatMap(Optional::stream).mapToLong(Long::longValue).max();
+    } catch (IOException | UncheckedIOException e) {
+      return OptionalLong.empty();
     }
   }
 

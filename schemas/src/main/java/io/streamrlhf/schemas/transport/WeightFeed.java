@@ -40,11 +40,12 @@ import org.apache.kafka.common.errors.TimeoutException;
  * <p>A version whose bytes are in a {@link WeightStore} arrives as a signed pointer: once the
  * pointer is admitted, the feed reads the bytes from its own store, checks their length and SHA-256
  * against the pointer's, and hands out the version with them. A pointer it cannot resolve (a pruned
- * or changed object) is reported like a rejected version, except a pruned one while newer records
- * are still to be read: a late joiner's backlog names objects long pruned, and those are counted
- * and told in one line with the version read after them. An admitted pointer at a reader without a
- * store throws {@link NoStoreException}. Of the versions one poll completes only the newest is
- * resolved: the others are superseded before they could be applied.
+ * or changed object) is reported like a rejected version, except one the store pruned for newer
+ * objects it holds: a late joiner's backlog names objects long pruned, and those are counted and
+ * told in one line with the version read after them. An admitted pointer at a reader without a
+ * store throws {@link NoStoreException}. Of the versions one poll completes the newest is resolved
+ * first, an older one only when the newer one's object is unusable: the others are superseded
+ * before they could be applied.
  *
  * <p>Borrows a consumer configured by {@link KafkaClientConfigs#weightsConsumer} (no group: every
  * reader sees every chunk) and assigns it every partition of the weight topic itself.
@@ -69,8 +70,14 @@ public final class WeightFeed {
 
   private long rejectedChunks;
 
-  /** Pointers of a backlog whose objects were pruned, since the last version handed out. */
+  /** Versions completed but not handed out (superseded) since the last version handed out. */
   private long passedOver;
+
+  /** Whether one of those was a pointer whose object the store had pruned for newer ones. */
+  private boolean prunedPassedOver;
+
+  /** Set by {@link #resolve}: the pointer's object is gone because the store holds newer ones. */
+  private boolean superseded;
 
   private static final int REPORTED_KEPT = 64;
 
@@ -186,8 +193,7 @@ public final class WeightFeed {
     inStep();
     var polled = chunks.poll(timeout);
     long polledAt = System.nanoTime();
-    PublishedWeights admitted = null;
-    long[] admittedTimes = null; // first chunk out of a poll, assembled, verified
+    var admitted = new ArrayList<Admitted>(); // completed and verified in this poll, oldest first
     for (var decoded : polled) {
       var chunk = decoded.value();
       var forged = verifier.rejection(chunk);
@@ -212,37 +218,52 @@ public final class WeightFeed {
         long assembledAt = System.nanoTime();
         // the assembler hashed these bytes and found the header's SHA-256: no second pass
         var whole = verifier.rejectionOfAssembled(done.get(), chunk.getSha256().bytes());
-        if (whole.isPresent()) {
-          reject(v, null, whole.get());
-        } else {
-          // a newer version completed in the same poll supersedes it: only the newest is resolved
-          admitted = done.get();
-          admittedTimes =
-              new long[] {firstSeen.getOrDefault(v, polledAt), assembledAt, System.nanoTime()};
-        }
+        if (whole.isPresent()) reject(v, null, whole.get());
+        else
+          admitted.add(
+              new Admitted(
+                  done.get(), firstSeen.getOrDefault(v, polledAt), assembledAt, System.nanoTime()));
         firstSeen.headMap(v, true).clear();
       }
     }
-    if (admitted != null) {
-      var resolved = resolve(admitted);
+    // the newest first: the versions before it in this poll are superseded, and resolving each
+    // would read (for pointers) every one of a backlog's objects; an older one is tried only when
+    // the newer one's object is unusable
+    for (int i = admitted.size() - 1; i >= 0; i--) {
+      var a = admitted.get(i);
+      long resolving = System.nanoTime();
+      var resolved = resolve(a.weights());
       if (resolved.isPresent()) {
+        passedOver += i;
         newest = resolved;
         lastReceipt =
             new Receipt(
-                admitted.version(),
-                admittedTimes[0],
+                a.weights().version(),
+                a.firstChunkAt(),
                 polledAt,
-                admittedTimes[1],
-                admittedTimes[2],
-                System.nanoTime());
-        if (passedOver > 0) {
+                a.assembledAt(),
+                a.verifiedAt(),
+                a.verifiedAt() + (System.nanoTime() - resolving));
+        if (prunedPassedOver) {
           rejections.accept(
               String.format(
-                  "%s v%d read after passing over %d older versions on %s whose objects the weight"
-                      + " store no longer holds (pruned for newer ones)",
-                  model.name().toLowerCase(Locale.ROOT), admitted.version(), passedOver, topic));
-          passedOver = 0;
+                  "%s v%d read after passing over %d older versions on %s (newer ones superseded"
+                      + " them; the weight store keeps only the newest %d objects)",
+                  model.name().toLowerCase(Locale.ROOT),
+                  a.weights().version(),
+                  passedOver,
+                  topic,
+                  WeightStore.KEPT));
         }
+        passedOver = 0;
+        prunedPassedOver = false;
+        break;
+      }
+      if (superseded) {
+        // pruned for newer versions, which follow in the log: so were the older ones of this poll
+        passedOver += i + 1;
+        prunedPassedOver = true;
+        break;
       }
     }
     return newest;
@@ -290,13 +311,15 @@ public final class WeightFeed {
                   + " it with --weights-store DIR naming the learner's store",
               model.name().toLowerCase(Locale.ROOT), admitted.version(), topic, object));
     }
+    superseded = false;
     try {
       return Optional.of(store.fetch(admitted, assembler.limits().maxSnapshotBytes()));
     } catch (WeightStore.MissingObjectException e) {
-      // a late joiner reads the log from versions the store has long pruned: while newer ones are
-      // still to be read that is expected, and one line says how many were passed over
-      if (backlogLeft()) {
-        passedOver++;
+      // a late joiner reads the log from versions the store has long pruned: with newer objects
+      // in the store (their pointers follow in the log) that is expected, and counted, not told
+      var newestStored = store.newestVersion(model);
+      if (newestStored.isPresent() && newestStored.getAsLong() > admitted.version()) {
+        superseded = true;
         return Optional.empty();
       }
       reject(admitted.version(), null, e.getMessage());
@@ -307,14 +330,9 @@ public final class WeightFeed {
     }
   }
 
-  /** Whether some partition still holds records this reader has not read. */
-  private boolean backlogLeft() {
-    for (var p : partitions) {
-      var lag = consumer.currentLag(p);
-      if (lag.isPresent() && lag.getAsLong() > 0) return true;
-    }
-    return false;
-  }
+  /** A version completed and verified in one poll, with when (see {@link Receipt}). */
+  private record Admitted(
+      PublishedWeights weights, long firstChunkAt, long assembledAt, long verifiedAt) {}
 
   /**
    * An admitted version whose bytes are in a weight store reached a reader without one: a

@@ -200,22 +200,43 @@ class StoredWeightsTest {
     assertThat(rejections)
         .singleElement()
         .asString()
-        .contains("v18 read after passing over 1 older versions")
+        .contains("v18 read after passing over 17 older versions")
         .doesNotContain("rejected");
   }
 
   @Test
-  void aPrunedVersionWithNothingNewerToReadIsReportedAsBefore() throws Exception {
+  void anObjectMissingWithNothingNewerInTheStoreIsReported() throws Exception {
     var feed = feed(store());
     var sent = publish(weights(1), learner);
-    for (long v = 2; v <= WeightStore.KEPT + 1; v++) publish(weights(v), learner); // prunes v1
-    consumer.updateEndOffsets(Map.of(PARTITION, (long) sent.size()));
+    // not pruned for newer ones: the reader's store is another one, or the object was removed
+    Files.delete(store().root().resolve(object(sent.get(0))));
     deliver(sent);
     assertThat(poll(feed)).isEmpty();
     assertThat(rejections)
         .singleElement()
         .asString()
         .contains("rejected policy v1")
-        .contains("pruned");
+        .contains("is not in the weight store");
+  }
+
+  @Test
+  void whenTheNewestVersionOfAPollIsUnusableTheOneBeforeItIsHandedOut() throws Exception {
+    var feed = feed(store());
+    var older = weights(1);
+    var both = new ArrayList<>(publish(older, learner));
+    var newer = publish(weights(2), learner);
+    both.addAll(newer);
+    var bytes = store().root().resolve(object(newer.get(0)));
+    var changed = Files.readAllBytes(bytes);
+    changed[7] ^= 1;
+    Files.write(bytes, changed);
+
+    deliver(both); // one poll completes both
+    assertThat(poll(feed)).map(PublishedWeights::bytes).contains(older.bytes());
+    assertThat(rejections).singleElement().asString().contains("v2").contains("SHA-256");
+  }
+
+  private static String object(ProducerRecord<byte[], byte[]> pointer) {
+    return CODEC.decode(pointer.value()).getMeta().get(WeightStore.META_OBJECT).toString();
   }
 }
