@@ -79,9 +79,9 @@ final class Soak extends LoopScenario {
     run.figures()
         .fault(
             "soak "
-                + (soak.toSeconds() % 60 == 0
+                + (soak.toMillis() % 60_000 == 0
                     ? soak.toMinutes() + " min"
-                    : soak.toSeconds() + " s")); // 40 s is not "0 min"
+                    : soak.toMillis() / 1000.0 + " s")); // 40 s is not "0 min"
     // a SIGTERM ends the learner between updates or mid-update; its last checkpoint stands
     processes.stop(LoopRun.LEARNER);
   }

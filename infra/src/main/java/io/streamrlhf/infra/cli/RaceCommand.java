@@ -107,13 +107,17 @@ final class RaceCommand implements Callable<Integer> {
     // evaluated at v0, every eval_every_updates and after the last update
     int every = config.evalEveryUpdates();
     int evaluations = 1 + updates / every + (updates % every == 0 ? 0 : 1);
+    if (updates < 2)
+      throw new UserError(
+          "--updates 1 gives each mode two evaluations (v0 and v1), too few for time_to_reward:"
+              + " give --updates 2 or more");
     if (evaluations < 3)
       throw new UserError(
           String.format(
               "with %d updates and eval_every_updates %d each mode records %d evaluations, too"
                   + " few for time_to_reward (its smoothed level is their mean): set"
                   + " eval_every_updates to %d or less",
-              updates, every, evaluations, Math.max(1, updates / 2)));
+              updates, every, evaluations, updates / 2));
     if (config.maxLag() < 1)
       throw new UserError(
           "max_lag "

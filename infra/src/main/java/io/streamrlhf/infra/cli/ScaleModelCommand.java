@@ -196,6 +196,7 @@ public final class ScaleModelCommand implements Callable<Integer> {
       if (validate && validateFrom != null)
         throw new UserError(
             "--validate runs the loops, --validate-from reads them: one of the two");
+      if (warmup < 0) throw new UserError("--warmup must be 0 or more, got " + warmup);
       // the steady state is measured from v{warmup}'s publish to a later one's, and one more
       if (validate && validateUpdates < warmup + 2)
         throw new UserError(
@@ -212,6 +213,12 @@ public final class ScaleModelCommand implements Callable<Integer> {
       if (validateFrom != null) {
         requireSavedRuns(validateFrom);
         int saved = ScaleValidation.savedUpdates(validateFrom);
+        if (saved < 2)
+          throw new UserError(
+              String.format(
+                  "--validate-from %s: its runs have %d updates, too few for a steady state: run"
+                      + " --validate again with --validate-updates 7 or more",
+                  validateFrom, saved));
         if (saved < warmup + 2)
           throw new UserError(
               String.format(

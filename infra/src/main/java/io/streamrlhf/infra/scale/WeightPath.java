@@ -36,14 +36,14 @@ public record WeightPath(
 
   /**
    * This path with the loop's costs as given (--costs, --set): its publish-to-apply and its PPO
-   * update as the step; the fixed part stays, at most the whole publish-to-apply.
+   * update as the step; the fixed part keeps its share of publish-to-apply.
    */
   public WeightPath withCosts(LoopCosts costs) {
     return new WeightPath(
         params,
         snapshotBytes,
         costs.publishToApplyS(),
-        Math.min(fixedS, costs.publishToApplyS()),
+        fixedS * costs.publishToApplyS() / publishToApplyS,
         costs.learnerUpdateS(),
         tokensPerUpdate,
         learnerFlops);

@@ -173,7 +173,7 @@ class ClearErrorsCliTest {
     assertThat(dir.resolve("race")).doesNotExist();
 
     // sizes and settings a child would fail on, or that make no race, refused before any starts
-    var raceArgs = List.of("race", "--sft", model.toString(), "--updates", "2", "--out");
+    var raceArgs = List.of("race", "--sft", model.toString(), "--out");
     var cases =
         Map.of(
             List.of(dir.resolve("race").toString(), "--heap", "1k"),
@@ -181,6 +181,14 @@ class ClearErrorsCliTest {
                 + " clients: give 64m or more",
             List.of(dir.resolve("race").toString(), "--timeout", "PT0S"),
             "rlhf race: --timeout must be longer than 0, got PT0S",
+            List.of(
+                dir.resolve("race").toString(),
+                "--updates",
+                "1",
+                "--set",
+                "value_warmup_updates=0"),
+            "rlhf race: --updates 1 gives each mode two evaluations (v0 and v1), too few for"
+                + " time_to_reward: give --updates 2 or more",
             List.of(dir.resolve("race").toString(), "--set", "value_warmup_updates=0"),
             "rlhf race: with 2 updates and eval_every_updates 40 each mode records 2 evaluations,"
                 + " too few for time_to_reward (its smoothed level is their mean): set"
@@ -200,6 +208,7 @@ class ClearErrorsCliTest {
     for (var c : cases.entrySet()) {
       var args = new ArrayList<>(raceArgs);
       args.addAll(c.getKey());
+      if (!args.contains("--updates")) args.addAll(List.of("--updates", "2"));
       var refused = run(args.toArray(String[]::new));
       assertThat(refused.exitCode()).as(c.getValue()).isEqualTo(2);
       assertThat(refused.err().strip()).isEqualTo(c.getValue());

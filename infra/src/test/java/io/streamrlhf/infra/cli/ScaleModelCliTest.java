@@ -38,8 +38,14 @@ class ScaleModelCliTest {
             "--set",
             "publish_to_apply_s=2.0");
     assertThat(run.exitCode()).as(run.err()).isZero();
-    assertThat(run.out()).containsPattern("publish-to-apply 2000 ms \\(35 ms fixed \\+");
+    // the fixed part keeps its share of bench-small's 153 ms: 34.5 x 2000 / 153
+    assertThat(run.out()).containsPattern("publish-to-apply 2000 ms \\(451 ms fixed \\+");
     assertThat(run.out()).contains("PPO step 1000 ms on 1536 tokens");
+
+    // one shorter than bench-small's fixed part leaves a path for the bytes, not Infinity
+    var fast = CliRun.run("scale-model", "--actors", "1", "--set", "publish_to_apply_s=0.03");
+    assertThat(fast.exitCode()).as(fast.err()).isZero();
+    assertThat(fast.out()).contains("publish-to-apply 30 ms").doesNotContain("Infinity");
   }
 
   /** Counts given out of order are simulated in order, so "the fewest" is the fewest. */
@@ -294,6 +300,11 @@ class ScaleModelCliTest {
                 + saved
                 + " have 3 updates, and the steady state needs two after the warm-up: give"
                 + " --warmup 1 or less");
+
+    var negative = CliRun.run("scale-model", "--validate-from", saved.toString(), "--warmup", "-1");
+    assertThat(negative.exitCode()).isEqualTo(2);
+    assertThat(negative.err().strip())
+        .isEqualTo("rlhf scale-model: --warmup must be 0 or more, got -1");
 
     var validate =
         CliRun.run("scale-model", "--validate", "--validate-updates", "6", "--warmup", "5");
