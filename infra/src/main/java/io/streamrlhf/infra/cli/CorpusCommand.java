@@ -77,8 +77,7 @@ final class CorpusCommand implements Runnable {
                 String.format(
                     " %s %.1f%%",
                     kind.name().toLowerCase(java.util.Locale.ROOT), 100.0 * count / docs)));
-    spec.commandLine()
-        .getOut()
+    TaskFiles.lines(spec, out)
         .printf("wrote %d documents (seed %d) to %s:%s%n", docs, seed, out, summary);
   }
 }

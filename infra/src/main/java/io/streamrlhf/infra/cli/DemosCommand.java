@@ -60,6 +60,6 @@ final class DemosCommand implements Runnable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    spec.commandLine().getOut().printf("wrote %d demonstrations (seed %d) to %s%n", n, seed, out);
+    TaskFiles.lines(spec, out).printf("wrote %d demonstrations (seed %d) to %s%n", n, seed, out);
   }
 }

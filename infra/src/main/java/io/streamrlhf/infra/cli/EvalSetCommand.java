@@ -30,8 +30,6 @@ final class EvalSetCommand implements Runnable {
   @Override
   public void run() {
     TaskFiles.writeTasks(out, EvalSet.tasks());
-    spec.commandLine()
-        .getOut()
-        .printf("wrote %d eval prompts to %s%n", EvalSet.tasks().size(), out);
+    TaskFiles.lines(spec, out).printf("wrote %d eval prompts to %s%n", EvalSet.tasks().size(), out);
   }
 }

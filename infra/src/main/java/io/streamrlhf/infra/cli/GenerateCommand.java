@@ -123,7 +123,7 @@ final class GenerateCommand implements Callable<Integer> {
               samples, promptList.size(), responses, Integer.MAX_VALUE));
     }
     int total = (int) responses;
-    var stdout = spec.commandLine().getOut();
+    var stdout = TaskFiles.lines(spec, out);
     try (var gpt = Checkpoint.loadModel(model);
         var file = TaskFiles.create(out)) {
       var writer = file.writer();

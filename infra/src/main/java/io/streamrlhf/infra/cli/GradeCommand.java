@@ -89,7 +89,7 @@ final class GradeCommand implements Callable<Integer> {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    var stdout = spec.commandLine().getOut();
+    var stdout = TaskFiles.lines(spec, out);
     stdout.printf(
         "%-8s %5s %8s %8s %8s %10s %7s %7s%n",
         "family", "n", "correct", "follows", "toxic", "terminated", "ned", "score");

@@ -61,8 +61,7 @@ final class SampleCommand implements Runnable {
               .iterator();
         };
     TaskFiles.writeTasks(out, tasks);
-    spec.commandLine()
-        .getOut()
+    TaskFiles.lines(spec, out)
         .printf(
             "wrote %d %s training prompts (seed %d) to %s%n",
             n, only == null ? "mixed-family" : only.id(), seed, out);

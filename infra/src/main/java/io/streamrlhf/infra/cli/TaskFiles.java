@@ -4,8 +4,12 @@ import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.tasks.Jsonl;
 import io.streamrlhf.tasks.Task;
 import java.io.BufferedWriter;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
 import java.io.FilterWriter;
 import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +22,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import picocli.CommandLine;
 
 /**
  * The files the tasks commands write: parent folders made, one clear error otherwise, and written
@@ -39,7 +44,7 @@ final class TaskFiles {
     private final Writer writer;
     private boolean committed;
 
-    private Output(Path out, Path partial, BufferedWriter buffered) {
+    private Output(Path out, Path partial, Writer buffered) {
       this.out = out;
       this.partial = partial;
       this.writer = new Named(buffered, out);
@@ -121,7 +126,35 @@ final class TaskFiles {
     }
   }
 
+  /**
+   * Whether {@code out} names this process's standard output: written through it rather than opened
+   * anew (a second opening starts at offset 0, and truncates a file the shell appends to), and the
+   * command's own lines go to stderr, not into the data.
+   */
+  static boolean isStdout(Path out) {
+    var absolute = out.toAbsolutePath().normalize().toString();
+    return absolute.equals("/dev/stdout")
+        || absolute.equals("/dev/fd/1")
+        || absolute.equals("/proc/self/fd/1");
+  }
+
+  /** Where a command that writes {@code out} prints its own lines: stderr when out is stdout. */
+  static PrintWriter lines(CommandLine.Model.CommandSpec spec, Path out) {
+    return isStdout(out) ? spec.commandLine().getErr() : spec.commandLine().getOut();
+  }
+
   static Output create(Path out) {
+    if (isStdout(out)) {
+      // flushed, never closed: closing would close this process's standard output
+      var stdout =
+          new OutputStreamWriter(new FileOutputStream(FileDescriptor.out), StandardCharsets.UTF_8) {
+            @Override
+            public void close() throws IOException {
+              flush();
+            }
+          };
+      return new Output(out, null, new BufferedWriter(stdout));
+    }
     if (Files.isDirectory(out)) {
       throw new UserError("--out " + out + " is a directory: give a file");
     }

@@ -231,6 +231,23 @@ class TasksCliTest {
     assertThat(err.toString()).contains("unknown family 'poetry'");
   }
 
+  /**
+   * Written to standard output, the data goes through it (a second opening of /dev/stdout started
+   * at offset 0, truncating a file the shell appended to), and the command's own line to stderr,
+   * out of the data. Zero prompts: this test's own standard output stays clean.
+   */
+  @Test
+  void dataWrittenToStandardOutputKeepsTheCommandsOwnLineOutOfIt() {
+    for (var stdout : List.of("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")) {
+      assertThat(TaskFiles.isStdout(Path.of(stdout))).as(stdout).isTrue();
+      assertThat(rlhf("tasks", "sample", "--n", "0", "--out", stdout)).isZero();
+    }
+    assertThat(out.toString()).isEmpty();
+    assertThat(err.toString())
+        .contains("wrote 0 mixed-family training prompts (seed 0) to /dev/stdout");
+    assertThat(TaskFiles.isStdout(dir.resolve("stdout"))).isFalse();
+  }
+
   @Test
   void corpusWritesDocumentsSeparatedByTheEndOfSequenceMarker() throws Exception {
     var file = dir.resolve("corpus.txt");
