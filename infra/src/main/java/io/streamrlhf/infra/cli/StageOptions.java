@@ -113,9 +113,17 @@ final class StageOptions {
                 + " run to continue");
       }
     }
-    var config =
-        settings.load(defaults, resume && Files.isRegularFile(saved) ? saved : null, flagOverrides);
-    if (resume && Files.isRegularFile(saved)) requireKept(config, saved);
+    if (resume && !Files.isRegularFile(saved))
+      // the run's own settings are unknown: the defaults would train its weights as another run
+      throw new UserError(
+          "--resume: "
+              + out
+              + " has no "
+              + saved.getFileName()
+              + ", the settings its run began with: restore it from a copy, or start a new run in"
+              + " another --out");
+    var config = settings.load(defaults, resume ? saved : null, flagOverrides);
+    if (resume) requireKept(config, saved);
     if (resume) requireNotPast(config);
     return config;
   }

@@ -579,6 +579,35 @@ class StagesCliTest {
   }
 
   /** {@code rlhf reward} of the SFT model in {@code sftDir} on 8 + 4 prompts into {@code out}. */
+  @Test
+  void aResumeMissingTheRunsSettingsOrDataIsRefusedInOneLine() throws Exception {
+    var out = dir.resolve("rm-lost-files");
+    var fresh = run(tinyReward(sft, out));
+    assertThat(fresh.exitCode()).as(fresh.err()).isZero();
+    var copy = dir.resolve("rm-lost-files-copy");
+    copyTree(out, copy);
+
+    // without config.json the defaults would train the run's weights as another run's
+    Files.delete(out.resolve("config.json"));
+    var noConfig = run(tinyReward(sft, out, "--resume"));
+    assertThat(noConfig.exitCode()).isEqualTo(2);
+    assertThat(noConfig.err().strip())
+        .isEqualTo(
+            "rlhf reward: --resume: "
+                + out
+                + " has no config.json, the settings its run began with: restore it from a copy,"
+                + " or start a new run in another --out");
+    assertThat(out.resolve("config.json")).doesNotExist();
+
+    // without its ranked prompts a resume would train on other data
+    Files.delete(copy.resolve("ranked-sets.json"));
+    var noData = run(tinyReward(sft, copy, "--resume"));
+    assertThat(noData.exitCode()).isEqualTo(2);
+    assertThat(noData.err().strip())
+        .startsWith("rlhf reward: " + copy + " has no ranked-sets.json to resume on")
+        .doesNotContain("internal error");
+  }
+
   private static String[] tinyReward(Path sftDir, Path out, String... more) {
     var args =
         new ArrayList<>(

@@ -102,11 +102,13 @@ public final class RewardStage {
     TrainingRun run;
     if (resume) {
       if (!RewardData.exists(outDir)) {
-        throw new IllegalArgumentException(
+        // the run's ranked prompts are gone: a resume would train on other data; no retry mends it
+        throw new InputError(
             outDir
                 + " has no "
                 + RewardData.FILE_NAME
-                + " to resume on (written by an older version?): delete it to train the reward model again");
+                + " to resume on (written by an older version, or removed): delete the directory to"
+                + " train the reward model again");
       }
       data = RewardData.read(outDir);
       run = TrainingRun.resume(options);
