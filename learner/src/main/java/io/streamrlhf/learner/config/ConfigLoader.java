@@ -2,6 +2,7 @@ package io.streamrlhf.learner.config;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -351,11 +352,23 @@ public final class ConfigLoader {
     JsonNode node;
     try {
       // a key written twice is a mistake to name, not a silent "the last one wins"
-      node =
+      var reader =
           mapper
-              .reader()
-              .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
-              .readTree(utf8(file));
+              .readerFor(JsonNode.class)
+              .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION);
+      if (mapper == YAML) {
+        // a second document (after ---) would be read by no one: name it rather than drop it
+        try (MappingIterator<JsonNode> documents = reader.readValues(utf8(file))) {
+          node = documents.hasNextValue() ? documents.nextValue() : null;
+          if (documents.hasNextValue())
+            throw new IllegalArgumentException(
+                "config file "
+                    + file
+                    + " holds more than one YAML document (a --- line): give the settings in one");
+        }
+      } else {
+        node = reader.readTree(utf8(file));
+      }
     } catch (JsonProcessingException e) {
       // the parser's own message runs to a dozen lines of context: its first line and where
       var where = e.getLocation();

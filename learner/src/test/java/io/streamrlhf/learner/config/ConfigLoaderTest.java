@@ -42,6 +42,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aYamlFileOfTwoDocumentsIsRefusedRatherThanItsSecondIgnored() throws Exception {
+    var file = dir.resolve("sft.yaml");
+    Files.writeString(file, "steps: 3\n---\nsteps: 5\n");
+    assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), file, List.of()))
+        .hasMessage(
+            "config file "
+                + file
+                + " holds more than one YAML document (a --- line): give the settings in one");
+
+    // one document, with its optional start marker, is read as before
+    Files.writeString(file, "---\nsteps: 3\n");
+    assertThat(ConfigLoader.load(SftConfig.defaults(), file, List.of()).steps()).isEqualTo(3);
+  }
+
+  @Test
   void overridesAreParsedByTheTypeOfTheirDefaultAndWinOverTheFile() throws Exception {
     var file = dir.resolve("ppo.yaml");
     Files.writeString(file, "learning_rate: 3e-4\nupdates: 50\nadaptive_kl: false\n");
