@@ -250,11 +250,11 @@ public final class RewardStage {
           stats.heldOutAccuracyVsOracle());
       out.printf(
           "reward: held-out accuracy before training %.3f, after %.3f; the trained scalar head alone %.3f"
-              + " ± %.3f (score = head%s)%n",
+              + " ± %s (score = head%s)%n",
           stats.heldOutAccuracyBeforeTraining(),
           stats.heldOutAccuracy(),
           stats.headAccuracy(),
-          stats.headAccuracyStandardError(),
+          figure(stats.headAccuracyStandardError()),
           stats.likelihoodWeight() == 0
               ? ""
               : String.format(
@@ -376,8 +376,16 @@ public final class RewardStage {
    */
   record FamilyAccuracy(double head, double headVsOracle, double score) {
     String format() {
-      return String.format(java.util.Locale.ROOT, "%.3f/%.3f (%.3f)", head, headVsOracle, score);
+      return figure(head) + "/" + figure(headVsOracle) + " (" + figure(score) + ")";
     }
+  }
+
+  /**
+   * A share or its error to three places; "n/a" where nothing measured it (every pair of a family
+   * tied under the oracle, one held-out prompt's standard error).
+   */
+  static String figure(double x) {
+    return Double.isNaN(x) ? "n/a" : String.format(java.util.Locale.ROOT, "%.3f", x);
   }
 
   /**

@@ -26,4 +26,11 @@ class RewardStageTest {
     assertThat(byFamily.get(Family.ADD)).isEqualTo(new FamilyAccuracy(0.75, 0.25, 0.5));
     assertThat(byFamily.get(Family.COLOR)).isEqualTo(new FamilyAccuracy(0.0, 0.0, 1.0));
   }
+
+  @Test
+  void aFigureNothingMeasuredReadsNotApplicableRatherThanNaN() {
+    // every pair of a family tied under the oracle: no order to agree with
+    assertThat(new FamilyAccuracy(1.0, Double.NaN, 0.75).format()).isEqualTo("1.000/n/a (0.750)");
+    assertThat(RewardStage.figure(0.7064)).isEqualTo("0.706");
+  }
 }
