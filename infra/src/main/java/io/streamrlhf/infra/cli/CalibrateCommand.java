@@ -100,6 +100,14 @@ final class CalibrateCommand implements Callable<Integer> {
             scores.subList(start, start + k).stream().mapToDouble(Double::doubleValue).toArray());
       }
     }
+    if (byPrompt.isEmpty() && skipped > 0)
+      // the wrong file, not one with too few responses per prompt
+      throw new UserError(
+          "no line of "
+              + in
+              + " is a graded response ("
+              + skipped
+              + " malformed): give rlhf generate's output, K responses per prompt (--samples K)");
     if (sets.isEmpty()) {
       throw new UserError(
           "no prompt in " + in + " has " + k + " responses: nothing to rank (try a smaller --k)");

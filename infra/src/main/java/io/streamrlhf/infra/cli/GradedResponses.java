@@ -12,11 +12,15 @@ import java.util.function.Consumer;
 
 /**
  * Reads a file of {@code {"prompt","response","terminated"}} lines and grades each with the oracle.
- * A line that is not UTF-8, not such an object, or whose prompt fits no family, is reported on
- * stderr as file:line and skipped; blank lines are ignored.
+ * A line that is not UTF-8, not such an object, or whose prompt fits no family, is skipped and
+ * reported on stderr as file:line (the first {@value #LISTED}, then counted); blank lines are
+ * ignored.
  */
 final class GradedResponses {
   record Graded(int lineNumber, Jsonl.ResponseLine line, Grade grade) {}
+
+  /** Malformed lines named one by one; the rest are counted. */
+  static final int LISTED = 20;
 
   private GradedResponses() {}
 
@@ -40,7 +44,11 @@ final class GradedResponses {
                   new Graded(
                       raw.number(), line, Oracle.grade(task, line.response(), line.terminated()));
             } catch (IllegalArgumentException e) {
-              err.printf("%s:%d: skipped malformed line: %s%n", in, raw.number(), e.getMessage());
+              // the wrong file (a corpus, weights) is malformed on every line: name a few
+              if (skipped[0] < LISTED)
+                err.printf("%s:%d: skipped malformed line: %s%n", in, raw.number(), e.getMessage());
+              else if (skipped[0] == LISTED)
+                err.printf("%s: more malformed lines skipped, not listed; counted below%n", in);
               skipped[0]++;
               return;
             }

@@ -263,6 +263,26 @@ class TasksCliTest {
   }
 
   @Test
+  void theWrongFileNamesAFewMalformedLinesAndSaysItIsTheWrongFile() throws Exception {
+    var corpus = dir.resolve("corpus.txt");
+    Files.writeString(corpus, "The snow is white.\n".repeat(500));
+
+    assertThat(rlhf("tasks", "calibrate", "--in", corpus.toString(), "--k", "4")).isEqualTo(2);
+
+    var lines = err.toString().lines().toList();
+    assertThat(lines.stream().filter(l -> l.contains("skipped malformed line")))
+        .hasSize(GradedResponses.LISTED);
+    assertThat(lines)
+        .contains(corpus + ": more malformed lines skipped, not listed; counted below");
+    assertThat(lines.get(lines.size() - 1))
+        .isEqualTo(
+            "rlhf tasks calibrate: no line of "
+                + corpus
+                + " is a graded response (500 malformed): give rlhf generate's output, K responses"
+                + " per prompt (--samples K)");
+  }
+
+  @Test
   void calibratePrintsBetaAndTheMeasuredAgreement() throws Exception {
     var in = dir.resolve("responses.jsonl");
     var lines = new java.util.ArrayList<String>();
