@@ -99,7 +99,17 @@ public final class Rlhf implements Runnable {
     cli.setParameterExceptionHandler(UserErrors::onBadParameters);
     // after the subcommands exist, so that it reaches every one of them
     cli.registerConverter(Path.class, Rlhf::path);
+    giveVersion(cli, new Version()); // every -V, not only rlhf's, prints it
     return cli;
+  }
+
+  private static void giveVersion(CommandLine cli, CommandLine.IVersionProvider version) {
+    for (var sub : cli.getSubcommands().values()) {
+      if (sub.getCommandSpec().versionProvider() == null
+          && sub.getCommandSpec().version().length == 0)
+        sub.getCommandSpec().versionProvider(version);
+      giveVersion(sub, version);
+    }
   }
 
   /**

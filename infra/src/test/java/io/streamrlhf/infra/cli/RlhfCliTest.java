@@ -43,6 +43,18 @@ class RlhfCliTest {
   }
 
   @Test
+  void everyCommandsVersionFlagPrintsTheVersion() {
+    var top = run("-V");
+    assertThat(top.out().strip()).startsWith("rlhf ");
+    for (var args :
+        new String[][] {{"ppo", "-V"}, {"tasks", "--version"}, {"tasks", "sample", "-V"}}) {
+      var run = run(args);
+      assertThat(run.exitCode()).as(String.join(" ", args)).isZero();
+      assertThat(run.out().strip()).as(String.join(" ", args)).isEqualTo(top.out().strip());
+    }
+  }
+
+  @Test
   void helpFollowsAPathOfSubcommandsAndNamesAWrongStep() {
     var sample = run("help", "tasks", "sample");
     assertThat(sample.exitCode()).isZero();
