@@ -201,6 +201,7 @@ class StreamCliTest {
     extra.putObject(PpoLoop.SOURCE_STATE);
     extra.set("identity", Json.MAPPER.valueToTree(RunIdentity.of(run)));
     var out = checkpoint(dir.resolve("ppo"), "ppo", extra);
+    var savedConfig = Files.readString(out.resolve("config.json"));
     for (var command : List.of("ppo", "learner")) {
       var changed =
           run(
@@ -244,7 +245,7 @@ class StreamCliTest {
                   + " -> "
                   + run.samplingTemperature() / 2
                   + "): resume with the run's own values, or start a new run in another --out");
-      assertThat(out.resolve("config.json")).as("refused before writing").doesNotExist();
+      assertThat(out.resolve("config.json")).as("refused before writing").hasContent(savedConfig);
     }
   }
 
@@ -441,6 +442,7 @@ class StreamCliTest {
     var stream = JsonNodeFactory.instance.objectNode();
     stream.putObject(PpoLoop.SOURCE_STATE);
     var live = checkpoint(dir.resolve("ppo-live"), "ppo", stream); // at update 1
+    var savedConfig = Files.readString(live.resolve("config.json"));
     java.util.function.Function<List<String>, CliRun> resume =
         settings -> {
           var args =
@@ -468,7 +470,7 @@ class StreamCliTest {
                 + " holds a live run stopped at update 1 of 50, and a live run cannot be continued"
                 + " (its reward trainer starts only once): start a new one with another --out and"
                 + " --rm-out");
-    assertThat(live.resolve("config.json")).as("nothing written").doesNotExist();
+    assertThat(live.resolve("config.json")).as("nothing written").hasContent(savedConfig);
 
     // a new live run whose --rm-out another reward trainer writes
     var busy = dir.resolve("rm-busy");
@@ -541,6 +543,8 @@ class StreamCliTest {
     new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, extra)
         .write(dir.resolve("step-000001"));
     Json.writeAtomically(new Checkpoint.Latest(1, "step-000001"), dir.resolve(Checkpoint.LATEST));
+    // as a run leaves it: the settings it began with beside its checkpoint
+    if (stage.equals("ppo")) ConfigLoader.save(PpoConfig.defaults(), dir);
     return dir;
   }
 }
