@@ -374,9 +374,9 @@ public final class LoopProcesses implements AutoCloseable {
 
   /**
    * One supervision round: a process that exited by itself with a non-zero code is restarted and
-   * counted, except with code 2 (a usage mistake), which fails the scenario; a learner that exited
-   * 0 finished. A process nothing restarts (the broker, a learner started without restarts) that
-   * exited by itself fails the scenario at once.
+   * counted, except with code 2 (a usage mistake) while the broker is up, which fails the scenario;
+   * a learner that exited 0 finished. A process nothing restarts (the broker, a learner started
+   * without restarts) that exited by itself fails the scenario at once.
    */
   void supervise() {
     requireBroker();
@@ -386,8 +386,9 @@ public final class LoopProcesses implements AutoCloseable {
       int code = p.exitCode().orElse(0);
       if (code == 0 && role.learner) continue; // finished
       if (!role.restartOnFailure) throw exited(p, "by itself, and nothing restarts it");
-      // exit 2 is a usage mistake (README): a restart would repeat it
-      if (code == 2)
+      // exit 2 is a usage mistake (README), which a restart would repeat; but while chaos holds
+      // the broker down, a check that found no broker exits 2 as well, and a restart mends that
+      if (code == 2 && broker != null && broker.alive())
         throw new ScenarioFailure(
             role.name
                 + " exited with code 2, a mistake in its flags or inputs that a restart would"

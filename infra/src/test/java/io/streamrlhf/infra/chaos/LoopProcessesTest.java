@@ -98,6 +98,28 @@ class LoopProcessesTest {
     }
   }
 
+  /**
+   * While chaos holds the broker down, an exit 2 may be a broker check that found none: restarted
+   * as any failure is (here it repeats, so the wait ends as a crash loop, not at the first exit).
+   */
+  @Test
+  void anExit2WhileTheBrokerIsDownIsRestartedLikeAnyFailure() throws Exception {
+    var settings = withModels(dir.resolve("no-sft"), dir.resolve("no-rm"));
+    try (var processes = processes(settings)) {
+      processes.startBroker();
+      processes.stopBroker();
+      processes.startLearner("learner", dir.resolve("out"), false, true, Map.of());
+
+      var failure =
+          catchThrowableOfType(
+              () -> processes.awaitUpdate("learner", 4, LONG), ScenarioFailure.class);
+
+      assertThat(failure).as(log.toString()).isNotNull();
+      assertThat(failure.getMessage()).as(log.toString()).startsWith("learner crash-looped");
+      assertThat(log.toString()).contains("restarting it");
+    }
+  }
+
   private static ChaosSettings withModels(Path sft, Path rm) {
     var defaults = ChaosSettings.defaults();
     return new ChaosSettings(
