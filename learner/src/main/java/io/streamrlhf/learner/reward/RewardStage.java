@@ -382,9 +382,10 @@ public final class RewardStage {
 
   /**
    * A share or its error to three places; "n/a" where nothing measured it (every pair of a family
-   * tied under the oracle, one held-out prompt's standard error).
+   * tied under the oracle, one held-out prompt's standard error, a live trainer before its first
+   * pair).
    */
-  static String figure(double x) {
+  public static String figure(double x) {
     return Double.isNaN(x) ? "n/a" : String.format(java.util.Locale.ROOT, "%.3f", x);
   }
 

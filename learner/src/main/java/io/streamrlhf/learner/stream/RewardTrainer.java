@@ -6,6 +6,7 @@ import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.reward.HeldOutComparisons;
 import io.streamrlhf.learner.reward.OnlineRewardTraining;
 import io.streamrlhf.learner.reward.RankedComparison;
+import io.streamrlhf.learner.reward.RewardStage;
 import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.model.WeightSnapshot;
 import io.streamrlhf.model.checkpoint.Checkpoint;
@@ -678,18 +679,13 @@ public final class RewardTrainer {
         name,
         version.version(),
         training.seen(),
-        share(figures.accuracy()),
+        RewardStage.figure(figures.accuracy()),
         figures.pairs(),
-        share(figures.labelerAgreement()),
+        RewardStage.figure(figures.labelerAgreement()),
         figures.agreementPairs(),
-        share(figures.oracleAccuracy()),
-        share(figures.accuracyVsOracle()));
+        RewardStage.figure(figures.oracleAccuracy()),
+        RewardStage.figure(figures.accuracyVsOracle()));
     out.flush();
-  }
-
-  /** A share to three places, or "n/a" while no pair measures it (NaN). */
-  private static String share(double x) {
-    return Double.isNaN(x) ? "n/a" : String.format(Locale.ROOT, "%.3f", x);
   }
 
   private WeightSnapshot checkpoint() {
