@@ -138,11 +138,7 @@ public final class WeightStore {
   }
 
   private void prune(WeightModel model) throws IOException {
-    var objects = new ArrayList<Path>();
-    try (Stream<Path> files = Files.list(root.resolve(modelDir(model)))) {
-      files.filter(p -> version(p).isPresent()).forEach(objects::add);
-    }
-    objects.sort(Comparator.comparingLong((Path p) -> version(p).orElseThrow()).reversed());
+    var objects = newestFirst(root.resolve(modelDir(model)));
     for (var old : objects.subList(Math.min(KEPT, objects.size()), objects.size())) {
       Files.deleteIfExists(old);
     }
@@ -155,11 +151,24 @@ public final class WeightStore {
   public OptionalLong newestVersion(WeightModel model) {
     var dir = root.resolve(modelDir(model));
     if (!Files.isDirectory(dir)) return OptionalLong.empty();
-    try (Stream<Path> files = Files.list(dir)) {
-      return files.map(this::version).flatMap(Optional::stream).mapToLong(Long::longValue).max();
+    try {
+      var objects = newestFirst(dir);
+      return objects.isEmpty()
+          ? OptionalLong.empty()
+          : OptionalLong.of(version(objects.get(0)).orElseThrow());
     } catch (IOException | UncheckedIOException e) {
       return OptionalLong.empty();
     }
+  }
+
+  /** The store's objects in {@code dir} (files named like ours), newest version first. */
+  private List<Path> newestFirst(Path dir) throws IOException {
+    var objects = new ArrayList<Path>();
+    try (Stream<Path> files = Files.list(dir)) {
+      files.filter(p -> version(p).isPresent()).forEach(objects::add);
+    }
+    objects.sort(Comparator.comparingLong((Path p) -> version(p).orElseThrow()).reversed());
+    return objects;
   }
 
   private Optional<Long> version(Path object) {
