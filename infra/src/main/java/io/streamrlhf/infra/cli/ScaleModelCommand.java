@@ -212,7 +212,17 @@ public final class ScaleModelCommand implements Callable<Integer> {
         throw new UserError("--validate-from: no directory " + validateFrom);
       if (validateFrom != null) {
         requireSavedRuns(validateFrom);
-        int saved = ScaleValidation.savedUpdates(validateFrom);
+        int saved;
+        try {
+          saved = ScaleValidation.savedUpdates(validateFrom);
+        } catch (IOException e) {
+          throw new UserError(
+              String.format(
+                  "--validate-from %s: %s is not the stream statistics a learner writes (%s)",
+                  validateFrom,
+                  ScaleValidation.savedRunDirectories().get(0) + "/learner/stream-stats.json",
+                  e.getMessage().lines().findFirst().orElse("")));
+        }
         if (saved < 2)
           throw new UserError(
               String.format(

@@ -5,7 +5,6 @@ import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.model.GptConfig;
-import io.streamrlhf.model.checkpoint.Json;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -229,9 +228,8 @@ public final class ScaleValidation {
 
   /** The updates of the runs saved in {@code dir} (whose files {@link #missingSavedRuns} found). */
   public static int savedUpdates(Path dir) throws IOException {
-    var stats = dir.resolve(SETUPS.get(0).directory()).resolve("learner").resolve(StreamStats.FILE);
-    return (int) Json.MAPPER.readTree(stats.toFile()).path("rollouts_applied").asLong()
-        / rolloutsPerBatch();
+    var learner = dir.resolve(SETUPS.get(0).directory()).resolve("learner");
+    return (int) (StreamStats.Summary.read(learner).rolloutsApplied() / rolloutsPerBatch());
   }
 
   /**

@@ -2,6 +2,7 @@ package io.streamrlhf.infra.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.learner.stream.StreamStats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -288,9 +289,19 @@ class ScaleModelCliTest {
         List.of(
             "1-actor", "2-actors", "3-actors", "1-actor-sync", "2-actors-sync", "3-actors-sync"))
       saveRun(saved.resolve(run));
+    var notStats = CliRun.run("scale-model", "--validate-from", saved.toString());
+    assertThat(notStats.exitCode()).isEqualTo(2);
+    assertThat(notStats.err().strip())
+        .startsWith(
+            "rlhf scale-model: --validate-from "
+                + saved
+                + ": 1-actor/learner/stream-stats.json is not the stream statistics a learner"
+                + " writes (")
+        .doesNotContain("\tat ");
+
     // 3 updates of 8 prompts x 2 responses
-    Files.writeString(
-        saved.resolve("1-actor/learner/stream-stats.json"), "{\"rollouts_applied\": 48}");
+    new StreamStats.Summary(48, 0, 0, 0, 0, 0, 0, 0, 0, 1, null, null, null, 0, 0, 0, 0, null, null)
+        .write(saved.resolve("1-actor/learner"));
 
     var from = CliRun.run("scale-model", "--validate-from", saved.toString());
     assertThat(from.exitCode()).isEqualTo(2);
