@@ -62,7 +62,16 @@ abstract class LoopScenario implements Scenario {
               jvmFlags(chaos.settings()));
       inject(run);
     } catch (ScenarioFailure e) {
-      figures.fail(e.getMessage());
+      // a wait that had only the bound's last seconds says "within 0 s": name the bound that ended
+      // it
+      boolean boundRanOut = run != null && run.remaining().isZero();
+      figures.fail(
+          boundRanOut
+              ? e.getMessage()
+                  + " (the scenario's time bound, "
+                  + chaos.settings().bound().toSeconds()
+                  + " s, ran out: see --bound)"
+              : e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       figures.fail("interrupted");

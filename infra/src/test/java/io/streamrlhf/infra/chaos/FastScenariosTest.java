@@ -67,6 +67,20 @@ class FastScenariosTest {
     assertThat(figures.weightsEqual()).isTrue();
   }
 
+  /**
+   * A scenario cut short by its time bound fails, and says the bound ended it: the wait that had
+   * only the bound's last moments says "within 0 s", which alone reads as a bug of chaos.
+   */
+  @Test
+  void aScenarioWhoseBoundRunsOutNamesTheBound() {
+    var figures = new ActorKill().run(ChaosFixture.chaos(s -> s.withBound(Duration.ofSeconds(1))));
+    var table = ChaosFixture.table(figures);
+    assertThat(figures.passed()).as(table).isFalse();
+    assertThat(figures.failures())
+        .as(table)
+        .anyMatch(f -> f.endsWith("(the scenario's time bound, 1 s, ran out: see --bound)"));
+  }
+
   /** Passed, and with it every prompt trained on exactly once and nothing applied twice. */
   private static void assertPassed(Figures figures) {
     var table = ChaosFixture.table(figures);
