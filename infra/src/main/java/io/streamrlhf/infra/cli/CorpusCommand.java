@@ -44,6 +44,7 @@ final class CorpusCommand implements Runnable {
   @Option(
       names = "--out",
       required = true,
+      converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.txt",
       description = "Where to write the corpus.")
   Path out;

@@ -41,6 +41,7 @@ final class DemosCommand implements Runnable {
   @Option(
       names = "--out",
       required = true,
+      converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
       description = "Where to write the demonstrations.")
   Path out;

@@ -23,6 +23,7 @@ final class EvalSetCommand implements Runnable {
   @Option(
       names = "--out",
       required = true,
+      converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
       description = "Where to write the eval set.")
   Path out;

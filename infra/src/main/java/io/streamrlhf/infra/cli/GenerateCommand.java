@@ -54,6 +54,7 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(
       names = "--out",
       required = true,
+      converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
       description = "Where to write the responses.")
   Path out;

@@ -45,6 +45,7 @@ final class GradeCommand implements Callable<Integer> {
   @Option(
       names = "--out",
       required = true,
+      converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
       description = "Where to write the graded lines.")
   Path out;

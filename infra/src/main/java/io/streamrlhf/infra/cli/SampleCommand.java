@@ -42,6 +42,7 @@ final class SampleCommand implements Runnable {
   @Option(
       names = "--out",
       required = true,
+      converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
       description = "Where to write the prompts.")
   Path out;

@@ -32,6 +32,20 @@ final class TaskFiles {
   private TaskFiles() {}
 
   /**
+   * An {@code --out FILE.jsonl}: a value ending in '/' names a directory, which {@link Path} would
+   * quietly turn into a file of that name.
+   */
+  static final class FileOption implements CommandLine.ITypeConverter<Path> {
+    @Override
+    public Path convert(String value) {
+      if (value.endsWith("/"))
+        throw new CommandLine.TypeConversionException(
+            "'" + value + "' ends with '/', a directory: give a file");
+      return Path.of(value);
+    }
+  }
+
+  /**
    * An output being written beside its destination: {@link #commit} moves it into place; closing
    * without a commit (the command failed) deletes it and leaves {@code out} as it was, and so does
    * a run stopped by a signal, at the JVM's exit. A device or pipe is written in place. A write

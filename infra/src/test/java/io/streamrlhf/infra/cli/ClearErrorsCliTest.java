@@ -120,6 +120,33 @@ class ClearErrorsCliTest {
     }
   }
 
+  /** A trailing '/' says a directory; a file of that name would surprise whoever typed it. */
+  @Test
+  void aFileOutputGivenAsADirectoryIsRefusedAndNothingIsWritten(@TempDir Path dir) {
+    var out = dir.resolve("prompts") + "/";
+    for (var args :
+        List.of(
+            List.of("tasks", "sample", "--n", "3"),
+            List.of("tasks", "demos", "--n", "3"),
+            List.of("tasks", "eval-set"),
+            List.of("tasks", "corpus", "--docs", "3"),
+            List.of("grade", "--in", "in.jsonl"))) {
+      var argv = new java.util.ArrayList<>(args);
+      argv.addAll(List.of("--out", out));
+      var run = run(argv.toArray(String[]::new));
+      assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
+      assertThat(run.err().lines().findFirst().orElseThrow())
+          .isEqualTo(
+              "rlhf "
+                  + String.join(
+                      " ", args.get(0).equals("grade") ? args.subList(0, 1) : args.subList(0, 2))
+                  + ": Invalid value for option '--out': '"
+                  + out
+                  + "' ends with '/', a directory: give a file");
+      assertThat(dir.resolve("prompts")).doesNotExist();
+    }
+  }
+
   @Test
   void aFileWhereADirectoryOrAHeapSizeBelongsIsNamedBeforeAnyWork(@TempDir Path dir)
       throws IOException {
