@@ -10,11 +10,14 @@ import java.util.HashMap;
  * StandardWebhooks}) turned into what they mean for the gateway.
  *
  * <ul>
- *   <li>{@code response.created} with status {@code submitted}: a ranking. The record is a label
- *       request ({@code external_id} = the requestId, or {@code metadata.requestId}); the dataset's
- *       ranking question has one option per answer whose value is the answer's index in the request
- *       ("0", "1", ...), and Argilla's ranks (1 best, equal ranks are ties) become the
- *       comparison's. The response id is the idempotency key, the user's name the labeler.
+ *   <li>{@code response.created} or {@code response.updated} with status {@code submitted}: a
+ *       ranking (a response saved as a draft first arrives as an update when it is submitted). The
+ *       record is a label request ({@code external_id} = the requestId, or {@code
+ *       metadata.requestId}); the dataset's ranking question has one option per answer whose value
+ *       is the answer's index in the request ("0", "1", ...), and Argilla's ranks (1 best, equal
+ *       ranks are ties) become the comparison's. The response id is the idempotency key, the user's
+ *       name the labeler. An update that changes a ranking already counted is acknowledged and left
+ *       alone: the first is on {@code rlhf.comparisons}.
  *   <li>{@code record.completed}: the record has all the responses its dataset asks for; the
  *       request stops waiting. It carries no responses (Argilla sends those as response events).
  *   <li>anything else: acknowledged and ignored.
@@ -22,6 +25,7 @@ import java.util.HashMap;
  */
 final class ArgillaWebhook {
   static final String RESPONSE_CREATED = "response.created";
+  static final String RESPONSE_UPDATED = "response.updated";
   static final String RECORD_COMPLETED = "record.completed";
 
   private ArgillaWebhook() {}
@@ -30,13 +34,14 @@ final class ArgillaWebhook {
     var type = PayloadFields.text(payload, "type", "type");
     var data = PayloadFields.object(payload, "data", "data");
     return switch (type) {
-      case RESPONSE_CREATED -> response(data);
+      case RESPONSE_CREATED -> response(data, false);
+      case RESPONSE_UPDATED -> response(data, true);
       case RECORD_COMPLETED -> new ToolEvent.Completed(requestId(data, "data"));
       default -> new ToolEvent.Ignored(type + " carries no ranking");
     };
   }
 
-  private static ToolEvent response(JsonObject data) {
+  private static ToolEvent response(JsonObject data, boolean revision) {
     var status = PayloadFields.text(data, "status", "data.status");
     if (!"submitted".equals(status))
       return new ToolEvent.Ignored("a " + status + " response is not a ranking until submitted");
@@ -79,7 +84,8 @@ final class ArgillaWebhook {
             : PayloadFields.id(user.getValue("id"), "data.user.id");
     var key = PayloadFields.id(data.getValue("id"), "data.id");
     return new ToolEvent.Ranked(
-        new Submission(requestId, ranks, Submission.ARGILLA + "/" + name, Submission.ARGILLA, key));
+        new Submission(requestId, ranks, Submission.ARGILLA + "/" + name, Submission.ARGILLA, key),
+        revision);
   }
 
   /** The one value of the response that is a ranking: a list of {value, rank} items. */

@@ -585,7 +585,7 @@ public final class FeedbackGateway extends VerticleBase {
                   json.getValue("labelerId") instanceof String s ? s : null,
                   Submission.HUMAN,
                   headerKey != null ? headerKey : (String) bodyKey);
-          submit(submission).onSuccess(r -> reply(ctx, r)).onFailure(ctx::fail);
+          submit(submission, false).onSuccess(r -> reply(ctx, r)).onFailure(ctx::fail);
         });
   }
 
@@ -616,7 +616,9 @@ public final class FeedbackGateway extends VerticleBase {
 
   private void apply(RoutingContext ctx, ToolEvent event) {
     if (event instanceof ToolEvent.Ranked ranked) {
-      submit(ranked.submission()).onSuccess(r -> reply(ctx, r)).onFailure(ctx::fail);
+      submit(ranked.submission(), ranked.revision())
+          .onSuccess(r -> reply(ctx, r))
+          .onFailure(ctx::fail);
     } else if (event instanceof ToolEvent.Completed completed) {
       book.complete(completed.requestId());
       reply(ctx, new Reply(200, new JsonObject().put("completed", completed.requestId())));
@@ -631,7 +633,7 @@ public final class FeedbackGateway extends VerticleBase {
    * Checks a submission against the request it answers and writes its comparison, or answers a
    * retry with the first reply. The future fails only with a {@link Rejection}.
    */
-  private Future<Reply> submit(Submission s) {
+  private Future<Reply> submit(Submission s, boolean revision) {
     var request = book.request(s.requestId()).orElseThrow(() -> unknownRequest(s.requestId()));
     var ranks = Ranks.check(s.ranks(), request.getResponses().size());
     var key = s.scopedKey();
@@ -639,6 +641,12 @@ public final class FeedbackGateway extends VerticleBase {
       var inFlight = inFlightByKey.get(key);
       if (inFlight != null) {
         // sent again while the first is on its way: the same submission gets its reply
+        if (revision
+            && inFlight.requestId().equals(s.requestId())
+            && !inFlight.ranks().equals(ranks))
+          return inFlight
+              .reply()
+              .map(first -> revisionIgnored(first.body().getString("comparisonId")));
         if (!inFlight.requestId().equals(s.requestId()) || !inFlight.ranks().equals(ranks))
           throw keyUsedForAnother(s);
         return inFlight.reply();
@@ -646,6 +654,8 @@ public final class FeedbackGateway extends VerticleBase {
       var earlier = book.byKey(key);
       if (earlier.isPresent()) {
         var c = earlier.get();
+        if (revision && c.getRequestId().equals(s.requestId()) && !c.getRanks().equals(ranks))
+          return Future.succeededFuture(revisionIgnored(c.getComparisonId()));
         if (!c.getRequestId().equals(s.requestId()) || !c.getRanks().equals(ranks))
           throw keyUsedForAnother(s);
         return Future.succeededFuture(created(c));
@@ -698,6 +708,18 @@ public final class FeedbackGateway extends VerticleBase {
                 });
     if (key != null) inFlightByKey.put(key, new InFlight(s.requestId(), ranks, written));
     return written;
+  }
+
+  /** A tool's revision of a ranking already counted: acknowledged, and the first one stands. */
+  private static Reply revisionIgnored(String countedId) {
+    return new Reply(
+        200,
+        new JsonObject()
+            .put(
+                "ignored",
+                "a revised ranking of a response already counted as comparison "
+                    + countedId
+                    + ": the first ranking stands"));
   }
 
   private static Rejection keyUsedForAnother(Submission s) {

@@ -2,8 +2,18 @@ package io.streamrlhf.actors.gateway;
 
 /** What a labeling tool's webhook delivery means for the gateway. */
 sealed interface ToolEvent {
-  /** A ranking: it becomes a comparison. */
-  record Ranked(Submission submission) implements ToolEvent {}
+  /**
+   * A ranking: it becomes a comparison.
+   *
+   * @param revision a tool's later version of a response it may have delivered before (Argilla's
+   *     {@code response.updated}): the first version counted stands, and a different later one is
+   *     acknowledged and left alone rather than refused (the tool would only retry it)
+   */
+  record Ranked(Submission submission, boolean revision) implements ToolEvent {
+    Ranked(Submission submission) {
+      this(submission, false);
+    }
+  }
 
   /** The tool needs no more answers for this request. */
   record Completed(String requestId) implements ToolEvent {}

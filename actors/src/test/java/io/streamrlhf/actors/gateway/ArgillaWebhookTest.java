@@ -54,6 +54,22 @@ class ArgillaWebhookTest {
     assertThat(s.idempotencyKey()).isEqualTo("7164a58e-3611-4b0a-98cc-9184bc92dc5a");
   }
 
+  /** A draft submitted later arrives as response.updated: a ranking, marked as a revision. */
+  @Test
+  void aSubmittedUpdateIsARankingMarkedAsARevision() {
+    var created =
+        (ToolEvent.Ranked) ArgillaWebhook.read(responseCreated("submitted", ranking(1, 2)));
+    assertThat(created.revision()).isFalse();
+    var update = responseCreated("submitted", ranking(2, 1)).put("type", "response.updated");
+    var updated = (ToolEvent.Ranked) ArgillaWebhook.read(update);
+    assertThat(updated.revision()).isTrue();
+    assertThat(updated.submission().ranks()).isEqualTo(List.of(1, 0));
+    assertThat(updated.submission().idempotencyKey())
+        .isEqualTo(created.submission().idempotencyKey());
+    var draftUpdate = responseCreated("draft", ranking(2, 1)).put("type", "response.updated");
+    assertThat(ArgillaWebhook.read(draftUpdate)).isInstanceOf(ToolEvent.Ignored.class);
+  }
+
   @Test
   void draftsAndOtherEventsAreIgnoredAndRecordCompletedRetiresTheRequest() {
     assertThat(ArgillaWebhook.read(responseCreated("draft", ranking(1, 2))))

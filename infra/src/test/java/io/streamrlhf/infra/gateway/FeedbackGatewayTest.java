@@ -640,6 +640,82 @@ class FeedbackGatewayTest {
     assertThat(client.comparisonsFor(second)).isEmpty();
   }
 
+  /**
+   * A response saved as a draft is submitted as Argilla's response.updated: that submission is the
+   * ranking. A later edit of it is acknowledged (Argilla would retry a refusal) and the first
+   * stands.
+   */
+  @Test
+  void anArgillaDraftSubmittedLaterIsCountedOnceAndAnEditIsLeftAlone() throws Exception {
+    var id = published("cba", "abc", "bca");
+    var responseId = "0b6e1f7a-draft-then-submit";
+    var draft =
+        postArgilla(
+            "msg_d1", argillaResponse("response.created", "draft", responseId, id, 2, 1, 3));
+    assertThat(draft.status()).as(draft.body()).isEqualTo(200);
+    assertThat(draft.json().getString("ignored")).contains("draft");
+
+    var submitted =
+        postArgilla(
+            "msg_d2", argillaResponse("response.updated", "submitted", responseId, id, 2, 1, 3));
+    assertThat(submitted.status()).as(submitted.body()).isEqualTo(201);
+    var written = client.comparisonsFor(id);
+    assertThat(written).hasSize(1);
+    assertThat(written.get(0).getRanks()).containsExactly(1, 0, 2);
+    assertThat(written.get(0).getLabelerId()).isEqualTo("argilla/erin");
+
+    var edited =
+        postArgilla(
+            "msg_d3", argillaResponse("response.updated", "submitted", responseId, id, 1, 2, 3));
+    assertThat(edited.status()).as(edited.body()).isEqualTo(200);
+    assertThat(edited.json().getString("ignored"))
+        .contains(written.get(0).getComparisonId())
+        .endsWith("the first ranking stands");
+    var again =
+        postArgilla(
+            "msg_d4", argillaResponse("response.updated", "submitted", responseId, id, 2, 1, 3));
+    assertThat(again.status()).as(again.body()).isEqualTo(201);
+    assertThat(client.comparisonsFor(id)).hasSize(1);
+  }
+
+  private static String argillaResponse(
+      String type, String status, String responseId, String requestId, int... argillaRanks) {
+    var ranking = new JsonArray();
+    for (int i = 0; i < argillaRanks.length; i++)
+      ranking.add(new JsonObject().put("value", Integer.toString(i)).put("rank", argillaRanks[i]));
+    return new JsonObject()
+        .put("type", type)
+        .put("version", 1)
+        .put("timestamp", "2024-09-26T14:05:30.182364Z")
+        .put(
+            "data",
+            new JsonObject()
+                .put("id", responseId)
+                .put(
+                    "values",
+                    new JsonObject().put("ranking", new JsonObject().put("value", ranking)))
+                .put("status", status)
+                .put(
+                    "record",
+                    new JsonObject().put("id", "rec-" + requestId).put("external_id", requestId))
+                .put("user", new JsonObject().put("id", "u-erin").put("username", "erin")))
+        .encode();
+  }
+
+  private GatewayClient.Reply postArgilla(String messageId, String body) throws Exception {
+    long now = Instant.now().getEpochSecond();
+    return client.post(
+        "/webhooks/argilla",
+        null,
+        body,
+        "webhook-id",
+        messageId,
+        "webhook-timestamp",
+        Long.toString(now),
+        "webhook-signature",
+        sign(messageId, now, body, ARGILLA_KEY));
+  }
+
   /** Standard Webhooks' signature, computed here independently of the gateway's code. */
   private static String sign(String id, long timestamp, String body, byte[] key) throws Exception {
     var mac = Mac.getInstance("HmacSHA256");
