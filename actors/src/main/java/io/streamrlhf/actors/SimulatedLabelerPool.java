@@ -138,18 +138,12 @@ public final class SimulatedLabelerPool {
     return distinct.stream().mapToDouble(Double::doubleValue).toArray();
   }
 
-  /** ranks[i] = position of answer i in the labeler's order (0 best); identical answers tie. */
+  /**
+   * ranks[i] = position of answer i in the labeler's order (0 best); identical answers tie at their
+   * first copy's rank ({@link Labeler#tieCopies}).
+   */
   static List<Integer> ranks(int[] bestFirst, List<String> responses) {
-    var ranks = new int[bestFirst.length];
-    for (int position = 0; position < bestFirst.length; position++) {
-      ranks[bestFirst[position]] = position;
-    }
-    for (int i = 0; i < ranks.length; i++) {
-      for (int j = 0; j < ranks.length; j++) {
-        if (responses.get(i).equals(responses.get(j))) ranks[i] = Math.min(ranks[i], ranks[j]);
-      }
-    }
-    return Arrays.stream(ranks).boxed().toList();
+    return Arrays.stream(Labeler.ranks(bestFirst, responses, String::equals)).boxed().toList();
   }
 
   private double unit(String key) {

@@ -2,6 +2,7 @@ package io.streamrlhf.tasks;
 
 import java.util.Comparator;
 import java.util.List;
+import java.util.function.BiPredicate;
 
 /**
  * A simulated labeler (TASKS.md "Simulated labelers"): ranks K responses to one prompt by the
@@ -61,6 +62,41 @@ public final class Labeler {
   @Override
   public String toString() {
     return "Labeler[id=" + id + ", beta=" + beta + "]";
+  }
+
+  /**
+   * Ranks (0 best) of K responses from an ordering of them, best first (as {@link #rank} returns),
+   * with copies tied: see {@link #tieCopies}.
+   */
+  public static <T> int[] ranks(
+      int[] bestFirst, List<T> responses, BiPredicate<? super T, ? super T> same) {
+    return tieCopies(positions(bestFirst), responses, same);
+  }
+
+  /**
+   * {@code ranks} with every copy of a response given the rank of its first copy in the list, so
+   * that copies tie (a tie carries no preference and the loss skips it). Two copies of one response
+   * are one answer ranked twice under independent noise: whichever came first is noise. The first
+   * copy by position, which the noise does not choose, keeps an unbiased draw; the best rank of the
+   * copies would hand a response the policy repeats the best of its draws (x, x and y of equal
+   * score: x ahead of y in 2/3 of the pairs instead of 1/2), and the reward model would learn to
+   * prefer what is sampled often.
+   */
+  public static <T> int[] tieCopies(
+      int[] ranks, List<T> responses, BiPredicate<? super T, ? super T> same) {
+    if (ranks.length != responses.size())
+      throw new IllegalArgumentException(
+          ranks.length + " ranks for " + responses.size() + " responses");
+    var tied = ranks.clone();
+    for (int i = 0; i < tied.length; i++) {
+      for (int first = 0; first < i; first++) {
+        if (same.test(responses.get(first), responses.get(i))) {
+          tied[i] = ranks[first];
+          break;
+        }
+      }
+    }
+    return tied;
   }
 
   static int[] positions(int[] ranking) {

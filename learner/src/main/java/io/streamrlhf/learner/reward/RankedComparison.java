@@ -2,6 +2,7 @@ package io.streamrlhf.learner.reward;
 
 import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.tasks.Completion;
+import io.streamrlhf.tasks.Labeler;
 import io.streamrlhf.tasks.Oracle;
 import io.streamrlhf.tasks.Task;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +27,7 @@ import java.util.Optional;
  * @param prompt the prompt text, {@code "{instruction}\n"}
  * @param responses the K response texts
  * @param ranks {@code ranks[k]} of {@code responses[k]}, 0 best, equal a tie; identical responses
- *     tied ({@link RankedSet#ranksOf})
+ *     tied at the first copy's rank ({@link Labeler#tieCopies})
  * @param sftLogLikelihoods log π_SFT(y|x) of every response, filled in when the trainer takes the
  *     comparison in (the SFT model is frozen, so it never changes); null before
  */
@@ -75,12 +76,9 @@ public record RankedComparison(
       }
     }
     if (ranks.stream().anyMatch(r -> r < 0)) return Checked.unusable("a negative rank");
-    var tied = ranks.stream().mapToInt(Integer::intValue).toArray();
-    for (int i = 0; i < tied.length; i++) {
-      for (int j = 0; j < tied.length; j++) {
-        if (responses.get(i).equals(responses.get(j))) tied[i] = Math.min(tied[i], tied[j]);
-      }
-    }
+    var tied =
+        Labeler.tieCopies(
+            ranks.stream().mapToInt(Integer::intValue).toArray(), responses, String::equals);
     if (BradleyTerry.pairs(new int[][] {tied}).isEmpty()) {
       return Checked.unusable("every pair tied: no preference to learn");
     }

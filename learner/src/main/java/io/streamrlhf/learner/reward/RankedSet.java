@@ -1,5 +1,6 @@
 package io.streamrlhf.learner.reward;
 
+import io.streamrlhf.tasks.Labeler;
 import java.util.Arrays;
 import java.util.List;
 
@@ -27,21 +28,10 @@ public record RankedSet(int[] prompt, List<int[]> responses, int[] ranks) {
   }
 
   /**
-   * Ranks from a labeler's ordering (indices best first, as {@code tasks.Labeler#rank} returns):
-   * rank = position in the ordering, except that identical responses share the best position any of
-   * them got. Two copies of one response carry no preference — whichever a noisy labeler put first
-   * is noise — so they become a tie, which the loss skips.
+   * Ranks from a labeler's ordering (indices best first, as {@code tasks.Labeler#rank} returns),
+   * identical responses tied at their first copy's rank ({@link Labeler#tieCopies}).
    */
   public static int[] ranksOf(int[] bestFirst, List<int[]> responses) {
-    var ranks = new int[bestFirst.length];
-    for (int position = 0; position < bestFirst.length; position++)
-      ranks[bestFirst[position]] = position;
-    for (int i = 0; i < ranks.length; i++) {
-      for (int j = 0; j < ranks.length; j++) {
-        if (Arrays.equals(responses.get(i), responses.get(j)))
-          ranks[i] = Math.min(ranks[i], ranks[j]);
-      }
-    }
-    return ranks;
+    return Labeler.ranks(bestFirst, responses, Arrays::equals);
   }
 }

@@ -85,6 +85,9 @@ class RewardScoringTest {
     var ranks = RankedSet.ranksOf(new int[] {2, 0, 1, 3}, List.of(a, b, new int[] {4}, a.clone()));
     assertThat(ranks).containsExactly(1, 2, 0, 1);
     assertThat(BradleyTerry.pairs(new int[][] {ranks})).hasSize(BradleyTerry.pairCount(4) - 1);
+    // the later copy ranked best: both copies keep the first copy's rank, not the best one
+    var later = RankedSet.ranksOf(new int[] {3, 1, 2, 0}, List.of(a, b, new int[] {4}, a.clone()));
+    assertThat(later).containsExactly(3, 1, 2, 3);
   }
 
   @Test
