@@ -37,15 +37,15 @@ final class ConfigOptions {
   List<String> overrides = new ArrayList<>();
 
   /**
-   * The effective config: {@code defaults}, then --preset, then --config (or {@code savedFile} when
-   * --config is absent; may be null), then --set, then {@code flagOverrides} (what other flags
-   * stand for).
+   * The effective config: {@code defaults}, then {@code savedFile} (a resumed run's config.json;
+   * null for a fresh run), then --preset, then --config, then --set, then {@code flagOverrides}
+   * (what other flags stand for).
    */
   <T extends StageConfig> T load(T defaults, Path savedFile, List<String> flagOverrides) {
     var all = new ArrayList<>(overrides);
     all.addAll(flagOverrides);
     try {
-      return ConfigLoader.load(defaults, preset, file != null ? file : savedFile, all);
+      return ConfigLoader.load(defaults, savedFile, preset, file, all);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage(), e);
     }

@@ -47,7 +47,8 @@ final class StageOptions {
   @Option(
       names = "--resume",
       description =
-          "Continue the run checkpointed in --out (its config.json is the base unless --config is given).")
+          "Continue the run checkpointed in --out: its config.json is the base, which --preset,"
+              + " --config and --set change (not in what defines its model or data).")
   boolean resume;
 
   @Option(

@@ -445,6 +445,36 @@ class StagesCliTest {
     assertThat(Files.readString(base.resolve("config.json"))).isEqualTo(config);
   }
 
+  /**
+   * A resume layers the command line over the run's own config.json: a partial --config keeps the
+   * run's other settings (it used to replace the base, and they fell back to the defaults), and a
+   * --preset that would change the model is refused (it used to be outranked, unseen).
+   */
+  @Test
+  void aResumeChangesTheRunsOwnSettingsWithWhatTheCommandLineGives() throws Exception {
+    var out = dir.resolve("layered");
+    var first = run(tinyPretrain(out));
+    assertThat(first.exitCode()).as(first.err()).isZero();
+    var longer = Files.writeString(dir.resolve("longer.yaml"), "steps: 3\n");
+
+    var resumed =
+        run("pretrain", "--out", out.toString(), "--resume", "--config", longer.toString());
+    assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+    assertThat(resumed.out()).contains("resuming at step 2 of 3").contains("pretrain step 3/3");
+    var config = Files.readString(out.resolve("config.json"));
+    assertThat(config)
+        .contains("\"steps\" : 3")
+        .contains("\"warmup_steps\" : 1")
+        .contains("\"tokens_per_sequence\" : 16");
+
+    var preset = run("pretrain", "--out", out.toString(), "--resume", "--preset", "full");
+    assertThat(preset.exitCode()).isEqualTo(2);
+    assertThat(preset.err().strip())
+        .startsWith("rlhf pretrain: --resume: " + out + " was trained with other settings")
+        .contains("shape tiny -> small");
+    assertThat(Files.readString(out.resolve("config.json"))).isEqualTo(config);
+  }
+
   /** Samples all alike (a temperature near 0) leave nothing to rank: the settings' fault. */
   @Test
   void identicalSamplesAreTheSettingsMistakeNotAnInternalError() {

@@ -62,9 +62,20 @@ public final class ConfigLoader {
    */
   public static <T extends StageConfig> T load(
       T defaults, String preset, Path file, List<String> overrides) {
+    return load(defaults, null, preset, file, overrides);
+  }
+
+  /**
+   * The same over a resumed run's saved config.json ({@code resumed}, null for a fresh run): the
+   * saved settings first, so that what the command line gives explicitly (the preset too) changes
+   * them rather than being outranked by them.
+   */
+  public static <T extends StageConfig> T load(
+      T defaults, Path resumed, String preset, Path file, List<String> overrides) {
     var tree = (ObjectNode) Json.MAPPER.valueToTree(defaults);
     // values are checked against the default's type, not an earlier override's (0 then 0.5 is fine)
     var keys = new Keys(tree.deepCopy());
+    if (resumed != null) apply(tree, keys, "", readFile(resumed), "in " + resumed);
     if (preset != null)
       apply(tree, keys, "", Presets.section(preset, defaults.stageName()), "in preset " + preset);
     if (file != null) apply(tree, keys, "", readFile(file), "in " + file);
