@@ -560,8 +560,22 @@ class StagesCliTest {
     // the same weights under another path are the same input
     var moved = dir.resolve("sft-moved");
     copyTree(sft, moved);
+    var checkpoints = stepDirectories(out);
     var resumed = run(tinyReward(moved, out, "--resume"));
     assertThat(resumed.exitCode()).as(resumed.err()).isZero();
+    // the run had finished: its figures again, and no second checkpoint at its last step
+    assertThat(resumed.out()).contains("reward: held-out pairwise accuracy");
+    assertThat(stepDirectories(out)).isEqualTo(checkpoints).noneMatch(d -> d.contains("again"));
+  }
+
+  private static List<String> stepDirectories(Path out) throws IOException {
+    try (var files = Files.list(out)) {
+      return files
+          .map(p -> p.getFileName().toString())
+          .filter(name -> name.startsWith("step-"))
+          .sorted()
+          .toList();
+    }
   }
 
   @Test

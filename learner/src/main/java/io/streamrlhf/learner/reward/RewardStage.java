@@ -170,6 +170,7 @@ public final class RewardStage {
       double lossSum = 0;
       double accuracySum = 0;
       int logged = 0;
+      long firstStep = run.step();
       while (run.step() < steps) {
         long epoch = run.step() / stepsPerEpoch;
         if (epoch != orderEpoch) {
@@ -237,8 +238,13 @@ public final class RewardStage {
                 RewardScoring.ranks(data.heldOut()),
                 data.heldOutOracleRanks().toArray(int[][]::new));
       }
-      run.setExtra(stats.into(run.extra()));
-      run.checkpoint();
+      // a resume of a finished run took no step: its checkpoint in force already holds these
+      // figures, and another at the same step would only copy it
+      boolean finishedBefore = run.step() == firstStep && stats.equals(savedStats(outDir));
+      if (!finishedBefore) {
+        run.setExtra(stats.into(run.extra()));
+        run.checkpoint();
+      }
       out.printf(
           "reward: held-out pairwise accuracy %.3f vs labeler agreement %.3f on the same %d pairs "
               + "(%d prompts, K=%d); vs the oracle's order %.3f%n",
@@ -641,6 +647,15 @@ public final class RewardStage {
     var distinct =
         Arrays.stream(scores).boxed().distinct().sorted((a, b) -> Double.compare(b, a)).toList();
     return Arrays.stream(scores).mapToInt(distinct::indexOf).toArray();
+  }
+
+  /** The statistics of the checkpoint in force in {@code dir}; null when it has none. */
+  private static RewardStats savedStats(Path dir) {
+    try {
+      return RewardStats.read(dir);
+    } catch (IOException | RuntimeException none) {
+      return null;
+    }
   }
 
   private static double seconds(long startedNanos) {
