@@ -73,6 +73,20 @@ final class PretrainCommand implements Callable<Integer> {
     }
     GptConfig gpt2Shape = null;
     if (gpt2 != null) {
+      // --gpt2 stands for shape=gpt2 and wins over --set: a --set shape of another would be ignored
+      stage.settings.overrides.stream()
+          .filter(set -> set.indexOf('=') > 0)
+          .filter(set -> set.substring(0, set.indexOf('=')).strip().equals("shape"))
+          .filter(set -> !set.substring(set.indexOf('=') + 1).strip().equals(PretrainConfig.GPT2))
+          .findFirst()
+          .ifPresent(
+              set -> {
+                throw new UserError(
+                    "--gpt2 takes the shape of its weights (shape="
+                        + PretrainConfig.GPT2
+                        + "): drop --set "
+                        + set.strip());
+              });
       if (Checkpoint.exists(gpt2)) {
         throw new UserError(
             "--gpt2: "

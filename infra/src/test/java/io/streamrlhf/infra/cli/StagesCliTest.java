@@ -361,6 +361,20 @@ class StagesCliTest {
             "rlhf pretrain: --gpt2: "
                 + nothing
                 + " holds no config.json: give a Hugging Face GPT-2 directory");
+    var otherShape =
+        run(
+            "pretrain",
+            "--gpt2",
+            nothing.toString(),
+            "--set",
+            "shape=small",
+            "--out",
+            dir.resolve("x").toString());
+    assertThat(otherShape.exitCode()).isEqualTo(2);
+    assertThat(otherShape.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --gpt2 takes the shape of its weights (shape=gpt2): drop --set"
+                + " shape=small");
     var ours = run("pretrain", "--gpt2", base.toString(), "--out", dir.resolve("x").toString());
     assertThat(ours.exitCode()).isEqualTo(2);
     assertThat(ours.err().strip())
