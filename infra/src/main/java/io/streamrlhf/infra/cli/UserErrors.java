@@ -187,9 +187,29 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
     var cli = e.getCommandLine();
     var err = cli.getErr();
     err.println(prefix(cli) + e.getMessage());
-    CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
+    var nested = nestedCommand(e);
+    if (nested != null) err.println("Did you mean: " + nested + "?");
+    else CommandLine.UnmatchedArgumentException.printSuggestions(e, err);
     err.println(("Try 'rlhf " + qualifiedName(cli)).stripTrailing() + " --help' for usage.");
     return USAGE;
+  }
+
+  /**
+   * The full name of the command one level down that an unknown command word names ("rlhf tasks
+   * sample" for {@code rlhf sample}): spelling suggestions would offer the top level's look-alikes.
+   * Null for any other mistake.
+   */
+  private static String nestedCommand(CommandLine.ParameterException e) {
+    if (!(e instanceof CommandLine.UnmatchedArgumentException unmatched)) return null;
+    var cli = e.getCommandLine();
+    var words = unmatched.getUnmatched();
+    if (words.isEmpty() || cli.getParent() != null) return null;
+    for (var child : cli.getSubcommands().values()) {
+      var grandchild = child.getSubcommands().get(words.get(0));
+      if (grandchild != null && !words.get(0).equals("help"))
+        return grandchild.getCommandSpec().qualifiedName(" ");
+    }
+    return null;
   }
 
   /** A command with subcommands run without one, for {@link #onBadParameters} to report. */

@@ -73,6 +73,20 @@ class RlhfCliTest {
     assertThat(tooDeep.err()).startsWith("rlhf tasks sample: 'more': sample has no subcommands");
   }
 
+  /** A command one level down typed at the top is named in full, not as a look-alike. */
+  @Test
+  void aNestedCommandTypedAtTheTopIsSuggestedInFull() {
+    var nested = run("sample", "--n", "3");
+    assertThat(nested.exitCode()).isEqualTo(2);
+    assertThat(nested.err())
+        .startsWith("rlhf: Unmatched arguments from index 0: 'sample', '--n', '3'")
+        .contains("Did you mean: rlhf tasks sample?")
+        .doesNotContain("learner");
+    var typo = run("taks");
+    assertThat(typo.exitCode()).isEqualTo(2);
+    assertThat(typo.err()).contains("Did you mean: rlhf tasks?");
+  }
+
   @Test
   void unknownFlagIsOneLineAndExitCodeTwo() {
     var run = run("--no-such-flag");
