@@ -4,6 +4,7 @@ import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.transport.KafkaRefusal;
+import io.streamrlhf.schemas.transport.WeightPublisher;
 import java.io.IOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
@@ -97,6 +98,21 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       err.flush();
       return USAGE; // a setting to fix, as a bad value is
     }
+    var gone = brokerGaveOut(e);
+    if (gone != null) {
+      // the cluster's failure, not the code's: one line, and how to go on
+      boolean resumable = cli.getCommandSpec().findOption("--resume") != null;
+      err.println(
+          prefix(cli)
+              + "gave up waiting for the Kafka broker: "
+              + gone
+              + (resumable
+                  ? "; --out keeps the last checkpoint: once the broker is back, run the same"
+                      + " command with --resume to continue"
+                  : "; run the command again once the broker is back"));
+      err.flush();
+      return INTERNAL; // a run that gave up waiting, as the help says
+    }
     err.println(prefix(cli) + "internal error: " + summary(e));
     err.println(prefix(cli) + "not a usage mistake; the stack trace below shows where it failed:");
     e.printStackTrace(err);
@@ -125,6 +141,24 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       return message.contains(reason) ? message : message + ": " + reason;
     }
     return reason;
+  }
+
+  /**
+   * What a failure that is a Kafka broker not answering in time says, on one line (null for any
+   * other failure): a weight version it never acknowledged, or one of the client's own timeouts
+   * (metadata, a transaction's end).
+   */
+  static String brokerGaveOut(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof WeightPublisher.WeightPublishException
+          || t instanceof org.apache.kafka.common.errors.TimeoutException) {
+        var message = t.getMessage();
+        return message == null
+            ? t.getClass().getSimpleName()
+            : message.lines().findFirst().orElse("").strip();
+      }
+    }
+    return null;
   }
 
   /** The non-finite gradient a failure comes from (null when it does not). */

@@ -236,6 +236,44 @@ class ExitCodesCliTest {
         });
   }
 
+  /**
+   * A broker that stopped answering is neither the user's mistake nor ours: one line (a publish
+   * failure used to print the version's whole meta as "internal error", then a stack trace), exit
+   * 1, and how to go on.
+   */
+  @Test
+  void aBrokerThatStoppedAnsweringIsOneLineThatSaysHowToGoOn() {
+    var learner = Rlhf.commandLine().getSubcommands().get("learner");
+    var err = new StringWriter();
+    learner.setErr(new PrintWriter(err));
+    var publish =
+        new IllegalStateException(
+            "publishing failed",
+            new io.streamrlhf.schemas.transport.WeightPublisher.WeightPublishException(
+                "POLICY v134 on rlhf.policy-weights not acknowledged by the broker within PT1M"
+                    + " (record 1 of 1): timed out",
+                new org.apache.kafka.common.errors.TimeoutException("Expiring 1 record(s)")));
+    assertThat(new UserErrors().handleExecutionException(publish, learner, null)).isEqualTo(1);
+    assertThat(err.toString().strip())
+        .isEqualTo(
+            "rlhf learner: gave up waiting for the Kafka broker: POLICY v134 on"
+                + " rlhf.policy-weights not acknowledged by the broker within PT1M (record 1 of 1):"
+                + " timed out; --out keeps the last checkpoint: once the broker is back, run the"
+                + " same command with --resume to continue");
+
+    var actor = Rlhf.commandLine().getSubcommands().get("actor");
+    var actorErr = new StringWriter();
+    actor.setErr(new PrintWriter(actorErr));
+    var metadata =
+        new org.apache.kafka.common.errors.TimeoutException(
+            "Topic rlhf.rollouts not present in metadata after 30000 ms.");
+    assertThat(new UserErrors().handleExecutionException(metadata, actor, null)).isEqualTo(1);
+    assertThat(actorErr.toString().strip())
+        .isEqualTo(
+            "rlhf actor: gave up waiting for the Kafka broker: Topic rlhf.rollouts not present in"
+                + " metadata after 30000 ms.; run the command again once the broker is back");
+  }
+
   @Test
   void onlyTheSystemsWordsForAFullOrBrokenDiskMakeAMachineFailure() {
     var disk = new IOException("No space left on device");

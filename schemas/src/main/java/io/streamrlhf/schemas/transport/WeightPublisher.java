@@ -119,7 +119,12 @@ public final class WeightPublisher {
     long sent = System.nanoTime();
     producer.flush();
     long t3 = System.nanoTime();
-    Acks.await(acks, timeout, snapshot + " on " + topic, WeightPublishException::new);
+    // named by model and version: the snapshot's meta (model config, signature) is no message
+    Acks.await(
+        acks,
+        timeout,
+        snapshot.model() + " v" + snapshot.version() + " on " + topic,
+        WeightPublishException::new);
     long t4 = System.nanoTime();
     last =
         new Timing(
