@@ -440,6 +440,18 @@ public final class RolloutActor extends VerticleBase {
     var snapshot = pendingReward;
     pendingReward = null;
     if (snapshot.version() <= rewardVersion) return;
+    // a trainer of another run's SFT model: its likelihood term and its rankings' answers are
+    // another model's (versions of older trainers name none and are taken)
+    var mine = models.terms().get(PublishedWeights.META_REFERENCE_SHA256);
+    var theirs = snapshot.meta().get(PublishedWeights.META_REFERENCE_SHA256);
+    if (mine != null && theirs != null && !mine.equals(theirs)) {
+      log.accept(
+          String.format(
+              "%s: reward model v%d not applied: its reward trainer's SFT model (--sft) has weights"
+                  + " SHA-256 %s, and this actor's has %s; scoring on with reward model v%d",
+              settings.actorId(), snapshot.version(), theirs, mine, rewardVersion));
+      return;
+    }
     long loading = System.nanoTime();
     var config = GptConfig.fromJson(snapshot.meta().get(PublishedWeights.META_MODEL_CONFIG));
     var scale = RewardScale.fromMeta(snapshot.meta());

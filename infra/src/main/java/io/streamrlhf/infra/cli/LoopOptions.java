@@ -37,7 +37,8 @@ final class LoopOptions {
       names = "--reward",
       paramLabel = "SOURCE",
       description =
-          "model (the reward model in --rm, the default); oracle: the gold reward of the task suite"
+          "model (the reward model in --rm, the default, and the versions a reward trainer of the"
+              + " same SFT model publishes on rlhf.reward-weights while it runs); oracle: the gold reward of the task suite"
               + " itself, normalised by its scores of SFT samples, to check the RL machinery apart from the reward"
               + " model; or live: the newest version the reward trainer publishes on"
               + " rlhf.reward-weights as it learns from rankings (rlhf ppo without --bootstrap runs"

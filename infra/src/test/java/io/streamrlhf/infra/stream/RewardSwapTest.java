@@ -13,6 +13,7 @@ import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.RewardModel;
 import io.streamrlhf.model.ScoringBatch;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.schemas.PublishedWeights;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
 import io.vertx.core.json.JsonObject;
@@ -56,8 +57,12 @@ class RewardSwapTest {
             vertx,
             ActorSettings.of("actor-r", bootstrap, 2, 12, 1.0),
             RolloutActor.Models.load(
-                dir.resolve("sft"),
-                LocalLoop.actorReward(PpoConfig.REWARD_MODEL, dir.resolve("rm"))),
+                    dir.resolve("sft"),
+                    LocalLoop.actorReward(PpoConfig.REWARD_MODEL, dir.resolve("rm")))
+                .withTerms(
+                    java.util.Map.of(
+                        PublishedWeights.META_REFERENCE_SHA256,
+                        Checkpoint.weightsSha256(dir.resolve("sft")))),
             watch::line);
     try (var feed = new LoopFeed(bootstrap);
         var policy = Gpt.create(TinyRun.SHAPE, 5);
@@ -86,7 +91,18 @@ class RewardSwapTest {
       var third = rollouts.until(r -> r.size() >= 24, "batch c", WAIT).subList(16, 24);
       assertThat(third).allSatisfy(r -> assertScoredBy(r, 3, -1.5, 0.75, 0.0));
 
-      assertThat(rewardApplied).extracting(e -> e.getLong("version")).containsExactly(1L, 3L);
+      // a trainer of another SFT model: passed over, said so; the next of this one's is applied
+      feed.publish(withReference(LoopFeed.rewardVersion(rmV1, 4, 7, 7, 7), "ab".repeat(32)));
+      var sftSha = Checkpoint.weightsSha256(dir.resolve("sft"));
+      feed.publish(withReference(LoopFeed.rewardVersion(rmV3, 5, -1.5, 0.75, 0.0), sftSha));
+      Watch.until(() -> rewardApplied.size() >= 3, "reward v5 applied", WAIT);
+      assertThat(watch.lines())
+          .anyMatch(
+              l ->
+                  l.startsWith("actor-r: reward model v4 not applied: its reward trainer's SFT")
+                      && l.endsWith("scoring on with reward model v3"));
+
+      assertThat(rewardApplied).extracting(e -> e.getLong("version")).containsExactly(1L, 3L, 5L);
       assertThat(rewardApplied)
           .allSatisfy(
               e -> {
@@ -171,6 +187,13 @@ class RewardSwapTest {
     } finally {
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
+  }
+
+  private static PublishedWeights withReference(PublishedWeights version, String sftSha256) {
+    var meta = new java.util.HashMap<>(version.meta());
+    meta.put(PublishedWeights.META_REFERENCE_SHA256, sftSha256);
+    return new PublishedWeights(
+        version.model(), version.version(), version.bytes(), meta, version.publishedAt());
   }
 
   private static void assertScoredBy(

@@ -707,6 +707,20 @@ public final class RewardTrainer {
     return weights;
   }
 
+  private String sftSha256;
+
+  /** The weights SHA-256 of --sft, read once. */
+  private String sftSha256() {
+    if (sftSha256 == null) {
+      try {
+        sftSha256 = Checkpoint.weightsSha256(sftDir);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the SFT model in " + sftDir, e);
+      }
+    }
+    return sftSha256;
+  }
+
   /** Per partition, the offset of the first comparison read but not taken in, else the position. */
   private Map<Integer, Long> offsets() {
     var offsets = new TreeMap<Integer, Long>();
@@ -724,6 +738,9 @@ public final class RewardTrainer {
     meta.put(PublishedWeights.META_REWARD_STD, decimal(version.scoreStd()));
     meta.put(PublishedWeights.META_LIKELIHOOD_WEIGHT, decimal(version.likelihoodWeight()));
     if (run != null) meta.put(PublishedWeights.META_RUN, run); // none in runs of older builds
+    // the SFT model its score's likelihood term and its data came from: an actor scoring against
+    // another one passes the version over
+    meta.put(PublishedWeights.META_REFERENCE_SHA256, sftSha256());
     var snapshot =
         new PublishedWeights(
             WeightModel.REWARD, version.version(), weights.encode(), meta, Instant.now());
