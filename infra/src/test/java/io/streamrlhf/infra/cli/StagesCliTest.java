@@ -211,6 +211,15 @@ class StagesCliTest {
     var again = run(tinyPretrain(busy));
     assertThat(again.exitCode()).as(again.err()).isZero();
     assertThat(busy.resolve("latest.json")).exists();
+
+    // with a checkpoint there and its run still writing, "pass --resume" would only meet the lock
+    try (var running = OutputLock.acquire(busy)) {
+      var second = run(tinyPretrain(busy));
+      assertThat(second.exitCode()).isEqualTo(2);
+      assertThat(second.err().strip())
+          .startsWith("rlhf pretrain: --out " + busy + " is in use by another pretrain run")
+          .doesNotContain("--resume");
+    }
   }
 
   @Test
