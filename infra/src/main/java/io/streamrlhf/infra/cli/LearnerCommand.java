@@ -59,6 +59,14 @@ final class LearnerCommand implements Callable<Integer> {
     var signer = signingKey.signer(out);
     var config = learner.config(true, false);
     var store = weightStore.store();
+    if (learner.resume() && LocalLoop.finished(config, learner.out())) {
+      // nothing to train, publish or count: the run's figures stay as its last process wrote them
+      out.printf(
+          "learner: %s already holds all %d updates: nothing to do%n",
+          learner.out(), config.updates());
+      out.flush();
+      return 0;
+    }
     BrokerCheck.require(kafka);
     try (var lock = learner.start(config, out);
         var notice =

@@ -416,7 +416,7 @@ public final class LocalLoop {
   }
 
   /** {@code outDir} holds the checkpoint of the run's last update and the run's figures. */
-  private static boolean finished(PpoConfig config, Path outDir) throws IOException {
+  public static boolean finished(PpoConfig config, Path outDir) throws IOException {
     return Checkpoint.exists(outDir)
         && Checkpoint.trainState(outDir, TrainState.class).step() >= config.updates()
         && Files.exists(outDir.resolve(StreamStats.FILE));

@@ -12,7 +12,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A ppo run resumed on a new embedded broker: it reads the new cluster's rollouts from the start,
  * its stream-stats.json counts the actor swaps of every process, and resuming a finished run trains
- * nothing and leaves its figures as they were.
+ * nothing and leaves its figures as they were (rlhf learner --resume too).
  */
 class ResumedStreamStatsTest {
 
@@ -42,6 +42,31 @@ class ResumedStreamStatsTest {
     assertThat(log.has("ppo: " + out + " already holds all 4 updates: nothing to do")).isTrue();
     assertThat(log.has("learner: update")).isFalse();
     assertThat(again).isEqualTo(second);
+    assertThat(Files.readString(out.resolve(StreamStats.FILE))).isEqualTo(written);
+
+    // the learner alone likewise: it needs no broker for it, and counts no process of its own
+    // (the config.json the CLI would have left, which a resume reads)
+    io.streamrlhf.learner.config.ConfigLoader.save(TinyRun.config(4, 1), out);
+    written = Files.readString(out.resolve(StreamStats.FILE));
+    var said = new java.io.StringWriter();
+    var cli = io.streamrlhf.infra.cli.Rlhf.commandLine();
+    cli.setOut(new java.io.PrintWriter(said, true));
+    cli.setErr(new java.io.PrintWriter(said, true));
+    int code =
+        cli.execute(
+            "learner",
+            "--bootstrap",
+            "127.0.0.1:1",
+            "--sft",
+            dir.resolve("sft").toString(),
+            "--rm",
+            dir.resolve("rm").toString(),
+            "--out",
+            out.toString(),
+            "--resume");
+    assertThat(code).as(said.toString()).isZero();
+    assertThat(said.toString())
+        .contains("learner: " + out + " already holds all 4 updates: nothing to do");
     assertThat(Files.readString(out.resolve(StreamStats.FILE))).isEqualTo(written);
   }
 
