@@ -57,7 +57,12 @@ class StoredWeightsLoopTest {
             e -> {});
 
     assertThat(summary.rolloutsApplied()).isEqualTo(8);
-    assertThat(log.toString()).contains("actor-0: policy v2 applied").doesNotContain("rejected");
+    assertThat(log.toString())
+        .contains("actor-0: policy v2 applied")
+        .doesNotContain("rejected")
+        .containsPattern(
+            "learner: published policy v2 \\(\\d+ bytes in the weight store, a pointer")
+        .doesNotContain("chunk(s)");
     // max_lag 0: batch b is sampled with version b, which the actor could only get from the store
     for (var r : StreamingLoopTest.readAll(bootstrap)) {
       long batch = Long.parseLong(r.getPromptId().split(":")[1]);

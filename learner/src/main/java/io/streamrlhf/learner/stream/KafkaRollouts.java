@@ -644,8 +644,13 @@ public final class KafkaRollouts implements RolloutSource {
             () -> weights.publish(snapshot, checkpointed.encodedSha256(), settings.kafkaTimeout()));
     if (version % config.logEveryUpdates() == 0 || version == config.updates()) {
       out.printf(
-          "learner: published policy v%d (%d chunk(s), %d bytes)%n",
-          version, chunks, snapshot.bytes().length);
+          "learner: published policy v%d (%s)%n",
+          version,
+          settings.weightStore() == null
+              ? String.format("%d chunk(s), %d bytes", chunks, snapshot.bytes().length)
+              : String.format(
+                  "%d bytes in the weight store, a pointer on %s",
+                  snapshot.bytes().length, Topics.POLICY_WEIGHTS));
     }
     publishPrompts(version);
     stats.updateEnded(System.nanoTime());
