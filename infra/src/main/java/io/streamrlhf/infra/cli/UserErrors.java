@@ -104,12 +104,12 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       boolean resumable = cli.getCommandSpec().findOption("--resume") != null;
       err.println(
           prefix(cli)
-              + "gave up waiting for the Kafka broker: "
+              + "gave up waiting for the Kafka cluster: "
               + gone
               + (resumable
-                  ? "; --out keeps the last checkpoint: once the broker is back, run the same"
-                      + " command with --resume to continue"
-                  : "; run the command again once the broker is back"));
+                  ? "; --out keeps the last checkpoint: once the cluster answers again, run the"
+                      + " same command with --resume to continue"
+                  : "; run the command again once the cluster answers again"));
       err.flush();
       return INTERNAL; // a run that gave up waiting, as the help says
     }
@@ -144,21 +144,27 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
   }
 
   /**
-   * What a failure that is a Kafka broker not answering in time says, on one line (null for any
-   * other failure): a weight version it never acknowledged, or one of the client's own timeouts
-   * (metadata, a transaction's end).
+   * What a failure that is the Kafka cluster not answering in time says, on one line (null for any
+   * other failure, a weight version the broker refused included): the publish that was never
+   * acknowledged when there is one, else the client's own timeout (metadata, a transaction's end).
    */
   static String brokerGaveOut(Throwable e) {
+    String publish = null;
     for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof WeightPublisher.WeightPublishException
-          || t instanceof org.apache.kafka.common.errors.TimeoutException) {
-        var message = t.getMessage();
-        return message == null
-            ? t.getClass().getSimpleName()
-            : message.lines().findFirst().orElse("").strip();
-      }
+      if (t instanceof WeightPublisher.WeightPublishException && publish == null)
+        publish = firstLine(t);
+      if (t instanceof org.apache.kafka.common.errors.TimeoutException
+          || t instanceof java.util.concurrent.TimeoutException)
+        return publish != null ? publish : firstLine(t);
     }
     return null;
+  }
+
+  private static String firstLine(Throwable t) {
+    var message = t.getMessage();
+    return message == null
+        ? t.getClass().getSimpleName()
+        : message.lines().findFirst().orElse("").strip();
   }
 
   /** The non-finite gradient a failure comes from (null when it does not). */

@@ -256,10 +256,10 @@ class ExitCodesCliTest {
     assertThat(new UserErrors().handleExecutionException(publish, learner, null)).isEqualTo(1);
     assertThat(err.toString().strip())
         .isEqualTo(
-            "rlhf learner: gave up waiting for the Kafka broker: POLICY v134 on"
+            "rlhf learner: gave up waiting for the Kafka cluster: POLICY v134 on"
                 + " rlhf.policy-weights not acknowledged by the broker within PT1M (record 1 of 1):"
-                + " timed out; --out keeps the last checkpoint: once the broker is back, run the"
-                + " same command with --resume to continue");
+                + " timed out; --out keeps the last checkpoint: once the cluster answers again, run"
+                + " the same command with --resume to continue");
 
     var actor = Rlhf.commandLine().getSubcommands().get("actor");
     var actorErr = new StringWriter();
@@ -270,8 +270,18 @@ class ExitCodesCliTest {
     assertThat(new UserErrors().handleExecutionException(metadata, actor, null)).isEqualTo(1);
     assertThat(actorErr.toString().strip())
         .isEqualTo(
-            "rlhf actor: gave up waiting for the Kafka broker: Topic rlhf.rollouts not present in"
-                + " metadata after 30000 ms.; run the command again once the broker is back");
+            "rlhf actor: gave up waiting for the Kafka cluster: Topic rlhf.rollouts not present in"
+                + " metadata after 30000 ms.; run the command again once the cluster answers again");
+
+    // a version the broker refused is no wait: a resume would meet the same refusal
+    var refusedErr = new StringWriter();
+    learner.setErr(new PrintWriter(refusedErr));
+    var refused =
+        new io.streamrlhf.schemas.transport.WeightPublisher.WeightPublishException(
+            "POLICY v3 on rlhf.policy-weights not acknowledged by the broker within PT1M",
+            new org.apache.kafka.common.errors.RecordTooLargeException("too large"));
+    assertThat(new UserErrors().handleExecutionException(refused, learner, null)).isEqualTo(1);
+    assertThat(refusedErr.toString()).contains("internal error").doesNotContain("gave up waiting");
   }
 
   @Test
