@@ -448,8 +448,14 @@ public final class RolloutActor extends VerticleBase {
       log.accept(
           String.format(
               "%s: reward model v%d not applied: its reward trainer's SFT model (--sft) has weights"
-                  + " SHA-256 %s, and this actor's has %s; scoring on with reward model v%d",
-              settings.actorId(), snapshot.version(), theirs, mine, rewardVersion));
+                  + " SHA-256 %s, and this actor's has %s; %s",
+              settings.actorId(),
+              snapshot.version(),
+              theirs,
+              mine,
+              reward == null
+                  ? "still waiting for a reward model of a trainer on this actor's --sft"
+                  : "scoring on with reward model v" + rewardVersion));
       return;
     }
     long loading = System.nanoTime();

@@ -92,15 +92,21 @@ class RewardSwapTest {
       assertThat(third).allSatisfy(r -> assertScoredBy(r, 3, -1.5, 0.75, 0.0));
 
       // a trainer of another SFT model: passed over, said so; the next of this one's is applied
+      // (v5 only once v4 was looked at: the actor keeps only the newest version pending)
       feed.publish(withReference(LoopFeed.rewardVersion(rmV1, 4, 7, 7, 7), "ab".repeat(32)));
+      Watch.until(
+          () ->
+              watch.lines().stream()
+                  .anyMatch(
+                      l ->
+                          l.startsWith(
+                                  "actor-r: reward model v4 not applied: its reward trainer's SFT")
+                              && l.endsWith("scoring on with reward model v3")),
+          "reward v4 passed over",
+          WAIT);
       var sftSha = Checkpoint.weightsSha256(dir.resolve("sft"));
       feed.publish(withReference(LoopFeed.rewardVersion(rmV3, 5, -1.5, 0.75, 0.0), sftSha));
       Watch.until(() -> rewardApplied.size() >= 3, "reward v5 applied", WAIT);
-      assertThat(watch.lines())
-          .anyMatch(
-              l ->
-                  l.startsWith("actor-r: reward model v4 not applied: its reward trainer's SFT")
-                      && l.endsWith("scoring on with reward model v3"));
 
       assertThat(rewardApplied).extracting(e -> e.getLong("version")).containsExactly(1L, 3L, 5L);
       assertThat(rewardApplied)
