@@ -73,20 +73,24 @@ final class PretrainCommand implements Callable<Integer> {
     }
     GptConfig gpt2Shape = null;
     if (gpt2 != null) {
-      // --gpt2 stands for shape=gpt2 and wins over --set: a --set shape of another would be ignored
-      stage.settings.overrides.stream()
-          .filter(set -> set.indexOf('=') > 0)
-          .filter(set -> set.substring(0, set.indexOf('=')).strip().equals("shape"))
-          .filter(set -> !set.substring(set.indexOf('=') + 1).strip().equals(PretrainConfig.GPT2))
-          .findFirst()
-          .ifPresent(
-              set -> {
-                throw new UserError(
-                    "--gpt2 takes the shape of its weights (shape="
-                        + PretrainConfig.GPT2
-                        + "): drop --set "
-                        + set.strip());
-              });
+      // --gpt2 stands for shape=gpt2 and wins over --config and --set: another shape they name
+      // would be ignored (a preset's is its schedule's default and gives way)
+      String asked;
+      try {
+        asked =
+            ConfigLoader.load(
+                    PretrainConfig.defaults(), stage.settings.file, stage.settings.overrides)
+                .shape();
+      } catch (IllegalArgumentException reportedBelow) {
+        asked = PretrainConfig.GPT2; // a bad key or value: the config's own check names it
+      }
+      if (!asked.equals(PretrainConfig.GPT2) && !asked.equals(PretrainConfig.defaults().shape()))
+        throw new UserError(
+            "--gpt2 takes the shape of its weights (shape="
+                + PretrainConfig.GPT2
+                + "), and --config or --set asks for shape="
+                + asked
+                + ": drop that setting");
       if (Checkpoint.exists(gpt2)) {
         throw new UserError(
             "--gpt2: "

@@ -81,20 +81,22 @@ final class StageOptions {
           "--resume: " + out + " holds no checkpoint to continue; drop --resume to start afresh");
     }
     if (!resume && Checkpoint.exists(out)) {
-      // a run still writing there first: --resume would only meet its lock
-      try (var probe = OutputLock.acquire(out)) {
-        // free: the checkpoint is a stopped run's
-      } catch (OutputLock.HeldException held) {
-        lock("--out", out, defaults.stageName() + " run"); // refuses, naming the holder
-      } catch (IOException cannotTell) {
-        // a directory that cannot be locked (read-only): the refusal below stands
-      }
       String stage;
       try {
         stage = Checkpoint.trainState(out, TrainState.class).stage();
       } catch (IOException | RuntimeException e) {
         throw new UserError(
             out + " already holds a checkpoint, one that cannot be read: choose another --out", e);
+      }
+      if (stage.equals(defaults.stageName())) {
+        // its run still writing there: "pass --resume" would only meet its lock
+        try (var probe = OutputLock.acquire(out)) {
+          // free: the checkpoint is a stopped run's
+        } catch (OutputLock.HeldException held) {
+          lock("--out", out, stage + " run"); // refuses, naming the holder
+        } catch (IOException cannotTell) {
+          // a directory that cannot be locked (read-only): the refusal below stands
+        }
       }
       throw new UserError(
           out

@@ -220,6 +220,18 @@ class StagesCliTest {
           .startsWith("rlhf pretrain: --out " + busy + " is in use by another pretrain run")
           .doesNotContain("--resume");
     }
+    // another stage's checkpoint, its run writing or not, is another stage's: named as such
+    var heldSft = dir.resolve("held-sft");
+    copyTree(sft, heldSft);
+    try (var running = OutputLock.acquire(heldSft)) {
+      var second = run(tinyPretrain(heldSft));
+      assertThat(second.exitCode()).isEqualTo(2);
+      assertThat(second.err().strip())
+          .isEqualTo(
+              "rlhf pretrain: "
+                  + heldSft
+                  + " already holds a sft checkpoint: choose another --out");
+    }
   }
 
   @Test
@@ -382,8 +394,20 @@ class StagesCliTest {
     assertThat(otherShape.exitCode()).isEqualTo(2);
     assertThat(otherShape.err().strip())
         .isEqualTo(
-            "rlhf pretrain: --gpt2 takes the shape of its weights (shape=gpt2): drop --set"
-                + " shape=small");
+            "rlhf pretrain: --gpt2 takes the shape of its weights (shape=gpt2), and --config or"
+                + " --set asks for shape=small: drop that setting");
+    var shapeFile = Files.writeString(dir.resolve("small-shape.yaml"), "shape: small\n");
+    var inConfig =
+        run(
+            "pretrain",
+            "--gpt2",
+            nothing.toString(),
+            "--config",
+            shapeFile.toString(),
+            "--out",
+            dir.resolve("x").toString());
+    assertThat(inConfig.exitCode()).isEqualTo(2);
+    assertThat(inConfig.err()).contains("asks for shape=small: drop that setting");
     var ours = run("pretrain", "--gpt2", base.toString(), "--out", dir.resolve("x").toString());
     assertThat(ours.exitCode()).isEqualTo(2);
     assertThat(ours.err().strip())
