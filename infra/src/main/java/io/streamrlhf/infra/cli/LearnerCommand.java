@@ -61,10 +61,7 @@ final class LearnerCommand implements Callable<Integer> {
     var store = weightStore.store();
     if (learner.resume() && LocalLoop.finished(config, learner.out())) {
       // nothing to train, publish or count: the run's figures stay as its last process wrote them
-      out.printf(
-          "learner: %s already holds all %d updates: nothing to do%n",
-          learner.out(), config.updates());
-      out.flush();
+      LocalLoop.sayFinished(out, "learner", learner.out(), config);
       return 0;
     }
     BrokerCheck.require(kafka);

@@ -411,7 +411,13 @@ public final class LocalLoop {
 
   /** What a resumed run says when its --out already holds every update (a live run's too). */
   public static void sayFinished(PrintWriter out, Path outDir, PpoConfig config) {
-    out.printf("ppo: %s already holds all %d updates: nothing to do%n", outDir, config.updates());
+    sayFinished(out, "ppo", outDir, config);
+  }
+
+  /** {@link #sayFinished(PrintWriter, Path, PpoConfig)} for {@code command} ("learner"). */
+  public static void sayFinished(PrintWriter out, String command, Path outDir, PpoConfig config) {
+    out.printf(
+        "%s: %s already holds all %d updates: nothing to do%n", command, outDir, config.updates());
     out.flush();
   }
 
