@@ -10,6 +10,7 @@ import io.streamrlhf.infra.scale.LoopCosts;
 import io.streamrlhf.infra.scale.ScaleTable;
 import io.streamrlhf.infra.scale.ScaleValidation;
 import io.streamrlhf.infra.scale.WeightPath;
+import io.streamrlhf.learner.stream.StreamStats;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.nio.file.Files;
@@ -220,7 +221,7 @@ public final class ScaleModelCommand implements Callable<Integer> {
               String.format(
                   "--validate-from %s: %s is not the stream statistics a learner writes (%s)",
                   validateFrom,
-                  ScaleValidation.savedRunDirectories().get(0) + "/learner/stream-stats.json",
+                  ScaleValidation.savedLearner().resolve(StreamStats.FILE),
                   e.getMessage().lines().findFirst().orElse("")));
         }
         if (saved < 2)

@@ -226,9 +226,17 @@ public final class ScaleValidation {
     return missing;
   }
 
+  /**
+   * The learner directory, relative to a --validate-dir, whose statistics {@link #savedUpdates}
+   * reads.
+   */
+  public static Path savedLearner() {
+    return Path.of(SETUPS.get(0).directory(), "learner");
+  }
+
   /** The updates of the runs saved in {@code dir} (whose files {@link #missingSavedRuns} found). */
   public static int savedUpdates(Path dir) throws IOException {
-    var learner = dir.resolve(SETUPS.get(0).directory()).resolve("learner");
+    var learner = dir.resolve(savedLearner());
     return (int) (StreamStats.Summary.read(learner).rolloutsApplied() / rolloutsPerBatch());
   }
 
