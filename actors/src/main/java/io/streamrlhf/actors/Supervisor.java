@@ -1,5 +1,6 @@
 package io.streamrlhf.actors;
 
+import io.streamrlhf.schemas.transport.Durations;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Duration;
@@ -209,7 +210,8 @@ public final class Supervisor implements AutoCloseable {
     restarter.shutdown();
     try {
       if (!restarter.awaitTermination(STOP_WAIT.toSeconds(), TimeUnit.SECONDS))
-        log.accept(name + ": a restart under way did not finish within " + STOP_WAIT);
+        log.accept(
+            name + ": a restart under way did not finish within " + Durations.readable(STOP_WAIT));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }

@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.chaos;
 
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.Durations;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -32,7 +33,8 @@ final class TopicReader {
       long deadline = System.nanoTime() + timeout.toNanos();
       while (partitions.stream().anyMatch(tp -> consumer.position(tp, timeout) < end.get(tp))) {
         if (System.nanoTime() > deadline)
-          throw new ScenarioFailure("could not read " + topic + " to its end within " + timeout);
+          throw new ScenarioFailure(
+              "could not read " + topic + " to its end within " + Durations.readable(timeout));
         consumer.poll(Duration.ofMillis(200)).forEach(out::add);
       }
     }

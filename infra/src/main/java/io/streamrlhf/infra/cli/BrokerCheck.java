@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.schemas.transport.Durations;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.IOException;
@@ -164,7 +165,7 @@ final class BrokerCheck {
         "cannot reach Kafka at "
             + bootstrap
             + " within "
-            + seconds(wait)
+            + Durations.readable(wait)
             + " ("
             + failure
             + "): is --bootstrap right and the broker up?");
@@ -176,15 +177,11 @@ final class BrokerCheck {
     return new UserError(
         bootstrap
             + " accepts connections but no Kafka broker there answered within "
-            + seconds(wait)
+            + Durations.readable(wait)
             + " ("
             + message.lines().findFirst().orElse("")
             + "): is --bootstrap a Kafka listener, and are the client settings (--kafka-config)"
             + " right?");
-  }
-
-  private static String seconds(Duration wait) {
-    return wait.toMillis() % 1000 == 0 ? wait.toSeconds() + " s" : wait.toMillis() + " ms";
   }
 
   private static Duration waitLimit() {

@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.kafka;
 
 import io.streamrlhf.model.checkpoint.OutputLock;
+import io.streamrlhf.schemas.transport.Durations;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.IOException;
@@ -463,7 +464,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
         if (left <= 0) {
           throw new BrokerStartException(
-              "the embedded Kafka broker at " + bootstrap + " was not ready within " + timeout,
+              "the embedded Kafka broker at "
+                  + bootstrap
+                  + " was not ready within "
+                  + Durations.readable(timeout),
               null);
         }
         try {

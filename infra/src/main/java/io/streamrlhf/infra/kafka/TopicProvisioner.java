@@ -2,6 +2,7 @@ package io.streamrlhf.infra.kafka;
 
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.Durations;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.time.Duration;
@@ -129,7 +130,7 @@ public final class TopicProvisioner {
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException(
           "could not provision the loop's topics within "
-              + timeout
+              + Durations.readable(timeout)
               + ": "
               + (e.getCause() == null ? e : e.getCause()),
           e);
@@ -228,7 +229,7 @@ public final class TopicProvisioner {
           .size();
     } catch (ExecutionException | TimeoutException e) {
       throw new IllegalStateException(
-          "could not describe " + topic + " within " + timeout + ": " + e, e);
+          "could not describe " + topic + " within " + Durations.readable(timeout) + ": " + e, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("interrupted while describing " + topic, e);

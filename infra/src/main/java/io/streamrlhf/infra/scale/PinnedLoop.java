@@ -6,6 +6,7 @@ import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.Durations;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
@@ -110,7 +111,8 @@ final class PinnedLoop {
       awaitAssignment();
       var learner = start(learner(bootstrap));
       if (!learner.awaitExit(RUN))
-        throw new IllegalStateException("the learner did not finish within " + RUN + tail());
+        throw new IllegalStateException(
+            "the learner did not finish within " + Durations.readable(RUN) + tail());
       int code = learner.exitCode().orElse(-1);
       if (code != 0) throw new IllegalStateException("the learner exited with " + code + tail());
       cpu.sampleNow(); // the broker's and the actors' last
@@ -209,7 +211,7 @@ final class PinnedLoop {
         if (!p.alive()) throw new IllegalStateException(what + ": a process exited" + tail());
       Thread.sleep(100);
     }
-    throw new IllegalStateException("no " + what + " within " + START + tail());
+    throw new IllegalStateException("no " + what + " within " + Durations.readable(START) + tail());
   }
 
   /** Until the actors' group shares every prompt partition (the last assignment of each). */

@@ -250,14 +250,14 @@ class ExitCodesCliTest {
         new IllegalStateException(
             "publishing failed",
             new io.streamrlhf.schemas.transport.WeightPublisher.WeightPublishException(
-                "POLICY v134 on rlhf.policy-weights not acknowledged by the broker within PT1M"
+                "POLICY v134 on rlhf.policy-weights not acknowledged by the broker within 60 s"
                     + " (record 1 of 1): timed out",
                 new org.apache.kafka.common.errors.TimeoutException("Expiring 1 record(s)")));
     assertThat(new UserErrors().handleExecutionException(publish, learner, null)).isEqualTo(1);
     assertThat(err.toString().strip())
         .isEqualTo(
             "rlhf learner: gave up waiting for the Kafka cluster: POLICY v134 on"
-                + " rlhf.policy-weights not acknowledged by the broker within PT1M (record 1 of 1):"
+                + " rlhf.policy-weights not acknowledged by the broker within 60 s (record 1 of 1):"
                 + " timed out; --out keeps the last checkpoint: once the cluster answers again, run"
                 + " the same command with --resume to continue");
 
@@ -278,7 +278,7 @@ class ExitCodesCliTest {
     learner.setErr(new PrintWriter(refusedErr));
     var refused =
         new io.streamrlhf.schemas.transport.WeightPublisher.WeightPublishException(
-            "POLICY v3 on rlhf.policy-weights not acknowledged by the broker within PT1M",
+            "POLICY v3 on rlhf.policy-weights not acknowledged by the broker within 60 s",
             new org.apache.kafka.common.errors.RecordTooLargeException("too large"));
     assertThat(new UserErrors().handleExecutionException(refused, learner, null)).isEqualTo(1);
     assertThat(refusedErr.toString()).contains("internal error").doesNotContain("gave up waiting");

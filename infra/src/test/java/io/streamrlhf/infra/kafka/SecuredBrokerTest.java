@@ -58,7 +58,7 @@ class SecuredBrokerTest {
     // bounded by the wait it was given (the message names it), not Kafka's default minute
     assertThatThrownBy(() -> TopicProvisioner.provision(anonymous, REFUSAL_WAIT))
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageStartingWith("could not provision the loop's topics within PT5S")
+        .hasMessageStartingWith("could not provision the loop's topics within 5 s")
         .hasMessageEndingWith("if the cluster requires a login, pass --kafka-config");
   }
 

@@ -1,6 +1,7 @@
 package io.streamrlhf.learner.stream;
 
 import io.streamrlhf.learner.train.InputError;
+import io.streamrlhf.schemas.transport.Durations;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.time.Duration;
 import java.util.HashMap;
@@ -111,7 +112,12 @@ final class TransactionalProducer implements AutoCloseable {
         // the client allows retrying a commit that timed out; give up at the caller's bound
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException(
-              what + ": transaction not committed by the broker within " + timeout + ": " + e, e);
+              what
+                  + ": transaction not committed by the broker within "
+                  + Durations.readable(timeout)
+                  + ": "
+                  + e,
+              e);
         }
       } catch (RuntimeException e) {
         throw failed(what, e);

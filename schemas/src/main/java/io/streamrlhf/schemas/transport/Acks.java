@@ -40,7 +40,7 @@ public final class Acks {
         throw failure.apply(
             what
                 + " not acknowledged by the broker within "
-                + timeout
+                + Durations.readable(timeout)
                 + " (record "
                 + (i + 1)
                 + " of "

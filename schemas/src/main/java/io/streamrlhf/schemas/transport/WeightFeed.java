@@ -389,7 +389,8 @@ public final class WeightFeed {
   private static Duration remaining(long deadline, Duration timeout) {
     long left = deadline - System.nanoTime();
     if (left <= 0) {
-      throw new TimeoutException("weight topic not read to its end within " + timeout);
+      throw new TimeoutException(
+          "weight topic not read to its end within " + Durations.readable(timeout));
     }
     return Duration.ofNanos(left);
   }
