@@ -187,9 +187,19 @@ final class PretrainCommand implements Callable<Integer> {
       if (CorpusFile.read(file).stream().allMatch(String::isBlank))
         throw new UserError(name + " " + file + " holds no text");
     } catch (CharacterCodingException e) {
-      throw new UserError(name + " " + file + " is not UTF-8 text; save it as UTF-8", e);
+      throw new UserError(name + " " + file + " is not UTF-8 text" + where(file), e);
     } catch (IOException e) {
       throw new UserError(name + ": cannot read " + file + " (" + e + ")", e);
+    }
+  }
+
+  /** At which line the text stops being UTF-8, with the advice; the advice alone if unreadable. */
+  private static String where(Path file) {
+    try {
+      var at = Utf8Lines.firstNotUtf8(file);
+      return at == null ? "; save it as UTF-8" : " at " + at;
+    } catch (IOException e) {
+      return "; save it as UTF-8";
     }
   }
 

@@ -72,6 +72,27 @@ final class Utf8Lines {
     }
   }
 
+  /**
+   * Where {@code file} stops being UTF-8, as "line N: byte 0x.. at byte B of the line; save the
+   * file as UTF-8", or null when every line decodes: for a command that read the file whole and
+   * only learned that it is not.
+   */
+  static String firstNotUtf8(Path file) throws IOException {
+    var found = new String[1];
+    forEach(
+        file,
+        line -> {
+          if (found[0] != null) return;
+          try {
+            line.text();
+          } catch (IllegalArgumentException e) {
+            found[0] =
+                "line " + line.number() + ": " + e.getMessage().replaceFirst("^not UTF-8: ", "");
+          }
+        });
+    return found[0];
+  }
+
   private static Line line(int number, byte[] bytes) {
     int from = number == 1 && startsWithBom(bytes) ? BOM.length : 0;
     int to =
