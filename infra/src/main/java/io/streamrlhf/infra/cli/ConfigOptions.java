@@ -19,7 +19,8 @@ final class ConfigOptions {
       paramLabel = "NAME",
       description =
           "Named settings for every stage, from the project's presets: tiny (the defaults, the demo's)"
-              + " or full (the small model, longer schedules); --config and --set win over it.")
+              + " or full (the small model, longer schedules); --config and --set win over it. On a"
+              + " --resume it sets all that any preset sets (tiny: back to the defaults).")
   String preset;
 
   @Option(

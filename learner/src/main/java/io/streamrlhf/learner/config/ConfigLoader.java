@@ -76,8 +76,16 @@ public final class ConfigLoader {
     // values are checked against the default's type, not an earlier override's (0 then 0.5 is fine)
     var keys = new Keys(tree.deepCopy());
     if (resumed != null) apply(tree, keys, "", readFile(resumed), "in " + resumed);
-    if (preset != null)
-      apply(tree, keys, "", Presets.section(preset, defaults.stageName()), "in preset " + preset);
+    if (preset != null) {
+      var stage = defaults.stageName();
+      if (resumed == null)
+        apply(tree, keys, "", Presets.section(preset, stage), "in preset " + preset);
+      // over a run's own settings a preset names all it governs: what another preset sets goes to
+      // this one's value, the default where it sets none (tiny, the defaults, sets none at all)
+      else
+        presetWhole(keys, preset, stage)
+            .forEach((path, value) -> keys.set(tree, path, path, value));
+    }
     if (file != null) apply(tree, keys, "", readFile(file), "in " + file);
     for (var override : overrides) {
       int eq = override.indexOf('=');
@@ -113,6 +121,31 @@ public final class ConfigLoader {
       throw new IllegalArgumentException(
           "invalid " + defaults.stageName() + " config: " + e.getOriginalMessage(), e);
     }
+  }
+
+  /**
+   * The settings of {@code stage} any preset sets, by path, at {@code preset}'s value: what {@code
+   * --preset} means on a resume, where the base is a run's own settings rather than the defaults.
+   */
+  private static Map<String, JsonNode> presetWhole(Keys keys, String preset, String stage) {
+    var defaultsTree = keys.defaultsTree();
+    var chosen = defaultsTree.deepCopy();
+    apply(chosen, keys, "", Presets.section(preset, stage), "in preset " + preset);
+    var whole = new LinkedHashMap<String, JsonNode>();
+    for (var other : Presets.NAMES) {
+      var tree = defaultsTree.deepCopy();
+      apply(tree, keys, "", Presets.section(other, stage), "in preset " + other);
+      for (var path : keys.paths()) {
+        if (!at(tree, path).equals(keys.defaultOf(path))) whole.put(path, at(chosen, path));
+      }
+    }
+    return whole;
+  }
+
+  private static JsonNode at(JsonNode tree, String path) {
+    var node = tree;
+    for (var part : path.split("\\.")) node = node.get(part);
+    return node;
   }
 
   /**
@@ -171,8 +204,10 @@ public final class ConfigLoader {
   private static final class Keys {
     private final Map<String, JsonNode> defaults = new LinkedHashMap<>();
     private final Map<String, String> bare = new LinkedHashMap<>();
+    private final ObjectNode defaultsTree;
 
     Keys(ObjectNode tree) {
+      defaultsTree = tree.deepCopy();
       collect(tree, "");
       var repeated = new java.util.HashSet<String>();
       for (var path : defaults.keySet()) {
@@ -217,6 +252,14 @@ public final class ConfigLoader {
 
     JsonNode defaultOf(String path) {
       return defaults.get(path);
+    }
+
+    ObjectNode defaultsTree() {
+      return defaultsTree.deepCopy();
+    }
+
+    java.util.Set<String> paths() {
+      return defaults.keySet();
     }
 
     /**

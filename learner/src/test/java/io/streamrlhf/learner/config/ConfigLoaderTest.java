@@ -272,6 +272,32 @@ class ConfigLoaderTest {
         .hasMessage("unknown preset 'huge'; the presets are tiny, full");
   }
 
+  /**
+   * Over a run's own settings a preset stands for all it governs: --preset tiny on a full run's
+   * config.json gives the tiny values (it used to change nothing, tiny being the defaults), while
+   * what no preset sets keeps the run's own value.
+   */
+  @Test
+  void onAResumeAPresetSetsEverySettingAnyPresetGovernsAndNoOther() throws Exception {
+    var saved = dir.resolve("config.json");
+    var fullRun =
+        ConfigLoader.with(
+            ConfigLoader.load(PretrainConfig.defaults(), "full", null, List.of()), "seed=7");
+    ConfigLoader.save(fullRun, dir);
+
+    var tiny = ConfigLoader.load(PretrainConfig.defaults(), saved, "tiny", null, List.of());
+    assertThat(tiny.shape()).isEqualTo(PretrainConfig.defaults().shape());
+    assertThat(tiny.steps()).isEqualTo(PretrainConfig.defaults().steps());
+    assertThat(tiny.seed()).isEqualTo(7L);
+
+    var again = ConfigLoader.load(PretrainConfig.defaults(), saved, "full", null, List.of());
+    assertThat(again).isEqualTo(fullRun);
+    var set = ConfigLoader.load(PretrainConfig.defaults(), saved, "tiny", null, List.of("steps=9"));
+    assertThat(set.steps()).isEqualTo(9); // --set wins over the preset, on a resume too
+    assertThat(ConfigLoader.load(PretrainConfig.defaults(), saved, null, null, List.of()))
+        .isEqualTo(fullRun);
+  }
+
   @Test
   void nestedSettingsAreNamedByPathOrByTheirOwnNameAndFilesMayNestThem() throws Exception {
     var byPath = ConfigLoader.with(PpoConfig.defaults(), "optimizer.learning_rate=2e-4");
