@@ -62,6 +62,27 @@ class LabelerTest {
         .containsExactly(3, 1, 2, 3);
     assertThat(Labeler.tieCopies(new int[] {0, 0, 1}, List.of("p", "q", "q"), String::equals))
         .containsExactly(0, 0, 0);
+    // an ordering that is not its own inverse: response 2 first, then 0, 1, 3
+    assertThat(Labeler.ranks(new int[] {2, 0, 1, 3}, List.of("a", "b", "c", "d"), String::equals))
+        .containsExactly(1, 2, 0, 3);
+    // three copies: all take the first one's rank, not the second's
+    assertThat(Labeler.tieCopies(new int[] {1, 2, 0}, List.of("x", "x", "x"), String::equals))
+        .containsExactly(1, 1, 1);
+  }
+
+  /**
+   * Score + β·Gumbel(0, 1) ranks by Plackett-Luce: the first place goes to i with probability
+   * exp(s_i/β) / Σ exp(s_j/β). With K = 3 this tells the noise's sign, which two responses cannot
+   * (the difference of two Gumbel-min draws is logistic too): scores (1, 0, 0), β = 1, e/(e + 2).
+   */
+  @Test
+  void theFirstPlaceFollowsPlackettLuce() {
+    var labeler = new Labeler(4, 1.0, 13);
+    int rankings = 20_000;
+    int first = 0;
+    for (int n = 0; n < rankings; n++) if (labeler.rank(new double[] {1, 0, 0})[0] == 0) first++;
+    // standard error 0.0035; Gumbel-min noise gives about 0.62
+    assertThat((double) first / rankings).isCloseTo(Math.E / (Math.E + 2), within(0.015));
   }
 
   @Test

@@ -56,6 +56,9 @@ class BradleyTerryTest {
     assertThat(loss.getFloat()).isCloseTo(0.4005031f, within(1e-6f));
     // 5 of 6 pairs ordered right
     assertThat(BradleyTerry.accuracy(scores, ranks)).isCloseTo(5.0 / 6, within(1e-12));
+    // a pair the model scores exactly equal is half right: (1, 1, 0) ranked 0 > 1 > 2
+    assertThat(BradleyTerry.accuracy(new double[][] {{1, 1, 0}}, new int[][] {{0, 1, 2}}))
+        .isCloseTo((0.5 + 1 + 1) / 3, within(1e-12));
   }
 
   @Test
