@@ -185,17 +185,20 @@ class PpoTest {
         .containsExactly(new float[] {-0.36f, 0, 0, 0.3f, -0.1f, 0}, within(1e-6f));
   }
 
+  /**
+   * Behaviour equal to proximal, under a weight cap above 1: every weight is exp(0) = 1, and the
+   * loss and clip fraction are standard PPO's, by hand in the test above (policyLoss itself is this
+   * call with the cap at 1, so comparing with it would prove nothing).
+   */
   @Test
-  void decoupledLossEqualsStandardPpoWhenBehaviourIsProximal() {
+  void decoupledLossIsStandardPpoWhenBehaviourIsProximal() {
     var proximal = row(PROXIMAL);
     var logProbs = logProbsAt(PROXIMAL, RATIOS);
-    var standard = Ppo.policyLoss(logProbs, proximal, row(ADVANTAGES), row(MASK), 0.2);
     var decoupled =
         Ppo.decoupledPolicyLoss(
             logProbs, proximal, row(PROXIMAL), row(ADVANTAGES), row(MASK), 0.2, 2.0);
-    assertThat(decoupled.loss().getFloat()).isEqualTo(standard.loss().getFloat());
     assertThat(decoupled.loss().getFloat()).isCloseTo(-0.24f, within(1e-6f));
-    assertThat(decoupled.clipFraction()).isEqualTo(standard.clipFraction());
+    assertThat(decoupled.clipFraction()).isCloseTo(0.8f, within(1e-6f));
     assertThat(decoupled.meanImportanceWeight()).isEqualTo(1f);
     assertThat(decoupled.truncatedFraction()).isZero();
   }
