@@ -57,9 +57,22 @@ public record OnlineRewardConfig(
     int logEverySteps)
     implements StageConfig {
 
+  /** A step's batch, fresh and replayed comparisons, is one forward pass: this many at most. */
+  public static final int MAX_COMPARISONS_PER_STEP = 65_536;
+
   public OnlineRewardConfig {
     require(comparisonsPerStep > 0, "comparisons_per_step", "> 0", comparisonsPerStep);
     require(replayRatio >= 0, "replay_ratio", ">= 0", replayRatio);
+    if (comparisonsPerStep * (1 + replayRatio) > MAX_COMPARISONS_PER_STEP) {
+      throw new IllegalArgumentException(
+          "comparisons_per_step ("
+              + comparisonsPerStep
+              + ") x (1 + replay_ratio ("
+              + replayRatio
+              + ")) makes a step of more than "
+              + MAX_COMPARISONS_PER_STEP
+              + " comparisons: lower one of them");
+    }
     require(replayBufferSize >= 0, "replay_buffer_size", ">= 0", replayBufferSize);
     require(heldOutShare >= 0 && heldOutShare < 1, "held_out_share", "in [0, 1)", heldOutShare);
     require(heldOutSize > 0, "held_out_size", "> 0", heldOutSize);

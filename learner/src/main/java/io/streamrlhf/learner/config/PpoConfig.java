@@ -111,6 +111,18 @@ public record PpoConfig(
     require(initKlCoef >= 0, "init_kl_coef", ">= 0", initKlCoef);
     require(targetKl > 0, "target_kl", "> 0", targetKl);
     require(klHorizon > 0, "kl_horizon", "> 0", klHorizon);
+    long responsesPerBatch = (long) promptsPerBatch * responsesPerPrompt;
+    if (adaptiveKl && 0.2 * responsesPerBatch >= klHorizon) {
+      // β ← β·(1 + e·n/horizon), e down to −0.2: at n/horizon ≥ 5 one update ends at β ≤ 0
+      throw new IllegalArgumentException(
+          "kl_horizon ("
+              + klHorizon
+              + ") must exceed 0.2 x the "
+              + responsesPerBatch
+              + " responses of a batch with adaptive_kl, or one update of the controller takes"
+              + " the KL coefficient to 0 or below: raise kl_horizon above "
+              + (long) Math.floor(0.2 * responsesPerBatch));
+    }
     require(ptxCoef >= 0, "ptx_coef", ">= 0", ptxCoef);
     require(ptxTokensPerMinibatch > 0, "ptx_tokens_per_minibatch", "> 0", ptxTokensPerMinibatch);
     require(

@@ -31,9 +31,23 @@ public record RewardConfig(
     int checkpointEverySteps)
     implements StageConfig {
 
+  /** Ranked prompts a run samples at most, training and held out together. */
+  public static final int MAX_PROMPTS = 10_000_000;
+
   public RewardConfig {
     require(trainingPrompts > 0, "training_prompts", "> 0", trainingPrompts);
     require(heldOutPrompts > 0, "held_out_prompts", "> 0", heldOutPrompts);
+    if ((long) trainingPrompts + heldOutPrompts > MAX_PROMPTS) {
+      // every prompt's K samples are held in memory until training starts
+      throw new IllegalArgumentException(
+          "training_prompts ("
+              + trainingPrompts
+              + ") + held_out_prompts ("
+              + heldOutPrompts
+              + ") must be at most "
+              + MAX_PROMPTS
+              + ": the stage holds every prompt's samples in memory");
+    }
     require(
         responsesPerPrompt >= 2 && responsesPerPrompt <= 9,
         "responses_per_prompt",
@@ -61,7 +75,7 @@ public record RewardConfig(
    * smaller.
    */
   public long stepsPerEpoch() {
-    return (trainingPrompts + promptsPerBatch - 1) / promptsPerBatch;
+    return ((long) trainingPrompts + promptsPerBatch - 1) / promptsPerBatch;
   }
 
   /** Optimizer steps in the run. */
@@ -93,10 +107,11 @@ public record RewardConfig(
   public Map<String, Object> derivedSizes() {
     var sizes = new LinkedHashMap<String, Object>();
     sizes.put("pairs_per_prompt", StageConfig.pairsOf(responsesPerPrompt));
-    sizes.put("responses_per_batch", (long) promptsPerBatch * responsesPerPrompt);
-    sizes.put("pairs_per_batch", (long) promptsPerBatch * StageConfig.pairsOf(responsesPerPrompt));
+    long batch = Math.min(promptsPerBatch, trainingPrompts); // no batch is larger than the data
+    sizes.put("responses_per_batch", batch * responsesPerPrompt);
+    sizes.put("pairs_per_batch", batch * StageConfig.pairsOf(responsesPerPrompt));
     sizes.put(
-        "responses_to_sample", (long) (trainingPrompts + heldOutPrompts) * responsesPerPrompt);
+        "responses_to_sample", ((long) trainingPrompts + heldOutPrompts) * responsesPerPrompt);
     sizes.put("steps", totalSteps());
     return sizes;
   }

@@ -181,6 +181,58 @@ class ConfigLoaderTest {
         .hasMessageContaining("byte 0xFF at line 1, byte 4 of the line");
   }
 
+  /**
+   * The adaptive controller multiplies β by 1 + e·n/horizon with e down to −0.2: a horizon of 0.2 n
+   * or less takes β to 0 or below in one update (it used to crash there, with a stack trace).
+   */
+  @Test
+  void anAdaptiveKlHorizonOneUpdateCouldOvershootIsRefused() {
+    // 64 responses a batch: 12.8 is the least horizon
+    assertThatThrownBy(
+            () -> ConfigLoader.with(PpoConfig.defaults(), "adaptive_kl=true", "kl_horizon=12"))
+        .hasMessage(
+            "kl_horizon (12) must exceed 0.2 x the 64 responses of a batch with adaptive_kl, or one"
+                + " update of the controller takes the KL coefficient to 0 or below: raise"
+                + " kl_horizon above 12");
+    assertThat(ConfigLoader.with(PpoConfig.defaults(), "adaptive_kl=true", "kl_horizon=13"))
+        .isNotNull();
+    // β fixed: the horizon is not used
+    assertThat(ConfigLoader.with(PpoConfig.defaults(), "kl_horizon=12")).isNotNull();
+  }
+
+  /**
+   * Prompts whose sum overflowed an int sampled nothing and blamed the samples ("every prompt's K
+   * SFT samples are identical"); a batch larger than the data printed sizes it never had.
+   */
+  @Test
+  void theRewardStagesPromptsAreBoundedAndItsSizesTrue() {
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.with(
+                    RewardConfig.defaults(), "training_prompts=8", "held_out_prompts=2147483647"))
+        .hasMessage(
+            "training_prompts (8) + held_out_prompts (2147483647) must be at most 10000000: the"
+                + " stage holds every prompt's samples in memory");
+    var small =
+        ConfigLoader.with(RewardConfig.defaults(), "training_prompts=8", "prompts_per_batch=100");
+    assertThat(small.derivedSizes())
+        .containsEntry("responses_per_batch", 32L)
+        .containsEntry("pairs_per_batch", 48L)
+        .containsEntry("steps", 1L);
+  }
+
+  /** A replay ratio whose batch overflowed an int crashed the trainer at its first step. */
+  @Test
+  void aStepOfTheRewardTrainerHasABoundedBatch() {
+    for (var ratio : List.of("1e300", "3e8")) {
+      assertThatThrownBy(
+              () -> ConfigLoader.with(OnlineRewardConfig.defaults(), "replay_ratio=" + ratio))
+          .hasMessageStartingWith("comparisons_per_step (8) x (1 + replay_ratio (")
+          .hasMessageEndingWith("makes a step of more than 65536 comparisons: lower one of them");
+    }
+    assertThat(ConfigLoader.with(OnlineRewardConfig.defaults(), "replay_ratio=100")).isNotNull();
+  }
+
   @Test
   void discountingIsRejectedWithTheReferenceShapingWhichIsPotentialBasedOnlyAtGammaOne() {
     assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), null, List.of("gamma=0.99")))
