@@ -94,9 +94,25 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
           prefix(cli)
               + "the run diverged ("
               + diverged.getMessage()
-              + "): lower learning_rate (--set learning_rate=...) and run again");
+              + "): lower "
+              + (PPO_COMMANDS.contains(cli.getCommandName())
+                  ? "learning_rate, value_head_learning_rate or init_kl_coef (--set KEY=...)"
+                  : "learning_rate (--set learning_rate=...)")
+              + " and run again");
       err.flush();
       return USAGE; // a setting to fix, as a bad value is
+    }
+    var allocation = nativeOutOfMemory(e);
+    if (allocation != null) {
+      // PyTorch's allocator, not the JVM's: the same advice as an OutOfMemoryError (Rlhf.main)
+      err.println(
+          prefix(cli)
+              + "out of memory: PyTorch could not allocate "
+              + allocation
+              + ": a setting asks for more than this machine holds (samples, prompts or sequences"
+              + " per batch, the model's size); ask for less");
+      err.flush();
+      return INTERNAL;
     }
     var gone = brokerGaveOut(e);
     if (gone != null) {
@@ -142,6 +158,29 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
     }
     return reason;
   }
+
+  /**
+   * The size PyTorch's CPU allocator was refused, e.g. "26.2 GB", when that ended the command (its
+   * message: "DefaultCPUAllocator: can't allocate memory: you tried to allocate N bytes"), else
+   * null.
+   */
+  static String nativeOutOfMemory(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      var message = t.getMessage();
+      if (message == null || !message.contains("can't allocate memory")) continue;
+      var bytes = ALLOCATION.matcher(message);
+      return bytes.find()
+          ? String.format(java.util.Locale.ROOT, "%.1f GB", Long.parseLong(bytes.group(1)) / 1e9)
+          : "the memory asked for";
+    }
+    return null;
+  }
+
+  private static final java.util.regex.Pattern ALLOCATION =
+      java.util.regex.Pattern.compile("tried to allocate (\\d+) bytes");
+
+  /** The commands that run PPO's learner, whose divergence may come from three settings. */
+  private static final List<String> PPO_COMMANDS = List.of("ppo", "learner");
 
   /**
    * What a failure that is the Kafka cluster not answering in time says, on one line (null for any

@@ -284,6 +284,27 @@ class ExitCodesCliTest {
     assertThat(refusedErr.toString()).contains("internal error").doesNotContain("gave up waiting");
   }
 
+  /** PyTorch's allocator refusing a batch was "internal error" and a stack trace. */
+  @Test
+  void aBatchPyTorchCannotAllocateIsOneLineThatSaysToAskForLess() {
+    var pretrain = Rlhf.commandLine().getSubcommands().get("pretrain");
+    var err = new StringWriter();
+    pretrain.setErr(new PrintWriter(err));
+    var refused =
+        new IllegalStateException(
+            "step failed",
+            new ai.djl.engine.EngineException(
+                "[enforce fail at alloc_cpu.cpp:119] data. DefaultCPUAllocator: can't allocate"
+                    + " memory: you tried to allocate 26214400000 bytes. Error code 12 (Cannot"
+                    + " allocate memory)"));
+    assertThat(new UserErrors().handleExecutionException(refused, pretrain, null)).isEqualTo(1);
+    assertThat(err.toString().strip())
+        .isEqualTo(
+            "rlhf pretrain: out of memory: PyTorch could not allocate 26.2 GB: a setting asks for"
+                + " more than this machine holds (samples, prompts or sequences per batch, the"
+                + " model's size); ask for less");
+  }
+
   @Test
   void onlyTheSystemsWordsForAFullOrBrokenDiskMakeAMachineFailure() {
     var disk = new IOException("No space left on device");

@@ -220,8 +220,8 @@ class RlStageCliTest {
     assertThat(run.err().strip())
         .matches(
             "rlhf ppo: the run diverged \\(gradient not finite in 3 updates in a row, (\\d+) to"
-                + " \\d+\\): lower learning_rate \\(--set learning_rate=\\.\\.\\.\\) and run"
-                + " again");
+                + " \\d+\\): lower learning_rate, value_head_learning_rate or init_kl_coef"
+                + " \\(--set KEY=\\.\\.\\.\\) and run again");
     assertThat(run.out()).doesNotContain("done at policy v40");
   }
 
