@@ -43,12 +43,53 @@ final class ConfigOptions {
    * (what other flags stand for).
    */
   <T extends StageConfig> T load(T defaults, Path savedFile, List<String> flagOverrides) {
+    requireNoConflict(flagOverrides);
     var all = new ArrayList<>(overrides);
     all.addAll(flagOverrides);
     try {
       return ConfigLoader.load(defaults, savedFile, preset, file, all);
     } catch (IllegalArgumentException e) {
       throw new UserError(e.getMessage(), e);
+    }
+  }
+
+  /**
+   * A flag and a --set that name one setting with two values: the flag would win unseen (as it does
+   * over a --config file, which it is meant to override).
+   */
+  private void requireNoConflict(List<String> flagOverrides) {
+    for (var flag : flagOverrides) {
+      int fe = flag.indexOf('=');
+      var key = settingOf(flag.substring(0, fe));
+      var value = flag.substring(fe + 1).strip();
+      for (var set : overrides) {
+        int eq = set.indexOf('=');
+        if (eq <= 0 || !settingOf(set.substring(0, eq)).equals(key)) continue;
+        var given = set.substring(eq + 1).strip();
+        if (given.equals(value) || sameNumber(given, value)) continue;
+        throw new UserError(
+            "--set "
+                + set
+                + " asks for another "
+                + key
+                + " than a flag of this command, which sets "
+                + flag
+                + ": give one of them");
+      }
+    }
+  }
+
+  /** The setting a --set key names, however written: max-lag, max_lag, x.max_lag. */
+  private static String settingOf(String key) {
+    var name = key.strip().replace('-', '_');
+    return name.substring(name.lastIndexOf('.') + 1);
+  }
+
+  private static boolean sameNumber(String a, String b) {
+    try {
+      return Double.parseDouble(a) == Double.parseDouble(b);
+    } catch (NumberFormatException notNumbers) {
+      return false;
     }
   }
 }

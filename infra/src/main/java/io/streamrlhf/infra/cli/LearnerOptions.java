@@ -43,7 +43,7 @@ final class LearnerOptions {
       for (var set : stage.settings.overrides) {
         int eq = set.indexOf('=');
         if (eq < 0) continue; // the loader says what is wrong with it
-        var key = set.substring(0, eq).strip();
+        var key = set.substring(0, eq).strip().replace('-', '_');
         if (!key.equals("max_lag") && !key.endsWith(".max_lag")) continue;
         try {
           if (Long.parseLong(set.substring(eq + 1).strip()) == 0) continue;

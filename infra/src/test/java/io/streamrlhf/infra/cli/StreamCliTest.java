@@ -413,6 +413,13 @@ class StreamCliTest {
                 List.of("--rm", rm.toString(), "--sync", "--set", "max_lag=3"),
                 "--sync means max_lag 0, and --set max_lag=3 asks for another: give one of them"),
             new Case(
+                List.of("--rm", rm.toString(), "--sync", "--set", "max-lag=3"),
+                "--sync means max_lag 0, and --set max-lag=3 asks for another: give one of them"),
+            new Case(
+                List.of("--reward", "oracle", "--set", "reward=model"),
+                "--set reward=model asks for another reward than a flag of this command, which"
+                    + " sets reward=oracle: give one of them"),
+            new Case(
                 List.of("--rm", rm.toString(), "--set", "eval_prompts=1000"),
                 "eval_prompts must be between 1 and the 400 held-out prompts, got 1000"),
             new Case(
