@@ -139,7 +139,12 @@ public record PpoConfig(
     require(logEveryUpdates > 0, "log_every_updates", "> 0", logEveryUpdates);
     require(checkpointEveryUpdates > 0, "checkpoint_every_updates", "> 0", checkpointEveryUpdates);
     require(maxLag >= 0, "max_lag", ">= 0", maxLag);
-    require(promptPartitions >= 1, "prompt_partitions", ">= 1", promptPartitions);
+    // a partition per actor that may get prompts; Kafka refuses a topic of ten thousand at once
+    require(
+        promptPartitions >= 1 && promptPartitions <= 1024,
+        "prompt_partitions",
+        "in [1, 1024]",
+        promptPartitions);
     require(
         REWARD_MODEL.equals(reward) || REWARD_ORACLE.equals(reward) || REWARD_LIVE.equals(reward),
         "reward",

@@ -200,6 +200,14 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.with(PpoConfig.defaults(), "kl_horizon=12")).isNotNull();
   }
 
+  /** Ten thousand prompt partitions failed a minute into the run, at the broker. */
+  @Test
+  void promptPartitionsAreBoundedBeforeTheBrokerIsAsked() {
+    assertThatThrownBy(() -> ConfigLoader.with(PpoConfig.defaults(), "prompt_partitions=10000"))
+        .hasMessageContaining("prompt_partitions must be in [1, 1024], got 10000");
+    assertThat(ConfigLoader.with(PpoConfig.defaults(), "prompt_partitions=1024")).isNotNull();
+  }
+
   /**
    * Prompts whose sum overflowed an int sampled nothing and blamed the samples ("every prompt's K
    * SFT samples are identical"); a batch larger than the data printed sizes it never had.
