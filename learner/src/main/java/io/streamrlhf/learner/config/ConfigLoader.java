@@ -315,6 +315,9 @@ public final class ConfigLoader {
    */
   private static JsonNode parseScalar(JsonNode current, String text) {
     if (current.isTextual()) return TextNode.valueOf(text);
+    if (current.isFloatingPointNumber() && DECIMAL.matcher(text).matches()) {
+      return com.fasterxml.jackson.databind.node.DoubleNode.valueOf(Double.parseDouble(text));
+    }
     try {
       var node = Json.MAPPER.readTree(text);
       return node != null && node.isValueNode() ? node : TextNode.valueOf(text);
@@ -322,6 +325,10 @@ public final class ConfigLoader {
       return TextNode.valueOf(text);
     }
   }
+
+  /** A decimal JSON does not take but a user writes: .001, 1., -.5. */
+  private static final java.util.regex.Pattern DECIMAL =
+      java.util.regex.Pattern.compile("[+-]?(\\d+\\.\\d*|\\.\\d+)([eE][+-]?\\d+)?");
 
   private static JsonNode checkType(String key, JsonNode current, JsonNode value) {
     String expected;
@@ -332,6 +339,15 @@ public final class ConfigLoader {
     } else if (current.isIntegralNumber()) {
       expected = "an integer";
       ok = value.isIntegralNumber();
+      if (ok && (current.isInt() ? !value.canConvertToInt() : !value.canConvertToLong()))
+        throw new IllegalArgumentException(
+            "invalid value "
+                + value
+                + " for "
+                + key
+                + ": out of range (at most "
+                + (current.isInt() ? Integer.MAX_VALUE : Long.MAX_VALUE)
+                + ")");
     } else if (current.isNumber()) {
       expected = "a finite number";
       ok = value.isNumber();

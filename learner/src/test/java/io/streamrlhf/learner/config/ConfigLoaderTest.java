@@ -200,6 +200,30 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.with(PpoConfig.defaults(), "kl_horizon=12")).isNotNull();
   }
 
+  @Test
+  void decimalsAsUsersWriteThemAndIntegersPastTheirRangeNameTheKey() {
+    assertThat(
+            ConfigLoader.with(PretrainConfig.defaults(), "learning_rate=.001")
+                .optimizer()
+                .learningRate())
+        .isEqualTo(0.001);
+    assertThat(
+            ConfigLoader.with(PretrainConfig.defaults(), "learning_rate=1.")
+                .optimizer()
+                .learningRate())
+        .isEqualTo(1.0);
+    assertThatThrownBy(() -> ConfigLoader.with(PretrainConfig.defaults(), "steps=99999999999"))
+        .hasMessage(
+            "invalid value 99999999999 for steps: out of range (at most "
+                + Integer.MAX_VALUE
+                + ")");
+    assertThatThrownBy(
+            () -> ConfigLoader.with(PretrainConfig.defaults(), "seed=9999999999999999999999"))
+        .hasMessageContaining("for seed: out of range (at most " + Long.MAX_VALUE + ")");
+    assertThatThrownBy(() -> ConfigLoader.with(PretrainConfig.defaults(), "learning_rate=."))
+        .hasMessageContaining("expected a finite number");
+  }
+
   /** Ten thousand prompt partitions failed a minute into the run, at the broker. */
   @Test
   void promptPartitionsAreBoundedBeforeTheBrokerIsAsked() {
