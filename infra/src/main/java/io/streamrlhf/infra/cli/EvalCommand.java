@@ -128,10 +128,11 @@ final class EvalCommand implements Callable<Integer> {
       defaultValue = "8",
       paramLabel = "N",
       description =
-          "With both the sft and ppo rows: also sample N more responses per prompt from each and report"
-              + " PPO's win vs SFT over all N x N pairs, per family and with its standard error (the table's column"
-              + " compares one sample each and moves by about 0.01 with the seed). Written to DIR/win.json and"
-              + " below the table; 0 turns it off.")
+          "With the sft row: also sample N more responses per prompt from SFT for the headroom lines"
+              + " (DIR/headroom.json), and with the ppo row from PPO too, to report PPO's win vs SFT over all"
+              + " N x N pairs, per family and with its standard error (the table's column compares one sample"
+              + " each and moves by about 0.01 with the seed; DIR/win.json). Below the table; at most 256, 0"
+              + " turns it off.")
   int winSamples;
 
   /**
@@ -179,17 +180,23 @@ final class EvalCommand implements Callable<Integer> {
     StageOptions.requireWritable(out);
   }
 
+  /** --win-samples at most: 65,536 pairs per prompt. */
+  static final int MAX_WIN_SAMPLES = 256;
+
   @Override
   public Integer call() throws Exception {
     StageOptions.requireTemperature(temperature);
     if (winSamples < 0) throw new UserError("--win-samples must be >= 0, got " + winSamples);
-    if ((long) Math.min(limit, 400) * winSamples > Integer.MAX_VALUE) {
+    if (winSamples > MAX_WIN_SAMPLES) {
+      // N x N pairs per prompt, and every sample kept to pair: the standard error is over the
+      // prompts, which more samples of each do not add
       throw new UserError(
-          "--win-samples "
+          "--win-samples must be at most "
+              + MAX_WIN_SAMPLES
+              + ", got "
               + winSamples
-              + " for "
-              + Math.min(limit, 400)
-              + " prompts would be more responses than one run numbers: ask for fewer");
+              + ": the estimate's error is over the prompts, which more samples per prompt do not"
+              + " shrink");
     }
     if (promptsPerBatch < 1) throw new UserError("--prompts-per-batch must be >= 1");
     if (limit < 8)

@@ -773,13 +773,14 @@ class StagesCliTest {
     assertThat(limit.err().strip())
         .isEqualTo(
             "rlhf eval: --limit must be at least 8 (N/8 prompts of each of the 8 families), got 3");
+    // 100,000 ran the machine out of memory, killed without a word
     var wins =
-        run("eval", "--sft", sft.toString(), "--out", out.toString(), "--win-samples", "6000000");
+        run("eval", "--sft", sft.toString(), "--out", out.toString(), "--win-samples", "100000");
     assertThat(wins.exitCode()).isEqualTo(2);
     assertThat(wins.err().strip())
         .isEqualTo(
-            "rlhf eval: --win-samples 6000000 for 400 prompts would be more responses than one run"
-                + " numbers: ask for fewer");
+            "rlhf eval: --win-samples must be at most 256, got 100000: the estimate's error is over"
+                + " the prompts, which more samples per prompt do not shrink");
     assertThat(out).doesNotExist();
   }
 

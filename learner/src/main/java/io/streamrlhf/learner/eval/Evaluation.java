@@ -315,9 +315,19 @@ public final class Evaluation {
     for (var task : tasks) {
       for (int k = 0; k < samples; k++) prompts.add(task.prompt());
     }
+    // each row draws from its own index's stream, so the batch changes no sample: only the memory
+    int rows = (int) Math.min((long) settings.promptsPerBatch() * samples, MAX_SAMPLED_ROWS);
     return ResponseSampler.sample(
-        model, prompts, settings.temperature(), seed, settings.promptsPerBatch() * samples, false);
+        model,
+        prompts,
+        settings.temperature(),
+        seed,
+        Math.max(rows, settings.promptsPerBatch()),
+        false);
   }
+
+  /** Rows sampled together for the extra samples: 8 each of the default 50 prompts fit. */
+  static final int MAX_SAMPLED_ROWS = 512;
 
   private static Grade[][] grades(
       List<Task> tasks, List<ResponseSampler.Sample> drawn, int samples) {
