@@ -32,6 +32,15 @@ public final class PeerRun {
   /** The outcome: the peer's JSON object, or why there is none. */
   public record Outcome(Optional<JsonNode> figures, String note) {}
 
+  /**
+   * Why the peer cannot run here (no script at {@code script}, or no Python with PyTorch), or null
+   * when it can: asked before any measurement, so a comparison that cannot happen costs nothing.
+   */
+  public static String unavailable(Path script) {
+    if (!Files.isRegularFile(script)) return "peer script not found at " + script;
+    return PYTHONS.stream().anyMatch(PeerRun::hasTorch) ? null : INSTALL_HINT;
+  }
+
   /** The peer with {@code repeats} repetitions of each measurement (after its warm-up). */
   public static Outcome run(Path script, int threads, int repeats) {
     if (!Files.isRegularFile(script)) {

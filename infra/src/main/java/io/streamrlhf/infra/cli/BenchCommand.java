@@ -52,13 +52,16 @@ import picocli.CommandLine.Option;
       "With --compare-peer, rounds alternate ours and the peer's runs; ratios are medians over rounds."
     })
 public final class BenchCommand implements Callable<Integer> {
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Option(names = "--quick", description = "Fewer repetitions (a smoke run; figures are noisier).")
   boolean quick;
 
   @Option(
       names = "--compare-peer",
-      description = "Also run bench/peer.py (PyTorch eager) and add 'peer' and 'ratios'.")
+      description =
+          "Also run bench/peer.py (PyTorch eager) and add 'peer' and 'ratios'; refused at start"
+              + " where it cannot run (no script, no Python with PyTorch).")
   boolean comparePeer;
 
   @Option(names = "--threads", description = "Intra-op threads for PyTorch, ours and the peer's.")
@@ -111,6 +114,19 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (only != null && comparePeer) {
       throw new UserError("--compare-peer compares every key; it cannot be combined with --only");
+    }
+    if (only != Only.weights
+        && spec.commandLine().getParseResult().hasMatchedOption("--race-sft")) {
+      // the race runs last: a wrong model named by hand would end minutes of measurements
+      StageOptions.requireCheckpoint("--race-sft", raceSft, "sft");
+    }
+    if (comparePeer) {
+      var why =
+          PeerRun.unavailable(
+              peerScript != null ? peerScript : projectRoot().resolve("bench/peer.py"));
+      if (why != null)
+        throw new UserError(
+            why + ": --compare-peer cannot run the peer (drop it to measure ours alone)");
     }
     // Read by DJL when the engine loads (the native library must be loaded before any JniUtils
     // call).

@@ -4,7 +4,9 @@ import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.infra.bench.AsyncRace;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code rlhf bench --only}: what it accepts, refused in one line before anything is measured. */
 class BenchOnlyCliTest {
@@ -20,6 +22,30 @@ class BenchOnlyCliTest {
         .isEqualTo(
             "rlhf bench: --compare-peer compares every key; it cannot be combined with --only")
         .doesNotContain("\n");
+  }
+
+  /**
+   * What would fail only after minutes of measuring is refused first: a --race-sft that holds no
+   * SFT model (the race runs last), a peer that cannot run (it was noted, and the bench exited 0).
+   */
+  @Test
+  void aRaceModelOrPeerThatCannotBeIsRefusedBeforeMeasuring(@TempDir Path dir) {
+    var race = run("bench", "--only", "race", "--race-sft", dir.toString());
+    assertThat(race.exitCode()).isEqualTo(2);
+    assertThat(race.err().strip())
+        .isEqualTo(
+            "rlhf bench: --race-sft "
+                + dir
+                + " holds no checkpoint: give a directory written by rlhf sft");
+
+    var script = dir.resolve("no-peer.py");
+    var peer = run("bench", "--compare-peer", "--peer-script", script.toString());
+    assertThat(peer.exitCode()).isEqualTo(2);
+    assertThat(peer.err().strip())
+        .isEqualTo(
+            "rlhf bench: peer script not found at "
+                + script
+                + ": --compare-peer cannot run the peer (drop it to measure ours alone)");
   }
 
   @Test
