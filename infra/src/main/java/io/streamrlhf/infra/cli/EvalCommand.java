@@ -180,6 +180,38 @@ final class EvalCommand implements Callable<Integer> {
     StageOptions.requireWritable(out);
   }
 
+  /**
+   * A policy or reward model that its run records as trained from another SFT model than --sft:
+   * allowed (a user compares what they like), and said, since the columns measured against SFT then
+   * measure against a model it did not start from.
+   */
+  private void noteOtherSft(Path sft) {
+    var given = new LinkedHashMap<String, Path>();
+    given.put("--ppo", ppo);
+    given.put("--ppo-gold", ppoGold);
+    given.put("--rm", rm);
+    given.forEach(
+        (flag, dir) -> {
+          var other = dir == null ? null : StageOptions.otherSftOf(dir, sft);
+          if (other != null)
+            spec.commandLine()
+                .getOut()
+                .println(
+                    "eval: note: "
+                        + flag
+                        + " "
+                        + dir
+                        + " was trained from the SFT model in "
+                        + other
+                        + ", not from --sft "
+                        + sft
+                        + (flag.equals("--rm")
+                            ? ": its scores' likelihood term is that model's"
+                            : ": its KL to SFT and win vs SFT compare it with a model it did not"
+                                + " start from"));
+        });
+  }
+
   /** --win-samples at most: 65,536 pairs per prompt. */
   static final int MAX_WIN_SAMPLES = 256;
 
@@ -240,6 +272,7 @@ final class EvalCommand implements Callable<Integer> {
         throw new UserError("--rm: " + e.getMessage(), e);
       }
     }
+    if (sft != null) noteOtherSft(sft);
     var models = new Evaluation.Models(base, sft, ppo, ppoGold, rm);
     rows.removeIf(
         row -> {

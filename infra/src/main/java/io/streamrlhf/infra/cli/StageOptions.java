@@ -304,6 +304,22 @@ final class StageOptions {
             + " --out DIR)");
   }
 
+  /**
+   * Where the run in {@code dir} recorded another SFT model than {@code sft} as its --sft (its
+   * {@link #INPUTS_FILE}): that model's path; null when it recorded this one, or none.
+   */
+  static String otherSftOf(Path dir, Path sft) {
+    var trainedOn = recordedInputs(dir.resolve(INPUTS_FILE)).get("--sft");
+    if (trainedOn == null) return null;
+    try {
+      return trainedOn.weightsSha256().equals(Checkpoint.weightsSha256(sft))
+          ? null
+          : trainedOn.path();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the SFT model in " + sft, e);
+    }
+  }
+
   /** The inputs --out's run began with; none for a run saved before they were recorded. */
   private Map<String, Input> recordedInputs() {
     return recordedInputs(out.resolve(INPUTS_FILE));

@@ -784,6 +784,53 @@ class StagesCliTest {
     assertThat(out).doesNotExist();
   }
 
+  /** Models of another pipeline may fill rows, and eval says so: the SFT columns mean less then. */
+  @Test
+  void evalNotesAModelTrainedFromAnotherSftThanItsSftRow() {
+    var other =
+        run(
+            "eval",
+            "--models",
+            "sft",
+            "--sft",
+            base.toString(),
+            "--rm",
+            rm.toString(),
+            "--out",
+            dir.resolve("eval-other-sft").toString(),
+            "--limit",
+            "8",
+            "--win-samples",
+            "0");
+    assertThat(other.exitCode()).as(other.err()).isZero();
+    assertThat(other.out())
+        .contains(
+            "eval: note: --rm "
+                + rm
+                + " was trained from the SFT model in "
+                + sft.toAbsolutePath().normalize()
+                + ", not from --sft "
+                + base
+                + ": its scores' likelihood term is that model's");
+    var same =
+        run(
+            "eval",
+            "--models",
+            "sft",
+            "--sft",
+            sft.toString(),
+            "--rm",
+            rm.toString(),
+            "--out",
+            dir.resolve("eval-same-sft").toString(),
+            "--limit",
+            "8",
+            "--win-samples",
+            "0");
+    assertThat(same.exitCode()).as(same.err()).isZero();
+    assertThat(same.out()).doesNotContain("eval: note:");
+  }
+
   @Test
   void evalRefusesAnOutItCannotWriteOrThatHoldsAModelBeforeSampling() throws Exception {
     var sftFiles = Files.list(sft).map(p -> p.getFileName().toString()).sorted().toList();
