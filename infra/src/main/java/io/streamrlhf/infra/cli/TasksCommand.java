@@ -20,7 +20,8 @@ import picocli.CommandLine.Command;
       SampleCommand.class,
       DemosCommand.class,
       CorpusCommand.class,
-      CalibrateCommand.class
+      CalibrateCommand.class,
+      picocli.CommandLine.HelpCommand.class
     })
 public final class TasksCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

@@ -61,6 +61,11 @@ class RlhfCliTest {
     assertThat(sample.out()).isEqualTo(run("tasks", "sample", "--help").out());
     assertThat(sample.out()).startsWith("Usage: rlhf tasks sample ");
     assertThat(run("help", "ppo").out()).isEqualTo(run("ppo", "--help").out());
+    // a command with subcommands has its own help command: "tasks help sample" read as a
+    // missing --out of a command named help
+    var inTasks = run("tasks", "help", "sample");
+    assertThat(inTasks.exitCode()).as(inTasks.err()).isZero();
+    assertThat(inTasks.out()).isEqualTo(sample.out());
 
     var wrong = run("help", "tasks", "nope");
     assertThat(wrong.exitCode()).isEqualTo(2);
