@@ -79,6 +79,8 @@ final class CorpusCommand implements Runnable {
                     " %s %.1f%%",
                     kind.name().toLowerCase(java.util.Locale.ROOT), 100.0 * count / docs)));
     TaskFiles.lines(spec, out)
-        .printf("wrote %d documents (seed %d) to %s:%s%n", docs, seed, out, summary);
+        .printf(
+            "wrote %d documents (seed %d) to %s%s%n",
+            docs, seed, out, summary.isEmpty() ? "" : ":" + summary);
   }
 }

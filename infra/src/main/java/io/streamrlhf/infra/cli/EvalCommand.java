@@ -285,7 +285,7 @@ final class EvalCommand implements Callable<Integer> {
         });
     if (rows.isEmpty())
       throw new UserError(
-          "no row to evaluate: give --base, --sft or --ppo for the rows in --models");
+          "no row to evaluate: give --base, --sft, --ppo or --ppo-gold for the rows in --models");
     var tasks = EvalSet.tasks();
     if (limit < 400) {
       int perFamily = limit / 8;
@@ -416,8 +416,8 @@ final class EvalCommand implements Callable<Integer> {
           oracle.winVsSft() - 0.5 > 2 * oracle.standardError()
               ? String.format(
                   Locale.ROOT,
-                  "; PPO won %.0f%% of the oracle's headroom",
-                  100 * (ppo.winVsSft() - 0.5) / (oracle.winVsSft() - 0.5))
+                  "; PPO won %d%% of the oracle's headroom", // rounded whole: never "-0%"
+                  Math.round(100 * (ppo.winVsSft() - 0.5) / (oracle.winVsSft() - 0.5)))
               : "; no headroom beyond two standard errors, so no share of it for PPO");
     }
     sb.append(System.lineSeparator());

@@ -44,7 +44,7 @@ final class SampleCommand implements Runnable {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the prompts.")
+      description = "Where to write the prompts (- for standard output).")
   Path out;
 
   @Override
@@ -73,7 +73,7 @@ final class SampleCommand implements Runnable {
     try {
       return Family.byId(id);
     } catch (IllegalArgumentException e) {
-      throw new UserError("--family: " + e.getMessage(), e);
+      throw new UserError("--family: " + e.getMessage() + ", or all", e);
     }
   }
 }

@@ -38,6 +38,8 @@ final class TaskFiles {
   static final class FileOption implements CommandLine.ITypeConverter<Path> {
     @Override
     public Path convert(String value) {
+      if (value.isBlank()) throw new CommandLine.TypeConversionException("empty: give a file");
+      if (value.equals("-")) return Path.of("/dev/stdout"); // as Unix tools read it
       if (value.endsWith("/"))
         throw new CommandLine.TypeConversionException(
             "'" + value + "' ends with '/', a directory: give a file");

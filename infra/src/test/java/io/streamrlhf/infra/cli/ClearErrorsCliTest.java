@@ -147,6 +147,17 @@ class ClearErrorsCliTest {
     }
   }
 
+  /** "-" is standard output, as Unix tools read it (it wrote a file named "-"); "" is no file. */
+  @Test
+  void aFileOutputOfDashIsStandardOutputAndAnEmptyOneIsRefused() {
+    assertThat(new TaskFiles.FileOption().convert("-")).isEqualTo(Path.of("/dev/stdout"));
+    assertThat(TaskFiles.isStdout(new TaskFiles.FileOption().convert("-"))).isTrue();
+    var empty = run("tasks", "sample", "--n", "3", "--out", "");
+    assertThat(empty.exitCode()).isEqualTo(2);
+    assertThat(empty.err().lines().findFirst().orElseThrow())
+        .isEqualTo("rlhf tasks sample: Invalid value for option '--out': empty: give a file");
+  }
+
   @Test
   void aFileWhereADirectoryOrAHeapSizeBelongsIsNamedBeforeAnyWork(@TempDir Path dir)
       throws IOException {

@@ -211,8 +211,9 @@ public final class Evaluation {
               EvalTable.truthfulByObject(tasks, sftGrades));
       log.printf(
           Locale.ROOT,
-          "eval: %d more samples per prompt from %s, scored in %.0f s%n",
+          "eval: %d more sample%s per prompt from %s, scored in %.0f s%n",
           samples,
+          samples == 1 ? "" : "s",
           otherRow.label,
           (System.nanoTime() - t0) / 1e9);
       log.flush();
@@ -300,8 +301,9 @@ public final class Evaluation {
       var grades = sampledGrades(sft, tasks, samples, settings, settings.seed() + 1_000);
       log.printf(
           Locale.ROOT,
-          "eval: %d more samples per prompt from SFT, scored in %.0f s%n",
+          "eval: %d more sample%s per prompt from SFT, scored in %.0f s%n",
           samples,
+          samples == 1 ? "" : "s",
           (System.nanoTime() - t0) / 1e9);
       log.flush();
       return grades;
