@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Builds a stage's effective config in layers, later ones winning: the record's defaults, an
@@ -283,11 +284,30 @@ public final class ConfigLoader {
   public static String describe(StageConfig config) {
     var text = new StringBuilder(config.stageName()).append(" derived sizes:");
     config.derivedSizes().forEach((k, v) -> text.append(' ').append(k).append('=').append(v));
-    return text.append('\n')
-        .append(config.stageName())
-        .append(" config: ")
-        .append(toJson(config))
-        .toString();
+    text.append('\n');
+    scheduleNote(config).ifPresent(note -> text.append(note).append('\n'));
+    return text.append(config.stageName()).append(" config: ").append(toJson(config)).toString();
+  }
+
+  /**
+   * A warm-up as long as the run: allowed (a short trial run keeps the real run's warm-up), and
+   * said, since the learning rate then never reaches the one configured.
+   */
+  static Optional<String> scheduleNote(StageConfig config) {
+    int warmup = config.optimizer().warmupSteps();
+    return config
+        .length()
+        .filter(length -> warmup >= length.steps())
+        .map(
+            length ->
+                String.format(
+                    Locale.ROOT,
+                    "%s note: warmup_steps %d is not less than the run's %d steps: the learning rate"
+                        + " stays below learning_rate %s throughout",
+                    config.stageName(),
+                    warmup,
+                    length.steps(),
+                    config.optimizer().learningRate()));
   }
 
   /** Saves the effective config as {@code dir/config.json}, atomically. */

@@ -224,6 +224,18 @@ class ConfigLoaderTest {
         .hasMessageContaining("expected a finite number");
   }
 
+  @Test
+  void aWarmUpAsLongAsTheRunIsSaidAtStart() {
+    var shortRun = ConfigLoader.with(PretrainConfig.defaults(), "steps=3", "warmup_steps=1000");
+    assertThat(ConfigLoader.describe(shortRun).lines().toList())
+        .contains(
+            "pretrain note: warmup_steps 1000 is not less than the run's 3 steps: the learning"
+                + " rate stays below learning_rate 0.003 throughout");
+    assertThat(ConfigLoader.describe(PretrainConfig.defaults())).doesNotContain("note:");
+    // a stage that runs until stopped has no length to compare with
+    assertThat(ConfigLoader.describe(OnlineRewardConfig.defaults())).doesNotContain("note:");
+  }
+
   /** Ten thousand prompt partitions failed a minute into the run, at the broker. */
   @Test
   void promptPartitionsAreBoundedBeforeTheBrokerIsAsked() {
