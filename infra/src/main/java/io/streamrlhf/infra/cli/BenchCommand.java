@@ -43,7 +43,9 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     showDefaultValues = true,
     description = {
-      "Measures generation, the PPO update and the GEMM ceiling; prints one JSON object.",
+      "Measures generation, the PPO update and the GEMM ceiling, the rollout stream through Kafka,"
+          + " the weights' path, and last the sync vs async race (the longest part; --only race runs"
+          + " it alone); prints one JSON object.",
       "Streaming keys: an embedded Kafka broker and one actor with random bench-small models; rollouts/s"
           + " through Kafka vs in memory for the same prompts, and weights publish-to-apply at an idle"
           + " actor.",
@@ -111,6 +113,11 @@ public final class BenchCommand implements Callable<Integer> {
     }
     if (rounds != null && rounds < 1) {
       throw new UserError("--rounds must be at least 1, got " + rounds);
+    }
+    if (!comparePeer && (rounds != null || peerScript != null)) {
+      throw new UserError(
+          (rounds != null ? "--rounds" : "--peer-script")
+              + " is for the peer comparison: add --compare-peer, or drop it");
     }
     if (only != null && comparePeer) {
       throw new UserError("--compare-peer compares every key; it cannot be combined with --only");

@@ -31,7 +31,8 @@ import picocli.CommandLine.Command;
       "3:grade and tasks calibrate: some input lines were malformed and skipped",
       "4:the machine refused: a full disk or quota, a read-only file system, a device (I/O)"
           + " error; the one-line message names the file or the embedded broker's directory (a"
-          + " stage's checkpoint: the one still in force, which --resume continues from)"
+          + " stage's checkpoint: the one still in force, which --resume continues from)",
+      "130/143:stopped by Ctrl-C or SIGTERM (a training command says where --resume continues from)"
     },
     // In pipeline order, then the tools; one per line.
     subcommands = {

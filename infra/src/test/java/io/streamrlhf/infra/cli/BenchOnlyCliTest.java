@@ -22,6 +22,13 @@ class BenchOnlyCliTest {
         .isEqualTo(
             "rlhf bench: --compare-peer compares every key; it cannot be combined with --only")
         .doesNotContain("\n");
+
+    // without the comparison they changed nothing, unsaid
+    var rounds = run("bench", "--quick", "--rounds", "2");
+    assertThat(rounds.exitCode()).isEqualTo(2);
+    assertThat(rounds.err().strip())
+        .isEqualTo(
+            "rlhf bench: --rounds is for the peer comparison: add --compare-peer, or drop it");
   }
 
   /**
