@@ -303,6 +303,7 @@ public final class BenchCommand implements Callable<Integer> {
    */
   private void putRace(ObjectNode out) throws Exception {
     var dir = Files.createTempDirectory("rlhf-bench-race");
+    var removal = removedAtExit(dir);
     try {
       var sft = raceSft;
       if (!Checkpoint.exists(sft)) {
@@ -332,7 +333,7 @@ public final class BenchCommand implements Callable<Integer> {
               + ", "
               + config.updates()
               + " updates each...");
-      var log = new PrintWriter(Writer.nullWriter());
+      var log = new PrintWriter(new RaceProgress(), true);
       var race =
           AsyncRace.run(
               new AsyncRace.Settings(
@@ -360,8 +361,33 @@ public final class BenchCommand implements Callable<Integer> {
               + " reward; gold-vs-proxy every 4 updates on 32 prompts");
       out.set("race", setup);
     } finally {
-      ChaosRun.deleteTree(dir);
+      removal.run();
     }
+  }
+
+  /**
+   * Deletes {@code dir} when the returned action runs and, should a signal end the JVM first (a
+   * finally block does not run then), at its exit: a stopped bench leaves no temporary models.
+   */
+  private static Runnable removedAtExit(Path dir) {
+    Runnable delete =
+        () -> {
+          try {
+            ChaosRun.deleteTree(dir);
+          } catch (IOException e) {
+            System.err.println("bench: could not delete " + dir + ": " + e.getMessage());
+          }
+        };
+    var hook = new Thread(delete, "rlhf-bench-cleanup");
+    Runtime.getRuntime().addShutdownHook(hook);
+    return () -> {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        return; // the hook runs
+      }
+      delete.run();
+    };
   }
 
   /**
@@ -414,6 +440,7 @@ public final class BenchCommand implements Callable<Integer> {
     System.err.println(
         "bench: weights through a weight store: embedded Kafka broker, one actor, bench-small...");
     var dir = Files.createTempDirectory("rlhf-bench-store");
+    var removal = removedAtExit(dir);
     try {
       var stored =
           new StreamBench(GptConfig.small(), StreamBench.Workload.bench(1), 0, repeats)
@@ -423,7 +450,7 @@ public final class BenchCommand implements Callable<Integer> {
       out.put("weights_store_apply_over_ppo_step", stored.publishToApplyMs().median() / ppoStepMs);
       return stored;
     } finally {
-      ChaosRun.deleteTree(dir);
+      removal.run();
     }
   }
 
@@ -507,6 +534,38 @@ public final class BenchCommand implements Callable<Integer> {
   };
 
   /** The launcher passes the project root; from a work tree, the current directory is it. */
+  /**
+   * The race's transcript ("source | text" lines) reduced to progress on stderr: its own notes
+   * (which mode starts, the time to equal reward) and the learner's update lines; the rest is
+   * dropped.
+   */
+  private static final class RaceProgress extends Writer {
+    private final StringBuilder line = new StringBuilder();
+
+    @Override
+    public void write(char[] buffer, int offset, int length) {
+      for (int i = offset; i < offset + length; i++) {
+        if (buffer[i] != '\n') {
+          line.append(buffer[i]);
+          continue;
+        }
+        var text = line.toString();
+        line.setLength(0);
+        if (text.startsWith("race | race: ")
+            || text.matches("learner \\| \\S+: update \\d+/\\d+ .*"))
+          System.err.println("bench: " + text.substring(text.indexOf(" | ") + 3));
+      }
+    }
+
+    @Override
+    public void flush() {
+      System.err.flush();
+    }
+
+    @Override
+    public void close() {}
+  }
+
   private static Path projectRoot() {
     var home = System.getProperty("rlhf.home");
     return Path.of(home != null ? home : ".").toAbsolutePath().normalize();
