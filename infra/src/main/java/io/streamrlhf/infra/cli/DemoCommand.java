@@ -242,6 +242,12 @@ public final class DemoCommand implements Callable<Integer> {
         out.printf(
             "demo: stage %s failed (exit %d); its directory is %s%n",
             stage.name(), code, stage.dir());
+        if (code == UserErrors.USAGE && args.contains("--resume"))
+          // the stage's advice speaks of --resume and --out, which the demo chose
+          out.printf(
+              "demo: --workdir %s holds an earlier demo's %s: run the demo as that one ran (its"
+                  + " --preset), or give another --workdir%n",
+              workdir, stage.name());
         return code;
       }
     }

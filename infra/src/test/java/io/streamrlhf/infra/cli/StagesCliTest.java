@@ -522,6 +522,23 @@ class StagesCliTest {
     assertThat(Files.readString(out.resolve("config.json"))).isEqualTo(config);
   }
 
+  /** A demo over an earlier demo of another preset: the advice is the demo's, not a stage's. */
+  @Test
+  void aDemoOverAnotherPresetsWorkdirSaysHowToGoOn() {
+    var workdir = dir.resolve("demo-tiny");
+    var first = run(tinyPretrain(workdir.resolve("base")));
+    assertThat(first.exitCode()).as(first.err()).isZero();
+
+    var full = run("demo", "--preset", "full", "--workdir", workdir.toString());
+    assertThat(full.exitCode()).isEqualTo(2);
+    assertThat(full.out())
+        .contains(
+            "demo: --workdir "
+                + workdir
+                + " holds an earlier demo's pretrain: run the demo as that one ran (its --preset),"
+                + " or give another --workdir");
+  }
+
   /** Samples all alike (a temperature near 0) leave nothing to rank: the settings' fault. */
   @Test
   void identicalSamplesAreTheSettingsMistakeNotAnInternalError() {
