@@ -77,6 +77,7 @@ public final class ConfigLoader {
     // values are checked against the default's type, not an earlier override's (0 then 0.5 is fine)
     var keys = new Keys(tree.deepCopy());
     if (resumed != null) apply(tree, keys, "", readFile(resumed), "in " + resumed);
+    var saved = resumed == null ? null : tree.deepCopy();
     if (preset != null) {
       var stage = defaults.stageName();
       if (resumed == null)
@@ -97,7 +98,21 @@ public final class ConfigLoader {
       keys.set(
           tree, path, key, parseScalar(keys.defaultOf(path), override.substring(eq + 1).trim()));
     }
-    return build(defaults, tree);
+    try {
+      return build(defaults, tree);
+    } catch (IllegalArgumentException e) {
+      if (saved != null) {
+        try {
+          build(defaults, saved);
+        } catch (IllegalArgumentException savedAlone) {
+          // a hand-edited config.json: its file, not the command line, holds the bad value
+          throw new IllegalArgumentException(
+              "in " + resumed + ", the run's saved settings: " + savedAlone.getMessage(),
+              savedAlone);
+        }
+      }
+      throw e;
+    }
   }
 
   /**

@@ -224,6 +224,23 @@ class ConfigLoaderTest {
         .hasMessageContaining("expected a finite number");
   }
 
+  /** A bad value in a run's own config.json was refused without naming the file it is in. */
+  @Test
+  void aBadValueInTheSavedSettingsNamesTheirFile() throws Exception {
+    var saved = dir.resolve("config.json");
+    Files.writeString(saved, "{\"steps\": -5}");
+    assertThatThrownBy(
+            () -> ConfigLoader.load(PretrainConfig.defaults(), saved, null, null, List.of()))
+        .hasMessage("in " + saved + ", the run's saved settings: steps must be > 0, got -5");
+    // the command line's own mistake is its own
+    Files.writeString(saved, "{\"steps\": 5}");
+    assertThatThrownBy(
+            () ->
+                ConfigLoader.load(
+                    PretrainConfig.defaults(), saved, null, null, List.of("steps=-1")))
+        .hasMessage("steps must be > 0, got -1");
+  }
+
   @Test
   void aWarmUpAsLongAsTheRunIsSaidAtStart() {
     var shortRun = ConfigLoader.with(PretrainConfig.defaults(), "steps=3", "warmup_steps=1000");
