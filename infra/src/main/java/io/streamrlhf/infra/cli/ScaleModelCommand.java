@@ -308,9 +308,16 @@ public final class ScaleModelCommand implements Callable<Integer> {
           .collect(java.util.stream.Collectors.toUnmodifiableSet());
 
   private static void set(ObjectNode node, String key, String value, String where) {
-    if (!node.has(key))
+    if (!node.has(key)) {
+      var nearest = io.streamrlhf.learner.config.ConfigLoader.nearest(key, keys(node));
       throw new UserError(
-          where + ": unknown cost key '" + key + "'; known: " + String.join(", ", keys(node)));
+          where
+              + ": unknown cost key '"
+              + key
+              + (nearest != null
+                  ? "'; did you mean '" + nearest + "'?"
+                  : "'; known: " + String.join(", ", keys(node))));
+    }
     double number;
     try {
       // a decimal as JSON writes one: Java's own parser also takes 2d, 0x1p1 and NaN
@@ -407,7 +414,12 @@ public final class ScaleModelCommand implements Callable<Integer> {
           "cannot read "
               + file
               + " as JSON: "
-              + e.getOriginalMessage().lines().findFirst().orElse("")
+              // Jackson's start marker names a source it was told to redact: the file is named
+              + e.getOriginalMessage()
+                  .lines()
+                  .findFirst()
+                  .orElse("")
+                  .replaceFirst(" \\(start marker at \\[Source: .*", "")
               + (at == null
                   ? ""
                   : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));

@@ -78,6 +78,9 @@ class ScaleModelCliTest {
     assertThat(run.err().strip())
         .startsWith("rlhf scale-model: --set: unknown cost key 'actor_speed'")
         .doesNotContain("Exception");
+    var misspelt = CliRun.run("scale-model", "--set", "max_lagg=3");
+    assertThat(misspelt.err().strip())
+        .isEqualTo("rlhf scale-model: --set: unknown cost key 'max_lagg'; did you mean 'max_lag'?");
     var bad = CliRun.run("scale-model", "--set", "max_lag=-1");
     assertThat(bad.exitCode()).isEqualTo(2);
     assertThat(bad.err()).contains("max_lag must be >= 0");
@@ -85,6 +88,20 @@ class ScaleModelCliTest {
     var one = CliRun.run("scale-model", "--set", "updates=1", "--actors", "1");
     assertThat(one.exitCode()).isEqualTo(2);
     assertThat(one.err()).contains("updates must be >= 2, got 1").doesNotContain("\tat ");
+  }
+
+  /** Jackson's message named its source "REDACTED"; the file is named, with where it broke. */
+  @Test
+  void anUnclosedCostsFileIsNamedWithItsLine(@TempDir Path dir) throws IOException {
+    var costs = Files.writeString(dir.resolve("costs.json"), "{\"max_lag\": 2");
+    var run = CliRun.run("scale-model", "--costs", costs.toString());
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: cannot read "
+                + costs
+                + " as JSON: Unexpected end-of-input: expected close marker for Object (line 1,"
+                + " column 14)");
   }
 
   @Test
