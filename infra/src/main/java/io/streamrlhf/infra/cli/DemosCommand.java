@@ -2,8 +2,6 @@ package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.tasks.Demonstrations;
 import io.streamrlhf.tasks.Jsonl;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -51,16 +49,16 @@ final class DemosCommand implements Runnable {
     if (n < 0) {
       throw new UserError("--n must be >= 0, got " + n);
     }
-    try (var file = TaskFiles.create(out)) {
-      var writer = file.writer();
-      for (var demo : Demonstrations.drawn(seed, n)) {
-        writer.write(Jsonl.demonstrationLine(demo));
-        writer.write('\n');
-      }
-      file.commit();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    TaskFiles.writeLines(
+        out,
+        () ->
+            java.util.stream.StreamSupport.stream(
+                    Demonstrations.drawn(seed, n).spliterator(), false)
+                .map(Jsonl::demonstrationLine)
+                .iterator(),
+        spec.commandLine().getErr(),
+        "demos: demonstrations",
+        n);
     TaskFiles.lines(spec, out).printf("wrote %d demonstrations (seed %d) to %s%n", n, seed, out);
   }
 }

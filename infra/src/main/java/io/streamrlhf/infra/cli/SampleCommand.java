@@ -1,7 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.tasks.Family;
-import io.streamrlhf.tasks.Task;
+import io.streamrlhf.tasks.Jsonl;
 import io.streamrlhf.tasks.TrainingPrompts;
 import java.nio.file.Path;
 import java.util.stream.Stream;
@@ -54,14 +54,15 @@ final class SampleCommand implements Runnable {
     }
     var only = family.equalsIgnoreCase("all") ? null : family(family);
     // drawn as they are written: a file of millions of prompts is not held in memory
-    Iterable<Task> tasks =
+    Iterable<String> lines =
         () -> {
           var prompts = new TrainingPrompts(seed);
           return Stream.generate(() -> only == null ? prompts.next() : prompts.next(only))
               .limit(n)
+              .map(Jsonl::taskLine)
               .iterator();
         };
-    TaskFiles.writeTasks(out, tasks);
+    TaskFiles.writeLines(out, lines, spec.commandLine().getErr(), "sample: prompts", n);
     TaskFiles.lines(spec, out)
         .printf(
             "wrote %d %s training prompts (seed %d) to %s%n",

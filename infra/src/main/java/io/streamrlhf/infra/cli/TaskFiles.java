@@ -290,11 +290,42 @@ final class TaskFiles {
 
   /** Writes tasks as {@code {"prompt","family","reference"}} lines. */
   static void writeTasks(Path out, Iterable<Task> tasks) {
+    writeLines(
+        out,
+        () ->
+            java.util.stream.StreamSupport.stream(tasks.spliterator(), false)
+                .map(Jsonl::taskLine)
+                .iterator(),
+        null,
+        null,
+        0);
+  }
+
+  /** Lines between progress reports of a long write. */
+  static final int PROGRESS_EVERY = 1_000_000;
+
+  /**
+   * Writes {@code lines}, each ended by a newline, to {@code out} whole or not at all; with a
+   * {@code progress} writer, says every {@link #PROGRESS_EVERY} lines how far it is, as "what: i /
+   * total".
+   */
+  static void writeLines(
+      Path out, Iterable<String> lines, PrintWriter progress, String what, long total) {
+    writeLines(out, lines, progress, what, total, PROGRESS_EVERY);
+  }
+
+  static void writeLines(
+      Path out, Iterable<String> lines, PrintWriter progress, String what, long total, int every) {
     try (var file = create(out)) {
       var writer = file.writer();
-      for (var task : tasks) {
-        writer.write(Jsonl.taskLine(task));
+      long written = 0;
+      for (var line : lines) {
+        writer.write(line);
         writer.write('\n');
+        if (progress != null && ++written % every == 0 && written < total) {
+          progress.printf("%s: %d / %d%n", what, written, total);
+          progress.flush();
+        }
       }
       file.commit();
     } catch (IOException e) {
