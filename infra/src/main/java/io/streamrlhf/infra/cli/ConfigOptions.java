@@ -66,7 +66,7 @@ final class ConfigOptions {
         int eq = set.indexOf('=');
         if (eq <= 0 || !settingOf(set.substring(0, eq)).equals(key)) continue;
         var given = set.substring(eq + 1).strip();
-        if (given.equals(value) || sameNumber(given, value)) continue;
+        if (given.equals(value) || sameNumber(given, value) || samePath(given, value)) continue;
         throw new UserError(
             "--set "
                 + set
@@ -79,10 +79,22 @@ final class ConfigOptions {
     }
   }
 
-  /** The setting a --set key names, however written: max-lag, max_lag, x.max_lag. */
+  /**
+   * The setting a --set key names, however written: max-lag, max_lag; optimizer.x is x (another
+   * dotted key is the loader's to refuse).
+   */
   private static String settingOf(String key) {
     var name = key.strip().replace('-', '_');
-    return name.substring(name.lastIndexOf('.') + 1);
+    return name.startsWith("optimizer.") ? name.substring("optimizer.".length()) : name;
+  }
+
+  /** A flag gives a file as an absolute path: the same file written relative is no conflict. */
+  private static boolean samePath(String given, String value) {
+    try {
+      return Path.of(given).toAbsolutePath().normalize().toString().equals(value);
+    } catch (java.nio.file.InvalidPathException notAPath) {
+      return false;
+    }
   }
 
   private static boolean sameNumber(String a, String b) {

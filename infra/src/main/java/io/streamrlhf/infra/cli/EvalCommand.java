@@ -181,34 +181,42 @@ final class EvalCommand implements Callable<Integer> {
   }
 
   /**
-   * A policy or reward model that its run records as trained from another SFT model than --sft:
-   * allowed (a user compares what they like), and said, since the columns measured against SFT then
-   * measure against a model it did not start from.
+   * A policy that its run records as trained from another SFT model than --sft, or a reward model
+   * whose likelihood weight was fitted on another: allowed (a user compares what they like), and
+   * said, since the columns measured against SFT then measure against a model the policy did not
+   * start from, and the reward model's likelihood term is computed with --sft.
    */
-  private void noteOtherSft(Path sft) {
+  private void noteOtherSft(Path sft) throws java.io.IOException {
     var given = new LinkedHashMap<String, Path>();
     given.put("--ppo", ppo);
     given.put("--ppo-gold", ppoGold);
-    given.put("--rm", rm);
+    if (rm != null && RewardStats.read(rm).likelihoodWeight() != 0) given.put("--rm", rm);
     given.forEach(
         (flag, dir) -> {
           var other = dir == null ? null : StageOptions.otherSftOf(dir, sft);
-          if (other != null)
-            spec.commandLine()
-                .getOut()
-                .println(
-                    "eval: note: "
-                        + flag
-                        + " "
-                        + dir
-                        + " was trained from the SFT model in "
-                        + other
-                        + ", not from --sft "
-                        + sft
-                        + (flag.equals("--rm")
-                            ? ": its scores' likelihood term is that model's"
-                            : ": its KL to SFT and win vs SFT compare it with a model it did not"
-                                + " start from"));
+          if (other == null) return;
+          var from =
+              other.equals(sft.toAbsolutePath().normalize().toString())
+                  ? "an earlier SFT model in " + other
+                  : "the SFT model in "
+                      + other
+                      + (flag.equals("--rm") ? ", not on --sft " : ", not from --sft ")
+                      + sft;
+          spec.commandLine()
+              .getOut()
+              .println(
+                  "eval: note: "
+                      + flag
+                      + " "
+                      + dir
+                      + (flag.equals("--rm")
+                          ? " fitted its likelihood weight on "
+                              + from
+                              + ": eval computes that term with --sft"
+                          : " was trained from "
+                              + from
+                              + ": its KL to SFT and win vs SFT compare it with a model it did not"
+                              + " start from"));
         });
   }
 

@@ -824,11 +824,11 @@ class StagesCliTest {
         .contains(
             "eval: note: --rm "
                 + rm
-                + " was trained from the SFT model in "
+                + " fitted its likelihood weight on the SFT model in "
                 + sft.toAbsolutePath().normalize()
-                + ", not from --sft "
+                + ", not on --sft "
                 + base
-                + ": its scores' likelihood term is that model's");
+                + ": eval computes that term with --sft");
     var same =
         run(
             "eval",

@@ -317,12 +317,17 @@ public final class ConfigLoader {
             length ->
                 String.format(
                     Locale.ROOT,
-                    "%s note: warmup_steps %d is not less than the run's %d steps: the learning rate"
-                        + " stays below learning_rate %s throughout",
+                    "%s note: warmup_steps %d is not less than the run's %d step%s: the learning rate"
+                        + " %s",
                     config.stageName(),
                     warmup,
                     length.steps(),
-                    config.optimizer().learningRate()));
+                    length.steps() == 1 ? "" : "s",
+                    // the warm-up reaches the peak at its last step: (s + 1) / W
+                    (warmup == length.steps()
+                            ? "reaches learning_rate %s only at the last step"
+                            : "stays below learning_rate %s")
+                        .formatted(config.optimizer().learningRate())));
   }
 
   /** Saves the effective config as {@code dir/config.json}, atomically. */

@@ -248,7 +248,8 @@ public final class Evaluation {
       double[][] rmScores = null;
       if (rm != null) {
         rmScores = new double[tasks.size()][n];
-        int perPass = settings.promptsPerBatch();
+        // n samples of each prompt in one forward pass: as many prompts as MAX_SAMPLED_ROWS holds
+        int perPass = Math.max(1, Math.min(settings.promptsPerBatch(), MAX_SAMPLED_ROWS / n));
         for (int from = 0; from < tasks.size(); from += perPass) {
           int to = Math.min(tasks.size(), from + perPass);
           var batchTasks = new ArrayList<Task>();

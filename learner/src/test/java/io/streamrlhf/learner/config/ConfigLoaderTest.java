@@ -247,7 +247,12 @@ class ConfigLoaderTest {
     assertThat(ConfigLoader.describe(shortRun).lines().toList())
         .contains(
             "pretrain note: warmup_steps 1000 is not less than the run's 3 steps: the learning"
-                + " rate stays below learning_rate 0.003 throughout");
+                + " rate stays below learning_rate 0.003");
+    var exact = ConfigLoader.with(PretrainConfig.defaults(), "steps=1", "warmup_steps=1");
+    assertThat(ConfigLoader.describe(exact).lines().toList())
+        .contains(
+            "pretrain note: warmup_steps 1 is not less than the run's 1 step: the learning rate"
+                + " reaches learning_rate 0.003 only at the last step");
     assertThat(ConfigLoader.describe(PretrainConfig.defaults())).doesNotContain("note:");
     // a stage that runs until stopped has no length to compare with
     assertThat(ConfigLoader.describe(OnlineRewardConfig.defaults())).doesNotContain("note:");

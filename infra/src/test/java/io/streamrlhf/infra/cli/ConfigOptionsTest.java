@@ -1,0 +1,51 @@
+package io.streamrlhf.infra.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.streamrlhf.learner.config.PpoConfig;
+import io.streamrlhf.learner.config.PretrainConfig;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** A --set against a flag of the same command: refused where they disagree, and only there. */
+class ConfigOptionsTest {
+  private static ConfigOptions setting(String... sets) {
+    var options = new ConfigOptions();
+    options.overrides.addAll(List.of(sets));
+    return options;
+  }
+
+  @Test
+  void aSetThatDisagreesWithAFlagIsRefused() {
+    assertThatThrownBy(
+            () ->
+                setting("reward=model").load(PpoConfig.defaults(), null, List.of("reward=oracle")))
+        .isInstanceOf(UserError.class)
+        .hasMessage(
+            "--set reward=model asks for another reward than a flag of this command, which sets"
+                + " reward=oracle: give one of them");
+    assertThatThrownBy(
+            () ->
+                setting("optimizer.learning-rate=1e-3")
+                    .load(PpoConfig.defaults(), null, List.of("learning_rate=2e-3")))
+        .isInstanceOf(UserError.class);
+  }
+
+  @Test
+  void theSameValueWrittenAnotherWayIsNoConflict() {
+    var absolute = Path.of("corpus.txt").toAbsolutePath().normalize();
+    assertThat(
+            setting("corpus=corpus.txt")
+                .load(PretrainConfig.defaults(), null, List.of("corpus=" + absolute))
+                .corpus())
+        .isEqualTo(absolute.toString());
+    // another dotted key is not this setting: the loader names it as unknown
+    assertThatThrownBy(
+            () ->
+                setting("ppo.reward=model")
+                    .load(PpoConfig.defaults(), null, List.of("reward=oracle")))
+        .hasMessageContaining("unknown key 'ppo.reward'");
+  }
+}
