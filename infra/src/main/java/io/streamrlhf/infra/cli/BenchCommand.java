@@ -96,9 +96,10 @@ public final class BenchCommand implements Callable<Integer> {
       defaultValue = "runs/demo/sft",
       paramLabel = "DIR",
       description =
-          "SFT checkpoint the sync vs async race starts from (default: the demo's; where it does"
+          "SFT checkpoint the sync vs async race starts from (default: the demo's; where that does"
               + " not exist, a random bench-small policy, on which the gold score may not move and"
-              + " async_over_sync_time_to_reward stays null).")
+              + " async_over_sync_time_to_reward stays null). Given on the command line, it must"
+              + " hold an SFT model.")
   Path raceSft;
 
   @Option(

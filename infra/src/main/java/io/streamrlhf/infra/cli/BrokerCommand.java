@@ -4,6 +4,7 @@ import io.streamrlhf.infra.kafka.BrokerUsers;
 import io.streamrlhf.infra.kafka.ClientConfigFiles;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
+import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
 import java.nio.file.Path;
@@ -94,8 +95,12 @@ public final class BrokerCommand implements Callable<Integer> {
     cpus.pin(); // before the broker starts its threads
     // before Kafka tries it: its own failure comes after a page of logged bind errors
     ListenPort.require("127.0.0.1", port); // where Kafka will listen
-    if (promptPartitions < 1) {
-      throw new UserError("--prompt-partitions must be at least 1, got " + promptPartitions);
+    if (promptPartitions < 1 || promptPartitions > PpoConfig.MAX_PROMPT_PARTITIONS) {
+      throw new UserError(
+          "--prompt-partitions must be between 1 and "
+              + PpoConfig.MAX_PROMPT_PARTITIONS
+              + ", got "
+              + promptPartitions);
     }
     if (readyTimeout.isNegative() || readyTimeout.isZero())
       throw new UserError("--ready-timeout must be a positive duration, got " + readyTimeout);

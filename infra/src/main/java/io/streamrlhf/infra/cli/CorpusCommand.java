@@ -46,7 +46,7 @@ final class CorpusCommand implements Runnable {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.txt",
-      description = "Where to write the corpus.")
+      description = "Where to write the corpus (- for standard output).")
   Path out;
 
   @Override

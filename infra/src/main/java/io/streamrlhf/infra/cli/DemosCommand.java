@@ -41,7 +41,7 @@ final class DemosCommand implements Runnable {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the demonstrations.")
+      description = "Where to write the demonstrations (- for standard output).")
   Path out;
 
   @Override

@@ -25,7 +25,7 @@ final class EvalSetCommand implements Runnable {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the eval set.")
+      description = "Where to write the eval set (- for standard output).")
   Path out;
 
   @Override

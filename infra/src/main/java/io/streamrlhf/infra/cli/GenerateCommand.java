@@ -56,7 +56,7 @@ final class GenerateCommand implements Callable<Integer> {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the responses.")
+      description = "Where to write the responses (- for standard output).")
   Path out;
 
   @Option(

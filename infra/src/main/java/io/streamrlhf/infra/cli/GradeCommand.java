@@ -47,7 +47,7 @@ final class GradeCommand implements Callable<Integer> {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the graded lines.")
+      description = "Where to write the graded lines (- for standard output).")
   Path out;
 
   @Override

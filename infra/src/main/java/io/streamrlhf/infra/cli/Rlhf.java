@@ -22,7 +22,8 @@ import picocli.CommandLine.Command;
     exitCodeList = {
       "0:done",
       "1:failed: an internal error (a one-line summary, then the stack trace), a run that gave up waiting"
-          + " (the message says for what) or one that ran out of memory (one line: which flag gives more)",
+          + " (the message says for what) or one that ran out of memory (one line: what to ask less of, or"
+          + " how to give the JVM more)",
       "2:usage mistake: a bad flag, config key or value (a learning rate the run diverges at), a missing, unreadable or non-UTF-8 input file"
           + " (named with its line), a checkpoint, --out or --resume that does not fit, a Kafka login or"
           + " permission the cluster refused, a --bootstrap no Kafka broker answers on within "

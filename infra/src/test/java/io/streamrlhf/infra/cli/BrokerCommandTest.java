@@ -58,14 +58,17 @@ class BrokerCommandTest {
   }
 
   @Test
-  void promptPartitionsBelowOneIsAOneLineUserError() {
-    var err = new StringWriter();
-    var cli = Rlhf.commandLine();
-    cli.setErr(new PrintWriter(err));
+  void promptPartitionsOutsideTheirRangeAreAOneLineUserError() {
+    for (var partitions : new String[] {"0", "10000"}) {
+      var err = new StringWriter();
+      var cli = Rlhf.commandLine();
+      cli.setErr(new PrintWriter(err));
 
-    assertThat(cli.execute("broker", "--prompt-partitions", "0")).isEqualTo(2);
-    assertThat(err.toString().strip())
-        .isEqualTo("rlhf broker: --prompt-partitions must be at least 1, got 0");
+      assertThat(cli.execute("broker", "--prompt-partitions", partitions)).isEqualTo(2);
+      assertThat(err.toString().strip())
+          .isEqualTo(
+              "rlhf broker: --prompt-partitions must be between 1 and 1024, got " + partitions);
+    }
   }
 
   @Test

@@ -141,9 +141,9 @@ public record PpoConfig(
     require(maxLag >= 0, "max_lag", ">= 0", maxLag);
     // a partition per actor that may get prompts; Kafka refuses a topic of ten thousand at once
     require(
-        promptPartitions >= 1 && promptPartitions <= 1024,
+        promptPartitions >= 1 && promptPartitions <= MAX_PROMPT_PARTITIONS,
         "prompt_partitions",
-        "in [1, 1024]",
+        "in [1, " + MAX_PROMPT_PARTITIONS + "]",
         promptPartitions);
     require(
         REWARD_MODEL.equals(reward) || REWARD_ORACLE.equals(reward) || REWARD_LIVE.equals(reward),
@@ -157,6 +157,9 @@ public record PpoConfig(
               + gamma);
     }
   }
+
+  /** Partitions of the prompt topic at most: Kafka refuses a topic of ten thousand at once. */
+  public static final int MAX_PROMPT_PARTITIONS = 1024;
 
   /** The values of {@code reward}. */
   public static final String REWARD_MODEL = "model";

@@ -63,7 +63,7 @@ final class NewestChunk {
                     + " on "
                     + kafka
                     + ": the broker served nothing more of it for "
-                    + timeout);
+                    + io.streamrlhf.schemas.transport.Durations.readable(timeout));
           }
           for (var record : reader.poll(POLL)) {
             if (record.offset() >= to) continue;
