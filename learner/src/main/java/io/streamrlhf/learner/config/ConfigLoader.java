@@ -385,8 +385,10 @@ public final class ConfigLoader {
                 + value
                 + " for "
                 + key
-                + ": out of range (at most "
-                + (current.isInt() ? Integer.MAX_VALUE : Long.MAX_VALUE)
+                + ": out of range ("
+                + (current.isInt()
+                    ? Integer.MIN_VALUE + " to " + Integer.MAX_VALUE
+                    : Long.MIN_VALUE + " to " + Long.MAX_VALUE)
                 + ")");
     } else if (current.isNumber()) {
       expected = "a finite number";

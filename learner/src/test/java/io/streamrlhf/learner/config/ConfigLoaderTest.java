@@ -214,12 +214,11 @@ class ConfigLoaderTest {
         .isEqualTo(1.0);
     assertThatThrownBy(() -> ConfigLoader.with(PretrainConfig.defaults(), "steps=99999999999"))
         .hasMessage(
-            "invalid value 99999999999 for steps: out of range (at most "
-                + Integer.MAX_VALUE
-                + ")");
+            "invalid value 99999999999 for steps: out of range (-2147483648 to 2147483647)");
     assertThatThrownBy(
             () -> ConfigLoader.with(PretrainConfig.defaults(), "seed=9999999999999999999999"))
-        .hasMessageContaining("for seed: out of range (at most " + Long.MAX_VALUE + ")");
+        .hasMessageContaining(
+            "for seed: out of range (" + Long.MIN_VALUE + " to " + Long.MAX_VALUE + ")");
     assertThatThrownBy(() -> ConfigLoader.with(PretrainConfig.defaults(), "learning_rate=."))
         .hasMessageContaining("expected a finite number");
   }
