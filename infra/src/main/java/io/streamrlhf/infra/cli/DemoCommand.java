@@ -28,8 +28,9 @@ import picocli.CommandLine.Option;
       "PPO runs through an embedded Kafka broker with two rollout actors; the policy lag (p50, p99,"
           + " max) and rollouts per second are printed beside the table.",
       "Each stage writes its own directory under --workdir; pretrain, SFT, reward and PPO resume from"
-          + " their last checkpoint (a finished one has nothing left to do), so a demo run again"
-          + " continues where it stopped.",
+          + " their last checkpoint with the preset's settings (a finished one has nothing left to"
+          + " do; one of another preset's model is refused), so a demo run again continues where it"
+          + " stopped.",
       "Preset tiny (default) takes 7-14 minutes on an idle 2-core machine (AMD EPYC, Intel Xeon), more"
           + " under load; full is the documented reproduction (the small model and longer"
           + " schedules, at most about 90 minutes), and adds the gold-reward PPO row: PPO trained"
