@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
           + " each mode's wall seconds (from its first update) to the same oracle score, and"
           + " sync_over_async, their ratio (null where a run did not reach it). Set"
           + " eval_every_updates so that each run records several evaluations.",
-      "The children's lines go to stderr; each mode's learner output is in --out/sync and --out/async."
+      "The children's lines go to stderr; each mode's learner output is in --out/sync/learner and --out/async/learner."
     },
     exitCodeListHeading = "Exit codes:%n",
     exitCodeList = {
