@@ -804,21 +804,23 @@ class StagesCliTest {
   /** Models of another pipeline may fill rows, and eval says so: the SFT columns mean less then. */
   @Test
   void evalNotesAModelTrainedFromAnotherSftThanItsSftRow() {
-    var other =
-        run(
-            "eval",
-            "--models",
-            "sft",
-            "--sft",
-            base.toString(),
-            "--rm",
-            rm.toString(),
-            "--out",
-            dir.resolve("eval-other-sft").toString(),
-            "--limit",
-            "8",
-            "--win-samples",
-            "0");
+    java.util.function.Function<Path, CliRun> evalAsSft =
+        sftRow ->
+            run(
+                "eval",
+                "--models",
+                "sft",
+                "--sft",
+                sftRow.toString(),
+                "--rm",
+                rm.toString(),
+                "--out",
+                dir.resolve("eval-sft-" + sftRow.getFileName()).toString(),
+                "--limit",
+                "8",
+                "--win-samples",
+                "0");
+    var other = evalAsSft.apply(base);
     assertThat(other.exitCode()).as(other.err()).isZero();
     assertThat(other.out())
         .contains(
@@ -829,21 +831,7 @@ class StagesCliTest {
                 + ", not on --sft "
                 + base
                 + ": eval computes that term with --sft");
-    var same =
-        run(
-            "eval",
-            "--models",
-            "sft",
-            "--sft",
-            sft.toString(),
-            "--rm",
-            rm.toString(),
-            "--out",
-            dir.resolve("eval-same-sft").toString(),
-            "--limit",
-            "8",
-            "--win-samples",
-            "0");
+    var same = evalAsSft.apply(sft);
     assertThat(same.exitCode()).as(same.err()).isZero();
     assertThat(same.out()).doesNotContain("eval: note:");
   }
