@@ -528,7 +528,7 @@ public final class FeedbackGateway extends VerticleBase {
     handle(
         ctx,
         () -> {
-          var labeler = Submission.checkLabeler(labelerParam(ctx.request()));
+          var labeler = Submission.checkLabeler(labelerParam(ctx.request()), "labeler");
           var request = book.next(labeler);
           if (request.isEmpty()) {
             ctx.response().setStatusCode(204).end();

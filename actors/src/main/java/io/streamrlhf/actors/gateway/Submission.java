@@ -60,12 +60,18 @@ record Submission(
    * @throws Rejection (400) when it is missing or has characters outside the allowed set
    */
   static String checkLabeler(Object labelerId) {
+    return checkLabeler(labelerId, "labelerId");
+  }
+
+  /** The same, naming the field or query parameter it came in as {@code name}. */
+  static String checkLabeler(Object labelerId, String field) {
     if (labelerId instanceof String id) {
       var name = spelling(id);
       if (LABELER.matcher(name).matches()) return name;
     }
     throw Rejection.badRequest(
-        "labelerId must be 1-100 characters of letters, digits and ._@/+:- (got "
+        field
+            + " must be 1-100 characters of letters, digits and ._@/+:- (got "
             + (labelerId == null ? "none" : "'" + clip(String.valueOf(labelerId)) + "'")
             + ")");
   }

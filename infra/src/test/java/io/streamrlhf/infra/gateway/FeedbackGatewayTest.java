@@ -456,7 +456,9 @@ class FeedbackGatewayTest {
       assertThat(skip.status()).isEqualTo(204);
     }
     assertThat(seen).contains(id).doesNotHaveDuplicates();
-    assertOneLineReason(client.get("/api/requests/next", TOKEN), 400, "labelerId");
+    // the query's parameter is named as sent: labeler, not the body's labelerId
+    assertOneLineReason(
+        client.get("/api/requests/next", TOKEN), 400, "labeler must be 1-100 characters");
   }
 
   @Test
