@@ -180,6 +180,7 @@ final class FeedbackFeed extends VerticleBase {
         if (trouble != null) {
           trouble = null;
           bus.send(gatewayAddress, new FeedRecords.ReaderTrouble(null));
+          log.accept("gateway: reading the feedback topics again"); // the failure was logged
         }
       }
     } catch (RuntimeException e) {

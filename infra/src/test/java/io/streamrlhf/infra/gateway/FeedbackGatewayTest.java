@@ -851,7 +851,8 @@ class FeedbackGatewayTest {
     var bootstrap = gone.bootstrapServers();
     int port = Integer.parseInt(bootstrap.replaceAll(".*:", ""));
     gone.close();
-    var gateway = GatewayNode.deploy(vertx, GatewaySettings.of(bootstrap, 0, TOKEN), line -> {});
+    var lines = new java.util.concurrent.CopyOnWriteArrayList<String>();
+    var gateway = GatewayNode.deploy(vertx, GatewaySettings.of(bootstrap, 0, TOKEN), lines::add);
     EmbeddedKafka back = null;
     try {
       var client = new GatewayClient(gateway.url(), bootstrap);
@@ -886,6 +887,10 @@ class FeedbackGatewayTest {
           () -> client.get("/api/status", TOKEN).json().getBoolean("ready"),
           "the gateway to read the topics once the broker is back");
       assertThat(client.get("/api/status", TOKEN).json().getString("readerError")).isNull();
+      // the log, which said reading failed, says it reads again
+      GatewayClient.await(
+          () -> lines.contains("gateway: reading the feedback topics again"),
+          "the log to say the gateway reads again");
 
       // and when the broker goes away later, a ready gateway says its book may be stale
       back.close();
