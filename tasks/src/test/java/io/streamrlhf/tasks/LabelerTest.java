@@ -86,6 +86,14 @@ class LabelerTest {
   }
 
   @Test
+  void agreementsStandardErrorIsTheBinomialOnesByHand() {
+    // 3 of 4 pairs agree: sqrt(0.75 * 0.25 / 4) = 0.2165064
+    var m = new LabelerAgreement.Measurement(3, 4);
+    assertThat(m.rate()).isEqualTo(0.75);
+    assertThat(m.standardError()).isCloseTo(Math.sqrt(0.75 * 0.25 / 4), within(1e-12));
+  }
+
+  @Test
   void withVanishingNoiseLabelersRankInTheOraclesOrder() {
     var labeler = new Labeler(7, 1e-9, 1);
     var prompt = "Reverse cat.";

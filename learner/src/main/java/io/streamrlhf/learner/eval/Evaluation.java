@@ -275,10 +275,10 @@ public final class Evaluation {
   }
 
   /**
-   * Per prompt, the oracle score of the candidate with the highest {@code by} score, as a [task][1]
-   * draw.
+   * Per prompt, the oracle score of the candidate with the highest {@code by} score (the first of
+   * equal ones), as a [task][1] draw.
    */
-  private static double[][] picked(double[][] oracle, double[][] by) {
+  static double[][] picked(double[][] oracle, double[][] by) {
     var out = new double[oracle.length][1];
     for (int i = 0; i < oracle.length; i++) {
       int best = 0;

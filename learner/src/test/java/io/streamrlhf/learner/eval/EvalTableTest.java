@@ -75,6 +75,32 @@ class EvalTableTest {
     assertThat(ppo.meanKl()).isCloseTo(1.0, within(1e-12));
   }
 
+  /**
+   * The SFT response is graded with its own end-of-sequence flag, not the row's, and a mean KL
+   * keeps its sign: "tac" that SFT left unterminated (2 + 1 + 0 = 3.0) loses to PPO's terminated
+   * one (3.5); KL −1 and 2 average 0.5.
+   */
+  @Test
+  void eachSideOfAPairIsGradedAsItWasSampledAndTheKlMeanKeepsItsSign() {
+    var rows =
+        EvalTable.rows(
+            List.of(
+                record("sft", REVERSE, "tac", false, null, 0.0),
+                record("sft", COLOR, "blue", true, null, 0.0),
+                record("ppo", REVERSE, "tac", true, null, -1.0),
+                record("ppo", COLOR, "blue", true, null, 2.0)));
+    var ppo = rows.get(1);
+    assertThat(ppo.winVsSft()).isCloseTo((1 + 0.5) / 2, within(1e-12));
+    assertThat(ppo.meanKl()).isCloseTo(0.5, within(1e-12));
+  }
+
+  @Test
+  void theBestOfNPickTakesTheFirstOfEqualScoresAndReturnsTheOraclesScore() {
+    double[][] oracle = {{1, 3, 2}, {1, 3, 2}};
+    double[][] by = {{5, 5, 0}, {0, 9, 1}};
+    assertThat(Evaluation.picked(oracle, by)).isDeepEqualTo(new double[][] {{1}, {3}});
+  }
+
   @Test
   void sharesOverManySamplesPerPromptCountEveryResponse() {
     var grades =
