@@ -79,6 +79,42 @@ class HeldOutComparisonsTest {
     assertThat(figures.accuracyVsOracle()).isCloseTo(6.0 / 13, within(1e-9));
   }
 
+  /**
+   * The score is head + w·log π_SFT, and the head's standard error is the head's own: a likelihood
+   * of −10 at w = 1 turns the head's right order of "cba" (3) over "xy" (2) into a wrong one.
+   */
+  @Test
+  void theScoreAddsTheWeightedLikelihoodAndTheHeadsErrorIsTheHeads() {
+    var prompt = "Reverse abc.\n";
+    var unlikely =
+        ranked("c1", "r1", "alice", prompt, List.of("cba", "xy"), 0, 1)
+            .withSftLogLikelihoods(new double[] {-10, 0});
+    var even = ranked("c2", "r2", "alice", prompt, List.of("cba", "xy"), 0, 1);
+    var figures = new HeldOutComparisons(10, List.of(unlikely, even)).evaluate(LONGER_IS_BETTER, 1);
+    assertThat(figures.accuracy()).isEqualTo(0.5);
+    assertThat(figures.headAccuracy()).isEqualTo(1.0);
+    assertThat(figures.headAccuracyStandardError()).isZero(); // right on both prompts
+  }
+
+  @Test
+  void oneLabelerRankingARequestTwiceIsNoAgreementPair() {
+    var prompt = "Reverse abc.\n";
+    var once = ranked("c1", "r1", "alice", prompt, List.of("cba", "xy"), 0, 1);
+    var again = ranked("c2", "r1", "alice", prompt, List.of("cba", "xy"), 1, 0);
+    var figures = new HeldOutComparisons(10, List.of(once, again)).evaluate(LONGER_IS_BETTER, 0);
+    assertThat(figures.agreementPairs()).isZero();
+    assertThat(figures.labelerAgreement()).isNaN();
+  }
+
+  /** Two answers the oracle scores alike (0.5 each: as far off) are no pair of its order. */
+  @Test
+  void pairsTheOracleScoresAlikeAreLeftOutOfTheAccuracyAgainstItsOrder() {
+    var set = ranked("c1", "r1", "alice", "Reverse abc.\n", List.of("cba", "xy", "pq"), 0, 1, 2);
+    var figures = new HeldOutComparisons(10, List.of(set)).evaluate(LONGER_IS_BETTER, 0);
+    // "cba" (3 long) over "xy" and over "pq" (2 each): both of the oracle's two pairs
+    assertThat(figures.accuracyVsOracle()).isEqualTo(1.0);
+  }
+
   @Test
   void keepsTheNewestWithinItsCapacity() {
     var heldOut = new HeldOutComparisons(2, List.of());
