@@ -117,7 +117,16 @@ final class RewardTrainerCommand implements Callable<Integer> {
               () -> {
                 trainer.stop();
                 try {
-                  trainer.awaitFinished(STOP_WAIT);
+                  // its last checkpoint is written once it finished: then say where it goes on
+                  if (trainer.awaitFinished(STOP_WAIT))
+                    spec.commandLine()
+                        .getErr()
+                        .println(
+                            "rlhf reward-trainer: stopped; "
+                                + stage.out
+                                + " holds its checkpoint: the same command with --resume"
+                                + " continues from it");
+                  spec.commandLine().getErr().flush();
                 } catch (InterruptedException e) {
                   Thread.currentThread().interrupt();
                 }

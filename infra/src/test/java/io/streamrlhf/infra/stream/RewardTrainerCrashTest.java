@@ -115,6 +115,12 @@ class RewardTrainerCrashTest {
     running.toHandle().destroy();
     assertThat(third.exited(running, WAIT)).isTrue();
     third.await("reward-trainer: stopped after", WAIT);
+    // and says where it goes on, as the other training commands do
+    third.await(
+        "rlhf reward-trainer: stopped; "
+            + out
+            + " holds its checkpoint: the same command with --resume continues from it",
+        WAIT);
     var applied = RewardTrainer.appliedComparisonIds(out);
     ids = all.stream().map(Comparison::getComparisonId).toList();
     assertThat(applied.size()).isGreaterThan(TOTAL);
