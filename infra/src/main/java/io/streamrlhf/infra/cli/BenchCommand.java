@@ -534,10 +534,9 @@ public final class BenchCommand implements Callable<Integer> {
     "gemm_gflops"
   };
 
-  /** The launcher passes the project root; from a work tree, the current directory is it. */
   /**
-   * The race's transcript ("source | text" lines) reduced to progress on stderr: its own notes
-   * (which mode starts, the time to equal reward) and the learner's update lines; the rest is
+   * The race's transcript ("source | text" lines) reduced to progress on stderr: its own "race:"
+   * notes (which mode starts, the time to equal reward) and the learner's update lines; the rest is
    * dropped.
    */
   private static final class RaceProgress extends Writer {
@@ -567,6 +566,7 @@ public final class BenchCommand implements Callable<Integer> {
     public void close() {}
   }
 
+  /** The launcher passes the project root; from a work tree, the current directory is it. */
   private static Path projectRoot() {
     var home = System.getProperty("rlhf.home");
     return Path.of(home != null ? home : ".").toAbsolutePath().normalize();
