@@ -169,7 +169,7 @@ public final class DemoCommand implements Callable<Integer> {
       var ppoLive = workdir.resolve("ppo-live");
       var evalLive = workdir.resolve("eval-live");
       // its reward trainer starts only once: a live run stopped before its end cannot continue
-      if (!Files.exists(ppoLive.resolve(LiveLoop.FILE))
+      if (!LiveLoop.finished(ppoLive)
           && (Checkpoint.exists(ppoLive) || Checkpoint.exists(rmLive))) {
         throw new UserError(
             "the live run in "

@@ -11,7 +11,6 @@ import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.transport.KafkaAccess;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -55,7 +54,7 @@ import picocli.CommandLine.Option;
       "--reward live without --bootstrap runs the whole feedback loop here: the feedback gateway and its"
           + " labeling page (--port), simulated labelers (--label-rate), a reward trainer starting from --rm"
           + " (cold from --sft without it) and writing to --rm-out, and actors that send --label-share of their prompts to be ranked"
-          + " and score with the newest reward-model version; it writes live.json (ranking-to-scoring latency).",
+          + " and score with the newest reward-model version; it writes live.json (ranking-to-scoring latency; the figures so far if stopped by a signal).",
       "--out and --resume, as for rlhf learner: a run starts only in an --out without a checkpoint or another program's config.json; --resume"
           + " continues the checkpoint in --out, written the same way (through Kafka, or --inproc), and refuses an"
           + " --out without one."
@@ -194,9 +193,9 @@ final class PpoCommand implements Callable<Integer> {
    * A live run's reward trainer starts only once (its --rm-out refuses a second start), so a live
    * run cannot continue: only a finished one "resumes", with nothing to do (the demo run again).
    */
-  private void requireFinishedLive(PpoConfig config) {
+  private void requireFinishedLive(PpoConfig config) throws java.io.IOException {
     long done = learner.stage.savedState().step();
-    if (done >= config.updates() && Files.exists(learner.out().resolve(LiveLoop.FILE))) return;
+    if (done >= config.updates() && LiveLoop.finished(learner.out())) return;
     throw new UserError(
         "--resume: "
             + learner.out()

@@ -12,31 +12,21 @@ import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.stream.RewardTrainer;
 import io.streamrlhf.model.checkpoint.Json;
-import io.streamrlhf.schemas.AvroCodec;
-import io.streamrlhf.schemas.Comparison;
-import io.streamrlhf.schemas.RecordChecks;
-import io.streamrlhf.schemas.Topics;
-import io.streamrlhf.schemas.UndecodableRecordException;
 import io.streamrlhf.schemas.WeightModel;
 import io.streamrlhf.schemas.signing.SigningKeys;
 import io.streamrlhf.schemas.transport.KafkaAccess;
-import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
 
 /**
  * The loop with live feedback in one process (DESIGN.md's whole diagram): an embedded broker, the
@@ -44,8 +34,9 @@ import org.apache.kafka.common.TopicPartition;
  * that ask for rankings and score with the newest reward-model version, and the PPO learner. A
  * person can rank on the page beside the simulated labelers.
  *
- * <p>After PPO it times every ranking's way into a score: from the comparison's creation to the
- * first moment an actor applied a reward-model version trained on it.
+ * <p>It times every ranking's way into a score: from the comparison's creation to the first moment
+ * an actor applied a reward-model version trained on it; a run stopped by a signal writes the
+ * figures so far, marked unfinished.
  *
  * <p>Actors, simulated labelers and the gateway are supervised: one that fails is replaced by a
  * fresh deployment ({@link Supervisor}; a restarted gateway listens on the same port).
@@ -64,9 +55,15 @@ public final class LiveLoop {
    *
    * @param rankings the comparisons the reward trainer took in (trained on, held out or skipped);
    *     not those it had not read, or not yet taken in, when it stopped
+   * @param finished false for the figures of a run stopped before its end (by a signal)
    */
   public record Figures(
-      long rankings, long timedRankings, long latencyP50Ms, long latencyP99Ms, long versions) {
+      long rankings,
+      long timedRankings,
+      long latencyP50Ms,
+      long latencyP99Ms,
+      long versions,
+      boolean finished) {
     String line() {
       // with nothing timed the percentiles are -1 ms, not a latency
       var latency =
@@ -79,6 +76,21 @@ public final class LiveLoop {
           "%d rankings taken in; ranking to an actor scoring with a reward model trained on it:"
               + " %s; %d reward-model versions applied",
           rankings, latency, versions);
+    }
+  }
+
+  /**
+   * Whether {@code ppoOut} holds the figures of a live run that reached its end: a run stopped
+   * before it writes its figures so far, marked unfinished (a file without the mark is an older
+   * build's, which wrote it only at the end).
+   */
+  public static boolean finished(Path ppoOut) throws IOException {
+    var file = ppoOut.resolve(FILE);
+    if (!Files.isRegularFile(file)) return false;
+    try {
+      return Json.MAPPER.readTree(file.toFile()).path("finished").asBoolean(true);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      throw new IOException(file + " is not the JSON a live run writes: " + e.getOriginalMessage());
     }
   }
 
@@ -166,9 +178,16 @@ public final class LiveLoop {
           "labelers", () -> new Labelers(SimulatedLabelers.deploy(vertx, labelerSettings, log)));
       // the reward trainer signs with the key pair in rmOut; the actors trust it, in memory
       var rewardKey = SigningKeys.inDirectory(rmOut).publicKey();
+      var tally = new Tally();
       var trainer =
           new RewardTrainer(
-              reward, RewardTrainer.Settings.of(bootstrap), sftDir, rmStart, rmOut, false, out);
+              reward,
+              RewardTrainer.Settings.of(bootstrap).withIntake(tally),
+              sftDir,
+              rmStart,
+              rmOut,
+              false,
+              out);
       var training =
           CompletableFuture.supplyAsync(
               () -> {
@@ -178,8 +197,22 @@ public final class LiveLoop {
                   throw new java.io.UncheckedIOException(e);
                 }
               });
-      var applied =
-          new ConcurrentHashMap<Long, Long>(); // reward version -> first applied (epoch ms)
+      // a run stopped by a signal ends in the JVM's exit, not here: the figures so far, from memory
+      var onStop =
+          new Thread(
+              () -> {
+                var soFar = tally.figures(false);
+                try {
+                  Json.writeAtomically(soFar, ppoOut.resolve(FILE));
+                  out.println("live: stopped before its end; so far " + soFar.line());
+                } catch (IOException | RuntimeException e) {
+                  out.println("live: cannot write " + ppoOut.resolve(FILE) + ": " + e.getMessage());
+                }
+                out.flush();
+              },
+              "rlhf-live-figures");
+      Runtime.getRuntime().addShutdownHook(onStop);
+      boolean exiting = false;
       try {
         awaitFirstVersion(
             trainer); // actors score with nothing else: a trainer that fails ends here
@@ -194,7 +227,7 @@ public final class LiveLoop {
             s ->
                 s.withLabelRequests(labelShare, 4)
                     .withWeightKeys(s.weightKeys().with(WeightModel.REWARD, rewardKey)),
-            e -> applied.merge(e.getLong("version"), e.getLong("appliedAt"), Math::min));
+            e -> tally.applied(e.getLong("version"), e.getLong("appliedAt")));
       } finally {
         trainer.stop();
         try {
@@ -205,9 +238,15 @@ public final class LiveLoop {
         }
         feedback.close();
         vertx.close().toCompletionStage().toCompletableFuture().join();
+        try {
+          Runtime.getRuntime().removeShutdownHook(onStop);
+        } catch (IllegalStateException e) {
+          exiting = true; // a signal: the hook writes the figures so far, as unfinished
+        }
       }
-      var taken = training.join().seen();
-      var figures = figures(bootstrap, rmOut, applied, taken);
+      training.join();
+      var figures = tally.figures(!exiting);
+      if (exiting) return figures;
       Json.writeAtomically(figures, ppoOut.resolve(FILE));
       out.println("live: " + figures.line());
       out.flush();
@@ -240,79 +279,59 @@ public final class LiveLoop {
   }
 
   /**
-   * Comparison i (in topic order, the order the trainer takes them in) is first scored with the
-   * earliest-applied version whose trainer had seen more than i comparisons; only the first {@code
-   * taken}, those the trainer took in, count.
+   * What the ranking-to-scoring latency is computed from, gathered as the loop runs: the trainer's
+   * intake (each comparison's creation time, in the order taken in, and what each version saw) and
+   * the actors' first application of each version. Held in memory, so a run stopped by a signal
+   * still has its figures when its broker is gone.
    */
-  private static Figures figures(String bootstrap, Path rmOut, Map<Long, Long> applied, long taken)
-      throws IOException {
-    var seenByVersion = new TreeMap<Long, Long>();
-    var rows = Files.readAllLines(rmOut.resolve(RewardTrainer.ACCURACY_CSV));
-    var header = Arrays.asList(rows.get(0).split(","));
-    int seenCol = header.indexOf("comparisons_seen");
-    int versionCol = header.indexOf("version");
-    for (var row : rows.subList(1, rows.size())) {
-      var cells = row.split(",");
-      seenByVersion.put(Long.parseLong(cells[versionCol]), Long.parseLong(cells[seenCol]));
+  static final class Tally implements RewardTrainer.Intake {
+    private final List<Long> created = new ArrayList<>(); // -1: skipped as unusable
+    private final Map<Long, Long> seenByVersion = new HashMap<>();
+    private final Map<Long, Long> appliedAt = new HashMap<>(); // version -> first applied (ms)
+
+    @Override
+    public synchronized void taken(long createdAtMillis) {
+      created.add(createdAtMillis);
     }
-    var created = comparisonTimes(bootstrap);
-    // rankings the trainer had not read or taken in when it stopped (the labelers and the page
-    // rank until they stop, after it) are on the topic, but no version learned from them
-    created = created.subList(0, (int) Math.min(created.size(), taken));
-    var latencies = new ArrayList<Long>();
-    for (int i = 0; i < created.size(); i++) {
-      long first = Long.MAX_VALUE;
-      for (var v : applied.entrySet()) {
-        var seen = seenByVersion.get(v.getKey());
-        if (seen != null && seen > i) first = Math.min(first, v.getValue());
+
+    @Override
+    public synchronized void published(long version, long seen) {
+      seenByVersion.put(version, seen);
+    }
+
+    /** An actor applied reward-model {@code version} at {@code atMillis} (epoch ms). */
+    synchronized void applied(long version, long atMillis) {
+      appliedAt.merge(version, atMillis, Math::min);
+    }
+
+    /**
+     * Comparison i (in the order taken in) is first scored with the earliest-applied version that
+     * saw more than i comparisons; one skipped as unusable taught nothing and is not timed.
+     */
+    synchronized Figures figures(boolean finished) {
+      var latencies = new ArrayList<Long>();
+      for (int i = 0; i < created.size(); i++) {
+        if (created.get(i) < 0) continue;
+        long first = Long.MAX_VALUE;
+        for (var v : appliedAt.entrySet()) {
+          var seen = seenByVersion.get(v.getKey());
+          if (seen != null && seen > i) first = Math.min(first, v.getValue());
+        }
+        if (first != Long.MAX_VALUE) latencies.add(Math.max(0, first - created.get(i)));
       }
-      if (first != Long.MAX_VALUE) latencies.add(Math.max(0, first - created.get(i)));
+      latencies.sort(null);
+      return new Figures(
+          created.size(),
+          latencies.size(),
+          percentile(latencies, 0.50),
+          percentile(latencies, 0.99),
+          appliedAt.size(),
+          finished);
     }
-    latencies.sort(null);
-    return new Figures(
-        created.size(),
-        latencies.size(),
-        percentile(latencies, 0.50),
-        percentile(latencies, 0.99),
-        applied.size());
   }
 
   private static long percentile(List<Long> sorted, double q) {
     if (sorted.isEmpty()) return -1;
     return sorted.get(Math.min(sorted.size() - 1, (int) Math.floor(q * sorted.size())));
-  }
-
-  /**
-   * Every comparison's creation time (epoch ms), in topic order, as the trainer counts them: one it
-   * dead-letters, or a repeat of an id read before, is left out (a repeat of an unusable one, which
-   * the trainer skips again, is left out too: rare, and only a figure moves).
-   */
-  private static List<Long> comparisonTimes(String bootstrap) {
-    var codec = AvroCodec.of(Comparison.class);
-    var times = new ArrayList<Long>();
-    var ids = new java.util.HashSet<String>();
-    // the live run's own broker makes the topic with its one partition (Topics): topic order is
-    // that partition's, the order the trainer took the comparisons in
-    var tp = new TopicPartition(Topics.COMPARISONS, 0);
-    try (var consumer =
-        new KafkaConsumer<byte[], byte[]>(
-            KafkaClientConfigs.groupConsumer(bootstrap, "rlhf-live-figures", "live-figures"))) {
-      consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
-      long end = consumer.endOffsets(List.of(tp)).get(tp);
-      while (consumer.position(tp) < end) {
-        for (var record : consumer.poll(Duration.ofMillis(500))) {
-          try {
-            var comparison = codec.decode(record.value());
-            if (RecordChecks.COMPARISON.problem(comparison).isEmpty()
-                && ids.add(comparison.getComparisonId()))
-              times.add(comparison.getCreatedAt().toEpochMilli());
-          } catch (UndecodableRecordException deadLettered) {
-            // the trainer and the gateway dead-lettered it; no figure to take from it
-          }
-        }
-      }
-    }
-    return times;
   }
 }

@@ -104,7 +104,53 @@ class LiveLoopTest {
     var written =
         Json.MAPPER.readValue(ppoOut.resolve(LiveLoop.FILE).toFile(), LiveLoop.Figures.class);
     assertThat(written).isEqualTo(figures);
+    assertThat(figures.finished()).isTrue();
+    assertThat(LiveLoop.finished(ppoOut)).isTrue();
     assertThat(log.toString()).contains("live: " + figures.rankings() + " rankings");
+  }
+
+  @Test
+  void eachRankingIsTimedToTheFirstAppliedVersionThatSawIt() {
+    var tally = new LiveLoop.Tally();
+    // taken in this order: created at 1000 ms, one skipped as unusable, 2000, 3000, 9500
+    tally.taken(1000);
+    tally.taken(-1);
+    tally.taken(2000);
+    tally.taken(3000);
+    tally.published(0, 0);
+    tally.published(1, 2); // saw the first two: the one at 1000 and the skipped one
+    tally.taken(9500);
+    tally.published(2, 4); // saw 2000 and 3000 too, not 9500
+    tally.applied(0, 500);
+    tally.applied(1, 4000);
+    tally.applied(1, 4500); // another actor later: the first application counts
+    tally.applied(2, 9000);
+    tally.applied(3, 9900); // published by no trainer this tally heard of: times nothing
+
+    var figures = tally.figures(true);
+    // 1000 -> v1 at 4000: 3000; 2000 -> v2 at 9000: 7000; 3000 -> v2: 6000; 9500: no version saw it
+    // sorted 3000, 6000, 7000: p50 is index floor(0.5 x 3) = 1, p99 index floor(0.99 x 3) = 2
+    assertThat(figures).isEqualTo(new LiveLoop.Figures(5, 3, 6000, 7000, 4, true));
+    assertThat(tally.figures(false).finished()).isFalse();
+    assertThat(new LiveLoop.Tally().figures(true))
+        .as("nothing timed: the percentiles say so, not a latency")
+        .isEqualTo(new LiveLoop.Figures(0, 0, -1, -1, 0, true));
+  }
+
+  @Test
+  void onlyFiguresMarkedUnfinishedReadAsAStoppedRun(@TempDir Path dir) throws Exception {
+    assertThat(LiveLoop.finished(dir)).as("no figures").isFalse();
+    Json.writeAtomically(new LiveLoop.Figures(3, 1, 5, 5, 2, false), dir.resolve(LiveLoop.FILE));
+    assertThat(LiveLoop.finished(dir)).isFalse();
+    Json.writeAtomically(new LiveLoop.Figures(3, 1, 5, 5, 2, true), dir.resolve(LiveLoop.FILE));
+    assertThat(LiveLoop.finished(dir)).isTrue();
+    // an older build wrote the file only at the end, without the mark
+    Files.writeString(dir.resolve(LiveLoop.FILE), "{\"rankings\": 3}");
+    assertThat(LiveLoop.finished(dir)).isTrue();
+    Files.writeString(dir.resolve(LiveLoop.FILE), "{\"rankings\": ");
+    assertThatThrownBy(() -> LiveLoop.finished(dir))
+        .isInstanceOf(java.io.IOException.class)
+        .hasMessageStartingWith(dir.resolve(LiveLoop.FILE) + " is not the JSON a live run writes");
   }
 
   @Test

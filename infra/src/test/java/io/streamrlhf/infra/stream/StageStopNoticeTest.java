@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -113,6 +114,16 @@ class StageStopNoticeTest {
     assertThat(said).as("one notice in:\n%s", String.join("\n", watch.lines())).hasSize(1);
     assertThat(Long.parseLong(said.get(0).group(1))).isGreaterThanOrEqualTo(2);
     assertThat(watch.lines()).noneMatch(l -> l.contains("--resume continues"));
+
+    // the latency figures so far, from memory (the broker went with the process), unfinished
+    var figures =
+        Json.MAPPER.readValue(out.resolve(LiveLoop.FILE).toFile(), LiveLoop.Figures.class);
+    assertThat(figures.finished()).isFalse();
+    assertThat(LiveLoop.finished(out)).isFalse();
+    assertThat(figures.versions()).as("v0 at least: actors scored with it").isPositive();
+    assertThat(figures.timedRankings()).isBetween(0L, figures.rankings());
+    assertThat(watch.lines())
+        .contains("live: stopped before its end; so far " + figures.line().strip());
   }
 
   /** {@code command} on TinyRun's checkpoints and settings, written into {@code dir}. */

@@ -119,29 +119,67 @@ public final class RewardTrainer {
       long maxComparisons,
       long untilVersion,
       WeightSigner signer,
-      Duration waitingLineEvery) {
+      Duration waitingLineEvery,
+      Intake intake) {
     public static Settings of(String bootstrapServers) {
       return of(KafkaAccess.plaintext(bootstrapServers));
     }
 
     public static Settings of(KafkaAccess kafka) {
       return new Settings(
-          kafka, Duration.ofSeconds(60), Long.MAX_VALUE, Long.MAX_VALUE, null, WAIT_LOG);
+          kafka,
+          Duration.ofSeconds(60),
+          Long.MAX_VALUE,
+          Long.MAX_VALUE,
+          null,
+          WAIT_LOG,
+          Intake.NONE);
     }
 
     public Settings withLimits(long maxComparisons, long untilVersion) {
       return new Settings(
-          kafka, kafkaTimeout, maxComparisons, untilVersion, signer, waitingLineEvery);
+          kafka, kafkaTimeout, maxComparisons, untilVersion, signer, waitingLineEvery, intake);
     }
 
     public Settings withSigner(WeightSigner s) {
-      return new Settings(kafka, kafkaTimeout, maxComparisons, untilVersion, s, waitingLineEvery);
+      return new Settings(
+          kafka, kafkaTimeout, maxComparisons, untilVersion, s, waitingLineEvery, intake);
     }
 
     /** How often a trainer with nothing to take in says what it waits for (30 s). */
     public Settings withWaitingLineEvery(Duration every) {
-      return new Settings(kafka, kafkaTimeout, maxComparisons, untilVersion, signer, every);
+      return new Settings(kafka, kafkaTimeout, maxComparisons, untilVersion, signer, every, intake);
     }
+
+    /** Tells {@code listener} what the trainer takes in and publishes, as it does. */
+    public Settings withIntake(Intake listener) {
+      return new Settings(
+          kafka, kafkaTimeout, maxComparisons, untilVersion, signer, waitingLineEvery, listener);
+    }
+  }
+
+  /**
+   * What a trainer takes in and publishes, told on its own thread as it happens: enough to time
+   * each ranking's way into a published version without reading the topic again.
+   */
+  public interface Intake {
+    Intake NONE =
+        new Intake() {
+          @Override
+          public void taken(long createdAtMillis) {}
+
+          @Override
+          public void published(long version, long seen) {}
+        };
+
+    /**
+     * The next comparison in the order taken in: its creation time (epoch ms), or -1 for one
+     * skipped as unusable. The n-th call is the comparison a version with {@code seen >= n} saw.
+     */
+    void taken(long createdAtMillis);
+
+    /** Version {@code version} is published, trained on the first {@code seen} taken in. */
+    void published(long version, long seen);
   }
 
   /**
@@ -188,7 +226,8 @@ public final class RewardTrainer {
       boolean heldOut,
       int partition,
       long offset,
-      long readAtNanos) {}
+      long readAtNanos,
+      long createdAtMillis) {}
 
   private final OnlineRewardConfig config;
   private final Settings settings;
@@ -584,7 +623,8 @@ public final class RewardTrainer {
                 heldOut,
                 value.partition(),
                 value.offset(),
-                System.nanoTime()));
+                System.nanoTime(),
+                c.getCreatedAt().toEpochMilli()));
       }
       if (System.nanoTime() - lastProgress > settings.waitingLineEvery().toNanos()) {
         lastProgress = System.nanoTime();
@@ -630,6 +670,7 @@ public final class RewardTrainer {
     while (taken < takeable && fresh.size() < config.comparisonsPerStep()) {
       var p = pending.poll();
       taken++;
+      settings.intake().taken(p.comparison() == null ? -1 : p.createdAtMillis());
       if (p.comparison() == null) {
         training.skipped();
         if (skipsPrinted++ < SKIPS_PRINTED) {
@@ -672,6 +713,7 @@ public final class RewardTrainer {
     var weights = checkpoint();
     publish(version, weights);
     appendAccuracyRow(version, figures);
+    settings.intake().published(version.version(), training.seen());
     out.printf(
         Locale.ROOT,
         "%s: RM v%d after %d comparisons: held-out accuracy %s on %d pairs; labeler agreement %s"
