@@ -38,14 +38,19 @@ final class ConfigOptions {
   List<String> overrides = new ArrayList<>();
 
   /**
+   * A setting another flag of the command stands for, as {@code key=value}: --sync for max_lag=0.
+   */
+  record FlagSetting(String flag, String setting) {}
+
+  /**
    * The effective config: {@code defaults}, then {@code savedFile} (a resumed run's config.json;
    * null for a fresh run), then --preset, then --config, then --set, then {@code flagOverrides}
    * (what other flags stand for).
    */
-  <T extends StageConfig> T load(T defaults, Path savedFile, List<String> flagOverrides) {
+  <T extends StageConfig> T load(T defaults, Path savedFile, List<FlagSetting> flagOverrides) {
     requireNoConflict(flagOverrides);
     var all = new ArrayList<>(overrides);
-    all.addAll(flagOverrides);
+    flagOverrides.forEach(f -> all.add(f.setting()));
     try {
       return ConfigLoader.load(defaults, savedFile, preset, file, all);
     } catch (IllegalArgumentException e) {
@@ -57,11 +62,12 @@ final class ConfigOptions {
    * A flag and a --set that name one setting with two values: the flag would win unseen (as it does
    * over a --config file, which it is meant to override).
    */
-  private void requireNoConflict(List<String> flagOverrides) {
+  private void requireNoConflict(List<FlagSetting> flagOverrides) {
     for (var flag : flagOverrides) {
-      int fe = flag.indexOf('=');
-      var key = settingOf(flag.substring(0, fe));
-      var value = flag.substring(fe + 1).strip();
+      var setting = flag.setting();
+      int fe = setting.indexOf('=');
+      var key = settingOf(setting.substring(0, fe));
+      var value = setting.substring(fe + 1).strip();
       for (var set : overrides) {
         int eq = set.indexOf('=');
         if (eq <= 0 || !settingOf(set.substring(0, eq)).equals(key)) continue;
@@ -72,8 +78,10 @@ final class ConfigOptions {
                 + set
                 + " asks for another "
                 + key
-                + " than a flag of this command, which sets "
-                + flag
+                + " than "
+                + flag.flag()
+                + ", which sets "
+                + setting
                 + ": give one of them");
       }
     }

@@ -37,24 +37,7 @@ final class LearnerOptions {
    */
   PpoConfig config(boolean throughKafka, boolean trainsRewardHere) {
     var flags = new ArrayList<>(models.flagOverrides());
-    if (sync) {
-      // both on the command line, the later would silently win (a --config file's max_lag is
-      // overridden by --sync, as by any flag)
-      for (var set : stage.settings.overrides) {
-        int eq = set.indexOf('=');
-        if (eq < 0) continue; // the loader says what is wrong with it
-        var key = set.substring(0, eq).strip().replace('-', '_');
-        if (!key.equals("max_lag") && !key.endsWith(".max_lag")) continue;
-        try {
-          if (Long.parseLong(set.substring(eq + 1).strip()) == 0) continue;
-        } catch (NumberFormatException notANumber) {
-          continue; // the loader says so
-        }
-        throw new UserError(
-            "--sync means max_lag 0, and --set " + set + " asks for another: give one of them");
-      }
-      flags.add("max_lag=0");
-    }
+    if (sync) flags.add(new ConfigOptions.FlagSetting("--sync", "max_lag=0"));
     var config = stage.config(PpoConfig.defaults(), flags);
     if (!throughKafka && PpoConfig.REWARD_LIVE.equals(config.reward())) {
       throw new UserError(

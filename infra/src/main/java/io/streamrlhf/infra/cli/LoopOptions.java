@@ -46,8 +46,10 @@ final class LoopOptions {
   String reward;
 
   /** The settings these flags stand for, applied after --config and --set. */
-  List<String> flagOverrides() {
-    return reward == null ? List.of() : List.of("reward=" + reward);
+  List<ConfigOptions.FlagSetting> flagOverrides() {
+    return reward == null
+        ? List.of()
+        : List.of(new ConfigOptions.FlagSetting("--reward", "reward=" + reward));
   }
 
   /**

@@ -63,13 +63,15 @@ final class PretrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     var out = spec.commandLine().getOut();
-    var flags = new ArrayList<String>();
+    var flags = new ArrayList<ConfigOptions.FlagSetting>();
     String given = null; // the SHA-256 of --corpus, read once
     if (corpus != null) {
       requireText(corpus, "--corpus");
       given = sha256(corpus, "--corpus");
-      flags.add("corpus=" + corpus.toAbsolutePath().normalize());
-      flags.add("corpus_sha256=" + given);
+      flags.add(
+          new ConfigOptions.FlagSetting(
+              "--corpus", "corpus=" + corpus.toAbsolutePath().normalize()));
+      flags.add(new ConfigOptions.FlagSetting("--corpus", "corpus_sha256=" + given));
     }
     GptConfig gpt2Shape = null;
     if (gpt2 != null) {
@@ -108,9 +110,13 @@ final class PretrainCommand implements Callable<Integer> {
       var weights = gpt2.resolve(Gpt2Weights.WEIGHTS);
       if (!Files.isRegularFile(weights))
         throw new UserError("--gpt2: " + gpt2 + " holds no " + Gpt2Weights.WEIGHTS);
-      flags.add("shape=" + PretrainConfig.GPT2);
-      flags.add("gpt2_weights=" + gpt2.toAbsolutePath().normalize());
-      flags.add("gpt2_weights_sha256=" + sha256(weights, "--gpt2"));
+      flags.add(new ConfigOptions.FlagSetting("--gpt2", "shape=" + PretrainConfig.GPT2));
+      flags.add(
+          new ConfigOptions.FlagSetting(
+              "--gpt2", "gpt2_weights=" + gpt2.toAbsolutePath().normalize()));
+      flags.add(
+          new ConfigOptions.FlagSetting(
+              "--gpt2", "gpt2_weights_sha256=" + sha256(weights, "--gpt2")));
     }
     var config = stage.config(PretrainConfig.defaults(), flags);
     if (!config.corpus().isEmpty() && given == null && !stage.resume) {

@@ -103,7 +103,11 @@ final class RaceCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new UserError("--out " + e.getMessage());
     }
-    var config = settings.load(PpoConfig.defaults(), null, List.of("updates=" + updates));
+    var config =
+        settings.load(
+            PpoConfig.defaults(),
+            null,
+            List.of(new ConfigOptions.FlagSetting("--updates", "updates=" + updates)));
     // evaluated at v0, every eval_every_updates and after the last update
     int every = config.evalEveryUpdates();
     int evaluations = 1 + updates / every + (updates % every == 0 ? 0 : 1);

@@ -64,9 +64,9 @@ final class StageOptions {
    * put on --device; writes nothing, so a command can check its inputs before {@link #start} writes
    * into --out.
    *
-   * @param flagOverrides {@code key=value} settings other flags of the command stand for
+   * @param flagOverrides the settings other flags of the command stand for
    */
-  <T extends StageConfig> T config(T defaults, List<String> flagOverrides) {
+  <T extends StageConfig> T config(T defaults, List<ConfigOptions.FlagSetting> flagOverrides) {
     device.use(); // before any model loads
     if (resumeIfPresent && !resume) resume = Checkpoint.exists(out);
     if (Files.exists(out) && !Files.isDirectory(out)) {

@@ -414,6 +414,45 @@ class ClearErrorsCliTest {
   }
 
   /** A directory that reads as a checkpoint of {@code stage} (pointer and train state). */
+  @Test
+  void aSetThatAsksForAnotherValueThanAFlagNamesTheFlag(@TempDir Path dir) throws IOException {
+    var corpus = Files.writeString(dir.resolve("corpus.txt"), "some text\n");
+    var pretrain =
+        run(
+            "pretrain",
+            "--out",
+            dir.resolve("base").toString(),
+            "--corpus",
+            corpus.toString(),
+            "--set",
+            "corpus=other.txt");
+    assertThat(pretrain.exitCode()).isEqualTo(2);
+    assertThat(pretrain.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --set corpus=other.txt asks for another corpus than --corpus, which"
+                + " sets corpus="
+                + corpus.toAbsolutePath().normalize()
+                + ": give one of them");
+    var sft = checkpoint(dir.resolve("sft"), "sft").toString();
+    var race =
+        run(
+            "race",
+            "--sft",
+            sft,
+            "--out",
+            dir.resolve("race").toString(),
+            "--updates",
+            "30",
+            "--set",
+            "updates=50");
+    assertThat(race.exitCode()).isEqualTo(2);
+    assertThat(race.err().strip())
+        .isEqualTo(
+            "rlhf race: --set updates=50 asks for another updates than --updates, which sets"
+                + " updates=30: give one of them");
+    assertThat(dir.resolve("base")).as("nothing written").doesNotExist();
+  }
+
   private static Path checkpoint(Path dir, String stage) throws IOException {
     new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, null)
         .write(dir.resolve("step-000001"));

@@ -17,19 +17,24 @@ class ConfigOptionsTest {
     return options;
   }
 
+  private static List<ConfigOptions.FlagSetting> flag(String flag, String setting) {
+    return List.of(new ConfigOptions.FlagSetting(flag, setting));
+  }
+
   @Test
   void aSetThatDisagreesWithAFlagIsRefused() {
     assertThatThrownBy(
             () ->
-                setting("reward=model").load(PpoConfig.defaults(), null, List.of("reward=oracle")))
+                setting("reward=model")
+                    .load(PpoConfig.defaults(), null, flag("--reward", "reward=oracle")))
         .isInstanceOf(UserError.class)
         .hasMessage(
-            "--set reward=model asks for another reward than a flag of this command, which sets"
-                + " reward=oracle: give one of them");
+            "--set reward=model asks for another reward than --reward, which sets reward=oracle: give"
+                + " one of them");
     assertThatThrownBy(
             () ->
                 setting("optimizer.learning-rate=1e-3")
-                    .load(PpoConfig.defaults(), null, List.of("learning_rate=2e-3")))
+                    .load(PpoConfig.defaults(), null, flag("--lr", "learning_rate=2e-3")))
         .isInstanceOf(UserError.class);
   }
 
@@ -38,14 +43,14 @@ class ConfigOptionsTest {
     var absolute = Path.of("corpus.txt").toAbsolutePath().normalize();
     assertThat(
             setting("corpus=corpus.txt")
-                .load(PretrainConfig.defaults(), null, List.of("corpus=" + absolute))
+                .load(PretrainConfig.defaults(), null, flag("--corpus", "corpus=" + absolute))
                 .corpus())
         .isEqualTo(absolute.toString());
     // another dotted key is not this setting: the loader names it as unknown
     assertThatThrownBy(
             () ->
                 setting("ppo.reward=model")
-                    .load(PpoConfig.defaults(), null, List.of("reward=oracle")))
+                    .load(PpoConfig.defaults(), null, flag("--reward", "reward=oracle")))
         .hasMessageContaining("unknown key 'ppo.reward'");
   }
 }

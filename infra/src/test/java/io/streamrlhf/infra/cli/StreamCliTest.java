@@ -411,14 +411,16 @@ class StreamCliTest {
                 "--rm is not read with --reward oracle: the oracle scores every rollout; drop --rm"),
             new Case(
                 List.of("--rm", rm.toString(), "--sync", "--set", "max_lag=3"),
-                "--sync means max_lag 0, and --set max_lag=3 asks for another: give one of them"),
+                "--set max_lag=3 asks for another max_lag than --sync, which sets max_lag=0: give one of"
+                    + " them"),
             new Case(
                 List.of("--rm", rm.toString(), "--sync", "--set", "max-lag=3"),
-                "--sync means max_lag 0, and --set max-lag=3 asks for another: give one of them"),
+                "--set max-lag=3 asks for another max_lag than --sync, which sets max_lag=0: give one of"
+                    + " them"),
             new Case(
                 List.of("--reward", "oracle", "--set", "reward=model"),
-                "--set reward=model asks for another reward than a flag of this command, which"
-                    + " sets reward=oracle: give one of them"),
+                "--set reward=model asks for another reward than --reward, which sets reward=oracle:"
+                    + " give one of them"),
             new Case(
                 List.of("--rm", rm.toString(), "--set", "eval_prompts=1000"),
                 "eval_prompts must be between 1 and the 400 held-out prompts, got 1000"),
