@@ -436,6 +436,27 @@ final class StageOptions {
         : "no step left to take";
   }
 
+  /**
+   * A warning for a run whose printed loss ended more than 10% above where it began (a
+   * cross-entropy, so positive): finite, so no divergence check stopped it, yet the model it wrote
+   * is likely worse than its start; null when the loss fell, held or rose less.
+   */
+  static String lossRose(
+      String stage, long firstStep, double first, long lastStep, double last, Path out) {
+    if (!(last > 1.1 * first)) return null;
+    return String.format(
+        java.util.Locale.ROOT,
+        "%s: the loss rose from %.4f at step %d to %.4f at step %d: the model in %s is likely"
+            + " worse than its start; a learning_rate too high does this (lower it with --set"
+            + " learning_rate=... and run again)",
+        stage,
+        first,
+        firstStep,
+        last,
+        lastStep,
+        out);
+  }
+
   /** A sampling temperature a command was given: finite and above 0 (1e400 reads as Infinity). */
   static void requireTemperature(double temperature) {
     if (!(temperature > 0 && Double.isFinite(temperature)))

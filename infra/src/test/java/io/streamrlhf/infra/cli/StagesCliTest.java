@@ -56,6 +56,27 @@ class StagesCliTest {
     };
   }
 
+  @Test
+  void aRunWhoseLossEndsWellAboveItsStartSaysSoAndWhatToLower() {
+    var out = dir.resolve("too-fast");
+    var args = new ArrayList<>(List.of(tinyPretrain(out)));
+    args.addAll(List.of("--set", "steps=4", "--set", "learning_rate=50"));
+    var run = run(args.toArray(String[]::new));
+    assertThat(run.exitCode()).as(run.err()).isZero(); // finite: it did what it was asked
+    assertThat(run.out())
+        .containsPattern(
+            "pretrain: the loss rose from \\d+\\.\\d{4} at step 1 to \\d+\\.\\d{4} at step 4: the"
+                + " model in "
+                + java.util.regex.Pattern.quote(out.toString())
+                + " is likely worse than its start; a learning_rate too high does this \\(lower it"
+                + " with --set learning_rate=\\.\\.\\. and run again\\)");
+    // the rule: more than 10% above the first printed loss, and only then
+    assertThat(StageOptions.lossRose("sft", 1, 2.0, 9, 2.2, out)).isNull();
+    assertThat(StageOptions.lossRose("sft", 1, 2.0, 9, 1.5, out)).isNull();
+    assertThat(StageOptions.lossRose("sft", 1, 2.0, 9, 2.21, out))
+        .startsWith("sft: the loss rose from 2.0000 at step 1 to 2.2100 at step 9:");
+  }
+
   @BeforeAll
   static void trainTinyModels() {
     base = dir.resolve("base");
@@ -65,7 +86,8 @@ class StagesCliTest {
     assertThat(pretrain.out())
         .contains("pretrain derived sizes: tokens_per_batch=32 tokens_in_run=64")
         .contains("\"steps\" : 2")
-        .contains("pretrain step 2/2");
+        .contains("pretrain step 2/2")
+        .doesNotContain("the loss rose");
     var sftRun =
         run(
             "sft",
