@@ -11,7 +11,6 @@ import io.streamrlhf.infra.bench.ModelBench;
 import io.streamrlhf.infra.bench.PeerRatios;
 import io.streamrlhf.infra.bench.PeerRun;
 import io.streamrlhf.infra.bench.StreamBench;
-import io.streamrlhf.infra.chaos.ChaosRun;
 import io.streamrlhf.infra.chaos.TinyModels;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
@@ -304,7 +303,7 @@ public final class BenchCommand implements Callable<Integer> {
    */
   private void putRace(ObjectNode out) throws Exception {
     var dir = Files.createTempDirectory("rlhf-bench-race");
-    var removal = removedAtExit(dir);
+    var removal = TemporaryDirectories.removedAtExit(dir, "bench");
     try {
       var sft = raceSft;
       if (!Checkpoint.exists(sft)) {
@@ -367,31 +366,6 @@ public final class BenchCommand implements Callable<Integer> {
   }
 
   /**
-   * Deletes {@code dir} when the returned action runs and, should a signal end the JVM first (a
-   * finally block does not run then), at its exit: a stopped bench leaves no temporary models.
-   */
-  private static Runnable removedAtExit(Path dir) {
-    Runnable delete =
-        () -> {
-          try {
-            ChaosRun.deleteTree(dir);
-          } catch (IOException e) {
-            System.err.println("bench: could not delete " + dir + ": " + e.getMessage());
-          }
-        };
-    var hook = new Thread(delete, "rlhf-bench-cleanup");
-    Runtime.getRuntime().addShutdownHook(hook);
-    return () -> {
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        return; // the hook runs
-      }
-      delete.run();
-    };
-  }
-
-  /**
    * The race's figures for the bench JSON, without the directories each mode ran in: the bench
    * deletes them when it ends, so naming them would point at nothing.
    */
@@ -441,7 +415,7 @@ public final class BenchCommand implements Callable<Integer> {
     System.err.println(
         "bench: weights through a weight store: embedded Kafka broker, one actor, bench-small...");
     var dir = Files.createTempDirectory("rlhf-bench-store");
-    var removal = removedAtExit(dir);
+    var removal = TemporaryDirectories.removedAtExit(dir, "bench");
     try {
       var stored =
           new StreamBench(GptConfig.small(), StreamBench.Workload.bench(1), 0, repeats)

@@ -38,4 +38,22 @@ final class CpuOptions {
       throw new UserError("--cpus " + cpus + ": " + e.getMessage());
     }
   }
+
+  /**
+   * A CPU list for a child process's --cpus ({@code flag} names it here), refused before anything
+   * starts when the child would refuse it; null (not pinned) passes.
+   */
+  static CpuSet check(String flag, String list) {
+    if (list == null) return null;
+    try {
+      var set = CpuSet.parse(list);
+      var allowed = CpuSet.allowed();
+      if (!set.within(allowed))
+        throw new UserError(
+            flag + " " + list + ": not within the CPUs this machine allows (" + allowed + ")");
+      return set;
+    } catch (IllegalArgumentException e) {
+      throw new UserError(flag + " " + list + ": " + e.getMessage());
+    }
+  }
 }

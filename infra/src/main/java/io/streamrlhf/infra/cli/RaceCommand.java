@@ -1,6 +1,5 @@
 package io.streamrlhf.infra.cli;
 
-import io.streamrlhf.infra.affinity.CpuSet;
 import io.streamrlhf.infra.bench.AsyncRace;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.model.checkpoint.Json;
@@ -95,8 +94,8 @@ final class RaceCommand implements Callable<Integer> {
     if (timeout.isNegative() || timeout.isZero())
       throw new UserError("--timeout must be longer than 0, got " + timeout);
     HeapSize.require("--heap", heap);
-    checkCpus("--actor-cpus", actorCpus);
-    checkCpus("--learner-cpus", learnerCpus);
+    CpuOptions.check("--actor-cpus", actorCpus);
+    CpuOptions.check("--learner-cpus", learnerCpus);
     StageOptions.requireCheckpoint("--sft", sft, "sft");
     try {
       AsyncRace.requireEmpty(out);
@@ -144,19 +143,5 @@ final class RaceCommand implements Callable<Integer> {
     stdout.println(Json.write(result));
     stdout.flush();
     return 0;
-  }
-
-  /** A list the children would refuse, refused here before anything starts. */
-  private static void checkCpus(String flag, String list) {
-    if (list == null) return;
-    try {
-      var set = CpuSet.parse(list);
-      var allowed = CpuSet.allowed();
-      if (!set.within(allowed))
-        throw new UserError(
-            flag + " " + list + ": not within the CPUs this machine allows (" + allowed + ")");
-    } catch (IllegalArgumentException e) {
-      throw new UserError(flag + " " + list + ": " + e.getMessage());
-    }
   }
 }

@@ -86,6 +86,15 @@ public final class ScaleModelCommand implements Callable<Integer> {
           "stream_setup.responses_per_prompt",
           "stream_setup.snapshot_bytes");
 
+  /** The most actors a row simulates: a loop has at most this many prompt partitions. */
+  static final int MAX_ACTORS = io.streamrlhf.learner.config.PpoConfig.MAX_PROMPT_PARTITIONS;
+
+  /** How often a long simulation says how far it got. */
+  private static final java.time.Duration PROGRESS_EVERY = java.time.Duration.ofSeconds(10);
+
+  /** The fastest learner the weight path's crossing is computed for (GFLOP/s). */
+  static final double MAX_GFLOPS = 1e12;
+
   @Spec CommandSpec spec;
 
   @Option(
@@ -144,7 +153,9 @@ public final class ScaleModelCommand implements Callable<Integer> {
   @Option(
       names = "--validate-dir",
       paramLabel = "DIR",
-      description = "With --validate: where the runs write.")
+      description =
+          "With --validate: where the runs write, kept for --validate-from (default: a temporary"
+              + " directory, deleted at the end: the runs take hundreds of MB).")
   Path validateDir;
 
   @Option(
@@ -209,6 +220,18 @@ public final class ScaleModelCommand implements Callable<Integer> {
         throw new UserError("--validate-dir " + validateDir + " is a file: give a directory");
       if (validate && !onPath("taskset"))
         throw new UserError("--validate pins its processes with taskset (util-linux): not found");
+      if (validate) {
+        var learnerSet = CpuOptions.check("--learner-cpus", learnerCpus);
+        var actorSet = CpuOptions.check("--actor-cpus", actorCpus);
+        var shared = (java.util.BitSet) learnerSet.cpus().clone();
+        shared.and(actorSet.cpus());
+        if (!shared.isEmpty())
+          throw new UserError(
+              String.format(
+                  "--learner-cpus %s and --actor-cpus %s share CPU %d: the validation measures the"
+                      + " learner apart from the actors and the broker",
+                  learnerCpus, actorCpus, shared.nextSetBit(0)));
+      }
       if (validateFrom != null && !Files.isDirectory(validateFrom))
         throw new UserError("--validate-from: no directory " + validateFrom);
       if (validateFrom != null) {
@@ -237,12 +260,26 @@ public final class ScaleModelCommand implements Callable<Integer> {
                       + " after the warm-up: give --warmup %d or less",
                   warmup, validateFrom, saved, saved - 2));
       }
-      var dir =
-          validateFrom != null
-              ? validateFrom
-              : validateDir != null ? validateDir : Files.createTempDirectory("rlhf-scale-");
-      new ScaleValidation(dir, validateUpdates, learnerCpus, actorCpus, seed, warmup, validate, out)
-          .run();
+      if (validateFrom != null || validateDir != null) {
+        var dir = validateFrom != null ? validateFrom : validateDir;
+        new ScaleValidation(
+                dir, validateUpdates, learnerCpus, actorCpus, seed, warmup, validate, out)
+            .run();
+        return 0;
+      }
+      var temporary = Files.createTempDirectory("rlhf-scale-");
+      var removal = TemporaryDirectories.removedAtExit(temporary, "scale-model");
+      try {
+        new ScaleValidation(
+                temporary, validateUpdates, learnerCpus, actorCpus, seed, warmup, validate, out)
+            .run();
+      } finally {
+        removal.run();
+      }
+      out.printf(
+          "scale-model: deleted the runs in %s (--validate-dir DIR keeps them for"
+              + " --validate-from)%n",
+          temporary);
       return 0;
     }
     GivenFlags.refuse(
@@ -255,16 +292,43 @@ public final class ScaleModelCommand implements Callable<Integer> {
         "--actor-cpus");
     var benchJson = bench == null ? null : benchJson(bench);
     var costs = costs(benchJson);
-    if (saturatedIdle < 0 || saturatedIdle > 1)
-      throw new UserError("--saturated-idle must be within 0..1, got " + saturatedIdle);
+    if (!(saturatedIdle >= 0 && saturatedIdle <= 1)) // NaN too
+    throw new UserError("--saturated-idle must be within 0..1, got " + saturatedIdle);
     for (double g : learnerGflops) {
-      if (!(g >= 0) || Double.isInfinite(g))
-        throw new UserError("--learner-gflops: speeds are 0 (the measured one) or more, got " + g);
+      if (!(g >= 0 && g <= MAX_GFLOPS))
+        throw new UserError(
+            "--learner-gflops: speeds are 0 (the measured one) up to 1e12 GFLOP/s, got " + g);
     }
     var counts = counts(actors);
     out.printf(
         "costs: %s%n", SNAKE.writerWithDefaultPrettyPrinter().writeValueAsString(costs).strip());
-    ScaleTable.print(costs, ScaleTable.simulate(costs, counts, seed), saturatedIdle, out);
+    List<ScaleTable.Row> results;
+    try {
+      var err = spec.commandLine().getErr();
+      long started = System.nanoTime();
+      long[] said = {started};
+      results =
+          ScaleTable.simulate(
+              costs,
+              counts,
+              seed,
+              done -> {
+                long now = System.nanoTime();
+                if (now - said[0] < PROGRESS_EVERY.toNanos() || done == counts.size()) return;
+                said[0] = now;
+                err.printf(
+                    "scale-model: simulated %d of %d actor counts (%s)%n",
+                    done,
+                    counts.size(),
+                    io.streamrlhf.schemas.transport.Durations.readable(
+                        java.time.Duration.ofNanos(now - started)));
+                err.flush();
+              });
+    } catch (IllegalStateException stalled) {
+      throw new UserError(
+          "costs: " + stalled.getMessage() + " in the simulation: a cost too large for its clock");
+    }
+    ScaleTable.print(costs, results, saturatedIdle, out);
     out.println();
     var path = WeightPath.benchSmall();
     if (benchJson != null) path = weightPath(benchJson, path);
@@ -463,16 +527,26 @@ public final class ScaleModelCommand implements Callable<Integer> {
   static List<Integer> counts(List<String> specs) {
     var counts = new java.util.TreeSet<Integer>();
     for (var spec : specs) {
+      int from;
+      int to;
       try {
         int dash = spec.indexOf('-');
-        int from = Integer.parseInt(dash < 0 ? spec.strip() : spec.substring(0, dash).strip());
-        int to = dash < 0 ? from : Integer.parseInt(spec.substring(dash + 1).strip());
+        from = Integer.parseInt(dash < 0 ? spec.strip() : spec.substring(0, dash).strip());
+        to = dash < 0 ? from : Integer.parseInt(spec.substring(dash + 1).strip());
         if (from < 1 || to < from) throw new NumberFormatException();
-        for (int n = from; n <= to; n++) counts.add(n);
       } catch (NumberFormatException e) {
         throw new UserError(
             "--actors: expected counts >= 1 or ranges like 1-64, got '" + spec + "'");
       }
+      // past the prompt partitions' own cap an actor has no partition to sample from
+      if (to > MAX_ACTORS)
+        throw new UserError(
+            "--actors: at most "
+                + MAX_ACTORS
+                + " actors (the most prompt partitions a loop can have), got '"
+                + spec
+                + "'");
+      for (int n = from; n <= to; n++) counts.add(n);
     }
     return List.copyOf(counts);
   }

@@ -238,7 +238,7 @@ public final class LoopSimulation {
       double next = nextEvent();
       if (Double.isInfinite(next))
         throw new IllegalStateException(
-            "the loop stalls at update " + updates + " (t=" + now + ")");
+            "the loop stalls at update " + updates + ", t = " + now + " s");
       advance(next);
       settle();
     }

@@ -27,12 +27,22 @@ public final class ScaleTable {
 
   /** Simulates every count of {@code actors}, with one seed for all. */
   public static List<Row> simulate(LoopCosts costs, List<Integer> actors, long seed) {
+    return simulate(costs, actors, seed, done -> {});
+  }
+
+  /**
+   * As {@link #simulate(LoopCosts, List, long)}, telling {@code progress} how many counts are done
+   * after each (a row's cost grows with the square of its actors).
+   */
+  public static List<Row> simulate(
+      LoopCosts costs, List<Integer> actors, long seed, java.util.function.IntConsumer progress) {
     var rows = new ArrayList<Row>();
     for (int n : actors) {
       rows.add(
           new Row(
               LoopSimulation.run(costs, n, seed),
               LoopSimulation.run(costs.withMaxLag(0), n, seed)));
+      progress.accept(rows.size());
     }
     return rows;
   }

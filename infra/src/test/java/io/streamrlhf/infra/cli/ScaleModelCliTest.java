@@ -174,8 +174,71 @@ class ScaleModelCliTest {
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err().strip())
         .isEqualTo(
-            "rlhf scale-model: --learner-gflops: speeds are 0 (the measured one) or more, got -5.0");
+            "rlhf scale-model: --learner-gflops: speeds are 0 (the measured one) up to 1e12"
+                + " GFLOP/s, got -5.0");
     assertThat(run.out()).isEmpty();
+  }
+
+  @Test
+  void valuesTheModelCannotComputeWithAreRefusedInOneLine() {
+    record Case(List<String> args, String says) {}
+    for (var c :
+        List.of(
+            // the range's end once wrapped an int loop; past 1024 no partition is left to sample
+            new Case(
+                List.of("--actors", "1-2147483647"),
+                "--actors: at most 1024 actors (the most prompt partitions a loop can have), got"
+                    + " '1-2147483647'"),
+            new Case(
+                List.of("--actors", "1", "--saturated-idle", "NaN"),
+                "--saturated-idle must be within 0..1, got NaN"),
+            new Case(
+                List.of("--actors", "1", "--learner-gflops", "1e308"),
+                "--learner-gflops: speeds are 0 (the measured one) up to 1e12 GFLOP/s, got"
+                    + " 1.0E308"),
+            new Case(
+                List.of("--actors", "1", "--set", "publish_to_apply_s=1e308"),
+                "costs: the loop stalls at update 5, t = 1.0E308 s in the simulation: a cost too"
+                    + " large for its clock"))) {
+      var args = new java.util.ArrayList<>(List.of("scale-model"));
+      args.addAll(c.args());
+      var run = CliRun.run(args.toArray(String[]::new));
+      assertThat(run.exitCode()).as(c.args().toString()).isEqualTo(2);
+      assertThat(run.err().strip()).isEqualTo("rlhf scale-model: " + c.says());
+    }
+  }
+
+  @Test
+  void validateRefusesCpuListsItsProcessesCouldNotBePinnedTo(@TempDir Path dir) {
+    var outside = CliRun.run("scale-model", "--validate", "--actor-cpus", "4096");
+    assertThat(outside.exitCode()).isEqualTo(2);
+    assertThat(outside.err().strip())
+        .startsWith("rlhf scale-model: --actor-cpus 4096: not within the CPUs this machine allows");
+    var shared =
+        CliRun.run(
+            "scale-model",
+            "--validate",
+            "--validate-dir",
+            dir.resolve("runs").toString(),
+            "--learner-cpus",
+            "0",
+            "--actor-cpus",
+            "0");
+    assertThat(shared.exitCode()).isEqualTo(2);
+    assertThat(shared.err().strip())
+        .isEqualTo(
+            "rlhf scale-model: --learner-cpus 0 and --actor-cpus 0 share CPU 0: the validation"
+                + " measures the learner apart from the actors and the broker");
+    assertThat(dir.resolve("runs")).as("nothing written").doesNotExist();
+  }
+
+  @Test
+  void aTemporaryDirectoryIsDeletedWhenTheCommandEnds(@TempDir Path dir) throws IOException {
+    var runs = Files.createDirectories(dir.resolve("rlhf-scale-x").resolve("run-1").resolve("a"));
+    Files.writeString(runs.resolve("broker.log"), "x".repeat(1000));
+    TemporaryDirectories.removedAtExit(dir.resolve("rlhf-scale-x"), "scale-model").run();
+    assertThat(dir.resolve("rlhf-scale-x")).doesNotExist();
+    assertThat(dir).exists();
   }
 
   @Test
