@@ -22,9 +22,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * readers accept it without the newline too.
  */
 public final class Jsonl {
-  /** Trailing tokens fail: "{...} junk" on one line is malformed, not silently half-read. */
+  /**
+   * Trailing tokens fail: "{...} junk" on one line is malformed, not silently half-read; so does a
+   * field given twice, of which Jackson would keep the last unseen.
+   */
   private static final ObjectMapper JSON =
-      new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+      new ObjectMapper()
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+          .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private Jsonl() {}
 
@@ -57,6 +62,9 @@ public final class Jsonl {
     } catch (JsonProcessingException e) {
       // Jackson appends "(start marker at [Source: ...])" locations: the line number says where.
       var reason = e.getOriginalMessage().replaceFirst("\\s*\\(start marker at .*", "");
+      if (reason.startsWith("Duplicate field "))
+        throw new IllegalArgumentException(
+            "field " + reason.substring("Duplicate field ".length()) + " given twice");
       throw new IllegalArgumentException("not JSON: " + reason);
     }
     if (!(node instanceof ObjectNode fields)) {

@@ -41,7 +41,7 @@ final class GenerateCommand implements Callable<Integer> {
       names = "--model",
       required = true,
       paramLabel = "DIR",
-      description = "A directory written by rlhf pretrain, sft or ppo.")
+      description = "A directory written by rlhf pretrain, sft, ppo or learner.")
   Path model;
 
   @Option(
@@ -86,7 +86,9 @@ final class GenerateCommand implements Callable<Integer> {
       names = "--prompts-per-batch",
       defaultValue = "50",
       paramLabel = "B",
-      description = "Prompts sampled together.")
+      description =
+          "Responses sampled together, a batch's rows (a prompt's --samples responses are rows of"
+              + " their own).")
   int promptsPerBatch;
 
   @Option(
@@ -144,7 +146,7 @@ final class GenerateCommand implements Callable<Integer> {
       }
       file.commit();
     }
-    stdout.printf("generate: wrote %d responses to %s%n", total, out);
+    stdout.printf("generate: wrote %d response%s to %s%n", total, total == 1 ? "" : "s", out);
     stdout.flush();
     return 0;
   }

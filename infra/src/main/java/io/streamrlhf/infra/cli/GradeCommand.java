@@ -4,6 +4,7 @@ import io.streamrlhf.tasks.Family;
 import io.streamrlhf.tasks.Jsonl;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.concurrent.Callable;
@@ -56,6 +57,8 @@ final class GradeCommand implements Callable<Integer> {
     var all = new Totals();
     int skipped;
     TaskFiles.requireDistinct(out, "--in", in);
+    // before --out (and a directory for it) is made: a missing --in writes nothing
+    if (!Files.isRegularFile(in)) throw new UserError(TaskFiles.notAFile(in));
     try (var file = TaskFiles.create(out)) {
       var writer = file.writer();
       skipped =

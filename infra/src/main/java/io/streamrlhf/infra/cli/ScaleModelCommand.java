@@ -461,6 +461,8 @@ public final class ScaleModelCommand implements Callable<Integer> {
   /** One JSON value, the whole file (a JSON lines file is not one), or the user's mistake. */
   private static JsonNode readJson(Path file) {
     try (var parser = SNAKE.createParser(Files.newInputStream(file))) {
+      // a key given twice would keep its last value unseen
+      parser.enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
       JsonNode node = SNAKE.readTree(parser);
       if (node == null) return MissingNode.getInstance(); // an empty file
       if (parser.nextToken() != null)

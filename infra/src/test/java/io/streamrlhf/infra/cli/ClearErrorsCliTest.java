@@ -372,6 +372,22 @@ class ClearErrorsCliTest {
   }
 
   @Test
+  void gradeSkipsALineThatGivesAFieldTwice(@TempDir Path dir) throws IOException {
+    var in = dir.resolve("responses.jsonl");
+    Files.writeString(
+        in,
+        "{\"prompt\":\"Reverse cat.\",\"response\":\"tac\",\"terminated\":true}\n"
+            + "{\"prompt\":\"Reverse cat.\",\"prompt\":\"Reverse dog.\",\"response\":\"god\","
+            + "\"terminated\":true}\n");
+
+    var run = run("grade", "--in", in.toString(), "--out", dir.resolve("graded.jsonl").toString());
+
+    assertThat(run.exitCode()).isEqualTo(3);
+    assertThat(run.err()).contains(in + ":2: skipped malformed line: field 'prompt' given twice");
+    assertThat(Files.readAllLines(dir.resolve("graded.jsonl"))).hasSize(1);
+  }
+
+  @Test
   void gradeOfAFileWithNoGradableLineIsTheWrongFileAndWritesNothing(@TempDir Path dir)
       throws IOException {
     var in = dir.resolve("weights.bin");

@@ -209,6 +209,16 @@ class ScaleModelCliTest {
   }
 
   @Test
+  void aCostGivenTwiceInACostsFileIsRefused(@TempDir Path dir) throws IOException {
+    var costs = Files.writeString(dir.resolve("costs.json"), "{\"max_lag\": 2, \"max_lag\": 3}");
+    var run = CliRun.run("scale-model", "--actors", "1", "--costs", costs.toString());
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .startsWith(
+            "rlhf scale-model: cannot read " + costs + " as JSON: Duplicate field 'max_lag'");
+  }
+
+  @Test
   void validateRefusesCpuListsItsProcessesCouldNotBePinnedTo(@TempDir Path dir) {
     var outside = CliRun.run("scale-model", "--validate", "--actor-cpus", "4096");
     assertThat(outside.exitCode()).isEqualTo(2);

@@ -194,9 +194,11 @@ class TasksCliTest {
                 "--in",
                 dir.resolve("nope.jsonl").toString(),
                 "--out",
-                dir.resolve("o").toString()))
+                dir.resolve("made").resolve("o").toString()))
         .isEqualTo(2);
-    assertThat(err.toString()).contains("no such file");
+    assertThat(err.toString().strip())
+        .isEqualTo("rlhf grade: no such file: " + dir.resolve("nope.jsonl"));
+    assertThat(dir.resolve("made")).as("no directory made for --out").doesNotExist();
   }
 
   @Test
