@@ -164,6 +164,15 @@ final class PretrainCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage(), e);
       }
+      // every tensor as config.json shapes it, read once here: a mismatch found after --out is
+      // written would leave a run that never began
+      if (!stage.resume) {
+        try (var trial = Gpt2Weights.load(gpt2)) {
+          // loaded whole; Pretraining loads it again
+        } catch (IllegalArgumentException e) {
+          throw new UserError("--gpt2: " + e.getMessage(), e);
+        }
+      }
     }
     Pretraining.Result result;
     try (var lock = stage.start(config, out);

@@ -458,6 +458,35 @@ class StagesCliTest {
   }
 
   @Test
+  void gpt2WeightsOfAnotherShapeThanTheirConfigAreRefusedBeforeAnythingIsWritten()
+      throws IOException {
+    var exported = dir.resolve("gpt2-misshapen");
+    var export = run("export-gpt2", "--model", base.toString(), "--out", exported.toString());
+    assertThat(export.exitCode()).as(export.err()).isZero();
+    var config =
+        (com.fasterxml.jackson.databind.node.ObjectNode)
+            JSON.readTree(exported.resolve("config.json").toFile());
+    int width = config.get("n_embd").asInt();
+    config.put("n_embd", 2 * width); // n_head still divides it
+    JSON.writeValue(exported.resolve("config.json").toFile(), config);
+    var out = dir.resolve("from-misshapen");
+
+    var run = run("pretrain", "--gpt2", exported.toString(), "--out", out.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --gpt2: "
+                + exported.resolve("model.safetensors")
+                + ": wte.weight is [260, "
+                + width
+                + "], config.json makes it [any, "
+                + 2 * width
+                + "]");
+    assertThat(out).as("no config.json or lock left behind").doesNotExist();
+  }
+
+  @Test
   void eachStageRefusesAnInputModelOfTheWrongStage() {
     var out = dir.resolve("wrong-input");
     var cases =
