@@ -46,7 +46,8 @@ final class CorpusCommand implements Runnable {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.txt",
-      description = "Where to write the corpus (- for standard output).")
+      description =
+          "Where to write the corpus (- for standard output); a file there is replaced once all is written.")
   Path out;
 
   @Override

@@ -41,7 +41,8 @@ final class DemosCommand implements Runnable {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the demonstrations (- for standard output).")
+      description =
+          "Where to write the demonstrations (- for standard output); a file there is replaced once all is written.")
   Path out;
 
   @Override

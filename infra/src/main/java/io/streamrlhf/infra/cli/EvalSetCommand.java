@@ -25,7 +25,8 @@ final class EvalSetCommand implements Runnable {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the eval set (- for standard output).")
+      description =
+          "Where to write the eval set (- for standard output); a file there is replaced once all is written.")
   Path out;
 
   @Override

@@ -56,7 +56,8 @@ final class GenerateCommand implements Callable<Integer> {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the responses (- for standard output).")
+      description =
+          "Where to write the responses (- for standard output); a file there is replaced once all is written.")
   Path out;
 
   @Option(

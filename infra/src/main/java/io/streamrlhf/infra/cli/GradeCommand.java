@@ -48,7 +48,8 @@ final class GradeCommand implements Callable<Integer> {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the graded lines (- for standard output).")
+      description =
+          "Where to write the graded lines (- for standard output); a file there is replaced once all is written.")
   Path out;
 
   @Override

@@ -44,7 +44,8 @@ final class SampleCommand implements Runnable {
       required = true,
       converter = TaskFiles.FileOption.class,
       paramLabel = "FILE.jsonl",
-      description = "Where to write the prompts (- for standard output).")
+      description =
+          "Where to write the prompts (- for standard output); a file there is replaced once all is written.")
   Path out;
 
   @Override
