@@ -184,15 +184,13 @@ final class PretrainCommand implements Callable<Integer> {
         "pretrain: done, %s; base model in %s%n",
         StageOptions.rate(result.tokensPerSecond()),
         stage.out);
-    var curve = result.lossCurve();
-    if (curve.size() >= 2) {
-      var first = curve.get(0);
-      var last = curve.get(curve.size() - 1);
-      var rose =
-          StageOptions.lossRose(
-              "pretrain", first.step(), first.loss(), last.step(), last.loss(), stage.out);
-      if (rose != null) out.println(rose);
-    }
+    StageOptions.sayIfLossRose(
+        "pretrain",
+        result.lossCurve(),
+        Pretraining.LossPoint::step,
+        Pretraining.LossPoint::loss,
+        stage.out,
+        out);
     out.flush();
     return 0;
   }

@@ -54,15 +54,13 @@ final class SftCommand implements Callable<Integer> {
         "sft: done, %s; SFT model in %s%n",
         StageOptions.rate(result.tokensPerSecond()),
         stage.out);
-    var curve = result.lossCurve();
-    if (curve.size() >= 2) {
-      var first = curve.get(0);
-      var last = curve.get(curve.size() - 1);
-      var rose =
-          StageOptions.lossRose(
-              "sft", first.step(), first.loss(), last.step(), last.loss(), stage.out);
-      if (rose != null) out.println(rose);
-    }
+    StageOptions.sayIfLossRose(
+        "sft",
+        result.lossCurve(),
+        SupervisedFineTuning.LossPoint::step,
+        SupervisedFineTuning.LossPoint::loss,
+        stage.out,
+        out);
     out.flush();
     return 0;
   }

@@ -457,6 +457,28 @@ final class StageOptions {
         out);
   }
 
+  /** Prints {@link #lossRose}'s warning for a printed loss curve of points {@code P}, if any. */
+  static <P> void sayIfLossRose(
+      String stage,
+      List<P> curve,
+      java.util.function.ToLongFunction<P> step,
+      java.util.function.ToDoubleFunction<P> loss,
+      Path dir,
+      java.io.PrintWriter out) {
+    if (curve.size() < 2) return;
+    var first = curve.get(0);
+    var last = curve.get(curve.size() - 1);
+    var rose =
+        lossRose(
+            stage,
+            step.applyAsLong(first),
+            loss.applyAsDouble(first),
+            step.applyAsLong(last),
+            loss.applyAsDouble(last),
+            dir);
+    if (rose != null) out.println(rose);
+  }
+
   /** A sampling temperature a command was given: finite and above 0 (1e400 reads as Infinity). */
   static void requireTemperature(double temperature) {
     if (!(temperature > 0 && Double.isFinite(temperature)))
