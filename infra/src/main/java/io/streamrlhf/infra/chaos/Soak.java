@@ -69,11 +69,13 @@ final class Soak extends LoopScenario {
     long end = start + settings.soak().toNanos();
     if (end - start > run.remaining().toNanos())
       throw new ScenarioFailure("--soak is longer than the scenario bound (--bound)");
-    for (long next = start; next < end; next += settings.sampleEvery().toNanos()) {
+    // every --sample-every from the start, and once more at the end: the soak lasts --soak
+    for (long next = start; ; next = Math.min(end, next + settings.sampleEvery().toNanos())) {
       processes.idle(java.time.Duration.ofNanos(Math.max(0, next - System.nanoTime())));
       double at = (System.nanoTime() - start) / 1e9;
       sample("broker", processes.broker(), at);
       for (var p : processes.processes()) sample(p.source().replaceAll("#\\d+$", ""), p, at);
+      if (next >= end) break;
     }
     var soak = settings.soak();
     run.figures()
@@ -157,5 +159,10 @@ final class Soak extends LoopScenario {
                   e.getKey(), split ? "anonymous resident memory" : "RSS", anon, bound));
     }
     if (steepest > Double.NEGATIVE_INFINITY) run.figures().rssSlope(steepest);
+    // a soak that measured no slope checked nothing: it must not pass
+    run.figures()
+        .check(
+            steepest > Double.NEGATIVE_INFINITY,
+            "no process had two RSS samples after the warm-up: no slope was measured");
   }
 }

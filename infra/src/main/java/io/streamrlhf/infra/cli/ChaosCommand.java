@@ -6,6 +6,7 @@ import io.streamrlhf.infra.chaos.Figures;
 import io.streamrlhf.infra.chaos.Scenario;
 import io.streamrlhf.infra.chaos.Scenarios;
 import io.streamrlhf.model.checkpoint.Json;
+import io.streamrlhf.schemas.transport.Durations;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
@@ -42,6 +43,9 @@ import picocli.CommandLine.Option;
       "Exit code 0 when every scenario passed, 1 when one failed."
     })
 final class ChaosCommand implements Callable<Integer> {
+  /** The longest duration a flag takes: past it a run's deadline would overflow a clock. */
+  private static final Duration MAX_DURATION = Duration.ofDays(7);
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Option(
@@ -156,7 +160,23 @@ final class ChaosCommand implements Callable<Integer> {
     if (Files.exists(out) && !Files.isDirectory(out))
       throw new UserError("--out " + out + " is a file: give a directory");
     for (var d : List.of(outage, soak, sampleEvery, recoveryBound, bound))
-      if (d.isNegative() || d.isZero()) throw new UserError("durations must be positive, got " + d);
+      if (d.isNegative() || d.isZero() || d.compareTo(MAX_DURATION) > 0)
+        throw new UserError(
+            "durations must be positive and at most "
+                + MAX_DURATION.toDays()
+                + " days, got "
+                + Durations.readable(d));
+    if (!(maxRssSlope > 0 && Double.isFinite(maxRssSlope)))
+      throw new UserError("--max-rss-slope must be a number of MB/h above 0, got " + maxRssSlope);
+    // the slope is fitted to the samples after the warm-up (the first fifth): at least two
+    if (selected.stream().anyMatch(s -> s.name().equals("soak"))
+        && soak.compareTo(sampleEvery.multipliedBy(3)) < 0)
+      throw new UserError(
+          "--soak "
+              + Durations.readable(soak)
+              + " leaves too few RSS samples every "
+              + Durations.readable(sampleEvery)
+              + " for a slope after the warm-up: give a --soak at least 3 x --sample-every");
     HeapSize.require("--child-heap", childHeap);
     if (!(poisonRate > 0 && poisonRate <= 1))
       throw new UserError("--poison-rate must be in (0, 1], got " + poisonRate);

@@ -7,6 +7,7 @@ import io.streamrlhf.infra.chaos.TinyModels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -103,6 +104,36 @@ class ChaosCliTest {
         .isEqualTo(
             "rlhf chaos: --child-heap must be a JVM heap size such as 2g or 1536m, got 'abc'");
     assertThat(out).doesNotExist();
+  }
+
+  @Test
+  void settingsTheSoakCouldNotMeasureWithAreRefusedBeforeAnyChildStarts(@TempDir Path dir) {
+    var out = dir.resolve("chaos");
+    record Case(List<String> args, String says) {}
+    for (var c :
+        List.of(
+            // a bound of a million years overflowed the scenario's deadline: "chaos itself failed"
+            new Case(
+                List.of("--scenario", "soak", "--bound", "PT9999999999999H"),
+                "durations must be positive and at most 7 days, got 35999999999996400 s"),
+            new Case(
+                List.of("--scenario", "soak", "--max-rss-slope", "-1"),
+                "--max-rss-slope must be a number of MB/h above 0, got -1.0"),
+            new Case(
+                List.of("--scenario", "soak", "--max-rss-slope", "NaN"),
+                "--max-rss-slope must be a number of MB/h above 0, got NaN"),
+            // one sample after the warm-up: no slope, and the soak passed having checked nothing
+            new Case(
+                List.of("--scenario", "soak", "--soak", "PT2M", "--sample-every", "PT70S"),
+                "--soak 120 s leaves too few RSS samples every 70 s for a slope after the"
+                    + " warm-up: give a --soak at least 3 x --sample-every"))) {
+      var args = new java.util.ArrayList<>(List.of("chaos", "--out", out.toString()));
+      args.addAll(c.args());
+      var run = CliRun.run(args.toArray(String[]::new));
+      assertThat(run.exitCode()).as(c.args().toString()).isEqualTo(2);
+      assertThat(run.err().strip()).isEqualTo("rlhf chaos: " + c.says());
+      assertThat(out).doesNotExist();
+    }
   }
 
   @Test

@@ -7,6 +7,8 @@ public final class Durations {
   private Durations() {}
 
   public static String readable(Duration wait) {
+    // whole seconds without toMillis, which overflows past 292 million years
+    if (wait.getNano() == 0) return wait.getSeconds() + " s";
     return wait.toMillis() % 1000 == 0 ? wait.toSeconds() + " s" : wait.toMillis() + " ms";
   }
 }

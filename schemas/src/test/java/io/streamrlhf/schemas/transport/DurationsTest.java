@@ -12,5 +12,8 @@ class DurationsTest {
     assertThat(Durations.readable(Duration.ofMinutes(2))).isEqualTo("120 s");
     assertThat(Durations.readable(Duration.ofMillis(2500))).isEqualTo("2500 ms");
     assertThat(Durations.readable(Duration.ofMillis(100))).isEqualTo("100 ms");
+    // past what toMillis holds: still whole seconds, no ArithmeticException
+    assertThat(Durations.readable(Duration.ofHours(9_999_999_999_999L)))
+        .isEqualTo("35999999999996400 s");
   }
 }
