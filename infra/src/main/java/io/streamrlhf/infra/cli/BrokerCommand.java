@@ -132,6 +132,8 @@ public final class BrokerCommand implements Callable<Integer> {
     try {
       kafka = EmbeddedKafka.start(new EmbeddedKafka.Options(port, dataDir, readyTimeout, users));
     } catch (EmbeddedKafka.BrokerStartException e) {
+      // stopped by a signal while it started: the stop, not a broker fault, and nothing to say
+      if (UserErrors.jvmExiting()) return 0;
       throw new UserError(e.getMessage(), e);
     }
     var stopped = new CountDownLatch(1);

@@ -90,6 +90,11 @@ public final class Rlhf implements Runnable {
               + " model's size); ask for less, or give it more with RLHF_JAVA_OPTS="
               + more);
       code = UserErrors.INTERNAL;
+    } catch (Error e) {
+      // a signal's exit hooks can fail a class still initialising ("Shutdown in progress"): the
+      // stop is what happened, and its notice says so
+      if (!UserErrors.jvmExiting()) throw e;
+      code = UserErrors.INTERNAL;
     }
     System.exit(code);
   }

@@ -129,11 +129,28 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       err.flush();
       return INTERNAL; // a run that gave up waiting, as the help says
     }
+    if (jvmExiting()) {
+      // a signal stopped the JVM and its exit hooks closed what the command was using (a broker,
+      // a file): the failure is the stop's doing, and no stack trace explains it
+      return INTERNAL;
+    }
     err.println(prefix(cli) + "internal error: " + summary(e));
     err.println(prefix(cli) + "not a usage mistake; the stack trace below shows where it failed:");
     e.printStackTrace(err);
     err.flush();
     return INTERNAL;
+  }
+
+  /** Whether the JVM is running its exit hooks (a signal, or System.exit elsewhere). */
+  static boolean jvmExiting() {
+    var probe = new Thread(() -> {});
+    try {
+      Runtime.getRuntime().addShutdownHook(probe);
+      Runtime.getRuntime().removeShutdownHook(probe);
+      return false;
+    } catch (IllegalStateException shutdownInProgress) {
+      return true;
+    }
   }
 
   /**
