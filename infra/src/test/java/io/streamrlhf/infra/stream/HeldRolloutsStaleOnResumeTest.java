@@ -90,6 +90,10 @@ class HeldRolloutsStaleOnResumeTest {
       assertThat(second.has("resuming at policy v2"))
           .as(String.join("\n", second.lines()))
           .isTrue();
+      // read from the checkpoint's offsets: batch 0's four rollouts are 0-3 of partition 0, and
+      // the held batch 2 begins at 4 (a resume once rewound every partition to 0)
+      assertThat(second.lines())
+          .anyMatch(l -> l.contains("; rollout offsets {0=4, 1=0, 2=0, 3=0}; "));
       // batch 2 held at the checkpoint, batch 3 asked again then but for v1, too old now
       assertThat(asks(second))
           .containsExactlyInAnyOrder(

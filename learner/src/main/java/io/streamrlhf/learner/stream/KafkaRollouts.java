@@ -383,7 +383,11 @@ public final class KafkaRollouts implements RolloutSource {
         consumer.seek(tp, offset);
       }
     }
-    consumer.seekToBeginning(fromBeginning);
+    // an empty list is Kafka's "every assigned partition": a resume read all rollouts again
+    if (!fromBeginning.isEmpty()) consumer.seekToBeginning(fromBeginning);
+    var reading = new java.util.TreeMap<Integer, Long>(); // where the consumer stands, as said
+    for (var tp : partitions)
+      reading.put(tp.partition(), consumer.position(tp, settings.kafkaTimeout()));
     long published = saved.state().dataPosition();
     var where =
         "resumed run "
@@ -391,7 +395,7 @@ public final class KafkaRollouts implements RolloutSource {
             + " from "
             + outDir
             + "; rollout offsets "
-            + offsets
+            + reading
             + (fromBeginning.isEmpty()
                 ? ""
                 : " (partitions "
