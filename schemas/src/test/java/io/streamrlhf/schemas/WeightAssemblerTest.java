@@ -183,6 +183,35 @@ class WeightAssemblerTest {
         .satisfies(d -> assertThat(d.bytes()).isEqualTo(s.bytes()));
   }
 
+  /** {@code chunk} as a copy whose data bytes are {@code data}, its header left as it was. */
+  private static WeightChunk withData(WeightChunk chunk, byte... data) {
+    var copy = CODEC.decode(CODEC.encode(chunk));
+    copy.setData(ByteBuffer.wrap(data));
+    return copy;
+  }
+
+  @Test
+  void aRedeliveredChunkWithOtherBytesIsHashedAgainSoForgedBytesNeverPass() {
+    // the signature covers a chunk's header, not its data: only the SHA-256 over the bytes
+    // actually kept stands between a redelivered forgery and the model
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+    var s = snapshot(1, 8);
+    var v1 = chunks(s, 4);
+    var forged = withData(v1.get(0), (byte) 9, (byte) 9, (byte) 9, (byte) 9);
+
+    assertThat(feed(assembler, List.of(v1.get(0), forged, v1.get(1)))).isEmpty();
+    assertThat(assembler.counts().failedVerification()).isEqualTo(1);
+
+    // and the good bytes sent again after a forged one still make the version
+    var again = new WeightAssembler(WeightModel.POLICY);
+    var s12 = snapshot(2, 12);
+    var v2 = chunks(s12, 4);
+    var bad = withData(v2.get(1), (byte) 1, (byte) 2, (byte) 3, (byte) 4);
+    assertThat(feed(again, List.of(v2.get(0), bad, v2.get(1), v2.get(2))))
+        .singleElement()
+        .satisfies(d -> assertThat(d.bytes()).isEqualTo(s12.bytes()));
+  }
+
   @Test
   void chunksThatDisagreeWithTheirVersionsHeaderOrOtherModelsAreDropped() {
     var assembler = new WeightAssembler(WeightModel.POLICY);
