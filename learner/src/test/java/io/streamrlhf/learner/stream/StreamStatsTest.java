@@ -34,6 +34,27 @@ class StreamStatsTest {
   }
 
   @Test
+  void theLagP99IsTheLagBelowWhichNinetyNineInAHundredFallAndTheRateCountsSavedTime()
+      throws Exception {
+    var stats = new StreamStats();
+    for (int i = 0; i < 98; i++) stats.applied(0);
+    stats.applied(1);
+    stats.applied(1);
+    // 98 at lag 0, 2 at lag 1: the 99th of 100 (p99) is 1; the 95th (a p95) would be 0
+    assertThat(stats.summary(0).lagP99()).isEqualTo(1);
+    assertThat(stats.summary(0).lagP50()).isZero();
+
+    // resumed from 200 rollouts over 100 s: about 2 rollouts/s, not 200 over this process's
+    // few milliseconds
+    var saved =
+        (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.valueToTree(stats.saved(0));
+    saved.put("applied", 200);
+    saved.put("seconds", 100.0);
+    var resumed = StreamStats.resume(Json.MAPPER.treeToValue(saved, StreamStats.Saved.class));
+    assertThat(resumed.summary(0).rolloutsPerSecond()).isBetween(1.9, 2.0);
+  }
+
+  @Test
   void weightSwapFiguresAreNullWhereNoSwapWasSeenAndMeasuredWhereSome() throws Exception {
     var stats = new StreamStats();
     stats.applied(0);
