@@ -163,6 +163,8 @@ final class Soak extends LoopScenario {
     run.figures()
         .check(
             steepest > Double.NEGATIVE_INFINITY,
-            "no process had two RSS samples after the warm-up: no slope was measured");
+            samples.isEmpty()
+                ? "no process's resident memory could be read (/proc/PID/status): nothing measured"
+                : "no process had two RSS samples after the warm-up: no slope was measured");
   }
 }

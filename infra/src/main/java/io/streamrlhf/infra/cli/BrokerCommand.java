@@ -133,7 +133,7 @@ public final class BrokerCommand implements Callable<Integer> {
       kafka = EmbeddedKafka.start(new EmbeddedKafka.Options(port, dataDir, readyTimeout, users));
     } catch (EmbeddedKafka.BrokerStartException e) {
       // stopped by a signal while it started: the stop, not a broker fault, and nothing to say
-      if (UserErrors.jvmExiting()) return 0;
+      if (UserErrors.jvmExiting()) return UserErrors.INTERNAL;
       throw new UserError(e.getMessage(), e);
     }
     var stopped = new CountDownLatch(1);

@@ -40,7 +40,12 @@ final class ConfigOptions {
   /**
    * A setting another flag of the command stands for, as {@code key=value}: --sync for max_lag=0.
    */
-  record FlagSetting(String flag, String setting) {}
+  record FlagSetting(String flag, String setting) {
+    FlagSetting {
+      if (setting.indexOf('=') <= 0)
+        throw new IllegalArgumentException("a flag's setting is key=value, got " + setting);
+    }
+  }
 
   /**
    * The effective config: {@code defaults}, then {@code savedFile} (a resumed run's config.json;
@@ -48,14 +53,16 @@ final class ConfigOptions {
    * (what other flags stand for).
    */
   <T extends StageConfig> T load(T defaults, Path savedFile, List<FlagSetting> flagOverrides) {
-    requireNoConflict(flagOverrides);
     var all = new ArrayList<>(overrides);
     flagOverrides.forEach(f -> all.add(f.setting()));
+    T config;
     try {
-      return ConfigLoader.load(defaults, savedFile, preset, file, all);
+      config = ConfigLoader.load(defaults, savedFile, preset, file, all);
     } catch (IllegalArgumentException e) {
-      throw new UserError(e.getMessage(), e);
+      throw new UserError(e.getMessage(), e); // a bad key or value first, as the loader names it
     }
+    requireNoConflict(flagOverrides);
+    return config;
   }
 
   /**

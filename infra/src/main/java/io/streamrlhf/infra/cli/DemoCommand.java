@@ -169,8 +169,13 @@ public final class DemoCommand implements Callable<Integer> {
       var ppoLive = workdir.resolve("ppo-live");
       var evalLive = workdir.resolve("eval-live");
       // its reward trainer starts only once: a live run stopped before its end cannot continue
-      if (!LiveLoop.finished(ppoLive)
-          && (Checkpoint.exists(ppoLive) || Checkpoint.exists(rmLive))) {
+      boolean finished;
+      try {
+        finished = LiveLoop.finished(ppoLive);
+      } catch (java.io.IOException e) {
+        throw new UserError(e.getMessage(), e);
+      }
+      if (!finished && (Checkpoint.exists(ppoLive) || Checkpoint.exists(rmLive))) {
         throw new UserError(
             "the live run in "
                 + ppoLive

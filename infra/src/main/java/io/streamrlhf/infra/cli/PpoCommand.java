@@ -195,7 +195,13 @@ final class PpoCommand implements Callable<Integer> {
    */
   private void requireFinishedLive(PpoConfig config) throws java.io.IOException {
     long done = learner.stage.savedState().step();
-    if (done >= config.updates() && LiveLoop.finished(learner.out())) return;
+    boolean finished;
+    try {
+      finished = LiveLoop.finished(learner.out());
+    } catch (java.io.IOException e) {
+      throw new UserError("--resume: " + e.getMessage(), e);
+    }
+    if (done >= config.updates() && finished) return;
     throw new UserError(
         "--resume: "
             + learner.out()

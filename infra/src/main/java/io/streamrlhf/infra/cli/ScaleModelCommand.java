@@ -325,6 +325,7 @@ public final class ScaleModelCommand implements Callable<Integer> {
                 err.flush();
               });
     } catch (IllegalStateException stalled) {
+      if (!String.valueOf(stalled.getMessage()).startsWith("the loop stalls")) throw stalled;
       throw new UserError(
           "costs: " + stalled.getMessage() + " in the simulation: a cost too large for its clock");
     }
@@ -541,13 +542,14 @@ public final class ScaleModelCommand implements Callable<Integer> {
             "--actors: expected counts >= 1 or ranges like 1-64, got '" + spec + "'");
       }
       // past the prompt partitions' own cap an actor has no partition to sample from
-      if (to > MAX_ACTORS)
+      if (to > MAX_ACTORS) {
         throw new UserError(
             "--actors: at most "
                 + MAX_ACTORS
                 + " actors (the most prompt partitions a loop can have), got '"
                 + spec
                 + "'");
+      }
       for (int n = from; n <= to; n++) counts.add(n);
     }
     return List.copyOf(counts);

@@ -114,6 +114,13 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       err.flush();
       return INTERNAL;
     }
+    if (jvmExiting()) {
+      // a signal stopped the JVM and its exit hooks closed what the command was using (a broker,
+      // a file): one line says what failed as it stopped; the stack trace would blame the code
+      err.println(prefix(cli) + "stopped by a signal as it failed: " + summary(e));
+      err.flush();
+      return INTERNAL;
+    }
     var gone = brokerGaveOut(e);
     if (gone != null) {
       // the cluster's failure, not the code's: one line, and how to go on
@@ -128,11 +135,6 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
                   : "; run the command again once the cluster answers again"));
       err.flush();
       return INTERNAL; // a run that gave up waiting, as the help says
-    }
-    if (jvmExiting()) {
-      // a signal stopped the JVM and its exit hooks closed what the command was using (a broker,
-      // a file): the failure is the stop's doing, and no stack trace explains it
-      return INTERNAL;
     }
     err.println(prefix(cli) + "internal error: " + summary(e));
     err.println(prefix(cli) + "not a usage mistake; the stack trace below shows where it failed:");

@@ -87,11 +87,15 @@ public final class LiveLoop {
   public static boolean finished(Path ppoOut) throws IOException {
     var file = ppoOut.resolve(FILE);
     if (!Files.isRegularFile(file)) return false;
+    com.fasterxml.jackson.databind.JsonNode node;
     try {
-      return Json.MAPPER.readTree(file.toFile()).path("finished").asBoolean(true);
+      node = Json.MAPPER.readTree(file.toFile());
     } catch (com.fasterxml.jackson.core.JacksonException e) {
       throw new IOException(file + " is not the JSON a live run writes: " + e.getOriginalMessage());
     }
+    if (node == null || !node.isObject())
+      throw new IOException(file + " is not the JSON a live run writes: not an object");
+    return node.path("finished").asBoolean(true);
   }
 
   /**
@@ -214,30 +218,34 @@ public final class LiveLoop {
       Runtime.getRuntime().addShutdownHook(onStop);
       boolean exiting = false;
       try {
-        awaitFirstVersion(
-            trainer); // actors score with nothing else: a trainer that fails ends here
-        LocalLoop.run(
-            ppo,
-            actors,
-            broker.access(),
-            sftDir,
-            null,
-            ppoOut,
-            out,
-            s ->
-                s.withLabelRequests(labelShare, 4)
-                    .withWeightKeys(s.weightKeys().with(WeightModel.REWARD, rewardKey)),
-            e -> tally.applied(e.getLong("version"), e.getLong("appliedAt")));
-      } finally {
-        trainer.stop();
         try {
-          if (!trainer.awaitFinished(STOP_WAIT))
-            out.println("live: the reward trainer did not stop");
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
+          awaitFirstVersion(
+              trainer); // actors score with nothing else: a trainer that fails ends here
+          LocalLoop.run(
+              ppo,
+              actors,
+              broker.access(),
+              sftDir,
+              null,
+              ppoOut,
+              out,
+              s ->
+                  s.withLabelRequests(labelShare, 4)
+                      .withWeightKeys(s.weightKeys().with(WeightModel.REWARD, rewardKey)),
+              e -> tally.applied(e.getLong("version"), e.getLong("appliedAt")));
+        } finally {
+          trainer.stop();
+          try {
+            if (!trainer.awaitFinished(STOP_WAIT))
+              out.println("live: the reward trainer did not stop");
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          feedback.close();
+          vertx.close().toCompletionStage().toCompletableFuture().join();
         }
-        feedback.close();
-        vertx.close().toCompletionStage().toCompletableFuture().join();
+      } finally {
+        // removed however the run ended (a failure is no stop); only a signal's exit keeps it
         try {
           Runtime.getRuntime().removeShutdownHook(onStop);
         } catch (IllegalStateException e) {
@@ -285,7 +293,7 @@ public final class LiveLoop {
    * still has its figures when its broker is gone.
    */
   static final class Tally implements RewardTrainer.Intake {
-    private final List<Long> created = new ArrayList<>(); // -1: skipped as unusable
+    private final List<Long> created = new ArrayList<>(); // -1: trained on by no version
     private final Map<Long, Long> seenByVersion = new HashMap<>();
     private final Map<Long, Long> appliedAt = new HashMap<>(); // version -> first applied (ms)
 
@@ -306,7 +314,8 @@ public final class LiveLoop {
 
     /**
      * Comparison i (in the order taken in) is first scored with the earliest-applied version that
-     * saw more than i comparisons; one skipped as unusable taught nothing and is not timed.
+     * saw more than i comparisons; one skipped as unusable or held out trained no version and is
+     * not timed.
      */
     synchronized Figures figures(boolean finished) {
       var latencies = new ArrayList<Long>();

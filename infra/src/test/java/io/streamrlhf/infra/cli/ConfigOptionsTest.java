@@ -39,6 +39,18 @@ class ConfigOptionsTest {
   }
 
   @Test
+  void aBadValueIsNamedAsSuchBeforeItIsComparedWithAFlag() {
+    assertThatThrownBy(
+            () ->
+                setting("max_lag=abc")
+                    .load(PpoConfig.defaults(), null, flag("--sync", "max_lag=0")))
+        .isInstanceOf(UserError.class)
+        .hasMessageContaining("max_lag")
+        .hasMessageContaining("abc")
+        .hasMessageNotContaining("asks for another");
+  }
+
+  @Test
   void theSameValueWrittenAnotherWayIsNoConflict() {
     var absolute = Path.of("corpus.txt").toAbsolutePath().normalize();
     assertThat(

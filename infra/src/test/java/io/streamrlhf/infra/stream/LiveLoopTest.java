@@ -147,6 +147,10 @@ class LiveLoopTest {
     // an older build wrote the file only at the end, without the mark
     Files.writeString(dir.resolve(LiveLoop.FILE), "{\"rankings\": 3}");
     assertThat(LiveLoop.finished(dir)).isTrue();
+    Files.writeString(dir.resolve(LiveLoop.FILE), "[true]");
+    assertThatThrownBy(() -> LiveLoop.finished(dir))
+        .hasMessage(
+            dir.resolve(LiveLoop.FILE) + " is not the JSON a live run writes: not an object");
     Files.writeString(dir.resolve(LiveLoop.FILE), "{\"rankings\": ");
     assertThatThrownBy(() -> LiveLoop.finished(dir))
         .isInstanceOf(java.io.IOException.class)

@@ -173,8 +173,10 @@ public final class RewardTrainer {
         };
 
     /**
-     * The next comparison in the order taken in: its creation time (epoch ms), or -1 for one
-     * skipped as unusable. The n-th call is the comparison a version with {@code seen >= n} saw.
+     * The next comparison in the order taken in: its creation time (epoch ms), or -1 for one no
+     * version trains on (skipped as unusable, or held out). The n-th call of a new run's trainer is
+     * the comparison a version with {@code seen >= n} saw; a resumed one's {@code seen} counts on
+     * from its checkpoint.
      */
     void taken(long createdAtMillis);
 
@@ -670,7 +672,7 @@ public final class RewardTrainer {
     while (taken < takeable && fresh.size() < config.comparisonsPerStep()) {
       var p = pending.poll();
       taken++;
-      settings.intake().taken(p.comparison() == null ? -1 : p.createdAtMillis());
+      settings.intake().taken(p.comparison() == null || p.heldOut() ? -1 : p.createdAtMillis());
       if (p.comparison() == null) {
         training.skipped();
         if (skipsPrinted++ < SKIPS_PRINTED) {
