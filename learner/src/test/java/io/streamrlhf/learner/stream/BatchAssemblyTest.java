@@ -46,6 +46,26 @@ class BatchAssemblyTest {
   }
 
   @Test
+  void aSlotTheCheckpointCountsAsConsumedIsADuplicateAndTheBatchCompletesWithoutIt() {
+    // resumed with prompt 1's second answer of batch 0 already trained on before the checkpoint
+    ledger.markConsumed(new PromptId("r1", 0, 1), 1);
+    assertThat(assembly.offer(rollout(0, 1, 1, 0, 0, 3), 0, 2, MAX_LAG))
+        .as("read again after the resume: trained once already")
+        .isEqualTo(Verdict.DUPLICATE);
+    assertThat(assembly.offer(rollout(0, 0, 0, 0, 0, 0), 0, 2, MAX_LAG)).isEqualTo(Verdict.TAKEN);
+    assertThat(assembly.offer(rollout(0, 0, 1, 0, 0, 1), 0, 2, MAX_LAG)).isEqualTo(Verdict.TAKEN);
+    assertThat(assembly.offer(rollout(0, 1, 0, 0, 0, 2), 0, 2, MAX_LAG)).isEqualTo(Verdict.TAKEN);
+    assertThat(assembly.complete(0)).isTrue();
+    assertThat(assembly.take(0)).hasSize(3);
+
+    // two held rollouts on one partition: a restart reads from the earlier of them
+    assertThat(assembly.offer(rollout(1, 0, 0, 0, 1, 9), 1, 3, MAX_LAG)).isEqualTo(Verdict.TAKEN);
+    assertThat(assembly.offer(rollout(2, 0, 0, 1, 1, 9), 1, 3, MAX_LAG)).isEqualTo(Verdict.HELD);
+    assertThat(assembly.offer(rollout(2, 1, 0, 1, 1, 7), 1, 3, MAX_LAG)).isEqualTo(Verdict.HELD);
+    assertThat(assembly.firstHeldOffsets()).isEqualTo(Map.of(1, 7L));
+  }
+
+  @Test
   void aStaleRolloutIsNotUsedAndItsSlotWaitsForTheAnswerToThePromptAskedAgain() {
     // batch 3 at version 3 tolerates v2 or newer; v1 is too stale
     assertThat(assembly.offer(rollout(3, 1, 0, 1, 0, 1), 3, 5, MAX_LAG)).isEqualTo(Verdict.STALE);

@@ -31,6 +31,9 @@ class RolloutLedgerTest {
         .as("prompt index beyond the batch")
         .isFalse();
     assertThat(restored.fits(new PromptId("r1", 3, 1), 2)).as("sample index beyond K").isFalse();
+    assertThat(restored.fits(new PromptId("r1", 3, 0), 2))
+        .as("sample K of prompt 0 is no slot of prompt 0 (its slot number is prompt 1's first)")
+        .isFalse();
   }
 
   @Test
