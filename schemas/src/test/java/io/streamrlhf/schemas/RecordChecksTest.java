@@ -70,6 +70,15 @@ class RecordChecksTest {
   }
 
   @Test
+  void tokenVersionsStartingBelowPolicyVersionAreRefused() {
+    // policyVersion must be the first (oldest) token's version: a record claiming v12 whose first
+    // token came from v11 understates its staleness; only a start above it was tested
+    assertThat(
+            RecordChecks.ROLLOUT.problem(rollout(r -> r.setTokenVersions(List.of(11L, 12L, 12L)))))
+        .hasValue("token versions start at v11, not at policyVersion v12 (the oldest)");
+  }
+
+  @Test
   void aLogProbRoundedJustAboveZeroPasses() {
     assertThat(
             RecordChecks.ROLLOUT.problem(rollout(r -> r.setRefLogProbs(List.of(1e-6f, -1f, -2f)))))

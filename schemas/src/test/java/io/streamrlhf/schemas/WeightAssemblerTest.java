@@ -234,6 +234,29 @@ class WeightAssemblerTest {
   }
 
   @Test
+  void aChunkOfTheSameVersionAndSizesButAnotherSha256IsMalformedAndTheFirstVersionStillCompletes() {
+    // two snapshots both numbered v1, 8 bytes in 2 chunks of 4: same count and total, other
+    // SHA-256. The other's chunk must not join the first's (mixed bytes, a failed check and the
+    // first's good chunk lost with it); it is malformed, and the first completes unmixed
+    var first = snapshot(1, 8);
+    var otherBytes = new byte[8];
+    new Random(99).nextBytes(otherBytes);
+    var other =
+        new PublishedWeights(WeightModel.POLICY, 1, otherBytes, first.meta(), first.publishedAt());
+    var a = chunks(first, 4);
+    var b = chunks(other, 4);
+    assertThat(b.get(1).getChunkCount()).isEqualTo(2);
+    assertThat(b.get(1).getTotalBytes()).isEqualTo(8L);
+    var assembler = new WeightAssembler(WeightModel.POLICY);
+
+    var done = feed(assembler, List.of(a.get(0), b.get(1), a.get(1)));
+
+    assertThat(done).singleElement().satisfies(d -> assertThat(d.bytes()).isEqualTo(first.bytes()));
+    assertThat(assembler.counts().malformed()).isEqualTo(1);
+    assertThat(assembler.counts().failedVerification()).isZero();
+  }
+
+  @Test
   void aChunkClaimingMoreBytesThanTheCapIsDroppedWithoutAllocating() {
     var assembler = new WeightAssembler(WeightModel.POLICY, 1_000);
     var big = chunks(snapshot(1, 2_000), 1_000);

@@ -97,6 +97,26 @@ class WeightStoreTest {
   }
 
   @Test
+  void aPolicyPointerNamingAnExistingRewardObjectIsRefused(@TempDir Path dir) {
+    // the forged name in the test above names no object, so it is refused as missing whether or
+    // not the kind is checked; here the reward object exists and matches length and SHA-256
+    var store = WeightStore.at(dir);
+    var w = weights(1, 1_000);
+    var reward =
+        put(
+            store,
+            new PublishedWeights(WeightModel.REWARD, 1, w.bytes(), w.meta(), w.publishedAt()));
+    var name = reward.meta().get(WeightStore.META_OBJECT);
+    assertThat(name).startsWith("reward/v1-");
+    var asPolicy =
+        new PublishedWeights(WeightModel.POLICY, 1, new byte[0], reward.meta(), Instant.EPOCH);
+
+    assertThatThrownBy(() -> store.fetch(asPolicy, MAX))
+        .isInstanceOf(WeightStore.StoreException.class)
+        .hasMessage("a POLICY pointer names " + name);
+  }
+
+  @Test
   void onlyTheNewestVersionsAreKept(@TempDir Path dir) throws Exception {
     var store = WeightStore.at(dir);
     PublishedWeights first = null;
