@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.infra.exit.ExitHooks;
 import io.streamrlhf.infra.kafka.BrokerUsers;
 import io.streamrlhf.infra.kafka.ClientConfigFiles;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
@@ -133,7 +134,7 @@ public final class BrokerCommand implements Callable<Integer> {
       kafka = EmbeddedKafka.start(new EmbeddedKafka.Options(port, dataDir, readyTimeout, users));
     } catch (EmbeddedKafka.BrokerStartException e) {
       // stopped by a signal while it started: the stop, not a broker fault, and nothing to say
-      if (UserErrors.jvmExiting()) return UserErrors.INTERNAL;
+      if (ExitHooks.exiting()) return UserErrors.INTERNAL;
       throw new UserError(e.getMessage(), e);
     }
     var stopped = new CountDownLatch(1);

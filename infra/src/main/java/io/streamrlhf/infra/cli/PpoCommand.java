@@ -193,7 +193,7 @@ final class PpoCommand implements Callable<Integer> {
    * A live run's reward trainer starts only once (its --rm-out refuses a second start), so a live
    * run cannot continue: only a finished one "resumes", with nothing to do (the demo run again).
    */
-  private void requireFinishedLive(PpoConfig config) throws java.io.IOException {
+  private void requireFinishedLive(PpoConfig config) {
     long done = learner.stage.savedState().step();
     boolean finished;
     try {

@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.infra.exit.ExitHooks;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.learner.config.OnlineRewardConfig;
 import io.streamrlhf.learner.stream.RewardTrainer;
@@ -137,11 +138,8 @@ final class RewardTrainerCommand implements Callable<Integer> {
         trainer.run();
         return 0;
       } finally {
-        try {
-          Runtime.getRuntime().removeShutdownHook(onTerm);
-        } catch (IllegalStateException shuttingDown) {
-          // SIGTERM: the hook is running and waits for the checkpoint run() just wrote
-        }
+        // false at SIGTERM: the hook is running and waits for the checkpoint run() just wrote
+        ExitHooks.remove(onTerm);
       }
     }
   }

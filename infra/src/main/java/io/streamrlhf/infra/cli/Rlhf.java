@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.infra.exit.ExitHooks;
 import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -93,7 +94,7 @@ public final class Rlhf implements Runnable {
     } catch (Error e) {
       // a signal's exit hooks can fail a class still initialising ("Shutdown in progress"): the
       // stop is what happened, and its notice says so
-      if (!UserErrors.jvmExiting()) throw e;
+      if (!ExitHooks.exiting()) throw e;
       code = UserErrors.INTERNAL;
     }
     System.exit(code);

@@ -260,26 +260,23 @@ public final class ScaleModelCommand implements Callable<Integer> {
                       + " after the warm-up: give --warmup %d or less",
                   warmup, validateFrom, saved, saved - 2));
       }
-      if (validateFrom != null || validateDir != null) {
-        var dir = validateFrom != null ? validateFrom : validateDir;
-        new ScaleValidation(
-                dir, validateUpdates, learnerCpus, actorCpus, seed, warmup, validate, out)
-            .run();
-        return 0;
-      }
-      var temporary = Files.createTempDirectory("rlhf-scale-");
-      var removal = TemporaryDirectories.removedAtExit(temporary, "scale-model");
+      // the runs go to --validate-dir (kept) or to a temporary directory deleted at the end
+      Path dir = validateFrom != null ? validateFrom : validateDir;
+      boolean kept = dir != null;
+      if (!kept) dir = Files.createTempDirectory("rlhf-scale-");
+      Runnable removal = kept ? () -> {} : TemporaryDirectories.removedAtExit(dir, "scale-model");
       try {
         new ScaleValidation(
-                temporary, validateUpdates, learnerCpus, actorCpus, seed, warmup, validate, out)
+                dir, validateUpdates, learnerCpus, actorCpus, seed, warmup, validate, out)
             .run();
       } finally {
         removal.run();
       }
-      out.printf(
-          "scale-model: deleted the runs in %s (--validate-dir DIR keeps them for"
-              + " --validate-from)%n",
-          temporary);
+      if (!kept)
+        out.printf(
+            "scale-model: deleted the runs in %s (--validate-dir DIR keeps them for"
+                + " --validate-from)%n",
+            dir);
       return 0;
     }
     GivenFlags.refuse(
@@ -292,8 +289,9 @@ public final class ScaleModelCommand implements Callable<Integer> {
         "--actor-cpus");
     var benchJson = bench == null ? null : benchJson(bench);
     var costs = costs(benchJson);
-    if (!(saturatedIdle >= 0 && saturatedIdle <= 1)) // NaN too
-    throw new UserError("--saturated-idle must be within 0..1, got " + saturatedIdle);
+    if (!(saturatedIdle >= 0 && saturatedIdle <= 1)) { // NaN too
+      throw new UserError("--saturated-idle must be within 0..1, got " + saturatedIdle);
+    }
     for (double g : learnerGflops) {
       if (!(g >= 0 && g <= MAX_GFLOPS))
         throw new UserError(

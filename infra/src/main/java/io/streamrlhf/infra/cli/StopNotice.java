@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.infra.exit.ExitHooks;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import java.io.PrintWriter;
@@ -94,10 +95,8 @@ final class StopNotice implements AutoCloseable {
 
   @Override
   public void close() {
-    try {
-      Runtime.getRuntime().removeShutdownHook(hook);
-    } catch (IllegalStateException shuttingDown) {
-      // a signal came as the run ended: the notice prints, and the checkpoint it names is the last
-    }
+    // false when a signal came as the run ended: the notice prints, and the checkpoint it names
+    // is the last
+    ExitHooks.remove(hook);
   }
 }

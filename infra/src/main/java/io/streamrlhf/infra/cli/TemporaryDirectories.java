@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.infra.chaos.ChaosRun;
+import io.streamrlhf.infra.exit.ExitHooks;
 import java.io.IOException;
 import java.nio.file.Path;
 
@@ -42,12 +43,7 @@ final class TemporaryDirectories {
     var hook = new Thread(delete, "rlhf-" + command.replace(' ', '-') + "-cleanup");
     Runtime.getRuntime().addShutdownHook(hook);
     return () -> {
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        return; // the hook runs
-      }
-      delete.run();
+      if (ExitHooks.remove(hook)) delete.run(); // else a signal came: the hook deletes
     };
   }
 }

@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.infra.exit.ExitHooks;
 import io.streamrlhf.learner.train.InputError;
 import io.streamrlhf.model.AdamW;
 import io.streamrlhf.model.checkpoint.Checkpoint;
@@ -114,7 +115,7 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
       err.flush();
       return INTERNAL;
     }
-    if (jvmExiting()) {
+    if (ExitHooks.exiting()) {
       // a signal stopped the JVM and its exit hooks closed what the command was using (a broker,
       // a file): one line says what failed as it stopped; the stack trace would blame the code
       err.println(prefix(cli) + "stopped by a signal as it failed: " + summary(e));
@@ -141,18 +142,6 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
     e.printStackTrace(err);
     err.flush();
     return INTERNAL;
-  }
-
-  /** Whether the JVM is running its exit hooks (a signal, or System.exit elsewhere). */
-  static boolean jvmExiting() {
-    var probe = new Thread(() -> {});
-    try {
-      Runtime.getRuntime().addShutdownHook(probe);
-      Runtime.getRuntime().removeShutdownHook(probe);
-      return false;
-    } catch (IllegalStateException shutdownInProgress) {
-      return true;
-    }
   }
 
   /**

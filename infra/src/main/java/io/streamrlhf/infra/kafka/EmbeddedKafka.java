@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.kafka;
 
+import io.streamrlhf.infra.exit.ExitHooks;
 import io.streamrlhf.model.checkpoint.OutputLock;
 import io.streamrlhf.schemas.transport.Durations;
 import io.streamrlhf.schemas.transport.KafkaAccess;
@@ -199,11 +200,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       return launch(options);
     } finally {
       settled.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(waitForStart);
-      } catch (IllegalStateException exiting) {
-        // the hook is running, and returns now
-      }
+      ExitHooks.remove(waitForStart); // false when the hook is running: it returns now
     }
   }
 
@@ -532,11 +529,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
     closed = true;
     if (closeOnExit != null && Thread.currentThread() != closeOnExit) {
-      try {
-        Runtime.getRuntime().removeShutdownHook(closeOnExit);
-      } catch (IllegalStateException exiting) {
-        // the JVM is exiting: the hook runs too, and finds the broker closed
-      }
+      // false when the JVM is exiting: the hook runs too, and finds the broker closed
+      ExitHooks.remove(closeOnExit);
     }
     try {
       shutdown(server);

@@ -6,6 +6,7 @@ import io.streamrlhf.actors.SimulatedLabelers;
 import io.streamrlhf.actors.Supervisor;
 import io.streamrlhf.actors.gateway.GatewayNode;
 import io.streamrlhf.actors.gateway.GatewaySettings;
+import io.streamrlhf.infra.exit.ExitHooks;
 import io.streamrlhf.infra.kafka.EmbeddedKafka;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.streamrlhf.learner.config.OnlineRewardConfig;
@@ -246,11 +247,8 @@ public final class LiveLoop {
         }
       } finally {
         // removed however the run ended (a failure is no stop); only a signal's exit keeps it
-        try {
-          Runtime.getRuntime().removeShutdownHook(onStop);
-        } catch (IllegalStateException e) {
-          exiting = true; // a signal: the hook writes the figures so far, as unfinished
-        }
+        // a signal: the hook writes the figures so far, as unfinished
+        exiting = !ExitHooks.remove(onStop);
       }
       training.join();
       var figures = tally.figures(!exiting);
