@@ -165,14 +165,22 @@ public final class BrokerCommand implements Callable<Integer> {
         }
       }
     }
+    int partitions = TopicProvisioner.partitions(kafka.access(), Topics.PROMPTS, readyTimeout);
     out.println(
         "Topics: "
             + Topics.provisioned().stream().map(TopicSpec::name).collect(Collectors.joining(", "))
             + " ("
             + created.size()
             + " created now; "
-            + TopicProvisioner.partitions(kafka.access(), Topics.PROMPTS, readyTimeout)
+            + partitions
             + " prompt partitions)");
+    if (partitions != promptPartitions
+        && spec.commandLine().getParseResult().hasMatchedOption("--prompt-partitions")) {
+      out.printf(
+          "%s already exists in %s with %d partition(s): --prompt-partitions %d applies only to a"
+              + " topic that does not exist yet (a new --data-dir makes one)%n",
+          Topics.PROMPTS, dataDir, partitions, promptPartitions);
+    }
     out.println(
         "Kafka broker ready at "
             + kafka.bootstrapServers()

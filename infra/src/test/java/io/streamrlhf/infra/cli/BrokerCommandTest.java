@@ -13,6 +13,7 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -170,6 +171,42 @@ class BrokerCommandTest {
     assertThat(dataDir.resolve("kraft-combined-logs").resolve("meta.properties"))
         .as("--data-dir kept")
         .exists();
+
+    // the same --data-dir again, asking for more partitions: the topic keeps its 6, and says so
+    var again =
+        new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                Rlhf.class.getName(),
+                "broker",
+                "--port",
+                "0",
+                "--data-dir",
+                dataDir.toString(),
+                "--prompt-partitions",
+                "8")
+            .redirectError(stderr.toFile())
+            .start();
+    var lines = new ArrayList<String>();
+    try (var out =
+        new BufferedReader(new InputStreamReader(again.getInputStream(), StandardCharsets.UTF_8))) {
+      for (String line; (line = out.readLine()) != null; ) {
+        lines.add(line);
+        if (line.startsWith("Kafka broker ready at ")) break;
+      }
+    } finally {
+      again.destroy();
+    }
+    assertThat(again.waitFor(60, TimeUnit.SECONDS)).as("exited after SIGTERM").isTrue();
+    assertThat(lines)
+        .as("stderr: %s", readQuietly(stderr))
+        .anyMatch(l -> l.endsWith(" created now; 6 prompt partitions)"))
+        .contains(
+            "rlhf.prompts already exists in "
+                + dataDir
+                + " with 6 partition(s): --prompt-partitions 8 applies only to a topic that does"
+                + " not exist yet (a new --data-dir makes one)");
   }
 
   /**
