@@ -39,6 +39,15 @@ import picocli.CommandLine.Option;
 final class ActorCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** The settings an actor uses: how it samples and scores, and the prompt topic it may create. */
+  static final java.util.Set<String> SETTINGS_READ =
+      java.util.Set.of(
+          "reward",
+          "responses_per_prompt",
+          "sampling_temperature",
+          "prompts_per_batch",
+          "prompt_partitions");
+
   @CommandLine.Mixin LoopOptions loop;
 
   @CommandLine.Mixin ConfigOptions settings;
@@ -107,6 +116,15 @@ final class ActorCommand implements Callable<Integer> {
     var store = weightStore.store();
     var config = settings.load(PpoConfig.defaults(), null, loop.flagOverrides());
     loop.requireModels(config, false);
+    var unused = settings.setKeysOutside(SETTINGS_READ);
+    if (!unused.isEmpty()) {
+      // not refused: one --set list given to both learner and actor is the usual way to run them
+      spec.commandLine()
+          .getOut()
+          .printf(
+              "actor: --set %s: the learner's, not used here (an actor reads only %s)%n",
+              String.join(", ", unused), String.join(", ", new java.util.TreeSet<>(SETTINGS_READ)));
+    }
     if (!(labelRequestShare >= 0 && labelRequestShare <= 1))
       throw new UserError("--label-requests must be a share from 0 to 1, got " + labelRequestShare);
     if (labelResponses < 2)

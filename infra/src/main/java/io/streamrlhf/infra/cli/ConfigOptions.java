@@ -98,6 +98,18 @@ final class ConfigOptions {
    * The setting a --set key names, however written: max-lag, max_lag; optimizer.x is x (another
    * dotted key is the loader's to refuse).
    */
+  /** The keys given with --set that are not among {@code used}, in the order given, once each. */
+  List<String> setKeysOutside(java.util.Set<String> used) {
+    var outside = new java.util.LinkedHashSet<String>();
+    for (var set : overrides) {
+      int eq = set.indexOf('=');
+      if (eq <= 0) continue; // the loader has refused it already
+      var key = settingOf(set.substring(0, eq));
+      if (!used.contains(key)) outside.add(key);
+    }
+    return List.copyOf(outside);
+  }
+
   private static String settingOf(String key) {
     var name = key.strip().replace('-', '_');
     return name.startsWith("optimizer.") ? name.substring("optimizer.".length()) : name;
