@@ -416,6 +416,30 @@ public final class ConfigLoader {
    * The text of a config file, decoded as strict UTF-8 (a leading byte-order mark dropped); a byte
    * that is not UTF-8 is named with its line, which a parser decoding ahead in blocks misplaces.
    */
+  /**
+   * YAML 1.1 reads an integer written with a leading zero as octal ({@code updates: 010} is 8),
+   * while {@code 08}, no octal, stays text and is read as 8 decimal: a leading zero is refused.
+   */
+  private static void refuseOctal(Path file, String text) throws IOException {
+    try (var parser = YAML.getFactory().createParser(text)) {
+      for (var token = parser.nextToken(); token != null; token = parser.nextToken()) {
+        if (token != com.fasterxml.jackson.core.JsonToken.VALUE_NUMBER_INT) continue;
+        var written = parser.getText();
+        if (!written.matches("[-+]?0[0-9_]+")) continue;
+        throw new IllegalArgumentException(
+            String.format(
+                Locale.ROOT,
+                "config file %s, line %d: %s: %s is octal in YAML (%d): write it without the"
+                    + " leading zero",
+                file,
+                parser.currentTokenLocation().getLineNr(),
+                parser.currentName(),
+                written,
+                parser.getLongValue()));
+      }
+    }
+  }
+
   private static String utf8(Path file) throws IOException {
     var bytes = Files.readAllBytes(file);
     var in = ByteBuffer.wrap(bytes);
@@ -470,7 +494,9 @@ public final class ConfigLoader {
               .with(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION);
       if (mapper == YAML) {
         // a second document (after ---) would be read by no one: name it rather than drop it
-        try (MappingIterator<JsonNode> documents = reader.readValues(utf8(file))) {
+        var text = utf8(file);
+        refuseOctal(file, text);
+        try (MappingIterator<JsonNode> documents = reader.readValues(text)) {
           node = documents.hasNextValue() ? documents.nextValue() : null;
           if (documents.hasNextValue())
             throw new IllegalArgumentException(

@@ -57,6 +57,21 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aYamlIntegerWithALeadingZeroIsRefusedRatherThanReadAsOctal() throws Exception {
+    var file = dir.resolve("ppo.yaml");
+    // YAML 1.1 reads 030 as 24, while 08 (no octal) would be read as 8
+    Files.writeString(file, "seed: 0\nupdates: 030\n");
+    assertThatThrownBy(() -> ConfigLoader.load(PpoConfig.defaults(), file, List.of()))
+        .hasMessage(
+            "config file "
+                + file
+                + ", line 2: updates: 030 is octal in YAML (24): write it without the leading zero");
+
+    Files.writeString(file, "seed: 0\nupdates: 30\n");
+    assertThat(ConfigLoader.load(PpoConfig.defaults(), file, List.of()).updates()).isEqualTo(30);
+  }
+
+  @Test
   void overridesAreParsedByTheTypeOfTheirDefaultAndWinOverTheFile() throws Exception {
     var file = dir.resolve("ppo.yaml");
     Files.writeString(file, "learning_rate: 3e-4\nupdates: 50\nadaptive_kl: false\n");
