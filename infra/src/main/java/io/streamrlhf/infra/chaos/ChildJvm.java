@@ -24,7 +24,17 @@ import java.util.concurrent.TimeUnit;
 public final class ChildJvm {
   private static final String MAIN = "io.streamrlhf.infra.cli.Rlhf";
 
-  /** Children still running when this JVM exits are killed: chaos leaves no orphan behind. */
+  /**
+   * The environment variable that gives a child this JVM's pid: the child stops once this JVM is
+   * gone ({@code ParentWatch}, in {@code Rlhf.main}), even when SIGKILL or the OOM killer ended it
+   * and the exit hook below never ran. Set for the children only: a user's command has none.
+   */
+  public static final String PARENT_PID = "RLHF_PARENT_PID";
+
+  /**
+   * Children still running when this JVM exits are killed: chaos leaves no orphan behind (and when
+   * it is killed, they stop on their own: {@link #PARENT_PID}).
+   */
   private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
 
   static {
@@ -76,6 +86,8 @@ public final class ChildJvm {
     command.addAll(args);
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().putIfAbsent("OMP_WAIT_POLICY", "PASSIVE");
+    // this JVM's, not one it inherited: its own parent is not the children's
+    builder.environment().put(PARENT_PID, Long.toString(ProcessHandle.current().pid()));
     Process process;
     try {
       process = builder.start();

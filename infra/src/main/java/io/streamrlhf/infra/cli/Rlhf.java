@@ -72,6 +72,8 @@ public final class Rlhf implements Runnable {
   }
 
   public static void main(String[] args) {
+    // a child of chaos (or race, scale-model) stops with its parent, even one killed by SIGKILL
+    ParentWatch.start(args, System.err);
     int code;
     try {
       code = commandLine().execute(args);
