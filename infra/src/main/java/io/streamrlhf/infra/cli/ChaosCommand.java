@@ -5,6 +5,7 @@ import io.streamrlhf.infra.chaos.ChaosSettings;
 import io.streamrlhf.infra.chaos.Figures;
 import io.streamrlhf.infra.chaos.Scenario;
 import io.streamrlhf.infra.chaos.Scenarios;
+import io.streamrlhf.infra.exit.ExitHooks;
 import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.schemas.transport.Durations;
 import java.io.IOException;
@@ -149,6 +150,13 @@ final class ChaosCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     var stdout = spec.commandLine().getOut();
     if (list) {
+      GivenFlags.refuse(
+          spec,
+          "--list only names the scenarios",
+          spec.options().stream()
+              .map(o -> o.longestName())
+              .filter(n -> !n.equals("--list"))
+              .toArray(String[]::new));
       for (var s : Scenarios.all())
         stdout.printf("%-15s %-5s %s%n", s.name(), s.fast() ? "fast" : "long", s.description());
       stdout.flush();
@@ -214,20 +222,43 @@ final class ChaosCommand implements Callable<Integer> {
     try (var file = Files.newBufferedWriter(logFile, StandardCharsets.UTF_8);
         var log = new PrintWriter(verbose ? tee(file, stdout) : file, true)) {
       var chaos = new ChaosRun(settings, out.toAbsolutePath(), log);
-      var figures = new ArrayList<Figures>();
-      for (var scenario : selected) {
-        stdout.printf("chaos: %s: %s%n", scenario.name(), scenario.description());
-        stdout.flush();
-        var f = scenario.run(chaos);
-        figures.add(f);
-        Json.writeAtomically(figures, out.resolve("figures.json"));
-        stdout.printf(
-            "chaos: %s %s in %.0f s%s%n",
-            scenario.name(),
-            f.passed() ? "PASS" : "FAIL",
-            f.seconds(),
-            f.passed() ? "" : ": " + String.join("; ", f.failures()));
-        stdout.flush();
+      var figures = new java.util.concurrent.CopyOnWriteArrayList<Figures>();
+      var running = new java.util.concurrent.atomic.AtomicReference<String>();
+      // a signal ends the run between the lines above: say where, and what was kept
+      var onStop =
+          new Thread(
+              () -> {
+                stdout.printf(
+                    "chaos: stopped by a signal during %s (its processes stop with it); %s%n",
+                    running.get(),
+                    figures.isEmpty()
+                        ? "no scenario ended"
+                        : "the figures of the "
+                            + figures.size()
+                            + " that ended are in "
+                            + out.resolve("figures.json"));
+                stdout.flush();
+              },
+              "rlhf-chaos-stop");
+      Runtime.getRuntime().addShutdownHook(onStop);
+      try {
+        for (var scenario : selected) {
+          stdout.printf("chaos: %s: %s%n", scenario.name(), scenario.description());
+          stdout.flush();
+          running.set(scenario.name());
+          var f = scenario.run(chaos);
+          figures.add(f);
+          Json.writeAtomically(figures, out.resolve("figures.json"));
+          stdout.printf(
+              "chaos: %s %s in %.0f s%s%n",
+              scenario.name(),
+              f.passed() ? "PASS" : "FAIL",
+              f.seconds(),
+              f.passed() ? "" : ": " + String.join("; ", f.failures()));
+          stdout.flush();
+        }
+      } finally {
+        ExitHooks.remove(onStop);
       }
       stdout.println();
       Figures.printTable(figures, stdout);
@@ -250,6 +281,8 @@ final class ChaosCommand implements Callable<Integer> {
     if (fast) return Scenarios.all().stream().filter(Scenario::fast).toList();
     var chosen = new ArrayList<Scenario>();
     for (var name : scenarios) {
+      if (scenarios.indexOf(name) != scenarios.lastIndexOf(name))
+        throw new UserError("--scenario " + name + " is given twice: each scenario runs once");
       chosen.add(
           Scenarios.byName(name)
               .orElseThrow(

@@ -1,14 +1,20 @@
 package io.streamrlhf.infra.cli;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.infra.chaos.Scenarios;
 import io.streamrlhf.infra.chaos.TinyModels;
+import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 class ChaosCliTest {
@@ -39,6 +45,57 @@ class ChaosCliTest {
     var run = CliRun.run("chaos", "--scenario", "meteor", "--out", dir.toString());
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).contains("no scenario called 'meteor'").doesNotContain("Exception");
+  }
+
+  @Test
+  void listTakesNoOtherFlagsAndAScenarioRunsOnce(@TempDir Path dir) {
+    var list = CliRun.run("chaos", "--list", "--fast", "--out", dir.toString());
+    assertThat(list.exitCode()).isEqualTo(2);
+    assertThat(list.err().strip())
+        .isEqualTo("rlhf chaos: --list only names the scenarios: drop --fast and --out");
+
+    var twice =
+        CliRun.run(
+            "chaos", "--scenario", "poison", "--scenario", "poison", "--out", dir.toString());
+    assertThat(twice.exitCode()).isEqualTo(2);
+    assertThat(twice.err().strip())
+        .isEqualTo("rlhf chaos: --scenario poison is given twice: each scenario runs once");
+  }
+
+  /** The real command in its own JVM, stopped by SIGTERM once its first scenario has begun. */
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void aSignalDuringAScenarioSaysWhichAndThatNoneEnded(@TempDir Path dir) throws Exception {
+    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    var process =
+        new ProcessBuilder(
+                java,
+                "-cp",
+                System.getProperty("java.class.path"),
+                Rlhf.class.getName(),
+                "chaos",
+                "--scenario",
+                "poison",
+                "--out",
+                dir.resolve("out").toString())
+            .redirectError(dir.resolve("stderr.txt").toFile())
+            .start();
+    var lines = new ArrayList<String>();
+    try (var out = new BufferedReader(new InputStreamReader(process.getInputStream(), UTF_8))) {
+      for (String line; (line = out.readLine()) != null; ) {
+        lines.add(line);
+        // SIGTERM (the Process.destroy() would also close the stream read here)
+        if (line.startsWith("chaos: poison: ")) process.toHandle().destroy();
+      }
+    } finally {
+      process.destroyForcibly();
+    }
+    assertThat(process.waitFor()).as("stopped by SIGTERM").isEqualTo(143);
+    assertThat(lines)
+        .as("stderr: %s", Files.readString(dir.resolve("stderr.txt")))
+        .contains(
+            "chaos: stopped by a signal during poison (its processes stop with it); no scenario"
+                + " ended");
   }
 
   @Test
