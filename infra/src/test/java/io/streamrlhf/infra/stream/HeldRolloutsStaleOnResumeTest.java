@@ -3,7 +3,9 @@ package io.streamrlhf.infra.stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.streamrlhf.learner.config.ConfigLoader;
+import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.stream.KafkaRollouts;
+import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
 import io.streamrlhf.schemas.Prompt;
@@ -17,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Matcher;
@@ -106,6 +109,14 @@ class HeldRolloutsStaleOnResumeTest {
       // rollouts (held then) by the second
       assertThat(summary.droppedStale()).isEqualTo(4 + 4 + 4);
       assertThat(summary.rolloutsApplied()).isEqualTo(UPDATES * 4);
+      // lag = the version trained at − the rollout's version. Checkpoint v2 counted batch 0 (v0 at
+      // v0: 0) and batch 1 (v0 at v1: 1); batch 2's v0 rollouts trained at v2 (lag 2) died with
+      // the half-written checkpoint v3; the second process trained batch 2 on v2 and batch 3 on v3
+      // answers (0). Of 16: twelve at 0, four at 1, so p50 (rank 8) is 0 and p99 (rank
+      // ⌈0.99 · 16⌉ = 16) and max are 1
+      assertThat(summary.lagP50()).isZero();
+      assertThat(summary.lagP99()).isEqualTo(1);
+      assertThat(summary.lagMax()).isEqualTo(1);
     } finally {
       stop.set(true);
       actor.join(TimeUnit.SECONDS.toMillis(30));
@@ -122,6 +133,75 @@ class HeldRolloutsStaleOnResumeTest {
                 .toList())
         .as("every prompt trained on, in its own update, once")
         .isEqualTo(expected);
+  }
+
+  /**
+   * A resumed learner reads again from the checkpoint's offsets and does not count again what was
+   * counted before it: only records below the offset the checkpoint had read to. The record at that
+   * offset is the first one read after it, counted as new: here another run's rollout, skipped as
+   * foreign exactly once.
+   */
+  @Test
+  void theFirstRolloutAtTheOffsetTheCheckpointHadReadToIsCountedByTheResumedLearner(
+      @TempDir Path dir) throws Exception {
+    TinyRun.checkpoints(dir);
+    var bootstrap = LoopBroker.fresh();
+    var config = TinyRun.config(1, 0);
+    var out = dir.resolve("ppo");
+    try (var prompts = new TopicTail<>(bootstrap, Topics.PROMPTS, Prompt.class);
+        var producer =
+            new KafkaProducer<byte[], byte[]>(
+                KafkaClientConfigs.producer(bootstrap, "test-actor"))) {
+      // one update, on batch 0's four rollouts at offsets 0-3 of partition 0: the checkpoint v1
+      // has read partition 0 to offset 4
+      var first = learnAsync(config, bootstrap, dir, out, new Watch());
+      var batchZero = prompts.until(read -> read.size() == 2, "prompt batch 0", WAIT);
+      for (var prompt : batchZero) send(producer, prompt, 0, config.responsesPerPrompt());
+      assertThat(first.get(WAIT.toSeconds(), TimeUnit.SECONDS).rolloutsApplied()).isEqualTo(4);
+
+      // another run's rollout at offset 4, then the run resumed for a second update
+      var stranger = Prompt.newBuilder(batchZero.get(0)).setPromptId("r-elsewhere:1:0").build();
+      send(producer, stranger, 1, 1);
+      var second = new Watch();
+      var resumed = learnAsync(ConfigLoader.with(config, "updates=2"), bootstrap, dir, out, second);
+      // batch 1, published by the resumed learner for v1: answered at offsets 5-8
+      var batchOne = prompts.until(read -> read.size() == 4, "prompt batch 1", WAIT).subList(2, 4);
+      for (var prompt : batchOne) send(producer, prompt, 1, config.responsesPerPrompt());
+      var summary = resumed.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+
+      assertThat(second.lines())
+          .as(String.join("\n", second.lines()))
+          .anyMatch(l -> l.contains("; rollout offsets {0=4, 1=0, 2=0, 3=0}; "));
+      // offset 4 is not below 4: read for the first time, and counted
+      assertThat(summary.foreignSkipped()).isEqualTo(1);
+      assertThat(summary.duplicatesSkipped()).isZero();
+      assertThat(summary.rolloutsApplied()).isEqualTo(8);
+    }
+  }
+
+  /**
+   * {@link KafkaRollouts#learn} on a thread of its own, giving up after a minute without rollouts.
+   */
+  private static CompletableFuture<StreamStats.Summary> learnAsync(
+      PpoConfig config, String bootstrap, Path dir, Path out, Watch log) {
+    return CompletableFuture.supplyAsync(
+        () -> {
+          try {
+            return KafkaRollouts.learn(
+                config,
+                new KafkaRollouts.Settings(
+                    KafkaAccess.plaintext(bootstrap),
+                    Duration.ofSeconds(60),
+                    Duration.ofSeconds(60),
+                    null),
+                dir.resolve("sft"),
+                dir.resolve("rm"),
+                out,
+                log.writer());
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
   }
 
   /** The learner's asks again, as {@code :batch:prompt sampled by vS for vM}. */

@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.stream.KafkaRollouts;
@@ -8,8 +9,10 @@ import io.streamrlhf.learner.stream.StreamStats;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.AvroCodec;
+import io.streamrlhf.schemas.Prompt;
 import io.streamrlhf.schemas.Rollout;
 import io.streamrlhf.schemas.Topics;
+import io.streamrlhf.schemas.transport.KafkaAccess;
 import io.streamrlhf.schemas.transport.KafkaClientConfigs;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -17,6 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
@@ -100,6 +104,58 @@ class StreamingLoopTest {
         .doesNotContain("learner: update 1/3", "learner: checkpoint v1 written")
         .doesNotContain("learner: published policy v1 ", "actor-0: policy v1 applied")
         .doesNotContain("actor-0: policy v3 applied"); // every apply is an event; the log thins
+  }
+
+  /**
+   * Flow control: batch b is published once the learner is at version b − max_lag, so before its
+   * first update the learner has published batches 0..max_lag, max_lag + 1 of them, every one
+   * asking for v0 or newer. With no actor it waits for batch 0 and gives up: then nothing more can
+   * come, and the prompt topic is counted whole.
+   */
+  @Test
+  void beforeItsFirstUpdateTheLearnerHasPublishedMaxLagPlusOneBatches(@TempDir Path dir)
+      throws Exception {
+    TinyRun.checkpoints(dir);
+    // max_lag 0: batch 0 only; max_lag 2: batches 0, 1 and 2 (of 4), all for v0 (b − 2 ≤ 0)
+    var expected =
+        Map.of(
+            0, List.of("0:0 v0", "0:1 v0"),
+            2, List.of("0:0 v0", "0:1 v0", "1:0 v0", "1:1 v0", "2:0 v0", "2:1 v0"));
+    for (int maxLag : new int[] {0, 2}) {
+      var bootstrap = LoopBroker.fresh();
+      var config = TinyRun.config(4, maxLag);
+      var settings =
+          new KafkaRollouts.Settings(
+              KafkaAccess.plaintext(bootstrap),
+              Duration.ofSeconds(2),
+              Duration.ofSeconds(30),
+              null);
+      var log = new StringWriter();
+      assertThatThrownBy(
+              () ->
+                  KafkaRollouts.learn(
+                      config,
+                      settings,
+                      dir.resolve("sft"),
+                      dir.resolve("rm"),
+                      dir.resolve("ppo-" + maxLag),
+                      new PrintWriter(log, true)))
+          .as(log.toString())
+          .hasMessageContaining("gave up after 2 s waiting for rollouts of update 1");
+      try (var prompts = new TopicTail<>(bootstrap, Topics.PROMPTS, Prompt.class)) {
+        var published =
+            prompts.toEnd(Duration.ofSeconds(30)).stream()
+                .map(
+                    p ->
+                        p.getPromptId().substring(p.getPromptId().indexOf(':') + 1)
+                            + " v"
+                            + p.getMinPolicyVersion())
+                .toList();
+        assertThat(published)
+            .as("max_lag %d", maxLag)
+            .containsExactlyInAnyOrderElementsOf(expected.get(maxLag));
+      }
+    }
   }
 
   static List<Rollout> readAll(String bootstrap) {
