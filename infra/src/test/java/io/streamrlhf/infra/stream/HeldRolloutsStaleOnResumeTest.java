@@ -117,6 +117,10 @@ class HeldRolloutsStaleOnResumeTest {
       assertThat(summary.lagP50()).isZero();
       assertThat(summary.lagP99()).isEqualTo(1);
       assertThat(summary.lagMax()).isEqualTo(1);
+      // the same per token: these rollouts carry no token versions, so each of their 3 tokens
+      // counts at the rollout's version. Of 48: 36 at 0, 12 at 1; p50 (rank 24) 0, p99 (rank 48) 1
+      assertThat(summary.tokenLagP50()).isZero();
+      assertThat(summary.tokenLagP99()).isEqualTo(1);
     } finally {
       stop.set(true);
       actor.join(TimeUnit.SECONDS.toMillis(30));

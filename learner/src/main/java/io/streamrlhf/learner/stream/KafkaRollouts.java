@@ -732,9 +732,11 @@ public final class KafkaRollouts implements RolloutSource {
     for (var arrival : taken) {
       // negative only for actors ahead of a resumed learner (see BatchAssembly): counted as 0
       stats.applied(Math.max(0, version - arrival.policyVersion()));
-      stats.appliedTokens(version, arrival.rollout().getTokenVersions());
+      var rollout = toRollout(arrival.rollout());
+      // the record's versions filled in: a rollout without them has every token at policyVersion
+      stats.appliedTokens(version, rollout.tokenVersions());
       applied.add(arrival.rollout().getRolloutId());
-      batch.add(toRollout(arrival.rollout()));
+      batch.add(rollout);
     }
     return new RolloutBatch(batch);
   }

@@ -121,8 +121,8 @@ public final class StreamStats {
     applied++;
   }
 
-  /** Counts the lags of one applied rollout's tokens (empty versions: all by policyVersion). */
-  void appliedTokens(long version, java.util.List<Long> tokenVersions) {
+  /** Counts the lags of one applied rollout's tokens, one version per response token. */
+  void appliedTokens(long version, long[] tokenVersions) {
     for (long v : tokenVersions) {
       tokenLags.merge(Math.max(0, version - v), 1L, Long::sum);
       tokens++;

@@ -79,13 +79,13 @@ class StreamStatsTest {
       throws Exception {
     var first = new StreamStats();
     first.applied(1);
-    first.appliedTokens(5, java.util.List.of(5L, 5L, 5L, 5L, 4L, 4L)); // lags 0, 0, 0, 0, 1, 1
+    first.appliedTokens(5, new long[] {5, 5, 5, 5, 4, 4}); // lags 0, 0, 0, 0, 1, 1
     var saved =
         (com.fasterxml.jackson.databind.node.ObjectNode) Json.MAPPER.valueToTree(first.saved(0));
 
     var second = StreamStats.resume(Json.MAPPER.treeToValue(saved, StreamStats.Saved.class));
     second.applied(3);
-    second.appliedTokens(6, java.util.List.of(3L, 3L)); // lags 3, 3
+    second.appliedTokens(6, new long[] {3, 3}); // lags 3, 3
     // 0 0 0 0 1 1 3 3: the median is 0; this process's tokens alone would make it 3
     assertThat(second.summary(0).tokenLagP50()).isZero();
     assertThat(second.summary(0).tokenLagP99()).isEqualTo(3);
@@ -109,7 +109,7 @@ class StreamStatsTest {
                 .remove("token_lag_counts"))
         .isNotNull();
     var older = StreamStats.resume(KafkaRollouts.State.read(state).stats());
-    older.appliedTokens(6, java.util.List.of(3L, 3L));
+    older.appliedTokens(6, new long[] {3, 3});
     assertThat(older.summary(0).tokenLagP50()).isEqualTo(3);
   }
 
