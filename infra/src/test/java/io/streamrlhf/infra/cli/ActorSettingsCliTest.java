@@ -1,14 +1,11 @@
 package io.streamrlhf.infra.cli;
 
-import static io.streamrlhf.infra.cli.CliRun.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.streamrlhf.learner.train.TrainState;
-import io.streamrlhf.model.checkpoint.Checkpoint;
-import io.streamrlhf.model.checkpoint.Json;
-import io.streamrlhf.tasks.SplitMix64;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,30 +26,15 @@ class ActorSettingsCliTest {
   @Test
   void settingsOnlyTheLearnerReadsAreNamedOnceAndTheActorsOwnAreNot(@TempDir Path dir)
       throws IOException {
-    var sft = checkpoint(dir.resolve("sft"), "sft").toString();
-    var rm = checkpoint(dir.resolve("rm"), "reward").toString();
-
     var run =
-        run(
-            "actor",
-            "--sft",
-            sft,
-            "--rm",
-            rm,
-            "--bootstrap",
-            "127.0.0.1:1",
-            "--set",
+        actorWith(
+            dir,
             "learning_rate=1e-3",
-            "--set",
             "responses-per-prompt=4",
-            "--set",
             "max_lag=2",
-            "--set",
             "learning-rate=2e-3",
-            "--set",
             "sampling_temperature=0.7");
 
-    assertThat(run.exitCode()).as(run.err()).isEqualTo(2); // nobody at the address
     assertThat(run.out().lines().filter(l -> l.startsWith("actor: --set")))
         .containsExactly(
             "actor: --set learning_rate, max_lag: the learner's, not used here (an actor reads"
@@ -62,31 +44,21 @@ class ActorSettingsCliTest {
 
   @Test
   void anActorGivenOnlyItsOwnSettingsSaysNothingOfThem(@TempDir Path dir) throws IOException {
-    var sft = checkpoint(dir.resolve("sft"), "sft").toString();
-    var rm = checkpoint(dir.resolve("rm"), "reward").toString();
+    var run = actorWith(dir, "prompts_per_batch=8", "prompt_partitions=2");
 
-    var run =
-        run(
-            "actor",
-            "--sft",
-            sft,
-            "--rm",
-            rm,
-            "--bootstrap",
-            "127.0.0.1:1",
-            "--set",
-            "prompts_per_batch=8",
-            "--set",
-            "prompt_partitions=2");
-
-    assertThat(run.exitCode()).as(run.err()).isEqualTo(2);
     assertThat(run.out()).doesNotContain("--set");
   }
 
-  private static Path checkpoint(Path dir, String stage) throws IOException {
-    new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, null)
-        .write(dir.resolve("step-000001"));
-    Json.writeAtomically(new Checkpoint.Latest(1, "step-000001"), dir.resolve(Checkpoint.LATEST));
-    return dir;
+  /** An actor with these --set values, ended by the address nobody answers at. */
+  private static CliRun actorWith(Path dir, String... sets) throws IOException {
+    var args = new ArrayList<>(List.of("actor", "--bootstrap", "127.0.0.1:1"));
+    args.addAll(
+        List.of("--sft", ClearErrorsCliTest.checkpoint(dir.resolve("sft"), "sft").toString()));
+    args.addAll(
+        List.of("--rm", ClearErrorsCliTest.checkpoint(dir.resolve("rm"), "reward").toString()));
+    for (var set : sets) args.addAll(List.of("--set", set));
+    var run = CliRun.run(args.toArray(String[]::new));
+    assertThat(run.exitCode()).as(run.err()).isEqualTo(2); // nobody at the address
+    return run;
   }
 }

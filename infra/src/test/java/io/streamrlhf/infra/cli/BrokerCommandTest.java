@@ -117,15 +117,11 @@ class BrokerCommandTest {
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void theBrokerServesTheLoopsTopicsUntilTerminated(@TempDir Path dir) throws Exception {
-    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     var dataDir = dir.resolve("kafka");
     var stderr = dir.resolve("stderr.txt");
     var process =
-        new ProcessBuilder(
-                java,
-                "-cp",
-                System.getProperty("java.class.path"),
-                Rlhf.class.getName(),
+        CliRun.inChildJvm(
+                List.of(),
                 "broker",
                 "--port",
                 "0",
@@ -174,11 +170,8 @@ class BrokerCommandTest {
 
     // the same --data-dir again, asking for more partitions: the topic keeps its 6, and says so
     var again =
-        new ProcessBuilder(
-                java,
-                "-cp",
-                System.getProperty("java.class.path"),
-                Rlhf.class.getName(),
+        CliRun.inChildJvm(
+                List.of(),
                 "broker",
                 "--port",
                 "0",
@@ -216,21 +209,12 @@ class BrokerCommandTest {
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void aBrokerTerminatedWhileItStartsTakesItsTemporaryDirectoryWithIt(@TempDir Path dir)
       throws Exception {
-    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     var tmp = Files.createDirectories(dir.resolve("tmp"));
     var output = dir.resolve("output.txt");
     try (var watcher = FileSystems.getDefault().newWatchService()) {
       tmp.register(watcher, StandardWatchEventKinds.ENTRY_CREATE);
       var process =
-          new ProcessBuilder(
-                  java,
-                  "-Djava.io.tmpdir=" + tmp,
-                  "-cp",
-                  System.getProperty("java.class.path"),
-                  Rlhf.class.getName(),
-                  "broker",
-                  "--port",
-                  "0")
+          CliRun.inChildJvm(List.of("-Djava.io.tmpdir=" + tmp), "broker", "--port", "0")
               .redirectErrorStream(true)
               .redirectOutput(output.toFile())
               .start();

@@ -66,18 +66,9 @@ class ChaosCliTest {
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void aSignalDuringAScenarioSaysWhichAndThatNoneEnded(@TempDir Path dir) throws Exception {
-    var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     var process =
-        new ProcessBuilder(
-                java,
-                "-cp",
-                System.getProperty("java.class.path"),
-                Rlhf.class.getName(),
-                "chaos",
-                "--scenario",
-                "poison",
-                "--out",
-                dir.resolve("out").toString())
+        CliRun.inChildJvm(
+                List.of(), "chaos", "--scenario", "poison", "--out", dir.resolve("out").toString())
             .redirectError(dir.resolve("stderr.txt").toFile())
             .start();
     var lines = new ArrayList<String>();

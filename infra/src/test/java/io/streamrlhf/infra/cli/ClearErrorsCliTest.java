@@ -469,7 +469,8 @@ class ClearErrorsCliTest {
     assertThat(dir.resolve("base")).as("nothing written").doesNotExist();
   }
 
-  private static Path checkpoint(Path dir, String stage) throws IOException {
+  /** A checkpoint directory of {@code stage} that holds no weights: enough for the checks. */
+  static Path checkpoint(Path dir, String stage) throws IOException {
     new TrainState(stage, 1, 0, new SplitMix64(1).state(), 0, null)
         .write(dir.resolve("step-000001"));
     Json.writeAtomically(new Checkpoint.Latest(1, "step-000001"), dir.resolve(Checkpoint.LATEST));

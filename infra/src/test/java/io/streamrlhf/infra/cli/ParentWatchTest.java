@@ -160,18 +160,8 @@ class ParentWatchTest {
   }
 
   private static ProcessBuilder java(String... args) {
-    var command = new ArrayList<String>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(
-        List.of(
-            "-Xmx128m",
-            "-XX:+UseSerialGC",
-            "-XX:TieredStopAtLevel=1",
-            "-cp",
-            System.getProperty("java.class.path"),
-            Rlhf.class.getName()));
-    command.addAll(List.of(args));
-    var builder = new ProcessBuilder(command);
+    var builder =
+        CliRun.inChildJvm(List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"), args);
     builder.environment().remove(ChildJvm.PARENT_PID);
     return builder;
   }

@@ -1253,18 +1253,10 @@ class StagesCliTest {
    * lines of its standard error that rlhf wrote, once it exited 1 with no stack trace.
    */
   private static List<String> rlhfInChildJvm(String jvmOption, List<String> args) throws Exception {
-    var command =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                jvmOption,
-                "-Dai.djl.offline=true",
-                "-cp",
-                System.getProperty("java.class.path"),
-                Rlhf.class.getName()));
-    command.addAll(args);
     var process =
-        new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        CliRun.inChildJvm(List.of(jvmOption, "-Dai.djl.offline=true"), args.toArray(String[]::new))
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
     var err = new String(process.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(process.waitFor()).as(err).isEqualTo(1);
     assertThat(err).doesNotContain("\tat ");
