@@ -182,7 +182,11 @@ final class RequestBook {
     answers.computeIfAbsent(requestId, id -> new Answers()).skippedBy.add(labelerId);
   }
 
-  /** The labeling tool says the request needs no more answers (Argilla's record.completed). */
+  /**
+   * The labeling tool says the request needs no more answers (Argilla's record.completed). Kept in
+   * memory, as a skip is: after a restart the request waits again until it has the rankings of
+   * {@link #PEOPLE_PER_REQUEST} people, which the comparisons topic holds.
+   */
   void complete(String requestId) {
     answers.computeIfAbsent(requestId, id -> new Answers()).completed = true;
     waiting.remove(requestId);
