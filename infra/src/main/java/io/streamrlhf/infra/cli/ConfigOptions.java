@@ -94,10 +94,6 @@ final class ConfigOptions {
     }
   }
 
-  /**
-   * The setting a --set key names, however written: max-lag, max_lag; optimizer.x is x (another
-   * dotted key is the loader's to refuse).
-   */
   /** The keys given with --set that are not among {@code used}, in the order given, once each. */
   List<String> setKeysOutside(java.util.Set<String> used) {
     var outside = new java.util.LinkedHashSet<String>();
@@ -110,6 +106,10 @@ final class ConfigOptions {
     return List.copyOf(outside);
   }
 
+  /**
+   * The setting a --set key names, however written: max-lag, max_lag; optimizer.x is x (another
+   * dotted key is the loader's to refuse).
+   */
   private static String settingOf(String key) {
     var name = key.strip().replace('-', '_');
     return name.startsWith("optimizer.") ? name.substring("optimizer.".length()) : name;
