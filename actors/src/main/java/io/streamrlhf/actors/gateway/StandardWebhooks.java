@@ -57,7 +57,10 @@ final class StandardWebhooks {
     } catch (NumberFormatException e) {
       throw new Rejection(401, "webhook-timestamp is not Unix seconds");
     }
-    if (Math.abs(now.getEpochSecond() - seconds) > TOLERANCE.toSeconds())
+    // not |now - seconds|: that overflows for a timestamp near Long.MIN_VALUE (now +- tolerance
+    // cannot, an Instant's seconds are far inside a long's range)
+    long tolerance = TOLERANCE.toSeconds();
+    if (seconds < now.getEpochSecond() - tolerance || seconds > now.getEpochSecond() + tolerance)
       throw new Rejection(
           401,
           "webhook-timestamp is more than " + TOLERANCE.toMinutes() + " minutes off our clock");

@@ -1,10 +1,14 @@
 package io.streamrlhf.actors.gateway;
 
+import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Base64;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
 import org.junit.jupiter.api.Test;
 
 class StandardWebhooksTest {
@@ -46,6 +50,26 @@ class StandardWebhooksTest {
         .hasMessageContaining("off our clock");
     assertThatThrownBy(() -> StandardWebhooks.verify(KEY, ID, TIMESTAMP, null, BODY, THEN))
         .hasMessageContaining("missing");
+  }
+
+  @Test
+  void aTimestampSoFarOffThatTheDifferenceOverflowsIsRefused() throws Exception {
+    assertThat(sign(ID, 1614265330, BODY)).isEqualTo(SIGNATURE); // signs as the sender does
+    // now - far is 2^63, which wraps to Long.MIN_VALUE, and Math.abs(Long.MIN_VALUE) < 0
+    long far = THEN.getEpochSecond() + Long.MIN_VALUE;
+    var signature = sign(ID, far, BODY);
+    assertThatThrownBy(
+            () -> StandardWebhooks.verify(KEY, ID, Long.toString(far), signature, BODY, THEN))
+        .isInstanceOf(Rejection.class)
+        .hasMessageContaining("off our clock");
+  }
+
+  /** A v1 signature made with the test key, as a sender makes it. */
+  private static String sign(String id, long timestamp, byte[] body) throws Exception {
+    var mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(KEY, "HmacSHA256"));
+    mac.update((id + "." + timestamp + ".").getBytes(StandardCharsets.UTF_8));
+    return "v1," + Base64.getEncoder().encodeToString(mac.doFinal(body));
   }
 
   @Test
