@@ -67,6 +67,15 @@ class SimulatedLabelerPoolTest {
   }
 
   @Test
+  void twoLabelersAreEnoughToOverlap() {
+    var pool = new SimulatedLabelerPool(2, 1.0, 1.0, 7);
+    // overlap 1: the other of the two ranks the request as well
+    assertThat(pool.answer(request("y"), NOW))
+        .extracting(Comparison::getLabelerId)
+        .containsExactlyInAnyOrder("simulated-1", "simulated-2");
+  }
+
+  @Test
   void anotherCrewRanksTheSameRequestsAsOtherLabelersUnderIdsOfItsOwn() {
     var first = new SimulatedLabelerPool(2, 1.0, 0, 7);
     var second = new SimulatedLabelerPool(2, 1.0, 0, 7, "g2");

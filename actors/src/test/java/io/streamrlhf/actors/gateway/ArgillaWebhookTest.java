@@ -84,6 +84,23 @@ class ArgillaWebhookTest {
   }
 
   @Test
+  void aDiscardedResponseIsIgnoredNotCountedAsARanking() {
+    // Argilla's statuses are draft, submitted and discarded: only submitted is a ranking
+    assertThat(ArgillaWebhook.read(responseCreated("discarded", ranking(1, 2))))
+        .isInstanceOf(ToolEvent.Ignored.class);
+  }
+
+  @Test
+  void aRecordWithoutExternalIdNamesItsRequestInMetadata() {
+    var event = responseCreated("submitted", ranking(1, 2));
+    var record = event.getJsonObject("data").getJsonObject("record");
+    record.remove("external_id");
+    record.put("metadata", new JsonObject().put("requestId", "r1"));
+    var s = ((ToolEvent.Ranked) ArgillaWebhook.read(event)).submission();
+    assertThat(s.requestId()).isEqualTo("r1");
+  }
+
+  @Test
   void optionsThatAreNotAnswerIndicesOrAMissingRankAreBadRequests() {
     var named = new JsonArray().add(new JsonObject().put("value", "best-one").put("rank", 1));
     assertThatThrownBy(() -> ArgillaWebhook.read(responseCreated("submitted", named)))

@@ -78,6 +78,29 @@ class LabelStudioWebhookTest {
   }
 
   @Test
+  void anItemLeftInTheUnbucketedColumnIsNotRanked() {
+    // "_" holds the items nobody dragged into a bucket: not a worst-of-all bucket
+    var buckets =
+        new JsonObject()
+            .put("best", new JsonArray().add("a0"))
+            .put("worse", new JsonArray().add("a1"))
+            .put("_", new JsonArray().add("a2"));
+    assertThatThrownBy(() -> LabelStudioWebhook.read(annotationCreated(buckets)))
+        .isInstanceOf(Rejection.class)
+        .hasMessageContaining("answer 2 is not ranked");
+  }
+
+  @Test
+  void aCompletedByUserObjectNamesTheLabelerByEmail() {
+    var payload = annotationCreated(new JsonArray().add("a0").add("a1").add("a2"));
+    payload
+        .getJsonObject("annotation")
+        .put("completed_by", new JsonObject().put("id", 7).put("email", "ann@example.org"));
+    var s = ((ToolEvent.Ranked) LabelStudioWebhook.read(payload)).submission();
+    assertThat(s.labelerId()).isEqualTo("label-studio/ann@example.org");
+  }
+
+  @Test
   void otherActionsAndSkippedTasksAreAcknowledgedAndIgnored() {
     var updated = annotationCreated(new JsonArray()).put("action", "ANNOTATION_UPDATED");
     assertThat(LabelStudioWebhook.read(updated)).isInstanceOf(ToolEvent.Ignored.class);

@@ -41,6 +41,21 @@ class RanksTest {
   }
 
   @Test
+  void anEmptyBucketTakesNoRank() {
+    // Label Studio sends a bucket nobody dragged an item into: the next bucket is still rank 1
+    assertThat(Ranks.fromGroups(List.of(List.of(0), List.of(), List.of(1)), 2))
+        .containsExactly(0, 1);
+  }
+
+  @Test
+  void anAnswerIndexOfKIsRefusedNotAnIndexOutOfBounds() {
+    // answers are 0..K-1: index K names no answer (and must be a 400, not an exception)
+    assertThatThrownBy(() -> Ranks.fromGroups(List.of(List.of(0), List.of(2)), 2))
+        .isInstanceOf(Rejection.class)
+        .hasMessage("ranked answer 2 is not one of the 2");
+  }
+
+  @Test
   void ordinalsAreRenumberedDenselyFromZero() {
     assertThat(Ranks.fromOrdinals(Map.of(0, 3, 1, 1, 2, 1), 3)).containsExactly(1, 0, 0);
   }

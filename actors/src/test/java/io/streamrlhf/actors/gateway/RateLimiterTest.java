@@ -17,4 +17,25 @@ class RateLimiterTest {
     assertThat(limiter.acquire("a", t + SECOND)).isZero();
     assertThat(limiter.acquire("a", t + SECOND)).isPositive();
   }
+
+  @Test
+  void anIdleClientSavesUpNoMoreThanOneBurst() {
+    var limiter = new RateLimiter(60);
+    assertThat(limiter.acquire("a", 0)).isZero(); // 59 tokens left
+    // 59 s later 59 + 59 tokens would be due, but a bucket holds 60 (before the 60 s sweep)
+    long t = 59 * SECOND;
+    for (int i = 0; i < 60; i++) assertThat(limiter.acquire("a", t)).as("call %d", i).isZero();
+    assertThat(limiter.acquire("a", t)).isEqualTo(1);
+  }
+
+  @Test
+  void theSweepForgetsOnlyFullBucketsSoAnEmptiedOneStaysEmpty() {
+    var limiter = new RateLimiter(60);
+    limiter.acquire("a", 100 * SECOND); // the first sweep runs here; the next one at 160 s
+    for (int i = 0; i < 60; i++) assertThat(limiter.acquire("b", 130 * SECOND)).isZero();
+    // at 160 s the sweep forgets a (full again) but keeps b, which has refilled only 30 tokens
+    long t = 160 * SECOND;
+    for (int i = 0; i < 30; i++) assertThat(limiter.acquire("b", t)).as("call %d", i).isZero();
+    assertThat(limiter.acquire("b", t)).isEqualTo(1);
+  }
 }

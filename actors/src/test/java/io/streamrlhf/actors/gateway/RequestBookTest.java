@@ -77,6 +77,27 @@ class RequestBookTest {
   }
 
   @Test
+  void aRequestCompletedBeforeItIsReadDoesNotWait() {
+    // the tool may report its record completed before this gateway has read the request
+    var book = new RequestBook();
+    book.complete("r1");
+    book.addRequest(request("r1", "a", "b"));
+    assertThat(book.waiting()).isZero();
+    assertThat(book.next("alice")).isEmpty();
+  }
+
+  @Test
+  void aRequestRankedBeforeItIsReadDoesNotWait() {
+    // rlhf.comparisons may be read before rlhf.label-requests on a restart; one person is enough
+    assertThat(RequestBook.PEOPLE_PER_REQUEST).isEqualTo(1);
+    var book = new RequestBook();
+    book.addComparison(comparison("c1", "r1", "bob", "human", "k", 0, 1));
+    book.addRequest(request("r1", "cba", "abc"));
+    assertThat(book.waiting()).isZero();
+    assertThat(book.next("alice")).isEmpty();
+  }
+
+  @Test
   void theNewestRewardVersionTheRequestsTellIsKeptWhateverOrderTheyArriveIn() {
     var book = new RequestBook();
     assertThat(book.newestRewardVersion()).isZero();

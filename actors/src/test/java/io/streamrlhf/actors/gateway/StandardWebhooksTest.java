@@ -53,6 +53,33 @@ class StandardWebhooksTest {
   }
 
   @Test
+  void fiveMinutesOffIsStillAcceptedAndASecondMoreIsNot() {
+    var ts = Instant.ofEpochSecond(1614265330);
+    // either way: our clock behind the sender's (minus) or ahead of it (plus)
+    for (int sign : new int[] {-1, 1}) {
+      var edge = ts.plusSeconds(sign * 300L);
+      assertThatCode(() -> StandardWebhooks.verify(KEY, ID, TIMESTAMP, SIGNATURE, BODY, edge))
+          .as("300 s")
+          .doesNotThrowAnyException();
+      var past = ts.plusSeconds(sign * 301L);
+      assertThatThrownBy(() -> StandardWebhooks.verify(KEY, ID, TIMESTAMP, SIGNATURE, BODY, past))
+          .as("301 s")
+          .isInstanceOf(Rejection.class)
+          .hasMessageContaining("off our clock");
+    }
+  }
+
+  @Test
+  void aTimestampAnHourInTheFutureIsRefusedToo() {
+    // the sender's clock an hour ahead: as much a replay risk as one an hour behind
+    var anHourBefore = Instant.ofEpochSecond(1614265330 - 3600);
+    assertThatThrownBy(
+            () -> StandardWebhooks.verify(KEY, ID, TIMESTAMP, SIGNATURE, BODY, anHourBefore))
+        .isInstanceOf(Rejection.class)
+        .hasMessageContaining("off our clock");
+  }
+
+  @Test
   void aTimestampSoFarOffThatTheDifferenceOverflowsIsRefused() throws Exception {
     assertThat(sign(ID, 1614265330, BODY)).isEqualTo(SIGNATURE); // signs as the sender does
     // now - far is 2^63, which wraps to Long.MIN_VALUE, and Math.abs(Long.MIN_VALUE) < 0
@@ -70,6 +97,15 @@ class StandardWebhooksTest {
     mac.init(new SecretKeySpec(KEY, "HmacSHA256"));
     mac.update((id + "." + timestamp + ".").getBytes(StandardCharsets.UTF_8));
     return "v1," + Base64.getEncoder().encodeToString(mac.doFinal(body));
+  }
+
+  @Test
+  void onlyV1SignaturesCount() {
+    // the same HMAC labelled as another scheme version is not a v1 signature
+    var v2 = "v2," + SIGNATURE.substring(3);
+    assertThatThrownBy(() -> StandardWebhooks.verify(KEY, ID, TIMESTAMP, v2, BODY, THEN))
+        .isInstanceOf(Rejection.class)
+        .hasMessageContaining("does not match");
   }
 
   @Test
