@@ -192,6 +192,25 @@ class LabelerTest {
   }
 
   @Test
+  void aTargetExactlyAtTheCeilingIsOutOfReachAndAimedShortOf() {
+    // 1 of 2 pairs tied: the ceiling is 1 - 0.5 * 1/2 = 0.75 exactly, which calibrate refuses
+    // (it must lie below), so within reach aims at 0.5 + 0.9 * (0.75 - 0.5) = 0.725
+    var halfTied = List.of(new double[] {1.0, 2.0}, new double[] {1.0, 1.0});
+    var c = LabelerAgreement.calibrateWithinReach(halfTied, 0.75, 1, 1);
+    assertThat(c.ceiling()).isEqualTo(0.75);
+    assertThat(c.target()).isCloseTo(0.725, within(1e-9));
+    assertThat(c.expectedAgreement()).isCloseTo(0.725, within(1e-6));
+  }
+
+  @Test
+  void calibrationRefusesChanceAsATarget() {
+    // 0.5 is what any β reaches only as β → ∞: no finite β to return
+    assertThatThrownBy(() -> LabelerAgreement.calibrate(List.of(new double[] {1, 2}), 0.5, 1, 1))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("target agreement 0.500 is out of reach");
+  }
+
+  @Test
   void aLabelRequestsTextEndedUnlessItFillsTheWholeBudget() {
     assertThat(Completion.ofLabelText("cba")).isEqualTo(new Completion("cba", true));
     var cut = "ab".repeat(Completion.MAX_NEW_TOKENS / 2);

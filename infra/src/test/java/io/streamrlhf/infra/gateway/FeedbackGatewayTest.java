@@ -377,6 +377,17 @@ class FeedbackGatewayTest {
         400,
         "labelerId must be a string");
     assertThat(client.comparisonsFor(id)).isEmpty();
+    // a skip names its request too: one the gateway never read is refused, not quietly taken
+    assertOneLineReason(
+        client.post(
+            "/api/skips",
+            TOKEN,
+            new JsonObject()
+                .put("requestId", "r-never-published")
+                .put("labelerId", "alice")
+                .encode()),
+        400,
+        "unknown request id r-never-published");
     // an endpoint called with another method is named with the one it takes
     var wrongMethod = client.post("/api/status", TOKEN, "{}");
     assertOneLineReason(wrongMethod, 405, "/api/status takes GET, not POST");
@@ -428,6 +439,43 @@ class FeedbackGatewayTest {
     var status = client.get("/api/status?labeler=bob", TOKEN).json();
     assertThat(status.getLong("mine")).isEqualTo(1);
     assertThat(status.getJsonObject("labelers").getLong("bob")).isEqualTo(1);
+  }
+
+  @Test
+  void aKeyAlreadyWrittenForOneRequestIsRefusedForAnotherWithTheSameRanks() throws Exception {
+    // the same ranks, the same labeler and key, another request: answering with A's 201 would
+    // lose B's ranking without a word (fay, not bob, whose count another test checks)
+    var a = published("cba", "abc");
+    var b = published("cba", "abc");
+    var first =
+        client.post(
+            "/api/comparisons", TOKEN, submission(a, List.of(1, 0), "fay"), "Idempotency-Key", "k");
+    assertThat(first.status()).as(first.body()).isEqualTo(201);
+    assertOneLineReason(
+        client.post(
+            "/api/comparisons", TOKEN, submission(b, List.of(1, 0), "fay"), "Idempotency-Key", "k"),
+        400,
+        "idempotency key 'k' was already used for another ranking; use a new key");
+    assertThat(client.comparisonsFor(b)).isEmpty();
+    assertThat(client.comparisonsFor(a)).hasSize(1);
+  }
+
+  @Test
+  void anIdempotencyKeyInTheHeaderAndAnotherInTheBodyIs400() throws Exception {
+    // which of the two the client meant is not for the gateway to guess
+    var id = published("cba", "abc");
+    var body =
+        new JsonObject()
+            .put("requestId", id)
+            .put("ranks", new JsonArray().add(1).add(0))
+            .put("labelerId", "gus")
+            .put("idempotencyKey", "b")
+            .encode();
+    assertOneLineReason(
+        client.post("/api/comparisons", TOKEN, body, "Idempotency-Key", "a"),
+        400,
+        "the Idempotency-Key header and idempotencyKey differ");
+    assertThat(client.comparisonsFor(id)).isEmpty();
   }
 
   @Test
@@ -992,6 +1040,17 @@ class FeedbackGatewayTest {
               "k-outage"),
           400,
           "already used for another ranking");
+      // erin's ranking of it under another key while the first is in flight: already answered,
+      // or the second would go out beside the first once the broker is back
+      assertOneLineReason(
+          other.post(
+              "/api/comparisons",
+              TOKEN,
+              submission(during, List.of(0, 1), "erin"),
+              "Idempotency-Key",
+              "k-outage-2"),
+          400,
+          "request " + during + " was already answered by labeler erin");
       var refused = sending.get();
       // refused by the configured acknowledgement bound, not by the producer's own minutes
       assertOneLineReason(refused, 503, "did not acknowledge the comparison within 3000 ms");

@@ -106,6 +106,21 @@ class HeldOutComparisonsTest {
     assertThat(figures.labelerAgreement()).isNaN();
   }
 
+  /**
+   * Two labelers of one request who ranked different answer sets ("xy" against "zz", say after a
+   * tool dropped one) share no pair to agree on: skipped, not looked up for a missing answer.
+   */
+  @Test
+  void rankingsOfDifferentAnswerSetsAreNoAgreementPair() {
+    var prompt = "Reverse abc.\n";
+    var alice = ranked("c1", "r1", "alice", prompt, List.of("cba", "xy"), 0, 1);
+    var bob = ranked("c2", "r1", "bob", prompt, List.of("cba", "zz"), 0, 1);
+    var figures = new HeldOutComparisons(10, List.of(alice, bob)).evaluate(LONGER_IS_BETTER, 0);
+    assertThat(figures.agreementPairs()).isZero();
+    assertThat(figures.labelerAgreement()).isNaN();
+    assertThat(figures.pairs()).isEqualTo(2); // each ranking's own pair is still measured
+  }
+
   /** Two answers the oracle scores alike (0.5 each: as far off) are no pair of its order. */
   @Test
   void pairsTheOracleScoresAlikeAreLeftOutOfTheAccuracyAgainstItsOrder() {
