@@ -167,7 +167,8 @@ public final class HeldOutComparisons {
           for (int k = 0; k < later.k(); k++) {
             laterRank.merge(later.responses().get(k), later.ranks()[k], Math::min);
           }
-          if (!laterRank.keySet().containsAll(earlier.responses())) continue; // another set
+          // another set (either way round: which of two labelers came first must not matter)
+          if (!laterRank.keySet().equals(new java.util.HashSet<>(earlier.responses()))) continue;
           var opinion = new double[earlier.k()];
           for (int k = 0; k < opinion.length; k++) {
             opinion[k] = -laterRank.get(earlier.responses().get(k));

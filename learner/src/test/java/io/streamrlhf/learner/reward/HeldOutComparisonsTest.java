@@ -119,6 +119,14 @@ class HeldOutComparisonsTest {
     assertThat(figures.agreementPairs()).isZero();
     assertThat(figures.labelerAgreement()).isNaN();
     assertThat(figures.pairs()).isEqualTo(2); // each ranking's own pair is still measured
+
+    // one set inside the other is another set too, whichever of the two rankings came first
+    var three = ranked("c3", "r2", "carol", prompt, List.of("cba", "xy", "zz"), 0, 1, 2);
+    var two = ranked("c4", "r2", "dave", prompt, List.of("cba", "xy"), 0, 1);
+    for (var order : List.of(List.of(three, two), List.of(two, three))) {
+      var subset = new HeldOutComparisons(10, order).evaluate(LONGER_IS_BETTER, 0);
+      assertThat(subset.agreementPairs()).as("%s first", order.get(0).labelerId()).isZero();
+    }
   }
 
   /** Two answers the oracle scores alike (0.5 each: as far off) are no pair of its order. */
