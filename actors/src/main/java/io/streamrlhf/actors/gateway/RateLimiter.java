@@ -15,6 +15,7 @@ final class RateLimiter {
   private final double perNano;
   private final Map<String, Bucket> buckets = new HashMap<>();
   private long lastSweep;
+  private boolean started;
 
   private static final class Bucket {
     double tokens;
@@ -52,7 +53,18 @@ final class RateLimiter {
     return Math.max(1, (long) Math.ceil((1 - b.tokens) / perNano / 1e9));
   }
 
+  /** Clients the limiter holds a bucket for. */
+  int tracked() {
+    return buckets.size();
+  }
+
   private void sweep(long nowNanos) {
+    // the clock's origin is arbitrary (System.nanoTime may be negative): the sweeps count from
+    // the first call, not from 0
+    if (!started) {
+      started = true;
+      lastSweep = nowNanos;
+    }
     if (nowNanos - lastSweep < 60e9) return;
     lastSweep = nowNanos;
     buckets.values().removeIf(b -> b.tokens + (nowNanos - b.at) * perNano >= capacity);
