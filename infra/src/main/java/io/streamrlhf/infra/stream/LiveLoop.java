@@ -64,6 +64,7 @@ public final class LiveLoop {
       long latencyP50Ms,
       long latencyP99Ms,
       long versions,
+      long untaken,
       boolean finished) {
     String line() {
       // with nothing timed the percentiles are -1 ms, not a latency
@@ -73,10 +74,18 @@ public final class LiveLoop {
               : String.format(
                   "p50 %.1f s, p99 %.1f s (%d timed)",
                   latencyP50Ms / 1e3, latencyP99Ms / 1e3, timedRankings);
+      // rankings acknowledged to their labelers but never trained on: the topic goes with the run
+      var left =
+          untaken > 0
+              ? String.format(
+                  "; %d more arrived than the reward trainer took in before the end, never trained"
+                      + " on",
+                  untaken)
+              : "";
       return String.format(
           "%d rankings taken in; ranking to an actor scoring with a reward model trained on it:"
-              + " %s; %d reward-model versions applied",
-          rankings, latency, versions);
+              + " %s; %d reward-model versions applied%s",
+          rankings, latency, versions, left);
     }
   }
 
@@ -294,6 +303,7 @@ public final class LiveLoop {
     private final List<Long> created = new ArrayList<>(); // -1: trained on by no version
     private final Map<Long, Long> seenByVersion = new HashMap<>();
     private final Map<Long, Long> appliedAt = new HashMap<>(); // version -> first applied (ms)
+    private long untaken = -1; // not counted (yet)
 
     @Override
     public synchronized void taken(long createdAtMillis) {
@@ -303,6 +313,11 @@ public final class LiveLoop {
     @Override
     public synchronized void published(long version, long seen) {
       seenByVersion.put(version, seen);
+    }
+
+    @Override
+    public synchronized void untaken(long comparisons) {
+      untaken = comparisons;
     }
 
     /** An actor applied reward-model {@code version} at {@code atMillis} (epoch ms). */
@@ -333,6 +348,7 @@ public final class LiveLoop {
           percentile(latencies, 0.50),
           percentile(latencies, 0.99),
           appliedAt.size(),
+          untaken,
           finished);
     }
   }

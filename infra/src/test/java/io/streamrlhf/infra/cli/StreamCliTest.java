@@ -538,7 +538,7 @@ class StreamCliTest {
 
     // the figures a live run stopped by a signal writes mark it unfinished, even at its last update
     Json.writeAtomically(
-        new LiveLoop.Figures(7, 3, 900, 1200, 2, false), live.resolve(LiveLoop.FILE));
+        new LiveLoop.Figures(7, 3, 900, 1200, 2, -1, false), live.resolve(LiveLoop.FILE));
     var stopped = resume.apply(List.of("updates=1", "value_warmup_updates=0"));
     assertThat(stopped.exitCode()).isEqualTo(2);
     assertThat(stopped.err()).contains(" holds a live run stopped at update 1 of 1, ");

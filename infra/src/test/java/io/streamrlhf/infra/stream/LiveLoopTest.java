@@ -105,6 +105,7 @@ class LiveLoopTest {
         Json.MAPPER.readValue(ppoOut.resolve(LiveLoop.FILE).toFile(), LiveLoop.Figures.class);
     assertThat(written).isEqualTo(figures);
     assertThat(figures.finished()).isTrue();
+    assertThat(figures.untaken()).as("counted at the end, the broker still up").isNotNegative();
     assertThat(LiveLoop.finished(ppoOut)).isTrue();
     assertThat(log.toString()).contains("live: " + figures.rankings() + " rankings");
   }
@@ -130,19 +131,28 @@ class LiveLoopTest {
     var figures = tally.figures(true);
     // 1000 -> v1 at 4000: 3000; 2000 -> v2 at 9000: 7000; 3000 -> v2: 6000; 9500: no version saw it
     // sorted 3000, 6000, 7000: p50 is index floor(0.5 x 3) = 1, p99 index floor(0.99 x 3) = 2
-    assertThat(figures).isEqualTo(new LiveLoop.Figures(5, 3, 6000, 7000, 4, true));
+    assertThat(figures).isEqualTo(new LiveLoop.Figures(5, 3, 6000, 7000, 4, -1, true));
     assertThat(tally.figures(false).finished()).isFalse();
+    // the trainer's count at its end of what arrived and was never taken in: said when some did
+    assertThat(figures.line()).doesNotContain("never trained on");
+    tally.untaken(12);
+    assertThat(tally.figures(true).untaken()).isEqualTo(12);
+    assertThat(tally.figures(true).line())
+        .endsWith(
+            "; 4 reward-model versions applied; 12 more arrived than the reward trainer took in"
+                + " before the end, never trained on");
     assertThat(new LiveLoop.Tally().figures(true))
         .as("nothing timed: the percentiles say so, not a latency")
-        .isEqualTo(new LiveLoop.Figures(0, 0, -1, -1, 0, true));
+        .isEqualTo(new LiveLoop.Figures(0, 0, -1, -1, 0, -1, true));
   }
 
   @Test
   void onlyFiguresMarkedUnfinishedReadAsAStoppedRun(@TempDir Path dir) throws Exception {
     assertThat(LiveLoop.finished(dir)).as("no figures").isFalse();
-    Json.writeAtomically(new LiveLoop.Figures(3, 1, 5, 5, 2, false), dir.resolve(LiveLoop.FILE));
+    Json.writeAtomically(
+        new LiveLoop.Figures(3, 1, 5, 5, 2, -1, false), dir.resolve(LiveLoop.FILE));
     assertThat(LiveLoop.finished(dir)).isFalse();
-    Json.writeAtomically(new LiveLoop.Figures(3, 1, 5, 5, 2, true), dir.resolve(LiveLoop.FILE));
+    Json.writeAtomically(new LiveLoop.Figures(3, 1, 5, 5, 2, -1, true), dir.resolve(LiveLoop.FILE));
     assertThat(LiveLoop.finished(dir)).isTrue();
     // an older build wrote the file only at the end, without the mark
     Files.writeString(dir.resolve(LiveLoop.FILE), "{\"rankings\": 3}");

@@ -124,6 +124,19 @@ class RewardTrainerCrashTest {
     var applied = RewardTrainer.appliedComparisonIds(out);
     ids = all.stream().map(Comparison::getComparisonId).toList();
     assertThat(applied.size()).isGreaterThan(TOTAL);
+    // the 40 new ones it did not take in before the signal (fewer than 8 fresh wait for a step)
+    // are counted, not lost in silence
+    int untaken = all.size() - applied.size();
+    assertThat(untaken).isPositive();
+    assertThat(third.lines())
+        .anyMatch(
+            l ->
+                l.startsWith("reward-trainer: stopped after ")
+                    && l.endsWith(
+                        "; "
+                            + untaken
+                            + " more on rlhf.comparisons arrived faster than it took them in and"
+                            + " were not trained on"));
     assertThat(applied).containsExactlyElementsOf(ids.subList(0, applied.size()));
     long lastVersion = Checkpoint.trainState(out, TrainState.class).step();
     assertThat(lastVersion).isGreaterThan(versionAtTotal);

@@ -182,6 +182,12 @@ public final class RewardTrainer {
 
     /** Version {@code version} is published, trained on the first {@code seen} taken in. */
     void published(long version, long seen);
+
+    /**
+     * At the trainer's stop: the comparisons on the topic it never took in (read and waiting, or
+     * never read), or -1 when the broker did not let it count them.
+     */
+    default void untaken(long comparisons) {}
   }
 
   /**
@@ -218,7 +224,8 @@ public final class RewardTrainer {
       long skipped,
       long duplicates,
       long version,
-      long deadLettered) {}
+      long deadLettered,
+      long untaken) {}
 
   /** A comparison read but not yet taken in. */
   private record Pending(
@@ -345,16 +352,26 @@ public final class RewardTrainer {
             checkpoint(); // held-out comparisons taken in without a step: no new weights
           }
         }
+        // counted after the checkpoint, whose offsets stay where the trainer stopped taking in
+        long untaken = untaken();
+        settings.intake().untaken(untaken);
         out.printf(
             "%s: stopped after %d comparisons (%d trained on, %d held out, %d skipped), RM v%d;"
-                + " %d repeated comparison(s) dropped%n",
+                + " %d repeated comparison(s) dropped%s%n",
             name,
             training.seen(),
             training.trained(),
             training.heldOut(),
             training.skippedCount(),
             publishedVersion,
-            duplicates);
+            duplicates,
+            untaken > 0
+                ? "; "
+                    + untaken
+                    + " more on "
+                    + Topics.COMPARISONS
+                    + " arrived faster than it took them in and were not trained on"
+                : "");
         out.flush();
         return new Summary(
             training.seen(),
@@ -363,7 +380,8 @@ public final class RewardTrainer {
             training.skippedCount(),
             duplicates,
             publishedVersion,
-            comparisons.deadLettered());
+            comparisons.deadLettered(),
+            untaken);
       } finally {
         try (var closing = producer) {
           if (training != null) training.close();
@@ -642,6 +660,26 @@ public final class RewardTrainer {
             duplicates);
         out.flush();
       }
+    }
+  }
+
+  /**
+   * The comparisons on the topic not taken in: those read and waiting, and the rest up to the end
+   * of the topic now, read (not trained on) to count them, since offsets also count transaction
+   * markers; -1 when the broker does not answer within {@link #PROBE} (a signal closing it).
+   */
+  private long untaken() {
+    long count = pending.size();
+    try {
+      var end = consumer.endOffsets(partitions, PROBE);
+      long deadline = System.nanoTime() + PROBE.toNanos();
+      while (partitions.stream().anyMatch(tp -> consumer.position(tp, PROBE) < end.get(tp))) {
+        if (System.nanoTime() > deadline) return -1;
+        count += consumer.poll(POLL).count();
+      }
+      return count;
+    } catch (org.apache.kafka.common.KafkaException e) {
+      return -1;
     }
   }
 
