@@ -73,6 +73,17 @@ final class ArgillaWebhook {
                 + ") has rank "
                 + rank
                 + ": ranks are whole numbers of an int's range");
+      // Argilla ranks 1 (best) to K: -1 or 0 is no better than 1, nor 9 of 4 answers a rank
+      if (rank.intValue() < 1 || rank.intValue() > ranking.size())
+        throw Rejection.badRequest(
+            path
+                + " (answer "
+                + option
+                + ") has rank "
+                + rank
+                + ", outside 1.."
+                + ranking.size()
+                + " (1 is best)");
       if (ordinalByAnswer.put(answer, rank.intValue()) != null)
         throw Rejection.badRequest("answer " + answer + " is ranked twice");
     }

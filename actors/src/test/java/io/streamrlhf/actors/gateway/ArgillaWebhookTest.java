@@ -127,5 +127,15 @@ class ArgillaWebhookTest {
     assertThatThrownBy(() -> ArgillaWebhook.read(responseCreated("submitted", huge)))
         .isInstanceOf(Rejection.class)
         .hasMessageContaining("has rank 4294967296");
+    // ranks run 1..K: read as an order, -1 would have made answer 0 the best, and 9 of 2 the worst
+    for (int bad : new int[] {-1, 0, 3}) {
+      var outside =
+          new JsonArray()
+              .add(new JsonObject().put("value", "0").put("rank", bad))
+              .add(new JsonObject().put("value", "1").put("rank", 2));
+      assertThatThrownBy(() -> ArgillaWebhook.read(responseCreated("submitted", outside)))
+          .isInstanceOf(Rejection.class)
+          .hasMessage("ranking value[0] (answer 0) has rank " + bad + ", outside 1..2 (1 is best)");
+    }
   }
 }
