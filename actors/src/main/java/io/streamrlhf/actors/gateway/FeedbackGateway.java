@@ -585,6 +585,12 @@ public final class FeedbackGateway extends VerticleBase {
                   json.getValue("labelerId") instanceof String s ? s : null,
                   Submission.HUMAN,
                   headerKey != null ? headerKey : (String) bodyKey);
+          if (Submission.reservedForOthers(submission.labelerId()))
+            throw Rejection.badRequest(
+                "labelerId "
+                    + submission.labelerId()
+                    + " is the kind of id the labeling tools' webhooks and the simulated labelers"
+                    + " use (label-studio/..., argilla/..., simulated-N): choose another");
           submit(submission, false).onSuccess(r -> reply(ctx, r)).onFailure(ctx::fail);
         });
   }

@@ -59,6 +59,17 @@ record Submission(
    *
    * @throws Rejection (400) when it is missing or has characters outside the allowed set
    */
+  /**
+   * Whether a person's labelerId would pass for a labeling tool's user or a simulated labeler: the
+   * tools' ids are theirs, and an id given twice is refused as a second answer, so a spoofed one
+   * would both mix the figures and turn away the real labeler's ranking.
+   */
+  static boolean reservedForOthers(String labelerId) {
+    return labelerId.startsWith(LABEL_STUDIO + "/")
+        || labelerId.startsWith(ARGILLA + "/")
+        || labelerId.matches("(.*/)?" + SIMULATED + "-\\d+");
+  }
+
   static String checkLabeler(Object labelerId) {
     return checkLabeler(labelerId, "labelerId");
   }

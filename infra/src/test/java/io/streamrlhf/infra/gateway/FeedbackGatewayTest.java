@@ -304,6 +304,13 @@ class FeedbackGatewayTest {
         client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1), "alice")),
         400,
         "3 answers");
+    // the tools' and the simulated labelers' ids are theirs: a person posting as one would turn
+    // their own ranking of this request away as a second answer
+    for (var taken : List.of("simulated-3", "g2/simulated-1", "label-studio/a@b.c", "argilla/ann"))
+      assertOneLineReason(
+          client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1, 2), taken)),
+          400,
+          "labelerId " + taken + " is the kind of id the labeling tools' webhooks");
     assertOneLineReason(
         client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1, 3), "alice")),
         400,
