@@ -227,34 +227,36 @@ public final class DemoCommand implements Callable<Integer> {
     var out = spec.commandLine().getOut();
     var timings = new ArrayList<String>();
     long demoStart = System.nanoTime();
-    for (var stage : stages) {
-      var args = new ArrayList<>(stage.args());
-      if (Files.exists(stage.dir().resolve("latest.json"))) {
-        if (!RESUMABLE.contains(stage.name())) {
-          out.printf(
-              "%n=== demo: %s already has a model in %s; kept (delete it to train again)%n",
-              stage.name(), stage.dir());
-          continue;
+    try (var goOn = StopNotice.goOnBy("the same demo command run again")) {
+      for (var stage : stages) {
+        var args = new ArrayList<>(stage.args());
+        if (Files.exists(stage.dir().resolve("latest.json"))) {
+          if (!RESUMABLE.contains(stage.name())) {
+            out.printf(
+                "%n=== demo: %s already has a model in %s; kept (delete it to train again)%n",
+                stage.name(), stage.dir());
+            continue;
+          }
+          args.add("--resume"); // a finished stage resumes with nothing left to do
         }
-        args.add("--resume"); // a finished stage resumes with nothing left to do
-      }
-      out.printf("%n=== demo: %s (%s)%n", stage.name(), String.join(" ", args));
-      out.flush();
-      long t0 = System.nanoTime();
-      int code = Rlhf.commandLine().execute(args.toArray(String[]::new));
-      double seconds = (System.nanoTime() - t0) / 1e9;
-      timings.add(String.format("%-9s %7.1f s", stage.name(), seconds));
-      if (code != 0) {
-        out.printf(
-            "demo: stage %s failed (exit %d); its directory is %s%n",
-            stage.name(), code, stage.dir());
-        if (code == UserErrors.USAGE && args.contains("--resume"))
-          // the stage's advice speaks of --resume and --out, which the demo chose
+        out.printf("%n=== demo: %s (%s)%n", stage.name(), String.join(" ", args));
+        out.flush();
+        long t0 = System.nanoTime();
+        int code = Rlhf.commandLine().execute(args.toArray(String[]::new));
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        timings.add(String.format("%-9s %7.1f s", stage.name(), seconds));
+        if (code != 0) {
           out.printf(
-              "demo: --workdir %s holds an earlier demo's %s: run the demo as that one ran (its"
-                  + " --preset), or give another --workdir%n",
-              workdir, stage.name());
-        return code;
+              "demo: stage %s failed (exit %d); its directory is %s%n",
+              stage.name(), code, stage.dir());
+          if (code == UserErrors.USAGE && args.contains("--resume"))
+            // the stage's advice speaks of --resume and --out, which the demo chose
+            out.printf(
+                "demo: --workdir %s holds an earlier demo's %s: run the demo as that one ran (its"
+                    + " --preset), or give another --workdir%n",
+                workdir, stage.name());
+          return code;
+        }
       }
     }
     out.printf("%n=== demo: done in %.1f minutes%n", (System.nanoTime() - demoStart) / 60e9);

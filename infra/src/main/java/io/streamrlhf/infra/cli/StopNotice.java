@@ -14,6 +14,11 @@ import java.nio.file.Path;
  * hook.
  */
 final class StopNotice implements AutoCloseable {
+  private static final String RESUME = "the same command with --resume";
+
+  /** How a stopped stage goes on: by --resume, or, inside the demo, by the demo run again. */
+  private static volatile String goesOnBy = RESUME;
+
   private final Thread hook;
 
   private StopNotice(Thread hook) {
@@ -64,6 +69,21 @@ final class StopNotice implements AutoCloseable {
     return new StopNotice(hook);
   }
 
+  /**
+   * Until the returned handle closes, the notices of the stages run in this JVM say that {@code
+   * how} continues them (the demo runs its stages in-process, and has no --resume).
+   */
+  static Scope goOnBy(String how) {
+    goesOnBy = how;
+    return () -> goesOnBy = RESUME;
+  }
+
+  /** A setting in force until closed. */
+  interface Scope extends AutoCloseable {
+    @Override
+    void close();
+  }
+
   /** The step {@code dir}'s checkpoint pointer names (as the dashboard reads it), or "none". */
   private static String step(Path dir) {
     try {
@@ -75,12 +95,12 @@ final class StopNotice implements AutoCloseable {
     }
   }
 
-  private static String whereFrom(Path out, String unit) {
+  static String whereFrom(Path out, String unit) {
     long step;
     try {
       step = Checkpoint.exists(out) ? Checkpoint.trainState(out, TrainState.class).step() : -1;
     } catch (Exception e) { // read while the run was switching checkpoints: say what is certain
-      return out + " holds its checkpoints: the same command with --resume continues from the last";
+      return out + " holds its checkpoints: " + goesOnBy + " continues from the last";
     }
     if (step < 0) return out + " holds no checkpoint yet: run the command again to start afresh";
     // the run goes on while shutdown hooks run: it may finish writing the next one
@@ -89,8 +109,9 @@ final class StopNotice implements AutoCloseable {
         + unit
         + " "
         + step
-        + " (or a later one, written as it stopped): the same command with --resume continues"
-        + " from the last";
+        + " (or a later one, written as it stopped): "
+        + goesOnBy
+        + " continues from the last";
   }
 
   @Override
