@@ -263,6 +263,13 @@ public final class LiveLoop {
       var figures = tally.figures(!exiting);
       if (exiting) return figures;
       Json.writeAtomically(figures, ppoOut.resolve(FILE));
+      if (figures.rankings() == 0) // a run that exits 0 having learned nothing from people
+      out.printf(
+            "live: no ranking reached the reward trainer, so its reward model learned nothing:"
+                + " the simulated labelers rank only once %d label requests have come (they"
+                + " calibrate their noise on them), and no person ranked; give more updates or a"
+                + " larger --label-share%n",
+            labelerSettings.calibrationRequests());
       out.println("live: " + figures.line());
       out.flush();
       return figures;

@@ -205,6 +205,13 @@ class LiveLoopTest {
     assertThat(stopped.find()).as("the trainer's last line").isTrue();
     assertThat(figures.rankings()).isEqualTo(Long.parseLong(stopped.group(1)));
     assertThat(figures.timedRankings()).isLessThanOrEqualTo(figures.rankings());
+    // 2 updates of 2 prompts are far fewer label requests than the labelers calibrate on: the
+    // run learned nothing from rankings, and says so rather than only "0 rankings taken in"
+    assertThat(figures.rankings()).isZero();
+    assertThat(log.toString())
+        .contains(
+            "live: no ranking reached the reward trainer, so its reward model learned nothing:"
+                + " the simulated labelers rank only once 64 label requests have come");
   }
 
   private static final Pattern STOPPED =
