@@ -42,7 +42,9 @@ final class LoopOptions {
               + " itself, normalised by its scores of SFT samples, to check the RL machinery apart from the reward"
               + " model; or live: the newest version the reward trainer publishes on"
               + " rlhf.reward-weights as it learns from rankings (rlhf ppo without --bootstrap runs"
-              + " the trainer, the labelers and the gateway itself). The same as --set reward=SOURCE.")
+              + " the trainer, the labelers and the gateway itself, on its own broker: such a run"
+              + " cannot be resumed, with --resume or --resume-if-present). The same as --set"
+              + " reward=SOURCE.")
   String reward;
 
   /** The settings these flags stand for, applied after --config and --set. */
