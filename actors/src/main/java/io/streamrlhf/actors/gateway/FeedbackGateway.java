@@ -830,8 +830,23 @@ public final class FeedbackGateway extends VerticleBase {
           "malformed JSON: " + (first.length() > 140 ? first.substring(0, 140) + "..." : first));
     }
     if (!(value instanceof JsonObject o)) throw Rejection.badRequest("body must be a JSON object");
+    // Vert.x keeps the last of a field given twice: "ranks" twice would count the second unseen
+    try (var parser = STRICT_JSON.createParser(raw.getBytes())) {
+      while (parser.nextToken() != null) {}
+    } catch (java.io.IOException e) {
+      var why =
+          e instanceof com.fasterxml.jackson.core.JsonProcessingException j
+              ? j.getOriginalMessage()
+              : e.getMessage();
+      throw Rejection.badRequest("malformed JSON: " + why);
+    }
     return o;
   }
+
+  private static final com.fasterxml.jackson.core.JsonFactory STRICT_JSON =
+      com.fasterxml.jackson.core.JsonFactory.builder()
+          .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          .build();
 
   private static void reply(RoutingContext ctx, Reply r) {
     if (ctx.response().ended()) return;

@@ -304,6 +304,16 @@ class FeedbackGatewayTest {
         client.post("/api/comparisons", TOKEN, submission(id, List.of(0, 1), "alice")),
         400,
         "3 answers");
+    // a field given twice: JSON parsers keep one of the two, and the labeler meant one of them
+    assertOneLineReason(
+        client.post(
+            "/api/comparisons",
+            TOKEN,
+            "{\"requestId\": \""
+                + id
+                + "\", \"ranks\": [0, 1, 2], \"ranks\": [2, 1, 0], \"labelerId\": \"alice\"}"),
+        400,
+        "malformed JSON: Duplicate field 'ranks'");
     // the tools' and the simulated labelers' ids are theirs: a person posting as one would turn
     // their own ranking of this request away as a second answer
     for (var taken : List.of("simulated-3", "g2/simulated-1", "label-studio/a@b.c", "argilla/ann"))
