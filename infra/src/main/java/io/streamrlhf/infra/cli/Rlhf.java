@@ -109,6 +109,7 @@ public final class Rlhf implements Runnable {
     cli.setParameterExceptionHandler(UserErrors::onBadParameters);
     // after the subcommands exist, so that it reaches every one of them
     cli.registerConverter(Path.class, Rlhf::path);
+    cli.registerConverter(java.time.Duration.class, Rlhf::duration);
     giveVersion(cli, new Version()); // every -V, not only rlhf's, prints it
     return cli;
   }
@@ -131,6 +132,18 @@ public final class Rlhf implements Runnable {
       throw new CommandLine.TypeConversionException(
           "an empty path, which would mean the working directory: give one");
     return Path.of(text);
+  }
+
+  /** A duration option's value, ISO-8601 as the help says; a miss shows how one is written. */
+  static java.time.Duration duration(String text) {
+    try {
+      return java.time.Duration.parse(text.strip());
+    } catch (java.time.format.DateTimeParseException e) {
+      throw new CommandLine.TypeConversionException(
+          "'"
+              + text
+              + "' is not an ISO-8601 duration: write e.g. PT5S (5 seconds), PT10M or PT1H30M");
+    }
   }
 
   static final class Version implements CommandLine.IVersionProvider {

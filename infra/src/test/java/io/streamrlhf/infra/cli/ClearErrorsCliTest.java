@@ -75,6 +75,16 @@ class ClearErrorsCliTest {
   }
 
   @Test
+  void aDurationNotWrittenInIso8601ShowsHowOneIs() {
+    var run = run("gateway", "--ack-timeout", "5s");
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().lines().findFirst().orElse(""))
+        .isEqualTo(
+            "rlhf gateway: Invalid value for option '--ack-timeout': '5s' is not an ISO-8601"
+                + " duration: write e.g. PT5S (5 seconds), PT10M or PT1H30M");
+  }
+
+  @Test
   void anAddressThatIsNotHostAndPortIsRefusedAtOnce() {
     var run = run("labelers", "--bootstrap", "localhost");
 
