@@ -70,6 +70,7 @@ final class ActorCommand implements Callable<Integer> {
 
   @Option(
       names = "--version-wait",
+      paramLabel = "DURATION",
       defaultValue = "PT10M",
       description =
           "Give up after waiting this long for the policy version queued prompts ask for, or for the"

@@ -65,11 +65,15 @@ public final class BenchCommand implements Callable<Integer> {
               + " where it cannot run (no script, no Python with PyTorch).")
   boolean comparePeer;
 
-  @Option(names = "--threads", description = "Intra-op threads for PyTorch, ours and the peer's.")
+  @Option(
+      names = "--threads",
+      paramLabel = "N",
+      description = "Intra-op threads for PyTorch, ours and the peer's.")
   int threads = 2;
 
   @Option(
       names = "--rounds",
+      paramLabel = "N",
       description =
           "With --compare-peer: rounds alternating ours and the peer's "
               + "measurements; each ratio is the median over rounds (default 3, 1 with --quick).")
@@ -83,6 +87,7 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--only",
+      paramLabel = "PART",
       description =
           "Measure one part alone: 'weights' times only the PPO step and weights publish-to-apply"
               + " with its phases (seconds, not minutes; no generation, GEMM or rollout stream);"
@@ -103,6 +108,7 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Option(
       names = "--peer-script",
+      paramLabel = "FILE",
       description = "The peer script (default: bench/peer.py in the project).")
   Path peerScript;
 

@@ -44,6 +44,7 @@ public final class BrokerCommand implements Callable<Integer> {
 
   @Option(
       names = "--port",
+      paramLabel = "PORT",
       defaultValue = "9092",
       description =
           "Client port on 127.0.0.1 (0 picks a free one). The controller gets a free port of its own.")
@@ -76,6 +77,7 @@ public final class BrokerCommand implements Callable<Integer> {
 
   @Option(
       names = "--ready-timeout",
+      paramLabel = "DURATION",
       defaultValue = "PT60S",
       description = "How long to wait for the broker to be ready (ISO-8601 duration).")
   Duration readyTimeout;

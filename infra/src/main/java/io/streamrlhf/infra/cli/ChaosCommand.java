@@ -77,27 +77,35 @@ final class ChaosCommand implements Callable<Integer> {
 
   @Option(
       names = "--seed",
+      paramLabel = "N",
       defaultValue = "7",
       description = "Seeds the loop and the fault points.")
   long seed;
 
   @Option(
       names = "--outage",
+      paramLabel = "DURATION",
       defaultValue = "PT60S",
       description = "How long broker-outage keeps the broker down (ISO-8601).")
   Duration outage;
 
-  @Option(names = "--soak", defaultValue = "PT30M", description = "How long soak runs (ISO-8601).")
+  @Option(
+      names = "--soak",
+      paramLabel = "DURATION",
+      defaultValue = "PT30M",
+      description = "How long soak runs (ISO-8601).")
   Duration soak;
 
   @Option(
       names = "--sample-every",
+      paramLabel = "DURATION",
       defaultValue = "PT10S",
       description = "The soak's RSS sampling period (ISO-8601).")
   Duration sampleEvery;
 
   @Option(
       names = "--poison-rate",
+      paramLabel = "SHARE",
       defaultValue = "0.01",
       description =
           "Share of invalid records, and again of undecodable ones, poison adds per topic (at least one each).")
@@ -115,18 +123,21 @@ final class ChaosCommand implements Callable<Integer> {
 
   @Option(
       names = "--recovery-bound",
+      paramLabel = "DURATION",
       defaultValue = "PT20S",
       description = "actor-kill fails when the learner goes longer than this without an update.")
   Duration recoveryBound;
 
   @Option(
       names = "--child-heap",
+      paramLabel = "SIZE",
       defaultValue = "768m",
       description = "-Xmx of every child JVM (broker, actors, learners).")
   String childHeap;
 
   @Option(
       names = "--bound",
+      paramLabel = "DURATION",
       defaultValue = "PT20M",
       description = "The longest one scenario may take (the soak gets its length on top).")
   Duration bound;

@@ -35,11 +35,16 @@ final class DashboardCommand implements Callable<Integer> {
               + " reward-trainer); it may be one the stage has yet to make.")
   Path run;
 
-  @Option(names = "--port", defaultValue = "8090", description = "HTTP port (0 picks a free one).")
+  @Option(
+      names = "--port",
+      paramLabel = "PORT",
+      defaultValue = "8090",
+      description = "HTTP port (0 picks a free one).")
   int port;
 
   @Option(
       names = "--host",
+      paramLabel = "HOST",
       defaultValue = "127.0.0.1",
       description = "Address to listen on; 0.0.0.0 serves other machines too.")
   String host;

@@ -79,12 +79,14 @@ final class GatewayCommand implements Callable<Integer> {
 
   @Option(
       names = "--host",
+      paramLabel = "HOST",
       defaultValue = GatewaySettings.DEFAULT_HOST,
       description = "Address to listen on; 0.0.0.0 lets other machines reach the page.")
   String host;
 
   @Option(
       names = "--port",
+      paramLabel = "PORT",
       defaultValue = "" + GatewaySettings.DEFAULT_PORT,
       description = "HTTP port (0 picks a free one).")
   int port;
@@ -123,6 +125,7 @@ final class GatewayCommand implements Callable<Integer> {
 
   @Option(
       names = "--max-body-bytes",
+      paramLabel = "BYTES",
       defaultValue = "" + GatewaySettings.DEFAULT_MAX_BODY_BYTES,
       description = "Larger request bodies are refused with 413.")
   int maxBodyBytes;
@@ -136,6 +139,7 @@ final class GatewayCommand implements Callable<Integer> {
 
   @Option(
       names = "--ack-timeout",
+      paramLabel = "DURATION",
       defaultValue = "PT10S",
       description =
           "How long a submission waits for the broker's acknowledgement before it is answered 503"

@@ -81,6 +81,7 @@ final class LabelersCommand implements Callable<Integer> {
 
   @Option(
       names = "--seed",
+      paramLabel = "N",
       defaultValue = "" + LabelerSettings.DEFAULT_SEED,
       description = "Seed of the labelers' noise (with each request id).")
   long seed;

@@ -47,6 +47,7 @@ final class LearnerCommand implements Callable<Integer> {
 
   @Option(
       names = "--rollout-wait",
+      paramLabel = "DURATION",
       defaultValue = "PT10M",
       description = "Give up after waiting this long for the rollouts of one update (ISO-8601).")
   Duration rolloutWait;
