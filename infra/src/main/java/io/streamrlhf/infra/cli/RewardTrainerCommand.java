@@ -102,8 +102,10 @@ final class RewardTrainerCommand implements Callable<Integer> {
           "rlhf reward-trainer: --rm is ignored on --resume: the run continues its checkpoint%n");
     }
     BrokerCheck.require(kafka);
+    TopicProvisioner.provisionAllButPrompts(kafka, Duration.ofSeconds(60));
+    // before --out holds a config and keys: a refused start leaves nothing behind
+    if (!stage.resume) RewardTrainer.requireNoEarlierRun(kafka, stage.out, Duration.ofSeconds(60));
     try (var lock = stage.start(config, out, "reward trainer")) {
-      TopicProvisioner.provisionAllButPrompts(kafka, Duration.ofSeconds(60));
       var settings =
           RewardTrainer.Settings.of(kafka)
               .withSigner(signer)

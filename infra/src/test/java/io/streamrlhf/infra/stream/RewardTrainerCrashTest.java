@@ -141,6 +141,16 @@ class RewardTrainerCrashTest {
     long lastVersion = Checkpoint.trainState(out, TrainState.class).step();
     assertThat(lastVersion).isGreaterThan(versionAtTotal);
     assertThat(third.has("reward-trainer: published RM v" + lastVersion + " ")).isTrue();
+
+    // a new run on this cluster is refused before it writes anything to its --out
+    var other = dir.resolve("other");
+    var fourth = new Watch();
+    var refused = trainer(bootstrap, dir, configFile, other, false, TOTAL, fourth);
+    assertThat(fourth.exited(refused, WAIT)).isTrue();
+    assertThat(refused.exitValue()).as(String.join("\n", fourth.lines())).isEqualTo(2);
+    assertThat(fourth.lines())
+        .anyMatch(l -> l.contains("already holds an earlier run's reward models and " + other));
+    assertThat(other).doesNotExist();
   }
 
   /** {@code rlhf reward-trainer} as a child JVM on this test's classpath, its lines into watch. */

@@ -397,19 +397,28 @@ public final class RewardTrainer {
     }
   }
 
-  private void startRun() throws IOException {
-    if (newestRewardChunk() != null) {
-      // actors only ever move to newer versions: a new run's v0 would be ignored next to an old
-      // run's vN
+  /**
+   * Refuses a new run on a cluster whose reward-model topic already holds versions: actors only
+   * ever move to newer versions, so a new run's v0 would be ignored next to an old run's vN. The
+   * command asks before it writes anything to {@code outDir}; {@link #run} asks again.
+   */
+  public static void requireNoEarlierRun(KafkaAccess kafka, Path outDir, Duration timeout) {
+    if (NewestChunk.on(
+            kafka, Topics.REWARD_WEIGHTS, WeightModel.REWARD, "reward-trainer-run-check", timeout)
+        != null) {
       throw new InputError(
           Topics.REWARD_WEIGHTS
               + " on "
-              + settings.kafka()
+              + kafka
               + " already holds an earlier run's reward models and "
               + outDir
               + " holds no checkpoint to resume: resume that run with its --out, or start on a fresh"
               + " cluster (or delete the rlhf.* topics)");
     }
+  }
+
+  private void startRun() throws IOException {
+    requireNoEarlierRun(settings.kafka(), outDir, settings.kafkaTimeout());
     // which run published a version (a resume checks it): the time, and bits for two started in
     // the same millisecond
     run = RunIds.next("rt");
