@@ -622,6 +622,8 @@ public final class FeedbackGateway extends VerticleBase {
 
   private void apply(RoutingContext ctx, ToolEvent event) {
     if (event instanceof ToolEvent.Ranked ranked) {
+      if (ranked.shown() != null)
+        requireShownAsAsked(ranked.submission().requestId(), ranked.shown());
       submit(ranked.submission(), ranked.revision())
           .onSuccess(r -> reply(ctx, r))
           .onFailure(ctx::fail);
@@ -639,6 +641,26 @@ public final class FeedbackGateway extends VerticleBase {
    * Checks a submission against the request it answers and writes its comparison, or answers a
    * retry with the first reply. The future fails only with a {@link Rejection}.
    */
+  /**
+   * A tool's task must show the request's answers in its order: ranks of a task imported in another
+   * order, or of other texts, would be credited to the wrong answers.
+   */
+  private void requireShownAsAsked(String requestId, List<String> shown) {
+    var request = book.request(requestId).orElseThrow(() -> unknownRequest(requestId));
+    var asked = request.getResponses();
+    for (int i = 0; i < Math.min(shown.size(), asked.size()); i++) {
+      if (!shown.get(i).equals(asked.get(i).toString()))
+        throw Rejection.badRequest(
+            "task.data.items["
+                + i
+                + "].body is not answer "
+                + i
+                + " of request "
+                + requestId
+                + ": give the task the request's answers in the request's order");
+    }
+  }
+
   private Future<Reply> submit(Submission s, boolean revision) {
     var request = book.request(s.requestId()).orElseThrow(() -> unknownRequest(s.requestId()));
     var ranks = Ranks.check(s.ranks(), request.getResponses().size());

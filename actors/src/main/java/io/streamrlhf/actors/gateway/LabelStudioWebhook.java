@@ -39,10 +39,13 @@ final class LabelStudioWebhook {
     var requestId = PayloadFields.text(data, "requestId", "task.data.requestId");
     var items = PayloadFields.array(data, "items", "task.data.items");
     var answerById = new HashMap<String, Integer>();
+    var bodies = new ArrayList<String>(); // what the labeler saw, checked against the request
     for (int i = 0; i < items.size(); i++) {
       if (!(items.getValue(i) instanceof JsonObject item))
         throw Rejection.badRequest("task.data.items[" + i + "] must be an object with an id");
       answerById.put(PayloadFields.id(item.getValue("id"), "task.data.items[" + i + "].id"), i);
+      if (bodies != null && item.getValue("body") instanceof String body) bodies.add(body);
+      else bodies = null; // a task without the texts: nothing to check
     }
     var ranker = rankerResult(PayloadFields.array(annotation, "result", "annotation.result"));
     var groups = new ArrayList<List<Integer>>();
@@ -71,7 +74,7 @@ final class LabelStudioWebhook {
     var labeler = Submission.LABEL_STUDIO + "/" + completedBy(annotation.getValue("completed_by"));
     var key = PayloadFields.id(annotation.getValue("id"), "annotation.id");
     return new ToolEvent.Ranked(
-        new Submission(requestId, ranks, labeler, Submission.LABEL_STUDIO, key));
+        new Submission(requestId, ranks, labeler, Submission.LABEL_STUDIO, key), false, bodies);
   }
 
   private static JsonObject rankerResult(JsonArray result) {

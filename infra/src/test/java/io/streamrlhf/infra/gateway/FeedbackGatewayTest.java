@@ -586,6 +586,17 @@ class FeedbackGatewayTest {
             .encode();
 
     assertOneLineReason(client.post("/webhooks/label-studio", TOKEN + "x", payload), 401, "token");
+    // a task imported with its first two answers swapped: its ranks would go to the wrong answers
+    var swapped =
+        payload
+            .replace("\"id\":\"answer-0\",\"body\":\"cba\"", "\"id\":\"answer-0\",\"body\":\"abc\"")
+            .replace(
+                "\"id\":\"answer-1\",\"body\":\"abc\"", "\"id\":\"answer-1\",\"body\":\"cba\"");
+    assertThat(swapped).isNotEqualTo(payload);
+    assertOneLineReason(
+        client.post("/webhooks/label-studio", LABEL_STUDIO_TOKEN, swapped),
+        400,
+        "task.data.items[0].body is not answer 0 of request " + id);
     var first = client.post("/webhooks/label-studio", LABEL_STUDIO_TOKEN, payload);
     var redelivered = client.post("/webhooks/label-studio", LABEL_STUDIO_TOKEN, payload);
     assertThat(first.status()).as(first.body()).isEqualTo(201);
