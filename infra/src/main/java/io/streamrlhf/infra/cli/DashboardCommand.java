@@ -19,7 +19,8 @@ import picocli.CommandLine.Option;
           + " checkpoint against the steps (PPO: updates) its config asks for, PPO's gold-vs-proxy"
           + " curve (oracle and reward-model score on held-out prompts, by update), the reward"
           + " trainer's newest held-out accuracy beside labeler agreement (accuracy.csv) and, once"
-          + " the streaming loop has ended, its stream statistics.",
+          + " the streaming loop has ended, its stream statistics and a live run's figures"
+          + " (live.json: whether it was stopped before its end).",
       "Reads only the files the stage writes in --run, so it can watch a run of another process"
           + " or machine through a shared disk; JSON at /api/run. Runs until stopped (Ctrl-C)."
     })

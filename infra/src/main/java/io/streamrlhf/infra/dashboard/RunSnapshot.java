@@ -2,6 +2,7 @@ package io.streamrlhf.infra.dashboard;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.learner.config.PretrainConfig;
@@ -21,9 +22,9 @@ import java.util.List;
  * What a stage's output directory says about its run, read afresh on every call: the stage and the
  * step of its newest checkpoint against the steps (or PPO updates) its config asks for, PPO's
  * gold-vs-proxy curve, the reward trainer's newest held-out accuracy and, once the streaming loop
- * has ended, its stream statistics. Only the small files the stages already write are read, and the
- * checkpoint's weights are not hashed, so the dashboard can watch a run in another process, or on a
- * shared disk, at no cost to it.
+ * has ended, its stream statistics and a live run's figures (stopped before its end, or not). Only
+ * the small files the stages already write are read, and the checkpoint's weights are not hashed,
+ * so the dashboard can watch a run in another process, or on a shared disk, at no cost to it.
  */
 public final class RunSnapshot {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -75,6 +76,9 @@ public final class RunSnapshot {
         o.remove(List.of("weight_swaps", "publish_to_apply_ms_p50", "publish_to_apply_ms_max"));
       run.set("stream", stats);
     }
+    // a live run's figures: whether it reached its end (a stopped one cannot be continued)
+    var live = dir.resolve(LiveLoop.FILE);
+    if (Files.isRegularFile(live)) run.set("live", JSON.readTree(live.toFile()));
     return run;
   }
 

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.infra.stream.Watch;
 import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.learner.stream.RewardTrainer;
@@ -13,6 +14,7 @@ import io.streamrlhf.model.ByteTokenizer;
 import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
+import io.streamrlhf.model.checkpoint.Json;
 import io.streamrlhf.tasks.SplitMix64;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -85,6 +87,7 @@ class DashboardTest {
       assertThat(json.get("gold_proxy").get(1).get("oracle").asDouble()).isEqualTo(1.7);
       assertThat(json.get("gold_proxy").get(1).get("rm").asDouble()).isEqualTo(-0.25);
       assertThat(json.get("stream").get("rollouts_applied").asLong()).isEqualTo(2560);
+      assertThat(json.has("live")).as("no live.json: not a live run").isFalse();
     }
   }
 
@@ -220,6 +223,19 @@ class DashboardTest {
           "the reward trainer's figures",
           WAIT);
       assertThat(browser.findElement(By.id("feedback")).getText()).contains("held out accuracy");
+
+      // a live run stopped by a signal says so, where a running one would only show its step
+      Json.writeAtomically(
+          new LiveLoop.Figures(7, 3, 900, 1200, 2, -1, false), run.resolve(LiveLoop.FILE));
+      Watch.until(
+          () ->
+              browser
+                  .findElement(By.id("progress"))
+                  .getText()
+                  .equals("step 41, stopped before its end (a live run cannot be continued)"),
+          "stopped",
+          WAIT);
+      assertThat(browser.findElement(By.id("live")).getText()).contains("rankings 7");
     } finally {
       browser.quit();
     }
