@@ -56,6 +56,9 @@ public final class LiveLoop {
    *
    * @param rankings the comparisons the reward trainer took in (trained on, held out or skipped);
    *     not those it had not read, or not yet taken in, when it stopped
+   * @param untaken the records on the comparisons topic the trainer had not taken in when it
+   *     stopped, lost with the run's broker; -1 when not counted (a run stopped by a signal writes
+   *     its figures before the trainer counts)
    * @param finished false for the figures of a run stopped before its end (by a signal)
    */
   public record Figures(
@@ -263,13 +266,14 @@ public final class LiveLoop {
       var figures = tally.figures(!exiting);
       if (exiting) return figures;
       Json.writeAtomically(figures, ppoOut.resolve(FILE));
-      if (figures.rankings() == 0) // a run that exits 0 having learned nothing from people
-      out.printf(
+      if (figures.rankings() == 0) { // a run that exits 0 having learned nothing from people
+        out.printf(
             "live: no ranking reached the reward trainer, so its reward model learned nothing:"
                 + " the simulated labelers rank only once %d label requests have come (they"
                 + " calibrate their noise on them), and no person ranked; give more updates or a"
                 + " larger --label-share%n",
             labelerSettings.calibrationRequests());
+      }
       out.println("live: " + figures.line());
       out.flush();
       return figures;

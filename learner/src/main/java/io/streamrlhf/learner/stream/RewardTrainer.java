@@ -184,8 +184,8 @@ public final class RewardTrainer {
     void published(long version, long seen);
 
     /**
-     * At the trainer's stop: the comparisons on the topic it never took in (read and waiting, or
-     * never read), or -1 when the broker did not let it count them.
+     * At the trainer's stop: the records on the topic it never took in (read and waiting, or never
+     * read; repeats and unusable ones among them), or -1 when it could not count them within 5 s.
      */
     default void untaken(long comparisons) {}
   }
@@ -366,11 +366,7 @@ public final class RewardTrainer {
             publishedVersion,
             duplicates,
             untaken > 0
-                ? "; "
-                    + untaken
-                    + " more on "
-                    + Topics.COMPARISONS
-                    + " arrived faster than it took them in and were not trained on"
+                ? "; " + untaken + " more record(s) on " + Topics.COMPARISONS + " not taken in"
                 : "");
         out.flush();
         return new Summary(
@@ -673,9 +669,10 @@ public final class RewardTrainer {
   }
 
   /**
-   * The comparisons on the topic not taken in: those read and waiting, and the rest up to the end
-   * of the topic now, read (not trained on) to count them, since offsets also count transaction
-   * markers; -1 when the broker does not answer within {@link #PROBE} (a signal closing it).
+   * The records on the topic not taken in: those read and waiting, and the rest up to the end of
+   * the topic now, read (not trained on) to count them, since offsets also count transaction
+   * markers; -1 when that takes over {@link #PROBE} (a broker that does not answer, a signal
+   * closing it, a backlog too long to read).
    */
   private long untaken() {
     long count = pending.size();
