@@ -638,17 +638,22 @@ public final class FeedbackGateway extends VerticleBase {
   // ---- submitting a ranking ----
 
   /**
-   * Checks a submission against the request it answers and writes its comparison, or answers a
-   * retry with the first reply. The future fails only with a {@link Rejection}.
-   */
-  /**
    * A tool's task must show the request's answers in its order: ranks of a task imported in another
    * order, or of other texts, would be credited to the wrong answers.
    */
   private void requireShownAsAsked(String requestId, List<String> shown) {
     var request = book.request(requestId).orElseThrow(() -> unknownRequest(requestId));
     var asked = request.getResponses();
-    for (int i = 0; i < Math.min(shown.size(), asked.size()); i++) {
+    if (shown.size() != asked.size())
+      throw Rejection.badRequest(
+          "task.data.items has "
+              + shown.size()
+              + " items; request "
+              + requestId
+              + " has "
+              + asked.size()
+              + " answers");
+    for (int i = 0; i < shown.size(); i++) {
       if (!shown.get(i).equals(asked.get(i).toString()))
         throw Rejection.badRequest(
             "task.data.items["
@@ -661,6 +666,10 @@ public final class FeedbackGateway extends VerticleBase {
     }
   }
 
+  /**
+   * Checks a submission against the request it answers and writes its comparison, or answers a
+   * retry with the first reply. The future fails only with a {@link Rejection}.
+   */
   private Future<Reply> submit(Submission s, boolean revision) {
     var request = book.request(s.requestId()).orElseThrow(() -> unknownRequest(s.requestId()));
     var ranks = Ranks.check(s.ranks(), request.getResponses().size());
@@ -868,6 +877,8 @@ public final class FeedbackGateway extends VerticleBase {
   private static final com.fasterxml.jackson.core.JsonFactory STRICT_JSON =
       com.fasterxml.jackson.core.JsonFactory.builder()
           .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+          // what Vert.x's own parser takes, or a body it read would fail here
+          .enable(com.fasterxml.jackson.core.json.JsonReadFeature.ALLOW_JAVA_COMMENTS)
           .build();
 
   private static void reply(RoutingContext ctx, Reply r) {

@@ -55,11 +55,6 @@ record Submission(
   }
 
   /**
-   * A labeler id as the API takes it, in its one spelling ({@link #spelling}).
-   *
-   * @throws Rejection (400) when it is missing or has characters outside the allowed set
-   */
-  /**
    * Whether a person's labelerId would pass for a labeling tool's user or a simulated labeler: the
    * tools' ids are theirs, and an id given twice is refused as a second answer, so a spoofed one
    * would both mix the figures and turn away the real labeler's ranking.
@@ -70,6 +65,11 @@ record Submission(
         || labelerId.matches("(.*/)?" + SIMULATED + "-\\d+");
   }
 
+  /**
+   * A labeler id as the API takes it, in its one spelling ({@link #spelling}).
+   *
+   * @throws Rejection (400) when it is missing or has characters outside the allowed set
+   */
   static String checkLabeler(Object labelerId) {
     return checkLabeler(labelerId, "labelerId");
   }
