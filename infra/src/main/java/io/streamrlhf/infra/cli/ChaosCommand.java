@@ -254,9 +254,9 @@ final class ChaosCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(onStop);
       try {
         for (var scenario : selected) {
+          running.set(scenario.name()); // before the line: a signal after it names the scenario
           stdout.printf("chaos: %s: %s%n", scenario.name(), scenario.description());
           stdout.flush();
-          running.set(scenario.name());
           var f = scenario.run(chaos);
           figures.add(f);
           Json.writeAtomically(figures, out.resolve("figures.json"));

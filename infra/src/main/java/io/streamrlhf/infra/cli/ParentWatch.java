@@ -18,7 +18,14 @@ final class ParentWatch {
   /** The exit code of a JVM SIGTERM stops, 128 + 15, as {@code rlhf --help} lists it. */
   static final int STOPPED = 128 + 15;
 
+  private static volatile boolean fired;
+
   private ParentWatch() {}
+
+  /** Whether this JVM is stopping because its parent is gone (not for a signal of its own). */
+  static boolean fired() {
+    return fired;
+  }
 
   /**
    * Watches the parent {@link ChildJvm#PARENT_PID} names, if any (a value that is no pid is ignored
@@ -84,6 +91,7 @@ final class ParentWatch {
   }
 
   private static void gone(String command, long pid, PrintStream err) {
+    fired = true;
     err.println(
         command
             + ": its parent process (pid "

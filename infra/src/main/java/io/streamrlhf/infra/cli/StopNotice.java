@@ -74,8 +74,12 @@ final class StopNotice implements AutoCloseable {
    * how} continues them (the demo runs its stages in-process, and has no --resume).
    */
   static Scope goOnBy(String how) {
+    var before = goesOnBy;
     goesOnBy = how;
-    return () -> goesOnBy = RESUME;
+    return () -> {
+      // a signal's notice may still be printing: it keeps the words of the run it stopped
+      if (!ExitHooks.exiting()) goesOnBy = before;
+    };
   }
 
   /** A setting in force until closed. */

@@ -118,7 +118,13 @@ final class UserErrors implements CommandLine.IExecutionExceptionHandler {
     if (ExitHooks.exiting()) {
       // a signal stopped the JVM and its exit hooks closed what the command was using (a broker,
       // a file): one line says what failed as it stopped; the stack trace would blame the code
-      err.println(prefix(cli) + "stopped by a signal as it failed: " + summary(e));
+      err.println(
+          prefix(cli)
+              + (ParentWatch.fired()
+                  ? "stopped as its parent process ended"
+                  : "stopped by a signal")
+              + " as it failed: "
+              + summary(e));
       err.flush();
       return INTERNAL;
     }

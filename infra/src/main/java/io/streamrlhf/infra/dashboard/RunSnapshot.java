@@ -78,7 +78,7 @@ public final class RunSnapshot {
     }
     // a live run's figures: whether it reached its end (a stopped one cannot be continued)
     var live = dir.resolve(LiveLoop.FILE);
-    if (Files.isRegularFile(live)) run.set("live", JSON.readTree(live.toFile()));
+    if (Files.isRegularFile(live)) liveFigures(run, live);
     return run;
   }
 
@@ -107,6 +107,36 @@ public final class RunSnapshot {
         newest.put(names[i], cell); // the time of day
       }
     }
+  }
+
+  /**
+   * live.json's figures under the names the other tables use (latency_p50_ms), a figure not
+   * measured (-1) left out; a file that is not the JSON a live run writes is said, not a failure.
+   */
+  private static void liveFigures(ObjectNode run, Path file) {
+    com.fasterxml.jackson.databind.JsonNode node;
+    try {
+      node = JSON.readTree(file.toFile());
+    } catch (IOException e) {
+      run.put("live_error", file + " is not the JSON a live run writes");
+      return;
+    }
+    if (!(node instanceof ObjectNode figures)) {
+      run.put("live_error", file + " is not the JSON a live run writes");
+      return;
+    }
+    var live = run.putObject("live");
+    figures
+        .fields()
+        .forEachRemaining(
+            e -> {
+              if (e.getValue().isNumber() && e.getValue().asLong() == -1) return;
+              live.set(
+                  e.getKey()
+                      .replaceAll("([a-z0-9])([A-Z])", "$1_$2")
+                      .toLowerCase(java.util.Locale.ROOT),
+                  e.getValue());
+            });
   }
 
   /** The steps (PPO: updates) the stage's saved config runs; none for the open-ended trainer. */

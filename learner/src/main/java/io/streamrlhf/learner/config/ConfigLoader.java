@@ -413,12 +413,9 @@ public final class ConfigLoader {
   }
 
   /**
-   * The text of a config file, decoded as strict UTF-8 (a leading byte-order mark dropped); a byte
-   * that is not UTF-8 is named with its line, which a parser decoding ahead in blocks misplaces.
-   */
-  /**
-   * YAML 1.1 reads an integer written with a leading zero as octal ({@code updates: 010} is 8),
-   * while {@code 08}, no octal, stays text and is read as 8 decimal: a leading zero is refused.
+   * Refuses an integer YAML reads as octal, written with a leading zero ({@code updates: 010} is 8,
+   * and {@code 07} is refused too, for one rule); {@code 08}, no octal, YAML keeps as text, which
+   * the loader reads as 8 like a --set value.
    */
   private static void refuseOctal(Path file, String text) throws IOException {
     try (var parser = YAML.getFactory().createParser(text)) {
@@ -433,13 +430,20 @@ public final class ConfigLoader {
                     + " leading zero",
                 file,
                 parser.currentTokenLocation().getLineNr(),
-                parser.currentName(),
+                // in a list the name is its key's
+                parser.currentName() != null
+                    ? parser.currentName()
+                    : parser.getParsingContext().getParent().getCurrentName(),
                 written,
                 parser.getLongValue()));
       }
     }
   }
 
+  /**
+   * The text of a config file, decoded as strict UTF-8 (a leading byte-order mark dropped); a byte
+   * that is not UTF-8 is named with its line, which a parser decoding ahead in blocks misplaces.
+   */
   private static String utf8(Path file) throws IOException {
     var bytes = Files.readAllBytes(file);
     var in = ByteBuffer.wrap(bytes);
