@@ -64,26 +64,13 @@ final class ArgillaWebhook {
       }
       if (!(item.getValue("rank") instanceof Number rank))
         throw Rejection.badRequest(path + " (answer " + option + ") has no rank");
+      var hasRank = path + " (answer " + option + ") has rank " + rank;
       // 1.7 and 1.2 are not a tie, nor 4294967296 the best
       if (rank.doubleValue() != rank.intValue())
-        throw Rejection.badRequest(
-            path
-                + " (answer "
-                + option
-                + ") has rank "
-                + rank
-                + ": ranks are whole numbers of an int's range");
+        throw Rejection.badRequest(hasRank + ": ranks are whole numbers of an int's range");
       // Argilla ranks 1 (best) to K: -1 or 0 is no better than 1, nor 9 of 4 answers a rank
       if (rank.intValue() < 1 || rank.intValue() > ranking.size())
-        throw Rejection.badRequest(
-            path
-                + " (answer "
-                + option
-                + ") has rank "
-                + rank
-                + ", outside 1.."
-                + ranking.size()
-                + " (1 is best)");
+        throw Rejection.badRequest(hasRank + ", outside 1.." + ranking.size() + " (1 is best)");
       if (ordinalByAnswer.put(answer, rank.intValue()) != null)
         throw Rejection.badRequest("answer " + answer + " is ranked twice");
     }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.streamrlhf.schemas.TopicSpec;
 import io.streamrlhf.schemas.Topics;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -119,18 +120,7 @@ class BrokerCommandTest {
   void theBrokerServesTheLoopsTopicsUntilTerminated(@TempDir Path dir) throws Exception {
     var dataDir = dir.resolve("kafka");
     var stderr = dir.resolve("stderr.txt");
-    var process =
-        CliRun.inChildJvm(
-                List.of(),
-                "broker",
-                "--port",
-                "0",
-                "--data-dir",
-                dataDir.toString(),
-                "--prompt-partitions",
-                "6")
-            .redirectError(stderr.toFile())
-            .start();
+    var process = broker(dataDir, 6, stderr);
     try (var out =
         new BufferedReader(
             new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
@@ -169,18 +159,7 @@ class BrokerCommandTest {
         .exists();
 
     // the same --data-dir again, asking for more partitions: the topic keeps its 6, and says so
-    var again =
-        CliRun.inChildJvm(
-                List.of(),
-                "broker",
-                "--port",
-                "0",
-                "--data-dir",
-                dataDir.toString(),
-                "--prompt-partitions",
-                "8")
-            .redirectError(stderr.toFile())
-            .start();
+    var again = broker(dataDir, 8, stderr);
     var lines = new ArrayList<String>();
     try (var out =
         new BufferedReader(new InputStreamReader(again.getInputStream(), StandardCharsets.UTF_8))) {
@@ -248,5 +227,20 @@ class BrokerCommandTest {
     } catch (Exception e) {
       return "(unreadable: " + e + ")";
     }
+  }
+
+  /** rlhf broker in its own JVM on {@code dataDir}, asking for {@code partitions} prompt ones. */
+  private static Process broker(Path dataDir, int partitions, Path stderr) throws IOException {
+    return CliRun.inChildJvm(
+            List.of(),
+            "broker",
+            "--port",
+            "0",
+            "--data-dir",
+            dataDir.toString(),
+            "--prompt-partitions",
+            Integer.toString(partitions))
+        .redirectError(stderr.toFile())
+        .start();
   }
 }
