@@ -77,8 +77,7 @@ public final class RunSnapshot {
       run.set("stream", stats);
     }
     // a live run's figures: whether it reached its end (a stopped one cannot be continued)
-    var live = dir.resolve(LiveLoop.FILE);
-    if (Files.isRegularFile(live)) liveFigures(run, live);
+    liveFigures(run, dir);
     return run;
   }
 
@@ -113,18 +112,15 @@ public final class RunSnapshot {
    * live.json's figures under the names the other tables use (latency_p50_ms), a figure not
    * measured (-1) left out; a file that is not the JSON a live run writes is said, not a failure.
    */
-  private static void liveFigures(ObjectNode run, Path file) {
-    com.fasterxml.jackson.databind.JsonNode node;
+  private static void liveFigures(ObjectNode run, Path dir) {
+    ObjectNode figures;
     try {
-      node = JSON.readTree(file.toFile());
+      figures = LiveLoop.written(dir);
     } catch (IOException e) {
-      run.put("live_error", file + " is not the JSON a live run writes");
+      run.put("live_error", e.getMessage());
       return;
     }
-    if (!(node instanceof ObjectNode figures)) {
-      run.put("live_error", file + " is not the JSON a live run writes");
-      return;
-    }
+    if (figures == null) return;
     var live = run.putObject("live");
     figures
         .fields()

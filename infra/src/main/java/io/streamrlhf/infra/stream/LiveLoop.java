@@ -98,17 +98,28 @@ public final class LiveLoop {
    * build's, which wrote it only at the end).
    */
   public static boolean finished(Path ppoOut) throws IOException {
+    var figures = written(ppoOut);
+    return figures != null && figures.path("finished").asBoolean(true);
+  }
+
+  /**
+   * The figures in {@code ppoOut}'s {@link #FILE} as written, or null when there is none.
+   *
+   * @throws IOException naming the file when it is not the JSON object a live run writes
+   */
+  public static com.fasterxml.jackson.databind.node.ObjectNode written(Path ppoOut)
+      throws IOException {
     var file = ppoOut.resolve(FILE);
-    if (!Files.isRegularFile(file)) return false;
+    if (!Files.isRegularFile(file)) return null;
     com.fasterxml.jackson.databind.JsonNode node;
     try {
       node = Json.MAPPER.readTree(file.toFile());
     } catch (com.fasterxml.jackson.core.JacksonException e) {
       throw new IOException(file + " is not the JSON a live run writes: " + e.getOriginalMessage());
     }
-    if (node == null || !node.isObject())
+    if (!(node instanceof com.fasterxml.jackson.databind.node.ObjectNode figures))
       throw new IOException(file + " is not the JSON a live run writes: not an object");
-    return node.path("finished").asBoolean(true);
+    return figures;
   }
 
   /**
