@@ -22,8 +22,10 @@ import picocli.CommandLine.Option;
       "Trains the reward model continuously on the rankings that arrive on rlhf.comparisons (from the"
           + " feedback gateway, labeling tools and simulated labelers): every step takes"
           + " comparisons_per_step fresh comparisons with replay_ratio times as many replayed earlier"
-          + " ones, all C(K,2) pairs of each ranking in one batch; a held_out_share of the label"
-          + " requests (by hash) is never trained on and measures accuracy.",
+          + " ones, all C(K,2) pairs of each ranking in one batch (a trainer behind its labelers"
+          + " takes every fresh one already waiting, up to catch_up_factor times as many, so it"
+          + " catches up); a held_out_share of the label requests (by hash) is never trained on and"
+          + " measures accuracy.",
       "Every publish_every_steps steps: refits w of score = head + w x log pi_SFT(y|x) on the replay"
           + " buffer, measures the score's mean and std on fixed SFT samples and the held-out"
           + " accuracy beside labeler agreement, checkpoints, and publishes the version on"

@@ -229,6 +229,7 @@ public final class LiveLoop {
       var onStop =
           new Thread(
               () -> {
+                stopAndAwait(trainer, out); // its checkpoint written before the JVM is gone
                 var soFar = tally.figures(false);
                 try {
                   Json.writeAtomically(soFar, ppoOut.resolve(FILE));
@@ -241,6 +242,7 @@ public final class LiveLoop {
               "rlhf-live-figures");
       Runtime.getRuntime().addShutdownHook(onStop);
       boolean exiting = false;
+      boolean ppoDone = false;
       try {
         try {
           awaitFirstVersion(
@@ -257,16 +259,20 @@ public final class LiveLoop {
                   s.withLabelRequests(labelShare, 4)
                       .withWeightKeys(s.weightKeys().with(WeightModel.REWARD, rewardKey)),
               e -> tally.applied(e.getLong("version"), e.getLong("appliedAt")));
+          ppoDone = true;
         } finally {
-          trainer.stop();
           try {
-            if (!trainer.awaitFinished(STOP_WAIT))
-              out.println("live: the reward trainer did not stop");
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            feedback.close(); // no ranking comes after this: what is on the topic is all
+          } finally {
+            if (ppoDone && !ExitHooks.exiting()) {
+              // PPO is done and the CPU is the trainer's: the rankings given are trained on
+              trainer.finish();
+              training.exceptionally(e -> null).join();
+            } else {
+              stopAndAwait(trainer, out);
+            }
+            vertx.close().toCompletionStage().toCompletableFuture().join();
           }
-          feedback.close();
-          vertx.close().toCompletionStage().toCompletableFuture().join();
         }
       } finally {
         // removed however the run ended (a failure is no stop); only a signal's exit keeps it
@@ -288,6 +294,16 @@ public final class LiveLoop {
       out.println("live: " + figures.line());
       out.flush();
       return figures;
+    }
+  }
+
+  /** Stops the trainer after its step and waits for its last checkpoint, up to 2 minutes. */
+  private static void stopAndAwait(RewardTrainer trainer, PrintWriter out) {
+    trainer.stop();
+    try {
+      if (!trainer.awaitFinished(STOP_WAIT)) out.println("live: the reward trainer did not stop");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -55,6 +55,7 @@ class OneRewardTrainerPerRunTest {
         ConfigLoader.with(
             OnlineRewardConfig.defaults(),
             "comparisons_per_step=8",
+            "catch_up_factor=1", // steps of 8, however many wait
             "held_out_share=" + HELD_OUT_SHARE,
             "publish_every_steps=2",
             // no step on fewer than 8 fresh comparisons: where each trainer stands is exact

@@ -39,6 +39,7 @@ class RewardTrainerCrashTest {
         ConfigLoader.with(
             OnlineRewardConfig.defaults(),
             "comparisons_per_step=8",
+            "catch_up_factor=1", // steps of 8, however many wait: where the kill falls is exact
             "held_out_share=" + HELD_OUT_SHARE,
             "publish_every_steps=5",
             // no step on fewer than 8 fresh comparisons: where the trainer stands is exact

@@ -16,6 +16,10 @@ import java.util.Optional;
  *
  * @param comparisonsPerStep fresh training comparisons per optimizer step (a step waits for them,
  *     up to {@code fresh_wait_seconds})
+ * @param catchUpFactor a trainer behind its labelers takes every fresh comparison already waiting
+ *     into one step, up to this many times {@code comparisons_per_step}: it catches up in larger
+ *     batches, and so fewer steps and versions, rather than falling further behind and ending with
+ *     rankings it never trained on (1: fixed steps)
  * @param replayRatio replayed comparisons per fresh one in a step, drawn uniformly from the replay
  *     buffer: fresh labels move the model, the replay keeps it from forgetting what earlier ones
  *     taught (0: fresh only)
@@ -43,6 +47,7 @@ import java.util.Optional;
 public record OnlineRewardConfig(
     long seed,
     int comparisonsPerStep,
+    int catchUpFactor,
     double replayRatio,
     int replayBufferSize,
     double heldOutShare,
@@ -62,11 +67,15 @@ public record OnlineRewardConfig(
 
   public OnlineRewardConfig {
     require(comparisonsPerStep > 0, "comparisons_per_step", "> 0", comparisonsPerStep);
+    require(catchUpFactor >= 1, "catch_up_factor", ">= 1", catchUpFactor);
     require(replayRatio >= 0, "replay_ratio", ">= 0", replayRatio);
-    if (comparisonsPerStep * (1 + replayRatio) > MAX_COMPARISONS_PER_STEP) {
+    if ((double) comparisonsPerStep * catchUpFactor * (1 + replayRatio)
+        > MAX_COMPARISONS_PER_STEP) {
       throw new IllegalArgumentException(
           "comparisons_per_step ("
               + comparisonsPerStep
+              + ") x catch_up_factor ("
+              + catchUpFactor
               + ") x (1 + replay_ratio ("
               + replayRatio
               + ")) makes a step of more than "
@@ -94,6 +103,9 @@ public record OnlineRewardConfig(
         6, // seed
         // 8 fresh + 8 replayed rankings: the offline stage's 16 sets a batch
         8, // comparisons_per_step
+        // behind: up to 4 steps' worth in one, each version's cost (about five steps') spread
+        // over 4 x the rankings
+        4, // catch_up_factor
         1.0, // replay_ratio
         2000, // replay_buffer_size
         0.1, // held_out_share
@@ -108,6 +120,11 @@ public record OnlineRewardConfig(
         OptimizerConfig.of(3e-4, 3e-4, 10, 0.0), // optimizer
         1000, // decay_steps
         10); // log_every_steps
+  }
+
+  /** The fresh comparisons a step of a trainer behind its labelers takes at most. */
+  public int maxFreshPerStep() {
+    return comparisonsPerStep * catchUpFactor;
   }
 
   /** Replayed comparisons in a step with {@code fresh} fresh ones. */
@@ -142,6 +159,7 @@ public record OnlineRewardConfig(
     sizes.put("comparisons_per_batch", comparisonsPerStep + replayedWith(comparisonsPerStep));
     sizes.put(
         "pairs_per_batch_at_k4", 6L * (comparisonsPerStep + replayedWith(comparisonsPerStep)));
+    sizes.put("comparisons_per_batch_behind", maxFreshPerStep() + replayedWith(maxFreshPerStep()));
     sizes.put(
         "comparisons_per_version",
         Math.round(comparisonsPerStep * publishEverySteps / (1 - heldOutShare)));

@@ -254,6 +254,11 @@ public final class RewardTrainer {
   private final CountDownLatch finished = new CountDownLatch(1);
   private final CompletableFuture<Long> firstPublished = new CompletableFuture<>();
   private volatile boolean stopping;
+  private volatile boolean finishing;
+
+  /** Per partition, the end of the topic when {@link #finish} was asked: what it takes in. */
+  private Map<TopicPartition, Long> finishAt;
+
   private List<TopicPartition> partitions;
   private OnlineRewardTraining training;
   private AppliedIdLog applied;
@@ -294,6 +299,17 @@ public final class RewardTrainer {
   /** Asks a running trainer to stop after the step it is in (SIGTERM); it checkpoints first. */
   public void stop() {
     stopping = true;
+  }
+
+  /**
+   * Asks a running trainer to take in every comparison on the topic now (those read and waiting,
+   * and the rest up to the topic's end), in steps as large as {@code catch_up_factor} allows and
+   * without waiting for a trickle to fill a step, then to stop as {@link #stop} does: what a run
+   * whose labelers stopped asks, so no ranking they gave ends untrained. {@link #stop} still stops
+   * it at once.
+   */
+  public void finish() {
+    finishing = true;
   }
 
   /**
@@ -584,73 +600,68 @@ public final class RewardTrainer {
         settings.kafkaTimeout());
   }
 
+  /** What is read and waiting, as far as a step may take it. */
+  private record Waiting(long takeable, int fresh, long oldestFreshNanos) {
+    /** A step is due: a full one, a trickle that waited long enough, or the run's last ones. */
+    boolean stepDue(OnlineRewardConfig config, long seen, long maxComparisons) {
+      boolean lastOnes = takeable > 0 && seen + takeable >= maxComparisons;
+      boolean waitedEnough =
+          fresh > 0
+              && System.nanoTime() - oldestFreshNanos
+                  >= (long) (config.freshWaitSeconds() * 1_000_000_000L);
+      return fresh >= config.comparisonsPerStep() || waitedEnough || lastOnes;
+    }
+  }
+
+  private Waiting waiting() {
+    long takeable = Math.min(pending.size(), settings.maxComparisons() - training.seen());
+    int fresh = 0;
+    long oldestFresh = Long.MAX_VALUE;
+    int i = 0;
+    for (var p : pending) {
+      if (i++ >= takeable) break;
+      if (p.comparison() != null && !p.heldOut()) {
+        fresh++;
+        oldestFresh = Math.min(oldestFresh, p.readAtNanos());
+      }
+    }
+    return new Waiting(takeable, fresh, oldestFresh);
+  }
+
   private void loop() {
     long lastProgress = System.nanoTime();
     while (!stopping
         && training.seen() < settings.maxComparisons()
         && publishedVersion < settings.untilVersion()) {
-      long takeable = Math.min(pending.size(), settings.maxComparisons() - training.seen());
-      int fresh = 0;
-      long oldestFresh = Long.MAX_VALUE;
-      int i = 0;
-      for (var p : pending) {
-        if (i++ >= takeable) break;
-        if (p.comparison() != null && !p.heldOut()) {
-          fresh++;
-          oldestFresh = Math.min(oldestFresh, p.readAtNanos());
+      var waiting = waiting();
+      if (finishing) {
+        if (finishAt == null) finishAt = topicEnd();
+        boolean moreOnTopic = !readUpTo(finishAt);
+        if (!moreOnTopic && waiting.takeable() == 0) break;
+        // the steps are as full as the rest allows: read on before a step that could be larger
+        if (moreOnTopic && waiting.fresh() < config.maxFreshPerStep()) {
+          read(POLL);
+          continue;
         }
+        takeStep(waiting.takeable(), stepSize(waiting.fresh()));
+        if (training.steps() - publishedVersion >= config.publishEverySteps()) publishVersion();
+        continue;
       }
-      boolean lastOnes = takeable > 0 && training.seen() + takeable >= settings.maxComparisons();
-      boolean waitedEnough =
-          fresh > 0
-              && System.nanoTime() - oldestFresh
-                  >= (long) (config.freshWaitSeconds() * 1_000_000_000L);
-      if (fresh >= config.comparisonsPerStep() || waitedEnough || lastOnes) {
-        takeStep(takeable);
+      if (waiting.stepDue(config, training.seen(), settings.maxComparisons())) {
+        // a full step is due: whatever else already arrived may join it (catch_up_factor)
+        if (waiting.fresh() >= config.comparisonsPerStep()
+            && waiting.fresh() < config.maxFreshPerStep()
+            && read(Duration.ZERO) > 0) {
+          waiting = waiting();
+        }
+        takeStep(waiting.takeable(), stepSize(waiting.fresh()));
         lastProgress = System.nanoTime();
         if (training.steps() - publishedVersion >= config.publishEverySteps()) {
           publishVersion();
         }
         continue;
       }
-      // a poll may send dead letters: as every publish of the trainer, in a transaction
-      var polled = producer.inTransaction("dead letters", () -> comparisons.poll(POLL));
-      for (var value : polled) {
-        var c = value.value();
-        var checked =
-            RankedComparison.check(
-                c.getComparisonId(),
-                c.getRequestId(),
-                c.getLabelerId(),
-                c.getPromptText(),
-                c.getResponses(),
-                c.getRanks(),
-                training.contextLength());
-        if (checked.comparison() != null && !known.add(c.getComparisonId())) {
-          // the same id again: a labeler's or the gateway's retry of one taken in or pending
-          if (duplicates++ < SKIPS_PRINTED) {
-            out.printf(
-                "%s: dropped comparison %s (offset %d): its id was read before, a repeated"
-                    + " delivery%n",
-                name, c.getComparisonId(), value.offset());
-          }
-          continue;
-        }
-        boolean heldOut =
-            checked.comparison() != null
-                && HeldOutComparisons.isHeldOut(
-                    checked.comparison().group(), config.heldOutShare());
-        pending.add(
-            new Pending(
-                c.getComparisonId(),
-                checked.comparison(),
-                checked.unusable(),
-                heldOut,
-                value.partition(),
-                value.offset(),
-                System.nanoTime(),
-                c.getCreatedAt().toEpochMilli()));
-      }
+      read(POLL);
       if (System.nanoTime() - lastProgress > settings.waitingLineEvery().toNanos()) {
         lastProgress = System.nanoTime();
         out.printf(
@@ -660,12 +671,89 @@ public final class RewardTrainer {
             Topics.COMPARISONS,
             unreachable(),
             pending.size(),
-            fresh,
+            waiting.fresh(),
             training.seen(),
             duplicates);
         out.flush();
       }
     }
+  }
+
+  /** The end of every partition now, said with how much is left to take in. */
+  private Map<TopicPartition, Long> topicEnd() {
+    var end = consumer.endOffsets(partitions, settings.kafkaTimeout());
+    long unread = 0;
+    for (var tp : partitions) unread += Math.max(0, end.get(tp) - consumer.position(tp));
+    out.printf(
+        "%s: taking in what is left before it stops: %d read and waiting, and up to %d more"
+            + " record(s) on %s (SIGTERM stops it now)%n",
+        name, pending.size(), unread, Topics.COMPARISONS);
+    out.flush();
+    return end;
+  }
+
+  /** Whether every partition has been read up to {@code end}. */
+  private boolean readUpTo(Map<TopicPartition, Long> end) {
+    for (var tp : partitions) {
+      if (consumer.position(tp, settings.kafkaTimeout()) < end.get(tp)) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The fresh comparisons the next step takes: {@code comparisons_per_step}, or all of those
+   * waiting when more are, up to {@code catch_up_factor} times that; a trainer that keeps up steps
+   * as before, one behind spreads each step's and each version's cost over more rankings.
+   */
+  int stepSize(int freshWaiting) {
+    return Math.min(config.maxFreshPerStep(), Math.max(config.comparisonsPerStep(), freshWaiting));
+  }
+
+  /**
+   * Polls once (waiting up to {@code timeout}) and appends what is usable or unusable to the
+   * pending queue; returns how many records were appended (repeats are dropped and counted).
+   */
+  private int read(Duration timeout) {
+    // a poll may send dead letters: as every publish of the trainer, in a transaction
+    var polled = producer.inTransaction("dead letters", () -> comparisons.poll(timeout));
+    int added = 0;
+    for (var value : polled) {
+      var c = value.value();
+      var checked =
+          RankedComparison.check(
+              c.getComparisonId(),
+              c.getRequestId(),
+              c.getLabelerId(),
+              c.getPromptText(),
+              c.getResponses(),
+              c.getRanks(),
+              training.contextLength());
+      if (checked.comparison() != null && !known.add(c.getComparisonId())) {
+        // the same id again: a labeler's or the gateway's retry of one taken in or pending
+        if (duplicates++ < SKIPS_PRINTED) {
+          out.printf(
+              "%s: dropped comparison %s (offset %d): its id was read before, a repeated"
+                  + " delivery%n",
+              name, c.getComparisonId(), value.offset());
+        }
+        continue;
+      }
+      boolean heldOut =
+          checked.comparison() != null
+              && HeldOutComparisons.isHeldOut(checked.comparison().group(), config.heldOutShare());
+      pending.add(
+          new Pending(
+              c.getComparisonId(),
+              checked.comparison(),
+              checked.unusable(),
+              heldOut,
+              value.partition(),
+              value.offset(),
+              System.nanoTime(),
+              c.getCreatedAt().toEpochMilli()));
+      added++;
+    }
+    return added;
   }
 
   /**
@@ -706,14 +794,14 @@ public final class RewardTrainer {
   }
 
   /**
-   * Takes pending comparisons in, in topic order, until {@code comparisons_per_step} fresh ones (or
-   * {@code takeable} in all): unusable ones counted, held-out ones kept, fresh ones trained on.
+   * Takes pending comparisons in, in topic order, until {@code size} fresh ones (or {@code
+   * takeable} in all): unusable ones counted, held-out ones kept, fresh ones trained on.
    */
-  private void takeStep(long takeable) {
+  private void takeStep(long takeable, int size) {
     var fresh = new ArrayList<RankedComparison>();
     var heldOut = new ArrayList<RankedComparison>();
     long taken = 0;
-    while (taken < takeable && fresh.size() < config.comparisonsPerStep()) {
+    while (taken < takeable && fresh.size() < size) {
       var p = pending.poll();
       taken++;
       settings.intake().taken(p.comparison() == null || p.heldOut() ? -1 : p.createdAtMillis());

@@ -307,7 +307,8 @@ class ConfigLoaderTest {
     for (var ratio : List.of("1e300", "3e8")) {
       assertThatThrownBy(
               () -> ConfigLoader.with(OnlineRewardConfig.defaults(), "replay_ratio=" + ratio))
-          .hasMessageStartingWith("comparisons_per_step (8) x (1 + replay_ratio (")
+          .hasMessageStartingWith(
+              "comparisons_per_step (8) x catch_up_factor (4) x (1 + replay_ratio (")
           .hasMessageEndingWith("makes a step of more than 65536 comparisons: lower one of them");
     }
     assertThat(ConfigLoader.with(OnlineRewardConfig.defaults(), "replay_ratio=100")).isNotNull();
