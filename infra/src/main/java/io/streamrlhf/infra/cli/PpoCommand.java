@@ -12,6 +12,7 @@ import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.transport.KafkaAccess;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -124,6 +125,15 @@ final class PpoCommand implements Callable<Integer> {
   String token;
 
   @Option(
+      names = "--reward-set",
+      paramLabel = "KEY=VALUE",
+      description =
+          "With --reward live: override one setting of its reward trainer (repeatable; the keys"
+              + " rlhf reward-trainer --set takes, printed at start as reward-trainer config), e.g."
+              + " --reward-set catch_up_factor=8.")
+  List<String> rewardSets = new ArrayList<>();
+
+  @Option(
       names = "--swap",
       paramLabel = "WHEN",
       defaultValue = "between-batches",
@@ -160,7 +170,8 @@ final class PpoCommand implements Callable<Integer> {
           "--label-share",
           "--label-rate",
           "--port",
-          "--token");
+          "--token",
+          "--reward-set");
     }
     if (kafka != null) BrokerCheck.require(kafka);
     var store = weightStore.store();
@@ -236,7 +247,16 @@ final class PpoCommand implements Callable<Integer> {
     if (!(labelRate > 0)) throw new UserError("--label-rate must be > 0, got " + labelRate);
     ListenPort.require(GatewaySettings.DEFAULT_HOST, port); // where the gateway will listen
     pageToken = GatewayToken.given(token); // a blank one is refused before anything is written
+    try {
+      liveReward =
+          ConfigLoader.load(OnlineRewardConfig.defaults(), learner.preset(), null, rewardSets);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage().replace("--set ", "--reward-set "), e);
+    }
   }
+
+  /** The live run's reward trainer settings, as {@link #checkLiveOptions} loaded them. */
+  private OnlineRewardConfig liveReward;
 
   /**
    * The labeling page's token as {@link #checkLiveOptions} resolved it; null: the page makes one.
@@ -256,11 +276,10 @@ final class PpoCommand implements Callable<Integer> {
       return 0;
     }
     if (livesHere(config)) {
-      var reward =
-          ConfigLoader.load(OnlineRewardConfig.defaults(), learner.preset(), null, List.of());
+      out.println(ConfigLoader.describe(liveReward));
       LiveLoop.run(
           config,
-          reward,
+          liveReward,
           actors,
           learner.sft(),
           learner.rm(),

@@ -27,7 +27,8 @@ class RlStageCliTest {
     assertThat(ppo.exitCode()).isZero();
     assertThat(ppo.out())
         .contains("--sft=DIR", "--rm=DIR", "gold-proxy.csv", "--out=DIR", "--resume")
-        .contains("--reward=SOURCE", "oracle", "live", "--rm-out=DIR", "--label-share");
+        .contains("--reward=SOURCE", "oracle", "live", "--rm-out=DIR", "--label-share")
+        .contains("--reward-set=KEY=VALUE");
   }
 
   @Test
@@ -49,7 +50,15 @@ class RlStageCliTest {
             "--rm-out " + out + " and --out " + out + " must not hold one another",
             new String[] {"--rm-out", out},
             "--rm-out " + out + "/rm and --out " + out + " must not hold one another",
-            new String[] {"--rm-out", out + "/rm"});
+            new String[] {"--rm-out", out + "/rm"},
+            "catch_up_factor must be >= 1, got 0",
+            new String[] {
+              "--rm-out", dir.resolve("fresh").toString(), "--reward-set", "catch_up_factor=0"
+            },
+            "--reward-set expects key=value, got 'catch_up_factor'",
+            new String[] {
+              "--rm-out", dir.resolve("fresh").toString(), "--reward-set", "catch_up_factor"
+            });
     for (var c : cases.entrySet()) {
       var args = new ArrayList<>(List.of("ppo", "--sft", sft, "--reward", "live", "--out", out));
       args.addAll(List.of(c.getValue()));

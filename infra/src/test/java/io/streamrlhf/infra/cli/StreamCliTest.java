@@ -407,6 +407,9 @@ class StreamCliTest {
                 List.of("--reward", "oracle", "--token", "t"),
                 "the live loop's flags do nothing with --reward oracle: drop --token"),
             new Case(
+                List.of("--rm", rm.toString(), "--reward-set", "catch_up_factor=8"),
+                "the live loop's flags do nothing with --reward model: drop --reward-set"),
+            new Case(
                 List.of("--reward", "oracle", "--rm", rm.toString()),
                 "--rm is not read with --reward oracle: the oracle scores every rollout; drop --rm"),
             new Case(
