@@ -112,8 +112,8 @@ final class GatewayCommand implements Callable<Integer> {
       names = "--argilla-secret",
       paramLabel = "SECRET",
       description =
-          "Argilla's webhook secret, whsec_<base64> (default: $RLHF_ARGILLA_SECRET); without one the"
-              + " Argilla endpoint is off.")
+          "Argilla's webhook secret as Argilla shows it, whsec_<base64>, or the base64 alone"
+              + " (default: $RLHF_ARGILLA_SECRET); without one the Argilla endpoint is off.")
   String argillaSecret;
 
   @Option(
