@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PretrainConfig;
 import io.streamrlhf.learner.pretrain.Pretraining;
+import io.streamrlhf.model.Gpt;
 import io.streamrlhf.model.Gpt2Weights;
 import io.streamrlhf.model.GptConfig;
 import io.streamrlhf.model.checkpoint.Checkpoint;
@@ -74,6 +75,7 @@ final class PretrainCommand implements Callable<Integer> {
       flags.add(new ConfigOptions.FlagSetting("--corpus", "corpus_sha256=" + given));
     }
     GptConfig gpt2Shape = null;
+    Gpt loaded = null;
     if (gpt2 != null) {
       // --gpt2 stands for shape=gpt2 and wins over --config and --set: another shape they name
       // would be ignored (a preset's is its schedule's default and gives way)
@@ -164,11 +166,11 @@ final class PretrainCommand implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage(), e);
       }
-      // every tensor as config.json shapes it, read once here: a mismatch found after --out is
-      // written would leave a run that never began
+      // every tensor as config.json shapes it, read here: a mismatch found after --out is
+      // written would leave a run that never began; the run starts from this very load
       if (!stage.resume) {
-        try (var trial = Gpt2Weights.load(gpt2)) {
-          // loaded whole; Pretraining loads it again
+        try {
+          loaded = Gpt2Weights.load(gpt2);
         } catch (IllegalArgumentException e) {
           throw new UserError("--gpt2: " + e.getMessage(), e);
         }
@@ -177,7 +179,11 @@ final class PretrainCommand implements Callable<Integer> {
     Pretraining.Result result;
     try (var lock = stage.start(config, out);
         var notice = StopNotice.register("pretrain", stage.out, spec.commandLine().getErr())) {
-      result = Pretraining.run(config, stage.out, stage.resume, out);
+      var start = loaded;
+      loaded = null; // the run takes it over
+      result = Pretraining.run(config, stage.out, stage.resume, out, start);
+    } finally {
+      if (loaded != null) loaded.close(); // --out refused: the run never took it
     }
     out.printf(
         Locale.ROOT,

@@ -40,6 +40,21 @@ public final class Pretraining {
    */
   public static Result run(PretrainConfig config, Path out, boolean resume, PrintWriter log)
       throws IOException {
+    return run(config, out, resume, log, null);
+  }
+
+  /**
+   * The same; a new run from GPT-2-format weights starts from {@code loaded}, the model {@link
+   * Gpt2Weights#load} made of {@code gpt2_weights} (the run takes it over), or loads it when null:
+   * a caller that checked the file by loading it need not load it twice.
+   */
+  public static Result run(
+      PretrainConfig config, Path out, boolean resume, PrintWriter log, Gpt loaded)
+      throws IOException {
+    if (loaded != null && (config.gpt2Weights().isEmpty() || resume)) {
+      loaded.close();
+      throw new IllegalArgumentException("weights loaded for a run that does not start from them");
+    }
     if (config.gpt2Weights().isEmpty()) {
       return run(config, GptConfig.preset(config.shape()), out, resume, log, Long.MAX_VALUE);
     }
@@ -51,8 +66,9 @@ public final class Pretraining {
     try {
       shape = Gpt2Weights.shape(dir);
       requireFits(config, shape, "the GPT-2 weights' context length");
-      model = Gpt2Weights.load(dir);
+      model = loaded != null ? loaded : Gpt2Weights.load(dir);
     } catch (IllegalArgumentException | UncheckedIOException | ArithmeticException e) {
+      if (loaded != null) loaded.close();
       // a file that is not the GPT-2 its config.json describes: the user's input, not our failure
       throw new InputError("gpt2_weights: " + e.getMessage());
     }
