@@ -229,7 +229,10 @@ public final class LiveLoop {
       var onStop =
           new Thread(
               () -> {
-                stopAndAwait(trainer, out); // its checkpoint written before the JVM is gone
+                // torch must not be at work in the trainer as the JVM exits: halted, it
+                // checkpoints and ends without waiting on the broker, which closes as well
+                trainer.halt();
+                awaitStop(trainer, out);
                 var soFar = tally.figures(false);
                 try {
                   Json.writeAtomically(soFar, ppoOut.resolve(FILE));
@@ -269,7 +272,9 @@ public final class LiveLoop {
               trainer.finish();
               training.exceptionally(e -> null).join();
             } else {
-              stopAndAwait(trainer, out);
+              if (ExitHooks.exiting()) trainer.halt();
+              else trainer.stop();
+              awaitStop(trainer, out);
             }
             vertx.close().toCompletionStage().toCompletableFuture().join();
           }
@@ -297,9 +302,8 @@ public final class LiveLoop {
     }
   }
 
-  /** Stops the trainer after its step and waits for its last checkpoint, up to 2 minutes. */
-  private static void stopAndAwait(RewardTrainer trainer, PrintWriter out) {
-    trainer.stop();
+  /** Waits for a stopped trainer's last checkpoint, up to 2 minutes. */
+  private static void awaitStop(RewardTrainer trainer, PrintWriter out) {
     try {
       if (!trainer.awaitFinished(STOP_WAIT)) out.println("live: the reward trainer did not stop");
     } catch (InterruptedException e) {

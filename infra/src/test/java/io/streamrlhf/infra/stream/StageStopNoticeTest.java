@@ -124,6 +124,19 @@ class StageStopNoticeTest {
     assertThat(figures.timedRankings()).isBetween(0L, figures.rankings());
     assertThat(watch.lines())
         .contains("live: stopped before its end; so far " + figures.line().strip());
+    // the trainer ended before the JVM did (torch at work in it as the process exits can crash
+    // it), without waiting on the broker that closed with it
+    var trainerEnd =
+        watch.lines().stream().filter(l -> l.startsWith("reward-trainer: stopped after ")).toList();
+    assertThat(trainerEnd).hasSize(1);
+    assertThat(watch.lines().indexOf(trainerEnd.get(0)))
+        .isLessThan(
+            watch
+                .lines()
+                .indexOf("live: stopped before its end; so far " + figures.line().strip()));
+    assertThat(figures.untaken())
+        .as("not counted: the broker goes as the process exits")
+        .isEqualTo(-1);
   }
 
   /** {@code command} on TinyRun's checkpoints and settings, written into {@code dir}. */

@@ -255,6 +255,7 @@ public final class RewardTrainer {
   private final CompletableFuture<Long> firstPublished = new CompletableFuture<>();
   private volatile boolean stopping;
   private volatile boolean finishing;
+  private volatile boolean halting;
 
   /** Per partition, the end of the topic when {@link #finish} was asked: what it takes in. */
   private Map<TopicPartition, Long> finishAt;
@@ -298,6 +299,17 @@ public final class RewardTrainer {
 
   /** Asks a running trainer to stop after the step it is in (SIGTERM); it checkpoints first. */
   public void stop() {
+    stopping = true;
+  }
+
+  /**
+   * {@link #stop} for a process that is exiting, whose broker may be closing too: the trainer
+   * checkpoints what it learned but publishes nothing more (a resume publishes the checkpointed
+   * version) and does not count what is left on the topic, so it ends in seconds rather than
+   * waiting on a broker that is gone.
+   */
+  public void halt() {
+    halting = true;
     stopping = true;
   }
 
@@ -369,7 +381,7 @@ public final class RewardTrainer {
           }
         }
         // counted after the checkpoint, whose offsets stay where the trainer stopped taking in
-        long untaken = untaken();
+        long untaken = halting ? -1 : untaken();
         settings.intake().untaken(untaken);
         out.printf(
             "%s: stopped after %d comparisons (%d trained on, %d held out, %d skipped), RM v%d;"
@@ -845,6 +857,13 @@ public final class RewardTrainer {
     var version = training.prepareVersion();
     var figures = training.evaluate();
     var weights = checkpoint();
+    if (halting) {
+      out.printf(
+          "%s: RM v%d checkpointed in %s, not published: the process is exiting%n",
+          name, version.version(), outDir);
+      out.flush();
+      return;
+    }
     publish(version, weights);
     appendAccuracyRow(version, figures);
     settings.intake().published(version.version(), training.seen());
