@@ -6,6 +6,7 @@ import io.vertx.core.Future;
 import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.file.FileSystemOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -51,8 +52,19 @@ public final class ActorNode implements Supervisor.Part {
   public static Vertx newVertx() {
     return Vertx.vertx(
         new VertxOptions()
+            .setFileSystemOptions(fileSystemOptions())
             .setMaxWorkerExecuteTime(10)
             .setMaxWorkerExecuteTimeUnit(TimeUnit.MINUTES));
+  }
+
+  /**
+   * Vert.x's file-system options for every Vert.x of this project: nothing is read through its file
+   * resolver (pages are class-path resources read directly), so it resolves no class-path files and
+   * makes no {@code vertx-cache-*} directory in the temporary directory, which a process killed
+   * before closing Vert.x would leave behind.
+   */
+  public static FileSystemOptions fileSystemOptions() {
+    return new FileSystemOptions().setClassPathResolvingEnabled(false).setFileCachingEnabled(false);
   }
 
   /**

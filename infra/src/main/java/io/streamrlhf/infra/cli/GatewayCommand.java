@@ -1,9 +1,11 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.actors.ActorNode;
 import io.streamrlhf.actors.gateway.GatewayNode;
 import io.streamrlhf.actors.gateway.GatewaySettings;
 import io.streamrlhf.infra.kafka.TopicProvisioner;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
@@ -172,7 +174,7 @@ final class GatewayCommand implements Callable<Integer> {
     }
     BrokerCheck.require(kafka);
     TopicProvisioner.provisionAllButPrompts(kafka, Duration.ofSeconds(30));
-    var vertx = Vertx.vertx();
+    var vertx = Vertx.vertx(new VertxOptions().setFileSystemOptions(ActorNode.fileSystemOptions()));
     GatewayNode node;
     try {
       node = GatewayNode.deploy(vertx, settings, line -> println(out, line));

@@ -1,6 +1,8 @@
 package io.streamrlhf.infra.dashboard;
 
+import io.streamrlhf.actors.ActorNode;
 import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -31,7 +33,7 @@ public final class DashboardServer implements AutoCloseable {
    * @throws IllegalStateException when the address cannot be listened on
    */
   public static DashboardServer start(Path dir, String host, int port) throws Exception {
-    var vertx = Vertx.vertx();
+    var vertx = Vertx.vertx(new VertxOptions().setFileSystemOptions(ActorNode.fileSystemOptions()));
     byte[] page;
     try (InputStream in = DashboardServer.class.getResourceAsStream(PAGE)) {
       page = in.readAllBytes();
