@@ -42,17 +42,18 @@ class RewardTrainerBacklogTest {
   @Test
   void finishTakesInWhatIsLeftWhereStopLeavesIt(@TempDir Path dir) throws Exception {
     var sft = TinyRun.sft(dir.resolve("sft"), SHAPE);
-    // fewer than a step, and a trickle would wait an hour: only finish takes them in
-    var left = new SimulatedComparisons(7).next(5);
+    // fewer than a step (comparisons_per_step=4), and a trickle would wait an hour: only finish
+    // takes them in, and stop, however late it comes, finds them untaken
+    var left = new SimulatedComparisons(7).next(3);
 
     var stopped = runUntilV0Then(dir.resolve("stopped"), sft, left, RewardTrainer::stop);
     assertThat(stopped.seen()).isZero();
-    assertThat(stopped.untaken()).isEqualTo(5);
+    assertThat(stopped.untaken()).isEqualTo(3);
 
     var watch = new Watch();
     var finished = runUntilV0Then(dir.resolve("finished"), sft, left, RewardTrainer::finish, watch);
-    assertThat(finished.seen()).isEqualTo(5);
-    assertThat(finished.trained()).isEqualTo(5);
+    assertThat(finished.seen()).isEqualTo(3);
+    assertThat(finished.trained()).isEqualTo(3);
     assertThat(finished.version()).as("the step it took, published").isEqualTo(1);
     assertThat(finished.untaken()).isZero();
     assertThat(watch.lines())
