@@ -56,7 +56,7 @@ import picocli.CommandLine.Option;
           + " labeling page (--port), simulated labelers (--label-rate), a reward trainer starting from --rm"
           + " (cold from --sft without it) and writing to --rm-out, and actors that send --label-share of their prompts to be ranked"
           + " and score with the newest reward-model version; when PPO ends, the reward trainer takes in the rankings"
-          + " left before it stops (SIGTERM stops it at once); it writes live.json (ranking-to-scoring latency; the"
+          + " left before it stops (SIGTERM stops it after its current step); it writes live.json (ranking-to-scoring latency; the"
           + " figures so far if stopped by a signal).",
       "--out and --resume, as for rlhf learner: a run starts only in an --out without a checkpoint or another program's config.json; --resume"
           + " continues the checkpoint in --out, written the same way (through Kafka, or --inproc), and refuses an"

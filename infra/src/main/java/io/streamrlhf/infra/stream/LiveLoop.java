@@ -199,7 +199,7 @@ public final class LiveLoop {
                 + " after %d optimizer step(s) of up to %d fresh rankings), the reward model is v0,"
                 + " an untrained head that scores every answer 0, and PPO's updates follow only"
                 + " the KL term (--rm DIR starts from a trained reward model)%n",
-            reward.publishEverySteps(), reward.publishEverySteps(), reward.comparisonsPerStep());
+            reward.publishEverySteps(), reward.publishEverySteps(), reward.maxFreshPerStep());
       }
       var labelerSettings = LabelerSettings.of(bootstrap).withRate(labelRate);
       feedback.start(

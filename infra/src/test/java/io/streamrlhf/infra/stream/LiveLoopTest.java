@@ -86,7 +86,7 @@ class LiveLoopTest {
     assertThat(log.toString())
         .contains(
             "live: a cold start: until the reward trainer publishes its first trained version"
-                + " (v1, after 1 optimizer step(s) of up to 2 fresh rankings), the reward model is"
+                + " (v1, after 1 optimizer step(s) of up to 8 fresh rankings), the reward model is"
                 + " v0");
     // rankings arrived, trained the reward model, and a version trained on them scored rollouts
     assertThat(figures.rankings()).isPositive();

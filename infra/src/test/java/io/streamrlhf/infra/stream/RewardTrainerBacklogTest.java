@@ -60,7 +60,7 @@ class RewardTrainerBacklogTest {
         .anyMatch(
             l ->
                 l.contains("taking in what is left before it stops")
-                    && l.contains("(SIGTERM stops it now)"));
+                    && l.contains("(SIGTERM stops it after its current step)"));
   }
 
   private static OnlineRewardConfig config(String... more) {

@@ -651,7 +651,8 @@ public final class RewardTrainer {
         boolean moreOnTopic = !readUpTo(finishAt);
         if (!moreOnTopic && waiting.takeable() == 0) break;
         // the steps are as full as the rest allows: read on before a step that could be larger
-        if (moreOnTopic && waiting.fresh() < config.maxFreshPerStep()) {
+        boolean lastOnes = training.seen() + waiting.takeable() >= settings.maxComparisons();
+        if (moreOnTopic && waiting.fresh() < config.maxFreshPerStep() && !lastOnes) {
           read(POLL);
           continue;
         }
@@ -698,7 +699,7 @@ public final class RewardTrainer {
     for (var tp : partitions) unread += Math.max(0, end.get(tp) - consumer.position(tp));
     out.printf(
         "%s: taking in what is left before it stops: %d read and waiting, and up to %d more"
-            + " record(s) on %s (SIGTERM stops it now)%n",
+            + " record(s) on %s (SIGTERM stops it after its current step)%n",
         name, pending.size(), unread, Topics.COMPARISONS);
     out.flush();
     return end;
