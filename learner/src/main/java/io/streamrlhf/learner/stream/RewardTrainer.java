@@ -384,14 +384,14 @@ public final class RewardTrainer {
         long untaken = halting ? -1 : untaken();
         settings.intake().untaken(untaken);
         out.printf(
-            "%s: stopped after %d comparisons (%d trained on, %d held out, %d skipped), RM v%d;"
+            "%s: stopped after %d comparisons (%d trained on, %d held out, %d skipped), %s;"
                 + " %d repeated comparison(s) dropped%s%n",
             name,
             training.seen(),
             training.trained(),
             training.heldOut(),
             training.skippedCount(),
-            publishedVersion,
+            publishedVersion < 0 ? "no version published" : "RM v" + publishedVersion,
             duplicates,
             untaken > 0
                 ? "; " + untaken + " more record(s) on " + Topics.COMPARISONS + " not taken in"
@@ -464,6 +464,9 @@ public final class RewardTrainer {
     out.printf(
         "%s: new run in %s, reading %s from the beginning (%d partition(s))%n",
         name, outDir, Topics.COMPARISONS, partitions.size());
+    // halted as it started (the process exits): nothing learned, nothing to keep, and the
+    // checkpoint's offsets would wait on a broker that closes with the process
+    if (halting) return;
     publishVersion(); // v0, so actors can score before the first comparison arrives
   }
 
