@@ -3,6 +3,7 @@ package io.streamrlhf.infra.cli;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.StageConfig;
 import io.streamrlhf.learner.train.TrainState;
@@ -98,14 +99,18 @@ final class StageOptions {
           // a directory that cannot be locked (read-only): the refusal below stands
         }
       }
+      // a live run's (its figures beside it) cannot be continued: --resume would be refused
+      boolean live = Files.isRegularFile(out.resolve(LiveLoop.FILE));
       throw new UserError(
           out
               + " already holds a "
               + stage
               + " checkpoint: "
-              + (stage.equals(defaults.stageName())
-                  ? "pass --resume to continue it, or choose another --out"
-                  : "choose another --out"));
+              + (!stage.equals(defaults.stageName())
+                  ? "choose another --out"
+                  : live
+                      ? "a live run's, which cannot be continued: choose another --out and --rm-out"
+                      : "pass --resume to continue it, or choose another --out"));
     }
     var saved = out.resolve(ConfigLoader.FILE_NAME);
     if (!resume) requireNoForeignConfig(defaults, saved);

@@ -49,9 +49,11 @@ final class StopNotice implements AutoCloseable {
         err,
         () ->
             out
-                + " holds the policy of update "
-                + step(out)
-                + (rmOut == null ? "" : ", " + rmOut + " the reward model of step " + step(rmOut))
+                + " holds "
+                + held(out, "the policy of update ")
+                + (rmOut == null
+                    ? ""
+                    : ", " + rmOut + " " + held(rmOut, "the reward model of step "))
                 + " (or later ones, written as it stopped); a live run cannot be continued, and the"
                 + " rankings made in it were on its own broker, gone with it");
   }
@@ -86,6 +88,12 @@ final class StopNotice implements AutoCloseable {
   interface Scope extends AutoCloseable {
     @Override
     void close();
+  }
+
+  /** "{@code what} N" for the step {@code dir}'s checkpoint names, or "no checkpoint yet". */
+  private static String held(Path dir, String what) {
+    var step = step(dir);
+    return step.equals("none") ? "no checkpoint yet" : what + step;
   }
 
   /** The step {@code dir}'s checkpoint pointer names (as the dashboard reads it), or "none". */

@@ -265,6 +265,10 @@ public final class LiveLoop {
           ppoDone = true;
         } finally {
           try {
+            if (ppoDone)
+              out.println(
+                  "live: PPO is done: the labeling page and the simulated labelers stop, and the"
+                      + " reward trainer takes in the rankings left");
             feedback.close(); // no ranking comes after this: what is on the topic is all
           } finally {
             if (ppoDone && !ExitHooks.exiting()) {

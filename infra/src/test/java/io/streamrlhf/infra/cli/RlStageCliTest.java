@@ -35,6 +35,7 @@ class RlStageCliTest {
   void liveRewardWithoutItsOptionsIsOneLineBeforeAnythingIsPrintedOrWritten(@TempDir Path dir)
       throws IOException {
     TinyModels.write(dir); // dir/sft and dir/rm
+    java.nio.file.Files.writeString(dir.resolve("afile"), "not a directory");
     var out = dir.resolve("ppo").toString();
     var sft = dir.resolve("sft").toString();
     var cases =
@@ -55,6 +56,8 @@ class RlStageCliTest {
             new String[] {
               "--rm-out", dir.resolve("fresh").toString(), "--reward-set", "catch_up_factor=0"
             },
+            "--rm-out " + dir.resolve("afile") + " is a file: give a directory",
+            new String[] {"--rm-out", dir.resolve("afile").toString()},
             "--reward-set expects key=value, got 'catch_up_factor'",
             new String[] {
               "--rm-out", dir.resolve("fresh").toString(), "--reward-set", "catch_up_factor"

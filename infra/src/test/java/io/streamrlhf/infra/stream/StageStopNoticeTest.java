@@ -137,6 +137,65 @@ class StageStopNoticeTest {
     assertThat(figures.untaken())
         .as("not counted: the broker goes as the process exits")
         .isEqualTo(-1);
+
+    // the same command again: not --resume, the advice for other runs, since a live run cannot
+    // go on
+    var again = new Watch();
+    var rerun = again.rlhf(command);
+    assertThat(again.exited(rerun, Duration.ofMinutes(1))).isTrue();
+    assertThat(rerun.exitValue()).isEqualTo(2);
+    assertThat(again.lines())
+        .contains(
+            "rlhf ppo: "
+                + out
+                + " already holds a ppo checkpoint: a live run's, which cannot be continued: choose"
+                + " another --out and --rm-out");
+  }
+
+  /**
+   * Stopped as its reward trainer draws the samples its first version is measured on: the trainer
+   * ends without a version, and without waiting on the broker that closes with the process for the
+   * offsets a checkpoint would hold.
+   */
+  @Test
+  void aLiveRunStoppedBeforeItsFirstRewardModelSaysItKeptNone(@TempDir Path dir) throws Exception {
+    var out = dir.resolve("ppo");
+    var rmOut = dir.resolve("rm-live");
+    var watch = new Watch();
+    var command =
+        new java.util.ArrayList<>(
+            tinyRun(dir, 100000, 1, List.of("ppo", "--actors", "1", "--out", out.toString())));
+    int rm = command.indexOf("--rm");
+    command.subList(rm, rm + 2).clear();
+    command.addAll(
+        List.of(
+            "--reward",
+            "live",
+            "--rm-out",
+            rmOut.toString(),
+            "--port",
+            "0",
+            "--token",
+            "t0k",
+            // seconds of sampling: the signal comes while it runs
+            "--reward-set",
+            "statistics_samples=2000"));
+    var ppo = watch.rlhf(command);
+    stopBySigterm(ppo, watch, "reward-trainer: drawing 2000 SFT samples");
+
+    assertThat(watch.lines())
+        .contains(
+            "reward-trainer: stopped after 0 comparisons (0 trained on, 0 held out, 0 skipped), no"
+                + " version published; 0 repeated comparison(s) dropped")
+        .anyMatch(
+            l ->
+                l.startsWith(
+                    "rlhf ppo: stopped; "
+                        + out
+                        + " holds no checkpoint yet, "
+                        + rmOut
+                        + " no checkpoint yet"));
+    assertThat(Checkpoint.exists(rmOut)).isFalse();
   }
 
   /** {@code command} on TinyRun's checkpoints and settings, written into {@code dir}. */
