@@ -91,14 +91,7 @@ class StageStopNoticeTest {
     var out = dir.resolve("ppo");
     var rmOut = dir.resolve("rm-live");
     var watch = new Watch();
-    var command =
-        new java.util.ArrayList<>(
-            tinyRun(dir, 100000, 1, List.of("ppo", "--actors", "1", "--out", out.toString())));
-    // scored by the reward model trained live from the labelers' rankings, not by --rm
-    int rm = command.indexOf("--rm");
-    command.subList(rm, rm + 2).clear();
-    command.addAll(
-        List.of("--reward", "live", "--rm-out", rmOut.toString(), "--port", "0", "--token", "t0k"));
+    var command = liveRun(dir, out, rmOut);
     var ppo = watch.rlhf(command);
     stopBySigterm(ppo, watch, "learner: update 3/100000");
     var notice =
@@ -162,24 +155,9 @@ class StageStopNoticeTest {
     var out = dir.resolve("ppo");
     var rmOut = dir.resolve("rm-live");
     var watch = new Watch();
-    var command =
-        new java.util.ArrayList<>(
-            tinyRun(dir, 100000, 1, List.of("ppo", "--actors", "1", "--out", out.toString())));
-    int rm = command.indexOf("--rm");
-    command.subList(rm, rm + 2).clear();
-    command.addAll(
-        List.of(
-            "--reward",
-            "live",
-            "--rm-out",
-            rmOut.toString(),
-            "--port",
-            "0",
-            "--token",
-            "t0k",
-            // seconds of sampling: the signal comes while it runs
-            "--reward-set",
-            "statistics_samples=2000"));
+    var command = liveRun(dir, out, rmOut);
+    // seconds of sampling: the signal comes while it runs
+    command.addAll(List.of("--reward-set", "statistics_samples=2000"));
     var ppo = watch.rlhf(command);
     stopBySigterm(ppo, watch, "reward-trainer: drawing 2000 SFT samples");
 
@@ -196,6 +174,21 @@ class StageStopNoticeTest {
                         + rmOut
                         + " no checkpoint yet"));
     assertThat(Checkpoint.exists(rmOut)).isFalse();
+  }
+
+  /**
+   * A live run on TinyRun's SFT model: scored by the reward model trained live from the labelers'
+   * rankings, not by --rm.
+   */
+  private static List<String> liveRun(Path dir, Path out, Path rmOut) throws Exception {
+    var command =
+        new java.util.ArrayList<>(
+            tinyRun(dir, 100000, 1, List.of("ppo", "--actors", "1", "--out", out.toString())));
+    int rm = command.indexOf("--rm");
+    command.subList(rm, rm + 2).clear();
+    command.addAll(
+        List.of("--reward", "live", "--rm-out", rmOut.toString(), "--port", "0", "--token", "t0k"));
+    return command;
   }
 
   /** {@code command} on TinyRun's checkpoints and settings, written into {@code dir}. */
