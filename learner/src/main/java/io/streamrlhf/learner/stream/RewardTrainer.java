@@ -317,8 +317,8 @@ public final class RewardTrainer {
    * Asks a running trainer to take in every comparison on the topic now (those read and waiting,
    * and the rest up to the topic's end), in steps as large as {@code catch_up_factor} allows and
    * without waiting for a trickle to fill a step, then to stop as {@link #stop} does: what a run
-   * whose labelers stopped asks, so no ranking they gave ends untrained. {@link #stop} still stops
-   * it at once.
+   * whose labelers stopped asks, so no ranking they gave ends untrained. {@link #stop} still ends
+   * it after its current step.
    */
   public void finish() {
     finishing = true;
@@ -619,12 +619,16 @@ public final class RewardTrainer {
   private record Waiting(long takeable, int fresh, long oldestFreshNanos) {
     /** A step is due: a full one, a trickle that waited long enough, or the run's last ones. */
     boolean stepDue(OnlineRewardConfig config, long seen, long maxComparisons) {
-      boolean lastOnes = takeable > 0 && seen + takeable >= maxComparisons;
       boolean waitedEnough =
           fresh > 0
               && System.nanoTime() - oldestFreshNanos
                   >= (long) (config.freshWaitSeconds() * 1_000_000_000L);
-      return fresh >= config.comparisonsPerStep() || waitedEnough || lastOnes;
+      return fresh >= config.comparisonsPerStep() || waitedEnough || lastOnes(seen, maxComparisons);
+    }
+
+    /** What waits holds the last comparisons the run takes in (max_comparisons). */
+    boolean lastOnes(long seen, long maxComparisons) {
+      return takeable > 0 && seen + takeable >= maxComparisons;
     }
   }
 
@@ -654,13 +658,13 @@ public final class RewardTrainer {
         boolean moreOnTopic = !readUpTo(finishAt);
         if (!moreOnTopic && waiting.takeable() == 0) break;
         // the steps are as full as the rest allows: read on before a step that could be larger
-        boolean lastOnes = training.seen() + waiting.takeable() >= settings.maxComparisons();
-        if (moreOnTopic && waiting.fresh() < config.maxFreshPerStep() && !lastOnes) {
+        if (moreOnTopic
+            && waiting.fresh() < config.maxFreshPerStep()
+            && !waiting.lastOnes(training.seen(), settings.maxComparisons())) {
           read(POLL);
           continue;
         }
-        takeStep(waiting.takeable(), stepSize(waiting.fresh()));
-        if (training.steps() - publishedVersion >= config.publishEverySteps()) publishVersion();
+        step(waiting);
         continue;
       }
       if (waiting.stepDue(config, training.seen(), settings.maxComparisons())) {
@@ -670,11 +674,8 @@ public final class RewardTrainer {
             && read(Duration.ZERO) > 0) {
           waiting = waiting();
         }
-        takeStep(waiting.takeable(), stepSize(waiting.fresh()));
+        step(waiting);
         lastProgress = System.nanoTime();
-        if (training.steps() - publishedVersion >= config.publishEverySteps()) {
-          publishVersion();
-        }
         continue;
       }
       read(POLL);
@@ -693,6 +694,12 @@ public final class RewardTrainer {
         out.flush();
       }
     }
+  }
+
+  /** One step on what waits, and a version when publish_every_steps steps are due one. */
+  private void step(Waiting waiting) {
+    takeStep(waiting.takeable(), stepSize(waiting.fresh()));
+    if (training.steps() - publishedVersion >= config.publishEverySteps()) publishVersion();
   }
 
   /** The end of every partition now, said with how much is left to take in. */
