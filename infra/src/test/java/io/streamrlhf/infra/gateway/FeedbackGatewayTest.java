@@ -93,6 +93,12 @@ class FeedbackGatewayTest {
         .encode();
   }
 
+  /** {@link #submission}'s body with one more field. */
+  private static String submission(
+      String requestId, List<Integer> ranks, String labeler, String field, String value) {
+    return new JsonObject(submission(requestId, ranks, labeler)).put(field, value).encode();
+  }
+
   /** A refusal says why in one line of JSON and nothing of the gateway's insides. */
   private static void assertOneLineReason(GatewayClient.Reply r, int status, String reason) {
     assertThat(r.status()).as(r.body()).isEqualTo(status);
@@ -231,13 +237,7 @@ class FeedbackGatewayTest {
     // curl -d says application/x-www-form-urlencoded; the server's form decoder refused a field
     // over 1 KiB, which was a 500
     var id = published("cba", "abc");
-    var body =
-        new JsonObject()
-            .put("requestId", id)
-            .put("ranks", new JsonArray().add(1).add(0))
-            .put("labelerId", "dave")
-            .put("note", "x&y=z ".repeat(400))
-            .encode();
+    var body = submission(id, List.of(1, 0), "dave", "note", "x&y=z ".repeat(400));
     assertThat(body.length()).isBetween(2048, MAX_BODY);
     var posted =
         client.postAs("application/x-www-form-urlencoded", "/api/comparisons", TOKEN, body);
@@ -262,13 +262,7 @@ class FeedbackGatewayTest {
   @Test
   void aBodyOverTheLimitIs413() throws Exception {
     var id = published("cba", "abc");
-    var padded =
-        new JsonObject()
-            .put("requestId", id)
-            .put("ranks", new JsonArray().add(0).add(1))
-            .put("labelerId", "alice")
-            .put("note", "x".repeat(MAX_BODY))
-            .encode();
+    var padded = submission(id, List.of(0, 1), "alice", "note", "x".repeat(MAX_BODY));
     assertOneLineReason(client.post("/api/comparisons", TOKEN, padded), 413, "over 4096 bytes");
     // chunked, as a form (curl --data-binary @file): Netty's form decoder refuses it, not the limit
     assertOneLineReason(
@@ -481,13 +475,7 @@ class FeedbackGatewayTest {
   void anIdempotencyKeyInTheHeaderAndAnotherInTheBodyIs400() throws Exception {
     // which of the two the client meant is not for the gateway to guess
     var id = published("cba", "abc");
-    var body =
-        new JsonObject()
-            .put("requestId", id)
-            .put("ranks", new JsonArray().add(1).add(0))
-            .put("labelerId", "gus")
-            .put("idempotencyKey", "b")
-            .encode();
+    var body = submission(id, List.of(1, 0), "gus", "idempotencyKey", "b");
     assertOneLineReason(
         client.post("/api/comparisons", TOKEN, body, "Idempotency-Key", "a"),
         400,
