@@ -161,6 +161,9 @@ final class FeedbackFeed extends VerticleBase {
       }
       if (!caughtUp && readToTheEndsAtStart()) {
         caughtUp = true;
+        // the broker answered: what kept the reader from it is over before the gateway is ready,
+        // so no status says ready beside a failure already mended
+        readingAgain();
         bus.send(gatewayAddress, FeedRecords.CAUGHT_UP);
         log.accept(
             String.format(
@@ -177,11 +180,7 @@ final class FeedbackFeed extends VerticleBase {
           for (var end : ends.entrySet())
             requireTheSameLog(end.getKey(), end.getValue(), c.position(end.getKey(), OFFSETS));
         }
-        if (trouble != null) {
-          trouble = null;
-          bus.send(gatewayAddress, new FeedRecords.ReaderTrouble(null));
-          log.accept("gateway: reading the feedback topics again"); // the failure was logged
-        }
+        readingAgain();
       }
     } catch (RuntimeException e) {
       if (KafkaRefusal.in(e) != null || e instanceof LogReplaced) {
@@ -206,6 +205,14 @@ final class FeedbackFeed extends VerticleBase {
     // a failure that repeats at once (a user not allowed to read) would flood the client's log
     if (failed) vertx.setTimer(RETRY.toMillis(), id -> context.runOnContext(v -> round()));
     else context.runOnContext(v -> round());
+  }
+
+  /** Says a failure to read, if one was said, is over. */
+  private void readingAgain() {
+    if (trouble == null) return;
+    trouble = null;
+    vertx.eventBus().send(gatewayAddress, new FeedRecords.ReaderTrouble(null));
+    log.accept("gateway: reading the feedback topics again"); // the failure was logged
   }
 
   /**
