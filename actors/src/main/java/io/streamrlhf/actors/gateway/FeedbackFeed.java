@@ -199,7 +199,7 @@ final class FeedbackFeed extends VerticleBase {
       long now = System.nanoTime();
       if (now - lastFailureLog > QUIET_LOG.toNanos()) {
         lastFailureLog = now;
-        log.accept("gateway: reading the feedback topics failed, retrying: " + reason);
+        log.accept(GatewayNode.READ_FAILED + reason);
       }
     }
     // a failure that repeats at once (a user not allowed to read) would flood the client's log

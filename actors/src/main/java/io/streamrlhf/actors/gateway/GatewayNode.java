@@ -21,6 +21,10 @@ import java.util.function.Consumer;
 public final class GatewayNode implements Supervisor.Part {
   private static final long WAIT_SECONDS = 60;
 
+  /** How the log line begins that says reading the feedback topics failed and is retried. */
+  public static final String READ_FAILED =
+      "gateway: reading the feedback topics failed, retrying: ";
+
   private final Vertx vertx;
   private final FeedbackGateway gateway;
   private final String host;

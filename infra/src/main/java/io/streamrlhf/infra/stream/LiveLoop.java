@@ -170,6 +170,9 @@ public final class LiveLoop {
       var vertx = ActorNode.newVertx();
       Consumer<String> log =
           line -> {
+            // a signal closes the broker in its own exit hook while the page still reads from it:
+            // the feed's retry line would then tell of the stop, not of an outage
+            if (ExitHooks.exiting() && line.startsWith(GatewayNode.READ_FAILED)) return;
             synchronized (out) {
               out.println(line);
               out.flush();

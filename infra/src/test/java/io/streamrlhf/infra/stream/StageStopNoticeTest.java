@@ -2,6 +2,7 @@ package io.streamrlhf.infra.stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.streamrlhf.actors.gateway.GatewayNode;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.train.TrainState;
 import io.streamrlhf.model.checkpoint.Checkpoint;
@@ -130,6 +131,9 @@ class StageStopNoticeTest {
     assertThat(figures.untaken())
         .as("not counted: the broker goes as the process exits")
         .isEqualTo(-1);
+    // the page read from that broker too: its going is the stop, not an outage to retry (seen only
+    // when the page's reader asks the broker in the stop's seconds, as it does now and then)
+    assertThat(watch.lines()).noneMatch(l -> l.startsWith(GatewayNode.READ_FAILED));
 
     // the same command again: not --resume, the advice for other runs, since a live run cannot
     // go on
