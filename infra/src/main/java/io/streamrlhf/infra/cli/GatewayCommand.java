@@ -99,7 +99,9 @@ final class GatewayCommand implements Callable<Integer> {
       description =
           "Bearer token of the API and the page (default: $"
               + GatewayToken.ENV
-              + ", else a random one, printed at start).")
+              + ", else a random one, printed at start); one shorter than "
+              + GatewayToken.SHORTEST_UNWARNED
+              + " characters is warned of when --host lets other machines in.")
   String token;
 
   @Option(
@@ -194,6 +196,8 @@ final class GatewayCommand implements Callable<Integer> {
     }
     println(out, "Feedback gateway for " + cluster.bootstrap + ": open " + node.url());
     if (givenToken == null) println(out, "Token (generated; paste it into the page): " + apiToken);
+    var weak = GatewayToken.warning(givenToken, host);
+    if (weak != null) println(spec.commandLine().getErr(), "rlhf gateway: " + weak);
     println(
         out,
         "Label Studio webhook: "
