@@ -1,7 +1,9 @@
 package io.streamrlhf.tasks;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.IntStream;
 
 /**
@@ -23,10 +25,17 @@ public final class Demonstrations {
   static final List<String> CHATTER_SUFFIXES = List.of(" Hope this helps!", " :)");
 
   /**
-   * The first {@code n} demonstrations of {@code seed}: training prompts (families uniform, from
-   * their own stream, so they differ from PPO prompts of the same seed), each written by {@link
-   * #write}. Color and insult have only 8 and 10 training prompts, so their prompts repeat; every
-   * copy is written anew.
+   * How often a prompt already in the pool is drawn again, from its family, before it is taken as a
+   * repeat: color and insult have only 8 objects and 10 names to ask about, and a family's other
+   * prompts can run out too in a pool of millions.
+   */
+  static final int REDRAWS = 64;
+
+  /**
+   * The first {@code n} demonstrations of {@code seed}: distinct training prompts as far as their
+   * family has them (families uniform, from their own stream, so they differ from PPO prompts of
+   * the same seed), each written by {@link #write}. Color and insult run out of prompts in a pool
+   * of a few hundred, so theirs repeat; every copy is written anew.
    */
   public static List<Demonstration> pool(long seed, int n) {
     var demos = new ArrayList<Demonstration>(n);
@@ -41,11 +50,24 @@ public final class Demonstrations {
   public static Iterable<Demonstration> drawn(long seed, int n) {
     return () -> {
       var prompts = new TrainingPrompts(SplitMix64.stream(seed, "demonstrations"));
+      var inPool = new HashSet<String>();
       return IntStream.range(0, n)
           .mapToObj(
-              i -> write(prompts.next(), SplitMix64.stream(seed, "demonstration-writer-" + i)))
+              i ->
+                  write(
+                      distinct(prompts, inPool),
+                      SplitMix64.stream(seed, "demonstration-writer-" + i)))
           .iterator();
     };
+  }
+
+  /** TASKS.md's pool is of distinct demonstrations: a prompt in it already is drawn again. */
+  private static Task distinct(TrainingPrompts prompts, Set<String> inPool) {
+    var task = prompts.next();
+    for (int i = 0; !inPool.add(task.instruction()) && i < REDRAWS; i++) {
+      task = prompts.next(task.family()); // the same family: families stay uniform
+    }
+    return task;
   }
 
   /** One labeler's demonstration of {@code task}: the kind by its share, then the text. */

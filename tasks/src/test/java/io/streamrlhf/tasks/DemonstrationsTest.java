@@ -106,6 +106,29 @@ class DemonstrationsTest {
   }
 
   @Test
+  void aPoolsPromptsAreDistinctWhereTheirFamilyHasEnoughAndFamiliesStayUniform() {
+    // the tiny preset's pool: 375 add prompts of 10,000 repeated 11 before they were drawn again
+    int n = 3_000;
+    var seen = new EnumMap<Family, java.util.Set<String>>(Family.class);
+    var counts = new EnumMap<Family, Integer>(Family.class);
+    for (var demo : Demonstrations.pool(2, n)) {
+      var family = demo.task().family();
+      counts.merge(family, 1, Integer::sum);
+      boolean fresh =
+          seen.computeIfAbsent(family, f -> new HashSet<>()).add(demo.task().instruction());
+      if (family != Family.COLOR && family != Family.INSULT)
+        assertThat(fresh)
+            .as("a repeated %s prompt: %s", family, demo.task().instruction())
+            .isTrue();
+    }
+    for (var family : Family.values()) {
+      assertThat(counts.get(family) / (double) n).as(family.name()).isCloseTo(0.125, within(0.02));
+    }
+    // the few prompts of color and insult: every one of them asked before any repeats
+    assertThat(seen.get(Family.COLOR)).hasSize(8);
+  }
+
+  @Test
   void aDemonstrationDoesNotDependOnThePoolSize() {
     var small = Demonstrations.pool(5, 100);
     var large = Demonstrations.pool(5, 1_000);

@@ -15,7 +15,9 @@ import picocli.CommandLine.Option;
       "Writes SFT demonstrations as simulated labelers write them (docs/TASKS.md): 70%% the reference,"
           + " 15%% the reference wrapped in small talk (chatter), 15%% a family-specific mistake (slip); one"
           + " {\"prompt\",\"family\",\"reference\",\"response\",\"terminated\":true,\"kind\"} line each.",
-      "The first N of a seed are the pool 'rlhf sft' trains on with demonstrations=N and the same seed.",
+      "The first N of a seed are the pool 'rlhf sft' trains on with demonstrations=N and the same seed;"
+          + " their prompts are distinct but for color's and insult's, which run out of objects and names to"
+          + " ask about.",
       "The response is followed by end-of-sequence, which the tokenizer appends; the file is"
           + " also valid input to 'rlhf grade'."
     })
