@@ -247,8 +247,8 @@ public final class StreamBench {
         long bytes = publishAndAwait(weights, publisher, policy); // v0: the actor starts serving
         if (!withRollouts) return weightsOnly(weights, publisher, policy, bytes);
         // The in-process side's models are made as the actor makes its own: on the thread that
-        // samples
-        // with them, in inference mode (made on the main thread they sampled ~20% slower here).
+        // samples with them, in inference mode (made on the main thread they sampled ~20% slower
+        // here).
         var generator =
             await(
                 CompletableFuture.supplyAsync(

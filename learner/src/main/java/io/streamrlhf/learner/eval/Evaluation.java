@@ -92,9 +92,9 @@ public final class Evaluation {
                   .map(t -> row.fewShot ? FewShotPrompt.build(t, settings.seed()) : t.prompt())
                   .toList();
           // Every row samples with the same seed, so prompt i draws the same random numbers in
-          // every
-          // row: where PPO keeps SFT's likely tokens, both rows draw the same response, and the win
-          // column compares policies more than two independent draws' luck (ResponseSampler).
+          // every row: where PPO keeps SFT's likely tokens, both rows draw the same response, and
+          // the win column compares policies more than two independent draws' luck
+          // (ResponseSampler).
           var samples =
               ResponseSampler.sample(
                   model,

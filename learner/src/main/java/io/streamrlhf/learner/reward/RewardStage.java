@@ -300,10 +300,8 @@ public final class RewardStage {
         < config.trainingPrompts() + config.heldOutPrompts()) {
       var task = prompts.next();
       // every prompt is ranked once, so a held-out prompt is never a training prompt; color and
-      // insult
-      // have only 8 and 10 training prompts (TASKS.md's split), so theirs repeat, on both sides,
-      // each
-      // time with fresh samples and labelers
+      // insult have only 8 and 10 training prompts (TASKS.md's split), so theirs repeat, on both
+      // sides, each time with fresh samples and labelers
       if (!task.family().fewTrainingPrompts() && !seen.add(task.instruction())) continue;
       (heldOutTasks.size() < config.heldOutPrompts() ? heldOutTasks : trainTasks).add(task);
     }
