@@ -26,16 +26,15 @@ public final class Demonstrations {
 
   /**
    * How often a prompt already in the pool is drawn again, from its family, before it is taken as a
-   * repeat: color and insult have only 8 objects and 10 names to ask about, and a family's other
-   * prompts can run out too in a pool of millions.
+   * repeat: a family's prompts can run out in a pool of millions.
    */
   static final int REDRAWS = 64;
 
   /**
-   * The first {@code n} demonstrations of {@code seed}: distinct training prompts as far as their
-   * family has them (families uniform, from their own stream, so they differ from PPO prompts of
-   * the same seed), each written by {@link #write}. Color and insult run out of prompts in a pool
-   * of a few hundred, so theirs repeat; every copy is written anew.
+   * The first {@code n} demonstrations of {@code seed}: training prompts (families uniform, from
+   * their own stream, so they differ from PPO prompts of the same seed), distinct but for color's
+   * and insult's ({@link Family#fewTrainingPrompts}: 8 objects and 10 names, which a pool of a few
+   * hundred asks again), each written by {@link #write}; every copy is written anew.
    */
   public static List<Demonstration> pool(long seed, int n) {
     var demos = new ArrayList<Demonstration>(n);
@@ -50,22 +49,25 @@ public final class Demonstrations {
   public static Iterable<Demonstration> drawn(long seed, int n) {
     return () -> {
       var prompts = new TrainingPrompts(SplitMix64.stream(seed, "demonstrations"));
+      // a repeat's replacement comes from a stream of its own, so every other prompt of the pool
+      // is the one the first stream gives, whether or not one before it was drawn again
+      var redraws = new TrainingPrompts(SplitMix64.stream(seed, "demonstration-redraws"));
       var inPool = new HashSet<String>();
       return IntStream.range(0, n)
           .mapToObj(
               i ->
                   write(
-                      distinct(prompts, inPool),
+                      distinct(prompts.next(), redraws, inPool),
                       SplitMix64.stream(seed, "demonstration-writer-" + i)))
           .iterator();
     };
   }
 
   /** TASKS.md's pool is of distinct demonstrations: a prompt in it already is drawn again. */
-  private static Task distinct(TrainingPrompts prompts, Set<String> inPool) {
-    var task = prompts.next();
+  private static Task distinct(Task task, TrainingPrompts redraws, Set<String> inPool) {
+    if (task.family().fewTrainingPrompts()) return task;
     for (int i = 0; !inPool.add(task.instruction()) && i < REDRAWS; i++) {
-      task = prompts.next(task.family()); // the same family: families stay uniform
+      task = redraws.next(task.family()); // the same family: families stay uniform
     }
     return task;
   }
