@@ -176,8 +176,7 @@ final class ChaosCommand implements Callable<Integer> {
     var selected = select();
     if (out == null)
       throw new UserError("--out DIR is needed: where the scenarios keep their data");
-    if (Files.exists(out) && !Files.isDirectory(out))
-      throw new UserError("--out " + out + " is a file: give a directory");
+    StageOptions.requireNotAFile("--out", out);
     for (var d : List.of(outage, soak, sampleEvery, recoveryBound, bound))
       if (d.isNegative() || d.isZero() || d.compareTo(MAX_DURATION) > 0)
         throw new UserError(

@@ -95,8 +95,7 @@ public final class DemoCommand implements Callable<Integer> {
           "unknown --preset '" + preset + "'; use " + String.join(" or ", Presets.NAMES));
     }
     boolean full = preset.equals("full");
-    if (Files.exists(workdir) && !Files.isDirectory(workdir))
-      throw new UserError("--workdir " + workdir + " is a file: give a directory");
+    StageOptions.requireNotAFile("--workdir", workdir);
     // the live PPO stage's gateway listens on --port only after pretraining and SFT: check it now
     if (live) ListenPort.require(GatewaySettings.DEFAULT_HOST, port);
     if (!live && spec.commandLine().getParseResult().hasMatchedOption("--port"))

@@ -242,8 +242,7 @@ final class EvalCommand implements Callable<Integer> {
     if (limit < 8)
       throw new UserError(
           "--limit must be at least 8 (N/8 prompts of each of the 8 families), got " + limit);
-    if (Files.exists(out) && !Files.isDirectory(out))
-      throw new UserError("--out " + out + " is a file: give a directory");
+    StageOptions.requireNotAFile("--out", out);
     // a set: "base,base-3shot" names the 3-shot row twice, and it is evaluated once
     var selected = new LinkedHashSet<Evaluation.Row>();
     for (var name : models) {

@@ -43,8 +43,7 @@ final class ExportGpt2Command implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     StageOptions.requireCheckpoint("--model", model, StageOptions.POLICIES);
-    if (Files.exists(out) && !Files.isDirectory(out))
-      throw new UserError("--out " + out + " is a file: give a directory");
+    StageOptions.requireNotAFile("--out", out);
     for (var name : new String[] {Gpt2Weights.CONFIG, Gpt2Weights.WEIGHTS}) {
       if (Files.exists(out.resolve(name)))
         throw new UserError("--out " + out + " already holds " + name + ": choose another --out");

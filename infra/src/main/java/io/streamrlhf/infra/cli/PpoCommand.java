@@ -11,7 +11,6 @@ import io.streamrlhf.learner.ppo.PpoLoop;
 import io.streamrlhf.model.checkpoint.Checkpoint;
 import io.streamrlhf.schemas.WeightStore;
 import io.streamrlhf.schemas.transport.KafkaAccess;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -230,8 +229,7 @@ final class PpoCommand implements Callable<Integer> {
   private void checkLiveOptions() {
     if (rmOut == null)
       throw new UserError("--reward live needs --rm-out DIR for the reward trainer");
-    if (Files.exists(rmOut) && !Files.isDirectory(rmOut))
-      throw new UserError("--rm-out " + rmOut + " is a file: give a directory");
+    StageOptions.requireNotAFile("--rm-out", rmOut);
     var rm = rmOut.toAbsolutePath().normalize();
     var ppo = learner.out().toAbsolutePath().normalize();
     if (rm.startsWith(ppo) || ppo.startsWith(rm)) {

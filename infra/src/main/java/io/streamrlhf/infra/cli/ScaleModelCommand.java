@@ -216,8 +216,7 @@ public final class ScaleModelCommand implements Callable<Integer> {
                 + (warmup + 2)
                 + "), got "
                 + validateUpdates);
-      if (validateDir != null && Files.exists(validateDir) && !Files.isDirectory(validateDir))
-        throw new UserError("--validate-dir " + validateDir + " is a file: give a directory");
+      if (validateDir != null) StageOptions.requireNotAFile("--validate-dir", validateDir);
       if (validate && !onPath("taskset"))
         throw new UserError("--validate pins its processes with taskset (util-linux): not found");
       if (validate) {

@@ -70,9 +70,7 @@ final class StageOptions {
   <T extends StageConfig> T config(T defaults, List<ConfigOptions.FlagSetting> flagOverrides) {
     device.use(); // before any model loads
     if (resumeIfPresent && !resume) resume = Checkpoint.exists(out);
-    if (Files.exists(out) && !Files.isDirectory(out)) {
-      throw new UserError("--out " + out + " is a file: give a directory");
-    }
+    requireNotAFile("--out", out);
     // inside another run's checkpoint, a resume of that run would prune it with its step
     // directories
     var parent = out.toAbsolutePath().normalize().getParent();
@@ -405,6 +403,12 @@ final class StageOptions {
               + "): choose another --out",
           e);
     }
+  }
+
+  /** Refuses a directory flag that names an existing file: nothing could be written in it. */
+  static void requireNotAFile(String flag, Path dir) {
+    if (Files.exists(dir) && !Files.isDirectory(dir))
+      throw new UserError(flag + " " + dir + " is a file: give a directory");
   }
 
   /**
