@@ -31,7 +31,7 @@ import picocli.CommandLine.Option;
           + " their last checkpoint with the preset's settings (a finished one has nothing left to"
           + " do; one of another preset's model is refused), so a demo run again continues where it"
           + " stopped.",
-      "Preset tiny (default) takes 7-14 minutes on an idle 2-core machine (AMD EPYC, Intel Xeon), more"
+      "Preset tiny (default) takes 7-16 minutes on an idle 2-core machine (AMD EPYC, Intel Xeon), more"
           + " under load; full is the documented reproduction (the small model and longer"
           + " schedules, at most about 90 minutes), and adds the gold-reward PPO row: PPO trained"
           + " against the oracle itself (ppo --reward oracle), to tell the RL machinery from the"
