@@ -34,10 +34,12 @@ import picocli.CommandLine.Option;
       "With --users, clients must log in (SASL_PLAINTEXT, mechanism PLAIN, on the client and the"
           + " controller listener) and may do only what their role needs (ACLs, nothing allowed"
           + " otherwise): the learner writes rlhf.prompts and rlhf.policy-weights and reads"
-          + " rlhf.rollouts (and rlhf.prompts, whose run it checks on a resume); actors read prompts and both weight topics and write rollouts and label"
-          + " requests; the reward trainer reads rlhf.comparisons and writes rlhf.reward-weights;"
-          + " labelers and the gateway read label requests and write comparisons; admins may do"
-          + " anything. Without --users: PLAINTEXT, no authentication, no ACLs."
+          + " rlhf.rollouts (and both topics it writes, to check whose they are); actors read"
+          + " prompts and both weight topics and write rollouts and label requests; the reward"
+          + " trainer reads rlhf.comparisons and writes rlhf.reward-weights (and reads it, to"
+          + " check whose it is); labelers read label requests and write comparisons, the"
+          + " gateway reads both and writes comparisons; every role may write rlhf.dead-letter;"
+          + " admins may do anything. Without --users: PLAINTEXT, no authentication, no ACLs."
     })
 public final class BrokerCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

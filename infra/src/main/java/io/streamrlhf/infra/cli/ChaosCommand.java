@@ -61,7 +61,10 @@ final class ChaosCommand implements Callable<Integer> {
           "Run every scenario, the long ones too (about 40 minutes, 30 of them the soak).")
   boolean all;
 
-  @Option(names = "--fast", description = "Run the fast scenarios (those mvn verify runs).")
+  @Option(
+      names = "--fast",
+      description =
+          "Run the fast scenarios (mvn verify runs them, and a 5-second broker outage besides).")
   boolean fast;
 
   @Option(names = "--list", description = "List the scenarios and exit.")

@@ -35,7 +35,8 @@ import picocli.CommandLine.Option;
           + " under load; full is the documented reproduction (the small model and longer"
           + " schedules, at most about 90 minutes), and adds the gold-reward PPO row: PPO trained"
           + " against the oracle itself (ppo --reward oracle), to tell the RL machinery from the"
-          + " reward model."
+          + " reward model. --live replaces the reward, PPO and gold-reward stages with its own"
+          + " run."
     })
 public final class DemoCommand implements Callable<Integer> {
 
@@ -57,7 +58,7 @@ public final class DemoCommand implements Callable<Integer> {
       names = "--gold",
       description =
           "Also train PPO against the oracle (the gold reward) and add its row"
-              + " to the table; the full preset always does.")
+              + " to the table; the full preset always does, but for --live.")
   boolean gold;
 
   @Option(
@@ -98,6 +99,11 @@ public final class DemoCommand implements Callable<Integer> {
     StageOptions.requireNotAFile("--workdir", workdir);
     // the live PPO stage's gateway listens on --port only after pretraining and SFT: check it now
     if (live) ListenPort.require(GatewaySettings.DEFAULT_HOST, port);
+    if (live)
+      GivenFlags.refuse(
+          spec,
+          "--live replaces the reward and PPO stages, the gold-reward run among them",
+          "--gold");
     if (!live && spec.commandLine().getParseResult().hasMatchedOption("--port"))
       throw new UserError(
           "--port is the labeling page's, which only --live serves: add --live or drop --port");

@@ -22,8 +22,9 @@ import picocli.CommandLine.Option;
     showDefaultValues = true,
     description = {
       "Runs simulated labelers against a Kafka cluster: consumes rlhf.label-requests (which actors"
-          + " publish with --label-requests), has N labelers rank each request's answers by the task"
-          + " suite's oracle score plus their noise (TASKS.md), and produces the rankings as"
+          + " publish with --label-requests), has each request's answers ranked by one of N labelers"
+          + " (two for the --overlap share) by the task suite's oracle score plus their noise"
+          + " (TASKS.md), and produces the rankings as"
           + " comparisons (kind simulated) on rlhf.comparisons, for the reward trainer.",
       "Without --beta the labelers calibrate their noise on the first --calibration-requests"
           + " requests to two labelers agreeing on 73%% of pairs, and print what they measured."

@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
           + " batch, applying every rollout exactly once. A resume must keep seed, prompts_per_batch,"
           + " responses_per_prompt, reward and sampling_temperature. Writes stream-stats.json (policy lag, rollouts/s; the whole run's,"
           + " across restarts) when done, and every eval_every_updates updates appends the gold-vs-proxy curve to"
-          + " gold-proxy.csv (update,oracle_score,rm_score,kl,seconds), as rlhf ppo does.",
+          + " gold-proxy.csv (update,oracle_score,rm_score,kl,seconds), as rlhf ppo does (not with --reward"
+          + " live, whose reward model it does not hold).",
       "One learner per cluster: --out is locked while it runs, and a learner started on the cluster (e.g. the run"
           + " resumed from a copy elsewhere, or a second new run started at the same moment) fences the older one,"
           + " which stops before its next publish (exit code 2); a run is not resumed on a cluster another run"

@@ -46,7 +46,8 @@ import picocli.CommandLine.Option;
       "--inproc is the in-memory baseline (sampler and learner share the policy). Either way the learner scores a"
           + " fixed held-out subset (eval_prompts) every eval_every_updates updates with the oracle (gold) and the"
           + " reward it trains on (proxy) and writes gold-proxy.csv (update,oracle_score,rm_score,kl,seconds;"
-          + " seconds of training since the first update, evaluations included) and gold-proxy.png.",
+          + " seconds of training since the first update, evaluations included) and gold-proxy.png; not with"
+          + " --reward live, whose reward model the learner does not hold.",
       "Settings (keys of the effective config printed at start, e.g. updates, prompts_per_batch,"
           + " tokens_per_minibatch, target_kl, ptx_coef, max_lag) come from --config and --set; the tiny-preset"
           + " defaults take about 5 minutes on 2 cores in memory.",
@@ -173,6 +174,12 @@ final class PpoCommand implements Callable<Integer> {
           "--token",
           "--reward-set");
     }
+    if (livesHere(config))
+      GivenFlags.refuse(
+          spec,
+          "the live loop's actors take each policy version from the topic, between batches",
+          "--swap",
+          "--weights-store");
     if (kafka != null) BrokerCheck.require(kafka);
     var store = weightStore.store();
     // before the config is printed and --out locked

@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The labeling page's --port of {@code ppo --reward live} and {@code demo --live}: refused in one
- * line, exit code 2, before a broker starts or a stage trains.
+ * The labeling page's --port of {@code ppo --reward live} and {@code demo --live}, and a flag the
+ * live demo would drop: refused in one line, exit code 2, before a broker starts or a stage trains.
  */
 class LivePortCliTest {
 
@@ -81,6 +81,21 @@ class LivePortCliTest {
     } finally {
       taken.close();
     }
+  }
+
+  @Test
+  void demoRefusesTheGoldRowItsLiveRunWouldDropBeforePretraining(@TempDir Path dir)
+      throws IOException {
+    var workdir = pretrainFailsAtOnce(dir);
+
+    var run = run("demo", "--live", "--gold", "--port", "0", "--workdir", workdir.toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf demo: --live replaces the reward and PPO stages, the gold-reward run among them:"
+                + " drop --gold");
+    assertThat(run.out()).doesNotContain("=== demo");
   }
 
   private static CliRun ppoLive(Path dir, String port) throws IOException {

@@ -428,6 +428,18 @@ class StreamCliTest {
                 List.of("--rm", rm.toString(), "--set", "eval_prompts=1000"),
                 "eval_prompts must be between 1 and the 400 held-out prompts, got 1000"),
             new Case(
+                List.of(
+                    "--reward",
+                    "live",
+                    "--rm-out",
+                    dir.resolve("rm-live").toString(),
+                    "--swap",
+                    "in-flight",
+                    "--weights-store",
+                    dir.resolve("store").toString()),
+                "the live loop's actors take each policy version from the topic, between batches:"
+                    + " drop --swap and --weights-store"),
+            new Case(
                 List.of("--reward", "live", "--bootstrap", "127.0.0.1:1", "--label-share", "0.2"),
                 "with --bootstrap, the live loop's gateway and reward trainer run as their own"
                     + " commands (rlhf gateway, rlhf reward-trainer): drop --label-share"));
