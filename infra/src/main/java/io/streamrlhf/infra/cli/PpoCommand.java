@@ -1,5 +1,6 @@
 package io.streamrlhf.infra.cli;
 
+import io.streamrlhf.actors.ActorSettings;
 import io.streamrlhf.actors.WeightSwap;
 import io.streamrlhf.actors.gateway.GatewaySettings;
 import io.streamrlhf.infra.stream.LiveLoop;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -56,7 +58,8 @@ import picocli.CommandLine.Option;
       "--reward live without --bootstrap runs the whole feedback loop here: the feedback gateway and its"
           + " labeling page (--port), simulated labelers (--label-rate), a reward trainer starting from --rm"
           + " (cold from --sft without it) and writing to --rm-out, and actors that send --label-share of their prompts to be ranked"
-          + " and score with the newest reward-model version; when PPO ends, the reward trainer takes in the rankings"
+          + " and score with the newest reward-model version (--swap and --weights-store apply to them as"
+          + " to any in-process actors); when PPO ends, the reward trainer takes in the rankings"
           + " left before it stops (SIGTERM stops it after its current step); it writes live.json (ranking-to-scoring latency; the"
           + " figures so far if stopped by a signal).",
       "--out and --resume, as for rlhf learner: a run starts only in an --out without a checkpoint or another program's config.json; --resume"
@@ -174,12 +177,6 @@ final class PpoCommand implements Callable<Integer> {
           "--token",
           "--reward-set");
     }
-    if (livesHere(config))
-      GivenFlags.refuse(
-          spec,
-          "the live loop's actors take each policy version from the topic, between batches",
-          "--swap",
-          "--weights-store");
     if (kafka != null) BrokerCheck.require(kafka);
     var store = weightStore.store();
     // before the config is printed and --out locked
@@ -283,6 +280,9 @@ final class PpoCommand implements Callable<Integer> {
       LocalLoop.sayFinished(out, learner.out(), config);
       return 0;
     }
+    // the in-process actors, live or not: when they swap versions, where the policy bytes travel
+    UnaryOperator<ActorSettings> actorSettings =
+        settings -> settings.withSwap(swapMode).withWeightStore(store);
     if (livesHere(config)) {
       out.println(ConfigLoader.describe(liveReward));
       LiveLoop.run(
@@ -296,7 +296,8 @@ final class PpoCommand implements Callable<Integer> {
           labelShare,
           labelRate,
           new LiveLoop.Page(port, pageToken),
-          out);
+          out,
+          actorSettings);
       return 0;
     }
     if (inproc) {
@@ -312,7 +313,7 @@ final class PpoCommand implements Callable<Integer> {
           learner.rm(),
           learner.out(),
           out,
-          settings -> settings.withSwap(swapMode).withWeightStore(store),
+          actorSettings,
           e -> {});
       return 0;
     } catch (IllegalStateException e) {

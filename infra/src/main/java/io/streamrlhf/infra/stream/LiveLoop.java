@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.stream;
 
 import io.streamrlhf.actors.ActorNode;
+import io.streamrlhf.actors.ActorSettings;
 import io.streamrlhf.actors.LabelerSettings;
 import io.streamrlhf.actors.SimulatedLabelers;
 import io.streamrlhf.actors.Supervisor;
@@ -28,6 +29,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 
 /**
  * The loop with live feedback in one process (DESIGN.md's whole diagram): an embedded broker, the
@@ -151,6 +153,41 @@ public final class LiveLoop {
       Page page,
       PrintWriter out)
       throws IOException {
+    return run(
+        ppo,
+        reward,
+        actors,
+        sftDir,
+        rmStart,
+        rmOut,
+        ppoOut,
+        labelShare,
+        labelRate,
+        page,
+        out,
+        UnaryOperator.identity());
+  }
+
+  /**
+   * {@link #run} with each actor's settings adjusted by {@code actorSettings} first, as {@link
+   * LocalLoop#run} takes them: when the actors swap policy versions, and the weight store the
+   * learner publishes to and they read from. The live loop's own settings (label requests, the
+   * reward trainer's key) are applied after it.
+   */
+  public static Figures run(
+      PpoConfig ppo,
+      OnlineRewardConfig reward,
+      int actors,
+      Path sftDir,
+      Path rmStart,
+      Path rmOut,
+      Path ppoOut,
+      double labelShare,
+      double labelRate,
+      Page page,
+      PrintWriter out,
+      UnaryOperator<ActorSettings> actorSettings)
+      throws IOException {
     if (!PpoConfig.REWARD_LIVE.equals(ppo.reward())) {
       throw new IllegalArgumentException(
           "a live loop scores with reward=live, got " + ppo.reward());
@@ -261,9 +298,11 @@ public final class LiveLoop {
               null,
               ppoOut,
               out,
-              s ->
-                  s.withLabelRequests(labelShare, 4)
-                      .withWeightKeys(s.weightKeys().with(WeightModel.REWARD, rewardKey)),
+              given -> {
+                var s = actorSettings.apply(given);
+                return s.withLabelRequests(labelShare, 4)
+                    .withWeightKeys(s.weightKeys().with(WeightModel.REWARD, rewardKey));
+              },
               e -> tally.applied(e.getLong("version"), e.getLong("appliedAt")));
           ppoDone = true;
         } finally {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.streamrlhf.infra.chaos.TinyModels;
 import io.streamrlhf.infra.stream.LiveLoop;
 import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.OnlineRewardConfig;
@@ -428,18 +429,6 @@ class StreamCliTest {
                 List.of("--rm", rm.toString(), "--set", "eval_prompts=1000"),
                 "eval_prompts must be between 1 and the 400 held-out prompts, got 1000"),
             new Case(
-                List.of(
-                    "--reward",
-                    "live",
-                    "--rm-out",
-                    dir.resolve("rm-live").toString(),
-                    "--swap",
-                    "in-flight",
-                    "--weights-store",
-                    dir.resolve("store").toString()),
-                "the live loop's actors take each policy version from the topic, between batches:"
-                    + " drop --swap and --weights-store"),
-            new Case(
                 List.of("--reward", "live", "--bootstrap", "127.0.0.1:1", "--label-share", "0.2"),
                 "with --bootstrap, the live loop's gateway and reward trainer run as their own"
                     + " commands (rlhf gateway, rlhf reward-trainer): drop --label-share"));
@@ -458,6 +447,63 @@ class StreamCliTest {
             "rlhf demo: --port is the labeling page's, which only --live serves: add --live or"
                 + " drop --port");
     assertThat(dir.resolve("demo")).doesNotExist();
+  }
+
+  @Test
+  void aLiveRunsActorsSwapAndTakeThePolicyFromTheStoreAsTheFlagsSay(@TempDir Path dir)
+      throws Exception {
+    TinyModels.write(dir); // dir/sft and dir/rm: the reward trainer starts from a reward model
+    var store = dir.resolve("store");
+    var args =
+        new ArrayList<>(
+            List.of(
+                "ppo",
+                "--sft",
+                dir.resolve("sft").toString(),
+                "--rm",
+                dir.resolve("rm").toString(),
+                "--reward",
+                "live",
+                "--rm-out",
+                dir.resolve("rm-live").toString(),
+                "--out",
+                dir.resolve("ppo").toString(),
+                "--port",
+                "0",
+                "--actors",
+                "1",
+                "--swap",
+                "in-flight",
+                "--weights-store",
+                store.toString(),
+                "--reward-set",
+                "statistics_samples=8"));
+    for (var setting :
+        List.of(
+            "updates=2",
+            "prompts_per_batch=" + TinyModels.PROMPTS_PER_BATCH,
+            "responses_per_prompt=" + TinyModels.RESPONSES_PER_PROMPT,
+            "tokens_per_minibatch=512",
+            "value_warmup_updates=0",
+            "eval_prompts=1",
+            "eval_every_updates=1000")) {
+      args.addAll(List.of("--set", setting));
+    }
+
+    var run = run(args.toArray(String[]::new));
+
+    assertThat(run.exitCode()).as(run.err()).isZero();
+    assertThat(run.out())
+        .contains("actor-0: rollout actor started (group ")
+        .contains("policy swaps in-flight, asking 50% of prompts to be ranked")
+        .containsPattern(
+            "learner: published policy v2 \\(\\d+ bytes in the weight store, a pointer")
+        .contains("actor-0: policy v0 applied")
+        .contains("rankings taken in; ranking to an actor scoring");
+    try (var objects = Files.list(store.resolve("policy"))) {
+      assertThat(objects).as("versions 0 to 2, the bytes the pointers name").hasSize(3);
+    }
+    assertThat(LiveLoop.finished(dir.resolve("ppo"))).isTrue();
   }
 
   @Test
