@@ -180,6 +180,7 @@ final class ChaosCommand implements Callable<Integer> {
     if (out == null)
       throw new UserError("--out DIR is needed: where the scenarios keep their data");
     StageOptions.requireNotAFile("--out", out);
+    requireChaosOutput(out);
     for (var d : List.of(outage, soak, sampleEvery, recoveryBound, bound))
       if (d.isNegative() || d.isZero() || d.compareTo(MAX_DURATION) > 0)
         throw new UserError(
@@ -324,5 +325,23 @@ final class ChaosCommand implements Callable<Integer> {
         file.close();
       }
     };
+  }
+
+  /**
+   * Each scenario starts by deleting its own directory under --out, and the run its figures.json:
+   * only a new or empty directory, or an earlier chaos run's (its chaos.log), may be --out, and
+   * none inside a checkpoint.
+   */
+  private static void requireChaosOutput(Path out) throws IOException {
+    TaskFiles.requireOutsideCheckpoints("--out", out, out.toAbsolutePath().normalize());
+    if (!Files.isDirectory(out) || Files.exists(out.resolve("chaos.log"))) return;
+    try (var entries = Files.list(out)) {
+      if (entries.findAny().isPresent())
+        throw new UserError(
+            "--out "
+                + out
+                + " holds files that are not a chaos run's (no chaos.log), and each scenario"
+                + " deletes its own directory there: give an empty or new directory");
+    }
   }
 }

@@ -141,6 +141,37 @@ class ChaosCliTest {
   }
 
   @Test
+  void anOutputHoldingACheckpointOrAnotherProgramsFilesIsRefusedAndKept(@TempDir Path dir)
+      throws IOException {
+    // each scenario starts by deleting its own directory under --out
+    var other = Files.createDirectories(dir.resolve("other").resolve("poison"));
+    var kept = Files.writeString(other.resolve("important.txt"), "mine\n");
+
+    var run = CliRun.run("chaos", "--scenario", "poison", "--out", dir.resolve("other").toString());
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err().strip())
+        .isEqualTo(
+            "rlhf chaos: --out "
+                + dir.resolve("other")
+                + " holds files that are not a chaos run's (no chaos.log), and each scenario"
+                + " deletes its own directory there: give an empty or new directory");
+    assertThat(kept).hasContent("mine\n");
+
+    var sft = TinyModels.write(dir.resolve("models")).resolve("sft");
+    var inCheckpoint = CliRun.run("chaos", "--fast", "--out", sft.toString());
+    assertThat(inCheckpoint.exitCode()).isEqualTo(2);
+    assertThat(inCheckpoint.err().strip())
+        .isEqualTo(
+            "rlhf chaos: --out "
+                + sft
+                + " is inside the checkpoint in "
+                + sft.toAbsolutePath().normalize()
+                + ": choose an --out outside it");
+    assertThat(sft.resolve("chaos.log")).doesNotExist();
+  }
+
+  @Test
   void aChildHeapTheJvmWouldRefuseIsRefusedBeforeAnyChildStarts(@TempDir Path dir) {
     var out = dir.resolve("chaos");
 
