@@ -220,6 +220,29 @@ final class EvalCommand implements Callable<Integer> {
         });
   }
 
+  /**
+   * Checks that {@code dir}, when given, holds a language model, and notes when a stage other than
+   * {@code stage} wrote it: its row is printed as {@code row}.
+   */
+  private void noteKind(String flag, Path dir, String stage, String row) {
+    if (dir == null) return;
+    var writtenBy = StageOptions.requireCheckpoint(flag, dir, StageOptions.POLICIES);
+    if (writtenBy.equals(stage)) return;
+    spec.commandLine()
+        .getOut()
+        .println(
+            "eval: note: "
+                + flag
+                + " "
+                + dir
+                + " holds a "
+                + writtenBy
+                + " checkpoint, not rlhf "
+                + stage
+                + "'s: its row is labelled "
+                + row);
+  }
+
   /** --win-samples at most: 65,536 pairs per prompt. */
   static final int MAX_WIN_SAMPLES = 256;
 
@@ -267,9 +290,10 @@ final class EvalCommand implements Callable<Integer> {
     var rows = new ArrayList<>(selected);
     // any language model may fill a row but the gold one (a user compares what they like); a reward
     // model may not
-    if (base != null) StageOptions.requireCheckpoint("--base", base, StageOptions.POLICIES);
-    if (sft != null) StageOptions.requireCheckpoint("--sft", sft, StageOptions.POLICIES);
-    if (ppo != null) StageOptions.requireCheckpoint("--ppo", ppo, StageOptions.POLICIES);
+    // allowed, but said: a row labelled by a stage its model did not come from
+    noteKind("--base", base, "pretrain", "base");
+    noteKind("--sft", sft, "sft", "SFT (and win vs SFT and KL to SFT measure against it)");
+    noteKind("--ppo", ppo, "ppo", "PPO");
     if (ppoGold != null) requireGold(ppoGold);
     if (rm != null) StageOptions.requireCheckpoint("--rm", rm, StageOptions.REWARD_MODELS);
     if (rm != null) {

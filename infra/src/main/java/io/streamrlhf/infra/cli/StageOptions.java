@@ -504,8 +504,10 @@ final class StageOptions {
    * An input model directory ({@code flag}'s value) must hold a checkpoint written by one of the
    * commands {@code writtenBy} (each writes the stage of its name): else the user gave the wrong
    * one, and a stage would silently start from, or score with, a model of another kind.
+   *
+   * @return the stage that wrote it
    */
-  static void requireCheckpoint(String flag, Path dir, String... writtenBy) {
+  static String requireCheckpoint(String flag, Path dir, String... writtenBy) {
     var wanted = "give a directory written by rlhf " + String.join(" or rlhf ", writtenBy);
     if (Files.isDirectory(dir) && !Files.isExecutable(dir)) // its files cannot be reached by name
     throw new UserError(flag + " " + dir + " cannot be read (permission denied)");
@@ -538,6 +540,7 @@ final class StageOptions {
     if (!List.of(writtenBy).contains(stage)) {
       throw new UserError(flag + " " + dir + " holds a " + stage + " checkpoint: " + wanted);
     }
+    return stage;
   }
 
   /** The train state of the checkpoint in --out. */

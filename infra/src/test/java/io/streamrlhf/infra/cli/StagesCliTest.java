@@ -852,7 +852,10 @@ class StagesCliTest {
     assertThat(out).doesNotExist();
   }
 
-  /** Models of another pipeline may fill rows, and eval says so: the SFT columns mean less then. */
+  /**
+   * Models of another pipeline or stage may fill rows, and eval says so: the SFT columns mean less
+   * then.
+   */
   @Test
   void evalNotesAModelTrainedFromAnotherSftThanItsSftRow() {
     java.util.function.Function<Path, CliRun> evalAsSft =
@@ -881,7 +884,13 @@ class StagesCliTest {
                 + sft.toAbsolutePath().normalize()
                 + ", not on --sft "
                 + base
-                + ": eval computes that term with --sft");
+                + ": eval computes that term with --sft")
+        // a row labelled by a stage its model did not come from
+        .contains(
+            "eval: note: --sft "
+                + base
+                + " holds a pretrain checkpoint, not rlhf sft's: its row is labelled SFT (and win"
+                + " vs SFT and KL to SFT measure against it)");
     var same = evalAsSft.apply(sft);
     assertThat(same.exitCode()).as(same.err()).isZero();
     assertThat(same.out()).doesNotContain("eval: note:");
