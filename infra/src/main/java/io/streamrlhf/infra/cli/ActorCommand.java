@@ -109,6 +109,8 @@ final class ActorCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (id != null && id.isBlank())
       throw new UserError("--id must name the actor, got \"" + id + "\"");
+    if (versionWait.isNegative() || versionWait.isZero())
+      throw new UserError("--version-wait must be longer than 0, got " + versionWait);
     cpus.pin(); // before any model loads the engine
     device.use();
     var kafka = cluster.access(); // the cheap checks first

@@ -55,6 +55,8 @@ final class LearnerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    if (rolloutWait.isNegative() || rolloutWait.isZero())
+      throw new UserError("--rollout-wait must be longer than 0, got " + rolloutWait);
     cpus.pin(); // before any model loads the engine
     var out = spec.commandLine().getOut();
     var kafka = cluster.access(); // the cheap checks first

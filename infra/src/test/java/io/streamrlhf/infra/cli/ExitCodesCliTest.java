@@ -45,6 +45,38 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void aWaitThatIsNotLongerThanZeroIsRefusedBeforeTheClusterIsAsked(@TempDir Path dir) {
+    // it gave up at once, after publishing to the cluster and writing --out
+    var learner =
+        run(
+            "learner",
+            "--bootstrap",
+            "localhost:1",
+            "--sft",
+            dir.toString(),
+            "--out",
+            dir.resolve("learner").toString(),
+            "--rollout-wait",
+            "PT-5S");
+    assertThat(learner.exitCode()).isEqualTo(2);
+    assertThat(learner.err().strip())
+        .isEqualTo("rlhf learner: --rollout-wait must be longer than 0, got PT-5S");
+    assertThat(dir.resolve("learner")).doesNotExist();
+    var actor =
+        run(
+            "actor",
+            "--bootstrap",
+            "localhost:1",
+            "--sft",
+            dir.toString(),
+            "--version-wait",
+            "PT0S");
+    assertThat(actor.exitCode()).isEqualTo(2);
+    assertThat(actor.err().strip())
+        .isEqualTo("rlhf actor: --version-wait must be longer than 0, got PT0S");
+  }
+
+  @Test
   void anUnknownSwapModeIsTheUsersMistake(@TempDir Path dir) {
     var actor =
         run("actor", "--bootstrap", "localhost:1", "--sft", dir.toString(), "--swap", "sideways");
