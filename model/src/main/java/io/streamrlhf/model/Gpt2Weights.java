@@ -212,7 +212,13 @@ public final class Gpt2Weights {
             file + " is over 2 GiB: GPT-2 models up to medium size are read");
       }
       var payload = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size());
-      var gpt2 = new Tensors(payload, SafetensorsLayout.parse(payload), file);
+      SafetensorsLayout layout;
+      try {
+        layout = SafetensorsLayout.parse(payload);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+      }
+      var gpt2 = new Tensors(payload, layout, file);
       var model = Gpt.create(shape, 0);
       try {
         var params = model.parameters();

@@ -133,7 +133,7 @@ record SafetensorsLayout(Map<String, Entry> entries, int dataStart) {
     try {
       header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8));
     } catch (IOException e) {
-      throw new UncheckedIOException("safetensors header is not JSON", e);
+      throw new IllegalArgumentException("not safetensors: its header is not JSON", e);
     }
     var entries = new HashMap<String, Entry>();
     var names = header.fieldNames();

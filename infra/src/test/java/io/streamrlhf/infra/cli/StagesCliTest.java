@@ -20,6 +20,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.assertj.core.api.InstanceOfAssertFactories;
@@ -484,6 +485,21 @@ class StagesCliTest {
                 + 2 * width
                 + "]");
     assertThat(out).as("no config.json or lock left behind").doesNotExist();
+
+    // a header that is not JSON (its length intact): one line, not a stack trace
+    var garbled = dir.resolve("gpt2-garbled");
+    var again = run("export-gpt2", "--model", base.toString(), "--out", garbled.toString());
+    assertThat(again.exitCode()).as(again.err()).isZero();
+    var weights = garbled.resolve("model.safetensors");
+    try (var file = java.nio.channels.FileChannel.open(weights, StandardOpenOption.WRITE)) {
+      file.write(java.nio.ByteBuffer.wrap("garbage!".getBytes(StandardCharsets.US_ASCII)), 8);
+    }
+    var notJson = run("pretrain", "--gpt2", garbled.toString(), "--out", out.toString());
+    assertThat(notJson.exitCode()).isEqualTo(2);
+    assertThat(notJson.err().strip())
+        .isEqualTo(
+            "rlhf pretrain: --gpt2: " + weights + ": not safetensors: its header is not JSON");
+    assertThat(out).doesNotExist();
   }
 
   @Test
