@@ -482,6 +482,15 @@ public final class ConfigLoader {
     return out.flip().toString();
   }
 
+  private static boolean blank(Path file) {
+    try {
+      return utf8(file).isBlank();
+    } catch (IOException e) {
+      throw new IllegalArgumentException(
+          "cannot read config file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
   private static ObjectNode readFile(Path file) {
     if (Files.isDirectory(file))
       throw new IllegalArgumentException("config file " + file + " is a directory: give a file");
@@ -530,7 +539,17 @@ public final class ConfigLoader {
       throw new IllegalArgumentException(
           "cannot read config file " + file + ": " + e.getMessage(), e);
     }
-    if (node == null || node.isMissingNode()) return Json.MAPPER.createObjectNode();
+    if (node == null || node.isMissingNode()) {
+      // a YAML file of comments alone says "no settings"; an empty file is more likely cut short
+      // (a resumed run's config.json among them) than meant, and would run on every default
+      if (mapper == Json.MAPPER || blank(file))
+        throw new IllegalArgumentException(
+            "config file "
+                + file
+                + " is empty: give its settings"
+                + (mapper == Json.MAPPER ? ", or {} for none" : ", or a comment line for none"));
+      return Json.MAPPER.createObjectNode();
+    }
     if (!node.isObject())
       throw new IllegalArgumentException("config file " + file + " must hold key: value pairs");
     return (ObjectNode) node;

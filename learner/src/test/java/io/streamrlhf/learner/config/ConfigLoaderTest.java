@@ -57,6 +57,25 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void anEmptyFileIsRefusedRatherThanReadAsNoSettings() throws Exception {
+    // cut short, it would run every default; a resumed run's empty config.json among them
+    var json = Files.writeString(dir.resolve("sft.json"), "");
+    assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), json, List.of()))
+        .hasMessage("config file " + json + " is empty: give its settings, or {} for none");
+    var yaml = Files.writeString(dir.resolve("sft.yaml"), " \n");
+    assertThatThrownBy(() -> ConfigLoader.load(SftConfig.defaults(), yaml, List.of()))
+        .hasMessage(
+            "config file " + yaml + " is empty: give its settings, or a comment line for none");
+
+    // no settings, said so
+    Files.writeString(json, "{}");
+    Files.writeString(yaml, "# the defaults\n");
+    for (var file : List.of(json, yaml))
+      assertThat(ConfigLoader.load(SftConfig.defaults(), file, List.of()))
+          .isEqualTo(SftConfig.defaults());
+  }
+
+  @Test
   void aYamlIntegerWithALeadingZeroIsRefusedRatherThanReadAsOctal() throws Exception {
     var file = dir.resolve("ppo.yaml");
     // YAML 1.1 reads 030 as 24, while 08 (no octal) would be read as 8
