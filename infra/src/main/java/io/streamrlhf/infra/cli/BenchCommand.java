@@ -128,6 +128,7 @@ public final class BenchCommand implements Callable<Integer> {
     if (only != null && comparePeer) {
       throw new UserError("--compare-peer compares every key; it cannot be combined with --only");
     }
+    if (only == Only.weights) GivenFlags.refuse(spec, "--only weights runs no race", "--race-sft");
     if (only != Only.weights
         && spec.commandLine().getParseResult().hasMatchedOption("--race-sft")) {
       // the race runs last: a wrong model named by hand would end minutes of measurements

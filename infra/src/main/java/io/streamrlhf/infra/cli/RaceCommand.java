@@ -1,6 +1,7 @@
 package io.streamrlhf.infra.cli;
 
 import io.streamrlhf.infra.bench.AsyncRace;
+import io.streamrlhf.learner.config.ConfigLoader;
 import io.streamrlhf.learner.config.PpoConfig;
 import io.streamrlhf.model.checkpoint.Json;
 import java.nio.file.Path;
@@ -104,9 +105,14 @@ final class RaceCommand implements Callable<Integer> {
     }
     var config =
         settings.load(
-            PpoConfig.defaults(),
+            ConfigLoader.with(PpoConfig.defaults(), "reward=" + PpoConfig.REWARD_ORACLE),
             null,
             List.of(new ConfigOptions.FlagSetting("--updates", "updates=" + updates)));
+    if (!PpoConfig.REWARD_ORACLE.equals(config.reward()))
+      throw new UserError(
+          "the race runs both modes on the gold reward (reward=oracle), with no reward model:"
+              + " drop reward="
+              + config.reward());
     // evaluated at v0, every eval_every_updates and after the last update
     int every = config.evalEveryUpdates();
     int evaluations = 1 + updates / every + (updates % every == 0 ? 0 : 1);

@@ -45,6 +45,12 @@ class BenchOnlyCliTest {
                 + dir
                 + " holds no checkpoint: give a directory written by rlhf sft");
 
+    // a model for a race that does not run: it was ignored
+    var weights = run("bench", "--only", "weights", "--race-sft", dir.toString());
+    assertThat(weights.exitCode()).isEqualTo(2);
+    assertThat(weights.err().strip())
+        .isEqualTo("rlhf bench: --only weights runs no race: drop --race-sft");
+
     var script = dir.resolve("no-peer.py");
     var peer = run("bench", "--compare-peer", "--peer-script", script.toString());
     assertThat(peer.exitCode()).isEqualTo(2);

@@ -252,7 +252,16 @@ class ClearErrorsCliTest {
                 "--set",
                 "eval_every_updates=1"),
             "rlhf race: max_lag 0 is the synchronous loop, which the race runs as its sync mode:"
-                + " race an asynchronous one against it with max_lag 1 or more");
+                + " race an asynchronous one against it with max_lag 1 or more",
+            // it ran on the oracle whatever was asked
+            List.of(
+                dir.resolve("race").toString(),
+                "--set",
+                "reward=model",
+                "--set",
+                "value_warmup_updates=0"),
+            "rlhf race: the race runs both modes on the gold reward (reward=oracle), with no"
+                + " reward model: drop reward=model");
     for (var c : cases.entrySet()) {
       var args = new ArrayList<>(raceArgs);
       args.addAll(c.getKey());
