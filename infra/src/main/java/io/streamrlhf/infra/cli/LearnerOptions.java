@@ -87,7 +87,7 @@ final class LearnerOptions {
    *
    * @throws UserError when another learner holds --out
    */
-  OutputLock start(PpoConfig config, PrintWriter log) {
+  StageOptions.StartedRun start(PpoConfig config, PrintWriter log) {
     models.requireRewardStatistics(config);
     return stage.start(config, log, "learner");
   }

@@ -346,10 +346,10 @@ final class StageOptions {
    * @param writer what the run is, for the refusal of a second one ("learner", "sft run")
    * @throws UserError when another process holds --out
    */
-  OutputLock start(StageConfig config, PrintWriter log, String writer) {
+  StartedRun start(StageConfig config, PrintWriter log, String writer) {
     var lock = lock("--out", out, writer);
     try {
-      save(config, log);
+      return new StartedRun(lock, out, save(config, log));
     } catch (RuntimeException e) {
       try {
         lock.close();
@@ -358,7 +358,42 @@ final class StageOptions {
       }
       throw e;
     }
-    return lock;
+  }
+
+  /**
+   * A run's hold on --out from its start: closed when the run ends, it releases the lock, and where
+   * the run wrote no checkpoint (refused or failed before its first) it takes back the files its
+   * start wrote, as written, so --out is left as it was found rather than as a run that never
+   * began, which another stage would take for another program's.
+   */
+  static final class StartedRun implements AutoCloseable {
+    private final OutputLock lock;
+    private final Path out;
+    private final Map<Path, byte[]> written;
+
+    private StartedRun(OutputLock lock, Path out, Map<Path, byte[]> written) {
+      this.lock = lock;
+      this.out = out;
+      this.written = written;
+    }
+
+    @Override
+    public void close() throws IOException {
+      try {
+        if (!Checkpoint.exists(out)) {
+          for (var file : written.entrySet()) {
+            try {
+              if (java.util.Arrays.equals(Files.readAllBytes(file.getKey()), file.getValue()))
+                Files.delete(file.getKey());
+            } catch (IOException leftAsItIs) {
+              // the run's own failure is what the user sees
+            }
+          }
+        }
+      } finally {
+        lock.close();
+      }
+    }
   }
 
   /**
@@ -384,16 +419,24 @@ final class StageOptions {
   }
 
   /** {@link #start} for a stage named by its config: "another sft run". */
-  OutputLock start(StageConfig config, PrintWriter log) {
+  StartedRun start(StageConfig config, PrintWriter log) {
     return start(config, log, config.stageName() + " run");
   }
 
-  private void save(StageConfig config, PrintWriter log) {
+  /** Saves config.json (and the inputs) in --out; returns the files written, with their bytes. */
+  private Map<Path, byte[]> save(StageConfig config, PrintWriter log) {
     log.println(ConfigLoader.describe(config));
     log.flush();
     try {
+      var written = new java.util.LinkedHashMap<Path, byte[]>();
       ConfigLoader.save(config, out);
-      if (!inputs.isEmpty()) Json.writeAtomically(inputs, out.resolve(INPUTS_FILE));
+      var configFile = out.resolve(ConfigLoader.FILE_NAME);
+      written.put(configFile, Files.readAllBytes(configFile));
+      if (!inputs.isEmpty()) {
+        Json.writeAtomically(inputs, out.resolve(INPUTS_FILE));
+        written.put(out.resolve(INPUTS_FILE), Files.readAllBytes(out.resolve(INPUTS_FILE)));
+      }
+      return written;
     } catch (IOException e) {
       throw new UserError(
           "cannot write "

@@ -106,6 +106,9 @@ class SecuredLoopCliTest {
       assertThat(second.exitValue()).as(String.join("\n", secondLog.lines())).isEqualTo(2);
       assertThat(secondLog.lines())
           .anyMatch(l -> l.contains("already holds an earlier run's weights"));
+      // what its start wrote is taken back: another stage would take it for another program's
+      for (var file : List.of("config.json", "inputs.json"))
+        assertThat(dir.resolve("second").resolve(file)).as(file).doesNotExist();
 
       // an actor, labelers and a gateway logged in with another role's file: one line each, exit
       // 2, and the readers end on the refusal rather than poll into it again and again
