@@ -6,7 +6,6 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -94,7 +93,7 @@ public final class DashboardServer implements AutoCloseable {
                     .putHeader("Retry-After", "2")
                     .end(
                         new io.vertx.core.json.JsonObject()
-                            .put("error", e instanceof IOException ? e.toString() : e.getMessage())
+                            .put("error", e.getMessage() != null ? e.getMessage() : e.toString())
                             .encode()));
   }
 

@@ -1,5 +1,7 @@
 package io.streamrlhf.infra.dashboard;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.streamrlhf.infra.stream.LiveLoop;
@@ -39,9 +41,13 @@ public final class RunSnapshot {
     if (Files.isRegularFile(dir.resolve(Checkpoint.LATEST))) {
       // the pointer and the train state it names, as written: checking the step's hashes would
       // read the whole checkpoint on every poll
-      var latest = Checkpoint.latest(dir);
-      var state =
-          JSON.readTree(dir.resolve(latest.directory()).resolve(Checkpoint.TRAIN_STATE).toFile());
+      Checkpoint.Latest latest;
+      try {
+        latest = Checkpoint.latest(dir);
+      } catch (JacksonException e) {
+        throw notJson(dir.resolve(Checkpoint.LATEST), e);
+      }
+      var state = readJson(dir.resolve(latest.directory()).resolve(Checkpoint.TRAIN_STATE));
       stage = state.path("stage").asText(null);
       if (stage != null) run.put("stage", stage);
       run.put("step", latest.step());
@@ -69,7 +75,7 @@ public final class RunSnapshot {
     if (Files.isRegularFile(accuracy)) feedback(run, completeLines(accuracy));
     var stream = dir.resolve(StreamStats.FILE);
     if (Files.isRegularFile(stream)) {
-      var stats = JSON.readTree(stream.toFile());
+      var stats = readJson(stream);
       // a learner whose actors ran apart saw no weight swap: nulls there (zeros in a file written
       // before they were nulls) are not measurements
       if (stats instanceof ObjectNode o && o.path("weight_swaps").asLong(0) == 0)
@@ -79,6 +85,26 @@ public final class RunSnapshot {
     // a live run's figures: whether it reached its end (a stopped one cannot be continued)
     liveFigures(run, dir);
     return run;
+  }
+
+  private static JsonNode readJson(Path file) throws IOException {
+    try {
+      return JSON.readTree(file.toFile());
+    } catch (JacksonException e) {
+      throw notJson(file, e);
+    }
+  }
+
+  /** The parser's first line and where, not its dozen lines of context. */
+  private static IOException notJson(Path file, JacksonException e) {
+    var at = e.getLocation();
+    return new IOException(
+        file
+            + " is not the JSON its writer writes"
+            + (at != null ? " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")" : "")
+            + ": "
+            + e.getOriginalMessage().lines().findFirst().orElse("malformed"),
+        e);
   }
 
   /**

@@ -158,6 +158,30 @@ class DashboardTest {
   }
 
   @Test
+  void aFileThatIsNotJsonIsA503NamingItInOneLine() throws Exception {
+    ppoRunAtUpdate40();
+    Files.writeString(run.resolve(Checkpoint.LATEST), "garbage");
+    try (var server = DashboardServer.start(run, "127.0.0.1", 0)) {
+      var response =
+          HttpClient.newHttpClient()
+              .send(
+                  HttpRequest.newBuilder(
+                          URI.create("http://127.0.0.1:" + server.port() + "/api/run"))
+                      .build(),
+                  HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(503);
+      // not the parser's exception with its class name and source excerpt
+      assertThat(JSON.readTree(response.body()).get("error").asText())
+          .startsWith(
+              run.resolve(Checkpoint.LATEST)
+                  + " is not the JSON its writer writes (line 1, column 8): Unrecognized token"
+                  + " 'garbage'")
+          .doesNotContain("Exception")
+          .doesNotContain("\n");
+    }
+  }
+
+  @Test
   void aRunWithoutCheckpointOrCurveYetIsServedWithWhatThereIs() throws Exception {
     // nor its directory yet: the dashboard may start before the stage
     var notYet = RunSnapshot.read(run.resolve("ppo"));
