@@ -157,6 +157,18 @@ final class GatewayCommand implements Callable<Integer> {
     var apiToken = givenToken != null ? givenToken : GatewaySettings.generateToken();
     var kafka = cluster.access();
     ListenPort.require(host, port); // named as the flag, and free, before the broker is asked
+    // named as the flags: the settings' own checks speak of the values, not of what set them
+    if (maxBodyBytes < 1024)
+      throw new UserError("--max-body-bytes must be at least 1024, got " + maxBodyBytes);
+    if (ratePerMinute < 1)
+      throw new UserError("--rate-limit must be at least 1 per minute, got " + ratePerMinute);
+    if (ackTimeout.compareTo(Duration.ofMillis(100)) < 0
+        || ackTimeout.compareTo(GatewaySettings.MAX_ACK_TIMEOUT) > 0)
+      throw new UserError(
+          "--ack-timeout must be from 100 ms to "
+              + GatewaySettings.MAX_ACK_TIMEOUT.toMinutes()
+              + " minutes, got "
+              + ackTimeout);
     GatewaySettings settings;
     try {
       settings =

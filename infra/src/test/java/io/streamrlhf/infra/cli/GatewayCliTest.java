@@ -30,12 +30,12 @@ class GatewayCliTest {
         new String[][] {
           {"--argilla-secret", "whsec_not base64!", "whsec_<base64>"},
           {"--cors-origin", "labels.example.org", "scheme://host"},
-          {"--rate-limit", "0", "rate limit must be >= 1"},
+          {"--rate-limit", "0", "--rate-limit must be at least 1 per minute, got 0"},
           {"--port", "70000", "--port must be in 0..65535, got 70000"},
           {"--port", "-1", "--port must be in 0..65535, got -1"},
-          {"--max-body-bytes", "10", "max body bytes must be >= 1024"},
+          {"--max-body-bytes", "10", "--max-body-bytes must be at least 1024, got 10"},
           // over 24.8 days it overflowed a Kafka setting, and was blamed on the port
-          {"--ack-timeout", "P30D", "acknowledgement timeout must be from 100 ms to 10 minutes"},
+          {"--ack-timeout", "P30D", "--ack-timeout must be from 100 ms to 10 minutes, got PT720H"},
           // the page could never send them: every call was 401
           {"--token", "secret ", "API token must be visible ASCII characters without spaces"},
           {"--token", "p\u00e4ss", "its character 2 is not"},
