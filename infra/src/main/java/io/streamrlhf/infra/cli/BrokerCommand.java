@@ -123,9 +123,11 @@ public final class BrokerCommand implements Callable<Integer> {
     // before the broker starts: it would be ready, then stop for a directory it cannot write
     if (clientConfigs != null) StageOptions.requireWritable("--client-configs", clientConfigs);
     // a model's checkpoint is no place for a broker's logs (and a resume's pruning would take them)
-    if (dataDir != null)
+    if (dataDir != null) {
+      StageOptions.requireNotAFile("--data-dir", dataDir);
       TaskFiles.requireOutsideCheckpoints(
           "--data-dir", dataDir, dataDir.toAbsolutePath().normalize());
+    }
     var out = spec.commandLine().getOut();
     out.println(
         "Starting Kafka broker (KRaft) on 127.0.0.1"

@@ -112,6 +112,17 @@ class BrokerCommandTest {
     }
     assertThat(sft.resolve("kafka")).doesNotExist();
     assertThat(sft.resolve(".lock")).doesNotExist();
+
+    // a file: said so, not "cannot create the broker's data directory"
+    var file = java.nio.file.Files.writeString(dir.resolve("notes.txt"), "mine");
+    var err = new StringWriter();
+    var cli = Rlhf.commandLine();
+    cli.setErr(new PrintWriter(err));
+    cli.setOut(new PrintWriter(new StringWriter()));
+    assertThat(cli.execute("broker", "--port", "0", "--data-dir", file.toString())).isEqualTo(2);
+    assertThat(err.toString().strip())
+        .isEqualTo("rlhf broker: --data-dir " + file + " is a file: give a directory");
+    assertThat(file).hasContent("mine");
   }
 
   /** The real command in its own JVM: ready line, topics provisioned, clean stop on SIGTERM. */
