@@ -91,8 +91,8 @@ final class ActorCommand implements Callable<Integer> {
       paramLabel = "K",
       defaultValue = "" + ActorSettings.DEFAULT_LABEL_RESPONSES,
       description =
-          "Answers per label request: the prompt's first K samples, drawn beyond responses_per_prompt"
-              + " when K is larger.")
+          "Answers per label request, 2 to 9: the prompt's first K samples, drawn beyond"
+              + " responses_per_prompt when K is larger.")
   int labelResponses;
 
   @Option(
@@ -109,6 +109,11 @@ final class ActorCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (id != null && id.isBlank())
       throw new UserError("--id must name the actor, got \"" + id + "\"");
+    if (labelResponses < 2 || labelResponses > 9)
+      throw new UserError(
+          "--label-responses must be from 2 (a ranking needs two answers) to 9 (as rlhf reward's"
+              + " K; the labeling page ranks by the keys 1 to 9), got "
+              + labelResponses);
     if (versionWait.isNegative() || versionWait.isZero())
       throw new UserError("--version-wait must be longer than 0, got " + versionWait);
     cpus.pin(); // before any model loads the engine
@@ -130,10 +135,6 @@ final class ActorCommand implements Callable<Integer> {
     }
     if (!(labelRequestShare >= 0 && labelRequestShare <= 1))
       throw new UserError("--label-requests must be a share from 0 to 1, got " + labelRequestShare);
-    if (labelResponses < 2)
-      throw new UserError(
-          "--label-responses must be at least 2 (a ranking needs two answers), got "
-              + labelResponses);
     var out = spec.commandLine().getOut();
     var actorId =
         id != null

@@ -77,6 +77,29 @@ class ExitCodesCliTest {
   }
 
   @Test
+  void labelRequestsOfFewerThanTwoOrMoreThanNineAnswersAreRefused(@TempDir Path dir) {
+    for (var k : List.of("1", "10")) {
+      var actor =
+          run(
+              "actor",
+              "--bootstrap",
+              "localhost:1",
+              "--sft",
+              dir.toString(),
+              "--label-requests",
+              "0.5",
+              "--label-responses",
+              k);
+      assertThat(actor.exitCode()).isEqualTo(2);
+      assertThat(actor.err().strip())
+          .isEqualTo(
+              "rlhf actor: --label-responses must be from 2 (a ranking needs two answers) to 9 (as"
+                  + " rlhf reward's K; the labeling page ranks by the keys 1 to 9), got "
+                  + k);
+    }
+  }
+
+  @Test
   void anUnknownSwapModeIsTheUsersMistake(@TempDir Path dir) {
     var actor =
         run("actor", "--bootstrap", "localhost:1", "--sft", dir.toString(), "--swap", "sideways");
