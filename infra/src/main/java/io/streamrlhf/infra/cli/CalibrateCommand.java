@@ -57,11 +57,14 @@ final class CalibrateCommand implements Callable<Integer> {
       description = "Target agreement (InstructGPT: 72.6 +- 1.5%%).")
   double target;
 
+  /** --rounds at most: the agreement's error a hundredth of one round's. */
+  static final int MAX_ROUNDS = 10_000;
+
   @Option(
       names = "--rounds",
       defaultValue = "20",
       paramLabel = "R",
-      description = "Times the two measuring labelers rank every set.")
+      description = "Times the two measuring labelers rank every set (at most 10000).")
   int rounds;
 
   @Option(
@@ -76,8 +79,10 @@ final class CalibrateCommand implements Callable<Integer> {
     if (k < 2) {
       throw new UserError("--k must be at least 2, got " + k);
     }
-    if (rounds < 1) {
-      throw new UserError("--rounds must be at least 1, got " + rounds);
+    if (rounds < 1 || rounds > MAX_ROUNDS) {
+      // the measured agreement's error falls as 1/sqrt(rounds): more than enough by then, and a
+      // count of a hundred million ran for minutes without a word
+      throw new UserError("--rounds must be from 1 to " + MAX_ROUNDS + ", got " + rounds);
     }
     var byPrompt = new LinkedHashMap<String, List<Double>>();
     int skipped =

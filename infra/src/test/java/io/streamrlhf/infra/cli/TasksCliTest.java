@@ -285,6 +285,18 @@ class TasksCliTest {
   }
 
   @Test
+  void calibrateRefusesRoundsItWouldSpendMinutesOnWithoutAWord() throws Exception {
+    var in = Files.writeString(dir.resolve("responses.jsonl"), "");
+    for (var rounds : List.of("0", "100000000")) {
+      err.getBuffer().setLength(0);
+      assertThat(rlhf("tasks", "calibrate", "--in", in.toString(), "--rounds", rounds))
+          .isEqualTo(2);
+      assertThat(err.toString().strip())
+          .isEqualTo("rlhf tasks calibrate: --rounds must be from 1 to 10000, got " + rounds);
+    }
+  }
+
+  @Test
   void calibratePrintsBetaAndTheMeasuredAgreement() throws Exception {
     var in = dir.resolve("responses.jsonl");
     var lines = new java.util.ArrayList<String>();
