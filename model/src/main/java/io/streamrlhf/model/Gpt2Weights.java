@@ -90,8 +90,18 @@ public final class Gpt2Weights {
     JsonNode c;
     try {
       c = JSON.readTree(file.toFile());
-    } catch (IOException e) {
-      throw new IllegalArgumentException(file + " is not JSON: " + e.getMessage(), e);
+    } catch (com.fasterxml.jackson.core.JacksonException e) {
+      // the parser's first line and where, not its source excerpt on a second
+      var at = e.getLocation();
+      throw new IllegalArgumentException(
+          file
+              + " is not JSON"
+              + (at != null
+                  ? " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"
+                  : "")
+              + ": "
+              + e.getOriginalMessage().lines().findFirst().orElse("malformed"),
+          e);
     }
     var type = c.path("model_type").asText("gpt2");
     if (!type.equals("gpt2")) {

@@ -405,6 +405,16 @@ class StagesCliTest {
             "rlhf pretrain: --gpt2: "
                 + nothing
                 + " holds no config.json: give a Hugging Face GPT-2 directory");
+    var broken = Files.createDirectories(dir.resolve("gpt2-broken-config"));
+    Files.writeString(broken.resolve("config.json"), "{\"n_embd\": 24,\n oops}");
+    var notJson = run("pretrain", "--gpt2", broken.toString(), "--out", dir.resolve("x") + "");
+    assertThat(notJson.exitCode()).isEqualTo(2);
+    assertThat(notJson.err().strip())
+        .startsWith(
+            "rlhf pretrain: --gpt2: "
+                + broken.resolve("config.json")
+                + " is not JSON (line 2, column 2): Unexpected character")
+        .doesNotContain("\n");
     var otherShape =
         run(
             "pretrain",
