@@ -29,8 +29,8 @@ class LoopProcessesTest {
   private final StringWriter log = new StringWriter();
 
   /**
-   * The broker cannot create its data directory (a file is in the way) and exits at once: the wait
-   * for its ready line ends with that.
+   * The broker's data directory is a file and it exits at once: the wait for its ready line ends
+   * with that.
    */
   @Test
   void aWaitForTheBrokerEndsWhenItExitsWithItsCodeAndLastLines() throws Exception {
@@ -43,7 +43,7 @@ class LoopProcessesTest {
           .as(log.toString())
           .startsWith("broker (pid ")
           .contains("exited with code 2 before its ready line")
-          .contains("cannot create the broker's data directory")
+          .contains("--data-dir " + dir.resolve("broker-data") + " is a file: give a directory")
           .doesNotContain("within");
       assertThat(processes.broker().alive()).isFalse();
     }
