@@ -87,7 +87,8 @@ public final class Rlhf implements Runnable {
                   ? "fewer threads or a higher ulimit -u"
                   : "-Xmx<size>";
       System.err.println(
-          "rlhf: out of memory ("
+          who(args)
+              + ": out of memory ("
               + what
               + "): a setting asks for more than this JVM holds (samples, prompts per batch, the"
               + " model's size); ask for less, or give it more with RLHF_JAVA_OPTS="
@@ -100,6 +101,22 @@ public final class Rlhf implements Runnable {
       code = UserErrors.INTERNAL;
     }
     System.exit(code);
+  }
+
+  /**
+   * The command {@code args} run, as its messages name it ("rlhf tasks calibrate"): for a failure
+   * that reaches {@link #main} past the command's own handler.
+   */
+  static String who(String[] args) {
+    var name = new StringBuilder("rlhf");
+    var cli = commandLine();
+    for (var arg : args) {
+      var sub = cli.getSubcommands().get(arg);
+      if (sub == null) break;
+      name.append(' ').append(arg);
+      cli = sub;
+    }
+    return name.toString();
   }
 
   /** The configured command line, shared by {@link #main} and the tests. */

@@ -20,6 +20,17 @@ class RlhfCliTest {
   }
 
   @Test
+  void aFailurePastTheCommandsHandlerIsNamedByTheCommandThatRan() {
+    // an out-of-memory error reaches main, which knows only the arguments
+    assertThat(Rlhf.who(new String[] {"scale-model", "--actors", "1"}))
+        .isEqualTo("rlhf scale-model");
+    assertThat(Rlhf.who(new String[] {"tasks", "calibrate", "--in", "x"}))
+        .isEqualTo("rlhf tasks calibrate");
+    assertThat(Rlhf.who(new String[] {"--help"})).isEqualTo("rlhf");
+    assertThat(Rlhf.who(new String[] {"nonsense", "ppo"})).isEqualTo("rlhf");
+  }
+
+  @Test
   void everyCommandHasItsOwnHelp() {
     // picocli reports a description it cannot format (a bare %) on System.err, and prints on
     var picocliWarnings = new ByteArrayOutputStream();

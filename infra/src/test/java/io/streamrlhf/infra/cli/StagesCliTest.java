@@ -1271,13 +1271,13 @@ class StagesCliTest {
     heap.addAll(List.of("--samples", "2000000000", "--prompts-per-batch", "2000000000"));
     assertThat(rlhfInChildJvm("-Xmx64m", heap))
         .containsExactly(
-            "rlhf: out of memory (Java heap space): a setting asks for more than this JVM holds"
-                + " (samples, prompts per batch, the model's size); ask for less, or give it more"
-                + " with RLHF_JAVA_OPTS=-Xmx<size>");
+            "rlhf generate: out of memory (Java heap space): a setting asks for more than this JVM"
+                + " holds (samples, prompts per batch, the model's size); ask for less, or give it"
+                + " more with RLHF_JAVA_OPTS=-Xmx<size>");
     // the model's weights live in direct memory: there the heap's flag would not help
     assertThat(rlhfInChildJvm("-XX:MaxDirectMemorySize=64k", generate))
         .singleElement(as(InstanceOfAssertFactories.STRING))
-        .startsWith("rlhf: out of memory (")
+        .startsWith("rlhf generate: out of memory (")
         .endsWith(
             "RLHF_JAVA_OPTS=-XX:MaxDirectMemorySize=<size> (model weights and activations live there)");
     assertThat(never).doesNotExist();
