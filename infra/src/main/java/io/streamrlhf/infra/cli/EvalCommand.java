@@ -202,22 +202,23 @@ final class EvalCommand implements Callable<Integer> {
                       + other
                       + (flag.equals("--rm") ? ", not on --sft " : ", not from --sft ")
                       + sft;
-          spec.commandLine()
-              .getOut()
-              .println(
-                  "eval: note: "
-                      + flag
-                      + " "
-                      + dir
-                      + (flag.equals("--rm")
-                          ? " fitted its likelihood weight on "
-                              + from
-                              + ": eval computes that term with --sft"
-                          : " was trained from "
-                              + from
-                              + ": its KL to SFT and win vs SFT compare it with a model it did not"
-                              + " start from"));
+          note(
+              flag,
+              dir,
+              flag.equals("--rm")
+                  ? "fitted its likelihood weight on "
+                      + from
+                      + ": eval computes that term with --sft"
+                  : "was trained from "
+                      + from
+                      + ": its KL to SFT and win vs SFT compare it with a model it did not start"
+                      + " from");
         });
+  }
+
+  /** Says of the model {@code flag} names what makes its row mean less than its label. */
+  private void note(String flag, Path dir, String what) {
+    spec.commandLine().getOut().println("eval: note: " + flag + " " + dir + " " + what);
   }
 
   /**
@@ -228,19 +229,15 @@ final class EvalCommand implements Callable<Integer> {
     if (dir == null) return;
     var writtenBy = StageOptions.requireCheckpoint(flag, dir, StageOptions.POLICIES);
     if (writtenBy.equals(stage)) return;
-    spec.commandLine()
-        .getOut()
-        .println(
-            "eval: note: "
-                + flag
-                + " "
-                + dir
-                + " holds a "
-                + writtenBy
-                + " checkpoint, not rlhf "
-                + stage
-                + "'s: its row is labelled "
-                + row);
+    note(
+        flag,
+        dir,
+        "holds a "
+            + writtenBy
+            + " checkpoint, not rlhf "
+            + stage
+            + "'s: its row is labelled "
+            + row);
   }
 
   /** --win-samples at most: 65,536 pairs per prompt. */

@@ -67,17 +67,19 @@ class DashboardTest {
         run.resolve(StreamStats.FILE), "{\"rollouts_applied\": 2560, \"lag_p50\": 4}");
   }
 
+  private static HttpResponse<String> apiRun(DashboardServer server) throws Exception {
+    return HttpClient.newHttpClient()
+        .send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/api/run"))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+  }
+
   @Test
   void theRunAsItsFilesSayIsServedAsJson() throws Exception {
     ppoRunAtUpdate40();
     try (var server = DashboardServer.start(run, "127.0.0.1", 0)) {
-      var response =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(
-                          URI.create("http://127.0.0.1:" + server.port() + "/api/run"))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString());
+      var response = apiRun(server);
       assertThat(response.statusCode()).isEqualTo(200);
       var json = JSON.readTree(response.body());
       assertThat(json.get("stage").asText()).isEqualTo("ppo");
@@ -162,13 +164,7 @@ class DashboardTest {
     ppoRunAtUpdate40();
     Files.writeString(run.resolve(Checkpoint.LATEST), "garbage");
     try (var server = DashboardServer.start(run, "127.0.0.1", 0)) {
-      var response =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(
-                          URI.create("http://127.0.0.1:" + server.port() + "/api/run"))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString());
+      var response = apiRun(server);
       assertThat(response.statusCode()).isEqualTo(503);
       // not the parser's exception with its class name and source excerpt
       assertThat(JSON.readTree(response.body()).get("error").asText())
